@@ -1,0 +1,57 @@
+// Command mavtop is a terminal dashboard for Mavera API credit usage. main.go only
+// parses the command line and wires packages together; each subcommand lives in its
+// own cmd_*.go file, and all logic lives in the packages.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	_ "time/tzdata" // billing-period time zones work on machines without a zoneinfo database
+)
+
+// exitError carries a process exit code out of a command (monitoring-plugin style
+// codes for `check`, 2 for bad input, 3 for "not affordable" in `estimate`).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitf returns an error that makes mavtop exit with code after printing the message.
+func exitf(code int, format string, args ...any) error {
+	return &exitError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "mavtop",
+		Short:         "A terminal dashboard for Mavera API credit usage",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newEstimateCmd(),
+	)
+	return root
+}
+
+func main() {
+	err := newRootCmd().Execute()
+	if err == nil {
+		return
+	}
+	code := 2 // cobra's own errors are flag and argument mistakes
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintln(os.Stderr, "mavtop:", msg)
+	}
+	os.Exit(code)
+}

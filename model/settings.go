@@ -1,0 +1,85 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+)
+
+// DefaultAlerts are the seed's alert thresholds, in percent of the allocation.
+var DefaultAlerts = [...]int{50, 75, 90}
+
+// Settings is a workspace's budget as stored (JSON) in the settings hash.
+type Settings struct {
+	// Allocation is the monthly credits the workspace may use; 0 means none set.
+	Allocation int64 `json:"allocation"`
+	// UsageLimit is a hard cap (402 budget_exceeded when reached); 0 means none.
+	UsageLimit int64 `json:"usage_limit,omitempty"`
+	// BudgetAlert is a credit amount at which to notify (the API's budget_alert); 0 means none.
+	BudgetAlert int64 `json:"budget_alert,omitempty"`
+	// Alerts are ascending percents of the allocation, 1 to 3 of them; nil means DefaultAlerts.
+	Alerts []int `json:"alerts,omitempty"`
+	// RechargeBelow and RechargeAmount describe auto-recharge (Pattern 5): when
+	// remaining credits fall below RechargeBelow, RechargeAmount are added. 0 means off.
+	RechargeBelow  int64 `json:"recharge_below,omitempty"`
+	RechargeAmount int64 `json:"recharge_amount,omitempty"`
+}
+
+// Thresholds returns the alert thresholds in force.
+func (s *Settings) Thresholds() []int {
+	if len(s.Alerts) == 0 {
+		return DefaultAlerts[:]
+	}
+	return s.Alerts
+}
+
+// Validate says what is wrong with the settings, in words a user can act on.
+func (s *Settings) Validate() error {
+	var errs []error
+	if s.Allocation < 0 || s.Allocation > MaxCredits {
+		errs = append(errs, fmt.Errorf("allocation %d must be between 0 and %d", s.Allocation, int64(MaxCredits)))
+	}
+	if s.UsageLimit < 0 || s.UsageLimit > MaxCredits {
+		errs = append(errs, fmt.Errorf("usage limit %d must be between 0 (none) and %d", s.UsageLimit, int64(MaxCredits)))
+	}
+	if s.BudgetAlert < 0 {
+		errs = append(errs, fmt.Errorf("budget alert %d must not be negative", s.BudgetAlert))
+	}
+	if len(s.Alerts) > 3 {
+		errs = append(errs, fmt.Errorf("at most 3 alert thresholds, got %d", len(s.Alerts)))
+	}
+	for i, a := range s.Alerts {
+		if a <= 0 || a >= 100 {
+			errs = append(errs, fmt.Errorf("alert threshold %d%% must be between 1 and 99", a))
+		} else if i > 0 && a <= s.Alerts[i-1] {
+			errs = append(errs, fmt.Errorf("alert thresholds must ascend: %d%% after %d%%", a, s.Alerts[i-1]))
+		}
+	}
+	if s.RechargeBelow < 0 || s.RechargeAmount < 0 {
+		errs = append(errs, errors.New("recharge threshold and amount must not be negative"))
+	}
+	if (s.RechargeBelow > 0) != (s.RechargeAmount > 0) {
+		errs = append(errs, errors.New("auto-recharge needs both a threshold (--recharge-below) and an amount (--recharge-amount)"))
+	}
+	return errors.Join(errs...)
+}
+
+// ProjectBudget is a project's budget inside a workspace (Pattern 7).
+type ProjectBudget struct {
+	// Alert is a credit amount at which to notify; 0 means none.
+	Alert int64 `json:"budget_alert,omitempty"`
+	// Limit is a hard cap in credits (402 budget_exceeded when reached); 0 means none.
+	Limit int64 `json:"usage_limit,omitempty"`
+}
+
+// Validate says what is wrong with the budget.
+func (b *ProjectBudget) Validate() error {
+	switch {
+	case b.Alert < 0 || b.Limit < 0:
+		return errors.New("project budget alert and limit must not be negative")
+	case b.Limit > MaxCredits || b.Alert > MaxCredits:
+		return fmt.Errorf("project budget larger than %d credits", int64(MaxCredits))
+	case b.Limit > 0 && b.Alert > b.Limit:
+		return fmt.Errorf("project budget alert %d is above its limit %d", b.Alert, b.Limit)
+	}
+	return nil
+}

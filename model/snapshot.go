@@ -1,0 +1,57 @@
+package model
+
+import "strings"
+
+// Snapshot is the state of one billing period as Redis holds it, read in one
+// MULTI/EXEC together with the id of the stream's newest entry. A Ledger seeded
+// from it and then fed the entries after StreamID counts every event exactly once.
+type Snapshot struct {
+	// Period is the billing period the counters belong to.
+	Period Period
+	// StreamID is the newest stream entry the counters include ("0-0" for none).
+	StreamID string
+	// Used maps workspace → credits used (hash used:<period>).
+	Used map[string]int64
+	// UsedBy maps UsedByField(ws, project, endpoint) → credits (hash used_by:<period>).
+	UsedBy map[string]int64
+	// Refused maps RefusedField(ws, project, code) → number of 402s (hash refused:<period>).
+	Refused map[string]int64
+	// Recharged maps workspace → credits added this period (hash recharged:<period>).
+	Recharged map[string]int64
+	// Settings maps workspace → its settings (hash settings).
+	Settings map[string]Settings
+	// Budgets maps ProjectKey(ws, project) → the project's budget (hash settings).
+	Budgets map[string]ProjectBudget
+}
+
+// UsedByField is the used_by hash field for credits of one workspace, project and
+// endpoint: "ws/project/endpoint". Ids cannot hold "/", so it splits back uniquely.
+func UsedByField(ws, project, endpoint string) string {
+	return ws + "/" + project + "/" + endpoint
+}
+
+// SplitUsedByField undoes UsedByField.
+func SplitUsedByField(f string) (ws, project, endpoint string, ok bool) {
+	ws, rest, ok1 := strings.Cut(f, "/")
+	project, endpoint, ok2 := strings.Cut(rest, "/")
+	return ws, project, endpoint, ok1 && ok2 && ws != ""
+}
+
+// RefusedField is the refused hash field counting 402s: "ws/project/code".
+func RefusedField(ws, project, code string) string {
+	return ws + "/" + project + "/" + code
+}
+
+// SplitRefusedField undoes RefusedField.
+func SplitRefusedField(f string) (ws, project, code string, ok bool) {
+	return SplitUsedByField(f)
+}
+
+// ProjectKey is the settings hash field of a project's budget: "ws/project".
+func ProjectKey(ws, project string) string { return ws + "/" + project }
+
+// SplitProjectKey undoes ProjectKey; ok is false for a plain workspace field.
+func SplitProjectKey(f string) (ws, project string, ok bool) {
+	ws, project, ok = strings.Cut(f, "/")
+	return ws, project, ok && ws != "" && project != ""
+}

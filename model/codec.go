@@ -129,7 +129,7 @@ func (e *Event) Fields() []any {
 	if e.Endpoint != "" {
 		f = append(f, "endpoint", e.Endpoint)
 	}
-	if e.Kind != KindSettings {
+	if e.Kind != KindSettings || e.Credits != 0 {
 		f = append(f, "credits", strconv.FormatInt(e.Credits, 10))
 	}
 	if e.Status != 0 {

@@ -1,0 +1,356 @@
+package model
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"time"
+)
+
+// noLine is nextAt when a workspace or project has no unfired line left.
+const noLine = math.MaxInt64
+
+// DefaultRefusalLog is how many 402s a Ledger keeps for the log pane.
+const DefaultRefusalLog = 500
+
+// Ledger aggregates usage events of one billing period: per workspace and project
+// the credits used, by endpoint, 402s, recharges, alert crossings and burn history.
+// Memory is O(workspaces × (projects + endpoints) + history buckets), never O(events).
+// A Ledger is not safe for concurrent use; each reader owns one (see Clone).
+type Ledger struct {
+	rule   PeriodRule
+	period Period
+	// observedFrom (unix ms) is when burn history starts: a window reaching
+	// further back than this is shortened so early rates are not diluted.
+	observedFrom int64
+	ws           map[string]*wsState
+	all          burnRing
+	refusals     refusalRing
+	crossings    []Crossing
+	streamID     string
+	counts       Counts
+}
+
+// Counts are the ledger's own statistics.
+type Counts struct {
+	// Applied is the number of usage and recharge events counted.
+	Applied int64
+	// OtherPeriod is events skipped because their ts lies outside this period.
+	OtherPeriod int64
+	// BadSettings is settings entries whose JSON could not be used.
+	BadSettings int64
+	// CrossingsDropped is crossings discarded because nobody took them.
+	CrossingsDropped int64
+}
+
+type wsState struct {
+	name        string
+	settings    Settings
+	hasSettings bool
+	used        int64
+	recharged   int64
+	refused     Refusals
+	projects    map[string]*projState
+	lastTS      int64
+	// blocked: the API refused this workspace (credits or its limit) and no
+	// successful call has come since.
+	blocked bool
+	fired   uint16
+	nextAt  int64
+	burn    burnRing
+}
+
+type projState struct {
+	name      string
+	used      int64
+	endpoints map[string]*int64
+	refused   map[string]int64 // by error code, as the refused hash counts them
+	budget    ProjectBudget
+	hasBudget bool
+	fired     uint8
+	nextAt    int64
+}
+
+// NewLedger returns an empty ledger for the period holding now.
+func NewLedger(rule PeriodRule, now time.Time) *Ledger {
+	return &Ledger{
+		rule:         rule,
+		period:       rule.At(now),
+		observedFrom: now.UnixMilli(),
+		ws:           make(map[string]*wsState),
+		refusals:     newRefusalRing(DefaultRefusalLog),
+	}
+}
+
+// Rule returns the billing-period rule the ledger cuts periods with.
+func (l *Ledger) Rule() PeriodRule { return l.rule }
+
+// Period returns the billing period the ledger counts.
+func (l *Ledger) Period() Period { return l.period }
+
+// StreamID returns the id of the newest stream entry reflected in the ledger.
+func (l *Ledger) StreamID() string { return l.streamID }
+
+// Counts returns the ledger's statistics.
+func (l *Ledger) Counts() Counts { return l.counts }
+
+// Len returns the number of workspaces.
+func (l *Ledger) Len() int { return len(l.ws) }
+
+func (l *Ledger) workspace(name string) *wsState {
+	if w := l.ws[name]; w != nil {
+		return w
+	}
+	name = strings.Clone(name) // do not pin the reader's buffers
+	w := &wsState{name: name, projects: make(map[string]*projState, 1), nextAt: noLine}
+	l.ws[name] = w
+	return w
+}
+
+func (w *wsState) project(name string) *projState {
+	if p := w.projects[name]; p != nil {
+		return p
+	}
+	name = strings.Clone(name)
+	p := &projState{name: name, endpoints: make(map[string]*int64, 4), nextAt: noLine}
+	w.projects[name] = p
+	return p
+}
+
+func (p *projState) add(endpoint string, credits int64) {
+	if c := p.endpoints[endpoint]; c != nil {
+		*c += credits
+		return
+	}
+	c := new(int64)
+	*c = credits
+	p.endpoints[strings.Clone(endpoint)] = c
+}
+
+// ApplyBatch applies events in order.
+func (l *Ledger) ApplyBatch(evs []Event) {
+	for i := range evs {
+		l.Apply(&evs[i])
+	}
+}
+
+// Apply counts one event. Events outside the ledger's period are skipped (they
+// belong to another period's counters); settings entries apply in any period.
+func (l *Ledger) Apply(e *Event) {
+	if e.ID != "" {
+		l.streamID = e.ID
+	}
+	if e.Kind == KindSettings {
+		l.applySettings(e)
+		return
+	}
+	if !l.period.Contains(e.TS) {
+		l.counts.OtherPeriod++
+		return
+	}
+	l.counts.Applied++
+	w := l.workspace(e.Workspace)
+	if e.TS > w.lastTS {
+		w.lastTS = e.TS
+	}
+	if e.Kind == KindRecharge {
+		w.recharged += e.Credits
+		w.blocked = false
+		w.arm()
+		return
+	}
+	w.used += e.Credits
+	p := w.project(e.Project)
+	p.used += e.Credits
+	p.add(e.Endpoint, e.Credits)
+	if e.Credits != 0 {
+		w.burn.add(e.TS, e.Credits)
+		l.all.add(e.TS, e.Credits)
+	}
+	switch {
+	case e.Status == 402:
+		l.refuse(w, p, e)
+	case e.Status >= 200 && e.Status < 300:
+		w.blocked = false
+	}
+	if w.used >= w.nextAt {
+		l.fire(w, e.TS)
+	}
+	if p.used >= p.nextAt {
+		l.fireProject(w, p, e.TS)
+	}
+}
+
+func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
+	if p.refused == nil {
+		p.refused = make(map[string]int64, 2)
+	}
+	if _, ok := p.refused[e.Code]; !ok {
+		p.refused[strings.Clone(e.Code)] = 0
+	}
+	p.refused[e.Code]++
+	class := ClassOf(e.Code)
+	w.refused[class]++
+	by := l.refusedBy(w, p, class)
+	if by != BudgetProject && by != BudgetUnknown {
+		w.blocked = true
+	}
+	l.refusals.push(Refusal{Event: *e, Class: class, By: by})
+}
+
+// refusedBy judges which budget refused a 402, from what the ledger knows now.
+func (l *Ledger) refusedBy(w *wsState, p *projState, class RefusalClass) Budget {
+	switch class {
+	case RefusedCredits:
+		return BudgetAccount
+	case RefusedOther:
+		return BudgetUnknown
+	}
+	pl, wl := p.budget.Limit, w.settings.UsageLimit
+	switch {
+	case pl > 0 && p.used >= pl:
+		return BudgetProject
+	case wl > 0 && w.used >= wl:
+		return BudgetWorkspace
+	case pl > 0 && wl == 0:
+		return BudgetProject
+	case wl > 0 && pl == 0:
+		return BudgetWorkspace
+	}
+	return BudgetWorkspaceOrProject
+}
+
+func (l *Ledger) applySettings(e *Event) {
+	if e.Project == "" {
+		var s Settings
+		if err := json.Unmarshal([]byte(e.Msg), &s); err != nil || s.Validate() != nil {
+			l.counts.BadSettings++
+			return
+		}
+		l.SetSettings(e.Workspace, s, e.TS)
+		return
+	}
+	var b ProjectBudget
+	if err := json.Unmarshal([]byte(e.Msg), &b); err != nil || b.Validate() != nil {
+		l.counts.BadSettings++
+		return
+	}
+	l.SetBudget(e.Workspace, e.Project, b, e.TS)
+}
+
+// SetSettings replaces a workspace's settings. Lines the workspace is now past
+// fire (a lowered allocation is news); ts stamps those crossings.
+func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
+	w := l.workspace(ws)
+	w.settings, w.hasSettings = s, true
+	w.arm()
+	if w.used >= w.nextAt {
+		l.fire(w, ts)
+	}
+}
+
+// SetBudget replaces a project's budget inside a workspace.
+func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
+	w := l.workspace(ws)
+	p := w.project(project)
+	p.budget, p.hasBudget = b, true
+	p.arm()
+	if p.used >= p.nextAt {
+		l.fireProject(w, p, ts)
+	}
+}
+
+// Seed replaces the ledger's counters with a snapshot of Redis. Lines already
+// passed do not fire again; burn history is kept (it is not per period).
+func (l *Ledger) Seed(s *Snapshot, now time.Time) {
+	samePeriod := s.Period.Key == l.period.Key
+	old := l.ws
+	l.period = s.Period
+	l.streamID = s.StreamID
+	l.ws = make(map[string]*wsState, len(s.Used)+len(s.Settings))
+	get := func(name string) *wsState {
+		w := l.workspace(name)
+		if o := old[name]; o != nil {
+			w.burn, w.lastTS = o.burn, o.lastTS
+			if samePeriod {
+				w.fired, w.blocked = o.fired, o.blocked
+			}
+		}
+		return w
+	}
+	for ws, st := range s.Settings {
+		w := get(ws)
+		w.settings, w.hasSettings = st, true
+	}
+	for ws, n := range s.Used {
+		get(ws).used = n
+	}
+	for ws, n := range s.Recharged {
+		get(ws).recharged = n
+	}
+	for f, n := range s.UsedBy {
+		ws, project, endpoint, ok := SplitUsedByField(f)
+		if !ok {
+			continue
+		}
+		p := get(ws).project(project)
+		p.used += n
+		p.add(endpoint, n)
+	}
+	for f, n := range s.Refused {
+		ws, project, code, ok := SplitRefusedField(f)
+		if !ok {
+			continue
+		}
+		w := get(ws)
+		p := w.project(project)
+		if p.refused == nil {
+			p.refused = make(map[string]int64, 2)
+		}
+		p.refused[code] += n
+		w.refused[ClassOf(code)] += n
+	}
+	for key, b := range s.Budgets {
+		ws, project, ok := SplitProjectKey(key)
+		if !ok {
+			continue
+		}
+		p := get(ws).project(project)
+		p.budget, p.hasBudget = b, true
+	}
+	for _, w := range l.ws {
+		w.markPassed()
+		for _, p := range w.projects {
+			p.markPassed()
+		}
+	}
+}
+
+// Clone returns an independent deep copy.
+func (l *Ledger) Clone() *Ledger {
+	c := *l
+	c.ws = make(map[string]*wsState, len(l.ws))
+	for name, w := range l.ws {
+		cw := *w
+		cw.projects = make(map[string]*projState, len(w.projects))
+		for pn, p := range w.projects {
+			cp := *p
+			cp.endpoints = make(map[string]*int64, len(p.endpoints))
+			for ep, n := range p.endpoints {
+				v := *n
+				cp.endpoints[ep] = &v
+			}
+			if p.refused != nil {
+				cp.refused = make(map[string]int64, len(p.refused))
+				for code, n := range p.refused {
+					cp.refused[code] = n
+				}
+			}
+			cw.projects[pn] = &cp
+		}
+		c.ws[name] = &cw
+	}
+	c.refusals = l.refusals.clone()
+	c.crossings = append([]Crossing(nil), l.crossings...)
+	return &c
+}

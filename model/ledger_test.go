@@ -1,0 +1,324 @@
+package model
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func ms(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
+
+func use(ws, project, endpoint string, credits int64, at time.Duration) Event {
+	return Event{TS: ms(at), Workspace: ws, Project: project, Endpoint: endpoint, Credits: credits, Status: 200}
+}
+
+func refusal(ws, project, code string, at time.Duration) Event {
+	return Event{TS: ms(at), Workspace: ws, Project: project, Endpoint: "/focus-groups", Status: 402, Code: code, Msg: "no"}
+}
+
+func TestLedgerCountsPerWorkspaceProjectEndpoint(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.ApplyBatch([]Event{
+		use("acme", "web", "/responses", 3, 0),
+		use("acme", "web", "/responses", 2, time.Second),
+		use("acme", "", "/mave/chat", 40, 2*time.Second),
+		use("globex", "ml", "/focus-groups", 137, 3*time.Second),
+		refusal("globex", "ml", CodeCreditsExhausted, 4*time.Second),
+	})
+	got := l.Totals()
+	wantUsed := map[string]int64{"acme": 45, "globex": 137}
+	wantBy := map[string]int64{"acme/web//responses": 5, "acme///mave/chat": 40, "globex/ml//focus-groups": 137}
+	wantRefused := map[string]int64{"globex/ml/credits_exhausted": 1}
+	if !reflect.DeepEqual(got.Used, wantUsed) || !reflect.DeepEqual(got.UsedBy, wantBy) || !reflect.DeepEqual(got.Refused, wantRefused) {
+		t.Fatalf("totals\n used %v\n by %v\n refused %v", got.Used, got.UsedBy, got.Refused)
+	}
+	if eps := l.Endpoints(""); eps[0] != (EndpointTotal{"/focus-groups", 137}) || len(eps) != 3 {
+		t.Fatalf("endpoints %v", eps)
+	}
+	ps := l.Projects("acme")
+	if len(ps) != 2 || ps[0].Name != "" || ps[0].Used != 40 || ps[1].Used != 5 {
+		t.Fatalf("projects %+v", ps)
+	}
+	if r := l.RefusalTotals(); r.Total() != 1 || r[RefusedCredits] != 1 {
+		t.Fatalf("refusals %v", r)
+	}
+	if c := l.Counts(); c.Applied != 5 {
+		t.Fatalf("counts %+v", c)
+	}
+}
+
+func TestLedgerSkipsOtherPeriods(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	late := use("acme", "", "/responses", 7, -30*24*time.Hour) // October
+	early := use("acme", "", "/responses", 9, 7*24*time.Hour)  // December
+	l.ApplyBatch([]Event{late, early, use("acme", "", "/responses", 1, 0)})
+	if s, _ := l.Summary("acme"); s.Used != 1 {
+		t.Fatalf("used %d, want 1", s.Used)
+	}
+	if c := l.Counts(); c.OtherPeriod != 2 || c.Applied != 1 {
+		t.Fatalf("counts %+v", c)
+	}
+}
+
+func TestCrossingsFireOncePerPeriod(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("acme", Settings{Allocation: 1000}, ms(0))
+	step := func(credits int64) []Crossing {
+		l.Apply(&Event{TS: ms(time.Minute), Workspace: "acme", Endpoint: "/responses", Credits: credits, Status: 200})
+		return l.TakeCrossings()
+	}
+	if c := step(499); len(c) != 0 {
+		t.Fatalf("499: %v", c)
+	}
+	c := step(1) // exactly 50 %
+	if len(c) != 1 || c[0].Kind != CrossThreshold || c[0].Threshold != 50 || c[0].Used != 500 || c[0].Of != 1000 {
+		t.Fatalf("500: %+v", c)
+	}
+	if c := step(1); len(c) != 0 {
+		t.Fatalf("fired twice: %v", c)
+	}
+	c = step(400) // 901: passes 75 and 90 at once
+	if len(c) != 2 || c[0].Threshold != 75 || c[1].Threshold != 90 {
+		t.Fatalf("901: %+v", c)
+	}
+	c = step(99) // 1000: exhausted
+	if len(c) != 1 || c[0].Kind != CrossExhausted {
+		t.Fatalf("1000: %+v", c)
+	}
+	if s, _ := l.Summary("acme"); s.Level != LevelExhausted {
+		t.Fatalf("level %v", s.Level)
+	}
+}
+
+func TestSeededLedgerDoesNotRefire(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	snap := &Snapshot{
+		Period: MonthlyUTC.At(t0), StreamID: "5-0",
+		Used:     map[string]int64{"acme": 800},
+		UsedBy:   map[string]int64{"acme/web//responses": 800},
+		Settings: map[string]Settings{"acme": {Allocation: 1000}},
+	}
+	l.Seed(snap, t0)
+	if c := l.TakeCrossings(); len(c) != 0 {
+		t.Fatalf("seed fired %v", c)
+	}
+	l.Apply(&Event{TS: ms(0), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 50, Status: 200})
+	if c := l.TakeCrossings(); len(c) != 0 {
+		t.Fatalf("850 refired 50/75: %v", c)
+	}
+	l.Apply(&Event{TS: ms(0), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 50, Status: 200})
+	if c := l.TakeCrossings(); len(c) != 1 || c[0].Threshold != 90 {
+		t.Fatalf("900: %v", c)
+	}
+	// a re-snapshot of the same period (after a gap) keeps what fired
+	snap.Used["acme"] = 950
+	l.Seed(snap, t0)
+	if c := l.TakeCrossings(); len(c) != 0 {
+		t.Fatalf("reseed fired %v", c)
+	}
+	// a new period starts afresh: thresholds can fire again
+	next := MonthlyUTC.At(t0.AddDate(0, 1, 0))
+	l.Seed(&Snapshot{Period: next, Settings: snap.Settings}, t0.AddDate(0, 1, 0))
+	l.Apply(&Event{TS: next.Start.UnixMilli() + 1, Workspace: "acme", Endpoint: "/responses", Credits: 500, Status: 200})
+	if c := l.TakeCrossings(); len(c) != 1 || c[0].Threshold != 50 {
+		t.Fatalf("new period: %v", c)
+	}
+}
+
+func TestLoweredAllocationFires(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("acme", Settings{Allocation: 10000}, ms(0))
+	e := use("acme", "", "/responses", 600, 0)
+	l.Apply(&e)
+	l.TakeCrossings()
+	l.SetSettings("acme", Settings{Allocation: 1000}, ms(time.Minute))
+	if c := l.TakeCrossings(); len(c) != 1 || c[0].Threshold != 50 {
+		t.Fatalf("%v", c)
+	}
+}
+
+func TestUsageLimitAndProjectBudgets(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("acme", Settings{Allocation: 5000, UsageLimit: 300, BudgetAlert: 200}, ms(0))
+	l.SetBudget("acme", "web", ProjectBudget{Alert: 50, Limit: 100}, ms(0))
+	e := use("acme", "web", "/responses", 60, 0)
+	l.Apply(&e)
+	if c := l.TakeCrossings(); len(c) != 1 || c[0].Kind != CrossProjectAlert || c[0].Project != "web" {
+		t.Fatalf("project alert: %+v", c)
+	}
+	e = use("acme", "web", "/responses", 40, 0)
+	l.Apply(&e)
+	if c := l.TakeCrossings(); len(c) != 1 || c[0].Kind != CrossProjectLimit {
+		t.Fatalf("project limit: %+v", c)
+	}
+	// the project is at its limit: a budget_exceeded is the project's doing
+	r := refusal("acme", "web", CodeBudgetExceeded, 0)
+	l.Apply(&r)
+	log := l.Refusals(nil, 10)
+	if len(log) != 1 || log[0].By != BudgetProject || log[0].Class != RefusedBudget {
+		t.Fatalf("refusal %+v", log)
+	}
+	if s, _ := l.Summary("acme"); s.Blocked || s.Level == LevelExhausted {
+		t.Fatalf("project limit must not block the workspace: %+v", s)
+	}
+	e = use("acme", "", "/mave/chat", 200, 0) // workspace at 300: alert and limit
+	l.Apply(&e)
+	c := l.TakeCrossings()
+	if len(c) != 2 || c[0].Kind != CrossUsageLimit && c[1].Kind != CrossUsageLimit {
+		t.Fatalf("workspace lines: %+v", c)
+	}
+	r = refusal("acme", "", CodeBudgetExceeded, 0)
+	l.Apply(&r)
+	if log := l.Refusals(nil, 1); log[0].By != BudgetWorkspace {
+		t.Fatalf("refused by %v", log[0].By)
+	}
+	if s, _ := l.Summary("acme"); s.Level != LevelExhausted || !s.OverLimit {
+		t.Fatalf("over limit: %+v", s)
+	}
+}
+
+func TestCreditsExhaustedBlocksUntilSuccess(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("acme", Settings{Allocation: 5000}, ms(0))
+	r := refusal("acme", "", CodeCreditsExhausted, 0)
+	l.Apply(&r)
+	s, _ := l.Summary("acme")
+	if !s.Blocked || s.Level != LevelExhausted || s.Refused[RefusedCredits] != 1 {
+		t.Fatalf("after 402: %+v", s)
+	}
+	if log := l.Refusals(nil, 1); log[0].By != BudgetAccount {
+		t.Fatalf("by %v", log[0].By)
+	}
+	e := use("acme", "", "/responses", 2, time.Second)
+	l.Apply(&e)
+	if s, _ := l.Summary("acme"); s.Blocked || s.Level != LevelOK {
+		t.Fatalf("after success: %+v", s)
+	}
+}
+
+func TestRefusalRingKeepsNewest(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	for i := 0; i < DefaultRefusalLog+10; i++ {
+		r := refusal("acme", "", CodeCreditsExhausted, time.Duration(i)*time.Millisecond)
+		r.Req = fmt.Sprint(i)
+		l.Apply(&r)
+	}
+	log := l.Refusals(nil, 1000)
+	if len(log) != DefaultRefusalLog || log[0].Event.Req != fmt.Sprint(DefaultRefusalLog+9) || log[len(log)-1].Event.Req != "10" {
+		t.Fatalf("len %d first %s last %s", len(log), log[0].Event.Req, log[len(log)-1].Event.Req)
+	}
+	if s, _ := l.Summary("acme"); s.Refused.Total() != DefaultRefusalLog+10 {
+		t.Fatalf("count %d", s.Refused.Total())
+	}
+}
+
+func TestSeedThenApplyEqualsApplyAll(t *testing.T) {
+	var evs []Event
+	for i := 0; i < 500; i++ {
+		e := use(fmt.Sprintf("ws%d", i%7), fmt.Sprintf("p%d", i%3), []string{"/responses", "/mave/chat"}[i%2], int64(i%13), time.Duration(i)*time.Second)
+		if i%17 == 0 {
+			e = refusal(e.Workspace, e.Project, []string{CodeCreditsExhausted, CodeBudgetExceeded, "subscription_inactive"}[i%3], e.TS2())
+		}
+		e.ID = fmt.Sprintf("%d-0", i+1)
+		evs = append(evs, e)
+	}
+	whole := NewLedger(MonthlyUTC, t0)
+	whole.ApplyBatch(evs)
+
+	half := NewLedger(MonthlyUTC, t0)
+	half.ApplyBatch(evs[:250])
+	seeded := NewLedger(MonthlyUTC, t0)
+	seeded.Seed(half.Totals(), t0)
+	seeded.ApplyBatch(evs[250:])
+
+	a, b := whole.Totals(), seeded.Totals()
+	if !reflect.DeepEqual(a.Used, b.Used) || !reflect.DeepEqual(a.UsedBy, b.UsedBy) || !reflect.DeepEqual(a.Refused, b.Refused) || a.StreamID != b.StreamID {
+		t.Fatalf("seeded differs:\n%v\n%v", a, b)
+	}
+	for _, s := range whole.Summaries(nil) {
+		o, _ := seeded.Summary(s.Name)
+		if o.Refused != s.Refused || o.Used != s.Used {
+			t.Fatalf("%s: %+v vs %+v", s.Name, s, o)
+		}
+	}
+}
+
+// TS2 turns an event's absolute ms back into an offset from t0 for the helpers.
+func (e Event) TS2() time.Duration { return time.Duration(e.TS-t0.UnixMilli()) * time.Millisecond }
+
+func TestCloneIsIndependent(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("acme", Settings{Allocation: 100}, ms(0))
+	e := use("acme", "web", "/responses", 10, 0)
+	l.Apply(&e)
+	c := l.Clone()
+	for i := 0; i < 5; i++ {
+		l.Apply(&e)
+	}
+	r := refusal("acme", "web", CodeBudgetExceeded, 0)
+	l.Apply(&r)
+	if s, _ := c.Summary("acme"); s.Used != 10 || s.Refused.Total() != 0 {
+		t.Fatalf("clone changed: %+v", s)
+	}
+	if got := c.Totals().UsedBy["acme/web//responses"]; got != 10 {
+		t.Fatalf("clone endpoint %d", got)
+	}
+	if len(c.Refusals(nil, 10)) != 0 || c.Burn("acme", time.Hour, t0.Add(time.Minute)) == l.Burn("acme", time.Hour, t0.Add(time.Minute)) {
+		t.Fatal("clone shares refusals or burn")
+	}
+}
+
+func TestRechargeRaisesCap(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("acme", Settings{Allocation: 1000}, ms(0))
+	e := use("acme", "", "/responses", 1000, 0)
+	l.Apply(&e)
+	l.TakeCrossings()
+	l.Apply(&Event{TS: ms(time.Second), Workspace: "acme", Kind: KindRecharge, Credits: 500})
+	s, _ := l.Summary("acme")
+	if s.Level != LevelWarn || s.Remaining != 500 || s.Recharged != 500 {
+		t.Fatalf("%+v", s)
+	}
+	if got := l.Totals().Recharged["acme"]; got != 500 {
+		t.Fatalf("recharged total %d", got)
+	}
+}
+
+func TestSettingsEventsApplyLive(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.Apply(&Event{TS: ms(0), Workspace: "acme", Kind: KindSettings, Msg: `{"allocation":2000,"usage_limit":1500}`})
+	l.Apply(&Event{TS: ms(0), Workspace: "acme", Project: "web", Kind: KindSettings, Msg: `{"usage_limit":100}`})
+	l.Apply(&Event{TS: ms(0), Workspace: "acme", Kind: KindSettings, Msg: `{"allocation":-1}`})
+	l.Apply(&Event{TS: ms(0), Workspace: "acme", Kind: KindSettings, Msg: `not json`})
+	s, _ := l.Summary("acme")
+	if !s.HasSettings || s.Settings.Allocation != 2000 || s.Settings.UsageLimit != 1500 {
+		t.Fatalf("%+v", s)
+	}
+	if p := l.Projects("acme"); len(p) != 1 || p[0].Budget.Limit != 100 {
+		t.Fatalf("%+v", p)
+	}
+	if c := l.Counts(); c.BadSettings != 2 {
+		t.Fatalf("bad settings %d", c.BadSettings)
+	}
+}
+
+func TestSortByUse(t *testing.T) {
+	rows := []Summary{
+		{Name: "none", Used: 9999},
+		{Name: "low", Status: Status{HasAllocation: true, Percent: 10, Level: LevelOK}},
+		{Name: "out", Status: Status{HasAllocation: true, Percent: 60, Level: LevelExhausted}},
+		{Name: "high", Status: Status{HasAllocation: true, Percent: 80, Level: LevelHigh}},
+		{Name: "also-low", Status: Status{HasAllocation: true, Percent: 10, Level: LevelOK}},
+	}
+	SortByUse(rows)
+	var names []string
+	for _, r := range rows {
+		names = append(names, r.Name)
+	}
+	if want := []string{"out", "high", "also-low", "low", "none"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("%v", names)
+	}
+}

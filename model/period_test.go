@@ -1,0 +1,58 @@
+package model
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPeriodCalendarMonthUTC(t *testing.T) {
+	p := MonthlyUTC.At(time.Date(2026, 11, 30, 23, 59, 59, 999e6, time.UTC))
+	if p.Key != "2026-11" || !p.Start.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) || !p.End.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("%+v", p)
+	}
+	if !p.Contains(p.Start.UnixMilli()) || p.Contains(p.End.UnixMilli()) || !p.Contains(p.End.UnixMilli()-1) {
+		t.Fatal("period must be [start, end)")
+	}
+	if k := MonthlyUTC.At(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)).Key; k != "2026-12" {
+		t.Fatalf("boundary key %s", k)
+	}
+	if k := MonthlyUTC.At(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)).Key; k != "2027-01" {
+		t.Fatalf("new year key %s", k)
+	}
+}
+
+func TestPeriodStartDayAndZone(t *testing.T) {
+	rule, err := PeriodConfig{StartDay: 15, TZ: "America/New_York"}.Rule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ny := rule.Location
+	cases := []struct {
+		at  time.Time
+		key string
+	}{
+		{time.Date(2026, 11, 14, 23, 59, 0, 0, ny), "2026-10"},
+		{time.Date(2026, 11, 15, 0, 0, 0, 0, ny), "2026-11"},
+		{time.Date(2026, 1, 10, 0, 0, 0, 0, ny), "2025-12"},
+		// 03:00 UTC on the 15th is still the 14th in New York
+		{time.Date(2026, 11, 15, 3, 0, 0, 0, time.UTC), "2026-10"},
+	}
+	for _, c := range cases {
+		if k := rule.At(c.at).Key; k != c.key {
+			t.Errorf("%v: %s, want %s", c.at, k, c.key)
+		}
+	}
+	p := rule.At(time.Date(2026, 11, 20, 0, 0, 0, 0, ny))
+	if !p.End.Equal(time.Date(2026, 12, 15, 0, 0, 0, 0, ny)) {
+		t.Fatalf("end %v", p.End)
+	}
+	if _, err := (PeriodConfig{StartDay: 29}).Rule(); err == nil {
+		t.Fatal("start day 29 accepted")
+	}
+	if _, err := (PeriodConfig{TZ: "Mars/Olympus"}).Rule(); err == nil {
+		t.Fatal("bad zone accepted")
+	}
+	if c := rule.Config(); c.StartDay != 15 || c.TZ != "America/New_York" {
+		t.Fatalf("config %+v", c)
+	}
+}

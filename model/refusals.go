@@ -1,0 +1,104 @@
+package model
+
+// RefusalClass splits 402s by the API's error code.
+type RefusalClass uint8
+
+const (
+	// RefusedCredits is 402 credits_exhausted: the account has no credits left.
+	RefusedCredits RefusalClass = iota
+	// RefusedBudget is 402 budget_exceeded: a workspace or project usage limit.
+	RefusedBudget
+	// RefusedOther is any other 402 (a lapsed subscription, an unknown code).
+	RefusedOther
+	refusalClasses
+)
+
+// ClassOf maps a 402's error code to its class.
+func ClassOf(code string) RefusalClass {
+	switch code {
+	case CodeCreditsExhausted:
+		return RefusedCredits
+	case CodeBudgetExceeded:
+		return RefusedBudget
+	}
+	return RefusedOther
+}
+
+// Refusals counts 402s by class.
+type Refusals [refusalClasses]int64
+
+// Total is the number of 402s of every class.
+func (r Refusals) Total() int64 { return r[RefusedCredits] + r[RefusedBudget] + r[RefusedOther] }
+
+// Budget names which budget refused a request.
+type Budget uint8
+
+const (
+	// BudgetUnknown: a 402 we cannot attribute (an unknown code).
+	BudgetUnknown Budget = iota
+	// BudgetAccount: the account's credits are used up (credits_exhausted).
+	BudgetAccount
+	// BudgetWorkspace: the workspace's usage limit.
+	BudgetWorkspace
+	// BudgetProject: the project's usage limit.
+	BudgetProject
+	// BudgetWorkspaceOrProject: budget_exceeded with no limit known to mavtop.
+	BudgetWorkspaceOrProject
+)
+
+// String names the budget for the 402 log.
+func (b Budget) String() string {
+	switch b {
+	case BudgetAccount:
+		return "account credits"
+	case BudgetWorkspace:
+		return "workspace limit"
+	case BudgetProject:
+		return "project limit"
+	case BudgetWorkspaceOrProject:
+		return "workspace/project budget"
+	}
+	return "unknown"
+}
+
+// Refusal is one 402 in the log, with the budget that refused it as judged when it arrived.
+type Refusal struct {
+	Event Event
+	Class RefusalClass
+	By    Budget
+}
+
+// refusalRing keeps the last len(buf) refusals; memory is fixed.
+type refusalRing struct {
+	buf  []Refusal
+	next int
+	n    int
+}
+
+func newRefusalRing(size int) refusalRing { return refusalRing{buf: make([]Refusal, size)} }
+
+func (r *refusalRing) push(x Refusal) {
+	if len(r.buf) == 0 {
+		return
+	}
+	r.buf[r.next] = x
+	r.next = (r.next + 1) % len(r.buf)
+	if r.n < len(r.buf) {
+		r.n++
+	}
+}
+
+// newest returns up to max refusals, newest first, appended to dst.
+func (r *refusalRing) newest(dst []Refusal, max int) []Refusal {
+	for i := 0; i < r.n && i < max; i++ {
+		j := (r.next - 1 - i + 2*len(r.buf)) % len(r.buf)
+		dst = append(dst, r.buf[j])
+	}
+	return dst
+}
+
+func (r *refusalRing) clone() refusalRing {
+	c := *r
+	c.buf = append([]Refusal(nil), r.buf...)
+	return c
+}

@@ -1,0 +1,204 @@
+package model
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Summary is one workspace as the gauges show it.
+type Summary struct {
+	Name string
+	// Settings are the workspace's settings; HasSettings is false when none are
+	// stored (the screen then says "no allocation set").
+	Settings    Settings
+	HasSettings bool
+	Used        int64
+	Recharged   int64
+	Refused     Refusals
+	// LastTS is the newest event's time (unix ms), 0 when none this period.
+	LastTS int64
+	// Blocked is true while the API refuses the workspace with 402.
+	Blocked bool
+	Status
+}
+
+func (w *wsState) summary() Summary {
+	s := Summary{
+		Name: w.name, Settings: w.settings, HasSettings: w.hasSettings,
+		Used: w.used, Recharged: w.recharged, Refused: w.refused, LastTS: w.lastTS,
+		Blocked: w.blocked, Status: Assess(&w.settings, w.used, w.recharged),
+	}
+	if w.blocked {
+		s.Level = LevelExhausted
+	}
+	return s
+}
+
+// Summaries appends every workspace's summary to dst, in no particular order.
+func (l *Ledger) Summaries(dst []Summary) []Summary {
+	for _, w := range l.ws {
+		dst = append(dst, w.summary())
+	}
+	return dst
+}
+
+// Summary returns one workspace's summary.
+func (l *Ledger) Summary(ws string) (Summary, bool) {
+	w := l.ws[ws]
+	if w == nil {
+		return Summary{}, false
+	}
+	return w.summary(), true
+}
+
+// SortByUse orders summaries the way the gauges list them: the most used first
+// (exhausted, then by percent, then workspaces without allocation by credits),
+// ties by name so the order is stable from frame to frame.
+func SortByUse(rows []Summary) {
+	slices.SortFunc(rows, func(a, b Summary) int {
+		if c := cmp.Compare(b2i(b.Level == LevelExhausted), b2i(a.Level == LevelExhausted)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b2i(b.HasAllocation), b2i(a.HasAllocation)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Percent, a.Percent); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Used, a.Used); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// SortByName orders summaries by workspace name.
+func SortByName(rows []Summary) {
+	slices.SortFunc(rows, func(a, b Summary) int { return cmp.Compare(a.Name, b.Name) })
+}
+
+// EndpointTotal is credits spent on one endpoint.
+type EndpointTotal struct {
+	Endpoint string
+	Credits  int64
+}
+
+// Endpoints returns credits by endpoint for a workspace, or for all when ws is "",
+// largest first.
+func (l *Ledger) Endpoints(ws string) []EndpointTotal {
+	sums := map[string]int64{}
+	add := func(w *wsState) {
+		for _, p := range w.projects {
+			for ep, n := range p.endpoints {
+				sums[ep] += *n
+			}
+		}
+	}
+	if ws == "" {
+		for _, w := range l.ws {
+			add(w)
+		}
+	} else if w := l.ws[ws]; w != nil {
+		add(w)
+	}
+	return sortedTotals(sums)
+}
+
+func sortedTotals(sums map[string]int64) []EndpointTotal {
+	out := make([]EndpointTotal, 0, len(sums))
+	for ep, n := range sums {
+		out = append(out, EndpointTotal{Endpoint: ep, Credits: n})
+	}
+	slices.SortFunc(out, func(a, b EndpointTotal) int {
+		if c := cmp.Compare(b.Credits, a.Credits); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Endpoint, b.Endpoint)
+	})
+	return out
+}
+
+// ProjectSummary is one project inside a workspace.
+type ProjectSummary struct {
+	Name      string
+	Used      int64
+	Budget    ProjectBudget
+	HasBudget bool
+	Refused   Refusals
+	Endpoints []EndpointTotal
+}
+
+// Projects returns a workspace's projects, most used first ("" is the workspace's
+// calls made without a project).
+func (l *Ledger) Projects(ws string) []ProjectSummary {
+	w := l.ws[ws]
+	if w == nil {
+		return nil
+	}
+	out := make([]ProjectSummary, 0, len(w.projects))
+	for _, p := range w.projects {
+		ps := ProjectSummary{Name: p.name, Used: p.used, Budget: p.budget, HasBudget: p.hasBudget}
+		for code, n := range p.refused {
+			ps.Refused[ClassOf(code)] += n
+		}
+		sums := make(map[string]int64, len(p.endpoints))
+		for ep, n := range p.endpoints {
+			sums[ep] = *n
+		}
+		ps.Endpoints = sortedTotals(sums)
+		out = append(out, ps)
+	}
+	slices.SortFunc(out, func(a, b ProjectSummary) int {
+		if c := cmp.Compare(b.Used, a.Used); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return out
+}
+
+// Refusals returns up to max of the latest 402s, newest first, appended to dst.
+func (l *Ledger) Refusals(dst []Refusal, max int) []Refusal { return l.refusals.newest(dst, max) }
+
+// RefusalTotals returns this period's 402 count by class, over every workspace.
+func (l *Ledger) RefusalTotals() Refusals {
+	var r Refusals
+	for _, w := range l.ws {
+		for i, n := range w.refused {
+			r[i] += n
+		}
+	}
+	return r
+}
+
+// Totals returns the ledger's counters in the shape of a Snapshot (Used, UsedBy,
+// Refused, Recharged), so they can be compared with what Redis holds.
+func (l *Ledger) Totals() *Snapshot {
+	s := &Snapshot{
+		Period: l.period, StreamID: l.streamID,
+		Used: map[string]int64{}, UsedBy: map[string]int64{},
+		Refused: map[string]int64{}, Recharged: map[string]int64{},
+	}
+	for _, w := range l.ws {
+		s.Used[w.name] = w.used
+		if w.recharged != 0 {
+			s.Recharged[w.name] = w.recharged
+		}
+		for _, p := range w.projects {
+			for ep, n := range p.endpoints {
+				s.UsedBy[UsedByField(w.name, p.name, ep)] = *n
+			}
+			for code, n := range p.refused {
+				s.Refused[RefusedField(w.name, p.name, code)] = n
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,121 @@
+package client
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"mavtop/model"
+)
+
+// DefaultBaseURL is the Mavera API's base URL.
+const DefaultBaseURL = "https://app.mavera.io/api/v1"
+
+// Client calls the Mavera API. It is safe for concurrent use. In returns views of the
+// same client for other workspaces and projects; they share the HTTP transport, the
+// rate-limit record, the concurrency caps and the tracker.
+type Client struct {
+	sh    *shared
+	scope Scope
+}
+
+// Scope attributes calls to a workspace and a project for tracking, pre-flight and
+// the sandbox. Workspace is the id the usage stream uses (1–64 of [A-Za-z0-9._:-]);
+// it is not the API's workspace_id field, which requests carry themselves.
+type Scope struct {
+	Workspace string
+	Project   string
+}
+
+// shared is the state every view of a Client shares.
+type shared struct {
+	base         string
+	key          string
+	red          redactor
+	http         *http.Client
+	clock        Clock
+	retry        RetryPolicy
+	tracker      Tracker
+	onTrackError func(error)
+	balances     Balances
+	scopeHeaders bool
+	userAgent    string
+	polls        map[JobKind]time.Duration
+
+	rngMu sync.Mutex
+	rng   *rand.Rand
+
+	rate    rateState
+	slots   *slotSet
+	pending pendingJobs
+}
+
+// New returns a client configured by opts. Without WithAPIKey every call fails with
+// ErrNoAPIKey before sending anything.
+func New(opts ...Option) (*Client, error) {
+	s := defaultSettings()
+	for _, o := range opts {
+		o(&s)
+	}
+	base := strings.TrimRight(s.baseURL, "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("client: base URL %q is not an http(s) URL", s.baseURL)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("client: base URL must not hold credentials")
+	}
+	if s.scope.Workspace != "" && !model.IsID(s.scope.Workspace) {
+		return nil, fmt.Errorf("client: workspace %q is not 1–64 of [A-Za-z0-9._:-]", s.scope.Workspace)
+	}
+	sh := &shared{
+		base:         base,
+		key:          s.apiKey,
+		red:          redactor{key: s.apiKey},
+		http:         s.httpClient,
+		clock:        s.clock,
+		retry:        s.retry.withDefaults(),
+		tracker:      s.tracker,
+		onTrackError: s.onTrackError,
+		balances:     s.balances,
+		scopeHeaders: s.scopeHeaders,
+		userAgent:    s.userAgent,
+		polls:        s.polls,
+		rng:          s.rng,
+		slots:        newSlotSet(s.caps, s.onSlots),
+	}
+	sh.pending.jobs = make(map[string]pendingJob)
+	return &Client{sh: sh, scope: s.scope}, nil
+}
+
+// In returns a view of c whose calls are attributed to workspace ws and project
+// (project may be empty). It shares everything else with c.
+func (c *Client) In(ws, project string) *Client {
+	return &Client{sh: c.sh, scope: Scope{Workspace: ws, Project: project}}
+}
+
+// Scope returns the workspace and project c's calls are attributed to.
+func (c *Client) Scope() Scope { return c.scope }
+
+// BaseURL returns the API base URL the client calls.
+func (c *Client) BaseURL() string { return c.sh.base }
+
+// HasAPIKey reports whether the client was given an API key.
+func (c *Client) HasAPIKey() bool { return c.sh.key != "" }
+
+// Clock returns the client's clock.
+func (c *Client) Clock() Clock { return c.sh.clock }
+
+// jitter returns a random duration in [0, d), from the client's seeded source.
+func (sh *shared) jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	sh.rngMu.Lock()
+	defer sh.rngMu.Unlock()
+	return time.Duration(sh.rng.Int64N(int64(d)))
+}

@@ -1,0 +1,49 @@
+package client
+
+import (
+	"context"
+	"time"
+)
+
+// Reconciliation is one reading of GET /usage, for comparing with in-app tracking
+// (the seed: the dashboard is the source of truth; reconcile periodically).
+type Reconciliation struct {
+	// At is when the reading was taken (client clock).
+	At time.Time
+	// Usage is the reading; nil when Err is set.
+	Usage *UsageReport
+	// Err is why the reading failed.
+	Err error
+}
+
+// Reconciler reads GET /usage every Interval and hands each reading to Sink; the
+// feed records the drift between tracked and reported credits.
+type Reconciler struct {
+	// Client is the client to read with.
+	Client *Client
+	// Interval is the time between readings (default 5 minutes).
+	Interval time.Duration
+	// Sink receives every reading, failed ones included; it must not block long.
+	Sink func(Reconciliation)
+}
+
+// Run reads at once, then every Interval, until ctx is done; it returns ctx.Err().
+func (r *Reconciler) Run(ctx context.Context) error {
+	interval := r.Interval
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	clock := r.Client.Clock()
+	for {
+		u, err := r.Client.Usage(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if r.Sink != nil {
+			r.Sink(Reconciliation{At: clock.Now(), Usage: u, Err: err})
+		}
+		if err := clock.Sleep(ctx, interval); err != nil {
+			return err
+		}
+	}
+}

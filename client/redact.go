@@ -1,0 +1,56 @@
+package client
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// redactor removes the API key from any text that could leave the client: error
+// messages, response excerpts, event messages. A server that echoes the
+// Authorization header back must not leak the key into a log or onto the screen.
+type redactor struct{ key string }
+
+// masked is how the key appears when it must be named: its last four characters,
+// as the Mavera dashboard lists keys.
+func (r redactor) masked() string {
+	if len(r.key) < 12 {
+		return "[redacted]"
+	}
+	return "mvra_…" + r.key[len(r.key)-4:]
+}
+
+// clean returns s with every occurrence of the key (and of its part after the
+// prefix, should a server strip it) replaced by the masked form.
+func (r redactor) clean(s string) string {
+	if r.key == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, r.key, r.masked())
+	if rest, ok := strings.CutPrefix(r.key, "mvra_live_"); ok && len(rest) >= 8 {
+		s = strings.ReplaceAll(s, rest, "[redacted]")
+	}
+	return s
+}
+
+// snippet returns the start of a body for an error message: at most n bytes, valid
+// UTF-8, control characters replaced, the key removed.
+func (r redactor) snippet(body []byte, n int) string {
+	cut := body
+	if len(cut) > n {
+		cut = cut[:n]
+	}
+	for len(cut) > 0 && !utf8.Valid(cut) {
+		cut = cut[:len(cut)-1]
+	}
+	s := strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) {
+			return ' '
+		}
+		return c
+	}, string(cut))
+	if len(body) > n {
+		s += "…"
+	}
+	return r.clean(s)
+}

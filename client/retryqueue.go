@@ -1,0 +1,376 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/estimator"
+)
+
+// RetryJob is a launch refused for want of credits, kept in Redis until credits are
+// added (Pattern 6, option B). It holds everything needed to launch it again.
+type RetryJob struct {
+	// ID is the queue's id for the job (set by Enqueue).
+	ID string `json:"id"`
+	// Op is the estimator operation ("focus-group", "mave-complex", …).
+	Op string `json:"op"`
+	// Params are the estimator parameters (sample size, questions, seconds).
+	Params estimator.Params `json:"params,omitzero"`
+	// Workspace and Project are the job's scope.
+	Workspace string `json:"ws"`
+	Project   string `json:"project,omitempty"`
+	// Endpoint is the API path ("/focus-groups").
+	Endpoint string `json:"endpoint"`
+	// Estimate is the upper-bound estimate; Required adds the 20 % buffer.
+	Estimate int64 `json:"estimate"`
+	Required int64 `json:"required"`
+	// Payload is the request body, as JSON.
+	Payload json.RawMessage `json:"payload"`
+	// EnqueuedAt is when the job was queued.
+	EnqueuedAt time.Time `json:"enqueued_at"`
+	// Attempts counts the queue's retries so far.
+	Attempts int `json:"attempts"`
+	// LastTriedRemaining is the workspace's remaining credits when the job was last
+	// tried (or refused); it is retried only once remaining rises above it.
+	LastTriedRemaining int64 `json:"last_tried_remaining"`
+	// LastTriedAt is when the queue last tried it.
+	LastTriedAt time.Time `json:"last_tried_at,omitzero"`
+	// LastError and LastCode describe the last refusal or failure.
+	LastError string `json:"last_error,omitempty"`
+	LastCode  string `json:"last_code,omitempty"`
+	// NotBefore holds a job back after a failure that was not a refusal.
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// LeaseUntil and LeaseOwner mark a job one mavtop is trying right now.
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
+	LeaseOwner string    `json:"lease_owner,omitempty"`
+}
+
+// RetryQueue keeps refused jobs in one Redis hash (default key "{mavera}:retry",
+// field = job id, value = the job as JSON), so it survives restarts and is shared
+// by every mavtop on the same Redis.
+//
+// Poll retries a job when its workspace's remaining credits have risen above both
+// the job's Required credits and the remaining at which it was last tried: at most
+// once per rise. Several mavtops may poll at once: a job is claimed with an
+// optimistic transaction (WATCH/MULTI) before it is launched, and the claim is a
+// lease, so a mavtop that dies mid-launch does not strand it.
+type RetryQueue struct {
+	rdb     redis.UniversalClient
+	key     string
+	clock   Clock
+	lease   time.Duration
+	backoff time.Duration
+}
+
+// QueueOption configures a RetryQueue.
+type QueueOption func(*RetryQueue)
+
+// WithQueuePrefix sets the key prefix (default "{mavera}", the hash tag that keeps
+// every mavtop key in one Redis Cluster slot); the key is prefix + ":retry".
+func WithQueuePrefix(prefix string) QueueOption {
+	return func(q *RetryQueue) { q.key = prefix + ":retry" }
+}
+
+// WithQueueClock sets the queue's clock.
+func WithQueueClock(c Clock) QueueOption { return func(q *RetryQueue) { q.clock = c } }
+
+// WithLease sets how long a claimed job is reserved for the mavtop trying it
+// (default 15 minutes: a video analysis can run 10).
+func WithLease(d time.Duration) QueueOption { return func(q *RetryQueue) { q.lease = d } }
+
+// WithFailureBackoff sets how long a job waits after a failure that was not a
+// refusal (5xx, connection error) before it is tried again (default 1 minute).
+func WithFailureBackoff(d time.Duration) QueueOption { return func(q *RetryQueue) { q.backoff = d } }
+
+// NewRetryQueue returns a queue on rdb.
+func NewRetryQueue(rdb redis.UniversalClient, opts ...QueueOption) *RetryQueue {
+	q := &RetryQueue{rdb: rdb, key: "{mavera}:retry", clock: RealClock{}, lease: 15 * time.Minute, backoff: time.Minute}
+	for _, o := range opts {
+		o(q)
+	}
+	return q
+}
+
+// Key returns the Redis key of the queue.
+func (q *RetryQueue) Key() string { return q.key }
+
+// Enqueue stores job and returns it with its id and time set.
+func (q *RetryQueue) Enqueue(ctx context.Context, job RetryJob) (RetryJob, error) {
+	if job.Op == "" || job.Workspace == "" || len(job.Payload) == 0 {
+		return RetryJob{}, errors.New("retry queue: a job needs an operation, a workspace and a payload")
+	}
+	if job.ID == "" {
+		job.ID = "rj_" + randomHex(8)
+	}
+	if job.EnqueuedAt.IsZero() {
+		job.EnqueuedAt = q.clock.Now().UTC()
+	}
+	job.LeaseOwner, job.LeaseUntil = "", time.Time{}
+	raw, err := json.Marshal(job)
+	if err != nil {
+		return RetryJob{}, fmt.Errorf("retry queue: encode job: %w", err)
+	}
+	ok, err := q.rdb.HSetNX(ctx, q.key, job.ID, raw).Result()
+	if err != nil {
+		return RetryJob{}, fmt.Errorf("retry queue: enqueue: %w", err)
+	}
+	if !ok {
+		return RetryJob{}, fmt.Errorf("retry queue: job %s is already queued", job.ID)
+	}
+	return job, nil
+}
+
+// List returns the queued jobs, oldest first.
+func (q *RetryQueue) List(ctx context.Context) ([]RetryJob, error) {
+	all, err := q.rdb.HGetAll(ctx, q.key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("retry queue: list: %w", err)
+	}
+	jobs := make([]RetryJob, 0, len(all))
+	for id, raw := range all {
+		var j RetryJob
+		if err := json.Unmarshal([]byte(raw), &j); err != nil {
+			return nil, fmt.Errorf("retry queue: job %s: %w", id, err)
+		}
+		jobs = append(jobs, j)
+	}
+	sort.Slice(jobs, func(a, b int) bool {
+		if !jobs[a].EnqueuedAt.Equal(jobs[b].EnqueuedAt) {
+			return jobs[a].EnqueuedAt.Before(jobs[b].EnqueuedAt)
+		}
+		return jobs[a].ID < jobs[b].ID
+	})
+	return jobs, nil
+}
+
+// Remove deletes a job; it reports whether the job was there.
+func (q *RetryQueue) Remove(ctx context.Context, id string) (bool, error) {
+	n, err := q.rdb.HDel(ctx, q.key, id).Result()
+	if err != nil {
+		return false, fmt.Errorf("retry queue: remove %s: %w", id, err)
+	}
+	return n > 0, nil
+}
+
+// PollOutcome says what Poll did with one job.
+type PollOutcome string
+
+// The outcomes of a job in one Poll.
+const (
+	// PollSucceeded: launched; removed from the queue.
+	PollSucceeded PollOutcome = "succeeded"
+	// PollRefused: refused again (402 or pre-flight); kept until the next rise.
+	PollRefused PollOutcome = "refused"
+	// PollFailed: another error; kept, retried after the failure backoff.
+	PollFailed PollOutcome = "failed"
+)
+
+// PollResult is one job Poll tried.
+type PollResult struct {
+	Job       RetryJob
+	Remaining int64
+	Outcome   PollOutcome
+	Err       error
+}
+
+// Poll tries every queued job whose workspace's remaining credits (from b) have
+// risen above the job's Required credits and above the remaining at which it was
+// last tried, calling launch for each (Client.Relaunch fits). It returns what it
+// tried; jobs not yet affordable, held by another mavtop, or in workspaces without a
+// known balance are left alone.
+func (q *RetryQueue) Poll(ctx context.Context, b Balances, launch func(context.Context, RetryJob) error) ([]PollResult, error) {
+	jobs, err := q.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type balance struct {
+		remaining int64
+		known     bool
+	}
+	balances := map[string]balance{}
+	var results []PollResult
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return results, ctx.Err()
+		}
+		bal, ok := balances[j.Workspace]
+		if !ok {
+			r, known, err := b.Remaining(ctx, j.Workspace)
+			if err != nil {
+				return results, fmt.Errorf("retry queue: remaining credits of %s: %w", j.Workspace, err)
+			}
+			bal = balance{r, known}
+			balances[j.Workspace] = bal
+		}
+		if !bal.known || !q.due(j, bal.remaining) {
+			continue
+		}
+		claimed, prevTried, token, err := q.claim(ctx, j.ID, bal.remaining)
+		if err != nil {
+			return results, err
+		}
+		if claimed == nil {
+			continue
+		}
+		lerr := launch(ctx, *claimed)
+		res := PollResult{Job: *claimed, Remaining: bal.remaining, Err: lerr}
+		switch {
+		case lerr == nil:
+			res.Outcome = PollSucceeded
+		case IsPaymentRequired(lerr) || IsInsufficientCredits(lerr):
+			res.Outcome = PollRefused
+		default:
+			res.Outcome = PollFailed
+		}
+		if err := q.finish(ctx, j.ID, token, prevTried, res); err != nil {
+			return append(results, res), err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// due reports whether j may be tried at this remaining balance.
+func (q *RetryQueue) due(j RetryJob, remaining int64) bool {
+	now := q.clock.Now()
+	if j.LeaseOwner != "" && now.Before(j.LeaseUntil) {
+		return false
+	}
+	if now.Before(j.NotBefore) {
+		return false
+	}
+	return remaining >= j.Required && remaining > j.LastTriedRemaining
+}
+
+// claim atomically marks job id as being tried at remaining. It returns nil when
+// the job is gone or no longer due (another mavtop took it).
+func (q *RetryQueue) claim(ctx context.Context, id string, remaining int64) (*RetryJob, int64, string, error) {
+	token := randomHex(8)
+	var claimed *RetryJob
+	var prevTried int64
+	for attempt := 0; attempt < 3; attempt++ {
+		claimed = nil
+		err := q.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			raw, err := tx.HGet(ctx, q.key, id).Result()
+			if errors.Is(err, redis.Nil) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			var j RetryJob
+			if err := json.Unmarshal([]byte(raw), &j); err != nil {
+				return fmt.Errorf("job %s: %w", id, err)
+			}
+			if !q.due(j, remaining) {
+				return nil
+			}
+			prevTried = j.LastTriedRemaining
+			now := q.clock.Now().UTC()
+			j.Attempts++
+			j.LastTriedRemaining = remaining
+			j.LastTriedAt = now
+			j.LeaseOwner, j.LeaseUntil = token, now.Add(q.lease)
+			enc, err := json.Marshal(j)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, q.key, id, enc)
+				return nil
+			})
+			if err == nil {
+				claimed = &j
+			}
+			return err
+		}, q.key)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return nil, 0, "", fmt.Errorf("retry queue: claim %s: %w", id, err)
+		}
+		return claimed, prevTried, token, nil
+	}
+	return nil, 0, "", nil // contended: leave it to the next poll
+}
+
+// finish records a tried job's outcome, unless its lease was lost to another mavtop.
+func (q *RetryQueue) finish(ctx context.Context, id, token string, prevTried int64, res PollResult) error {
+	for attempt := 0; attempt < 10; attempt++ {
+		err := q.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			raw, err := tx.HGet(ctx, q.key, id).Result()
+			if errors.Is(err, redis.Nil) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			var j RetryJob
+			if err := json.Unmarshal([]byte(raw), &j); err != nil {
+				return fmt.Errorf("job %s: %w", id, err)
+			}
+			if j.LeaseOwner != token {
+				return nil
+			}
+			j.LeaseOwner, j.LeaseUntil = "", time.Time{}
+			switch res.Outcome {
+			case PollSucceeded:
+				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					p.HDel(ctx, q.key, id)
+					return nil
+				})
+				return err
+			case PollRefused:
+				j.LastError, j.LastCode = res.Err.Error(), refusalCode(res.Err)
+			default:
+				// Not a verdict on the credits: try again after the backoff, without
+				// waiting for another rise.
+				j.LastError, j.LastCode = res.Err.Error(), ""
+				j.LastTriedRemaining = prevTried
+				j.NotBefore = q.clock.Now().UTC().Add(q.backoff)
+			}
+			enc, err := json.Marshal(j)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, q.key, id, enc)
+				return nil
+			})
+			return err
+		}, q.key)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("retry queue: record outcome of %s: %w", id, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("retry queue: record outcome of %s: too much contention", id)
+}
+
+func refusalCode(err error) string {
+	if ae, ok := AsAPIError(err); ok {
+		return ae.Code
+	}
+	if IsInsufficientCredits(err) {
+		return "insufficient_credits"
+	}
+	return ""
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}

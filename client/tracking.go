@@ -1,0 +1,178 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"mavtop/model"
+)
+
+// Tracker receives the outcome of every credit-consuming call (Pattern 1). The feed's
+// Redis publisher satisfies it; MemoryTracker is an in-process one.
+type Tracker interface {
+	Track(ctx context.Context, e model.Event) error
+}
+
+// DefaultWorkspace is the workspace events are attributed to when no scope is set.
+const DefaultWorkspace = "default"
+
+// trackTimeout bounds one Track call. It runs on a context detached from the
+// caller's cancellation: a call that spent credits is recorded even if the caller
+// gave up just after.
+const trackTimeout = 5 * time.Second
+
+// What is published, once per call, for the creation endpoints (POST /responses,
+// /mave/chat, /focus-groups, /video-analyses, /personas, /brand-voices):
+//
+//   - a synchronous success: its credits, status 200/201, the request id;
+//   - an asynchronous job (focus group, video analysis, brand voice): nothing at
+//     creation; one event when this client first sees the job finished (Get or
+//     Wait), with usage.credits_used of the finished object and status 201, or the
+//     code "job_failed" if it failed;
+//   - any API error: status, code and message, 0 credits (402s feed the 402 log,
+//     429s and 5xx show ops what the apps run into). A call retried until it
+//     succeeded publishes only its final outcome;
+//   - a 2xx whose body is not JSON: code "malformed_response", 0 credits (the charge
+//     is unknown; reconciliation with GET /usage shows the drift).
+//
+// Not published: free reads (GET polls, lists, /usage, /workspaces), calls that got
+// no HTTP answer (connection errors, timeouts: there is no status to record, and the
+// stream requires one), and pre-flight refusals (no API call was made).
+type outcome struct {
+	endpoint string
+	op       string
+	est      int64
+	credits  int64
+	status   int
+	req      string
+	code     string
+	msg      string
+}
+
+// trackResult publishes the outcome of a synchronous call: credits on success, the
+// error's status and code otherwise.
+func (c *Client) trackResult(ctx context.Context, o outcome, err error) {
+	if c.sh.tracker == nil {
+		return
+	}
+	if err != nil {
+		var ae *APIError
+		var me *MalformedResponseError
+		switch {
+		case errors.As(err, &ae):
+			o.status, o.code, o.msg, o.req, o.credits = ae.Status, ae.Code, ae.Message, ae.RequestID, 0
+		case errors.As(err, &me):
+			o.status, o.code, o.credits = me.Status, "malformed_response", 0
+			o.msg = "the response body was not JSON; the credits it used are unknown"
+		default:
+			return
+		}
+	}
+	c.publish(ctx, o)
+}
+
+func (c *Client) publish(ctx context.Context, o outcome) {
+	sh := c.sh
+	if sh.tracker == nil {
+		return
+	}
+	ws := c.scope.Workspace
+	if ws == "" {
+		ws = DefaultWorkspace
+	}
+	e := model.Event{
+		TS:        sh.clock.Now().UnixMilli(),
+		Workspace: ws,
+		Project:   c.scope.Project,
+		Endpoint:  o.endpoint,
+		Credits:   max(o.credits, 0),
+		Status:    o.status,
+		Code:      clipTo(sanitizeCode(o.code), model.MaxCodeLen),
+		Msg:       clipTo(sh.red.clean(o.msg), model.MaxMsgLen),
+		Req:       clipTo(sh.red.clean(o.req), model.MaxReqLen),
+		Op:        o.op,
+		Est:       o.est,
+		Kind:      model.KindUsage,
+	}
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), trackTimeout)
+	defer cancel()
+	if err := sh.tracker.Track(tctx, e); err != nil && sh.onTrackError != nil {
+		sh.onTrackError(fmt.Errorf("track %s %s: %w", ws, o.endpoint, err))
+	}
+}
+
+// sanitizeCode keeps an error code within the stream's [a-z0-9_.-] alphabet.
+func sanitizeCode(s string) string {
+	b := []byte(s)
+	for i, ch := range b {
+		switch {
+		case ch >= 'A' && ch <= 'Z':
+			b[i] = ch + 'a' - 'A'
+		case ch >= 'a' && ch <= 'z', ch >= '0' && ch <= '9', ch == '_', ch == '-', ch == '.':
+		default:
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func clipTo(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// pendingJob is an asynchronous job this client created and has not yet seen finish.
+type pendingJob struct {
+	client   *Client
+	endpoint string
+	op       string
+	est      int64
+	status   int
+}
+
+// pendingJobs remembers created jobs until their outcome is published, so that each
+// is published exactly once however often it is polled.
+type pendingJobs struct {
+	mu   sync.Mutex
+	jobs map[string]pendingJob
+}
+
+// expect registers a created job whose charge is published when it finishes.
+func (c *Client) expect(id string, p pendingJob) {
+	if c.sh.tracker == nil || id == "" {
+		return
+	}
+	p.client = c
+	c.sh.pending.mu.Lock()
+	c.sh.pending.jobs[id] = p
+	c.sh.pending.mu.Unlock()
+}
+
+// settle publishes a finished job's outcome if this client created it and has not
+// published it yet.
+func (c *Client) settle(ctx context.Context, id string, credits int64, failed bool, msg string) {
+	c.sh.pending.mu.Lock()
+	p, ok := c.sh.pending.jobs[id]
+	delete(c.sh.pending.jobs, id)
+	c.sh.pending.mu.Unlock()
+	if !ok {
+		return
+	}
+	o := outcome{endpoint: p.endpoint, op: p.op, est: p.est, credits: credits, status: p.status, req: id}
+	if failed {
+		o.code, o.msg = "job_failed", msg
+	}
+	p.client.publish(ctx, o)
+}
+
+// PendingJobs returns how many created jobs await their completion to be tracked.
+func (c *Client) PendingJobs() int {
+	c.sh.pending.mu.Lock()
+	defer c.sh.pending.mu.Unlock()
+	return len(c.sh.pending.jobs)
+}

@@ -1,0 +1,185 @@
+// Package feedtest gives tests a Redis to talk to: a real redis-server on a free
+// loopback port when the binary is on PATH (AOF on, so Kill and Restart keep the
+// data), else the embedded miniredis, said so in the test log. With
+// MAVTOP_REQUIRE_REDIS_SERVER=1 (CI) a missing redis-server fails the test.
+package feedtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// RequireEnv is the environment variable that makes a missing redis-server fatal.
+const RequireEnv = "MAVTOP_REQUIRE_REDIS_SERVER"
+
+// Server is a Redis for one test, stopped by t.Cleanup.
+type Server struct {
+	// Addr is host:port and URL is redis://host:port/0.
+	Addr, URL string
+	// Real is true for redis-server, false for the embedded fallback.
+	Real bool
+
+	t    testing.TB
+	dir  string
+	bin  string
+	mini *miniredis.Miniredis
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	clients []redis.UniversalClient
+}
+
+// Start starts a Redis for t: redis-server when on PATH, else miniredis.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv(RequireEnv) == "1" {
+			t.Fatalf("feedtest: %s=1 but redis-server is not on PATH: install it (apt-get install redis-server)", RequireEnv)
+		}
+		t.Log("feedtest: redis-server not on PATH; using the embedded miniredis (no Kill/Restart data durability, no max-deleted-entry-id)")
+		m := miniredis.NewMiniRedis()
+		if err := m.Start(); err != nil {
+			t.Fatalf("feedtest: start miniredis: %v", err)
+		}
+		s := &Server{Addr: m.Addr(), URL: "redis://" + m.Addr() + "/0", t: t, mini: m}
+		t.Cleanup(s.close)
+		return s
+	}
+	s := &Server{t: t, dir: t.TempDir(), bin: bin, Real: true}
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("feedtest: %v", err)
+	}
+	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	s.URL = "redis://" + s.Addr + "/0"
+	t.Cleanup(s.close)
+	s.start()
+	return s
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *Server) start() {
+	s.t.Helper()
+	_, port, _ := net.SplitHostPort(s.Addr)
+	logf, err := os.OpenFile(filepath.Join(s.dir, "redis.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		s.t.Fatalf("feedtest: %v", err)
+	}
+	cmd := exec.Command(s.bin,
+		"--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
+		"--appendonly", "yes",
+		// Every acknowledged write is on disk before its reply, so a SIGKILL
+		// loses nothing a client was told about.
+		"--appendfsync", "always",
+		"--save", "", "--daemonize", "no", "--protected-mode", "no",
+		"--loglevel", "warning")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		s.t.Fatalf("feedtest: start redis-server: %v", err)
+	}
+	logf.Close()
+	s.mu.Lock()
+	s.cmd = cmd
+	s.mu.Unlock()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer c.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := c.Ping(context.Background()).Err()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			s.t.Fatalf("feedtest: redis-server on %s did not answer: %v\n%s", s.Addr, err, log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Client returns a new client for the server, closed at cleanup. Like
+// feed.Connect's it fails fast while the server is down instead of retrying.
+func (s *Server) Client() redis.UniversalClient {
+	c := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:                 []string{s.Addr},
+		DialTimeout:           time.Second,
+		ContextTimeoutEnabled: true,
+	})
+	s.mu.Lock()
+	s.clients = append(s.clients, c)
+	s.mu.Unlock()
+	return c
+}
+
+// Kill stops the server at once (SIGKILL for redis-server): clients see their
+// connections drop. The data stays in the directory for Restart.
+func (s *Server) Kill() {
+	s.t.Helper()
+	if s.mini != nil {
+		s.mini.Close()
+		return
+	}
+	s.mu.Lock()
+	cmd := s.cmd
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+}
+
+// Restart starts the server again on the same port and directory; redis-server
+// reloads its append-only file.
+func (s *Server) Restart() {
+	s.t.Helper()
+	if s.mini != nil {
+		if err := s.mini.Restart(); err != nil {
+			s.t.Fatalf("feedtest: restart miniredis: %v", err)
+		}
+		return
+	}
+	s.Kill()
+	s.start()
+}
+
+// Dir is the server's data directory ("" for the embedded one).
+func (s *Server) Dir() string { return s.dir }
+
+func (s *Server) close() {
+	s.mu.Lock()
+	clients := s.clients
+	s.clients = nil
+	s.mu.Unlock()
+	for _, c := range clients {
+		_ = c.Close()
+	}
+	if s.mini != nil {
+		s.mini.Close()
+		return
+	}
+	s.Kill()
+}

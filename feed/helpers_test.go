@@ -1,0 +1,259 @@
+package feed
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/model"
+)
+
+// fakeClock is an injectable clock tests move by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// follower runs a Subscriber into a model.Ledger, the way the dashboard will,
+// and records every message for assertions.
+type follower struct {
+	t      testing.TB
+	sub    *Subscriber
+	cancel context.CancelFunc
+	done   chan error
+	now    func() time.Time
+
+	mu        sync.Mutex
+	ledger    *model.Ledger
+	gen       uint64
+	snaps     []SnapshotMsg
+	conns     []ConnMsg
+	malformed []MalformedMsg
+	stats     []StatsMsg
+	lastID    string
+	events    int
+	stale     int
+	hold      chan struct{} // when set, handle waits on it (a paused consumer)
+}
+
+func startFollower(t testing.TB, c redis.UniversalClient, opt SubscriberOptions) *follower {
+	t.Helper()
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Backoff == nil {
+		opt.Backoff = &Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+	}
+	if opt.Block == 0 {
+		opt.Block = 200 * time.Millisecond
+	}
+	f := &follower{t: t, sub: NewSubscriber(c, opt), done: make(chan error, 1), now: opt.Now}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	go func() { f.done <- f.sub.Run(ctx, f.handle) }()
+	t.Cleanup(f.stop)
+	return f
+}
+
+func (f *follower) stop() {
+	f.cancel()
+	f.mu.Lock()
+	if f.hold != nil {
+		close(f.hold)
+		f.hold = nil
+	}
+	f.mu.Unlock()
+	select {
+	case <-f.done:
+	case <-time.After(10 * time.Second):
+		f.t.Errorf("subscriber did not stop within 10 s of cancellation")
+	}
+}
+
+// pause makes the consumer stall in its next handle call until resume.
+func (f *follower) pause() {
+	f.mu.Lock()
+	f.hold = make(chan struct{})
+	f.mu.Unlock()
+}
+
+func (f *follower) resume() {
+	f.mu.Lock()
+	if f.hold != nil {
+		close(f.hold)
+		f.hold = nil
+	}
+	f.mu.Unlock()
+}
+
+func (f *follower) handle(m Msg) {
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch m := m.(type) {
+	case *SnapshotMsg:
+		f.gen = m.Gen
+		f.ledger = model.NewLedger(m.Rule, f.now())
+		f.ledger.Seed(m.Snap, f.now())
+		f.snaps = append(f.snaps, *m)
+		f.lastID = m.Snap.StreamID
+	case *BatchMsg:
+		if m.Gen != f.gen {
+			f.stale++
+			return
+		}
+		f.ledger.ApplyBatch(m.Events)
+		f.events += len(m.Events)
+		f.lastID = m.LastID
+	case *ConnMsg:
+		f.conns = append(f.conns, *m)
+	case *MalformedMsg:
+		f.malformed = append(f.malformed, *m)
+	case *StatsMsg:
+		f.stats = append(f.stats, *m)
+	}
+}
+
+// waitFor polls cond (under the lock) until it holds or timeout passes.
+func (f *follower) waitFor(what string, timeout time.Duration, cond func(f *follower) bool) {
+	f.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		f.mu.Lock()
+		ok := cond(f)
+		f.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.t.Fatalf("timed out after %v waiting for %s (snapshots %d, events %d, last id %s, conns %v)",
+				timeout, what, len(f.snaps), f.events, f.lastID, f.conns)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// caughtUp waits until the follower has read up to the stream's newest entry.
+func (f *follower) caughtUp(c redis.UniversalClient, timeout time.Duration) {
+	f.t.Helper()
+	ctx := context.Background()
+	var last string
+	msgs, err := c.XRevRangeN(ctx, Keys{}.Stream(), "+", "-", 1).Result()
+	if err != nil {
+		f.t.Fatalf("stream tail: %v", err)
+	}
+	if len(msgs) > 0 {
+		last = msgs[0].ID
+	}
+	f.waitFor("the follower to reach "+last, timeout, func(f *follower) bool {
+		return f.ledger != nil && (last == "" || compareIDs(f.lastID, last) >= 0)
+	})
+}
+
+// totals returns the ledger's counters, zeros dropped.
+func (f *follower) totals() counters {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ledger == nil {
+		return counters{}
+	}
+	return countersOf(f.ledger.Totals())
+}
+
+// counters is the comparable part of a snapshot: the four period hashes.
+type counters struct {
+	Period                            string
+	Used, UsedBy, Refused, Recharged map[string]int64
+}
+
+func nonZero(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func countersOf(s *model.Snapshot) counters {
+	return counters{Period: s.Period.Key, Used: nonZero(s.Used), UsedBy: nonZero(s.UsedBy), Refused: nonZero(s.Refused), Recharged: nonZero(s.Recharged)}
+}
+
+func (c counters) equal(o counters) bool {
+	return c.Period == o.Period && maps.Equal(c.Used, o.Used) && maps.Equal(c.UsedBy, o.UsedBy) &&
+		maps.Equal(c.Refused, o.Refused) && maps.Equal(c.Recharged, o.Recharged)
+}
+
+func (c counters) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "period %s", c.Period)
+	for _, part := range []struct {
+		name string
+		m    map[string]int64
+	}{{"used", c.Used}, {"used_by", c.UsedBy}, {"refused", c.Refused}, {"recharged", c.Recharged}} {
+		keys := make([]string, 0, len(part.m))
+		for k := range part.m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(&b, "\n  %s:", part.name)
+		for _, k := range keys {
+			fmt.Fprintf(&b, " %s=%d", k, part.m[k])
+		}
+	}
+	return b.String()
+}
+
+// redisCounters reads the period hashes as Redis holds them now.
+func redisCounters(t testing.TB, c redis.UniversalClient, now time.Time) counters {
+	t.Helper()
+	res, err := ReadSnapshot(context.Background(), c, Keys{}, now, model.MonthlyUTC)
+	if err != nil {
+		t.Fatalf("read counters: %v", err)
+	}
+	return countersOf(res.Snap)
+}
+
+// usage makes a usage event.
+func usage(ws, project, endpoint string, credits int64) model.Event {
+	return model.Event{Workspace: ws, Project: project, Endpoint: endpoint, Credits: credits, Status: 200}
+}
+
+func refused(ws, project, endpoint, code string) model.Event {
+	return model.Event{Workspace: ws, Project: project, Endpoint: endpoint, Status: 402, Code: code, Msg: "no credits left"}
+}

@@ -1,0 +1,125 @@
+package feed
+
+import (
+	"time"
+
+	"mavtop/model"
+)
+
+// Msg is what a Subscriber hands its caller: *SnapshotMsg, *BatchMsg, *ConnMsg,
+// *MalformedMsg or *StatsMsg. Messages arrive in stream order on one goroutine.
+type Msg interface{ feedMsg() }
+
+// Reason says why a snapshot was (re)read.
+type Reason string
+
+const (
+	// ReasonStart is the first snapshot of a subscription.
+	ReasonStart Reason = "start"
+	// ReasonGap: the stream was trimmed past the id the subscriber had read to,
+	// so entries it never saw may be gone; the counters are read afresh.
+	ReasonGap Reason = "gap"
+	// ReasonRollover: the billing period ended; counters start afresh.
+	ReasonRollover Reason = "rollover"
+	// ReasonPeriod: the billing-period config changed.
+	ReasonPeriod Reason = "period"
+	// ReasonReset: the stream is behind the subscriber (deleted, or a server
+	// restarted without its data), so nothing read before can be trusted.
+	ReasonReset Reason = "reset"
+	// ReasonResync: the caller asked for it (Subscriber.Resync).
+	ReasonResync Reason = "resync"
+)
+
+// SnapshotMsg starts a new generation: replace everything with Snap (seed a
+// fresh ledger with Rule), then apply the batches of the same Gen.
+type SnapshotMsg struct {
+	// Gen is the subscription generation, one more at each snapshot; batches of
+	// an older generation must be dropped.
+	Gen    uint64
+	Snap   *model.Snapshot
+	Rule   model.PeriodRule
+	Reason Reason
+	// BadSettings maps settings hash fields that could not be used to why.
+	BadSettings map[string]error
+	// At is when the snapshot was read (subscriber clock).
+	At time.Time
+}
+
+// BatchMsg is the events of one XREAD reply, in stream order, after Gen's
+// snapshot. Events is the caller's to keep. Malformed entries are left out (each
+// was reported by a MalformedMsg before this batch).
+type BatchMsg struct {
+	Gen    uint64
+	Events []model.Event
+	// LastID is the id the subscriber resumes after (it may be a malformed entry's).
+	LastID string
+}
+
+// ConnState is the state of the subscriber's connection to Redis.
+type ConnState uint8
+
+const (
+	// Connecting: no snapshot read yet.
+	Connecting ConnState = iota
+	// Connected: the last call to Redis worked.
+	Connected
+	// Reconnecting: Redis went away after working; retrying with backoff.
+	Reconnecting
+)
+
+// String names the state for the status bar.
+func (s ConnState) String() string {
+	switch s {
+	case Connected:
+		return "connected"
+	case Reconnecting:
+		return "reconnecting"
+	default:
+		return "connecting"
+	}
+}
+
+// ConnMsg reports a change of connection state, and each failed attempt.
+type ConnMsg struct {
+	State ConnState
+	// Attempt counts failed attempts since the last success (0 when connected).
+	Attempt int
+	// Err is the last error (nil when connected).
+	Err error
+	// Since is when the current state began; Retry is the wait before the next attempt.
+	Since time.Time
+	Retry time.Duration
+}
+
+// MalformedMsg reports a stream entry that could not be decoded. It is skipped,
+// counted, and the subscriber goes on with the entries behind it.
+type MalformedMsg struct {
+	Gen uint64
+	// ID is the entry's stream id.
+	ID string
+	// Err says which field is wrong (a *model.DecodeError).
+	Err error
+	// Total is the number of malformed entries seen by this subscriber.
+	Total int64
+}
+
+// StatsMsg reports throughput and lag, every SubscriberOptions.StatsEvery.
+type StatsMsg struct {
+	// EventsPerSec is the rate of entries read over the last interval.
+	EventsPerSec float64
+	// Lag is how far behind the stream the last batch was: its delivery time
+	// minus the time in its newest entry's id. Zero before the first batch.
+	Lag time.Duration
+	// Events, Malformed, Snapshots, Gaps and Reconnects count since Run began.
+	Events, Malformed, Snapshots, Gaps, Reconnects int64
+	// LastID is the id the subscriber resumes after.
+	LastID string
+	// At is when the stats were taken.
+	At time.Time
+}
+
+func (*SnapshotMsg) feedMsg()  {}
+func (*BatchMsg) feedMsg()     {}
+func (*ConnMsg) feedMsg()      {}
+func (*MalformedMsg) feedMsg() {}
+func (*StatsMsg) feedMsg()     {}

@@ -1,0 +1,433 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/model"
+)
+
+// ErrOutcomeUnknown is wrapped by a WriteError when a write was sent but its reply
+// never came and Redis could not be asked in time whether it was applied.
+var ErrOutcomeUnknown = errors.New("outcome unknown: the events may or may not have been recorded")
+
+// WriteError says how far Track, TrackBatch or Record got when they failed.
+type WriteError struct {
+	// Written is how many events (a prefix of the batch) are recorded for sure.
+	Written int
+	// Unknown is how many events after them may or may not be recorded.
+	Unknown int
+	// Err is the cause.
+	Err error
+}
+
+func (e *WriteError) Error() string {
+	switch {
+	case e.Unknown > 0:
+		return fmt.Sprintf("record events: %d recorded, %d unknown: %v", e.Written, e.Unknown, e.Err)
+	case e.Written > 0:
+		return fmt.Sprintf("record events: only the first %d recorded: %v", e.Written, e.Err)
+	}
+	return fmt.Sprintf("record events: %v", e.Err)
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// PublisherOptions configure a Publisher. Zero values mean the defaults.
+type PublisherOptions struct {
+	// Prefix is the key prefix (DefaultPrefix).
+	Prefix string
+	// MaxLen trims the stream to about this many entries (DefaultMaxLen); < 0 never trims.
+	MaxLen int64
+	// Now is the clock that stamps events without a ts (time.Now).
+	Now func() time.Time
+	// Rand draws retry jitter and the publisher's id (a random source).
+	Rand *rand.Rand
+	// ID names the publisher in the acks hash; "" draws a random one.
+	ID string
+	// Lanes is how many writes may be in flight at once (8).
+	Lanes int
+	// RetryFor is how long a write keeps retrying while Redis is unreachable
+	// (10 s); < 0 means no retry.
+	RetryFor time.Duration
+	// Backoff spaces the retries (100 ms doubling to 2 s, with jitter).
+	Backoff *Backoff
+	// PeriodRefresh is how often the billing-period config is re-read (1 min).
+	PeriodRefresh time.Duration
+	// ChunkSize is how many events of a batch share one MULTI/EXEC (256).
+	ChunkSize int
+}
+
+// Publisher records usage events: for each event, in one MULTI/EXEC, the period
+// counters (HINCRBY), their expiry (EXPIREAT) and the stream entry (XADD with
+// approximate MAXLEN). It is safe for concurrent use.
+//
+// Exactly once: every MULTI also adds the number of its events to this
+// publisher's lane counter in the acks hash (Keys.Acks), and each lane has at most
+// one write in flight. When a reply is lost (Redis killed, connection reset) the
+// publisher reads the lane counter: it tells whether the MULTI was applied, so a
+// retry never records an event twice. One case stays out of reach: after a read
+// timeout on a live server an EXEC still queued there could land after that
+// check; the next reply of the lane shows it, and Duplicates counts it.
+type Publisher struct {
+	c       redis.UniversalClient
+	keys    Keys
+	maxLen  int64
+	now     func() time.Time
+	id      string
+	retry   time.Duration
+	backoff *Backoff
+	chunk   int
+	periods *periodCache
+	lanes   chan *lane
+	laneGen atomic.Int64
+
+	dups    atomic.Int64
+	retries atomic.Int64
+	written atomic.Int64
+}
+
+// lane is one sequence of writes; count is the acks counter as last acknowledged.
+type lane struct {
+	field string
+	count int64
+}
+
+// NewPublisher returns a publisher writing through c.
+func NewPublisher(c redis.UniversalClient, opt PublisherOptions) *Publisher {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Rand == nil {
+		opt.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	if opt.ID == "" {
+		opt.ID = strconv.FormatUint(opt.Rand.Uint64(), 36)
+	}
+	if opt.MaxLen == 0 {
+		opt.MaxLen = DefaultMaxLen
+	}
+	if opt.Lanes <= 0 {
+		opt.Lanes = 8
+	}
+	if opt.RetryFor == 0 {
+		opt.RetryFor = 10 * time.Second
+	}
+	if opt.Backoff == nil {
+		opt.Backoff = &Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second, Rand: opt.Rand}
+	}
+	if opt.PeriodRefresh <= 0 {
+		opt.PeriodRefresh = time.Minute
+	}
+	if opt.ChunkSize <= 0 {
+		opt.ChunkSize = 256
+	}
+	keys := Keys{Prefix: opt.Prefix}
+	p := &Publisher{
+		c: c, keys: keys, maxLen: opt.MaxLen, now: opt.Now, id: opt.ID,
+		retry: opt.RetryFor, backoff: opt.Backoff, chunk: opt.ChunkSize,
+		periods: &periodCache{c: c, keys: keys, refresh: opt.PeriodRefresh, now: opt.Now},
+		lanes:   make(chan *lane, opt.Lanes),
+	}
+	for range opt.Lanes {
+		p.lanes <- p.newLane()
+	}
+	return p
+}
+
+func (p *Publisher) newLane() *lane {
+	return &lane{field: strconv.FormatInt(p.laneGen.Add(1), 10)}
+}
+
+// ID returns the publisher's name in the acks hash.
+func (p *Publisher) ID() string { return p.id }
+
+// PublisherStats are a publisher's counters since it was made.
+type PublisherStats struct {
+	// Written is the number of events recorded.
+	Written int64
+	// Retries is the number of writes sent again after a failure.
+	Retries int64
+	// Duplicates is the number of events found recorded twice (see Publisher).
+	Duplicates int64
+}
+
+// Stats returns the publisher's counters.
+func (p *Publisher) Stats() PublisherStats {
+	return PublisherStats{Written: p.written.Load(), Retries: p.retries.Load(), Duplicates: p.dups.Load()}
+}
+
+// Track records one event. It validates first (nothing is written for a bad
+// event) and stamps a zero TS with the publisher's clock. A nil error means the
+// event is recorded exactly once; a *WriteError says otherwise.
+func (p *Publisher) Track(ctx context.Context, e model.Event) error {
+	_, err := p.Record(ctx, e)
+	return err
+}
+
+// Record is Track returning the event as written, with its TS and stream ID.
+func (p *Publisher) Record(ctx context.Context, e model.Event) (model.Event, error) {
+	evs := []model.Event{e}
+	if err := p.write(ctx, evs); err != nil {
+		return model.Event{}, err
+	}
+	return evs[0], nil
+}
+
+// TrackBatch records events in order, pipelined: ChunkSize events per MULTI/EXEC,
+// one round trip each. Every event is validated before anything is written.
+func (p *Publisher) TrackBatch(ctx context.Context, evs []model.Event) error {
+	cp := make([]model.Event, len(evs))
+	copy(cp, evs)
+	return p.write(ctx, cp)
+}
+
+// write validates and records evs in place (filling TS and ID).
+func (p *Publisher) write(ctx context.Context, evs []model.Event) error {
+	now := p.now().UnixMilli()
+	for i := range evs {
+		e := &evs[i]
+		if e.TS == 0 {
+			e.TS = now
+		}
+		e.ID = ""
+		if e.Kind == model.KindSettings {
+			return &WriteError{Err: fmt.Errorf("event %d: settings entries are written by the settings store, not tracked", i)}
+		}
+		if err := e.Validate(); err != nil {
+			if len(evs) == 1 {
+				return &WriteError{Err: fmt.Errorf("invalid event: %w", err)}
+			}
+			return &WriteError{Err: fmt.Errorf("invalid event %d of %d: %w", i+1, len(evs), err)}
+		}
+	}
+	var ln *lane
+	select {
+	case ln = <-p.lanes:
+	case <-ctx.Done():
+		return &WriteError{Err: ctx.Err()}
+	}
+	defer func() { p.lanes <- ln }()
+	for start := 0; start < len(evs); start += p.chunk {
+		chunk := evs[start:min(start+p.chunk, len(evs))]
+		if err := p.writeChunk(ctx, &ln, chunk); err != nil {
+			var we *WriteError
+			if errors.As(err, &we) {
+				we.Written += start
+				return we
+			}
+			return &WriteError{Written: start, Err: err}
+		}
+	}
+	return nil
+}
+
+// writeChunk records one chunk in one MULTI/EXEC, retrying until it is known to
+// be recorded, a permanent error occurs, or the retry time runs out.
+func (p *Publisher) writeChunk(ctx context.Context, lnp **lane, evs []model.Event) error {
+	ln := *lnp
+	deadline := time.Now().Add(p.retry)
+	k := int64(len(evs))
+	for attempt := 1; ; attempt++ {
+		applied, unknown, err := p.send(ctx, ln, evs)
+		if err == nil {
+			return nil
+		}
+		if !unknown && applied {
+			return &WriteError{Written: len(evs), Err: err}
+		}
+		if !unknown && !retryable(err) {
+			return &WriteError{Err: err}
+		}
+		// The reply is lost or never came: ask the lane counter, retrying the
+		// question until Redis answers.
+		if unknown {
+			var rerr error
+			for {
+				applied, rerr = p.resolve(ctx, ln, k)
+				if rerr == nil || ctx.Err() != nil || time.Now().After(deadline) {
+					break
+				}
+				attempt++
+				if sleep(ctx, p.backoff.Delay(attempt)) != nil {
+					break
+				}
+			}
+			if rerr != nil {
+				// The lane's state is now unknown: retire it so a late EXEC can
+				// never be mistaken for a later write's.
+				*lnp = p.newLane()
+				return &WriteError{Unknown: len(evs), Err: fmt.Errorf("%w (%v; then %v)", ErrOutcomeUnknown, err, rerr)}
+			}
+			if applied {
+				p.written.Add(k)
+				return nil
+			}
+		}
+		if p.retry < 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return &WriteError{Err: fmt.Errorf("not recorded after %d attempts: %w", attempt, err)}
+		}
+		if err := sleep(ctx, p.backoff.Delay(attempt)); err != nil {
+			return &WriteError{Err: fmt.Errorf("not recorded: %w", err)}
+		}
+		p.retries.Add(1)
+	}
+}
+
+// retryable reports whether a failed write may be sent again: anything but a
+// reply from Redis itself (WRONGTYPE, OOM, NOSCRIPT…), which would fail again.
+func retryable(err error) bool {
+	var re redis.Error
+	if errors.As(err, &re) {
+		msg := re.Error()
+		// Replies that mean "not now" rather than "never".
+		for _, pfx := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY"} {
+			if len(msg) >= len(pfx) && msg[:len(pfx)] == pfx {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// notSent reports whether err shows the write never left this process: no
+// connection could be made, so there is nothing to resolve.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// send writes one MULTI/EXEC. applied says whether it was executed (when known);
+// unknown says the reply was lost, so only the lane counter can tell.
+func (p *Publisher) send(ctx context.Context, ln *lane, evs []model.Event) (applied, unknown bool, err error) {
+	rule, err := p.periods.get(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	k := int64(len(evs))
+	var xadds []*redis.StringCmd
+	var ack *redis.IntCmd
+	_, err = p.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		xadds = p.queue(ctx, pipe, rule, evs)
+		ack = pipe.HIncrBy(ctx, p.keys.Acks(p.id), ln.field, k)
+		pipe.Expire(ctx, p.keys.Acks(p.id), 7*24*time.Hour)
+		return nil
+	})
+	if err != nil {
+		var re redis.Error
+		if errors.As(err, &re) {
+			// Redis answered: EXECABORT (nothing ran) or a command failed inside
+			// an executed MULTI (the others ran; the ack tells which).
+			if ack.Err() == nil {
+				ln.count = ack.Val()
+				p.written.Add(k)
+				return true, false, fmt.Errorf("recorded with errors: %w", err)
+			}
+			return false, false, err
+		}
+		if notSent(err) {
+			return false, false, err
+		}
+		return false, true, err
+	}
+	p.settle(ln, ack.Val(), k)
+	for i, x := range xadds {
+		evs[i].ID = x.Val()
+	}
+	p.written.Add(k)
+	return true, false, nil
+}
+
+// settle records the lane counter after an acknowledged write of k events.
+func (p *Publisher) settle(ln *lane, val, k int64) {
+	if want := ln.count + k; val > want {
+		p.dups.Add(val - want) // an EXEC thought lost was applied after all
+	}
+	ln.count = val
+}
+
+// resolve asks the lane counter whether the last write of k events was applied.
+func (p *Publisher) resolve(ctx context.Context, ln *lane, k int64) (bool, error) {
+	v, err := p.c.HGet(ctx, p.keys.Acks(p.id), ln.field).Int64()
+	if errors.Is(err, redis.Nil) {
+		v, err = 0, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("ask whether the write was applied: %w", err)
+	}
+	switch {
+	case v >= ln.count+k:
+		p.settle(ln, v, k)
+		return true, nil
+	case v == ln.count:
+		return false, nil
+	case v < ln.count:
+		// The acks hash expired while the lane was idle and started afresh.
+		ln.count = 0
+		return v >= k, nil
+	}
+	return false, fmt.Errorf("lane counter %d is neither %d nor %d", v, ln.count, ln.count+k)
+}
+
+// queue adds one chunk's commands to a MULTI: the counters summed per field (the
+// MULTI is atomic, so one HINCRBY per field is the same as one per event), each
+// touched key's expiry once, and one XADD per event.
+func (p *Publisher) queue(ctx context.Context, pipe redis.Pipeliner, rule model.PeriodRule, evs []model.Event) []*redis.StringCmd {
+	type incr struct {
+		key, field string
+	}
+	sums := make(map[incr]int64, 4)
+	var order []incr
+	expire := make(map[string]time.Time, 4)
+	add := func(key, field string, n int64, exp time.Time) {
+		k := incr{key, field}
+		if _, ok := sums[k]; !ok {
+			order = append(order, k)
+		}
+		sums[k] += n
+		expire[key] = exp
+	}
+	var cur model.Period
+	for i := range evs {
+		e := &evs[i]
+		if !cur.Contains(e.TS) {
+			cur = rule.AtMillis(e.TS)
+		}
+		exp := ExpireAt(cur)
+		switch e.Kind {
+		case model.KindRecharge:
+			add(p.keys.Recharged(cur.Key), e.Workspace, e.Credits, exp)
+			add(p.keys.Used(cur.Key), e.Workspace, 0, exp) // the workspace shows up
+		default:
+			add(p.keys.Used(cur.Key), e.Workspace, e.Credits, exp)
+			add(p.keys.UsedBy(cur.Key), model.UsedByField(e.Workspace, e.Project, e.Endpoint), e.Credits, exp)
+			if e.Refused() {
+				add(p.keys.Refused(cur.Key), model.RefusedField(e.Workspace, e.Project, e.Code), 1, exp)
+			}
+		}
+	}
+	for _, k := range order {
+		pipe.HIncrBy(ctx, k.key, k.field, sums[k])
+	}
+	for key, at := range expire {
+		pipe.ExpireAt(ctx, key, at)
+	}
+	xadds := make([]*redis.StringCmd, len(evs))
+	for i := range evs {
+		a := &redis.XAddArgs{Stream: p.keys.Stream(), ID: "*", Values: evs[i].Fields()}
+		if p.maxLen > 0 {
+			a.MaxLen, a.Approx = p.maxLen, true
+		}
+		xadds[i] = pipe.XAdd(ctx, a)
+	}
+	return xadds
+}

@@ -1,0 +1,185 @@
+package feed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/model"
+)
+
+// SnapshotResult is one consistent read of a billing period: the snapshot, the
+// period rule it was cut with, and the settings fields that could not be used.
+type SnapshotResult struct {
+	Snap *model.Snapshot
+	Rule model.PeriodRule
+	// PeriodConfig is the config as stored ("" when none: calendar months in UTC).
+	PeriodConfig string
+	// BadSettings maps a settings hash field to why it was skipped.
+	BadSettings map[string]error
+}
+
+// ReadSnapshot reads, in one MULTI/EXEC, the counters of the period holding now
+// (used, used_by, refused, recharged), every setting and the stream's last
+// generated id. A Ledger seeded from it and fed the entries after Snap.StreamID
+// counts every event exactly once. It never scans the stream: O(workspaces).
+//
+// The period hashes to read depend on the period config, which lives in the
+// settings hash read by the same MULTI; hint is the rule to try first, and when
+// the stored config says otherwise the read is repeated with the right period.
+func ReadSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now time.Time, hint model.PeriodRule) (*SnapshotResult, error) {
+	if hint.Location == nil {
+		hint = model.MonthlyUTC
+	}
+	rule := hint
+	for range 3 {
+		res, stored, err := readSnapshotOnce(ctx, c, keys, rule.At(now))
+		if err != nil {
+			return nil, err
+		}
+		got, perr := parsePeriodConfig(stored)
+		if perr != nil {
+			// A broken period config must not blind the dashboard: say so, count
+			// calendar months in UTC.
+			res.BadSettings[PeriodSettingsField] = perr
+			got = model.MonthlyUTC
+		}
+		if samePeriod(got.At(now), rule.At(now)) {
+			res.Rule, res.PeriodConfig = got, stored
+			return res, nil
+		}
+		rule = got
+	}
+	return nil, errors.New("read snapshot: the billing period config kept changing")
+}
+
+func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period) (*SnapshotResult, string, error) {
+	var used, usedBy, refused, recharged, settings *redis.MapStringStringCmd
+	var info *redis.XInfoStreamCmd
+	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		used = pipe.HGetAll(ctx, keys.Used(p.Key))
+		usedBy = pipe.HGetAll(ctx, keys.UsedBy(p.Key))
+		refused = pipe.HGetAll(ctx, keys.Refused(p.Key))
+		recharged = pipe.HGetAll(ctx, keys.Recharged(p.Key))
+		settings = pipe.HGetAll(ctx, keys.Settings())
+		info = pipe.XInfoStream(ctx, keys.Stream())
+		return nil
+	})
+	// XINFO on a stream that does not exist yet is an error inside the MULTI;
+	// everything else must have worked.
+	for _, cmd := range []redis.Cmder{used, usedBy, refused, recharged, settings} {
+		if cmd != nil && cmd.Err() != nil {
+			return nil, "", fmt.Errorf("read snapshot: %w", cmd.Err())
+		}
+	}
+	if err != nil && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
+		return nil, "", fmt.Errorf("read snapshot: %w", err)
+	}
+	streamID := "0-0"
+	if info.Err() == nil && info.Val().LastGeneratedID != "" {
+		streamID = info.Val().LastGeneratedID
+	}
+	res := &SnapshotResult{
+		Snap:        &model.Snapshot{Period: p, StreamID: streamID},
+		BadSettings: map[string]error{},
+	}
+	s := res.Snap
+	var bad []string
+	s.Used, bad = parseCounts(used.Val(), bad)
+	s.UsedBy, bad = parseCounts(usedBy.Val(), bad)
+	s.Refused, bad = parseCounts(refused.Val(), bad)
+	s.Recharged, bad = parseCounts(recharged.Val(), bad)
+	if len(bad) > 0 {
+		return nil, "", fmt.Errorf("read snapshot: counter fields that are not integers: %s", strings.Join(bad, ", "))
+	}
+	var stored string
+	s.Settings, s.Budgets, stored = parseSettings(settings.Val(), res.BadSettings)
+	return res, stored, nil
+}
+
+// samePeriod compares periods by their bounds (time zones loaded twice are
+// different pointers).
+func samePeriod(a, b model.Period) bool {
+	return a.Key == b.Key && a.Start.Equal(b.Start) && a.End.Equal(b.End)
+}
+
+func isNoSuchKey(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "no such key")
+}
+
+func parseCounts(m map[string]string, bad []string) (map[string]int64, []string) {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			bad = append(bad, k)
+			continue
+		}
+		out[k] = n
+	}
+	return out, bad
+}
+
+// parseSettings splits the settings hash into workspace settings, project
+// budgets and the stored period config; unusable fields go to bad.
+func parseSettings(m map[string]string, bad map[string]error) (map[string]model.Settings, map[string]model.ProjectBudget, string) {
+	ws := make(map[string]model.Settings, len(m))
+	budgets := make(map[string]model.ProjectBudget)
+	var period string
+	for field, raw := range m {
+		if field == PeriodSettingsField {
+			period = raw
+			continue
+		}
+		if w, p, ok := model.SplitProjectKey(field); ok {
+			b, err := decodeBudget(raw)
+			if err == nil && (!model.IsID(w) || !model.IsID(p)) {
+				err = errors.New("not a workspace/project id")
+			}
+			if err != nil {
+				bad[field] = err
+				continue
+			}
+			budgets[field] = b
+			continue
+		}
+		s, err := decodeSettings(raw)
+		if err == nil && !model.IsID(field) {
+			err = errors.New("not a workspace id")
+		}
+		if err != nil {
+			bad[field] = err
+			continue
+		}
+		ws[field] = s
+	}
+	return ws, budgets, period
+}
+
+func decodeSettings(raw string) (model.Settings, error) {
+	var s model.Settings
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return model.Settings{}, fmt.Errorf("settings JSON: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return model.Settings{}, err
+	}
+	return s, nil
+}
+
+func decodeBudget(raw string) (model.ProjectBudget, error) {
+	var b model.ProjectBudget
+	if err := json.Unmarshal([]byte(raw), &b); err != nil {
+		return model.ProjectBudget{}, fmt.Errorf("project budget JSON: %w", err)
+	}
+	if err := b.Validate(); err != nil {
+		return model.ProjectBudget{}, err
+	}
+	return b, nil
+}

@@ -196,7 +196,7 @@ func (f *follower) totals() counters {
 
 // counters is the comparable part of a snapshot: the four period hashes.
 type counters struct {
-	Period                            string
+	Period                           string
 	Used, UsedBy, Refused, Recharged map[string]int64
 }
 

@@ -1,0 +1,313 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// BasePath is where the API lives, as in https://app.mavera.io/api/v1.
+const BasePath = "/api/v1"
+
+// Config configures a Sandbox.
+type Config struct {
+	// Seed makes charges, durations and failures repeatable.
+	Seed uint64
+	// Plan is the plan of new accounts (default "professional").
+	Plan string
+	// Allocation is the monthly credits of new accounts (default: the plan's, 5,000).
+	Allocation int64
+	// RateLimit is the requests per minute per key of new accounts (default: the plan's, 240).
+	RateLimit int
+	// Now is the clock (default time.Now); jobs finish and rate windows slide on it.
+	Now func() time.Time
+	// OnRecharge is called, outside the sandbox's lock, whenever credits are added
+	// to a pool (auto-recharge or AddCredits): ws is the workspace with its own pool,
+	// or for the account's pool the workspace whose call triggered it.
+	OnRecharge func(ws string, amount int64)
+	// JobSpeed divides job durations (default 1; 10 makes a 60 s focus group take 6 s).
+	JobSpeed float64
+	// FailRate is the share of asynchronous jobs that fail (and are refunded); default 0.
+	FailRate float64
+}
+
+// Sandbox is the emulated API: an http.Handler serving BasePath. It is safe for
+// concurrent use.
+type Sandbox struct {
+	cfg Config
+
+	mu       sync.Mutex
+	accounts map[string]*account
+	revoked  map[string]bool
+	faults   []*faultState
+	seq      uint64
+	rngs     map[string]*rand.Rand
+	stats    map[string]int64
+}
+
+// New returns a sandbox with no accounts yet; any well-formed key creates one.
+func New(cfg Config) *Sandbox {
+	if cfg.Plan == "" {
+		cfg.Plan = DefaultPlan
+	}
+	if _, ok := Plans[cfg.Plan]; !ok {
+		cfg.Plan = DefaultPlan
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.JobSpeed <= 0 {
+		cfg.JobSpeed = 1
+	}
+	return &Sandbox{
+		cfg:      cfg,
+		accounts: map[string]*account{},
+		revoked:  map[string]bool{},
+		rngs:     map[string]*rand.Rand{},
+		stats:    map[string]int64{},
+	}
+}
+
+// Now returns the sandbox clock's time.
+func (s *Sandbox) Now() time.Time { return s.cfg.Now() }
+
+// rng returns the random stream for one purpose (account, workspace, kind of draw).
+// Separate streams keep one workspace's charges independent of how its calls
+// interleave with other workspaces' calls. Called with s.mu held.
+func (s *Sandbox) rng(parts ...string) *rand.Rand {
+	key := strings.Join(parts, "|")
+	r := s.rngs[key]
+	if r == nil {
+		h := fnv.New64a()
+		h.Write([]byte(key))
+		r = rand.New(rand.NewPCG(s.cfg.Seed, h.Sum64()))
+		s.rngs[key] = r
+	}
+	return r
+}
+
+// newID returns a CUID-like id with a prefix ("clx", "resp_", "msg_"). Called with s.mu held.
+func (s *Sandbox) newID(prefix string) string {
+	s.seq++
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%d", s.cfg.Seed, s.seq)
+	return prefix + strconv.FormatUint(s.seq, 36) + strconv.FormatUint(h.Sum64(), 36)
+}
+
+// call is one request being handled.
+type call struct {
+	s         *Sandbox
+	r         *http.Request
+	a         *account
+	now       time.Time
+	body      []byte
+	wsHeader  string
+	project   string
+	reqID     string
+	recharges []rechargeNote
+}
+
+// result is what a handler answers.
+type result struct {
+	status     int
+	body       any
+	retryAfter int
+}
+
+// ServeHTTP serves the API under BasePath.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path, ok := strings.CutPrefix(r.URL.Path, BasePath)
+	if !ok || path == "" {
+		writeJSON(w, http.StatusNotFound, errorBody(typeNotFound, "resource_not_found", "No such path: "+clip(r.URL.Path, 100)+" (the API lives under "+BasePath+")", ""))
+		return
+	}
+	key, authErr := bearer(r)
+	if authErr != nil {
+		writeJSON(w, http.StatusUnauthorized, authErr)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		return
+	}
+
+	s.mu.Lock()
+	if s.revoked[key] {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusUnauthorized, errorBody("authentication_error", "revoked_api_key", "This API key has been revoked.", ""))
+		return
+	}
+	now := s.cfg.Now()
+	a := s.account(key, now)
+	a.rollover(now)
+	c := &call{s: s, r: r, a: a, now: now, body: body, reqID: s.newID("req_"),
+		wsHeader: r.Header.Get(WorkspaceHeader), project: validID(r.Header.Get(ProjectHeader))}
+	tmpl := template(r.Method, path)
+	s.stats[tmpl]++
+	fault := s.matchFault(r.Method, path)
+	var res result
+	switch {
+	case fault != nil && !fault.AfterHandling:
+		res = fault.result()
+	default:
+		if wait, limited := a.limit(now); limited {
+			res = result{status: http.StatusTooManyRequests, retryAfter: wait,
+				body: errorBody("rate_limit_error", "rate_limit_exceeded", fmt.Sprintf("Rate limit exceeded. Please retry after %d seconds.", wait), "")}
+		} else {
+			s.settle(a, now)
+			res = s.route(c, r.Method, path)
+			a.requests++
+			if res.status >= 400 {
+				a.errors++
+			}
+			if fault != nil {
+				res = fault.result()
+			}
+		}
+	}
+	limit, remaining, reset := a.rateHeaders(now)
+	recharges := c.recharges
+	s.mu.Unlock()
+
+	for _, rc := range recharges {
+		if s.cfg.OnRecharge != nil {
+			s.cfg.OnRecharge(rc.ws, rc.amount)
+		}
+	}
+	if fault != nil && fault.act(w, r) {
+		return
+	}
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+	h.Set(RequestIDHeader, c.reqID)
+	if res.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(res.retryAfter))
+	}
+	if raw, ok := res.body.(rawBody); ok {
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(res.status)
+		w.Write(raw)
+		return
+	}
+	writeJSON(w, res.status, res.body)
+}
+
+// route dispatches to the endpoint handlers. Called with s.mu held.
+func (s *Sandbox) route(c *call, method, path string) result {
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	one := func(name string) bool { return len(seg) == 1 && seg[0] == name }
+	two := func(name string) bool { return len(seg) == 2 && seg[0] == name && seg[1] != "" }
+	switch {
+	case method == http.MethodPost && one("responses"):
+		return s.createResponse(c)
+	case method == http.MethodPost && len(seg) == 2 && seg[0] == "mave" && seg[1] == "chat":
+		return s.maveChat(c)
+	case method == http.MethodPost && one("focus-groups"):
+		return s.createFocusGroup(c)
+	case method == http.MethodGet && two("focus-groups"):
+		return s.getJob(c, kindFocusGroup, seg[1])
+	case method == http.MethodPost && one("video-analyses"):
+		return s.createVideo(c)
+	case method == http.MethodGet && two("video-analyses"):
+		return s.getJob(c, kindVideo, seg[1])
+	case method == http.MethodGet && one("video-analyses"):
+		return s.listVideos(c)
+	case method == http.MethodPost && one("brand-voices"):
+		return s.createBrandVoice(c)
+	case method == http.MethodGet && two("brand-voices"):
+		return s.getJob(c, kindBrandVoice, seg[1])
+	case method == http.MethodPost && one("personas"):
+		return s.createPersona(c)
+	case method == http.MethodGet && one("personas"):
+		return s.listPersonas(c)
+	case method == http.MethodGet && one("usage"):
+		return s.usage(c)
+	case method == http.MethodGet && one("workspaces"):
+		return s.listWorkspaces(c)
+	case method == http.MethodGet && two("workspaces"):
+		return s.getWorkspace(c, seg[1])
+	}
+	return notFound("No such endpoint: " + method + " " + clip(path, 100))
+}
+
+// template names a request for Stats, ids replaced by {id}.
+func template(method, path string) string {
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	if len(seg) == 2 && seg[0] != "mave" {
+		seg[1] = "{id}"
+	}
+	return method + " /" + strings.Join(seg, "/")
+}
+
+// Stats returns how many requests the sandbox received per method and path
+// template ("POST /focus-groups", "GET /focus-groups/{id}"), every account
+// together, refused ones included.
+func (s *Sandbox) Stats() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.stats))
+	for k, v := range s.stats {
+		out[k] = v
+	}
+	return out
+}
+
+// decode reads the request body into v, answering 400 when it is not JSON.
+func (c *call) decode(v any) *result {
+	if len(c.body) == 0 {
+		r := badRequest("missing_field", "A JSON request body is required.", "")
+		return &r
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
+		r := badRequest("invalid_field", "The request body is not valid JSON: "+clip(err.Error(), 120), "")
+		return &r
+	}
+	return nil
+}
+
+// workspace resolves the workspace of the call: the body's workspace_id, the
+// header, or the default (assumptions.go), creating it on first use.
+func (c *call) workspace(bodyID string) (*workspace, *result) {
+	id := bodyID
+	if id == "" {
+		id = c.wsHeader
+	}
+	if id == "" {
+		id = DefaultWorkspaceID
+	}
+	if validID(id) == "" {
+		r := badRequest("invalid_field", "workspace_id must be 1–64 of [A-Za-z0-9._:-].", "workspace_id")
+		return nil, &r
+	}
+	return c.a.workspace(id, c.now), nil
+}
+
+// validID returns s when it is 1–64 of [A-Za-z0-9._:-], else "".
+func validID(s string) string {
+	if len(s) == 0 || len(s) > 64 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == ':' || ch == '-') {
+			return ""
+		}
+	}
+	return s
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

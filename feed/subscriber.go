@@ -55,7 +55,7 @@ type Subscriber struct {
 	opt     SubscriberOptions
 	resync  atomic.Bool
 	handle  func(Msg)
-	lastGap bool // XINFO lacked max-deleted-entry-id and first-entry: ask XRANGE
+	lastGap bool // XINFO lacks first-entry (embedded server): ask XRANGE
 
 	// state of Run
 	gen        uint64
@@ -219,25 +219,32 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 	if in.LastGeneratedID != "" && compareIDs(in.LastGeneratedID, from) < 0 {
 		return ReasonReset, nil
 	}
-	if in.MaxDeletedEntryID != "" { // Redis ≥ 7
-		if compareIDs(in.MaxDeletedEntryID, from) > 0 {
+	// Redis ≥ 7 counts XDEL in max-deleted-entry-id (7.0 does not count trims there).
+	if in.MaxDeletedEntryID != "" && compareIDs(in.MaxDeletedEntryID, from) > 0 {
+		return ReasonGap, nil
+	}
+	if from == "0-0" {
+		// A snapshot of a stream that did not exist: everything added since is
+		// still to read, unless some of it is gone already (Redis ≥ 7 counts).
+		if in.EntriesAdded > in.Length {
 			return ReasonGap, nil
 		}
 		return "", nil
 	}
-	// Older Redis or the embedded server: judge by the oldest entry left.
 	if in.Length == 0 {
 		if in.LastGeneratedID != "" && compareIDs(in.LastGeneratedID, from) > 0 {
 			return ReasonGap, nil // entries after ours were added and are gone
 		}
 		return "", nil
 	}
+	// Trimmed past us? The oldest entry left is newer than the one we read from.
 	firstID := in.FirstEntry.ID
 	if firstID == "" && first != nil && first.Err() == nil && len(first.Val()) > 0 {
 		firstID = first.Val()[0].ID
 	}
 	if firstID == "" {
-		// Learn the oldest entry now, and ask for it with every read from now on.
+		// The embedded server's XINFO has no first-entry: learn it now, and ask
+		// XRANGE for it with every read from now on.
 		s.lastGap = true
 		msgs, err := s.c.XRangeN(ctx, s.keys.Stream(), "-", "+", 1).Result()
 		if err != nil {
@@ -248,8 +255,9 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 		}
 		firstID = msgs[0].ID
 	}
-	// "0-0" is a snapshot of an empty stream: everything since is still to read.
-	if from != "0-0" && compareIDs(firstID, from) > 0 {
+	if compareIDs(firstID, from) > 0 {
+		// Conservative: the entries between may never have existed, but a
+		// re-snapshot costs only a re-read.
 		return ReasonGap, nil
 	}
 	return "", nil

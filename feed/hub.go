@@ -1,0 +1,170 @@
+package feed
+
+import (
+	"context"
+	"sync"
+
+	"mavtop/model"
+)
+
+// DefaultViewerQueue is how many messages a viewer may fall behind before the hub
+// stops queueing for it and hands it a fresh copy of the ledger instead.
+const DefaultViewerQueue = 4096
+
+// LedgerMsg hands a viewer a whole ledger (its own copy) to continue from: when
+// it joins, and when it fell so far behind that replaying its queue would cost
+// more than starting over.
+type LedgerMsg struct {
+	Ledger *model.Ledger
+	Gen    uint64
+	// Resync is true when the viewer fell behind (not on join).
+	Resync bool
+}
+
+func (*LedgerMsg) feedMsg() {}
+
+// Hub fans one subscription out to any number of viewers (every dashboard, local
+// or over SSH, and the metrics): one Redis connection, one XREAD loop. It keeps
+// its own ledger so a viewer that joins late starts from a copy of it.
+type Hub struct {
+	mu       sync.Mutex
+	state    LedgerState
+	conn     *ConnMsg
+	stats    *StatsMsg
+	viewers  map[*Viewer]struct{}
+	maxQueue int
+}
+
+// NewHub returns a hub with no viewers; feed it with Run or Handle.
+func NewHub() *Hub {
+	return &Hub{viewers: map[*Viewer]struct{}{}, maxQueue: DefaultViewerQueue}
+}
+
+// Run follows sub until ctx is done, fanning its messages out.
+func (h *Hub) Run(ctx context.Context, sub *Subscriber) error { return sub.Run(ctx, h.Handle) }
+
+// Handle takes one subscriber message: it updates the hub's ledger and queues the
+// message for every viewer. It never blocks on a viewer.
+func (h *Hub) Handle(m Msg) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.state.Apply(m)
+	switch m := m.(type) {
+	case *ConnMsg:
+		h.conn = m
+	case *StatsMsg:
+		h.stats = m
+	}
+	for v := range h.viewers {
+		v.push(m, h)
+	}
+}
+
+// Read calls fn with the hub's ledger (nil before the first snapshot) under the
+// hub's lock; fn must not keep it.
+func (h *Hub) Read(fn func(l *model.Ledger, conn *ConnMsg, stats *StatsMsg)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fn(h.state.Ledger, h.conn, h.stats)
+}
+
+// Viewers returns the number of viewers joined.
+func (h *Hub) Viewers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.viewers)
+}
+
+// Join adds a viewer. Its first messages are a copy of the hub's ledger (when
+// there is one) and the latest connection state and stats.
+func (h *Hub) Join() *Viewer {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	v := &Viewer{wake: make(chan struct{}, 1)}
+	v.queue = h.catchUp(v.queue[:0], false)
+	v.signal()
+	h.viewers[v] = struct{}{}
+	v.leave = func() {
+		h.mu.Lock()
+		delete(h.viewers, v)
+		h.mu.Unlock()
+	}
+	return v
+}
+
+// catchUp appends what a viewer needs to start from the hub's present state.
+func (h *Hub) catchUp(q []Msg, resync bool) []Msg {
+	if h.state.Ledger != nil {
+		q = append(q, &LedgerMsg{Ledger: h.state.Ledger.Clone(), Gen: h.state.Gen, Resync: resync})
+	}
+	if h.conn != nil {
+		q = append(q, h.conn)
+	}
+	if h.stats != nil {
+		q = append(q, h.stats)
+	}
+	return q
+}
+
+// Viewer is one reader of a Hub. Messages queue up between reads and are handed
+// over all at once, so a viewer that draws at a fixed frame rate applies whole
+// bursts per frame. It is safe for one reader goroutine.
+type Viewer struct {
+	mu     sync.Mutex
+	queue  []Msg
+	wake   chan struct{}
+	leave  func()
+	closed bool
+}
+
+// push queues m (called with the hub locked). A viewer too far behind drops its
+// queue for a fresh ledger copy: nothing is lost, the copy holds it all.
+func (v *Viewer) push(m Msg, h *Hub) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return
+	}
+	if len(v.queue) >= h.maxQueue {
+		v.queue = h.catchUp(v.queue[:0], true)
+	} else {
+		v.queue = append(v.queue, m)
+	}
+	v.signal()
+}
+
+func (v *Viewer) signal() {
+	select {
+	case v.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Next waits for messages and returns all that are queued, oldest first.
+func (v *Viewer) Next(ctx context.Context) ([]Msg, error) {
+	for {
+		v.mu.Lock()
+		if len(v.queue) > 0 {
+			q := v.queue
+			v.queue = nil
+			v.mu.Unlock()
+			return q, nil
+		}
+		v.mu.Unlock()
+		select {
+		case <-v.wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Close leaves the hub; Next then waits forever (until its context ends).
+func (v *Viewer) Close() {
+	v.mu.Lock()
+	v.closed, v.queue = true, nil
+	v.mu.Unlock()
+	if v.leave != nil {
+		v.leave()
+	}
+}

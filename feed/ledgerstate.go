@@ -1,0 +1,38 @@
+package feed
+
+import "mavtop/model"
+
+// LedgerState is a model.Ledger kept current by subscriber messages: it seeds on
+// a SnapshotMsg, applies the BatchMsgs of the same generation and drops stale
+// ones. The hub keeps one; every viewer keeps its own.
+type LedgerState struct {
+	Ledger *model.Ledger
+	Gen    uint64
+}
+
+// Apply folds one message into the ledger and reports whether the ledger changed.
+func (s *LedgerState) Apply(m Msg) bool {
+	switch m := m.(type) {
+	case *SnapshotMsg:
+		if s.Ledger == nil || !sameRule(s.Ledger.Rule(), m.Rule) {
+			s.Ledger = model.NewLedger(m.Rule, m.At)
+		}
+		s.Ledger.Seed(m.Snap, m.At)
+		s.Gen = m.Gen
+		return true
+	case *BatchMsg:
+		if s.Ledger == nil || m.Gen != s.Gen {
+			return false // from before the snapshot that replaced it
+		}
+		s.Ledger.ApplyBatch(m.Events)
+		return true
+	case *LedgerMsg:
+		s.Ledger, s.Gen = m.Ledger, m.Gen
+		return true
+	}
+	return false
+}
+
+func sameRule(a, b model.PeriodRule) bool {
+	return a.StartDay == b.StartDay && a.Location.String() == b.Location.String()
+}

@@ -59,7 +59,9 @@ type shared struct {
 func New(opts ...Option) (*Client, error) {
 	s := defaultSettings()
 	for _, o := range opts {
-		o(&s)
+		if o != nil {
+			o(&s)
+		}
 	}
 	base := strings.TrimRight(s.baseURL, "/")
 	u, err := url.Parse(base)

@@ -78,6 +78,15 @@ func newEnv(t *testing.T, cfg sandbox.Config, opts ...client.Option) *env {
 	t.Helper()
 	e := &env{t: t, clock: newJumpClock(), tr: client.NewMemoryTracker(true)}
 	cfg.Now = e.clock.Now
+	if cfg.OnRecharge == nil {
+		// What the demo wiring does: publish a recharge event.
+		cfg.OnRecharge = func(ws string, amount int64) {
+			ev := model.Event{Kind: model.KindRecharge, TS: e.clock.Now().UnixMilli(), Workspace: ws, Credits: amount}
+			if err := e.tr.Track(context.Background(), ev); err != nil {
+				t.Errorf("recharge event: %v", err)
+			}
+		}
+	}
 	if cfg.Seed == 0 {
 		cfg.Seed = 42
 	}

@@ -92,6 +92,7 @@ type Publisher struct {
 
 	dups    atomic.Int64
 	retries atomic.Int64
+	lost    atomic.Int64
 	written atomic.Int64
 }
 
@@ -158,11 +159,14 @@ type PublisherStats struct {
 	Retries int64
 	// Duplicates is the number of events found recorded twice (see Publisher).
 	Duplicates int64
+	// LostReplies is the number of writes whose reply was lost and whose fate
+	// the lane counter told.
+	LostReplies int64
 }
 
 // Stats returns the publisher's counters.
 func (p *Publisher) Stats() PublisherStats {
-	return PublisherStats{Written: p.written.Load(), Retries: p.retries.Load(), Duplicates: p.dups.Load()}
+	return PublisherStats{Written: p.written.Load(), Retries: p.retries.Load(), Duplicates: p.dups.Load(), LostReplies: p.lost.Load()}
 }
 
 // Track records one event. It validates first (nothing is written for a bad
@@ -267,6 +271,7 @@ func (p *Publisher) writeChunk(ctx context.Context, lnp **lane, evs []model.Even
 				*lnp = p.newLane()
 				return &WriteError{Unknown: len(evs), Err: fmt.Errorf("%w (%v; then %v)", ErrOutcomeUnknown, err, rerr)}
 			}
+			p.lost.Add(1)
 			if applied {
 				p.written.Add(k)
 				return nil

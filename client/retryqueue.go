@@ -59,9 +59,10 @@ type RetryJob struct {
 //
 // Poll retries a job when its workspace's remaining credits have risen above both
 // the job's Required credits and the remaining at which it was last tried: at most
-// once per rise. Several mavtops may poll at once: a job is claimed with an
-// optimistic transaction (WATCH/MULTI) before it is launched, and the claim is a
-// lease, so a mavtop that dies mid-launch does not strand it.
+// once per rise. Several mavtops may poll at once: a job is claimed with an atomic
+// compare-and-set (a Lua script on the one key, so Redis Cluster is fine) before it
+// is launched, and the claim is a lease, so a mavtop that dies mid-launch does not
+// strand it (another retries it once the lease ends).
 type RetryQueue struct {
 	rdb     redis.UniversalClient
 	key     string
@@ -250,113 +251,116 @@ func (q *RetryQueue) due(j RetryJob, remaining int64) bool {
 	return remaining >= j.Required && remaining > j.LastTriedRemaining
 }
 
+// casSet replaces a hash field's value only if it still holds the value read
+// (compare-and-set), so that two mavtops cannot both claim or settle one job; jobs
+// other than the one being changed are not in the way, unlike with WATCH on the hash.
+var casSet = redis.NewScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0`)
+
+// casDel deletes a hash field only if it still holds the value read.
+var casDel = redis.NewScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0`)
+
+// update reads job id, lets change decide its new value (nil: delete; ok false:
+// leave it), and writes it back with compare-and-set, retrying when another writer
+// got there in between. It reports whether the change was written.
+func (q *RetryQueue) update(ctx context.Context, id string, change func(*RetryJob) (keep *RetryJob, ok bool)) (bool, error) {
+	for attempt := 0; attempt < 20; attempt++ {
+		raw, err := q.rdb.HGet(ctx, q.key, id).Result()
+		if errors.Is(err, redis.Nil) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		var j RetryJob
+		if err := json.Unmarshal([]byte(raw), &j); err != nil {
+			return false, fmt.Errorf("job %s: %w", id, err)
+		}
+		keep, ok := change(&j)
+		if !ok {
+			return false, nil
+		}
+		var n int64
+		if keep == nil {
+			n, err = casDel.Run(ctx, q.rdb, []string{q.key}, id, raw).Int64()
+		} else {
+			enc, merr := json.Marshal(keep)
+			if merr != nil {
+				return false, merr
+			}
+			n, err = casSet.Run(ctx, q.rdb, []string{q.key}, id, raw, enc).Int64()
+		}
+		if err != nil {
+			return false, err
+		}
+		if n == 1 {
+			return true, nil
+		}
+	}
+	return false, fmt.Errorf("job %s: too much contention", id)
+}
+
 // claim atomically marks job id as being tried at remaining. It returns nil when
 // the job is gone or no longer due (another mavtop took it).
 func (q *RetryQueue) claim(ctx context.Context, id string, remaining int64) (*RetryJob, int64, string, error) {
 	token := randomHex(8)
-	var claimed *RetryJob
+	var claimed RetryJob
 	var prevTried int64
-	for attempt := 0; attempt < 3; attempt++ {
-		claimed = nil
-		err := q.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			raw, err := tx.HGet(ctx, q.key, id).Result()
-			if errors.Is(err, redis.Nil) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			var j RetryJob
-			if err := json.Unmarshal([]byte(raw), &j); err != nil {
-				return fmt.Errorf("job %s: %w", id, err)
-			}
-			if !q.due(j, remaining) {
-				return nil
-			}
-			prevTried = j.LastTriedRemaining
-			now := q.clock.Now().UTC()
-			j.Attempts++
-			j.LastTriedRemaining = remaining
-			j.LastTriedAt = now
-			j.LeaseOwner, j.LeaseUntil = token, now.Add(q.lease)
-			enc, err := json.Marshal(j)
-			if err != nil {
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.HSet(ctx, q.key, id, enc)
-				return nil
-			})
-			if err == nil {
-				claimed = &j
-			}
-			return err
-		}, q.key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
+	ok, err := q.update(ctx, id, func(j *RetryJob) (*RetryJob, bool) {
+		if !q.due(*j, remaining) {
+			return nil, false
 		}
-		if err != nil {
-			return nil, 0, "", fmt.Errorf("retry queue: claim %s: %w", id, err)
-		}
-		return claimed, prevTried, token, nil
+		prevTried = j.LastTriedRemaining
+		now := q.clock.Now().UTC()
+		j.Attempts++
+		j.LastTriedRemaining = remaining
+		j.LastTriedAt = now
+		j.LeaseOwner, j.LeaseUntil = token, now.Add(q.lease)
+		claimed = *j
+		return j, true
+	})
+	if err != nil {
+		return nil, 0, "", fmt.Errorf("retry queue: claim %s: %w", id, err)
 	}
-	return nil, 0, "", nil // contended: leave it to the next poll
+	if !ok {
+		return nil, 0, "", nil
+	}
+	return &claimed, prevTried, token, nil
 }
 
 // finish records a tried job's outcome, unless its lease was lost to another mavtop.
 func (q *RetryQueue) finish(ctx context.Context, id, token string, prevTried int64, res PollResult) error {
-	for attempt := 0; attempt < 10; attempt++ {
-		err := q.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			raw, err := tx.HGet(ctx, q.key, id).Result()
-			if errors.Is(err, redis.Nil) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			var j RetryJob
-			if err := json.Unmarshal([]byte(raw), &j); err != nil {
-				return fmt.Errorf("job %s: %w", id, err)
-			}
-			if j.LeaseOwner != token {
-				return nil
-			}
-			j.LeaseOwner, j.LeaseUntil = "", time.Time{}
-			switch res.Outcome {
-			case PollSucceeded:
-				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-					p.HDel(ctx, q.key, id)
-					return nil
-				})
-				return err
-			case PollRefused:
-				j.LastError, j.LastCode = res.Err.Error(), refusalCode(res.Err)
-			default:
-				// Not a verdict on the credits: try again after the backoff, without
-				// waiting for another rise.
-				j.LastError, j.LastCode = res.Err.Error(), ""
-				j.LastTriedRemaining = prevTried
-				j.NotBefore = q.clock.Now().UTC().Add(q.backoff)
-			}
-			enc, err := json.Marshal(j)
-			if err != nil {
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.HSet(ctx, q.key, id, enc)
-				return nil
-			})
-			return err
-		}, q.key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
+	_, err := q.update(ctx, id, func(j *RetryJob) (*RetryJob, bool) {
+		if j.LeaseOwner != token {
+			return nil, false
 		}
-		if err != nil {
-			return fmt.Errorf("retry queue: record outcome of %s: %w", id, err)
+		j.LeaseOwner, j.LeaseUntil = "", time.Time{}
+		switch res.Outcome {
+		case PollSucceeded:
+			return nil, true
+		case PollRefused:
+			j.LastError, j.LastCode = res.Err.Error(), refusalCode(res.Err)
+		default:
+			// Not a verdict on the credits: try again after the backoff, without
+			// waiting for another rise.
+			j.LastError, j.LastCode = res.Err.Error(), ""
+			j.LastTriedRemaining = prevTried
+			j.NotBefore = q.clock.Now().UTC().Add(q.backoff)
 		}
-		return nil
+		return j, true
+	})
+	if err != nil {
+		return fmt.Errorf("retry queue: record outcome of %s: %w", id, err)
 	}
-	return fmt.Errorf("retry queue: record outcome of %s: too much contention", id)
+	return nil
 }
 
 func refusalCode(err error) string {

@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newSandboxCmd(),
 		newEstimateCmd(),
 	)
 	return root

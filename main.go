@@ -37,6 +37,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newSandboxCmd(),
 		newEstimateCmd(),
+		newEmitCmd(), newCheckCmd(), newBudgetCmd(),
 	)
 	return root
 }

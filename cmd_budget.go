@@ -1,0 +1,386 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+// newBudgetCmd is the parent of the budget subcommands (set, show, period).
+func newBudgetCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "budget",
+		Short: "Show and set workspace settings, project budgets and the billing period",
+		Long: `Workspace settings (allocation, usage limit, alert thresholds, auto-recharge) and
+project budgets live in the Redis settings hash. A change is also written to the
+usage stream, so every running mavtop shows it at once.`,
+	}
+	cmd.AddCommand(newBudgetSetCmd(), newBudgetShowCmd(), newBudgetPeriodCmd())
+	return cmd
+}
+
+// budgetConnect connects for a budget subcommand: no Redis configured and
+// unreachable Redis are both reported, with exit 2 and 1.
+func budgetConnect(ctx context.Context, rf *redisFlags) (redis.UniversalClient, error) {
+	c, err := rf.connect(ctx)
+	if errors.Is(err, errNoRedis) {
+		return nil, exitf(2, "%v", err)
+	}
+	if err != nil {
+		return nil, exitf(1, "%v", err)
+	}
+	return c, nil
+}
+
+// storeError maps a settings store error to an exit code: 2 for refused input.
+func storeError(err error) error {
+	var inv *feed.InvalidError
+	if errors.As(err, &inv) {
+		return exitf(2, "%v (nothing written)", err)
+	}
+	return exitf(1, "%v", err)
+}
+
+func newBudgetSetCmd() *cobra.Command {
+	var rf redisFlags
+	var allocation, limit, budgetAlert, rechargeBelow, rechargeAmount, alert int64
+	var alerts string
+	cmd := &cobra.Command{
+		Use:   "set WS | WS/PROJECT [flags]",
+		Short: "Set a workspace's settings or a project's budget (only the flags given change)",
+		Example: `  mavtop budget set acme --allocation 10000 --limit 12000 --alerts 50,75,90
+  mavtop budget set acme --recharge-below 100 --recharge-amount 500
+  mavtop budget set acme/research --limit 2000 --alert 1500`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fl := cmd.Flags()
+			ws, project, isProject := strings.Cut(args[0], "/")
+			changed := func(names ...string) []string {
+				var out []string
+				for _, n := range names {
+					if fl.Changed(n) {
+						out = append(out, "--"+n)
+					}
+				}
+				return out
+			}
+			if isProject {
+				if bad := changed("allocation", "alerts", "budget-alert", "recharge-below", "recharge-amount"); len(bad) > 0 {
+					return exitf(2, "%s apply to a workspace, not to the project %s (a project has --limit and --alert)", strings.Join(bad, ", "), args[0])
+				}
+				if len(changed("limit", "alert")) == 0 {
+					return exitf(2, "nothing to set: give --limit and/or --alert")
+				}
+			} else {
+				if bad := changed("alert"); len(bad) > 0 {
+					return exitf(2, "--alert is a project's budget alert; for a workspace use --alerts 50,75,90 (percent) or --budget-alert N (credits)")
+				}
+				if len(changed("allocation", "limit", "alerts", "budget-alert", "recharge-below", "recharge-amount")) == 0 {
+					return exitf(2, "nothing to set: give --allocation, --limit, --alerts, --budget-alert or --recharge-below with --recharge-amount")
+				}
+			}
+			var thresholds []int
+			if fl.Changed("alerts") && alerts != "" {
+				for _, part := range strings.Split(alerts, ",") {
+					n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(part), "%")))
+					if err != nil {
+						return exitf(2, "--alerts %q: want percents like 50,75,90", alerts)
+					}
+					thresholds = append(thresholds, n)
+				}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), rf.timeout+10*time.Second)
+			defer cancel()
+			// Validate what can be validated before connecting, so bad input is
+			// exit 2 even without Redis.
+			if !model.IsID(ws) || (isProject && !model.IsID(project)) {
+				return exitf(2, "%q: want a workspace id (1–%d of [A-Za-z0-9._:-]) or WORKSPACE/PROJECT", args[0], model.MaxIDLen)
+			}
+			c, err := budgetConnect(ctx, &rf)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			store := feed.NewSettingsStore(c, feed.StoreOptions{Prefix: rf.prefix})
+			out := cmd.OutOrStdout()
+			if isProject {
+				b, err := store.UpdateProject(ctx, ws, project, func(b *model.ProjectBudget) error {
+					if fl.Changed("limit") {
+						b.Limit = limit
+					}
+					if fl.Changed("alert") {
+						b.Alert = alert
+					}
+					return nil
+				})
+				if err != nil {
+					return storeError(err)
+				}
+				fmt.Fprintf(out, "%s/%s: usage limit %s, budget alert %s\n", ws, project, orNone(b.Limit), orNone(b.Alert))
+				return nil
+			}
+			s, err := store.UpdateWorkspace(ctx, ws, func(s *model.Settings) error {
+				if fl.Changed("allocation") {
+					s.Allocation = allocation
+				}
+				if fl.Changed("limit") {
+					s.UsageLimit = limit
+				}
+				if fl.Changed("alerts") {
+					s.Alerts = thresholds
+				}
+				if fl.Changed("budget-alert") {
+					s.BudgetAlert = budgetAlert
+				}
+				if fl.Changed("recharge-below") {
+					s.RechargeBelow = rechargeBelow
+				}
+				if fl.Changed("recharge-amount") {
+					s.RechargeAmount = rechargeAmount
+				}
+				return nil
+			})
+			if err != nil {
+				return storeError(err)
+			}
+			fmt.Fprintf(out, "%s: %s\n", ws, describeSettings(s))
+			return nil
+		},
+	}
+	rf.addFlags(cmd)
+	fl := cmd.Flags()
+	fl.Int64Var(&allocation, "allocation", 0, "workspace: monthly credit allocation (0 = none)")
+	fl.Int64Var(&limit, "limit", 0, "hard usage limit in credits (0 = none)")
+	fl.StringVar(&alerts, "alerts", "", "workspace: alert thresholds in percent, ascending, up to 3 (\"\" = the default 50,75,90)")
+	fl.Int64Var(&budgetAlert, "budget-alert", 0, "workspace: notify at this many credits (0 = none)")
+	fl.Int64Var(&rechargeBelow, "recharge-below", 0, "workspace: auto-recharge when remaining credits fall below this (0 = off)")
+	fl.Int64Var(&rechargeAmount, "recharge-amount", 0, "workspace: credits each auto-recharge adds")
+	fl.Int64Var(&alert, "alert", 0, "project: budget alert in credits (0 = none)")
+	return cmd
+}
+
+func orNone(n int64) string {
+	if n == 0 {
+		return "none"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// describeSettings says a workspace's settings in one line.
+func describeSettings(s model.Settings) string {
+	parts := []string{"allocation " + orNone(s.Allocation), "usage limit " + orNone(s.UsageLimit)}
+	th := make([]string, 0, 3)
+	for _, t := range s.Thresholds() {
+		th = append(th, strconv.Itoa(t)+"%")
+	}
+	parts = append(parts, "alerts at "+strings.Join(th, "/"))
+	if s.BudgetAlert > 0 {
+		parts = append(parts, fmt.Sprintf("budget alert at %d credits", s.BudgetAlert))
+	}
+	if s.RechargeAmount > 0 {
+		parts = append(parts, fmt.Sprintf("auto-recharge %d below %d", s.RechargeAmount, s.RechargeBelow))
+	} else {
+		parts = append(parts, "auto-recharge off")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func newBudgetShowCmd() *cobra.Command {
+	var rf redisFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show [WS]",
+		Short: "Show settings, project budgets and this period's usage",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), rf.timeout)
+			defer cancel()
+			c, err := budgetConnect(ctx, &rf)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			res, err := feed.ReadSnapshot(ctx, c, rf.keys(), time.Now(), model.MonthlyUTC)
+			if err != nil {
+				return exitf(1, "%v", err)
+			}
+			for field, why := range res.BadSettings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %v\n", field, why)
+			}
+			rows := workspaceRows(res.Snap)
+			if len(args) == 1 {
+				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return r.Workspace != args[0] })
+				if len(rows) == 0 {
+					return exitf(1, "workspace %s has no settings and no usage this period", args[0])
+				}
+			}
+			projects := projectRows(res.Snap)
+			if asJSON {
+				type wsOut struct {
+					wsRow
+					Projects []projectRow `json:"projects"`
+				}
+				out := make([]wsOut, 0, len(rows))
+				for _, r := range rows {
+					out = append(out, wsOut{r, projects[r.Workspace]})
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
+					"period": res.Snap.Period.Key, "period_config": res.Rule.Config(), "workspaces": out,
+				})
+			}
+			return printBudgets(cmd.OutOrStdout(), rows, projects, res)
+		},
+	}
+	rf.addFlags(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	return cmd
+}
+
+// projectRow is one project of a workspace: its use this period and its budget.
+type projectRow struct {
+	Project   string              `json:"project"`
+	Used      int64               `json:"used"`
+	Budget    model.ProjectBudget `json:"budget"`
+	HasBudget bool                `json:"has_budget"`
+}
+
+// projectRows groups projects by workspace: those with usage or a budget.
+func projectRows(s *model.Snapshot) map[string][]projectRow {
+	type key struct{ ws, p string }
+	used := map[key]int64{}
+	for f, n := range s.UsedBy {
+		if ws, p, _, ok := model.SplitUsedByField(f); ok && p != "" {
+			used[key{ws, p}] += n
+		}
+	}
+	for f := range s.Budgets {
+		if ws, p, ok := model.SplitProjectKey(f); ok {
+			used[key{ws, p}] += 0
+		}
+	}
+	out := map[string][]projectRow{}
+	for k, n := range used {
+		b, has := s.Budgets[model.ProjectKey(k.ws, k.p)]
+		out[k.ws] = append(out[k.ws], projectRow{Project: k.p, Used: n, Budget: b, HasBudget: has})
+	}
+	for _, rows := range out {
+		slices.SortFunc(rows, func(a, b projectRow) int { return strings.Compare(a.Project, b.Project) })
+	}
+	return out
+}
+
+func printBudgets(w io.Writer, rows []wsRow, projects map[string][]projectRow, res *feed.SnapshotResult) error {
+	p := res.Snap.Period
+	fmt.Fprintf(w, "period %s: %s – %s (%s)\n", p.Key, p.Start.Format("2006-01-02 15:04 MST"), p.End.Format("2006-01-02 15:04 MST"), describePeriod(res.Rule.Config()))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKSPACE\tUSED\tALLOCATION\tRECHARGED\tPERCENT\tLEVEL\tSETTINGS")
+	for _, r := range rows {
+		pct := "-"
+		if r.Allocation > 0 {
+			pct = fmt.Sprintf("%.1f%%", r.Percent)
+		}
+		set := "no settings"
+		if r.HasSettings {
+			set = describeSettings(r.Settings)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\n", r.Workspace, r.Used, orNone(r.Allocation), r.Recharged, pct, r.Level, set)
+		for _, pr := range projects[r.Workspace] {
+			budget := "no budget"
+			if pr.HasBudget {
+				budget = fmt.Sprintf("usage limit %s, budget alert %s", orNone(pr.Budget.Limit), orNone(pr.Budget.Alert))
+			}
+			fmt.Fprintf(tw, "  /%s\t%d\t\t\t\t\t%s\n", pr.Project, pr.Used, budget)
+		}
+	}
+	return tw.Flush()
+}
+
+// describePeriod says where billing periods start.
+func describePeriod(c model.PeriodConfig) string {
+	tz := c.TZ
+	if tz == "" {
+		tz = "UTC"
+	}
+	if c.StartDay <= 1 {
+		return "calendar months, " + tz
+	}
+	return fmt.Sprintf("starting on day %d of each month at 00:00 %s", c.StartDay, tz)
+}
+
+func newBudgetPeriodCmd() *cobra.Command {
+	var rf redisFlags
+	var day int
+	var tz string
+	cmd := &cobra.Command{
+		Use:   "period [--start-day N] [--tz ZONE]",
+		Short: "Show or set where billing periods start (day of month and time zone)",
+		Long: `Without flags, show the billing-period config. With --start-day and/or --tz, store
+it in the settings hash: every running mavtop re-reads its counters under the new
+periods at once, Go producers follow within a minute, and producers in other
+languages read the same settings field (see the README). Change it at the start
+of a period: counters already written stay in the period hash they went to.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fl := cmd.Flags()
+			ctx, cancel := context.WithTimeout(cmd.Context(), rf.timeout+10*time.Second)
+			defer cancel()
+			setting := fl.Changed("start-day") || fl.Changed("tz")
+			var cfg model.PeriodConfig
+			if setting {
+				cfg = model.PeriodConfig{StartDay: day, TZ: tz}
+				if _, err := cfg.Rule(); err != nil {
+					return exitf(2, "%v (nothing written)", err)
+				}
+			}
+			c, err := budgetConnect(ctx, &rf)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			store := feed.NewSettingsStore(c, feed.StoreOptions{Prefix: rf.prefix})
+			if setting {
+				if !fl.Changed("start-day") || !fl.Changed("tz") {
+					cur, err := store.Period(ctx)
+					if err != nil {
+						return exitf(1, "%v", err)
+					}
+					if !fl.Changed("start-day") {
+						cfg.StartDay = cur.StartDay
+					}
+					if !fl.Changed("tz") {
+						cfg.TZ = cur.TZ
+					}
+				}
+				if err := store.SetPeriod(ctx, cfg); err != nil {
+					return storeError(err)
+				}
+			}
+			cur, err := store.Period(ctx)
+			if err != nil {
+				return exitf(1, "%v", err)
+			}
+			rule, _ := cur.Rule()
+			p := rule.At(time.Now())
+			fmt.Fprintf(cmd.OutOrStdout(), "billing periods: %s\ncurrent period %s: %s – %s\n", describePeriod(cur), p.Key,
+				p.Start.Format("2006-01-02 15:04 MST"), p.End.Format("2006-01-02 15:04 MST"))
+			return nil
+		},
+	}
+	rf.addFlags(cmd)
+	cmd.Flags().IntVar(&day, "start-day", 1, "day of the month each period starts on, 1–28")
+	cmd.Flags().StringVar(&tz, "tz", "", "IANA time zone the start day is counted in, e.g. Europe/Paris (default UTC)")
+	return cmd
+}

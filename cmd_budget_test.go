@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"mavtop/feed"
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+func TestBudgetSetMergesAndShows(t *testing.T) {
+	srv := feedtest.Start(t)
+	r := "--redis=" + srv.URL
+	ctx := context.Background()
+	store := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{})
+
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"budget", "set", "acme", r, "--allocation", "10000", "--alerts", "50,80,95"}, "allocation 10000, usage limit none, alerts at 50%/80%/95%"},
+		{[]string{"budget", "set", "acme", r, "--limit", "12000"}, "allocation 10000, usage limit 12000, alerts at 50%/80%/95%"},
+		{[]string{"budget", "set", "acme", r, "--recharge-below", "100", "--recharge-amount", "500"}, "auto-recharge 500 below 100"},
+		{[]string{"budget", "set", "acme/research", r, "--limit", "2000", "--alert", "1500"}, "acme/research: usage limit 2000, budget alert 1500"},
+	}
+	for _, s := range steps {
+		out, errOut, code := runMavtop(t, s.args...)
+		if code != 0 || !strings.Contains(out, s.want) {
+			t.Fatalf("%v: exit %d, %q %q; want %q", s.args, code, out, errOut, s.want)
+		}
+	}
+	set, ok, err := store.Workspace(ctx, "acme")
+	if err != nil || !ok || set.Allocation != 10000 || set.UsageLimit != 12000 || set.RechargeAmount != 500 || len(set.Alerts) != 3 {
+		t.Fatalf("stored %+v, %v, %v", set, ok, err)
+	}
+	pub := feed.NewPublisher(srv.Client(), feed.PublisherOptions{})
+	if err := pub.Track(ctx, model.Event{Workspace: "acme", Project: "research", Endpoint: "/focus-groups", Credits: 150, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runMavtop(t, "budget", "show", r)
+	for _, want := range []string{"acme", "150", "10000", "/research", "usage limit 2000, budget alert 1500", "calendar months, UTC"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("budget show lacks %q (exit %d):\n%s", want, code, out)
+		}
+	}
+	out, _, code = runMavtop(t, "budget", "show", "acme", "--json", r)
+	var got struct {
+		Workspaces []struct {
+			Workspace string `json:"workspace"`
+			Used      int64  `json:"used"`
+			Projects  []struct {
+				Project string `json:"project"`
+				Used    int64  `json:"used"`
+			} `json:"projects"`
+		} `json:"workspaces"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 || len(got.Workspaces) != 1 ||
+		got.Workspaces[0].Used != 150 || len(got.Workspaces[0].Projects) != 1 || got.Workspaces[0].Projects[0].Used != 150 {
+		t.Errorf("budget show --json: exit %d, %v, %s", code, err, out)
+	}
+	if _, _, code := runMavtop(t, "budget", "show", "nobody", r); code != 1 {
+		t.Errorf("budget show of an unknown workspace: exit %d, want 1", code)
+	}
+}
+
+func TestBudgetSetRefusesBadInputAndWritesNothing(t *testing.T) {
+	srv := feedtest.Start(t)
+	r := "--redis=" + srv.URL
+	for _, args := range [][]string{
+		{"acme", "--allocation", "-1"},
+		{"acme", "--alerts", "90,50"},
+		{"acme", "--alerts", "lots"},
+		{"acme", "--recharge-below", "100"},
+		{"acme", "--alert", "5"},
+		{"acme"},
+		{"acme corp", "--allocation", "5"},
+		{"acme/research", "--allocation", "5"},
+		{"acme/research", "--limit", "100", "--alert", "200"},
+	} {
+		_, errOut, code := runMavtop(t, append(append([]string{"budget", "set"}, args...), r)...)
+		if code != 2 || errOut == "" {
+			t.Errorf("budget set %v: exit %d, stderr %q; want 2", args, code, errOut)
+		}
+	}
+	if n, _ := srv.Client().DBSize(context.Background()).Result(); n != 0 {
+		t.Errorf("refused input wrote %d keys", n)
+	}
+}
+
+func TestBudgetPeriod(t *testing.T) {
+	srv := feedtest.Start(t)
+	r := "--redis=" + srv.URL
+	out, _, code := runMavtop(t, "budget", "period", r)
+	if code != 0 || !strings.Contains(out, "calendar months, UTC") {
+		t.Errorf("default: exit %d\n%s", code, out)
+	}
+	out, _, code = runMavtop(t, "budget", "period", r, "--start-day", "15", "--tz", "Europe/Paris")
+	if code != 0 || !strings.Contains(out, "starting on day 15 of each month at 00:00 Europe/Paris") {
+		t.Errorf("set: exit %d\n%s", code, out)
+	}
+	out, _, code = runMavtop(t, "budget", "period", r, "--start-day", "3") // keeps the zone
+	if code != 0 || !strings.Contains(out, "day 3 of each month at 00:00 Europe/Paris") {
+		t.Errorf("set day only: exit %d\n%s", code, out)
+	}
+	for _, args := range [][]string{{"--start-day", "31"}, {"--tz", "Mars/Olympus"}} {
+		if _, _, code := runMavtop(t, append([]string{"budget", "period", r}, args...)...); code != 2 {
+			t.Errorf("period %v: exit %d, want 2", args, code)
+		}
+	}
+	cfg, err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).Period(context.Background())
+	if err != nil || cfg.StartDay != 3 || cfg.TZ != "Europe/Paris" {
+		t.Errorf("stored %+v, %v", cfg, err)
+	}
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"mavtop/feed"
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+func TestEmitRecordsOneEvent(t *testing.T) {
+	srv := feedtest.Start(t)
+	t.Setenv("REDIS_URL", srv.URL)
+	out, errOut, code := runMavtop(t, "emit", "--ws", "acme", "--project", "research", "--endpoint", "/focus-groups",
+		"--credits", "120", "--op", "focus-group", "--est", "150", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got struct {
+		ID     string         `json:"id"`
+		Fields map[string]any `json:"fields"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.ID == "" || got.Fields["est"] != "150" {
+		t.Fatalf("output %q (%v)", out, err)
+	}
+	_, errOut, code = runMavtop(t, "emit", "--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0",
+		"--status", "402", "--code", "credits_exhausted", "--msg", "You've run out of credits")
+	if code != 0 {
+		t.Fatalf("402 emit: exit %d: %s", code, errOut)
+	}
+	_, errOut, code = runMavtop(t, "emit", "--ws", "acme", "--kind", "recharge", "--credits", "500")
+	if code != 0 {
+		t.Fatalf("recharge emit: exit %d: %s", code, errOut)
+	}
+	res, err := feed.ReadSnapshot(context.Background(), srv.Client(), feed.Keys{}, time.Now(), model.MonthlyUTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Snap
+	if s.Used["acme"] != 120 || s.UsedBy["acme/research//focus-groups"] != 120 ||
+		s.Refused["acme//credits_exhausted"] != 1 || s.Recharged["acme"] != 500 {
+		t.Errorf("counters after emit: %+v", s)
+	}
+}
+
+func TestEmitBadInputWritesNothing(t *testing.T) {
+	srv := feedtest.Start(t)
+	t.Setenv("REDIS_URL", srv.URL)
+	cases := [][]string{
+		{"--ws", "acme corp", "--endpoint", "/responses", "--credits", "1"},
+		{"--ws", "acme", "--endpoint", "responses", "--credits", "1"},
+		{"--ws", "acme", "--endpoint", "/responses"},
+		{"--ws", "acme", "--endpoint", "/responses", "--credits", "-3"},
+		{"--ws", "acme", "--endpoint", "/responses", "--credits", "1", "--status", "999"},
+		{"--ws", "acme", "--endpoint", "/responses", "--credits", "1", "--kind", "settings"},
+		{"--ws", "acme", "--endpoint", "/responses", "--credits", "1", "--ts", "yesterday"},
+		{"--endpoint", "/responses", "--credits", "1"},
+	}
+	for _, args := range cases {
+		_, errOut, code := runMavtop(t, append([]string{"emit"}, args...)...)
+		if code != 2 || errOut == "" {
+			t.Errorf("emit %v: exit %d, stderr %q; want 2 with a message", args, code, errOut)
+		}
+	}
+	if n, _ := srv.Client().DBSize(context.Background()).Result(); n != 0 {
+		t.Errorf("bad input wrote %d keys", n)
+	}
+}
+
+func TestCommandsSayWhenNoRedisIsConfigured(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"emit", "--ws", "acme", "--endpoint", "/responses", "--credits", "1"}, 2},
+		{[]string{"check"}, 3},
+		{[]string{"budget", "show"}, 2},
+		{[]string{"budget", "set", "acme", "--allocation", "10"}, 2},
+		{[]string{"budget", "period"}, 2},
+	} {
+		_, errOut, code := runMavtop(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, "no Redis configured") {
+			t.Errorf("%v: exit %d, stderr %q; want %d saying no Redis is configured", tc.args, code, errOut, tc.code)
+		}
+	}
+}

@@ -246,14 +246,30 @@ func MaveComplexity(message string) string {
 
 // ---------------------------------------------------------------------------
 // Prices. The ranges are documented; how a charge is drawn inside them is ours.
-// A small share (OvershootShare) of focus groups, videos and complex Mave questions
-// costs slightly more than the estimator's upper bound, as real jobs sometimes do
-// (the docs say "400+" for long videos and up to 75 for strategic Mave questions),
-// so that estimate-vs-actual calibration has something to find.
+// A small share of focus groups, videos and complex Mave questions costs slightly
+// more than the estimator's upper bound, as real jobs sometimes do (the docs say
+// "400+" for long videos and up to 75 for strategic Mave questions), so that
+// estimate-vs-actual calibration has something to find. The share is exact: one
+// charge in every block of OvershootEvery of an account's charges for that
+// operation, at a random place in the block (about 1.6 %), so a calibration over
+// 20 or more jobs of an operation always finds the upper bound covering ≥ 95 %.
 // ---------------------------------------------------------------------------
 
-// OvershootShare is the share of variable-price jobs priced above the upper bound.
-const OvershootShare = 0.02
+// OvershootEvery is the block length: one charge per block lands above the upper bound.
+const OvershootEvery = 64
+
+// overshooter decides which charges of one stream land above the upper bound.
+type overshooter struct{ n, at int }
+
+// next reports whether the next charge overshoots.
+func (o *overshooter) next(r *rand.Rand) bool {
+	if o.n%OvershootEvery == 0 {
+		o.at = r.IntN(OvershootEvery)
+	}
+	hit := o.n%OvershootEvery == o.at
+	o.n++
+	return hit
+}
 
 // Fixed prices (documented).
 const (
@@ -270,15 +286,16 @@ func chatPrice(inputChars int, r *rand.Rand) (credits, inTok, outTok int64) {
 	return credits, inTok, outTok
 }
 
-// mavePrice: simple 10–15, moderate 20–30, complex 35–50 (a few complex 51–60).
-func mavePrice(complexity string, r *rand.Rand) int64 {
+// mavePrice: simple 10–15, moderate 20–30, complex 35–50 (an overshooting complex
+// one, a "strategic" question, 51–60).
+func mavePrice(complexity string, over bool, r *rand.Rand) int64 {
 	switch complexity {
 	case "simple":
 		return 10 + r.Int64N(6)
 	case "moderate":
 		return 20 + r.Int64N(11)
 	}
-	if r.Float64() < OvershootShare {
+	if over {
 		return 51 + r.Int64N(10)
 	}
 	return 35 + r.Int64N(16)
@@ -286,8 +303,9 @@ func mavePrice(complexity string, r *rand.Rand) int64 {
 
 // focusGroupPrice: a base by sample size (≤ 25: 50–75, ≤ 50: 90–125, more:
 // 150–200), higher for larger samples within the class, plus 1–2 credits per
-// question. The maximum is the estimator's upper bound (75/125/200 + 2 per question).
-func focusGroupPrice(sampleSize, questions int, r *rand.Rand) int64 {
+// question. The maximum is the estimator's upper bound (75/125/200 + 2 per
+// question); an overshooting one costs up to 8 % more.
+func focusGroupPrice(sampleSize, questions int, over bool, r *rand.Rand) int64 {
 	var lo, hi float64
 	var minSize, maxSize float64
 	switch {
@@ -306,7 +324,7 @@ func focusGroupPrice(sampleSize, questions int, r *rand.Rand) int64 {
 	}
 	upper := int64(hi) + 2*int64(questions)
 	price = min(price, upper)
-	if r.Float64() < OvershootShare {
+	if over {
 		price = upper + 1 + r.Int64N(max(2, upper*8/100))
 	}
 	return price
@@ -314,7 +332,7 @@ func focusGroupPrice(sampleSize, questions int, r *rand.Rand) int64 {
 
 // videoPrice by length: under 30 s 100–150, 30–59 s 150–250, 60–179 s 250–400,
 // 180 s and more 400–600, higher within the band for longer videos.
-func videoPrice(seconds int, r *rand.Rand) int64 {
+func videoPrice(seconds int, over bool, r *rand.Rand) int64 {
 	var lo, hi, from, to float64
 	switch {
 	case seconds < 30:
@@ -329,7 +347,7 @@ func videoPrice(seconds int, r *rand.Rand) int64 {
 	pos := math.Min(1, (float64(seconds)-from)/(to-from))
 	price := int64(math.Round(lo + (hi-lo)*(0.6*pos+0.4*r.Float64())))
 	price = min(price, int64(hi))
-	if r.Float64() < OvershootShare {
+	if over {
 		price = int64(hi) + 1 + r.Int64N(int64(hi)*8/100)
 	}
 	return price

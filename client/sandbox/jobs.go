@@ -175,7 +175,7 @@ func (s *Sandbox) createFocusGroup(c *call) result {
 	if bad != nil {
 		return *bad
 	}
-	price := focusGroupPrice(req.SampleSize, len(req.Questions), s.rng(c.a.id, w.id, "/focus-groups"))
+	price := focusGroupPrice(req.SampleSize, len(req.Questions), s.overshoot(c.a.id, "focus-group"), s.rng(c.a.id, w.id, "/focus-groups"))
 	j, refused := s.startJob(c, w, kindFocusGroup, "/focus-groups", price, 0)
 	if refused != nil {
 		return *refused

@@ -53,7 +53,8 @@ func (s *Sandbox) maveChat(c *call) result {
 		return *bad
 	}
 	complexity := MaveComplexity(req.Message)
-	credits := mavePrice(complexity, s.rng(c.a.id, w.id, "/mave/chat", complexity))
+	over := complexity == "complex" && s.overshoot(c.a.id, "mave-complex")
+	credits := mavePrice(complexity, over, s.rng(c.a.id, w.id, "/mave/chat", complexity))
 	if _, refused := c.charge(w, "/mave/chat", credits); refused != nil {
 		return *refused
 	}

@@ -49,6 +49,7 @@ type Sandbox struct {
 	faults   []*faultState
 	seq      uint64
 	rngs     map[string]*rand.Rand
+	overs    map[string]*overshooter
 	stats    map[string]int64
 }
 
@@ -71,6 +72,7 @@ func New(cfg Config) *Sandbox {
 		accounts: map[string]*account{},
 		revoked:  map[string]bool{},
 		rngs:     map[string]*rand.Rand{},
+		overs:    map[string]*overshooter{},
 		stats:    map[string]int64{},
 	}
 }
@@ -91,6 +93,18 @@ func (s *Sandbox) rng(parts ...string) *rand.Rand {
 		s.rngs[key] = r
 	}
 	return r
+}
+
+// overshoot reports whether the next charge of an account's priced operation
+// lands above the upper bound (assumptions.go). Called with s.mu held.
+func (s *Sandbox) overshoot(account, operation string) bool {
+	key := account + "|" + operation
+	o := s.overs[key]
+	if o == nil {
+		o = &overshooter{}
+		s.overs[key] = o
+	}
+	return o.next(s.rng(account, operation, "overshoot"))
 }
 
 // newID returns a CUID-like id with a prefix ("clx", "resp_", "msg_"). Called with s.mu held.

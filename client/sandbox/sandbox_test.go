@@ -188,14 +188,16 @@ func TestRepeatableCharges(t *testing.T) {
 }
 
 // TestPriceRanges draws many prices: all inside the documented ranges, and a small
-// share (1–3 %) of focus groups and videos above the estimator's upper bound.
+// share (1–3 %, one per block of 64) of focus groups and videos above the
+// estimator's upper bound.
 func TestPriceRanges(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
+	var fgOver, videoOver overshooter
 	const n = 20000
 	over := 0
 	for i := 0; i < n; i++ {
 		size, q := 1+r.IntN(120), 1+r.IntN(12)
-		p := focusGroupPrice(size, q, r)
+		p := focusGroupPrice(size, q, fgOver.next(r), r)
 		base := int64(200)
 		if size <= 25 {
 			base = 75
@@ -213,13 +215,13 @@ func TestPriceRanges(t *testing.T) {
 			t.Fatalf("focus group %d/%d costs %d", size, q, p)
 		}
 	}
-	if share := float64(over) / n; share < 0.01 || share > 0.03 {
-		t.Fatalf("focus groups above the upper bound: %.2f %%", share*100)
+	if over < n/OvershootEvery || over > n/OvershootEvery+1 {
+		t.Fatalf("focus groups above the upper bound: %d of %d, want one per %d", over, n, OvershootEvery)
 	}
 	over = 0
 	for i := 0; i < n; i++ {
 		s := 1 + r.IntN(600)
-		p := videoPrice(s, r)
+		p := videoPrice(s, videoOver.next(r), r)
 		var upper int64
 		switch {
 		case s < 30:
@@ -238,18 +240,18 @@ func TestPriceRanges(t *testing.T) {
 			t.Fatalf("video %d s costs %d", s, p)
 		}
 	}
-	if share := float64(over) / n; share < 0.01 || share > 0.03 {
-		t.Fatalf("videos above the upper bound: %.2f %%", share*100)
+	if over < n/OvershootEvery || over > n/OvershootEvery+1 {
+		t.Fatalf("videos above the upper bound: %d of %d, want one per %d", over, n, OvershootEvery)
 	}
 	for i := 0; i < n; i++ {
 		c, _, _ := chatPrice(r.IntN(400_000), r)
 		if c < 1 || c > 5 {
 			t.Fatalf("chat %d", c)
 		}
-		if m := mavePrice("simple", r); m < 10 || m > 15 {
+		if m := mavePrice("simple", false, r); m < 10 || m > 15 {
 			t.Fatalf("simple mave %d", m)
 		}
-		if m := mavePrice("complex", r); m < 35 || m > 60 {
+		if m := mavePrice("complex", i%64 == 0, r); m < 35 || m > 60 {
 			t.Fatalf("complex mave %d", m)
 		}
 	}

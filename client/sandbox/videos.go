@@ -92,7 +92,7 @@ func (s *Sandbox) createVideo(c *call) result {
 	if !ok {
 		seconds = 10 + s.rng(c.a.id, w.id, "/video-analyses", "length").IntN(231)
 	}
-	price := videoPrice(seconds, s.rng(c.a.id, w.id, "/video-analyses"))
+	price := videoPrice(seconds, s.overshoot(c.a.id, "video"), s.rng(c.a.id, w.id, "/video-analyses"))
 	j, refused := s.startJob(c, w, kindVideo, "/video-analyses", price, seconds)
 	if refused != nil {
 		return *refused

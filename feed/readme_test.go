@@ -1,0 +1,191 @@
+package feed
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+// readmeBlock returns the fenced code block that follows the marker
+// "<!-- readme-test: name -->" in the README.
+func readmeBlock(t *testing.T, readme, name string) string {
+	t.Helper()
+	marker := "<!-- readme-test: " + name + " -->"
+	i := strings.Index(readme, marker)
+	if i < 0 {
+		t.Fatalf("README.md has no %s", marker)
+	}
+	rest := readme[i+len(marker):]
+	open := strings.Index(rest, "```")
+	if open < 0 {
+		t.Fatalf("no code block after %s", marker)
+	}
+	rest = rest[open+3:]
+	rest = rest[strings.Index(rest, "\n")+1:] // drop the language tag
+	end := strings.Index(rest, "\n```")
+	if end < 0 {
+		t.Fatalf("unterminated code block after %s", marker)
+	}
+	return rest[:end+1]
+}
+
+// pythonWithRedis returns a Python that can import redis-py, or "".
+func pythonWithRedis() string {
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(py, "-c", "import redis").Run() == nil {
+			return py
+		}
+	}
+	return ""
+}
+
+// TestREADMEExamplesProduceWhatTheSubscriberCounts runs the README's Python and
+// redis-cli producers against a real server while a subscriber follows: the
+// subscriber must count exactly their credits, and the Redis counters must agree.
+func TestREADMEExamplesProduceWhatTheSubscriberCounts(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	pyCode := readmeBlock(t, readme, "python")
+	shCode := readmeBlock(t, readme, "redis-cli")
+
+	// The README names the keys exactly as the code does.
+	k := Keys{}
+	for _, key := range []string{k.Stream(), k.Used("<period>"), k.UsedBy("<period>"), k.Refused("<period>"), k.Recharged("<period>"), k.Settings()} {
+		if !strings.Contains(readme, "`"+key+"`") {
+			t.Errorf("README.md does not name the key %s", key)
+		}
+	}
+	if !strings.Contains(readme, "`"+PeriodSettingsField+"`") {
+		t.Errorf("README.md does not name the settings field %s", PeriodSettingsField)
+	}
+	for _, want := range []string{`PREFIX = "` + DefaultPrefix + `"`, `"#period"`, `f"{PREFIX}:used:{period}"`, `f"{PREFIX}:used_by:{period}"`,
+		`f"{PREFIX}:refused:{period}"`, `f"{PREFIX}:usage"`, `f"{ws}/{project}/{endpoint}"`, `f"{ws}/{project}/{code}"`, "transaction=True", "35 * 86400"} {
+		if !strings.Contains(pyCode, want) {
+			t.Errorf("the Python example lacks %s", want)
+		}
+	}
+
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	f := startFollower(t, c, SubscriberOptions{})
+	f.waitFor("the start snapshot", 5*time.Second, func(f *follower) bool { return f.ledger != nil })
+	env := append(os.Environ(), "REDIS_URL="+srv.URL)
+	var want int64
+
+	if py := pythonWithRedis(); py == "" {
+		if os.Getenv(feedtest.RequireEnv) == "1" {
+			t.Errorf("no python3 with redis-py (apt-get install python3-redis): the Python example cannot be run")
+		} else {
+			t.Log("no python3 with redis-py: the Python example's key names were checked but it was not run")
+		}
+	} else {
+		cmd := exec.Command(py, "-")
+		cmd.Stdin = strings.NewReader(pyCode)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("python example: %v\n%s", err, out)
+		}
+		want += 120
+	}
+
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		if os.Getenv(feedtest.RequireEnv) == "1" {
+			t.Errorf("redis-cli is not on PATH: the redis-cli example cannot be run")
+		} else {
+			t.Log("redis-cli is not on PATH: the redis-cli example was not run")
+		}
+	} else {
+		cmd := exec.Command("bash", "-c", shCode)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.Contains(string(out), "ERR") {
+			t.Fatalf("redis-cli example: %v\n%s", err, out)
+		}
+		want += 3
+	}
+	if want == 0 {
+		return
+	}
+	f.caughtUp(c, 10*time.Second)
+	got := f.totals()
+	if got.Used["acme"] != want {
+		t.Errorf("the subscriber counts %d credits for acme, want %d", got.Used["acme"], want)
+	}
+	if redisNow := redisCounters(t, c, time.Now()); !got.equal(redisNow) {
+		t.Errorf("ledger\n%v\nredis\n%v", got, redisNow)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.malformed) > 0 {
+		t.Errorf("the examples wrote malformed entries: %+v", f.malformed)
+	}
+	if want >= 120 && got.Refused["acme//credits_exhausted"] != 1 {
+		t.Errorf("the Python example's 402 is not counted: %v", got)
+	}
+}
+
+// TestREADMEPythonPeriodMatchesGo runs the README's period_of against stored
+// period configs and compares it with model.PeriodRule around boundaries.
+func TestREADMEPythonPeriodMatchesGo(t *testing.T) {
+	py := pythonWithRedis()
+	if py == "" {
+		t.Skip("no python3 with redis-py")
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pyCode := readmeBlock(t, string(raw), "python")
+	srv := feedtest.Start(t)
+	store := NewSettingsStore(srv.Client(), StoreOptions{})
+	for _, cfg := range []model.PeriodConfig{{StartDay: 1}, {StartDay: 15, TZ: "Europe/Paris"}, {StartDay: 28, TZ: "America/Los_Angeles"}, {StartDay: 1, TZ: "Asia/Tokyo"}} {
+		if err := store.SetPeriod(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		rule, err := cfg.Rule()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stamps []string
+		var want []string
+		base := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+		for d := -40; d < 400; d += 3 {
+			for _, off := range []time.Duration{-time.Second, 0, 7 * time.Hour} {
+				ts := base.AddDate(0, 0, d).Add(off).UnixMilli()
+				p := rule.AtMillis(ts)
+				stamps = append(stamps, strconv.FormatInt(ts, 10))
+				want = append(want, fmt.Sprintf("%s %d", p.Key, p.End.Unix()))
+			}
+		}
+		script := pyCode + "\nfor ts in [" + strings.Join(stamps, ",") + "]:\n    k, e = period_of(ts)\n    print(k, e)\n"
+		cmd := exec.Command(py, "-")
+		cmd.Stdin = strings.NewReader(script)
+		cmd.Env = append(os.Environ(), "REDIS_URL="+srv.URL)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%+v: %v\n%s", cfg, err, out)
+		}
+		got := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(got) != len(want) {
+			t.Fatalf("%+v: %d lines from Python, want %d", cfg, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%+v: ts %s: Python says %q, Go says %q", cfg, stamps[i], got[i], want[i])
+				break
+			}
+		}
+	}
+}

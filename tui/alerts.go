@@ -1,0 +1,139 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"mavtop/model"
+)
+
+// Alert is one thing an operator should know: a threshold crossed, a limit hit,
+// a workspace refused with 402.
+type Alert struct {
+	At    time.Time
+	Level model.Level
+	Text  string
+}
+
+const (
+	maxAlerts    = 200
+	bannerFor    = 6 * time.Second
+	refusalQuiet = time.Minute // one 402 alert per workspace and code per minute
+)
+
+// Alerts keeps the alert list and the banner showing the newest alert for a few
+// seconds.
+type Alerts struct {
+	common
+	list      []Alert // newest first
+	bannerEnd time.Time
+	last402   map[string]time.Time
+	cur       listCursor
+	width     int
+	height    int
+	focused   bool
+}
+
+// NewAlerts returns an empty alert list.
+func NewAlerts(c common) Alerts { return Alerts{common: c, last402: map[string]time.Time{}} }
+
+// SetSize sets the content size.
+func (a *Alerts) SetSize(w, h int) {
+	a.width, a.height = w, h
+	a.cur.setRows(h)
+}
+
+// Len is the number of alerts kept.
+func (a Alerts) Len() int { return len(a.list) }
+
+// AddCrossing turns a ledger crossing into an alert; it reports whether one was added.
+func (a *Alerts) AddCrossing(c model.Crossing) {
+	lvl := model.LevelWarn
+	switch c.Kind {
+	case model.CrossThreshold:
+		switch {
+		case c.Threshold >= 90:
+			lvl = model.LevelCritical
+		case c.Threshold >= 75:
+			lvl = model.LevelHigh
+		}
+	case model.CrossExhausted, model.CrossUsageLimit, model.CrossProjectLimit:
+		lvl = model.LevelExhausted
+	}
+	a.add(Alert{At: a.now(), Level: lvl, Text: c.String()})
+}
+
+// AddRefusal alerts on a 402, at most once a minute per workspace and code.
+func (a *Alerts) AddRefusal(e *model.Event) {
+	k := e.Workspace + "/" + e.Code
+	now := a.now()
+	if t, ok := a.last402[k]; ok && now.Sub(t) < refusalQuiet {
+		return
+	}
+	a.last402[k] = now
+	where := e.Workspace
+	if e.Project != "" {
+		where += "/" + e.Project
+	}
+	a.add(Alert{At: now, Level: model.LevelExhausted, Text: fmt.Sprintf("%s got 402 %s on %s", where, orDash(e.Code), e.Endpoint)})
+}
+
+// AddNotice records an operational event (a gap, a resync) as an alert.
+func (a *Alerts) AddNotice(lvl model.Level, text string) {
+	a.add(Alert{At: a.now(), Level: lvl, Text: text})
+}
+
+func (a *Alerts) add(al Alert) {
+	a.list = append([]Alert{al}, a.list...)
+	if len(a.list) > maxAlerts {
+		a.list = a.list[:maxAlerts]
+	}
+	a.bannerEnd = al.At.Add(bannerFor)
+	a.cur.setLen(len(a.list))
+}
+
+// Reset forgets the 402 rate limit (a new period) but keeps the list.
+func (a *Alerts) Reset() { a.last402 = map[string]time.Time{} }
+
+// Banner returns the newest alert while it is fresh, else "".
+func (a Alerts) Banner() (Alert, bool) {
+	if len(a.list) == 0 || !a.now().Before(a.bannerEnd) {
+		return Alert{}, false
+	}
+	return a.list[0], true
+}
+
+// Update scrolls the list.
+func (a Alerts) Update(msg tea.Msg) (Alerts, tea.Cmd) {
+	a.cur.handle(msg, a.km)
+	return a, nil
+}
+
+// Title counts the alerts.
+func (a Alerts) Title() string { return fmt.Sprintf("Alerts (%d)", len(a.list)) }
+
+// View lists alerts, newest first.
+func (a Alerts) View() string {
+	if a.width <= 0 || a.height <= 0 {
+		return ""
+	}
+	if len(a.list) == 0 {
+		return a.st.Dim.Render(fit("  No alerts yet: thresholds crossed and 402s show here.", a.width))
+	}
+	var lines []string
+	from, to := a.cur.window()
+	for i := from; i < to; i++ {
+		al := a.list[i]
+		look := a.st.Level(al.Level)
+		s := al.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + al.Text
+		s = fit(s, a.width)
+		if i == a.cur.pos && a.focused {
+			s = a.st.Selected.Render(pad(s, a.width))
+		}
+		lines = append(lines, s)
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,420 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+// DefaultFPS caps how often the screen is redrawn, whatever the event rate.
+const DefaultFPS = 20
+
+// Options wire the dashboard to the world. Only Source is required.
+type Options struct {
+	// Source is this dashboard's viewer of the feed hub.
+	Source *feed.Viewer
+	// Launcher launches estimator jobs; nil turns launching off.
+	Launcher Launcher
+	// ReadOnly, when set, says why this viewer may not launch jobs.
+	ReadOnly string
+	// APIStatus is polled once a second for the header (rate limit, drift); may be nil.
+	APIStatus func() APIStatus
+	// Renderer builds the styles (lipgloss.DefaultRenderer() locally; per session over SSH).
+	Renderer *lipgloss.Renderer
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// Demo marks demo mode in the header; DemoHint says how to leave it.
+	Demo     bool
+	DemoHint string
+	// Bell rings the terminal bell on new alerts; nil means no bell.
+	Bell func()
+	// FPS caps redraws per second (DefaultFPS).
+	FPS int
+}
+
+// mode is what the body of the screen shows.
+type mode uint8
+
+const (
+	modeDashboard mode = iota
+	modeDetail
+	modeEstimator
+	modeHelp
+)
+
+// focus is which list takes the arrow keys on the dashboard.
+type focus uint8
+
+const (
+	focusGauges focus = iota
+	focusLog
+	focusAlerts
+	focusCount
+)
+
+// Model is the root of the dashboard, the only tea.Model.
+type Model struct {
+	opt    Options
+	ctx    context.Context
+	cancel context.CancelFunc
+	st     *Styles
+	km     *KeyMap
+	c      common
+	feed   feed.LedgerState
+
+	mode   mode
+	focus  focus
+	header Header
+	gauges Gauges
+	charts Charts
+	log    RefusalLog
+	alerts Alerts
+	est    Estimator
+	detail Detail
+	help   help.Model
+
+	width, height int
+	laidOut       layoutKey
+	dirty         bool
+	frame         string
+	notice        string
+	noticeUntil   time.Time
+}
+
+// New builds the dashboard.
+func New(opt Options) Model {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Renderer == nil {
+		opt.Renderer = lipgloss.DefaultRenderer()
+	}
+	if opt.FPS <= 0 {
+		opt.FPS = DefaultFPS
+	}
+	if opt.Launcher == nil && opt.ReadOnly == "" {
+		opt.ReadOnly = "no API client configured"
+	}
+	st := DefaultStyles(opt.Renderer)
+	km := DefaultKeyMap()
+	c := common{st: &st, km: &km, now: opt.Now}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := help.New()
+	h.Styles.ShortKey = st.Bold
+	h.Styles.ShortDesc = st.Help
+	h.Styles.ShortSeparator = st.Help
+	h.Styles.FullKey = st.Bold
+	h.Styles.FullDesc = st.Help
+	h.Styles.FullSeparator = st.Help
+	h.Styles.Ellipsis = st.Help
+	return Model{
+		opt: opt, ctx: ctx, cancel: cancel, st: &st, km: &km, c: c,
+		header: NewHeader(c, opt.Demo),
+		gauges: NewGauges(c),
+		charts: NewCharts(c),
+		log:    NewRefusalLog(c),
+		alerts: NewAlerts(c),
+		est:    NewEstimator(c, opt.ReadOnly),
+		detail: NewDetail(c),
+		help:   h,
+		dirty:  true,
+	}
+}
+
+// FeedMsg carries every feed message queued since the last one.
+type FeedMsg struct{ Msgs []feed.Msg }
+
+// frameMsg is the redraw tick.
+type frameMsg struct{}
+
+// secondMsg ticks once a second: ages and the period countdown move.
+type secondMsg struct{}
+
+// APIStatusMsg carries the header's API status.
+type APIStatusMsg struct{ Status APIStatus }
+
+// Init starts reading the feed and the clocks.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(waitFeedCmd(m.ctx, m.opt.Source), m.frameCmd(), secondCmd())
+}
+
+func waitFeedCmd(ctx context.Context, v *feed.Viewer) tea.Cmd {
+	return func() tea.Msg {
+		msgs, err := v.Next(ctx)
+		if err != nil {
+			return nil // shutting down
+		}
+		return FeedMsg{Msgs: msgs}
+	}
+}
+
+func (m Model) frameCmd() tea.Cmd {
+	return tea.Tick(time.Second/time.Duration(m.opt.FPS), func(time.Time) tea.Msg { return frameMsg{} })
+}
+
+func secondCmd() tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return secondMsg{} })
+}
+
+func (m Model) apiStatusCmd() tea.Cmd {
+	f := m.opt.APIStatus
+	if f == nil {
+		return nil
+	}
+	return func() tea.Msg { return APIStatusMsg{Status: f()} }
+}
+
+// Update routes messages; the work is in the handle* helpers and the children.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.render()
+		return m, nil
+	case FeedMsg:
+		cmd := m.handleFeed(msg.Msgs)
+		m.dirty = true
+		return m, tea.Batch(waitFeedCmd(m.ctx, m.opt.Source), cmd)
+	case frameMsg:
+		if m.dirty {
+			m.render()
+		}
+		return m, m.frameCmd()
+	case secondMsg:
+		m.dirty = true
+		return m, tea.Batch(secondCmd(), m.apiStatusCmd())
+	case APIStatusMsg:
+		m.header.api = msg.Status
+		m.dirty = true
+		return m, nil
+	case tea.KeyMsg:
+		mm, cmd := m.handleKey(msg)
+		mm.render() // keys answer at once, not at the next frame
+		return mm, cmd
+	case tea.MouseMsg:
+		var cmd tea.Cmd
+		m, cmd = m.routeToFocus(msg)
+		m.render()
+		return m, cmd
+	case OpenDetailMsg:
+		m.mode = modeDetail
+		m.detail.Open(msg.Workspace)
+		m.render()
+		return m, nil
+	case LaunchRequested:
+		return m.handleLaunch(msg)
+	case JobProgressMsg:
+		m.est, _ = m.est.Update(msg)
+		m.dirty = true
+		return m, waitJobCmd(msg.ch)
+	case LaunchResultMsg:
+		m.est, _ = m.est.Update(msg)
+		m.dirty = true
+		return m, nil
+	case QueueRequested:
+		if m.opt.Launcher == nil {
+			return m, nil
+		}
+		return m, queueCmd(m.ctx, m.opt.Launcher, msg.Job)
+	case QueuedMsg:
+		if msg.Err != nil {
+			m.setNotice("could not queue the job: " + msg.Err.Error())
+		} else {
+			m.setNotice(fmt.Sprintf("queued %s in %s: it is retried once credits rise above %s", msg.Job.Op, msg.Job.Workspace, credits(msg.Job.Quote.Required)))
+		}
+		m.dirty = true
+		return m, nil
+	}
+	// anything else (spinner ticks, cursor blinks) goes to the active component
+	var cmd tea.Cmd
+	m.est, cmd = m.est.Update(msg)
+	var cmd2 tea.Cmd
+	m.gauges, cmd2 = m.gauges.Update(msg)
+	m.dirty = true
+	return m, tea.Batch(cmd, cmd2)
+}
+
+// View returns the last rendered frame; rendering happens at most FPS times a
+// second (and at once after a key), never per event.
+func (m Model) View() string { return m.frame }
+
+// Close stops the dashboard's background reads.
+func (m Model) Close() {
+	m.cancel()
+	m.opt.Source.Close()
+}
+
+// handleFeed folds feed messages into the ledger and raises alerts.
+func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
+	alerts := m.alerts.Len()
+	for _, fm := range msgs {
+		switch fm := fm.(type) {
+		case *feed.ConnMsg:
+			m.header.conn = *fm
+		case *feed.StatsMsg:
+			m.header.stats = *fm
+		case *feed.MalformedMsg:
+			m.setNotice(fmt.Sprintf("skipped malformed entry %s: %v", fm.ID, fm.Err))
+		case *feed.SnapshotMsg:
+			newPeriod := m.feed.Ledger != nil && m.feed.Ledger.Period().Key != fm.Snap.Period.Key
+			m.feed.Apply(fm)
+			m.header.noteSnapshot(fm)
+			switch {
+			case newPeriod:
+				m.alerts.Reset()
+				m.alerts.AddNotice(model.LevelOK, "new billing period "+fm.Snap.Period.Key+": counters start afresh")
+			case fm.Reason == feed.ReasonGap:
+				m.alerts.AddNotice(model.LevelHigh, "the stream was trimmed past what mavtop had read: counters re-read from Redis, totals stay exact")
+			case fm.Reason == feed.ReasonReset:
+				m.alerts.AddNotice(model.LevelHigh, "the stream is behind what mavtop had read (deleted or restored): counters re-read")
+			}
+		case *feed.BatchMsg:
+			if m.feed.Apply(fm) {
+				for i := range fm.Events {
+					if fm.Events[i].Refused() {
+						m.alerts.AddRefusal(&fm.Events[i])
+					}
+				}
+			}
+		case *feed.LedgerMsg:
+			m.feed.Apply(fm)
+			if p := m.feed.Ledger.Period(); p.Key != "" {
+				m.header.period = p
+			}
+		}
+	}
+	if m.feed.Ledger != nil {
+		for _, c := range m.feed.Ledger.TakeCrossings() {
+			m.alerts.AddCrossing(c)
+		}
+	}
+	if m.alerts.Len() > alerts && m.opt.Bell != nil {
+		bell := m.opt.Bell
+		return func() tea.Msg { bell(); return nil }
+	}
+	return nil
+}
+
+func (m *Model) setNotice(s string) {
+	m.notice, m.noticeUntil = s, m.opt.Now().Add(8*time.Second)
+}
+
+func (m Model) handleLaunch(msg LaunchRequested) (tea.Model, tea.Cmd) {
+	if m.opt.Launcher == nil || m.opt.ReadOnly != "" {
+		reason := m.opt.ReadOnly
+		m.est, _ = m.est.Update(LaunchResultMsg{Err: fmt.Errorf("launching is off: %s", reason)})
+		return m, nil
+	}
+	return m, launchCmd(m.ctx, m.opt.Launcher, msg.Job)
+}
+
+// handleKey: global keys first, then the mode's.
+func (m Model) handleKey(k tea.KeyMsg) (Model, tea.Cmd) {
+	km := m.km
+	if k.Type == tea.KeyCtrlC {
+		m.Close()
+		return m, tea.Quit
+	}
+	typing := m.gauges.Editing() || m.est.Busy()
+	if !typing && key.Matches(k, km.Quit) {
+		m.Close()
+		return m, tea.Quit
+	}
+	if !typing && key.Matches(k, km.Help) {
+		if m.mode == modeHelp {
+			m.mode = modeDashboard
+		} else {
+			m.mode = modeHelp
+		}
+		m.layout()
+		return m, nil
+	}
+	switch m.mode {
+	case modeHelp:
+		if key.Matches(k, km.Back) {
+			m.mode = modeDashboard
+			m.layout()
+		}
+		return m, nil
+	case modeEstimator:
+		if key.Matches(k, km.Back) && !m.est.Busy() {
+			m.mode = modeDashboard
+			m.layout()
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.est, cmd = m.est.Update(k)
+		return m, cmd
+	case modeDetail:
+		if key.Matches(k, km.Back) {
+			m.mode = modeDashboard
+			m.layout()
+			return m, nil
+		}
+		if key.Matches(k, km.Estimator) {
+			return m.openEstimator(), nil
+		}
+		var cmd tea.Cmd
+		m.detail, cmd = m.detail.Update(k)
+		return m, cmd
+	}
+	if m.gauges.Editing() {
+		var cmd tea.Cmd
+		m.gauges, cmd = m.gauges.Update(k)
+		return m, cmd
+	}
+	switch {
+	case key.Matches(k, km.Estimator):
+		return m.openEstimator(), nil
+	case key.Matches(k, km.Focus):
+		m.setFocus((m.focus + 1) % focusCount)
+		return m, nil
+	case key.Matches(k, km.ChartScope):
+		m.charts, _ = m.charts.Update(k)
+		return m, nil
+	case key.Matches(k, km.Back) && m.focus != focusGauges:
+		m.setFocus(focusGauges)
+		return m, nil
+	}
+	return m.routeToFocus(k)
+}
+
+func (m Model) openEstimator() Model {
+	m.mode = modeEstimator
+	m.est.Focus(m.gauges.Selected())
+	m.layout()
+	return m
+}
+
+func (m *Model) setFocus(f focus) {
+	m.focus = f
+	m.gauges.focused = f == focusGauges
+	m.log.focused = f == focusLog
+	m.alerts.focused = f == focusAlerts
+	m.layout()
+}
+
+func (m Model) routeToFocus(msg tea.Msg) (Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch {
+	case m.mode == modeDetail:
+		m.detail, cmd = m.detail.Update(msg)
+	case m.mode == modeEstimator:
+		m.est, cmd = m.est.Update(msg)
+	case m.focus == focusLog:
+		m.log, cmd = m.log.Update(msg)
+	case m.focus == focusAlerts:
+		m.alerts, cmd = m.alerts.Update(msg)
+	default:
+		m.gauges, cmd = m.gauges.Update(msg)
+	}
+	return m, cmd
+}

@@ -1,0 +1,58 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+)
+
+// Bar glyphs: a heavy line for what is used, a light one for what is left, and
+// crosses at the alert thresholds so they read without colour.
+const (
+	barUsed      = "━"
+	barLeft      = "─"
+	tickUsed     = "╋"
+	tickLeft     = "┼"
+	limitMarker  = "╳"
+	barUsedRune  = '━'
+	barLeftRune  = '─'
+	tickUsedRune = '╋'
+	tickLeftRune = '┼'
+	limitRune    = '╳'
+)
+
+// gaugeBar draws a width-cell bar for used of cap with ticks at thresholds (percent)
+// and, when 0 < limit < cap, a marker where the usage limit stops requests.
+func gaugeBar(width int, used, cap, limit int64, thresholds []int, fill lipgloss.Style, st *Styles) string {
+	if width <= 0 || cap <= 0 {
+		return ""
+	}
+	cells := make([]rune, width)
+	filled := int(min(used, cap) * int64(width) / cap)
+	if used > 0 && filled == 0 {
+		filled = 1 // any use shows
+	}
+	for i := range cells {
+		if i < filled {
+			cells[i] = barUsedRune
+		} else {
+			cells[i] = barLeftRune
+		}
+	}
+	for _, t := range thresholds {
+		i := min(int(int64(t)*int64(width)/100), width-1)
+		if i < filled {
+			cells[i] = tickUsedRune
+		} else {
+			cells[i] = tickLeftRune
+		}
+	}
+	if limit > 0 && limit < cap {
+		cells[min(int(limit*int64(width)/cap), width-1)] = limitRune
+	}
+	// Two styled runs: the used part in the level's colour, the rest dim.
+	var b strings.Builder
+	b.WriteString(fill.Render(string(cells[:filled])))
+	b.WriteString(st.BarEmpty.Render(string(cells[filled:])))
+	return b.String()
+}

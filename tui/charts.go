@@ -1,0 +1,201 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/NimbleMarkets/ntcharts/barchart"
+	"github.com/NimbleMarkets/ntcharts/linechart"
+	tslc "github.com/NimbleMarkets/ntcharts/linechart/timeserieslinechart"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"mavtop/model"
+)
+
+// Chart window: credits per minute over the last hour (the ledger's burn history).
+const (
+	chartStep   = time.Minute
+	chartPoints = int(model.History / chartStep)
+)
+
+// Charts shows burn over time (credits per minute, a time-series line chart) and
+// credits by endpoint (a bar chart), for the selected workspace or for all.
+type Charts struct {
+	common
+	line     tslc.Model
+	bars     barchart.Model
+	scopeAll bool
+	ws       string
+	series   []float64
+	eps      []model.EndpointTotal
+	epView   string
+	view     string
+	drawn    chartKey
+	drawnAt  time.Time
+	width    int
+	height   int
+	lineW    int
+	barsW    int
+}
+
+// NewCharts returns empty charts.
+func NewCharts(c common) Charts {
+	ch := Charts{common: c}
+	ch.line = tslc.New(10, 3,
+		tslc.WithStyle(c.st.ChartLine),
+		tslc.WithAxesStyles(c.st.ChartAxis, c.st.ChartLabel),
+		tslc.WithXLabelFormatter(clockLabel),
+		tslc.WithYLabelFormatter(func(_ int, v float64) string { return compact(v) }),
+	)
+	ch.bars = barchart.New(10, 3, barchart.WithHorizontalBars(), barchart.WithNoAxis(),
+		barchart.WithNoAutoBarWidth(), barchart.WithBarWidth(1), barchart.WithBarGap(0),
+		barchart.WithStyles(c.st.ChartAxis, c.st.ChartLabel))
+	return ch
+}
+
+// clockLabel labels the time axis in local wall-clock minutes.
+var clockLabel linechart.LabelFormatter = func(_ int, v float64) string {
+	return time.Unix(int64(v), 0).Local().Format("15:04")
+}
+
+// SetSize splits the space: the line chart on the left, endpoints on the right.
+func (c *Charts) SetSize(w, h int) {
+	c.width, c.height = w, h
+	c.barsW = 0
+	if w >= 60 {
+		c.barsW = max(w*2/5, 28)
+	}
+	c.lineW = w - c.barsW
+	if c.barsW > 0 {
+		c.lineW-- // gap
+	}
+	c.line.Resize(max(c.lineW, 10), max(h-1, 3))
+}
+
+// ScopeAll reports whether the charts show every workspace.
+func (c Charts) ScopeAll() bool { return c.scopeAll }
+
+// Update toggles the scope between the selected workspace and all.
+func (c Charts) Update(msg tea.Msg) (Charts, tea.Cmd) {
+	if k, ok := msg.(tea.KeyMsg); ok && key.Matches(k, c.km.ChartScope) {
+		c.scopeAll = !c.scopeAll
+	}
+	return c, nil
+}
+
+// chartKey is what the drawn charts depend on besides the data.
+type chartKey struct {
+	ws   string
+	w, h int
+}
+
+// chartRedraw is how often the charts are redrawn for new data: they move by the
+// minute, and drawing them is the most expensive part of a frame.
+const chartRedraw = time.Second
+
+// Refresh redraws both charts from the ledger for the selected workspace, at most
+// once per chartRedraw unless the scope or size changed.
+func (c *Charts) Refresh(l *model.Ledger, selected string) {
+	c.ws = selected
+	if c.scopeAll {
+		c.ws = ""
+	}
+	now := c.now()
+	key := chartKey{c.ws, c.width, c.height}
+	if key == c.drawn && now.Sub(c.drawnAt) < chartRedraw && !now.Before(c.drawnAt) {
+		return
+	}
+	c.drawn, c.drawnAt = key, now
+	c.series = l.Series(c.ws, now, chartStep, chartPoints, c.series[:0])
+	c.eps = l.Endpoints(c.ws)
+	c.drawLine(now)
+	if c.barsW > 0 {
+		c.epView = c.endpointView()
+	}
+	c.view = c.compose()
+}
+
+func (c *Charts) drawLine(now time.Time) {
+	if c.lineW < 10 || c.height < 4 {
+		return
+	}
+	top := 1.0
+	for _, v := range c.series {
+		top = max(top, v)
+	}
+	c.line.ClearAllData()
+	start := now.Truncate(chartStep).Add(-time.Duration(len(c.series)-1) * chartStep)
+	c.line.SetTimeRange(start, now)
+	c.line.SetViewTimeRange(start, now)
+	c.line.SetYRange(0, top*1.1)
+	c.line.SetViewYRange(0, top*1.1)
+	for i, v := range c.series {
+		c.line.Push(tslc.TimePoint{Time: start.Add(time.Duration(i) * chartStep), Value: v})
+	}
+	c.line.DrawBraille()
+}
+
+func (c *Charts) scopeName() string {
+	if c.ws == "" {
+		return "all workspaces"
+	}
+	return c.ws
+}
+
+// View returns the charts drawn by the last Refresh.
+func (c Charts) View() string { return c.view }
+
+// compose draws the two charts side by side with their titles.
+func (c *Charts) compose() string {
+	if c.width <= 0 || c.height <= 0 {
+		return ""
+	}
+	last := 0.0
+	if n := len(c.series); n > 0 {
+		last = c.series[n-1]
+	}
+	lineTitle := c.st.PaneTitle.Render("Burn, credits/min") + c.st.Dim.Render(" · "+c.scopeName()+" · this min "+compact(last))
+	left := fit(lineTitle, c.lineW)
+	if c.lineW >= 10 && c.height >= 4 {
+		left += "\n" + c.line.View()
+	}
+	left = c.st.Renderer.NewStyle().Width(c.lineW).MaxHeight(c.height).Render(left)
+	if c.barsW == 0 {
+		return left
+	}
+	return lipgloss.JoinHorizontal(lipgloss.Top, left, " ", c.epView)
+}
+
+// endpointView draws (in Refresh) credits by endpoint: label, bar (ntcharts), value.
+func (c *Charts) endpointView() string {
+	title := c.st.PaneTitle.Render("By endpoint") + c.st.Dim.Render(" · "+c.scopeName())
+	rows := min(len(c.eps), c.height-1)
+	if rows <= 0 {
+		return fit(title, c.barsW) + "\n" + c.st.Dim.Render(fit("no credits spent yet", c.barsW))
+	}
+	labelW, valueW := 0, 0
+	for _, e := range c.eps[:rows] {
+		labelW = max(labelW, cellWidth(e.Endpoint))
+		valueW = max(valueW, len(credits(e.Credits)))
+	}
+	labelW = min(labelW, 16)
+	barW := max(c.barsW-labelW-valueW-2, 4)
+	data := make([]barchart.BarData, rows)
+	labels := make([]string, rows)
+	values := make([]string, rows)
+	for i, e := range c.eps[:rows] {
+		data[i] = barchart.BarData{Label: e.Endpoint, Values: []barchart.BarValue{{Name: e.Endpoint, Value: float64(e.Credits), Style: c.st.Bar}}}
+		labels[i] = pad(truncate(e.Endpoint, labelW), labelW)
+		values[i] = align(credits(e.Credits), valueW, true)
+	}
+	c.bars.Resize(barW, rows)
+	c.bars.Clear()
+	c.bars.PushAll(data)
+	c.bars.SetMax(float64(max(c.eps[0].Credits, 1)))
+	c.bars.Draw()
+	body := lipgloss.JoinHorizontal(lipgloss.Top,
+		strings.Join(labels, "\n"), " ", c.bars.View(), " ", strings.Join(values, "\n"))
+	return fit(title, c.barsW) + "\n" + body
+}

@@ -1,0 +1,189 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"mavtop/model"
+)
+
+// Detail is one workspace up close: settings, forecast, projects with their
+// budgets, endpoints, and its recent 402s.
+type Detail struct {
+	common
+	ws       string
+	sum      model.Summary
+	known    bool
+	fc       model.Forecast
+	projects []model.ProjectSummary
+	eps      []model.EndpointTotal
+	refusals []model.Refusal
+	lines    []string
+	cur      listCursor
+	width    int
+	height   int
+}
+
+// NewDetail returns an empty detail view.
+func NewDetail(c common) Detail { return Detail{common: c} }
+
+// Open points the view at a workspace.
+func (d *Detail) Open(ws string) {
+	d.ws = ws
+	d.cur = listCursor{rows: d.cur.rows}
+}
+
+// Workspace is the workspace shown.
+func (d Detail) Workspace() string { return d.ws }
+
+// SetSize sets the content size.
+func (d *Detail) SetSize(w, h int) {
+	d.width, d.height = w, h
+	d.cur.setRows(h)
+}
+
+// Update scrolls.
+func (d Detail) Update(msg tea.Msg) (Detail, tea.Cmd) {
+	d.cur.handle(msg, d.km)
+	return d, nil
+}
+
+// Refresh reads the workspace from the ledger and lays out its lines.
+func (d *Detail) Refresh(l *model.Ledger) {
+	d.sum, d.known = l.Summary(d.ws)
+	d.fc = l.Forecast(d.ws, d.now())
+	d.projects = l.Projects(d.ws)
+	d.eps = l.Endpoints(d.ws)
+	d.refusals = d.refusals[:0]
+	for _, r := range l.Refusals(nil, model.DefaultRefusalLog) {
+		if r.Event.Workspace == d.ws && len(d.refusals) < 20 {
+			d.refusals = append(d.refusals, r)
+		}
+	}
+	d.lines = d.layout()
+	d.cur.setLen(len(d.lines))
+}
+
+// Title names the workspace.
+func (d Detail) Title() string { return "Workspace " + d.ws + " · esc back" }
+
+func (d *Detail) layout() []string {
+	st, s, f := d.st, d.sum, d.fc
+	if !d.known {
+		return []string{st.Dim.Render("No data for this workspace this period.")}
+	}
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	look := st.Level(s.Level)
+	if s.HasAllocation {
+		add("%s %s  %s used · %s of %s credits · %s remaining", look.Style.Render(look.Symbol), look.Style.Render(look.Word),
+			percent(s.Percent), credits(s.Used), credits(s.Cap), credits(s.Remaining))
+	} else {
+		add("%s  %s credits used · no allocation set (mavtop budget set %s --allocation N)", look.Style.Render(look.Word), credits(s.Used), d.ws)
+	}
+	set := s.Settings
+	var conf []string
+	if s.HasAllocation {
+		conf = append(conf, fmt.Sprintf("allocation %s", credits(set.Allocation)))
+		th := make([]string, 0, 3)
+		for _, t := range set.Thresholds() {
+			th = append(th, fmt.Sprintf("%d", t))
+		}
+		conf = append(conf, "alerts at "+strings.Join(th, "/")+" %")
+	}
+	if s.Recharged > 0 {
+		conf = append(conf, "recharged +"+credits(s.Recharged))
+	}
+	if set.UsageLimit > 0 {
+		conf = append(conf, "usage limit "+credits(set.UsageLimit))
+	}
+	if set.BudgetAlert > 0 {
+		conf = append(conf, "budget alert "+credits(set.BudgetAlert))
+	}
+	if set.RechargeAmount > 0 {
+		conf = append(conf, fmt.Sprintf("auto-recharge +%s below %s", credits(set.RechargeAmount), credits(set.RechargeBelow)))
+	}
+	if len(conf) > 0 {
+		add("%s", st.Dim.Render(strings.Join(conf, " · ")))
+	}
+	fr := "burn " + compact(f.RecentPerHour) + "/h (5 min) · " + compact(f.BurnPerHour) + "/h (1 h)"
+	if f.RemainingKnown {
+		fr += fmt.Sprintf(" · sustainable pace %s/h for the %s left", compact(f.PacePerHour), humanize(f.Left))
+		switch {
+		case f.RunsOut && f.RunsOutIn == 0:
+			fr += " · " + st.Bad.Render("out of credits")
+		case f.RunsOut:
+			fr += " · " + st.Bad.Render("runs out in "+humanize(f.RunsOutIn))
+		default:
+			fr += " · lasts the period at this rate"
+		}
+	}
+	add("%s", fr)
+	add("last event %s · 402s: %d credits_exhausted, %d budget_exceeded, %d other",
+		age(d.now(), s.LastTS), s.Refused[model.RefusedCredits], s.Refused[model.RefusedBudget], s.Refused[model.RefusedOther])
+	add("")
+	add("%s", st.PaneTitle.Render(fmt.Sprintf("Projects (%d)", len(d.projects))))
+	add("%s", st.Dim.Render(fmt.Sprintf("  %-20s %12s %22s %6s  %s", "project", "used", "budget (alert/limit)", "402s", "top endpoint")))
+	for _, p := range d.projects {
+		name := p.Name
+		if name == "" {
+			name = "(no project)"
+		}
+		budget := "—"
+		if p.HasBudget {
+			budget = creditsOrDash(p.Budget.Alert) + " / " + creditsOrDash(p.Budget.Limit)
+			if p.Budget.Limit > 0 {
+				budget += fmt.Sprintf(" (%d %%)", p.Used*100/p.Budget.Limit)
+			}
+		}
+		top := "—"
+		if len(p.Endpoints) > 0 {
+			top = fmt.Sprintf("%s %s", p.Endpoints[0].Endpoint, credits(p.Endpoints[0].Credits))
+		}
+		add("  %-20s %12s %22s %6d  %s", truncate(name, 20), credits(p.Used), budget, p.Refused.Total(), top)
+	}
+	add("")
+	add("%s", st.PaneTitle.Render("Endpoints"))
+	for _, e := range d.eps {
+		add("  %-20s %12s", truncate(e.Endpoint, 20), credits(e.Credits))
+	}
+	add("")
+	add("%s", st.PaneTitle.Render(fmt.Sprintf("Recent 402s (%d this period)", s.Refused.Total())))
+	if len(d.refusals) == 0 {
+		add("%s", st.Dim.Render("  none"))
+	}
+	for _, r := range d.refusals {
+		add("  %s  %-10s %-15s %-17s %-15s %s", time.UnixMilli(r.Event.TS).Local().Format("15:04:05"), truncate(orDash(r.Event.Project), 10),
+			r.Event.Endpoint, orDash(r.Event.Code), r.By, r.Event.Msg)
+	}
+	return out
+}
+
+func creditsOrDash(n int64) string {
+	if n == 0 {
+		return "—"
+	}
+	return credits(n)
+}
+
+// View draws the visible lines.
+func (d Detail) View() string {
+	if d.width <= 0 || d.height <= 0 {
+		return ""
+	}
+	from, to := d.cur.window()
+	if d.cur.n == 0 {
+		return ""
+	}
+	// scrolling moves the window, not a highlighted line
+	from = d.cur.pos
+	to = min(from+d.height, len(d.lines))
+	lines := make([]string, 0, to-from)
+	for _, l := range d.lines[from:to] {
+		lines = append(lines, fit(l, d.width))
+	}
+	return strings.Join(lines, "\n")
+}

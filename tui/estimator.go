@@ -1,0 +1,446 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"mavtop/client"
+	"mavtop/estimator"
+	"mavtop/model"
+)
+
+// Job is what the estimator pane asks to launch.
+type Job struct {
+	Op        estimator.Operation
+	Params    estimator.Params
+	Workspace string
+	Quote     estimator.Quote
+}
+
+// LaunchRequested is the estimator's intent: the user confirmed a job.
+type LaunchRequested struct{ Job Job }
+
+// QueueRequested is the estimator's intent to queue a job refused with 402.
+type QueueRequested struct{ Job Job }
+
+// estPhase is where the pane is in a job's life.
+type estPhase uint8
+
+const (
+	phaseEdit estPhase = iota
+	phaseConfirm
+	phaseRunning
+	phaseDone
+	phaseRefused
+	phaseFailed
+)
+
+// launchable are the operations the pane offers (listing personas costs nothing).
+var launchable = []estimator.Operation{
+	estimator.FocusGroup, estimator.Video, estimator.MaveSimple, estimator.MaveModerate,
+	estimator.MaveComplex, estimator.Chat, estimator.Persona, estimator.BrandVoice,
+}
+
+// Estimator is the pane that prices a job against a workspace's live remaining
+// credits, warns what it does to the period, and launches it after confirmation.
+type Estimator struct {
+	common
+	op        int
+	workspace string
+	names     []string // workspaces, by name
+	field     int      // 0 operation, 1 workspace, 2+ parameters
+	inputs    map[estimator.Param]*textinput.Model
+
+	// Computed on Refresh from the ledger.
+	quote    estimator.Quote
+	quoteErr error
+	summary  model.Summary
+	known    bool
+	forecast model.Forecast
+
+	phase    estPhase
+	job      Job
+	status   string
+	started  time.Time
+	result   LaunchResultMsg
+	readOnly string // why launching is off for this viewer ("" = allowed)
+	spin     spinner.Model
+	width    int
+	height   int
+}
+
+// NewEstimator returns the pane; readOnly, when set, says why launches are off.
+func NewEstimator(c common, readOnly string) Estimator {
+	e := Estimator{common: c, readOnly: readOnly, inputs: map[estimator.Param]*textinput.Model{}}
+	defaults := map[estimator.Param]string{estimator.ParamSampleSize: "25", estimator.ParamQuestions: "5", estimator.ParamSeconds: "60"}
+	for _, p := range []estimator.Param{estimator.ParamSampleSize, estimator.ParamQuestions, estimator.ParamSeconds} {
+		ti := textinput.New()
+		ti.Prompt = ""
+		ti.CharLimit = 6
+		ti.Width = 7
+		ti.SetValue(defaults[p])
+		ti.Validate = digitsOnly
+		e.inputs[p] = &ti
+	}
+	e.spin = spinner.New(spinner.WithSpinner(spinner.Dot))
+	return e
+}
+
+func digitsOnly(s string) error {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return errors.New("digits only")
+		}
+	}
+	return nil
+}
+
+// SetSize sets the content size.
+func (e *Estimator) SetSize(w, h int) { e.width, e.height = w, h }
+
+// Op returns the selected operation.
+func (e Estimator) Op() estimator.Operation { return launchable[e.op] }
+
+// Busy reports whether a job is running or waiting for confirmation, when the
+// pane keeps the keyboard.
+func (e Estimator) Busy() bool { return e.phase == phaseConfirm }
+
+// Focus points the pane at a workspace (the one selected in the gauges).
+func (e *Estimator) Focus(ws string) {
+	if e.phase != phaseRunning && ws != "" {
+		e.workspace = ws
+	}
+}
+
+func (e *Estimator) params() []estimator.Param { return e.Op().Params() }
+
+func (e *Estimator) fields() int { return 2 + len(e.params()) }
+
+// Refresh re-prices the job and reads the workspace's live budget from the ledger.
+func (e *Estimator) Refresh(l *model.Ledger) {
+	e.names = e.names[:0]
+	for _, s := range l.Summaries(nil) {
+		e.names = append(e.names, s.Name)
+	}
+	sortStrings(e.names)
+	if e.workspace == "" && len(e.names) > 0 {
+		e.workspace = e.names[0]
+	}
+	e.summary, e.known = l.Summary(e.workspace)
+	e.forecast = l.Forecast(e.workspace, e.now())
+	var p estimator.Params
+	e.quoteErr = nil
+	for _, param := range e.params() {
+		n, err := strconv.Atoi(e.inputs[param].Value())
+		if err != nil {
+			e.quoteErr = fmt.Errorf("%s: enter a whole number", param)
+			break
+		}
+		switch param {
+		case estimator.ParamSampleSize:
+			p.SampleSize = n
+		case estimator.ParamQuestions:
+			p.Questions = n
+		case estimator.ParamSeconds:
+			p.Seconds = n
+		}
+	}
+	if e.quoteErr == nil {
+		e.quote, e.quoteErr = estimator.Estimate(e.Op(), p)
+	}
+}
+
+// remaining returns the workspace's spendable credits and whether any budget is set.
+func (e *Estimator) remaining() (int64, bool) {
+	return e.summary.Remaining, e.known && e.summary.RemainingKnown
+}
+
+// Update handles the pane's keys and the job's messages.
+func (e Estimator) Update(msg tea.Msg) (Estimator, tea.Cmd) {
+	switch msg := msg.(type) {
+	case JobProgressMsg:
+		e.status = msg.Status
+		return e, nil
+	case LaunchResultMsg:
+		e.result = msg
+		var ie *estimator.InsufficientCreditsError
+		switch {
+		case msg.Err == nil:
+			e.phase = phaseDone
+		case errors.As(msg.Err, &ie), client.IsCreditsExhausted(msg.Err), client.IsBudgetExceeded(msg.Err):
+			e.phase = phaseRefused
+		default:
+			e.phase = phaseFailed
+		}
+		return e, nil
+	case spinner.TickMsg:
+		if e.phase != phaseRunning {
+			return e, nil
+		}
+		var cmd tea.Cmd
+		e.spin, cmd = e.spin.Update(msg)
+		return e, cmd
+	case tea.KeyMsg:
+		return e.handleKey(msg)
+	}
+	return e, nil
+}
+
+func (e Estimator) handleKey(k tea.KeyMsg) (Estimator, tea.Cmd) {
+	km := e.km
+	if e.phase == phaseConfirm {
+		switch {
+		case key.Matches(k, km.Confirm):
+			e.phase, e.status, e.started = phaseRunning, "pre-flight check", e.now()
+			job := e.job
+			return e, tea.Batch(e.spin.Tick, func() tea.Msg { return LaunchRequested{Job: job} })
+		case key.Matches(k, km.Cancel):
+			e.phase = phaseEdit
+		}
+		return e, nil
+	}
+	if e.phase == phaseRefused && key.Matches(k, km.Queue) && isAPIRefusal(e.result.Err) {
+		job := e.job
+		e.phase, e.status = phaseEdit, ""
+		return e, func() tea.Msg { return QueueRequested{Job: job} }
+	}
+	switch {
+	case key.Matches(k, km.NextField):
+		e.setField(e.field + 1)
+	case key.Matches(k, km.PrevField):
+		e.setField(e.field - 1)
+	case key.Matches(k, km.NextOption), key.Matches(k, km.PrevOption):
+		d := 1
+		if key.Matches(k, km.PrevOption) {
+			d = -1
+		}
+		switch e.field {
+		case 0:
+			e.op = (e.op + d + len(launchable)) % len(launchable)
+			e.phase = phaseEdit
+		case 1:
+			e.workspace = cycle(e.names, e.workspace, d)
+			e.phase = phaseEdit
+		default:
+			return e.updateInput(k)
+		}
+	case key.Matches(k, km.Launch):
+		return e.requestLaunch()
+	default:
+		if e.field >= 2 {
+			return e.updateInput(k)
+		}
+	}
+	return e, nil
+}
+
+func (e *Estimator) setField(f int) {
+	n := e.fields()
+	e.field = (f + n) % n
+	for _, ti := range e.inputs {
+		ti.Blur()
+	}
+	if e.field >= 2 {
+		e.inputs[e.params()[e.field-2]].Focus()
+	}
+}
+
+func (e Estimator) updateInput(k tea.KeyMsg) (Estimator, tea.Cmd) {
+	ti := e.inputs[e.params()[e.field-2]]
+	var cmd tea.Cmd
+	*ti, cmd = ti.Update(k)
+	e.phase = phaseEdit
+	return e, cmd
+}
+
+// requestLaunch checks what the pane knows and either asks for confirmation, or
+// shows why the job cannot go (bad input, read-only, not affordable).
+func (e Estimator) requestLaunch() (Estimator, tea.Cmd) {
+	if e.phase == phaseRunning || e.quoteErr != nil || e.workspace == "" {
+		return e, nil
+	}
+	e.job = Job{Op: e.Op(), Params: e.quote.Params, Workspace: e.workspace, Quote: e.quote}
+	if e.readOnly != "" {
+		e.phase, e.result = phaseFailed, LaunchResultMsg{Err: errors.New(e.readOnly)}
+		return e, nil
+	}
+	if rem, ok := e.remaining(); ok {
+		if err := estimator.Preflight(e.quote, rem); err != nil {
+			var ie *estimator.InsufficientCreditsError
+			if errors.As(err, &ie) {
+				ie.Workspace = e.workspace
+			}
+			e.phase, e.result = phaseRefused, LaunchResultMsg{Err: err}
+			return e, nil
+		}
+	}
+	e.phase = phaseConfirm
+	return e, nil
+}
+
+func isAPIRefusal(err error) bool {
+	return client.IsCreditsExhausted(err) || client.IsBudgetExceeded(err)
+}
+
+// View draws the form, the price, the live verdict, the look-ahead and the job.
+func (e Estimator) View() string {
+	if e.width <= 0 || e.height <= 0 {
+		return ""
+	}
+	st := e.st
+	var lines []string
+	add := func(s string) { lines = append(lines, fit(s, e.width)) }
+	label := func(i int, s string) string {
+		if i == e.field {
+			return st.Selected.Render(s)
+		}
+		return st.Dim.Render(s)
+	}
+	ws := e.workspace
+	if ws == "" {
+		ws = "(no workspace yet)"
+	}
+	add(label(0, "operation") + " ◂ " + st.Bold.Render(pad(string(e.Op()), 13)) + " ▸   " + label(1, "workspace") + " ◂ " + st.Bold.Render(ws) + " ▸")
+	var inputs []string
+	for i, p := range e.params() {
+		inputs = append(inputs, label(2+i, string(p))+" ["+pad(e.inputs[p].View(), 7)+"]")
+	}
+	if len(inputs) == 0 {
+		inputs = append(inputs, st.Dim.Render("fixed price: no parameters"))
+	}
+	add(strings.Join(inputs, "   "))
+	if e.quoteErr != nil {
+		add(st.InputError.Render("✖ " + e.quoteErr.Error()))
+	} else {
+		q := e.quote
+		add(fmt.Sprintf("range %s–%s credits · upper bound %s + 20 %% buffer %s = %s required",
+			credits(q.Low), credits(q.High), st.Bold.Render(credits(q.Estimate)), credits(q.Buffer), st.Bold.Render(credits(q.Required))))
+		if q.Basis != "" {
+			add(st.Dim.Render(q.Basis))
+		}
+	}
+	rem, hasBudget := e.remaining()
+	switch {
+	case !e.known:
+		add(st.Dim.Render("no usage or settings seen for this workspace yet"))
+	case !hasBudget:
+		add(st.Warn.Render("no allocation or usage limit set for " + e.workspace + ": nothing to check the job against"))
+	default:
+		add(fmt.Sprintf("remaining in %s: %s credits (live) · %s used", e.workspace, st.Bold.Render(credits(rem)), percentOrDash(e.summary)))
+	}
+	if e.quoteErr == nil && hasBudget {
+		if ok, msg := estimator.Verdict(e.quote, rem); ok {
+			add(st.Good.Render("✓ affordable: " + msg))
+		} else {
+			add(st.Bad.Render("✖ not affordable: " + msg))
+		}
+		if out := e.outlook(); out != "" {
+			add(st.Warn.Render("⚠ " + out))
+		}
+	}
+	add("")
+	lines = append(lines, e.jobLines()...)
+	for len(lines) < e.height-1 {
+		lines = append(lines, "")
+	}
+	lines = lines[:min(len(lines), max(e.height-1, 0))]
+	lines = append(lines, st.Help.Render(fit(e.hint(), e.width)))
+	return strings.Join(lines, "\n")
+}
+
+func percentOrDash(s model.Summary) string {
+	if !s.HasAllocation {
+		return credits(s.Used) + " credits"
+	}
+	return percent(s.Percent)
+}
+
+// outlook is the estimator's look-ahead for the current job, "" when nothing to warn.
+func (e Estimator) outlook() string {
+	s := e.summary
+	if !s.HasAllocation {
+		return ""
+	}
+	o, err := estimator.LookAhead(estimator.Budget{
+		Workspace: e.workspace, Used: s.Used, Allocation: s.Cap, Thresholds: s.Settings.Thresholds(),
+		BurnPerHour: e.forecast.BurnPerHour, PeriodLeft: e.forecast.Left,
+	}, e.quote.Estimate)
+	if err != nil {
+		return ""
+	}
+	return o.Message
+}
+
+func (e Estimator) jobLines() []string {
+	st := e.st
+	j := e.job
+	what := fmt.Sprintf("%s in %s", j.Op, j.Workspace)
+	switch e.phase {
+	case phaseConfirm:
+		return []string{st.Warn.Render(fmt.Sprintf("Launch %s, up to %s credits (%s with buffer)? y to launch, n to cancel",
+			what, credits(j.Quote.Estimate), credits(j.Quote.Required)))}
+	case phaseRunning:
+		return []string{fmt.Sprintf("%s %s: %s · %s", e.spin.View(), what, e.status, humanize(e.now().Sub(e.started)))}
+	case phaseDone:
+		r := e.result
+		ratio := ""
+		if j.Quote.Estimate > 0 {
+			ratio = fmt.Sprintf(" (%.0f %% of estimate)", float64(r.Actual)*100/float64(j.Quote.Estimate))
+		}
+		return []string{st.Good.Render(fmt.Sprintf("✓ %s done: actual %s credits vs estimate %s%s", what, credits(r.Actual), credits(j.Quote.Estimate), ratio)),
+			st.Dim.Render(orDash(r.JobID))}
+	case phaseRefused:
+		u := client.UserMessage(e.result.Err)
+		out := []string{st.Bad.Render("✖ refused: " + u.Message)}
+		if u.ActionURL != "" {
+			out = append(out, st.Dim.Render("  "+u.ActionURL))
+		}
+		if isAPIRefusal(e.result.Err) {
+			out = append(out, st.Warn.Render("  press r to queue it: it is retried once credits rise above its estimate"))
+		}
+		return out
+	case phaseFailed:
+		u := client.UserMessage(e.result.Err)
+		if e.readOnly != "" && e.result.Err != nil && e.result.Err.Error() == e.readOnly {
+			return []string{st.Warn.Render("launch disabled: " + e.readOnly)}
+		}
+		return []string{st.Bad.Render("✖ failed: " + u.Message)}
+	}
+	if e.readOnly != "" {
+		return []string{st.Dim.Render("launch disabled: " + e.readOnly)}
+	}
+	return nil
+}
+
+func (e Estimator) hint() string {
+	if e.phase == phaseConfirm {
+		return "y launch · n cancel"
+	}
+	h := "↑/↓ field · ←/→ change · type numbers · enter launch · esc close"
+	if e.phase == phaseRefused && isAPIRefusal(e.result.Err) {
+		h = "r queue for retry · " + h
+	}
+	return h
+}
+
+// cycle returns the name d steps from cur in names, wrapping.
+func cycle(names []string, cur string, d int) string {
+	if len(names) == 0 {
+		return cur
+	}
+	i := 0
+	for j, n := range names {
+		if n == cur {
+			i = j
+		}
+	}
+	return names[(i+d+len(names))%len(names)]
+}

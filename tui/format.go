@@ -1,0 +1,70 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"mavtop/estimator"
+)
+
+// credits formats an integer with thousands separators: 12,345.
+func credits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	out := make([]byte, 0, len(s)+len(s)/3+1)
+	if neg {
+		out = append(out, '-')
+	}
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// compact formats a number in at most ~5 characters: 950, 12.3k, 4.1M.
+func compact(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a < 10 && a != math.Trunc(a):
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a < 1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a < 1e6:
+		return strconv.FormatFloat(v/1e3, 'f', 1, 64) + "k"
+	case a < 1e9:
+		return strconv.FormatFloat(v/1e6, 'f', 1, 64) + "M"
+	}
+	return strconv.FormatFloat(v/1e9, 'f', 1, 64) + "G"
+}
+
+// percent formats a share of the allocation, keeping one decimal near the lines
+// that matter so that 89.6 % is not shown as a misleading "90 %".
+func percent(p float64) string {
+	if p >= 10 && p < 100 && p != math.Trunc(p) && math.Abs(p-math.Round(p)) > 0.05 && p > 85 {
+		return fmt.Sprintf("%.1f %%", math.Floor(p*10)/10)
+	}
+	return fmt.Sprintf("%d %%", int64(math.Floor(p)))
+}
+
+// humanize formats a duration for people; one helper for the whole screen.
+func humanize(d time.Duration) string { return estimator.Humanize(d) }
+
+// age formats how long ago something happened: "4 s ago", "—" for never.
+func age(now time.Time, tsMillis int64) string {
+	if tsMillis == 0 {
+		return "—"
+	}
+	d := now.Sub(time.UnixMilli(tsMillis))
+	if d < time.Second {
+		return "now"
+	}
+	return humanize(d) + " ago"
+}

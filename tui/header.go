@@ -1,0 +1,152 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+
+	"mavtop/client"
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+// Drift compares the API's own count (GET /usage) with what mavtop tracked.
+type Drift struct {
+	At      time.Time
+	APIUsed int64
+	Tracked int64
+	Err     error
+}
+
+// APIStatus is what the header shows about the API: requests left and drift.
+type APIStatus struct {
+	RateLimit client.RateLimitInfo
+	Drift     *Drift
+}
+
+// Header is the top line: connection, throughput, lag, period, API and DEMO.
+type Header struct {
+	common
+	demo    bool
+	conn    feed.ConnMsg
+	stats   feed.StatsMsg
+	api     APIStatus
+	period  model.Period
+	gapAt   time.Time
+	lastGap feed.Reason
+	width   int
+}
+
+// NewHeader returns the header; demo marks demo mode.
+func NewHeader(c common, demo bool) Header { return Header{common: c, demo: demo} }
+
+// SetWidth sets the width.
+func (h *Header) SetWidth(w int) { h.width = w }
+
+// noteSnapshot remembers a re-read that the operator should know about.
+func (h *Header) noteSnapshot(m *feed.SnapshotMsg) {
+	h.period = m.Snap.Period
+	if m.Reason != feed.ReasonStart {
+		h.gapAt, h.lastGap = h.now(), m.Reason
+	}
+}
+
+// View draws the header line, dropping the least important parts to fit.
+func (h Header) View() string {
+	st := h.st
+	left := []string{st.Title.Render("mavtop")}
+	if h.demo {
+		left = append(left, st.Demo.Render(" DEMO "))
+	}
+	parts := []string{h.connPart()}
+	now := h.now()
+	if h.stats.At.IsZero() {
+		parts = append(parts, st.Dim.Render("– ev/s"))
+	} else {
+		parts = append(parts, fmt.Sprintf("%s ev/s", compact(h.stats.EventsPerSec)), "lag "+lagText(h.stats.Lag))
+	}
+	if !h.gapAt.IsZero() && now.Sub(h.gapAt) < time.Minute {
+		parts = append(parts, st.Warn.Render(fmt.Sprintf("re-read: %s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))))
+	}
+	if h.period.Key != "" {
+		parts = append(parts, fmt.Sprintf("%s: %s left", h.period.Key, humanize(h.period.Left(now))))
+	}
+	if rl := h.api.RateLimit; rl.Known {
+		parts = append(parts, fmt.Sprintf("API %d/%d req", rl.Remaining, rl.Limit))
+	}
+	if d := h.api.Drift; d != nil {
+		if d.Err != nil {
+			parts = append(parts, st.Warn.Render("drift: GET /usage failed"))
+		} else {
+			diff := d.APIUsed - d.Tracked
+			s := fmt.Sprintf("drift %+d", diff)
+			if diff != 0 {
+				s = st.Warn.Render(s)
+			}
+			parts = append(parts, s)
+		}
+	}
+	if h.stats.Malformed > 0 {
+		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d malformed", h.stats.Malformed)))
+	}
+	right := st.Dim.Render("? help")
+	head := strings.Join(left, " ") + " "
+	sep := st.Dim.Render(" · ")
+	budget := h.width - cellWidth(head) - cellWidth(right) - 1
+	body := ""
+	for _, p := range parts {
+		next := p
+		if body != "" {
+			next = body + sep + p
+		}
+		if cellWidth(next) > budget {
+			break
+		}
+		body = next
+	}
+	line := head + body
+	gap := h.width - cellWidth(line) - cellWidth(right)
+	if gap < 1 {
+		return fit(line, h.width)
+	}
+	return line + strings.Repeat(" ", gap) + right
+}
+
+func (h Header) connPart() string {
+	st := h.st
+	switch h.conn.State {
+	case feed.Connected:
+		return st.Good.Render("● connected")
+	case feed.Reconnecting:
+		s := fmt.Sprintf("↻ reconnecting (attempt %d)", h.conn.Attempt)
+		if h.conn.Err != nil {
+			s += ": " + shortErr(h.conn.Err)
+		}
+		return st.Bad.Render(s)
+	}
+	s := "◌ connecting"
+	if h.conn.Err != nil {
+		s += ": " + shortErr(h.conn.Err)
+	}
+	return st.Warn.Render(s)
+}
+
+func lagText(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return "<1 ms"
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+	return humanize(d)
+}
+
+// shortErr keeps an error to its last, most specific part.
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && len(s)-i > 8 {
+		s = s[i+2:]
+	}
+	return truncate(s, 40)
+}

@@ -1,0 +1,50 @@
+package tui
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// pad fills s with spaces to width cells (never cuts).
+func pad(s string, width int) string {
+	if w := cellWidth(s); w < width {
+		return s + strings.Repeat(" ", width-w)
+	}
+	return s
+}
+
+// align pads s to width on the left (right-aligned) or right.
+func align(s string, width int, right bool) string {
+	w := cellWidth(s)
+	if w >= width {
+		return truncate(s, width)
+	}
+	if right {
+		return strings.Repeat(" ", width-w) + s
+	}
+	return s + strings.Repeat(" ", width-w)
+}
+
+// truncate cuts s (which may hold ANSI styles) to width cells, marking the cut.
+func truncate(s string, width int) string {
+	if cellWidth(s) <= width {
+		return s
+	}
+	return ansi.Truncate(s, width, "…")
+}
+
+// fit truncates every line of s to width cells.
+func fit(s string, width int) string {
+	if !strings.Contains(s, "\n") {
+		return truncate(s, width)
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = truncate(l, width)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func sortStrings(s []string) { slices.Sort(s) }

@@ -21,6 +21,8 @@ const DefaultBaseURL = "https://app.mavera.io/api/v1"
 type Client struct {
 	sh    *shared
 	scope Scope
+	// unchecked skips the pre-flight check (WithoutPreflight).
+	unchecked bool
 }
 
 // Scope attributes calls to a workspace and a project for tracking, pre-flight and
@@ -97,7 +99,15 @@ func New(opts ...Option) (*Client, error) {
 // In returns a view of c whose calls are attributed to workspace ws and project
 // (project may be empty). It shares everything else with c.
 func (c *Client) In(ws, project string) *Client {
-	return &Client{sh: c.sh, scope: Scope{Workspace: ws, Project: project}}
+	return &Client{sh: c.sh, scope: Scope{Workspace: ws, Project: project}, unchecked: c.unchecked}
+}
+
+// WithoutPreflight returns a view of c whose launches skip the balance check (they
+// are still priced, so the estimate travels with the event, and still respect the
+// concurrency caps): for jobs that must run regardless, or to show what an
+// application without pre-flight runs into.
+func (c *Client) WithoutPreflight() *Client {
+	return &Client{sh: c.sh, scope: c.scope, unchecked: true}
 }
 
 // Scope returns the workspace and project c's calls are attributed to.

@@ -28,7 +28,8 @@ type Preflight struct {
 	// Remaining is the credits the workspace had left (when Checked).
 	Remaining int64
 	// Checked is false when there was no budget to check against: no Balances
-	// configured, or the workspace has no allocation set. The rule: such a launch
+	// configured, the workspace has no allocation set, or the view was made with
+	// WithoutPreflight. The rule: such a launch
 	// goes ahead (the API still refuses with 402 if the account is out of credits);
 	// the screen should say it ran unchecked.
 	Checked bool
@@ -81,7 +82,7 @@ func (c *Client) preflight(ctx context.Context, op estimator.Operation, p estima
 		return Preflight{}, fmt.Errorf("pre-flight: %w", err)
 	}
 	pf := Preflight{Quote: q, Workspace: c.workspace()}
-	if c.sh.balances == nil {
+	if c.sh.balances == nil || c.unchecked {
 		return pf, nil
 	}
 	remaining, known, err := c.sh.balances.Remaining(ctx, pf.Workspace)

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-
 	"mavtop/client"
 	"mavtop/feed"
 	"mavtop/model"

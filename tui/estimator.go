@@ -87,7 +87,6 @@ func NewEstimator(c common, readOnly string) Estimator {
 		ti.CharLimit = 6
 		ti.Width = 7
 		ti.SetValue(defaults[p])
-		ti.Validate = digitsOnly
 		e.inputs[p] = &ti
 	}
 	e.spin = spinner.New(spinner.WithSpinner(spinner.Dot))
@@ -254,6 +253,9 @@ func (e *Estimator) setField(f int) {
 }
 
 func (e Estimator) updateInput(k tea.KeyMsg) (Estimator, tea.Cmd) {
+	if k.Type == tea.KeyRunes && digitsOnly(string(k.Runes)) != nil {
+		return e, nil // numbers only; a letter would be a silent zero later
+	}
 	ti := e.inputs[e.params()[e.field-2]]
 	var cmd tea.Cmd
 	*ti, cmd = ti.Update(k)

@@ -1,0 +1,139 @@
+package feed
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"mavtop/model"
+)
+
+var hubNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func hubBatch(gen uint64, from, n int) *BatchMsg {
+	b := &BatchMsg{Gen: gen}
+	for i := from; i < from+n; i++ {
+		b.Events = append(b.Events, model.Event{ID: fmt.Sprintf("%d-0", i+1), TS: hubNow.UnixMilli() + int64(i),
+			Workspace: fmt.Sprintf("ws%d", i%3), Endpoint: "/responses", Credits: int64(i % 7), Status: 200})
+	}
+	b.LastID = b.Events[len(b.Events)-1].ID
+	return b
+}
+
+func hubSnapshot(gen uint64) *SnapshotMsg {
+	return &SnapshotMsg{Gen: gen, Rule: model.MonthlyUTC, At: hubNow, Reason: ReasonStart,
+		Snap: &model.Snapshot{Period: model.MonthlyUTC.At(hubNow), StreamID: "0-0", Used: map[string]int64{"ws0": 1000}}}
+}
+
+// drain folds everything queued for v into a fresh LedgerState.
+func drain(t *testing.T, v *Viewer, s *LedgerState) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	msgs, err := v.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		s.Apply(m)
+	}
+}
+
+func totals(l *model.Ledger) *model.Snapshot {
+	s := l.Totals()
+	s.Period = model.Period{}
+	return s
+}
+
+func TestHubViewersAgreeWithMaster(t *testing.T) {
+	h := NewHub()
+	early := h.Join()
+	h.Handle(&ConnMsg{State: Connected})
+	h.Handle(hubSnapshot(1))
+	h.Handle(hubBatch(1, 0, 100))
+	late := h.Join() // starts from a copy
+	h.Handle(hubBatch(1, 100, 50))
+	h.Handle(hubBatch(0, 150, 50)) // stale generation: dropped everywhere
+
+	var se, sl LedgerState
+	drain(t, early, &se)
+	drain(t, late, &sl)
+	var master *model.Snapshot
+	h.Read(func(l *model.Ledger, conn *ConnMsg, _ *StatsMsg) {
+		master = totals(l)
+		if conn == nil || conn.State != Connected {
+			t.Errorf("conn %+v", conn)
+		}
+	})
+	if !reflect.DeepEqual(totals(se.Ledger), master) || !reflect.DeepEqual(totals(sl.Ledger), master) {
+		t.Fatalf("viewers differ from master:\n%v\n%v\n%v", totals(se.Ledger), totals(sl.Ledger), master)
+	}
+	var sum int64
+	for i := 0; i < 150; i++ {
+		sum += int64(i % 7)
+	}
+	got := master.Used["ws0"] + master.Used["ws1"] + master.Used["ws2"]
+	if got != 1000+sum || master.StreamID != "150-0" {
+		t.Fatalf("master total %d (want %d), id %s", got, 1000+sum, master.StreamID)
+	}
+	if h.Viewers() != 2 {
+		t.Fatalf("viewers %d", h.Viewers())
+	}
+	late.Close()
+	if h.Viewers() != 1 {
+		t.Fatalf("viewers after close %d", h.Viewers())
+	}
+}
+
+func TestHubSlowViewerResyncsWithoutLoss(t *testing.T) {
+	h := NewHub()
+	h.maxQueue = 10
+	h.Handle(hubSnapshot(1))
+	v := h.Join()
+	for i := 0; i < 50; i++ {
+		h.Handle(hubBatch(1, i*10, 10))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	msgs, err := v.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lm, ok := msgs[0].(*LedgerMsg); !ok || !lm.Resync {
+		t.Fatalf("first message %T, want a resync ledger", msgs[0])
+	}
+	if len(msgs) > 11 {
+		t.Fatalf("queue grew to %d past its bound", len(msgs))
+	}
+	var s LedgerState
+	for _, m := range msgs {
+		s.Apply(m)
+	}
+	h.Read(func(l *model.Ledger, _ *ConnMsg, _ *StatsMsg) {
+		if !reflect.DeepEqual(totals(s.Ledger), totals(l)) {
+			t.Fatalf("resynced viewer differs:\n%v\n%v", totals(s.Ledger), totals(l))
+		}
+	})
+}
+
+func TestLedgerStateNewRuleStartsANewLedger(t *testing.T) {
+	var s LedgerState
+	s.Apply(hubSnapshot(1))
+	first := s.Ledger
+	rule, err := model.PeriodConfig{StartDay: 15}.Rule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := hubSnapshot(2)
+	m.Rule = rule
+	m.Snap.Period = rule.At(hubNow)
+	s.Apply(m)
+	if s.Ledger == first || s.Ledger.Rule().StartDay != 15 || s.Gen != 2 {
+		t.Fatalf("rule change kept the old ledger")
+	}
+	if s.Apply(hubBatch(1, 0, 1)) {
+		t.Fatal("batch of an old generation applied")
+	}
+}

@@ -1,0 +1,91 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+func TestGaugesOrderAndKeys(t *testing.T) {
+	l := testLedger(t)
+	g := NewGauges(testCommon())
+	g.SetSize(100, 10)
+	g.Refresh(l)
+	if got := g.Selected(); got != "e" {
+		t.Fatalf("first row %q, want the exhausted workspace e", got)
+	}
+	steps := []struct {
+		key  string
+		want string
+	}{
+		{"down", "d"}, {"j", "c"}, {"down", "b"}, {"down", "a"}, {"down", "f"}, {"down", "f"},
+		{"up", "a"}, {"g", "e"}, {"G", "f"}, {"s", "f"}, {"g", "a"}, {"s", "a"},
+	}
+	for _, s := range steps {
+		g, _ = g.Update(press(s.key))
+		g.Refresh(l)
+		if got := g.Selected(); got != s.want {
+			t.Fatalf("after %q: selected %q, want %q", s.key, got, s.want)
+		}
+	}
+	_, cmd := g.Update(press("enter"))
+	if cmd == nil {
+		t.Fatal("enter gave no command")
+	}
+	if msg, ok := cmd().(OpenDetailMsg); !ok || msg.Workspace != "a" {
+		t.Fatalf("enter: %#v", cmd())
+	}
+}
+
+func TestGaugesFilter(t *testing.T) {
+	l := testLedger(t)
+	g := NewGauges(testCommon())
+	g.SetSize(100, 10)
+	g.Refresh(l)
+	g, _ = g.Update(press("/"))
+	if !g.Editing() {
+		t.Fatal("/ did not open the filter")
+	}
+	g, _ = g.Update(press("c"))
+	g, _ = g.Update(press("enter"))
+	g.Refresh(l)
+	if g.Editing() || g.Selected() != "c" || !strings.Contains(g.Title(), "1 of 6") {
+		t.Fatalf("filter c: editing %v selected %q title %q", g.Editing(), g.Selected(), g.Title())
+	}
+	g, _ = g.Update(press("esc"))
+	g.Refresh(l)
+	if g.Filter() != "" || !strings.Contains(g.Title(), "(6)") {
+		t.Fatalf("esc did not clear: %q", g.Title())
+	}
+}
+
+func TestGaugeRowsSayLevelsInWords(t *testing.T) {
+	l := testLedger(t)
+	g := NewGauges(testCommon())
+	g.SetSize(120, 10)
+	g.Refresh(l)
+	view := ansi.Strip(g.View())
+	for _, want := range []string{"✖ OUT", "▲ crit", "▲ high", "▲ warn", "✓ ok", "· unset", "95 % used", "10 % used", "950 / 1,000", "no allocation set"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("gauges lack %q:\n%s", want, view)
+		}
+	}
+	for _, line := range strings.Split(view, "\n") {
+		if w := cellWidth(line); w > 120 {
+			t.Errorf("line wider than 120 (%d): %q", w, line)
+		}
+	}
+}
+
+func TestGaugeBarTicks(t *testing.T) {
+	st := testCommon().st
+	got := ansi.Strip(gaugeBar(20, 12, 20, 0, []int{50, 75, 90}, st.Bar, st))
+	if got != "━━━━━━━━━━╋━───┼──┼─" {
+		t.Fatalf("bar %q", got)
+	}
+	got = ansi.Strip(gaugeBar(20, 0, 20, 10, []int{50, 75, 90}, st.Bar, st))
+	if got != "──────────╳────┼──┼─" {
+		t.Fatalf("bar with limit %q", got)
+	}
+}

@@ -1,0 +1,280 @@
+package sim_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/client"
+	"mavtop/client/sandbox"
+	"mavtop/client/sim"
+	"mavtop/estimator"
+	"mavtop/feed"
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+// tee sends every event to the feed's publisher and keeps a copy for calibration.
+type tee struct {
+	pub *feed.Publisher
+	mu  sync.Mutex
+	evs []model.Event
+}
+
+func (t *tee) Track(ctx context.Context, e model.Event) error {
+	if err := t.pub.Track(ctx, e); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.evs = append(t.evs, e)
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *tee) events() []model.Event {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]model.Event(nil), t.evs...)
+}
+
+// errs collects unexpected errors from any goroutine.
+type errs struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (e *errs) add(format string, args ...any) {
+	e.mu.Lock()
+	e.list = append(e.list, fmt.Sprintf(format, args...))
+	e.mu.Unlock()
+}
+
+// rig is the demo's wiring for a test: a real Redis (feedtest) with the feed's
+// publisher, settings and balances; the sandbox with the demo workspaces; the
+// client calling it through httptest; the simulator. All on one scaled clock.
+type rig struct {
+	clock    *client.ScaledClock
+	rdb      redis.UniversalClient
+	tr       *tee
+	balances *feed.Balances
+	sb       *sandbox.Sandbox
+	d        *sim.Driver
+	wss      []sim.Workspace
+	bad      *errs
+}
+
+func newRig(t *testing.T, speed float64, drain bool) *rig {
+	t.Helper()
+	ctx := context.Background()
+	r := &rig{clock: client.NewScaledClock(time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC), speed), bad: &errs{}, wss: sim.DefaultWorkspaces()}
+	r.rdb = feedtest.Start(t).Client()
+	r.tr = &tee{pub: feed.NewPublisher(r.rdb, feed.PublisherOptions{Now: r.clock.Now})}
+	store := feed.NewSettingsStore(r.rdb, feed.StoreOptions{Now: r.clock.Now})
+	r.balances = feed.NewBalances(r.rdb, feed.StoreOptions{Now: r.clock.Now})
+	for _, w := range r.wss {
+		if err := store.SetWorkspace(ctx, w.Name, w.Settings()); err != nil {
+			t.Fatal(err)
+		}
+		for p, b := range w.ProjectBudgets() {
+			if err := store.SetProject(ctx, w.Name, p, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cfg := sim.SandboxConfig(11)
+	cfg.Now = r.clock.Now
+	cfg.OnRecharge = sim.RechargeHook(r.tr, r.clock, func(err error) { r.bad.add("%v", err) })
+	r.sb = sandbox.New(cfg)
+	if err := sim.Setup(r.sb, sim.DemoKey, r.wss); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(r.sb)
+	t.Cleanup(srv.Close)
+	c, err := client.New(
+		client.WithBaseURL(srv.URL+sandbox.BasePath), client.WithAPIKey(sim.DemoKey), client.WithClock(r.clock),
+		client.WithTracker(r.tr, client.DefaultWorkspace, ""), client.WithBalances(r.balances),
+		client.WithTrackErrorHandler(func(err error) { r.bad.add("track: %v", err) }),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.d = sim.New(sim.Config{Client: c, Workspaces: r.wss, Seed: 5, Drain: drain,
+		OnError: func(ws string, err error) { r.bad.add("%s: %v", ws, err) }})
+	t.Cleanup(func() { r.bad.report(t) })
+	return r
+}
+
+// run runs the simulator for d of simulated time (then drains its jobs, if the rig does).
+func (r *rig) run(t *testing.T, d time.Duration) {
+	ctx, stop := context.WithCancel(context.Background())
+	go func() {
+		r.clock.Sleep(ctx, d)
+		stop()
+	}()
+	realStart := time.Now()
+	if err := r.d.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	t.Logf("%v of simulated traffic in %v of real time", d, time.Since(realStart).Round(time.Millisecond))
+}
+
+// refusedByCode sums the feed's 402 counters per "ws/code".
+func (r *rig) snapshot(t *testing.T) (*model.Snapshot, map[string]int64) {
+	snap, err := feed.ReadSnapshot(context.Background(), r.rdb, feed.Keys{}, r.clock.Now(), model.MonthlyUTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := map[string]int64{}
+	for f, n := range snap.Snap.Refused {
+		ws, _, code, _ := model.SplitRefusedField(f)
+		refused[ws+"/"+code] += n
+	}
+	return snap.Snap, refused
+}
+
+func (e *errs) report(t *testing.T) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	sort.Strings(e.list)
+	for i, msg := range e.list {
+		if i == 10 {
+			t.Errorf("… and %d more", len(e.list)-10)
+			break
+		}
+		t.Errorf("unexpected: %s", msg)
+	}
+}
+
+// TestDemoShowsEveryLevelWithin15s runs the demo workspaces for 15 simulated
+// seconds (at 10× speed, jobs in flight abandoned) and checks that a newcomer sees every level at once:
+// below 50, 50–75, 75–90, ≥ 90, and 402s of both codes, while some stay healthy.
+func TestDemoShowsEveryLevelWithin15s(t *testing.T) {
+	r := newRig(t, 10, false)
+	r.run(t, 15*time.Second)
+	levels := map[model.Level][]string{}
+	for _, w := range r.wss {
+		st, err := r.balances.Status(context.Background(), w.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		levels[st.Level] = append(levels[st.Level], fmt.Sprintf("%s %.0f%%", w.Name, st.Percent))
+	}
+	_, refused := r.snapshot(t)
+	t.Logf("at 15 s: levels %v, 402s %v", levels, refused)
+	for _, l := range []model.Level{model.LevelOK, model.LevelWarn, model.LevelHigh, model.LevelCritical} {
+		if len(levels[l]) == 0 {
+			t.Errorf("no workspace at level %s 15 s in", l)
+		}
+	}
+	if refused["umbrella-research/"+model.CodeCreditsExhausted] == 0 {
+		t.Errorf("umbrella-research had no 402 credits_exhausted 15 s in")
+	}
+	if refused["hooli-ml/"+model.CodeBudgetExceeded] == 0 {
+		t.Errorf("hooli-ml had no 402 budget_exceeded 15 s in")
+	}
+}
+
+// TestTenMinutesOfTraffic runs the six demo workspaces for ten minutes of
+// simulated time (a few seconds of real time) against the sandbox, through the
+// real client, tracked by the feed's publisher into a real Redis, with pre-flight
+// reading the feed's balances. At the end the feed's Redis counters must equal the
+// sandbox's ledger to the credit (used and recharged per workspace, 402s per
+// workspace and code), and the estimator's upper bound must have covered ≥ 95 % of
+// actual charges per operation.
+func TestTenMinutesOfTraffic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ten simulated minutes")
+	}
+	r := newRig(t, 100, true)
+	r.run(t, 10*time.Minute)
+
+	ledger, ok := r.sb.Ledger(sim.DemoKey)
+	if !ok || ledger.RunningJobs != 0 {
+		t.Fatalf("ledger: ok %v, %d jobs still running", ok, ledger.RunningJobs)
+	}
+	snap, refused := r.snapshot(t)
+	var total int64
+	for _, w := range r.wss {
+		l := ledger.Workspaces[w.Name]
+		got, rech := snap.Used[w.Name], snap.Recharged[w.Name]
+		t.Logf("%-18s sandbox used %6d recharged %5d refused %v | feed used %6d recharged %5d | app %+v",
+			w.Name, l.Used, l.Recharged, l.Refused, got, rech, r.d.Stats()[w.Name])
+		if got != l.Used || rech != l.Recharged {
+			t.Errorf("%s: feed used %d recharged %d, sandbox used %d recharged %d", w.Name, got, rech, l.Used, l.Recharged)
+		}
+		for code, n := range l.Refused {
+			if refused[w.Name+"/"+code] != n {
+				t.Errorf("%s: feed counts %d 402 %s, sandbox %d", w.Name, refused[w.Name+"/"+code], code, n)
+			}
+		}
+		total += got
+	}
+	if total != ledger.Used || total == 0 {
+		t.Errorf("feed total %d, sandbox total %d", total, ledger.Used)
+	}
+	if len(snap.Used) != len(r.wss) {
+		t.Errorf("unexpected workspaces in the feed: %v", snap.Used)
+	}
+
+	// Calibration: the upper bound covers ≥ 95 % of actual charges, per operation.
+	var cal estimator.Calibration
+	for _, e := range r.tr.events() {
+		if e.Kind == model.KindUsage && e.Est > 0 && e.Code == "" && e.Status < 300 {
+			if err := cal.Record(estimator.Operation(e.Op), e.Est, e.Credits); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString(cal.Table())
+	fmt.Fprintf(&b, "%-14s %5s %9s\n", "operation", "jobs", "covered")
+	counts := map[estimator.Operation]int64{}
+	for _, row := range cal.Report() {
+		covered := 1 - row.AboveShare
+		counts[row.Op] = row.Count
+		fmt.Fprintf(&b, "%-14s %5d %8.1f %%\n", row.Op, row.Count, covered*100)
+		if covered < 0.95 {
+			t.Errorf("%s: upper bound covered %.1f %% of %d jobs, want ≥ 95 %%", row.Op, covered*100, row.Count)
+		}
+	}
+	t.Logf("calibration (estimate = upper bound):\n%s", b.String())
+	for _, op := range []estimator.Operation{estimator.Chat, estimator.MaveComplex, estimator.FocusGroup, estimator.Video} {
+		if counts[op] < 20 {
+			t.Errorf("only %d %s jobs: too few for calibration to mean anything", counts[op], op)
+		}
+	}
+}
+
+func TestDefaultWorkspacesAreValid(t *testing.T) {
+	names := map[string]bool{}
+	shared := 0
+	for _, w := range sim.DefaultWorkspaces() {
+		if !model.IsID(w.Name) || names[w.Name] {
+			t.Errorf("bad or duplicate name %q", w.Name)
+		}
+		names[w.Name] = true
+		s := w.Settings()
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s: %v", w.Name, err)
+		}
+		for p, b := range w.ProjectBudgets() {
+			if err := b.Validate(); err != nil || !model.IsID(p) {
+				t.Errorf("%s/%s: %v", w.Name, p, err)
+			}
+		}
+		if w.SharesAccount {
+			shared++
+		}
+	}
+	if len(names) != 6 || shared != 1 {
+		t.Fatalf("%d workspaces, %d sharing the account", len(names), shared)
+	}
+}

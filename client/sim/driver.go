@@ -31,8 +31,10 @@ type Config struct {
 	Stress bool
 	// Backoff is how long an application pauses after a refusal (default 5 s).
 	Backoff time.Duration
-	// Drain makes Run, once ctx is done, wait for the jobs in flight to finish so
-	// that their charges are tracked (tests); without it they are abandoned.
+	// Drain makes Run, once ctx is done, let the calls in flight get their answers
+	// and wait for the jobs in flight to finish, so that every charge is tracked
+	// (tests comparing totals); without it they are abandoned, and a call cut off
+	// mid-flight may have been charged by the API without being tracked.
 	Drain bool
 	// OnError receives errors other than refusals (402, pre-flight); may be nil.
 	OnError func(ws string, err error)
@@ -112,12 +114,21 @@ func (d *Driver) Run(ctx context.Context) error {
 	return nil
 }
 
+// callContext is the context calls run with: with Drain, stopping does not cut
+// a call off mid-flight.
+func (d *Driver) callContext(ctx context.Context) context.Context {
+	if d.cfg.Drain {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // warmup spends the workspace's warm-up credits at once.
 func (d *Driver) warmup(ctx context.Context, w Workspace) {
 	c := d.cfg.Client.In(w.Name, w.Warmup.Project)
 	r := rand.New(rand.NewPCG(d.cfg.Seed, hash(w.Name+"/warmup")))
 	for i := 0; i < w.Warmup.Personas && ctx.Err() == nil; i++ {
-		_, err := c.CreatePersona(ctx, persona(r))
+		_, err := c.CreatePersona(d.callContext(ctx), persona(r))
 		d.count(w.Name, err)
 	}
 }
@@ -152,8 +163,9 @@ func (d *Driver) traffic(ctx context.Context, w Workspace) {
 		if !w.Preflight {
 			c = c.WithoutPreflight()
 		}
-		err := call(ctx, c)
+		err := call(d.callContext(ctx), c)
 		if ctx.Err() != nil && err != nil {
+			d.count(w.Name, err)
 			return
 		}
 		if d.count(w.Name, err) {
@@ -222,10 +234,7 @@ func (d *Driver) async(kind client.JobKind, start func(context.Context, *client.
 		if err != nil {
 			return err
 		}
-		wctx := ctx
-		if d.cfg.Drain {
-			wctx = context.WithoutCancel(ctx)
-		}
+		wctx := ctx // already a call context: uncancelled with Drain
 		d.jobs.Add(1)
 		go func() {
 			defer d.jobs.Done()

@@ -11,6 +11,7 @@ import (
 const BrandVoicePrice = 50
 
 // BrandVoiceRequest is the body of POST /brand-voices.
+// Its fields are the API's JSON fields of the same names.
 type BrandVoiceRequest struct {
 	// Label (≥ 2 characters) and UsageContext (≥ 10) are required.
 	Label        string `json:"label"`
@@ -33,6 +34,7 @@ type BrandDocument struct {
 }
 
 // BrandVoice is a brand voice as GET /brand-voices/{id} returns it.
+// Its fields are the API's JSON fields of the same names.
 type BrandVoice struct {
 	ID             string          `json:"id"`
 	Object         string          `json:"object"`

@@ -29,8 +29,10 @@ type Client struct {
 // the sandbox. Workspace is the id the usage stream uses (1–64 of [A-Za-z0-9._:-]);
 // it is not the API's workspace_id field, which requests carry themselves.
 type Scope struct {
+	// Workspace is the workspace id ("acme-prod"); empty means DefaultWorkspace.
 	Workspace string
-	Project   string
+	// Project is the project id inside it; may be empty.
+	Project string
 }
 
 // shared is the state every view of a Client shares.

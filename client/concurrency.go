@@ -35,6 +35,7 @@ func DefaultPollIntervals() map[JobKind]time.Duration {
 
 // Slots is the state of one kind's concurrency cap.
 type Slots struct {
+	// Kind is the job kind the cap applies to.
 	Kind JobKind
 	// Limit is the cap (0: none).
 	Limit int

@@ -28,6 +28,7 @@ type FocusGroupQuestion struct {
 }
 
 // FocusGroup is a focus group as GET /focus-groups/{id} returns it (assumed shape).
+// Its fields are the API's JSON fields of the same names.
 type FocusGroup struct {
 	ID          string               `json:"id"`
 	Object      string               `json:"object"`

@@ -35,8 +35,10 @@ func jobState(status string) (done, failed bool) {
 
 // JobFailedError is an asynchronous job that finished with status failed.
 type JobFailedError struct {
-	Kind    JobKind
-	ID      string
+	// Kind and ID name the job.
+	Kind JobKind
+	ID   string
+	// Message is the job's error message, if the API gave one.
 	Message string
 }
 

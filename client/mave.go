@@ -3,6 +3,7 @@ package client
 import "context"
 
 // MaveChatRequest is the body of POST /mave/chat.
+// Its fields are the API's JSON fields of the same names.
 type MaveChatRequest struct {
 	// Message is the question (required).
 	Message string `json:"message"`
@@ -13,6 +14,7 @@ type MaveChatRequest struct {
 }
 
 // MaveMessage is Mave's answer.
+// Its fields are the API's JSON fields of the same names.
 type MaveMessage struct {
 	ID           string       `json:"id"`
 	Object       string       `json:"object"`

@@ -27,8 +27,9 @@ type MemoryTotals struct {
 	Recharged int64
 	// Refused counts 402 events by code.
 	Refused map[string]int64
-	// Events counts usage events; ByEndpoint sums their credits per endpoint.
-	Events     int64
+	// Events counts usage events.
+	Events int64
+	// ByEndpoint sums usage credits per endpoint.
 	ByEndpoint map[string]int64
 }
 

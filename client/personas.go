@@ -9,6 +9,7 @@ import (
 )
 
 // PersonaRequest is the body of POST /personas (custom persona creation, 300 credits).
+// Its fields are the API's JSON fields of the same names.
 type PersonaRequest struct {
 	// PipelineType is north_star, intermediate or advanced.
 	PipelineType string `json:"pipeline_type"`
@@ -23,6 +24,7 @@ type PersonaRequest struct {
 }
 
 // Persona is a custom persona as POST /personas returns it.
+// Its fields are the API's JSON fields of the same names.
 type Persona struct {
 	ID             string          `json:"id"`
 	Object         string          `json:"object"`
@@ -66,6 +68,7 @@ type PersonaListParams struct {
 }
 
 // PersonaList is one page of GET /personas.
+// Its fields are the API's JSON fields of the same names.
 type PersonaList struct {
 	Object     string    `json:"object"`
 	Data       []Persona `json:"data"`

@@ -40,7 +40,9 @@ type Preflight struct {
 // the API (it wraps the 402 *APIError). Job is what to put on the RetryQueue to run
 // it when credits are added.
 type LaunchError struct {
+	// Job is the refused launch, ready for RetryQueue.Enqueue.
 	Job RetryJob
+	// Err is the *estimator.InsufficientCreditsError or the 402 *APIError.
 	Err error
 }
 

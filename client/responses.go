@@ -6,6 +6,7 @@ import (
 )
 
 // ResponseRequest is the body of POST /responses.
+// Its fields are the API's JSON fields of the same names.
 type ResponseRequest struct {
 	// Model is the model id; empty means "mavera-1", the only one documented.
 	Model string `json:"model"`
@@ -21,6 +22,7 @@ type ResponseRequest struct {
 }
 
 // Response is the answer of POST /responses.
+// Its fields are the API's JSON fields of the same names.
 type Response struct {
 	ID        string        `json:"id"`
 	Object    string        `json:"object"`

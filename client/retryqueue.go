@@ -24,13 +24,15 @@ type RetryJob struct {
 	Op string `json:"op"`
 	// Params are the estimator parameters (sample size, questions, seconds).
 	Params estimator.Params `json:"params,omitzero"`
-	// Workspace and Project are the job's scope.
+	// Workspace is the workspace the job belongs to (the balance Poll checks).
 	Workspace string `json:"ws"`
-	Project   string `json:"project,omitempty"`
+	// Project is the job's project, if any.
+	Project string `json:"project,omitempty"`
 	// Endpoint is the API path ("/focus-groups").
 	Endpoint string `json:"endpoint"`
-	// Estimate is the upper-bound estimate; Required adds the 20 % buffer.
+	// Estimate is the upper-bound estimate.
 	Estimate int64 `json:"estimate"`
+	// Required is Estimate plus the 20 % buffer: the balance a retry needs.
 	Required int64 `json:"required"`
 	// Payload is the request body, as JSON.
 	Payload json.RawMessage `json:"payload"`
@@ -43,14 +45,17 @@ type RetryJob struct {
 	LastTriedRemaining int64 `json:"last_tried_remaining"`
 	// LastTriedAt is when the queue last tried it.
 	LastTriedAt time.Time `json:"last_tried_at,omitzero"`
-	// LastError and LastCode describe the last refusal or failure.
+	// LastError is the message of the last refusal or failure.
 	LastError string `json:"last_error,omitempty"`
-	LastCode  string `json:"last_code,omitempty"`
+	// LastCode is the last refusal's code (credits_exhausted, budget_exceeded,
+	// insufficient_credits); empty after a failure that was not a refusal.
+	LastCode string `json:"last_code,omitempty"`
 	// NotBefore holds a job back after a failure that was not a refusal.
 	NotBefore time.Time `json:"not_before,omitzero"`
-	// LeaseUntil and LeaseOwner mark a job one mavtop is trying right now.
+	// LeaseUntil is when the claim of the mavtop trying the job runs out.
 	LeaseUntil time.Time `json:"lease_until,omitzero"`
-	LeaseOwner string    `json:"lease_owner,omitempty"`
+	// LeaseOwner is that claim's token; empty when nobody is trying the job.
+	LeaseOwner string `json:"lease_owner,omitempty"`
 }
 
 // RetryQueue keeps refused jobs in one Redis hash (default key "{mavera}:retry",
@@ -176,10 +181,13 @@ const (
 
 // PollResult is one job Poll tried.
 type PollResult struct {
-	Job       RetryJob
+	// Job is the job as claimed (Attempts already counts this try).
+	Job RetryJob
+	// Remaining is the workspace's balance it was tried at.
 	Remaining int64
-	Outcome   PollOutcome
-	Err       error
+	// Outcome says what happened; Err is the launch's error, if any.
+	Outcome PollOutcome
+	Err     error
 }
 
 // Poll tries every queued job whose workspace's remaining credits (from b) have

@@ -8,20 +8,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"mavtop/client"
 	"mavtop/client/sandbox"
+	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
 
-// TODO(lead): run these on the feed's real-redis test helper once it lands.
+// newRedis returns a real redis-server when one is installed (the feed's test
+// helper; CI requires it), else the embedded one.
 func newRedis(t *testing.T) redis.UniversalClient {
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
+	return feedtest.Start(t).Client()
 }
 
 // TestRetryQueueRetriesOnceAfterAllocationRise: a focus group refused with 402 is

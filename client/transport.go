@@ -88,6 +88,7 @@ func (sh *shared) backoff(n int) time.Duration {
 // TransportError is a call that got no HTTP answer: connection refused, reset,
 // timeout. Its message never holds the API key.
 type TransportError struct {
+	// Method and Path say which call failed ("POST", "/focus-groups").
 	Method, Path string
 	// MayHaveReached is false when not a byte of the request was written, so the API
 	// cannot have seen it.

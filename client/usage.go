@@ -8,6 +8,7 @@ import (
 )
 
 // UsageReport is GET /usage: the account's credits this billing period.
+// Its fields are the API's JSON fields of the same names.
 type UsageReport struct {
 	Object        string          `json:"object"`
 	BillingPeriod BillingPeriod   `json:"billing_period"`
@@ -37,6 +38,7 @@ type UsageCredits struct {
 }
 
 // APIRequests are the period's request statistics.
+// Its fields are the API's JSON fields of the same names.
 type APIRequests struct {
 	TotalRequests    int64   `json:"total_requests"`
 	TotalTokens      int64   `json:"total_tokens"`

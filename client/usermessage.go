@@ -25,9 +25,14 @@ const (
 // UserFacing is the seed's graceful answer to a failed call (Pattern 6): what
 // happened, what to do, and where.
 type UserFacing struct {
-	Success   bool   `json:"success"`
-	Error     string `json:"error"`
-	Message   string `json:"message"`
+	// Success is true only for a nil error.
+	Success bool `json:"success"`
+	// Error is a stable code ("credits_exhausted", "budget_exceeded",
+	// "insufficient_credits", "rate_limited", …) for programs.
+	Error string `json:"error"`
+	// Message says what happened and what to do, for people.
+	Message string `json:"message"`
+	// ActionURL is where to do it, when there is such a place.
 	ActionURL string `json:"action_url,omitempty"`
 }
 

@@ -10,6 +10,7 @@ import (
 // VideoAnalysisRequest is the body of POST /video-analyses. The API reference takes
 // video_url with title, brand, product, primary_intent and goal; the feature pages
 // take asset_id and workspace_id instead. Set whichever your account uses.
+// Its fields are the API's JSON fields of the same names.
 type VideoAnalysisRequest struct {
 	VideoURL        string `json:"video_url,omitempty"`
 	AssetID         string `json:"asset_id,omitempty"`
@@ -26,6 +27,7 @@ type VideoAnalysisRequest struct {
 }
 
 // VideoAnalysis is a video analysis as GET /video-analyses/{id} returns it.
+// Its fields are the API's JSON fields of the same names.
 type VideoAnalysis struct {
 	ID            string          `json:"id"`
 	Object        string          `json:"object"`

@@ -12,6 +12,7 @@ import (
 )
 
 // Workspace is a workspace as GET /workspaces lists it.
+// Its fields are the API's JSON fields of the same names.
 type Workspace struct {
 	ID           string          `json:"id"`
 	Object       string          `json:"object"`
@@ -32,6 +33,7 @@ type Workspace struct {
 }
 
 // WorkspaceList is one page of GET /workspaces.
+// Its fields are the API's JSON fields of the same names.
 type WorkspaceList struct {
 	Object     string      `json:"object"`
 	Data       []Workspace `json:"data"`

@@ -9,9 +9,12 @@ import (
 // AutoRecharge is a pool's auto-recharge setting (Pattern 5): when its remaining
 // credits fall below Threshold, Amount credits are added.
 type AutoRecharge struct {
-	Enabled   bool
+	// Enabled turns it on.
+	Enabled bool
+	// Threshold is the remaining credits below which it fires.
 	Threshold int64
-	Amount    int64
+	// Amount is the credits it adds.
+	Amount int64
 }
 
 // pool is a balance: the account's, or a workspace's own.

@@ -55,9 +55,12 @@ const (
 
 // Plan is a subscription plan: its monthly credits and requests per minute (both documented).
 type Plan struct {
-	Name       string
+	// Name is starter, basic, professional or enterprise.
+	Name string
+	// Allocation is the monthly credits.
 	Allocation int64
-	RateLimit  int
+	// RateLimit is requests per minute per key.
+	RateLimit int
 }
 
 // Plans are the documented plans; Enterprise allocations are custom (shown 50,000).
@@ -156,7 +159,9 @@ type FocusGroupRequest struct {
 
 // QuestionInput is one focus-group question; Type is e.g. "nps" or "open_ended".
 type QuestionInput struct {
+	// Type is the question kind ("nps", "open_ended").
 	Type string `json:"type"`
+	// Text is the question.
 	Text string `json:"text"`
 }
 

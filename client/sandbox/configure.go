@@ -15,10 +15,10 @@ type AccountConfig struct {
 	Allocation int64
 	// RateLimit is requests per minute for the key.
 	RateLimit int
-	// BudgetAlert and UsageLimit are the account-level limits GET /usage reports
-	// (UsageLimit is a hard cap: 402 budget_exceeded).
+	// BudgetAlert is the account's alert threshold GET /usage reports.
 	BudgetAlert int64
-	UsageLimit  int64
+	// UsageLimit is the account's hard cap (402 budget_exceeded) GET /usage reports.
+	UsageLimit int64
 	// AutoRecharge is the shared pool's auto-recharge.
 	AutoRecharge AutoRecharge
 }
@@ -48,7 +48,9 @@ type WorkspaceConfig struct {
 
 // ProjectConfig is a project's budget inside a workspace (Pattern 7).
 type ProjectConfig struct {
-	UsageLimit  int64
+	// UsageLimit is a hard cap on the project's use (402 budget_exceeded); 0: none.
+	UsageLimit int64
+	// BudgetAlert is the alert threshold in credits; 0: none.
 	BudgetAlert int64
 }
 

@@ -46,9 +46,12 @@ type WorkspaceLedger struct {
 
 // ProjectLedger is one project's account.
 type ProjectLedger struct {
-	Used       int64
+	// Used is the credits the project was charged.
+	Used int64
+	// UsageLimit is its hard cap (0: none).
 	UsageLimit int64
-	Refused    map[string]int64
+	// Refused counts 402s by code.
+	Refused map[string]int64
 }
 
 // Ledger returns the account of key; ok is false if the key was never used.

@@ -21,6 +21,12 @@ import (
 	"mavtop/model"
 )
 
+// The feed's publisher and balances are what the client expects.
+var (
+	_ client.Tracker  = (*feed.Publisher)(nil)
+	_ client.Balances = (*feed.Balances)(nil)
+)
+
 // tee sends every event to the feed's publisher and keeps a copy for calibration.
 type tee struct {
 	pub *feed.Publisher

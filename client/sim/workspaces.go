@@ -37,20 +37,26 @@ type Workspace struct {
 
 // Project is a project of a simulated workspace and its budget.
 type Project struct {
-	Name                    string
+	// Name is the project id.
+	Name string
+	// UsageLimit and BudgetAlert are the project's budget (Pattern 7); 0: none.
 	UsageLimit, BudgetAlert int64
 }
 
 // Warmup is the spending a workspace does as fast as it can at start: Personas
 // custom personas (300 credits each) in Project.
 type Warmup struct {
+	// Personas is how many custom personas to create.
 	Personas int
-	Project  string
+	// Project is the project they are created in (may be empty).
+	Project string
 }
 
 // Share is one operation's weight in a traffic mix.
 type Share struct {
-	Op     estimator.Operation
+	// Op is the operation.
+	Op estimator.Operation
+	// Weight is its relative frequency.
 	Weight float64
 }
 

@@ -31,6 +31,12 @@ type SubscriberOptions struct {
 	// StatsEvery is how often a StatsMsg is sent (1 s).
 	StatsEvery time.Duration
 
+	// ReuseEvents makes the subscriber reuse one slice for every BatchMsg.Events:
+	// the events are then valid only until handle returns (copy what you keep).
+	// It saves an allocation per batch for consumers that apply batches at once,
+	// like a ledger; off by default, so a batch can be handed to another goroutine.
+	ReuseEvents bool
+
 	// from, when set, skips the start snapshot and follows from this id (the
 	// ingest benchmark replays a pre-filled stream with it).
 	from string
@@ -50,12 +56,13 @@ type SubscriberOptions struct {
 // cancellation); a consumer that must not slow the feed copies the message into
 // its own queue and coalesces there.
 type Subscriber struct {
-	c       redis.UniversalClient
-	keys    Keys
-	opt     SubscriberOptions
-	resync  atomic.Bool
-	handle  func(Msg)
-	lastGap bool // XINFO lacks first-entry (embedded server): ask XRANGE
+	c      redis.UniversalClient
+	keys   Keys
+	opt    SubscriberOptions
+	resync atomic.Bool
+	handle func(Msg)
+	// needFirst: XINFO lacks first-entry (embedded server), so ask XRANGE.
+	needFirst atomic.Bool
 
 	// state of Run
 	gen        uint64
@@ -70,6 +77,7 @@ type Subscriber struct {
 	winEvents  int64
 	needSnap   bool
 	snapReason Reason
+	evBuf      []model.Event
 }
 
 // NewSubscriber returns a subscriber reading from c. Run starts it.
@@ -102,7 +110,8 @@ func (s *Subscriber) Resync() { s.resync.Store(true) }
 
 // Run follows the stream until ctx is done, calling handle for every message;
 // it returns ctx's error. Redis errors never end it: it reports them with a
-// ConnMsg and retries with backoff.
+// ConnMsg and retries with backoff. A read-ahead XREAD still blocked when Run
+// returns ends on its own within Block; its reply is dropped.
 func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 	s.handle = handle
 	s.rule = model.MonthlyUTC
@@ -141,7 +150,6 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 				return ctx.Err()
 			}
 		}
-		s.maybeStats()
 	}
 }
 
@@ -163,44 +171,131 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 	return nil
 }
 
-// follow does one XREAD (with the gap check in the same round trip) and
-// delivers what it read.
+// readResult is one XREAD reply with its gap check, or the error that ended a reader.
+type readResult struct {
+	msgs   []redis.XMessage
+	reason Reason
+	err    error
+}
+
+// follow runs one follow session: a reader goroutine issues the next XREAD as
+// soon as the previous reply is in, while this goroutine decodes and delivers,
+// so network, parsing and the caller's work overlap. The session ends when a
+// snapshot is needed (gap, rollover, period change, resync), on an error, or
+// when ctx is done; a reader still waiting in its XREAD BLOCK then finishes on
+// its own and its reply is dropped.
 func (s *Subscriber) follow(ctx context.Context) error {
-	from := s.lastID
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan readResult, 1)
+	go s.reader(sctx, s.lastID, results)
+	for {
+		var r readResult
+		select {
+		case r = <-results:
+		case <-ctx.Done():
+			return nil
+		}
+		if r.err != nil {
+			return r.err
+		}
+		s.ok()
+		if r.reason != "" {
+			s.needSnap, s.snapReason = true, r.reason
+			return nil
+		}
+		if len(r.msgs) > 0 {
+			s.deliver(r.msgs)
+			if s.needSnap {
+				return nil
+			}
+		}
+		s.maybeStats()
+		switch now := s.opt.Now(); {
+		case s.resync.Swap(false):
+			s.needSnap, s.snapReason = true, ReasonResync
+			return nil
+		case !now.Before(s.period.End):
+			s.needSnap, s.snapReason = true, ReasonRollover
+			return nil
+		}
+	}
+}
+
+// gapCheckEvery bounds how often the gap check runs while full batches stream
+// in (catching up); a batch smaller than Count is always checked at once.
+const gapCheckEvery = 100 * time.Millisecond
+
+// reader reads ahead from from until ctx is done or a read fails or finds a gap.
+//
+// The gap check (XINFO after the XREAD, same round trip) may skip reads while
+// full batches stream in: it then compares the stream's state with the oldest
+// id read from since the last check, so a trim that hit any of those reads is
+// still caught, only up to gapCheckEvery later. Batches delivered meanwhile are
+// superseded by the re-snapshot, so nothing is counted twice.
+func (s *Subscriber) reader(ctx context.Context, from string, out chan<- readResult) {
+	verify := from // the oldest id read from since the last check
+	var lastCheck time.Time
+	full := false
+	for {
+		check := !full || time.Since(lastCheck) >= gapCheckEvery
+		r := s.readOnce(ctx, from, verify, check)
+		select {
+		case out <- r:
+		case <-ctx.Done():
+			return
+		}
+		if r.err != nil || r.reason != "" {
+			return
+		}
+		if n := len(r.msgs); n > 0 {
+			from = r.msgs[n-1].ID
+		}
+		if check {
+			verify, lastCheck = from, time.Now()
+		}
+		full = int64(len(r.msgs)) >= s.opt.Count
+	}
+}
+
+// readOnce does one XREAD from from; with check, the gap check against verify
+// goes in the same round trip.
+func (s *Subscriber) readOnce(ctx context.Context, from, verify string, check bool) readResult {
 	stream := s.keys.Stream()
 	var read *redis.XStreamSliceCmd
 	var info *redis.XInfoStreamCmd
 	var first *redis.XMessageSliceCmd
 	_, err := s.c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		read = pipe.XRead(ctx, &redis.XReadArgs{Streams: []string{stream, from}, Count: s.opt.Count, Block: s.opt.Block})
-		// After the XREAD: a trim before or during it shows in max-deleted-entry-id.
-		info = pipe.XInfoStream(ctx, stream)
-		if s.lastGap {
-			first = pipe.XRangeN(ctx, stream, "-", "+", 1)
+		if check {
+			// After the XREAD: a trim before or during it shows in the state after.
+			info = pipe.XInfoStream(ctx, stream)
+			if s.needFirst.Load() {
+				first = pipe.XRangeN(ctx, stream, "-", "+", 1)
+			}
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) && !isNoSuchKey(err) {
-		return fmt.Errorf("read stream: %w", err)
+		return readResult{err: fmt.Errorf("read stream: %w", err)}
 	}
 	if err := read.Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("read stream: %w", err)
+		return readResult{err: fmt.Errorf("read stream: %w", err)}
 	}
-	s.ok()
-	reason, err := s.checkGap(ctx, from, info, first)
-	if err != nil {
-		return err
+	if check {
+		reason, err := s.checkGap(ctx, verify, info, first)
+		if err != nil {
+			return readResult{err: err}
+		}
+		if reason != "" {
+			return readResult{reason: reason}
+		}
 	}
-	if reason != "" {
-		s.needSnap, s.snapReason = true, reason
-		return nil
+	var msgs []redis.XMessage
+	if streams := read.Val(); len(streams) > 0 {
+		msgs = streams[0].Messages
 	}
-	streams := read.Val()
-	if len(streams) == 0 || len(streams[0].Messages) == 0 {
-		return nil
-	}
-	s.deliver(streams[0].Messages)
-	return nil
+	return readResult{msgs: msgs}
 }
 
 // checkGap compares the stream's state, read right after the XREAD, with the id
@@ -245,7 +340,7 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 	if firstID == "" {
 		// The embedded server's XINFO has no first-entry: learn it now, and ask
 		// XRANGE for it with every read from now on.
-		s.lastGap = true
+		s.needFirst.Store(true)
 		msgs, err := s.c.XRangeN(ctx, s.keys.Stream(), "-", "+", 1).Result()
 		if err != nil {
 			return "", fmt.Errorf("stream's first entry: %w", err)
@@ -266,7 +361,12 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 // deliver decodes one XREAD reply and hands it over. The resume id moves past
 // every entry read, malformed ones included.
 func (s *Subscriber) deliver(msgs []redis.XMessage) {
-	evs := make([]model.Event, 0, len(msgs))
+	var evs []model.Event
+	if s.opt.ReuseEvents {
+		evs = s.evBuf[:0]
+	} else {
+		evs = make([]model.Event, 0, len(msgs))
+	}
 	for i := range msgs {
 		m := &msgs[i]
 		e, err := model.DecodeEvent(m.ID, m.Values)
@@ -293,6 +393,10 @@ func (s *Subscriber) deliver(msgs []redis.XMessage) {
 	}
 	if len(evs) > 0 {
 		s.handle(&BatchMsg{Gen: s.gen, Events: evs, LastID: s.lastID})
+	}
+	if s.opt.ReuseEvents {
+		clear(evs) // drop references to this batch's strings
+		s.evBuf = evs[:0]
 	}
 }
 

@@ -1,0 +1,117 @@
+package feed
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+const ingestEntries = 500_000
+
+// prefill writes n entries shaped like real events, pipelined 5,000 at a time.
+func prefill(b *testing.B, c redis.UniversalClient, n int) {
+	b.Helper()
+	ctx := context.Background()
+	stream := Keys{}.Stream()
+	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	wss := []string{"acme", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"}
+	eps := []string{"/responses", "/mave/chat", "/focus-groups", "/video-analyses"}
+	start := time.Now()
+	for i := 0; i < n; {
+		pipe := c.Pipeline()
+		for j := 0; j < 5000 && i < n; j, i = j+1, i+1 {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{
+				"v", "1", "ts", ts, "ws", wss[i%len(wss)], "project", "p" + strconv.Itoa(i%5),
+				"endpoint", eps[i%len(eps)], "credits", strconv.Itoa(i%50 + 1), "status", "200",
+			}})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			b.Fatalf("prefill: %v", err)
+		}
+	}
+	b.Logf("prefilled %d entries in %v", n, time.Since(start).Round(time.Millisecond))
+}
+
+// BenchmarkIngest compares (a) a bare go-redis XREAD COUNT 1000 loop with (b)
+// the subscriber decoding every entry into model.Event and applying each batch
+// to a model.Ledger, over one pre-filled stream of 500,000 entries on a real
+// redis-server. Each iteration reads the whole stream once each way, the two
+// interleaved so that load from other processes hits both alike; the metrics
+// are the best pass of each (only the ratio within one run means anything).
+//
+//	go test ./feed -run '^$' -bench Ingest -benchtime 5x
+func BenchmarkIngest(b *testing.B) {
+	srv := feedtest.Start(b)
+	if !srv.Real {
+		b.Log("embedded server: the figures do not say anything about redis-server")
+	}
+	c := srv.Client()
+	prefill(b, c, ingestEntries)
+	stream := Keys{}.Stream()
+	ctx := context.Background()
+
+	bare := func() {
+		id, n := "0-0", 0
+		for n < ingestEntries {
+			res, err := c.XRead(ctx, &redis.XReadArgs{Streams: []string{stream, id}, Count: 1000, Block: -1}).Result()
+			if err != nil {
+				b.Fatal(err)
+			}
+			msgs := res[0].Messages
+			n += len(msgs)
+			id = msgs[len(msgs)-1].ID
+		}
+	}
+	subscriber := func() {
+		ledger := model.NewLedger(model.MonthlyUTC, time.Now())
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		n := 0
+		s := NewSubscriber(c, SubscriberOptions{from: "0-0", Count: 1000, StatsEvery: time.Hour, ReuseEvents: true})
+		err := s.Run(ctx, func(m Msg) {
+			switch m := m.(type) {
+			case *BatchMsg:
+				ledger.ApplyBatch(m.Events)
+				n += len(m.Events)
+				if n >= ingestEntries {
+					cancel()
+				}
+			case *MalformedMsg:
+				b.Fatalf("malformed entry %s: %v", m.ID, m.Err)
+			}
+		})
+		if err != context.Canceled || n != ingestEntries || ledger.Counts().Applied != ingestEntries {
+			b.Fatalf("subscriber read %d entries, ledger applied %d, ended with %v", n, ledger.Counts().Applied, err)
+		}
+	}
+	rate := func(f func()) float64 {
+		start := time.Now()
+		f()
+		return ingestEntries / time.Since(start).Seconds()
+	}
+
+	var bestBare, bestSub float64
+	b.ResetTimer()
+	for i := range b.N {
+		var rb, rs float64
+		if i%2 == 0 {
+			rb, rs = rate(bare), rate(subscriber)
+		} else {
+			rs, rb = rate(subscriber), rate(bare)
+		}
+		bestBare, bestSub = max(bestBare, rb), max(bestSub, rs)
+		b.Logf("pass %d: bare %.0f entries/s, subscriber+ledger %.0f entries/s", i+1, rb, rs)
+	}
+	b.ReportMetric(bestBare, "bare-entries/s")
+	b.ReportMetric(bestSub, "subscriber-entries/s")
+	b.ReportMetric(bestSub/bestBare, "ratio")
+	fmt.Printf("BenchmarkIngest: bare XREAD %.0f entries/s, subscriber+ledger %.0f entries/s, ratio b/a = %.2f (best of %d passes each)\n",
+		bestBare, bestSub, bestSub/bestBare, b.N)
+}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,9 +75,10 @@ type rig struct {
 	d        *sim.Driver
 	wss      []sim.Workspace
 	bad      *errs
+	limited  atomic.Int64
 }
 
-func newRig(t *testing.T, speed float64, drain bool) *rig {
+func newRig(t *testing.T, speed float64, drain, stress bool) *rig {
 	t.Helper()
 	ctx := context.Background()
 	r := &rig{clock: client.NewScaledClock(time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC), speed), bad: &errs{}, wss: sim.DefaultWorkspaces()}
@@ -111,8 +113,14 @@ func newRig(t *testing.T, speed float64, drain bool) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.d = sim.New(sim.Config{Client: c, Workspaces: r.wss, Seed: 5, Drain: drain,
-		OnError: func(ws string, err error) { r.bad.add("%s: %v", ws, err) }})
+	r.d = sim.New(sim.Config{Client: c, Workspaces: r.wss, Seed: 5, Drain: drain, Stress: stress,
+		OnError: func(ws string, err error) {
+			if stress && client.IsRateLimited(err) {
+				r.limited.Add(1) // stress runs into the rate limit on purpose
+				return
+			}
+			r.bad.add("%s: %v", ws, err)
+		}})
 	t.Cleanup(func() { r.bad.report(t) })
 	return r
 }
@@ -163,7 +171,7 @@ func (e *errs) report(t *testing.T) {
 // seconds (at 10× speed, jobs in flight abandoned) and checks that a newcomer sees every level at once:
 // below 50, 50–75, 75–90, ≥ 90, and 402s of both codes, while some stay healthy.
 func TestDemoShowsEveryLevelWithin15s(t *testing.T) {
-	r := newRig(t, 10, false)
+	r := newRig(t, 10, false, false)
 	r.run(t, 15*time.Second)
 	levels := map[model.Level][]string{}
 	for _, w := range r.wss {
@@ -199,7 +207,7 @@ func TestTenMinutesOfTraffic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ten simulated minutes")
 	}
-	r := newRig(t, 100, true)
+	r := newRig(t, 100, true, false)
 	r.run(t, 10*time.Minute)
 
 	ledger, ok := r.sb.Ledger(sim.DemoKey)
@@ -256,6 +264,42 @@ func TestTenMinutesOfTraffic(t *testing.T) {
 		if counts[op] < 20 {
 			t.Errorf("only %d %s jobs: too few for calibration to mean anything", counts[op], op)
 		}
+	}
+}
+
+// TestStressKeepsTotalsExact sends traffic twenty times faster than normal for
+// 30 simulated seconds against an account limited to 300 requests a minute: the
+// client runs into the rate limit (429, Retry-After) and the totals must still
+// match the sandbox's ledger to the credit.
+func TestStressKeepsTotalsExact(t *testing.T) {
+	r := newRig(t, 20, true, true)
+	if err := r.sb.ConfigureAccount(sim.DemoKey, sandbox.AccountConfig{RateLimit: 300}); err != nil {
+		t.Fatal(err)
+	}
+	r.run(t, 30*time.Second)
+	ledger, _ := r.sb.Ledger(sim.DemoKey)
+	snap, refused := r.snapshot(t)
+	var calls int64
+	for _, w := range r.wss {
+		l := ledger.Workspaces[w.Name]
+		if snap.Used[w.Name] != l.Used || snap.Recharged[w.Name] != l.Recharged {
+			t.Errorf("%s: feed used %d recharged %d, sandbox %d %d", w.Name, snap.Used[w.Name], snap.Recharged[w.Name], l.Used, l.Recharged)
+		}
+		for code, n := range l.Refused {
+			if refused[w.Name+"/"+code] != n {
+				t.Errorf("%s: feed counts %d 402 %s, sandbox %d", w.Name, refused[w.Name+"/"+code], code, n)
+			}
+		}
+		calls += r.d.Stats()[w.Name].Calls
+	}
+	var requests int64
+	for _, n := range r.sb.Stats() {
+		requests += n
+	}
+	t.Logf("%d calls in 30 s; %d requests, %d answered 429; %d calls gave up on 429 after waiting; used %d",
+		calls, requests, requests-ledger.Requests, r.limited.Load(), ledger.Used)
+	if requests-ledger.Requests == 0 {
+		t.Errorf("stress never ran into the rate limit")
 	}
 }
 

@@ -28,12 +28,19 @@ func exitf(code int, format string, args ...any) error {
 }
 
 func newRootCmd() *cobra.Command {
+	var dash dashboardFlags
 	root := &cobra.Command{
-		Use:           "mavtop",
-		Short:         "A terminal dashboard for Mavera API credit usage",
+		Use:   "mavtop",
+		Short: "A terminal dashboard for Mavera API credit usage",
+		Long: `mavtop follows the Redis stream of Mavera API usage events your applications
+write and shows live per-workspace gauges, 402 refusals, burn rates, forecasts
+and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
+		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		RunE:          newDashboardRunE(&dash),
 	}
+	dash.addFlags(root)
 	root.AddCommand(
 		newSandboxCmd(),
 		newEstimateCmd(),

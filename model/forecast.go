@@ -11,6 +11,9 @@ const (
 	RecentWindow = 5 * time.Minute
 	// TrendWindow is the long window the forecast is made from.
 	TrendWindow = time.Hour
+	// MinSpan is the shortest time a rate is measured over: a burst in the first
+	// seconds after a start is not a burn rate.
+	MinSpan = 5 * time.Minute
 )
 
 func (l *Ledger) ring(ws string) *burnRing {
@@ -25,7 +28,9 @@ func (l *Ledger) ring(ws string) *burnRing {
 
 // Burn returns credits per hour spent by ws ("" for all workspaces) over the
 // window ending at now. The window is clipped to History and to the time the
-// ledger has been observing, so a fresh start is not diluted by an empty past.
+// ledger has been observing, so a fresh start is not diluted by an empty past,
+// but never below MinSpan (or the window, if shorter), so a burst in the first
+// seconds is not extrapolated to an hour.
 func (l *Ledger) Burn(ws string, window time.Duration, now time.Time) float64 {
 	r := l.ring(ws)
 	if r == nil {
@@ -36,10 +41,7 @@ func (l *Ledger) Burn(ws string, window time.Duration, now time.Time) float64 {
 	from := max(nowMs-window.Milliseconds(), l.observedFrom)
 	last := nowMs / bucketMs
 	first := max(from/bucketMs, last-HistoryBuckets+1)
-	span := nowMs - first*bucketMs
-	if span < bucketMs {
-		span = bucketMs
-	}
+	span := max(nowMs-first*bucketMs, min(window, MinSpan).Milliseconds(), bucketMs)
 	return float64(r.sumRange(first, last)) * float64(time.Hour/time.Millisecond) / float64(span)
 }
 

@@ -106,3 +106,13 @@ func TestBackfillGivesBurnAtStart(t *testing.T) {
 		t.Fatalf("backfill changed counters: %d", s.Used)
 	}
 }
+
+func TestBurnIsNotExtrapolatedFromABurst(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	e := use("acme", "", "/personas", 1200, 5*time.Second) // a burst right after start
+	l.Apply(&e)
+	// 10 s after start: measured over MinSpan (5 min), not over 10 s
+	if b := l.Burn("acme", TrendWindow, t0.Add(10*time.Second)); math.Abs(b-14400) > 1 {
+		t.Fatalf("burn %.0f/h, want 1200 per 5 min = 14400/h", b)
+	}
+}

@@ -34,8 +34,8 @@ type Options struct {
 	// Demo marks demo mode in the header; DemoHint says how to leave it.
 	Demo     bool
 	DemoHint string
-	// Bell rings the terminal bell on new alerts; nil means no bell.
-	Bell func()
+	// Bell rings the terminal bell on new alerts (a BEL in the next frame).
+	Bell bool
 	// FPS caps redraws per second (DefaultFPS).
 	FPS int
 }
@@ -84,6 +84,7 @@ type Model struct {
 	width, height int
 	laidOut       layoutKey
 	dirty         bool
+	ring          bool // put a BEL in the next frame
 	frame         string
 	notice        string
 	noticeUntil   time.Time
@@ -223,7 +224,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.opt.Launcher == nil {
 			return m, nil
 		}
-		return m, queueCmd(m.ctx, m.opt.Launcher, msg.Job)
+		return m, queueCmd(m.ctx, m.opt.Launcher, msg.Job, msg.Refusal)
 	case QueuedMsg:
 		if msg.Err != nil {
 			m.setNotice("could not queue the job: " + msg.Err.Error())
@@ -296,9 +297,8 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 			m.alerts.AddCrossing(c)
 		}
 	}
-	if m.alerts.Len() > alerts && m.opt.Bell != nil {
-		bell := m.opt.Bell
-		return func() tea.Msg { bell(); return nil }
+	if m.alerts.Len() > alerts && m.opt.Bell {
+		m.ring = true
 	}
 	return nil
 }

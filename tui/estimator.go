@@ -28,8 +28,12 @@ type Job struct {
 // LaunchRequested is the estimator's intent: the user confirmed a job.
 type LaunchRequested struct{ Job Job }
 
-// QueueRequested is the estimator's intent to queue a job refused with 402.
-type QueueRequested struct{ Job Job }
+// QueueRequested is the estimator's intent to queue a job the API refused with
+// 402; Refusal is the launch's error.
+type QueueRequested struct {
+	Job     Job
+	Refusal error
+}
 
 // estPhase is where the pane is in a job's life.
 type estPhase uint8
@@ -207,9 +211,9 @@ func (e Estimator) handleKey(k tea.KeyMsg) (Estimator, tea.Cmd) {
 		return e, nil
 	}
 	if e.phase == phaseRefused && key.Matches(k, km.Queue) && isAPIRefusal(e.result.Err) {
-		job := e.job
+		job, refusal := e.job, e.result.Err
 		e.phase, e.status = phaseEdit, ""
-		return e, func() tea.Msg { return QueueRequested{Job: job} }
+		return e, func() tea.Msg { return QueueRequested{Job: job, Refusal: refusal} }
 	}
 	switch {
 	case key.Matches(k, km.NextField):

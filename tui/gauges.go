@@ -319,6 +319,8 @@ func cellCredits(g *Gauges, r *gaugeRow) string {
 func cellRunsOut(g *Gauges, r *gaugeRow) string {
 	f := r.fc
 	switch {
+	case r.Blocked:
+		return "402: refused"
 	case !f.RemainingKnown:
 		return "—"
 	case f.RunsOut && f.RunsOutIn == 0:

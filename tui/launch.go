@@ -12,8 +12,9 @@ import (
 type Launcher interface {
 	// Launch runs job, calling progress with short status lines while it waits.
 	Launch(ctx context.Context, job Job, progress func(status string)) (LaunchResult, error)
-	// Queue puts a job refused with 402 in the retry queue.
-	Queue(ctx context.Context, job Job) error
+	// Queue puts a job the API refused with 402 (refusal is Launch's error) in
+	// the retry queue.
+	Queue(ctx context.Context, job Job, refusal error) error
 }
 
 // LaunchResult is a finished job: what it really cost.
@@ -75,6 +76,6 @@ func nextJobMsg(ch <-chan tea.Msg) tea.Msg {
 	return msg
 }
 
-func queueCmd(ctx context.Context, l Launcher, job Job) tea.Cmd {
-	return func() tea.Msg { return QueuedMsg{Job: job, Err: l.Queue(ctx, job)} }
+func queueCmd(ctx context.Context, l Launcher, job Job, refusal error) tea.Cmd {
+	return func() tea.Msg { return QueuedMsg{Job: job, Err: l.Queue(ctx, job, refusal)} }
 }

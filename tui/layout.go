@@ -135,6 +135,10 @@ func (m *Model) render() {
 		}
 	}
 	parts = append(parts, m.footer())
+	if m.ring {
+		parts[0] += "\a" // zero width: the terminal rings, nothing moves
+		m.ring = false
+	}
 	m.frame = strings.Join(parts, "\n")
 }
 

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spf13/cobra"
+
+	"mavtop/client"
+	"mavtop/demo"
+	"mavtop/feed"
+	"mavtop/tui"
+)
+
+// dashboardFlags configure the dashboard (the root command) and `serve`.
+type dashboardFlags struct {
+	redis     redisFlags
+	apiBase   string
+	reconcile time.Duration
+	bell      bool
+	stress    bool
+	seed      uint64
+}
+
+func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
+	f.redis.addFlags(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.apiBase, "api-base", client.DefaultBaseURL, "Mavera API base `URL` for estimator launches (with $MAVERA_API_KEY)")
+	fl.DurationVar(&f.reconcile, "reconcile", 5*time.Minute, "how often to compare with the API's GET /usage (0: never)")
+	fl.BoolVar(&f.bell, "bell", false, "ring the terminal bell on new alerts")
+	fl.BoolVar(&f.stress, "stress", false, "demo mode: simulated traffic at a high rate")
+	fl.Uint64Var(&f.seed, "seed", 1, "demo mode: seed of the simulated traffic and charges")
+}
+
+// source is what a dashboard reads: the hub over Redis, the API link, and
+// whether it is the demo.
+type source struct {
+	hub   *feed.Hub
+	api   *api
+	demo  *demo.Demo
+	close func()
+}
+
+// open connects to the configured Redis (or starts the demo) and starts the hub.
+func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
+	src := &source{close: func() {}}
+	prefix := f.redis.prefix
+	if !f.redis.configured() {
+		d, err := demo.Start(ctx, demo.Options{Prefix: prefix, Seed: f.seed, Stress: f.stress})
+		if err != nil {
+			return nil, fmt.Errorf("start the demo: %w", err)
+		}
+		src.demo, src.close = d, d.Close
+		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances}
+		src.hub = startHub(ctx, d.Redis, prefix)
+		src.api.run(ctx, 30*time.Second)
+		return src, nil
+	}
+	rdb, err := feed.NewClient(feed.ConnectOptions{URL: f.redis.redisURL(), SentinelMaster: f.redis.sentinelMaster, DialTimeout: f.redis.timeout})
+	if err != nil {
+		return nil, exitf(2, "%v", err)
+	}
+	src.close = func() { _ = rdb.Close() }
+	src.hub = startHub(ctx, rdb, prefix)
+	if key := os.Getenv("MAVERA_API_KEY"); key != "" {
+		pub := feed.NewPublisher(rdb, feed.PublisherOptions{Prefix: prefix})
+		bal := feed.NewBalances(rdb, feed.StoreOptions{Prefix: prefix})
+		c, err := client.New(client.WithBaseURL(f.apiBase), client.WithAPIKey(key),
+			client.WithTracker(pub, client.DefaultWorkspace, ""), client.WithBalances(bal))
+		if err != nil {
+			return nil, exitf(2, "%v", err)
+		}
+		var qopts []client.QueueOption
+		if prefix != "" {
+			qopts = append(qopts, client.WithQueuePrefix(prefix))
+		}
+		src.api = &api{client: c, retries: client.NewRetryQueue(rdb, qopts...), balances: bal}
+		src.api.run(ctx, f.reconcile)
+	}
+	return src, nil
+}
+
+// readOnly says why this dashboard cannot launch jobs ("" when it can).
+func (s *source) readOnly() string {
+	if s.api == nil {
+		return "set MAVERA_API_KEY (and --api-base for a sandbox) to launch jobs"
+	}
+	return ""
+}
+
+func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		ctx, cancel := context.WithCancel(cmd.Context())
+		defer cancel()
+		src, err := f.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer src.close()
+		m := tui.New(tui.Options{
+			Source:    src.hub.Join(),
+			Launcher:  src.api.launcher(),
+			ReadOnly:  src.readOnly(),
+			APIStatus: src.api.status(src.hub),
+			Demo:      src.demo != nil,
+			DemoHint:  "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop --redis redis://host:6379/0",
+			Bell:      f.bell,
+		})
+		p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
+		if _, err := p.Run(); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("dashboard: %w", err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,150 @@
+// Package demo assembles demo mode from the real parts: a Redis (embedded unless
+// one is given), the API sandbox on a loopback port, and simulated applications
+// that call it through the real client with tracking on, so the dashboard has
+// live, believable traffic with nothing to install.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/client"
+	"mavtop/client/sandbox"
+	"mavtop/client/sim"
+	"mavtop/feed"
+)
+
+// Options configure a demo. The zero value is the normal demo.
+type Options struct {
+	// Redis, when set, is used instead of an embedded server (tests run the demo
+	// on a real redis-server).
+	Redis redis.UniversalClient
+	// Prefix is the key prefix (feed.DefaultPrefix).
+	Prefix string
+	// Seed makes the sandbox's charges and the traffic repeatable.
+	Seed uint64
+	// Stress sends traffic sim.StressFactor times faster.
+	Stress bool
+	// NoTraffic sets everything up but starts no simulated applications (tests
+	// publish their own events).
+	NoTraffic bool
+	// Clock paces traffic and jobs (client.RealClock).
+	Clock client.Clock
+	// OnError receives errors of the simulated applications and of tracking; may be nil.
+	OnError func(error)
+}
+
+// Demo is a running demo.
+type Demo struct {
+	// Redis is the demo's Redis; Embedded is set when it is the embedded one.
+	Redis    redis.UniversalClient
+	Embedded *feed.Embedded
+	// Sandbox is the emulated API, served at BaseURL with Key.
+	Sandbox *sandbox.Sandbox
+	BaseURL string
+	Key     string
+	// Client calls the sandbox with tracking and pre-flight, as the dashboard's
+	// launches do.
+	Client *client.Client
+	// Publisher, Balances and Retries are the feed pieces the client uses.
+	Publisher *feed.Publisher
+	Balances  *feed.Balances
+	Retries   *client.RetryQueue
+	// Workspaces are the simulated workspaces.
+	Workspaces []sim.Workspace
+
+	server *sandbox.Server
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Start sets the demo up and starts its traffic; Close stops it.
+func Start(ctx context.Context, opt Options) (d *Demo, err error) {
+	if opt.Clock == nil {
+		opt.Clock = client.RealClock{}
+	}
+	onErr := opt.OnError
+	if onErr == nil {
+		onErr = func(error) {}
+	}
+	d = &Demo{Redis: opt.Redis, Key: sim.DemoKey, Workspaces: sim.DefaultWorkspaces()}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if d.Redis == nil {
+		if d.Embedded, err = feed.StartEmbedded(); err != nil {
+			return nil, err
+		}
+		d.Redis = d.Embedded.Client()
+	}
+	store := feed.StoreOptions{Prefix: opt.Prefix, Now: opt.Clock.Now}
+	d.Publisher = feed.NewPublisher(d.Redis, feed.PublisherOptions{Prefix: opt.Prefix, Now: opt.Clock.Now})
+	d.Balances = feed.NewBalances(d.Redis, store)
+	settings := feed.NewSettingsStore(d.Redis, store)
+	for _, w := range d.Workspaces {
+		if err := settings.SetWorkspace(ctx, w.Name, w.Settings()); err != nil {
+			return nil, fmt.Errorf("demo settings for %s: %w", w.Name, err)
+		}
+		for p, b := range w.ProjectBudgets() {
+			if err := settings.SetProject(ctx, w.Name, p, b); err != nil {
+				return nil, fmt.Errorf("demo budget for %s/%s: %w", w.Name, p, err)
+			}
+		}
+	}
+	cfg := sim.SandboxConfig(opt.Seed)
+	cfg.Now = opt.Clock.Now
+	cfg.OnRecharge = sim.RechargeHook(d.Publisher, opt.Clock, onErr)
+	d.Sandbox = sandbox.New(cfg)
+	if err := sim.Setup(d.Sandbox, d.Key, d.Workspaces); err != nil {
+		return nil, err
+	}
+	if d.server, err = sandbox.Listen("127.0.0.1:0", d.Sandbox); err != nil {
+		return nil, err
+	}
+	d.BaseURL = d.server.BaseURL
+	d.Client, err = client.New(
+		client.WithBaseURL(d.BaseURL), client.WithAPIKey(d.Key), client.WithClock(opt.Clock),
+		client.WithTracker(d.Publisher, client.DefaultWorkspace, ""), client.WithBalances(d.Balances),
+		client.WithTrackErrorHandler(onErr),
+	)
+	if err != nil {
+		return nil, err
+	}
+	var qopts []client.QueueOption
+	if opt.Prefix != "" {
+		qopts = append(qopts, client.WithQueuePrefix(opt.Prefix))
+	}
+	d.Retries = client.NewRetryQueue(d.Redis, append(qopts, client.WithQueueClock(opt.Clock))...)
+	if opt.NoTraffic {
+		return d, nil
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	driver := sim.New(sim.Config{Client: d.Client, Workspaces: d.Workspaces, Seed: opt.Seed, Stress: opt.Stress,
+		OnError: func(ws string, err error) { onErr(fmt.Errorf("%s: %w", ws, err)) }})
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		_ = driver.Run(runCtx)
+	}()
+	return d, nil
+}
+
+// Close stops the traffic, the sandbox and the embedded Redis.
+func (d *Demo) Close() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.wg.Wait()
+	if d.server != nil {
+		_ = d.server.Close()
+	}
+	if d.Embedded != nil {
+		d.Embedded.Close()
+	}
+}

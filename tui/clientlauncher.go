@@ -1,0 +1,147 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"mavtop/client"
+	"mavtop/estimator"
+)
+
+// ClientLauncher launches the estimator pane's jobs through the API client, with
+// its pre-flight, tracking and concurrency caps, and queues refused ones.
+//
+// The pane knows an operation and its size, not a real request: it sends a
+// minimal request of that size (placeholder questions, a video URL carrying its
+// length as the sandbox reads it). Against the real API that is a smoke test of
+// budget and plumbing, not a research job.
+type ClientLauncher struct {
+	Client *client.Client
+	// Queue holds jobs refused with 402 until credits return; nil turns queueing off.
+	Retries *client.RetryQueue
+	// Poll is how often a running job is checked (2 s).
+	Poll time.Duration
+}
+
+// Launch runs job and reports its status until it is done.
+func (l *ClientLauncher) Launch(ctx context.Context, job Job, progress func(string)) (LaunchResult, error) {
+	c := l.Client.In(job.Workspace, "")
+	ws := job.Workspace
+	p := job.Params
+	progress("pre-flight check, then waiting for a slot")
+	switch job.Op {
+	case estimator.Chat:
+		r, _, err := c.LaunchResponse(ctx, chatRequest())
+		return result(r, err)
+	case estimator.MaveSimple, estimator.MaveModerate, estimator.MaveComplex:
+		progress("Mave is researching (30–90 s)")
+		r, _, err := c.LaunchMave(ctx, maveRequest(job.Op, ws), job.Op)
+		return result(r, err)
+	case estimator.Persona:
+		r, _, err := c.LaunchPersona(ctx, personaRequest())
+		return result(r, err)
+	case estimator.FocusGroup:
+		j, err := c.StartFocusGroup(ctx, focusGroupRequest(ws, p))
+		return follow(ctx, l.poll(), j, err, progress)
+	case estimator.Video:
+		j, err := c.StartVideoAnalysis(ctx, videoRequest(ws, p), p.Seconds)
+		return follow(ctx, l.poll(), j, err, progress)
+	case estimator.BrandVoice:
+		j, err := c.StartBrandVoice(ctx, brandVoiceRequest(ws))
+		return follow(ctx, l.poll(), j, err, progress)
+	}
+	return LaunchResult{}, fmt.Errorf("cannot launch %s from the dashboard", job.Op)
+}
+
+// Queue enqueues the retry job a 402 refusal carries.
+func (l *ClientLauncher) Queue(ctx context.Context, job Job, refusal error) error {
+	if l.Retries == nil {
+		return errors.New("no retry queue configured")
+	}
+	rj, ok := client.RetryJobFrom(refusal)
+	if !ok {
+		return fmt.Errorf("%s in %s was not refused by the API, nothing to queue", job.Op, job.Workspace)
+	}
+	_, err := l.Retries.Enqueue(ctx, rj)
+	return err
+}
+
+func (l *ClientLauncher) poll() time.Duration {
+	if l.Poll > 0 {
+		return l.Poll
+	}
+	return 2 * time.Second
+}
+
+type credited interface{ Credits() int64 }
+
+func result[T credited](r T, err error) (LaunchResult, error) {
+	if err != nil {
+		return LaunchResult{}, err
+	}
+	return LaunchResult{Actual: r.Credits()}, nil
+}
+
+// follow polls a started job, reporting its status, until it finishes.
+func follow[T client.JobObject](ctx context.Context, every time.Duration, j *client.Job[T], err error, progress func(string)) (LaunchResult, error) {
+	if err != nil {
+		return LaunchResult{}, err
+	}
+	defer j.Release()
+	progress(fmt.Sprintf("%s %s created", j.Kind(), j.ID))
+	for {
+		obj, done, err := j.Poll(ctx)
+		switch {
+		case err != nil:
+			return LaunchResult{JobID: j.ID}, err
+		case done && strings.EqualFold(obj.JobStatus(), "failed"):
+			return LaunchResult{JobID: j.ID}, &client.JobFailedError{Kind: j.Kind(), ID: j.ID, Message: obj.FailureMessage()}
+		case done:
+			return LaunchResult{Actual: obj.Credits(), JobID: j.ID}, nil
+		}
+		progress(fmt.Sprintf("%s %s: %s", j.Kind(), j.ID, obj.JobStatus()))
+		select {
+		case <-ctx.Done():
+			return LaunchResult{JobID: j.ID}, ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+func chatRequest() client.ResponseRequest {
+	return client.ResponseRequest{Model: "mavera-1", Input: "mavtop estimator: a short test prompt."}
+}
+
+// maveRequest sizes the message by complexity (the sandbox reads complexity from it).
+func maveRequest(op estimator.Operation, ws string) client.MaveChatRequest {
+	n := map[estimator.Operation]int{estimator.MaveSimple: 60, estimator.MaveModerate: 200, estimator.MaveComplex: 600}[op]
+	msg := "mavtop estimator launch: what do buyers think of our pricing page? "
+	return client.MaveChatRequest{Message: strings.Repeat(msg, n/len(msg)+1)[:n], WorkspaceID: ws}
+}
+
+func personaRequest() client.PersonaRequest {
+	return client.PersonaRequest{Name: "mavtop estimator persona", Type: "B2B", PipelineType: "north_star"}
+}
+
+func focusGroupRequest(ws string, p estimator.Params) client.FocusGroupRequest {
+	req := client.FocusGroupRequest{Name: "mavtop estimator launch", WorkspaceID: ws, SampleSize: p.SampleSize}
+	for i := range p.Questions {
+		req.Questions = append(req.Questions, client.FocusGroupQuestion{Type: "open_ended", Text: fmt.Sprintf("Question %d", i+1)})
+	}
+	return req
+}
+
+func videoRequest(ws string, p estimator.Params) client.VideoAnalysisRequest {
+	return client.VideoAnalysisRequest{
+		VideoURL:    fmt.Sprintf("https://example.com/mavtop-estimator.mp4?duration=%d", p.Seconds),
+		WorkspaceID: ws, Title: "mavtop estimator launch", Brand: "mavtop", Product: "estimator",
+		PrimaryIntent: "Informative", Goal: "Check the budget before a real analysis",
+	}
+}
+
+func brandVoiceRequest(ws string) client.BrandVoiceRequest {
+	return client.BrandVoiceRequest{Label: "mavtop estimator", UsageContext: "A budget check from the dashboard", WorkspaceID: ws}
+}

@@ -56,7 +56,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		src.demo, src.close = d, d.Close
 		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances}
 		src.hub = startHub(ctx, d.Redis, prefix)
-		src.api.run(ctx, 30*time.Second)
+		src.api.run(ctx, src.hub, 30*time.Second)
 		return src, nil
 	}
 	rdb, err := feed.NewClient(feed.ConnectOptions{URL: f.redis.redisURL(), SentinelMaster: f.redis.sentinelMaster, DialTimeout: f.redis.timeout})
@@ -78,7 +78,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 			qopts = append(qopts, client.WithQueuePrefix(prefix))
 		}
 		src.api = &api{client: c, retries: client.NewRetryQueue(rdb, qopts...), balances: bal}
-		src.api.run(ctx, f.reconcile)
+		src.api.run(ctx, src.hub, f.reconcile)
 	}
 	return src, nil
 }
@@ -104,7 +104,7 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 			Source:    src.hub.Join(),
 			Launcher:  src.api.launcher(),
 			ReadOnly:  src.readOnly(),
-			APIStatus: src.api.status(src.hub),
+			APIStatus: src.api.status(),
 			Demo:      src.demo != nil,
 			DemoHint:  "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop --redis redis://host:6379/0",
 			Bell:      f.bell,

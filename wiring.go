@@ -29,7 +29,7 @@ type api struct {
 	client   *client.Client
 	retries  *client.RetryQueue
 	balances *feed.Balances
-	latest   atomic.Pointer[client.Reconciliation]
+	drift    atomic.Pointer[tui.Drift]
 }
 
 // launcher returns the estimator's launcher, or nil without an API client.
@@ -42,12 +42,14 @@ func (a *api) launcher() tui.Launcher {
 
 // run reconciles with GET /usage every interval and retries queued jobs whose
 // workspace has credits again, until ctx is done.
-func (a *api) run(ctx context.Context, reconcileEvery time.Duration) {
+func (a *api) run(ctx context.Context, hub *feed.Hub, reconcileEvery time.Duration) {
 	if a == nil || a.client == nil {
 		return
 	}
 	if reconcileEvery > 0 {
-		r := &client.Reconciler{Client: a.client, Interval: reconcileEvery, Sink: func(rec client.Reconciliation) { a.latest.Store(&rec) }}
+		r := &client.Reconciler{Client: a.client, Interval: reconcileEvery, Sink: func(rec client.Reconciliation) {
+			a.drift.Store(driftOf(rec, hub))
+		}}
 		go func() { _ = r.Run(ctx) }()
 	}
 	if a.retries != nil {
@@ -66,32 +68,34 @@ func (a *api) run(ctx context.Context, reconcileEvery time.Duration) {
 	}
 }
 
-// status is the header's API status: requests left, and drift between what the
-// API says the account used and what the stream counted (every workspace).
-func (a *api) status(hub *feed.Hub) func() tui.APIStatus {
+// driftOf compares a GET /usage reading with what the stream counted at that
+// moment over every workspace (the reading covers the whole account).
+func driftOf(rec client.Reconciliation, hub *feed.Hub) *tui.Drift {
+	d := &tui.Drift{At: rec.At, Err: rec.Err}
+	if rec.Err != nil {
+		return d
+	}
+	if rec.Usage == nil {
+		d.Err = errors.New("no usage in the reading")
+		return d
+	}
+	d.APIUsed = rec.Usage.Credits.Used
+	hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
+		if l != nil {
+			for _, s := range l.Summaries(nil) {
+				d.Tracked += s.Used
+			}
+		}
+	})
+	return d
+}
+
+// status is the header's API status: requests left and the latest drift.
+func (a *api) status() func() tui.APIStatus {
 	if a == nil || a.client == nil {
 		return nil
 	}
 	return func() tui.APIStatus {
-		st := tui.APIStatus{RateLimit: a.client.RateLimit()}
-		rec := a.latest.Load()
-		if rec == nil {
-			return st
-		}
-		d := &tui.Drift{At: rec.At, Err: rec.Err}
-		if rec.Err == nil && rec.Usage != nil {
-			d.APIUsed = rec.Usage.Credits.Used
-			hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
-				if l != nil {
-					for _, s := range l.Summaries(nil) {
-						d.Tracked += s.Used
-					}
-				}
-			})
-		} else if d.Err == nil {
-			d.Err = errors.New("no usage in the reading")
-		}
-		st.Drift = d
-		return st
+		return tui.APIStatus{RateLimit: a.client.RateLimit(), Drift: a.drift.Load()}
 	}
 }

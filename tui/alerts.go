@@ -63,7 +63,25 @@ func (a *Alerts) AddCrossing(c model.Crossing) {
 	case model.CrossExhausted, model.CrossUsageLimit, model.CrossProjectLimit:
 		lvl = model.LevelExhausted
 	}
-	a.add(Alert{At: a.now(), Level: lvl, Text: c.String()})
+	a.add(Alert{At: a.now(), Level: lvl, Text: crossingText(c)})
+}
+
+// crossingText says what a crossing means, with the numbers as the gauges show them.
+func crossingText(c model.Crossing) string {
+	of := credits(c.Used) + " of " + credits(c.Of) + " credits"
+	where := c.Workspace
+	if c.Project != "" {
+		where += "/" + c.Project
+	}
+	switch c.Kind {
+	case model.CrossThreshold:
+		return fmt.Sprintf("%s passed %d %% of its allocation (%s)", where, c.Threshold, of)
+	case model.CrossExhausted:
+		return fmt.Sprintf("%s used its whole allocation (%s)", where, of)
+	case model.CrossUsageLimit, model.CrossProjectLimit:
+		return fmt.Sprintf("%s reached its usage limit (%s): requests now get 402 budget_exceeded", where, of)
+	}
+	return fmt.Sprintf("%s reached its budget alert (%s)", where, of)
 }
 
 // AddRefusal alerts on a 402, at most once a minute per workspace and code.

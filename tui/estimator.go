@@ -304,6 +304,10 @@ func (e Estimator) View() string {
 	st := e.st
 	var lines []string
 	add := func(s string) { lines = append(lines, fit(s, e.width)) }
+	// long sentences (verdicts, refusals) wrap rather than lose their advice
+	wrap := func(s string) {
+		lines = append(lines, strings.Split(e.st.Renderer.NewStyle().Width(e.width).Render(s), "\n")...)
+	}
 	label := func(i int, s string) string {
 		if i == e.field {
 			return st.Selected.Render(s)
@@ -344,16 +348,18 @@ func (e Estimator) View() string {
 	}
 	if e.quoteErr == nil && hasBudget {
 		if ok, msg := estimator.Verdict(e.quote, rem); ok {
-			add(st.Good.Render("✓ affordable: " + msg))
+			wrap(st.Good.Render("✓ affordable: " + msg))
 		} else {
-			add(st.Bad.Render("✖ not affordable: " + msg))
+			wrap(st.Bad.Render("✖ not affordable: " + msg))
 		}
 		if out := e.outlook(); out != "" {
-			add(st.Warn.Render("⚠ " + out))
+			wrap(st.Warn.Render("⚠ " + out))
 		}
 	}
 	add("")
-	lines = append(lines, e.jobLines()...)
+	for _, l := range e.jobLines() {
+		wrap(l)
+	}
 	for len(lines) < e.height-1 {
 		lines = append(lines, "")
 	}

@@ -192,7 +192,7 @@ var gaugeColumns = []struct {
 }
 
 const (
-	maxBar   = 48
+	maxBar   = 64
 	levelW   = 7
 	markerW  = 2
 	minNameW = 9
@@ -345,8 +345,10 @@ func cellPace(g *Gauges, r *gaugeRow) string {
 	switch {
 	case !f.RemainingKnown || f.BurnPerHour == 0:
 		return "—"
-	case math.IsInf(f.PaceMultiple, 1):
-		return "∞ pace"
+	case math.IsInf(f.PaceMultiple, 1) || f.PaceMultiple >= 1000:
+		return ">999× pace"
+	case f.PaceMultiple >= 10:
+		return fmt.Sprintf("%.0f× pace", f.PaceMultiple)
 	}
 	return fmt.Sprintf("%.1f× pace", f.PaceMultiple)
 }

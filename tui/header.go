@@ -79,7 +79,11 @@ func (h Header) View() string {
 			parts = append(parts, st.Warn.Render("drift: GET /usage failed"))
 		} else {
 			diff := d.APIUsed - d.Tracked
-			s := fmt.Sprintf("drift %+d", diff)
+			s := "drift " + credits(diff)
+			if diff > 0 {
+				s = "drift +" + credits(diff)
+			}
+			s += " (" + humanize(now.Sub(d.At)) + " ago)"
 			if diff != 0 {
 				s = st.Warn.Render(s)
 			}

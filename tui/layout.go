@@ -41,7 +41,7 @@ func (m *Model) areas() areas {
 		rows = max(m.feed.Ledger.Len(), 1)
 	}
 	want := rows + 1 + 2 // header row + borders
-	a.gaugesH = min(want, max(a.bodyH*2/5, 5))
+	a.gaugesH = min(want, max(a.bodyH/2, 5))
 	rest := a.bodyH - a.gaugesH
 	a.showCharts = rest >= 12
 	if a.showCharts {
@@ -205,15 +205,23 @@ func (m *Model) helpView() string {
 		{km.Estimator, km.NextField, km.NextOption, km.Launch, km.Confirm, km.Queue},
 		{km.Help, km.Quit},
 	}
-	legend := []string{"", "Levels (a word and a symbol each, so they read without colour):"}
-	for _, l := range m.st.Levels {
-		legend = append(legend, "  "+l.Style.Render(pad(l.Symbol+" "+l.Word, 12)))
+	meaning := [...]string{
+		"no allocation set: absolute credits only",
+		"below the first alert threshold",
+		"past the first threshold (50 % unless set)",
+		"past the second (75 %)",
+		"past the last (90 %)",
+		"allocation or usage limit used up, or the API refusing with 402",
 	}
-	legend[len(legend)-6] += "below the first alert threshold is ok"
+	legend := []string{"", "Levels (a word and a symbol each, so they read without colour):"}
+	for i, l := range m.st.Levels {
+		legend = append(legend, "  "+l.Style.Render(pad(l.Symbol+" "+l.Word, 9))+meaning[i])
+	}
 	legend = append(legend, "",
-		"Bars: ━ used, ─ left, ┼/╋ alert thresholds (50/75/90 % unless set), ╳ usage limit.",
-		"\"pace\" is the burn over the last hour divided by the rate that lasts exactly to the end of the period.",
-		"\"runs out\" extrapolates the last hour's burn; \"not this period\" means it lasts to the reset.")
+		"Bars: ━ used, ─ left, ┼/╋ alert thresholds, ╳ usage limit. Percent is of the allocation plus recharges.",
+		"burn: credits per hour over the last hour (at least 5 min). pace: burn ÷ the rate that lasts to the period's end.",
+		"runs out: when credits end at that burn; \"not this period\" means they last to the reset.",
+		"Every number is what Redis holds for this billing period; the stream only adds to it.")
 	return m.help.FullHelpView(groups) + strings.Join(legend, "\n")
 }
 

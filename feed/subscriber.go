@@ -265,17 +265,22 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify string, check bo
 	var read *redis.XStreamSliceCmd
 	var info *redis.XInfoStreamCmd
 	var first *redis.XMessageSliceCmd
-	_, err := s.c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		read = pipe.XRead(ctx, &redis.XReadArgs{Streams: []string{stream, from}, Count: s.opt.Count, Block: s.opt.Block})
-		if check {
+	args := &redis.XReadArgs{Streams: []string{stream, from}, Count: s.opt.Count, Block: s.opt.Block}
+	var err error
+	if check {
+		_, err = s.c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			read = pipe.XRead(ctx, args)
 			// After the XREAD: a trim before or during it shows in the state after.
 			info = pipe.XInfoStream(ctx, stream)
 			if s.needFirst.Load() {
 				first = pipe.XRangeN(ctx, stream, "-", "+", 1)
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	} else {
+		read = s.c.XRead(ctx, args)
+		err = read.Err()
+	}
 	if err != nil && !errors.Is(err, redis.Nil) && !isNoSuchKey(err) {
 		return readResult{err: fmt.Errorf("read stream: %w", err)}
 	}

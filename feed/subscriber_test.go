@@ -395,3 +395,38 @@ func TestStatsReportThroughputAndLag(t *testing.T) {
 		t.Errorf("stats %+v (peak %.0f events/s)", last, peak)
 	}
 }
+
+func TestResyncAndLostDataReSnapshot(t *testing.T) {
+	servers(t, func(t *testing.T, c redis.UniversalClient) {
+		ctx := context.Background()
+		pub := NewPublisher(c, PublisherOptions{})
+		for i := range 30 {
+			if err := pub.Track(ctx, mixedEvent(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f := startFollower(t, c, SubscriberOptions{})
+		f.caughtUp(c, 5*time.Second)
+		f.sub.Resync()
+		f.waitFor("a resync snapshot", 5*time.Second, func(f *follower) bool {
+			return len(f.snaps) == 2 && f.snaps[1].Reason == ReasonResync
+		})
+		// The server loses everything (a restart without persistence).
+		if err := c.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			if err := pub.Track(ctx, mixedEvent(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.waitFor("a snapshot after the data loss", 5*time.Second, func(f *follower) bool {
+			r := f.snaps[len(f.snaps)-1].Reason
+			return len(f.snaps) >= 3 && (r == ReasonReset || r == ReasonGap)
+		})
+		f.caughtUp(c, 5*time.Second)
+		if got, want := f.totals(), redisCounters(t, c, time.Now()); !got.equal(want) {
+			t.Fatalf("after the data loss: ledger\n%v\nredis\n%v", got, want)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 // Backoff is a capped exponential backoff with jitter: attempt n waits between
 // half and all of min(Max, Min·2ⁿ⁻¹), so reconnecting clients spread out.
 type Backoff struct {
+	// Min is the first wait and Max the cap.
 	Min, Max time.Duration
 	// Rand draws the jitter; nil means a fixed-seed source (deterministic).
 	Rand *rand.Rand

@@ -35,9 +35,12 @@ const (
 type SnapshotMsg struct {
 	// Gen is the subscription generation, one more at each snapshot; batches of
 	// an older generation must be dropped.
-	Gen    uint64
-	Snap   *model.Snapshot
-	Rule   model.PeriodRule
+	Gen uint64
+	// Snap holds the period's counters, settings and the stream id they include.
+	Snap *model.Snapshot
+	// Rule cuts the billing periods (from the stored period config).
+	Rule model.PeriodRule
+	// Reason says why the snapshot was read.
 	Reason Reason
 	// BadSettings maps settings hash fields that could not be used to why.
 	BadSettings map[string]error
@@ -49,7 +52,9 @@ type SnapshotMsg struct {
 // snapshot. Events is the caller's to keep. Malformed entries are left out (each
 // was reported by a MalformedMsg before this batch).
 type BatchMsg struct {
-	Gen    uint64
+	// Gen is the generation of the snapshot these events follow.
+	Gen uint64
+	// Events are the decoded entries, in stream order.
 	Events []model.Event
 	// LastID is the id the subscriber resumes after (it may be a malformed entry's).
 	LastID string
@@ -81,19 +86,22 @@ func (s ConnState) String() string {
 
 // ConnMsg reports a change of connection state, and each failed attempt.
 type ConnMsg struct {
+	// State is the connection state now.
 	State ConnState
 	// Attempt counts failed attempts since the last success (0 when connected).
 	Attempt int
 	// Err is the last error (nil when connected).
 	Err error
-	// Since is when the current state began; Retry is the wait before the next attempt.
+	// Since is when the current state began.
 	Since time.Time
+	// Retry is the wait before the next attempt (0 when connected).
 	Retry time.Duration
 }
 
 // MalformedMsg reports a stream entry that could not be decoded. It is skipped,
 // counted, and the subscriber goes on with the entries behind it.
 type MalformedMsg struct {
+	// Gen is the generation the entry was read in.
 	Gen uint64
 	// ID is the entry's stream id.
 	ID string

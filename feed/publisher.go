@@ -29,6 +29,7 @@ type WriteError struct {
 	Err error
 }
 
+// Error says how many events were recorded and why the rest were not.
 func (e *WriteError) Error() string {
 	switch {
 	case e.Unknown > 0:
@@ -39,6 +40,7 @@ func (e *WriteError) Error() string {
 	return fmt.Sprintf("record events: %v", e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *WriteError) Unwrap() error { return e.Err }
 
 // PublisherOptions configure a Publisher. Zero values mean the defaults.
@@ -204,7 +206,7 @@ func (p *Publisher) write(ctx context.Context, evs []model.Event) error {
 		}
 		e.ID = ""
 		if e.Kind == model.KindSettings {
-			return &WriteError{Err: fmt.Errorf("event %d: settings entries are written by the settings store, not tracked", i)}
+			return &WriteError{Err: fmt.Errorf("event %d: settings entries are written by the settings store, not tracked", i+1)}
 		}
 		if err := e.Validate(); err != nil {
 			if len(evs) == 1 {

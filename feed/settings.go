@@ -24,11 +24,16 @@ const (
 // InvalidError is a change refused before anything was written: the value does
 // not validate. Commands turn it into exit code 2.
 type InvalidError struct {
+	// What names the value refused ("settings of acme").
 	What string
-	Err  error
+	// Err says why.
+	Err error
 }
 
+// Error says what was refused and why.
 func (e *InvalidError) Error() string { return e.What + ": " + e.Err.Error() }
+
+// Unwrap returns the reason.
 func (e *InvalidError) Unwrap() error { return e.Err }
 
 // StoreOptions configure a SettingsStore or Balances.

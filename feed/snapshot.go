@@ -17,7 +17,9 @@ import (
 // SnapshotResult is one consistent read of a billing period: the snapshot, the
 // period rule it was cut with, and the settings fields that could not be used.
 type SnapshotResult struct {
+	// Snap is the snapshot of the period holding the time asked for.
 	Snap *model.Snapshot
+	// Rule is the billing-period rule stored in Redis (calendar months in UTC by default).
 	Rule model.PeriodRule
 	// PeriodConfig is the config as stored ("" when none: calendar months in UTC).
 	PeriodConfig string

@@ -4,10 +4,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	_ "time/tzdata" // billing-period time zones work on machines without a zoneinfo database
 )
@@ -49,7 +51,14 @@ and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
 	return root
 }
 
+// quietRedis drops go-redis's own log lines: they would scribble over the
+// dashboard, and every Redis error already reaches the screen or the exit code.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
 func main() {
+	redis.SetLogger(quietRedis{})
 	err := newRootCmd().Execute()
 	if err == nil {
 		return

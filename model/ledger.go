@@ -149,6 +149,9 @@ func (l *Ledger) Apply(e *Event) {
 		return
 	}
 	l.counts.Applied++
+	if e.TS < l.observedFrom {
+		l.observedFrom = e.TS // burn windows reach back to the oldest event counted
+	}
 	w := l.workspace(e.Workspace)
 	if e.TS > w.lastTS {
 		w.lastTS = e.TS

@@ -158,7 +158,17 @@ func (c *Charts) compose() string {
 	}
 	lineTitle := c.st.PaneTitle.Render("Burn, credits/min") + c.st.Dim.Render(" · "+c.scopeName()+" · this min "+compact(last))
 	left := fit(lineTitle, c.lineW)
-	if c.lineW >= 10 && c.height >= 4 {
+	idle := true
+	for _, v := range c.series {
+		if v != 0 {
+			idle = false
+			break
+		}
+	}
+	switch {
+	case idle:
+		left += "\n" + c.st.Dim.Render(fit("no credits spent in the last hour", c.lineW))
+	case c.lineW >= 10 && c.height >= 4:
 		left += "\n" + c.line.View()
 	}
 	left = c.st.Renderer.NewStyle().Width(c.lineW).MaxHeight(c.height).Render(left)

@@ -274,10 +274,6 @@ func (e Estimator) requestLaunch() (Estimator, tea.Cmd) {
 		return e, nil
 	}
 	e.job = Job{Op: e.Op(), Params: e.quote.Params, Workspace: e.workspace, Quote: e.quote}
-	if e.readOnly != "" {
-		e.phase, e.result = phaseFailed, LaunchResultMsg{Err: errors.New(e.readOnly)}
-		return e, nil
-	}
 	if rem, ok := e.remaining(); ok {
 		if err := estimator.Preflight(e.quote, rem); err != nil {
 			var ie *estimator.InsufficientCreditsError
@@ -287,6 +283,10 @@ func (e Estimator) requestLaunch() (Estimator, tea.Cmd) {
 			e.phase, e.result = phaseRefused, LaunchResultMsg{Err: err}
 			return e, nil
 		}
+	}
+	if e.readOnly != "" {
+		e.phase, e.result = phaseFailed, LaunchResultMsg{Err: errors.New(e.readOnly)}
+		return e, nil
 	}
 	e.phase = phaseConfirm
 	return e, nil

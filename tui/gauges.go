@@ -19,6 +19,7 @@ type Gauges struct {
 	all     []model.Summary // sorted and filtered
 	visible []gaugeRow
 	cur     listCursor
+	chosen  bool // the user moved the cursor: follow that workspace as rows reorder
 	byName  bool
 	filter  textinput.Model
 	editing bool
@@ -86,6 +87,7 @@ func (g Gauges) Update(msg tea.Msg) (Gauges, tea.Cmd) {
 		return g, cmd
 	}
 	if g.cur.handle(msg, g.km) {
+		g.chosen = true
 		return g, nil
 	}
 	if msg, ok := msg.(tea.KeyMsg); ok {
@@ -110,10 +112,17 @@ func (g Gauges) Update(msg tea.Msg) (Gauges, tea.Cmd) {
 	return g, nil
 }
 
-// follow keeps the cursor on the named workspace as rows reorder.
+// follow keeps the cursor on the named workspace as rows reorder; until the user
+// picks one, it stays on the top row (the workspace most in trouble).
 func (g *Gauges) follow(name string) {
 	g.cur.setLen(len(g.all))
+	if !g.chosen {
+		g.cur.pos = 0
+	}
 	for i := range g.all {
+		if !g.chosen {
+			break
+		}
 		if g.all[i].Name == name {
 			g.cur.pos = i
 			break
@@ -247,6 +256,15 @@ func (g Gauges) View() string {
 		return ""
 	}
 	var b strings.Builder
+	if len(g.all) == 0 {
+		msg := "No usage events yet this period. Waiting for the stream…"
+		if g.filter.Value() != "" || g.editing {
+			b.WriteString(fit(g.filter.View(), g.width) + "\n")
+			msg = "No workspace matches the filter (esc clears it)."
+		}
+		b.WriteString(g.st.Dim.Render(fit("  "+msg, g.width)))
+		return b.String()
+	}
 	nameW, barW, cols := g.layout()
 	if g.editing || g.filter.Value() != "" {
 		b.WriteString(fit(g.filter.View(), g.width))
@@ -256,14 +274,6 @@ func (g Gauges) View() string {
 			head += " " + align(c.head, c.width, c.right)
 		}
 		b.WriteString(g.st.Dim.Render(fit(head, g.width)))
-	}
-	if len(g.all) == 0 {
-		msg := "No usage events yet this period. Waiting for the stream…"
-		if g.filter.Value() != "" {
-			msg = "No workspace matches the filter (esc clears it)."
-		}
-		b.WriteString("\n" + g.st.Dim.Render(fit("  "+msg, g.width)))
-		return b.String()
 	}
 	for i := range g.visible {
 		r := &g.visible[i]
@@ -289,7 +299,7 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 	if r.HasAllocation {
 		bar = gaugeBar(barW, r.Used, r.Cap, r.Settings.UsageLimit, r.Settings.Thresholds(), look.Style, g.st)
 	} else {
-		bar = g.st.Dim.Render(pad("no allocation set", barW))
+		bar = g.st.Dim.Render(align("no allocation set", barW, false))
 	}
 	var b strings.Builder
 	b.WriteString(marker + name + " " + level + " " + bar)

@@ -62,6 +62,9 @@ func (r RefusalLog) View() string {
 	if r.width <= 0 || r.height <= 0 {
 		return ""
 	}
+	if len(r.rows) == 0 {
+		return r.st.Dim.Render(fit("  No 402s this period: every request was paid for.", r.width))
+	}
 	cols := r.columns()
 	var b strings.Builder
 	head := ""
@@ -69,10 +72,6 @@ func (r RefusalLog) View() string {
 		head += align(c.head, c.width, false) + " "
 	}
 	b.WriteString(r.st.Dim.Render(fit(head, r.width)))
-	if len(r.rows) == 0 {
-		b.WriteString("\n" + r.st.Dim.Render(fit("  No 402s this period. Every request was paid for.", r.width)))
-		return b.String()
-	}
 	from, to := r.cur.window()
 	for i := from; i < to; i++ {
 		e := &r.rows[i]

@@ -1,0 +1,169 @@
+// Package teatest holds end-to-end tests of the whole dashboard: the real feed
+// (subscriber, hub) on a real or embedded Redis, the real TUI driven through
+// charmbracelet/x/exp/teatest, and for launches the API sandbox through the real
+// client. Screens are compared with golden files (-update rewrites them).
+package teatest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/feed"
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+	"mavtop/tui"
+)
+
+// now is the clock of every screen: ages, periods and charts are then the same
+// on every run.
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func clock() time.Time { return now }
+
+func TestMain(m *testing.M) {
+	time.Local = time.UTC
+	lipgloss.SetColorProfile(termenv.Ascii)
+	os.Exit(m.Run())
+}
+
+// rig is one dashboard on one Redis.
+type rig struct {
+	t        *testing.T
+	srv      *feedtest.Server
+	rdb      redis.UniversalClient
+	pub      *feed.Publisher
+	settings *feed.SettingsStore
+	hub      *feed.Hub
+	tm       *teatest.TestModel
+	cancel   context.CancelFunc
+}
+
+type rigOption func(*tui.Options)
+
+func newRig(t *testing.T, w, h int, opts ...rigOption) *rig {
+	t.Helper()
+	r := &rig{t: t, srv: feedtest.Start(t)}
+	r.rdb = r.srv.Client()
+	r.pub = feed.NewPublisher(r.rdb, feed.PublisherOptions{Now: clock})
+	r.settings = feed.NewSettingsStore(r.rdb, feed.StoreOptions{Now: clock})
+	return r.start(w, h, opts...)
+}
+
+// start runs the subscriber, the hub and the dashboard.
+func (r *rig) start(w, h int, opts ...rigOption) *rig {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.hub = feed.NewHub()
+	sub := feed.NewSubscriber(r.rdb, feed.SubscriberOptions{Now: clock, Block: 100 * time.Millisecond,
+		Backoff: &feed.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond}})
+	go func() { _ = r.hub.Run(ctx, sub) }()
+	o := tui.Options{Source: r.hub.Join(), Now: clock, Renderer: lipgloss.DefaultRenderer()}
+	for _, f := range opts {
+		f(&o)
+	}
+	r.tm = teatest.NewTestModel(r.t, tui.New(o), teatest.WithInitialTermSize(w, h))
+	r.t.Cleanup(func() {
+		_ = r.tm.Quit()
+		cancel()
+	})
+	return r
+}
+
+func (r *rig) setWorkspace(ws string, s model.Settings) {
+	r.t.Helper()
+	if err := r.settings.SetWorkspace(context.Background(), ws, s); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) track(evs ...model.Event) {
+	r.t.Helper()
+	for _, e := range evs {
+		if e.TS == 0 {
+			e.TS = now.Add(-time.Minute).UnixMilli()
+		}
+		if e.Status == 0 {
+			e.Status = 200
+		}
+		if err := r.pub.Track(context.Background(), e); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+// waitFor waits until the screen output shows every one of texts.
+func (r *rig) waitFor(texts ...string) {
+	r.t.Helper()
+	var last []byte
+	teatest.WaitFor(r.t, r.tm.Output(), func(b []byte) bool {
+		last = append(last, b...)
+		screen := ansi.Strip(string(last))
+		for _, s := range texts {
+			if !strings.Contains(screen, s) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+}
+
+// screen quits and returns the final frame, without styles.
+func (r *rig) screen() string {
+	r.t.Helper()
+	if err := r.tm.Quit(); err != nil {
+		r.t.Fatal(err)
+	}
+	fm := r.tm.FinalModel(r.t, teatest.WithFinalTimeout(5*time.Second))
+	return ansi.Strip(fm.View())
+}
+
+// requireGolden compares the final screen with testdata/<test>.golden.
+func (r *rig) requireGolden() string {
+	r.t.Helper()
+	s := r.screen()
+	golden.RequireEqual(r.t, []byte(s))
+	return s
+}
+
+func (r *rig) send(msgs ...tea.Msg) {
+	for _, m := range msgs {
+		r.tm.Send(m)
+	}
+}
+
+func keys(s string) []tea.Msg {
+	var out []tea.Msg
+	for _, k := range strings.Split(s, " ") {
+		switch k {
+		case "enter":
+			out = append(out, tea.KeyMsg{Type: tea.KeyEnter})
+		case "down":
+			out = append(out, tea.KeyMsg{Type: tea.KeyDown})
+		case "up":
+			out = append(out, tea.KeyMsg{Type: tea.KeyUp})
+		case "right":
+			out = append(out, tea.KeyMsg{Type: tea.KeyRight})
+		case "esc":
+			out = append(out, tea.KeyMsg{Type: tea.KeyEsc})
+		case "bs":
+			out = append(out, tea.KeyMsg{Type: tea.KeyBackspace})
+		default:
+			out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)})
+		}
+	}
+	return out
+}
+
+func countLines(s, sub string) int { return bytes.Count([]byte(s), []byte(sub)) }

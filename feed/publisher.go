@@ -19,6 +19,9 @@ import (
 // never came and Redis could not be asked in time whether it was applied.
 var ErrOutcomeUnknown = errors.New("outcome unknown: the events may or may not have been recorded")
 
+// errLaneLost: a lane counter went back, so Redis lost writes it acknowledged.
+var errLaneLost = errors.New("the server lost acknowledged writes")
+
 // WriteError says how far Track, TrackBatch or Record got when they failed.
 type WriteError struct {
 	// Written is how many events (a prefix of the batch) are recorded for sure.
@@ -42,6 +45,11 @@ func (e *WriteError) Error() string {
 
 // Unwrap returns the cause.
 func (e *WriteError) Unwrap() error { return e.Err }
+
+// AckTTL is how long a publisher's acks hash outlives its last write. A lost
+// reply is resolved within the retry time, so an hour is plenty, and the hashes
+// of short-lived publishers (one per `mavtop emit`) go away by themselves.
+const AckTTL = time.Hour
 
 // PublisherOptions configure a Publisher. Zero values mean the defaults.
 type PublisherOptions struct {
@@ -102,6 +110,9 @@ type Publisher struct {
 type lane struct {
 	field string
 	count int64
+	// wrote is when the lane last wrote: a lane idle for half of AckTTL is
+	// retired, so its counter can never have expired under it.
+	wrote time.Time
 }
 
 // NewPublisher returns a publisher writing through c.
@@ -222,6 +233,9 @@ func (p *Publisher) write(ctx context.Context, evs []model.Event) error {
 		return &WriteError{Err: ctx.Err()}
 	}
 	defer func() { p.lanes <- ln }()
+	if !ln.wrote.IsZero() && time.Since(ln.wrote) > AckTTL/2 {
+		ln = p.newLane()
+	}
 	for start := 0; start < len(evs); start += p.chunk {
 		chunk := evs[start:min(start+p.chunk, len(evs))]
 		if err := p.writeChunk(ctx, &ln, chunk); err != nil {
@@ -259,7 +273,7 @@ func (p *Publisher) writeChunk(ctx context.Context, lnp **lane, evs []model.Even
 			var rerr error
 			for {
 				applied, rerr = p.resolve(ctx, ln, k)
-				if rerr == nil || ctx.Err() != nil || time.Now().After(deadline) {
+				if rerr == nil || errors.Is(rerr, errLaneLost) || ctx.Err() != nil || time.Now().After(deadline) {
 					break
 				}
 				attempt++
@@ -326,7 +340,7 @@ func (p *Publisher) send(ctx context.Context, ln *lane, evs []model.Event) (appl
 	_, err = p.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		xadds = p.queue(ctx, pipe, rule, evs)
 		ack = pipe.HIncrBy(ctx, p.keys.Acks(p.id), ln.field, k)
-		pipe.Expire(ctx, p.keys.Acks(p.id), 7*24*time.Hour)
+		pipe.Expire(ctx, p.keys.Acks(p.id), AckTTL)
 		return nil
 	})
 	if err != nil {
@@ -335,7 +349,7 @@ func (p *Publisher) send(ctx context.Context, ln *lane, evs []model.Event) (appl
 			// Redis answered: EXECABORT (nothing ran) or a command failed inside
 			// an executed MULTI (the others ran; the ack tells which).
 			if ack.Err() == nil {
-				ln.count = ack.Val()
+				ln.count, ln.wrote = ack.Val(), time.Now()
 				p.written.Add(k)
 				return true, false, fmt.Errorf("recorded with errors: %w", err)
 			}
@@ -359,7 +373,7 @@ func (p *Publisher) settle(ln *lane, val, k int64) {
 	if want := ln.count + k; val > want {
 		p.dups.Add(val - want) // an EXEC thought lost was applied after all
 	}
-	ln.count = val
+	ln.count, ln.wrote = val, time.Now()
 }
 
 // resolve asks the lane counter whether the last write of k events was applied.
@@ -377,12 +391,10 @@ func (p *Publisher) resolve(ctx context.Context, ln *lane, k int64) (bool, error
 		return true, nil
 	case v == ln.count:
 		return false, nil
-	case v < ln.count:
-		// The acks hash expired while the lane was idle and started afresh.
-		ln.count = 0
-		return v >= k, nil
 	}
-	return false, fmt.Errorf("lane counter %d is neither %d nor %d", v, ln.count, ln.count+k)
+	// Below what Redis acknowledged before: the server lost data (a restart
+	// without persistence). Nothing can be told; the caller retires the lane.
+	return false, fmt.Errorf("%w: lane counter %d is neither %d nor %d", errLaneLost, v, ln.count, ln.count+k)
 }
 
 // queue adds one chunk's commands to a MULTI: the counters summed per field (the

@@ -1,0 +1,346 @@
+// Package serve serves the dashboard over SSH (charmbracelet/wish): every
+// connection gets its own Bubble Tea program, sized to its terminal and drawn
+// with its own renderer, and all of them read the one feed hub the command
+// started (one Redis subscription, whatever the number of viewers).
+//
+// Only public keys listed in an authorized_keys file get in; passwords and
+// keyboard-interactive are not offered. Sessions are read-only unless the key is
+// also listed in the launch keys; a read-only session's launcher refuses, so the
+// refusal does not depend on the screen alone.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/wish"
+	"github.com/charmbracelet/wish/activeterm"
+	bm "github.com/charmbracelet/wish/bubbletea"
+	"github.com/muesli/termenv"
+	gossh "golang.org/x/crypto/ssh"
+
+	"mavtop/feed"
+	"mavtop/tui"
+)
+
+// DefaultIdleTimeout is how long a session may go without a keystroke.
+const DefaultIdleTimeout = 30 * time.Minute
+
+// ReadOnlyReason is what a session whose key is not in the launch keys sees in
+// the estimator pane, and the error its launcher returns.
+const ReadOnlyReason = "this SSH key may not launch jobs (not in --launch-keys)"
+
+// Options configure a Server. Hub, Auth and HostKey are required.
+type Options struct {
+	// Hub is the feed every session reads (each joins it as a viewer).
+	Hub *feed.Hub
+	// Auth says which keys may connect and which may launch.
+	Auth *Auth
+	// HostKey is the server's host key (LoadOrCreateHostKey).
+	HostKey gossh.Signer
+	// Launcher launches estimator jobs for sessions whose key may; nil when no API
+	// client is configured, NoLauncher then says why.
+	Launcher   tui.Launcher
+	NoLauncher string
+	// APIStatus feeds the header's API status; may be nil.
+	APIStatus func() tui.APIStatus
+	// IdleTimeout ends a session after this long without input (DefaultIdleTimeout;
+	// negative: never). The dashboard redraws on its own, so output does not count.
+	IdleTimeout time.Duration
+	// Demo, DemoHint and Bell are passed to every dashboard.
+	Demo     bool
+	DemoHint string
+	Bell     bool
+	// NoColor draws every session without colour, whatever its terminal says.
+	NoColor bool
+	// Logger receives connects, disconnects, refusals and launches (slog.Default()).
+	Logger *slog.Logger
+	// Now is the dashboards' clock (time.Now).
+	Now func() time.Time
+}
+
+// Session is one connected viewer, as Server.Sessions reports it.
+type Session struct {
+	// User is the SSH user name the client gave; Fingerprint is its key's SHA256
+	// fingerprint; Remote is its address.
+	User, Fingerprint, Remote string
+	// Started is when the session began.
+	Started time.Time
+	// ReadOnly says why this session may not launch ("" when it may).
+	ReadOnly string
+	// Launcher is the launcher the session's dashboard was given (nil when no
+	// API client is configured; a refusing one for a read-only key).
+	Launcher tui.Launcher
+
+	lastInput atomic.Int64 // unix nanoseconds
+	idle      atomic.Bool
+	mu        sync.Mutex
+	model     *tui.Model
+	program   *tea.Program
+}
+
+func (s *Session) logAttrs() []any {
+	return []any{"user", s.User, "key", s.Fingerprint, "remote", s.Remote}
+}
+
+// Server is the SSH dashboard server.
+type Server struct {
+	opt Options
+	log *slog.Logger
+	srv *ssh.Server
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+}
+
+type sessionKey struct{}
+
+// New builds a server; Serve starts it.
+func New(opt Options) (*Server, error) {
+	switch {
+	case opt.Hub == nil:
+		return nil, errors.New("serve: no feed hub")
+	case opt.Auth == nil:
+		return nil, errors.New("serve: no authorized keys")
+	case opt.HostKey == nil:
+		return nil, errors.New("serve: no host key")
+	}
+	if opt.IdleTimeout == 0 {
+		opt.IdleTimeout = DefaultIdleTimeout
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	s := &Server{opt: opt, log: opt.Logger, sessions: map[*Session]struct{}{}}
+	srv, err := wish.NewServer(
+		// the host key first: without one wish would write id_ed25519 to the working directory
+		func(srv *ssh.Server) error { srv.AddHostKey(opt.HostKey); return nil },
+		wish.WithVersion("mavtop"),
+		wish.WithPublicKeyAuth(s.authorize),
+		wish.WithMiddleware(
+			// run last to first: track → activeterm → the dashboard
+			bm.MiddlewareWithProgramHandler(s.program, termenv.Ascii),
+			activeterm.Middleware(),
+			s.track,
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	// No password or keyboard-interactive handler: the server does not offer them.
+	srv.PasswordHandler, srv.KeyboardInteractiveHandler = nil, nil
+	srv.ConnectionFailedCallback = func(conn net.Conn, err error) {
+		s.log.Debug("ssh handshake failed", "remote", conn.RemoteAddr().String(), "err", err)
+	}
+	// Dead connections still end: no bytes either way for twice the idle time.
+	if opt.IdleTimeout > 0 {
+		srv.IdleTimeout = 2 * opt.IdleTimeout
+	}
+	s.srv = srv
+	return s, nil
+}
+
+// Serve accepts connections on l until Shutdown or Close.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.srv.Serve(l)
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, ends every session and waits for them (or ctx).
+func (s *Server) Shutdown(ctx context.Context) error {
+	for _, sess := range s.Sessions() {
+		sess.quit()
+	}
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+	}
+	return err
+}
+
+// Close ends every connection at once.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// Sessions returns the sessions connected now.
+func (s *Server) Sessions() []*Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		out = append(out, sess)
+	}
+	return out
+}
+
+// authorize lets in the keys of the authorized keys file, and only them.
+func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
+	if s.opt.Auth.Authorized(key) {
+		return true
+	}
+	s.log.Warn("ssh key refused", "user", ctx.User(), "key", gossh.FingerprintSHA256(key), "remote", ctx.RemoteAddr().String())
+	return false
+}
+
+// track registers the session, logs it, runs the rest of the chain and cleans
+// up: the dashboard's viewer leaves the hub when the session ends, however it ends.
+func (s *Server) track(next ssh.Handler) ssh.Handler {
+	return func(ss ssh.Session) {
+		sess := &Session{User: ss.User(), Remote: ss.RemoteAddr().String(), Started: time.Now()}
+		if k := ss.PublicKey(); k != nil {
+			sess.Fingerprint = gossh.FingerprintSHA256(k)
+		}
+		sess.lastInput.Store(time.Now().UnixNano())
+		switch {
+		case s.opt.Launcher == nil:
+			sess.ReadOnly = s.opt.NoLauncher
+		case s.opt.Auth.MayLaunch(ss.PublicKey()):
+			sess.Launcher = &loggingLauncher{inner: s.opt.Launcher, sess: sess, log: s.log}
+		default:
+			sess.ReadOnly = ReadOnlyReason
+			sess.Launcher = &refusingLauncher{sess: sess, log: s.log}
+		}
+		ss.Context().SetValue(sessionKey{}, sess)
+		pty, _, hasPty := ss.Pty()
+		attrs := append(sess.logAttrs(), "term", pty.Term, "width", pty.Window.Width, "height", pty.Window.Height, "may_launch", sess.ReadOnly == "" && sess.Launcher != nil)
+		if !hasPty {
+			attrs = append(attrs, "pty", false, "command", ss.RawCommand())
+		}
+		s.log.Info("ssh session started", attrs...)
+		s.mu.Lock()
+		s.sessions[sess] = struct{}{}
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			delete(s.sessions, sess)
+			s.mu.Unlock()
+			sess.close()
+			reason := "closed"
+			if sess.idle.Load() {
+				reason = "idle timeout"
+			}
+			s.log.Info("ssh session ended", append(sess.logAttrs(), "after", time.Since(sess.Started).Round(time.Second).String(), "reason", reason)...)
+		}()
+		if !hasPty {
+			wish.Println(ss, "mavtop serves an interactive dashboard: connect with a terminal, e.g. ssh -t -p PORT HOST")
+			_ = ss.Exit(1)
+			return
+		}
+		next(ss)
+		if sess.idle.Load() {
+			wish.Printf(ss, "\r\nmavtop: disconnected after %s without input\r\n", s.opt.IdleTimeout)
+			_ = ss.Exit(0)
+		}
+	}
+}
+
+// program builds the session's dashboard: its own viewer of the hub, its own
+// renderer (colour profile and background of the client's terminal).
+func (s *Server) program(ss ssh.Session) *tea.Program {
+	sess, _ := ss.Context().Value(sessionKey{}).(*Session)
+	if sess == nil {
+		return nil
+	}
+	r := bm.MakeRenderer(ss)
+	if s.opt.NoColor {
+		r.SetColorProfile(termenv.Ascii)
+	}
+	m := tui.New(tui.Options{
+		Source:    s.opt.Hub.Join(),
+		Launcher:  sess.Launcher,
+		ReadOnly:  sess.ReadOnly,
+		APIStatus: s.opt.APIStatus,
+		Renderer:  r,
+		Now:       s.opt.Now,
+		Demo:      s.opt.Demo,
+		DemoHint:  s.opt.DemoHint,
+		Bell:      s.opt.Bell,
+	})
+	p := tea.NewProgram(m,
+		tea.WithInput(&inputReader{r: ss, sess: sess}), tea.WithOutput(ss),
+		tea.WithAltScreen(), tea.WithMouseCellMotion(),
+		// Signals are the server's, not one viewer's.
+		tea.WithoutSignalHandler(),
+	)
+	sess.mu.Lock()
+	sess.model, sess.program = &m, p
+	sess.mu.Unlock()
+	if s.opt.IdleTimeout > 0 {
+		go sess.watchIdle(ss.Context(), s.opt.IdleTimeout)
+	}
+	return p
+}
+
+// inputReader notes when the viewer last typed (only input counts as activity),
+// and ends the dashboard when the client closes its side of the session: the
+// connection may stay up for other channels, but nobody is watching this one.
+type inputReader struct {
+	r    io.Reader
+	sess *Session
+}
+
+func (r *inputReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.sess.lastInput.Store(time.Now().UnixNano())
+	}
+	if err != nil {
+		go r.sess.quit()
+	}
+	return n, err
+}
+
+// watchIdle quits the dashboard once no input came for timeout.
+func (s *Session) watchIdle(ctx context.Context, timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			quiet := time.Since(time.Unix(0, s.lastInput.Load()))
+			if quiet < timeout {
+				t.Reset(timeout - quiet)
+				continue
+			}
+			s.idle.Store(true)
+			s.quit()
+			return
+		}
+	}
+}
+
+func (s *Session) quit() {
+	s.mu.Lock()
+	p := s.program
+	s.mu.Unlock()
+	if p != nil {
+		p.Quit()
+	}
+}
+
+// close stops the dashboard's reads and leaves the hub.
+func (s *Session) close() {
+	s.mu.Lock()
+	m := s.model
+	s.model = nil
+	s.mu.Unlock()
+	if m != nil {
+		m.Close()
+	}
+}

@@ -84,6 +84,7 @@ type Model struct {
 	width, height int
 	laidOut       layoutKey
 	dirty         bool
+	renderedAt    time.Time // wall clock of the last frame, for the frame rate
 	ring          bool // put a BEL in the next frame
 	frame         string
 	notice        string
@@ -183,9 +184,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case FeedMsg:
 		cmd := m.handleFeed(msg.Msgs)
 		m.dirty = true
+		if m.frameDue() {
+			m.render() // the first news after a quiet spell shows at once
+		}
 		return m, tea.Batch(waitFeedCmd(m.ctx, m.opt.Source), cmd)
 	case frameMsg:
-		if m.dirty {
+		if m.dirty && m.frameDue() {
 			m.render()
 		}
 		return m, m.frameCmd()
@@ -241,6 +245,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.gauges, cmd2 = m.gauges.Update(msg)
 	m.dirty = true
 	return m, tea.Batch(cmd, cmd2)
+}
+
+// frameDue reports whether a frame may be drawn now without exceeding FPS.
+func (m *Model) frameDue() bool {
+	return time.Since(m.renderedAt) >= time.Second/time.Duration(m.opt.FPS)
 }
 
 // View returns the last rendered frame; rendering happens at most FPS times a

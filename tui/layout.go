@@ -2,6 +2,7 @@ package tui
 
 import (
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
@@ -89,6 +90,7 @@ func (m *Model) layout() {
 // render refreshes the children from the ledger and composes the frame.
 func (m *Model) render() {
 	m.dirty = false
+	m.renderedAt = time.Now()
 	if m.width <= 0 || m.height <= 0 {
 		m.frame = ""
 		return

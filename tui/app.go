@@ -85,7 +85,7 @@ type Model struct {
 	laidOut       layoutKey
 	dirty         bool
 	renderedAt    time.Time // wall clock of the last frame, for the frame rate
-	ring          bool // put a BEL in the next frame
+	ring          bool      // put a BEL in the next frame
 	frame         string
 	notice        string
 	noticeUntil   time.Time

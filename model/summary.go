@@ -51,25 +51,28 @@ func (l *Ledger) Summary(ws string) (Summary, bool) {
 	return w.summary(), true
 }
 
-// SortByUse orders summaries the way the gauges list them: the most used first
-// (exhausted, then by percent, then workspaces without allocation by credits),
-// ties by name so the order is stable from frame to frame.
+// SortByUse orders summaries the way the gauges list them (see CompareByUse).
 func SortByUse(rows []Summary) {
-	slices.SortFunc(rows, func(a, b Summary) int {
-		if c := cmp.Compare(b2i(b.Level == LevelExhausted), b2i(a.Level == LevelExhausted)); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b2i(b.HasAllocation), b2i(a.HasAllocation)); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Percent, a.Percent); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Used, a.Used); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Name, b.Name)
-	})
+	slices.SortFunc(rows, func(a, b Summary) int { return CompareByUse(&a, &b) })
+}
+
+// CompareByUse orders the most used first: exhausted, then by percent, then
+// workspaces without allocation by credits; ties by name so the order is stable
+// from frame to frame.
+func CompareByUse(a, b *Summary) int {
+	if c := cmp.Compare(b2i(b.Level == LevelExhausted), b2i(a.Level == LevelExhausted)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b2i(b.HasAllocation), b2i(a.HasAllocation)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Percent, a.Percent); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Used, a.Used); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Name, b.Name)
 }
 
 func b2i(b bool) int {

@@ -1,8 +1,10 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -16,7 +18,8 @@ import (
 // burn, pace and forecast. Only the visible rows are computed and drawn.
 type Gauges struct {
 	common
-	all     []model.Summary // sorted and filtered
+	pool    []model.Summary  // every workspace, as read from the ledger
+	all     []*model.Summary // into pool: filtered and sorted (pointers: cheap to swap)
 	visible []gaugeRow
 	cur     listCursor
 	chosen  bool // the user moved the cursor: follow that workspace as rows reorder
@@ -133,9 +136,9 @@ func (g *Gauges) follow(name string) {
 
 func (g *Gauges) sortRows() {
 	if g.byName {
-		model.SortByName(g.all)
+		slices.SortFunc(g.all, func(a, b *model.Summary) int { return cmp.Compare(a.Name, b.Name) })
 	} else {
-		model.SortByUse(g.all)
+		slices.SortFunc(g.all, model.CompareByUse)
 	}
 }
 
@@ -143,16 +146,14 @@ func (g *Gauges) sortRows() {
 // forecast only for the rows on screen.
 func (g *Gauges) Refresh(l *model.Ledger) {
 	selected := g.Selected()
-	g.all = l.Summaries(g.all[:0])
-	g.total = len(g.all)
-	if f := g.filter.Value(); f != "" {
-		kept := g.all[:0]
-		for _, s := range g.all {
-			if strings.Contains(strings.ToLower(s.Name), strings.ToLower(f)) {
-				kept = append(kept, s)
-			}
+	g.pool = l.Summaries(g.pool[:0])
+	g.total = len(g.pool)
+	f := strings.ToLower(g.filter.Value())
+	g.all = g.all[:0]
+	for i := range g.pool {
+		if f == "" || strings.Contains(strings.ToLower(g.pool[i].Name), f) {
+			g.all = append(g.all, &g.pool[i])
 		}
-		g.all = kept
 	}
 	g.sortRows()
 	g.follow(selected)
@@ -160,7 +161,7 @@ func (g *Gauges) Refresh(l *model.Ledger) {
 	g.visible = g.visible[:0]
 	from, to := g.cur.window()
 	for i := from; i < to; i++ {
-		g.visible = append(g.visible, gaugeRow{Summary: g.all[i], fc: l.Forecast(g.all[i].Name, now)})
+		g.visible = append(g.visible, gaugeRow{Summary: *g.all[i], fc: l.Forecast(g.all[i].Name, now)})
 	}
 }
 

@@ -1,0 +1,136 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
+
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+// newApp returns a root model fed with a snapshot, sized w×h.
+func newApp(t *testing.T, w, h int, opt Options) (Model, *feed.Hub) {
+	t.Helper()
+	hub := feed.NewHub()
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.Ascii)
+	opt.Source, opt.Now, opt.Renderer = hub.Join(), func() time.Time { return testNow }, r
+	m := New(opt)
+	m = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+	hub.Handle(&feed.SnapshotMsg{Gen: 1, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonStart,
+		Snap: &model.Snapshot{Period: model.MonthlyUTC.At(testNow), StreamID: "0-0",
+			Settings: map[string]model.Settings{"acme": {Allocation: 1000}}}})
+	return pump(t, m), hub
+}
+
+func update(t *testing.T, m Model, msgs ...tea.Msg) Model {
+	t.Helper()
+	for _, msg := range msgs {
+		tm, _ := m.Update(msg)
+		m = tm.(Model)
+	}
+	return m
+}
+
+// pump hands the model everything the hub queued, then draws a frame.
+func pump(t *testing.T, m Model) Model {
+	t.Helper()
+	msgs, err := m.opt.Source.Next(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = update(t, m, FeedMsg{Msgs: msgs})
+	m.render()
+	return m
+}
+
+func view(m Model) string { return ansi.Strip(m.View()) }
+
+func TestAppDropsBatchesOfAnOldGeneration(t *testing.T) {
+	m, hub := newApp(t, 100, 30, Options{})
+	ev := model.Event{TS: testNow.UnixMilli(), Workspace: "acme", Endpoint: "/responses", Credits: 100, Status: 200}
+	hub.Handle(&feed.BatchMsg{Gen: 0, Events: []model.Event{ev}}) // from before the snapshot
+	hub.Handle(&feed.BatchMsg{Gen: 1, Events: []model.Event{ev, ev}})
+	m = pump(t, m)
+	if s := view(m); !strings.Contains(s, "200 / 1,000") {
+		t.Fatalf("want exactly the current generation's 200 credits:\n%s", s)
+	}
+}
+
+func TestAppAlertsOnCrossingAndRefusal(t *testing.T) {
+	m, hub := newApp(t, 100, 30, Options{Bell: true})
+	hub.Handle(&feed.BatchMsg{Gen: 1, Events: []model.Event{
+		{TS: testNow.UnixMilli(), Workspace: "acme", Endpoint: "/responses", Credits: 760, Status: 200},
+	}})
+	m = pump(t, m)
+	if !strings.Contains(view(m), "acme passed 75 % of its allocation (760 of 1,000 credits)") {
+		t.Fatalf("no crossing banner:\n%s", view(m))
+	}
+	if !strings.Contains(m.View(), "\a") {
+		t.Fatal("--bell did not ring")
+	}
+	hub.Handle(&feed.BatchMsg{Gen: 1, Events: []model.Event{
+		{TS: testNow.UnixMilli(), Workspace: "acme", Endpoint: "/focus-groups", Status: 402, Code: model.CodeBudgetExceeded, Msg: "limit"},
+		{TS: testNow.UnixMilli(), Workspace: "acme", Endpoint: "/focus-groups", Status: 402, Code: model.CodeBudgetExceeded, Msg: "limit"},
+	}})
+	m = pump(t, m)
+	if m.alerts.Len() != 3 { // 50 %, 75 %, one 402 alert for two refusals
+		t.Fatalf("%d alerts: %+v", m.alerts.Len(), m.alerts.list)
+	}
+	if !strings.Contains(m.View(), "\a") {
+		t.Fatal("no bell for the 402")
+	}
+	m.render() // nothing new since
+	if strings.Contains(m.View(), "\a") {
+		t.Fatal("the bell rang twice for one alert")
+	}
+}
+
+func TestAppModesAndFocus(t *testing.T) {
+	m, _ := newApp(t, 100, 30, Options{})
+	m = update(t, m, press("?"))
+	if !strings.Contains(view(m), "Levels (a word and a symbol each") {
+		t.Fatalf("no help:\n%s", view(m))
+	}
+	m = update(t, m, press("esc"), press("l"))
+	if m.focus != focusLog || m.mode != modeDashboard {
+		t.Fatalf("focus %d mode %d", m.focus, m.mode)
+	}
+	m = update(t, m, press("l"), press("l"))
+	if m.focus != focusGauges {
+		t.Fatalf("focus did not cycle back: %d", m.focus)
+	}
+	m = update(t, m, press("enter"))
+	if !strings.Contains(view(m), "Workspace acme · esc back") {
+		// enter on the gauges asks for the detail view through a command
+		tm, cmd := m.Update(press("enter"))
+		m = tm.(Model)
+		if cmd != nil {
+			m = update(t, m, cmd())
+		}
+	}
+	if m.mode != modeDetail || !strings.Contains(view(m), "Workspace acme · esc back") {
+		t.Fatalf("no detail view:\n%s", view(m))
+	}
+	m = update(t, m, press("esc"), press("e"))
+	if m.mode != modeEstimator || !strings.Contains(view(m), "Estimator") {
+		t.Fatalf("no estimator:\n%s", view(m))
+	}
+	_, cmd := m.Update(press("q"))
+	if cmd == nil {
+		t.Fatal("q did not quit")
+	}
+}
+
+func TestAppTooSmall(t *testing.T) {
+	m, _ := newApp(t, 50, 10, Options{})
+	if s := view(m); !strings.Contains(s, "needs at least 60×16") {
+		t.Fatalf("%q", s)
+	}
+}

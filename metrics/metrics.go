@@ -1,0 +1,330 @@
+// Package metrics exposes what mavtop follows as Prometheus metrics, after the
+// seed's "Metrics to Monitor" table: credits used (total and by endpoint), 402
+// refusals, estimated against actual cost, plus remaining credits, allocations
+// and the feed's own health.
+//
+// The Collector reads the hub's ledger at scrape time (the same ledger every
+// dashboard is copied from), so the numbers are the dashboard's exactly, with no
+// second bookkeeping. Only the estimate calibration needs events: Run follows
+// the hub as one more viewer and records each event that carries a pre-flight
+// estimate.
+package metrics
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"mavtop/estimator"
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+// DefaultMaxProjects is how many projects per workspace get a series of their own.
+const DefaultMaxProjects = 20
+
+// OtherProject is the project label the projects beyond the limit are summed under.
+const OtherProject = "other"
+
+// Options configure a Collector.
+type Options struct {
+	// MaxProjects bounds the projects per workspace with their own series
+	// (DefaultMaxProjects); the rest are summed under project="other".
+	MaxProjects int
+	// Sessions, when set, is reported as mavtop_ssh_sessions (mavtop serve).
+	Sessions func() int
+}
+
+// Collector is a prometheus.Collector over a feed hub.
+type Collector struct {
+	hub *feed.Hub
+	opt Options
+	cal estimator.Calibration
+
+	mu sync.Mutex
+	// named keeps, per workspace, the projects that have a series of their own
+	// this period. Admission is sticky (the most used first, then newcomers
+	// while there is room), so a series never moves between its own name and
+	// "other" and every counter only grows until the period ends.
+	named  map[string]map[string]bool
+	period string
+
+	d descs
+}
+
+type descs struct {
+	used, refusals, recharged                           *prometheus.Desc
+	remaining, allocation, limit, exhausted             *prometheus.Desc
+	periodStart, periodEnd                              *prometheus.Desc
+	estRatio, estJobs, estEstimated, estActual          *prometheus.Desc
+	connected, lag, rate, events, reconnects, malformed *prometheus.Desc
+	gaps, snapshots, viewers, sessions                  *prometheus.Desc
+}
+
+func newDescs() descs {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("mavtop_"+name, help, labels, nil)
+	}
+	return descs{
+		used:         d("credits_used_total", "Credits used this billing period (the seed's credits_used_total, broken down by endpoint). Resets to 0 when a period starts; only grows within one.", "workspace", "project", "endpoint"),
+		refusals:     d("refusals_total", "HTTP 402 refusals this billing period (the seed's 402_count), by API error code. Resets when a period starts.", "workspace", "code"),
+		recharged:    d("credits_recharged_total", "Credits added by recharges this billing period.", "workspace"),
+		remaining:    d("credits_remaining", "Credits that can still be spent before the allocation (plus recharges) or the usage limit stops the workspace.", "workspace"),
+		allocation:   d("credits_allocation", "The workspace's credit allocation per billing period.", "workspace"),
+		limit:        d("credits_usage_limit", "The workspace's hard usage limit in credits.", "workspace"),
+		exhausted:    d("workspace_exhausted", "1 while the workspace has used up its allocation or limit, or the API refuses it with 402.", "workspace"),
+		periodStart:  d("billing_period_start_timestamp_seconds", "Start of the billing period the counters belong to."),
+		periodEnd:    d("billing_period_end_timestamp_seconds", "End of the billing period the counters belong to."),
+		estRatio:     d("estimate_ratio", "Mean of actual/estimated credits of jobs with a pre-flight estimate, since mavtop started (the seed's estimated_vs_actual; above 1: estimates run low).", "operation"),
+		estJobs:      d("estimate_jobs_total", "Successful calls with a pre-flight estimate seen since mavtop started.", "operation"),
+		estEstimated: d("estimate_estimated_credits_total", "Credits estimated before those calls.", "operation"),
+		estActual:    d("estimate_actual_credits_total", "Credits those calls actually used.", "operation"),
+		connected:    d("feed_connected", "1 while the feed's connection to Redis works."),
+		lag:          d("feed_lag_seconds", "How far behind the stream the last batch of events was."),
+		rate:         d("feed_events_per_second", "Stream entries read per second over the last interval."),
+		events:       d("feed_events_total", "Stream entries read since mavtop started."),
+		reconnects:   d("feed_reconnects_total", "Reconnections to Redis since mavtop started."),
+		malformed:    d("feed_malformed_total", "Stream entries skipped as malformed since mavtop started."),
+		gaps:         d("feed_gaps_total", "Times the stream was trimmed past what mavtop had read (counters were re-read)."),
+		snapshots:    d("feed_snapshots_total", "Counter snapshots read from Redis since mavtop started."),
+		viewers:      d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
+		sessions:     d("ssh_sessions", "SSH dashboard sessions connected."),
+	}
+}
+
+// New returns a collector over hub; call Run to feed the calibration.
+func New(hub *feed.Hub, opt Options) *Collector {
+	if opt.MaxProjects <= 0 {
+		opt.MaxProjects = DefaultMaxProjects
+	}
+	return &Collector{hub: hub, opt: opt, named: map[string]map[string]bool{}, d: newDescs()}
+}
+
+// Run follows the hub until ctx is done, recording the estimate and the actual
+// cost of every successful call that carried a pre-flight estimate (Op and Est).
+func (c *Collector) Run(ctx context.Context) error {
+	v := c.hub.Join()
+	defer v.Close()
+	var gen uint64
+	seeded := false
+	for {
+		msgs, err := v.Next(ctx)
+		if err != nil {
+			return nil // done
+		}
+		for _, m := range msgs {
+			switch m := m.(type) {
+			case *feed.SnapshotMsg:
+				gen, seeded = m.Gen, true
+			case *feed.LedgerMsg:
+				gen, seeded = m.Gen, true
+			case *feed.BatchMsg:
+				if !seeded || m.Gen != gen {
+					continue // from before the snapshot that replaced it
+				}
+				for i := range m.Events {
+					c.record(&m.Events[i])
+				}
+			}
+		}
+	}
+}
+
+// record adds one event to the calibration. Only paid calls count: a 402 costs
+// nothing and would read as a perfect estimate.
+func (c *Collector) record(e *model.Event) {
+	if e.Kind != model.KindUsage || e.Est <= 0 || e.Status < 200 || e.Status > 299 {
+		return
+	}
+	op := estimator.Operation(e.Op)
+	if !op.Valid() {
+		return
+	}
+	_ = c.cal.Record(op, e.Est, e.Credits)
+}
+
+// Calibration returns the estimate calibration recorded so far.
+func (c *Collector) Calibration() []estimator.CalibrationRow { return c.cal.Report() }
+
+// Describe sends every metric's description.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.d.used, c.d.refusals, c.d.recharged, c.d.remaining, c.d.allocation, c.d.limit, c.d.exhausted,
+		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
+		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
+		c.d.snapshots, c.d.viewers, c.d.sessions,
+	} {
+		ch <- d
+	}
+}
+
+// reading is what one scrape copies out of the hub under its lock.
+type reading struct {
+	totals    *model.Snapshot
+	summaries []model.Summary
+	period    model.Period
+	conn      *feed.ConnMsg
+	stats     *feed.StatsMsg
+}
+
+// Collect reads the hub's ledger and sends the metrics.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	var r reading
+	c.hub.Read(func(l *model.Ledger, conn *feed.ConnMsg, stats *feed.StatsMsg) {
+		if l != nil {
+			r.totals, r.summaries, r.period = l.Totals(), l.Summaries(nil), l.Period()
+		}
+		r.conn, r.stats = conn, stats
+	})
+	if r.totals != nil {
+		c.collectLedger(ch, &r)
+	}
+	c.collectCalibration(ch)
+	c.collectFeed(ch, &r)
+}
+
+func counter(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+}
+
+func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+type projectKey struct{ ws, project string }
+
+func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
+	t := r.totals
+	// Credits by workspace, project and endpoint, projects past the limit folded.
+	byProject := map[projectKey]int64{}
+	for f, n := range t.UsedBy {
+		if ws, p, _, ok := model.SplitUsedByField(f); ok {
+			byProject[projectKey{ws, p}] += n
+		}
+	}
+	named := c.admit(r.period.Key, byProject)
+	used := map[[3]string]int64{}
+	for f, n := range t.UsedBy {
+		ws, p, ep, ok := model.SplitUsedByField(f)
+		if !ok {
+			continue
+		}
+		if !named[projectKey{ws, p}] {
+			p = OtherProject
+		}
+		used[[3]string{ws, p, ep}] += n
+	}
+	for k, n := range used {
+		ch <- counter(c.d.used, float64(n), k[0], k[1], k[2])
+	}
+	refused := map[[2]string]int64{}
+	for f, n := range t.Refused {
+		if ws, _, code, ok := model.SplitRefusedField(f); ok {
+			refused[[2]string{ws, code}] += n
+		}
+	}
+	for k, n := range refused {
+		ch <- counter(c.d.refusals, float64(n), k[0], k[1])
+	}
+	for _, s := range r.summaries {
+		ch <- counter(c.d.recharged, float64(s.Recharged), s.Name)
+		ch <- gauge(c.d.exhausted, b2f(s.Level == model.LevelExhausted), s.Name)
+		if s.RemainingKnown {
+			ch <- gauge(c.d.remaining, float64(s.Remaining), s.Name)
+		}
+		if s.Settings.Allocation > 0 {
+			ch <- gauge(c.d.allocation, float64(s.Settings.Allocation), s.Name)
+		}
+		if s.Settings.UsageLimit > 0 {
+			ch <- gauge(c.d.limit, float64(s.Settings.UsageLimit), s.Name)
+		}
+	}
+	if !r.period.Start.IsZero() {
+		ch <- gauge(c.d.periodStart, float64(r.period.Start.Unix()))
+		ch <- gauge(c.d.periodEnd, float64(r.period.End.Unix()))
+	}
+}
+
+// admit returns the projects with a series of their own. At a new period the
+// choice starts over.
+func (c *Collector) admit(period string, used map[projectKey]int64) map[projectKey]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if period != c.period {
+		c.period, c.named = period, map[string]map[string]bool{}
+	}
+	// Newcomers by use, most first (ties by name), while there is room.
+	keys := slices.SortedFunc(maps.Keys(used), func(a, b projectKey) int {
+		if used[a] != used[b] {
+			if used[a] > used[b] {
+				return -1
+			}
+			return 1
+		}
+		if a.ws != b.ws {
+			if a.ws < b.ws {
+				return -1
+			}
+			return 1
+		}
+		if a.project < b.project {
+			return -1
+		}
+		if a.project > b.project {
+			return 1
+		}
+		return 0
+	})
+	out := make(map[projectKey]bool, len(keys))
+	for _, k := range keys {
+		set := c.named[k.ws]
+		if set == nil {
+			set = map[string]bool{}
+			c.named[k.ws] = set
+		}
+		if !set[k.project] && len(set) < c.opt.MaxProjects {
+			set[k.project] = true
+		}
+		out[k] = set[k.project]
+	}
+	return out
+}
+
+func (c *Collector) collectCalibration(ch chan<- prometheus.Metric) {
+	for _, row := range c.cal.Report() {
+		op := string(row.Op)
+		if row.Rated > 0 {
+			ch <- gauge(c.d.estRatio, row.MeanRatio, op)
+		}
+		ch <- counter(c.d.estJobs, float64(row.Count), op)
+		ch <- counter(c.d.estEstimated, float64(row.Estimated), op)
+		ch <- counter(c.d.estActual, float64(row.Actual), op)
+	}
+}
+
+func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
+	ch <- gauge(c.d.connected, b2f(r.conn != nil && r.conn.State == feed.Connected))
+	if s := r.stats; s != nil {
+		ch <- gauge(c.d.lag, s.Lag.Seconds())
+		ch <- gauge(c.d.rate, s.EventsPerSec)
+		ch <- counter(c.d.events, float64(s.Events))
+		ch <- counter(c.d.reconnects, float64(s.Reconnects))
+		ch <- counter(c.d.malformed, float64(s.Malformed))
+		ch <- counter(c.d.gaps, float64(s.Gaps))
+		ch <- counter(c.d.snapshots, float64(s.Snapshots))
+	}
+	ch <- gauge(c.d.viewers, float64(c.hub.Viewers()))
+	if c.opt.Sessions != nil {
+		ch <- gauge(c.d.sessions, float64(c.opt.Sessions()))
+	}
+}

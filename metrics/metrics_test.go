@@ -1,0 +1,320 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	pmodel "github.com/prometheus/common/model"
+
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// rig is a hub over an embedded Redis, a collector and its HTTP server.
+type rig struct {
+	hub  *feed.Hub
+	col  *Collector
+	pub  *feed.Publisher
+	set  *feed.SettingsStore
+	url  string
+	last string // id of the newest event published
+}
+
+func startRig(t *testing.T, opt Options) *rig {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	emb, err := feed.StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{hub: feed.NewHub(), pub: feed.NewPublisher(emb.Client(), feed.PublisherOptions{}),
+		set: feed.NewSettingsStore(emb.Client(), feed.StoreOptions{})}
+	sub := feed.NewSubscriber(emb.Client(), feed.SubscriberOptions{StatsEvery: 50 * time.Millisecond})
+	r.col = New(r.hub, opt)
+	reg, err := NewRegistry(r.col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.url = "http://" + ln.Addr().String() + "/metrics"
+	done := make(chan struct{}, 3)
+	go func() { _ = r.hub.Run(ctx, sub); done <- struct{}{} }()
+	go func() { _ = r.col.Run(ctx); done <- struct{}{} }()
+	go func() { _ = Serve(ctx, ln, Handler(reg)); done <- struct{}{} }()
+	t.Cleanup(func() {
+		cancel()
+		for range 3 {
+			<-done
+		}
+		emb.Close()
+	})
+	// The collector's viewer has joined and the first snapshot is in.
+	waitFor(t, "the feed to connect", func() bool {
+		ok := false
+		r.hub.Read(func(l *model.Ledger, c *feed.ConnMsg, _ *feed.StatsMsg) { ok = l != nil && c != nil && c.State == feed.Connected })
+		return ok && r.hub.Viewers() == 1
+	})
+	return r
+}
+
+func (r *rig) publish(t *testing.T, evs ...model.Event) {
+	t.Helper()
+	for _, e := range evs {
+		got, err := r.pub.Record(context.Background(), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.last = got.ID
+	}
+	waitFor(t, "the hub to read "+r.last, func() bool {
+		id := ""
+		r.hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) { id = l.StreamID() })
+		return id == r.last
+	})
+}
+
+// scrape fetches /metrics and parses it with the Prometheus text parser.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET /metrics: %s\n%s", resp.Status, b)
+	}
+	p := expfmt.NewTextParser(pmodel.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return fams
+}
+
+// series flattens one family to "label=value,…" → value.
+func series(t *testing.T, fams map[string]*dto.MetricFamily, name string, typ dto.MetricType) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	f := fams[name]
+	if f == nil {
+		return out
+	}
+	if f.GetType() != typ {
+		t.Errorf("%s is a %s, want %s", name, f.GetType(), typ)
+	}
+	for _, m := range f.Metric {
+		var ls []string
+		for _, l := range m.Label {
+			ls = append(ls, l.GetName()+"="+l.GetValue())
+		}
+		sort.Strings(ls)
+		v := m.GetGauge().GetValue()
+		if typ == dto.MetricType_COUNTER {
+			v = m.GetCounter().GetValue()
+		}
+		out[strings.Join(ls, ",")] = v
+	}
+	return out
+}
+
+func sameSeries(t *testing.T, name string, got, want map[string]float64) {
+	t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s:\n got  %v\n want %v", name, got, want)
+	}
+}
+
+func usage(ws, project, endpoint string, credits int64) model.Event {
+	return model.Event{Workspace: ws, Project: project, Endpoint: endpoint, Credits: credits, Status: 200}
+}
+
+func refusal(ws, project, endpoint, code string) model.Event {
+	return model.Event{Workspace: ws, Project: project, Endpoint: endpoint, Status: 402, Code: code}
+}
+
+func TestScrapeEqualsTheLedger(t *testing.T) {
+	r := startRig(t, Options{MaxProjects: 2, Sessions: func() int { return 3 }})
+	ctx := context.Background()
+	if err := r.set.SetWorkspace(ctx, "acme", model.Settings{Allocation: 10000, UsageLimit: 8000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.set.SetWorkspace(ctx, "beta", model.Settings{Allocation: 500}); err != nil {
+		t.Fatal(err)
+	}
+	fg := usage("acme", "batch", "/focus-groups", 300)
+	fg.Op, fg.Est = "focus-group", 250
+	chat := usage("beta", "x", "/responses", 8)
+	chat.Op, chat.Est = "chat", 10
+	refusedFG := refusal("acme", "batch", "/focus-groups", model.CodeBudgetExceeded)
+	refusedFG.Op, refusedFG.Est = "focus-group", 250 // a refusal carries no cost: not calibrated
+	r.publish(t,
+		usage("acme", "web", "/responses", 100), usage("acme", "web", "/mave/chat", 50),
+		fg, usage("acme", "mobile", "/responses", 20), usage("acme", "", "/responses", 5),
+		refusal("acme", "web", "/responses", model.CodeCreditsExhausted),
+		refusal("acme", "web", "/responses", model.CodeCreditsExhausted),
+		refusedFG,
+		usage("beta", "x", "/responses", 600), chat,
+		model.Event{Workspace: "beta", Kind: model.KindRecharge, Credits: 200, Status: 200},
+		usage("gamma", "", "/responses", 7),
+	)
+	waitFor(t, "the calibration", func() bool { return len(r.col.Calibration()) == 2 })
+	fams := scrape(t, r.url)
+
+	// What the events say, by hand. acme's projects past the first two by use
+	// (batch 300, web 150) fold into "other": mobile 20 + "" 5.
+	sameSeries(t, "mavtop_credits_used_total", series(t, fams, "mavtop_credits_used_total", dto.MetricType_COUNTER), map[string]float64{
+		"endpoint=/focus-groups,project=batch,workspace=acme": 300,
+		"endpoint=/responses,project=web,workspace=acme":      100,
+		"endpoint=/mave/chat,project=web,workspace=acme":      50,
+		"endpoint=/responses,project=other,workspace=acme":    25,
+		"endpoint=/responses,project=x,workspace=beta":        608,
+		"endpoint=/responses,project=,workspace=gamma":        7,
+	})
+	sameSeries(t, "mavtop_refusals_total", series(t, fams, "mavtop_refusals_total", dto.MetricType_COUNTER), map[string]float64{
+		"code=credits_exhausted,workspace=acme": 2,
+		"code=budget_exceeded,workspace=acme":   1,
+	})
+	sameSeries(t, "mavtop_credits_allocation", series(t, fams, "mavtop_credits_allocation", dto.MetricType_GAUGE), map[string]float64{
+		"workspace=acme": 10000, "workspace=beta": 500,
+	})
+	sameSeries(t, "mavtop_credits_remaining", series(t, fams, "mavtop_credits_remaining", dto.MetricType_GAUGE), map[string]float64{
+		"workspace=acme": 8000 - 475, // the usage limit binds first
+		"workspace=beta": 500 + 200 - 608,
+	})
+	sameSeries(t, "mavtop_credits_usage_limit", series(t, fams, "mavtop_credits_usage_limit", dto.MetricType_GAUGE), map[string]float64{"workspace=acme": 8000})
+	sameSeries(t, "mavtop_credits_recharged_total", series(t, fams, "mavtop_credits_recharged_total", dto.MetricType_COUNTER), map[string]float64{
+		"workspace=acme": 0, "workspace=beta": 200, "workspace=gamma": 0,
+	})
+	sameSeries(t, "mavtop_estimate_ratio", series(t, fams, "mavtop_estimate_ratio", dto.MetricType_GAUGE), map[string]float64{
+		"operation=chat": 0.8, "operation=focus-group": 1.2,
+	})
+	sameSeries(t, "mavtop_estimate_jobs_total", series(t, fams, "mavtop_estimate_jobs_total", dto.MetricType_COUNTER), map[string]float64{
+		"operation=chat": 1, "operation=focus-group": 1,
+	})
+	sameSeries(t, "mavtop_ssh_sessions", series(t, fams, "mavtop_ssh_sessions", dto.MetricType_GAUGE), map[string]float64{"": 3})
+	sameSeries(t, "mavtop_feed_connected", series(t, fams, "mavtop_feed_connected", dto.MetricType_GAUGE), map[string]float64{"": 1})
+
+	// The same numbers read from the hub's ledger, independently of the above.
+	var want struct {
+		used, refused      map[string]float64
+		alloc, remain      map[string]float64
+		usedTotal, refTot  float64
+		period, periodLeft float64
+	}
+	want.used, want.refused, want.alloc, want.remain = map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}
+	r.hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
+		tot := l.Totals()
+		for ws, n := range tot.Used {
+			want.used[ws] = float64(n)
+			want.usedTotal += float64(n)
+		}
+		for f, n := range tot.Refused {
+			ws, _, code, _ := model.SplitRefusedField(f)
+			want.refused["code="+code+",workspace="+ws] += float64(n)
+		}
+		for _, s := range l.Summaries(nil) {
+			if s.Settings.Allocation > 0 {
+				want.alloc["workspace="+s.Name] = float64(s.Settings.Allocation)
+			}
+			if s.RemainingKnown {
+				want.remain["workspace="+s.Name] = float64(s.Remaining)
+			}
+		}
+		want.refTot = float64(l.RefusalTotals().Total())
+		want.period = float64(l.Period().Start.Unix())
+	})
+	gotUsed := map[string]float64{}
+	for k, v := range series(t, fams, "mavtop_credits_used_total", dto.MetricType_COUNTER) {
+		for _, l := range strings.Split(k, ",") {
+			if ws, ok := strings.CutPrefix(l, "workspace="); ok {
+				gotUsed[ws] += v
+			}
+		}
+	}
+	sameSeries(t, "credits used by workspace vs ledger", gotUsed, want.used)
+	sameSeries(t, "402s vs ledger", series(t, fams, "mavtop_refusals_total", dto.MetricType_COUNTER), want.refused)
+	sameSeries(t, "allocation vs ledger", series(t, fams, "mavtop_credits_allocation", dto.MetricType_GAUGE), want.alloc)
+	sameSeries(t, "remaining vs ledger", series(t, fams, "mavtop_credits_remaining", dto.MetricType_GAUGE), want.remain)
+	if want.refTot != 3 || want.usedTotal != 300+100+50+25+608+7 {
+		t.Errorf("ledger totals: %v 402s, %v credits", want.refTot, want.usedTotal)
+	}
+	sameSeries(t, "period start", series(t, fams, "mavtop_billing_period_start_timestamp_seconds", dto.MetricType_GAUGE), map[string]float64{"": want.period})
+
+	// Feed stats arrive (lag, rate, counters) and the runtime collectors are there.
+	waitFor(t, "feed stats", func() bool {
+		return len(series(t, scrape(t, r.url), "mavtop_feed_events_total", dto.MetricType_COUNTER)) == 1
+	})
+	for _, name := range []string{"mavtop_feed_lag_seconds", "mavtop_feed_events_per_second", "mavtop_feed_reconnects_total", "mavtop_feed_malformed_total", "mavtop_feed_gaps_total", "go_goroutines", "process_start_time_seconds"} {
+		if scrape(t, r.url)[name] == nil {
+			t.Errorf("no %s", name)
+		}
+	}
+}
+
+func TestFoldedProjectsStayFoldedAsTheyGrow(t *testing.T) {
+	r := startRig(t, Options{MaxProjects: 2})
+	r.publish(t, usage("acme", "a", "/responses", 10), usage("acme", "b", "/responses", 20), usage("acme", "c", "/responses", 5))
+	used := func() map[string]float64 {
+		return series(t, scrape(t, r.url), "mavtop_credits_used_total", dto.MetricType_COUNTER)
+	}
+	sameSeries(t, "first", used(), map[string]float64{
+		"endpoint=/responses,project=a,workspace=acme":     10,
+		"endpoint=/responses,project=b,workspace=acme":     20,
+		"endpoint=/responses,project=other,workspace=acme": 5,
+	})
+	// c outgrows a and a newcomer arrives: the named series keep their names, so
+	// no counter ever goes down (a drop would read as a reset to rate()).
+	r.publish(t, usage("acme", "c", "/responses", 100), usage("acme", "d", "/responses", 1000))
+	sameSeries(t, "later", used(), map[string]float64{
+		"endpoint=/responses,project=a,workspace=acme":     10,
+		"endpoint=/responses,project=b,workspace=acme":     20,
+		"endpoint=/responses,project=other,workspace=acme": 1105,
+	})
+}
+
+func TestListen(t *testing.T) {
+	for in, want := range map[string]string{"9464": "127.0.0.1:9464", ":9464": "127.0.0.1:9464", "0.0.0.0:9464": "0.0.0.0:9464", "[::1]:9464": "[::1]:9464", "localhost:1": "localhost:1"} {
+		if got, err := ListenAddr(in); err != nil || got != want {
+			t.Errorf("ListenAddr(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	ln, err := Listen(":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if !IsLoopback(ln.Addr()) {
+		t.Errorf("a port-only address bound %s", ln.Addr())
+	}
+	_, err = Listen(ln.Addr().String())
+	if err == nil || !strings.Contains(err.Error(), "already in use") {
+		t.Errorf("second listen on %s: %v", ln.Addr(), err)
+	}
+	if _, err := Listen("127.0.0.1:99999"); err == nil {
+		t.Error("a bad port was accepted")
+	}
+}

@@ -108,10 +108,11 @@ func NewSubscriber(c redis.UniversalClient, opt SubscriberOptions) *Subscriber {
 // is safe to call from any goroutine.
 func (s *Subscriber) Resync() { s.resync.Store(true) }
 
-// Run follows the stream until ctx is done (call it once per Subscriber), calling handle for every message;
-// it returns ctx's error. Redis errors never end it: it reports them with a
-// ConnMsg and retries with backoff. A read-ahead XREAD still blocked when Run
-// returns ends on its own within Block; its reply is dropped.
+// Run follows the stream until ctx is done, calling handle for every message,
+// and returns ctx's error; call it once per Subscriber. Redis errors never end
+// it: it reports them with a ConnMsg and retries with backoff. A read-ahead
+// XREAD still blocked when Run returns ends on its own within Block; its reply
+// is dropped.
 func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 	s.handle = handle
 	s.rule = model.MonthlyUTC

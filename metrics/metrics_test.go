@@ -73,7 +73,9 @@ func startRig(t *testing.T, opt Options) *rig {
 	// The collector's viewer has joined and the first snapshot is in.
 	waitFor(t, "the feed to connect", func() bool {
 		ok := false
-		r.hub.Read(func(l *model.Ledger, c *feed.ConnMsg, _ *feed.StatsMsg) { ok = l != nil && c != nil && c.State == feed.Connected })
+		r.hub.Read(func(l *model.Ledger, c *feed.ConnMsg, _ *feed.StatsMsg) {
+			ok = l != nil && c != nil && c.State == feed.Connected
+		})
 		return ok && r.hub.Viewers() == 1
 	})
 	return r

@@ -18,6 +18,9 @@ func (s *LedgerState) Apply(m Msg) bool {
 			s.Ledger = model.NewLedger(m.Rule, m.At)
 		}
 		s.Ledger.Seed(m.Snap, m.At)
+		if len(m.History) > 0 {
+			s.Ledger.Backfill(m.History, m.HistoryFrom)
+		}
 		s.Gen = m.Gen
 		return true
 	case *BatchMsg:

@@ -46,6 +46,11 @@ type SnapshotMsg struct {
 	BadSettings map[string]error
 	// At is when the snapshot was read (subscriber clock).
 	At time.Time
+	// History is the last hour of usage events the snapshot's counters include
+	// (start snapshots only), newest first, for burn rates; HistoryFrom is how
+	// far back it is complete.
+	History     []model.Event
+	HistoryFrom time.Time
 }
 
 // BatchMsg is the events of one XREAD reply, in stream order, after Gen's

@@ -31,6 +31,10 @@ type SubscriberOptions struct {
 	// StatsEvery is how often a StatsMsg is sent (1 s).
 	StatsEvery time.Duration
 
+	// HistoryLimit bounds how many entries of the last hour the start snapshot
+	// reads back for burn history (DefaultHistoryLimit; negative: none).
+	HistoryLimit int
+
 	// ReuseEvents makes the subscriber reuse one slice for every BatchMsg.Events:
 	// the events are then valid only until handle returns (copy what you keep).
 	// It saves an allocation per batch for consumers that apply batches at once,
@@ -168,7 +172,17 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 	if s.snapReason == ReasonGap {
 		s.stats.Gaps++
 	}
-	s.handle(&SnapshotMsg{Gen: s.gen, Snap: res.Snap, Rule: res.Rule, Reason: s.snapReason, BadSettings: res.BadSettings, At: s.opt.Now()})
+	msg := &SnapshotMsg{Gen: s.gen, Snap: res.Snap, Rule: res.Rule, Reason: s.snapReason, BadSettings: res.BadSettings, At: s.opt.Now()}
+	if s.snapReason == ReasonStart && s.opt.HistoryLimit >= 0 {
+		// Burn rates from the first frame, not an hour later. History is only a
+		// nicety: failing to read it does not hold the dashboard up.
+		limit := s.opt.HistoryLimit
+		if limit == 0 {
+			limit = DefaultHistoryLimit
+		}
+		msg.History, msg.HistoryFrom, _ = ReadHistory(ctx, s.c, s.keys, res.Snap.StreamID, msg.At, model.History, limit)
+	}
+	s.handle(msg)
 	return nil
 }
 

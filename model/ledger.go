@@ -224,6 +224,9 @@ func (l *Ledger) refusedBy(w *wsState, p *projState, class RefusalClass) Budget 
 }
 
 func (l *Ledger) applySettings(e *Event) {
+	if e.Op == "period" {
+		return // the billing-period config: the feed re-reads counters for it
+	}
 	if e.Project == "" {
 		var s Settings
 		if err := json.Unmarshal([]byte(e.Msg), &s); err != nil || s.Validate() != nil {

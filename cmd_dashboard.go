@@ -12,6 +12,7 @@ import (
 	"mavtop/client"
 	"mavtop/demo"
 	"mavtop/feed"
+	"mavtop/metrics"
 	"mavtop/tui"
 )
 
@@ -23,6 +24,10 @@ type dashboardFlags struct {
 	bell      bool
 	stress    bool
 	seed      uint64
+	// metrics is the Prometheus address ("" for none); see cmd_serve.go.
+	metrics            string
+	metricsMaxProjects int
+	noColor            bool
 }
 
 func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
@@ -33,6 +38,9 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	fl.BoolVar(&f.bell, "bell", false, "ring the terminal bell on new alerts")
 	fl.BoolVar(&f.stress, "stress", false, "demo mode: simulated traffic at a high rate")
 	fl.Uint64Var(&f.seed, "seed", 1, "demo mode: seed of the simulated traffic and charges")
+	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (a port alone binds loopback)")
+	fl.IntVar(&f.metricsMaxProjects, "metrics-max-projects", metrics.DefaultMaxProjects, "projects per workspace with metric series of their own; the rest are summed as \"other\"")
+	fl.BoolVar(&f.noColor, "no-color", false, "draw without colour (also NO_COLOR=1)")
 }
 
 // source is what a dashboard reads: the hub over Redis, the API link, and
@@ -95,11 +103,21 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		ctx, cancel := context.WithCancel(cmd.Context())
 		defer cancel()
-		src, err := f.open(ctx)
+		ml, err := f.listenMetrics(cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
+		src, err := f.open(ctx)
+		if err != nil {
+			if ml != nil {
+				ml.Close()
+			}
+			return err
+		}
 		defer src.close()
+		if err := f.serveMetrics(ctx, ml, src, nil); err != nil {
+			return err
+		}
 		m := tui.New(tui.Options{
 			Source:    src.hub.Join(),
 			Launcher:  src.api.launcher(),
@@ -108,6 +126,7 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 			Demo:      src.demo != nil,
 			DemoHint:  "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop --redis redis://host:6379/0",
 			Bell:      f.bell,
+			Renderer:  f.renderer(),
 		})
 		p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 		if _, err := p.Run(); err != nil && ctx.Err() == nil {

@@ -31,6 +31,7 @@ func exitf(code int, format string, args ...any) error {
 
 func newRootCmd() *cobra.Command {
 	var dash dashboardFlags
+	var cfg configState
 	root := &cobra.Command{
 		Use:   "mavtop",
 		Short: "A terminal dashboard for Mavera API credit usage",
@@ -43,11 +44,15 @@ and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
 		RunE:          newDashboardRunE(&dash),
 	}
 	dash.addFlags(root)
+	cfg.addFlags(root)
+	root.PersistentPreRunE = cfg.load // mavtop.toml and the environment fill in flags not given
 	root.AddCommand(
 		newSandboxCmd(),
 		newEstimateCmd(),
 		newEmitCmd(), newCheckCmd(), newBudgetCmd(),
+		newServeCmd(),
 	)
+	root.AddCommand(newConfigCmd(root, &cfg)) // last: it takes the others' flags
 	return root
 }
 

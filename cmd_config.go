@@ -1,0 +1,113 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"mavtop/config"
+	"mavtop/model"
+)
+
+// configState is the configuration file and the settings in effect: the root's
+// hook loads them before any command runs, `mavtop config` prints them.
+type configState struct {
+	// path is --config.
+	path string
+	// getenv reads the environment (os.Getenv).
+	getenv   func(string) string
+	file     *config.File
+	settings []config.Setting
+}
+
+// addFlags registers --config on root, for every command.
+func (c *configState) addFlags(root *cobra.Command) {
+	root.PersistentFlags().StringVar(&c.path, "config", "", "configuration `file` (default $XDG_CONFIG_HOME/mavtop/mavtop.toml, or $MAVTOP_CONFIG; see mavtop config)")
+}
+
+// load is the root's PersistentPreRunE: it reads the configuration file and
+// fills in every flag of cmd the command line did not give, from the
+// environment or else the file (flag > env > file > default).
+func (c *configState) load(cmd *cobra.Command, _ []string) error {
+	getenv := c.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	f, err := config.Find(c.path, getenv)
+	if err != nil {
+		return exitf(2, "%v", err)
+	}
+	settings, err := config.Resolve(cmd.Flags(), f, getenv)
+	if err != nil {
+		return exitf(2, "config: %v", err)
+	}
+	c.file, c.settings = f, settings
+	if cmd.Name() == "config" {
+		return nil // it only shows the settings
+	}
+	// alerts.thresholds has no flag: it is the model's default for workspaces
+	// without thresholds of their own, set once before anything reads it.
+	if s, ok := config.Get(settings, "alerts.thresholds"); ok && s.Source != config.FromDefault {
+		t, err := config.Thresholds(s.Value)
+		if err != nil {
+			return exitf(2, "config: alerts.thresholds: %v", err)
+		}
+		model.DefaultAlerts = t
+	}
+	return nil
+}
+
+func newConfigCmd(root *cobra.Command, c *configState) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Print the configuration in effect, each value with its source (secrets redacted)",
+		Long: `Print the configuration in effect as a mavtop.toml: every setting, its value
+and where it came from (flag, env, file or default). Precedence: a flag beats the
+environment, which beats the file, which beats the default. The file is
+$XDG_CONFIG_HOME/mavtop/mavtop.toml (~/.config/mavtop/mavtop.toml) unless --config
+or $MAVTOP_CONFIG names another; it is optional, but one that is named must exist.
+Passwords in Redis URLs and the API key are redacted.
+
+This command takes the flags of every command, so "mavtop config --ssh :2222"
+shows what "mavtop serve --ssh :2222" would use.`,
+		Example: `  mavtop config
+  mavtop config --config ./mavtop.toml --redis redis://localhost:6379/0`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			getenv := c.getenv
+			if getenv == nil {
+				getenv = os.Getenv
+			}
+			wanted := ""
+			if c.path == "" && getenv(config.EnvPath) == "" {
+				wanted, _ = config.DefaultPath(getenv)
+			}
+			return config.Print(cmd.OutOrStdout(), c.settings, c.file.Path, wanted)
+		},
+	}
+	// The other commands' flags behind settings, sharing their values and defaults.
+	fs := cmd.Flags()
+	for _, k := range config.Keys() {
+		if k.Flag == "" || fs.Lookup(k.Flag) != nil {
+			continue
+		}
+		if fl := findFlag(root, k.Flag); fl != nil {
+			fs.AddFlag(&pflag.Flag{Name: fl.Name, Usage: fl.Usage, Value: fl.Value, DefValue: fl.DefValue, NoOptDefVal: fl.NoOptDefVal})
+		}
+	}
+	return cmd
+}
+
+// findFlag finds a flag on root or any command under it.
+func findFlag(root *cobra.Command, name string) *pflag.Flag {
+	if fl := root.Flags().Lookup(name); fl != nil {
+		return fl
+	}
+	for _, sub := range root.Commands() {
+		if fl := findFlag(sub, name); fl != nil {
+			return fl
+		}
+	}
+	return nil
+}

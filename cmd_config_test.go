@@ -1,0 +1,162 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "mavtop.toml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// line returns the output line of key in section.
+func configLine(t *testing.T, out, section, key string) string {
+	t.Helper()
+	in := false
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "[") {
+			in = l == "["+section+"]"
+			continue
+		}
+		if in && regexp.MustCompile(`^(# )?`+regexp.QuoteMeta(key)+` = `).MatchString(l) {
+			return l
+		}
+	}
+	t.Fatalf("no %s.%s in:\n%s", section, key, out)
+	return ""
+}
+
+func TestConfigCommandShowsEachSourceAndRedacts(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, v := range []string{"REDIS_URL", "MAVTOP_REDIS_URL", "MAVTOP_SSH_LISTEN", "NO_COLOR", "MAVTOP_CONFIG"} {
+		t.Setenv(v, "")
+	}
+	cfg := writeConfig(t, `# ops
+[redis]
+url = "redis://:filepassword@redis.internal:6379/0"
+key_prefix = "{fromfile}"
+
+[ssh]
+listen = "0.0.0.0:2222"
+idle_timeout = "10m"
+
+[metrics]
+listen = "127.0.0.1:9464"
+
+[alerts]
+warn = 60
+`)
+	t.Setenv("MAVTOP_SSH_LISTEN", "127.0.0.1:2200")
+	t.Setenv("MAVERA_API_KEY", "mvra_live_0123456789abcdefghijklmnopqrstuvABCD")
+	out, stderr, code := runMavtop(t, "config", "--config", cfg, "--metrics", "127.0.0.1:9999")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, tt := range []struct{ section, key, want string }{
+		{"redis", "url", `url = "redis://:xxxxx@redis.internal:6379/0"  # file ` + cfg + ":3"},
+		{"redis", "key_prefix", `key_prefix = "{fromfile}"`},
+		{"redis", "timeout", `# default`},
+		{"ssh", "listen", `listen = "127.0.0.1:2200"`},       // env beats file
+		{"ssh", "listen", `# env MAVTOP_SSH_LISTEN`},         //
+		{"ssh", "idle_timeout", `idle_timeout = "10m0s"`},    // file beats default
+		{"metrics", "listen", `listen = "127.0.0.1:9999"`},   // flag beats file
+		{"metrics", "listen", `# flag --metrics`},            //
+		{"alerts", "warn", `warn = 60`},                      // a check flag, from the file
+		{"api", "key", `# key = "mvra_live_…ABCD"`},          // redacted
+		{"api", "key", `# env MAVERA_API_KEY`},               //
+		{"theme", "no_color", `no_color = false  # default`}, //
+	} {
+		if l := configLine(t, out, tt.section, tt.key); !strings.Contains(l, tt.want) {
+			t.Errorf("%s.%s: %q lacks %q", tt.section, tt.key, l, tt.want)
+		}
+	}
+	for _, secret := range []string{"filepassword", "0123456789abcdef"} {
+		if strings.Contains(out+stderr, secret) {
+			t.Errorf("secret %q printed:\n%s", secret, out)
+		}
+	}
+	// NO_COLOR turns no_color on (any value, by its convention).
+	t.Setenv("NO_COLOR", "1")
+	out, _, _ = runMavtop(t, "config", "--config", cfg)
+	if l := configLine(t, out, "theme", "no_color"); !strings.Contains(l, "no_color = true  # env NO_COLOR") {
+		t.Errorf("NO_COLOR: %q", l)
+	}
+}
+
+func TestConfigFileErrors(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("MAVTOP_CONFIG", "")
+	missing := filepath.Join(t.TempDir(), "nope.toml")
+	_, stderr, code := runMavtop(t, "config", "--config", missing)
+	if code != 2 || !strings.Contains(stderr, missing) {
+		t.Errorf("--config to a missing file: exit %d, %s", code, stderr)
+	}
+	// A missing default file is fine.
+	if _, stderr, code := runMavtop(t, "config"); code != 0 {
+		t.Errorf("no default file: exit %d, %s", code, stderr)
+	}
+	bad := writeConfig(t, "[redis]\nurl = \"redis://h:6379\"\n\n[ssh]\nlisten = \":2222\"\nauthorised_keys = \"~/.ssh/ak\"\n")
+	_, stderr, code = runMavtop(t, "check", "--config", bad)
+	if code != 2 || !strings.Contains(stderr, bad+":6") || !strings.Contains(stderr, `"ssh.authorised_keys"`) {
+		t.Errorf("unknown key: exit %d, %s", code, stderr)
+	}
+	badValue := writeConfig(t, "[metrics]\nmax_projects = 0\n[redis]\ntimeout = \"soon\"\n")
+	_, stderr, code = runMavtop(t, "config", "--config", badValue)
+	if code != 2 || !strings.Contains(stderr, "line 4") {
+		t.Errorf("bad duration: exit %d, %s", code, stderr)
+	}
+	badEnv := writeConfig(t, "")
+	t.Setenv("MAVTOP_ALERTS_THRESHOLDS", "90,50,10")
+	_, stderr, code = runMavtop(t, "config", "--config", badEnv)
+	if code != 2 || !strings.Contains(stderr, "MAVTOP_ALERTS_THRESHOLDS") {
+		t.Errorf("bad env thresholds: exit %d, %s", code, stderr)
+	}
+}
+
+// The file reaches real commands: check reads its Redis and thresholds from it,
+// and a flag still wins.
+func TestConfigFileDrivesCommands(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("REDIS_URL", "")
+	t.Setenv("MAVTOP_CONFIG", "")
+	srv := feedtest.Start(t)
+	seedLevels(t, srv) // calm 10 %, busy 80 %, hot 95 % with a 402, loose without allocation
+	relaxed := writeConfig(t, "[redis]\nurl = \""+srv.URL+"\"\n\n[alerts]\nwarn = 96\ncrit = 99\n")
+	if out, stderr, code := runMavtop(t, "check", "--config", relaxed); code != 0 {
+		t.Errorf("check with the file's Redis and thresholds: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, _, code := runMavtop(t, "check", "--config", relaxed, "--warn", "50", "--crit", "90"); code != 2 {
+		t.Errorf("--warn 50 --crit 90 over the file: exit %d, want 2", code)
+	}
+	t.Setenv("MAVTOP_CONFIG", relaxed) // $MAVTOP_CONFIG chooses the file too
+	if _, _, code := runMavtop(t, "check"); code != 0 {
+		t.Errorf("check with $MAVTOP_CONFIG: exit %d", code)
+	}
+	t.Setenv("REDIS_URL", "redis://127.0.0.1:1/0") // env beats file: nothing listens there
+	if _, _, code := runMavtop(t, "check"); code != 3 {
+		t.Errorf("REDIS_URL over the file: exit %d, want 3 (unknown)", code)
+	}
+
+	// alerts.thresholds becomes the default for workspaces without their own.
+	saved := model.DefaultAlerts
+	t.Cleanup(func() { model.DefaultAlerts = saved })
+	t.Setenv("REDIS_URL", "")
+	withThresholds := writeConfig(t, "[redis]\nurl = \""+srv.URL+"\"\n[alerts]\nthresholds = [20, 40, 60]\n")
+	if _, stderr, code := runMavtop(t, "check", "--config", withThresholds); code == 3 {
+		t.Fatalf("check: %s", stderr)
+	}
+	if model.DefaultAlerts != [3]int{20, 40, 60} {
+		t.Errorf("default alerts %v, want [20 40 60]", model.DefaultAlerts)
+	}
+}

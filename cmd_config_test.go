@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"mavtop/config"
 	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
@@ -158,5 +159,31 @@ func TestConfigFileDrivesCommands(t *testing.T) {
 	}
 	if model.DefaultAlerts != [3]int{20, 40, 60} {
 		t.Errorf("default alerts %v, want [20 40 60]", model.DefaultAlerts)
+	}
+}
+
+// The sample mavtop.toml in the README loads.
+func TestREADMESampleConfigLoads(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Configuration\n")
+	if !ok {
+		t.Fatal("README has no ## Configuration")
+	}
+	_, block, ok := strings.Cut(section, "```toml\n")
+	if !ok {
+		t.Fatal("no toml block in ## Configuration")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	f, err := config.Load(writeConfig(t, block))
+	if err != nil {
+		t.Fatalf("README sample: %v", err)
+	}
+	for _, key := range []string{"redis.url", "ssh.listen", "metrics.listen", "alerts.thresholds", "theme.no_color"} {
+		if _, _, ok := f.Value(key); !ok {
+			t.Errorf("README sample lacks %s", key)
+		}
 	}
 }

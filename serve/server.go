@@ -218,7 +218,8 @@ func (s *Server) track(next ssh.Handler) ssh.Handler {
 		pty, _, hasPty := ss.Pty()
 		attrs := append(sess.logAttrs(), "term", pty.Term, "width", pty.Window.Width, "height", pty.Window.Height, "may_launch", sess.ReadOnly == "" && sess.Launcher != nil)
 		if !hasPty {
-			attrs = append(attrs, "pty", false, "command", ss.RawCommand())
+			// not the command itself: it is whatever the client typed
+			attrs = append(attrs, "pty", false, "command_given", ss.RawCommand() != "")
 		}
 		s.log.Info("ssh session started", attrs...)
 		s.mu.Lock()
@@ -236,7 +237,11 @@ func (s *Server) track(next ssh.Handler) ssh.Handler {
 			s.log.Info("ssh session ended", append(sess.logAttrs(), "after", time.Since(sess.Started).Round(time.Second).String(), "reason", reason)...)
 		}()
 		if !hasPty {
-			wish.Println(ss, "mavtop serves an interactive dashboard: connect with a terminal, e.g. ssh -t -p PORT HOST")
+			port := "PORT"
+			if _, p, err := net.SplitHostPort(ss.LocalAddr().String()); err == nil {
+				port = p
+			}
+			wish.Printf(ss, "mavtop serves an interactive dashboard: connect with a terminal, e.g. ssh -t -p %s HOST\n", port)
 			_ = ss.Exit(1)
 			return
 		}

@@ -30,6 +30,9 @@ func (c *configState) addFlags(root *cobra.Command) {
 // fills in every flag of cmd the command line did not give, from the
 // environment or else the file (flag > env > file > default).
 func (c *configState) load(cmd *cobra.Command, _ []string) error {
+	if cmd.Name() == "help" || cmd.Name() == "completion" || cmd.HasParent() && cmd.Parent().Name() == "completion" {
+		return nil // help works whatever the file says
+	}
 	getenv := c.getenv
 	if getenv == nil {
 		getenv = os.Getenv

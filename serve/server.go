@@ -161,16 +161,23 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting, ends every session and waits for them (or ctx).
+// Shutdown ends every dashboard, waits for the sessions to finish (or ctx),
+// then closes the listener and the connections.
 func (s *Server) Shutdown(ctx context.Context) error {
 	for _, sess := range s.Sessions() {
 		sess.quit()
 	}
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		_ = s.srv.Close()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for len(s.Sessions()) > 0 {
+		select {
+		case <-ctx.Done():
+			_ = s.srv.Close()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
-	return err
+	return s.srv.Close()
 }
 
 // Close ends every connection at once.

@@ -391,3 +391,26 @@ func TestHostKeyIsGeneratedOnceAndKept(t *testing.T) {
 		t.Errorf("a world-readable host key: %v", err)
 	}
 }
+
+func TestShutdownEndsLiveSessions(t *testing.T) {
+	f := startFixture(t, fixtureOpts{})
+	c, err := f.dial("gina", gossh.PublicKeys(f.reader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := openTerm(t, c, 80, 24)
+	tm.waitScreen(waitLong, "acme-prod")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := f.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with a live session: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("shutdown took %s", d)
+	}
+	waitFor(t, waitLong, "the client to see the end", tm.closed)
+	if n := f.hub.Viewers(); n != 0 {
+		t.Errorf("%d viewers after shutdown", n)
+	}
+}

@@ -41,7 +41,7 @@ func TestAuthorizedKeySeesGaugesSizedToItsTerminal(t *testing.T) {
 		t.Fatalf("authorized key refused: %v", err)
 	}
 	tm := openTerm(t, c, 100, 30)
-	tm.waitScreen(waitLong, "acme-prod", "12 % used", "1,234")
+	tm.waitScreen(waitLong, "acme-prod", "% used", "1,234")
 	if n := f.hub.Viewers(); n != 1 {
 		t.Errorf("hub viewers = %d, want 1", n)
 	}
@@ -129,12 +129,20 @@ func TestReadOnlyKeyCannotLaunch(t *testing.T) {
 	if err := sess.Launcher.Queue(context.Background(), testJob(), nil); !errors.As(err, &ro) {
 		t.Errorf("read-only queue: err = %v", err)
 	}
-	// And the screen says why: estimator pane, then the launch key.
+	// And the screen says why: estimator pane, then the launch key, which
+	// fails at once instead of asking for confirmation.
 	tm.send("e")
-	tm.waitScreen(waitLong, "launch disabled")
+	tm.waitScreen(waitLong, "launch disabled: "+ReadOnlyReason)
+	mark := len(tm.screen())
 	tm.send("\r")
 	tm.send("y")
-	time.Sleep(200 * time.Millisecond) // give a wrongful launch the time to happen
+	tm.send("\x1b") // esc: back to the dashboard, drawn once the keys before it were handled
+	waitFor(t, waitLong, "the dashboard again", func() bool {
+		return strings.Contains(tm.screen()[mark:], "402 refusals")
+	})
+	if strings.Contains(tm.screen()[mark:], "y launch · n cancel") {
+		t.Error("a read-only key was asked to confirm a launch")
+	}
 	if jobs := f.launcher.Jobs(); len(jobs) != 0 {
 		t.Errorf("the real launcher ran %d jobs for a read-only key", len(jobs))
 	}
@@ -164,17 +172,11 @@ func TestLaunchKeyCanLaunchAndIsLogged(t *testing.T) {
 	}
 	// From the keyboard: estimator pane, launch, confirm.
 	tm.send("e")
-	tm.waitScreen(waitLong, "estimator")
-	waitFor(t, waitLong, "a launch from the keyboard", func() bool {
-		if len(f.launcher.Jobs()) >= 2 {
-			return true
-		}
-		tm.send("\r")
-		time.Sleep(50 * time.Millisecond)
-		tm.send("y")
-		time.Sleep(100 * time.Millisecond)
-		return len(f.launcher.Jobs()) >= 2
-	})
+	tm.waitScreen(waitLong, "enter launch")
+	tm.send("\r")
+	tm.waitScreen(waitLong, "y launch · n cancel")
+	tm.send("y")
+	waitFor(t, waitLong, "a launch from the keyboard", func() bool { return len(f.launcher.Jobs()) == 2 })
 	job := f.launcher.Jobs()[1]
 	if job.Workspace != "acme-prod" {
 		t.Errorf("launched in %q", job.Workspace)

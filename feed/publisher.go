@@ -309,8 +309,11 @@ func retryable(err error) bool {
 	var re redis.Error
 	if errors.As(err, &re) {
 		msg := re.Error()
-		// Replies that mean "not now" rather than "never".
-		for _, pfx := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY"} {
+		// Replies that mean "not now" rather than "never". EXECABORT: a command
+		// was refused while queued (a server still loading its AOF after a
+		// restart says LOADING there), so the whole MULTI was discarded and
+		// nothing was written: sending it again is safe.
+		for _, pfx := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY", "EXECABORT"} {
 			if len(msg) >= len(pfx) && msg[:len(pfx)] == pfx {
 				return true
 			}

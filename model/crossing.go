@@ -1,7 +1,5 @@
 package model
 
-import "fmt"
-
 // CrossingKind says which line a workspace or project crossed.
 type CrossingKind uint8
 
@@ -32,25 +30,6 @@ type Crossing struct {
 	Used, Of int64
 	// TS is the time of the event that crossed it (unix ms).
 	TS int64
-}
-
-// String says what happened in one line.
-func (c Crossing) String() string {
-	switch c.Kind {
-	case CrossThreshold:
-		return fmt.Sprintf("%s passed %d %% of its allocation (%d of %d credits)", c.Workspace, c.Threshold, c.Used, c.Of)
-	case CrossExhausted:
-		return fmt.Sprintf("%s used its whole allocation (%d of %d credits)", c.Workspace, c.Used, c.Of)
-	case CrossUsageLimit:
-		return fmt.Sprintf("%s reached its usage limit (%d of %d credits): requests now get 402", c.Workspace, c.Used, c.Of)
-	case CrossBudgetAlert:
-		return fmt.Sprintf("%s reached its budget alert (%d of %d credits)", c.Workspace, c.Used, c.Of)
-	case CrossProjectAlert:
-		return fmt.Sprintf("%s/%s reached its budget alert (%d of %d credits)", c.Workspace, c.Project, c.Used, c.Of)
-	case CrossProjectLimit:
-		return fmt.Sprintf("%s/%s reached its usage limit (%d of %d credits): requests now get 402", c.Workspace, c.Project, c.Used, c.Of)
-	}
-	return "unknown crossing"
 }
 
 // maxPendingCrossings bounds crossings nobody took; the oldest are dropped.

@@ -49,7 +49,7 @@ func (a *Alerts) SetSize(w, h int) {
 // Len is the number of alerts kept.
 func (a Alerts) Len() int { return len(a.list) }
 
-// AddCrossing turns a ledger crossing into an alert; it reports whether one was added.
+// AddCrossing turns a ledger crossing into an alert.
 func (a *Alerts) AddCrossing(c model.Crossing) {
 	lvl := model.LevelWarn
 	switch c.Kind {

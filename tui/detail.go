@@ -174,13 +174,12 @@ func (d Detail) View() string {
 	if d.width <= 0 || d.height <= 0 {
 		return ""
 	}
-	from, to := d.cur.window()
 	if d.cur.n == 0 {
 		return ""
 	}
 	// scrolling moves the window, not a highlighted line
-	from = d.cur.pos
-	to = min(from+d.height, len(d.lines))
+	from := d.cur.pos
+	to := min(from+d.height, len(d.lines))
 	lines := make([]string, 0, to-from)
 	for _, l := range d.lines[from:to] {
 		lines = append(lines, fit(l, d.width))

@@ -45,6 +45,7 @@ const (
 	phaseDone
 	phaseRefused
 	phaseFailed
+	phaseDisabled // this viewer may not launch: readOnly says why
 )
 
 // launchable are the operations the pane offers (listing personas costs nothing).
@@ -285,7 +286,7 @@ func (e Estimator) requestLaunch() (Estimator, tea.Cmd) {
 		}
 	}
 	if e.readOnly != "" {
-		e.phase, e.result = phaseFailed, LaunchResultMsg{Err: errors.New(e.readOnly)}
+		e.phase = phaseDisabled
 		return e, nil
 	}
 	e.phase = phaseConfirm
@@ -420,11 +421,9 @@ func (e Estimator) jobLines() []string {
 		}
 		return out
 	case phaseFailed:
-		u := client.UserMessage(e.result.Err)
-		if e.readOnly != "" && e.result.Err != nil && e.result.Err.Error() == e.readOnly {
-			return []string{st.Warn.Render("launch disabled: " + e.readOnly)}
-		}
-		return []string{st.Bad.Render("✖ failed: " + u.Message)}
+		return []string{st.Bad.Render("✖ failed: " + client.UserMessage(e.result.Err).Message)}
+	case phaseDisabled:
+		return []string{st.Warn.Render("launch disabled: " + e.readOnly)}
 	}
 	if e.readOnly != "" {
 		return []string{st.Dim.Render("launch disabled: " + e.readOnly)}

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -164,5 +163,4 @@ func TestEstimatorCyclesOperationsAndWorkspaces(t *testing.T) {
 	if e.quote.Op != estimator.Video || e.quote.Estimate != 400 { // 60 s: the 60–179 s band
 		t.Fatalf("video quote %+v (%v)", e.quote, e.quoteErr)
 	}
-	_ = errors.New
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -62,7 +63,16 @@ type quietRedis struct{}
 
 func (quietRedis) Printf(context.Context, string, ...any) {}
 
+// gcPercent is mavtop's GOGC unless the environment sets one: its live heap is
+// a few MB (ledgers, rings, a bounded 402 log) while go-redis allocates for every
+// entry read, so collecting less often buys ingest speed for little memory
+// (BenchmarkIngest: 0.89 → 0.97 of a bare XREAD loop).
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	redis.SetLogger(quietRedis{})
 	err := newRootCmd().Execute()
 	if err == nil {

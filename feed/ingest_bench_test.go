@@ -3,6 +3,8 @@ package feed
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"syscall"
@@ -51,6 +53,11 @@ func prefill(b *testing.B, c redis.UniversalClient, n int) {
 //
 //	go test ./feed -run '^$' -bench Ingest -benchtime 9x
 func BenchmarkIngest(b *testing.B) {
+	// mavtop runs with GOGC=400 (main.go's gcPercent) unless GOGC is set: measure
+	// what ships. Both loops run under it.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	srv := feedtest.Start(b)
 	if !srv.Real {
 		b.Log("embedded server: the figures do not say anything about redis-server")

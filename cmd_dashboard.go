@@ -67,7 +67,10 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		src.api.run(ctx, src.hub, 30*time.Second)
 		return src, nil
 	}
-	rdb, err := feed.NewClient(feed.ConnectOptions{URL: f.redis.redisURL(), SentinelMaster: f.redis.sentinelMaster, DialTimeout: f.redis.timeout})
+	// No go-redis retries: the subscriber has its own backoff and reports every
+	// failed attempt on screen at once; the publisher retries on its own too.
+	rdb, err := feed.NewClient(feed.ConnectOptions{URL: f.redis.redisURL(), SentinelMaster: f.redis.sentinelMaster,
+		DialTimeout: min(f.redis.timeout, 2*time.Second), MaxRetries: -1})
 	if err != nil {
 		return nil, exitf(2, "%v", err)
 	}

@@ -21,7 +21,8 @@ type ConnectOptions struct {
 	SentinelMaster string
 	// DialTimeout bounds connecting (5 s).
 	DialTimeout time.Duration
-	// MaxRetries is go-redis's per-command retry count (0: its default, -1: none).
+	// MaxRetries is go-redis's per-command retry count (0: its default, -1: none,
+	// and then one dial attempt per command: for callers with their own backoff).
 	MaxRetries int
 }
 
@@ -68,6 +69,9 @@ func NewClient(opt ConnectOptions) (redis.UniversalClient, error) {
 		uo.DialTimeout = 5 * time.Second
 	}
 	uo.MaxRetries = opt.MaxRetries
+	if opt.MaxRetries < 0 {
+		uo.DialerRetries = 1 // fail fast means the dial too: the caller retries
+	}
 	uo.ContextTimeoutEnabled = true
 	return redis.NewUniversalClient(&uo), nil
 }

@@ -116,3 +116,22 @@ func TestBurnIsNotExtrapolatedFromABurst(t *testing.T) {
 		t.Fatalf("burn %.0f/h, want 1200 per 5 min = 14400/h", b)
 	}
 }
+
+func TestBackfillFillsTheRefusalLog(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.Seed(&Snapshot{Period: MonthlyUTC.At(t0), Used: map[string]int64{"acme": 10},
+		Refused: map[string]int64{"acme//credits_exhausted": 2}}, t0)
+	r1 := refusal("acme", "", CodeCreditsExhausted, -2*time.Minute)
+	r1.Req = "older"
+	r2 := refusal("acme", "", CodeCreditsExhausted, -time.Minute)
+	r2.Req = "newer"
+	ok := use("acme", "", "/responses", 10, -90*time.Second)
+	l.Backfill([]Event{r2, ok, r1}, t0.Add(-time.Hour)) // newest first, as read back
+	log := l.Refusals(nil, 10)
+	if len(log) != 2 || log[0].Event.Req != "newer" || log[1].Event.Req != "older" || log[0].By != BudgetAccount {
+		t.Fatalf("log %+v", log)
+	}
+	if s, _ := l.Summary("acme"); s.Used != 10 || s.Refused.Total() != 2 {
+		t.Fatalf("backfill changed counters: %+v", s)
+	}
+}

@@ -132,6 +132,9 @@ func (h Header) connPart() string {
 		return st.Bad.Render(s)
 	}
 	s := "◌ connecting"
+	if h.conn.Attempt > 0 {
+		s += fmt.Sprintf(" (attempt %d)", h.conn.Attempt)
+	}
 	if h.conn.Err != nil {
 		s += ": " + shortErr(h.conn.Err)
 	}

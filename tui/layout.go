@@ -163,14 +163,18 @@ func (m *Model) bottomView(a areas) string {
 }
 
 func (m *Model) waitingView() string {
-	s := "Waiting for the first snapshot from Redis…"
+	lines := []string{"Waiting for the first snapshot from Redis…"}
 	if e := m.header.conn.Err; e != nil {
-		s += "\n\nLast error: " + e.Error()
+		lines = append(lines, "", "Last error: "+e.Error(), "Retrying with backoff; the header shows each attempt.")
 	}
-	if m.opt.DemoHint != "" {
-		s += "\n\n" + m.opt.DemoHint
+	if m.opt.Demo && m.opt.DemoHint != "" {
+		lines = append(lines, "", m.opt.DemoHint)
 	}
-	return m.st.Dim.Render(s)
+	wrap := m.st.Renderer.NewStyle().Width(max(m.width-2, 1))
+	for i, l := range lines {
+		lines[i] = m.st.Dim.Render(wrap.Render(l))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // footer is the key help for the current mode, or the newest alert while it is

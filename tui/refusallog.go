@@ -63,7 +63,11 @@ func (r RefusalLog) View() string {
 		return ""
 	}
 	if len(r.rows) == 0 {
-		return r.st.Dim.Render(fit("  No 402s this period: every request was paid for.", r.width))
+		msg := "  No 402s this period: every request was paid for."
+		if r.total > 0 { // counted in Redis, but older than the stream history read at start
+			msg = fmt.Sprintf("  None in the last hour; the %s of this period are in the counters and the workspace details.", credits(r.total))
+		}
+		return r.st.Dim.Render(fit(msg, r.width))
 	}
 	cols := r.columns()
 	var b strings.Builder

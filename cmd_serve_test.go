@@ -207,6 +207,9 @@ func (r *runningServe) gauge(t *testing.T, name string) float64 {
 // redisClients counts the connections redis-server has, ours excepted.
 func redisClients(t *testing.T, c *redis.Client) (total, xread int) {
 	t.Helper()
+	if c == nil { // the embedded server has no CLIENT LIST: the hub's count has to do
+		return 0, 0
+	}
 	list, err := c.ClientList(context.Background()).Result()
 	if err != nil {
 		t.Fatal(err)
@@ -234,8 +237,11 @@ func TestServeTwentyViewersShareOneSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startServe(t, "--redis", srv.URL)
-	counter := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
-	defer counter.Close()
+	var counter *redis.Client
+	if srv.Real {
+		counter = redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})
+		defer counter.Close()
+	}
 
 	waitUntil(t, 15*time.Second, "the feed to connect", func() bool { return r.gauge(t, "mavtop_feed_connected") == 1 })
 	before, _ := redisClients(t, counter)

@@ -18,7 +18,7 @@ func (s *LedgerState) Apply(m Msg) bool {
 			s.Ledger = model.NewLedger(m.Rule, m.At)
 		}
 		s.Ledger.Seed(m.Snap, m.At)
-		if len(m.History) > 0 {
+		if !m.HistoryFrom.IsZero() { // an empty history says the last hour was quiet
 			s.Ledger.Backfill(m.History, m.HistoryFrom)
 		}
 		s.Gen = m.Gen

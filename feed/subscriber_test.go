@@ -324,7 +324,8 @@ func TestSettingsChangesArriveLive(t *testing.T) {
 func TestReconnectStatesAndResume(t *testing.T) {
 	srv := feedtest.Start(t)
 	if !srv.Real {
-		t.Log("embedded server: Restart keeps data in memory")
+		// miniredis's restart leaves go-redis connections with stray replies
+		t.Skip("a server going away needs redis-server (CI requires it)")
 	}
 	c := srv.Client()
 	ctx := context.Background()

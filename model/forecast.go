@@ -140,6 +140,9 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 			continue
 		}
 		w := l.ws[e.Workspace]
+		if w != nil && e.TS > w.lastTS && l.period.Contains(e.TS) {
+			w.lastTS = e.TS
+		}
 		if e.Credits != 0 {
 			l.all.add(e.TS, e.Credits)
 			if w != nil {

@@ -48,6 +48,7 @@ type rig struct {
 	hub      *feed.Hub
 	tm       *teatest.TestModel
 	cancel   context.CancelFunc
+	seen     []byte // all output so far (teatest hands each byte over once)
 }
 
 type rigOption func(*tui.Options)
@@ -58,7 +59,10 @@ func newRig(t *testing.T, w, h int, opts ...rigOption) *rig {
 	r.rdb = r.srv.Client()
 	r.pub = feed.NewPublisher(r.rdb, feed.PublisherOptions{Now: clock})
 	r.settings = feed.NewSettingsStore(r.rdb, feed.StoreOptions{Now: clock})
-	return r.start(w, h, opts...)
+	r.start(w, h, opts...)
+	// what a test publishes from here on arrives live, after the start snapshot
+	r.waitFor("● connected")
+	return r
 }
 
 // start runs the subscriber, the hub and the dashboard.
@@ -103,18 +107,18 @@ func (r *rig) track(evs ...model.Event) {
 	}
 }
 
-// waitFor waits until the screen output shows every one of texts.
+// waitFor waits until the output so far shows every one of texts.
 func (r *rig) waitFor(texts ...string) {
 	r.t.Helper()
-	var last []byte
+	// b is everything this call has read so far; r.seen what earlier calls read.
 	teatest.WaitFor(r.t, r.tm.Output(), func(b []byte) bool {
-		last = append(last, b...)
-		screen := ansi.Strip(string(last))
+		screen := ansi.Strip(string(r.seen) + string(b))
 		for _, s := range texts {
 			if !strings.Contains(screen, s) {
 				return false
 			}
 		}
+		r.seen = append(r.seen, b...)
 		return true
 	}, teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"mavtop/feed"
 	"strconv"
 	"strings"
 
@@ -111,30 +112,8 @@ func Get(settings []Setting, key string) (Setting, bool) {
 	return Setting{}, false
 }
 
-// RedactURL hides the password of a URL, or of each of a comma-separated list:
-// redis://user:secret@host → redis://user:xxxxx@host; a lone user-info part
-// (redis://secret@host, a password to go-redis) is hidden whole.
-func RedactURL(s string) string {
-	parts := strings.Split(s, ",")
-	for i, p := range parts {
-		scheme, rest, ok := strings.Cut(p, "://")
-		if !ok {
-			continue
-		}
-		at := strings.LastIndex(rest, "@")
-		if at < 0 {
-			continue
-		}
-		cred, host := rest[:at], rest[at+1:]
-		if user, _, ok := strings.Cut(cred, ":"); ok {
-			cred = user + ":xxxxx"
-		} else {
-			cred = "xxxxx"
-		}
-		parts[i] = scheme + "://" + cred + "@" + host
-	}
-	return strings.Join(parts, ",")
-}
+// RedactURL hides the password of a URL, or of each of a comma-separated list.
+func RedactURL(s string) string { return feed.RedactURL(s) }
 
 // RedactAPIKey shows an API key's kind prefix and its last four characters:
 // mvra_live_…abcd. Short keys are hidden whole.

@@ -46,7 +46,7 @@ func NewClient(opt ConnectOptions) (redis.UniversalClient, error) {
 		}
 		o, err := redis.ParseURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("redis URL %s: %w", redact(raw), err)
+			return nil, fmt.Errorf("redis URL %s: %w", RedactURL(raw), err)
 		}
 		uo.Addrs = append(uo.Addrs, o.Addr)
 		if i == 0 {
@@ -85,27 +85,32 @@ func Connect(ctx context.Context, opt ConnectOptions) (redis.UniversalClient, er
 	}
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
-		return nil, fmt.Errorf("connect to redis %s: %w", redact(opt.URL), err)
+		return nil, fmt.Errorf("connect to redis %s: %w", RedactURL(opt.URL), err)
 	}
 	return c, nil
 }
 
-// redact hides passwords in a Redis URL (list) for messages.
-func redact(url string) string {
+// RedactURL hides the password of a Redis URL, or of each of a comma-separated
+// list: redis://user:xxxxx@host:6379/0. The last "@" ends the credentials, so a
+// password holding an unescaped "@" is still hidden.
+func RedactURL(url string) string {
 	parts := strings.Split(url, ",")
 	for i, p := range parts {
 		scheme, rest, ok := strings.Cut(p, "://")
 		if !ok {
 			continue
 		}
-		if cred, host, ok := strings.Cut(rest, "@"); ok {
-			if user, _, ok := strings.Cut(cred, ":"); ok {
-				cred = user + ":xxxxx"
-			} else {
-				cred = "xxxxx"
-			}
-			parts[i] = scheme + "://" + cred + "@" + host
+		at := strings.LastIndex(rest, "@")
+		if at < 0 {
+			continue
 		}
+		cred, host := rest[:at], rest[at+1:]
+		if user, _, ok := strings.Cut(cred, ":"); ok {
+			cred = user + ":xxxxx"
+		} else {
+			cred = "xxxxx"
+		}
+		parts[i] = scheme + "://" + cred + "@" + host
 	}
 	return strings.Join(parts, ",")
 }

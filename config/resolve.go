@@ -2,11 +2,12 @@ package config
 
 import (
 	"fmt"
-	"mavtop/feed"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"mavtop/feed"
 )
 
 // Source says where a setting's value came from.

@@ -35,19 +35,34 @@ func TestDemoInRealTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// a private tmux server: the user's sessions are not touched, and one
+	// server serves every size (a server exits with its last session)
+	socket := fmt.Sprintf("mavtop-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	tmux := func(args ...string) *exec.Cmd { return exec.Command("tmux", append([]string{"-L", socket}, args...)...) }
+	var out []byte
+	for try := 0; ; try++ { // a new server now and then exits at birth ("server exited unexpectedly")
+		if out, err = tmux("new-session", "-d", "-s", "keepalive", "sleep 300").CombinedOutput(); err == nil {
+			break
+		}
+		if try == 4 {
+			t.Fatalf("tmux: %v: %s", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	defer tmux("kill-server").Run()
 	for _, size := range [][2]int{{100, 30}, {80, 24}, {200, 50}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			w, h := size[0], size[1]
 			session := fmt.Sprintf("mavtop-test-%d-%d", os.Getpid(), w)
 			cmd := fmt.Sprintf("env -u REDIS_URL MAVTOP_AS_MAIN=1 %s; sleep 30", self)
-			if out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd).CombinedOutput(); err != nil {
+			if out, err := tmux("new-session", "-d", "-s", session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd).CombinedOutput(); err != nil {
 				t.Fatalf("tmux: %v: %s", err, out)
 			}
-			defer exec.Command("tmux", "kill-session", "-t", session).Run()
+			defer tmux("kill-session", "-t", session).Run()
 			var screen string
 			deadline := time.Now().Add(30 * time.Second)
 			for time.Now().Before(deadline) {
-				out, err := exec.Command("tmux", "capture-pane", "-p", "-t", session).Output()
+				out, err := tmux("capture-pane", "-p", "-t", session).Output()
 				if err != nil {
 					t.Fatalf("capture-pane: %v", err)
 				}
@@ -72,7 +87,7 @@ func TestDemoInRealTerminal(t *testing.T) {
 					t.Errorf("line %d is %d wide on a %d-wide terminal: %q", i, n, w, l)
 				}
 			}
-			exec.Command("tmux", "send-keys", "-t", session, "q").Run()
+			tmux("send-keys", "-t", session, "q").Run()
 		})
 	}
 }

@@ -90,9 +90,6 @@ func (h Header) View() string {
 			parts = append(parts, s)
 		}
 	}
-	if h.demo {
-		parts = append(parts, st.Dim.Render("yours: --redis URL"))
-	}
 	if h.stats.Malformed > 0 {
 		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d malformed", h.stats.Malformed)))
 	}

@@ -38,7 +38,9 @@ func TestDemoInRealTerminal(t *testing.T) {
 	// a private tmux server: the user's sessions are not touched, and one
 	// server serves every size (a server exits with its last session)
 	socket := fmt.Sprintf("mavtop-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	tmux := func(args ...string) *exec.Cmd { return exec.Command("tmux", append([]string{"-L", socket}, args...)...) }
+	tmux := func(args ...string) *exec.Cmd {
+		return exec.Command("tmux", append([]string{"-L", socket}, args...)...)
+	}
 	var out []byte
 	for try := 0; ; try++ { // a new server now and then exits at birth ("server exited unexpectedly")
 		if out, err = tmux("new-session", "-d", "-s", "keepalive", "sleep 300").CombinedOutput(); err == nil {

@@ -134,6 +134,7 @@ func (l *Ledger) Series(ws string, now time.Time, step time.Duration, n int, dst
 // brought. It lets a fresh start show real burn rates and the recent 402s
 // instead of waiting an hour; burn windows reach back to from.
 func (l *Ledger) Backfill(evs []Event, from time.Time) {
+	l.version++
 	for i := len(evs) - 1; i >= 0; i-- { // oldest first, so the log ends newest first
 		e := &evs[i]
 		if e.Kind != KindUsage {

@@ -29,6 +29,7 @@ type Ledger struct {
 	crossings    []Crossing
 	streamID     string
 	counts       Counts
+	version      uint64 // bumped by every change, so readers can skip redrawing
 }
 
 // Counts are the ledger's own statistics.
@@ -94,6 +95,9 @@ func (l *Ledger) StreamID() string { return l.streamID }
 // Counts returns the ledger's statistics.
 func (l *Ledger) Counts() Counts { return l.counts }
 
+// Version changes whenever the ledger does (events, settings, seeds, history).
+func (l *Ledger) Version() uint64 { return l.version }
+
 // Len returns the number of workspaces.
 func (l *Ledger) Len() int { return len(l.ws) }
 
@@ -137,6 +141,7 @@ func (l *Ledger) ApplyBatch(evs []Event) {
 // Apply counts one event. Events outside the ledger's period are skipped (they
 // belong to another period's counters); settings entries apply in any period.
 func (l *Ledger) Apply(e *Event) {
+	l.version++
 	if e.ID != "" {
 		l.streamID = e.ID
 	}
@@ -247,6 +252,7 @@ func (l *Ledger) applySettings(e *Event) {
 // SetSettings replaces a workspace's settings. Lines the workspace is now past
 // fire (a lowered allocation is news); ts stamps those crossings.
 func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
+	l.version++
 	w := l.workspace(ws)
 	w.settings, w.hasSettings = s, true
 	w.arm()
@@ -257,6 +263,7 @@ func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 
 // SetBudget replaces a project's budget inside a workspace.
 func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
+	l.version++
 	w := l.workspace(ws)
 	p := w.project(project)
 	p.budget, p.hasBudget = b, true
@@ -269,6 +276,7 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 // Seed replaces the ledger's counters with a snapshot of Redis. Lines already
 // passed do not fire again; burn history is kept (it is not per period).
 func (l *Ledger) Seed(s *Snapshot, now time.Time) {
+	l.version++
 	samePeriod := s.Period.Key == l.period.Key
 	old := l.ws
 	l.period = s.Period

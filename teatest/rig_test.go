@@ -73,7 +73,7 @@ func (r *rig) start(w, h int, opts ...rigOption) *rig {
 	sub := feed.NewSubscriber(r.rdb, feed.SubscriberOptions{Now: clock, Block: 100 * time.Millisecond,
 		Backoff: &feed.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond}})
 	go func() { _ = r.hub.Run(ctx, sub) }()
-	o := tui.Options{Source: r.hub.Join(), Now: clock, Renderer: lipgloss.DefaultRenderer()}
+	o := tui.Options{Source: r.hub.Join(), Now: clock, Renderer: lipgloss.DefaultRenderer(), ChartRedraw: -1}
 	for _, f := range opts {
 		f(&o)
 	}

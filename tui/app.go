@@ -38,6 +38,9 @@ type Options struct {
 	Bell bool
 	// FPS caps redraws per second (DefaultFPS).
 	FPS int
+	// ChartRedraw is the least time between chart redraws for new data
+	// (DefaultChartRedraw; negative: every frame, for tests).
+	ChartRedraw time.Duration
 }
 
 // mode is what the body of the screen shows.
@@ -102,6 +105,9 @@ func New(opt Options) Model {
 	if opt.FPS <= 0 {
 		opt.FPS = DefaultFPS
 	}
+	if opt.ChartRedraw == 0 {
+		opt.ChartRedraw = DefaultChartRedraw
+	}
 	if opt.Launcher == nil && opt.ReadOnly == "" {
 		opt.ReadOnly = "no API client configured"
 	}
@@ -121,7 +127,7 @@ func New(opt Options) Model {
 		opt: opt, ctx: ctx, cancel: cancel, st: &st, km: &km, c: c,
 		header: NewHeader(c, opt.Demo),
 		gauges: NewGauges(c),
-		charts: NewCharts(c),
+		charts: NewCharts(c, opt.ChartRedraw),
 		log:    NewRefusalLog(c),
 		alerts: NewAlerts(c),
 		est:    NewEstimator(c, opt.ReadOnly),

@@ -33,7 +33,8 @@ type Charts struct {
 	epView   string
 	view     string
 	drawn    chartKey
-	drawnAt  time.Time
+	drawnAt  time.Time // wall clock: pacing, not data
+	every    time.Duration
 	width    int
 	height   int
 	lineW    int
@@ -41,8 +42,8 @@ type Charts struct {
 }
 
 // NewCharts returns empty charts.
-func NewCharts(c common) Charts {
-	ch := Charts{common: c}
+func NewCharts(c common, every time.Duration) Charts {
+	ch := Charts{common: c, every: every}
 	ch.line = tslc.New(10, 3,
 		tslc.WithStyle(c.st.ChartLine),
 		tslc.WithAxesStyles(c.st.ChartAxis, c.st.ChartLabel),
@@ -85,29 +86,35 @@ func (c Charts) Update(msg tea.Msg) (Charts, tea.Cmd) {
 	return c, nil
 }
 
-// chartKey is what the drawn charts depend on besides the data.
+// chartKey is what the drawn charts depend on.
 type chartKey struct {
-	ws   string
-	w, h int
+	ws      string
+	w, h    int
+	version uint64 // the ledger's
+	minute  int64  // the time axis moves on even without data
 }
 
-// chartRedraw is how often the charts are redrawn for new data: they move by the
-// minute, and drawing them is the most expensive part of a frame.
-const chartRedraw = time.Second
+// DefaultChartRedraw is how often the charts are redrawn for new data: they move
+// by the minute, and drawing them is the most expensive part of a frame.
+const DefaultChartRedraw = time.Second
 
-// Refresh redraws both charts from the ledger for the selected workspace, at most
-// once per chartRedraw unless the scope or size changed.
+// Refresh redraws both charts from the ledger for the selected workspace when
+// their data changed, at most once per redraw interval unless the scope or the
+// size changed.
 func (c *Charts) Refresh(l *model.Ledger, selected string) {
 	c.ws = selected
 	if c.scopeAll {
 		c.ws = ""
 	}
 	now := c.now()
-	key := chartKey{c.ws, c.width, c.height}
-	if key == c.drawn && now.Sub(c.drawnAt) < chartRedraw && !now.Before(c.drawnAt) {
+	key := chartKey{c.ws, c.width, c.height, l.Version(), now.Unix() / 60}
+	switch {
+	case key == c.drawn:
 		return
+	case key.ws == c.drawn.ws && key.w == c.drawn.w && key.h == c.drawn.h && time.Since(c.drawnAt) < c.every:
+		return // new data: it waits for the next redraw
 	}
-	c.drawn, c.drawnAt = key, now
+	c.drawn, c.drawnAt = key, time.Now()
 	c.series = l.Series(c.ws, now, chartStep, chartPoints, c.series[:0])
 	c.eps = l.Endpoints(c.ws)
 	c.drawLine(now)

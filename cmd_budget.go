@@ -28,7 +28,7 @@ func newBudgetCmd() *cobra.Command {
 project budgets live in the Redis settings hash. A change is also written to the
 usage stream, so every running mavtop shows it at once.`,
 	}
-	cmd.AddCommand(newBudgetSetCmd(), newBudgetShowCmd(), newBudgetPeriodCmd())
+	cmd.AddCommand(newBudgetSetCmd(), newBudgetShowCmd(), newBudgetPeriodCmd(), newBudgetPullCmd())
 	return cmd
 }
 

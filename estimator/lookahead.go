@@ -152,9 +152,9 @@ func (b Budget) message(o Outlook) string {
 	}
 	switch {
 	case b.Used >= b.Allocation:
-		return fmt.Sprintf("%s has already used its allocation (%d of %d credits)", ws, b.Used, b.Allocation)
+		return fmt.Sprintf("%s has already used its allocation (%s of %s credits)", ws, FormatCredits(b.Used), FormatCredits(b.Allocation))
 	case o.RunsOutNow:
-		return fmt.Sprintf("this job uses up %s's allocation (%d of %d credits after it)", ws, o.UsedAfter, b.Allocation)
+		return fmt.Sprintf("this job uses up %s's allocation (%s of %s credits after it)", ws, FormatCredits(o.UsedAfter), FormatCredits(b.Allocation))
 	}
 	var s string
 	switch {

@@ -44,13 +44,13 @@ func TestLookAhead(t *testing.T) {
 			Message: "after this job, at today's burn, acme runs out before the period ends (in 5 h)"}},
 		{"job uses up the allocation", acme(900, 0, 3*day), 150, estimator.Outlook{
 			UsedAfter: 1050, RunsOut: true, RunsOutNow: true,
-			Message: "this job uses up acme's allocation (1050 of 1000 credits after it)"}},
+			Message: "this job uses up acme's allocation (1,050 of 1,000 credits after it)"}},
 		{"job lands exactly on the allocation, past 90 % too", acme(880, 0, 3*day), 120, estimator.Outlook{
 			UsedAfter: 1000, Threshold: 90, CrossesNow: true, RunsOut: true, RunsOutNow: true,
-			Message: "this job uses up acme's allocation (1000 of 1000 credits after it)"}},
+			Message: "this job uses up acme's allocation (1,000 of 1,000 credits after it)"}},
 		{"already exhausted", acme(1000, 5, 3*day), 0, estimator.Outlook{
 			UsedAfter: 1000, RunsOut: true, RunsOutNow: true,
-			Message: "acme has already used its allocation (1000 of 1000 credits)"}},
+			Message: "acme has already used its allocation (1,000 of 1,000 credits)"}},
 		{"zero burn, nothing near", acme(100, 0, 20*day), 50, estimator.Outlook{UsedAfter: 150}},
 		{"no allocation", estimator.Budget{Workspace: "acme", Used: 5000, BurnPerHour: 100, PeriodLeft: day}, 500, estimator.Outlook{UsedAfter: 5500}},
 		{"days, unnamed workspace", estimator.Budget{Used: 5000, Allocation: 10000, BurnPerHour: 30, PeriodLeft: 5 * day}, 1000, estimator.Outlook{
@@ -129,6 +129,14 @@ func TestHumanize(t *testing.T) {
 	for _, tt := range tests {
 		if got := estimator.Humanize(tt.d); got != tt.want {
 			t.Errorf("Humanize(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+func TestFormatCredits(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 12345: "12,345", 1234567: "1,234,567", -1500: "-1,500"} {
+		if got := estimator.FormatCredits(n); got != want {
+			t.Errorf("FormatCredits(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -10,24 +10,7 @@ import (
 )
 
 // credits formats an integer with thousands separators: 12,345.
-func credits(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	out := make([]byte, 0, len(s)+len(s)/3+1)
-	if neg {
-		out = append(out, '-')
-	}
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
-}
+func credits(n int64) string { return estimator.FormatCredits(n) }
 
 // compact formats a number in at most ~5 characters: 950, 12.3k, 4.1M.
 func compact(v float64) string {

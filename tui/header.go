@@ -51,6 +51,13 @@ func (h *Header) noteSnapshot(m *feed.SnapshotMsg) {
 	}
 }
 
+// headerPart is one piece of the header; the least important go first when the
+// line is too narrow, the rest keep their order.
+type headerPart struct {
+	text string
+	prio int // 0 most important
+}
+
 // View draws the header line, dropping the least important parts to fit.
 func (h Header) View() string {
 	st := h.st
@@ -58,25 +65,28 @@ func (h Header) View() string {
 	if h.demo {
 		left = append(left, st.Demo.Render(" DEMO "))
 	}
-	parts := []string{h.connPart()}
+	parts := []headerPart{{h.connPart(), 0}}
 	now := h.now()
+	if h.demo {
+		parts = append(parts, headerPart{st.Warn.Render("--redis URL watches yours"), 1})
+	}
 	if h.stats.At.IsZero() {
-		parts = append(parts, st.Dim.Render("– ev/s"))
+		parts = append(parts, headerPart{st.Dim.Render("– ev/s"), 3})
 	} else {
-		parts = append(parts, fmt.Sprintf("%s ev/s", compact(h.stats.EventsPerSec)), "lag "+lagText(h.stats.Lag))
+		parts = append(parts, headerPart{compact(h.stats.EventsPerSec) + " ev/s", 3}, headerPart{"lag " + lagText(h.stats.Lag), 5})
 	}
 	if !h.gapAt.IsZero() && now.Sub(h.gapAt) < time.Minute {
-		parts = append(parts, st.Warn.Render(fmt.Sprintf("re-read: %s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))))
+		parts = append(parts, headerPart{st.Warn.Render(fmt.Sprintf("re-read: %s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))), 1})
 	}
 	if h.period.Key != "" {
-		parts = append(parts, fmt.Sprintf("%s: %s left", h.period.Key, humanize(h.period.Left(now))))
+		parts = append(parts, headerPart{fmt.Sprintf("%s: %s left", h.period.Key, humanize(h.period.Left(now))), 2})
 	}
 	if rl := h.api.RateLimit; rl.Known {
-		parts = append(parts, fmt.Sprintf("API %d/%d req", rl.Remaining, rl.Limit))
+		parts = append(parts, headerPart{fmt.Sprintf("API %d/%d req", rl.Remaining, rl.Limit), 6})
 	}
 	if d := h.api.Drift; d != nil {
 		if d.Err != nil {
-			parts = append(parts, st.Warn.Render("drift: GET /usage failed"))
+			parts = append(parts, headerPart{st.Warn.Render("drift: GET /usage failed"), 4})
 		} else {
 			diff := d.APIUsed - d.Tracked
 			s := "drift " + credits(diff)
@@ -87,27 +97,37 @@ func (h Header) View() string {
 			if diff != 0 {
 				s = st.Warn.Render(s)
 			}
-			parts = append(parts, s)
+			parts = append(parts, headerPart{s, 4})
 		}
 	}
 	if h.stats.Malformed > 0 {
-		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d malformed", h.stats.Malformed)))
+		parts = append(parts, headerPart{st.Warn.Render(fmt.Sprintf("%d malformed", h.stats.Malformed)), 1})
 	}
 	right := st.Dim.Render("? help")
 	head := strings.Join(left, " ") + " "
 	sep := st.Dim.Render(" · ")
 	budget := h.width - cellWidth(head) - cellWidth(right) - 1
-	body := ""
-	for _, p := range parts {
-		next := p
-		if body != "" {
-			next = body + sep + p
+	// keep the most important parts that fit, then draw them in their order
+	keep := make([]bool, len(parts))
+	used := 0
+	for prio := 0; prio <= 6; prio++ {
+		for i, p := range parts {
+			w := cellWidth(p.text)
+			if used > 0 {
+				w += cellWidth(sep)
+			}
+			if p.prio == prio && used+w <= budget {
+				keep[i], used = true, used+w
+			}
 		}
-		if cellWidth(next) > budget {
-			break
-		}
-		body = next
 	}
+	var kept []string
+	for i, p := range parts {
+		if keep[i] {
+			kept = append(kept, p.text)
+		}
+	}
+	body := strings.Join(kept, sep)
 	line := head + body
 	gap := h.width - cellWidth(line) - cellWidth(right)
 	if gap < 1 {

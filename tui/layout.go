@@ -187,12 +187,7 @@ func (m *Model) footer() string {
 	if m.notice != "" && m.opt.Now().Before(m.noticeUntil) {
 		return m.st.Warn.Render(fit(m.notice, m.width))
 	}
-	keys := m.help.ShortHelpView(m.shortHelp())
-	if m.opt.Demo && m.mode == modeDashboard {
-		// a newcomer's first question: how do I watch my own?
-		keys = m.st.Warn.Render("demo · mavtop --redis URL watches yours") + m.st.Help.Render(" • ") + keys
-	}
-	return fit(keys, m.width)
+	return fit(m.help.ShortHelpView(m.shortHelp()), m.width)
 }
 
 func (m *Model) shortHelp() []key.Binding {

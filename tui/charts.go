@@ -1,12 +1,14 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/NimbleMarkets/ntcharts/barchart"
 	"github.com/NimbleMarkets/ntcharts/linechart"
 	tslc "github.com/NimbleMarkets/ntcharts/linechart/timeserieslinechart"
+	"github.com/NimbleMarkets/ntcharts/sparkline"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -25,6 +27,7 @@ const (
 type Charts struct {
 	common
 	line     tslc.Model
+	spark    sparkline.Model // instead of the line chart when it would be too flat to read
 	bars     barchart.Model
 	scopeAll bool
 	ws       string
@@ -50,6 +53,7 @@ func NewCharts(c common, every time.Duration) Charts {
 		tslc.WithXLabelFormatter(clockLabel),
 		tslc.WithYLabelFormatter(func(_ int, v float64) string { return compact(v) }),
 	)
+	ch.spark = sparkline.New(10, 2, sparkline.WithStyle(c.st.ChartLine))
 	ch.bars = barchart.New(10, 3, barchart.WithHorizontalBars(), barchart.WithNoAxis(),
 		barchart.WithNoAutoBarWidth(), barchart.WithBarWidth(1), barchart.WithBarGap(0),
 		barchart.WithStyles(c.st.ChartAxis, c.st.ChartLabel))
@@ -73,7 +77,13 @@ func (c *Charts) SetSize(w, h int) {
 		c.lineW-- // gap
 	}
 	c.line.Resize(max(c.lineW, 10), max(h-1, 3))
+	c.spark.Resize(max(c.lineW, 10), max(h-2, 1))
 }
+
+// sparkOnly: below this many rows an axis and labels leave no room for the line.
+const sparkBelow = 6
+
+func (c *Charts) sparkOnly() bool { return c.height < sparkBelow }
 
 // ScopeAll reports whether the charts show every workspace.
 func (c Charts) ScopeAll() bool { return c.scopeAll }
@@ -125,12 +135,20 @@ func (c *Charts) Refresh(l *model.Ledger, selected string) {
 }
 
 func (c *Charts) drawLine(now time.Time) {
-	if c.lineW < 10 || c.height < 4 {
+	if c.lineW < 10 || c.height < 2 {
 		return
 	}
 	top := 1.0
 	for _, v := range c.series {
 		top = max(top, v)
+	}
+	if c.sparkOnly() {
+		c.spark.Clear()
+		c.spark.SetMax(top)
+		// the last lineW minutes, one column each
+		c.spark.PushAll(c.series[max(len(c.series)-c.lineW, 0):])
+		c.spark.Draw()
+		return
 	}
 	c.line.ClearAllData()
 	start := now.Truncate(chartStep).Add(-time.Duration(len(c.series)-1) * chartStep)
@@ -175,7 +193,13 @@ func (c *Charts) compose() string {
 	switch {
 	case idle:
 		left += "\n" + c.st.Dim.Render(fit("no credits spent in the last hour", c.lineW))
-	case c.lineW >= 10 && c.height >= 4:
+	case c.lineW >= 10 && c.sparkOnly():
+		top := 0.0
+		for _, v := range c.series {
+			top = max(top, v)
+		}
+		left += "\n" + c.spark.View() + "\n" + c.st.Dim.Render(fit(fmt.Sprintf("last %d min, peak %s/min", min(len(c.series), c.lineW), compact(top)), c.lineW))
+	case c.lineW >= 10:
 		left += "\n" + c.line.View()
 	}
 	left = c.st.Renderer.NewStyle().Width(c.lineW).MaxHeight(c.height).Render(left)

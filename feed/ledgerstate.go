@@ -36,6 +36,20 @@ func (s *LedgerState) Apply(m Msg) bool {
 	return false
 }
 
+// ApplyEach applies a batch of the current generation event by event, calling
+// after each one (a dashboard raises its alerts in the order things happened).
+// It reports whether the batch was applied.
+func (s *LedgerState) ApplyEach(m *BatchMsg, after func(e *model.Event)) bool {
+	if s.Ledger == nil || m.Gen != s.Gen {
+		return false
+	}
+	for i := range m.Events {
+		s.Ledger.Apply(&m.Events[i])
+		after(&m.Events[i])
+	}
+	return true
+}
+
 func sameRule(a, b model.PeriodRule) bool {
 	return a.StartDay == b.StartDay && a.Location.String() == b.Location.String()
 }

@@ -293,13 +293,12 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 				m.alerts.AddNotice(model.LevelHigh, "the stream is behind what mavtop had read (deleted or restored): counters re-read")
 			}
 		case *feed.BatchMsg:
-			if m.feed.Apply(fm) {
-				for i := range fm.Events {
-					if fm.Events[i].Refused() {
-						m.alerts.AddRefusal(&fm.Events[i])
-					}
+			m.feed.ApplyEach(fm, func(e *model.Event) {
+				m.takeCrossings()
+				if e.Refused() {
+					m.alerts.AddRefusal(e)
 				}
-			}
+			})
 		case *feed.LedgerMsg:
 			m.feed.Apply(fm)
 			if p := m.feed.Ledger.Period(); p.Key != "" {
@@ -307,15 +306,21 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 			}
 		}
 	}
-	if m.feed.Ledger != nil {
-		for _, c := range m.feed.Ledger.TakeCrossings() {
-			m.alerts.AddCrossing(c)
-		}
-	}
+	m.takeCrossings() // from settings changes and snapshots
 	if m.alerts.Len() > alerts && m.opt.Bell {
 		m.ring = true
 	}
 	return nil
+}
+
+// takeCrossings turns the ledger's new crossings into alerts.
+func (m *Model) takeCrossings() {
+	if m.feed.Ledger == nil {
+		return
+	}
+	for _, c := range m.feed.Ledger.TakeCrossings() {
+		m.alerts.AddCrossing(c)
+	}
 }
 
 func (m *Model) setNotice(s string) {

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"mavtop/config"
-	"mavtop/model"
 )
 
 // configState is the configuration file and the settings in effect: the root's
@@ -48,15 +47,6 @@ func (c *configState) load(cmd *cobra.Command, _ []string) error {
 	c.file, c.settings = f, settings
 	if cmd.Name() == "config" {
 		return nil // it only shows the settings
-	}
-	// alerts.thresholds has no flag: it is the model's default for workspaces
-	// without thresholds of their own, set once before anything reads it.
-	if s, ok := config.Get(settings, "alerts.thresholds"); ok && s.Source != config.FromDefault {
-		t, err := config.Thresholds(s.Value)
-		if err != nil {
-			return exitf(2, "config: alerts.thresholds: %v", err)
-		}
-		model.DefaultAlerts = t
 	}
 	return nil
 }

@@ -7,9 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"mavtop/config"
 	"mavtop/feed/feedtest"
-	"mavtop/model"
 )
 
 func writeConfig(t *testing.T, content string) string {
@@ -149,16 +150,26 @@ func TestConfigFileDrivesCommands(t *testing.T) {
 		t.Errorf("REDIS_URL over the file: exit %d, want 3 (unknown)", code)
 	}
 
-	// alerts.thresholds becomes the default for workspaces without their own.
-	saved := model.DefaultAlerts
-	t.Cleanup(func() { model.DefaultAlerts = saved })
+	// alerts.thresholds fills the dashboard's --default-alerts (no global state).
 	t.Setenv("REDIS_URL", "")
 	withThresholds := writeConfig(t, "[redis]\nurl = \""+srv.URL+"\"\n[alerts]\nthresholds = [20, 40, 60]\n")
-	if _, stderr, code := runMavtop(t, "check", "--config", withThresholds); code == 3 {
-		t.Fatalf("check: %s", stderr)
+	out, stderr, code := runMavtop(t, "config", "--config", withThresholds)
+	if code != 0 || !strings.Contains(out, "thresholds = [20, 40, 60]") {
+		t.Fatalf("config: exit %d\n%s%s", code, out, stderr)
 	}
-	if model.DefaultAlerts != [3]int{20, 40, 60} {
-		t.Errorf("default alerts %v, want [20 40 60]", model.DefaultAlerts)
+	var dash dashboardFlags
+	cmd := &cobra.Command{Use: "mavtop"}
+	dash.addFlags(cmd)
+	if err := cmd.Flags().Set("default-alerts", "20,40,60"); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := dash.alerts(); err != nil || len(a) != 3 || a[0] != 20 || a[2] != 60 {
+		t.Fatalf("--default-alerts parsed as %v, %v", a, err)
+	}
+	if err := cmd.Flags().Set("default-alerts", "60,40,20"); err == nil {
+		if _, err := dash.alerts(); err == nil {
+			t.Fatal("descending thresholds accepted")
+		}
 	}
 }
 

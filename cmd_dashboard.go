@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mavtop/client"
+	"mavtop/config"
 	"mavtop/demo"
 	"mavtop/feed"
 	"mavtop/metrics"
@@ -28,6 +29,9 @@ type dashboardFlags struct {
 	metrics            string
 	metricsMaxProjects int
 	noColor            bool
+	// defaultAlerts are the thresholds of workspaces without their own
+	// (mavtop.toml's alerts.thresholds fills the flag).
+	defaultAlerts string
 }
 
 func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
@@ -41,20 +45,35 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (a port alone binds loopback)")
 	fl.IntVar(&f.metricsMaxProjects, "metrics-max-projects", metrics.DefaultMaxProjects, "projects per workspace with metric series of their own; the rest are summed as \"other\"")
 	fl.BoolVar(&f.noColor, "no-color", false, "draw without colour (also NO_COLOR=1)")
+	fl.StringVar(&f.defaultAlerts, "default-alerts", config.DefaultThresholds, "alert thresholds (percent, three, ascending) of workspaces whose settings have none of their own")
 }
 
 // source is what a dashboard reads: the hub over Redis, the API link, and
 // whether it is the demo.
 type source struct {
-	hub   *feed.Hub
-	api   *api
-	demo  *demo.Demo
-	close func()
+	hub    *feed.Hub
+	alerts []int // thresholds of workspaces without their own
+	api    *api
+	demo   *demo.Demo
+	close  func()
+}
+
+// alerts parses --default-alerts.
+func (f *dashboardFlags) alerts() ([]int, error) {
+	t, err := config.Thresholds(f.defaultAlerts)
+	if err != nil {
+		return nil, exitf(2, "--default-alerts: %v", err)
+	}
+	return t[:], nil
 }
 
 // open connects to the configured Redis (or starts the demo) and starts the hub.
 func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
-	src := &source{close: func() {}}
+	alerts, err := f.alerts()
+	if err != nil {
+		return nil, err
+	}
+	src := &source{close: func() {}, alerts: alerts}
 	prefix := f.redis.prefix
 	if !f.redis.configured() {
 		d, err := demo.Start(ctx, demo.Options{Prefix: prefix, Seed: f.seed, Stress: f.stress})
@@ -63,7 +82,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		}
 		src.demo, src.close = d, d.Close
 		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances}
-		src.hub = startHub(ctx, d.Redis, prefix)
+		src.hub = startHub(ctx, d.Redis, prefix, alerts)
 		src.api.run(ctx, src.hub, 30*time.Second)
 		return src, nil
 	}
@@ -75,7 +94,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		return nil, exitf(2, "%v", err)
 	}
 	src.close = func() { _ = rdb.Close() }
-	src.hub = startHub(ctx, rdb, prefix)
+	src.hub = startHub(ctx, rdb, prefix, alerts)
 	if key := os.Getenv("MAVERA_API_KEY"); key != "" {
 		pub := feed.NewPublisher(rdb, feed.PublisherOptions{Prefix: prefix})
 		bal := feed.NewBalances(rdb, feed.StoreOptions{Prefix: prefix})

@@ -16,8 +16,9 @@ import (
 
 // startHub follows the stream in the background and fans it out; every
 // dashboard (local or over SSH) and the metrics read from the one hub.
-func startHub(ctx context.Context, rdb redis.UniversalClient, prefix string) *feed.Hub {
+func startHub(ctx context.Context, rdb redis.UniversalClient, prefix string, alerts []int) *feed.Hub {
 	hub := feed.NewHub()
+	hub.SetDefaultAlerts(alerts)
 	sub := feed.NewSubscriber(rdb, feed.SubscriberOptions{Prefix: prefix})
 	go func() { _ = hub.Run(ctx, sub) }()
 	return hub

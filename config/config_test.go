@@ -32,6 +32,7 @@ func flags(t *testing.T, args ...string) *pflag.FlagSet {
 	fs.Int("metrics-max-projects", 20, "")
 	fs.Bool("no-color", false, "")
 	fs.Float64("warn", 75, "")
+	fs.String("default-alerts", DefaultThresholds, "")
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}

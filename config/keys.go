@@ -81,7 +81,7 @@ func envName(key string) string {
 }
 
 // DefaultThresholds are the alert thresholds of workspaces without their own
-// (model.DefaultAlerts); the command that applies alerts.thresholds sets them.
+// (model.DefaultAlerts), the default of the dashboard's --default-alerts.
 const DefaultThresholds = "50,75,90"
 
 // Keys returns every setting, in the order `mavtop config` prints them.
@@ -93,7 +93,7 @@ func Keys() []Key {
 	redisURL.Secret = URLPassword
 	apiKey := Key{Name: "api.key", Env: env("MAVERA_API_KEY"), Kind: String, Secret: APIKey, EnvOnly: true,
 		Help: "Mavera API key for launches; only read from the environment"}
-	thresholds := k("alerts.thresholds", "", IntList, "alert thresholds (percent) of workspaces without their own: three, ascending")
+	thresholds := k("alerts.thresholds", "default-alerts", IntList, "alert thresholds (percent) of workspaces without their own: three, ascending")
 	thresholds.Default, thresholds.Check = DefaultThresholds, checkThresholds
 	noColor := k("theme.no_color", "no-color", Bool, "draw without colour (levels stay readable by their words and symbols)")
 	noColor.Env = append(noColor.Env, EnvVar{Name: "NO_COLOR", Presence: true})

@@ -72,12 +72,10 @@ func Resolve(fs *pflag.FlagSet, f *File, getenv func(string) string) ([]Setting,
 			s.Source, s.Origin, s.Value = FromFile, fmt.Sprintf("%s:%d", f.Path, line), v
 		}
 		if s.Source != FromDefault {
-			var err error
-			if fl != nil {
+			err := k.checkKind(s.Value) // the key's own rules, whatever the flag takes
+			if err == nil && fl != nil {
 				err = fl.Value.Set(s.Value)
 				s.Value = fl.Value.String()
-			} else {
-				err = k.checkKind(s.Value)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%s (from %s): %q: %v", k.Name, s.Origin, Setting{Key: k, Value: s.Value}.Shown(), err)

@@ -40,6 +40,14 @@ func NewHub() *Hub {
 	return &Hub{viewers: map[*Viewer]struct{}{}, maxQueue: DefaultViewerQueue}
 }
 
+// SetDefaultAlerts sets the thresholds of workspaces without their own for the
+// hub's ledger (and so for the copies viewers join with); call it before Run.
+func (h *Hub) SetDefaultAlerts(alerts []int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.state.DefaultAlerts = alerts
+}
+
 // Run follows sub until ctx is done, fanning its messages out.
 func (h *Hub) Run(ctx context.Context, sub *Subscriber) error { return sub.Run(ctx, h.Handle) }
 
@@ -48,6 +56,9 @@ func (h *Hub) Run(ctx context.Context, sub *Subscriber) error { return sub.Run(c
 func (h *Hub) Handle(m Msg) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if sm, ok := m.(*SnapshotMsg); ok && sm.DefaultAlerts == nil {
+		sm.DefaultAlerts = h.state.DefaultAlerts // viewers start ledgers like the hub's
+	}
 	h.state.Apply(m)
 	switch m := m.(type) {
 	case *ConnMsg:

@@ -8,6 +8,9 @@ import "mavtop/model"
 type LedgerState struct {
 	Ledger *model.Ledger
 	Gen    uint64
+	// DefaultAlerts are the thresholds of workspaces without their own (nil:
+	// the snapshot's, else model.DefaultAlerts), given to every ledger this state starts.
+	DefaultAlerts []int
 }
 
 // Apply folds one message into the ledger and reports whether the ledger changed.
@@ -15,7 +18,11 @@ func (s *LedgerState) Apply(m Msg) bool {
 	switch m := m.(type) {
 	case *SnapshotMsg:
 		if s.Ledger == nil || !sameRule(s.Ledger.Rule(), m.Rule) {
-			s.Ledger = model.NewLedger(m.Rule, m.At)
+			alerts := s.DefaultAlerts
+			if alerts == nil {
+				alerts = m.DefaultAlerts
+			}
+			s.Ledger = model.NewLedger(m.Rule, m.At).WithDefaultAlerts(alerts)
 		}
 		s.Ledger.Seed(m.Snap, m.At)
 		if !m.HistoryFrom.IsZero() { // an empty history says the last hour was quiet

@@ -51,6 +51,9 @@ type SnapshotMsg struct {
 	// far back it is complete.
 	History     []model.Event
 	HistoryFrom time.Time
+	// DefaultAlerts are the thresholds of workspaces without their own, as the
+	// hub was configured (nil: model.DefaultAlerts); every viewer's ledger uses them.
+	DefaultAlerts []int
 }
 
 // BatchMsg is the events of one XREAD reply, in stream order, after Gen's

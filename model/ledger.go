@@ -30,6 +30,9 @@ type Ledger struct {
 	streamID     string
 	counts       Counts
 	version      uint64 // bumped by every change, so readers can skip redrawing
+	// defaults are the alert thresholds of workspaces without their own (nil:
+	// DefaultAlerts); a configuration value, set once.
+	defaults []int
 }
 
 // Counts are the ledger's own statistics.
@@ -81,6 +84,21 @@ func NewLedger(rule PeriodRule, now time.Time) *Ledger {
 		ws:           make(map[string]*wsState),
 		refusals:     newRefusalRing(DefaultRefusalLog),
 	}
+}
+
+// WithDefaultAlerts sets the alert thresholds of workspaces whose settings have
+// none of their own (mavtop.toml's alerts.thresholds); it returns l.
+func (l *Ledger) WithDefaultAlerts(alerts []int) *Ledger {
+	l.defaults = alerts
+	return l
+}
+
+// withDefaults fills in the ledger's default thresholds.
+func (l *Ledger) withDefaults(s Settings) Settings {
+	if len(s.Alerts) == 0 && len(l.defaults) > 0 {
+		s.Alerts = l.defaults
+	}
+	return s
 }
 
 // Rule returns the billing-period rule the ledger cuts periods with.
@@ -254,7 +272,7 @@ func (l *Ledger) applySettings(e *Event) {
 func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	l.version++
 	w := l.workspace(ws)
-	w.settings, w.hasSettings = s, true
+	w.settings, w.hasSettings = l.withDefaults(s), true
 	w.arm()
 	if w.used >= w.nextAt {
 		l.fire(w, ts)
@@ -294,7 +312,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	}
 	for ws, st := range s.Settings {
 		w := get(ws)
-		w.settings, w.hasSettings = st, true
+		w.settings, w.hasSettings = l.withDefaults(st), true
 	}
 	for ws, n := range s.Used {
 		get(ws).used = n

@@ -322,3 +322,28 @@ func TestSortByUse(t *testing.T) {
 		t.Fatalf("%v", names)
 	}
 }
+
+func TestDefaultAlertsApplyToWorkspacesWithoutTheirOwn(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0).WithDefaultAlerts([]int{20, 40, 60})
+	l.SetSettings("plain", Settings{Allocation: 1000}, ms(0))
+	l.SetSettings("own", Settings{Allocation: 1000, Alerts: []int{50, 75, 90}}, ms(0))
+	for _, ws := range []string{"plain", "own"} {
+		e := use(ws, "", "/responses", 450, 0)
+		l.Apply(&e)
+	}
+	if s, _ := l.Summary("plain"); s.Level != LevelHigh || s.Settings.Thresholds()[0] != 20 {
+		t.Fatalf("plain at 45 %% of [20 40 60]: %v %v", s.Level, s.Settings.Thresholds())
+	}
+	if s, _ := l.Summary("own"); s.Level != LevelOK {
+		t.Fatalf("own thresholds at 45 %%: %v", s.Level)
+	}
+	seeded := NewLedger(MonthlyUTC, t0).WithDefaultAlerts([]int{20, 40, 60})
+	seeded.Seed(&Snapshot{Period: MonthlyUTC.At(t0), Used: map[string]int64{"plain": 450},
+		Settings: map[string]Settings{"plain": {Allocation: 1000}}}, t0)
+	if s, _ := seeded.Summary("plain"); s.Level != LevelHigh {
+		t.Fatalf("seeded: %v", s.Level)
+	}
+	if c := seeded.Clone(); len(c.defaults) != 3 {
+		t.Fatal("clone lost the default thresholds")
+	}
+}

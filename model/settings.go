@@ -5,8 +5,11 @@ import (
 	"fmt"
 )
 
-// DefaultAlerts are the seed's alert thresholds, in percent of the allocation.
-var DefaultAlerts = [...]int{50, 75, 90}
+// seedAlerts are the seed's alert thresholds, in percent of the allocation.
+var seedAlerts = [...]int{50, 75, 90}
+
+// DefaultAlerts returns the seed's alert thresholds, 50, 75 and 90 %.
+func DefaultAlerts() []int { return append([]int(nil), seedAlerts[:]...) }
 
 // Settings is a workspace's budget as stored (JSON) in the settings hash.
 type Settings struct {
@@ -16,7 +19,8 @@ type Settings struct {
 	UsageLimit int64 `json:"usage_limit,omitempty"`
 	// BudgetAlert is a credit amount at which to notify (the API's budget_alert); 0 means none.
 	BudgetAlert int64 `json:"budget_alert,omitempty"`
-	// Alerts are ascending percents of the allocation, 1 to 3 of them; nil means DefaultAlerts.
+	// Alerts are ascending percents of the allocation, 1 to 3 of them; nil means
+	// the ledger's default (DefaultAlerts unless configured).
 	Alerts []int `json:"alerts,omitempty"`
 	// RechargeBelow and RechargeAmount describe auto-recharge (Pattern 5): when
 	// remaining credits fall below RechargeBelow, RechargeAmount are added. 0 means off.
@@ -24,10 +28,11 @@ type Settings struct {
 	RechargeAmount int64 `json:"recharge_amount,omitempty"`
 }
 
-// Thresholds returns the alert thresholds in force.
+// Thresholds returns the alert thresholds in force. The slice is shared: do not
+// modify it.
 func (s *Settings) Thresholds() []int {
 	if len(s.Alerts) == 0 {
-		return DefaultAlerts[:]
+		return seedAlerts[:]
 	}
 	return s.Alerts
 }

@@ -32,6 +32,13 @@ func gaugeBar(width int, used, cap, limit int64, thresholds []int, fill lipgloss
 	if used > 0 && filled == 0 {
 		filled = 1 // any use shows
 	}
+	// A threshold the usage has reached is drawn as passed, whatever the cell
+	// rounding says: 90.3 % must not show its 90 % tick as still ahead.
+	for _, t := range thresholds {
+		if used*100 >= int64(t)*cap {
+			filled = max(filled, min(int(int64(t)*int64(width)/100), width-1)+1)
+		}
+	}
 	for i := range cells {
 		if i < filled {
 			cells[i] = barUsedRune

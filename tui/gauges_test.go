@@ -84,6 +84,13 @@ func TestGaugeBarTicks(t *testing.T) {
 	if got != "━━━━━━━━━━╋━───┼──┼─" {
 		t.Fatalf("bar %q", got)
 	}
+	// 90.3 % on 16 cells: rounding alone would leave the 90 % tick unpassed
+	if got := ansi.Strip(gaugeBar(16, 903, 1000, 0, []int{50, 75, 90}, st.Bar, st)); got != "━━━━━━━━╋━━━╋━╋─" {
+		t.Fatalf("bar at 90.3 %% %q", got)
+	}
+	if got := ansi.Strip(gaugeBar(16, 899, 1000, 0, []int{50, 75, 90}, st.Bar, st)); got != "━━━━━━━━╋━━━╋━┼─" {
+		t.Fatalf("bar at 89.9 %% %q", got)
+	}
 	got = ansi.Strip(gaugeBar(20, 0, 20, 10, []int{50, 75, 90}, st.Bar, st))
 	if got != "──────────╳────┼──┼─" {
 		t.Fatalf("bar with limit %q", got)

@@ -81,7 +81,7 @@ func envName(key string) string {
 }
 
 // DefaultThresholds are the alert thresholds of workspaces without their own
-// (model.DefaultAlerts), the default of the dashboard's --default-alerts.
+// (50, 75, 90), the default of the dashboard's --default-alerts.
 const DefaultThresholds = "50,75,90"
 
 // Keys returns every setting, in the order `mavtop config` prints them.

@@ -9,7 +9,7 @@ type LedgerState struct {
 	Ledger *model.Ledger
 	Gen    uint64
 	// DefaultAlerts are the thresholds of workspaces without their own (nil:
-	// the snapshot's, else model.DefaultAlerts), given to every ledger this state starts.
+	// the snapshot's, else 50, 75, 90), given to every ledger this state starts.
 	DefaultAlerts []int
 }
 

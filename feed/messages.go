@@ -52,7 +52,7 @@ type SnapshotMsg struct {
 	History     []model.Event
 	HistoryFrom time.Time
 	// DefaultAlerts are the thresholds of workspaces without their own, as the
-	// hub was configured (nil: model.DefaultAlerts); every viewer's ledger uses them.
+	// hub was configured (nil: 50, 75, 90); every viewer's ledger uses them.
 	DefaultAlerts []int
 }
 

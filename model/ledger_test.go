@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -313,7 +314,7 @@ func TestSortByUse(t *testing.T) {
 		{Name: "high", Status: Status{HasAllocation: true, Percent: 80, Level: LevelHigh}},
 		{Name: "also-low", Status: Status{HasAllocation: true, Percent: 10, Level: LevelOK}},
 	}
-	SortByUse(rows)
+	slices.SortFunc(rows, func(a, b Summary) int { return CompareByUse(&a, &b) })
 	var names []string
 	for _, r := range rows {
 		names = append(names, r.Name)

@@ -8,9 +8,6 @@ import (
 // seedAlerts are the seed's alert thresholds, in percent of the allocation.
 var seedAlerts = [...]int{50, 75, 90}
 
-// DefaultAlerts returns the seed's alert thresholds, 50, 75 and 90 %.
-func DefaultAlerts() []int { return append([]int(nil), seedAlerts[:]...) }
-
 // Settings is a workspace's budget as stored (JSON) in the settings hash.
 type Settings struct {
 	// Allocation is the monthly credits the workspace may use; 0 means none set.
@@ -20,7 +17,7 @@ type Settings struct {
 	// BudgetAlert is a credit amount at which to notify (the API's budget_alert); 0 means none.
 	BudgetAlert int64 `json:"budget_alert,omitempty"`
 	// Alerts are ascending percents of the allocation, 1 to 3 of them; nil means
-	// the ledger's default (DefaultAlerts unless configured).
+	// the ledger's default (50, 75, 90 unless configured).
 	Alerts []int `json:"alerts,omitempty"`
 	// RechargeBelow and RechargeAmount describe auto-recharge (Pattern 5): when
 	// remaining credits fall below RechargeBelow, RechargeAmount are added. 0 means off.

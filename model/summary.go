@@ -42,6 +42,14 @@ func (l *Ledger) Summaries(dst []Summary) []Summary {
 	return dst
 }
 
+// Names appends every workspace's name to dst, in no particular order.
+func (l *Ledger) Names(dst []string) []string {
+	for name := range l.ws {
+		dst = append(dst, name)
+	}
+	return dst
+}
+
 // Summary returns one workspace's summary.
 func (l *Ledger) Summary(ws string) (Summary, bool) {
 	w := l.ws[ws]
@@ -49,11 +57,6 @@ func (l *Ledger) Summary(ws string) (Summary, bool) {
 		return Summary{}, false
 	}
 	return w.summary(), true
-}
-
-// SortByUse orders summaries the way the gauges list them (see CompareByUse).
-func SortByUse(rows []Summary) {
-	slices.SortFunc(rows, func(a, b Summary) int { return CompareByUse(&a, &b) })
 }
 
 // CompareByUse orders the most used first: exhausted, then by percent, then
@@ -80,11 +83,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// SortByName orders summaries by workspace name.
-func SortByName(rows []Summary) {
-	slices.SortFunc(rows, func(a, b Summary) int { return cmp.Compare(a.Name, b.Name) })
 }
 
 // EndpointTotal is credits spent on one endpoint.

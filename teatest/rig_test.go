@@ -5,7 +5,6 @@
 package teatest
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
@@ -169,5 +168,3 @@ func keys(s string) []tea.Msg {
 	}
 	return out
 }
-
-func countLines(s, sub string) int { return bytes.Count([]byte(s), []byte(sub)) }

@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,11 +131,8 @@ func (e *Estimator) fields() int { return 2 + len(e.params()) }
 
 // Refresh re-prices the job and reads the workspace's live budget from the ledger.
 func (e *Estimator) Refresh(l *model.Ledger) {
-	e.names = e.names[:0]
-	for _, s := range l.Summaries(nil) {
-		e.names = append(e.names, s.Name)
-	}
-	sortStrings(e.names)
+	e.names = l.Names(e.names[:0])
+	slices.Sort(e.names)
 	if e.workspace == "" && len(e.names) > 0 {
 		e.workspace = e.names[0]
 	}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,7 +97,7 @@ func (m *Model) render() {
 		return
 	}
 	if m.width < minWidth || m.height < minHeight {
-		m.frame = m.st.Warn.Render(fit("mavtop needs at least 60×16; this terminal is "+itoa(m.width)+"×"+itoa(m.height)+".", m.width))
+		m.frame = m.st.Warn.Render(fit("mavtop needs at least 60×16; this terminal is "+strconv.Itoa(m.width)+"×"+strconv.Itoa(m.height)+".", m.width))
 		return
 	}
 	m.layout() // the gauge pane grows with the number of workspaces
@@ -230,5 +231,3 @@ func (m *Model) helpView() string {
 		"Every number is what Redis holds for this billing period; the stream only adds to it.")
 	return m.help.FullHelpView(groups) + strings.Join(legend, "\n")
 }
-
-func itoa(n int) string { return credits(int64(n)) }

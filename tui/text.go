@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -46,5 +45,3 @@ func fit(s string, width int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-func sortStrings(s []string) { slices.Sort(s) }

@@ -1,67 +1,13 @@
-// Command mavtop is a terminal dashboard for Mavera API credit usage. main.go only
-// parses the command line and wires packages together; each subcommand lives in its
-// own cmd_*.go file, and all logic lives in the packages.
+// Command mavtop is a terminal dashboard for Mavera API credit usage. The
+// commands live in cmd/, the logic in the packages; see the README.
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
 	"runtime/debug"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/spf13/cobra"
-	_ "time/tzdata" // billing-period time zones work on machines without a zoneinfo database
+	"mavtop/cmd"
 )
-
-// exitError carries a process exit code out of a command (monitoring-plugin style
-// codes for `check`, 2 for bad input, 3 for "not affordable" in `estimate`).
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// exitf returns an error that makes mavtop exit with code after printing the message.
-func exitf(code int, format string, args ...any) error {
-	return &exitError{code: code, err: fmt.Errorf(format, args...)}
-}
-
-func newRootCmd() *cobra.Command {
-	var dash dashboardFlags
-	var cfg configState
-	root := &cobra.Command{
-		Use:   "mavtop",
-		Short: "A terminal dashboard for Mavera API credit usage",
-		Long: `mavtop follows the Redis stream of Mavera API usage events your applications
-write and shows live per-workspace gauges, 402 refusals, burn rates, forecasts
-and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
-		Args:          cobra.NoArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE:          newDashboardRunE(&dash),
-	}
-	dash.addFlags(root)
-	cfg.addFlags(root)
-	root.PersistentPreRunE = cfg.load // mavtop.toml and the environment fill in flags not given
-	root.AddCommand(
-		newSandboxCmd(),
-		newEstimateCmd(),
-		newEmitCmd(), newCheckCmd(), newBudgetCmd(),
-		newServeCmd(),
-	)
-	root.AddCommand(newConfigCmd(root, &cfg)) // last: it takes the others' flags
-	return root
-}
-
-// quietRedis drops go-redis's own log lines: they would scribble over the
-// dashboard, and every Redis error already reaches the screen or the exit code.
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // gcPercent is mavtop's GOGC unless the environment sets one: its live heap is
 // a few MB (ledgers, rings, a bounded 402 log) while go-redis allocates for every
@@ -73,18 +19,5 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	redis.SetLogger(quietRedis{})
-	err := newRootCmd().Execute()
-	if err == nil {
-		return
-	}
-	code := 2 // cobra's own errors are flag and argument mistakes
-	var ee *exitError
-	if errors.As(err, &ee) {
-		code = ee.code
-	}
-	if msg := err.Error(); msg != "" {
-		fmt.Fprintln(os.Stderr, "mavtop:", msg)
-	}
-	os.Exit(code)
+	os.Exit(cmd.Execute())
 }

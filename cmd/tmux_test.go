@@ -1,4 +1,4 @@
-package main
+package cmd
 
 import (
 	"fmt"
@@ -15,8 +15,7 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("MAVTOP_AS_MAIN") == "1" {
 		os.Args = append([]string{"mavtop"}, strings.Fields(os.Getenv("MAVTOP_ARGS"))...)
-		main()
-		os.Exit(0)
+		os.Exit(Execute())
 	}
 	os.Exit(m.Run())
 }

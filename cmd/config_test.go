@@ -1,4 +1,4 @@
-package main
+package cmd
 
 import (
 	"os"
@@ -175,7 +175,7 @@ func TestConfigFileDrivesCommands(t *testing.T) {
 
 // The sample mavtop.toml in the README loads.
 func TestREADMESampleConfigLoads(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,84 @@
+// Package cmd is mavtop's command line: one file per cobra command, each a
+// newXxxCmd constructor that parses flags, calls the packages and prints. No
+// domain rule lives here: levels, rows and verdicts come from model/ and
+// estimator/, so every command and the dashboard agree.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+	_ "time/tzdata" // billing-period time zones work on machines without a zoneinfo database
+)
+
+// exitError carries a process exit code out of a command (monitoring-plugin style
+// codes for `check`, 2 for bad input, 3 for "not affordable" in `estimate`).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitf returns an error that makes mavtop exit with code after printing the message.
+func exitf(code int, format string, args ...any) error {
+	return &exitError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+func newRootCmd() *cobra.Command {
+	var dash dashboardFlags
+	var cfg configState
+	root := &cobra.Command{
+		Use:   "mavtop",
+		Short: "A terminal dashboard for Mavera API credit usage",
+		Long: `mavtop follows the Redis stream of Mavera API usage events your applications
+write and shows live per-workspace gauges, 402 refusals, burn rates, forecasts
+and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE:          newDashboardRunE(&dash),
+	}
+	dash.addFlags(root)
+	cfg.addFlags(root)
+	root.PersistentPreRunE = cfg.load // mavtop.toml and the environment fill in flags not given
+	root.AddCommand(
+		newSandboxCmd(),
+		newEstimateCmd(),
+		newEmitCmd(), newCheckCmd(), newBudgetCmd(),
+		newServeCmd(),
+	)
+	root.AddCommand(newConfigCmd(root, &cfg)) // last: it takes the others' flags
+	return root
+}
+
+// quietRedis drops go-redis's own log lines: they would scribble over the
+// dashboard, and every Redis error already reaches the screen or the exit code.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+// Execute runs mavtop with os.Args and returns the process exit status: 0, the
+// code a command chose (check's monitoring-plugin codes, estimate's 3), or 2 for
+// a flag or argument mistake. The error, if any, is printed to stderr.
+func Execute() int {
+	redis.SetLogger(quietRedis{})
+	err := newRootCmd().Execute()
+	if err == nil {
+		return 0
+	}
+	code := 2 // cobra's own errors are flag and argument mistakes
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintln(os.Stderr, "mavtop:", msg)
+	}
+	return code
+}

@@ -51,6 +51,7 @@ type Sandbox struct {
 	rngs     map[string]*rand.Rand
 	overs    map[string]*overshooter
 	stats    map[string]int64
+	mux      *http.ServeMux
 }
 
 // New returns a sandbox with no accounts yet; any well-formed key creates one.
@@ -67,7 +68,7 @@ func New(cfg Config) *Sandbox {
 	if cfg.JobSpeed <= 0 {
 		cfg.JobSpeed = 1
 	}
-	return &Sandbox{
+	s := &Sandbox{
 		cfg:      cfg,
 		accounts: map[string]*account{},
 		revoked:  map[string]bool{},
@@ -75,6 +76,8 @@ func New(cfg Config) *Sandbox {
 		overs:    map[string]*overshooter{},
 		stats:    map[string]int64{},
 	}
+	s.mux = s.routes()
+	return s
 }
 
 // Now returns the sandbox clock's time.
@@ -122,6 +125,7 @@ type call struct {
 	a         *account
 	now       time.Time
 	body      []byte
+	path      string // after BasePath
 	wsHeader  string
 	project   string
 	reqID     string
@@ -136,12 +140,65 @@ type result struct {
 }
 
 // ServeHTTP serves the API under BasePath.
-func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path, ok := strings.CutPrefix(r.URL.Path, BasePath)
-	if !ok || path == "" {
-		writeJSON(w, http.StatusNotFound, errorBody(typeNotFound, "resource_not_found", "No such path: "+clip(r.URL.Path, 100)+" (the API lives under "+BasePath+")", ""))
-		return
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// endpoint answers one call. Called with s.mu held.
+type endpoint func(c *call) result
+
+// routes maps every documented endpoint to its handler. A path the API does not
+// have is a 404 in the API's error shape whatever the method, never the mux's
+// plain-text 404 or 405: under BasePath after authentication and the rate limit,
+// like any call (it is counted and may hit a fault), elsewhere at once.
+func (s *Sandbox) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	api := func(pattern string, op endpoint) {
+		method, path, _ := strings.Cut(pattern, " ")
+		mux.Handle(method+" "+BasePath+path, s.handler(pattern, op))
 	}
+	job := func(kind string) endpoint {
+		return func(c *call) result { return s.getJob(c, kind, c.r.PathValue("id")) }
+	}
+	api("POST /responses", s.createResponse)
+	api("POST /mave/chat", s.maveChat)
+	api("POST /focus-groups", s.createFocusGroup)
+	api("GET /focus-groups/{id}", job(kindFocusGroup))
+	api("POST /video-analyses", s.createVideo)
+	api("GET /video-analyses", s.listVideos)
+	api("GET /video-analyses/{id}", job(kindVideo))
+	api("POST /brand-voices", s.createBrandVoice)
+	api("GET /brand-voices/{id}", job(kindBrandVoice))
+	api("POST /personas", s.createPersona)
+	api("GET /personas", s.listPersonas)
+	api("GET /usage", s.usage)
+	api("GET /workspaces", s.listWorkspaces)
+	api("GET /workspaces/{id}", func(c *call) result { return s.getWorkspace(c, c.r.PathValue("id")) })
+	mux.Handle(BasePath+"/", s.handler("", func(c *call) result {
+		return notFound("No such endpoint: " + c.r.Method + " " + clip(c.path, 100))
+	}))
+	outside := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody(typeNotFound, "resource_not_found", "No such path: "+clip(r.URL.Path, 100)+" (the API lives under "+BasePath+")", ""))
+	})
+	mux.Handle("/", outside)
+	mux.Handle(BasePath, outside) // without it the mux would redirect to BasePath+"/"
+	return mux
+}
+
+// handler wraps op in what every call goes through: authentication, the rate
+// limit, faults, settling finished jobs and the request counts. tmpl names the
+// call in Stats ("GET /focus-groups/{id}"); "" names it by its method and path.
+func (s *Sandbox) handler(tmpl string, op endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := strings.TrimPrefix(r.URL.Path, BasePath)
+		name := tmpl
+		if name == "" {
+			name = r.Method + " " + clip(path, 100)
+		}
+		s.serve(w, r, path, name, op)
+	})
+}
+
+// serve answers one call under BasePath; path is the part after BasePath.
+func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, path, tmpl string, op endpoint) {
 	key, authErr := bearer(r)
 	if authErr != nil {
 		writeJSON(w, http.StatusUnauthorized, authErr)
@@ -161,9 +218,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	a := s.account(key, now)
 	a.rollover(now)
-	c := &call{s: s, r: r, a: a, now: now, body: body, reqID: s.newID("req_"),
+	c := &call{s: s, r: r, a: a, now: now, body: body, path: path, reqID: s.newID("req_"),
 		wsHeader: r.Header.Get(WorkspaceHeader), project: validID(r.Header.Get(ProjectHeader))}
-	tmpl := template(r.Method, path)
 	s.stats[tmpl]++
 	fault := s.matchFault(r.Method, path)
 	var res result
@@ -176,7 +232,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				body: errorBody("rate_limit_error", "rate_limit_exceeded", fmt.Sprintf("Rate limit exceeded. Please retry after %d seconds.", wait), "")}
 		} else {
 			s.settle(a, now)
-			res = s.route(c, r.Method, path)
+			res = op(c)
 			a.requests++
 			if res.status >= 400 {
 				a.errors++
@@ -213,53 +269,6 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, res.status, res.body)
-}
-
-// route dispatches to the endpoint handlers. Called with s.mu held.
-func (s *Sandbox) route(c *call, method, path string) result {
-	seg := strings.Split(strings.Trim(path, "/"), "/")
-	one := func(name string) bool { return len(seg) == 1 && seg[0] == name }
-	two := func(name string) bool { return len(seg) == 2 && seg[0] == name && seg[1] != "" }
-	switch {
-	case method == http.MethodPost && one("responses"):
-		return s.createResponse(c)
-	case method == http.MethodPost && len(seg) == 2 && seg[0] == "mave" && seg[1] == "chat":
-		return s.maveChat(c)
-	case method == http.MethodPost && one("focus-groups"):
-		return s.createFocusGroup(c)
-	case method == http.MethodGet && two("focus-groups"):
-		return s.getJob(c, kindFocusGroup, seg[1])
-	case method == http.MethodPost && one("video-analyses"):
-		return s.createVideo(c)
-	case method == http.MethodGet && two("video-analyses"):
-		return s.getJob(c, kindVideo, seg[1])
-	case method == http.MethodGet && one("video-analyses"):
-		return s.listVideos(c)
-	case method == http.MethodPost && one("brand-voices"):
-		return s.createBrandVoice(c)
-	case method == http.MethodGet && two("brand-voices"):
-		return s.getJob(c, kindBrandVoice, seg[1])
-	case method == http.MethodPost && one("personas"):
-		return s.createPersona(c)
-	case method == http.MethodGet && one("personas"):
-		return s.listPersonas(c)
-	case method == http.MethodGet && one("usage"):
-		return s.usage(c)
-	case method == http.MethodGet && one("workspaces"):
-		return s.listWorkspaces(c)
-	case method == http.MethodGet && two("workspaces"):
-		return s.getWorkspace(c, seg[1])
-	}
-	return notFound("No such endpoint: " + method + " " + clip(path, 100))
-}
-
-// template names a request for Stats, ids replaced by {id}.
-func template(method, path string) string {
-	seg := strings.Split(strings.Trim(path, "/"), "/")
-	if len(seg) == 2 && seg[0] != "mave" {
-		seg[1] = "{id}"
-	}
-	return method + " /" + strings.Join(seg, "/")
 }
 
 // Stats returns how many requests the sandbox received per method and path

@@ -305,3 +305,45 @@ func TestUsageAndPools(t *testing.T) {
 		t.Fatalf("ledger: %+v", l)
 	}
 }
+
+// The API answers every path or method it does not have with its own 404 body:
+// never the router's plain-text 404, a 405 or a redirect.
+func TestUnknownPathsAndMethodsAnswerTheAPIs404(t *testing.T) {
+	sb, _ := newTest(t, Config{})
+	auth := "Bearer " + key
+	for _, tc := range []struct {
+		method, path, auth, message string
+	}{
+		{"GET", "/nope", auth, "No such endpoint: GET /nope"},
+		{"DELETE", "/focus-groups", auth, "No such endpoint: DELETE /focus-groups"},
+		{"PUT", "/focus-groups/clx1", auth, "No such endpoint: PUT /focus-groups/clx1"},
+		{"POST", "/usage", auth, "No such endpoint: POST /usage"},
+		{"GET", "/mave/chat", auth, "No such endpoint: GET /mave/chat"},
+		{"GET", "/focus-groups/a/b", auth, "No such endpoint: GET /focus-groups/a/b"},
+		{"GET", "", "", "No such path: /api/v1 (the API lives under /api/v1)"},
+		{"GET", "x/usage", "", "No such path: /api/v1x/usage (the API lives under /api/v1)"},
+	} {
+		req := httptest.NewRequest(tc.method, BasePath+tc.path, nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		rec := httptest.NewRecorder()
+		sb.ServeHTTP(rec, req)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s %s: %d, body is not JSON: %q", tc.method, tc.path, rec.Code, rec.Body.String())
+		}
+		e := errOf(body)
+		if rec.Code != 404 || e["type"] != typeNotFound || e["code"] != "resource_not_found" || e["message"] != tc.message {
+			t.Errorf("%s %s: %d %v", tc.method, tc.path, rec.Code, body)
+		}
+	}
+	// Inside the API an unknown endpoint is still a call: counted under its own name.
+	if got := sb.Stats(); got["DELETE /focus-groups"] != 1 || got["GET /nope"] != 1 || len(got) != 6 {
+		t.Fatalf("stats %v", got)
+	}
+	// Without a key, an unknown endpoint is refused like any other call.
+	if rec, body := do(t, sb, "GET", "/nope", "", ""); rec.Code != 401 || errOf(body)["code"] != "missing_api_key" {
+		t.Fatalf("no key: %d %v", rec.Code, body)
+	}
+}

@@ -58,6 +58,7 @@ func newBudgetSetCmd() *cobra.Command {
 	var rf redisFlags
 	var allocation, limit, budgetAlert, rechargeBelow, rechargeAmount, alert int64
 	var alerts string
+	var defaults thresholdsFlag
 	cmd := &cobra.Command{
 		Use:   "set WS | WS/PROJECT [flags]",
 		Short: "Set a workspace's settings or a project's budget (only the flags given change)",
@@ -156,12 +157,17 @@ func newBudgetSetCmd() *cobra.Command {
 			if err != nil {
 				return storeError(err)
 			}
-			fmt.Fprintf(out, "%s: %s\n", ws, describeSettings(s))
+			th, err := defaults.parse()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%s: %s\n", ws, describeSettings(s, th))
 			return nil
 		},
 	}
 	rf.addFlags(cmd)
 	fl := cmd.Flags()
+	defaults.add(fl)
 	fl.Int64Var(&allocation, "allocation", 0, "workspace: monthly credit allocation (0 = none)")
 	fl.Int64Var(&limit, "limit", 0, "hard usage limit in credits (0 = none)")
 	fl.StringVar(&alerts, "alerts", "", "workspace: alert thresholds in percent, ascending, up to 3 (\"\" = the default 50,75,90)")
@@ -179,11 +185,12 @@ func orNone(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-// describeSettings says a workspace's settings in one line.
-func describeSettings(s model.Settings) string {
+// describeSettings says a workspace's settings in one line, with the alert
+// thresholds in force (its own, else defaults).
+func describeSettings(s model.Settings, defaults []int) string {
 	parts := []string{"allocation " + orNone(s.Allocation), "usage limit " + orNone(s.UsageLimit)}
 	th := make([]string, 0, 3)
-	for _, t := range s.Thresholds() {
+	for _, t := range s.Thresholds(defaults) {
 		th = append(th, strconv.Itoa(t)+"%")
 	}
 	parts = append(parts, "alerts at "+strings.Join(th, "/"))
@@ -201,11 +208,16 @@ func describeSettings(s model.Settings) string {
 func newBudgetShowCmd() *cobra.Command {
 	var rf redisFlags
 	var asJSON bool
+	var defaults thresholdsFlag
 	cmd := &cobra.Command{
 		Use:   "show [WS]",
 		Short: "Show settings, project budgets and this period's usage",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			th, err := defaults.parse()
+			if err != nil {
+				return err
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), rf.timeout)
 			defer cancel()
 			c, err := budgetConnect(ctx, &rf)
@@ -213,21 +225,23 @@ func newBudgetShowCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			res, err := feed.ReadSnapshot(ctx, c, rf.keys(), time.Now(), model.MonthlyUTC)
+			now := time.Now()
+			res, err := feed.ReadSnapshot(ctx, c, rf.keys(), now, model.MonthlyUTC)
 			if err != nil {
 				return exitf(1, "%v", err)
 			}
 			for field, why := range res.BadSettings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %v\n", field, why)
 			}
-			rows := workspaceRows(res.Snap)
+			l := judgedLedger(res, th, now)
+			rows := workspaceRows(l)
 			if len(args) == 1 {
 				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return r.Workspace != args[0] })
 				if len(rows) == 0 {
 					return exitf(1, "workspace %s has no settings and no usage this period", args[0])
 				}
 			}
-			projects := projectRows(res.Snap)
+			projects := projectRows(l, rows)
 			if asJSON {
 				type wsOut struct {
 					wsRow
@@ -246,38 +260,33 @@ func newBudgetShowCmd() *cobra.Command {
 	}
 	rf.addFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	defaults.add(cmd.Flags())
 	return cmd
 }
 
-// projectRow is one project of a workspace: its use this period and its budget.
+// projectRow is one project of a workspace: its use this period, its budget
+// and its level (model.Assess of the project's usage limit).
 type projectRow struct {
 	Project   string              `json:"project"`
 	Used      int64               `json:"used"`
 	Budget    model.ProjectBudget `json:"budget"`
 	HasBudget bool                `json:"has_budget"`
+	Level     string              `json:"level"`
 }
 
-// projectRows groups projects by workspace: those with usage or a budget.
-func projectRows(s *model.Snapshot) map[string][]projectRow {
-	type key struct{ ws, p string }
-	used := map[key]int64{}
-	for f, n := range s.UsedBy {
-		if ws, p, _, ok := model.SplitUsedByField(f); ok && p != "" {
-			used[key{ws, p}] += n
-		}
-	}
-	for f := range s.Budgets {
-		if ws, p, ok := model.SplitProjectKey(f); ok {
-			used[key{ws, p}] += 0
-		}
-	}
+// projectRows groups the named projects of each row's workspace (those with
+// usage or a budget), from the ledger's project summaries, sorted by name.
+func projectRows(l *model.Ledger, rows []wsRow) map[string][]projectRow {
 	out := map[string][]projectRow{}
-	for k, n := range used {
-		b, has := s.Budgets[model.ProjectKey(k.ws, k.p)]
-		out[k.ws] = append(out[k.ws], projectRow{Project: k.p, Used: n, Budget: b, HasBudget: has})
-	}
-	for _, rows := range out {
-		slices.SortFunc(rows, func(a, b projectRow) int { return strings.Compare(a.Project, b.Project) })
+	for _, r := range rows {
+		for _, p := range l.Projects(r.Workspace) {
+			if p.Name == "" {
+				continue // the workspace's calls made without a project
+			}
+			out[r.Workspace] = append(out[r.Workspace], projectRow{Project: p.Name, Used: p.Used, Budget: p.Budget,
+				HasBudget: p.HasBudget, Level: p.Status.Level.String()})
+		}
+		slices.SortFunc(out[r.Workspace], func(a, b projectRow) int { return strings.Compare(a.Project, b.Project) })
 	}
 	return out
 }
@@ -289,12 +298,15 @@ func printBudgets(w io.Writer, rows []wsRow, projects map[string][]projectRow, r
 	fmt.Fprintln(tw, "WORKSPACE\tUSED\tALLOCATION\tRECHARGED\tPERCENT\tLEVEL\tSETTINGS")
 	for _, r := range rows {
 		pct := "-"
-		if r.Allocation > 0 {
+		if r.Cap > 0 {
 			pct = fmt.Sprintf("%.1f%%", r.Percent)
+			if r.CapKind == model.CapLimit.String() {
+				pct += " of limit"
+			}
 		}
 		set := "no settings"
 		if r.HasSettings {
-			set = describeSettings(r.Settings)
+			set = describeSettings(r.Settings, r.Thresholds)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\n", r.Workspace, r.Used, orNone(r.Allocation), r.Recharged, pct, r.Level, set)
 		for _, pr := range projects[r.Workspace] {
@@ -302,7 +314,11 @@ func printBudgets(w io.Writer, rows []wsRow, projects map[string][]projectRow, r
 			if pr.HasBudget {
 				budget = fmt.Sprintf("usage limit %s, budget alert %s", orNone(pr.Budget.Limit), orNone(pr.Budget.Alert))
 			}
-			fmt.Fprintf(tw, "  /%s\t%d\t\t\t\t\t%s\n", pr.Project, pr.Used, budget)
+			level := ""
+			if pr.Budget.Limit > 0 {
+				level = pr.Level
+			}
+			fmt.Fprintf(tw, "  /%s\t%d\t\t\t\t%s\t%s\n", pr.Project, pr.Used, level, budget)
 		}
 	}
 	return tw.Flush()

@@ -45,10 +45,28 @@ func (c *configState) load(cmd *cobra.Command, _ []string) error {
 		return exitf(2, "config: %v", err)
 	}
 	c.file, c.settings = f, settings
-	if cmd.Name() == "config" {
-		return nil // it only shows the settings
+	for _, s := range settings {
+		if s.Source == config.FromEnv || s.Source == config.FromFile {
+			if fl := cmd.Flags().Lookup(s.Key.Flag); fl != nil && s.Key.Flag != "" {
+				if fl.Annotations == nil {
+					fl.Annotations = map[string][]string{}
+				}
+				fl.Annotations[configuredAnnotation] = []string{string(s.Source)}
+			}
+		}
 	}
 	return nil
+}
+
+// configuredAnnotation marks a flag that the environment or mavtop.toml set
+// (config.Resolve fills the value without marking the flag changed).
+const configuredAnnotation = "mavtop/configured"
+
+// given reports whether the flag was set by the command line, the environment
+// or the configuration file, not left at its default.
+func given(cmd *cobra.Command, name string) bool {
+	fl := cmd.Flags().Lookup(name)
+	return fl != nil && (fl.Changed || len(fl.Annotations[configuredAnnotation]) > 0)
 }
 
 func newConfigCmd(root *cobra.Command, c *configState) *cobra.Command {

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"mavtop/client"
-	"mavtop/config"
 	"mavtop/demo"
 	"mavtop/feed"
 	"mavtop/metrics"
@@ -31,7 +30,7 @@ type dashboardFlags struct {
 	noColor            bool
 	// defaultAlerts are the thresholds of workspaces without their own
 	// (mavtop.toml's alerts.thresholds fills the flag).
-	defaultAlerts string
+	defaultAlerts thresholdsFlag
 }
 
 func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
@@ -45,7 +44,7 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (a port alone binds loopback)")
 	fl.IntVar(&f.metricsMaxProjects, "metrics-max-projects", metrics.DefaultMaxProjects, "projects per workspace with metric series of their own; the rest are summed as \"other\"")
 	fl.BoolVar(&f.noColor, "no-color", false, "draw without colour (also NO_COLOR=1)")
-	fl.StringVar(&f.defaultAlerts, "default-alerts", config.DefaultThresholds, "alert thresholds (percent, three, ascending) of workspaces whose settings have none of their own")
+	f.defaultAlerts.add(fl)
 }
 
 // source is what a dashboard reads: the hub over Redis, the API link, and
@@ -59,13 +58,7 @@ type source struct {
 }
 
 // alerts parses --default-alerts.
-func (f *dashboardFlags) alerts() ([]int, error) {
-	t, err := config.Thresholds(f.defaultAlerts)
-	if err != nil {
-		return nil, exitf(2, "--default-alerts: %v", err)
-	}
-	return t[:], nil
-}
+func (f *dashboardFlags) alerts() ([]int, error) { return f.defaultAlerts.parse() }
 
 // open connects to the configured Redis (or starts the demo) and starts the hub.
 func (f *dashboardFlags) open(ctx context.Context) (*source, error) {

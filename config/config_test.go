@@ -32,7 +32,7 @@ func flags(t *testing.T, args ...string) *pflag.FlagSet {
 	fs.Int("metrics-max-projects", 20, "")
 	fs.Bool("no-color", false, "")
 	fs.Float64("warn", 75, "")
-	fs.String("default-alerts", DefaultThresholds, "")
+	fs.String("default-alerts", DefaultThresholds(), "")
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ warn = 70
 		{"--no-color=false beats NO_COLOR", []string{"--no-color=false"}, map[string]string{"NO_COLOR": "1"}, f, "theme.no_color", "false", FromFlag, "--no-color"},
 		{"flagless key from file", nil, nil, f, "alerts.thresholds", "40,60,80", FromFile, file + ":13"},
 		{"flagless key from env", nil, map[string]string{"MAVTOP_ALERTS_THRESHOLDS": "10,20,30"}, f, "alerts.thresholds", "10,20,30", FromEnv, "MAVTOP_ALERTS_THRESHOLDS"},
-		{"flagless key default", nil, nil, nil, "alerts.thresholds", DefaultThresholds, FromDefault, ""},
+		{"flagless key default", nil, nil, nil, "alerts.thresholds", DefaultThresholds(), FromDefault, ""},
 		{"API key from env", nil, map[string]string{"MAVERA_API_KEY": "mvra_live_0123456789abcdefghijklmnopqrstuv"}, f, "api.key", "mvra_live_0123456789abcdefghijklmnopqrstuv", FromEnv, "MAVERA_API_KEY"},
 	}
 	for _, tt := range tests {

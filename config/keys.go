@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mavtop/model"
 )
 
 // Kind is the type of a setting's value.
@@ -80,9 +82,15 @@ func envName(key string) string {
 	return "MAVTOP_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(key))
 }
 
-// DefaultThresholds are the alert thresholds of workspaces without their own
-// (50, 75, 90), the default of the dashboard's --default-alerts.
-const DefaultThresholds = "50,75,90"
+// DefaultThresholds returns model's built-in alert thresholds in flag syntax
+// ("50,75,90"), the default of --default-alerts.
+func DefaultThresholds() string {
+	parts := make([]string, 0, 3)
+	for _, t := range model.DefaultThresholds() {
+		parts = append(parts, strconv.Itoa(t))
+	}
+	return strings.Join(parts, ",")
+}
 
 // Keys returns every setting, in the order `mavtop config` prints them.
 func Keys() []Key {
@@ -94,7 +102,7 @@ func Keys() []Key {
 	apiKey := Key{Name: "api.key", Env: env("MAVERA_API_KEY"), Kind: String, Secret: APIKey, EnvOnly: true,
 		Help: "Mavera API key for launches; only read from the environment"}
 	thresholds := k("alerts.thresholds", "default-alerts", IntList, "alert thresholds (percent) of workspaces without their own: three, ascending")
-	thresholds.Default, thresholds.Check = DefaultThresholds, checkThresholds
+	thresholds.Default, thresholds.Check = DefaultThresholds(), checkThresholds
 	noColor := k("theme.no_color", "no-color", Bool, "draw without colour (levels stay readable by their words and symbols)")
 	noColor.Env = append(noColor.Env, EnvVar{Name: "NO_COLOR", Presence: true})
 	return []Key{
@@ -188,13 +196,5 @@ func checkThresholds(s string) error {
 	if len(l) != 3 {
 		return fmt.Errorf("want three thresholds (like 50,75,90), got %d", len(l))
 	}
-	for i, n := range l {
-		if n < 1 || n > 99 {
-			return fmt.Errorf("threshold %d%% must be between 1 and 99", n)
-		}
-		if i > 0 && n <= l[i-1] {
-			return fmt.Errorf("thresholds must ascend: %d%% after %d%%", n, l[i-1])
-		}
-	}
-	return nil
+	return model.ValidateThresholds(l)
 }

@@ -17,8 +17,9 @@ type Budget struct {
 	// Allocation is the credits the workspace may use this period; 0 means none set,
 	// and then there is nothing to look ahead to.
 	Allocation int64
-	// Thresholds are the alert thresholds, ascending percents of Allocation between 1
-	// and 100; nil or empty means the seed's 50, 75 and 90.
+	// Thresholds are the alert thresholds in force, ascending percents of
+	// Allocation between 1 and 100 (model.Status.Thresholds: the workspace's own,
+	// else the configured defaults); none means no threshold look-ahead.
 	Thresholds []int
 	// BurnPerHour is the current burn rate in credits per hour (0 when idle).
 	BurnPerHour float64
@@ -50,9 +51,6 @@ type Outlook struct {
 	Message string
 }
 
-// defaultThresholds are the seed's alert thresholds (Pattern 4), in percent.
-var defaultThresholds = [...]int{50, 75, 90}
-
 // maxBudgetCredits bounds Used, Allocation and the estimate so that percent
 // arithmetic cannot overflow; it is far above any real allocation.
 const maxBudgetCredits = 1 << 50
@@ -72,9 +70,6 @@ func LookAhead(b Budget, estimate int64) (Outlook, error) {
 		return out, nil
 	}
 	thresholds := b.Thresholds
-	if len(thresholds) == 0 {
-		thresholds = defaultThresholds[:]
-	}
 	// at is the first amount of credits used that counts as having reached t %.
 	at := func(t int) int64 { return (int64(t)*b.Allocation + 99) / 100 }
 

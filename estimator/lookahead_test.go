@@ -11,9 +11,14 @@ import (
 
 const day = 24 * time.Hour
 
+
+// seedThresholds are the thresholds in force for a workspace without its own
+// (model.DefaultThresholds; the estimator takes them from its caller).
+var seedThresholds = []int{50, 75, 90}
+
 func TestLookAhead(t *testing.T) {
 	acme := func(used int64, burn float64, left time.Duration) estimator.Budget {
-		return estimator.Budget{Workspace: "acme", Used: used, Allocation: 1000, BurnPerHour: burn, PeriodLeft: left}
+		return estimator.Budget{Workspace: "acme", Used: used, Allocation: 1000, Thresholds: seedThresholds, BurnPerHour: burn, PeriodLeft: left}
 	}
 	tests := []struct {
 		name     string
@@ -53,7 +58,7 @@ func TestLookAhead(t *testing.T) {
 			Message: "acme has already used its allocation (1,000 of 1,000 credits)"}},
 		{"zero burn, nothing near", acme(100, 0, 20*day), 50, estimator.Outlook{UsedAfter: 150}},
 		{"no allocation", estimator.Budget{Workspace: "acme", Used: 5000, BurnPerHour: 100, PeriodLeft: day}, 500, estimator.Outlook{UsedAfter: 5500}},
-		{"days, unnamed workspace", estimator.Budget{Used: 5000, Allocation: 10000, BurnPerHour: 30, PeriodLeft: 5 * day}, 1000, estimator.Outlook{
+		{"days, unnamed workspace", estimator.Budget{Used: 5000, Allocation: 10000, Thresholds: seedThresholds, BurnPerHour: 30, PeriodLeft: 5 * day}, 1000, estimator.Outlook{
 			UsedAfter: 6000, Threshold: 75, CrossesIn: 50 * time.Hour,
 			Message: "after this job, at today's burn, the workspace crosses 75 % in 2 days"}},
 		{"custom threshold, rounded up", estimator.Budget{Workspace: "w", Used: 200, Allocation: 333, Thresholds: []int{80}}, 67, estimator.Outlook{

@@ -41,7 +41,9 @@ func (b *Balances) Remaining(ctx context.Context, ws string) (remaining int64, k
 	return st.Remaining, st.RemainingKnown, nil
 }
 
-// Status is Remaining with the whole assessment.
+// Status is Remaining with the whole assessment. Its level is by the
+// workspace's own thresholds, else the built-in ones (Remaining does not
+// depend on thresholds).
 func (b *Balances) Status(ctx context.Context, ws string) (model.Status, error) {
 	rule, err := b.periods.get(ctx)
 	if err != nil {
@@ -72,7 +74,7 @@ func (b *Balances) Status(ctx context.Context, ws string) (model.Status, error) 
 	if err != nil {
 		return model.Status{}, fmt.Errorf("credits recharged to %s: %w", ws, err)
 	}
-	return model.Assess(&set, u, r), nil
+	return model.Assess(&set, model.Usage{Used: u, Recharged: r}, nil), nil
 }
 
 func intOrZero(c *redis.StringCmd) (int64, error) {

@@ -57,7 +57,7 @@ type Collector struct {
 
 type descs struct {
 	used, refusals, recharged                           *prometheus.Desc
-	remaining, allocation, limit, exhausted             *prometheus.Desc
+	remaining, allocation, limit, exhausted, level, pct *prometheus.Desc
 	periodStart, periodEnd                              *prometheus.Desc
 	estRatio, estJobs, estEstimated, estActual          *prometheus.Desc
 	connected, lag, rate, events, reconnects, malformed *prometheus.Desc
@@ -76,6 +76,8 @@ func newDescs() descs {
 		allocation:   d("credits_allocation", "The workspace's credit allocation per billing period.", "workspace"),
 		limit:        d("credits_usage_limit", "The workspace's hard usage limit in credits.", "workspace"),
 		exhausted:    d("workspace_exhausted", "1 while the workspace has used up its allocation or limit, or the API refuses it with 402.", "workspace"),
+		level:        d("workspace_level", "The workspace's level, as the gauges colour it: 0 no cap, 1 ok, 2 warn (first alert threshold), 3 high (second), 4 critical (third), 5 exhausted.", "workspace"),
+		pct:          d("credits_used_percent", "Credits used as a percent of the effective cap (the allocation plus recharges, or the usage limit when smaller); absent without a cap.", "workspace", "cap"),
 		periodStart:  d("billing_period_start_timestamp_seconds", "Start of the billing period the counters belong to."),
 		periodEnd:    d("billing_period_end_timestamp_seconds", "End of the billing period the counters belong to."),
 		estRatio:     d("estimate_ratio", "Mean of actual/estimated credits of jobs with a pre-flight estimate, since mavtop started (the seed's estimated_vs_actual; above 1: estimates run low).", "operation"),
@@ -152,7 +154,7 @@ func (c *Collector) Calibration() []estimator.CalibrationRow { return c.cal.Repo
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.d.used, c.d.refusals, c.d.recharged, c.d.remaining, c.d.allocation, c.d.limit, c.d.exhausted,
+		c.d.used, c.d.refusals, c.d.recharged, c.d.remaining, c.d.allocation, c.d.limit, c.d.exhausted, c.d.level, c.d.pct,
 		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions,
@@ -239,6 +241,10 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 	for _, s := range r.summaries {
 		ch <- counter(c.d.recharged, float64(s.Recharged), s.Name)
 		ch <- gauge(c.d.exhausted, b2f(s.Level == model.LevelExhausted), s.Name)
+		ch <- gauge(c.d.level, float64(s.Level), s.Name)
+		if s.HasCap() {
+			ch <- gauge(c.d.pct, s.Percent, s.Name, s.CapKind.String())
+		}
 		if s.RemainingKnown {
 			ch <- gauge(c.d.remaining, float64(s.Remaining), s.Name)
 		}

@@ -4,7 +4,8 @@ package model
 type CrossingKind uint8
 
 const (
-	// CrossThreshold: an alert threshold (percent of the allocation).
+	// CrossThreshold: an alert threshold (percent of the effective cap: the
+	// allocation plus recharges, or the usage limit when that is smaller).
 	CrossThreshold CrossingKind = iota
 	// CrossExhausted: the allocation (plus recharges) is used up.
 	CrossExhausted
@@ -26,8 +27,15 @@ type Crossing struct {
 	Project   string
 	// Threshold is the percent crossed, for CrossThreshold.
 	Threshold int
-	// Used is the credits used when it fired; Of is the line's size in credits.
+	// Used is the credits used when it fired; Of is the line's size in credits
+	// (for CrossThreshold, the effective cap the percent is of).
 	Used, Of int64
+	// CapKind says what Of is for CrossThreshold: the allocation (plus
+	// recharges) or the usage limit.
+	CapKind CapKind
+	// Level is the level the crossing takes the workspace (or project) to, by
+	// the same rule as Assess: the gauge and the alert always agree.
+	Level Level
 	// TS is the time of the event that crossed it (unix ms).
 	TS int64
 }
@@ -51,29 +59,48 @@ const (
 // ceilDiv returns ⌈a/b⌉ for a ≥ 0, b > 0.
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
-// lines lists a workspace's crossing lines as (bit, credits) pairs.
-func (w *wsState) lines(visit func(bit uint16, at int64, kind CrossingKind, threshold int)) {
+// line is one crossing line of a workspace: the bit that records it fired, the
+// credits used at which it is reached, and what the crossing says.
+type line struct {
+	bit   uint16
+	at    int64
+	kind  CrossingKind
+	th    int     // percent, for CrossThreshold
+	of    int64   // the line's size in credits (the cap, for CrossThreshold)
+	cap   CapKind // for CrossThreshold
+	level Level
+}
+
+// lines lists a workspace's crossing lines. Thresholds are percents of the
+// effective cap Assess judges against, so a threshold crossing fires exactly
+// when the gauge's level changes.
+func (w *wsState) lines(defaults []int, visit func(ln line)) {
 	s := &w.settings
+	st := Assess(s, Usage{Used: w.used, Recharged: w.recharged}, defaults)
+	if st.HasCap() {
+		for i, t := range st.Thresholds {
+			visit(line{bit: 1 << i, at: ceilDiv(int64(t)*st.Cap, 100), kind: CrossThreshold, th: t,
+				of: st.Cap, cap: st.CapKind, level: thresholdLevel(i+1, len(st.Thresholds))})
+		}
+	}
 	if s.Allocation > 0 {
 		cap := s.Allocation + w.recharged
-		for i, t := range s.Thresholds() {
-			visit(1<<i, ceilDiv(int64(t)*cap, 100), CrossThreshold, t)
-		}
-		visit(firedExhausted, cap, CrossExhausted, 0)
+		visit(line{bit: firedExhausted, at: cap, kind: CrossExhausted, of: cap, level: LevelExhausted})
 	}
 	if s.UsageLimit > 0 {
-		visit(firedLimit, s.UsageLimit, CrossUsageLimit, 0)
+		visit(line{bit: firedLimit, at: s.UsageLimit, kind: CrossUsageLimit, of: s.UsageLimit, level: LevelExhausted})
 	}
 	if s.BudgetAlert > 0 {
-		visit(firedBudgetAlert, s.BudgetAlert, CrossBudgetAlert, 0)
+		visit(line{bit: firedBudgetAlert, at: s.BudgetAlert, kind: CrossBudgetAlert, of: s.BudgetAlert, level: st.Level})
 	}
 }
 
 // arm recomputes nextAt, the used credits at which the next unfired line is
 // crossed, so that Apply needs one comparison per event.
-func (w *wsState) arm() {
+func (w *wsState) arm(defaults []int) {
 	w.nextAt = noLine
-	w.lines(func(bit uint16, at int64, _ CrossingKind, _ int) {
+	w.lines(defaults, func(ln line) {
+		bit, at := ln.bit, ln.at
 		if w.fired&bit == 0 && at < w.nextAt {
 			w.nextAt = at
 		}
@@ -81,13 +108,13 @@ func (w *wsState) arm() {
 }
 
 // markPassed records lines already behind the workspace without firing them.
-func (w *wsState) markPassed() {
-	w.lines(func(bit uint16, at int64, _ CrossingKind, _ int) {
-		if w.used >= at {
-			w.fired |= bit
+func (w *wsState) markPassed(defaults []int) {
+	w.lines(defaults, func(ln line) {
+		if w.used >= ln.at {
+			w.fired |= ln.bit
 		}
 	})
-	w.arm()
+	w.arm(defaults)
 }
 
 func (p *projState) arm() {
@@ -112,27 +139,25 @@ func (p *projState) markPassed() {
 
 // fire records every line the workspace has now passed and not yet fired.
 func (l *Ledger) fire(w *wsState, ts int64) {
-	w.lines(func(bit uint16, at int64, kind CrossingKind, threshold int) {
-		if w.fired&bit == 0 && w.used >= at {
-			w.fired |= bit
-			of := at
-			if kind == CrossThreshold {
-				of = w.settings.Allocation + w.recharged
-			}
-			l.pushCrossing(Crossing{Kind: kind, Workspace: w.name, Threshold: threshold, Used: w.used, Of: of, TS: ts})
+	w.lines(l.defaults, func(ln line) {
+		if w.fired&ln.bit == 0 && w.used >= ln.at {
+			w.fired |= ln.bit
+			l.pushCrossing(Crossing{Kind: ln.kind, Workspace: w.name, Threshold: ln.th, Used: w.used, Of: ln.of,
+				CapKind: ln.cap, Level: ln.level, TS: ts})
 		}
 	})
-	w.arm()
+	w.arm(l.defaults)
 }
 
 func (l *Ledger) fireProject(w *wsState, p *projState, ts int64) {
 	if b := p.budget; b.Alert > 0 && p.fired&firedProjectAlert == 0 && p.used >= b.Alert {
 		p.fired |= firedProjectAlert
-		l.pushCrossing(Crossing{Kind: CrossProjectAlert, Workspace: w.name, Project: p.name, Used: p.used, Of: b.Alert, TS: ts})
+		lvl := max(p.status(w.settings.Thresholds(l.defaults)).Level, LevelWarn)
+		l.pushCrossing(Crossing{Kind: CrossProjectAlert, Workspace: w.name, Project: p.name, Used: p.used, Of: b.Alert, Level: lvl, TS: ts})
 	}
 	if b := p.budget; b.Limit > 0 && p.fired&firedProjectLimit == 0 && p.used >= b.Limit {
 		p.fired |= firedProjectLimit
-		l.pushCrossing(Crossing{Kind: CrossProjectLimit, Workspace: w.name, Project: p.name, Used: p.used, Of: b.Limit, TS: ts})
+		l.pushCrossing(Crossing{Kind: CrossProjectLimit, Workspace: w.name, Project: p.name, Used: p.used, Of: b.Limit, Level: LevelExhausted, TS: ts})
 	}
 	p.arm()
 }

@@ -76,7 +76,7 @@ func (l *Ledger) Forecast(ws string, now time.Time) Forecast {
 	if w == nil {
 		return f
 	}
-	st := Assess(&w.settings, w.used, w.recharged)
+	st := w.status(l.defaults)
 	f.Remaining, f.RemainingKnown = st.Remaining, st.RemainingKnown
 	if !f.RemainingKnown {
 		return f

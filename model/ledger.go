@@ -31,7 +31,7 @@ type Ledger struct {
 	counts       Counts
 	version      uint64 // bumped by every change, so readers can skip redrawing
 	// defaults are the alert thresholds of workspaces without their own (nil:
-	// DefaultAlerts); a configuration value, set once.
+	// the built-in 50/75/90 %); a configuration value, set once, handed to Assess.
 	defaults []int
 }
 
@@ -87,19 +87,16 @@ func NewLedger(rule PeriodRule, now time.Time) *Ledger {
 }
 
 // WithDefaultAlerts sets the alert thresholds of workspaces whose settings have
-// none of their own (mavtop.toml's alerts.thresholds); it returns l.
+// none of their own (mavtop.toml's alerts.thresholds); it returns l. Call it
+// before the ledger is seeded or sees events.
 func (l *Ledger) WithDefaultAlerts(alerts []int) *Ledger {
 	l.defaults = alerts
 	return l
 }
 
-// withDefaults fills in the ledger's default thresholds.
-func (l *Ledger) withDefaults(s Settings) Settings {
-	if len(s.Alerts) == 0 && len(l.defaults) > 0 {
-		s.Alerts = l.defaults
-	}
-	return s
-}
+// DefaultAlerts returns the thresholds of workspaces without their own (nil:
+// the built-in 50/75/90 %).
+func (l *Ledger) DefaultAlerts() []int { return l.defaults }
 
 // Rule returns the billing-period rule the ledger cuts periods with.
 func (l *Ledger) Rule() PeriodRule { return l.rule }
@@ -182,7 +179,7 @@ func (l *Ledger) Apply(e *Event) {
 	if e.Kind == KindRecharge {
 		w.recharged += e.Credits
 		w.blocked = false
-		w.arm()
+		w.arm(l.defaults)
 		return
 	}
 	w.used += e.Credits
@@ -272,8 +269,8 @@ func (l *Ledger) applySettings(e *Event) {
 func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	l.version++
 	w := l.workspace(ws)
-	w.settings, w.hasSettings = l.withDefaults(s), true
-	w.arm()
+	w.settings, w.hasSettings = s, true
+	w.arm(l.defaults)
 	if w.used >= w.nextAt {
 		l.fire(w, ts)
 	}
@@ -312,7 +309,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	}
 	for ws, st := range s.Settings {
 		w := get(ws)
-		w.settings, w.hasSettings = l.withDefaults(st), true
+		w.settings, w.hasSettings = st, true
 	}
 	for ws, n := range s.Used {
 		get(ws).used = n
@@ -351,7 +348,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 		p.budget, p.hasBudget = b, true
 	}
 	for _, w := range l.ws {
-		w.markPassed()
+		w.markPassed(l.defaults)
 		for _, p := range w.projects {
 			p.markPassed()
 		}

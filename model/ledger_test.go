@@ -167,8 +167,17 @@ func TestUsageLimitAndProjectBudgets(t *testing.T) {
 	}
 	e = use("acme", "", "/mave/chat", 200, 0) // workspace at 300: alert and limit
 	l.Apply(&e)
+	// the usage limit (300) is below the allocation, so it is the cap the
+	// thresholds are percents of: 50/75/90 % of 300 fire with the limit itself
 	c := l.TakeCrossings()
-	if len(c) != 2 || c[0].Kind != CrossUsageLimit && c[1].Kind != CrossUsageLimit {
+	kinds := map[CrossingKind]int{}
+	for _, x := range c {
+		kinds[x.Kind]++
+		if x.Kind == CrossThreshold && (x.CapKind != CapLimit || x.Of != 300) {
+			t.Fatalf("threshold of the limit: %+v", x)
+		}
+	}
+	if len(c) != 5 || kinds[CrossUsageLimit] != 1 || kinds[CrossBudgetAlert] != 1 || kinds[CrossThreshold] != 3 {
 		t.Fatalf("workspace lines: %+v", c)
 	}
 	r = refusal("acme", "", CodeBudgetExceeded, 0)
@@ -332,8 +341,8 @@ func TestDefaultAlertsApplyToWorkspacesWithoutTheirOwn(t *testing.T) {
 		e := use(ws, "", "/responses", 450, 0)
 		l.Apply(&e)
 	}
-	if s, _ := l.Summary("plain"); s.Level != LevelHigh || s.Settings.Thresholds()[0] != 20 {
-		t.Fatalf("plain at 45 %% of [20 40 60]: %v %v", s.Level, s.Settings.Thresholds())
+	if s, _ := l.Summary("plain"); s.Level != LevelHigh || s.Thresholds[0] != 20 {
+		t.Fatalf("plain at 45 %% of [20 40 60]: %v %v", s.Level, s.Thresholds)
 	}
 	if s, _ := l.Summary("own"); s.Level != LevelOK {
 		t.Fatalf("own thresholds at 45 %%: %v", s.Level)

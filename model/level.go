@@ -1,10 +1,13 @@
 package model
 
-// Level is how close a workspace is to its allocation, by its alert thresholds.
+// Level is how close a workspace (or a project) is to its cap, by its alert
+// thresholds. It is computed in one place, Assess, and every surface — gauges,
+// alerts, check, budget show, metrics — shows that result.
 type Level uint8
 
 const (
-	// LevelNone: no allocation set, so there is no percentage to judge.
+	// LevelNone: neither an allocation nor a usage limit is set, so there is no
+	// percentage to judge.
 	LevelNone Level = iota
 	// LevelOK: below the first alert threshold.
 	LevelOK
@@ -14,7 +17,7 @@ const (
 	LevelHigh
 	// LevelCritical: past the last threshold (90 % by default).
 	LevelCritical
-	// LevelExhausted: allocation or usage limit used up, or the API refusing with 402.
+	// LevelExhausted: the cap is used up, or the API is refusing with 402.
 	LevelExhausted
 )
 
@@ -36,58 +39,118 @@ func (l Level) String() string {
 	}
 }
 
-// Status is a workspace's budget judged against its settings.
+// CapKind says which line bounds a workspace's spending.
+type CapKind uint8
+
+const (
+	// CapNone: neither an allocation nor a usage limit is set.
+	CapNone CapKind = iota
+	// CapAllocation: the allocation plus this period's recharges binds.
+	CapAllocation
+	// CapLimit: the usage limit binds (it is below the allocation plus recharges,
+	// or there is no allocation).
+	CapLimit
+)
+
+// String is the cap's name as the screen says it ("of allocation", "of limit").
+func (k CapKind) String() string {
+	switch k {
+	case CapAllocation:
+		return "allocation"
+	case CapLimit:
+		return "limit"
+	}
+	return "none"
+}
+
+// Usage is what a workspace (or a project) has done this billing period: the
+// counters of Redis and what the stream told of refusals.
+type Usage struct {
+	// Used is credits used this period (the used hash).
+	Used int64
+	// Recharged is credits added by recharges this period (the recharged hash).
+	Recharged int64
+	// Refusing is true while the API refuses the workspace with a credits or
+	// usage-limit 402 and no credit has been added since.
+	Refusing bool
+}
+
+// Status is a budget judged against its settings: the one judgement of mavtop.
 type Status struct {
-	// Cap is the allocation plus credits recharged this period (0 without an allocation).
-	Cap int64
-	// HasAllocation is false when no allocation is set; Percent is then 0.
+	// Cap is the effective cap in credits: the smaller of the allocation plus
+	// this period's recharges and the usage limit (whichever are set); 0 without
+	// either. CapKind says which one binds.
+	Cap     int64
+	CapKind CapKind
+	// HasAllocation is true when an allocation is set.
 	HasAllocation bool
-	// Percent is credits used as a percentage of Cap.
+	// Percent is credits used as a percentage of Cap (0 without a cap).
 	Percent float64
-	// Remaining is what can still be spent before the allocation or the usage limit
-	// stops it, whichever comes first; never negative. Valid when RemainingKnown.
+	// Remaining is Cap minus used, never negative. Valid when RemainingKnown
+	// (that is, when there is a cap).
 	Remaining      int64
 	RemainingKnown bool
 	// OverLimit is true when the usage limit is reached.
 	OverLimit bool
-	// Passed is how many alert thresholds the usage has reached.
+	// Thresholds are the alert thresholds in force, in percent of Cap: the
+	// settings' own, else the defaults handed to Assess. Shared: do not modify.
+	Thresholds []int
+	// Passed is how many of Thresholds the usage has reached.
 	Passed int
 	// Level sums it up.
 	Level Level
 }
 
-// Assess judges used credits (plus credits recharged this period) against settings.
-func Assess(s *Settings, used, recharged int64) Status {
-	var st Status
+// HasCap reports whether there is a cap to judge against.
+func (st *Status) HasCap() bool { return st.CapKind != CapNone }
+
+// Assess is the one judgement of a budget. It compares u.Used with the
+// effective cap — the smaller of (allocation + recharges) and the usage limit —
+// and places it against the thresholds in force (s.Alerts, else defaults, else
+// the built-in 50/75/90 %): under the first is LevelOK; with three thresholds,
+// the first reached is LevelWarn, the second LevelHigh, the third
+// LevelCritical (with fewer, the last reached is always LevelCritical). A
+// threshold t is reached when used ≥ t % of the cap, exactly (in integers).
+// Used ≥ cap, or u.Refusing, is LevelExhausted; no cap at all is LevelNone.
+//
+// A project's budget is judged by the same rule: see ProjectBudget.Settings.
+func Assess(s *Settings, u Usage, defaults []int) Status {
+	st := Status{Thresholds: s.Thresholds(defaults)}
 	if s.Allocation > 0 {
 		st.HasAllocation = true
-		st.Cap = s.Allocation + recharged
-		st.Percent = float64(used) * 100 / float64(st.Cap)
-		st.Remaining, st.RemainingKnown = max(st.Cap-used, 0), true
-		th := s.Thresholds()
-		for _, t := range th {
-			if used*100 >= int64(t)*st.Cap {
-				st.Passed++
-			}
-		}
-		st.Level = LevelOK
-		if st.Passed > 0 {
-			st.Level = LevelOK + Level(st.Passed+3-len(th))
-		}
-		if used >= st.Cap {
-			st.Level = LevelExhausted
-		}
+		st.Cap, st.CapKind = s.Allocation+u.Recharged, CapAllocation
 	}
 	if s.UsageLimit > 0 {
-		left := max(s.UsageLimit-used, 0)
-		if !st.RemainingKnown || left < st.Remaining {
-			st.Remaining = left
+		if st.CapKind == CapNone || s.UsageLimit < st.Cap {
+			st.Cap, st.CapKind = s.UsageLimit, CapLimit
 		}
-		st.RemainingKnown = true
-		if used >= s.UsageLimit {
-			st.OverLimit = true
+		st.OverLimit = u.Used >= s.UsageLimit
+	}
+	if st.CapKind == CapNone {
+		if u.Refusing {
 			st.Level = LevelExhausted
 		}
+		return st
+	}
+	st.Percent = float64(u.Used) * 100 / float64(st.Cap)
+	st.Remaining, st.RemainingKnown = max(st.Cap-u.Used, 0), true
+	for _, t := range st.Thresholds {
+		if u.Used*100 >= int64(t)*st.Cap {
+			st.Passed++
+		}
+	}
+	st.Level = thresholdLevel(st.Passed, len(st.Thresholds))
+	if u.Used >= st.Cap || u.Refusing {
+		st.Level = LevelExhausted
 	}
 	return st
+}
+
+// thresholdLevel is the level of having reached passed of n thresholds: the
+// last threshold is always LevelCritical, the one before LevelHigh.
+func thresholdLevel(passed, n int) Level {
+	if passed == 0 {
+		return LevelOK
+	}
+	return LevelOK + Level(passed+3-n)
 }

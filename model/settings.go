@@ -5,8 +5,12 @@ import (
 	"fmt"
 )
 
-// seedAlerts are the seed's alert thresholds, in percent of the allocation.
-var seedAlerts = [...]int{50, 75, 90}
+// builtinThresholds are the seed's alert thresholds (Pattern 4: "alerts at 50%,
+// 75%, and 90% of monthly credits"), in percent of the cap. The only place they live.
+var builtinThresholds = [...]int{50, 75, 90}
+
+// DefaultThresholds returns a copy of the built-in alert thresholds, 50/75/90 %.
+func DefaultThresholds() []int { return append([]int(nil), builtinThresholds[:]...) }
 
 // Settings is a workspace's budget as stored (JSON) in the settings hash.
 type Settings struct {
@@ -16,8 +20,8 @@ type Settings struct {
 	UsageLimit int64 `json:"usage_limit,omitempty"`
 	// BudgetAlert is a credit amount at which to notify (the API's budget_alert); 0 means none.
 	BudgetAlert int64 `json:"budget_alert,omitempty"`
-	// Alerts are ascending percents of the allocation, 1 to 3 of them; nil means
-	// the ledger's default (50, 75, 90 unless configured).
+	// Alerts are ascending percents of the cap, 1 to 3 of them; nil means the
+	// configured defaults (alerts.thresholds), else 50, 75, 90.
 	Alerts []int `json:"alerts,omitempty"`
 	// RechargeBelow and RechargeAmount describe auto-recharge (Pattern 5): when
 	// remaining credits fall below RechargeBelow, RechargeAmount are added. 0 means off.
@@ -25,13 +29,33 @@ type Settings struct {
 	RechargeAmount int64 `json:"recharge_amount,omitempty"`
 }
 
-// Thresholds returns the alert thresholds in force. The slice is shared: do not
-// modify it.
-func (s *Settings) Thresholds() []int {
-	if len(s.Alerts) == 0 {
-		return seedAlerts[:]
+// Thresholds returns the alert thresholds in force: the settings' own, else
+// defaults, else the built-in 50/75/90 %. The slice is shared: do not modify it.
+func (s *Settings) Thresholds(defaults []int) []int {
+	switch {
+	case len(s.Alerts) > 0:
+		return s.Alerts
+	case len(defaults) > 0:
+		return defaults
 	}
-	return s.Alerts
+	return builtinThresholds[:]
+}
+
+// ValidateThresholds says what is wrong with a list of alert thresholds: 1 to
+// 3 ascending percents between 1 and 99.
+func ValidateThresholds(th []int) error {
+	var errs []error
+	if len(th) > 3 {
+		errs = append(errs, fmt.Errorf("at most 3 alert thresholds, got %d", len(th)))
+	}
+	for i, a := range th {
+		if a <= 0 || a >= 100 {
+			errs = append(errs, fmt.Errorf("alert threshold %d%% must be between 1 and 99", a))
+		} else if i > 0 && a <= th[i-1] {
+			errs = append(errs, fmt.Errorf("alert thresholds must ascend: %d%% after %d%%", a, th[i-1]))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Validate says what is wrong with the settings, in words a user can act on.
@@ -46,15 +70,8 @@ func (s *Settings) Validate() error {
 	if s.BudgetAlert < 0 {
 		errs = append(errs, fmt.Errorf("budget alert %d must not be negative", s.BudgetAlert))
 	}
-	if len(s.Alerts) > 3 {
-		errs = append(errs, fmt.Errorf("at most 3 alert thresholds, got %d", len(s.Alerts)))
-	}
-	for i, a := range s.Alerts {
-		if a <= 0 || a >= 100 {
-			errs = append(errs, fmt.Errorf("alert threshold %d%% must be between 1 and 99", a))
-		} else if i > 0 && a <= s.Alerts[i-1] {
-			errs = append(errs, fmt.Errorf("alert thresholds must ascend: %d%% after %d%%", a, s.Alerts[i-1]))
-		}
+	if err := ValidateThresholds(s.Alerts); err != nil {
+		errs = append(errs, err)
 	}
 	if s.RechargeBelow < 0 || s.RechargeAmount < 0 {
 		errs = append(errs, errors.New("recharge threshold and amount must not be negative"))
@@ -71,6 +88,13 @@ type ProjectBudget struct {
 	Alert int64 `json:"budget_alert,omitempty"`
 	// Limit is a hard cap in credits (402 budget_exceeded when reached); 0 means none.
 	Limit int64 `json:"usage_limit,omitempty"`
+}
+
+// Settings returns the budget as workspace settings, so that a project is
+// judged by Assess like a workspace: its limit is the cap, its budget alert a
+// notification line.
+func (b *ProjectBudget) Settings() Settings {
+	return Settings{UsageLimit: b.Limit, BudgetAlert: b.Alert}
 }
 
 // Validate says what is wrong with the budget.

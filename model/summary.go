@@ -22,22 +22,29 @@ type Summary struct {
 	Status
 }
 
-func (w *wsState) summary() Summary {
-	s := Summary{
+// status judges the workspace with Assess: the one judgement.
+func (w *wsState) status(defaults []int) Status {
+	return Assess(&w.settings, Usage{Used: w.used, Recharged: w.recharged, Refusing: w.blocked}, defaults)
+}
+
+// status judges the project's budget with Assess, by the workspace's thresholds.
+func (p *projState) status(thresholds []int) Status {
+	b := p.budget.Settings()
+	return Assess(&b, Usage{Used: p.used}, thresholds)
+}
+
+func (l *Ledger) summary(w *wsState) Summary {
+	return Summary{
 		Name: w.name, Settings: w.settings, HasSettings: w.hasSettings,
 		Used: w.used, Recharged: w.recharged, Refused: w.refused, LastTS: w.lastTS,
-		Blocked: w.blocked, Status: Assess(&w.settings, w.used, w.recharged),
+		Blocked: w.blocked, Status: w.status(l.defaults),
 	}
-	if w.blocked {
-		s.Level = LevelExhausted
-	}
-	return s
 }
 
 // Summaries appends every workspace's summary to dst, in no particular order.
 func (l *Ledger) Summaries(dst []Summary) []Summary {
 	for _, w := range l.ws {
-		dst = append(dst, w.summary())
+		dst = append(dst, l.summary(w))
 	}
 	return dst
 }
@@ -56,17 +63,17 @@ func (l *Ledger) Summary(ws string) (Summary, bool) {
 	if w == nil {
 		return Summary{}, false
 	}
-	return w.summary(), true
+	return l.summary(w), true
 }
 
-// CompareByUse orders the most used first: exhausted, then by percent, then
-// workspaces without allocation by credits; ties by name so the order is stable
+// CompareByUse orders the most used first: exhausted, then by percent of the
+// effective cap, then workspaces without a cap by credits; ties by name so the order is stable
 // from frame to frame.
 func CompareByUse(a, b *Summary) int {
 	if c := cmp.Compare(b2i(b.Level == LevelExhausted), b2i(a.Level == LevelExhausted)); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(b2i(b.HasAllocation), b2i(a.HasAllocation)); c != 0 {
+	if c := cmp.Compare(b2i(b.HasCap()), b2i(a.HasCap())); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(b.Percent, a.Percent); c != 0 {
@@ -134,6 +141,9 @@ type ProjectSummary struct {
 	HasBudget bool
 	Refused   Refusals
 	Endpoints []EndpointTotal
+	// Status judges the project's usage limit by Assess, with the workspace's
+	// thresholds in force.
+	Status Status
 }
 
 // Projects returns a workspace's projects, most used first ("" is the workspace's
@@ -144,8 +154,9 @@ func (l *Ledger) Projects(ws string) []ProjectSummary {
 		return nil
 	}
 	out := make([]ProjectSummary, 0, len(w.projects))
+	th := w.settings.Thresholds(l.defaults)
 	for _, p := range w.projects {
-		ps := ProjectSummary{Name: p.name, Used: p.used, Budget: p.budget, HasBudget: p.hasBudget}
+		ps := ProjectSummary{Name: p.name, Used: p.used, Budget: p.budget, HasBudget: p.hasBudget, Status: p.status(th)}
 		for code, n := range p.refused {
 			ps.Refused[ClassOf(code)] += n
 		}

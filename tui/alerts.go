@@ -49,21 +49,10 @@ func (a *Alerts) SetSize(w, h int) {
 // Len is the number of alerts kept.
 func (a Alerts) Len() int { return len(a.list) }
 
-// AddCrossing turns a ledger crossing into an alert.
+// AddCrossing turns a ledger crossing into an alert, at the level the crossing
+// carries (the gauge's).
 func (a *Alerts) AddCrossing(c model.Crossing) {
-	lvl := model.LevelWarn
-	switch c.Kind {
-	case model.CrossThreshold:
-		switch {
-		case c.Threshold >= 90:
-			lvl = model.LevelCritical
-		case c.Threshold >= 75:
-			lvl = model.LevelHigh
-		}
-	case model.CrossExhausted, model.CrossUsageLimit, model.CrossProjectLimit:
-		lvl = model.LevelExhausted
-	}
-	a.add(Alert{At: a.now(), Level: lvl, Text: crossingText(c)})
+	a.add(Alert{At: a.now(), Level: c.Level, Text: crossingText(c)})
 }
 
 // crossingText says what a crossing means, with the numbers as the gauges show them.
@@ -75,7 +64,7 @@ func crossingText(c model.Crossing) string {
 	}
 	switch c.Kind {
 	case model.CrossThreshold:
-		return fmt.Sprintf("%s passed %d %% of its allocation (%s)", where, c.Threshold, of)
+		return fmt.Sprintf("%s passed %d %% of its %s (%s)", where, c.Threshold, capName(c.CapKind), of)
 	case model.CrossExhausted:
 		return fmt.Sprintf("%s used its whole allocation (%s)", where, of)
 	case model.CrossUsageLimit, model.CrossProjectLimit:

@@ -78,9 +78,9 @@ func (d *Detail) layout() []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	look := st.Level(s.Level)
-	if s.HasAllocation {
-		add("%s %s  %s used · %s of %s credits · %s remaining", look.Style.Render(look.Symbol), look.Style.Render(look.Word),
-			percent(s.Percent), credits(s.Used), credits(s.Cap), credits(s.Remaining))
+	if s.HasCap() {
+		add("%s %s  %s used · %s of %s credits (%s) · %s remaining", look.Style.Render(look.Symbol), look.Style.Render(look.Word),
+			percent(s.Percent), credits(s.Used), credits(s.Cap), capName(s.CapKind), credits(s.Remaining))
 	} else {
 		add("%s  %s credits used · no allocation set (mavtop budget set %s --allocation N)", look.Style.Render(look.Word), credits(s.Used), d.ws)
 	}
@@ -88,8 +88,10 @@ func (d *Detail) layout() []string {
 	var conf []string
 	if s.HasAllocation {
 		conf = append(conf, fmt.Sprintf("allocation %s", credits(set.Allocation)))
+	}
+	if s.HasCap() {
 		th := make([]string, 0, 3)
-		for _, t := range set.Thresholds() {
+		for _, t := range s.Thresholds {
 			th = append(th, fmt.Sprintf("%d", t))
 		}
 		conf = append(conf, "alerts at "+strings.Join(th, "/")+" %")
@@ -185,4 +187,12 @@ func (d Detail) View() string {
 		lines = append(lines, fit(l, d.width))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// capName says which line the percent is of.
+func capName(k model.CapKind) string {
+	if k == model.CapLimit {
+		return "usage limit"
+	}
+	return "allocation"
 }

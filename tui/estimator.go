@@ -368,7 +368,7 @@ func (e Estimator) View() string {
 }
 
 func percentOrDash(s model.Summary) string {
-	if !s.HasAllocation {
+	if !s.HasCap() {
 		return credits(s.Used) + " credits"
 	}
 	return percent(s.Percent)
@@ -377,11 +377,11 @@ func percentOrDash(s model.Summary) string {
 // outlook is the estimator's look-ahead for the current job, "" when nothing to warn.
 func (e Estimator) outlook() string {
 	s := e.summary
-	if !s.HasAllocation {
+	if !s.HasCap() {
 		return ""
 	}
 	o, err := estimator.LookAhead(estimator.Budget{
-		Workspace: e.workspace, Used: s.Used, Allocation: s.Cap, Thresholds: s.Settings.Thresholds(),
+		Workspace: e.workspace, Used: s.Used, Allocation: s.Cap, Thresholds: s.Thresholds,
 		BurnPerHour: e.forecast.BurnPerHour, PeriodLeft: e.forecast.Left,
 	}, e.quote.Estimate)
 	if err != nil {

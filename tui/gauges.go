@@ -297,8 +297,8 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 	}
 	level := look.Style.Render(pad(look.Symbol+" "+look.Word, levelW))
 	var bar string
-	if r.HasAllocation {
-		bar = gaugeBar(barW, r.Used, r.Cap, r.Settings.UsageLimit, r.Settings.Thresholds(), look.Style, g.st)
+	if r.HasCap() {
+		bar = gaugeBar(barW, r.Used, r.Cap, r.Settings.UsageLimit, r.Thresholds, look.Style, g.st)
 	} else {
 		bar = g.st.Dim.Render(align("no allocation set", barW, false))
 	}
@@ -310,19 +310,24 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 	return b.String()
 }
 
+// cellPercent is the percent of the effective cap, and which cap binds when it
+// is the usage limit.
 func cellPercent(g *Gauges, r *gaugeRow) string {
-	if !r.HasAllocation {
+	switch r.CapKind {
+	case model.CapNone:
 		return "—"
+	case model.CapLimit:
+		return percent(r.Percent) + " of limit"
 	}
 	return percent(r.Percent) + " used"
 }
 
 func cellCredits(g *Gauges, r *gaugeRow) string {
-	if !r.HasAllocation {
-		if r.Settings.UsageLimit > 0 {
-			return credits(r.Used) + " / " + credits(r.Settings.UsageLimit) + " lim"
-		}
+	switch r.CapKind {
+	case model.CapNone:
 		return credits(r.Used)
+	case model.CapLimit:
+		return credits(r.Used) + " / " + credits(r.Cap) + " lim"
 	}
 	return credits(r.Used) + " / " + credits(r.Cap)
 }

@@ -11,7 +11,6 @@ import (
 
 const day = 24 * time.Hour
 
-
 // seedThresholds are the thresholds in force for a workspace without its own
 // (model.DefaultThresholds; the estimator takes them from its caller).
 var seedThresholds = []int{50, 75, 90}

@@ -38,9 +38,9 @@ func NewMemoryTracker(keepEvents bool) *MemoryTracker {
 	return &MemoryTracker{ws: map[string]*MemoryTotals{}, alloc: map[string]int64{}, keep: keepEvents}
 }
 
-// Track validates e the way the stream's reader would and adds it.
+// Track validates and normalises e the way the stream's reader would and adds it.
 func (m *MemoryTracker) Track(_ context.Context, e model.Event) error {
-	if err := e.Validate(); err != nil {
+	if err := e.Normalize(); err != nil {
 		return err
 	}
 	m.mu.Lock()

@@ -53,7 +53,15 @@ one MULTI/EXEC exactly as the Go client does. Bad input exits 2 and writes nothi
 			} else {
 				e.TS = time.Now().UnixMilli()
 			}
-			if err := e.Validate(); err != nil {
+			for _, f := range []struct{ flag, val string }{
+				{"ws", e.Workspace}, {"project", e.Project}, {"endpoint", e.Endpoint},
+				{"code", e.Code}, {"msg", e.Msg}, {"req", e.Req}, {"op", e.Op},
+			} {
+				if !model.IsClean(f.val) {
+					return exitf(2, "--%s %q holds control, escape or invisible format characters (or is not UTF-8); nothing written", f.flag, f.val)
+				}
+			}
+			if err := e.Normalize(); err != nil {
 				return exitf(2, "invalid event, nothing written: %v", err)
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), rf.timeout+15*time.Second)

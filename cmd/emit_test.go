@@ -59,6 +59,12 @@ func TestEmitBadInputWritesNothing(t *testing.T) {
 		{"--ws", "acme", "--endpoint", "/responses", "--credits", "1", "--kind", "settings"},
 		{"--ws", "acme", "--endpoint", "/responses", "--credits", "1", "--ts", "yesterday"},
 		{"--endpoint", "/responses", "--credits", "1"},
+		// terminal control in text flags (issue 10): refused, not written
+		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--status", "402", "--code", "credits_exhausted",
+			"--msg", "\x1b]2;HACKED\a\x1b[31mred\x1b[0m x\ny"},
+		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--req", "r\x1b[2J"},
+		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--msg", "bidi \u202e override"},
+		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--code", "c\x9b1m"},
 	}
 	for _, args := range cases {
 		_, errOut, code := runMavtop(t, append([]string{"emit"}, args...)...)

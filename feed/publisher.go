@@ -219,7 +219,9 @@ func (p *Publisher) write(ctx context.Context, evs []model.Event) error {
 		if e.Kind == model.KindSettings {
 			return &WriteError{Err: fmt.Errorf("event %d: settings entries are written by the settings store, not tracked", i+1)}
 		}
-		if err := e.Validate(); err != nil {
+		// Normalize, not just Validate: the counters must use the names (folded
+		// code, clean endpoint) that the stream's readers will decode.
+		if err := e.Normalize(); err != nil {
 			if len(evs) == 1 {
 				return &WriteError{Err: fmt.Errorf("invalid event: %w", err)}
 			}

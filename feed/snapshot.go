@@ -25,7 +25,16 @@ type SnapshotResult struct {
 	PeriodConfig string
 	// BadSettings maps a settings hash field to why it was skipped.
 	BadSettings map[string]error
+	// BadCounters maps a counter hash field ("used:<field>", sanitised) that was
+	// skipped to why: a name that is no workspace id, a value that is no
+	// integer. At most maxBadFields are named; BadCounterCount counts them all.
+	BadCounters     map[string]error
+	BadCounterCount int
 }
+
+// maxBadFields bounds how many skipped fields a snapshot names, so that a hash
+// full of junk cannot grow a report without limit.
+const maxBadFields = 32
 
 // ReadSnapshot reads, in one MULTI/EXEC, the counters of the period holding now
 // (used, used_by, refused, recharged), every setting and the stream's last
@@ -90,16 +99,13 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 	res := &SnapshotResult{
 		Snap:        &model.Snapshot{Period: p, StreamID: streamID},
 		BadSettings: map[string]error{},
+		BadCounters: map[string]error{},
 	}
 	s := res.Snap
-	var bad []string
-	s.Used, bad = parseCounts(used.Val(), bad)
-	s.UsedBy, bad = parseCounts(usedBy.Val(), bad)
-	s.Refused, bad = parseCounts(refused.Val(), bad)
-	s.Recharged, bad = parseCounts(recharged.Val(), bad)
-	if len(bad) > 0 {
-		return nil, "", fmt.Errorf("read snapshot: counter fields that are not integers: %s", strings.Join(bad, ", "))
-	}
+	s.Used = res.parseCounts("used", used.Val(), model.CleanWorkspaceField)
+	s.UsedBy = res.parseCounts("used_by", usedBy.Val(), model.CleanUsedByField)
+	s.Refused = res.parseCounts("refused", refused.Val(), model.CleanRefusedField)
+	s.Recharged = res.parseCounts("recharged", recharged.Val(), model.CleanWorkspaceField)
 	var stored string
 	s.Settings, s.Budgets, stored = parseSettings(settings.Val(), res.BadSettings)
 	return res, stored, nil
@@ -115,17 +121,32 @@ func isNoSuchKey(err error) bool {
 	return err != nil && strings.Contains(strings.ToLower(err.Error()), "no such key")
 }
 
-func parseCounts(m map[string]string, bad []string) (map[string]int64, []string) {
+// parseCounts reads one counter hash. A field is kept under the name the
+// stream's decoder would give it (clean), so counters and events add up under
+// one name; a field that names no workspace or holds no integer is skipped and
+// reported, never fatal: one bad field must not blind the dashboard.
+func (r *SnapshotResult) parseCounts(hash string, m map[string]string, clean func(string) (string, bool)) map[string]int64 {
 	out := make(map[string]int64, len(m))
 	for k, v := range m {
+		name, ok := clean(k)
+		var why error
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			bad = append(bad, k)
+		switch {
+		case !ok:
+			why = errors.New("names no workspace id")
+		case err != nil:
+			why = fmt.Errorf("%q is not an integer", model.Truncate(model.Sanitize(v), 40))
+		}
+		if why != nil {
+			r.BadCounterCount++
+			if len(r.BadCounters) < maxBadFields {
+				r.BadCounters[model.Truncate(model.Sanitize(hash+":"+k), 80)] = why
+			}
 			continue
 		}
-		out[k] = n
+		out[name] += n
 	}
-	return out, bad
+	return out
 }
 
 // parseSettings splits the settings hash into workspace settings, project
@@ -145,7 +166,7 @@ func parseSettings(m map[string]string, bad map[string]error) (map[string]model.
 				err = errors.New("not a workspace/project id")
 			}
 			if err != nil {
-				bad[field] = err
+				bad[model.Truncate(model.Sanitize(field), 80)] = err
 				continue
 			}
 			budgets[field] = b
@@ -156,7 +177,7 @@ func parseSettings(m map[string]string, bad map[string]error) (map[string]model.
 			err = errors.New("not a workspace id")
 		}
 		if err != nil {
-			bad[field] = err
+			bad[model.Truncate(model.Sanitize(field), 80)] = err
 			continue
 		}
 		ws[field] = s

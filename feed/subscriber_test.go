@@ -97,7 +97,7 @@ func TestMalformedEntriesAreReportedAndSkipped(t *testing.T) {
 		stream := Keys{}.Stream()
 		garbage := []map[string]any{
 			{"hello": "world"},
-			{"v": "1", "ts": "soon", "ws": "acme", "endpoint": "/responses", "credits": "1", "status": "200"},
+			{"v": "1", "ts": "1", "ws": "acme", "endpoint": "/responses", "credits": "1", "status": "ok"},
 			{"v": "9", "ts": "1", "ws": "acme"},
 			{"v": "1", "ts": "1", "ws": "acme", "endpoint": "/responses", "credits": "-4", "status": "200"},
 		}
@@ -127,8 +127,8 @@ func TestMalformedEntriesAreReportedAndSkipped(t *testing.T) {
 				t.Errorf("report %d: %+v, want id %s with a *model.DecodeError", i, m, badIDs[i])
 			}
 		}
-		if !strings.Contains(f.malformed[1].Err.Error(), "ts") {
-			t.Errorf("reason %q does not name the field ts", f.malformed[1].Err)
+		if !strings.Contains(f.malformed[1].Err.Error(), "status") {
+			t.Errorf("reason %q does not name the field status", f.malformed[1].Err)
 		}
 		if s, _ := f.ledger.Summary("acme"); s.Used != 1+2+3+4+100 {
 			t.Errorf("acme used %d, want %d: entries behind the garbage must count", s.Used, 110)

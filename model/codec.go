@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Limits on stream field values. A producer that writes more is wrong, and an
@@ -30,33 +31,92 @@ func bad(field, format string, args ...any) *DecodeError {
 	return &DecodeError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
+// Repairs records what DecodeEvent changed in an entry to make it usable. The
+// entry is counted all the same: the producer's MULTI has already added its
+// credits to the counters, so skipping it would make the dashboard disagree
+// with them.
+type Repairs uint16
+
+// The repairs, one bit each.
+const (
+	// RepairedVersion: "v" was missing or not 1; the entry was read as version 1.
+	RepairedVersion Repairs = 1 << iota
+	// RepairedTS: "ts" was missing or not a time; the stream id's time was used.
+	RepairedTS
+	// RepairedProject: "project" was not an id; the entry counts without a project.
+	RepairedProject
+	// RepairedEndpoint: "endpoint" was missing, too long or held unsafe text.
+	RepairedEndpoint
+	// RepairedCode: "code" was case-folded, cut or had characters replaced.
+	RepairedCode
+	// RepairedMsg: "msg" was cut to MaxMsgLen or held unsafe text.
+	RepairedMsg
+	// RepairedReq: "req" was cut to MaxReqLen or held unsafe text.
+	RepairedReq
+	// RepairedOp: "op" was case-folded, cut or had characters replaced.
+	RepairedOp
+	// RepairedEst: "est" was not an integer in range; it was dropped.
+	RepairedEst
+	// RepairedType: an optional field's value was not a string; it was dropped.
+	RepairedType
+)
+
+var repairNames = [...]string{"v", "ts", "project", "endpoint", "code", "msg", "req", "op", "est", "type"}
+
+// String names the repaired fields ("code, msg"), "" when none.
+func (r Repairs) String() string {
+	var parts []string
+	for i, n := range repairNames {
+		if r&(1<<i) != 0 {
+			parts = append(parts, n)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // DecodeEvent turns a stream entry's field map (as go-redis returns it) into an
-// Event. It returns a *DecodeError naming the first bad field; it never panics.
+// Event. It is strict only about what is counted — ws, kind, credits and status
+// — and returns a *DecodeError naming the first of those that is wrong. Every
+// other field is repaired (see Repairs and the README's field table): text is
+// sanitised (Sanitize) and cut to its limit with TruncatedMark, codes are
+// case-folded, a missing ts is taken from the stream id. It never panics.
 // Unknown fields are ignored so that newer producers do not break older readers.
 func DecodeEvent(id string, fields map[string]any) (Event, error) {
 	e := Event{ID: id}
-	var haveV, haveTS, haveCredits, haveStatus bool
+	var haveCredits, haveStatus, haveTS, haveV bool
 	for k, raw := range fields {
 		s, ok := raw.(string)
 		if !ok {
-			return Event{}, bad(k, "value is %T, want a string", raw)
+			switch k {
+			case "ws", "credits", "status", "kind":
+				return Event{}, bad(k, "value is %T, want a string", raw)
+			}
+			e.Repairs |= RepairedType
+			continue
 		}
 		var err error
 		switch k {
 		case "v":
-			if s != "1" {
-				return Event{}, bad("v", "unknown schema version %q (this mavtop reads 1)", clip(s))
-			}
-			haveV = true
+			haveV = s == "1"
 		case "ts":
-			e.TS, err = parseInt(k, s, 1, 1<<53)
-			haveTS = true
+			var ts int64
+			if ts, err = parseInt(k, s, 1, 1<<53); err == nil {
+				e.TS, haveTS = ts, true
+			}
+			err = nil
 		case "ws":
 			e.Workspace, err = checkID(k, s, true)
 		case "project":
-			e.Project, err = checkID(k, s, false)
+			if IsID(s) {
+				e.Project = s
+			} else if s != "" {
+				e.Repairs |= RepairedProject
+			}
 		case "endpoint":
-			e.Endpoint, err = checkEndpoint(s)
+			e.Endpoint = CleanEndpoint(s)
+			if e.Endpoint != s {
+				e.Repairs |= RepairedEndpoint
+			}
 		case "credits":
 			e.Credits, err = parseInt(k, s, 0, MaxCredits)
 			haveCredits = true
@@ -66,15 +126,30 @@ func DecodeEvent(id string, fields map[string]any) (Event, error) {
 			e.Status = int(st)
 			haveStatus = true
 		case "code":
-			e.Code, err = checkToken(k, s, MaxCodeLen)
+			e.Code = CleanCode(s)
+			if e.Code != s {
+				e.Repairs |= RepairedCode
+			}
 		case "msg":
-			e.Msg, err = checkLen(k, s, MaxMsgLen)
+			var cut bool
+			if e.Msg, cut = SanitizeMax(s, MaxMsgLen); cut || e.Msg != s {
+				e.Repairs |= RepairedMsg
+			}
 		case "req":
-			e.Req, err = checkLen(k, s, MaxReqLen)
+			var cut bool
+			if e.Req, cut = SanitizeMax(s, MaxReqLen); cut || e.Req != s {
+				e.Repairs |= RepairedReq
+			}
 		case "op":
-			e.Op, err = checkToken(k, s, MaxOpLen)
+			e.Op = cleanToken(s, MaxOpLen)
+			if e.Op != s {
+				e.Repairs |= RepairedOp
+			}
 		case "est":
-			e.Est, err = parseInt(k, s, 0, MaxCredits)
+			if e.Est, err = parseInt(k, s, 0, MaxCredits); err != nil {
+				e.Est, err = 0, nil
+				e.Repairs |= RepairedEst
+			}
 		case "kind":
 			e.Kind, err = parseKind(s)
 		}
@@ -82,23 +157,29 @@ func DecodeEvent(id string, fields map[string]any) (Event, error) {
 			return Event{}, err
 		}
 	}
-	switch {
-	case !haveV:
-		return Event{}, bad("v", "missing")
-	case !haveTS:
-		return Event{}, bad("ts", "missing")
-	case e.Workspace == "":
+	if !haveV {
+		e.Repairs |= RepairedVersion
+	}
+	if !haveTS {
+		ms, ok := idMillis(id)
+		if !ok {
+			return Event{}, bad("ts", "missing or not unix milliseconds, and no stream id to take the time from")
+		}
+		e.TS = ms
+		e.Repairs |= RepairedTS
+	}
+	if e.Workspace == "" {
 		return Event{}, bad("ws", "missing")
 	}
 	switch e.Kind {
 	case KindUsage:
 		switch {
-		case e.Endpoint == "":
-			return Event{}, bad("endpoint", "missing (required for usage)")
 		case !haveCredits:
 			return Event{}, bad("credits", "missing (required for usage)")
 		case !haveStatus:
 			return Event{}, bad("status", "missing (required for usage)")
+		case e.Endpoint == "":
+			e.Repairs |= RepairedEndpoint
 		}
 	case KindRecharge:
 		if !haveCredits {
@@ -108,11 +189,94 @@ func DecodeEvent(id string, fields map[string]any) (Event, error) {
 	return e, nil
 }
 
-// Validate checks an Event the way DecodeEvent checks a stream entry, so that a
-// producer refuses what a reader would reject, before anything is written.
+// Validate checks an Event the way DecodeEvent checks a stream entry: it fails
+// when a reader could not count it. It does not fail for what a reader would
+// repair; Normalize applies those repairs.
 func (e *Event) Validate() error {
 	_, err := DecodeEvent(e.ID, e.FieldMap())
 	return err
+}
+
+// Normalize replaces e with what a reader decodes from it (text sanitised and
+// cut, codes case-folded), so that the counters a producer writes use the same
+// names the stream's readers will. A producer is held to more than a reader:
+// Normalize also refuses a project that is no id and, for usage, an endpoint
+// that is no API path, because a reader would file those credits elsewhere.
+// On error (a *DecodeError) e is left as is.
+func (e *Event) Normalize() error {
+	if e.Project != "" && !IsID(e.Project) {
+		return bad("project", "%q is not 1–%d of [A-Za-z0-9._:-]", clip(e.Project), MaxIDLen)
+	}
+	if e.Kind == KindUsage && (len(e.Endpoint) < 2 || e.Endpoint[0] != '/' || CleanEndpoint(e.Endpoint) != e.Endpoint) {
+		return bad("endpoint", "%q is not an API path like /focus-groups (at most %d bytes, no spaces)", clip(e.Endpoint), MaxEndpointLen)
+	}
+	d, err := DecodeEvent(e.ID, e.FieldMap())
+	if err != nil {
+		return err
+	}
+	d.Repairs = 0 // repaired before writing: a reader has nothing left to repair
+	*e = d
+	return nil
+}
+
+// CleanEndpoint is the endpoint as mavtop keeps it: sanitised, at most
+// MaxEndpointLen bytes, spaces made "_" so that it stays one token in the
+// used_by hash field and a metric label.
+func CleanEndpoint(s string) string {
+	if len(s) <= MaxEndpointLen && isPathToken(s) {
+		return s
+	}
+	c, _ := SanitizeMax(s, MaxEndpointLen)
+	return strings.ReplaceAll(c, " ", "_")
+}
+
+func isPathToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// CleanCode is an API error code as mavtop keeps it: lower case, at most
+// MaxCodeLen bytes of [a-z0-9_.-], anything else replaced by "_". The refused
+// hash is read through it too, so a producer writing "Credits_Exhausted" is
+// counted as credits_exhausted everywhere.
+func CleanCode(s string) string { return cleanToken(s, MaxCodeLen) }
+
+func cleanToken(s string, max int) string {
+	ok := len(s) <= max
+	for i := 0; ok && i < len(s); i++ {
+		ok = isTokenByte(s[i])
+	}
+	if ok {
+		return s
+	}
+	if len(s) > max {
+		s = s[:max]
+	}
+	b := []byte(strings.ToLower(s))
+	if len(b) > max {
+		b = b[:max]
+	}
+	for i, c := range b {
+		if !isTokenByte(c) {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func isTokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+}
+
+// idMillis returns the time part of a stream id ("1732500000000-0").
+func idMillis(id string) (int64, bool) {
+	ms, _, _ := strings.Cut(id, "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	return n, err == nil && n > 0 && n < 1<<53
 }
 
 // Fields returns the event as alternating field names and values, the form XADD
@@ -199,41 +363,6 @@ func checkID(field, s string, required bool) (string, error) {
 	}
 	if !IsID(s) {
 		return "", bad(field, "%q is not 1–%d of [A-Za-z0-9._:-]", clip(s), MaxIDLen)
-	}
-	return s, nil
-}
-
-func checkEndpoint(s string) (string, error) {
-	if len(s) > MaxEndpointLen {
-		return "", bad("endpoint", "longer than %d bytes", MaxEndpointLen)
-	}
-	if len(s) < 2 || s[0] != '/' {
-		return "", bad("endpoint", "%q is not an API path like /focus-groups", clip(s))
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f {
-			return "", bad("endpoint", "%q holds a space or non-ASCII byte", clip(s))
-		}
-	}
-	return s, nil
-}
-
-// checkToken accepts lower-case words like error codes and operation names.
-func checkToken(field, s string, max int) (string, error) {
-	if len(s) > max {
-		return "", bad(field, "longer than %d bytes", max)
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return "", bad(field, "%q holds characters outside [a-z0-9_.-]", clip(s))
-		}
-	}
-	return s, nil
-}
-
-func checkLen(field, s string, max int) (string, error) {
-	if len(s) > max {
-		return "", bad(field, "longer than %d bytes", max)
 	}
 	return s, nil
 }

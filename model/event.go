@@ -65,6 +65,8 @@ type Event struct {
 	Est int64
 	// Kind says what the entry records.
 	Kind Kind
+	// Repairs says which fields DecodeEvent had to repair (0: none).
+	Repairs Repairs
 }
 
 // Refused reports whether the event is an HTTP 402 refusal.

@@ -55,3 +55,35 @@ func SplitProjectKey(f string) (ws, project string, ok bool) {
 	ws, project, ok = strings.Cut(f, "/")
 	return ws, project, ok && ws != "" && project != ""
 }
+
+// CleanWorkspaceField checks a used or recharged hash field: ok is false when
+// it is no workspace id (such a field was not written by a producer and names
+// nothing mavtop can show).
+func CleanWorkspaceField(f string) (string, bool) { return f, IsID(f) }
+
+// CleanUsedByField returns a used_by hash field under the name DecodeEvent gives
+// the same event: project "" when it is no id, the endpoint as CleanEndpoint
+// keeps it. ok is false when the field names no workspace.
+func CleanUsedByField(f string) (string, bool) {
+	ws, project, endpoint, ok := SplitUsedByField(f)
+	if !ok || !IsID(ws) {
+		return "", false
+	}
+	if !IsID(project) {
+		project = ""
+	}
+	return UsedByField(ws, project, CleanEndpoint(endpoint)), true
+}
+
+// CleanRefusedField is CleanUsedByField for the refused hash: the code is kept
+// as CleanCode does.
+func CleanRefusedField(f string) (string, bool) {
+	ws, project, code, ok := SplitRefusedField(f)
+	if !ok || !IsID(ws) {
+		return "", false
+	}
+	if !IsID(project) {
+		project = ""
+	}
+	return RefusedField(ws, project, CleanCode(code)), true
+}

@@ -94,6 +94,7 @@ func (a *Alerts) AddNotice(lvl model.Level, text string) {
 }
 
 func (a *Alerts) add(al Alert) {
+	al.Text = model.Sanitize(al.Text) // names and codes come from the stream
 	a.list = append([]Alert{al}, a.list...)
 	if len(a.list) > maxAlerts {
 		a.list = a.list[:maxAlerts]

@@ -324,7 +324,7 @@ func (m *Model) takeCrossings() {
 }
 
 func (m *Model) setNotice(s string) {
-	m.notice, m.noticeUntil = s, m.opt.Now().Add(8*time.Second)
+	m.notice, m.noticeUntil = model.Sanitize(s), m.opt.Now().Add(8*time.Second)
 }
 
 func (m Model) handleLaunch(msg LaunchRequested) (tea.Model, tea.Cmd) {

@@ -138,11 +138,11 @@ func (m *Model) render() {
 		}
 	}
 	parts = append(parts, m.footer())
+	m.frame = safeFrame(strings.Join(parts, "\n"))
 	if m.ring {
-		parts[0] += "\a" // zero width: the terminal rings, nothing moves
+		m.frame = "\a" + m.frame // zero width: the terminal rings, nothing moves
 		m.ring = false
 	}
-	m.frame = strings.Join(parts, "\n")
 }
 
 // bottomView is the 402 log and the alerts: side by side when wide, else the

@@ -81,7 +81,7 @@ func (r RefusalLog) View() string {
 		e := &r.rows[i]
 		var line strings.Builder
 		for _, c := range cols {
-			line.WriteString(align(c.cell(e), c.width, false) + " ")
+			line.WriteString(align(model.Sanitize(c.cell(e)), c.width, false) + " ")
 		}
 		s := fit(line.String(), r.width)
 		if i == r.cur.pos && r.focused {
@@ -98,7 +98,7 @@ func (r RefusalLog) View() string {
 		}
 		sel := &r.rows[r.cur.pos]
 		u := client.UserMessage(&client.APIError{Status: 402, Code: sel.Event.Code, Message: sel.Event.Msg})
-		b.WriteString("\n" + r.st.Warn.Render(fit("→ "+u.Message, r.width)))
+		b.WriteString("\n" + r.st.Warn.Render(fit("→ "+model.Sanitize(u.Message), r.width)))
 		b.WriteString("\n" + r.st.Dim.Render(fit("  "+u.ActionURL, r.width)))
 	}
 	return b.String()

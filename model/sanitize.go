@@ -1,0 +1,127 @@
+package model
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Untrusted text (stream fields, hash fields, settings, HTTP bodies, SSH user
+// names) reaches terminals, logs and metric labels. One rule makes it safe for
+// all of them, applied where the text enters and again where it is drawn:
+//
+//   - a C0 control character (U+0000–U+001F, ESC included) is shown as its
+//     control picture (ESC as ␛, LF as ␊), DEL as ␡, TAB as a space: a
+//     terminal never sees it, a reader still sees that it was there;
+//   - a C1 control character (U+0080–U+009F, among them the 8-bit CSI and
+//     OSC introducers) and a byte that is not UTF-8 become U+FFFD;
+//   - a format character (Unicode category Cf: bidi embeddings, overrides and
+//     isolates, zero-width characters, the soft hyphen, tag characters) and a
+//     line or paragraph separator are removed or made a space, so that text
+//     cannot reorder or hide what is drawn beside it.
+//
+// The result holds only printable UTF-8, on one line, and never an escape
+// sequence.
+
+// Sanitize returns s with the rule above applied. It allocates only when s
+// needs a change, so it is cheap to call at drawing time.
+func Sanitize(s string) string {
+	i := firstUnsafe(s)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			writeASCII(&b, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1, r >= 0x80 && r <= 0x9f:
+			b.WriteRune(utf8.RuneError)
+		case r == '\u2028' || r == '\u2029':
+			b.WriteByte(' ')
+		case unicode.Is(unicode.Cf, r):
+			// dropped: invisible by design, dangerous by reordering
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// IsClean reports whether Sanitize would return s unchanged.
+func IsClean(s string) bool { return firstUnsafe(s) < 0 }
+
+// SanitizeMax is Sanitize, then Truncate to max bytes. truncated reports a cut.
+func SanitizeMax(s string, max int) (clean string, truncated bool) {
+	if len(s) > 4*max+64 {
+		// Do not sanitise megabytes to keep kilobytes: the cut is a cut anyway.
+		s, truncated = s[:4*max+64], true
+	}
+	clean = Sanitize(s)
+	if len(clean) > max {
+		return Truncate(clean, max), true
+	}
+	return clean, truncated
+}
+
+// TruncatedMark ends a value that was cut to its limit, so a reader knows the
+// producer sent more.
+const TruncatedMark = "…[truncated]"
+
+// Truncate cuts s to at most max bytes on a rune boundary, ending it with
+// TruncatedMark (or as much of it as fits). s shorter than max is returned as is.
+func Truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	mark := TruncatedMark
+	if len(mark) > max {
+		mark = ""
+	}
+	cut := max - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
+
+func writeASCII(b *strings.Builder, c byte) {
+	switch {
+	case c == '\t':
+		b.WriteByte(' ')
+	case c < 0x20:
+		b.WriteRune(0x2400 + rune(c)) // ␀ … ␟, ␛ for ESC
+	case c == 0x7f:
+		b.WriteRune('\u2421') // ␡
+	default:
+		b.WriteByte(c)
+	}
+}
+
+// firstUnsafe returns the index of the first byte Sanitize would change, or -1.
+func firstUnsafe(s string) int {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return i
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r <= 0x9f || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) {
+			return i
+		}
+		i += size
+	}
+	return -1
+}

@@ -2,13 +2,12 @@ package client
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
+	"mavtop/internal/backoff"
 	"mavtop/model"
 )
 
@@ -50,8 +49,9 @@ type shared struct {
 	userAgent    string
 	polls        map[JobKind]time.Duration
 
-	rngMu sync.Mutex
-	rng   *rand.Rand
+	// backoff spaces the retries after 5xx and connection errors and jitters
+	// Retry-After waits, from the seeded source WithRand gives.
+	backoff *backoff.Backoff
 
 	rate    rateState
 	slots   *slotSet
@@ -78,20 +78,21 @@ func New(opts ...Option) (*Client, error) {
 	if s.scope.Workspace != "" && !model.IsID(s.scope.Workspace) {
 		return nil, fmt.Errorf("client: workspace %q is not 1–64 of [A-Za-z0-9._:-]", s.scope.Workspace)
 	}
+	retry := s.retry.withDefaults()
 	sh := &shared{
 		base:         base,
 		key:          s.apiKey,
 		red:          redactor{key: s.apiKey},
 		http:         s.httpClient,
 		clock:        s.clock,
-		retry:        s.retry.withDefaults(),
+		retry:        retry,
 		tracker:      s.tracker,
 		onTrackError: s.onTrackError,
 		balances:     s.balances,
 		scopeHeaders: s.scopeHeaders,
 		userAgent:    s.userAgent,
 		polls:        s.polls,
-		rng:          s.rng,
+		backoff:      &backoff.Backoff{Min: retry.BaseDelay, Max: retry.MaxDelay, Rand: s.rng},
 		slots:        newSlotSet(s.caps, s.onSlots),
 	}
 	sh.pending.jobs = make(map[string]pendingJob)
@@ -123,13 +124,3 @@ func (c *Client) HasAPIKey() bool { return c.sh.key != "" }
 
 // Clock returns the client's clock.
 func (c *Client) Clock() Clock { return c.sh.clock }
-
-// jitter returns a random duration in [0, d), from the client's seeded source.
-func (sh *shared) jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	sh.rngMu.Lock()
-	defer sh.rngMu.Unlock()
-	return time.Duration(sh.rng.Int64N(int64(d)))
-}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"mavtop/internal/backoff"
 )
 
 // Clock is the time source of the client, the sandbox and the simulator. Injecting
@@ -23,21 +25,7 @@ type RealClock struct{}
 func (RealClock) Now() time.Time { return time.Now() }
 
 // Sleep waits for d of real time, or until ctx is done.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error { return sleepReal(ctx, d) }
-
-func sleepReal(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (RealClock) Sleep(ctx context.Context, d time.Duration) error { return backoff.Sleep(ctx, d) }
 
 // ScaledClock runs Speed times faster than real time from Start: after one real
 // second, Now is Start plus Speed seconds, and Sleep(d) takes d/Speed of real time.
@@ -81,5 +69,5 @@ func (c *ScaledClock) Advance(d time.Duration) {
 
 // Sleep waits for d of scaled time: d/Speed of real time.
 func (c *ScaledClock) Sleep(ctx context.Context, d time.Duration) error {
-	return sleepReal(ctx, time.Duration(float64(d)/c.speed))
+	return backoff.Sleep(ctx, time.Duration(float64(d)/c.speed))
 }

@@ -34,9 +34,10 @@ import (
 type RetryPolicy struct {
 	// MaxRetries is the retries after a 5xx or connection error (default 3; negative: none).
 	MaxRetries int
-	// BaseDelay is the first backoff (default 500 ms); it doubles per retry.
+	// BaseDelay is the first retry's longest wait (default 500 ms): each retry waits
+	// between half and all of min(MaxDelay, BaseDelay·2ⁿ) for the n-th (0-based).
 	BaseDelay time.Duration
-	// MaxDelay caps the backoff (default 8 s).
+	// MaxDelay caps every backoff wait (default 8 s).
 	MaxDelay time.Duration
 	// MaxRateLimitRetries is how many 429s in a row are waited out (default 3; negative: none).
 	MaxRateLimitRetries int
@@ -72,17 +73,6 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.DefaultRetryAfter = 5 * time.Second
 	}
 	return p
-}
-
-// backoff returns the wait before retry n (0-based): half of min(MaxDelay,
-// BaseDelay·2ⁿ) plus a random part up to the other half.
-func (sh *shared) backoff(n int) time.Duration {
-	d := sh.retry.BaseDelay
-	for i := 0; i < n && d < sh.retry.MaxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, sh.retry.MaxDelay)
-	return d/2 + sh.jitter(d/2)
 }
 
 // TransportError is a call that got no HTTP answer: connection refused, reset,
@@ -152,7 +142,7 @@ func (c *Client) send(ctx context.Context, req request, out any) (reply, error) 
 			var te *TransportError
 			retryable := errors.As(err, &te) && (!req.create || !te.MayHaveReached)
 			if retryable && retries < sh.retry.MaxRetries {
-				if werr := sh.clock.Sleep(ctx, sh.backoff(retries)); werr != nil {
+				if werr := sh.clock.Sleep(ctx, sh.backoff.Delay(retries+1)); werr != nil {
 					return reply{}, fmt.Errorf("%s %s: %w", req.method, req.path, werr)
 				}
 				retries++
@@ -183,13 +173,13 @@ func (c *Client) send(ctx context.Context, req request, out any) (reply, error) 
 				return reply{}, apiErr
 			}
 			// A little jitter so that clients refused together do not return together.
-			if werr := sh.clock.Sleep(ctx, wait+sh.jitter(wait/10+time.Millisecond)); werr != nil {
+			if werr := sh.clock.Sleep(ctx, wait+sh.backoff.Jitter(wait/10+time.Millisecond)); werr != nil {
 				return reply{}, fmt.Errorf("waiting out a 429: %w", werr)
 			}
 			limited++
 			continue
 		case status >= 500 && !req.create && retries < sh.retry.MaxRetries:
-			wait := sh.backoff(retries)
+			wait := sh.backoff.Delay(retries + 1)
 			if apiErr.RetryAfter > wait && apiErr.RetryAfter <= sh.retry.MaxRetryAfter {
 				wait = apiErr.RetryAfter
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"mavtop/internal/backoff"
 	"mavtop/model"
 )
 
@@ -279,7 +280,7 @@ func (p *Publisher) writeChunk(ctx context.Context, lnp **lane, evs []model.Even
 					break
 				}
 				attempt++
-				if sleep(ctx, p.backoff.Delay(attempt)) != nil {
+				if backoff.Sleep(ctx, p.backoff.Delay(attempt)) != nil {
 					break
 				}
 			}
@@ -298,7 +299,7 @@ func (p *Publisher) writeChunk(ctx context.Context, lnp **lane, evs []model.Even
 		if p.retry < 0 || time.Now().After(deadline) || ctx.Err() != nil {
 			return &WriteError{Err: fmt.Errorf("not recorded after %d attempts: %w", attempt, err)}
 		}
-		if err := sleep(ctx, p.backoff.Delay(attempt)); err != nil {
+		if err := backoff.Sleep(ctx, p.backoff.Delay(attempt)); err != nil {
 			return &WriteError{Err: fmt.Errorf("not recorded: %w", err)}
 		}
 		p.retries.Add(1)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"mavtop/internal/backoff"
 	"mavtop/model"
 )
 
@@ -457,5 +458,5 @@ func (s *Subscriber) failed(ctx context.Context, err error) error {
 	d := s.opt.Backoff.Delay(s.attempt)
 	s.handle(&ConnMsg{State: s.conn, Attempt: s.attempt, Err: err, Since: s.since, Retry: d})
 	s.maybeStats()
-	return sleep(ctx, d)
+	return backoff.Sleep(ctx, d)
 }

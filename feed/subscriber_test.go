@@ -15,8 +15,9 @@ import (
 	"mavtop/model"
 )
 
-// servers runs a test against the real redis-server (when there is one) and
-// against the embedded server, whose gap detection takes the fallback path.
+// servers runs a test against the real redis-server (when there is one), a
+// three-master Redis Cluster through go-redis's cluster client, and the
+// embedded server, whose gap detection takes the fallback path.
 func servers(t *testing.T, run func(t *testing.T, c redis.UniversalClient)) {
 	t.Run("redis-server", func(t *testing.T) {
 		srv := feedtest.Start(t)
@@ -24,6 +25,9 @@ func servers(t *testing.T, run func(t *testing.T, c redis.UniversalClient)) {
 			t.Skip("no redis-server on PATH")
 		}
 		run(t, srv.Client())
+	})
+	t.Run("cluster", func(t *testing.T) {
+		run(t, feedtest.StartCluster(t).Client())
 	})
 	t.Run("embedded", func(t *testing.T) {
 		e, err := StartEmbedded()

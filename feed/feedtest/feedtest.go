@@ -36,19 +36,26 @@ type Server struct {
 	bin  string
 	mini *miniredis.Miniredis
 
+	// args are the redis-server arguments after the port, bind and dir ones;
+	// conf, when set, is the config file given first (a sentinel needs one).
+	args []string
+	conf string
+
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	clients []redis.UniversalClient
 }
+
+// durable keeps every acknowledged write on disk before its reply (AOF,
+// fsync always), so a SIGKILL loses nothing a client was told about.
+var durable = []string{"--appendonly", "yes", "--appendfsync", "always"}
 
 // Start starts a Redis for t: redis-server when on PATH, else miniredis.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("feedtest: %s=1 but redis-server is not on PATH: install it (apt-get install redis-server)", RequireEnv)
-		}
+		requireReal(t)
 		t.Log("feedtest: redis-server not on PATH; using the embedded miniredis (no Kill/Restart data durability, no max-deleted-entry-id)")
 		m := miniredis.NewMiniRedis()
 		if err := m.Start(); err != nil {
@@ -58,7 +65,21 @@ func Start(t testing.TB) *Server {
 		t.Cleanup(s.close)
 		return s
 	}
-	s := &Server{t: t, dir: t.TempDir(), bin: bin, Real: true}
+	return startReal(t, bin, durable)
+}
+
+// requireReal fails t when CI requires redis-server and it is missing.
+func requireReal(t testing.TB) {
+	t.Helper()
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("feedtest: %s=1 but redis-server is not on PATH: install it (apt-get install redis-server)", RequireEnv)
+	}
+}
+
+// startReal starts redis-server with args on a free loopback port.
+func startReal(t testing.TB, bin string, args []string) *Server {
+	t.Helper()
+	s := &Server{t: t, dir: t.TempDir(), bin: bin, Real: true, args: args}
 	port, err := freePort()
 	if err != nil {
 		t.Fatalf("feedtest: %v", err)
@@ -86,14 +107,13 @@ func (s *Server) start() {
 	if err != nil {
 		s.t.Fatalf("feedtest: %v", err)
 	}
-	cmd := exec.Command(s.bin,
-		"--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
-		"--appendonly", "yes",
-		// Every acknowledged write is on disk before its reply, so a SIGKILL
-		// loses nothing a client was told about.
-		"--appendfsync", "always",
+	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
 		"--save", "", "--daemonize", "no", "--protected-mode", "no",
-		"--loglevel", "warning")
+		"--loglevel", "warning"}, s.args...)
+	if s.conf != "" {
+		args = append([]string{s.conf}, args...)
+	}
+	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

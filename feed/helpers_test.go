@@ -257,3 +257,12 @@ func usage(ws, project, endpoint string, credits int64) model.Event {
 func refused(ws, project, endpoint, code string) model.Event {
 	return model.Event{Workspace: ws, Project: project, Endpoint: endpoint, Status: 402, Code: code, Msg: "no credits left"}
 }
+
+// flushAll empties the server, or every master of a cluster (a cluster client
+// sends FLUSHALL to one node only).
+func flushAll(ctx context.Context, c redis.UniversalClient) error {
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.FlushAll(ctx).Err() })
+	}
+	return c.FlushAll(ctx).Err()
+}

@@ -417,7 +417,7 @@ func TestResyncAndLostDataReSnapshot(t *testing.T) {
 			return len(f.snaps) == 2 && f.snaps[1].Reason == ReasonResync
 		})
 		// The server loses everything (a restart without persistence).
-		if err := c.FlushAll(ctx).Err(); err != nil {
+		if err := flushAll(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 		for i := range 10 {

@@ -121,7 +121,18 @@ type fixture struct {
 type fixtureOpts struct {
 	idle    time.Duration
 	noLaunc bool
+	now     func() time.Time // the server's clock (time.Now)
 }
+
+// manualClock is a clock that moves only when told.
+type manualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *manualClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func startFixture(t *testing.T, fo fixtureOpts) *fixture {
 	t.Helper()
@@ -158,7 +169,7 @@ func startFixture(t *testing.T, fo fixtureOpts) *fixture {
 	f.hostKey = host.PublicKey()
 	opt := Options{
 		Hub: f.hub, Auth: f.auth, HostKey: host, Launcher: f.launcher,
-		IdleTimeout: fo.idle, NoColor: true,
+		IdleTimeout: fo.idle, NoColor: true, Now: fo.now,
 		Logger: slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if fo.noLaunc {

@@ -64,7 +64,9 @@ type Options struct {
 	NoColor bool
 	// Logger receives connects, disconnects, refusals and launches (slog.Default()).
 	Logger *slog.Logger
-	// Now is the dashboards' clock (time.Now).
+	// Now is the clock (time.Now) of the dashboards and of the server's own times:
+	// when a session started, how long it lasted, how long it went without input.
+	// The idle check wakes on real timers and measures the quiet on Now.
 	Now func() time.Time
 }
 
@@ -81,7 +83,8 @@ type Session struct {
 	// API client is configured; a refusing one for a read-only key).
 	Launcher tui.Launcher
 
-	lastInput atomic.Int64 // unix nanoseconds
+	now       func() time.Time // the server's clock
+	lastInput atomic.Int64     // unix nanoseconds, on now
 	idle      atomic.Bool
 	mu        sync.Mutex
 	model     *tui.Model
@@ -100,6 +103,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+	// left gets a token whenever a session ends, for Shutdown to recount.
+	left chan struct{}
 }
 
 type sessionKey struct{}
@@ -123,7 +128,7 @@ func New(opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Server{opt: opt, log: opt.Logger, sessions: map[*Session]struct{}{}}
+	s := &Server{opt: opt, log: opt.Logger, sessions: map[*Session]struct{}{}, left: make(chan struct{}, 1)}
 	srv, err := wish.NewServer(
 		// the host key first: without one wish would write id_ed25519 to the working directory
 		func(srv *ssh.Server) error { srv.AddHostKey(opt.HostKey); return nil },
@@ -167,14 +172,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, sess := range s.Sessions() {
 		sess.quit()
 	}
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
 	for len(s.Sessions()) > 0 {
 		select {
 		case <-ctx.Done():
 			_ = s.srv.Close()
 			return ctx.Err()
-		case <-t.C:
+		case <-s.left:
 		}
 	}
 	return s.srv.Close()
@@ -207,11 +210,11 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 // up: the dashboard's viewer leaves the hub when the session ends, however it ends.
 func (s *Server) track(next ssh.Handler) ssh.Handler {
 	return func(ss ssh.Session) {
-		sess := &Session{User: ss.User(), Remote: ss.RemoteAddr().String(), Started: time.Now()}
+		sess := &Session{User: ss.User(), Remote: ss.RemoteAddr().String(), Started: s.opt.Now(), now: s.opt.Now}
 		if k := ss.PublicKey(); k != nil {
 			sess.Fingerprint = gossh.FingerprintSHA256(k)
 		}
-		sess.lastInput.Store(time.Now().UnixNano())
+		sess.lastInput.Store(sess.Started.UnixNano())
 		switch {
 		case s.opt.Launcher == nil:
 			sess.ReadOnly = s.opt.NoLauncher
@@ -236,12 +239,16 @@ func (s *Server) track(next ssh.Handler) ssh.Handler {
 			s.mu.Lock()
 			delete(s.sessions, sess)
 			s.mu.Unlock()
+			select {
+			case s.left <- struct{}{}:
+			default: // a token is already waiting: Shutdown recounts once for both
+			}
 			sess.close()
 			reason := "closed"
 			if sess.idle.Load() {
 				reason = "idle timeout"
 			}
-			s.log.Info("ssh session ended", append(sess.logAttrs(), "after", time.Since(sess.Started).Round(time.Second).String(), "reason", reason)...)
+			s.log.Info("ssh session ended", append(sess.logAttrs(), "after", s.opt.Now().Sub(sess.Started).Round(time.Second).String(), "reason", reason)...)
 		}()
 		if !hasPty {
 			port := "PORT"
@@ -308,7 +315,7 @@ type inputReader struct {
 func (r *inputReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	if n > 0 {
-		r.sess.lastInput.Store(time.Now().UnixNano())
+		r.sess.lastInput.Store(r.sess.now().UnixNano())
 	}
 	if err != nil {
 		go r.sess.quit()
@@ -325,7 +332,7 @@ func (s *Session) watchIdle(ctx context.Context, timeout time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			quiet := time.Since(time.Unix(0, s.lastInput.Load()))
+			quiet := s.now().Sub(time.Unix(0, s.lastInput.Load()))
 			if quiet < timeout {
 				t.Reset(timeout - quiet)
 				continue

@@ -416,3 +416,27 @@ func TestShutdownEndsLiveSessions(t *testing.T) {
 		t.Errorf("%d viewers after shutdown", n)
 	}
 }
+
+// The server reads session times on its injected clock: when a session started
+// and how long it lasted, as Sessions and the log report them.
+func TestSessionTimesFollowTheInjectedClock(t *testing.T) {
+	start := time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC)
+	clock := &manualClock{t: start}
+	f := startFixture(t, fixtureOpts{now: clock.Now})
+	c, err := f.dial("alice", gossh.PublicKeys(f.reader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := openTerm(t, c, 100, 30)
+	tm.waitScreen(waitLong, "acme-prod")
+	if sess := f.sessionOf(t, f.reader); !sess.Started.Equal(start) {
+		t.Fatalf("session started at %v, want the injected %v", sess.Started, start)
+	}
+	clock.add(90 * time.Second)
+	tm.s.Close()
+	waitFor(t, waitLong, "the session to end", func() bool { return len(f.srv.Sessions()) == 0 })
+	waitFor(t, waitLong, "the end logged", func() bool { return strings.Contains(f.log.String(), "ssh session ended") })
+	if log := f.log.String(); !strings.Contains(log, "after=1m30s") {
+		t.Errorf("the session's length is not the injected clock's 1m30s:\n%s", log)
+	}
+}

@@ -12,10 +12,10 @@ import (
 // Where users fix what a refusal says.
 const (
 	// BillingURL is where credits are added and auto-recharge is set.
-	BillingURL = "https://app.mavera.io/settings/billing"
+	BillingURL = model.BillingURL
 	// WorkspaceBudgetURL is where workspace budgets are set (Workspace Settings >
 	// Budget); the exact path is not documented.
-	WorkspaceBudgetURL = "https://app.mavera.io/settings/workspace"
+	WorkspaceBudgetURL = model.WorkspaceBudgetURL
 	// APIKeysURL is where API keys are made (Settings > Developer > API Keys).
 	APIKeysURL = "https://app.mavera.io/settings/developer"
 	// UsageURL is the usage dashboard, the source of truth for credits.
@@ -58,14 +58,9 @@ func UserMessage(err error) UserFacing {
 		return UserFacing{Error: "unavailable", Message: "The Mavera API could not be reached. Check the network and try again in a moment."}
 	}
 	switch {
-	case ae.Status == http.StatusPaymentRequired && ae.Code == model.CodeBudgetExceeded:
-		return UserFacing{Error: model.CodeBudgetExceeded,
-			Message:   "This workspace or project has reached its budget limit. Ask a workspace owner to raise the usage limit in Workspace Settings > Budget, or wait for the next billing period.",
-			ActionURL: WorkspaceBudgetURL}
 	case ae.Status == http.StatusPaymentRequired:
-		return UserFacing{Error: model.CodeCreditsExhausted,
-			Message:   "You've run out of credits. Please add more in Settings > Billing (or turn on auto-recharge), or wait for the monthly reset.",
-			ActionURL: BillingURL}
+		a := model.RefusalAdvice(ae.Code)
+		return UserFacing{Error: a.Error, Message: a.Message, ActionURL: a.ActionURL}
 	case ae.Status == http.StatusTooManyRequests:
 		wait := "a minute"
 		if ae.RetryAfter > 0 {

@@ -38,7 +38,7 @@ func (a *api) launcher() tui.Launcher {
 	if a == nil || a.client == nil {
 		return nil
 	}
-	return &tui.ClientLauncher{Client: a.client, Retries: a.retries}
+	return &ClientLauncher{Client: a.client, Retries: a.retries}
 }
 
 // run reconciles with GET /usage every interval and retries queued jobs whose
@@ -97,6 +97,7 @@ func (a *api) status() func() tui.APIStatus {
 		return nil
 	}
 	return func() tui.APIStatus {
-		return tui.APIStatus{RateLimit: a.client.RateLimit(), Drift: a.drift.Load()}
+		rl := a.client.RateLimit()
+		return tui.APIStatus{RateLimit: tui.RateLimit{Known: rl.Known, Limit: rl.Limit, Remaining: rl.Remaining}, Drift: a.drift.Load()}
 	}
 }

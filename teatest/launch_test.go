@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mavtop/client"
+	"mavtop/cmd"
 	"mavtop/demo"
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
@@ -30,7 +31,7 @@ func TestEstimatorLaunchesJob(t *testing.T) {
 	t.Cleanup(d.Close)
 	r := &rig{t: t, srv: srv, rdb: srv.Client()}
 	r.start(120, 34, func(o *tui.Options) {
-		o.Launcher = &tui.ClientLauncher{Client: d.Client, Retries: d.Retries, Poll: 50 * time.Millisecond}
+		o.Launcher = &cmd.ClientLauncher{Client: d.Client, Retries: d.Retries, Poll: 50 * time.Millisecond}
 		o.ReadOnly = ""
 	})
 	r.waitFor("acme-prod", "hooli-ml")

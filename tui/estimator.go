@@ -13,7 +13,6 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"mavtop/client"
 	"mavtop/estimator"
 	"mavtop/model"
 )
@@ -173,11 +172,10 @@ func (e Estimator) Update(msg tea.Msg) (Estimator, tea.Cmd) {
 		return e, nil
 	case LaunchResultMsg:
 		e.result = msg
-		var ie *estimator.InsufficientCreditsError
 		switch {
 		case msg.Err == nil:
 			e.phase = phaseDone
-		case errors.As(msg.Err, &ie), client.IsCreditsExhausted(msg.Err), client.IsBudgetExceeded(msg.Err):
+		case msg.Refused:
 			e.phase = phaseRefused
 		default:
 			e.phase = phaseFailed
@@ -209,7 +207,7 @@ func (e Estimator) handleKey(k tea.KeyMsg) (Estimator, tea.Cmd) {
 		}
 		return e, nil
 	}
-	if e.phase == phaseRefused && key.Matches(k, km.Queue) && isAPIRefusal(e.result.Err) {
+	if e.phase == phaseRefused && key.Matches(k, km.Queue) && e.result.Queueable {
 		job, refusal := e.job, e.result.Err
 		e.phase, e.status = phaseEdit, ""
 		return e, func() tea.Msg { return QueueRequested{Job: job, Refusal: refusal} }
@@ -279,7 +277,8 @@ func (e Estimator) requestLaunch() (Estimator, tea.Cmd) {
 			if errors.As(err, &ie) {
 				ie.Workspace = e.workspace
 			}
-			e.phase, e.result = phaseRefused, LaunchResultMsg{Err: err}
+			e.phase = phaseRefused
+			e.result = LaunchResultMsg{LaunchResult: LaunchResult{Refused: true, Message: err.Error(), ActionURL: model.BillingURL}, Err: err}
 			return e, nil
 		}
 	}
@@ -289,10 +288,6 @@ func (e Estimator) requestLaunch() (Estimator, tea.Cmd) {
 	}
 	e.phase = phaseConfirm
 	return e, nil
-}
-
-func isAPIRefusal(err error) bool {
-	return client.IsCreditsExhausted(err) || client.IsBudgetExceeded(err)
 }
 
 // View draws the form, the price, the live verdict, the look-ahead and the job.
@@ -409,17 +404,17 @@ func (e Estimator) jobLines() []string {
 		return []string{st.Good.Render(fmt.Sprintf("✓ %s done: actual %s credits vs estimate %s%s", what, credits(r.Actual), credits(j.Quote.Estimate), ratio)),
 			st.Dim.Render(orDash(r.JobID))}
 	case phaseRefused:
-		u := client.UserMessage(e.result.Err)
-		out := []string{st.Bad.Render("✖ refused: " + u.Message)}
-		if u.ActionURL != "" {
-			out = append(out, st.Dim.Render("  "+u.ActionURL))
+		r := e.result
+		out := []string{st.Bad.Render("✖ refused: " + r.Message)}
+		if r.ActionURL != "" {
+			out = append(out, st.Dim.Render("  "+r.ActionURL))
 		}
-		if isAPIRefusal(e.result.Err) {
+		if r.Queueable {
 			out = append(out, st.Warn.Render("  press r to queue it: it is retried once credits rise above its estimate"))
 		}
 		return out
 	case phaseFailed:
-		return []string{st.Bad.Render("✖ failed: " + client.UserMessage(e.result.Err).Message)}
+		return []string{st.Bad.Render("✖ failed: " + e.result.Message)}
 	case phaseDisabled:
 		return []string{st.Warn.Render("launch disabled: " + e.readOnly)}
 	}
@@ -434,7 +429,7 @@ func (e Estimator) hint() string {
 		return "y launch · n cancel"
 	}
 	h := "↑/↓ field · ←/→ change · type numbers · enter launch · esc close"
-	if e.phase == phaseRefused && isAPIRefusal(e.result.Err) {
+	if e.phase == phaseRefused && e.result.Queueable {
 		h = "r queue for retry · " + h
 	}
 	return h

@@ -1,13 +1,13 @@
 package tui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
-	"mavtop/client"
 	"mavtop/estimator"
 	"mavtop/model"
 )
@@ -100,7 +100,7 @@ func TestEstimatorConfirmsThenLaunches(t *testing.T) {
 		t.Fatalf("phase %d", e.phase)
 	}
 	e, _ = e.Update(JobProgressMsg{Status: "generating"})
-	e, _ = e.Update(LaunchResultMsg{Actual: 120, JobID: "fg_1"})
+	e, _ = e.Update(LaunchResultMsg{LaunchResult: LaunchResult{Actual: 120, JobID: "fg_1"}})
 	view := ansi.Strip(e.View())
 	if e.phase != phaseDone || !strings.Contains(view, "actual 120 credits vs estimate 85 (141 % of estimate)") {
 		t.Fatalf("result not shown:\n%s", view)
@@ -127,7 +127,10 @@ func TestEstimatorOffersQueueAfterAPIRefusal(t *testing.T) {
 	e, _ := newPane(t, "a", "")
 	e, _ = e.Update(press("enter"))
 	e, _ = e.Update(press("y"))
-	e, _ = e.Update(LaunchResultMsg{Err: &client.APIError{Status: 402, Code: model.CodeCreditsExhausted, Message: "out"}})
+	// as the launcher classifies an API 402 (cmd's clientLauncher, tested there)
+	advice := model.RefusalAdvice(model.CodeCreditsExhausted)
+	e, _ = e.Update(LaunchResultMsg{LaunchResult: LaunchResult{Refused: true, Queueable: true, Message: advice.Message, ActionURL: advice.ActionURL},
+		Err: errors.New("402 credits_exhausted")})
 	if e.phase != phaseRefused || !strings.Contains(ansi.Strip(e.View()), "press r to queue") {
 		t.Fatalf("phase %d:\n%s", e.phase, ansi.Strip(e.View()))
 	}

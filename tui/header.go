@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"mavtop/client"
 	"mavtop/feed"
 	"mavtop/model"
 )
@@ -18,9 +17,17 @@ type Drift struct {
 	Err     error
 }
 
+// RateLimit is the API's latest X-RateLimit-* reading: requests allowed and
+// left in the current window (per minute, per key).
+type RateLimit struct {
+	// Known is false until a response carried the headers.
+	Known            bool
+	Limit, Remaining int
+}
+
 // APIStatus is what the header shows about the API: requests left and drift.
 type APIStatus struct {
-	RateLimit client.RateLimitInfo
+	RateLimit RateLimit
 	Drift     *Drift
 }
 

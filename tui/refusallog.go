@@ -7,7 +7,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"mavtop/client"
 	"mavtop/model"
 )
 
@@ -97,8 +96,8 @@ func (r RefusalLog) View() string {
 			b.WriteByte('\n')
 		}
 		sel := &r.rows[r.cur.pos]
-		u := client.UserMessage(&client.APIError{Status: 402, Code: sel.Event.Code, Message: sel.Event.Msg})
-		b.WriteString("\n" + r.st.Warn.Render(fit("→ "+model.Sanitize(u.Message), r.width)))
+		u := model.RefusalAdvice(sel.Event.Code)
+		b.WriteString("\n" + r.st.Warn.Render(fit("→ "+u.Message, r.width)))
 		b.WriteString("\n" + r.st.Dim.Render(fit("  "+u.ActionURL, r.width)))
 	}
 	return b.String()

@@ -1,4 +1,4 @@
-package tui
+package cmd
 
 import (
 	"context"
@@ -9,10 +9,13 @@ import (
 
 	"mavtop/client"
 	"mavtop/estimator"
+	"mavtop/tui"
 )
 
 // ClientLauncher launches the estimator pane's jobs through the API client, with
-// its pre-flight, tracking and concurrency caps, and queues refused ones.
+// its pre-flight, tracking and concurrency caps, and queues refused ones. It is
+// the adapter between tui (which knows no client) and client: it classifies
+// every outcome into a tui.LaunchResult.
 //
 // The pane knows an operation and its size, not a real request: it sends a
 // minimal request of that size (placeholder questions, a video URL carrying its
@@ -26,8 +29,29 @@ type ClientLauncher struct {
 	Poll time.Duration
 }
 
-// Launch runs job and reports its status until it is done.
-func (l *ClientLauncher) Launch(ctx context.Context, job Job, progress func(string)) (LaunchResult, error) {
+// Launch runs job and reports its status until it is done, with its outcome
+// classified for the pane.
+func (l *ClientLauncher) Launch(ctx context.Context, job tui.Job, progress func(string)) (tui.LaunchResult, error) {
+	res, err := l.launch(ctx, job, progress)
+	return classify(res, err), err
+}
+
+// classify says what an error from the client means to the pane: a refusal
+// for credits (the client's pre-flight or the API's 402, the latter queueable)
+// or a failure, with the user-facing message of the seed's Pattern 6.
+func classify(res tui.LaunchResult, err error) tui.LaunchResult {
+	if err == nil {
+		return res
+	}
+	u := client.UserMessage(err)
+	res.Message, res.ActionURL = u.Message, u.ActionURL
+	var ie *estimator.InsufficientCreditsError
+	res.Queueable = client.IsCreditsExhausted(err) || client.IsBudgetExceeded(err)
+	res.Refused = res.Queueable || errors.As(err, &ie)
+	return res
+}
+
+func (l *ClientLauncher) launch(ctx context.Context, job tui.Job, progress func(string)) (tui.LaunchResult, error) {
 	c := l.Client.In(job.Workspace, "")
 	ws := job.Workspace
 	p := job.Params
@@ -53,11 +77,11 @@ func (l *ClientLauncher) Launch(ctx context.Context, job Job, progress func(stri
 		j, err := c.StartBrandVoice(ctx, brandVoiceRequest(ws))
 		return follow(ctx, l.poll(), j, err, progress)
 	}
-	return LaunchResult{}, fmt.Errorf("cannot launch %s from the dashboard", job.Op)
+	return tui.LaunchResult{}, fmt.Errorf("cannot launch %s from the dashboard", job.Op)
 }
 
 // Queue enqueues the retry job a 402 refusal carries.
-func (l *ClientLauncher) Queue(ctx context.Context, job Job, refusal error) error {
+func (l *ClientLauncher) Queue(ctx context.Context, job tui.Job, refusal error) error {
 	if l.Retries == nil {
 		return errors.New("no retry queue configured")
 	}
@@ -78,17 +102,17 @@ func (l *ClientLauncher) poll() time.Duration {
 
 type credited interface{ Credits() int64 }
 
-func result[T credited](r T, err error) (LaunchResult, error) {
+func result[T credited](r T, err error) (tui.LaunchResult, error) {
 	if err != nil {
-		return LaunchResult{}, err
+		return tui.LaunchResult{}, err
 	}
-	return LaunchResult{Actual: r.Credits()}, nil
+	return tui.LaunchResult{Actual: r.Credits()}, nil
 }
 
 // follow polls a started job, reporting its status, until it finishes.
-func follow[T client.JobObject](ctx context.Context, every time.Duration, j *client.Job[T], err error, progress func(string)) (LaunchResult, error) {
+func follow[T client.JobObject](ctx context.Context, every time.Duration, j *client.Job[T], err error, progress func(string)) (tui.LaunchResult, error) {
 	if err != nil {
-		return LaunchResult{}, err
+		return tui.LaunchResult{}, err
 	}
 	defer j.Release()
 	progress(fmt.Sprintf("%s %s created", j.Kind(), j.ID))
@@ -96,16 +120,16 @@ func follow[T client.JobObject](ctx context.Context, every time.Duration, j *cli
 		obj, done, err := j.Poll(ctx)
 		switch {
 		case err != nil:
-			return LaunchResult{JobID: j.ID}, err
+			return tui.LaunchResult{JobID: j.ID}, err
 		case done && strings.EqualFold(obj.JobStatus(), "failed"):
-			return LaunchResult{JobID: j.ID}, &client.JobFailedError{Kind: j.Kind(), ID: j.ID, Message: obj.FailureMessage()}
+			return tui.LaunchResult{JobID: j.ID}, &client.JobFailedError{Kind: j.Kind(), ID: j.ID, Message: obj.FailureMessage()}
 		case done:
-			return LaunchResult{Actual: obj.Credits(), JobID: j.ID}, nil
+			return tui.LaunchResult{Actual: obj.Credits(), JobID: j.ID}, nil
 		}
 		progress(fmt.Sprintf("%s %s: %s", j.Kind(), j.ID, obj.JobStatus()))
 		select {
 		case <-ctx.Done():
-			return LaunchResult{JobID: j.ID}, ctx.Err()
+			return tui.LaunchResult{JobID: j.ID}, ctx.Err()
 		case <-time.After(every):
 		}
 	}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"strings"
 	"time"
@@ -71,8 +72,13 @@ type projState struct {
 	refused   map[string]int64 // by error code, as the refused hash counts them
 	budget    ProjectBudget
 	hasBudget bool
-	fired     uint8
-	nextAt    int64
+	// refusing holds the 402 codes this project is being refused with: set by
+	// a 402, cleared by a successful call of the project (credits_exhausted
+	// also by any success of the workspace or a recharge: the account has
+	// credits again). Nil until the first 402.
+	refusing map[string]bool
+	fired    uint8
+	nextAt   int64
 }
 
 // NewLedger returns an empty ledger for the period holding now.
@@ -179,6 +185,7 @@ func (l *Ledger) Apply(e *Event) {
 	if e.Kind == KindRecharge {
 		w.recharged += e.Credits
 		w.blocked = false
+		w.creditsBack()
 		w.arm(l.defaults)
 		return
 	}
@@ -195,6 +202,10 @@ func (l *Ledger) Apply(e *Event) {
 		l.refuse(w, p, e)
 	case e.Status >= 200 && e.Status < 300:
 		w.blocked = false
+		for code := range p.refused {
+			p.setRefusing(code, false)
+		}
+		w.creditsBack()
 	}
 	if w.used >= w.nextAt {
 		l.fire(w, e.TS)
@@ -212,6 +223,7 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 		p.refused[strings.Clone(e.Code)] = 0
 	}
 	p.refused[e.Code]++
+	p.setRefusing(e.Code, true)
 	class := ClassOf(e.Code)
 	w.refused[class]++
 	by := l.refusedBy(w, p, class)
@@ -219,6 +231,30 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 		w.blocked = true
 	}
 	l.refusals.push(Refusal{Event: *e, Class: class, By: by})
+}
+
+// creditsBack ends every project's credits_exhausted refusing: a successful
+// call or a recharge shows the account has credits again.
+func (w *wsState) creditsBack() {
+	for _, p := range w.projects {
+		if p.refused[CodeCreditsExhausted] > 0 {
+			p.setRefusing(CodeCreditsExhausted, false)
+		}
+	}
+}
+
+// setRefusing records whether the project is being refused with code now.
+func (p *projState) setRefusing(code string, on bool) {
+	if p.refusing == nil {
+		p.refusing = make(map[string]bool, 1)
+	}
+	if v, ok := p.refusing[code]; ok {
+		if v != on {
+			p.refusing[code] = on
+		}
+		return
+	}
+	p.refusing[strings.Clone(code)] = on
 }
 
 // refusedBy judges which budget refused a 402, from what the ledger knows now.
@@ -347,6 +383,17 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 		p := get(ws).project(project)
 		p.budget, p.hasBudget = b, true
 	}
+	if samePeriod { // what this ledger saw of 402s starting and ending still holds
+		for name, w := range l.ws {
+			if o := old[name]; o != nil {
+				for pn, op := range o.projects {
+					if len(op.refusing) > 0 {
+						w.project(pn).refusing = op.refusing
+					}
+				}
+			}
+		}
+	}
 	for _, w := range l.ws {
 		w.markPassed(l.defaults)
 		for _, p := range w.projects {
@@ -374,6 +421,9 @@ func (l *Ledger) Clone() *Ledger {
 				for code, n := range p.refused {
 					cp.refused[code] = n
 				}
+			}
+			if p.refusing != nil {
+				cp.refusing = maps.Clone(p.refusing)
 			}
 			cw.projects[pn] = &cp
 		}

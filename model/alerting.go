@@ -1,0 +1,459 @@
+package model
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AlertKind names what an alert is about. The names are part of the webhook
+// payload and of the alert ids: they never change.
+type AlertKind string
+
+const (
+	// AlertThreshold: a workspace reached one of its alert thresholds (a
+	// percent of the effective cap Assess judges against).
+	AlertThreshold AlertKind = "threshold"
+	// AlertBudget: a workspace reached its budget alert amount (credits).
+	AlertBudget AlertKind = "budget_alert"
+	// AlertAllocation: a workspace used its whole allocation (plus recharges).
+	AlertAllocation AlertKind = "allocation_reached"
+	// AlertUsageLimit: a workspace reached its hard usage limit.
+	AlertUsageLimit AlertKind = "usage_limit_reached"
+	// AlertProjectBudget: a project reached its budget alert amount.
+	AlertProjectBudget AlertKind = "project_budget_alert"
+	// AlertProjectLimit: a project reached its usage limit.
+	AlertProjectLimit AlertKind = "project_limit_reached"
+	// AlertRefusals: the API refuses a workspace's calls with HTTP 402 (one
+	// alert per workspace and error code).
+	AlertRefusals AlertKind = "refusals"
+	// AlertRunOut: at the current burn rate the workspace runs out of credits
+	// before the billing period ends.
+	AlertRunOut AlertKind = "run_out"
+	// AlertStale: the usage feed is stale — Redis unreachable, or the stream
+	// read far behind — for longer than the stale limit.
+	AlertStale AlertKind = "feed_stale"
+)
+
+// AlertStatus is where an alert is in its lifecycle: firing, then resolved,
+// each at most once per billing period.
+type AlertStatus string
+
+const (
+	// AlertFiring: the condition holds and has been announced.
+	AlertFiring AlertStatus = "firing"
+	// AlertResolved: the condition ended (or its billing period did). Final:
+	// the same id never fires again in that period.
+	AlertResolved AlertStatus = "resolved"
+)
+
+// AlertCondition says whether an alert's condition holds now.
+type AlertCondition uint8
+
+const (
+	// ConditionUnknown: this instance cannot judge it now (a 402 it did not see
+	// end, a burn rate measured over too short a time); no transition follows.
+	ConditionUnknown AlertCondition = iota
+	// ConditionHolds: the alert should be firing.
+	ConditionHolds
+	// ConditionEnded: the alert should not be firing.
+	ConditionEnded
+)
+
+// Alert is one alert's condition and the numbers that describe it, as judged
+// at one moment. Every number comes from Assess and Forecast, so a
+// notification says what the gauges show.
+type Alert struct {
+	// ID is stable over the period: "<period>/<workspace>/<project>/<kind>/<detail>",
+	// with "-" for an empty part; detail is the threshold percent, the 402
+	// code, or "-".
+	ID        string    `json:"id"`
+	Kind      AlertKind `json:"kind"`
+	Period    string    `json:"period"`
+	Workspace string    `json:"workspace,omitempty"`
+	Project   string    `json:"project,omitempty"`
+	// Threshold is the percent of the cap, for AlertThreshold (else 0).
+	Threshold int `json:"threshold,omitempty"`
+	// Code is the API error code, for AlertRefusals.
+	Code string `json:"code,omitempty"`
+	// Used is credits used (the workspace's, or the project's for project
+	// kinds); Cap the line it is judged against, in credits: the effective cap
+	// for thresholds, the allocation plus recharges, the usage limit or the
+	// budget alert amount; CapKind names the effective cap for thresholds.
+	Used    int64   `json:"used"`
+	Cap     int64   `json:"cap"`
+	CapKind CapKind `json:"cap_kind,omitempty"`
+	// PercentUsed is Used over the workspace's effective cap (0 without one).
+	PercentUsed float64 `json:"percent_used"`
+	Level       Level   `json:"level"`
+	// Refused is the number of 402s with Code this period, for AlertRefusals.
+	Refused int64 `json:"refused,omitempty"`
+	// BurnPerHour, RunOutIn and Spare describe AlertRunOut: the burn, how soon
+	// credits end at it, and how long before the period's end that is.
+	BurnPerHour float64       `json:"burn_per_hour,omitempty"`
+	RunOutIn    time.Duration `json:"run_out_in,omitempty"`
+	Spare       time.Duration `json:"spare,omitempty"`
+	// Down is how long the feed has been stale, for AlertStale; Unreachable
+	// says whether Redis could not be reached (else the stream read is late).
+	Down        time.Duration `json:"down,omitempty"`
+	Unreachable bool          `json:"unreachable,omitempty"`
+	// Condition says whether the alert's condition holds now.
+	Condition AlertCondition `json:"-"`
+}
+
+// AlertID builds an alert's stable id.
+func AlertID(period, ws, project string, kind AlertKind, detail string) string {
+	part := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	return period + "/" + part(ws) + "/" + part(project) + "/" + string(kind) + "/" + part(detail)
+}
+
+// FeedHealth is what a follower of the stream knows of its own connection.
+type FeedHealth struct {
+	// Connected is true while the last call to Redis worked.
+	Connected bool
+	// Since is when the current connection state began.
+	Since time.Time
+	// Lag is how far behind the stream the last batch was.
+	Lag time.Duration
+}
+
+// DefaultStale is how long the feed may be stale before AlertStale fires.
+const DefaultStale = 5 * time.Minute
+
+// AlertOptions tune the evaluation.
+type AlertOptions struct {
+	// Stale is how long Redis may be unreachable (or the stream read late)
+	// before AlertStale fires; 0 means DefaultStale.
+	Stale time.Duration
+}
+
+// EvaluateAlerts appends to dst every alert the ledger can judge at now —
+// holding or not — sorted by id. Thresholds, caps and levels come from
+// Assess, run-out from Forecast: an alert and its gauge always agree.
+func EvaluateAlerts(l *Ledger, now time.Time, h FeedHealth, opt AlertOptions, dst []Alert) []Alert {
+	from := len(dst)
+	period := l.period.Key
+	for _, w := range l.ws {
+		dst = l.workspaceAlerts(w, now, period, dst)
+	}
+	dst = append(dst, staleAlert(period, now, h, opt))
+	slices.SortFunc(dst[from:], func(a, b Alert) int { return cmp.Compare(a.ID, b.ID) })
+	return dst
+}
+
+func holds(b bool) AlertCondition {
+	if b {
+		return ConditionHolds
+	}
+	return ConditionEnded
+}
+
+func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst []Alert) []Alert {
+	st := w.status(l.defaults)
+	base := Alert{Period: period, Workspace: w.name, Used: w.used, PercentUsed: st.Percent, Level: st.Level}
+	s := &w.settings
+	if st.HasCap() {
+		for _, t := range st.Thresholds {
+			a := base
+			a.Kind, a.Threshold, a.Cap, a.CapKind = AlertThreshold, t, st.Cap, st.CapKind
+			a.ID = AlertID(period, w.name, "", a.Kind, strconv.Itoa(t))
+			a.Condition = holds(w.used*100 >= int64(t)*st.Cap)
+			dst = append(dst, a)
+		}
+	}
+	line := func(kind AlertKind, of int64) {
+		a := base
+		a.Kind, a.Cap = kind, of
+		a.ID = AlertID(period, w.name, "", kind, "")
+		a.Condition = holds(w.used >= of)
+		dst = append(dst, a)
+	}
+	if s.Allocation > 0 {
+		line(AlertAllocation, s.Allocation+w.recharged)
+	}
+	if s.UsageLimit > 0 {
+		line(AlertUsageLimit, s.UsageLimit)
+	}
+	if s.BudgetAlert > 0 {
+		line(AlertBudget, s.BudgetAlert)
+	}
+	if st.HasCap() {
+		dst = append(dst, l.runOutAlert(w, base, now))
+	}
+	th := s.Thresholds(l.defaults)
+	type refusal struct {
+		n              int64
+		holds, unknown bool
+	}
+	refusals := map[string]*refusal{}
+	for _, p := range w.projects {
+		b := p.budget
+		pst := p.status(th)
+		project := func(kind AlertKind, of int64) {
+			a := base
+			a.Project, a.Kind, a.Cap, a.Used, a.Level = p.name, kind, of, p.used, max(pst.Level, LevelWarn)
+			a.ID = AlertID(period, w.name, p.name, kind, "")
+			a.Condition = holds(p.used >= of)
+			dst = append(dst, a)
+		}
+		if b.Alert > 0 {
+			project(AlertProjectBudget, b.Alert)
+		}
+		if b.Limit > 0 {
+			project(AlertProjectLimit, b.Limit)
+		}
+		for code, n := range p.refused {
+			if n <= 0 {
+				continue
+			}
+			r := refusals[code]
+			if r == nil {
+				r = &refusal{}
+				refusals[code] = r
+			}
+			r.n += n
+			refusing, seen := p.refusing[code]
+			r.holds = r.holds || refusing
+			r.unknown = r.unknown || !seen
+		}
+	}
+	for code, r := range refusals {
+		a := base
+		a.Kind, a.Code, a.Refused = AlertRefusals, code, r.n
+		switch {
+		case r.holds:
+			a.Condition = ConditionHolds
+		case r.unknown:
+			a.Condition = ConditionUnknown // 402s this instance did not see end
+		default:
+			a.Condition = ConditionEnded
+		}
+		a.Cap, a.CapKind = st.Cap, st.CapKind
+		a.ID = AlertID(period, w.name, "", AlertRefusals, orDash(code))
+		dst = append(dst, a)
+	}
+	return dst
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// runOutAlert judges the forecast. Until the ledger has observed MinSpan its
+// burn rate is not one, so the condition is unknown rather than ended: a
+// freshly started instance must not resolve what another one fired.
+func (l *Ledger) runOutAlert(w *wsState, base Alert, now time.Time) Alert {
+	f := l.Forecast(w.name, now)
+	a := base
+	a.Kind = AlertRunOut
+	a.ID = AlertID(base.Period, w.name, "", AlertRunOut, "")
+	st := w.status(l.defaults)
+	a.Cap, a.CapKind = st.Cap, st.CapKind
+	a.BurnPerHour = f.BurnPerHour
+	switch {
+	case now.UnixMilli()-l.observedFrom < MinSpan.Milliseconds():
+		a.Condition = ConditionUnknown
+	case f.RunsOut:
+		a.Condition = ConditionHolds
+		a.RunOutIn, a.Spare = f.RunsOutIn, max(f.Left-f.RunsOutIn, 0)
+	default:
+		a.Condition = ConditionEnded
+	}
+	return a
+}
+
+func staleAlert(period string, now time.Time, h FeedHealth, opt AlertOptions) Alert {
+	limit := opt.Stale
+	if limit <= 0 {
+		limit = DefaultStale
+	}
+	a := Alert{Kind: AlertStale, Period: period, ID: AlertID(period, "", "", AlertStale, ""), Level: LevelCritical}
+	switch {
+	case !h.Connected && !h.Since.IsZero():
+		a.Unreachable, a.Down = true, max(now.Sub(h.Since), 0)
+	case h.Connected:
+		a.Down = h.Lag
+	}
+	a.Condition = holds(a.Down >= limit)
+	return a
+}
+
+// AlertRecord is an alert's place in its lifecycle, as stored (shared by
+// every instance) and listed by `mavtop alerts`.
+type AlertRecord struct {
+	// Alert is the alert as it fired, then as it resolved.
+	Alert  Alert       `json:"alert"`
+	Status AlertStatus `json:"status"`
+	// FiredAt and ResolvedAt are when the transitions were decided.
+	FiredAt    time.Time `json:"fired_at"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	// FiredStream is the stream id the deciding ledger had read to when it
+	// fired: only a ledger that has read at least as far may resolve it, so an
+	// instance a moment behind never resolves what a faster one just fired.
+	FiredStream string `json:"fired_stream,omitempty"`
+}
+
+// AlertTransition is one step of an alert's lifecycle to announce.
+type AlertTransition struct {
+	Alert  Alert       `json:"alert"`
+	Status AlertStatus `json:"status"`
+	At     time.Time   `json:"at"`
+	// Stream is the ledger's stream id when it was decided.
+	Stream string `json:"stream,omitempty"`
+}
+
+// Key is the transition's idempotency key: the alert id and the status.
+func (t *AlertTransition) Key() string { return t.Alert.ID + "#" + string(t.Status) }
+
+// AlertTransitions compares the lifecycle so far (known, by id) with the
+// alerts judged now (cands, from EvaluateAlerts on a ledger of period that has
+// read the stream to stream) and returns the transitions due, sorted by id:
+//
+//   - an alert whose condition holds and that never fired this period fires;
+//   - a firing alert whose condition ended resolves, if this ledger has read
+//     at least as far as the one that fired it;
+//   - a firing alert of an earlier period resolves (the period rolled over),
+//     as does one of this period the ledger no longer judges at all (its line
+//     was removed from the settings);
+//   - a resolved alert never fires again in the same period.
+//
+// An alert whose condition is unknown changes nothing.
+func AlertTransitions(known map[string]AlertRecord, cands []Alert, period, stream string, now time.Time) []AlertTransition {
+	var out []AlertTransition
+	seen := make(map[string]bool, len(cands))
+	for _, a := range cands {
+		seen[a.ID] = true
+		rec, ok := known[a.ID]
+		switch {
+		case a.Condition == ConditionHolds && !ok:
+			out = append(out, AlertTransition{Alert: a, Status: AlertFiring, At: now, Stream: stream})
+		case a.Condition == ConditionEnded && ok && rec.Status == AlertFiring && CompareStreamIDs(stream, rec.FiredStream) >= 0:
+			out = append(out, AlertTransition{Alert: a, Status: AlertResolved, At: now, Stream: stream})
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(known)) {
+		rec := known[id]
+		if seen[id] || rec.Status != AlertFiring {
+			continue
+		}
+		earlier := rec.Alert.Period != period && rec.Alert.Period < period
+		gone := rec.Alert.Period == period && CompareStreamIDs(stream, rec.FiredStream) >= 0
+		if earlier || gone {
+			out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: stream})
+		}
+	}
+	slices.SortFunc(out, func(a, b AlertTransition) int { return cmp.Compare(a.Alert.ID, b.Alert.ID) })
+	return out
+}
+
+// Summary says in one plain sentence what the transition means, with the
+// numbers as the gauges show them ("acme used 75 % of its 1,000-credit
+// allocation"), never a bare percent.
+func (t *AlertTransition) Summary(period string) string {
+	a := &t.Alert
+	if t.Status == AlertResolved && a.Period != period && period != "" {
+		return fmt.Sprintf("billing period %s ended: %s", a.Period, a.firingSummary())
+	}
+	if t.Status == AlertFiring {
+		return a.firingSummary()
+	}
+	return a.resolvedSummary()
+}
+
+func (a *Alert) where() string {
+	if a.Project != "" {
+		return a.Workspace + "/" + a.Project
+	}
+	return a.Workspace
+}
+
+func capWord(k CapKind) string {
+	if k == CapLimit {
+		return "usage limit"
+	}
+	return "allocation"
+}
+
+func (a *Alert) firingSummary() string {
+	used := FormatCredits(a.Used) + " credits used"
+	switch a.Kind {
+	case AlertThreshold:
+		return fmt.Sprintf("%s used %d %% of its %s-credit %s (%s, %.1f %%)", a.where(), a.Threshold,
+			FormatCredits(a.Cap), capWord(a.CapKind), used, a.PercentUsed)
+	case AlertAllocation:
+		return fmt.Sprintf("%s used its whole %s-credit allocation (%s)", a.where(), FormatCredits(a.Cap), used)
+	case AlertUsageLimit, AlertProjectLimit:
+		return fmt.Sprintf("%s reached its %s-credit usage limit (%s): its calls now get 402 budget_exceeded",
+			a.where(), FormatCredits(a.Cap), used)
+	case AlertBudget, AlertProjectBudget:
+		return fmt.Sprintf("%s reached its %s-credit budget alert (%s)", a.where(), FormatCredits(a.Cap), used)
+	case AlertRefusals:
+		return fmt.Sprintf("the API refuses %s's calls with 402 %s (%d this period)", a.where(), a.Code, a.Refused)
+	case AlertRunOut:
+		return fmt.Sprintf("%s runs out of credits in %s at %s credits/h, %s before the billing period ends (%s of its %s-credit %s)",
+			a.where(), HumanizeDuration(a.RunOutIn), FormatCredits(int64(a.BurnPerHour+0.5)), HumanizeDuration(a.Spare),
+			used, FormatCredits(a.Cap), capWord(a.CapKind))
+	case AlertStale:
+		if a.Unreachable {
+			return fmt.Sprintf("mavtop cannot reach Redis: no usage news for %s", HumanizeDuration(a.Down))
+		}
+		return fmt.Sprintf("the usage stream is read %s late", HumanizeDuration(a.Down))
+	}
+	return a.where() + " " + string(a.Kind)
+}
+
+func (a *Alert) resolvedSummary() string {
+	used := FormatCredits(a.Used) + " credits used"
+	switch a.Kind {
+	case AlertThreshold:
+		return fmt.Sprintf("%s is back under %d %% of its %s-credit %s (%s, %.1f %%)", a.where(), a.Threshold,
+			FormatCredits(a.Cap), capWord(a.CapKind), used, a.PercentUsed)
+	case AlertAllocation:
+		return fmt.Sprintf("%s has credits again: its allocation is now %s credits (%s)", a.where(), FormatCredits(a.Cap), used)
+	case AlertUsageLimit, AlertProjectLimit:
+		return fmt.Sprintf("%s is under its usage limit again: the limit is now %s credits (%s)", a.where(), FormatCredits(a.Cap), used)
+	case AlertBudget, AlertProjectBudget:
+		return fmt.Sprintf("%s is under its budget alert again: the alert is now at %s credits (%s)", a.where(), FormatCredits(a.Cap), used)
+	case AlertRefusals:
+		return fmt.Sprintf("%s's calls succeed again after 402 %s (%d this period)", a.where(), a.Code, a.Refused)
+	case AlertRunOut:
+		return fmt.Sprintf("%s no longer runs out before the billing period ends at its burn of %s credits/h (%s)",
+			a.where(), FormatCredits(int64(a.BurnPerHour+0.5)), used)
+	case AlertStale:
+		return "the usage feed is flowing again"
+	}
+	return a.where() + " " + string(a.Kind) + " resolved"
+}
+
+// HumanizeDuration says a duration the way the dashboard does: "45 s",
+// "12 min", "5 h", "2 days", rounded down so a forecast never sounds later
+// than it is.
+func HumanizeDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", max(d, 0)/time.Second)
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", d/time.Minute)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", d/time.Hour)
+	}
+	return fmt.Sprintf("%d days", d/(24*time.Hour))
+}
+
+// SplitAlertID returns the period an alert id belongs to.
+func SplitAlertID(id string) (period string, ok bool) {
+	period, _, ok = strings.Cut(id, "/")
+	return period, ok && period != ""
+}

@@ -1,0 +1,273 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lifecycle drives AlertTransitions like an instance would: it keeps the
+// records and returns each step's transitions as "status id" lines.
+type lifecycle struct {
+	known map[string]AlertRecord
+	h     FeedHealth
+}
+
+func newLifecycle() *lifecycle {
+	return &lifecycle{known: map[string]AlertRecord{}, h: FeedHealth{Connected: true}}
+}
+
+func (lc *lifecycle) step(l *Ledger, now time.Time) []string {
+	cands := EvaluateAlerts(l, now, lc.h, AlertOptions{}, nil)
+	var out []string
+	for _, tr := range AlertTransitions(lc.known, cands, l.Period().Key, l.StreamID(), now) {
+		rec := lc.known[tr.Alert.ID]
+		rec.Alert, rec.Status = tr.Alert, tr.Status
+		if tr.Status == AlertFiring {
+			rec.FiredAt, rec.FiredStream = now, tr.Stream
+		} else {
+			rec.ResolvedAt = now
+		}
+		lc.known[tr.Alert.ID] = rec
+		out = append(out, string(tr.Status)+" "+tr.Alert.ID+": "+tr.Summary(l.Period().Key))
+	}
+	return out
+}
+
+func ids(lines []string) []string {
+	var out []string
+	for _, s := range lines {
+		id, _, _ := strings.Cut(s, ":")
+		out = append(out, id)
+	}
+	return out
+}
+
+func TestAlertLifecycle(t *testing.T) {
+	type step struct {
+		name string
+		do   func(l *Ledger, lc *lifecycle)
+		want []string // "status id" of the transitions, sorted by id
+	}
+	n := 0
+	id := func() string { n++; return fmt.Sprintf("%d-0", t0.UnixMilli()+int64(n)) }
+	spend := func(ws string, credits int64) func(l *Ledger, lc *lifecycle) {
+		return func(l *Ledger, lc *lifecycle) {
+			e := use(ws, "", "/responses", credits, time.Minute)
+			e.ID = id()
+			l.Apply(&e)
+		}
+	}
+	steps := []step{
+		{"allocation set, nothing used", func(l *Ledger, _ *lifecycle) {
+			l.SetSettings("acme", Settings{Allocation: 1000}, ms(0))
+		}, nil},
+		{"400 of 1,000: under every threshold", spend("acme", 400), nil},
+		{"510: 50 % fires", spend("acme", 110), []string{"firing 2026-11/acme/-/threshold/50"}},
+		{"nothing new: nothing again", func(*Ledger, *lifecycle) {}, nil},
+		{"920: 75 and 90 % fire together", spend("acme", 410), []string{
+			"firing 2026-11/acme/-/threshold/75", "firing 2026-11/acme/-/threshold/90"}},
+		{"1,000: the allocation is used up", spend("acme", 80), []string{"firing 2026-11/acme/-/allocation_reached/-"}},
+		{"allocation raised to 1,500: 1,000 is 66.7 %, so 75, 90 and the allocation resolve", func(l *Ledger, _ *lifecycle) {
+			l.SetSettings("acme", Settings{Allocation: 1500}, ms(time.Minute))
+		}, []string{"resolved 2026-11/acme/-/allocation_reached/-", "resolved 2026-11/acme/-/threshold/75",
+			"resolved 2026-11/acme/-/threshold/90"}},
+		{"back over 75 %: resolved is final in the period", spend("acme", 200), nil},
+		{"a recharge of 2,000: 50 % resolves", func(l *Ledger, _ *lifecycle) {
+			e := Event{Kind: KindRecharge, TS: ms(time.Minute), Workspace: "acme", Credits: 2000, ID: id()}
+			l.Apply(&e)
+		}, []string{"resolved 2026-11/acme/-/threshold/50"}},
+	}
+	l := NewLedger(MonthlyUTC, t0)
+	lc := newLifecycle()
+	now := t0.Add(2 * time.Minute)
+	for _, s := range steps {
+		s.do(l, lc)
+		if got := ids(lc.step(l, now)); !slices.Equal(got, s.want) {
+			t.Fatalf("%s:\n got  %q\n want %q", s.name, got, s.want)
+		}
+	}
+	for id, rec := range lc.known {
+		if rec.Status != AlertResolved {
+			t.Errorf("%s still %s", id, rec.Status)
+		}
+	}
+}
+
+func TestAlertSummariesSayWhatOf(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("acme", Settings{Allocation: 1000, UsageLimit: 800, BudgetAlert: 300}, ms(0))
+	e := use("acme", "", "/responses", 760, time.Minute)
+	l.Apply(&e)
+	lines := newLifecycle().step(l, t0.Add(2*time.Minute))
+	want := []string{
+		"firing 2026-11/acme/-/budget_alert/-: acme reached its 300-credit budget alert (760 credits used)",
+		"firing 2026-11/acme/-/threshold/50: acme used 50 % of its 800-credit usage limit (760 credits used, 95.0 %)",
+		"firing 2026-11/acme/-/threshold/75: acme used 75 % of its 800-credit usage limit (760 credits used, 95.0 %)",
+		"firing 2026-11/acme/-/threshold/90: acme used 90 % of its 800-credit usage limit (760 credits used, 95.0 %)",
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestAlertProjectBudgets(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetBudget("acme", "web", ProjectBudget{Alert: 100, Limit: 200}, ms(0))
+	lc := newLifecycle()
+	e := use("acme", "web", "/responses", 150, time.Minute)
+	l.Apply(&e)
+	if got := lc.step(l, t0.Add(2*time.Minute)); len(got) != 1 ||
+		got[0] != "firing 2026-11/acme/web/project_budget_alert/-: acme/web reached its 100-credit budget alert (150 credits used)" {
+		t.Fatalf("got %q", got)
+	}
+	l.SetBudget("acme", "web", ProjectBudget{Alert: 500, Limit: 600}, ms(time.Minute))
+	if got := ids(lc.step(l, t0.Add(2*time.Minute))); !slices.Equal(got, []string{"resolved 2026-11/acme/web/project_budget_alert/-"}) {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestAlertRefusalsStartAndEnd(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	lc := newLifecycle()
+	now := t0.Add(2 * time.Minute)
+	r := refusal("acme", "web", CodeCreditsExhausted, time.Minute)
+	l.Apply(&r)
+	b := refusal("acme", "ml", CodeBudgetExceeded, time.Minute)
+	l.Apply(&b)
+	if got := ids(lc.step(l, now)); !slices.Equal(got, []string{
+		"firing 2026-11/acme/-/refusals/budget_exceeded", "firing 2026-11/acme/-/refusals/credits_exhausted"}) {
+		t.Fatalf("got %q", got)
+	}
+	// a success in another project: the account has credits again, but the
+	// ml project's own limit still refuses
+	ok := use("acme", "", "/responses", 1, time.Minute)
+	l.Apply(&ok)
+	if got := ids(lc.step(l, now)); !slices.Equal(got, []string{"resolved 2026-11/acme/-/refusals/credits_exhausted"}) {
+		t.Fatalf("got %q", got)
+	}
+	ok = use("acme", "ml", "/responses", 1, time.Minute)
+	l.Apply(&ok)
+	if got := ids(lc.step(l, now)); !slices.Equal(got, []string{"resolved 2026-11/acme/-/refusals/budget_exceeded"}) {
+		t.Fatalf("got %q", got)
+	}
+
+	// a ledger seeded with 402s it did not see cannot say whether they go on:
+	// it neither fires nor resolves them
+	fresh := NewLedger(MonthlyUTC, t0)
+	fresh.Seed(&Snapshot{Period: MonthlyUTC.At(t0), Refused: map[string]int64{"acme/web/credits_exhausted": 3}}, t0)
+	known := map[string]AlertRecord{"2026-11/acme/-/refusals/credits_exhausted": {Status: AlertFiring,
+		Alert: Alert{ID: "2026-11/acme/-/refusals/credits_exhausted", Period: "2026-11"}}}
+	cands := EvaluateAlerts(fresh, now, FeedHealth{Connected: true}, AlertOptions{}, nil)
+	if tr := AlertTransitions(known, cands, "2026-11", fresh.StreamID(), now); len(tr) != 0 {
+		t.Fatalf("unknown condition made transitions %+v", tr)
+	}
+	if tr := AlertTransitions(nil, cands, "2026-11", fresh.StreamID(), now); len(tr) != 0 {
+		t.Fatalf("unknown condition fired %+v", tr)
+	}
+}
+
+func TestAlertResolvedOnlyByALedgerAsFarAlong(t *testing.T) {
+	a := Alert{ID: "2026-11/acme/-/threshold/50", Period: "2026-11", Kind: AlertThreshold, Condition: ConditionEnded}
+	known := map[string]AlertRecord{a.ID: {Alert: a, Status: AlertFiring, FiredStream: "1700000000500-0"}}
+	for _, tc := range []struct {
+		stream string
+		want   int
+	}{{"1700000000499-9", 0}, {"1700000000500-0", 1}, {"1700000000600-0", 1}} {
+		if got := AlertTransitions(known, []Alert{a}, "2026-11", tc.stream, t0); len(got) != tc.want {
+			t.Errorf("ledger at %s: %d transitions, want %d", tc.stream, len(got), tc.want)
+		}
+	}
+}
+
+func TestAlertPeriodRolloverResolves(t *testing.T) {
+	old := Alert{ID: "2026-10/acme/-/threshold/90", Period: "2026-10", Workspace: "acme", Kind: AlertThreshold,
+		Threshold: 90, Used: 950, Cap: 1000, PercentUsed: 95}
+	known := map[string]AlertRecord{old.ID: {Alert: old, Status: AlertFiring, FiredStream: "9999999999999-0"}}
+	l := NewLedger(MonthlyUTC, t0) // November
+	cands := EvaluateAlerts(l, t0, FeedHealth{Connected: true}, AlertOptions{}, nil)
+	tr := AlertTransitions(known, cands, l.Period().Key, l.StreamID(), t0)
+	if len(tr) != 1 || tr[0].Status != AlertResolved || tr[0].Alert.ID != old.ID {
+		t.Fatalf("got %+v", tr)
+	}
+	want := "billing period 2026-10 ended: acme used 90 % of its 1,000-credit allocation (950 credits used, 95.0 %)"
+	if s := tr[0].Summary(l.Period().Key); s != want {
+		t.Fatalf("summary %q\nwant    %q", s, want)
+	}
+}
+
+func TestAlertStale(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	down := t0.Add(-time.Minute)
+	for _, tc := range []struct {
+		name string
+		h    FeedHealth
+		now  time.Time
+		cond AlertCondition
+		sum  string
+	}{
+		{"connected, no lag", FeedHealth{Connected: true, Since: down}, t0, ConditionEnded, "the usage feed is flowing again"},
+		{"unreachable 4 min", FeedHealth{Since: down}, down.Add(4 * time.Minute), ConditionEnded, ""},
+		{"unreachable 5 min", FeedHealth{Since: down}, down.Add(5 * time.Minute), ConditionHolds,
+			"mavtop cannot reach Redis: no usage news for 5 min"},
+		{"read 6 min late", FeedHealth{Connected: true, Lag: 6 * time.Minute}, t0, ConditionHolds,
+			"the usage stream is read 6 min late"},
+		{"never connected yet", FeedHealth{}, t0, ConditionEnded, ""},
+	} {
+		cands := EvaluateAlerts(l, tc.now, tc.h, AlertOptions{}, nil)
+		a := cands[len(cands)-1]
+		if a.Kind != AlertStale || a.Condition != tc.cond {
+			t.Errorf("%s: %+v", tc.name, a)
+			continue
+		}
+		status := AlertFiring
+		if tc.cond == ConditionEnded {
+			status = AlertResolved
+		}
+		tr := AlertTransition{Alert: a, Status: status}
+		if tc.sum != "" && tr.Summary(l.Period().Key) != tc.sum {
+			t.Errorf("%s: %q", tc.name, tr.Summary(l.Period().Key))
+		}
+	}
+}
+
+func TestAlertRunOut(t *testing.T) {
+	start := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC) // 48 h before the period ends
+	l := NewLedger(MonthlyUTC, start)
+	l.SetSettings("acme", Settings{Allocation: 10000}, start.UnixMilli())
+	runOut := func(now time.Time) Alert {
+		for _, a := range EvaluateAlerts(l, now, FeedHealth{Connected: true}, AlertOptions{}, nil) {
+			if a.Kind == AlertRunOut {
+				return a
+			}
+		}
+		t.Fatal("no run-out alert")
+		return Alert{}
+	}
+	if a := runOut(start.Add(time.Minute)); a.Condition != ConditionUnknown {
+		t.Fatalf("a minute in, the burn is not known yet: %+v", a)
+	}
+	// 600 credits an hour for an hour: 9,400 left last 15.7 h, 32.3 h before the end
+	for i := range 60 {
+		e := Event{TS: start.Add(time.Duration(i) * time.Minute).UnixMilli(), Workspace: "acme", Endpoint: "/x", Credits: 10, Status: 200}
+		l.Apply(&e)
+	}
+	now := start.Add(time.Hour)
+	a := runOut(now)
+	f := l.Forecast("acme", now)
+	if a.Condition != ConditionHolds || a.RunOutIn != f.RunsOutIn || a.Spare != f.Left-f.RunsOutIn {
+		t.Fatalf("run-out %+v, forecast %+v", a, f)
+	}
+	tr := AlertTransition{Alert: a, Status: AlertFiring}
+	want := fmt.Sprintf("acme runs out of credits in 15 h at %s credits/h, 31 h before the billing period ends (600 credits used of its 10,000-credit allocation)",
+		FormatCredits(int64(f.BurnPerHour+0.5)))
+	if s := tr.Summary(l.Period().Key); s != want {
+		t.Fatalf("summary %q", s)
+	}
+	// quiet for a day: no burn, no run-out
+	if a := runOut(start.Add(25 * time.Hour)); a.Condition != ConditionEnded {
+		t.Fatalf("idle: %+v", a)
+	}
+}

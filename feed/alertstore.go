@@ -1,0 +1,231 @@
+package feed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/model"
+)
+
+// Alerts is the hash of one period's alert lifecycle: alert id → StoredAlert
+// (JSON): "<prefix>:alerts:<period>".
+func (k Keys) Alerts(period string) string { return k.p() + ":alerts:" + period }
+
+// MaxStoredErr bounds the error text kept per sink.
+const MaxStoredErr = 200
+
+// SinkResult is how delivering one transition to one sink went.
+type SinkResult struct {
+	// Result is "sent", "retrying" or "failed" (gave up).
+	Result string `json:"result"`
+	// Attempts counts tries so far.
+	Attempts int `json:"attempts"`
+	// Err is the last error, sanitised and bounded ("" once sent).
+	Err string    `json:"err,omitempty"`
+	At  time.Time `json:"at"`
+}
+
+// Results of a delivery to a sink.
+const (
+	ResultSent     = "sent"
+	ResultRetrying = "retrying"
+	ResultFailed   = "failed"
+)
+
+// Delivery is the announcement of one transition: what was decided, and how
+// its delivery goes. Exactly one instance holds its lease at a time.
+type Delivery struct {
+	Transition model.AlertTransition `json:"transition"`
+	// Summary is the transition's sentence, fixed when it was decided.
+	Summary string `json:"summary"`
+	// Done is true once every sink was sent to or given up on.
+	Done bool `json:"done,omitempty"`
+	// Owner is the instance delivering it; LeaseUntil is when another may take over.
+	Owner      string    `json:"owner,omitempty"`
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
+	// Sinks are the results by sink name.
+	Sinks map[string]SinkResult `json:"sinks,omitempty"`
+}
+
+// StoredAlert is one alert's lifecycle and deliveries, shared by every mavtop.
+type StoredAlert struct {
+	model.AlertRecord
+	// Deliveries are the transitions in order: firing, then resolved.
+	Deliveries []Delivery `json:"deliveries"`
+}
+
+// Pending returns the index of the oldest delivery not done, or -1.
+func (s *StoredAlert) Pending() int {
+	for i := range s.Deliveries {
+		if !s.Deliveries[i].Done {
+			return i
+		}
+	}
+	return -1
+}
+
+// AlertStore keeps the alert lifecycle in Redis, one hash per billing period
+// expiring with the period's other hashes, so that every instance — mavtop,
+// serve, watch, in any mix — decides each transition once: a transition is
+// claimed atomically (WATCH/MULTI on the period's hash) and only the claimer's
+// record stands. Delivery is leased the same way: one instance delivers, and
+// another takes over when the lease runs out (a crash mid-delivery), which makes
+// delivery at-least-once with the transition's idempotency key. Safe for
+// concurrent use.
+type AlertStore struct {
+	c    redis.UniversalClient
+	keys Keys
+}
+
+// NewAlertStore returns a store on c under prefix ("" for DefaultPrefix).
+func NewAlertStore(c redis.UniversalClient, prefix string) *AlertStore {
+	return &AlertStore{c: c, keys: Keys{Prefix: prefix}}
+}
+
+// Load returns a period's lifecycle by alert id. A field that does not decode
+// (a foreign writer) is skipped and counted in bad.
+func (s *AlertStore) Load(ctx context.Context, period string) (recs map[string]StoredAlert, bad int, err error) {
+	raw, err := s.c.HGetAll(ctx, s.keys.Alerts(period)).Result()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read alerts of %s: %w", period, err)
+	}
+	recs = make(map[string]StoredAlert, len(raw))
+	for id, v := range raw {
+		var rec StoredAlert
+		if json.Unmarshal([]byte(v), &rec) != nil || rec.Alert.ID != id || len(rec.Deliveries) > 2 {
+			bad++
+			continue
+		}
+		recs[id] = rec
+	}
+	return recs, bad, nil
+}
+
+// update reads one alert field, lets fn change it, and writes it back only if
+// nobody wrote the hash meanwhile (else it retries). fn returns false to write
+// nothing. expire, when set, is the hash's expiry.
+func (s *AlertStore) update(ctx context.Context, period, id string, expire time.Time, fn func(rec *StoredAlert, ok bool) bool) (bool, error) {
+	key := s.keys.Alerts(period)
+	for range 50 {
+		wrote := false
+		err := s.c.Watch(ctx, func(tx *redis.Tx) error {
+			wrote = false
+			var rec StoredAlert
+			raw, err := tx.HGet(ctx, key, id).Result()
+			ok := err == nil
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			if ok && json.Unmarshal([]byte(raw), &rec) != nil {
+				rec, ok = StoredAlert{}, false // a foreign value: replaced
+			}
+			if !fn(&rec, ok) {
+				return nil
+			}
+			val, err := json.Marshal(&rec)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, key, id, val)
+				if !expire.IsZero() {
+					p.ExpireAt(ctx, key, expire)
+				}
+				return nil
+			})
+			wrote = err == nil
+			return err
+		}, key)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("write alert %s: %w", id, err)
+		}
+		return wrote, nil
+	}
+	return false, fmt.Errorf("write alert %s: too many concurrent changes", id)
+}
+
+// Claim records a transition unless another instance already made it: a
+// firing claim needs the alert absent from the period, a resolved claim needs
+// it firing. claimed is true when this call made it. When owner is set the
+// delivery is leased to owner until leaseUntil; else it waits for an instance
+// with sinks (TakeDelivery). expire is the period hash's expiry (zero: keep).
+func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summary, owner string, leaseUntil, expire time.Time) (claimed bool, err error) {
+	id := tr.Alert.ID
+	return s.update(ctx, tr.Alert.Period, id, expire, func(rec *StoredAlert, ok bool) bool {
+		switch tr.Status {
+		case model.AlertFiring:
+			if ok {
+				return false
+			}
+			rec.AlertRecord = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
+		case model.AlertResolved:
+			if !ok || rec.Status != model.AlertFiring {
+				return false
+			}
+			rec.Alert, rec.Status, rec.ResolvedAt = tr.Alert, model.AlertResolved, tr.At
+		default:
+			return false
+		}
+		d := Delivery{Transition: tr, Summary: summary}
+		if owner != "" {
+			d.Owner, d.LeaseUntil = owner, leaseUntil
+		}
+		rec.Deliveries = append(rec.Deliveries, d)
+		return true
+	})
+}
+
+// TakeDelivery leases an alert's oldest pending delivery to owner until
+// leaseUntil, when it has no owner, its lease ran out at now, or owner already
+// holds it. It returns the delivery's index and the record as written.
+func (s *AlertStore) TakeDelivery(ctx context.Context, period, id, owner string, now, leaseUntil time.Time) (rec StoredAlert, idx int, taken bool, err error) {
+	taken, err = s.update(ctx, period, id, time.Time{}, func(r *StoredAlert, ok bool) bool {
+		if !ok {
+			return false
+		}
+		i := r.Pending()
+		if i < 0 {
+			return false
+		}
+		d := &r.Deliveries[i]
+		if d.Owner != "" && d.Owner != owner && now.Before(d.LeaseUntil) {
+			return false
+		}
+		d.Owner, d.LeaseUntil = owner, leaseUntil
+		rec, idx = *r, i
+		return true
+	})
+	return rec, idx, taken, err
+}
+
+// Report records a sink's result for delivery idx of an alert and extends
+// owner's lease to leaseUntil; done marks the delivery finished. It writes
+// nothing when owner lost the lease (another instance took over).
+func (s *AlertStore) Report(ctx context.Context, period, id string, idx int, owner, sink string, res SinkResult, done bool, leaseUntil time.Time) (bool, error) {
+	res.Err, _ = model.SanitizeMax(res.Err, MaxStoredErr)
+	return s.update(ctx, period, id, time.Time{}, func(r *StoredAlert, ok bool) bool {
+		if !ok || idx >= len(r.Deliveries) {
+			return false
+		}
+		d := &r.Deliveries[idx]
+		if d.Owner != owner || d.Done {
+			return false
+		}
+		if sink != "" {
+			if d.Sinks == nil {
+				d.Sinks = map[string]SinkResult{}
+			}
+			d.Sinks[sink] = res
+		}
+		d.Done, d.LeaseUntil = done, leaseUntil
+		return true
+	})
+}

@@ -15,6 +15,8 @@ const DefaultViewerQueue = 4096
 // it joins, and when it fell so far behind that replaying its queue would cost
 // more than starting over.
 type LedgerMsg struct {
+	// Ledger is the viewer's own clone (copy on write: cheap to make); nil for
+	// a viewer that joined with JoinEvents.
 	Ledger *model.Ledger
 	Gen    uint64
 	// Resync is true when the viewer fell behind (not on join).
@@ -88,11 +90,19 @@ func (h *Hub) Viewers() int {
 
 // Join adds a viewer. Its first messages are a copy of the hub's ledger (when
 // there is one) and the latest connection state and stats.
-func (h *Hub) Join() *Viewer {
+func (h *Hub) Join() *Viewer { return h.join(true) }
+
+// JoinEvents adds a viewer that follows the events but keeps no ledger (the
+// metrics exporter reads the hub's with Read): its LedgerMsgs carry only the
+// generation. A clone nobody changes would keep every workspace state the hub
+// has since replaced alive.
+func (h *Hub) JoinEvents() *Viewer { return h.join(false) }
+
+func (h *Hub) join(ledger bool) *Viewer {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	v := &Viewer{wake: make(chan struct{}, 1)}
-	v.queue = h.catchUp(v.queue[:0], false)
+	v := &Viewer{wake: make(chan struct{}, 1), noLedger: !ledger}
+	v.queue = h.catchUp(v, v.queue[:0], false)
 	v.signal()
 	h.viewers[v] = struct{}{}
 	v.leave = func() {
@@ -104,9 +114,13 @@ func (h *Hub) Join() *Viewer {
 }
 
 // catchUp appends what a viewer needs to start from the hub's present state.
-func (h *Hub) catchUp(q []Msg, resync bool) []Msg {
+func (h *Hub) catchUp(v *Viewer, q []Msg, resync bool) []Msg {
 	if h.state.Ledger != nil {
-		q = append(q, &LedgerMsg{Ledger: h.state.Ledger.Clone(), Gen: h.state.Gen, Resync: resync})
+		lm := &LedgerMsg{Gen: h.state.Gen, Resync: resync}
+		if !v.noLedger {
+			lm.Ledger = h.state.Ledger.Clone()
+		}
+		q = append(q, lm)
 	}
 	if h.conn != nil {
 		q = append(q, h.conn)
@@ -126,6 +140,8 @@ type Viewer struct {
 	wake   chan struct{}
 	leave  func()
 	closed bool
+	// noLedger: joined with JoinEvents.
+	noLedger bool
 }
 
 // push queues m (called with the hub locked). A viewer too far behind drops its
@@ -137,7 +153,7 @@ func (v *Viewer) push(m Msg, h *Hub) {
 		return
 	}
 	if len(v.queue) >= h.maxQueue {
-		v.queue = h.catchUp(v.queue[:0], true)
+		v.queue = h.catchUp(v, v.queue[:0], true)
 	} else {
 		v.queue = append(v.queue, m)
 	}

@@ -118,6 +118,36 @@ func TestHubSlowViewerResyncsWithoutLoss(t *testing.T) {
 	})
 }
 
+// TestHubEventViewerGetsNoLedger: a JoinEvents viewer learns the generation,
+// on join and on resync, but never holds a clone (which would keep every
+// workspace state the hub replaced alive), and still gets every event.
+func TestHubEventViewerGetsNoLedger(t *testing.T) {
+	h := NewHub()
+	h.Handle(hubSnapshot(3))
+	h.Handle(hubBatch(3, 0, 10))
+	v := h.JoinEvents()
+	h.Handle(hubBatch(3, 10, 25))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	msgs, err := v.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm, ok := msgs[0].(*LedgerMsg)
+	if !ok || lm.Ledger != nil || lm.Gen != 3 {
+		t.Fatalf("first message %T %+v, want a ledger message of gen 3 without a ledger", msgs[0], msgs[0])
+	}
+	events := 0
+	for _, m := range msgs {
+		if b, ok := m.(*BatchMsg); ok {
+			events += len(b.Events)
+		}
+	}
+	if events != 25 {
+		t.Fatalf("%d events after joining, want 25", events)
+	}
+}
+
 func TestLedgerStateNewRuleStartsANewLedger(t *testing.T) {
 	var s LedgerState
 	s.Apply(hubSnapshot(1))

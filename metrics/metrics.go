@@ -108,7 +108,7 @@ func New(hub *feed.Hub, opt Options) *Collector {
 // Run follows the hub until ctx is done, recording the estimate and the actual
 // cost of every successful call that carried a pre-flight estimate (Op and Est).
 func (c *Collector) Run(ctx context.Context) error {
-	v := c.hub.Join()
+	v := c.hub.JoinEvents() // the ledger is read from the hub's at each scrape
 	defer v.Close()
 	var gen uint64
 	seeded := false

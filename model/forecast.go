@@ -141,6 +141,9 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 			continue
 		}
 		w := l.ws[e.Workspace]
+		if w != nil {
+			w = l.own(w)
+		}
 		if w != nil && e.TS > w.lastTS && l.period.Contains(e.TS) {
 			w.lastTS = e.TS
 		}

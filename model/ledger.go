@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,9 @@ const DefaultRefusalLog = 500
 // Memory is O(workspaces × (projects + endpoints) + history buckets), never O(events).
 // A Ledger is not safe for concurrent use; each reader owns one (see Clone).
 type Ledger struct {
+	// owner marks the workspace states this ledger may change in place; a state
+	// with another owner is shared with a clone and is copied before a change.
+	owner  uint64
 	rule   PeriodRule
 	period Period
 	// observedFrom (unix ms) is when burn history starts: a window reaching
@@ -49,6 +53,7 @@ type Counts struct {
 }
 
 type wsState struct {
+	owner       uint64 // the ledger that may change it (see Ledger.own)
 	name        string
 	settings    Settings
 	hasSettings bool
@@ -84,6 +89,7 @@ type projState struct {
 // NewLedger returns an empty ledger for the period holding now.
 func NewLedger(rule PeriodRule, now time.Time) *Ledger {
 	return &Ledger{
+		owner:        owners.Add(1),
 		rule:         rule,
 		period:       rule.At(now),
 		observedFrom: now.UnixMilli(),
@@ -122,12 +128,17 @@ func (l *Ledger) Version() uint64 { return l.version }
 // Len returns the number of workspaces.
 func (l *Ledger) Len() int { return len(l.ws) }
 
+// owners hands out ledger identities for copy-on-write (see Ledger.own).
+var owners atomic.Uint64
+
+// workspace returns the named workspace's state ready to change (created when
+// new, copied when shared with a clone).
 func (l *Ledger) workspace(name string) *wsState {
 	if w := l.ws[name]; w != nil {
-		return w
+		return l.own(w)
 	}
 	name = strings.Clone(name) // do not pin the reader's buffers
-	w := &wsState{name: name, projects: make(map[string]*projState, 1), nextAt: noLine}
+	w := &wsState{owner: l.owner, name: name, projects: make(map[string]*projState, 1), nextAt: noLine}
 	l.ws[name] = w
 	return w
 }
@@ -388,7 +399,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			if o := old[name]; o != nil {
 				for pn, op := range o.projects {
 					if len(op.refusing) > 0 {
-						w.project(pn).refusing = op.refusing
+						w.project(pn).refusing = maps.Clone(op.refusing) // o may be shared with a clone
 					}
 				}
 			}
@@ -402,34 +413,47 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	}
 }
 
-// Clone returns an independent deep copy.
+// Clone returns a ledger that changes independently of l. It costs one map of
+// pointers, not a copy of every workspace: both ledgers share the workspace
+// states, and whichever changes a shared state first copies it (copy on write),
+// so a viewer joining at 100k workspaces costs megabytes, not the whole ledger.
+// Clone changes l's identity, so like every other method it must not run while
+// l is used elsewhere; afterwards l and the clone may be used on different
+// goroutines.
 func (l *Ledger) Clone() *Ledger {
 	c := *l
-	c.ws = make(map[string]*wsState, len(l.ws))
-	for name, w := range l.ws {
-		cw := *w
-		cw.projects = make(map[string]*projState, len(w.projects))
-		for pn, p := range w.projects {
-			cp := *p
-			cp.endpoints = make(map[string]*int64, len(p.endpoints))
-			for ep, n := range p.endpoints {
-				v := *n
-				cp.endpoints[ep] = &v
-			}
-			if p.refused != nil {
-				cp.refused = make(map[string]int64, len(p.refused))
-				for code, n := range p.refused {
-					cp.refused[code] = n
-				}
-			}
-			if p.refusing != nil {
-				cp.refusing = maps.Clone(p.refusing)
-			}
-			cw.projects[pn] = &cp
-		}
-		c.ws[name] = &cw
-	}
+	c.ws = maps.Clone(l.ws)
+	l.owner, c.owner = owners.Add(1), owners.Add(1)
 	c.refusals = l.refusals.clone()
 	c.crossings = append([]Crossing(nil), l.crossings...)
 	return &c
+}
+
+// own returns w ready for this ledger to change: w itself when this ledger made
+// it, else a deep copy that replaces w in the ledger (w stays as the other
+// ledgers sharing it see it).
+func (l *Ledger) own(w *wsState) *wsState {
+	if w.owner == l.owner {
+		return w
+	}
+	cw := *w
+	cw.owner = l.owner
+	cw.projects = make(map[string]*projState, len(w.projects))
+	for pn, p := range w.projects {
+		cp := *p
+		cp.endpoints = make(map[string]*int64, len(p.endpoints))
+		for ep, n := range p.endpoints {
+			v := *n
+			cp.endpoints[ep] = &v
+		}
+		if p.refused != nil {
+			cp.refused = maps.Clone(p.refused)
+		}
+		if p.refusing != nil {
+			cp.refusing = maps.Clone(p.refusing)
+		}
+		cw.projects[pn] = &cp
+	}
+	l.ws[cw.name] = &cw
+	return &cw
 }

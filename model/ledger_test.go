@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -278,6 +279,52 @@ func TestCloneIsIndependent(t *testing.T) {
 	}
 	if len(c.Refusals(nil, 10)) != 0 || c.Burn("acme", time.Hour, t0.Add(time.Minute)) == l.Burn("acme", time.Hour, t0.Add(time.Minute)) {
 		t.Fatal("clone shares refusals or burn")
+	}
+}
+
+// TestCloneCopiesOnWrite: a clone shares the workspace states until one side
+// changes them; the two then run on separate goroutines (the race detector
+// checks nothing shared is written) and each ends with exactly its own events.
+func TestCloneCopiesOnWrite(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	for _, ws := range []string{"a", "b", "c"} {
+		l.SetSettings(ws, Settings{Allocation: 1000}, ms(0))
+		e := use(ws, "web", "/responses", 100, 0)
+		l.Apply(&e)
+	}
+	c := l.Clone()
+	var wg sync.WaitGroup
+	run := func(x *Ledger, ws string, n int) {
+		defer wg.Done()
+		for i := 0; i < n; i++ {
+			e := use(ws, "api", "/mave/chat", 1, time.Duration(i)*time.Millisecond)
+			x.Apply(&e)
+		}
+		x.Backfill([]Event{use(ws, "old", "/personas", 7, -time.Minute)}, t0.Add(-time.Hour))
+	}
+	wg.Add(3)
+	go run(l, "a", 300) // the original changes a and b, the clone a and c
+	go func() {
+		run(c, "a", 50)
+		run(c, "c", 20)
+	}()
+	wg.Wait()
+	wg.Add(1)
+	run(l, "b", 5)
+	want := map[*Ledger]map[string]int64{l: {"a": 400, "b": 105, "c": 100}, c: {"a": 150, "b": 100, "c": 120}}
+	for x, used := range want {
+		got := x.Totals()
+		for ws, n := range used {
+			if got.Used[ws] != n {
+				t.Errorf("%s used %d, want %d", ws, got.Used[ws], n)
+			}
+			if ep := got.UsedBy[UsedByField(ws, "api", "/mave/chat")]; ep != n-100 {
+				t.Errorf("%s /mave/chat %d, want %d", ws, ep, n-100)
+			}
+		}
+	}
+	if got, want := l.Burn("c", time.Hour, t0.Add(time.Minute)), c.Burn("c", time.Hour, t0.Add(time.Minute)); got >= want {
+		t.Errorf("burn of c: original %.0f/h, clone %.0f/h: the clone's backfill leaked or was lost", got, want)
 	}
 }
 

@@ -28,6 +28,9 @@ const (
 	ReasonReset Reason = "reset"
 	// ReasonResync: the caller asked for it (Subscriber.Resync).
 	ReasonResync Reason = "resync"
+	// ReasonFailover: after a reconnect another server answers (a Sentinel
+	// failover, a DNS or proxy switch); it may lack writes the old one had.
+	ReasonFailover Reason = "failover"
 )
 
 // SnapshotMsg starts a new generation: replace everything with Snap (seed a
@@ -104,6 +107,9 @@ type ConnMsg struct {
 	Since time.Time
 	// Retry is the wait before the next attempt (0 when connected).
 	Retry time.Duration
+	// Server is the address of the Redis server that last answered, as it
+	// names itself ("" when it cannot say, and on a cluster).
+	Server string
 }
 
 // MalformedMsg reports a stream entry that could not be decoded. It is skipped,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -82,7 +84,13 @@ type Subscriber struct {
 	winEvents  int64
 	needSnap   bool
 	snapReason Reason
-	evBuf      []model.Event
+	// server is the address of the Redis server last read from ("" unknown);
+	// canIdentify says the server can tell (not a cluster, CLIENT INFO known),
+	// checkServer that it must be asked again before the next read.
+	server      string
+	canIdentify bool
+	checkServer bool
+	evBuf       []model.Event
 }
 
 // NewSubscriber returns a subscriber reading from c. Run starts it.
@@ -124,6 +132,11 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 	s.conn, s.since = Connecting, s.opt.Now()
 	s.winStart = s.since
 	s.needSnap, s.snapReason = true, ReasonStart
+	// A cluster client asks whichever node it likes, and the cluster moves the
+	// data with the slots: there the answering node says nothing.
+	_, cluster := s.c.(*redis.ClusterClient)
+	s.canIdentify = !cluster
+	s.checkServer = s.canIdentify
 	handle(&ConnMsg{State: Connecting, Since: s.since})
 	if s.opt.from != "" {
 		s.needSnap = false
@@ -133,6 +146,14 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if s.checkServer {
+			if err := s.identify(ctx); err != nil {
+				if s.failed(ctx, err) != nil {
+					return ctx.Err()
+				}
+				continue
+			}
 		}
 		if s.needSnap {
 			if err := s.snapshot(ctx); err != nil {
@@ -191,6 +212,9 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 type readResult struct {
 	msgs   []redis.XMessage
 	reason Reason
+	// server is the address of the server that answered, when it is not the
+	// one the session began with (reason is then ReasonFailover).
+	server string
 	err    error
 }
 
@@ -204,7 +228,7 @@ func (s *Subscriber) follow(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan readResult, 1)
-	go s.reader(sctx, s.lastID, results)
+	go s.reader(sctx, s.lastID, s.server, results)
 	for {
 		var r readResult
 		select {
@@ -218,6 +242,10 @@ func (s *Subscriber) follow(ctx context.Context) error {
 		s.ok()
 		if r.reason != "" {
 			s.needSnap, s.snapReason = true, r.reason
+			if r.server != "" {
+				s.server = r.server
+				s.handle(&ConnMsg{State: Connected, Since: s.opt.Now(), Server: s.server})
+			}
 			return nil
 		}
 		if len(r.msgs) > 0 {
@@ -249,13 +277,16 @@ const gapCheckEvery = 100 * time.Millisecond
 // id read from since the last check, so a trim that hit any of those reads is
 // still caught, only up to gapCheckEvery later. Batches delivered meanwhile are
 // superseded by the re-snapshot, so nothing is counted twice.
-func (s *Subscriber) reader(ctx context.Context, from string, out chan<- readResult) {
+//
+// server is the address of the server the session began with: a check that
+// finds another one answering ends the session with ReasonFailover.
+func (s *Subscriber) reader(ctx context.Context, from, server string, out chan<- readResult) {
 	verify := from // the oldest id read from since the last check
 	var lastCheck time.Time
 	full := false
 	for {
 		check := !full || time.Since(lastCheck) >= gapCheckEvery
-		r := s.readOnce(ctx, from, verify, check)
+		r := s.readOnce(ctx, from, verify, server, check)
 		select {
 		case out <- r:
 		case <-ctx.Done():
@@ -275,12 +306,14 @@ func (s *Subscriber) reader(ctx context.Context, from string, out chan<- readRes
 }
 
 // readOnce does one XREAD from from; with check, the gap check against verify
-// goes in the same round trip.
-func (s *Subscriber) readOnce(ctx context.Context, from, verify string, check bool) readResult {
+// and the question which server answers (compared with server) go in the same
+// round trip, on the same connection as the XREAD.
+func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, check bool) readResult {
 	stream := s.keys.Stream()
 	var read *redis.XStreamSliceCmd
 	var info *redis.XInfoStreamCmd
 	var first *redis.XMessageSliceCmd
+	var who *redis.Cmd
 	args := &redis.XReadArgs{Streams: []string{stream, from}, Count: s.opt.Count, Block: s.opt.Block}
 	var err error
 	if check {
@@ -290,6 +323,9 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify string, check bo
 			info = pipe.XInfoStream(ctx, stream)
 			if s.needFirst.Load() {
 				first = pipe.XRangeN(ctx, stream, "-", "+", 1)
+			}
+			if server != "" {
+				who = pipe.Do(ctx, "CLIENT", "INFO")
 			}
 			return nil
 		})
@@ -302,6 +338,15 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify string, check bo
 	}
 	if err := read.Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return readResult{err: fmt.Errorf("read stream: %w", err)}
+	}
+	if who != nil {
+		// Another server answered: the client followed a failover without an
+		// error. Drop this reply; the new server's counters are read afresh.
+		if txt, err := who.Text(); err == nil {
+			if addr := clientInfoField(txt, "laddr"); addr != "" && addr != server {
+				return readResult{reason: ReasonFailover, server: addr}
+			}
+		}
 	}
 	if check {
 		reason, err := s.checkGap(ctx, verify, info, first)
@@ -435,13 +480,68 @@ func (s *Subscriber) maybeStats() {
 	s.handle(&st)
 }
 
+// identify asks which server answers: CLIENT INFO's laddr, the server's own
+// address of this connection (behind a proxy too). After a failover the client
+// talks to another server, which may lack writes the old master acknowledged
+// and mavtop already counted (asynchronous replication): the ledger then starts
+// over from a snapshot of the new server (ReasonFailover) rather than resume
+// from an id the new server may never have had. A server that cannot say
+// (before Redis 6.2, the embedded one) is not asked again.
+func (s *Subscriber) identify(ctx context.Context) error {
+	info, err := s.c.Do(ctx, "CLIENT", "INFO").Text()
+	if err != nil {
+		var re redis.Error
+		if errors.As(err, &re) && strings.Contains(strings.ToLower(re.Error()), "unknown") {
+			s.canIdentify, s.checkServer = false, false
+			return nil
+		}
+		return fmt.Errorf("ask which server answers: %w", err)
+	}
+	s.checkServer = false
+	addr := clientInfoField(info, "laddr")
+	if addr == "" {
+		return nil
+	}
+	if s.server != "" && addr != s.server && !s.needSnap {
+		s.needSnap, s.snapReason = true, ReasonFailover
+	}
+	s.server = addr
+	s.ok()
+	return nil
+}
+
+// clientInfoField returns one name=value field of a CLIENT INFO line, bounded
+// to what an address can be ("" when absent).
+func clientInfoField(info, name string) string {
+	for _, f := range strings.Fields(info) {
+		if v, ok := strings.CutPrefix(f, name+"="); ok && len(v) <= 256 && isAddr(v) {
+			return v
+		}
+	}
+	return ""
+}
+
+// isAddr reports whether v looks like host:port (a name or an IPv4 or IPv6
+// address): it reaches the screen, so nothing else may pass.
+func isAddr(v string) bool {
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return false
+	}
+	for _, r := range v {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune(".:-[]%_", r)) {
+			return false
+		}
+	}
+	return true
+}
+
 // ok records a successful call: reports Connected after failures or at start.
 func (s *Subscriber) ok() {
 	if s.conn == Connected {
 		return
 	}
 	s.conn, s.attempt, s.since = Connected, 0, s.opt.Now()
-	s.handle(&ConnMsg{State: Connected, Since: s.since})
+	s.handle(&ConnMsg{State: Connected, Since: s.since, Server: s.server})
 }
 
 // failed reports a failed call and waits the backoff; it returns ctx's error
@@ -455,8 +555,9 @@ func (s *Subscriber) failed(ctx context.Context, err error) error {
 		s.stats.Reconnects++
 	}
 	s.attempt++
+	s.checkServer = s.canIdentify // the next answer may come from another server
 	d := s.opt.Backoff.Delay(s.attempt)
-	s.handle(&ConnMsg{State: s.conn, Attempt: s.attempt, Err: err, Since: s.since, Retry: d})
+	s.handle(&ConnMsg{State: s.conn, Attempt: s.attempt, Err: err, Since: s.since, Retry: d, Server: s.server})
 	s.maybeStats()
 	return backoff.Sleep(ctx, d)
 }

@@ -435,3 +435,17 @@ func TestResyncAndLostDataReSnapshot(t *testing.T) {
 		}
 	})
 }
+
+func TestClientInfoFieldTakesOnlyAnAddress(t *testing.T) {
+	for _, tc := range []struct{ info, want string }{
+		{"id=3 addr=127.0.0.1:5000 laddr=127.0.0.1:6379 fd=8 name=", "127.0.0.1:6379"},
+		{"id=3 laddr=[::1]:6379 fd=8", "[::1]:6379"},
+		{"id=3 laddr=\x1b[31mevil:6379 fd=8", ""},
+		{"id=3 laddr=nohostport fd=8", ""},
+		{"id=3 fd=8", ""},
+	} {
+		if got := clientInfoField(tc.info, "laddr"); got != tc.want {
+			t.Errorf("clientInfoField(%q) = %q, want %q", tc.info, got, tc.want)
+		}
+	}
+}

@@ -79,6 +79,14 @@ func requireReal(t testing.TB) {
 // startReal starts redis-server with args on a free loopback port.
 func startReal(t testing.TB, bin string, args []string) *Server {
 	t.Helper()
+	s := newReal(t, bin, args)
+	s.start()
+	return s
+}
+
+// newReal prepares a redis-server on a free loopback port without starting it.
+func newReal(t testing.TB, bin string, args []string) *Server {
+	t.Helper()
 	s := &Server{t: t, dir: t.TempDir(), bin: bin, Real: true, args: args}
 	port, err := freePort()
 	if err != nil {
@@ -87,7 +95,6 @@ func startReal(t testing.TB, bin string, args []string) *Server {
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	s.URL = "redis://" + s.Addr + "/0"
 	t.Cleanup(s.close)
-	s.start()
 	return s
 }
 

@@ -377,6 +377,8 @@ func TestStatsReportThroughputAndLag(t *testing.T) {
 	c := srv.Client()
 	ctx := context.Background()
 	f := startFollower(t, c, SubscriberOptions{StatsEvery: 100 * time.Millisecond})
+	// The 500 events must come through the stream, not the start snapshot.
+	f.waitFor("the start snapshot", 5*time.Second, func(f *follower) bool { return f.ledger != nil })
 	pub := NewPublisher(c, PublisherOptions{})
 	evs := make([]model.Event, 500)
 	for i := range evs {

@@ -27,12 +27,12 @@ func (e *InsufficientCreditsError) Error() string {
 	if e.Workspace != "" {
 		where = " in " + e.Workspace
 	}
-	left := fmt.Sprintf("only %d remaining%s", e.Remaining, where)
+	left := fmt.Sprintf("only %s remaining%s", FormatCredits(e.Remaining), where)
 	if e.Remaining <= 0 {
 		left = fmt.Sprintf("no credits remaining%s", where)
 	}
-	return fmt.Sprintf("Estimated %d credits (%d with the 20 %% buffer); %s. %s",
-		e.Estimate, e.Required, left, Advice(e.Op))
+	return fmt.Sprintf("Estimated %s credits (%s with the 20 %% buffer); %s. %s",
+		FormatCredits(e.Estimate), FormatCredits(e.Required), left, Advice(e.Op))
 }
 
 // Shortfall returns how many more credits the job needs to pass the check.
@@ -73,6 +73,6 @@ func Verdict(q Quote, remaining int64) (ok bool, message string) {
 	if err != nil {
 		return false, err.Error()
 	}
-	return true, fmt.Sprintf("Estimated %d credits (%d with the 20 %% buffer); %d remaining, %d to spare.",
-		q.Estimate, Required(q.Estimate), remaining, remaining-Required(q.Estimate))
+	return true, fmt.Sprintf("Estimated %s credits (%s with the 20 %% buffer); %s remaining, %s to spare.",
+		FormatCredits(q.Estimate), FormatCredits(Required(q.Estimate)), FormatCredits(remaining), FormatCredits(remaining-Required(q.Estimate)))
 }

@@ -140,7 +140,7 @@ func TestReadOnlyKeyCannotLaunch(t *testing.T) {
 	waitFor(t, waitLong, "the dashboard again", func() bool {
 		return strings.Contains(tm.screen()[mark:], "402 refusals")
 	})
-	if strings.Contains(tm.screen()[mark:], "y launch · n cancel") {
+	if strings.Contains(tm.screen()[mark:], "y confirm") {
 		t.Error("a read-only key was asked to confirm a launch")
 	}
 	if jobs := f.launcher.Jobs(); len(jobs) != 0 {
@@ -174,7 +174,7 @@ func TestLaunchKeyCanLaunchAndIsLogged(t *testing.T) {
 	tm.send("e")
 	tm.waitScreen(waitLong, "enter launch")
 	tm.send("\r")
-	tm.waitScreen(waitLong, "y launch · n cancel")
+	tm.waitScreen(waitLong, "y confirm")
 	tm.send("y")
 	waitFor(t, waitLong, "a launch from the keyboard", func() bool { return len(f.launcher.Jobs()) == 2 })
 	job := f.launcher.Jobs()[1]

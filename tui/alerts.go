@@ -16,6 +16,9 @@ type Alert struct {
 	At    time.Time
 	Level model.Level
 	Text  string
+	// seq numbers alerts in the order raised: the selection follows it, not
+	// the row, as newer alerts push older ones down.
+	seq uint64
 }
 
 const (
@@ -31,6 +34,7 @@ type Alerts struct {
 	list      []Alert // newest first
 	bannerEnd time.Time
 	last402   map[string]time.Time
+	seq       uint64
 	cur       listCursor
 	width     int
 	height    int
@@ -95,12 +99,28 @@ func (a *Alerts) AddNotice(lvl model.Level, text string) {
 
 func (a *Alerts) add(al Alert) {
 	al.Text = model.Sanitize(al.Text) // names and codes come from the stream
+	a.seq++
+	al.seq = a.seq
+	selected := a.selectedSeq()
 	a.list = append([]Alert{al}, a.list...)
 	if len(a.list) > maxAlerts {
 		a.list = a.list[:maxAlerts]
 	}
 	a.bannerEnd = al.At.Add(bannerFor)
 	a.cur.setLen(len(a.list))
+	if selected != 0 {
+		// keep the same alert selected; the new one shows above it
+		a.cur.pos++
+		a.cur.clamp()
+	}
+}
+
+// selectedSeq is the selected alert's number, 0 when the list is empty.
+func (a *Alerts) selectedSeq() uint64 {
+	if a.cur.pos < len(a.list) {
+		return a.list[a.cur.pos].seq
+	}
+	return 0
 }
 
 // Reset forgets the 402 rate limit (a new period) but keeps the list.
@@ -136,8 +156,11 @@ func (a Alerts) View() string {
 	for i := from; i < to; i++ {
 		al := a.list[i]
 		look := a.st.Level(al.Level)
-		s := al.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + al.Text
-		s = fit(s, a.width)
+		marker := "  "
+		if i == a.cur.pos && a.focused {
+			marker = "▸ "
+		}
+		s := fit(marker+al.At.Local().Format("15:04:05")+" "+look.Style.Render(look.Symbol)+" "+al.Text, a.width)
 		if i == a.cur.pos && a.focused {
 			s = a.st.Selected.Render(pad(s, a.width))
 		}

@@ -92,6 +92,9 @@ type Model struct {
 	frame         string
 	notice        string
 	noticeUntil   time.Time
+	askQuit       bool // q was pressed with a job running: the footer asks
+	helpTop       int  // first line of the ? screen on display
+	helpFor       mode // the mode ? was pressed in: its keys are listed first
 }
 
 // New builds the dashboard.
@@ -338,23 +341,54 @@ func (m Model) handleLaunch(msg LaunchRequested) (tea.Model, tea.Cmd) {
 	return m, launchCmd(m.ctx, m.opt.Launcher, msg.Job)
 }
 
+// typing reports whether a text or number field has the keyboard: then q,
+// ? and the other letters are input, not commands.
+func (m *Model) typing() bool {
+	switch m.mode {
+	case modeDashboard:
+		return m.gauges.Editing()
+	case modeEstimator:
+		return m.est.Typing()
+	}
+	return false
+}
+
+// quitQuestion asks before abandoning a job, naming it.
+func (m *Model) quitQuestion() string {
+	return "Quit and abandon the running " + m.est.JobName() + "?"
+}
+
 // handleKey: global keys first, then the mode's.
 func (m Model) handleKey(k tea.KeyMsg) (Model, tea.Cmd) {
 	km := m.km
-	if k.Type == tea.KeyCtrlC {
+	if key.Matches(k, km.ForceQuit) {
 		m.Close()
 		return m, tea.Quit
 	}
-	typing := m.gauges.Editing() || m.est.Busy()
+	if m.askQuit {
+		m.askQuit = false
+		if key.Matches(k, km.QuitYes) {
+			m.Close()
+			return m, tea.Quit
+		}
+		return m, nil // any other key: stay
+	}
+	typing := m.typing()
 	if !typing && key.Matches(k, km.Quit) {
+		if m.est.Running() {
+			m.askQuit = true
+			return m, nil
+		}
 		m.Close()
 		return m, tea.Quit
 	}
-	if !typing && key.Matches(k, km.Help) {
+	// a number field takes digits only, so ? still opens help there; a text
+	// field (the filter) takes it as text
+	if !(m.mode == modeDashboard && m.gauges.Editing()) && key.Matches(k, km.Help) {
 		if m.mode == modeHelp {
-			m.mode = modeDashboard
+			m.mode = m.helpFor
 		} else {
-			m.mode = modeHelp
+			m.helpFor, m.mode, m.helpTop = m.mode, modeHelp, 0
 		}
 		m.layout()
 		return m, nil
@@ -362,8 +396,14 @@ func (m Model) handleKey(k tea.KeyMsg) (Model, tea.Cmd) {
 	switch m.mode {
 	case modeHelp:
 		if key.Matches(k, km.Back) {
-			m.mode = modeDashboard
+			m.mode = m.helpFor
 			m.layout()
+			return m, nil
+		}
+		lines := len(m.helpLines(m.width - 2))
+		c := listCursor{pos: m.helpTop, n: max(lines-(m.areas().bodyH-2), 0) + 1, rows: max(m.areas().bodyH-2, 1)}
+		if c.handle(k, km) {
+			m.helpTop = c.pos
 		}
 		return m, nil
 	case modeEstimator:

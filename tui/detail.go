@@ -22,7 +22,7 @@ type Detail struct {
 	eps      []model.EndpointTotal
 	refusals []model.Refusal
 	lines    []string
-	cur      listCursor
+	top      int // first line on screen
 	width    int
 	height   int
 }
@@ -33,7 +33,7 @@ func NewDetail(c common) Detail { return Detail{common: c} }
 // Open points the view at a workspace.
 func (d *Detail) Open(ws string) {
 	d.ws = ws
-	d.cur = listCursor{rows: d.cur.rows}
+	d.top = 0
 }
 
 // Workspace is the workspace shown.
@@ -42,12 +42,19 @@ func (d Detail) Workspace() string { return d.ws }
 // SetSize sets the content size.
 func (d *Detail) SetSize(w, h int) {
 	d.width, d.height = w, h
-	d.cur.setRows(h)
+	d.top = min(d.top, d.maxTop())
 }
 
-// Update scrolls.
+// maxTop is the first line on screen when the last line is at the bottom: the
+// view scrolls its content like a pager and never past the end.
+func (d Detail) maxTop() int { return max(len(d.lines)-d.height, 0) }
+
+// Update scrolls: a line, a page, to either end.
 func (d Detail) Update(msg tea.Msg) (Detail, tea.Cmd) {
-	d.cur.handle(msg, d.km)
+	c := listCursor{pos: d.top, n: d.maxTop() + 1, rows: max(d.height, 1)}
+	if c.handle(msg, d.km) {
+		d.top = c.pos
+	}
 	return d, nil
 }
 
@@ -64,7 +71,7 @@ func (d *Detail) Refresh(l *model.Ledger) {
 		}
 	}
 	d.lines = d.layout()
-	d.cur.setLen(len(d.lines))
+	d.top = min(d.top, d.maxTop())
 }
 
 // Title names the workspace.
@@ -176,11 +183,8 @@ func (d Detail) View() string {
 	if d.width <= 0 || d.height <= 0 {
 		return ""
 	}
-	if d.cur.n == 0 {
-		return ""
-	}
 	// scrolling moves the window, not a highlighted line
-	from := d.cur.pos
+	from := min(d.top, len(d.lines))
 	to := min(from+d.height, len(d.lines))
 	lines := make([]string, 0, to-from)
 	for _, l := range d.lines[from:to] {

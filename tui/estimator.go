@@ -117,6 +117,19 @@ func (e Estimator) Op() estimator.Operation { return launchable[e.op] }
 // pane keeps the keyboard.
 func (e Estimator) Busy() bool { return e.phase == phaseConfirm }
 
+// Typing reports whether keys are input here (a number field has the cursor,
+// or the launch question waits for y/n): q and ? are then not commands.
+func (e Estimator) Typing() bool { return e.phase == phaseConfirm || e.field >= 2 }
+
+// Running reports whether a launched job has not finished yet.
+func (e Estimator) Running() bool { return e.phase == phaseRunning }
+
+// JobName names the job launched last: "focus_group in acme".
+func (e Estimator) JobName() string { return fmt.Sprintf("%s in %s", e.job.Op, e.job.Workspace) }
+
+// canQueue reports whether r would queue the job the API just refused.
+func (e Estimator) canQueue() bool { return e.phase == phaseRefused && e.result.Queueable }
+
 // Focus points the pane at a workspace (the one selected in the gauges).
 func (e *Estimator) Focus(ws string) {
 	if e.phase != phaseRunning && ws != "" {
@@ -291,28 +304,33 @@ func (e Estimator) requestLaunch() (Estimator, tea.Cmd) {
 }
 
 // View draws the form, the price, the live verdict, the look-ahead and the job.
+// When the pane is low, what explains (the price's basis, the look-ahead) goes
+// before what the operator must see: the form, the price, the verdict and the
+// job's question, progress and result.
 func (e Estimator) View() string {
 	if e.width <= 0 || e.height <= 0 {
 		return ""
 	}
 	st := e.st
-	var lines []string
-	add := func(s string) { lines = append(lines, fit(s, e.width)) }
-	// long sentences (verdicts, refusals) wrap rather than lose their advice
-	wrap := func(s string) {
-		lines = append(lines, strings.Split(e.st.Renderer.NewStyle().Width(e.width).Render(s), "\n")...)
+	type block struct {
+		lines []string
+		drop  int // 0: always shown; higher: dropped first when space is short
 	}
+	var blocks []block
+	add := func(drop int, s string) { blocks = append(blocks, block{[]string{fit(s, e.width)}, drop}) }
+	// long sentences (prices, verdicts, refusals) wrap rather than lose their advice
+	wrap := func(drop int, s string) { blocks = append(blocks, block{wrapLines(s, e.width, 2), drop}) }
 	label := func(i int, s string) string {
 		if i == e.field {
-			return st.Selected.Render(s)
+			return st.Selected.Render("▸" + s)
 		}
-		return st.Dim.Render(s)
+		return st.Dim.Render(" " + s)
 	}
 	ws := e.workspace
 	if ws == "" {
 		ws = "(no workspace yet)"
 	}
-	add(label(0, "operation") + " ◂ " + st.Bold.Render(pad(string(e.Op()), 13)) + " ▸   " + label(1, "workspace") + " ◂ " + st.Bold.Render(ws) + " ▸")
+	wrap(0, label(0, "operation")+" ◂ "+st.Bold.Render(pad(string(e.Op()), 13))+" ▸  "+label(1, "workspace")+" ◂ "+st.Bold.Render(shorten(model.Sanitize(ws), max(e.width-40, 12)))+" ▸")
 	var inputs []string
 	for i, p := range e.params() {
 		inputs = append(inputs, label(2+i, string(p))+" ["+pad(e.inputs[p].View(), 7)+"]")
@@ -320,45 +338,65 @@ func (e Estimator) View() string {
 	if len(inputs) == 0 {
 		inputs = append(inputs, st.Dim.Render("fixed price: no parameters"))
 	}
-	add(strings.Join(inputs, "   "))
+	wrap(0, strings.Join(inputs, "  "))
 	if e.quoteErr != nil {
-		add(st.InputError.Render("✖ " + e.quoteErr.Error()))
+		wrap(0, st.InputError.Render("✖ "+e.quoteErr.Error()))
 	} else {
 		q := e.quote
-		add(fmt.Sprintf("range %s–%s credits · upper bound %s + 20 %% buffer %s = %s required",
+		wrap(0, fmt.Sprintf("range %s–%s credits · upper bound %s + 20 %% buffer %s = %s required",
 			credits(q.Low), credits(q.High), st.Bold.Render(credits(q.Estimate)), credits(q.Buffer), st.Bold.Render(credits(q.Required))))
 		if q.Basis != "" {
-			add(st.Dim.Render(q.Basis))
+			add(3, st.Dim.Render(q.Basis))
 		}
 	}
 	rem, hasBudget := e.remaining()
 	switch {
 	case !e.known:
-		add(st.Dim.Render("no usage or settings seen for this workspace yet"))
+		add(1, st.Dim.Render("no usage or settings seen for this workspace yet"))
 	case !hasBudget:
-		add(st.Warn.Render("no allocation or usage limit set for " + e.workspace + ": nothing to check the job against"))
+		wrap(1, st.Warn.Render("no allocation or usage limit set for "+e.workspace+": nothing to check the job against"))
 	default:
-		add(fmt.Sprintf("remaining in %s: %s credits (live) · %s used", e.workspace, st.Bold.Render(credits(rem)), percentOrDash(e.summary)))
+		add(1, fmt.Sprintf("remaining in %s: %s credits (live) · %s used", e.workspace, st.Bold.Render(credits(rem)), percentOrDash(e.summary)))
 	}
 	if e.quoteErr == nil && hasBudget {
 		if ok, msg := estimator.Verdict(e.quote, rem); ok {
-			wrap(st.Good.Render("✓ affordable: " + msg))
+			wrap(2, st.Good.Render("✓ affordable: "+msg))
 		} else {
-			wrap(st.Bad.Render("✖ not affordable: " + msg))
+			wrap(0, st.Bad.Render("✖ not affordable: "+msg))
 		}
 		if out := e.outlook(); out != "" {
-			wrap(st.Warn.Render("⚠ " + out))
+			wrap(2, st.Warn.Render("⚠ "+out))
 		}
 	}
-	add("")
+	var job []string // the question, progress or result: shown whatever the height
 	for _, l := range e.jobLines() {
-		wrap(l)
+		job = append(job, wrapLines(l, e.width, 2)...)
 	}
-	for len(lines) < e.height-1 {
-		lines = append(lines, "")
+	if len(job) > 0 {
+		add(4, "")
 	}
-	lines = lines[:min(len(lines), max(e.height-1, 0))]
-	lines = append(lines, st.Help.Render(fit(e.hint(), e.width)))
+	total := func() int {
+		n := len(job)
+		for _, b := range blocks {
+			n += len(b.lines)
+		}
+		return n
+	}
+	for drop := 4; drop > 0 && total() > e.height; drop-- {
+		for i := len(blocks) - 1; i >= 0 && total() > e.height; i-- {
+			if blocks[i].drop == drop {
+				blocks = append(blocks[:i], blocks[i+1:]...)
+			}
+		}
+	}
+	var lines []string
+	for _, b := range blocks {
+		lines = append(lines, b.lines...)
+	}
+	if len(job) >= e.height {
+		job = job[:e.height]
+	}
+	lines = append(lines[:min(len(lines), e.height-len(job))], job...)
 	return strings.Join(lines, "\n")
 }
 
@@ -422,17 +460,6 @@ func (e Estimator) jobLines() []string {
 		return []string{st.Dim.Render("launch disabled: " + e.readOnly)}
 	}
 	return nil
-}
-
-func (e Estimator) hint() string {
-	if e.phase == phaseConfirm {
-		return "y launch · n cancel"
-	}
-	h := "↑/↓ field · ←/→ change · type numbers · enter launch · esc close"
-	if e.phase == phaseRefused && e.result.Queueable {
-		h = "r queue for retry · " + h
-	}
-	return h
 }
 
 // cycle returns the name d steps from cur in names, wrapping.

@@ -23,7 +23,7 @@ type Gauges struct {
 	visible []gaugeRow
 	cur     listCursor
 	chosen  bool // the user moved the cursor: follow that workspace as rows reorder
-	byName  bool
+	order   gaugeOrder
 	filter  textinput.Model
 	editing bool
 	width   int
@@ -96,9 +96,13 @@ func (g Gauges) Update(msg tea.Msg) (Gauges, tea.Cmd) {
 	if msg, ok := msg.(tea.KeyMsg); ok {
 		km := g.km
 		switch {
-		case key.Matches(msg, km.Sort):
+		case key.Matches(msg, km.SortNext), key.Matches(msg, km.SortPrev):
+			d := 1
+			if key.Matches(msg, km.SortPrev) {
+				d = len(gaugeOrders) - 1
+			}
 			name := g.Selected()
-			g.byName = !g.byName
+			g.order = (g.order + gaugeOrder(d)) % gaugeOrder(len(gaugeOrders))
 			g.sortRows()
 			g.follow(name)
 		case key.Matches(msg, km.Filter):
@@ -134,12 +138,30 @@ func (g *Gauges) follow(name string) {
 	g.cur.clamp()
 }
 
+// gaugeOrder is the workspace table's sort, cycled with < and >.
+type gaugeOrder uint8
+
+// gaugeOrders are the sorts, by what the table shows; each breaks ties by use
+// then name, so the order is stable from frame to frame.
+var gaugeOrders = []struct {
+	name string
+	less func(a, b *model.Summary) int
+}{
+	{"by use", model.CompareByUse},
+	{"by name", func(a, b *model.Summary) int { return cmp.Compare(a.Name, b.Name) }},
+	{"by credits used", func(a, b *model.Summary) int {
+		return cmp.Or(cmp.Compare(b.Used, a.Used), model.CompareByUse(a, b))
+	}},
+	{"by 402s", func(a, b *model.Summary) int {
+		return cmp.Or(cmp.Compare(b.Refused.Total(), a.Refused.Total()), model.CompareByUse(a, b))
+	}},
+	{"by last event", func(a, b *model.Summary) int {
+		return cmp.Or(cmp.Compare(b.LastTS, a.LastTS), model.CompareByUse(a, b))
+	}},
+}
+
 func (g *Gauges) sortRows() {
-	if g.byName {
-		slices.SortFunc(g.all, func(a, b *model.Summary) int { return cmp.Compare(a.Name, b.Name) })
-	} else {
-		slices.SortFunc(g.all, model.CompareByUse)
-	}
+	slices.SortFunc(g.all, gaugeOrders[g.order].less)
 }
 
 // Refresh rebuilds the rows from the ledger: all summaries (cheap), then burn and
@@ -167,10 +189,7 @@ func (g *Gauges) Refresh(l *model.Ledger) {
 
 // Title is the pane title: count, order and filter.
 func (g Gauges) Title() string {
-	order := "by use"
-	if g.byName {
-		order = "by name"
-	}
+	order := gaugeOrders[g.order].name
 	t := fmt.Sprintf("Workspaces (%d) · %s", len(g.all), order)
 	if f := g.filter.Value(); f != "" || g.editing {
 		t = fmt.Sprintf("Workspaces (%d of %d) · %s", len(g.all), g.total, order)
@@ -178,70 +197,71 @@ func (g Gauges) Title() string {
 	return t
 }
 
-// column is one gauge column: its header, how to draw a row's cell, and the
-// width it gets (the widest of its header and the visible cells).
+// column is one gauge column: its header, how to draw a row's cell in the
+// width it gets, and that width, fixed by the terminal's size and never by the
+// data on screen, so columns neither jump nor vanish when a number grows.
 type column struct {
 	head  string
 	right bool
-	cell  func(g *Gauges, r *gaugeRow) string
+	cell  func(g *Gauges, r *gaugeRow, width int) string
 	width int
 }
 
-// gaugeColumns in screen order; prio says which go first on a narrow screen.
+// gaugeColumns in screen order; prio says which stay on a narrow screen (0
+// first): when credits run out and how much is used are what an operator
+// acts on.
 var gaugeColumns = []struct {
 	column
 	prio int
 }{
-	{column{head: "used", right: true, cell: cellPercent}, 0},
-	{column{head: "credits", right: true, cell: cellCredits}, 1},
-	{column{head: "runs out", cell: cellRunsOut}, 2},
-	{column{head: "burn", right: true, cell: cellBurn}, 3},
-	{column{head: "pace", right: true, cell: cellPace}, 5},
-	{column{head: "402s", right: true, cell: cellRefused}, 4},
-	{column{head: "last event", right: true, cell: cellAge}, 6},
+	{column{head: "used", right: true, cell: cellPercent, width: 12}, 1},
+	{column{head: "credits", right: true, cell: cellCredits, width: 15}, 2},
+	{column{head: "runs out", cell: cellRunsOut, width: 13}, 0},
+	{column{head: "burn", right: true, cell: cellBurn, width: 7}, 3},
+	{column{head: "pace", right: true, cell: cellPace, width: 9}, 5},
+	{column{head: "402s", right: true, cell: cellRefused, width: 5}, 4},
+	{column{head: "last event", right: true, cell: cellAge, width: 10}, 6},
 }
 
 const (
 	maxBar   = 64
 	levelW   = 7
 	markerW  = 2
-	minNameW = 9
-	maxNameW = 24
+	minNameW = 10
+	maxNameW = 32
 )
 
-// layout picks the name width, bar width and the columns that fit in width.
+// layout picks the name width, bar width and the columns for the pane's
+// width alone.
 func (g *Gauges) layout() (nameW, barW int, cols []column) {
-	nameW = minNameW
-	for _, r := range g.visible {
-		nameW = max(nameW, cellWidth(r.Name))
-	}
-	nameW = min(nameW, maxNameW, max(g.width/6, minNameW))
+	nameW = min(max(g.width/8, minNameW), 24)
 	minBar := 10
 	if g.width >= 100 {
 		minBar = min(g.width/5, 24)
 	}
 	avail := g.width - markerW - nameW - 1 - levelW - 1 - minBar
-	widths := make([]int, len(gaugeColumns))
-	for i, c := range gaugeColumns {
-		widths[i] = cellWidth(c.head)
-		for j := range g.visible {
-			widths[i] = max(widths[i], cellWidth(c.cell(g, &g.visible[j])))
-		}
-	}
 	chosen := make([]bool, len(gaugeColumns))
 	for prio := 0; prio < len(gaugeColumns); prio++ {
 		for i, c := range gaugeColumns {
-			if c.prio == prio && avail >= widths[i]+1 {
+			if c.prio == prio && avail >= c.width+1 {
 				chosen[i] = true
-				avail -= widths[i] + 1
+				avail -= c.width + 1
 			}
 		}
 	}
 	for i, c := range gaugeColumns {
 		if chosen[i] {
-			c.column.width = widths[i]
 			cols = append(cols, c.column)
 		}
+	}
+	// what is left goes to the names first (up to the widest), then the bar
+	longest := 0
+	for _, r := range g.visible {
+		longest = max(longest, cellWidth(r.Name))
+	}
+	if grow := min(avail, maxNameW-nameW, max(longest-nameW, 0)); grow > 0 && g.width >= 100 {
+		nameW += grow
+		avail -= grow
 	}
 	barW = min(minBar+avail, maxBar)
 	if avail < 0 { // very narrow: squeeze the name
@@ -286,7 +306,7 @@ func (g Gauges) View() string {
 
 func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column) string {
 	look := g.st.Level(r.Level)
-	marker, name := "  ", pad(truncate(r.Name, nameW), nameW)
+	marker, name := "  ", pad(shorten(model.Sanitize(r.Name), nameW), nameW)
 	if selected {
 		marker = "▸ "
 		if g.focused {
@@ -305,34 +325,47 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 	var b strings.Builder
 	b.WriteString(marker + name + " " + level + " " + bar)
 	for _, c := range cols {
-		b.WriteString(" " + align(c.cell(g, r), c.width, c.right))
+		b.WriteString(" " + align(c.cell(g, r, c.width), c.width, c.right))
 	}
 	return b.String()
 }
 
 // cellPercent is the percent of the effective cap, and which cap binds when it
 // is the usage limit.
-func cellPercent(g *Gauges, r *gaugeRow) string {
+func cellPercent(g *Gauges, r *gaugeRow, width int) string {
 	switch r.CapKind {
 	case model.CapNone:
 		return "—"
 	case model.CapLimit:
-		return percent(r.Percent) + " of limit"
+		return firstFit(width, percent(r.Percent)+" of lim", percent(r.Percent)+" lim")
 	}
-	return percent(r.Percent) + " used"
+	return firstFit(width, percent(r.Percent)+" used", percent(r.Percent))
 }
 
-func cellCredits(g *Gauges, r *gaugeRow) string {
+// cellCredits is used / cap, in full when it fits, else in compact numbers.
+func cellCredits(g *Gauges, r *gaugeRow, width int) string {
 	switch r.CapKind {
 	case model.CapNone:
-		return credits(r.Used)
+		return firstFit(width, credits(r.Used), compact(float64(r.Used)))
 	case model.CapLimit:
-		return credits(r.Used) + " / " + credits(r.Cap) + " lim"
+		return firstFit(width, credits(r.Used)+"/"+credits(r.Cap)+" lim",
+			compact(float64(r.Used))+"/"+compact(float64(r.Cap))+" lim")
 	}
-	return credits(r.Used) + " / " + credits(r.Cap)
+	return firstFit(width, credits(r.Used)+" / "+credits(r.Cap), credits(r.Used)+"/"+credits(r.Cap),
+		compact(float64(r.Used))+"/"+compact(float64(r.Cap)))
 }
 
-func cellRunsOut(g *Gauges, r *gaugeRow) string {
+// firstFit returns the first of forms that fits in width cells, else the last.
+func firstFit(width int, forms ...string) string {
+	for _, f := range forms {
+		if cellWidth(f) <= width {
+			return f
+		}
+	}
+	return forms[len(forms)-1]
+}
+
+func cellRunsOut(g *Gauges, r *gaugeRow, _ int) string {
 	f := r.fc
 	switch {
 	case r.Blocked:
@@ -346,34 +379,34 @@ func cellRunsOut(g *Gauges, r *gaugeRow) string {
 	case f.BurnPerHour == 0:
 		return "idle"
 	}
-	return "not this period"
+	return "lasts period"
 }
 
-func cellBurn(g *Gauges, r *gaugeRow) string {
+func cellBurn(g *Gauges, r *gaugeRow, _ int) string {
 	if r.fc.BurnPerHour == 0 {
 		return "0/h"
 	}
 	return compact(r.fc.BurnPerHour) + "/h"
 }
 
-func cellPace(g *Gauges, r *gaugeRow) string {
+func cellPace(g *Gauges, r *gaugeRow, _ int) string {
 	f := r.fc
 	switch {
 	case !f.RemainingKnown || f.BurnPerHour == 0:
 		return "—"
 	case math.IsInf(f.PaceMultiple, 1) || f.PaceMultiple >= 1000:
-		return ">999× pace"
+		return ">999×"
 	case f.PaceMultiple >= 10:
-		return fmt.Sprintf("%.0f× pace", f.PaceMultiple)
+		return fmt.Sprintf("%.0f×", f.PaceMultiple)
 	}
-	return fmt.Sprintf("%.1f× pace", f.PaceMultiple)
+	return fmt.Sprintf("%.1f×", f.PaceMultiple)
 }
 
-func cellRefused(g *Gauges, r *gaugeRow) string {
+func cellRefused(g *Gauges, r *gaugeRow, width int) string {
 	if n := r.Refused.Total(); n > 0 {
-		return g.st.Bad.Render(align(compact(float64(n)), 6, true))
+		return g.st.Bad.Render(align(compact(float64(n)), width, true))
 	}
 	return "0"
 }
 
-func cellAge(g *Gauges, r *gaugeRow) string { return age(g.now(), r.LastTS) }
+func cellAge(g *Gauges, r *gaugeRow, _ int) string { return age(g.now(), r.LastTS) }

@@ -2,19 +2,28 @@ package tui
 
 import "github.com/charmbracelet/bubbles/key"
 
-// KeyMap is every key the dashboard honours, in one place.
+// KeyMap is every key the dashboard honours, in one place. Each pane lists the
+// ones it honours now (ShortHelp, FullHelp below), with the bindings that do
+// nothing in its current state disabled, so the footer and the ? screen are
+// built from what the keys really do and never lie.
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Open, Back                              key.Binding
-	Filter, Sort, ChartScope, Focus         key.Binding
-	Estimator, Help, Quit                   key.Binding
+	Filter, SortNext, SortPrev, ChartScope  key.Binding
+	Focus, Estimator, Help, Quit, ForceQuit key.Binding
 
 	// Estimator pane.
 	NextField, PrevField, NextOption, PrevOption key.Binding
 	Launch, Confirm, Cancel, Queue               key.Binding
+
+	// Filter input.
+	FilterApply, FilterClear key.Binding
+	// The question before quitting with a job running.
+	QuitYes, QuitNo key.Binding
 }
 
-// DefaultKeyMap returns the standard bindings.
+// DefaultKeyMap returns the standard bindings: vim-style and arrow keys like
+// k9s, lazygit and btop.
 func DefaultKeyMap() KeyMap {
 	b := func(keys []string, k, help string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, help))
@@ -24,25 +33,126 @@ func DefaultKeyMap() KeyMap {
 		Down:       b([]string{"down", "j"}, "↓/j", "down"),
 		PageUp:     b([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
 		PageDown:   b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down"),
-		Top:        b([]string{"home", "g"}, "g", "top"),
-		Bottom:     b([]string{"end", "G"}, "G", "bottom"),
+		Top:        b([]string{"home", "g"}, "g/home", "top"),
+		Bottom:     b([]string{"end", "G"}, "G/end", "bottom"),
 		Open:       b([]string{"enter"}, "enter", "details"),
 		Back:       b([]string{"esc"}, "esc", "back"),
 		Filter:     b([]string{"/"}, "/", "filter"),
-		Sort:       b([]string{"s"}, "s", "sort use/name"),
+		SortNext:   b([]string{">", "s"}, ">/s", "next sort"),
+		SortPrev:   b([]string{"<"}, "<", "previous sort"),
 		ChartScope: b([]string{"c"}, "c", "chart: selected/all"),
-		Focus:      b([]string{"l"}, "l", "focus gauges/402s/alerts"),
-		Estimator:  b([]string{"e", "tab"}, "e/tab", "estimator"),
+		Focus:      b([]string{"l"}, "l", "next pane"),
+		Estimator:  b([]string{"e", "tab"}, "e", "estimator"),
 		Help:       b([]string{"?"}, "?", "help"),
-		Quit:       b([]string{"q", "ctrl+c"}, "q", "quit"),
+		Quit:       b([]string{"q"}, "q", "quit"),
+		ForceQuit:  b([]string{"ctrl+c"}, "ctrl+c", "quit now"),
 
 		NextField:  b([]string{"down", "tab"}, "↓/tab", "next field"),
 		PrevField:  b([]string{"up", "shift+tab"}, "↑/S-tab", "prev field"),
 		NextOption: b([]string{"right"}, "→", "next choice"),
 		PrevOption: b([]string{"left"}, "←", "prev choice"),
-		Launch:     b([]string{"ctrl+s", "enter"}, "enter/ctrl+s", "launch"),
+		Launch:     b([]string{"enter", "ctrl+s"}, "enter", "launch"),
 		Confirm:    b([]string{"y"}, "y", "confirm"),
 		Cancel:     b([]string{"n", "esc"}, "n/esc", "cancel"),
 		Queue:      b([]string{"r"}, "r", "queue for retry"),
+
+		FilterApply: b([]string{"enter"}, "enter", "keep filter"),
+		FilterClear: b([]string{"esc"}, "esc", "clear filter"),
+		QuitYes:     b([]string{"y"}, "y", "quit"),
+		QuitNo:      b([]string{"n", "esc"}, "n/esc", "stay"),
 	}
+}
+
+// enabled returns a copy of b switched on or off: the shared key map is never
+// changed, each pane decides for its own help.
+func enabled(b key.Binding, on bool) key.Binding {
+	b.SetEnabled(on)
+	return b
+}
+
+// navigation is what every scrolling list honours.
+func (km *KeyMap) navigation() []key.Binding {
+	return []key.Binding{km.Up, km.Down, km.PageUp, km.PageDown, km.Top, km.Bottom}
+}
+
+// ShortHelp is the gauge list's keys for the footer.
+func (g Gauges) ShortHelp() []key.Binding {
+	km := g.km
+	if g.editing {
+		return []key.Binding{km.FilterApply, km.FilterClear}
+	}
+	has := len(g.all) > 0
+	return []key.Binding{enabled(km.Up, has), enabled(km.Down, has), enabled(km.Open, has), km.Estimator,
+		km.Filter, km.SortNext, km.Focus}
+}
+
+// FullHelp is the gauge list's keys for the ? screen.
+func (g Gauges) FullHelp() [][]key.Binding {
+	km := g.km
+	return [][]key.Binding{km.navigation(),
+		{km.Open, km.Estimator, km.Filter, enabled(km.Back, g.filter.Value() != ""), km.SortNext, km.SortPrev},
+		{km.ChartScope, km.Focus}}
+}
+
+// ShortHelp is the 402 log's keys for the footer.
+func (r RefusalLog) ShortHelp() []key.Binding {
+	km := r.km
+	has := len(r.rows) > 1
+	return []key.Binding{enabled(km.Up, has), enabled(km.Down, has), enabled(km.Top, has), km.Focus, km.Back}
+}
+
+// FullHelp is the 402 log's keys for the ? screen.
+func (r RefusalLog) FullHelp() [][]key.Binding {
+	km := r.km
+	return [][]key.Binding{km.navigation(), {km.Focus, km.Back}}
+}
+
+// ShortHelp is the alert list's keys for the footer.
+func (a Alerts) ShortHelp() []key.Binding {
+	km := a.km
+	has := len(a.list) > 1
+	return []key.Binding{enabled(km.Up, has), enabled(km.Down, has), enabled(km.Top, has), km.Focus, km.Back}
+}
+
+// FullHelp is the alert list's keys for the ? screen.
+func (a Alerts) FullHelp() [][]key.Binding {
+	km := a.km
+	return [][]key.Binding{km.navigation(), {km.Focus, km.Back}}
+}
+
+// ShortHelp is the detail view's keys for the footer.
+func (d Detail) ShortHelp() []key.Binding {
+	km := d.km
+	scrolls := d.maxTop() > 0
+	return []key.Binding{enabled(km.Up, scrolls), enabled(km.Down, scrolls), enabled(km.PageDown, scrolls), km.Estimator, km.Back}
+}
+
+// FullHelp is the detail view's keys for the ? screen.
+func (d Detail) FullHelp() [][]key.Binding {
+	km := d.km
+	return [][]key.Binding{km.navigation(), {km.Estimator, km.Back}}
+}
+
+// ShortHelp is the estimator's keys for the footer, by phase.
+func (e Estimator) ShortHelp() []key.Binding {
+	km := e.km
+	switch e.phase {
+	case phaseConfirm:
+		return []key.Binding{km.Confirm, km.Cancel}
+	case phaseRunning:
+		return []key.Binding{km.Back}
+	}
+	var out []key.Binding
+	if e.canQueue() {
+		out = append(out, km.Queue)
+	}
+	out = append(out, km.NextField, km.NextOption, enabled(km.Launch, e.readOnly == ""))
+	return append(out, km.Back)
+}
+
+// FullHelp is the estimator's keys for the ? screen.
+func (e Estimator) FullHelp() [][]key.Binding {
+	km := e.km
+	return [][]key.Binding{{km.NextField, km.PrevField, km.NextOption, km.PrevOption},
+		{enabled(km.Launch, e.readOnly == ""), km.Confirm, km.Cancel, km.Queue, km.Back}}
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
+
+	"mavtop/model"
 )
 
 // Below these sizes the dashboard asks for a larger terminal instead of drawing
@@ -44,10 +46,18 @@ func (m *Model) areas() areas {
 	}
 	want := rows + 1 + 2 // header row + borders
 	a.gaugesH = min(want, max(a.bodyH/2, 5))
+	if m.mode == modeEstimator || m.mode == modeDetail {
+		// the pane below is what the operator is working in: it gets the room
+		a.gaugesH = min(want, max(a.bodyH/4, 4))
+	}
 	rest := a.bodyH - a.gaugesH
-	a.showCharts = rest >= 12
-	if a.showCharts {
-		a.chartsH = max(rest*9/20, 6)
+	// the 402 log keeps a header, three rows and the selected one's advice;
+	// the charts get what is left when that is enough to read them
+	const minBottom = 8
+	a.chartsH = min(max(rest*9/20, 5), rest-minBottom)
+	a.showCharts = a.chartsH >= 5
+	if !a.showCharts {
+		a.chartsH = 0
 	}
 	a.bottomH = rest - a.chartsH
 	a.alertsSeparate = m.width >= sideBySide
@@ -75,6 +85,7 @@ func (m *Model) layout() {
 	inner := m.width - 2
 	m.header.SetWidth(m.width)
 	m.help.Width = m.width
+	m.helpTop = min(m.helpTop, max(len(m.helpLines(inner))-(a.bodyH-2), 0))
 	m.gauges.SetSize(inner, a.gaugesH-2)
 	m.charts.SetSize(inner, max(a.chartsH-2, 0))
 	m.log.SetSize(a.logW-2, a.bottomH-2)
@@ -119,7 +130,7 @@ func (m *Model) render() {
 	parts := []string{m.header.View()}
 	switch {
 	case m.mode == modeHelp:
-		parts = append(parts, pane(m.st, "Help · ? or esc to close", m.helpView(), m.width, a.bodyH, true))
+		parts = append(parts, pane(m.st, "Help · ? or esc to close · ↑/↓ scroll", m.helpView(m.width-2, a.bodyH-2), m.width, a.bodyH, true))
 	case m.feed.Ledger == nil:
 		parts = append(parts, pane(m.st, "Workspaces", m.waitingView(), m.width, a.bodyH, false))
 	default:
@@ -178,40 +189,99 @@ func (m *Model) waitingView() string {
 	return strings.Join(lines, "\n")
 }
 
-// footer is the key help for the current mode, or the newest alert while it is
-// fresh, or a notice.
+// footer is one line: on the left the question being asked, the newest
+// alert while it is fresh, a notice, or the focused pane's keys; on the right,
+// always, how to get help and how to quit.
 func (m *Model) footer() string {
-	if al, ok := m.alerts.Banner(); ok {
+	right := m.help.ShortHelpView(m.globalHelp())
+	leftW := max(m.width-cellWidth(right)-1, 0)
+	var left string
+	switch al, ok := m.alerts.Banner(); {
+	case m.askQuit:
+		left = m.st.Bad.Render(fit(" "+m.quitQuestion()+" ", leftW))
+		right = m.help.ShortHelpView([]key.Binding{m.km.QuitYes, m.km.QuitNo})
+		leftW = max(m.width-cellWidth(right)-1, 0)
+		left = m.st.Bad.Render(fit(" "+m.quitQuestion()+" ", leftW))
+	case ok:
 		look := m.st.Level(al.Level)
-		return look.Style.Inherit(m.st.Banner).Render(fit(" "+look.Symbol+" "+al.Text+" ", m.width))
+		left = look.Style.Inherit(m.st.Banner).Render(fit(" "+look.Symbol+" "+model.Sanitize(al.Text)+" ", leftW))
+	case m.notice != "" && m.opt.Now().Before(m.noticeUntil):
+		left = m.st.Warn.Render(fit(m.notice, leftW))
+	default:
+		left = fit(m.help.ShortHelpView(m.paneHelp()), leftW)
 	}
-	if m.notice != "" && m.opt.Now().Before(m.noticeUntil) {
-		return m.st.Warn.Render(fit(m.notice, m.width))
-	}
-	return fit(m.help.ShortHelpView(m.shortHelp()), m.width)
+	return left + strings.Repeat(" ", max(m.width-cellWidth(left)-cellWidth(right), 0)) + right
 }
 
-func (m *Model) shortHelp() []key.Binding {
+// globalHelp is the right end of the footer: help and quit, which work from
+// everywhere except while typing (then only ctrl+c quits).
+func (m *Model) globalHelp() []key.Binding {
+	switch {
+	case m.mode == modeDashboard && m.gauges.Editing():
+		return []key.Binding{m.km.ForceQuit}
+	case m.typing():
+		return []key.Binding{m.km.Help, m.km.ForceQuit}
+	}
+	return []key.Binding{m.km.Help, m.km.Quit}
+}
+
+// paneHelp is the focused pane's own short help.
+func (m *Model) paneHelp() []key.Binding {
 	km := m.km
 	switch m.mode {
 	case modeHelp:
-		return []key.Binding{km.Help, km.Quit}
+		return []key.Binding{km.Up, km.Down, km.Back}
 	case modeEstimator:
-		return []key.Binding{km.NextField, km.NextOption, km.Launch, km.Back}
+		return m.est.ShortHelp()
 	case modeDetail:
-		return []key.Binding{km.Up, km.Down, km.Estimator, km.Back, km.Quit}
+		return m.detail.ShortHelp()
 	}
-	return []key.Binding{km.Up, km.Down, km.Open, km.Estimator, km.Filter, km.Sort, km.Focus, km.Help, km.Quit}
+	if m.feed.Ledger == nil {
+		return nil
+	}
+	switch m.focus {
+	case focusLog:
+		return m.log.ShortHelp()
+	case focusAlerts:
+		return m.alerts.ShortHelp()
+	}
+	return m.gauges.ShortHelp()
 }
 
-func (m *Model) helpView() string {
-	km := m.km
-	groups := [][]key.Binding{
-		{km.Up, km.Down, km.PageUp, km.PageDown, km.Top, km.Bottom},
-		{km.Open, km.Back, km.Filter, km.Sort, km.ChartScope, km.Focus},
-		{km.Estimator, km.NextField, km.NextOption, km.Launch, km.Confirm, km.Queue},
-		{km.Help, km.Quit},
+// paneFullHelp is the focused pane's keys for the ? screen.
+func (m *Model) paneFullHelp() (string, [][]key.Binding) {
+	switch m.helpFor {
+	case modeEstimator:
+		return "Estimator", m.est.FullHelp()
+	case modeDetail:
+		return "Workspace details", m.detail.FullHelp()
 	}
+	switch m.focus {
+	case focusLog:
+		return "402 refusals", m.log.FullHelp()
+	case focusAlerts:
+		return "Alerts", m.alerts.FullHelp()
+	}
+	return "Workspaces", m.gauges.FullHelp()
+}
+
+// helpView is the ? screen, scrolled to helpTop.
+func (m *Model) helpView(w, h int) string {
+	lines := m.helpLines(w)
+	from := min(m.helpTop, len(lines))
+	return strings.Join(lines[from:min(from+h, len(lines))], "\n")
+}
+
+// helpLines are the keys of the pane ? was pressed in, then the keys that
+// work everywhere, then the legend, wrapped to w cells.
+func (m *Model) helpLines(w int) []string {
+	km := m.km
+	name, groups := m.paneFullHelp()
+	var lines []string
+	lines = append(lines, m.st.PaneTitle.Render(name))
+	lines = append(lines, m.bindingLines(groups, w)...)
+	lines = append(lines, "", m.st.PaneTitle.Render("Everywhere"))
+	lines = append(lines, m.bindingLines([][]key.Binding{{km.Help, km.Quit, km.ForceQuit}}, w)...)
 	meaning := [...]string{
 		"no allocation set: absolute credits only",
 		"below the first alert threshold",
@@ -220,14 +290,78 @@ func (m *Model) helpView() string {
 		"past the last (90 %)",
 		"allocation or usage limit used up, or the API refusing with 402",
 	}
-	legend := []string{"", "Levels (a word and a symbol each, so they read without colour):"}
+	lines = append(lines, "", m.st.PaneTitle.Render("Levels")+" (a word and a symbol each, so they read without colour):")
 	for i, l := range m.st.Levels {
-		legend = append(legend, "  "+l.Style.Render(pad(l.Symbol+" "+l.Word, 9))+meaning[i])
+		lines = append(lines, wrapLines("  "+l.Style.Render(pad(l.Symbol+" "+l.Word, 9))+meaning[i], w, 11)...)
 	}
-	legend = append(legend, "",
+	lines = append(lines, "")
+	for _, p := range []string{
 		"Bars: ━ used, ─ left, ┼/╋ alert thresholds, ╳ usage limit. Percent is of the allocation plus recharges.",
 		"burn: credits per hour over the last hour (at least 5 min). pace: burn ÷ the rate that lasts to the period's end.",
-		"runs out: when credits end at that burn; \"not this period\" means they last to the reset.",
-		"Every number is what Redis holds for this billing period; the stream only adds to it.")
-	return m.help.FullHelpView(groups) + strings.Join(legend, "\n")
+		"runs out: when credits end at that burn; \"lasts period\" means they last to the reset.",
+		"Every number is what Redis holds for this billing period; the stream only adds to it.",
+	} {
+		lines = append(lines, wrapLines(p, w, 0)...)
+	}
+	return lines
+}
+
+// bindingLines lays enabled bindings out in as many columns as fit in w.
+func (m *Model) bindingLines(groups [][]key.Binding, w int) []string {
+	var cells []string
+	keyW := 0
+	for _, g := range groups {
+		for _, b := range g {
+			if b.Enabled() {
+				keyW = max(keyW, cellWidth(b.Help().Key))
+			}
+		}
+	}
+	cellW := 0
+	for _, g := range groups {
+		for _, b := range g {
+			if !b.Enabled() {
+				continue
+			}
+			c := "  " + m.st.Bold.Render(pad(b.Help().Key, keyW)) + "  " + m.st.Help.Render(b.Help().Desc)
+			cells = append(cells, c)
+			cellW = max(cellW, cellWidth(c))
+		}
+	}
+	cols := max(w/(cellW+1), 1)
+	rows := (len(cells) + cols - 1) / cols
+	out := make([]string, 0, rows)
+	for r := 0; r < rows; r++ {
+		var line strings.Builder
+		for c := 0; c < cols; c++ {
+			if i := c*rows + r; i < len(cells) {
+				line.WriteString(pad(cells[i], cellW+1))
+			}
+		}
+		out = append(out, fit(strings.TrimRight(line.String(), " "), w))
+	}
+	return out
+}
+
+// wrapLines wraps s to w cells, indenting continuation lines by indent.
+func wrapLines(s string, w, indent int) []string {
+	if cellWidth(s) <= w {
+		return []string{s}
+	}
+	lead := len(s) - len(strings.TrimLeft(s, " "))
+	words := strings.Split(s[lead:], " ")
+	var out []string
+	line := strings.Repeat(" ", lead)
+	for _, word := range words {
+		switch {
+		case strings.TrimSpace(line) == "":
+			line += word
+		case cellWidth(line)+1+cellWidth(word) <= w:
+			line += " " + word
+		default:
+			out = append(out, fit(line, w))
+			line = strings.Repeat(" ", indent) + word
+		}
+	}
+	return append(out, fit(line, w))
 }

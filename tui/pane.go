@@ -8,18 +8,23 @@ import (
 )
 
 // pane draws content in a rounded border of exactly w×h cells with the title set
-// into the top edge; the focused pane's border is highlighted.
+// into the top edge. The focused pane has a thick border, a coloured one and a
+// ▶ before its title: the shape and the marker tell focus apart without colour
+// (NO_COLOR, monochrome terminals).
 func pane(st *Styles, title, content string, w, h int, focused bool) string {
 	if w < 4 || h < 2 {
 		return ""
 	}
 	edge := st.Edge
+	border := lipgloss.RoundedBorder()
+	title = " " + title + " "
 	if focused {
 		edge = st.EdgeFocus
+		border = lipgloss.ThickBorder()
+		title = " ▶" + title
 	}
-	border := lipgloss.RoundedBorder()
 	inner := w - 2
-	t := truncate(" "+title+" ", max(inner-2, 0))
+	t := truncate(title, max(inner-2, 0))
 	top := edge.Render(border.TopLeft+border.Top) + st.PaneTitle.Render(t) +
 		edge.Render(strings.Repeat(border.Top, max(inner-1-cellWidth(t), 0))+border.TopRight)
 	lines := strings.Split(content, "\n")

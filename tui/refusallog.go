@@ -17,6 +17,7 @@ type RefusalLog struct {
 	rows    []model.Refusal
 	total   int64
 	cur     listCursor
+	sel     string // the selected refusal's identity: the selection follows it as rows arrive
 	width   int
 	height  int
 	focused bool
@@ -25,24 +26,53 @@ type RefusalLog struct {
 // NewRefusalLog returns an empty log.
 func NewRefusalLog(c common) RefusalLog { return RefusalLog{common: c} }
 
-// SetSize sets the content size; two lines are kept for the selected entry's advice.
+// SetSize sets the content size; lines are kept under the list for the
+// selected entry's facts and advice.
 func (r *RefusalLog) SetSize(w, h int) {
 	r.width, r.height = w, h
 	r.cur.setRows(h - 1 - r.adviceLines())
 }
 
+// adviceLines is how many lines the selected entry gets under the list: what
+// support asks for (workspace, code, request id) and the message in full when
+// the pane is tall, the advice and where to fix it always from 6 lines.
 func (r *RefusalLog) adviceLines() int {
-	if r.height >= 6 {
+	switch {
+	case r.height >= 10:
+		return 4
+	case r.height >= 6:
 		return 2
 	}
 	return 0
 }
 
-// Refresh takes the latest refusals from the ledger.
+// refusalKey is a refusal's identity: its stream entry id, or what it says
+// when it has none.
+func refusalKey(e *model.Refusal) string {
+	if e.Event.ID != "" {
+		return e.Event.ID
+	}
+	return fmt.Sprintf("%d/%s/%s/%s", e.Event.TS, e.Event.Workspace, e.Event.Req, e.Event.Code)
+}
+
+// Refresh takes the latest refusals from the ledger; the selected one stays
+// selected as newer ones arrive above it.
 func (r *RefusalLog) Refresh(l *model.Ledger) {
 	r.rows = l.Refusals(r.rows[:0], model.DefaultRefusalLog)
 	r.total = l.RefusalTotals().Total()
 	r.cur.setLen(len(r.rows))
+	if r.sel != "" {
+		for i := range r.rows {
+			if refusalKey(&r.rows[i]) == r.sel {
+				r.cur.pos = i
+				r.cur.clamp()
+				break
+			}
+		}
+	}
+	if r.cur.pos < len(r.rows) {
+		r.sel = refusalKey(&r.rows[r.cur.pos])
+	}
 }
 
 // Title says how many 402s this period.
@@ -52,7 +82,9 @@ func (r RefusalLog) Title() string {
 
 // Update scrolls the log.
 func (r RefusalLog) Update(msg tea.Msg) (RefusalLog, tea.Cmd) {
-	r.cur.handle(msg, r.km)
+	if r.cur.handle(msg, r.km) && r.cur.pos < len(r.rows) {
+		r.sel = refusalKey(&r.rows[r.cur.pos])
+	}
 	return r, nil
 }
 
@@ -70,23 +102,25 @@ func (r RefusalLog) View() string {
 	}
 	cols := r.columns()
 	var b strings.Builder
-	head := ""
-	for _, c := range cols {
-		head += align(c.head, c.width, false) + " "
+	heads := make([]string, len(cols))
+	for i, c := range cols {
+		heads[i] = align(c.head, c.width, false)
 	}
-	b.WriteString(r.st.Dim.Render(fit(head, r.width)))
+	b.WriteString(r.st.Dim.Render(fit("  "+strings.TrimRight(strings.Join(heads, " "), " "), r.width)))
 	from, to := r.cur.window()
 	for i := from; i < to; i++ {
 		e := &r.rows[i]
-		var line strings.Builder
-		for _, c := range cols {
-			line.WriteString(align(model.Sanitize(c.cell(e)), c.width, false) + " ")
+		cells := make([]string, len(cols))
+		for j, c := range cols {
+			cells[j] = c.fit(model.Sanitize(c.cell(e)), c.width)
 		}
-		s := fit(line.String(), r.width)
+		marker := "  "
+		if i == r.cur.pos && r.focused {
+			marker = "▸ "
+		}
+		s := fit(marker+strings.Join(cells, " "), r.width)
 		if i == r.cur.pos && r.focused {
 			s = r.st.Selected.Render(pad(s, r.width))
-		} else if i == r.cur.pos {
-			s = r.st.Bold.Render(s)
 		}
 		b.WriteString("\n" + s)
 	}
@@ -96,6 +130,17 @@ func (r RefusalLog) View() string {
 			b.WriteByte('\n')
 		}
 		sel := &r.rows[r.cur.pos]
+		if n >= 4 {
+			ev := &sel.Event
+			facts := "▸ " + model.Sanitize(ev.Workspace)
+			if ev.Project != "" {
+				facts += "/" + model.Sanitize(ev.Project)
+			}
+			facts += " · " + model.Sanitize(orDash(ev.Code)) + " · request " + model.Sanitize(orDash(ev.Req)) + " · " + sel.By.String() +
+				" · " + model.Sanitize(ev.Endpoint) + " · " + time.UnixMilli(ev.TS).Local().Format("15:04:05")
+			b.WriteString("\n" + r.st.Bold.Render(fit(facts, r.width)))
+			b.WriteString("\n" + fit("  “"+model.Sanitize(ev.Msg)+"”", r.width))
+		}
 		u := model.RefusalAdvice(sel.Event.Code)
 		b.WriteString("\n" + r.st.Warn.Render(fit("→ "+u.Message, r.width)))
 		b.WriteString("\n" + r.st.Dim.Render(fit("  "+u.ActionURL, r.width)))
@@ -107,19 +152,31 @@ type logColumn struct {
 	head  string
 	width int
 	cell  func(e *model.Refusal) string
+	// fit cuts a cell to its width: names keep both ends, the rest their start
+	fit func(s string, w int) string
 }
 
-// columns fits the log's columns to the width; the message takes what is left.
+func cutEnd(s string, w int) string { return align(s, w, false) }
+func cutMid(s string, w int) string { return pad(shorten(s, w), w) }
+
+// columns fits the log's columns to the width alone, never to the rows: what
+// support asks for (workspace, code, request id) and the message stay, the
+// message gets what the others leave, and time, endpoint, project and who
+// refused go first, in that order, as the width shrinks.
 func (r *RefusalLog) columns() []logColumn {
+	inner := r.width - 2 // the selection marker
+	wsW := min(max(inner/6, 12), 28)
+	reqW := min(max(inner/6, 10), 22)
 	all := []logColumn{
-		{"time", 8, func(e *model.Refusal) string { return time.UnixMilli(e.Event.TS).Local().Format("15:04:05") }},
-		{"workspace", 14, func(e *model.Refusal) string { return e.Event.Workspace }},
-		{"project", 10, func(e *model.Refusal) string { return orDash(e.Event.Project) }},
-		{"endpoint", 15, func(e *model.Refusal) string { return e.Event.Endpoint }},
-		{"code", 17, func(e *model.Refusal) string { return orDash(e.Event.Code) }},
-		{"refused by", 15, func(e *model.Refusal) string { return e.By.String() }},
-		{"request", 12, func(e *model.Refusal) string { return orDash(e.Event.Req) }},
+		{"time", 8, func(e *model.Refusal) string { return time.UnixMilli(e.Event.TS).Local().Format("15:04:05") }, cutEnd},
+		{"workspace", wsW, func(e *model.Refusal) string { return e.Event.Workspace }, cutMid},
+		{"project", 12, func(e *model.Refusal) string { return orDash(e.Event.Project) }, cutMid},
+		{"endpoint", 15, func(e *model.Refusal) string { return e.Event.Endpoint }, cutEnd},
+		{"code", 17, func(e *model.Refusal) string { return orDash(e.Event.Code) }, cutEnd},
+		{"refused by", 15, func(e *model.Refusal) string { return e.By.String() }, cutEnd},
+		{"request", reqW, func(e *model.Refusal) string { return orDash(e.Event.Req) }, cutMid},
 	}
+	minMessage := max(24, inner/3)
 	drop := map[string]bool{}
 	used := func() int {
 		n := 0
@@ -130,8 +187,8 @@ func (r *RefusalLog) columns() []logColumn {
 		}
 		return n
 	}
-	for _, name := range []string{"request", "project", "refused by", "endpoint"} {
-		if r.width-used() >= 20 {
+	for _, name := range []string{"project", "refused by", "endpoint", "time"} {
+		if inner-used() >= minMessage {
 			break
 		}
 		drop[name] = true
@@ -142,7 +199,7 @@ func (r *RefusalLog) columns() []logColumn {
 			cols = append(cols, c)
 		}
 	}
-	return append(cols, logColumn{"message", max(r.width-used(), 0), func(e *model.Refusal) string { return e.Event.Msg }})
+	return append(cols, logColumn{"message", max(inner-used(), 0), func(e *model.Refusal) string { return e.Event.Msg }, cutEnd})
 }
 
 func orDash(s string) string {

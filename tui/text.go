@@ -45,3 +45,19 @@ func fit(s string, width int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// shorten fits a name into width cells keeping both ends (acme-res…team-alpha):
+// names that differ only at the end, as generated ids and team suffixes do,
+// stay distinguishable. The end gets the larger half.
+func shorten(s string, width int) string {
+	w := cellWidth(s)
+	if w <= width {
+		return s
+	}
+	if width < 5 {
+		return truncate(s, width)
+	}
+	tail := (width - 1 + 1) / 2
+	head := width - 1 - tail
+	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, w-tail, "")
+}

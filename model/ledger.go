@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,15 @@ type Ledger struct {
 	streamID     string
 	counts       Counts
 	version      uint64 // bumped by every change, so readers can skip redrawing
+	// byUse and byName are every workspace in the gauges' orders, kept as
+	// events arrive (see rerank); bulk pauses that while Seed rebuilds.
+	byUse  []useKey
+	byName []string
+	bulk   bool
+	// refusedAll and endpointsAll are RefusalTotals and Endpoints("") kept as
+	// events arrive, so a frame does not walk every workspace.
+	refusedAll   Refusals
+	endpointsAll map[string]int64
 	// defaults are the alert thresholds of workspaces without their own (nil:
 	// the built-in 50/75/90 %); a configuration value, set once, handed to Assess.
 	defaults []int
@@ -65,6 +75,10 @@ type wsState struct {
 	// blocked: the API refused this workspace (credits or its limit) and no
 	// successful call has come since.
 	blocked bool
+	// key is where the workspace stands in the ledger's byUse order; ranked is
+	// false until it has a place there.
+	key     useKey
+	ranked  bool
 	fired   uint16
 	nextAt  int64
 	burn    burnRing
@@ -95,6 +109,7 @@ func NewLedger(rule PeriodRule, now time.Time) *Ledger {
 		observedFrom: now.UnixMilli(),
 		ws:           make(map[string]*wsState),
 		refusals:     newRefusalRing(DefaultRefusalLog),
+		endpointsAll: map[string]int64{},
 	}
 }
 
@@ -140,6 +155,7 @@ func (l *Ledger) workspace(name string) *wsState {
 	name = strings.Clone(name) // do not pin the reader's buffers
 	w := &wsState{owner: l.owner, name: name, projects: make(map[string]*projState, 1), nextAt: noLine}
 	l.ws[name] = w
+	l.rerank(w) // takes its place in the orders
 	return w
 }
 
@@ -198,12 +214,14 @@ func (l *Ledger) Apply(e *Event) {
 		w.blocked = false
 		w.creditsBack()
 		w.arm(l.defaults)
+		l.rerank(w)
 		return
 	}
 	w.used += e.Credits
 	p := w.project(e.Project)
 	p.used += e.Credits
 	p.add(e.Endpoint, e.Credits)
+	l.addEndpoint(e.Endpoint, e.Credits)
 	if e.Credits != 0 {
 		w.burn.add(e.TS, e.Credits)
 		l.all.add(e.TS, e.Credits)
@@ -224,6 +242,15 @@ func (l *Ledger) Apply(e *Event) {
 	if p.used >= p.nextAt {
 		l.fireProject(w, p, e.TS)
 	}
+	l.rerank(w)
+}
+
+// addEndpoint counts credits in the all-workspace endpoint totals.
+func (l *Ledger) addEndpoint(endpoint string, credits int64) {
+	if _, ok := l.endpointsAll[endpoint]; !ok {
+		endpoint = strings.Clone(endpoint)
+	}
+	l.endpointsAll[endpoint] += credits
 }
 
 func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
@@ -237,6 +264,7 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 	p.setRefusing(e.Code, true)
 	class := ClassOf(e.Code)
 	w.refused[class]++
+	l.refusedAll[class]++
 	by := l.refusedBy(w, p, class)
 	if by != BudgetProject && by != BudgetUnknown {
 		w.blocked = true
@@ -321,6 +349,7 @@ func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	if w.used >= w.nextAt {
 		l.fire(w, ts)
 	}
+	l.rerank(w)
 }
 
 // SetBudget replaces a project's budget inside a workspace.
@@ -341,6 +370,8 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	l.version++
 	samePeriod := s.Period.Key == l.period.Key
 	old := l.ws
+	l.bulk = true
+	defer l.rankAll()
 	l.period = s.Period
 	l.streamID = s.StreamID
 	l.ws = make(map[string]*wsState, len(s.Used)+len(s.Settings))
@@ -405,10 +436,17 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			}
 		}
 	}
+	l.refusedAll, l.endpointsAll = Refusals{}, map[string]int64{}
 	for _, w := range l.ws {
 		w.markPassed(l.defaults)
+		for i, n := range w.refused {
+			l.refusedAll[i] += n
+		}
 		for _, p := range w.projects {
 			p.markPassed()
+			for ep, n := range p.endpoints {
+				l.endpointsAll[ep] += *n
+			}
 		}
 	}
 }
@@ -424,6 +462,8 @@ func (l *Ledger) Clone() *Ledger {
 	c := *l
 	c.ws = maps.Clone(l.ws)
 	l.owner, c.owner = owners.Add(1), owners.Add(1)
+	c.byUse, c.byName = slices.Clone(l.byUse), slices.Clone(l.byName)
+	c.endpointsAll = maps.Clone(l.endpointsAll)
 	c.refusals = l.refusals.clone()
 	c.crossings = append([]Crossing(nil), l.crossings...)
 	return &c

@@ -101,20 +101,16 @@ type EndpointTotal struct {
 // Endpoints returns credits by endpoint for a workspace, or for all when ws is "",
 // largest first.
 func (l *Ledger) Endpoints(ws string) []EndpointTotal {
+	if ws == "" {
+		return sortedTotals(l.endpointsAll) // kept as events arrive
+	}
 	sums := map[string]int64{}
-	add := func(w *wsState) {
+	if w := l.ws[ws]; w != nil {
 		for _, p := range w.projects {
 			for ep, n := range p.endpoints {
 				sums[ep] += *n
 			}
 		}
-	}
-	if ws == "" {
-		for _, w := range l.ws {
-			add(w)
-		}
-	} else if w := l.ws[ws]; w != nil {
-		add(w)
 	}
 	return sortedTotals(sums)
 }
@@ -180,15 +176,7 @@ func (l *Ledger) Projects(ws string) []ProjectSummary {
 func (l *Ledger) Refusals(dst []Refusal, max int) []Refusal { return l.refusals.newest(dst, max) }
 
 // RefusalTotals returns this period's 402 count by class, over every workspace.
-func (l *Ledger) RefusalTotals() Refusals {
-	var r Refusals
-	for _, w := range l.ws {
-		for i, n := range w.refused {
-			r[i] += n
-		}
-	}
-	return r
-}
+func (l *Ledger) RefusalTotals() Refusals { return l.refusedAll }
 
 // Totals returns the ledger's counters in the shape of a Snapshot (Used, UsedBy,
 // Refused, Recharged), so they can be compared with what Redis holds.

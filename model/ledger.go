@@ -77,11 +77,11 @@ type wsState struct {
 	blocked bool
 	// key is where the workspace stands in the ledger's byUse order; ranked is
 	// false until it has a place there.
-	key     useKey
-	ranked  bool
-	fired   uint16
-	nextAt  int64
-	burn    burnRing
+	key    useKey
+	ranked bool
+	fired  uint16
+	nextAt int64
+	burn   burnRing
 }
 
 type projState struct {

@@ -152,14 +152,25 @@ func (s *AlertStore) update(ctx context.Context, period, id string, expire time.
 	return false, fmt.Errorf("write alert %s: too many concurrent changes", id)
 }
 
+// ClaimOptions say who delivers a claimed transition.
+type ClaimOptions struct {
+	// Owner, when set, leases the delivery to that instance until LeaseUntil;
+	// else it waits for an instance with sinks (TakeDelivery).
+	Owner      string
+	LeaseUntil time.Time
+	// Delivered records the transition as already delivered (an instance that
+	// could not reach Redis announced it on its own and records it afterwards).
+	Delivered bool
+	// Expire is the period hash's expiry (zero: keep the one it has).
+	Expire time.Time
+}
+
 // Claim records a transition unless another instance already made it: a
 // firing claim needs the alert absent from the period, a resolved claim needs
-// it firing. claimed is true when this call made it. When owner is set the
-// delivery is leased to owner until leaseUntil; else it waits for an instance
-// with sinks (TakeDelivery). expire is the period hash's expiry (zero: keep).
-func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summary, owner string, leaseUntil, expire time.Time) (claimed bool, err error) {
+// it firing. claimed is true when this call made it.
+func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summary string, opt ClaimOptions) (claimed bool, err error) {
 	id := tr.Alert.ID
-	return s.update(ctx, tr.Alert.Period, id, expire, func(rec *StoredAlert, ok bool) bool {
+	return s.update(ctx, tr.Alert.Period, id, opt.Expire, func(rec *StoredAlert, ok bool) bool {
 		switch tr.Status {
 		case model.AlertFiring:
 			if ok {
@@ -174,9 +185,9 @@ func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summar
 		default:
 			return false
 		}
-		d := Delivery{Transition: tr, Summary: summary}
-		if owner != "" {
-			d.Owner, d.LeaseUntil = owner, leaseUntil
+		d := Delivery{Transition: tr, Summary: summary, Done: opt.Delivered}
+		if opt.Owner != "" && !opt.Delivered {
+			d.Owner, d.LeaseUntil = opt.Owner, opt.LeaseUntil
 		}
 		rec.Deliveries = append(rec.Deliveries, d)
 		return true

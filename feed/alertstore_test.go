@@ -27,7 +27,7 @@ func TestAlertStoreClaimsEachTransitionOnce(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				tr := model.AlertTransition{Alert: a, Status: status, At: at, Stream: "1-0"}
-				ok, err := st.Claim(ctx, tr, "s", "", time.Time{}, expire)
+				ok, err := st.Claim(ctx, tr, "s", ClaimOptions{Expire: expire})
 				if err != nil {
 					t.Errorf("instance %d: %v", i, err)
 				}
@@ -80,7 +80,7 @@ func TestAlertStoreLeasesDeliveryToOneInstance(t *testing.T) {
 	a := model.Alert{ID: "2026-11/acme/-/allocation_reached/-", Period: "2026-11", Workspace: "acme", Kind: model.AlertAllocation}
 	tr := model.AlertTransition{Alert: a, Status: model.AlertFiring, At: at}
 	// a dashboard without sinks records the transition, leased to nobody
-	if ok, err := st.Claim(ctx, tr, "s", "", time.Time{}, time.Time{}); !ok || err != nil {
+	if ok, err := st.Claim(ctx, tr, "s", ClaimOptions{}); !ok || err != nil {
 		t.Fatalf("claim %v %v", ok, err)
 	}
 	lease := at.Add(time.Minute)

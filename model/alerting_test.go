@@ -271,3 +271,20 @@ func TestAlertRunOut(t *testing.T) {
 		t.Fatalf("idle: %+v", a)
 	}
 }
+
+func TestForecastScore(t *testing.T) {
+	p := time.Date(2026, 11, 25, 14, 5, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		refused time.Time
+		want    string
+	}{
+		{p.Add(-13 * time.Minute), "acme: projected 14:05, refused 13:52: 13 min early"},
+		{p.Add(2 * time.Hour), "acme: projected 14:05, refused 16:05: 2 h late"},
+		{p.Add(20 * time.Second), "acme: projected 14:05, refused 14:05: on time"},
+	} {
+		s := ForecastScore{Workspace: "acme", Projected: p, Refused: tc.refused}
+		if got := s.String(time.UTC); got != tc.want || s.Error() != tc.refused.Sub(p) {
+			t.Errorf("got %q (%v), want %q", got, s.Error(), tc.want)
+		}
+	}
+}

@@ -1,0 +1,34 @@
+package model
+
+import (
+	"fmt"
+	"time"
+)
+
+// ForecastScore sets a workspace's first credits_exhausted 402 of a period
+// against the run-out time mavtop had projected for it, so an operator can
+// see how far the forecast can be trusted.
+type ForecastScore struct {
+	Workspace string
+	// Projected is when the forecast said credits would run out; Refused is
+	// when the API first refused with credits_exhausted.
+	Projected, Refused time.Time
+}
+
+// Error is Refused minus Projected: negative when the refusal came before the
+// projection (the forecast was late), positive when after.
+func (s ForecastScore) Error() time.Duration { return s.Refused.Sub(s.Projected) }
+
+// String reads "projected 14:05, refused 13:52: 13 min early" (times in loc).
+func (s ForecastScore) String(loc *time.Location) string {
+	e := s.Error()
+	verdict := "on time"
+	switch {
+	case e <= -time.Minute:
+		verdict = HumanizeDuration(-e) + " early"
+	case e >= time.Minute:
+		verdict = HumanizeDuration(e) + " late"
+	}
+	return fmt.Sprintf("%s: projected %s, refused %s: %s", s.Workspace,
+		s.Projected.In(loc).Format("15:04"), s.Refused.In(loc).Format("15:04"), verdict)
+}

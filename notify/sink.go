@@ -1,0 +1,238 @@
+// Package notify delivers alert transitions — decided by model.AlertTransitions,
+// claimed once across instances by feed.AlertStore — to webhooks (a JSON POST)
+// and chat services (through github.com/nicholas-fedor/shoutrrr), retrying with
+// backoff for at least an hour without ever blocking the feed. It does not
+// decide what an alert is: model/ does.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nicholas-fedor/shoutrrr/pkg/router"
+	"github.com/nicholas-fedor/shoutrrr/pkg/types"
+
+	"mavtop/model"
+)
+
+// Payload is the JSON body a webhook receives for one transition. Key is the
+// idempotency key: delivery is at-least-once (an instance that crashes between
+// sending and recording it is taken over and sends again), so a receiver that
+// must never act twice drops a Key it has seen.
+type Payload struct {
+	Key       string            `json:"key"`
+	ID        string            `json:"id"`
+	Status    model.AlertStatus `json:"status"`
+	Kind      model.AlertKind   `json:"kind"`
+	Workspace string            `json:"workspace"`
+	Project   string            `json:"project"`
+	// Threshold is the percent of the cap, for kind "threshold" (else null).
+	Threshold *int   `json:"threshold"`
+	Code      string `json:"code,omitempty"`
+	// PercentUsed is credits used over the workspace's effective cap.
+	PercentUsed float64 `json:"percent_used"`
+	Used        int64   `json:"used"`
+	// Cap is the line in credits the alert is judged against; CapKind names the
+	// effective cap ("allocation" or "limit") for thresholds.
+	Cap     int64  `json:"cap"`
+	CapKind string `json:"cap_kind,omitempty"`
+	Level   string `json:"level"`
+	Period  string `json:"period"`
+	// At is when the transition was decided (RFC 3339).
+	At      string `json:"at"`
+	Summary string `json:"summary"`
+	// SpareHours is, for kind "run_out", how many hours before the period's
+	// end the credits run out at the current burn.
+	SpareHours float64 `json:"spare_hours,omitempty"`
+	Source     string  `json:"source"`
+}
+
+// NewPayload builds the payload of a transition with its summary.
+func NewPayload(tr *model.AlertTransition, summary string) Payload {
+	a := &tr.Alert
+	p := Payload{
+		Key: tr.Key(), ID: a.ID, Status: tr.Status, Kind: a.Kind,
+		Workspace: a.Workspace, Project: a.Project, Code: a.Code,
+		PercentUsed: round1(a.PercentUsed), Used: a.Used, Cap: a.Cap, Level: a.Level.String(),
+		Period: a.Period, At: tr.At.UTC().Format(time.RFC3339), Summary: model.Sanitize(summary), Source: "mavtop",
+	}
+	if a.Kind == model.AlertThreshold {
+		th := a.Threshold
+		p.Threshold = &th
+	}
+	if a.CapKind != model.CapNone {
+		p.CapKind = a.CapKind.String()
+	}
+	if a.Kind == model.AlertRunOut {
+		p.SpareHours = round1(a.Spare.Hours())
+	}
+	return p
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+
+// Sink is one destination of notifications.
+type Sink interface {
+	// Name identifies the sink in logs, metrics and the store without its
+	// secrets: "webhook:host:port" or the chat scheme ("slack").
+	Name() string
+	// Send delivers one payload; a *PermanentError says retrying is useless.
+	Send(ctx context.Context, p *Payload) error
+}
+
+// PermanentError is a delivery error that no retry will fix (a 4xx answer).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// StatusError is a webhook's non-2xx answer.
+type StatusError struct{ Code int }
+
+func (e *StatusError) Error() string { return strconv.Itoa(e.Code) + " " + http.StatusText(e.Code) }
+
+// ParseSinks turns --notify URLs into sinks: http(s) URLs are webhooks, any
+// other scheme goes to shoutrrr (slack://, discord://, teams://, smtp://,
+// telegram://, generic://…). hc sends the webhooks (nil: a client with a 10 s
+// timeout). An unknown scheme or a malformed URL is an error naming it
+// without its secrets.
+func ParseSinks(urls []string, hc *http.Client) ([]Sink, error) {
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	var sinks []Sink
+	seen := map[string]int{}
+	for _, raw := range urls {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme == "" {
+			return nil, fmt.Errorf("notify URL %q: not a URL", redact(raw))
+		}
+		var s Sink
+		switch u.Scheme {
+		case "http", "https":
+			if u.Host == "" {
+				return nil, fmt.Errorf("notify URL %q: no host", redact(raw))
+			}
+			s = &webhook{url: raw, hc: hc, name: "webhook:" + u.Host}
+		default:
+			r, err := router.New(nil, raw)
+			if err != nil {
+				return nil, fmt.Errorf("notify URL %s://…: %v", u.Scheme, err)
+			}
+			r.Timeout = 10 * time.Second
+			s = &chat{r: r, name: u.Scheme}
+		}
+		if n := seen[s.Name()]; n > 0 { // two sinks never share a name
+			s = renamed{s, s.Name() + "#" + strconv.Itoa(n+1)}
+		}
+		seen[s.Name()]++
+		sinks = append(sinks, s)
+	}
+	return sinks, nil
+}
+
+// redact keeps a URL's scheme and host, never its path, query or user info,
+// where tokens live.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return "…"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
+type renamed struct {
+	Sink
+	name string
+}
+
+func (r renamed) Name() string { return r.name }
+
+type webhook struct {
+	url  string
+	hc   *http.Client
+	name string
+}
+
+func (w *webhook) Name() string { return w.name }
+
+// Send POSTs the payload as JSON. 2xx is sent; 408, 425, 429 and 5xx are worth
+// retrying; any other answer is permanent.
+func (w *webhook) Send(ctx context.Context, p *Payload) error {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return &PermanentError{err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+	if err != nil {
+		return &PermanentError{fmt.Errorf("webhook %s: %w", w.name, err)}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "mavtop")
+	req.Header.Set("Idempotency-Key", p.Key)
+	resp, err := w.hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL may hold a token
+		}
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	switch c := resp.StatusCode; {
+	case c >= 200 && c < 300:
+		return nil
+	case c == http.StatusRequestTimeout || c == http.StatusTooEarly || c == http.StatusTooManyRequests || c >= 500:
+		return &StatusError{c}
+	default:
+		return &PermanentError{&StatusError{c}}
+	}
+}
+
+type chat struct {
+	r    *router.ServiceRouter
+	name string
+}
+
+func (c *chat) Name() string { return c.name }
+
+// Send posts the summary, titled with the status, through shoutrrr.
+func (c *chat) Send(ctx context.Context, p *Payload) error {
+	title := "mavtop " + string(p.Status) + ": " + string(p.Kind)
+	msg := p.Summary
+	if p.Status == model.AlertFiring {
+		msg = "🔥 " + msg
+	} else {
+		msg = "✅ " + msg
+	}
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for _, e := range c.r.Send(msg, &types.Params{"title": title}) {
+			if e != nil {
+				err = e
+			}
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

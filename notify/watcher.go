@@ -1,0 +1,547 @@
+package notify
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+// Defaults of WatcherOptions.
+const (
+	// DefaultEvery is how often alerts are evaluated and the store read.
+	DefaultEvery = time.Second
+	// DefaultLease is how long a delivery stays with the instance that took
+	// it without news from it; the owner renews it while it works.
+	DefaultLease = 2 * time.Minute
+	// MaxScores is how many forecast scores are kept.
+	MaxScores = 20
+)
+
+// WatcherOptions configure a Watcher.
+type WatcherOptions struct {
+	// Hub is followed like a dashboard follows it.
+	Hub *feed.Hub
+	// Store holds the lifecycle every instance shares.
+	Store *feed.AlertStore
+	// Notifier delivers; nil (or one without sinks) records transitions only,
+	// and leaves their delivery to an instance with sinks.
+	Notifier *Notifier
+	// Instance names this process in delivery leases (host, pid and a random
+	// suffix by default).
+	Instance string
+	// Alert tunes the evaluation (the stale limit).
+	Alert model.AlertOptions
+	// Every is the evaluation cadence (DefaultEvery); Lease the delivery lease
+	// (DefaultLease).
+	Every, Lease time.Duration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// Logger logs transitions and store errors (nil: none).
+	Logger *slog.Logger
+}
+
+// Entry is one alert of this period as the alerts pane and `mavtop alerts`
+// show it: its lifecycle and how its delivery goes.
+type Entry struct {
+	feed.StoredAlert
+	// Summary is the newest transition's sentence.
+	Summary string
+}
+
+// Delivery sums up an entry's newest delivery: sinks sent to, retrying, failed,
+// and the last error; Waiting is true while no instance with sinks took it.
+func (e *Entry) Delivery() (sent, retrying, failed int, lastErr string, waiting bool) {
+	if len(e.Deliveries) == 0 {
+		return
+	}
+	d := e.Deliveries[len(e.Deliveries)-1]
+	for _, r := range d.Sinks {
+		switch r.Result {
+		case feed.ResultSent:
+			sent++
+		case feed.ResultRetrying:
+			retrying++
+			lastErr = r.Err
+		case feed.ResultFailed:
+			failed++
+			lastErr = r.Err
+		}
+	}
+	waiting = !d.Done && len(d.Sinks) == 0 && d.Owner == ""
+	return
+}
+
+// Watcher evaluates the alert lifecycle from a hub, claims each transition in
+// the store and hands its delivery to the notifier. Every mavtop process runs
+// one; the store makes them agree.
+type Watcher struct {
+	opt   WatcherOptions
+	sinks []string
+
+	mu       sync.Mutex
+	known    map[string]feed.StoredAlert // this period and the last, by id
+	local    map[string]bool             // firings announced while Redis was away
+	inflight map[string]*inflight        // by transition key
+	entries  []Entry
+	firing   int
+	counts   map[[2]string]int64 // sink, outcome → count
+	storeErr error
+	scores   []model.ForecastScore
+	runOut   map[string]time.Time // workspace → projected run-out
+}
+
+type inflight struct {
+	period, id string
+	idx        int
+	left       map[string]bool
+	dropped    bool
+}
+
+// NewWatcher returns a watcher; Run starts it.
+func NewWatcher(opt WatcherOptions) *Watcher {
+	if opt.Every <= 0 {
+		opt.Every = DefaultEvery
+	}
+	if opt.Lease <= 0 {
+		opt.Lease = DefaultLease
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Instance == "" {
+		opt.Instance = instanceName()
+	}
+	w := &Watcher{opt: opt, known: map[string]feed.StoredAlert{}, local: map[string]bool{},
+		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, runOut: map[string]time.Time{}}
+	if opt.Notifier != nil {
+		w.sinks = opt.Notifier.Sinks()
+		opt.Notifier.opt.OnResult = w.onResult
+		w.opt.Notifier = opt.Notifier
+	}
+	return w
+}
+
+func instanceName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// Sinks returns the names of this instance's sinks.
+func (w *Watcher) Sinks() []string { return w.sinks }
+
+// Entries returns this period's alerts, newest transition first.
+func (w *Watcher) Entries() []Entry {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.entries)
+}
+
+// Firing returns how many alerts of this period are firing.
+func (w *Watcher) Firing() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.firing
+}
+
+// Notifications returns delivery outcomes counted by sink and outcome.
+func (w *Watcher) Notifications() map[[2]string]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[[2]string]int64, len(w.counts))
+	for k, v := range w.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// Scores returns the latest forecast scores, newest first.
+func (w *Watcher) Scores() []model.ForecastScore {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.scores)
+}
+
+// StoreErr is the last error reading or writing the store (nil when the last
+// call worked).
+func (w *Watcher) StoreErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.storeErr
+}
+
+// Run follows the hub and evaluates every Every until ctx is done; with a
+// notifier it also runs the deliveries.
+func (w *Watcher) Run(ctx context.Context) error {
+	v := w.opt.Hub.Join()
+	defer v.Close()
+	msgs := make(chan []feed.Msg, 1)
+	go func() {
+		for {
+			m, err := v.Next(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if n := w.opt.Notifier; n != nil {
+		go n.Run(ctx)
+	}
+	var st feed.LedgerState
+	var h model.FeedHealth
+	t := time.NewTicker(w.opt.Every)
+	defer t.Stop()
+	lastRenew := w.opt.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case batch := <-msgs:
+			for _, m := range batch {
+				switch m := m.(type) {
+				case *feed.ConnMsg:
+					h.Connected, h.Since = m.State == feed.Connected, m.Since
+				case *feed.StatsMsg:
+					h.Lag = m.Lag
+				default:
+					st.Apply(m)
+				}
+			}
+		case <-t.C:
+			if st.Ledger == nil {
+				continue
+			}
+			w.cycle(ctx, st.Ledger, h)
+			if now := w.opt.Now(); now.Sub(lastRenew) >= w.opt.Lease/3 {
+				w.renew(ctx, now)
+				lastRenew = now
+			}
+		}
+	}
+}
+
+// cycle is one evaluation: read the shared lifecycle, judge, claim, deliver.
+func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth) {
+	now := w.opt.Now()
+	p := l.Period()
+	prev := l.Rule().At(p.Start.Add(-time.Millisecond)).Key
+	loaded := map[string]feed.StoredAlert{}
+	var storeErr error
+	for _, key := range []string{prev, p.Key} {
+		recs, _, err := w.opt.Store.Load(ctx, key)
+		if err != nil {
+			storeErr = err
+			break
+		}
+		for id, r := range recs {
+			loaded[id] = r
+		}
+	}
+	w.mu.Lock()
+	if storeErr == nil {
+		for id, r := range w.known { // what only this instance knows (announced while Redis was away)
+			if _, ok := loaded[id]; !ok && w.local[id] {
+				loaded[id] = r
+			}
+		}
+		w.known = loaded
+	}
+	known := make(map[string]model.AlertRecord, len(w.known))
+	for id, r := range w.known {
+		known[id] = r.AlertRecord
+	}
+	w.storeErr = storeErr
+	w.mu.Unlock()
+
+	cands := model.EvaluateAlerts(l, now, h, w.opt.Alert, nil)
+	w.track(cands, now)
+	for _, tr := range model.AlertTransitions(known, cands, p.Key, l.StreamID(), now) {
+		w.transition(ctx, tr, p, now, storeErr != nil)
+	}
+	if storeErr == nil {
+		w.syncLocal(ctx, p)
+		w.takeOver(ctx, now)
+	}
+	w.refresh(p.Key)
+}
+
+// track keeps each workspace's projected run-out, to score the forecast
+// against the first credits_exhausted 402.
+func (w *Watcher) track(cands []model.Alert, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, a := range cands {
+		if a.Kind == model.AlertRunOut && a.Condition == model.ConditionHolds && a.RunOutIn > 0 {
+			w.runOut[a.Workspace] = now.Add(a.RunOutIn)
+		}
+	}
+}
+
+func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p model.Period, now time.Time, redisDown bool) {
+	summary := tr.Summary(p.Key)
+	var expire time.Time
+	if tr.Alert.Period == p.Key {
+		expire = feed.ExpireAt(p)
+	}
+	deliver := len(w.sinks) > 0
+	if redisDown {
+		// Redis is away: nothing can be claimed. Only the feed's own alert
+		// cannot wait for it; each instance announces it (receivers drop
+		// duplicates by key) and records it once Redis is back.
+		if tr.Alert.Kind != model.AlertStale || tr.Status != model.AlertFiring {
+			return
+		}
+		rec := feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream},
+			Deliveries: []feed.Delivery{{Transition: tr, Summary: summary, Done: true}}}
+		w.mu.Lock()
+		w.known[tr.Alert.ID], w.local[tr.Alert.ID] = rec, true
+		w.mu.Unlock()
+		w.log("alert firing (Redis unreachable: not claimed)", tr, summary)
+		if deliver {
+			w.opt.Notifier.Enqueue(&Job{Key: tr.Key(), Payload: NewPayload(&tr, summary)})
+		}
+		return
+	}
+	opt := feed.ClaimOptions{Expire: expire}
+	if deliver {
+		opt.Owner, opt.LeaseUntil = w.opt.Instance, now.Add(w.opt.Lease)
+	}
+	claimed, err := w.opt.Store.Claim(ctx, tr, summary, opt)
+	if err != nil {
+		w.setErr(err)
+		return
+	}
+	if !claimed {
+		return // another instance made it first
+	}
+	w.log("alert "+string(tr.Status), tr, summary)
+	if tr.Status == model.AlertFiring && tr.Alert.Kind == model.AlertRefusals && tr.Alert.Code == model.CodeCreditsExhausted {
+		w.score(tr)
+	}
+	if deliver {
+		idx := 0
+		if tr.Status == model.AlertResolved {
+			idx = 1
+		}
+		w.start(tr.Alert.Period, tr.Alert.ID, idx, tr.Key(), NewPayload(&tr, summary), nil)
+	}
+}
+
+// score sets the first credits_exhausted 402 of a workspace against the
+// run-out mavtop had projected for it.
+func (w *Watcher) score(tr model.AlertTransition) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	projected, ok := w.runOut[tr.Alert.Workspace]
+	if !ok {
+		return
+	}
+	s := model.ForecastScore{Workspace: tr.Alert.Workspace, Projected: projected, Refused: tr.At}
+	w.scores = append([]model.ForecastScore{s}, w.scores...)
+	if len(w.scores) > MaxScores {
+		w.scores = w.scores[:MaxScores]
+	}
+}
+
+// syncLocal records in Redis what was announced while it was away.
+func (w *Watcher) syncLocal(ctx context.Context, p model.Period) {
+	w.mu.Lock()
+	var pending []feed.StoredAlert
+	for id := range w.local {
+		pending = append(pending, w.known[id])
+	}
+	w.mu.Unlock()
+	for _, rec := range pending {
+		tr := rec.Deliveries[0].Transition
+		var expire time.Time
+		if tr.Alert.Period == p.Key {
+			expire = feed.ExpireAt(p)
+		}
+		if _, err := w.opt.Store.Claim(ctx, tr, rec.Deliveries[0].Summary, feed.ClaimOptions{Delivered: true, Expire: expire}); err != nil {
+			return
+		}
+		w.mu.Lock()
+		delete(w.local, tr.Alert.ID)
+		w.mu.Unlock()
+	}
+}
+
+// takeOver leases deliveries nobody holds (recorded by an instance without
+// sinks, or by one that died mid-delivery) and starts them.
+func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
+	if len(w.sinks) == 0 {
+		return
+	}
+	w.mu.Lock()
+	var cand []feed.StoredAlert
+	for _, r := range w.known {
+		i := r.Pending()
+		if i < 0 {
+			continue
+		}
+		d := r.Deliveries[i]
+		if _, busy := w.inflight[d.Transition.Key()]; busy {
+			continue
+		}
+		if d.Owner == "" || d.Owner == w.opt.Instance || !now.Before(d.LeaseUntil) {
+			cand = append(cand, r)
+		}
+	}
+	w.mu.Unlock()
+	for _, r := range cand {
+		rec, idx, ok, err := w.opt.Store.TakeDelivery(ctx, r.Alert.Period, r.Alert.ID, w.opt.Instance, now, now.Add(w.opt.Lease))
+		if err != nil {
+			w.setErr(err)
+			return
+		}
+		if !ok {
+			continue
+		}
+		d := rec.Deliveries[idx]
+		var left []string
+		for _, s := range w.sinks {
+			if res, ok := d.Sinks[s]; !ok || res.Result == feed.ResultRetrying {
+				left = append(left, s)
+			}
+		}
+		w.start(rec.Alert.Period, rec.Alert.ID, idx, d.Transition.Key(), NewPayload(&d.Transition, d.Summary), left)
+	}
+}
+
+func (w *Watcher) start(period, id string, idx int, key string, p Payload, sinks []string) {
+	if sinks == nil {
+		sinks = w.sinks
+	}
+	in := &inflight{period: period, id: id, idx: idx, left: map[string]bool{}}
+	for _, s := range sinks {
+		in.left[s] = true
+	}
+	w.mu.Lock()
+	w.inflight[key] = in
+	w.mu.Unlock()
+	if len(sinks) == 0 { // every sink already had it: finish the record
+		w.onResult(Result{Key: key, Final: true})
+		return
+	}
+	w.opt.Notifier.Enqueue(&Job{Key: key, Payload: p, Sinks: sinks})
+}
+
+// onResult records a sink's outcome in the store (from the sink's goroutine).
+func (w *Watcher) onResult(r Result) {
+	now := w.opt.Now()
+	w.mu.Lock()
+	if r.Sink != "" {
+		w.counts[[2]string{r.Sink, r.Outcome}]++
+	}
+	in := w.inflight[r.Key]
+	if in == nil {
+		w.mu.Unlock()
+		return // announced while Redis was away: nothing to record
+	}
+	if r.Final {
+		delete(in.left, r.Sink)
+		in.dropped = in.dropped || r.Outcome == OutcomeDropped
+	}
+	finished := len(in.left) == 0
+	done := finished && !in.dropped
+	period, id, idx := in.period, in.id, in.idx
+	w.mu.Unlock()
+	if r.Outcome != OutcomeDropped { // a dropped one stays pending in the store: taken up again later
+		res := feed.SinkResult{Result: r.Outcome, Attempts: r.Attempts, Err: r.Err, At: now}
+		// A fresh context: the result of a send must be recorded even while the
+		// process is asked to stop, or the next instance sends it again.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := w.opt.Store.Report(ctx, period, id, idx, w.opt.Instance, r.Sink, res, done, now.Add(w.opt.Lease)); err != nil {
+			w.setErr(err)
+		}
+		cancel()
+	}
+	if finished {
+		// Only now, with the store saying done, may takeOver look at it again.
+		w.mu.Lock()
+		delete(w.inflight, r.Key)
+		w.mu.Unlock()
+	}
+}
+
+// renew extends the leases of deliveries still under way.
+func (w *Watcher) renew(ctx context.Context, now time.Time) {
+	w.mu.Lock()
+	var ins []inflight
+	for _, in := range w.inflight {
+		ins = append(ins, *in)
+	}
+	w.mu.Unlock()
+	for _, in := range ins {
+		if _, err := w.opt.Store.Report(ctx, in.period, in.id, in.idx, w.opt.Instance, "", feed.SinkResult{}, false, now.Add(w.opt.Lease)); err != nil {
+			w.setErr(err)
+			return
+		}
+	}
+}
+
+// refresh rebuilds the entries of the period for the pane and the metrics.
+func (w *Watcher) refresh(period string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.entries = w.entries[:0]
+	w.firing = 0
+	for _, r := range w.known {
+		if r.Alert.Period != period && r.Status != model.AlertFiring {
+			continue
+		}
+		if r.Status == model.AlertFiring {
+			w.firing++
+		}
+		e := Entry{StoredAlert: r}
+		if n := len(r.Deliveries); n > 0 {
+			e.Summary = r.Deliveries[n-1].Summary
+		}
+		w.entries = append(w.entries, e)
+	}
+	slices.SortFunc(w.entries, func(a, b Entry) int {
+		if c := b.At().Compare(a.At()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Alert.ID, b.Alert.ID)
+	})
+}
+
+// At is when the entry's newest transition was decided.
+func (e *Entry) At() time.Time {
+	if e.Status == model.AlertResolved {
+		return e.ResolvedAt
+	}
+	return e.FiredAt
+}
+
+func (w *Watcher) setErr(err error) {
+	w.mu.Lock()
+	w.storeErr = err
+	w.mu.Unlock()
+	if w.opt.Logger != nil {
+		w.opt.Logger.Warn("alert store", "err", err)
+	}
+}
+
+func (w *Watcher) log(msg string, tr model.AlertTransition, summary string) {
+	if w.opt.Logger != nil {
+		w.opt.Logger.Info(msg, "id", tr.Alert.ID, "summary", summary)
+	}
+}

@@ -1,0 +1,243 @@
+package notify
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mavtop/feed"
+	"mavtop/feed/feedtest"
+	"mavtop/internal/backoff"
+	"mavtop/model"
+)
+
+// instance is one mavtop process as far as alerts go: its own Redis client,
+// hub, subscriber and watcher.
+type instance struct {
+	name   string
+	w      *Watcher
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startInstance(t *testing.T, srv *feedtest.Server, name string, hookURL string) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := srv.Client()
+	hub := feed.NewHub()
+	sub := feed.NewSubscriber(c, feed.SubscriberOptions{Block: 50 * time.Millisecond})
+	var n *Notifier
+	if hookURL != "" {
+		sinks, err := ParseSinks([]string{hookURL}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = New(sinks, Options{Backoff: &backoff.Backoff{Min: 5 * time.Millisecond, Max: 20 * time.Millisecond}})
+	}
+	w := NewWatcher(WatcherOptions{Hub: hub, Store: feed.NewAlertStore(c, ""), Notifier: n, Instance: name,
+		Every: 20 * time.Millisecond, Lease: 3 * time.Second})
+	in := &instance{name: name, w: w, cancel: cancel, done: make(chan struct{})}
+	go func() { _ = hub.Run(ctx, sub) }()
+	go func() { defer close(in.done); _ = w.Run(ctx) }()
+	t.Cleanup(in.stop)
+	return in
+}
+
+func (in *instance) stop() {
+	in.cancel()
+	<-in.done
+}
+
+// keys returns what the receiver got: each transition key, counted.
+func (r *receiver) keys() map[string]int {
+	m := map[string]int{}
+	for _, p := range r.payloads() {
+		m[p.Key]++
+	}
+	return m
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// has reports whether every key arrived.
+func has(got map[string]int, keys ...string) bool {
+	for _, k := range keys {
+		if got[k] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestEveryTransitionReachesTheReceiverExactlyOnce(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	rc := newReceiver(t)
+	period := model.MonthlyUTC.At(time.Now()).Key
+	key := func(ws, kind, detail string, st model.AlertStatus) string {
+		return model.AlertID(period, ws, "", model.AlertKind(kind), detail) + "#" + string(st)
+	}
+	settings := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{})
+	pub := feed.NewPublisher(srv.Client(), feed.PublisherOptions{})
+	spend := func(ws string, credits int64) {
+		t.Helper()
+		if err := pub.Track(ctx, model.Event{TS: time.Now().UnixMilli(), Workspace: ws, Endpoint: "/responses", Credits: credits, Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := settings.SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+
+	// two watchers with the webhook, and a dashboard that only records
+	w1 := startInstance(t, srv, "watch-1", rc.srv.URL)
+	w2 := startInstance(t, srv, "watch-2", rc.srv.URL)
+	dash := startInstance(t, srv, "dashboard", "")
+
+	spend("acme", 400) // 40 %: nothing
+	spend("acme", 110) // 51 %
+	fired50 := key("acme", "threshold", "50", model.AlertFiring)
+	waitFor(t, "the 50 % firing", func() bool { return has(rc.keys(), fired50) })
+
+	// one watcher is stopped and restarted mid-way (once the store has the
+	// 50 % delivery done: a kill between a receiver's answer and its record
+	// is the at-least-once case, TestCrashMidDeliveryIsTakenOver)
+	st := feed.NewAlertStore(srv.Client(), "")
+	settled := func() bool {
+		recs, _, err := st.Load(ctx, period)
+		if err != nil {
+			return false
+		}
+		for _, r := range recs {
+			if r.Pending() >= 0 {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, "the 50 % delivery recorded", settled)
+	w2.stop()
+	spend("acme", 250) // 76 %
+	fired := []string{fired50, key("acme", "threshold", "75", model.AlertFiring), key("acme", "threshold", "90", model.AlertFiring)}
+	waitFor(t, "the 75 % firing", func() bool { return has(rc.keys(), fired[1]) })
+	w2 = startInstance(t, srv, "watch-2b", rc.srv.URL)
+	spend("acme", 160) // 92 %
+	waitFor(t, "every firing", func() bool { return has(rc.keys(), fired...) })
+
+	// the allocation is raised: 920 of 2,000 is 46 %, under every threshold
+	if err := settings.SetWorkspace(ctx, "acme", model.Settings{Allocation: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	resolved := []string{key("acme", "threshold", "50", model.AlertResolved), key("acme", "threshold", "75", model.AlertResolved),
+		key("acme", "threshold", "90", model.AlertResolved)}
+	waitFor(t, "every resolution", func() bool { return has(rc.keys(), resolved...) })
+
+	// the receiver answers 503 for a while; a second workspace crosses its lines meanwhile
+	rc.mu.Lock()
+	refusals := 0
+	rc.fail = func() bool { refusals++; return refusals <= 30 }
+	rc.mu.Unlock()
+	if err := settings.SetWorkspace(ctx, "globex", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	spend("globex", 950)
+	later := []string{key("globex", "threshold", "50", model.AlertFiring), key("globex", "threshold", "75", model.AlertFiring),
+		key("globex", "threshold", "90", model.AlertFiring)}
+	waitFor(t, "globex's firings after the outage", func() bool { return has(rc.keys(), later...) })
+	rc.mu.Lock()
+	if refusals < 30 {
+		t.Errorf("the receiver refused %d times, want the whole outage of 30", refusals)
+	}
+	rc.mu.Unlock()
+
+	// everything settles: every delivery done in the store, then nothing more arrives
+	waitFor(t, "every delivery done", settled)
+	got := rc.keys()
+	for k, n := range got {
+		if n != 1 {
+			t.Errorf("%s arrived %d times", k, n)
+		}
+	}
+	for _, k := range slices.Concat(fired, resolved, later) {
+		if got[k] != 1 {
+			t.Errorf("%s arrived %d times, want once", k, got[k])
+		}
+	}
+	// the store and every instance agree on the lifecycle
+	recs, _, _ := st.Load(ctx, period)
+	for _, id := range []string{"50", "75", "90"} {
+		if r := recs[model.AlertID(period, "acme", "", model.AlertThreshold, id)]; r.Status != model.AlertResolved || len(r.Deliveries) != 2 {
+			t.Errorf("acme %s %%: %s, %d deliveries", id, r.Status, len(r.Deliveries))
+		}
+	}
+	waitFor(t, "the dashboard's list: six threshold alerts, each delivered to the one sink", func() bool {
+		n := 0
+		for _, e := range dash.w.Entries() {
+			sent, _, _, _, _ := e.Delivery()
+			if e.Alert.Kind == model.AlertThreshold && sent == 1 {
+				n++
+			}
+		}
+		return n == 6
+	})
+	var summaries []string
+	for _, p := range rc.payloads() {
+		if p.ID == model.AlertID(period, "acme", "", model.AlertThreshold, "75") {
+			summaries = append(summaries, string(p.Status)+": "+p.Summary)
+		}
+	}
+	want := []string{"firing: acme used 75 % of its 1,000-credit allocation (760 credits used, 76.0 %)",
+		"resolved: acme is back under 75 % of its 2,000-credit allocation (920 credits used, 46.0 %)"}
+	if strings.Join(summaries, "\n") != strings.Join(want, "\n") {
+		t.Errorf("summaries\n%s\nwant\n%s", strings.Join(summaries, "\n"), strings.Join(want, "\n"))
+	}
+	_ = w1 // runs throughout: two watchers deliver side by side
+}
+
+// A watcher that dies after claiming, before delivering, leaves a pending
+// delivery: another takes it over once the lease ends and delivers it once.
+func TestCrashMidDeliveryIsTakenOver(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	rc := newReceiver(t)
+	st := feed.NewAlertStore(srv.Client(), "")
+	now := time.Now()
+	period := model.MonthlyUTC.At(now).Key
+	tr := model.AlertTransition{Status: model.AlertFiring, At: now,
+		Alert: model.Alert{ID: model.AlertID(period, "acme", "", model.AlertAllocation, ""), Period: period, Workspace: "acme", Kind: model.AlertAllocation, Cap: 1000, Used: 1000}}
+	// the dead instance's claim, its lease running out in a moment
+	if ok, err := st.Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{Owner: "dead", LeaseUntil: now.Add(300 * time.Millisecond)}); !ok || err != nil {
+		t.Fatalf("claim %v %v", ok, err)
+	}
+	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.NewPublisher(srv.Client(), feed.PublisherOptions{}).Track(ctx, model.Event{TS: now.UnixMilli(), Workspace: "acme", Endpoint: "/x", Credits: 1000, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	startInstance(t, srv, "heir", rc.srv.URL)
+	waitFor(t, "the taken-over delivery", func() bool { return rc.keys()[tr.Key()] == 1 })
+	recs, _, _ := st.Load(ctx, period)
+	waitFor(t, "the delivery recorded done", func() bool {
+		recs, _, _ = st.Load(ctx, period)
+		r := recs[tr.Alert.ID]
+		return r.Pending() < 0
+	})
+	if d := recs[tr.Alert.ID].Deliveries[0]; d.Owner != "heir" || d.Sinks["webhook:"+strings.TrimPrefix(rc.srv.URL, "http://")].Result != feed.ResultSent {
+		t.Fatalf("delivery %+v", d)
+	}
+	if n := rc.keys()[tr.Key()]; n != 1 {
+		t.Fatalf("delivered %d times", n)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"mavtop/model"
 )
 
 // redactor removes the API key from any text that could leave the client: error
@@ -21,8 +23,11 @@ func (r redactor) masked() string {
 }
 
 // clean returns s with every occurrence of the key (and of its part after the
-// prefix, should a server strip it) replaced by the masked form.
+// prefix, should a server strip it) replaced by the masked form, and passed
+// through model.Sanitize: what a server answers is untrusted text on its way
+// to a terminal.
 func (r redactor) clean(s string) string {
+	s = model.Sanitize(s)
 	if r.key == "" {
 		return s
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"mavtop/model"
 )
 
 // ConnectOptions say which Redis to use.
@@ -35,18 +38,22 @@ func NewClient(opt ConnectOptions) (redis.UniversalClient, error) {
 	for i, raw := range parts {
 		raw = strings.TrimSpace(raw)
 		if raw == "" {
-			return nil, fmt.Errorf("redis address list %q has an empty entry", opt.URL)
+			return nil, fmt.Errorf("redis address list %s has an empty entry", RedactURL(opt.URL))
 		}
 		if !strings.Contains(raw, "://") {
+			if strings.Contains(raw, "@") {
+				return nil, fmt.Errorf("redis address %s holds credentials: write redis://user:password@host:port", RedactURL(raw))
+			}
 			if !strings.Contains(raw, ":") {
-				return nil, fmt.Errorf("redis address %q: want redis://host:port or host:port", raw)
+				return nil, fmt.Errorf("redis address %s: want redis://host:port or host:port", RedactURL(raw))
 			}
 			uo.Addrs = append(uo.Addrs, raw)
 			continue
 		}
 		o, err := redis.ParseURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("redis URL %s: %w", RedactURL(raw), err)
+			// Not wrapped: the parser's message quotes the URL, password and all.
+			return nil, fmt.Errorf("redis URL %s: %s (want redis://[user:password@]host:port[/db])", RedactURL(raw), urlProblem(err))
 		}
 		uo.Addrs = append(uo.Addrs, o.Addr)
 		if i == 0 {
@@ -85,20 +92,79 @@ func Connect(ctx context.Context, opt ConnectOptions) (redis.UniversalClient, er
 	}
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
-		return nil, fmt.Errorf("connect to redis %s: %w", RedactURL(opt.URL), err)
+		return nil, &redactedError{msg: scrubSecrets(fmt.Sprintf("connect to redis %s: %v", RedactURL(opt.URL), err), opt.URL), err: err}
 	}
 	return c, nil
+}
+
+// redactedError carries an error whose text was scrubbed of the URL's
+// credentials; errors.Is and As still see the cause.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// urlProblem names what is wrong with a Redis URL without quoting it: the URL
+// parser's own messages quote the URL, or the part of it around the fault,
+// which may be the password.
+func urlProblem(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "invalid URL escape"):
+		return "a % not followed by two hex digits (write % in a password as %25)"
+	case strings.Contains(msg, "invalid port"):
+		return "the port is not a number (a password with : or @ must be %-escaped)"
+	case strings.Contains(msg, "missing ']'"):
+		return "an IPv6 host lacks its closing ]"
+	case strings.Contains(msg, "invalid URL scheme"):
+		return "the scheme is not redis://, rediss:// or unix://"
+	case strings.Contains(msg, "database number"), strings.Contains(msg, "URL path"):
+		return "the path is not a database number"
+	case strings.Contains(msg, "control character"), strings.Contains(msg, "invalid character"):
+		return "it holds a space or control character"
+	}
+	return "it is not a valid URL"
+}
+
+// scrubSecrets removes from msg every password written in urls (as given and
+// %-decoded), for text that may quote a URL whatever RedactURL did.
+func scrubSecrets(msg, urls string) string {
+	for _, p := range strings.Split(urls, ",") {
+		_, rest, ok := strings.Cut(p, "://")
+		if !ok {
+			continue
+		}
+		at := strings.LastIndex(rest, "@")
+		if at < 0 {
+			continue
+		}
+		cred := rest[:at]
+		if _, pw, ok := strings.Cut(cred, ":"); ok {
+			cred = pw
+		}
+		if len(cred) < 3 {
+			continue // too short to scrub without mangling the text; RedactURL hid it
+		}
+		msg = strings.ReplaceAll(msg, cred, "xxxxx")
+		if dec, err := url.PathUnescape(cred); err == nil && len(dec) >= 3 {
+			msg = strings.ReplaceAll(msg, dec, "xxxxx")
+		}
+	}
+	return msg
 }
 
 // RedactURL hides the password of a Redis URL, or of each of a comma-separated
 // list: redis://user:xxxxx@host:6379/0. The last "@" ends the credentials, so a
 // password holding an unescaped "@" is still hidden.
 func RedactURL(url string) string {
-	parts := strings.Split(url, ",")
+	parts := strings.Split(model.Sanitize(url), ",")
 	for i, p := range parts {
 		scheme, rest, ok := strings.Cut(p, "://")
 		if !ok {
-			continue
+			rest = p // host:port, or credentials written without a scheme
 		}
 		at := strings.LastIndex(rest, "@")
 		if at < 0 {
@@ -110,7 +176,11 @@ func RedactURL(url string) string {
 		} else {
 			cred = "xxxxx"
 		}
-		parts[i] = scheme + "://" + cred + "@" + host
+		if ok {
+			parts[i] = scheme + "://" + cred + "@" + host
+		} else {
+			parts[i] = cred + "@" + host
+		}
 	}
 	return strings.Join(parts, ",")
 }

@@ -189,11 +189,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func counter(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
-	return prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	return prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, cleanLabels(labels)...)
 }
 
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
-	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, cleanLabels(labels)...)
+}
+
+// cleanLabels passes label values (names read from Redis) through the one
+// sanitising rule: a value that is not UTF-8 would make the whole scrape fail,
+// every series with it.
+func cleanLabels(labels []string) []string {
+	for i, l := range labels {
+		labels[i] = model.Sanitize(l)
+	}
+	return labels
 }
 
 func b2f(b bool) float64 {

@@ -13,8 +13,10 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	pmodel "github.com/prometheus/common/model"
+	"github.com/redis/go-redis/v9"
 
 	"mavtop/feed"
+	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
 
@@ -41,14 +43,20 @@ type rig struct {
 
 func startRig(t *testing.T, opt Options) *rig {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	emb, err := feed.StartEmbedded()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{hub: feed.NewHub(), pub: feed.NewPublisher(emb.Client(), feed.PublisherOptions{}),
-		set: feed.NewSettingsStore(emb.Client(), feed.StoreOptions{})}
-	sub := feed.NewSubscriber(emb.Client(), feed.SubscriberOptions{StatsEvery: 50 * time.Millisecond})
+	return startRigOn(t, emb.Client(), emb.Close, opt)
+}
+
+// startRigOn is startRig over any Redis; closeRedis runs at cleanup.
+func startRigOn(t *testing.T, c redis.UniversalClient, closeRedis func(), opt Options) *rig {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &rig{hub: feed.NewHub(), pub: feed.NewPublisher(c, feed.PublisherOptions{}),
+		set: feed.NewSettingsStore(c, feed.StoreOptions{})}
+	sub := feed.NewSubscriber(c, feed.SubscriberOptions{StatsEvery: 50 * time.Millisecond})
 	r.col = New(r.hub, opt)
 	reg, err := NewRegistry(r.col)
 	if err != nil {
@@ -68,7 +76,7 @@ func startRig(t *testing.T, opt Options) *rig {
 		for range 3 {
 			<-done
 		}
-		emb.Close()
+		closeRedis()
 	})
 	// The collector's viewer has joined and the first snapshot is in.
 	waitFor(t, "the feed to connect", func() bool {
@@ -319,4 +327,48 @@ func TestListen(t *testing.T) {
 	if _, err := Listen("127.0.0.1:99999"); err == nil {
 		t.Error("a bad port was accepted")
 	}
+}
+
+// TestScrapeSurvivesNamesThatAreNotUTF8 (issue 10): a counter hash field that is
+// not UTF-8, or holds terminal sequences, must not take /metrics down (it used
+// to answer 500, every series gone): the scrape answers 200 with every label
+// valid UTF-8 and the feed's own series present.
+func TestScrapeSurvivesNamesThatAreNotUTF8(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	p := model.MonthlyUTC.At(time.Now()).Key
+	k := feed.Keys{}
+	for field, n := range map[string]int64{"bad\xe9": 5, "acme": 3} {
+		if err := c.HIncrBy(ctx, k.Used(p), field, n).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for field, n := range map[string]int64{"acme/p\xff/\x1b]2;x\a": 3, "bad\xe9//\xe9": 5} {
+		if err := c.HIncrBy(ctx, k.UsedBy(p), field, n).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.HIncrBy(ctx, k.Refused(p), "acme/\xfe/CODE\xe9", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r := startRigOn(t, c, func() {}, Options{})
+	r.publish(t, usage("acme", "", "/responses", 10))
+	fams := scrape(t, r.url) // fails on anything but 200 and valid text
+	if got := series(t, fams, "mavtop_feed_connected", dto.MetricType_GAUGE); got[""] != 1 {
+		t.Errorf("mavtop_feed_connected = %v, want 1", got)
+	}
+	for name, f := range fams {
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if !model.IsClean(l.GetValue()) {
+					t.Errorf("%s: label %s=%q is not clean", name, l.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+	sameSeries(t, "mavtop_credits_used_total", series(t, fams, "mavtop_credits_used_total", dto.MetricType_COUNTER), map[string]float64{
+		"endpoint=/responses,project=,workspace=acme": 10,
+		"endpoint=␛]2;x␇,project=,workspace=acme":     3,
+	})
 }

@@ -34,7 +34,10 @@ func NewRegistry(c prometheus.Collector, extra ...prometheus.Collector) (*promet
 // Handler serves reg's metrics at /metrics and a short index at /.
 func Handler(reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// ContinueOnError: one metric that cannot be gathered (two names that clean
+	// to the same label) must not take every other series, mavtop_feed_connected
+	// included, down with it.
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "mavtop metrics: GET /metrics")

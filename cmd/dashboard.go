@@ -28,6 +28,7 @@ type dashboardFlags struct {
 	metrics            string
 	metricsMaxProjects int
 	noColor            bool
+	theme              string
 	// defaultAlerts are the thresholds of workspaces without their own
 	// (mavtop.toml's alerts.thresholds fills the flag).
 	defaultAlerts thresholdsFlag
@@ -44,6 +45,7 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (a port alone binds loopback)")
 	fl.IntVar(&f.metricsMaxProjects, "metrics-max-projects", metrics.DefaultMaxProjects, "projects per workspace with metric series of their own; the rest are summed as \"other\"")
 	fl.BoolVar(&f.noColor, "no-color", false, "draw without colour (also NO_COLOR=1)")
+	fl.StringVar(&f.theme, "theme", "auto", "colours for the terminal's background: auto (ask the terminal), dark or light")
 	f.defaultAlerts.add(fl)
 }
 
@@ -133,6 +135,10 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 		if err := f.serveMetrics(ctx, ml, src, nil); err != nil {
 			return err
 		}
+		renderer, err := f.renderer()
+		if err != nil {
+			return err
+		}
 		m := tui.New(tui.Options{
 			Source:    src.hub.Join(),
 			Launcher:  src.api.launcher(),
@@ -141,7 +147,7 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 			Demo:      src.demo != nil,
 			DemoHint:  "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop --redis redis://host:6379/0",
 			Bell:      f.bell,
-			Renderer:  f.renderer(),
+			Renderer:  renderer,
 		})
 		p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 		if _, err := p.Run(); err != nil && ctx.Err() == nil {

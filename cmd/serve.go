@@ -21,6 +21,7 @@ import (
 
 	"mavtop/metrics"
 	"mavtop/serve"
+	"mavtop/tui"
 )
 
 // serveFlags are the SSH server's own flags (the dashboard's come from dashboardFlags).
@@ -136,13 +137,17 @@ func runServe(cmd *cobra.Command, dash *dashboardFlags, sf *serveFlags) error {
 	if idle == 0 {
 		idle = -1 // never
 	}
+	theme, err := tui.ParseTheme(dash.theme)
+	if err != nil {
+		return exitf(2, "%v", err)
+	}
 	srv, err := serve.New(serve.Options{
 		Hub: src.hub, Auth: auth, HostKey: hostKey,
 		Launcher: src.api.launcher(), NoLauncher: src.readOnly(), APIStatus: src.api.status(),
 		IdleTimeout: idle,
 		Demo:        src.demo != nil,
 		DemoHint:    "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop serve --redis redis://host:6379/0",
-		Bell:        dash.bell, NoColor: dash.noColor,
+		Bell:        dash.bell, NoColor: dash.noColor, Theme: theme,
 		Logger: log,
 	})
 	if err != nil {
@@ -231,12 +236,18 @@ func (f *dashboardFlags) serveMetrics(ctx context.Context, ln net.Listener, src 
 }
 
 // renderer is the local dashboard's renderer: the default one, or one without
-// colour for --no-color (NO_COLOR in the environment is honoured either way).
-func (f *dashboardFlags) renderer() *lipgloss.Renderer {
-	if !f.noColor {
-		return lipgloss.DefaultRenderer()
+// colour for --no-color (NO_COLOR in the environment is honoured either way),
+// with its background set by --theme (auto: lipgloss asks the terminal).
+func (f *dashboardFlags) renderer() (*lipgloss.Renderer, error) {
+	theme, err := tui.ParseTheme(f.theme)
+	if err != nil {
+		return nil, exitf(2, "%v", err)
 	}
-	r := lipgloss.NewRenderer(os.Stdout)
-	r.SetColorProfile(termenv.Ascii)
-	return r
+	r := lipgloss.DefaultRenderer()
+	if f.noColor {
+		r = lipgloss.NewRenderer(os.Stdout)
+		r.SetColorProfile(termenv.Ascii)
+	}
+	theme.Apply(r)
+	return r, nil
 }

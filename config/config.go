@@ -59,7 +59,8 @@ type schema struct {
 		MaxProjects *int    `toml:"max_projects"`
 	} `toml:"metrics"`
 	Theme struct {
-		NoColor *bool `toml:"no_color"`
+		NoColor *bool   `toml:"no_color"`
+		Mode    *string `toml:"mode"`
 	} `toml:"theme"`
 }
 

@@ -105,6 +105,8 @@ func Keys() []Key {
 	thresholds.Default, thresholds.Check = DefaultThresholds(), checkThresholds
 	noColor := k("theme.no_color", "no-color", Bool, "draw without colour (levels stay readable by their words and symbols)")
 	noColor.Env = append(noColor.Env, EnvVar{Name: "NO_COLOR", Presence: true})
+	theme := k("theme.mode", "theme", String, "colours for a dark or light terminal background: auto, dark or light")
+	theme.Default, theme.Check = "auto", checkTheme
 	return []Key{
 		redisURL,
 		k("redis.key_prefix", "key-prefix", String, "prefix of every Redis key"),
@@ -125,7 +127,17 @@ func Keys() []Key {
 		k("metrics.listen", "metrics", String, "Prometheus metrics address (none: off)"),
 		k("metrics.max_projects", "metrics-max-projects", Int, "projects per workspace with series of their own"),
 		noColor,
+		theme,
 	}
+}
+
+// checkTheme accepts the themes the dashboard knows.
+func checkTheme(s string) error {
+	switch s {
+	case "auto", "dark", "light":
+		return nil
+	}
+	return fmt.Errorf("%q is not a theme: want auto, dark or light", s)
 }
 
 // Lookup returns the key named name.

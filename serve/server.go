@@ -16,11 +16,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
 	"github.com/charmbracelet/wish/activeterm"
@@ -62,6 +65,9 @@ type Options struct {
 	Bell     bool
 	// NoColor draws every session without colour, whatever its terminal says.
 	NoColor bool
+	// Theme is the background the colours are made for (tui.ThemeAuto: the
+	// session's COLORFGBG when its client sends it, else dark).
+	Theme tui.Theme
 	// Logger receives connects, disconnects, refusals and launches (slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (time.Now) of the dashboards and of the server's own times:
@@ -274,7 +280,7 @@ func (s *Server) program(ss ssh.Session) *tea.Program {
 	if sess == nil {
 		return nil
 	}
-	r := bm.MakeRenderer(ss)
+	r := sessionRenderer(ss, s.opt.Theme)
 	if s.opt.NoColor {
 		r.SetColorProfile(termenv.Ascii)
 	}
@@ -362,4 +368,61 @@ func (s *Session) close() {
 	if m != nil {
 		m.Close()
 	}
+}
+
+// sessionRenderer is a viewer's renderer: its colour profile from the
+// client's TERM and COLORTERM (as wish's MakeRenderer finds it), its
+// background from the theme. It never asks the terminal for its background
+// (OSC 11): a terminal that does not answer left the screen blank while
+// lipgloss waited seconds for the reply, and a late reply arrives on the same
+// channel as the viewer's keys. With auto, a client that sends COLORFGBG
+// (SendEnv COLORFGBG) is believed; any other gets the dark palette, and
+// --theme light serves light terminals.
+func sessionRenderer(ss ssh.Session, theme tui.Theme) *lipgloss.Renderer {
+	pty, _, ok := ss.Pty()
+	if !ok || pty.Term == "" || pty.Term == "dumb" {
+		r := lipgloss.NewRenderer(ss, termenv.WithProfile(termenv.Ascii))
+		r.SetHasDarkBackground(true)
+		return r
+	}
+	env := append(ss.Environ(), "TERM="+pty.Term)
+	r := lipgloss.NewRenderer(ss, termenv.WithEnvironment(sessionEnv(env)), termenv.WithUnsafe(), termenv.WithColorCache(true))
+	dark := true
+	if theme == tui.ThemeAuto {
+		if d, known := darkFromCOLORFGBG(sessionEnv(env).Getenv("COLORFGBG")); known {
+			dark = d
+		}
+	} else {
+		dark = theme != tui.ThemeLight
+	}
+	r.SetHasDarkBackground(dark)
+	return r
+}
+
+// darkFromCOLORFGBG reads rxvt's COLORFGBG ("15;0": white on black): the
+// last field is the background's colour number, 0–6 and 8 being dark.
+func darkFromCOLORFGBG(v string) (dark, known bool) {
+	if v == "" {
+		return false, false
+	}
+	f := strings.Split(v, ";")
+	bg, err := strconv.Atoi(f[len(f)-1])
+	if err != nil || bg < 0 || bg > 15 {
+		return false, false
+	}
+	return bg <= 6 || bg == 8, true
+}
+
+// sessionEnv is a client's environment as termenv reads it.
+type sessionEnv []string
+
+func (e sessionEnv) Environ() []string { return e }
+
+func (e sessionEnv) Getenv(k string) string {
+	for i := len(e) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(e[i], k+"="); ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -38,9 +38,10 @@ type Ledger struct {
 	version      uint64 // bumped by every change, so readers can skip redrawing
 	// byUse and byName are every workspace in the gauges' orders, kept as
 	// events arrive (see rerank); bulk pauses that while Seed rebuilds.
-	byUse  []useKey
-	byName []string
-	bulk   bool
+	byUse     []useKey
+	byCredits []useKey
+	byName    []string
+	bulk      bool
 	// refusedAll and endpointsAll are RefusalTotals and Endpoints("") kept as
 	// events arrive, so a frame does not walk every workspace.
 	refusedAll   Refusals
@@ -462,7 +463,7 @@ func (l *Ledger) Clone() *Ledger {
 	c := *l
 	c.ws = maps.Clone(l.ws)
 	l.owner, c.owner = owners.Add(1), owners.Add(1)
-	c.byUse, c.byName = slices.Clone(l.byUse), slices.Clone(l.byName)
+	c.byUse, c.byCredits, c.byName = slices.Clone(l.byUse), slices.Clone(l.byCredits), slices.Clone(l.byName)
 	c.endpointsAll = maps.Clone(l.endpointsAll)
 	c.refusals = l.refusals.clone()
 	c.crossings = append([]Crossing(nil), l.crossings...)

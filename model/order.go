@@ -14,6 +14,8 @@ const (
 	ByUse Order = iota
 	// ByName lists workspaces by name.
 	ByName
+	// ByCredits lists the most credits used first, ties as ByUse.
+	ByCredits
 )
 
 // useKey is what CompareByUse compares, kept per workspace so the ledger can
@@ -41,6 +43,13 @@ func compareUseKeys(a, b useKey) int {
 	return strings.Compare(a.name, b.name)
 }
 
+func compareCreditKeys(a, b useKey) int {
+	if c := cmp.Compare(b.used, a.used); c != 0 {
+		return c
+	}
+	return compareUseKeys(a, b)
+}
+
 func (l *Ledger) useKeyOf(w *wsState) useKey {
 	st := w.status(l.defaults)
 	return useKey{exhausted: st.Level == LevelExhausted, hasCap: st.HasCap(), percent: st.Percent, used: w.used, name: w.name}
@@ -58,6 +67,8 @@ func (l *Ledger) rerank(w *wsState) {
 	if !w.ranked {
 		i, _ := slices.BinarySearchFunc(l.byUse, k, compareUseKeys)
 		l.byUse = slices.Insert(l.byUse, i, k)
+		i, _ = slices.BinarySearchFunc(l.byCredits, k, compareCreditKeys)
+		l.byCredits = slices.Insert(l.byCredits, i, k)
 		j, _ := slices.BinarySearch(l.byName, w.name)
 		l.byName = slices.Insert(l.byName, j, w.name)
 		w.key, w.ranked = k, true
@@ -66,22 +77,31 @@ func (l *Ledger) rerank(w *wsState) {
 	if k == w.key {
 		return
 	}
-	i, found := slices.BinarySearchFunc(l.byUse, w.key, compareUseKeys)
-	if !found { // a change that skipped rerank: start the order afresh
-		l.rankAll()
+	if !move(l.byUse, w.key, k, compareUseKeys) || !move(l.byCredits, w.key, k, compareCreditKeys) {
+		l.rankAll() // a change that skipped rerank: start the orders afresh
 		return
 	}
-	if compareUseKeys(k, w.key) < 0 { // moves up: shift [j, i) down one
-		j, _ := slices.BinarySearchFunc(l.byUse[:i], k, compareUseKeys)
-		copy(l.byUse[j+1:i+1], l.byUse[j:i])
-		l.byUse[j] = k
-	} else { // moves down: shift (i, j) up one
-		j, _ := slices.BinarySearchFunc(l.byUse[i+1:], k, compareUseKeys)
-		j += i + 1
-		copy(l.byUse[i:j-1], l.byUse[i+1:j])
-		l.byUse[j-1] = k
-	}
 	w.key = k
+}
+
+// move replaces old by k in the sorted keys, shifting the keys in between; it
+// reports false when old is not there.
+func move(keys []useKey, old, k useKey, compare func(a, b useKey) int) bool {
+	i, found := slices.BinarySearchFunc(keys, old, compare)
+	if !found {
+		return false
+	}
+	if compare(k, old) < 0 { // moves up: shift [j, i) down one
+		j, _ := slices.BinarySearchFunc(keys[:i], k, compare)
+		copy(keys[j+1:i+1], keys[j:i])
+		keys[j] = k
+	} else { // moves down: shift (i, j) up one
+		j, _ := slices.BinarySearchFunc(keys[i+1:], k, compare)
+		j += i + 1
+		copy(keys[i:j-1], keys[i+1:j])
+		keys[j-1] = k
+	}
+	return true
 }
 
 // rankAll rebuilds both orders from scratch (after a Seed).
@@ -94,6 +114,8 @@ func (l *Ledger) rankAll() {
 		l.byName = append(l.byName, w.name)
 	}
 	slices.SortFunc(l.byUse, compareUseKeys)
+	l.byCredits = append(l.byCredits[:0], l.byUse...)
+	slices.SortFunc(l.byCredits, compareCreditKeys)
 	slices.Sort(l.byName)
 }
 
@@ -103,9 +125,12 @@ func (l *Ledger) rankAll() {
 func (l *Ledger) Ordered(o Order, from, to int, dst []string) []string {
 	from, to = max(from, 0), min(to, len(l.byName))
 	for i := from; i < to; i++ {
-		if o == ByName {
+		switch o {
+		case ByName:
 			dst = append(dst, l.byName[i])
-		} else {
+		case ByCredits:
+			dst = append(dst, l.byCredits[i].name)
+		default:
 			dst = append(dst, l.byUse[i].name)
 		}
 	}
@@ -119,8 +144,12 @@ func (l *Ledger) Position(o Order, ws string) int {
 	if w == nil || !w.ranked {
 		return -1
 	}
-	if o == ByName {
+	switch o {
+	case ByName:
 		i, _ := slices.BinarySearch(l.byName, ws)
+		return i
+	case ByCredits:
+		i, _ := slices.BinarySearchFunc(l.byCredits, w.key, compareCreditKeys)
 		return i
 	}
 	i, _ := slices.BinarySearchFunc(l.byUse, w.key, compareUseKeys)
@@ -136,6 +165,9 @@ func (l *Ledger) CompareIn(o Order, a, b string) int {
 	wa, wb := l.ws[a], l.ws[b]
 	if wa == nil || wb == nil {
 		return cmp.Compare(b2i(wa == nil), b2i(wb == nil))
+	}
+	if o == ByCredits {
+		return compareCreditKeys(wa.key, wb.key)
 	}
 	return compareUseKeys(wa.key, wb.key)
 }

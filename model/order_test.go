@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -71,6 +72,18 @@ func checkOrders(t *testing.T, l *Ledger, step int) {
 	slices.Sort(wantNames)
 	if got := l.Ordered(ByUse, 0, len(rows), nil); !slices.Equal(got, want) {
 		t.Fatalf("step %d: by use\n got %v\nwant %v", step, got, want)
+	}
+	byCredits := slices.Clone(rows)
+	slices.SortFunc(byCredits, func(a, b Summary) int {
+		if a.Used != b.Used {
+			return cmp.Compare(b.Used, a.Used)
+		}
+		return CompareByUse(&a, &b)
+	})
+	for i, r := range byCredits {
+		if got := l.Ordered(ByCredits, i, i+1, nil); len(got) != 1 || got[0] != r.Name || l.Position(ByCredits, r.Name) != i {
+			t.Fatalf("step %d: by credits row %d is %v (position %d), want %s", step, i, got, l.Position(ByCredits, r.Name), r.Name)
+		}
 	}
 	if got := l.Ordered(ByName, 0, len(rows), nil); !slices.Equal(got, wantNames) {
 		t.Fatalf("step %d: by name\n got %v\nwant %v", step, got, wantNames)

@@ -15,11 +15,19 @@ import (
 )
 
 // Gauges is the workspace list: one row per workspace with its bar, numbers,
-// burn, pace and forecast. Only the visible rows are computed and drawn.
+// burn, pace and forecast. Only the visible rows are read, computed and drawn:
+// the ledger keeps the use and name orders as events arrive, so in those a
+// frame costs the rows on screen, whether there are 50 workspaces or 100,000.
 type Gauges struct {
 	common
-	pool    []model.Summary  // every workspace, as read from the ledger
-	all     []*model.Summary // into pool: filtered and sorted (pointers: cheap to swap)
+	l       *model.Ledger // of the last Refresh: the dashboard's own, read on its goroutine
+	sel     string        // the workspace under the cursor
+	n       int           // rows after filtering
+	window  []string      // names on screen
+	rows    []string      // every row in order, when the ledger's kept order is not enough
+	matches filterCache
+	pool    []model.Summary  // orders the ledger does not keep: every workspace
+	all     []*model.Summary // into pool, sorted
 	visible []gaugeRow
 	cur     listCursor
 	chosen  bool // the user moved the cursor: follow that workspace as rows reorder
@@ -54,10 +62,47 @@ func (g *Gauges) SetSize(w, h int) {
 	g.cur.setRows(h - 1) // under the column header
 }
 
+// filterCache is the workspaces whose names match the filter; it is made again
+// only when the filter or the set of workspaces changes, not every frame.
+type filterCache struct {
+	filter string
+	ledger *model.Ledger
+	n      int
+	period string
+	names  []string // matching, by name
+	set    map[string]struct{}
+}
+
 // Selected returns the workspace under the cursor, "" when the list is empty.
-func (g Gauges) Selected() string {
-	if g.cur.pos < len(g.all) {
-		return g.all[g.cur.pos].Name
+func (g Gauges) Selected() string { return g.sel }
+
+// kept reports whether the ledger keeps the current order (and which).
+func (g *Gauges) kept() (model.Order, bool) {
+	o := gaugeOrders[g.order]
+	return o.ledger, o.kept
+}
+
+// listed reports whether the rows are in g.rows rather than read from the
+// ledger's kept order.
+func (g *Gauges) listed() bool {
+	_, kept := g.kept()
+	return !kept || g.filter.Value() != ""
+}
+
+// nameAt returns the workspace at row i of the list as it stands now.
+func (g *Gauges) nameAt(i int) string {
+	switch {
+	case i < 0 || i >= g.n:
+		return ""
+	case g.listed():
+		if i < len(g.rows) {
+			return g.rows[i]
+		}
+	case g.l != nil:
+		o, _ := g.kept()
+		if names := g.l.Ordered(o, i, i+1, nil); len(names) == 1 {
+			return names[0]
+		}
 	}
 	return ""
 }
@@ -91,6 +136,7 @@ func (g Gauges) Update(msg tea.Msg) (Gauges, tea.Cmd) {
 	}
 	if g.cur.handle(msg, g.km) {
 		g.chosen = true
+		g.sel = g.nameAt(g.cur.pos)
 		return g, nil
 	}
 	if msg, ok := msg.(tea.KeyMsg); ok {
@@ -101,10 +147,7 @@ func (g Gauges) Update(msg tea.Msg) (Gauges, tea.Cmd) {
 			if key.Matches(msg, km.SortPrev) {
 				d = len(gaugeOrders) - 1
 			}
-			name := g.Selected()
-			g.order = (g.order + gaugeOrder(d)) % gaugeOrder(len(gaugeOrders))
-			g.sortRows()
-			g.follow(name)
+			g.order = (g.order + gaugeOrder(d)) % gaugeOrder(len(gaugeOrders)) // the next Refresh finds the selected workspace
 		case key.Matches(msg, km.Filter):
 			g.editing = true
 			return g, g.filter.Focus()
@@ -119,21 +162,16 @@ func (g Gauges) Update(msg tea.Msg) (Gauges, tea.Cmd) {
 	return g, nil
 }
 
-// follow keeps the cursor on the named workspace as rows reorder; until the user
-// picks one, it stays on the top row (the workspace most in trouble).
-func (g *Gauges) follow(name string) {
-	g.cur.setLen(len(g.all))
-	if !g.chosen {
+// follow keeps the cursor on the selected workspace as rows reorder (found at
+// position at, -1 when it is not listed); until the user picks one, the cursor
+// stays on the top row (the workspace most in trouble).
+func (g *Gauges) follow(at int) {
+	g.cur.setLen(g.n)
+	switch {
+	case !g.chosen:
 		g.cur.pos = 0
-	}
-	for i := range g.all {
-		if !g.chosen {
-			break
-		}
-		if g.all[i].Name == name {
-			g.cur.pos = i
-			break
-		}
+	case at >= 0:
+		g.cur.pos = at
 	}
 	g.cur.clamp()
 }
@@ -143,56 +181,114 @@ type gaugeOrder uint8
 
 // gaugeOrders are the sorts, by what the table shows; each breaks ties by use
 // then name, so the order is stable from frame to frame.
+//
+// The ledger keeps the first three as events arrive (kept); the others sort
+// every workspace each frame.
 var gaugeOrders = []struct {
-	name string
-	less func(a, b *model.Summary) int
+	name   string
+	less   func(a, b *model.Summary) int
+	ledger model.Order
+	kept   bool
 }{
-	{"by use", model.CompareByUse},
-	{"by name", func(a, b *model.Summary) int { return cmp.Compare(a.Name, b.Name) }},
+	{"by use", model.CompareByUse, model.ByUse, true},
+	{"by name", func(a, b *model.Summary) int { return cmp.Compare(a.Name, b.Name) }, model.ByName, true},
 	{"by credits used", func(a, b *model.Summary) int {
 		return cmp.Or(cmp.Compare(b.Used, a.Used), model.CompareByUse(a, b))
-	}},
+	}, model.ByCredits, true},
 	{"by 402s", func(a, b *model.Summary) int {
 		return cmp.Or(cmp.Compare(b.Refused.Total(), a.Refused.Total()), model.CompareByUse(a, b))
-	}},
+	}, 0, false},
 	{"by last event", func(a, b *model.Summary) int {
 		return cmp.Or(cmp.Compare(b.LastTS, a.LastTS), model.CompareByUse(a, b))
-	}},
+	}, 0, false},
 }
 
-func (g *Gauges) sortRows() {
-	slices.SortFunc(g.all, gaugeOrders[g.order].less)
-}
-
-// Refresh rebuilds the rows from the ledger: all summaries (cheap), then burn and
-// forecast only for the rows on screen.
+// Refresh reads the rows on screen from the ledger: their place in the order,
+// their summaries, burn and forecast. In an order the ledger keeps, without a
+// filter, it costs the rows on screen; with a filter, the matches (found again
+// only when the filter or the set of workspaces changes) are put in order.
 func (g *Gauges) Refresh(l *model.Ledger) {
-	selected := g.Selected()
-	g.pool = l.Summaries(g.pool[:0])
-	g.total = len(g.pool)
-	f := strings.ToLower(g.filter.Value())
-	g.all = g.all[:0]
-	for i := range g.pool {
-		if f == "" || strings.Contains(strings.ToLower(g.pool[i].Name), f) {
-			g.all = append(g.all, &g.pool[i])
-		}
+	g.l = l
+	g.total = l.Len()
+	if g.listed() {
+		g.rows = g.listRows(l, strings.ToLower(g.filter.Value()))
+		g.n = len(g.rows)
+		g.follow(slices.Index(g.rows, g.sel))
+		from, to := g.cur.window()
+		g.window = append(g.window[:0], g.rows[from:to]...)
+	} else {
+		o, _ := g.kept()
+		g.n = g.total
+		g.follow(l.Position(o, g.sel))
+		from, to := g.cur.window()
+		g.window = l.Ordered(o, from, to, g.window[:0])
 	}
-	g.sortRows()
-	g.follow(selected)
+	g.sel = ""
+	if i := g.cur.pos - g.cur.offset; i >= 0 && i < len(g.window) {
+		g.sel = g.window[i]
+	}
 	now := g.now()
 	g.visible = g.visible[:0]
-	from, to := g.cur.window()
-	for i := from; i < to; i++ {
-		g.visible = append(g.visible, gaugeRow{Summary: *g.all[i], fc: l.Forecast(g.all[i].Name, now)})
+	for _, name := range g.window {
+		if s, ok := l.Summary(name); ok {
+			g.visible = append(g.visible, gaugeRow{Summary: s, fc: l.Forecast(name, now)})
+		}
 	}
+}
+
+// listRows returns every row in order: the matches of filter f (lower case,
+// "" for all) in the current order.
+func (g *Gauges) listRows(l *model.Ledger, f string) []string {
+	rows := g.rows[:0]
+	o, kept := g.kept()
+	if !kept { // every workspace summarised and sorted, each frame
+		g.pool = l.Summaries(g.pool[:0])
+		g.all = g.all[:0]
+		for i := range g.pool {
+			if f == "" || strings.Contains(strings.ToLower(g.pool[i].Name), f) {
+				g.all = append(g.all, &g.pool[i])
+			}
+		}
+		slices.SortFunc(g.all, gaugeOrders[g.order].less)
+		for _, s := range g.all {
+			rows = append(rows, s.Name)
+		}
+		return rows
+	}
+	c := &g.matches
+	if c.filter != f || c.ledger != l || c.n != l.Len() || c.period != l.Period().Key {
+		*c = filterCache{filter: f, ledger: l, n: l.Len(), period: l.Period().Key, names: c.names[:0]}
+		for _, name := range l.Ordered(model.ByName, 0, l.Len(), nil) {
+			if strings.Contains(strings.ToLower(name), f) {
+				c.names = append(c.names, name)
+			}
+		}
+	}
+	if len(c.names)*16 < l.Len() { // few matches: sort them
+		rows = append(rows, c.names...)
+		slices.SortFunc(rows, func(a, b string) int { return l.CompareIn(o, a, b) })
+		return rows
+	}
+	if c.set == nil { // many: walk the kept order and keep the matches
+		c.set = make(map[string]struct{}, len(c.names))
+		for _, name := range c.names {
+			c.set[name] = struct{}{}
+		}
+	}
+	for _, name := range l.Ordered(o, 0, l.Len(), nil) {
+		if _, ok := c.set[name]; ok {
+			rows = append(rows, name)
+		}
+	}
+	return rows
 }
 
 // Title is the pane title: count, order and filter.
 func (g Gauges) Title() string {
 	order := gaugeOrders[g.order].name
-	t := fmt.Sprintf("Workspaces (%d) · %s", len(g.all), order)
+	t := fmt.Sprintf("Workspaces (%d) · %s", g.n, order)
 	if f := g.filter.Value(); f != "" || g.editing {
-		t = fmt.Sprintf("Workspaces (%d of %d) · %s", len(g.all), g.total, order)
+		t = fmt.Sprintf("Workspaces (%d of %d) · %s", g.n, g.total, order)
 	}
 	return t
 }
@@ -277,7 +373,7 @@ func (g Gauges) View() string {
 		return ""
 	}
 	var b strings.Builder
-	if len(g.all) == 0 {
+	if g.n == 0 {
 		msg := "No usage events yet this period. Waiting for the stream…"
 		if g.filter.Value() != "" || g.editing {
 			b.WriteString(fit(g.filter.View(), g.width) + "\n")

@@ -81,7 +81,7 @@ func (g Gauges) ShortHelp() []key.Binding {
 	if g.editing {
 		return []key.Binding{km.FilterApply, km.FilterClear}
 	}
-	has := len(g.all) > 0
+	has := g.n > 0
 	return []key.Binding{enabled(km.Up, has), enabled(km.Down, has), enabled(km.Open, has), km.Estimator,
 		km.Filter, km.SortNext, km.Focus}
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"mavtop/internal/backoff"
 	"mavtop/model"
@@ -45,9 +44,6 @@ type shared struct {
 	tracker      Tracker
 	onTrackError func(error)
 	balances     Balances
-	scopeHeaders bool
-	userAgent    string
-	polls        map[JobKind]time.Duration
 
 	// backoff spaces the retries after 5xx and connection errors and jitters
 	// Retry-After waits, from the seeded source WithRand gives.
@@ -89,9 +85,6 @@ func New(opts ...Option) (*Client, error) {
 		tracker:      s.tracker,
 		onTrackError: s.onTrackError,
 		balances:     s.balances,
-		scopeHeaders: s.scopeHeaders,
-		userAgent:    s.userAgent,
-		polls:        s.polls,
 		backoff:      &backoff.Backoff{Min: retry.BaseDelay, Max: retry.MaxDelay, Rand: s.rng},
 		slots:        newSlotSet(s.caps, s.onSlots),
 	}

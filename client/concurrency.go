@@ -27,10 +27,13 @@ func DefaultCaps() map[JobKind]int {
 	return map[JobKind]int{JobMave: 10, JobFocusGroup: 5, JobVideo: 3}
 }
 
-// DefaultPollIntervals returns how often Wait polls each kind of job: video analyses
-// every 15 s as the docs advise, focus groups and brand voices every 5 s.
-func DefaultPollIntervals() map[JobKind]time.Duration {
-	return map[JobKind]time.Duration{JobFocusGroup: 5 * time.Second, JobVideo: 15 * time.Second, JobBrandVoice: 5 * time.Second}
+// pollInterval is how often Wait polls a job of kind: video analyses every 15 s as
+// the docs advise, focus groups, brand voices and anything else every 5 s.
+func pollInterval(kind JobKind) time.Duration {
+	if kind == JobVideo {
+		return 15 * time.Second
+	}
+	return 5 * time.Second
 }
 
 // Slots is the state of one kind's concurrency cap.

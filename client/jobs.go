@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 )
 
 // JobObject is an asynchronous job as the API returns it (*FocusGroup,
@@ -101,10 +100,7 @@ func (j *Job[T]) Release() {
 
 // waitJob polls get every poll interval of kind until the job finishes.
 func waitJob[T JobObject](ctx context.Context, c *Client, kind JobKind, id string, get func(context.Context, string) (T, error)) (T, error) {
-	interval := c.sh.polls[kind]
-	if interval <= 0 {
-		interval = 5 * time.Second
-	}
+	interval := pollInterval(kind)
 	for {
 		obj, err := get(ctx, id)
 		if err != nil {

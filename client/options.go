@@ -20,23 +20,17 @@ type settings struct {
 	onTrackError func(error)
 	balances     Balances
 	scope        Scope
-	scopeHeaders bool
-	userAgent    string
 	caps         map[JobKind]int
 	onSlots      func(Slots)
-	polls        map[JobKind]time.Duration
 }
 
 func defaultSettings() settings {
 	return settings{
-		baseURL:      DefaultBaseURL,
-		httpClient:   &http.Client{Timeout: 120 * time.Second},
-		clock:        RealClock{},
-		rng:          rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d61767470)),
-		scopeHeaders: true,
-		userAgent:    "mavtop",
-		caps:         DefaultCaps(),
-		polls:        DefaultPollIntervals(),
+		baseURL:    DefaultBaseURL,
+		httpClient: &http.Client{Timeout: 120 * time.Second},
+		clock:      RealClock{},
+		rng:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d61767470)),
+		caps:       DefaultCaps(),
 	}
 }
 
@@ -88,11 +82,6 @@ func WithTracker(t Tracker, ws, project string) Option {
 	}
 }
 
-// WithScope attributes calls to workspace ws and project without changing the tracker.
-func WithScope(ws, project string) Option {
-	return func(s *settings) { s.scope = Scope{Workspace: ws, Project: project} }
-}
-
 // WithTrackErrorHandler receives errors from the tracker. A tracking failure never
 // fails the API call it describes (the credits are spent either way, and failing the
 // call would invite a retry that spends them twice).
@@ -100,14 +89,6 @@ func WithTrackErrorHandler(f func(error)) Option { return func(s *settings) { s.
 
 // WithBalances sets where pre-flight checks read a workspace's remaining credits.
 func WithBalances(b Balances) Option { return func(s *settings) { s.balances = b } }
-
-// WithoutScopeHeaders stops the client from sending X-Mavera-Workspace and
-// X-Mavera-Project, the headers by which the sandbox attributes calls (see
-// sandbox/assumptions.go; the real API documents no such headers).
-func WithoutScopeHeaders() Option { return func(s *settings) { s.scopeHeaders = false } }
-
-// WithUserAgent sets the User-Agent header (default "mavtop").
-func WithUserAgent(ua string) Option { return func(s *settings) { s.userAgent = ua } }
 
 // WithConcurrencyLimit sets how many jobs of kind may run at once (n ≤ 0 removes the cap).
 func WithConcurrencyLimit(kind JobKind, n int) Option {
@@ -124,15 +105,3 @@ func WithConcurrencyLimit(kind JobKind, n int) Option {
 // WithConcurrencyHook is called whenever a kind's running or waiting count changes,
 // so a screen can show launches waiting for a slot.
 func WithConcurrencyHook(f func(Slots)) Option { return func(s *settings) { s.onSlots = f } }
-
-// WithPollInterval sets how often Wait polls a job of kind (defaults in DefaultPollIntervals).
-func WithPollInterval(kind JobKind, d time.Duration) Option {
-	return func(s *settings) {
-		polls := make(map[JobKind]time.Duration, len(s.polls)+1)
-		for k, v := range s.polls {
-			polls[k] = v
-		}
-		polls[kind] = d
-		s.polls = polls
-	}
-}

@@ -16,8 +16,8 @@ type Reconciliation struct {
 	Err error
 }
 
-// Reconciler reads GET /usage every Interval and hands each reading to Sink; the
-// feed records the drift between tracked and reported credits.
+// Reconciler reads GET /usage every Interval and hands each reading to Sink, which
+// compares it with the tracked credits (mavtop's header shows the drift).
 type Reconciler struct {
 	// Client is the client to read with.
 	Client *Client

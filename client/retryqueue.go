@@ -69,10 +69,14 @@ type RetryJob struct {
 // is launched, and the claim is a lease, so a mavtop that dies mid-launch does not
 // strand it (another retries it once the lease ends).
 type RetryQueue struct {
-	rdb     redis.UniversalClient
-	key     string
-	clock   Clock
-	lease   time.Duration
+	rdb   redis.UniversalClient
+	key   string
+	clock Clock
+	// lease is how long a claim reserves a job: 15 minutes, since a video
+	// analysis can run 10.
+	lease time.Duration
+	// backoff is the fixed wait after a failure that was not a refusal
+	// (WithFailureBackoff).
 	backoff time.Duration
 }
 
@@ -87,10 +91,6 @@ func WithQueuePrefix(prefix string) QueueOption {
 
 // WithQueueClock sets the queue's clock.
 func WithQueueClock(c Clock) QueueOption { return func(q *RetryQueue) { q.clock = c } }
-
-// WithLease sets how long a claimed job is reserved for the mavtop trying it
-// (default 15 minutes: a video analysis can run 10).
-func WithLease(d time.Duration) QueueOption { return func(q *RetryQueue) { q.lease = d } }
 
 // WithFailureBackoff sets how long a job waits after a failure that was not a
 // refusal (5xx, connection error) before it is tried again (default 1 minute).

@@ -211,16 +211,14 @@ func (c *Client) exchange(ctx context.Context, req request, target string, paylo
 	if payload != nil {
 		hreq.Header.Set("Content-Type", "application/json")
 	}
-	if sh.userAgent != "" {
-		hreq.Header.Set("User-Agent", sh.userAgent)
+	hreq.Header.Set("User-Agent", "mavtop")
+	// The sandbox attributes calls by these (sandbox/assumptions.go); the real API
+	// documents no such headers.
+	if c.scope.Workspace != "" {
+		hreq.Header.Set("X-Mavera-Workspace", c.scope.Workspace)
 	}
-	if sh.scopeHeaders {
-		if c.scope.Workspace != "" {
-			hreq.Header.Set("X-Mavera-Workspace", c.scope.Workspace)
-		}
-		if c.scope.Project != "" {
-			hreq.Header.Set("X-Mavera-Project", c.scope.Project)
-		}
+	if c.scope.Project != "" {
+		hreq.Header.Set("X-Mavera-Project", c.scope.Project)
 	}
 	resp, err := sh.http.Do(hreq)
 	if err != nil {

@@ -130,7 +130,7 @@ func Start(ctx context.Context, opt Options) (d *Demo, err error) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		_ = driver.Run(runCtx)
+		driver.Run(runCtx)
 	}()
 	return d, nil
 }

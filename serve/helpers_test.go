@@ -210,15 +210,14 @@ func (f *fixture) dial(user string, auth ...gossh.AuthMethod) (*gossh.Client, er
 // the terminal queries a real terminal answers (wish asks for the background
 // colour, then device attributes, when a session starts).
 type term struct {
-	t     *testing.T
-	c     *gossh.Client
-	s     *gossh.Session
-	in    io.WriteCloser
-	mu    sync.Mutex
-	out   bytes.Buffer
-	done  chan struct{}
-	err   error
-	found int // bytes of out already matched by waitScreen
+	t    *testing.T
+	c    *gossh.Client
+	s    *gossh.Session
+	in   io.WriteCloser
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{}
+	err  error
 }
 
 // openTerm opens a session with a PTY of w×h and starts a shell.

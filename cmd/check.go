@@ -118,6 +118,7 @@ func (r *wsRow) judge(fixed bool, warn, crit float64) {
 
 func newCheckCmd() *cobra.Command {
 	var rf redisFlags
+	var sf sourceFlags
 	var asJSON bool
 	var warn, crit float64
 	var defaults thresholdsFlag
@@ -151,7 +152,7 @@ thresholds with fixed percents of the effective cap.`,
 			}
 			defer c.Close()
 			now := time.Now()
-			res, err := feed.ReadSnapshot(ctx, c, rf.keys(), now, model.MonthlyUTC)
+			res, kind, err := readUsage(ctx, c, rf.keys(), &sf, now)
 			if err != nil {
 				return exitf(checkUnknown, "MAVTOP UNKNOWN - %v", err)
 			}
@@ -173,9 +174,13 @@ thresholds with fixed percents of the effective cap.`,
 					"status": strings.ToLower(checkNames[code]), "code": code,
 					"period": p.Key, "period_start": p.Start, "period_end": p.End,
 					"warn": warn, "crit": crit, "fixed_thresholds": fixed, "workspaces": rows,
+					"source": kind, "source_note": sourceNote(kind),
 				})
 			} else {
 				err = printCheck(cmd.OutOrStdout(), rows, code, p, now, fixed, warn, crit)
+				if note := sourceNote(kind); err == nil && note != "" {
+					_, err = fmt.Fprintln(cmd.OutOrStdout(), note)
+				}
 			}
 			if err != nil {
 				return exitf(checkUnknown, "write output: %v", err)
@@ -187,6 +192,7 @@ thresholds with fixed percents of the effective cap.`,
 		},
 	}
 	rf.addFlags(cmd)
+	sf.addFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	cmd.Flags().Float64Var(&warn, "warn", 75, "when given: warning at this percent of the effective cap, instead of each workspace's second threshold")
 	cmd.Flags().Float64Var(&crit, "crit", 90, "when given: critical at this percent of the effective cap, instead of each workspace's third threshold")

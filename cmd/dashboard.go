@@ -19,6 +19,7 @@ import (
 // dashboardFlags configure the dashboard (the root command) and `serve`.
 type dashboardFlags struct {
 	redis     redisFlags
+	source    sourceFlags
 	apiBase   string
 	reconcile time.Duration
 	bell      bool
@@ -36,6 +37,7 @@ type dashboardFlags struct {
 
 func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	f.redis.addFlags(cmd)
+	f.source.addFlags(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.apiBase, "api-base", client.DefaultBaseURL, "Mavera API base `URL` for estimator launches (with $MAVERA_API_KEY)")
 	fl.DurationVar(&f.reconcile, "reconcile", 5*time.Minute, "how often to compare with the API's GET /usage (0: never)")
@@ -77,7 +79,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		}
 		src.demo, src.close = d, d.Close
 		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances}
-		src.hub = startHub(ctx, d.Redis, prefix, alerts)
+		src.hub = startHub(ctx, feed.NewSubscriber(d.Redis, feed.SubscriberOptions{Prefix: prefix}), alerts)
 		src.api.run(ctx, src.hub, 30*time.Second)
 		return src, nil
 	}
@@ -89,7 +91,11 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		return nil, exitf(2, "%v", err)
 	}
 	src.close = func() { _ = rdb.Close() }
-	src.hub = startHub(ctx, rdb, prefix, alerts)
+	usage, err := f.source.source(rdb, prefix)
+	if err != nil {
+		return nil, exitf(2, "%v", err)
+	}
+	src.hub = startHub(ctx, usage, alerts)
 	if key := os.Getenv("MAVERA_API_KEY"); key != "" {
 		pub := feed.NewPublisher(rdb, feed.PublisherOptions{Prefix: prefix})
 		bal := feed.NewBalances(rdb, feed.StoreOptions{Prefix: prefix})

@@ -113,7 +113,7 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 	// the dashboard and /metrics, on the hub the dashboard command starts
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hub := startHub(hctx, c, feed.DefaultPrefix, defaults)
+	hub := startHub(hctx, feed.NewSubscriber(c, feed.SubscriberOptions{}), defaults)
 	col := metrics.New(hub, metrics.Options{})
 	reg, err := metrics.NewRegistry(col)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mavtop/feed"
+	"mavtop/model"
 )
 
 // errNoRedis is what commands that need Redis say when none is configured; they
@@ -66,4 +67,67 @@ func (f *redisFlags) connect(ctx context.Context) (redis.UniversalClient, error)
 		URL: url, SentinelMaster: f.sentinelMaster,
 		DialTimeout: min(f.timeout, 2*time.Second), MaxRetries: -1,
 	})
+}
+
+// sourceFlags say where usage is read from: the stream contract, the seed's
+// Pattern 1 counters, or whichever this Redis has.
+type sourceFlags struct {
+	kind    string
+	pattern string
+	every   time.Duration
+}
+
+// addFlags registers --source, --counter-pattern and --counter-poll on cmd.
+func (f *sourceFlags) addFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.kind, "source", string(feed.SourceAuto), "where usage comes from: stream (the wire contract), counters (the seed's Pattern 1 INCRBY keys), or auto (the stream when this period's counters exist, else the Pattern 1 keys)")
+	fl.StringVar(&f.pattern, "counter-pattern", feed.DefaultCounterPattern, "Pattern 1 counter keys: a literal prefix and *, the rest of the key is the workspace")
+	fl.DurationVar(&f.every, "counter-poll", 5*time.Second, "how often Pattern 1 counters are read (SCAN + MGET; at most 1 % of the time; keyspace notifications, when on, add every change within 250 ms)")
+}
+
+// parse checks the flags.
+func (f *sourceFlags) parse() (feed.SourceKind, error) {
+	kind, err := feed.ParseSourceKind(f.kind)
+	if err != nil {
+		return "", err
+	}
+	if _, err := feed.CounterPrefix(f.pattern); err != nil {
+		return "", err
+	}
+	return kind, nil
+}
+
+// source builds the source the flags choose, reading keys under prefix.
+func (f *sourceFlags) source(c redis.UniversalClient, prefix string) (feed.Source, error) {
+	kind, err := f.parse()
+	if err != nil {
+		return nil, err
+	}
+	return feed.NewSource(c, kind, feed.SubscriberOptions{Prefix: prefix}, feed.CounterOptions{Pattern: f.pattern, Every: f.every})
+}
+
+// readUsage reads this period's snapshot from the source the flags choose
+// (auto resolved against this Redis) and says which it was.
+func readUsage(ctx context.Context, c redis.UniversalClient, keys feed.Keys, sf *sourceFlags, now time.Time) (*feed.SnapshotResult, feed.SourceKind, error) {
+	kind, err := sf.parse()
+	if err != nil {
+		return nil, "", err
+	}
+	if kind, err = feed.DetectSource(ctx, c, keys, kind, sf.pattern, now); err != nil {
+		return nil, "", err
+	}
+	if kind == feed.SourceCounters {
+		res, _, _, err := feed.ReadCounterSnapshot(ctx, c, keys, sf.pattern, 0, 0, now, model.MonthlyUTC)
+		return res, kind, err
+	}
+	res, err := feed.ReadSnapshot(ctx, c, keys, now, model.MonthlyUTC)
+	return res, kind, err
+}
+
+// sourceNote says what a source cannot show ("" for the stream).
+func sourceNote(kind feed.SourceKind) string {
+	if kind == feed.SourceCounters {
+		return feed.CounterNote
+	}
+	return ""
 }

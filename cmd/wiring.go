@@ -6,21 +6,19 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"mavtop/client"
 	"mavtop/feed"
 	"mavtop/model"
 	"mavtop/tui"
 )
 
-// startHub follows the stream in the background and fans it out; every
-// dashboard (local or over SSH) and the metrics read from the one hub.
-func startHub(ctx context.Context, rdb redis.UniversalClient, prefix string, alerts []int) *feed.Hub {
+// startHub follows src (the stream or the Pattern 1 counters) in the
+// background and fans it out; every dashboard (local or over SSH) and the
+// metrics read from the one hub.
+func startHub(ctx context.Context, src feed.Source, alerts []int) *feed.Hub {
 	hub := feed.NewHub()
 	hub.SetDefaultAlerts(alerts)
-	sub := feed.NewSubscriber(rdb, feed.SubscriberOptions{Prefix: prefix})
-	go func() { _ = hub.Run(ctx, sub) }()
+	go func() { _ = hub.Run(ctx, src) }()
 	return hub
 }
 

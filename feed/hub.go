@@ -21,6 +21,8 @@ type LedgerMsg struct {
 	Gen    uint64
 	// Resync is true when the viewer fell behind (not on join).
 	Resync bool
+	// Source is what the counters come from ("" for the stream), as in SnapshotMsg.
+	Source string
 }
 
 func (*LedgerMsg) feedMsg() {}
@@ -50,8 +52,9 @@ func (h *Hub) SetDefaultAlerts(alerts []int) {
 	h.state.DefaultAlerts = alerts
 }
 
-// Run follows sub until ctx is done, fanning its messages out.
-func (h *Hub) Run(ctx context.Context, sub *Subscriber) error { return sub.Run(ctx, h.Handle) }
+// Run follows src (the stream's Subscriber or a CounterSource) until ctx is
+// done, fanning its messages out.
+func (h *Hub) Run(ctx context.Context, src Source) error { return src.Run(ctx, h.Handle) }
 
 // Handle takes one subscriber message: it updates the hub's ledger and queues the
 // message for every viewer. It never blocks on a viewer.
@@ -116,7 +119,7 @@ func (h *Hub) join(ledger bool) *Viewer {
 // catchUp appends what a viewer needs to start from the hub's present state.
 func (h *Hub) catchUp(v *Viewer, q []Msg, resync bool) []Msg {
 	if h.state.Ledger != nil {
-		lm := &LedgerMsg{Gen: h.state.Gen, Resync: resync}
+		lm := &LedgerMsg{Gen: h.state.Gen, Resync: resync, Source: h.state.Source}
 		if !v.noLedger {
 			lm.Ledger = h.state.Ledger.Clone()
 		}

@@ -11,6 +11,8 @@ type LedgerState struct {
 	// DefaultAlerts are the thresholds of workspaces without their own (nil:
 	// the snapshot's, else 50, 75, 90), given to every ledger this state starts.
 	DefaultAlerts []int
+	// Source is the last snapshot's Source ("" for the stream).
+	Source string
 }
 
 // Apply folds one message into the ledger and reports whether the ledger changed.
@@ -28,7 +30,7 @@ func (s *LedgerState) Apply(m Msg) bool {
 		if !m.HistoryFrom.IsZero() { // an empty history says the last hour was quiet
 			s.Ledger.Backfill(m.History, m.HistoryFrom)
 		}
-		s.Gen = m.Gen
+		s.Gen, s.Source = m.Gen, m.Source
 		return true
 	case *BatchMsg:
 		if s.Ledger == nil || m.Gen != s.Gen {
@@ -37,7 +39,7 @@ func (s *LedgerState) Apply(m Msg) bool {
 		s.Ledger.ApplyBatch(m.Events)
 		return true
 	case *LedgerMsg:
-		s.Ledger, s.Gen = m.Ledger, m.Gen
+		s.Ledger, s.Gen, s.Source = m.Ledger, m.Gen, m.Source
 		return true
 	}
 	return false

@@ -54,6 +54,9 @@ type SnapshotMsg struct {
 	// far back it is complete.
 	History     []model.Event
 	HistoryFrom time.Time
+	// Source says what the counters come from when it is not the stream
+	// ("" for the stream; CounterLabel for the Pattern 1 counters), for the screen.
+	Source string
 	// DefaultAlerts are the thresholds of workspaces without their own, as the
 	// hub was configured (nil: 50, 75, 90); every viewer's ledger uses them.
 	DefaultAlerts []int

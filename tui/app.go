@@ -294,6 +294,8 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 				m.alerts.AddNotice(model.LevelHigh, "the stream was trimmed past what mavtop had read: counters re-read from Redis, totals stay exact")
 			case fm.Reason == feed.ReasonReset:
 				m.alerts.AddNotice(model.LevelHigh, "the stream is behind what mavtop had read (deleted or restored): counters re-read")
+			case fm.Reason == feed.ReasonStart && fm.Source == feed.CounterLabel:
+				m.alerts.AddNotice(model.LevelOK, feed.CounterNote)
 			case fm.Reason == feed.ReasonFailover:
 				m.alerts.AddNotice(model.LevelHigh, "Redis failed over to "+m.header.conn.Server+": counters re-read from the new master (writes the old one lost are gone)")
 			}
@@ -306,6 +308,7 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 			})
 		case *feed.LedgerMsg:
 			m.feed.Apply(fm)
+			m.header.source = fm.Source
 			if p := m.feed.Ledger.Period(); p.Key != "" {
 				m.header.period = p
 			}

@@ -41,6 +41,7 @@ type Header struct {
 	period  model.Period
 	gapAt   time.Time
 	lastGap feed.Reason
+	source  string // what the counters come from, when not the stream
 	width   int
 }
 
@@ -53,6 +54,7 @@ func (h *Header) SetWidth(w int) { h.width = w }
 // noteSnapshot remembers a re-read that the operator should know about.
 func (h *Header) noteSnapshot(m *feed.SnapshotMsg) {
 	h.period = m.Snap.Period
+	h.source = m.Source
 	if m.Reason != feed.ReasonStart {
 		h.gapAt, h.lastGap = h.now(), m.Reason
 	}
@@ -87,6 +89,9 @@ func (h Header) View() string {
 	}
 	if h.period.Key != "" {
 		parts = append(parts, headerPart{fmt.Sprintf("%s: %s left", h.period.Key, humanize(h.period.Left(now))), 2})
+	}
+	if h.source != "" {
+		parts = append(parts, headerPart{st.Warn.Render("source: " + h.source), 1})
 	}
 	if rl := h.api.RateLimit; rl.Known {
 		parts = append(parts, headerPart{fmt.Sprintf("API %d/%d req", rl.Remaining, rl.Limit), 6})

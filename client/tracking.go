@@ -79,28 +79,62 @@ func (c *Client) publish(ctx context.Context, o outcome) {
 	if sh.tracker == nil {
 		return
 	}
-	ws := c.scope.Workspace
-	if ws == "" {
-		ws = DefaultWorkspace
-	}
-	e := model.Event{
-		TS:        sh.clock.Now().UnixMilli(),
-		Workspace: ws,
-		Project:   c.scope.Project,
-		Endpoint:  o.endpoint,
-		Credits:   max(o.credits, 0),
-		Status:    o.status,
-		Code:      clipTo(sanitizeCode(o.code), model.MaxCodeLen),
-		Msg:       clipTo(sh.red.clean(o.msg), model.MaxMsgLen),
-		Req:       clipTo(sh.red.clean(o.req), model.MaxReqLen),
-		Op:        o.op,
-		Est:       o.est,
-		Kind:      model.KindUsage,
-	}
+	e := Outcome{
+		Workspace: c.scope.Workspace, Project: c.scope.Project, Endpoint: o.endpoint,
+		Credits: o.credits, Status: o.status, Code: o.code, Msg: o.msg, Req: o.req, Op: o.op, Est: o.est,
+	}.Event(sh.clock.Now(), sh.red.clean)
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), trackTimeout)
 	defer cancel()
 	if err := sh.tracker.Track(tctx, e); err != nil && sh.onTrackError != nil {
-		sh.onTrackError(fmt.Errorf("track %s %s: %w", ws, o.endpoint, err))
+		sh.onTrackError(fmt.Errorf("track %s %s: %w", e.Workspace, o.endpoint, err))
+	}
+}
+
+// Outcome is what one API call came to, as the usage stream records it (the rules
+// above). Every producer that sees API answers builds its event with Event — the
+// client here, `mavtop proxy` for the applications behind it — so they write the
+// same fields the same way.
+type Outcome struct {
+	// Workspace and Project attribute the call ("" workspace: DefaultWorkspace).
+	Workspace, Project string
+	// Endpoint is the API path, "/focus-groups".
+	Endpoint string
+	// Credits is usage.credits_used or credits_charged (0 for errors).
+	Credits int64
+	// Status is the HTTP status of the answer.
+	Status int
+	// Code and Msg are the API error's code and message, Req the request or job id.
+	Code, Msg, Req string
+	// Op and Est are the operation class and its pre-flight estimate, when priced.
+	Op  string
+	Est int64
+}
+
+// Event returns o as the usage event stamped ts: the default workspace when none
+// is set, credits never negative, the code folded into the stream's [a-z0-9_.-],
+// the message and request id passed through clean (nil: kept as they are; the
+// client removes its API key there) and clipped to the stream's limits.
+func (o Outcome) Event(ts time.Time, clean func(string) string) model.Event {
+	if clean == nil {
+		clean = func(s string) string { return s }
+	}
+	ws := o.Workspace
+	if ws == "" {
+		ws = DefaultWorkspace
+	}
+	return model.Event{
+		TS:        ts.UnixMilli(),
+		Workspace: ws,
+		Project:   o.Project,
+		Endpoint:  o.Endpoint,
+		Credits:   max(o.Credits, 0),
+		Status:    o.Status,
+		Code:      clipTo(sanitizeCode(o.Code), model.MaxCodeLen),
+		Msg:       clipTo(clean(o.Msg), model.MaxMsgLen),
+		Req:       clipTo(clean(o.Req), model.MaxReqLen),
+		Op:        o.Op,
+		Est:       o.Est,
+		Kind:      model.KindUsage,
 	}
 }
 

@@ -103,7 +103,13 @@ shows what "mavtop serve --ssh :2222" would use.`,
 		if k.Flag == "" || fs.Lookup(k.Flag) != nil {
 			continue
 		}
-		if fl := findFlag(root, k.Flag); fl != nil {
+		from := root
+		if k.Command != "" {
+			if from = findCommand(root, k.Command); from == nil {
+				continue
+			}
+		}
+		if fl := findFlag(from, k.Flag); fl != nil {
 			fs.AddFlag(&pflag.Flag{Name: fl.Name, Usage: fl.Usage, Value: fl.Value, DefValue: fl.DefValue, NoOptDefVal: fl.NoOptDefVal})
 		}
 	}
@@ -118,6 +124,19 @@ func findFlag(root *cobra.Command, name string) *pflag.Flag {
 	for _, sub := range root.Commands() {
 		if fl := findFlag(sub, name); fl != nil {
 			return fl
+		}
+	}
+	return nil
+}
+
+// findCommand finds the command named name under root.
+func findCommand(root *cobra.Command, name string) *cobra.Command {
+	for _, sub := range root.Commands() {
+		if sub.Name() == name {
+			return sub
+		}
+		if c := findCommand(sub, name); c != nil {
+			return c
 		}
 	}
 	return nil

@@ -52,6 +52,7 @@ and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
 		newEstimateCmd(),
 		newEmitCmd(), newCheckCmd(), newBudgetCmd(),
 		newServeCmd(),
+		newProxyCmd(),
 	)
 	root.AddCommand(newConfigCmd(root, &cfg)) // last: it takes the others' flags
 	return root

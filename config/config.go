@@ -58,6 +58,17 @@ type schema struct {
 		Listen      *string `toml:"listen"`
 		MaxProjects *int    `toml:"max_projects"`
 	} `toml:"metrics"`
+	Proxy struct {
+		Listen          *string   `toml:"listen"`
+		Upstream        *string   `toml:"upstream"`
+		Workspace       *string   `toml:"workspace"`
+		Keys            *string   `toml:"keys"`
+		NoPreflight     *bool     `toml:"no_preflight"`
+		MaxBody         *int      `toml:"max_body"`
+		UpstreamTimeout *duration `toml:"upstream_timeout"`
+		IdleTimeout     *duration `toml:"idle_timeout"`
+		TrackQueue      *int      `toml:"track_queue"`
+	} `toml:"proxy"`
 	Theme struct {
 		NoColor *bool   `toml:"no_color"`
 		Mode    *string `toml:"mode"`

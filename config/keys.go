@@ -52,6 +52,10 @@ type Key struct {
 	Name string
 	// Flag is the long flag name, "" for a setting without one.
 	Flag string
+	// Command, when set, is the only command whose flag of that name the key
+	// fills (another command may use the same flag name for something else:
+	// `mavtop sandbox --listen` is not proxy.listen).
+	Command string
 	Env  []EnvVar
 	Kind Kind
 	// Secret says how to show the value.
@@ -103,6 +107,11 @@ func Keys() []Key {
 		Help: "Mavera API key for launches; only read from the environment"}
 	thresholds := k("alerts.thresholds", "default-alerts", IntList, "alert thresholds (percent) of workspaces without their own: three, ascending")
 	thresholds.Default, thresholds.Check = DefaultThresholds(), checkThresholds
+	proxyKey := func(name, flag string, kind Kind, help string) Key {
+		key := k(name, flag, kind, help)
+		key.Command = "proxy"
+		return key
+	}
 	noColor := k("theme.no_color", "no-color", Bool, "draw without colour (levels stay readable by their words and symbols)")
 	noColor.Env = append(noColor.Env, EnvVar{Name: "NO_COLOR", Presence: true})
 	theme := k("theme.mode", "theme", String, "colours for a dark or light terminal background: auto, dark or light")
@@ -126,6 +135,15 @@ func Keys() []Key {
 		k("ssh.idle_timeout", "idle-timeout", Duration, "mavtop serve: end sessions without input for this long"),
 		k("metrics.listen", "metrics", String, "Prometheus metrics address (none: off)"),
 		k("metrics.max_projects", "metrics-max-projects", Int, "projects per workspace with series of their own"),
+		proxyKey("proxy.listen", "listen", String, "mavtop proxy: address to listen on (a port alone binds loopback)"),
+		proxyKey("proxy.upstream", "upstream", String, "mavtop proxy: API base URL requests are forwarded to"),
+		proxyKey("proxy.workspace", "workspace", String, "mavtop proxy: workspace of calls that name none"),
+		proxyKey("proxy.keys", "keys", String, "mavtop proxy: file of proxy tokens (TOKEN API_KEY WORKSPACE [PROJECT] per line)"),
+		proxyKey("proxy.no_preflight", "no-preflight", Bool, "mavtop proxy: forward priced jobs without the pre-flight check"),
+		proxyKey("proxy.max_body", "max-body", Int, "mavtop proxy: largest request body in bytes"),
+		proxyKey("proxy.upstream_timeout", "upstream-timeout", Duration, "mavtop proxy: longest wait for the API's response headers"),
+		proxyKey("proxy.idle_timeout", "client-idle-timeout", Duration, "mavtop proxy: close keep-alive connections idle this long"),
+		proxyKey("proxy.track_queue", "track-queue", Int, "mavtop proxy: usage events kept in memory while Redis is away"),
 		noColor,
 		theme,
 	}

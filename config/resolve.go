@@ -53,7 +53,7 @@ func Resolve(fs *pflag.FlagSet, f *File, getenv func(string) string) ([]Setting,
 	for _, k := range Keys() {
 		var fl *pflag.Flag
 		if k.Flag != "" {
-			if fl = fs.Lookup(k.Flag); fl == nil {
+			if fl = fs.Lookup(k.Flag); fl == nil || !k.fills(fs) {
 				continue
 			}
 		}
@@ -84,6 +84,12 @@ func Resolve(fs *pflag.FlagSet, f *File, getenv func(string) string) ([]Setting,
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// fills reports whether the key may fill fs's flag: any command's, unless the
+// key belongs to one command; `mavtop config` carries every command's keyed flags.
+func (k Key) fills(fs *pflag.FlagSet) bool {
+	return k.Command == "" || fs.Name() == k.Command || fs.Name() == "config"
 }
 
 // lookupEnv returns the first of the key's variables that is set.

@@ -87,3 +87,81 @@ func intOrZero(c *redis.StringCmd) (int64, error) {
 	}
 	return strconv.ParseInt(s, 10, 64)
 }
+
+// Budget is what a workspace and one of its projects may still spend, as read
+// for a gateway's pre-flight check (mavtop proxy).
+type Budget struct {
+	// Settings are the workspace's settings (zero when none are stored).
+	Settings model.Settings
+	// Used and Recharged are the workspace's credits this billing period.
+	Used, Recharged int64
+	// Project is the project's budget (zero when none is stored or no project was asked).
+	Project model.ProjectBudget
+	// ProjectUsed is the project's credits this period; read only when the project
+	// has a usage limit (0 otherwise).
+	ProjectUsed int64
+}
+
+// Budget reads the workspace's counters and settings and the project's budget in
+// one MULTI/EXEC, then, only when the project has a usage limit, what the project
+// used (an HSCAN of the period's used_by hash for its fields).
+func (b *Balances) Budget(ctx context.Context, ws, project string) (Budget, error) {
+	rule, err := b.periods.get(ctx)
+	if err != nil {
+		return Budget{}, err
+	}
+	p := rule.At(b.now())
+	var used, recharged, settings, budget *redis.StringCmd
+	_, err = b.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		used = pipe.HGet(ctx, b.keys.Used(p.Key), ws)
+		recharged = pipe.HGet(ctx, b.keys.Recharged(p.Key), ws)
+		settings = pipe.HGet(ctx, b.keys.Settings(), ws)
+		if project != "" {
+			budget = pipe.HGet(ctx, b.keys.Settings(), model.ProjectKey(ws, project))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Budget{}, fmt.Errorf("read budget of %s: %w", ws, err)
+	}
+	var out Budget
+	if raw, err := settings.Result(); err == nil {
+		if out.Settings, err = decodeSettings(raw); err != nil {
+			return Budget{}, fmt.Errorf("settings of %s: %w", ws, err)
+		}
+	}
+	if out.Used, err = intOrZero(used); err != nil {
+		return Budget{}, fmt.Errorf("credits used by %s: %w", ws, err)
+	}
+	if out.Recharged, err = intOrZero(recharged); err != nil {
+		return Budget{}, fmt.Errorf("credits recharged to %s: %w", ws, err)
+	}
+	if budget == nil {
+		return out, nil
+	}
+	if raw, err := budget.Result(); err == nil {
+		if out.Project, err = decodeBudget(raw); err != nil {
+			return Budget{}, fmt.Errorf("budget of %s: %w", model.ProjectKey(ws, project), err)
+		}
+	}
+	if out.Project.Limit <= 0 {
+		return out, nil
+	}
+	// Ids are [A-Za-z0-9._:-], so the pattern holds no glob character but the last.
+	match := model.ProjectKey(ws, project) + "/*"
+	it := b.c.HScan(ctx, b.keys.UsedBy(p.Key), 0, match, 512).Iterator()
+	for i := 0; it.Next(ctx); i++ {
+		if i%2 == 0 {
+			continue // the field; its value follows
+		}
+		n, err := strconv.ParseInt(it.Val(), 10, 64)
+		if err != nil {
+			return Budget{}, fmt.Errorf("credits used by %s: %w", model.ProjectKey(ws, project), err)
+		}
+		out.ProjectUsed += n
+	}
+	if err := it.Err(); err != nil {
+		return Budget{}, fmt.Errorf("credits used by %s: %w", model.ProjectKey(ws, project), err)
+	}
+	return out, nil
+}

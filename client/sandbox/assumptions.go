@@ -198,7 +198,13 @@ type progress struct {
 //     fragment; without either it draws 10–240 s.
 //   - Mave complexity: classified from the message length (runes): under 120
 //     simple, under 400 moderate, else complex.
-//   - Streaming (stream: true) is not emulated: 400 invalid_field on "stream".
+//   - Streaming (stream: true) is emulated on POST /responses only: named SSE events
+//     response.created (the response in progress, usage null), one
+//     response.output_text.delta per word, response.completed carrying the whole
+//     response with its usage (the fact sheet marks this UNCERTAIN; OpenAI's
+//     Responses API does the same), then "data: [DONE]". The charge and any 402 come
+//     before the first event, as a plain JSON answer. Elsewhere stream: true is a 400
+//     invalid_field on "stream".
 //   - GET /personas' custom-only flag is assumed to be named custom_only.
 //   - The billing period is the calendar month in UTC of the sandbox clock; at its
 //     end every counter starts afresh.

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -40,6 +41,37 @@ func paymentRequired(code, msg string) result {
 
 // rawBody is a body written as is (fault injection's malformed bodies).
 type rawBody []byte
+
+// sseBody is a body sent as server-sent events, each flushed as it is written,
+// then "data: [DONE]".
+type sseBody []sseEvent
+
+// sseEvent is one named event and its JSON data.
+type sseEvent struct {
+	name string
+	data any
+}
+
+// writeSSE writes evs as text/event-stream, flushing after every event.
+func writeSSE(w http.ResponseWriter, status int, evs sseBody) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	fl, _ := w.(http.Flusher)
+	for _, ev := range evs {
+		data, err := json.Marshal(ev.data)
+		if err != nil {
+			return
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, data); err != nil {
+			return
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	fmt.Fprint(w, "data: [DONE]\n\n")
+}
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")

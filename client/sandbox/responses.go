@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 )
 
 type responseRequest struct {
@@ -20,7 +21,7 @@ type responseObject struct {
 	Status    string       `json:"status"`
 	Model     string       `json:"model"`
 	Output    []outputItem `json:"output"`
-	Usage     tokenUsage   `json:"usage"`
+	Usage     *tokenUsage  `json:"usage"`
 }
 
 type outputItem struct {
@@ -59,8 +60,6 @@ func (s *Sandbox) createResponse(c *call) result {
 		return badRequest("invalid_model", "Unknown model "+clip(req.Model, 40)+"; use mavera-1.", "model")
 	case len(req.Input) == 0 || string(req.Input) == "null":
 		return badRequest("missing_field", "input is required.", "input")
-	case req.Stream:
-		return badRequest("invalid_field", "The sandbox does not emulate streaming; send stream: false.", "stream")
 	}
 	inputChars := len(req.Input)
 	var str string
@@ -80,10 +79,39 @@ func (s *Sandbox) createResponse(c *call) result {
 	}
 	c.a.tokensIn += inTok
 	c.a.tokensOut += outTok
-	return result{status: http.StatusOK, body: responseObject{
+	resp := responseObject{
 		ID: s.newID("resp_"), Object: "response", CreatedAt: c.now.Unix(), Status: "completed", Model: req.Model,
 		Output: []outputItem{{Type: "message", ID: s.newID("msg_"), Role: "assistant",
-			Content: []outputContent{{Type: "output_text", Text: "This is a sandbox answer from mavera-1."}}}},
-		Usage: tokenUsage{InputTokens: inTok, OutputTokens: outTok, TotalTokens: inTok + outTok, CreditsUsed: credits},
-	}}
+			Content: []outputContent{{Type: "output_text", Text: sandboxAnswer}}}},
+		Usage: &tokenUsage{InputTokens: inTok, OutputTokens: outTok, TotalTokens: inTok + outTok, CreditsUsed: credits},
+	}
+	if req.Stream {
+		return result{status: http.StatusOK, body: responseEvents(resp)}
+	}
+	return result{status: http.StatusOK, body: resp}
+}
+
+// sandboxAnswer is the text of every sandbox response.
+const sandboxAnswer = "This is a sandbox answer from mavera-1."
+
+// responseEvents is a streamed response (assumptions.go): response.created with
+// the response in progress and no usage, one response.output_text.delta per word,
+// response.completed with the whole response and its usage, then [DONE].
+func responseEvents(resp responseObject) sseBody {
+	var evs sseBody
+	add := func(name string, data map[string]any) {
+		data["type"] = name
+		data["sequence_number"] = len(evs)
+		evs = append(evs, sseEvent{name: name, data: data})
+	}
+	started := resp
+	started.Status, started.Output, started.Usage = "in_progress", []outputItem{}, nil
+	add("response.created", map[string]any{"response": started})
+	item := resp.Output[0].ID
+	words := strings.SplitAfter(sandboxAnswer, " ")
+	for _, w := range words {
+		add("response.output_text.delta", map[string]any{"item_id": item, "output_index": 0, "content_index": 0, "delta": w})
+	}
+	add("response.completed", map[string]any{"response": resp})
+	return evs
 }

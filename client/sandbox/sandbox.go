@@ -262,6 +262,10 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, path, tmpl strin
 	if res.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(res.retryAfter))
 	}
+	if evs, ok := res.body.(sseBody); ok {
+		writeSSE(w, res.status, evs)
+		return
+	}
 	if raw, ok := res.body.(rawBody); ok {
 		h.Set("Content-Type", "application/json")
 		w.WriteHeader(res.status)

@@ -56,8 +56,8 @@ type Key struct {
 	// fills (another command may use the same flag name for something else:
 	// `mavtop sandbox --listen` is not proxy.listen).
 	Command string
-	Env  []EnvVar
-	Kind Kind
+	Env     []EnvVar
+	Kind    Kind
 	// Secret says how to show the value.
 	Secret Secret
 	// EnvOnly settings are never read from the file (the API key).

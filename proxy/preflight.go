@@ -75,40 +75,39 @@ type refusal struct {
 	msg  string
 }
 
-// judge checks q against the workspace's allocation, its usage limit and the
-// project's usage limit, in that order; nil when all three afford it. Remaining
-// credits come from model.Assess, the one judgement of a workspace's budget.
+// judge checks q against the workspace's cap (its allocation plus recharges, or
+// its usage limit when that is smaller) and the project's usage limit; nil when
+// both afford it. What remains, and which cap binds, comes from model.Assess, the
+// one judgement of a budget.
 func judge(q estimator.Quote, ws, project string, b feed.Budget) *refusal {
-	alloc := b.Settings
-	alloc.UsageLimit = 0
-	if st := model.Assess(&alloc, b.Used, b.Recharged); st.RemainingKnown {
-		if err := estimator.Preflight(q, st.Remaining); err != nil {
+	st := model.Assess(&b.Settings, model.Usage{Used: b.Used, Recharged: b.Recharged}, nil)
+	if st.RemainingKnown && !estimator.CanAfford(q.Estimate, st.Remaining) {
+		if st.CapKind != model.CapLimit {
+			err := estimator.Preflight(q, st.Remaining)
 			var ie *estimator.InsufficientCreditsError
 			if errors.As(err, &ie) {
 				ie.Workspace = ws
 			}
 			return &refusal{code: CodePreflightRefused, msg: err.Error()}
 		}
+		return overLimit(q, "workspace "+ws+"'s", st)
 	}
-	limit := func(what string, cap, used int64) *refusal {
-		st := model.Assess(&model.Settings{UsageLimit: cap}, used, 0)
-		if !st.RemainingKnown || estimator.CanAfford(q.Estimate, st.Remaining) {
-			return nil
-		}
-		return &refusal{code: model.CodeBudgetExceeded, msg: fmt.Sprintf(
-			"Estimated %d credits (%d with the 20 %% buffer); only %d remaining under %s usage limit of %d. "+
-				"Raise it with `mavtop budget set` or wait for the billing period to reset.",
-			q.Estimate, q.Required, st.Remaining, what, cap)}
+	if project == "" || b.Project.Limit <= 0 {
+		return nil
 	}
-	if r := limit("workspace "+ws+"'s", b.Settings.UsageLimit, b.Used); r != nil {
-		return r
-	}
-	if project != "" {
-		if r := limit("project "+model.ProjectKey(ws, project)+"'s", b.Project.Limit, b.ProjectUsed); r != nil {
-			return r
-		}
+	st = model.Assess(&model.Settings{UsageLimit: b.Project.Limit}, model.Usage{Used: b.ProjectUsed}, nil)
+	if st.RemainingKnown && !estimator.CanAfford(q.Estimate, st.Remaining) {
+		return overLimit(q, "project "+model.ProjectKey(ws, project)+"'s", st)
 	}
 	return nil
+}
+
+// overLimit is the budget_exceeded refusal naming the usage limit that is short.
+func overLimit(q estimator.Quote, what string, st model.Status) *refusal {
+	return &refusal{code: model.CodeBudgetExceeded, msg: fmt.Sprintf(
+		"Estimated %d credits (%d with the 20 %% buffer); only %d remaining under %s usage limit of %d. "+
+			"Raise it with `mavtop budget set` or wait for the billing period to reset.",
+		q.Estimate, q.Required, st.Remaining, what, st.Cap)}
 }
 
 // CodePreflightRefused is the error code of a job the proxy refused because the

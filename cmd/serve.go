@@ -31,6 +31,7 @@ type serveFlags struct {
 	authorizedKeys string
 	launchKeys     string
 	idle           time.Duration
+	limits         serve.Limits
 }
 
 func newServeCmd() *cobra.Command {
@@ -62,6 +63,10 @@ disconnections, refused keys and every launch are logged to stderr.`,
 	fl.StringVar(&sf.authorizedKeys, "authorized-keys", "~/.ssh/authorized_keys", "OpenSSH authorized_keys `file`: the public keys that may connect")
 	fl.StringVar(&sf.launchKeys, "launch-keys", "", "authorized_keys `file` of the keys that may also launch estimator jobs (default: none may)")
 	fl.DurationVar(&sf.idle, "idle-timeout", serve.DefaultIdleTimeout, "end a session after this long without a keystroke (0: never)")
+	fl.DurationVar(&sf.limits.AuthTimeout, "auth-timeout", serve.DefaultAuthTimeout, "close a connection that has not authenticated within this long")
+	fl.IntVar(&sf.limits.MaxStartups, "max-startups", serve.DefaultMaxStartups, "most connections authenticating at once; past it the oldest is closed")
+	fl.IntVar(&sf.limits.MaxSessions, "max-sessions", serve.DefaultMaxSessions, "most sessions at once, over every key")
+	fl.IntVar(&sf.limits.MaxSessionsPerKey, "max-sessions-per-key", serve.DefaultMaxSessionsPerKey, "most sessions of one public key at once")
 	return cmd
 }
 
@@ -87,6 +92,9 @@ func expandHome(p string) (string, error) {
 
 func runServe(cmd *cobra.Command, dash *dashboardFlags, sf *serveFlags) error {
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	if l := sf.limits; l.AuthTimeout <= 0 || l.MaxStartups <= 0 || l.MaxSessions <= 0 || l.MaxSessionsPerKey <= 0 {
+		return exitf(2, "--auth-timeout, --max-startups, --max-sessions and --max-sessions-per-key must be positive")
+	}
 	var paths [3]string
 	for i, p := range []string{sf.authorizedKeys, sf.launchKeys, sf.hostKey} {
 		var err error
@@ -145,6 +153,7 @@ func runServe(cmd *cobra.Command, dash *dashboardFlags, sf *serveFlags) error {
 		Hub: src.hub, Auth: auth, HostKey: hostKey,
 		Launcher: src.api.launcher(), NoLauncher: src.readOnly(), APIStatus: src.api.status(),
 		IdleTimeout: idle,
+		Limits:      sf.limits,
 		Demo:        src.demo != nil,
 		DemoHint:    "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop serve --redis redis://host:6379/0",
 		Bell:        dash.bell, NoColor: dash.noColor, Theme: theme,

@@ -236,7 +236,8 @@ func TestServeTwentyViewersShareOneSubscription(t *testing.T) {
 	if err := feed.NewPublisher(rc, feed.PublisherOptions{}).Track(ctx, model.Event{Workspace: "ops-east", Endpoint: "/responses", Credits: 420, Status: 200}); err != nil {
 		t.Fatal(err)
 	}
-	r := startServe(t, "--redis", srv.URL)
+	// one key for all twenty: the per-key session limit is raised to let them in
+	r := startServe(t, "--redis", srv.URL, "--max-sessions-per-key", "20")
 	var counter *redis.Client
 	if srv.Real {
 		counter = redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 1})

@@ -119,6 +119,7 @@ type fixture struct {
 }
 
 type fixtureOpts struct {
+	limits  Limits
 	idle    time.Duration
 	noLaunc bool
 	now     func() time.Time // the server's clock (time.Now)
@@ -169,7 +170,7 @@ func startFixture(t *testing.T, fo fixtureOpts) *fixture {
 	f.hostKey = host.PublicKey()
 	opt := Options{
 		Hub: f.hub, Auth: f.auth, HostKey: host, Launcher: f.launcher,
-		IdleTimeout: fo.idle, NoColor: true, Now: fo.now,
+		IdleTimeout: fo.idle, NoColor: true, Now: fo.now, Limits: fo.limits,
 		Logger: slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if fo.noLaunc {

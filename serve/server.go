@@ -32,6 +32,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"mavtop/feed"
+	"mavtop/model"
 	"mavtop/tui"
 )
 
@@ -70,6 +71,9 @@ type Options struct {
 	Theme tui.Theme
 	// Logger receives connects, disconnects, refusals and launches (slog.Default()).
 	Logger *slog.Logger
+	// Limits bound what peers may cost: authentication time, connections
+	// authenticating at once, sessions in total and per key (zero: defaults).
+	Limits Limits
 	// Now is the clock (time.Now) of the dashboards and of the server's own times:
 	// when a session started, how long it lasted, how long it went without input.
 	// The idle check wakes on real timers and measures the quiet on Now.
@@ -95,6 +99,7 @@ type Session struct {
 	mu        sync.Mutex
 	model     *tui.Model
 	program   *tea.Program
+	stopKill  func() bool // stops the kill on disconnect once the session is over
 }
 
 func (s *Session) logAttrs() []any {
@@ -106,6 +111,8 @@ type Server struct {
 	opt Options
 	log *slog.Logger
 	srv *ssh.Server
+
+	conns conns
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -134,7 +141,9 @@ func New(opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Server{opt: opt, log: opt.Logger, sessions: map[*Session]struct{}{}, left: make(chan struct{}, 1)}
+	opt.Limits.fill()
+	s := &Server{opt: opt, log: opt.Logger, sessions: map[*Session]struct{}{}, left: make(chan struct{}, 1),
+		conns: conns{live: map[*liveConn]struct{}{}}}
 	srv, err := wish.NewServer(
 		// the host key first: without one wish would write id_ed25519 to the working directory
 		func(srv *ssh.Server) error { srv.AddHostKey(opt.HostKey); return nil },
@@ -152,6 +161,7 @@ func New(opt Options) (*Server, error) {
 	}
 	// No password or keyboard-interactive handler: the server does not offer them.
 	srv.PasswordHandler, srv.KeyboardInteractiveHandler = nil, nil
+	srv.ConnCallback = s.admit
 	srv.ConnectionFailedCallback = func(conn net.Conn, err error) {
 		s.log.Debug("ssh handshake failed", "remote", conn.RemoteAddr().String(), "err", err)
 	}
@@ -181,6 +191,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for len(s.Sessions()) > 0 {
 		select {
 		case <-ctx.Done():
+			// A dashboard that did not quit in time is killed, and its
+			// connection closed: shutting down never waits on a viewer.
+			for _, sess := range s.Sessions() {
+				sess.kill()
+			}
 			_ = s.srv.Close()
 			return ctx.Err()
 		case <-s.left:
@@ -208,7 +223,7 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	if s.opt.Auth.Authorized(key) {
 		return true
 	}
-	s.log.Warn("ssh key refused", "user", ctx.User(), "key", gossh.FingerprintSHA256(key), "remote", ctx.RemoteAddr().String())
+	s.log.Warn("ssh key refused", "user", cleanUser(ctx.User()), "key", gossh.FingerprintSHA256(key), "remote", ctx.RemoteAddr().String())
 	return false
 }
 
@@ -216,7 +231,7 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 // up: the dashboard's viewer leaves the hub when the session ends, however it ends.
 func (s *Server) track(next ssh.Handler) ssh.Handler {
 	return func(ss ssh.Session) {
-		sess := &Session{User: ss.User(), Remote: ss.RemoteAddr().String(), Started: s.opt.Now(), now: s.opt.Now}
+		sess := &Session{User: cleanUser(ss.User()), Remote: ss.RemoteAddr().String(), Started: s.opt.Now(), now: s.opt.Now}
 		if k := ss.PublicKey(); k != nil {
 			sess.Fingerprint = gossh.FingerprintSHA256(k)
 		}
@@ -237,10 +252,13 @@ func (s *Server) track(next ssh.Handler) ssh.Handler {
 			// not the command itself: it is whatever the client typed
 			attrs = append(attrs, "pty", false, "command_given", ss.RawCommand() != "")
 		}
+		if why := s.register(sess); why != "" {
+			s.log.Warn("ssh session refused", append(sess.logAttrs(), "reason", why)...)
+			wish.Printf(ss, "mavtop: %s\n", why)
+			_ = ss.Exit(1)
+			return
+		}
 		s.log.Info("ssh session started", attrs...)
-		s.mu.Lock()
-		s.sessions[sess] = struct{}{}
-		s.mu.Unlock()
 		defer func() {
 			s.mu.Lock()
 			delete(s.sessions, sess)
@@ -266,6 +284,11 @@ func (s *Server) track(next ssh.Handler) ssh.Handler {
 			return
 		}
 		next(ss)
+		sess.mu.Lock()
+		if sess.stopKill != nil {
+			sess.stopKill()
+		}
+		sess.mu.Unlock()
 		if sess.idle.Load() {
 			wish.Printf(ss, "\r\nmavtop: disconnected after %s without input\r\n", s.opt.IdleTimeout)
 			_ = ss.Exit(0)
@@ -298,11 +321,15 @@ func (s *Server) program(ss ssh.Session) *tea.Program {
 	p := tea.NewProgram(m,
 		tea.WithInput(&inputReader{r: ss, sess: sess}), tea.WithOutput(ss),
 		tea.WithAltScreen(), tea.WithMouseCellMotion(),
+		tea.WithFilter(clampSize),
 		// Signals are the server's, not one viewer's.
 		tea.WithoutSignalHandler(),
 	)
 	sess.mu.Lock()
 	sess.model, sess.program = &m, p
+	// The connection gone, nobody is watching: kill the dashboard and its
+	// frame loop at once, whatever it was doing (Quit waits for its turn).
+	sess.stopKill = context.AfterFunc(ss.Context(), p.Kill)
 	sess.mu.Unlock()
 	if s.opt.IdleTimeout > 0 {
 		go sess.watchIdle(ss.Context(), s.opt.IdleTimeout)
@@ -347,6 +374,16 @@ func (s *Session) watchIdle(ctx context.Context, timeout time.Duration) {
 			s.quit()
 			return
 		}
+	}
+}
+
+// kill ends the dashboard without waiting for its event loop.
+func (s *Session) kill() {
+	s.mu.Lock()
+	p := s.program
+	s.mu.Unlock()
+	if p != nil {
+		p.Kill()
 	}
 }
 
@@ -426,3 +463,7 @@ func (e sessionEnv) Getenv(k string) string {
 	}
 	return ""
 }
+
+// cleanUser is an SSH user name as logs and screens show it: the client chose
+// it, so it passes the sanitising rule and is cut to 64 bytes.
+func cleanUser(u string) string { return model.Truncate(model.Sanitize(u), 64) }

@@ -18,7 +18,11 @@ import (
 //   - a format character (Unicode category Cf: bidi embeddings, overrides and
 //     isolates, zero-width characters, the soft hyphen, tag characters) and a
 //     line or paragraph separator are removed or made a space, so that text
-//     cannot reorder or hide what is drawn beside it.
+//     cannot reorder or hide what is drawn beside it;
+//   - a variation selector (U+FE00–U+FE0F) and an emoji skin-tone modifier
+//     (U+1F3FB–U+1F3FF) are removed: terminals disagree on the width they give
+//     "⚠️" or a toned emoji (one cell or two), so a line holding one cannot be
+//     measured and its border lands anywhere. The base character stays.
 //
 // The result holds only printable UTF-8, on one line, and never an escape
 // sequence.
@@ -47,8 +51,9 @@ func Sanitize(s string) string {
 			b.WriteRune(utf8.RuneError)
 		case r == '\u2028' || r == '\u2029':
 			b.WriteByte(' ')
-		case unicode.Is(unicode.Cf, r):
-			// dropped: invisible by design, dangerous by reordering
+		case unicode.Is(unicode.Cf, r), widthAmbiguous(r):
+			// dropped: invisible by design, dangerous by reordering, or of a
+			// width terminals disagree on
 		default:
 			b.WriteRune(r)
 		}
@@ -118,10 +123,16 @@ func firstUnsafe(s string) int {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 || r <= 0x9f || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) {
+		if r == utf8.RuneError && size == 1 || r <= 0x9f || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) || widthAmbiguous(r) {
 			return i
 		}
 		i += size
 	}
 	return -1
+}
+
+// widthAmbiguous reports the modifiers that change a character's width in
+// some terminals and not in others: variation selectors and skin tones.
+func widthAmbiguous(r rune) bool {
+	return r >= 0xfe00 && r <= 0xfe0f || r >= 0x1f3fb && r <= 0x1f3ff
 }

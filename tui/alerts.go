@@ -35,6 +35,7 @@ type Alerts struct {
 	bannerEnd time.Time
 	last402   map[string]time.Time
 	seq       uint64
+	chosen    bool // the user moved the selection: it stays on its alert
 	cur       listCursor
 	width     int
 	height    int
@@ -108,8 +109,9 @@ func (a *Alerts) add(al Alert) {
 	}
 	a.bannerEnd = al.At.Add(bannerFor)
 	a.cur.setLen(len(a.list))
-	if selected != 0 {
-		// keep the same alert selected; the new one shows above it
+	if selected != 0 && (a.focused || a.chosen) {
+		// keep the same alert selected; the new one shows above it (an
+		// untouched list in the background follows the newest)
 		a.cur.pos++
 		a.cur.clamp()
 	}
@@ -136,7 +138,9 @@ func (a Alerts) Banner() (Alert, bool) {
 
 // Update scrolls the list.
 func (a Alerts) Update(msg tea.Msg) (Alerts, tea.Cmd) {
-	a.cur.handle(msg, a.km)
+	if a.cur.handle(msg, a.km) {
+		a.chosen = true
+	}
 	return a, nil
 }
 

@@ -355,7 +355,7 @@ func (g *Gauges) layout() (nameW, barW int, cols []column) {
 	for _, r := range g.visible {
 		longest = max(longest, cellWidth(r.Name))
 	}
-	if grow := min(avail, maxNameW-nameW, max(longest-nameW, 0)); grow > 0 && g.width >= 100 {
+	if grow := min(avail, maxNameW-nameW, max(longest-nameW, 0)); grow > 0 && g.width >= 90 {
 		nameW += grow
 		avail -= grow
 	}

@@ -18,6 +18,7 @@ type RefusalLog struct {
 	total   int64
 	cur     listCursor
 	sel     string // the selected refusal's identity: the selection follows it as rows arrive
+	chosen  bool   // the user moved the selection (else, unfocused, it follows the newest)
 	width   int
 	height  int
 	focused bool
@@ -61,7 +62,7 @@ func (r *RefusalLog) Refresh(l *model.Ledger) {
 	r.rows = l.Refusals(r.rows[:0], model.DefaultRefusalLog)
 	r.total = l.RefusalTotals().Total()
 	r.cur.setLen(len(r.rows))
-	if r.sel != "" {
+	if r.sel != "" && (r.focused || r.chosen) {
 		for i := range r.rows {
 			if refusalKey(&r.rows[i]) == r.sel {
 				r.cur.pos = i
@@ -83,7 +84,7 @@ func (r RefusalLog) Title() string {
 // Update scrolls the log.
 func (r RefusalLog) Update(msg tea.Msg) (RefusalLog, tea.Cmd) {
 	if r.cur.handle(msg, r.km) && r.cur.pos < len(r.rows) {
-		r.sel = refusalKey(&r.rows[r.cur.pos])
+		r.sel, r.chosen = refusalKey(&r.rows[r.cur.pos]), true
 	}
 	return r, nil
 }
@@ -166,7 +167,10 @@ func cutMid(s string, w int) string { return pad(shorten(s, w), w) }
 func (r *RefusalLog) columns() []logColumn {
 	inner := r.width - 2 // the selection marker
 	wsW := min(max(inner/6, 12), 28)
-	reqW := min(max(inner/6, 10), 22)
+	reqW := 12 // request ids are 18 characters in the API's examples: whole from 70 columns
+	if inner >= 70 {
+		reqW = min(max(inner/5, 18), 24)
+	}
 	all := []logColumn{
 		{"time", 8, func(e *model.Refusal) string { return time.UnixMilli(e.Event.TS).Local().Format("15:04:05") }, cutEnd},
 		{"workspace", wsW, func(e *model.Refusal) string { return e.Event.Workspace }, cutMid},

@@ -60,7 +60,8 @@ type PublisherOptions struct {
 	MaxLen int64
 	// Now is the clock that stamps events without a ts (time.Now).
 	Now func() time.Time
-	// Rand draws retry jitter and the publisher's id (a random source).
+	// Rand draws the publisher's id and the retry jitter of the default Backoff
+	// (a random source); a Backoff given here draws from its own Rand.
 	Rand *rand.Rand
 	// ID names the publisher in the acks hash; "" draws a random one.
 	ID string

@@ -22,7 +22,8 @@ type SubscriberOptions struct {
 	Prefix string
 	// Now is the clock for period rollover, lag and stats (time.Now).
 	Now func() time.Time
-	// Rand draws reconnect jitter (a random source).
+	// Rand draws the reconnect jitter of the default Backoff (a random source);
+	// a Backoff given here draws from its own Rand.
 	Rand *rand.Rand
 	// Block is how long one XREAD waits for entries (1 s, at most 2 s). It bounds
 	// how late cancellation, rollover and stats are noticed.

@@ -275,9 +275,10 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, path, tmpl strin
 	writeJSON(w, res.status, res.body)
 }
 
-// Stats returns how many requests the sandbox received per method and path
-// template ("POST /focus-groups", "GET /focus-groups/{id}"), every account
-// together, refused ones included.
+// Stats returns how many authenticated requests the sandbox received per
+// endpoint pattern ("POST /focus-groups", "GET /focus-groups/{id}"; a call to no
+// endpoint under its method and path, "DELETE /focus-groups"), every account
+// together, refused ones (rate limit, faults, 402) included.
 func (s *Sandbox) Stats() map[string]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()

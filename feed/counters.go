@@ -175,8 +175,9 @@ func getAll(ctx context.Context, n redis.Cmdable, keys []string, cluster bool) (
 // DefaultCounterMaxKeys bounds how many counters a source keeps.
 const DefaultCounterMaxKeys = 100_000
 
-// DetectSource resolves SourceAuto: the stream when this period's used hash of
-// the stream contract exists, else the counters when any key matches pattern,
+// DetectSource resolves SourceAuto: the stream when this or the last period's
+// used hash of the stream contract exists (or the stream holds entries and no
+// settings were ever written), else the counters when any key matches pattern,
 // else the stream. Other kinds are returned as they are.
 func DetectSource(ctx context.Context, c redis.UniversalClient, keys Keys, kind SourceKind, pattern string, now time.Time) (SourceKind, error) {
 	if kind != SourceAuto {
@@ -187,6 +188,14 @@ func DetectSource(ctx context.Context, c redis.UniversalClient, keys Keys, kind 
 		return "", err
 	}
 	if len(res.Snap.Used) > 0 || res.Snap.StreamID != "" && res.Snap.StreamID != "0-0" && len(res.Snap.Settings) == 0 {
+		return SourceStream, nil
+	}
+	// Early in a period nobody may have written yet: the last period's counters
+	// say the stream contract is in use all the same.
+	prev := res.Rule.At(res.Snap.Period.Start.Add(-time.Millisecond))
+	if n, err := c.Exists(ctx, keys.Used(prev.Key)).Result(); err != nil {
+		return "", fmt.Errorf("look for the last period's counters: %w", err)
+	} else if n > 0 {
 		return SourceStream, nil
 	}
 	read, err := ReadCounters(ctx, c, pattern, 1000, DefaultCounterMaxKeys)
@@ -334,8 +343,14 @@ func (s *CounterSource) Run(ctx context.Context, handle func(Msg)) error {
 		}
 		s.ok()
 		clear(dirty)
-		next = time.Now().Add(max(s.opt.Every, time.Duration(float64(took)/s.opt.Share)))
+		next = time.Now().Add(pollPause(s.opt.Every, took, s.opt.Share))
 	}
+}
+
+// pollPause is the wait after a poll that took took: every, or longer when the
+// poll was slow, so that polls take at most share of the time.
+func pollPause(every, took time.Duration, share float64) time.Duration {
+	return max(every, time.Duration(float64(took)/share))
 }
 
 // notifications subscribes to keyspace notifications of the counters when the

@@ -208,3 +208,61 @@ func TestCounterPatternMustBeAPrefix(t *testing.T) {
 		t.Errorf("CounterPrefix(default) = %q, %v", p, err)
 	}
 }
+
+// TestAutoSourcePicksTheStreamWhenItIsInUse: Pattern 1 keys left over from
+// before a migration do not win over the stream contract, even at the start of
+// a period nobody has written in yet.
+func TestAutoSourcePicksTheStreamWhenItIsInUse(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	now := time.Now()
+	if err := c.Set(ctx, "mavera:credits_used:current_period:acme", 5, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := DetectSource(ctx, c, Keys{}, SourceAuto, DefaultCounterPattern, now); err != nil || k != SourceCounters {
+		t.Fatalf("only Pattern 1 keys: auto picks %q (%v), want counters", k, err)
+	}
+	cur := model.MonthlyUTC.At(now)
+	prev := model.MonthlyUTC.At(cur.Start.Add(-time.Millisecond))
+	if err := c.HSet(ctx, Keys{}.Used(prev.Key), "acme", 7).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := DetectSource(ctx, c, Keys{}, SourceAuto, DefaultCounterPattern, now); err != nil || k != SourceStream {
+		t.Fatalf("last period's stream counters exist: auto picks %q (%v), want stream", k, err)
+	}
+	if err := c.Del(ctx, Keys{}.Used(prev.Key)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewPublisher(c, PublisherOptions{}).Track(ctx, usage("beta", "", "/responses", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := DetectSource(ctx, c, Keys{}, SourceAuto, DefaultCounterPattern, now); err != nil || k != SourceStream {
+		t.Fatalf("this period's stream counters exist: auto picks %q (%v), want stream", k, err)
+	}
+	for _, k := range []SourceKind{SourceStream, SourceCounters} {
+		if got, err := DetectSource(ctx, c, Keys{}, k, DefaultCounterPattern, now); err != nil || got != k {
+			t.Errorf("DetectSource(%q) = %q, %v", k, got, err)
+		}
+	}
+}
+
+func TestCounterPollsTakeAtMostTheirShare(t *testing.T) {
+	for _, tc := range []struct {
+		every, took time.Duration
+		share       float64
+		want        time.Duration
+	}{
+		{5 * time.Second, 2 * time.Millisecond, 0.01, 5 * time.Second},
+		{5 * time.Second, 80 * time.Millisecond, 0.01, 8 * time.Second},
+		{50 * time.Millisecond, time.Second, 0.05, 20 * time.Second},
+	} {
+		got := pollPause(tc.every, tc.took, tc.share)
+		if got != tc.want {
+			t.Errorf("pollPause(%v, %v, %g) = %v, want %v", tc.every, tc.took, tc.share, got, tc.want)
+		}
+		if share := float64(tc.took) / float64(tc.took+got); share > tc.share {
+			t.Errorf("a poll of %v every %v takes %.3f of the time, more than %g", tc.took, tc.took+got, share, tc.share)
+		}
+	}
+}

@@ -134,3 +134,36 @@ func TestAppTooSmall(t *testing.T) {
 		t.Fatalf("%q", s)
 	}
 }
+
+// TestAppSaysAFailoverHappened: after the feed re-read the counters from a new
+// master, the header says so and a notice names the server, with the totals of
+// the new master's snapshot.
+func TestAppSaysAFailoverHappened(t *testing.T) {
+	m, hub := newApp(t, 120, 30, Options{})
+	hub.Handle(&feed.ConnMsg{State: feed.Connected, Since: testNow, Server: "10.0.0.7:6379"})
+	hub.Handle(&feed.SnapshotMsg{Gen: 2, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonFailover,
+		Snap: &model.Snapshot{Period: model.MonthlyUTC.At(testNow), StreamID: "0-0", Used: map[string]int64{"acme": 300},
+			Settings: map[string]model.Settings{"acme": {Allocation: 1000}}}})
+	m = pump(t, m)
+	s := view(m)
+	for _, want := range []string{"re-read: failover", "failed over to 10.0.0.7:6379", "300 / 1,000"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the screen lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// TestAppSaysItReadsPattern1Counters: the header names the Pattern 1 source
+// and a notice says what it cannot show.
+func TestAppSaysItReadsPattern1Counters(t *testing.T) {
+	m, hub := newApp(t, 160, 30, Options{})
+	hub.Handle(&feed.SnapshotMsg{Gen: 2, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonStart, Source: feed.CounterLabel,
+		Snap: &model.Snapshot{Period: model.MonthlyUTC.At(testNow), Used: map[string]int64{"acme": 40}}})
+	m = pump(t, m)
+	s := view(m)
+	for _, want := range []string{"source: Pattern 1 counters", "no endpoints, no 402s"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the screen lacks %q:\n%s", want, s)
+		}
+	}
+}

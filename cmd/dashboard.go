@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"mavtop/demo"
 	"mavtop/feed"
 	"mavtop/metrics"
+	"mavtop/notify"
 	"mavtop/tui"
 )
 
@@ -33,6 +35,11 @@ type dashboardFlags struct {
 	// defaultAlerts are the thresholds of workspaces without their own
 	// (mavtop.toml's alerts.thresholds fills the flag).
 	defaultAlerts thresholdsFlag
+	// notify delivers alert transitions (--notify, --stale).
+	notify notifyFlags
+	// alertLog logs alert transitions (serve and watch; nil on the dashboard,
+	// whose screen shows them).
+	alertLog *slog.Logger
 }
 
 func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
@@ -49,6 +56,7 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	fl.BoolVar(&f.noColor, "no-color", false, "draw without colour (also NO_COLOR=1)")
 	fl.StringVar(&f.theme, "theme", "auto", "colours for the terminal's background: auto (ask the terminal), dark or light")
 	f.defaultAlerts.add(fl)
+	f.notify.addFlags(cmd)
 }
 
 // source is what a dashboard reads: the hub over Redis, the API link, and
@@ -58,7 +66,9 @@ type source struct {
 	alerts []int // thresholds of workspaces without their own
 	api    *api
 	demo   *demo.Demo
-	close  func()
+	// watcher runs the shared alert lifecycle (and delivers with --notify).
+	watcher *notify.Watcher
+	close   func()
 }
 
 // alerts parses --default-alerts.
@@ -80,6 +90,10 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		src.demo, src.close = d, d.Close
 		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances}
 		src.hub = startHub(ctx, feed.NewSubscriber(d.Redis, feed.SubscriberOptions{Prefix: prefix}), alerts)
+		if src.watcher, err = f.notify.startAlerts(ctx, d.Redis, prefix, src.hub, f.alertLog); err != nil {
+			d.Close()
+			return nil, err
+		}
 		src.api.run(ctx, src.hub, 30*time.Second)
 		return src, nil
 	}
@@ -96,6 +110,10 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		return nil, exitf(2, "%v", err)
 	}
 	src.hub = startHub(ctx, usage, alerts)
+	if src.watcher, err = f.notify.startAlerts(ctx, rdb, prefix, src.hub, f.alertLog); err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
 	if key := os.Getenv("MAVERA_API_KEY"); key != "" {
 		pub := feed.NewPublisher(rdb, feed.PublisherOptions{Prefix: prefix})
 		bal := feed.NewBalances(rdb, feed.StoreOptions{Prefix: prefix})
@@ -150,6 +168,7 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 			Launcher:  src.api.launcher(),
 			ReadOnly:  src.readOnly(),
 			APIStatus: src.api.status(),
+			Lifecycle: lifecycleOf(src.watcher),
 			Demo:      src.demo != nil,
 			DemoHint:  "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop --redis redis://host:6379/0",
 			Bell:      f.bell,

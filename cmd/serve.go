@@ -133,6 +133,7 @@ func runServe(cmd *cobra.Command, dash *dashboardFlags, sf *serveFlags) error {
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	dash.alertLog = log
 	src, err := dash.open(ctx)
 	if err != nil {
 		if ml != nil {
@@ -152,6 +153,7 @@ func runServe(cmd *cobra.Command, dash *dashboardFlags, sf *serveFlags) error {
 	srv, err := serve.New(serve.Options{
 		Hub: src.hub, Auth: auth, HostKey: hostKey,
 		Launcher: src.api.launcher(), NoLauncher: src.readOnly(), APIStatus: src.api.status(),
+		Lifecycle:   lifecycleOf(src.watcher),
 		IdleTimeout: idle,
 		Limits:      sf.limits,
 		Demo:        src.demo != nil,
@@ -233,7 +235,11 @@ func (f *dashboardFlags) serveMetrics(ctx context.Context, ln net.Listener, src 
 	if ln == nil {
 		return nil
 	}
-	col := metrics.New(src.hub, metrics.Options{MaxProjects: f.metricsMaxProjects, Sessions: sessions})
+	opt := metrics.Options{MaxProjects: f.metricsMaxProjects, Sessions: sessions}
+	if src.watcher != nil {
+		opt.Alerts = src.watcher
+	}
+	col := metrics.New(src.hub, opt)
 	reg, err := metrics.NewRegistry(col)
 	if err != nil {
 		ln.Close()

@@ -42,11 +42,15 @@ type schema struct {
 		Reconcile *duration `toml:"reconcile"`
 	} `toml:"api"`
 	Alerts struct {
-		Thresholds []int    `toml:"thresholds"`
-		Warn       *float64 `toml:"warn"`
-		Crit       *float64 `toml:"crit"`
-		Bell       *bool    `toml:"bell"`
+		Thresholds []int     `toml:"thresholds"`
+		Warn       *float64  `toml:"warn"`
+		Crit       *float64  `toml:"crit"`
+		Bell       *bool     `toml:"bell"`
+		Stale      *duration `toml:"stale"`
 	} `toml:"alerts"`
+	Notify struct {
+		URLs []string `toml:"urls"`
+	} `toml:"notify"`
 	SSH struct {
 		Listen         *string   `toml:"listen"`
 		HostKey        *string   `toml:"host_key"`
@@ -187,7 +191,11 @@ func flatten(v reflect.Value, prefix string, set func(key, text string)) {
 			for j := range parts {
 				parts[j] = fmt.Sprint(fv.Index(j).Interface())
 			}
-			set(name, strings.Join(parts, ","))
+			sep := ","
+			if fv.Type().Elem().Kind() == reflect.String {
+				sep = " " // URLs may hold commas, never spaces
+			}
+			set(name, strings.Join(parts, sep))
 		case reflect.Pointer:
 			if fv.IsNil() {
 				continue

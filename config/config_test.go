@@ -290,7 +290,7 @@ func TestEveryKeyHasAFieldInTheFile(t *testing.T) {
 			content.WriteString("[" + sec + "]\n")
 			section = sec
 		}
-		v := map[Kind]string{String: `"x"`, Int: "1", Float: "1.5", Bool: "true", Duration: `"1s"`, IntList: "[1, 2, 3]"}[k.Kind]
+		v := map[Kind]string{String: `"x"`, Int: "1", Float: "1.5", Bool: "true", Duration: `"1s"`, IntList: "[1, 2, 3]", StringList: `["x"]`}[k.Kind]
 		content.WriteString(name + " = " + v + "\n")
 	}
 	f, err := Load(writeFile(t, content.String()))

@@ -25,6 +25,9 @@ const (
 	Duration
 	// IntList is an array of integers ([50, 75, 90]).
 	IntList
+	// StringList is an array of strings (["https://…", "slack://…"]); in the
+	// environment and in flag syntax, separated by spaces.
+	StringList
 )
 
 // Secret says how a setting's value is shown.
@@ -37,6 +40,9 @@ const (
 	URLPassword
 	// APIKey values show only their prefix and last four characters.
 	APIKey
+	// URLTokens values are space-separated URLs whose path, query and user
+	// info may hold tokens: only scheme and host are shown.
+	URLTokens
 )
 
 // EnvVar is an environment variable a setting is read from.
@@ -116,6 +122,8 @@ func Keys() []Key {
 	noColor.Env = append(noColor.Env, EnvVar{Name: "NO_COLOR", Presence: true})
 	theme := k("theme.mode", "theme", String, "colours for a dark or light terminal background: auto, dark or light")
 	theme.Default, theme.Check = "auto", checkTheme
+	notifyURLs := k("notify.urls", "notify", StringList, "alert notifications: webhook URLs (JSON POST) and chat URLs (slack://, discord://, teams://, smtp://, telegram://…); environment: separated by spaces")
+	notifyURLs.Secret = URLTokens
 	return []Key{
 		redisURL,
 		k("redis.key_prefix", "key-prefix", String, "prefix of every Redis key"),
@@ -128,6 +136,8 @@ func Keys() []Key {
 		k("alerts.warn", "warn", Float, "mavtop check: warning at this percent used"),
 		k("alerts.crit", "crit", Float, "mavtop check: critical at this percent used"),
 		k("alerts.bell", "bell", Bool, "ring the terminal bell on new alerts"),
+		k("alerts.stale", "stale", Duration, "alert when Redis is unreachable or the stream read late this long"),
+		notifyURLs,
 		k("ssh.listen", "ssh", String, "mavtop serve: SSH address"),
 		k("ssh.host_key", "host-key", String, "mavtop serve: host key file (created on first start)"),
 		k("ssh.authorized_keys", "authorized-keys", String, "mavtop serve: public keys that may connect"),

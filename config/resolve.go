@@ -38,8 +38,30 @@ func (s Setting) Shown() string {
 		return RedactURL(s.Value)
 	case APIKey:
 		return RedactAPIKey(s.Value)
+	case URLTokens:
+		return RedactURLTokens(s.Value)
 	}
 	return s.Value
+}
+
+// RedactURLTokens keeps only the scheme and host of each space-separated URL:
+// webhook and chat URLs carry their tokens in the path, query or user info.
+func RedactURLTokens(s string) string {
+	f := strings.Fields(s)
+	for i, u := range f {
+		scheme, rest, ok := strings.Cut(u, "://")
+		if !ok {
+			f[i] = "…"
+			continue
+		}
+		host, _, _ := strings.Cut(rest, "/")
+		if at := strings.LastIndex(host, "@"); at >= 0 {
+			host = host[at+1:]
+		}
+		host, _, _ = strings.Cut(host, "?")
+		f[i] = scheme + "://" + host + "/…"
+	}
+	return strings.Join(f, " ")
 }
 
 // Resolve settles every key that fs has a flag for, and every key without a
@@ -151,6 +173,12 @@ func TOML(k Kind, v string) string {
 			parts[i] = strconv.Itoa(n)
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
+	case StringList:
+		f := strings.Fields(v)
+		for i := range f {
+			f[i] = strconv.Quote(f[i])
+		}
+		return "[" + strings.Join(f, ", ") + "]"
 	}
 	return strconv.Quote(v)
 }

@@ -36,6 +36,18 @@ type Options struct {
 	MaxProjects int
 	// Sessions, when set, is reported as mavtop_ssh_sessions (mavtop serve).
 	Sessions func() int
+	// Alerts, when set, reports the alert lifecycle and its deliveries.
+	Alerts AlertSource
+}
+
+// AlertSource is the alert lifecycle as the metrics read it (a notify.Watcher).
+type AlertSource interface {
+	// Firing is the number of alerts firing this period.
+	Firing() int
+	// Notifications counts delivery outcomes by sink and outcome.
+	Notifications() map[[2]string]int64
+	// Scores are the latest forecast scores, newest first.
+	Scores() []model.ForecastScore
 }
 
 // Collector is a prometheus.Collector over a feed hub.
@@ -62,6 +74,7 @@ type descs struct {
 	estRatio, estJobs, estEstimated, estActual          *prometheus.Desc
 	connected, lag, rate, events, reconnects, malformed *prometheus.Desc
 	gaps, snapshots, viewers, sessions                  *prometheus.Desc
+	alertsFiring, notifications, forecastErr            *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -94,6 +107,10 @@ func newDescs() descs {
 		snapshots:    d("feed_snapshots_total", "Counter snapshots read from Redis since mavtop started."),
 		viewers:      d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
 		sessions:     d("ssh_sessions", "SSH dashboard sessions connected."),
+		alertsFiring: d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
+		notifications: d("notifications_total", "Alert notifications by sink and result since this mavtop started: sent, retrying (an attempt failed, another follows), failed (given up), dropped (queue full; retried later).",
+			"sink", "result"),
+		forecastErr: d("forecast_error_seconds", "The first credits_exhausted 402 of the period minus the run-out time mavtop had projected for it: negative when credits ran out earlier than forecast.", "workspace"),
 	}
 }
 
@@ -157,7 +174,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.used, c.d.refusals, c.d.recharged, c.d.remaining, c.d.allocation, c.d.limit, c.d.exhausted, c.d.level, c.d.pct,
 		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
-		c.d.snapshots, c.d.viewers, c.d.sessions,
+		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
 	} {
 		ch <- d
 	}
@@ -342,5 +359,18 @@ func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
 	ch <- gauge(c.d.viewers, float64(c.hub.Viewers()))
 	if c.opt.Sessions != nil {
 		ch <- gauge(c.d.sessions, float64(c.opt.Sessions()))
+	}
+	if a := c.opt.Alerts; a != nil {
+		ch <- gauge(c.d.alertsFiring, float64(a.Firing()))
+		for k, n := range a.Notifications() {
+			ch <- counter(c.d.notifications, float64(n), model.Sanitize(k[0]), k[1])
+		}
+		seen := map[string]bool{}
+		for _, sc := range a.Scores() { // newest first: the latest per workspace
+			if !seen[sc.Workspace] {
+				seen[sc.Workspace] = true
+				ch <- gauge(c.d.forecastErr, sc.Error().Seconds(), sc.Workspace)
+			}
+		}
 	}
 }

@@ -57,6 +57,8 @@ type Options struct {
 	NoLauncher string
 	// APIStatus feeds the header's API status; may be nil.
 	APIStatus func() tui.APIStatus
+	// Lifecycle feeds the alerts pane the shared alert lifecycle; may be nil.
+	Lifecycle func() tui.Lifecycle
 	// IdleTimeout ends a session after this long without input (DefaultIdleTimeout;
 	// negative: never). The dashboard redraws on its own, so output does not count.
 	IdleTimeout time.Duration
@@ -312,6 +314,7 @@ func (s *Server) program(ss ssh.Session) *tea.Program {
 		Launcher:  sess.Launcher,
 		ReadOnly:  sess.ReadOnly,
 		APIStatus: s.opt.APIStatus,
+		Lifecycle: s.opt.Lifecycle,
 		Renderer:  r,
 		Now:       s.opt.Now,
 		Demo:      s.opt.Demo,

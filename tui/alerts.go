@@ -27,10 +27,38 @@ const (
 	refusalQuiet = time.Minute // one 402 alert per workspace and code per minute
 )
 
+// LifecycleEntry is one alert of the shared lifecycle (firing → resolved,
+// once each per period) and how its notifications went.
+type LifecycleEntry struct {
+	ID      string
+	Status  model.AlertStatus
+	Level   model.Level
+	At      time.Time
+	Summary string
+	// Sent, Retrying and Failed count sinks of the newest transition;
+	// LastErr is the last delivery error; Waiting is true while no instance
+	// with --notify has taken the delivery.
+	Sent, Retrying, Failed int
+	LastErr                string
+	Waiting                bool
+}
+
+// Lifecycle is the alert lifecycle as this instance sees it.
+type Lifecycle struct {
+	Entries []LifecycleEntry
+	// Scores are the latest forecast scores, newest first, as sentences
+	// ("acme: projected 14:05, refused 13:52: 13 min early").
+	Scores []string
+}
+
+// LifecycleMsg carries the lifecycle, polled once a second.
+type LifecycleMsg struct{ Lifecycle Lifecycle }
+
 // Alerts keeps the alert list and the banner showing the newest alert for a few
 // seconds.
 type Alerts struct {
 	common
+	life      Lifecycle
 	list      []Alert // newest first
 	bannerEnd time.Time
 	last402   map[string]time.Time
@@ -108,7 +136,7 @@ func (a *Alerts) add(al Alert) {
 		a.list = a.list[:maxAlerts]
 	}
 	a.bannerEnd = al.At.Add(bannerFor)
-	a.cur.setLen(len(a.list))
+	a.cur.setLen(a.rows())
 	if selected != 0 && (a.focused || a.chosen) {
 		// keep the same alert selected; the new one shows above it (an
 		// untouched list in the background follows the newest)
@@ -119,10 +147,37 @@ func (a *Alerts) add(al Alert) {
 
 // selectedSeq is the selected alert's number, 0 when the list is empty.
 func (a *Alerts) selectedSeq() uint64 {
-	if a.cur.pos < len(a.list) {
-		return a.list[a.cur.pos].seq
+	if i := a.cur.pos - len(a.life.Entries) - len(a.life.Scores); i >= 0 && i < len(a.list) {
+		return a.list[i].seq
 	}
 	return 0
+}
+
+// SetLifecycle replaces the shared lifecycle shown above the local alerts.
+func (a *Alerts) SetLifecycle(l Lifecycle) {
+	a.life = l
+	a.cur.setLen(a.rows())
+}
+
+func (a Alerts) rows() int { return len(a.life.Entries) + len(a.life.Scores) + len(a.list) }
+
+// delivery says how an entry's notifications went: "✓ sent 2 sinks",
+// "↻ retrying: 503 Service Unavailable", "✗ failed: 404 Not Found".
+func delivery(e *LifecycleEntry) string {
+	switch {
+	case e.Retrying > 0:
+		return "↻ retrying: " + model.Sanitize(e.LastErr)
+	case e.Failed > 0:
+		return "✗ failed: " + model.Sanitize(e.LastErr)
+	case e.Sent > 0:
+		if e.Sent == 1 {
+			return "✓ sent 1 sink"
+		}
+		return fmt.Sprintf("✓ sent %d sinks", e.Sent)
+	case e.Waiting:
+		return "… not sent: no mavtop with --notify"
+	}
+	return ""
 }
 
 // Reset forgets the 402 rate limit (a new period) but keeps the list.
@@ -145,30 +200,63 @@ func (a Alerts) Update(msg tea.Msg) (Alerts, tea.Cmd) {
 }
 
 // Title counts the alerts.
-func (a Alerts) Title() string { return fmt.Sprintf("Alerts (%d)", len(a.list)) }
+func (a Alerts) Title() string {
+	firing := 0
+	for _, e := range a.life.Entries {
+		if e.Status == model.AlertFiring {
+			firing++
+		}
+	}
+	if firing > 0 {
+		return fmt.Sprintf("Alerts (%d, %d firing)", len(a.list), firing)
+	}
+	return fmt.Sprintf("Alerts (%d)", len(a.list))
+}
 
 // View lists alerts, newest first.
 func (a Alerts) View() string {
 	if a.width <= 0 || a.height <= 0 {
 		return ""
 	}
-	if len(a.list) == 0 {
+	if a.rows() == 0 {
 		return a.st.Dim.Render(fit("  No alerts yet: thresholds crossed and 402s show here.", a.width))
 	}
 	var lines []string
 	from, to := a.cur.window()
 	for i := from; i < to; i++ {
-		al := a.list[i]
-		look := a.st.Level(al.Level)
 		marker := "  "
 		if i == a.cur.pos && a.focused {
 			marker = "▸ "
 		}
-		s := fit(marker+al.At.Local().Format("15:04:05")+" "+look.Style.Render(look.Symbol)+" "+al.Text, a.width)
+		s := fit(marker+a.row(i), a.width)
 		if i == a.cur.pos && a.focused {
 			s = a.st.Selected.Render(pad(s, a.width))
 		}
 		lines = append(lines, s)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// row draws row i: the shared lifecycle first, then forecast scores, then
+// this screen's own alerts.
+func (a Alerts) row(i int) string {
+	n, m := len(a.life.Entries), len(a.life.Scores)
+	switch {
+	case i < n:
+		e := &a.life.Entries[i]
+		look, status := a.st.Level(e.Level), "firing"
+		if e.Status == model.AlertResolved {
+			look, status = a.st.Level(model.LevelOK), "resolved"
+		}
+		s := e.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + status + ": " + model.Sanitize(e.Summary)
+		if d := delivery(e); d != "" {
+			s += "  " + a.st.Dim.Render(d)
+		}
+		return s
+	case i < n+m:
+		return "         forecast " + model.Sanitize(a.life.Scores[i-n])
+	}
+	al := a.list[i-n-m]
+	look := a.st.Level(al.Level)
+	return al.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + al.Text
 }

@@ -27,6 +27,9 @@ type Options struct {
 	ReadOnly string
 	// APIStatus is polled once a second for the header (rate limit, drift); may be nil.
 	APIStatus func() APIStatus
+	// Lifecycle is polled once a second for the alerts pane (the shared alert
+	// lifecycle and its deliveries); may be nil.
+	Lifecycle func() Lifecycle
 	// Renderer builds the styles (lipgloss.DefaultRenderer() locally; per session over SSH).
 	Renderer *lipgloss.Renderer
 	// Now is the clock (time.Now).
@@ -175,6 +178,14 @@ func secondCmd() tea.Cmd {
 	return tea.Tick(time.Second, func(time.Time) tea.Msg { return secondMsg{} })
 }
 
+func (m Model) lifecycleCmd() tea.Cmd {
+	f := m.opt.Lifecycle
+	if f == nil {
+		return nil
+	}
+	return func() tea.Msg { return LifecycleMsg{Lifecycle: f()} }
+}
+
 func (m Model) apiStatusCmd() tea.Cmd {
 	f := m.opt.APIStatus
 	if f == nil {
@@ -204,7 +215,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.frameCmd()
 	case secondMsg:
 		m.dirty = true
-		return m, tea.Batch(secondCmd(), m.apiStatusCmd())
+		return m, tea.Batch(secondCmd(), m.apiStatusCmd(), m.lifecycleCmd())
+	case LifecycleMsg:
+		m.alerts.SetLifecycle(msg.Lifecycle)
+		m.dirty = true
+		return m, nil
 	case APIStatusMsg:
 		m.header.api = msg.Status
 		m.dirty = true

@@ -1,0 +1,78 @@
+package cmd
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"mavtop/feed"
+	"mavtop/model"
+	"mavtop/notify"
+	"mavtop/tui"
+)
+
+// urlList is a repeatable flag of URLs; one value may hold several separated
+// by spaces (how mavtop.toml's notify.urls and MAVTOP_NOTIFY_URLS fill it).
+type urlList []string
+
+func (l *urlList) String() string { return strings.Join(*l, " ") }
+func (l *urlList) Type() string   { return "URL" }
+func (l *urlList) Set(v string) error {
+	*l = append(*l, strings.Fields(v)...)
+	return nil
+}
+
+// notifyFlags are the alert delivery flags the dashboard, serve and watch share.
+type notifyFlags struct {
+	urls  urlList
+	stale time.Duration
+}
+
+func (f *notifyFlags) addFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.Var(&f.urls, "notify", "deliver alert transitions (firing, resolved) to this `URL`: http(s):// gets a JSON POST, slack://, discord://, teams://, smtp://, telegram://… a chat message (repeatable)")
+	fl.DurationVar(&f.stale, "stale", model.DefaultStale, "alert when Redis is unreachable, or the stream read late, for this long")
+}
+
+// startAlerts runs the alert lifecycle over hub: every instance records the
+// transitions it sees first in Redis; one with --notify also delivers them.
+func (f *notifyFlags) startAlerts(ctx context.Context, rdb redis.UniversalClient, prefix string, hub *feed.Hub, log *slog.Logger) (*notify.Watcher, error) {
+	sinks, err := notify.ParseSinks(f.urls, nil)
+	if err != nil {
+		return nil, exitf(2, "--notify: %v", err)
+	}
+	if f.stale <= 0 {
+		return nil, exitf(2, "--stale must be positive, got %s", f.stale)
+	}
+	var n *notify.Notifier
+	if len(sinks) > 0 {
+		n = notify.New(sinks, notify.Options{})
+	}
+	w := notify.NewWatcher(notify.WatcherOptions{Hub: hub, Store: feed.NewAlertStore(rdb, prefix), Notifier: n,
+		Alert: model.AlertOptions{Stale: f.stale}, Logger: log})
+	go func() { _ = w.Run(ctx) }()
+	return w, nil
+}
+
+// lifecycleOf adapts a watcher to the alerts pane (nil without one).
+func lifecycleOf(w *notify.Watcher) func() tui.Lifecycle {
+	if w == nil {
+		return nil
+	}
+	return func() tui.Lifecycle {
+		var l tui.Lifecycle
+		for _, e := range w.Entries() {
+			sent, retrying, failed, lastErr, waiting := e.Delivery()
+			l.Entries = append(l.Entries, tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level,
+				At: e.At(), Summary: e.Summary, Sent: sent, Retrying: retrying, Failed: failed, LastErr: lastErr, Waiting: waiting})
+		}
+		for _, s := range w.Scores() {
+			l.Scores = append(l.Scores, s.String(time.Local))
+		}
+		return l
+	}
+}

@@ -46,6 +46,16 @@ and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
 	}
 	dash.addFlags(root)
 	cfg.addFlags(root)
+	var version bool
+	root.Flags().BoolVarP(&version, "version", "v", false, "print the version and exit (mavtop version -v lists every module)")
+	dashboard := root.RunE
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if version {
+			printVersion(cmd.OutOrStdout(), false)
+			return nil
+		}
+		return dashboard(cmd, args)
+	}
 	root.PersistentPreRunE = cfg.load // mavtop.toml and the environment fill in flags not given
 	root.AddCommand(
 		newSandboxCmd(),
@@ -53,6 +63,7 @@ and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
 		newEmitCmd(), newCheckCmd(), newBudgetCmd(),
 		newServeCmd(),
 		newProxyCmd(),
+		newVersionCmd(),
 	)
 	root.AddCommand(newConfigCmd(root, &cfg)) // last: it takes the others' flags
 	return root

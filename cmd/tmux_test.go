@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // TestMain lets the test binary stand in for mavtop (MAVTOP_AS_MAIN=1), so the
@@ -20,15 +21,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestDemoInRealTerminal runs `mavtop` (demo mode) in tmux at 100×30, 80×24 and
-// 200×50 and checks what a newcomer sees: the DEMO header, gauges, the 402 log,
-// nothing wider than the terminal.
+// TestDemoInRealTerminal runs `mavtop` (demo mode) in tmux at 80×24, 100×30
+// and 200×50 at once, for a minute each, and checks what a newcomer sees on
+// every capture: the footer's "? help" and "q quit", nothing wider or taller
+// than the terminal; and once the demo is up, the DEMO header, gauges, the 402
+// log and at least three distinct levels.
 func TestDemoInRealTerminal(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("MAVTOP_REQUIRE_REDIS_SERVER") == "1" { // CI installs both
 			t.Fatal("tmux is not installed")
 		}
 		t.Skip("tmux is not installed")
+	}
+	if testing.Short() {
+		t.Skip("runs the demo for a minute")
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -50,43 +56,69 @@ func TestDemoInRealTerminal(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	defer tmux("kill-server").Run()
-	for _, size := range [][2]int{{100, 30}, {80, 24}, {200, 50}} {
+	t.Cleanup(func() { _ = tmux("kill-server").Run() })
+	const watch = 60 * time.Second
+	levels := []string{"✓ ok", "▲ warn", "▲ high", "▲ crit", "✖ OUT"}
+	for _, size := range [][2]int{{80, 24}, {100, 30}, {200, 50}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			t.Parallel()
 			w, h := size[0], size[1]
 			session := fmt.Sprintf("mavtop-test-%d-%d", os.Getpid(), w)
-			cmd := fmt.Sprintf("env -u REDIS_URL MAVTOP_AS_MAIN=1 %s; sleep 30", self)
+			cmd := fmt.Sprintf("env -u REDIS_URL MAVTOP_AS_MAIN=1 %s; sleep 90", self)
 			if out, err := tmux("new-session", "-d", "-s", session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd).CombinedOutput(); err != nil {
 				t.Fatalf("tmux: %v: %s", err, out)
 			}
 			defer tmux("kill-session", "-t", session).Run()
+			start := time.Now()
+			up := false
+			seen := map[string]bool{}
 			var screen string
-			deadline := time.Now().Add(30 * time.Second)
-			for time.Now().Before(deadline) {
+			for time.Since(start) < watch || !up {
+				if time.Since(start) > watch+30*time.Second {
+					t.Fatalf("the demo did not come up in %s:\n%s", watch+30*time.Second, screen)
+				}
 				out, err := tmux("capture-pane", "-p", "-t", session).Output()
 				if err != nil {
 					t.Fatalf("capture-pane: %v", err)
 				}
 				screen = string(out)
 				// a 402 in the log, level words in the gauges: the demo is fully up
-				if strings.Contains(screen, "DEMO") && strings.Contains(screen, "credits_exhausted") && strings.Contains(screen, "% used") {
-					break
+				if !up && strings.Contains(screen, "DEMO") && strings.Contains(screen, "credits_exhausted") && strings.Contains(screen, "% used") {
+					up = true
+					for _, want := range []string{"DEMO", "● connected", "Workspaces (6)", "% used", "402 refusals"} {
+						if !strings.Contains(screen, want) {
+							t.Errorf("screen lacks %q:\n%s", want, screen)
+						}
+					}
 				}
-				time.Sleep(250 * time.Millisecond)
-			}
-			for _, want := range []string{"DEMO", "● connected", "Workspaces (6)", "% used", "402 refusals", "credits_exhausted"} {
-				if !strings.Contains(screen, want) {
-					t.Errorf("screen lacks %q:\n%s", want, screen)
+				if !up {
+					time.Sleep(250 * time.Millisecond)
+					continue
 				}
-			}
-			lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
-			if len(lines) > h {
-				t.Errorf("%d lines on a %d-line terminal", len(lines), h)
-			}
-			for i, l := range lines {
-				if n := utf8.RuneCountInString(l); n > w {
-					t.Errorf("line %d is %d wide on a %d-wide terminal: %q", i, n, w, l)
+				for _, l := range levels {
+					if strings.Contains(screen, l) {
+						seen[l] = true
+					}
 				}
+				lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
+				if len(lines) > h {
+					t.Errorf("%d lines on a %d-line terminal", len(lines), h)
+				}
+				for i, l := range lines {
+					if n := ansi.StringWidth(l); n > w {
+						t.Errorf("line %d is %d cells wide on a %d-wide terminal: %q", i, n, w, l)
+					}
+				}
+				if last := lines[len(lines)-1]; !strings.Contains(last, "? help") || !strings.Contains(last, "q quit") {
+					t.Errorf("footer without ? help / q quit at %s: %q", time.Since(start).Round(time.Second), last)
+				}
+				if t.Failed() {
+					t.Fatalf("screen:\n%s", screen)
+				}
+				time.Sleep(2 * time.Second)
+			}
+			if len(seen) < 3 {
+				t.Errorf("levels seen over %s: %v, want at least three:\n%s", watch, seen, screen)
 			}
 			tmux("send-keys", "-t", session, "q").Run()
 		})

@@ -107,3 +107,37 @@ func TestSentinelFailoverMidStreamFollowsTheNewMaster(t *testing.T) {
 	}
 	t.Logf("%d writes acknowledged; failover %s → %s; new master used %v", acked.Load(), from.Addr, to.Addr, want.Used)
 }
+
+// TestSubscriberFollowsAServerThatWillNotSayWhoItIs: a user whose ACL refuses
+// CLIENT (or a proxy that does) still gets every event; only failover
+// detection is off.
+func TestSubscriberFollowsAServerThatWillNotSayWhoItIs(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("ACLs need redis-server")
+	}
+	ctx := context.Background()
+	admin := srv.Client()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "reader", "on", ">pw", "~*", "&*", "+@all", "-client").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(ConnectOptions{URL: "redis://reader:pw@" + srv.Addr + "/0", MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Do(ctx, "CLIENT", "INFO").Err(); err == nil {
+		t.Fatal("the ACL lets CLIENT INFO through: the test proves nothing")
+	}
+	f := startFollower(t, c, SubscriberOptions{})
+	pub := NewPublisher(admin, PublisherOptions{})
+	for i := range 50 {
+		if err := pub.Track(ctx, mixedEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.caughtUp(admin, 10*time.Second)
+	if got, want := f.totals(), redisCounters(t, admin, time.Now()); !got.equal(want) {
+		t.Fatalf("ledger:\n%v\nredis:\n%v", got, want)
+	}
+}

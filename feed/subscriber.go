@@ -487,12 +487,16 @@ func (s *Subscriber) maybeStats() {
 // and mavtop already counted (asynchronous replication): the ledger then starts
 // over from a snapshot of the new server (ReasonFailover) rather than resume
 // from an id the new server may never have had. A server that cannot say
-// (before Redis 6.2, the embedded one) is not asked again.
+// (before Redis 6.2, the embedded one, a proxy or ACL refusing CLIENT) is not
+// asked again.
 func (s *Subscriber) identify(ctx context.Context) error {
 	info, err := s.c.Do(ctx, "CLIENT", "INFO").Text()
 	if err != nil {
 		var re redis.Error
-		if errors.As(err, &re) && strings.Contains(strings.ToLower(re.Error()), "unknown") {
+		if errors.As(err, &re) {
+			// The server answered but will not say (unknown command, a proxy
+			// that refuses it, ACLs): follow without failover detection rather
+			// than not at all.
 			s.canIdentify, s.checkServer = false, false
 			return nil
 		}

@@ -40,6 +40,9 @@ type dashboardFlags struct {
 	// alertLog logs alert transitions (serve and watch; nil on the dashboard,
 	// whose screen shows them).
 	alertLog *slog.Logger
+	// noAPI keeps the API link off whatever MAVERA_API_KEY says (watch
+	// neither launches nor relaunches jobs).
+	noAPI bool
 }
 
 func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
@@ -114,7 +117,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		_ = rdb.Close()
 		return nil, err
 	}
-	if key := os.Getenv("MAVERA_API_KEY"); key != "" {
+	if key := os.Getenv("MAVERA_API_KEY"); key != "" && !f.noAPI {
 		pub := feed.NewPublisher(rdb, feed.PublisherOptions{Prefix: prefix})
 		bal := feed.NewBalances(rdb, feed.StoreOptions{Prefix: prefix})
 		c, err := client.New(client.WithBaseURL(f.apiBase), client.WithAPIKey(key),

@@ -66,9 +66,8 @@ func lifecycleOf(w *notify.Watcher) func() tui.Lifecycle {
 	return func() tui.Lifecycle {
 		var l tui.Lifecycle
 		for _, e := range w.Entries() {
-			sent, retrying, failed, lastErr, waiting := e.Delivery()
 			l.Entries = append(l.Entries, tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level,
-				At: e.At(), Summary: e.Summary, Sent: sent, Retrying: retrying, Failed: failed, LastErr: lastErr, Waiting: waiting})
+				At: e.At(), Summary: e.Summary, Delivery: e.DeliveryText()})
 		}
 		for _, s := range w.Scores() {
 			l.Scores = append(l.Scores, s.String(time.Local))

@@ -61,7 +61,7 @@ and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
 		newSandboxCmd(),
 		newEstimateCmd(),
 		newEmitCmd(), newCheckCmd(), newBudgetCmd(),
-		newServeCmd(),
+		newServeCmd(), newWatchCmd(), newAlertsCmd(),
 		newProxyCmd(),
 		newVersionCmd(),
 	)

@@ -81,6 +81,26 @@ func (e *Entry) Delivery() (sent, retrying, failed int, lastErr string, waiting 
 	return
 }
 
+// DeliveryText says how the newest transition was delivered, for the alerts
+// pane and `mavtop alerts`: "✓ sent 2 sinks", "↻ retrying: 503 Service
+// Unavailable", "✗ failed: 404 Not Found", or "" when there is nothing to say.
+func (e *Entry) DeliveryText() string {
+	sent, retrying, failed, lastErr, waiting := e.Delivery()
+	switch {
+	case retrying > 0:
+		return "↻ retrying: " + model.Sanitize(lastErr)
+	case failed > 0:
+		return "✗ failed: " + model.Sanitize(lastErr)
+	case sent == 1:
+		return "✓ sent 1 sink"
+	case sent > 0:
+		return fmt.Sprintf("✓ sent %d sinks", sent)
+	case waiting:
+		return "… not sent: no mavtop with --notify"
+	}
+	return ""
+}
+
 // Watcher evaluates the alert lifecycle from a hub, claims each transition in
 // the store and hands its delivery to the notifier. Every mavtop process runs
 // one; the store makes them agree.

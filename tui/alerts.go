@@ -35,12 +35,9 @@ type LifecycleEntry struct {
 	Level   model.Level
 	At      time.Time
 	Summary string
-	// Sent, Retrying and Failed count sinks of the newest transition;
-	// LastErr is the last delivery error; Waiting is true while no instance
-	// with --notify has taken the delivery.
-	Sent, Retrying, Failed int
-	LastErr                string
-	Waiting                bool
+	// Delivery says how the newest transition was delivered ("✓ sent 2
+	// sinks", "↻ retrying: 503 Service Unavailable"; "" for nothing).
+	Delivery string
 }
 
 // Lifecycle is the alert lifecycle as this instance sees it.
@@ -161,25 +158,6 @@ func (a *Alerts) SetLifecycle(l Lifecycle) {
 
 func (a Alerts) rows() int { return len(a.life.Entries) + len(a.life.Scores) + len(a.list) }
 
-// delivery says how an entry's notifications went: "✓ sent 2 sinks",
-// "↻ retrying: 503 Service Unavailable", "✗ failed: 404 Not Found".
-func delivery(e *LifecycleEntry) string {
-	switch {
-	case e.Retrying > 0:
-		return "↻ retrying: " + model.Sanitize(e.LastErr)
-	case e.Failed > 0:
-		return "✗ failed: " + model.Sanitize(e.LastErr)
-	case e.Sent > 0:
-		if e.Sent == 1 {
-			return "✓ sent 1 sink"
-		}
-		return fmt.Sprintf("✓ sent %d sinks", e.Sent)
-	case e.Waiting:
-		return "… not sent: no mavtop with --notify"
-	}
-	return ""
-}
-
 // Reset forgets the 402 rate limit (a new period) but keeps the list.
 func (a *Alerts) Reset() { a.last402 = map[string]time.Time{} }
 
@@ -249,8 +227,8 @@ func (a Alerts) row(i int) string {
 			look, status = a.st.Level(model.LevelOK), "resolved"
 		}
 		s := e.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + status + ": " + model.Sanitize(e.Summary)
-		if d := delivery(e); d != "" {
-			s += "  " + a.st.Dim.Render(d)
+		if e.Delivery != "" {
+			s += "  " + a.st.Dim.Render(model.Sanitize(e.Delivery))
 		}
 		return s
 	case i < n+m:

@@ -16,11 +16,11 @@ func TestAlertsPaneShowsLifecycleAndDelivery(t *testing.T) {
 	a.SetLifecycle(Lifecycle{
 		Entries: []LifecycleEntry{
 			{ID: "2026-11/acme/-/threshold/75", Status: model.AlertFiring, Level: model.LevelHigh, At: testNow,
-				Summary: "acme used 75 % of its 1,000-credit allocation", Sent: 2},
+				Summary: "acme used 75 % of its 1,000-credit allocation", Delivery: "✓ sent 2 sinks"},
 			{ID: "2026-11/globex/-/threshold/50", Status: model.AlertFiring, Level: model.LevelWarn, At: testNow,
-				Summary: "globex used 50 % of its 500-credit allocation", Retrying: 1, LastErr: "503 Service Unavailable"},
+				Summary: "globex used 50 % of its 500-credit allocation", Delivery: "↻ retrying: 503 Service Unavailable"},
 			{ID: "2026-11/initech/-/threshold/90", Status: model.AlertResolved, Level: model.LevelCritical, At: testNow,
-				Summary: "initech is back under 90 %\x1b[2J", Waiting: true},
+				Summary: "initech is back under 90 %\x1b[2J", Delivery: "… not sent: no mavtop with --notify"},
 		},
 		Scores: []string{"acme: projected 14:05, refused 13:52: 13 min early"},
 	})

@@ -1,0 +1,72 @@
+package cmd
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"mavtop/metrics"
+)
+
+func newWatchCmd() *cobra.Command {
+	var f dashboardFlags
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "Follow the stream without a screen: evaluate alerts, deliver notifications, serve metrics",
+		Long: `Follow the usage stream headless (for systemd, containers, servers without a
+terminal), judge every alert the dashboard judges, and deliver each firing and
+each resolution to the --notify URLs; with --metrics, serve Prometheus metrics.
+
+Any mix of mavtop, mavtop serve and mavtop watch sharing one Redis delivers each
+transition once: the lifecycle lives in Redis ({prefix}:alerts:<period>), each
+transition is claimed by one instance, and a delivery whose instance died is
+taken over once its lease ends. SIGTERM or SIGINT ends it cleanly. Transitions
+and delivery problems are logged to stderr.`,
+		Example: `  mavtop watch --redis redis://localhost:6379/0 --notify https://hooks.example.com/mavtop \
+    --notify 'slack://xoxb:token@channel' --metrics 127.0.0.1:9464`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !f.redis.configured() {
+				return exitf(2, "%v", errNoRedis)
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			ml, err := f.listenMetrics(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			f.alertLog, f.noAPI = log, true
+			src, err := f.open(ctx)
+			if err != nil {
+				if ml != nil {
+					ml.Close()
+				}
+				return err
+			}
+			defer src.close()
+			if err := f.serveMetrics(ctx, ml, src, nil); err != nil {
+				return err
+			}
+			attrs := []any{"sinks", src.watcher.Sinks(), "stale", f.notify.stale}
+			if ml != nil {
+				attrs = append(attrs, "metrics", "http://"+ml.Addr().String()+"/metrics")
+			}
+			log.Info("mavtop watch following the stream", attrs...)
+			<-ctx.Done()
+			log.Info("mavtop watch stopping", "firing", src.watcher.Firing())
+			return nil
+		},
+	}
+	f.redis.addFlags(cmd)
+	f.source.addFlags(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (a port alone binds loopback)")
+	fl.IntVar(&f.metricsMaxProjects, "metrics-max-projects", metrics.DefaultMaxProjects, "projects per workspace with metric series of their own; the rest are summed as \"other\"")
+	f.defaultAlerts.add(fl)
+	f.notify.addFlags(cmd)
+	return cmd
+}

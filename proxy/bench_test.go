@@ -22,13 +22,30 @@ import (
 )
 
 // BenchmarkAddedLatency measures what the proxy adds to a call: POST /responses to
-// the same sandbox, direct and through the proxy (pre-flight on, tracking into a
-// real Redis), interleaved in one run, each at 500 requests/s (open loop: requests
-// start on schedule whatever the previous ones are doing). Reports p50 and p99 of
-// both and their differences.
+// the same sandbox, direct and through the proxy (tracking into a real Redis),
+// interleaved in one run. "500rps": each at 500 requests/s, open loop (requests
+// start on schedule whatever the previous ones are doing); "serial": one request at
+// a time, direct and proxied in turn (the added cost without queueing). With
+// "preflight" every call first reads its workspace's budget from Redis.
+// Reports p50 and p99 of both and their differences.
 //
 //	go test ./proxy -run '^$' -bench AddedLatency -benchtime 5000x
 func BenchmarkAddedLatency(b *testing.B) {
+	for _, pre := range []bool{false, true} {
+		for _, rate := range []int{500, 0} {
+			name := "500rps"
+			if rate == 0 {
+				name = "serial"
+			}
+			if pre {
+				name += "-preflight"
+			}
+			b.Run(name, func(b *testing.B) { benchAddedLatency(b, rate, pre) })
+		}
+	}
+}
+
+func benchAddedLatency(b *testing.B, rate int, preflight bool) {
 	sb := sandbox.New(sandbox.Config{Allocation: 1 << 40, RateLimit: 1 << 30})
 	up := httptest.NewServer(sb)
 	defer up.Close()
@@ -38,7 +55,11 @@ func BenchmarkAddedLatency(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	q.Run(ctx)
-	px, err := proxy.New(proxy.Config{Upstream: up.URL + sandbox.BasePath, Queue: q, Budgets: feed.NewBalances(rc, feed.StoreOptions{})})
+	cfg := proxy.Config{Upstream: up.URL + sandbox.BasePath, Queue: q}
+	if preflight {
+		cfg.Budgets = feed.NewBalances(rc, feed.StoreOptions{})
+	}
+	px, err := proxy.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,14 +89,23 @@ func BenchmarkAddedLatency(b *testing.B) {
 		do(direct)
 		do(proxied)
 	}
-	const rate = 500
 	lat := [2][]time.Duration{make([]time.Duration, b.N), make([]time.Duration, b.N)}
 	var failed atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
-		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / rate)))
+		if rate == 0 {
+			for k, base := range []string{direct, proxied} {
+				d, err := do(base)
+				if err != nil {
+					failed.Add(1)
+				}
+				lat[k][i] = d
+			}
+			continue
+		}
+		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))))
 		for k, base := range []string{direct, proxied} {
 			wg.Add(1)
 			go func() {

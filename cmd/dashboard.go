@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -32,6 +33,10 @@ type dashboardFlags struct {
 	metricsMaxProjects int
 	noColor            bool
 	theme              string
+	log                logFlags
+	// logger records connection changes, re-reads, launches and errors
+	// (--log; discards without it). Set by the command before open.
+	logger *slog.Logger
 	// defaultAlerts are the thresholds of workspaces without their own
 	// (mavtop.toml's alerts.thresholds fills the flag).
 	defaultAlerts thresholdsFlag
@@ -57,6 +62,8 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (a port alone binds loopback)")
 	fl.IntVar(&f.metricsMaxProjects, "metrics-max-projects", metrics.DefaultMaxProjects, "projects per workspace with metric series of their own; the rest are summed as \"other\"")
 	fl.BoolVar(&f.noColor, "no-color", false, "draw without colour (also NO_COLOR=1)")
+	fl.StringVar(&f.log.file, "log", "", "append a log of connection changes, re-reads, launches and errors to `FILE`")
+	fl.StringVar(&f.log.level, "log-level", "info", "least level written to --log: debug, info, warn or error")
 	fl.StringVar(&f.theme, "theme", "auto", "colours for the terminal's background: auto (ask the terminal), dark or light")
 	f.defaultAlerts.add(fl)
 	f.notify.addFlags(cmd)
@@ -86,7 +93,9 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 	src := &source{close: func() {}, alerts: alerts}
 	prefix := f.redis.prefix
 	if !f.redis.configured() {
-		d, err := demo.Start(ctx, demo.Options{Prefix: prefix, Seed: f.seed, Stress: f.stress})
+		log := f.logOrDiscard()
+		d, err := demo.Start(ctx, demo.Options{Prefix: prefix, Seed: f.seed, Stress: f.stress,
+			OnError: func(err error) { log.Error("demo", "err", err) }})
 		if err != nil {
 			return nil, fmt.Errorf("start the demo: %w", err)
 		}
@@ -135,6 +144,14 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 	return src, nil
 }
 
+// logOrDiscard is the logger, one that discards when none was set.
+func (f *dashboardFlags) logOrDiscard() *slog.Logger {
+	if f.logger == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return f.logger
+}
+
 // readOnly says why this dashboard cannot launch jobs ("" when it can).
 func (s *source) readOnly() string {
 	if s.api == nil {
@@ -147,6 +164,12 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		ctx, cancel := context.WithCancel(cmd.Context())
 		defer cancel()
+		log, closeLog, err := f.log.openLog()
+		if err != nil {
+			return err
+		}
+		defer closeLog()
+		f.logger = log
 		ml, err := f.listenMetrics(cmd.ErrOrStderr())
 		if err != nil {
 			return err
@@ -166,9 +189,15 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 		if err != nil {
 			return err
 		}
+		logFeed(ctx, src.hub, log)
+		launcher := src.api.launcher()
+		if launcher != nil {
+			launcher = loggedLauncher{Launcher: launcher, log: log}
+		}
+		log.Info("dashboard started", "demo", src.demo != nil, "launching", launcher != nil)
 		m := tui.New(tui.Options{
 			Source:    src.hub.Join(),
-			Launcher:  src.api.launcher(),
+			Launcher:  launcher,
 			ReadOnly:  src.readOnly(),
 			APIStatus: src.api.status(),
 			Lifecycle: lifecycleOf(src.watcher),

@@ -92,6 +92,15 @@ func expandHome(p string) (string, error) {
 
 func runServe(cmd *cobra.Command, dash *dashboardFlags, sf *serveFlags) error {
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	if dash.log.file != "" {
+		l, closeLog, err := dash.log.openLog()
+		if err != nil {
+			return err
+		}
+		defer closeLog()
+		log = l
+	}
+	dash.logger = log
 	if l := sf.limits; l.AuthTimeout <= 0 || l.MaxStartups <= 0 || l.MaxSessions <= 0 || l.MaxSessionsPerKey <= 0 {
 		return exitf(2, "--auth-timeout, --max-startups, --max-sessions and --max-sessions-per-key must be positive")
 	}

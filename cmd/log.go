@@ -1,0 +1,104 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"mavtop/feed"
+	"mavtop/tui"
+)
+
+// logFlags are --log and --log-level: a record of what happened behind the
+// screen (connection changes, re-reads, launches, errors), the demo's too.
+type logFlags struct {
+	file  string
+	level string
+}
+
+// openLog returns the logger --log asks for, and how to close its file; with
+// no --log, a logger that discards everything.
+func (f *logFlags) openLog() (*slog.Logger, func(), error) {
+	if f.file == "" {
+		return slog.New(slog.NewTextHandler(io.Discard, nil)), func() {}, nil
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(strings.ToUpper(f.level))); err != nil {
+		return nil, nil, exitf(2, "--log-level %q: want debug, info, warn or error", f.level)
+	}
+	w, err := os.OpenFile(f.file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, exitf(2, "--log: %v", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), func() { _ = w.Close() }, nil
+}
+
+// logFeed records the hub's connection changes, re-reads and skipped entries
+// until ctx is done. It reads its own events-only viewer, so it costs no ledger.
+func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
+	v := hub.JoinEvents()
+	go func() {
+		defer v.Close()
+		last := feed.ConnState(255)
+		for {
+			msgs, err := v.Next(ctx)
+			if err != nil {
+				return
+			}
+			for _, m := range msgs {
+				switch m := m.(type) {
+				case *feed.ConnMsg:
+					if m.State == last && m.Err == nil {
+						continue
+					}
+					last = m.State
+					if m.Err != nil {
+						log.Warn("redis", "state", m.State.String(), "attempt", m.Attempt, "retry", m.Retry, "err", m.Err)
+					} else {
+						log.Info("redis", "state", m.State.String(), "server", m.Server)
+					}
+				case *feed.SnapshotMsg:
+					log.Info("counters read", "reason", string(m.Reason), "period", m.Snap.Period.Key, "stream_id", m.Snap.StreamID)
+				case *feed.MalformedMsg:
+					log.Warn("malformed entry skipped", "id", m.ID, "err", m.Err)
+				}
+			}
+		}
+	}()
+}
+
+// loggedLauncher records every launch from the dashboard and how it ended.
+type loggedLauncher struct {
+	tui.Launcher
+	log *slog.Logger
+}
+
+func (l loggedLauncher) Launch(ctx context.Context, job tui.Job, progress func(string)) (tui.LaunchResult, error) {
+	l.log.Info("launch", "workspace", job.Workspace, "operation", string(job.Op), "estimate", job.Quote.Estimate, "required", job.Quote.Required)
+	res, err := l.Launcher.Launch(ctx, job, progress)
+	switch {
+	case err != nil && res.Refused:
+		l.log.Warn("launch refused", "workspace", job.Workspace, "operation", string(job.Op), "err", err)
+	case err != nil:
+		l.log.Error("launch failed", "workspace", job.Workspace, "operation", string(job.Op), "err", err)
+	default:
+		l.log.Info("launch done", "workspace", job.Workspace, "operation", string(job.Op), "job", res.JobID, "actual", res.Actual, "estimate", job.Quote.Estimate)
+	}
+	return res, err
+}
+
+func (l loggedLauncher) Queue(ctx context.Context, job tui.Job, refusal error) error {
+	err := l.Launcher.Queue(ctx, job, refusal)
+	l.log.Info("queued for retry", "workspace", job.Workspace, "operation", string(job.Op), "err", errString(err))
+	return err
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return fmt.Sprint(err)
+}

@@ -25,6 +25,7 @@ type dashboardFlags struct {
 	source    sourceFlags
 	apiBase   string
 	reconcile time.Duration
+	audit     time.Duration
 	bell      bool
 	stress    bool
 	seed      uint64
@@ -56,6 +57,7 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.apiBase, "api-base", client.DefaultBaseURL, "Mavera API base `URL` for estimator launches (with $MAVERA_API_KEY)")
 	fl.DurationVar(&f.reconcile, "reconcile", 5*time.Minute, "how often to compare with the API's GET /usage (0: never)")
+	fl.DurationVar(&f.audit, "audit", feed.DefaultAuditEvery, "how often to compare what is shown with the Redis counters and heal any difference (also after every reconnect; 0: only after reconnects)")
 	fl.BoolVar(&f.bell, "bell", false, "ring the terminal bell on new alerts")
 	fl.BoolVar(&f.stress, "stress", false, "demo mode: simulated traffic at a high rate")
 	fl.Uint64Var(&f.seed, "seed", 1, "demo mode: seed of the simulated traffic and charges")
@@ -81,6 +83,15 @@ type source struct {
 	close   func()
 }
 
+// auditEvery is the subscriber's audit cadence from --audit (0: only after
+// reconnects, which the subscriber says with a negative cadence).
+func (f *dashboardFlags) auditEvery() time.Duration {
+	if f.audit <= 0 {
+		return -1
+	}
+	return f.audit
+}
+
 // alerts parses --default-alerts.
 func (f *dashboardFlags) alerts() ([]int, error) { return f.defaultAlerts.parse() }
 
@@ -101,7 +112,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		}
 		src.demo, src.close = d, d.Close
 		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances}
-		src.hub = startHub(ctx, feed.NewSubscriber(d.Redis, feed.SubscriberOptions{Prefix: prefix}), alerts)
+		src.hub = startHub(ctx, feed.NewSubscriber(d.Redis, feed.SubscriberOptions{Prefix: prefix, AuditEvery: f.auditEvery()}), alerts)
 		if src.watcher, err = f.notify.startAlerts(ctx, d.Redis, prefix, src.hub, f.alertLog); err != nil {
 			d.Close()
 			return nil, err
@@ -117,7 +128,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		return nil, exitf(2, "%v", err)
 	}
 	src.close = func() { _ = rdb.Close() }
-	usage, err := f.source.source(rdb, prefix)
+	usage, err := f.source.source(rdb, prefix, f.auditEvery())
 	if err != nil {
 		return nil, exitf(2, "%v", err)
 	}

@@ -111,7 +111,7 @@ func TestPattern1ShowsInCheckAndDashboard(t *testing.T) {
 
 	// The dashboard, on the hub the dashboard command starts with its flags' source.
 	sf := sourceFlags{kind: "auto", pattern: feed.DefaultCounterPattern, every: 50 * time.Millisecond}
-	usage, err := sf.source(c, "")
+	usage, err := sf.source(c, "", feed.DefaultAuditEvery)
 	if err != nil {
 		t.Fatal(err)
 	}

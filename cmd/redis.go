@@ -97,13 +97,14 @@ func (f *sourceFlags) parse() (feed.SourceKind, error) {
 	return kind, nil
 }
 
-// source builds the source the flags choose, reading keys under prefix.
-func (f *sourceFlags) source(c redis.UniversalClient, prefix string) (feed.Source, error) {
+// source builds the source the flags choose, reading keys under prefix; a
+// stream source audits itself against the counters every auditEvery.
+func (f *sourceFlags) source(c redis.UniversalClient, prefix string, auditEvery time.Duration) (feed.Source, error) {
 	kind, err := f.parse()
 	if err != nil {
 		return nil, err
 	}
-	return feed.NewSource(c, kind, feed.SubscriberOptions{Prefix: prefix}, feed.CounterOptions{Pattern: f.pattern, Every: f.every})
+	return feed.NewSource(c, kind, feed.SubscriberOptions{Prefix: prefix, AuditEvery: auditEvery}, feed.CounterOptions{Pattern: f.pattern, Every: f.every})
 }
 
 // readUsage reads this period's snapshot from the source the flags choose

@@ -1,8 +1,10 @@
 package feed
 
 import (
+	"fmt"
 	"time"
 
+	"mavtop/estimator"
 	"mavtop/model"
 )
 
@@ -31,6 +33,13 @@ const (
 	// ReasonFailover: after a reconnect another server answers (a Sentinel
 	// failover, a DNS or proxy switch); it may lack writes the old one had.
 	ReasonFailover Reason = "failover"
+	// ReasonRestart: the server restarted (its run id changed) and kept data;
+	// the counters it holds now replace what was shown. An audit found it.
+	ReasonRestart Reason = "restart"
+	// ReasonDrift: an audit found the counters and what the stream said apart
+	// (a disagreeing entry, a counter written without its entry, a settings
+	// entry without its hash write); the counters replace what was shown.
+	ReasonDrift Reason = "drift"
 )
 
 // SnapshotMsg starts a new generation: replace everything with Snap (seed a
@@ -60,6 +69,51 @@ type SnapshotMsg struct {
 	// DefaultAlerts are the thresholds of workspaces without their own, as the
 	// hub was configured (nil: 50, 75, 90); every viewer's ledger uses them.
 	DefaultAlerts []int
+	// UsedDelta is the credits used the counters hold beyond what the previous
+	// generation had delivered (negative: fewer, e.g. lost in a restart), and
+	// Changed the number of workspaces whose counters or settings differed.
+	// Both are zero on a start, a rollover, or when nothing differed.
+	UsedDelta int64
+	Changed   int
+	// Restarted is true when the server's run id changed since the last read.
+	Restarted bool
+}
+
+// Note says in one line why the counters were re-read and what changed, for
+// the screen and the log ("Redis restarted: counters re-read, −2,927 credits");
+// "" for a start snapshot.
+func (m *SnapshotMsg) Note() string {
+	var s string
+	switch m.Reason {
+	case ReasonStart:
+		return ""
+	case ReasonGap:
+		s = "the stream was trimmed past what mavtop had read: counters re-read"
+	case ReasonReset:
+		s = "the stream is behind what mavtop had read (reset / data lost, or restored): counters re-read"
+		if m.Restarted {
+			s = "Redis restarted empty (reset / data lost): counters re-read"
+		}
+	case ReasonRestart:
+		s = "Redis restarted: counters re-read"
+	case ReasonFailover:
+		s = "Redis failed over: counters re-read from the new master"
+	case ReasonDrift:
+		s = "the counters and the stream disagreed: counters re-read"
+	case ReasonRollover:
+		s = "new billing period " + m.Snap.Period.Key + ": counters start afresh"
+	case ReasonPeriod:
+		s = "the billing period config changed: counters re-read"
+	default:
+		s = "counters re-read (" + string(m.Reason) + ")"
+	}
+	switch {
+	case m.UsedDelta != 0:
+		s += ", " + signedCredits(m.UsedDelta) + " credits"
+	case m.Changed > 0:
+		s += fmt.Sprintf(", %d workspace(s) changed", m.Changed)
+	}
+	return s
 }
 
 // BatchMsg is the events of one XREAD reply, in stream order, after Gen's
@@ -135,8 +189,15 @@ type StatsMsg struct {
 	// Lag is how far behind the stream the last batch was: its delivery time
 	// minus the time in its newest entry's id. Zero before the first batch.
 	Lag time.Duration
-	// Events, Malformed, Snapshots, Gaps and Reconnects count since Run began.
-	Events, Malformed, Snapshots, Gaps, Reconnects int64
+	// Events, Malformed, Snapshots, Gaps, Reconnects and Audits count since
+	// Run began.
+	Events, Malformed, Snapshots, Gaps, Reconnects, Audits int64
+	// Restarts counts the server restarts noticed (its run id changed),
+	// whether or not they lost anything.
+	Restarts int64
+	// Resyncs counts the snapshots read after the start, by reason (the
+	// caller's copy).
+	Resyncs map[Reason]int64
 	// LastID is the id the subscriber resumes after.
 	LastID string
 	// At is when the stats were taken.
@@ -148,3 +209,11 @@ func (*BatchMsg) feedMsg()     {}
 func (*ConnMsg) feedMsg()      {}
 func (*MalformedMsg) feedMsg() {}
 func (*StatsMsg) feedMsg()     {}
+
+// signedCredits writes a change of credits with its sign: "+495", "−2,927".
+func signedCredits(n int64) string {
+	if n < 0 {
+		return "−" + estimator.FormatCredits(-n)
+	}
+	return "+" + estimator.FormatCredits(n)
+}

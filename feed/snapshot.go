@@ -30,6 +30,13 @@ type SnapshotResult struct {
 	// integer. At most maxBadFields are named; BadCounterCount counts them all.
 	BadCounters     map[string]error
 	BadCounterCount int
+	// RunID is the server's run id (INFO server), read in the same MULTI: it
+	// changes when the server restarts. "" when the server does not say.
+	RunID string
+	// rawSettings is the settings hash as stored, for the audit's checksums;
+	// firstID is the stream's oldest entry ("" when empty, or not told).
+	rawSettings map[string]string
+	firstID     string
 }
 
 // maxBadFields bounds how many skipped fields a snapshot names, so that a hash
@@ -50,7 +57,7 @@ func ReadSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now t
 	}
 	rule := hint
 	for range 3 {
-		res, stored, err := readSnapshotOnce(ctx, c, keys, rule.At(now))
+		res, stored, err := readSnapshotOnce(ctx, c, keys, rule.At(now), false)
 		if err != nil {
 			return nil, err
 		}
@@ -70,45 +77,74 @@ func ReadSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now t
 	return nil, errors.New("read snapshot: the billing period config kept changing")
 }
 
-func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period) (*SnapshotResult, string, error) {
+// readCounters is the audit's quick probe: like ReadSnapshot for period p but
+// only the hashes a gauge shows (used, recharged, refused), the stream's last
+// id and the run id, leaving out the biggest hashes (used_by, settings).
+func readCounters(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period) (*SnapshotResult, error) {
+	res, _, err := readSnapshotOnce(ctx, c, keys, p, true)
+	return res, err
+}
+
+func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, quick bool) (*SnapshotResult, string, error) {
 	var used, usedBy, refused, recharged, settings *redis.MapStringStringCmd
 	var info *redis.XInfoStreamCmd
+	var server *redis.StringCmd
 	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		used = pipe.HGetAll(ctx, keys.Used(p.Key))
-		usedBy = pipe.HGetAll(ctx, keys.UsedBy(p.Key))
 		refused = pipe.HGetAll(ctx, keys.Refused(p.Key))
 		recharged = pipe.HGetAll(ctx, keys.Recharged(p.Key))
-		settings = pipe.HGetAll(ctx, keys.Settings())
+		if !quick {
+			usedBy = pipe.HGetAll(ctx, keys.UsedBy(p.Key))
+			settings = pipe.HGetAll(ctx, keys.Settings())
+		}
 		info = pipe.XInfoStream(ctx, keys.Stream())
+		server = pipe.Info(ctx, "server")
 		return nil
 	})
-	// XINFO on a stream that does not exist yet is an error inside the MULTI;
-	// everything else must have worked.
-	for _, cmd := range []redis.Cmder{used, usedBy, refused, recharged, settings} {
+	// XINFO on a stream that does not exist yet is an error inside the MULTI,
+	// and a server without INFO (the embedded one) only loses the restart
+	// check; everything else must have worked.
+	for _, cmd := range []*redis.MapStringStringCmd{used, usedBy, refused, recharged, settings} {
 		if cmd != nil && cmd.Err() != nil {
 			return nil, "", fmt.Errorf("read snapshot: %w", cmd.Err())
 		}
 	}
-	if err != nil && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
-		return nil, "", fmt.Errorf("read snapshot: %w", err)
+	if err != nil {
+		tolerated := info != nil && (info.Err() == nil || isNoSuchKey(info.Err())) && server != nil
+		if !tolerated || (info.Err() == nil && server.Err() == nil) {
+			return nil, "", fmt.Errorf("read snapshot: %w", err)
+		}
 	}
-	streamID := "0-0"
+	streamID, firstID := "0-0", ""
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
-		streamID = info.Val().LastGeneratedID
+		streamID, firstID = info.Val().LastGeneratedID, info.Val().FirstEntry.ID
 	}
 	res := &SnapshotResult{
 		Snap:        &model.Snapshot{Period: p, StreamID: streamID},
 		BadSettings: map[string]error{},
 		BadCounters: map[string]error{},
+		rawSettings: hashOf(settings),
+		firstID:     firstID,
+	}
+	if server.Err() == nil {
+		res.RunID = runIDOf(server.Val())
 	}
 	s := res.Snap
 	s.Used = res.parseCounts("used", used.Val(), model.CleanWorkspaceField)
-	s.UsedBy = res.parseCounts("used_by", usedBy.Val(), model.CleanUsedByField)
+	s.UsedBy = res.parseCounts("used_by", hashOf(usedBy), model.CleanUsedByField)
 	s.Refused = res.parseCounts("refused", refused.Val(), model.CleanRefusedField)
 	s.Recharged = res.parseCounts("recharged", recharged.Val(), model.CleanWorkspaceField)
 	var stored string
-	s.Settings, s.Budgets, stored = parseSettings(settings.Val(), res.BadSettings)
+	s.Settings, s.Budgets, stored = parseSettings(hashOf(settings), res.BadSettings)
 	return res, stored, nil
+}
+
+// hashOf is a hash read's value (nil when the hash was not read).
+func hashOf(cmd *redis.MapStringStringCmd) map[string]string {
+	if cmd == nil {
+		return nil
+	}
+	return cmd.Val()
 }
 
 // samePeriod compares periods by their bounds (time zones loaded twice are

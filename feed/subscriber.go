@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"maps"
 	"math/rand/v2"
 	"net"
+	"slices"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -34,6 +38,13 @@ type SubscriberOptions struct {
 	Backoff *Backoff
 	// StatsEvery is how often a StatsMsg is sent (1 s).
 	StatsEvery time.Duration
+
+	// AuditEvery is how often, while connected, the subscriber compares what
+	// it has delivered with the counters and heals any difference
+	// (DefaultAuditEvery; negative: never on a cadence). An audit also runs
+	// after every reconnect. It reads the period hashes and the settings in one
+	// MULTI, never the stream: O(workspaces).
+	AuditEvery time.Duration
 
 	// HistoryLimit bounds how many entries of the last hour the start snapshot
 	// reads back for burn history (DefaultHistoryLimit; negative: none).
@@ -92,7 +103,34 @@ type Subscriber struct {
 	canIdentify bool
 	checkServer bool
 	evBuf       []model.Event
+
+	// the audit: what was delivered this generation, the server's run id, and
+	// an audit read waiting for the follow to reach the id it was read at.
+	tally     *tally
+	seed      maphash.Seed
+	runID     string
+	lastAudit time.Time
+	auditNow  bool
+	pending   *pendingAudit
+	refollow  bool
+	resyncs   map[Reason]int64
+	setFields []string
+	setIdx    []int
 }
+
+// pendingAudit is an audit read at an id the follow has not delivered yet.
+// A quick one (the gauges' hashes only) that finds a difference asks for a
+// full audit instead of healing.
+type pendingAudit struct {
+	res       *SnapshotResult
+	restarted bool
+	quick     bool
+}
+
+// fullAuditEvery: every this many audits on the cadence read everything; the
+// others are quick probes (see readCounters), so an audit at 100k workspaces
+// stays cheap for Redis while every hash is still compared every few cadences.
+const fullAuditEvery = 6
 
 // NewSubscriber returns a subscriber reading from c. Run starts it.
 func NewSubscriber(c redis.UniversalClient, opt SubscriberOptions) *Subscriber {
@@ -115,7 +153,10 @@ func NewSubscriber(c redis.UniversalClient, opt SubscriberOptions) *Subscriber {
 	if opt.StatsEvery <= 0 {
 		opt.StatsEvery = time.Second
 	}
-	return &Subscriber{c: c, keys: Keys{Prefix: opt.Prefix}, opt: opt}
+	if opt.AuditEvery == 0 {
+		opt.AuditEvery = DefaultAuditEvery
+	}
+	return &Subscriber{c: c, keys: Keys{Prefix: opt.Prefix}, opt: opt, seed: maphash.MakeSeed(), resyncs: map[Reason]int64{}}
 }
 
 // Resync asks a running subscriber to read a fresh snapshot (ReasonResync). It
@@ -188,15 +229,12 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 		return err
 	}
 	s.ok()
-	s.gen++
-	s.rule, s.period, s.lastID = res.Rule, res.Snap.Period, res.Snap.StreamID
-	s.needSnap = false
-	s.stats.Snapshots++
-	if s.snapReason == ReasonGap {
-		s.stats.Gaps++
+	restarted := s.restarted(res)
+	if restarted {
+		s.stats.Restarts++
 	}
-	msg := &SnapshotMsg{Gen: s.gen, Snap: res.Snap, Rule: res.Rule, Reason: s.snapReason, BadSettings: res.BadSettings, At: s.opt.Now()}
-	if s.snapReason == ReasonStart && s.opt.HistoryLimit >= 0 {
+	msg := s.begin(res, s.snapReason, restarted, nil)
+	if msg.Reason == ReasonStart && s.opt.HistoryLimit >= 0 {
 		// Burn rates from the first frame, not an hour later. History is only a
 		// nicety: failing to read it does not hold the dashboard up.
 		limit := s.opt.HistoryLimit
@@ -207,6 +245,139 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 	}
 	s.handle(msg)
 	return nil
+}
+
+// restarted reports whether res was read from a server that restarted since
+// the last read (its run id changed).
+func (s *Subscriber) restarted(res *SnapshotResult) bool {
+	return s.runID != "" && res.RunID != "" && res.RunID != s.runID
+}
+
+// begin starts a generation from res and returns its SnapshotMsg: what was
+// delivered before is compared with res (UsedDelta, Changed) when both are of
+// the same period. t is res's tally when the caller has it already.
+//
+// A restart (restarted) is named for what the server came back with: a reset
+// (data lost) when it holds fewer credits than were shown and nothing of the
+// stream that was read survives, else a restart (counters re-read from what it
+// kept, which may be an older state).
+func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t *tally) *SnapshotMsg {
+	now := s.opt.Now()
+	if t == nil {
+		t = tallyOf(s.seed, res.Snap, res.rawSettings)
+	}
+	msg := &SnapshotMsg{Reason: reason, Restarted: restarted, Snap: res.Snap, Rule: res.Rule, BadSettings: res.BadSettings, At: now}
+	if s.tally != nil && res.Snap.Period.Key == s.period.Key {
+		msg.UsedDelta, msg.Changed = s.tally.diff(t)
+	}
+	if restarted && reason != ReasonFailover { // another server: not a restart
+		msg.Reason = ReasonRestart
+		if lostAll := res.firstID == "" || compareIDs(res.firstID, s.lastID) > 0; lostAll && msg.UsedDelta < 0 {
+			msg.Reason = ReasonReset
+		}
+	}
+	reason = msg.Reason
+	s.gen++
+	msg.Gen = s.gen
+	s.tally = t
+	s.rule, s.period, s.lastID = res.Rule, res.Snap.Period, res.Snap.StreamID
+	if res.RunID != "" {
+		s.runID = res.RunID
+	}
+	s.needSnap, s.pending, s.lastAudit = false, nil, now
+	s.stats.Snapshots++
+	if reason == ReasonGap {
+		s.stats.Gaps++
+	}
+	if reason != ReasonStart {
+		s.resyncs[reason]++
+	}
+	return msg
+}
+
+// auditDue reports whether an audit should run now: after a reconnect, and
+// every AuditEvery while connected.
+func (s *Subscriber) auditDue() bool {
+	if s.opt.AuditEvery < 0 && !s.auditNow {
+		return false
+	}
+	return s.auditNow || (s.opt.AuditEvery > 0 && s.opt.Now().Sub(s.lastAudit) >= s.opt.AuditEvery)
+}
+
+// audit reads the counters (one MULTI, O(workspaces)) and compares them with
+// what was delivered at the same stream id: at once when the follow is there,
+// else when it gets there (settle). A server whose stream is behind what was
+// read went back in time (restored, failed over to a lagging replica): the
+// counters replace everything at once and the follow restarts from them.
+func (s *Subscriber) audit(ctx context.Context) error {
+	quick := !s.auditNow && s.stats.Audits%fullAuditEvery != 0
+	s.auditNow = false
+	s.lastAudit = s.opt.Now()
+	var res *SnapshotResult
+	var err error
+	if quick {
+		res, err = readCounters(ctx, s.c, s.keys, s.period)
+		if res != nil {
+			res.Rule = s.rule
+		}
+	} else {
+		res, err = ReadSnapshot(ctx, s.c, s.keys, s.lastAudit, s.rule)
+	}
+	if err != nil {
+		return err
+	}
+	s.stats.Audits++
+	if !samePeriod(res.Snap.Period, s.period) {
+		s.needSnap, s.snapReason = true, ReasonRollover
+		if !sameRule(res.Rule, s.rule) {
+			s.snapReason = ReasonPeriod
+		}
+		return nil
+	}
+	restarted := s.restarted(res)
+	if res.RunID != "" && !restarted {
+		s.runID = res.RunID
+	}
+	p := &pendingAudit{res: res, restarted: restarted, quick: quick}
+	switch c := compareIDs(res.Snap.StreamID, s.lastID); {
+	case c < 0 && quick:
+		s.auditNow = true // gone back in time: read everything now
+	case c < 0:
+		if restarted {
+			s.stats.Restarts++
+		}
+		s.handle(s.begin(res, ReasonReset, restarted, nil))
+		s.refollow = true
+	case c == 0:
+		s.settle(p)
+	default:
+		s.pending = p
+	}
+	return nil
+}
+
+// settle compares an audit read with what was delivered up to the id it was
+// read at, and heals a difference at once: the counters are the truth, so they
+// start a generation at that id (the rest of the batch follows in it).
+func (s *Subscriber) settle(p *pendingAudit) {
+	t := tallyOf(s.seed, p.res.Snap, p.res.rawSettings)
+	if p.quick {
+		if p.restarted || !s.tally.sameCounters(t) {
+			s.auditNow = true // heal from a full read, at once
+		}
+		return
+	}
+	if p.restarted {
+		s.stats.Restarts++
+	}
+	if _, changed := s.tally.diff(t); changed == 0 {
+		// A restart that kept everything (AOF) needs no re-read: resume.
+		if p.res.RunID != "" {
+			s.runID = p.res.RunID
+		}
+		return
+	}
+	s.handle(s.begin(p.res, ReasonDrift, p.restarted, t))
 }
 
 // readResult is one XREAD reply with its gap check, or the error that ended a reader.
@@ -250,9 +421,20 @@ func (s *Subscriber) follow(ctx context.Context) error {
 			return nil
 		}
 		if len(r.msgs) > 0 {
-			s.deliver(r.msgs)
+			if err := s.deliver(ctx, r.msgs); err != nil {
+				return err
+			}
 			if s.needSnap {
 				return nil
+			}
+		}
+		if s.auditDue() {
+			if err := s.audit(ctx); err != nil {
+				return err
+			}
+			if s.needSnap || s.refollow {
+				s.refollow = false
+				return nil // read on from the new generation's id
 			}
 		}
 		s.maybeStats()
@@ -425,9 +607,35 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 	return "", nil
 }
 
-// deliver decodes one XREAD reply and hands it over. The resume id moves past
-// every entry read, malformed ones included.
-func (s *Subscriber) deliver(msgs []redis.XMessage) {
+// deliver hands over one XREAD reply. An audit waiting for the follow to reach
+// its id is settled between the entries up to that id and the rest.
+func (s *Subscriber) deliver(ctx context.Context, msgs []redis.XMessage) error {
+	if p := s.pending; p != nil {
+		x := p.res.Snap.StreamID
+		k := sort.Search(len(msgs), func(i int) bool { return compareIDs(msgs[i].ID, x) > 0 })
+		if k > 0 {
+			if err := s.deliverRun(ctx, msgs[:k]); err != nil || s.needSnap {
+				return err
+			}
+		}
+		if k == len(msgs) && compareIDs(s.lastID, x) < 0 {
+			return nil // not there yet
+		}
+		s.pending = nil
+		s.settle(p)
+		msgs = msgs[k:]
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return s.deliverRun(ctx, msgs)
+}
+
+// deliverRun decodes entries and hands them over. The resume id moves past
+// every entry read, malformed ones included. A settings entry carries the
+// value the settings hash holds now: the hash is the truth, the entry only
+// says it changed (an entry written without its hash write changes nothing).
+func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) error {
 	var evs []model.Event
 	if s.opt.ReuseEvents {
 		evs = s.evBuf[:0]
@@ -446,9 +654,16 @@ func (s *Subscriber) deliver(msgs []redis.XMessage) {
 			// The periods are cut differently from here on: start over. The
 			// snapshot includes everything up to now, so nothing is lost.
 			s.needSnap, s.snapReason = true, ReasonPeriod
-			return
+			return nil
 		}
 		evs = append(evs, e)
+	}
+	evs, err := s.settingsFromHash(ctx, evs)
+	if err != nil {
+		return err
+	}
+	for i := range evs {
+		s.tally.add(&evs[i], s.period)
 	}
 	n := int64(len(msgs))
 	s.lastID = msgs[len(msgs)-1].ID
@@ -465,6 +680,44 @@ func (s *Subscriber) deliver(msgs []redis.XMessage) {
 		clear(evs) // drop references to this batch's strings
 		s.evBuf = evs[:0]
 	}
+	return nil
+}
+
+// settingsFromHash replaces the JSON of the settings entries in evs with what
+// the settings hash holds (one HMGET for the batch) and drops entries whose
+// field is not in the hash; the tally follows the hash.
+func (s *Subscriber) settingsFromHash(ctx context.Context, evs []model.Event) ([]model.Event, error) {
+	s.setFields, s.setIdx = s.setFields[:0], s.setIdx[:0]
+	for i := range evs {
+		if e := &evs[i]; e.Kind == model.KindSettings {
+			f := e.Workspace
+			if e.Project != "" {
+				f = model.ProjectKey(e.Workspace, e.Project)
+			}
+			s.setFields, s.setIdx = append(s.setFields, f), append(s.setIdx, i)
+		}
+	}
+	if len(s.setFields) == 0 {
+		return evs, nil
+	}
+	vals, found, err := readSettingsFields(ctx, s.c, s.keys, s.setFields)
+	if err != nil {
+		return nil, err
+	}
+	drop := false
+	for j, i := range s.setIdx {
+		e := &evs[i]
+		if !found[j] {
+			e.Kind, drop = kindDropped, true
+			continue
+		}
+		s.tally.setting(s.setFields[j], vals[j])
+		e.Msg = vals[j]
+	}
+	if drop {
+		evs = slices.DeleteFunc(evs, func(e model.Event) bool { return e.Kind == kindDropped })
+	}
+	return evs, nil
 }
 
 // maybeStats sends a StatsMsg when StatsEvery has passed.
@@ -475,6 +728,7 @@ func (s *Subscriber) maybeStats() {
 		return
 	}
 	st := s.stats
+	st.Resyncs = maps.Clone(s.resyncs)
 	st.EventsPerSec = float64(s.winEvents) / el.Seconds()
 	st.LastID, st.At = s.lastID, now
 	s.winStart, s.winEvents = now, 0
@@ -559,6 +813,7 @@ func (s *Subscriber) failed(ctx context.Context, err error) error {
 		s.conn, s.since = Reconnecting, s.opt.Now()
 		s.stats.Reconnects++
 	}
+	s.auditNow = true // whatever the server is when it answers again, check it
 	s.attempt++
 	s.checkServer = s.canIdentify // the next answer may come from another server
 	d := s.opt.Backoff.Delay(s.attempt)

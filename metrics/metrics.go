@@ -75,6 +75,7 @@ type descs struct {
 	connected, lag, rate, events, reconnects, malformed *prometheus.Desc
 	gaps, snapshots, viewers, sessions                  *prometheus.Desc
 	alertsFiring, notifications, forecastErr            *prometheus.Desc
+	resyncs, audits, restarts                           *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -105,6 +106,9 @@ func newDescs() descs {
 		malformed:    d("feed_malformed_total", "Stream entries skipped as malformed since mavtop started."),
 		gaps:         d("feed_gaps_total", "Times the stream was trimmed past what mavtop had read (counters were re-read)."),
 		snapshots:    d("feed_snapshots_total", "Counter snapshots read from Redis since mavtop started."),
+		resyncs:      d("feed_resyncs_total", "Times the counters replaced what mavtop showed since it started, by reason: restart (Redis restarted, possibly onto older data), reset (Redis lost the data or went back in time), drift (the counters and the stream disagreed), gap (trimmed), rollover, period, resync.", "reason"),
+		audits:       d("feed_audits_total", "Audits of what mavtop shows against the counters since it started."),
+		restarts:     d("feed_server_restarts_total", "Redis restarts noticed (its run id changed) since mavtop started."),
 		viewers:      d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
 		sessions:     d("ssh_sessions", "SSH dashboard sessions connected."),
 		alertsFiring: d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
@@ -175,6 +179,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
+		c.d.resyncs, c.d.audits, c.d.restarts,
 	} {
 		ch <- d
 	}
@@ -355,6 +360,11 @@ func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
 		ch <- counter(c.d.malformed, float64(s.Malformed))
 		ch <- counter(c.d.gaps, float64(s.Gaps))
 		ch <- counter(c.d.snapshots, float64(s.Snapshots))
+		ch <- counter(c.d.audits, float64(s.Audits))
+		ch <- counter(c.d.restarts, float64(s.Restarts))
+		for reason, n := range s.Resyncs {
+			ch <- counter(c.d.resyncs, float64(n), string(reason))
+		}
 	}
 	ch <- gauge(c.d.viewers, float64(c.hub.Viewers()))
 	if c.opt.Sessions != nil {

@@ -39,6 +39,7 @@ type rig struct {
 	set  *feed.SettingsStore
 	url  string
 	last string // id of the newest event published
+	rdb  redis.UniversalClient
 }
 
 func startRig(t *testing.T, opt Options) *rig {
@@ -55,8 +56,8 @@ func startRigOn(t *testing.T, c redis.UniversalClient, closeRedis func(), opt Op
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &rig{hub: feed.NewHub(), pub: feed.NewPublisher(c, feed.PublisherOptions{}),
-		set: feed.NewSettingsStore(c, feed.StoreOptions{})}
-	sub := feed.NewSubscriber(c, feed.SubscriberOptions{StatsEvery: 50 * time.Millisecond})
+		set: feed.NewSettingsStore(c, feed.StoreOptions{}), rdb: c}
+	sub := feed.NewSubscriber(c, feed.SubscriberOptions{StatsEvery: 50 * time.Millisecond, AuditEvery: 100 * time.Millisecond})
 	r.col = New(r.hub, opt)
 	reg, err := NewRegistry(r.col)
 	if err != nil {
@@ -371,4 +372,29 @@ func TestScrapeSurvivesNamesThatAreNotUTF8(t *testing.T) {
 		"endpoint=/responses,project=,workspace=acme": 10,
 		"endpoint=␛]2;x␇,project=,workspace=acme":     3,
 	})
+}
+
+// TestResyncsAreCounted: a counter written without its stream entry is found by
+// the audit, healed (the scrape shows the counters), and counted by reason.
+func TestResyncsAreCounted(t *testing.T) {
+	r := startRig(t, Options{})
+	r.publish(t, usage("acme", "web", "/responses", 100))
+	p := model.MonthlyUTC.At(time.Now()).Key
+	if err := r.rdb.HIncrBy(context.Background(), feed.Keys{}.Used(p), "acme", 40).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a drift re-read counted", func() bool {
+		return series(t, scrape(t, r.url), "mavtop_feed_resyncs_total", dto.MetricType_COUNTER)["reason=drift"] == 1
+	})
+	var used int64
+	r.hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
+		s, _ := l.Summary("acme")
+		used = s.Used
+	})
+	if used != 140 {
+		t.Errorf("acme shows %d after the audit, the counters say 140", used)
+	}
+	if n := series(t, scrape(t, r.url), "mavtop_feed_audits_total", dto.MetricType_COUNTER)[""]; n < 1 {
+		t.Errorf("%v audits counted", n)
+	}
 }

@@ -305,14 +305,13 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 			case newPeriod:
 				m.alerts.Reset()
 				m.alerts.AddNotice(model.LevelOK, "new billing period "+fm.Snap.Period.Key+": counters start afresh")
-			case fm.Reason == feed.ReasonGap:
-				m.alerts.AddNotice(model.LevelHigh, "the stream was trimmed past what mavtop had read: counters re-read from Redis, totals stay exact")
-			case fm.Reason == feed.ReasonReset:
-				m.alerts.AddNotice(model.LevelHigh, "the stream is behind what mavtop had read (deleted or restored): counters re-read")
 			case fm.Reason == feed.ReasonStart && fm.Source == feed.CounterLabel:
 				m.alerts.AddNotice(model.LevelOK, feed.CounterNote)
 			case fm.Reason == feed.ReasonFailover:
 				m.alerts.AddNotice(model.LevelHigh, "Redis failed over to "+m.header.conn.Server+": counters re-read from the new master (writes the old one lost are gone)")
+			case fm.Reason != feed.ReasonStart && fm.Reason != feed.ReasonResync:
+				// a restart, a restore, a trim or a disagreement: say what changed
+				m.alerts.AddNotice(model.LevelHigh, fm.Note())
 			}
 		case *feed.BatchMsg:
 			m.feed.ApplyEach(fm, func(e *model.Event) {

@@ -40,7 +40,7 @@ type Header struct {
 	api     APIStatus
 	period  model.Period
 	gapAt   time.Time
-	lastGap feed.Reason
+	lastGap string
 	source  string // what the counters come from, when not the stream
 	width   int
 }
@@ -56,7 +56,15 @@ func (h *Header) noteSnapshot(m *feed.SnapshotMsg) {
 	h.period = m.Snap.Period
 	h.source = m.Source
 	if m.Reason != feed.ReasonStart {
-		h.gapAt, h.lastGap = h.now(), m.Reason
+		h.gapAt, h.lastGap = h.now(), "re-read: "+string(m.Reason)
+		if m.Reason == feed.ReasonReset && m.Restarted {
+			h.lastGap = "re-read: reset / data lost"
+		}
+		if m.UsedDelta > 0 {
+			h.lastGap += " +" + credits(m.UsedDelta)
+		} else if m.UsedDelta < 0 {
+			h.lastGap += " −" + credits(-m.UsedDelta)
+		}
 	}
 }
 
@@ -85,7 +93,7 @@ func (h Header) View() string {
 		parts = append(parts, headerPart{compact(h.stats.EventsPerSec) + " ev/s", 3}, headerPart{"lag " + lagText(h.stats.Lag), 5})
 	}
 	if !h.gapAt.IsZero() && now.Sub(h.gapAt) < time.Minute {
-		parts = append(parts, headerPart{st.Warn.Render(fmt.Sprintf("re-read: %s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))), 1})
+		parts = append(parts, headerPart{st.Warn.Render(fmt.Sprintf("%s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))), 1})
 	}
 	if h.period.Key != "" {
 		parts = append(parts, headerPart{fmt.Sprintf("%s: %s left", h.period.Key, humanize(h.period.Left(now))), 2})

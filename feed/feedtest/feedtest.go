@@ -193,6 +193,42 @@ func (s *Server) Restart() {
 	s.start()
 }
 
+// CopyData copies the server's data files as they are now and returns where
+// the copy is, for RestartFrom: a restart onto an older state of the data, the
+// way a restore from a backup, a lost fsync or a failover to a lagging replica
+// brings a server back. redis-server only (the test must skip otherwise).
+func (s *Server) CopyData() string {
+	s.t.Helper()
+	if s.mini != nil {
+		s.t.Fatalf("feedtest: CopyData needs redis-server")
+	}
+	dst := filepath.Join(s.t.TempDir(), "data")
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join(s.dir, "appendonlydir"))); err != nil {
+		s.t.Fatalf("feedtest: copy data: %v", err)
+	}
+	return dst
+}
+
+// RestartFrom kills the server and starts it on the data copied by CopyData;
+// from "" starts it with no data at all (a server that lost everything).
+func (s *Server) RestartFrom(from string) {
+	s.t.Helper()
+	if s.mini != nil {
+		s.t.Fatalf("feedtest: RestartFrom needs redis-server")
+	}
+	s.Kill()
+	aof := filepath.Join(s.dir, "appendonlydir")
+	if err := os.RemoveAll(aof); err != nil {
+		s.t.Fatalf("feedtest: remove data: %v", err)
+	}
+	if from != "" {
+		if err := os.CopyFS(aof, os.DirFS(from)); err != nil {
+			s.t.Fatalf("feedtest: restore data: %v", err)
+		}
+	}
+	s.start()
+}
+
 // Dir is the server's data directory ("" for the embedded one).
 func (s *Server) Dir() string { return s.dir }
 

@@ -1,0 +1,209 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/model"
+)
+
+// DefaultAuditEvery is how often a connected subscriber compares what it has
+// delivered with the counters (SubscriberOptions.AuditEvery).
+const DefaultAuditEvery = 5 * time.Second
+
+// tally is the subscriber's account of what it has delivered in the current
+// generation, per workspace, in the shape of the period hashes: what a ledger
+// fed the same messages shows. The audit compares it with the counters. It is
+// O(workspaces): used_by, refused and settings are kept as order-free checksums
+// (the sum of hash(field)·value), so a difference in any field shows without
+// keeping the fields.
+type tally struct {
+	seed maphash.Seed
+	h    maphash.Hash
+	ws   map[string]*wsTally
+	// settings maps a settings hash field to the checksum of its value, so a
+	// new value replaces the old one in its workspace's checksum.
+	settings map[string]uint64
+}
+
+// kindDropped marks a settings entry whose field the hash no longer holds.
+const kindDropped model.Kind = 255
+
+type wsTally struct {
+	used, recharged          int64
+	usedBy, refused, setting uint64
+}
+
+func newTally(seed maphash.Seed) *tally {
+	t := &tally{seed: seed, ws: map[string]*wsTally{}, settings: map[string]uint64{}}
+	t.h.SetSeed(seed)
+	return t
+}
+
+func (t *tally) get(ws string) *wsTally {
+	if w := t.ws[ws]; w != nil {
+		return w
+	}
+	w := &wsTally{}
+	t.ws[strings.Clone(ws)] = w
+	return w
+}
+
+// sum hashes the parts as one string (maphash hashes a sequence of writes like
+// their concatenation, so no field string is built per event).
+func (t *tally) sum(parts ...string) uint64 {
+	t.h.Reset()
+	for i, p := range parts {
+		if i > 0 {
+			_ = t.h.WriteByte('/')
+		}
+		_, _ = t.h.WriteString(p)
+	}
+	return t.h.Sum64()
+}
+
+// tallyOf is the tally of a snapshot read; raw holds the settings hash as stored.
+func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally {
+	t := newTally(seed)
+	for ws, n := range s.Used {
+		t.get(ws).used += n
+	}
+	for ws, n := range s.Recharged {
+		t.get(ws).recharged += n
+	}
+	for f, n := range s.UsedBy {
+		if ws, _, _, ok := model.SplitUsedByField(f); ok {
+			t.get(ws).usedBy += t.sum(f) * uint64(n)
+		}
+	}
+	for f, n := range s.Refused {
+		if ws, _, _, ok := model.SplitRefusedField(f); ok {
+			t.get(ws).refused += t.sum(f) * uint64(n)
+		}
+	}
+	for f, v := range raw {
+		t.setting(f, v)
+	}
+	return t
+}
+
+// add counts one event the way a ledger of period p does.
+func (t *tally) add(e *model.Event, p model.Period) {
+	if e.Kind == model.KindSettings || !p.Contains(e.TS) {
+		return
+	}
+	w := t.get(e.Workspace)
+	if e.Kind == model.KindRecharge {
+		w.recharged += e.Credits
+		return
+	}
+	w.used += e.Credits
+	w.usedBy += t.sum(e.Workspace, e.Project, e.Endpoint) * uint64(e.Credits)
+	if e.Refused() {
+		w.refused += t.sum(e.Workspace, e.Project, e.Code)
+	}
+}
+
+// setting records that the settings field holds raw now; the checksum is of
+// field and value together.
+func (t *tally) setting(field, raw string) {
+	if field == PeriodSettingsField {
+		return // read with every snapshot, not shown per workspace
+	}
+	ws := field
+	if w, _, ok := model.SplitProjectKey(field); ok {
+		ws = w
+	}
+	if !model.IsID(ws) {
+		return
+	}
+	x := t.sum(field, raw)
+	w := t.get(ws)
+	w.setting += x - t.settings[field]
+	t.settings[strings.Clone(field)] = x
+}
+
+// diff compares what was delivered (t) with the counters (c): the credits used
+// the counters hold beyond what was shown (negative: fewer), and how many
+// workspaces differ in any counter or setting.
+func (t *tally) diff(c *tally) (usedDelta int64, changed int) {
+	for ws, w := range t.ws {
+		o := c.ws[ws]
+		if o == nil {
+			o = &wsTally{}
+		}
+		usedDelta += o.used - w.used
+		if *o != *w {
+			changed++
+		}
+	}
+	for ws, o := range c.ws {
+		if t.ws[ws] == nil {
+			usedDelta += o.used
+			if *o != (wsTally{}) {
+				changed++
+			}
+		}
+	}
+	return usedDelta, changed
+}
+
+// sameCounters compares only what a quick audit reads (used, recharged,
+// refused) of t with c.
+func (t *tally) sameCounters(c *tally) bool {
+	same := func(a, b *wsTally) bool {
+		return a.used == b.used && a.recharged == b.recharged && a.refused == b.refused
+	}
+	var zero wsTally
+	for ws, w := range t.ws {
+		o := c.ws[ws]
+		if o == nil {
+			o = &zero
+		}
+		if !same(w, o) {
+			return false
+		}
+	}
+	for ws, o := range c.ws {
+		if t.ws[ws] == nil && !same(&zero, o) {
+			return false
+		}
+	}
+	return true
+}
+
+// readSettingsFields reads the current value of settings hash fields (one
+// HMGET): a settings entry in the stream only says a value changed, the hash
+// says what it is. A field missing from the hash comes back as ok false.
+func readSettingsFields(ctx context.Context, c redis.UniversalClient, keys Keys, fields []string) ([]string, []bool, error) {
+	vals, err := c.HMGet(ctx, keys.Settings(), fields...).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("read settings: %w", err)
+	}
+	out := make([]string, len(fields))
+	ok := make([]bool, len(fields))
+	for i := range fields {
+		if i < len(vals) {
+			if s, isStr := vals[i].(string); isStr {
+				out[i], ok[i] = s, true
+			}
+		}
+	}
+	return out, ok, nil
+}
+
+// runIDOf returns the run_id line of an INFO server reply ("" when absent).
+func runIDOf(info string) string {
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return v
+		}
+	}
+	return ""
+}

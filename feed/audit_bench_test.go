@@ -1,0 +1,131 @@
+package feed
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+// BenchmarkAudit measures one audit at 10k and 100k workspaces: the MULTI that
+// reads the period hashes and the settings, the tally of it, and the comparison
+// with what was delivered. redis-ms/audit is the time Redis spent on the
+// audit's commands (INFO commandstats), the figure the README quotes; ns/op
+// adds the network and the client's parsing.
+//
+//	go test -run '^$' -bench BenchmarkAudit -benchtime 20x ./feed/
+func BenchmarkAudit(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("workspaces=%d", n), func(b *testing.B) {
+			srv := feedtest.Start(b)
+			c := srv.Client()
+			ctx := context.Background()
+			now := time.Now()
+			keys := Keys{}
+			p := model.MonthlyUTC.At(now).Key
+			fillWorkspaces(b, c, keys, p, n)
+			seed := maphash.MakeSeed()
+			res, err := ReadSnapshot(ctx, c, keys, now, model.MonthlyUTC)
+			if err != nil {
+				b.Fatal(err)
+			}
+			shown := tallyOf(seed, res.Snap, res.rawSettings)
+			for _, kind := range []string{"quick", "full"} {
+				b.Run(kind, func(b *testing.B) {
+					before := commandUsec(b, c)
+					b.ResetTimer()
+					for range b.N {
+						if kind == "quick" {
+							res, err := readCounters(ctx, c, keys, res.Snap.Period)
+							if err != nil {
+								b.Fatal(err)
+							}
+							if !shown.sameCounters(tallyOf(seed, res.Snap, nil)) {
+								b.Fatal("counters differ in an unchanged Redis")
+							}
+							continue
+						}
+						res, err := ReadSnapshot(ctx, c, keys, now, model.MonthlyUTC)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if _, changed := shown.diff(tallyOf(seed, res.Snap, res.rawSettings)); changed != 0 {
+							b.Fatalf("%d workspaces differ in an unchanged Redis", changed)
+						}
+					}
+					b.StopTimer()
+					if srv.Real {
+						b.ReportMetric(float64(commandUsec(b, c)-before)/1000/float64(b.N), "redis-ms/audit")
+					}
+				})
+			}
+		})
+	}
+}
+
+// fillWorkspaces writes n workspaces the way producers and budget set leave
+// them: used, one used_by field each, settings for all, a 402 and a recharge
+// for one in ten.
+func fillWorkspaces(b *testing.B, c redis.UniversalClient, keys Keys, period string, n int) {
+	ctx := context.Background()
+	const chunk = 1000
+	for start := 0; start < n; start += chunk {
+		_, err := c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			var used, usedBy, settings, refused, recharged []any
+			for i := start; i < min(start+chunk, n); i++ {
+				ws := "ws-" + strconv.Itoa(i)
+				used = append(used, ws, i%5000)
+				usedBy = append(usedBy, model.UsedByField(ws, "app", "/responses"), i%5000)
+				settings = append(settings, ws, `{"allocation":10000,"usage_limit":12000,"alerts":[50,75,90]}`)
+				if i%10 == 0 {
+					refused = append(refused, model.RefusedField(ws, "app", model.CodeCreditsExhausted), 1)
+					recharged = append(recharged, ws, 500)
+				}
+			}
+			pipe.HSet(ctx, keys.Used(period), used...)
+			pipe.HSet(ctx, keys.UsedBy(period), usedBy...)
+			pipe.HSet(ctx, keys.Settings(), settings...)
+			pipe.HSet(ctx, keys.Refused(period), refused...)
+			pipe.HSet(ctx, keys.Recharged(period), recharged...)
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// commandUsec sums the microseconds Redis spent on the audit's commands.
+func commandUsec(b *testing.B, c redis.UniversalClient) int64 {
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for line := range strings.SplitSeq(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "cmdstat_hgetall", "cmdstat_xinfo|stream", "cmdstat_info", "cmdstat_xinfo":
+		default:
+			continue
+		}
+		for kv := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "usec="); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				total += n
+			}
+		}
+	}
+	return total
+}

@@ -1,0 +1,264 @@
+package feed
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+// trackAll writes events one by one and fails the test on an error.
+func trackAll(t *testing.T, pub *Publisher, evs ...model.Event) {
+	t.Helper()
+	for _, e := range evs {
+		if err := pub.Track(context.Background(), e); err != nil {
+			t.Fatalf("track: %v", err)
+		}
+	}
+}
+
+// snapOf returns the follower's snapshots of one reason.
+func (f *follower) snapsOf(r Reason) []SnapshotMsg {
+	var out []SnapshotMsg
+	for _, s := range f.snaps {
+		if s.Reason == r {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// convergedTo waits until the follower's ledger equals the Redis counters.
+func (f *follower) convergedTo(c redis.UniversalClient, what string, timeout time.Duration) {
+	f.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got, want := f.totals(), redisCounters(f.t, c, time.Now())
+		if got.equal(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("%s: the ledger did not converge to the counters within %v:\nledger\n%v\nredis\n%v", what, timeout, got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAuditHealsARestartOntoOlderData is the issue's first case: Redis comes
+// back from an older copy of its data and producers write before mavtop
+// reconnects, so the stream's first id is older than mavtop's resume point and
+// its last id newer and the gap check passes. The audit finds the 2,927 credits
+// the server lost, names the restart, and the screen equals HGETALL.
+func TestAuditHealsARestartOntoOlderData(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("restarting onto older data needs redis-server (CI requires it)")
+	}
+	c := srv.Client()
+	pub := NewPublisher(c, PublisherOptions{})
+	// 3,736 credits the older copy keeps.
+	for range 8 {
+		trackAll(t, pub, usage("alpha", "web", "/responses", 467))
+	}
+	older := srv.CopyData()
+	f := startFollower(t, c, SubscriberOptions{
+		AuditEvery: time.Second,
+		// A slow first retry: the producers below write before mavtop is back.
+		Backoff: &Backoff{Min: time.Second, Max: time.Second},
+	})
+	f.caughtUp(c, 10*time.Second)
+	// 2,927 credits the server acknowledges, mavtop shows, and the restart loses.
+	trackAll(t, pub, usage("alpha", "web", "/responses", 2000), usage("alpha", "batch", "/focus-groups", 927))
+	f.caughtUp(c, 10*time.Second)
+	if s, _ := f.ledgerSummary("alpha"); s.Used != 6663 {
+		t.Fatalf("before the restart the screen shows %d, want 6,663", s.Used)
+	}
+
+	srv.RestartFrom(older)
+	// Producers write before mavtop reconnects (a new publisher: the old one's
+	// lane counters went back in time with the data).
+	pub2 := NewPublisher(c, PublisherOptions{})
+	trackAll(t, pub2, usage("alpha", "web", "/responses", 100), usage("beta", "web", "/responses", 50))
+
+	f.convergedTo(c, "after the restart", 30*time.Second)
+	f.waitFor("the stats to count the restart", 30*time.Second, func(f *follower) bool {
+		st := f.lastStats()
+		return st != nil && st.Resyncs[ReasonRestart] == 1 && st.Restarts == 1
+	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, _ := f.ledger.Summary("alpha"); s.Used != 3736+100 {
+		t.Errorf("alpha shows %d, want %d (3,736 kept + 100 written after the restart)", s.Used, 3736+100)
+	}
+	restarts := f.snapsOf(ReasonRestart)
+	if len(restarts) != 1 {
+		t.Fatalf("%d restart re-reads, want 1 (snapshots: %v)", len(restarts), reasons(f.snaps))
+	}
+	r := restarts[0]
+	if r.UsedDelta != -2927 || !r.Restarted {
+		t.Errorf("restart re-read: delta %d restarted %v, want −2,927 and true", r.UsedDelta, r.Restarted)
+	}
+	if got, want := r.Note(), "Redis restarted: counters re-read, −2,927 credits"; got != want {
+		t.Errorf("note %q, want %q", got, want)
+	}
+}
+
+// TestRestartOntoAnEmptyServerIsAReset: a server that comes back with nothing
+// is named a reset (data lost), not a trim, with what was lost, also when
+// producers wrote to it before mavtop reconnected.
+func TestRestartOntoAnEmptyServerIsAReset(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("restarting onto no data needs redis-server (CI requires it)")
+	}
+	c := srv.Client()
+	pub := NewPublisher(c, PublisherOptions{})
+	f := startFollower(t, c, SubscriberOptions{AuditEvery: time.Second, Backoff: &Backoff{Min: time.Second, Max: time.Second}})
+	f.waitFor("the start snapshot", 10*time.Second, func(f *follower) bool { return f.ledger != nil })
+	trackAll(t, pub, usage("alpha", "web", "/responses", 1200), usage("beta", "web", "/responses", 300))
+	f.caughtUp(c, 10*time.Second)
+
+	srv.RestartFrom("")
+	pub2 := NewPublisher(c, PublisherOptions{})
+	trackAll(t, pub2, usage("beta", "web", "/responses", 20))
+
+	f.convergedTo(c, "after the restart onto an empty server", 30*time.Second)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.snapsOf(ReasonGap)) != 0 {
+		t.Errorf("the restart was called a trim: %v", reasons(f.snaps))
+	}
+	resets := f.snapsOf(ReasonReset)
+	if len(resets) != 1 {
+		t.Fatalf("%d reset re-reads, want 1 (snapshots: %v)", len(resets), reasons(f.snaps))
+	}
+	// Shown 1,500; the server holds 20 (written after it came back) or 0 (when
+	// mavtop was back first): the loss is the whole 1,500.
+	r := resets[0]
+	if r.UsedDelta != -1500 && r.UsedDelta != -1480 {
+		t.Errorf("reset delta %d, want −1,500 (or −1,480 with the write after the restart)", r.UsedDelta)
+	}
+	if !strings.Contains(r.Note(), "reset / data lost") {
+		t.Errorf("note %q does not say the data is lost", r.Note())
+	}
+	if s, _ := f.ledger.Summary("alpha"); s.Used != 0 {
+		t.Errorf("alpha shows %d after the server lost it, want 0", s.Used)
+	}
+}
+
+// TestAuditTakesTheCountersOverTheStream: when the counters and the stream
+// disagree, the counters are the truth. A repeated field in one entry, a
+// counter written without its entry, a settings entry written without its hash
+// write and a settings hash write without its entry all end as HGETALL says.
+func TestAuditTakesTheCountersOverTheStream(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	keys := Keys{}
+	now := time.Now()
+	period := model.MonthlyUTC.At(now).Key
+	store := NewSettingsStore(c, StoreOptions{})
+	if err := store.SetWorkspace(ctx, "beta", model.Settings{Allocation: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	f := startFollower(t, c, SubscriberOptions{AuditEvery: 300 * time.Millisecond, Now: time.Now})
+	f.waitFor("the start snapshot", 10*time.Second, func(f *follower) bool { return f.ledger != nil })
+
+	// One MULTI: the counters say 5, the entry says "credits 5 … credits 500".
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	if _, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HIncrBy(ctx, keys.Used(period), "alpha", 5)
+		p.HIncrBy(ctx, keys.UsedBy(period), model.UsedByField("alpha", "web", "/responses"), 5)
+		p.XAdd(ctx, &redis.XAddArgs{Stream: keys.Stream(), Values: []any{
+			"v", "1", "ts", ts, "ws", "alpha", "project", "web", "endpoint", "/responses",
+			"credits", "5", "status", "200", "credits", "500"}})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A settings entry whose hash write never happened: the hash says 5,000.
+	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: keys.Stream(), Values: []any{
+		"v", "1", "ts", ts, "ws", "beta", "kind", "settings", "msg", `{"allocation":1000}`}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.caughtUp(c, 10*time.Second)
+	if s, _ := f.ledgerSummary("beta"); s.Settings.Allocation != 5000 {
+		t.Errorf("a settings entry without its hash write set the allocation to %d; the hash says 5,000", s.Settings.Allocation)
+	}
+	// A counter and a setting written without any entry.
+	if err := c.HIncrBy(ctx, keys.Used(period), "gamma", 40).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSet(ctx, keys.Settings(), "gamma", `{"allocation":700}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.convergedTo(c, "after the disagreeing writes", 30*time.Second)
+	f.waitFor("gamma's allocation from the hash", 30*time.Second, func(f *follower) bool {
+		s, _ := f.ledger.Summary("gamma")
+		return s.Settings.Allocation == 700
+	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, _ := f.ledger.Summary("alpha"); s.Used != 5 {
+		t.Errorf("alpha shows %d, the counters say 5", s.Used)
+	}
+	var delta int64
+	for _, s := range f.snapsOf(ReasonDrift) {
+		delta += s.UsedDelta
+	}
+	// The stream said 500 where the counters say 5 (−495), and 40 credits came
+	// without an entry (+40), whichever audits found them.
+	if delta != -495+40 {
+		t.Errorf("drift re-reads changed used by %d, want %d (snapshots: %v)", delta, -495+40, reasons(f.snaps))
+	}
+}
+
+// TestAuditDoesNotReReadWhenAllAgrees: an audit that finds nothing different
+// changes nothing (no new generation), however many run.
+func TestAuditDoesNotReReadWhenAllAgrees(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	pub := NewPublisher(c, PublisherOptions{})
+	f := startFollower(t, c, SubscriberOptions{AuditEvery: 50 * time.Millisecond, StatsEvery: 50 * time.Millisecond})
+	f.waitFor("the start snapshot", 10*time.Second, func(f *follower) bool { return f.ledger != nil })
+	for i := range 300 {
+		trackAll(t, pub, mixedEvent(i))
+	}
+	f.caughtUp(c, 10*time.Second)
+	f.waitFor("five audits", 30*time.Second, func(f *follower) bool {
+		return len(f.stats) > 0 && f.stats[len(f.stats)-1].Audits >= 5
+	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.snaps) != 1 {
+		t.Errorf("%d snapshots, want only the start: audits re-read though nothing differed (%v)", len(f.snaps), reasons(f.snaps))
+	}
+}
+
+func reasons(snaps []SnapshotMsg) []string {
+	var out []string
+	for _, s := range snaps {
+		out = append(out, string(s.Reason)+" "+strconv.FormatInt(s.UsedDelta, 10))
+	}
+	return out
+}
+
+func (f *follower) ledgerSummary(ws string) (model.Summary, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ledger.Summary(ws)
+}
+
+// lastStats returns the newest stats (nil before any); call with f.mu held.
+func (f *follower) lastStats() *StatsMsg {
+	if len(f.stats) == 0 {
+		return nil
+	}
+	return &f.stats[len(f.stats)-1]
+}

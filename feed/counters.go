@@ -296,12 +296,13 @@ func (s *CounterSource) Run(ctx context.Context, handle func(Msg)) error {
 	notes := s.notifications(ctx)
 	dirty := map[string]bool{}
 	reason := ReasonStart
-	next := time.Time{} // when the next poll is due
+	next := time.Time{}   // when the next poll is due
+	var flushAt time.Time // when the keys notified so far are read
 	for {
 		for reason == "" && time.Now().Before(next) {
 			var flush <-chan time.Time
 			if len(dirty) > 0 {
-				flush = time.After(250 * time.Millisecond)
+				flush = time.After(time.Until(flushAt))
 			}
 			timer := time.NewTimer(time.Until(next))
 			select {
@@ -310,6 +311,9 @@ func (s *CounterSource) Run(ctx context.Context, handle func(Msg)) error {
 				return ctx.Err()
 			case <-timer.C:
 			case ws := <-notes:
+				if len(dirty) == 0 {
+					flushAt = time.Now().Add(250 * time.Millisecond) // the first one sets the time
+				}
 				if len(dirty) < s.opt.MaxKeys {
 					dirty[ws] = true
 				}

@@ -303,3 +303,22 @@ func TestEveryKeyHasAFieldInTheFile(t *testing.T) {
 		}
 	}
 }
+
+// A key that belongs to one command fills only that command's flag: proxy.listen
+// is not `mavtop sandbox --listen`.
+func TestCommandKeyFillsOnlyItsCommand(t *testing.T) {
+	f, err := Load(writeFile(t, "[proxy]\nlisten = \"127.0.0.1:9999\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"sandbox": "127.0.0.1:8787", "proxy": "127.0.0.1:9999", "config": "127.0.0.1:9999"} {
+		fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+		listen := fs.String("listen", "127.0.0.1:8787", "")
+		if _, err := Resolve(fs, f, func(string) string { return "" }); err != nil {
+			t.Fatal(err)
+		}
+		if *listen != want {
+			t.Errorf("%s --listen = %s, want %s", name, *listen, want)
+		}
+	}
+}

@@ -63,10 +63,12 @@ func judgedLedger(res *feed.SnapshotResult, defaults []int, now time.Time) *mode
 // workspaceRows lists every workspace of the ledger (seen in counters or
 // settings) with its summary, sorted by name.
 func workspaceRows(l *model.Ledger) []wsRow {
-	sums := l.Summaries(nil)
-	rows := make([]wsRow, 0, len(sums))
-	for i := range sums {
-		s := &sums[i]
+	rows := make([]wsRow, 0, l.Len())
+	for _, name := range l.Ordered(model.ByName, 0, l.Len(), make([]string, 0, l.Len())) {
+		s, ok := l.Summary(name)
+		if !ok {
+			continue
+		}
 		r := wsRow{
 			Workspace: s.Name, Used: s.Used, Allocation: s.Settings.Allocation, Recharged: s.Recharged,
 			UsageLimit: s.Settings.UsageLimit, Cap: s.Cap, CapKind: s.CapKind.String(), Percent: s.Percent,
@@ -82,8 +84,7 @@ func workspaceRows(l *model.Ledger) []wsRow {
 		}
 		rows = append(rows, r)
 	}
-	slices.SortFunc(rows, func(a, b wsRow) int { return strings.Compare(a.Workspace, b.Workspace) })
-	return rows
+	return rows // by name: the ledger keeps that order
 }
 
 // checkOf maps a level to a monitoring status: WARNING from the second
@@ -152,6 +153,8 @@ thresholds with fixed percents of the effective cap.`,
 			}
 			defer c.Close()
 			now := time.Now()
+			// check reports workspaces only: readUsage leaves out used_by (by
+			// project and endpoint), the largest hash, which a level never needs
 			res, kind, err := readUsage(ctx, c, rf.keys(), &sf, now)
 			if err != nil {
 				return exitf(checkUnknown, "MAVTOP UNKNOWN - %v", err)

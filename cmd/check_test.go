@@ -106,3 +106,35 @@ func TestCheckUnreachableRedisIsUnknownAndFast(t *testing.T) {
 		t.Errorf("took %v to give up", d)
 	}
 }
+
+// TestCheckReadsOnlyWhatItReports: check never reads used_by (per project and
+// endpoint, the largest hash): with that key made unreadable as a hash, check
+// still reports every workspace at the level it had, while a full snapshot
+// read fails on it.
+func TestCheckReadsOnlyWhatItReports(t *testing.T) {
+	srv := feedtest.Start(t)
+	seedLevels(t, srv)
+	ctx := context.Background()
+	c := srv.Client()
+	now := time.Now()
+	keys := feed.Keys{}
+	p := model.MonthlyUTC.At(now)
+	if err := c.Del(ctx, keys.UsedBy(p.Key)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, keys.UsedBy(p.Key), "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := feed.ReadSnapshot(ctx, c, keys, now, model.MonthlyUTC); err == nil {
+		t.Fatal("a full snapshot read did not trip on the broken used_by: the test proves nothing")
+	}
+	out, _, code := runMavtop(t, "check", "--redis="+srv.URL)
+	if code != 2 || !strings.HasPrefix(out, "MAVTOP CRITICAL - hot 95.0% used |") {
+		t.Errorf("check: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{"calm", "busy", "loose"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -107,8 +107,10 @@ func (f *sourceFlags) source(c redis.UniversalClient, prefix string, auditEvery 
 	return feed.NewSource(c, kind, feed.SubscriberOptions{Prefix: prefix, AuditEvery: auditEvery}, feed.CounterOptions{Pattern: f.pattern, Every: f.every})
 }
 
-// readUsage reads this period's snapshot from the source the flags choose
-// (auto resolved against this Redis) and says which it was.
+// readUsage reads this period's workspace snapshot from the source the flags
+// choose (auto resolved against this Redis) and says which it was. From the
+// stream's counters it leaves out used_by (per project and endpoint, the
+// largest hash): its readers report workspaces only.
 func readUsage(ctx context.Context, c redis.UniversalClient, keys feed.Keys, sf *sourceFlags, now time.Time) (*feed.SnapshotResult, feed.SourceKind, error) {
 	kind, err := sf.parse()
 	if err != nil {
@@ -121,7 +123,7 @@ func readUsage(ctx context.Context, c redis.UniversalClient, keys feed.Keys, sf 
 		res, _, _, err := feed.ReadCounterSnapshot(ctx, c, keys, sf.pattern, 0, 0, now, model.MonthlyUTC)
 		return res, kind, err
 	}
-	res, err := feed.ReadSnapshot(ctx, c, keys, now, model.MonthlyUTC)
+	res, err := feed.ReadWorkspaceSnapshot(ctx, c, keys, now, model.MonthlyUTC)
 	return res, kind, err
 }
 

@@ -52,12 +52,24 @@ const maxBadFields = 32
 // settings hash read by the same MULTI; hint is the rule to try first, and when
 // the stored config says otherwise the read is repeated with the right period.
 func ReadSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now time.Time, hint model.PeriodRule) (*SnapshotResult, error) {
+	return readSnapshot(ctx, c, keys, now, hint, true)
+}
+
+// ReadWorkspaceSnapshot is ReadSnapshot without the used_by hash (Snap.UsedBy
+// is empty): everything a workspace's level and totals need, for readers that
+// report per workspace only (mavtop check). used_by holds one field per
+// workspace, project and endpoint, the largest hash by far.
+func ReadWorkspaceSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now time.Time, hint model.PeriodRule) (*SnapshotResult, error) {
+	return readSnapshot(ctx, c, keys, now, hint, false)
+}
+
+func readSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now time.Time, hint model.PeriodRule, withUsedBy bool) (*SnapshotResult, error) {
 	if hint.Location == nil {
 		hint = model.MonthlyUTC
 	}
 	rule := hint
 	for range 3 {
-		res, stored, err := readSnapshotOnce(ctx, c, keys, rule.At(now), false)
+		res, stored, err := readSnapshotOnce(ctx, c, keys, rule.At(now), false, withUsedBy)
 		if err != nil {
 			return nil, err
 		}
@@ -81,11 +93,13 @@ func ReadSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now t
 // only the hashes a gauge shows (used, recharged, refused), the stream's last
 // id and the run id, leaving out the biggest hashes (used_by, settings).
 func readCounters(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period) (*SnapshotResult, error) {
-	res, _, err := readSnapshotOnce(ctx, c, keys, p, true)
+	res, _, err := readSnapshotOnce(ctx, c, keys, p, true, false)
 	return res, err
 }
 
-func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, quick bool) (*SnapshotResult, string, error) {
+// readSnapshotOnce reads period p; quick leaves out used_by and the settings,
+// withUsedBy false leaves out used_by alone.
+func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, quick, withUsedBy bool) (*SnapshotResult, string, error) {
 	var used, usedBy, refused, recharged, settings *redis.MapStringStringCmd
 	var info *redis.XInfoStreamCmd
 	runID := serverRunID(ctx, c)
@@ -93,8 +107,10 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		used = pipe.HGetAll(ctx, keys.Used(p.Key))
 		refused = pipe.HGetAll(ctx, keys.Refused(p.Key))
 		recharged = pipe.HGetAll(ctx, keys.Recharged(p.Key))
-		if !quick {
+		if !quick && withUsedBy {
 			usedBy = pipe.HGetAll(ctx, keys.UsedBy(p.Key))
+		}
+		if !quick {
 			settings = pipe.HGetAll(ctx, keys.Settings())
 		}
 		info = pipe.XInfoStream(ctx, keys.Stream())

@@ -21,7 +21,7 @@ func (l *Ledger) ring(ws string) *burnRing {
 		return &l.all
 	}
 	if w := l.ws[ws]; w != nil {
-		return &w.burn
+		return w.burn // nil: nothing spent
 	}
 	return nil
 }
@@ -150,7 +150,7 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 		if e.Credits != 0 {
 			l.all.add(e.TS, e.Credits)
 			if w != nil {
-				w.burn.add(e.TS, e.Credits)
+				w.addBurn(e.TS, e.Credits)
 			}
 		}
 		if e.Refused() && w != nil && l.period.Contains(e.TS) {

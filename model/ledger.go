@@ -82,7 +82,10 @@ type wsState struct {
 	ranked bool
 	fired  uint16
 	nextAt int64
-	burn   burnRing
+	// burn is made at the first credits spent: an hour of buckets is 5.8 KB,
+	// most of a workspace's memory, and idle workspaces (or mavtop check's
+	// ledger, which never sees an event) need none.
+	burn *burnRing
 }
 
 type projState struct {
@@ -224,7 +227,7 @@ func (l *Ledger) Apply(e *Event) {
 	p.add(e.Endpoint, e.Credits)
 	l.addEndpoint(e.Endpoint, e.Credits)
 	if e.Credits != 0 {
-		w.burn.add(e.TS, e.Credits)
+		w.addBurn(e.TS, e.Credits)
 		l.all.add(e.TS, e.Credits)
 	}
 	switch {
@@ -244,6 +247,14 @@ func (l *Ledger) Apply(e *Event) {
 		l.fireProject(w, p, e.TS)
 	}
 	l.rerank(w)
+}
+
+// addBurn adds credits to the workspace's burn history, making it at the first.
+func (w *wsState) addBurn(ts, credits int64) {
+	if w.burn == nil {
+		w.burn = new(burnRing)
+	}
+	w.burn.add(ts, credits)
 }
 
 // addEndpoint counts credits in the all-workspace endpoint totals.
@@ -379,7 +390,13 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	get := func(name string) *wsState {
 		w := l.workspace(name)
 		if o := old[name]; o != nil {
-			w.burn, w.lastTS = o.burn, o.lastTS
+			w.lastTS = o.lastTS
+			if o.burn != nil && o.owner == l.owner {
+				w.burn = o.burn // o is dropped: take its ring as it is
+			} else if o.burn != nil {
+				r := *o.burn // o is shared with a clone, which may still add to it
+				w.burn = &r
+			}
 			if samePeriod {
 				w.fired, w.blocked = o.fired, o.blocked
 			}
@@ -479,6 +496,10 @@ func (l *Ledger) own(w *wsState) *wsState {
 	}
 	cw := *w
 	cw.owner = l.owner
+	if w.burn != nil {
+		r := *w.burn
+		cw.burn = &r
+	}
 	cw.projects = make(map[string]*projState, len(w.projects))
 	for pn, p := range w.projects {
 		cp := *p

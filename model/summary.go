@@ -43,6 +43,7 @@ func (l *Ledger) summary(w *wsState) Summary {
 
 // Summaries appends every workspace's summary to dst, in no particular order.
 func (l *Ledger) Summaries(dst []Summary) []Summary {
+	dst = slices.Grow(dst, len(l.ws))
 	for _, w := range l.ws {
 		dst = append(dst, l.summary(w))
 	}

@@ -183,7 +183,7 @@ func DetectSource(ctx context.Context, c redis.UniversalClient, keys Keys, kind 
 	if kind != SourceAuto {
 		return kind, nil
 	}
-	res, err := ReadSnapshot(ctx, c, keys, now, model.MonthlyUTC)
+	res, err := ReadWorkspaceSnapshot(ctx, c, keys, now, model.MonthlyUTC) // used_by says nothing more here
 	if err != nil {
 		return "", err
 	}

@@ -262,3 +262,36 @@ func (f *follower) lastStats() *StatsMsg {
 	}
 	return &f.stats[len(f.stats)-1]
 }
+
+// TestLagCannotLie: an entry id an hour in the future is reported as ahead of
+// the clock (it used to pin the lag at "<1 ms" for good), a quiet stream shows
+// as idle, and while Redis is down the lag is unknown and grows.
+func TestLagCannotLie(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	f := startFollower(t, c, SubscriberOptions{StatsEvery: 50 * time.Millisecond})
+	f.waitFor("the start snapshot", 10*time.Second, func(f *follower) bool { return f.ledger != nil })
+	future := time.Now().Add(time.Hour).UnixMilli()
+	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: Keys{}.Stream(), ID: strconv.FormatInt(future, 10) + "-0", Values: []any{
+		"v", "1", "ts", strconv.FormatInt(time.Now().UnixMilli(), 10), "ws", "alpha", "endpoint", "/responses", "credits", "3", "status", "200"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("the future id reported", 10*time.Second, func(f *follower) bool {
+		st := f.lastStats()
+		return st != nil && st.FutureIDs >= 1 && st.Ahead > 50*time.Minute && st.Lag == 0 && st.LagKnown
+	})
+	f.waitFor("the quiet stream shown idle", 10*time.Second, func(f *follower) bool {
+		st := f.lastStats()
+		return st != nil && st.Idle >= 200*time.Millisecond
+	})
+	if !srv.Real {
+		return // the embedded server's restart keeps clients connected
+	}
+	srv.Kill()
+	f.waitFor("the lag unknown and growing while Redis is down", 30*time.Second, func(f *follower) bool {
+		st := f.lastStats()
+		return st != nil && !st.LagKnown && st.Lag >= 200*time.Millisecond
+	})
+	srv.Restart()
+}

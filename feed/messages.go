@@ -187,8 +187,19 @@ type StatsMsg struct {
 	// EventsPerSec is the rate of entries read over the last interval.
 	EventsPerSec float64
 	// Lag is how far behind the stream the last batch was: its delivery time
-	// minus the time in its newest entry's id. Zero before the first batch.
+	// minus the time in its newest entry's id, never below zero (an id ahead of
+	// the clock is reported in Ahead). Zero before the first batch. While
+	// disconnected it is at least the time since the last read that worked.
 	Lag time.Duration
+	// LagKnown is false while disconnected: Lag is then a lower bound.
+	LagKnown bool
+	// Idle is how long ago the newest entry was read (this clock): a quiet
+	// stream, not a lag. Zero before the first entry.
+	Idle time.Duration
+	// Ahead is how far the newest entry's id is ahead of this clock (over 1 s),
+	// FutureIDs how many batches ended on such an id.
+	Ahead     time.Duration
+	FutureIDs int64
 	// Events, Malformed, Snapshots, Gaps, Reconnects and Audits count since
 	// Run began.
 	Events, Malformed, Snapshots, Gaps, Reconnects, Audits int64

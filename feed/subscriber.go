@@ -116,7 +116,15 @@ type Subscriber struct {
 	resyncs   map[Reason]int64
 	setFields []string
 	setIdx    []int
+
+	// lastReadAt is when the last XREAD answered, lastEntryAt when the newest
+	// entry was read (this clock), for lag and idle.
+	lastReadAt, lastEntryAt time.Time
 }
+
+// maxClockSkew is how far ahead of this clock an entry id may be before it is
+// reported as from the future.
+const maxClockSkew = time.Second
 
 // pendingAudit is an audit read at an id the follow has not delivered yet.
 // A quick one (the gauges' hashes only) that finds a difference asks for a
@@ -411,6 +419,7 @@ func (s *Subscriber) follow(ctx context.Context) error {
 		if r.err != nil {
 			return r.err
 		}
+		s.lastReadAt = s.opt.Now()
 		s.ok()
 		if r.reason != "" {
 			s.needSnap, s.snapReason = true, r.reason
@@ -670,7 +679,17 @@ func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) erro
 	s.stats.Events += n
 	s.winEvents += n
 	now := s.opt.Now()
+	s.lastEntryAt = now
 	if t := idTime(s.lastID); !t.IsZero() {
+		// An id ahead of this clock (a producer's or the server's clock runs
+		// fast, or an explicit id) would read as no lag at all: clamp it and
+		// say by how much, so the lag is never a lie.
+		if ahead := t.Sub(now); ahead > maxClockSkew {
+			s.stats.FutureIDs++
+			s.stats.Ahead = ahead
+		} else {
+			s.stats.Ahead = 0
+		}
 		s.stats.Lag = max(now.Sub(t), 0)
 	}
 	if len(evs) > 0 {
@@ -729,6 +748,15 @@ func (s *Subscriber) maybeStats() {
 	}
 	st := s.stats
 	st.Resyncs = maps.Clone(s.resyncs)
+	// Disconnected, the lag is unknown: it is at least the time since the
+	// last read that worked, and grows (an alert on lag fires).
+	st.LagKnown = s.conn == Connected
+	if !st.LagKnown && !s.lastReadAt.IsZero() {
+		st.Lag = max(st.Lag, now.Sub(s.lastReadAt))
+	}
+	if !s.lastEntryAt.IsZero() {
+		st.Idle = now.Sub(s.lastEntryAt)
+	}
 	st.EventsPerSec = float64(s.winEvents) / el.Seconds()
 	st.LastID, st.At = s.lastID, now
 	s.winStart, s.winEvents = now, 0

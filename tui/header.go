@@ -90,7 +90,7 @@ func (h Header) View() string {
 	if h.stats.At.IsZero() {
 		parts = append(parts, headerPart{st.Dim.Render("– ev/s"), 3})
 	} else {
-		parts = append(parts, headerPart{compact(h.stats.EventsPerSec) + " ev/s", 3}, headerPart{"lag " + lagText(h.stats.Lag), 5})
+		parts = append(parts, headerPart{compact(h.stats.EventsPerSec) + " ev/s", 3}, headerPart{h.lagPart(), 5})
 	}
 	if !h.gapAt.IsZero() && now.Sub(h.gapAt) < time.Minute {
 		parts = append(parts, headerPart{st.Warn.Render(fmt.Sprintf("%s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))), 1})
@@ -176,6 +176,22 @@ func (h Header) connPart() string {
 		s += ": " + shortErr(h.conn.Err)
 	}
 	return st.Warn.Render(s)
+}
+
+// lagPart says how far behind the stream the screen is: unknown while
+// disconnected, "idle" when the stream is quiet (a lag figure would be stale),
+// and an id from the future is named rather than read as no lag.
+func (h Header) lagPart() string {
+	st := h.stats
+	switch {
+	case h.conn.State != feed.Connected || !st.LagKnown:
+		return "lag ?"
+	case st.Ahead > 0:
+		return h.st.Warn.Render("ids " + humanize(st.Ahead) + " ahead of clock")
+	case st.Idle >= 2*time.Second:
+		return "idle " + humanize(st.Idle)
+	}
+	return "lag " + lagText(st.Lag)
 }
 
 func lagText(d time.Duration) string {

@@ -71,12 +71,9 @@ func workspaceRows(l *model.Ledger) []wsRow {
 		}
 		r := wsRow{
 			Workspace: s.Name, Used: s.Used, Allocation: s.Settings.Allocation, Recharged: s.Recharged,
-			UsageLimit: s.Settings.UsageLimit, Cap: s.Cap, CapKind: s.CapKind.String(), Percent: s.Percent,
+			UsageLimit: s.Settings.UsageLimit, Cap: s.Cap, CapKind: s.CapKind.String(), Percent: s.Percent, LimitPercent: s.LimitPercent,
 			Thresholds: s.Thresholds, Level: s.Level.String(), Refused: s.Refused.Total(),
 			HasSettings: s.HasSettings, Settings: s.Settings, level: s.Level,
-		}
-		if s.Settings.UsageLimit > 0 {
-			r.LimitPercent = float64(r.Used) * 100 / float64(s.Settings.UsageLimit)
 		}
 		if s.RemainingKnown {
 			rem := s.Remaining
@@ -141,6 +138,16 @@ thresholds with fixed percents of the effective cap.`,
 			th, err := defaults.parse()
 			if err != nil {
 				return &exitError{code: checkUnknown, err: err}
+			}
+			// One bound given alone wins over the other's default: --crit 60
+			// alone means warn from 60 too, --warn 95 alone critical only when
+			// exhausted, instead of a "warn > crit" refusal of a default the user
+			// never wrote.
+			switch {
+			case given(cmd, "crit") && !given(cmd, "warn") && warn > crit:
+				warn = crit
+			case given(cmd, "warn") && !given(cmd, "crit") && crit < warn:
+				crit = 100
 			}
 			if warn <= 0 || crit <= 0 || warn > crit {
 				return exitf(checkUnknown, "--warn %g and --crit %g: want 0 < warn ≤ crit", warn, crit)

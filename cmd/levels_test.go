@@ -45,7 +45,14 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		"own":     {model.Settings{Allocation: 1000, Alerts: []int{50, 75, 90}}, 450, model.LevelOK},
 		"onlylim": {model.Settings{UsageLimit: 500}, 495, model.LevelCritical},
 		"out":     {model.Settings{Allocation: 100}, 100, model.LevelExhausted},
+		// fewer thresholds of its own: the last reached is always critical, the one before high
+		"pair": {model.Settings{Allocation: 1000, Alerts: []int{30, 60}}, 350, model.LevelHigh},
+		"lone": {model.Settings{Allocation: 1000, Alerts: []int{20}}, 250, model.LevelCritical},
+		"hush": {model.Settings{Allocation: 1000, Alerts: []int{20}}, 199, model.LevelOK},
+		// 900 of 1,000 + 500 recharged is 60 %: high, not critical
+		"topped": {model.Settings{Allocation: 1000}, 900, model.LevelHigh},
 	}
+	recharged := map[string]int64{"topped": 500}
 	defaults := []int{40, 60, 80}
 	for name, w := range cases {
 		if err := store.SetWorkspace(ctx, name, w.set); err != nil {
@@ -54,7 +61,12 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		if err := pub.Track(ctx, model.Event{Workspace: name, Endpoint: "/responses", Credits: w.used, Status: 200}); err != nil {
 			t.Fatal(err)
 		}
-		if got := model.Assess(&w.set, model.Usage{Used: w.used}, defaults).Level; got != w.want {
+		if r := recharged[name]; r > 0 {
+			if err := c.HSet(ctx, feed.Keys{}.Recharged(model.MonthlyUTC.At(time.Now()).Key), name, r).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := model.Assess(&w.set, model.Usage{Used: w.used, Recharged: recharged[name]}, defaults).Level; got != w.want {
 			t.Fatalf("%s: model.Assess says %v, the case says %v", name, got, w.want)
 		}
 	}
@@ -88,6 +100,9 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		{[]string{"limited"}, checkCritical}, {[]string{"onlylim"}, checkCritical}, {[]string{"out"}, checkCritical},
 		{[]string{"mid", "--warn", "45", "--crit", "95"}, checkWarning},
 		{[]string{"limited", "--warn", "93", "--crit", "95"}, checkOK},
+		{[]string{"pair"}, checkWarning}, {[]string{"lone"}, checkCritical}, {[]string{"hush"}, checkOK},
+		{[]string{"topped"}, checkWarning}, {[]string{"topped", "--warn", "50"}, checkWarning},
+		{[]string{"topped", "--crit", "60"}, checkCritical},
 	} {
 		if out, errOut, code := runMavtop(t, append([]string{"check", r}, c.args...)...); code != c.code {
 			t.Errorf("check %v: exit %d, want %d\n%s%s", c.args, code, c.code, out, errOut)

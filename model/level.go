@@ -92,6 +92,9 @@ type Status struct {
 	RemainingKnown bool
 	// OverLimit is true when the usage limit is reached.
 	OverLimit bool
+	// LimitPercent is credits used as a percentage of the usage limit, binding
+	// or not (0 without one).
+	LimitPercent float64
 	// Thresholds are the alert thresholds in force, in percent of Cap: the
 	// settings' own, else the defaults handed to Assess. Shared: do not modify.
 	Thresholds []int
@@ -125,6 +128,7 @@ func Assess(s *Settings, u Usage, defaults []int) Status {
 			st.Cap, st.CapKind = s.UsageLimit, CapLimit
 		}
 		st.OverLimit = u.Used >= s.UsageLimit
+		st.LimitPercent = float64(u.Used) * 100 / float64(s.UsageLimit)
 	}
 	if st.CapKind == CapNone {
 		if u.Refusing {
@@ -135,7 +139,7 @@ func Assess(s *Settings, u Usage, defaults []int) Status {
 	st.Percent = float64(u.Used) * 100 / float64(st.Cap)
 	st.Remaining, st.RemainingKnown = max(st.Cap-u.Used, 0), true
 	for _, t := range st.Thresholds {
-		if u.Used*100 >= int64(t)*st.Cap {
+		if Reached(u.Used, st.Cap, t) {
 			st.Passed++
 		}
 	}
@@ -144,6 +148,13 @@ func Assess(s *Settings, u Usage, defaults []int) Status {
 		st.Level = LevelExhausted
 	}
 	return st
+}
+
+// Reached reports whether used credits have reached threshold t (percent) of
+// capCredits, exactly in integers (no float rounding at 90.0 %): the rule
+// Assess counts thresholds by, and the gauge bars draw their ticks by.
+func Reached(used, capCredits int64, t int) bool {
+	return used*100 >= int64(t)*capCredits
 }
 
 // thresholdLevel is the level of having reached passed of n thresholds: the

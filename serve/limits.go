@@ -80,12 +80,15 @@ func clampSize(_ tea.Model, msg tea.Msg) tea.Msg {
 type conns struct {
 	mu   sync.Mutex
 	live map[*liveConn]struct{}
+	// seq numbers connections in order of arrival: max-startups evicts the
+	// oldest by it, with no clock (a test's fixed Options.Now would tie them).
+	seq uint64
 }
 
 type liveConn struct {
-	ctx   ssh.Context
-	conn  net.Conn
-	since time.Time
+	ctx  ssh.Context
+	conn net.Conn
+	seq  uint64
 }
 
 // authenticated reports whether the handshake finished: the ssh package sets
@@ -99,8 +102,10 @@ func (c *liveConn) authenticated() bool { return c.ctx.Value(ssh.ContextKeyConn)
 // authenticated within AuthTimeout.
 func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 	lim := s.opt.Limits
-	c := &liveConn{ctx: ctx, conn: conn, since: time.Now()}
+	c := &liveConn{ctx: ctx, conn: conn}
 	s.conns.mu.Lock()
+	s.conns.seq++
+	c.seq = s.conns.seq
 	var pending []*liveConn
 	authed := 0
 	for lc := range s.conns.live {
@@ -118,7 +123,7 @@ func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
 	var evict *liveConn
 	if len(pending) >= lim.MaxStartups {
 		for _, p := range pending {
-			if evict == nil || p.since.Before(evict.since) {
+			if evict == nil || p.seq < evict.seq {
 				evict = p
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+
+	"mavtop/model"
 )
 
 // Bar glyphs: a heavy line for what is used, a light one for what is left, and
@@ -35,7 +37,7 @@ func gaugeBar(width int, used, cap, limit int64, thresholds []int, fill lipgloss
 	// A threshold the usage has reached is drawn as passed, whatever the cell
 	// rounding says: 90.3 % must not show its 90 % tick as still ahead.
 	for _, t := range thresholds {
-		if used*100 >= int64(t)*cap {
+		if model.Reached(used, cap, t) {
 			filled = max(filled, min(int(int64(t)*int64(width)/100), width-1)+1)
 		}
 	}

@@ -285,9 +285,9 @@ func (m *Model) helpLines(w int) []string {
 	meaning := [...]string{
 		"no allocation set: absolute credits only",
 		"below the first alert threshold",
-		"past the first threshold (50 % unless set)",
-		"past the second (75 %)",
-		"past the last (90 %)",
+		"past the first of three thresholds (50 % unless set)",
+		"past the second-to-last (75 % unless set)",
+		"past the last (90 % unless set)",
 		"allocation or usage limit used up, or the API refusing with 402",
 	}
 	lines = append(lines, "", m.st.PaneTitle.Render("Levels")+" (a word and a symbol each, so they read without colour):")
@@ -296,7 +296,7 @@ func (m *Model) helpLines(w int) []string {
 	}
 	lines = append(lines, "")
 	for _, p := range []string{
-		"Bars: ━ used, ─ left, ┼/╋ alert thresholds, ╳ usage limit. Percent is of the allocation plus recharges.",
+		"Bars: ━ used, ─ left, ┼/╋ alert thresholds, ╳ usage limit. Percent is of the effective cap: the allocation plus recharges, or the usage limit when smaller.",
 		"burn: credits per hour over the last hour (at least 5 min). pace: burn ÷ the rate that lasts to the period's end.",
 		"runs out: when credits end at that burn; \"lasts period\" means they last to the reset.",
 		"Every number is what Redis holds for this billing period; the stream only adds to it.",

@@ -13,6 +13,7 @@ import (
 
 	"mavtop/feed/feedtest"
 	"mavtop/model"
+	"mavtop/model/modeltest"
 )
 
 // readmeBlock returns the fenced code block that follows the marker
@@ -188,4 +189,86 @@ func TestREADMEPythonPeriodMatchesGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestREADMEPythonPeriodMatchesGoAtMidnightDSTChanges runs the README's
+// period_of for every zone of the tz database whose UTC offset changes at local
+// midnight (2000–2040, start days up to 28), around the first instant of that
+// day, and compares it with model.PeriodRule: the same period key and end on
+// either side of a skipped midnight, a repeated one, and a clock going back
+// past it. One Python process; the period config is set in Redis per case.
+func TestREADMEPythonPeriodMatchesGoAtMidnightDSTChanges(t *testing.T) {
+	py := pythonWithRedis()
+	if py == "" {
+		if os.Getenv(feedtest.RequireEnv) == "1" {
+			t.Fatal("no python3 with redis-py (apt-get install python3-redis): the README's period_of cannot be run")
+		}
+		t.Skip("no python3 with redis-py")
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pyCode := readmeBlock(t, string(raw), "python")
+	changes, err := modeltest.MidnightChanges(2000, 2040)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var script strings.Builder
+	script.WriteString(pyCode + "\ncases = [\n")
+	var want []string
+	zones := map[string]bool{}
+	santiago := false
+	for _, ch := range changes {
+		if ch.Day.Day() > 28 {
+			continue
+		}
+		cfg := model.PeriodConfig{StartDay: ch.Day.Day(), TZ: ch.Zone}
+		rule, err := cfg.Rule()
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones[ch.Zone] = true
+		start := rule.At(ch.At.Add(12 * time.Hour)).Start // the first instant of the start day
+		var stamps []string
+		for _, d := range []time.Duration{-61 * time.Minute, -30 * time.Minute, -time.Millisecond, 0, time.Second, 30 * time.Minute, time.Hour - time.Millisecond, 90 * time.Minute} {
+			ts := start.Add(d).UnixMilli()
+			p := rule.AtMillis(ts)
+			stamps = append(stamps, strconv.FormatInt(ts, 10))
+			want = append(want, fmt.Sprintf("%s %d", p.Key, p.End.Unix()))
+		}
+		if ch.Zone == "America/Santiago" && ch.Day.Format("2006-01-02") == "2027-09-05" {
+			santiago = true
+			ts := time.Date(2027, 9, 5, 3, 30, 0, 0, time.UTC).UnixMilli() // the issue's event
+			stamps = append(stamps, strconv.FormatInt(ts, 10))
+			want = append(want, fmt.Sprintf("2027-08 %d", time.Date(2027, 9, 5, 4, 0, 0, 0, time.UTC).Unix())) // ends 2027-09-05 01:00 -03
+		}
+		fmt.Fprintf(&script, "    (%q, [%s]),\n", fmt.Sprintf(`{"start_day":%d,"tz":%q}`, cfg.StartDay, cfg.TZ), strings.Join(stamps, ","))
+	}
+	script.WriteString("]\nfor cfg, stamps in cases:\n    r.hset(f\"{PREFIX}:settings\", \"#period\", cfg)\n    for ts in stamps:\n        k, e = period_of(ts)\n        print(cfg, ts, k, e)\n")
+	if !santiago || len(zones) < 10 {
+		t.Fatalf("%d zones with a midnight change, the issue's Santiago case among them: %v; the test proves nothing", len(zones), santiago)
+	}
+	srv := feedtest.Start(t)
+	cmd := exec.Command(py, "-")
+	cmd.Stdin = strings.NewReader(script.String())
+	cmd.Env = append(os.Environ(), "REDIS_URL="+srv.URL)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	got := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("%d lines from Python, want %d:\n%s", len(got), len(want), out)
+	}
+	bad := 0
+	for i, line := range got {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.Join(f[len(f)-2:], " ") != want[i] {
+			if bad++; bad <= 10 {
+				t.Errorf("Python: %s; Go: %s", line, want[i])
+			}
+		}
+	}
+	t.Logf("%d stamps around midnight changes in %d zones: Python and Go agree on %d", len(want), len(zones), len(want)-bad)
 }

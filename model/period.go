@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -33,7 +34,9 @@ func (c PeriodConfig) Rule() (PeriodRule, error) {
 	return PeriodRule{StartDay: day, Location: loc}, nil
 }
 
-// PeriodRule cuts time into billing periods: each starts at 00:00 on StartDay in Location.
+// PeriodRule cuts time into billing periods: each starts at the first instant of
+// StartDay in Location (see DayStart: local midnight, or the end of a DST gap
+// that skips it).
 type PeriodRule struct {
 	StartDay int
 	Location *time.Location
@@ -60,7 +63,8 @@ type Period struct {
 	endMs      int64
 }
 
-// At returns the period holding t.
+// At returns the period holding t: Start ≤ t < End, where Start is the first
+// instant of the start day in its month (DayStart) and End that of the next.
 func (r PeriodRule) At(t time.Time) Period {
 	loc, day := r.Location, r.StartDay
 	if loc == nil {
@@ -71,18 +75,69 @@ func (r PeriodRule) At(t time.Time) Period {
 	}
 	lt := t.In(loc)
 	y, m := lt.Year(), lt.Month()
-	start := time.Date(y, m, day, 0, 0, 0, 0, loc)
-	if lt.Before(start) {
-		start = time.Date(y, m-1, day, 0, 0, 0, 0, loc)
+	start := DayStart(y, m, day, loc)
+	if t.Before(start) {
+		m--
+		start = DayStart(y, m, day, loc)
 	}
-	end := time.Date(start.Year(), start.Month()+1, day, 0, 0, 0, 0, loc)
+	end := DayStart(y, m+1, day, loc)
+	if !t.Before(end) {
+		// The clock went back across the start day's midnight (a DST change
+		// at 00:30 back to 23:30): t reads the day before, yet comes after
+		// the first instant of the start day.
+		start, m = end, m+1
+		end = DayStart(y, m+1, day, loc)
+	}
 	return Period{
-		Key:     start.Format("2006-01"),
+		Key:     time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).Format("2006-01"),
 		Start:   start,
 		End:     end,
 		startMs: start.UnixMilli(),
 		endMs:   end.UnixMilli(),
 	}
+}
+
+// DayStart returns the first instant of the day y-m-d in loc: the first instant
+// at which loc's clock shows that day's 00:00 or later. That is local midnight;
+// where a DST change skips midnight (America/Santiago on 2027-09-05: 00:00 → 01:00)
+// it is the end of the gap, 01:00; where midnight happens twice (a change from
+// 01:00 back to 00:00) it is the first. time.Date alone picks either side of a
+// gap or an overlap, so it is not used for this. Month and day are normalised
+// as time.Date does (month 13 is January of the next year).
+func DayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
+	wall := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() // the clock reading, as if in UTC
+	// Every instant whose clock reads wall lies within a day of it (offsets
+	// are under 26 h); walk the zone spans of that window.
+	const window = 26 * 3600
+	best := int64(math.MaxInt64)
+	t := time.Unix(wall-window, 0).In(loc)
+	for t.Unix() < wall+window {
+		_, off := t.Zone()
+		zs, ze := t.ZoneBounds()
+		spanStart, spanEnd := int64(math.MinInt64), int64(math.MaxInt64)
+		if !zs.IsZero() {
+			spanStart = zs.Unix()
+		}
+		if !ze.IsZero() {
+			spanEnd = ze.Unix()
+		}
+		// midnight on this span's clock, if the span holds it
+		if u := wall - int64(off); u >= spanStart && u < spanEnd {
+			best = min(best, u)
+		}
+		// a span that begins with the clock already past midnight: the gap skipped it
+		if spanStart > wall-window && spanStart+int64(off) >= wall {
+			best = min(best, spanStart)
+		}
+		if ze.IsZero() {
+			break
+		}
+		t = ze.In(loc)
+	}
+	if best == math.MaxInt64 {
+		return time.Date(y, m, d, 0, 0, 0, 0, loc) // not reached: every day has a start
+	}
+	return time.Unix(best, 0).In(loc)
 }
 
 // AtMillis returns the period holding the unix-millisecond time ms.

@@ -62,6 +62,13 @@ func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
 					}
 				case *feed.SnapshotMsg:
 					log.Info("counters read", "reason", string(m.Reason), "period", m.Snap.Period.Key, "stream_id", m.Snap.StreamID)
+				case *feed.HistoryMsg:
+					switch {
+					case m.Err != nil:
+						log.Warn("history read back", "entries", m.Read, "err", m.Err)
+					case m.Done:
+						log.Info("history read back", "entries", m.Read, "from", m.From)
+					}
 				case *feed.MalformedMsg:
 					log.Warn("malformed entry skipped", "id", m.ID, "err", m.Err)
 				}

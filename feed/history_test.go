@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,50 +10,108 @@ import (
 	"mavtop/model"
 )
 
-// TestStartReadsBurnHistory: a mavtop started after an hour of traffic shows its
-// burn at once (from the stream), while the counters still come from the snapshot.
-func TestStartReadsBurnHistory(t *testing.T) {
+// TestStartReadsHistoryInTheBackground: a mavtop started after an hour of
+// traffic shows the snapshot's counters at once, then folds the hour read back
+// page by page (never more than a page held) into its burn rate, its 402 log
+// and who is being refused, while the counters stay what Redis holds.
+func TestStartReadsHistoryInTheBackground(t *testing.T) {
+	defer func(n int64) { historyPage = n }(historyPage)
+	historyPage = 7
 	rdb := feedtest.Start(t).Client()
 	ctx := context.Background()
 	now := time.Now()
 	pub := NewPublisher(rdb, PublisherOptions{Now: func() time.Time { return now }})
+	at := func(d time.Duration) int64 { return now.Add(-d).UnixMilli() }
 	var evs []model.Event
 	for i := 119; i >= 0; i-- { // 10 credits every 30 s for the last hour, oldest first
-		evs = append(evs, model.Event{TS: now.Add(-time.Duration(i) * 30 * time.Second).UnixMilli(), Workspace: "acme",
+		evs = append(evs, model.Event{TS: at(time.Duration(i) * 30 * time.Second), Workspace: "acme",
 			Endpoint: "/responses", Credits: 10, Status: 200})
 	}
-	evs = append(evs, model.Event{TS: now.Add(-3 * time.Hour).UnixMilli(), Workspace: "acme", Endpoint: "/responses", Credits: 1000, Status: 200})
+	evs = append(evs,
+		model.Event{TS: at(3 * time.Hour), Workspace: "acme", Endpoint: "/responses", Credits: 1000, Status: 200},
+		// dry was refused half an hour ago and nothing succeeded since: OUT
+		model.Event{TS: at(40 * time.Minute), Workspace: "dry", Endpoint: "/responses", Credits: 5, Status: 200},
+		model.Event{TS: at(30 * time.Minute), Workspace: "dry", Endpoint: "/mave/chat", Status: 402, Code: model.CodeCreditsExhausted, Req: "dry-402"},
+		// back was refused, then a call went through: not refused now
+		model.Event{TS: at(20 * time.Minute), Workspace: "back", Endpoint: "/mave/chat", Status: 402, Code: model.CodeCreditsExhausted, Req: "back-402"},
+		model.Event{TS: at(10 * time.Minute), Workspace: "back", Endpoint: "/responses", Credits: 5, Status: 200},
+	)
 	if err := pub.TrackBatch(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	res, err := ReadSnapshot(ctx, rdb, Keys{}, now, model.MonthlyUTC)
-	if err != nil {
+	if err := NewSettingsStore(rdb, StoreOptions{}).SetWorkspace(ctx, "dry", model.Settings{Allocation: 1000}); err != nil {
 		t.Fatal(err)
 	}
-	hist, from, err := ReadHistory(ctx, rdb, Keys{}, res.Snap.StreamID, now, time.Hour, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hist) != 120 || !from.Equal(now.Add(-time.Hour)) {
-		t.Fatalf("history: %d events from %v", len(hist), from)
-	}
+
+	var mu sync.Mutex
 	var s LedgerState
-	s.Apply(&SnapshotMsg{Gen: 1, Snap: res.Snap, Rule: res.Rule, At: now, History: hist, HistoryFrom: from})
+	var order []string
+	var pages, most int
+	var done *HistoryMsg
+	sub := NewSubscriber(rdb, SubscriberOptions{Block: 100 * time.Millisecond})
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		_ = sub.Run(runCtx, func(m Msg) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch m := m.(type) {
+			case *SnapshotMsg:
+				order = append(order, "snapshot")
+				if len(m.History) != 0 {
+					t.Errorf("the first snapshot waited for %d history events", len(m.History))
+				}
+			case *HistoryMsg:
+				order = append(order, "history")
+				pages++
+				most = max(most, len(m.Events))
+				if m.Done {
+					done = m
+				}
+			}
+			s.Apply(m)
+		})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		finished := done != nil
+		mu.Unlock()
+		if finished {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the history was not read back within 20 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if order[0] != "snapshot" || done.Err != nil || done.Read < 125 {
+		t.Fatalf("messages %v, last page %+v", order, done)
+	}
+	if pages < 125/7 || most > 7 {
+		t.Fatalf("%d pages of at most %d events, want pages of at most 7", pages, most)
+	}
 	if b := s.Ledger.Burn("acme", time.Hour, now); b < 1150 || b > 1250 {
-		t.Fatalf("burn at start %.0f/h, want ≈1200/h", b)
+		t.Fatalf("burn after the history %.0f/h, want ≈1200/h", b)
 	}
 	sum, _ := s.Ledger.Summary("acme")
-	if period := model.MonthlyUTC.At(now); sum.Used != 1200+func() int64 {
-		if period.Contains(now.Add(-3 * time.Hour).UnixMilli()) {
-			return 1000
-		}
-		return 0
-	}() {
-		t.Fatalf("history changed the counters: used %d", sum.Used)
+	want := int64(1200)
+	if model.MonthlyUTC.At(now).Contains(at(3 * time.Hour)) {
+		want += 1000
 	}
-	// a limit keeps the newest and says how far back that reaches
-	hist, from, err = ReadHistory(ctx, rdb, Keys{}, res.Snap.StreamID, now, time.Hour, 10)
-	if err != nil || len(hist) != 10 || from.Before(now.Add(-5*time.Minute)) {
-		t.Fatalf("limited history: %d from %v (%v)", len(hist), from, err)
+	if sum.Used != want {
+		t.Fatalf("history changed the counters: used %d, want %d", sum.Used, want)
+	}
+	if dry, _ := s.Ledger.Summary("dry"); !dry.Blocked || dry.Level != model.LevelExhausted {
+		t.Fatalf("dry after the history: blocked %v level %v, want refused and OUT", dry.Blocked, dry.Level)
+	}
+	if back, _ := s.Ledger.Summary("back"); back.Blocked {
+		t.Fatalf("back is refused after the history, but a call went through since its 402")
+	}
+	log := s.Ledger.Refusals(nil, 10)
+	if len(log) != 2 || log[0].Event.Req != "back-402" || log[1].Event.Req != "dry-402" {
+		t.Fatalf("402 log %+v", log)
 	}
 }

@@ -41,6 +41,13 @@ func (s *LedgerState) Apply(m Msg) bool {
 	case *LedgerMsg:
 		s.Ledger, s.Gen, s.Source = m.Ledger, m.Gen, m.Source
 		return true
+	case *HistoryMsg:
+		// Whatever generation: past burn and 402s stay true across re-reads.
+		if s.Ledger == nil {
+			return false
+		}
+		s.Ledger.Backfill(m.Events, m.From)
+		return true
 	}
 	return false
 }

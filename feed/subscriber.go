@@ -46,8 +46,9 @@ type SubscriberOptions struct {
 	// MULTI, never the stream: O(workspaces).
 	AuditEvery time.Duration
 
-	// HistoryLimit bounds how many entries of the last hour the start snapshot
-	// reads back for burn history (DefaultHistoryLimit; negative: none).
+	// HistoryLimit bounds how many entries of the last hour are read back after
+	// the start snapshot, in the background, for burn history, the 402 log and
+	// the refusal state (DefaultHistoryLimit; negative: none). See HistoryMsg.
 	HistoryLimit int
 
 	// ReuseEvents makes the subscriber reuse one slice for every BatchMsg.Events:
@@ -116,6 +117,9 @@ type Subscriber struct {
 	resyncs   map[Reason]int64
 	setFields []string
 	setIdx    []int
+
+	// history delivers the pages of the start's history (nil before it).
+	history chan *HistoryMsg
 
 	// lastReadAt is when the last XREAD answered, lastEntryAt when the newest
 	// entry was read (this clock), for lag and idle.
@@ -242,17 +246,40 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 		s.stats.Restarts++
 	}
 	msg := s.begin(res, s.snapReason, restarted, nil)
-	if msg.Reason == ReasonStart && s.opt.HistoryLimit >= 0 {
-		// Burn rates from the first frame, not an hour later. History is only a
-		// nicety: failing to read it does not hold the dashboard up.
-		limit := s.opt.HistoryLimit
-		if limit == 0 {
-			limit = DefaultHistoryLimit
-		}
-		msg.History, msg.HistoryFrom, _ = ReadHistory(ctx, s.c, s.keys, res.Snap.StreamID, msg.At, model.History, limit)
-	}
 	s.handle(msg)
+	if msg.Reason == ReasonStart && s.opt.HistoryLimit >= 0 && s.history == nil {
+		// Burn rates, the 402 log and who is refused from the first minutes, not
+		// an hour later: read back in the background while the follow goes on.
+		s.history = make(chan *HistoryMsg, 1)
+		go s.readHistory(ctx, res.Snap.StreamID, msg.At, msg.Gen)
+	}
 	return nil
+}
+
+// readHistory reads the last hour back up to upto, handing each page to the
+// Run goroutine (see follow) as a HistoryMsg. Failing to read it does not hold
+// the dashboard up: the last page then carries the error.
+func (s *Subscriber) readHistory(ctx context.Context, upto string, at time.Time, gen uint64) {
+	limit := s.opt.HistoryLimit
+	if limit == 0 {
+		limit = DefaultHistoryLimit
+	}
+	send := func(m *HistoryMsg) bool {
+		select {
+		case s.history <- m:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	sent := false
+	err := ReadHistory(ctx, s.c, s.keys, upto, at, model.History, limit, func(evs []model.Event, from time.Time, read int64, done bool) bool {
+		sent = done
+		return send(&HistoryMsg{Gen: gen, Events: evs, From: from, Read: read, Done: done})
+	})
+	if err != nil && !sent {
+		send(&HistoryMsg{Gen: gen, From: at, Done: true, Err: err})
+	}
 }
 
 // restarted reports whether res was read from a server that restarted since
@@ -413,6 +440,9 @@ func (s *Subscriber) follow(ctx context.Context) error {
 		var r readResult
 		select {
 		case r = <-results:
+		case h := <-s.history: // a page of the start's history, between batches
+			s.handle(h)
+			continue
 		case <-ctx.Done():
 			return nil
 		}

@@ -128,37 +128,3 @@ func (l *Ledger) Series(ws string, now time.Time, step time.Duration, n int, dst
 	}
 	return dst
 }
-
-// Backfill adds past events (newest first, as read back from the stream) to
-// burn history and the 402 log only: they are already in the counters a Seed
-// brought. It lets a fresh start show real burn rates and the recent 402s
-// instead of waiting an hour; burn windows reach back to from.
-func (l *Ledger) Backfill(evs []Event, from time.Time) {
-	l.version++
-	for i := len(evs) - 1; i >= 0; i-- { // oldest first, so the log ends newest first
-		e := &evs[i]
-		if e.Kind != KindUsage {
-			continue
-		}
-		w := l.ws[e.Workspace]
-		if w != nil {
-			w = l.own(w)
-		}
-		if w != nil && e.TS > w.lastTS && l.period.Contains(e.TS) {
-			w.lastTS = e.TS
-		}
-		if e.Credits != 0 {
-			l.all.add(e.TS, e.Credits)
-			if w != nil {
-				w.addBurn(e.TS, e.Credits)
-			}
-		}
-		if e.Refused() && w != nil && l.period.Contains(e.TS) {
-			class := ClassOf(e.Code)
-			l.refusals.push(Refusal{Event: *e, Class: class, By: l.refusedBy(w, w.project(e.Project), class)})
-		}
-	}
-	if ms := from.UnixMilli(); ms < l.observedFrom {
-		l.observedFrom = ms
-	}
-}

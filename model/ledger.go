@@ -80,6 +80,9 @@ type wsState struct {
 	// false until it has a place there.
 	key    useKey
 	ranked bool
+	// hist says what newer events decided about the refusal state while
+	// history is read back (see Backfill).
+	hist   uint8
 	fired  uint16
 	nextAt int64
 	// burn is made at the first credits spent: an hour of buckets is 5.8 KB,
@@ -95,6 +98,9 @@ type projState struct {
 	refused   map[string]int64 // by error code, as the refused hash counts them
 	budget    ProjectBudget
 	hasBudget bool
+	// settled: a newer success of the project was folded while history is
+	// read back, so older 402s no longer refuse it (see Backfill).
+	settled bool
 	// refusing holds the 402 codes this project is being refused with: set by
 	// a 402, cleared by a successful call of the project (credits_exhausted
 	// also by any success of the workspace or a recharge: the account has
@@ -216,6 +222,7 @@ func (l *Ledger) Apply(e *Event) {
 	if e.Kind == KindRecharge {
 		w.recharged += e.Credits
 		w.blocked = false
+		w.hist |= histBlocked | histCredits // decided: history read back later is older
 		w.creditsBack()
 		w.arm(l.defaults)
 		l.rerank(w)
@@ -235,6 +242,7 @@ func (l *Ledger) Apply(e *Event) {
 		l.refuse(w, p, e)
 	case e.Status >= 200 && e.Status < 300:
 		w.blocked = false
+		w.hist |= histBlocked | histCredits // decided: history read back later is older
 		for code := range p.refused {
 			p.setRefusing(code, false)
 		}
@@ -280,6 +288,7 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 	by := l.refusedBy(w, p, class)
 	if by != BudgetProject && by != BudgetUnknown {
 		w.blocked = true
+		w.hist |= histBlocked
 	}
 	l.refusals.push(Refusal{Event: *e, Class: class, By: by})
 }
@@ -398,7 +407,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 				w.burn = &r
 			}
 			if samePeriod {
-				w.fired, w.blocked = o.fired, o.blocked
+				w.fired, w.blocked, w.hist = o.fired, o.blocked, o.hist
 			}
 		}
 		return w

@@ -320,6 +320,8 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 					m.alerts.AddRefusal(e)
 				}
 			})
+		case *feed.HistoryMsg:
+			m.feed.Apply(fm) // the last hour's burn and 402s, read back after the start
 		case *feed.LedgerMsg:
 			m.feed.Apply(fm)
 			m.header.source = fm.Source

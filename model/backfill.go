@@ -1,0 +1,108 @@
+package model
+
+import "time"
+
+// Backfill folds past events into burn history, the 402 log and the refusal
+// state (who is being refused now) only: the counters a Seed brought already
+// hold them. It lets a fresh start show real burn rates, the recent 402s and
+// OUT for a workspace the API is refusing, instead of waiting an hour.
+//
+// Events come newest first, as read back from the stream, in pages: each call
+// continues with events older than the last call's, so a start folds the hour
+// as it streams in and never holds it. Live events may be applied between
+// calls; they are newer than any backfilled one. from is how far back history
+// is complete after this page: burn windows reach back to it.
+func (l *Ledger) Backfill(evs []Event, from time.Time) {
+	l.version++
+	for i := range evs {
+		e := &evs[i]
+		if e.Kind != KindUsage && e.Kind != KindRecharge {
+			continue
+		}
+		w := l.ws[e.Workspace]
+		if w != nil {
+			w = l.own(w)
+		}
+		inPeriod := l.period.Contains(e.TS)
+		if w != nil && e.TS > w.lastTS && inPeriod {
+			w.lastTS = e.TS
+		}
+		if e.Kind == KindUsage && e.Credits != 0 {
+			l.all.add(e.TS, e.Credits)
+			if w != nil {
+				w.addBurn(e.TS, e.Credits)
+			}
+		}
+		if w == nil || !inPeriod {
+			continue
+		}
+		l.backfillRefusing(w, e)
+		if e.Refused() {
+			p := w.project(e.Project)
+			class := ClassOf(e.Code)
+			l.refusals.pushOlder(Refusal{Event: *e, Class: class, By: l.refusedBy(w, p, class)})
+		}
+	}
+	if ms := from.UnixMilli(); ms < l.observedFrom {
+		l.observedFrom = ms
+	}
+}
+
+// Bits of wsState.hist: what newer events (applied live, or backfilled before)
+// already decided about a workspace's refusal state, so an older event read
+// back cannot undo it. A project's refusing codes and settled flag say the same
+// for the project.
+const (
+	// histBlocked: blocked was decided by a newer event.
+	histBlocked uint8 = 1 << iota
+	// histCredits: a newer success or recharge ended every credits_exhausted.
+	histCredits
+)
+
+// backfillRefusing replays e's effect on the refusal state backwards: Apply's
+// rules, where the newest event that decides something wins (Apply marks what
+// live events decide the same way).
+func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
+	switch {
+	case e.Kind == KindRecharge, e.Status >= 200 && e.Status < 300:
+		l.decideBlocked(w, false)
+		w.hist |= histCredits
+		if e.Kind == KindUsage {
+			if p := w.projects[e.Project]; p != nil {
+				p.settled = true
+			}
+		}
+	case e.Status == 402:
+		p := w.project(e.Project)
+		_, decided := p.refusing[e.Code]
+		if !decided && !p.settled && (e.Code != CodeCreditsExhausted || w.hist&histCredits == 0) {
+			p.setRefusing(e.Code, true)
+		}
+		if by := l.refusedBy(w, p, ClassOf(e.Code)); by != BudgetProject && by != BudgetUnknown {
+			l.decideBlocked(w, true)
+		}
+	}
+}
+
+// decideBlocked sets blocked unless a newer event decided it already.
+func (l *Ledger) decideBlocked(w *wsState, on bool) {
+	if w.hist&histBlocked != 0 {
+		return
+	}
+	w.hist |= histBlocked
+	if w.blocked != on {
+		w.blocked = on
+		l.rerank(w)
+	}
+}
+
+// pushOlder adds x behind every refusal kept (it is older than all of them),
+// while the ring has room.
+func (r *refusalRing) pushOlder(x Refusal) {
+	if r.n >= len(r.buf) {
+		return
+	}
+	j := (r.next - 1 - r.n + 2*len(r.buf)) % len(r.buf)
+	r.buf[j] = x
+	r.n++
+}

@@ -25,7 +25,8 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 		}
 		inPeriod := l.period.Contains(e.TS)
 		if w != nil && e.TS > w.lastTS && inPeriod {
-			w.lastTS = e.TS
+			w.lastTS = e.TS // newest first: once per workspace at most
+			l.rerank(w)     // it moves in ByLastEvent
 		}
 		if e.Kind == KindUsage && e.Credits != 0 {
 			l.all.add(e.TS, e.Credits)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"maps"
 	"math"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -36,12 +35,10 @@ type Ledger struct {
 	streamID     string
 	counts       Counts
 	version      uint64 // bumped by every change, so readers can skip redrawing
-	// byUse and byName are every workspace in the gauges' orders, kept as
+	// orders are every workspace in each of the gauges' orders, kept as
 	// events arrive (see rerank); bulk pauses that while Seed rebuilds.
-	byUse     []useKey
-	byCredits []useKey
-	byName    []string
-	bulk      bool
+	orders [numOrders]rankList
+	bulk   bool
 	// refusedAll and endpointsAll are RefusalTotals and Endpoints("") kept as
 	// events arrive, so a frame does not walk every workspace.
 	refusedAll   Refusals
@@ -76,9 +73,9 @@ type wsState struct {
 	// blocked: the API refused this workspace (credits or its limit) and no
 	// successful call has come since.
 	blocked bool
-	// key is where the workspace stands in the ledger's byUse order; ranked is
+	// key is where the workspace stands in the ledger's orders; ranked is
 	// false until it has a place there.
-	key    useKey
+	key    rankKey
 	ranked bool
 	// hist says what newer events decided about the refusal state while
 	// history is read back (see Backfill).
@@ -489,7 +486,9 @@ func (l *Ledger) Clone() *Ledger {
 	c := *l
 	c.ws = maps.Clone(l.ws)
 	l.owner, c.owner = owners.Add(1), owners.Add(1)
-	c.byUse, c.byCredits, c.byName = slices.Clone(l.byUse), slices.Clone(l.byCredits), slices.Clone(l.byName)
+	for o := range l.orders {
+		c.orders[o] = l.orders[o].clone()
+	}
 	c.endpointsAll = maps.Clone(l.endpointsAll)
 	c.refusals = l.refusals.clone()
 	c.crossings = append([]Crossing(nil), l.crossings...)

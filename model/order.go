@@ -3,6 +3,7 @@ package model
 import (
 	"cmp"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -16,18 +17,25 @@ const (
 	ByName
 	// ByCredits lists the most credits used first, ties as ByUse.
 	ByCredits
+	// ByRefused lists the most 402s this period first, ties as ByUse.
+	ByRefused
+	// ByLastEvent lists the newest last event first, ties as ByUse.
+	ByLastEvent
+	numOrders
 )
 
-// useKey is what CompareByUse compares, kept per workspace so the ledger can
+// rankKey is what the orders compare, kept per workspace so the ledger can
 // find where a workspace stood before a change moved it.
-type useKey struct {
+type rankKey struct {
 	exhausted, hasCap bool
 	percent           float64
 	used              int64
+	refused           int64
+	lastTS            int64
 	name              string
 }
 
-func compareUseKeys(a, b useKey) int {
+func compareUseKeys(a, b rankKey) int {
 	if c := cmp.Compare(b2i(b.exhausted), b2i(a.exhausted)); c != 0 {
 		return c
 	}
@@ -43,117 +51,96 @@ func compareUseKeys(a, b useKey) int {
 	return strings.Compare(a.name, b.name)
 }
 
-func compareCreditKeys(a, b useKey) int {
-	if c := cmp.Compare(b.used, a.used); c != 0 {
-		return c
-	}
-	return compareUseKeys(a, b)
+// orderCompare is each order's comparison; every one ends in the name, so no
+// two workspaces compare equal and a key is found where it was put.
+var orderCompare = [numOrders]func(a, b rankKey) int{
+	ByUse:  compareUseKeys,
+	ByName: func(a, b rankKey) int { return strings.Compare(a.name, b.name) },
+	ByCredits: func(a, b rankKey) int {
+		return cmp.Or(cmp.Compare(b.used, a.used), compareUseKeys(a, b))
+	},
+	ByRefused: func(a, b rankKey) int {
+		return cmp.Or(cmp.Compare(b.refused, a.refused), compareUseKeys(a, b))
+	},
+	ByLastEvent: func(a, b rankKey) int {
+		return cmp.Or(cmp.Compare(b.lastTS, a.lastTS), compareUseKeys(a, b))
+	},
 }
 
-func (l *Ledger) useKeyOf(w *wsState) useKey {
+func (l *Ledger) rankKeyOf(w *wsState) rankKey {
 	st := w.status(l.defaults)
-	return useKey{exhausted: st.Level == LevelExhausted, hasCap: st.HasCap(), percent: st.Percent, used: w.used, name: w.name}
+	return rankKey{exhausted: st.Level == LevelExhausted, hasCap: st.HasCap(), percent: st.Percent,
+		used: w.used, refused: w.refused.Total(), lastTS: w.lastTS, name: w.name}
 }
 
-// rerank moves w to where its usage now puts it: a binary search for where it
-// stood, one for where it goes, and a shift of the workspaces in between, so
-// an event costs O(log n + how far the workspace moves), never a sort. Every
-// change to a workspace's settings, used, recharged or blocked must end with it.
+// rerank moves w to where its counters now put it in every order: a removal
+// and an insertion in blocks of at most 2×rankBlock keys, so an event costs
+// O(log n + rankBlock + n/rankBlock), never a sort, however far the workspace
+// moves (a new last event moves it to the top of ByLastEvent). Every change to
+// a workspace's settings, used, recharged, refused, last event or blocked must
+// end with it.
 func (l *Ledger) rerank(w *wsState) {
 	if l.bulk {
 		return // Seed sorts once at its end
 	}
-	k := l.useKeyOf(w)
-	if !w.ranked {
-		i, _ := slices.BinarySearchFunc(l.byUse, k, compareUseKeys)
-		l.byUse = slices.Insert(l.byUse, i, k)
-		i, _ = slices.BinarySearchFunc(l.byCredits, k, compareCreditKeys)
-		l.byCredits = slices.Insert(l.byCredits, i, k)
-		j, _ := slices.BinarySearch(l.byName, w.name)
-		l.byName = slices.Insert(l.byName, j, w.name)
-		w.key, w.ranked = k, true
+	k := l.rankKeyOf(w)
+	if w.ranked && k == w.key {
 		return
 	}
-	if k == w.key {
-		return
+	for o := range l.orders {
+		r := &l.orders[o]
+		r.cmp = orderCompare[o]
+		if w.ranked {
+			if Order(o) == ByName {
+				continue // a name does not change
+			}
+			if !r.remove(w.key, l.owner) {
+				l.rankAll() // a change that skipped rerank: start the orders afresh
+				return
+			}
+		}
+		r.insert(k, l.owner)
 	}
-	if !move(l.byUse, w.key, k, compareUseKeys) || !move(l.byCredits, w.key, k, compareCreditKeys) {
-		l.rankAll() // a change that skipped rerank: start the orders afresh
-		return
-	}
-	w.key = k
+	w.key, w.ranked = k, true
 }
 
-// move replaces old by k in the sorted keys, shifting the keys in between; it
-// reports false when old is not there.
-func move(keys []useKey, old, k useKey, compare func(a, b useKey) int) bool {
-	i, found := slices.BinarySearchFunc(keys, old, compare)
-	if !found {
-		return false
-	}
-	if compare(k, old) < 0 { // moves up: shift [j, i) down one
-		j, _ := slices.BinarySearchFunc(keys[:i], k, compare)
-		copy(keys[j+1:i+1], keys[j:i])
-		keys[j] = k
-	} else { // moves down: shift (i, j) up one
-		j, _ := slices.BinarySearchFunc(keys[i+1:], k, compare)
-		j += i + 1
-		copy(keys[i:j-1], keys[i+1:j])
-		keys[j-1] = k
-	}
-	return true
-}
-
-// rankAll rebuilds both orders from scratch (after a Seed).
+// rankAll rebuilds every order from scratch (after a Seed).
 func (l *Ledger) rankAll() {
 	l.bulk = false
-	l.byUse, l.byName = l.byUse[:0], l.byName[:0]
+	keys := make([]rankKey, 0, len(l.ws))
 	for _, w := range l.ws {
-		w.key, w.ranked = l.useKeyOf(w), true
-		l.byUse = append(l.byUse, w.key)
-		l.byName = append(l.byName, w.name)
+		w.key, w.ranked = l.rankKeyOf(w), true
+		keys = append(keys, w.key)
 	}
-	slices.SortFunc(l.byUse, compareUseKeys)
-	l.byCredits = append(l.byCredits[:0], l.byUse...)
-	slices.SortFunc(l.byCredits, compareCreditKeys)
-	slices.Sort(l.byName)
+	for o := range l.orders {
+		l.orders[o].cmp = orderCompare[o]
+		slices.SortFunc(keys, orderCompare[o])
+		l.orders[o].build(keys, l.owner)
+	}
 }
 
 // Ordered appends to dst the names of the workspaces at positions [from, to)
-// of order o (clipped to the workspaces there are). It costs to − from, not
-// the number of workspaces: the orders are kept as events arrive.
+// of order o (clipped to the workspaces there are). It costs to − from plus
+// the number of blocks, not the number of workspaces: the orders are kept as
+// events arrive.
 func (l *Ledger) Ordered(o Order, from, to int, dst []string) []string {
-	from, to = max(from, 0), min(to, len(l.byName))
-	for i := from; i < to; i++ {
-		switch o {
-		case ByName:
-			dst = append(dst, l.byName[i])
-		case ByCredits:
-			dst = append(dst, l.byCredits[i].name)
-		default:
-			dst = append(dst, l.byUse[i].name)
-		}
+	if o >= numOrders {
+		o = ByUse
 	}
-	return dst
+	return l.orders[o].names(max(from, 0), to, dst)
 }
 
 // Position returns where ws stands in order o, -1 for a workspace the ledger
-// does not have. O(log n).
+// does not have.
 func (l *Ledger) Position(o Order, ws string) int {
 	w := l.ws[ws]
 	if w == nil || !w.ranked {
 		return -1
 	}
-	switch o {
-	case ByName:
-		i, _ := slices.BinarySearch(l.byName, ws)
-		return i
-	case ByCredits:
-		i, _ := slices.BinarySearchFunc(l.byCredits, w.key, compareCreditKeys)
-		return i
+	if o >= numOrders {
+		o = ByUse
 	}
-	i, _ := slices.BinarySearchFunc(l.byUse, w.key, compareUseKeys)
-	return i
+	return l.orders[o].index(w.key)
 }
 
 // CompareIn compares two workspaces the ledger has by order o (as Ordered
@@ -166,8 +153,133 @@ func (l *Ledger) CompareIn(o Order, a, b string) int {
 	if wa == nil || wb == nil {
 		return cmp.Compare(b2i(wa == nil), b2i(wb == nil))
 	}
-	if o == ByCredits {
-		return compareCreditKeys(wa.key, wb.key)
+	if o >= numOrders {
+		o = ByUse
 	}
-	return compareUseKeys(wa.key, wb.key)
+	return orderCompare[o](wa.key, wb.key)
+}
+
+// rankBlock is the size a block of an order is cut to; a block splits at
+// twice that. At 100k workspaces an order is ~400 blocks: finding a position
+// walks their lengths, a move shifts at most one block's keys.
+const rankBlock = 256
+
+// rankList is one order: sorted keys in sorted blocks. Blocks are shared
+// between a ledger and its clones and copied by the first to change one, like
+// workspace states, so a clone costs the block pointers only.
+type rankList struct {
+	cmp    func(a, b rankKey) int
+	blocks []*keyBlock
+	n      int
+}
+
+type keyBlock struct {
+	owner uint64
+	keys  []rankKey
+}
+
+func (r *rankList) clone() rankList {
+	return rankList{cmp: r.cmp, blocks: slices.Clone(r.blocks), n: r.n}
+}
+
+func (r *rankList) build(sorted []rankKey, owner uint64) {
+	r.blocks, r.n = r.blocks[:0], len(sorted)
+	for i := 0; i < len(sorted); i += rankBlock {
+		keys := make([]rankKey, min(rankBlock, len(sorted)-i), 2*rankBlock+1)
+		copy(keys, sorted[i:])
+		r.blocks = append(r.blocks, &keyBlock{owner: owner, keys: keys})
+	}
+}
+
+// block returns the first block whose last key is not before k.
+func (r *rankList) block(k rankKey) int {
+	return sort.Search(len(r.blocks), func(i int) bool {
+		b := r.blocks[i].keys
+		return r.cmp(b[len(b)-1], k) >= 0
+	})
+}
+
+// own returns block i ready to change: copied first when a clone shares it.
+func (r *rankList) own(i int, owner uint64) *keyBlock {
+	b := r.blocks[i]
+	if b.owner != owner {
+		keys := make([]rankKey, len(b.keys), 2*rankBlock+1)
+		copy(keys, b.keys)
+		b = &keyBlock{owner: owner, keys: keys}
+		r.blocks[i] = b
+	}
+	return b
+}
+
+func (r *rankList) insert(k rankKey, owner uint64) {
+	r.n++
+	if len(r.blocks) == 0 {
+		keys := make([]rankKey, 1, 2*rankBlock+1)
+		keys[0] = k
+		r.blocks = append(r.blocks, &keyBlock{owner: owner, keys: keys})
+		return
+	}
+	bi := min(r.block(k), len(r.blocks)-1)
+	b := r.own(bi, owner)
+	i, _ := slices.BinarySearchFunc(b.keys, k, r.cmp)
+	b.keys = slices.Insert(b.keys, i, k)
+	if len(b.keys) > 2*rankBlock { // split in two halves
+		tail := make([]rankKey, len(b.keys)-rankBlock, 2*rankBlock+1)
+		copy(tail, b.keys[rankBlock:])
+		b.keys = b.keys[:rankBlock]
+		r.blocks = slices.Insert(r.blocks, bi+1, &keyBlock{owner: owner, keys: tail})
+	}
+}
+
+// remove takes k out; false when it is not there.
+func (r *rankList) remove(k rankKey, owner uint64) bool {
+	bi := r.block(k)
+	if bi == len(r.blocks) {
+		return false
+	}
+	i, found := slices.BinarySearchFunc(r.blocks[bi].keys, k, r.cmp)
+	if !found || r.blocks[bi].keys[i] != k {
+		return false
+	}
+	b := r.own(bi, owner)
+	b.keys = slices.Delete(b.keys, i, i+1)
+	if len(b.keys) == 0 {
+		r.blocks = slices.Delete(r.blocks, bi, bi+1)
+	}
+	r.n--
+	return true
+}
+
+// index returns k's position, -1 when it is not there.
+func (r *rankList) index(k rankKey) int {
+	bi := r.block(k)
+	if bi == len(r.blocks) {
+		return -1
+	}
+	i, found := slices.BinarySearchFunc(r.blocks[bi].keys, k, r.cmp)
+	if !found {
+		return -1
+	}
+	for _, b := range r.blocks[:bi] {
+		i += len(b.keys)
+	}
+	return i
+}
+
+func (r *rankList) names(from, to int, dst []string) []string {
+	to = min(to, r.n)
+	at := 0
+	for _, b := range r.blocks {
+		if from >= to {
+			break
+		}
+		if from < at+len(b.keys) {
+			for _, k := range b.keys[from-at : min(to-at, len(b.keys))] {
+				dst = append(dst, k.name)
+			}
+			from = min(to, at+len(b.keys))
+		}
+		at += len(b.keys)
+	}
+	return dst
 }

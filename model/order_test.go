@@ -29,8 +29,11 @@ func TestOrdersKeptAsEventsArrive(t *testing.T) {
 			l.Apply(&Event{TS: ms(at), Workspace: ws(), Kind: KindRecharge, Credits: int64(rng.IntN(500))})
 		case r < 95:
 			l.SetSettings(ws(), Settings{Allocation: int64(rng.IntN(5000)), UsageLimit: int64(rng.IntN(2) * rng.IntN(4000))}, ms(at))
-		case r < 97:
+		case r < 96:
 			l.SetBudget(ws(), "p1", ProjectBudget{Limit: 100}, ms(at))
+		case r < 97: // read back from history: a newer last event moves the workspace
+			e := use(ws(), "p0", "/responses", 0, at+time.Hour)
+			l.Backfill([]Event{e}, t0)
 		default:
 			l.Seed(l.Totals(), t0.Add(at))
 		}
@@ -85,6 +88,28 @@ func checkOrders(t *testing.T, l *Ledger, step int) {
 			t.Fatalf("step %d: by credits row %d is %v (position %d), want %s", step, i, got, l.Position(ByCredits, r.Name), r.Name)
 		}
 	}
+	for _, o := range []struct {
+		order Order
+		first func(a, b *Summary) int
+	}{
+		{ByRefused, func(a, b *Summary) int { return cmp.Compare(b.Refused.Total(), a.Refused.Total()) }},
+		{ByLastEvent, func(a, b *Summary) int { return cmp.Compare(b.LastTS, a.LastTS) }},
+	} {
+		sorted := slices.Clone(rows)
+		slices.SortFunc(sorted, func(a, b Summary) int { return cmp.Or(o.first(&a, &b), CompareByUse(&a, &b)) })
+		var names []string
+		for _, r := range sorted {
+			names = append(names, r.Name)
+		}
+		if got := l.Ordered(o.order, 0, len(rows), nil); !slices.Equal(got, names) {
+			t.Fatalf("step %d: order %d\n got %v\nwant %v", step, o.order, got, names)
+		}
+		for _, i := range []int{0, len(names) / 2, len(names) - 1} {
+			if i >= 0 && l.Position(o.order, names[i]) != i {
+				t.Fatalf("step %d: order %d: Position(%s) = %d, want %d", step, o.order, names[i], l.Position(o.order, names[i]), i)
+			}
+		}
+	}
 	if got := l.Ordered(ByName, 0, len(rows), nil); !slices.Equal(got, wantNames) {
 		t.Fatalf("step %d: by name\n got %v\nwant %v", step, got, wantNames)
 	}
@@ -104,5 +129,50 @@ func checkOrders(t *testing.T, l *Ledger, step int) {
 		if got[ep] != n {
 			t.Fatalf("step %d: endpoint %s total %d, want %d", step, ep, got[ep], n)
 		}
+	}
+}
+
+// TestOrdersKeptInBlocks drives enough workspaces that every order is many
+// blocks (splitting and emptying them), with a clone sharing the blocks, and
+// compares every order with a full sort of what each ledger holds.
+func TestOrdersKeptInBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	l := NewLedger(MonthlyUTC, t0)
+	const n = 3 * 2 * rankBlock
+	for i := range n { // some with allocations, so percents differ from credits
+		if i%3 == 0 {
+			l.SetSettings(fmt.Sprintf("w%04d", i), Settings{Allocation: int64(1000 + rng.IntN(5000))}, ms(0))
+		}
+	}
+	var c *Ledger
+	for step := 0; step < 6000; step++ {
+		at := time.Duration(step) * time.Second
+		ws := fmt.Sprintf("w%04d", rng.IntN(n+200))
+		if rng.IntN(10) == 0 {
+			e := refusal(ws, "p0", CodeCreditsExhausted, at)
+			l.Apply(&e)
+		} else {
+			e := use(ws, "p0", "/responses", int64(rng.IntN(300)), at)
+			l.Apply(&e)
+		}
+		if c != nil && step%2 == 0 { // the clone moves on its own
+			e := use(fmt.Sprintf("w%04d", rng.IntN(n)), "p1", "/personas", int64(rng.IntN(300)), at)
+			c.Apply(&e)
+		}
+		if step == 2000 {
+			c = l.Clone()
+		}
+		if step%500 == 0 || step == 5999 {
+			checkOrders(t, l, step)
+			if c != nil {
+				checkOrders(t, c, step)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	if got := len(l.orders[ByLastEvent].blocks); got < 4 {
+		t.Fatalf("%d blocks: the test did not split any", got)
 	}
 }

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -16,18 +15,17 @@ import (
 
 // Gauges is the workspace list: one row per workspace with its bar, numbers,
 // burn, pace and forecast. Only the visible rows are read, computed and drawn:
-// the ledger keeps the use and name orders as events arrive, so in those a
-// frame costs the rows on screen, whether there are 50 workspaces or 100,000.
+// the ledger keeps every order the table offers as events arrive, so a frame
+// costs the rows on screen, whether there are 50 workspaces or 100,000.
 type Gauges struct {
 	common
 	l       *model.Ledger // of the last Refresh: the dashboard's own, read on its goroutine
 	sel     string        // the workspace under the cursor
 	n       int           // rows after filtering
 	window  []string      // names on screen
-	rows    []string      // every row in order, when the ledger's kept order is not enough
+	rows    []string      // the filter's matches in order, as far as the screen needs
+	page    []string      // a page of the kept order while walking it
 	matches filterCache
-	pool    []model.Summary  // orders the ledger does not keep: every workspace
-	all     []*model.Summary // into pool, sorted
 	visible []gaugeRow
 	cur     listCursor
 	chosen  bool // the user moved the cursor: follow that workspace as rows reorder
@@ -76,18 +74,12 @@ type filterCache struct {
 // Selected returns the workspace under the cursor, "" when the list is empty.
 func (g Gauges) Selected() string { return g.sel }
 
-// kept reports whether the ledger keeps the current order (and which).
-func (g *Gauges) kept() (model.Order, bool) {
-	o := gaugeOrders[g.order]
-	return o.ledger, o.kept
-}
+// kept returns the ledger's order the list is in.
+func (g *Gauges) kept() model.Order { return gaugeOrders[g.order].ledger }
 
-// listed reports whether the rows are in g.rows rather than read from the
-// ledger's kept order.
-func (g *Gauges) listed() bool {
-	_, kept := g.kept()
-	return !kept || g.filter.Value() != ""
-}
+// listed reports whether the rows are in g.rows (the filter's matches) rather
+// than read from the ledger's kept order.
+func (g *Gauges) listed() bool { return g.filter.Value() != "" }
 
 // nameAt returns the workspace at row i of the list as it stands now.
 func (g *Gauges) nameAt(i int) string {
@@ -99,8 +91,7 @@ func (g *Gauges) nameAt(i int) string {
 			return g.rows[i]
 		}
 	case g.l != nil:
-		o, _ := g.kept()
-		if names := g.l.Ordered(o, i, i+1, nil); len(names) == 1 {
+		if names := g.l.Ordered(g.kept(), i, i+1, nil); len(names) == 1 {
 			return names[0]
 		}
 	}
@@ -180,44 +171,36 @@ func (g *Gauges) follow(at int) {
 type gaugeOrder uint8
 
 // gaugeOrders are the sorts, by what the table shows; each breaks ties by use
-// then name, so the order is stable from frame to frame.
-//
-// The ledger keeps the first three as events arrive (kept); the others sort
-// every workspace each frame.
+// then name, so the order is stable from frame to frame. The ledger keeps
+// every one as events arrive (model.Order), so no frame sorts workspaces.
 var gaugeOrders = []struct {
 	name   string
-	less   func(a, b *model.Summary) int
 	ledger model.Order
-	kept   bool
 }{
-	{"by use", model.CompareByUse, model.ByUse, true},
-	{"by name", func(a, b *model.Summary) int { return cmp.Compare(a.Name, b.Name) }, model.ByName, true},
-	{"by credits used", func(a, b *model.Summary) int {
-		return cmp.Or(cmp.Compare(b.Used, a.Used), model.CompareByUse(a, b))
-	}, model.ByCredits, true},
-	{"by 402s", func(a, b *model.Summary) int {
-		return cmp.Or(cmp.Compare(b.Refused.Total(), a.Refused.Total()), model.CompareByUse(a, b))
-	}, 0, false},
-	{"by last event", func(a, b *model.Summary) int {
-		return cmp.Or(cmp.Compare(b.LastTS, a.LastTS), model.CompareByUse(a, b))
-	}, 0, false},
+	{"by use", model.ByUse},
+	{"by name", model.ByName},
+	{"by credits used", model.ByCredits},
+	{"by 402s", model.ByRefused},
+	{"by last event", model.ByLastEvent},
 }
 
 // Refresh reads the rows on screen from the ledger: their place in the order,
-// their summaries, burn and forecast. In an order the ledger keeps, without a
-// filter, it costs the rows on screen; with a filter, the matches (found again
-// only when the filter or the set of workspaces changes) are put in order.
+// their summaries, burn and forecast. Without a filter it costs the rows on
+// screen, in every order (the ledger keeps them all); with a filter, the
+// matches (found again only when the filter or the set of workspaces changes)
+// are sorted when few, else the kept order is walked as far as the screen needs.
 func (g *Gauges) Refresh(l *model.Ledger) {
 	g.l = l
 	g.total = l.Len()
 	if g.listed() {
 		g.rows = g.listRows(l, strings.ToLower(g.filter.Value()))
-		g.n = len(g.rows)
+		g.n = len(g.matches.names)
 		g.follow(slices.Index(g.rows, g.sel))
 		from, to := g.cur.window()
+		from, to = min(from, len(g.rows)), min(to, len(g.rows))
 		g.window = append(g.window[:0], g.rows[from:to]...)
 	} else {
-		o, _ := g.kept()
+		o := g.kept()
 		g.n = g.total
 		g.follow(l.Position(o, g.sel))
 		from, to := g.cur.window()
@@ -240,21 +223,7 @@ func (g *Gauges) Refresh(l *model.Ledger) {
 // "" for all) in the current order.
 func (g *Gauges) listRows(l *model.Ledger, f string) []string {
 	rows := g.rows[:0]
-	o, kept := g.kept()
-	if !kept { // every workspace summarised and sorted, each frame
-		g.pool = l.Summaries(g.pool[:0])
-		g.all = g.all[:0]
-		for i := range g.pool {
-			if f == "" || strings.Contains(strings.ToLower(g.pool[i].Name), f) {
-				g.all = append(g.all, &g.pool[i])
-			}
-		}
-		slices.SortFunc(g.all, gaugeOrders[g.order].less)
-		for _, s := range g.all {
-			rows = append(rows, s.Name)
-		}
-		return rows
-	}
+	o := g.kept()
 	c := &g.matches
 	if c.filter != f || c.ledger != l || c.n != l.Len() || c.period != l.Period().Key {
 		*c = filterCache{filter: f, ledger: l, n: l.Len(), period: l.Period().Key, names: c.names[:0]}
@@ -275,9 +244,21 @@ func (g *Gauges) listRows(l *model.Ledger, f string) []string {
 			c.set[name] = struct{}{}
 		}
 	}
-	for _, name := range l.Ordered(o, 0, l.Len(), nil) {
-		if _, ok := c.set[name]; ok {
-			rows = append(rows, name)
+	// walk the kept order only as far as the screen needs: the cursor's
+	// window and the selected workspace, so a broad filter costs the rows
+	// above the window, not every workspace
+	need := max(g.cur.pos, g.cur.offset) + g.cur.rows + 1
+	_, selMatches := c.set[g.sel]
+	const step = 256
+	for from := 0; from < l.Len() && (len(rows) < need || selMatches); from += step {
+		g.page = l.Ordered(o, from, from+step, g.page[:0])
+		for _, name := range g.page {
+			if _, ok := c.set[name]; ok {
+				if name == g.sel {
+					need, selMatches = max(need, len(rows)+g.cur.rows+1), false
+				}
+				rows = append(rows, name)
+			}
 		}
 	}
 	return rows

@@ -1,0 +1,75 @@
+package tui
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"mavtop/model"
+	"mavtop/model/modeltest"
+)
+
+// TestGaugesEveryOrderMatchesAFullSort checks each sort the table offers, with
+// and without a filter matching most workspaces, against a full sort of every
+// summary: the rows on screen and the workspace under the cursor after paging
+// deep into the list, while events keep moving workspaces.
+func TestGaugesEveryOrderMatchesAFullSort(t *testing.T) {
+	const n = 3000
+	now := testNow
+	l := model.NewLedger(model.MonthlyUTC, now)
+	l.Seed(modeltest.Snapshot(n, now), now)
+	apply := func(from, count int) {
+		for k := from; k < from+count; k++ {
+			e := modeltest.Event(k*7919, n, now.Add(time.Duration(k)*time.Millisecond).UnixMilli())
+			l.Apply(&e)
+		}
+	}
+	apply(0, 500)
+	firsts := map[string]func(a, b *model.Summary) int{
+		"by use":          func(a, b *model.Summary) int { return 0 },
+		"by name":         func(a, b *model.Summary) int { return cmp.Compare(a.Name, b.Name) },
+		"by credits used": func(a, b *model.Summary) int { return cmp.Compare(b.Used, a.Used) },
+		"by 402s":         func(a, b *model.Summary) int { return cmp.Compare(b.Refused.Total(), a.Refused.Total()) },
+		"by last event":   func(a, b *model.Summary) int { return cmp.Compare(b.LastTS, a.LastTS) },
+	}
+	for _, filter := range []string{"", "1"} { // "1": most names, so the kept order is walked
+		g := NewGauges(testCommon())
+		g.SetSize(200, 40)
+		if filter != "" {
+			g, _ = g.Update(press("/"))
+			g, _ = g.Update(press(filter))
+			g, _ = g.Update(press("enter"))
+		}
+		for range gaugeOrders {
+			name := gaugeOrders[g.order].name
+			for step := 0; step < 4; step++ {
+				g.Refresh(l)
+				want := l.Summaries(nil)
+				want = slices.DeleteFunc(want, func(s model.Summary) bool { return !strings.Contains(s.Name, filter) })
+				slices.SortFunc(want, func(a, b model.Summary) int { return cmp.Or(firsts[name](&a, &b), model.CompareByUse(&a, &b)) })
+				if g.n != len(want) {
+					t.Fatalf("%s, filter %q: %d rows, want %d", name, filter, g.n, len(want))
+				}
+				from, _ := g.cur.window()
+				for i, r := range g.visible {
+					if r.Name != want[from+i].Name {
+						t.Fatalf("%s, filter %q, step %d: row %d is %s, want %s", name, filter, step, from+i, r.Name, want[from+i].Name)
+					}
+				}
+				if g.Selected() != want[g.cur.pos].Name {
+					t.Fatalf("%s, filter %q: selected %s at %d, want %s", name, filter, g.Selected(), g.cur.pos, want[g.cur.pos].Name)
+				}
+				for range 17 { // deeper each step
+					g, _ = g.Update(tea.KeyMsg{Type: tea.KeyPgDown})
+				}
+				apply(500+step*50, 50)
+			}
+			g, _ = g.Update(press("g"))
+			g, _ = g.Update(press("s"))
+		}
+	}
+}

@@ -114,6 +114,14 @@ func (c *Client) refused(err error, pf Preflight, payload any) error {
 	return &LaunchError{Job: c.retryJob(pf, payload, err), Err: err}
 }
 
+// RefusedJob describes a launch of q's job that the caller's own pre-flight
+// refused (cause, with remaining credits left in this view's workspace), ready
+// for RetryQueue.Enqueue: the job the client's own pre-flight would have
+// handed back in its *LaunchError. payload is the request it would have sent.
+func (c *Client) RefusedJob(q estimator.Quote, payload any, remaining int64, cause error) RetryJob {
+	return c.retryJob(Preflight{Quote: q, Workspace: c.workspace(), Remaining: remaining, Checked: true}, payload, cause)
+}
+
 // retryJob describes a refused launch for the retry queue.
 func (c *Client) retryJob(pf Preflight, payload any, cause error) RetryJob {
 	raw, _ := json.Marshal(payload) // request structs always encode

@@ -247,16 +247,17 @@ func (q *RetryQueue) Poll(ctx context.Context, b Balances, launch func(context.C
 	return results, nil
 }
 
-// due reports whether j may be tried at this remaining balance.
+// due reports whether j may be tried at this remaining balance: the rule of
+// estimator.Waiting, which the dashboard's queue list explains.
 func (q *RetryQueue) due(j RetryJob, remaining int64) bool {
-	now := q.clock.Now()
-	if j.LeaseOwner != "" && now.Before(j.LeaseUntil) {
-		return false
-	}
-	if now.Before(j.NotBefore) {
-		return false
-	}
-	return remaining >= j.Required && remaining > j.LastTriedRemaining
+	return j.Waiting().State(remaining, true, q.clock.Now()).Due
+}
+
+// Waiting is what decides when j is tried again.
+func (j RetryJob) Waiting() estimator.Waiting {
+	return estimator.Waiting{Required: j.Required, LastTriedRemaining: j.LastTriedRemaining,
+		NotBefore: j.NotBefore, LeaseUntil: j.LeaseUntil, Leased: j.LeaseOwner != "",
+		Attempts: j.Attempts, LastError: j.LastError}
 }
 
 // casSet replaces a hash field's value only if it still holds the value read

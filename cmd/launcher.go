@@ -46,8 +46,11 @@ func classify(res tui.LaunchResult, err error) tui.LaunchResult {
 	u := client.UserMessage(err)
 	res.Message, res.ActionURL = u.Message, u.ActionURL
 	var ie *estimator.InsufficientCreditsError
-	res.Queueable = client.IsCreditsExhausted(err) || client.IsBudgetExceeded(err)
-	res.Refused = res.Queueable || errors.As(err, &ie)
+	// every refusal for want of credits can wait in the retry queue: the
+	// API's 402 (credits exhausted, a budget reached) and the client's own
+	// pre-flight
+	res.Refused = client.IsCreditsExhausted(err) || client.IsBudgetExceeded(err) || errors.As(err, &ie)
+	res.Queueable = res.Refused
 	return res
 }
 
@@ -80,17 +83,72 @@ func (l *ClientLauncher) launch(ctx context.Context, job tui.Job, progress func(
 	return tui.LaunchResult{}, fmt.Errorf("cannot launch %s from the dashboard", job.Op)
 }
 
-// Queue enqueues the retry job a 402 refusal carries.
+// Queue enqueues the retry job a refusal carries (the API's 402 or the
+// client's pre-flight), or, for the pane's own pre-flight refusal, the job the
+// client would have built: the same request Launch sends, retried once the
+// workspace has its required credits.
 func (l *ClientLauncher) Queue(ctx context.Context, job tui.Job, refusal error) error {
 	if l.Retries == nil {
 		return errors.New("no retry queue configured")
 	}
 	rj, ok := client.RetryJobFrom(refusal)
 	if !ok {
-		return fmt.Errorf("%s in %s was not refused by the API, nothing to queue", job.Op, job.Workspace)
+		var ie *estimator.InsufficientCreditsError
+		if !errors.As(refusal, &ie) {
+			return fmt.Errorf("%s in %s was not refused for want of credits, nothing to queue", job.Op, job.Workspace)
+		}
+		payload, err := request(job)
+		if err != nil {
+			return err
+		}
+		rj = l.Client.In(job.Workspace, "").RefusedJob(job.Quote, payload, ie.Remaining, refusal)
 	}
 	_, err := l.Retries.Enqueue(ctx, rj)
 	return err
+}
+
+// Queued lists the retry queue, oldest first.
+func (l *ClientLauncher) Queued(ctx context.Context) ([]tui.QueuedJob, error) {
+	if l.Retries == nil {
+		return nil, nil
+	}
+	jobs, err := l.Retries.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tui.QueuedJob, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, tui.QueuedJob{ID: j.ID, Op: estimator.Operation(j.Op), Workspace: j.Workspace,
+			Estimate: j.Estimate, EnqueuedAt: j.EnqueuedAt, Wait: j.Waiting()})
+	}
+	return out, nil
+}
+
+// Cancel removes a queued job; false when it had already left the queue.
+func (l *ClientLauncher) Cancel(ctx context.Context, id string) (bool, error) {
+	if l.Retries == nil {
+		return false, errors.New("no retry queue configured")
+	}
+	return l.Retries.Remove(ctx, id)
+}
+
+// request is the request Launch sends for job.
+func request(job tui.Job) (any, error) {
+	switch job.Op {
+	case estimator.Chat:
+		return chatRequest(), nil
+	case estimator.MaveSimple, estimator.MaveModerate, estimator.MaveComplex:
+		return maveRequest(job.Op, job.Workspace), nil
+	case estimator.Persona:
+		return personaRequest(), nil
+	case estimator.FocusGroup:
+		return focusGroupRequest(job.Workspace, job.Params), nil
+	case estimator.Video:
+		return videoRequest(job.Workspace, job.Params), nil
+	case estimator.BrandVoice:
+		return brandVoiceRequest(job.Workspace), nil
+	}
+	return nil, fmt.Errorf("cannot launch %s from the dashboard", job.Op)
 }
 
 func (l *ClientLauncher) poll() time.Duration {

@@ -103,6 +103,12 @@ func (l loggedLauncher) Queue(ctx context.Context, job tui.Job, refusal error) e
 	return err
 }
 
+func (l loggedLauncher) Cancel(ctx context.Context, id string) (bool, error) {
+	removed, err := l.Launcher.Cancel(ctx, id)
+	l.log.Info("queued job cancelled", "id", id, "removed", removed, "err", errString(err))
+	return removed, err
+}
+
 func errString(err error) string {
 	if err == nil {
 		return ""

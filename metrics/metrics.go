@@ -156,18 +156,9 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 }
 
-// record adds one event to the calibration. Only paid calls count: a 402 costs
-// nothing and would read as a perfect estimate.
-func (c *Collector) record(e *model.Event) {
-	if e.Kind != model.KindUsage || e.Est <= 0 || e.Status < 200 || e.Status > 299 {
-		return
-	}
-	op := estimator.Operation(e.Op)
-	if !op.Valid() {
-		return
-	}
-	_ = c.cal.Record(op, e.Est, e.Credits)
-}
+// record adds one event to the calibration (estimator's rule: paid launches
+// with an estimate).
+func (c *Collector) record(e *model.Event) { c.cal.RecordEvent(e) }
 
 // Calibration returns the estimate calibration recorded so far.
 func (c *Collector) Calibration() []estimator.CalibrationRow { return c.cal.Report() }

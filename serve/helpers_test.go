@@ -98,6 +98,10 @@ func (f *fakeLauncher) Launch(_ context.Context, job tui.Job, progress func(stri
 
 func (f *fakeLauncher) Queue(context.Context, tui.Job, error) error { return nil }
 
+func (f *fakeLauncher) Queued(context.Context) ([]tui.QueuedJob, error) { return nil, nil }
+
+func (f *fakeLauncher) Cancel(context.Context, string) (bool, error) { return false, nil }
+
 func (f *fakeLauncher) Jobs() []tui.Job {
 	f.mu.Lock()
 	defer f.mu.Unlock()

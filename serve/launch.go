@@ -21,6 +21,7 @@ func (e *ReadOnlyError) Error() string { return ReadOnlyReason }
 type refusingLauncher struct {
 	sess *Session
 	log  *slog.Logger
+	list tui.Launcher // the server's launcher, for the queue list only
 }
 
 func (l *refusingLauncher) Launch(_ context.Context, job tui.Job, _ func(string)) (tui.LaunchResult, error) {
@@ -31,6 +32,20 @@ func (l *refusingLauncher) Launch(_ context.Context, job tui.Job, _ func(string)
 func (l *refusingLauncher) Queue(_ context.Context, job tui.Job, _ error) error {
 	l.log.Warn("queue refused: read-only key", append(l.sess.logAttrs(), jobAttrs(job)...)...)
 	return &ReadOnlyError{Fingerprint: l.sess.Fingerprint}
+}
+
+// Queued lists the queue through the server's launcher when there is one:
+// looking is not launching.
+func (l *refusingLauncher) Queued(ctx context.Context) ([]tui.QueuedJob, error) {
+	if l.list == nil {
+		return nil, nil
+	}
+	return l.list.Queued(ctx)
+}
+
+func (l *refusingLauncher) Cancel(_ context.Context, id string) (bool, error) {
+	l.log.Warn("cancel refused: read-only key", append(l.sess.logAttrs(), "id", id)...)
+	return false, &ReadOnlyError{Fingerprint: l.sess.Fingerprint}
 }
 
 // loggingLauncher logs who launched what, and how it ended.
@@ -61,6 +76,21 @@ func (l *loggingLauncher) Queue(ctx context.Context, job tui.Job, refusal error)
 		l.log.Info("queued for retry", attrs...)
 	}
 	return err
+}
+
+func (l *loggingLauncher) Queued(ctx context.Context) ([]tui.QueuedJob, error) {
+	return l.inner.Queued(ctx)
+}
+
+func (l *loggingLauncher) Cancel(ctx context.Context, id string) (bool, error) {
+	removed, err := l.inner.Cancel(ctx, id)
+	attrs := append(l.sess.logAttrs(), "id", id, "removed", removed)
+	if err != nil {
+		l.log.Warn("cancel failed", append(attrs, "err", err.Error())...)
+	} else {
+		l.log.Info("queued job cancelled", attrs...)
+	}
+	return removed, err
 }
 
 func jobAttrs(job tui.Job) []any {

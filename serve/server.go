@@ -245,7 +245,7 @@ func (s *Server) track(next ssh.Handler) ssh.Handler {
 			sess.Launcher = &loggingLauncher{inner: s.opt.Launcher, sess: sess, log: s.log}
 		default:
 			sess.ReadOnly = ReadOnlyReason
-			sess.Launcher = &refusingLauncher{sess: sess, log: s.log}
+			sess.Launcher = &refusingLauncher{sess: sess, log: s.log, list: s.opt.Launcher}
 		}
 		ss.Context().SetValue(sessionKey{}, sess)
 		pty, _, hasPty := ss.Pty()

@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"mavtop/estimator"
 	"mavtop/feed"
 	"mavtop/model"
 )
@@ -86,6 +87,9 @@ type Model struct {
 	est    Estimator
 	detail Detail
 	help   help.Model
+	// jobs is the launches the stream recorded, for the estimator's recent
+	// jobs and calibration.
+	jobs *estimator.JobLog
 
 	width, height int
 	laidOut       layoutKey
@@ -129,14 +133,15 @@ func New(opt Options) Model {
 	h.Styles.FullDesc = st.Help
 	h.Styles.FullSeparator = st.Help
 	h.Styles.Ellipsis = st.Help
+	jobs := estimator.NewJobLog(recentJobs)
 	return Model{
-		opt: opt, ctx: ctx, cancel: cancel, st: &st, km: &km, c: c,
+		opt: opt, ctx: ctx, cancel: cancel, st: &st, km: &km, c: c, jobs: jobs,
 		header: NewHeader(c, opt.Demo),
 		gauges: NewGauges(c),
 		charts: NewCharts(c, opt.ChartRedraw),
 		log:    NewRefusalLog(c),
 		alerts: NewAlerts(c),
-		est:    NewEstimator(c, opt.ReadOnly),
+		est:    NewEstimator(c, opt.ReadOnly, jobs),
 		detail: NewDetail(c),
 		help:   h,
 		dirty:  true,
@@ -215,7 +220,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.frameCmd()
 	case secondMsg:
 		m.dirty = true
-		return m, tea.Batch(secondCmd(), m.apiStatusCmd(), m.lifecycleCmd())
+		return m, tea.Batch(secondCmd(), m.apiStatusCmd(), m.lifecycleCmd(), m.queueCmd())
 	case LifecycleMsg:
 		m.alerts.SetLifecycle(msg.Lifecycle)
 		m.dirty = true
@@ -260,7 +265,28 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setNotice(fmt.Sprintf("queued %s in %s: it is retried once credits rise above %s", msg.Job.Op, msg.Job.Workspace, credits(msg.Job.Quote.Required)))
 		}
 		m.dirty = true
+		return m, m.queueCmd()
+	case QueueListMsg:
+		m.est.SetQueue(msg.Jobs, msg.Err)
+		m.dirty = true
 		return m, nil
+	case CancelRequested:
+		if m.opt.Launcher == nil {
+			return m, nil
+		}
+		return m, cancelCmd(m.ctx, m.opt.Launcher, msg.Job)
+	case CancelledMsg:
+		what := fmt.Sprintf("%s in %s", msg.Job.Op, msg.Job.Workspace)
+		switch {
+		case msg.Err != nil:
+			m.setNotice("could not cancel the queued " + what + ": " + msg.Err.Error())
+		case !msg.Removed:
+			m.setNotice("the queued " + what + " had already left the queue (retried or cancelled elsewhere)")
+		default:
+			m.setNotice("cancelled the queued " + what)
+		}
+		m.dirty = true
+		return m, m.queueCmd()
 	}
 	// anything else (spinner ticks, cursor blinks) goes to the active component
 	var cmd tea.Cmd
@@ -300,6 +326,9 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 		case *feed.SnapshotMsg:
 			newPeriod := m.feed.Ledger != nil && m.feed.Ledger.Period().Key != fm.Snap.Period.Key
 			m.feed.Apply(fm)
+			for i := len(fm.History) - 1; i >= 0; i-- { // history is newest first
+				m.jobs.Add(&fm.History[i])
+			}
 			m.header.noteSnapshot(fm)
 			switch {
 			case newPeriod:
@@ -315,6 +344,7 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 			}
 		case *feed.BatchMsg:
 			m.feed.ApplyEach(fm, func(e *model.Event) {
+				m.jobs.Add(e)
 				m.takeCrossings()
 				if e.Refused() {
 					m.alerts.AddRefusal(e)
@@ -441,7 +471,7 @@ func (m Model) handleKey(k tea.KeyMsg) (Model, tea.Cmd) {
 			return m, nil
 		}
 		if key.Matches(k, km.Estimator) {
-			return m.openEstimator(), nil
+			return m.openEstimator()
 		}
 		var cmd tea.Cmd
 		m.detail, cmd = m.detail.Update(k)
@@ -454,7 +484,7 @@ func (m Model) handleKey(k tea.KeyMsg) (Model, tea.Cmd) {
 	}
 	switch {
 	case key.Matches(k, km.Estimator):
-		return m.openEstimator(), nil
+		return m.openEstimator()
 	case key.Matches(k, km.Focus):
 		m.setFocus((m.focus + 1) % focusCount)
 		return m, nil
@@ -468,11 +498,19 @@ func (m Model) handleKey(k tea.KeyMsg) (Model, tea.Cmd) {
 	return m.routeToFocus(k)
 }
 
-func (m Model) openEstimator() Model {
+func (m Model) openEstimator() (Model, tea.Cmd) {
 	m.mode = modeEstimator
 	m.est.Focus(m.gauges.Selected())
 	m.layout()
-	return m
+	return m, m.queueCmd()
+}
+
+// queueCmd reads the retry queue while the estimator, which lists it, is open.
+func (m Model) queueCmd() tea.Cmd {
+	if m.opt.Launcher == nil || m.mode != modeEstimator && !(m.mode == modeHelp && m.helpFor == modeEstimator) {
+		return nil
+	}
+	return queueListCmd(m.ctx, m.opt.Launcher)
 }
 
 func (m *Model) setFocus(f focus) {

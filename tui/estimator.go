@@ -54,6 +54,9 @@ var launchable = []estimator.Operation{
 	estimator.MaveComplex, estimator.Chat, estimator.Persona, estimator.BrandVoice,
 }
 
+// recentJobs is how many past launches the pane keeps for its list.
+const recentJobs = 50
+
 // Estimator is the pane that prices a job against a workspace's live remaining
 // credits, warns what it does to the period, and launches it after confirmation.
 type Estimator struct {
@@ -80,11 +83,29 @@ type Estimator struct {
 	spin     spinner.Model
 	width    int
 	height   int
+
+	// The retry queue as last read, what each job waits for (from the
+	// ledger's live remaining credits), and the one selected by id, so that
+	// jobs arriving or leaving do not move the selection.
+	queue      []QueuedJob
+	queueErr   error
+	queueState []estimator.RetryState
+	queueSel   string
+	askCancel  bool // x was pressed: the pane asks before cancelling
+
+	// jobs is the launches the stream recorded (shared with the root, which
+	// feeds it); recent and calib are read from it on Refresh.
+	jobs   *estimator.JobLog
+	recent []estimator.JobRecord
+	calib  []estimator.CalibrationRow
 }
 
 // NewEstimator returns the pane; readOnly, when set, says why launches are off.
-func NewEstimator(c common, readOnly string) Estimator {
-	e := Estimator{common: c, readOnly: readOnly, inputs: map[estimator.Param]*textinput.Model{}}
+func NewEstimator(c common, readOnly string, jobs *estimator.JobLog) Estimator {
+	if jobs == nil {
+		jobs = estimator.NewJobLog(recentJobs)
+	}
+	e := Estimator{common: c, readOnly: readOnly, inputs: map[estimator.Param]*textinput.Model{}, jobs: jobs}
 	defaults := map[estimator.Param]string{estimator.ParamSampleSize: "25", estimator.ParamQuestions: "5", estimator.ParamSeconds: "60"}
 	for _, p := range []estimator.Param{estimator.ParamSampleSize, estimator.ParamQuestions, estimator.ParamSeconds} {
 		ti := textinput.New()
@@ -113,13 +134,13 @@ func (e *Estimator) SetSize(w, h int) { e.width, e.height = w, h }
 // Op returns the selected operation.
 func (e Estimator) Op() estimator.Operation { return launchable[e.op] }
 
-// Busy reports whether a job is running or waiting for confirmation, when the
-// pane keeps the keyboard.
-func (e Estimator) Busy() bool { return e.phase == phaseConfirm }
+// Busy reports whether the pane asks a question (launch, or cancel a queued
+// job) and so keeps the keyboard, esc included.
+func (e Estimator) Busy() bool { return e.phase == phaseConfirm || e.askCancel }
 
 // Typing reports whether keys are input here (a number field has the cursor,
-// or the launch question waits for y/n): q and ? are then not commands.
-func (e Estimator) Typing() bool { return e.phase == phaseConfirm || e.field >= 2 }
+// or a question waits for y/n): q and ? are then not commands.
+func (e Estimator) Typing() bool { return e.Busy() || e.field >= 2 }
 
 // Running reports whether a launched job has not finished yet.
 func (e Estimator) Running() bool { return e.phase == phaseRunning }
@@ -127,8 +148,50 @@ func (e Estimator) Running() bool { return e.phase == phaseRunning }
 // JobName names the job launched last: "focus_group in acme".
 func (e Estimator) JobName() string { return fmt.Sprintf("%s in %s", e.job.Op, e.job.Workspace) }
 
-// canQueue reports whether r would queue the job the API just refused.
+// canQueue reports whether r would queue the job just refused.
 func (e Estimator) canQueue() bool { return e.phase == phaseRefused && e.result.Queueable }
+
+// Title is the pane's title; it counts the retry queue, so a low pane that
+// has no room for the list still says jobs wait.
+func (e Estimator) Title() string {
+	if n := len(e.queue); n > 0 {
+		return fmt.Sprintf("Estimator · %d queued · price a job, pre-flight it, launch it", n)
+	}
+	return "Estimator · price a job, pre-flight it, launch it"
+}
+
+// mayCancel reports whether x would offer to cancel the selected queued job.
+func (e Estimator) mayCancel() bool { return len(e.queue) > 0 && e.readOnly == "" }
+
+// selected returns the index of the selected queued job (-1: none).
+func (e Estimator) selected() int {
+	for i, j := range e.queue {
+		if j.ID == e.queueSel {
+			return i
+		}
+	}
+	return -1
+}
+
+// SetQueue takes the retry queue as read. The selection stays on its job;
+// when that job left, it moves to the one now at its place.
+func (e *Estimator) SetQueue(jobs []QueuedJob, err error) {
+	if err != nil {
+		e.queueErr = err // keep the last list: a failed read empties nothing
+		return
+	}
+	at := max(e.selected(), 0)
+	e.queue, e.queueErr = jobs, nil
+	if e.selected() < 0 {
+		e.queueSel = ""
+		if len(jobs) > 0 {
+			e.queueSel = jobs[min(at, len(jobs)-1)].ID
+		}
+	}
+	if e.askCancel && e.selected() < 0 {
+		e.askCancel = false
+	}
+}
 
 // Focus points the pane at a workspace (the one selected in the gauges).
 func (e *Estimator) Focus(ws string) {
@@ -150,6 +213,13 @@ func (e *Estimator) Refresh(l *model.Ledger) {
 	}
 	e.summary, e.known = l.Summary(e.workspace)
 	e.forecast = l.Forecast(e.workspace, e.now())
+	e.queueState = e.queueState[:0]
+	for _, j := range e.queue {
+		s, ok := l.Summary(j.Workspace)
+		e.queueState = append(e.queueState, j.Wait.State(s.Remaining, ok && s.RemainingKnown, e.now()))
+	}
+	e.recent = e.jobs.Recent(e.recent[:0])
+	e.calib = e.jobs.Calibration()
 	var p estimator.Params
 	e.quoteErr = nil
 	for _, param := range e.params() {
@@ -209,6 +279,14 @@ func (e Estimator) Update(msg tea.Msg) (Estimator, tea.Cmd) {
 
 func (e Estimator) handleKey(k tea.KeyMsg) (Estimator, tea.Cmd) {
 	km := e.km
+	if e.askCancel {
+		e.askCancel = false
+		if i := e.selected(); i >= 0 && key.Matches(k, km.Confirm) {
+			job := e.queue[i]
+			return e, func() tea.Msg { return CancelRequested{Job: job} }
+		}
+		return e, nil // any other key: keep the job
+	}
 	if e.phase == phaseConfirm {
 		switch {
 		case key.Matches(k, km.Confirm):
@@ -226,6 +304,20 @@ func (e Estimator) handleKey(k tea.KeyMsg) (Estimator, tea.Cmd) {
 		return e, func() tea.Msg { return QueueRequested{Job: job, Refusal: refusal} }
 	}
 	switch {
+	case key.Matches(k, km.CancelQueued) && e.mayCancel():
+		if e.selected() >= 0 {
+			e.askCancel = true
+		}
+		return e, nil
+	case key.Matches(k, km.QueueNext), key.Matches(k, km.QueuePrev):
+		if n := len(e.queue); n > 0 {
+			d := 1
+			if key.Matches(k, km.QueuePrev) {
+				d = -1
+			}
+			e.queueSel = e.queue[(max(e.selected(), 0)+d+n)%n].ID
+		}
+		return e, nil
 	case key.Matches(k, km.NextField):
 		e.setField(e.field + 1)
 	case key.Matches(k, km.PrevField):
@@ -291,7 +383,9 @@ func (e Estimator) requestLaunch() (Estimator, tea.Cmd) {
 				ie.Workspace = e.workspace
 			}
 			e.phase = phaseRefused
-			e.result = LaunchResultMsg{LaunchResult: LaunchResult{Refused: true, Message: err.Error(), ActionURL: model.BillingURL}, Err: err}
+			// queueable: r puts it in the retry queue, tried once credits return
+			e.result = LaunchResultMsg{LaunchResult: LaunchResult{Refused: true, Queueable: e.readOnly == "",
+				Message: err.Error(), ActionURL: model.BillingURL}, Err: err}
 			return e, nil
 		}
 	}
@@ -303,23 +397,101 @@ func (e Estimator) requestLaunch() (Estimator, tea.Cmd) {
 	return e, nil
 }
 
-// View draws the form, the price, the live verdict, the look-ahead and the job.
-// When the pane is low, what explains (the price's basis, the look-ahead) goes
-// before what the operator must see: the form, the price, the verdict and the
-// job's question, progress and result.
+// viewBlock is some lines of a pane that may be left out when space is short.
+type viewBlock struct {
+	lines []string
+	drop  int // 0: always shown; higher: dropped first when space is short
+}
+
+// View draws the form, the price, the live verdict, the look-ahead and the
+// job; then the retry queue, the recent jobs and the calibration of estimates
+// (estimate vs actual per operation). When the pane is low, what explains (the
+// price's basis, the look-ahead, the calibration, the recent jobs) goes before
+// what the operator must see: the form, the price, the verdict, the job's
+// question, progress and result, and the queued job selected. From
+// sideBySide columns the queue, recent jobs and calibration get a column of
+// their own, so a large terminal shows them all.
 func (e Estimator) View() string {
 	if e.width <= 0 || e.height <= 0 {
 		return ""
 	}
-	st := e.st
-	type block struct {
-		lines []string
-		drop  int // 0: always shown; higher: dropped first when space is short
+	if e.width >= sideBySide-2 {
+		rw := min(e.width/2, 100)
+		lw := e.width - rw - 3
+		left := strings.Split(compose(lw, e.height, e.formBlocks(lw), e.jobView(lw), nil), "\n")
+		right := strings.Split(strings.TrimPrefix(compose(rw, e.height, nil, nil, e.sideBlocks(rw, true)), "\n"), "\n")
+		rule := e.st.Dim.Render(" │ ")
+		out := make([]string, e.height)
+		for i := range out {
+			l, r := "", ""
+			if i < len(left) {
+				l = left[i]
+			}
+			if i < len(right) {
+				r = right[i]
+			}
+			out[i] = strings.TrimRight(pad(l, lw)+rule+r, " ")
+		}
+		return strings.Join(out, "\n")
 	}
-	var blocks []block
-	add := func(drop int, s string) { blocks = append(blocks, block{[]string{fit(s, e.width)}, drop}) }
+	return compose(e.width, e.height, e.formBlocks(e.width), e.jobView(e.width), e.sideBlocks(e.width, false))
+}
+
+// compose lays out pre, the job's lines and post in h lines: blocks are
+// dropped by level, highest first and from the bottom, until all fits; the
+// job's lines always stay.
+func compose(w, h int, pre []viewBlock, job []string, post []viewBlock) string {
+	blocks := append(append([]viewBlock(nil), pre...), post...)
+	split := len(pre) // blocks before it are above the job
+	total := func() int {
+		n := len(job)
+		if len(job) > 0 {
+			n++ // the blank line above the job
+		}
+		for _, b := range blocks {
+			n += len(b.lines)
+		}
+		return n
+	}
+	for drop := 9; drop > 0 && total() > h; drop-- {
+		for i := len(blocks) - 1; i >= 0 && total() > h; i-- {
+			if blocks[i].drop == drop {
+				blocks = append(blocks[:i], blocks[i+1:]...)
+				if i < split {
+					split--
+				}
+			}
+		}
+	}
+	var above, below []string
+	for i, b := range blocks {
+		if i < split {
+			above = append(above, b.lines...)
+		} else {
+			below = append(below, b.lines...)
+		}
+	}
+	if len(job) > 0 {
+		job = append([]string{""}, job...)
+	}
+	job = job[:min(len(job), h)]
+	below = below[:min(len(below), max(h-len(above)-len(job), 0))]
+	above = above[:min(len(above), h-len(job))]
+	lines := append(append(above, job...), below...)
+	for i, l := range lines {
+		lines[i] = fit(l, w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// formBlocks are the form, the price, the live budget, the verdict and the
+// look-ahead, at width w.
+func (e Estimator) formBlocks(w int) []viewBlock {
+	st := e.st
+	var blocks []viewBlock
+	add := func(drop int, s string) { blocks = append(blocks, viewBlock{[]string{fit(s, w)}, drop}) }
 	// long sentences (prices, verdicts, refusals) wrap rather than lose their advice
-	wrap := func(drop int, s string) { blocks = append(blocks, block{wrapLines(s, e.width, 2), drop}) }
+	wrap := func(drop int, s string) { blocks = append(blocks, viewBlock{wrapLines(s, w, 2), drop}) }
 	label := func(i int, s string) string {
 		if i == e.field {
 			return st.Selected.Render("▸" + s)
@@ -330,7 +502,7 @@ func (e Estimator) View() string {
 	if ws == "" {
 		ws = "(no workspace yet)"
 	}
-	wrap(0, label(0, "operation")+" ◂ "+st.Bold.Render(pad(string(e.Op()), 13))+" ▸  "+label(1, "workspace")+" ◂ "+st.Bold.Render(shorten(model.Sanitize(ws), max(e.width-40, 12)))+" ▸")
+	wrap(0, label(0, "operation")+" ◂ "+st.Bold.Render(pad(string(e.Op()), 13))+" ▸  "+label(1, "workspace")+" ◂ "+st.Bold.Render(shorten(model.Sanitize(ws), max(w-40, 12)))+" ▸")
 	var inputs []string
 	for i, p := range e.params() {
 		inputs = append(inputs, label(2+i, string(p))+" ["+pad(e.inputs[p].View(), 7)+"]")
@@ -368,36 +540,125 @@ func (e Estimator) View() string {
 			wrap(2, st.Warn.Render("⚠ "+out))
 		}
 	}
-	var job []string // the question, progress or result: shown whatever the height
+	return blocks
+}
+
+// jobView is the job's question, progress or result, wrapped to w: shown
+// whatever the height.
+func (e Estimator) jobView(w int) []string {
+	var job []string
 	for _, l := range e.jobLines() {
-		job = append(job, wrapLines(l, e.width, 2)...)
+		job = append(job, wrapLines(l, w, 2)...)
 	}
-	if len(job) > 0 {
-		add(4, "")
-	}
-	total := func() int {
-		n := len(job)
-		for _, b := range blocks {
-			n += len(b.lines)
+	return job
+}
+
+// sideBlocks are the retry queue, the recent jobs and the calibration, at
+// width w. column says they have a column of their own (then the empty
+// queue says so too).
+func (e Estimator) sideBlocks(w int, column bool) []viewBlock {
+	st := e.st
+	var blocks []viewBlock
+	add := func(drop int, lines ...string) {
+		for i := range lines {
+			lines[i] = fit(lines[i], w)
 		}
-		return n
+		blocks = append(blocks, viewBlock{lines, drop})
 	}
-	for drop := 4; drop > 0 && total() > e.height; drop-- {
-		for i := len(blocks) - 1; i >= 0 && total() > e.height; i-- {
-			if blocks[i].drop == drop {
-				blocks = append(blocks[:i], blocks[i+1:]...)
-			}
+	sel := e.selected()
+	switch {
+	case len(e.queue) > 0:
+		title := fmt.Sprintf("Retry queue · %d waiting", len(e.queue))
+		if e.readOnly == "" {
+			title += " · [ ] select · x cancel"
+		}
+		add(1, "", st.PaneTitle.Render(title))
+	case column:
+		add(6, st.PaneTitle.Render("Retry queue")+st.Dim.Render(" · empty: a job refused for credits can be queued with r"))
+	}
+	if e.queueErr != nil {
+		add(1, st.Warn.Render("⚠ could not read the queue: "+model.Sanitize(e.queueErr.Error())))
+	}
+	opW := 13
+	wsW := min(max(w/5, 10), 24)
+	for i, j := range e.queue {
+		mark, drop := "  ", 3
+		if i == sel {
+			mark, drop = "▸ ", 1
+		}
+		why := ""
+		if i < len(e.queueState) {
+			why = e.queueState[i].Reason
+		}
+		row := mark + pad(string(j.Op), opW) + " " + pad(shorten(model.Sanitize(j.Workspace), wsW), wsW) + " " +
+			st.Dim.Render(humanize(e.now().Sub(j.EnqueuedAt))+" ago") + "  " + why
+		if i == sel {
+			row = st.Selected.Render(row)
+		}
+		add(drop, row)
+		if i == sel && e.askCancel {
+			add(0, st.Warn.Render(fmt.Sprintf("Cancel the queued %s in %s? y to cancel it, n to keep it", j.Op, model.Sanitize(j.Workspace))))
 		}
 	}
-	var lines []string
-	for _, b := range blocks {
-		lines = append(lines, b.lines...)
+	// recent jobs: from the stream, so every launch by this or another mavtop
+	recent := []string{"", st.PaneTitle.Render("Recent jobs") + st.Dim.Render(" · launches the stream recorded, newest first")}
+	if len(e.recent) == 0 {
+		recent = append(recent, st.Dim.Render("  none seen yet: launches tracked by mavtop's client or proxy show here"))
 	}
-	if len(job) >= e.height {
-		job = job[:e.height]
+	for _, r := range e.recent[:min(len(e.recent), max(e.height/4, 3))] {
+		recent = append(recent, "  "+e.recentRow(r, wsW))
 	}
-	lines = append(lines[:min(len(lines), e.height-len(job))], job...)
-	return strings.Join(lines, "\n")
+	add(5, recent...)
+	add(6, e.calibrationLines()...)
+	return blocks
+}
+
+// recentRow is one past launch: when, what, where, estimate and outcome.
+func (e Estimator) recentRow(r estimator.JobRecord, wsW int) string {
+	st := e.st
+	est := "est —"
+	if r.Estimate > 0 {
+		est = "est " + credits(r.Estimate)
+	}
+	out := ""
+	switch {
+	case r.Refused():
+		out = st.Bad.Render("refused " + model.Sanitize(r.Code))
+	case !r.Paid():
+		out = st.Warn.Render(fmt.Sprintf("failed %d %s", r.Status, model.Sanitize(r.Code)))
+	case r.Estimate > 0:
+		out = fmt.Sprintf("actual %s · %.0f %%", credits(r.Actual), float64(r.Actual)*100/float64(r.Estimate))
+	default:
+		out = "actual " + credits(r.Actual)
+	}
+	return r.At.Local().Format("15:04:05") + " " + pad(string(r.Op), 13) + " " + pad(shorten(model.Sanitize(r.Workspace), wsW), wsW) +
+		" " + pad(est, 10) + " " + out
+}
+
+// calibrationLines are the seed's estimated_vs_actual per operation: jobs,
+// credits estimated and spent, the mean and largest actual/estimate, and the
+// share of jobs that cost more than estimated.
+func (e Estimator) calibrationLines() []string {
+	st := e.st
+	lines := []string{"", st.PaneTitle.Render("Calibration") + st.Dim.Render(" · estimate vs actual of every paid job seen (estimated_vs_actual)")}
+	if len(e.calib) == 0 {
+		return append(lines, st.Dim.Render("  no paid job with an estimate seen yet"))
+	}
+	lines = append(lines, st.Dim.Render(fmt.Sprintf("  %-13s %4s %9s %9s %6s %5s %9s", "operation", "jobs", "estimated", "actual", "mean", "max", "above est")))
+	for _, r := range e.calib {
+		mean, mx := "—", "—"
+		if r.Rated > 0 {
+			mean, mx = fmt.Sprintf("%.2f", r.MeanRatio), fmt.Sprintf("%.2f", r.MaxRatio)
+		}
+		above := fmt.Sprintf("%.0f %%", r.AboveShare*100)
+		if r.Above > 0 {
+			above = st.Warn.Render(align(above, 9, true))
+		} else {
+			above = align(above, 9, true)
+		}
+		lines = append(lines, fmt.Sprintf("  %-13s %4d %9s %9s %6s %5s ", r.Op, r.Count, credits(r.Estimated), credits(r.Actual), mean, mx)+above)
+	}
+	return lines
 }
 
 func percentOrDash(s model.Summary) string {
@@ -448,7 +709,8 @@ func (e Estimator) jobLines() []string {
 			out = append(out, st.Dim.Render("  "+r.ActionURL))
 		}
 		if r.Queueable {
-			out = append(out, st.Warn.Render("  press r to queue it: it is retried once credits rise above its estimate"))
+			out = append(out, st.Warn.Render(fmt.Sprintf("  press r to queue it: it is retried once %s has %s left (estimate + buffer)",
+				j.Workspace, credits(j.Quote.Required))))
 		}
 		return out
 	case phaseFailed:

@@ -15,7 +15,7 @@ import (
 // newPane returns an estimator on focus-group for workspace ws of testLedger.
 func newPane(t *testing.T, ws string, readOnly string) (Estimator, *model.Ledger) {
 	l := testLedger(t)
-	e := NewEstimator(testCommon(), readOnly)
+	e := NewEstimator(testCommon(), readOnly, nil)
 	e.SetSize(100, 14)
 	e.Focus(ws)
 	e.Refresh(l)
@@ -108,7 +108,7 @@ func TestEstimatorConfirmsThenLaunches(t *testing.T) {
 }
 
 func TestEstimatorRefusesWhatItCannotAfford(t *testing.T) {
-	e, _ := newPane(t, "d", "") // d: 50 remaining, focus group needs 162
+	e, _ := newPane(t, "d", "") // d: 50 remaining, a focus group of 25 needs 102
 	e, cmd := e.Update(press("enter"))
 	if cmd != nil || e.phase != phaseRefused {
 		t.Fatalf("launched anyway: phase %d", e.phase)
@@ -117,9 +117,22 @@ func TestEstimatorRefusesWhatItCannotAfford(t *testing.T) {
 	if !strings.Contains(view, "only 50 remaining in d") || !strings.Contains(view, "reduce sample size / questions") {
 		t.Fatalf("refusal message:\n%s", view)
 	}
-	// the pane's own check is not an API 402: nothing to queue
-	if _, cmd = e.Update(press("r")); cmd != nil {
-		t.Fatal("queued a job the API never refused")
+	// refused for want of credits, by the pane's own check: r queues it, with
+	// the refusal (how much was left) for the launcher to build the retry job
+	if !strings.Contains(view, "press r to queue it: it is retried once d has 102 left") {
+		t.Fatalf("no queue offer:\n%s", view)
+	}
+	_, cmd = e.Update(press("r"))
+	msg, ok := intent(cmd).(QueueRequested)
+	var ie *estimator.InsufficientCreditsError
+	if !ok || msg.Job.Workspace != "d" || msg.Job.Quote.Required != 102 || !errors.As(msg.Refusal, &ie) || ie.Remaining != 50 {
+		t.Fatalf("queue intent %#v", intent(cmd))
+	}
+	// a read-only viewer is refused the same way, but may not queue
+	ro, _ := newPane(t, "d", "this SSH key may not launch jobs")
+	ro, _ = ro.Update(press("enter"))
+	if _, cmd = ro.Update(press("r")); cmd != nil || strings.Contains(ansi.Strip(ro.View()), "press r") {
+		t.Fatalf("a read-only viewer may queue:\n%s", ansi.Strip(ro.View()))
 	}
 }
 
@@ -165,5 +178,80 @@ func TestEstimatorCyclesOperationsAndWorkspaces(t *testing.T) {
 	}
 	if e.quote.Op != estimator.Video || e.quote.Estimate != 400 { // 60 s: the 60–179 s band
 		t.Fatalf("video quote %+v (%v)", e.quote, e.quoteErr)
+	}
+}
+
+// TestEstimatorRetryQueue: the queue is listed with what each job waits for
+// (from the ledger's live remaining), the selection stays on its job when
+// others arrive or leave, x asks and y cancels the selected one, and the
+// help lists the queue keys only when they do something.
+func TestEstimatorRetryQueue(t *testing.T) {
+	l := &queueLauncher{}
+	m := busyApp(t, 100, 30, Options{Launcher: l})
+	helpKeys := func(m Model) string {
+		var s []string
+		for _, b := range m.est.ShortHelp() {
+			if b.Enabled() {
+				s = append(s, b.Help().Key)
+			}
+		}
+		return strings.Join(s, " ")
+	}
+	m = update(t, m, press("e"))
+	if strings.Contains(helpKeys(m), "x") {
+		t.Fatalf("x offered with an empty queue: %s", helpKeys(m))
+	}
+	q := testQueue()
+	m = update(t, m, QueueListMsg{Jobs: q[:1]})
+	m = update(t, m, press("]")) // one job: stays on it
+	if m.est.queueSel != "rj_1" {
+		t.Fatalf("selected %q", m.est.queueSel)
+	}
+	// a job queued before it (another mavtop's, listed first): still rj_1
+	m = update(t, m, QueueListMsg{Jobs: []QueuedJob{{ID: "rj_0", Op: estimator.Chat, Workspace: "ok-ws", Wait: estimator.Waiting{Required: 6}}, q[0], q[1]}})
+	if m.est.queueSel != "rj_1" {
+		t.Fatalf("selection moved to %q when a job arrived", m.est.queueSel)
+	}
+	m = update(t, m, press("]"))
+	m.render()
+	s := view(m)
+	for _, want := range []string{"Retry queue · 3 waiting", "waiting: needs 102, 0 left", "▸ focus-group   crit-ws", "waiting: needs 16,581, 70 left", "due: 8,800 left covers 6"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q:\n%s", want, s)
+		}
+	}
+	if !strings.Contains(helpKeys(m), "x") {
+		t.Errorf("x not offered: %s", helpKeys(m))
+	}
+	// the selected job leaves (retried elsewhere): the one now at its place
+	m = update(t, m, QueueListMsg{Jobs: q[:1]})
+	if m.est.queueSel != "rj_1" {
+		t.Fatalf("selected %q after rj_2 left", m.est.queueSel)
+	}
+	m = update(t, m, QueueListMsg{Jobs: q})
+	m = update(t, m, press("]"), press("x"))
+	if s := view(m); !strings.Contains(s, "Cancel the queued focus-group in crit-ws? y to cancel it") {
+		t.Fatalf("no question:\n%s", s)
+	}
+	// q while asking is not quit; n keeps the job
+	tm, cmd := m.Update(press("q"))
+	m = tm.(Model)
+	if cmd != nil {
+		t.Fatal("q while asking did something")
+	}
+	m = update(t, m, press("x"))
+	tm, cmd = m.Update(press("y"))
+	m = tm.(Model)
+	msg := cmd()
+	if c, ok := msg.(CancelRequested); !ok || c.Job.ID != "rj_2" {
+		t.Fatalf("intent %#v", msg)
+	}
+	tm, cmd = m.Update(msg)
+	m = update(t, tm.(Model), cmd())
+	if len(l.cancelled) != 1 || l.cancelled[0] != "rj_2" {
+		t.Fatalf("cancelled %v", l.cancelled)
+	}
+	if !strings.Contains(m.notice, "cancelled the queued focus-group in crit-ws") {
+		t.Errorf("notice %q", m.notice)
 	}
 }

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"mavtop/estimator"
 	"mavtop/feed"
 	"mavtop/model"
 )
@@ -28,9 +31,13 @@ var goldenSizes = [][2]int{{60, 16}, {80, 24}, {200, 50}}
 // busyApp is a dashboard at w×h fed with workspaces at every level, two long
 // names that differ only at the end, and 402s whose messages hold an emoji
 // with a variation selector and a ZWJ sequence.
-func busyApp(t *testing.T, w, h int) Model {
+func busyApp(t *testing.T, w, h int, opts ...Options) Model {
 	t.Helper()
-	m, hub := newApp(t, w, h, Options{})
+	var opt Options
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	m, hub := newApp(t, w, h, opt)
 	settings := map[string]model.Settings{
 		"acme-research-team-alpha": {Allocation: 1000}, "acme-research-team-beta": {Allocation: 1000},
 		"ok-ws": {Allocation: 10_000}, "warn-ws": {Allocation: 1000}, "crit-ws": {Allocation: 1000}, "out-ws": {Allocation: 500},
@@ -78,6 +85,13 @@ func TestPaneGoldens(t *testing.T) {
 				return m.View()
 			},
 		}
+		// the estimator with launches in the stream (recent jobs, calibration)
+		// and two jobs in the retry queue, the second selected
+		withJobs := busyApp(t, w, h, Options{Launcher: &queueLauncher{}})
+		withJobs = update(t, withJobs, FeedMsg{Msgs: []feed.Msg{&feed.BatchMsg{Gen: 2, Events: jobEvents()}}},
+			press("e"), QueueListMsg{Jobs: testQueue()}, press("]"))
+		withJobs.render()
+		screens["estimator-jobs"] = func(Model) string { return withJobs.View() }
 		for name, draw := range screens {
 			t.Run(fmt.Sprintf("%s_%dx%d", name, w, h), func(t *testing.T) {
 				s := ansi.Strip(draw(m))
@@ -90,6 +104,43 @@ func TestPaneGoldens(t *testing.T) {
 			})
 		}
 	}
+}
+
+// jobEvents are four launches as the client's tracker writes them: two focus
+// groups (one above its estimate), a chat, and a 402.
+func jobEvents() []model.Event {
+	at := func(min int) int64 { return testNow.Add(-time.Duration(min) * time.Minute).UnixMilli() }
+	return []model.Event{
+		{ID: "10-0", TS: at(30), Workspace: "ok-ws", Endpoint: "/focus-groups", Op: "focus-group", Est: 85, Credits: 81, Status: 200, Req: "fg_1"},
+		{ID: "11-0", TS: at(20), Workspace: "ok-ws", Endpoint: "/focus-groups", Op: "focus-group", Est: 85, Credits: 97, Status: 200, Req: "fg_2"},
+		{ID: "12-0", TS: at(10), Workspace: "warn-ws", Endpoint: "/responses", Op: "chat", Est: 5, Credits: 4, Status: 200, Req: "resp_1"},
+		{ID: "13-0", TS: at(5), Workspace: "out-ws", Endpoint: "/focus-groups", Op: "focus-group", Est: 85, Status: 402, Code: model.CodeCreditsExhausted, Req: "fg_3"},
+	}
+}
+
+// testQueue is two refused focus groups waiting in the retry queue.
+func testQueue() []QueuedJob {
+	return []QueuedJob{
+		{ID: "rj_1", Op: estimator.FocusGroup, Workspace: "out-ws", Estimate: 85, EnqueuedAt: testNow.Add(-4 * time.Minute),
+			Wait: estimator.Waiting{Required: 102, LastTriedRemaining: 0}},
+		{ID: "rj_2", Op: estimator.FocusGroup, Workspace: "crit-ws", Estimate: 13_818, EnqueuedAt: testNow.Add(-2 * time.Minute),
+			Wait: estimator.Waiting{Required: 16_581, LastTriedRemaining: 70}},
+	}
+}
+
+// queueLauncher is a launcher whose queue the test sets; it launches nothing.
+type queueLauncher struct{ cancelled []string }
+
+func (q *queueLauncher) Launch(context.Context, Job, func(string)) (LaunchResult, error) {
+	return LaunchResult{}, errors.New("not in this test")
+}
+func (q *queueLauncher) Queue(context.Context, Job, error) error { return nil }
+func (q *queueLauncher) Queued(context.Context) ([]QueuedJob, error) {
+	return testQueue(), nil
+}
+func (q *queueLauncher) Cancel(_ context.Context, id string) (bool, error) {
+	q.cancelled = append(q.cancelled, id)
+	return true, nil
 }
 
 // TestScreenLinesFitAndKeepEssentials: at every size the footer keeps

@@ -15,6 +15,8 @@ type KeyMap struct {
 	// Estimator pane.
 	NextField, PrevField, NextOption, PrevOption key.Binding
 	Launch, Confirm, Cancel, Queue               key.Binding
+	// The estimator's retry queue list: select a queued job, cancel it.
+	QueuePrev, QueueNext, CancelQueued key.Binding
 
 	// Filter input.
 	FilterApply, FilterClear key.Binding
@@ -47,14 +49,17 @@ func DefaultKeyMap() KeyMap {
 		Quit:       b([]string{"q"}, "q", "quit"),
 		ForceQuit:  b([]string{"ctrl+c"}, "ctrl+c", "quit now"),
 
-		NextField:  b([]string{"down", "tab"}, "↓/tab", "next field"),
-		PrevField:  b([]string{"up", "shift+tab"}, "↑/S-tab", "prev field"),
-		NextOption: b([]string{"right"}, "→", "next choice"),
-		PrevOption: b([]string{"left"}, "←", "prev choice"),
-		Launch:     b([]string{"enter", "ctrl+s"}, "enter", "launch"),
-		Confirm:    b([]string{"y"}, "y", "confirm"),
-		Cancel:     b([]string{"n", "esc"}, "n/esc", "cancel"),
-		Queue:      b([]string{"r"}, "r", "queue for retry"),
+		NextField:    b([]string{"down", "tab"}, "↓/tab", "next field"),
+		PrevField:    b([]string{"up", "shift+tab"}, "↑/S-tab", "prev field"),
+		NextOption:   b([]string{"right"}, "→", "next choice"),
+		PrevOption:   b([]string{"left"}, "←", "prev choice"),
+		Launch:       b([]string{"enter", "ctrl+s"}, "enter", "launch"),
+		Confirm:      b([]string{"y"}, "y", "confirm"),
+		Cancel:       b([]string{"n", "esc"}, "n/esc", "cancel"),
+		Queue:        b([]string{"r"}, "r", "queue for retry"),
+		QueuePrev:    b([]string{"["}, "[", "prev queued"),
+		QueueNext:    b([]string{"]"}, "]", "next queued"),
+		CancelQueued: b([]string{"x"}, "x", "cancel queued job"),
 
 		FilterApply: b([]string{"enter"}, "enter", "keep filter"),
 		FilterClear: b([]string{"esc"}, "esc", "clear filter"),
@@ -136,23 +141,33 @@ func (d Detail) FullHelp() [][]key.Binding {
 // ShortHelp is the estimator's keys for the footer, by phase.
 func (e Estimator) ShortHelp() []key.Binding {
 	km := e.km
-	switch e.phase {
-	case phaseConfirm:
+	switch {
+	case e.askCancel:
 		return []key.Binding{km.Confirm, km.Cancel}
-	case phaseRunning:
+	case e.phase == phaseConfirm:
+		return []key.Binding{km.Confirm, km.Cancel}
+	case e.phase == phaseRunning:
 		return []key.Binding{km.Back}
 	}
 	var out []key.Binding
 	if e.canQueue() {
 		out = append(out, km.Queue)
 	}
+	if e.mayCancel() {
+		out = append(out, km.CancelQueued)
+	}
 	out = append(out, km.NextField, km.NextOption, enabled(km.Launch, e.readOnly == ""))
 	return append(out, km.Back)
 }
 
-// FullHelp is the estimator's keys for the ? screen.
+// FullHelp is the estimator's keys for the ? screen: the ones that do
+// nothing now (no question asked, nothing to queue, an empty queue) are off.
 func (e Estimator) FullHelp() [][]key.Binding {
 	km := e.km
+	asking := e.phase == phaseConfirm || e.askCancel
+	queued := len(e.queue) > 1
 	return [][]key.Binding{{km.NextField, km.PrevField, km.NextOption, km.PrevOption},
-		{enabled(km.Launch, e.readOnly == ""), km.Confirm, km.Cancel, km.Queue, km.Back}}
+		{enabled(km.Launch, e.readOnly == ""), enabled(km.Confirm, asking), enabled(km.Cancel, asking),
+			enabled(km.Queue, e.canQueue()), km.Back},
+		{enabled(km.QueuePrev, queued), enabled(km.QueueNext, queued), enabled(km.CancelQueued, e.mayCancel())}}
 }

@@ -2,8 +2,11 @@ package tui
 
 import (
 	"context"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"mavtop/estimator"
 )
 
 // Launcher runs jobs for the estimator pane: through the API client's pre-flight,
@@ -15,9 +18,30 @@ type Launcher interface {
 	// On error, the result says whether it was a refusal and what to tell the
 	// user; without that, the pane shows the error's text as a failure.
 	Launch(ctx context.Context, job Job, progress func(status string)) (LaunchResult, error)
-	// Queue puts a job the API refused with 402 (refusal is Launch's error,
-	// handed back untouched) in the retry queue.
+	// Queue puts a job refused for want of credits in the retry queue: refusal
+	// is Launch's error (the API's 402 or the client's pre-flight) or the
+	// pane's own pre-flight refusal (an *estimator.InsufficientCreditsError),
+	// handed back untouched.
 	Queue(ctx context.Context, job Job, refusal error) error
+	// Queued lists the jobs waiting in the retry queue, oldest first.
+	Queued(ctx context.Context) ([]QueuedJob, error)
+	// Cancel removes a queued job by id; it reports whether it was still there
+	// (a retry may have taken it meanwhile).
+	Cancel(ctx context.Context, id string) (bool, error)
+}
+
+// QueuedJob is a job waiting in the retry queue, as the estimator pane lists it.
+type QueuedJob struct {
+	// ID is the queue's id for the job.
+	ID string
+	// Op, Workspace and Estimate (the pre-flight upper bound, credits) say what it is.
+	Op        estimator.Operation
+	Workspace string
+	Estimate  int64
+	// EnqueuedAt is when it was queued.
+	EnqueuedAt time.Time
+	// Wait decides when it is tried again (estimator.Waiting.State says why it waits).
+	Wait estimator.Waiting
 }
 
 // LaunchResult is a finished job, or why it did not finish, already classified
@@ -107,4 +131,35 @@ func nextJobMsg(ch <-chan tea.Msg) tea.Msg {
 
 func queueCmd(ctx context.Context, l Launcher, job Job, refusal error) tea.Cmd {
 	return func() tea.Msg { return QueuedMsg{Job: job, Err: l.Queue(ctx, job, refusal)} }
+}
+
+// QueueListMsg carries the retry queue as last read.
+type QueueListMsg struct {
+	Jobs []QueuedJob
+	Err  error
+}
+
+// CancelRequested is the estimator's intent to cancel a queued job (confirmed).
+type CancelRequested struct{ Job QueuedJob }
+
+// CancelledMsg reports the outcome of cancelling a queued job; Removed is false
+// when it had already left the queue.
+type CancelledMsg struct {
+	Job     QueuedJob
+	Removed bool
+	Err     error
+}
+
+func queueListCmd(ctx context.Context, l Launcher) tea.Cmd {
+	return func() tea.Msg {
+		jobs, err := l.Queued(ctx)
+		return QueueListMsg{Jobs: jobs, Err: err}
+	}
+}
+
+func cancelCmd(ctx context.Context, l Launcher, job QueuedJob) tea.Cmd {
+	return func() tea.Msg {
+		removed, err := l.Cancel(ctx, job.ID)
+		return CancelledMsg{Job: job, Removed: removed, Err: err}
+	}
 }

@@ -140,7 +140,7 @@ func (m *Model) render() {
 		case modeDetail:
 			parts = append(parts, pane(m.st, m.detail.Title(), m.detail.View(), m.width, below, true))
 		case modeEstimator:
-			parts = append(parts, pane(m.st, "Estimator · price a job, pre-flight it, launch it", m.est.View(), m.width, below, true))
+			parts = append(parts, pane(m.st, m.est.Title(), m.est.View(), m.width, below, true))
 		default:
 			if a.showCharts {
 				parts = append(parts, pane(m.st, "Charts · c: selected/all", m.charts.View(), m.width, a.chartsH, false))

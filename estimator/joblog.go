@@ -1,0 +1,115 @@
+package estimator
+
+import (
+	"time"
+
+	"mavtop/model"
+)
+
+// JobRecord is one launch as the launcher's tracker wrote it to the usage
+// stream: its operation, its pre-flight estimate and what it cost.
+type JobRecord struct {
+	// ID is the stream entry's id.
+	ID string
+	// At is when the call ended (the event's producer time).
+	At time.Time
+	// Workspace and Project say whose credits it used.
+	Workspace, Project string
+	// Op is the operation.
+	Op Operation
+	// Estimate is the pre-flight upper bound (0: launched without one).
+	Estimate int64
+	// Actual is the credits charged (0 for a refusal).
+	Actual int64
+	// Status is the HTTP status; Code the API's error code when it failed.
+	Status int
+	Code   string
+	// Req is the request or job id.
+	Req string
+}
+
+// Refused reports whether the API refused the job with 402.
+func (r JobRecord) Refused() bool { return r.Status == 402 }
+
+// Paid reports whether the job ran and was charged (2xx).
+func (r JobRecord) Paid() bool { return r.Status >= 200 && r.Status <= 299 }
+
+// JobFromEvent reads a launch from a usage event; ok is false for anything
+// else (a call without a known operation, a recharge, settings).
+func JobFromEvent(e *model.Event) (JobRecord, bool) {
+	op := Operation(e.Op)
+	if e.Kind != model.KindUsage || !op.Valid() {
+		return JobRecord{}, false
+	}
+	return JobRecord{ID: e.ID, At: time.UnixMilli(e.TS), Workspace: e.Workspace, Project: e.Project, Op: op,
+		Estimate: e.Est, Actual: e.Credits, Status: e.Status, Code: e.Code, Req: e.Req}, true
+}
+
+// RecordEvent adds e to the calibration when it is a paid launch with an
+// estimate (a 402 costs nothing and would read as a perfect estimate; a call
+// without an estimate has nothing to compare). It reports whether it counted.
+func (c *Calibration) RecordEvent(e *model.Event) bool {
+	r, ok := JobFromEvent(e)
+	if !ok || !r.Paid() || r.Estimate <= 0 {
+		return false
+	}
+	return c.Record(r.Op, r.Estimate, r.Actual) == nil
+}
+
+// JobLog is what the estimator pane shows of past launches: the calibration of
+// every paid job seen (running sums) and the last few jobs. Entries come in
+// stream order; one at or before the newest id already taken is skipped, so a
+// history read again after a resync is not counted twice. Memory is bounded by
+// keep. Not safe for concurrent use (the dashboard's Update owns it).
+type JobLog struct {
+	cal    Calibration
+	recent []JobRecord // ring of the last keep jobs
+	next   int         // where the next job goes in recent
+	seen   int64       // jobs taken in total
+	lastID string
+}
+
+// NewJobLog keeps the last keep jobs (at least 1).
+func NewJobLog(keep int) *JobLog {
+	return &JobLog{recent: make([]JobRecord, 0, max(keep, 1))}
+}
+
+// Add takes e if it is a launch newer than the last one taken, and reports
+// whether it did.
+func (l *JobLog) Add(e *model.Event) bool {
+	r, ok := JobFromEvent(e)
+	if !ok {
+		return false
+	}
+	if e.ID != "" {
+		if l.lastID != "" && model.CompareStreamIDs(e.ID, l.lastID) <= 0 {
+			return false
+		}
+		l.lastID = e.ID
+	}
+	l.cal.RecordEvent(e)
+	if len(l.recent) < cap(l.recent) {
+		l.recent = append(l.recent, r)
+	} else {
+		l.recent[l.next] = r
+	}
+	l.next = (l.next + 1) % cap(l.recent)
+	l.seen++
+	return true
+}
+
+// Seen is the number of jobs taken in total.
+func (l *JobLog) Seen() int64 { return l.seen }
+
+// Recent appends the jobs kept, newest first, to dst.
+func (l *JobLog) Recent(dst []JobRecord) []JobRecord {
+	n := len(l.recent)
+	for i := 1; i <= n; i++ {
+		dst = append(dst, l.recent[(l.next-i+n)%n])
+	}
+	return dst
+}
+
+// Calibration is the estimate-vs-actual report of the paid jobs taken, one row
+// per operation (Calibration.Report).
+func (l *JobLog) Calibration() []CalibrationRow { return l.cal.Report() }

@@ -4,20 +4,14 @@ package main
 
 import (
 	"os"
-	"runtime/debug"
 
 	"mavtop/cmd"
+	"mavtop/internal/memlimit"
 )
 
-// gcPercent is mavtop's GOGC unless the environment sets one: its live heap is
-// a few MB (ledgers, rings, a bounded 402 log) while go-redis allocates for every
-// entry read, so collecting less often buys ingest speed for little memory
-// (BenchmarkIngest: 0.89 → 0.97 of a bare XREAD loop).
-const gcPercent = 400
-
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
+	// GOGC=400 while the heap is small (ingest speed), a soft limit of twice the
+	// live heap once it is large; GOGC and GOMEMLIMIT in the environment win.
+	memlimit.Apply(os.Getenv)
 	os.Exit(cmd.Execute())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"mavtop/feed/feedtest"
+	"mavtop/internal/memlimit"
 	"mavtop/model"
 )
 
@@ -53,11 +54,12 @@ func prefill(b *testing.B, c redis.UniversalClient, n int) {
 //
 //	go test ./feed -run '^$' -bench Ingest -benchtime 9x
 func BenchmarkIngest(b *testing.B) {
-	// mavtop runs with GOGC=400 (main.go's gcPercent) unless GOGC is set: measure
-	// what ships. Both loops run under it.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
+	// Measure what ships: main.go's memory policy (GOGC=400 and a soft limit
+	// following the live heap, unless GOGC / GOMEMLIMIT are set). Both loops
+	// run under it.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer memlimit.Apply(os.Getenv).Stop()
 	srv := feedtest.Start(b)
 	if !srv.Real {
 		b.Log("embedded server: the figures do not say anything about redis-server")

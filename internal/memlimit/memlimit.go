@@ -1,0 +1,123 @@
+// Package memlimit is mavtop's memory policy. Its live heap is a few MB at a
+// few hundred workspaces and hundreds of MB at 100k, while go-redis allocates
+// for every entry read: a high GOGC makes ingest cheap while the heap is small,
+// and a soft memory limit that follows the live heap keeps a large heap from
+// growing to five times itself.
+package memlimit
+
+import (
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync/atomic"
+)
+
+// GCPercent is the GOGC mavtop runs with unless GOGC is set: collect when the
+// heap has grown by 4× the live heap since the last collection.
+const GCPercent = 400
+
+// MinHeadroom is the least garbage the soft limit allows above the live heap:
+// below 16 MiB of live heap GCPercent alone decides (16 MiB × 5 = 80 MiB), so
+// a dashboard of a few thousand workspaces keeps GOGC=400's ingest speed,
+// while a start reading back a 1M-entry hour (hundreds of MB of go-redis
+// garbage over a live heap of ~25 MB) stays under 100 MB.
+const MinHeadroom = 64 << 20
+
+// Limit returns the soft memory limit for a live heap of live bytes: the live
+// heap plus as much again (GOGC=100's growth) but at least MinHeadroom above
+// it, and at most 90 % of hardCap (a cgroup's memory.max; 0: none) so the
+// collector works harder before the kernel kills the process. Limit is pure.
+func Limit(live, hardCap uint64) uint64 {
+	l := live + max(live, MinHeadroom)
+	if hardCap > 0 {
+		l = min(l, hardCap/10*9)
+	}
+	return l
+}
+
+// Policy is the running memory policy (see Apply).
+type Policy struct {
+	// GCPercent is the GOGC in effect; LimitFollows says the soft limit follows
+	// the live heap (false when GOMEMLIMIT set it); HardCap is the cgroup
+	// memory limit found (0: none).
+	GCPercent    int
+	LimitFollows bool
+	HardCap      uint64
+	stopped      atomic.Bool
+	sample       []metrics.Sample
+}
+
+// Apply sets mavtop's memory policy and returns it: GOGC=GCPercent unless the
+// environment (getenv, os.Getenv in main) sets GOGC, and, unless it sets
+// GOMEMLIMIT (any value, "off" included), a soft memory limit re-computed by
+// Limit after every garbage collection. Call it once, at start.
+func Apply(getenv func(string) string) *Policy {
+	p := &Policy{GCPercent: GCPercent}
+	if v := getenv("GOGC"); v != "" {
+		p.GCPercent = debug.SetGCPercent(-1) // read what the runtime parsed…
+		debug.SetGCPercent(p.GCPercent)      // …and leave it
+	} else {
+		debug.SetGCPercent(GCPercent)
+	}
+	if getenv("GOMEMLIMIT") != "" {
+		return p
+	}
+	p.LimitFollows = true
+	p.HardCap = cgroupLimit()
+	p.sample = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	p.adjust()
+	p.arm()
+	return p
+}
+
+// Stop ends the limit's following (tests); the last limit stays.
+func (p *Policy) Stop() { p.stopped.Store(true) }
+
+// Live returns the live heap measured at the end of the last collection.
+func (p *Policy) Live() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// adjust sets the soft limit from the live heap the last collection found.
+func (p *Policy) adjust() {
+	metrics.Read(p.sample)
+	debug.SetMemoryLimit(int64(min(Limit(p.sample[0].Value.Uint64(), p.HardCap), math.MaxInt64)))
+}
+
+// gcTick is garbage that is found once per collection: its cleanup re-computes
+// the limit and makes the next one.
+type gcTick struct{ p *Policy }
+
+func (p *Policy) arm() {
+	t := &gcTick{p: p}
+	runtime.SetFinalizer(t, func(t *gcTick) {
+		if t.p.stopped.Load() {
+			return
+		}
+		t.p.adjust()
+		t.p.arm()
+	})
+}
+
+// cgroupLimit returns the cgroup memory limit of this process (v2 memory.max,
+// else v1 memory.limit_in_bytes), 0 when there is none or it cannot be read.
+func cgroupLimit() uint64 {
+	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil || n >= 1<<60 { // "max", or v1's "no limit" (a page-rounded MaxInt64)
+			return 0
+		}
+		return n
+	}
+	return 0
+}

@@ -1,0 +1,14 @@
+// Package scaleharness holds the hand-run scale harness (its tests, skipped
+// unless MAVTOP_SCALE is set; not part of CI): a real redis-server filled with a
+// 1M-entry hour or 100k workspaces, the dashboard (hub, subscriber and a
+// headless tea.Program drawing 200×50 frames at its own pace) in a child
+// process, and the figures the README's scale table gives: time to the first
+// frame, the history read back, CPU % of a core and RSS sampled every 10 s.
+//
+//	MAVTOP_SCALE=1 go test ./internal/scaleharness -run Startup -v -timeout 30m
+//	MAVTOP_SCALE=1 MAVTOP_SCALE_MINUTES=10 go test ./internal/scaleharness -run Steady -v -timeout 60m
+//
+// MAVTOP_SCALE_WORKSPACES and MAVTOP_SCALE_ENTRIES change the sizes,
+// MAVTOP_SCALE_RATE the events/s, MAVTOP_SCALE_HEAP a directory for the
+// child's heap profiles (one a minute, for go tool pprof -base diffs).
+package scaleharness

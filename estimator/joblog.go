@@ -57,58 +57,91 @@ func (c *Calibration) RecordEvent(e *model.Event) bool {
 }
 
 // JobLog is what the estimator pane shows of past launches: the calibration of
-// every paid job seen (running sums) and the last few jobs. Entries come in
-// stream order; one at or before the newest id already taken is skipped, so a
-// history read again after a resync is not counted twice. Memory is bounded by
-// keep. Not safe for concurrent use (the dashboard's Update owns it).
+// every paid job seen (running sums) and the newest few jobs. Live entries come
+// in stream order (Add); the last hour read back at start comes newest first,
+// page by page, possibly after live ones (AddPast). An entry already taken is
+// skipped, so nothing is counted twice. Memory is bounded by keep. Not safe for
+// concurrent use (the dashboard's Update owns it).
 type JobLog struct {
 	cal    Calibration
-	recent []JobRecord // ring of the last keep jobs
-	next   int         // where the next job goes in recent
-	seen   int64       // jobs taken in total
-	lastID string
+	recent []JobRecord // newest first, at most keep
+	keep   int
+	seen   int64
+	// lastID is the newest live entry taken; pastID the oldest read back.
+	lastID, pastID string
 }
 
-// NewJobLog keeps the last keep jobs (at least 1).
+// NewJobLog keeps the newest keep jobs (at least 1).
 func NewJobLog(keep int) *JobLog {
-	return &JobLog{recent: make([]JobRecord, 0, max(keep, 1))}
+	keep = max(keep, 1)
+	return &JobLog{recent: make([]JobRecord, 0, keep), keep: keep}
 }
 
-// Add takes e if it is a launch newer than the last one taken, and reports
-// whether it did.
+// Add takes a live entry if it is a launch newer than the last one taken, and
+// reports whether it did.
 func (l *JobLog) Add(e *model.Event) bool {
-	r, ok := JobFromEvent(e)
-	if !ok {
-		return false
-	}
 	if e.ID != "" {
 		if l.lastID != "" && model.CompareStreamIDs(e.ID, l.lastID) <= 0 {
 			return false
 		}
-		l.lastID = e.ID
+		if _, ok := JobFromEvent(e); ok {
+			l.lastID = e.ID
+		}
+	}
+	return l.take(e)
+}
+
+// AddPast takes an entry read back from before the live ones (history pages,
+// newest first) if it is a launch older than every one read back so far.
+func (l *JobLog) AddPast(e *model.Event) bool {
+	if e.ID != "" {
+		if l.pastID != "" && model.CompareStreamIDs(e.ID, l.pastID) >= 0 {
+			return false
+		}
+		if _, ok := JobFromEvent(e); ok {
+			l.pastID = e.ID
+		}
+	}
+	return l.take(e)
+}
+
+func (l *JobLog) take(e *model.Event) bool {
+	r, ok := JobFromEvent(e)
+	if !ok {
+		return false
 	}
 	l.cal.RecordEvent(e)
-	if len(l.recent) < cap(l.recent) {
-		l.recent = append(l.recent, r)
-	} else {
-		l.recent[l.next] = r
-	}
-	l.next = (l.next + 1) % cap(l.recent)
 	l.seen++
+	// keep the newest: insert in order, drop the oldest past keep
+	i := len(l.recent)
+	for i > 0 && newer(r, l.recent[i-1]) {
+		i--
+	}
+	if i >= l.keep {
+		return true
+	}
+	l.recent = append(l.recent, JobRecord{})
+	copy(l.recent[i+1:], l.recent[i:])
+	l.recent[i] = r
+	if len(l.recent) > l.keep {
+		l.recent = l.recent[:l.keep]
+	}
 	return true
+}
+
+// newer orders jobs by time, then by stream id.
+func newer(a, b JobRecord) bool {
+	if !a.At.Equal(b.At) {
+		return a.At.After(b.At)
+	}
+	return model.CompareStreamIDs(a.ID, b.ID) > 0
 }
 
 // Seen is the number of jobs taken in total.
 func (l *JobLog) Seen() int64 { return l.seen }
 
 // Recent appends the jobs kept, newest first, to dst.
-func (l *JobLog) Recent(dst []JobRecord) []JobRecord {
-	n := len(l.recent)
-	for i := 1; i <= n; i++ {
-		dst = append(dst, l.recent[(l.next-i+n)%n])
-	}
-	return dst
-}
+func (l *JobLog) Recent(dst []JobRecord) []JobRecord { return append(dst, l.recent...) }
 
 // Calibration is the estimate-vs-actual report of the paid jobs taken, one row
 // per operation (Calibration.Report).

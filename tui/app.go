@@ -326,8 +326,8 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 		case *feed.SnapshotMsg:
 			newPeriod := m.feed.Ledger != nil && m.feed.Ledger.Period().Key != fm.Snap.Period.Key
 			m.feed.Apply(fm)
-			for i := len(fm.History) - 1; i >= 0; i-- { // history is newest first
-				m.jobs.Add(&fm.History[i])
+			for i := range fm.History { // newest first, from before the live entries
+				m.jobs.AddPast(&fm.History[i])
 			}
 			m.header.noteSnapshot(fm)
 			switch {
@@ -352,6 +352,9 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 			})
 		case *feed.HistoryMsg:
 			m.feed.Apply(fm) // the last hour's burn and 402s, read back after the start
+			for i := range fm.Events {
+				m.jobs.AddPast(&fm.Events[i])
+			}
 		case *feed.LedgerMsg:
 			m.feed.Apply(fm)
 			m.header.source = fm.Source

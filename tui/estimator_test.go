@@ -4,11 +4,13 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
 	"mavtop/estimator"
+	"mavtop/feed"
 	"mavtop/model"
 )
 
@@ -253,5 +255,30 @@ func TestEstimatorRetryQueue(t *testing.T) {
 	}
 	if !strings.Contains(m.notice, "cancelled the queued focus-group in crit-ws") {
 		t.Errorf("notice %q", m.notice)
+	}
+}
+
+// TestEstimatorJobsFromLiveAndReadBackEntries: launches read back after the
+// start (history pages, newest first, arriving after live ones) join the
+// recent jobs and the calibration once each, in time order.
+func TestEstimatorJobsFromLiveAndReadBackEntries(t *testing.T) {
+	m, hub := newApp(t, 200, 50, Options{})
+	evs := jobEvents() // 10-0 … 13-0, oldest first
+	hub.Handle(&feed.BatchMsg{Gen: 1, Events: evs[2:]})
+	hub.Handle(&feed.HistoryMsg{Gen: 1, Events: []model.Event{evs[1], evs[0]}, From: testNow.Add(-time.Hour)})
+	hub.Handle(&feed.HistoryMsg{Gen: 1, Events: []model.Event{evs[0]}, From: testNow.Add(-time.Hour), Done: true})
+	m = pump(t, m)
+	m = update(t, m, press("e"))
+	s := view(m)
+	for _, want := range []string{
+		"11:55:00 focus-group", "11:50:00 chat", "11:40:00 focus-group   ok-ws", "11:30:00 focus-group",
+		"focus-group      2       170       178   1.05  1.14      50 %",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q:\n%s", want, s)
+		}
+	}
+	if i, j := strings.Index(s, "11:55:00"), strings.Index(s, "11:30:00"); i > j {
+		t.Errorf("recent jobs not newest first:\n%s", s)
 	}
 }

@@ -31,6 +31,7 @@ type proxyFlags struct {
 	maxBody         int64
 	upstreamTimeout time.Duration
 	idleTimeout     time.Duration
+	drainTimeout    time.Duration
 	trackQueue      int
 }
 
@@ -79,6 +80,7 @@ latency, pre-flight refusals, tracking backlog. Authorization is never logged.`,
 	fl.Int64Var(&pf.maxBody, "max-body", proxy.DefaultMaxBody, "largest request body in `bytes` (413 beyond)")
 	fl.DurationVar(&pf.upstreamTimeout, "upstream-timeout", proxy.DefaultUpstreamTimeout, "longest wait for the API's response headers (504 beyond)")
 	fl.DurationVar(&pf.idleTimeout, "client-idle-timeout", 2*time.Minute, "close an application's keep-alive connection idle this long")
+	fl.DurationVar(&pf.drainTimeout, "drain-timeout", proxy.DefaultDrainTimeout, "how long to go on reading an answer its application left, to learn what the call was charged")
 	fl.IntVar(&pf.trackQueue, "track-queue", 100_000, "usage events kept in memory while Redis is away (beyond: dropped and counted)")
 	return cmd
 }
@@ -108,8 +110,8 @@ func runProxy(cmd *cobra.Command, rf *redisFlags, pf *proxyFlags) error {
 	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
 		return exitf(2, "--upstream %q is not an http(s) URL like %s", pf.upstream, proxy.DefaultUpstream)
 	}
-	if pf.maxBody <= 0 || pf.trackQueue <= 0 || pf.upstreamTimeout <= 0 || pf.idleTimeout < 0 {
-		return exitf(2, "--max-body, --track-queue and --upstream-timeout must be positive, --client-idle-timeout not negative")
+	if pf.maxBody <= 0 || pf.trackQueue <= 0 || pf.upstreamTimeout <= 0 || pf.drainTimeout <= 0 || pf.idleTimeout < 0 {
+		return exitf(2, "--max-body, --track-queue, --upstream-timeout and --drain-timeout must be positive, --client-idle-timeout not negative")
 	}
 	var keys *proxy.Keys
 	if pf.keys != "" {
@@ -137,7 +139,7 @@ func runProxy(cmd *cobra.Command, rf *redisFlags, pf *proxyFlags) error {
 	defer stopQueue()
 	q.Run(qctx)
 	cfg := proxy.Config{Upstream: up.String(), Workspace: pf.workspace, Keys: keys, Queue: q,
-		MaxBody: pf.maxBody, UpstreamTimeout: pf.upstreamTimeout, Log: log}
+		MaxBody: pf.maxBody, UpstreamTimeout: pf.upstreamTimeout, DrainTimeout: pf.drainTimeout, Log: log}
 	if !pf.noPreflight {
 		cfg.Budgets = feed.NewBalances(rdb, feed.StoreOptions{Prefix: rf.prefix})
 	}

@@ -18,6 +18,7 @@ type metrics struct {
 	unchecked prometheus.Counter
 	upstream  prometheus.Counter
 	unauth    prometheus.Counter
+	cut       *prometheus.CounterVec
 }
 
 func newMetrics(q *Queue) *metrics {
@@ -44,6 +45,10 @@ func newMetrics(q *Queue) *metrics {
 			Name: "mavtop_proxy_upstream_errors_total",
 			Help: "Requests that got no answer from upstream (answered 502 or 504 by the proxy).",
 		}),
+		cut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mavtop_proxy_cut_answers_total",
+			Help: "Answers that did not reach their end before their usage was read, by code (upstream_reset, client_disconnected): recorded with credits unknown.",
+		}, []string{"code"}),
 		unauth: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mavtop_proxy_unauthorized_total",
 			Help: "Requests refused with 401 for an unknown proxy token.",
@@ -55,7 +60,7 @@ func newMetrics(q *Queue) *metrics {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.refusals, m.unchecked, m.upstream, m.unauth,
+	m.reg.MustRegister(m.requests, m.latency, m.refusals, m.unchecked, m.upstream, m.unauth, m.cut,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		gauge("mavtop_proxy_tracking_backlog", "Usage events waiting to be written to Redis.",
 			func() float64 { return float64(q.Backlog()) }),

@@ -56,6 +56,11 @@ const (
 	DefaultUpstreamTimeout = 3 * time.Minute
 	// DefaultBudgetTimeout bounds the pre-flight's read of the budgets.
 	DefaultBudgetTimeout = 250 * time.Millisecond
+	// DefaultDrainTimeout bounds how long the proxy goes on reading an answer its
+	// application left in the middle of, to learn what the call was charged.
+	DefaultDrainTimeout = 30 * time.Second
+	// maxDrain bounds the bytes read from such an answer.
+	maxDrain = 64 << 20
 )
 
 // Config configures a Proxy.
@@ -79,6 +84,9 @@ type Config struct {
 	// BudgetTimeout bounds the pre-flight's read of the budgets (DefaultBudgetTimeout);
 	// past it the request goes ahead unchecked (counted).
 	BudgetTimeout time.Duration
+	// DrainTimeout bounds how long an answer is read on after its application went
+	// away (DefaultDrainTimeout): its usage, usually at the end, says what was charged.
+	DrainTimeout time.Duration
 	// Transport sends requests upstream (a tuned *http.Transport).
 	Transport http.RoundTripper
 	// Now stamps events (time.Now).
@@ -128,6 +136,9 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	if cfg.BudgetTimeout <= 0 {
 		cfg.BudgetTimeout = DefaultBudgetTimeout
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = DefaultDrainTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -204,7 +215,16 @@ type exchange struct {
 	bodyWS atomic.Pointer[string]
 	status int
 	reqID  string
+	// in is the application's request context; the upstream request of a call that
+	// may spend runs on a context of its own (see rewrite), cancelled by cancelUp.
+	in       context.Context
+	cancelUp context.CancelFunc
+	// metered is set once an answer came and a meter owns the upstream request.
+	metered atomic.Bool
 }
+
+// spends reports whether a call of this method may be charged (reads are free).
+func spends(method string) bool { return method != http.MethodGet && method != http.MethodHead }
 
 type exchangeKey struct{}
 
@@ -216,25 +236,29 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	rw := &statusWriter{ResponseWriter: w}
-	endpoint := p.serve(rw, r)
-	p.m.observe(endpoint, rw.code(), time.Since(start).Seconds())
+	endpoint := "other"
+	// Deferred: the reverse proxy aborts the handler with a panic when the copy of
+	// an answer fails, and such a request is still counted.
+	defer func() { p.m.observe(endpoint, rw.code(), time.Since(start).Seconds()) }()
+	p.serve(rw, r, &endpoint)
 }
 
-// serve handles one API request and returns its endpoint template for the metrics.
-func (p *Proxy) serve(w *statusWriter, r *http.Request) string {
+// serve handles one API request and sets endpoint to its template for the metrics.
+func (p *Proxy) serve(w *statusWriter, r *http.Request, endpoint *string) {
 	rel, ok := strings.CutPrefix(r.URL.Path, p.base)
 	if !ok || !apiPath(rel) || strings.Contains(r.URL.RawPath, "%") {
 		writeError(w, http.StatusNotFound, "not_found_error", "resource_not_found",
 			"mavtop proxy forwards only API paths under "+p.base+"/ (set your base URL to http://this-host"+p.base+").", "")
-		return "other"
+		return
 	}
-	x := &exchange{method: r.Method, rel: rel, endpoint: Template(rel)}
+	x := &exchange{method: r.Method, rel: rel, endpoint: Template(rel), in: r.Context()}
+	*endpoint = x.endpoint
 	switch r.Method {
 	case http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
 	default:
 		w.Header().Set("Allow", "GET, POST, PATCH, PUT, DELETE")
 		writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "method_not_allowed", "Method "+r.Method+" is not forwarded.", "")
-		return x.endpoint
+		return
 	}
 	if p.cfg.Keys != nil {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -243,17 +267,17 @@ func (p *Proxy) serve(w *statusWriter, r *http.Request) string {
 			p.m.unauth.Inc()
 			writeError(w, http.StatusUnauthorized, "authentication_error", "invalid_api_key",
 				"Unknown proxy token: this mavtop proxy only accepts the tokens of its keys file.", "")
-			return x.endpoint
+			return
 		}
 		x.grant = &g
 	}
 	if !p.attribute(w, r, x) {
-		return x.endpoint
+		return
 	}
 	if r.ContentLength > p.cfg.MaxBody {
 		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large",
 			fmt.Sprintf("The request body is larger than this proxy's limit of %d bytes.", p.cfg.MaxBody), "")
-		return x.endpoint
+		return
 	}
 	var jb *jobBody
 	if r.Body != nil && r.Body != http.NoBody {
@@ -266,7 +290,7 @@ func (p *Proxy) serve(w *statusWriter, r *http.Request) string {
 					writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large",
 						fmt.Sprintf("The request body is larger than this proxy's limit of %d bytes.", p.cfg.MaxBody), "")
 				}
-				return x.endpoint
+				return
 			}
 			jb = &jobBody{}
 			if json.Unmarshal(raw, jb) != nil {
@@ -283,12 +307,16 @@ func (p *Proxy) serve(w *statusWriter, r *http.Request) string {
 		if q, ok := quote(x.endpoint, jb, r.Header); ok {
 			x.op, x.est = string(q.Op), q.Estimate
 			if p.refuse(w, r, x, q) {
-				return x.endpoint
+				return
 			}
 		}
 	}
+	defer func() {
+		if x.cancelUp != nil && !x.metered.Load() {
+			x.cancelUp()
+		}
+	}()
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
-	return x.endpoint
 }
 
 // attribute settles the call's workspace and project from the headers, the token's
@@ -327,9 +355,16 @@ func first(a, b string) string {
 }
 
 // rewrite sends the request to the upstream's same path: the proxy's own headers
-// removed, the attribution and (with a keys file) the real key set.
+// removed, the attribution and (with a keys file) the real key set. A call that
+// may spend is not cancelled when its application goes away: the API may charge
+// it all the same, and only its answer says how much (see meter.drain).
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	x, _ := pr.In.Context().Value(exchangeKey{}).(*exchange)
+	if spends(x.method) {
+		ctx, cancel := context.WithCancel(context.WithoutCancel(pr.Out.Context()))
+		x.cancelUp = cancel
+		pr.Out = pr.Out.WithContext(ctx)
+	}
 	out := pr.Out
 	out.URL.Scheme, out.URL.Host = p.up.Scheme, p.up.Host
 	out.URL.Path, out.URL.RawPath = p.base+x.rel, ""
@@ -358,6 +393,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	x.status, x.reqID = resp.StatusCode, resp.Header.Get(requestIDHeader)
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	m := &meter{rc: resp.Body, p: p, x: x}
+	x.metered.Store(true)
 	if mt == "text/event-stream" {
 		m.sse = &sseScan{}
 	} else {
@@ -368,26 +404,38 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 }
 
 // upstreamError answers a request upstream did not answer: 504 after a timeout,
-// else 502, in the API's error shape. Nothing is tracked (there is no status to
-// record); reconciliation with GET /usage settles what such a call cost.
+// else 502, in the API's error shape. A call that may spend is recorded with that
+// status, 0 credits and the code, so the dashboard's log shows it: whether the
+// API did the work is unknown (reconciliation with GET /usage settles it).
 func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(r.Context().Err(), context.Canceled) {
-		return // the client went away
+	x, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	if x == nil || x.in.Err() != nil && !spends(x.method) {
+		return // a read the application gave up on
 	}
 	p.m.upstream.Inc()
-	x, _ := r.Context().Value(exchangeKey{}).(*exchange)
-	endpoint := ""
-	if x != nil {
-		endpoint = x.endpoint
-	}
-	p.log.Warn("upstream did not answer", "method", r.Method, "endpoint", endpoint, "err", errors.Unwrap(err))
-	status, code := http.StatusBadGateway, "upstream_unavailable"
+	p.log.Warn("upstream did not answer", "method", r.Method, "endpoint", x.endpoint, "err", errors.Unwrap(err))
+	status, code := http.StatusBadGateway, CodeUpstreamUnavailable
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
-		status, code = http.StatusGatewayTimeout, "upstream_timeout"
+		status, code = http.StatusGatewayTimeout, CodeUpstreamTimeout
 	}
-	writeError(w, status, "api_error", code, "mavtop proxy: the API did not answer ("+code+"); the call may or may not have been made.", "")
+	msg := "mavtop proxy: the API did not answer (" + code + "); the call may or may not have been made."
+	if spends(x.method) {
+		p.track(client.Outcome{Workspace: x.ws, Project: x.project, Endpoint: x.endpoint, Status: status,
+			Code: code, Msg: msg + " Its charge, if any, is unknown.", Op: x.op, Est: x.est})
+	}
+	if x.in.Err() == nil {
+		writeError(w, status, "api_error", code, msg, "")
+	}
 }
+
+// Codes of the answers the proxy gives when upstream gave none.
+const (
+	// CodeUpstreamUnavailable: the API could not be reached or broke the connection (502).
+	CodeUpstreamUnavailable = "upstream_unavailable"
+	// CodeUpstreamTimeout: the API sent no response headers in time (504).
+	CodeUpstreamTimeout = "upstream_timeout"
+)
 
 // refuse runs the pre-flight check; when the call cannot be afforded it answers
 // 402, records the refusal and returns true.

@@ -20,7 +20,13 @@ import (
 // metric returns the value of one series from the proxy's /metrics.
 func metric(t *testing.T, r *rig, series string) float64 {
 	t.Helper()
-	resp, err := http.Get(r.srv.URL + "/metrics")
+	return metricAt(t, r.srv.URL, series)
+}
+
+// metricAt returns the value of one series from the /metrics of the proxy at url.
+func metricAt(t *testing.T, url, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -58,6 +59,12 @@ and delivery problems are logged to stderr.`,
 			log.Info("mavtop watch following the stream", attrs...)
 			<-ctx.Done()
 			log.Info("mavtop watch stopping", "firing", src.watcher.Firing())
+			// Let an attempt under way finish and be recorded (it is bounded
+			// by its lease): cut off, its receiver might get it twice.
+			select {
+			case <-src.watcher.Stopped():
+			case <-time.After(time.Minute):
+			}
 			return nil
 		},
 	}

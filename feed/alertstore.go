@@ -217,11 +217,12 @@ func (s *AlertStore) TakeDelivery(ctx context.Context, period, id, owner string,
 	return rec, idx, taken, err
 }
 
-// Report records a sink's result for delivery idx of an alert and extends
-// owner's lease to leaseUntil; done marks the delivery finished. It writes
-// nothing when owner lost the lease (another instance took over).
-func (s *AlertStore) Report(ctx context.Context, period, id string, idx int, owner, sink string, res SinkResult, done bool, leaseUntil time.Time) (bool, error) {
-	res.Err, _ = model.SanitizeMax(res.Err, MaxStoredErr)
+// Report records sinks' results (by sink name; none to only extend the
+// lease) for delivery idx of an alert and extends owner's lease to leaseUntil;
+// done marks the delivery finished. It writes nothing and returns false when
+// owner no longer holds the lease (another instance took over) or the delivery
+// is done: the owner must not send it again.
+func (s *AlertStore) Report(ctx context.Context, period, id string, idx int, owner string, results map[string]SinkResult, done bool, leaseUntil time.Time) (bool, error) {
 	return s.update(ctx, period, id, time.Time{}, func(r *StoredAlert, ok bool) bool {
 		if !ok || idx >= len(r.Deliveries) {
 			return false
@@ -230,10 +231,11 @@ func (s *AlertStore) Report(ctx context.Context, period, id string, idx int, own
 		if d.Owner != owner || d.Done {
 			return false
 		}
-		if sink != "" {
+		for sink, res := range results {
 			if d.Sinks == nil {
 				d.Sinks = map[string]SinkResult{}
 			}
+			res.Err, _ = model.SanitizeMax(res.Err, MaxStoredErr)
 			d.Sinks[sink] = res
 		}
 		d.Done, d.LeaseUntil = done, leaseUntil

@@ -94,10 +94,10 @@ func TestAlertStoreLeasesDeliveryToOneInstance(t *testing.T) {
 	if _, _, ok, _ := st.TakeDelivery(ctx, "2026-11", a.ID, "w2", lease, lease.Add(time.Minute)); !ok {
 		t.Fatal("w2 could not take over an expired lease")
 	}
-	if ok, _ := st.Report(ctx, "2026-11", a.ID, 0, "w1", "hook", SinkResult{Result: ResultSent}, true, lease); ok {
+	if ok, _ := st.Report(ctx, "2026-11", a.ID, 0, "w1", map[string]SinkResult{"hook": {Result: ResultSent}}, true, lease); ok {
 		t.Fatal("w1 reported on a delivery it lost")
 	}
-	if ok, err := st.Report(ctx, "2026-11", a.ID, 0, "w2", "hook", SinkResult{Result: ResultSent, Err: "\x1b[31mred"}, true, lease); !ok || err != nil {
+	if ok, err := st.Report(ctx, "2026-11", a.ID, 0, "w2", map[string]SinkResult{"hook": {Result: ResultSent, Err: "\x1b[31mred"}}, true, lease); !ok || err != nil {
 		t.Fatalf("w2 report: %v %v", ok, err)
 	}
 	if _, _, ok, _ := st.TakeDelivery(ctx, "2026-11", a.ID, "w3", lease.Add(time.Hour), lease.Add(2*time.Hour)); ok {

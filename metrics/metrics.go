@@ -112,7 +112,7 @@ func newDescs() descs {
 		viewers:      d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
 		sessions:     d("ssh_sessions", "SSH dashboard sessions connected."),
 		alertsFiring: d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
-		notifications: d("notifications_total", "Alert notifications by sink and result since this mavtop started: sent, retrying (an attempt failed, another follows), failed (given up), dropped (queue full; retried later).",
+		notifications: d("notifications_total", "Alert notifications by sink and result since this mavtop started: sent, retrying (an attempt failed, another follows), failed (given up), dropped (queue full; retried later), handed_over (another instance took the delivery over before this one sent it).",
 			"sink", "result"),
 		forecastErr: d("forecast_error_seconds", "The first credits_exhausted 402 of the period minus the run-out time mavtop had projected for it: negative when credits ran out earlier than forecast.", "workspace"),
 	}

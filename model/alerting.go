@@ -364,12 +364,12 @@ func AlertTransitions(known map[string]AlertRecord, cands []Alert, period, strea
 func (t *AlertTransition) Summary(period string) string {
 	a := &t.Alert
 	if t.Status == AlertResolved && a.Period != period && period != "" {
-		return fmt.Sprintf("billing period %s ended: %s", a.Period, a.firingSummary())
+		return fmt.Sprintf("billing period %s ended: %s", a.Period, a.sentence(false))
 	}
 	if t.Status == AlertFiring {
-		return a.firingSummary()
+		return a.sentence(false)
 	}
-	return a.resolvedSummary()
+	return a.sentence(true)
 }
 
 func (a *Alert) where() string {
@@ -386,55 +386,47 @@ func capWord(k CapKind) string {
 	return "allocation"
 }
 
-func (a *Alert) firingSummary() string {
+// sentence words the alert as it fires, or as it resolves: one case per kind,
+// so the two wordings of a kind stay side by side and share their numbers.
+func (a *Alert) sentence(resolved bool) string {
 	used := FormatCredits(a.Used) + " credits used"
+	either := func(firing, back string) string {
+		if resolved {
+			return back
+		}
+		return firing
+	}
 	switch a.Kind {
 	case AlertThreshold:
-		return fmt.Sprintf("%s used %d %% of its %s-credit %s (%s, %.1f %%)", a.where(), a.Threshold,
-			FormatCredits(a.Cap), capWord(a.CapKind), used, a.PercentUsed)
+		return fmt.Sprintf("%s %s %d %% of its %s-credit %s (%s, %.1f %%)", a.where(), either("used", "is back under"),
+			a.Threshold, FormatCredits(a.Cap), capWord(a.CapKind), used, a.PercentUsed)
 	case AlertAllocation:
-		return fmt.Sprintf("%s used its whole %s-credit allocation (%s)", a.where(), FormatCredits(a.Cap), used)
+		return either(fmt.Sprintf("%s used its whole %s-credit allocation (%s)", a.where(), FormatCredits(a.Cap), used),
+			fmt.Sprintf("%s has credits again: its allocation is now %s credits (%s)", a.where(), FormatCredits(a.Cap), used))
 	case AlertUsageLimit, AlertProjectLimit:
-		return fmt.Sprintf("%s reached its %s-credit usage limit (%s): its calls now get 402 budget_exceeded",
-			a.where(), FormatCredits(a.Cap), used)
+		return either(fmt.Sprintf("%s reached its %s-credit usage limit (%s): its calls now get 402 budget_exceeded", a.where(), FormatCredits(a.Cap), used),
+			fmt.Sprintf("%s is under its usage limit again: the limit is now %s credits (%s)", a.where(), FormatCredits(a.Cap), used))
 	case AlertBudget, AlertProjectBudget:
-		return fmt.Sprintf("%s reached its %s-credit budget alert (%s)", a.where(), FormatCredits(a.Cap), used)
+		return either(fmt.Sprintf("%s reached its %s-credit budget alert (%s)", a.where(), FormatCredits(a.Cap), used),
+			fmt.Sprintf("%s is under its budget alert again: the alert is now at %s credits (%s)", a.where(), FormatCredits(a.Cap), used))
 	case AlertRefusals:
-		return fmt.Sprintf("the API refuses %s's calls with 402 %s (%d this period)", a.where(), a.Code, a.Refused)
+		return fmt.Sprintf(either("the API refuses %s's calls with 402 %s (%d this period)", "%s's calls succeed again after 402 %s (%d this period)"),
+			a.where(), a.Code, a.Refused)
 	case AlertRunOut:
-		return fmt.Sprintf("%s runs out of credits in %s at %s credits/h, %s before the billing period ends (%s of its %s-credit %s)",
-			a.where(), HumanizeDuration(a.RunOutIn), FormatCredits(int64(a.BurnPerHour+0.5)), HumanizeDuration(a.Spare),
-			used, FormatCredits(a.Cap), capWord(a.CapKind))
+		burn := FormatCredits(int64(a.BurnPerHour + 0.5))
+		return either(fmt.Sprintf("%s runs out of credits in %s at %s credits/h, %s before the billing period ends (%s of its %s-credit %s)",
+			a.where(), HumanizeDuration(a.RunOutIn), burn, HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind)),
+			fmt.Sprintf("%s no longer runs out before the billing period ends at its burn of %s credits/h (%s)", a.where(), burn, used))
 	case AlertStale:
-		if a.Unreachable {
+		switch {
+		case resolved:
+			return "the usage feed is flowing again"
+		case a.Unreachable:
 			return fmt.Sprintf("mavtop cannot reach Redis: no usage news for %s", HumanizeDuration(a.Down))
 		}
 		return fmt.Sprintf("the usage stream is read %s late", HumanizeDuration(a.Down))
 	}
-	return a.where() + " " + string(a.Kind)
-}
-
-func (a *Alert) resolvedSummary() string {
-	used := FormatCredits(a.Used) + " credits used"
-	switch a.Kind {
-	case AlertThreshold:
-		return fmt.Sprintf("%s is back under %d %% of its %s-credit %s (%s, %.1f %%)", a.where(), a.Threshold,
-			FormatCredits(a.Cap), capWord(a.CapKind), used, a.PercentUsed)
-	case AlertAllocation:
-		return fmt.Sprintf("%s has credits again: its allocation is now %s credits (%s)", a.where(), FormatCredits(a.Cap), used)
-	case AlertUsageLimit, AlertProjectLimit:
-		return fmt.Sprintf("%s is under its usage limit again: the limit is now %s credits (%s)", a.where(), FormatCredits(a.Cap), used)
-	case AlertBudget, AlertProjectBudget:
-		return fmt.Sprintf("%s is under its budget alert again: the alert is now at %s credits (%s)", a.where(), FormatCredits(a.Cap), used)
-	case AlertRefusals:
-		return fmt.Sprintf("%s's calls succeed again after 402 %s (%d this period)", a.where(), a.Code, a.Refused)
-	case AlertRunOut:
-		return fmt.Sprintf("%s no longer runs out before the billing period ends at its burn of %s credits/h (%s)",
-			a.where(), FormatCredits(int64(a.BurnPerHour+0.5)), used)
-	case AlertStale:
-		return "the usage feed is flowing again"
-	}
-	return a.where() + " " + string(a.Kind) + " resolved"
+	return a.where() + " " + string(a.Kind) + either("", " resolved")
 }
 
 // HumanizeDuration says a duration the way the dashboard does: "45 s",

@@ -288,3 +288,64 @@ func TestForecastScore(t *testing.T) {
 		}
 	}
 }
+
+// Every kind has a firing and a resolved sentence, each saying what of what:
+// the two wordings live side by side in one switch and must both stay.
+func TestAlertSentencesEveryKind(t *testing.T) {
+	base := Alert{Period: "2026-11", Workspace: "acme", Used: 760, Cap: 1000, CapKind: CapAllocation, PercentUsed: 76}
+	with := func(f func(a *Alert)) Alert { a := base; f(&a); return a }
+	for _, tc := range []struct {
+		a                Alert
+		firing, resolved string
+	}{
+		{with(func(a *Alert) { a.Kind, a.Threshold = AlertThreshold, 75 }),
+			"acme used 75 % of its 1,000-credit allocation (760 credits used, 76.0 %)",
+			"acme is back under 75 % of its 1,000-credit allocation (760 credits used, 76.0 %)"},
+		{with(func(a *Alert) { a.Kind, a.Threshold, a.CapKind = AlertThreshold, 90, CapLimit }),
+			"acme used 90 % of its 1,000-credit usage limit (760 credits used, 76.0 %)",
+			"acme is back under 90 % of its 1,000-credit usage limit (760 credits used, 76.0 %)"},
+		{with(func(a *Alert) { a.Kind = AlertAllocation }),
+			"acme used its whole 1,000-credit allocation (760 credits used)",
+			"acme has credits again: its allocation is now 1,000 credits (760 credits used)"},
+		{with(func(a *Alert) { a.Kind = AlertUsageLimit }),
+			"acme reached its 1,000-credit usage limit (760 credits used): its calls now get 402 budget_exceeded",
+			"acme is under its usage limit again: the limit is now 1,000 credits (760 credits used)"},
+		{with(func(a *Alert) { a.Kind, a.Project = AlertProjectLimit, "web" }),
+			"acme/web reached its 1,000-credit usage limit (760 credits used): its calls now get 402 budget_exceeded",
+			"acme/web is under its usage limit again: the limit is now 1,000 credits (760 credits used)"},
+		{with(func(a *Alert) { a.Kind = AlertBudget }),
+			"acme reached its 1,000-credit budget alert (760 credits used)",
+			"acme is under its budget alert again: the alert is now at 1,000 credits (760 credits used)"},
+		{with(func(a *Alert) { a.Kind, a.Project = AlertProjectBudget, "web" }),
+			"acme/web reached its 1,000-credit budget alert (760 credits used)",
+			"acme/web is under its budget alert again: the alert is now at 1,000 credits (760 credits used)"},
+		{with(func(a *Alert) { a.Kind, a.Code, a.Refused = AlertRefusals, CodeCreditsExhausted, 3 }),
+			"the API refuses acme's calls with 402 credits_exhausted (3 this period)",
+			"acme's calls succeed again after 402 credits_exhausted (3 this period)"},
+		{with(func(a *Alert) {
+			a.Kind, a.BurnPerHour, a.RunOutIn, a.Spare = AlertRunOut, 40, 6*time.Hour, 3*24*time.Hour
+		}),
+			"acme runs out of credits in 6 h at 40 credits/h, 3 days before the billing period ends (760 credits used of its 1,000-credit allocation)",
+			"acme no longer runs out before the billing period ends at its burn of 40 credits/h (760 credits used)"},
+		{Alert{Kind: AlertStale, Period: "2026-11", Down: 7 * time.Minute, Unreachable: true},
+			"mavtop cannot reach Redis: no usage news for 7 min", "the usage feed is flowing again"},
+		{Alert{Kind: AlertStale, Period: "2026-11", Down: 6 * time.Minute},
+			"the usage stream is read 6 min late", "the usage feed is flowing again"},
+	} {
+		for _, st := range []AlertStatus{AlertFiring, AlertResolved} {
+			tr := AlertTransition{Alert: tc.a, Status: st}
+			want := tc.firing
+			if st == AlertResolved {
+				want = tc.resolved
+			}
+			if got := tr.Summary("2026-11"); got != want {
+				t.Errorf("%s %s:\n got  %q\n want %q", tc.a.Kind, st, got, want)
+			}
+		}
+	}
+	// a firing alert of an ended period resolves with the period's sentence
+	tr := AlertTransition{Alert: with(func(a *Alert) { a.Kind, a.Threshold = AlertThreshold, 50 }), Status: AlertResolved}
+	if got, want := tr.Summary("2026-12"), "billing period 2026-11 ended: acme used 50 % of its 1,000-credit allocation (760 credits used, 76.0 %)"; got != want {
+		t.Errorf("rollover: %q", got)
+	}
+}

@@ -48,7 +48,14 @@ const (
 	OutcomeRetrying = "retrying"
 	OutcomeFailed   = "failed"
 	OutcomeDropped  = "dropped"
+	// OutcomeHandedOver: another instance holds the delivery now (this one's
+	// lease ran out while the job waited); it is left to that one, unsent here.
+	OutcomeHandedOver = "handed_over"
 )
+
+// ErrNotHeld is what Options.Hold returns when this instance no longer holds a
+// delivery: another took it over, or it is done.
+var ErrNotHeld = errors.New("delivery held by another instance")
 
 // Options configure a Notifier.
 type Options struct {
@@ -64,6 +71,15 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// OnResult is called (from the sink's goroutine) after every attempt.
 	OnResult func(Result)
+	// Hold, when set, is asked before every attempt whether this instance
+	// still holds the job's delivery to sink, and makes sure it keeps holding
+	// it for the attempt: it returns how long the attempt may take (the send is
+	// cut off after that, and finishes even when Run's context ends: a send
+	// that reached the receiver must be recorded, not sent again by the next
+	// instance), 0 for no limit of its own, ErrNotHeld when another instance
+	// holds it (the job leaves this lane, OutcomeHandedOver), or another error
+	// when it cannot tell (the attempt is skipped and counts as a retry).
+	Hold func(ctx context.Context, key, sink string) (time.Duration, error)
 }
 
 // Notifier delivers jobs to its sinks. Each sink has its own bounded queue and
@@ -192,8 +208,10 @@ func (l *lane) pop(ctx context.Context) (queued, bool) {
 	}
 }
 
-// Run delivers until ctx is done. A delivery under way when ctx ends is left
-// unfinished: the store's lease hands it to the next instance.
+// Run delivers until ctx is done, and returns once every lane stopped. An
+// attempt under way when ctx ends is finished under a Hold (and reported);
+// without one it is cut off. Either way the rest is left to the store's
+// lease, which hands it to the next instance.
 func (n *Notifier) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, l := range n.lanes {
@@ -213,13 +231,18 @@ func (n *Notifier) Run(ctx context.Context) {
 }
 
 // deliver sends one job to the lane's sink, retrying until it is sent, a
-// permanent error answers, or RetryFor has passed since it was queued.
+// permanent error answers, another instance holds it, or RetryFor has passed
+// since it was queued.
 func (l *lane) deliver(ctx context.Context, q queued) {
 	name := l.sink.Name()
 	for attempt := 1; ; attempt++ {
-		err := l.sink.Send(ctx, &q.job.Payload)
-		if err != nil && ctx.Err() != nil {
-			return // stopping: left to the next instance by the store's lease
+		err := l.attempt(ctx, q.job)
+		if errors.Is(err, ErrNotHeld) {
+			l.opt.OnResult(Result{Key: q.job.Key, Sink: name, Outcome: OutcomeHandedOver, Attempts: attempt - 1, Final: true})
+			return
+		}
+		if err != nil && ctx.Err() != nil && (l.opt.Hold == nil || errors.Is(err, ctx.Err())) {
+			return // stopping, nothing sent: left to the next instance by the store's lease
 		}
 		r := Result{Key: q.job.Key, Sink: name, Attempts: attempt}
 		var perm *PermanentError
@@ -232,13 +255,35 @@ func (l *lane) deliver(ctx context.Context, q queued) {
 			r.Outcome, r.Err = OutcomeRetrying, errText(err)
 		}
 		l.opt.OnResult(r)
-		if r.Final {
+		if r.Final || ctx.Err() != nil {
 			return
 		}
 		if l.opt.Sleep(ctx, l.opt.Backoff.Delay(attempt)) != nil {
 			return
 		}
 	}
+}
+
+// attempt sends once. Under a Hold the send is bounded by the hold and not
+// by ctx: once a request may have reached the receiver, its outcome must be
+// recorded, or another instance would send it again.
+func (l *lane) attempt(ctx context.Context, j *Job) error {
+	if l.opt.Hold == nil {
+		return l.sink.Send(ctx, &j.Payload)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err() // stopping: do not start a new attempt
+	}
+	d, err := l.opt.Hold(ctx, j.Key, l.sink.Name())
+	if err != nil {
+		return err
+	}
+	if d <= 0 { // no lease to keep: stopping may cut it off
+		return l.sink.Send(ctx, &j.Payload)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	defer cancel()
+	return l.sink.Send(sctx, &j.Payload)
 }
 
 var urlInText = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*)://[^\s"']+`)

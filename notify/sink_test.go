@@ -16,14 +16,17 @@ import (
 )
 
 // receiver is a local HTTP endpoint that records what it gets; fail answers
-// 503 while it returns true.
+// 503 while it returns true; onPost runs on every request it records, and
+// delay holds each answer back.
 type receiver struct {
-	mu    sync.Mutex
-	got   []Payload
-	raw   []string
-	calls int
-	fail  func() bool
-	srv   *httptest.Server
+	mu     sync.Mutex
+	got    []Payload
+	raw    []string
+	calls  int
+	fail   func() bool
+	onPost func()
+	delay  time.Duration
+	srv    *httptest.Server
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -41,6 +44,12 @@ func newReceiver(t *testing.T) *receiver {
 		var p Payload
 		if json.Unmarshal(body, &p) == nil {
 			r.got = append(r.got, p)
+		}
+		if r.onPost != nil {
+			r.onPost()
+		}
+		if r.delay > 0 {
+			time.Sleep(r.delay) // a slow receiver (its request already counted)
 		}
 	}))
 	t.Cleanup(r.srv.Close)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -118,13 +119,26 @@ type Watcher struct {
 	storeErr error
 	scores   []model.ForecastScore
 	runOut   map[string]time.Time // workspace → projected run-out
+	stopped  chan struct{}
 }
 
+// inflight is a delivery this instance holds. Its results are kept until
+// the store has them: a sink that was sent to and is not yet recorded as sent
+// must never be sent to again, by this instance or by the one that takes over.
 type inflight struct {
 	period, id string
 	idx        int
-	left       map[string]bool
+	left       map[string]bool // sinks still working on it
 	dropped    bool
+	// results are the sinks' outcomes the store does not have yet; until is
+	// the lease last written; lost is set once the store says another
+	// instance holds the delivery.
+	results map[string]feed.SinkResult
+	until   time.Time
+	lost    bool
+	// rec serialises the writes of this delivery, so the newest results and
+	// the "done" of the last sink are what the store keeps.
+	rec sync.Mutex
 }
 
 // NewWatcher returns a watcher; Run starts it.
@@ -142,10 +156,11 @@ func NewWatcher(opt WatcherOptions) *Watcher {
 		opt.Instance = instanceName()
 	}
 	w := &Watcher{opt: opt, known: map[string]feed.StoredAlert{}, local: map[string]bool{},
-		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, runOut: map[string]time.Time{}}
+		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, runOut: map[string]time.Time{}, stopped: make(chan struct{})}
 	if opt.Notifier != nil {
 		w.sinks = opt.Notifier.Sinks()
 		opt.Notifier.opt.OnResult = w.onResult
+		opt.Notifier.opt.Hold = w.hold
 		w.opt.Notifier = opt.Notifier
 	}
 	return w
@@ -201,9 +216,15 @@ func (w *Watcher) StoreErr() error {
 	return w.storeErr
 }
 
+// Stopped is closed once Run has returned: every attempt under way when its
+// context ended has finished and been recorded.
+func (w *Watcher) Stopped() <-chan struct{} { return w.stopped }
+
 // Run follows the hub and evaluates every Every until ctx is done; with a
-// notifier it also runs the deliveries.
+// notifier it also runs the deliveries, and returns once their attempts under
+// way are finished and recorded (so a clean stop never sends twice).
 func (w *Watcher) Run(ctx context.Context) error {
+	defer close(w.stopped)
 	v := w.opt.Hub.Join()
 	defer v.Close()
 	msgs := make(chan []feed.Msg, 1)
@@ -221,7 +242,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}
 	}()
 	if n := w.opt.Notifier; n != nil {
-		go n.Run(ctx)
+		delivering := make(chan struct{})
+		go func() { defer close(delivering); n.Run(ctx) }()
+		defer func() {
+			<-delivering
+			w.renew() // what the last attempts reported
+		}()
 	}
 	var st feed.LedgerState
 	var h model.FeedHealth
@@ -249,7 +275,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 			w.cycle(ctx, st.Ledger, h)
 			if now := w.opt.Now(); now.Sub(lastRenew) >= w.opt.Lease/3 {
-				w.renew(ctx, now)
+				w.renew()
 				lastRenew = now
 			}
 		}
@@ -340,7 +366,9 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 	}
 	opt := feed.ClaimOptions{Expire: expire}
 	if deliver {
-		opt.Owner, opt.LeaseUntil = w.opt.Instance, now.Add(w.opt.Lease)
+		// the lease runs from the claim, not from the start of a cycle that
+		// may have been slow
+		opt.Owner, opt.LeaseUntil = w.opt.Instance, w.opt.Now().Add(w.opt.Lease)
 	}
 	claimed, err := w.opt.Store.Claim(ctx, tr, summary, opt)
 	if err != nil {
@@ -359,7 +387,7 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 		if tr.Status == model.AlertResolved {
 			idx = 1
 		}
-		w.start(tr.Alert.Period, tr.Alert.ID, idx, tr.Key(), NewPayload(&tr, summary), nil)
+		w.start(tr.Alert.Period, tr.Alert.ID, idx, tr.Key(), NewPayload(&tr, summary), nil, opt.LeaseUntil)
 	}
 }
 
@@ -425,7 +453,8 @@ func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
 	}
 	w.mu.Unlock()
 	for _, r := range cand {
-		rec, idx, ok, err := w.opt.Store.TakeDelivery(ctx, r.Alert.Period, r.Alert.ID, w.opt.Instance, now, now.Add(w.opt.Lease))
+		until := w.opt.Now().Add(w.opt.Lease)
+		rec, idx, ok, err := w.opt.Store.TakeDelivery(ctx, r.Alert.Period, r.Alert.ID, w.opt.Instance, now, until)
 		if err != nil {
 			w.setErr(err)
 			return
@@ -440,15 +469,15 @@ func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
 				left = append(left, s)
 			}
 		}
-		w.start(rec.Alert.Period, rec.Alert.ID, idx, d.Transition.Key(), NewPayload(&d.Transition, d.Summary), left)
+		w.start(rec.Alert.Period, rec.Alert.ID, idx, d.Transition.Key(), NewPayload(&d.Transition, d.Summary), left, until)
 	}
 }
 
-func (w *Watcher) start(period, id string, idx int, key string, p Payload, sinks []string) {
+func (w *Watcher) start(period, id string, idx int, key string, p Payload, sinks []string, until time.Time) {
 	if sinks == nil {
 		sinks = w.sinks
 	}
-	in := &inflight{period: period, id: id, idx: idx, left: map[string]bool{}}
+	in := &inflight{period: period, id: id, idx: idx, left: map[string]bool{}, results: map[string]feed.SinkResult{}, until: until}
 	for _, s := range sinks {
 		in.left[s] = true
 	}
@@ -462,7 +491,52 @@ func (w *Watcher) start(period, id string, idx int, key string, p Payload, sinks
 	w.opt.Notifier.Enqueue(&Job{Key: key, Payload: p, Sinks: sinks})
 }
 
-// onResult records a sink's outcome in the store (from the sink's goroutine).
+// hold is the notifier's fence before every attempt (Options.Hold): it
+// extends this instance's lease on the delivery, and bounds the attempt to
+// three quarters of it, so no other instance can take the delivery over while
+// a send is under way or not yet recorded. Only an instance that stalls for
+// the last quarter of a lease between a send and its record (or dies there)
+// lets the next one send again: the at-least-once window the idempotency key
+// covers.
+func (w *Watcher) hold(ctx context.Context, key, _ string) (time.Duration, error) {
+	w.mu.Lock()
+	in := w.inflight[key]
+	w.mu.Unlock()
+	if in == nil {
+		return 0, nil // announced while Redis was away: no lease to keep
+	}
+	in.rec.Lock()
+	defer in.rec.Unlock()
+	margin := w.opt.Lease / 4
+	w.mu.Lock()
+	lost := in.lost
+	w.mu.Unlock()
+	if lost {
+		return 0, ErrNotHeld
+	}
+	now := w.opt.Now()
+	until := now.Add(w.opt.Lease)
+	ok, err := w.opt.Store.Report(ctx, in.period, in.id, in.idx, w.opt.Instance, nil, false, until)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case err != nil:
+		// The store cannot say. Nobody can take the delivery over without it
+		// either, so the lease last written still holds: send on what is left
+		// of it.
+		if left := in.until.Sub(now) - margin; left > 0 {
+			return left, nil
+		}
+		return 0, fmt.Errorf("alert store: %w", err)
+	case !ok:
+		in.lost = true
+		return 0, ErrNotHeld
+	}
+	in.until = until
+	return w.opt.Lease - margin, nil
+}
+
+// onResult takes a sink's outcome (from the sink's goroutine) and records it.
 func (w *Watcher) onResult(r Result) {
 	now := w.opt.Now()
 	w.mu.Lock()
@@ -478,41 +552,74 @@ func (w *Watcher) onResult(r Result) {
 		delete(in.left, r.Sink)
 		in.dropped = in.dropped || r.Outcome == OutcomeDropped
 	}
-	finished := len(in.left) == 0
-	done := finished && !in.dropped
-	period, id, idx := in.period, in.id, in.idx
+	// A dropped one stays pending in the store (taken up again later); a
+	// handed-over one is the new holder's to record.
+	if r.Sink != "" && r.Outcome != OutcomeDropped && r.Outcome != OutcomeHandedOver {
+		in.results[r.Sink] = feed.SinkResult{Result: r.Outcome, Attempts: r.Attempts, Err: r.Err, At: now}
+	}
 	w.mu.Unlock()
-	if r.Outcome != OutcomeDropped { // a dropped one stays pending in the store: taken up again later
-		res := feed.SinkResult{Result: r.Outcome, Attempts: r.Attempts, Err: r.Err, At: now}
-		// A fresh context: the result of a send must be recorded even while the
-		// process is asked to stop, or the next instance sends it again.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if _, err := w.opt.Store.Report(ctx, period, id, idx, w.opt.Instance, r.Sink, res, done, now.Add(w.opt.Lease)); err != nil {
-			w.setErr(err)
-		}
-		cancel()
-	}
-	if finished {
-		// Only now, with the store saying done, may takeOver look at it again.
-		w.mu.Lock()
-		delete(w.inflight, r.Key)
-		w.mu.Unlock()
-	}
+	w.record(r.Key)
 }
 
-// renew extends the leases of deliveries still under way.
-func (w *Watcher) renew(ctx context.Context, now time.Time) {
+// record writes a delivery's results the store does not have yet, marks it
+// done once every sink is finished with it, and extends the lease. When the
+// store cannot be written the results stay here (and the delivery in flight,
+// so takeOver does not start it again) until a later renew writes them.
+func (w *Watcher) record(key string) {
 	w.mu.Lock()
-	var ins []inflight
-	for _, in := range w.inflight {
-		ins = append(ins, *in)
-	}
+	in := w.inflight[key]
 	w.mu.Unlock()
-	for _, in := range ins {
-		if _, err := w.opt.Store.Report(ctx, in.period, in.id, in.idx, w.opt.Instance, "", feed.SinkResult{}, false, now.Add(w.opt.Lease)); err != nil {
+	if in == nil {
+		return
+	}
+	in.rec.Lock()
+	defer in.rec.Unlock()
+	now := w.opt.Now()
+	w.mu.Lock()
+	results := maps.Clone(in.results)
+	done := len(in.left) == 0 && !in.dropped
+	lost := in.lost
+	w.mu.Unlock()
+	ok := false
+	if !lost {
+		// A fresh context: the result of a send must be recorded even while
+		// the process is asked to stop, or the next instance sends it again.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var err error
+		ok, err = w.opt.Store.Report(ctx, in.period, in.id, in.idx, w.opt.Instance, results, done, now.Add(w.opt.Lease))
+		cancel()
+		if err != nil {
 			w.setErr(err)
 			return
 		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for s, r := range results {
+		if cur, ok := in.results[s]; ok && cur == r {
+			delete(in.results, s)
+		}
+	}
+	if ok {
+		in.until = now.Add(w.opt.Lease)
+	} else { // another instance holds it (or it is done): its results are its own
+		in.lost = true
+		clear(in.results)
+	}
+	if len(in.left) == 0 && len(in.results) == 0 && w.inflight[key] == in {
+		// Only now, with the store saying done, may takeOver look at it again.
+		delete(w.inflight, key)
+	}
+}
+
+// renew writes what is not yet recorded and extends the leases of the
+// deliveries under way.
+func (w *Watcher) renew() {
+	w.mu.Lock()
+	keys := slices.Collect(maps.Keys(w.inflight))
+	w.mu.Unlock()
+	for _, k := range keys {
+		w.record(k)
 	}
 }
 

@@ -2,8 +2,11 @@ package notify
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +27,12 @@ type instance struct {
 
 func startInstance(t *testing.T, srv *feedtest.Server, name string, hookURL string) *instance {
 	t.Helper()
+	return startInstanceWith(t, srv, name, hookURL, nil)
+}
+
+// startInstanceWith starts an instance whose options tune may change.
+func startInstanceWith(t *testing.T, srv *feedtest.Server, name string, hookURL string, tune func(*WatcherOptions)) *instance {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := srv.Client()
 	hub := feed.NewHub()
@@ -36,8 +45,12 @@ func startInstance(t *testing.T, srv *feedtest.Server, name string, hookURL stri
 		}
 		n = New(sinks, Options{Backoff: &backoff.Backoff{Min: 5 * time.Millisecond, Max: 20 * time.Millisecond}})
 	}
-	w := NewWatcher(WatcherOptions{Hub: hub, Store: feed.NewAlertStore(c, ""), Notifier: n, Instance: name,
-		Every: 20 * time.Millisecond, Lease: 3 * time.Second})
+	opt := WatcherOptions{Hub: hub, Store: feed.NewAlertStore(c, ""), Notifier: n, Instance: name,
+		Every: 20 * time.Millisecond, Lease: 3 * time.Second}
+	if tune != nil {
+		tune(&opt)
+	}
+	w := NewWatcher(opt)
 	in := &instance{name: name, w: w, cancel: cancel, done: make(chan struct{})}
 	go func() { _ = hub.Run(ctx, sub) }()
 	go func() { defer close(in.done); _ = w.Run(ctx) }()
@@ -241,3 +254,140 @@ func TestCrashMidDeliveryIsTakenOver(t *testing.T) {
 		t.Fatalf("delivered %d times", n)
 	}
 }
+
+// setUp gives acme allocation of 1,000 (and lines), then spends credits.
+func setUp(t *testing.T, srv *feedtest.Server, st model.Settings, credits int64) {
+	t.Helper()
+	ctx := context.Background()
+	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(ctx, "acme", st); err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.NewPublisher(srv.Client(), feed.PublisherOptions{}).Track(ctx, model.Event{TS: time.Now().UnixMilli(),
+		Workspace: "acme", Endpoint: "/responses", Credits: credits, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// settledAll waits until the store holds at least n alerts of the period,
+// every id of want among them, every delivery of each done, and returns them.
+func settledAll(t *testing.T, st *feed.AlertStore, period string, n int, want ...string) map[string]feed.StoredAlert {
+	t.Helper()
+	var recs map[string]feed.StoredAlert
+	waitFor(t, fmt.Sprintf("%d alerts (%q among them), every delivery done", n, want), func() bool {
+		var err error
+		if recs, _, err = st.Load(context.Background(), period); err != nil || len(recs) < n {
+			return false
+		}
+		for _, id := range want {
+			if _, ok := recs[id]; !ok {
+				return false
+			}
+		}
+		for _, r := range recs {
+			if r.Pending() >= 0 {
+				return false
+			}
+		}
+		return true
+	})
+	return recs
+}
+
+// once checks that the receiver got every transition the store holds,
+// each exactly once, and nothing else.
+func once(t *testing.T, rc *receiver, recs map[string]feed.StoredAlert) {
+	t.Helper()
+	got := rc.keys()
+	n := 0
+	for _, r := range recs {
+		for _, d := range r.Deliveries {
+			n++
+			if c := got[d.Transition.Key()]; c != 1 {
+				t.Errorf("%s arrived %d times, want once", d.Transition.Key(), c)
+			}
+		}
+	}
+	if len(got) != n {
+		t.Errorf("the receiver got %d transitions, the store holds %d: %v", len(got), n, got)
+	}
+}
+
+// A delivery waits in a lane longer than its lease (the holder's renewals
+// are slow: a long evaluation cadence, a stalled process): another instance
+// takes it over, and the first must not send it too. Each attempt first
+// extends the lease in the store, and an instance that finds it taken hands
+// the job over unsent.
+func TestAHandedOverDeliveryIsNotSentByItsFormerHolder(t *testing.T) {
+	srv := feedtest.Start(t)
+	rc := newReceiver(t)
+	// every answer takes 300 ms: six deliveries queue for 1.8 s in one lane
+	rc.delay = 300 * time.Millisecond
+	first := make(chan struct{})
+	var one sync.Once
+	rc.onPost = func() { one.Do(func() { close(first) }) }
+	period := model.MonthlyUTC.At(time.Now()).Key
+	// three thresholds, the allocation, the usage limit and the budget alert
+	setUp(t, srv, model.Settings{Allocation: 1000, UsageLimit: 1000, BudgetAlert: 500}, 1000)
+	slow := func(o *WatcherOptions) { o.Every, o.Lease = 2*time.Second, time.Second }
+	startInstanceWith(t, srv, "slow", rc.srv.URL, slow)
+	<-first
+	startInstanceWith(t, srv, "quick", rc.srv.URL, func(o *WatcherOptions) { o.Lease = time.Second })
+	recs := settledAll(t, feed.NewAlertStore(srv.Client(), ""), period, 6)
+	once(t, rc, recs)
+	owners := map[string]int{}
+	for _, r := range recs {
+		for _, d := range r.Deliveries {
+			owners[d.Owner]++
+		}
+	}
+	t.Logf("deliveries by holder: %v", owners)
+}
+
+// A sink's answer arrives but Redis is gone before the result is written:
+// the holder keeps the result and writes it once Redis is back, instead of
+// taking its own unrecorded delivery up again and sending it twice.
+func TestASentDeliveryWhoseRecordFailedIsNotSentAgain(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("needs redis-server to kill and restart with its data")
+	}
+	rc := newReceiver(t)
+	killed := make(chan struct{})
+	var first sync.Once
+	var sentID string // the first delivery's alert (under rc.mu, then read after killed)
+	rc.onPost = func() {
+		first.Do(func() { sentID = rc.got[len(rc.got)-1].ID; srv.Kill(); close(killed) })
+	}
+	period := model.MonthlyUTC.At(time.Now()).Key
+	setUp(t, srv, model.Settings{Allocation: 1000}, 600) // 50 % fires (and the run-out, soon)
+	var logMu sync.Mutex
+	var logged strings.Builder
+	startInstanceWith(t, srv, "w", rc.srv.URL, func(o *WatcherOptions) {
+		o.Logger = slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+			logMu.Lock()
+			defer logMu.Unlock()
+			return logged.Write(b)
+		}), nil))
+	})
+	<-killed
+	waitFor(t, "the sent result's write to fail", func() bool {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return strings.Contains(logged.String(), "write alert "+sentID)
+	})
+	srv.Restart()
+	fifty := model.AlertID(period, "acme", "", model.AlertThreshold, "50")
+	recs := settledAll(t, feed.NewAlertStore(srv.Client(), ""), period, 1, fifty)
+	once(t, rc, recs)
+	for id, r := range recs {
+		for s, res := range r.Deliveries[0].Sinks {
+			if res.Result != feed.ResultSent || res.Attempts != 1 {
+				t.Errorf("%s to %s: recorded %+v, want sent at the first attempt", id, s, res)
+			}
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

@@ -16,11 +16,17 @@ const DefaultMin = 50 * time.Millisecond
 // Backoff is a capped exponential backoff with jitter: attempt n waits between
 // half and all of min(Max, Min·2ⁿ⁻¹), drawn from Rand, so clients that failed
 // together do not come back together. It is safe for concurrent use.
+//
+// The zero Rand draws from a source seeded at random for each Backoff: two
+// processes (or two retry loops of one) that failed at the same moment against
+// the same server wait different times. A fixed seed would have them all retry
+// in lockstep. Tests that want the same delays every run give Rand a seed.
 type Backoff struct {
 	// Min is the first attempt's ceiling (DefaultMin when ≤ 0); it doubles per
 	// attempt up to Max, which caps every wait (≤ 0: Min, so no growth).
 	Min, Max time.Duration
-	// Rand draws the jitter; nil means a fixed-seed source (deterministic).
+	// Rand draws the jitter; nil means a source seeded at random (from the
+	// process's runtime-seeded generator) on first use.
 	Rand *rand.Rand
 	mu   sync.Mutex
 }
@@ -50,7 +56,7 @@ func (b *Backoff) Jitter(d time.Duration) time.Duration {
 	}
 	b.mu.Lock()
 	if b.Rand == nil {
-		b.Rand = rand.New(rand.NewPCG(1, 2))
+		b.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
 	f := b.Rand.Float64()
 	b.mu.Unlock()

@@ -38,14 +38,33 @@ func TestDelayDoublesFromMinUpToMaxWithHalfJitter(t *testing.T) {
 }
 
 func TestSameSeedSameDelays(t *testing.T) {
-	a := &Backoff{Min: time.Second, Max: time.Minute}
-	b := &Backoff{Min: time.Second, Max: time.Minute}
+	a := &Backoff{Min: time.Second, Max: time.Minute, Rand: rand.New(rand.NewPCG(3, 4))}
+	b := &Backoff{Min: time.Second, Max: time.Minute, Rand: rand.New(rand.NewPCG(3, 4))}
 	for n := 1; n < 20; n++ {
 		if da, db := a.Delay(n), b.Delay(n); da != db {
-			t.Fatalf("attempt %d: %v and %v from the default seed", n, da, db)
+			t.Fatalf("attempt %d: %v and %v from one seed", n, da, db)
 		}
 	}
 	if j := a.Jitter(0); j != 0 {
 		t.Fatalf("jitter of 0: %v", j)
+	}
+}
+
+// Two instances left to the default source — two processes that failed
+// against the same receiver at the same moment — do not wait the same times:
+// with a fixed default seed every mavtop would retry in lockstep.
+func TestDefaultSourcesDrawApart(t *testing.T) {
+	a := &Backoff{Min: time.Second, Max: time.Hour}
+	b := &Backoff{Min: time.Second, Max: time.Hour}
+	same := 0
+	for n := 1; n <= 20; n++ {
+		if a.Delay(n) == b.Delay(n) {
+			same++
+		}
+	}
+	// Each delay has nanosecond resolution over at least half a second: a
+	// single coincidence is already a one-in-10⁸ event.
+	if same > 0 {
+		t.Fatalf("%d of 20 delays equal between two default sources", same)
 	}
 }

@@ -48,8 +48,13 @@ type wsRow struct {
 	HasSettings  bool           `json:"has_settings"`
 	Settings     model.Settings `json:"settings"`
 	Check        string         `json:"check,omitempty"`
-	level        model.Level
-	checkCode    int
+	// LastEventAt is the newest event's time among the stream entries check
+	// read (see --stale), nil when none of them is the workspace's; Stale is
+	// true when --stale is given and no event of it is that recent.
+	LastEventAt *time.Time `json:"last_event_at"`
+	Stale       bool       `json:"stale,omitempty"`
+	level       model.Level
+	checkCode   int
 }
 
 // judgedLedger seeds a ledger with the snapshot, as the dashboard's is, under
@@ -114,30 +119,46 @@ func (r *wsRow) judge(fixed bool, warn, crit float64) {
 	r.Check = strings.ToLower(checkNames[r.checkCode])
 }
 
+// checkNewestEntries is how many of the newest stream entries check reads for
+// each row's last event; with --stale it reads back that far too, at most
+// checkStaleEntries.
+const (
+	checkNewestEntries = 1_000
+	checkStaleEntries  = 200_000
+)
+
 func newCheckCmd() *cobra.Command {
 	var rf redisFlags
 	var sf sourceFlags
 	var asJSON bool
 	var warn, crit float64
+	var stale time.Duration
 	var defaults thresholdsFlag
 	cmd := &cobra.Command{
 		Use:   "check [WS...]",
 		Short: "Check credit usage once, monitoring-plugin style (exit 0 ok, 1 warn, 2 crit, 3 unknown)",
 		Long: `Read this period's counters once (never a scan of the stream: O(workspaces)) and
-print per workspace the credits used, its cap, the percent used, the level and the
-number of 402 refusals. The level is the dashboard's: the percent is of the
-effective cap (the allocation plus this period's recharges, or the usage limit
-when that is smaller), judged against the workspace's own alert thresholds, else
---default-alerts. Exit 0 (OK) below the second threshold, 1 (WARNING) from the
-second (level high), 2 (CRITICAL) from the third (level critical) or when
-exhausted, 3 (UNKNOWN) when Redis cannot be read. --warn and --crit, when given
-(on the command line, in the environment or in mavtop.toml), replace the
-thresholds with fixed percents of the effective cap.`,
+print per workspace the credits used, its cap, the percent used, the level, the
+number of 402 refusals and the age of its newest event. The level is the
+dashboard's: the percent is of the effective cap (the allocation plus this
+period's recharges, or the usage limit when that is smaller), judged against the
+workspace's own alert thresholds, else --default-alerts. Exit 0 (OK) below the
+second threshold, 1 (WARNING) from the second (level high), 2 (CRITICAL) from the
+third (level critical) or when exhausted. --warn and --crit, when given (on the
+command line, in the environment or in mavtop.toml), replace the thresholds with
+fixed percents of the effective cap. --stale D: WARNING when the stream has had
+no event for D (or, for workspaces named, when one of them has had none).
+
+Exit 3 (UNKNOWN), with the reason, when a workspace named does not exist, when no
+workspace is found at all (a wrong --key-prefix or db), on a usage error, and
+when Redis cannot be read. The status line always goes to stdout; --json always
+prints exactly one JSON object with "status" and "reason".`,
+		Annotations: map[string]string{monitoringAnnotation: "check"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fixed := given(cmd, "warn") || given(cmd, "crit")
 			th, err := defaults.parse()
 			if err != nil {
-				return &exitError{code: checkUnknown, err: err}
+				return err
 			}
 			// One bound given alone wins over the other's default: --crit 60
 			// alone means warn from 60 too, --warn 95 alone critical only when
@@ -150,13 +171,19 @@ thresholds with fixed percents of the effective cap.`,
 				crit = 100
 			}
 			if warn <= 0 || crit <= 0 || warn > crit {
-				return exitf(checkUnknown, "--warn %g and --crit %g: want 0 < warn ≤ crit", warn, crit)
+				return fmt.Errorf("--warn %g and --crit %g: want 0 < warn ≤ crit", warn, crit)
+			}
+			if stale < 0 {
+				return fmt.Errorf("--stale %v: want a positive duration", stale)
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), rf.timeout)
 			defer cancel()
 			c, err := rf.connect(ctx)
 			if err != nil {
-				return exitf(checkUnknown, "MAVTOP UNKNOWN - %v", err)
+				if errors.Is(err, errNoRedis) {
+					return err
+				}
+				return fmt.Errorf("Redis cannot be read: %w", err)
 			}
 			defer c.Close()
 			now := time.Now()
@@ -164,30 +191,119 @@ thresholds with fixed percents of the effective cap.`,
 			// project and endpoint), the largest hash, which a level never needs
 			res, kind, err := readUsage(ctx, c, rf.keys(), &sf, now)
 			if err != nil {
-				return exitf(checkUnknown, "MAVTOP UNKNOWN - %v", err)
+				return fmt.Errorf("Redis cannot be read: %w", err)
 			}
 			for field, why := range res.BadSettings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %v\n", field, why)
 			}
 			rows := workspaceRows(judgedLedger(res, th, now))
+			var reasons []string
+			unknown := false
 			if len(args) > 0 {
 				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return !slices.Contains(args, r.Workspace) })
+				var missing []string
+				for _, a := range args {
+					if !slices.ContainsFunc(rows, func(r wsRow) bool { return r.Workspace == a }) && !slices.Contains(missing, a) {
+						missing = append(missing, a)
+					}
+				}
+				if len(missing) > 0 {
+					unknown = true
+					reasons = append(reasons, fmt.Sprintf("no such workspace: %s (none has counters this period or settings under key prefix %s)",
+						model.Sanitize(strings.Join(missing, ", ")), rf.prefix))
+				}
+			} else if len(rows) == 0 {
+				unknown = true
+				reasons = append(reasons, fmt.Sprintf("no workspace found: this period's counters (%s) and the settings are empty under key prefix %s in this db; check --key-prefix and the db in --redis",
+					res.Snap.Period.Key, rf.prefix))
 			}
 			code := checkOK
 			for i := range rows {
 				rows[i].judge(fixed, warn, crit)
 				code = max(code, rows[i].checkCode)
 			}
-			p := res.Snap.Period
+			rowsCode, p := code, res.Snap.Period
+			var feedAge *time.Duration
+			if kind == feed.SourceStream {
+				since, limit := now, checkNewestEntries
+				if stale > 0 {
+					since, limit = now.Add(-stale), checkStaleEntries
+				}
+				newest, err := feed.ReadNewest(ctx, c, rf.keys(), since, now, checkNewestEntries, limit)
+				if err != nil {
+					return fmt.Errorf("Redis cannot be read: %w", err)
+				}
+				var staleNamed []string
+				for i := range rows {
+					r := &rows[i]
+					if ms, ok := newest.At[r.Workspace]; ok {
+						t := time.UnixMilli(ms).UTC()
+						r.LastEventAt = &t
+					}
+					r.Stale = stale > 0 && newest.Complete && (r.LastEventAt == nil || now.Sub(*r.LastEventAt) > stale)
+					if r.Stale && len(args) > 0 {
+						staleNamed = append(staleNamed, r.Workspace)
+					}
+				}
+				if stale > 0 {
+					// the feed's newest usage event: in the window read, else
+					// no later than the stream's newest entry of any kind
+					var lastMs int64
+					for _, ms := range newest.At {
+						lastMs = max(lastMs, ms)
+					}
+					last, ok := time.UnixMilli(lastMs), lastMs > 0
+					if !ok {
+						last, ok = streamTime(res.Snap.StreamID, now)
+						ok = ok && now.Sub(last) > stale
+					}
+					switch {
+					case !ok && newest.Complete:
+						reasons = append(reasons, fmt.Sprintf("no event for over %v (--stale %v)", stale, stale))
+						code = max(code, checkWarning)
+					case ok && now.Sub(last) > stale:
+						reasons = append(reasons, fmt.Sprintf("no event for %s (--stale %v)", model.HumanizeDuration(now.Sub(last)), stale))
+						code = max(code, checkWarning)
+					case len(staleNamed) > 0:
+						reasons = append(reasons, fmt.Sprintf("no event for over %v from %s", stale, strings.Join(staleNamed, ", ")))
+						code = max(code, checkWarning)
+					}
+					if ok {
+						d := now.Sub(last)
+						feedAge = &d
+					}
+				}
+			} else if stale > 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "mavtop: --stale needs the stream; the Pattern 1 counters carry no event times")
+			}
+			// the reason: the workspaces at the worst level, what is stale or missing
+			reason := checkSummary(rows, rowsCode, p, now)
+			switch {
+			case len(reasons) == 0:
+			case rowsCode == checkOK:
+				reason = strings.Join(reasons, "; ")
+			default:
+				reason = strings.Join(append(reasons, reason), "; ")
+			}
+			if unknown {
+				code = checkUnknown
+			}
 			if asJSON {
-				err = json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
-					"status": strings.ToLower(checkNames[code]), "code": code,
+				obj := map[string]any{
+					"status": strings.ToLower(checkNames[code]), "code": code, "reason": reason,
 					"period": p.Key, "period_start": p.Start, "period_end": p.End,
 					"warn": warn, "crit": crit, "fixed_thresholds": fixed, "workspaces": rows,
 					"source": kind, "source_note": sourceNote(kind),
-				})
+				}
+				if stale > 0 {
+					obj["stale_after_seconds"] = stale.Seconds()
+				}
+				if feedAge != nil {
+					obj["feed_idle_seconds"] = feedAge.Seconds()
+				}
+				err = json.NewEncoder(cmd.OutOrStdout()).Encode(obj)
 			} else {
-				err = printCheck(cmd.OutOrStdout(), rows, code, p, now, fixed, warn, crit)
+				err = printCheck(cmd.OutOrStdout(), rows, code, reason, now, fixed, warn, crit)
 				if note := sourceNote(kind); err == nil && note != "" {
 					_, err = fmt.Fprintln(cmd.OutOrStdout(), note)
 				}
@@ -203,19 +319,68 @@ thresholds with fixed percents of the effective cap.`,
 	}
 	rf.addFlags(cmd)
 	sf.addFlags(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of text (also on errors: status and reason)")
 	cmd.Flags().Float64Var(&warn, "warn", 75, "when given: warning at this percent of the effective cap, instead of each workspace's second threshold")
 	cmd.Flags().Float64Var(&crit, "crit", 90, "when given: critical at this percent of the effective cap, instead of each workspace's third threshold")
+	cmd.Flags().DurationVar(&stale, "stale", 0, "WARNING when the stream has had no event for this `duration` (workspaces named: when one of them has had none); rows older are flagged stale")
 	defaults.add(cmd.Flags())
 	return cmd
+}
+
+// streamTime is when the stream's newest entry was added (its id's time, no
+// later than now); ok is false for a stream without entries.
+func streamTime(id string, now time.Time) (time.Time, bool) {
+	ms, _, ok := model.ParseStreamID(id)
+	if !ok || ms == 0 {
+		return time.Time{}, false
+	}
+	t := time.UnixMilli(int64(ms))
+	if t.After(now) {
+		t = now
+	}
+	return t, true
+}
+
+// monitoringAnnotation marks a command that follows the monitoring-plugin
+// conventions: any failure, a usage error included, is UNKNOWN (3), never the
+// 2 that a monitor reads as CRITICAL, and its status line goes to stdout.
+const monitoringAnnotation = "mavtop/monitoring"
+
+// reportUnknown prints a monitoring command's UNKNOWN status for err on w: the
+// status line, or with asJSON one JSON object with status and reason.
+func reportUnknown(w io.Writer, asJSON bool, err error) {
+	reason := model.Sanitize(strings.Join(strings.Fields(err.Error()), " "))
+	if asJSON {
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "unknown", "code": checkUnknown, "reason": reason})
+		return
+	}
+	fmt.Fprintf(w, "MAVTOP UNKNOWN - %s\n", reason)
+}
+
+// wantsJSON reports whether the command line asks for --json, read from the
+// raw arguments: a usage error stops flag parsing before --json may be seen.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "--json":
+			return true
+		case strings.HasPrefix(a, "--json="):
+			v, err := strconv.ParseBool(strings.TrimPrefix(a, "--json="))
+			return err == nil && v
+		}
+	}
+	return false
 }
 
 // errSilent carries an exit code without a message: the output said it all.
 var errSilent = errors.New("")
 
-func printCheck(w io.Writer, rows []wsRow, code int, p model.Period, now time.Time, fixed bool, warn, crit float64) error {
+// checkSummary is the status line's text: the workspaces at the worst status,
+// or how many there are and the period.
+func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string {
 	var worst []string
-	var perf []string
 	for _, r := range rows {
 		if r.checkCode == code && code != checkOK {
 			of := "used"
@@ -224,19 +389,25 @@ func printCheck(w io.Writer, rows []wsRow, code int, p model.Period, now time.Ti
 			}
 			worst = append(worst, fmt.Sprintf("%s %.1f%% %s", r.Workspace, r.Percent, of))
 		}
+	}
+	if len(worst) > 0 {
+		return strings.Join(worst, ", ")
+	}
+	return fmt.Sprintf("%d workspaces, period %s, %s left", len(rows), p.Key, roundLeft(p.Left(now)))
+}
+
+func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Time, fixed bool, warn, crit float64) error {
+	var perf []string
+	for _, r := range rows {
 		max := ""
 		if r.Cap > 0 {
 			max = fmt.Sprint(r.Cap)
 		}
 		perf = append(perf, fmt.Sprintf("'%s_used'=%d;;;0;%s '%s_402'=%dc", r.Workspace, r.Used, max, r.Workspace, r.Refused))
 	}
-	summary := fmt.Sprintf("%d workspaces, period %s, %s left", len(rows), p.Key, roundLeft(p.Left(now)))
-	if len(worst) > 0 {
-		summary = strings.Join(worst, ", ")
-	}
 	fmt.Fprintf(w, "MAVTOP %s - %s | %s\n", checkNames[code], summary, strings.Join(perf, " "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "WORKSPACE\tUSED\tALLOCATION\tPERCENT\tLEVEL\t402s\tCHECK\t")
+	fmt.Fprintln(tw, "WORKSPACE\tUSED\tALLOCATION\tPERCENT\tLEVEL\t402s\tLAST EVENT\tCHECK\t")
 	for _, r := range rows {
 		alloc, pct := "none set", "-"
 		if r.Allocation > 0 {
@@ -254,7 +425,16 @@ func printCheck(w io.Writer, rows []wsRow, code int, p model.Period, now time.Ti
 				pct += " binds"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t\n", r.Workspace, r.Used, alloc, pct, r.Level, r.Refused, r.Check)
+		last := "—"
+		if r.LastEventAt != nil {
+			last = model.HumanizeDuration(now.Sub(*r.LastEventAt))
+			if r.Stale {
+				last += " stale"
+			}
+		} else if r.Stale {
+			last = "stale"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.Workspace, r.Used, alloc, pct, r.Level, r.Refused, last, r.Check)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

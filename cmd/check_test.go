@@ -3,10 +3,13 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
@@ -90,20 +93,180 @@ func TestCheckExitCodesFollowTheWorstWorkspace(t *testing.T) {
 	}
 }
 
-func TestCheckUnreachableRedisIsUnknownAndFast(t *testing.T) {
+// closedPort returns a redis:// URL at which nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
+	return "redis://" + addr + "/0"
+}
+
+func TestCheckUnreachableRedisIsUnknownAndFast(t *testing.T) {
+	url := closedPort(t)
 	start := time.Now()
-	out, errOut, code := runMavtop(t, "check", "--redis", "redis://"+addr)
-	if code != 3 || !strings.Contains(errOut, "MAVTOP UNKNOWN") {
-		t.Errorf("exit %d, stdout %q, stderr %q; want 3 UNKNOWN", code, out, errOut)
+	out, _, code := runMavtop(t, "check", "--redis", url)
+	if code != 3 || !strings.HasPrefix(out, "MAVTOP UNKNOWN - Redis cannot be read: ") || !strings.Contains(out, "connection refused") || strings.Count(out, "\n") != 1 {
+		t.Errorf("exit %d, stdout %q; want 3 and one UNKNOWN status line on stdout", code, out)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("took %v to give up", d)
+	}
+}
+
+// checkJSON is the part of check --json every answer has.
+type checkJSON struct {
+	Status     string `json:"status"`
+	Code       int    `json:"code"`
+	Reason     string `json:"reason"`
+	Workspaces []struct {
+		Workspace   string     `json:"workspace"`
+		LastEventAt *time.Time `json:"last_event_at"`
+		Stale       bool       `json:"stale"`
+		Check       string     `json:"check"`
+	} `json:"workspaces"`
+}
+
+// decodeOne decodes stdout as exactly one JSON object.
+func decodeOne(t *testing.T, out string) checkJSON {
+	t.Helper()
+	var got checkJSON
+	dec := json.NewDecoder(strings.NewReader(out))
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("stdout %q is no JSON object: %v", out, err)
+	}
+	if dec.More() {
+		t.Fatalf("stdout %q holds more than one JSON object", out)
+	}
+	return got
+}
+
+// TestCheckIsUnknownWhenItCannotJudge: a workspace named that does not exist,
+// no workspace at all (an empty Redis, a wrong key prefix, a wrong db), a usage
+// error and a Redis that cannot be read are all UNKNOWN (exit 3) with a reason,
+// the status line on stdout, and with --json exactly one object with status
+// and reason; never OK ("0 workspaces") and never 2, which a monitor reads as
+// CRITICAL.
+func TestCheckIsUnknownWhenItCannotJudge(t *testing.T) {
+	srv := feedtest.Start(t)
+	seedLevels(t, srv)
+	empty := feedtest.Start(t)
+	r := "--redis=" + srv.URL
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		reason string
+	}{
+		{"named workspace missing", []string{r, "nosuch"}, "no such workspace: nosuch"},
+		{"one of two named missing", []string{r, "hot", "nosuch"}, "no such workspace: nosuch"},
+		{"empty Redis", []string{"--redis=" + empty.URL}, "no workspace found"},
+		{"wrong key prefix", []string{r, "--key-prefix", "{maverra}"}, "no workspace found"},
+		{"wrong db", []string{"--redis=" + strings.TrimSuffix(srv.URL, "/0") + "/3"}, "no workspace found"},
+		{"unknown flag", []string{r, "--bogus"}, "unknown flag: --bogus"},
+		{"bad flag value", []string{r, "--warn", "lots"}, "--warn"},
+		{"warn above crit", []string{r, "--warn", "95", "--crit", "80"}, "want 0 < warn ≤ crit"},
+		{"bad --stale", []string{r, "--stale", "soon"}, "--stale"},
+		{"Redis down", []string{"--redis=" + closedPort(t)}, "Redis cannot be read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"check"}, tc.args...)
+			out, _, code := runMavtop(t, args...)
+			if code != 3 || !strings.HasPrefix(out, "MAVTOP UNKNOWN - ") || !strings.Contains(strings.SplitN(out, "\n", 2)[0], tc.reason) {
+				t.Errorf("%v: exit %d, stdout %q; want 3, an UNKNOWN status line saying %q", tc.args, code, out, tc.reason)
+			}
+			// --json anywhere on the line, before or after the mistake
+			for _, js := range [][]string{append([]string{"check", "--json"}, tc.args...), append(args, "--json")} {
+				out, _, code := runMavtop(t, js...)
+				got := decodeOne(t, out)
+				if code != 3 || got.Status != "unknown" || got.Code != 3 || !strings.Contains(got.Reason, tc.reason) {
+					t.Errorf("%v: exit %d, %+v; want 3, status unknown, reason saying %q", js, code, got, tc.reason)
+				}
+			}
+		})
+	}
+	// the workspaces that do exist are still reported beside the missing one
+	out, _, _ := runMavtop(t, "check", r, "--json", "hot", "nosuch")
+	if got := decodeOne(t, out); len(got.Workspaces) != 1 || got.Workspaces[0].Workspace != "hot" || got.Workspaces[0].Check != "critical" {
+		t.Errorf("hot beside nosuch: %+v", got)
+	}
+}
+
+// TestCheckStale: --stale D is WARNING when the stream's newest entry is older
+// than D (the feed stopped), or, for workspaces named, when one of them has no
+// event that recent; every row carries its newest event's time, the ts the
+// producer wrote.
+func TestCheckStale(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	c := srv.Client()
+	keys := feed.Keys{}
+	store := feed.NewSettingsStore(c, feed.StoreOptions{})
+	now := time.Now()
+	p := model.MonthlyUTC.At(now)
+	if now.Sub(p.Start) < time.Hour {
+		t.Skip("too close to the start of the month for events 20 minutes old to be in it")
+	}
+	old := now.Add(-20 * time.Minute).UnixMilli()
+	if err := store.SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	// the settings entry is no usage event: drop it, so the stream's newest entry is old
+	if err := c.Del(ctx, keys.Stream()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// an event as a producer left it: counters and entry, id and ts from then
+	add := func(ws string, ts int64, id string) {
+		t.Helper()
+		if err := c.HIncrBy(ctx, keys.Used(p.Key), ws, 100).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.XAdd(ctx, &redis.XAddArgs{Stream: keys.Stream(), ID: id, Values: []any{"v", 1, "ts", ts, "ws", ws, "endpoint", "/responses", "credits", 100, "status", 200}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("acme", old, fmt.Sprintf("%d-1", old))
+	r := "--redis=" + srv.URL
+
+	out, _, code := runMavtop(t, "check", r, "--stale", "10m")
+	if code != 1 || !strings.HasPrefix(out, "MAVTOP WARNING - no event for 20 min (--stale 10m0s)") {
+		t.Errorf("feed silent 20 min, --stale 10m: exit %d\n%s", code, out)
+	}
+	out, _, code = runMavtop(t, "check", r, "--stale", "10m", "--json")
+	got := decodeOne(t, out)
+	if code != 1 || got.Status != "warning" || !strings.Contains(got.Reason, "no event for 20 min") || len(got.Workspaces) != 1 ||
+		got.Workspaces[0].LastEventAt == nil || got.Workspaces[0].LastEventAt.UnixMilli() != old || !got.Workspaces[0].Stale {
+		t.Errorf("--json: exit %d, %+v", code, got)
+	}
+	if out, _, code := runMavtop(t, "check", r, "--stale", "1h"); code != 0 || !strings.HasPrefix(out, "MAVTOP OK - 1 workspaces") {
+		t.Errorf("--stale 1h: exit %d\n%s", code, out)
+	}
+	if out, _, code := runMavtop(t, "check", r); code != 0 || !strings.Contains(out, "20 min") {
+		t.Errorf("no --stale: exit %d, the row's last event should read 20 min:\n%s", code, out)
+	}
+
+	// a fresh workspace keeps the feed alive; acme alone is flagged, and
+	// WARNING only when named
+	nowMs := time.Now().UnixMilli()
+	add("beta", nowMs, "*")
+	out, _, code = runMavtop(t, "check", r, "--stale", "10m", "--json")
+	got = decodeOne(t, out)
+	if code != 0 || got.Status != "ok" {
+		t.Errorf("feed alive: exit %d, %+v", code, got)
+	}
+	for _, w := range got.Workspaces {
+		if w.LastEventAt == nil || (w.Workspace == "acme") != w.Stale ||
+			w.Workspace == "acme" && w.LastEventAt.UnixMilli() != old || w.Workspace == "beta" && w.LastEventAt.UnixMilli() != nowMs {
+			t.Errorf("row %+v", w)
+		}
+	}
+	if out, _, code := runMavtop(t, "check", r, "--stale", "10m", "acme"); code != 1 || !strings.Contains(out, "no event for over 10m0s from acme") {
+		t.Errorf("acme named: exit %d\n%s", code, out)
+	}
+	if _, _, code := runMavtop(t, "check", r, "--stale", "10m", "beta"); code != 0 {
+		t.Errorf("beta named: exit %d", code)
 	}
 }
 

@@ -109,8 +109,9 @@ func TestConfigFileErrors(t *testing.T) {
 		t.Errorf("no default file: exit %d, %s", code, stderr)
 	}
 	bad := writeConfig(t, "[redis]\nurl = \"redis://h:6379\"\n\n[ssh]\nlisten = \":2222\"\nauthorised_keys = \"~/.ssh/ak\"\n")
+	// check is a monitoring plugin: a configuration mistake is UNKNOWN (3), never 2 (CRITICAL)
 	_, stderr, code = runMavtop(t, "check", "--config", bad)
-	if code != 2 || !strings.Contains(stderr, bad+":6") || !strings.Contains(stderr, `"ssh.authorised_keys"`) {
+	if code != 3 || !strings.Contains(stderr, bad+":6") || !strings.Contains(stderr, `"ssh.authorised_keys"`) {
 		t.Errorf("unknown key: exit %d, %s", code, stderr)
 	}
 	badValue := writeConfig(t, "[metrics]\nmax_projects = 0\n[redis]\ntimeout = \"soon\"\n")

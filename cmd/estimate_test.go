@@ -3,7 +3,6 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 )
@@ -14,20 +13,9 @@ func runMavtop(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := newRootCmd()
-	root.SetArgs(args)
 	root.SetOut(&out)
 	root.SetErr(&errOut)
-	err := root.Execute()
-	if err != nil {
-		code = 2
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-		if msg := err.Error(); msg != "" {
-			errOut.WriteString("mavtop: " + msg + "\n")
-		}
-	}
+	code = run(root, args, &errOut)
 	return out.String(), errOut.String(), code
 }
 

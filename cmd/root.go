@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/redis/go-redis/v9"
@@ -80,7 +81,16 @@ func (quietRedis) Printf(context.Context, string, ...any) {}
 // a flag or argument mistake. The error, if any, is printed to stderr.
 func Execute() int {
 	redis.SetLogger(quietRedis{})
-	err := newRootCmd().Execute()
+	return run(newRootCmd(), os.Args[1:], os.Stderr)
+}
+
+// run executes root with args and returns the exit status, printing the error
+// to stderr. A monitoring command (check) that fails before it could report
+// (a usage or configuration error, Redis unreadable) exits 3, UNKNOWN, with its
+// status line on its stdout: a monitor reads 2 as CRITICAL and stdout only.
+func run(root *cobra.Command, args []string, stderr io.Writer) int {
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return 0
 	}
@@ -89,8 +99,12 @@ func Execute() int {
 	if errors.As(err, &ee) {
 		code = ee.code
 	}
+	if cmd != nil && cmd.Annotations[monitoringAnnotation] != "" && !errors.Is(err, errSilent) {
+		code = checkUnknown
+		reportUnknown(cmd.OutOrStdout(), wantsJSON(args), err)
+	}
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintln(os.Stderr, "mavtop:", msg)
+		fmt.Fprintln(stderr, "mavtop:", msg)
 	}
 	return code
 }

@@ -1,0 +1,70 @@
+package feed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/model"
+)
+
+// Newest is what the newest entries of the stream say about each workspace.
+type Newest struct {
+	// At maps a workspace to its newest event's time (unix ms, never later
+	// than the time asked at) among the entries read.
+	At map[string]int64
+	// Entries is how many entries were read; Complete is true when they
+	// reach back before the time asked for (or to the stream's first entry),
+	// false when the limit stopped the read first.
+	Entries  int
+	Complete bool
+}
+
+// newestPage is how many entries one XREVRANGE of ReadNewest asks for.
+const newestPage = 1000
+
+// ReadNewest reads the stream backwards from its newest entry, in pages of
+// 1,000, until it has read atLeast entries and reached entries added before
+// since (by entry id), or read limit entries, and returns each workspace's
+// newest event time: for "when did this workspace last spend" without a
+// counter for it. It is bounded by the window and the limit, never a scan of
+// the whole stream. Malformed and settings entries are skipped; an event time
+// ahead of now counts as now. The error is Redis's.
+func ReadNewest(ctx context.Context, c redis.UniversalClient, keys Keys, since, now time.Time, atLeast, limit int) (Newest, error) {
+	out := Newest{At: map[string]int64{}}
+	sinceMs, nowMs := since.UnixMilli(), now.UnixMilli()
+	top := "+"
+	for out.Entries < limit {
+		n := min(newestPage, limit-out.Entries)
+		msgs, err := c.XRevRangeN(ctx, keys.Stream(), top, "-", int64(n)).Result()
+		if err != nil {
+			return out, fmt.Errorf("read the newest entries: %w", err)
+		}
+		for i := range msgs {
+			e, err := model.DecodeEvent(msgs[i].ID, msgs[i].Values)
+			if err != nil || e.Kind == model.KindSettings {
+				continue
+			}
+			ts := min(e.TS, nowMs)
+			if ts > out.At[e.Workspace] {
+				out.At[e.Workspace] = ts
+			}
+		}
+		out.Entries += len(msgs)
+		if len(msgs) < n {
+			out.Complete = true // the whole stream
+			return out, nil
+		}
+		last := msgs[len(msgs)-1].ID
+		if ms, _, ok := model.ParseStreamID(last); ok && int64(ms) < sinceMs {
+			out.Complete = true
+			if out.Entries >= atLeast {
+				return out, nil
+			}
+		}
+		top = "(" + last
+	}
+	return out, nil
+}

@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
+	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"mavtop/feed"
+	"mavtop/internal/backoff"
 	"mavtop/model"
 )
 
@@ -19,11 +24,14 @@ func newEmitCmd() *cobra.Command {
 	var e model.Event
 	var kind, ts string
 	var asJSON bool
+	var retryFor time.Duration
 	cmd := &cobra.Command{
 		Use:   "emit --ws W --endpoint E --credits N [flags]",
 		Short: "Publish one usage event to the stream (for scripts and cron jobs)",
 		Long: `Publish one usage event: the period counters and the stream entry, written in
 one MULTI/EXEC exactly as the Go client does. Bad input exits 2 and writes nothing.
+A Redis that refuses or cannot be reached is retried for --retry-for (10 s), then
+emit exits 1 and writes nothing.
 
   mavtop emit --ws acme --project research --endpoint /focus-groups --credits 120
   mavtop emit --ws acme --endpoint /mave/chat --credits 0 --status 402 --code credits_exhausted --msg "out of credits"
@@ -64,9 +72,12 @@ one MULTI/EXEC exactly as the Go client does. Bad input exits 2 and writes nothi
 			if err := e.Normalize(); err != nil {
 				return exitf(2, "invalid event, nothing written: %v", err)
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), rf.timeout+15*time.Second)
+			if retryFor < 0 {
+				return exitf(2, "--retry-for %v: want 0 or more", retryFor)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), retryFor+rf.timeout+15*time.Second)
 			defer cancel()
-			c, err := rf.connect(ctx)
+			c, err := connectRetrying(ctx, &rf, retryFor, cmd.ErrOrStderr())
 			if errors.Is(err, errNoRedis) {
 				return exitf(2, "%v", err)
 			}
@@ -103,7 +114,49 @@ one MULTI/EXEC exactly as the Go client does. Bad input exits 2 and writes nothi
 	fl.StringVar(&kind, "kind", "usage", "usage or recharge")
 	fl.StringVar(&ts, "ts", "", "event time: unix milliseconds or RFC 3339 (default now; decides the billing period)")
 	fl.BoolVar(&asJSON, "json", false, "print the written entry as JSON")
+	fl.DurationVar(&retryFor, "retry-for", defaultEmitRetry, "keep retrying a Redis that refuses or cannot be reached for this `long` (0: try once), then exit 1")
 	return cmd
+}
+
+// defaultEmitRetry is how long emit retries an unreachable Redis: a restart or
+// a failover usually takes a few seconds, a cron job should not lose its event.
+const defaultEmitRetry = 10 * time.Second
+
+// connectRetrying connects like rf.connect, retrying a Redis that cannot be
+// reached (refused, timed out, no route) with the shared backoff until retryFor
+// has passed; it says once on stderr that it is retrying. Other errors (no
+// Redis configured, a bad URL, wrong password) are returned at once. The error
+// after the last attempt says how long and how often it tried.
+func connectRetrying(ctx context.Context, rf *redisFlags, retryFor time.Duration, stderr io.Writer) (redis.UniversalClient, error) {
+	start := time.Now()
+	b := &backoff.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second}
+	for attempt := 1; ; attempt++ {
+		c, err := rf.connect(ctx)
+		if err == nil || !unreachable(err) {
+			return c, err
+		}
+		wait := b.Delay(attempt)
+		left := retryFor - time.Since(start)
+		if left <= 0 {
+			if attempt == 1 {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w (gave up after %d attempts in %v, --retry-for %v)", err, attempt, time.Since(start).Round(100*time.Millisecond), retryFor)
+		}
+		if attempt == 1 {
+			fmt.Fprintf(stderr, "mavtop: %v; retrying for up to %v\n", err, retryFor)
+		}
+		if err := backoff.Sleep(ctx, min(wait, left)); err != nil {
+			return nil, fmt.Errorf("connect to Redis: %w", err)
+		}
+	}
+}
+
+// unreachable reports whether err is a network failure to reach Redis (worth
+// retrying), not a refusal by a Redis that answered.
+func unreachable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF)
 }
 
 // parseTS reads unix milliseconds or an RFC 3339 time.

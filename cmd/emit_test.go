@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,63 @@ func TestCommandsSayWhenNoRedisIsConfigured(t *testing.T) {
 		if code != tc.code || !strings.Contains(errOut, "no Redis configured") {
 			t.Errorf("%v: exit %d, stderr %q; want %d saying no Redis is configured", tc.args, code, errOut, tc.code)
 		}
+	}
+}
+
+// TestEmitRetriesARedisThatComesBack: emit started while Redis is down keeps
+// retrying, and when the server is back (seconds later, same port) it writes
+// the event once: exit 0 and the counters hold its credits.
+func TestEmitRetriesARedisThatComesBack(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("needs redis-server (Kill and Restart on one port)")
+	}
+	srv.Kill()
+	var out, errOut lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		root := newRootCmd()
+		root.SetOut(&out)
+		root.SetErr(&errOut)
+		done <- run(root, []string{"emit", "--redis", srv.URL, "--retry-for", "60s", "--ws", "acme", "--endpoint", "/responses", "--credits", "37"}, &errOut)
+	}()
+	waitUntil(t, 30*time.Second, "emit to say it is retrying", func() bool { return strings.Contains(errOut.String(), "retrying for up to 1m0s") })
+	srv.Restart()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(out.String(), "recorded") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("emit did not finish after Redis came back")
+	}
+	p := model.MonthlyUTC.At(time.Now())
+	if n, err := srv.Client().HGet(context.Background(), feed.Keys{}.Used(p.Key), "acme").Int64(); err != nil || n != 37 {
+		t.Errorf("used acme = %d (%v), want the 37 credits emitted once", n, err)
+	}
+	if n, _ := srv.Client().XLen(context.Background(), feed.Keys{}.Stream()).Result(); n != 1 {
+		t.Errorf("the stream holds %d entries, want 1", n)
+	}
+}
+
+// TestEmitGivesUpAfterRetryFor: with no Redis at all emit retries for
+// --retry-for, then exits 1 saying why and how often it tried; 10 s by default.
+func TestEmitGivesUpAfterRetryFor(t *testing.T) {
+	url := closedPort(t)
+	start := time.Now()
+	_, errOut, code := runMavtop(t, "emit", "--redis", url, "--retry-for", "1s", "--ws", "acme", "--endpoint", "/responses", "--credits", "1")
+	took := time.Since(start)
+	if code != 1 || !strings.Contains(errOut, "connection refused") || !strings.Contains(errOut, "retrying for up to 1s") ||
+		!regexp.MustCompile(`gave up after ([2-9]|\d\d+) attempts in [\d.]+m?s, --retry-for 1s`).MatchString(errOut) {
+		t.Errorf("exit %d, stderr %q; want 1 after several attempts", code, errOut)
+	}
+	if took < time.Second {
+		t.Errorf("gave up after %v, before --retry-for 1s", took)
+	}
+	if _, errOut, code := runMavtop(t, "emit", "--redis", url, "--retry-for", "0", "--ws", "acme", "--endpoint", "/responses", "--credits", "1"); code != 1 || strings.Contains(errOut, "retrying") {
+		t.Errorf("--retry-for 0: exit %d, stderr %q; want 1 at once", code, errOut)
+	}
+	if d := newEmitCmd().Flags().Lookup("retry-for").DefValue; d != "10s" {
+		t.Errorf("--retry-for defaults to %s; the README says 10 s", d)
 	}
 }

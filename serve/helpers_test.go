@@ -123,6 +123,7 @@ type fixture struct {
 }
 
 type fixtureOpts struct {
+	color   bool // draw in colour (the fixture's sessions are colourless otherwise)
 	limits  Limits
 	idle    time.Duration
 	noLaunc bool
@@ -174,7 +175,7 @@ func startFixture(t *testing.T, fo fixtureOpts) *fixture {
 	f.hostKey = host.PublicKey()
 	opt := Options{
 		Hub: f.hub, Auth: f.auth, HostKey: host, Launcher: f.launcher,
-		IdleTimeout: fo.idle, NoColor: true, Now: fo.now, Limits: fo.limits,
+		IdleTimeout: fo.idle, NoColor: !fo.color, Now: fo.now, Limits: fo.limits,
 		Logger: slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if fo.noLaunc {
@@ -214,7 +215,16 @@ func (f *fixture) dial(user string, auth ...gossh.AuthMethod) (*gossh.Client, er
 // term is a client terminal: it keeps everything the server drew and answers
 // the terminal queries a real terminal answers (wish asks for the background
 // colour, then device attributes, when a session starts).
+// answers is how a test terminal answers the queries a session sends:
+// background is its reply to OSC 11 ("rgb:ffff/ffff/ffff"); "" answers only
+// DA1, as a terminal that does not know its colours; silent answers nothing.
+type answers struct {
+	background string
+	silent     bool
+}
+
 type term struct {
+	answers
 	t    *testing.T
 	c    *gossh.Client
 	s    *gossh.Session
@@ -228,11 +238,17 @@ type term struct {
 // openTerm opens a session with a PTY of w×h and starts a shell.
 func openTerm(t *testing.T, c *gossh.Client, w, h int) *term {
 	t.Helper()
+	return openTermAs(t, c, w, h, answers{})
+}
+
+// openTermAs is openTerm with a terminal that answers queries as like says.
+func openTermAs(t *testing.T, c *gossh.Client, w, h int, like answers) *term {
+	t.Helper()
 	s, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm := &term{t: t, c: c, s: s, done: make(chan struct{})}
+	tm := &term{t: t, c: c, s: s, done: make(chan struct{}), answers: like}
 	if err := s.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +276,10 @@ func (tm *term) read(r io.Reader) {
 			tm.mu.Lock()
 			tm.out.Write(buf[:n])
 			tm.mu.Unlock()
-			if bytes.Contains(buf[:n], []byte("\x1b[c")) {
+			if tm.background != "" && !tm.silent && bytes.Contains(buf[:n], []byte("\x1b]11;?")) {
+				_, _ = tm.in.Write([]byte("\x1b]11;" + tm.background + "\x1b\\"))
+			}
+			if !tm.silent && bytes.Contains(buf[:n], []byte("\x1b[c")) {
 				_, _ = tm.in.Write([]byte("\x1b[?62;22c")) // DA1: a VT220
 			}
 		}
@@ -271,6 +290,13 @@ func (tm *term) read(r io.Reader) {
 			return
 		}
 	}
+}
+
+// raw is everything the server sent, escape sequences included.
+func (tm *term) raw() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.out.String()
 }
 
 // screen is everything drawn so far, without escape sequences.

@@ -69,7 +69,8 @@ type Options struct {
 	// NoColor draws every session without colour, whatever its terminal says.
 	NoColor bool
 	// Theme is the background the colours are made for (tui.ThemeAuto: the
-	// session's COLORFGBG when its client sends it, else dark).
+	// session's COLORFGBG when its client sends it, else what its terminal
+	// answers to OSC 11 within BackgroundTimeout, else dark).
 	Theme tui.Theme
 	// Logger receives connects, disconnects, refusals and launches (slog.Default()).
 	Logger *slog.Logger
@@ -102,6 +103,15 @@ type Session struct {
 	model     *tui.Model
 	program   *tea.Program
 	stopKill  func() bool // stops the kill on disconnect once the session is over
+	bg        string
+}
+
+// Background is the palette the session got and why: "light (terminal)",
+// "dark (default: no answer)", "dark (theme)"… ("" until its dashboard starts).
+func (s *Session) Background() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bg
 }
 
 func (s *Session) logAttrs() []any {
@@ -305,10 +315,19 @@ func (s *Server) program(ss ssh.Session) *tea.Program {
 	if sess == nil {
 		return nil
 	}
-	r := sessionRenderer(ss, s.opt.Theme)
+	in := newSessionInput(ss.Context(), ss)
+	var ask func() (dark, answered bool)
+	if !s.opt.NoColor {
+		ask = func() (bool, bool) { return in.probe(ss, BackgroundTimeout) }
+	}
+	r, bg := sessionRenderer(ss, s.opt.Theme, ask)
 	if s.opt.NoColor {
 		r.SetColorProfile(termenv.Ascii)
 	}
+	sess.mu.Lock()
+	sess.bg = bg
+	sess.mu.Unlock()
+	s.log.Debug("terminal background", append(sess.logAttrs(), "background", bg)...)
 	m := tui.New(tui.Options{
 		Source:    s.opt.Hub.Join(),
 		Launcher:  sess.Launcher,
@@ -322,7 +341,7 @@ func (s *Server) program(ss ssh.Session) *tea.Program {
 		Bell:      s.opt.Bell,
 	})
 	p := tea.NewProgram(m,
-		tea.WithInput(&inputReader{r: ss, sess: sess}), tea.WithOutput(ss),
+		tea.WithInput(&inputReader{r: in, sess: sess}), tea.WithOutput(ss),
 		tea.WithAltScreen(), tea.WithMouseCellMotion(),
 		tea.WithFilter(clampSize),
 		// Signals are the server's, not one viewer's.
@@ -412,31 +431,41 @@ func (s *Session) close() {
 
 // sessionRenderer is a viewer's renderer: its colour profile from the
 // client's TERM and COLORTERM (as wish's MakeRenderer finds it), its
-// background from the theme. It never asks the terminal for its background
-// (OSC 11): a terminal that does not answer left the screen blank while
-// lipgloss waited seconds for the reply, and a late reply arrives on the same
-// channel as the viewer's keys. With auto, a client that sends COLORFGBG
-// (SendEnv COLORFGBG) is believed; any other gets the dark palette, and
-// --theme light serves light terminals.
-func sessionRenderer(ss ssh.Session, theme tui.Theme) *lipgloss.Renderer {
+// background from the theme. With auto, a client that sends COLORFGBG
+// (SendEnv COLORFGBG) is believed; else ask (nil: do not) asks the terminal
+// (OSC 11), waiting at most BackgroundTimeout: a terminal that does not
+// answer gets the dark palette at once instead of a blank screen, and a late
+// reply is taken out of its input. It returns the renderer and how the
+// background was decided: "dark (theme)", "light (terminal)",
+// "dark (COLORFGBG)", "dark (default: no answer)".
+func sessionRenderer(ss ssh.Session, theme tui.Theme, ask func() (dark, answered bool)) (*lipgloss.Renderer, string) {
 	pty, _, ok := ss.Pty()
 	if !ok || pty.Term == "" || pty.Term == "dumb" {
 		r := lipgloss.NewRenderer(ss, termenv.WithProfile(termenv.Ascii))
 		r.SetHasDarkBackground(true)
-		return r
+		return r, "dark (no colours)"
 	}
 	env := append(ss.Environ(), "TERM="+pty.Term)
 	r := lipgloss.NewRenderer(ss, termenv.WithEnvironment(sessionEnv(env)), termenv.WithUnsafe(), termenv.WithColorCache(true))
-	dark := true
-	if theme == tui.ThemeAuto {
+	dark, source := true, "default: no answer"
+	switch {
+	case theme != tui.ThemeAuto && theme != "":
+		dark, source = theme != tui.ThemeLight, "theme"
+	default:
 		if d, known := darkFromCOLORFGBG(sessionEnv(env).Getenv("COLORFGBG")); known {
-			dark = d
+			dark, source = d, "COLORFGBG"
+		} else if ask == nil || r.ColorProfile() == termenv.Ascii {
+			source = "default: not asked"
+		} else if d, answered := ask(); answered {
+			dark, source = d, "terminal"
 		}
-	} else {
-		dark = theme != tui.ThemeLight
 	}
 	r.SetHasDarkBackground(dark)
-	return r
+	word := "light"
+	if dark {
+		word = "dark"
+	}
+	return r, word + " (" + source + ")"
 }
 
 // darkFromCOLORFGBG reads rxvt's COLORFGBG ("15;0": white on black): the

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"mavtop/internal/backoff"
 	"mavtop/model"
@@ -52,6 +53,9 @@ type shared struct {
 	rate    rateState
 	slots   *slotSet
 	pending pendingJobs
+	// quiet is held (read) by every creation from its request to its tracking
+	// and by every job's tracking; Quiesce takes it whole (see there).
+	quiet sync.RWMutex
 }
 
 // New returns a client configured by opts. Without WithAPIKey every call fails with

@@ -19,6 +19,8 @@ type track struct {
 // createSync performs a synchronous creation (the charge is known from the answer)
 // and publishes its outcome once.
 func (c *Client) createSync(ctx context.Context, path string, t track, body any, out charged, id func() string) error {
+	c.sh.quiet.RLock()
+	defer c.sh.quiet.RUnlock()
 	rep, err := c.send(ctx, request{method: http.MethodPost, path: path, body: body, create: true}, out)
 	o := outcome{endpoint: path, op: t.op, est: t.est, status: rep.status, req: rep.requestID}
 	if err == nil {
@@ -34,6 +36,8 @@ func (c *Client) createSync(ctx context.Context, path string, t track, body any,
 // createAsync starts an asynchronous job. A refusal is published at once; an
 // accepted job is published when it is seen finished (settle).
 func (c *Client) createAsync(ctx context.Context, path string, t track, body any, out any, id func() string) error {
+	c.sh.quiet.RLock()
+	defer c.sh.quiet.RUnlock()
 	rep, err := c.send(ctx, request{method: http.MethodPost, path: path, body: body, create: true}, out)
 	if err != nil {
 		c.trackResult(ctx, outcome{endpoint: path, op: t.op, est: t.est, status: rep.status, req: rep.requestID}, err)

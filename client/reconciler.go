@@ -14,6 +14,10 @@ type Reconciliation struct {
 	Usage *UsageReport
 	// Err is why the reading failed.
 	Err error
+	// Quiet is true when the reading was taken while every credit the API had
+	// charged this client was tracked (Client.Quiesce): a difference then is
+	// real, not a call or a job in flight.
+	Quiet bool
 }
 
 // Reconciler reads GET /usage every Interval and hands each reading to Sink, which
@@ -24,7 +28,12 @@ type Reconciler struct {
 	// Interval is the time between readings (default 5 minutes).
 	Interval time.Duration
 	// Sink receives every reading, failed ones included; it must not block long.
+	// With QuietWait it runs while the client's traffic waits (Client.Quiesce),
+	// so it may read what was tracked and compare exactly.
 	Sink func(Reconciliation)
+	// QuietWait, when > 0, takes each reading at a quiet moment of the client
+	// (Client.Quiesce), waiting up to this long for its jobs in flight to finish.
+	QuietWait time.Duration
 }
 
 // Run reads at once, then every Interval, until ctx is done; it returns ctx.Err().
@@ -35,12 +44,19 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 	clock := r.Client.Clock()
 	for {
-		u, err := r.Client.Usage(ctx)
+		read := func(quiet bool) {
+			u, err := r.Client.Usage(ctx)
+			if ctx.Err() == nil && r.Sink != nil {
+				r.Sink(Reconciliation{At: clock.Now(), Usage: u, Err: err, Quiet: quiet})
+			}
+		}
+		if r.QuietWait > 0 {
+			r.Client.Quiesce(ctx, r.QuietWait, read)
+		} else {
+			read(false)
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
-		}
-		if r.Sink != nil {
-			r.Sink(Reconciliation{At: clock.Now(), Usage: u, Err: err})
 		}
 		if err := clock.Sleep(ctx, interval); err != nil {
 			return err

@@ -190,6 +190,8 @@ func (c *Client) expect(id string, p pendingJob) {
 // settle publishes a finished job's outcome if this client created it and has not
 // published it yet.
 func (c *Client) settle(ctx context.Context, id string, credits int64, failed bool, msg string) {
+	c.sh.quiet.RLock()
+	defer c.sh.quiet.RUnlock()
 	c.sh.pending.mu.Lock()
 	p, ok := c.sh.pending.jobs[id]
 	delete(c.sh.pending.jobs, id)
@@ -202,6 +204,33 @@ func (c *Client) settle(ctx context.Context, id string, credits int64, failed bo
 		o.code, o.msg = "job_failed", msg
 	}
 	p.client.publish(ctx, o)
+}
+
+// Quiesce runs fn at a moment when every credit the API charged this client's
+// calls is already tracked: no creation is between its request and its
+// tracking, and no job it created awaits the tracking of its completion. New
+// creations (and job trackings) wait while fn runs, so a reading of GET /usage
+// taken in fn compares exactly with what the tracker holds. It retries for up
+// to wait while jobs are pending; fn's quiet is false when some still were (fn
+// runs anyway). fn should be short: this client's traffic waits for it.
+func (c *Client) Quiesce(ctx context.Context, wait time.Duration, fn func(quiet bool)) {
+	deadline := c.sh.clock.Now().Add(wait)
+	for {
+		c.sh.quiet.Lock()
+		quiet := c.PendingJobs() == 0
+		if quiet || !c.sh.clock.Now().Before(deadline) || ctx.Err() != nil {
+			defer c.sh.quiet.Unlock()
+			fn(quiet)
+			return
+		}
+		c.sh.quiet.Unlock()
+		if c.sh.clock.Sleep(ctx, 250*time.Millisecond) != nil {
+			c.sh.quiet.Lock()
+			defer c.sh.quiet.Unlock()
+			fn(false)
+			return
+		}
+	}
 }
 
 // PendingJobs returns how many created jobs await their completion to be tracked.

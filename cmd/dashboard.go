@@ -111,7 +111,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 			return nil, fmt.Errorf("start the demo: %w", err)
 		}
 		src.demo, src.close = d, d.Close
-		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances}
+		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances, newest: newestEntry(d.Redis, feed.Keys{Prefix: prefix})}
 		src.hub = startHub(ctx, feed.NewSubscriber(d.Redis, feed.SubscriberOptions{Prefix: prefix, AuditEvery: f.auditEvery()}), alerts)
 		if src.watcher, err = f.notify.startAlerts(ctx, d.Redis, prefix, src.hub, f.alertLog); err != nil {
 			d.Close()
@@ -149,7 +149,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		if prefix != "" {
 			qopts = append(qopts, client.WithQueuePrefix(prefix))
 		}
-		src.api = &api{client: c, retries: client.NewRetryQueue(rdb, qopts...), balances: bal}
+		src.api = &api{client: c, retries: client.NewRetryQueue(rdb, qopts...), balances: bal, newest: newestEntry(rdb, feed.Keys{Prefix: prefix})}
 		src.api.run(ctx, src.hub, f.reconcile)
 	}
 	return src, nil

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"mavtop/client"
 	"mavtop/feed"
 	"mavtop/model"
@@ -29,6 +31,10 @@ type api struct {
 	retries  *client.RetryQueue
 	balances *feed.Balances
 	drift    atomic.Pointer[tui.Drift]
+	// newest returns the id of the stream's newest entry ("" when empty), so a
+	// reading compares with a ledger that includes everything tracked before
+	// it; nil: compare with the ledger as it is.
+	newest func(ctx context.Context) (string, error)
 }
 
 // launcher returns the estimator's launcher, or nil without an API client.
@@ -46,9 +52,14 @@ func (a *api) run(ctx context.Context, hub *feed.Hub, reconcileEvery time.Durati
 		return
 	}
 	if reconcileEvery > 0 {
-		r := &client.Reconciler{Client: a.client, Interval: reconcileEvery, Sink: func(rec client.Reconciliation) {
-			a.drift.Store(driftOf(rec, hub))
-		}}
+		// Each reading is taken at a quiet moment of the client and compared
+		// with a ledger that has caught up with the stream: the drift shown is
+		// what was charged and never tracked, not a call or job in flight.
+		r := &client.Reconciler{Client: a.client, Interval: reconcileEvery, QuietWait: min(reconcileEvery/2, time.Minute),
+			Sink: func(rec client.Reconciliation) {
+				a.catchUp(ctx, hub)
+				a.drift.Store(driftOf(rec, hub))
+			}}
 		go func() { _ = r.Run(ctx) }()
 	}
 	if a.retries != nil {
@@ -64,6 +75,33 @@ func (a *api) run(ctx context.Context, hub *feed.Hub, reconcileEvery time.Durati
 				}
 			}
 		}()
+	}
+}
+
+// catchUp waits (up to 2 s) until the hub's ledger includes the stream's
+// newest entry: every event tracked before the reading.
+func (a *api) catchUp(ctx context.Context, hub *feed.Hub) {
+	if a.newest == nil {
+		return
+	}
+	id, err := a.newest(ctx)
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for id != "" && !hub.Applied(id) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// newestEntry returns a function reading the id of the stream's newest entry.
+func newestEntry(c redis.UniversalClient, k feed.Keys) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		msgs, err := c.XRevRangeN(ctx, k.Stream(), "+", "-", 1).Result()
+		if err != nil || len(msgs) == 0 {
+			return "", err
+		}
+		return msgs[0].ID, nil
 	}
 }
 

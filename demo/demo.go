@@ -7,7 +7,9 @@ package demo
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -15,6 +17,7 @@ import (
 	"mavtop/client/sandbox"
 	"mavtop/client/sim"
 	"mavtop/feed"
+	"mavtop/model"
 )
 
 // Options configure a demo. The zero value is the normal demo.
@@ -71,6 +74,7 @@ func Start(ctx context.Context, opt Options) (d *Demo, err error) {
 		onErr = func(error) {}
 	}
 	d = &Demo{Redis: opt.Redis, Key: sim.DemoKey, Workspaces: sim.DefaultWorkspaces()}
+	now := opt.Clock.Now()
 	defer func() {
 		if err != nil {
 			d.Close()
@@ -86,6 +90,16 @@ func Start(ctx context.Context, opt Options) (d *Demo, err error) {
 	d.Publisher = feed.NewPublisher(d.Redis, feed.PublisherOptions{Prefix: opt.Prefix, Now: opt.Clock.Now})
 	d.Balances = feed.NewBalances(d.Redis, store)
 	settings := feed.NewSettingsStore(d.Redis, store)
+	// The demo's billing period is about half gone whatever today's date, so
+	// "time left", pace and forecasts read as they would mid-month.
+	periodCfg := PeriodAt(now)
+	if !opt.NoTraffic {
+		if err := settings.SetPeriod(ctx, periodCfg); err != nil {
+			return nil, fmt.Errorf("demo billing period: %w", err)
+		}
+	} else {
+		periodCfg = model.PeriodConfig{StartDay: 1}
+	}
 	for _, w := range d.Workspaces {
 		if err := settings.SetWorkspace(ctx, w.Name, w.Settings()); err != nil {
 			return nil, fmt.Errorf("demo settings for %s: %w", w.Name, err)
@@ -98,6 +112,7 @@ func Start(ctx context.Context, opt Options) (d *Demo, err error) {
 	}
 	cfg := sim.SandboxConfig(opt.Seed)
 	cfg.Now = opt.Clock.Now
+	cfg.PeriodStartDay = periodCfg.StartDay
 	cfg.OnRecharge = sim.RechargeHook(d.Publisher, opt.Clock, onErr)
 	d.Sandbox = sandbox.New(cfg)
 	if err := sim.Setup(d.Sandbox, d.Key, d.Workspaces); err != nil {
@@ -123,16 +138,53 @@ func Start(ctx context.Context, opt Options) (d *Demo, err error) {
 	if opt.NoTraffic {
 		return d, nil
 	}
+	// The period so far: written before anything reads the stream, so the
+	// counters, the stream and the sandbox's pools agree from the first frame.
+	rule, _ := periodCfg.Rule()
+	period := rule.At(now)
+	pace := sim.PaceFor(period.Left(now))
+	history, err := sim.History(d.Workspaces, period, now, pace, opt.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Publisher.TrackBatch(ctx, history); err != nil {
+		return nil, fmt.Errorf("demo history: %w", err)
+	}
+	if err := d.Sandbox.RecordPast(d.Key, sim.PastOf(history)); err != nil {
+		return nil, fmt.Errorf("demo history: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
-	driver := sim.New(sim.Config{Client: d.Client, Workspaces: d.Workspaces, Seed: opt.Seed, Stress: opt.Stress,
-		OnError: func(ws string, err error) { onErr(fmt.Errorf("%s: %w", ws, err)) }})
+	driver := sim.New(sim.Config{Client: d.Client, Workspaces: d.Workspaces, Seed: opt.Seed, Stress: opt.Stress, Pace: pace,
+		OnError: func(ws string, err error) { onErr(fmt.Errorf("%s: %w", ws, err)) },
+		RaiseLimit: func(ctx context.Context, ws, project string, limit int64) error {
+			if err := d.Sandbox.SetProjectLimit(d.Key, ws, project, limit); err != nil {
+				return err
+			}
+			_, err := settings.UpdateProject(ctx, ws, project, func(b *model.ProjectBudget) error { b.Limit = limit; return nil })
+			return err
+		}})
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		driver.Run(runCtx)
 	}()
 	return d, nil
+}
+
+// PeriodAt returns the billing-period config (a start day in UTC) that puts now
+// closest to half-way through its period: between about 45 and 55 % whatever
+// the date, never "23 h left" at a month's end.
+func PeriodAt(now time.Time) model.PeriodConfig {
+	best, bestOff := 1, math.Inf(1)
+	for day := 1; day <= 28; day++ {
+		p := model.PeriodRule{StartDay: day, Location: time.UTC}.At(now)
+		f := float64(now.Sub(p.Start)) / float64(p.End.Sub(p.Start))
+		if off := math.Abs(f - 0.5); off < bestOff {
+			best, bestOff = day, off
+		}
+	}
+	return model.PeriodConfig{StartDay: best}
 }
 
 // Close stops the traffic, the sandbox and the embedded Redis.

@@ -35,6 +35,7 @@ type Hub struct {
 	state    LedgerState
 	conn     *ConnMsg
 	stats    *StatsMsg
+	applied  string // the newest stream entry the ledger includes
 	viewers  map[*Viewer]struct{}
 	maxQueue int
 }
@@ -64,8 +65,16 @@ func (h *Hub) Handle(m Msg) {
 	if sm, ok := m.(*SnapshotMsg); ok && sm.DefaultAlerts == nil {
 		sm.DefaultAlerts = h.state.DefaultAlerts // viewers start ledgers like the hub's
 	}
-	h.state.Apply(m)
+	applied := h.state.Apply(m)
 	switch m := m.(type) {
+	case *SnapshotMsg:
+		if m.Snap != nil {
+			h.applied = m.Snap.StreamID
+		}
+	case *BatchMsg:
+		if applied && m.LastID != "" {
+			h.applied = m.LastID
+		}
 	case *ConnMsg:
 		h.conn = m
 	case *StatsMsg:
@@ -82,6 +91,14 @@ func (h *Hub) Read(fn func(l *model.Ledger, conn *ConnMsg, stats *StatsMsg)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	fn(h.state.Ledger, h.conn, h.stats)
+}
+
+// Applied reports whether the hub's ledger includes every stream entry up to
+// and including id (false before the first snapshot).
+func (h *Hub) Applied(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.state.Ledger != nil && h.applied != "" && compareIDs(h.applied, id) >= 0
 }
 
 // Viewers returns the number of viewers joined.

@@ -50,6 +50,7 @@ type account struct {
 	tokensOut   int64
 	periodStart time.Time
 	periodEnd   time.Time
+	periodDay   int
 	created     time.Time
 }
 
@@ -104,15 +105,21 @@ func (s *Sandbox) account(key string, now time.Time) *account {
 		workspaces: map[string]*workspace{},
 		jobs:       map[string]*job{},
 		created:    now,
+		periodDay:  s.cfg.PeriodStartDay,
 	}
-	a.periodStart, a.periodEnd = monthOf(now)
+	a.periodStart, a.periodEnd = periodOf(now, s.cfg.PeriodStartDay)
 	s.accounts[key] = a
 	return a
 }
 
-func monthOf(t time.Time) (start, end time.Time) {
+// periodOf returns the billing period holding t: from 00:00 UTC on day (1–28)
+// of a month to the same instant a month later.
+func periodOf(t time.Time, day int) (start, end time.Time) {
 	u := t.UTC()
-	start = time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
+	start = time.Date(u.Year(), u.Month(), day, 0, 0, 0, 0, time.UTC)
+	if u.Before(start) {
+		start = time.Date(u.Year(), u.Month()-1, day, 0, 0, 0, 0, time.UTC)
+	}
 	return start, start.AddDate(0, 1, 0)
 }
 
@@ -122,7 +129,7 @@ func (a *account) rollover(now time.Time) {
 	if now.Before(a.periodEnd) {
 		return
 	}
-	a.periodStart, a.periodEnd = monthOf(now)
+	a.periodStart, a.periodEnd = periodOf(now, a.periodDay)
 	a.pool.used, a.pool.recharged = 0, 0
 	a.used, a.recharged, a.requests, a.errors, a.tokensIn, a.tokensOut = 0, 0, 0, 0, 0, 0
 	a.refused = map[string]int64{}

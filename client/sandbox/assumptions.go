@@ -206,8 +206,8 @@ type progress struct {
 //     before the first event, as a plain JSON answer. Elsewhere stream: true is a 400
 //     invalid_field on "stream".
 //   - GET /personas' custom-only flag is assumed to be named custom_only.
-//   - The billing period is the calendar month in UTC of the sandbox clock; at its
-//     end every counter starts afresh.
+//   - The billing period is the calendar month in UTC of the sandbox clock (or
+//     the month from Config.PeriodStartDay); at its end every counter starts afresh.
 //   - Requests refused with 401 or 429 do not count against the rate limit; every
 //     other request does, GET /usage included.
 // ---------------------------------------------------------------------------

@@ -195,3 +195,89 @@ func (s *Sandbox) RevokeKey(key string) {
 	s.revoked[key] = true
 	s.mu.Unlock()
 }
+
+// Past is one line of an account's history before the sandbox started: credits
+// charged to a workspace (and project) on an endpoint, a refusal, or credits
+// added. A demo records the history it shows, so that GET /usage and the pools
+// agree with the usage stream from the first reading.
+type Past struct {
+	// Workspace and Project are who the line belongs to.
+	Workspace, Project string
+	// Endpoint is the API path charged.
+	Endpoint string
+	// Credits is what was charged (≥ 0).
+	Credits int64
+	// Refused is the 402 code of a refusal ("" for none).
+	Refused string
+	// Recharged is credits added to the workspace's pool (≥ 0).
+	Recharged int64
+}
+
+// RecordPast applies history lines to key's account as they were: charges draw
+// from their pools and count towards limits, refusals are counted, recharges
+// add credits. Nothing is checked against limits or balances, no auto-recharge
+// fires and OnRecharge is not called: the history already says what happened.
+// Lines for unknown workspaces create them (drawing from the account's pool).
+func (s *Sandbox) RecordPast(key string, lines []Past) error {
+	if !wellFormedKey(key) {
+		return errors.New("sandbox: not a well-formed mvra_live_ key")
+	}
+	for _, l := range lines {
+		if validID(l.Workspace) == "" || (l.Project != "" && validID(l.Project) == "") {
+			return fmt.Errorf("sandbox: workspace %q or project %q is not 1–64 of [A-Za-z0-9._:-]", l.Workspace, l.Project)
+		}
+		if l.Credits < 0 || l.Recharged < 0 {
+			return fmt.Errorf("sandbox: negative credits in the history of %q", l.Workspace)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	a := s.account(key, now)
+	for _, l := range lines {
+		w := a.workspace(l.Workspace, now)
+		p := w.project(l.Project)
+		pl := a.poolOf(w)
+		if l.Credits > 0 {
+			pl.used += l.Credits
+			a.used += l.Credits
+			w.used += l.Credits
+			w.byEndpoint[l.Endpoint] += l.Credits
+			if p != nil {
+				p.used += l.Credits
+			}
+		}
+		if l.Refused != "" {
+			a.refused[l.Refused]++
+			w.refused[l.Refused]++
+			if p != nil {
+				p.refused[l.Refused]++
+			}
+		}
+		if l.Recharged > 0 {
+			pl.recharged += l.Recharged
+			a.recharged += l.Recharged
+			w.recharged += l.Recharged
+		}
+	}
+	return nil
+}
+
+// SetProjectLimit changes a project's usage limit at runtime (a workspace owner
+// raising it in Workspace Settings > Budget); 0 removes it. Its use so far is kept.
+func (s *Sandbox) SetProjectLimit(key, ws, project string, limit int64) error {
+	if limit < 0 {
+		return errors.New("sandbox: usage limit must not be negative")
+	}
+	if !wellFormedKey(key) {
+		return errors.New("sandbox: not a well-formed mvra_live_ key")
+	}
+	if validID(ws) == "" || validID(project) == "" {
+		return fmt.Errorf("sandbox: workspace %q or project %q is not 1–64 of [A-Za-z0-9._:-]", ws, project)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	s.account(key, now).workspace(ws, now).project(project).usageLimit = limit
+	return nil
+}

@@ -36,6 +36,9 @@ type Config struct {
 	JobSpeed float64
 	// FailRate is the share of asynchronous jobs that fail (and are refunded); default 0.
 	FailRate float64
+	// PeriodStartDay is the day of the month (UTC) billing periods start on,
+	// 1–28; 0 means 1, calendar months.
+	PeriodStartDay int
 }
 
 // Sandbox is the emulated API: an http.Handler serving BasePath. It is safe for
@@ -67,6 +70,9 @@ func New(cfg Config) *Sandbox {
 	}
 	if cfg.JobSpeed <= 0 {
 		cfg.JobSpeed = 1
+	}
+	if cfg.PeriodStartDay < 1 || cfg.PeriodStartDay > 28 {
+		cfg.PeriodStartDay = 1
 	}
 	s := &Sandbox{
 		cfg:      cfg,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
-	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -38,6 +37,10 @@ type Config struct {
 	Drain bool
 	// OnError receives errors other than refusals (402, pre-flight); may be nil.
 	OnError func(ws string, err error)
+	// RaiseLimit is the workspace owner: it sets a project's usage limit (in the
+	// API and in the feed's settings). Projects with RaiseBy call it once their
+	// calls have been refused for RaiseAfter; nil: nobody raises anything.
+	RaiseLimit func(ctx context.Context, ws, project string, limit int64) error
 }
 
 // Stats counts what a workspace's application did.
@@ -60,6 +63,9 @@ type Driver struct {
 
 	mu    sync.Mutex
 	stats map[string]*Stats
+	// refusedSince is when each "ws/project" was first refused with
+	// budget_exceeded since its last success (absent: not refused).
+	refusedSince map[string]time.Time
 }
 
 // New returns a driver; Run starts it.
@@ -76,7 +82,7 @@ func New(cfg Config) *Driver {
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 5 * time.Second
 	}
-	d := &Driver{cfg: cfg, clock: cfg.Client.Clock(), stats: map[string]*Stats{}}
+	d := &Driver{cfg: cfg, clock: cfg.Client.Clock(), stats: map[string]*Stats{}, refusedSince: map[string]time.Time{}}
 	for _, w := range cfg.Workspaces {
 		d.stats[w.Name] = &Stats{}
 	}
@@ -94,21 +100,66 @@ func (d *Driver) Stats() map[string]Stats {
 	return out
 }
 
-// Run warms every workspace up, then sends traffic until ctx is done; with Drain
-// it then waits for the jobs in flight. Refusals and errors are counted in Stats
-// (errors also go to OnError), not returned: a simulated application keeps going.
+// Run sends every workspace's traffic, and plays their owners, until ctx is
+// done; with Drain it then waits for the jobs in flight. Refusals and errors are
+// counted in Stats (errors also go to OnError), not returned: a simulated
+// application keeps going.
 func (d *Driver) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, w := range d.cfg.Workspaces {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.warmup(ctx, w)
 			d.traffic(ctx, w)
+		}()
+	}
+	if d.cfg.RaiseLimit != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.owner(ctx)
 		}()
 	}
 	wg.Wait()
 	d.jobs.Wait()
+}
+
+// owner raises the usage limit of every project with RaiseBy whose calls have
+// been refused for its RaiseAfter, as a workspace owner watching the 402s would.
+func (d *Driver) owner(ctx context.Context) {
+	limits := map[string]int64{}
+	for d.clock.Sleep(ctx, 5*time.Second) == nil {
+		now := d.clock.Now()
+		for _, w := range d.cfg.Workspaces {
+			for _, p := range w.Projects {
+				if p.RaiseBy <= 0 {
+					continue
+				}
+				key := w.Name + "/" + p.Name
+				d.mu.Lock()
+				since, refused := d.refusedSince[key]
+				d.mu.Unlock()
+				if !refused || now.Sub(since) < p.RaiseAfter {
+					continue
+				}
+				limit := limits[key]
+				if limit == 0 {
+					limit = p.UsageLimit
+				}
+				limit += p.RaiseBy
+				if err := d.cfg.RaiseLimit(ctx, w.Name, p.Name, limit); err != nil {
+					if ctx.Err() == nil && d.cfg.OnError != nil {
+						d.cfg.OnError(w.Name, err)
+					}
+					continue
+				}
+				limits[key] = limit
+				d.mu.Lock()
+				delete(d.refusedSince, key)
+				d.mu.Unlock()
+			}
+		}
+	}
 }
 
 // callContext is the context calls run with: with Drain, stopping does not cut
@@ -120,17 +171,8 @@ func (d *Driver) callContext(ctx context.Context) context.Context {
 	return ctx
 }
 
-// warmup spends the workspace's warm-up credits at once.
-func (d *Driver) warmup(ctx context.Context, w Workspace) {
-	c := d.cfg.Client.In(w.Name, w.Warmup.Project)
-	r := rand.New(rand.NewPCG(d.cfg.Seed, hash(w.Name+"/warmup")))
-	for i := 0; i < w.Warmup.Personas && ctx.Err() == nil; i++ {
-		_, err := c.CreatePersona(d.callContext(ctx), persona(r))
-		d.count(w.Name, err)
-	}
-}
-
-// traffic sends the workspace's mix at its rate (Poisson arrivals).
+// traffic sends the workspace's mix at its rate, swinging over the spending
+// cycle (Poisson arrivals, thinned to the cycle).
 func (d *Driver) traffic(ctx context.Context, w Workspace) {
 	rate := w.Rate * d.cfg.Pace
 	if rate <= 0 || len(w.Mix) == 0 {
@@ -143,7 +185,7 @@ func (d *Driver) traffic(ctx context.Context, w Workspace) {
 	}
 	var n int64
 	for ctx.Err() == nil {
-		gap := time.Duration(-math.Log(1-r.Float64()) / rate * float64(time.Second))
+		gap := nextArrival(r, w.Name, rate, d.clock.Now())
 		if d.clock.Sleep(ctx, gap) != nil {
 			return
 		}
@@ -165,6 +207,7 @@ func (d *Driver) traffic(ctx context.Context, w Workspace) {
 			d.count(w.Name, err)
 			return
 		}
+		d.streak(w.Name, project, err)
 		if d.count(w.Name, err) {
 			// A graceful application backs off after a refusal (Pattern 6).
 			if d.clock.Sleep(ctx, d.cfg.Backoff) != nil {
@@ -277,6 +320,22 @@ func (d *Driver) count(ws string, err error) (refused bool) {
 		d.cfg.OnError(ws, err)
 	}
 	return refused
+}
+
+// streak keeps when a project's calls began to be refused with budget_exceeded
+// (for the owner); a success ends the streak.
+func (d *Driver) streak(ws, project string, err error) {
+	key := ws + "/" + project
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err == nil:
+		delete(d.refusedSince, key)
+	case client.IsBudgetExceeded(err):
+		if _, ok := d.refusedSince[key]; !ok {
+			d.refusedSince[key] = d.clock.Now()
+		}
+	}
 }
 
 func pickOp(r *rand.Rand, mix []Share, total float64) estimator.Operation {

@@ -3,6 +3,7 @@ package sim_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -78,7 +79,7 @@ type rig struct {
 	limited  atomic.Int64
 }
 
-func newRig(t *testing.T, speed float64, drain, stress bool) *rig {
+func newRig(t *testing.T, speed float64, drain, stress bool, pace float64) *rig {
 	t.Helper()
 	ctx := context.Background()
 	r := &rig{clock: client.NewScaledClock(time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC), speed), bad: &errs{}, wss: sim.DefaultWorkspaces()}
@@ -113,7 +114,7 @@ func newRig(t *testing.T, speed float64, drain, stress bool) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.d = sim.New(sim.Config{Client: c, Workspaces: r.wss, Seed: 5, Drain: drain, Stress: stress,
+	r.d = sim.New(sim.Config{Client: c, Workspaces: r.wss, Seed: 5, Drain: drain, Stress: stress, Pace: pace,
 		OnError: func(ws string, err error) {
 			if stress && client.IsRateLimited(err) {
 				r.limited.Add(1) // stress runs into the rate limit on purpose
@@ -165,33 +166,92 @@ func (e *errs) report(t *testing.T) {
 	}
 }
 
-// TestDemoShowsEveryLevelWithin15s runs the demo workspaces for 15 simulated
-// seconds (at 10× speed, jobs in flight abandoned) and checks that a newcomer sees every level at once:
-// below 50, 50–75, 75–90, ≥ 90, and 402s of both codes, while some stay healthy.
-func TestDemoShowsEveryLevelWithin15s(t *testing.T) {
-	r := newRig(t, 10, false, false)
-	r.run(t, 15*time.Second)
-	levels := map[model.Level][]string{}
-	for _, w := range r.wss {
-		st, err := r.balances.Status(context.Background(), w.Name)
-		if err != nil {
-			t.Fatal(err)
+// TestHistoryBringsEachWorkspaceToItsStart: the history of the demo's period
+// sums to each workspace's Used and each project's Used to the credit; the last
+// hour is call by call (burn and charts plausible from the first frame) at a
+// pace that leaves every workspace hours from running out; a workspace that ran
+// out is refused since then and spent nothing in the last hour; judged by the
+// model, the start shows every level from ok to OUT's neighbour crit.
+func TestHistoryBringsEachWorkspaceToItsStart(t *testing.T) {
+	now := time.Date(2026, 11, 30, 23, 10, 0, 0, time.UTC)
+	rule := model.PeriodRule{StartDay: 15, Location: time.UTC}
+	p := rule.At(now)
+	pace := sim.PaceFor(p.Left(now))
+	wss := sim.DefaultWorkspaces()
+	evs, err := sim.History(wss, p, now, pace, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := sim.History(wss, p, now, pace, 9)
+	if len(again) != len(evs) || again[len(again)-1] != evs[len(evs)-1] {
+		t.Errorf("the same seed gave another history")
+	}
+	used := map[string]int64{}
+	projUsed := map[string]int64{}
+	lastHour := map[string]int64{}
+	refusedSince := map[string]int64{}
+	hourAgo := now.Add(-sim.HistoryWindow).UnixMilli()
+	for i, e := range evs {
+		if err := e.Validate(); err != nil {
+			t.Fatalf("event %d: %v", i, err)
 		}
-		levels[st.Level] = append(levels[st.Level], fmt.Sprintf("%s %.0f%%", w.Name, st.Percent))
-	}
-	_, refused := r.snapshot(t)
-	t.Logf("at 15 s: levels %v, 402s %v", levels, refused)
-	for _, l := range []model.Level{model.LevelOK, model.LevelWarn, model.LevelHigh, model.LevelCritical} {
-		if len(levels[l]) == 0 {
-			t.Errorf("no workspace at level %s 15 s in", l)
+		if !p.Contains(e.TS) || e.TS >= now.UnixMilli() || (i > 0 && e.TS < evs[i-1].TS) {
+			t.Fatalf("event %d at %s: outside the period's past or out of order", i, time.UnixMilli(e.TS))
+		}
+		used[e.Workspace] += e.Credits
+		projUsed[e.Workspace+"/"+e.Project] += e.Credits
+		if e.TS >= hourAgo {
+			lastHour[e.Workspace] += e.Credits
+		}
+		if e.Refused() {
+			refusedSince[e.Workspace]++
 		}
 	}
-	if refused["umbrella-research/"+model.CodeCreditsExhausted] == 0 {
-		t.Errorf("umbrella-research had no 402 credits_exhausted 15 s in")
+	l := model.NewLedger(rule, now)
+	snap := &model.Snapshot{Period: p, StreamID: "1-0", Used: used, Settings: map[string]model.Settings{}}
+	for _, w := range wss {
+		snap.Settings[w.Name] = w.Settings()
 	}
-	if refused["hooli-ml/"+model.CodeBudgetExceeded] == 0 {
-		t.Errorf("hooli-ml had no 402 budget_exceeded 15 s in")
+	l.Seed(snap, now)
+	l.Backfill(reversed(evs), now.Add(-sim.HistoryWindow))
+	levels := map[model.Level]bool{}
+	for _, w := range wss {
+		if used[w.Name] != w.Used {
+			t.Errorf("%s: history sums to %d, want %d", w.Name, used[w.Name], w.Used)
+		}
+		for _, pr := range w.Projects {
+			if pr.Used > 0 && projUsed[w.Name+"/"+pr.Name] != pr.Used {
+				t.Errorf("%s/%s: history sums to %d, want %d", w.Name, pr.Name, projUsed[w.Name+"/"+pr.Name], pr.Used)
+			}
+		}
+		f := l.Forecast(w.Name, now)
+		st := model.Assess(&model.Settings{Allocation: w.Allocation, UsageLimit: w.UsageLimit}, model.Usage{Used: used[w.Name]}, nil)
+		levels[st.Level] = true
+		t.Logf("%-18s %-8s %5.1f %%  last hour %7d  burn %7.0f/h  pace %5.1f×  out in %s", w.Name, st.Level, st.Percent, lastHour[w.Name], f.BurnPerHour, f.PaceMultiple, f.RunsOutIn.Round(time.Minute))
+		if f.PaceMultiple > 25 || math.IsInf(f.PaceMultiple, 0) {
+			t.Errorf("%s starts at pace %.1f×", w.Name, f.PaceMultiple)
+		}
+		if w.RanOutAgo > 0 {
+			if lastHour[w.Name] != 0 || refusedSince[w.Name] == 0 {
+				t.Errorf("%s ran out %s ago but spent %d in the last hour with %d 402s", w.Name, w.RanOutAgo, lastHour[w.Name], refusedSince[w.Name])
+			}
+		} else if lastHour[w.Name] == 0 {
+			t.Errorf("%s spent nothing in the last hour: no burn on the first frame", w.Name)
+		}
 	}
+	for _, lv := range []model.Level{model.LevelOK, model.LevelWarn, model.LevelHigh, model.LevelCritical} {
+		if !levels[lv] {
+			t.Errorf("no workspace starts at %s: %v", lv, levels)
+		}
+	}
+}
+
+func reversed(evs []model.Event) []model.Event {
+	out := make([]model.Event, len(evs))
+	for i, e := range evs {
+		out[len(evs)-1-i] = e
+	}
+	return out
 }
 
 // TestTenMinutesOfTraffic runs the six demo workspaces for ten minutes of
@@ -205,7 +265,7 @@ func TestTenMinutesOfTraffic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ten simulated minutes")
 	}
-	r := newRig(t, 100, true, false)
+	r := newRig(t, 100, true, false, 8) // eight times the demo's pace: enough jobs for calibration
 	r.run(t, 10*time.Minute)
 
 	ledger, ok := r.sb.Ledger(sim.DemoKey)
@@ -272,7 +332,7 @@ func TestTenMinutesOfTraffic(t *testing.T) {
 // stress sends even on a loaded machine (the clock is scaled, so a starved CPU
 // sends fewer calls per simulated second: 66 in 30 s were seen under load).
 func TestStressKeepsTotalsExact(t *testing.T) {
-	r := newRig(t, 20, true, true)
+	r := newRig(t, 20, true, true, 1)
 	if err := r.sb.ConfigureAccount(sim.DemoKey, sandbox.AccountConfig{RateLimit: 20}); err != nil {
 		t.Fatal(err)
 	}

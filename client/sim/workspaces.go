@@ -1,12 +1,14 @@
 package sim
 
 import (
+	"time"
+
 	"mavtop/estimator"
 	"mavtop/model"
 )
 
-// Workspace is one simulated application's workspace: its budget, how it warms
-// up and what traffic it sends.
+// Workspace is one simulated application's workspace: its budget, where it
+// stands when the demo starts, and what traffic it sends.
 type Workspace struct {
 	// Name is the workspace id (in the stream, the feed's settings and the sandbox).
 	Name string
@@ -24,9 +26,15 @@ type Workspace struct {
 	RechargeBelow, RechargeAmount int64
 	// Projects are the projects traffic is spread over, with their budgets.
 	Projects []Project
-	// Warmup is used at start so that the workspace shows its level at once.
-	Warmup Warmup
-	// Rate is calls per second at normal pace.
+	// Used is the credits the workspace used earlier in the billing period, before
+	// the demo starts (History writes them: the earlier days as daily totals, the
+	// last hour call by call).
+	Used int64
+	// RanOutAgo, when set, is how long before the start the workspace's credits
+	// ran out: since then its application (one without pre-flight) is refused.
+	RanOutAgo time.Duration
+	// Rate is calls per second at normal pace, on average over a spending cycle
+	// (the rate swings by CycleSwing over CyclePeriod).
 	Rate float64
 	// Mix is the relative weight of each operation in the traffic.
 	Mix []Share
@@ -41,15 +49,13 @@ type Project struct {
 	Name string
 	// UsageLimit and BudgetAlert are the project's budget (Pattern 7); 0: none.
 	UsageLimit, BudgetAlert int64
-}
-
-// Warmup is the spending a workspace does as fast as it can at start: Personas
-// custom personas (300 credits each) in Project.
-type Warmup struct {
-	// Personas is how many custom personas to create.
-	Personas int
-	// Project is the project they are created in (may be empty).
-	Project string
+	// Used is the project's credits before the demo starts (0: an even share of
+	// what the workspace's other projects leave).
+	Used int64
+	// RaiseBy, when set, is what the workspace's owner adds to the project's usage
+	// limit once its calls have been refused for RaiseAfter (simulated in Run).
+	RaiseBy    int64
+	RaiseAfter time.Duration
 }
 
 // Share is one operation's weight in a traffic mix.
@@ -80,65 +86,88 @@ func (w Workspace) ProjectBudgets() map[string]model.ProjectBudget {
 	return out
 }
 
-// DefaultWorkspaces returns the six demo workspaces. Within 15 s of a start:
+// RefLeft is the time left in the billing period the workspaces' rates are set
+// for: the demo's period is about half gone (15 of 30 days), and PaceFor scales
+// the rates when it is not exactly.
+const RefLeft = 360 * time.Hour
+
+// PaceFor returns the factor to apply to every rate so that, with left of the
+// billing period to go, each workspace spends at the pace DefaultWorkspaces
+// describes (pace is burn × time left ÷ credits left).
+func PaceFor(left time.Duration) float64 {
+	if left <= 0 {
+		return 1
+	}
+	return min(max(float64(RefLeft)/float64(left), 0.25), 4)
+}
+
+// DefaultWorkspaces returns the six demo workspaces, set in a billing period
+// about half gone (RefLeft to go). Paces are burn ÷ the rate that lasts exactly
+// to the period's end, at the start:
 //
-//	acme-prod          15 %   below 50: steady chat-heavy production traffic
-//	acme-staging       60 %   50–75: light QA traffic
-//	globex             81 %   75–90: research jobs; auto-recharge keeps it going
-//	initech            90 %+  ≥ 90: chat only, runs out in a few minutes
-//	umbrella-research  402    credits_exhausted: focus groups without pre-flight
-//	hooli-ml           402    budget_exceeded in project "training" (limit 600);
-//	                          draws from the account's pool
+//	acme-prod          35 %  ok; chat-heavy production traffic, pace ~0.6×
+//	acme-staging       74.97 %  warn, crosses 75 % (high) within a few minutes;
+//	                   light QA traffic, pace ~10×
+//	globex             84.96 %  high; research jobs; auto-recharge adds 250,000
+//	                   below 150,000 left (within ~5 min), which brings it back
+//	                   to warn; pace ~12× before, ~4× after
+//	initech            92 %  crit; chat only, pace ~15× (runs out in about a day)
+//	umbrella-research  OUT: ran out two hours ago; no pre-flight, so its focus
+//	                   groups and videos are refused with 402 credits_exhausted
+//	hooli-ml           55 %  warn; draws from the account's pool; project
+//	                   "training" sits at its usage limit (402 budget_exceeded)
+//	                   and its owner raises the limit by 1,000 a minute and a
+//	                   half after the refusals start, again and again
+//
+// No workspace can run out within hours at these paces: levels stay mixed
+// however long the demo runs (a day or so), and pace stays under 20×.
 func DefaultWorkspaces() []Workspace {
 	chat, simple, moderate, complex := estimator.Chat, estimator.MaveSimple, estimator.MaveModerate, estimator.MaveComplex
 	fg, video, bv := estimator.FocusGroup, estimator.Video, estimator.BrandVoice
 	return []Workspace{
 		{
 			Name: "acme-prod", Note: "healthy production traffic",
-			Allocation: 20_000, BudgetAlert: 15_000,
+			Allocation: 12_000_000, BudgetAlert: 9_000_000, Used: 4_200_000,
 			Projects: []Project{{Name: "web"}, {Name: "mobile"}},
-			Warmup:   Warmup{Personas: 10, Project: "web"},
-			Rate:     1.2, Preflight: true,
-			Mix: []Share{{chat, 70}, {simple, 10}, {moderate, 6}, {complex, 4}, {fg, 6}, {video, 2}, {bv, 2}},
+			Rate:     0.45, Preflight: true,
+			Mix: []Share{{chat, 80}, {simple, 10}, {moderate, 5}, {complex, 2}, {fg, 2}, {bv, 1}},
 		},
 		{
-			Name: "acme-staging", Note: "past the 50 % alert",
-			Allocation: 2_000,
-			Projects:   []Project{{Name: "qa"}},
-			Warmup:     Warmup{Personas: 4, Project: "qa"},
-			Rate:       0.4, Preflight: true,
-			Mix: []Share{{chat, 80}, {simple, 20}},
+			Name: "acme-staging", Note: "crosses the 75 % alert within minutes",
+			Allocation: 50_000, Used: 37_485,
+			Projects: []Project{{Name: "qa"}},
+			Rate:     0.02, Preflight: true,
+			Mix: []Share{{chat, 70}, {simple, 30}},
 		},
 		{
-			Name: "globex", Note: "past 75 %; auto-recharge adds 2,000 below 500 left",
-			Allocation: 10_000, RechargeBelow: 500, RechargeAmount: 2_000,
+			Name: "globex", Note: "past 75 %; auto-recharge adds 250,000 below 150,000 left",
+			Allocation: 1_000_000, RechargeBelow: 150_000, RechargeAmount: 250_000, Used: 849_600,
 			Projects: []Project{{Name: "research"}},
-			Warmup:   Warmup{Personas: 27, Project: "research"},
-			Rate:     0.8, Preflight: true,
-			Mix: []Share{{chat, 30}, {simple, 10}, {moderate, 15}, {complex, 15}, {fg, 20}, {video, 15}},
+			Rate:     0.015, Preflight: true,
+			Mix: []Share{{chat, 25}, {moderate, 15}, {complex, 15}, {fg, 30}, {video, 15}},
 		},
 		{
-			Name: "initech", Note: "past 90 %, runs out in minutes",
-			Allocation: 3_000,
-			Warmup:     Warmup{Personas: 9},
-			Rate:       0.5, Preflight: true,
+			Name: "initech", Note: "past 90 %, runs out in about a day",
+			Allocation: 200_000, Used: 184_400,
+			Rate: 0.06, Preflight: true,
 			Mix: []Share{{chat, 100}},
 		},
 		{
-			Name: "umbrella-research", Note: "no pre-flight: refused with 402 credits_exhausted",
-			Allocation: 1_500,
-			Projects:   []Project{{Name: "trials"}},
-			Warmup:     Warmup{Personas: 4, Project: "trials"},
-			Rate:       0.8, Preflight: false,
-			Mix: []Share{{fg, 60}, {chat, 30}, {video, 10}},
+			Name: "umbrella-research", Note: "ran out; no pre-flight: refused with 402 credits_exhausted",
+			Allocation: 30_000, Used: 29_980, RanOutAgo: 2 * time.Hour,
+			Projects: []Project{{Name: "trials"}},
+			Rate:     0.04, Preflight: false,
+			Mix: []Share{{fg, 70}, {video, 30}},
 		},
 		{
-			Name: "hooli-ml", Note: "project training over its limit: 402 budget_exceeded",
-			Allocation: 8_000, SharesAccount: true, UsageLimit: 7_000,
-			Projects: []Project{{Name: "training", UsageLimit: 600}, {Name: "inference"}},
-			Warmup:   Warmup{Personas: 2, Project: "training"},
-			Rate:     1.0, Preflight: true,
-			Mix: []Share{{chat, 70}, {simple, 10}, {moderate, 5}, {complex, 5}, {fg, 8}, {video, 2}},
+			Name: "hooli-ml", Note: "project training at its limit: 402 budget_exceeded until the owner raises it",
+			Allocation: 3_000_000, SharesAccount: true, Used: 1_650_000,
+			Projects: []Project{
+				{Name: "training", UsageLimit: 90_000, Used: 89_960, RaiseBy: 1_000, RaiseAfter: 90 * time.Second},
+				{Name: "inference"},
+			},
+			Rate: 0.25, Preflight: true,
+			Mix: []Share{{chat, 60}, {simple, 15}, {moderate, 10}, {complex, 5}, {fg, 8}, {video, 2}},
 		},
 	}
 }

@@ -32,7 +32,7 @@ func TestEstimatorLaunchAt80x24(t *testing.T) {
 	})
 	r.waitFor("acme-prod")
 	r.send(keys("e")...)
-	r.waitFor("remaining in acme-prod: 20,000 credits")
+	r.waitFor("remaining in acme-prod: 12,000,000 credits")
 	r.send(keys("enter")...)
 	r.waitFor("Launch focus-group in acme-prod, up to 85 credits", "y confirm")
 	r.send(keys("y")...)

@@ -36,7 +36,7 @@ func TestEstimatorLaunchesJob(t *testing.T) {
 	})
 	r.waitFor("acme-prod", "hooli-ml")
 	r.send(keys("e")...)
-	r.waitFor("remaining in acme-prod: 20,000 credits")
+	r.waitFor("remaining in acme-prod: 12,000,000 credits")
 	r.send(keys("enter")...)
 	r.waitFor("Launch focus-group in acme-prod, up to 85 credits (102 with buffer)?")
 	r.send(keys("y")...)
@@ -52,7 +52,7 @@ func TestEstimatorLaunchesJob(t *testing.T) {
 	if actual != charged || actual <= 0 {
 		t.Fatalf("pane says %d credits, the sandbox charged %d", actual, charged)
 	}
-	if want := fmt.Sprintf("%d / 20,000", actual); !strings.Contains(s, want) {
+	if want := fmt.Sprintf("%d / 12,000,000", actual); !strings.Contains(s, want) {
 		t.Fatalf("gauge does not show %q:\n%s", want, s)
 	}
 }

@@ -57,7 +57,7 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.apiBase, "api-base", client.DefaultBaseURL, "Mavera API base `URL` for estimator launches (with $MAVERA_API_KEY)")
 	fl.DurationVar(&f.reconcile, "reconcile", 5*time.Minute, "how often to compare with the API's GET /usage (0: never)")
-	fl.DurationVar(&f.audit, "audit", feed.DefaultAuditEvery, "how often to compare what is shown with the Redis counters and heal any difference (also after every reconnect; 0: only after reconnects)")
+	f.addAuditFlag(fl)
 	fl.BoolVar(&f.bell, "bell", false, "ring the terminal bell on new alerts")
 	fl.BoolVar(&f.stress, "stress", false, "demo mode: simulated traffic at a high rate")
 	fl.Uint64Var(&f.seed, "seed", 1, "demo mode: seed of the simulated traffic and charges")
@@ -181,21 +181,11 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 		}
 		defer closeLog()
 		f.logger = log
-		ml, err := f.listenMetrics(cmd.ErrOrStderr())
+		src, _, err := f.startFeed(ctx, cmd.ErrOrStderr())
 		if err != nil {
-			return err
-		}
-		src, err := f.open(ctx)
-		if err != nil {
-			if ml != nil {
-				ml.Close()
-			}
 			return err
 		}
 		defer src.close()
-		if err := f.serveMetrics(ctx, ml, src, nil); err != nil {
-			return err
-		}
 		renderer, err := f.renderer()
 		if err != nil {
 			return err

@@ -34,25 +34,15 @@ and delivery problems are logged to stderr.`,
 				return exitf(2, "%v", errNoRedis)
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			ml, err := f.listenMetrics(cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			f.alertLog, f.noAPI = log, true
-			src, err := f.open(ctx)
+			src, ml, err := f.startFeed(ctx, cmd.ErrOrStderr())
 			if err != nil {
-				if ml != nil {
-					ml.Close()
-				}
 				return err
 			}
 			defer src.close()
-			if err := f.serveMetrics(ctx, ml, src, nil); err != nil {
-				return err
-			}
-			attrs := []any{"sinks", src.watcher.Sinks(), "stale", f.notify.stale}
+			attrs := []any{"sinks", src.watcher.Sinks(), "stale", f.notify.stale, "audit", f.audit}
 			if ml != nil {
 				attrs = append(attrs, "metrics", "http://"+ml.Addr().String()+"/metrics")
 			}
@@ -73,6 +63,7 @@ and delivery problems are logged to stderr.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (a port alone binds loopback)")
 	fl.IntVar(&f.metricsMaxProjects, "metrics-max-projects", metrics.DefaultMaxProjects, "projects per workspace with metric series of their own; the rest are summed as \"other\"")
+	f.addAuditFlag(fl)
 	f.defaultAlerts.add(fl)
 	f.notify.addFlags(cmd)
 	return cmd

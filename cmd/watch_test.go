@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -119,5 +120,68 @@ func TestWatchNeedsRedis(t *testing.T) {
 	_, errOut, code := runMavtop(t, "watch", "--redis", "")
 	if code != 2 || !strings.Contains(errOut, "no Redis configured") {
 		t.Fatalf("code %d: %s", code, errOut)
+	}
+}
+
+// TestWatchAuditsOnItsCadence: watch audits what it follows against the
+// counters like the dashboard (--audit, default feed.DefaultAuditEvery): a
+// counter written without its stream entry is healed, and /metrics says so.
+func TestWatchAuditsOnItsCadence(t *testing.T) {
+	if d := newWatchCmd().Flags().Lookup("audit"); d == nil || d.DefValue != feed.DefaultAuditEvery.String() {
+		t.Fatalf("watch --audit: %+v, want the dashboard's default %v", d, feed.DefaultAuditEvery)
+	}
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &syncBuffer{}
+	root := newRootCmd()
+	root.SetArgs([]string{"watch", "--redis", srv.URL, "--metrics", "127.0.0.1:0", "--audit", "200ms"})
+	root.SetOut(io.Discard)
+	root.SetErr(stderr)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var url string
+	waitUntil(t, 30*time.Second, "watch to log its metrics address", func() bool {
+		m := regexp.MustCompile(`metrics=(http://\S+/metrics)`).FindStringSubmatch(stderr.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	})
+	if err := feed.NewPublisher(c, feed.PublisherOptions{}).Track(ctx, model.Event{Workspace: "acme", Endpoint: "/responses", Credits: 100, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	scrape := func() string {
+		resp, err := http.Get(url)
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	used := `mavtop_credits_used_total{endpoint="/responses",project="",workspace="acme"} `
+	waitUntil(t, 30*time.Second, "the event in /metrics", func() bool { return strings.Contains(scrape(), used+"100\n") })
+	// a counter without its entry: only an audit can find it
+	p := model.MonthlyUTC.At(time.Now())
+	if err := c.HIncrBy(ctx, feed.Keys{}.Used(p.Key), "acme", 400).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HIncrBy(ctx, feed.Keys{}.UsedBy(p.Key), model.UsedByField("acme", "", "/responses"), 400).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "watch to heal to the counters (500) by an audit", func() bool {
+		m := scrape()
+		return strings.Contains(m, used+"500\n") && strings.Contains(m, `mavtop_feed_resyncs_total{reason="drift"} 1`)
+	})
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("watch ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch did not stop")
 	}
 }

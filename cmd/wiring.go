@@ -3,10 +3,13 @@ package cmd
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/spf13/pflag"
 
 	"mavtop/client"
 	"mavtop/feed"
@@ -22,6 +25,35 @@ func startHub(ctx context.Context, src feed.Source, alerts []int) *feed.Hub {
 	hub.SetDefaultAlerts(alerts)
 	go func() { _ = hub.Run(ctx, src) }()
 	return hub
+}
+
+// startFeed is what the dashboard and watch start alike: --metrics is opened
+// first (a taken port fails before anything starts), then the source (Redis or
+// the demo) and its hub, then the hub's metrics are served until ctx ends. The
+// listener is nil without --metrics; the caller closes the source.
+func (f *dashboardFlags) startFeed(ctx context.Context, stderr io.Writer) (*source, net.Listener, error) {
+	ml, err := f.listenMetrics(stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := f.open(ctx)
+	if err != nil {
+		if ml != nil {
+			ml.Close()
+		}
+		return nil, nil, err
+	}
+	if err := f.serveMetrics(ctx, ml, src, nil); err != nil {
+		src.close()
+		return nil, nil, err
+	}
+	return src, ml, nil
+}
+
+// addAuditFlag registers --audit: every command that follows the stream
+// audits it on the same cadence by default.
+func (f *dashboardFlags) addAuditFlag(fl *pflag.FlagSet) {
+	fl.DurationVar(&f.audit, "audit", feed.DefaultAuditEvery, "how often to compare what is shown with the Redis counters and heal any difference (also after every reconnect; 0: only after reconnects)")
 }
 
 // api is the dashboard's link to the Mavera API: launches, the retry queue, and

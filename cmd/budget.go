@@ -299,7 +299,7 @@ func printBudgets(w io.Writer, rows []wsRow, projects map[string][]projectRow, r
 	for _, r := range rows {
 		pct := "-"
 		if r.Cap > 0 {
-			pct = fmt.Sprintf("%.1f%%", r.Percent)
+			pct = model.FormatPercent(r.Percent)
 			if r.CapKind == model.CapLimit.String() {
 				pct += " of limit"
 			}

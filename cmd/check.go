@@ -387,7 +387,7 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 			if r.CapKind == model.CapLimit.String() {
 				of = "of its usage limit"
 			}
-			worst = append(worst, fmt.Sprintf("%s %.1f%% %s", r.Workspace, r.Percent, of))
+			worst = append(worst, r.Workspace+" "+model.FormatPercent(r.Percent)+" "+of)
 		}
 	}
 	if len(worst) > 0 {
@@ -417,7 +417,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			}
 		}
 		if r.Cap > 0 {
-			pct = fmt.Sprintf("%.1f%%", r.Percent)
+			pct = model.FormatPercent(r.Percent)
 		}
 		if r.UsageLimit > 0 {
 			pct += fmt.Sprintf(" (limit %s)", strconv.FormatInt(r.UsageLimit, 10))

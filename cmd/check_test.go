@@ -45,10 +45,10 @@ func TestCheckExitCodesFollowTheWorstWorkspace(t *testing.T) {
 	seedLevels(t, srv)
 	r := "--redis=" + srv.URL
 	out, _, code := runMavtop(t, "check", r)
-	if code != 2 || !strings.HasPrefix(out, "MAVTOP CRITICAL - hot 95.0% used |") {
+	if code != 2 || !strings.HasPrefix(out, "MAVTOP CRITICAL - hot 95.0 % used |") {
 		t.Errorf("check: exit %d\n%s", code, out)
 	}
-	for _, want := range []string{"calm", "busy", "loose", "none set", "95.0%", "warning", "critical"} {
+	for _, want := range []string{"calm", "busy", "loose", "none set", "95.0 %", "warning", "critical"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}
@@ -292,7 +292,7 @@ func TestCheckReadsOnlyWhatItReports(t *testing.T) {
 		t.Fatal("a full snapshot read did not trip on the broken used_by: the test proves nothing")
 	}
 	out, _, code := runMavtop(t, "check", "--redis="+srv.URL)
-	if code != 2 || !strings.HasPrefix(out, "MAVTOP CRITICAL - hot 95.0% used |") {
+	if code != 2 || !strings.HasPrefix(out, "MAVTOP CRITICAL - hot 95.0 % used |") {
 		t.Errorf("check: exit %d\n%s", code, out)
 	}
 	for _, want := range []string{"calm", "busy", "loose"} {

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"mavtop/model"
 )
 
 // Budget is what LookAhead needs to know about the workspace a job would run in.
@@ -154,7 +156,7 @@ func (b Budget) message(o Outlook) string {
 	var s string
 	switch {
 	case o.CrossesNow:
-		s = fmt.Sprintf("this job takes %s past %d %% (%d %% after it)", ws, o.Threshold, o.UsedAfter*100/b.Allocation)
+		s = fmt.Sprintf("this job takes %s past %d %% (%s after it)", ws, o.Threshold, model.FormatPercent(float64(o.UsedAfter)*100/float64(b.Allocation)))
 	case o.Threshold != 0:
 		s = fmt.Sprintf("after this job, at today's burn, %s crosses %d %% in %s", ws, o.Threshold, Humanize(o.CrossesIn))
 	}

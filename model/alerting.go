@@ -398,8 +398,8 @@ func (a *Alert) sentence(resolved bool) string {
 	}
 	switch a.Kind {
 	case AlertThreshold:
-		return fmt.Sprintf("%s %s %d %% of its %s-credit %s (%s, %.1f %%)", a.where(), either("used", "is back under"),
-			a.Threshold, FormatCredits(a.Cap), capWord(a.CapKind), used, a.PercentUsed)
+		return fmt.Sprintf("%s %s %d %% of its %s-credit %s (%s, %s)", a.where(), either("used", "is back under"),
+			a.Threshold, FormatCredits(a.Cap), capWord(a.CapKind), used, FormatPercent(a.PercentUsed))
 	case AlertAllocation:
 		return either(fmt.Sprintf("%s used its whole %s-credit allocation (%s)", a.where(), FormatCredits(a.Cap), used),
 			fmt.Sprintf("%s has credits again: its allocation is now %s credits (%s)", a.where(), FormatCredits(a.Cap), used))

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -24,4 +25,34 @@ func FormatCredits(n int64) string {
 		b.WriteByte(digits[i])
 	}
 	return b.String()
+}
+
+// ShownPercent is p (a percent of a cap, such as Status.Percent) as every
+// surface shows it: floored (never rounded up) to one decimal from 90 % up to
+// 100 %, to a whole percent elsewhere. Flooring keeps two promises: a shown
+// percent is at or above a whole-number threshold exactly when the usage is,
+// and "100 %" (or more) appears only once the cap is reached. One decimal from
+// 90 % on is where a tenth of a percent still separates rows. A tolerance of
+// 1e-9 absorbs float error (989/1000×100 is 98.9, not 98.8999…). NaN is 0.
+func ShownPercent(p float64) float64 {
+	if math.IsNaN(p) {
+		return 0
+	}
+	if p >= 90 && p < 100 {
+		return math.Floor(p*10+1e-9) / 10
+	}
+	return math.Floor(p + 1e-9)
+}
+
+// FormatPercent writes p by the rule of ShownPercent: "42 %", "98.0 %",
+// "98.9 %", "99.9 %", "100 %", "110 %". It is the one formatter of percents
+// of a cap: the gauges, the detail pane, check, budget show, alert summaries
+// and notification payloads all print through it, so one workspace reads the
+// same everywhere.
+func FormatPercent(p float64) string {
+	s := ShownPercent(p)
+	if p >= 90 && p < 100 {
+		return strconv.FormatFloat(s, 'f', 1, 64) + " %"
+	}
+	return strconv.FormatFloat(s, 'f', 0, 64) + " %"
 }

@@ -62,7 +62,7 @@ func NewPayload(tr *model.AlertTransition, summary string) Payload {
 	p := Payload{
 		Key: tr.Key(), ID: a.ID, Status: tr.Status, Kind: a.Kind,
 		Workspace: a.Workspace, Project: a.Project, Code: a.Code,
-		PercentUsed: round1(a.PercentUsed), Used: a.Used, Cap: a.Cap, Level: a.Level.String(),
+		PercentUsed: model.ShownPercent(a.PercentUsed), Used: a.Used, Cap: a.Cap, Level: a.Level.String(),
 		Period: a.Period, At: tr.At.UTC().Format(time.RFC3339), Summary: model.Sanitize(summary), Source: "mavtop",
 	}
 	if a.Kind == model.AlertThreshold {

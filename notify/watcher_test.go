@@ -210,8 +210,8 @@ func TestEveryTransitionReachesTheReceiverExactlyOnce(t *testing.T) {
 			summaries = append(summaries, string(p.Status)+": "+p.Summary)
 		}
 	}
-	want := []string{"firing: acme used 75 % of its 1,000-credit allocation (760 credits used, 76.0 %)",
-		"resolved: acme is back under 75 % of its 2,000-credit allocation (920 credits used, 46.0 %)"}
+	want := []string{"firing: acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)",
+		"resolved: acme is back under 75 % of its 2,000-credit allocation (920 credits used, 46 %)"}
 	if strings.Join(summaries, "\n") != strings.Join(want, "\n") {
 		t.Errorf("summaries\n%s\nwant\n%s", strings.Join(summaries, "\n"), strings.Join(want, "\n"))
 	}

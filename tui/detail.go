@@ -145,7 +145,7 @@ func (d *Detail) layout() []string {
 		if p.HasBudget {
 			budget = creditsOrDash(p.Budget.Alert) + " / " + creditsOrDash(p.Budget.Limit)
 			if p.Budget.Limit > 0 {
-				budget += fmt.Sprintf(" (%d %%)", int(p.Status.Percent))
+				budget += " (" + percent(p.Status.Percent) + ")"
 			}
 		}
 		top := "—"

@@ -698,7 +698,7 @@ func (e Estimator) jobLines() []string {
 		r := e.result
 		ratio := ""
 		if j.Quote.Estimate > 0 {
-			ratio = fmt.Sprintf(" (%.0f %% of estimate)", float64(r.Actual)*100/float64(j.Quote.Estimate))
+			ratio = " (" + percent(float64(r.Actual)*100/float64(j.Quote.Estimate)) + " of estimate)"
 		}
 		return []string{st.Good.Render(fmt.Sprintf("✓ %s done: actual %s credits vs estimate %s%s", what, credits(r.Actual), credits(j.Quote.Estimate), ratio)),
 			st.Dim.Render(orDash(r.JobID))}

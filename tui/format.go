@@ -1,12 +1,12 @@
 package tui
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"time"
 
 	"mavtop/estimator"
+	"mavtop/model"
 )
 
 // credits formats an integer with thousands separators: 12,345.
@@ -28,14 +28,8 @@ func compact(v float64) string {
 	return strconv.FormatFloat(v/1e9, 'f', 1, 64) + "G"
 }
 
-// percent formats a share of the allocation, keeping one decimal near the lines
-// that matter so that 89.6 % is not shown as a misleading "90 %".
-func percent(p float64) string {
-	if p >= 10 && p < 100 && p != math.Trunc(p) && math.Abs(p-math.Round(p)) > 0.05 && p > 85 {
-		return fmt.Sprintf("%.1f %%", math.Floor(p*10)/10)
-	}
-	return fmt.Sprintf("%d %%", int64(math.Floor(p)))
-}
+// percent formats a percent of a cap by the one rule (model.FormatPercent).
+func percent(p float64) string { return model.FormatPercent(p) }
 
 // humanize formats a duration for people; one helper for the whole screen.
 func humanize(d time.Duration) string { return estimator.Humanize(d) }

@@ -1,0 +1,43 @@
+package model
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestFormatPercentOneRule walks the boundaries of the one percent rule:
+// floored, a decimal from 90 % to 100 %, never "100 %" before the cap.
+func TestFormatPercentOneRule(t *testing.T) {
+	for _, c := range []struct {
+		p    float64
+		want string
+	}{
+		{0, "0 %"}, {0.4, "0 %"}, {1, "1 %"}, {49.95, "49 %"}, {49.999999, "49 %"}, {50, "50 %"},
+		{74.99, "74 %"}, {75, "75 %"}, {89.6, "89 %"}, {89.99, "89 %"}, {90, "90.0 %"},
+		{90.05, "90.0 %"}, {98, "98.0 %"}, {98.02, "98.0 %"}, {98.06, "98.0 %"}, {98.9, "98.9 %"},
+		{18708.0 / 18900 * 100, "98.9 %"}, {18522.0 / 18900 * 100, "98.0 %"}, {989.0 / 1000 * 100, "98.9 %"},
+		{99.94, "99.9 %"}, {99.95, "99.9 %"}, {99.9999, "99.9 %"}, {100, "100 %"}, {100.4, "100 %"},
+		{109.99, "109 %"}, {1234.5, "1234 %"}, {math.NaN(), "0 %"},
+	} {
+		if got := FormatPercent(c.p); got != c.want {
+			t.Errorf("FormatPercent(%v) = %q, want %q", c.p, got, c.want)
+		}
+		shown := ShownPercent(c.p)
+		if got := strings.TrimSuffix(c.want, " %"); FormatPercent(shown) != c.want && !math.IsNaN(c.p) {
+			t.Errorf("ShownPercent(%v) = %v, shown again %q, want %s", c.p, shown, FormatPercent(shown), got)
+		}
+	}
+	// the promise: a shown whole percent reaches a threshold exactly when the usage does
+	for used := int64(0); used <= 1000; used++ {
+		p := float64(used) * 100 / 1000
+		for th := 1; th <= 99; th++ {
+			if (ShownPercent(p) >= float64(th)) != (used*100 >= int64(th)*1000) {
+				t.Fatalf("%d of 1000 (%v) shown as %s: threshold %d disagrees", used, p, FormatPercent(p), th)
+			}
+		}
+		if (ShownPercent(p) >= 100) != (used >= 1000) {
+			t.Fatalf("%d of 1000 shown as %s", used, FormatPercent(p))
+		}
+	}
+}

@@ -299,11 +299,11 @@ func TestAlertSentencesEveryKind(t *testing.T) {
 		firing, resolved string
 	}{
 		{with(func(a *Alert) { a.Kind, a.Threshold = AlertThreshold, 75 }),
-			"acme used 75 % of its 1,000-credit allocation (760 credits used, 76.0 %)",
-			"acme is back under 75 % of its 1,000-credit allocation (760 credits used, 76.0 %)"},
+			"acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)",
+			"acme is back under 75 % of its 1,000-credit allocation (760 credits used, 76 %)"},
 		{with(func(a *Alert) { a.Kind, a.Threshold, a.CapKind = AlertThreshold, 90, CapLimit }),
-			"acme used 90 % of its 1,000-credit usage limit (760 credits used, 76.0 %)",
-			"acme is back under 90 % of its 1,000-credit usage limit (760 credits used, 76.0 %)"},
+			"acme used 90 % of its 1,000-credit usage limit (760 credits used, 76 %)",
+			"acme is back under 90 % of its 1,000-credit usage limit (760 credits used, 76 %)"},
 		{with(func(a *Alert) { a.Kind = AlertAllocation }),
 			"acme used its whole 1,000-credit allocation (760 credits used)",
 			"acme has credits again: its allocation is now 1,000 credits (760 credits used)"},
@@ -345,7 +345,7 @@ func TestAlertSentencesEveryKind(t *testing.T) {
 	}
 	// a firing alert of an ended period resolves with the period's sentence
 	tr := AlertTransition{Alert: with(func(a *Alert) { a.Kind, a.Threshold = AlertThreshold, 50 }), Status: AlertResolved}
-	if got, want := tr.Summary("2026-12"), "billing period 2026-11 ended: acme used 50 % of its 1,000-credit allocation (760 credits used, 76.0 %)"; got != want {
+	if got, want := tr.Summary("2026-12"), "billing period 2026-11 ended: acme used 50 % of its 1,000-credit allocation (760 credits used, 76 %)"; got != want {
 		t.Errorf("rollover: %q", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mavtop/feed"
+	"mavtop/internal/backoff"
 	"mavtop/model"
 	"mavtop/notify"
 	"mavtop/tui"
@@ -30,12 +31,22 @@ func (l *urlList) Set(v string) error {
 type notifyFlags struct {
 	urls  urlList
 	stale time.Duration
+	// lease and retryMin/retryMax are the delivery lease and the retry
+	// backoff (hidden: tests compress time with them).
+	lease              time.Duration
+	retryMin, retryMax time.Duration
 }
 
 func (f *notifyFlags) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.Var(&f.urls, "notify", "deliver alert transitions (firing, resolved) to this `URL`: http(s):// gets a JSON POST, slack://, discord://, teams://, smtp://, telegram://… a chat message (repeatable)")
 	fl.DurationVar(&f.stale, "stale", model.DefaultStale, "alert when Redis is unreachable, or the stream read late, for this long")
+	fl.DurationVar(&f.lease, "notify-lease", notify.DefaultLease, "how long a delivery stays with the instance that took it without news from it")
+	fl.DurationVar(&f.retryMin, "notify-retry-min", notify.DefaultRetryMin, "first wait between delivery attempts (doubling, with jitter)")
+	fl.DurationVar(&f.retryMax, "notify-retry-max", notify.DefaultRetryMax, "longest wait between delivery attempts")
+	for _, name := range []string{"notify-lease", "notify-retry-min", "notify-retry-max"} {
+		_ = fl.MarkHidden(name) // for tests that compress time
+	}
 }
 
 // startAlerts runs the alert lifecycle over hub: every instance records the
@@ -48,12 +59,15 @@ func (f *notifyFlags) startAlerts(ctx context.Context, rdb redis.UniversalClient
 	if f.stale <= 0 {
 		return nil, exitf(2, "--stale must be positive, got %s", f.stale)
 	}
+	if f.lease <= 0 || f.retryMin <= 0 || f.retryMax < f.retryMin {
+		return nil, exitf(2, "--notify-lease and --notify-retry-min must be positive, --notify-retry-max at least the min")
+	}
 	var n *notify.Notifier
 	if len(sinks) > 0 {
-		n = notify.New(sinks, notify.Options{})
+		n = notify.New(sinks, notify.Options{Backoff: &backoff.Backoff{Min: f.retryMin, Max: f.retryMax}})
 	}
 	w := notify.NewWatcher(notify.WatcherOptions{Hub: hub, Store: feed.NewAlertStore(rdb, prefix), Notifier: n,
-		Alert: model.AlertOptions{Stale: f.stale}, Logger: log})
+		Alert: model.AlertOptions{Stale: f.stale}, Lease: f.lease, Logger: log})
 	go func() { _ = w.Run(ctx) }()
 	return w, nil
 }

@@ -4,13 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
@@ -184,4 +192,236 @@ func TestWatchAuditsOnItsCadence(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("watch did not stop")
 	}
+}
+
+// watchProcess is a `mavtop watch` running as a process of its own (the test
+// binary standing in for mavtop, see TestMain), so that it can be SIGKILLed.
+type watchProcess struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	exited chan struct{}
+}
+
+func startWatchProcess(t *testing.T, args ...string) *watchProcess {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &watchProcess{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p.cmd = exec.Command(self)
+	p.cmd.Env = append(os.Environ(), "MAVTOP_AS_MAIN=1", "MAVTOP_ARGS="+strings.Join(append([]string{"watch"}, args...), " "))
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() { p.kill() })
+	waitUntil(t, 90*time.Second, "mavtop watch to follow the stream", func() bool {
+		return strings.Contains(p.stderr.String(), "mavtop watch following the stream")
+	})
+	return p
+}
+
+// kill ends the process with SIGKILL: no cleanup of any kind runs in it.
+func (p *watchProcess) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// The issue's test, with processes: allocation 1,000; usage driven across 50,
+// 75 and 90 %; two `mavtop watch` processes and a dashboard following one
+// redis-server; one watcher SIGKILLed and started again midway; each firing
+// arrives once. The allocation is raised: each resolution arrives once. Then
+// the receiver answers 503 for a minute while a second workspace crosses its
+// lines and the watcher holding those deliveries is SIGKILLed mid-retry: every
+// transition still arrives, once, after the receiver recovers. The counts are
+// checked against the deliveries Redis holds.
+func TestWatchProcessesKilledDeliverEachTransitionOnce(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	got := map[string]int{}     // transition key → deliveries accepted
+	refused := map[string]int{} // transition key → 503s answered
+	var failUntil time.Time
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p struct{ Key string }
+		b, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(b, &p)
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Now().Before(failUntil) {
+			refused[p.Key]++
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		got[p.Key]++
+	}))
+	defer hook.Close()
+	keys := func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(got)
+	}
+	period := model.MonthlyUTC.At(time.Now()).Key
+	key := func(ws, th string, st model.AlertStatus) string {
+		return model.AlertID(period, ws, "", model.AlertThreshold, th) + "#" + string(st)
+	}
+	arrived := func(ks ...string) func() bool {
+		return func() bool {
+			g := keys()
+			for _, k := range ks {
+				if g[k] == 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	c := srv.Client()
+	settings := feed.NewSettingsStore(c, feed.StoreOptions{})
+	pub := feed.NewPublisher(c, feed.PublisherOptions{})
+	spend := func(ws string, credits int64) {
+		t.Helper()
+		if err := pub.Track(ctx, model.Event{TS: time.Now().UnixMilli(), Workspace: ws, Endpoint: "/responses", Credits: credits, Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := feed.NewAlertStore(c, "")
+	settled := func() bool {
+		recs, _, err := store.Load(ctx, period)
+		if err != nil {
+			return false
+		}
+		for _, r := range recs {
+			if r.Pending() >= 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if err := settings.SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+
+	// the lease and the retries compressed: a killed holder is taken over in 5 s
+	args := []string{"--redis", srv.URL, "--notify", hook.URL + "/mavtop", "--notify-lease", "5s",
+		"--notify-retry-min", "100ms", "--notify-retry-max", "2s"}
+	w1 := startWatchProcess(t, args...)
+	w2 := startWatchProcess(t, args...)
+	// the dashboard: the same wiring as `mavtop`, without a screen or --notify
+	var df dashboardFlags
+	dcmd := &cobra.Command{}
+	df.addFlags(dcmd)
+	if err := dcmd.Flags().Parse([]string{"--redis", srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	df.noAPI = true
+	dctx, dcancel := context.WithCancel(ctx)
+	defer dcancel()
+	dash, err := df.open(dctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dash.close()
+
+	spend("acme", 400) // 40 %
+	spend("acme", 110) // 51 %
+	waitUntil(t, 90*time.Second, "the 50 % firing", arrived(key("acme", "50", model.AlertFiring)))
+	waitUntil(t, 90*time.Second, "the 50 % delivery recorded", settled)
+	w2.kill()
+	spend("acme", 250) // 76 %
+	waitUntil(t, 90*time.Second, "the 75 % firing", arrived(key("acme", "75", model.AlertFiring)))
+	w2 = startWatchProcess(t, args...)
+	spend("acme", 160) // 92 %
+	fired := []string{key("acme", "50", model.AlertFiring), key("acme", "75", model.AlertFiring), key("acme", "90", model.AlertFiring)}
+	waitUntil(t, 90*time.Second, "every firing", arrived(fired...))
+
+	// 920 of 2,000 is 46 %: under every threshold
+	if err := settings.SetWorkspace(ctx, "acme", model.Settings{Allocation: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	resolved := []string{key("acme", "50", model.AlertResolved), key("acme", "75", model.AlertResolved), key("acme", "90", model.AlertResolved)}
+	waitUntil(t, 90*time.Second, "every resolution", arrived(resolved...))
+	waitUntil(t, 90*time.Second, "the resolutions recorded", settled)
+
+	// a minute of 503s; globex crosses its lines meanwhile, and whichever
+	// watcher holds its deliveries is killed while it retries
+	mu.Lock()
+	failUntil = time.Now().Add(time.Minute)
+	mu.Unlock()
+	if err := settings.SetWorkspace(ctx, "globex", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	spend("globex", 950)
+	later := []string{key("globex", "50", model.AlertFiring), key("globex", "75", model.AlertFiring), key("globex", "90", model.AlertFiring)}
+	var holder string
+	waitUntil(t, 90*time.Second, "a delivery of globex refused, and its holder", func() bool {
+		mu.Lock()
+		var ids []string
+		for k := range refused {
+			ids = append(ids, strings.TrimSuffix(k, "#firing"))
+		}
+		mu.Unlock()
+		recs, _, err := store.Load(ctx, period)
+		if err != nil {
+			return false
+		}
+		for _, id := range ids {
+			if d := recs[id].Deliveries; len(d) > 0 && d[0].Owner != "" && !d[0].Done {
+				holder = d[0].Owner
+				return true
+			}
+		}
+		return false
+	})
+	pid := func(p *watchProcess) string { return "/" + strconv.Itoa(p.cmd.Process.Pid) + "/" }
+	switch {
+	case strings.Contains(holder, pid(w1)):
+		w1.kill()
+		w1 = startWatchProcess(t, args...)
+	case strings.Contains(holder, pid(w2)):
+		w2.kill()
+		w2 = startWatchProcess(t, args...)
+	default:
+		t.Fatalf("globex's deliveries are held by %q, neither watcher", holder)
+	}
+	waitUntil(t, 90*time.Second, "globex's firings after the outage", arrived(later...))
+	waitUntil(t, 90*time.Second, "every delivery recorded", settled)
+
+	recs, _, err := store.Load(ctx, period)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := keys()
+	n := 0
+	for _, r := range recs {
+		for _, d := range r.Deliveries {
+			n++
+			if g[d.Transition.Key()] != 1 {
+				t.Errorf("%s arrived %d times, want once", d.Transition.Key(), g[d.Transition.Key()])
+			}
+		}
+	}
+	if len(g) != n {
+		t.Errorf("the receiver got %d transitions, Redis holds %d deliveries: %v", len(g), n, g)
+	}
+	for _, k := range slices.Concat(fired, resolved, later) {
+		if g[k] != 1 {
+			t.Errorf("%s arrived %d times, want once", k, g[k])
+		}
+	}
+	mu.Lock()
+	t.Logf("503s answered during the outage: %v", refused)
+	mu.Unlock()
+	// the dashboard shows the same lifecycle: six threshold alerts, each sent
+	waitUntil(t, 90*time.Second, "the dashboard's list", func() bool {
+		sent := 0
+		for _, e := range dash.watcher.Entries() {
+			if s, _, _, _, _ := e.Delivery(); e.Alert.Kind == model.AlertThreshold && s == 1 {
+				sent++
+			}
+		}
+		return sent == 6
+	})
 }

@@ -20,6 +20,9 @@ const (
 	DefaultQueue = 1024
 	// DefaultRetryFor is how long a delivery is retried before it is given up.
 	DefaultRetryFor = 2 * time.Hour
+	// DefaultRetryMin and DefaultRetryMax bound the waits between attempts.
+	DefaultRetryMin = 2 * time.Second
+	DefaultRetryMax = 5 * time.Minute
 )
 
 // Job is one transition to deliver to some sinks.
@@ -113,7 +116,7 @@ func New(sinks []Sink, opt Options) *Notifier {
 		opt.RetryFor = DefaultRetryFor
 	}
 	if opt.Backoff == nil {
-		opt.Backoff = &backoff.Backoff{Min: 2 * time.Second, Max: 5 * time.Minute}
+		opt.Backoff = &backoff.Backoff{Min: DefaultRetryMin, Max: DefaultRetryMax}
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now

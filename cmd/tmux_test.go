@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,79 +33,168 @@ func TestMain(m *testing.M) {
 // TestDemoInRealTerminal runs `mavtop` (demo mode) in tmux at 80×24, 100×30
 // and 200×50 at once, for a minute each, and checks what a newcomer sees on
 // every capture: the footer's "? help" and "q quit", nothing wider or taller
-// than the terminal; and once the demo is up, the DEMO header, gauges, the 402
-// log and at least three distinct levels.
+// than the terminal, no pace above 50× (the pace column parsed wherever it is
+// shown; never ">999×"), and at least three distinct levels on screen at once
+// on nine captures in ten and on the last; once the demo is up, the DEMO
+// header, gauges and the 402 log.
 func TestDemoInRealTerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo for a minute")
 	}
 	self, tmux := privateTmux(t)
 	const watch = 60 * time.Second
-	levels := []string{"✓ ok", "▲ warn", "▲ high", "▲ crit", "✖ OUT"}
-	for _, size := range [][2]int{{80, 24}, {100, 30}, {200, 50}} {
-		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
-			t.Parallel()
-			w, h := size[0], size[1]
-			session := fmt.Sprintf("mavtop-test-%d-%d", os.Getpid(), w)
-			cmd := fmt.Sprintf("env -u REDIS_URL MAVTOP_AS_MAIN=1 %s; sleep 90", self)
-			if out, err := tmux("new-session", "-d", "-s", session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd).CombinedOutput(); err != nil {
-				t.Fatalf("tmux: %v: %s", err, out)
-			}
-			defer tmux("kill-session", "-t", session).Run()
-			start := time.Now()
-			up := false
-			seen := map[string]bool{}
-			var screen string
-			for time.Since(start) < watch || !up {
-				if time.Since(start) > watch+30*time.Second {
-					t.Fatalf("the demo did not come up in %s:\n%s", watch+30*time.Second, screen)
-				}
-				out, err := tmux("capture-pane", "-p", "-t", session).Output()
-				if err != nil {
-					t.Fatalf("capture-pane: %v", err)
-				}
-				screen = string(out)
-				// a 402 in the log, level words in the gauges: the demo is fully up
-				if !up && strings.Contains(screen, "DEMO") && strings.Contains(screen, "credits_exhausted") && strings.Contains(screen, "% used") {
-					up = true
-					for _, want := range []string{"DEMO", "● connected", "Workspaces (6)", "% used", "402 refusals"} {
-						if !strings.Contains(screen, want) {
-							t.Errorf("screen lacks %q:\n%s", want, screen)
-						}
-					}
-				}
-				if !up {
-					time.Sleep(250 * time.Millisecond)
-					continue
-				}
-				for _, l := range levels {
-					if strings.Contains(screen, l) {
-						seen[l] = true
-					}
-				}
-				lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
-				if len(lines) > h {
-					t.Errorf("%d lines on a %d-line terminal", len(lines), h)
-				}
-				for i, l := range lines {
-					if n := ansi.StringWidth(l); n > w {
-						t.Errorf("line %d is %d cells wide on a %d-wide terminal: %q", i, n, w, l)
-					}
-				}
-				if last := lines[len(lines)-1]; !strings.Contains(last, "? help") || !strings.Contains(last, "q quit") {
-					t.Errorf("footer without ? help / q quit at %s: %q", time.Since(start).Round(time.Second), last)
-				}
-				if t.Failed() {
-					t.Fatalf("screen:\n%s", screen)
-				}
-				time.Sleep(2 * time.Second)
-			}
-			if len(seen) < 3 {
-				t.Errorf("levels seen over %s: %v, want at least three:\n%s", watch, seen, screen)
-			}
-			tmux("send-keys", "-t", session, "q").Run()
-		})
+	// All three run at once (not as parallel subtests, which GOMAXPROCS=2
+	// would run two and one): about 70 s in all.
+	type term struct {
+		w, h                   int
+		session                string
+		up                     bool
+		screen                 string
+		captures, mixed, paces int
+		levels                 map[string]bool
 	}
+	var terms []*term
+	for _, size := range [][2]int{{80, 24}, {100, 30}, {200, 50}} {
+		tm := &term{w: size[0], h: size[1], session: fmt.Sprintf("mavtop-test-%d-%d", os.Getpid(), size[0])}
+		cmd := fmt.Sprintf("env -u REDIS_URL MAVTOP_AS_MAIN=1 %s; sleep 90", self)
+		if out, err := tmux("new-session", "-d", "-s", tm.session, "-x", fmt.Sprint(tm.w), "-y", fmt.Sprint(tm.h), cmd).CombinedOutput(); err != nil {
+			t.Fatalf("tmux: %v: %s", err, out)
+		}
+		defer tmux("kill-session", "-t", tm.session).Run()
+		terms = append(terms, tm)
+	}
+	start := time.Now()
+	for {
+		done := time.Since(start) >= watch
+		for _, tm := range terms {
+			done = done && tm.up
+		}
+		if done {
+			break
+		}
+		if time.Since(start) > watch+30*time.Second {
+			for _, tm := range terms {
+				if !tm.up {
+					t.Fatalf("the demo did not come up at %d×%d in %s:\n%s", tm.w, tm.h, watch+30*time.Second, tm.screen)
+				}
+			}
+		}
+		for _, tm := range terms {
+			out, err := tmux("capture-pane", "-p", "-t", tm.session).Output()
+			if err != nil {
+				t.Fatalf("capture-pane: %v", err)
+			}
+			tm.screen = string(out)
+			screen, w, h := tm.screen, tm.w, tm.h
+			// a 402 in the log, level words in the gauges: the demo is fully up
+			if !tm.up && strings.Contains(screen, "DEMO") && strings.Contains(screen, "credits_exhausted") && strings.Contains(screen, "% used") {
+				tm.up = true
+				for _, want := range []string{"DEMO", "● connected", "Workspaces (6)", "% used", "402 refusals"} {
+					if !strings.Contains(screen, want) {
+						t.Errorf("%d×%d: screen lacks %q:\n%s", w, h, want, screen)
+					}
+				}
+			}
+			if !tm.up {
+				continue
+			}
+			tm.captures++
+			tm.levels = screenLevels(screen)
+			if len(tm.levels) >= 3 {
+				tm.mixed++
+			}
+			for _, p := range screenPaces(screen) {
+				tm.paces++
+				if p.over || p.value > 50 {
+					t.Errorf("%d×%d: pace %s on screen at %s", w, h, p.text, time.Since(start).Round(time.Second))
+				}
+			}
+			lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
+			if len(lines) > h {
+				t.Errorf("%d lines on a %d-line terminal", len(lines), h)
+			}
+			for i, l := range lines {
+				if n := ansi.StringWidth(l); n > w {
+					t.Errorf("line %d is %d cells wide on a %d-wide terminal: %q", i, n, w, l)
+				}
+			}
+			if last := lines[len(lines)-1]; !strings.Contains(last, "? help") || !strings.Contains(last, "q quit") {
+				t.Errorf("%d×%d: footer without ? help / q quit at %s: %q", w, h, time.Since(start).Round(time.Second), last)
+			}
+			if t.Failed() {
+				t.Fatalf("%d×%d screen:\n%s", w, h, screen)
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	for _, tm := range terms {
+		t.Logf("%d×%d: %d captures over %s, %d with three levels or more; %d paces read", tm.w, tm.h, tm.captures, watch, tm.mixed, tm.paces)
+		if tm.mixed*10 < tm.captures*9 || len(tm.levels) < 3 {
+			t.Errorf("%d×%d: three levels or more on %d of %d captures, %v on the last:\n%s", tm.w, tm.h, tm.mixed, tm.captures, tm.levels, tm.screen)
+		}
+		if tm.w >= 200 && tm.paces == 0 {
+			t.Errorf("no pace column at %d×%d:\n%s", tm.w, tm.h, tm.screen)
+		}
+		tmux("send-keys", "-t", tm.session, "q").Run()
+	}
+}
+
+// TestScreenParsing: the capture parsers find the levels and paces a row
+// shows, ">999×" included, and nothing outside the rows.
+func TestScreenParsing(t *testing.T) {
+	screen := "header 20 × 6 questions\n" +
+		"┃▸ umbrella  ✖ OUT   ━━━╋ 98 % used 1,475 / 1,500 402: refused 1.5k/h >999×  3 2 s ago┃\n" +
+		"┃  initech   ▲ crit  ━━━╋ 90 % used 2,707 / 3,000 out in 6 min 2.7k/h  181×  0 now┃\n" +
+		"┃  acme-prod ✓ ok    ━━─┼ 15 % used 3,013 / 20,000 lasts period 3.0k/h 0.6× 0 now┃\n"
+	levels := screenLevels(screen)
+	if len(levels) != 3 || !levels["✖ OUT"] || !levels["▲ crit"] || !levels["✓ ok"] {
+		t.Errorf("levels %v", levels)
+	}
+	got := fmt.Sprint(screenPaces(screen))
+	if want := "[{>999× 999 true} {181× 181 false} {0.6× 0.6 false}]"; got != want {
+		t.Errorf("paces %s, want %s", got, want)
+	}
+}
+
+// screenLevels returns the level words shown in the workspace rows of a capture.
+func screenLevels(screen string) map[string]bool {
+	seen := map[string]bool{}
+	for _, l := range strings.Split(screen, "\n") {
+		for _, lvl := range []string{"✓ ok", "▲ warn", "▲ high", "▲ crit", "✖ OUT"} {
+			if strings.Contains(l, lvl+" ") {
+				seen[lvl] = true
+			}
+		}
+	}
+	return seen
+}
+
+// shownPace is one value of the pace column as drawn.
+type shownPace struct {
+	text  string
+	value float64
+	over  bool // ">999×"
+}
+
+var paceRE = regexp.MustCompile(`(>?)(\d+(?:\.\d+)?)×`)
+
+// screenPaces returns the pace values in the workspace rows of a capture (rows
+// carry a level word; a pace is a number followed by ×).
+func screenPaces(screen string) []shownPace {
+	var out []shownPace
+	for _, l := range strings.Split(screen, "\n") {
+		if len(screenLevels(l)) == 0 {
+			continue
+		}
+		for _, m := range paceRE.FindAllStringSubmatch(l, -1) {
+			v, err := strconv.ParseFloat(m[2], 64)
+			if err != nil {
+				continue
+			}
+			out = append(out, shownPace{text: m[0], value: v, over: m[1] == ">"})
+		}
+	}
+	return out
 }
 
 // privateTmux returns the test binary (which stands in for mavtop) and a

@@ -163,6 +163,19 @@ func (f *dashboardFlags) logOrDiscard() *slog.Logger {
 	return f.logger
 }
 
+// logged starts recording the hub's connection changes, re-reads and skipped
+// entries to log, and returns the launcher (nil without an API client) with
+// its launches, refusals, queued and cancelled jobs recorded too.
+func (s *source) logged(ctx context.Context, log *slog.Logger) tui.Launcher {
+	logFeed(ctx, s.hub, log)
+	launcher := s.api.launcher()
+	if launcher != nil {
+		launcher = loggedLauncher{Launcher: launcher, log: log}
+	}
+	log.Info("dashboard started", "demo", s.demo != nil, "launching", launcher != nil)
+	return launcher
+}
+
 // readOnly says why this dashboard cannot launch jobs ("" when it can).
 func (s *source) readOnly() string {
 	if s.api == nil {
@@ -190,12 +203,7 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 		if err != nil {
 			return err
 		}
-		logFeed(ctx, src.hub, log)
-		launcher := src.api.launcher()
-		if launcher != nil {
-			launcher = loggedLauncher{Launcher: launcher, log: log}
-		}
-		log.Info("dashboard started", "demo", src.demo != nil, "launching", launcher != nil)
+		launcher := src.logged(ctx, log)
 		m := tui.New(tui.Options{
 			Source:    src.hub.Join(),
 			Launcher:  launcher,

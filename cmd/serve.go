@@ -150,6 +150,7 @@ func runServe(cmd *cobra.Command, dash *dashboardFlags, sf *serveFlags) error {
 		}
 		return err
 	}
+	logFeed(ctx, src.hub, log) // connection changes, re-reads, skipped entries
 	defer src.close()
 	idle := sf.idle
 	if idle == 0 {

@@ -1,0 +1,147 @@
+package cmd
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"mavtop/client"
+	"mavtop/demo"
+	"mavtop/estimator"
+	"mavtop/feed"
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+	"mavtop/tui"
+)
+
+// TestLogRecordsConnectionResyncLaunchesAndErrors runs the dashboard's wiring
+// (flags, Redis, the API client, the hub, --log) against a real redis-server
+// and the API sandbox, and reads the file: Redis going away and coming back,
+// the counters re-read after it, a skipped entry, a launch, a refusal, a
+// queued and a cancelled job are each recorded.
+func TestLogRecordsConnectionResyncLaunchesAndErrors(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("needs redis-server (Kill/Restart with data)")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// the demo's sandbox and workspace settings, with no traffic: the only
+	// launches are the test's
+	d, err := demo.Start(ctx, demo.Options{Redis: srv.Client(), NoTraffic: true, Seed: 7, Clock: client.NewScaledClock(time.Now(), 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(ctx, "tight", model.Settings{Allocation: 50}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MAVERA_API_KEY", d.Key)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	file := filepath.Join(t.TempDir(), "mavtop.log")
+	var f dashboardFlags
+	c := &cobra.Command{}
+	f.addFlags(c)
+	if err := c.Flags().Parse([]string{"--redis", srv.URL, "--api-base", d.BaseURL, "--reconcile", "0", "--audit", "200ms",
+		"--log", file, "--log-level", "info"}); err != nil {
+		t.Fatal(err)
+	}
+	log, closeLog, err := f.log.openLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeLog()
+	f.logger = log
+	src, err := f.open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.close()
+	l := src.logged(ctx, log)
+	if l == nil {
+		t.Fatal("no launcher with MAVERA_API_KEY set")
+	}
+	read := func() string {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	waitLogged := func(want ...string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			s, missing := read(), ""
+			for _, w := range want {
+				if !strings.Contains(s, w) {
+					missing = w
+				}
+			}
+			if missing == "" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the log lacks %s:\n%s", missing, s)
+			}
+		}
+	}
+	waitLogged(`msg="dashboard started" demo=false launching=true`, `msg="counters read" reason=start`, `msg=redis state=connected`)
+
+	// a launch and a refusal (the client's pre-flight), queued, then cancelled
+	q, _ := estimator.Estimate(estimator.FocusGroup, estimator.Params{SampleSize: 25, Questions: 5})
+	if _, err := l.Launch(ctx, tui.Job{Op: estimator.FocusGroup, Params: q.Params, Workspace: "acme-prod", Quote: q}, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	job := tui.Job{Op: estimator.FocusGroup, Params: q.Params, Workspace: "tight", Quote: q}
+	_, refusal := l.Launch(ctx, job, func(string) {})
+	if refusal == nil {
+		t.Fatalf("a focus group of %d credits launched with 50 left", q.Required)
+	}
+	if err := l.Queue(ctx, job, refusal); err != nil {
+		t.Fatal(err)
+	}
+	queued, err := l.Queued(ctx)
+	if err != nil || len(queued) != 1 {
+		t.Fatalf("queued %v, %v", queued, err)
+	}
+	if _, err := l.Cancel(ctx, queued[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitLogged(`msg="launch done" workspace=acme-prod operation=focus-group`,
+		`msg="launch refused" workspace=tight operation=focus-group`,
+		`msg="queued for retry" workspace=tight`,
+		`msg="queued job cancelled" id=`+queued[0].ID+` removed=true`)
+
+	// an entry that is not one: skipped, and said
+	if err := srv.Client().XAdd(ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), Values: []any{"v", 1, "ws", "acme-prod", "credits", "lots"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitLogged(`msg="malformed entry skipped"`)
+
+	// Redis goes away and comes back: both said, with the error, and the
+	// counters re-read
+	srv.Kill()
+	waitLogged(`level=WARN msg=redis state=reconnecting`)
+	srv.Restart()
+	waitLogged(`msg=redis state=connected server=`)
+	// the stream deleted under the dashboard: the counters are re-read
+	if err := srv.Client().Del(ctx, feed.Keys{}.Stream()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitLogged(`msg="counters read" reason=restart period=`+model.MonthlyUTC.At(time.Now()).Key+` stream_id=0-0`)
+	s := read()
+	if i, j := strings.LastIndex(s, "state=reconnecting"), strings.LastIndex(s, "msg=redis state=connected"); j < i {
+		t.Errorf("no connected after the reconnecting:\n%s", s)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		if strings.Contains(line, "state=reconnecting") && !strings.Contains(line, "err=") {
+			t.Errorf("a connection loss without its error: %s", line)
+		}
+	}
+}

@@ -83,9 +83,7 @@ func lifecycleOf(w *notify.Watcher) func() tui.Lifecycle {
 			l.Entries = append(l.Entries, tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level,
 				At: e.At(), Summary: e.Summary, Delivery: e.DeliveryText()})
 		}
-		for _, s := range w.Scores() {
-			l.Scores = append(l.Scores, s.String(time.Local))
-		}
+		l.Scores = w.Scores()
 		return l
 	}
 }

@@ -101,6 +101,11 @@ type Alert struct {
 	// says whether Redis could not be reached (else the stream read is late).
 	Down        time.Duration `json:"down,omitempty"`
 	Unreachable bool          `json:"unreachable,omitempty"`
+	// ProjectedRunOut is, on the firing of an AlertRefusals for
+	// credits_exhausted, when the forecast had said the credits would run out
+	// (zero when the instance that claimed it had no projection): stored
+	// with the lifecycle, so every instance scores the forecast alike.
+	ProjectedRunOut time.Time `json:"projected_run_out,omitzero"`
 	// Condition says whether the alert's condition holds now.
 	Condition AlertCondition `json:"-"`
 }

@@ -117,8 +117,8 @@ type Watcher struct {
 	firing   int
 	counts   map[[2]string]int64 // sink, outcome → count
 	storeErr error
-	scores   []model.ForecastScore
-	runOut   map[string]time.Time // workspace → projected run-out
+	scores   []model.ForecastScore // newest first, from the stored lifecycle
+	runOut   map[string]time.Time  // workspace → projected run-out
 	stopped  chan struct{}
 }
 
@@ -201,7 +201,9 @@ func (w *Watcher) Notifications() map[[2]string]int64 {
 	return out
 }
 
-// Scores returns the latest forecast scores, newest first.
+// Scores returns the latest forecast scores (this period's and the last's,
+// MaxScores at most), newest first. They come from the stored lifecycle, so
+// every instance shows the same ones, whichever claimed the 402.
 func (w *Watcher) Scores() []model.ForecastScore {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -364,6 +366,12 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 		}
 		return
 	}
+	if tr.Status == model.AlertFiring && tr.Alert.Kind == model.AlertRefusals && tr.Alert.Code == model.CodeCreditsExhausted {
+		// the forecast it is set against, recorded with the claim
+		w.mu.Lock()
+		tr.Alert.ProjectedRunOut = w.runOut[tr.Alert.Workspace]
+		w.mu.Unlock()
+	}
 	opt := feed.ClaimOptions{Expire: expire}
 	if deliver {
 		// the lease runs from the claim, not from the start of a cycle that
@@ -379,31 +387,12 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 		return // another instance made it first
 	}
 	w.log("alert "+string(tr.Status), tr, summary)
-	if tr.Status == model.AlertFiring && tr.Alert.Kind == model.AlertRefusals && tr.Alert.Code == model.CodeCreditsExhausted {
-		w.score(tr)
-	}
 	if deliver {
 		idx := 0
 		if tr.Status == model.AlertResolved {
 			idx = 1
 		}
 		w.start(tr.Alert.Period, tr.Alert.ID, idx, tr.Key(), NewPayload(&tr, summary), nil, opt.LeaseUntil)
-	}
-}
-
-// score sets the first credits_exhausted 402 of a workspace against the
-// run-out mavtop had projected for it.
-func (w *Watcher) score(tr model.AlertTransition) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	projected, ok := w.runOut[tr.Alert.Workspace]
-	if !ok {
-		return
-	}
-	s := model.ForecastScore{Workspace: tr.Alert.Workspace, Projected: projected, Refused: tr.At}
-	w.scores = append([]model.ForecastScore{s}, w.scores...)
-	if len(w.scores) > MaxScores {
-		w.scores = w.scores[:MaxScores]
 	}
 }
 
@@ -629,7 +618,11 @@ func (w *Watcher) refresh(period string) {
 	defer w.mu.Unlock()
 	w.entries = w.entries[:0]
 	w.firing = 0
+	w.scores = w.scores[:0]
 	for _, r := range w.known {
+		if s, ok := scoreOf(&r); ok {
+			w.scores = append(w.scores, s)
+		}
 		if r.Alert.Period != period && r.Status != model.AlertFiring {
 			continue
 		}
@@ -642,12 +635,35 @@ func (w *Watcher) refresh(period string) {
 		}
 		w.entries = append(w.entries, e)
 	}
+	slices.SortFunc(w.scores, func(a, b model.ForecastScore) int {
+		if c := b.Refused.Compare(a.Refused); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Workspace, b.Workspace)
+	})
+	w.scores = w.scores[:min(len(w.scores), MaxScores)]
 	slices.SortFunc(w.entries, func(a, b Entry) int {
 		if c := b.At().Compare(a.At()); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Alert.ID, b.Alert.ID)
 	})
+}
+
+// scoreOf is the forecast score a stored alert carries: the first
+// credits_exhausted 402 of a workspace's period set against the run-out the
+// claiming instance had projected, as recorded with the firing (a resolution
+// replaces the record's alert, never its firing delivery).
+func scoreOf(r *feed.StoredAlert) (model.ForecastScore, bool) {
+	if len(r.Deliveries) == 0 || r.Deliveries[0].Transition.Status != model.AlertFiring {
+		return model.ForecastScore{}, false
+	}
+	tr := &r.Deliveries[0].Transition
+	a := &tr.Alert
+	if a.Kind != model.AlertRefusals || a.Code != model.CodeCreditsExhausted || a.ProjectedRunOut.IsZero() || tr.At.IsZero() {
+		return model.ForecastScore{}, false
+	}
+	return model.ForecastScore{Workspace: a.Workspace, Projected: a.ProjectedRunOut, Refused: tr.At}, true
 }
 
 // At is when the entry's newest transition was decided.

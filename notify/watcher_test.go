@@ -391,3 +391,66 @@ func TestASentDeliveryWhoseRecordFailedIsNotSentAgain(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// A workspace's first credits_exhausted 402 is set against the run-out the
+// claiming instance had projected; the projection is stored with the firing,
+// so an instance that never saw the forecast (started after it) shows the
+// same score, and so does the claimer after the alert resolves.
+func TestForecastScoreIsSharedThroughTheStore(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	period := model.MonthlyUTC.At(time.Now()).Key
+	st := feed.NewAlertStore(srv.Client(), "")
+	setUp(t, srv, model.Settings{Allocation: 1000}, 600) // burns fast: runs out within the hour
+	rc := newReceiver(t)
+	w1 := startInstance(t, srv, "w1", rc.srv.URL)
+	runOut := model.AlertID(period, "acme", "", model.AlertRunOut, "")
+	settledAll(t, st, period, 1, runOut)
+	waitFor(t, "w1 to hold a projection", func() bool {
+		w1.w.mu.Lock()
+		defer w1.w.mu.Unlock()
+		return !w1.w.runOut["acme"].IsZero()
+	})
+	pub := feed.NewPublisher(srv.Client(), feed.PublisherOptions{})
+	if err := pub.Track(ctx, model.Event{TS: time.Now().UnixMilli(), Workspace: "acme", Endpoint: "/responses",
+		Status: 402, Code: model.CodeCreditsExhausted, Msg: "You have run out of credits"}); err != nil {
+		t.Fatal(err)
+	}
+	refusals := model.AlertID(period, "acme", "", model.AlertRefusals, model.CodeCreditsExhausted)
+	recs := settledAll(t, st, period, 2, refusals)
+	fired := recs[refusals].Deliveries[0].Transition
+	if fired.Alert.ProjectedRunOut.IsZero() {
+		t.Fatalf("the firing was stored without the projection: %+v", fired.Alert)
+	}
+	want := model.ForecastScore{Workspace: "acme", Projected: fired.Alert.ProjectedRunOut, Refused: fired.At}
+	if !want.Projected.After(recs[runOut].FiredAt) {
+		t.Errorf("projected %s, before the run-out alert fired at %s", want.Projected, recs[runOut].FiredAt)
+	}
+	w2 := startInstance(t, srv, "w2", rc.srv.URL)
+	for _, in := range []*instance{w1, w2} {
+		waitFor(t, in.name+"'s scores", func() bool { return len(in.w.Scores()) > 0 })
+		got := in.w.Scores()
+		if len(got) != 1 || !got[0].Projected.Equal(want.Projected) || !got[0].Refused.Equal(want.Refused) || got[0].Workspace != "acme" {
+			t.Errorf("%s scores %+v, want %+v (as Redis holds it)", in.name, got, want)
+		}
+	}
+	// the refusals resolve (a recharge); the score stays
+	if err := pub.Track(ctx, model.Event{Kind: model.KindRecharge, TS: time.Now().UnixMilli(), Workspace: "acme", Credits: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the refusals resolved", func() bool {
+		recs, _, err := st.Load(ctx, period)
+		return err == nil && recs[refusals].Status == model.AlertResolved
+	})
+	waitFor(t, "w2 to see the resolution", func() bool {
+		for _, e := range w2.w.Entries() {
+			if e.Alert.ID == refusals {
+				return e.Status == model.AlertResolved
+			}
+		}
+		return false
+	})
+	if got := w2.w.Scores(); len(got) != 1 || got[0].Error() != want.Error() {
+		t.Errorf("after the resolution: %+v, want %s", got, want.Error())
+	}
+}

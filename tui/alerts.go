@@ -43,9 +43,10 @@ type LifecycleEntry struct {
 // Lifecycle is the alert lifecycle as this instance sees it.
 type Lifecycle struct {
 	Entries []LifecycleEntry
-	// Scores are the latest forecast scores, newest first, as sentences
-	// ("acme: projected 14:05, refused 13:52: 13 min early").
-	Scores []string
+	// Scores are the latest forecast scores, newest first: each workspace's
+	// first credits_exhausted 402 set against the run-out mavtop had
+	// projected ("acme: projected 14:05, refused 13:52: 13 min early").
+	Scores []model.ForecastScore
 }
 
 // LifecycleMsg carries the lifecycle, polled once a second.
@@ -232,7 +233,7 @@ func (a Alerts) row(i int) string {
 		}
 		return s
 	case i < n+m:
-		return "         forecast " + model.Sanitize(a.life.Scores[i-n])
+		return "         forecast " + model.Sanitize(a.life.Scores[i-n].String(time.Local))
 	}
 	al := a.list[i-n-m]
 	look := a.st.Level(al.Level)

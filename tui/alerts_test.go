@@ -3,6 +3,7 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -22,7 +23,8 @@ func TestAlertsPaneShowsLifecycleAndDelivery(t *testing.T) {
 			{ID: "2026-11/initech/-/threshold/90", Status: model.AlertResolved, Level: model.LevelCritical, At: testNow,
 				Summary: "initech is back under 90 %\x1b[2J", Delivery: "… not sent: no mavtop with --notify"},
 		},
-		Scores: []string{"acme: projected 14:05, refused 13:52: 13 min early"},
+		Scores: []model.ForecastScore{{Workspace: "acme", Projected: time.Date(2026, 11, 25, 14, 5, 0, 0, time.UTC),
+			Refused: time.Date(2026, 11, 25, 13, 52, 0, 0, time.UTC)}},
 	})
 	view := ansi.Strip(a.View())
 	for _, want := range []string{
@@ -42,5 +44,44 @@ func TestAlertsPaneShowsLifecycleAndDelivery(t *testing.T) {
 	}
 	if got := a.Title(); got != "Alerts (1, 2 firing)" {
 		t.Errorf("title %q", got)
+	}
+}
+
+// The detail view of a workspace lists its forecast scores (its first
+// credits_exhausted 402 against the projected run-out), newest first, and no
+// other workspace's; the alerts pane lists them all.
+func TestDetailShowsTheWorkspacesForecastScores(t *testing.T) {
+	m := busyApp(t, 120, 40)
+	at := func(h, min int) time.Time { return time.Date(2026, 11, 25, h, min, 0, 0, time.UTC) }
+	scores := []model.ForecastScore{
+		{Workspace: "out-ws", Projected: at(11, 58), Refused: at(11, 57)}, // this period: 1 min early
+		{Workspace: "ok-ws", Projected: at(11, 0), Refused: at(11, 30)},   // another workspace
+		{Workspace: "out-ws", Projected: at(14, 5), Refused: at(13, 52)},  // 13 min early
+		{Workspace: "out-ws", Projected: at(9, 0), Refused: at(9, 0)},     // on time
+		{Workspace: "out-ws", Projected: at(8, 0), Refused: at(10, 0)},    // the fourth: beyond the three shown
+	}
+	m = update(t, m, LifecycleMsg{Lifecycle: Lifecycle{Scores: scores}}, OpenDetailMsg{Workspace: "out-ws"})
+	view := ansi.Strip(m.View())
+	var got []string
+	for _, l := range strings.Split(view, "\n") {
+		if i := strings.Index(l, "forecast scored: "); i >= 0 {
+			got = append(got, strings.TrimSpace(strings.TrimRight(l[i:], "┃│ ")))
+		}
+	}
+	want := []string{
+		"forecast scored: projected 11:58, refused 11:57: 1 min early",
+		"forecast scored: projected 14:05, refused 13:52: 13 min early",
+		"forecast scored: projected 09:00, refused 09:00: on time",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("detail of out-ws lists\n%s\nwant\n%s\n\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), view)
+	}
+	m = update(t, m, press("esc"), OpenDetailMsg{Workspace: "ok-ws"})
+	if view := ansi.Strip(m.View()); !strings.Contains(view, "forecast scored: projected 11:00, refused 11:30: 30 min late") ||
+		strings.Count(view, "forecast scored") != 1 {
+		t.Fatalf("detail of ok-ws:\n%s", view)
+	}
+	if pane := ansi.Strip(m.alerts.View()); !strings.Contains(pane, "forecast out-ws: projected 14:05, refused 13:52: 13 min early") {
+		t.Fatalf("alerts pane:\n%s", pane)
 	}
 }

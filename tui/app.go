@@ -223,6 +223,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(secondCmd(), m.apiStatusCmd(), m.lifecycleCmd(), m.queueCmd())
 	case LifecycleMsg:
 		m.alerts.SetLifecycle(msg.Lifecycle)
+		m.detail.SetScores(msg.Lifecycle.Scores)
 		m.dirty = true
 		return m, nil
 	case APIStatusMsg:

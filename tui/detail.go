@@ -21,10 +21,12 @@ type Detail struct {
 	projects []model.ProjectSummary
 	eps      []model.EndpointTotal
 	refusals []model.Refusal
-	lines    []string
-	top      int // first line on screen
-	width    int
-	height   int
+	// scores are the latest forecast scores of every workspace, newest first
+	scores []model.ForecastScore
+	lines  []string
+	top    int // first line on screen
+	width  int
+	height int
 }
 
 // NewDetail returns an empty detail view.
@@ -73,6 +75,20 @@ func (d *Detail) Refresh(l *model.Ledger) {
 	d.lines = d.layout()
 	d.top = min(d.top, d.maxTop())
 }
+
+// SetScores takes the latest forecast scores (every workspace's, newest
+// first); the view shows its workspace's.
+func (d *Detail) SetScores(s []model.ForecastScore) {
+	d.scores = s
+	if d.ws != "" {
+		d.lines = d.layout()
+		d.top = min(d.top, d.maxTop())
+	}
+}
+
+// MaxDetailScores is how many forecast scores of a workspace the detail view
+// lists.
+const MaxDetailScores = 3
 
 // Title names the workspace.
 func (d Detail) Title() string { return "Workspace " + d.ws + " · esc back" }
@@ -133,6 +149,16 @@ func (d *Detail) layout() []string {
 	add("%s", fr)
 	add("last event %s · 402s: %d credits_exhausted, %d budget_exceeded, %d other",
 		age(d.now(), s.LastTS), s.Refused[model.RefusedCredits], s.Refused[model.RefusedBudget], s.Refused[model.RefusedOther])
+	shown := 0
+	for _, sc := range d.scores {
+		if sc.Workspace != d.ws || shown == MaxDetailScores {
+			continue
+		}
+		shown++
+		// how far the run-out forecast can be trusted: it against the first
+		// credits_exhausted 402 of a period
+		add("forecast scored: %s", strings.TrimPrefix(model.Sanitize(sc.String(time.Local)), model.Sanitize(d.ws)+": "))
+	}
 	add("")
 	add("%s", st.PaneTitle.Render(fmt.Sprintf("Projects (%d)", len(d.projects))))
 	add("%s", st.Dim.Render(fmt.Sprintf("  %-20s %12s %22s %6s  %s", "project", "used", "budget (alert/limit)", "402s", "top endpoint")))

@@ -34,6 +34,22 @@ func percent(p float64) string { return model.FormatPercent(p) }
 // humanize formats a duration for people; one helper for the whole screen.
 func humanize(d time.Duration) string { return estimator.Humanize(d) }
 
+// shortAge is age for a narrow column, without "ago": "now", "2 s", "3 min",
+// "5 h", "3 d" (at most 6 cells); "—" for never.
+func shortAge(now time.Time, tsMillis int64) string {
+	if tsMillis == 0 {
+		return "—"
+	}
+	switch d := now.Sub(time.UnixMilli(tsMillis)); {
+	case d < time.Second:
+		return "now"
+	case d < 48*time.Hour:
+		return humanize(d)
+	default:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + " d"
+	}
+}
+
 // age formats how long ago something happened: "4 s ago", "—" for never.
 func age(now time.Time, tsMillis int64) string {
 	if tsMillis == 0 {

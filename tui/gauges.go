@@ -297,7 +297,7 @@ var gaugeColumns = []struct {
 	{column{head: "burn", right: true, cell: cellBurn, width: 7}, 3},
 	{column{head: "pace", right: true, cell: cellPace, width: 9}, 5},
 	{column{head: "402s", right: true, cell: cellRefused, width: 5}, 4},
-	{column{head: "last event", right: true, cell: cellAge, width: 10}, 6},
+	{column{head: "age", right: true, cell: cellAge, width: 6}, 6},
 }
 
 const (
@@ -486,4 +486,6 @@ func cellRefused(g *Gauges, r *gaugeRow, width int) string {
 	return "0"
 }
 
-func cellAge(g *Gauges, r *gaugeRow, _ int) string { return age(g.now(), r.LastTS) }
+// cellAge is how long ago the workspace's newest event was, compact: "now",
+// "2 s", "3 min", "5 h", "3 d"; "—" when none this period.
+func cellAge(g *Gauges, r *gaugeRow, _ int) string { return shortAge(g.now(), r.LastTS) }

@@ -10,6 +10,7 @@ import (
 	"mavtop/client"
 	"mavtop/cmd"
 	"mavtop/demo"
+	"mavtop/feed"
 	"mavtop/feed/feedtest"
 	"mavtop/model"
 	"mavtop/tui"
@@ -104,5 +105,48 @@ func TestFocusVisibleWithoutColour(t *testing.T) {
 	}
 	if !regexp.MustCompile(`┃▸ \d\d:\d\d:\d\d acme`).MatchString(s) {
 		t.Fatalf("selected 402 not marked:\n%s", s)
+	}
+}
+
+// TestEstimatorQueuesAndCancelsAt80x24: a job refused for want of credits is
+// queued with r, listed with what it waits for (the numbers Redis holds), and
+// cancelled with x then y; Redis holds the job, then nothing.
+func TestEstimatorQueuesAndCancelsAt80x24(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	d, err := demo.Start(ctx, demo.Options{Redis: srv.Client(), NoTraffic: true, Seed: 7, Clock: client.NewScaledClock(now, 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{Now: clock}).SetWorkspace(ctx, "tight", model.Settings{Allocation: 50}); err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, srv: srv, rdb: srv.Client()}
+	r.start(80, 24, func(o *tui.Options) {
+		o.Launcher = &cmd.ClientLauncher{Client: d.Client, Retries: d.Retries, Poll: 50 * time.Millisecond}
+		o.ReadOnly = ""
+	})
+	r.waitFor("tight")
+	r.send(keys("/ t i g h t enter e")...)
+	r.waitFor("remaining in tight: 50 credits")
+	r.send(keys("enter")...)
+	r.waitFor("press r to queue it: it is retried once tight has 102 left")
+	r.send(keys("r")...)
+	r.waitFor("Retry queue · 1 waiting", "▸ focus-group   tight", "waiting: needs 102, 50 left")
+	jobs, err := d.Retries.List(ctx)
+	if err != nil || len(jobs) != 1 || jobs[0].Workspace != "tight" || jobs[0].Required != 102 || jobs[0].LastTriedRemaining != 50 {
+		t.Fatalf("Redis holds %+v, %v", jobs, err)
+	}
+	r.send(keys("x")...)
+	r.waitFor("Cancel the queued focus-group in tight? y to cancel it")
+	r.send(keys("y")...)
+	r.waitFor("cancelled the queued focus-group in tight")
+	if n := srv.Client().HLen(ctx, d.Retries.Key()).Val(); n != 0 {
+		t.Fatalf("Redis still holds %d queued jobs", n)
+	}
+	s := r.screen()
+	if strings.Contains(s, "Retry queue") {
+		t.Fatalf("the cancelled job is still listed:\n%s", s)
 	}
 }

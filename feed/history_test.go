@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
@@ -113,5 +115,23 @@ func TestStartReadsHistoryInTheBackground(t *testing.T) {
 	log := s.Ledger.Refusals(nil, 10)
 	if len(log) != 2 || log[0].Event.Req != "back-402" || log[1].Event.Req != "dry-402" {
 		t.Fatalf("402 log %+v", log)
+	}
+}
+
+// TestSnapshotReadsWaitLonger: the snapshot and audit reads may take longer
+// than go-redis's 3 s read timeout (a 100k-workspace snapshot on a loaded
+// machine) on the same connections, so a failover moves them too.
+func TestSnapshotReadsWaitLonger(t *testing.T) {
+	c := feedtest.Start(t).Client().(*redis.Client)
+	long := longReads(c, bulkReadTimeout)
+	lc, ok := long.(*redis.Client)
+	if !ok || lc.Options().ReadTimeout != bulkReadTimeout || c.Options().ReadTimeout >= bulkReadTimeout {
+		t.Fatalf("long reads wait %v (the client %v), want %v", lc.Options().ReadTimeout, c.Options().ReadTimeout, bulkReadTimeout)
+	}
+	if err := lc.Ping(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := c.PoolStats().TotalConns, lc.PoolStats().TotalConns; a != b || a == 0 {
+		t.Fatalf("the long-read client has a pool of its own: %d vs %d connections", b, a)
 	}
 }

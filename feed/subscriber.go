@@ -118,12 +118,34 @@ type Subscriber struct {
 	setFields []string
 	setIdx    []int
 
+	// bulk is c with a longer read timeout, for snapshot and audit reads (see
+	// bulkReadTimeout).
+	bulk redis.UniversalClient
 	// history delivers the pages of the start's history (nil before it).
 	history chan *HistoryMsg
 
 	// lastReadAt is when the last XREAD answered, lastEntryAt when the newest
 	// entry was read (this clock), for lag and idle.
 	lastReadAt, lastEntryAt time.Time
+}
+
+// bulkReadTimeout is how long a snapshot or audit read waits for its reply.
+// At 100k workspaces the counters are a 50 MB reply that a loaded machine can
+// take longer than go-redis's 3 s default to produce and parse; a client that
+// gives up and asks again only piles the same reply up in Redis (measured: the
+// dashboard never started, Redis busy 1.5 s per HGETALL for dead clients).
+const bulkReadTimeout = 30 * time.Second
+
+// longReads returns c sharing its connections (and so its failovers) with
+// replies allowed up to d, or c itself when its read timeout is that long
+// already or it cannot say (a cluster client).
+func longReads(c redis.UniversalClient, d time.Duration) redis.UniversalClient {
+	if rc, ok := c.(*redis.Client); ok {
+		if t := rc.Options().ReadTimeout; t >= 0 && t < d {
+			return rc.WithTimeout(d)
+		}
+	}
+	return c
 }
 
 // maxClockSkew is how far ahead of this clock an entry id may be before it is
@@ -182,6 +204,7 @@ func (s *Subscriber) Resync() { s.resync.Store(true) }
 // is dropped.
 func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 	s.handle = handle
+	s.bulk = longReads(s.c, bulkReadTimeout)
 	s.rule = model.MonthlyUTC
 	s.conn, s.since = Connecting, s.opt.Now()
 	s.winStart = s.since
@@ -236,7 +259,7 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 
 // snapshot reads a snapshot and starts a generation.
 func (s *Subscriber) snapshot(ctx context.Context) error {
-	res, err := ReadSnapshot(ctx, s.c, s.keys, s.opt.Now(), s.rule)
+	res, err := ReadSnapshot(ctx, s.bulk, s.keys, s.opt.Now(), s.rule)
 	if err != nil {
 		return err
 	}
@@ -351,12 +374,12 @@ func (s *Subscriber) audit(ctx context.Context) error {
 	var res *SnapshotResult
 	var err error
 	if quick {
-		res, err = readCounters(ctx, s.c, s.keys, s.period)
+		res, err = readCounters(ctx, s.bulk, s.keys, s.period)
 		if res != nil {
 			res.Rule = s.rule
 		}
 	} else {
-		res, err = ReadSnapshot(ctx, s.c, s.keys, s.lastAudit, s.rule)
+		res, err = ReadSnapshot(ctx, s.bulk, s.keys, s.lastAudit, s.rule)
 	}
 	if err != nil {
 		return err

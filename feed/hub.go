@@ -3,6 +3,7 @@ package feed
 import (
 	"context"
 	"sync"
+	"time"
 
 	"mavtop/model"
 )
@@ -38,6 +39,8 @@ type Hub struct {
 	applied  string // the newest stream entry the ledger includes
 	viewers  map[*Viewer]struct{}
 	maxQueue int
+	// historyAt is when viewers last got the ledger while history was read back.
+	historyAt time.Time
 }
 
 // NewHub returns a hub with no viewers; feed it with Run or Handle.
@@ -67,10 +70,6 @@ func (h *Hub) Handle(m Msg) {
 	}
 	applied := h.state.Apply(m)
 	switch m := m.(type) {
-	case *SnapshotMsg:
-		if m.Snap != nil {
-			h.applied = m.Snap.StreamID
-		}
 	case *BatchMsg:
 		if applied && m.LastID != "" {
 			h.applied = m.LastID
@@ -79,10 +78,62 @@ func (h *Hub) Handle(m Msg) {
 		h.conn = m
 	case *StatsMsg:
 		h.stats = m
+	case *SnapshotMsg:
+		if m.Snap != nil {
+			h.applied = m.Snap.StreamID
+		}
+		// Every viewer continues from a copy of the ledger just seeded instead
+		// of seeding its own from the same counters.
+		for v := range h.viewers {
+			if v.noLedger {
+				v.push(m, h)
+				continue
+			}
+			vm := *m
+			vm.Ledger = h.viewerLedger()
+			v.push(&vm, h)
+		}
+		return
+	case *HistoryMsg:
+		// The hub folds every page; viewers get a copy of the result at most
+		// once a second and at the end, so the hour is folded once, not once
+		// per viewer (each would copy every workspace the hour touched). They
+		// still see each page's events, marked as folded.
+		now := time.Now()
+		refresh := m.Done || now.Sub(h.historyAt) >= historyRefresh
+		if refresh {
+			h.historyAt = now
+		}
+		folded := *m
+		folded.Folded = true
+		for v := range h.viewers {
+			if v.noLedger {
+				v.push(m, h)
+				continue
+			}
+			v.push(&folded, h)
+			if refresh && h.state.Ledger != nil {
+				v.push(&LedgerMsg{Ledger: h.viewerLedger(), Gen: h.state.Gen, Source: h.state.Source}, h)
+			}
+		}
+		return
 	}
 	for v := range h.viewers {
 		v.push(m, h)
 	}
+}
+
+// historyRefresh is how often viewers get the hub's ledger while the start's
+// history is folded in.
+const historyRefresh = time.Second
+
+// viewerLedger returns a viewer's own copy of the hub's ledger. The copy's
+// pending crossings are dropped: they are the hub's (nobody takes them), and a
+// viewer raises only the crossings its own events make.
+func (h *Hub) viewerLedger() *model.Ledger {
+	l := h.state.Ledger.Clone()
+	l.TakeCrossings()
+	return l
 }
 
 // Read calls fn with the hub's ledger (nil before the first snapshot) under the

@@ -167,3 +167,75 @@ func TestLedgerStateNewRuleStartsANewLedger(t *testing.T) {
 		t.Fatal("batch of an old generation applied")
 	}
 }
+
+// TestHubHandsViewersItsSeededLedger: a viewer continues from a copy of the
+// ledger the hub seeded (it seeds none of its own) and gets the start's history
+// folded by the hub, as ledger copies at most once a second and at the end,
+// never page by page; its figures equal the hub's, its changes stay its own.
+func TestHubHandsViewersItsSeededLedger(t *testing.T) {
+	h := NewHub()
+	v := h.Join()
+	events := h.JoinEvents()
+	h.Handle(hubSnapshot(1))
+	var pages []*HistoryMsg
+	for i := 0; i < 5; i++ {
+		var evs []model.Event
+		for j := 0; j < 10; j++ { // newest first, each page older than the last
+			k := i*10 + j
+			evs = append(evs, model.Event{TS: hubNow.UnixMilli() - int64(k)*60_000, Workspace: "ws0", Endpoint: "/responses", Credits: 3, Status: 200})
+		}
+		pages = append(pages, &HistoryMsg{Gen: 1, Events: evs, From: hubNow.Add(-time.Duration(i*10+9) * time.Minute), Done: i == 4})
+	}
+	for _, p := range pages {
+		h.Handle(p)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	msgs, err := v.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s LedgerState
+	var seeded, copies, seen int
+	for _, m := range msgs {
+		switch m := m.(type) {
+		case *SnapshotMsg:
+			if m.Ledger != nil {
+				seeded++
+			}
+		case *LedgerMsg:
+			copies++
+		case *HistoryMsg:
+			if !m.Folded {
+				t.Fatalf("a ledger viewer got a history page to fold itself")
+			}
+			seen += len(m.Events)
+		}
+		s.Apply(m)
+	}
+	if seeded != 1 || copies < 1 || copies > 2 || seen != 50 {
+		t.Fatalf("%d seeded snapshots, %d ledger copies and %d events seen for 5 history pages of 10, want 1, 1–2 and 50", seeded, copies, seen)
+	}
+	var hubBurn float64
+	var hubLedger *model.Ledger
+	h.Read(func(l *model.Ledger, _ *ConnMsg, _ *StatsMsg) {
+		hubBurn, hubLedger = l.Burn("ws0", time.Hour, hubNow), l
+	})
+	if got := s.Ledger.Burn("ws0", time.Hour, hubNow); got != hubBurn || got < 140 || s.Ledger == hubLedger {
+		t.Fatalf("viewer burn %.0f/h, hub %.0f/h (want the hub's 150 credits over the hour, in a ledger of its own)", got, hubBurn)
+	}
+	s.Apply(hubBatch(1, 0, 30))
+	if hub, own := hubLedger.Totals().Used["ws0"], s.Ledger.Totals().Used["ws0"]; hub != 1000 || own <= 1000 {
+		t.Fatalf("after the viewer's own events: hub used %d, viewer %d", hub, own)
+	}
+	em, _ := events.Next(ctx)
+	hist := 0
+	for _, m := range em {
+		if _, ok := m.(*HistoryMsg); ok {
+			hist++
+		}
+	}
+	if hist != 5 {
+		t.Fatalf("the events viewer got %d history pages, want all 5 (it keeps no ledger)", hist)
+	}
+}

@@ -19,6 +19,10 @@ type LedgerState struct {
 func (s *LedgerState) Apply(m Msg) bool {
 	switch m := m.(type) {
 	case *SnapshotMsg:
+		if m.Ledger != nil { // the hub's, seeded and read back already
+			s.Ledger, s.Gen, s.Source = m.Ledger, m.Gen, m.Source
+			return true
+		}
 		if s.Ledger == nil || !sameRule(s.Ledger.Rule(), m.Rule) {
 			alerts := s.DefaultAlerts
 			if alerts == nil {
@@ -43,7 +47,7 @@ func (s *LedgerState) Apply(m Msg) bool {
 		return true
 	case *HistoryMsg:
 		// Whatever generation: past burn and 402s stay true across re-reads.
-		if s.Ledger == nil {
+		if s.Ledger == nil || m.Folded {
 			return false
 		}
 		s.Ledger.Backfill(m.Events, m.From)

@@ -87,8 +87,11 @@ func (a *api) run(ctx context.Context, hub *feed.Hub, reconcileEvery time.Durati
 		// Each reading is taken at a quiet moment of the client and compared
 		// with a ledger that has caught up with the stream: the drift shown is
 		// what was charged and never tracked, not a call or job in flight.
-		r := &client.Reconciler{Client: a.client, Interval: reconcileEvery, QuietWait: min(reconcileEvery/2, time.Minute),
+		r := &client.Reconciler{Client: a.client, Interval: reconcileEvery, QuietWait: min(reconcileEvery, time.Minute),
 			Sink: func(rec client.Reconciliation) {
+				if !replaces(a.drift.Load(), rec) {
+					return
+				}
 				a.catchUp(ctx, hub)
 				a.drift.Store(driftOf(rec, hub))
 			}}
@@ -108,6 +111,14 @@ func (a *api) run(ctx context.Context, hub *feed.Hub, reconcileEvery time.Durati
 			}
 		}()
 	}
+}
+
+// replaces says whether a reading replaces the drift shown (prev, nil when
+// none): a reading taken while this client's jobs were in flight all along is
+// no measurement of drift, so the last exact one stays, growing older; the
+// first reading and failed ones are shown whatever they are.
+func replaces(prev *tui.Drift, rec client.Reconciliation) bool {
+	return rec.Quiet || rec.Err != nil || prev == nil || prev.Err != nil
 }
 
 // catchUp waits (up to 2 s) until the hub's ledger includes the stream's

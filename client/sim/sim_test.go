@@ -79,10 +79,15 @@ type rig struct {
 	limited  atomic.Int64
 }
 
-func newRig(t *testing.T, speed float64, drain, stress bool, pace float64) *rig {
+func newRig(t *testing.T, speed float64, drain, stress bool, pace float64, mix ...sim.Share) *rig {
 	t.Helper()
 	ctx := context.Background()
 	r := &rig{clock: client.NewScaledClock(time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC), speed), bad: &errs{}, wss: sim.DefaultWorkspaces()}
+	if len(mix) > 0 {
+		for i := range r.wss {
+			r.wss[i].Mix = mix
+		}
+	}
 	r.rdb = feedtest.Start(t).Client()
 	r.tr = &tee{pub: feed.NewPublisher(r.rdb, feed.PublisherOptions{Now: r.clock.Now})}
 	store := feed.NewSettingsStore(r.rdb, feed.StoreOptions{Now: r.clock.Now})
@@ -265,7 +270,13 @@ func TestTenMinutesOfTraffic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ten simulated minutes")
 	}
-	r := newRig(t, 100, true, false, 8) // eight times the demo's pace: enough jobs for calibration
+	// Every workspace sends every priced operation alike, at eight times the
+	// demo's pace: enough jobs of each for calibration, even under -race.
+	var mix []sim.Share
+	for _, op := range []estimator.Operation{estimator.Chat, estimator.MaveSimple, estimator.MaveModerate, estimator.MaveComplex, estimator.FocusGroup, estimator.Video} {
+		mix = append(mix, sim.Share{Op: op, Weight: 1})
+	}
+	r := newRig(t, 50, true, false, 8, mix...)
 	r.run(t, 10*time.Minute)
 
 	ledger, ok := r.sb.Ledger(sim.DemoKey)

@@ -32,6 +32,7 @@ type proxyFlags struct {
 	upstreamTimeout time.Duration
 	idleTimeout     time.Duration
 	drainTimeout    time.Duration
+	budgetCache     time.Duration
 	trackQueue      int
 }
 
@@ -80,6 +81,7 @@ latency, pre-flight refusals, tracking backlog. Authorization is never logged.`,
 	fl.Int64Var(&pf.maxBody, "max-body", proxy.DefaultMaxBody, "largest request body in `bytes` (413 beyond)")
 	fl.DurationVar(&pf.upstreamTimeout, "upstream-timeout", proxy.DefaultUpstreamTimeout, "longest wait for the API's response headers (504 beyond)")
 	fl.DurationVar(&pf.idleTimeout, "client-idle-timeout", 2*time.Minute, "close an application's keep-alive connection idle this long")
+	fl.DurationVar(&pf.budgetCache, "budget-cache", proxy.DefaultBudgetCache, "how long a budget read may judge the chats and Mave questions after it, minus what they reserved (negative: read Redis for every priced call; jobs always do)")
 	fl.DurationVar(&pf.drainTimeout, "drain-timeout", proxy.DefaultDrainTimeout, "how long to go on reading an answer its application left, to learn what the call was charged")
 	fl.IntVar(&pf.trackQueue, "track-queue", 100_000, "usage events kept in memory while Redis is away (beyond: dropped and counted)")
 	return cmd
@@ -139,7 +141,7 @@ func runProxy(cmd *cobra.Command, rf *redisFlags, pf *proxyFlags) error {
 	defer stopQueue()
 	q.Run(qctx)
 	cfg := proxy.Config{Upstream: up.String(), Workspace: pf.workspace, Keys: keys, Queue: q,
-		MaxBody: pf.maxBody, UpstreamTimeout: pf.upstreamTimeout, DrainTimeout: pf.drainTimeout, Log: log}
+		MaxBody: pf.maxBody, UpstreamTimeout: pf.upstreamTimeout, DrainTimeout: pf.drainTimeout, BudgetCache: pf.budgetCache, Log: log}
 	if !pf.noPreflight {
 		cfg.Budgets = feed.NewBalances(rdb, feed.StoreOptions{Prefix: rf.prefix})
 	}

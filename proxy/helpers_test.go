@@ -56,6 +56,7 @@ type rigOptions struct {
 	sandbox     sandbox.Config
 	keys        *proxy.Keys
 	noPreflight bool
+	budgetCache time.Duration
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -75,7 +76,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.q.Run(ctx)
 	t.Cleanup(func() { cancel(); r.q.Wait() })
-	cfg := proxy.Config{Upstream: r.up.URL + sandbox.BasePath, Keys: o.keys, Queue: r.q, Now: r.clock.Now}
+	cfg := proxy.Config{Upstream: r.up.URL + sandbox.BasePath, Keys: o.keys, Queue: r.q, Now: r.clock.Now, BudgetCache: o.budgetCache}
 	if !o.noPreflight {
 		cfg.Budgets = feed.NewBalances(r.rc, feed.StoreOptions{Now: r.clock.Now})
 	}

@@ -16,9 +16,11 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	refusals  *prometheus.CounterVec
 	unchecked prometheus.Counter
-	upstream  prometheus.Counter
-	unauth    prometheus.Counter
-	cut       *prometheus.CounterVec
+	// cachedAdmits counts priced calls admitted from the budget cache.
+	cachedAdmits prometheus.Counter
+	upstream     prometheus.Counter
+	unauth       prometheus.Counter
+	cut          *prometheus.CounterVec
 }
 
 func newMetrics(q *Queue) *metrics {
@@ -41,6 +43,10 @@ func newMetrics(q *Queue) *metrics {
 			Name: "mavtop_proxy_preflight_unchecked_total",
 			Help: "Priced requests forwarded without a pre-flight check because the budgets could not be read.",
 		}),
+		cachedAdmits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mavtop_proxy_preflight_cached_total",
+			Help: "Priced calls (chats, Mave) admitted against a budget read less than --budget-cache ago, minus what was admitted since; the others read Redis.",
+		}),
 		upstream: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mavtop_proxy_upstream_errors_total",
 			Help: "Requests that got no answer from upstream (answered 502 or 504 by the proxy).",
@@ -60,7 +66,7 @@ func newMetrics(q *Queue) *metrics {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.refusals, m.unchecked, m.upstream, m.unauth, m.cut,
+	m.reg.MustRegister(m.requests, m.latency, m.refusals, m.unchecked, m.cachedAdmits, m.upstream, m.unauth, m.cut,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		gauge("mavtop_proxy_tracking_backlog", "Usage events waiting to be written to Redis.",
 			func() float64 { return float64(q.Backlog()) }),

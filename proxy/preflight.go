@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"mavtop/estimator"
 	"mavtop/feed"
@@ -113,3 +115,82 @@ func overLimit(q estimator.Quote, what string, st model.Status) *refusal {
 // CodePreflightRefused is the error code of a job the proxy refused because the
 // workspace's remaining credits do not cover its estimate plus the 20 % buffer.
 const CodePreflightRefused = "preflight_refused"
+
+// DefaultBudgetCache is how long a budget read for a chat call may decide the
+// calls after it (see budgetCache).
+const DefaultBudgetCache = time.Second
+
+// liveOp reports whether an operation is judged against the live counters every
+// time: the jobs the pre-flight check is for (focus groups, video analyses, brand
+// voices) and personas, tens to hundreds of credits each. Chats and Mave questions
+// (1–60 credits, most of the traffic) are judged against the cache.
+func liveOp(op estimator.Operation) bool {
+	switch op {
+	case estimator.FocusGroup, estimator.Video, estimator.BrandVoice, estimator.Persona:
+		return true
+	}
+	return false
+}
+
+// maxCachedBudgets bounds the (workspace, project) pairs the cache holds; when it
+// is full it starts afresh.
+const maxCachedBudgets = 10_000
+
+// budgetCache keeps the budgets read for the pre-flight check of cheap calls, so
+// that a chat does not cost a Redis round trip. Its rule, which makes it never
+// admit what the live counters would refuse on this proxy's account:
+//
+//   - an entry is used for at most its TTL after the read, then read again;
+//   - every call admitted from an entry reserves its estimate (the upper bound) in
+//     it: the next call is judged against what was read minus everything admitted
+//     since, calls still running included, which a live read does not see;
+//   - the cache only admits: a call it cannot admit is judged against a live read
+//     (and that read replaces the entry), so a refusal always comes from the live
+//     counters and a recharge, a raised limit or a new billing period is never
+//     refused from an old entry.
+//
+// What other producers spend meanwhile reaches the decision at most one TTL late;
+// the live read has the same kind of window between its read and the API's charge.
+type budgetCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[[2]string]*cachedBudget
+}
+
+type cachedBudget struct {
+	b        feed.Budget
+	read     time.Time
+	reserved int64
+}
+
+// admit reports whether q is affordable by the fresh entry of ws and project after
+// what it reserved, and reserves q's estimate when it is.
+func (c *budgetCache) admit(ws, project string, q estimator.Quote, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[[2]string{ws, project}]
+	if e == nil || now.Sub(e.read) >= c.ttl || now.Before(e.read) {
+		return false
+	}
+	b := e.b
+	b.Used += e.reserved
+	if b.Project.Limit > 0 {
+		b.ProjectUsed += e.reserved
+	}
+	if judge(q, ws, project, b) != nil {
+		return false
+	}
+	e.reserved += q.Estimate
+	return true
+}
+
+// store replaces the entry of ws and project by a live read, reserving what the
+// call judged against it was admitted for (0 when refused).
+func (c *budgetCache) store(ws, project string, b feed.Budget, read time.Time, reserved int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedBudgets {
+		c.m = map[[2]string]*cachedBudget{}
+	}
+	c.m[[2]string{ws, project}] = &cachedBudget{b: b, read: read, reserved: reserved}
+}

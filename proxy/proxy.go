@@ -81,6 +81,10 @@ type Config struct {
 	MaxBody int64
 	// UpstreamTimeout bounds the wait for upstream's response headers (DefaultUpstreamTimeout).
 	UpstreamTimeout time.Duration
+	// BudgetCache is how long a budget read may judge the chats and Mave questions
+	// after it (DefaultBudgetCache); negative: every priced call reads the live
+	// counters. Jobs and personas always do. See budgetCache for the rule.
+	BudgetCache time.Duration
 	// BudgetTimeout bounds the pre-flight's read of the budgets (DefaultBudgetTimeout);
 	// past it the request goes ahead unchecked (counted).
 	BudgetTimeout time.Duration
@@ -105,6 +109,7 @@ type Proxy struct {
 	m       *metrics
 	metrics http.Handler
 	jobs    jobs
+	budgets *budgetCache
 	log     *slog.Logger
 
 	lastSkip atomic.Int64
@@ -137,6 +142,9 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.BudgetTimeout <= 0 {
 		cfg.BudgetTimeout = DefaultBudgetTimeout
 	}
+	if cfg.BudgetCache == 0 {
+		cfg.BudgetCache = DefaultBudgetCache
+	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
 	}
@@ -151,6 +159,9 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg, up: up, base: strings.TrimSuffix(up.Path, "/"), m: newMetrics(cfg.Queue), log: cfg.Log,
 		jobs: jobs{m: map[string]pendingJob{}}}
+	if cfg.BudgetCache > 0 {
+		p.budgets = &budgetCache{ttl: cfg.BudgetCache}
+	}
 	p.metrics = promhttp.HandlerFor(p.m.reg, promhttp.HandlerOpts{Registry: p.m.reg})
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
@@ -440,6 +451,12 @@ const (
 // refuse runs the pre-flight check; when the call cannot be afforded it answers
 // 402, records the refusal and returns true.
 func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, x *exchange, q estimator.Quote) bool {
+	cached := p.budgets != nil && !liveOp(q.Op)
+	if cached && p.budgets.admit(x.ws, x.project, q, time.Now()) {
+		p.m.cachedAdmits.Inc()
+		return false
+	}
+	read := time.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), p.cfg.BudgetTimeout)
 	b, err := p.cfg.Budgets.Budget(ctx, x.ws, x.project)
 	cancel()
@@ -452,6 +469,13 @@ func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, x *exchange, q es
 		return false
 	}
 	ref := judge(q, x.ws, x.project, b)
+	if cached {
+		var reserved int64
+		if ref == nil {
+			reserved = q.Estimate
+		}
+		p.budgets.store(x.ws, x.project, b, read, reserved)
+	}
 	if ref == nil {
 		return false
 	}

@@ -457,3 +457,43 @@ func runFocusGroup(r *rig, ws string, hdr map[string]string) error {
 	}
 	return fmt.Errorf("focus group %s never finished", id)
 }
+
+// The budget cache never admits what the live counters would refuse: with an
+// entry that stays fresh for an hour, chats are admitted against what was read
+// minus the estimates admitted since, so the workspace's spend stops within its
+// allocation; a chat the cache cannot admit is judged live (and refused); after a
+// recharge of the allocation the next chat goes through at once, because a refusal
+// never comes from the cache.
+func TestBudgetCacheNeverOveradmits(t *testing.T) {
+	r := newRig(t, rigOptions{budgetCache: time.Hour})
+	const allocation = 40
+	r.setWorkspace("tight", model.Settings{Allocation: allocation})
+	hdr := map[string]string{proxy.WorkspaceHeader: "tight"}
+	chat := map[string]any{"model": "mavera-1", "input": "hi"}
+	admitted, refused := 0, 0
+	for range 40 {
+		status, body := post(t, r.Base+"/responses", testKey, chat, hdr)
+		r.settle() // the live reads see every charge: what differs is the cache alone
+		switch {
+		case status == http.StatusOK:
+			admitted++
+		case status == http.StatusPaymentRequired && errorCode(body) == proxy.CodePreflightRefused:
+			refused++
+		default:
+			t.Fatalf("chat: %d %v", status, body)
+		}
+	}
+	used := r.snapshot().Used["tight"]
+	if used > allocation || used != r.ledger().Workspaces["tight"].Used {
+		t.Fatalf("%d credits spent (sandbox %d) against an allocation of %d", used, r.ledger().Workspaces["tight"].Used, allocation)
+	}
+	cached := metric(t, r, "mavtop_proxy_preflight_cached_total")
+	if admitted < 3 || refused == 0 || cached < 1 {
+		t.Fatalf("%d admitted (%v from the cache), %d refused: the run did not exercise the cache", admitted, cached, refused)
+	}
+	r.setWorkspace("tight", model.Settings{Allocation: 1000})
+	if status, body := post(t, r.Base+"/responses", testKey, chat, hdr); status != http.StatusOK {
+		t.Fatalf("after the allocation was raised: %d %v", status, body)
+	}
+	t.Logf("%d chats admitted (%v from the cache), %d refused, %d credits", admitted, cached, refused, used)
+}

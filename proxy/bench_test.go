@@ -18,6 +18,7 @@ import (
 	"mavtop/client/sandbox"
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
+	"mavtop/model"
 	"mavtop/proxy"
 )
 
@@ -266,4 +267,79 @@ func benchLargeBodies(b *testing.B, size int) {
 		b.Fatalf("%d events for %d calls", st.Published, b.N)
 	}
 	b.ReportMetric(float64(peak.Load()-min(base, peak.Load()))/(1<<20), "peak-heap-growth-MB")
+}
+
+// BenchmarkHotPath is the proxy's own cost for one POST /responses, without the
+// network: the upstream is an in-memory transport answering a canned body, the
+// events go to a sink that drops them, and the budgets come from a counter instead
+// of Redis. It reports the time and allocations per call and the budget reads per
+// call: with the budget cache a chat reads none in the steady state, without it
+// (budget-cache < 0) one, a Redis round trip each.
+//
+//	go test ./proxy -run '^$' -bench HotPath -benchmem
+func BenchmarkHotPath(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		pre   bool
+		cache time.Duration
+	}{{"no-preflight", false, 0}, {"preflight-cached", true, 0}, {"preflight-live", true, -1}} {
+		b.Run(c.name, func(b *testing.B) {
+			var reads atomic.Int64
+			cfg := proxy.Config{Upstream: "http://api.test/api/v1", BudgetCache: c.cache, Transport: cannedTransport{}}
+			if c.pre {
+				cfg.Budgets = countingBudgets{n: &reads}
+			}
+			q := proxy.NewQueue(discardSink{}, proxy.QueueOptions{})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			q.Run(ctx)
+			cfg.Queue = q
+			px, err := proxy.New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body := []byte(`{"model":"mavera-1","input":"How are we doing?"}`)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				req := httptest.NewRequest(http.MethodPost, "http://proxy.test/api/v1/responses", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				req.Header.Set(proxy.WorkspaceHeader, "acme")
+				w := httptest.NewRecorder()
+				px.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(reads.Load())/float64(b.N), "budget-reads/op")
+		})
+	}
+}
+
+const cannedAnswer = `{"id":"resp_1","object":"response","status":"completed","model":"mavera-1","output":[{"type":"message","content":[{"type":"output_text","text":"Fine."}]}],"usage":{"input_tokens":5,"output_tokens":2,"total_tokens":7,"credits_used":2}}`
+
+// cannedTransport answers every request with cannedAnswer.
+type cannedTransport struct{}
+
+func (cannedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	h := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"req_1"}}
+	return &http.Response{StatusCode: http.StatusOK, Header: h, Body: io.NopCloser(strings.NewReader(cannedAnswer)),
+		ContentLength: int64(len(cannedAnswer)), Request: r, ProtoMajor: 1, ProtoMinor: 1}, nil
+}
+
+type discardSink struct{}
+
+func (discardSink) TrackBatch(context.Context, []model.Event) error { return nil }
+
+// countingBudgets counts its reads and affords everything.
+type countingBudgets struct{ n *atomic.Int64 }
+
+func (c countingBudgets) Budget(context.Context, string, string) (feed.Budget, error) {
+	c.n.Add(1)
+	return feed.Budget{Settings: model.Settings{Allocation: 1 << 40}}, nil
 }

@@ -33,6 +33,7 @@ type proxyFlags struct {
 	idleTimeout     time.Duration
 	drainTimeout    time.Duration
 	budgetCache     time.Duration
+	jobPoll         time.Duration
 	trackQueue      int
 }
 
@@ -62,6 +63,13 @@ cover the estimate plus 20 % (code preflight_refused), or when a local usage lim
 of the workspace or the project (mavtop budget set) would be passed (code
 budget_exceeded, naming which). --no-preflight turns this off.
 
+Jobs (focus groups, video analyses, brand voices) are recorded once: at creation
+when the answer says the charge, else when first seen finished, polled through the
+proxy or, after --job-poll without such a poll, by the proxy itself; a job it
+cannot follow is recorded with code job_untracked. An answer cut short is read on
+to learn its usage (--drain-timeout), else recorded with its charge unknown; a
+call the API did not answer is recorded as the proxy's 502/504.
+
 Tracking never holds a request: events wait in a bounded in-memory queue while Redis
 is away (said in the log and in /metrics). /metrics on the same address: requests,
 latency, pre-flight refusals, tracking backlog. Authorization is never logged.`,
@@ -82,6 +90,7 @@ latency, pre-flight refusals, tracking backlog. Authorization is never logged.`,
 	fl.DurationVar(&pf.upstreamTimeout, "upstream-timeout", proxy.DefaultUpstreamTimeout, "longest wait for the API's response headers (504 beyond)")
 	fl.DurationVar(&pf.idleTimeout, "client-idle-timeout", 2*time.Minute, "close an application's keep-alive connection idle this long")
 	fl.DurationVar(&pf.budgetCache, "budget-cache", proxy.DefaultBudgetCache, "how long a budget read may judge the chats and Mave questions after it, minus what they reserved (negative: read Redis for every priced call; jobs always do)")
+	fl.DurationVar(&pf.jobPoll, "job-poll", proxy.DefaultJobPoll, "poll a job created through the proxy upstream once no one polled it through the proxy this long, to record its charge (negative: never)")
 	fl.DurationVar(&pf.drainTimeout, "drain-timeout", proxy.DefaultDrainTimeout, "how long to go on reading an answer its application left, to learn what the call was charged")
 	fl.IntVar(&pf.trackQueue, "track-queue", 100_000, "usage events kept in memory while Redis is away (beyond: dropped and counted)")
 	return cmd
@@ -141,7 +150,7 @@ func runProxy(cmd *cobra.Command, rf *redisFlags, pf *proxyFlags) error {
 	defer stopQueue()
 	q.Run(qctx)
 	cfg := proxy.Config{Upstream: up.String(), Workspace: pf.workspace, Keys: keys, Queue: q,
-		MaxBody: pf.maxBody, UpstreamTimeout: pf.upstreamTimeout, DrainTimeout: pf.drainTimeout, BudgetCache: pf.budgetCache, Log: log}
+		MaxBody: pf.maxBody, UpstreamTimeout: pf.upstreamTimeout, DrainTimeout: pf.drainTimeout, BudgetCache: pf.budgetCache, JobPoll: pf.jobPoll, Log: log}
 	if !pf.noPreflight {
 		cfg.Budgets = feed.NewBalances(rdb, feed.StoreOptions{Prefix: rf.prefix})
 	}
@@ -153,6 +162,10 @@ func runProxy(cmd *cobra.Command, rf *redisFlags, pf *proxyFlags) error {
 	if err != nil {
 		return exitf(1, "mavtop proxy: listen on %s: %v", addr, err)
 	}
+	jctx, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	followed := make(chan struct{})
+	go func() { defer close(followed); px.Run(jctx) }()
 	srv := px.Server(pf.idleTimeout)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -195,6 +208,8 @@ func runProxy(cmd *cobra.Command, rf *redisFlags, pf *proxyFlags) error {
 			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				srv.Close()
 			}
+			stopJobs() // jobs still pending are recorded as untracked
+			<-followed
 			if left := q.Drain(sctx); left > 0 {
 				log.Error("stopped with usage events not written to Redis", "events", left)
 			}

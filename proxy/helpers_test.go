@@ -50,6 +50,8 @@ type rig struct {
 	srv   *httptest.Server
 	// Base is the proxy's API base URL, what applications set.
 	Base string
+	// stopRun stops the proxy's job follower (Run) and waits for it.
+	stopRun func()
 }
 
 type rigOptions struct {
@@ -57,6 +59,7 @@ type rigOptions struct {
 	keys        *proxy.Keys
 	noPreflight bool
 	budgetCache time.Duration
+	jobPoll     time.Duration
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -76,7 +79,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.q.Run(ctx)
 	t.Cleanup(func() { cancel(); r.q.Wait() })
-	cfg := proxy.Config{Upstream: r.up.URL + sandbox.BasePath, Keys: o.keys, Queue: r.q, Now: r.clock.Now, BudgetCache: o.budgetCache}
+	cfg := proxy.Config{Upstream: r.up.URL + sandbox.BasePath, Keys: o.keys, Queue: r.q, Now: r.clock.Now, BudgetCache: o.budgetCache, JobPoll: o.jobPoll}
 	if !o.noPreflight {
 		cfg.Budgets = feed.NewBalances(r.rc, feed.StoreOptions{Now: r.clock.Now})
 	}
@@ -85,6 +88,11 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	r.px = px
+	rctx, stop := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); px.Run(rctx) }()
+	r.stopRun = func() { stop(); <-ran }
+	t.Cleanup(r.stopRun)
 	r.srv = httptest.NewServer(px)
 	t.Cleanup(r.srv.Close)
 	r.Base = r.srv.URL + sandbox.BasePath

@@ -21,9 +21,10 @@ type metrics struct {
 	upstream     prometheus.Counter
 	unauth       prometheus.Counter
 	cut          *prometheus.CounterVec
+	jobPolls     prometheus.Counter
 }
 
-func newMetrics(q *Queue) *metrics {
+func newMetrics(q *Queue, pending func() int) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -55,6 +56,10 @@ func newMetrics(q *Queue) *metrics {
 			Name: "mavtop_proxy_cut_answers_total",
 			Help: "Answers that did not reach their end before their usage was read, by code (upstream_reset, client_disconnected): recorded with credits unknown.",
 		}, []string{"code"}),
+		jobPolls: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mavtop_proxy_job_polls_total",
+			Help: "Polls the proxy made itself of jobs created through it that no one polled through it.",
+		}),
 		unauth: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mavtop_proxy_unauthorized_total",
 			Help: "Requests refused with 401 for an unknown proxy token.",
@@ -66,8 +71,10 @@ func newMetrics(q *Queue) *metrics {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.refusals, m.unchecked, m.cachedAdmits, m.upstream, m.unauth, m.cut,
+	m.reg.MustRegister(m.requests, m.latency, m.refusals, m.unchecked, m.cachedAdmits, m.upstream, m.unauth, m.cut, m.jobPolls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		gauge("mavtop_proxy_pending_jobs", "Jobs created through the proxy whose charge is not recorded yet.",
+			func() float64 { return float64(pending()) }),
 		gauge("mavtop_proxy_tracking_backlog", "Usage events waiting to be written to Redis.",
 			func() float64 { return float64(q.Backlog()) }),
 		gauge("mavtop_proxy_tracking_redis_down", "1 while writes of usage events to Redis fail (events wait in memory).",

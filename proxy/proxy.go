@@ -91,6 +91,10 @@ type Config struct {
 	// DrainTimeout bounds how long an answer is read on after its application went
 	// away (DefaultDrainTimeout): its usage, usually at the end, says what was charged.
 	DrainTimeout time.Duration
+	// JobPoll is how long a job created through the proxy may go without a poll
+	// through it before the proxy polls it upstream itself (DefaultJobPoll);
+	// negative: never, such jobs are then recorded as untracked. See jobs.go.
+	JobPoll time.Duration
 	// Transport sends requests upstream (a tuned *http.Transport).
 	Transport http.RoundTripper
 	// Now stamps events (time.Now).
@@ -145,6 +149,9 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.BudgetCache == 0 {
 		cfg.BudgetCache = DefaultBudgetCache
 	}
+	if cfg.JobPoll == 0 {
+		cfg.JobPoll = DefaultJobPoll
+	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
 	}
@@ -157,8 +164,9 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Transport == nil {
 		cfg.Transport = NewTransport(cfg.UpstreamTimeout)
 	}
-	p := &Proxy{cfg: cfg, up: up, base: strings.TrimSuffix(up.Path, "/"), m: newMetrics(cfg.Queue), log: cfg.Log,
-		jobs: jobs{m: map[string]pendingJob{}}}
+	p := &Proxy{cfg: cfg, up: up, base: strings.TrimSuffix(up.Path, "/"), log: cfg.Log,
+		jobs: jobs{m: map[string]*pendingJob{}}}
+	p.m = newMetrics(cfg.Queue, p.PendingJobs)
 	if cfg.BudgetCache > 0 {
 		p.budgets = &budgetCache{ttl: cfg.BudgetCache}
 	}
@@ -230,6 +238,8 @@ type exchange struct {
 	// may spend runs on a context of its own (see rewrite), cancelled by cancelUp.
 	in       context.Context
 	cancelUp context.CancelFunc
+	// auth is the Authorization sent upstream (a created job's polls reuse it).
+	auth string
 	// metered is set once an answer came and a meter owns the upstream request.
 	metered atomic.Bool
 }
@@ -393,6 +403,7 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	if x.grant != nil {
 		h.Set("Authorization", "Bearer "+x.grant.APIKey)
 	}
+	x.auth = h.Get("Authorization")
 }
 
 // modifyResponse leaves the answer as it is and reads it as it streams past.

@@ -43,7 +43,10 @@ type Queue struct {
 	ch   chan model.Event
 	log  *slog.Logger
 
-	inflight  atomic.Int64
+	// pending counts the events added and not yet written or given up, from
+	// before they enter the channel to after their write: Backlog never reads 0
+	// while an event is between the channel and Redis.
+	pending   atomic.Int64
 	published atomic.Int64
 	dropped   atomic.Int64
 	invalid   atomic.Int64
@@ -87,11 +90,13 @@ func (q *Queue) Add(e model.Event) bool {
 		q.log.Warn("tracking: event not recorded: invalid", "ws", e.Workspace, "endpoint", e.Endpoint, "err", err)
 		return false
 	}
+	q.pending.Add(1)
 	select {
 	case q.ch <- e:
 		return true
 	default:
 	}
+	q.pending.Add(-1)
 	q.dropped.Add(1)
 	q.mu.Lock()
 	now := time.Now()
@@ -122,7 +127,7 @@ func (q *Queue) Run(ctx context.Context) {
 func (q *Queue) Wait() { q.wg.Wait() }
 
 // Backlog returns how many events wait to be written, those being written included.
-func (q *Queue) Backlog() int64 { return int64(len(q.ch)) + q.inflight.Load() }
+func (q *Queue) Backlog() int64 { return q.pending.Load() }
 
 // QueueStats are the queue's counters.
 type QueueStats struct {
@@ -152,13 +157,11 @@ func (q *Queue) work(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		q.inflight.Add(1)
 		batch = append(batch[:0], e)
 	fill:
 		for len(batch) < q.opt.Batch {
 			select {
 			case e := <-q.ch:
-				q.inflight.Add(1)
 				batch = append(batch, e)
 			default:
 				break fill
@@ -200,7 +203,7 @@ func (q *Queue) write(ctx context.Context, batch []model.Event) {
 		case <-time.After(delay):
 		case <-ctx.Done():
 			q.log.Error("tracking: stopped with events not recorded", "events", len(batch)+len(q.ch))
-			q.inflight.Add(-int64(len(batch)))
+			q.pending.Add(-int64(len(batch)))
 			return
 		}
 		delay = min(delay*2, q.opt.RetryMax)
@@ -210,7 +213,7 @@ func (q *Queue) write(ctx context.Context, batch []model.Event) {
 func (q *Queue) done(written, unknown int) {
 	q.published.Add(int64(written))
 	q.unknown.Add(int64(unknown))
-	q.inflight.Add(-int64(written + unknown))
+	q.pending.Add(-int64(written + unknown))
 }
 
 func (q *Queue) up() {

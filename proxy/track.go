@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"mavtop/client"
-	"mavtop/model"
 )
 
 // What the proxy publishes, following the client's rules (client/tracking.go):
@@ -28,10 +27,7 @@ import (
 //   - a call upstream did not answer (unreachable, connection dropped, no headers
 //     in time): the proxy's 502 or 504 with the code "upstream_unavailable" or
 //     "upstream_timeout", 0 credits (whether the API did the work is unknown);
-//   - an asynchronous job (a creation answered with an id and a status that is not
-//     final, and no usage): nothing at creation; one event when a GET through this
-//     proxy first shows it finished, with the finished object's usage.credits_used
-//     (or "job_failed");
+//   - an asynchronous job: see jobs.go;
 //   - GETs otherwise: nothing (reads are free), their failures included;
 //   - a pre-flight refusal: a 402 with its code (see refuse).
 
@@ -171,8 +167,8 @@ func (m *meter) settle() {
 	case known:
 		o.Credits = credits
 	case m.js != nil && m.eof && m.js.isObject() && x.method == http.MethodPost && id != "" && pendingStatus(m.js.str("status")):
-		p.jobs.add(x.endpoint+"/"+id, pendingJob{ws: x.ws, project: x.project, endpoint: x.endpoint,
-			op: x.op, est: x.est, status: x.status, created: time.Now()})
+		p.addJob(x.endpoint+"/"+id, &pendingJob{ws: x.ws, project: x.project, endpoint: x.endpoint,
+			op: x.op, est: x.est, status: x.status, auth: x.auth, created: time.Now()})
 		return
 	case m.js != nil && m.eof && m.js.isObject():
 		// A JSON answer without usage: a call that cost nothing.
@@ -232,87 +228,4 @@ func finalStatus(s string) (failed, final bool) {
 		return true, true
 	}
 	return false, false
-}
-
-// observeJob publishes a job created through this proxy the first time a GET of it
-// shows it finished.
-func (p *Proxy) observeJob(x *exchange, js *jsonScan) {
-	if x.status != http.StatusOK {
-		return
-	}
-	js.finish()
-	failed, final := finalStatus(js.str("status"))
-	if !final {
-		return
-	}
-	key := strings.TrimSuffix(x.rel, "/")
-	j, ok := p.jobs.take(key)
-	if !ok {
-		return
-	}
-	credits, _ := js.credits()
-	o := client.Outcome{Workspace: j.ws, Project: j.project, Endpoint: j.endpoint, Credits: credits, Status: j.status,
-		Req: key[strings.LastIndexByte(key, '/')+1:], Op: j.op, Est: j.est}
-	if failed {
-		_, msg := js.apiError()
-		o.Code, o.Msg = "job_failed", msg
-	}
-	p.track(o)
-}
-
-// maxJobs bounds the jobs remembered between creation and completion; jobsTTL is
-// how long one is remembered (a job never polled through the proxy is forgotten).
-const (
-	maxJobs = 100_000
-	jobsTTL = 24 * time.Hour
-)
-
-// pendingJob is a job created through the proxy whose charge is not tracked yet.
-type pendingJob struct {
-	ws, project, endpoint, op string
-	est                       int64
-	status                    int
-	created                   time.Time
-}
-
-// jobs remembers created jobs by "/focus-groups/<id>" until their outcome is
-// published, so each is published once however often it is polled.
-type jobs struct {
-	mu    sync.Mutex
-	m     map[string]pendingJob
-	swept time.Time
-}
-
-func (j *jobs) add(key string, pj pendingJob) {
-	if !model.IsID(key[strings.LastIndexByte(key, '/')+1:]) {
-		return
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if now := pj.created; now.Sub(j.swept) > time.Minute || len(j.m) >= maxJobs {
-		j.swept = now
-		for k, v := range j.m {
-			if now.Sub(v.created) > jobsTTL {
-				delete(j.m, k)
-			}
-		}
-	}
-	if len(j.m) < maxJobs {
-		j.m[key] = pj
-	}
-}
-
-func (j *jobs) take(key string) (pendingJob, bool) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	pj, ok := j.m[key]
-	delete(j.m, key)
-	return pj, ok
-}
-
-// PendingJobs returns how many created jobs await their completion to be tracked.
-func (p *Proxy) PendingJobs() int {
-	p.jobs.mu.Lock()
-	defer p.jobs.mu.Unlock()
-	return len(p.jobs.m)
 }

@@ -25,6 +25,8 @@ type job struct {
 	done     time.Time
 	fails    bool
 	settled  bool
+	// early: the job shows its charge from creation on (Config.UsageAtCreation).
+	early bool
 
 	fg      *FocusGroupRequest
 	video   *videoRequest
@@ -62,6 +64,9 @@ func (j *job) usage(now time.Time) *creditsUsed {
 		return &creditsUsed{CreditsUsed: j.charge}
 	case "failed":
 		return &creditsUsed{CreditsUsed: 0}
+	}
+	if j.early {
+		return &creditsUsed{CreditsUsed: j.charge}
 	}
 	return nil
 }
@@ -126,6 +131,7 @@ func (s *Sandbox) startJob(c *call, w *workspace, kind, endpoint string, charge 
 		id: s.newID("clx"), kind: kind, ws: w, pool: pl, project: c.project, endpoint: endpoint,
 		charge: charge, created: c.now, done: c.now.Add(d), seconds: seconds,
 		fails: s.cfg.FailRate > 0 && s.rng(c.a.id, w.id, endpoint, "fail").Float64() < s.cfg.FailRate,
+		early: s.cfg.UsageAtCreation,
 	}
 	c.a.jobs[j.id] = j
 	c.a.jobOrder = append(c.a.jobOrder, j.id)

@@ -39,6 +39,10 @@ type Config struct {
 	// PeriodStartDay is the day of the month (UTC) billing periods start on,
 	// 1–28; 0 means 1, calendar months.
 	PeriodStartDay int
+	// UsageAtCreation makes a job show usage.credits_used (its charge) from its
+	// creation answer on, as an API that says the charge at once would; the default
+	// shows it only once the job finished (the fact sheet does not say which).
+	UsageAtCreation bool
 }
 
 // Sandbox is the emulated API: an http.Handler serving BasePath. It is safe for

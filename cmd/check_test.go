@@ -32,7 +32,7 @@ func seedLevels(t *testing.T, srv *feedtest.Server) {
 			t.Fatal(err)
 		}
 	}
-	if err := pub.Track(ctx, model.Event{Workspace: "hot", Endpoint: "/mave/chat", Status: 402, Code: "credits_exhausted"}); err != nil {
+	if err := pub.Track(ctx, model.Event{Workspace: "hot", Endpoint: "/mave/chat", Status: 402, Code: "budget_exceeded"}); err != nil { // a credits_exhausted 402 would be OUT whatever the thresholds
 		t.Fatal(err)
 	}
 	if err := pub.Track(ctx, model.Event{Workspace: "loose", Endpoint: "/responses", Credits: 42, Status: 200}); err != nil {

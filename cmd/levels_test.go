@@ -51,8 +51,17 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		"hush": {model.Settings{Allocation: 1000, Alerts: []int{20}}, 199, model.LevelOK},
 		// 900 of 1,000 + 500 recharged is 60 %: high, not critical
 		"topped": {model.Settings{Allocation: 1000}, 900, model.LevelHigh},
+		// refused with credits_exhausted at 50 % and no credit added since:
+		// OUT on every surface, started after the 402
+		"starved": {model.Settings{Allocation: 1000}, 500, model.LevelExhausted},
+		// a usage limit's 402 is judged by the limit: 65 % is high
+		"limref": {model.Settings{Allocation: 1000}, 650, model.LevelHigh},
+		// refused, then recharged 500: 500 of 1,500 is 33 %
+		"rerefill": {model.Settings{Allocation: 1000}, 500, model.LevelOK},
 	}
 	recharged := map[string]int64{"topped": 500}
+	refusedWith := map[string]string{"starved": model.CodeCreditsExhausted, "limref": model.CodeBudgetExceeded, "rerefill": model.CodeCreditsExhausted}
+	refill := map[string]int64{"rerefill": 500}
 	defaults := []int{40, 60, 80}
 	for name, w := range cases {
 		if err := store.SetWorkspace(ctx, name, w.set); err != nil {
@@ -66,7 +75,19 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got := model.Assess(&w.set, model.Usage{Used: w.used, Recharged: recharged[name]}, defaults).Level; got != w.want {
+		if code := refusedWith[name]; code != "" {
+			if err := pub.Track(ctx, model.Event{Workspace: name, Endpoint: "/focus-groups", Status: 402, Code: code}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r := refill[name]; r > 0 {
+			if err := pub.Track(ctx, model.Event{Workspace: name, Kind: model.KindRecharge, Credits: r}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		u := model.Usage{Used: w.used, Recharged: recharged[name] + refill[name],
+			Refusing: refusedWith[name] == model.CodeCreditsExhausted && refill[name] == 0}
+		if got := model.Assess(&w.set, u, defaults).Level; got != w.want {
 			t.Fatalf("%s: model.Assess says %v, the case says %v", name, got, w.want)
 		}
 	}
@@ -103,6 +124,8 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		{[]string{"pair"}, checkWarning}, {[]string{"lone"}, checkCritical}, {[]string{"hush"}, checkOK},
 		{[]string{"topped"}, checkWarning}, {[]string{"topped", "--warn", "50"}, checkWarning},
 		{[]string{"topped", "--crit", "60"}, checkCritical},
+		{[]string{"starved"}, checkCritical}, {[]string{"starved", "--warn", "90", "--crit", "95"}, checkCritical},
+		{[]string{"limref"}, checkWarning}, {[]string{"rerefill"}, checkOK},
 	} {
 		if out, errOut, code := runMavtop(t, append([]string{"check", r}, c.args...)...); code != c.code {
 			t.Errorf("check %v: exit %d, want %d\n%s%s", c.args, code, c.code, out, errOut)
@@ -177,6 +200,7 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		for _, line := range strings.Split(screen, "\n") {
 			if f := strings.Fields(line); len(f) > 0 && (f[0] == name || len(f) > 1 && f[1] == name) {
 				row = line
+				break // the gauges are above the 402 log, which names workspaces too
 			}
 		}
 		if !strings.Contains(row, " "+words[w.want]+" ") {

@@ -141,10 +141,16 @@ func TestAlertRefusalsStartAndEnd(t *testing.T) {
 		"firing 2026-11/acme/-/refusals/budget_exceeded", "firing 2026-11/acme/-/refusals/credits_exhausted"}) {
 		t.Fatalf("got %q", got)
 	}
-	// a success in another project: the account has credits again, but the
-	// ml project's own limit still refuses
+	// a success adds no credit: credits_exhausted goes on (the OUT rule)
 	ok := use("acme", "", "/responses", 1, time.Minute)
 	l.Apply(&ok)
+	if got := ids(lc.step(l, now)); len(got) != 0 {
+		t.Fatalf("a success ended credits_exhausted: %q", got)
+	}
+	// a recharge does: the account has credits again, but the ml project's
+	// own limit still refuses
+	rc := Event{TS: ms(time.Minute), Workspace: "acme", Credits: 100, Kind: KindRecharge}
+	l.Apply(&rc)
 	if got := ids(lc.step(l, now)); !slices.Equal(got, []string{"resolved 2026-11/acme/-/refusals/credits_exhausted"}) {
 		t.Fatalf("got %q", got)
 	}

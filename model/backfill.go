@@ -16,7 +16,7 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 	l.version++
 	for i := range evs {
 		e := &evs[i]
-		if e.Kind != KindUsage && e.Kind != KindRecharge {
+		if e.Kind != KindUsage && e.Kind != KindRecharge && e.Kind != KindSettings {
 			continue
 		}
 		w := l.ws[e.Workspace]
@@ -24,14 +24,17 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 			w = l.own(w)
 		}
 		inPeriod := l.period.Contains(e.TS)
-		if w != nil && e.TS > w.lastTS && inPeriod {
+		if w != nil && e.TS > w.lastTS && inPeriod && e.Kind != KindSettings {
 			w.lastTS = e.TS // newest first: once per workspace at most
 			l.rerank(w)     // it moves in ByLastEvent
 		}
 		if e.Kind == KindUsage && e.Credits != 0 {
-			l.all.add(e.TS, e.Credits)
+			l.all.chargeOlder(e.TS, e.Credits)
 			if w != nil {
-				w.addBurn(e.TS, e.Credits)
+				if w.burn == nil {
+					w.burn = new(burnRing)
+				}
+				w.burn.chargeOlder(e.TS, e.Credits)
 			}
 		}
 		if w == nil || !inPeriod {
@@ -56,30 +59,44 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 const (
 	// histBlocked: blocked was decided by a newer event.
 	histBlocked uint8 = 1 << iota
-	// histCredits: a newer success or recharge ended every credits_exhausted.
+	// histCredits: a newer credit added (a recharge, an allocation raise)
+	// ended every credits_exhausted.
 	histCredits
 )
 
 // backfillRefusing replays e's effect on the refusal state backwards: Apply's
 // rules, where the newest event that decides something wins (Apply marks what
-// live events decide the same way).
+// live events decide the same way). OUT (blocked) is decided by the newest
+// credits_exhausted 402 or credit added: a recharge, or a settings change
+// while the workspace has credits now (the entry says a setting changed, the
+// hash holds its value: after a credits_exhausted 402 the change that matters
+// is an allocation raise). A success ends a project's other refusals only.
 func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
 	switch {
-	case e.Kind == KindRecharge, e.Status >= 200 && e.Status < 300:
+	case e.Kind == KindSettings:
+		if e.Project == "" && w.status(l.defaults).Remaining > 0 {
+			l.decideBlocked(w, false)
+			w.hist |= histCredits
+		}
+	case e.Kind == KindRecharge:
 		l.decideBlocked(w, false)
 		w.hist |= histCredits
-		if e.Kind == KindUsage {
-			if p := w.projects[e.Project]; p != nil {
-				p.settled = true
-			}
+	case e.Status >= 200 && e.Status < 300:
+		if p := w.projects[e.Project]; p != nil {
+			p.settled = true
 		}
 	case e.Status == 402:
 		p := w.project(e.Project)
 		_, decided := p.refusing[e.Code]
-		if !decided && !p.settled && (e.Code != CodeCreditsExhausted || w.hist&histCredits == 0) {
+		if e.Code == CodeCreditsExhausted {
+			decided = decided || w.hist&histCredits != 0
+		} else {
+			decided = decided || p.settled
+		}
+		if !decided {
 			p.setRefusing(e.Code, true)
 		}
-		if by := l.refusedBy(w, p, ClassOf(e.Code)); by != BudgetProject && by != BudgetUnknown {
+		if e.Code == CodeCreditsExhausted {
 			l.decideBlocked(w, true)
 		}
 	}

@@ -13,26 +13,203 @@ const (
 	History = HistoryBuckets * BucketWidth
 )
 
-// burnRing holds credits per BucketWidth for the last History, by event time.
+// The step rule and the idle rule (README, "Forecasts").
+const (
+	// StepFactor: a charge is a step (not a rate) only when it is at least this
+	// many times the workspace's typical charge …
+	StepFactor = 10
+	// … and at least half of the credits (steps left out) spent in the BurnWindow
+	// ending with it. One `emit --credits 7600` into a workspace that spends a
+	// few credits a call is a step; a focus group in a busy workspace is not.
+	//
+	// typicalWeight is the weight of a new charge in the typical charge and the
+	// typical interval (running averages): 1/8.
+	typicalWeight = 1.0 / 8
+	// IdleFactor: a workspace is idle when it has spent nothing for this many
+	// of its typical intervals between charges, at least MinIdle and at most
+	// BurnWindow (after which its window is empty anyway).
+	IdleFactor = 4
+	// MinIdle is the shortest silence that makes a workspace idle.
+	MinIdle = time.Minute
+	// maxSteps is how many recent steps a ring remembers (all within an hour).
+	maxSteps = 4
+)
+
+// burnRing holds credits per BucketWidth for the last History, by event time,
+// and what the forecast needs to know of single charges: the last one, the
+// typical one, the typical interval and the recent steps.
 // Slot i holds absolute bucket idx[i]; a slot whose idx is stale is empty.
 type burnRing struct {
 	idx [HistoryBuckets]int64
 	sum [HistoryBuckets]int64
+	// last is the time (unix ms) of the newest charge (or the end of a spread),
+	// oldest of the oldest.
+	last, oldest int64
+	// typical is a running average of charge sizes; gap of the time (ms)
+	// between charges. 0: none seen yet.
+	typical, gap float64
+	// steps are the latest charges judged steps (credits 0: empty slot).
+	steps    [maxSteps]step
+	nextStep uint8
 }
 
-func (r *burnRing) add(ts, credits int64) {
+// step is one charge left out of the burn rate.
+type step struct{ ts, credits int64 }
+
+func (r *burnRing) add(ts, credits int64) bool {
 	b := ts / bucketMs
 	s := b % HistoryBuckets
+	if s < 0 {
+		return false
+	}
 	if r.idx[s] != b {
 		if r.idx[s] > b {
-			return // older than the ring reaches: it no longer counts for burn
+			return false // older than the ring reaches: it no longer counts for burn
 		}
 		r.idx[s], r.sum[s] = b, 0
 	}
 	r.sum[s] += credits
+	return true
 }
 
-// sum returns credits in buckets [from, to] (absolute indexes, at most one ring).
+// charge adds one event's credits and updates what the forecast knows of
+// single charges: the step rule, the typical charge and interval, the last
+// charge's time. It costs a few comparisons except when a charge is at least
+// StepFactor times the typical one: then the window is summed.
+func (r *burnRing) charge(ts, credits int64) {
+	if credits <= 0 { // a refund or correction: a change of the sum, not a charge
+		r.add(ts, credits)
+		return
+	}
+	if r.oldest == 0 || ts < r.oldest {
+		r.oldest = ts
+	}
+	if ts > r.last {
+		if r.last > 0 {
+			g := float64(ts - r.last)
+			if r.gap == 0 {
+				r.gap = g
+			} else {
+				r.gap += (g - r.gap) * typicalWeight
+			}
+		}
+		r.last = ts
+	}
+	c := float64(credits)
+	isStep := c >= StepFactor*r.typical && credits >= r.rated(ts-BurnWindow.Milliseconds(), ts)
+	if r.typical == 0 {
+		r.typical = c
+	} else {
+		r.typical += (c - r.typical) * typicalWeight
+	}
+	if r.add(ts, credits) && isStep {
+		r.pushStep(ts, credits)
+	}
+}
+
+// chargeOlder is charge for an event older than every charge the ring holds
+// (history read back newest first, model.Ledger.Backfill): the typical charge
+// and interval learn from it the same way; it is a step when it is StepFactor
+// times the typical charge of the newer ones and at least half of what was
+// spent in the BurnWindow after it (the mirror of charge's rule: the window
+// before it is not read yet). A charge with nothing newer is never a step here.
+func (r *burnRing) chargeOlder(ts, credits int64) {
+	if credits <= 0 {
+		r.add(ts, credits)
+		return
+	}
+	switch {
+	case r.last == 0:
+		r.last, r.oldest = ts, ts
+	case ts > r.last: // a live charge came in between: newer after all
+		r.charge(ts, credits)
+		return
+	case ts < r.oldest:
+		g := float64(r.oldest - ts)
+		if r.gap == 0 {
+			r.gap = g
+		} else {
+			r.gap += (g - r.gap) * typicalWeight
+		}
+		r.oldest = ts
+	}
+	c := float64(credits)
+	isStep := r.typical > 0 && c >= StepFactor*r.typical && credits >= r.rated(ts, ts+BurnWindow.Milliseconds())
+	if r.typical == 0 {
+		r.typical = c
+	} else {
+		r.typical += (c - r.typical) * typicalWeight
+	}
+	if r.add(ts, credits) && isStep {
+		r.pushStep(ts, credits)
+	}
+}
+
+func (r *burnRing) pushStep(ts, credits int64) {
+	r.steps[r.nextStep] = step{ts: ts, credits: credits}
+	r.nextStep = (r.nextStep + 1) % maxSteps
+}
+
+// rated returns the credits in buckets [from, to] (unix ms, bucket
+// resolution) that count for a burn rate: every credit but the steps.
+func (r *burnRing) rated(from, to int64) int64 {
+	first, last := from/bucketMs, to/bucketMs
+	total := r.sumRange(first, last)
+	for _, st := range r.steps {
+		if st.credits == 0 {
+			continue
+		}
+		b := st.ts / bucketMs
+		if b >= first && b <= last && b > last-HistoryBuckets && r.idx[b%HistoryBuckets] == b {
+			total -= st.credits
+		}
+	}
+	return max(total, 0)
+}
+
+// lastStep returns the newest step at or after from (unix ms), if any.
+func (r *burnRing) lastStep(from int64) (step, bool) {
+	var best step
+	for _, st := range r.steps {
+		if st.credits != 0 && st.ts >= from && st.ts >= best.ts {
+			best = st
+		}
+	}
+	return best, best.credits != 0
+}
+
+// idleAfter is how long a silence makes the ring's workspace idle: IdleFactor
+// typical intervals, between MinIdle and BurnWindow.
+func (r *burnRing) idleAfter() time.Duration {
+	d := time.Duration(IdleFactor * r.gap * float64(time.Millisecond))
+	return min(max(d, MinIdle), BurnWindow)
+}
+
+// spread adds credits found without their events (a heal after a gap) evenly
+// over [from, to] (unix ms): their share before the ring's reach is dropped, as
+// it would have been had the events been read. The amounts telescope, so
+// exactly the credits within reach are added.
+func (r *burnRing) spread(from, to, credits int64) {
+	if credits == 0 {
+		return
+	}
+	if from >= to {
+		r.add(to, credits)
+	} else {
+		span := float64(to - from)
+		share := func(at int64) int64 { return int64(float64(credits)*float64(at-from)/span + 0.5) }
+		lo := max(from, (to/bucketMs-HistoryBuckets+1)*bucketMs)
+		for b := lo / bucketMs; b <= to/bucketMs; b++ {
+			start, end := max(b*bucketMs, lo), min((b+1)*bucketMs, to)
+			if n := share(end) - share(start); n != 0 {
+				r.add(b*bucketMs, n)
+			}
+		}
+	}
+	r.last = max(r.last, to)
+}
+
+// sumRange returns credits in buckets [from, to] (absolute indexes, at most one ring).
 func (r *burnRing) sumRange(from, to int64) int64 {
 	if to-from >= HistoryBuckets {
 		from = to - HistoryBuckets + 1

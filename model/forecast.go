@@ -7,9 +7,11 @@ import (
 
 // Burn-rate windows.
 const (
-	// RecentWindow is the short window: what is happening now.
-	RecentWindow = 5 * time.Minute
-	// TrendWindow is the long window the forecast is made from.
+	// BurnWindow is the window the burn rate, and so every forecast, is
+	// measured over: recent enough to follow a change within minutes, long
+	// enough to hold many charges of a busy workspace.
+	BurnWindow = 15 * time.Minute
+	// TrendWindow is the longest window Burn is asked for (the hour of history).
 	TrendWindow = time.Hour
 	// MinSpan is the shortest time a rate is measured over: a burst in the first
 	// seconds after a start is not a burn rate.
@@ -27,28 +29,47 @@ func (l *Ledger) ring(ws string) *burnRing {
 }
 
 // Burn returns credits per hour spent by ws ("" for all workspaces) over the
-// window ending at now. The window is clipped to History and to the time the
-// ledger has been observing, so a fresh start is not diluted by an empty past,
-// but never below MinSpan (or the window, if shorter), so a burst in the first
-// seconds is not extrapolated to an hour.
+// window ending at now, steps left out (see StepFactor). The window is clipped
+// to History and to the time the ledger has been observing, so a fresh start
+// is not diluted by an empty past, but never below MinSpan (or the window, if
+// shorter), so a burst in the first seconds is not extrapolated to an hour.
 func (l *Ledger) Burn(ws string, window time.Duration, now time.Time) float64 {
-	r := l.ring(ws)
-	if r == nil {
-		return 0
-	}
+	perHour, _ := l.burn(l.ring(ws), window, now)
+	return perHour
+}
+
+// burn is Burn of ring r, with the span it was measured over.
+func (l *Ledger) burn(r *burnRing, window time.Duration, now time.Time) (float64, time.Duration) {
 	nowMs := now.UnixMilli()
 	window = min(window, History)
 	from := max(nowMs-window.Milliseconds(), l.observedFrom)
 	last := nowMs / bucketMs
 	first := max(from/bucketMs, last-HistoryBuckets+1)
 	span := max(nowMs-first*bucketMs, min(window, MinSpan).Milliseconds(), bucketMs)
-	return float64(r.sumRange(first, last)) * float64(time.Hour/time.Millisecond) / float64(span)
+	spanD := min(time.Duration(span)*time.Millisecond, window)
+	if r == nil {
+		return 0, spanD
+	}
+	return float64(r.rated(first*bucketMs, nowMs)) * float64(time.Hour/time.Millisecond) / float64(span), spanD
 }
 
 // Forecast says how long a workspace's credits last at its current burn.
 type Forecast struct {
-	// BurnPerHour is the burn over TrendWindow; RecentPerHour over RecentWindow.
-	BurnPerHour, RecentPerHour float64
+	// BurnPerHour is the burn rate the forecast is made from: credits per hour
+	// over Window (BurnWindow, shorter in the first minutes of observing),
+	// steps left out; 0 when Idle.
+	BurnPerHour float64
+	Window      time.Duration
+	// Idle is true when the workspace has spent nothing for IdleAfter (see
+	// IdleFactor): its burn is then 0 and no run-out is projected. LastCharge
+	// is its newest charge (zero: none within the hour).
+	Idle       bool
+	IdleAfter  time.Duration
+	LastCharge time.Time
+	// Step is the newest charge within Window left out of the burn as a step
+	// (0: none), at StepAt.
+	Step   int64
+	StepAt time.Time
 	// Left is the time until the billing period ends.
 	Left time.Duration
 	// Remaining is as in Status; without it (no allocation or limit) there is no forecast.
@@ -60,17 +81,46 @@ type Forecast struct {
 	// credits are still being spent, 0 when nothing is spent).
 	PaceMultiple float64
 	// RunsOut is true when, at BurnPerHour, credits end before the period does;
-	// RunsOutIn is then how soon (0 when already out).
+	// RunsOutIn is then how soon (0 when already out). With auto-recharge it is
+	// true only when the usage limit stops the top-ups (AfterRecharges).
 	RunsOut   bool
 	RunsOutIn time.Duration
+	// Recharges is true when auto-recharge tops the allocation up: the
+	// workspace runs out only at a usage limit. RechargeBelow and
+	// RechargeAmount are its settings; NextRechargeIn is when remaining credits
+	// fall below RechargeBelow at BurnPerHour (0: due now), when that is
+	// before the period ends (RechargeDue); RechargesLeft is how many top-ups
+	// the burn takes before the period ends, or before the usage limit when
+	// AfterRecharges.
+	Recharges                     bool
+	RechargeBelow, RechargeAmount int64
+	RechargeDue                   bool
+	NextRechargeIn                time.Duration
+	RechargesLeft                 int64
+	AfterRecharges                bool
+	// usageLimit and used feed the recharge accounting.
+	usageLimit, used int64
 }
 
-// Forecast returns the burn, pace and run-out forecast of a workspace at now.
+// Forecast returns the burn, pace and run-out forecast of a workspace at now
+// by the rules of README's "Forecasts": the burn over BurnWindow with steps
+// left out, 0 once the workspace is idle, auto-recharge accounted for.
 func (l *Ledger) Forecast(ws string, now time.Time) Forecast {
-	f := Forecast{
-		BurnPerHour:   l.Burn(ws, TrendWindow, now),
-		RecentPerHour: l.Burn(ws, RecentWindow, now),
-		Left:          l.period.Left(now),
+	var f Forecast
+	r := l.ring(ws)
+	f.BurnPerHour, f.Window = l.burn(r, BurnWindow, now)
+	f.Left = l.period.Left(now)
+	f.Idle, f.IdleAfter = true, MinIdle
+	if r != nil && r.last > 0 {
+		f.IdleAfter = r.idleAfter()
+		f.LastCharge = time.UnixMilli(r.last)
+		f.Idle = now.Sub(f.LastCharge) > f.IdleAfter
+		if st, ok := r.lastStep(now.Add(-f.Window).UnixMilli()); ok {
+			f.Step, f.StepAt = st.credits, time.UnixMilli(st.ts)
+		}
+	}
+	if f.Idle {
+		f.BurnPerHour = 0
 	}
 	w := l.ws[ws]
 	if w == nil {
@@ -80,6 +130,10 @@ func (l *Ledger) Forecast(ws string, now time.Time) Forecast {
 	f.Remaining, f.RemainingKnown = st.Remaining, st.RemainingKnown
 	if !f.RemainingKnown {
 		return f
+	}
+	if s := &w.settings; s.RechargeBelow > 0 && s.RechargeAmount > 0 && st.CapKind == CapAllocation {
+		f.Recharges, f.RechargeBelow, f.RechargeAmount = true, s.RechargeBelow, s.RechargeAmount
+		f.usageLimit, f.used = s.UsageLimit, w.used
 	}
 	return f.project()
 }
@@ -98,6 +152,9 @@ func (f Forecast) project() Forecast {
 	default:
 		f.PaceMultiple = f.BurnPerHour / f.PacePerHour
 	}
+	if f.Recharges {
+		return f.recharge(hoursLeft)
+	}
 	if f.Remaining <= 0 {
 		f.RunsOut, f.RunsOutIn = true, 0
 		return f
@@ -108,6 +165,31 @@ func (f Forecast) project() Forecast {
 			f.RunsOut = true
 			f.RunsOutIn = time.Duration(hours * float64(time.Hour))
 		}
+	}
+	return f
+}
+
+// recharge projects a workspace whose allocation auto-recharge tops up: a
+// top-up of RechargeAmount each time remaining credits fall below
+// RechargeBelow, so it runs out only where the usage limit stops it. Top-up i
+// (from 1) comes after Remaining − RechargeBelow + (i−1)·RechargeAmount more
+// credits are spent.
+func (f Forecast) recharge(hoursLeft float64) Forecast {
+	if f.BurnPerHour <= 0 {
+		return f
+	}
+	toNext := max(f.Remaining-f.RechargeBelow, 0)
+	need := f.BurnPerHour * hoursLeft // credits the burn spends before the period ends
+	if f.usageLimit > 0 && float64(f.usageLimit-f.used) < need {
+		need = float64(max(f.usageLimit-f.used, 0))
+		hours := need / f.BurnPerHour
+		f.RunsOut, f.AfterRecharges = true, true
+		f.RunsOutIn = time.Duration(hours * float64(time.Hour))
+	}
+	if float64(toNext) < need || toNext == 0 {
+		f.RechargeDue = true
+		f.NextRechargeIn = time.Duration(float64(toNext) / f.BurnPerHour * float64(time.Hour))
+		f.RechargesLeft = int64((need-float64(toNext))/float64(f.RechargeAmount)) + 1
 	}
 	return f
 }

@@ -28,13 +28,17 @@ type Ledger struct {
 	// observedFrom (unix ms) is when burn history starts: a window reaching
 	// further back than this is shortened so early rates are not diluted.
 	observedFrom int64
-	ws           map[string]*wsState
-	all          burnRing
-	refusals     refusalRing
-	crossings    []Crossing
-	streamID     string
-	counts       Counts
-	version      uint64 // bumped by every change, so readers can skip redrawing
+	// lastRead (unix ms) is the newest event applied or the last Seed: where a
+	// gap a heal fills starts. seeded is true after the first Seed.
+	lastRead  int64
+	seeded    bool
+	ws        map[string]*wsState
+	all       burnRing
+	refusals  refusalRing
+	crossings []Crossing
+	streamID  string
+	counts    Counts
+	version   uint64 // bumped by every change, so readers can skip redrawing
 	// orders are every workspace in each of the gauges' orders, kept as
 	// events arrive (see rerank); bulk pauses that while Seed rebuilds.
 	orders [numOrders]rankList
@@ -70,8 +74,8 @@ type wsState struct {
 	refused     Refusals
 	projects    map[string]*projState
 	lastTS      int64
-	// blocked: the API refused this workspace (credits or its limit) and no
-	// successful call has come since.
+	// blocked: the API refused this workspace with credits_exhausted and no
+	// credit (a recharge, an allocation raise) has been added since.
 	blocked bool
 	// key is where the workspace stands in the ledger's orders; ranked is
 	// false until it has a place there.
@@ -212,15 +216,16 @@ func (l *Ledger) Apply(e *Event) {
 	if e.TS < l.observedFrom {
 		l.observedFrom = e.TS // burn windows reach back to the oldest event counted
 	}
+	if e.TS > l.lastRead {
+		l.lastRead = e.TS
+	}
 	w := l.workspace(e.Workspace)
 	if e.TS > w.lastTS {
 		w.lastTS = e.TS
 	}
 	if e.Kind == KindRecharge {
 		w.recharged += e.Credits
-		w.blocked = false
-		w.hist |= histBlocked | histCredits // decided: history read back later is older
-		w.creditsBack()
+		w.creditAdded()
 		w.arm(l.defaults)
 		l.rerank(w)
 		return
@@ -231,19 +236,21 @@ func (l *Ledger) Apply(e *Event) {
 	p.add(e.Endpoint, e.Credits)
 	l.addEndpoint(e.Endpoint, e.Credits)
 	if e.Credits != 0 {
-		w.addBurn(e.TS, e.Credits)
-		l.all.add(e.TS, e.Credits)
+		w.charge(e.TS, e.Credits)
+		l.all.charge(e.TS, e.Credits)
 	}
 	switch {
 	case e.Status == 402:
 		l.refuse(w, p, e)
-	case e.Status >= 200 && e.Status < 300:
-		w.blocked = false
-		w.hist |= histBlocked | histCredits // decided: history read back later is older
+	case e.Status >= 200 && e.Status < 300 && len(p.refused) > 0:
+		// A success ends the project's usage-limit refusals; credits_exhausted
+		// ends only when credits are added (README, "Forecasts": the OUT rule),
+		// or a cheap call between two refused dear ones would flap the level.
 		for code := range p.refused {
-			p.setRefusing(code, false)
+			if code != CodeCreditsExhausted {
+				p.setRefusing(code, false)
+			}
 		}
-		w.creditsBack()
 	}
 	if w.used >= w.nextAt {
 		l.fire(w, e.TS)
@@ -254,12 +261,12 @@ func (l *Ledger) Apply(e *Event) {
 	l.rerank(w)
 }
 
-// addBurn adds credits to the workspace's burn history, making it at the first.
-func (w *wsState) addBurn(ts, credits int64) {
+// charge adds a charge to the workspace's burn history, making it at the first.
+func (w *wsState) charge(ts, credits int64) {
 	if w.burn == nil {
 		w.burn = new(burnRing)
 	}
-	w.burn.add(ts, credits)
+	w.burn.charge(ts, credits)
 }
 
 // addEndpoint counts credits in the all-workspace endpoint totals.
@@ -283,15 +290,22 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 	w.refused[class]++
 	l.refusedAll[class]++
 	by := l.refusedBy(w, p, class)
-	if by != BudgetProject && by != BudgetUnknown {
-		w.blocked = true
+	if class == RefusedCredits {
+		w.blocked = true // OUT until credits are added; a limit's 402 is judged by the limit
 		w.hist |= histBlocked
 	}
 	l.refusals.push(Refusal{Event: *e, Class: class, By: by})
 }
 
-// creditsBack ends every project's credits_exhausted refusing: a successful
-// call or a recharge shows the account has credits again.
+// creditAdded ends the workspace's credits_exhausted refusal, its OUT, and
+// every project's: a recharge or an allocation raise added credits.
+func (w *wsState) creditAdded() {
+	w.blocked = false
+	w.hist |= histBlocked | histCredits // decided: history read back later is older
+	w.creditsBack()
+}
+
+// creditsBack ends every project's credits_exhausted refusing.
 func (w *wsState) creditsBack() {
 	for _, p := range w.projects {
 		if p.refused[CodeCreditsExhausted] > 0 {
@@ -362,6 +376,9 @@ func (l *Ledger) applySettings(e *Event) {
 func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	l.version++
 	w := l.workspace(ws)
+	if s.Allocation > w.settings.Allocation {
+		w.creditAdded()
+	}
 	w.settings, w.hasSettings = s, true
 	w.arm(l.defaults)
 	if w.used >= w.nextAt {
@@ -460,6 +477,40 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			}
 		}
 	}
+	heal := l.seeded && samePeriod // a re-read of the counters this ledger showed
+	for name, w := range l.ws {
+		o := old[name]
+		if o == nil || !heal {
+			// Only the counters to go by: OUT after a credits_exhausted 402 this
+			// period when no credit was added this period (a Backfill orders them).
+			w.blocked = w.refused[RefusedCredits] > 0 && w.recharged == 0
+			if !heal {
+				continue
+			}
+		}
+		var oUsed int64
+		if o != nil {
+			oUsed = o.used
+			switch { // decided by the gap: newer than any history read back
+			case w.recharged > o.recharged || w.settings.Allocation > o.settings.Allocation:
+				w.blocked = false
+				w.hist |= histBlocked | histCredits
+			case w.refused[RefusedCredits] > o.refused[RefusedCredits]:
+				w.blocked = true // refused in the gap, with no credit added in it
+				w.hist |= histBlocked
+			}
+		}
+		if d := w.used - oUsed; d > 0 {
+			// Credits found by the re-read were spent in the gap it filled: spread
+			// over it, from the last event read to now, they count for burn.
+			if w.burn == nil {
+				w.burn = new(burnRing)
+			}
+			w.burn.spread(l.lastRead, now.UnixMilli(), d)
+			l.all.spread(l.lastRead, now.UnixMilli(), d)
+		}
+	}
+	l.seeded, l.lastRead = true, max(l.lastRead, now.UnixMilli())
 	l.refusedAll, l.endpointsAll = Refusals{}, map[string]int64{}
 	for _, w := range l.ws {
 		w.markPassed(l.defaults)

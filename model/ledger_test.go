@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -191,22 +192,99 @@ func TestUsageLimitAndProjectBudgets(t *testing.T) {
 	}
 }
 
-func TestCreditsExhaustedBlocksUntilSuccess(t *testing.T) {
+func TestCreditsExhaustedIsOutUntilCreditsAreAdded(t *testing.T) {
 	l := NewLedger(MonthlyUTC, t0)
 	l.SetSettings("acme", Settings{Allocation: 5000}, ms(0))
-	r := refusal("acme", "", CodeCreditsExhausted, 0)
+	e := use("acme", "", "/responses", 4000, 0) // 80 % used
+	l.Apply(&e)
+	r := refusal("acme", "", CodeCreditsExhausted, time.Second)
 	l.Apply(&r)
 	s, _ := l.Summary("acme")
-	if !s.Blocked || s.Level != LevelExhausted || s.Refused[RefusedCredits] != 1 {
-		t.Fatalf("after 402: %+v", s)
+	if !s.Blocked || s.Level != LevelExhausted || s.Refused[RefusedCredits] != 1 || s.Percent != 80 {
+		t.Fatalf("after 402 at 80 %%: %+v", s)
 	}
 	if log := l.Refusals(nil, 1); log[0].By != BudgetAccount {
 		t.Fatalf("by %v", log[0].By)
 	}
-	e := use("acme", "", "/responses", 2, time.Second)
-	l.Apply(&e)
-	if s, _ := l.Summary("acme"); s.Blocked || s.Level != LevelOK {
-		t.Fatalf("after success: %+v", s)
+	// a cheap call between two refused dear ones adds no credit: still OUT,
+	// no flapping to crit and back
+	for i := 2; i < 6; i++ {
+		ok := use("acme", "", "/responses", 2, time.Duration(i)*time.Second)
+		l.Apply(&ok)
+		if s, _ := l.Summary("acme"); !s.Blocked || s.Level != LevelExhausted {
+			t.Fatalf("after success %d: %+v", i, s)
+		}
+		r := refusal("acme", "", CodeCreditsExhausted, time.Duration(i)*time.Second)
+		l.Apply(&r)
+	}
+	// a usage limit's 402 is judged by the limit, never OUT by itself
+	b := refusal("acme", "", CodeBudgetExceeded, 10*time.Second)
+	l.SetSettings("other", Settings{Allocation: 5000}, ms(0))
+	b.Workspace = "other"
+	l.Apply(&b)
+	if s, _ := l.Summary("other"); s.Blocked || s.Level != LevelOK {
+		t.Fatalf("budget_exceeded with credits left: %+v", s)
+	}
+	// a recharge adds credits: no longer OUT
+	rc := Event{TS: ms(11 * time.Second), Workspace: "acme", Credits: 500, Kind: KindRecharge}
+	l.Apply(&rc)
+	if s, _ := l.Summary("acme"); s.Blocked || s.Level == LevelExhausted {
+		t.Fatalf("after recharge: %+v", s)
+	}
+	// refused again, then an allocation raise: no longer OUT; a lowered one
+	// (or any other setting) adds nothing
+	l.Apply(&r)
+	l.SetSettings("acme", Settings{Allocation: 4900}, ms(12*time.Second))
+	if s, _ := l.Summary("acme"); !s.Blocked {
+		t.Fatalf("a lower allocation ended the refusal: %+v", s)
+	}
+	l.SetSettings("acme", Settings{Allocation: 9000}, ms(13*time.Second))
+	if s, _ := l.Summary("acme"); s.Blocked || s.Level == LevelExhausted {
+		t.Fatalf("after allocation raise: %+v", s)
+	}
+}
+
+// TestOutIsRecoveredFromTheCounters: a ledger started after the 402 (check,
+// budget show, a fresh dashboard) shows OUT from the counters alone, and the
+// history orders a 402 after a recharge.
+func TestOutIsRecoveredFromTheCounters(t *testing.T) {
+	p := MonthlyUTC.At(t0)
+	settings := map[string]Settings{"umbrella": {Allocation: 1500}, "globex": {Allocation: 1500}, "initech": {Allocation: 1500}}
+	snap := &Snapshot{Period: p, Settings: settings,
+		Used:      map[string]int64{"umbrella": 1200, "globex": 1200, "initech": 1200},
+		Refused:   map[string]int64{"umbrella/trials/credits_exhausted": 3, "globex//credits_exhausted": 1, "initech//budget_exceeded": 2},
+		Recharged: map[string]int64{"globex": 500}}
+	l := NewLedger(MonthlyUTC, t0)
+	l.Seed(snap, t0)
+	want := map[string]Level{"umbrella": LevelExhausted, "globex": LevelWarn, "initech": LevelHigh}
+	for ws, lv := range want {
+		if s, _ := l.Summary(ws); s.Level != lv {
+			t.Fatalf("%s from the counters: %v, want %v (%+v)", ws, s.Level, lv, s)
+		}
+	}
+	// the last hour: globex was refused after its recharge; umbrella's
+	// allocation was raised after its 402s
+	hist := []Event{ // newest first
+		refusal("globex", "", CodeCreditsExhausted, -time.Minute),
+		{TS: ms(-2 * time.Minute), Workspace: "globex", Credits: 500, Kind: KindRecharge},
+		{TS: ms(-3 * time.Minute), Workspace: "umbrella", Kind: KindSettings},
+		refusal("umbrella", "trials", CodeCreditsExhausted, -4*time.Minute),
+	}
+	l2 := NewLedger(MonthlyUTC, t0)
+	settings2 := maps.Clone(settings)
+	settings2["umbrella"] = Settings{Allocation: 3000}
+	snap2 := *snap
+	snap2.Settings = settings2
+	l2.Seed(&snap2, t0)
+	l2.Backfill(hist, t0.Add(-time.Hour))
+	if s, _ := l2.Summary("globex"); s.Level != LevelExhausted || !s.Blocked {
+		t.Fatalf("globex refused after its recharge: %+v", s)
+	}
+	if s, _ := l2.Summary("umbrella"); s.Level == LevelExhausted || s.Blocked {
+		t.Fatalf("umbrella's allocation raised after the 402: %+v", s)
+	}
+	if got := l2.Ordered(ByUse, 0, 1, nil); got[0] != "globex" {
+		t.Fatalf("the OUT workspace is not first: %v", got)
 	}
 }
 

@@ -74,7 +74,7 @@ func TestEstimatorRefusesJob(t *testing.T) {
 	r := newRig(t, 100, 30)
 	r.setWorkspace("tight", model.Settings{Allocation: 1000})
 	r.track(model.Event{Workspace: "tight", Endpoint: "/responses", Credits: 900})
-	r.waitFor("90 % used")
+	r.waitFor("90.0 % used") // FormatPercent: one decimal from 90 %
 	r.send(keys("e")...)
 	r.waitFor("remaining in tight: 100 credits")
 	// focus group of 40 with 6 questions: 137 + 27 = 164 > 100

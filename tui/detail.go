@@ -94,7 +94,7 @@ const MaxDetailScores = 3
 func (d Detail) Title() string { return "Workspace " + d.ws + " · esc back" }
 
 func (d *Detail) layout() []string {
-	st, s, f := d.st, d.sum, d.fc
+	st, s := d.st, d.sum
 	if !d.known {
 		return []string{st.Dim.Render("No data for this workspace this period.")}
 	}
@@ -134,19 +134,7 @@ func (d *Detail) layout() []string {
 	if len(conf) > 0 {
 		add("%s", st.Dim.Render(strings.Join(conf, " · ")))
 	}
-	fr := "burn " + compact(f.RecentPerHour) + "/h (5 min) · " + compact(f.BurnPerHour) + "/h (1 h)"
-	if f.RemainingKnown {
-		fr += fmt.Sprintf(" · sustainable pace %s/h for the %s left", compact(f.PacePerHour), humanize(f.Left))
-		switch {
-		case f.RunsOut && f.RunsOutIn == 0:
-			fr += " · " + st.Bad.Render("out of credits")
-		case f.RunsOut:
-			fr += " · " + st.Bad.Render("runs out in "+humanize(f.RunsOutIn))
-		default:
-			fr += " · lasts the period at this rate"
-		}
-	}
-	add("%s", fr)
+	add("%s", d.forecastLine())
 	add("last event %s · 402s: %d credits_exhausted, %d budget_exceeded, %d other",
 		age(d.now(), s.LastTS), s.Refused[model.RefusedCredits], s.Refused[model.RefusedBudget], s.Refused[model.RefusedOther])
 	shown := 0
@@ -225,4 +213,45 @@ func capName(k model.CapKind) string {
 		return "usage limit"
 	}
 	return "allocation"
+}
+
+// forecastLine says the forecast in words, by the rules of README's
+// "Forecasts": the burn and its window, idle, a step left out, auto-recharge.
+func (d *Detail) forecastLine() string {
+	st, s, f := d.st, d.sum, d.fc
+	fr := "burn " + compact(f.BurnPerHour) + "/h (" + humanize(f.Window) + ")"
+	if f.Idle {
+		fr = "idle"
+		if !f.LastCharge.IsZero() {
+			fr += ": nothing spent for " + humanize(d.now().Sub(f.LastCharge))
+		}
+		fr += " · burn 0/h"
+	}
+	if f.Step > 0 {
+		fr += fmt.Sprintf(" · step +%s at %s left out of the burn", credits(f.Step), f.StepAt.Local().Format("15:04"))
+	}
+	if !f.RemainingKnown {
+		return fr
+	}
+	fr += fmt.Sprintf(" · sustainable pace %s/h for the %s left", compact(f.PacePerHour), humanize(f.Left))
+	switch {
+	case s.Blocked:
+		fr += " · " + st.Bad.Render("refused: credits_exhausted (OUT until credits are added)")
+	case f.RunsOut && f.AfterRecharges:
+		fr += " · " + st.Bad.Render(fmt.Sprintf("runs out after recharges in %s (~%d top-ups of %s, then the usage limit)",
+			humanize(f.RunsOutIn), f.RechargesLeft, credits(f.RechargeAmount)))
+	case f.RunsOut && f.RunsOutIn == 0:
+		fr += " · " + st.Bad.Render("out of credits")
+	case f.RunsOut:
+		fr += " · " + st.Bad.Render("runs out in "+humanize(f.RunsOutIn))
+	case f.RechargeDue:
+		fr += fmt.Sprintf(" · recharges at %s left in %s, ~%d top-ups of %s left this period",
+			credits(f.RechargeBelow), humanize(f.NextRechargeIn), f.RechargesLeft, credits(f.RechargeAmount))
+	case f.Recharges && !f.Idle && f.BurnPerHour > 0:
+		fr += fmt.Sprintf(" · no top-up needed this period (auto-recharge at %s left)", credits(f.RechargeBelow))
+	case f.Idle:
+	default:
+		fr += " · lasts the period at this rate"
+	}
+	return fr
 }

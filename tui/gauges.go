@@ -442,7 +442,9 @@ func firstFit(width int, forms ...string) string {
 	return forms[len(forms)-1]
 }
 
-func cellRunsOut(g *Gauges, r *gaugeRow, _ int) string {
+// cellRunsOut is the forecast by README's "Forecasts" rules: refused until
+// credits are added, out, the next auto-recharge top-up, idle, or lasts.
+func cellRunsOut(g *Gauges, r *gaugeRow, width int) string {
 	f := r.fc
 	switch {
 	case r.Blocked:
@@ -453,12 +455,16 @@ func cellRunsOut(g *Gauges, r *gaugeRow, _ int) string {
 		return "out now"
 	case f.RunsOut:
 		return "out in " + humanize(f.RunsOutIn)
-	case f.BurnPerHour == 0:
+	case f.RechargeDue:
+		return firstFit(width, "top-up "+humanize(f.NextRechargeIn), "↻ "+humanize(f.NextRechargeIn))
+	case f.Idle:
 		return "idle"
 	}
 	return "lasts period"
 }
 
+// cellBurn is the burn rate over the forecast's window (BurnWindow; the
+// detail pane and the legend say which); 0/h when idle.
 func cellBurn(g *Gauges, r *gaugeRow, _ int) string {
 	if r.fc.BurnPerHour == 0 {
 		return "0/h"

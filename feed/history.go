@@ -32,7 +32,7 @@ const historySlack = 5 * time.Minute
 type HistoryMsg struct {
 	// Gen is the generation of the start snapshot the history was read for.
 	Gen uint64
-	// Events are the page's events (usage, recharges, settings), newest first.
+	// Events are the page's usage and recharge events, newest first.
 	Events []model.Event
 	// From is how far back history is complete with this page.
 	From time.Time
@@ -52,8 +52,8 @@ func (*HistoryMsg) feedMsg() {}
 
 // ReadHistory reads the events of the last span up to and including the entry
 // upto back, newest first, in pages of historyPage entries, at most limit
-// entries, calling page with each page's events (usage, recharges and
-// settings; newest first, page's to keep) and how far back history is complete
+// entries, calling page with each page's usage and recharge events (newest
+// first, page's to keep) and how far back history is complete
 // with it; a page returning false stops the read. The events feed burn rates
 // and the refusal state only: the snapshot's counters already hold them.
 // Malformed entries are skipped: they were never counted either. The error is
@@ -80,7 +80,7 @@ func ReadHistory(ctx context.Context, c redis.UniversalClient, k Keys, upto stri
 		evs := make([]model.Event, 0, len(msgs))
 		for _, m := range msgs {
 			e, err := model.DecodeEvent(m.ID, m.Values)
-			if err == nil && e.TS >= from.UnixMilli() { // settings too: they order a 402 against an allocation raise
+			if err == nil && (e.Kind == model.KindUsage || e.Kind == model.KindRecharge) && e.TS >= from.UnixMilli() {
 				evs = append(evs, e)
 			}
 		}

@@ -34,9 +34,11 @@ func TestStartReadsHistoryInTheBackground(t *testing.T) {
 		// dry was refused half an hour ago and nothing succeeded since: OUT
 		model.Event{TS: at(40 * time.Minute), Workspace: "dry", Endpoint: "/responses", Credits: 5, Status: 200},
 		model.Event{TS: at(30 * time.Minute), Workspace: "dry", Endpoint: "/mave/chat", Status: 402, Code: model.CodeCreditsExhausted, Req: "dry-402"},
-		// back was refused, then a call went through: not refused now
+		// back was refused, then recharged: not refused now (a call that went
+		// through adds no credit: OUT lasts until credits are added)
 		model.Event{TS: at(20 * time.Minute), Workspace: "back", Endpoint: "/mave/chat", Status: 402, Code: model.CodeCreditsExhausted, Req: "back-402"},
-		model.Event{TS: at(10 * time.Minute), Workspace: "back", Endpoint: "/responses", Credits: 5, Status: 200},
+		model.Event{TS: at(15 * time.Minute), Workspace: "back", Endpoint: "/responses", Credits: 5, Status: 200},
+		model.Event{TS: at(10 * time.Minute), Workspace: "back", Kind: model.KindRecharge, Credits: 500},
 	)
 	if err := pub.TrackBatch(ctx, evs); err != nil {
 		t.Fatal(err)
@@ -110,7 +112,7 @@ func TestStartReadsHistoryInTheBackground(t *testing.T) {
 		t.Fatalf("dry after the history: blocked %v level %v, want refused and OUT", dry.Blocked, dry.Level)
 	}
 	if back, _ := s.Ledger.Summary("back"); back.Blocked {
-		t.Fatalf("back is refused after the history, but a call went through since its 402")
+		t.Fatalf("back is refused after the history, but it was recharged since its 402")
 	}
 	log := s.Ledger.Refusals(nil, 10)
 	if len(log) != 2 || log[0].Event.Req != "back-402" || log[1].Event.Req != "dry-402" {

@@ -16,7 +16,7 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 	l.version++
 	for i := range evs {
 		e := &evs[i]
-		if e.Kind != KindUsage && e.Kind != KindRecharge && e.Kind != KindSettings {
+		if e.Kind != KindUsage && e.Kind != KindRecharge {
 			continue
 		}
 		w := l.ws[e.Workspace]
@@ -24,7 +24,7 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 			w = l.own(w)
 		}
 		inPeriod := l.period.Contains(e.TS)
-		if w != nil && e.TS > w.lastTS && inPeriod && e.Kind != KindSettings {
+		if w != nil && e.TS > w.lastTS && inPeriod {
 			w.lastTS = e.TS // newest first: once per workspace at most
 			l.rerank(w)     // it moves in ByLastEvent
 		}
@@ -67,17 +67,11 @@ const (
 // backfillRefusing replays e's effect on the refusal state backwards: Apply's
 // rules, where the newest event that decides something wins (Apply marks what
 // live events decide the same way). OUT (blocked) is decided by the newest
-// credits_exhausted 402 or credit added: a recharge, or a settings change
-// while the workspace has credits now (the entry says a setting changed, the
-// hash holds its value: after a credits_exhausted 402 the change that matters
-// is an allocation raise). A success ends a project's other refusals only.
+// credits_exhausted 402 or recharge (a settings entry in the stream does not
+// carry the allocation it replaced, so an allocation raise is seen live and by
+// a heal only). A success ends a project's other refusals only.
 func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
 	switch {
-	case e.Kind == KindSettings:
-		if e.Project == "" && w.status(l.defaults).Remaining > 0 {
-			l.decideBlocked(w, false)
-			w.hist |= histCredits
-		}
 	case e.Kind == KindRecharge:
 		l.decideBlocked(w, false)
 		w.hist |= histCredits

@@ -376,8 +376,8 @@ func (l *Ledger) applySettings(e *Event) {
 func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	l.version++
 	w := l.workspace(ws)
-	if s.Allocation > w.settings.Allocation {
-		w.creditAdded()
+	if w.settings.Allocation > 0 && s.Allocation > w.settings.Allocation {
+		w.creditAdded() // a raise adds credits; setting one for the first time configures mavtop
 	}
 	w.settings, w.hasSettings = s, true
 	w.arm(l.defaults)
@@ -492,7 +492,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 		if o != nil {
 			oUsed = o.used
 			switch { // decided by the gap: newer than any history read back
-			case w.recharged > o.recharged || w.settings.Allocation > o.settings.Allocation:
+			case w.recharged > o.recharged || o.settings.Allocation > 0 && w.settings.Allocation > o.settings.Allocation:
 				w.blocked = false
 				w.hist |= histBlocked | histCredits
 			case w.refused[RefusedCredits] > o.refused[RefusedCredits]:

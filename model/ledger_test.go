@@ -262,29 +262,36 @@ func TestOutIsRecoveredFromTheCounters(t *testing.T) {
 			t.Fatalf("%s from the counters: %v, want %v (%+v)", ws, s.Level, lv, s)
 		}
 	}
-	// the last hour: globex was refused after its recharge; umbrella's
-	// allocation was raised after its 402s
+	// the last hour: globex was refused after its recharge (the counters
+	// alone cannot order them); initech's budget_exceeded stays the limit's
 	hist := []Event{ // newest first
 		refusal("globex", "", CodeCreditsExhausted, -time.Minute),
 		{TS: ms(-2 * time.Minute), Workspace: "globex", Credits: 500, Kind: KindRecharge},
-		{TS: ms(-3 * time.Minute), Workspace: "umbrella", Kind: KindSettings},
-		refusal("umbrella", "trials", CodeCreditsExhausted, -4*time.Minute),
+		refusal("initech", "", CodeBudgetExceeded, -3*time.Minute),
 	}
 	l2 := NewLedger(MonthlyUTC, t0)
-	settings2 := maps.Clone(settings)
-	settings2["umbrella"] = Settings{Allocation: 3000}
-	snap2 := *snap
-	snap2.Settings = settings2
-	l2.Seed(&snap2, t0)
+	l2.Seed(snap, t0)
 	l2.Backfill(hist, t0.Add(-time.Hour))
-	if s, _ := l2.Summary("globex"); s.Level != LevelExhausted || !s.Blocked {
-		t.Fatalf("globex refused after its recharge: %+v", s)
+	for ws, lv := range map[string]Level{"umbrella": LevelExhausted, "globex": LevelExhausted, "initech": LevelHigh} {
+		if s, _ := l2.Summary(ws); s.Level != lv || s.Blocked != (lv == LevelExhausted) {
+			t.Fatalf("%s after the history: %+v, want %v", ws, s, lv)
+		}
 	}
-	if s, _ := l2.Summary("umbrella"); s.Level == LevelExhausted || s.Blocked {
-		t.Fatalf("umbrella's allocation raised after the 402: %+v", s)
+	// a heal that finds umbrella's allocation raised (or a recharge) ends its
+	// OUT; one that finds more credits_exhausted 402s and no credit starts one
+	raised := *snap
+	raised.Settings = maps.Clone(settings)
+	raised.Settings["umbrella"] = Settings{Allocation: 3000}
+	raised.Refused = maps.Clone(snap.Refused)
+	raised.Refused["initech//credits_exhausted"] = 1
+	l2.Seed(&raised, t0.Add(time.Minute))
+	for ws, lv := range map[string]Level{"umbrella": LevelOK, "globex": LevelExhausted, "initech": LevelExhausted} {
+		if s, _ := l2.Summary(ws); s.Level != lv {
+			t.Fatalf("%s after the heal: %+v, want %v", ws, s, lv)
+		}
 	}
-	if got := l2.Ordered(ByUse, 0, 1, nil); got[0] != "globex" {
-		t.Fatalf("the OUT workspace is not first: %v", got)
+	if got := l2.Ordered(ByUse, 0, 3, nil); !slices.Equal(got, []string{"initech", "globex", "umbrella"}) {
+		t.Fatalf("OUT first, then by percent: %v", got)
 	}
 }
 

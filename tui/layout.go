@@ -288,7 +288,7 @@ func (m *Model) helpLines(w int) []string {
 		"past the first of three thresholds (50 % unless set)",
 		"past the second-to-last (75 % unless set)",
 		"past the last (90 % unless set)",
-		"allocation or usage limit used up, or the API refusing with 402",
+		"cap used up, or a credits_exhausted 402 newer than the last credit added",
 	}
 	lines = append(lines, "", m.st.PaneTitle.Render("Levels")+" (a word and a symbol each, so they read without colour):")
 	for i, l := range m.st.Levels {
@@ -297,8 +297,8 @@ func (m *Model) helpLines(w int) []string {
 	lines = append(lines, "")
 	for _, p := range []string{
 		"Bars: ━ used, ─ left, ┼/╋ alert thresholds, ╳ usage limit. Percent is of the effective cap: the allocation plus recharges, or the usage limit when smaller.",
-		"burn: credits per hour over the last hour (at least 5 min). pace: burn ÷ the rate that lasts to the period's end.",
-		"runs out: when credits end at that burn; \"lasts period\" means they last to the reset.",
+		"burn: credits per hour over the last 15 min (at least 5 min), one large charge left out as a step; 0 once idle. pace: burn ÷ the rate that lasts to the period's end.",
+		"runs out: when credits end at that burn; \"top-up\" the next auto-recharge; \"idle\" no charge for 4 usual intervals (1–15 min); \"lasts period\" they last to the reset.",
 		"Every number is what Redis holds for this billing period; the stream only adds to it.",
 	} {
 		lines = append(lines, wrapLines(p, w, 0)...)

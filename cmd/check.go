@@ -137,7 +137,7 @@ func newCheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [WS...]",
 		Short: "Check credit usage once, monitoring-plugin style (exit 0 ok, 1 warn, 2 crit, 3 unknown)",
-		Long: `Read this period's counters once (never a scan of the stream: O(workspaces)) and
+		Long: `Read this period's counters once (O(workspaces), never a scan of the stream: only its newest entries, for each row's last event) and
 print per workspace the credits used, its cap, the percent used, the level, the
 number of 402 refusals and the age of its newest event. The level is the
 dashboard's: the percent is of the effective cap (the allocation plus this

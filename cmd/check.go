@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -292,7 +293,7 @@ prints exactly one JSON object with "status" and "reason".`,
 				obj := map[string]any{
 					"status": strings.ToLower(checkNames[code]), "code": code, "reason": reason,
 					"period": p.Key, "period_start": p.Start, "period_end": p.End,
-					"warn": warn, "crit": crit, "fixed_thresholds": fixed, "workspaces": rows,
+					"warn": warn, "crit": crit, "fixed_thresholds": fixed,
 					"source": kind, "source_note": sourceNote(kind),
 				}
 				if stale > 0 {
@@ -301,7 +302,7 @@ prints exactly one JSON object with "status" and "reason".`,
 				if feedAge != nil {
 					obj["feed_idle_seconds"] = feedAge.Seconds()
 				}
-				err = json.NewEncoder(cmd.OutOrStdout()).Encode(obj)
+				err = writeCheckJSON(cmd.OutOrStdout(), obj, rows)
 			} else {
 				err = printCheck(cmd.OutOrStdout(), rows, code, reason, now, fixed, warn, crit)
 				if note := sourceNote(kind); err == nil && note != "" {
@@ -453,4 +454,39 @@ func roundLeft(d time.Duration) string {
 		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
 	}
 	return fmt.Sprintf("%d h", int(d/time.Hour))
+}
+
+// writeCheckJSON writes obj with rows as its "workspaces", one row at a time:
+// at 100k workspaces the whole object in one json.Encode grew a 40 MB buffer
+// by doubling, most of the encoding's cost. The bytes are json.Encode's
+// ("workspaces" sorts last of obj's keys).
+func writeCheckJSON(w io.Writer, obj map[string]any, rows []wsRow) error {
+	head, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(head[:len(head)-1]) // without its closing brace
+	if len(head) > 2 {
+		bw.WriteByte(',')
+	}
+	bw.WriteString(`"workspaces":`)
+	if rows == nil {
+		bw.WriteString("null")
+	} else {
+		bw.WriteByte('[')
+		for i := range rows {
+			b, err := json.Marshal(&rows[i])
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			bw.Write(b)
+		}
+		bw.WriteByte(']')
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -298,6 +299,29 @@ func TestCheckReadsOnlyWhatItReports(t *testing.T) {
 	for _, want := range []string{"calm", "busy", "loose"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCheckJSONWrittenByRowIsJSONEncode: check --json writes its rows one at
+// a time (no 40 MB buffer at 100k workspaces); the bytes are those of one
+// json.Encode of the whole object, with rows, without and empty.
+func TestCheckJSONWrittenByRowIsJSONEncode(t *testing.T) {
+	rem, at := int64(5), time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	rows := []wsRow{{Workspace: "a<b", Used: 95, Cap: 100, Percent: 95, Thresholds: []int{50, 75, 90}, Level: "critical", Remaining: &rem},
+		{Workspace: "z", Settings: model.Settings{Allocation: 10, Alerts: []int{20}}, LastEventAt: &at}}
+	for _, rs := range [][]wsRow{rows, nil, {}} {
+		obj := map[string]any{"status": "ok", "code": 0, "reason": "x & y", "warn": 75.0, "crit": 90.0, "period": "2026-11"}
+		var got, want bytes.Buffer
+		if err := writeCheckJSON(&got, obj, rs); err != nil {
+			t.Fatal(err)
+		}
+		obj["workspaces"] = rs
+		if err := json.NewEncoder(&want).Encode(obj); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("rows %v:\n got %s\nwant %s", rs, got.String(), want.String())
 		}
 	}
 }

@@ -49,6 +49,9 @@ type dashboardFlags struct {
 	// noAPI keeps the API link off whatever MAVERA_API_KEY says (watch
 	// neither launches nor relaunches jobs).
 	noAPI bool
+	// fps caps redraws per second (--fps): tui.DefaultFPS on the local
+	// dashboard, serve.DefaultFPS over SSH, where every redraw is bytes on a link.
+	fps int
 }
 
 func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
@@ -214,8 +217,9 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 			DemoHint:  "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop --redis redis://host:6379/0",
 			Bell:      f.bell,
 			Renderer:  renderer,
+			FPS:       f.fps,
 		})
-		p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
+		p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx), tea.WithFPS(max(f.fps, 1)))
 		if _, err := p.Run(); err != nil && ctx.Err() == nil {
 			return fmt.Errorf("dashboard: %w", err)
 		}

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	_ "time/tzdata" // billing-period time zones work on machines without a zoneinfo database
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
-	_ "time/tzdata" // billing-period time zones work on machines without a zoneinfo database
+
+	"mavtop/tui"
 )
 
 // exitError carries a process exit code out of a command (monitoring-plugin style
@@ -46,6 +48,7 @@ and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
 		RunE:          newDashboardRunE(&dash),
 	}
 	dash.addFlags(root)
+	root.Flags().IntVar(&dash.fps, "fps", tui.DefaultFPS, "most redraws per second")
 	cfg.addFlags(root)
 	var version bool
 	root.Flags().BoolVarP(&version, "version", "v", false, "print the version and exit (mavtop version -v lists every module)")

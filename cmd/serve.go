@@ -58,6 +58,7 @@ disconnections, refused keys and every launch are logged to stderr.`,
 	}
 	dash.addFlags(cmd)
 	fl := cmd.Flags()
+	fl.IntVar(&dash.fps, "fps", serve.DefaultFPS, "most redraws per second of each session: a redraw is bytes on every viewer's link")
 	fl.StringVar(&sf.addr, "ssh", "127.0.0.1:2222", "SSH `address` to listen on (\":2222\" for every interface)")
 	fl.StringVar(&sf.hostKey, "host-key", defaultHostKey(os.Getenv), "host key `file`, an Ed25519 key generated there on first start and kept")
 	fl.StringVar(&sf.authorizedKeys, "authorized-keys", "~/.ssh/authorized_keys", "OpenSSH authorized_keys `file`: the public keys that may connect")
@@ -168,7 +169,7 @@ func runServe(cmd *cobra.Command, dash *dashboardFlags, sf *serveFlags) error {
 		Limits:      sf.limits,
 		Demo:        src.demo != nil,
 		DemoHint:    "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop serve --redis redis://host:6379/0",
-		Bell:        dash.bell, NoColor: dash.noColor, Theme: theme,
+		Bell:        dash.bell, NoColor: dash.noColor, Theme: theme, FPS: dash.fps,
 		Logger: log,
 	})
 	if err != nil {

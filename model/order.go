@@ -89,7 +89,9 @@ func (l *Ledger) rerank(w *wsState) {
 	}
 	for o := range l.orders {
 		r := &l.orders[o]
-		r.cmp = orderCompare[o]
+		if !r.built {
+			continue // made when first asked for
+		}
 		if w.ranked {
 			if Order(o) == ByName {
 				continue // a name does not change
@@ -104,19 +106,41 @@ func (l *Ledger) rerank(w *wsState) {
 	w.key, w.ranked = k, true
 }
 
-// rankAll rebuilds every order from scratch (after a Seed).
+// rankAll gives every workspace its key afresh (after a Seed) and drops the
+// orders: each is sorted again when first asked for, so a ledger that is never
+// listed in some order (mavtop check's, the hub's) never sorts in it.
 func (l *Ledger) rankAll() {
 	l.bulk = false
-	keys := make([]rankKey, 0, len(l.ws))
 	for _, w := range l.ws {
 		w.key, w.ranked = l.rankKeyOf(w), true
-		keys = append(keys, w.key)
 	}
 	for o := range l.orders {
-		l.orders[o].cmp = orderCompare[o]
-		slices.SortFunc(keys, orderCompare[o])
-		l.orders[o].build(keys, l.owner)
+		l.orders[o] = rankList{}
 	}
+}
+
+// order returns order o, sorting it first if it is not kept yet.
+func (l *Ledger) order(o Order) *rankList {
+	if o >= numOrders {
+		o = ByUse
+	}
+	r := &l.orders[o]
+	if !r.built {
+		if l.bulk {
+			l.rankAll()
+		}
+		keys := make([]rankKey, 0, len(l.ws))
+		for _, w := range l.ws {
+			if !w.ranked {
+				w.key, w.ranked = l.rankKeyOf(w), true
+			}
+			keys = append(keys, w.key)
+		}
+		slices.SortFunc(keys, orderCompare[o])
+		r.cmp, r.built = orderCompare[o], true
+		r.build(keys, l.owner)
+	}
+	return r
 }
 
 // Ordered appends to dst the names of the workspaces at positions [from, to)
@@ -124,10 +148,7 @@ func (l *Ledger) rankAll() {
 // the number of blocks, not the number of workspaces: the orders are kept as
 // events arrive.
 func (l *Ledger) Ordered(o Order, from, to int, dst []string) []string {
-	if o >= numOrders {
-		o = ByUse
-	}
-	return l.orders[o].names(max(from, 0), to, dst)
+	return l.order(o).names(max(from, 0), to, dst)
 }
 
 // Position returns where ws stands in order o, -1 for a workspace the ledger
@@ -137,10 +158,7 @@ func (l *Ledger) Position(o Order, ws string) int {
 	if w == nil || !w.ranked {
 		return -1
 	}
-	if o >= numOrders {
-		o = ByUse
-	}
-	return l.orders[o].index(w.key)
+	return l.order(o).index(w.key)
 }
 
 // CompareIn compares two workspaces the ledger has by order o (as Ordered
@@ -171,6 +189,7 @@ type rankList struct {
 	cmp    func(a, b rankKey) int
 	blocks []*keyBlock
 	n      int
+	built  bool // kept as events arrive since it was first asked for
 }
 
 type keyBlock struct {
@@ -179,7 +198,7 @@ type keyBlock struct {
 }
 
 func (r *rankList) clone() rankList {
-	return rankList{cmp: r.cmp, blocks: slices.Clone(r.blocks), n: r.n}
+	return rankList{cmp: r.cmp, blocks: slices.Clone(r.blocks), n: r.n, built: r.built}
 }
 
 func (r *rankList) build(sorted []rankKey, owner uint64) {

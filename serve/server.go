@@ -39,6 +39,11 @@ import (
 // DefaultIdleTimeout is how long a session may go without a keystroke.
 const DefaultIdleTimeout = 30 * time.Minute
 
+// DefaultFPS is each session's redraw cap: four frames a second keep numbers
+// live while a viewer on a slow or metered link gets a fifth of the local
+// dashboard's redraws (tui.DefaultFPS).
+const DefaultFPS = 4
+
 // ReadOnlyReason is what a session whose key is not in the launch keys sees in
 // the estimator pane, and the error its launcher returns.
 const ReadOnlyReason = "this SSH key may not launch jobs (not in --launch-keys)"
@@ -66,6 +71,10 @@ type Options struct {
 	Demo     bool
 	DemoHint string
 	Bell     bool
+	// FPS caps each session's redraws per second (DefaultFPS): the renderer
+	// sends only the lines that changed, but every redraw of a changed line is
+	// bytes on the viewer's link.
+	FPS int
 	// NoColor draws every session without colour, whatever its terminal says.
 	NoColor bool
 	// Theme is the background the colours are made for (tui.ThemeAuto: the
@@ -149,6 +158,9 @@ func New(opt Options) (*Server, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
+	}
+	if opt.FPS <= 0 {
+		opt.FPS = DefaultFPS
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -339,11 +351,12 @@ func (s *Server) program(ss ssh.Session) *tea.Program {
 		Demo:      s.opt.Demo,
 		DemoHint:  s.opt.DemoHint,
 		Bell:      s.opt.Bell,
+		FPS:       s.opt.FPS,
 	})
 	p := tea.NewProgram(m,
 		tea.WithInput(&inputReader{r: in, sess: sess}), tea.WithOutput(ss),
 		tea.WithAltScreen(), tea.WithMouseCellMotion(),
-		tea.WithFilter(clampSize),
+		tea.WithFilter(clampSize), tea.WithFPS(s.opt.FPS),
 		// Signals are the server's, not one viewer's.
 		tea.WithoutSignalHandler(),
 	)

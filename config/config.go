@@ -72,6 +72,9 @@ type schema struct {
 		UpstreamTimeout *duration `toml:"upstream_timeout"`
 		IdleTimeout     *duration `toml:"idle_timeout"`
 		TrackQueue      *int      `toml:"track_queue"`
+		BudgetCache     *duration `toml:"budget_cache"`
+		JobPoll         *duration `toml:"job_poll"`
+		DrainTimeout    *duration `toml:"drain_timeout"`
 	} `toml:"proxy"`
 	Theme struct {
 		NoColor *bool   `toml:"no_color"`

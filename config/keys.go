@@ -154,6 +154,9 @@ func Keys() []Key {
 		proxyKey("proxy.upstream_timeout", "upstream-timeout", Duration, "mavtop proxy: longest wait for the API's response headers"),
 		proxyKey("proxy.idle_timeout", "client-idle-timeout", Duration, "mavtop proxy: close keep-alive connections idle this long"),
 		proxyKey("proxy.track_queue", "track-queue", Int, "mavtop proxy: usage events kept in memory while Redis is away"),
+		proxyKey("proxy.budget_cache", "budget-cache", Duration, "mavtop proxy: how long a budget read may judge the chats after it (negative: always read Redis)"),
+		proxyKey("proxy.job_poll", "job-poll", Duration, "mavtop proxy: poll a job upstream once no one polled it through the proxy this long (negative: never)"),
+		proxyKey("proxy.drain_timeout", "drain-timeout", Duration, "mavtop proxy: how long to read on an answer its application left, to learn its charge"),
 		noColor,
 		theme,
 	}

@@ -128,33 +128,56 @@ func (a *Alerts) add(al Alert) {
 	al.Text = model.Sanitize(al.Text) // names and codes come from the stream
 	a.seq++
 	al.seq = a.seq
-	selected := a.selectedSeq()
-	a.list = append([]Alert{al}, a.list...)
-	if len(a.list) > maxAlerts {
-		a.list = a.list[:maxAlerts]
-	}
+	a.keepSelection(func() {
+		a.list = append([]Alert{al}, a.list...)
+		if len(a.list) > maxAlerts {
+			a.list = a.list[:maxAlerts]
+		}
+	})
 	a.bannerEnd = al.At.Add(bannerFor)
+}
+
+// keepSelection applies change to the rows and keeps the selected row's alert
+// selected wherever it moved (a lifecycle entry by its ID, a score by its
+// workspace and times, a local alert by its number), so rows arriving above it
+// never move the selection. An untouched list in the background follows the
+// newest instead.
+func (a *Alerts) keepSelection(change func()) {
+	keep := (a.focused || a.chosen) && a.cur.pos < a.rows()
+	var sel string
+	if keep {
+		sel = a.rowKey(a.cur.pos)
+	}
+	change()
 	a.cur.setLen(a.rows())
-	if selected != 0 && (a.focused || a.chosen) {
-		// keep the same alert selected; the new one shows above it (an
-		// untouched list in the background follows the newest)
-		a.cur.pos++
-		a.cur.clamp()
+	if !keep {
+		return
+	}
+	for i := range a.rows() {
+		if a.rowKey(i) == sel {
+			a.cur.pos = i
+			a.cur.clamp()
+			return
+		}
 	}
 }
 
-// selectedSeq is the selected alert's number, 0 when the list is empty.
-func (a *Alerts) selectedSeq() uint64 {
-	if i := a.cur.pos - len(a.life.Entries) - len(a.life.Scores); i >= 0 && i < len(a.list) {
-		return a.list[i].seq
+// rowKey names what row i shows, the same wherever the row moves.
+func (a *Alerts) rowKey(i int) string {
+	n, m := len(a.life.Entries), len(a.life.Scores)
+	switch {
+	case i < n:
+		return "lifecycle\x00" + a.life.Entries[i].ID
+	case i < n+m:
+		s := a.life.Scores[i-n]
+		return fmt.Sprintf("score\x00%s\x00%d\x00%d", s.Workspace, s.Projected.UnixNano(), s.Refused.UnixNano())
 	}
-	return 0
+	return fmt.Sprintf("local\x00%d", a.list[i-n-m].seq)
 }
 
 // SetLifecycle replaces the shared lifecycle shown above the local alerts.
 func (a *Alerts) SetLifecycle(l Lifecycle) {
-	a.life = l
-	a.cur.setLen(a.rows())
+	a.keepSelection(func() { a.life = l })
 }
 
 func (a Alerts) rows() int { return len(a.life.Entries) + len(a.life.Scores) + len(a.list) }

@@ -85,3 +85,53 @@ func TestDetailShowsTheWorkspacesForecastScores(t *testing.T) {
 		t.Fatalf("alerts pane:\n%s", pane)
 	}
 }
+
+// The selection stays on its alert (by identity) whatever arrives above it:
+// a new lifecycle entry, a forecast score or a local alert, whether the
+// selected row is a lifecycle entry, a score or a local alert.
+func TestAlertsSelectionKeptWhileRowsArrive(t *testing.T) {
+	entry := func(id string) LifecycleEntry {
+		return LifecycleEntry{ID: id, Status: model.AlertFiring, Level: model.LevelHigh, At: testNow, Summary: id + " summary"}
+	}
+	score := model.ForecastScore{Workspace: "acme", Projected: testNow, Refused: testNow.Add(-time.Minute)}
+	two := Lifecycle{Entries: []LifecycleEntry{entry("ws-b"), entry("ws-c")}, Scores: []model.ForecastScore{score}}
+	three := Lifecycle{Entries: []LifecycleEntry{entry("ws-a"), entry("ws-b"), entry("ws-c")}, Scores: []model.ForecastScore{score}}
+	for _, tc := range []struct {
+		name   string
+		downs  int // rows moved down from the top before rows arrive
+		want   string
+		arrive func(a *Alerts)
+	}{
+		{"lifecycle entry, an entry above", 1, "ws-c summary", func(a *Alerts) { a.SetLifecycle(three) }},
+		{"score, an entry above", 2, "forecast acme", func(a *Alerts) { a.SetLifecycle(three) }},
+		{"local alert, an entry above", 3, "first local", func(a *Alerts) { a.SetLifecycle(three) }},
+		{"local alert, a local alert above", 3, "first local", func(a *Alerts) { a.AddNotice(model.LevelWarn, "second local") }},
+		{"lifecycle entry, a local alert", 0, "ws-b summary", func(a *Alerts) { a.AddNotice(model.LevelWarn, "second local") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := NewAlerts(testCommon())
+			a.SetSize(120, 10)
+			a.AddNotice(model.LevelWarn, "first local")
+			a.SetLifecycle(two)
+			a.focused = true
+			for range tc.downs {
+				a, _ = a.Update(press("j"))
+			}
+			selected := func() string {
+				for _, l := range strings.Split(ansi.Strip(a.View()), "\n") {
+					if strings.HasPrefix(l, "▸ ") {
+						return l
+					}
+				}
+				return ""
+			}
+			if before := selected(); !strings.Contains(before, tc.want) {
+				t.Fatalf("before: selected %q, want %q", before, tc.want)
+			}
+			tc.arrive(&a)
+			if after := selected(); !strings.Contains(after, tc.want) {
+				t.Errorf("after rows arrived: selected %q, want %q:\n%s", after, tc.want, ansi.Strip(a.View()))
+			}
+		})
+	}
+}

@@ -233,7 +233,10 @@ func newBudgetShowCmd() *cobra.Command {
 			for field, why := range res.BadSettings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %v\n", field, why)
 			}
-			l := judgedLedger(res, th, now)
+			l, err := judgedLedger(ctx, c, rf.keys(), res, th, now, true)
+			if err != nil {
+				return exitf(1, "%v", err)
+			}
 			rows := workspaceRows(l)
 			if len(args) == 1 {
 				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return r.Workspace != args[0] })

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"mavtop/feed"
@@ -59,11 +60,43 @@ type wsRow struct {
 }
 
 // judgedLedger seeds a ledger with the snapshot, as the dashboard's is, under
-// the default thresholds the dashboard is given.
-func judgedLedger(res *feed.SnapshotResult, defaults []int, now time.Time) *model.Ledger {
+// the default thresholds the dashboard is given. When the snapshot came from
+// the stream (stream true) and a workspace was both refused with
+// credits_exhausted and recharged this period, the counters cannot say which
+// came last: the history the dashboard reads back at start (model.History, at
+// most feed.DefaultHistoryLimit entries) orders them, read newest first and
+// only until every such workspace is decided, so OUT is the same verdict on
+// every surface. The error is Redis's.
+func judgedLedger(ctx context.Context, c redis.UniversalClient, keys feed.Keys, res *feed.SnapshotResult, defaults []int, now time.Time, stream bool) (*model.Ledger, error) {
 	l := model.NewLedger(res.Rule, now).WithDefaultAlerts(defaults)
 	l.Seed(res.Snap, now)
-	return l
+	if !stream {
+		return l, nil
+	}
+	undecided := map[string]bool{}
+	for ws, r := range res.Snap.Recharged {
+		if r > 0 {
+			if s, ok := l.Summary(ws); ok && s.Refused[model.RefusedCredits] > 0 {
+				undecided[ws] = true
+			}
+		}
+	}
+	if len(undecided) == 0 {
+		return l, nil
+	}
+	p := l.Period()
+	err := feed.ReadHistory(ctx, c, keys, res.Snap.StreamID, now, model.History, feed.DefaultHistoryLimit,
+		func(evs []model.Event, from time.Time, _ int64, _ bool) bool {
+			l.Backfill(evs, from)
+			for i := range evs {
+				e := &evs[i]
+				if p.Contains(e.TS) && (e.Kind == model.KindRecharge || e.Status == 402 && e.Code == model.CodeCreditsExhausted) {
+					delete(undecided, e.Workspace)
+				}
+			}
+			return len(undecided) > 0
+		})
+	return l, err
 }
 
 // workspaceRows lists every workspace of the ledger (seen in counters or
@@ -138,7 +171,8 @@ func newCheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [WS...]",
 		Short: "Check credit usage once, monitoring-plugin style (exit 0 ok, 1 warn, 2 crit, 3 unknown)",
-		Long: `Read this period's counters once (O(workspaces), never a scan of the stream: only its newest entries, for each row's last event) and
+		Long: `Read this period's counters once (O(workspaces); of the stream only its newest entries, for each row's last event, and, for a
+workspace both refused with credits_exhausted and recharged this period, the last hour back to the newer of the two) and
 print per workspace the credits used, its cap, the percent used, the level, the
 number of 402 refusals and the age of its newest event. The level is the
 dashboard's: the percent is of the effective cap (the allocation plus this
@@ -197,7 +231,11 @@ prints exactly one JSON object with "status" and "reason".`,
 			for field, why := range res.BadSettings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %v\n", field, why)
 			}
-			rows := workspaceRows(judgedLedger(res, th, now))
+			l, err := judgedLedger(ctx, c, rf.keys(), res, th, now, kind == feed.SourceStream)
+			if err != nil {
+				return fmt.Errorf("Redis cannot be read: %w", err)
+			}
+			rows := workspaceRows(l)
 			var reasons []string
 			unknown := false
 			if len(args) > 0 {

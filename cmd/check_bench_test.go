@@ -81,7 +81,11 @@ func BenchmarkCheckRead(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				rows := workspaceRows(judgedLedger(res, nil, now))
+				l, err := judgedLedger(ctx, c, keys, res, nil, now, true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows := workspaceRows(l)
 				for j := range rows {
 					rows[j].judge(false, 0, 0)
 				}

@@ -58,10 +58,15 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		"limref": {model.Settings{Allocation: 1000}, 650, model.LevelHigh},
 		// refused, then recharged 500: 500 of 1,500 is 33 %
 		"rerefill": {model.Settings{Allocation: 1000}, 500, model.LevelOK},
+		// recharged 500, then refused with credits_exhausted: the 402 is newer
+		// than the last credit added, so OUT at 33 %; the counters alone cannot
+		// order them, check reads the history back as the dashboard does
+		"reout": {model.Settings{Allocation: 1000}, 500, model.LevelExhausted},
 	}
 	recharged := map[string]int64{"topped": 500}
-	refusedWith := map[string]string{"starved": model.CodeCreditsExhausted, "limref": model.CodeBudgetExceeded, "rerefill": model.CodeCreditsExhausted}
+	refusedWith := map[string]string{"starved": model.CodeCreditsExhausted, "limref": model.CodeBudgetExceeded, "rerefill": model.CodeCreditsExhausted, "reout": model.CodeCreditsExhausted}
 	refill := map[string]int64{"rerefill": 500}
+	refillFirst := map[string]int64{"reout": 500}
 	defaults := []int{40, 60, 80}
 	for name, w := range cases {
 		if err := store.SetWorkspace(ctx, name, w.set); err != nil {
@@ -75,6 +80,11 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if r := refillFirst[name]; r > 0 {
+			if err := pub.Track(ctx, model.Event{Workspace: name, Kind: model.KindRecharge, Credits: r}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if code := refusedWith[name]; code != "" {
 			if err := pub.Track(ctx, model.Event{Workspace: name, Endpoint: "/focus-groups", Status: 402, Code: code}); err != nil {
 				t.Fatal(err)
@@ -85,7 +95,7 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		u := model.Usage{Used: w.used, Recharged: recharged[name] + refill[name],
+		u := model.Usage{Used: w.used, Recharged: recharged[name] + refill[name] + refillFirst[name],
 			Refusing: refusedWith[name] == model.CodeCreditsExhausted && refill[name] == 0}
 		if got := model.Assess(&w.set, u, defaults).Level; got != w.want {
 			t.Fatalf("%s: model.Assess says %v, the case says %v", name, got, w.want)
@@ -125,7 +135,7 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		{[]string{"topped"}, checkWarning}, {[]string{"topped", "--warn", "50"}, checkWarning},
 		{[]string{"topped", "--crit", "60"}, checkCritical},
 		{[]string{"starved"}, checkCritical}, {[]string{"starved", "--warn", "90", "--crit", "95"}, checkCritical},
-		{[]string{"limref"}, checkWarning}, {[]string{"rerefill"}, checkOK},
+		{[]string{"limref"}, checkWarning}, {[]string{"rerefill"}, checkOK}, {[]string{"reout"}, checkCritical},
 	} {
 		if out, errOut, code := runMavtop(t, append([]string{"check", r}, c.args...)...); code != c.code {
 			t.Errorf("check %v: exit %d, want %d\n%s%s", c.args, code, c.code, out, errOut)

@@ -109,6 +109,17 @@ func ParseSinks(urls []string, hc *http.Client) ([]Sink, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
+	// A 301, 302 or 303 turns the POST into a body-less GET: followed, a GET
+	// answered 200 would count as sent while nothing was delivered. Only a
+	// redirect that keeps the POST and its body (307, 308) is followed; the
+	// others are answers of their own (permanent: the URL needs fixing).
+	whc := *hc
+	whc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.Method != http.MethodPost || len(via) >= 10 {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
 	var sinks []Sink
 	seen := map[string]int{}
 	for _, raw := range urls {
@@ -126,7 +137,7 @@ func ParseSinks(urls []string, hc *http.Client) ([]Sink, error) {
 			if u.Host == "" {
 				return nil, fmt.Errorf("notify URL %q: no host", redact(raw))
 			}
-			s = &webhook{url: raw, hc: hc, name: "webhook:" + u.Host}
+			s = &webhook{url: raw, hc: &whc, name: "webhook:" + u.Host}
 		default:
 			r, err := router.New(nil, raw)
 			if err != nil {

@@ -121,6 +121,47 @@ func TestWebhookErrorsRetryOrNot(t *testing.T) {
 	}
 }
 
+// A redirect that would turn the POST into a GET (301, 302, 303) is not
+// followed, or a GET answered 200 elsewhere would count as sent; one that
+// keeps the POST and its body (307, 308) delivers the payload.
+func TestWebhookRedirects(t *testing.T) {
+	for _, tc := range []struct {
+		code int
+		sent bool
+	}{{301, false}, {302, false}, {303, false}, {307, true}, {308, true}} {
+		var mu sync.Mutex
+		var posts []string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Path == "/hook" {
+				http.Redirect(w, req, "/moved", tc.code)
+				return
+			}
+			body, _ := io.ReadAll(req.Body)
+			mu.Lock()
+			if req.Method == http.MethodPost {
+				posts = append(posts, string(body))
+			}
+			mu.Unlock()
+		}))
+		sinks, _ := ParseSinks([]string{srv.URL + "/hook"}, nil)
+		tr := transition()
+		p := NewPayload(&tr, "s")
+		err := sinks[0].Send(context.Background(), &p)
+		_, perm := err.(*PermanentError)
+		mu.Lock()
+		n := len(posts)
+		delivered := n == 1 && strings.Contains(posts[0], `"key":"2026-11/acme/-/threshold/75#firing"`)
+		mu.Unlock()
+		if tc.sent && (err != nil || !delivered) {
+			t.Errorf("%d: err %v, %d payloads delivered", tc.code, err, n)
+		}
+		if !tc.sent && (!perm || n != 0) {
+			t.Errorf("%d: err %v (want a permanent error), %d POSTs reached the target", tc.code, err, n)
+		}
+		srv.Close()
+	}
+}
+
 // A chat service through shoutrrr: its generic webhook service, pointed at a
 // local fake, receives the summary.
 func TestChatThroughShoutrrr(t *testing.T) {

@@ -113,10 +113,8 @@ func TestDemoInRealTerminal(t *testing.T) {
 			if len(lines) > h {
 				t.Errorf("%d lines on a %d-line terminal", len(lines), h)
 			}
-			for i, l := range lines {
-				if n := ansi.StringWidth(l); n > w {
-					t.Errorf("line %d is %d cells wide on a %d-wide terminal: %q", i, n, w, l)
-				}
+			for _, l := range overflows(lines, w) {
+				t.Errorf("%d×%d: %s", w, h, l)
 			}
 			if last := lines[len(lines)-1]; !strings.Contains(last, "? help") || !strings.Contains(last, "q quit") {
 				t.Errorf("%d×%d: footer without ? help / q quit at %s: %q", w, h, time.Since(start).Round(time.Second), last)
@@ -139,6 +137,24 @@ func TestDemoInRealTerminal(t *testing.T) {
 	}
 }
 
+// TestOverflows: a capture whose header scrolled away, or a pane line whose
+// right border is cut or moved, is an overflow; a screen that fits is not.
+func TestOverflows(t *testing.T) {
+	fits := []string{"mavtop  DEMO    ? help", "╭─ Pane ─────╮╭─ Two ──╮", "│ ok ⚠ 👩    ││ b      │", "╰────────────╯╰────────╯", "? help • q quit"}
+	if got := overflows(fits, 24); len(got) != 0 {
+		t.Errorf("a screen that fits: %v", got)
+	}
+	for name, lines := range map[string][]string{
+		"header scrolled away": {"│ row     │", "╰─────────╯"},
+		"right border cut":     {"mavtop", "│ a row that went on a"},
+		"border moved by one":  {"mavtop", "│ a wide 👩 cell   │"},
+	} {
+		if got := overflows(lines, 21); len(got) == 0 {
+			t.Errorf("%s: not seen as an overflow", name)
+		}
+	}
+}
+
 // TestScreenParsing: the capture parsers find the levels and paces a row
 // shows, ">999×" included, and nothing outside the rows.
 func TestScreenParsing(t *testing.T) {
@@ -154,6 +170,31 @@ func TestScreenParsing(t *testing.T) {
 	if want := "[{>999× 999 true} {181× 181 false} {0.6× 0.6 false}]"; got != want {
 		t.Errorf("paces %s, want %s", got, want)
 	}
+}
+
+// overflows says which lines of a capture show that the view did not fit: a
+// capture never holds more cells than the pane (the renderer cuts a wide line,
+// tmux keeps the bottom of a tall view), so an overflow shows as the header
+// pushed off the first line, or a pane's line whose right border is not in the
+// last column (cut off, or moved by a cell the program measured otherwise than
+// the terminal).
+func overflows(lines []string, w int) []string {
+	var bad []string
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "mavtop") {
+		return []string{"the header is not on the first line"}
+	}
+	for i, l := range lines {
+		if n := ansi.StringWidth(l); n > w {
+			bad = append(bad, fmt.Sprintf("line %d is %d cells wide on a %d-wide terminal: %q", i, n, w, l))
+			continue
+		}
+		first, _ := utf8.DecodeRuneInString(l)
+		last, _ := utf8.DecodeLastRuneInString(l)
+		if strings.ContainsRune("│┃╭┏╰┗", first) && (!strings.ContainsRune("│┃╮┓╯┛", last) || ansi.StringWidth(l) != w) {
+			bad = append(bad, fmt.Sprintf("line %d of a pane does not end with its right border in column %d: %q", i, w, l))
+		}
+	}
+	return bad
 }
 
 // screenLevels returns the level words shown in the workspace rows of a capture.

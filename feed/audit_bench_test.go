@@ -129,3 +129,91 @@ func commandUsec(b *testing.B, c redis.UniversalClient) int64 {
 	}
 	return total
 }
+
+// BenchmarkAuditReadShapes measures, at 100k workspaces, what the quick
+// audit's read costs Redis and what the same fields cost read another way, to
+// say where a cheaper audit can come from: the quick audit's MULTI (HGETALL of
+// used, refused, recharged), HGETALL of used alone, used by 5,000-field HMGETs
+// (the ledger's field list, in batches) and used by HSCAN COUNT 5000.
+// redis-ms/pass is Redis's own time (INFO commandstats, reset before each).
+//
+//	go test ./feed -run '^$' -bench AuditReadShapes -benchtime 5x
+func BenchmarkAuditReadShapes(b *testing.B) {
+	srv := feedtest.Start(b)
+	if !srv.Real {
+		b.Skip("needs a real redis-server for INFO commandstats")
+	}
+	c := srv.Client()
+	ctx := context.Background()
+	keys := Keys{}
+	p := model.MonthlyUTC.At(time.Now())
+	const n, batch = 100_000, 5000
+	fillWorkspaces(b, c, keys, p.Key, n)
+	fields := make([]string, n)
+	for i := range fields {
+		fields[i] = "ws-" + strconv.Itoa(i)
+	}
+	shapes := []struct {
+		name string
+		read func() error
+	}{
+		{"quick-multi", func() error { _, err := readCounters(ctx, c, keys, p); return err }},
+		{"hgetall-used", func() error { return c.HGetAll(ctx, keys.Used(p.Key)).Err() }},
+		{"hmget-used-5000", func() error {
+			for s := 0; s < n; s += batch {
+				if err := c.HMGet(ctx, keys.Used(p.Key), fields[s:s+batch]...).Err(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"hscan-used-5000", func() error {
+			var cur uint64
+			for {
+				_, next, err := c.HScan(ctx, keys.Used(p.Key), cur, "", batch).Result()
+				if err != nil || next == 0 {
+					return err
+				}
+				cur = next
+			}
+		}},
+	}
+	for _, sh := range shapes {
+		b.Run(sh.name, func(b *testing.B) {
+			if err := c.ConfigResetStat(ctx).Err(); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if err := sh.read(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(allCommandUsec(b, c))/1000/float64(b.N), "redis-ms/pass")
+		})
+	}
+}
+
+// allCommandUsec sums the microseconds Redis spent on every command since the
+// last CONFIG RESETSTAT, less INFO and CONFIG themselves.
+func allCommandUsec(b *testing.B, c redis.UniversalClient) int64 {
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total int64
+	for line := range strings.SplitSeq(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") || name == "cmdstat_info" || strings.HasPrefix(name, "cmdstat_config") {
+			continue
+		}
+		for kv := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "usec="); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				total += n
+			}
+		}
+	}
+	return total
+}

@@ -317,6 +317,11 @@ type AlertTransition struct {
 	At     time.Time   `json:"at"`
 	// Stream is the ledger's stream id when it was decided.
 	Stream string `json:"stream,omitempty"`
+	// Removed marks a resolution because the ledger no longer judges the
+	// alert at all (its line was removed from the settings), not because its
+	// condition ended: Alert holds the numbers as it fired, which say nothing
+	// of now, so the summary must not claim it is "back under" anything.
+	Removed bool `json:"removed,omitempty"`
 }
 
 // Key is the transition's idempotency key: the alert id and the status.
@@ -356,7 +361,7 @@ func AlertTransitions(known map[string]AlertRecord, cands []Alert, period, strea
 		earlier := rec.Alert.Period != period && rec.Alert.Period < period
 		gone := rec.Alert.Period == period && CompareStreamIDs(stream, rec.FiredStream) >= 0
 		if earlier || gone {
-			out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: stream})
+			out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: stream, Removed: gone && !earlier})
 		}
 	}
 	slices.SortFunc(out, func(a, b AlertTransition) int { return cmp.Compare(a.Alert.ID, b.Alert.ID) })
@@ -373,6 +378,9 @@ func (t *AlertTransition) Summary(period string) string {
 	}
 	if t.Status == AlertFiring {
 		return a.sentence(false)
+	}
+	if t.Removed {
+		return fmt.Sprintf("%s is no longer alerted on (its line was removed from the settings); it had fired as: %s", a.where(), a.sentence(false))
 	}
 	return a.sentence(true)
 }

@@ -188,6 +188,31 @@ func TestAlertResolvedOnlyByALedgerAsFarAlong(t *testing.T) {
 	}
 }
 
+// A threshold removed from the settings while it fires resolves once, and its
+// summary does not claim the workspace went back under it: it did not.
+func TestAlertRemovedThresholdResolvesWithoutClaimingBackUnder(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("acme", Settings{Allocation: 1000}, ms(0))
+	e := use("acme", "", "/responses", 760, time.Minute)
+	e.ID = fmt.Sprintf("%d-0", t0.UnixMilli()+1)
+	l.Apply(&e)
+	lc := newLifecycle()
+	now := t0.Add(2 * time.Minute)
+	if got := ids(lc.step(l, now)); len(got) != 2 {
+		t.Fatalf("firings %q", got)
+	}
+	l.SetSettings("acme", Settings{Allocation: 1000, Alerts: []int{60, 80, 95}}, ms(time.Minute))
+	lines := lc.step(l, now)
+	want := []string{
+		"resolved 2026-11/acme/-/threshold/50: acme is no longer alerted on (its line was removed from the settings); it had fired as: acme used 50 % of its 1,000-credit allocation (760 credits used, 76 %)",
+		"firing 2026-11/acme/-/threshold/60: acme used 60 % of its 1,000-credit allocation (760 credits used, 76 %)",
+		"resolved 2026-11/acme/-/threshold/75: acme is no longer alerted on (its line was removed from the settings); it had fired as: acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)",
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestAlertPeriodRolloverResolves(t *testing.T) {
 	old := Alert{ID: "2026-10/acme/-/threshold/90", Period: "2026-10", Workspace: "acme", Kind: AlertThreshold,
 		Threshold: 90, Used: 950, Cap: 1000, PercentUsed: 95}

@@ -50,8 +50,9 @@ call's usage.credits_used (or credits_charged; for a stream, from its final even
 written to the usage stream the dashboard reads, through the exactly-once publisher.
 
 Attribution: the body's workspace_id, else the X-Mavtop-Workspace header (or
-X-Mavera-Workspace), else the keys file's workspace, else --workspace; the project
-from X-Mavtop-Project. With --keys, applications hold a proxy token instead of the
+X-Mavera-Workspace), else --workspace; the project from X-Mavtop-Project. A proxy
+token's workspace (and project, if given) wins over headers; a body naming another
+workspace is refused (403). With --keys, applications hold a proxy token instead of the
 API key: each line of the file is "TOKEN API_KEY WORKSPACE [PROJECT]" (# comments);
 an unknown token gets 401; SIGHUP re-reads the file.
 

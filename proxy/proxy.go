@@ -317,6 +317,11 @@ func (p *Proxy) serve(w *statusWriter, r *http.Request, endpoint *string) {
 			if json.Unmarshal(raw, jb) != nil {
 				jb = nil
 			} else if model.IsID(jb.WorkspaceID) {
+				if x.grant != nil && jb.WorkspaceID != x.grant.Workspace {
+					writeError(w, http.StatusForbidden, "permission_error", "workspace_not_granted",
+						"This proxy token is granted workspace "+x.grant.Workspace+" only; the body's workspace_id names another.", "workspace_id")
+					return
+				}
 				x.ws = jb.WorkspaceID
 			}
 			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
@@ -341,7 +346,8 @@ func (p *Proxy) serve(w *statusWriter, r *http.Request, endpoint *string) {
 }
 
 // attribute settles the call's workspace and project from the headers, the token's
-// grant and the default (the body's workspace_id, read later, wins over all).
+// grant and the default (the body's workspace_id, read later, wins over all but a
+// grant: with a token, its workspace wins and a body naming another is refused).
 // It answers 400 and returns false for a malformed header.
 func (p *Proxy) attribute(w http.ResponseWriter, r *http.Request, x *exchange) bool {
 	pick := func(names ...string) (string, string) {
@@ -361,7 +367,10 @@ func (p *Proxy) attribute(w http.ResponseWriter, r *http.Request, x *exchange) b
 		}
 	}
 	if x.grant != nil {
-		ws, project = first(ws, x.grant.Workspace), first(project, x.grant.Project)
+		// A token's workspace (and project, when the file names one) is what the
+		// operator granted: a header cannot move its spend, nor its budget check,
+		// to another workspace.
+		ws, project = x.grant.Workspace, first(x.grant.Project, project)
 	}
 	x.ws, x.project = first(ws, p.cfg.Workspace), project
 	return true
@@ -606,7 +615,7 @@ func (b *bodyScan) Read(p []byte) (int, error) {
 	if err == io.EOF && !b.done {
 		b.done = true
 		b.scan.finish()
-		if ws := b.scan.str("workspace_id"); model.IsID(ws) {
+		if ws := b.scan.str("workspace_id"); model.IsID(ws) && b.x.grant == nil {
 			b.x.bodyWS.Store(&ws)
 		}
 	}

@@ -255,6 +255,23 @@ func TestProxyTokens(t *testing.T) {
 	if got := snap.UsedBy[model.UsedByField("alpha", "mobile", "/responses")]; got != creditsOf(resp.Usage) || got != r.ledger().Used {
 		t.Fatalf("alpha/mobile: Redis %d, SDK %d, sandbox %d", got, creditsOf(resp.Usage), r.ledger().Used)
 	}
+
+	// A token's grant wins over forged attribution headers: the spend stays in alpha/mobile.
+	forged := map[string]string{proxy.WorkspaceHeader: "victim", proxy.ProjectHeader: "other", "X-Mavera-Workspace": "victim"}
+	if status, body := post(t, r.Base+"/responses", tok, map[string]any{"model": "mavera-1", "input": "hi"}, forged); status != http.StatusOK {
+		t.Fatalf("forged headers: %d %v", status, body)
+	}
+	// A body naming another workspace is refused before upstream.
+	before := r.sb.Stats()["POST /mave/chat"]
+	status, body = post(t, r.Base+"/mave/chat", tok, map[string]any{"message": "hi", "workspace_id": "victim"}, nil)
+	if status != http.StatusForbidden || errorCode(body) != "workspace_not_granted" || r.sb.Stats()["POST /mave/chat"] != before {
+		t.Fatalf("body workspace_id of another workspace: %d %v, want 403 workspace_not_granted, not forwarded", status, body)
+	}
+	r.settle()
+	snap = r.snapshot()
+	if snap.Used["victim"] != 0 || snap.Used["alpha"] != r.ledger().Used {
+		t.Fatalf("victim charged %d, alpha %d, sandbox %d: a header moved a token's spend", snap.Used["victim"], snap.Used["alpha"], r.ledger().Used)
+	}
 }
 
 // Eight applications call through the proxy at once for 60 s of sandbox time

@@ -152,6 +152,42 @@ func TestRestartOntoAnEmptyServerIsAReset(t *testing.T) {
 	}
 }
 
+// TestFlushIsAReset: FLUSHDB while mavtop follows, then producers write
+// before it reads again: the new stream is newer than the resume point, as
+// after a trim, but the counters went down and none of the stream read is
+// left, so it is a reset (data lost), not a trim.
+func TestFlushIsAReset(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	pub := NewPublisher(c, PublisherOptions{})
+	f := startFollower(t, c, SubscriberOptions{AuditEvery: time.Hour})
+	f.waitFor("the start snapshot", 10*time.Second, func(f *follower) bool { return f.ledger != nil })
+	trackAll(t, pub, usage("alpha", "web", "/responses", 1200), usage("beta", "web", "/responses", 300))
+	f.caughtUp(c, 10*time.Second)
+
+	if err := c.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	trackAll(t, NewPublisher(c, PublisherOptions{}), usage("beta", "web", "/responses", 20))
+
+	f.convergedTo(c, "after the flush", 30*time.Second)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.snapsOf(ReasonGap)) != 0 {
+		t.Errorf("the flush was called a trim: %v", reasons(f.snaps))
+	}
+	resets := f.snapsOf(ReasonReset)
+	if len(resets) != 1 {
+		t.Fatalf("%d reset re-reads, want 1 (snapshots: %v)", len(resets), reasons(f.snaps))
+	}
+	if r := resets[0]; r.UsedDelta != -1480 || !strings.Contains(r.Note(), "reset / data lost") {
+		t.Errorf("reset: delta %d note %q, want −1,480 and data lost", r.UsedDelta, r.Note())
+	}
+	if s, _ := f.ledger.Summary("beta"); s.Used != 20 {
+		t.Errorf("beta shows %d after the flush, want 20", s.Used)
+	}
+}
+
 // TestAuditTakesTheCountersOverTheStream: when the counters and the stream
 // disagree, the counters are the truth. A repeated field in one entry, a
 // counter written without its entry, a settings entry written without its hash

@@ -26,7 +26,9 @@ const (
 	// ReasonPeriod: the billing-period config changed.
 	ReasonPeriod Reason = "period"
 	// ReasonReset: the stream is behind the subscriber (deleted, or a server
-	// restarted without its data), so nothing read before can be trusted.
+	// restarted without its data), or the server was flushed (fewer credits
+	// and none of the stream read left, however much was written since), so
+	// nothing read before can be trusted.
 	ReasonReset Reason = "reset"
 	// ReasonResync: the caller asked for it (Subscriber.Resync).
 	ReasonResync Reason = "resync"
@@ -96,7 +98,7 @@ func (m *SnapshotMsg) Note() string {
 	case ReasonGap:
 		s = "the stream was trimmed past what mavtop had read: counters re-read"
 	case ReasonReset:
-		s = "the stream is behind what mavtop had read (reset / data lost, or restored): counters re-read"
+		s = "Redis lost data mavtop had read (reset / data lost: flushed, deleted or restored): counters re-read"
 		if m.Restarted {
 			s = "Redis restarted empty (reset / data lost): counters re-read"
 		}

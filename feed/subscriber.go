@@ -328,11 +328,17 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	if s.tally != nil && res.Snap.Period.Key == s.period.Key {
 		msg.UsedDelta, msg.Changed = s.tally.diff(t)
 	}
-	if restarted && reason != ReasonFailover { // another server: not a restart
+	lostAll := res.firstID == "" || compareIDs(res.firstID, s.lastID) > 0
+	switch {
+	case restarted && reason != ReasonFailover: // another server: not a restart
 		msg.Reason = ReasonRestart
-		if lostAll := res.firstID == "" || compareIDs(res.firstID, s.lastID) > 0; lostAll && msg.UsedDelta < 0 {
+		if lostAll && msg.UsedDelta < 0 {
 			msg.Reason = ReasonReset
 		}
+	case reason == ReasonGap && lostAll && msg.UsedDelta < 0:
+		// A trim never lowers a counter: fewer credits and none of the stream
+		// read left is a flush (FLUSHDB, FLUSHALL) that producers wrote after.
+		msg.Reason = ReasonReset
 	}
 	reason = msg.Reason
 	s.gen++

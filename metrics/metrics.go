@@ -75,7 +75,7 @@ type descs struct {
 	connected, lag, rate, events, reconnects, malformed *prometheus.Desc
 	gaps, snapshots, viewers, sessions                  *prometheus.Desc
 	alertsFiring, notifications, forecastErr            *prometheus.Desc
-	resyncs, audits, restarts                           *prometheus.Desc
+	resyncs, audits, restarts, ahead                    *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -109,6 +109,7 @@ func newDescs() descs {
 		resyncs:      d("feed_resyncs_total", "Times the counters replaced what mavtop showed since it started, by reason: restart (Redis restarted, possibly onto older data), reset (Redis lost the data or went back in time), drift (the counters and the stream disagreed), gap (trimmed), rollover, period, resync.", "reason"),
 		audits:       d("feed_audits_total", "Audits of what mavtop shows against the counters since it started."),
 		restarts:     d("feed_server_restarts_total", "Redis restarts noticed (its run id changed) since mavtop started."),
+		ahead:        d("feed_ids_ahead_seconds", "How far the newest entry's id is ahead of this clock (0 within 1 s): while it is above 0, feed_lag_seconds reads 0 whatever the real lag."),
 		viewers:      d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
 		sessions:     d("ssh_sessions", "SSH dashboard sessions connected."),
 		alertsFiring: d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
@@ -170,7 +171,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
-		c.d.resyncs, c.d.audits, c.d.restarts,
+		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead,
 	} {
 		ch <- d
 	}
@@ -345,6 +346,7 @@ func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
 	ch <- gauge(c.d.connected, b2f(r.conn != nil && r.conn.State == feed.Connected))
 	if s := r.stats; s != nil {
 		ch <- gauge(c.d.lag, s.Lag.Seconds())
+		ch <- gauge(c.d.ahead, s.Ahead.Seconds())
 		ch <- gauge(c.d.rate, s.EventsPerSec)
 		ch <- counter(c.d.events, float64(s.Events))
 		ch <- counter(c.d.reconnects, float64(s.Reconnects))

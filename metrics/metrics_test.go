@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -283,6 +284,27 @@ func TestScrapeEqualsTheLedger(t *testing.T) {
 		if scrape(t, r.url)[name] == nil {
 			t.Errorf("no %s", name)
 		}
+	}
+}
+
+// TestIDsAheadAreReported: an entry whose id is an hour ahead of the clock
+// pins feed_lag_seconds at 0, so a lag alert cannot fire; feed_ids_ahead_seconds
+// says how far ahead the ids are, for an alert of its own.
+func TestIDsAheadAreReported(t *testing.T) {
+	r := startRig(t, Options{})
+	r.publish(t, usage("acme", "a", "/responses", 10))
+	future := time.Now().Add(time.Hour).UnixMilli()
+	if err := r.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: feed.Keys{}.Stream(), ID: strconv.FormatInt(future, 10) + "-0",
+		Values: []any{"v", "1", "kind", "usage", "ws", "acme", "endpoint", "/responses", "credits", "1", "status", "200", "ts", strconv.FormatInt(future, 10)}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var ahead map[string]float64
+	waitFor(t, "ids ahead reported", func() bool {
+		ahead = series(t, scrape(t, r.url), "mavtop_feed_ids_ahead_seconds", dto.MetricType_GAUGE)
+		return ahead[""] > 3500
+	})
+	if ahead[""] > 3601 {
+		t.Errorf("ids ahead %v s, want about 3,600", ahead[""])
 	}
 }
 

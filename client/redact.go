@@ -59,3 +59,12 @@ func (r redactor) snippet(body []byte, n int) string {
 	}
 	return r.clean(s)
 }
+
+// Redact returns the cleaning Outcome.Event applies for a producer that holds the
+// Authorization of the call ("Bearer KEY" or the key alone): every occurrence of the
+// key masked and the text passed through model.Sanitize. `mavtop proxy` uses it for
+// the messages upstream answers, which may echo the key back.
+func Redact(authorization string) func(string) string {
+	key, _ := strings.CutPrefix(authorization, "Bearer ")
+	return redactor{key: strings.TrimSpace(key)}.clean
+}

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -231,5 +232,27 @@ func TestUpstreamErrorsRecorded(t *testing.T) {
 	}
 	if snap := r.snapshot(); snap.Used["dropped"]+snap.Used["hung"]+snap.Used["lb"] != r.ledger().Used {
 		t.Fatalf("Redis %v, sandbox %d", snap.Used, r.ledger().Used)
+	}
+}
+
+// An upstream error message that echoes the API key (and carries terminal escapes)
+// is recorded with its code, the key masked and the escapes made harmless: the
+// Authorization never reaches the usage stream.
+func TestUpstreamErrorEchoingKeyRedacted(t *testing.T) {
+	r := newRig(t, rigOptions{noPreflight: true})
+	msg := "No credits left for Bearer " + testKey + " \x1b]0;pwn\x07"
+	body, _ := json.Marshal(map[string]any{"error": map[string]any{"type": "insufficient_credits", "code": "credits_exhausted", "message": msg, "param": nil}})
+	r.sb.InjectFault(sandbox.Fault{Method: http.MethodPost, Path: "/responses", Status: http.StatusPaymentRequired, Body: string(body)})
+	if status, _ := post(t, r.Base+"/responses", testKey, map[string]any{"model": "mavera-1", "input": "hi"}, nil); status != http.StatusPaymentRequired {
+		t.Fatalf("status %d, want the API's 402", status)
+	}
+	r.settle()
+	evs := r.events()
+	if len(evs) != 1 || evs[0].Status != http.StatusPaymentRequired || evs[0].Code != "credits_exhausted" {
+		t.Fatalf("events %+v, want one 402 credits_exhausted", evs)
+	}
+	rest := strings.TrimPrefix(testKey, "mvra_live_")
+	if m := evs[0].Msg; strings.Contains(m, rest) || strings.ContainsAny(m, "\x1b\x07") || !strings.HasPrefix(m, "No credits left for Bearer mvra_") {
+		t.Fatalf("recorded message %q: the key or an escape is in the stream", m)
 	}
 }

@@ -137,7 +137,7 @@ func (p *Proxy) jobState(key string, js *jsonScan) {
 		_, msg := js.apiError()
 		o.Code, o.Msg = "job_failed", msg
 	}
-	p.track(o)
+	p.track(o, j.auth)
 }
 
 func (j *pendingJob) outcome(key string) client.Outcome {
@@ -151,7 +151,7 @@ func (p *Proxy) untracked(key string, j *pendingJob, why string) {
 	o := j.outcome(key)
 	o.Code = CodeJobUntracked
 	o.Msg = "the proxy could not learn what this job was charged (" + why + "); reconcile with GET /usage"
-	p.track(o)
+	p.track(o, j.auth)
 }
 
 // Run follows the pending jobs until ctx ends (see the rules above), then records

@@ -453,7 +453,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	msg := "mavtop proxy: the API did not answer (" + code + "); the call may or may not have been made."
 	if spends(x.method) {
 		p.track(client.Outcome{Workspace: x.ws, Project: x.project, Endpoint: x.endpoint, Status: status,
-			Code: code, Msg: msg + " Its charge, if any, is unknown.", Op: x.op, Est: x.est})
+			Code: code, Msg: msg + " Its charge, if any, is unknown.", Op: x.op, Est: x.est}, x.auth)
 	}
 	if x.in.Err() == nil {
 		writeError(w, status, "api_error", code, msg, "")
@@ -503,13 +503,14 @@ func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, x *exchange, q es
 	p.log.Info("pre-flight refused", "ws", x.ws, "project", x.project, "endpoint", x.endpoint, "code", ref.code, "estimate", q.Estimate)
 	writeError(w, http.StatusPaymentRequired, "insufficient_credits", ref.code, ref.msg, "")
 	p.track(client.Outcome{Workspace: x.ws, Project: x.project, Endpoint: x.endpoint, Status: http.StatusPaymentRequired,
-		Code: ref.code, Msg: ref.msg, Op: x.op, Est: x.est})
+		Code: ref.code, Msg: ref.msg, Op: x.op, Est: x.est}, x.auth)
 	return true
 }
 
-// track queues an outcome's event.
-func (p *Proxy) track(o client.Outcome) {
-	p.cfg.Queue.Add(o.Event(p.cfg.Now(), nil))
+// track queues an outcome's event; auth is the Authorization the call went upstream
+// with, masked wherever the answer's message or request id echoes it.
+func (p *Proxy) track(o client.Outcome, auth string) {
+	p.cfg.Queue.Add(o.Event(p.cfg.Now(), client.Redact(auth)))
 }
 
 // apiPath reports whether rel is a path the proxy forwards: "/" and segments of

@@ -189,7 +189,7 @@ func (m *meter) settle() {
 	if o.Code != "" && o.Msg != "" && x.status < 400 {
 		p.log.Warn("call recorded with unknown credits", "ws", o.Workspace, "endpoint", o.Endpoint, "code", o.Code, "bytes", m.bytes)
 	}
-	p.track(o)
+	p.track(o, x.auth)
 }
 
 // eventsSaid is " (N events)" for a stream.

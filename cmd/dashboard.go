@@ -115,7 +115,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		}
 		src.demo, src.close = d, d.Close
 		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances, newest: newestEntry(d.Redis, feed.Keys{Prefix: prefix})}
-		src.hub = startHub(ctx, feed.NewSubscriber(d.Redis, feed.SubscriberOptions{Prefix: prefix, AuditEvery: f.auditEvery()}), alerts)
+		src.hub = startHub(ctx, feed.NewSubscriber(d.Redis, feed.SubscriberOptions{Prefix: prefix, AuditEvery: f.auditEvery()}), alerts, f.logger)
 		if src.watcher, err = f.notify.startAlerts(ctx, d.Redis, prefix, src.hub, f.alertLog); err != nil {
 			d.Close()
 			return nil, err
@@ -135,7 +135,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 	if err != nil {
 		return nil, exitf(2, "%v", err)
 	}
-	src.hub = startHub(ctx, usage, alerts)
+	src.hub = startHub(ctx, usage, alerts, f.logger)
 	if src.watcher, err = f.notify.startAlerts(ctx, rdb, prefix, src.hub, f.alertLog); err != nil {
 		_ = rdb.Close()
 		return nil, err
@@ -166,11 +166,10 @@ func (f *dashboardFlags) logOrDiscard() *slog.Logger {
 	return f.logger
 }
 
-// logged starts recording the hub's connection changes, re-reads and skipped
-// entries to log, and returns the launcher (nil without an API client) with
-// its launches, refusals, queued and cancelled jobs recorded too.
-func (s *source) logged(ctx context.Context, log *slog.Logger) tui.Launcher {
-	logFeed(ctx, s.hub, log)
+// logged returns the launcher (nil without an API client) with its launches,
+// refusals, queued and cancelled jobs recorded to log (the hub's connection
+// changes, re-reads and skipped entries are recorded from its start: open).
+func (s *source) logged(log *slog.Logger) tui.Launcher {
 	launcher := s.api.launcher()
 	if launcher != nil {
 		launcher = loggedLauncher{Launcher: launcher, log: log}
@@ -206,7 +205,7 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 		if err != nil {
 			return err
 		}
-		launcher := src.logged(ctx, log)
+		launcher := src.logged(log)
 		m := tui.New(tui.Options{
 			Source:    src.hub.Join(),
 			Launcher:  launcher,

@@ -161,7 +161,7 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 	// the dashboard and /metrics, on the hub the dashboard command starts
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hub := startHub(hctx, feed.NewSubscriber(c, feed.SubscriberOptions{}), defaults)
+	hub := startHub(hctx, feed.NewSubscriber(c, feed.SubscriberOptions{}), defaults, nil)
 	col := metrics.New(hub, metrics.Options{})
 	reg, err := metrics.NewRegistry(col)
 	if err != nil {

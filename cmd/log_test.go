@@ -63,7 +63,23 @@ func TestLogRecordsConnectionResyncLaunchesAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.close()
-	l := src.logged(ctx, log)
+	// the counters are read before the dashboard asks for its launcher: the
+	// log records the start all the same (its viewer joined before the hub ran)
+	v := src.hub.JoinEvents()
+	for started := false; !started; {
+		msgs, err := v.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			switch m.(type) {
+			case *feed.SnapshotMsg, *feed.LedgerMsg:
+				started = true
+			}
+		}
+	}
+	v.Close()
+	l := src.logged(log)
 	if l == nil {
 		t.Fatal("no launcher with MAVERA_API_KEY set")
 	}

@@ -117,7 +117,7 @@ func TestPattern1ShowsInCheckAndDashboard(t *testing.T) {
 	}
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hub := startHub(hctx, usage, nil)
+	hub := startHub(hctx, usage, nil, nil)
 	tm := teatest.NewTestModel(t, tui.New(tui.Options{Source: hub.Join(), Renderer: lipgloss.DefaultRenderer()}),
 		teatest.WithInitialTermSize(220, 50))
 	var seen []byte

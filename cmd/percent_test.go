@@ -55,7 +55,7 @@ func TestEverySurfacePrintsOnePercent(t *testing.T) {
 
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hub := startHub(hctx, feed.NewSubscriber(c, feed.SubscriberOptions{}), nil)
+	hub := startHub(hctx, feed.NewSubscriber(c, feed.SubscriberOptions{}), nil, nil)
 	tm := teatest.NewTestModel(t, tui.New(tui.Options{Source: hub.Join(), Renderer: lipgloss.DefaultRenderer()}),
 		teatest.WithInitialTermSize(200, 50))
 	var seen []byte

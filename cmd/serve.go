@@ -143,7 +143,7 @@ func runServe(cmd *cobra.Command, dash *dashboardFlags, sf *serveFlags) error {
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	dash.alertLog = log
+	dash.alertLog, dash.logger = log, log
 	src, err := dash.open(ctx)
 	if err != nil {
 		if ml != nil {
@@ -151,7 +151,6 @@ func runServe(cmd *cobra.Command, dash *dashboardFlags, sf *serveFlags) error {
 		}
 		return err
 	}
-	logFeed(ctx, src.hub, log) // connection changes, re-reads, skipped entries
 	defer src.close()
 	idle := sf.idle
 	if idle == 0 {

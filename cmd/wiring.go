@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"sync/atomic"
 	"time"
@@ -19,10 +20,15 @@ import (
 
 // startHub follows src (the stream or the Pattern 1 counters) in the
 // background and fans it out; every dashboard (local or over SSH) and the
-// metrics read from the one hub.
-func startHub(ctx context.Context, src feed.Source, alerts []int) *feed.Hub {
+// metrics read from the one hub. With a log, the log's viewer joins before the
+// hub runs, so the first connection and the start's counter read are recorded
+// (a viewer that joins later gets the present state only).
+func startHub(ctx context.Context, src feed.Source, alerts []int, log *slog.Logger) *feed.Hub {
 	hub := feed.NewHub()
 	hub.SetDefaultAlerts(alerts)
+	if log != nil {
+		logFeed(ctx, hub, log)
+	}
 	go func() { _ = hub.Run(ctx, src) }()
 	return hub
 }

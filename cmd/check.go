@@ -211,6 +211,9 @@ prints exactly one JSON object with "status" and "reason".`,
 			if stale < 0 {
 				return fmt.Errorf("--stale %v: want a positive duration", stale)
 			}
+			if _, err := sf.parse(); err != nil {
+				return err // a usage error, named before Redis is asked anything
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), rf.timeout)
 			defer cancel()
 			c, err := rf.connect(ctx)

@@ -171,6 +171,8 @@ func TestCheckIsUnknownWhenItCannotJudge(t *testing.T) {
 		{"warn above crit", []string{r, "--warn", "95", "--crit", "80"}, "want 0 < warn ≤ crit"},
 		{"bad --stale", []string{r, "--stale", "soon"}, "--stale"},
 		{"Redis down", []string{"--redis=" + closedPort(t)}, "Redis cannot be read"},
+		// a usage error, not "Redis cannot be read", whether Redis is up or not
+		{"bad --source", []string{"--redis=" + closedPort(t), "--source", "bogus"}, `source "bogus": want auto, stream or counters`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"check"}, tc.args...)

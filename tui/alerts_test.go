@@ -135,3 +135,24 @@ func TestAlertsSelectionKeptWhileRowsArrive(t *testing.T) {
 		})
 	}
 }
+
+// The footer offers ↑/↓ whenever the list has rows to move through, the
+// shared lifecycle's included (it offered none with only lifecycle entries,
+// which the keys moved through all the same).
+func TestAlertsShortHelpCountsLifecycleRows(t *testing.T) {
+	a := NewAlerts(testCommon())
+	a.SetSize(120, 10)
+	a.SetLifecycle(Lifecycle{Entries: []LifecycleEntry{
+		{ID: "a", Status: model.AlertFiring, Level: model.LevelHigh, At: testNow, Summary: "a"},
+		{ID: "b", Status: model.AlertFiring, Level: model.LevelHigh, At: testNow, Summary: "b"},
+	}})
+	var on []string
+	for _, b := range a.ShortHelp() {
+		if b.Enabled() {
+			on = append(on, b.Help().Desc)
+		}
+	}
+	if got := strings.Join(on, ","); !strings.Contains(got, "up") || !strings.Contains(got, "down") {
+		t.Errorf("footer keys %q with two lifecycle rows: no up/down", got)
+	}
+}

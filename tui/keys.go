@@ -115,7 +115,7 @@ func (r RefusalLog) FullHelp() [][]key.Binding {
 // ShortHelp is the alert list's keys for the footer.
 func (a Alerts) ShortHelp() []key.Binding {
 	km := a.km
-	has := len(a.list) > 1
+	has := a.rows() > 1 // the shared lifecycle and the scores scroll too
 	return []key.Binding{enabled(km.Up, has), enabled(km.Down, has), enabled(km.Top, has), km.Focus, km.Back}
 }
 

@@ -24,6 +24,7 @@ const maxDepth = 3
 // Responses API's stream events wrap the response object in it).
 var captured = map[string]bool{
 	"usage": true, "credits_charged": true, "id": true, "status": true, "error": true,
+	"error.code": true, "error.message": true,
 	"workspace_id": true, "object": true, "type": true, "code": true, "message": true,
 	"response.usage": true, "response.id": true, "response.status": true, "response.error": true,
 }
@@ -51,6 +52,7 @@ type jsonScan struct {
 	capScal  bool // a number, true, false or null: ends at a delimiter
 	capBuf   []byte
 	capValid bool
+	capCut   bool // a string longer than maxCapture: its start is kept
 
 	vals map[string][]byte
 }
@@ -64,6 +66,8 @@ func (s *jsonScan) feed(b []byte) {
 				s.endCapture()
 			} else if len(s.capBuf) < maxCapture {
 				s.capBuf = append(s.capBuf, c)
+			} else if s.capStr {
+				s.capCut = true // a long string keeps its start (closed in endCapture)
 			} else {
 				s.capValid = false
 			}
@@ -183,7 +187,12 @@ func (s *jsonScan) startValue(c byte) {
 	if !captured[p] {
 		return
 	}
-	s.capPath, s.capDepth, s.capValid = p, s.depth, true
+	if p == "error" && c == '{' {
+		// The API's error object is read by its parts (error.code, error.message), so
+		// a message longer than maxCapture cannot take the code with it.
+		return
+	}
+	s.capPath, s.capDepth, s.capValid, s.capCut = p, s.depth, true, false
 	s.capStr = c == '"'
 	s.capScal = c != '"' && c != '{' && c != '['
 	s.capBuf = append(s.capBuf[:0], c)
@@ -194,9 +203,25 @@ func (s *jsonScan) endCapture() {
 		if s.vals == nil {
 			s.vals = make(map[string][]byte, 4)
 		}
-		s.vals[s.capPath] = append([]byte(nil), s.capBuf...)
+		v := append([]byte(nil), s.capBuf...)
+		if s.capCut {
+			v = closeCut(v)
+		}
+		s.vals[s.capPath] = v
 	}
 	s.capPath, s.capStr, s.capScal = "", false, false
+}
+
+// closeCut makes the start of a cut JSON string a whole one ending in "…": it
+// drops the bytes of an escape the cut split, so the value still decodes.
+func closeCut(v []byte) []byte {
+	for drop := 0; drop <= 6 && drop < len(v); drop++ {
+		w := append(v[:len(v)-drop:len(v)-drop], "…\""...)
+		if json.Valid(w) {
+			return w
+		}
+	}
+	return []byte(`"…"`)
 }
 
 // finish ends the document (a scalar may run to its end).
@@ -238,6 +263,9 @@ func (s *jsonScan) credits() (n int64, ok bool) {
 // apiError returns the error's code and message: the API's {"error":{…}} body, a
 // job's "error" string, a response's error, or a stream's error event.
 func (s *jsonScan) apiError() (code, msg string) {
+	if code, msg = s.str("error.code"), s.str("error.message"); code != "" || msg != "" {
+		return code, msg
+	}
 	for _, p := range [...]string{"error", "response.error"} {
 		raw, ok := s.vals[p]
 		if !ok {

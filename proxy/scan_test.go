@@ -3,6 +3,7 @@ package proxy
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // feedSplit feeds doc to f cut at every position (and byte by byte), so a value
@@ -13,7 +14,7 @@ func feedSplit(doc string, f func(chunks []string)) {
 		f([]string{doc[:i], doc[i:]})
 	}
 	bytes := make([]string, len(doc))
-	for i := range doc {
+	for i := range len(doc) { // every byte: ranging over the string would skip UTF-8 continuation bytes
 		bytes[i] = doc[i : i+1]
 	}
 	f(bytes)
@@ -39,6 +40,26 @@ func TestJSONScanCredits(t *testing.T) {
 		{"not json", `<html>bad gateway</html>`, 0, false, "", "", "", ""},
 		{"long key ignored", `{"usageusageusageusageusageusageusage":{"credits_used":5}}`, 0, false, "", "", "", ""},
 	}
+	long := strings.Repeat("é\\\"", 2100) // 8,400 bytes of text, escapes and UTF-8
+
+	cases = append(cases,
+		struct {
+			name, doc string
+			credits   int64
+			ok        bool
+			id        string
+			status    string
+			code, msg string
+		}{"api error, message over maxCapture before the code", `{"error":{"message":"No credits left. ` + long + `","type":"insufficient_credits","code":"credits_exhausted"}}`, 0, false, "", "", "credits_exhausted", "*"},
+		struct {
+			name, doc string
+			credits   int64
+			ok        bool
+			id        string
+			status    string
+			code, msg string
+		}{"job error string over maxCapture", `{"id":"j","status":"failed","error":"could not finish ` + long + `"}`, 0, false, "j", "failed", "", "*"},
+	)
 	for _, c := range cases {
 		feedSplit(c.doc, func(chunks []string) {
 			var s jsonScan
@@ -48,6 +69,13 @@ func TestJSONScanCredits(t *testing.T) {
 			s.finish()
 			n, ok := s.credits()
 			code, msg := s.apiError()
+			if c.msg == "*" { // cut: its start, whole characters, ending in "…"
+				if len(msg) < maxCapture/2 || len(msg) > maxCapture+8 || !strings.HasSuffix(msg, "…") || !utf8.ValidString(msg) ||
+					!(strings.HasPrefix(msg, "No credits left. é\"") || strings.HasPrefix(msg, "could not finish é\"")) {
+					t.Fatalf("%s: message kept as %d bytes %q…", c.name, len(msg), msg[:min(len(msg), 40)])
+				}
+				msg = "*"
+			}
 			if n != c.credits || ok != c.ok || s.str("id") != c.id || s.str("status") != c.status || code != c.code || msg != c.msg {
 				t.Fatalf("%s in %d chunks: credits %d %v id %q status %q error %q %q", c.name, len(chunks), n, ok, s.str("id"), s.str("status"), code, msg)
 			}

@@ -198,7 +198,6 @@ func (m *Model) footer() string {
 	var left string
 	switch al, ok := m.alerts.Banner(); {
 	case m.askQuit:
-		left = m.st.Bad.Render(fit(" "+m.quitQuestion()+" ", leftW))
 		right = m.help.ShortHelpView([]key.Binding{m.km.QuitYes, m.km.QuitNo})
 		leftW = max(m.width-cellWidth(right)-1, 0)
 		left = m.st.Bad.Render(fit(" "+m.quitQuestion()+" ", leftW))
@@ -208,7 +207,11 @@ func (m *Model) footer() string {
 	case m.notice != "" && m.opt.Now().Before(m.noticeUntil):
 		left = m.st.Warn.Render(fit(m.notice, leftW))
 	default:
-		left = fit(m.help.ShortHelpView(m.paneHelp()), leftW)
+		// bubbles' help drops the keys that do not fit, whole, and says "…":
+		// a binding is never cut mid-word.
+		h := m.help
+		h.Width = leftW
+		left = fit(h.ShortHelpView(m.paneHelp()), leftW)
 	}
 	return left + strings.Repeat(" ", max(m.width-cellWidth(left)-cellWidth(right), 0)) + right
 }

@@ -28,6 +28,33 @@ func compact(v float64) string {
 	return strconv.FormatFloat(v/1e9, 'f', 1, 64) + "G"
 }
 
+// compactCredits is compact for a used or cap figure next to its percent:
+// three significant digits, cut (never rounded up, like model.FormatPercent), so
+// 1,659,000 of 3,000,000 reads 1.65M/3.00M beside "55 %", not 1.7M/3.0M.
+func compactCredits(n int64) string {
+	a := max(n, -n)
+	if a < 1000 {
+		return strconv.FormatInt(n, 10)
+	}
+	unit, div := "k", int64(1e3)
+	switch {
+	case a >= 1e9:
+		unit, div = "G", 1e9
+	case a >= 1e6:
+		unit, div = "M", 1e6
+	}
+	decimals := 2
+	for q := a / div; q >= 10 && decimals > 0; q /= 10 {
+		decimals--
+	}
+	scale := div
+	for range decimals {
+		scale /= 10
+	}
+	v := float64(n/scale) * float64(scale) / float64(div) // cut to the shown digits
+	return strconv.FormatFloat(v, 'f', decimals, 64) + unit
+}
+
 // percent formats a percent of a cap by the one rule (model.FormatPercent).
 func percent(p float64) string { return model.FormatPercent(p) }
 

@@ -423,13 +423,13 @@ func cellPercent(g *Gauges, r *gaugeRow, width int) string {
 func cellCredits(g *Gauges, r *gaugeRow, width int) string {
 	switch r.CapKind {
 	case model.CapNone:
-		return firstFit(width, credits(r.Used), compact(float64(r.Used)))
+		return firstFit(width, credits(r.Used), compactCredits(r.Used))
 	case model.CapLimit:
 		return firstFit(width, credits(r.Used)+"/"+credits(r.Cap)+" lim",
-			compact(float64(r.Used))+"/"+compact(float64(r.Cap))+" lim")
+			compactCredits(r.Used)+"/"+compactCredits(r.Cap)+" lim")
 	}
 	return firstFit(width, credits(r.Used)+" / "+credits(r.Cap), credits(r.Used)+"/"+credits(r.Cap),
-		compact(float64(r.Used))+"/"+compact(float64(r.Cap)))
+		compactCredits(r.Used)+"/"+compactCredits(r.Cap))
 }
 
 // firstFit returns the first of forms that fits in width cells, else the last.

@@ -28,3 +28,17 @@ func TestNarrowRunesAgree(t *testing.T) {
 		}
 	}
 }
+
+// Used and cap figures are cut to three significant digits, never rounded up,
+// so they agree with the floored percent beside them.
+func TestCompactCredits(t *testing.T) {
+	for n, want := range map[int64]string{
+		0: "0", 999: "999", 1000: "1.00k", 9_999: "9.99k", 37_485: "37.4k", 849_600: "849k",
+		999_999: "999k", 1_000_000: "1.00M", 1_659_999: "1.65M", 3_000_000: "3.00M",
+		12_000_000: "12.0M", 999_999_999: "999M", 2_500_000_000: "2.50G", -1_659_999: "-1.65M",
+	} {
+		if got := compactCredits(n); got != want {
+			t.Errorf("compactCredits(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

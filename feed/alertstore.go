@@ -167,7 +167,10 @@ type ClaimOptions struct {
 
 // Claim records a transition unless another instance already made it: a
 // firing claim needs the alert absent from the period, a resolved claim needs
-// it firing. claimed is true when this call made it.
+// it firing. claimed is true when this call made it. opt.Owner gets the
+// delivery's lease only when no earlier delivery of the alert is pending (a
+// resolution whose firing is still being delivered waits for TakeDelivery),
+// so deliveries go out in the order firing, resolved.
 func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summary string, opt ClaimOptions) (claimed bool, err error) {
 	id := tr.Alert.ID
 	return s.update(ctx, tr.Alert.Period, id, opt.Expire, func(rec *StoredAlert, ok bool) bool {
@@ -186,7 +189,10 @@ func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summar
 			return false
 		}
 		d := Delivery{Transition: tr, Summary: summary, Done: opt.Delivered}
-		if opt.Owner != "" && !opt.Delivered {
+		// A resolution is leased only once the firing's delivery is done: a
+		// receiver never gets an alert's resolution before its firing, whichever
+		// instance claims which (TakeDelivery leases the oldest pending one).
+		if opt.Owner != "" && !opt.Delivered && rec.Pending() < 0 {
 			d.Owner, d.LeaseUntil = opt.Owner, opt.LeaseUntil
 		}
 		rec.Deliveries = append(rec.Deliveries, d)

@@ -387,12 +387,15 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 		return // another instance made it first
 	}
 	w.log("alert "+string(tr.Status), tr, summary)
-	if deliver {
-		idx := 0
-		if tr.Status == model.AlertResolved {
-			idx = 1
-		}
-		w.start(tr.Alert.Period, tr.Alert.ID, idx, tr.Key(), NewPayload(&tr, summary), nil, opt.LeaseUntil)
+	switch {
+	case !deliver:
+	case tr.Status == model.AlertFiring:
+		w.start(tr.Alert.Period, tr.Alert.ID, 0, tr.Key(), NewPayload(&tr, summary), nil, opt.LeaseUntil)
+	default:
+		// The store leased the resolution to this instance only if its firing
+		// was delivered; else the firing is still pending (here, with another
+		// instance, or with one that died): take whichever is due, in order.
+		w.take(ctx, tr.Alert.Period, tr.Alert.ID, w.opt.Now())
 	}
 }
 
@@ -442,24 +445,40 @@ func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
 	}
 	w.mu.Unlock()
 	for _, r := range cand {
-		until := w.opt.Now().Add(w.opt.Lease)
-		rec, idx, ok, err := w.opt.Store.TakeDelivery(ctx, r.Alert.Period, r.Alert.ID, w.opt.Instance, now, until)
-		if err != nil {
-			w.setErr(err)
+		if w.take(ctx, r.Alert.Period, r.Alert.ID, now) != nil {
 			return
 		}
-		if !ok {
-			continue
-		}
-		d := rec.Deliveries[idx]
-		var left []string
-		for _, s := range w.sinks {
-			if res, ok := d.Sinks[s]; !ok || res.Result == feed.ResultRetrying {
-				left = append(left, s)
-			}
-		}
-		w.start(rec.Alert.Period, rec.Alert.ID, idx, d.Transition.Key(), NewPayload(&d.Transition, d.Summary), left, until)
 	}
+}
+
+// take leases an alert's oldest pending delivery (the store hands out a
+// resolution only once its firing is done) and starts it, unless this
+// instance has it under way already.
+func (w *Watcher) take(ctx context.Context, period, id string, now time.Time) error {
+	until := w.opt.Now().Add(w.opt.Lease)
+	rec, idx, ok, err := w.opt.Store.TakeDelivery(ctx, period, id, w.opt.Instance, now, until)
+	if err != nil {
+		w.setErr(err)
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	d := rec.Deliveries[idx]
+	w.mu.Lock()
+	_, busy := w.inflight[d.Transition.Key()]
+	w.mu.Unlock()
+	if busy { // this instance's own, still under way: the lease was only extended
+		return nil
+	}
+	var left []string
+	for _, s := range w.sinks {
+		if res, ok := d.Sinks[s]; !ok || res.Result == feed.ResultRetrying {
+			left = append(left, s)
+		}
+	}
+	w.start(rec.Alert.Period, rec.Alert.ID, idx, d.Transition.Key(), NewPayload(&d.Transition, d.Summary), left, until)
+	return nil
 }
 
 func (w *Watcher) start(period, id string, idx int, key string, p Payload, sinks []string, until time.Time) {

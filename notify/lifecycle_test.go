@@ -1,0 +1,129 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"mavtop/feed"
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+// gate stands before a receiver and answers 503 to every firing while shut,
+// counting the refusals; everything else reaches the receiver.
+type gate struct {
+	mu      sync.Mutex
+	shut    bool
+	refused int
+	srv     *httptest.Server
+}
+
+func newGate(t *testing.T, rc *receiver) *gate {
+	g := &gate{shut: true}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		var p Payload
+		_ = json.Unmarshal(body, &p)
+		g.mu.Lock()
+		refuse := g.shut && p.Status == model.AlertFiring
+		if refuse {
+			g.refused++
+		}
+		g.mu.Unlock()
+		if refuse {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		rc.srv.Config.Handler.ServeHTTP(w, req)
+	}))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *gate) refusals() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.refused
+}
+
+func (g *gate) open() {
+	g.mu.Lock()
+	g.shut = false
+	g.mu.Unlock()
+}
+
+// inOrder checks that the receiver got, for every alert, its firing before
+// its resolution, each once.
+func inOrder(t *testing.T, rc *receiver) {
+	t.Helper()
+	seen := map[string]model.AlertStatus{}
+	for i, p := range rc.payloads() {
+		switch prev := seen[p.ID]; {
+		case p.Status == model.AlertFiring && prev != "":
+			t.Errorf("payload %d: %s fired again after %s", i, p.ID, prev)
+		case p.Status == model.AlertResolved && prev != model.AlertFiring:
+			t.Errorf("payload %d: %s resolved before it fired (seen: %q)", i, p.ID, prev)
+		}
+		seen[p.ID] = p.Status
+	}
+}
+
+// A resolution is decided while its firing is still being delivered (the
+// receiver refuses firings), and the instance holding the firing stops
+// mid-delivery: the other instance takes the firing over once its lease ends
+// and sends it, and only then the resolution. The receiver gets each alert's
+// firing, then its resolution, each once.
+func TestAResolutionNeverReachesAReceiverBeforeItsFiring(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	rc := newReceiver(t)
+	g := newGate(t, rc)
+	period := model.MonthlyUTC.At(time.Now()).Key
+	st := feed.NewAlertStore(srv.Client(), "")
+	lease := func(o *WatcherOptions) { o.Lease = time.Second }
+	w1 := startInstanceWith(t, srv, "w1", g.srv.URL, lease)
+	w2 := startInstanceWith(t, srv, "w2", g.srv.URL, lease)
+	setUp(t, srv, model.Settings{Allocation: 1000}, 600) // 50 % fires (the run-out may too)
+	fifty := model.AlertID(period, "acme", "", model.AlertThreshold, "50")
+	var holder string
+	waitFor(t, "the 50 % firing claimed and refused", func() bool {
+		recs, _, err := st.Load(ctx, period)
+		if err != nil || len(recs[fifty].Deliveries) == 0 || g.refusals() < 3 {
+			return false
+		}
+		holder = recs[fifty].Deliveries[0].Owner
+		return holder != ""
+	})
+	// the holder stops mid-delivery; the allocation is raised meanwhile
+	for _, in := range []*instance{w1, w2} {
+		if in.name == holder {
+			in.stop()
+		}
+	}
+	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the 50 % resolution claimed", func() bool {
+		recs, _, err := st.Load(ctx, period)
+		return err == nil && recs[fifty].Status == model.AlertResolved
+	})
+	// the survivor takes the firing over and is refused a while longer: time
+	// enough for a resolution sent out of turn to arrive
+	from := g.refusals()
+	waitFor(t, "the taken-over firing refused 20 times more", func() bool { return g.refusals() >= from+20 })
+	g.open()
+	recs := settledAll(t, st, period, 1, fifty)
+	if r := recs[fifty]; len(r.Deliveries) != 2 || r.Deliveries[0].Owner == holder {
+		t.Errorf("50 %%: %d deliveries, the firing's held by %q (the stopped holder was %q)", len(r.Deliveries), r.Deliveries[0].Owner, holder)
+	}
+	once(t, rc, recs)
+	inOrder(t, rc)
+}

@@ -388,12 +388,15 @@ func streamTime(id string, now time.Time) (time.Time, bool) {
 // 2 that a monitor reads as CRITICAL, and its status line goes to stdout.
 const monitoringAnnotation = "mavtop/monitoring"
 
-// reportUnknown prints a monitoring command's UNKNOWN status for err on w: the
-// status line, or with asJSON one JSON object with status and reason.
-func reportUnknown(w io.Writer, asJSON bool, err error) {
-	reason := model.Sanitize(strings.Join(strings.Fields(err.Error()), " "))
+// reportUnknown prints a monitoring command's UNKNOWN status for msg (one
+// line, see oneLine) on w: the status line, or with asJSON one JSON object with
+// status and reason.
+func reportUnknown(w io.Writer, asJSON bool, msg string) {
+	reason := model.Sanitize(msg)
 	if asJSON {
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "unknown", "code": checkUnknown, "reason": reason})
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false) // "0 < warn ≤ crit", not "\u003c"
+		_ = enc.Encode(map[string]any{"status": "unknown", "code": checkUnknown, "reason": reason})
 		return
 	}
 	fmt.Fprintf(w, "MAVTOP UNKNOWN - %s\n", reason)

@@ -170,15 +170,25 @@ func TestCheckIsUnknownWhenItCannotJudge(t *testing.T) {
 		{"bad flag value", []string{r, "--warn", "lots"}, "--warn"},
 		{"warn above crit", []string{r, "--warn", "95", "--crit", "80"}, "want 0 < warn ≤ crit"},
 		{"bad --stale", []string{r, "--stale", "soon"}, "--stale"},
+		{"negative --stale", []string{r, "--stale", "-1s"}, "--stale -1s: want a positive duration"},
+		// several mistakes in one flag: one line, the parts apart ("; "), not glued
+		{"descending --default-alerts", []string{r, "--default-alerts", "9,8,7"}, "--default-alerts: alert thresholds must ascend, got 9,8,7"},
+		{"out of range --default-alerts", []string{r, "--default-alerts", "0,200,300"},
+			"alert threshold 0% must be between 1 and 99; alert threshold 200% must be between 1 and 99; alert threshold 300% must be between 1 and 99"},
 		{"Redis down", []string{"--redis=" + closedPort(t)}, "Redis cannot be read"},
 		// a usage error, not "Redis cannot be read", whether Redis is up or not
 		{"bad --source", []string{"--redis=" + closedPort(t), "--source", "bogus"}, `source "bogus": want auto, stream or counters`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"check"}, tc.args...)
-			out, _, code := runMavtop(t, args...)
+			out, errOut, code := runMavtop(t, args...)
 			if code != 3 || !strings.HasPrefix(out, "MAVTOP UNKNOWN - ") || !strings.Contains(strings.SplitN(out, "\n", 2)[0], tc.reason) {
 				t.Errorf("%v: exit %d, stdout %q; want 3, an UNKNOWN status line saying %q", tc.args, code, out, tc.reason)
+			}
+			// an error (not a verdict on what was read: that has its table) is
+			// one line, on stdout and on stderr alike
+			if errOut != "" && (strings.Count(out, "\n") != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, tc.reason)) {
+				t.Errorf("%v: stdout %q, stderr %q; want one line each, saying %q", tc.args, out, errOut, tc.reason)
 			}
 			// --json anywhere on the line, before or after the mistake
 			for _, js := range [][]string{append([]string{"check", "--json"}, tc.args...), append(args, "--json")} {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	_ "time/tzdata" // billing-period time zones work on machines without a zoneinfo database
 
 	"github.com/redis/go-redis/v9"
@@ -102,12 +103,26 @@ func run(root *cobra.Command, args []string, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		code = ee.code
 	}
+	msg := oneLine(err)
 	if cmd != nil && cmd.Annotations[monitoringAnnotation] != "" && !errors.Is(err, errSilent) {
 		code = checkUnknown
-		reportUnknown(cmd.OutOrStdout(), wantsJSON(args), err)
+		reportUnknown(cmd.OutOrStdout(), wantsJSON(args), msg)
 	}
-	if msg := err.Error(); msg != "" {
+	if msg != "" {
 		fmt.Fprintln(stderr, "mavtop:", msg)
 	}
 	return code
+}
+
+// oneLine is err's message on one line: the parts of a joined error (one per
+// line, errors.Join) separated by "; ", runs of blanks cut to one, so that a
+// log line, a monitor's status line and journalctl read one error as one line.
+func oneLine(err error) string {
+	var parts []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line = strings.Join(strings.Fields(line), " "); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, "; ")
 }

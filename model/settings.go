@@ -3,6 +3,8 @@ package model
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // builtinThresholds are the seed's alert thresholds (Pattern 4: "alerts at 50%,
@@ -48,12 +50,21 @@ func ValidateThresholds(th []int) error {
 	if len(th) > 3 {
 		errs = append(errs, fmt.Errorf("at most 3 alert thresholds, got %d", len(th)))
 	}
+	ascend := true
 	for i, a := range th {
 		if a <= 0 || a >= 100 {
 			errs = append(errs, fmt.Errorf("alert threshold %d%% must be between 1 and 99", a))
 		} else if i > 0 && a <= th[i-1] {
-			errs = append(errs, fmt.Errorf("alert thresholds must ascend: %d%% after %d%%", a, th[i-1]))
+			ascend = false
 		}
+	}
+	if !ascend {
+		// once for the list, not once per pair: 9,8,7 is one mistake
+		s := make([]string, len(th))
+		for i, a := range th {
+			s[i] = strconv.Itoa(a)
+		}
+		errs = append(errs, fmt.Errorf("alert thresholds must ascend, got %s", strings.Join(s, ",")))
 	}
 	return errors.Join(errs...)
 }

@@ -2,7 +2,8 @@ package model
 
 import "time"
 
-// Burn history is kept in fixed buckets so memory is O(workspaces), never O(events).
+// Burn history is kept in buckets so memory is O(workspaces × buckets that hold
+// credits), never O(events).
 const (
 	// BucketWidth is the resolution of burn rates and charts.
 	BucketWidth = 10 * time.Second
@@ -38,10 +39,14 @@ const (
 // burnRing holds credits per BucketWidth for the last History, by event time,
 // and what the forecast needs to know of single charges: the last one, the
 // typical one, the typical interval and the recent steps.
-// Slot i holds absolute bucket idx[i]; a slot whose idx is stale is empty.
+//
+// Only buckets that hold credits exist: buckets is sorted by bucket and spans
+// at most HistoryBuckets ending with the newest, so a ring costs what its
+// workspace spends — a workspace charged 36 times an hour holds 36 buckets
+// (576 bytes), not an hour of them (5.8 KB). At 100k workspaces that is the
+// difference between a ledger of hundreds of MB and one of GBs.
 type burnRing struct {
-	idx [HistoryBuckets]int64
-	sum [HistoryBuckets]int64
+	buckets []bucket
 	// last is the time (unix ms) of the newest charge (or the end of a spread),
 	// oldest of the oldest.
 	last, oldest int64
@@ -53,23 +58,88 @@ type burnRing struct {
 	nextStep uint8
 }
 
+// bucket is the credits of one BucketWidth: b is its index (unix ms / bucketMs).
+type bucket struct{ b, sum int64 }
+
+// clone returns a copy of r that shares nothing with it (rings are changed in
+// place by the ledger that owns them; a shared backing array would be written
+// by two ledgers).
+func (r *burnRing) clone() *burnRing {
+	c := *r
+	c.buckets = append([]bucket(nil), r.buckets...)
+	return &c
+}
+
+// search returns where bucket b is or would be inserted in r.buckets.
+func (r *burnRing) search(b int64) int {
+	lo, hi := 0, len(r.buckets)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if r.buckets[m].b < b {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// has reports whether bucket b is held.
+func (r *burnRing) has(b int64) bool {
+	i := r.search(b)
+	return i < len(r.buckets) && r.buckets[i].b == b
+}
+
 // step is one charge left out of the burn rate.
 type step struct{ ts, credits int64 }
 
 func (r *burnRing) add(ts, credits int64) bool {
-	b := ts / bucketMs
-	s := b % HistoryBuckets
-	if s < 0 {
+	if ts < 0 {
 		return false
 	}
-	if r.idx[s] != b {
-		if r.idx[s] > b {
-			return false // older than the ring reaches: it no longer counts for burn
-		}
-		r.idx[s], r.sum[s] = b, 0
+	b := ts / bucketMs
+	n := len(r.buckets)
+	if n > 0 && b <= r.buckets[n-1].b-HistoryBuckets {
+		return false // older than the ring reaches: it no longer counts for burn
 	}
-	r.sum[s] += credits
+	if n == 0 || b > r.buckets[n-1].b {
+		// A new newest bucket: buckets it pushes out of the hour go first, so
+		// the slice never holds more than an hour.
+		drop := r.search(b - HistoryBuckets + 1)
+		if drop > 0 {
+			n = copy(r.buckets, r.buckets[drop:])
+			r.buckets = r.buckets[:n]
+		}
+		r.grow()
+		r.buckets = append(r.buckets, bucket{b: b, sum: credits})
+		return true
+	}
+	i := r.search(b)
+	if r.buckets[i].b == b {
+		r.buckets[i].sum += credits
+		return true
+	}
+	r.grow()
+	r.buckets = append(r.buckets, bucket{})
+	copy(r.buckets[i+1:], r.buckets[i:])
+	r.buckets[i] = bucket{b: b, sum: credits}
 	return true
+}
+
+// grow makes room for one more bucket, by a quarter rather than append's
+// doubling: most rings stop growing early, and 100k of them keep their slack.
+func (r *burnRing) grow() {
+	if len(r.buckets) < cap(r.buckets) {
+		return
+	}
+	n := len(r.buckets)
+	c := min(n+max(n/4, 2), HistoryBuckets)
+	if c <= n {
+		c = n + 1 // a spread may briefly hold one beyond the hour before it is trimmed
+	}
+	nb := make([]bucket, n, c)
+	copy(nb, r.buckets)
+	r.buckets = nb
 }
 
 // charge adds one event's credits and updates what the forecast knows of
@@ -160,7 +230,7 @@ func (r *burnRing) rated(from, to int64) int64 {
 			continue
 		}
 		b := st.ts / bucketMs
-		if b >= first && b <= last && b > last-HistoryBuckets && r.idx[b%HistoryBuckets] == b {
+		if b >= first && b <= last && b > last-HistoryBuckets && r.has(b) {
 			total -= st.credits
 		}
 	}
@@ -215,14 +285,8 @@ func (r *burnRing) sumRange(from, to int64) int64 {
 		from = to - HistoryBuckets + 1
 	}
 	var total int64
-	for b := from; b <= to; b++ {
-		s := b % HistoryBuckets
-		if s < 0 {
-			continue
-		}
-		if r.idx[s] == b {
-			total += r.sum[s]
-		}
+	for i := r.search(from); i < len(r.buckets) && r.buckets[i].b <= to; i++ {
+		total += r.buckets[i].sum
 	}
 	return total
 }

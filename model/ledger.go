@@ -86,9 +86,9 @@ type wsState struct {
 	hist   uint8
 	fired  uint16
 	nextAt int64
-	// burn is made at the first credits spent: an hour of buckets is 5.8 KB,
-	// most of a workspace's memory, and idle workspaces (or mavtop check's
-	// ledger, which never sees an event) need none.
+	// burn is made at the first credits spent: idle workspaces (or mavtop
+	// check's ledger, which never sees an event) need none, and it holds only
+	// the buckets its workspace spent in (see burnRing).
 	burn *burnRing
 }
 
@@ -417,8 +417,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			if o.burn != nil && o.owner == l.owner {
 				w.burn = o.burn // o is dropped: take its ring as it is
 			} else if o.burn != nil {
-				r := *o.burn // o is shared with a clone, which may still add to it
-				w.burn = &r
+				w.burn = o.burn.clone() // o is shared with a clone, which may still add to it
 			}
 			if samePeriod {
 				w.fired, w.blocked, w.hist = o.fired, o.blocked, o.hist
@@ -541,6 +540,7 @@ func (l *Ledger) Clone() *Ledger {
 		c.orders[o] = l.orders[o].clone()
 	}
 	c.endpointsAll = maps.Clone(l.endpointsAll)
+	c.all = *l.all.clone() // both add to it in place
 	c.refusals = l.refusals.clone()
 	c.crossings = append([]Crossing(nil), l.crossings...)
 	return &c
@@ -556,8 +556,7 @@ func (l *Ledger) own(w *wsState) *wsState {
 	cw := *w
 	cw.owner = l.owner
 	if w.burn != nil {
-		r := *w.burn
-		cw.burn = &r
+		cw.burn = w.burn.clone()
 	}
 	cw.projects = make(map[string]*projState, len(w.projects))
 	for pn, p := range w.projects {

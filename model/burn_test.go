@@ -1,0 +1,94 @@
+package model
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestBurnRingCostsWhatItSpends: a ring holds a bucket only where credits were
+// spent, and never more than the hour ending with its newest bucket; every
+// window's sum equals the credits of the accepted charges in it, counted one
+// by one (charges come out of order, as live events and a backfill do).
+func TestBurnRingCostsWhatItSpends(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 16))
+	base := t0.UnixMilli() / bucketMs
+	var r burnRing
+	type charge struct{ b, credits int64 }
+	var accepted []charge
+	newest := int64(-1 << 62)
+	for i := 0; i < 5000; i++ {
+		// mostly forward over three hours, sometimes back by up to 70 minutes
+		b := base + int64(i)*3*HistoryBuckets/5000 - int64(rng.IntN(3))*int64(rng.IntN(420))
+		credits := int64(1 + rng.IntN(50))
+		ok := r.add(b*bucketMs+int64(rng.IntN(int(bucketMs))), credits)
+		want := b > newest-HistoryBuckets
+		if ok != want {
+			t.Fatalf("charge %d in bucket %d (newest %d): accepted %v, want %v", i, b, newest, ok, want)
+		}
+		if ok {
+			accepted = append(accepted, charge{b, credits})
+			newest = max(newest, b)
+		}
+	}
+	sum := func(from, to int64) (n int64, buckets int) {
+		seen := map[int64]bool{}
+		for _, c := range accepted {
+			if c.b >= from && c.b <= to && c.b > newest-HistoryBuckets {
+				n += c.credits
+				seen[c.b] = true
+			}
+		}
+		return n, len(seen)
+	}
+	all, held := sum(newest-HistoryBuckets+1, newest)
+	if len(r.buckets) != held || held == 0 {
+		t.Fatalf("ring holds %d buckets, credits were spent in %d of the last hour's", len(r.buckets), held)
+	}
+	if got := r.sumRange(newest-2*HistoryBuckets, newest); got != all {
+		t.Fatalf("the hour: %d credits, want %d", got, all)
+	}
+	for i := 0; i < 200; i++ {
+		from := newest - int64(rng.IntN(HistoryBuckets))
+		to := from + int64(rng.IntN(HistoryBuckets))
+		if want, _ := sum(max(from, to-HistoryBuckets+1), to); r.sumRange(from, to) != want {
+			t.Fatalf("[%d, %d]: %d credits, want %d", from-newest, to-newest, r.sumRange(from, to), want)
+		}
+	}
+
+	// A workspace charged 36 times an hour keeps 36 buckets, with little slack.
+	var sparse burnRing
+	for i := 0; i < 36; i++ {
+		sparse.charge(t0.Add(time.Duration(i)*100*time.Second).UnixMilli(), 3)
+	}
+	if len(sparse.buckets) != 36 || cap(sparse.buckets) > 45 {
+		t.Fatalf("36 charges an hour: %d buckets, capacity %d; want 36, at most 45", len(sparse.buckets), cap(sparse.buckets))
+	}
+}
+
+// TestCloneSharesNoBurnBuckets: after a Clone both ledgers add to their burn
+// rings in place (the all-workspace ring, and a workspace's once owned); each
+// must see its own charges only, though the rings had room to grow into.
+func TestCloneSharesNoBurnBuckets(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	e := use("acme", "web", "/responses", 1, 0)
+	l.Apply(&e)
+	c := l.Clone()
+	a := use("acme", "web", "/responses", 5, time.Minute)
+	l.Apply(&a)
+	b := use("acme", "web", "/responses", 7, time.Minute)
+	c.Apply(&b)
+	now := t0.Add(time.Minute + time.Second)
+	for _, tc := range []struct {
+		x    *Ledger
+		name string
+		want float64
+	}{{l, "original", 5}, {c, "clone", 7}} {
+		for _, ws := range []string{"", "acme"} {
+			got := tc.x.Series(ws, now, BucketWidth, 1, nil)
+			if got[0] != tc.want {
+				t.Errorf("%s, workspace %q: newest bucket %.0f credits, want %.0f", tc.name, ws, got[0], tc.want)
+			}
+		}
+	}
+}

@@ -114,7 +114,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 			return nil, fmt.Errorf("start the demo: %w", err)
 		}
 		src.demo, src.close = d, d.Close
-		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances, newest: newestEntry(d.Redis, feed.Keys{Prefix: prefix})}
+		src.api = &api{client: d.Client, retries: d.Retries, balances: d.Balances, newest: newestEntry(d.Redis, feed.Keys{Prefix: prefix}), log: f.logger}
 		src.hub = startHub(ctx, feed.NewSubscriber(d.Redis, feed.SubscriberOptions{Prefix: prefix, AuditEvery: f.auditEvery()}), alerts, f.logger)
 		if src.watcher, err = f.notify.startAlerts(ctx, d.Redis, prefix, src.hub, f.alertLog); err != nil {
 			d.Close()
@@ -152,7 +152,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		if prefix != "" {
 			qopts = append(qopts, client.WithQueuePrefix(prefix))
 		}
-		src.api = &api{client: c, retries: client.NewRetryQueue(rdb, qopts...), balances: bal, newest: newestEntry(rdb, feed.Keys{Prefix: prefix})}
+		src.api = &api{client: c, retries: client.NewRetryQueue(rdb, qopts...), balances: bal, newest: newestEntry(rdb, feed.Keys{Prefix: prefix}), log: f.logger}
 		src.api.run(ctx, src.hub, f.reconcile)
 	}
 	return src, nil
@@ -209,6 +209,7 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 		m := tui.New(tui.Options{
 			Source:    src.hub.Join(),
 			Launcher:  launcher,
+			Log:       log,
 			ReadOnly:  src.readOnly(),
 			APIStatus: src.api.status(),
 			Lifecycle: lifecycleOf(src.watcher),

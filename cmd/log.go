@@ -2,12 +2,14 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 
+	"mavtop/client"
 	"mavtop/feed"
 	"mavtop/tui"
 )
@@ -77,7 +79,9 @@ func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
 	}()
 }
 
-// loggedLauncher records every launch from the dashboard and how it ended.
+// loggedLauncher records every launch from the dashboard and how it ended:
+// done, refused (by the client's pre-flight or the API's 402, with its code)
+// or failed; queued and cancelled jobs, and the errors of both.
 type loggedLauncher struct {
 	tui.Launcher
 	log *slog.Logger
@@ -88,7 +92,8 @@ func (l loggedLauncher) Launch(ctx context.Context, job tui.Job, progress func(s
 	res, err := l.Launcher.Launch(ctx, job, progress)
 	switch {
 	case err != nil && res.Refused:
-		l.log.Warn("launch refused", "workspace", job.Workspace, "operation", string(job.Op), "err", err)
+		l.log.Warn("launch refused", "workspace", job.Workspace, "operation", string(job.Op), "required", job.Quote.Required,
+			"by", refusedBy(err), "err", err)
 	case err != nil:
 		l.log.Error("launch failed", "workspace", job.Workspace, "operation", string(job.Op), "err", err)
 	default:
@@ -97,21 +102,51 @@ func (l loggedLauncher) Launch(ctx context.Context, job tui.Job, progress func(s
 	return res, err
 }
 
+// refusedBy names who refused a launch for want of credits: the API (with
+// its status and code) or the client's pre-flight.
+func refusedBy(err error) string {
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		return fmt.Sprintf("the API: %d %s", ae.Status, ae.Code)
+	}
+	return "the client's pre-flight"
+}
+
 func (l loggedLauncher) Queue(ctx context.Context, job tui.Job, refusal error) error {
 	err := l.Launcher.Queue(ctx, job, refusal)
-	l.log.Info("queued for retry", "workspace", job.Workspace, "operation", string(job.Op), "err", errString(err))
-	return err
+	if err != nil {
+		l.log.Error("queue for retry failed", "workspace", job.Workspace, "operation", string(job.Op), "err", err)
+		return err
+	}
+	l.log.Info("queued for retry", "workspace", job.Workspace, "operation", string(job.Op), "required", job.Quote.Required)
+	return nil
 }
 
 func (l loggedLauncher) Cancel(ctx context.Context, id string) (bool, error) {
 	removed, err := l.Launcher.Cancel(ctx, id)
-	l.log.Info("queued job cancelled", "id", id, "removed", removed, "err", errString(err))
-	return removed, err
+	if err != nil {
+		l.log.Error("cancel queued job failed", "id", id, "err", err)
+		return removed, err
+	}
+	l.log.Info("queued job cancelled", "id", id, "removed", removed)
+	return removed, nil
 }
 
-func errString(err error) string {
-	if err == nil {
-		return ""
+// logRetries records what one poll of the retry queue did: every queued job
+// it tried (relaunched, refused again, failed) and the poll's own error.
+func logRetries(log *slog.Logger, results []client.PollResult, err error) {
+	for _, r := range results {
+		attrs := []any{"id", r.Job.ID, "workspace", r.Job.Workspace, "operation", r.Job.Op, "remaining", r.Remaining}
+		switch r.Outcome {
+		case client.PollSucceeded:
+			log.Info("queued job relaunched", attrs...)
+		case client.PollRefused:
+			log.Warn("queued job refused again", append(attrs, "err", r.Err)...)
+		default:
+			log.Error("queued job failed", append(attrs, "err", r.Err)...)
+		}
 	}
-	return fmt.Sprint(err)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("retry queue", "err", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mavtop/client"
+	"mavtop/client/sandbox"
 	"mavtop/demo"
 	"mavtop/estimator"
 	"mavtop/feed"
@@ -130,9 +131,42 @@ func TestLogRecordsConnectionResyncLaunchesAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitLogged(`msg="launch done" workspace=acme-prod operation=focus-group`,
-		`msg="launch refused" workspace=tight operation=focus-group`,
-		`msg="queued for retry" workspace=tight`,
+		`msg="launch refused" workspace=tight operation=focus-group required=102 by="the client's pre-flight"`,
+		`msg="queued for retry" workspace=tight operation=focus-group required=102`,
 		`msg="queued job cancelled" id=`+queued[0].ID+` removed=true`)
+
+	// the API's own 402: the sandbox has 10 credits left in acme-staging
+	// while the counters (and so the client's pre-flight) see its allocation
+	if err := d.Sandbox.SetAllocation(d.Key, "acme-staging", 10); err != nil {
+		t.Fatal(err)
+	}
+	apiJob := tui.Job{Op: estimator.FocusGroup, Params: q.Params, Workspace: "acme-staging", Quote: q}
+	if res, err := l.Launch(ctx, apiJob, func(string) {}); err == nil || !res.Refused {
+		t.Fatalf("acme-staging with 10 credits left: %+v, %v", res, err)
+	}
+	waitLogged(`level=WARN msg="launch refused" workspace=acme-staging operation=focus-group required=102 by="the API: 402 credits_exhausted"`)
+
+	// a launch that fails (the API answers 500, retries included): an error
+	d.Sandbox.InjectFault(sandbox.Fault{Method: "POST", Path: "/focus-groups", Status: 500, Times: 100})
+	if _, err := l.Launch(ctx, tui.Job{Op: estimator.FocusGroup, Params: q.Params, Workspace: "acme-prod", Quote: q}, func(string) {}); err == nil {
+		t.Fatal("a launch answered 500 did not fail")
+	}
+	d.Sandbox.ClearFaults()
+	waitLogged(`level=ERROR msg="launch failed" workspace=acme-prod operation=focus-group err="POST /focus-groups: 500`)
+
+	// the retry queue's poller relaunches a queued job once its workspace has
+	// the credits (settings raised in Redis and in the API)
+	_, refusal = l.Launch(ctx, job, func(string) {})
+	if err := l.Queue(ctx, job, refusal); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Sandbox.SetAllocation(d.Key, "tight", 100_000); err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(ctx, "tight", model.Settings{Allocation: 100_000}); err != nil {
+		t.Fatal(err)
+	}
+	waitLogged(`msg="queued job relaunched" id=`, `workspace=tight operation=focus-group remaining=100000`)
 
 	// an entry that is not one: skipped, and said
 	if err := srv.Client().XAdd(ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), Values: []any{"v", 1, "ws", "acme-prod", "credits", "lots"}}).Err(); err != nil {
@@ -158,6 +192,63 @@ func TestLogRecordsConnectionResyncLaunchesAndErrors(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
 		if strings.Contains(line, "state=reconnecting") && !strings.Contains(line, "err=") {
 			t.Errorf("a connection loss without its error: %s", line)
+		}
+	}
+}
+
+// TestLogRecordsDemoErrors starts the dashboard's wiring in demo mode (no
+// --redis) with --log and makes the demo's API answer 500 to every call: the
+// simulated applications' errors reach the log file, said as errors, with the
+// workspace whose call failed.
+func TestLogRecordsDemoErrors(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	t.Setenv("MAVERA_API_KEY", "")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	file := filepath.Join(t.TempDir(), "mavtop.log")
+	var f dashboardFlags
+	c := &cobra.Command{}
+	f.addFlags(c)
+	if err := c.Flags().Parse([]string{"--reconcile", "0", "--log", file, "--log-level", "warn"}); err != nil {
+		t.Fatal(err)
+	}
+	log, closeLog, err := f.log.openLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeLog()
+	f.logger = log
+	src, err := f.open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.close()
+	if src.demo == nil {
+		t.Fatal("no demo without --redis")
+	}
+	src.demo.Sandbox.InjectFault(sandbox.Fault{Path: "/*", Status: 500, Times: 1 << 30})
+	names := map[string]bool{}
+	for _, w := range src.demo.Workspaces {
+		names[w.Name] = true
+	}
+	var s string
+	waitUntil(t, 60*time.Second, "a demo error in the log", func() bool {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = string(b)
+		return strings.Contains(s, `level=ERROR msg=demo err=`)
+	})
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		_, rest, ok := strings.Cut(line, `level=ERROR msg=demo err="`)
+		if !ok {
+			continue
+		}
+		ws, _, _ := strings.Cut(rest, ":")
+		if !names[ws] || !strings.Contains(rest, "500") {
+			t.Errorf("a demo error without its workspace or the API's status: %s", line)
 		}
 	}
 }

@@ -354,3 +354,88 @@ func TestHostileEntriesInRealTerminal(t *testing.T) {
 	}
 	tmux("send-keys", "-t", session, "q").Run()
 }
+
+// TestDemoLogInRealTerminal runs `mavtop --log FILE` (the demo) in tmux and
+// goes through the estimator as an operator would: a job in the workspace
+// that ran out is refused by the pane's own pre-flight, queued with r and
+// cancelled with x y. The file read back holds the start, the connection, the
+// counters read, the refusal (who refused it), the queued and the cancelled job.
+func TestDemoLogInRealTerminal(t *testing.T) {
+	self, tmux := privateTmux(t)
+	file := t.TempDir() + "/mavtop.log"
+	const w, h = 120, 36
+	session := fmt.Sprintf("mavtop-log-%d", os.Getpid())
+	cmd := fmt.Sprintf("env -u REDIS_URL MAVTOP_AS_MAIN=1 MAVTOP_ARGS='--log %s' %s; sleep 30", file, self)
+	if out, err := tmux("new-session", "-d", "-s", session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v: %s", err, out)
+	}
+	defer tmux("kill-session", "-t", session).Run()
+	var screen string
+	until := func(what string, want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			out, err := tmux("capture-pane", "-p", "-t", session).Output()
+			if err != nil {
+				t.Fatalf("capture-pane: %v", err)
+			}
+			screen = string(out)
+			missing := ""
+			for _, s := range want {
+				if !strings.Contains(screen, s) {
+					missing = s
+				}
+			}
+			if missing == "" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s (%q) on screen:\n%s", what, missing, screen)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	keys := func(k ...string) {
+		t.Helper()
+		if out, err := tmux(append([]string{"send-keys", "-t", session}, k...)...).CombinedOutput(); err != nil {
+			t.Fatalf("send-keys: %v: %s", err, out)
+		}
+	}
+	until("the demo", "DEMO", "umbrella-research", "% used")
+	keys("/")
+	keys("-l", "umbrella-research")
+	keys("Enter")
+	keys("e")
+	until("the estimator on umbrella-research", "remaining in umbrella-research")
+	keys("Enter")
+	until("the pane's refusal", "press r to queue it")
+	keys("r")
+	until("the queued job", "Retry queue", "waiting: needs 102")
+	keys("x")
+	until("the question", "Cancel the queued focus-group in umbrella-research?")
+	keys("y")
+	until("the cancelled job", "cancelled the queued focus-group in umbrella-research")
+	keys("q")
+	var log string
+	waitUntil(t, 30*time.Second, "the log", func() bool {
+		b, _ := os.ReadFile(file)
+		log = string(b)
+		return strings.Contains(log, "msg=\"queued job cancelled\"")
+	})
+	for _, want := range []string{
+		`msg="dashboard started" demo=true launching=true`,
+		`msg=redis state=connected`,
+		`msg="counters read" reason=start`,
+		`level=WARN msg="launch refused" workspace=umbrella-research operation=focus-group required=102 by="the estimator's pre-flight" err="Estimated 85 credits`,
+		`msg="queued for retry" workspace=umbrella-research operation=focus-group required=102`,
+		`msg="queued job cancelled" id=`,
+		` removed=true`,
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("the log:\n%s\nthe screen:\n%s", log, screen)
+	}
+}

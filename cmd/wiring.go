@@ -73,6 +73,8 @@ type api struct {
 	// reading compares with a ledger that includes everything tracked before
 	// it; nil: compare with the ledger as it is.
 	newest func(ctx context.Context) (string, error)
+	// log records the retry queue's relaunches and failed usage readings (nil: none).
+	log *slog.Logger
 }
 
 // launcher returns the estimator's launcher, or nil without an API client.
@@ -95,6 +97,9 @@ func (a *api) run(ctx context.Context, hub *feed.Hub, reconcileEvery time.Durati
 		// what was charged and never tracked, not a call or job in flight.
 		r := &client.Reconciler{Client: a.client, Interval: reconcileEvery, QuietWait: min(reconcileEvery, time.Minute),
 			Sink: func(rec client.Reconciliation) {
+				if rec.Err != nil && a.log != nil {
+					a.log.Warn("usage reading failed", "err", rec.Err)
+				}
 				if !replaces(a.drift.Load(), rec) {
 					return
 				}
@@ -112,7 +117,10 @@ func (a *api) run(ctx context.Context, hub *feed.Hub, reconcileEvery time.Durati
 				case <-ctx.Done():
 					return
 				case <-t.C:
-					_, _ = a.retries.Poll(ctx, a.balances, a.client.Relaunch)
+					res, err := a.retries.Poll(ctx, a.balances, a.client.Relaunch)
+					if a.log != nil {
+						logRetries(a.log, res, err)
+					}
 				}
 			}
 		}()

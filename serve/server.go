@@ -343,6 +343,7 @@ func (s *Server) program(ss ssh.Session) *tea.Program {
 	m := tui.New(tui.Options{
 		Source:    s.opt.Hub.Join(),
 		Launcher:  sess.Launcher,
+		Log:       s.log.With(sess.logAttrs()...),
 		ReadOnly:  sess.ReadOnly,
 		APIStatus: s.opt.APIStatus,
 		Lifecycle: s.opt.Lifecycle,

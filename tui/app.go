@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -40,6 +41,10 @@ type Options struct {
 	DemoHint string
 	// Bell rings the terminal bell on new alerts (a BEL in the next frame).
 	Bell bool
+	// Log records what the dashboard decides itself and no Launcher sees: the
+	// estimator's own pre-flight refusals (nil: not recorded). Launches,
+	// refusals after them, queued and cancelled jobs are the Launcher's to record.
+	Log *slog.Logger
 	// FPS caps redraws per second (DefaultFPS).
 	FPS int
 	// ChartRedraw is the least time between chart redraws for new data
@@ -254,6 +259,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.est, _ = m.est.Update(msg)
 		m.dirty = true
 		return m, nil
+	case PreflightRefused:
+		return m, logCmd(m.opt.Log, slog.LevelWarn, "launch refused", "workspace", msg.Job.Workspace,
+			"operation", string(msg.Job.Op), "required", msg.Job.Quote.Required, "by", "the estimator's pre-flight", "err", msg.Err)
 	case QueueRequested:
 		if m.opt.Launcher == nil {
 			return m, nil
@@ -383,6 +391,18 @@ func (m *Model) takeCrossings() {
 
 func (m *Model) setNotice(s string) {
 	m.notice, m.noticeUntil = model.Sanitize(s), m.opt.Now().Add(8*time.Second)
+}
+
+// logCmd writes one record to log off the update loop (a file write is IO);
+// nil when there is no log.
+func logCmd(log *slog.Logger, level slog.Level, msg string, args ...any) tea.Cmd {
+	if log == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		log.Log(context.Background(), level, msg, args...)
+		return nil
+	}
 }
 
 func (m Model) handleLaunch(msg LaunchRequested) (tea.Model, tea.Cmd) {

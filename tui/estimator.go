@@ -35,6 +35,15 @@ type QueueRequested struct {
 	Refusal error
 }
 
+// PreflightRefused is the pane's own pre-flight refusing a job (the workspace's
+// live remaining credits are short of its required credits): no launcher ever
+// sees it, so the dashboard records it in Options.Log itself. Err is the
+// *estimator.InsufficientCreditsError, with the workspace set.
+type PreflightRefused struct {
+	Job Job
+	Err error
+}
+
 // estPhase is where the pane is in a job's life.
 type estPhase uint8
 
@@ -386,7 +395,8 @@ func (e Estimator) requestLaunch() (Estimator, tea.Cmd) {
 			// queueable: r puts it in the retry queue, tried once credits return
 			e.result = LaunchResultMsg{LaunchResult: LaunchResult{Refused: true, Queueable: e.readOnly == "",
 				Message: err.Error(), ActionURL: model.BillingURL}, Err: err}
-			return e, nil
+			job := e.job
+			return e, func() tea.Msg { return PreflightRefused{Job: job, Err: err} }
 		}
 	}
 	if e.readOnly != "" {

@@ -112,8 +112,14 @@ func TestEstimatorConfirmsThenLaunches(t *testing.T) {
 func TestEstimatorRefusesWhatItCannotAfford(t *testing.T) {
 	e, _ := newPane(t, "d", "") // d: 50 remaining, a focus group of 25 needs 102
 	e, cmd := e.Update(press("enter"))
-	if cmd != nil || e.phase != phaseRefused {
+	if e.phase != phaseRefused {
 		t.Fatalf("launched anyway: phase %d", e.phase)
+	}
+	// no launch: the refusal itself, for the dashboard's log
+	var ie *estimator.InsufficientCreditsError
+	if r, ok := intent(cmd).(PreflightRefused); !ok || r.Job.Workspace != "d" || r.Job.Quote.Required != 102 ||
+		!errors.As(r.Err, &ie) || ie.Remaining != 50 || ie.Workspace != "d" {
+		t.Fatalf("refusal intent %#v", intent(cmd))
 	}
 	view := ansi.Strip(e.View())
 	if !strings.Contains(view, "only 50 remaining in d") || !strings.Contains(view, "reduce sample size / questions") {
@@ -126,7 +132,6 @@ func TestEstimatorRefusesWhatItCannotAfford(t *testing.T) {
 	}
 	_, cmd = e.Update(press("r"))
 	msg, ok := intent(cmd).(QueueRequested)
-	var ie *estimator.InsufficientCreditsError
 	if !ok || msg.Job.Workspace != "d" || msg.Job.Quote.Required != 102 || !errors.As(msg.Refusal, &ie) || ie.Remaining != 50 {
 		t.Fatalf("queue intent %#v", intent(cmd))
 	}

@@ -36,7 +36,9 @@ and delivery problems are logged to stderr.`,
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			f.alertLog, f.noAPI = log, true
+			// the feed's news (Redis unreachable, counters read again) at
+			// once, beside the alerts
+			f.alertLog, f.logger, f.noAPI = log, log, true
 			src, ml, err := f.startFeed(ctx, cmd.ErrOrStderr())
 			if err != nil {
 				return err

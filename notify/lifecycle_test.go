@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,6 +125,38 @@ func TestAResolutionNeverReachesAReceiverBeforeItsFiring(t *testing.T) {
 	if r := recs[fifty]; len(r.Deliveries) != 2 || r.Deliveries[0].Owner == holder {
 		t.Errorf("50 %%: %d deliveries, the firing's held by %q (the stopped holder was %q)", len(r.Deliveries), r.Deliveries[0].Owner, holder)
 	}
+	once(t, rc, recs)
+	inOrder(t, rc)
+}
+
+// A watcher started while Redis is down cannot read any counters, but its
+// own alert does not wait for them: once --stale has passed it announces the
+// feed_stale firing ("cannot reach Redis") on its own, and once Redis answers
+// it records it there and resolves it, each once and in order.
+func TestRedisDownFromTheStartIsAlerted(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("needs redis-server to kill and restart")
+	}
+	rc := newReceiver(t)
+	srv.Kill()
+	period := model.MonthlyUTC.At(time.Now()).Key
+	stale := model.AlertID(period, "", "", model.AlertStale, "")
+	in := startInstanceWith(t, srv, "w", rc.srv.URL, func(o *WatcherOptions) { o.Alert.Stale = 300 * time.Millisecond })
+	waitFor(t, "the feed_stale firing while Redis is down", func() bool { return rc.keys()[stale+"#firing"] == 1 })
+	p := rc.payloads()[0]
+	if p.Kind != model.AlertStale || p.Status != model.AlertFiring || !strings.Contains(p.Summary, "mavtop cannot reach Redis") {
+		t.Errorf("first payload %+v", p)
+	}
+	if n := in.w.Firing(); n != 1 {
+		t.Errorf("the watcher counts %d firing, want 1", n)
+	}
+	srv.Restart()
+	recs := settledAll(t, feed.NewAlertStore(srv.Client(), ""), period, 1, stale)
+	waitFor(t, "the feed_stale resolution", func() bool {
+		recs = settledAll(t, feed.NewAlertStore(srv.Client(), ""), period, 1, stale)
+		return recs[stale].Status == model.AlertResolved
+	})
 	once(t, rc, recs)
 	inOrder(t, rc)
 }

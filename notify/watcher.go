@@ -273,9 +273,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 		case <-t.C:
 			if st.Ledger == nil {
+				// No counters read yet (Redis down since the start): only the
+				// feed's own alert can be judged, on an empty ledger of the
+				// default billing period.
+				w.cycle(ctx, model.NewLedger(model.MonthlyUTC, w.opt.Now()), h, true)
 				continue
 			}
-			w.cycle(ctx, st.Ledger, h)
+			w.cycle(ctx, st.Ledger, h, false)
 			if now := w.opt.Now(); now.Sub(lastRenew) >= w.opt.Lease/3 {
 				w.renew()
 				lastRenew = now
@@ -285,7 +289,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 }
 
 // cycle is one evaluation: read the shared lifecycle, judge, claim, deliver.
-func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth) {
+// With onlyStale (no counters read yet) only the feed's own alert is judged:
+// an empty ledger must not resolve what others fired.
+func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth, onlyStale bool) {
 	now := w.opt.Now()
 	p := l.Period()
 	prev := l.Rule().At(p.Start.Add(-time.Millisecond)).Key
@@ -319,7 +325,11 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 
 	cands := model.EvaluateAlerts(l, now, h, w.opt.Alert, nil)
 	w.track(cands, now)
+	stale := model.AlertID(p.Key, "", "", model.AlertStale, "")
 	for _, tr := range model.AlertTransitions(known, cands, p.Key, l.StreamID(), now) {
+		if onlyStale && tr.Alert.ID != stale {
+			continue
+		}
 		w.transition(ctx, tr, p, now, storeErr != nil)
 	}
 	if storeErr == nil {

@@ -5,10 +5,49 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"mavtop/client"
+	"mavtop/cmd"
+	"mavtop/demo"
 	"mavtop/feed"
+	"mavtop/feed/feedtest"
 	"mavtop/model"
+	"mavtop/tui"
 )
+
+// TestEstimatorLaunchAt80x24: on the smallest usual terminal, the launch's
+// question, its progress and its result (actual vs estimate) are all drawn.
+func TestEstimatorLaunchAt80x24(t *testing.T) {
+	srv := feedtest.Start(t)
+	scaled := client.NewScaledClock(now, 20)
+	d, err := demo.Start(context.Background(), demo.Options{Redis: srv.Client(), NoTraffic: true, Seed: 7, Clock: scaled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	r := &rig{t: t, srv: srv, rdb: srv.Client()}
+	r.start(80, 24, func(o *tui.Options) {
+		o.Launcher = &cmd.ClientLauncher{Client: d.Client, Retries: d.Retries, Poll: 50 * time.Millisecond}
+		o.ReadOnly = ""
+	})
+	r.waitFor("acme-prod")
+	r.send(keys("e")...)
+	r.waitFor("remaining in acme-prod: 12,000,000 credits")
+	r.send(keys("enter")...)
+	r.waitFor("Launch focus-group in acme-prod, up to 85 credits", "y confirm")
+	r.send(keys("y")...)
+	r.waitFor("focus-group in acme-prod: ") // the running line: spinner, status, time
+	r.waitFor("focus-group in acme-prod done: actual")
+	s := r.screen()
+	if !regexp.MustCompile(`done: actual \d+ credits vs estimate 85`).MatchString(s) {
+		t.Fatalf("no actual vs estimate at 80x24:\n%s", s)
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) != 24 || !strings.Contains(lines[23], "? help") || !strings.Contains(lines[23], "q quit") {
+		t.Fatalf("footer or height wrong at 80x24:\n%s", s)
+	}
+}
 
 // TestQInsideANumberFieldDoesNotQuit: q typed into the estimator's sample
 // size is ignored (digits only) and the dashboard keeps running.
@@ -73,11 +112,21 @@ func TestFocusVisibleWithoutColour(t *testing.T) {
 // queued with r, listed with what it waits for (the numbers Redis holds), and
 // cancelled with x then y; Redis holds the job, then nothing.
 func TestEstimatorQueuesAndCancelsAt80x24(t *testing.T) {
-	r, d := newLaunchRig(t, 80, 24)
+	srv := feedtest.Start(t)
 	ctx := context.Background()
-	if err := feed.NewSettingsStore(r.rdb, feed.StoreOptions{Now: clock}).SetWorkspace(ctx, "tight", model.Settings{Allocation: 50}); err != nil {
+	d, err := demo.Start(ctx, demo.Options{Redis: srv.Client(), NoTraffic: true, Seed: 7, Clock: client.NewScaledClock(now, 20)})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(d.Close)
+	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{Now: clock}).SetWorkspace(ctx, "tight", model.Settings{Allocation: 50}); err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, srv: srv, rdb: srv.Client()}
+	r.start(80, 24, func(o *tui.Options) {
+		o.Launcher = &cmd.ClientLauncher{Client: d.Client, Retries: d.Retries, Poll: 50 * time.Millisecond}
+		o.ReadOnly = ""
+	})
 	r.waitFor("tight")
 	r.send(keys("/ t i g h t enter e")...)
 	r.waitFor("remaining in tight: 50 credits")
@@ -93,7 +142,7 @@ func TestEstimatorQueuesAndCancelsAt80x24(t *testing.T) {
 	r.waitFor("Cancel the queued focus-group in tight? y to cancel it")
 	r.send(keys("y")...)
 	r.waitFor("cancelled the queued focus-group in tight")
-	if n := r.rdb.HLen(ctx, d.Retries.Key()).Val(); n != 0 {
+	if n := srv.Client().HLen(ctx, d.Retries.Key()).Val(); n != 0 {
 		t.Fatalf("Redis still holds %d queued jobs", n)
 	}
 	s := r.screen()

@@ -30,6 +30,9 @@ type tally struct {
 	// settings maps a settings hash field to the checksum of its value, so a
 	// new value replaces the old one in its workspace's checksum.
 	settings map[string]uint64
+	// sums is what the digest hash holds when every producer keeps it: the
+	// per-shard sums of used, recharged and 402s (see DigestShard).
+	sums digest
 }
 
 // kindDropped marks a settings entry whose field the hash no longer holds.
@@ -73,9 +76,11 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 	t := newTally(seed)
 	for ws, n := range s.Used {
 		t.get(ws).used += n
+		t.sums.used[DigestShard(ws)] += n
 	}
 	for ws, n := range s.Recharged {
 		t.get(ws).recharged += n
+		t.sums.recharged[DigestShard(ws)] += n
 	}
 	for f, n := range s.UsedBy {
 		if ws, _, _, ok := model.SplitUsedByField(f); ok {
@@ -85,6 +90,7 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 	for f, n := range s.Refused {
 		if ws, _, _, ok := model.SplitRefusedField(f); ok {
 			t.get(ws).refused += t.sum(f) * uint64(n)
+			t.sums.refused[DigestShard(ws)] += n
 		}
 	}
 	for f, v := range raw {
@@ -99,14 +105,18 @@ func (t *tally) add(e *model.Event, p model.Period) {
 		return
 	}
 	w := t.get(e.Workspace)
+	shard := DigestShard(e.Workspace)
 	if e.Kind == model.KindRecharge {
 		w.recharged += e.Credits
+		t.sums.recharged[shard] += e.Credits
 		return
 	}
 	w.used += e.Credits
+	t.sums.used[shard] += e.Credits
 	w.usedBy += t.sum(e.Workspace, e.Project, e.Endpoint) * uint64(e.Credits)
 	if e.Refused() {
 		w.refused += t.sum(e.Workspace, e.Project, e.Code)
+		t.sums.refused[shard]++
 	}
 }
 
@@ -152,6 +162,15 @@ func (t *tally) diff(c *tally) (usedDelta int64, changed int) {
 		}
 	}
 	return usedDelta, changed
+}
+
+// digestAgrees reports whether the digest hash as stored (raw) holds exactly
+// the per-shard sums of t: read with the counters in one MULTI, it says the
+// producers keep the digest; compared with what was delivered, it stands in
+// for every workspace's counters.
+func (t *tally) digestAgrees(raw map[string]string) bool {
+	d, ok := parseDigest(raw)
+	return ok && t.sums.mismatched(&d) == 0
 }
 
 // sameCounters compares only what a quick audit reads (used, recharged,

@@ -16,8 +16,12 @@ import (
 )
 
 // BenchmarkAudit measures one audit at 10k and 100k workspaces: the MULTI that
-// reads the period hashes and the settings, the tally of it, and the comparison
-// with what was delivered. redis-ms/audit is the time Redis spent on the
+// reads the digest (the audit on the cadence while producers keep it), or the
+// period hashes (quick: the gauges' hashes; full: every hash and the
+// settings), and the comparison with what was delivered. The digest audit
+// also reads the next DefaultAuditSlice slots of the used, recharged and
+// settings hashes (HSCAN), going on from where the last one stopped, as the
+// subscriber does. redis-ms/audit is the time Redis spent on the
 // audit's commands (INFO commandstats), the figure the README quotes; ns/op
 // adds the network and the client's parsing.
 //
@@ -26,7 +30,9 @@ func BenchmarkAudit(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("workspaces=%d", n), func(b *testing.B) {
 			srv := feedtest.Start(b)
-			c := srv.Client()
+			// The snapshot's read timeout, as the subscriber's: a full read at
+			// 100k on a loaded machine takes longer than go-redis's 3 s.
+			c := longReads(srv.Client(), bulkReadTimeout)
 			ctx := context.Background()
 			now := time.Now()
 			keys := Keys{}
@@ -38,11 +44,26 @@ func BenchmarkAudit(b *testing.B) {
 				b.Fatal(err)
 			}
 			shown := tallyOf(seed, res.Snap, res.rawSettings)
-			for _, kind := range []string{"quick", "full"} {
+			if !shown.digestAgrees(res.digest) {
+				b.Fatal("the filled digest does not sum the counters")
+			}
+			for _, kind := range []string{"digest", "quick", "full"} {
 				b.Run(kind, func(b *testing.B) {
+					var cursor [3]uint64
 					before := commandUsec(b, c)
 					b.ResetTimer()
 					for range b.N {
+						if kind == "digest" {
+							res, err := readDigest(ctx, c, keys, res.Snap.Period, cursor, DefaultAuditSlice)
+							if err != nil {
+								b.Fatal(err)
+							}
+							cursor = res.slices.cursor
+							if !shown.digestAgrees(res.digest) || !shown.agreesWith(res.slices) {
+								b.Fatal("the digest or a slice differs in an unchanged Redis")
+							}
+							continue
+						}
 						if kind == "quick" {
 							res, err := readCounters(ctx, c, keys, res.Snap.Period)
 							if err != nil {
@@ -73,10 +94,11 @@ func BenchmarkAudit(b *testing.B) {
 
 // fillWorkspaces writes n workspaces the way producers and budget set leave
 // them: used, one used_by field each, settings for all, a 402 and a recharge
-// for one in ten.
+// for one in ten, and the digest of it all.
 func fillWorkspaces(b *testing.B, c redis.UniversalClient, keys Keys, period string, n int) {
 	ctx := context.Background()
 	const chunk = 1000
+	var dg digest
 	for start := 0; start < n; start += chunk {
 		_, err := c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			var used, usedBy, settings, refused, recharged []any
@@ -85,9 +107,12 @@ func fillWorkspaces(b *testing.B, c redis.UniversalClient, keys Keys, period str
 				used = append(used, ws, i%5000)
 				usedBy = append(usedBy, model.UsedByField(ws, "app", "/responses"), i%5000)
 				settings = append(settings, ws, `{"allocation":10000,"usage_limit":12000,"alerts":[50,75,90]}`)
+				dg.used[DigestShard(ws)] += int64(i % 5000)
 				if i%10 == 0 {
 					refused = append(refused, model.RefusedField(ws, "app", model.CodeCreditsExhausted), 1)
 					recharged = append(recharged, ws, 500)
+					dg.refused[DigestShard(ws)]++
+					dg.recharged[DigestShard(ws)] += 500
 				}
 			}
 			pipe.HSet(ctx, keys.Used(period), used...)
@@ -100,6 +125,14 @@ func fillWorkspaces(b *testing.B, c redis.UniversalClient, keys Keys, period str
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+	var fields []any
+	for i := range DigestShards {
+		n := strconv.Itoa(i)
+		fields = append(fields, digestUsed+n, dg.used[i], digestRecharged+n, dg.recharged[i], digestRefused+n, dg.refused[i])
+	}
+	if err := c.HSet(ctx, keys.Digest(period), fields...).Err(); err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -116,7 +149,7 @@ func commandUsec(b *testing.B, c redis.UniversalClient) int64 {
 			continue
 		}
 		switch name {
-		case "cmdstat_hgetall", "cmdstat_xinfo|stream", "cmdstat_info", "cmdstat_xinfo":
+		case "cmdstat_hgetall", "cmdstat_hscan", "cmdstat_xinfo|stream", "cmdstat_info", "cmdstat_xinfo":
 		default:
 			continue
 		}

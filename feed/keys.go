@@ -59,3 +59,8 @@ func (k Keys) Acks(publisher string) string { return k.p() + ":acks:" + publishe
 
 // ExpireAt is when a period's hashes expire: RetainAfterPeriod after it ends.
 func ExpireAt(p model.Period) time.Time { return p.End.Add(RetainAfterPeriod) }
+
+// Digest is the hash of per-shard sums of a period's counters, kept by
+// producers in the same MULTI as the counters (see DigestShard):
+// "<prefix>:digest:<period>". The audit compares it with what was delivered.
+func (k Keys) Digest(period string) string { return k.p() + ":digest:" + period }

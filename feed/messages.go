@@ -214,6 +214,14 @@ type StatsMsg struct {
 	// Restarts counts the server restarts noticed (its run id changed),
 	// whether or not they lost anything.
 	Restarts int64
+	// AuditByDigest says the audits on the cadence read the producers' digest
+	// (O(shards)) because the last full read found it equal to the counters;
+	// false: a producer does not keep it, and they read the counters (see
+	// Keys.Digest). DigestAudits counts the audits answered by the digest,
+	// DigestMisses those that found it different from what was delivered (each
+	// followed at once by a full read).
+	AuditByDigest              bool
+	DigestAudits, DigestMisses int64
 	// Resyncs counts the snapshots read after the start, by reason (the
 	// caller's copy).
 	Resyncs map[Reason]int64

@@ -79,8 +79,9 @@ type PublisherOptions struct {
 }
 
 // Publisher records usage events: for each event, in one MULTI/EXEC, the period
-// counters (HINCRBY), their expiry (EXPIREAT) and the stream entry (XADD with
-// approximate MAXLEN). It is safe for concurrent use.
+// counters (HINCRBY), the digest of its shard (Keys.Digest), their expiry
+// (EXPIREAT) and the stream entry (XADD with approximate MAXLEN). It is safe
+// for concurrent use.
 //
 // Exactly once: every MULTI also adds the number of its events to this
 // publisher's lane counter in the acks hash (Keys.Acks), and each lane has at most
@@ -429,15 +430,19 @@ func (p *Publisher) queue(ctx context.Context, pipe redis.Pipeliner, rule model.
 			cur = rule.AtMillis(e.TS)
 		}
 		exp := ExpireAt(cur)
+		dg := p.keys.Digest(cur.Key)
 		switch e.Kind {
 		case model.KindRecharge:
 			add(p.keys.Recharged(cur.Key), e.Workspace, e.Credits, exp)
 			add(p.keys.Used(cur.Key), e.Workspace, 0, exp) // the workspace shows up
+			add(dg, DigestRechargedField(e.Workspace), e.Credits, exp)
 		default:
 			add(p.keys.Used(cur.Key), e.Workspace, e.Credits, exp)
 			add(p.keys.UsedBy(cur.Key), model.UsedByField(e.Workspace, e.Project, e.Endpoint), e.Credits, exp)
+			add(dg, DigestUsedField(e.Workspace), e.Credits, exp)
 			if e.Refused() {
 				add(p.keys.Refused(cur.Key), model.RefusedField(e.Workspace, e.Project, e.Code), 1, exp)
+				add(dg, DigestRefusedField(e.Workspace), 1, exp)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package feed
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,7 +73,8 @@ func TestREADMEExamplesProduceWhatTheSubscriberCounts(t *testing.T) {
 		t.Errorf("README.md does not name the settings field %s", PeriodSettingsField)
 	}
 	for _, want := range []string{`PREFIX = "` + DefaultPrefix + `"`, `"#period"`, `f"{PREFIX}:used:{period}"`, `f"{PREFIX}:used_by:{period}"`,
-		`f"{PREFIX}:refused:{period}"`, `f"{PREFIX}:usage"`, `f"{ws}/{project}/{endpoint}"`, `f"{ws}/{project}/{code}"`, "transaction=True", "35 * 86400"} {
+		`f"{PREFIX}:refused:{period}"`, `f"{PREFIX}:usage"`, `f"{ws}/{project}/{endpoint}"`, `f"{ws}/{project}/{code}"`, "transaction=True", "35 * 86400",
+		`f"{PREFIX}:digest:{period}"`, `zlib.crc32(ws.encode()) % 1024`} {
 		if !strings.Contains(pyCode, want) {
 			t.Errorf("the Python example lacks %s", want)
 		}
@@ -126,6 +128,18 @@ func TestREADMEExamplesProduceWhatTheSubscriberCounts(t *testing.T) {
 	}
 	if redisNow := redisCounters(t, c, time.Now()); !got.equal(redisNow) {
 		t.Errorf("ledger\n%v\nredis\n%v", got, redisNow)
+	}
+	// Both examples keep the digest: it sums their counters, shard by shard
+	// (the redis-cli one names acme's shard, u:574, by hand).
+	if DigestShard("acme") != 574 {
+		t.Errorf("acme's digest shard is %d, the README's redis-cli example says 574", DigestShard("acme"))
+	}
+	res, err := ReadSnapshot(context.Background(), c, Keys{}, time.Now(), model.MonthlyUTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tallyOf(maphash.MakeSeed(), res.Snap, res.rawSettings).digestAgrees(res.digest) {
+		t.Errorf("the examples' digest %v does not sum their counters %v", res.digest, res.Snap.Used)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

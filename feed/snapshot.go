@@ -37,6 +37,13 @@ type SnapshotResult struct {
 	// firstID is the stream's oldest entry ("" when empty, or not told).
 	rawSettings map[string]string
 	firstID     string
+	// digest is the period's digest hash as stored, read in the same MULTI
+	// (hasDigest: it was asked for; see Keys.Digest).
+	digest    map[string]string
+	hasDigest bool
+	// slices is what an audit by the digest read of the counters and the
+	// settings (nil for any other read).
+	slices *auditSlices
 }
 
 // maxBadFields bounds how many skipped fields a snapshot names, so that a hash
@@ -100,7 +107,7 @@ func readCounters(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 // readSnapshotOnce reads period p; quick leaves out used_by and the settings,
 // withUsedBy false leaves out used_by alone.
 func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, quick, withUsedBy bool) (*SnapshotResult, string, error) {
-	var used, usedBy, refused, recharged, settings *redis.MapStringStringCmd
+	var used, usedBy, refused, recharged, settings, dg *redis.MapStringStringCmd
 	var info *redis.XInfoStreamCmd
 	runID := serverRunID(ctx, c)
 	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -112,13 +119,14 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		}
 		if !quick {
 			settings = pipe.HGetAll(ctx, keys.Settings())
+			dg = pipe.HGetAll(ctx, keys.Digest(p.Key))
 		}
 		info = pipe.XInfoStream(ctx, keys.Stream())
 		return nil
 	})
 	// XINFO on a stream that does not exist yet is an error inside the MULTI;
 	// everything else must have worked.
-	for _, cmd := range []*redis.MapStringStringCmd{used, usedBy, refused, recharged, settings} {
+	for _, cmd := range []*redis.MapStringStringCmd{used, usedBy, refused, recharged, settings, dg} {
 		if cmd != nil && cmd.Err() != nil {
 			return nil, "", fmt.Errorf("read snapshot: %w", cmd.Err())
 		}
@@ -136,6 +144,8 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		BadCounters: map[string]error{},
 		rawSettings: hashOf(settings),
 		firstID:     firstID,
+		digest:      hashOf(dg),
+		hasDigest:   dg != nil,
 	}
 	res.RunID = runID
 	s := res.Snap

@@ -45,6 +45,9 @@ type SubscriberOptions struct {
 	// after every reconnect. It reads the period hashes and the settings in one
 	// MULTI, never the stream: O(workspaces).
 	AuditEvery time.Duration
+	// AuditSlice is how many hash slots of the used, recharged and settings
+	// hashes an audit by the digest reads back with HSCAN (DefaultAuditSlice).
+	AuditSlice int64
 
 	// HistoryLimit bounds how many entries of the last hour are read back after
 	// the start snapshot, in the background, for burn history, the 402 log and
@@ -56,6 +59,10 @@ type SubscriberOptions struct {
 	// It saves an allocation per batch for consumers that apply batches at once,
 	// like a ledger; off by default, so a batch can be handed to another goroutine.
 	ReuseEvents bool
+
+	// fullEvery, when set, replaces fullAuditEveryDigest (tests that must
+	// tell what the slices found from what the full read found).
+	fullEvery int64
 
 	// from, when set, skips the start snapshot and follows from this id (the
 	// ingest benchmark replays a pre-filled stream with it).
@@ -107,8 +114,14 @@ type Subscriber struct {
 
 	// the audit: what was delivered this generation, the server's run id, and
 	// an audit read waiting for the follow to reach the id it was read at.
-	tally     *tally
-	seed      maphash.Seed
+	tally *tally
+	seed  maphash.Seed
+	// byDigest: the last full read found the digest hash equal to the
+	// counters, so the audits on the cadence read the digest alone.
+	byDigest bool
+	// scan is where the next audit by the digest goes on reading the used,
+	// recharged and settings hashes.
+	scan      [3]uint64
 	runID     string
 	lastAudit time.Time
 	auditNow  bool
@@ -164,7 +177,16 @@ type pendingAudit struct {
 // fullAuditEvery: every this many audits on the cadence read everything; the
 // others are quick probes (see readCounters), so an audit at 100k workspaces
 // stays cheap for Redis while every hash is still compared every few cadences.
+// It applies while producers do not keep the digest (see Keys.Digest).
 const fullAuditEvery = 6
+
+// fullAuditEveryDigest is fullAuditEvery while producers keep the digest: the
+// audits between read the digest alone (O(shards)), which every write keeps
+// with its counters, so the full read is only the safety net for a writer
+// that changes the counters without the stream and without the digest (and
+// for the settings hash written without its entry): at the default cadence,
+// every 5 minutes.
+const fullAuditEveryDigest = 60
 
 // NewSubscriber returns a subscriber reading from c. Run starts it.
 func NewSubscriber(c redis.UniversalClient, opt SubscriberOptions) *Subscriber {
@@ -189,6 +211,9 @@ func NewSubscriber(c redis.UniversalClient, opt SubscriberOptions) *Subscriber {
 	}
 	if opt.AuditEvery == 0 {
 		opt.AuditEvery = DefaultAuditEvery
+	}
+	if opt.AuditSlice <= 0 {
+		opt.AuditSlice = DefaultAuditSlice
 	}
 	return &Subscriber{c: c, keys: Keys{Prefix: opt.Prefix}, opt: opt, seed: maphash.MakeSeed(), resyncs: map[Reason]int64{}}
 }
@@ -344,6 +369,10 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	s.gen++
 	msg.Gen = s.gen
 	s.tally = t
+	s.byDigest = t.digestAgrees(res.digest)
+	if res.Snap.Period.Key != s.period.Key {
+		s.scan = [3]uint64{} // another period's hashes: read them from the start
+	}
 	s.rule, s.period, s.lastID = res.Rule, res.Snap.Period, res.Snap.StreamID
 	if res.RunID != "" {
 		s.runID = res.RunID
@@ -374,23 +403,40 @@ func (s *Subscriber) auditDue() bool {
 // read went back in time (restored, failed over to a lagging replica): the
 // counters replace everything at once and the follow restarts from them.
 func (s *Subscriber) audit(ctx context.Context) error {
-	quick := !s.auditNow && s.stats.Audits%fullAuditEvery != 0
+	every := int64(fullAuditEvery)
+	if s.byDigest {
+		every = fullAuditEveryDigest
+		if s.opt.fullEvery > 0 {
+			every = s.opt.fullEvery
+		}
+	}
+	quick := !s.auditNow && s.stats.Audits%every != 0
 	s.auditNow = false
 	s.lastAudit = s.opt.Now()
 	var res *SnapshotResult
 	var err error
-	if quick {
+	switch {
+	case quick && s.byDigest:
+		res, err = readDigest(ctx, s.bulk, s.keys, s.period, s.scan, s.opt.AuditSlice)
+		if res != nil {
+			res.Rule = s.rule
+			s.scan = res.slices.cursor
+		}
+	case quick:
 		res, err = readCounters(ctx, s.bulk, s.keys, s.period)
 		if res != nil {
 			res.Rule = s.rule
 		}
-	} else {
+	default:
 		res, err = ReadSnapshot(ctx, s.bulk, s.keys, s.lastAudit, s.rule)
 	}
 	if err != nil {
 		return err
 	}
 	s.stats.Audits++
+	if quick && s.byDigest {
+		s.stats.DigestAudits++
+	}
 	if !samePeriod(res.Snap.Period, s.period) {
 		s.needSnap, s.snapReason = true, ReasonRollover
 		if !sameRule(res.Rule, s.rule) {
@@ -424,6 +470,15 @@ func (s *Subscriber) audit(ctx context.Context) error {
 // read at, and heals a difference at once: the counters are the truth, so they
 // start a generation at that id (the rest of the batch follows in it).
 func (s *Subscriber) settle(p *pendingAudit) {
+	if p.quick && p.res.hasDigest {
+		// The producers' digest of every workspace's counters against what
+		// was delivered: a difference in any shard is healed by a full read.
+		if p.restarted || !s.tally.digestAgrees(p.res.digest) || !s.tally.agreesWith(p.res.slices) {
+			s.auditNow = true
+			s.stats.DigestMisses++
+		}
+		return
+	}
 	t := tallyOf(s.seed, p.res.Snap, p.res.rawSettings)
 	if p.quick {
 		if p.restarted || !s.tally.sameCounters(t) {
@@ -431,6 +486,7 @@ func (s *Subscriber) settle(p *pendingAudit) {
 		}
 		return
 	}
+	s.byDigest = t.digestAgrees(p.res.digest)
 	if p.restarted {
 		s.stats.Restarts++
 	}
@@ -807,6 +863,7 @@ func (s *Subscriber) maybeStats() {
 	}
 	st := s.stats
 	st.Resyncs = maps.Clone(s.resyncs)
+	st.AuditByDigest = s.byDigest
 	// Disconnected, the lag is unknown: it is at least the time since the
 	// last read that worked, and grows (an alert on lag fires).
 	st.LagKnown = s.conn == Connected

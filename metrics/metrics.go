@@ -76,6 +76,7 @@ type descs struct {
 	gaps, snapshots, viewers, sessions                  *prometheus.Desc
 	alertsFiring, notifications, forecastErr            *prometheus.Desc
 	resyncs, audits, restarts, ahead                    *prometheus.Desc
+	byDigest, digestAudits, digestMisses                *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -108,6 +109,9 @@ func newDescs() descs {
 		snapshots:    d("feed_snapshots_total", "Counter snapshots read from Redis since mavtop started."),
 		resyncs:      d("feed_resyncs_total", "Times the counters replaced what mavtop showed since it started, by reason: restart (Redis restarted, possibly onto older data), reset (Redis lost the data or went back in time), drift (the counters and the stream disagreed), gap (trimmed), rollover, period, resync.", "reason"),
 		audits:       d("feed_audits_total", "Audits of what mavtop shows against the counters since it started."),
+		byDigest:     d("feed_audit_by_digest", "1 while the audits on the cadence read the producers' digest and a slice of the counters (the last full read found the digest equal to the counters); 0 while they read the counters, because a producer does not keep the digest."),
+		digestAudits: d("feed_digest_audits_total", "Audits answered by the digest and a slice of the counters since mavtop started."),
+		digestMisses: d("feed_digest_misses_total", "Audits by the digest that found a difference (each followed at once by a full read) since mavtop started."),
 		restarts:     d("feed_server_restarts_total", "Redis restarts noticed (its run id changed) since mavtop started."),
 		ahead:        d("feed_ids_ahead_seconds", "How far the newest entry's id is ahead of this clock (0 within 1 s): while it is above 0, feed_lag_seconds reads 0 whatever the real lag."),
 		viewers:      d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
@@ -172,6 +176,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
 		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead,
+		c.d.byDigest, c.d.digestAudits, c.d.digestMisses,
 	} {
 		ch <- d
 	}
@@ -355,6 +360,9 @@ func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
 		ch <- counter(c.d.snapshots, float64(s.Snapshots))
 		ch <- counter(c.d.audits, float64(s.Audits))
 		ch <- counter(c.d.restarts, float64(s.Restarts))
+		ch <- gauge(c.d.byDigest, b2f(s.AuditByDigest))
+		ch <- counter(c.d.digestAudits, float64(s.DigestAudits))
+		ch <- counter(c.d.digestMisses, float64(s.DigestMisses))
 		for reason, n := range s.Resyncs {
 			ch <- counter(c.d.resyncs, float64(n), string(reason))
 		}

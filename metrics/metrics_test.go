@@ -419,4 +419,24 @@ func TestResyncsAreCounted(t *testing.T) {
 	if n := series(t, scrape(t, r.url), "mavtop_feed_audits_total", dto.MetricType_COUNTER)[""]; n < 1 {
 		t.Errorf("%v audits counted", n)
 	}
+	// The counter written without the digest: the digest no longer sums the
+	// counters, and /metrics says the audits read the counters.
+	waitFor(t, "the audit off the digest", func() bool {
+		return series(t, scrape(t, r.url), "mavtop_feed_audit_by_digest", dto.MetricType_GAUGE)[""] == 0
+	})
+}
+
+// TestAuditByDigestIsShown: while every producer keeps the digest, /metrics
+// says the audits read it, and counts them.
+func TestAuditByDigestIsShown(t *testing.T) {
+	r := startRig(t, Options{})
+	r.publish(t, usage("acme", "web", "/responses", 100))
+	waitFor(t, "audits by the digest", func() bool {
+		m := scrape(t, r.url)
+		return series(t, m, "mavtop_feed_audit_by_digest", dto.MetricType_GAUGE)[""] == 1 &&
+			series(t, m, "mavtop_feed_digest_audits_total", dto.MetricType_COUNTER)[""] >= 1
+	})
+	if n := series(t, scrape(t, r.url), "mavtop_feed_digest_misses_total", dto.MetricType_COUNTER)[""]; n != 0 {
+		t.Errorf("%v digest misses with one producer keeping it", n)
+	}
 }

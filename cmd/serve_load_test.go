@@ -58,6 +58,15 @@ func TestServeLoad(t *testing.T) {
 	waitUntil(t, 15*time.Second, "the feed to connect", func() bool { return r.gauge(t, "mavtop_feed_connected") == 1 })
 
 	counts := make([]atomic.Int64, viewers)
+	var dump *os.File // DUMP=file: viewer 0's bytes, to see what changes between frames
+	if name := os.Getenv("DUMP"); name != "" {
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		dump = f
+	}
 	var wg sync.WaitGroup
 	for i := range viewers {
 		wg.Add(1)
@@ -86,6 +95,9 @@ func TestServeLoad(t *testing.T) {
 				for {
 					n, err := out.Read(buf)
 					counts[i].Add(int64(n))
+					if i == 0 && dump != nil {
+						_, _ = dump.Write(buf[:n])
+					}
 					if bytes.Contains(buf[:n], []byte("\x1b[c")) {
 						_, _ = in.Write([]byte("\x1b[?62;22c"))
 					}

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/redis/go-redis/v9"
 	gossh "golang.org/x/crypto/ssh"
 
 	"mavtop/feed"
+	"mavtop/feed/feedtest"
 	"mavtop/model"
 	"mavtop/tui"
 )
@@ -111,6 +113,7 @@ func (f *fakeLauncher) Jobs() []tui.Job {
 // fixture is a running server over an embedded Redis with one workspace.
 type fixture struct {
 	hub      *feed.Hub
+	rdb      redis.UniversalClient
 	srv      *Server
 	addr     string
 	hostKey  gossh.PublicKey
@@ -128,6 +131,9 @@ type fixtureOpts struct {
 	idle    time.Duration
 	noLaunc bool
 	now     func() time.Time // the server's clock (time.Now)
+	// redisServer runs the fixture on redis-server (feedtest) instead of the
+	// embedded Redis.
+	redisServer bool
 }
 
 // manualClock is a clock that moves only when told.
@@ -144,17 +150,22 @@ func startFixture(t *testing.T, fo fixtureOpts) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	emb, err := feed.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
+	var rdb redis.UniversalClient
+	if fo.redisServer {
+		rdb = feedtest.Start(t).Client()
+	} else {
+		emb, err := feed.StartEmbedded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(emb.Close)
+		rdb = emb.Client()
 	}
-	t.Cleanup(emb.Close)
-	rdb := emb.Client()
 	store := feed.NewSettingsStore(rdb, feed.StoreOptions{})
 	if err := store.SetWorkspace(ctx, "acme-prod", model.Settings{Allocation: 10000}); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{hub: feed.NewHub(), log: &syncBuffer{}, launcher: &fakeLauncher{},
+	f := &fixture{hub: feed.NewHub(), rdb: rdb, log: &syncBuffer{}, launcher: &fakeLauncher{},
 		pub: feed.NewPublisher(rdb, feed.PublisherOptions{}), reader: newKey(t), admin: newKey(t)}
 	if err := f.pub.Track(ctx, model.Event{Workspace: "acme-prod", Project: "web", Endpoint: "/responses", Credits: 1234, Status: 200}); err != nil {
 		t.Fatal(err)
@@ -164,6 +175,7 @@ func startFixture(t *testing.T, fo fixtureOpts) *fixture {
 	go func() { defer close(hubDone); _ = f.hub.Run(ctx, sub) }()
 	t.Cleanup(func() { cancel(); <-hubDone })
 
+	var err error
 	f.auth, _, err = LoadAuth(writeKeys(t, "authorized_keys", f.reader, f.admin), writeKeys(t, "launch_keys", f.admin))
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +243,7 @@ type term struct {
 	in   io.WriteCloser
 	mu   sync.Mutex
 	out  bytes.Buffer
+	vt   *vterm // the screen as a terminal shows it
 	done chan struct{}
 	err  error
 }
@@ -248,7 +261,7 @@ func openTermAs(t *testing.T, c *gossh.Client, w, h int, like answers) *term {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm := &term{t: t, c: c, s: s, done: make(chan struct{}), answers: like}
+	tm := &term{t: t, c: c, s: s, done: make(chan struct{}), answers: like, vt: newVterm(512, 200)}
 	if err := s.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
 		t.Fatal(err)
 	}
@@ -276,6 +289,7 @@ func (tm *term) read(r io.Reader) {
 			tm.mu.Lock()
 			tm.out.Write(buf[:n])
 			tm.mu.Unlock()
+			_, _ = tm.vt.Write(buf[:n])
 			if tm.background != "" && !tm.silent && bytes.Contains(buf[:n], []byte("\x1b]11;?")) {
 				_, _ = tm.in.Write([]byte("\x1b]11;" + tm.background + "\x1b\\"))
 			}
@@ -299,11 +313,13 @@ func (tm *term) raw() string {
 	return tm.out.String()
 }
 
-// screen is everything drawn so far, without escape sequences.
+// screen is everything drawn so far, without escape sequences, then the
+// screen as the terminal shows it now (frames after the first send only the
+// cells that changed, so a new word may arrive in pieces).
 func (tm *term) screen() string {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	return ansi.Strip(tm.out.String())
+	return ansi.Strip(tm.out.String()) + "\n" + tm.vt.text()
 }
 
 // waitScreen waits until the output shows every one of want.

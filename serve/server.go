@@ -44,6 +44,11 @@ const DefaultIdleTimeout = 30 * time.Minute
 // dashboard's redraws (tui.DefaultFPS).
 const DefaultFPS = 4
 
+// ClockStep is how far a session's clock moves at a time: ages, countdowns
+// and forecasts driven by time alone change at most every 5 s, so an idle
+// screen sends nothing between steps; credits still show when they arrive.
+const ClockStep = 5 * time.Second
+
 // ReadOnlyReason is what a session whose key is not in the launch keys sees in
 // the estimator pane, and the error its launcher returns.
 const ReadOnlyReason = "this SSH key may not launch jobs (not in --launch-keys)"
@@ -353,11 +358,22 @@ func (s *Server) program(ss ssh.Session) *tea.Program {
 		DemoHint:  s.opt.DemoHint,
 		Bell:      s.opt.Bell,
 		FPS:       s.opt.FPS,
+		ClockStep: ClockStep,
 	})
+	// Only the cells that changed go to the viewer: a frame where every row
+	// changed a number costs the numbers, not the rows.
+	out := newCellWriter(ss)
+	filter := func(m tea.Model, msg tea.Msg) tea.Msg {
+		msg = clampSize(m, msg)
+		if _, ok := msg.(tea.WindowSizeMsg); ok {
+			out.invalidate() // the terminal may have reflowed what it showed
+		}
+		return msg
+	}
 	p := tea.NewProgram(m,
-		tea.WithInput(&inputReader{r: in, sess: sess}), tea.WithOutput(ss),
+		tea.WithInput(&inputReader{r: in, sess: sess}), tea.WithOutput(out),
 		tea.WithAltScreen(), tea.WithMouseCellMotion(),
-		tea.WithFilter(clampSize), tea.WithFPS(s.opt.FPS),
+		tea.WithFilter(filter), tea.WithFPS(s.opt.FPS),
 		// Signals are the server's, not one viewer's.
 		tea.WithoutSignalHandler(),
 	)

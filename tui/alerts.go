@@ -83,7 +83,7 @@ func (a Alerts) Len() int { return len(a.list) }
 // AddCrossing turns a ledger crossing into an alert, at the level the crossing
 // carries (the gauge's).
 func (a *Alerts) AddCrossing(c model.Crossing) {
-	a.add(Alert{At: a.now(), Level: c.Level, Text: crossingText(c)})
+	a.add(Alert{At: a.at(), Level: c.Level, Text: crossingText(c)})
 }
 
 // crossingText says what a crossing means, with the numbers as the gauges show them.
@@ -107,7 +107,7 @@ func crossingText(c model.Crossing) string {
 // AddRefusal alerts on a 402, at most once a minute per workspace and code.
 func (a *Alerts) AddRefusal(e *model.Event) {
 	k := e.Workspace + "/" + e.Code
-	now := a.now()
+	now := a.at()
 	if t, ok := a.last402[k]; ok && now.Sub(t) < refusalQuiet {
 		return
 	}
@@ -121,7 +121,7 @@ func (a *Alerts) AddRefusal(e *model.Event) {
 
 // AddNotice records an operational event (a gap, a resync) as an alert.
 func (a *Alerts) AddNotice(lvl model.Level, text string) {
-	a.add(Alert{At: a.now(), Level: lvl, Text: text})
+	a.add(Alert{At: a.at(), Level: lvl, Text: text})
 }
 
 func (a *Alerts) add(al Alert) {

@@ -47,6 +47,11 @@ type Options struct {
 	Log *slog.Logger
 	// FPS caps redraws per second (DefaultFPS).
 	FPS int
+	// ClockStep is how far the screen's clock moves at a time (0: every
+	// second): ages, countdowns and forecasts driven by time alone change once
+	// a step, so an idle screen over a slow link stays still between steps.
+	// Event times and alert stamps keep the clock's own precision.
+	ClockStep time.Duration
 	// ChartRedraw is the least time between chart redraws for new data
 	// (DefaultChartRedraw; negative: every frame, for tests).
 	ChartRedraw time.Duration
@@ -128,7 +133,7 @@ func New(opt Options) Model {
 	}
 	st := DefaultStyles(opt.Renderer)
 	km := DefaultKeyMap()
-	c := common{st: &st, km: &km, now: opt.Now}
+	c := common{st: &st, km: &km, now: steppedClock(opt.Now, opt.ClockStep), stamp: opt.Now}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := help.New()
 	h.Styles.ShortKey = st.Bold

@@ -56,7 +56,7 @@ func (h *Header) noteSnapshot(m *feed.SnapshotMsg) {
 	h.period = m.Snap.Period
 	h.source = m.Source
 	if m.Reason != feed.ReasonStart {
-		h.gapAt, h.lastGap = h.now(), "re-read: "+string(m.Reason)
+		h.gapAt, h.lastGap = h.at(), "re-read: "+string(m.Reason)
 		if m.Reason == feed.ReasonReset && m.Restarted {
 			h.lastGap = "re-read: reset / data lost"
 		}

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -35,11 +36,16 @@ type notifyFlags struct {
 	// backoff (hidden: tests compress time with them).
 	lease              time.Duration
 	retryMin, retryMax time.Duration
+	// instance names this mavtop in the payloads it delivers; role is the
+	// command ("mavtop", "serve", "watch") that names it by default.
+	instance, role string
 }
 
 func (f *notifyFlags) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.Var(&f.urls, "notify", "deliver alert transitions (firing, resolved) to this `URL`: http(s):// gets a JSON POST, slack://, discord://, teams://, smtp://, telegram://… a chat message (repeatable)")
+	fl.StringVar(&f.instance, "instance", "", "name this mavtop in the alerts it delivers (payload \"instance\", chat text); default: host/command, e.g. web-1/watch")
+	f.role = cmd.Name()
 	fl.DurationVar(&f.stale, "stale", model.DefaultStale, "alert when Redis is unreachable, or the stream read late, for this long")
 	fl.DurationVar(&f.lease, "notify-lease", notify.DefaultLease, "how long a delivery stays with the instance that took it without news from it")
 	fl.DurationVar(&f.retryMin, "notify-retry-min", notify.DefaultRetryMin, "first wait between delivery attempts (doubling, with jitter)")
@@ -64,12 +70,28 @@ func (f *notifyFlags) startAlerts(ctx context.Context, rdb redis.UniversalClient
 	}
 	var n *notify.Notifier
 	if len(sinks) > 0 {
-		n = notify.New(sinks, notify.Options{Backoff: &backoff.Backoff{Min: f.retryMin, Max: f.retryMax}})
+		n = notify.New(sinks, notify.Options{Backoff: &backoff.Backoff{Min: f.retryMin, Max: f.retryMax}, Instance: f.instanceName()})
 	}
 	w := notify.NewWatcher(notify.WatcherOptions{Hub: hub, Store: feed.NewAlertStore(rdb, prefix), Notifier: n,
 		Alert: model.AlertOptions{Stale: f.stale}, Lease: f.lease, Logger: log})
 	go func() { _ = w.Run(ctx) }()
 	return w, nil
+}
+
+// instanceName is --instance, or this host and command ("web-1/watch").
+func (f *notifyFlags) instanceName() string {
+	if f.instance != "" {
+		return f.instance
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	role := f.role
+	if role == "" {
+		role = "mavtop"
+	}
+	return host + "/" + role
 }
 
 // lifecycleOf adapts a watcher to the alerts pane (nil without one).

@@ -61,6 +61,7 @@ func TestWatchDeliversAndAlertsLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := model.AlertID(model.MonthlyUTC.At(time.Now()).Key, "acme", "", model.AlertThreshold, "50")
+	host, _ := os.Hostname()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		mu.Lock()
@@ -68,6 +69,9 @@ func TestWatchDeliversAndAlertsLists(t *testing.T) {
 		for _, m := range got {
 			if m["id"] == id && m["status"] == "firing" {
 				n++
+				if m["instance"] != host+"/watch" {
+					t.Errorf("payload instance %v, want %s/watch", m["instance"], host)
+				}
 			}
 		}
 		mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,10 +15,15 @@ import (
 
 // Defaults of Options.
 const (
-	// DefaultQueue is how many deliveries wait per sink; beyond it the oldest
-	// is dropped (and counted): the store still holds it, so it is taken up
-	// again once its lease ends.
+	// DefaultQueue is how many deliveries a sink holds at once, waiting,
+	// retrying or under way; beyond it the oldest waiting one is dropped (and
+	// counted): the store still holds it, so it is taken up again once its
+	// lease ends.
 	DefaultQueue = 1024
+	// DefaultConcurrency is how many attempts run at once per sink, so that a
+	// delivery the receiver holds up (a hanging request, one retried for
+	// hours) never keeps the others waiting.
+	DefaultConcurrency = 4
 	// DefaultRetryFor is how long a delivery is retried before it is given up.
 	DefaultRetryFor = 2 * time.Hour
 	// DefaultRetryMin and DefaultRetryMax bound the waits between attempts.
@@ -62,17 +68,27 @@ var ErrNotHeld = errors.New("delivery held by another instance")
 
 // Options configure a Notifier.
 type Options struct {
-	// Queue bounds the deliveries waiting per sink (DefaultQueue).
+	// Queue bounds the deliveries a sink holds, waiting, retrying or under
+	// way (DefaultQueue).
 	Queue int
+	// Concurrency bounds the attempts under way at once per sink
+	// (DefaultConcurrency).
+	Concurrency int
 	// RetryFor is how long a delivery is retried (DefaultRetryFor).
 	RetryFor time.Duration
-	// Backoff spaces retries (2 s doubling to 5 min, with jitter).
+	// Backoff spaces each delivery's retries (2 s doubling to 5 min, with
+	// jitter); every delivery has its own schedule.
 	Backoff *backoff.Backoff
-	// Now is the clock deadlines are read from (time.Now); Sleep waits between
-	// attempts (backoff.Sleep). Tests compress time with both.
+	// Now is the clock deadlines are read from (time.Now); After returns a
+	// channel that receives once d of that clock has passed (time.After).
+	// Tests compress time with both.
 	Now   func() time.Time
-	Sleep func(ctx context.Context, d time.Duration) error
-	// OnResult is called (from the sink's goroutine) after every attempt.
+	After func(d time.Duration) <-chan time.Time
+	// Instance names this process in every payload (Payload.Instance), so a
+	// receiver can tell which mavtop delivered; "" leaves payloads as given.
+	Instance string
+	// OnResult is called (from the goroutine of the attempt) after every
+	// attempt, before a later transition of the same alert is tried.
 	OnResult func(Result)
 	// Hold, when set, is asked before every attempt whether this instance
 	// still holds the job's delivery to sink, and makes sure it keeps holding
@@ -80,37 +96,61 @@ type Options struct {
 	// cut off after that, and finishes even when Run's context ends: a send
 	// that reached the receiver must be recorded, not sent again by the next
 	// instance), 0 for no limit of its own, ErrNotHeld when another instance
-	// holds it (the job leaves this lane, OutcomeHandedOver), or another error
+	// holds it (the job leaves this sink, OutcomeHandedOver), or another error
 	// when it cannot tell (the attempt is skipped and counts as a retry).
 	Hold func(ctx context.Context, key, sink string) (time.Duration, error)
 }
 
-// Notifier delivers jobs to its sinks. Each sink has its own bounded queue and
-// goroutine, so a sink that is down delays only itself, deliveries to one sink
-// keep their order (a firing before its resolution), and Enqueue never blocks.
+// Notifier delivers jobs to its sinks. Each sink has its own bounded queue, so
+// a sink that is down delays only itself, and within a sink every delivery has
+// its own retry schedule and up to Concurrency attempts run at once, so one
+// transition the receiver refuses or holds up delays no other. The
+// transitions of one alert are delivered to a sink in the order they were
+// queued (a firing before its resolution); Enqueue never blocks.
+//
+// Memory is bounded per sink: Queue deliveries (each one payload and its
+// retry state) and Concurrency goroutines with a request each.
 type Notifier struct {
 	opt   Options
 	lanes []*lane
 }
 
+// lane is one sink's deliveries, in the order they were queued.
 type lane struct {
 	sink    Sink
 	opt     *Options
 	mu      sync.Mutex
-	queue   []queued
+	tasks   []*task
+	busy    int // tasks with an attempt under way
 	wake    chan struct{}
 	dropped atomic.Int64
+	workers sync.WaitGroup
 }
 
-type queued struct {
-	job   *Job
-	since time.Time
+// task is one job's delivery to one sink: its own retry schedule.
+type task struct {
+	job      *Job
+	since    time.Time // queued at: RetryFor runs from here
+	next     time.Time // no attempt before this
+	attempts int
+	busy     bool
+}
+
+// alert is the id whose transitions keep their order.
+func (t *task) alert() string {
+	if t.job.Payload.ID != "" {
+		return t.job.Payload.ID
+	}
+	return t.job.Key
 }
 
 // New returns a notifier over sinks; Run delivers.
 func New(sinks []Sink, opt Options) *Notifier {
 	if opt.Queue <= 0 {
 		opt.Queue = DefaultQueue
+	}
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = DefaultConcurrency
 	}
 	if opt.RetryFor <= 0 {
 		opt.RetryFor = DefaultRetryFor
@@ -121,12 +161,13 @@ func New(sinks []Sink, opt Options) *Notifier {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if opt.Sleep == nil {
-		opt.Sleep = backoff.Sleep
+	if opt.After == nil {
+		opt.After = time.After
 	}
 	if opt.OnResult == nil {
 		opt.OnResult = func(Result) {}
 	}
+	opt.Instance, _ = model.SanitizeMax(opt.Instance, MaxInstance)
 	n := &Notifier{opt: opt}
 	for _, s := range sinks {
 		n.lanes = append(n.lanes, &lane{sink: s, opt: &n.opt, wake: make(chan struct{}, 1)})
@@ -152,14 +193,18 @@ func (n *Notifier) Dropped() int64 {
 	return d
 }
 
-// Enqueue queues a job for its sinks without blocking.
+// Enqueue queues a job for its sinks without blocking, with this instance's
+// name in its payload.
 func (n *Notifier) Enqueue(j *Job) {
+	if n.opt.Instance != "" {
+		j.Payload.Instance = n.opt.Instance
+	}
 	now := n.opt.Now()
 	for _, l := range n.lanes {
 		if j.Sinks != nil && !contains(j.Sinks, l.sink.Name()) {
 			continue
 		}
-		l.push(queued{job: j, since: now})
+		l.push(&task{job: j, since: now})
 	}
 }
 
@@ -172,46 +217,59 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-func (l *lane) push(q queued) {
+// push queues t. A full lane drops its oldest delivery not under way, with
+// the later transitions of the same alert (so none of them overtakes it: the
+// store hands them out again, in order); when every one is under way, t
+// itself is dropped.
+func (l *lane) push(t *task) {
+	var dropped []*task
 	l.mu.Lock()
-	var dropped *queued
-	if len(l.queue) >= l.opt.Queue {
-		d := l.queue[0]
-		dropped = &d
-		l.queue = append(l.queue[:0], l.queue[1:]...)
-		l.dropped.Add(1)
+	if len(l.tasks) >= l.opt.Queue {
+		victim := -1
+		for i, q := range l.tasks {
+			if !q.busy {
+				victim = i
+				break
+			}
+		}
+		if victim < 0 {
+			dropped = append(dropped, t)
+		} else {
+			id := l.tasks[victim].alert()
+			kept := l.tasks[:victim]
+			for _, q := range l.tasks[victim:] {
+				if q.alert() == id {
+					dropped = append(dropped, q)
+				} else {
+					kept = append(kept, q)
+				}
+			}
+			clear(l.tasks[len(kept):])
+			l.tasks = kept
+			if t.alert() == id {
+				dropped = append(dropped, t)
+			}
+		}
 	}
-	l.queue = append(l.queue, q)
+	if len(dropped) == 0 || dropped[len(dropped)-1] != t {
+		l.tasks = append(l.tasks, t)
+	}
+	l.dropped.Add(int64(len(dropped)))
 	l.mu.Unlock()
-	if dropped != nil {
-		l.opt.OnResult(Result{Key: dropped.job.Key, Sink: l.sink.Name(), Outcome: OutcomeDropped, Final: true})
+	for _, d := range dropped {
+		l.opt.OnResult(Result{Key: d.job.Key, Sink: l.sink.Name(), Outcome: OutcomeDropped, Attempts: d.attempts, Final: true})
 	}
+	l.poke()
+}
+
+func (l *lane) poke() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (l *lane) pop(ctx context.Context) (queued, bool) {
-	for {
-		l.mu.Lock()
-		if len(l.queue) > 0 {
-			q := l.queue[0]
-			l.queue[0] = queued{}
-			l.queue = l.queue[1:]
-			l.mu.Unlock()
-			return q, true
-		}
-		l.mu.Unlock()
-		select {
-		case <-l.wake:
-		case <-ctx.Done():
-			return queued{}, false
-		}
-	}
-}
-
-// Run delivers until ctx is done, and returns once every lane stopped. An
+// Run delivers until ctx is done, and returns once every sink stopped. An
 // attempt under way when ctx ends is finished under a Hold (and reported);
 // without one it is cut off. Either way the rest is left to the store's
 // lease, which hands it to the next instance.
@@ -219,52 +277,127 @@ func (n *Notifier) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, l := range n.lanes {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				q, ok := l.pop(ctx)
-				if !ok {
-					return
-				}
-				l.deliver(ctx, q)
-			}
-		}()
+		go func() { defer wg.Done(); l.run(ctx) }()
 	}
 	wg.Wait()
 }
 
-// deliver sends one job to the lane's sink, retrying until it is sent, a
-// permanent error answers, another instance holds it, or RetryFor has passed
-// since it was queued.
-func (l *lane) deliver(ctx context.Context, q queued) {
-	name := l.sink.Name()
-	for attempt := 1; ; attempt++ {
-		err := l.attempt(ctx, q.job)
-		if errors.Is(err, ErrNotHeld) {
-			l.opt.OnResult(Result{Key: q.job.Key, Sink: name, Outcome: OutcomeHandedOver, Attempts: attempt - 1, Final: true})
+// run starts the attempts that are due, and sleeps until the next one is or
+// something changes (a job queued, an attempt finished).
+func (l *lane) run(ctx context.Context) {
+	defer l.workers.Wait()
+	for {
+		wait, timed := l.dispatch(ctx)
+		var due <-chan time.Time
+		if timed {
+			due = l.opt.After(wait)
+		}
+		select {
+		case <-ctx.Done():
 			return
-		}
-		if err != nil && ctx.Err() != nil && (l.opt.Hold == nil || errors.Is(err, ctx.Err())) {
-			return // stopping, nothing sent: left to the next instance by the store's lease
-		}
-		r := Result{Key: q.job.Key, Sink: name, Attempts: attempt}
-		var perm *PermanentError
-		switch {
-		case err == nil:
-			r.Outcome, r.Final = OutcomeSent, true
-		case errors.As(err, &perm) || l.opt.Now().Sub(q.since) >= l.opt.RetryFor:
-			r.Outcome, r.Final, r.Err = OutcomeFailed, true, errText(err)
-		default:
-			r.Outcome, r.Err = OutcomeRetrying, errText(err)
-		}
-		l.opt.OnResult(r)
-		if r.Final || ctx.Err() != nil {
-			return
-		}
-		if l.opt.Sleep(ctx, l.opt.Backoff.Delay(attempt)) != nil {
-			return
+		case <-l.wake:
+		case <-due:
 		}
 	}
+}
+
+// dispatch starts, in the order queued, every task that is due, is not held
+// back by an earlier transition of its alert, and fits under Concurrency. It
+// returns how long until the next one is due (timed false: nothing to wait
+// for but a change).
+func (l *lane) dispatch(ctx context.Context) (wait time.Duration, timed bool) {
+	if ctx.Err() != nil {
+		return 0, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.opt.Now()
+	var earliest time.Time
+	seen := make(map[string]bool, len(l.tasks))
+	for _, t := range l.tasks {
+		id := t.alert()
+		behind := seen[id]
+		seen[id] = true
+		if behind || t.busy {
+			continue
+		}
+		if t.next.After(now) {
+			if earliest.IsZero() || t.next.Before(earliest) {
+				earliest = t.next
+			}
+			continue
+		}
+		if l.busy >= l.opt.Concurrency {
+			return 0, false // a finishing attempt wakes the lane
+		}
+		t.busy = true
+		l.busy++
+		l.workers.Add(1)
+		go l.work(ctx, t)
+	}
+	if earliest.IsZero() {
+		return 0, false
+	}
+	return earliest.Sub(now), true
+}
+
+// work makes one attempt of t, reports it, and either finishes t or sets its
+// next attempt by its own backoff.
+func (l *lane) work(ctx context.Context, t *task) {
+	defer l.workers.Done()
+	defer l.poke()
+	name := l.sink.Name()
+	err := l.attempt(ctx, t.job)
+	l.mu.Lock()
+	t.attempts++
+	attempt := t.attempts
+	l.mu.Unlock()
+	if errors.Is(err, ErrNotHeld) {
+		l.opt.OnResult(Result{Key: t.job.Key, Sink: name, Outcome: OutcomeHandedOver, Attempts: attempt - 1, Final: true})
+		l.finish(t)
+		return
+	}
+	if err != nil && ctx.Err() != nil && (l.opt.Hold == nil || errors.Is(err, ctx.Err())) {
+		l.release(t, time.Time{}) // stopping, nothing sent: left to the next instance by the store's lease
+		return
+	}
+	r := Result{Key: t.job.Key, Sink: name, Attempts: attempt}
+	var perm *PermanentError
+	switch {
+	case err == nil:
+		r.Outcome, r.Final = OutcomeSent, true
+	case errors.As(err, &perm) || l.opt.Now().Sub(t.since) >= l.opt.RetryFor:
+		r.Outcome, r.Final, r.Err = OutcomeFailed, true, errText(err)
+	default:
+		r.Outcome, r.Err = OutcomeRetrying, errText(err)
+	}
+	l.opt.OnResult(r) // before the alert's next transition may start
+	if r.Final {
+		l.finish(t)
+		return
+	}
+	l.release(t, l.opt.Now().Add(l.opt.Backoff.Delay(attempt)))
+}
+
+// finish takes t out of the lane.
+func (l *lane) finish(t *task) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.busy--
+	for i, q := range l.tasks {
+		if q == t {
+			l.tasks = slices.Delete(l.tasks, i, i+1)
+			break
+		}
+	}
+}
+
+// release puts t back to wait for its next attempt at next.
+func (l *lane) release(t *task, next time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.busy--
+	t.busy, t.next = false, next
 }
 
 // attempt sends once. Under a Hold the send is bounded by the hold and not

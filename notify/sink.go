@@ -14,12 +14,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nicholas-fedor/shoutrrr/pkg/router"
 	"github.com/nicholas-fedor/shoutrrr/pkg/types"
+	"github.com/nicholas-fedor/shoutrrr/pkg/util/jsonclient"
 
 	"mavtop/model"
 )
@@ -54,7 +56,14 @@ type Payload struct {
 	// end the credits run out at the current burn.
 	SpareHours float64 `json:"spare_hours,omitempty"`
 	Source     string  `json:"source"`
+	// Instance is the mavtop that delivered this payload: --instance, or the
+	// host and the command ("web-1/watch"). Another instance may deliver the
+	// same key after a take-over; it names itself.
+	Instance string `json:"instance"`
 }
+
+// MaxInstance bounds Payload.Instance, in bytes.
+const MaxInstance = 100
 
 // NewPayload builds the payload of a transition with its summary.
 func NewPayload(tr *model.AlertTransition, summary string) Payload {
@@ -207,9 +216,9 @@ func (w *webhook) Send(ctx context.Context, p *Payload) error {
 	switch c := resp.StatusCode; {
 	case c >= 200 && c < 300:
 		return nil
-	case c == http.StatusRequestTimeout || c == http.StatusTooEarly || c == http.StatusTooManyRequests || c >= 500:
+	case c >= 400 && !permanentStatus(c): // 408, 425, 429, 5xx
 		return &StatusError{c}
-	default:
+	default: // other 4xx, and 1xx/3xx answers that are not a delivery
 		return &PermanentError{&StatusError{c}}
 	}
 }
@@ -230,6 +239,9 @@ func (c *chat) Send(ctx context.Context, p *Payload) error {
 	} else {
 		msg = "✅ " + msg
 	}
+	if p.Instance != "" {
+		msg += "\n(sent by mavtop " + p.Instance + ")"
+	}
 	done := make(chan error, 1)
 	go func() {
 		var err error
@@ -242,8 +254,57 @@ func (c *chat) Send(ctx context.Context, p *Payload) error {
 	}()
 	select {
 	case err := <-done:
-		return err
+		return chatError(err)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// httpStatusIn finds the HTTP status in a chat service's error, the ways
+// shoutrrr's services word it: "HTTP 413", "…: 400 Bad Request", "…: 404".
+var (
+	httpStatusIn = regexp.MustCompile(`\bHTTP ([1-5][0-9][0-9])\b`)
+	statusIn     = regexp.MustCompile(`: ([1-5][0-9][0-9])\b`)
+)
+
+// chatError makes a chat service's refusal permanent when no retry can fix
+// it: an HTTP 4xx other than 408, 425 and 429 (a wrong token or channel, a
+// message too large), as for webhooks. Anything else (5xx, a network error,
+// SMTP's own codes) stays worth retrying.
+func chatError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if permanentStatus(chatStatus(err)) {
+		return &PermanentError{err}
+	}
+	return err
+}
+
+// chatStatus is the HTTP status a chat service's error reports, 0 when it
+// names none. A bare ": 404" counts only at the end of the text or followed by
+// its status text, so that SMTP's "450 4.2.1" is not read as one.
+func chatStatus(err error) int {
+	var je jsonclient.Error
+	if errors.As(err, &je) {
+		return je.StatusCode
+	}
+	s := err.Error()
+	if m := httpStatusIn.FindStringSubmatch(s); m != nil {
+		c, _ := strconv.Atoi(m[1])
+		return c
+	}
+	for _, m := range statusIn.FindAllStringSubmatchIndex(s, -1) {
+		c, _ := strconv.Atoi(s[m[2]:m[3]])
+		if rest, text := s[m[1]:], http.StatusText(c); rest == "" || text != "" && strings.HasPrefix(rest, " "+text) {
+			return c
+		}
+	}
+	return 0
+}
+
+// permanentStatus says whether an HTTP answer is one no retry will fix: a 4xx
+// other than 408 Request Timeout, 425 Too Early and 429 Too Many Requests.
+func permanentStatus(c int) bool {
+	return c >= 400 && c < 500 && c != http.StatusRequestTimeout && c != http.StatusTooEarly && c != http.StatusTooManyRequests
 }

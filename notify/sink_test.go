@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,14 +17,16 @@ import (
 )
 
 // receiver is a local HTTP endpoint that records what it gets; fail answers
-// 503 while it returns true; onPost runs on every request it records, and
-// delay holds each answer back.
+// 503 while it returns true; answer, when it returns a status, answers a
+// payload with it instead of taking it (both run under mu); onPost runs on
+// every request it records, and delay holds each answer back.
 type receiver struct {
 	mu     sync.Mutex
 	got    []Payload
 	raw    []string
 	calls  int
 	fail   func() bool
+	answer func(p *Payload) int
 	onPost func()
 	delay  time.Duration
 	srv    *httptest.Server
@@ -40,16 +43,27 @@ func newReceiver(t *testing.T) *receiver {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		r.raw = append(r.raw, string(body))
 		var p Payload
-		if json.Unmarshal(body, &p) == nil {
+		perr := json.Unmarshal(body, &p)
+		if r.answer != nil && perr == nil {
+			if code := r.answer(&p); code != 0 {
+				w.WriteHeader(code)
+				return
+			}
+		}
+		r.raw = append(r.raw, string(body))
+		if perr == nil {
 			r.got = append(r.got, p)
 		}
 		if r.onPost != nil {
 			r.onPost()
 		}
-		if r.delay > 0 {
-			time.Sleep(r.delay) // a slow receiver (its request already counted)
+		if d := r.delay; d > 0 {
+			// a slow receiver (its request already counted), answering
+			// requests side by side like any HTTP server
+			r.mu.Unlock()
+			time.Sleep(d)
+			r.mu.Lock()
 		}
 	}))
 	t.Cleanup(r.srv.Close)
@@ -76,6 +90,7 @@ func TestWebhookPayload(t *testing.T) {
 	}
 	tr := transition()
 	p := NewPayload(&tr, tr.Summary("2026-11"))
+	p.Instance = "web-1/watch" // what the notifier stamps (TestNotifierNamesItsInstance)
 	if err := sinks[0].Send(context.Background(), &p); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +101,8 @@ func TestWebhookPayload(t *testing.T) {
 	want := map[string]any{"id": "2026-11/acme/-/threshold/75", "key": "2026-11/acme/-/threshold/75#firing", "status": "firing",
 		"kind": "threshold", "workspace": "acme", "project": "", "threshold": 75.0, "percent_used": 76.0, "used": 760.0,
 		"cap": 1000.0, "cap_kind": "allocation", "level": "high", "period": "2026-11", "at": "2026-11-25T14:05:00Z",
-		"summary": "acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)", "source": "mavtop"}
+		"summary": "acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)", "source": "mavtop",
+		"instance": "web-1/watch"}
 	for k, v := range want {
 		if m[k] != v {
 			t.Errorf("%s = %v, want %v", k, m[k], v)
@@ -219,50 +235,75 @@ func TestNotifierRetriesUntilTheReceiverRecovers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go n.Run(ctx)
+	want := map[string]int{}
 	for i := range 5 {
 		tr := transition()
 		tr.Alert.ID = tr.Alert.ID + string(rune('a'+i))
+		want[tr.Key()] = 1
 		n.Enqueue(&Job{Key: tr.Key(), Payload: NewPayload(&tr, "s")})
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(r.payloads()) < 5 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	got := r.payloads()
-	if len(got) != 5 {
-		t.Fatalf("receiver got %d payloads, want 5", len(got))
-	}
-	for i, p := range got { // in order, each once
-		if want := "2026-11/acme/-/threshold/75" + string(rune('a'+i)); p.ID != want {
-			t.Fatalf("payload %d is %s, want %s", i, p.ID, want)
-		}
+	waitFor(t, "5 payloads", func() bool { return len(r.payloads()) >= 5 })
+	if got := r.keys(); !maps.Equal(got, want) {
+		t.Fatalf("receiver got %v, want each of %v once", got, want)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if retries != 20 || !strings.Contains(results[0].Err, "503") {
-		t.Fatalf("%d retries, first %+v", retries, results[0])
+	r.mu.Lock()
+	refused := r.calls - len(r.got)
+	r.mu.Unlock()
+	// every refusal is one retry reported (attempts under way when the
+	// receiver came back may add a few refusals to the 20)
+	if retries < 20 || retries != refused || !strings.Contains(results[0].Err, "503") {
+		t.Fatalf("%d retries for %d refusals, first %+v", retries, refused, results[0])
 	}
 }
 
+// fakeClock is a clock that moves only when the notifier waits: each wait
+// passes at once and moves it on by what was asked.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	ch := make(chan time.Time, 1)
+	ch <- c.t
+	c.mu.Unlock()
+	return ch
+}
+
 func TestNotifierGivesUpAfterRetryForAndDropsOldest(t *testing.T) {
-	var clock time.Time
-	var mu sync.Mutex
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	clock := &fakeClock{}
 	r := newReceiver(t)
-	r.fail = func() bool { return true }
+	r.answer = func(p *Payload) int { // the second is refused; the third is taken
+		if strings.HasSuffix(p.ID, "b") {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}
 	sinks, _ := ParseSinks([]string{r.srv.URL}, nil)
-	var outcomes []string
-	n := New(sinks, Options{Queue: 2, RetryFor: time.Hour, Now: now,
-		Sleep: func(context.Context, time.Duration) error { // each wait moves the clock 10 min
+	type seen struct {
+		Result
+		at time.Duration // on the clock, since the start
+	}
+	var mu sync.Mutex
+	var got []seen
+	n := New(sinks, Options{Queue: 2, RetryFor: time.Hour, Now: clock.Now, After: clock.After,
+		Backoff: &backoff.Backoff{Min: 10 * time.Minute, Max: 10 * time.Minute},
+		OnResult: func(res Result) {
 			mu.Lock()
-			clock = clock.Add(10 * time.Minute)
+			got = append(got, seen{res, clock.Now().Sub(time.Time{})})
 			mu.Unlock()
-			return nil
-		},
-		OnResult: func(res Result) { mu.Lock(); outcomes = append(outcomes, res.Outcome); mu.Unlock() }})
+		}})
+	var keys []string
 	for i := range 3 { // the queue holds 2: the first is dropped
 		tr := transition()
 		tr.Alert.ID += string(rune('a' + i))
+		keys = append(keys, tr.Key())
 		n.Enqueue(&Job{Key: tr.Key(), Payload: NewPayload(&tr, "s")})
 	}
 	if n.Dropped() != 1 {
@@ -271,24 +312,45 @@ func TestNotifierGivesUpAfterRetryForAndDropsOldest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go n.Run(ctx)
-	deadline := time.Now().Add(10 * time.Second)
-	count := func(o string) int {
+	finals := func() int {
 		mu.Lock()
 		defer mu.Unlock()
 		c := 0
-		for _, x := range outcomes {
-			if x == o {
+		for _, s := range got {
+			if s.Final {
 				c++
 			}
 		}
 		return c
 	}
-	for count(OutcomeFailed) < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	waitFor(t, "every delivery finished", func() bool { return finals() == 3 })
+	mu.Lock()
+	defer mu.Unlock()
+	// the first was dropped unsent; the third was sent; the second, refused,
+	// was retried (5 to 10 min between attempts) while the hour lasted and
+	// given up at the first attempt after it
+	by := map[string][]seen{}
+	for _, s := range got {
+		by[s.Key] = append(by[s.Key], s)
 	}
-	// the second is tried at 0, 10, …, 60 min: 6 retries, then given up an
-	// hour after it was queued; the third, queued at 0 too, fails at once
-	if count(OutcomeDropped) != 1 || count(OutcomeFailed) != 2 || count(OutcomeRetrying) != 6 {
-		t.Fatalf("outcomes %v", outcomes)
+	if d := by[keys[0]]; len(d) != 1 || d[0].Outcome != OutcomeDropped || !d[0].Final {
+		t.Errorf("first: %+v, want dropped", d)
+	}
+	if d := by[keys[2]]; len(d) != 1 || d[0].Outcome != OutcomeSent || r.keys()[keys[2]] != 1 {
+		t.Errorf("third: %+v, want sent once", d)
+	}
+	for _, k := range keys[1:2] {
+		d := by[k]
+		if len(d) < 7 {
+			t.Fatalf("%s: %d attempts in an hour of 5–10 min waits, want 7 at least: %+v", k, len(d), d)
+		}
+		for i, s := range d[:len(d)-1] {
+			if s.Outcome != OutcomeRetrying || s.Final || s.at >= time.Hour || s.Attempts != i+1 {
+				t.Errorf("%s attempt %d: %+v, want retrying within the hour", k, i+1, s)
+			}
+		}
+		if last := d[len(d)-1]; last.Outcome != OutcomeFailed || !last.Final || last.at < time.Hour || !strings.Contains(last.Err, "503") {
+			t.Errorf("%s last: %+v, want failed after the hour", k, last)
+		}
 	}
 }

@@ -328,7 +328,10 @@ func TestAHandedOverDeliveryIsNotSentByItsFormerHolder(t *testing.T) {
 	period := model.MonthlyUTC.At(time.Now()).Key
 	// three thresholds, the allocation, the usage limit and the budget alert
 	setUp(t, srv, model.Settings{Allocation: 1000, UsageLimit: 1000, BudgetAlert: 500}, 1000)
-	slow := func(o *WatcherOptions) { o.Every, o.Lease = 2*time.Second, time.Second }
+	slow := func(o *WatcherOptions) {
+		o.Every, o.Lease = 2*time.Second, time.Second
+		o.Notifier.opt.Concurrency = 1 // one attempt at a time: the six queue
+	}
 	startInstanceWith(t, srv, "slow", rc.srv.URL, slow)
 	<-first
 	startInstanceWith(t, srv, "quick", rc.srv.URL, func(o *WatcherOptions) { o.Lease = time.Second })

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -247,4 +248,21 @@ func (s *AlertStore) Report(ctx context.Context, period, id string, idx int, own
 		d.Done, d.LeaseUntil = done, leaseUntil
 		return true
 	})
+}
+
+// StreamEnd returns the last id the usage stream has given out (its
+// last-generated-id, which trimming keeps), "0-0" when the stream does not
+// exist (a Redis that lost its data, or was flushed). An alert fired at a
+// later id, or a ledger that has read further, holds a history this Redis no
+// longer has: it came back older (a restart without its data, a restore, a
+// failover to a replica that lagged). O(1).
+func (s *AlertStore) StreamEnd(ctx context.Context) (string, error) {
+	info, err := s.c.XInfoStream(ctx, s.keys.Stream()).Result()
+	switch {
+	case err != nil && strings.Contains(err.Error(), "no such key"):
+		return "0-0", nil
+	case err != nil:
+		return "", fmt.Errorf("read the stream's end: %w", err)
+	}
+	return info.LastGeneratedID, nil
 }

@@ -160,3 +160,35 @@ func TestRedisDownFromTheStartIsAlerted(t *testing.T) {
 	once(t, rc, recs)
 	inOrder(t, rc)
 }
+
+// Redis comes back without its data (a restart that lost it): the counters
+// are read again from nothing, and feed_stale, announced while Redis was away
+// with the stream id the watcher had read then, resolves at once, not when
+// the next event's id passes the lost one (it stayed firing). Until the
+// counters are read again, the ledger holding the lost history judges
+// nothing else (it fired the lost 50 % and run-out alerts a second time).
+func TestFeedStaleResolvesAfterARestartThatLostTheData(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("needs redis-server to restart without its data")
+	}
+	rc := newReceiver(t)
+	period := model.MonthlyUTC.At(time.Now()).Key
+	stale := model.AlertID(period, "", "", model.AlertStale, "")
+	setUp(t, srv, model.Settings{Allocation: 1000}, 600)
+	startInstanceWith(t, srv, "w", rc.srv.URL, func(o *WatcherOptions) { o.Alert.Stale = 300 * time.Millisecond })
+	// the 50 % firing says the watcher read the event
+	settledAll(t, feed.NewAlertStore(srv.Client(), ""), period, 1, model.AlertID(period, "acme", "", model.AlertThreshold, "50"))
+	srv.Kill()
+	waitFor(t, "the feed_stale firing while Redis is down", func() bool { return rc.keys()[stale+"#firing"] == 1 })
+	srv.RestartFrom("")
+	waitFor(t, "the feed_stale resolution with no event since", func() bool { return rc.keys()[stale+"#resolved"] == 1 })
+	recs := settledAll(t, feed.NewAlertStore(srv.Client(), ""), period, 1, stale)
+	if r := recs[stale]; r.Status != model.AlertResolved || len(recs) != 1 {
+		t.Errorf("feed_stale is %s in Redis, beside %d other alerts (the rest were lost)", r.Status, len(recs)-1)
+	}
+	if n := rc.keys()[stale+"#firing"]; n != 1 {
+		t.Errorf("feed_stale fired %d times", n)
+	}
+	inOrder(t, rc)
+}

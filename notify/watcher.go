@@ -322,6 +322,9 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	}
 	w.storeErr = storeErr
 	w.mu.Unlock()
+	if storeErr == nil {
+		onlyStale = w.rolledBack(ctx, l, known) || onlyStale
+	}
 
 	cands := model.EvaluateAlerts(l, now, h, w.opt.Alert, nil)
 	w.track(cands, now)
@@ -337,6 +340,30 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 		w.takeOver(ctx, now)
 	}
 	w.refresh(p.Key)
+}
+
+// rolledBack compares what the ledger and the lifecycle have read with the
+// end of the stream Redis holds now. Redis may come back older than it was (a
+// restart that lost its data, a restore, a failover to a replica that
+// lagged): a ledger that has read further than the stream now goes holds
+// counters Redis no longer has, and is judged on only for the feed's own
+// alert until it is read again (else it fires again what the lost lifecycle
+// had fired); an alert fired at an id the stream no longer reaches may resolve
+// at once, against the counters read again, instead of when a new event's id
+// passes the lost one (feed_stale stayed firing after such a restart).
+func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, known map[string]model.AlertRecord) bool {
+	end, err := w.opt.Store.StreamEnd(ctx)
+	if err != nil {
+		w.setErr(err)
+		return false
+	}
+	for id, r := range known {
+		if r.Status == model.AlertFiring && model.CompareStreamIDs(r.FiredStream, end) > 0 {
+			r.FiredStream = "" // decided on a history that is gone
+			known[id] = r
+		}
+	}
+	return model.CompareStreamIDs(l.StreamID(), end) > 0
 }
 
 // track keeps each workspace's projected run-out, to score the forecast

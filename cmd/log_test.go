@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,25 +46,7 @@ func TestLogRecordsConnectionResyncLaunchesAndErrors(t *testing.T) {
 	}
 	t.Setenv("MAVERA_API_KEY", d.Key)
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	file := filepath.Join(t.TempDir(), "mavtop.log")
-	var f dashboardFlags
-	c := &cobra.Command{}
-	f.addFlags(c)
-	if err := c.Flags().Parse([]string{"--redis", srv.URL, "--api-base", d.BaseURL, "--reconcile", "0", "--audit", "200ms",
-		"--log", file, "--log-level", "info"}); err != nil {
-		t.Fatal(err)
-	}
-	log, closeLog, err := f.log.openLog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeLog()
-	f.logger = log
-	src, err := f.open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.close()
+	src, log, file := openLogged(ctx, t, "--redis", srv.URL, "--api-base", d.BaseURL, "--reconcile", "0", "--audit", "200ms", "--log-level", "info")
 	// the counters are read before the dashboard asks for its launcher: the
 	// log records the start all the same (its viewer joined before the hub ran)
 	v := src.hub.JoinEvents()
@@ -206,24 +189,7 @@ func TestLogRecordsDemoErrors(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	file := filepath.Join(t.TempDir(), "mavtop.log")
-	var f dashboardFlags
-	c := &cobra.Command{}
-	f.addFlags(c)
-	if err := c.Flags().Parse([]string{"--reconcile", "0", "--log", file, "--log-level", "warn"}); err != nil {
-		t.Fatal(err)
-	}
-	log, closeLog, err := f.log.openLog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeLog()
-	f.logger = log
-	src, err := f.open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.close()
+	src, _, file := openLogged(ctx, t, "--reconcile", "0", "--log-level", "warn")
 	if src.demo == nil {
 		t.Fatal("no demo without --redis")
 	}
@@ -251,4 +217,30 @@ func TestLogRecordsDemoErrors(t *testing.T) {
 			t.Errorf("a demo error without its workspace or the API's status: %s", line)
 		}
 	}
+}
+
+// openLogged opens what the dashboard reads with its flags parsed from args
+// and --log set to a new file, as the dashboard command does; the source and
+// the log close with the test.
+func openLogged(ctx context.Context, t *testing.T, args ...string) (*source, *slog.Logger, string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "mavtop.log")
+	var f dashboardFlags
+	c := &cobra.Command{}
+	f.addFlags(c)
+	if err := c.Flags().Parse(append(args, "--log", file)); err != nil {
+		t.Fatal(err)
+	}
+	log, closeLog, err := f.log.openLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeLog)
+	f.logger = log
+	src, err := f.open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.close)
+	return src, log, file
 }

@@ -7,47 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"mavtop/client"
-	"mavtop/cmd"
-	"mavtop/demo"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest"
+
 	"mavtop/feed"
-	"mavtop/feed/feedtest"
 	"mavtop/model"
 	"mavtop/tui"
 )
-
-// TestEstimatorLaunchAt80x24: on the smallest usual terminal, the launch's
-// question, its progress and its result (actual vs estimate) are all drawn.
-func TestEstimatorLaunchAt80x24(t *testing.T) {
-	srv := feedtest.Start(t)
-	scaled := client.NewScaledClock(now, 20)
-	d, err := demo.Start(context.Background(), demo.Options{Redis: srv.Client(), NoTraffic: true, Seed: 7, Clock: scaled})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Close)
-	r := &rig{t: t, srv: srv, rdb: srv.Client()}
-	r.start(80, 24, func(o *tui.Options) {
-		o.Launcher = &cmd.ClientLauncher{Client: d.Client, Retries: d.Retries, Poll: 50 * time.Millisecond}
-		o.ReadOnly = ""
-	})
-	r.waitFor("acme-prod")
-	r.send(keys("e")...)
-	r.waitFor("remaining in acme-prod: 12,000,000 credits")
-	r.send(keys("enter")...)
-	r.waitFor("Launch focus-group in acme-prod, up to 85 credits", "y confirm")
-	r.send(keys("y")...)
-	r.waitFor("focus-group in acme-prod: ") // the running line: spinner, status, time
-	r.waitFor("focus-group in acme-prod done: actual")
-	s := r.screen()
-	if !regexp.MustCompile(`done: actual \d+ credits vs estimate 85`).MatchString(s) {
-		t.Fatalf("no actual vs estimate at 80x24:\n%s", s)
-	}
-	lines := strings.Split(s, "\n")
-	if len(lines) != 24 || !strings.Contains(lines[23], "? help") || !strings.Contains(lines[23], "q quit") {
-		t.Fatalf("footer or height wrong at 80x24:\n%s", s)
-	}
-}
 
 // TestQInsideANumberFieldDoesNotQuit: q typed into the estimator's sample
 // size is ignored (digits only) and the dashboard keeps running.
@@ -108,25 +75,82 @@ func TestFocusVisibleWithoutColour(t *testing.T) {
 	}
 }
 
+// TestEstimatorFieldFocusVisibleWithoutColour: with no colour, the focused
+// estimator field is marked (▸) and only it, as tab moves the focus.
+func TestEstimatorFieldFocusVisibleWithoutColour(t *testing.T) {
+	r := newRig(t, 100, 30)
+	r.setWorkspace("acme", model.Settings{Allocation: 10_000})
+	r.track(model.Event{Workspace: "acme", Endpoint: "/responses", Credits: 100})
+	r.waitFor("1 % used")
+	r.send(keys("e")...)
+	r.waitFor("▸operation ◂ focus-group")
+	r.send(keys("down down")...)
+	r.waitFor("▸sample-size [")
+	s := r.screen()
+	if n := strings.Count(s, "▸operation") + strings.Count(s, "▸workspace") + strings.Count(s, "▸sample-size") + strings.Count(s, "▸questions"); n != 1 ||
+		!strings.Contains(s, "▸sample-size [25") {
+		t.Fatalf("%d fields marked, sample-size should be the one:\n%s", n, s)
+	}
+}
+
+// blockingLauncher's jobs run until the test ends.
+type blockingLauncher struct {
+	tui.Launcher
+	started chan tui.Job
+}
+
+func (l *blockingLauncher) Launch(ctx context.Context, job tui.Job, progress func(string)) (tui.LaunchResult, error) {
+	l.started <- job
+	progress("waiting for the test")
+	<-ctx.Done()
+	return tui.LaunchResult{}, ctx.Err()
+}
+
+func (l *blockingLauncher) Queued(context.Context) ([]tui.QueuedJob, error) { return nil, nil }
+
+// TestQuitAsksWhileAJobRuns: with a paid job running, q asks before
+// abandoning it and any key but y keeps the dashboard; ctrl+c quits at once.
+func TestQuitAsksWhileAJobRuns(t *testing.T) {
+	for _, quit := range []string{"q y", "ctrl+c"} {
+		t.Run(quit, func(t *testing.T) {
+			l := &blockingLauncher{started: make(chan tui.Job, 1)}
+			r := newRig(t, 80, 24, func(o *tui.Options) { o.Launcher, o.ReadOnly = l, "" })
+			r.setWorkspace("acme", model.Settings{Allocation: 10_000})
+			r.track(model.Event{Workspace: "acme", Endpoint: "/responses", Credits: 100})
+			r.waitFor("1 % used")
+			r.send(keys("e enter y")...)
+			if job := <-l.started; job.Workspace != "acme" || job.Quote.Required != 102 {
+				t.Fatalf("launched %+v", job)
+			}
+			r.waitFor("waiting for the test")
+			if quit == "ctrl+c" {
+				r.send(tea.KeyMsg{Type: tea.KeyCtrlC})
+				r.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+				return
+			}
+			r.send(keys("q")...)
+			r.waitFor("Quit and abandon the running focus-group in acme?")
+			r.send(keys("n")...) // anything but y: stay
+			r.track(model.Event{Workspace: "acme", Endpoint: "/responses", Credits: 100})
+			r.waitFor("remaining in acme: 9,800 credits") // still running, still drawing
+			r.send(keys("q y")...)
+			r.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+			if v := ansi.Strip(r.tm.FinalModel(t).View()); !strings.Contains(v, "waiting for the test") {
+				t.Fatalf("the job was not running when y quit:\n%s", v)
+			}
+		})
+	}
+}
+
 // TestEstimatorQueuesAndCancelsAt80x24: a job refused for want of credits is
 // queued with r, listed with what it waits for (the numbers Redis holds), and
 // cancelled with x then y; Redis holds the job, then nothing.
 func TestEstimatorQueuesAndCancelsAt80x24(t *testing.T) {
-	srv := feedtest.Start(t)
+	r, d := newLaunchRig(t, 80, 24)
 	ctx := context.Background()
-	d, err := demo.Start(ctx, demo.Options{Redis: srv.Client(), NoTraffic: true, Seed: 7, Clock: client.NewScaledClock(now, 20)})
-	if err != nil {
+	if err := feed.NewSettingsStore(r.rdb, feed.StoreOptions{Now: clock}).SetWorkspace(ctx, "tight", model.Settings{Allocation: 50}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(d.Close)
-	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{Now: clock}).SetWorkspace(ctx, "tight", model.Settings{Allocation: 50}); err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{t: t, srv: srv, rdb: srv.Client()}
-	r.start(80, 24, func(o *tui.Options) {
-		o.Launcher = &cmd.ClientLauncher{Client: d.Client, Retries: d.Retries, Poll: 50 * time.Millisecond}
-		o.ReadOnly = ""
-	})
 	r.waitFor("tight")
 	r.send(keys("/ t i g h t enter e")...)
 	r.waitFor("remaining in tight: 50 credits")
@@ -142,7 +166,7 @@ func TestEstimatorQueuesAndCancelsAt80x24(t *testing.T) {
 	r.waitFor("Cancel the queued focus-group in tight? y to cancel it")
 	r.send(keys("y")...)
 	r.waitFor("cancelled the queued focus-group in tight")
-	if n := srv.Client().HLen(ctx, d.Retries.Key()).Val(); n != 0 {
+	if n := r.rdb.HLen(ctx, d.Retries.Key()).Val(); n != 0 {
 		t.Fatalf("Redis still holds %d queued jobs", n)
 	}
 	s := r.screen()

@@ -9,52 +9,55 @@ import (
 	"testing"
 	"time"
 
-	"mavtop/client"
-	"mavtop/cmd"
-	"mavtop/demo"
 	"mavtop/feed"
-	"mavtop/feed/feedtest"
 	"mavtop/model"
-	"mavtop/tui"
 )
 
-// TestEstimatorLaunchesJob launches a focus group from the estimator pane against
-// the API sandbox, through the real client (pre-flight, tracking): the pane shows
-// actual vs estimate, and the gauge shows exactly what the sandbox charged.
+// TestEstimatorLaunchesJob launches a focus group from the estimator pane
+// against the API sandbox, through the real client (pre-flight, tracking), on
+// the smallest usual terminal and a larger one: the launch's question, its
+// progress and its result (actual vs estimate) are all drawn, the actual is
+// what the sandbox charged, and the pane's remaining credits drop by it once
+// the stream has it; the footer keeps ? help and q quit.
 func TestEstimatorLaunchesJob(t *testing.T) {
-	srv := feedtest.Start(t)
-	scaled := client.NewScaledClock(now, 20) // sandbox jobs of 6–9 s finish in a fraction of a second
-	d, err := demo.Start(context.Background(), demo.Options{Redis: srv.Client(), NoTraffic: true, Seed: 7, Clock: scaled})
-	if err != nil {
-		t.Fatal(err)
+	for _, size := range [][2]int{{80, 24}, {120, 34}} {
+		w, h := size[0], size[1]
+		t.Run(fmt.Sprintf("%dx%d", w, h), func(t *testing.T) {
+			r, d := newLaunchRig(t, w, h)
+			r.waitFor("acme-prod")
+			r.send(keys("e")...)
+			r.waitFor("remaining in acme-prod: 12,000,000 credits")
+			r.send(keys("enter")...)
+			r.waitFor("Launch focus-group in acme-prod, up to 85 credits", "y confirm")
+			r.send(keys("y")...)
+			r.waitFor("focus-group in acme-prod: ") // the running line: spinner, status, time
+			r.waitFor("focus-group in acme-prod done: actual")
+			ledger, _ := d.Sandbox.Ledger(d.Key)
+			charged := ledger.Workspaces["acme-prod"].Used
+			r.waitFor(fmt.Sprintf("remaining in acme-prod: %s credits", humanize(12_000_000-charged)))
+			s := r.screen()
+			m := regexp.MustCompile(`done: actual (\d+) credits vs estimate 85`).FindStringSubmatch(s)
+			if m == nil {
+				t.Fatalf("no actual vs estimate at %dx%d:\n%s", w, h, s)
+			}
+			if actual, _ := strconv.ParseInt(m[1], 10, 64); actual != charged || actual <= 0 {
+				t.Fatalf("pane says %d credits, the sandbox charged %d", actual, charged)
+			}
+			lines := strings.Split(s, "\n")
+			if len(lines) != h || !strings.Contains(lines[h-1], "? help") || !strings.Contains(lines[h-1], "q quit") {
+				t.Fatalf("footer or height wrong at %dx%d:\n%s", w, h, s)
+			}
+		})
 	}
-	t.Cleanup(d.Close)
-	r := &rig{t: t, srv: srv, rdb: srv.Client()}
-	r.start(120, 34, func(o *tui.Options) {
-		o.Launcher = &cmd.ClientLauncher{Client: d.Client, Retries: d.Retries, Poll: 50 * time.Millisecond}
-		o.ReadOnly = ""
-	})
-	r.waitFor("acme-prod", "hooli-ml")
-	r.send(keys("e")...)
-	r.waitFor("remaining in acme-prod: 12,000,000 credits")
-	r.send(keys("enter")...)
-	r.waitFor("Launch focus-group in acme-prod, up to 85 credits (102 with buffer)?")
-	r.send(keys("y")...)
-	r.waitFor("focus-group in acme-prod done: actual")
-	s := r.screen()
-	m := regexp.MustCompile(`done: actual (\d+) credits vs estimate 85`).FindStringSubmatch(s)
-	if m == nil {
-		t.Fatalf("no actual vs estimate:\n%s", s)
+}
+
+// humanize writes n with thousands separators, as the panes do.
+func humanize(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
 	}
-	actual, _ := strconv.ParseInt(m[1], 10, 64)
-	ledger, _ := d.Sandbox.Ledger(d.Key)
-	charged := ledger.Workspaces["acme-prod"].Used
-	if actual != charged || actual <= 0 {
-		t.Fatalf("pane says %d credits, the sandbox charged %d", actual, charged)
-	}
-	if want := fmt.Sprintf("%d / 12,000,000", actual); !strings.Contains(s, want) {
-		t.Fatalf("gauge does not show %q:\n%s", want, s)
-	}
+	return s
 }
 
 // TestRedisGoesAwayAndComesBack kills redis-server under the dashboard: the

@@ -19,6 +19,9 @@ import (
 	"github.com/muesli/termenv"
 	"github.com/redis/go-redis/v9"
 
+	"mavtop/client"
+	"mavtop/cmd"
+	"mavtop/demo"
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
 	"mavtop/model"
@@ -82,6 +85,26 @@ func (r *rig) start(w, h int, opts ...rigOption) *rig {
 		cancel()
 	})
 	return r
+}
+
+// newLaunchRig is a dashboard of w×h on a real Redis that launches through
+// the real client into the demo's API sandbox (its workspaces and settings, no
+// traffic; a 20× clock, so sandbox jobs of 6–9 s finish in a fraction of a
+// second), with the demo's retry queue.
+func newLaunchRig(t *testing.T, w, h int) (*rig, *demo.Demo) {
+	t.Helper()
+	srv := feedtest.Start(t)
+	d, err := demo.Start(context.Background(), demo.Options{Redis: srv.Client(), NoTraffic: true, Seed: 7, Clock: client.NewScaledClock(now, 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	r := &rig{t: t, srv: srv, rdb: srv.Client()}
+	r.start(w, h, func(o *tui.Options) {
+		o.Launcher = &cmd.ClientLauncher{Client: d.Client, Retries: d.Retries, Poll: 50 * time.Millisecond}
+		o.ReadOnly = ""
+	})
+	return r, d
 }
 
 func (r *rig) setWorkspace(ws string, s model.Settings) {

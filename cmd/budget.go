@@ -244,21 +244,13 @@ func newBudgetShowCmd() *cobra.Command {
 					return exitf(1, "workspace %s has no settings and no usage this period", args[0])
 				}
 			}
-			projects := projectRows(l, rows)
+			attachProjects(l, rows, false)
 			if asJSON {
-				type wsOut struct {
-					wsRow
-					Projects []projectRow `json:"projects"`
-				}
-				out := make([]wsOut, 0, len(rows))
-				for _, r := range rows {
-					out = append(out, wsOut{r, projects[r.Workspace]})
-				}
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
-					"period": res.Snap.Period.Key, "period_config": res.Rule.Config(), "workspaces": out,
+					"period": res.Snap.Period.Key, "period_config": res.Rule.Config(), "workspaces": rows,
 				})
 			}
-			return printBudgets(cmd.OutOrStdout(), rows, projects, res)
+			return printBudgets(cmd.OutOrStdout(), rows, res)
 		},
 	}
 	rf.addFlags(cmd)
@@ -268,33 +260,45 @@ func newBudgetShowCmd() *cobra.Command {
 }
 
 // projectRow is one project of a workspace: its use this period, its budget
-// and its level (model.Assess of the project's usage limit).
+// and its level (model.Assess of the project's usage limit, by the
+// workspace's thresholds; "no allocation" without a limit).
 type projectRow struct {
 	Project   string              `json:"project"`
 	Used      int64               `json:"used"`
 	Budget    model.ProjectBudget `json:"budget"`
 	HasBudget bool                `json:"has_budget"`
-	Level     string              `json:"level"`
+	// Percent is used as a percentage of the usage limit (0 without one).
+	Percent float64 `json:"percent"`
+	Level   string  `json:"level"`
+	// Refused is the project's 402s this period.
+	Refused int64 `json:"refused_402"`
+	// Check is the project's monitoring status, in check only.
+	Check     string `json:"check,omitempty"`
+	level     model.Level
+	checkCode int
 }
 
-// projectRows groups the named projects of each row's workspace (those with
-// usage or a budget), from the ledger's project summaries, sorted by name.
-func projectRows(l *model.Ledger, rows []wsRow) map[string][]projectRow {
-	out := map[string][]projectRow{}
-	for _, r := range rows {
+// attachProjects sets each row's Projects from the ledger's project
+// summaries, sorted by name: the named projects (those with usage or a
+// budget), or with limitedOnly those with a usage limit, the ones a verdict
+// judges.
+func attachProjects(l *model.Ledger, rows []wsRow, limitedOnly bool) {
+	for i := range rows {
+		r := &rows[i]
+		r.Projects = nil
 		for _, p := range l.Projects(r.Workspace) {
-			if p.Name == "" {
-				continue // the workspace's calls made without a project
+			if p.Name == "" || limitedOnly && p.Budget.Limit <= 0 {
+				continue // the workspace's calls made without a project; a project nothing refuses
 			}
-			out[r.Workspace] = append(out[r.Workspace], projectRow{Project: p.Name, Used: p.Used, Budget: p.Budget,
-				HasBudget: p.HasBudget, Level: p.Status.Level.String()})
+			r.Projects = append(r.Projects, projectRow{Project: p.Name, Used: p.Used, Budget: p.Budget,
+				HasBudget: p.HasBudget, Percent: p.Status.Percent, Level: p.Status.Level.String(),
+				Refused: p.Refused.Total(), level: p.Status.Level})
 		}
-		slices.SortFunc(out[r.Workspace], func(a, b projectRow) int { return strings.Compare(a.Project, b.Project) })
+		slices.SortFunc(r.Projects, func(a, b projectRow) int { return strings.Compare(a.Project, b.Project) })
 	}
-	return out
 }
 
-func printBudgets(w io.Writer, rows []wsRow, projects map[string][]projectRow, res *feed.SnapshotResult) error {
+func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 	p := res.Snap.Period
 	fmt.Fprintf(w, "period %s: %s – %s (%s)\n", p.Key, p.Start.Format("2006-01-02 15:04 MST"), p.End.Format("2006-01-02 15:04 MST"), describePeriod(res.Rule.Config()))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -312,7 +316,7 @@ func printBudgets(w io.Writer, rows []wsRow, projects map[string][]projectRow, r
 			set = describeSettings(r.Settings, r.Thresholds)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\n", r.Workspace, r.Used, orNone(r.Allocation), r.Recharged, pct, r.Level, set)
-		for _, pr := range projects[r.Workspace] {
+		for _, pr := range r.Projects {
 			budget := "no budget"
 			if pr.HasBudget {
 				budget = fmt.Sprintf("usage limit %s, budget alert %s", orNone(pr.Budget.Limit), orNone(pr.Budget.Alert))

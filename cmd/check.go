@@ -55,8 +55,18 @@ type wsRow struct {
 	// true when --stale is given and no event of it is that recent.
 	LastEventAt *time.Time `json:"last_event_at"`
 	Stale       bool       `json:"stale,omitempty"`
-	level       model.Level
-	checkCode   int
+	// Verdict is the workspace judged with its projects' usage limits
+	// (model.Ledger.Verdict): the most severe level of its budgets, and the
+	// project whose limit sets it ("" for the workspace's own cap).
+	Verdict        string `json:"verdict"`
+	VerdictProject string `json:"verdict_project,omitempty"`
+	// Projects are the workspace's projects (see attachProjects): in budget
+	// show every named one, in check those with a usage limit.
+	Projects  []projectRow `json:"projects"`
+	level     model.Level
+	verdict   model.Level
+	ownCode   int // the workspace's own cap's status, without its projects
+	checkCode int
 }
 
 // judgedLedger seeds a ledger with the snapshot, as the dashboard's is, under
@@ -118,6 +128,9 @@ func workspaceRows(l *model.Ledger) []wsRow {
 			rem := s.Remaining
 			r.Remaining = &rem
 		}
+		if v, ok := l.Verdict(name); ok {
+			r.Verdict, r.VerdictProject, r.verdict = v.Level.String(), v.Project, v.Level
+		}
 		rows = append(rows, r)
 	}
 	return rows // by name: the ledger keeps that order
@@ -135,22 +148,41 @@ func checkOf(l model.Level) int {
 	return checkOK
 }
 
-// judge sets the row's check status: by its level, or, when fixed is true
-// (--warn/--crit given), by the percent of its effective cap against warn and
-// crit (an exhausted workspace is critical either way).
+// judge sets the row's check status and its projects': by the workspace's
+// verdict (model.Ledger.Verdict: its own level or a project's, the worse), or,
+// when fixed is true (--warn/--crit given), by the percent of each budget's cap
+// — the workspace's effective cap, each project's usage limit — against warn
+// and crit, the worst of them.
 func (r *wsRow) judge(fixed bool, warn, crit float64) {
-	r.checkCode = checkOf(r.level)
+	r.ownCode = budgetCheck(r.level, r.Cap > 0, r.Percent, fixed, warn, crit)
+	r.checkCode = checkOf(r.verdict)
 	if fixed {
-		switch {
-		case r.level == model.LevelExhausted || r.Cap > 0 && r.Percent >= crit:
-			r.checkCode = checkCritical
-		case r.Cap > 0 && r.Percent >= warn:
-			r.checkCode = checkWarning
-		default:
-			r.checkCode = checkOK
+		r.checkCode = r.ownCode
+	}
+	for i := range r.Projects {
+		p := &r.Projects[i]
+		p.checkCode = budgetCheck(p.level, p.Budget.Limit > 0, p.Percent, fixed, warn, crit)
+		p.Check = strings.ToLower(checkNames[p.checkCode])
+		if fixed {
+			r.checkCode = max(r.checkCode, p.checkCode)
 		}
 	}
 	r.Check = strings.ToLower(checkNames[r.checkCode])
+}
+
+// budgetCheck is one budget's status: by its level, or with fixed by the
+// percent of its cap against warn and crit (exhausted is critical either way).
+func budgetCheck(level model.Level, hasCap bool, percent float64, fixed bool, warn, crit float64) int {
+	if !fixed {
+		return checkOf(level)
+	}
+	switch {
+	case level == model.LevelExhausted || hasCap && percent >= crit:
+		return checkCritical
+	case hasCap && percent >= warn:
+		return checkWarning
+	}
+	return checkOK
 }
 
 // checkNewestEntries is how many of the newest stream entries check reads for
@@ -234,11 +266,19 @@ prints exactly one JSON object with "status" and "reason".`,
 			for field, why := range res.BadSettings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %v\n", field, why)
 			}
+			if kind == feed.SourceStream {
+				// the projects with a usage limit are judged too: their usage
+				// is in used_by, which readUsage leaves out
+				if err := feed.ReadLimitedProjects(ctx, c, rf.keys(), res); err != nil {
+					return fmt.Errorf("Redis cannot be read: %w", err)
+				}
+			}
 			l, err := judgedLedger(ctx, c, rf.keys(), res, th, now, kind == feed.SourceStream)
 			if err != nil {
 				return fmt.Errorf("Redis cannot be read: %w", err)
 			}
 			rows := workspaceRows(l)
+			attachProjects(l, rows, true)
 			var reasons []string
 			unknown := false
 			if len(args) > 0 {
@@ -422,17 +462,26 @@ func wantsJSON(args []string) bool {
 // errSilent carries an exit code without a message: the output said it all.
 var errSilent = errors.New("")
 
-// checkSummary is the status line's text: the workspaces at the worst status,
-// or how many there are and the period.
+// checkSummary is the status line's text: the budgets (workspaces, projects
+// with a usage limit) at the worst status, or how many workspaces there are
+// and the period.
 func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string {
 	var worst []string
 	for _, r := range rows {
-		if r.checkCode == code && code != checkOK {
+		if r.checkCode != code || code == checkOK {
+			continue
+		}
+		if r.ownCode == code {
 			of := "used"
 			if r.CapKind == model.CapLimit.String() {
 				of = "of its usage limit"
 			}
 			worst = append(worst, r.Workspace+" "+model.FormatPercent(r.Percent)+" "+of)
+		}
+		for _, pr := range r.Projects {
+			if pr.checkCode == code {
+				worst = append(worst, r.Workspace+"/"+pr.Project+" "+model.FormatPercent(pr.Percent)+" of its usage limit")
+			}
 		}
 	}
 	if len(worst) > 0 {
@@ -449,6 +498,9 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			max = fmt.Sprint(r.Cap)
 		}
 		perf = append(perf, fmt.Sprintf("'%s_used'=%d;;;0;%s '%s_402'=%dc", r.Workspace, r.Used, max, r.Workspace, r.Refused))
+		for _, pr := range r.Projects {
+			perf = append(perf, fmt.Sprintf("'%s/%s_used'=%d;;;0;%d", r.Workspace, pr.Project, pr.Used, pr.Budget.Limit))
+		}
 	}
 	fmt.Fprintf(w, "MAVTOP %s - %s | %s\n", checkNames[code], summary, strings.Join(perf, " "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -480,6 +532,10 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			last = "stale"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.Workspace, r.Used, alloc, pct, r.Level, r.Refused, last, r.Check)
+		for _, pr := range r.Projects {
+			fmt.Fprintf(tw, "%s/%s\t%d\t-\t%s (limit %d)\t%s\t%d\t\t%s\t\n", r.Workspace, pr.Project, pr.Used,
+				model.FormatPercent(pr.Percent), pr.Budget.Limit, pr.Level, pr.Refused, pr.Check)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -488,7 +544,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 	if fixed {
 		rule = fmt.Sprintf("fixed thresholds: warn %g%%, crit %g%%", warn, crit)
 	}
-	_, err := fmt.Fprintf(w, "%s; percent of the effective cap (allocation plus recharges, or the usage limit when smaller)\n", rule)
+	_, err := fmt.Fprintf(w, "%s; percent of the effective cap (allocation plus recharges, or the usage limit when smaller), a project's of its usage limit; a workspace's CHECK is the worst of its own and its projects'\n", rule)
 	return err
 }
 

@@ -70,6 +70,7 @@ type Collector struct {
 type descs struct {
 	used, refusals, recharged                           *prometheus.Desc
 	remaining, allocation, limit, exhausted, level, pct *prometheus.Desc
+	projectLevel, projectPct                            *prometheus.Desc
 	periodStart, periodEnd                              *prometheus.Desc
 	estRatio, estJobs, estEstimated, estActual          *prometheus.Desc
 	connected, lag, rate, events, reconnects, malformed *prometheus.Desc
@@ -91,6 +92,8 @@ func newDescs() descs {
 		allocation:   d("credits_allocation", "The workspace's credit allocation per billing period.", "workspace"),
 		limit:        d("credits_usage_limit", "The workspace's hard usage limit in credits.", "workspace"),
 		exhausted:    d("workspace_exhausted", "1 while the workspace has used up its allocation or limit, or the API refuses it with 402.", "workspace"),
+		projectLevel: d("project_level", "A project's level by its usage limit, as budget show and check judge it: 0 no limit, 1 ok, 2 warn, 3 high, 4 critical, 5 at its limit (its calls get 402 budget_exceeded). Only projects with a usage limit.", "workspace", "project"),
+		projectPct:   d("project_limit_used_percent", "A project's credits used as a percentage of its usage limit (only projects with one).", "workspace", "project"),
 		level:        d("workspace_level", "The workspace's level, as the gauges colour it: 0 no cap, 1 ok, 2 warn (first alert threshold), 3 high (second), 4 critical (third), 5 exhausted.", "workspace"),
 		pct:          d("credits_used_percent", "Credits used as a percent of the effective cap (the allocation plus recharges, or the usage limit when smaller); absent without a cap.", "workspace", "cap"),
 		periodStart:  d("billing_period_start_timestamp_seconds", "Start of the billing period the counters belong to."),
@@ -172,6 +175,7 @@ func (c *Collector) Calibration() []estimator.CalibrationRow { return c.cal.Repo
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.d.used, c.d.refusals, c.d.recharged, c.d.remaining, c.d.allocation, c.d.limit, c.d.exhausted, c.d.level, c.d.pct,
+		c.d.projectLevel, c.d.projectPct,
 		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
@@ -186,6 +190,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 type reading struct {
 	totals    *model.Snapshot
 	summaries []model.Summary
+	limited   []model.LimitedProject
 	period    model.Period
 	conn      *feed.ConnMsg
 	stats     *feed.StatsMsg
@@ -197,6 +202,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.hub.Read(func(l *model.Ledger, conn *feed.ConnMsg, stats *feed.StatsMsg) {
 		if l != nil {
 			r.totals, r.summaries, r.period = l.Totals(), l.Summaries(nil), l.Period()
+			r.limited = l.LimitedProjects(nil)
 		}
 		r.conn, r.stats = conn, stats
 	})
@@ -283,6 +289,10 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 		if s.Settings.UsageLimit > 0 {
 			ch <- gauge(c.d.limit, float64(s.Settings.UsageLimit), s.Name)
 		}
+	}
+	for _, p := range r.limited {
+		ch <- gauge(c.d.projectLevel, float64(p.Status.Level), p.Workspace, p.Project)
+		ch <- gauge(c.d.projectPct, p.Status.Percent, p.Workspace, p.Project)
 	}
 	if !r.period.Start.IsZero() {
 		ch <- gauge(c.d.periodStart, float64(r.period.Start.Unix()))

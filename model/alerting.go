@@ -16,7 +16,8 @@ type AlertKind string
 
 const (
 	// AlertThreshold: a workspace reached one of its alert thresholds (a
-	// percent of the effective cap Assess judges against).
+	// percent of the effective cap Assess judges against), or a project (with
+	// Project set) the same percent of its usage limit.
 	AlertThreshold AlertKind = "threshold"
 	// AlertBudget: a workspace reached its budget alert amount (credits).
 	AlertBudget AlertKind = "budget_alert"
@@ -215,6 +216,16 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 		}
 		if b.Limit > 0 {
 			project(AlertProjectLimit, b.Limit)
+			// the workspace's thresholds, as percents of the project's limit:
+			// they fire before the project's 402s start, at its row's level
+			for _, t := range pst.Thresholds {
+				a := base
+				a.Project, a.Kind, a.Threshold, a.Cap, a.CapKind = p.name, AlertThreshold, t, b.Limit, CapLimit
+				a.Used, a.PercentUsed, a.Level = p.used, pst.Percent, pst.Level
+				a.ID = AlertID(period, w.name, p.name, a.Kind, strconv.Itoa(t))
+				a.Condition = holds(Reached(p.used, b.Limit, t))
+				dst = append(dst, a)
+			}
 		}
 		for code, n := range p.refused {
 			if n <= 0 {

@@ -119,12 +119,25 @@ func TestAlertProjectBudgets(t *testing.T) {
 	lc := newLifecycle()
 	e := use("acme", "web", "/responses", 150, time.Minute)
 	l.Apply(&e)
-	if got := lc.step(l, t0.Add(2*time.Minute)); len(got) != 1 ||
-		got[0] != "firing 2026-11/acme/web/project_budget_alert/-: acme/web reached its 100-credit budget alert (150 credits used)" {
-		t.Fatalf("got %q", got)
+	// 150 of the 200-credit limit is 75 %: the workspace's thresholds (50,
+	// 75) as percents of the project's limit fire too, before any 402, at the
+	// level the project's row shows (high)
+	want := []string{
+		"firing 2026-11/acme/web/project_budget_alert/-: acme/web reached its 100-credit budget alert (150 credits used)",
+		"firing 2026-11/acme/web/threshold/50: acme/web used 50 % of its 200-credit usage limit (150 credits used, 75 %)",
+		"firing 2026-11/acme/web/threshold/75: acme/web used 75 % of its 200-credit usage limit (150 credits used, 75 %)",
+	}
+	if got := lc.step(l, t0.Add(2*time.Minute)); !slices.Equal(got, want) {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, a := range EvaluateAlerts(l, t0.Add(2*time.Minute), FeedHealth{Connected: true}, AlertOptions{}, nil) {
+		if a.Kind == AlertThreshold && a.Project == "web" && a.Level != LevelHigh {
+			t.Fatalf("project threshold alert at level %v, the project's row says high", a.Level)
+		}
 	}
 	l.SetBudget("acme", "web", ProjectBudget{Alert: 500, Limit: 600}, ms(time.Minute))
-	if got := ids(lc.step(l, t0.Add(2*time.Minute))); !slices.Equal(got, []string{"resolved 2026-11/acme/web/project_budget_alert/-"}) {
+	if got := ids(lc.step(l, t0.Add(2*time.Minute))); !slices.Equal(got, []string{"resolved 2026-11/acme/web/project_budget_alert/-",
+		"resolved 2026-11/acme/web/threshold/50", "resolved 2026-11/acme/web/threshold/75"}) {
 		t.Fatalf("got %q", got)
 	}
 }

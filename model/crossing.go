@@ -50,10 +50,12 @@ const (
 	firedBudgetAlert
 )
 
-// Bits of projState.fired.
+// Bits of projState.fired: its budget alert, its usage limit, then its
+// thresholds (bits 2–4, percents of the limit).
 const (
 	firedProjectAlert = 1 << iota
 	firedProjectLimit
+	firedProjectThreshold
 )
 
 // ceilDiv returns ⌈a/b⌉ for a ≥ 0, b > 0.
@@ -117,24 +119,44 @@ func (w *wsState) markPassed(defaults []int) {
 	w.arm(defaults)
 }
 
-func (p *projState) arm() {
-	p.nextAt = noLine
-	if b := p.budget; b.Alert > 0 && p.fired&firedProjectAlert == 0 {
-		p.nextAt = b.Alert
+// lines lists a project's crossing lines: the thresholds in force (th, the
+// workspace's) as percents of its usage limit — the cap Assess judges a
+// project against, so a threshold crossing fires exactly when the project's
+// level changes, before the 402s start — its usage limit and its budget alert.
+// A budget alert's level is the project's at the moment it fires (see
+// fireProject).
+func (p *projState) lines(th []int, visit func(ln line)) {
+	b := p.budget
+	if b.Limit > 0 {
+		for i, t := range th {
+			visit(line{bit: firedProjectThreshold << i, at: ceilDiv(int64(t)*b.Limit, 100), kind: CrossThreshold, th: t,
+				of: b.Limit, cap: CapLimit, level: thresholdLevel(i+1, len(th))})
+		}
+		visit(line{bit: firedProjectLimit, at: b.Limit, kind: CrossProjectLimit, of: b.Limit, level: LevelExhausted})
 	}
-	if b := p.budget; b.Limit > 0 && p.fired&firedProjectLimit == 0 && b.Limit < p.nextAt {
-		p.nextAt = b.Limit
+	if b.Alert > 0 {
+		visit(line{bit: firedProjectAlert, at: b.Alert, kind: CrossProjectAlert, of: b.Alert})
 	}
 }
 
-func (p *projState) markPassed() {
-	if p.budget.Alert > 0 && p.used >= p.budget.Alert {
-		p.fired |= firedProjectAlert
-	}
-	if p.budget.Limit > 0 && p.used >= p.budget.Limit {
-		p.fired |= firedProjectLimit
-	}
-	p.arm()
+// arm recomputes nextAt for the project (th: the thresholds in force).
+func (p *projState) arm(th []int) {
+	p.nextAt = noLine
+	p.lines(th, func(ln line) {
+		if p.fired&uint8(ln.bit) == 0 && ln.at < p.nextAt {
+			p.nextAt = ln.at
+		}
+	})
+}
+
+// markPassed records lines already behind the project without firing them.
+func (p *projState) markPassed(th []int) {
+	p.lines(th, func(ln line) {
+		if p.used >= ln.at {
+			p.fired |= uint8(ln.bit)
+		}
+	})
+	p.arm(th)
 }
 
 // fire records every line the workspace has now passed and not yet fired.
@@ -149,17 +171,22 @@ func (l *Ledger) fire(w *wsState, ts int64) {
 	w.arm(l.defaults)
 }
 
+// fireProject records every line the project has now passed and not yet
+// fired, in the order lines lists them (thresholds, limit, budget alert).
 func (l *Ledger) fireProject(w *wsState, p *projState, ts int64) {
-	if b := p.budget; b.Alert > 0 && p.fired&firedProjectAlert == 0 && p.used >= b.Alert {
-		p.fired |= firedProjectAlert
-		lvl := max(p.status(w.settings.Thresholds(l.defaults)).Level, LevelWarn)
-		l.pushCrossing(Crossing{Kind: CrossProjectAlert, Workspace: w.name, Project: p.name, Used: p.used, Of: b.Alert, Level: lvl, TS: ts})
-	}
-	if b := p.budget; b.Limit > 0 && p.fired&firedProjectLimit == 0 && p.used >= b.Limit {
-		p.fired |= firedProjectLimit
-		l.pushCrossing(Crossing{Kind: CrossProjectLimit, Workspace: w.name, Project: p.name, Used: p.used, Of: b.Limit, Level: LevelExhausted, TS: ts})
-	}
-	p.arm()
+	th := w.settings.Thresholds(l.defaults)
+	p.lines(th, func(ln line) {
+		if p.fired&uint8(ln.bit) != 0 || p.used < ln.at {
+			return
+		}
+		p.fired |= uint8(ln.bit)
+		if ln.kind == CrossProjectAlert {
+			ln.level = max(p.status(th).Level, LevelWarn)
+		}
+		l.pushCrossing(Crossing{Kind: ln.kind, Workspace: w.name, Project: p.name, Threshold: ln.th, Used: p.used, Of: ln.of,
+			CapKind: ln.cap, Level: ln.level, TS: ts})
+	})
+	p.arm(th)
 }
 
 func (l *Ledger) pushCrossing(c Crossing) {

@@ -384,6 +384,12 @@ func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	if w.used >= w.nextAt {
 		l.fire(w, ts)
 	}
+	// the workspace's thresholds are its projects' too: their lines move with them
+	for _, p := range w.projects {
+		if p.budget.Limit > 0 {
+			l.fireProject(w, p, ts)
+		}
+	}
 	l.rerank(w)
 }
 
@@ -393,10 +399,7 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 	w := l.workspace(ws)
 	p := w.project(project)
 	p.budget, p.hasBudget = b, true
-	p.arm()
-	if p.used >= p.nextAt {
-		l.fireProject(w, p, ts)
-	}
+	l.fireProject(w, p, ts) // fires what the budget puts behind the project, arms the rest
 }
 
 // Seed replaces the ledger's counters with a snapshot of Redis. Lines already
@@ -517,7 +520,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			l.refusedAll[i] += n
 		}
 		for _, p := range w.projects {
-			p.markPassed()
+			p.markPassed(w.settings.Thresholds(l.defaults))
 			for ep, n := range p.endpoints {
 				l.endpointsAll[ep] += *n
 			}

@@ -149,10 +149,24 @@ func TestUsageLimitAndProjectBudgets(t *testing.T) {
 	l.SetBudget("acme", "web", ProjectBudget{Alert: 50, Limit: 100}, ms(0))
 	e := use("acme", "web", "/responses", 60, 0)
 	l.Apply(&e)
-	if c := l.TakeCrossings(); len(c) != 1 || c[0].Kind != CrossProjectAlert || c[0].Project != "web" {
+	// 60 of the project's 100-credit limit: its 50 % threshold (warn), then
+	// its budget alert; the thresholds are the workspace's, of the limit
+	if c := l.TakeCrossings(); len(c) != 2 || c[0].Kind != CrossThreshold || c[0].Project != "web" || c[0].Threshold != 50 ||
+		c[0].Of != 100 || c[0].CapKind != CapLimit || c[0].Level != LevelWarn || c[1].Kind != CrossProjectAlert || c[1].Project != "web" {
 		t.Fatalf("project alert: %+v", c)
 	}
-	e = use("acme", "web", "/responses", 40, 0)
+	e = use("acme", "web", "/responses", 30, 0)
+	l.Apply(&e)
+	// 90 of 100: 75 % (high) and 90 % (critical) fire before the 402s start,
+	// at the level the project's row shows
+	c := l.TakeCrossings()
+	if len(c) != 2 || c[0].Threshold != 75 || c[0].Level != LevelHigh || c[1].Threshold != 90 || c[1].Level != LevelCritical {
+		t.Fatalf("project thresholds: %+v", c)
+	}
+	if ps := l.Projects("acme"); ps[0].Status.Level != c[1].Level {
+		t.Fatalf("project level %v, crossing %v", ps[0].Status.Level, c[1].Level)
+	}
+	e = use("acme", "web", "/responses", 10, 0)
 	l.Apply(&e)
 	if c := l.TakeCrossings(); len(c) != 1 || c[0].Kind != CrossProjectLimit {
 		t.Fatalf("project limit: %+v", c)
@@ -171,7 +185,7 @@ func TestUsageLimitAndProjectBudgets(t *testing.T) {
 	l.Apply(&e)
 	// the usage limit (300) is below the allocation, so it is the cap the
 	// thresholds are percents of: 50/75/90 % of 300 fire with the limit itself
-	c := l.TakeCrossings()
+	c = l.TakeCrossings()
 	kinds := map[CrossingKind]int{}
 	for _, x := range c {
 		kinds[x.Kind]++

@@ -203,3 +203,75 @@ func (l *Ledger) Totals() *Snapshot {
 	}
 	return s
 }
+
+// Verdict is a workspace judged together with its projects' usage limits: the
+// level of whichever of its budgets is closest to refusing calls. A project at
+// 95 of its 100-credit limit is refused at 100 however much of the
+// workspace's allocation is left, so the workspace's verdict is critical
+// while its own level (its gauge) is ok. check's status and every surface that
+// sums a workspace up in one word use it; each budget's own level stays in
+// Summary.Level and ProjectSummary.Status.
+type Verdict struct {
+	// Level is the most severe of the workspace's own level and its projects'
+	// (Assess of each project's usage limit, by the workspace's thresholds).
+	Level Level
+	// Project names the project whose usage limit sets Level; "" when the
+	// workspace's own cap does (a tie goes to the workspace; between projects
+	// to the higher percent of its limit, then the first by name).
+	Project string
+	// Status is the judgement that sets Level: the workspace's or Project's.
+	Status Status
+}
+
+// Verdict judges workspace ws with its projects' usage limits (see Verdict);
+// false when the ledger does not know ws. A project is judged only when it has
+// a usage limit: a budget alert alone refuses nothing.
+func (l *Ledger) Verdict(ws string) (Verdict, bool) {
+	w := l.ws[ws]
+	if w == nil {
+		return Verdict{}, false
+	}
+	st := w.status(l.defaults)
+	v := Verdict{Level: st.Level, Status: st}
+	th := w.settings.Thresholds(l.defaults)
+	for _, p := range w.projects {
+		if p.budget.Limit <= 0 {
+			continue
+		}
+		pst := p.status(th)
+		worse := pst.Level > v.Level
+		if pst.Level == v.Level && v.Project != "" {
+			worse = pst.Percent > v.Status.Percent || pst.Percent == v.Status.Percent && p.name < v.Project
+		}
+		if worse {
+			v = Verdict{Level: pst.Level, Project: p.name, Status: pst}
+		}
+	}
+	return v, true
+}
+
+// LimitedProject is a project with a usage limit, judged (Assess of its limit
+// by its workspace's thresholds): what Verdict weighs.
+type LimitedProject struct {
+	Workspace, Project string
+	Status             Status
+}
+
+// LimitedProjects appends every project with a usage limit to dst, in no
+// particular order: the projects a metric or a verdict judges. It costs a walk
+// of the workspaces, not the per-endpoint totals Projects builds.
+func (l *Ledger) LimitedProjects(dst []LimitedProject) []LimitedProject {
+	for _, w := range l.ws {
+		var th []int
+		for _, p := range w.projects {
+			if p.budget.Limit <= 0 {
+				continue
+			}
+			if th == nil {
+				th = w.settings.Thresholds(l.defaults)
+			}
+			dst = append(dst, LimitedProject{Workspace: w.name, Project: p.name, Status: p.status(th)})
+		}
+	}
+	return dst
+}

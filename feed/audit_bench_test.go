@@ -200,6 +200,10 @@ func BenchmarkAuditReadShapes(b *testing.B) {
 			}
 			return nil
 		}},
+		{"digest", func() error { return c.HGetAll(ctx, keys.Digest(p.Key)).Err() }},
+		{"hscan-one-slice-used-5000", func() error { return c.HScan(ctx, keys.Used(p.Key), 0, "", batch).Err() }},
+		{"hscan-one-slice-settings-5000", func() error { return c.HScan(ctx, keys.Settings(), 0, "", batch).Err() }},
+		{"hscan-one-slice-recharged-5000", func() error { return c.HScan(ctx, keys.Recharged(p.Key), 0, "", batch).Err() }},
 		{"hscan-used-5000", func() error {
 			var cur uint64
 			for {

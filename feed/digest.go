@@ -94,10 +94,12 @@ func (d *digest) mismatched(o *digest) int {
 
 // DefaultAuditSlice is how many hash slots one audit's HSCAN of the used,
 // recharged and settings hashes visits (SubscriberOptions.AuditSlice): about
-// that many workspaces, so at 100,000 workspaces every counter and setting is
-// read back once every 20 audits (100 s at the default cadence), a few
-// milliseconds of Redis time each.
-const DefaultAuditSlice = 5000
+// that many workspaces. A hash of up to a few thousand workspaces is read back
+// whole by every audit; at 100,000 workspaces (131,072 slots) a round takes
+// 131 audits, and the full read every fullAuditEveryDigest audits comes first.
+// Measured: a slice of 5,000 slots of the settings hash cost Redis about as
+// much as the rest of the audit together, so the slice is kept small.
+const DefaultAuditSlice = 1000
 
 // auditSlices are the parts of the used, recharged and settings hashes (in that
 // order) one audit reads with HSCAN, and the cursors to go on from.

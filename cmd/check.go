@@ -113,7 +113,11 @@ func judgedLedger(ctx context.Context, c redis.UniversalClient, keys feed.Keys, 
 // settings) with its summary, sorted by name.
 func workspaceRows(l *model.Ledger) []wsRow {
 	rows := make([]wsRow, 0, l.Len())
-	for _, name := range l.Ordered(model.ByName, 0, l.Len(), make([]string, 0, l.Len())) {
+	// names sorted as strings: the ledger's by-name order would first rank
+	// every workspace for all its orders, which check never shows
+	names := l.Names(make([]string, 0, l.Len()))
+	slices.Sort(names)
+	for _, name := range names {
 		s, ok := l.Summary(name)
 		if !ok {
 			continue

@@ -164,7 +164,10 @@ func (l *Ledger) workspace(name string) *wsState {
 		return l.own(w)
 	}
 	name = strings.Clone(name) // do not pin the reader's buffers
-	w := &wsState{owner: l.owner, name: name, projects: make(map[string]*projState, 1), nextAt: noLine}
+	// projects is made at the first project: a workspace seeded from its
+	// counters alone (check, the first frame) has none, and 100k empty maps
+	// were a third of seeding them
+	w := &wsState{owner: l.owner, name: name, nextAt: noLine}
 	l.ws[name] = w
 	l.rerank(w) // takes its place in the orders
 	return w
@@ -176,6 +179,9 @@ func (w *wsState) project(name string) *projState {
 	}
 	name = strings.Clone(name)
 	p := &projState{name: name, endpoints: make(map[string]*int64, 4), nextAt: noLine}
+	if w.projects == nil {
+		w.projects = make(map[string]*projState, 1)
+	}
 	w.projects[name] = p
 	return p
 }

@@ -63,7 +63,7 @@ func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
 						log.Info("redis", "state", m.State.String(), "server", m.Server)
 					}
 				case *feed.SnapshotMsg:
-					log.Info("counters read", "reason", string(m.Reason), "period", m.Snap.Period.Key, "stream_id", m.Snap.StreamID)
+					logSnapshot(ctx, log, m)
 				case *feed.HistoryMsg:
 					switch {
 					case m.Err != nil:
@@ -77,6 +77,25 @@ func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
 			}
 		}
 	}()
+}
+
+// logSnapshot records a counter read. A re-read is said in the dashboard's
+// words (feed.SnapshotMsg.Note: "Redis restarted: counters re-read, −2,927
+// credits"), at WARN when it healed something the feed had missed or lost (a
+// restart, a reset, a trim, a failover, a drift: what an on-call engineer
+// reading journalctl must see), at INFO for a new period or period config.
+func logSnapshot(ctx context.Context, log *slog.Logger, m *feed.SnapshotMsg) {
+	attrs := []any{"reason", string(m.Reason), "period", m.Snap.Period.Key, "stream_id", m.Snap.StreamID}
+	note := m.Note()
+	if note == "" {
+		log.Info("counters read", attrs...)
+		return
+	}
+	lvl := slog.LevelWarn
+	if m.Reason == feed.ReasonRollover || m.Reason == feed.ReasonPeriod {
+		lvl = slog.LevelInfo
+	}
+	log.Log(ctx, lvl, note, append(attrs, "used_delta", m.UsedDelta, "workspaces_changed", m.Changed, "restarted", m.Restarted)...)
 }
 
 // loggedLauncher records every launch from the dashboard and how it ended:

@@ -187,6 +187,26 @@ func TestWatchAuditsOnItsCadence(t *testing.T) {
 		m := scrape()
 		return strings.Contains(m, used+"500\n") && strings.Contains(m, `mavtop_feed_resyncs_total{reason="drift"} 1`)
 	})
+	// and says so on stderr, in the dashboard's words (journalctl reads it)
+	logged := func(what string) {
+		t.Helper()
+		waitUntil(t, 30*time.Second, "watch to log "+what, func() bool { return strings.Contains(stderr.String(), what) })
+	}
+	logged(`level=WARN msg="the counters and the stream disagreed: counters re-read, +400 credits" reason=drift`)
+	if !srv.Real {
+		cancel()
+		<-done
+		return // a restart onto older data needs redis-server
+	}
+	// Redis comes back older than it was (restart from an older snapshot):
+	// the credits it lost are said, with the run id's change
+	old := srv.CopyData()
+	if err := feed.NewPublisher(c, feed.PublisherOptions{}).Track(ctx, model.Event{Workspace: "acme", Endpoint: "/responses", Credits: 2927, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "the event in /metrics", func() bool { return strings.Contains(scrape(), used+"3427\n") })
+	srv.RestartFrom(old)
+	logged(`level=WARN msg="Redis restarted: counters re-read, −2,927 credits" reason=restart`)
 	cancel()
 	select {
 	case err := <-done:

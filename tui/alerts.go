@@ -16,6 +16,9 @@ type Alert struct {
 	At    time.Time
 	Level model.Level
 	Text  string
+	// Workspace is the workspace the alert is about ("" for none): where it
+	// is drawn in Text, it is shortened as every pane shortens names.
+	Workspace string
 	// seq numbers alerts in the order raised: the selection follows it, not
 	// the row, as newer alerts push older ones down.
 	seq uint64
@@ -66,6 +69,7 @@ type Alerts struct {
 	width     int
 	height    int
 	focused   bool
+	nameW     int // the cells a workspace name gets, the same in every pane
 }
 
 // NewAlerts returns an empty alert list.
@@ -83,7 +87,7 @@ func (a Alerts) Len() int { return len(a.list) }
 // AddCrossing turns a ledger crossing into an alert, at the level the crossing
 // carries (the gauge's).
 func (a *Alerts) AddCrossing(c model.Crossing) {
-	a.add(Alert{At: a.at(), Level: c.Level, Text: crossingText(c)})
+	a.add(Alert{At: a.at(), Level: c.Level, Text: crossingText(c), Workspace: c.Workspace})
 }
 
 // crossingText says what a crossing means, with the numbers as the gauges show them.
@@ -116,7 +120,8 @@ func (a *Alerts) AddRefusal(e *model.Event) {
 	if e.Project != "" {
 		where += "/" + e.Project
 	}
-	a.add(Alert{At: now, Level: model.LevelExhausted, Text: fmt.Sprintf("%s got 402 %s on %s", where, orDash(e.Code), e.Endpoint)})
+	a.add(Alert{At: now, Level: model.LevelExhausted, Text: fmt.Sprintf("%s got 402 %s on %s", where, orDash(e.Code), e.Endpoint),
+		Workspace: e.Workspace})
 }
 
 // AddNotice records an operational event (a gap, a resync) as an alert.
@@ -250,7 +255,8 @@ func (a Alerts) row(i int) string {
 		if e.Status == model.AlertResolved {
 			look, status = a.st.Level(model.LevelOK), "resolved"
 		}
-		s := e.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + status + ": " + model.Sanitize(e.Summary)
+		s := e.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + status + ": " +
+			shortNameIn(model.Sanitize(e.Summary), e.workspace(), a.names())
 		if e.Delivery != "" {
 			s += "  " + a.st.Dim.Render(model.Sanitize(e.Delivery))
 		}
@@ -260,5 +266,22 @@ func (a Alerts) row(i int) string {
 	}
 	al := a.list[i-n-m]
 	look := a.st.Level(al.Level)
-	return al.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + al.Text
+	return al.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + shortNameIn(al.Text, al.Workspace, a.names())
+}
+
+// names is the width a workspace name gets: the one every pane gives names.
+func (a *Alerts) names() int {
+	if a.nameW > 0 {
+		return a.nameW
+	}
+	return nameWidth(a.width + 2)
+}
+
+// workspace is the entry's workspace, read from its id
+// ("<period>/<workspace>/…"; names hold no "/"), "" for none.
+func (e *LifecycleEntry) workspace() string {
+	if parts := strings.SplitN(e.ID, "/", 3); len(parts) == 3 && parts[1] != "-" {
+		return parts[1]
+	}
+	return ""
 }

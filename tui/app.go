@@ -478,8 +478,7 @@ func (m Model) handleKey(k tea.KeyMsg) (Model, tea.Cmd) {
 			m.layout()
 			return m, nil
 		}
-		lines := len(m.helpLines(m.width - 2))
-		c := listCursor{pos: m.helpTop, n: max(lines-(m.areas().bodyH-2), 0) + 1, rows: max(m.areas().bodyH-2, 1)}
+		c := m.helpPager()
 		if c.handle(k, km) {
 			m.helpTop = c.pos
 		}
@@ -520,6 +519,8 @@ func (m Model) handleKey(k tea.KeyMsg) (Model, tea.Cmd) {
 	case key.Matches(k, km.ChartScope):
 		m.charts, _ = m.charts.Update(k)
 		return m, nil
+	case key.Matches(k, km.Back) && m.focus == focusLog && m.log.Opened():
+		return m.routeToFocus(k) // back to the list first
 	case key.Matches(k, km.Back) && m.focus != focusGauges:
 		m.setFocus(focusGauges)
 		return m, nil

@@ -76,3 +76,24 @@ func (c *listCursor) handle(msg tea.Msg, km *KeyMap) bool {
 	}
 	return false
 }
+
+// navigation is the keys that scroll this list, in KeyMap.navigation's order,
+// each enabled only where it moves the cursor: up, page up and top not at the
+// top, down, page down and bottom not at the bottom, none in a list of one.
+// Help built from it never offers a key that does nothing.
+func (c *listCursor) navigation(km *KeyMap) []key.Binding {
+	up, down := c.pos > 0, c.pos < c.n-1
+	return []key.Binding{enabled(km.Up, up), enabled(km.Down, down), enabled(km.PageUp, up), enabled(km.PageDown, down),
+		enabled(km.Top, up), enabled(km.Bottom, down)}
+}
+
+// allNavigation is the keys that scroll this list for the ? screen, which
+// lists what the pane honours wherever the cursor is: all of them when the
+// list has more than one row, none when it has nothing to scroll.
+func (c *listCursor) allNavigation(km *KeyMap) []key.Binding {
+	nav := km.navigation()
+	for i := range nav {
+		nav[i] = enabled(nav[i], c.n > 1)
+	}
+	return nav
+}

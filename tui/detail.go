@@ -53,7 +53,7 @@ func (d Detail) maxTop() int { return max(len(d.lines)-d.height, 0) }
 
 // Update scrolls: a line, a page, to either end.
 func (d Detail) Update(msg tea.Msg) (Detail, tea.Cmd) {
-	c := listCursor{pos: d.top, n: d.maxTop() + 1, rows: max(d.height, 1)}
+	c := d.pager()
 	if c.handle(msg, d.km) {
 		d.top = c.pos
 	}
@@ -90,8 +90,12 @@ func (d *Detail) SetScores(s []model.ForecastScore) {
 // lists.
 const MaxDetailScores = 3
 
-// Title names the workspace.
-func (d Detail) Title() string { return "Workspace " + d.ws + " · esc back" }
+// Title names the workspace, whole when the pane has room, else shortened
+// as every pane shortens names so "esc back" stays.
+func (d Detail) Title() string {
+	const around = len("Workspace  · esc back") + 6 // the pane's border and title marks
+	return "Workspace " + shortName(d.ws, max(d.width-around, nameWidth(d.width+2))) + " · esc back"
+}
 
 func (d *Detail) layout() []string {
 	st, s := d.st, d.sum
@@ -179,8 +183,9 @@ func (d *Detail) layout() []string {
 		add("%s", st.Dim.Render("  none"))
 	}
 	for _, r := range d.refusals {
-		add("  %s  %-10s %-15s %-17s %-15s %s", time.UnixMilli(r.Event.TS).Local().Format("15:04:05"), truncate(orDash(r.Event.Project), 10),
-			r.Event.Endpoint, orDash(r.Event.Code), r.By, r.Event.Msg)
+		// the request id, what support asks for, before the message
+		add("  %s  %-10s %-15s %-17s %-15s %s  %s", time.UnixMilli(r.Event.TS).Local().Format("15:04:05"), shortName(orDash(r.Event.Project), 10),
+			model.Sanitize(r.Event.Endpoint), model.Sanitize(orDash(r.Event.Code)), r.By, model.Sanitize(orDash(r.Event.Req)), model.Sanitize(r.Event.Msg))
 	}
 	return out
 }

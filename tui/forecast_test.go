@@ -71,7 +71,7 @@ func TestForecastsOnScreen(t *testing.T) {
 	}
 	clock = testNow
 	has("emitted", row("emitted"), "out in 2 h", "3.6k/h")
-	has("globex", row("globex"), "top-up 15 min", "6.0k/h") // 2,000 left, 1,500 above the threshold
+	has("globex", row("globex"), "top-up in 15 min", "6.0k/h") // 2,000 left, 1,500 above the threshold
 	d := NewDetail(c)
 	d.SetSize(200, 20)
 	d.Open("emitted")

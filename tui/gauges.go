@@ -36,6 +36,7 @@ type Gauges struct {
 	height  int
 	focused bool
 	total   int // workspaces before filtering
+	nameW   int // the cells a workspace name gets, the same in every pane
 }
 
 type gaugeRow struct {
@@ -293,7 +294,7 @@ var gaugeColumns = []struct {
 }{
 	{column{head: "used", right: true, cell: cellPercent, width: 12}, 1},
 	{column{head: "credits", right: true, cell: cellCredits, width: 15}, 2},
-	{column{head: "runs out", cell: cellRunsOut, width: 13}, 0},
+	{column{head: "runs out", cell: cellRunsOut, width: 16}, 0},
 	{column{head: "burn", right: true, cell: cellBurn, width: 7}, 3},
 	{column{head: "pace", right: true, cell: cellPace, width: 9}, 5},
 	{column{head: "402s", right: true, cell: cellRefused, width: 5}, 4},
@@ -301,46 +302,54 @@ var gaugeColumns = []struct {
 }
 
 const (
-	maxBar   = 64
-	levelW   = 7
-	markerW  = 2
-	minNameW = 10
-	maxNameW = 32
+	levelW  = 7
+	markerW = 2
+	// narrowUsed is the pane width under which "used" is the percent alone,
+	// so it stays beside "runs out" at 60 columns
+	narrowUsed = 70
 )
 
+// names is the width of the name column: the one every pane gives names.
+func (g *Gauges) names() int {
+	if g.nameW > 0 {
+		return g.nameW
+	}
+	return nameWidth(g.width + 2)
+}
+
 // layout picks the name width, bar width and the columns for the pane's
-// width alone.
+// width alone: the name gets the width every pane gives names, the columns
+// come in by priority, and all that is left goes to the bar.
 func (g *Gauges) layout() (nameW, barW int, cols []column) {
-	nameW = min(max(g.width/8, minNameW), 24)
+	nameW = g.names()
 	minBar := 10
 	if g.width >= 100 {
 		minBar = min(g.width/5, 24)
 	}
 	avail := g.width - markerW - nameW - 1 - levelW - 1 - minBar
+	width := func(c column) int {
+		if c.head == "used" && g.width < narrowUsed { // "99.9 %": the header says used
+			return 7
+		}
+		return c.width
+	}
 	chosen := make([]bool, len(gaugeColumns))
 	for prio := 0; prio < len(gaugeColumns); prio++ {
 		for i, c := range gaugeColumns {
-			if c.prio == prio && avail >= c.width+1 {
+			if c.prio == prio && avail >= width(c.column)+1 {
 				chosen[i] = true
-				avail -= c.width + 1
+				avail -= width(c.column) + 1
 			}
 		}
 	}
 	for i, c := range gaugeColumns {
 		if chosen[i] {
-			cols = append(cols, c.column)
+			col := c.column
+			col.width = width(col)
+			cols = append(cols, col)
 		}
 	}
-	// what is left goes to the names first (up to the widest), then the bar
-	longest := 0
-	for _, r := range g.visible {
-		longest = max(longest, cellWidth(r.Name))
-	}
-	if grow := min(avail, maxNameW-nameW, max(longest-nameW, 0)); grow > 0 && g.width >= 90 {
-		nameW += grow
-		avail -= grow
-	}
-	barW = min(minBar+avail, maxBar)
+	barW = minBar + avail
 	if avail < 0 { // very narrow: squeeze the name
 		nameW = max(nameW+avail, 4)
 		barW = minBar
@@ -383,7 +392,7 @@ func (g Gauges) View() string {
 
 func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column) string {
 	look := g.st.Level(r.Level)
-	marker, name := "  ", pad(shorten(model.Sanitize(r.Name), nameW), nameW)
+	marker, name := "  ", pad(shortName(r.Name, nameW), nameW)
 	if selected {
 		marker = "▸ "
 		if g.focused {
@@ -456,7 +465,8 @@ func cellRunsOut(g *Gauges, r *gaugeRow, width int) string {
 	case f.RunsOut:
 		return "out in " + humanize(f.RunsOutIn)
 	case f.RechargeDue:
-		return firstFit(width, "top-up "+humanize(f.NextRechargeIn), "↻ "+humanize(f.NextRechargeIn))
+		// the auto-recharge tops the credits up before they run out
+		return firstFit(width, "top-up in "+humanize(f.NextRechargeIn), "top-up "+humanize(f.NextRechargeIn))
 	case f.Idle:
 		return "idle"
 	}

@@ -102,7 +102,9 @@ func (h Header) View() string {
 		parts = append(parts, headerPart{st.Warn.Render("source: " + h.source), 1})
 	}
 	if rl := h.api.RateLimit; rl.Known {
-		parts = append(parts, headerPart{fmt.Sprintf("API %d/%d req", rl.Remaining, rl.Limit), 6})
+		// X-RateLimit-Remaining of X-RateLimit-Limit: requests the API key may
+		// still make before the rate limit's window resets
+		parts = append(parts, headerPart{fmt.Sprintf("API rate limit: %d of %d req left", rl.Remaining, rl.Limit), 6})
 	}
 	if d := h.api.Drift; d != nil {
 		if d.Err != nil {

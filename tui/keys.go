@@ -86,56 +86,70 @@ func (g Gauges) ShortHelp() []key.Binding {
 	if g.editing {
 		return []key.Binding{km.FilterApply, km.FilterClear}
 	}
-	has := g.n > 0
-	return []key.Binding{enabled(km.Up, has), enabled(km.Down, has), enabled(km.Open, has), km.Estimator,
+	nav := g.cur.navigation(km)
+	return []key.Binding{nav[0], nav[1], enabled(km.Open, g.n > 0), km.Estimator,
 		km.Filter, km.SortNext, km.Focus}
 }
 
 // FullHelp is the gauge list's keys for the ? screen.
 func (g Gauges) FullHelp() [][]key.Binding {
 	km := g.km
-	return [][]key.Binding{km.navigation(),
-		{km.Open, km.Estimator, km.Filter, enabled(km.Back, g.filter.Value() != ""), km.SortNext, km.SortPrev},
+	return [][]key.Binding{g.cur.allNavigation(km),
+		{enabled(km.Open, g.n > 0), km.Estimator, km.Filter, enabled(km.Back, g.filter.Value() != ""), km.SortNext, km.SortPrev},
 		{km.ChartScope, km.Focus}}
 }
 
-// ShortHelp is the 402 log's keys for the footer.
+// ShortHelp is the 402 log's keys for the footer: enter shows the selected
+// refusal in full, and goes back from there.
 func (r RefusalLog) ShortHelp() []key.Binding {
 	km := r.km
-	has := len(r.rows) > 1
-	return []key.Binding{enabled(km.Up, has), enabled(km.Down, has), enabled(km.Top, has), km.Focus, km.Back}
+	nav := r.cur.navigation(km)
+	open := enabled(km.Open, len(r.rows) > 0)
+	if r.open {
+		open = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter/esc", "back to the list"))
+		return []key.Binding{nav[0], nav[1], open}
+	}
+	return []key.Binding{nav[0], nav[1], open, nav[4], km.Focus, km.Back}
 }
 
 // FullHelp is the 402 log's keys for the ? screen.
 func (r RefusalLog) FullHelp() [][]key.Binding {
 	km := r.km
-	return [][]key.Binding{km.navigation(), {km.Focus, km.Back}}
+	return [][]key.Binding{r.cur.allNavigation(km), {enabled(km.Open, len(r.rows) > 0), km.Focus, km.Back}}
 }
 
 // ShortHelp is the alert list's keys for the footer.
 func (a Alerts) ShortHelp() []key.Binding {
 	km := a.km
-	has := a.rows() > 1 // the shared lifecycle and the scores scroll too
-	return []key.Binding{enabled(km.Up, has), enabled(km.Down, has), enabled(km.Top, has), km.Focus, km.Back}
+	nav := a.cur.navigation(km) // the shared lifecycle and the scores scroll too
+	return []key.Binding{nav[0], nav[1], nav[4], km.Focus, km.Back}
 }
 
 // FullHelp is the alert list's keys for the ? screen.
 func (a Alerts) FullHelp() [][]key.Binding {
 	km := a.km
-	return [][]key.Binding{km.navigation(), {km.Focus, km.Back}}
+	return [][]key.Binding{a.cur.allNavigation(km), {km.Focus, km.Back}}
 }
 
-// ShortHelp is the detail view's keys for the footer.
+// pager is the detail view's scroll position as a cursor over its first line.
+func (d Detail) pager() listCursor {
+	return listCursor{pos: d.top, n: d.maxTop() + 1, rows: max(d.height, 1)}
+}
+
+// ShortHelp is the detail view's keys for the footer: the ones that scroll
+// only where they would (no pgdn at the end, no ↑ at the top).
 func (d Detail) ShortHelp() []key.Binding {
 	km := d.km
-	scrolls := d.maxTop() > 0
-	return []key.Binding{enabled(km.Up, scrolls), enabled(km.Down, scrolls), enabled(km.PageDown, scrolls), km.Estimator, km.Back}
+	c := d.pager()
+	nav := c.navigation(km)
+	return []key.Binding{nav[0], nav[1], nav[3], nav[4], km.Estimator, km.Back}
 }
 
 // FullHelp is the detail view's keys for the ? screen.
 func (d Detail) FullHelp() [][]key.Binding {
 	km := d.km
-	return [][]key.Binding{km.navigation(), {km.Estimator, km.Back}}
+	c := d.pager()
+	return [][]key.Binding{c.allNavigation(km), {km.Estimator, km.Back}}
 }
 
 // ShortHelp is the estimator's keys for the footer, by phase.

@@ -86,6 +86,8 @@ func (m *Model) layout() {
 	m.header.SetWidth(m.width)
 	m.help.Width = m.width
 	m.helpTop = min(m.helpTop, max(len(m.helpLines(inner))-(a.bodyH-2), 0))
+	nw := nameWidth(m.width) // one width for names in every pane
+	m.gauges.nameW, m.log.nameW, m.alerts.nameW = nw, nw, nw
 	m.gauges.SetSize(inner, a.gaugesH-2)
 	m.charts.SetSize(inner, max(a.chartsH-2, 0))
 	m.log.SetSize(a.logW-2, a.bottomH-2)
@@ -203,7 +205,7 @@ func (m *Model) footer() string {
 		left = m.st.Bad.Render(fit(" "+m.quitQuestion()+" ", leftW))
 	case ok:
 		look := m.st.Level(al.Level)
-		left = look.Style.Inherit(m.st.Banner).Render(fit(" "+look.Symbol+" "+model.Sanitize(al.Text)+" ", leftW))
+		left = look.Style.Inherit(m.st.Banner).Render(fit(" "+look.Symbol+" "+shortNameIn(model.Sanitize(al.Text), al.Workspace, m.alerts.names())+" ", leftW))
 	case m.notice != "" && m.opt.Now().Before(m.noticeUntil):
 		left = m.st.Warn.Render(fit(m.notice, leftW))
 	default:
@@ -228,12 +230,20 @@ func (m *Model) globalHelp() []key.Binding {
 	return []key.Binding{m.km.Help, m.km.Quit}
 }
 
+// helpPager is the ? screen's scroll position as a cursor over its first line.
+func (m *Model) helpPager() listCursor {
+	lines := len(m.helpLines(m.width - 2))
+	return listCursor{pos: m.helpTop, n: max(lines-(m.areas().bodyH-2), 0) + 1, rows: max(m.areas().bodyH-2, 1)}
+}
+
 // paneHelp is the focused pane's own short help.
 func (m *Model) paneHelp() []key.Binding {
 	km := m.km
 	switch m.mode {
 	case modeHelp:
-		return []key.Binding{km.Up, km.Down, km.Back}
+		c := m.helpPager()
+		nav := c.navigation(km)
+		return []key.Binding{nav[0], nav[1], km.Back}
 	case modeEstimator:
 		return m.est.ShortHelp()
 	case modeDetail:
@@ -301,7 +311,7 @@ func (m *Model) helpLines(w int) []string {
 	for _, p := range []string{
 		"Bars: ━ used, ─ left, ┼/╋ alert thresholds, ╳ usage limit. Percent is of the effective cap: the allocation plus recharges, or the usage limit when smaller.",
 		"burn: credits per hour over the last 15 min (at least 5 min), one large charge left out as a step; 0 once idle. pace: burn ÷ the rate that lasts to the period's end.",
-		"runs out: when credits end at that burn; \"top-up\" the next auto-recharge; \"idle\" no charge for 4 usual intervals (1–15 min); \"lasts period\" they last to the reset.",
+		"runs out: when credits end at that burn; \"top-up in 12 min\" when the auto-recharge adds credits (they do not run out before); \"idle\" no charge for 4 usual intervals (1–15 min); \"lasts period\" they last to the reset.",
 		"Every number is what Redis holds for this billing period; the stream only adds to it.",
 	} {
 		lines = append(lines, wrapLines(p, w, 0)...)

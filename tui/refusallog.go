@@ -5,7 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"mavtop/model"
 )
@@ -22,6 +24,11 @@ type RefusalLog struct {
 	width   int
 	height  int
 	focused bool
+	// open shows the selected refusal in full in place of the list (enter):
+	// every fact, the message and the advice wrapped, at any size
+	open bool
+	// nameW is the cells a workspace name gets, the same in every pane
+	nameW int
 }
 
 // NewRefusalLog returns an empty log.
@@ -34,18 +41,24 @@ func (r *RefusalLog) SetSize(w, h int) {
 	r.cur.setRows(h - 1 - r.adviceLines())
 }
 
-// adviceLines is how many lines the selected entry gets under the list: what
-// support asks for (workspace, code, request id) and the message in full when
-// the pane is tall, the advice and where to fix it always from 6 lines.
+// adviceLines is how many lines the selected entry gets under the list, at
+// every size: what support asks for (workspace, code, request id) and its
+// message on one line from 4 lines, the advice and where to fix it from 6, the
+// message on a line of its own from 10. enter shows all of it, wrapped.
 func (r *RefusalLog) adviceLines() int {
 	switch {
 	case r.height >= 10:
 		return 4
 	case r.height >= 6:
-		return 2
+		return 3
+	case r.height >= 4:
+		return 1
 	}
 	return 0
 }
+
+// Opened reports whether the selected refusal is shown in full.
+func (r RefusalLog) Opened() bool { return r.open }
 
 // refusalKey is a refusal's identity: its stream entry id, or what it says
 // when it has none.
@@ -81,8 +94,19 @@ func (r RefusalLog) Title() string {
 	return fmt.Sprintf("402 refusals (%s this period)", credits(r.total))
 }
 
-// Update scrolls the log.
+// Update scrolls the log; enter shows the selected refusal in full (the
+// arrows then step through the refusals in full), enter or esc goes back.
 func (r RefusalLog) Update(msg tea.Msg) (RefusalLog, tea.Cmd) {
+	if k, ok := msg.(tea.KeyMsg); ok {
+		switch {
+		case key.Matches(k, r.km.Open):
+			r.open = !r.open && len(r.rows) > 0
+			return r, nil
+		case r.open && key.Matches(k, r.km.Back):
+			r.open = false
+			return r, nil
+		}
+	}
 	if r.cur.handle(msg, r.km) && r.cur.pos < len(r.rows) {
 		r.sel, r.chosen = refusalKey(&r.rows[r.cur.pos]), true
 	}
@@ -100,6 +124,9 @@ func (r RefusalLog) View() string {
 			msg = fmt.Sprintf("  None in the last hour; the %s of this period are in the counters and the workspace details.", credits(r.total))
 		}
 		return r.st.Dim.Render(fit(msg, r.width))
+	}
+	if r.open {
+		return r.full()
 	}
 	cols := r.columns()
 	var b strings.Builder
@@ -126,27 +153,81 @@ func (r RefusalLog) View() string {
 		b.WriteString("\n" + s)
 	}
 	if n := r.adviceLines(); n > 0 {
-		// keep the advice at the bottom of the pane
+		// keep the selected one at the bottom of the pane
 		for i := to - from; i < r.cur.rows; i++ {
 			b.WriteByte('\n')
 		}
 		sel := &r.rows[r.cur.pos]
+		ev := &sel.Event
 		if n >= 4 {
-			ev := &sel.Event
-			facts := "▸ " + model.Sanitize(ev.Workspace)
-			if ev.Project != "" {
-				facts += "/" + model.Sanitize(ev.Project)
-			}
-			facts += " · " + model.Sanitize(orDash(ev.Code)) + " · request " + model.Sanitize(orDash(ev.Req)) + " · " + sel.By.String() +
-				" · " + model.Sanitize(ev.Endpoint) + " · " + time.UnixMilli(ev.TS).Local().Format("15:04:05")
-			b.WriteString("\n" + r.st.Bold.Render(fit(facts, r.width)))
+			b.WriteString("\n" + r.st.Bold.Render(fit(r.facts(sel, true), r.width)))
 			b.WriteString("\n" + fit("  “"+model.Sanitize(ev.Msg)+"”", r.width))
+		} else {
+			b.WriteString("\n" + r.st.Bold.Render(fit(r.facts(sel, false)+" · “"+model.Sanitize(ev.Msg)+"”", r.width)))
 		}
-		u := model.RefusalAdvice(sel.Event.Code)
-		b.WriteString("\n" + r.st.Warn.Render(fit("→ "+u.Message, r.width)))
-		b.WriteString("\n" + r.st.Dim.Render(fit("  "+u.ActionURL, r.width)))
+		if n >= 3 {
+			u := model.RefusalAdvice(ev.Code)
+			b.WriteString("\n" + r.st.Warn.Render(fit("→ "+u.Message, r.width)))
+			b.WriteString("\n" + r.st.Dim.Render(fit("  "+u.ActionURL, r.width)))
+		}
 	}
 	return b.String()
+}
+
+// facts is the selected refusal on one line: what support asks for first,
+// whole (code, request id), the workspace in what is left (shortened as
+// every pane shortens names, the message keeping a start), with the rest
+// (who refused, endpoint, time) when all is asked.
+func (r *RefusalLog) facts(sel *model.Refusal, all bool) string {
+	ev := &sel.Event
+	ids := model.Sanitize(orDash(ev.Code)) + " · request " + model.Sanitize(orDash(ev.Req))
+	where := r.where(ev)
+	if !all && cellWidth(ids)+cellWidth(where)+5 > r.width {
+		ids = model.Sanitize(orDash(ev.Code)) + " · " + model.Sanitize(orDash(ev.Req))
+	}
+	where = shortName(where, max(r.width-cellWidth(ids)-5, r.names())) // "▸ " and " · "
+	s := "▸ " + where + " · " + ids
+	if all { // the rest while it fits whole, so the request id is never cut
+		for _, more := range []string{sel.By.String(), model.Sanitize(ev.Endpoint), time.UnixMilli(ev.TS).Local().Format("15:04:05")} {
+			if cellWidth(s)+3+cellWidth(more) > r.width {
+				break
+			}
+			s += " · " + more
+		}
+	}
+	return s
+}
+
+// where is the refusal's workspace and project, in full.
+func (r *RefusalLog) where(ev *model.Event) string {
+	s := model.Sanitize(ev.Workspace)
+	if ev.Project != "" {
+		s += "/" + model.Sanitize(ev.Project)
+	}
+	return s
+}
+
+// full is the selected refusal alone, every fact whole and wrapped to the
+// pane: the workspace, code and request id, the message, the advice and where
+// to fix it, then which budget refused it, the endpoint and when.
+func (r RefusalLog) full() string {
+	sel := &r.rows[r.cur.pos]
+	ev := &sel.Event
+	u := model.RefusalAdvice(ev.Code)
+	var lines []string
+	add := func(style func(...string) string, s string) {
+		for _, l := range strings.Split(ansi.Wrap(s, r.width, " -/_"), "\n") {
+			lines = append(lines, style(fit(strings.TrimRight(l, " "), r.width)))
+		}
+	}
+	add(r.st.Bold.Render, "▸ "+r.where(ev))
+	add(r.st.Bold.Render, "  "+model.Sanitize(orDash(ev.Code))+" · request "+model.Sanitize(orDash(ev.Req)))
+	add(func(s ...string) string { return strings.Join(s, "") }, "  “"+model.Sanitize(ev.Msg)+"”")
+	add(r.st.Warn.Render, "→ "+u.Message)
+	add(r.st.Dim.Render, "  "+u.ActionURL)
+	add(r.st.Dim.Render, fmt.Sprintf("  %s · %s · %s · %d of %d · enter/esc: back to the list", sel.By.String(), model.Sanitize(ev.Endpoint),
+		time.UnixMilli(ev.TS).Local().Format("15:04:05"), r.cur.pos+1, len(r.rows)))
+	return strings.Join(lines[:min(len(lines), r.height)], "\n")
 }
 
 type logColumn struct {
@@ -158,7 +239,15 @@ type logColumn struct {
 }
 
 func cutEnd(s string, w int) string { return align(s, w, false) }
-func cutMid(s string, w int) string { return pad(shorten(s, w), w) }
+func cutMid(s string, w int) string { return pad(shortName(s, w), w) }
+
+// names is the width of the workspace column: the one every pane gives names.
+func (r *RefusalLog) names() int {
+	if r.nameW > 0 {
+		return r.nameW
+	}
+	return nameWidth(r.width + 2)
+}
 
 // columns fits the log's columns to the width alone, never to the rows: what
 // support asks for (workspace, code, request id) and the message stay, the
@@ -166,7 +255,7 @@ func cutMid(s string, w int) string { return pad(shorten(s, w), w) }
 // refused go first, in that order, as the width shrinks.
 func (r *RefusalLog) columns() []logColumn {
 	inner := r.width - 2 // the selection marker
-	wsW := min(max(inner/6, 12), 28)
+	wsW := r.names()
 	reqW := 12 // request ids are 18 characters in the API's examples: whole from 70 columns
 	if inner >= 70 {
 		reqW = min(max(inner/5, 18), 24)
@@ -180,7 +269,7 @@ func (r *RefusalLog) columns() []logColumn {
 		{"refused by", 15, func(e *model.Refusal) string { return e.By.String() }, cutEnd},
 		{"request", reqW, func(e *model.Refusal) string { return orDash(e.Event.Req) }, cutMid},
 	}
-	minMessage := max(24, inner/3)
+	minMessage := max(24, inner/4)
 	drop := map[string]bool{}
 	used := func() int {
 		n := 0

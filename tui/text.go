@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"mavtop/model"
 )
 
 // pad fills s with spaces to width cells (never cuts).
@@ -60,4 +62,27 @@ func shorten(s string, width int) string {
 	tail := (width - 1 + 1) / 2
 	head := width - 1 - tail
 	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, w-tail, "")
+}
+
+// nameWidth is the cells a workspace name gets in a terminal termW columns
+// wide, the same in every pane (the gauges, the 402 log, the alerts): fixed by
+// the size and never by the names on screen, so a long name reads the same
+// wherever it is drawn and no column moves when a longer one arrives. 10 at
+// 60–80 columns, 16 at 100, 32 from 160.
+func nameWidth(termW int) int { return min(max((termW-40)*4/15, 10), 32) }
+
+// shortName is how every pane draws a workspace (or workspace/project) name
+// in w cells: sanitized, then shortened in the middle by display width, so
+// names that differ only at the end stay apart.
+func shortName(s string, w int) string { return shorten(model.Sanitize(s), w) }
+
+// shortNameIn shortens the first mention of workspace ws in a sentence s (an
+// alert, a title) the way shortName does in a column of w cells, so the words
+// after a long name stay on screen and the name reads as it does elsewhere.
+func shortNameIn(s, ws string, w int) string {
+	ws = model.Sanitize(ws)
+	if ws == "" || cellWidth(ws) <= w {
+		return s
+	}
+	return strings.Replace(s, ws, shortName(ws, w), 1)
 }

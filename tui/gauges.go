@@ -324,7 +324,7 @@ func (g *Gauges) layout() (nameW, barW int, cols []column) {
 	nameW = g.names()
 	minBar := 10
 	if g.width >= 100 {
-		minBar = min(g.width/5, 24)
+		minBar = min(g.width/6, 24)
 	}
 	avail := g.width - markerW - nameW - 1 - levelW - 1 - minBar
 	width := func(c column) int {

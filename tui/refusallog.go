@@ -163,7 +163,11 @@ func (r RefusalLog) View() string {
 			b.WriteString("\n" + r.st.Bold.Render(fit(r.facts(sel, true), r.width)))
 			b.WriteString("\n" + fit("  “"+model.Sanitize(ev.Msg)+"”", r.width))
 		} else {
-			b.WriteString("\n" + r.st.Bold.Render(fit(r.facts(sel, false)+" · “"+model.Sanitize(ev.Msg)+"”", r.width)))
+			line := r.facts(sel, false)
+			if rest := r.width - cellWidth(line) - 3; rest >= 4 { // the message's start in what is left, never over the id
+				line += " · " + truncate("“"+model.Sanitize(ev.Msg)+"”", rest)
+			}
+			b.WriteString("\n" + r.st.Bold.Render(fit(line, r.width)))
 		}
 		if n >= 3 {
 			u := model.RefusalAdvice(ev.Code)

@@ -68,8 +68,8 @@ func shorten(s string, width int) string {
 // wide, the same in every pane (the gauges, the 402 log, the alerts): fixed by
 // the size and never by the names on screen, so a long name reads the same
 // wherever it is drawn and no column moves when a longer one arrives. 10 at
-// 60–80 columns, 16 at 100, 32 from 160.
-func nameWidth(termW int) int { return min(max((termW-40)*4/15, 10), 32) }
+// columns up to 90, 12 at 100, 16 at 120, 32 from 200.
+func nameWidth(termW int) int { return min(max((termW-40)/5, 10), 32) }
 
 // shortName is how every pane draws a workspace (or workspace/project) name
 // in w cells: sanitized, then shortened in the middle by display width, so

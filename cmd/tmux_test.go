@@ -439,3 +439,24 @@ func TestDemoLogInRealTerminal(t *testing.T) {
 		t.Fatalf("the log:\n%s\nthe screen:\n%s", log, screen)
 	}
 }
+
+// TestSGRLines: scripts/sgrlines.pl (the README picture's capture for freeze)
+// starts every line with the colours the line before ended in, and spells out
+// the default colours and every later change whole, bold keeping its colour.
+func TestSGRLines(t *testing.T) {
+	if _, err := exec.LookPath("perl"); err != nil {
+		t.Skip("perl is not installed")
+	}
+	c := exec.Command("perl", "../scripts/sgrlines.pl")
+	c.Env = append(os.Environ(), "FG=1;2;3", "BG=4;5;6")
+	c.Stdin = strings.NewReader("\x1b[38;2;0;95;215m┏━\n┃\x1b[39m x \x1b[38;5;9m\x1b[1mB\x1b[0m\n")
+	out, err := c.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "\x1b[0;38;2;1;2;3;48;2;4;5;6m\x1b[0;38;2;0;95;215;48;2;4;5;6m┏━\n" +
+		"\x1b[0;38;2;0;95;215;48;2;4;5;6m┃\x1b[0;38;2;1;2;3;48;2;4;5;6m x \x1b[0;38;5;9;48;2;4;5;6m\x1b[0;1;38;5;9;48;2;4;5;6mB\x1b[0;38;2;1;2;3;48;2;4;5;6m\n"
+	if string(out) != want {
+		t.Errorf("got  %q\nwant %q", out, want)
+	}
+}

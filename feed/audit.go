@@ -33,6 +33,9 @@ type tally struct {
 	// sums is what the digest hash holds when every producer keeps it: the
 	// per-shard sums of used, recharged and 402s (see DigestShard).
 	sums digest
+	// usedByAt is the stream id a used_by read after the snapshot included
+	// (see UsedByMsg): entries up to it are in the usedBy checksums already.
+	usedByAt string
 }
 
 // kindDropped marks a settings entry whose field the hash no longer holds.
@@ -99,6 +102,17 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 	return t
 }
 
+// addUsedBy adds a used_by hash read at stream id at, after the snapshot the
+// tally was made of (which left it out).
+func (t *tally) addUsedBy(usedBy map[string]int64, at string) {
+	for f, n := range usedBy {
+		if ws, _, _, ok := model.SplitUsedByField(f); ok {
+			t.get(ws).usedBy += t.sum(f) * uint64(n)
+		}
+	}
+	t.usedByAt = at
+}
+
 // add counts one event the way a ledger of period p does.
 func (t *tally) add(e *model.Event, p model.Period) {
 	if e.Kind == model.KindSettings || !p.Contains(e.TS) {
@@ -113,7 +127,10 @@ func (t *tally) add(e *model.Event, p model.Period) {
 	}
 	w.used += e.Credits
 	t.sums.used[shard] += e.Credits
-	w.usedBy += t.sum(e.Workspace, e.Project, e.Endpoint) * uint64(e.Credits)
+	if t.usedByAt == "" || model.CompareStreamIDs(e.ID, t.usedByAt) > 0 {
+		t.usedByAt = ""
+		w.usedBy += t.sum(e.Workspace, e.Project, e.Endpoint) * uint64(e.Credits)
+	}
 	if e.Refused() {
 		w.refused += t.sum(e.Workspace, e.Project, e.Code)
 		t.sums.refused[shard]++

@@ -129,6 +129,10 @@ func (f *follower) handle(m Msg) {
 		f.ledger.Seed(m.Snap, f.now())
 		f.snaps = append(f.snaps, *m)
 		f.lastID = m.Snap.StreamID
+	case *UsedByMsg:
+		if m.Gen == f.gen {
+			f.ledger.SeedUsedBy(m.UsedBy, m.StreamID)
+		}
 	case *BatchMsg:
 		if m.Gen != f.gen {
 			f.stale++

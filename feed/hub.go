@@ -94,6 +94,17 @@ func (h *Hub) Handle(m Msg) {
 			v.push(&vm, h)
 		}
 		return
+	case *UsedByMsg:
+		// Folded once here; each viewer continues from a copy (folding it
+		// itself would copy every workspace its ledger shares with the hub's).
+		for v := range h.viewers {
+			lm := &LedgerMsg{Gen: h.state.Gen, Source: h.state.Source}
+			if !v.noLedger && h.state.Ledger != nil {
+				lm.Ledger = h.viewerLedger()
+			}
+			v.push(lm, h)
+		}
+		return
 	case *HistoryMsg:
 		// The hub folds every page; viewers get a copy of the result at most
 		// once a second and at the end, so the hour is folded once, not once
@@ -121,7 +132,42 @@ func (h *Hub) Handle(m Msg) {
 	for v := range h.viewers {
 		v.push(m, h)
 	}
+	if b, ok := m.(*BatchMsg); ok && applied && h.state.Ledger != nil {
+		h.refresh(len(b.Events))
+	}
 }
+
+// refresh hands a viewer a fresh copy of the hub's ledger once it has been sent
+// refreshEvery's worth of events since its last one. A viewer applies the
+// events to its own copy, which copies each workspace state it changes (copy
+// on write): left alone, its ledger becomes a second full ledger over time (at
+// 100k workspaces and 1,000 events/s, within ten minutes). A fresh copy shares
+// every state with the hub's again, so a viewer holds at most refreshEvery
+// states of its own and memory stays flat; it costs one map of pointers per
+// viewer every refreshEvery events. The copy comes after the events queued
+// before it, so the viewer raises their alerts first and the copy already
+// includes them.
+func (h *Hub) refresh(events int) {
+	every := refreshEvery(h.state.Ledger.Len())
+	for v := range h.viewers {
+		if v.noLedger {
+			continue
+		}
+		v.sinceCopy += events
+		if v.sinceCopy >= every {
+			v.push(&LedgerMsg{Ledger: h.viewerLedger(), Gen: h.state.Gen, Source: h.state.Source}, h)
+		}
+	}
+}
+
+// refreshEvery is how many events a viewer applies to its own ledger between
+// fresh copies: an eighth of the workspaces (the copies it may make stay an
+// eighth of a ledger), at least minRefresh so a small ledger is not copied
+// every few events.
+func refreshEvery(workspaces int) int { return max(workspaces/8, minRefresh) }
+
+// minRefresh bounds how often a viewer of a small ledger gets a fresh copy.
+const minRefresh = 4096
 
 // historyRefresh is how often viewers get the hub's ledger while the start's
 // history is folded in.
@@ -213,6 +259,9 @@ type Viewer struct {
 	closed bool
 	// noLedger: joined with JoinEvents.
 	noLedger bool
+	// sinceCopy counts the events queued since the viewer's last ledger copy
+	// (guarded by the hub's lock; see Hub.refresh).
+	sinceCopy int
 }
 
 // push queues m (called with the hub locked). A viewer too far behind drops its
@@ -225,8 +274,19 @@ func (v *Viewer) push(m Msg, h *Hub) {
 	}
 	if len(v.queue) >= h.maxQueue {
 		v.queue = h.catchUp(v, v.queue[:0], true)
+		v.sinceCopy = 0
 	} else {
 		v.queue = append(v.queue, m)
+		switch m := m.(type) {
+		case *LedgerMsg:
+			if m.Ledger != nil {
+				v.sinceCopy = 0
+			}
+		case *SnapshotMsg:
+			if m.Ledger != nil {
+				v.sinceCopy = 0
+			}
+		}
 	}
 	v.signal()
 }

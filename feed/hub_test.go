@@ -239,3 +239,72 @@ func TestHubHandsViewersItsSeededLedger(t *testing.T) {
 		t.Fatalf("the events viewer got %d history pages, want all 5 (it keeps no ledger)", hist)
 	}
 }
+
+// TestHubViewerLedgerStaysShared: a viewer applies the events to its own copy
+// of the hub's ledger, which copies every workspace state an event changes;
+// the hub hands it a fresh copy every refreshEvery events, so the states it
+// holds of its own stay bounded however many workspaces the events touch, and
+// its totals stay the hub's. A start's used_by read (UsedByMsg) is folded by the
+// hub once and reaches the viewer as a copy, not to fold again.
+func TestHubViewerLedgerStaysShared(t *testing.T) {
+	const workspaces, events = 20_000, 15_000
+	h := NewHub()
+	v := h.Join()
+	snap := hubSnapshot(1)
+	snap.Snap.UsedByLater = true
+	snap.Snap.Used = map[string]int64{}
+	usedBy := map[string]int64{}
+	for i := range workspaces {
+		snap.Snap.Used[fmt.Sprintf("ws%d", i)] = 100
+		usedBy[model.UsedByField(fmt.Sprintf("ws%d", i), "web", "/responses")] = 100
+	}
+	h.Handle(snap)
+	h.Handle(&UsedByMsg{Gen: 1, UsedBy: usedBy, StreamID: "0-0"})
+	var s LedgerState
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var copies, folds int
+	take := func() {
+		msgs, err := v.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			switch m := m.(type) {
+			case *LedgerMsg:
+				if m.Ledger != nil {
+					copies++
+				}
+			case *UsedByMsg:
+				folds++
+			}
+			s.Apply(m)
+		}
+	}
+	take()
+	if s.Ledger.UsedByPending() || s.Ledger.Totals().UsedBy[model.UsedByField("ws7", "web", "/responses")] != 100 || folds != 0 {
+		t.Fatalf("after the used_by read: viewer pending %v, ws7's project %d credits, %d reads to fold itself; want false, 100, 0",
+			s.Ledger.UsedByPending(), s.Ledger.Totals().UsedBy[model.UsedByField("ws7", "web", "/responses")], folds)
+	}
+	maxOwned := 0
+	for from := 0; from < events; from += 500 {
+		b := &BatchMsg{Gen: 1}
+		for i := from; i < from+500; i++ {
+			b.Events = append(b.Events, model.Event{ID: fmt.Sprintf("%d-0", i+1), TS: hubNow.UnixMilli() + int64(i),
+				Workspace: fmt.Sprintf("ws%d", i*7919%workspaces), Project: "web", Endpoint: "/responses", Credits: 3, Status: 200})
+		}
+		b.LastID = b.Events[len(b.Events)-1].ID
+		h.Handle(b)
+		take()
+		maxOwned = max(maxOwned, s.Ledger.Owned())
+	}
+	if every := refreshEvery(workspaces); maxOwned > every || copies < events/every {
+		t.Fatalf("the viewer held up to %d workspace states of its own after %d fresh copies; want at most %d, at least %d copies",
+			maxOwned, copies, every, events/every)
+	}
+	var hub *model.Snapshot
+	h.Read(func(l *model.Ledger, _ *ConnMsg, _ *StatsMsg) { hub = totals(l) })
+	if got := totals(s.Ledger); !reflect.DeepEqual(got, hub) {
+		t.Fatalf("viewer and hub disagree after %d events", events)
+	}
+}

@@ -36,6 +36,12 @@ func (s *LedgerState) Apply(m Msg) bool {
 		}
 		s.Gen, s.Source = m.Gen, m.Source
 		return true
+	case *UsedByMsg:
+		if s.Ledger == nil || m.Gen != s.Gen {
+			return false
+		}
+		s.Ledger.SeedUsedBy(m.UsedBy, m.StreamID)
+		return true
 	case *BatchMsg:
 		if s.Ledger == nil || m.Gen != s.Gen {
 			return false // from before the snapshot that replaced it

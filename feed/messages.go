@@ -8,8 +8,8 @@ import (
 	"mavtop/model"
 )
 
-// Msg is what a Subscriber hands its caller: *SnapshotMsg, *BatchMsg, *ConnMsg,
-// *MalformedMsg or *StatsMsg. Messages arrive in stream order on one goroutine.
+// Msg is what a Subscriber hands its caller: *SnapshotMsg, *UsedByMsg,
+// *BatchMsg, *ConnMsg, *MalformedMsg or *StatsMsg. Messages arrive in stream order on one goroutine.
 type Msg interface{ feedMsg() }
 
 // Reason says why a snapshot was (re)read.
@@ -123,6 +123,21 @@ func (m *SnapshotMsg) Note() string {
 	}
 	return s
 }
+
+// UsedByMsg brings the project and endpoint credits (the used_by hash) of a
+// start snapshot that left them out (Snap.UsedByLater), so the first frame is
+// drawn from the workspace counters at once: model.Ledger.SeedUsedBy folds it.
+// It comes before any batch of its generation; StreamID is the newest entry
+// the hash included (at or after the snapshot's: the follow reads on from the
+// snapshot's id, and entries up to StreamID count for their workspace only).
+// The hub folds it once and hands its viewers a LedgerMsg instead.
+type UsedByMsg struct {
+	Gen      uint64
+	UsedBy   map[string]int64
+	StreamID string
+}
+
+func (*UsedByMsg) feedMsg() {}
 
 // BatchMsg is the events of one XREAD reply, in stream order, after Gen's
 // snapshot. Events is the caller's to keep. Malformed entries are left out (each

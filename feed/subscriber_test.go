@@ -451,3 +451,99 @@ func TestClientInfoFieldTakesOnlyAnAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestStartReadsUsedByAfterTheFirstSnapshot: a start's snapshot leaves the
+// used_by hash out (the first frame needs only the workspace counters) and
+// reads it right after, at a later stream id. Events written in between are in
+// that read and in the stream the follow reads on: their project credits must
+// count once, their workspace credits once; and the audit, comparing every
+// hash with what was delivered, must find nothing to heal.
+func TestStartReadsUsedByAfterTheFirstSnapshot(t *testing.T) {
+	servers(t, func(t *testing.T, c redis.UniversalClient) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		pub := NewPublisher(c, PublisherOptions{})
+		for i := range 60 {
+			if err := pub.Track(ctx, mixedEvent(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var (
+			mu      sync.Mutex
+			state   LedgerState
+			snaps   []*SnapshotMsg
+			usedBys []*UsedByMsg
+			audits  int64
+			done    = make(chan error, 1)
+		)
+		sub := NewSubscriber(c, SubscriberOptions{AuditEvery: 20 * time.Millisecond, Block: 100 * time.Millisecond,
+			Backoff: &Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}})
+		go func() {
+			done <- sub.Run(ctx, func(m Msg) {
+				if sm, ok := m.(*SnapshotMsg); ok && len(snaps) == 0 {
+					// Between the snapshot and the used_by read: 40 more events,
+					// in the stream after the snapshot's id and in used_by.
+					for i := 60; i < 100; i++ {
+						if err := pub.Track(ctx, mixedEvent(i)); err != nil {
+							t.Error(err)
+						}
+					}
+					if len(sm.Snap.UsedBy) != 0 || !sm.Snap.UsedByLater {
+						t.Errorf("the start snapshot carried %d used_by fields (UsedByLater %v), want none, later", len(sm.Snap.UsedBy), sm.Snap.UsedByLater)
+					}
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				switch m := m.(type) {
+				case *SnapshotMsg:
+					snaps = append(snaps, m)
+				case *UsedByMsg:
+					usedBys = append(usedBys, m)
+				case *StatsMsg:
+					audits = m.Audits
+				}
+				state.Apply(m)
+			})
+		}()
+		for i := 100; i < 130; i++ { // and some while it follows
+			if err := pub.Track(ctx, mixedEvent(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tail, err := c.XRevRangeN(ctx, Keys{}.Stream(), "+", "-", 1).Result()
+		if err != nil || len(tail) != 1 {
+			t.Fatalf("stream tail: %v", err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			mu.Lock()
+			ok := state.Ledger != nil && compareIDs(state.Ledger.StreamID(), tail[0].ID) >= 0 && audits > fullAuditEvery
+			mu.Unlock()
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the follow did not reach %s with %d audits", tail[0].ID, fullAuditEvery+1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		mu.Lock()
+		got := countersOf(state.Ledger.Totals())
+		pending := state.Ledger.UsedByPending()
+		nSnaps, nUsedBy := len(snaps), len(usedBys)
+		var ubAt, snapAt string
+		if nUsedBy > 0 {
+			ubAt, snapAt = usedBys[0].StreamID, snaps[0].Snap.StreamID
+		}
+		mu.Unlock()
+		if want := redisCounters(t, c, time.Now()); !got.equal(want) {
+			t.Fatalf("ledger:\n%v\nredis:\n%v", got, want)
+		}
+		if nSnaps != 1 || nUsedBy != 1 || pending || compareIDs(ubAt, snapAt) <= 0 {
+			t.Fatalf("%d snapshots, %d used_by reads (at %s, snapshot at %s), pending %v: want one each, used_by read after the 40 events",
+				nSnaps, nUsedBy, ubAt, snapAt, pending)
+		}
+		cancel()
+		<-done
+	})
+}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -90,5 +91,33 @@ func TestCloneSharesNoBurnBuckets(t *testing.T) {
 				t.Errorf("%s, workspace %q: newest bucket %.0f credits, want %.0f", tc.name, ws, got[0], tc.want)
 			}
 		}
+	}
+}
+
+// TestSeedUsedByLater: a Seed without used_by draws the workspace counters at
+// once; SeedUsedBy, read at a later stream id, brings the project credits, and
+// the events up to that id (in the read already) count for the workspace only.
+func TestSeedUsedByLater(t *testing.T) {
+	period := MonthlyUTC.At(t0)
+	l := NewLedger(MonthlyUTC, t0)
+	l.Seed(&Snapshot{Period: period, StreamID: "100-0", Used: map[string]int64{"acme": 50}, UsedByLater: true}, t0)
+	if !l.UsedByPending() || l.Totals().Used["acme"] != 50 || len(l.Totals().UsedBy) != 0 {
+		t.Fatalf("before used_by: pending %v, used %d, %d project fields", l.UsedByPending(), l.Totals().Used["acme"], len(l.Totals().UsedBy))
+	}
+	// used_by read at 102-0: the snapshot's 50 plus the events 101 and 102
+	l.SeedUsedBy(map[string]int64{UsedByField("acme", "web", "/responses"): 57, UsedByField("acme", "api", "/mave/chat"): 3}, "102-0")
+	for i, c := range []int64{4, 3, 9} { // 101, 102 (in the read), 103 (after it)
+		e := use("acme", "web", "/responses", c, time.Duration(i)*time.Second)
+		e.ID = fmt.Sprintf("%d-0", 101+i)
+		l.Apply(&e)
+	}
+	got := l.Totals()
+	if got.Used["acme"] != 66 || got.UsedBy[UsedByField("acme", "web", "/responses")] != 66 ||
+		got.UsedBy[UsedByField("acme", "api", "/mave/chat")] != 3 || l.UsedByPending() {
+		t.Fatalf("used %d, web %d, api %d, pending %v; want 66, 66 (57 read + 9 after), 3, false", got.Used["acme"],
+			got.UsedBy[UsedByField("acme", "web", "/responses")], got.UsedBy[UsedByField("acme", "api", "/mave/chat")], l.UsedByPending())
+	}
+	if all := l.Endpoints(""); len(all) != 2 || all[0] != (EndpointTotal{"/responses", 66}) || all[1] != (EndpointTotal{"/mave/chat", 3}) {
+		t.Fatalf("all-workspace endpoints %v, want /responses 66, /mave/chat 3", all)
 	}
 }

@@ -47,6 +47,13 @@ type Ledger struct {
 	// events arrive, so a frame does not walk every workspace.
 	refusedAll   Refusals
 	endpointsAll map[string]int64
+	// usedByPending: the project and endpoint credits are not read yet (a
+	// Snapshot with UsedByLater); SeedUsedBy brings them. usedByAt is the
+	// stream id that read included: events up to it are in the project
+	// credits already, so Apply adds them to the workspace only ("" once an
+	// event past it was applied).
+	usedByPending bool
+	usedByAt      string
 	// defaults are the alert thresholds of workspaces without their own (nil:
 	// the built-in 50/75/90 %); a configuration value, set once, handed to Assess.
 	defaults []int
@@ -238,9 +245,12 @@ func (l *Ledger) Apply(e *Event) {
 	}
 	w.used += e.Credits
 	p := w.project(e.Project)
-	p.used += e.Credits
-	p.add(e.Endpoint, e.Credits)
-	l.addEndpoint(e.Endpoint, e.Credits)
+	if l.usedByAt == "" || e.ID == "" || CompareStreamIDs(e.ID, l.usedByAt) > 0 {
+		l.usedByAt = ""
+		p.used += e.Credits
+		p.add(e.Endpoint, e.Credits)
+		l.addEndpoint(e.Endpoint, e.Credits)
+	}
 	if e.Credits != 0 {
 		w.charge(e.TS, e.Credits)
 		l.all.charge(e.TS, e.Credits)
@@ -418,6 +428,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	defer l.rankAll()
 	l.period = s.Period
 	l.streamID = s.StreamID
+	l.usedByPending, l.usedByAt = s.UsedByLater, ""
 	l.ws = make(map[string]*wsState, len(s.Used)+len(s.Settings))
 	get := func(name string) *wsState {
 		w := l.workspace(name)
@@ -534,6 +545,58 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	}
 }
 
+// SeedUsedBy brings the project and endpoint credits a Seed from a Snapshot
+// with UsedByLater left out: usedBy is the used_by hash (UsedByField →
+// credits) read at stream id at. They replace whatever project credits the
+// ledger holds; events up to at that are applied afterwards (the follow reads
+// on from the snapshot's id) count for their workspace only, their project
+// credits being in usedBy already. Call it before any event newer than at is
+// applied. Project lines already passed do not fire.
+func (l *Ledger) SeedUsedBy(usedBy map[string]int64, at string) {
+	l.version++
+	for _, w := range l.ws {
+		for _, p := range w.projects {
+			if p.used != 0 || len(p.endpoints) > 0 {
+				w = l.own(w)
+				for _, p := range w.projects {
+					p.used, p.endpoints = 0, make(map[string]*int64, 4)
+				}
+				break
+			}
+		}
+	}
+	l.endpointsAll = map[string]int64{}
+	touched := map[*wsState]bool{}
+	for f, n := range usedBy {
+		ws, project, endpoint, ok := SplitUsedByField(f)
+		if !ok {
+			continue
+		}
+		w := l.ws[ws]
+		if w == nil {
+			w = l.workspace(ws) // a used_by field without its used field: shown, as Seed does
+		} else if !touched[w] {
+			w = l.own(w)
+		}
+		touched[w] = true
+		p := w.project(project)
+		p.used += n
+		p.add(endpoint, n)
+		l.addEndpoint(endpoint, n)
+	}
+	for w := range touched {
+		for _, p := range w.projects {
+			p.markPassed(w.settings.Thresholds(l.defaults))
+		}
+	}
+	l.usedByPending, l.usedByAt = false, at
+}
+
+// UsedByPending reports whether the project and endpoint credits are still
+// being read (see Snapshot.UsedByLater): a view of them says so instead of
+// showing zeros.
+func (l *Ledger) UsedByPending() bool { return l.usedByPending }
+
 // Clone returns a ledger that changes independently of l. It costs one map of
 // pointers, not a copy of every workspace: both ledgers share the workspace
 // states, and whichever changes a shared state first copies it (copy on write),
@@ -553,6 +616,19 @@ func (l *Ledger) Clone() *Ledger {
 	c.refusals = l.refusals.clone()
 	c.crossings = append([]Crossing(nil), l.crossings...)
 	return &c
+}
+
+// Owned returns how many workspace states this ledger has made or copied for
+// itself, as opposed to sharing them with a clone: what a clone costs in memory
+// beyond its map of pointers. O(workspaces).
+func (l *Ledger) Owned() int {
+	n := 0
+	for _, w := range l.ws {
+		if w.owner == l.owner {
+			n++
+		}
+	}
+	return n
 }
 
 // own returns w ready for this ledger to change: w itself when this ledger made

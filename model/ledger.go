@@ -345,6 +345,12 @@ func (p *projState) setRefusing(code string, on bool) {
 }
 
 // refusedBy judges which budget refused a 402, from what the ledger knows now.
+// A budget_exceeded is the workspace's usage limit's or the project's: with
+// one of them set, that one; with both, the one with fewer credits left (limit
+// minus used, negative once passed) — a call the farther limit refuses, the
+// nearer refuses too, so the nearer is certainly one that refused it — and
+// BudgetBoth when they have as few left or both are reached (either refuses
+// it). With neither known to mavtop it cannot say (BudgetWorkspaceOrProject).
 func (l *Ledger) refusedBy(w *wsState, p *projState, class RefusalClass) Budget {
 	switch class {
 	case RefusedCredits:
@@ -354,16 +360,21 @@ func (l *Ledger) refusedBy(w *wsState, p *projState, class RefusalClass) Budget 
 	}
 	pl, wl := p.budget.Limit, w.settings.UsageLimit
 	switch {
-	case pl > 0 && p.used >= pl:
+	case pl <= 0 && wl <= 0:
+		return BudgetWorkspaceOrProject
+	case wl <= 0:
 		return BudgetProject
-	case wl > 0 && w.used >= wl:
-		return BudgetWorkspace
-	case pl > 0 && wl == 0:
-		return BudgetProject
-	case wl > 0 && pl == 0:
+	case pl <= 0:
 		return BudgetWorkspace
 	}
-	return BudgetWorkspaceOrProject
+	pleft, wleft := pl-p.used, wl-w.used
+	switch {
+	case pleft <= 0 && wleft <= 0, pleft == wleft:
+		return BudgetBoth
+	case pleft < wleft:
+		return BudgetProject
+	}
+	return BudgetWorkspace
 }
 
 func (l *Ledger) applySettings(e *Event) {

@@ -503,3 +503,48 @@ func TestDefaultAlertsApplyToWorkspacesWithoutTheirOwn(t *testing.T) {
 		t.Fatal("clone lost the default thresholds")
 	}
 }
+
+// TestRefusedByIsUnambiguous: a budget_exceeded is attributed to one budget,
+// by one rule, whatever limits the workspace and its project have and however
+// far each is used: the one set; with both, the one with fewer credits left
+// (a call the farther refuses, the nearer refuses too); both when both are
+// reached or have as few left; and "cannot say" only with neither known.
+func TestRefusedByIsUnambiguous(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		wsLimit, pLimit  int64
+		wsUsed, projUsed int64 // projUsed is part of wsUsed
+		want             Budget
+	}{
+		{"no limit known", 0, 0, 500, 100, BudgetWorkspaceOrProject},
+		{"workspace limit only, reached", 500, 0, 500, 100, BudgetWorkspace},
+		{"workspace limit only, not reached by the ledger", 500, 0, 480, 100, BudgetWorkspace},
+		{"project limit only, reached", 0, 100, 500, 100, BudgetProject},
+		{"project limit only, not reached by the ledger", 0, 100, 500, 95, BudgetProject},
+		{"both set, project reached", 1000, 100, 500, 100, BudgetProject},
+		{"both set, workspace reached", 500, 1000, 500, 100, BudgetWorkspace},
+		{"both reached", 500, 100, 500, 100, BudgetBoth},
+		{"both reached, project further past", 500, 100, 520, 120, BudgetBoth},
+		{"neither reached, project nearer", 1000, 100, 500, 95, BudgetProject},
+		{"neither reached, workspace nearer", 510, 200, 500, 100, BudgetWorkspace},
+		{"neither reached, as few left", 505, 105, 500, 100, BudgetBoth},
+		// the limit reached wins over one that merely is near
+		{"workspace reached, project 1 left", 500, 101, 500, 100, BudgetWorkspace},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := NewLedger(MonthlyUTC, t0)
+			l.SetSettings("acme", Settings{UsageLimit: tc.wsLimit}, ms(0))
+			if tc.pLimit > 0 {
+				l.SetBudget("acme", "web", ProjectBudget{Limit: tc.pLimit}, ms(0))
+			}
+			for _, e := range []Event{use("acme", "web", "/responses", tc.projUsed, 0), use("acme", "", "/responses", tc.wsUsed-tc.projUsed, 0),
+				refusal("acme", "web", CodeBudgetExceeded, time.Second)} {
+				l.Apply(&e)
+			}
+			log := l.Refusals(nil, 10)
+			if len(log) != 1 || log[0].By != tc.want || log[0].Class != RefusedBudget {
+				t.Fatalf("refused by %v, want %v (%+v)", log[0].By, tc.want, log)
+			}
+		})
+	}
+}

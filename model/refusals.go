@@ -44,6 +44,9 @@ const (
 	BudgetProject
 	// BudgetWorkspaceOrProject: budget_exceeded with no limit known to mavtop.
 	BudgetWorkspaceOrProject
+	// BudgetBoth: budget_exceeded when the workspace's and the project's usage
+	// limits are both reached (or have as few credits left): either refuses it.
+	BudgetBoth
 )
 
 // String names the budget for the 402 log.
@@ -57,6 +60,8 @@ func (b Budget) String() string {
 		return "project limit"
 	case BudgetWorkspaceOrProject:
 		return "workspace/project budget"
+	case BudgetBoth:
+		return "both limits"
 	}
 	return "unknown"
 }

@@ -237,3 +237,22 @@ func TestDigestAuditSlicesFindWritesThatBypassTheDigest(t *testing.T) {
 		t.Errorf("drift re-reads changed used by %d, want +600: %v", delta, reasons(f.snaps))
 	}
 }
+
+// TestParseDigestTrustsOnlyWhatProducersWrite: a digest hash holding anything
+// a producer does not write (another field, a shard out of range, a value that
+// is no integer) is not a digest: the audit reads the counters instead.
+func TestParseDigestTrustsOnlyWhatProducersWrite(t *testing.T) {
+	good := map[string]string{"u:0": "5", "r:1023": "7", "x:17": "2", "u:17": "-3"}
+	d, ok := parseDigest(good)
+	if !ok || d.used[0] != 5 || d.recharged[1023] != 7 || d.refused[17] != 2 || d.used[17] != -3 {
+		t.Fatalf("a producer's digest read as %v (ok %v)", good, ok)
+	}
+	for _, bad := range []map[string]string{
+		{"u:1024": "1"}, {"u:-1": "1"}, {"u:x": "1"}, {"q:3": "1"}, {"u3": "1"},
+		{"u:3": "1.5"}, {"u:3": ""}, {"u:3": "99999999999999999999"}, {"u:03 ": "1"},
+	} {
+		if _, ok := parseDigest(bad); ok {
+			t.Errorf("%q read as a digest", bad)
+		}
+	}
+}

@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"maps"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +20,7 @@ import (
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
 	"mavtop/model"
+	"mavtop/notify/notifytest"
 )
 
 // `mavtop watch` follows the stream headless, delivers a firing to the
@@ -30,59 +28,26 @@ import (
 // ends it without an error.
 func TestWatchDeliversAndAlertsLists(t *testing.T) {
 	srv := feedtest.Start(t)
-	var mu sync.Mutex
-	var got []map[string]any
-	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var m map[string]any
-		if json.Unmarshal(b, &m) == nil {
-			mu.Lock()
-			got = append(got, m)
-			mu.Unlock()
-		}
-	}))
-	defer hook.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := &syncBuffer{}
-	root := newRootCmd()
-	root.SetArgs([]string{"watch", "--redis", srv.URL, "--notify", hook.URL + "/mavtop", "--metrics", "127.0.0.1:0"})
-	root.SetOut(io.Discard)
-	root.SetErr(stderr)
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
+	hook := notifytest.NewReceiver(t)
+	stderr, stop := startWatch(t, "--redis", srv.URL, "--notify", hook.URL+"/mavtop", "--metrics", "127.0.0.1:0")
 
-	c := srv.Client()
-	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
-		t.Fatal(err)
+	usage := notifytest.NewUsage(t, srv.Client())
+	usage.Set("acme", model.Settings{Allocation: 1000})
+	usage.Spend("acme", 600)
+	period := model.MonthlyUTC.At(time.Now()).Key
+	id := model.AlertID(period, "acme", "", model.AlertThreshold, "50")
+	fired := notifytest.ThresholdKey(period, "acme", "50", model.AlertFiring)
+	waitUntil(t, 30*time.Second, "the webhook to get "+fired, hook.Has(fired))
+	if n := hook.Keys()[fired]; n != 1 {
+		t.Errorf("%s arrived %d times, want once", fired, n)
 	}
-	if err := feed.NewPublisher(c, feed.PublisherOptions{}).Track(ctx, model.Event{TS: time.Now().UnixMilli(), Workspace: "acme",
-		Endpoint: "/responses", Credits: 600, Status: 200}); err != nil {
-		t.Fatal(err)
-	}
-	id := model.AlertID(model.MonthlyUTC.At(time.Now()).Key, "acme", "", model.AlertThreshold, "50")
 	host, _ := os.Hostname()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		mu.Lock()
-		n := 0
-		for _, m := range got {
-			if m["id"] == id && m["status"] == "firing" {
-				n++
-				if m["instance"] != host+"/watch" {
-					t.Errorf("payload instance %v, want %s/watch", m["instance"], host)
-				}
-			}
+	for _, m := range hook.Payloads() {
+		if m["id"] == id && m["status"] == "firing" && m["instance"] != host+"/watch" {
+			t.Errorf("payload instance %v, want %s/watch", m["instance"], host)
 		}
-		mu.Unlock()
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the webhook never got %s; stderr:\n%s", id, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	deadline := time.Now().Add(30 * time.Second)
 	var listed struct {
 		Alerts []feed.StoredAlert `json:"alerts"`
 	}
@@ -114,15 +79,7 @@ func TestWatchDeliversAndAlertsLists(t *testing.T) {
 	if !strings.Contains(out, "acme used 50 % of its 1,000-credit allocation") || !strings.Contains(out, "✓ sent 1 sink") {
 		t.Errorf("alerts:\n%s", out)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("watch ended with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("watch did not stop")
-	}
+	stop()
 	if log := stderr.String(); !strings.Contains(log, "alert firing") || !strings.Contains(log, "mavtop watch stopping") {
 		t.Errorf("log:\n%s", log)
 	}
@@ -135,6 +92,33 @@ func TestWatchNeedsRedis(t *testing.T) {
 	}
 }
 
+// startWatch runs `mavtop watch` with args in this process; stop cancels it
+// (what SIGTERM does) and fails the test unless it ends cleanly.
+func startWatch(t *testing.T, args ...string) (stderr *syncBuffer, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	stderr = &syncBuffer{}
+	root := newRootCmd()
+	root.SetArgs(append([]string{"watch"}, args...))
+	root.SetOut(io.Discard)
+	root.SetErr(stderr)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	return stderr, func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("watch ended with %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("watch did not stop")
+		}
+	}
+}
+
 // TestWatchAuditsOnItsCadence: watch audits what it follows against the
 // counters like the dashboard (--audit, default feed.DefaultAuditEvery): a
 // counter written without its stream entry is healed, and /metrics says so.
@@ -144,15 +128,8 @@ func TestWatchAuditsOnItsCadence(t *testing.T) {
 	}
 	srv := feedtest.Start(t)
 	c := srv.Client()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := &syncBuffer{}
-	root := newRootCmd()
-	root.SetArgs([]string{"watch", "--redis", srv.URL, "--metrics", "127.0.0.1:0", "--audit", "200ms"})
-	root.SetOut(io.Discard)
-	root.SetErr(stderr)
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
+	ctx := context.Background()
+	stderr, stop := startWatch(t, "--redis", srv.URL, "--metrics", "127.0.0.1:0", "--audit", "200ms")
 	var url string
 	waitUntil(t, 30*time.Second, "watch to log its metrics address", func() bool {
 		m := regexp.MustCompile(`metrics=(http://\S+/metrics)`).FindStringSubmatch(stderr.String())
@@ -194,8 +171,7 @@ func TestWatchAuditsOnItsCadence(t *testing.T) {
 	}
 	logged(`level=WARN msg="the counters and the stream disagreed: counters re-read, +400 credits" reason=drift`)
 	if !srv.Real {
-		cancel()
-		<-done
+		stop()
 		return // a restart onto older data needs redis-server
 	}
 	// Redis comes back older than it was (restart from an older snapshot):
@@ -207,15 +183,7 @@ func TestWatchAuditsOnItsCadence(t *testing.T) {
 	waitUntil(t, 30*time.Second, "the event in /metrics", func() bool { return strings.Contains(scrape(), used+"3427\n") })
 	srv.RestartFrom(old)
 	logged(`level=WARN msg="Redis restarted: counters re-read, −2,927 credits" reason=restart`)
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("watch ended with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("watch did not stop")
-	}
+	stop()
 }
 
 // watchProcess is a `mavtop watch` running as a process of its own (the test
@@ -264,69 +232,15 @@ func (p *watchProcess) kill() {
 func TestWatchProcessesKilledDeliverEachTransitionOnce(t *testing.T) {
 	srv := feedtest.Start(t)
 	ctx := context.Background()
-	var mu sync.Mutex
-	got := map[string]int{}     // transition key → deliveries accepted
-	refused := map[string]int{} // transition key → 503s answered
-	var failUntil time.Time
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p struct{ Key string }
-		b, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(b, &p)
-		mu.Lock()
-		defer mu.Unlock()
-		if time.Now().Before(failUntil) {
-			refused[p.Key]++
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		got[p.Key]++
-	}))
-	defer hook.Close()
-	keys := func() map[string]int {
-		mu.Lock()
-		defer mu.Unlock()
-		return maps.Clone(got)
-	}
+	hook := notifytest.NewReceiver(t)
 	period := model.MonthlyUTC.At(time.Now()).Key
-	key := func(ws, th string, st model.AlertStatus) string {
-		return model.AlertID(period, ws, "", model.AlertThreshold, th) + "#" + string(st)
-	}
-	arrived := func(ks ...string) func() bool {
-		return func() bool {
-			g := keys()
-			for _, k := range ks {
-				if g[k] == 0 {
-					return false
-				}
-			}
-			return true
-		}
-	}
+	key := func(ws, th string, st model.AlertStatus) string { return notifytest.ThresholdKey(period, ws, th, st) }
 	c := srv.Client()
-	settings := feed.NewSettingsStore(c, feed.StoreOptions{})
-	pub := feed.NewPublisher(c, feed.PublisherOptions{})
-	spend := func(ws string, credits int64) {
-		t.Helper()
-		if err := pub.Track(ctx, model.Event{TS: time.Now().UnixMilli(), Workspace: ws, Endpoint: "/responses", Credits: credits, Status: 200}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	usage := notifytest.NewUsage(t, c)
+	spend := usage.Spend
 	store := feed.NewAlertStore(c, "")
-	settled := func() bool {
-		recs, _, err := store.Load(ctx, period)
-		if err != nil {
-			return false
-		}
-		for _, r := range recs {
-			if r.Pending() >= 0 {
-				return false
-			}
-		}
-		return true
-	}
-	if err := settings.SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
-		t.Fatal(err)
-	}
+	settled := func() bool { return notifytest.Settled(ctx, store, period) }
+	usage.Set("acme", model.Settings{Allocation: 1000})
 
 	// the lease and the retries compressed: a killed holder is taken over in 5 s
 	args := []string{"--redis", srv.URL, "--notify", hook.URL + "/mavtop", "--notify-lease", "5s",
@@ -351,42 +265,40 @@ func TestWatchProcessesKilledDeliverEachTransitionOnce(t *testing.T) {
 
 	spend("acme", 400) // 40 %
 	spend("acme", 110) // 51 %
-	waitUntil(t, 90*time.Second, "the 50 % firing", arrived(key("acme", "50", model.AlertFiring)))
+	waitUntil(t, 90*time.Second, "the 50 % firing", hook.Has(key("acme", "50", model.AlertFiring)))
 	waitUntil(t, 90*time.Second, "the 50 % delivery recorded", settled)
 	w2.kill()
 	spend("acme", 250) // 76 %
-	waitUntil(t, 90*time.Second, "the 75 % firing", arrived(key("acme", "75", model.AlertFiring)))
+	waitUntil(t, 90*time.Second, "the 75 % firing", hook.Has(key("acme", "75", model.AlertFiring)))
 	w2 = startWatchProcess(t, args...)
 	spend("acme", 160) // 92 %
 	fired := []string{key("acme", "50", model.AlertFiring), key("acme", "75", model.AlertFiring), key("acme", "90", model.AlertFiring)}
-	waitUntil(t, 90*time.Second, "every firing", arrived(fired...))
+	waitUntil(t, 90*time.Second, "every firing", hook.Has(fired...))
 
 	// 920 of 2,000 is 46 %: under every threshold
-	if err := settings.SetWorkspace(ctx, "acme", model.Settings{Allocation: 2000}); err != nil {
-		t.Fatal(err)
-	}
+	usage.Set("acme", model.Settings{Allocation: 2000})
 	resolved := []string{key("acme", "50", model.AlertResolved), key("acme", "75", model.AlertResolved), key("acme", "90", model.AlertResolved)}
-	waitUntil(t, 90*time.Second, "every resolution", arrived(resolved...))
+	waitUntil(t, 90*time.Second, "every resolution", hook.Has(resolved...))
 	waitUntil(t, 90*time.Second, "the resolutions recorded", settled)
 
 	// a minute of 503s; globex crosses its lines meanwhile, and whichever
 	// watcher holds its deliveries is killed while it retries
-	mu.Lock()
-	failUntil = time.Now().Add(time.Minute)
-	mu.Unlock()
-	if err := settings.SetWorkspace(ctx, "globex", model.Settings{Allocation: 1000}); err != nil {
-		t.Fatal(err)
-	}
+	failUntil := time.Now().Add(time.Minute)
+	hook.Refuse(func(string) int {
+		if time.Now().Before(failUntil) {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	})
+	usage.Set("globex", model.Settings{Allocation: 1000})
 	spend("globex", 950)
 	later := []string{key("globex", "50", model.AlertFiring), key("globex", "75", model.AlertFiring), key("globex", "90", model.AlertFiring)}
 	var holder string
 	waitUntil(t, 90*time.Second, "a delivery of globex refused, and its holder", func() bool {
-		mu.Lock()
 		var ids []string
-		for k := range refused {
+		for k := range hook.Refused() {
 			ids = append(ids, strings.TrimSuffix(k, "#firing"))
 		}
-		mu.Unlock()
 		recs, _, err := store.Load(ctx, period)
 		if err != nil {
 			return false
@@ -410,14 +322,14 @@ func TestWatchProcessesKilledDeliverEachTransitionOnce(t *testing.T) {
 	default:
 		t.Fatalf("globex's deliveries are held by %q, neither watcher", holder)
 	}
-	waitUntil(t, 90*time.Second, "globex's firings after the outage", arrived(later...))
+	waitUntil(t, 90*time.Second, "globex's firings after the outage", hook.Has(later...))
 	waitUntil(t, 90*time.Second, "every delivery recorded", settled)
 
 	recs, _, err := store.Load(ctx, period)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := keys()
+	g := hook.Keys()
 	n := 0
 	for _, r := range recs {
 		for _, d := range r.Deliveries {
@@ -435,9 +347,7 @@ func TestWatchProcessesKilledDeliverEachTransitionOnce(t *testing.T) {
 			t.Errorf("%s arrived %d times, want once", k, g[k])
 		}
 	}
-	mu.Lock()
-	t.Logf("503s answered during the outage: %v", refused)
-	mu.Unlock()
+	t.Logf("503s answered during the outage: %v", hook.Refused())
 	// the dashboard shows the same lifecycle: six threshold alerts, each sent
 	waitUntil(t, 90*time.Second, "the dashboard's list", func() bool {
 		sent := 0

@@ -14,6 +14,7 @@ import (
 	"mavtop/feed/feedtest"
 	"mavtop/internal/backoff"
 	"mavtop/model"
+	"mavtop/notify/notifytest"
 )
 
 // instance is one mavtop process as far as alerts go: its own Redis client,
@@ -98,20 +99,10 @@ func TestEveryTransitionReachesTheReceiverExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	rc := newReceiver(t)
 	period := model.MonthlyUTC.At(time.Now()).Key
-	key := func(ws, kind, detail string, st model.AlertStatus) string {
-		return model.AlertID(period, ws, "", model.AlertKind(kind), detail) + "#" + string(st)
-	}
-	settings := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{})
-	pub := feed.NewPublisher(srv.Client(), feed.PublisherOptions{})
-	spend := func(ws string, credits int64) {
-		t.Helper()
-		if err := pub.Track(ctx, model.Event{TS: time.Now().UnixMilli(), Workspace: ws, Endpoint: "/responses", Credits: credits, Status: 200}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := settings.SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
-		t.Fatal(err)
-	}
+	key := func(ws, th string, st model.AlertStatus) string { return notifytest.ThresholdKey(period, ws, th, st) }
+	usage := notifytest.NewUsage(t, srv.Client())
+	spend := usage.Spend
+	usage.Set("acme", model.Settings{Allocation: 1000})
 
 	// two watchers with the webhook, and a dashboard that only records
 	w1 := startInstance(t, srv, "watch-1", rc.srv.URL)
@@ -120,40 +111,27 @@ func TestEveryTransitionReachesTheReceiverExactlyOnce(t *testing.T) {
 
 	spend("acme", 400) // 40 %: nothing
 	spend("acme", 110) // 51 %
-	fired50 := key("acme", "threshold", "50", model.AlertFiring)
+	fired50 := key("acme", "50", model.AlertFiring)
 	waitFor(t, "the 50 % firing", func() bool { return has(rc.keys(), fired50) })
 
 	// one watcher is stopped and restarted mid-way (once the store has the
 	// 50 % delivery done: a kill between a receiver's answer and its record
 	// is the at-least-once case, TestCrashMidDeliveryIsTakenOver)
 	st := feed.NewAlertStore(srv.Client(), "")
-	settled := func() bool {
-		recs, _, err := st.Load(ctx, period)
-		if err != nil {
-			return false
-		}
-		for _, r := range recs {
-			if r.Pending() >= 0 {
-				return false
-			}
-		}
-		return true
-	}
+	settled := func() bool { return notifytest.Settled(ctx, st, period) }
 	waitFor(t, "the 50 % delivery recorded", settled)
 	w2.stop()
 	spend("acme", 250) // 76 %
-	fired := []string{fired50, key("acme", "threshold", "75", model.AlertFiring), key("acme", "threshold", "90", model.AlertFiring)}
+	fired := []string{fired50, key("acme", "75", model.AlertFiring), key("acme", "90", model.AlertFiring)}
 	waitFor(t, "the 75 % firing", func() bool { return has(rc.keys(), fired[1]) })
 	w2 = startInstance(t, srv, "watch-2b", rc.srv.URL)
 	spend("acme", 160) // 92 %
 	waitFor(t, "every firing", func() bool { return has(rc.keys(), fired...) })
 
 	// the allocation is raised: 920 of 2,000 is 46 %, under every threshold
-	if err := settings.SetWorkspace(ctx, "acme", model.Settings{Allocation: 2000}); err != nil {
-		t.Fatal(err)
-	}
-	resolved := []string{key("acme", "threshold", "50", model.AlertResolved), key("acme", "threshold", "75", model.AlertResolved),
-		key("acme", "threshold", "90", model.AlertResolved)}
+	usage.Set("acme", model.Settings{Allocation: 2000})
+	resolved := []string{key("acme", "50", model.AlertResolved), key("acme", "75", model.AlertResolved),
+		key("acme", "90", model.AlertResolved)}
 	waitFor(t, "every resolution", func() bool { return has(rc.keys(), resolved...) })
 
 	// the receiver answers 503 for a while; a second workspace crosses its lines meanwhile
@@ -161,12 +139,10 @@ func TestEveryTransitionReachesTheReceiverExactlyOnce(t *testing.T) {
 	refusals := 0
 	rc.fail = func() bool { refusals++; return refusals <= 30 }
 	rc.mu.Unlock()
-	if err := settings.SetWorkspace(ctx, "globex", model.Settings{Allocation: 1000}); err != nil {
-		t.Fatal(err)
-	}
+	usage.Set("globex", model.Settings{Allocation: 1000})
 	spend("globex", 950)
-	later := []string{key("globex", "threshold", "50", model.AlertFiring), key("globex", "threshold", "75", model.AlertFiring),
-		key("globex", "threshold", "90", model.AlertFiring)}
+	later := []string{key("globex", "50", model.AlertFiring), key("globex", "75", model.AlertFiring),
+		key("globex", "90", model.AlertFiring)}
 	waitFor(t, "globex's firings after the outage", func() bool { return has(rc.keys(), later...) })
 	rc.mu.Lock()
 	if refusals < 30 {
@@ -258,14 +234,9 @@ func TestCrashMidDeliveryIsTakenOver(t *testing.T) {
 // setUp gives acme allocation of 1,000 (and lines), then spends credits.
 func setUp(t *testing.T, srv *feedtest.Server, st model.Settings, credits int64) {
 	t.Helper()
-	ctx := context.Background()
-	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(ctx, "acme", st); err != nil {
-		t.Fatal(err)
-	}
-	if err := feed.NewPublisher(srv.Client(), feed.PublisherOptions{}).Track(ctx, model.Event{TS: time.Now().UnixMilli(),
-		Workspace: "acme", Endpoint: "/responses", Credits: credits, Status: 200}); err != nil {
-		t.Fatal(err)
-	}
+	u := notifytest.NewUsage(t, srv.Client())
+	u.Set("acme", st)
+	u.Spend("acme", credits)
 }
 
 // settledAll waits until the store holds at least n alerts of the period,

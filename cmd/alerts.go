@@ -24,10 +24,20 @@ func newAlertsCmd() *cobra.Command {
 		Short: "List this billing period's alerts: firing or resolved, and how their notifications went",
 		Long: `List the alert lifecycle every mavtop sharing this Redis records
 ({prefix}:alerts:<period>): each alert's id, status (firing, resolved), when,
-what it says, and its deliveries per sink. --json prints the stored records.`,
+what it says, and its deliveries per sink. --json prints the stored records
+(level and cap_kind as words, as in the webhook payload). --period names
+another billing period by the year and month it starts in (2026-11); anything
+else is a usage error (exit code 2).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if period != "" {
+				// a period is named by the year and month it starts in; any
+				// other text would list an empty hash as "no alerts"
+				if p, err := time.Parse("2006-01", period); err != nil || p.Format("2006-01") != period {
+					return exitf(2, "--period %q: want the year and month a billing period starts in, like %s", period, time.Now().Format("2006-01"))
+				}
+			}
 			rdb, err := rf.connect(ctx)
 			if err != nil {
 				return exitf(1, "%v", err)

@@ -1,5 +1,10 @@
 package model
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // Level is how close a workspace (or a project) is to its cap, by its alert
 // thresholds. It is computed in one place, Assess, and every surface — gauges,
 // alerts, check, budget show, metrics — shows that result.
@@ -164,4 +169,61 @@ func thresholdLevel(passed, n int) Level {
 		return LevelOK
 	}
 	return LevelOK + Level(passed+3-n)
+}
+
+// MarshalJSON writes the level as its word ("warn"), the word the webhook
+// payload, `check --json` and `alerts --json` all use.
+func (l Level) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(l.String())), nil }
+
+// UnmarshalJSON reads a level's word, or the number records written before
+// the words were used. An unknown word or number is an error.
+func (l *Level) UnmarshalJSON(b []byte) error {
+	v, err := enumJSON(b, "level", func(s string) (int, bool) {
+		for x := LevelNone; x <= LevelExhausted; x++ {
+			if x.String() == s {
+				return int(x), true
+			}
+		}
+		return 0, false
+	}, int(LevelExhausted))
+	*l = Level(v)
+	return err
+}
+
+// MarshalJSON writes the cap kind as its word ("allocation", "limit",
+// "none"), as the webhook payload does.
+func (k CapKind) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(k.String())), nil }
+
+// UnmarshalJSON reads a cap kind's word, or the number records written
+// before the words were used. An unknown word or number is an error.
+func (k *CapKind) UnmarshalJSON(b []byte) error {
+	v, err := enumJSON(b, "cap kind", func(s string) (int, bool) {
+		for x := CapNone; x <= CapLimit; x++ {
+			if x.String() == s {
+				return int(x), true
+			}
+		}
+		return 0, false
+	}, int(CapLimit))
+	*k = CapKind(v)
+	return err
+}
+
+// enumJSON decodes a JSON string through word, or a JSON number from 0 to
+// most; null is the zero value.
+func enumJSON(b []byte, what string, word func(string) (int, bool), most int) (int, error) {
+	if string(b) == "null" {
+		return 0, nil
+	}
+	if s, err := strconv.Unquote(string(b)); err == nil && len(b) > 0 && b[0] == '"' {
+		if v, ok := word(s); ok {
+			return v, nil
+		}
+		return 0, fmt.Errorf("unknown %s %q", what, s)
+	}
+	v, err := strconv.Atoi(string(b))
+	if err != nil || v < 0 || v > most {
+		return 0, fmt.Errorf("unknown %s %s", what, b)
+	}
+	return v, nil
 }

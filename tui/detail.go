@@ -6,6 +6,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"mavtop/model"
 )
@@ -183,9 +184,20 @@ func (d *Detail) layout() []string {
 		add("%s", st.Dim.Render("  none"))
 	}
 	for _, r := range d.refusals {
-		// the request id, what support asks for, before the message
-		add("  %s  %-10s %-15s %-17s %-15s %s  %s", time.UnixMilli(r.Event.TS).Local().Format("15:04:05"), shortName(orDash(r.Event.Project), 10),
-			model.Sanitize(r.Event.Endpoint), model.Sanitize(orDash(r.Event.Code)), r.By, model.Sanitize(orDash(r.Event.Req)), model.Sanitize(r.Event.Msg))
+		// what support asks for first (code, request id), whole; the
+		// message beside them when it fits, else wrapped on lines of its own
+		ev := &r.Event
+		line := fmt.Sprintf("  %s  %-17s %-20s %-10s %-15s %s", time.UnixMilli(ev.TS).Local().Format("15:04:05"), model.Sanitize(orDash(ev.Code)),
+			model.Sanitize(orDash(ev.Req)), shortName(orDash(ev.Project), 10), model.Sanitize(ev.Endpoint), r.By)
+		msg := "“" + model.Sanitize(ev.Msg) + "”"
+		if cellWidth(line)+2+cellWidth(msg) <= d.width {
+			add("%s  %s", line, msg)
+			continue
+		}
+		add("%s", line)
+		for _, l := range strings.Split(ansi.Wrap(msg, max(d.width-12, 20), " -/"), "\n") {
+			add("            %s", strings.TrimRight(l, " "))
+		}
 	}
 	return out
 }

@@ -48,7 +48,8 @@ func words(s string) string {
 // TestRefusalFactsAtEverySize: at every size the selected 402's code and
 // request id are on screen whole under the list, and enter shows it alone
 // with the workspace, project, request id and message whole; esc goes back
-// to the list.
+// to the list; the workspace's detail view lists it with its request id and
+// message whole.
 func TestRefusalFactsAtEverySize(t *testing.T) {
 	for _, sz := range [][2]int{{60, 16}, {80, 24}, {100, 30}, {200, 50}} {
 		w, h := sz[0], sz[1]
@@ -79,6 +80,21 @@ func TestRefusalFactsAtEverySize(t *testing.T) {
 		m = update(t, m, press("esc"))
 		if m.log.Opened() || m.focus != focusLog {
 			t.Errorf("%dx%d: esc: opened %v focus %d, want the list with the log focused", w, h, m.log.Opened(), m.focus)
+		}
+		// the workspace's detail lists its 402s with the request id and the
+		// message whole (the message wrapped under it when the line is full)
+		m = update(t, m, OpenDetailMsg{Workspace: longWS})
+		m.render()
+		var all []string
+		for _, l := range m.detail.lines {
+			all = append(all, fit(l, m.detail.width))
+		}
+		got = words(strings.Join(all, "\n"))
+		for _, want := range []string{"credits_exhausted req_01HZX4K7Q9ABCDEFGH",
+			"“You have run out of credits. Upgrade your plan, add credits in Settings > Billing, or wait for your credits to reset.”"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%dx%d: the detail view lacks %q:\n%s", w, h, want, strings.Join(all, "\n"))
+			}
 		}
 	}
 }

@@ -219,17 +219,22 @@ func (r RefusalLog) full() string {
 	ev := &sel.Event
 	u := model.RefusalAdvice(ev.Code)
 	var lines []string
-	add := func(style func(...string) string, s string) {
-		for _, l := range strings.Split(ansi.Wrap(s, r.width, " -/_"), "\n") {
-			lines = append(lines, style(fit(strings.TrimRight(l, " "), r.width)))
+	// each part wrapped under its lead ("▸ ", "→ ", "  "), grapheme by grapheme
+	add := func(style func(...string) string, lead, s string) {
+		for i, l := range strings.Split(ansi.Wrap(s, max(r.width-2, 1), " -/_"), "\n") {
+			if i > 0 {
+				lead = "  "
+			}
+			lines = append(lines, style(fit(lead+strings.TrimRight(l, " "), r.width)))
 		}
 	}
-	add(r.st.Bold.Render, "▸ "+r.where(ev))
-	add(r.st.Bold.Render, "  "+model.Sanitize(orDash(ev.Code))+" · request "+model.Sanitize(orDash(ev.Req)))
-	add(func(s ...string) string { return strings.Join(s, "") }, "  “"+model.Sanitize(ev.Msg)+"”")
-	add(r.st.Warn.Render, "→ "+u.Message)
-	add(r.st.Dim.Render, "  "+u.ActionURL)
-	add(r.st.Dim.Render, fmt.Sprintf("  %s · %s · %s · %d of %d · enter/esc: back to the list", sel.By.String(), model.Sanitize(ev.Endpoint),
+	plain := func(s ...string) string { return strings.Join(s, "") }
+	add(r.st.Bold.Render, "▸ ", r.where(ev))
+	add(r.st.Bold.Render, "  ", model.Sanitize(orDash(ev.Code))+" · request "+model.Sanitize(orDash(ev.Req)))
+	add(plain, "  ", "“"+model.Sanitize(ev.Msg)+"”")
+	add(r.st.Warn.Render, "→ ", u.Message)
+	add(r.st.Dim.Render, "  ", u.ActionURL)
+	add(r.st.Dim.Render, "  ", fmt.Sprintf("%s · %s · %s · %d of %d · enter/esc: back to the list", sel.By.String(), model.Sanitize(ev.Endpoint),
 		time.UnixMilli(ev.TS).Local().Format("15:04:05"), r.cur.pos+1, len(r.rows)))
 	return strings.Join(lines[:min(len(lines), r.height)], "\n")
 }

@@ -79,6 +79,12 @@ func TestAuditHealsARestartOntoOlderData(t *testing.T) {
 	if s, _ := f.ledgerSummary("alpha"); s.Used != 6663 {
 		t.Fatalf("before the restart the screen shows %d, want 6,663", s.Used)
 	}
+	// The publisher keeps the digest: the audits on the cadence read it, and
+	// the restart must still be found and healed.
+	f.waitFor("audits by the digest", 30*time.Second, func(f *follower) bool {
+		st := f.lastStats()
+		return st != nil && st.AuditByDigest && st.DigestAudits >= 1
+	})
 
 	srv.RestartFrom(older)
 	// Producers write before mavtop reconnects (a new publisher: the old one's

@@ -75,6 +75,9 @@ type Estimator struct {
 	names     []string // workspaces, by name
 	field     int      // 0 operation, 1 workspace, 2+ parameters
 	inputs    map[estimator.Param]*textinput.Model
+	// nameW is the cells a workspace name gets in the queue and recent
+	// jobs: the layout's one width for names in every pane (nameWidth).
+	nameW int
 
 	// Computed on Refresh from the ledger.
 	quote    estimator.Quote
@@ -512,7 +515,16 @@ func (e Estimator) formBlocks(w int) []viewBlock {
 	if ws == "" {
 		ws = "(no workspace yet)"
 	}
-	wrap(0, label(0, "operation")+" ◂ "+st.Bold.Render(pad(string(e.Op()), 13))+" ▸  "+label(1, "workspace")+" ◂ "+st.Bold.Render(shorten(model.Sanitize(ws), max(w-40, 12)))+" ▸")
+	// operation and workspace on one line when both fit whole, else one line
+	// each: the workspace a job launches in is never shortened where a whole
+	// line can hold it
+	op := label(0, "operation") + " ◂ " + st.Bold.Render(pad(string(e.Op()), 13)) + " ▸"
+	wsLabel := label(1, "workspace") + " ◂ "
+	if one := op + "  " + wsLabel + st.Bold.Render(model.Sanitize(ws)) + " ▸"; cellWidth(one) <= w {
+		add(0, one)
+	} else {
+		blocks = append(blocks, viewBlock{[]string{fit(op, w), fit(wsLabel+st.Bold.Render(shorten(model.Sanitize(ws), w-cellWidth(wsLabel)-2))+" ▸", w)}, 0})
+	}
 	var inputs []string
 	for i, p := range e.params() {
 		inputs = append(inputs, label(2+i, string(p))+" ["+pad(e.inputs[p].View(), 7)+"]")
@@ -590,7 +602,10 @@ func (e Estimator) sideBlocks(w int, column bool) []viewBlock {
 		add(1, st.Warn.Render("⚠ could not read the queue: "+model.Sanitize(e.queueErr.Error())))
 	}
 	opW := 13
-	wsW := min(max(w/5, 10), 24)
+	wsW := e.nameW
+	if wsW <= 0 {
+		wsW = nameWidth(e.width + 2)
+	}
 	for i, j := range e.queue {
 		mark, drop := "  ", 3
 		if i == sel {
@@ -600,7 +615,7 @@ func (e Estimator) sideBlocks(w int, column bool) []viewBlock {
 		if i < len(e.queueState) {
 			why = e.queueState[i].Reason
 		}
-		row := mark + pad(string(j.Op), opW) + " " + pad(shorten(model.Sanitize(j.Workspace), wsW), wsW) + " " +
+		row := mark + pad(string(j.Op), opW) + " " + pad(shortName(j.Workspace, wsW), wsW) + " " +
 			st.Dim.Render(humanize(e.now().Sub(j.EnqueuedAt))+" ago") + "  " + why
 		if i == sel {
 			row = st.Selected.Render(row)
@@ -641,7 +656,7 @@ func (e Estimator) recentRow(r estimator.JobRecord, wsW int) string {
 	default:
 		out = "actual " + credits(r.Actual)
 	}
-	return r.At.Local().Format("15:04:05") + " " + pad(string(r.Op), 13) + " " + pad(shorten(model.Sanitize(r.Workspace), wsW), wsW) +
+	return r.At.Local().Format("15:04:05") + " " + pad(string(r.Op), 13) + " " + pad(shortName(r.Workspace, wsW), wsW) +
 		" " + pad(est, 10) + " " + out
 }
 

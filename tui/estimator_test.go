@@ -287,3 +287,40 @@ func TestEstimatorJobsFromLiveAndReadBackEntries(t *testing.T) {
 		t.Errorf("recent jobs not newest first:\n%s", s)
 	}
 }
+
+// TestEstimatorFormKeepsTheWorkspaceWhole: the workspace a job launches in
+// shares the operation's line when both fit, else has a line of its own,
+// whole; only a pane narrower than the name shortens it (in the middle).
+func TestEstimatorFormKeepsTheWorkspaceWhole(t *testing.T) {
+	const ws = "umbrella-research-team-alpha"
+	for _, tt := range []struct {
+		w         int
+		lines     int // form lines before the sizes
+		workspace string
+	}{
+		{100, 1, "workspace ◂ " + ws + " ▸"},
+		{58, 2, "workspace ◂ " + ws + " ▸"},
+		{30, 2, "workspace ◂ umbrell…m-alpha ▸"},
+	} {
+		e := NewEstimator(testCommon(), "", nil)
+		e.SetSize(tt.w, 20)
+		e.Focus(ws)
+		lines := strings.Split(ansi.Strip(e.View()), "\n")
+		sizes := -1
+		for i, l := range lines {
+			if strings.Contains(l, "sample-size [") {
+				sizes = i
+				break
+			}
+		}
+		form := strings.Join(lines[:max(sizes, 0)], "\n")
+		if sizes != tt.lines || !strings.Contains(form, "▸operation ◂ focus-group") || !strings.Contains(form, tt.workspace) {
+			t.Errorf("width %d: want the workspace as %q in %d line(s):\n%s", tt.w, tt.workspace, tt.lines, strings.Join(lines, "\n"))
+		}
+		for _, l := range lines {
+			if cellWidth(l) > tt.w {
+				t.Errorf("width %d: a line of %d cells: %q", tt.w, cellWidth(l), l)
+			}
+		}
+	}
+}

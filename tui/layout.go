@@ -87,7 +87,7 @@ func (m *Model) layout() {
 	m.help.Width = m.width
 	m.helpTop = min(m.helpTop, max(len(m.helpLines(inner))-(a.bodyH-2), 0))
 	nw := nameWidth(m.width) // one width for names in every pane
-	m.gauges.nameW, m.log.nameW, m.alerts.nameW = nw, nw, nw
+	m.gauges.nameW, m.log.nameW, m.alerts.nameW, m.est.nameW = nw, nw, nw, nw
 	m.gauges.SetSize(inner, a.gaugesH-2)
 	m.charts.SetSize(inner, max(a.chartsH-2, 0))
 	m.log.SetSize(a.logW-2, a.bottomH-2)

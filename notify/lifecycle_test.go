@@ -192,3 +192,37 @@ func TestFeedStaleResolvesAfterARestartThatLostTheData(t *testing.T) {
 	}
 	inOrder(t, rc)
 }
+
+// A firing announced while Redis was away is still being refused by the
+// receiver when Redis is back, and another instance — which never lost
+// Redis — resolves it: the resolution waits until the first instance's
+// firing got through (it was recorded as delivered at once, and the other
+// instance sent the resolution first).
+func TestAResolutionWaitsForAFiringAnnouncedWithoutRedis(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("needs redis-server to kill and restart")
+	}
+	rc := newReceiver(t)
+	g := newGate(t, rc)
+	period := model.MonthlyUTC.At(time.Now()).Key
+	stale := model.AlertID(period, "", "", model.AlertStale, "")
+	srv.Kill()
+	startInstanceWith(t, srv, "away", g.srv.URL, func(o *WatcherOptions) {
+		o.Alert.Stale, o.Every, o.Lease = 300*time.Millisecond, time.Second, 2*time.Second
+	})
+	waitFor(t, "the firing announced without Redis, refused", func() bool { return g.refusals() >= 3 })
+	srv.Restart()
+	startInstanceWith(t, srv, "quick", g.srv.URL, nil)
+	st := feed.NewAlertStore(srv.Client(), "")
+	waitFor(t, "feed_stale resolved in Redis", func() bool {
+		recs, _, err := st.Load(context.Background(), period)
+		return err == nil && recs[stale].Status == model.AlertResolved
+	})
+	from := g.refusals()
+	waitFor(t, "the firing refused 20 times more", func() bool { return g.refusals() >= from+20 })
+	g.open()
+	recs := settledAll(t, st, period, 1, stale)
+	once(t, rc, recs)
+	inOrder(t, rc)
+}

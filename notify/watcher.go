@@ -109,17 +109,20 @@ type Watcher struct {
 	opt   WatcherOptions
 	sinks []string
 
-	mu       sync.Mutex
-	known    map[string]feed.StoredAlert // this period and the last, by id
-	local    map[string]bool             // firings announced while Redis was away
-	inflight map[string]*inflight        // by transition key
-	entries  []Entry
-	firing   int
-	counts   map[[2]string]int64 // sink, outcome → count
-	storeErr error
-	scores   []model.ForecastScore // newest first, from the stored lifecycle
-	runOut   map[string]time.Time  // workspace → projected run-out
-	stopped  chan struct{}
+	mu    sync.Mutex
+	known map[string]feed.StoredAlert // this period and the last, by id
+	local map[string]bool             // firings announced while Redis was away
+	// localLeft holds, by transition key, the sinks still working on a
+	// firing announced while Redis was away.
+	localLeft map[string]map[string]bool
+	inflight  map[string]*inflight // by transition key
+	entries   []Entry
+	firing    int
+	counts    map[[2]string]int64 // sink, outcome → count
+	storeErr  error
+	scores    []model.ForecastScore // newest first, from the stored lifecycle
+	runOut    map[string]time.Time  // workspace → projected run-out
+	stopped   chan struct{}
 }
 
 // inflight is a delivery this instance holds. Its results are kept until
@@ -155,7 +158,7 @@ func NewWatcher(opt WatcherOptions) *Watcher {
 	if opt.Instance == "" {
 		opt.Instance = instanceName()
 	}
-	w := &Watcher{opt: opt, known: map[string]feed.StoredAlert{}, local: map[string]bool{},
+	w := &Watcher{opt: opt, known: map[string]feed.StoredAlert{}, local: map[string]bool{}, localLeft: map[string]map[string]bool{},
 		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, runOut: map[string]time.Time{}, stopped: make(chan struct{})}
 	if opt.Notifier != nil {
 		w.sinks = opt.Notifier.Sinks()
@@ -396,6 +399,13 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 			Deliveries: []feed.Delivery{{Transition: tr, Summary: summary, Done: true}}}
 		w.mu.Lock()
 		w.known[tr.Alert.ID], w.local[tr.Alert.ID] = rec, true
+		if deliver {
+			left := map[string]bool{}
+			for _, s := range w.sinks {
+				left[s] = true
+			}
+			w.localLeft[tr.Key()] = left
+		}
 		w.mu.Unlock()
 		w.log("alert firing (Redis unreachable: not claimed)", tr, summary)
 		if deliver {
@@ -446,16 +456,40 @@ func (w *Watcher) syncLocal(ctx context.Context, p model.Period) {
 	w.mu.Unlock()
 	for _, rec := range pending {
 		tr := rec.Deliveries[0].Transition
+		key := tr.Key()
 		var expire time.Time
 		if tr.Alert.Period == p.Key {
 			expire = feed.ExpireAt(p)
 		}
-		if _, err := w.opt.Store.Claim(ctx, tr, rec.Deliveries[0].Summary, feed.ClaimOptions{Delivered: true, Expire: expire}); err != nil {
+		// A firing some sink is still working on (a receiver that refuses
+		// it) is recorded as this instance's delivery, under its lease, and
+		// done only once those sinks are: its resolution waits for it.
+		w.mu.Lock()
+		working := len(w.localLeft[key]) > 0
+		w.mu.Unlock()
+		opt := feed.ClaimOptions{Delivered: !working, Expire: expire}
+		if working {
+			opt.Owner, opt.LeaseUntil = w.opt.Instance, w.opt.Now().Add(w.opt.Lease)
+		}
+		claimed, err := w.opt.Store.Claim(ctx, tr, rec.Deliveries[0].Summary, opt)
+		if err != nil {
 			return
 		}
 		w.mu.Lock()
+		left := w.localLeft[key]
 		delete(w.local, tr.Alert.ID)
+		delete(w.localLeft, key)
+		if working && claimed {
+			// from now on its results are recorded like any delivery's
+			w.inflight[key] = &inflight{period: tr.Alert.Period, id: tr.Alert.ID, left: left, results: map[string]feed.SinkResult{}, until: opt.LeaseUntil}
+		}
+		// Not claimed: another instance recorded its own announcement first,
+		// and the copies still queued here are dropped (hold: not held), so
+		// none reaches a receiver after the resolution.
 		w.mu.Unlock()
+		if working && claimed {
+			w.record(key)
+		}
 	}
 }
 
@@ -548,7 +582,15 @@ func (w *Watcher) hold(ctx context.Context, key, _ string) (time.Duration, error
 	in := w.inflight[key]
 	w.mu.Unlock()
 	if in == nil {
-		return 0, nil // announced while Redis was away: no lease to keep
+		w.mu.Lock()
+		_, local := w.localLeft[key]
+		w.mu.Unlock()
+		if local {
+			return 0, nil // announced while Redis is away: no lease to keep
+		}
+		// an announcement made while Redis was away, which another
+		// instance's record replaced once it was back
+		return 0, ErrNotHeld
 	}
 	in.rec.Lock()
 	defer in.rec.Unlock()
@@ -590,8 +632,11 @@ func (w *Watcher) onResult(r Result) {
 	}
 	in := w.inflight[r.Key]
 	if in == nil {
+		if left := w.localLeft[r.Key]; left != nil && r.Final {
+			delete(left, r.Sink) // announced while Redis is away: nothing to record yet
+		}
 		w.mu.Unlock()
-		return // announced while Redis was away: nothing to record
+		return
 	}
 	if r.Final {
 		delete(in.left, r.Sink)

@@ -72,7 +72,8 @@ type wsRow struct {
 // judgedLedger seeds a ledger with the snapshot, as the dashboard's is, under
 // the default thresholds the dashboard is given. When the snapshot came from
 // the stream (stream true) and a workspace was both refused with
-// credits_exhausted and recharged this period, the counters cannot say which
+// credits_exhausted and recharged (or its allocation raised: Settings.RaisedAt)
+// this period, the counters cannot say which
 // came last: the history the dashboard reads back at start (model.History, at
 // most feed.DefaultHistoryLimit entries) orders them, read newest first and
 // only until every such workspace is decided, so OUT is the same verdict on
@@ -83,24 +84,35 @@ func judgedLedger(ctx context.Context, c redis.UniversalClient, keys feed.Keys, 
 	if !stream {
 		return l, nil
 	}
-	undecided := map[string]bool{}
+	// a credit added this period: a recharge, or an allocation raise (its
+	// time is the settings' raised_at); undecided is when it was added
+	undecided := map[string]int64{}
+	p := l.Period()
+	for ws, s := range res.Snap.Settings {
+		if s.RaisedAt > 0 && p.Contains(s.RaisedAt) {
+			undecided[ws] = s.RaisedAt
+		}
+	}
 	for ws, r := range res.Snap.Recharged {
 		if r > 0 {
-			if s, ok := l.Summary(ws); ok && s.Refused[model.RefusedCredits] > 0 {
-				undecided[ws] = true
-			}
+			undecided[ws] = max(undecided[ws], 1)
+		}
+	}
+	for ws := range undecided {
+		if s, ok := l.Summary(ws); !ok || s.Refused[model.RefusedCredits] == 0 {
+			delete(undecided, ws)
 		}
 	}
 	if len(undecided) == 0 {
 		return l, nil
 	}
-	p := l.Period()
 	err := feed.ReadHistory(ctx, c, keys, res.Snap.StreamID, now, model.History, feed.DefaultHistoryLimit,
 		func(evs []model.Event, from time.Time, _ int64, _ bool) bool {
 			l.Backfill(evs, from)
 			for i := range evs {
 				e := &evs[i]
-				if p.Contains(e.TS) && (e.Kind == model.KindRecharge || e.Status == 402 && e.Code == model.CodeCreditsExhausted) {
+				raised, ok := undecided[e.Workspace]
+				if ok && p.Contains(e.TS) && (e.Kind == model.KindRecharge || e.Status == 402 && e.Code == model.CodeCreditsExhausted || e.TS < raised) {
 					delete(undecided, e.Workspace)
 				}
 			}

@@ -143,8 +143,16 @@ func (s *SettingsStore) UpdateWorkspace(ctx context.Context, ws string, edit fun
 				cur = model.Settings{} // overwrite a broken value
 			}
 		}
+		prev := cur
 		if err := edit(&cur); err != nil {
 			return "", model.Event{}, err
+		}
+		// a raise adds credits (it ends a credits_exhausted OUT): stamped in
+		// the hash, the truth a mavtop started later reads; setting one for
+		// the first time configures mavtop and adds none
+		cur.RaisedAt = prev.RaisedAt
+		if prev.Allocation > 0 && cur.Allocation > prev.Allocation {
+			cur.RaisedAt = time.Now().UnixMilli()
 		}
 		if err := cur.Validate(); err != nil {
 			return "", model.Event{}, &InvalidError{What: "settings of " + ws, Err: err}

@@ -67,10 +67,17 @@ const (
 // backfillRefusing replays e's effect on the refusal state backwards: Apply's
 // rules, where the newest event that decides something wins (Apply marks what
 // live events decide the same way). OUT (blocked) is decided by the newest
-// credits_exhausted 402 or recharge (a settings entry in the stream does not
-// carry the allocation it replaced, so an allocation raise is seen live and by
-// a heal only). A success ends a project's other refusals only.
+// credits_exhausted 402, recharge or allocation raise (a settings entry in the
+// stream does not carry the allocation it replaced: the raise's time is the
+// settings hash's raised_at, Settings.RaisedAt). A success ends a project's
+// other refusals only.
 func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
+	if w.settings.RaisedAt > e.TS && w.hist&histCredits == 0 {
+		// the allocation was raised after e (the settings hash says when):
+		// credits added, newer than e and all that follows
+		l.decideBlocked(w, false)
+		w.hist |= histCredits
+	}
 	switch {
 	case e.Kind == KindRecharge:
 		l.decideBlocked(w, false)

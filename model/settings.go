@@ -29,6 +29,12 @@ type Settings struct {
 	// remaining credits fall below RechargeBelow, RechargeAmount are added. 0 means off.
 	RechargeBelow  int64 `json:"recharge_below,omitempty"`
 	RechargeAmount int64 `json:"recharge_amount,omitempty"`
+	// RaisedAt is when the allocation was last raised (unix ms; 0 never):
+	// credits added, which end a credits_exhausted OUT like a recharge. The
+	// settings store stamps it on every raise, so a mavtop started after one
+	// orders it against the 402s it reads back (a settings entry in the stream
+	// carries the new allocation only, not the one it replaced).
+	RaisedAt int64 `json:"raised_at,omitempty"`
 }
 
 // Thresholds returns the alert thresholds in force: the settings' own, else
@@ -83,6 +89,9 @@ func (s *Settings) Validate() error {
 	}
 	if err := ValidateThresholds(s.Alerts); err != nil {
 		errs = append(errs, err)
+	}
+	if s.RaisedAt < 0 {
+		errs = append(errs, fmt.Errorf("raised_at %d must not be negative", s.RaisedAt))
 	}
 	if s.RechargeBelow < 0 || s.RechargeAmount < 0 {
 		errs = append(errs, errors.New("recharge threshold and amount must not be negative"))

@@ -275,3 +275,9 @@ func (l *Ledger) LimitedProjects(dst []LimitedProject) []LimitedProject {
 	}
 	return dst
 }
+
+// raisedIn reports whether the workspace's allocation was raised in period p
+// (Settings.RaisedAt): credits were added this period, as by a recharge.
+func (w *wsState) raisedIn(p Period) bool {
+	return w.settings.RaisedAt > 0 && p.Contains(w.settings.RaisedAt)
+}

@@ -5,8 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
@@ -65,6 +70,7 @@ func BenchmarkCheckRead(b *testing.B) {
 		fill(keys.Refused(pk), refused)
 		fill(keys.Settings(), settings)
 		b.Run(fmt.Sprintf("bare-%dk", n/1000), func(b *testing.B) {
+			defer reportCPU(b, c)()
 			for i := 0; i < b.N; i++ {
 				pipe := c.TxPipeline()
 				for _, k := range []string{keys.Used(pk), keys.Refused(pk), keys.Recharged(pk), keys.Settings()} {
@@ -76,6 +82,7 @@ func BenchmarkCheckRead(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("check-%dk", n/1000), func(b *testing.B) {
+			defer reportCPU(b, c)()
 			for i := 0; i < b.N; i++ {
 				res, err := feed.ReadWorkspaceSnapshot(ctx, c, keys, now, model.MonthlyUTC)
 				if err != nil {
@@ -97,5 +104,37 @@ func BenchmarkCheckRead(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// reportCPU reports, when the returned func is called, the CPU time per run
+// of this process (cpu-ms/op) and of redis-server (redis-cpu-ms/op, from INFO
+// cpu): on a machine other work keeps busy, wall time stretches CPU-bound
+// work more than waiting, and these do not depend on the load.
+func reportCPU(b *testing.B, c redis.UniversalClient) func() {
+	redisCPU := func() float64 {
+		info, err := c.Info(context.Background(), "cpu").Result()
+		if err != nil {
+			return 0
+		}
+		var total float64
+		for _, line := range strings.Split(info, "\n") {
+			k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+			if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
+				f, _ := strconv.ParseFloat(v, 64)
+				total += f
+			}
+		}
+		return total
+	}
+	var r0 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
+	s0 := redisCPU()
+	return func() {
+		var r1 syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
+		cpu := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
+		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+		b.ReportMetric((redisCPU()-s0)*1000/float64(b.N), "redis-cpu-ms/op")
 	}
 }

@@ -197,13 +197,14 @@ func TestChatThroughShoutrrr(t *testing.T) {
 	}
 	tr := transition()
 	p := NewPayload(&tr, tr.Summary("2026-11"))
+	p.Instance = "web-1/watch"
 	if err := sinks[0].Send(context.Background(), &p); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(bodies) != 1 || !strings.Contains(bodies[0], "acme used 75 % of its 1,000-credit allocation") ||
-		!strings.Contains(bodies[0], "mavtop firing: threshold") {
+		!strings.Contains(bodies[0], "mavtop firing: threshold") || !strings.Contains(bodies[0], "(sent by mavtop web-1/watch)") {
 		t.Fatalf("chat got %q", bodies)
 	}
 }

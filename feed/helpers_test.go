@@ -184,7 +184,9 @@ func (f *follower) caughtUp(c redis.UniversalClient, timeout time.Duration) {
 		last = msgs[0].ID
 	}
 	f.waitFor("the follower to reach "+last, timeout, func(f *follower) bool {
-		return f.ledger != nil && (last == "" || compareIDs(f.lastID, last) >= 0)
+		// a start reads used_by right after the snapshot (UsedByMsg): caught up
+		// means that read is in too, else totals lack the projects for a moment
+		return f.ledger != nil && !f.ledger.UsedByPending() && (last == "" || compareIDs(f.lastID, last) >= 0)
 	})
 }
 

@@ -162,11 +162,15 @@ func (c *Charts) drawLine(now time.Time) {
 	c.line.DrawBraille()
 }
 
-func (c *Charts) scopeName() string {
+// scopeName is the charts' workspace for a title of w cells whose other
+// words take rest cells: whole when it fits, else shortened in the middle as
+// every pane shortens names (never below the layout's name width), so the
+// words after it ("this min …") stay and names differing at the end stay apart.
+func (c *Charts) scopeName(w, rest int) string {
 	if c.ws == "" {
 		return "all workspaces"
 	}
-	return c.ws
+	return shortName(c.ws, max(w-rest, nameWidth(c.width+2)))
 }
 
 // View returns the charts drawn by the last Refresh.
@@ -181,7 +185,8 @@ func (c *Charts) compose() string {
 	if n := len(c.series); n > 0 {
 		last = c.series[n-1]
 	}
-	lineTitle := c.st.PaneTitle.Render("Burn, credits/min") + c.st.Dim.Render(" · "+c.scopeName()+" · this min "+compact(last))
+	rest := " · this min " + compact(last)
+	lineTitle := c.st.PaneTitle.Render("Burn, credits/min") + c.st.Dim.Render(" · "+c.scopeName(c.lineW, cellWidth("Burn, credits/min · ")+cellWidth(rest))+rest)
 	left := fit(lineTitle, c.lineW)
 	idle := true
 	for _, v := range c.series {
@@ -211,7 +216,7 @@ func (c *Charts) compose() string {
 
 // endpointView draws (in Refresh) credits by endpoint: label, bar (ntcharts), value.
 func (c *Charts) endpointView() string {
-	title := c.st.PaneTitle.Render("By endpoint") + c.st.Dim.Render(" · "+c.scopeName())
+	title := c.st.PaneTitle.Render("By endpoint") + c.st.Dim.Render(" · "+c.scopeName(c.barsW, cellWidth("By endpoint · ")))
 	rows := min(len(c.eps), c.height-1)
 	if rows <= 0 {
 		return fit(title, c.barsW) + "\n" + c.st.Dim.Render(fit("no credits spent yet", c.barsW))

@@ -44,6 +44,10 @@ func (d Detail) Workspace() string { return d.ws }
 
 // SetSize sets the content size.
 func (d *Detail) SetSize(w, h int) {
+	if w != d.width && d.ws != "" {
+		d.width = w
+		d.lines = d.layout() // the first lines wrap to the width
+	}
 	d.width, d.height = w, h
 	d.top = min(d.top, d.maxTop())
 }
@@ -151,6 +155,15 @@ func (d *Detail) layout() []string {
 		// how far the run-out forecast can be trusted: it against the first
 		// credits_exhausted 402 of a period
 		add("forecast scored: %s", strings.TrimPrefix(model.Sanitize(sc.String(time.Local)), model.Sanitize(d.ws)+": "))
+	}
+	// the sentences above end in what an operator acts on (what remains,
+	// "runs out in …", who refuses): wrapped, never cut
+	if d.width > 0 {
+		var head []string
+		for _, l := range out {
+			head = append(head, wrapLines(l, d.width, 2)...)
+		}
+		out = head
 	}
 	add("")
 	add("%s", st.PaneTitle.Render(fmt.Sprintf("Projects (%d)", len(d.projects))))

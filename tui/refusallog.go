@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,9 +45,12 @@ func (r *RefusalLog) SetSize(w, h int) {
 // adviceLines is how many lines the selected entry gets under the list, at
 // every size: what support asks for (workspace, code, request id) and its
 // message on one line from 4 lines, the advice and where to fix it from 6, the
-// message on a line of its own from 10. enter shows all of it, wrapped.
+// message on a line of its own from 10, the message and the advice wrapped on
+// up to two lines each from 16. enter shows all of it, wrapped.
 func (r *RefusalLog) adviceLines() int {
 	switch {
+	case r.height >= 16:
+		return 6
 	case r.height >= 10:
 		return 4
 	case r.height >= 6:
@@ -55,6 +59,21 @@ func (r *RefusalLog) adviceLines() int {
 		return 1
 	}
 	return 0
+}
+
+// clipLines keeps the first n of lines (at least one), the last one kept
+// ending in "…" when more were cut.
+func clipLines(lines []string, n, w int) []string {
+	n = max(n, 1)
+	if len(lines) <= n {
+		return lines
+	}
+	out := slices.Clone(lines[:n])
+	out[n-1] = truncate(out[n-1]+" "+strings.TrimSpace(lines[n]), w)
+	if cellWidth(out[n-1]) < w {
+		out[n-1] += "…"
+	}
+	return out
 }
 
 // Opened reports whether the selected refusal is shown in full.
@@ -153,23 +172,35 @@ func (r RefusalLog) View() string {
 		b.WriteString("\n" + s)
 	}
 	if n := r.adviceLines(); n > 0 {
-		// keep the selected one at the bottom of the pane
-		for i := to - from; i < r.cur.rows; i++ {
-			b.WriteByte('\n')
-		}
 		sel := &r.rows[r.cur.pos]
 		ev := &sel.Event
 		if n >= 4 {
-			b.WriteString("\n" + r.st.Bold.Render(fit(r.facts(sel, true), r.width)))
-			b.WriteString("\n" + fit("  “"+model.Sanitize(ev.Msg)+"”", r.width))
-		} else {
-			line := r.facts(sel, false)
-			if rest := r.width - cellWidth(line) - 3; rest >= 4 { // the message's start in what is left, never over the id
-				line += " · " + truncate("“"+model.Sanitize(ev.Msg)+"”", rest)
+			// the message and the advice wrapped into the lines the pane
+			// gives them (the message first), cut only past them
+			msg := wrapLines("  “"+model.Sanitize(ev.Msg)+"”", r.width, 3)
+			adv := wrapLines("→ "+model.RefusalAdvice(ev.Code).Message, r.width, 2)
+			msg = clipLines(msg, n-3, r.width)
+			adv = clipLines(adv, n-2-len(msg), r.width)
+			for i := to - from - (n - 2 - len(msg) - len(adv)); i < r.cur.rows; i++ {
+				b.WriteByte('\n') // keep the selected one at the bottom of the pane
 			}
-			b.WriteString("\n" + r.st.Bold.Render(fit(line, r.width)))
+			b.WriteString("\n" + r.st.Bold.Render(fit(r.facts(sel, true), r.width)))
+			b.WriteString("\n" + strings.Join(msg, "\n"))
+			for _, l := range adv {
+				b.WriteString("\n" + r.st.Warn.Render(l))
+			}
+			b.WriteString("\n" + r.st.Dim.Render(fit("  "+model.RefusalAdvice(ev.Code).ActionURL, r.width)))
+			return b.String()
 		}
-		if n >= 3 {
+		for i := to - from; i < r.cur.rows; i++ {
+			b.WriteByte('\n') // keep the selected one at the bottom of the pane
+		}
+		line := r.facts(sel, false)
+		if rest := r.width - cellWidth(line) - 3; rest >= 4 { // the message's start in what is left, never over the id
+			line += " · " + truncate("“"+model.Sanitize(ev.Msg)+"”", rest)
+		}
+		b.WriteString("\n" + r.st.Bold.Render(fit(line, r.width)))
+		if n == 3 {
 			u := model.RefusalAdvice(ev.Code)
 			b.WriteString("\n" + r.st.Warn.Render(fit("→ "+u.Message, r.width)))
 			b.WriteString("\n" + r.st.Dim.Render(fit("  "+u.ActionURL, r.width)))

@@ -1,0 +1,58 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// TestSentencesKeepTheirEnd is the words an operator acts on at the end of a
+// line: wrapped or the name before them shortened, never cut. The detail
+// view's forecast ends in who refuses (at 60 columns it was cut after
+// "sustainable p…"); the burn chart's title ends in this minute's burn (a
+// long name pushed it off at 80 columns); the selected 402's advice and
+// message end in what to do (cut at 200 columns with 20 lines to spare).
+func TestSentencesKeepTheirEnd(t *testing.T) {
+	fits := func(t *testing.T, what, s string, w int) {
+		t.Helper()
+		for _, l := range strings.Split(s, "\n") {
+			if cellWidth(l) > w {
+				t.Errorf("%s: line %q wider than %d", what, l, w)
+			}
+		}
+	}
+	flat := func(s string) string { return strings.Join(strings.Fields(s), " ") } // wrapped lines read as one
+	t.Run("detail at 60x16", func(t *testing.T) {
+		m := update(t, longNameApp(t, 60, 16), press("enter"), OpenDetailMsg{Workspace: longWS})
+		d := ansi.Strip(m.detail.View())
+		for _, want := range []string{"0 remaining", "refused: credits_exhausted (OUT until credits are added)"} {
+			if !strings.Contains(flat(d), want) {
+				t.Errorf("detail lacks %q:\n%s", want, d)
+			}
+		}
+		fits(t, "detail", d, m.detail.width)
+	})
+	t.Run("chart title at 80x24", func(t *testing.T) {
+		m := longNameApp(t, 80, 24)
+		c := ansi.Strip(m.charts.View())
+		title, _, _ := strings.Cut(c, "\n")
+		if !strings.Contains(title, "this min ") || !strings.Contains(title, "…g-east") {
+			t.Errorf("burn title %q: lacks this minute's burn or the name's end", title)
+		}
+		fits(t, "charts", c, m.charts.width)
+	})
+	t.Run("selected 402 at 200x50", func(t *testing.T) {
+		m := longNameApp(t, 200, 50)
+		l := ansi.Strip(m.log.View())
+		for _, want := range []string{"or wait for your credits to reset.”", "or wait for the monthly reset.", "settings/billing"} {
+			if !strings.Contains(flat(l), want) {
+				t.Errorf("402 log lacks %q:\n%s", want, l)
+			}
+		}
+		if n := strings.Count(l, "\n") + 1; n != m.log.height {
+			t.Errorf("402 log: %d lines in a pane of %d", n, m.log.height)
+		}
+		fits(t, "log", l, m.log.width)
+	})
+}

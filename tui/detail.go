@@ -20,6 +20,7 @@ type Detail struct {
 	known    bool
 	fc       model.Forecast
 	projects []model.ProjectSummary
+	verdict  model.Verdict // the workspace with its projects' usage limits
 	eps      []model.EndpointTotal
 	refusals []model.Refusal
 	// scores are the latest forecast scores of every workspace, newest first
@@ -68,6 +69,7 @@ func (d Detail) Update(msg tea.Msg) (Detail, tea.Cmd) {
 // Refresh reads the workspace from the ledger and lays out its lines.
 func (d *Detail) Refresh(l *model.Ledger) {
 	d.sum, d.known = l.Summary(d.ws)
+	d.verdict, _ = l.Verdict(d.ws)
 	d.fc = l.Forecast(d.ws, d.now())
 	d.projects = l.Projects(d.ws)
 	d.eps = l.Endpoints(d.ws)
@@ -115,6 +117,18 @@ func (d *Detail) layout() []string {
 			percent(s.Percent), credits(s.Used), credits(s.Cap), capName(s.CapKind), credits(s.Remaining))
 	} else {
 		add("%s  %s credits used · no allocation set (mavtop budget set %s --allocation N)", look.Style.Render(look.Word), credits(s.Used), d.ws)
+	}
+	if v := d.verdict; v.Project != "" {
+		// what check, budget show, /metrics and the gauge's level say of the workspace
+		vl := st.Level(v.Level)
+		var used int64
+		for _, p := range d.projects {
+			if p.Name == v.Project {
+				used = p.Used
+			}
+		}
+		add("%s %s  verdict: project %s at %s of its usage limit (%s of %s credits)", vl.Style.Render(vl.Symbol), vl.Style.Render(vl.Word),
+			model.Sanitize(v.Project), percent(v.Status.Percent), credits(used), credits(v.Status.Cap))
 	}
 	set := s.Settings
 	var conf []string

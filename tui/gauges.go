@@ -42,6 +42,11 @@ type Gauges struct {
 type gaugeRow struct {
 	model.Summary
 	fc model.Forecast
+	// verdict is the workspace judged with its projects' usage limits
+	// (model.Ledger.Verdict): the level cell shows it, as check, budget show,
+	// /metrics and the alerts do, and the name cell names the project that
+	// sets it; the bar and the numbers stay the workspace's own.
+	verdict model.Verdict
 }
 
 // OpenDetailMsg asks the root to open a workspace's detail view.
@@ -215,7 +220,8 @@ func (g *Gauges) Refresh(l *model.Ledger) {
 	g.visible = g.visible[:0]
 	for _, name := range g.window {
 		if s, ok := l.Summary(name); ok {
-			g.visible = append(g.visible, gaugeRow{Summary: s, fc: l.Forecast(name, now)})
+			v, _ := l.Verdict(name)
+			g.visible = append(g.visible, gaugeRow{Summary: s, fc: l.Forecast(name, now), verdict: v})
 		}
 	}
 }
@@ -391,8 +397,8 @@ func (g Gauges) View() string {
 }
 
 func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column) string {
-	look := g.st.Level(r.Level)
-	marker, name := "  ", pad(shortName(r.Name, nameW), nameW)
+	look := g.st.Level(r.verdict.Level)
+	marker, name := "  ", pad(verdictName(r.Name, r.verdict.Project, nameW), nameW)
 	if selected {
 		marker = "▸ "
 		if g.focused {
@@ -404,7 +410,8 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 	level := look.Style.Render(pad(look.Symbol+" "+look.Word, levelW))
 	var bar string
 	if r.HasCap() {
-		bar = gaugeBar(barW, r.Used, r.Cap, r.Settings.UsageLimit, r.Thresholds, look.Style, g.st)
+		own := g.st.Level(r.Level) // the bar is the workspace's own budget
+		bar = gaugeBar(barW, r.Used, r.Cap, r.Settings.UsageLimit, r.Thresholds, own.Style, g.st)
 	} else {
 		bar = g.st.Dim.Render(align("no allocation set", barW, false))
 	}
@@ -414,6 +421,21 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 		b.WriteString(" " + align(c.cell(g, r, c.width), c.width, c.right))
 	}
 	return b.String()
+}
+
+// verdictName is the name cell of workspace ws whose verdict is set by the
+// usage limit of project ("" when by the workspace's own cap): "acme /research"
+// in w cells, the workspace shortened first; the project is left out only when
+// fewer than 4 cells of the workspace would remain (the detail view names it).
+func verdictName(ws, project string, w int) string {
+	if project == "" {
+		return shortName(ws, w)
+	}
+	tag := " /" + shortName(project, max(w/2, 4))
+	if w-cellWidth(tag) < 4 {
+		return shortName(ws, w)
+	}
+	return shortName(ws, w-cellWidth(tag)) + tag
 }
 
 // cellPercent is the percent of the effective cap, and which cap binds when it

@@ -205,7 +205,8 @@ func (m *Model) footer() string {
 		left = m.st.Bad.Render(fit(" "+m.quitQuestion()+" ", leftW))
 	case ok:
 		look := m.st.Level(al.Level)
-		left = look.Style.Inherit(m.st.Banner).Render(fit(" "+look.Symbol+" "+shortNameIn(model.Sanitize(al.Text), al.Workspace, m.alerts.names())+" ", leftW))
+		text := shortNameFit(model.Sanitize(al.Text), al.Workspace, leftW-3-cellWidth(look.Symbol), m.alerts.names())
+		left = look.Style.Inherit(m.st.Banner).Render(fit(" "+look.Symbol+" "+text+" ", leftW))
 	case m.notice != "" && m.opt.Now().Before(m.noticeUntil):
 		left = m.st.Warn.Render(fit(m.notice, leftW))
 	default:

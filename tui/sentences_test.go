@@ -56,3 +56,23 @@ func TestSentencesKeepTheirEnd(t *testing.T) {
 		fits(t, "log", l, m.log.width)
 	})
 }
+
+// TestBannerNamesTheWorkspaceWholeWithRoom: the banner is one sentence on a
+// line of its own, so a long workspace is named in full when the line holds
+// it (at 120 columns it was cut to the 16 cells the gauge column gets, with
+// 36 columns unused) and shortened only as far as the words after it need.
+func TestBannerNamesTheWorkspaceWholeWithRoom(t *testing.T) {
+	for _, tc := range []struct {
+		w, h int
+		want string
+	}{
+		{120, 40, " " + longWS + "/trials got 402 credits_exhausted on /focus-groups "},
+		{80, 24, "acme…-east/trials got 402 credits_exhausted on /focus-groups "},
+	} {
+		m := longNameApp(t, tc.w, tc.h)
+		f := ansi.Strip(m.footer())
+		if !strings.Contains(f, tc.want) || cellWidth(f) > tc.w || !strings.HasSuffix(f, "? help • q quit") {
+			t.Errorf("%dx%d: footer %q, want %q in it and ? help • q quit at its end", tc.w, tc.h, f, tc.want)
+		}
+	}
+}

@@ -86,3 +86,14 @@ func shortNameIn(s, ws string, w int) string {
 	}
 	return strings.Replace(s, ws, shortName(ws, w), 1)
 }
+
+// shortNameFit is shortNameIn for a sentence drawn in w cells: the name whole
+// when the sentence fits, else shortened to what its other words leave, never
+// below minW (the layout's name width), so a banner or an alert with room
+// names the workspace in full and one without keeps the words after it.
+func shortNameFit(s, ws string, w, minW int) string {
+	if cellWidth(s) <= w {
+		return s
+	}
+	return shortNameIn(s, ws, max(w-(cellWidth(s)-cellWidth(model.Sanitize(ws))), minW))
+}

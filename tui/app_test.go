@@ -58,7 +58,7 @@ func TestAppDropsBatchesOfAnOldGeneration(t *testing.T) {
 	hub.Handle(&feed.BatchMsg{Gen: 0, Events: []model.Event{ev}}) // from before the snapshot
 	hub.Handle(&feed.BatchMsg{Gen: 1, Events: []model.Event{ev, ev}})
 	m = pump(t, m)
-	if s := view(m); !strings.Contains(s, "200 / 1,000") {
+	if s := view(m); !strings.Contains(s, "200/1.00k") {
 		t.Fatalf("want exactly the current generation's 200 credits:\n%s", s)
 	}
 }
@@ -146,7 +146,7 @@ func TestAppSaysAFailoverHappened(t *testing.T) {
 			Settings: map[string]model.Settings{"acme": {Allocation: 1000}}}})
 	m = pump(t, m)
 	s := view(m)
-	for _, want := range []string{"re-read: failover", "failed over to 10.0.0.7:6379", "300 / 1,000"} {
+	for _, want := range []string{"re-read: failover", "failed over to 10.0.0.7:6379", "300/1.00k"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the screen lacks %q:\n%s", want, s)
 		}

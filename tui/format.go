@@ -12,20 +12,29 @@ import (
 // credits formats an integer with thousands separators: 12,345.
 func credits(n int64) string { return estimator.FormatCredits(n) }
 
-// compact formats a number in at most ~5 characters: 950, 12.3k, 4.1M.
+// compact formats a number in at most 5 characters (6 with a minus): 9.5,
+// 950, 12.3k, 123k, 4.1M. The unit is chosen after rounding, so 999.96k is
+// 1.0M, never "1000.0k", and burn or 402s never overflow their column.
 func compact(v float64) string {
 	a := math.Abs(v)
 	switch {
-	case a < 10 && a != math.Trunc(a):
+	case a < 9.95 && a != math.Trunc(a):
 		return strconv.FormatFloat(v, 'f', 1, 64)
-	case a < 1000:
+	case a < 999.5:
 		return strconv.FormatFloat(v, 'f', 0, 64)
-	case a < 1e6:
-		return strconv.FormatFloat(v/1e3, 'f', 1, 64) + "k"
-	case a < 1e9:
-		return strconv.FormatFloat(v/1e6, 'f', 1, 64) + "M"
 	}
-	return strconv.FormatFloat(v/1e9, 'f', 1, 64) + "G"
+	for _, u := range []struct {
+		div  float64
+		unit string
+	}{{1e3, "k"}, {1e6, "M"}, {1e9, "G"}} {
+		switch q := a / u.div; {
+		case q < 99.95:
+			return strconv.FormatFloat(v/u.div, 'f', 1, 64) + u.unit
+		case q < 999.5 || u.unit == "G":
+			return strconv.FormatFloat(v/u.div, 'f', 0, 64) + u.unit
+		}
+	}
+	return "" // not reached: G takes every larger figure
 }
 
 // compactCredits is compact for a used or cap figure next to its percent:

@@ -300,7 +300,7 @@ var gaugeColumns = []struct {
 }{
 	{column{head: "used", right: true, cell: cellPercent, width: 12}, 1},
 	{column{head: "credits", right: true, cell: cellCredits, width: 15}, 2},
-	{column{head: "runs out", cell: cellRunsOut, width: 16}, 0},
+	{column{head: "runs out", cell: cellRunsOut, width: runsOutW}, 0},
 	{column{head: "burn", right: true, cell: cellBurn, width: 7}, 3},
 	{column{head: "pace", right: true, cell: cellPace, width: 9}, 5},
 	{column{head: "402s", right: true, cell: cellRefused, width: 5}, 4},
@@ -308,11 +308,19 @@ var gaugeColumns = []struct {
 }
 
 const (
-	levelW  = 7
-	markerW = 2
+	// runsOutW holds the longest forecast whole: "top-up in 31 days" (a
+	// top-up or a run-out comes within the period, at most 31 days away)
+	runsOutW = 17
+	levelW   = 7
+	markerW  = 2
 	// narrowUsed is the pane width under which "used" is the percent alone,
 	// so it stays beside "runs out" at 60 columns
 	narrowUsed = 70
+	// wideCredits is the pane width from which credits are in full, in
+	// fullCreditsW cells: "999,999,999/999,999,999 lim" (the widest form
+	// of figures up to a billion)
+	wideCredits  = 150
+	fullCreditsW = 27
 )
 
 // names is the width of the name column: the one every pane gives names.
@@ -336,6 +344,9 @@ func (g *Gauges) layout() (nameW, barW int, cols []column) {
 	width := func(c column) int {
 		if c.head == "used" && g.width < narrowUsed { // "99.9 %": the header says used
 			return 7
+		}
+		if c.head == "credits" && g.width >= wideCredits { // the figures in full
+			return fullCreditsW
 		}
 		return c.width
 	}
@@ -439,38 +450,42 @@ func verdictName(ws, project string, w int) string {
 }
 
 // cellPercent is the percent of the effective cap, and which cap binds when it
-// is the usage limit.
+// is the usage limit. The form depends on the column's width alone (the
+// percent and its word from 11 cells, the percent alone below), never on the
+// figure: "99.9 % of lim" beside "84 % of lim" would not fit the same column.
 func cellPercent(g *Gauges, r *gaugeRow, width int) string {
-	switch r.CapKind {
-	case model.CapNone:
+	p := percent(r.Percent)
+	switch {
+	case r.CapKind == model.CapNone:
 		return "—"
-	case model.CapLimit:
-		return firstFit(width, percent(r.Percent)+" of lim", percent(r.Percent)+" lim")
+	case width < 11: // "99.9 %": the header says used
+		return p
+	case r.CapKind == model.CapLimit:
+		return p + " lim"
 	}
-	return firstFit(width, percent(r.Percent)+" used", percent(r.Percent))
+	return p + " used"
 }
 
-// cellCredits is used / cap, in full when it fits, else in compact numbers.
+// cellCredits is used / cap in one form per size, whatever the figures, so
+// rows never mix "184,415/200,000", "29,980 / 30,000" and "850k/1.25M": in
+// full (1,234 / 10,000, exactly what Redis holds) in the wide column
+// (fullCreditsW, from wideCredits cells), else compact (three significant
+// digits, cut as compactCredits does: "99.9k/99.9k lim" fits 15 cells).
+// Only a figure over 999,999,999 is compact in the wide column.
 func cellCredits(g *Gauges, r *gaugeRow, width int) string {
+	var full, short string
 	switch r.CapKind {
 	case model.CapNone:
-		return firstFit(width, credits(r.Used), compactCredits(r.Used))
+		full, short = credits(r.Used), compactCredits(r.Used)
 	case model.CapLimit:
-		return firstFit(width, credits(r.Used)+"/"+credits(r.Cap)+" lim",
-			compactCredits(r.Used)+"/"+compactCredits(r.Cap)+" lim")
+		full, short = credits(r.Used)+"/"+credits(r.Cap)+" lim", compactCredits(r.Used)+"/"+compactCredits(r.Cap)+" lim"
+	default:
+		full, short = credits(r.Used)+" / "+credits(r.Cap), compactCredits(r.Used)+"/"+compactCredits(r.Cap)
 	}
-	return firstFit(width, credits(r.Used)+" / "+credits(r.Cap), credits(r.Used)+"/"+credits(r.Cap),
-		compactCredits(r.Used)+"/"+compactCredits(r.Cap))
-}
-
-// firstFit returns the first of forms that fits in width cells, else the last.
-func firstFit(width int, forms ...string) string {
-	for _, f := range forms {
-		if cellWidth(f) <= width {
-			return f
-		}
+	if width >= fullCreditsW && cellWidth(full) <= width {
+		return full
 	}
-	return forms[len(forms)-1]
+	return short
 }
 
 // cellRunsOut is the forecast by README's "Forecasts" rules: refused until
@@ -488,7 +503,7 @@ func cellRunsOut(g *Gauges, r *gaugeRow, width int) string {
 		return "out in " + humanize(f.RunsOutIn)
 	case f.RechargeDue:
 		// the auto-recharge tops the credits up before they run out
-		return firstFit(width, "top-up in "+humanize(f.NextRechargeIn), "top-up "+humanize(f.NextRechargeIn))
+		return "top-up in " + humanize(f.NextRechargeIn)
 	case f.Idle:
 		return "idle"
 	}

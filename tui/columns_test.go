@@ -1,0 +1,118 @@
+package tui
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"mavtop/model"
+)
+
+// TestCreditsOneFormPerSize: the credits and used columns take one form at a
+// size whatever the figures (credits in full from wideCredits, else compact) (184,415/200,000 and 29,980 / 30,000 and
+// 850k/1.25M were all seen in one column at 80 columns).
+func TestCreditsOneFormPerSize(t *testing.T) {
+	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-time.Hour))
+	for ws, f := range map[string][2]int64{
+		"initech": {184_415, 200_000}, "umbrella": {29_980, 30_000}, "globex": {850_000, 1_250_000},
+		"small": {950, 1000}, "prod": {4_200_000, 12_000_000},
+	} {
+		l.SetSettings(ws, model.Settings{Allocation: f[1]}, testNow.UnixMilli())
+		l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: ws, Endpoint: "/responses", Credits: f[0], Status: 200})
+	}
+	l.SetSettings("limited", model.Settings{Allocation: 1_000_000, UsageLimit: 90_000}, testNow.UnixMilli())
+	l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "limited", Endpoint: "/responses", Credits: 89_950, Status: 200})
+	l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "unset", Endpoint: "/responses", Credits: 123_456, Status: 200})
+	l.TakeCrossings()
+	compactFig := `-?[0-9]+(\.[0-9]+)?[kMG]?`
+	credit := regexp.MustCompile(`^(` + compactFig + `/` + compactFig + `( lim)?|` + compactFig + `)$`)
+	fullFig := `[0-9]{1,3}(,[0-9]{3})*`
+	creditFull := regexp.MustCompile(`^(` + fullFig + ` / ` + fullFig + `|` + fullFig + `/` + fullFig + ` lim|` + fullFig + `)$`)
+	for _, w := range []int{58, 78, 98, 198} {
+		g := NewGauges(testCommon())
+		g.SetSize(w, 10)
+		g.Refresh(l)
+		_, _, cols := g.layout()
+		for i := range g.visible {
+			r := &g.visible[i]
+			for _, c := range cols {
+				cell := ansi.Strip(c.cell(&g, r, c.width))
+				if cellWidth(cell) > c.width {
+					t.Errorf("width %d: %s cell %q wider than its %d cells", w, c.head, cell, c.width)
+				}
+				switch c.head {
+				case "credits":
+					if w >= wideCredits && !creditFull.MatchString(cell) || w < wideCredits && !credit.MatchString(cell) {
+						t.Errorf("width %d: credits of %s %q: not the column's one compact form", w, r.Name, cell)
+					}
+				case "used":
+					want := c.width >= 11 && r.CapKind != model.CapNone
+					if r.CapKind == model.CapAllocation && strings.HasSuffix(cell, " used") != want {
+						t.Errorf("width %d: used of %s %q: the form changes with the figure", w, r.Name, cell)
+					}
+					if r.CapKind == model.CapLimit && strings.HasSuffix(cell, " lim") != want {
+						t.Errorf("width %d: used of %s %q: the form changes with the figure", w, r.Name, cell)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestRunsOutHoldsItsLongestValue: the runs-out column holds every forecast
+// whole, the longest a top-up 31 days away, in one form ("top-up in …"):
+// "top-up 2 days" filled the column to the border at 60 and 80 columns.
+func TestRunsOutHoldsItsLongestValue(t *testing.T) {
+	longest := ""
+	for _, fc := range []model.Forecast{
+		{RemainingKnown: true, RechargeDue: true, NextRechargeIn: 31 * 24 * time.Hour},
+		{RemainingKnown: true, RechargeDue: true, NextRechargeIn: 59 * time.Minute},
+		{RemainingKnown: true, RunsOut: true, RunsOutIn: 31 * 24 * time.Hour},
+	} {
+		if s := cellRunsOut(nil, &gaugeRow{fc: fc}, 0); cellWidth(s) > cellWidth(longest) {
+			longest = s
+		}
+	}
+	if longest != "top-up in 31 days" {
+		t.Fatalf("longest forecast %q", longest)
+	}
+	for _, w := range []int{58, 78, 98, 198} {
+		g := NewGauges(testCommon())
+		g.SetSize(w, 10)
+		_, _, cols := g.layout()
+		found := false
+		for _, c := range cols {
+			if c.head == "runs out" {
+				found = true
+				if c.width < cellWidth(longest) {
+					t.Errorf("width %d: runs out gets %d cells, %q needs %d", w, c.width, longest, cellWidth(longest))
+				}
+				for _, in := range []time.Duration{2 * 24 * time.Hour, 14 * 24 * time.Hour} {
+					s := cellRunsOut(&g, &gaugeRow{fc: model.Forecast{RemainingKnown: true, RechargeDue: true, NextRechargeIn: in}}, c.width)
+					if !strings.HasPrefix(s, "top-up in ") {
+						t.Errorf("width %d: %q, want the one form top-up in …", w, s)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("width %d: no runs-out column", w)
+		}
+	}
+}
+
+// TestCompactFitsFiveCells: burn and 402 counts above 100k kept a decimal
+// ("123.4k/h") and overflowed the burn column's 7 cells.
+func TestCompactFitsFiveCells(t *testing.T) {
+	for v, want := range map[float64]string{
+		0: "0", 2.5: "2.5", 9.96: "10", 999: "999", 999.6: "1.0k", 15_900: "15.9k", 99_960: "100k", 123_456: "123k",
+		999_600: "1.0M", 4_100_000: "4.1M", 2.5e9: "2.5G", -123_456: "-123k",
+	} {
+		if got := compact(v); got != want {
+			t.Errorf("compact(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -78,7 +78,37 @@ func NewAlerts(c common) Alerts { return Alerts{common: c, last402: map[string]t
 // SetSize sets the content size.
 func (a *Alerts) SetSize(w, h int) {
 	a.width, a.height = w, h
-	a.cur.setRows(h)
+	a.cur.setRows(h - a.wholeLines())
+}
+
+// wholeLines is how many lines the selected alert (the newest until one is
+// chosen) gets under the list, its sentence whole and wrapped: the rows cut
+// theirs at the pane's width. None below 12 lines, where every row counts.
+func (a *Alerts) wholeLines() int {
+	if a.height >= 12 {
+		return 3
+	}
+	return 0
+}
+
+// sentence is row i's words in full: the workspace whole, the delivery after.
+func (a Alerts) sentence(i int) string {
+	n, m := len(a.life.Entries), len(a.life.Scores)
+	switch {
+	case i < n:
+		e := &a.life.Entries[i]
+		s := "firing: " + model.Sanitize(e.Summary)
+		if e.Status == model.AlertResolved {
+			s = "resolved: " + model.Sanitize(e.Summary)
+		}
+		if e.Delivery != "" {
+			s += " · " + model.Sanitize(e.Delivery)
+		}
+		return s
+	case i < n+m:
+		return "forecast " + model.Sanitize(a.life.Scores[i-n].String(time.Local))
+	}
+	return model.Sanitize(a.list[i-n-m].Text)
 }
 
 // Len is the number of alerts kept.
@@ -240,6 +270,15 @@ func (a Alerts) View() string {
 			s = a.st.Selected.Render(pad(s, a.width))
 		}
 		lines = append(lines, s)
+	}
+	if n := a.wholeLines(); n > 0 && a.cur.pos < a.rows() {
+		whole := clipLines(wrapLines("▸ "+a.sentence(a.cur.pos), a.width, 2), n, a.width)
+		for len(lines) < a.height-len(whole) {
+			lines = append(lines, "") // the selected one at the bottom of the pane
+		}
+		for _, l := range whole {
+			lines = append(lines, a.st.Bold.Render(l))
+		}
 	}
 	return strings.Join(lines, "\n")
 }

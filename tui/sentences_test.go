@@ -76,3 +76,26 @@ func TestBannerNamesTheWorkspaceWholeWithRoom(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectedAlertReadsWhole: an alert's row is cut at the pane's width (at
+// 200×50 the alerts pane is 78 columns, its sentences longer); the selected
+// one is under the list whole, wrapped, from a pane of 12 lines.
+func TestSelectedAlertReadsWhole(t *testing.T) {
+	m := update(t, busyApp(t, 200, 50), press("l"), press("l"), press("G"))
+	if m.focus != focusAlerts {
+		t.Fatalf("focus %d", m.focus)
+	}
+	v := ansi.Strip(m.alerts.View())
+	const whole = "acme-research-team-beta passed 50 % of its allocation (585 of 1,000 credits)"
+	if !strings.Contains(v, "▸ "+whole) {
+		t.Errorf("the selected alert is not whole under the list:\n%s", v)
+	}
+	if n := strings.Count(v, "\n") + 1; n != m.alerts.height {
+		t.Errorf("%d lines in a pane of %d", n, m.alerts.height)
+	}
+	for _, l := range strings.Split(v, "\n") {
+		if cellWidth(l) > m.alerts.width {
+			t.Errorf("line %q wider than %d", l, m.alerts.width)
+		}
+	}
+}

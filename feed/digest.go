@@ -60,7 +60,9 @@ func parseDigest(m map[string]string) (d digest, ok bool) {
 	for f, v := range m {
 		kind, num, found := strings.Cut(f, ":")
 		shard, err := strconv.Atoi(num)
-		if !found || err != nil || shard < 0 || shard >= DigestShards {
+		// the shard as a producer writes it (strconv.Itoa): "u:01" or "u:+1"
+		// would read as shard 1 beside "u:1", the one kept chosen at random
+		if !found || err != nil || shard < 0 || shard >= DigestShards || strconv.Itoa(shard) != num {
 			return digest{}, false
 		}
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -250,6 +250,8 @@ func TestParseDigestTrustsOnlyWhatProducersWrite(t *testing.T) {
 	for _, bad := range []map[string]string{
 		{"u:1024": "1"}, {"u:-1": "1"}, {"u:x": "1"}, {"q:3": "1"}, {"u3": "1"},
 		{"u:3": "1.5"}, {"u:3": ""}, {"u:3": "99999999999999999999"}, {"u:03 ": "1"},
+		// the shard spelt otherwise than strconv.Itoa: a second field for shard 3
+		{"u:03": "1"}, {"u:+3": "1"}, {"u:3": "1", "u:003": "1"}, {"u:-0": "1"},
 	} {
 		if _, ok := parseDigest(bad); ok {
 			t.Errorf("%q read as a digest", bad)

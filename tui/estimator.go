@@ -553,9 +553,12 @@ func (e Estimator) formBlocks(w int) []viewBlock {
 		add(1, fmt.Sprintf("remaining in %s: %s credits (live) · %s used", e.workspace, st.Bold.Render(credits(rem)), percentOrDash(e.summary)))
 	}
 	if e.quoteErr == nil && hasBudget {
-		if ok, msg := estimator.Verdict(e.quote, rem); ok {
+		switch ok, msg := estimator.Verdict(e.quote, rem); {
+		case ok:
 			wrap(2, st.Good.Render("✓ affordable: "+msg))
-		} else {
+		case e.refusedHere():
+			// the refusal under it says the same sentence, with the workspace
+		default:
 			wrap(0, st.Bad.Render("✖ not affordable: "+msg))
 		}
 		if out := e.outlook(); out != "" {
@@ -563,6 +566,14 @@ func (e Estimator) formBlocks(w int) []viewBlock {
 		}
 	}
 	return blocks
+}
+
+// refusedHere reports whether the job shown was refused by the pane's own
+// pre-flight: its refusal is the verdict's sentence, so the verdict is not
+// drawn a second time above it (two lines at 80×24).
+func (e Estimator) refusedHere() bool {
+	var ie *estimator.InsufficientCreditsError
+	return e.phase == phaseRefused && errors.As(e.result.Err, &ie)
 }
 
 // jobView is the job's question, progress or result, wrapped to w: shown

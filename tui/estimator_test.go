@@ -125,6 +125,10 @@ func TestEstimatorRefusesWhatItCannotAfford(t *testing.T) {
 	if !strings.Contains(view, "only 50 remaining in d") || !strings.Contains(view, "reduce sample size / questions") {
 		t.Fatalf("refusal message:\n%s", view)
 	}
+	// said once: the live verdict above the refusal repeated its sentence
+	if n := strings.Count(strings.Join(strings.Fields(view), " "), "Please add credits"); n != 1 || strings.Contains(view, "not affordable") {
+		t.Fatalf("the refusal's sentence shown %d times:\n%s", n, view)
+	}
 	// refused for want of credits, by the pane's own check: r queues it, with
 	// the refusal (how much was left) for the launcher to build the retry job
 	if !strings.Contains(view, "press r to queue it: it is retried once d has 102 left") {

@@ -33,15 +33,17 @@ type Charts struct {
 	ws       string
 	series   []float64
 	eps      []model.EndpointTotal
-	epView   string
-	view     string
-	drawn    chartKey
-	drawnAt  time.Time // wall clock: pacing, not data
-	every    time.Duration
-	width    int
-	height   int
-	lineW    int
-	barsW    int
+	// usedByPending: endpoint credits are still being read (shown as loading)
+	usedByPending bool
+	epView        string
+	view          string
+	drawn         chartKey
+	drawnAt       time.Time // wall clock: pacing, not data
+	every         time.Duration
+	width         int
+	height        int
+	lineW         int
+	barsW         int
 }
 
 // NewCharts returns empty charts.
@@ -127,6 +129,7 @@ func (c *Charts) Refresh(l *model.Ledger, selected string) {
 	c.drawn, c.drawnAt = key, time.Now()
 	c.series = l.Series(c.ws, now, chartStep, chartPoints, c.series[:0])
 	c.eps = l.Endpoints(c.ws)
+	c.usedByPending = l.UsedByPending()
 	c.drawLine(now)
 	if c.barsW > 0 {
 		c.epView = c.endpointView()
@@ -217,6 +220,9 @@ func (c *Charts) compose() string {
 // endpointView draws (in Refresh) credits by endpoint: label, bar (ntcharts), value.
 func (c *Charts) endpointView() string {
 	title := c.st.PaneTitle.Render("By endpoint") + c.st.Dim.Render(" · "+c.scopeName(c.barsW, cellWidth("By endpoint · ")))
+	if c.usedByPending {
+		return fit(title, c.barsW) + "\n" + c.st.Dim.Render(fit("loading…", c.barsW))
+	}
 	rows := min(len(c.eps), c.height-1)
 	if rows <= 0 {
 		return fit(title, c.barsW) + "\n" + c.st.Dim.Render(fit("no credits spent yet", c.barsW))

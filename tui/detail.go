@@ -22,7 +22,10 @@ type Detail struct {
 	projects []model.ProjectSummary
 	verdict  model.Verdict // the workspace with its projects' usage limits
 	eps      []model.EndpointTotal
-	refusals []model.Refusal
+	// usedByPending: the start's used_by read is not in yet, so projects
+	// and endpoints say so instead of showing zeros
+	usedByPending bool
+	refusals      []model.Refusal
 	// scores are the latest forecast scores of every workspace, newest first
 	scores []model.ForecastScore
 	lines  []string
@@ -73,6 +76,7 @@ func (d *Detail) Refresh(l *model.Ledger) {
 	d.fc = l.Forecast(d.ws, d.now())
 	d.projects = l.Projects(d.ws)
 	d.eps = l.Endpoints(d.ws)
+	d.usedByPending = l.UsedByPending()
 	d.refusals = d.refusals[:0]
 	for _, r := range l.Refusals(nil, model.DefaultRefusalLog) {
 		if r.Event.Workspace == d.ws && len(d.refusals) < 20 {
@@ -180,30 +184,16 @@ func (d *Detail) layout() []string {
 		out = head
 	}
 	add("")
-	add("%s", st.PaneTitle.Render(fmt.Sprintf("Projects (%d)", len(d.projects))))
-	add("%s", st.Dim.Render(fmt.Sprintf("  %-20s %12s %22s %6s  %s", "project", "used", "budget (alert/limit)", "402s", "top endpoint")))
-	for _, p := range d.projects {
-		name := p.Name
-		if name == "" {
-			name = "(no project)"
-		}
-		budget := "—"
-		if p.HasBudget {
-			budget = creditsOrDash(p.Budget.Alert) + " / " + creditsOrDash(p.Budget.Limit)
-			if p.Budget.Limit > 0 {
-				budget += " (" + percent(p.Status.Percent) + ")"
-			}
-		}
-		top := "—"
-		if len(p.Endpoints) > 0 {
-			top = fmt.Sprintf("%s %s", p.Endpoints[0].Endpoint, credits(p.Endpoints[0].Credits))
-		}
-		add("  %-20s %12s %22s %6d  %s", truncate(name, 20), credits(p.Used), budget, p.Refused.Total(), top)
-	}
-	add("")
-	add("%s", st.PaneTitle.Render("Endpoints"))
-	for _, e := range d.eps {
-		add("  %-20s %12s", truncate(e.Endpoint, 20), credits(e.Credits))
+	if d.usedByPending {
+		// credits by project and endpoint are still being read: zeros here
+		// would be a wrong number, not a missing one
+		add("%s", st.PaneTitle.Render("Projects"))
+		add("%s", st.Dim.Render("  loading…"))
+		add("")
+		add("%s", st.PaneTitle.Render("Endpoints"))
+		add("%s", st.Dim.Render("  loading…"))
+	} else {
+		d.layoutProjects(add)
 	}
 	add("")
 	add("%s", st.PaneTitle.Render(fmt.Sprintf("Recent 402s (%d this period)", s.Refused.Total())))
@@ -298,4 +288,34 @@ func (d *Detail) forecastLine() string {
 		fr += " · lasts the period at this rate"
 	}
 	return fr
+}
+
+// layoutProjects adds the projects' and endpoints' lines.
+func (d Detail) layoutProjects(add func(string, ...any)) {
+	st := d.st
+	add("%s", st.PaneTitle.Render(fmt.Sprintf("Projects (%d)", len(d.projects))))
+	add("%s", st.Dim.Render(fmt.Sprintf("  %-20s %12s %22s %6s  %s", "project", "used", "budget (alert/limit)", "402s", "top endpoint")))
+	for _, p := range d.projects {
+		name := p.Name
+		if name == "" {
+			name = "(no project)"
+		}
+		budget := "—"
+		if p.HasBudget {
+			budget = creditsOrDash(p.Budget.Alert) + " / " + creditsOrDash(p.Budget.Limit)
+			if p.Budget.Limit > 0 {
+				budget += " (" + percent(p.Status.Percent) + ")"
+			}
+		}
+		top := "—"
+		if len(p.Endpoints) > 0 {
+			top = fmt.Sprintf("%s %s", p.Endpoints[0].Endpoint, credits(p.Endpoints[0].Credits))
+		}
+		add("  %-20s %12s %22s %6d  %s", truncate(name, 20), credits(p.Used), budget, p.Refused.Total(), top)
+	}
+	add("")
+	add("%s", st.PaneTitle.Render("Endpoints"))
+	for _, e := range d.eps {
+		add("  %-20s %12s", truncate(e.Endpoint, 20), credits(e.Credits))
+	}
 }

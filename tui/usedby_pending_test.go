@@ -1,0 +1,58 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"mavtop/model"
+)
+
+// While the start's used_by read is not in, the detail view and the endpoint
+// bars say "loading…" rather than drawing zero credits per project and
+// endpoint; once it is in, they show what the hash holds.
+func TestUsedByPendingSaysLoading(t *testing.T) {
+	c := testCommon()
+	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-time.Hour))
+	l.Seed(&model.Snapshot{
+		Period:      model.MonthlyUTC.At(testNow),
+		StreamID:    "1-0",
+		Used:        map[string]int64{"acme": 4321},
+		UsedByLater: true,
+	}, testNow)
+	d := NewDetail(c)
+	d.SetSize(120, 40)
+	d.Open("acme")
+	d.Refresh(l)
+	ch := NewCharts(c, 0)
+	ch.SetSize(160, 12)
+	ch.Refresh(l, "acme")
+	view := ansi.Strip(d.View())
+	if n := strings.Count(view, "loading…"); n != 2 {
+		t.Errorf("pending detail: %d × loading…, want 2 (projects, endpoints):\n%s", n, view)
+	}
+	if strings.Contains(view, "(no project)") || strings.Contains(view, "Projects (") {
+		t.Errorf("pending detail draws projects:\n%s", view)
+	}
+	if bars := ansi.Strip(ch.View()); !strings.Contains(bars, "loading…") || strings.Contains(bars, "no credits spent yet") {
+		t.Errorf("pending endpoint bars:\n%s", bars)
+	}
+
+	l.SeedUsedBy(map[string]int64{model.UsedByField("acme", "web", "/responses"): 4321}, "1-0")
+	d.Refresh(l)
+	ch.Refresh(l, "acme")
+	view = ansi.Strip(d.View())
+	if strings.Contains(view, "loading…") {
+		t.Errorf("detail still loading after SeedUsedBy:\n%s", view)
+	}
+	for _, want := range []string{"Projects (1)", "web", "/responses 4,321"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("detail lacks %q:\n%s", want, view)
+		}
+	}
+	if bars := ansi.Strip(ch.View()); strings.Contains(bars, "loading…") || !strings.Contains(bars, "4,321") {
+		t.Errorf("endpoint bars after SeedUsedBy:\n%s", bars)
+	}
+}

@@ -266,13 +266,17 @@ func TestIdleSessionsTimeOutButTypingKeepsThemOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	busy := openTerm(t, c2, 80, 24)
-	busy.waitScreen(waitLong, "acme-prod")
+	// busy types from its first moment (its first frame may take longer than
+	// the idle timeout under -race on a loaded machine) until idle has ended
+	// and busy has lived well past the timeout itself
 	stop := time.Now().Add(1500 * time.Millisecond)
-	for time.Now().Before(stop) && !idle.closed() {
+	deadline := time.Now().Add(waitLong)
+	for (time.Now().Before(stop) || !idle.closed()) && time.Now().Before(deadline) && !busy.closed() {
 		busy.send("j") // a key that moves the selection
 		time.Sleep(100 * time.Millisecond)
 	}
 	waitFor(t, waitLong, "the idle session to end", idle.closed)
+	busy.waitScreen(waitLong, "acme-prod")
 	if !strings.Contains(idle.screen(), "disconnected after 600ms without input") {
 		t.Errorf("idle session ended without saying why:\n%s", tail(idle.screen(), 500))
 	}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,7 +70,8 @@ type Alerts struct {
 	width     int
 	height    int
 	focused   bool
-	nameW     int // the cells a workspace name gets, the same in every pane
+	nameW     int   // the cells a workspace name gets, the same in every pane
+	order     []int // the rows newest first: sortRows
 }
 
 // NewAlerts returns an empty alert list.
@@ -93,6 +95,7 @@ func (a *Alerts) wholeLines() int {
 
 // sentence is row i's words in full: the workspace whole, the delivery after.
 func (a Alerts) sentence(i int) string {
+	i = a.raw(i)
 	n, m := len(a.life.Entries), len(a.life.Scores)
 	switch {
 	case i < n:
@@ -184,6 +187,7 @@ func (a *Alerts) keepSelection(change func()) {
 		sel = a.rowKey(a.cur.pos)
 	}
 	change()
+	a.sortRows()
 	a.cur.setLen(a.rows())
 	if !keep {
 		return
@@ -199,6 +203,7 @@ func (a *Alerts) keepSelection(change func()) {
 
 // rowKey names what row i shows, the same wherever the row moves.
 func (a *Alerts) rowKey(i int) string {
+	i = a.raw(i)
 	n, m := len(a.life.Entries), len(a.life.Scores)
 	switch {
 	case i < n:
@@ -213,6 +218,38 @@ func (a *Alerts) rowKey(i int) string {
 // SetLifecycle replaces the shared lifecycle shown above the local alerts.
 func (a *Alerts) SetLifecycle(l Lifecycle) {
 	a.keepSelection(func() { a.life = l })
+}
+
+// sortRows orders the rows newest first, whatever their source: the shared
+// lifecycle's entries (by when they fired or resolved), the forecast scores
+// (by their 402) and this screen's own alerts are one list in time order, not
+// three lists one after the other. Ties keep that order.
+func (a *Alerts) sortRows() {
+	n, m := len(a.life.Entries), len(a.life.Scores)
+	at := func(r int) time.Time {
+		switch {
+		case r < n:
+			return a.life.Entries[r].At
+		case r < n+m:
+			return a.life.Scores[r-n].Refused
+		}
+		return a.list[r-n-m].At
+	}
+	order := make([]int, a.rows()) // a new slice: copies of the pane share the old
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return at(y).Compare(at(x)) })
+	a.order = order
+}
+
+// raw is the source index (lifecycle, then scores, then local) of the row
+// shown at i.
+func (a *Alerts) raw(i int) int {
+	if i < len(a.order) {
+		return a.order[i]
+	}
+	return i
 }
 
 func (a Alerts) rows() int { return len(a.life.Entries) + len(a.life.Scores) + len(a.list) }
@@ -236,7 +273,9 @@ func (a Alerts) Update(msg tea.Msg) (Alerts, tea.Cmd) {
 	return a, nil
 }
 
-// Title counts the alerts.
+// Title counts the rows listed and, of them, the alerts firing now: "Alerts
+// (22 listed, 17 firing)" ("Alerts (5, 15 firing)" counted this screen's own
+// alerts only, beside the shared ones firing, and said neither).
 func (a Alerts) Title() string {
 	firing := 0
 	for _, e := range a.life.Entries {
@@ -245,9 +284,9 @@ func (a Alerts) Title() string {
 		}
 	}
 	if firing > 0 {
-		return fmt.Sprintf("Alerts (%d, %d firing)", len(a.list), firing)
+		return fmt.Sprintf("Alerts (%d listed, %d firing)", a.rows(), firing)
 	}
-	return fmt.Sprintf("Alerts (%d)", len(a.list))
+	return fmt.Sprintf("Alerts (%d listed)", a.rows())
 }
 
 // View lists alerts, newest first.
@@ -283,9 +322,10 @@ func (a Alerts) View() string {
 	return strings.Join(lines, "\n")
 }
 
-// row draws row i: the shared lifecycle first, then forecast scores, then
-// this screen's own alerts.
+// row draws row i: a shared lifecycle entry, a forecast score or this
+// screen's own alert, newest first (sortRows).
 func (a Alerts) row(i int) string {
+	i = a.raw(i)
 	n, m := len(a.life.Entries), len(a.life.Scores)
 	switch {
 	case i < n:

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestAlertsPaneShowsLifecycleAndDelivery(t *testing.T) {
 	if strings.Contains(a.View(), "\x1b[2J") {
 		t.Error("a summary's escape reached the screen")
 	}
-	if got := a.Title(); got != "Alerts (1, 2 firing)" {
+	if got := a.Title(); got != "Alerts (5 listed, 2 firing)" {
 		t.Errorf("title %q", got)
 	}
 }
@@ -103,9 +104,10 @@ func TestAlertsSelectionKeptWhileRowsArrive(t *testing.T) {
 		arrive func(a *Alerts)
 	}{
 		{"lifecycle entry, an entry above", 1, "ws-c summary", func(a *Alerts) { a.SetLifecycle(three) }},
-		{"score, an entry above", 2, "forecast acme", func(a *Alerts) { a.SetLifecycle(three) }},
-		{"local alert, an entry above", 3, "first local", func(a *Alerts) { a.SetLifecycle(three) }},
-		{"local alert, a local alert above", 3, "first local", func(a *Alerts) { a.AddNotice(model.LevelWarn, "second local") }},
+		// newest first: the entries and the local alert at 12:00, the score's 402 at 11:59
+		{"score, an entry above", 3, "forecast acme", func(a *Alerts) { a.SetLifecycle(three) }},
+		{"local alert, an entry above", 2, "first local", func(a *Alerts) { a.SetLifecycle(three) }},
+		{"local alert, a local alert above", 2, "first local", func(a *Alerts) { a.AddNotice(model.LevelWarn, "second local") }},
 		{"lifecycle entry, a local alert", 0, "ws-b summary", func(a *Alerts) { a.AddNotice(model.LevelWarn, "second local") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,5 +164,45 @@ func TestAlertsShortHelpCountsLifecycleRows(t *testing.T) {
 	a, _ = a.Update(press("j"))
 	if got := keys(); strings.Contains(got, "down") || !strings.Contains(got, "up") {
 		t.Errorf("footer keys %q at the bottom of two lifecycle rows: want up and no down", got)
+	}
+}
+
+// TestAlertsOneTimeOrder: the shared lifecycle's entries, the forecast scores
+// and this screen's own alerts are listed together newest first (the
+// lifecycle came first whatever its times, then the scores, then the local
+// ones), and the title says what it counts.
+func TestAlertsOneTimeOrder(t *testing.T) {
+	c := testCommon()
+	clock := testNow
+	c.now = func() time.Time { return clock }
+	a := NewAlerts(c)
+	a.SetSize(140, 8)
+	for _, at := range []int{-5, -1, 0} { // raised in this order, minutes from 12:00
+		clock = testNow.Add(time.Duration(at) * time.Minute)
+		a.AddNotice(model.LevelWarn, fmt.Sprintf("notice at %s", clock.Format("15:04")))
+	}
+	a.SetLifecycle(Lifecycle{
+		Entries: []LifecycleEntry{
+			{ID: "2026-11/acme/-/threshold/75", Status: model.AlertFiring, Level: model.LevelHigh, At: testNow.Add(-2 * time.Minute),
+				Summary: "fired at 11:58"},
+			{ID: "2026-11/globex/-/threshold/50", Status: model.AlertResolved, Level: model.LevelWarn, At: testNow.Add(-10 * time.Minute),
+				Summary: "resolved at 11:50"},
+			{ID: "2026-11/initech/-/threshold/50", Status: model.AlertFiring, Level: model.LevelWarn, At: testNow.Add(time.Minute),
+				Summary: "fired at 12:01"},
+		},
+		Scores: []model.ForecastScore{{Workspace: "acme", Projected: testNow.Add(-3 * time.Minute), Refused: testNow.Add(-3 * time.Minute)}}, // 11:57
+	})
+	want := []string{"fired at 12:01", "notice at 12:00", "notice at 11:59", "fired at 11:58", "forecast acme", "notice at 11:55", "resolved at 11:50"}
+	lines := strings.Split(ansi.Strip(a.View()), "\n")
+	if len(lines) < len(want) {
+		t.Fatalf("%d lines:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("row %d %q, want %q (newest first):\n%s", i, lines[i], w, strings.Join(lines, "\n"))
+		}
+	}
+	if got := a.Title(); got != "Alerts (7 listed, 2 firing)" {
+		t.Errorf("title %q", got)
 	}
 }

@@ -8,6 +8,8 @@ package notify
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,12 +133,14 @@ func ParseSinks(urls []string, hc *http.Client) ([]Sink, error) {
 		return nil
 	}
 	var sinks []Sink
+	var raws []string
 	seen := map[string]int{}
 	for _, raw := range urls {
 		raw = strings.TrimSpace(raw)
-		if raw == "" {
+		if raw == "" || slices.Contains(raws, raw) { // one URL twice is one sink
 			continue
 		}
+		raws = append(raws, raw)
 		u, err := url.Parse(raw)
 		if err != nil || u.Scheme == "" {
 			return nil, fmt.Errorf("notify URL %q: not a URL", redact(raw))
@@ -155,11 +160,21 @@ func ParseSinks(urls []string, hc *http.Client) ([]Sink, error) {
 			r.Timeout = 10 * time.Second
 			s = &chat{r: r, name: u.Scheme}
 		}
-		if n := seen[s.Name()]; n > 0 { // two sinks never share a name
-			s = renamed{s, s.Name() + "#" + strconv.Itoa(n+1)}
-		}
 		seen[s.Name()]++
 		sinks = append(sinks, s)
+	}
+	// A sink's name is its identity in the shared delivery records: an
+	// instance taking a delivery over sends only to the names not yet done.
+	// Sinks sharing a host (or a chat scheme) are told apart by a hash of the
+	// whole URL, never by their order, which another instance's flags, env or
+	// file may list differently (by order, its first sink would be taken for
+	// this one's first: sent twice to one, never to the other). The hash
+	// names no token.
+	for i, s := range sinks {
+		if seen[s.Name()] > 1 {
+			h := sha256.Sum256([]byte(raws[i]))
+			sinks[i] = renamed{s, s.Name() + "#" + hex.EncodeToString(h[:4])}
+		}
 	}
 	return sinks, nil
 }

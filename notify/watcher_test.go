@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -228,6 +230,61 @@ func TestCrashMidDeliveryIsTakenOver(t *testing.T) {
 	}
 	if n := rc.keys()[tr.Key()]; n != 1 {
 		t.Fatalf("delivered %d times", n)
+	}
+}
+
+// Two webhooks on one host are told apart by their URL, not by their order:
+// an instance that lists them the other way round takes over a delivery the
+// dead one had sent to team-a only, and sends it to team-b alone. By order
+// (webhook:host, webhook:host#2) it took team-a's record for team-b's and
+// sent team-a the firing twice, team-b never.
+func TestATakeOverKnowsSinksByURLNotOrder(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	posts := map[string]int{} // path + " " + idempotency key → POSTs
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		posts[req.URL.Path+" "+req.Header.Get("Idempotency-Key")]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(hook.Close)
+	a, b := hook.URL+"/team-a", hook.URL+"/team-b"
+	dead, err := ParseSinks([]string{a, b}, nil)
+	if err != nil || len(dead) != 2 || dead[0].Name() == dead[1].Name() {
+		t.Fatalf("sinks %v %v", dead, err)
+	}
+	st := feed.NewAlertStore(srv.Client(), "")
+	now := time.Now()
+	period := model.MonthlyUTC.At(now).Key
+	tr := model.AlertTransition{Status: model.AlertFiring, At: now,
+		Alert: model.Alert{ID: model.AlertID(period, "acme", "", model.AlertAllocation, ""), Period: period, Workspace: "acme", Kind: model.AlertAllocation, Cap: 1000, Used: 1000}}
+	// the dead instance claimed it, sent it to team-a, and died before team-b
+	if ok, err := st.Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{Owner: "dead", LeaseUntil: now.Add(300 * time.Millisecond)}); !ok || err != nil {
+		t.Fatalf("claim %v %v", ok, err)
+	}
+	sent := map[string]feed.SinkResult{dead[0].Name(): {Result: feed.ResultSent, Attempts: 1, At: now}}
+	if ok, err := st.Report(ctx, period, tr.Alert.ID, 0, "dead", sent, false, now.Add(300*time.Millisecond)); !ok || err != nil {
+		t.Fatalf("report %v %v", ok, err)
+	}
+	setUp(t, srv, model.Settings{Allocation: 1000}, 1000)
+	startInstanceWith(t, srv, "heir", "", func(o *WatcherOptions) {
+		sinks, err := ParseSinks([]string{b, a}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Notifier = New(sinks, Options{Backoff: &backoff.Backoff{Min: 5 * time.Millisecond, Max: 20 * time.Millisecond}})
+	})
+	waitFor(t, "the taken-over delivery recorded done", func() bool {
+		recs, _, _ := st.Load(ctx, period)
+		r, ok := recs[tr.Alert.ID]
+		return ok && r.Pending() < 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if pa, pb := posts["/team-a "+tr.Key()], posts["/team-b "+tr.Key()]; pa != 0 || pb != 1 {
+		t.Fatalf("after the take-over team-a got %d POSTs (want 0: the dead one had sent it), team-b %d (want 1)", pa, pb)
 	}
 }
 

@@ -334,12 +334,23 @@ func (a Alerts) row(i int) string {
 		if e.Status == model.AlertResolved {
 			look, status = a.st.Level(model.LevelOK), "resolved"
 		}
-		s := e.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + status + ": " +
-			shortNameIn(model.Sanitize(e.Summary), e.workspace(), a.names())
-		if e.Delivery != "" {
-			s += "  " + a.st.Dim.Render(model.Sanitize(e.Delivery))
+		head := e.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + status + ": "
+		sum := shortNameIn(model.Sanitize(e.Summary), e.workspace(), a.names())
+		if e.Delivery == "" {
+			return head + sum
 		}
-		return s
+		// The delivery is what an operator scans this pane for, and it comes
+		// last: the summary gives way to it (else a summary's usual 70–90 cells
+		// cut every "✓ sent" off a pane narrower than 120), keeping at least
+		// minSummary cells of what the alert says; a long delivery error is cut
+		// in turn, after its symbol and first words.
+		const minSummary = 24
+		d := model.Sanitize(e.Delivery)
+		if room := a.width - 2 - cellWidth(head) - 2; room > minSummary {
+			d = truncate(d, max(room-minSummary, 1))
+			sum = truncate(sum, room-cellWidth(d))
+		}
+		return head + sum + "  " + a.st.Dim.Render(d)
 	case i < n+m:
 		return "         forecast " + model.Sanitize(a.life.Scores[i-n].String(time.Local))
 	}

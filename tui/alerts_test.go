@@ -206,3 +206,32 @@ func TestAlertsOneTimeOrder(t *testing.T) {
 		t.Errorf("title %q", got)
 	}
 }
+
+// A pane narrower than a summary still shows each alert's delivery: the
+// summary is cut to leave room for it (at 78 cells, the alerts pane of a
+// 200-column dashboard, the delivery was cut off every real summary).
+func TestAlertsPaneKeepsTheDeliveryOfALongSummary(t *testing.T) {
+	a := NewAlerts(testCommon())
+	a.SetSize(78, 4)
+	a.SetLifecycle(Lifecycle{Entries: []LifecycleEntry{
+		{ID: "2026-11/acme/-/threshold/75", Status: model.AlertFiring, Level: model.LevelHigh, At: testNow,
+			Summary: "acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)", Delivery: "✓ sent 2 sinks"},
+		{ID: "2026-11/globex/-/run_out/-", Status: model.AlertFiring, Level: model.LevelWarn, At: testNow,
+			Summary:  "globex runs out of credits in 14 min at 996 credits/h, 14 h before the billing period ends (910 credits used of its 1,000-credit allocation)",
+			Delivery: "↻ retrying: 503 Service Unavailable"},
+	}})
+	view := ansi.Strip(a.View())
+	lines := strings.Split(view, "\n")
+	if len(lines) < 2 || !strings.HasSuffix(strings.TrimRight(lines[0], " "), "  ✓ sent 2 sinks") ||
+		!strings.Contains(lines[1], "…  ↻ retrying: 503 Service") {
+		t.Errorf("a delivery was cut off (want ✓ sent 2 sinks, and ↻ retrying: 503 after the cut summary):\n%s", view)
+	}
+	if !strings.Contains(lines[0], "firing: acme used 75 % of its") {
+		t.Errorf("the summary's start is gone:\n%s", view)
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > 78 {
+			t.Errorf("row %d is %d cells wide, pane 78", i, w)
+		}
+	}
+}

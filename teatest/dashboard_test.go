@@ -38,7 +38,7 @@ func TestWorkspacesAtEveryLevel(t *testing.T) {
 	levels(r)
 	r.waitFor("no-budget", "12 % used", "50 % used", "76 % used", "90.1 % used", "100 % used")
 	s := r.requireGolden()
-	for _, want := range []string{"✓ ok", "▲ warn", "▲ high", "▲ crit", "✖ OUT", "· unset", "1,000 / 1,000", "no allocation set"} {
+	for _, want := range []string{"✓ ok", "▲ warn", "▲ high", "▲ crit", "✖ OUT", "· unset", "1.00k/1.00k", "no allocation set"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("screen lacks %q", want)
 		}

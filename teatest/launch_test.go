@@ -72,7 +72,7 @@ func TestRedisGoesAwayAndComesBack(t *testing.T) {
 	for range 10 {
 		r.track(model.Event{Workspace: "acme", Endpoint: "/responses", Credits: 11})
 	}
-	r.waitFor("110 / 10,000")
+	r.waitFor("110/10.0k")
 	r.srv.Kill()
 	r.waitFor("reconnecting")
 	r.srv.Restart()
@@ -82,7 +82,7 @@ func TestRedisGoesAwayAndComesBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.waitFor("● connected", "260 / 10,000")
+	r.waitFor("● connected", "260/10.0k")
 	snap, err := feed.ReadSnapshot(context.Background(), r.srv.Client(), feed.Keys{}, now, model.MonthlyUTC)
 	if err != nil {
 		t.Fatal(err)

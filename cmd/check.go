@@ -233,7 +233,8 @@ fixed percents of the effective cap. --stale D: WARNING when the stream has had
 no event for D (or, for workspaces named, when one of them has had none).
 
 Exit 3 (UNKNOWN), with the reason, when a workspace named does not exist, when no
-workspace is found at all (a wrong --key-prefix or db), on a usage error, and
+workspace is found at all (a wrong --key-prefix or db), when the settings of a
+workspace judged or of the billing period cannot be read, on a usage error, and
 when Redis cannot be read. The status line always goes to stdout; --json always
 prints exactly one JSON object with "status" and "reason".`,
 		Annotations: map[string]string{monitoringAnnotation: "check"},
@@ -314,6 +315,24 @@ prints exactly one JSON object with "status" and "reason".`,
 				unknown = true
 				reasons = append(reasons, fmt.Sprintf("no workspace found: this period's counters (%s) and the settings are empty under key prefix %s in this db; check --key-prefix and the db in --redis",
 					res.Snap.Period.Key, rf.prefix))
+			}
+			// Settings a workspace judged has but that cannot be read (or the
+			// billing period's): its allocation and limits are unknown, so is
+			// its level; judged without them it read "no allocation", OK.
+			var unreadable []string
+			for field, why := range res.BadSettings {
+				ws, _, isProject := model.SplitProjectKey(field)
+				if !isProject {
+					ws = field
+				}
+				if len(args) == 0 || slices.Contains(args, ws) || !model.IsID(ws) {
+					unreadable = append(unreadable, fmt.Sprintf("settings %q cannot be read (%v)", model.Sanitize(field), why))
+				}
+			}
+			if len(unreadable) > 0 {
+				slices.Sort(unreadable)
+				unknown = true
+				reasons = append(reasons, strings.Join(unreadable, "; "))
 			}
 			code := checkOK
 			for i := range rows {

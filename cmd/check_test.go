@@ -207,6 +207,49 @@ func TestCheckIsUnknownWhenItCannotJudge(t *testing.T) {
 	}
 }
 
+// TestCheckUnknownOnUnreadableSettings: a workspace judged whose settings
+// field cannot be read (no JSON, an allocation out of range), or a billing
+// period config that cannot be, is UNKNOWN with the field named: judged
+// without them the workspace read "no allocation", OK, for ever. A workspace
+// named whose settings are fine is still judged.
+func TestCheckUnknownOnUnreadableSettings(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	c := srv.Client()
+	pub := feed.NewPublisher(c, feed.PublisherOptions{})
+	for _, ws := range []string{"broken", "fine"} {
+		if err := pub.Track(ctx, model.Event{Workspace: ws, Endpoint: "/responses", Credits: 950, Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetWorkspace(ctx, "fine", model.Settings{Allocation: 10000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSet(ctx, feed.Keys{}.Settings(), "broken", `{"allocation":1000`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r := "--redis=" + srv.URL
+	for _, args := range [][]string{{}, {"broken"}, {"broken", "fine"}} {
+		out, _, code := runMavtop(t, append([]string{"check", r}, args...)...)
+		if code != 3 || !strings.HasPrefix(out, `MAVTOP UNKNOWN - settings "broken" cannot be read`) {
+			t.Errorf("check %v: exit %d, %q; want 3, UNKNOWN naming the settings of broken", args, code, out)
+		}
+		out, _, code = runMavtop(t, append([]string{"check", r, "--json"}, args...)...)
+		if got := decodeOne(t, out); code != 3 || got.Status != "unknown" || !strings.Contains(got.Reason, `settings "broken" cannot be read`) {
+			t.Errorf("check --json %v: exit %d, %+v", args, code, got)
+		}
+	}
+	if out, _, code := runMavtop(t, "check", r, "fine"); code != 0 || !strings.HasPrefix(out, "MAVTOP OK - ") {
+		t.Errorf("check fine: exit %d, %q; want 0: its own settings are fine", code, out)
+	}
+	if err := c.HSet(ctx, feed.Keys{}.Settings(), "#period", `{"start_day":99}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := runMavtop(t, "check", r, "fine"); code != 3 || !strings.Contains(out, `settings "#period" cannot be read`) {
+		t.Errorf("check fine with a bad period config: exit %d, %q; want 3 naming #period", code, out)
+	}
+}
+
 // TestCheckStale: --stale D is WARNING when the stream's newest entry is older
 // than D (the feed stopped), or, for workspaces named, when one of them has no
 // event that recent; every row carries its newest event's time, the ts the

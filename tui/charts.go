@@ -31,6 +31,7 @@ type Charts struct {
 	bars     barchart.Model
 	scopeAll bool
 	ws       string
+	idleWS   string // the selection, when it spent nothing in the last hour: the line shows all
 	series   []float64
 	eps      []model.EndpointTotal
 	// usedByPending: endpoint credits are still being read (shown as loading)
@@ -128,6 +129,14 @@ func (c *Charts) Refresh(l *model.Ledger, selected string) {
 	}
 	c.drawn, c.drawnAt = key, time.Now()
 	c.series = l.Series(c.ws, now, chartStep, chartPoints, c.series[:0])
+	c.idleWS = ""
+	if c.ws != "" && allZero(c.series) {
+		// the selection spent nothing in the last hour (the default one,
+		// the worst, is often a workspace refused with 402 since): the line
+		// shows every workspace's burn instead, and its title says why
+		c.idleWS = c.ws
+		c.series = l.Series("", now, chartStep, chartPoints, c.series[:0])
+	}
 	c.eps = l.Endpoints(c.ws)
 	c.usedByPending = l.UsedByPending()
 	c.drawLine(now)
@@ -176,6 +185,16 @@ func (c *Charts) scopeName(w, rest int) string {
 	return shortName(c.ws, max(w-rest, nameWidth(c.width+2)))
 }
 
+// allZero reports whether no credits were spent in any step of series.
+func allZero(series []float64) bool {
+	for _, v := range series {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // View returns the charts drawn by the last Refresh.
 func (c Charts) View() string { return c.view }
 
@@ -189,15 +208,14 @@ func (c *Charts) compose() string {
 		last = c.series[n-1]
 	}
 	rest := " · this min " + compact(last)
-	lineTitle := c.st.PaneTitle.Render("Burn, credits/min") + c.st.Dim.Render(" · "+c.scopeName(c.lineW, cellWidth("Burn, credits/min · ")+cellWidth(rest))+rest)
-	left := fit(lineTitle, c.lineW)
-	idle := true
-	for _, v := range c.series {
-		if v != 0 {
-			idle = false
-			break
-		}
+	scope := c.scopeName(c.lineW, cellWidth("Burn, credits/min · ")+cellWidth(rest))
+	if c.idleWS != "" {
+		// the note goes last: where the width cannot hold it, it is what is cut
+		scope, rest = "all workspaces", rest+" · "+model.Sanitize(c.idleWS)+" spent none this hour"
 	}
+	lineTitle := c.st.PaneTitle.Render("Burn, credits/min") + c.st.Dim.Render(" · "+scope+rest)
+	left := fit(lineTitle, c.lineW)
+	idle := allZero(c.series)
 	switch {
 	case idle:
 		left += "\n" + c.st.Dim.Render(fit("no credits spent in the last hour", c.lineW))

@@ -85,13 +85,23 @@ func (e *Entry) Delivery() (sent, retrying, failed int, lastErr string, waiting 
 // DeliveryText says how the newest transition was delivered, for the alerts
 // pane and `mavtop alerts`: "✓ sent 2 sinks", "↻ retrying: 503 Service
 // Unavailable", "✗ failed: 404 Not Found", or "" when there is nothing to say.
+//
+// With several sinks, a retry or a failure says how many of them it is ("✗
+// failed 1 of 2: 400 Bad Request"): a bare "failed" read as if no sink had it
+// while the other had.
 func (e *Entry) DeliveryText() string {
 	sent, retrying, failed, lastErr, waiting := e.Delivery()
+	of := func(n int) string {
+		if all := sent + retrying + failed; all > 1 {
+			return fmt.Sprintf(" %d of %d", n, all)
+		}
+		return ""
+	}
 	switch {
 	case retrying > 0:
-		return "↻ retrying: " + model.Sanitize(lastErr)
+		return "↻ retrying" + of(retrying) + ": " + model.Sanitize(lastErr)
 	case failed > 0:
-		return "✗ failed: " + model.Sanitize(lastErr)
+		return "✗ failed" + of(failed) + ": " + model.Sanitize(lastErr)
 	case sent == 1:
 		return "✓ sent 1 sink"
 	case sent > 0:

@@ -485,3 +485,29 @@ func TestForecastScoreIsSharedThroughTheStore(t *testing.T) {
 		t.Errorf("after the resolution: %+v, want %s", got, want.Error())
 	}
 }
+
+// A delivery's text says how many sinks a retry or a failure is when there are
+// several: "✗ failed" alone read as if no sink had the alert while another had.
+func TestDeliveryTextCountsThePartOfTheSinks(t *testing.T) {
+	res := func(r ...string) Entry {
+		sinks := map[string]feed.SinkResult{}
+		for i, x := range r {
+			sinks[fmt.Sprint("s", i)] = feed.SinkResult{Result: x, Err: map[string]string{feed.ResultFailed: "400 Bad Request", feed.ResultRetrying: "503 Service Unavailable"}[x]}
+		}
+		return Entry{StoredAlert: feed.StoredAlert{Deliveries: []feed.Delivery{{Sinks: sinks}}}}
+	}
+	for _, c := range []struct {
+		e    Entry
+		want string
+	}{
+		{res(feed.ResultFailed), "✗ failed: 400 Bad Request"},
+		{res(feed.ResultRetrying), "↻ retrying: 503 Service Unavailable"},
+		{res(feed.ResultSent, feed.ResultFailed), "✗ failed 1 of 2: 400 Bad Request"},
+		{res(feed.ResultSent, feed.ResultSent, feed.ResultRetrying), "↻ retrying 1 of 3: 503 Service Unavailable"},
+		{res(feed.ResultSent, feed.ResultSent), "✓ sent 2 sinks"},
+	} {
+		if got := c.e.DeliveryText(); got != c.want {
+			t.Errorf("%v: %q, want %q", c.e.Deliveries[0].Sinks, got, c.want)
+		}
+	}
+}

@@ -114,7 +114,7 @@ emit exits 1 and writes nothing.
 	fl.StringVar(&kind, "kind", "usage", "usage or recharge")
 	fl.StringVar(&ts, "ts", "", "event time: unix milliseconds or RFC 3339 (default now; decides the billing period)")
 	fl.BoolVar(&asJSON, "json", false, "print the written entry as JSON")
-	fl.DurationVar(&retryFor, "retry-for", defaultEmitRetry, "keep retrying a Redis that refuses or cannot be reached for this `long` (0: try once), then exit 1")
+	fl.DurationVar(&retryFor, "retry-for", defaultEmitRetry, "keep retrying a Redis that refuses or cannot be reached for this long (0: try once), then exit 1")
 	return cmd
 }
 

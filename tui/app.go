@@ -516,7 +516,7 @@ func (m Model) handleKey(k tea.KeyMsg) (Model, tea.Cmd) {
 	case key.Matches(k, km.Focus):
 		m.setFocus((m.focus + 1) % focusCount)
 		return m, nil
-	case key.Matches(k, km.ChartScope):
+	case key.Matches(k, km.ChartScope) && m.gauges.chartsShown:
 		m.charts, _ = m.charts.Update(k)
 		return m, nil
 	case key.Matches(k, km.Back) && m.focus == focusLog && m.log.Opened():

@@ -37,6 +37,9 @@ type Gauges struct {
 	focused bool
 	total   int // workspaces before filtering
 	nameW   int // the cells a workspace name gets, the same in every pane
+	// chartsShown: the layout has room for the charts (c switches their
+	// scope only then, and the help says c only then)
+	chartsShown bool
 }
 
 type gaugeRow struct {

@@ -96,7 +96,7 @@ func (g Gauges) FullHelp() [][]key.Binding {
 	km := g.km
 	return [][]key.Binding{g.cur.allNavigation(km),
 		{enabled(km.Open, g.n > 0), km.Estimator, km.Filter, enabled(km.Back, g.filter.Value() != ""), km.SortNext, km.SortPrev},
-		{km.ChartScope, km.Focus}}
+		{enabled(km.ChartScope, g.chartsShown), km.Focus}}
 }
 
 // ShortHelp is the 402 log's keys for the footer: enter shows the selected

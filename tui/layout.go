@@ -82,6 +82,7 @@ func (m *Model) layout() {
 		return
 	}
 	m.laidOut = key
+	m.gauges.chartsShown = a.showCharts
 	inner := m.width - 2
 	m.header.SetWidth(m.width)
 	m.help.Width = m.width

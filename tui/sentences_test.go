@@ -99,3 +99,23 @@ func TestSelectedAlertReadsWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestChartKeyOnlyWithCharts: at 60×16, and at 80×24 with seven workspaces,
+// the layout has no room for the charts,
+// so the ? screen does not offer c and c does not switch their scope unseen;
+// at 200×50 it does both.
+func TestChartKeyOnlyWithCharts(t *testing.T) {
+	for _, tc := range []struct {
+		w, h   int
+		offers bool
+	}{{60, 16, false}, {80, 24, false}, {200, 50, true}} {
+		m := busyApp(t, tc.w, tc.h)
+		m.render()
+		if got := strings.Contains(view(update(t, m, press("?"))), "chart: selected/all"); got != tc.offers {
+			t.Errorf("%dx%d: ? offers c: %v, want %v", tc.w, tc.h, got, tc.offers)
+		}
+		if got := update(t, m, press("c")).charts.scopeAll; got != tc.offers {
+			t.Errorf("%dx%d: c switched the charts to all workspaces: %v, want %v", tc.w, tc.h, got, tc.offers)
+		}
+	}
+}

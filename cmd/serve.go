@@ -263,6 +263,11 @@ func (f *dashboardFlags) serveMetrics(ctx context.Context, ln net.Listener, src 
 // renderer is the local dashboard's renderer: the default one, or one without
 // colour for --no-color (NO_COLOR in the environment is honoured either way),
 // with its background set by --theme (auto: lipgloss asks the terminal).
+// Without colour the background cannot matter, so it is set rather than
+// asked: a new renderer asks the terminal (OSC 11) and waits up to 5 s
+// (termenv.OSCTimeout) for an answer a terminal that does not answer never
+// sends, on top of the 5 s Bubble Tea's own start-up waits there (10.3 s
+// blank in all on a pty that does not answer).
 func (f *dashboardFlags) renderer() (*lipgloss.Renderer, error) {
 	theme, err := tui.ParseTheme(f.theme)
 	if err != nil {
@@ -272,6 +277,7 @@ func (f *dashboardFlags) renderer() (*lipgloss.Renderer, error) {
 	if f.noColor {
 		r = lipgloss.NewRenderer(os.Stdout)
 		r.SetColorProfile(termenv.Ascii)
+		r.SetHasDarkBackground(true)
 	}
 	theme.Apply(r)
 	return r, nil

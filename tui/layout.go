@@ -305,7 +305,8 @@ func (m *Model) helpLines(w int) []string {
 		"past the last (90 % unless set)",
 		"cap used up, or a credits_exhausted 402 newer than the last credit added",
 	}
-	lines = append(lines, "", m.st.PaneTitle.Render("Levels")+" (a word and a symbol each, so they read without colour):")
+	lines = append(lines, "")
+	lines = append(lines, wrapLines(m.st.PaneTitle.Render("Levels")+" (a word and a symbol each, so they read without colour):", w, 2)...)
 	for i, l := range m.st.Levels {
 		lines = append(lines, wrapLines("  "+l.Style.Render(pad(l.Symbol+" "+l.Word, 9))+meaning[i], w, 11)...)
 	}

@@ -415,6 +415,11 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		s.scan = [3]uint64{} // another period's hashes: read them from the start
 	}
 	s.rule, s.period, s.lastID = res.Rule, res.Snap.Period, res.Snap.StreamID
+	if t := idTime(s.lastID); t.IsZero() || t.Sub(now) <= maxClockSkew {
+		// the re-read's id is the stream's newest: an id ahead of the clock
+		// read before is gone (flushed, restored), not ahead until the next event
+		s.stats.Ahead = 0
+	}
 	if res.RunID != "" {
 		s.runID = res.RunID
 	}

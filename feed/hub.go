@@ -235,7 +235,9 @@ func (h *Hub) catchUp(v *Viewer, q []Msg, resync bool) []Msg {
 	if h.state.Ledger != nil {
 		lm := &LedgerMsg{Gen: h.state.Gen, Resync: resync, Source: h.state.Source}
 		if !v.noLedger {
-			lm.Ledger = h.state.Ledger.Clone()
+			// without the hub's pending crossings, as every copy: a late
+			// joiner or a resynced viewer would raise old alerts as new
+			lm.Ledger = h.viewerLedger()
 		}
 		q = append(q, lm)
 	}

@@ -308,3 +308,37 @@ func TestHubViewerLedgerStaysShared(t *testing.T) {
 		t.Fatalf("viewer and hub disagree after %d events", events)
 	}
 }
+
+// TestHubJoinCarriesNoOldCrossings: a viewer raises only the crossings its
+// own events make. One joining (or resyncing after falling behind) after a
+// workspace crossed its 50 % line starts from a ledger with no crossing
+// pending, as the copies Hub.refresh hands out do; an earlier viewer raises
+// the crossing once, from the event.
+func TestHubJoinCarriesNoOldCrossings(t *testing.T) {
+	h := NewHub()
+	early := h.Join()
+	snap := hubSnapshot(1)
+	snap.Snap.Settings = map[string]model.Settings{"ws0": {Allocation: 2000}}
+	h.Handle(snap)
+	h.Handle(&BatchMsg{Gen: 1, LastID: "1-0", Events: []model.Event{{ID: "1-0", TS: hubNow.UnixMilli(), Workspace: "ws0",
+		Endpoint: "/responses", Credits: 500, Status: 200}}}) // 1,000 → 1,500 of 2,000: past 50 %
+	var es LedgerState
+	drain(t, early, &es)
+	if n := len(es.Ledger.TakeCrossings()); n != 1 {
+		t.Fatalf("the viewer that saw the event raised %d crossings, want 1", n)
+	}
+	late := h.Join()
+	var ls LedgerState
+	drain(t, late, &ls)
+	if c := ls.Ledger.TakeCrossings(); len(c) != 0 {
+		t.Errorf("a viewer joining later starts with %d old crossings pending (%+v), want 0", len(c), c)
+	}
+	h.maxQueue = 1
+	h.Handle(hubBatch(1, 10, 1))
+	h.Handle(hubBatch(1, 11, 1)) // past the queue: early resyncs from a copy
+	es = LedgerState{}
+	drain(t, early, &es)
+	if c := es.Ledger.TakeCrossings(); len(c) != 0 {
+		t.Errorf("a resynced viewer starts with %d old crossings pending, want 0", len(c))
+	}
+}

@@ -309,7 +309,9 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 			return err
 		}
 	}
-	if msg.Reason == ReasonStart && s.opt.HistoryLimit >= 0 && s.history == nil {
+	// lazy, not msg.Reason: a restart of Redis during the used_by read above
+	// makes the next start snapshot say "restart", and the hour is still unread
+	if lazy && s.opt.HistoryLimit >= 0 && s.history == nil {
 		// Burn rates, the 402 log and who is refused from the first minutes, not
 		// an hour later: read back in the background while the follow goes on.
 		s.history = make(chan *HistoryMsg, 1)

@@ -35,6 +35,7 @@ func TestStartReadsHistoryWhenRedisRestartsDuringUsedBy(t *testing.T) {
 	var snaps []Reason
 	var done *HistoryMsg
 	killed, restarting := false, false
+	restarted := make(chan struct{}) // closed once Restart has returned
 	sub := NewSubscriber(rdb, SubscriberOptions{Block: 100 * time.Millisecond})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -52,7 +53,10 @@ func TestStartReadsHistoryWhenRedisRestartsDuringUsedBy(t *testing.T) {
 			case *ConnMsg:
 				if m.State == Reconnecting && killed && !restarting {
 					restarting = true
-					go srv.Restart() // once the subscriber has given the read up
+					go func() { // once the subscriber has given the read up
+						srv.Restart()
+						close(restarted)
+					}()
 				}
 			case *HistoryMsg:
 				if m.Done {
@@ -67,6 +71,11 @@ func TestStartReadsHistoryWhenRedisRestartsDuringUsedBy(t *testing.T) {
 		mu.Lock()
 		ok := done != nil && len(snaps) >= 2
 		mu.Unlock()
+		select {
+		case <-restarted:
+		default:
+			ok = false // the test must not end while Restart still runs
+		}
 		if ok {
 			break
 		}

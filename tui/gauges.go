@@ -439,17 +439,18 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 
 // verdictName is the name cell of workspace ws whose verdict is set by the
 // usage limit of project ("" when by the workspace's own cap): "acme /research"
-// in w cells, the workspace shortened first; the project is left out only when
-// fewer than 4 cells of the workspace would remain (the detail view names it).
+// in w cells. The workspace stays whole and the project takes what is left; a
+// workspace that does not fit whole beside at least 4 cells of project is
+// drawn as every other pane draws it (shortName) and the project is left to
+// the detail view, so a name never reads differently from one pane to the
+// next and never loses both halves ("hoo… /tr…ing").
 func verdictName(ws, project string, w int) string {
-	if project == "" {
+	const minProject = 4
+	room := w - cellWidth(ws) - len(" /")
+	if project == "" || room < minProject {
 		return shortName(ws, w)
 	}
-	tag := " /" + shortName(project, max(w/2, 4))
-	if w-cellWidth(tag) < 4 {
-		return shortName(ws, w)
-	}
-	return shortName(ws, w-cellWidth(tag)) + tag
+	return ws + " /" + shortName(project, room)
 }
 
 // cellPercent is the percent of the effective cap, and which cap binds when it

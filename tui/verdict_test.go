@@ -47,3 +47,28 @@ func TestGaugeShowsVerdict(t *testing.T) {
 		t.Errorf("detail lacks the verdict:\n%s", s)
 	}
 }
+
+// A workspace name is never shortened to make room for its project: it reads
+// as the other panes draw it, and the project takes only what is left.
+func TestVerdictNameKeepsTheWorkspace(t *testing.T) {
+	for _, c := range []struct {
+		ws, project string
+		w           int
+		want        string
+	}{
+		{"acme", "research", 14, "acme /research"},
+		{"hooli-ml", "training", 14, "hooli-ml /" + shortName("training", 4)},
+		{"hooli-ml", "training", 13, "hooli-ml"},
+		{"hooli-ml", "training", 12, shortName("hooli-ml", 12)},
+		{"umbrella-research", "trials", 14, shortName("umbrella-research", 14)},
+		{"acme", "", 14, "acme"},
+	} {
+		got := verdictName(c.ws, c.project, c.w)
+		if got != c.want {
+			t.Errorf("verdictName(%q, %q, %d) = %q, want %q", c.ws, c.project, c.w, got, c.want)
+		}
+		if cellWidth(got) > c.w {
+			t.Errorf("verdictName(%q, %q, %d) = %q is wider than %d", c.ws, c.project, c.w, got, c.w)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"mavtop/feed"
@@ -358,4 +359,43 @@ func TestWatchProcessesKilledDeliverEachTransitionOnce(t *testing.T) {
 		}
 		return sent == 6
 	})
+}
+
+// A 402 entry written without its counters fires a refusals alert; the next
+// audit re-reads the counters, which show no such 402s, and the alert
+// resolves saying so, not that a settings line was removed (none was).
+func TestWatchRefusalsGoneFromCountersSaySo(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	hook := notifytest.NewReceiver(t)
+	stderr, stop := startWatch(t, "--redis", srv.URL, "--notify", hook.URL+"/mavtop", "--audit", "200ms")
+	defer func() {
+		if t.Failed() {
+			t.Logf("received %v\n%s", hook.Keys(), stderr.String())
+		}
+	}()
+	defer stop()
+	// the entry must come after the start's read, or that read already covers it
+	waitUntil(t, 30*time.Second, "watch to read the counters", func() bool { return strings.Contains(stderr.String(), "history read back") })
+	now := time.Now()
+	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), Values: []any{
+		"v", "1", "ts", strconv.FormatInt(now.UnixMilli(), 10), "ws", "acme", "endpoint", "/x",
+		"credits", "0", "status", "402", "code", "foo", "msg", "m"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	id := model.AlertID(model.MonthlyUTC.At(now).Key, "acme", "", model.AlertRefusals, "foo")
+	waitUntil(t, 30*time.Second, "the refusals alert to fire and resolve", hook.Has(id+"#firing", id+"#resolved"))
+	var summary string
+	for _, m := range hook.Payloads() {
+		if m["id"] == id && m["status"] == "resolved" {
+			summary, _ = m["summary"].(string)
+		}
+	}
+	if strings.Contains(summary, "settings") || !strings.Contains(summary, "counters") {
+		t.Errorf("resolved as %q: want the counters re-read named, not the settings", summary)
+	}
+	if n := hook.Keys()[id+"#resolved"]; n != 1 {
+		t.Errorf("resolved %d times", n)
+	}
 }

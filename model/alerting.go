@@ -329,9 +329,11 @@ type AlertTransition struct {
 	// Stream is the ledger's stream id when it was decided.
 	Stream string `json:"stream,omitempty"`
 	// Removed marks a resolution because the ledger no longer judges the
-	// alert at all (its line was removed from the settings), not because its
-	// condition ended: Alert holds the numbers as it fired, which say nothing
-	// of now, so the summary must not claim it is "back under" anything.
+	// alert at all, not because its condition ended: a line removed from the
+	// settings, or (for refusals, which come from the counters, not the
+	// settings) a counter re-read that shows no such 402s. Alert holds the
+	// numbers as it fired, which say nothing of now, so the summary must not
+	// claim it is "back under" anything, and names which of the two happened.
 	Removed bool `json:"removed,omitempty"`
 }
 
@@ -389,6 +391,11 @@ func (t *AlertTransition) Summary(period string) string {
 	}
 	if t.Status == AlertFiring {
 		return a.sentence(false)
+	}
+	if t.Removed && a.Kind == AlertRefusals {
+		// Refusals are judged from the counters alone: no settings line
+		// exists to remove, so the only way out is a re-read without them.
+		return fmt.Sprintf("%s's 402 %s refusals are gone from the usage counters (re-read, they show none this period); it had fired as: %s", a.where(), a.Code, a.sentence(false))
 	}
 	if t.Removed {
 		return fmt.Sprintf("%s is no longer alerted on (its line was removed from the settings); it had fired as: %s", a.where(), a.sentence(false))

@@ -603,7 +603,12 @@ func (e Estimator) sideBlocks(w int, column bool) []viewBlock {
 	case len(e.queue) > 0:
 		title := fmt.Sprintf("Retry queue · %d waiting", len(e.queue))
 		if e.readOnly == "" {
-			title += " · [ ] select · x cancel"
+			// [ and ] move between queued jobs: offered only when there is
+			// another to move to, as the ? screen offers them
+			if len(e.queue) > 1 {
+				title += " · [ ] select"
+			}
+			title += " · x cancel"
 		}
 		add(1, "", st.PaneTitle.Render(title))
 	case column:

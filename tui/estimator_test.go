@@ -218,6 +218,11 @@ func TestEstimatorRetryQueue(t *testing.T) {
 	if m.est.queueSel != "rj_1" {
 		t.Fatalf("selected %q", m.est.queueSel)
 	}
+	// one job: its title offers x, not [ ] (they would move nowhere)
+	m.render()
+	if s := view(m); !strings.Contains(s, "Retry queue · 1 waiting · x cancel") || strings.Contains(s, "[ ] select") {
+		t.Fatalf("one queued job: the title must offer x cancel and not [ ] select:\n%s", s)
+	}
 	// a job queued before it (another mavtop's, listed first): still rj_1
 	m = update(t, m, QueueListMsg{Jobs: []QueuedJob{{ID: "rj_0", Op: estimator.Chat, Workspace: "ok-ws", Wait: estimator.Waiting{Required: 6}}, q[0], q[1]}})
 	if m.est.queueSel != "rj_1" {

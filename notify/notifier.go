@@ -193,6 +193,21 @@ func (n *Notifier) Dropped() int64 {
 	return d
 }
 
+// Room is how many more deliveries sink's queue takes before a push drops
+// one (0 when full; 0 for a sink it does not have). A caller that can put a
+// delivery off (the watcher's take-over: the store keeps it pending) asks
+// first, so a full queue of a sink that hangs is not churned.
+func (n *Notifier) Room(sink string) int {
+	for _, l := range n.lanes {
+		if l.sink.Name() == sink {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			return max(l.opt.Queue-len(l.tasks), 0)
+		}
+	}
+	return 0
+}
+
 // Enqueue queues a job for its sinks without blocking, with this instance's
 // name in its payload.
 func (n *Notifier) Enqueue(j *Job) {

@@ -129,10 +129,14 @@ type Watcher struct {
 	entries   []Entry
 	firing    int
 	counts    map[[2]string]int64 // sink, outcome → count
-	storeErr  error
-	scores    []model.ForecastScore // newest first, from the stored lifecycle
-	runOut    map[string]time.Time  // workspace → projected run-out
-	stopped   chan struct{}
+	// droppedOnce holds the deliveries (key, sink) a full queue dropped and
+	// that no sink outcome has finished since: taken up again and dropped
+	// again, a delivery counts as dropped once.
+	droppedOnce map[[2]string]bool
+	storeErr    error
+	scores      []model.ForecastScore // newest first, from the stored lifecycle
+	runOut      map[string]time.Time  // workspace → projected run-out
+	stopped     chan struct{}
 }
 
 // inflight is a delivery this instance holds. Its results are kept until
@@ -169,7 +173,7 @@ func NewWatcher(opt WatcherOptions) *Watcher {
 		opt.Instance = instanceName()
 	}
 	w := &Watcher{opt: opt, known: map[string]feed.StoredAlert{}, local: map[string]bool{}, localLeft: map[string]map[string]bool{},
-		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, runOut: map[string]time.Time{}, stopped: make(chan struct{})}
+		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, droppedOnce: map[[2]string]bool{}, runOut: map[string]time.Time{}, stopped: make(chan struct{})}
 	if opt.Notifier != nil {
 		w.sinks = opt.Notifier.Sinks()
 		opt.Notifier.opt.OnResult = w.onResult
@@ -525,7 +529,29 @@ func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
 		}
 	}
 	w.mu.Unlock()
+	// Only as many as the sinks' queues have room for: one taken up into a
+	// full queue is dropped again at once, and the store keeps it pending
+	// anyway, so it waits there for room instead of being re-taken each cycle.
+	room := make(map[string]int, len(w.sinks))
+	for _, s := range w.sinks {
+		room[s] = w.opt.Notifier.Room(s)
+	}
 	for _, r := range cand {
+		d := &r.Deliveries[r.Pending()]
+		var need []string
+		fits := true
+		for _, s := range w.sinks {
+			if res, ok := d.Sinks[s]; !ok || res.Result == feed.ResultRetrying {
+				need = append(need, s)
+				fits = fits && room[s] > 0
+			}
+		}
+		if !fits {
+			continue
+		}
+		for _, s := range need {
+			room[s]--
+		}
 		if w.take(ctx, r.Alert.Period, r.Alert.ID, now) != nil {
 			return
 		}
@@ -638,7 +664,18 @@ func (w *Watcher) onResult(r Result) {
 	now := w.opt.Now()
 	w.mu.Lock()
 	if r.Sink != "" {
-		w.counts[[2]string{r.Sink, r.Outcome}]++
+		ks := [2]string{r.Key, r.Sink}
+		switch {
+		case r.Outcome == OutcomeDropped && w.droppedOnce[ks]:
+		case r.Outcome == OutcomeDropped:
+			w.droppedOnce[ks] = true
+			w.counts[[2]string{r.Sink, r.Outcome}]++
+		default:
+			if r.Final {
+				delete(w.droppedOnce, ks)
+			}
+			w.counts[[2]string{r.Sink, r.Outcome}]++
+		}
 	}
 	in := w.inflight[r.Key]
 	if in == nil {

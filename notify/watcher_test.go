@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -509,5 +510,68 @@ func TestDeliveryTextCountsThePartOfTheSinks(t *testing.T) {
 		if got := c.e.DeliveryText(); got != c.want {
 			t.Errorf("%v: %q, want %q", c.e.Deliveries[0].Sinks, got, c.want)
 		}
+	}
+}
+
+// A sink that never answers, with more deliveries pending than its queue
+// holds: the dropped ones wait in the store for room instead of being taken
+// back (and dropped again) every cycle, and each counts as dropped once.
+func TestAHangingSinkDoesNotChurnItsDroppedDeliveries(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select { // never answers while the test runs
+		case <-release:
+		case <-req.Context().Done():
+		}
+	}))
+	t.Cleanup(hook.Close)
+	t.Cleanup(func() { close(release) })
+	u := notifytest.NewUsage(t, srv.Client())
+	for _, ws := range []string{"acme", "beta", "gamma"} {
+		u.Set(ws, model.Settings{Allocation: 1000})
+		u.Spend(ws, 950)
+	}
+	var ticks atomic.Int64
+	const queue = 2
+	var n *Notifier
+	in := startInstanceWith(t, srv, "solo", "", func(o *WatcherOptions) {
+		sinks, err := ParseSinks([]string{hook.URL}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = New(sinks, Options{Queue: queue, Concurrency: 1, Backoff: &backoff.Backoff{Min: 5 * time.Millisecond, Max: 20 * time.Millisecond}})
+		o.Notifier = n
+		o.Now = func() time.Time { ticks.Add(1); return time.Now() }
+	})
+	sink := in.w.Sinks()[0]
+	dropped := func() int64 { return in.w.Notifications()[[2]string{sink, OutcomeDropped}] }
+	st := feed.NewAlertStore(srv.Client(), "")
+	period := model.MonthlyUTC.At(time.Now()).Key
+	var firings int64
+	waitFor(t, "the firings stored and some dropped", func() bool {
+		recs, _, err := st.Load(ctx, period)
+		if err != nil {
+			return false
+		}
+		firings = int64(len(recs))
+		return firings > queue+1 && dropped() > 0
+	})
+	// many more cycles of the watcher (each reads the clock several times)
+	from := ticks.Load()
+	waitFor(t, "the watcher to run on", func() bool { return ticks.Load() > from+300 })
+	// each firing is queued, under way, or dropped once: by the queue (not
+	// taken back into a full one) and in the count
+	recs, _, err := st.Load(ctx, period)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firings = int64(len(recs))
+	if d := dropped(); d > firings-1 {
+		t.Fatalf("%d drops counted for %d firings (a queue of %d, one under way): a drop is counted again", d, firings, queue)
+	}
+	if d := n.Dropped(); d > firings-1 {
+		t.Fatalf("the queue dropped %d times for %d firings (a queue of %d, one under way): dropped deliveries are taken back into a full queue", d, firings, queue)
 	}
 }

@@ -283,10 +283,31 @@ func (a Alerts) Title() string {
 			firing++
 		}
 	}
+	t := fmt.Sprintf("Alerts (%d listed)", a.rows())
 	if firing > 0 {
-		return fmt.Sprintf("Alerts (%d listed, %d firing)", a.rows(), firing)
+		t = fmt.Sprintf("Alerts (%d listed, %d firing)", a.rows(), firing)
 	}
-	return fmt.Sprintf("Alerts (%d listed)", a.rows())
+	if d := a.commonDelivery(); d != "" {
+		t += " · " + model.Sanitize(d)
+	}
+	return t
+}
+
+// commonDelivery is the delivery every shared entry has alike when there are
+// two or more ("… not sent: no mavtop with --notify" on a screen with no
+// sink anywhere): the title says it once and the rows leave it out, so it
+// does not take half of every row and cut each summary; "" when they differ.
+func (a Alerts) commonDelivery() string {
+	es := a.life.Entries
+	if len(es) < 2 || es[0].Delivery == "" {
+		return ""
+	}
+	for _, e := range es[1:] {
+		if e.Delivery != es[0].Delivery {
+			return ""
+		}
+	}
+	return es[0].Delivery
 }
 
 // View lists alerts, newest first.
@@ -336,7 +357,7 @@ func (a Alerts) row(i int) string {
 		}
 		head := e.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + status + ": "
 		sum := shortNameIn(model.Sanitize(e.Summary), e.workspace(), a.names())
-		if e.Delivery == "" {
+		if e.Delivery == "" || e.Delivery == a.commonDelivery() {
 			return head + sum
 		}
 		// The delivery is what an operator scans this pane for, and it comes

@@ -235,3 +235,26 @@ func TestAlertsPaneKeepsTheDeliveryOfALongSummary(t *testing.T) {
 		}
 	}
 }
+
+// A delivery every shared entry has alike (no sink anywhere) is said once, in
+// the title, and each row keeps its summary whole.
+func TestAlertsSayACommonDeliveryOnce(t *testing.T) {
+	a := NewAlerts(testCommon())
+	a.SetSize(78, 8)
+	const d = "… not sent: no mavtop with --notify"
+	a.SetLifecycle(Lifecycle{Entries: []LifecycleEntry{
+		{ID: "2026-11/acme/-/threshold/75", Status: model.AlertFiring, Level: model.LevelHigh, At: testNow,
+			Summary: "acme used 75 % of its 1,000-credit allocation", Delivery: d},
+		{ID: "2026-11/globex/-/threshold/50", Status: model.AlertFiring, Level: model.LevelWarn, At: testNow,
+			Summary: "globex used 50 % of its 500-credit allocation", Delivery: d},
+	}})
+	view := ansi.Strip(a.View())
+	if n := strings.Count(view+a.Title(), "not sent"); n != 1 || !strings.Contains(a.Title(), d) {
+		t.Errorf("the common delivery is said %d times (title %q), want once in the title:\n%s", n, a.Title(), view)
+	}
+	for _, want := range []string{"acme used 75 % of its 1,000-credit allocation", "globex used 50 % of its 500-credit allocation"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("a row's summary is cut, lacks %q:\n%s", want, view)
+		}
+	}
+}

@@ -105,6 +105,8 @@ type chartKey struct {
 	w, h    int
 	version uint64 // the ledger's
 	minute  int64  // the time axis moves on even without data
+	all     bool   // the scope: every workspace
+	picks   uint64 // the user's moves of the selection (Gauges.Picks)
 }
 
 // DefaultChartRedraw is how often the charts are redrawn for new data: they move
@@ -112,21 +114,28 @@ type chartKey struct {
 const DefaultChartRedraw = time.Second
 
 // Refresh redraws both charts from the ledger for the selected workspace when
-// their data changed, at most once per redraw interval unless the scope or the
-// size changed.
-func (c *Charts) Refresh(l *model.Ledger, selected string) {
-	c.ws = selected
+// their data changed, at most once per redraw interval unless the user acted:
+// changed the scope, the size, or moved the selection (picks counts those
+// moves, Gauges.Picks). A selection that moves because the rows reordered
+// under a cursor riding the top row waits for the next redraw like new data:
+// sorted by last event at 1,000 events/s the top row changes every frame, and
+// redrawing the charts for each was most of the frame (5.7 ms of a 200×50
+// frame at 100k workspaces, 3.5 ms at 1k).
+func (c *Charts) Refresh(l *model.Ledger, selected string, picks uint64) {
+	ws := selected
 	if c.scopeAll {
-		c.ws = ""
+		ws = ""
 	}
 	now := c.now()
-	key := chartKey{c.ws, c.width, c.height, l.Version(), now.Unix() / 60}
+	key := chartKey{ws, c.width, c.height, l.Version(), now.Unix() / 60, c.scopeAll, picks}
 	switch {
 	case key == c.drawn:
 		return
-	case key.ws == c.drawn.ws && key.w == c.drawn.w && key.h == c.drawn.h && time.Since(c.drawnAt) < c.every:
-		return // new data: it waits for the next redraw
+	case key.w == c.drawn.w && key.h == c.drawn.h && key.all == c.drawn.all && key.picks == c.drawn.picks &&
+		time.Since(c.drawnAt) < c.every:
+		return // new data or rows reordered: it waits for the next redraw
 	}
+	c.ws = ws
 	c.drawn, c.drawnAt = key, time.Now()
 	c.series = l.Series(c.ws, now, chartStep, chartPoints, c.series[:0])
 	c.idleWS = ""

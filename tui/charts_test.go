@@ -21,7 +21,7 @@ func TestChartsShowBurnWhenTheSelectionHasNone(t *testing.T) {
 	for _, sz := range [][2]int{{58, 3}, {98, 8}, {198, 14}} {
 		ch := NewCharts(testCommon(), 0)
 		ch.SetSize(sz[0], sz[1])
-		ch.Refresh(l, "out")
+		ch.Refresh(l, "out", 0)
 		view := ansi.Strip(ch.View())
 		if strings.Contains(view, "no credits spent in the last hour") || !strings.Contains(view, "all workspaces") {
 			t.Errorf("%dx%d, out selected (idle for 90 min):\n%s", sz[0], sz[1], view)
@@ -29,7 +29,7 @@ func TestChartsShowBurnWhenTheSelectionHasNone(t *testing.T) {
 		if sz[0] >= 198 && !strings.Contains(view, "out spent none this hour") { // narrower, the note is what the title cuts
 			t.Errorf("%dx%d: the title does not say why all are shown:\n%s", sz[0], sz[1], view)
 		}
-		ch.Refresh(l, "busy")
+		ch.Refresh(l, "busy", 0)
 		if view := ansi.Strip(ch.View()); !strings.Contains(view, "Burn, credits/min · busy") || strings.Contains(view, "all workspaces") {
 			t.Errorf("%dx%d, busy selected:\n%s", sz[0], sz[1], view)
 		}
@@ -39,7 +39,7 @@ func TestChartsShowBurnWhenTheSelectionHasNone(t *testing.T) {
 	quiet.Apply(&model.Event{TS: testNow.Add(-90 * time.Minute).UnixMilli(), Workspace: "out", Endpoint: "/focus-groups", Credits: 500, Status: 200})
 	ch := NewCharts(testCommon(), 0)
 	ch.SetSize(98, 8)
-	ch.Refresh(quiet, "out")
+	ch.Refresh(quiet, "out", 0)
 	if view := ansi.Strip(ch.View()); !strings.Contains(view, "no credits spent in the last hour") {
 		t.Errorf("all quiet:\n%s", view)
 	}

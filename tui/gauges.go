@@ -28,7 +28,8 @@ type Gauges struct {
 	matches filterCache
 	visible []gaugeRow
 	cur     listCursor
-	chosen  bool // the user moved the cursor: follow that workspace as rows reorder
+	chosen  bool   // the user moved the cursor: follow that workspace as rows reorder
+	picks   uint64 // keys and mouse events the list took (Picks)
 	order   gaugeOrder
 	filter  textinput.Model
 	editing bool
@@ -107,6 +108,12 @@ func (g *Gauges) nameAt(i int) string {
 	return ""
 }
 
+// Picks counts the keys and mouse events the list took: the user's moves of
+// the selection (cursor, sort, filter). A selection that changes while it
+// stays the same means the rows reordered under the cursor; the charts follow
+// that at their redraw pace, and the user's moves at once.
+func (g Gauges) Picks() uint64 { return g.picks }
+
 // Editing reports whether the filter input has the keyboard.
 func (g Gauges) Editing() bool { return g.editing }
 
@@ -115,6 +122,10 @@ func (g Gauges) Filter() string { return g.filter.Value() }
 
 // Update handles keys and mouse for the list.
 func (g Gauges) Update(msg tea.Msg) (Gauges, tea.Cmd) {
+	switch msg.(type) {
+	case tea.KeyMsg, tea.MouseMsg:
+		g.picks++
+	}
 	if g.editing {
 		if k, ok := msg.(tea.KeyMsg); ok {
 			switch k.Type {

@@ -121,7 +121,7 @@ func (m *Model) render() {
 		switch m.mode {
 		case modeDashboard:
 			if a.showCharts {
-				m.charts.Refresh(l, m.gauges.Selected())
+				m.charts.Refresh(l, m.gauges.Selected(), m.gauges.Picks())
 			}
 			m.log.Refresh(l)
 		case modeDetail:

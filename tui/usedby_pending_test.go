@@ -28,7 +28,7 @@ func TestUsedByPendingSaysLoading(t *testing.T) {
 	d.Refresh(l)
 	ch := NewCharts(c, 0)
 	ch.SetSize(160, 12)
-	ch.Refresh(l, "acme")
+	ch.Refresh(l, "acme", 0)
 	view := ansi.Strip(d.View())
 	if n := strings.Count(view, "loading…"); n != 2 {
 		t.Errorf("pending detail: %d × loading…, want 2 (projects, endpoints):\n%s", n, view)
@@ -42,7 +42,7 @@ func TestUsedByPendingSaysLoading(t *testing.T) {
 
 	l.SeedUsedBy(map[string]int64{model.UsedByField("acme", "web", "/responses"): 4321}, "1-0")
 	d.Refresh(l)
-	ch.Refresh(l, "acme")
+	ch.Refresh(l, "acme", 0)
 	view = ansi.Strip(d.View())
 	if strings.Contains(view, "loading…") {
 		t.Errorf("detail still loading after SeedUsedBy:\n%s", view)

@@ -79,6 +79,10 @@ type filterCache struct {
 	period string
 	names  []string // matching, by name
 	set    map[string]struct{}
+	// sorted is names in the order of the last frame: sorted again every
+	// frame, it is nearly in order already (an event moves one workspace),
+	// so the sort costs about one comparison a match, not m·log m
+	sorted []string
 }
 
 // Selected returns the workspace under the cursor, "" when the list is empty.
@@ -247,7 +251,7 @@ func (g *Gauges) listRows(l *model.Ledger, f string) []string {
 	o := g.kept()
 	c := &g.matches
 	if c.filter != f || c.ledger != l || c.n != l.Len() || c.period != l.Period().Key {
-		*c = filterCache{filter: f, ledger: l, n: l.Len(), period: l.Period().Key, names: c.names[:0]}
+		*c = filterCache{filter: f, ledger: l, n: l.Len(), period: l.Period().Key, names: c.names[:0], sorted: c.sorted[:0]}
 		for _, name := range l.Ordered(model.ByName, 0, l.Len(), nil) {
 			if strings.Contains(strings.ToLower(name), f) {
 				c.names = append(c.names, name)
@@ -255,9 +259,11 @@ func (g *Gauges) listRows(l *model.Ledger, f string) []string {
 		}
 	}
 	if len(c.names)*16 < l.Len() { // few matches: sort them
-		rows = append(rows, c.names...)
-		slices.SortFunc(rows, func(a, b string) int { return l.CompareIn(o, a, b) })
-		return rows
+		if len(c.sorted) != len(c.names) {
+			c.sorted = append(c.sorted[:0], c.names...)
+		}
+		slices.SortFunc(c.sorted, func(a, b string) int { return l.CompareIn(o, a, b) })
+		return append(rows, c.sorted...)
 	}
 	if c.set == nil { // many: walk the kept order and keep the matches
 		c.set = make(map[string]struct{}, len(c.names))

@@ -36,7 +36,7 @@ func TestGaugesEveryOrderMatchesAFullSort(t *testing.T) {
 		"by 402s":         func(a, b *model.Summary) int { return cmp.Compare(b.Refused.Total(), a.Refused.Total()) },
 		"by last event":   func(a, b *model.Summary) int { return cmp.Compare(b.LastTS, a.LastTS) },
 	}
-	for _, filter := range []string{"", "1"} { // "1": most names, so the kept order is walked
+	for _, filter := range []string{"", "1", "12"} { // "1": most names, so the kept order is walked; "12": few, sorted (kept sorted from frame to frame)
 		g := NewGauges(testCommon())
 		g.SetSize(200, 40)
 		if filter != "" {

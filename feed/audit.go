@@ -157,9 +157,11 @@ func (t *tally) setting(field, raw string) {
 }
 
 // diff compares what was delivered (t) with the counters (c): the credits used
-// the counters hold beyond what was shown (negative: fewer), and how many
-// workspaces differ in any counter or setting.
-func (t *tally) diff(c *tally) (usedDelta int64, changed int) {
+// the counters hold beyond what was shown (negative: fewer), how many
+// workspaces differ in any counter or setting, and how many hold fewer credits
+// used or recharged than were shown (a counter that went down: lost, not
+// trimmed).
+func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
 	for ws, w := range t.ws {
 		o := c.ws[ws]
 		if o == nil {
@@ -168,6 +170,9 @@ func (t *tally) diff(c *tally) (usedDelta int64, changed int) {
 		usedDelta += o.used - w.used
 		if *o != *w {
 			changed++
+		}
+		if o.used < w.used || o.recharged < w.recharged {
+			fell++
 		}
 	}
 	for ws, o := range c.ws {
@@ -178,7 +183,7 @@ func (t *tally) diff(c *tally) (usedDelta int64, changed int) {
 			}
 		}
 	}
-	return usedDelta, changed
+	return usedDelta, changed, fell
 }
 
 // digestAgrees reports whether the digest hash as stored (raw) holds exactly

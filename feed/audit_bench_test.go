@@ -78,7 +78,7 @@ func BenchmarkAudit(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
-						if _, changed := shown.diff(tallyOf(seed, res.Snap, res.rawSettings)); changed != 0 {
+						if _, changed, _ := shown.diff(tallyOf(seed, res.Snap, res.rawSettings)); changed != 0 {
 							b.Fatalf("%d workspaces differ in an unchanged Redis", changed)
 						}
 					}

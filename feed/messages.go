@@ -79,6 +79,14 @@ type SnapshotMsg struct {
 	Changed   int
 	// Restarted is true when the server's run id changed since the last read.
 	Restarted bool
+	// Rewound is true when the re-read went back in time (Reason is
+	// ReasonReset or ReasonRestart, or a failover that changed counters): what
+	// was shown came partly from events the server no longer holds, so the
+	// ages, burn, forecasts and OUT derived from them are dropped with the
+	// counters — a viewer starts a fresh ledger from Snap (LedgerState does)
+	// and the hour before it is read back (HistoryMsg of this Gen), the way a
+	// mavtop started now on the same Redis would show it.
+	Rewound bool
 	// Ledger, set by the hub for each viewer, is its own copy of the hub's
 	// ledger already seeded from Snap (copy on write: the workspace states are
 	// shared until one side changes them), so a viewer does not seed a ledger

@@ -134,8 +134,12 @@ type Subscriber struct {
 	// bulk is c with a longer read timeout, for snapshot and audit reads (see
 	// bulkReadTimeout).
 	bulk redis.UniversalClient
-	// history delivers the pages of the start's history (nil before it).
-	history chan *HistoryMsg
+	// history delivers the pages of the history being read back (nil before
+	// the first); stopHistory ends that read. readBack is a generation that
+	// went back in time whose history is still to be read (see readBackFor).
+	history     chan *HistoryMsg
+	stopHistory context.CancelFunc
+	readBack    *SnapshotMsg
 
 	// lastReadAt is when the last XREAD answered, lastEntryAt when the newest
 	// entry was read (this clock), for lag and idle.
@@ -311,13 +315,31 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 	}
 	// lazy, not msg.Reason: a restart of Redis during the used_by read above
 	// makes the next start snapshot say "restart", and the hour is still unread
-	if lazy && s.opt.HistoryLimit >= 0 && s.history == nil {
+	if lazy && s.history == nil {
 		// Burn rates, the 402 log and who is refused from the first minutes, not
 		// an hour later: read back in the background while the follow goes on.
-		s.history = make(chan *HistoryMsg, 1)
-		go s.readHistory(ctx, res.Snap.StreamID, msg.At, msg.Gen)
+		s.readHistoryFor(ctx, msg)
 	}
 	return nil
+}
+
+// readHistoryFor starts reading back the hour before msg's snapshot (see
+// readHistory), ending a read still under way for an older generation: after
+// a re-read that went back in time its pages may hold events the server lost.
+func (s *Subscriber) readHistoryFor(ctx context.Context, msg *SnapshotMsg) {
+	if s.readBack == msg {
+		s.readBack = nil
+	}
+	if s.opt.HistoryLimit < 0 {
+		return
+	}
+	if s.stopHistory != nil {
+		s.stopHistory()
+	}
+	hctx, stop := context.WithCancel(ctx)
+	ch := make(chan *HistoryMsg, 1)
+	s.history, s.stopHistory = ch, stop
+	go s.readHistory(hctx, ch, msg.Snap.StreamID, msg.At, msg.Gen)
 }
 
 // usedByLater reads the used_by hash left out of the start snapshot res, with
@@ -350,14 +372,14 @@ func (s *Subscriber) usedByLater(ctx context.Context, res *SnapshotResult, gen u
 // readHistory reads the last hour back up to upto, handing each page to the
 // Run goroutine (see follow) as a HistoryMsg. Failing to read it does not hold
 // the dashboard up: the last page then carries the error.
-func (s *Subscriber) readHistory(ctx context.Context, upto string, at time.Time, gen uint64) {
+func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upto string, at time.Time, gen uint64) {
 	limit := s.opt.HistoryLimit
 	if limit == 0 {
 		limit = DefaultHistoryLimit
 	}
 	send := func(m *HistoryMsg) bool {
 		select {
-		case s.history <- m:
+		case ch <- m:
 			return true
 		case <-ctx.Done():
 			return false
@@ -393,22 +415,30 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		t = tallyOf(s.seed, res.Snap, res.rawSettings)
 	}
 	msg := &SnapshotMsg{Reason: reason, Restarted: restarted, Snap: res.Snap, Rule: res.Rule, BadSettings: res.BadSettings, At: now}
+	var fell int
 	if s.tally != nil && res.Snap.Period.Key == s.period.Key {
-		msg.UsedDelta, msg.Changed = s.tally.diff(t)
+		msg.UsedDelta, msg.Changed, fell = s.tally.diff(t)
 	}
 	lostAll := res.firstID == "" || compareIDs(res.firstID, s.lastID) > 0
 	switch {
 	case restarted && reason != ReasonFailover: // another server: not a restart
 		msg.Reason = ReasonRestart
-		if lostAll && msg.UsedDelta < 0 {
+		if lostAll && fell > 0 {
 			msg.Reason = ReasonReset
 		}
-	case reason == ReasonGap && lostAll && msg.UsedDelta < 0:
-		// A trim never lowers a counter: fewer credits and none of the stream
-		// read left is a flush (FLUSHDB, FLUSHALL) that producers wrote after.
+	case reason == ReasonGap && lostAll && fell > 0:
+		// A trim never lowers a counter: a workspace with fewer credits and
+		// none of the stream read left is a flush (FLUSHDB, FLUSHALL) that
+		// producers wrote after, however much they wrote since.
 		msg.Reason = ReasonReset
 	}
 	reason = msg.Reason
+	// What was shown came partly from events the server no longer holds: the
+	// viewers start afresh from these counters and the hour read back.
+	msg.Rewound = reason == ReasonReset || reason == ReasonRestart || reason == ReasonFailover && msg.Changed > 0
+	if msg.Rewound {
+		s.readBack = msg
+	}
 	s.gen++
 	msg.Gen = s.gen
 	s.tally = t
@@ -538,7 +568,7 @@ func (s *Subscriber) settle(p *pendingAudit) {
 	if p.restarted {
 		s.stats.Restarts++
 	}
-	if _, changed := s.tally.diff(t); changed == 0 {
+	if _, changed, _ := s.tally.diff(t); changed == 0 {
 		// A restart that kept everything (AOF) needs no re-read: resume.
 		if p.res.RunID != "" {
 			s.runID = p.res.RunID
@@ -570,6 +600,9 @@ func (s *Subscriber) follow(ctx context.Context) error {
 	results := make(chan readResult, 1)
 	go s.reader(sctx, s.lastID, s.server, results)
 	for {
+		if s.readBack != nil {
+			s.readHistoryFor(ctx, s.readBack)
+		}
 		var r readResult
 		select {
 		case r = <-results:

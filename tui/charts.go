@@ -34,6 +34,7 @@ type Charts struct {
 	idleWS   string // the selection, when it spent nothing in the last hour: the line shows all
 	series   []float64
 	eps      []model.EndpointTotal
+	period   string // the billing period the endpoint credits are of ("2026-11", as the header names it)
 	// usedByPending: endpoint credits are still being read (shown as loading)
 	usedByPending bool
 	epView        string
@@ -147,6 +148,7 @@ func (c *Charts) Refresh(l *model.Ledger, selected string, picks uint64) {
 		c.series = l.Series("", now, chartStep, chartPoints, c.series[:0])
 	}
 	c.eps = l.Endpoints(c.ws)
+	c.period = l.Period().Key
 	c.usedByPending = l.UsedByPending()
 	c.drawLine(now)
 	if c.barsW > 0 {
@@ -216,13 +218,21 @@ func (c *Charts) compose() string {
 	if n := len(c.series); n > 0 {
 		last = c.series[n-1]
 	}
-	rest := " · this min " + compact(last)
-	scope := c.scopeName(c.lineW, cellWidth("Burn, credits/min · ")+cellWidth(rest))
+	// the figure first, then whose it is, then why all are shown: a title
+	// too wide for the chart loses its end, never this minute's burn (at 80
+	// columns the note before it cut the title at "this min…")
+	const title = "Burn, credits/min"
+	figure := " · this min " + compact(last) + " · "
+	head := title + figure
+	scope := c.scopeName(c.lineW, cellWidth(head))
 	if c.idleWS != "" {
-		// the note goes last: where the width cannot hold it, it is what is cut
-		scope, rest = "all workspaces", rest+" · "+model.Sanitize(c.idleWS)+" spent none this hour"
+		scope = "all workspaces"
+		if cellWidth(head+scope) > c.lineW {
+			scope = "all"
+		}
+		scope += " · " + model.Sanitize(c.idleWS) + " spent none this hour"
 	}
-	lineTitle := c.st.PaneTitle.Render("Burn, credits/min") + c.st.Dim.Render(" · "+scope+rest)
+	lineTitle := c.st.PaneTitle.Render(title) + c.st.Dim.Render(figure+scope)
 	left := fit(lineTitle, c.lineW)
 	idle := allZero(c.series)
 	switch {
@@ -244,9 +254,18 @@ func (c *Charts) compose() string {
 	return lipgloss.JoinHorizontal(lipgloss.Top, left, " ", c.epView)
 }
 
-// endpointView draws (in Refresh) credits by endpoint: label, bar (ntcharts), value.
+// endpointView draws (in Refresh) credits by endpoint: label, bar (ntcharts),
+// value. The title names the billing period the credits are of (beside a
+// burn line of the last hour they read as if of that hour), then whose; the
+// name takes what the title leaves, down to minScope cells.
 func (c *Charts) endpointView() string {
-	title := c.st.PaneTitle.Render("By endpoint") + c.st.Dim.Render(" · "+c.scopeName(c.barsW, cellWidth("By endpoint · ")))
+	const minScope = 6
+	head := "By endpoint " + c.period + " · "
+	scope := "all workspaces"
+	if c.ws != "" {
+		scope = shortName(c.ws, max(c.barsW-cellWidth(head), minScope))
+	}
+	title := c.st.PaneTitle.Render("By endpoint") + c.st.Dim.Render(" "+c.period+" · "+scope)
 	if c.usedByPending {
 		return fit(title, c.barsW) + "\n" + c.st.Dim.Render(fit("loading…", c.barsW))
 	}

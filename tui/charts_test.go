@@ -23,14 +23,14 @@ func TestChartsShowBurnWhenTheSelectionHasNone(t *testing.T) {
 		ch.SetSize(sz[0], sz[1])
 		ch.Refresh(l, "out", 0)
 		view := ansi.Strip(ch.View())
-		if strings.Contains(view, "no credits spent in the last hour") || !strings.Contains(view, "all workspaces") {
+		if strings.Contains(view, "no credits spent in the last hour") || !strings.Contains(view, "all") {
 			t.Errorf("%dx%d, out selected (idle for 90 min):\n%s", sz[0], sz[1], view)
 		}
 		if sz[0] >= 198 && !strings.Contains(view, "out spent none this hour") { // narrower, the note is what the title cuts
 			t.Errorf("%dx%d: the title does not say why all are shown:\n%s", sz[0], sz[1], view)
 		}
 		ch.Refresh(l, "busy", 0)
-		if view := ansi.Strip(ch.View()); !strings.Contains(view, "Burn, credits/min · busy") || strings.Contains(view, "all workspaces") {
+		if view := ansi.Strip(ch.View()); !strings.Contains(view, "Burn, credits/min · this min 0 · busy") || strings.Contains(view, "all workspaces") {
 			t.Errorf("%dx%d, busy selected:\n%s", sz[0], sz[1], view)
 		}
 	}
@@ -42,5 +42,41 @@ func TestChartsShowBurnWhenTheSelectionHasNone(t *testing.T) {
 	ch.Refresh(quiet, "out", 0)
 	if view := ansi.Strip(ch.View()); !strings.Contains(view, "no credits spent in the last hour") {
 		t.Errorf("all quiet:\n%s", view)
+	}
+}
+
+// TestBurnTitleKeepsItsFigure: the burn chart's title is its figure, then
+// whose, then why all are shown, so a chart too narrow for all of it (46
+// cells at 80×24) cuts the note, never this minute's burn (it read "Burn,
+// credits/min · all workspaces · this min…" there). The endpoint bars' title
+// names the billing period their credits are of.
+func TestBurnTitleKeepsItsFigure(t *testing.T) {
+	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-3*time.Hour))
+	l.Apply(&model.Event{TS: testNow.Add(-90 * time.Minute).UnixMilli(), Workspace: "umbrella-research", Endpoint: "/focus-groups", Credits: 500, Status: 200})
+	l.Apply(&model.Event{TS: testNow.Add(-10 * time.Second).UnixMilli(), Workspace: "busy", Endpoint: "/responses", Credits: 1427, Status: 200})
+	series := l.Series("", testNow, chartStep, chartPoints, nil)
+	figure := "this min " + compact(series[len(series)-1])
+	if figure != "this min 1.4k" {
+		t.Fatalf("fixture: the last minute holds %q, want 1.4k", figure)
+	}
+	for _, c := range []struct {
+		w     int
+		scope string
+	}{{46, "all"}, {60, "all workspaces"}, {118, "all workspaces · umbrella-research spent none this hour"}} {
+		ch := NewCharts(testCommon(), 0)
+		ch.SetSize(c.w*5/3+1, 3) // the line chart gets 3/5 of the pane
+		if ch.lineW != c.w {
+			t.Fatalf("pane %d: line chart %d cells, want %d", c.w*5/3+1, ch.lineW, c.w)
+		}
+		ch.Refresh(l, "umbrella-research", 0)
+		title, _, _ := strings.Cut(ansi.Strip(ch.View()), "\n")
+		want := "Burn, credits/min · " + figure + " · " + c.scope
+		if !strings.HasPrefix(title, want) {
+			t.Errorf("%d cells: title %q, want it to start %q", c.w, strings.TrimRight(title, " "), want)
+		}
+		// the endpoint bars say which period their credits are of, and whose
+		if bars := "By endpoint " + l.Period().Key + " · umb"; l.Period().Key != "2026-11" || !strings.Contains(title, bars) || cellWidth(title) > ch.width {
+			t.Errorf("%d cells: title %q lacks %q or is wider than %d", c.w, title, bars, ch.width)
+		}
 	}
 }

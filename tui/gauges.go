@@ -48,8 +48,9 @@ type gaugeRow struct {
 	fc model.Forecast
 	// verdict is the workspace judged with its projects' usage limits
 	// (model.Ledger.Verdict): the level cell shows it, as check, budget show,
-	// /metrics and the alerts do, and the name cell names the project that
-	// sets it; the bar and the numbers stay the workspace's own.
+	// /metrics and the alerts do; the name cell names the project that sets
+	// it where it has room and the used cell gives that project's percent of
+	// its limit (cellPercent); the bar and the credits stay the workspace's.
 	verdict model.Verdict
 }
 
@@ -470,11 +471,30 @@ func verdictName(ws, project string, w int) string {
 	return ws + " /" + shortName(project, room)
 }
 
-// cellPercent is the percent of the effective cap, and which cap binds when it
-// is the usage limit. The form depends on the column's width alone (the
-// percent and its word from 11 cells, the percent alone below), never on the
-// figure: "99.9 % of lim" beside "84 % of lim" would not fit the same column.
+// cellPercent is the percent behind the row's level: of the effective cap,
+// and which cap binds when it is the usage limit; when a project's usage
+// limit sets the level (the verdict), that project's percent of its limit
+// and its name after "/" ("99.9 % /tra…", the name cell's "hooli-ml
+// /training"), so a row at 55 % of its allocation marked crit says why at
+// every width, the name cell holding the project or not. The figure is the
+// model's own judgement (Verdict.Status), never worked out again here. The
+// form depends on the column's width alone (the percent and its word from 11
+// cells, the percent alone below, then "/" and what fits of a project),
+// never on the figure: "99.9 % of lim" beside "84 % of lim" would not fit
+// the same column.
 func cellPercent(g *Gauges, r *gaugeRow, width int) string {
+	if v := &r.verdict; v.Project != "" {
+		p := percent(v.Status.Percent)
+		lead := " /"
+		if width < 11 {
+			lead = "/"
+		}
+		room := width - cellWidth(p) - len(lead)
+		if room <= 0 {
+			return p + strings.TrimSpace(lead)
+		}
+		return p + lead + shortName(v.Project, room)
+	}
 	p := percent(r.Percent)
 	switch {
 	case r.CapKind == model.CapNone:

@@ -161,55 +161,99 @@ func (r RefusalLog) View() string {
 		for j, c := range cols {
 			cells[j] = c.fit(model.Sanitize(c.cell(e)), c.width)
 		}
+		// the selected row carries the marker, focused or not (as the
+		// gauges' does), so the facts under the list read as its facts
 		marker := "  "
-		if i == r.cur.pos && r.focused {
+		if i == r.cur.pos {
 			marker = "▸ "
 		}
 		s := fit(marker+strings.Join(cells, " "), r.width)
-		if i == r.cur.pos && r.focused {
+		switch {
+		case i == r.cur.pos && r.focused:
 			s = r.st.Selected.Render(pad(s, r.width))
+		case i == r.cur.pos:
+			s = r.st.Bold.Render(s)
 		}
 		b.WriteString("\n" + s)
 	}
 	if n := r.adviceLines(); n > 0 {
-		sel := &r.rows[r.cur.pos]
-		ev := &sel.Event
-		if n >= 4 {
-			// the message and the advice wrapped into the lines the pane
-			// gives them (the message first), cut only past them
-			msg := wrapLines("  “"+model.Sanitize(ev.Msg)+"”", r.width, 3)
-			adv := wrapLines("→ "+model.RefusalAdvice(ev.Code).Message, r.width, 2)
-			msg = clipLines(msg, n-3, r.width)
-			adv = clipLines(adv, n-2-len(msg), r.width)
-			for i := to - from - (n - 2 - len(msg) - len(adv)); i < r.cur.rows; i++ {
-				b.WriteByte('\n') // keep the selected one at the bottom of the pane
-			}
-			b.WriteString("\n" + r.st.Bold.Render(fit(r.facts(sel, true), r.width)))
-			b.WriteString("\n" + strings.Join(msg, "\n"))
-			for _, l := range adv {
-				b.WriteString("\n" + r.st.Warn.Render(l))
-			}
-			b.WriteString("\n" + r.st.Dim.Render(fit("  "+model.RefusalAdvice(ev.Code).ActionURL, r.width)))
-			return b.String()
-		}
-		for i := to - from; i < r.cur.rows; i++ {
+		block := r.selectedLines(n)
+		for i := to - from + len(block); i < r.cur.rows+n; i++ {
 			b.WriteByte('\n') // keep the selected one at the bottom of the pane
 		}
-		line := r.facts(sel, false)
-		if rest := r.width - cellWidth(line) - 3; rest >= 4 { // the message's start in what is left, never over the id
-			line += " · " + truncate("“"+model.Sanitize(ev.Msg)+"”", rest)
-		}
-		b.WriteString("\n" + r.st.Bold.Render(fit(line, r.width)))
-		if n == 3 {
-			u := model.RefusalAdvice(ev.Code)
-			b.WriteString("\n" + r.st.Warn.Render(fit("→ "+u.Message, r.width)))
-			b.WriteString("\n" + r.st.Dim.Render(fit("  "+u.ActionURL, r.width)))
+		for _, l := range block {
+			b.WriteString("\n" + l)
 		}
 	}
 	return b.String()
 }
 
-// facts is the selected refusal on one line: what support asks for first,
+// selectedLines is the selected refusal under the list in n lines (at most):
+// its facts, labelled "↳" as the row marked "▸" above; then what to do,
+// never cut where the lines can hold it: the advice and where to fix it,
+// else the advice's action alone (its first sentence only names the code
+// the facts give) with the link, else the advice without the link (it names
+// the place: "Settings > Billing"), else the action alone, wrapped; the
+// message gets the lines left from 4 (its start is on the facts line below
+// that). enter shows all of it.
+func (r *RefusalLog) selectedLines(n int) []string {
+	sel := &r.rows[r.cur.pos]
+	ev := &sel.Event
+	u := model.RefusalAdvice(ev.Code)
+	facts := r.facts(sel, n >= 4)
+	if rest := r.width - cellWidth(facts) - 3; n < 4 && rest >= 4 { // the message's start in what is left, never over the id
+		facts += " · " + truncate("“"+model.Sanitize(ev.Msg)+"”", rest)
+	}
+	lines := []string{r.st.Bold.Render(fit(facts, r.width))}
+	if n < 3 {
+		return lines
+	}
+	avail := n - 1
+	full := wrapLines("→ "+u.Message, r.width, 2)
+	action := wrapLines("→ "+adviceAction(u.Message), r.width, 2)
+	adv, link := clipLines(action, avail, r.width), false
+	for _, c := range []struct {
+		lines []string
+		link  bool
+	}{{full, true}, {action, true}, {full, false}, {action, false}} {
+		if len(c.lines)+btoi(c.link) <= avail {
+			adv, link = c.lines, c.link
+			break
+		}
+	}
+	if left := avail - len(adv) - btoi(link); n >= 4 && left > 0 {
+		for _, l := range clipLines(wrapLines("  “"+model.Sanitize(ev.Msg)+"”", r.width, 3), left, r.width) {
+			lines = append(lines, l)
+		}
+	}
+	for _, l := range adv {
+		lines = append(lines, r.st.Warn.Render(l))
+	}
+	if link {
+		lines = append(lines, r.st.Dim.Render(fit("  "+u.ActionURL, r.width)))
+	}
+	return lines
+}
+
+// adviceAction is the advice's action: what follows its first sentence (which
+// says what the code already says: "You've run out of credits."), or all of
+// it when it is one sentence.
+func adviceAction(advice string) string {
+	if _, rest, ok := strings.Cut(advice, ". "); ok && rest != "" {
+		return rest
+	}
+	return advice
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// facts is the selected refusal on one line, labelled "↳" (the facts of the
+// row marked "▸" above, not a row of its own): what support asks for first,
 // whole (code, request id), the workspace in what is left (shortened as
 // every pane shortens names, the message keeping a start), with the rest
 // (who refused, endpoint, time) when all is asked.
@@ -220,8 +264,8 @@ func (r *RefusalLog) facts(sel *model.Refusal, all bool) string {
 	if !all && cellWidth(ids)+cellWidth(where)+5 > r.width {
 		ids = model.Sanitize(orDash(ev.Code)) + " · " + model.Sanitize(orDash(ev.Req))
 	}
-	where = shortName(where, max(r.width-cellWidth(ids)-5, r.names())) // "▸ " and " · "
-	s := "▸ " + where + " · " + ids
+	where = shortName(where, max(r.width-cellWidth(ids)-5, r.names())) // "↳ " and " · "
+	s := "↳ " + where + " · " + ids
 	if all { // the rest while it fits whole, so the request id is never cut
 		for _, more := range []string{sel.By.String(), model.Sanitize(ev.Endpoint), time.UnixMilli(ev.TS).Local().Format("15:04:05")} {
 			if cellWidth(s)+3+cellWidth(more) > r.width {
@@ -289,17 +333,20 @@ func (r *RefusalLog) names() int {
 	return nameWidth(r.width + 2)
 }
 
-// columns fits the log's columns to the width alone, never to the rows: what
-// support asks for (workspace, code, request id) and the message stay, the
-// message gets what the others leave, and time, endpoint, project and who
-// refused go first, in that order, as the width shrinks.
+// columns fits the log's columns to the width alone, never to the rows: the
+// workspace, code and message stay, the message gets what the others leave,
+// and project, who refused, endpoint, time and the request id go, in that
+// order, as the width shrinks (the selected one's request id stays whole
+// under the list).
 func (r *RefusalLog) columns() []logColumn {
 	inner := r.width - 2 // the selection marker
 	wsW := r.names()
-	reqW := 12 // request ids are 18 characters in the API's examples: whole from 70 columns
-	if inner >= 70 {
-		reqW = min(max(inner/5, 18), 24)
-	}
+	// request ids are 17–20 characters from the API and the sandbox: the
+	// column holds 20 whole, or is left out of every row where it and the
+	// message do not fit side by side (the selected one's id is whole under
+	// the list at every size), so no row shows an id cut and another whole.
+	// Ids from other producers, up to 128 bytes, are shortened in the middle.
+	reqW := min(max(inner/5, 20), 24)
 	all := []logColumn{
 		{"time", 8, func(e *model.Refusal) string { return time.UnixMilli(e.Event.TS).Local().Format("15:04:05") }, cutEnd},
 		{"workspace", wsW, func(e *model.Refusal) string { return e.Event.Workspace }, cutMid},
@@ -320,7 +367,7 @@ func (r *RefusalLog) columns() []logColumn {
 		}
 		return n
 	}
-	for _, name := range []string{"project", "refused by", "endpoint", "time"} {
+	for _, name := range []string{"project", "refused by", "endpoint", "time", "request"} {
 		if inner-used() >= minMessage {
 			break
 		}

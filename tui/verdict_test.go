@@ -7,13 +7,15 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"mavtop/feed"
 	"mavtop/model"
 )
 
 // TestGaugeShowsVerdict: a workspace at 9.5 % of its allocation whose project
 // "research" is at 95 of its 100-credit usage limit is critical on the gauge's
-// level (model.Ledger.Verdict, check's status), its row names the project and
-// the detail view says which limit; the bar and percent stay the workspace's.
+// level (model.Ledger.Verdict, check's status), its row names the project, its
+// used cell gives the project's percent of its limit (what set the level) and
+// the detail view says which limit; the bar and credits stay the workspace's.
 func TestGaugeShowsVerdict(t *testing.T) {
 	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-time.Hour))
 	l.SetSettings("acme", model.Settings{Allocation: 1000}, testNow.UnixMilli())
@@ -34,7 +36,7 @@ func TestGaugeShowsVerdict(t *testing.T) {
 		}
 	}
 	look := c.st.Level(v.Level)
-	for _, want := range []string{"acme /research ", look.Symbol + " " + look.Word, "9 % used", "95 / 1,000"} {
+	for _, want := range []string{"acme /research ", look.Symbol + " " + look.Word, percent(v.Status.Percent) + " /res", "95 / 1,000"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("gauge row %q lacks %q", row, want)
 		}
@@ -69,6 +71,61 @@ func TestVerdictNameKeepsTheWorkspace(t *testing.T) {
 		}
 		if cellWidth(got) > c.w {
 			t.Errorf("verdictName(%q, %q, %d) = %q is wider than %d", c.ws, c.project, c.w, got, c.w)
+		}
+	}
+}
+
+// TestVerdictCueFitsEveryWidth is the demo's hooli-ml: 1,650,000 of its
+// 3,000,000-credit allocation (55 %), its project training at 89,960 of a
+// 90,000-credit usage limit. Its row is crit by the verdict, and at every size
+// its used cell gives the percent that set the level (the model's own
+// Verdict.Status, 99.9 %) and the project after "/", where the name cell has
+// no room for "/training" (80×24 and 60×16) as where it has; a row judged by
+// its own cap keeps its own percent.
+func TestVerdictCueFitsEveryWidth(t *testing.T) {
+	for _, sz := range [][2]int{{60, 16}, {80, 24}, {100, 30}, {200, 50}} {
+		w, h := sz[0], sz[1]
+		m, hub := newApp(t, w, h, Options{})
+		hub.Handle(&feed.SnapshotMsg{Gen: 2, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonStart,
+			Snap: &model.Snapshot{Period: model.MonthlyUTC.At(testNow), StreamID: "0-0",
+				Settings: map[string]model.Settings{"hooli-ml": {Allocation: 3_000_000}, "acme-staging": {Allocation: 50_000}},
+				Budgets:  map[string]model.ProjectBudget{model.ProjectKey("hooli-ml", "training"): {Limit: 90_000}}}})
+		at := testNow.Add(-time.Minute).UnixMilli()
+		hub.Handle(&feed.BatchMsg{Gen: 2, Events: []model.Event{
+			{ID: "1-0", TS: at, Workspace: "hooli-ml", Project: "training", Endpoint: "/focus-groups", Credits: 89_960, Status: 200},
+			{ID: "2-0", TS: at, Workspace: "hooli-ml", Project: "serving", Endpoint: "/responses", Credits: 1_560_040, Status: 200},
+			{ID: "3-0", TS: at, Workspace: "acme-staging", Endpoint: "/responses", Credits: 37_485, Status: 200},
+		}})
+		m = pump(t, m)
+		v, ok := m.feed.Ledger.Verdict("hooli-ml")
+		if !ok || v.Project != "training" || v.Level != model.LevelCritical {
+			t.Fatalf("Verdict = %+v, %v; the fixture wants critical by training", v, ok)
+		}
+		look := m.st.Level(v.Level)
+		cue := percent(v.Status.Percent) + "/"
+		if w >= 70 { // the used column's word form: "99.9 % /tra…"
+			cue = percent(v.Status.Percent) + " /tr"
+		}
+		rows := map[string]string{}
+		for _, line := range strings.Split(view(m), "\n") {
+			for _, ws := range []string{"hooli-ml", "acme-staging"} {
+				if strings.Contains(line, shortName(ws, nameWidth(w))+" ") && strings.Contains(line, "┃") {
+					rows[ws] = line
+				}
+			}
+		}
+		row := rows["hooli-ml"]
+		if !strings.Contains(row, look.Symbol+" "+look.Word) || !strings.Contains(row, cue) {
+			t.Errorf("%dx%d: hooli-ml row %q lacks %q and %q", w, h, row, look.Symbol+" "+look.Word, cue)
+		}
+		if strings.Contains(row, "55 %") {
+			t.Errorf("%dx%d: hooli-ml row %q shows its own 55 %% beside a level the project set", w, h, row)
+		}
+		if own := percent(37_485 * 100.0 / 50_000); !strings.Contains(rows["acme-staging"], own) || strings.Contains(rows["acme-staging"], own+" /") {
+			t.Errorf("%dx%d: acme-staging row %q lacks its own %s", w, h, rows["acme-staging"], own)
+		}
+		if n := ansi.StringWidth(row); n > w {
+			t.Errorf("%dx%d: row %q is %d cells", w, h, row, n)
 		}
 	}
 }

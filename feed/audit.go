@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -161,13 +163,19 @@ func (t *tally) setting(field, raw string) {
 // workspaces differ in any counter or setting, and how many hold fewer credits
 // used or recharged than were shown (a counter that went down: lost, not
 // trimmed).
+//
+// usedDelta is exact whatever the counters hold, clamped to ±MaxInt64: a
+// counter is anything Redis will store, up to ±2^63, and one difference of two
+// such (or a sum of them) wraps an int64 ("−2,927" shown as "+9,223,…").
 func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
+	var delta wideSum
 	for ws, w := range t.ws {
 		o := c.ws[ws]
 		if o == nil {
 			o = &wsTally{}
 		}
-		usedDelta += o.used - w.used
+		delta.add(o.used)
+		delta.sub(w.used)
 		if *o != *w {
 			changed++
 		}
@@ -177,13 +185,43 @@ func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
 	}
 	for ws, o := range c.ws {
 		if t.ws[ws] == nil {
-			usedDelta += o.used
+			delta.add(o.used)
 			if *o != (wsTally{}) {
 				changed++
 			}
 		}
 	}
-	return usedDelta, changed, fell
+	return delta.clamp(), changed, fell
+}
+
+// wideSum is a sum of credits in 128 bits (two's complement): enough for any
+// number of int64 terms without wrapping.
+type wideSum struct{ hi, lo uint64 }
+
+// add adds n.
+func (s *wideSum) add(n int64) {
+	var carry uint64
+	s.lo, carry = bits.Add64(s.lo, uint64(n), 0)
+	s.hi, _ = bits.Add64(s.hi, uint64(n>>63), carry) // n>>63: n's sign, extended
+}
+
+// sub subtracts n.
+func (s *wideSum) sub(n int64) {
+	var borrow uint64
+	s.lo, borrow = bits.Sub64(s.lo, uint64(n), 0)
+	s.hi, _ = bits.Sub64(s.hi, uint64(n>>63), borrow)
+}
+
+// clamp returns the sum, or ±MaxInt64 when it is beyond (never MinInt64, so
+// it can be negated for display).
+func (s wideSum) clamp() int64 {
+	switch hi := int64(s.hi); {
+	case hi > 0 || hi == 0 && s.lo > math.MaxInt64:
+		return math.MaxInt64
+	case hi < -1 || hi == -1 && s.lo <= 1<<63:
+		return -math.MaxInt64
+	}
+	return int64(s.lo)
 }
 
 // digestAgrees reports whether the digest hash as stored (raw) holds exactly

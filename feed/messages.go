@@ -2,6 +2,7 @@ package feed
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"mavtop/estimator"
@@ -75,6 +76,8 @@ type SnapshotMsg struct {
 	// generation had delivered (negative: fewer, e.g. lost in a restart), and
 	// Changed the number of workspaces whose counters or settings differed.
 	// Both are zero on a start, a rollover, or when nothing differed.
+	// UsedDelta is exact however large the counters, clamped to ±MaxInt64
+	// (never MinInt64).
 	UsedDelta int64
 	Changed   int
 	// Restarted is true when the server's run id changed since the last read.
@@ -262,6 +265,7 @@ func (*StatsMsg) feedMsg()     {}
 
 // signedCredits writes a change of credits with its sign: "+495", "−2,927".
 func signedCredits(n int64) string {
+	n = max(n, -math.MaxInt64) // −MinInt64 is itself: shown one credit short rather than wrapped
 	if n < 0 {
 		return "−" + estimator.FormatCredits(-n)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -340,5 +341,57 @@ func TestHubJoinCarriesNoOldCrossings(t *testing.T) {
 	drain(t, early, &es)
 	if c := es.Ledger.TakeCrossings(); len(c) != 0 {
 		t.Errorf("a resynced viewer starts with %d old crossings pending, want 0", len(c))
+	}
+}
+
+// TestHubKeepsTheOrdersItsViewersList: a viewer's fresh copies of the hub's
+// ledger (on joining, and every refreshEvery events) came with no order
+// sorted, so the dashboard sorted every workspace on the frame after each
+// one. The hub now keeps the orders its viewers ask for (Viewer.Keep): listing
+// a window of a kept order on a copy allocates next to nothing, where an order
+// not kept is sorted first (its keys and blocks allocated).
+func TestHubKeepsTheOrdersItsViewersList(t *testing.T) {
+	const workspaces = 20_000
+	h := NewHub()
+	snap := hubSnapshot(1)
+	snap.Snap.Used = map[string]int64{}
+	for i := range workspaces {
+		snap.Snap.Used[fmt.Sprintf("ws%d", i)] = int64(i)
+	}
+	h.Handle(snap)
+	h.Join().Keep(model.ByCredits)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msgs, err := h.Join().Next(ctx) // a copy made after the first viewer asked
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l *model.Ledger
+	for _, m := range msgs {
+		if lm, ok := m.(*LedgerMsg); ok {
+			l = lm.Ledger
+		}
+	}
+	if l == nil {
+		t.Fatal("no ledger copy on joining")
+	}
+	window := make([]string, 0, 10)
+	mallocs := func(o model.Order) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		window = l.Ordered(o, 0, 10, window[:0])
+		runtime.ReadMemStats(&after)
+		return after.Mallocs - before.Mallocs
+	}
+	kept := mallocs(model.ByCredits) // the first listing: sorted already, or not
+	if window[0] != "ws19999" {
+		t.Errorf("kept order by credits: top %s, want ws19999", window[0])
+	}
+	notKept := mallocs(model.ByRefused)
+	// the counts are the process's: another goroutine of the test binary
+	// may allocate a few meanwhile, never the blocks of a sort
+	if kept*4 > notKept || notKept < workspaces/512 {
+		t.Errorf("listing 10 rows of a %d-workspace copy: %d allocations in the kept order, %d in one not kept (want ≥ %d: sorted first, and 4× the kept one's)",
+			workspaces, kept, notKept, workspaces/512)
 	}
 }

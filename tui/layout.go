@@ -118,6 +118,13 @@ func (m *Model) render() {
 	a := m.areas()
 	if l := m.feed.Ledger; l != nil {
 		m.gauges.Refresh(l)
+		if v := m.opt.Source; v != nil {
+			// the hub keeps the order listed, so its fresh copies come sorted
+			v.Keep(m.gauges.kept())
+			if m.gauges.listed() {
+				v.Keep(model.ByName) // the filter's matches are found by name
+			}
+		}
 		switch m.mode {
 		case modeDashboard:
 			if a.showCharts {

@@ -1,8 +1,10 @@
 // Package memlimit is mavtop's memory policy. Its live heap is a few MB at a
 // few hundred workspaces and hundreds of MB at 100k, while go-redis allocates
 // for every entry read: a high GOGC makes ingest cheap while the heap is small,
-// and a soft memory limit that follows the live heap keeps a large heap from
-// growing to five times itself.
+// and a soft memory limit set from the live heap keeps a large heap from
+// growing to five times itself. The limit holds the highest value the recent
+// collections asked for (Hold), so the process's footprint stays level instead
+// of following the live heap's swings up and down.
 package memlimit
 
 import (
@@ -13,7 +15,9 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // GCPercent is the GOGC mavtop runs with unless GOGC is set: collect when the
@@ -39,6 +43,38 @@ func Limit(live, hardCap uint64) uint64 {
 	return l
 }
 
+// Hold is how long the soft limit keeps the height a collection asked for: it
+// is the highest Limit of the collections of the last Hold, so it rises at
+// once when the live heap grows and falls only after the live heap has stayed
+// lower for that long. At 100k workspaces the live heap swings by ±30 % from
+// one collection to the next (a viewer's own copies of the states it changed
+// come and go with its fresh ledger copies): a limit following each
+// collection moved the process's RSS with it (±30 % in 10-s samples), while
+// a held one lets the heap use the same pages over and over.
+const Hold = 10 * time.Minute
+
+// highWater is the limits the recent collections asked for, highest first
+// (each one older than the next): the highest of the last Hold is the first.
+type highWater struct{ marks []mark }
+
+type mark struct {
+	at    time.Time
+	limit uint64
+}
+
+// add records a collection at time at asking for limit and returns the limit
+// to set: the highest asked for within Hold before at.
+func (h *highWater) add(at time.Time, limit uint64) uint64 {
+	for len(h.marks) > 0 && h.marks[len(h.marks)-1].limit <= limit {
+		h.marks = h.marks[:len(h.marks)-1] // lower and older: never the highest again
+	}
+	h.marks = append(h.marks, mark{at, limit})
+	for !h.marks[0].at.After(at.Add(-Hold)) {
+		h.marks = h.marks[1:]
+	}
+	return h.marks[0].limit
+}
+
 // Policy is the running memory policy (see Apply).
 type Policy struct {
 	// GCPercent is the GOGC in effect; LimitFollows says the soft limit follows
@@ -49,12 +85,15 @@ type Policy struct {
 	HardCap      uint64
 	stopped      atomic.Bool
 	sample       []metrics.Sample
+	mu           sync.Mutex
+	high         highWater
 }
 
 // Apply sets mavtop's memory policy and returns it: GOGC=GCPercent unless the
 // environment (getenv, os.Getenv in main) sets GOGC, and, unless it sets
 // GOMEMLIMIT (any value, "off" included), a soft memory limit re-computed by
-// Limit after every garbage collection. Call it once, at start.
+// Limit after every garbage collection and held at the highest of the last
+// Hold. Call it once, at start.
 func Apply(getenv func(string) string) *Policy {
 	p := &Policy{GCPercent: GCPercent}
 	if v := getenv("GOGC"); v != "" {
@@ -84,10 +123,14 @@ func (p *Policy) Live() uint64 {
 	return s[0].Value.Uint64()
 }
 
-// adjust sets the soft limit from the live heap the last collection found.
+// adjust sets the soft limit from the live heap the last collection found,
+// held at the highest of the last Hold.
 func (p *Policy) adjust() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	metrics.Read(p.sample)
-	debug.SetMemoryLimit(int64(min(Limit(p.sample[0].Value.Uint64(), p.HardCap), math.MaxInt64)))
+	l := p.high.add(time.Now(), Limit(p.sample[0].Value.Uint64(), p.HardCap))
+	debug.SetMemoryLimit(int64(min(l, math.MaxInt64)))
 }
 
 // gcTick is garbage that is found once per collection: its cleanup re-computes

@@ -64,3 +64,35 @@ func TestApplyFollowsAfterEveryCollection(t *testing.T) {
 	}
 	runtime.KeepAlive(keep)
 }
+
+// TestLimitHoldsItsHighest: the limit rises with the live heap at once and
+// comes down only after the live heap has stayed lower for Hold, so a live heap
+// swinging ±30 % between collections (100k workspaces) leaves it level.
+func TestLimitHoldsItsHighest(t *testing.T) {
+	const mib = 1 << 20
+	var h highWater
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	for i, c := range []struct {
+		after time.Duration
+		ask   uint64
+		want  uint64
+	}{
+		{0, 700 * mib, 700 * mib},
+		{10 * time.Second, 1000 * mib, 1000 * mib}, // rises at once
+		{20 * time.Second, 600 * mib, 1000 * mib},  // swings down: held
+		{30 * time.Second, 900 * mib, 1000 * mib},
+		{Hold, 650 * mib, 1000 * mib},                     // 1000 asked Hold−10 s ago: still held
+		{Hold + 10*time.Second, 640 * mib, 900 * mib},     // 1000 is older than Hold: the next highest
+		{Hold + 29*time.Second, 630 * mib, 900 * mib},     // 900 was asked at 30 s: held for Hold
+		{Hold + 31*time.Second, 620 * mib, 650 * mib},     // then what the last Hold asked for
+		{2*Hold + 40*time.Second, 300 * mib, 300 * mib},   // a smaller heap for Hold: down to it
+		{2*Hold + 50*time.Second, 1200 * mib, 1200 * mib}, // and up again at once
+	} {
+		if got := h.add(t0.Add(c.after), c.ask); got != c.want {
+			t.Errorf("step %d (+%v, asking %d MiB): limit %d MiB, want %d MiB", i, c.after, c.ask/mib, got/mib, c.want/mib)
+		}
+	}
+	if len(h.marks) > 2 {
+		t.Errorf("%d marks kept, want the decreasing ones only", len(h.marks))
+	}
+}

@@ -10,5 +10,7 @@
 //
 // MAVTOP_SCALE_WORKSPACES and MAVTOP_SCALE_ENTRIES change the sizes,
 // MAVTOP_SCALE_RATE the events/s, MAVTOP_SCALE_HEAP a directory for the
-// child's heap profiles (one a minute, for go tool pprof -base diffs).
+// child's heap profiles (one a minute, for go tool pprof -base diffs),
+// MAVTOP_SCALE_CPU a file for a CPU profile of the child's first 2 s, or of
+// the minute from MAVTOP_SCALE_CPU_FROM seconds after its start.
 package scaleharness

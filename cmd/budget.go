@@ -244,7 +244,7 @@ func newBudgetShowCmd() *cobra.Command {
 					return exitf(1, "workspace %s has no settings and no usage this period", args[0])
 				}
 			}
-			attachProjects(l, rows, false)
+			attachProjects(l, rows)
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
 					"period": res.Snap.Period.Key, "period_config": res.Rule.Config(), "workspaces": rows,
@@ -280,22 +280,26 @@ type projectRow struct {
 
 // attachProjects sets each row's Projects from the ledger's project
 // summaries, sorted by name: the named projects (those with usage or a
-// budget), or with limitedOnly those with a usage limit, the ones a verdict
-// judges.
-func attachProjects(l *model.Ledger, rows []wsRow, limitedOnly bool) {
+// budget).
+func attachProjects(l *model.Ledger, rows []wsRow) {
 	for i := range rows {
 		r := &rows[i]
 		r.Projects = nil
 		for _, p := range l.Projects(r.Workspace) {
-			if p.Name == "" || limitedOnly && p.Budget.Limit <= 0 {
-				continue // the workspace's calls made without a project; a project nothing refuses
+			if p.Name == "" {
+				continue // the workspace's calls made without a project
 			}
-			r.Projects = append(r.Projects, projectRow{Project: p.Name, Used: p.Used, Budget: p.Budget,
-				HasBudget: p.HasBudget, Percent: p.Status.Percent, Level: p.Status.Level.String(),
-				Refused: p.Refused.Total(), level: p.Status.Level})
+			r.Projects = append(r.Projects, projectOf(&p))
 		}
 		slices.SortFunc(r.Projects, func(a, b projectRow) int { return strings.Compare(a.Project, b.Project) })
 	}
+}
+
+// projectOf is a project's row.
+func projectOf(p *model.ProjectSummary) projectRow {
+	return projectRow{Project: p.Name, Used: p.Used, Budget: p.Budget,
+		HasBudget: p.HasBudget, Percent: p.Status.Percent, Level: p.Status.Level.String(),
+		Refused: p.Refused.Total(), level: p.Status.Level}
 }
 
 func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {

@@ -60,7 +60,7 @@ type wsRow struct {
 	// project whose limit sets it ("" for the workspace's own cap).
 	Verdict        string `json:"verdict"`
 	VerdictProject string `json:"verdict_project,omitempty"`
-	// Projects are the workspace's projects (see attachProjects): in budget
+	// Projects are the workspace's projects (see workspaceRows, attachProjects): in budget
 	// show every named one, in check those with a usage limit.
 	Projects  []projectRow `json:"projects"`
 	level     model.Level
@@ -122,34 +122,34 @@ func judgedLedger(ctx context.Context, c redis.UniversalClient, keys feed.Keys, 
 }
 
 // workspaceRows lists every workspace of the ledger (seen in counters or
-// settings) with its summary, sorted by name.
+// settings) with its summary and verdict, sorted by name, and as its Projects
+// those with a usage limit, the ones its verdict weighs (budget show replaces
+// them with every named one: attachProjects).
 func workspaceRows(l *model.Ledger) []wsRow {
 	rows := make([]wsRow, 0, l.Len())
-	// names sorted as strings: the ledger's by-name order would first rank
-	// every workspace for all its orders, which check never shows
-	names := l.Names(make([]string, 0, l.Len()))
-	slices.Sort(names)
-	for _, name := range names {
-		s, ok := l.Summary(name)
-		if !ok {
-			continue
-		}
+	// one walk of the ledger (model.Ledger.JudgeAll): a Summary and a Verdict
+	// by name for each workspace cost more than judging it at 100k
+	l.JudgeAll(func(j *model.Judged) {
+		s := &j.Summary
 		r := wsRow{
 			Workspace: s.Name, Used: s.Used, Allocation: s.Settings.Allocation, Recharged: s.Recharged,
 			UsageLimit: s.Settings.UsageLimit, Cap: s.Cap, CapKind: s.CapKind.String(), Percent: s.Percent, LimitPercent: s.LimitPercent,
 			Thresholds: s.Thresholds, Level: s.Level.String(), Refused: s.Refused.Total(),
 			HasSettings: s.HasSettings, Settings: s.Settings, level: s.Level,
+			Verdict: j.Verdict.Level.String(), VerdictProject: j.Verdict.Project, verdict: j.Verdict.Level,
 		}
 		if s.RemainingKnown {
 			rem := s.Remaining
 			r.Remaining = &rem
 		}
-		if v, ok := l.Verdict(name); ok {
-			r.Verdict, r.VerdictProject, r.verdict = v.Level.String(), v.Project, v.Level
+		for _, p := range j.Limited {
+			if p.Name != "" {
+				r.Projects = append(r.Projects, projectOf(&p))
+			}
 		}
 		rows = append(rows, r)
-	}
-	return rows // by name: the ledger keeps that order
+	})
+	return rows
 }
 
 // checkOf maps a level to a monitoring status: WARNING from the second
@@ -294,8 +294,7 @@ prints exactly one JSON object with "status" and "reason".`,
 			if err != nil {
 				return fmt.Errorf("Redis cannot be read: %w", err)
 			}
-			rows := workspaceRows(l)
-			attachProjects(l, rows, true)
+			rows := workspaceRows(l) // with the projects a verdict weighs
 			var reasons []string
 			unknown := false
 			if len(args) > 0 {
@@ -591,10 +590,11 @@ func roundLeft(d time.Duration) string {
 	return fmt.Sprintf("%d h", int(d/time.Hour))
 }
 
-// writeCheckJSON writes obj with rows as its "workspaces", one row at a time:
-// at 100k workspaces the whole object in one json.Encode grew a 40 MB buffer
-// by doubling, most of the encoding's cost. The bytes are json.Encode's
-// ("workspaces" sorts last of obj's keys).
+// writeCheckJSON writes obj with rows as its "workspaces", one row at a time
+// (appendRowJSON) into the writer's buffer: at 100k workspaces the whole
+// object in one json.Encode grew a 40 MB buffer by doubling, and encoding/json
+// per row cost a sixth of check. The bytes are json.Encode's ("workspaces"
+// sorts last of obj's keys).
 func writeCheckJSON(w io.Writer, obj map[string]any, rows []wsRow) error {
 	head, err := json.Marshal(obj)
 	if err != nil {
@@ -611,12 +611,13 @@ func writeCheckJSON(w io.Writer, obj map[string]any, rows []wsRow) error {
 	} else {
 		bw.WriteByte('[')
 		for i := range rows {
-			b, err := json.Marshal(&rows[i])
+			b := bw.AvailableBuffer()
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b, err := appendRowJSON(b, &rows[i])
 			if err != nil {
 				return err
-			}
-			if i > 0 {
-				bw.WriteByte(',')
 			}
 			bw.Write(b)
 		}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -377,6 +379,88 @@ func TestCheckJSONWrittenByRowIsJSONEncode(t *testing.T) {
 		}
 		if got.String() != want.String() {
 			t.Fatalf("rows %v:\n got %s\nwant %s", rs, got.String(), want.String())
+		}
+	}
+}
+
+// fillAll sets every exported field of v (a pointer to a struct), down
+// through structs, pointers and slices, to a value that is not its zero: a
+// field added to a row later is then written by json.Marshal and must be by
+// appendRowJSON too. Strings carry what JSON must escape.
+func fillAll(v reflect.Value, seed int) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		fillAll(v.Elem(), seed)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(time.Date(2026, 11, 25, 12, 0, 0, 123456789, time.UTC).Add(time.Duration(seed) * time.Second)))
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fillAll(v.Field(i), seed+i)
+			}
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		fillAll(v.Index(0), seed+1)
+		fillAll(v.Index(1), seed+2)
+	case reflect.String:
+		v.SetString(fmt.Sprintf("s%d <&> \"q\" \\ \n\t\x01\x1f \u2028\u2029 é \xff\xfe ✓", seed))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(seed*7919 + 3))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(seed*7919 + 3))
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(float64(seed) + 0.1)
+	case reflect.Bool:
+		v.SetBool(true)
+	default:
+		panic(fmt.Sprintf("fillAll: no value for a %s", v.Kind()))
+	}
+}
+
+// TestCheckJSONIsEncodingJSON: check --json's hand-written row encoder writes
+// what json.Marshal writes, byte for byte — for a row with every field set
+// (so a field added to wsRow, projectRow, model.Settings or
+// model.ProjectBudget and not written fails here), for zero and omitted
+// fields, hostile names, floats at encoding/json's format edges — and refuses
+// what json.Marshal refuses, with its error.
+func TestCheckJSONIsEncodingJSON(t *testing.T) {
+	var full wsRow
+	fillAll(reflect.ValueOf(&full), 1)
+	if full.Remaining == nil || full.LastEventAt == nil || len(full.Projects) != 2 || full.Settings.RaisedAt == 0 || full.Projects[1].Budget.Limit == 0 {
+		t.Fatalf("fillAll left fields unset: %+v", full)
+	}
+	rows := []wsRow{full, {}, {Thresholds: []int{}, Projects: []projectRow{}, Settings: model.Settings{Alerts: []int{}}}}
+	for _, f := range []float64{0, math.Copysign(0, -1), 1e-7, -1e-7, 1e-6, 0.1, 95.04999999, 100, 1e20, 1e21, -1e21, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64} {
+		r := wsRow{Workspace: "ws", Percent: f, LimitPercent: -f, Projects: []projectRow{{Project: "p", Percent: f, Budget: model.ProjectBudget{Alert: 3}}}}
+		rows = append(rows, r)
+	}
+	for _, name := range []string{"", "a<b>&c", "tab\there", "\x00\x7f", "\u2028\u2029", "\xff", "é✓💸", `"\/`, "\u00e9\xed\xa0\x80"} {
+		rows = append(rows, wsRow{Workspace: name, Level: name, Verdict: name, VerdictProject: name, Check: name, Stale: true,
+			Projects: []projectRow{{Project: name, Level: name, Check: name}}})
+	}
+	for i := range rows {
+		want, wantErr := json.Marshal(&rows[i])
+		got, err := appendRowJSON([]byte("x"), &rows[i])
+		if wantErr != nil || err != nil {
+			t.Fatalf("row %d: error %v, json.Marshal's %v", i, err, wantErr)
+		}
+		if string(got) != "x"+string(want) {
+			t.Fatalf("row %d:\n got %s\nwant x%s", i, got, want)
+		}
+	}
+	// what json.Marshal refuses is refused alike
+	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, r := range []wsRow{{Percent: math.NaN()}, {LimitPercent: math.Inf(1)}, {Projects: []projectRow{{Percent: math.Inf(-1)}}}, {LastEventAt: &far}} {
+		_, wantErr := json.Marshal(&r)
+		_, err := appendRowJSON(nil, &r)
+		if wantErr == nil || err == nil || err.Error() != wantErr.Error() {
+			t.Fatalf("bad row %d: error %v, json.Marshal's %v", i, err, wantErr)
 		}
 	}
 }

@@ -256,10 +256,15 @@ func parseSettings(m map[string]string, bad map[string]error) (map[string]model.
 	return ws, budgets, period
 }
 
+// decodeSettings reads and validates one workspace's settings: the form
+// json.Marshal writes by scanSettings, any other by encoding/json (see
+// settingsjson.go); the error says what is wrong.
 func decodeSettings(raw string) (model.Settings, error) {
-	var s model.Settings
-	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		return model.Settings{}, fmt.Errorf("settings JSON: %w", err)
+	s, ok := scanSettings(raw)
+	if !ok {
+		if err := json.Unmarshal([]byte(raw), &s); err != nil {
+			return model.Settings{}, fmt.Errorf("settings JSON: %w", err)
+		}
 	}
 	if err := s.Validate(); err != nil {
 		return model.Settings{}, err
@@ -267,10 +272,13 @@ func decodeSettings(raw string) (model.Settings, error) {
 	return s, nil
 }
 
+// decodeBudget is decodeSettings for a project's budget.
 func decodeBudget(raw string) (model.ProjectBudget, error) {
-	var b model.ProjectBudget
-	if err := json.Unmarshal([]byte(raw), &b); err != nil {
-		return model.ProjectBudget{}, fmt.Errorf("project budget JSON: %w", err)
+	b, ok := scanBudget(raw)
+	if !ok {
+		if err := json.Unmarshal([]byte(raw), &b); err != nil {
+			return model.ProjectBudget{}, fmt.Errorf("project budget JSON: %w", err)
+		}
 	}
 	if err := b.Validate(); err != nil {
 		return model.ProjectBudget{}, err

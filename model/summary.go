@@ -3,6 +3,7 @@ package model
 import (
 	"cmp"
 	"slices"
+	"strings"
 )
 
 // Summary is one workspace as the gauges show it.
@@ -231,7 +232,11 @@ func (l *Ledger) Verdict(ws string) (Verdict, bool) {
 	if w == nil {
 		return Verdict{}, false
 	}
-	st := w.status(l.defaults)
+	return l.verdict(w, w.status(l.defaults)), true
+}
+
+// verdict is w's Verdict, st its own status.
+func (l *Ledger) verdict(w *wsState, st Status) Verdict {
 	v := Verdict{Level: st.Level, Status: st}
 	th := w.settings.Thresholds(l.defaults)
 	for _, p := range w.projects {
@@ -247,7 +252,62 @@ func (l *Ledger) Verdict(ws string) (Verdict, bool) {
 			v = Verdict{Level: pst.Level, Project: p.name, Status: pst}
 		}
 	}
-	return v, true
+	return v
+}
+
+// Judged is one workspace as a report of every workspace lists it (mavtop
+// check): its summary, its verdict and the projects the verdict weighs, each
+// as Summary, Verdict and Projects give them.
+type Judged struct {
+	Summary
+	Verdict Verdict
+	// Limited are the workspace's projects with a usage limit, by name,
+	// without their endpoints (nil when none has one).
+	Limited []ProjectSummary
+}
+
+// JudgeAll calls visit with every workspace judged, in name order; j and
+// j.Limited are reused from one call to the next (copy what you keep). It costs a sort of the names and one visit
+// of each workspace: no lookup by name (at 100k workspaces, Summary and
+// Verdict by name for each took longer than judging them).
+func (l *Ledger) JudgeAll(visit func(j *Judged)) {
+	type ref struct {
+		name string
+		w    *wsState
+	}
+	refs := make([]ref, 0, len(l.ws))
+	for name, w := range l.ws {
+		refs = append(refs, ref{name, w})
+	}
+	slices.SortFunc(refs, func(a, b ref) int { return strings.Compare(a.name, b.name) })
+	var j Judged
+	var limited []ProjectSummary
+	for _, r := range refs {
+		w := r.w
+		j.Summary = l.summary(w)
+		j.Verdict = l.verdict(w, j.Status)
+		limited = limited[:0]
+		var th []int
+		for _, p := range w.projects {
+			if p.budget.Limit <= 0 {
+				continue
+			}
+			if th == nil {
+				th = w.settings.Thresholds(l.defaults)
+			}
+			ps := ProjectSummary{Name: p.name, Used: p.used, Budget: p.budget, HasBudget: p.hasBudget, Status: p.status(th)}
+			for code, n := range p.refused {
+				ps.Refused[ClassOf(code)] += n
+			}
+			limited = append(limited, ps)
+		}
+		j.Limited = nil
+		if len(limited) > 0 {
+			slices.SortFunc(limited, func(a, b ProjectSummary) int { return strings.Compare(a.Name, b.Name) })
+			j.Limited = limited
+		}
+		visit(&j)
+	}
 }
 
 // LimitedProject is a project with a usage limit, judged (Assess of its limit

@@ -1,0 +1,246 @@
+package cmd
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"mavtop/model"
+)
+
+// appendRowJSON appends r as json.Marshal(r) writes it, byte for byte, without
+// reflection: at 100k workspaces encoding/json took a sixth of check's time.
+// A row json.Marshal would refuse (a percent that is not finite) is left to it,
+// so the error is its own. TestCheckJSONIsEncodingJSON keeps the two alike and
+// fails when wsRow, projectRow, model.Settings or model.ProjectBudget gain a
+// field this does not write.
+func appendRowJSON(b []byte, r *wsRow) ([]byte, error) {
+	start := len(b)
+	if !finite(r.Percent) || !finite(r.LimitPercent) {
+		return appendMarshal(b, r)
+	}
+	for i := range r.Projects {
+		if !finite(r.Projects[i].Percent) {
+			return appendMarshal(b, r)
+		}
+	}
+	b = append(b, `{"workspace":`...)
+	b = appendJSONString(b, r.Workspace)
+	b = appendJSONInt(b, `,"used":`, r.Used)
+	b = appendJSONInt(b, `,"allocation":`, r.Allocation)
+	b = appendJSONInt(b, `,"recharged":`, r.Recharged)
+	b = appendJSONInt(b, `,"usage_limit":`, r.UsageLimit)
+	b = appendJSONInt(b, `,"cap":`, r.Cap)
+	b = append(b, `,"cap_kind":`...)
+	b = appendJSONString(b, r.CapKind)
+	b = append(b, `,"percent":`...)
+	b = appendJSONFloat(b, r.Percent)
+	b = append(b, `,"limit_percent":`...)
+	b = appendJSONFloat(b, r.LimitPercent)
+	b = append(b, `,"thresholds":`...)
+	b = appendJSONInts(b, r.Thresholds)
+	b = append(b, `,"level":`...)
+	b = appendJSONString(b, r.Level)
+	b = append(b, `,"remaining":`...)
+	if r.Remaining == nil {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, *r.Remaining, 10)
+	}
+	b = appendJSONInt(b, `,"refused_402":`, r.Refused)
+	b = append(b, `,"has_settings":`...)
+	b = strconv.AppendBool(b, r.HasSettings)
+	b = append(b, `,"settings":`...)
+	b = appendSettingsJSON(b, &r.Settings)
+	if r.Check != "" {
+		b = append(b, `,"check":`...)
+		b = appendJSONString(b, r.Check)
+	}
+	b = append(b, `,"last_event_at":`...)
+	if r.LastEventAt == nil {
+		b = append(b, "null"...)
+	} else {
+		t, err := r.LastEventAt.MarshalJSON()
+		if err != nil {
+			return appendMarshal(b[:start], r) // its error, said as json.Marshal says it
+		}
+		b = append(b, t...)
+	}
+	if r.Stale {
+		b = append(b, `,"stale":true`...)
+	}
+	b = append(b, `,"verdict":`...)
+	b = appendJSONString(b, r.Verdict)
+	if r.VerdictProject != "" {
+		b = append(b, `,"verdict_project":`...)
+		b = appendJSONString(b, r.VerdictProject)
+	}
+	b = append(b, `,"projects":`...)
+	if r.Projects == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Projects {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendProjectJSON(b, &r.Projects[i])
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+func appendProjectJSON(b []byte, p *projectRow) []byte {
+	b = append(b, `{"project":`...)
+	b = appendJSONString(b, p.Project)
+	b = appendJSONInt(b, `,"used":`, p.Used)
+	b = append(b, `,"budget":{`...)
+	comma := false
+	if p.Budget.Alert != 0 {
+		b = appendJSONInt(b, `"budget_alert":`, p.Budget.Alert)
+		comma = true
+	}
+	if p.Budget.Limit != 0 {
+		if comma {
+			b = append(b, ',')
+		}
+		b = appendJSONInt(b, `"usage_limit":`, p.Budget.Limit)
+	}
+	b = append(b, `},"has_budget":`...)
+	b = strconv.AppendBool(b, p.HasBudget)
+	b = append(b, `,"percent":`...)
+	b = appendJSONFloat(b, p.Percent)
+	b = append(b, `,"level":`...)
+	b = appendJSONString(b, p.Level)
+	b = appendJSONInt(b, `,"refused_402":`, p.Refused)
+	if p.Check != "" {
+		b = append(b, `,"check":`...)
+		b = appendJSONString(b, p.Check)
+	}
+	return append(b, '}')
+}
+
+// appendSettingsJSON writes model.Settings with its omitempty fields left out.
+func appendSettingsJSON(b []byte, s *model.Settings) []byte {
+	b = appendJSONInt(b, `{"allocation":`, s.Allocation)
+	if s.UsageLimit != 0 {
+		b = appendJSONInt(b, `,"usage_limit":`, s.UsageLimit)
+	}
+	if s.BudgetAlert != 0 {
+		b = appendJSONInt(b, `,"budget_alert":`, s.BudgetAlert)
+	}
+	if len(s.Alerts) > 0 {
+		b = append(b, `,"alerts":`...)
+		b = appendJSONInts(b, s.Alerts)
+	}
+	if s.RechargeBelow != 0 {
+		b = appendJSONInt(b, `,"recharge_below":`, s.RechargeBelow)
+	}
+	if s.RechargeAmount != 0 {
+		b = appendJSONInt(b, `,"recharge_amount":`, s.RechargeAmount)
+	}
+	if s.RaisedAt != 0 {
+		b = appendJSONInt(b, `,"raised_at":`, s.RaisedAt)
+	}
+	return append(b, '}')
+}
+
+func appendMarshal(b []byte, v any) ([]byte, error) {
+	js, err := json.Marshal(v)
+	return append(b, js...), err
+}
+
+func finite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
+
+func appendJSONInt(b []byte, key string, n int64) []byte {
+	return strconv.AppendInt(append(b, key...), n, 10)
+}
+
+// appendJSONInts writes a []int: null when nil, as encoding/json does.
+func appendJSONInts(b []byte, ns []int) []byte {
+	if ns == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, n := range ns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return append(b, ']')
+}
+
+// appendJSONFloat writes a finite float64 as encoding/json does (ES6 number
+// formatting: exponent below 1e-6 and from 1e21, "e-7" not "e-07").
+func appendJSONFloat(b []byte, f float64) []byte {
+	abs, format := math.Abs(f), byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const jsonHex = "0123456789abcdef"
+
+// appendJSONString writes s quoted as json.Marshal does (HTML characters
+// escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', jsonHex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -334,7 +334,7 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 		case *feed.ConnMsg:
 			m.header.conn = *fm
 		case *feed.StatsMsg:
-			m.header.stats = *fm
+			m.header.noteStats(fm)
 		case *feed.MalformedMsg:
 			m.setNotice(fmt.Sprintf("skipped malformed entry %s: %v", fm.ID, fm.Err))
 		case *feed.SnapshotMsg:

@@ -43,6 +43,67 @@ type Header struct {
 	lastGap string
 	source  string // what the counters come from, when not the stream
 	width   int
+	// rate holds the event count at most every rateEvery over the last
+	// rateWindow: the base of the header's rate when the stream is slow
+	rate [rateSlots]rateSample
+	// rateN is how many of rate hold samples, oldest first
+	rateN int
+}
+
+// The header's event rate is the last second's from 10 events/s; below, the
+// second's count reads 0 or 1 ev/s for a stream written every few seconds, so
+// it is the count over up to the last minute (rateWindow), sampled every
+// rateEvery: "2.5 ev/s", "20 ev/min".
+const (
+	rateEvery  = 10 * time.Second
+	rateWindow = time.Minute
+	rateSlots  = int(rateWindow/rateEvery) + 1
+	fastRate   = 10 // events/s from which the last second's rate is shown
+)
+
+type rateSample struct {
+	at     time.Time
+	events int64
+}
+
+// noteStats takes the subscriber's statistics and keeps a sample of its event
+// count every rateEvery for the rate over the last minute. A count that went
+// down is another subscriber's (a restart): the samples start again.
+func (h *Header) noteStats(m *feed.StatsMsg) {
+	h.stats = *m
+	if h.rateN > 0 && m.Events < h.rate[h.rateN-1].events {
+		h.rateN = 0
+	}
+	if h.rateN > 0 && m.At.Sub(h.rate[h.rateN-1].at) < rateEvery {
+		return
+	}
+	if h.rateN == rateSlots {
+		copy(h.rate[:], h.rate[1:])
+		h.rateN--
+	}
+	h.rate[h.rateN] = rateSample{m.At, m.Events}
+	h.rateN++
+}
+
+// rateText is the event rate as the header shows it: the last second's from
+// fastRate events/s, else over the sampled window (the last minute once it
+// is that old), per second from 1/s and per minute below, so a slow stream
+// reads "20 ev/min", never "0 ev/s" between its events.
+func (h *Header) rateText() string {
+	st := &h.stats
+	if st.EventsPerSec >= fastRate || h.rateN == 0 {
+		return compact(st.EventsPerSec) + " ev/s"
+	}
+	base := h.rate[0]
+	span := st.At.Sub(base.at)
+	if span < 2*time.Second { // one sample: the second's count is all there is
+		return compact(st.EventsPerSec) + " ev/s"
+	}
+	perSec := float64(st.Events-base.events) / span.Seconds()
+	if perSec >= 1 {
+		return compact(perSec) + " ev/s"
+	}
+	return compact(perSec*60) + " ev/min"
 }
 
 // NewHeader returns the header; demo marks demo mode.
@@ -73,6 +134,9 @@ func (h *Header) noteSnapshot(m *feed.SnapshotMsg) {
 type headerPart struct {
 	text string
 	prio int // 0 most important
+	// long says the same at more length: it replaces text when the line
+	// holds it beside every part kept
+	long string
 }
 
 // View draws the header line, dropping the least important parts to fit.
@@ -82,33 +146,36 @@ func (h Header) View() string {
 	if h.demo {
 		left = append(left, st.Demo.Render(" DEMO "))
 	}
-	parts := []headerPart{{h.connPart(), 0}}
+	parts := []headerPart{{text: h.connPart(), prio: 0}}
 	now := h.now()
 	if h.demo {
-		parts = append(parts, headerPart{st.Warn.Render("--redis URL watches yours"), 1})
+		// what a newcomer needs from the demo's header: the data is made up,
+		// and how to watch their own
+		parts = append(parts, headerPart{text: st.Warn.Render("your Redis: --redis URL"), prio: 1,
+			long: st.Warn.Render("sample data · to watch your own Redis: mavtop --redis URL")})
 	}
 	if h.stats.At.IsZero() {
-		parts = append(parts, headerPart{st.Dim.Render("– ev/s"), 3})
+		parts = append(parts, headerPart{text: st.Dim.Render("– ev/s"), prio: 3})
 	} else {
-		parts = append(parts, headerPart{compact(h.stats.EventsPerSec) + " ev/s", 3}, headerPart{h.lagPart(), 5})
+		parts = append(parts, headerPart{text: h.rateText(), prio: 3}, headerPart{text: h.lagPart(), prio: 5})
 	}
 	if !h.gapAt.IsZero() && now.Sub(h.gapAt) < time.Minute {
-		parts = append(parts, headerPart{st.Warn.Render(fmt.Sprintf("%s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))), 1})
+		parts = append(parts, headerPart{text: st.Warn.Render(fmt.Sprintf("%s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))), prio: 1})
 	}
 	if h.period.Key != "" {
-		parts = append(parts, headerPart{fmt.Sprintf("%s: %s left", h.period.Key, humanize(h.period.Left(now))), 2})
+		parts = append(parts, headerPart{text: fmt.Sprintf("%s: %s left", h.period.Key, humanize(h.period.Left(now))), prio: 2})
 	}
 	if h.source != "" {
-		parts = append(parts, headerPart{st.Warn.Render("source: " + h.source), 1})
+		parts = append(parts, headerPart{text: st.Warn.Render("source: " + h.source), prio: 1})
 	}
 	if rl := h.api.RateLimit; rl.Known {
 		// X-RateLimit-Remaining of X-RateLimit-Limit: requests the API key may
 		// still make before the rate limit's window resets
-		parts = append(parts, headerPart{fmt.Sprintf("API rate limit: %d of %d req left", rl.Remaining, rl.Limit), 6})
+		parts = append(parts, headerPart{text: fmt.Sprintf("API rate limit: %d of %d req left", rl.Remaining, rl.Limit), prio: 6})
 	}
 	if d := h.api.Drift; d != nil {
 		if d.Err != nil {
-			parts = append(parts, headerPart{st.Warn.Render("drift: GET /usage failed"), 4})
+			parts = append(parts, headerPart{text: st.Warn.Render("drift: GET /usage failed"), prio: 4})
 		} else {
 			diff := d.APIUsed - d.Tracked
 			s := "drift " + credits(diff)
@@ -119,11 +186,11 @@ func (h Header) View() string {
 			if diff != 0 {
 				s = st.Warn.Render(s)
 			}
-			parts = append(parts, headerPart{s, 4})
+			parts = append(parts, headerPart{text: s, prio: 4})
 		}
 	}
 	if h.stats.Malformed > 0 {
-		parts = append(parts, headerPart{st.Warn.Render(fmt.Sprintf("%d malformed", h.stats.Malformed)), 1})
+		parts = append(parts, headerPart{text: st.Warn.Render(fmt.Sprintf("%d malformed", h.stats.Malformed)), prio: 1})
 	}
 	right := st.Dim.Render("? help")
 	head := strings.Join(left, " ") + " "
@@ -141,6 +208,12 @@ func (h Header) View() string {
 			if p.prio == prio && used+w <= budget {
 				keep[i], used = true, used+w
 			}
+		}
+	}
+	for i, p := range parts { // the long form of a kept part where the line holds it
+		if keep[i] && p.long != "" && used-cellWidth(p.text)+cellWidth(p.long) <= budget {
+			used += cellWidth(p.long) - cellWidth(p.text)
+			parts[i].text = p.long
 		}
 	}
 	var kept []string

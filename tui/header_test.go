@@ -1,0 +1,89 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"mavtop/feed"
+)
+
+// TestHeaderRateReadsASlowStream: the demo writes an event every few
+// seconds; the header read "0 ev/s" (the last second's count, rounded), so
+// below 10 events/s the rate is the count over the last minute: one event
+// every 3 s reads "20 ev/min", five every 2 s "2.5 ev/s"; from 10/s it is the
+// last second's; a subscriber whose count starts again (a restart) starts
+// the window again.
+func TestHeaderRateReadsASlowStream(t *testing.T) {
+	start := testNow.Add(-time.Hour)
+	run := func(h *Header, from, to int, events func(sec int) int64) {
+		for sec := from; sec <= to; sec++ {
+			perSec := float64(events(sec))
+			if sec > 0 {
+				perSec -= float64(events(sec - 1))
+			}
+			h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: events(sec), EventsPerSec: perSec, LagKnown: true})
+		}
+	}
+	rate := func(h *Header) string {
+		for _, part := range strings.Split(ansi.Strip(h.View()), " · ") {
+			if strings.Contains(part, " ev/") {
+				return strings.TrimSpace(part)
+			}
+		}
+		return ""
+	}
+	for _, c := range []struct {
+		name   string
+		events func(sec int) int64
+		want   string
+	}{
+		{"one every 3 s", func(sec int) int64 { return int64(sec/3 + 1) }, "20 ev/min"},
+		{"five every 2 s", func(sec int) int64 { return int64(sec/2*5 + 5) }, "2.5 ev/s"},
+		{"one a minute", func(sec int) int64 { return int64(sec/60 + 1) }, "1 ev/min"},
+		{"250 a second", func(sec int) int64 { return int64(250 * (sec + 1)) }, "250 ev/s"},
+	} {
+		h := NewHeader(testCommon(), false)
+		h.SetWidth(200)
+		run(&h, 0, 70, c.events)
+		if got := rate(&h); got != c.want {
+			t.Errorf("%s: header rate %q, want %q (%s)", c.name, got, c.want, ansi.Strip(h.View()))
+		}
+	}
+	// a restart: the count starts again at 3, the rate is the new second's
+	// until the new samples span 2 s, then theirs (one every 3 s: 20 ev/min
+	// again once a minute of them is in)
+	h := NewHeader(testCommon(), false)
+	h.SetWidth(200)
+	run(&h, 0, 70, func(sec int) int64 { return int64(sec*100 + 100) })
+	run(&h, 71, 200, func(sec int) int64 { return int64((sec-71)/3 + 3) })
+	if got := rate(&h); got != "20 ev/min" {
+		t.Errorf("after a restart: header rate %q, want 20 ev/min", got)
+	}
+}
+
+// TestDemoHeaderSaysWhatTheDataIs: the demo's header says in plain words
+// that the data is made up and how to watch one's own, in full where the line
+// holds it, shorter at 80 columns beside the rate, never cut.
+func TestDemoHeaderSaysWhatTheDataIs(t *testing.T) {
+	for _, c := range []struct {
+		w    int
+		want string
+	}{
+		{80, "your Redis: --redis URL"},
+		{100, "your Redis: --redis URL"},
+		{200, "sample data · to watch your own Redis: mavtop --redis URL"},
+	} {
+		h := NewHeader(testCommon(), true)
+		h.SetWidth(c.w)
+		h.conn = feed.ConnMsg{State: feed.Connected}
+		h.noteStats(&feed.StatsMsg{At: testNow, Events: 40, EventsPerSec: 0, LagKnown: true})
+		h.noteStats(&feed.StatsMsg{At: testNow.Add(20 * time.Second), Events: 50, EventsPerSec: 1, LagKnown: true})
+		s := ansi.Strip(h.View())
+		if !strings.Contains(s, c.want) || !strings.Contains(s, "30 ev/min") || cellWidth(s) > c.w {
+			t.Errorf("%d columns: header %q lacks %q or the rate, or is wider", c.w, s, c.want)
+		}
+	}
+}

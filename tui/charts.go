@@ -226,11 +226,20 @@ func (c *Charts) compose() string {
 	head := title + figure
 	scope := c.scopeName(c.lineW, cellWidth(head))
 	if c.idleWS != "" {
+		// "all workspaces" where it fits, else "all" (the pane title's word);
+		// then why, with the name shortened as every pane shortens it, or
+		// not at all: a cut note ("all · umbr…") reads as another scope
 		scope = "all workspaces"
 		if cellWidth(head+scope) > c.lineW {
 			scope = "all"
 		}
-		scope += " · " + model.Sanitize(c.idleWS) + " spent none this hour"
+		note := " · " + model.Sanitize(c.idleWS) + " spent none this hour"
+		if left := c.lineW - cellWidth(head+scope+note); left < 0 {
+			note = " · " + shortName(c.idleWS, max(cellWidth(model.Sanitize(c.idleWS))+left, nameWidth(c.width+2))) + " spent none this hour"
+		}
+		if cellWidth(head+scope+note) <= c.lineW {
+			scope += note
+		}
 	}
 	lineTitle := c.st.PaneTitle.Render(title) + c.st.Dim.Render(figure+scope)
 	left := fit(lineTitle, c.lineW)

@@ -68,6 +68,7 @@ type runningServe struct {
 	done          chan error
 	user          gossh.Signer
 	authorizedKey string
+	pid           int // the serve process's (startServeProcess), 0 in this one
 }
 
 var listenLine = regexp.MustCompile(`(?m)msg="mavtop serve listening" addr=(\S+) .*? metrics=(\S+)$`)
@@ -75,21 +76,11 @@ var listenLine = regexp.MustCompile(`(?m)msg="mavtop serve listening" addr=(\S+)
 // startServe runs `mavtop serve` with args on free ports and a fresh key.
 func startServe(t *testing.T, args ...string) *runningServe {
 	t.Helper()
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no configuration file of the machine's
-	dir := t.TempDir()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	user, _ := gossh.NewSignerFromKey(priv)
-	r := &runningServe{stderr: &lockedBuffer{}, done: make(chan error, 1), user: user,
-		authorizedKey: filepath.Join(dir, "authorized_keys")}
-	if err := os.WriteFile(r.authorizedKey, gossh.MarshalAuthorizedKey(user.PublicKey()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hostKey := filepath.Join(dir, "data", "ssh_host_ed25519")
+	r, args, hostKey := prepareServe(t, args)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	root := newRootCmd()
-	root.SetArgs(append([]string{"serve", "--ssh", "127.0.0.1:0", "--metrics", "127.0.0.1:0",
-		"--authorized-keys", r.authorizedKey, "--host-key", hostKey}, args...))
+	root.SetArgs(args)
 	root.SetOut(io.Discard)
 	root.SetErr(r.stderr)
 	go func() { r.done <- root.ExecuteContext(ctx) }()
@@ -104,6 +95,33 @@ func startServe(t *testing.T, args ...string) *runningServe {
 			t.Error("serve did not stop")
 		}
 	})
+	r.awaitListening(t, hostKey)
+	return r
+}
+
+// prepareServe makes a fresh user key and its authorized_keys file, and
+// returns the serve command line (free ports, args appended) and where serve
+// is to keep its host key.
+func prepareServe(t *testing.T, args []string) (r *runningServe, cmdline []string, hostKey string) {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no configuration file of the machine's
+	dir := t.TempDir()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	user, _ := gossh.NewSignerFromKey(priv)
+	r = &runningServe{stderr: &lockedBuffer{}, done: make(chan error, 1), user: user,
+		authorizedKey: filepath.Join(dir, "authorized_keys")}
+	if err := os.WriteFile(r.authorizedKey, gossh.MarshalAuthorizedKey(user.PublicKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hostKey = filepath.Join(dir, "data", "ssh_host_ed25519")
+	return r, append([]string{"serve", "--ssh", "127.0.0.1:0", "--metrics", "127.0.0.1:0",
+		"--authorized-keys", r.authorizedKey, "--host-key", hostKey}, args...), hostKey
+}
+
+// awaitListening waits for serve's listening line, takes its addresses from
+// it, and reads back the host key serve made.
+func (r *runningServe) awaitListening(t *testing.T, hostKey string) {
+	t.Helper()
 	waitUntil(t, 30*time.Second, "serve to listen", func() bool {
 		m := listenLine.FindStringSubmatch(r.stderr.String())
 		if m == nil {
@@ -117,7 +135,6 @@ func startServe(t *testing.T, args ...string) *runningServe {
 		t.Fatalf("host key not kept at %s: created %v, %v", hostKey, created, err)
 	}
 	r.hostKey = signer.PublicKey()
-	return r
 }
 
 // viewer is one SSH dashboard session.

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"regexp"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -17,17 +21,50 @@ import (
 
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
+	"mavtop/internal/memlimit"
 	"mavtop/model"
 )
 
 // TestMain lets the test binary stand in for mavtop (MAVTOP_AS_MAIN=1), so the
-// tmux test runs the real program without a separate build.
+// tmux test runs the real program without a separate build: with main.go's
+// memory policy, and a CPU profile of its whole run written to
+// MAVTOP_CPUPROFILE when that is set (TestServeLoad's PROFILE), a heap
+// profile to MAVTOP_HEAPPROFILE on SIGUSR1 (its HEAP).
 func TestMain(m *testing.M) {
 	if os.Getenv("MAVTOP_AS_MAIN") == "1" {
 		os.Args = append([]string{"mavtop"}, strings.Fields(os.Getenv("MAVTOP_ARGS"))...)
+		memlimit.Apply(os.Getenv)
+		if name := os.Getenv("MAVTOP_HEAPPROFILE"); name != "" {
+			heapProfileOnSignal(name)
+		}
+		if name := os.Getenv("MAVTOP_CPUPROFILE"); name != "" {
+			if f, err := os.Create(name); err == nil && pprof.StartCPUProfile(f) == nil {
+				code := Execute()
+				pprof.StopCPUProfile()
+				_ = f.Close()
+				os.Exit(code)
+			}
+		}
 		os.Exit(Execute())
 	}
 	os.Exit(m.Run())
+}
+
+// heapProfileOnSignal writes a heap profile to name (after a collection, so
+// it shows the live heap) each time the process gets SIGUSR1.
+func heapProfileOnSignal(name string) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		for range sig {
+			runtime.GC()
+			if f, err := os.Create(name + ".tmp"); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(f, 0)
+				_ = f.Close()
+				_ = os.Rename(name+".tmp", name) // whole when it appears
+			}
+		}
+	}()
 }
 
 // TestDemoInRealTerminal runs `mavtop` (demo mode) in tmux at 80×24, 100×30

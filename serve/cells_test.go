@@ -2,13 +2,16 @@ package serve
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	gossh "golang.org/x/crypto/ssh"
 
 	"mavtop/estimator"
@@ -86,7 +89,11 @@ func (s *cellSession) show(frame string) int {
 					if g, e := s.out.t.grid[y][x], want.grid[y][x]; g != e {
 						s.out.t.mu.Unlock()
 						want.mu.Unlock()
-						s.t.Fatalf("cell %d,%d is %+v, want %+v (frame line %q)", x, y, g, e, strings.Split(frame, "\n")[y])
+						line := "(below the frame)"
+						if fl := strings.Split(frame, "\n"); y < len(fl) {
+							line = fmt.Sprintf("%q", fl[y])
+						}
+						s.t.Fatalf("cell %d,%d is %+v, want %+v (frame line %s)", x, y, g, e, line)
 					}
 				}
 			}
@@ -154,6 +161,44 @@ func TestCellWriterShowsEveryFrame(t *testing.T) {
 			s.cw.invalidate()
 		}
 		s.show(strings.Join(frame, "\n"))
+	}
+}
+
+// TestParseLineKeepsGraphemes: the cells parseLine finds (its quick path
+// for ASCII, box drawing, blocks and braille included) are the graphemes and
+// widths ansi.DecodeSequence finds, on random lines mixing those with
+// combining marks, variation selectors, joiners, wide graphemes and styles.
+func TestParseLineKeepsGraphemes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 16))
+	parts := []string{"a", "Z", " ", "━", "─", "█", "▌", "⣿", "⡇", "\u0301", "\ufe0f", "\u200d", "漢", "✓", "👍", "\U0001F3FD",
+		"\x1b[1m", "\x1b[0m", "\x1b[38;5;245m", "🇫", "🇷", "é"}
+	for range 2000 {
+		var b strings.Builder
+		for range rng.IntN(30) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		s := b.String()
+		var want []cell
+		p := ansi.NewParser()
+		var state byte
+		for rest := s; len(rest) > 0; {
+			seq, width, n, st := ansi.DecodeSequence(rest, state, p)
+			state = st
+			if width > 0 {
+				want = append(want, cell{g: seq})
+				for range width - 1 {
+					want = append(want, cell{cont: true})
+				}
+			}
+			rest = rest[n:]
+		}
+		got := parseLine(s, nil).cells
+		for i := range got {
+			got[i].style = ""
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%q: cells %+v, want %+v", s, got, want)
+		}
 	}
 }
 
@@ -246,5 +291,28 @@ func TestViewerShowsRedisNumbersOnceQuiet(t *testing.T) {
 			t.Fatalf("the viewer's screen lacks %s (Redis's credits):\n%s", missing, strings.Join(lines[:12], "\n"))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// BenchmarkCellWriterFrame: what a session's cellWriter costs for one
+// 200×50 frame of styled rows where every row changed a number (the
+// steady-traffic case): comparing and writing the changed cells.
+func BenchmarkCellWriterFrame(b *testing.B) {
+	const w, h = 200, 50
+	frame := func(used int) []string {
+		rows := make([]string, h)
+		for i := range rows {
+			bar := "\x1b[38;5;2m" + strings.Repeat("━", 40) + "\x1b[0m\x1b[38;5;245m" + strings.Repeat("─", 60) + "\x1b[0m"
+			rows[i] = fmt.Sprintf("┃ ws-%03d  \x1b[32m✓ ok\x1b[0m  %s  \x1b[1m%6d\x1b[0m used of 1,000,000 · 12.5 %% · runs out in 3 d%s┃", i, bar, used+i, strings.Repeat(" ", w-167))
+		}
+		return rows
+	}
+	frames := [2][]string{frame(100000), frame(100007)}
+	c := newCellWriter(io.Discard)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		c.frame = frames[i%2]
+		c.buf.Reset()
+		c.render("\x1b[1;1H")
 	}
 }

@@ -47,6 +47,9 @@ const DefaultFPS = 4
 // ClockStep is how far a session's clock moves at a time: ages, countdowns
 // and forecasts driven by time alone change at most every 5 s, so an idle
 // screen sends nothing between steps; credits still show when they arrive.
+// A session's charts are redrawn for new data at most as often (the
+// dashboard's once a second): they move by the minute, and drawing them is
+// the costliest part of a frame.
 const ClockStep = 5 * time.Second
 
 // ReadOnlyReason is what a session whose key is not in the launch keys sees in
@@ -346,19 +349,20 @@ func (s *Server) program(ss ssh.Session) *tea.Program {
 	sess.mu.Unlock()
 	s.log.Debug("terminal background", append(sess.logAttrs(), "background", bg)...)
 	m := tui.New(tui.Options{
-		Source:    s.opt.Hub.Join(),
-		Launcher:  sess.Launcher,
-		Log:       s.log.With(sess.logAttrs()...),
-		ReadOnly:  sess.ReadOnly,
-		APIStatus: s.opt.APIStatus,
-		Lifecycle: s.opt.Lifecycle,
-		Renderer:  r,
-		Now:       s.opt.Now,
-		Demo:      s.opt.Demo,
-		DemoHint:  s.opt.DemoHint,
-		Bell:      s.opt.Bell,
-		FPS:       s.opt.FPS,
-		ClockStep: ClockStep,
+		Source:      s.opt.Hub.Join(),
+		Launcher:    sess.Launcher,
+		Log:         s.log.With(sess.logAttrs()...),
+		ReadOnly:    sess.ReadOnly,
+		APIStatus:   s.opt.APIStatus,
+		Lifecycle:   s.opt.Lifecycle,
+		Renderer:    r,
+		Now:         s.opt.Now,
+		Demo:        s.opt.Demo,
+		DemoHint:    s.opt.DemoHint,
+		Bell:        s.opt.Bell,
+		FPS:         s.opt.FPS,
+		ClockStep:   ClockStep,
+		ChartRedraw: ClockStep,
 	})
 	// Only the cells that changed go to the viewer: a frame where every row
 	// changed a number costs the numbers, not the rows.

@@ -297,28 +297,40 @@ prints exactly one JSON object with "status" and "reason".`,
 			rows := workspaceRows(l) // with the projects a verdict weighs
 			var reasons []string
 			unknown := false
+			// A counter that cannot be read (no integer): the workspace it
+			// counts for exists, its usage and so its level are unknown.
+			var unreadable []string
+			badCounter := map[string]bool{}
+			for name, why := range res.BadCounters {
+				ws := counterWorkspace(name, kind, sf.pattern)
+				if len(args) == 0 || slices.Contains(args, ws) {
+					unreadable = append(unreadable, fmt.Sprintf("counter %q cannot be read (%v)", name, why))
+					badCounter[ws] = true
+				}
+			}
 			if len(args) > 0 {
 				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return !slices.Contains(args, r.Workspace) })
 				var missing []string
 				for _, a := range args {
-					if !slices.ContainsFunc(rows, func(r wsRow) bool { return r.Workspace == a }) && !slices.Contains(missing, a) {
+					if !slices.ContainsFunc(rows, func(r wsRow) bool { return r.Workspace == a }) && !badCounter[a] && !slices.Contains(missing, a) {
 						missing = append(missing, a)
 					}
 				}
 				if len(missing) > 0 {
 					unknown = true
-					reasons = append(reasons, fmt.Sprintf("no such workspace: %s (none has counters this period or settings under key prefix %s)",
-						model.Sanitize(strings.Join(missing, ", ")), rf.prefix))
+					where := fmt.Sprintf("none has counters this period or settings under key prefix %s", rf.prefix)
+					if kind == feed.SourceCounters {
+						where = fmt.Sprintf("no key matches --counter-pattern %s for it and it has no settings under key prefix %s; check --counter-pattern and --key-prefix", sf.pattern, rf.prefix)
+					}
+					reasons = append(reasons, fmt.Sprintf("no such workspace: %s (%s)", model.Sanitize(strings.Join(missing, ", ")), where))
 				}
-			} else if len(rows) == 0 {
+			} else if len(rows) == 0 && len(unreadable) == 0 {
 				unknown = true
-				reasons = append(reasons, fmt.Sprintf("no workspace found: this period's counters (%s) and the settings are empty under key prefix %s in this db; check --key-prefix and the db in --redis",
-					res.Snap.Period.Key, rf.prefix))
+				reasons = append(reasons, noWorkspaceFound(kind, sf, rf.prefix, res.Snap.Period.Key))
 			}
 			// Settings a workspace judged has but that cannot be read (or the
 			// billing period's): its allocation and limits are unknown, so is
 			// its level; judged without them it read "no allocation", OK.
-			var unreadable []string
 			for field, why := range res.BadSettings {
 				ws, _, isProject := model.SplitProjectKey(field)
 				if !isProject {
@@ -625,4 +637,42 @@ func writeCheckJSON(w io.Writer, obj map[string]any, rows []wsRow) error {
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// counterWorkspace returns the workspace a counter check could not read counts
+// for: name is a key of the Pattern 1 counters (source counters, keys matching
+// pattern) or "<hash>:<field>" of the stream contract's counters; "" when it
+// names none.
+func counterWorkspace(name string, kind feed.SourceKind, pattern string) string {
+	if kind == feed.SourceCounters {
+		prefix, _ := feed.CounterPrefix(pattern)
+		ws, _ := strings.CutPrefix(name, prefix)
+		return ws
+	}
+	hash, field, _ := strings.Cut(name, ":")
+	switch hash {
+	case "used", "recharged":
+		return field
+	case "refused":
+		ws, _, _, _ := model.SplitRefusedField(field)
+		return ws
+	}
+	return ""
+}
+
+// noWorkspaceFound says where check looked when it found no workspace at all,
+// and which flags choose that: --key-prefix for the stream's counters and the
+// settings, --counter-pattern for the Pattern 1 counters, both under auto
+// (which found neither).
+func noWorkspaceFound(kind feed.SourceKind, sf sourceFlags, prefix, period string) string {
+	switch {
+	case sf.kind == string(feed.SourceAuto): // neither source had anything
+		return fmt.Sprintf("no workspace found: neither this period's counters (%s) under key prefix %s nor any key matching --counter-pattern %s, and no settings, in this db; check --key-prefix, --counter-pattern and the db in --redis",
+			period, prefix, sf.pattern)
+	case kind == feed.SourceCounters:
+		return fmt.Sprintf("no workspace found: no key matches --counter-pattern %s and the settings under key prefix %s are empty in this db; check --counter-pattern, --key-prefix and the db in --redis",
+			sf.pattern, prefix)
+	}
+	return fmt.Sprintf("no workspace found: this period's counters (%s) and the settings are empty under key prefix %s in this db; check --key-prefix and the db in --redis",
+		period, prefix)
 }

@@ -464,3 +464,60 @@ func TestCheckJSONIsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckSaysWhyAWorkspaceCannotBeJudged: a workspace whose counter holds no
+// integer exists (its key or field is there): check says the counter is
+// unreadable, naming it, not "no such workspace", for the Pattern 1 counters
+// and the stream contract's alike, named or not; exit 3 either way. When no
+// workspace is found the reason names the flags that choose where check
+// looks: --counter-pattern for the counters, --key-prefix for the settings
+// and the stream's counters, both under --source auto.
+func TestCheckSaysWhyAWorkspaceCannotBeJudged(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	if err := c.Set(ctx, "mavera:credits_used:current_period:acme", 40, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, "mavera:credits_used:current_period:broken", "lots", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	streamSrv := feedtest.Start(t)
+	sc := streamSrv.Client()
+	period := model.MonthlyUTC.At(time.Now()).Key
+	if err := sc.HSet(ctx, feed.Keys{}.Used(period), "acme", 40, "broken", "12abc").Err(); err != nil {
+		t.Fatal(err)
+	}
+	empty := feedtest.Start(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		// want is in the reason, not is not
+		want, not string
+	}{
+		{"counters, named", []string{"--redis=" + srv.URL, "--source", "counters", "broken"},
+			`counter "mavera:credits_used:current_period:broken" cannot be read ("lots" is not an integer)`, "no such workspace"},
+		{"counters, all", []string{"--redis=" + srv.URL, "--source", "counters"},
+			`counter "mavera:credits_used:current_period:broken" cannot be read`, "no workspace found"},
+		{"counters, named beside a good one", []string{"--redis=" + srv.URL, "--source", "counters", "acme", "broken"},
+			`counter "mavera:credits_used:current_period:broken" cannot be read`, "no such workspace"},
+		{"stream, named", []string{"--redis=" + streamSrv.URL, "--source", "stream", "broken"},
+			`counter "used:broken" cannot be read ("12abc" is not an integer)`, "no such workspace"},
+		{"counters, missing", []string{"--redis=" + srv.URL, "--source", "counters", "nosuch"},
+			"no such workspace: nosuch (no key matches --counter-pattern mavera:credits_used:current_period:* for it", "cannot be read"},
+		{"counters, none", []string{"--redis=" + empty.URL, "--source", "counters"},
+			"no key matches --counter-pattern mavera:credits_used:current_period:* and the settings under key prefix {mavera} are empty in this db; check --counter-pattern, --key-prefix", ""},
+		{"auto, none", []string{"--redis=" + empty.URL},
+			"check --key-prefix, --counter-pattern and the db", ""},
+		{"stream, none", []string{"--redis=" + empty.URL, "--source", "stream"},
+			"check --key-prefix and the db in --redis", "--counter-pattern"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, code := runMavtop(t, append([]string{"check", "--json"}, tc.args...)...)
+			got := decodeOne(t, out)
+			if code != 3 || got.Status != "unknown" || !strings.Contains(got.Reason, tc.want) || tc.not != "" && strings.Contains(got.Reason, tc.not) {
+				t.Errorf("exit %d, status %q, reason %q; want 3, unknown, a reason saying %q and not %q", code, got.Status, got.Reason, tc.want, tc.not)
+			}
+		})
+	}
+}

@@ -77,6 +77,11 @@ type CounterRead struct {
 	// prefix that is no workspace id, a value that is no integer ≥ 0, or keys
 	// beyond the limit.
 	Skipped int
+	// Bad maps a counter key whose value is no integer ≥ 0 to why (at most
+	// maxBadFields of them), so a command can name it: the workspace it counts
+	// for is not missing, its usage is unreadable. BadCount counts them all.
+	Bad      map[string]error
+	BadCount int
 	// Took is how long the pass took (its round trips included).
 	Took time.Duration
 }
@@ -97,7 +102,7 @@ func ReadCounters(ctx context.Context, c redis.UniversalClient, pattern string, 
 		maxKeys = DefaultCounterMaxKeys
 	}
 	start := time.Now()
-	r := &CounterRead{Used: map[string]int64{}}
+	r := &CounterRead{Used: map[string]int64{}, Bad: map[string]error{}}
 	var mu sync.Mutex
 	node := func(ctx context.Context, n redis.Cmdable, cluster bool) error {
 		var cursor uint64
@@ -121,6 +126,9 @@ func ReadCounters(ctx context.Context, c redis.UniversalClient, pattern string, 
 						// expired between SCAN and GET: nothing to count
 					case !ok || perr != nil || n < 0 || !model.IsID(ws) || len(r.Used) >= maxKeys:
 						r.Skipped++
+						if model.IsID(ws) && (perr != nil || n < 0) {
+							r.bad(k, v, n, perr)
+						}
 					default:
 						r.Used[ws] += n
 					}
@@ -143,6 +151,19 @@ func ReadCounters(ctx context.Context, c redis.UniversalClient, pattern string, 
 	}
 	r.Took = time.Since(start)
 	return r, nil
+}
+
+// bad records a counter key whose value v (n parsed, or err) is no integer ≥ 0.
+func (r *CounterRead) bad(key, v string, n int64, err error) {
+	r.BadCount++
+	if len(r.Bad) >= maxBadFields {
+		return
+	}
+	why := fmt.Errorf("%q is not an integer", model.Truncate(model.Sanitize(v), 40))
+	if err == nil {
+		why = fmt.Errorf("%d is negative", n)
+	}
+	r.Bad[model.Truncate(model.Sanitize(key), 80)] = why
 }
 
 // getAll returns the values of keys, in order (nil for a missing key).
@@ -401,7 +422,9 @@ func (s *CounterSource) notifications(ctx context.Context) <-chan string {
 // ReadCounterSnapshot is ReadSnapshot for the Pattern 1 counters: the period,
 // its rule and the settings from mavtop's keys, Used from the counters matching
 // pattern (the stream contract's counters left out, so nothing counts twice
-// while both are written), and the settings hash as stored.
+// while both are written), and the settings hash as stored. BadCounters names
+// the counter keys whose value could not be read (CounterRead.Bad), not the
+// stream contract's hash fields.
 func ReadCounterSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, pattern string, scanCount int64, maxKeys int, now time.Time, hint model.PeriodRule) (*SnapshotResult, *CounterRead, map[string]string, error) {
 	res, err := ReadSnapshot(ctx, c, keys, now, hint)
 	if err != nil {
@@ -420,6 +443,7 @@ func ReadCounterSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys
 	snap.UsedBy, snap.Refused, snap.Recharged = map[string]int64{}, map[string]int64{}, map[string]int64{}
 	snap.StreamID = ""
 	res.Snap = &snap
+	res.BadCounters, res.BadCounterCount = read.Bad, read.BadCount
 	return res, read, raw, nil
 }
 

@@ -156,22 +156,13 @@ func (r *burnRing) charge(ts, credits int64) {
 	}
 	if ts > r.last {
 		if r.last > 0 {
-			g := float64(ts - r.last)
-			if r.gap == 0 {
-				r.gap = g
-			} else {
-				r.gap += (g - r.gap) * typicalWeight
-			}
+			average(&r.gap, float64(ts-r.last))
 		}
 		r.last = ts
 	}
 	c := float64(credits)
 	isStep := c >= StepFactor*r.typical && credits >= r.rated(ts-BurnWindow.Milliseconds(), ts)
-	if r.typical == 0 {
-		r.typical = c
-	} else {
-		r.typical += (c - r.typical) * typicalWeight
-	}
+	average(&r.typical, c)
 	if r.add(ts, credits) && isStep {
 		r.pushStep(ts, credits)
 	}
@@ -195,24 +186,27 @@ func (r *burnRing) chargeOlder(ts, credits int64) {
 		r.charge(ts, credits)
 		return
 	case ts < r.oldest:
-		g := float64(r.oldest - ts)
-		if r.gap == 0 {
-			r.gap = g
-		} else {
-			r.gap += (g - r.gap) * typicalWeight
-		}
+		average(&r.gap, float64(r.oldest-ts))
 		r.oldest = ts
 	}
 	c := float64(credits)
 	isStep := r.typical > 0 && c >= StepFactor*r.typical && credits >= r.rated(ts, ts+BurnWindow.Milliseconds())
-	if r.typical == 0 {
-		r.typical = c
-	} else {
-		r.typical += (c - r.typical) * typicalWeight
-	}
+	average(&r.typical, c)
 	if r.add(ts, credits) && isStep {
 		r.pushStep(ts, credits)
 	}
+}
+
+// average moves the running average *avg (the typical charge or interval)
+// towards x by typicalWeight; the first value (*avg 0: none yet) is taken as
+// it is. charge and chargeOlder learn the same way, whichever end of the
+// history a charge comes from.
+func average(avg *float64, x float64) {
+	if *avg == 0 {
+		*avg = x
+		return
+	}
+	*avg += (x - *avg) * typicalWeight
 }
 
 func (r *burnRing) pushStep(ts, credits int64) {

@@ -121,3 +121,32 @@ func TestSeedUsedByLater(t *testing.T) {
 		t.Fatalf("all-workspace endpoints %v, want /responses 66, /mave/chat 3", all)
 	}
 }
+
+// TestTypicalChargeAndIntervalAreRunningAverages pins the one rule charge
+// (live, oldest first) and chargeOlder (read back, newest first) share: the
+// first charge and interval are taken as they are, each later one moves the
+// average by typicalWeight (1/8) towards itself.
+func TestTypicalChargeAndIntervalAreRunningAverages(t *testing.T) {
+	var live, back burnRing
+	const t0 = 1_800_000_000_000 // unix ms
+	for _, c := range []struct{ ts, credits int64 }{{t0, 10}, {t0 + 1000, 20}, {t0 + 3000, 40}} {
+		live.charge(c.ts, c.credits)
+	}
+	for _, c := range []struct{ ts, credits int64 }{{t0 + 3000, 40}, {t0 + 1000, 20}, {t0, 10}} {
+		back.chargeOlder(c.ts, c.credits)
+	}
+	for _, tc := range []struct {
+		name              string
+		r                 *burnRing
+		typical, interval float64
+	}{
+		// 10, then 10+(20−10)/8 = 11.25, then 11.25+(40−11.25)/8; 1000, then 1000+(2000−1000)/8
+		{"live", &live, 14.84375, 1125},
+		// 40, then 40+(20−40)/8 = 37.5, then 37.5+(10−37.5)/8; 2000, then 2000+(1000−2000)/8
+		{"read back", &back, 34.0625, 1875},
+	} {
+		if tc.r.typical != tc.typical || tc.r.gap != tc.interval {
+			t.Errorf("%s: typical charge %v, interval %v ms; want %v and %v", tc.name, tc.r.typical, tc.r.gap, tc.typical, tc.interval)
+		}
+	}
+}

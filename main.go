@@ -11,7 +11,8 @@ import (
 
 func main() {
 	// GOGC=400 while the heap is small (ingest speed), a soft limit of twice the
-	// live heap once it is large; GOGC and GOMEMLIMIT in the environment win.
+	// live heap once it is large, held at its high of the last 10 minutes so RSS
+	// stays level; GOGC and GOMEMLIMIT in the environment win.
 	memlimit.Apply(os.Getenv)
 	os.Exit(cmd.Execute())
 }

@@ -97,12 +97,16 @@ func viewScale(b *testing.B, n int) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
 				ev := modeltest.Event(i*7919, n, now.UnixMilli()+int64(i))
 				mm.feed.Ledger.Apply(&ev)
 				mm.render()
 			}
 			b.StopTimer()
+			// CPU per frame: the process's (the collector's share included),
+			// which a loaded machine inflates far less than wall time
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 			g := &mm.gauges
 			if len(mm.frame) == 0 || !strings.Contains(mm.frame, gaugeOrders[c.order].name) || len(g.visible) == 0 {
 				b.Fatalf("the frame is not in order %q or has no rows", gaugeOrders[c.order].name)

@@ -204,9 +204,14 @@ func (d *Detail) layout() []string {
 		// what support asks for first (code, request id), whole; the
 		// message beside them when it fits, else wrapped on lines of its own
 		ev := &r.Event
-		line := fmt.Sprintf("  %s  %-17s %-20s %-10s %-15s %s", time.UnixMilli(ev.TS).Local().Format("15:04:05"), model.Sanitize(orDash(ev.Code)),
-			model.Sanitize(orDash(ev.Req)), shortName(orDash(ev.Project), 10), model.Sanitize(ev.Endpoint), r.By)
+		line := fmt.Sprintf("  %s  %-17s %-20s %-10s %-15s", time.UnixMilli(ev.TS).Local().Format("15:04:05"), model.Sanitize(orDash(ev.Code)),
+			model.Sanitize(orDash(ev.Req)), shortName(orDash(ev.Project), 10), model.Sanitize(ev.Endpoint))
 		msg := "“" + model.Sanitize(ev.Msg) + "”"
+		if by := r.By.String(); d.width <= 0 || cellWidth(line)+1+cellWidth(by) <= d.width {
+			line += " " + by
+		} else { // who refused leads the message's lines rather than be cut at the edge
+			msg = by + " · " + msg
+		}
 		if cellWidth(line)+2+cellWidth(msg) <= d.width {
 			add("%s  %s", line, msg)
 			continue
@@ -290,11 +295,25 @@ func (d *Detail) forecastLine() string {
 	return fr
 }
 
+// projectCols is the cells a project row takes before its top endpoint, and
+// topEndpointW what that endpoint and its credits need ("/video-analyses
+// 15,724"): narrower than both, the top endpoint goes on a line of its own
+// under its project, whole, rather than cut at the pane's edge.
+const (
+	projectCols  = 67
+	topEndpointW = 24
+)
+
 // layoutProjects adds the projects' and endpoints' lines.
 func (d Detail) layoutProjects(add func(string, ...any)) {
 	st := d.st
+	beside := d.width <= 0 || d.width >= projectCols+topEndpointW
 	add("%s", st.PaneTitle.Render(fmt.Sprintf("Projects (%d)", len(d.projects))))
-	add("%s", st.Dim.Render(fmt.Sprintf("  %-20s %12s %22s %6s  %s", "project", "used", "budget (alert/limit)", "402s", "top endpoint")))
+	if beside {
+		add("%s", st.Dim.Render(fmt.Sprintf("  %-20s %12s %22s %6s  %s", "project", "used", "budget (alert/limit)", "402s", "top endpoint")))
+	} else {
+		add("%s", st.Dim.Render(fmt.Sprintf("  %-20s %12s %22s %6s", "project", "used", "budget (alert/limit)", "402s")))
+	}
 	for _, p := range d.projects {
 		name := p.Name
 		if name == "" {
@@ -311,7 +330,14 @@ func (d Detail) layoutProjects(add func(string, ...any)) {
 		if len(p.Endpoints) > 0 {
 			top = fmt.Sprintf("%s %s", p.Endpoints[0].Endpoint, credits(p.Endpoints[0].Credits))
 		}
-		add("  %-20s %12s %22s %6d  %s", truncate(name, 20), credits(p.Used), budget, p.Refused.Total(), top)
+		if beside {
+			add("  %-20s %12s %22s %6d  %s", truncate(name, 20), credits(p.Used), budget, p.Refused.Total(), top)
+			continue
+		}
+		add("  %-20s %12s %22s %6d", truncate(name, 20), credits(p.Used), budget, p.Refused.Total())
+		if len(p.Endpoints) > 0 {
+			add("%s", st.Dim.Render(fmt.Sprintf("    top endpoint %s", top)))
+		}
 	}
 	add("")
 	add("%s", st.PaneTitle.Render("Endpoints"))

@@ -66,6 +66,13 @@ func TestEmitBadInputWritesNothing(t *testing.T) {
 		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--req", "r\x1b[2J"},
 		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--msg", "bidi \u202e override"},
 		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--code", "c\x9b1m"},
+		// an emoji's parts beside what is still refused: the whole message is
+		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--msg", "Warning \u26a0\ufe0f \x1b[2J"},
+		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--msg", "Team \U0001f469\u200d\U0001f4bb \u202e"},
+		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--msg", "zero\u200bwidth space"},
+		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--msg", "bad \xff utf-8"},
+		// emoji parts are allowed in --msg only
+		{"--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0", "--req", "r\u200d1"},
 	}
 	for _, args := range cases {
 		_, errOut, code := runMavtop(t, append([]string{"emit"}, args...)...)
@@ -152,5 +159,38 @@ func TestEmitGivesUpAfterRetryFor(t *testing.T) {
 	}
 	if d := newEmitCmd().Flags().Lookup("retry-for").DefValue; d != "10s" {
 		t.Errorf("--retry-for defaults to %s; the README says 10 s", d)
+	}
+}
+
+// TestEmitWritesAMessageWithEmoji: a message as the API words it, with an
+// emoji's variation selector ("⚠️"), a ZWJ sequence ("👩‍💻"), a toned hand
+// and a subdivision flag, is written (it was refused, exit 2, though the
+// dashboard draws it): the stream holds it as every event's text is kept,
+// model.Sanitize'd by Event.Normalize (the base emoji stay, their joiners
+// and selectors go), never the message cut or refused.
+func TestEmitWritesAMessageWithEmoji(t *testing.T) {
+	srv := feedtest.Start(t)
+	t.Setenv("REDIS_URL", srv.URL)
+	for _, msg := range []string{
+		"Warning \u26a0\ufe0f you have run out of credits",
+		"Team \U0001f469\u200d\U0001f4bb budget exceeded",
+		"\U0001f44d\U0001f3fd ok",
+		"\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f scotland",
+	} {
+		out, errOut, code := runMavtop(t, "emit", "--ws", "acme", "--endpoint", "/mave/chat", "--credits", "0",
+			"--status", "402", "--code", "credits_exhausted", "--msg", msg, "--json")
+		if code != 0 {
+			t.Fatalf("emit --msg %q: exit %d: %s", msg, code, errOut)
+		}
+		var got struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("output %q: %v", out, err)
+		}
+		entries, err := srv.Client().XRange(context.Background(), feed.Keys{}.Stream(), got.ID, got.ID).Result()
+		if want := model.Sanitize(msg); err != nil || len(entries) != 1 || entries[0].Values["msg"] != want || !strings.HasSuffix(want, msg[strings.LastIndexByte(msg, ' '):]) {
+			t.Errorf("emit --msg %q: the stream holds %+v (%v)", msg, entries, err)
+		}
 	}
 }

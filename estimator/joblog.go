@@ -137,6 +137,18 @@ func newer(a, b JobRecord) bool {
 	return model.CompareStreamIDs(a.ID, b.ID) > 0
 }
 
+// Reset forgets every job taken, and the calibration made of them: after Redis
+// went back in time (feed.SnapshotMsg.Rewound) the jobs it lost are neither
+// listed nor calibrated from, as on a fresh start; the history read back then
+// fills the log again (AddPast).
+func (l *JobLog) Reset() {
+	l.cal.mu.Lock()
+	l.cal.stats = nil
+	l.cal.mu.Unlock()
+	l.recent = l.recent[:0]
+	l.seen, l.lastID, l.pastID = 0, "", ""
+}
+
 // Seen is the number of jobs taken in total.
 func (l *JobLog) Seen() int64 { return l.seen }
 

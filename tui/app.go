@@ -100,6 +100,9 @@ type Model struct {
 	// jobs is the launches the stream recorded, for the estimator's recent
 	// jobs and calibration.
 	jobs *estimator.JobLog
+	// rewound is the generation of the last re-read that went back in time
+	// (feed.SnapshotMsg.Rewound): history of an older one may hold lost jobs.
+	rewound uint64
 
 	width, height int
 	laidOut       layoutKey
@@ -340,6 +343,12 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 		case *feed.SnapshotMsg:
 			newPeriod := m.feed.Ledger != nil && m.feed.Ledger.Period().Key != fm.Snap.Period.Key
 			m.feed.Apply(fm)
+			if fm.Rewound {
+				// Redis went back in time: the jobs it lost go with it; the
+				// hour read back for this generation fills the log again
+				m.jobs.Reset()
+				m.rewound = fm.Gen
+			}
 			for i := range fm.History { // newest first, from before the live entries
 				m.jobs.AddPast(&fm.History[i])
 			}
@@ -367,7 +376,9 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 		case *feed.HistoryMsg:
 			m.feed.Apply(fm) // the last hour's burn and 402s, read back after the start
 			for i := range fm.Events {
-				m.jobs.AddPast(&fm.Events[i])
+				if fm.Gen >= m.rewound { // not read back before Redis went back in time
+					m.jobs.AddPast(&fm.Events[i])
+				}
 			}
 		case *feed.LedgerMsg:
 			m.feed.Apply(fm)

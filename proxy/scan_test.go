@@ -20,15 +20,18 @@ func feedSplit(doc string, f func(chunks []string)) {
 	f(bytes)
 }
 
+// scanCase is one document and what jsonScan must read from it.
+type scanCase struct {
+	name, doc string
+	credits   int64
+	ok        bool
+	id        string
+	status    string
+	code, msg string // msg "*": a message cut at maxCapture
+}
+
 func TestJSONScanCredits(t *testing.T) {
-	cases := []struct {
-		name, doc string
-		credits   int64
-		ok        bool
-		id        string
-		status    string
-		code, msg string
-	}{
+	cases := []scanCase{
 		{"response", `{"id":"resp_1","object":"response","output":[{"content":[{"text":"a \"usage\": {\"credits_used\": 99}"}]}],"usage":{"input_tokens":3,"credits_used":4}}`, 4, true, "resp_1", "", "", ""},
 		{"usage first, nested decoys", `{"usage":{"credits_used":7},"results":{"usage":{"credits_used":1000}},"id":"x"}`, 7, true, "x", "", "", ""},
 		{"persona", `{"id":"clx9","object":"custom_persona","credits_charged":300,"details":{}}`, 300, true, "clx9", "", "", ""},
@@ -43,22 +46,8 @@ func TestJSONScanCredits(t *testing.T) {
 	long := strings.Repeat("é\\\"", 2100) // 8,400 bytes of text, escapes and UTF-8
 
 	cases = append(cases,
-		struct {
-			name, doc string
-			credits   int64
-			ok        bool
-			id        string
-			status    string
-			code, msg string
-		}{"api error, message over maxCapture before the code", `{"error":{"message":"No credits left. ` + long + `","type":"insufficient_credits","code":"credits_exhausted"}}`, 0, false, "", "", "credits_exhausted", "*"},
-		struct {
-			name, doc string
-			credits   int64
-			ok        bool
-			id        string
-			status    string
-			code, msg string
-		}{"job error string over maxCapture", `{"id":"j","status":"failed","error":"could not finish ` + long + `"}`, 0, false, "j", "failed", "", "*"},
+		scanCase{"api error, message over maxCapture before the code", `{"error":{"message":"No credits left. ` + long + `","type":"insufficient_credits","code":"credits_exhausted"}}`, 0, false, "", "", "credits_exhausted", "*"},
+		scanCase{"job error string over maxCapture", `{"id":"j","status":"failed","error":"could not finish ` + long + `"}`, 0, false, "j", "failed", "", "*"},
 	)
 	for _, c := range cases {
 		feedSplit(c.doc, func(chunks []string) {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
-	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
 	"mavtop/feed"
@@ -137,21 +136,6 @@ func TestNamesShortenedAlikeInEveryPane(t *testing.T) {
 	}
 }
 
-// navKey is the key press that a binding's first key names.
-func navKey(k string) tea.KeyMsg {
-	switch k {
-	case "pgup":
-		return tea.KeyMsg{Type: tea.KeyPgUp}
-	case "pgdown":
-		return tea.KeyMsg{Type: tea.KeyPgDown}
-	case "home":
-		return tea.KeyMsg{Type: tea.KeyHome}
-	case "end":
-		return tea.KeyMsg{Type: tea.KeyEnd}
-	}
-	return press(k)
-}
-
 // TestFooterNeverOffersDeadKeys: in every pane, at its top, at its bottom and
 // empty, a navigation key the footer offers moves what is on screen, and one
 // it does not offer does not.
@@ -201,7 +185,7 @@ func TestFooterNeverOffersDeadKeys(t *testing.T) {
 				}
 			}
 			for _, n := range navs {
-				after := update(t, m, navKey(n.Keys()[0]))
+				after := update(t, m, press(n.Keys()[0]))
 				after.render()
 				moved := view(after) != before
 				if on, listed := offered[n.Help().Key]; listed && on != moved {

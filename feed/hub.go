@@ -280,8 +280,9 @@ type Viewer struct {
 // Keep asks the hub to keep order o (the one this viewer lists workspaces in)
 // in its own ledger, so every fresh copy it hands this viewer comes with o
 // sorted. Without it each copy (every eighth of the workspaces' worth of
-// events) was sorted again on the viewer's frame: at 100k workspaces a frame
-// of tens of milliseconds and ~14 MB of garbage every few seconds. The hub
+// events) was sorted again on the viewer's next frame: at 100k workspaces
+// 0.18–0.35 s and 18 MB allocated (load 12–15), every ~12 s at 1,000
+// events/s. The hub
 // then keeps o as events arrive for as long as it runs (a move costs
 // microseconds an event); safe from any goroutine, cheap enough for every frame.
 func (v *Viewer) Keep(o model.Order) {

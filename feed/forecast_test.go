@@ -30,19 +30,11 @@ func TestGapHealBurn(t *testing.T) {
 	var mu sync.Mutex
 	var s LedgerState
 	var drift int
-	sub := NewSubscriber(rdb, SubscriberOptions{Block: 100 * time.Millisecond, AuditEvery: 100 * time.Millisecond})
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		_ = sub.Run(runCtx, func(m Msg) {
-			mu.Lock()
-			defer mu.Unlock()
-			if sm, ok := m.(*SnapshotMsg); ok && sm.Reason == ReasonDrift {
-				drift++
-			}
-			s.Apply(m)
-		})
-	}()
+	runState(t, rdb, SubscriberOptions{Block: 100 * time.Millisecond, AuditEvery: 100 * time.Millisecond}, &mu, &s, func(m Msg) {
+		if sm, ok := m.(*SnapshotMsg); ok && sm.Reason == ReasonDrift {
+			drift++
+		}
+	})
 	used := func() int64 {
 		mu.Lock()
 		defer mu.Unlock()

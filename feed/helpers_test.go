@@ -41,6 +41,26 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// runState runs a Subscriber (opt) on c into s, the dashboard's LedgerState,
+// until the test ends; see, when not nil, looks at each message before s
+// applies it. Both run under mu: hold it to read s.
+func runState(t testing.TB, c redis.UniversalClient, opt SubscriberOptions, mu *sync.Mutex, s *LedgerState, see func(Msg)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = NewSubscriber(c, opt).Run(ctx, func(m Msg) {
+			mu.Lock()
+			defer mu.Unlock()
+			if see != nil {
+				see(m)
+			}
+			s.Apply(m)
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
 // follower runs a Subscriber into a model.Ledger, the way the dashboard will,
 // and records every message for assertions.
 type follower struct {

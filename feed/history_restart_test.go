@@ -36,36 +36,28 @@ func TestStartReadsHistoryWhenRedisRestartsDuringUsedBy(t *testing.T) {
 	var done *HistoryMsg
 	killed, restarting := false, false
 	restarted := make(chan struct{}) // closed once Restart has returned
-	sub := NewSubscriber(rdb, SubscriberOptions{Block: 100 * time.Millisecond})
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		_ = sub.Run(runCtx, func(m Msg) {
-			mu.Lock()
-			defer mu.Unlock()
-			switch m := m.(type) {
-			case *SnapshotMsg:
-				snaps = append(snaps, m.Reason)
-				if !killed {
-					killed = true
-					srv.Kill() // before the used_by read that follows this message
-				}
-			case *ConnMsg:
-				if m.State == Reconnecting && killed && !restarting {
-					restarting = true
-					go func() { // once the subscriber has given the read up
-						srv.Restart()
-						close(restarted)
-					}()
-				}
-			case *HistoryMsg:
-				if m.Done {
-					done = m
-				}
+	runState(t, rdb, SubscriberOptions{Block: 100 * time.Millisecond}, &mu, &s, func(m Msg) {
+		switch m := m.(type) {
+		case *SnapshotMsg:
+			snaps = append(snaps, m.Reason)
+			if !killed {
+				killed = true
+				srv.Kill() // before the used_by read that follows this message
 			}
-			s.Apply(m)
-		})
-	}()
+		case *ConnMsg:
+			if m.State == Reconnecting && killed && !restarting {
+				restarting = true
+				go func() { // once the subscriber has given the read up
+					srv.Restart()
+					close(restarted)
+				}()
+			}
+		case *HistoryMsg:
+			if m.Done {
+				done = m
+			}
+		}
+	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		mu.Lock()

@@ -52,43 +52,27 @@ func TestStartReadsHistoryInTheBackground(t *testing.T) {
 	var order []string
 	var pages, most int
 	var done *HistoryMsg
-	sub := NewSubscriber(rdb, SubscriberOptions{Block: 100 * time.Millisecond})
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		_ = sub.Run(runCtx, func(m Msg) {
-			mu.Lock()
-			defer mu.Unlock()
-			switch m := m.(type) {
-			case *SnapshotMsg:
-				order = append(order, "snapshot")
-				if len(m.History) != 0 {
-					t.Errorf("the first snapshot waited for %d history events", len(m.History))
-				}
-			case *HistoryMsg:
-				order = append(order, "history")
-				pages++
-				most = max(most, len(m.Events))
-				if m.Done {
-					done = m
-				}
+	runState(t, rdb, SubscriberOptions{Block: 100 * time.Millisecond}, &mu, &s, func(m Msg) {
+		switch m := m.(type) {
+		case *SnapshotMsg:
+			order = append(order, "snapshot")
+			if len(m.History) != 0 {
+				t.Errorf("the first snapshot waited for %d history events", len(m.History))
 			}
-			s.Apply(m)
-		})
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+		case *HistoryMsg:
+			order = append(order, "history")
+			pages++
+			most = max(most, len(m.Events))
+			if m.Done {
+				done = m
+			}
+		}
+	})
+	waitUntilFeed(t, "the history read back", func() bool {
 		mu.Lock()
-		finished := done != nil
-		mu.Unlock()
-		if finished {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the history was not read back within 20 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return done != nil
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if order[0] != "snapshot" || done.Err != nil || done.Read < 125 {

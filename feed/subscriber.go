@@ -136,7 +136,7 @@ type Subscriber struct {
 	bulk redis.UniversalClient
 	// history delivers the pages of the history being read back (nil before
 	// the first); stopHistory ends that read. readBack is a generation that
-	// went back in time whose history is still to be read (see readBackFor).
+	// went back in time whose history is still to be read (see readHistoryFor).
 	history     chan *HistoryMsg
 	stopHistory context.CancelFunc
 	readBack    *SnapshotMsg

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"mavtop/feed"
 	"mavtop/model"
 )
@@ -52,10 +54,16 @@ func TestChartsFollowTheUserAtOnceAndReorderingAtTheirPace(t *testing.T) {
 		wantSelected("after an event for "+ws, ws)
 		wantChart("after an event for "+ws, "echo")
 	}
-	// the user's moves show at once: charlie, bravo, alpha, echo, delta
+	// a drag over the list moves nothing: not a pick either
+	m = update(t, m, tea.MouseMsg{Button: tea.MouseButtonLeft, Action: tea.MouseActionMotion, X: 10, Y: 4})
+	spend("delta", 10)
+	m = pump(t, m)
+	wantSelected("after a drag and an event for delta", "delta")
+	wantChart("after a drag and an event for delta", "echo")
+	// the user's moves show at once: delta, charlie, bravo, alpha, echo
 	m = update(t, m, press("down"), press("down"))
-	wantSelected("two rows down", "alpha")
-	wantChart("two rows down", "alpha")
+	wantSelected("two rows down", "bravo")
+	wantChart("two rows down", "bravo")
 	m = update(t, m, press("c"))
 	if v := chart(); !regexp.MustCompile(`Burn, credits/min · this min [0-9.k]+ · all workspaces`).MatchString(v) {
 		t.Fatalf("scope all: the charts are not every workspace's:\n%s", v)

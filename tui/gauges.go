@@ -29,7 +29,7 @@ type Gauges struct {
 	visible []gaugeRow
 	cur     listCursor
 	chosen  bool   // the user moved the cursor: follow that workspace as rows reorder
-	picks   uint64 // keys and mouse events the list took (Picks)
+	picks   uint64 // the user's moves of the selection (Picks)
 	order   gaugeOrder
 	filter  textinput.Model
 	editing bool
@@ -113,8 +113,9 @@ func (g *Gauges) nameAt(i int) string {
 	return ""
 }
 
-// Picks counts the keys and mouse events the list took: the user's moves of
-// the selection (cursor, sort, filter). A selection that changes while it
+// Picks counts the user's moves of the selection: cursor keys and the mouse
+// wheel, a change of sort, typing or clearing the filter (not a mouse drag
+// or a key the list ignores). A selection that changes while it
 // stays the same means the rows reordered under the cursor; the charts follow
 // that at their redraw pace, and the user's moves at once.
 func (g Gauges) Picks() uint64 { return g.picks }
@@ -127,12 +128,9 @@ func (g Gauges) Filter() string { return g.filter.Value() }
 
 // Update handles keys and mouse for the list.
 func (g Gauges) Update(msg tea.Msg) (Gauges, tea.Cmd) {
-	switch msg.(type) {
-	case tea.KeyMsg, tea.MouseMsg:
-		g.picks++
-	}
 	if g.editing {
 		if k, ok := msg.(tea.KeyMsg); ok {
+			g.picks++ // typing changes the rows listed
 			switch k.Type {
 			case tea.KeyEnter:
 				g.editing = false
@@ -151,6 +149,7 @@ func (g Gauges) Update(msg tea.Msg) (Gauges, tea.Cmd) {
 		return g, cmd
 	}
 	if g.cur.handle(msg, g.km) {
+		g.picks++
 		g.chosen = true
 		g.sel = g.nameAt(g.cur.pos)
 		return g, nil
@@ -164,11 +163,13 @@ func (g Gauges) Update(msg tea.Msg) (Gauges, tea.Cmd) {
 				d = len(gaugeOrders) - 1
 			}
 			g.order = (g.order + gaugeOrder(d)) % gaugeOrder(len(gaugeOrders)) // the next Refresh finds the selected workspace
+			g.picks++
 		case key.Matches(msg, km.Filter):
 			g.editing = true
 			return g, g.filter.Focus()
 		case key.Matches(msg, km.Back):
 			g.filter.SetValue("")
+			g.picks++
 		case key.Matches(msg, km.Open):
 			if ws := g.Selected(); ws != "" {
 				return g, func() tea.Msg { return OpenDetailMsg{Workspace: ws} }

@@ -165,10 +165,13 @@ func (s screen) String() string {
 // events Redis lost (measured before: acme aged 17 s where check said 7 min,
 // a burn of thousands an hour from 2,927 lost credits).
 func TestARewoundRedisShowsWhatAFreshStartShows(t *testing.T) {
-	for _, how := range []string{"older snapshot", "flushall"} {
+	// "older snapshot, quiet": nobody writes after the restart, so the stream
+	// ends before what mavtop read (a reset found by the id, not the counters).
+	for _, how := range []string{"older snapshot", "older snapshot, quiet", "flushall"} {
+		older := strings.HasPrefix(how, "older snapshot")
 		t.Run(how, func(t *testing.T) {
 			srv := feedtest.Start(t)
-			if !srv.Real && how == "older snapshot" {
+			if !srv.Real && older {
 				t.Skip("restarting onto older data needs redis-server (CI requires it)")
 			}
 			c := srv.Client()
@@ -198,9 +201,9 @@ func TestARewoundRedisShowsWhatAFreshStartShows(t *testing.T) {
 				model.Event{TS: at(6 * time.Minute), Workspace: "beta", Project: "web", Endpoint: "/responses", Credits: 50, Status: 200},
 				model.Event{TS: at(5 * time.Minute), Workspace: "beta", Project: "web", Endpoint: "/responses", Credits: 50, Status: 200},
 			)
-			var older string
-			if how == "older snapshot" {
-				older = srv.CopyData()
+			var copied string
+			if older {
+				copied = srv.CopyData()
 			}
 			long := startInstance(t, srv, SubscriberOptions{AuditEvery: time.Second, Backoff: &Backoff{Min: time.Second, Max: time.Second}})
 			long.settled(srv, "the long-running instance at the start")
@@ -228,8 +231,10 @@ func TestARewoundRedisShowsWhatAFreshStartShows(t *testing.T) {
 			}
 			switch how {
 			case "older snapshot":
-				srv.RestartFrom(older)
+				srv.RestartFrom(copied)
 				track(pub2, after...) // before mavtop is back (its retry waits 1 s)
+			case "older snapshot, quiet":
+				srv.RestartFrom(copied)
 			case "flushall":
 				if err := flushAll(ctx, c); err != nil {
 					t.Fatal(err)
@@ -249,8 +254,8 @@ func TestARewoundRedisShowsWhatAFreshStartShows(t *testing.T) {
 				t.Fatalf("after the rewind the instance that watched all along shows\n%vwhere a fresh start shows\n%v", got, want)
 			}
 			// The numbers themselves, not only their agreement.
-			switch how {
-			case "older snapshot":
+			switch {
+			case older:
 				if r := got.Rows["acme"]; r.Used != 80 || r.LastTS != at(7*time.Minute) || r.Burn > 400 {
 					t.Errorf("acme after the restore: %+v, want 80 used, newest event 7 min ago, a burn of 80 credits over 15 min", r)
 				}
@@ -261,7 +266,7 @@ func TestARewoundRedisShowsWhatAFreshStartShows(t *testing.T) {
 				if slices.Contains(got.Refusals, "beta/beta-402") {
 					t.Errorf("the 402 log still holds the lost 402: %v", got.Refusals)
 				}
-			case "flushall":
+			default:
 				if _, ok := got.Rows["acme"]; ok {
 					t.Errorf("acme still shown after the flush: %+v", got.Rows["acme"])
 				}

@@ -60,6 +60,17 @@ type StoredAlert struct {
 	Deliveries []Delivery `json:"deliveries"`
 }
 
+// DoneFor reports whether sink is finished with the delivery: sent, given up,
+// or the whole delivery done. A resolution goes to a sink once its firing is
+// done for that sink, whatever the other sinks do.
+func (d *Delivery) DoneFor(sink string) bool {
+	if d.Done {
+		return true
+	}
+	r := d.Sinks[sink].Result
+	return r == ResultSent || r == ResultFailed
+}
+
 // Pending returns the index of the oldest delivery not done, or -1.
 func (s *StoredAlert) Pending() int {
 	for i := range s.Deliveries {
@@ -169,9 +180,9 @@ type ClaimOptions struct {
 // Claim records a transition unless another instance already made it: a
 // firing claim needs the alert absent from the period, a resolved claim needs
 // it firing. claimed is true when this call made it. opt.Owner gets the
-// delivery's lease only when no earlier delivery of the alert is pending (a
-// resolution whose firing is still being delivered waits for TakeDelivery),
-// so deliveries go out in the order firing, resolved.
+// delivery's lease; for a resolution whose firing is still being delivered,
+// the owner sends it to each sink only once the firing is done for that sink
+// (Delivery.DoneFor), so each sink gets firing, then resolved.
 func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summary string, opt ClaimOptions) (claimed bool, err error) {
 	id := tr.Alert.ID
 	return s.update(ctx, tr.Alert.Period, id, opt.Expire, func(rec *StoredAlert, ok bool) bool {
@@ -190,10 +201,7 @@ func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summar
 			return false
 		}
 		d := Delivery{Transition: tr, Summary: summary, Done: opt.Delivered}
-		// A resolution is leased only once the firing's delivery is done: a
-		// receiver never gets an alert's resolution before its firing, whichever
-		// instance claims which (TakeDelivery leases the oldest pending one).
-		if opt.Owner != "" && !opt.Delivered && rec.Pending() < 0 {
+		if opt.Owner != "" && !opt.Delivered {
 			d.Owner, d.LeaseUntil = opt.Owner, opt.LeaseUntil
 		}
 		rec.Deliveries = append(rec.Deliveries, d)
@@ -201,16 +209,23 @@ func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summar
 	})
 }
 
-// TakeDelivery leases an alert's oldest pending delivery to owner until
-// leaseUntil, when it has no owner, its lease ran out at now, or owner already
-// holds it. It returns the delivery's index and the record as written.
-func (s *AlertStore) TakeDelivery(ctx context.Context, period, id, owner string, now, leaseUntil time.Time) (rec StoredAlert, idx int, taken bool, err error) {
-	taken, err = s.update(ctx, period, id, time.Time{}, func(r *StoredAlert, ok bool) bool {
-		if !ok {
+// TakeDelivery leases delivery idx of an alert (idx < 0: its oldest pending
+// one) to owner until leaseUntil, when it is not done and has no owner, its
+// lease ran out at now, or owner already holds it. It returns the delivery's
+// index and the record as written. A resolution may be taken while its firing
+// is still being delivered: the taker sends it to a sink only once the firing
+// is done for that sink (Delivery.DoneFor).
+func (s *AlertStore) TakeDelivery(ctx context.Context, period, id string, idx int, owner string, now, leaseUntil time.Time) (rec StoredAlert, taken int, ok bool, err error) {
+	want := idx
+	ok, err = s.update(ctx, period, id, time.Time{}, func(r *StoredAlert, found bool) bool {
+		if !found {
 			return false
 		}
-		i := r.Pending()
+		i := want
 		if i < 0 {
+			i = r.Pending()
+		}
+		if i < 0 || i >= len(r.Deliveries) || r.Deliveries[i].Done {
 			return false
 		}
 		d := &r.Deliveries[i]
@@ -218,10 +233,10 @@ func (s *AlertStore) TakeDelivery(ctx context.Context, period, id, owner string,
 			return false
 		}
 		d.Owner, d.LeaseUntil = owner, leaseUntil
-		rec, idx = *r, i
+		rec, taken = *r, i
 		return true
 	})
-	return rec, idx, taken, err
+	return rec, taken, ok, err
 }
 
 // Report records sinks' results (by sink name; none to only extend the

@@ -84,14 +84,14 @@ func TestAlertStoreLeasesDeliveryToOneInstance(t *testing.T) {
 		t.Fatalf("claim %v %v", ok, err)
 	}
 	lease := at.Add(time.Minute)
-	if _, idx, ok, err := st.TakeDelivery(ctx, "2026-11", a.ID, "w1", at, lease); !ok || idx != 0 || err != nil {
+	if _, idx, ok, err := st.TakeDelivery(ctx, "2026-11", a.ID, -1, "w1", at, lease); !ok || idx != 0 || err != nil {
 		t.Fatalf("w1 take: %v %d %v", ok, idx, err)
 	}
-	if _, _, ok, _ := st.TakeDelivery(ctx, "2026-11", a.ID, "w2", at.Add(30*time.Second), lease); ok {
+	if _, _, ok, _ := st.TakeDelivery(ctx, "2026-11", a.ID, -1, "w2", at.Add(30*time.Second), lease); ok {
 		t.Fatal("w2 took a delivery w1 holds")
 	}
 	// w1 dies: once its lease ends, w2 takes over and finishes
-	if _, _, ok, _ := st.TakeDelivery(ctx, "2026-11", a.ID, "w2", lease, lease.Add(time.Minute)); !ok {
+	if _, _, ok, _ := st.TakeDelivery(ctx, "2026-11", a.ID, -1, "w2", lease, lease.Add(time.Minute)); !ok {
 		t.Fatal("w2 could not take over an expired lease")
 	}
 	if ok, _ := st.Report(ctx, "2026-11", a.ID, 0, "w1", map[string]SinkResult{"hook": {Result: ResultSent}}, true, lease); ok {
@@ -100,7 +100,7 @@ func TestAlertStoreLeasesDeliveryToOneInstance(t *testing.T) {
 	if ok, err := st.Report(ctx, "2026-11", a.ID, 0, "w2", map[string]SinkResult{"hook": {Result: ResultSent, Err: "\x1b[31mred"}}, true, lease); !ok || err != nil {
 		t.Fatalf("w2 report: %v %v", ok, err)
 	}
-	if _, _, ok, _ := st.TakeDelivery(ctx, "2026-11", a.ID, "w3", lease.Add(time.Hour), lease.Add(2*time.Hour)); ok {
+	if _, _, ok, _ := st.TakeDelivery(ctx, "2026-11", a.ID, -1, "w3", lease.Add(time.Hour), lease.Add(2*time.Hour)); ok {
 		t.Fatal("a done delivery was taken again")
 	}
 	recs, _, _ := st.Load(ctx, "2026-11")

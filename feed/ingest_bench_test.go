@@ -53,7 +53,35 @@ func prefill(b *testing.B, c redis.UniversalClient, n int) {
 // (only the ratio within one run means anything).
 //
 //	go test ./feed -run '^$' -bench Ingest -benchtime 9x
+//
+// BenchmarkIngestWithNotifier (feed_test, notify_bench_test.go) is the same
+// with a hub and an alert watcher delivering to a receiver that answers 503.
 func BenchmarkIngest(b *testing.B) {
+	BenchIngest(b, "subscriber+ledger", func(b *testing.B, c redis.UniversalClient) IngestConsumer {
+		ledger := model.NewLedger(model.MonthlyUTC, time.Now())
+		return IngestConsumer{Reuse: true, Handle: func(m Msg) {
+			if bm, ok := m.(*BatchMsg); ok {
+				ledger.ApplyBatch(bm.Events)
+			}
+		}, Applied: func() int64 { return ledger.Counts().Applied }}
+	})
+}
+
+// IngestConsumer is what takes the subscriber's messages in one pass of
+// BenchIngest: Handle gets each (from the subscriber's goroutine), Applied
+// says how many events ended in its ledger once the pass is over, and Stop
+// (optional) ends what it started. Reuse lets the subscriber reuse its event
+// slices (a consumer that keeps no batch).
+type IngestConsumer struct {
+	Handle  func(Msg)
+	Applied func() int64
+	Stop    func()
+	Reuse   bool
+}
+
+// BenchIngest runs BenchmarkIngest's interleaved passes with the consumer
+// each pass of the subscriber gets from consumer, named name in the figures.
+func BenchIngest(b *testing.B, name string, consumer func(b *testing.B, c redis.UniversalClient) IngestConsumer) {
 	// Measure what ships: main.go's memory policy (GOGC=400 and a soft limit
 	// following the live heap, unless GOGC / GOMEMLIMIT are set). Both loops
 	// run under it.
@@ -82,17 +110,20 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	}
 	subscriber := func() {
-		ledger := model.NewLedger(model.MonthlyUTC, time.Now())
+		cons := consumer(b, c)
+		if cons.Stop != nil {
+			defer cons.Stop()
+		}
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		n := 0
 		// No audit: in replay its period is not the clock's, and a pass longer than the
 		// cadence (a loaded machine) would re-read the counters and follow from the end.
-		s := NewSubscriber(c, SubscriberOptions{from: "0-0", Count: 1000, StatsEvery: time.Hour, ReuseEvents: true, AuditEvery: -1})
+		s := NewSubscriber(c, SubscriberOptions{from: "0-0", Count: 1000, StatsEvery: time.Hour, ReuseEvents: cons.Reuse, AuditEvery: -1})
 		err := s.Run(ctx, func(m Msg) {
+			cons.Handle(m)
 			switch m := m.(type) {
 			case *BatchMsg:
-				ledger.ApplyBatch(m.Events)
 				n += len(m.Events)
 				if n >= ingestEntries {
 					cancel()
@@ -101,8 +132,8 @@ func BenchmarkIngest(b *testing.B) {
 				b.Fatalf("malformed entry %s: %v", m.ID, m.Err)
 			}
 		})
-		if err != context.Canceled || n != ingestEntries || ledger.Counts().Applied != ingestEntries {
-			b.Fatalf("subscriber read %d entries, ledger applied %d, ended with %v", n, ledger.Counts().Applied, err)
+		if err != context.Canceled || n != ingestEntries || cons.Applied() != ingestEntries {
+			b.Fatalf("subscriber read %d entries, ledger applied %d, ended with %v", n, cons.Applied(), err)
 		}
 	}
 	rate := func(f func()) float64 {
@@ -127,14 +158,14 @@ func BenchmarkIngest(b *testing.B) {
 			rs, rb = rate(subscriber), rate(bare)
 		}
 		bares, subs, ratios = append(bares, rb), append(subs, rs), append(ratios, rs/rb)
-		b.Logf("pass %d: bare %.0f entries/s, subscriber+ledger %.0f entries/s, ratio %.2f", i+1, rb, rs, rs/rb)
+		b.Logf("pass %d: bare %.0f entries/s, %s %.0f entries/s, ratio %.2f", i+1, rb, name, rs, rs/rb)
 	}
 	b.ReportMetric(median(bares), "bare-entries/s")
 	b.ReportMetric(median(subs), "subscriber-entries/s")
 	b.ReportMetric(median(ratios), "ratio")
 	if b.N > 1 {
-		fmt.Printf("BenchmarkIngest: median of %d interleaved passes: bare XREAD %.0f entries/s, subscriber+ledger %.0f entries/s, ratio b/a = %.2f\n",
-			b.N, median(bares), median(subs), median(ratios))
+		fmt.Printf("%s: median of %d interleaved passes: bare XREAD %.0f entries/s, %s %.0f entries/s, ratio b/a = %.2f\n",
+			b.Name(), b.N, median(bares), name, median(subs), median(ratios))
 	}
 }
 

@@ -69,6 +69,9 @@ func (s *LedgerState) Apply(m Msg) bool {
 			return false
 		}
 		s.Ledger.Backfill(m.Events, m.From)
+		if m.Done {
+			s.Ledger.EndHistory()
+		}
 		return true
 	}
 	return false

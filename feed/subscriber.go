@@ -305,6 +305,9 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 		s.stats.Restarts++
 	}
 	res.Snap.UsedByLater = lazy
+	// the hour read back below: until its last page the ledger judges nothing
+	// that depends on it (model.Ledger.HistoryPending)
+	res.Snap.HistoryLater = lazy && s.opt.HistoryLimit >= 0 && s.history == nil
 	msg := s.begin(res, s.snapReason, restarted, nil)
 	s.handle(msg)
 	if lazy {

@@ -246,6 +246,8 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 		a := base
 		a.Kind, a.Code, a.Refused = AlertRefusals, code, r.n
 		switch {
+		case l.historyPending:
+			a.Condition = ConditionUnknown // who is refused comes from the hour read back
 		case r.holds:
 			a.Condition = ConditionHolds
 		case r.unknown:
@@ -267,9 +269,10 @@ func orDash(s string) string {
 	return s
 }
 
-// runOutAlert judges the forecast. Until the ledger has observed MinSpan its
-// burn rate is not one, so the condition is unknown rather than ended: a
-// freshly started instance must not resolve what another one fired.
+// runOutAlert judges the forecast. Until the ledger has read the last hour
+// back and observed MinSpan its burn rate is not one, so the condition is
+// unknown rather than ended: a freshly started instance must not resolve (or
+// fire) what one that watched all along judges otherwise.
 func (l *Ledger) runOutAlert(w *wsState, base Alert, now time.Time) Alert {
 	f := l.Forecast(w.name, now)
 	a := base
@@ -279,7 +282,9 @@ func (l *Ledger) runOutAlert(w *wsState, base Alert, now time.Time) Alert {
 	a.Cap, a.CapKind = st.Cap, st.CapKind
 	a.BurnPerHour = f.BurnPerHour
 	switch {
-	case now.UnixMilli()-l.observedFrom < MinSpan.Milliseconds():
+	case l.historyPending, now.UnixMilli()-l.observedFrom < MinSpan.Milliseconds():
+		// part of the hour is not read back yet: the burn, its idle rule and
+		// so the run-out would be judged on part of it
 		a.Condition = ConditionUnknown
 	case f.RunsOut:
 		a.Condition = ConditionHolds

@@ -125,3 +125,35 @@ func (r *refusalRing) pushOlder(x Refusal) {
 	r.buf[j] = x
 	r.n++
 }
+
+// HistoryPending reports whether the last hour is still being read back (a
+// Snapshot with HistoryLater, until EndHistory). Meanwhile every judgement that
+// depends on history — burn, idle, run-out, OUT, who is refused — is unknown:
+// made on part of the hour, it could differ from an instance that watched it
+// all along (EvaluateAlerts judges none of them; views say "loading…").
+func (l *Ledger) HistoryPending() bool { return l.historyPending }
+
+// EndHistory marks the read-back of the hour complete (its last page folded,
+// or the read failed: judged without it rather than never).
+func (l *Ledger) EndHistory() {
+	if !l.historyPending {
+		return
+	}
+	l.version++
+	l.historyPending = false
+	// The averages are final. A ring whose first live charge waits for the
+	// step rule is settled now (copied first when shared with a clone);
+	// others drop their fold when owned, else when next charged (beginFold).
+	for _, w := range l.ws {
+		switch {
+		case w.burn == nil || w.burn.fold == nil:
+		case w.burn.needsSettle():
+			l.own(w).burn.settleFold()
+		case w.owner == l.owner:
+			w.burn.settleFold()
+		}
+	}
+	if l.all.fold != nil {
+		l.all.settleFold()
+	}
+}

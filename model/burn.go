@@ -56,6 +56,9 @@ type burnRing struct {
 	// steps are the latest charges judged steps (credits 0: empty slot).
 	steps    [maxSteps]step
 	nextStep uint8
+	// fold keeps typical and gap in forward order while the hour is read
+	// back (burnfold.go); nil otherwise.
+	fold *fold
 }
 
 // bucket is the credits of one BucketWidth: b is its index (unix ms / bucketMs).
@@ -67,6 +70,10 @@ type bucket struct{ b, sum int64 }
 func (r *burnRing) clone() *burnRing {
 	c := *r
 	c.buckets = append([]bucket(nil), r.buckets...)
+	if r.fold != nil {
+		f := *r.fold
+		c.fold = &f
+	}
 	return &c
 }
 
@@ -162,9 +169,19 @@ func (r *burnRing) charge(ts, credits int64) {
 	}
 	c := float64(credits)
 	isStep := c >= StepFactor*r.typical && credits >= r.rated(ts-BurnWindow.Milliseconds(), ts)
+	// nothing known before it only because the hour is not read back yet:
+	// judged once it is (settleFold)
+	deferred := r.fold != nil && r.typical == 0
 	average(&r.typical, c)
+	if r.fold != nil { // the hour is being read back: averages in forward order (burnfold.go)
+		r.foldLive(ts, c)
+	}
 	if r.add(ts, credits) && isStep {
-		r.pushStep(ts, credits)
+		if deferred {
+			r.fold.deferred = step{ts: ts, credits: credits}
+		} else {
+			r.pushStep(ts, credits)
+		}
 	}
 }
 
@@ -174,6 +191,7 @@ func (r *burnRing) charge(ts, credits int64) {
 // times the typical charge of the newer ones and at least half of what was
 // spent in the BurnWindow after it (the mirror of charge's rule: the window
 // before it is not read yet). A charge with nothing newer is never a step here.
+// While the ring folds (burnfold.go), the averages are kept in forward order.
 func (r *burnRing) chargeOlder(ts, credits int64) {
 	if credits <= 0 {
 		r.add(ts, credits)
@@ -182,6 +200,9 @@ func (r *burnRing) chargeOlder(ts, credits int64) {
 	switch {
 	case r.last == 0:
 		r.last, r.oldest = ts, ts
+		if r.fold == nil && len(r.buckets) == 0 {
+			r.fold = new(fold) // a ring the hour starts: averages in forward order
+		}
 	case ts > r.last: // a live charge came in between: newer after all
 		r.charge(ts, credits)
 		return
@@ -192,6 +213,9 @@ func (r *burnRing) chargeOlder(ts, credits int64) {
 	c := float64(credits)
 	isStep := r.typical > 0 && c >= StepFactor*r.typical && credits >= r.rated(ts, ts+BurnWindow.Milliseconds())
 	average(&r.typical, c)
+	if r.fold != nil {
+		r.foldOlder(ts, c)
+	}
 	if r.add(ts, credits) && isStep {
 		r.pushStep(ts, credits)
 	}

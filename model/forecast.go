@@ -98,6 +98,10 @@ type Forecast struct {
 	NextRechargeIn                time.Duration
 	RechargesLeft                 int64
 	AfterRecharges                bool
+	// Loading is true while the ledger's last hour is read back
+	// (Ledger.HistoryPending): burn, idle and run-out are made on part of the
+	// hour, and nothing may be judged from them yet.
+	Loading bool
 	// usageLimit and used feed the recharge accounting.
 	usageLimit, used int64
 }
@@ -110,6 +114,7 @@ func (l *Ledger) Forecast(ws string, now time.Time) Forecast {
 	r := l.ring(ws)
 	f.BurnPerHour, f.Window = l.burn(r, BurnWindow, now)
 	f.Left = l.period.Left(now)
+	f.Loading = l.historyPending
 	f.Idle, f.IdleAfter = true, MinIdle
 	if r != nil && r.last > 0 {
 		f.IdleAfter = r.idleAfter()

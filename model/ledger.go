@@ -54,6 +54,10 @@ type Ledger struct {
 	// event past it was applied).
 	usedByPending bool
 	usedByAt      string
+	// historyPending: the last hour is being read back (a Snapshot with
+	// HistoryLater) and EndHistory has not come yet: burn, idle, run-out, OUT
+	// and who is refused are not judged from this ledger meanwhile.
+	historyPending bool
 	// defaults are the alert thresholds of workspaces without their own (nil:
 	// the built-in 50/75/90 %); a configuration value, set once, handed to Assess.
 	defaults []int
@@ -252,7 +256,8 @@ func (l *Ledger) Apply(e *Event) {
 		l.addEndpoint(e.Endpoint, e.Credits)
 	}
 	if e.Credits != 0 {
-		w.charge(e.TS, e.Credits)
+		w.charge(e.TS, e.Credits, l.historyPending)
+		l.all.beginFold(l.historyPending)
 		l.all.charge(e.TS, e.Credits)
 	}
 	switch {
@@ -278,10 +283,11 @@ func (l *Ledger) Apply(e *Event) {
 }
 
 // charge adds a charge to the workspace's burn history, making it at the first.
-func (w *wsState) charge(ts, credits int64) {
+func (w *wsState) charge(ts, credits int64, historyPending bool) {
 	if w.burn == nil {
 		w.burn = new(burnRing)
 	}
+	w.burn.beginFold(historyPending)
 	w.burn.charge(ts, credits)
 }
 
@@ -440,6 +446,9 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	l.period = s.Period
 	l.streamID = s.StreamID
 	l.usedByPending, l.usedByAt = s.UsedByLater, ""
+	if s.HistoryLater {
+		l.historyPending = true // a re-read meanwhile does not end the read-back
+	}
 	l.ws = make(map[string]*wsState, len(s.Used)+len(s.Settings))
 	get := func(name string) *wsState {
 		w := l.workspace(name)

@@ -19,6 +19,10 @@ type Snapshot struct {
 	// per workspace, project and endpoint, 1.2M at 100k workspaces: the
 	// ledger's project and endpoint credits come with Ledger.SeedUsedBy.
 	UsedByLater bool
+	// HistoryLater is true when the last hour of the stream is read back
+	// after this read (Ledger.Backfill, then Ledger.EndHistory): until then
+	// the ledger judges nothing that depends on history (Ledger.HistoryPending).
+	HistoryLater bool
 	// Refused maps RefusedField(ws, project, code) → number of 402s (hash refused:<period>).
 	Refused map[string]int64
 	// Recharged maps workspace → credits added this period (hash recharged:<period>).

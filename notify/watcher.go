@@ -5,12 +5,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mavtop/feed"
@@ -133,10 +136,17 @@ type Watcher struct {
 	// that no sink outcome has finished since: taken up again and dropped
 	// again, a delivery counts as dropped once.
 	droppedOnce map[[2]string]bool
-	storeErr    error
-	scores      []model.ForecastScore // newest first, from the stored lifecycle
-	runOut      map[string]time.Time  // workspace → projected run-out
-	stopped     chan struct{}
+	// period is the billing period of the last cycle: at its rollover the
+	// memories of deliveries that cannot come back are pruned.
+	period   string
+	storeErr error
+	scores   []model.ForecastScore // newest first, from the stored lifecycle
+	runOut   map[string]time.Time  // workspace → projected run-out
+	stopped  chan struct{}
+	// cycles counts evaluations done, and judged the stream id the ledger of
+	// the last one had read to (tests wait on them).
+	cycles atomic.Int64
+	judged atomic.Pointer[string]
 }
 
 // inflight is a delivery this instance holds. Its results are kept until
@@ -153,6 +163,15 @@ type inflight struct {
 	results map[string]feed.SinkResult
 	until   time.Time
 	lost    bool
+	// waiting are the sinks a resolution is not yet sent to: its firing is
+	// not done for them (another instance still retries it there); payload
+	// is what they get once it is (releaseWaiting).
+	waiting map[string]bool
+	payload Payload
+	// fenced are sinks whose firing this instance queued before this
+	// resolution but handed over unsent (its lease ran out): the resolution
+	// waits in the queue until the store says the firing is done there.
+	fenced map[string]bool
 	// rec serialises the writes of this delivery, so the newest results and
 	// the "done" of the last sink are what the store keeps.
 	rec sync.Mutex
@@ -341,6 +360,10 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	w.mu.Unlock()
 	if storeErr == nil {
 		onlyStale = w.rolledBack(ctx, l, known) || onlyStale
+		if w.period != p.Key {
+			w.pruneDropped()
+			w.period = p.Key
+		}
 	}
 
 	cands := model.EvaluateAlerts(l, now, h, w.opt.Alert, nil)
@@ -355,8 +378,14 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	if storeErr == nil {
 		w.syncLocal(ctx, p)
 		w.takeOver(ctx, now)
+		if len(w.sinks) > 0 {
+			w.releaseWaiting()
+		}
 	}
 	w.refresh(p.Key)
+	id := l.StreamID()
+	w.judged.Store(&id)
+	w.cycles.Add(1)
 }
 
 // rolledBack compares what the ledger and the lifecycle have read with the
@@ -451,12 +480,11 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 	switch {
 	case !deliver:
 	case tr.Status == model.AlertFiring:
-		w.start(tr.Alert.Period, tr.Alert.ID, 0, tr.Key(), NewPayload(&tr, summary), nil, opt.LeaseUntil)
+		w.start(tr.Alert.Period, tr.Alert.ID, 0, tr.Key(), NewPayload(&tr, summary), nil, nil, opt.LeaseUntil)
 	default:
-		// The store leased the resolution to this instance only if its firing
-		// was delivered; else the firing is still pending (here, with another
-		// instance, or with one that died): take whichever is due, in order.
-		w.take(ctx, tr.Alert.Period, tr.Alert.ID, w.opt.Now())
+		// Leased to this instance at once: each sink gets it as soon as its
+		// firing is done there, whatever the other sinks do (take).
+		w.take(ctx, tr.Alert.Period, tr.Alert.ID, 1, w.opt.Now())
 	}
 }
 
@@ -495,7 +523,7 @@ func (w *Watcher) syncLocal(ctx context.Context, p model.Period) {
 		delete(w.localLeft, key)
 		if working && claimed {
 			// from now on its results are recorded like any delivery's
-			w.inflight[key] = &inflight{period: tr.Alert.Period, id: tr.Alert.ID, left: left, results: map[string]feed.SinkResult{}, until: opt.LeaseUntil}
+			w.inflight[key] = &inflight{period: tr.Alert.Period, id: tr.Alert.ID, left: left, results: map[string]feed.SinkResult{}, until: opt.LeaseUntil, waiting: map[string]bool{}}
 		}
 		// Not claimed: another instance recorded its own announcement first,
 		// and the copies still queued here are dropped (hold: not held), so
@@ -513,19 +541,25 @@ func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
 	if len(w.sinks) == 0 {
 		return
 	}
+	type pending struct {
+		r   feed.StoredAlert
+		idx int
+	}
 	w.mu.Lock()
-	var cand []feed.StoredAlert
+	var cand []pending
 	for _, r := range w.known {
-		i := r.Pending()
-		if i < 0 {
-			continue
-		}
-		d := r.Deliveries[i]
-		if _, busy := w.inflight[d.Transition.Key()]; busy {
-			continue
-		}
-		if d.Owner == "" || d.Owner == w.opt.Instance || !now.Before(d.LeaseUntil) {
-			cand = append(cand, r)
+		// every delivery not done, the resolution too while another instance
+		// still retries the firing: it goes to the sinks the firing is done for
+		for i, d := range r.Deliveries {
+			if d.Done {
+				continue
+			}
+			if _, busy := w.inflight[d.Transition.Key()]; busy {
+				continue
+			}
+			if d.Owner == "" || d.Owner == w.opt.Instance || !now.Before(d.LeaseUntil) {
+				cand = append(cand, pending{r, i})
+			}
 		}
 	}
 	w.mu.Unlock()
@@ -536,8 +570,9 @@ func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
 	for _, s := range w.sinks {
 		room[s] = w.opt.Notifier.Room(s)
 	}
-	for _, r := range cand {
-		d := &r.Deliveries[r.Pending()]
+	for _, c := range cand {
+		r := c.r
+		d := &r.Deliveries[c.idx]
 		var need []string
 		fits := true
 		for _, s := range w.sinks {
@@ -552,18 +587,21 @@ func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
 		for _, s := range need {
 			room[s]--
 		}
-		if w.take(ctx, r.Alert.Period, r.Alert.ID, now) != nil {
+		if w.take(ctx, r.Alert.Period, r.Alert.ID, c.idx, now) != nil {
 			return
 		}
 	}
 }
 
-// take leases an alert's oldest pending delivery (the store hands out a
-// resolution only once its firing is done) and starts it, unless this
-// instance has it under way already.
-func (w *Watcher) take(ctx context.Context, period, id string, now time.Time) error {
+// take leases an alert's delivery idx and starts it, unless this instance has
+// it under way already. A resolution goes at once to the sinks its firing is
+// done for, or queued here before it (a sink's queue keeps an alert's
+// transitions in order); the others wait until the store says the firing is
+// done for them (releaseWaiting), so one sink retrying the firing for an hour
+// holds the resolution back from no other.
+func (w *Watcher) take(ctx context.Context, period, id string, idx int, now time.Time) error {
 	until := w.opt.Now().Add(w.opt.Lease)
-	rec, idx, ok, err := w.opt.Store.TakeDelivery(ctx, period, id, w.opt.Instance, now, until)
+	rec, idx, ok, err := w.opt.Store.TakeDelivery(ctx, period, id, idx, w.opt.Instance, now, until)
 	if err != nil {
 		w.setErr(err)
 		return err
@@ -578,23 +616,55 @@ func (w *Watcher) take(ctx context.Context, period, id string, now time.Time) er
 	if busy { // this instance's own, still under way: the lease was only extended
 		return nil
 	}
-	var left []string
+	left := []string{}
 	for _, s := range w.sinks {
 		if res, ok := d.Sinks[s]; !ok || res.Result == feed.ResultRetrying {
 			left = append(left, s)
 		}
 	}
-	w.start(rec.Alert.Period, rec.Alert.ID, idx, d.Transition.Key(), NewPayload(&d.Transition, d.Summary), left, until)
+	var waiting []string
+	if idx > 0 {
+		prev := &rec.Deliveries[idx-1]
+		w.mu.Lock()
+		for _, s := range left {
+			if !w.firingDone(prev, s) {
+				waiting = append(waiting, s)
+			}
+		}
+		w.mu.Unlock()
+	}
+	w.start(rec.Alert.Period, rec.Alert.ID, idx, d.Transition.Key(), NewPayload(&d.Transition, d.Summary), left, waiting, until)
 	return nil
 }
 
-func (w *Watcher) start(period, id string, idx int, key string, p Payload, sinks []string, until time.Time) {
+// firingDone reports (with w.mu held) whether a resolution may go to sink
+// after the delivery prev: prev is done for sink, or queued for it here, where
+// the sink's queue sends it first.
+func (w *Watcher) firingDone(prev *feed.Delivery, sink string) bool {
+	if prev.DoneFor(sink) {
+		return true
+	}
+	in := w.inflight[prev.Transition.Key()]
+	return in != nil && !in.lost && in.left[sink]
+}
+
+// start runs a delivery to sinks (nil: every sink), all but those waiting.
+func (w *Watcher) start(period, id string, idx int, key string, p Payload, sinks, waiting []string, until time.Time) {
 	if sinks == nil {
 		sinks = w.sinks
 	}
-	in := &inflight{period: period, id: id, idx: idx, left: map[string]bool{}, results: map[string]feed.SinkResult{}, until: until}
+	in := &inflight{period: period, id: id, idx: idx, left: map[string]bool{}, results: map[string]feed.SinkResult{}, until: until,
+		waiting: map[string]bool{}, payload: p}
 	for _, s := range sinks {
 		in.left[s] = true
+	}
+	var now []string
+	for _, s := range sinks {
+		if slices.Contains(waiting, s) {
+			in.waiting[s] = true
+		} else {
+			now = append(now, s)
+		}
 	}
 	w.mu.Lock()
 	w.inflight[key] = in
@@ -603,8 +673,42 @@ func (w *Watcher) start(period, id string, idx int, key string, p Payload, sinks
 		w.onResult(Result{Key: key, Final: true})
 		return
 	}
-	w.opt.Notifier.Enqueue(&Job{Key: key, Payload: p, Sinks: sinks})
+	if len(now) > 0 {
+		w.opt.Notifier.Enqueue(&Job{Key: key, Payload: p, Sinks: now})
+	}
 }
+
+// releaseWaiting sends each resolution held here to the sinks its firing is
+// now done for, as the store read this cycle says (or queued here since).
+func (w *Watcher) releaseWaiting() {
+	var jobs []*Job
+	w.mu.Lock()
+	for key, in := range w.inflight {
+		if len(in.waiting) == 0 || in.lost {
+			continue
+		}
+		rec, ok := w.known[in.id]
+		var ready []string
+		for s := range in.waiting {
+			if !ok || in.idx == 0 || in.idx > len(rec.Deliveries) || w.firingDone(&rec.Deliveries[in.idx-1], s) {
+				ready = append(ready, s)
+				delete(in.waiting, s)
+			}
+		}
+		if len(ready) > 0 {
+			slices.Sort(ready)
+			jobs = append(jobs, &Job{Key: key, Payload: in.payload, Sinks: ready})
+		}
+	}
+	w.mu.Unlock()
+	for _, j := range jobs {
+		w.opt.Notifier.Enqueue(j)
+	}
+}
+
+// errFiringFirst holds a resolution's attempt back (as a retry) while its
+// firing, handed over to another instance, is not done for the sink.
+var errFiringFirst = errors.New("waiting for its firing to be delivered first")
 
 // hold is the notifier's fence before every attempt (Options.Hold): it
 // extends this instance's lease on the delivery, and bounds the attempt to
@@ -613,7 +717,7 @@ func (w *Watcher) start(period, id string, idx int, key string, p Payload, sinks
 // the last quarter of a lease between a send and its record (or dies there)
 // lets the next one send again: the at-least-once window the idempotency key
 // covers.
-func (w *Watcher) hold(ctx context.Context, key, _ string) (time.Duration, error) {
+func (w *Watcher) hold(ctx context.Context, key, sink string) (time.Duration, error) {
 	w.mu.Lock()
 	in := w.inflight[key]
 	w.mu.Unlock()
@@ -633,6 +737,13 @@ func (w *Watcher) hold(ctx context.Context, key, _ string) (time.Duration, error
 	margin := w.opt.Lease / 4
 	w.mu.Lock()
 	lost := in.lost
+	if in.fenced[sink] {
+		if rec, ok := w.known[in.id]; ok && in.idx > 0 && in.idx <= len(rec.Deliveries) && !rec.Deliveries[in.idx-1].DoneFor(sink) {
+			w.mu.Unlock()
+			return 0, errFiringFirst
+		}
+		delete(in.fenced, sink)
+	}
 	w.mu.Unlock()
 	if lost {
 		return 0, ErrNotHeld
@@ -659,6 +770,30 @@ func (w *Watcher) hold(ctx context.Context, key, _ string) (time.Duration, error
 	return w.opt.Lease - margin, nil
 }
 
+// pruneDropped forgets, at a billing period's rollover, the deliveries a full
+// queue dropped that can no longer be taken up again: their alert is gone from
+// the store read this cycle (an older period's, expired) or their delivery is
+// done there (finished by another instance). Without it the memory grew by
+// every such delivery for the life of the process. The ones still pending
+// are kept: dropped again, they still count once.
+func (w *Watcher) pruneDropped() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for ks := range w.droppedOnce {
+		key := ks[0]
+		i := strings.LastIndexByte(key, '#')
+		pending := false
+		if rec, ok := w.known[key[:max(i, 0)]]; ok && i > 0 {
+			for _, d := range rec.Deliveries {
+				pending = pending || (d.Transition.Key() == key && !d.Done)
+			}
+		}
+		if !pending {
+			delete(w.droppedOnce, ks)
+		}
+	}
+}
+
 // onResult takes a sink's outcome (from the sink's goroutine) and records it.
 func (w *Watcher) onResult(r Result) {
 	now := w.opt.Now()
@@ -675,6 +810,17 @@ func (w *Watcher) onResult(r Result) {
 				delete(w.droppedOnce, ks)
 			}
 			w.counts[[2]string{r.Sink, r.Outcome}]++
+		}
+	}
+	if r.Outcome == OutcomeHandedOver && strings.HasSuffix(r.Key, "#"+string(model.AlertFiring)) {
+		// a resolution queued here behind this firing must not overtake it
+		// now that another instance sends the firing
+		id := strings.TrimSuffix(r.Key, "#"+string(model.AlertFiring))
+		if res := w.inflight[id+"#"+string(model.AlertResolved)]; res != nil {
+			if res.fenced == nil {
+				res.fenced = map[string]bool{}
+			}
+			res.fenced[r.Sink] = true
 		}
 	}
 	in := w.inflight[r.Key]

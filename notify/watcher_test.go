@@ -24,6 +24,7 @@ import (
 // hub, subscriber and watcher.
 type instance struct {
 	name   string
+	hub    *feed.Hub
 	w      *Watcher
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -37,25 +38,32 @@ func startInstance(t *testing.T, srv *feedtest.Server, name string, hookURL stri
 // startInstanceWith starts an instance whose options tune may change.
 func startInstanceWith(t *testing.T, srv *feedtest.Server, name string, hookURL string, tune func(*WatcherOptions)) *instance {
 	t.Helper()
+	return startClocked(t, srv, name, hookURL, nil, tune)
+}
+
+// startClocked starts an instance whose subscriber and watcher both read
+// clock (nil: time.Now), as one process does.
+func startClocked(t *testing.T, srv *feedtest.Server, name string, hookURL string, clock func() time.Time, tune func(*WatcherOptions)) *instance {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := srv.Client()
 	hub := feed.NewHub()
-	sub := feed.NewSubscriber(c, feed.SubscriberOptions{Block: 50 * time.Millisecond})
 	var n *Notifier
 	if hookURL != "" {
-		sinks, err := ParseSinks([]string{hookURL}, nil)
+		sinks, err := ParseSinks(strings.Fields(hookURL), nil) // several, separated by spaces
 		if err != nil {
 			t.Fatal(err)
 		}
 		n = New(sinks, Options{Backoff: &backoff.Backoff{Min: 5 * time.Millisecond, Max: 20 * time.Millisecond}})
 	}
 	opt := WatcherOptions{Hub: hub, Store: feed.NewAlertStore(c, ""), Notifier: n, Instance: name,
-		Every: 20 * time.Millisecond, Lease: 3 * time.Second}
+		Every: 20 * time.Millisecond, Lease: 3 * time.Second, Now: clock}
 	if tune != nil {
 		tune(&opt)
 	}
+	sub := feed.NewSubscriber(c, feed.SubscriberOptions{Block: 50 * time.Millisecond, Now: clock})
 	w := NewWatcher(opt)
-	in := &instance{name: name, w: w, cancel: cancel, done: make(chan struct{})}
+	in := &instance{name: name, hub: hub, w: w, cancel: cancel, done: make(chan struct{})}
 	go func() { _ = hub.Run(ctx, sub) }()
 	go func() { defer close(in.done); _ = w.Run(ctx) }()
 	t.Cleanup(in.stop)
@@ -433,7 +441,13 @@ func TestForecastScoreIsSharedThroughTheStore(t *testing.T) {
 	ctx := context.Background()
 	period := model.MonthlyUTC.At(time.Now()).Key
 	st := feed.NewAlertStore(srv.Client(), "")
-	setUp(t, srv, model.Settings{Allocation: 1000}, 600) // burns fast: runs out within the hour
+	// burns fast: runs out within the hour (six charges: a single one is no
+	// rate but a step, README "Forecasts")
+	setUp(t, srv, model.Settings{Allocation: 1000}, 100)
+	u := notifytest.NewUsage(t, srv.Client())
+	for range 5 {
+		u.Spend("acme", 100)
+	}
 	rc := newReceiver(t)
 	w1 := startInstance(t, srv, "w1", rc.srv.URL)
 	runOut := model.AlertID(period, "acme", "", model.AlertRunOut, "")

@@ -258,6 +258,11 @@ func capName(k model.CapKind) string {
 // "Forecasts": the burn and its window, idle, a step left out, auto-recharge.
 func (d *Detail) forecastLine() string {
 	st, s, f := d.st, d.sum, d.fc
+	if f.Loading && !(f.RemainingKnown && f.RunsOut && f.RunsOutIn == 0) {
+		// judged on part of the hour, it could say idle where an instance
+		// that watched all along says "runs out in 3 min"
+		return st.Dim.Render("burn and forecast: loading… (the last hour is read back)")
+	}
 	fr := "burn " + compact(f.BurnPerHour) + "/h (" + humanize(f.Window) + ")"
 	if f.Idle {
 		fr = "idle"

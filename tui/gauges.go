@@ -539,6 +539,10 @@ func cellRunsOut(g *Gauges, r *gaugeRow, width int) string {
 		return "402: refused"
 	case !f.RemainingKnown:
 		return "—"
+	case f.Loading && !(f.RunsOut && f.RunsOutIn == 0):
+		// the hour is still read back: judged on part of it, the forecast
+		// could differ from an instance that watched all along
+		return "loading…"
 	case f.RunsOut && f.RunsOutIn == 0:
 		return "out now"
 	case f.RunsOut:

@@ -1,0 +1,176 @@
+package notify
+
+import (
+	"context"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"mavtop/feed"
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+// fixedClock is a clock the test moves: producers stamp events with it and
+// every instance judges by it, so minutes of burn take no minutes.
+type fixedClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fixedClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fixedClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// judged is what an instance's hub judges of a workspace at now: its forecast,
+// and whether it still reads the hour back.
+func (in *instance) judged(ws string, now time.Time) (f model.Forecast, pending, ok bool) {
+	in.hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
+		if l != nil {
+			f, pending, ok = l.Forecast(ws, now), l.HistoryPending(), true
+		}
+	})
+	return f, pending, ok
+}
+
+// A watcher killed and restarted mid-burn judges run-out and idle as one that
+// watched all along: the same burn, the same idle limit, the same run-out,
+// and no run_out resolution reaches the receiver while the one that watched
+// still forecasts a run-out. The burn slows down (charges every 10 s, then
+// every minute): the hour folded newest first weighed its busy past most,
+// and the restarted one went idle a minute after the last charge while the
+// other waited almost three ("burn of 0 credits/h" against "out in 25 min").
+func TestARestartedWatcherJudgesRunOutLikeOneThatWatched(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	now := time.Now()
+	t0 := now.Add(-40 * time.Minute).Truncate(time.Second) // whole ms, as event times are
+	if p := model.MonthlyUTC.At(now); t0.Before(p.Start) {
+		t0 = p.Start.Add(time.Second) // the whole burn in one billing period
+	}
+	period := model.MonthlyUTC.At(t0).Key
+	clock := &fixedClock{t: t0}
+	setUp(t, srv, model.Settings{Allocation: 2000}, 0)
+	rc := newReceiver(t)
+	// leases run on the same clock, which jumps minutes: long enough that
+	// none runs out while its holder is alive
+	long := func(o *WatcherOptions) { o.Lease = 2 * time.Hour }
+	a := startClocked(t, srv, "continuous", rc.srv.URL, clock.Now, long)
+	b := startClocked(t, srv, "restarted", rc.srv.URL, clock.Now, long)
+	pub := feed.NewPublisher(srv.Client(), feed.PublisherOptions{})
+	var last model.Event
+	spend := func(at time.Time) {
+		t.Helper()
+		clock.Set(at)
+		var err error
+		if last, err = pub.Record(ctx, model.Event{TS: at.UnixMilli(), Workspace: "acme", Endpoint: "/responses", Credits: 10, Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caughtUp := func(ins ...*instance) {
+		t.Helper()
+		for _, in := range ins {
+			waitFor(t, in.name+" to read the hour back and judge the last charge", func() bool {
+				_, pending, ok := in.judged("acme", clock.Now())
+				id := in.w.judged.Load()
+				return ok && !pending && in.hub.Applied(last.ID) && id != nil && model.CompareStreamIDs(*id, last.ID) >= 0
+			})
+		}
+	}
+	caughtUp(a, b)
+	// Each charge is read before the clock moves on, as in real time: a
+	// clock ahead of the feed would see silences that never were.
+	at := t0
+	// busy: every 10 s, for longer than the burn window, so that the first
+	// charge (a step to a watcher that saw it, not to one that read it back:
+	// README "Forecasts") is out of the window when they are compared
+	for range 100 {
+		at = at.Add(10 * time.Second)
+		spend(at)
+		caughtUp(a, b)
+	}
+	// slowing down to a charge a minute, never silent for longer than the
+	// idle rule allows at that point (4 typical intervals, at least 1 min)
+	slow := []time.Duration{20, 30, 40, 50, 60, 60, 60, 60}
+	for i, gap := range slow {
+		at = at.Add(gap * time.Second)
+		spend(at)
+		switch i {
+		case 3:
+			b.stop()
+		case 5:
+			b = startClocked(t, srv, "restarted-2", rc.srv.URL, clock.Now, long)
+		}
+		if i < 3 || i >= 5 {
+			caughtUp(a, b)
+		} else {
+			caughtUp(a)
+		}
+	}
+	runOut := model.AlertID(period, "acme", "", model.AlertRunOut, "")
+	same := func(at time.Time) model.Forecast {
+		t.Helper()
+		fa, _, _ := a.judged("acme", at)
+		fb, _, _ := b.judged("acme", at)
+		if fa.Idle != fb.Idle || fa.RunsOut != fb.RunsOut || math.Abs(fa.BurnPerHour-fb.BurnPerHour) > 1e-6 ||
+			fa.RunsOutIn.Round(time.Second) != fb.RunsOutIn.Round(time.Second) || fa.IdleAfter.Round(time.Millisecond) != fb.IdleAfter.Round(time.Millisecond) {
+			t.Fatalf("%v after the last charge: restarted idle %v (after %v) burn %.1f/h runs out %v in %v; watched all along idle %v (after %v) burn %.1f/h runs out %v in %v",
+				at.Sub(time.UnixMilli(last.TS)), fb.Idle, fb.IdleAfter, fb.BurnPerHour, fb.RunsOut, fb.RunsOutIn,
+				fa.Idle, fa.IdleAfter, fa.BurnPerHour, fa.RunsOut, fa.RunsOutIn)
+		}
+		return fa
+	}
+	f := same(at)
+	// 60 charges of 10 credits in the 15-minute window (and the part of a
+	// 10-s bucket it starts in: 60 or 61 charges): ~2,400/h, 920 of 2,000 left
+	want := time.Duration(920 / f.BurnPerHour * float64(time.Hour))
+	if !f.RunsOut || f.BurnPerHour < 600*3600/910 || f.BurnPerHour > 610*3600/900 || (f.RunsOutIn-want).Abs() > time.Second {
+		t.Fatalf("forecast burn %.1f/h runs out %v in %v, want ~2,400/h, in %v", f.BurnPerHour, f.RunsOut, f.RunsOutIn, want)
+	}
+	waitFor(t, "run_out fired", func() bool {
+		if time.Since(now) > 25*time.Second { // about to time out: say what there is
+			recs, _, _ := feed.NewAlertStore(srv.Client(), "").Load(ctx, period)
+			t.Logf("receiver %v; store %+v", rc.keys(), recs[runOut])
+		}
+		return rc.keys()[runOut+"#firing"] == 1
+	})
+
+	// The typical interval, charge by charge (the running average, 1/8 each):
+	// 10 s, then 37.2 s after the slowdown; idle after four of them.
+	typical := 10.0
+	for _, gap := range slow {
+		typical += (float64(gap) - typical) / 8
+	}
+	idleAfter := time.Duration(4 * typical * float64(time.Second))
+	// Silence past a minute (the restarted one's idle limit before) and
+	// short of four typical intervals.
+	quiet := time.UnixMilli(last.TS).Add(90 * time.Second)
+	clock.Set(quiet)
+	f = same(quiet)
+	if f.Idle || !f.RunsOut || (f.IdleAfter-idleAfter).Abs() > time.Millisecond {
+		t.Fatalf("90 s after the last charge: idle %v (after %v) runs out %v, want busy, idle after %v, running out", f.Idle, f.IdleAfter, f.RunsOut, idleAfter)
+	}
+	for _, in := range []*instance{a, b} { // both judge at this time, many times over
+		from := in.w.cycles.Load()
+		waitFor(t, in.name+" to judge on", func() bool { return in.w.cycles.Load() > from+20 })
+	}
+	if n := rc.keys()[runOut+"#resolved"]; n != 0 {
+		for _, p := range rc.payloads() {
+			t.Logf("received %s by %s at %s: %s", p.Key, p.Instance, p.At, p.Summary)
+		}
+		f, _, _ := a.judged("acme", quiet)
+		t.Fatalf("run_out resolved %d times while the watcher that watched all along forecasts out in %v at %.1f/h", n, f.RunsOutIn, f.BurnPerHour)
+	}
+
+	// Past four typical intervals both call it idle: it resolves, once.
+	idle := time.UnixMilli(last.TS).Add(3 * time.Minute)
+	clock.Set(idle)
+	if f := same(idle); !f.Idle || f.RunsOut {
+		t.Fatalf("3 min after the last charge: idle %v runs out %v, want idle", f.Idle, f.RunsOut)
+	}
+	waitFor(t, "run_out resolved", func() bool { return rc.keys()[runOut+"#resolved"] == 1 })
+	settledAll(t, feed.NewAlertStore(srv.Client(), ""), period, 1, runOut)
+	if got := rc.keys(); got[runOut+"#firing"] != 1 || got[runOut+"#resolved"] != 1 {
+		t.Fatalf("receiver got %v, want run_out fired and resolved once each", got)
+	}
+}

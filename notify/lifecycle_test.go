@@ -129,19 +129,26 @@ func TestAResolutionNeverReachesAReceiverBeforeItsFiring(t *testing.T) {
 	inOrder(t, rc)
 }
 
+// startStale starts what the feed_stale tests share: a real redis-server to
+// kill and restart (the test is skipped without one), a receiver, and returns
+// them with the billing period and feed_stale's alert id in it.
+func startStale(t *testing.T) (srv *feedtest.Server, rc *receiver, period, stale string) {
+	t.Helper()
+	srv = feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("needs redis-server to kill and restart")
+	}
+	period = model.MonthlyUTC.At(time.Now()).Key
+	return srv, newReceiver(t), period, model.AlertID(period, "", "", model.AlertStale, "")
+}
+
 // A watcher started while Redis is down cannot read any counters, but its
 // own alert does not wait for them: once --stale has passed it announces the
 // feed_stale firing ("cannot reach Redis") on its own, and once Redis answers
 // it records it there and resolves it, each once and in order.
 func TestRedisDownFromTheStartIsAlerted(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("needs redis-server to kill and restart")
-	}
-	rc := newReceiver(t)
+	srv, rc, period, stale := startStale(t)
 	srv.Kill()
-	period := model.MonthlyUTC.At(time.Now()).Key
-	stale := model.AlertID(period, "", "", model.AlertStale, "")
 	in := startInstanceWith(t, srv, "w", rc.srv.URL, func(o *WatcherOptions) { o.Alert.Stale = 300 * time.Millisecond })
 	waitFor(t, "the feed_stale firing while Redis is down", func() bool { return rc.keys()[stale+"#firing"] == 1 })
 	p := rc.payloads()[0]
@@ -168,13 +175,7 @@ func TestRedisDownFromTheStartIsAlerted(t *testing.T) {
 // counters are read again, the ledger holding the lost history judges
 // nothing else (it fired the lost 50 % and run-out alerts a second time).
 func TestFeedStaleResolvesAfterARestartThatLostTheData(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("needs redis-server to restart without its data")
-	}
-	rc := newReceiver(t)
-	period := model.MonthlyUTC.At(time.Now()).Key
-	stale := model.AlertID(period, "", "", model.AlertStale, "")
+	srv, rc, period, stale := startStale(t)
 	setUp(t, srv, model.Settings{Allocation: 1000}, 600)
 	startInstanceWith(t, srv, "w", rc.srv.URL, func(o *WatcherOptions) { o.Alert.Stale = 300 * time.Millisecond })
 	// the 50 % firing says the watcher read the event
@@ -199,14 +200,8 @@ func TestFeedStaleResolvesAfterARestartThatLostTheData(t *testing.T) {
 // firing got through (it was recorded as delivered at once, and the other
 // instance sent the resolution first).
 func TestAResolutionWaitsForAFiringAnnouncedWithoutRedis(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("needs redis-server to kill and restart")
-	}
-	rc := newReceiver(t)
+	srv, rc, period, stale := startStale(t)
 	g := newGate(t, rc)
-	period := model.MonthlyUTC.At(time.Now()).Key
-	stale := model.AlertID(period, "", "", model.AlertStale, "")
 	srv.Kill()
 	startInstanceWith(t, srv, "away", g.srv.URL, func(o *WatcherOptions) {
 		o.Alert.Stale, o.Every, o.Lease = 300*time.Millisecond, time.Second, 2*time.Second

@@ -11,6 +11,7 @@ import (
 	"mavtop/feed/feedtest"
 	"mavtop/model"
 	"mavtop/notify"
+	"mavtop/notify/notifytest"
 )
 
 // `mavtop alerts --json` says level and cap_kind in the words the webhook
@@ -21,7 +22,7 @@ func TestAlertsJSONUsesThePayloadsWords(t *testing.T) {
 	now := time.Now()
 	period := model.MonthlyUTC.At(now).Key
 	tr := model.AlertTransition{Status: model.AlertFiring, At: now, Alert: model.Alert{
-		ID: model.AlertID(period, "acme", "", model.AlertThreshold, "75"), Kind: model.AlertThreshold, Period: period,
+		ID: notifytest.ThresholdID(period, "acme", "75"), Kind: model.AlertThreshold, Period: period,
 		Workspace: "acme", Threshold: 75, Used: 760, Cap: 1000, CapKind: model.CapAllocation, PercentUsed: 76, Level: model.LevelHigh}}
 	if ok, err := feed.NewAlertStore(srv.Client(), "").Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{}); !ok || err != nil {
 		t.Fatalf("claim %v %v", ok, err)

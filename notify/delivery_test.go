@@ -10,6 +10,7 @@ import (
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
 	"mavtop/model"
+	"mavtop/notify/notifytest"
 )
 
 // Through the whole path (a real redis-server, the watcher, the store): the
@@ -23,7 +24,7 @@ func TestAStuckAlertDelaysNoOtherAndARefusalIsFinal(t *testing.T) {
 	srv := feedtest.Start(t)
 	ctx := context.Background()
 	period := model.MonthlyUTC.At(time.Now()).Key
-	id := func(th string) string { return model.AlertID(period, "acme", "", model.AlertThreshold, th) }
+	id := func(th string) string { return notifytest.ThresholdID(period, "acme", th) }
 	rc := newReceiver(t)
 	calls := map[string]int{}
 	rc.answer = func(p *Payload) int {

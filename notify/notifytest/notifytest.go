@@ -54,10 +54,16 @@ func (u *Usage) Spend(ws string, credits int64) {
 	}
 }
 
+// ThresholdID is the id of ws's alert at threshold percent th (its
+// allocation's, no project), in period.
+func ThresholdID(period, ws, th string) string {
+	return model.AlertID(period, ws, "", model.AlertThreshold, th)
+}
+
 // ThresholdKey is the idempotency key of the transition to status of ws's
 // alert at threshold percent th, in period.
 func ThresholdKey(period, ws, th string, status model.AlertStatus) string {
-	return model.AlertID(period, ws, "", model.AlertThreshold, th) + "#" + string(status)
+	return ThresholdID(period, ws, th) + "#" + string(status)
 }
 
 // Settled reports whether every delivery of period the store holds is done

@@ -11,7 +11,9 @@ import (
 
 func TestEmptyStart(t *testing.T) {
 	r := newRig(t, 100, 30)
-	r.waitFor("No usage events yet this period")
+	// the endpoint bars say "loading…" until the start's used_by read is in:
+	// on a loaded machine the first frames come before it
+	r.waitFor("No usage events yet this period", "no credits spent yet")
 	s := r.requireGolden()
 	if !strings.Contains(s, "● connected") {
 		t.Fatalf("not connected:\n%s", s)

@@ -208,7 +208,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 			a := base
 			a.Project, a.Kind, a.Cap, a.Used, a.Level = p.name, kind, of, p.used, max(pst.Level, LevelWarn)
 			a.ID = AlertID(period, w.name, p.name, kind, "")
-			a.Condition = holds(p.used >= of)
+			a.Condition = projectHolds(l, p.used >= of)
 			dst = append(dst, a)
 		}
 		if b.Alert > 0 {
@@ -223,7 +223,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 				a.Project, a.Kind, a.Threshold, a.Cap, a.CapKind = p.name, AlertThreshold, t, b.Limit, CapLimit
 				a.Used, a.PercentUsed, a.Level = p.used, pst.Percent, pst.Level
 				a.ID = AlertID(period, w.name, p.name, a.Kind, strconv.Itoa(t))
-				a.Condition = holds(Reached(p.used, b.Limit, t))
+				a.Condition = projectHolds(l, Reached(p.used, b.Limit, t))
 				dst = append(dst, a)
 			}
 		}
@@ -260,6 +260,16 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 		dst = append(dst, a)
 	}
 	return dst
+}
+
+// projectHolds judges a project's line: unknown while the project credits
+// (used_by) are still read after a start, when every project reads 0 credits
+// (a restarted instance resolved what one that watched all along had fired).
+func projectHolds(l *Ledger, b bool) AlertCondition {
+	if l.usedByPending {
+		return ConditionUnknown
+	}
+	return holds(b)
 }
 
 func orDash(s string) string {

@@ -393,3 +393,40 @@ func TestAlertSentencesEveryKind(t *testing.T) {
 		t.Errorf("rollover: %q", got)
 	}
 }
+
+// A restarted instance reads the project credits (used_by) after the first
+// frame: until they are in, its projects read 0 credits, and it must not
+// resolve (or fire) a project's alert that one that watched all along judges
+// still holding.
+func TestAlertProjectsWaitForTheirCredits(t *testing.T) {
+	snap := func(later bool) *Snapshot {
+		s := &Snapshot{Period: MonthlyUTC.At(t0), StreamID: "100-0", Used: map[string]int64{"acme": 150},
+			Budgets: map[string]ProjectBudget{ProjectKey("acme", "web"): {Alert: 100, Limit: 200}}, UsedByLater: later}
+		if !later {
+			s.UsedBy = map[string]int64{UsedByField("acme", "web", "/responses"): 150}
+		}
+		return s
+	}
+	now := t0.Add(2 * time.Minute)
+	watched := NewLedger(MonthlyUTC, t0)
+	watched.Seed(snap(false), t0)
+	lc := newLifecycle()
+	fired := ids(lc.step(watched, now))
+	if len(fired) != 3 {
+		t.Fatalf("the instance that watched fired %q, want the project's budget alert and its 50 and 75 %% thresholds", fired)
+	}
+	restarted := NewLedger(MonthlyUTC, t0)
+	restarted.Seed(snap(true), t0)
+	if got := lc.step(restarted, now); got != nil {
+		t.Fatalf("before its project credits are read the restarted instance decided %q; want nothing", got)
+	}
+	restarted.SeedUsedBy(map[string]int64{UsedByField("acme", "web", "/responses"): 150}, "100-0")
+	if got := lc.step(restarted, now); got != nil {
+		t.Fatalf("with its project credits read the restarted instance decided %q; want nothing (they still hold)", got)
+	}
+	for id, rec := range lc.known {
+		if rec.Status != AlertFiring {
+			t.Errorf("%s is %s, want firing", id, rec.Status)
+		}
+	}
+}

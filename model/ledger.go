@@ -39,6 +39,10 @@ type Ledger struct {
 	streamID  string
 	counts    Counts
 	version   uint64 // bumped by every change, so readers can skip redrawing
+	// members is bumped when a workspace is added or a Seed drops one, so a
+	// reader's list of names (a filter's matches) knows it is stale even when
+	// the count is unchanged (a re-read where one went and another came)
+	members uint64
 	// orders are every workspace in each of the gauges' orders, kept as
 	// events arrive (see rerank); bulk pauses that while Seed rebuilds.
 	orders [numOrders]rankList
@@ -165,6 +169,10 @@ func (l *Ledger) Version() uint64 { return l.version }
 // Len returns the number of workspaces.
 func (l *Ledger) Len() int { return len(l.ws) }
 
+// Members changes whenever the set of workspaces does: one added, or a Seed
+// that dropped one or brought another, the count alone being the same.
+func (l *Ledger) Members() uint64 { return l.members }
+
 // owners hands out ledger identities for copy-on-write (see Ledger.own).
 var owners atomic.Uint64
 
@@ -180,6 +188,7 @@ func (l *Ledger) workspace(name string) *wsState {
 	// were a third of seeding them
 	w := &wsState{owner: l.owner, name: name, nextAt: noLine}
 	l.ws[name] = w
+	l.members++
 	l.rerank(w) // takes its place in the orders
 	return w
 }
@@ -440,9 +449,20 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	l.version++
 	samePeriod := s.Period.Key == l.period.Key
-	old := l.ws
+	old, members := l.ws, l.members
 	l.bulk = true
 	defer l.rankAll()
+	defer func() { // the same workspaces again: the same members
+		same := len(l.ws) == len(old)
+		for name := range l.ws {
+			if same && old[name] == nil {
+				same = false
+			}
+		}
+		if l.members = members; !same {
+			l.members++
+		}
+	}()
 	l.period = s.Period
 	l.streamID = s.StreamID
 	l.usedByPending, l.usedByAt = s.UsedByLater, ""

@@ -74,12 +74,12 @@ func (g *Gauges) SetSize(w, h int) {
 // filterCache is the workspaces whose names match the filter; it is made again
 // only when the filter or the set of workspaces changes, not every frame.
 type filterCache struct {
-	filter string
-	ledger *model.Ledger
-	n      int
-	period string
-	names  []string // matching, by name
-	set    map[string]struct{}
+	filter  string
+	ledger  *model.Ledger
+	members uint64 // model.Ledger.Members: the count alone misses one gone, one come
+	period  string
+	names   []string // matching, by name
+	set     map[string]struct{}
 	// sorted is names in the order of the last frame: sorted again every
 	// frame, it is nearly in order already (an event moves one workspace),
 	// so the sort costs about one comparison a match, not m·log m
@@ -252,8 +252,8 @@ func (g *Gauges) listRows(l *model.Ledger, f string) []string {
 	rows := g.rows[:0]
 	o := g.kept()
 	c := &g.matches
-	if c.filter != f || c.ledger != l || c.n != l.Len() || c.period != l.Period().Key {
-		*c = filterCache{filter: f, ledger: l, n: l.Len(), period: l.Period().Key, names: c.names[:0], sorted: c.sorted[:0]}
+	if c.filter != f || c.ledger != l || c.members != l.Members() || c.period != l.Period().Key {
+		*c = filterCache{filter: f, ledger: l, members: l.Members(), period: l.Period().Key, names: c.names[:0], sorted: c.sorted[:0]}
 		for _, name := range l.Ordered(model.ByName, 0, l.Len(), nil) {
 			if strings.Contains(strings.ToLower(name), f) {
 				c.names = append(c.names, name)

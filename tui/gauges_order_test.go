@@ -73,3 +73,47 @@ func TestGaugesEveryOrderMatchesAFullSort(t *testing.T) {
 		}
 	}
 }
+
+// TestGaugesFilterFollowsAReReadThatSwapsAWorkspace re-reads the counters with
+// one workspace gone and another come, the count unchanged: the filter's
+// matches must drop the one and list the other (they were kept by count).
+func TestGaugesFilterFollowsAReReadThatSwapsAWorkspace(t *testing.T) {
+	const n = 3000
+	now := testNow
+	l := model.NewLedger(model.MonthlyUTC, now)
+	l.Seed(modeltest.Snapshot(n, now), now)
+	for _, filter := range []string{"12", "1"} { // few matches (sorted), many (the kept order walked)
+		g := NewGauges(testCommon())
+		g.SetSize(200, 40)
+		g, _ = g.Update(press("/"))
+		g, _ = g.Update(press(filter))
+		g, _ = g.Update(press("enter"))
+		g.Refresh(l)
+		s := modeltest.Snapshot(n, now)
+		gone, came := modeltest.Workspace(12), "zz-12-1"
+		delete(s.Used, gone)
+		delete(s.Settings, gone)
+		for f := range s.UsedBy {
+			if strings.HasPrefix(f, gone+"/") {
+				delete(s.UsedBy, f)
+			}
+		}
+		s.Used[came], s.Settings[came] = 5_000, model.Settings{Allocation: 1_000} // 500 %: the top row by use
+		l.Seed(s, now)
+		if l.Len() != n {
+			t.Fatalf("the re-read holds %d workspaces, want %d", l.Len(), n)
+		}
+		g.Refresh(l)
+		want := 0
+		for _, name := range l.Names(nil) {
+			if strings.Contains(name, filter) {
+				want++
+			}
+		}
+		if g.n != want || g.visible[0].Name != came || slices.Contains(g.rows, gone) {
+			t.Fatalf("filter %q after the re-read: %d rows (want %d), top %s (want %s), %s listed %v",
+				filter, g.n, want, g.visible[0].Name, came, gone, slices.Contains(g.rows, gone))
+		}
+		l.Seed(modeltest.Snapshot(n, now), now)
+	}
+}

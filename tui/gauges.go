@@ -320,7 +320,7 @@ var gaugeColumns = []struct {
 	column
 	prio int
 }{
-	{column{head: "used", right: true, cell: cellPercent, width: 12}, 1},
+	{column{head: "used", right: true, cell: cellPercent, width: usedW}, 1},
 	{column{head: "credits", right: true, cell: cellCredits, width: 15}, 2},
 	{column{head: "runs out", cell: cellRunsOut, width: runsOutW}, 0},
 	{column{head: "burn", right: true, cell: cellBurn, width: 7}, 3},
@@ -333,8 +333,10 @@ const (
 	// runsOutW holds the longest forecast whole: "top-up in 31 days" (a
 	// top-up or a run-out comes within the period, at most 31 days away)
 	runsOutW = 17
-	levelW   = 7
-	markerW  = 2
+	// usedW holds "99.9 % used" and "100 % lim" right-aligned
+	usedW   = 12
+	levelW  = 7
+	markerW = 2
 	// narrowUsed is the pane width under which "used" is the percent alone,
 	// so it stays beside "runs out" at 60 columns
 	narrowUsed = 70
@@ -343,6 +345,11 @@ const (
 	// of figures up to a billion)
 	wideCredits  = 150
 	fullCreditsW = 27
+	// wideUsedExtra is what the used column takes from the bar when the
+	// bar keeps twice as much beside it: "99.9 % /training" (a project's
+	// usage limit sets the level) whole instead of "99.9 % /tra…" beside a
+	// bar of 60 cells, as the help says it reads
+	wideUsedExtra = 8
 )
 
 // names is the width of the name column: the one every pane gives names.
@@ -381,10 +388,22 @@ func (g *Gauges) layout() (nameW, barW int, cols []column) {
 			}
 		}
 	}
+	extra := 0
+	if chosen[0] && avail >= 2*wideUsedExtra { // gaugeColumns[0] is used
+		extra = wideUsedExtra
+		avail -= extra
+	}
 	for i, c := range gaugeColumns {
 		if chosen[i] {
 			col := c.column
 			col.width = width(col)
+			if col.head == "used" && extra > 0 {
+				// the extra cells come after the column's own, so the
+				// percents stay beside the bar: a row's own "84 % used"
+				// keeps its place and a project's cue runs on to the right
+				col.width += extra
+				col.right = false
+			}
 			cols = append(cols, col)
 		}
 	}
@@ -417,7 +436,11 @@ func (g Gauges) View() string {
 	} else {
 		head := strings.Repeat(" ", markerW) + pad("workspace", nameW) + " " + pad("level", levelW) + " " + align("usage", barW, false)
 		for _, c := range cols {
-			head += " " + align(c.head, c.width, c.right)
+			h := c.head
+			if c.head == "used" && !c.right { // over the percents' right edge
+				h = align(h, usedW, true)
+			}
+			head += " " + align(h, c.width, c.right)
 		}
 		b.WriteString(g.st.Dim.Render(fit(head, g.width)))
 	}
@@ -499,13 +522,17 @@ func cellPercent(g *Gauges, r *gaugeRow, width int) string {
 	p := percent(r.Percent)
 	switch {
 	case r.CapKind == model.CapNone:
-		return "—"
+		p = "—"
 	case width < 11: // "99.9 %": the header says used
-		return p
 	case r.CapKind == model.CapLimit:
-		return p + " lim"
+		p += " lim"
+	default:
+		p += " used"
 	}
-	return p + " used"
+	if width > usedW { // left-aligned: right-align in the column's own cells
+		return align(p, usedW, true)
+	}
+	return p
 }
 
 // cellCredits is used / cap in one form per size, whatever the figures, so

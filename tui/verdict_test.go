@@ -106,6 +106,9 @@ func TestVerdictCueFitsEveryWidth(t *testing.T) {
 		if w >= 70 { // the used column's word form: "99.9 % /tra…"
 			cue = percent(v.Status.Percent) + " /tr"
 		}
+		if w >= 200 { // room for the project whole, as the help says it reads
+			cue = percent(v.Status.Percent) + " /training "
+		}
 		rows := map[string]string{}
 		for _, line := range strings.Split(view(m), "\n") {
 			for _, ws := range []string{"hooli-ml", "acme-staging"} {

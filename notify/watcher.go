@@ -81,6 +81,18 @@ func (e *Entry) Delivery() (sent, retrying, failed int, lastErr string, waiting 
 			lastErr = r.Err
 		}
 	}
+	if n := len(e.Deliveries); n > 1 && !d.Done {
+		// A resolution waits for each sink its firing is not done for (a
+		// receiver refusing it): that sink has neither yet, so it is counted
+		// retrying, not left out ("✓ sent 1 sink" read as delivered).
+		prev := &e.Deliveries[n-2]
+		for _, s := range slices.Sorted(maps.Keys(prev.Sinks)) {
+			if _, ok := d.Sinks[s]; !ok && !prev.DoneFor(s) {
+				retrying++
+				lastErr = "its firing first: " + prev.Sinks[s].Err
+			}
+		}
+	}
 	waiting = !d.Done && len(d.Sinks) == 0 && d.Owner == ""
 	return
 }

@@ -520,6 +520,12 @@ func TestDeliveryTextCountsThePartOfTheSinks(t *testing.T) {
 		{res(feed.ResultSent, feed.ResultFailed), "✗ failed 1 of 2: 400 Bad Request"},
 		{res(feed.ResultSent, feed.ResultSent, feed.ResultRetrying), "↻ retrying 1 of 3: 503 Service Unavailable"},
 		{res(feed.ResultSent, feed.ResultSent), "✓ sent 2 sinks"},
+		// a resolution sent to s0 and held back from s1, whose firing is
+		// still retrying there: s1 has neither yet
+		{Entry{StoredAlert: feed.StoredAlert{Deliveries: []feed.Delivery{
+			res(feed.ResultSent, feed.ResultRetrying).Deliveries[0],
+			{Sinks: map[string]feed.SinkResult{"s0": {Result: feed.ResultSent}}},
+		}}}, "↻ retrying 1 of 2: its firing first: 503 Service Unavailable"},
 	} {
 		if got := c.e.DeliveryText(); got != c.want {
 			t.Errorf("%v: %q, want %q", c.e.Deliveries[0].Sinks, got, c.want)

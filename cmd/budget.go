@@ -231,7 +231,7 @@ func newBudgetShowCmd() *cobra.Command {
 				return exitf(1, "%v", err)
 			}
 			for field, why := range res.BadSettings {
-				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %v\n", field, why)
+				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %s\n", field, oneLine(why))
 			}
 			l, err := judgedLedger(ctx, c, rf.keys(), res, th, now, true)
 			if err != nil {

@@ -281,7 +281,7 @@ prints exactly one JSON object with "status" and "reason".`,
 				return fmt.Errorf("Redis cannot be read: %w", err)
 			}
 			for field, why := range res.BadSettings {
-				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %v\n", field, why)
+				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %s\n", field, oneLine(why))
 			}
 			if kind == feed.SourceStream {
 				// the projects with a usage limit are judged too: their usage
@@ -337,7 +337,9 @@ prints exactly one JSON object with "status" and "reason".`,
 					ws = field
 				}
 				if len(args) == 0 || slices.Contains(args, ws) || !model.IsID(ws) {
-					unreadable = append(unreadable, fmt.Sprintf("settings %q cannot be read (%v)", model.Sanitize(field), why))
+					// oneLine: a joined error (several bad fields) would
+					// break the status line, and its perfdata, over lines
+					unreadable = append(unreadable, fmt.Sprintf("settings %q cannot be read (%s)", model.Sanitize(field), oneLine(why)))
 				}
 			}
 			if len(unreadable) > 0 {

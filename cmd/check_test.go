@@ -521,3 +521,24 @@ func TestCheckSaysWhyAWorkspaceCannotBeJudged(t *testing.T) {
 		})
 	}
 }
+
+// Settings with several bad fields are named on the status line's one line:
+// errors.Join put each on a line of its own, so a monitor read the status cut
+// after the first and the perfdata as long text.
+func TestCheckStatusLineIsOneLineWithSeveralBadSettings(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	if err := c.Set(ctx, "mavera:credits_used:current_period:big", 40, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSet(ctx, feed.Keys{}.Settings(), "big", `{"allocation":9223372036854775807,"usage_limit":9223372036854775807}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runMavtop(t, "check", "--redis="+srv.URL, "--source", "counters", "big")
+	first, _, _ := strings.Cut(out, "\n")
+	if code != 3 || !strings.HasPrefix(first, "MAVTOP UNKNOWN - ") || !strings.Contains(first, "allocation 9223372036854775807 must be") ||
+		!strings.Contains(first, "usage limit 9223372036854775807 must be") || !strings.Contains(first, "| 'big_used'=40;") {
+		t.Errorf("exit %d, status line %q; want 3 and one line naming both bad fields, then the perfdata", code, first)
+	}
+}

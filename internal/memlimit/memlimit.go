@@ -8,11 +8,14 @@
 package memlimit
 
 import (
+	"io/fs"
 	"math"
 	"os"
+	"path"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,19 +151,46 @@ func (p *Policy) arm() {
 	})
 }
 
-// cgroupLimit returns the cgroup memory limit of this process (v2 memory.max,
-// else v1 memory.limit_in_bytes), 0 when there is none or it cannot be read.
+// cgroupLimit returns the memory limit of this process's cgroup, 0 when there
+// is none or it cannot be read (see cgroupLimitIn).
 func cgroupLimit() uint64 {
-	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return 0
+	}
+	return cgroupLimitIn(os.DirFS("/"), string(self))
+}
+
+// cgroupLimitIn returns the tightest memory limit on the cgroup self (the
+// text of /proc/self/cgroup) names, read under fsys (the root): v2's
+// memory.max, v1's memory.limit_in_bytes, of the process's cgroup and of
+// every one above it (a limit on a parent binds its children). Reading the
+// mount's root alone missed a limit set on the process's own group (a
+// systemd unit's MemoryMax, a v1 host without cgroup namespaces) and let the
+// soft limit pass it. 0: no limit ("max", v1's page-rounded MaxInt64).
+func cgroupLimitIn(fsys fs.FS, self string) uint64 {
+	var lim uint64
+	for _, line := range strings.Split(self, "\n") {
+		f := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(f) < 3 {
 			continue
 		}
-		n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-		if err != nil || n >= 1<<60 { // "max", or v1's "no limit" (a page-rounded MaxInt64)
-			return 0
+		dir, file := "sys/fs/cgroup", "memory.max" // v2
+		if f[0] != "0" || f[1] != "" {
+			if !slices.Contains(strings.Split(f[1], ","), "memory") {
+				continue
+			}
+			dir, file = "sys/fs/cgroup/memory", "memory.limit_in_bytes"
 		}
-		return n
+		for p := path.Clean("/" + f[2]); ; p = path.Dir(p) {
+			b, err := fs.ReadFile(fsys, path.Join(dir, p, file))
+			if n, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && perr == nil && n < 1<<60 && (lim == 0 || n < lim) {
+				lim = n
+			}
+			if p == "/" {
+				break
+			}
+		}
 	}
-	return 0
+	return lim
 }

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -94,5 +95,39 @@ func TestLimitHoldsItsHighest(t *testing.T) {
 	}
 	if len(h.marks) > 2 {
 		t.Errorf("%d marks kept, want the decreasing ones only", len(h.marks))
+	}
+}
+
+// TestCgroupLimitIsTheProcessGroups: the limit is read from the process's own
+// cgroup and every one above it (the tightest binds), v2 and v1, not from the
+// mount's root alone, which a systemd unit's MemoryMax or a v1 host's group
+// below the root never sets.
+func TestCgroupLimitIsTheProcessGroups(t *testing.T) {
+	const noLimitV1 = "9223372036854771712\n"
+	root := fstest.MapFS{
+		"sys/fs/cgroup/memory.max":                                    {Data: []byte("max\n")},
+		"sys/fs/cgroup/system.slice/memory.max":                       {Data: []byte("max\n")},
+		"sys/fs/cgroup/system.slice/mavtop.service/memory.max":        {Data: []byte("536870912\n")},
+		"sys/fs/cgroup/tight.slice/memory.max":                        {Data: []byte("104857600\n")},
+		"sys/fs/cgroup/tight.slice/loose/memory.max":                  {Data: []byte("209715200\n")},
+		"sys/fs/cgroup/memory/memory.limit_in_bytes":                  {Data: []byte(noLimitV1)},
+		"sys/fs/cgroup/memory/process_api/memory.limit_in_bytes":      {Data: []byte(noLimitV1)},
+		"sys/fs/cgroup/memory/process_api/job1/memory.limit_in_bytes": {Data: []byte("314572800\n")},
+	}
+	for _, c := range []struct {
+		self string
+		want uint64
+	}{
+		{"0::/system.slice/mavtop.service\n", 512 << 20},           // v2, the unit's MemoryMax
+		{"0::/tight.slice/loose\n", 100 << 20},                     // v2, a parent's tighter limit
+		{"0::/\n", 0},                                              // v2, "max"
+		{"4:memory:/process_api/job1\n1:cpu:/\n0::/\n", 300 << 20}, // v1 below the root
+		{"5:cpuacct,memory:/process_api\n0::/\n", 0},               // v1, no limit anywhere
+		{"4:memory:/docker/abc\n", 0},                              // a path not mounted here: the root's, none
+		{"0::/gone/away\n", 0},                                     // no such group
+	} {
+		if got := cgroupLimitIn(root, c.self); got != c.want {
+			t.Errorf("%q: %d, want %d", c.self, got, c.want)
+		}
 	}
 }

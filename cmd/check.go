@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,46 +72,38 @@ type wsRow struct {
 
 // judgedLedger seeds a ledger with the snapshot, as the dashboard's is, under
 // the default thresholds the dashboard is given. When the snapshot came from
-// the stream (stream true) and a workspace was both refused with
-// credits_exhausted and recharged (or its allocation raised: Settings.RaisedAt)
-// this period, the counters cannot say which
-// came last: the history the dashboard reads back at start (model.History, at
-// most feed.DefaultHistoryLimit entries) orders them, read newest first and
-// only until every such workspace is decided, so OUT is the same verdict on
-// every surface. The error is Redis's.
+// the stream (stream true) the refusals the counters cannot order are ordered
+// by the history (orderRefusals), so OUT is the same verdict on every surface.
+// The error is Redis's.
 func judgedLedger(ctx context.Context, c redis.UniversalClient, keys feed.Keys, res *feed.SnapshotResult, defaults []int, now time.Time, stream bool) (*model.Ledger, error) {
 	l := model.NewLedger(res.Rule, now).WithDefaultAlerts(defaults)
 	l.Seed(res.Snap, now)
 	if !stream {
 		return l, nil
 	}
-	// a credit added this period: a recharge, or an allocation raise (its
-	// time is the settings' raised_at); undecided is when it was added
-	undecided := map[string]int64{}
-	p := l.Period()
-	for ws, s := range res.Snap.Settings {
-		if s.RaisedAt > 0 && p.Contains(s.RaisedAt) {
-			undecided[ws] = s.RaisedAt
-		}
-	}
-	for ws, r := range res.Snap.Recharged {
-		if r > 0 {
-			undecided[ws] = max(undecided[ws], 1)
-		}
-	}
-	for ws := range undecided {
-		if s, ok := l.Summary(ws); !ok || s.Refused[model.RefusedCredits] == 0 {
-			delete(undecided, ws)
-		}
-	}
+	return l, orderRefusals(ctx, c, keys, res.Snap.StreamID, now, l, model.RefusalUndecided(res.Snap), nil)
+}
+
+// orderRefusals decides the workspaces of l both refused with
+// credits_exhausted and given credit this period (undecided, from
+// model.RefusalUndecided: the counters cannot say which came last) from the
+// history the dashboard reads back at start (model.History, at most
+// feed.DefaultHistoryLimit entries), read newest first from streamID and only
+// until every one is decided; undecided is emptied. Every workspace an entry
+// read names goes into named when it is not nil. The error is Redis's.
+func orderRefusals(ctx context.Context, c redis.UniversalClient, keys feed.Keys, streamID string, now time.Time, l *model.Ledger, undecided map[string]int64, named map[string]int64) error {
 	if len(undecided) == 0 {
-		return l, nil
+		return nil
 	}
-	err := feed.ReadHistory(ctx, c, keys, res.Snap.StreamID, now, model.History, feed.DefaultHistoryLimit,
+	p := l.Period()
+	return feed.ReadHistory(ctx, c, keys, streamID, now, model.History, feed.DefaultHistoryLimit,
 		func(evs []model.Event, from time.Time, _ int64, _ bool) bool {
 			l.Backfill(evs, from)
 			for i := range evs {
 				e := &evs[i]
+				if named != nil {
+					named[e.Workspace] = 0
+				}
 				raised, ok := undecided[e.Workspace]
 				if ok && p.Contains(e.TS) && (e.Kind == model.KindRecharge || e.Status == 402 && e.Code == model.CodeCreditsExhausted || e.TS < raised) {
 					delete(undecided, e.Workspace)
@@ -118,7 +111,55 @@ func judgedLedger(ctx context.Context, c redis.UniversalClient, keys feed.Keys, 
 			}
 			return len(undecided) > 0
 		})
-	return l, err
+}
+
+// judgeWorkspaces calls visit with every workspace of the snapshot judged as
+// judgedLedger's ledger judges it, in name order (model.JudgeSnapshot: the
+// ledger's judgement without the ledger, which check never reads again).
+// When some refusals need the history to be ordered, a ledger is seeded with
+// the part of the snapshot about the workspaces the history read names
+// (model.Snapshot.Only) and given that history, as judgedLedger's is: the
+// history is read once to learn which workspaces it names, and once more
+// when they are more than the undecided ones. The error is Redis's.
+func judgeWorkspaces(ctx context.Context, c redis.UniversalClient, keys feed.Keys, res *feed.SnapshotResult, defaults []int, now time.Time, stream bool, visit func(j *model.Judged)) error {
+	var refusing map[string]bool
+	var undecided map[string]int64
+	if stream {
+		undecided = model.RefusalUndecided(res.Snap)
+	}
+	if len(undecided) > 0 {
+		named := maps.Clone(undecided)
+		var l *model.Ledger
+		for len(named) > 0 {
+			l = model.NewLedger(res.Rule, now).WithDefaultAlerts(defaults)
+			l.Seed(res.Snap.Only(named), now)
+			had := len(named)
+			if err := orderRefusals(ctx, c, keys, res.Snap.StreamID, now, l, maps.Clone(undecided), named); err != nil {
+				return err
+			}
+			if len(named) == had { // the ledger held every workspace the history names
+				break
+			}
+		}
+		refusing = make(map[string]bool, len(named))
+		for ws := range named {
+			if s, ok := l.Summary(ws); ok {
+				refusing[ws] = s.Blocked
+			}
+		}
+	}
+	model.JudgeSnapshot(res.Snap, defaults, refusing, visit)
+	return nil
+}
+
+// checkRows lists every workspace of the snapshot, judged (judgeWorkspaces),
+// as workspaceRows lists a ledger's. The error is Redis's.
+func checkRows(ctx context.Context, c redis.UniversalClient, keys feed.Keys, res *feed.SnapshotResult, defaults []int, now time.Time, stream bool) ([]wsRow, error) {
+	rows := make([]wsRow, 0, max(len(res.Snap.Used), len(res.Snap.Settings)))
+	err := judgeWorkspaces(ctx, c, keys, res, defaults, now, stream, func(j *model.Judged) {
+		rows = append(rows, judgedRow(j))
+	})
+	return rows, err
 }
 
 // workspaceRows lists every workspace of the ledger (seen in counters or
@@ -129,27 +170,30 @@ func workspaceRows(l *model.Ledger) []wsRow {
 	rows := make([]wsRow, 0, l.Len())
 	// one walk of the ledger (model.Ledger.JudgeAll): a Summary and a Verdict
 	// by name for each workspace cost more than judging it at 100k
-	l.JudgeAll(func(j *model.Judged) {
-		s := &j.Summary
-		r := wsRow{
-			Workspace: s.Name, Used: s.Used, Allocation: s.Settings.Allocation, Recharged: s.Recharged,
-			UsageLimit: s.Settings.UsageLimit, Cap: s.Cap, CapKind: s.CapKind.String(), Percent: s.Percent, LimitPercent: s.LimitPercent,
-			Thresholds: s.Thresholds, Level: s.Level.String(), Refused: s.Refused.Total(),
-			HasSettings: s.HasSettings, Settings: s.Settings, level: s.Level,
-			Verdict: j.Verdict.Level.String(), VerdictProject: j.Verdict.Project, verdict: j.Verdict.Level,
-		}
-		if s.RemainingKnown {
-			rem := s.Remaining
-			r.Remaining = &rem
-		}
-		for _, p := range j.Limited {
-			if p.Name != "" {
-				r.Projects = append(r.Projects, projectOf(&p))
-			}
-		}
-		rows = append(rows, r)
-	})
+	l.JudgeAll(func(j *model.Judged) { rows = append(rows, judgedRow(j)) })
 	return rows
+}
+
+// judgedRow is one judged workspace as a row, with the projects its verdict weighs.
+func judgedRow(j *model.Judged) wsRow {
+	s := &j.Summary
+	r := wsRow{
+		Workspace: s.Name, Used: s.Used, Allocation: s.Settings.Allocation, Recharged: s.Recharged,
+		UsageLimit: s.Settings.UsageLimit, Cap: s.Cap, CapKind: s.CapKind.String(), Percent: s.Percent, LimitPercent: s.LimitPercent,
+		Thresholds: s.Thresholds, Level: s.Level.String(), Refused: s.Refused.Total(),
+		HasSettings: s.HasSettings, Settings: s.Settings, level: s.Level,
+		Verdict: j.Verdict.Level.String(), VerdictProject: j.Verdict.Project, verdict: j.Verdict.Level,
+	}
+	if s.RemainingKnown {
+		rem := s.Remaining
+		r.Remaining = &rem
+	}
+	for _, p := range j.Limited {
+		if p.Name != "" {
+			r.Projects = append(r.Projects, projectOf(&p))
+		}
+	}
+	return r
 }
 
 // checkOf maps a level to a monitoring status: WARNING from the second
@@ -290,11 +334,10 @@ prints exactly one JSON object with "status" and "reason".`,
 					return fmt.Errorf("Redis cannot be read: %w", err)
 				}
 			}
-			l, err := judgedLedger(ctx, c, rf.keys(), res, th, now, kind == feed.SourceStream)
+			rows, err := checkRows(ctx, c, rf.keys(), res, th, now, kind == feed.SourceStream) // with the projects a verdict weighs
 			if err != nil {
 				return fmt.Errorf("Redis cannot be read: %w", err)
 			}
-			rows := workspaceRows(l) // with the projects a verdict weighs
 			var reasons []string
 			unknown := false
 			// A counter that cannot be read (no integer): the workspace it

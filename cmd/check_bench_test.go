@@ -88,11 +88,10 @@ func BenchmarkCheckRead(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				l, err := judgedLedger(ctx, c, keys, res, nil, now, true)
+				rows, err := checkRows(ctx, c, keys, res, nil, now, true)
 				if err != nil {
 					b.Fatal(err)
 				}
-				rows := workspaceRows(l)
 				for j := range rows {
 					rows[j].judge(false, 0, 0)
 				}

@@ -542,7 +542,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 		if o == nil || !heal {
 			// Only the counters to go by: OUT after a credits_exhausted 402 this
 			// period when no credit was added this period (a Backfill orders them).
-			w.blocked = w.refused[RefusedCredits] > 0 && w.recharged == 0 && !w.raisedIn(l.period)
+			w.blocked = w.blockedByCounters(l.period)
 			if !heal {
 				continue
 			}

@@ -264,6 +264,8 @@ type Judged struct {
 	// Limited are the workspace's projects with a usage limit, by name,
 	// without their endpoints (nil when none has one).
 	Limited []ProjectSummary
+	// limited is Limited's array, kept from one workspace to the next.
+	limited []ProjectSummary
 }
 
 // JudgeAll calls visit with every workspace judged, in name order; j and
@@ -281,32 +283,36 @@ func (l *Ledger) JudgeAll(visit func(j *Judged)) {
 	}
 	slices.SortFunc(refs, func(a, b ref) int { return strings.Compare(a.name, b.name) })
 	var j Judged
-	var limited []ProjectSummary
 	for _, r := range refs {
-		w := r.w
-		j.Summary = l.summary(w)
-		j.Verdict = l.verdict(w, j.Status)
-		limited = limited[:0]
-		var th []int
-		for _, p := range w.projects {
-			if p.budget.Limit <= 0 {
-				continue
-			}
-			if th == nil {
-				th = w.settings.Thresholds(l.defaults)
-			}
-			ps := ProjectSummary{Name: p.name, Used: p.used, Budget: p.budget, HasBudget: p.hasBudget, Status: p.status(th)}
-			for code, n := range p.refused {
-				ps.Refused[ClassOf(code)] += n
-			}
-			limited = append(limited, ps)
-		}
-		j.Limited = nil
-		if len(limited) > 0 {
-			slices.SortFunc(limited, func(a, b ProjectSummary) int { return strings.Compare(a.Name, b.Name) })
-			j.Limited = limited
-		}
+		l.judge(r.w, &j)
 		visit(&j)
+	}
+}
+
+// judge fills j with w judged (see Judged): the one walk JudgeAll and
+// JudgeSnapshot share. j.Limited's array is reused.
+func (l *Ledger) judge(w *wsState, j *Judged) {
+	j.Summary = l.summary(w)
+	j.Verdict = l.verdict(w, j.Status)
+	limited := j.Limited[:0]
+	var th []int
+	for _, p := range w.projects {
+		if p.budget.Limit <= 0 {
+			continue
+		}
+		if th == nil {
+			th = w.settings.Thresholds(l.defaults)
+		}
+		ps := ProjectSummary{Name: p.name, Used: p.used, Budget: p.budget, HasBudget: p.hasBudget, Status: p.status(th)}
+		for code, n := range p.refused {
+			ps.Refused[ClassOf(code)] += n
+		}
+		limited = append(limited, ps)
+	}
+	j.limited, j.Limited = limited, nil
+	if len(limited) > 0 {
+		slices.SortFunc(limited, func(a, b ProjectSummary) int { return strings.Compare(a.Name, b.Name) })
+		j.Limited = limited
 	}
 }
 

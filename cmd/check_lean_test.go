@@ -1,0 +1,188 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/feed"
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+// TestCheckRowsAreTheLedgers: check's rows judged without a ledger
+// (checkRows, model.JudgeSnapshot) are byte for byte, in text and JSON, the
+// rows of a ledger seeded with the same read and given the history as the
+// dashboard's is (workspaceRows of judgedLedger), on a real redis-server
+// holding varied and hostile hashes: counters that are no integer, negative
+// or name no workspace, settings in json.Marshal's form and others (spaces,
+// other key order, floats), budgets with and without a usage limit,
+// workspaces known by one hash alone, and workspaces both refused with
+// credits_exhausted and recharged or raised this period whose OUT only the
+// stream's order decides, among entries of other workspaces.
+func TestCheckRowsAreTheLedgers(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	keys := feed.Keys{}
+	now := time.Now()
+	p := model.MonthlyUTC.At(now)
+	undecidedSeen, decidedByHistory := 0, 0
+	for seed := range uint64(12) {
+		if err := c.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(seed, 3))
+		used, refused, recharged, usedBy, settings := map[string]any{}, map[string]any{}, map[string]any{}, map[string]any{}, map[string]any{}
+		var names []string
+		for i := range 150 {
+			ws := fmt.Sprintf("w%03d", i)
+			names = append(names, ws)
+			switch r.IntN(12) {
+			case 0:
+			case 1:
+				used[ws] = "12x" // no integer
+			case 2:
+				used[ws] = -r.IntN(40)
+			default:
+				used[ws] = r.IntN(1200)
+			}
+			raised := int64(0)
+			if r.IntN(3) == 0 {
+				raised = p.Start.UnixMilli() + r.Int64N(now.UnixMilli()-p.Start.UnixMilli()+1)
+			}
+			switch r.IntN(6) {
+			case 0: // none
+			case 1:
+				settings[ws] = fmt.Sprintf(`{ "usage_limit": %d, "allocation": %d }`, 1+r.IntN(900), r.IntN(1000))
+			case 2:
+				settings[ws] = fmt.Sprintf(`{"allocation":%d.0}`, r.IntN(1000))
+			default:
+				st := fmt.Sprintf(`{"allocation":%d`, r.IntN(1000))
+				if r.IntN(3) == 0 {
+					st += fmt.Sprintf(`,"usage_limit":%d`, 1+r.IntN(900))
+				}
+				if r.IntN(3) == 0 {
+					st += fmt.Sprintf(`,"alerts":[%d,%d]`, 10+r.IntN(20), 40+r.IntN(50))
+				}
+				if raised > 0 {
+					st += fmt.Sprintf(`,"raised_at":%d`, raised)
+				}
+				settings[ws] = st + "}"
+			}
+			if r.IntN(4) == 0 {
+				recharged[ws] = r.IntN(300)
+			}
+			if r.IntN(3) == 0 {
+				refused[model.RefusedField(ws, "a", model.CodeCreditsExhausted)] = 1 + r.IntN(4)
+			}
+			if r.IntN(5) == 0 {
+				refused[model.RefusedField(ws, "b", model.CodeBudgetExceeded)] = r.IntN(3)
+			}
+			if r.IntN(3) == 0 {
+				usedBy[model.UsedByField(ws, "b", "/responses")] = r.IntN(200)
+				settings[model.ProjectKey(ws, "b")] = fmt.Sprintf(`{"budget_alert":%d,"usage_limit":%d}`, r.IntN(50), r.IntN(150))
+				settings[model.ProjectKey(ws, "c")] = `{"budget_alert":5}`
+			}
+		}
+		used["bad name!"], refused["no-slash"], recharged["w9r"] = 4, 2, 30
+		refused[model.RefusedField("w9x", "p", model.CodeCreditsExhausted)] = 1
+		for key, h := range map[string]map[string]any{
+			keys.Used(p.Key): used, keys.Refused(p.Key): refused, keys.Recharged(p.Key): recharged,
+			keys.UsedBy(p.Key): usedBy, keys.Settings(): settings,
+		} {
+			if err := c.HSet(ctx, key, h).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// the last hour: recharges, credits_exhausted 402s and successes,
+		// oldest first as a producer writes them
+		ts := now.UnixMilli() - 3_000_000
+		for i := range 240 {
+			ts += 1 + r.Int64N(10_000)
+			e := model.Event{TS: ts, Workspace: names[r.IntN(len(names))], Project: "a", Endpoint: "/responses", Status: 200, Credits: 1}
+			switch i % 3 {
+			case 0:
+				e.Kind, e.Status, e.Endpoint, e.Project = model.KindRecharge, 0, "", ""
+			case 1:
+				e.Status, e.Code, e.Credits = 402, model.CodeCreditsExhausted, 0
+			}
+			if err := c.XAdd(ctx, &redis.XAddArgs{Stream: keys.Stream(), ID: fmt.Sprintf("%d-0", ts), Values: e.Fields()}).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := feed.ReadWorkspaceSnapshot(ctx, c, keys, now, model.MonthlyUTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := feed.ReadLimitedProjects(ctx, c, keys, res); err != nil {
+			t.Fatal(err)
+		}
+		undecidedSeen += len(model.RefusalUndecided(res.Snap))
+		defaults := []int(nil)
+		if seed%2 == 1 {
+			defaults = []int{30, 60, 80}
+		}
+		l, err := judgedLedger(ctx, c, keys, res, defaults, now, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := workspaceRows(l)
+		got, err := checkRows(ctx, c, keys, res, defaults, now, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byCounters, err := checkRows(ctx, c, keys, res, defaults, now, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range min(len(want), len(byCounters)) {
+			if want[i].Verdict != byCounters[i].Verdict {
+				decidedByHistory++
+			}
+		}
+		for _, fixed := range []bool{false, true} {
+			var a, b bytes.Buffer
+			for _, rows := range [][]wsRow{want, got} {
+				for i := range rows {
+					rows[i].judge(fixed, 60, 85)
+				}
+			}
+			if err := writeCheckJSON(&a, map[string]any{"status": "ok"}, want); err != nil {
+				t.Fatal(err)
+			}
+			if err := writeCheckJSON(&b, map[string]any{"status": "ok"}, got); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a.Bytes(), b.Bytes()) || len(want) < 100 {
+				t.Errorf("seed %d fixed %v: %d rows judged without a ledger, %d by the ledger", seed, fixed, len(got), len(want))
+				for i := range min(len(got), len(want)) {
+					if !reflect.DeepEqual(got[i], want[i]) {
+						t.Fatalf("%+v\nthe ledger's:\n%+v", got[i], want[i])
+					}
+				}
+				t.FailNow()
+			}
+			a.Reset()
+			b.Reset()
+			if err := printCheck(&a, want, 0, "s", now, fixed, 60, 85); err != nil {
+				t.Fatal(err)
+			}
+			if err := printCheck(&b, got, 0, "s", now, fixed, 60, 85); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a.Bytes(), b.Bytes()) {
+				t.Fatalf("seed %d fixed %v: text differs:\n%s\nthe ledger's:\n%s", seed, fixed, b.String(), a.String())
+			}
+		}
+	}
+	if undecidedSeen == 0 || decidedByHistory == 0 {
+		t.Fatalf("%d workspaces undecided by the counters, %d verdicts the history changed: the fixture misses the case", undecidedSeen, decidedByHistory)
+	}
+}

@@ -1,0 +1,222 @@
+package model
+
+import (
+	"slices"
+	"strings"
+)
+
+// JudgeSnapshot calls visit with every workspace of s judged, in name order:
+// what JudgeAll gives on a ledger just seeded with s (NewLedger,
+// WithDefaultAlerts(defaults), Seed), field for field, but for Summary.LastTS,
+// 0 here (no event was seen). It builds no ledger: no map of workspace
+// states, order keys, alert lines or burn history, which a one-off report of
+// every workspace (mavtop check) never reads, and which at 100k workspaces
+// cost as much as reading them from Redis. The judgement is the ledger's own
+// (Ledger.judge: Assess of the workspace and of each project's usage limit).
+//
+// refusing overrides, for the workspaces it names, whether the API refuses
+// them with credits_exhausted (Summary.Blocked): the counters cannot order a
+// 402 and a credit added in the same period, the history read back does
+// (Ledger.Backfill; see RefusalUndecided). nil leaves each to the counters,
+// as Seed does. j and j.Limited are reused from one call to the next.
+func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit func(j *Judged)) {
+	l := &Ledger{period: s.Period, defaults: defaults}
+	// the workspaces with projects (used_by, refused, budgets), built as Seed
+	// builds them; every other is its counters and settings alone
+	rich := map[string]*wsState{}
+	get := func(name string) *wsState {
+		w := rich[name]
+		if w == nil {
+			w = &wsState{name: name, nextAt: noLine}
+			rich[name] = w
+		}
+		return w
+	}
+	for f, n := range s.UsedBy {
+		if ws, project, endpoint, ok := SplitUsedByField(f); ok {
+			p := get(ws).project(project)
+			p.used += n
+			p.add(endpoint, n)
+		}
+	}
+	for f, n := range s.Refused {
+		ws, project, code, ok := SplitRefusedField(f)
+		if !ok {
+			continue
+		}
+		w := get(ws)
+		p := w.project(project)
+		if p.refused == nil {
+			p.refused = make(map[string]int64, 2)
+		}
+		p.refused[code] += n
+		w.refused[ClassOf(code)] += n
+	}
+	for key, b := range s.Budgets {
+		if ws, project, ok := SplitProjectKey(key); ok {
+			p := get(ws).project(project)
+			p.budget, p.hasBudget = b, true
+		}
+	}
+	// every workspace once, with its counters and settings read as its name
+	// is first met: one lookup by name each (a lookup is most of the cost)
+	type entry struct {
+		used        int64
+		settings    Settings
+		hasSettings bool
+	}
+	type named struct {
+		name string
+		at   int32
+	}
+	n := len(s.Used) + len(rich)
+	entries, order := make([]entry, 0, n), make([]named, 0, n)
+	add := func(name string, e entry) {
+		order = append(order, named{name, int32(len(entries))})
+		entries = append(entries, e)
+	}
+	matched := 0
+	for ws, used := range s.Used {
+		st, ok := s.Settings[ws]
+		if ok {
+			matched++
+		}
+		add(ws, entry{used: used, settings: st, hasSettings: ok})
+	}
+	if matched < len(s.Settings) { // settings of workspaces without a used field
+		for ws, st := range s.Settings {
+			if _, ok := s.Used[ws]; !ok {
+				add(ws, entry{settings: st, hasSettings: true})
+			}
+		}
+	}
+	for ws := range s.Recharged {
+		_, used := s.Used[ws]
+		_, set := s.Settings[ws]
+		if !used && !set {
+			add(ws, entry{})
+		}
+	}
+	for ws := range rich {
+		_, used := s.Used[ws]
+		_, set := s.Settings[ws]
+		_, recharged := s.Recharged[ws]
+		if !used && !set && !recharged {
+			add(ws, entry{})
+		}
+	}
+	slices.SortFunc(order, func(a, b named) int { return strings.Compare(a.name, b.name) })
+	// the workspaces with projects in name order too, met in step with the
+	// others: no lookup by name
+	richOrder := make([]*wsState, 0, len(rich))
+	for _, w := range rich {
+		richOrder = append(richOrder, w)
+	}
+	slices.SortFunc(richOrder, func(a, b *wsState) int { return strings.Compare(a.name, b.name) })
+	var j Judged
+	var bare wsState
+	for _, o := range order {
+		name, e := o.name, &entries[o.at]
+		var w *wsState
+		if len(richOrder) > 0 && richOrder[0].name == name {
+			w, richOrder = richOrder[0], richOrder[1:]
+		} else {
+			bare = wsState{name: name, nextAt: noLine}
+			w = &bare
+		}
+		w.settings, w.hasSettings, w.used = e.settings, e.hasSettings, e.used
+		if len(s.Recharged) > 0 {
+			w.recharged = s.Recharged[name]
+		}
+		w.blocked = w.blockedByCounters(s.Period)
+		if on, ok := refusing[name]; ok {
+			w.blocked = on
+		}
+		l.judge(w, &j)
+		visit(&j)
+	}
+}
+
+// blockedByCounters is whether a workspace is OUT by the counters alone: a
+// credits_exhausted 402 this period and no credit added (a recharge, an
+// allocation raise) in period p. When both happened only the history can
+// order them (Ledger.Backfill).
+func (w *wsState) blockedByCounters(p Period) bool {
+	return w.refused[RefusedCredits] > 0 && w.recharged == 0 && !w.raisedIn(p)
+}
+
+// RefusalUndecided returns the workspaces of s whose refusal state the
+// counters cannot decide — refused with credits_exhausted this period and
+// given credit this period too (recharged, or the allocation raised) — each
+// with the raise's time (unix ms; 1 when recharged without a raise this
+// period): a 402 older than that is ended by it. The history read back newest
+// first decides them (Ledger.Backfill).
+func RefusalUndecided(s *Snapshot) map[string]int64 {
+	credit := map[string]int64{}
+	for ws, st := range s.Settings {
+		if st.RaisedAt > 0 && s.Period.Contains(st.RaisedAt) {
+			credit[ws] = st.RaisedAt
+		}
+	}
+	for ws, r := range s.Recharged {
+		if r > 0 {
+			credit[ws] = max(credit[ws], 1)
+		}
+	}
+	refused := map[string]int64{} // Summary.Refused[RefusedCredits] of each
+	if len(credit) > 0 {
+		for f, n := range s.Refused {
+			ws, _, code, ok := SplitRefusedField(f)
+			if _, credited := credit[ws]; ok && credited && ClassOf(code) == RefusedCredits {
+				refused[ws] += n
+			}
+		}
+	}
+	undecided := map[string]int64{}
+	for ws, n := range refused {
+		if n != 0 {
+			undecided[ws] = credit[ws]
+		}
+	}
+	return undecided
+}
+
+// Only returns the part of s about the workspaces keep names: their counters,
+// settings and budgets (Period and StreamID as s's). A ledger seeded with it
+// judges those workspaces as one seeded with s does: each workspace's state
+// is its own entries only.
+func (s *Snapshot) Only(keep map[string]int64) *Snapshot {
+	out := &Snapshot{
+		Period: s.Period, StreamID: s.StreamID, UsedByLater: s.UsedByLater,
+		Used: map[string]int64{}, UsedBy: map[string]int64{}, Refused: map[string]int64{},
+		Recharged: map[string]int64{}, Settings: map[string]Settings{}, Budgets: map[string]ProjectBudget{},
+	}
+	in := func(ws string) bool { _, ok := keep[ws]; return ok }
+	for ws := range keep {
+		if n, ok := s.Used[ws]; ok {
+			out.Used[ws] = n
+		}
+		if n, ok := s.Recharged[ws]; ok {
+			out.Recharged[ws] = n
+		}
+		if st, ok := s.Settings[ws]; ok {
+			out.Settings[ws] = st
+		}
+	}
+	for f, n := range s.UsedBy {
+		if ws, _, _, ok := SplitUsedByField(f); ok && in(ws) {
+			out.UsedBy[f] = n
+		}
+	}
+	for f, n := range s.Refused {
+		if ws, _, _, ok := SplitRefusedField(f); ok && in(ws) {
+			out.Refused[f] = n
+		}
+	}
+	for key, b := range s.Budgets {
+		if ws, _, ok := SplitProjectKey(key); ok && in(ws) {
+			out.Budgets[key] = b
+		}
+	}
+	return out
+}

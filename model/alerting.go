@@ -88,7 +88,8 @@ type Alert struct {
 	Used    int64   `json:"used"`
 	Cap     int64   `json:"cap"`
 	CapKind CapKind `json:"cap_kind,omitempty"`
-	// PercentUsed is Used over the workspace's effective cap (0 without one).
+	// PercentUsed is Used over the workspace's effective cap (0 without one);
+	// for a project's alert, the project's credits over its usage limit.
 	PercentUsed float64 `json:"percent_used"`
 	Level       Level   `json:"level"`
 	// Refused is the number of 402s with Code this period, for AlertRefusals.
@@ -207,6 +208,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 		project := func(kind AlertKind, of int64) {
 			a := base
 			a.Project, a.Kind, a.Cap, a.Used, a.Level = p.name, kind, of, p.used, max(pst.Level, LevelWarn)
+			a.PercentUsed = pst.Percent // the project's, as its Used is (its thresholds' too)
 			a.ID = AlertID(period, w.name, p.name, kind, "")
 			a.Condition = projectHolds(l, p.used >= of)
 			dst = append(dst, a)

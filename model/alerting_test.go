@@ -134,6 +134,11 @@ func TestAlertProjectBudgets(t *testing.T) {
 		if a.Kind == AlertThreshold && a.Project == "web" && a.Level != LevelHigh {
 			t.Fatalf("project threshold alert at level %v, the project's row says high", a.Level)
 		}
+		// its percent is the project's, as its used is: 150 of the 200-credit
+		// limit (a budget alert said 150 used, cap 100 and the workspace's 0 %)
+		if a.Project == "web" && a.PercentUsed != 75 {
+			t.Errorf("%s: percent_used %v with used %d, want the project's 75", a.ID, a.PercentUsed, a.Used)
+		}
 	}
 	l.SetBudget("acme", "web", ProjectBudget{Alert: 500, Limit: 600}, ms(time.Minute))
 	if got := ids(lc.step(l, t0.Add(2*time.Minute))); !slices.Equal(got, []string{"resolved 2026-11/acme/web/project_budget_alert/-",

@@ -43,7 +43,8 @@ type Payload struct {
 	// Threshold is the percent of the cap, for kind "threshold" (else null).
 	Threshold *int   `json:"threshold"`
 	Code      string `json:"code,omitempty"`
-	// PercentUsed is credits used over the workspace's effective cap.
+	// PercentUsed is credits used over the workspace's effective cap; for a
+	// project's alert, the project's over its usage limit (0 without one).
 	PercentUsed float64 `json:"percent_used"`
 	Used        int64   `json:"used"`
 	// Cap is the line in credits the alert is judged against; CapKind names the

@@ -247,6 +247,9 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 	for code, r := range refusals {
 		a := base
 		a.Kind, a.Code, a.Refused = AlertRefusals, code, r.n
+		// at the row's verdict and never below warn: refused calls are never
+		// "ok", even in a workspace far from its own cap (a project's limit)
+		a.Level = max(l.verdict(w, st).Level, LevelWarn)
 		switch {
 		case l.historyPending:
 			a.Condition = ConditionUnknown // who is refused comes from the hour read back
@@ -289,6 +292,7 @@ func (l *Ledger) runOutAlert(w *wsState, base Alert, now time.Time) Alert {
 	f := l.Forecast(w.name, now)
 	a := base
 	a.Kind = AlertRunOut
+	a.Level = max(a.Level, LevelWarn) // running out before the reset is never "ok"
 	a.ID = AlertID(base.Period, w.name, "", AlertRunOut, "")
 	st := w.status(l.defaults)
 	a.Cap, a.CapKind = st.Cap, st.CapKind

@@ -435,3 +435,34 @@ func TestAlertProjectsWaitForTheirCredits(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalAlertsAreNeverOK: a workspace at 2 % of its own allocation whose
+// project "research" is refused at its usage limit (the demo's hooli-ml, and
+// acme in the README's first steps) fires a refusals alert at the row's
+// verdict (exhausted), and one without a limited project at warn at least:
+// the pane drew "✓ firing: the API refuses acme's calls" and the webhook said
+// "level": "ok" for refused calls.
+func TestRefusalAlertsAreNeverOK(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("acme", Settings{Allocation: 10_000}, ms(0))
+	l.SetBudget("acme", "research", ProjectBudget{Limit: 200}, ms(0))
+	l.SetSettings("beta", Settings{Allocation: 10_000}, ms(0))
+	for _, e := range []Event{use("acme", "research", "/responses", 200, time.Minute), refusal("acme", "research", "budget_exceeded", 2*time.Minute),
+		use("beta", "", "/responses", 100, time.Minute), refusal("beta", "", "budget_exceeded", 2*time.Minute)} {
+		l.Apply(&e)
+	}
+	want := map[string]Level{"acme": LevelExhausted, "beta": LevelWarn}
+	n := 0
+	for _, a := range EvaluateAlerts(l, t0.Add(3*time.Minute), FeedHealth{Connected: true}, AlertOptions{}, nil) {
+		if a.Kind != AlertRefusals {
+			continue
+		}
+		n++
+		if a.Level != want[a.Workspace] {
+			t.Errorf("%s: refusals alert at level %v, want %v", a.ID, a.Level, want[a.Workspace])
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d refusals alerts, want 2 (acme's and beta's)", n)
+	}
+}

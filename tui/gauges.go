@@ -508,7 +508,9 @@ func verdictName(ws, project string, w int) string {
 // the same column.
 func cellPercent(g *Gauges, r *gaugeRow, width int) string {
 	if v := &r.verdict; v.Project != "" {
-		p := percent(v.Status.Percent)
+		// the percent in the cells its widest form takes ("99.9 %"), so the
+		// project reads alike at 99.9 and at 100 % ("/tra…", not "/tr…ng")
+		p := align(percent(v.Status.Percent), cellWidth(percent(99.9)), true)
 		lead := " /"
 		if width < 11 {
 			lead = "/"

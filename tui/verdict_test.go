@@ -132,3 +132,24 @@ func TestVerdictCueFitsEveryWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestVerdictCueOneFormPerSize: a project's cue keeps one form per column
+// width whatever its percent: at 100×30 the demo's hooli-ml read "99.9 %
+// /tra…" and, a minute later at its limit, "100 % /tr…ng".
+func TestVerdictCueOneFormPerSize(t *testing.T) {
+	for _, w := range []int{7, 12, 20} {
+		var got []string
+		for _, pct := range []float64{99.9, 100, 42} {
+			r := &gaugeRow{verdict: model.Verdict{Project: "training", Status: model.Status{Percent: pct}}}
+			c := cellPercent(nil, r, w)
+			if cellWidth(c) > w {
+				t.Errorf("width %d: %q is wider", w, c)
+			}
+			_, project, _ := strings.Cut(c, "/")
+			got = append(got, project)
+		}
+		if got[0] != got[1] || got[1] != got[2] {
+			t.Errorf("width %d: the project reads %q at 99.9, 100 and 42 %%", w, got)
+		}
+	}
+}

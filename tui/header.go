@@ -137,7 +137,18 @@ type headerPart struct {
 	// long says the same at more length: it replaces text when the line
 	// holds it beside every part kept
 	long string
+	// room is the cells set aside for a part whose text changes width with
+	// its figure ("1.2 ev/s", "48 ev/min"), so which parts the line keeps
+	// depends on its width alone and none blinks in and out as figures move
+	room int
 }
+
+const (
+	// rateRoom holds the widest rate: "59.9 ev/min", "12.3k ev/s"
+	rateRoom = 11
+	// lagRoom holds the usual lag: "lag 999 ms", "idle 59 min"
+	lagRoom = 11
+)
 
 // View draws the header line, dropping the least important parts to fit.
 func (h Header) View() string {
@@ -155,9 +166,9 @@ func (h Header) View() string {
 			long: st.Warn.Render("sample data · to watch your own Redis: mavtop --redis URL")})
 	}
 	if h.stats.At.IsZero() {
-		parts = append(parts, headerPart{text: st.Dim.Render("– ev/s"), prio: 3})
+		parts = append(parts, headerPart{text: st.Dim.Render("– ev/s"), prio: 3, room: rateRoom})
 	} else {
-		parts = append(parts, headerPart{text: h.rateText(), prio: 3}, headerPart{text: h.lagPart(), prio: 5})
+		parts = append(parts, headerPart{text: h.rateText(), prio: 3, room: rateRoom}, headerPart{text: h.lagPart(), prio: 5, room: lagRoom})
 	}
 	if !h.gapAt.IsZero() && now.Sub(h.gapAt) < time.Minute {
 		parts = append(parts, headerPart{text: st.Warn.Render(fmt.Sprintf("%s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))), prio: 1})
@@ -201,7 +212,7 @@ func (h Header) View() string {
 	used := 0
 	for prio := 0; prio <= 6; prio++ {
 		for i, p := range parts {
-			w := cellWidth(p.text)
+			w := max(cellWidth(p.text), p.room)
 			if used > 0 {
 				w += cellWidth(sep)
 			}
@@ -211,8 +222,8 @@ func (h Header) View() string {
 		}
 	}
 	for i, p := range parts { // the long form of a kept part where the line holds it
-		if keep[i] && p.long != "" && used-cellWidth(p.text)+cellWidth(p.long) <= budget {
-			used += cellWidth(p.long) - cellWidth(p.text)
+		if keep[i] && p.long != "" && used-max(cellWidth(p.text), p.room)+cellWidth(p.long) <= budget {
+			used += cellWidth(p.long) - max(cellWidth(p.text), p.room)
 			parts[i].text = p.long
 		}
 	}

@@ -87,3 +87,42 @@ func TestDemoHeaderSaysWhatTheDataIs(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderKeepsItsPartsWhateverTheFigures: which parts the header keeps
+// depends on its width alone: the demo's rate read "48 ev/min" then "1.2
+// ev/s" and the lag "lag 12 ms" then "idle 3 s", and at some widths the rate
+// or the period came and went with them.
+func TestHeaderKeepsItsPartsWhateverTheFigures(t *testing.T) {
+	start := testNow.Add(-time.Hour)
+	kinds := func(h *Header) string {
+		s := ansi.Strip(h.View())
+		var k []string
+		for _, part := range []string{" ev/", "days left", "lag ", "idle ", "--redis URL"} {
+			if strings.Contains(s, part) {
+				k = append(k, part)
+			}
+		}
+		return strings.Join(k, "|")
+	}
+	for w := 60; w <= 200; w++ {
+		var seen []string
+		for _, c := range []struct {
+			every time.Duration // one event every
+			lag   time.Duration
+		}{{3 * time.Second, 12 * time.Millisecond}, {100 * time.Millisecond, 300 * time.Millisecond}, {time.Second / 3, 0}} {
+			h := NewHeader(testCommon(), true)
+			h.SetWidth(w)
+			h.conn.State = feed.Connected
+			h.period.Key = "2026-11"
+			h.period.End = testNow.Add(14 * 24 * time.Hour)
+			for sec := 0; sec <= 70; sec++ {
+				n := int64(time.Duration(sec) * time.Second / c.every)
+				h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: n + 1, EventsPerSec: float64(time.Second / c.every), LagKnown: true, Lag: c.lag})
+			}
+			seen = append(seen, kinds(&h))
+		}
+		if seen[0] != seen[1] || seen[1] != seen[2] {
+			t.Errorf("width %d: the header keeps %q as the figures change", w, seen)
+		}
+	}
+}

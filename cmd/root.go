@@ -49,7 +49,7 @@ and a pre-flight estimator. With no --redis and no REDIS_URL it starts a demo.`,
 		RunE:          newDashboardRunE(&dash),
 	}
 	dash.addFlags(root)
-	root.Flags().IntVar(&dash.fps, "fps", tui.DefaultFPS, "most redraws per second")
+	root.Flags().IntVar(&dash.fps, "fps", tui.DefaultFPS, "most redraws per second (at most 120)")
 	cfg.addFlags(root)
 	var version bool
 	root.Flags().BoolVarP(&version, "version", "v", false, "print the version and exit (mavtop version -v lists every module)")

@@ -58,7 +58,7 @@ disconnections, refused keys and every launch are logged to stderr.`,
 	}
 	dash.addFlags(cmd)
 	fl := cmd.Flags()
-	fl.IntVar(&dash.fps, "fps", serve.DefaultFPS, "most redraws per second of each session: a redraw is bytes on every viewer's link")
+	fl.IntVar(&dash.fps, "fps", serve.DefaultFPS, "most redraws per second of each session (at most 120): a redraw is bytes on every viewer's link")
 	fl.StringVar(&sf.addr, "ssh", "127.0.0.1:2222", "SSH `address` to listen on (\":2222\" for every interface)")
 	fl.StringVar(&sf.hostKey, "host-key", defaultHostKey(os.Getenv), "host key `file`, an Ed25519 key generated there on first start and kept")
 	fl.StringVar(&sf.authorizedKeys, "authorized-keys", "~/.ssh/authorized_keys", "OpenSSH authorized_keys `file`: the public keys that may connect")

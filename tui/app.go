@@ -19,6 +19,12 @@ import (
 // DefaultFPS caps how often the screen is redrawn, whatever the event rate.
 const DefaultFPS = 20
 
+// MaxFPS is the most redraws per second an FPS option gets (Bubble Tea's
+// renderer flushes no more often): a frame tick of time.Second/FPS at --fps
+// 1000 rendered 1,000 frames a second, and above 10⁹ the tick was 0, a loop
+// taking a whole core.
+const MaxFPS = 120
+
 // Options wire the dashboard to the world. Only Source is required.
 type Options struct {
 	// Source is this dashboard's viewer of the feed hub.
@@ -128,6 +134,7 @@ func New(opt Options) Model {
 	if opt.FPS <= 0 {
 		opt.FPS = DefaultFPS
 	}
+	opt.FPS = min(opt.FPS, MaxFPS)
 	if opt.ChartRedraw == 0 {
 		opt.ChartRedraw = DefaultChartRedraw
 	}

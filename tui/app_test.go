@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,20 @@ func TestAppSaysItReadsPattern1Counters(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("the screen lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// TestFPSIsCapped: an --fps beyond what the renderer flushes is held at
+// MaxFPS, so the frame tick (time.Second/FPS) is never a busy loop (it was 0
+// above 10⁹ and 1 ms at 1,000); zero or less is the default.
+func TestFPSIsCapped(t *testing.T) {
+	hub := feed.NewHub()
+	for _, c := range []struct{ fps, want int }{{1000, MaxFPS}, {1 << 40, MaxFPS}, {math.MaxInt, MaxFPS}, {0, DefaultFPS}, {-5, DefaultFPS}, {4, 4}, {MaxFPS, MaxFPS}} {
+		v := hub.Join()
+		m := New(Options{Source: v, FPS: c.fps})
+		if m.opt.FPS != c.want || time.Second/time.Duration(m.opt.FPS) < time.Second/MaxFPS {
+			t.Errorf("--fps %d: %d frames a second, want %d", c.fps, m.opt.FPS, c.want)
+		}
+		m.Close()
 	}
 }

@@ -190,7 +190,10 @@ func (c *Charts) drawLine(now time.Time) {
 // every pane shortens names (never below the layout's name width), so the
 // words after it ("this min …") stay and names differing at the end stay apart.
 func (c *Charts) scopeName(w, rest int) string {
-	if c.ws == "" {
+	if c.ws == "" { // "all" (the pane title's word) where "all workspaces" would be cut
+		if cellWidth("all workspaces") > w-rest {
+			return "all"
+		}
 		return "all workspaces"
 	}
 	return shortName(c.ws, max(w-rest, nameWidth(c.width+2)))
@@ -270,7 +273,7 @@ func (c *Charts) compose() string {
 func (c *Charts) endpointView() string {
 	const minScope = 6
 	head := "By endpoint " + c.period + " · "
-	scope := "all workspaces"
+	scope := c.scopeName(c.barsW, cellWidth(head))
 	if c.ws != "" {
 		scope = shortName(c.ws, max(c.barsW-cellWidth(head), minScope))
 	}

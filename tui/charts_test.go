@@ -82,3 +82,26 @@ func TestBurnTitleKeepsItsFigure(t *testing.T) {
 		}
 	}
 }
+
+// TestAllWorkspacesTitlesAreNeverCut: with c switched to all workspaces at
+// 80×24 both chart titles read "all", not "all worksp…" and "all work…";
+// from where "all workspaces" fits they say it whole.
+func TestAllWorkspacesTitlesAreNeverCut(t *testing.T) {
+	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-3*time.Hour))
+	l.Apply(&model.Event{TS: testNow.Add(-10 * time.Second).UnixMilli(), Workspace: "busy", Endpoint: "/responses", Credits: 1427, Status: 200})
+	for _, c := range []struct {
+		w    int
+		want int // how many titles say "all workspaces" whole
+	}{{78, 0}, {98, 2}, {198, 2}} {
+		ch := NewCharts(testCommon(), 0)
+		ch.SetSize(c.w, 3)
+		ch.Refresh(l, "", 0)
+		title, _, _ := strings.Cut(ansi.Strip(ch.View()), "\n")
+		if strings.Contains(title, "work…") || strings.Contains(title, "worksp…") || strings.Count(title, " · all") != 2 {
+			t.Errorf("%d cells: titles %q cut their scope", c.w, title)
+		}
+		if n := strings.Count(title, "all workspaces"); n != c.want {
+			t.Errorf("%d cells: titles %q say all workspaces %d times, want %d", c.w, title, n, c.want)
+		}
+	}
+}

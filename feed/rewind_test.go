@@ -288,3 +288,47 @@ func TestARewoundRedisShowsWhatAFreshStartShows(t *testing.T) {
 		})
 	}
 }
+
+// After a re-read that went back in time the viewers start a fresh ledger and
+// the hour is read back for it: until its last page the ledger judges nothing
+// that depends on history (burn, idle, run-out), as after a start.
+func TestARewoundLedgerWaitsForItsHistory(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	pub := NewPublisher(c, PublisherOptions{})
+	if err := pub.TrackBatch(ctx, []model.Event{{TS: time.Now().UnixMilli(), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 40, Status: 200}}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var st LedgerState
+	pending := map[uint64]bool{} // rewound generation → its ledger waited for the history
+	runState(t, c, SubscriberOptions{AuditEvery: 100 * time.Millisecond, Block: 100 * time.Millisecond}, &mu, &st, func(m Msg) {
+		if sm, ok := m.(*SnapshotMsg); ok && sm.Rewound {
+			pending[sm.Gen] = sm.Snap.HistoryLater
+		}
+	})
+	waitUntilFeed(t, "the start's history", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return st.Ledger != nil && !st.Ledger.HistoryPending() && !st.Ledger.UsedByPending()
+	})
+	if err := flushAll(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewPublisher(c, PublisherOptions{}).TrackBatch(ctx, []model.Event{{TS: time.Now().UnixMilli(), Workspace: "beta", Project: "web", Endpoint: "/responses", Credits: 5, Status: 200}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntilFeed(t, "the rewound generation's history", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(pending) > 0 && st.Ledger != nil && !st.Ledger.HistoryPending()
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for gen, later := range pending {
+		if !later {
+			t.Errorf("generation %d went back in time and its ledger judged history before the hour was read back", gen)
+		}
+	}
+}

@@ -441,6 +441,11 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	msg.Rewound = reason == ReasonReset || reason == ReasonRestart || reason == ReasonFailover && msg.Changed > 0
 	if msg.Rewound {
 		s.readBack = msg
+		// the fresh ledger judges nothing that depends on history until the
+		// hour is read back, as at a start: a burn folded newest first (its
+		// typical charge and interval weighed the busy past most) resolved a
+		// run-out that an instance started now still forecasts
+		msg.Snap.HistoryLater = msg.Snap.HistoryLater || s.opt.HistoryLimit >= 0
 	}
 	s.gen++
 	msg.Gen = s.gen

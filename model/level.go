@@ -2,6 +2,8 @@ package model
 
 import (
 	"fmt"
+	"math"
+	"math/bits"
 	"strconv"
 )
 
@@ -127,6 +129,9 @@ func Assess(s *Settings, u Usage, defaults []int) Status {
 	if s.Allocation > 0 {
 		st.HasAllocation = true
 		st.Cap, st.CapKind = s.Allocation+u.Recharged, CapAllocation
+		if u.Recharged > math.MaxInt64-s.Allocation {
+			st.Cap = math.MaxInt64 // a hostile recharged counter: no wrap to a negative cap
+		}
 	}
 	if s.UsageLimit > 0 {
 		if st.CapKind == CapNone || s.UsageLimit < st.Cap {
@@ -157,9 +162,31 @@ func Assess(s *Settings, u Usage, defaults []int) Status {
 
 // Reached reports whether used credits have reached threshold t (percent) of
 // capCredits, exactly in integers (no float rounding at 90.0 %): the rule
-// Assess counts thresholds by, and the gauge bars draw their ticks by.
+// Assess counts thresholds by, and the gauge bars draw their ticks by. The
+// products are 128-bit: counters come from Redis, and a hostile one near
+// 2^63 wrapped them (10 credits of a cap of 2^62 read as past 90 %).
 func Reached(used, capCredits int64, t int) bool {
-	return used*100 >= int64(t)*capCredits
+	uh, ul := mul128(used, 100)
+	ch, cl := mul128(int64(t), capCredits)
+	return uh > ch || uh == ch && ul >= cl
+}
+
+// mul128 returns a·b as a signed 128-bit number, high and low halves.
+func mul128(a, b int64) (hi int64, lo uint64) {
+	ua, ub := uint64(a), uint64(b)
+	if a < 0 {
+		ua = -ua
+	}
+	if b < 0 {
+		ub = -ub
+	}
+	h, l := bits.Mul64(ua, ub)
+	if (a < 0) != (b < 0) && (h|l) != 0 { // negate: invert and add one
+		var c uint64
+		l, c = bits.Add64(^l, 1, 0)
+		h = ^h + c
+	}
+	return int64(h), l
 }
 
 // thresholdLevel is the level of having reached passed of n thresholds: the

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -172,6 +173,32 @@ func TestCrossingCarriesTheGaugeLevel(t *testing.T) {
 		s, _ := l.Summary("acme")
 		if len(c) != 1 || c[0].Level != want || s.Level != want {
 			t.Fatalf("step %d: crossings %+v, gauge %v, want %v", i, c, s.Level, want)
+		}
+	}
+}
+
+// TestReachedDoesNotWrap: counters are read from Redis, so a hostile one near
+// 2^63 must not wrap the threshold products or the cap: 10 credits of a cap
+// made huge by a recharged counter are 0 %, OK, with every credit left.
+func TestReachedDoesNotWrap(t *testing.T) {
+	for _, rc := range []int64{1 << 61, 1 << 62, math.MaxInt64 - 1000, math.MaxInt64} {
+		s := Assess(&Settings{Allocation: 1000}, Usage{Used: 10, Recharged: rc}, nil)
+		if s.Level != LevelOK || s.Passed != 0 || s.Cap <= 0 || s.Remaining != s.Cap-10 {
+			t.Errorf("recharged %d: level %v, %d thresholds passed, cap %d, remaining %d; want ok, 0, the cap less 10", rc, s.Level, s.Passed, s.Cap, s.Remaining)
+		}
+	}
+	for _, c := range []struct {
+		used, cap int64
+		t         int
+		want      bool
+	}{
+		{90, 100, 90, true}, {89, 100, 90, false},
+		{math.MaxInt64, math.MaxInt64, 100, true}, {math.MaxInt64 - 1, math.MaxInt64, 100, false},
+		{math.MaxInt64/100 + 1, math.MaxInt64 / 100, 100, true}, // used·100 past 2^63
+		{-5, 100, 50, false}, {math.MinInt64, 100, 50, false}, {0, -100, 50, true}, {0, 0, 50, true},
+	} {
+		if got := Reached(c.used, c.cap, c.t); got != c.want {
+			t.Errorf("Reached(%d, %d, %d) = %v, want %v", c.used, c.cap, c.t, got, c.want)
 		}
 	}
 }

@@ -266,3 +266,49 @@ func TestCounterPollsTakeAtMostTheirShare(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadableCountersAreNamedToViewers: a counter a producer wrote as a
+// float (INCRBYFLOAT), a negative or a value past int64 leaves its workspace out
+// of the ledger; the snapshot names it (SnapshotMsg.BadCounters) so a viewer
+// can say so, as check does, also when the counter goes bad under a running
+// source (the poll that sees it fall starts a new snapshot).
+func TestUnreadableCountersAreNamedToViewers(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	const p = "mavera:credits_used:current_period:"
+	for k, v := range map[string]string{"acme": "40", "neg": "-5", "over": "99999999999999999999"} {
+		if err := c.Set(ctx, p+k, v, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, err := NewCounterSource(c, CounterOptions{Every: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runSource(t, src)
+	r.waitUsed(t, map[string]int64{"acme": 40}, "the start")
+	bad := func() map[string]string {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		out := map[string]string{}
+		if n := len(r.snaps); n > 0 {
+			for k, why := range r.snaps[n-1].BadCounters {
+				out[k] = why.Error()
+			}
+		}
+		return out
+	}
+	want := map[string]string{p + "neg": "-5 is negative", p + "over": `"99999999999999999999" is not an integer`}
+	if got := bad(); !maps.Equal(got, want) {
+		t.Fatalf("the start's snapshot names %v, want %v", got, want)
+	}
+	if err := c.IncrByFloat(ctx, p+"acme", 0.5).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitUsed(t, map[string]int64{}, "acme's counter made a float")
+	want[p+"acme"] = `"40.5" is not an integer`
+	if got := bad(); !maps.Equal(got, want) {
+		t.Fatalf("the re-read names %v, want %v", got, want)
+	}
+}

@@ -59,6 +59,10 @@ type SnapshotMsg struct {
 	Reason Reason
 	// BadSettings maps settings hash fields that could not be used to why.
 	BadSettings map[string]error
+	// BadCounters maps a counter that holds no integer ≥ 0 (a Pattern 1 key,
+	// or a stream hash's "used:<ws>" field) to why: its workspace is left out
+	// of Snap, so a viewer says so rather than drop it without a word.
+	BadCounters map[string]error
 	// At is when the snapshot was read (subscriber clock).
 	At time.Time
 	// History is the last hour of usage events the snapshot's counters include

@@ -417,7 +417,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	if t == nil {
 		t = tallyOf(s.seed, res.Snap, res.rawSettings)
 	}
-	msg := &SnapshotMsg{Reason: reason, Restarted: restarted, Snap: res.Snap, Rule: res.Rule, BadSettings: res.BadSettings, At: now}
+	msg := &SnapshotMsg{Reason: reason, Restarted: restarted, Snap: res.Snap, Rule: res.Rule, BadSettings: res.BadSettings, BadCounters: res.BadCounters, At: now}
 	var fell int
 	if s.tally != nil && res.Snap.Period.Key == s.period.Key {
 		msg.UsedDelta, msg.Changed, fell = s.tally.diff(t)

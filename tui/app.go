@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -109,6 +111,9 @@ type Model struct {
 	// rewound is the generation of the last re-read that went back in time
 	// (feed.SnapshotMsg.Rewound): history of an older one may hold lost jobs.
 	rewound uint64
+	// unreadable is the counters and settings a re-read could not use that a
+	// notice named already (each once, not at every re-read).
+	unreadable map[string]bool
 
 	width, height int
 	laidOut       layoutKey
@@ -360,6 +365,7 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 				m.jobs.AddPast(&fm.History[i])
 			}
 			m.header.noteSnapshot(fm)
+			m.noteUnreadable(fm)
 			switch {
 			case newPeriod:
 				m.alerts.Reset()
@@ -400,6 +406,31 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 		m.ring = true
 	}
 	return nil
+}
+
+// noteUnreadable names, in the alerts pane, the counters and settings a
+// re-read could not use: a bad counter's workspace is left out of the
+// screen and bad settings are judged as none, which check reports as UNKNOWN
+// and the dashboard did without a word.
+func (m *Model) noteUnreadable(fm *feed.SnapshotMsg) {
+	oneLine := func(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+	var notes []string
+	for name, why := range fm.BadCounters {
+		notes = append(notes, fmt.Sprintf("counter %q cannot be read (%s): its workspace is not shown", name, oneLine(why)))
+	}
+	for field, why := range fm.BadSettings {
+		notes = append(notes, fmt.Sprintf("settings %q cannot be read (%s): judged without them", model.Sanitize(field), oneLine(why)))
+	}
+	slices.Sort(notes)
+	for _, n := range notes {
+		if !m.unreadable[n] {
+			if m.unreadable == nil {
+				m.unreadable = map[string]bool{}
+			}
+			m.unreadable[n] = true
+			m.alerts.AddNotice(model.LevelHigh, n)
+		}
+	}
 }
 
 // takeCrossings turns the ledger's new crossings into alerts.

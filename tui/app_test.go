@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -181,5 +182,27 @@ func TestFPSIsCapped(t *testing.T) {
 			t.Errorf("--fps %d: %d frames a second, want %d", c.fps, m.opt.FPS, c.want)
 		}
 		m.Close()
+	}
+}
+
+// TestAppNamesWhatItCannotRead: counters and settings a re-read could not use
+// are named in the alerts pane, once however many re-reads find them (check
+// says UNKNOWN for them; the dashboard dropped the workspace without a word).
+func TestAppNamesWhatItCannotRead(t *testing.T) {
+	m, hub := newApp(t, 160, 30, Options{})
+	snap := func(gen uint64) *feed.SnapshotMsg {
+		return &feed.SnapshotMsg{Gen: gen, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonDrift,
+			Snap:        &model.Snapshot{Period: model.MonthlyUTC.At(testNow), StreamID: "0-0", Used: map[string]int64{"acme": 40}},
+			BadCounters: map[string]error{"used:beta": errors.New(`"12.5" is not an integer`)},
+			BadSettings: map[string]error{"gamma": errors.Join(errors.New("allocation -1 must be between 0 and 1000000000000"), errors.New("usage limit -2 must be"))}}
+	}
+	hub.Handle(snap(2))
+	hub.Handle(snap(3))
+	m = pump(t, m)
+	s := view(m)
+	for _, want := range []string{`counter "used:beta" cannot be read ("12.5" is no`, `settings "gamma" cannot be read (allocation -1 m`} {
+		if n := strings.Count(s, want); n != 1 {
+			t.Errorf("the screen holds %q %d times, want once:\n%s", want, n, s)
+		}
 	}
 }

@@ -194,6 +194,41 @@ func TestFlushIsAReset(t *testing.T) {
 	}
 }
 
+// TestFlushThenMoreWritesIsAReset: FLUSHDB while mavtop follows, then a
+// producer writes more than the workspace had: its credits used rose, so only
+// its lost 402 says the counters went back, and the new stream is newer than
+// the resume point as after a trim. The stream's entries-added, lower than
+// the session saw, names it a reset: the lost 402 leaves the 402 log (it was
+// kept, and the workspace shown OUT, by a re-read called a trim).
+func TestFlushThenMoreWritesIsAReset(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	pub := NewPublisher(c, PublisherOptions{})
+	f := startFollower(t, c, SubscriberOptions{AuditEvery: time.Hour})
+	f.waitFor("the start snapshot", 10*time.Second, func(f *follower) bool { return f.ledger != nil })
+	trackAll(t, pub, usage("alpha", "web", "/responses", 100), refused("alpha", "web", "/mave/chat", "credits_exhausted"))
+	f.caughtUp(c, 10*time.Second)
+
+	if err := c.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	trackAll(t, NewPublisher(c, PublisherOptions{}), usage("alpha", "web", "/responses", 150))
+
+	f.convergedTo(c, "after the flush", 30*time.Second)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.snapsOf(ReasonGap)) != 0 {
+		t.Errorf("the flush was called a trim: %v", reasons(f.snaps))
+	}
+	if resets := f.snapsOf(ReasonReset); len(resets) != 1 || !resets[0].Rewound {
+		t.Fatalf("%d reset re-reads, want 1 that went back in time (snapshots: %v)", len(resets), reasons(f.snaps))
+	}
+	s, _ := f.ledger.Summary("alpha")
+	if lost := f.ledger.Refusals(nil, 10); s.Used != 150 || s.Refused.Total() != 0 || len(lost) != 0 {
+		t.Errorf("alpha shows %d used, %d 402s and %d in the 402 log after the flush, want 150, 0, 0", s.Used, s.Refused.Total(), len(lost))
+	}
+}
+
 // TestAuditTakesTheCountersOverTheStream: when the counters and the stream
 // disagree, the counters are the truth. A repeated field in one entry, a
 // counter written without its entry, a settings entry written without its hash

@@ -679,10 +679,11 @@ const gapCheckEvery = 100 * time.Millisecond
 func (s *Subscriber) reader(ctx context.Context, from, server string, out chan<- readResult) {
 	verify := from // the oldest id read from since the last check
 	var lastCheck time.Time
+	var added int64 // the stream's entries-added at the last check (Redis ≥ 7)
 	full := false
 	for {
 		check := !full || time.Since(lastCheck) >= gapCheckEvery
-		r := s.readOnce(ctx, from, verify, server, check)
+		r := s.readOnce(ctx, from, verify, server, check, &added)
 		select {
 		case out <- r:
 		case <-ctx.Done():
@@ -704,7 +705,9 @@ func (s *Subscriber) reader(ctx context.Context, from, server string, out chan<-
 // readOnce does one XREAD from from; with check, the gap check against verify
 // and the question which server answers (compared with server) go in the same
 // round trip, on the same connection as the XREAD.
-func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, check bool) readResult {
+//
+// added is the stream's entries-added at this session's last check (see checkGap).
+func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, check bool, added *int64) readResult {
 	stream := s.keys.Stream()
 	var read *redis.XStreamSliceCmd
 	var info *redis.XInfoStreamCmd
@@ -745,7 +748,7 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 		}
 	}
 	if check {
-		reason, err := s.checkGap(ctx, verify, info, first)
+		reason, err := s.checkGap(ctx, verify, info, first, added)
 		if err != nil {
 			return readResult{err: err}
 		}
@@ -762,7 +765,8 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 
 // checkGap compares the stream's state, read right after the XREAD, with the id
 // the XREAD started from. It returns the reason to re-snapshot, or "".
-func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInfoStreamCmd, first *redis.XMessageSliceCmd) (Reason, error) {
+// added is the stream's entries-added at the session's last check, updated.
+func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInfoStreamCmd, first *redis.XMessageSliceCmd, added *int64) (Reason, error) {
 	if err := info.Err(); err != nil {
 		if !isNoSuchKey(err) {
 			return "", fmt.Errorf("stream info: %w", err)
@@ -775,6 +779,16 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 	in := info.Val()
 	if in.LastGeneratedID != "" && compareIDs(in.LastGeneratedID, from) < 0 {
 		return ReasonReset, nil
+	}
+	// Redis ≥ 7 counts every entry ever added; a trim never lowers it. Fewer
+	// than this session saw is another stream under the key (FLUSHDB or DEL,
+	// then writes): what was read is gone, however much was written since
+	// (newer ids, counters that all rose: it looked like a trim).
+	if in.EntriesAdded > 0 {
+		if in.EntriesAdded < *added {
+			return ReasonReset, nil
+		}
+		*added = in.EntriesAdded
 	}
 	// Redis ≥ 7 counts XDEL in max-deleted-entry-id (7.0 does not count trims there).
 	if in.MaxDeletedEntryID != "" && compareIDs(in.MaxDeletedEntryID, from) > 0 {

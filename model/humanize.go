@@ -33,15 +33,27 @@ func FormatCredits(n int64) string {
 // percent is at or above a whole-number threshold exactly when the usage is,
 // and "100 %" (or more) appears only once the cap is reached. One decimal from
 // 90 % on is where a tenth of a percent still separates rows. A tolerance of
-// 1e-9 absorbs float error (989/1000×100 is 98.9, not 98.8999…). NaN is 0.
+// 5e-16 of the value floored (2–4 units in the last place) absorbs the float
+// error of used×100/cap (at most ~1.5 units: 989/1000×100 is 98.9, not
+// 98.8999…) while staying below the smallest distance between a percent and a
+// line a cap up to 10^13 credits can make (1/cap of a percent, ≥ 9 units): a
+// fixed 1e-9 showed 999,999,999,999 of 10^12 as "100.0 %" and
+// 899,999,999,999 of 10^12 as "90.0 %". Above ~10^13 credits a float cannot
+// tell such percents apart. NaN is 0.
 func ShownPercent(p float64) float64 {
 	if math.IsNaN(p) {
 		return 0
 	}
 	if p >= 90 && p < 100 {
-		return math.Floor(p*10+1e-9) / 10
+		return floorTolerant(p*10) / 10
 	}
-	return math.Floor(p + 1e-9)
+	return floorTolerant(p)
+}
+
+// floorTolerant floors x, taking a value within 5e-16 of x below an integer
+// as that integer (float error of a ratio of integers, see ShownPercent).
+func floorTolerant(x float64) float64 {
+	return math.Floor(x + math.Abs(x)*5e-16)
 }
 
 // FormatPercent writes p by the rule of ShownPercent: "42 %", "98.0 %",

@@ -40,4 +40,21 @@ func TestFormatPercentOneRule(t *testing.T) {
 			t.Fatalf("%d of 1000 shown as %s", used, FormatPercent(p))
 		}
 	}
+	// the same promise at the largest caps, one credit either side of each line,
+	// through Assess as every surface reaches it
+	for _, cap := range []int64{MaxCredits, MaxCredits - 1, 10 * MaxCredits, 999_999_999_989} {
+		for _, th := range []int64{1, 50, 75, 89, 90, 99, 100} {
+			line := (th*cap + 99) / 100 // the fewest credits at or above th % of cap
+			for _, used := range []int64{line - 1, line, line + 1} {
+				st := Assess(&Settings{Allocation: cap}, Usage{Used: used}, nil)
+				if (ShownPercent(st.Percent) >= float64(th)) != (used*100 >= th*cap) {
+					t.Errorf("%d of %d shown as %s: threshold %d disagrees", used, cap, FormatPercent(st.Percent), th)
+				}
+			}
+		}
+		// a tenth below the cap reads 99.9 %, never 100
+		if got := FormatPercent(Assess(&Settings{Allocation: cap}, Usage{Used: cap - 1}, nil).Percent); got != "99.9 %" {
+			t.Errorf("%d of %d shown as %s, want 99.9 %%", cap-1, cap, got)
+		}
+	}
 }

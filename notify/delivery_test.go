@@ -45,13 +45,15 @@ func TestAStuckAlertDelaysNoOtherAndARefusalIsFinal(t *testing.T) {
 	st := feed.NewAlertStore(srv.Client(), "")
 	sink := w1.w.Sinks()[0]
 	var recs map[string]feed.StoredAlert
-	waitFor(t, "the 413 recorded failed, the 503 retrying", func() bool {
+	// the receiver counts the 90 % firing before its answer is recorded, so
+	// wait for the record too (what it says is asserted below)
+	waitFor(t, "the 413 recorded failed, the 503 retrying, the 90 % recorded done", func() bool {
 		var err error
 		if recs, _, err = st.Load(ctx, period); err != nil {
 			return false
 		}
-		d50, d75 := recs[id("50")].Deliveries, recs[id("75")].Deliveries
-		return len(d50) == 1 && d50[0].Done && len(d75) == 1 && d75[0].Sinks[sink].Attempts >= 2
+		d50, d75, d90 := recs[id("50")].Deliveries, recs[id("75")].Deliveries, recs[id("90")].Deliveries
+		return len(d50) == 1 && d50[0].Done && len(d75) == 1 && d75[0].Sinks[sink].Attempts >= 2 && len(d90) == 1 && d90[0].Done
 	})
 	if r := recs[id("50")].Deliveries[0].Sinks[sink]; r.Result != feed.ResultFailed || r.Attempts != 1 || r.Err != "413 Request Entity Too Large" {
 		t.Errorf("50 %%: %+v, want failed at the first attempt: 413", r)

@@ -56,6 +56,11 @@ type wsRow struct {
 	// true when --stale is given and no event of it is that recent.
 	LastEventAt *time.Time `json:"last_event_at"`
 	Stale       bool       `json:"stale,omitempty"`
+	// Unreadable names a counter of the workspace that holds no integer
+	// (see feed.SnapshotResult.BadCounters): its usage, and so its percent and
+	// level, are unknown, so Level, Check and Verdict say "unknown" and Used
+	// (0) is no reading; the perfdata writes it U.
+	Unreadable string `json:"unreadable,omitempty"`
 	// Verdict is the workspace judged with its projects' usage limits
 	// (model.Ledger.Verdict): the most severe level of its budgets, and the
 	// project whose limit sets it ("" for the workspace's own cap).
@@ -194,6 +199,20 @@ func judgedRow(j *model.Judged) wsRow {
 		}
 	}
 	return r
+}
+
+// unreadable marks a row whose counter why says cannot be read: a row judged
+// with the 0 the counter was read as said "0 % ok" beside a status line
+// saying UNKNOWN. Its usage, percent, remaining and level are unknown.
+func (r *wsRow) unreadable(why string) {
+	r.Unreadable = why
+	r.Level, r.Verdict, r.Check = "unknown", "unknown", "unknown"
+	r.Percent, r.LimitPercent, r.Remaining, r.Used = 0, 0, nil, 0
+	r.checkCode, r.ownCode = checkUnknown, checkUnknown
+	for i := range r.Projects {
+		r.Projects[i].Check = "unknown"
+		r.Projects[i].checkCode = checkUnknown
+	}
 }
 
 // checkOf maps a level to a monitoring status: WARNING from the second
@@ -343,19 +362,23 @@ prints exactly one JSON object with "status" and "reason".`,
 			// A counter that cannot be read (no integer): the workspace it
 			// counts for exists, its usage and so its level are unknown.
 			var unreadable []string
-			badCounter := map[string]bool{}
+			badCounter := map[string]string{}
 			for name, why := range res.BadCounters {
 				ws := counterWorkspace(name, kind, sf.pattern)
 				if len(args) == 0 || slices.Contains(args, ws) {
-					unreadable = append(unreadable, fmt.Sprintf("counter %q cannot be read (%v)", name, why))
-					badCounter[ws] = true
+					msg := fmt.Sprintf("counter %q cannot be read (%v)", name, why)
+					unreadable = append(unreadable, msg)
+					if prev, ok := badCounter[ws]; ok && prev < msg { // one of several, the same on every run
+						msg = prev
+					}
+					badCounter[ws] = msg
 				}
 			}
 			if len(args) > 0 {
 				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return !slices.Contains(args, r.Workspace) })
 				var missing []string
 				for _, a := range args {
-					if !slices.ContainsFunc(rows, func(r wsRow) bool { return r.Workspace == a }) && !badCounter[a] && !slices.Contains(missing, a) {
+					if !slices.ContainsFunc(rows, func(r wsRow) bool { return r.Workspace == a }) && badCounter[a] == "" && !slices.Contains(missing, a) {
 						missing = append(missing, a)
 					}
 				}
@@ -392,8 +415,13 @@ prints exactly one JSON object with "status" and "reason".`,
 			}
 			code := checkOK
 			for i := range rows {
-				rows[i].judge(fixed, warn, crit)
-				code = max(code, rows[i].checkCode)
+				r := &rows[i]
+				if why, ok := badCounter[r.Workspace]; ok {
+					r.unreadable(why) // the status is UNKNOWN already (unreadable above)
+					continue
+				}
+				r.judge(fixed, warn, crit)
+				code = max(code, r.checkCode)
 			}
 			rowsCode, p := code, res.Snap.Period
 			var feedAge *time.Duration
@@ -559,7 +587,7 @@ var errSilent = errors.New("")
 func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string {
 	var worst []string
 	for _, r := range rows {
-		if r.checkCode != code || code == checkOK {
+		if r.checkCode != code || code == checkOK || r.Unreadable != "" {
 			continue
 		}
 		if r.ownCode == code {
@@ -588,7 +616,11 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 		if r.Cap > 0 {
 			max = fmt.Sprint(r.Cap)
 		}
-		perf = append(perf, fmt.Sprintf("'%s_used'=%d;;;0;%s '%s_402'=%dc", r.Workspace, r.Used, max, r.Workspace, r.Refused))
+		used := strconv.FormatInt(r.Used, 10)
+		if r.Unreadable != "" {
+			used = "U" // the plugin guidelines' "cannot be determined", not a reading of 0
+		}
+		perf = append(perf, fmt.Sprintf("'%s_used'=%s;;;0;%s '%s_402'=%dc", r.Workspace, used, max, r.Workspace, r.Refused))
 		for _, pr := range r.Projects {
 			perf = append(perf, fmt.Sprintf("'%s/%s_used'=%d;;;0;%d", r.Workspace, pr.Project, pr.Used, pr.Budget.Limit))
 		}
@@ -622,7 +654,11 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 		} else if r.Stale {
 			last = "stale"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.Workspace, r.Used, alloc, pct, r.Level, r.Refused, last, r.Check)
+		used := strconv.FormatInt(r.Used, 10)
+		if r.Unreadable != "" {
+			used, pct = "unreadable", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.Workspace, used, alloc, pct, r.Level, r.Refused, last, r.Check)
 		for _, pr := range r.Projects {
 			fmt.Fprintf(tw, "%s/%s\t%d\t-\t%s (limit %d)\t%s\t%d\t\t%s\t\n", r.Workspace, pr.Project, pr.Used,
 				model.FormatPercent(pr.Percent), pr.Budget.Limit, pr.Level, pr.Refused, pr.Check)

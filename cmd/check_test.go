@@ -542,3 +542,76 @@ func TestCheckStatusLineIsOneLineWithSeveralBadSettings(t *testing.T) {
 		t.Errorf("exit %d, status line %q; want 3 and one line naming both bad fields, then the perfdata", code, first)
 	}
 }
+
+// A workspace with settings whose counter cannot be read is no "0 … ok" row
+// and no 'ws_used'=0 in the perfdata: its row says unreadable and unknown, the
+// perfdata U (the plugin guidelines' "cannot be determined"), for the Pattern 1
+// counters and the stream contract's alike. A counter at 2^63-1 against an
+// allocation of 500 (1.8×10^18 %) is written ">9999 %", not its 19 digits.
+func TestCheckRowsOfUnreadableAndHugeCounters(t *testing.T) {
+	ctx := context.Background()
+	counters := feedtest.Start(t)
+	cc := counters.Client()
+	stream := feedtest.Start(t)
+	sc := stream.Client()
+	period := model.MonthlyUTC.At(time.Now()).Key
+	for _, c := range []redis.UniversalClient{cc, sc} {
+		if err := c.HSet(ctx, feed.Keys{}.Settings(), "broken", `{"allocation":1000}`, "huge", `{"allocation":500}`, "fine", `{"allocation":100}`).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range map[string]any{"broken": "lots", "huge": int64(math.MaxInt64), "fine": 10} {
+		if err := cc.Set(ctx, "mavera:credits_used:current_period:"+k, v, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sc.HSet(ctx, feed.Keys{}.Used(period), "broken", "lots", "huge", int64(math.MaxInt64), "fine", 10).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ source, url, counter string }{
+		{"counters", counters.URL, "mavera:credits_used:current_period:broken"},
+		{"stream", stream.URL, "used:broken"},
+	} {
+		t.Run(tc.source, func(t *testing.T) {
+			out, _, code := runMavtop(t, "check", "--redis="+tc.url, "--source", tc.source)
+			status, table, _ := strings.Cut(out, "\n")
+			if code != 3 || !strings.HasPrefix(status, "MAVTOP UNKNOWN - ") || !strings.Contains(status, "'broken_used'=U;;;0;1000 ") ||
+				strings.Contains(status, "'broken_used'=0") || !strings.Contains(status, "'fine_used'=10;;;0;100 ") ||
+				!strings.Contains(status, "'huge_used'=9223372036854775807;;;0;500 ") || !strings.Contains(status, "huge >9999 % used") {
+				t.Errorf("exit %d, status line %q; want 3, UNKNOWN, broken's usage U, huge >9999 %%", code, status)
+			}
+			rows := map[string][]string{}
+			for _, line := range strings.Split(table, "\n") {
+				if f := strings.Fields(line); len(f) > 0 {
+					rows[f[0]] = f
+				}
+			}
+			if got, want := strings.Join(rows["broken"], " "), "broken unreadable 1000 - unknown 0 — unknown"; got != want {
+				t.Errorf("broken's row %q, want %q", got, want)
+			}
+			if got, want := strings.Join(rows["huge"], " "), "huge 9223372036854775807 500 >9999 % exhausted 0 — critical"; got != want {
+				t.Errorf("huge's row %q, want %q", got, want)
+			}
+			if got, want := strings.Join(rows["fine"], " "), "fine 10 100 10 % ok 0 — ok"; got != want {
+				t.Errorf("fine's row %q, want %q", got, want)
+			}
+
+			out, _, _ = runMavtop(t, "check", "--json", "--redis="+tc.url, "--source", tc.source)
+			var got struct {
+				Workspaces []struct {
+					Workspace, Level, Check, Verdict, Unreadable string
+					Remaining                                    *int64
+				}
+			}
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range got.Workspaces {
+				bad := w.Workspace == "broken"
+				if bad != (w.Level == "unknown" && w.Check == "unknown" && w.Verdict == "unknown" && w.Remaining == nil && strings.Contains(w.Unreadable, tc.counter)) {
+					t.Errorf("%+v: unreadable %v", w, bad)
+				}
+			}
+		})
+	}
+}

@@ -70,6 +70,10 @@ func appendRowJSON(b []byte, r *wsRow) ([]byte, error) {
 	if r.Stale {
 		b = append(b, `,"stale":true`...)
 	}
+	if r.Unreadable != "" {
+		b = append(b, `,"unreadable":`...)
+		b = appendJSONString(b, r.Unreadable)
+	}
 	b = append(b, `,"verdict":`...)
 	b = appendJSONString(b, r.Verdict)
 	if r.VerdictProject != "" {

@@ -57,14 +57,25 @@ func floorTolerant(x float64) float64 {
 }
 
 // FormatPercent writes p by the rule of ShownPercent: "42 %", "98.0 %",
-// "98.9 %", "99.9 %", "100 %", "110 %". It is the one formatter of percents
-// of a cap: the gauges, the detail pane, check, budget show, alert summaries
-// and notification payloads all print through it, so one workspace reads the
-// same everywhere.
+// "98.9 %", "99.9 %", "100 %", "110 %", and from MaxShownPercent up
+// ">9999 %". It is the one formatter of percents of a cap: the gauges, the
+// detail pane, check, budget show, alert summaries and notification payloads
+// all print through it, so one workspace reads the same everywhere.
 func FormatPercent(p float64) string {
 	s := ShownPercent(p)
-	if p >= 90 && p < 100 {
+	switch {
+	case p >= 90 && p < 100:
 		return strconv.FormatFloat(s, 'f', 1, 64) + " %"
+	case s > MaxShownPercent:
+		// a counter near 2^63 against a cap of 500 is 1.8×10^18 %: its 19
+		// digits were cut to "18446744073…" in a gauge's label, its "% used"
+		// lost, and read as a credit amount; past every threshold by 100×,
+		// the figure says nothing more than "over"
+		return ">" + strconv.Itoa(MaxShownPercent) + " %"
 	}
 	return strconv.FormatFloat(s, 'f', 0, 64) + " %"
 }
+
+// MaxShownPercent is the largest percent FormatPercent writes as a figure;
+// above it, ">9999 %".
+const MaxShownPercent = 9999

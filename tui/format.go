@@ -46,7 +46,13 @@ func compactCredits(n int64) string {
 		return strconv.FormatInt(n, 10)
 	}
 	unit, div := "k", int64(1e3)
-	switch {
+	switch { // up to E: an int64 ends at 9.22E, which G wrote as 9223372036G
+	case a >= 1e18:
+		unit, div = "E", 1e18
+	case a >= 1e15:
+		unit, div = "P", 1e15
+	case a >= 1e12:
+		unit, div = "T", 1e12
 	case a >= 1e9:
 		unit, div = "G", 1e9
 	case a >= 1e6:

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"math"
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
@@ -36,6 +37,7 @@ func TestCompactCredits(t *testing.T) {
 		0: "0", 999: "999", 1000: "1.00k", 9_999: "9.99k", 37_485: "37.4k", 849_600: "849k",
 		999_999: "999k", 1_000_000: "1.00M", 1_659_999: "1.65M", 3_000_000: "3.00M",
 		12_000_000: "12.0M", 999_999_999: "999M", 2_500_000_000: "2.50G", -1_659_999: "-1.65M",
+		999_999_999_999: "999G", 1_000_000_000_000: "1.00T", 12_345_678_901_234_567: "12.3P", math.MaxInt64: "9.22E", -math.MaxInt64: "-9.22E",
 	} {
 		if got := compactCredits(n); got != want {
 			t.Errorf("compactCredits(%d) = %q, want %q", n, got, want)

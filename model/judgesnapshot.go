@@ -21,8 +21,8 @@ import (
 // as Seed does. j and j.Limited are reused from one call to the next.
 func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit func(j *Judged)) {
 	l := &Ledger{period: s.Period, defaults: defaults}
-	// the workspaces with projects (used_by, refused, budgets), built as Seed
-	// builds them; every other is its counters and settings alone
+	// the workspaces with projects (used_by, refused, budgets), built by
+	// Seed's own fold; every other is its counters and settings alone
 	rich := map[string]*wsState{}
 	get := func(name string) *wsState {
 		w := rich[name]
@@ -32,32 +32,7 @@ func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit 
 		}
 		return w
 	}
-	for f, n := range s.UsedBy {
-		if ws, project, endpoint, ok := SplitUsedByField(f); ok {
-			p := get(ws).project(project)
-			p.used += n
-			p.add(endpoint, n)
-		}
-	}
-	for f, n := range s.Refused {
-		ws, project, code, ok := SplitRefusedField(f)
-		if !ok {
-			continue
-		}
-		w := get(ws)
-		p := w.project(project)
-		if p.refused == nil {
-			p.refused = make(map[string]int64, 2)
-		}
-		p.refused[code] += n
-		w.refused[ClassOf(code)] += n
-	}
-	for key, b := range s.Budgets {
-		if ws, project, ok := SplitProjectKey(key); ok {
-			p := get(ws).project(project)
-			p.budget, p.hasBudget = b, true
-		}
-	}
+	s.foldProjects(get)
 	// every workspace once, with its counters and settings read as its name
 	// is first met: one lookup by name each (a lookup is most of the cost)
 	type entry struct {

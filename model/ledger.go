@@ -216,6 +216,45 @@ func (p *projState) add(endpoint string, credits int64) {
 	p.endpoints[strings.Clone(endpoint)] = c
 }
 
+// foldProjects adds the snapshot's project counters — used_by (credits by
+// project and endpoint), refused (402s by project and code, and by class on
+// the workspace) and budgets — to the workspaces get returns by name, which
+// creates each as its caller keeps them. Fields whose names cannot be split
+// are skipped. Seed and JudgeSnapshot both build their workspaces with it, so
+// check judges a workspace's projects as the dashboard does.
+func (s *Snapshot) foldProjects(get func(name string) *wsState) {
+	for f, n := range s.UsedBy {
+		ws, project, endpoint, ok := SplitUsedByField(f)
+		if !ok {
+			continue
+		}
+		p := get(ws).project(project)
+		p.used += n
+		p.add(endpoint, n)
+	}
+	for f, n := range s.Refused {
+		ws, project, code, ok := SplitRefusedField(f)
+		if !ok {
+			continue
+		}
+		w := get(ws)
+		p := w.project(project)
+		if p.refused == nil {
+			p.refused = make(map[string]int64, 2)
+		}
+		p.refused[code] += n
+		w.refused[ClassOf(code)] += n
+	}
+	for key, b := range s.Budgets {
+		ws, project, ok := SplitProjectKey(key)
+		if !ok {
+			continue
+		}
+		p := get(ws).project(project)
+		p.budget, p.hasBudget = b, true
+	}
+}
+
 // ApplyBatch applies events in order.
 func (l *Ledger) ApplyBatch(evs []Event) {
 	for i := range evs {
@@ -495,36 +534,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	for ws, n := range s.Recharged {
 		get(ws).recharged = n
 	}
-	for f, n := range s.UsedBy {
-		ws, project, endpoint, ok := SplitUsedByField(f)
-		if !ok {
-			continue
-		}
-		p := get(ws).project(project)
-		p.used += n
-		p.add(endpoint, n)
-	}
-	for f, n := range s.Refused {
-		ws, project, code, ok := SplitRefusedField(f)
-		if !ok {
-			continue
-		}
-		w := get(ws)
-		p := w.project(project)
-		if p.refused == nil {
-			p.refused = make(map[string]int64, 2)
-		}
-		p.refused[code] += n
-		w.refused[ClassOf(code)] += n
-	}
-	for key, b := range s.Budgets {
-		ws, project, ok := SplitProjectKey(key)
-		if !ok {
-			continue
-		}
-		p := get(ws).project(project)
-		p.budget, p.hasBudget = b, true
-	}
+	s.foldProjects(get)
 	if samePeriod { // what this ledger saw of 402s starting and ending still holds
 		for name, w := range l.ws {
 			if o := old[name]; o != nil {

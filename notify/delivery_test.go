@@ -5,10 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"mavtop/feed"
-	"mavtop/feed/feedtest"
 	"mavtop/model"
 	"mavtop/notify/notifytest"
 )
@@ -21,9 +19,8 @@ import (
 // and the counts behind mavtop_notifications_total — and is not tried again,
 // by this instance or by another that starts later.
 func TestAStuckAlertDelaysNoOtherAndARefusalIsFinal(t *testing.T) {
-	srv := feedtest.Start(t)
+	srv, st, period := startStore(t)
 	ctx := context.Background()
-	period := model.MonthlyUTC.At(time.Now()).Key
 	id := func(th string) string { return notifytest.ThresholdID(period, "acme", th) }
 	rc := newReceiver(t)
 	calls := map[string]int{}
@@ -42,7 +39,6 @@ func TestAStuckAlertDelaysNoOtherAndARefusalIsFinal(t *testing.T) {
 	fired90 := id("90") + "#" + string(model.AlertFiring)
 	waitFor(t, "the 90 % firing, behind the two stuck ones", func() bool { return rc.keys()[fired90] == 1 })
 
-	st := feed.NewAlertStore(srv.Client(), "")
 	sink := w1.w.Sinks()[0]
 	var recs map[string]feed.StoredAlert
 	// the receiver counts the 90 % firing before its answer is recorded, so

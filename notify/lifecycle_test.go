@@ -15,6 +15,7 @@ import (
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
 	"mavtop/model"
+	"mavtop/notify/notifytest"
 )
 
 // gate stands before a receiver and answers 503 to every firing while shut,
@@ -83,12 +84,10 @@ func inOrder(t *testing.T, rc *receiver) {
 // and sends it, and only then the resolution. The receiver gets each alert's
 // firing, then its resolution, each once.
 func TestAResolutionNeverReachesAReceiverBeforeItsFiring(t *testing.T) {
-	srv := feedtest.Start(t)
+	srv, st, period := startStore(t)
 	ctx := context.Background()
 	rc := newReceiver(t)
 	g := newGate(t, rc)
-	period := model.MonthlyUTC.At(time.Now()).Key
-	st := feed.NewAlertStore(srv.Client(), "")
 	lease := func(o *WatcherOptions) { o.Lease = time.Second }
 	w1 := startInstanceWith(t, srv, "w1", g.srv.URL, lease)
 	w2 := startInstanceWith(t, srv, "w2", g.srv.URL, lease)
@@ -109,9 +108,7 @@ func TestAResolutionNeverReachesAReceiverBeforeItsFiring(t *testing.T) {
 			in.stop()
 		}
 	}
-	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 5000}); err != nil {
-		t.Fatal(err)
-	}
+	notifytest.NewUsage(t, srv.Client()).Set("acme", model.Settings{Allocation: 5000})
 	waitFor(t, "the 50 % resolution claimed", func() bool {
 		recs, _, err := st.Load(ctx, period)
 		return err == nil && recs[fifty].Status == model.AlertResolved

@@ -3,11 +3,10 @@ package notify
 import (
 	"context"
 	"testing"
-	"time"
 
 	"mavtop/feed"
-	"mavtop/feed/feedtest"
 	"mavtop/model"
+	"mavtop/notify/notifytest"
 )
 
 // A resolution is held back per sink, not for all of them: while one
@@ -16,10 +15,8 @@ import (
 // gets the firing, then the resolution, once it recovers. Two instances run,
 // so the firing's holder and the resolution's claimer may differ.
 func TestAResolutionWaitsOnlyForItsOwnSinksFiring(t *testing.T) {
-	srv := feedtest.Start(t)
+	srv, st, period := startStore(t)
 	ctx := context.Background()
-	period := model.MonthlyUTC.At(time.Now()).Key
-	st := feed.NewAlertStore(srv.Client(), "")
 	slow, quick := newReceiver(t), newReceiver(t)
 	g := newGate(t, slow) // 503 to every firing while shut
 	hooks := g.srv.URL + " " + quick.srv.URL
@@ -31,9 +28,7 @@ func TestAResolutionWaitsOnlyForItsOwnSinksFiring(t *testing.T) {
 	waitFor(t, "the firing at the quick receiver, refused at the slow one", func() bool {
 		return quick.keys()[fired] == 1 && g.refusals() >= 2
 	})
-	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 5000}); err != nil {
-		t.Fatal(err)
-	}
+	notifytest.NewUsage(t, srv.Client()).Set("acme", model.Settings{Allocation: 5000})
 	waitFor(t, "the resolution at the quick receiver while the slow one still refuses the firing", func() bool {
 		return quick.keys()[resolved] == 1
 	})

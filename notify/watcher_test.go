@@ -214,18 +214,8 @@ func TestCrashMidDeliveryIsTakenOver(t *testing.T) {
 	st := feed.NewAlertStore(srv.Client(), "")
 	now := time.Now()
 	period := model.MonthlyUTC.At(now).Key
-	tr := model.AlertTransition{Status: model.AlertFiring, At: now,
-		Alert: model.Alert{ID: model.AlertID(period, "acme", "", model.AlertAllocation, ""), Period: period, Workspace: "acme", Kind: model.AlertAllocation, Cap: 1000, Used: 1000}}
-	// the dead instance's claim, its lease running out in a moment
-	if ok, err := st.Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{Owner: "dead", LeaseUntil: now.Add(300 * time.Millisecond)}); !ok || err != nil {
-		t.Fatalf("claim %v %v", ok, err)
-	}
-	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
-		t.Fatal(err)
-	}
-	if err := feed.NewPublisher(srv.Client(), feed.PublisherOptions{}).Track(ctx, model.Event{TS: now.UnixMilli(), Workspace: "acme", Endpoint: "/x", Credits: 1000, Status: 200}); err != nil {
-		t.Fatal(err)
-	}
+	tr := claimedByTheDead(t, st, now)
+	setUp(t, srv, model.Settings{Allocation: 1000}, 1000)
 	startInstance(t, srv, "heir", rc.srv.URL)
 	waitFor(t, "the taken-over delivery", func() bool { return rc.keys()[tr.Key()] == 1 })
 	recs, _, _ := st.Load(ctx, period)
@@ -267,12 +257,8 @@ func TestATakeOverKnowsSinksByURLNotOrder(t *testing.T) {
 	st := feed.NewAlertStore(srv.Client(), "")
 	now := time.Now()
 	period := model.MonthlyUTC.At(now).Key
-	tr := model.AlertTransition{Status: model.AlertFiring, At: now,
-		Alert: model.Alert{ID: model.AlertID(period, "acme", "", model.AlertAllocation, ""), Period: period, Workspace: "acme", Kind: model.AlertAllocation, Cap: 1000, Used: 1000}}
 	// the dead instance claimed it, sent it to team-a, and died before team-b
-	if ok, err := st.Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{Owner: "dead", LeaseUntil: now.Add(300 * time.Millisecond)}); !ok || err != nil {
-		t.Fatalf("claim %v %v", ok, err)
-	}
+	tr := claimedByTheDead(t, st, now)
 	sent := map[string]feed.SinkResult{dead[0].Name(): {Result: feed.ResultSent, Attempts: 1, At: now}}
 	if ok, err := st.Report(ctx, period, tr.Alert.ID, 0, "dead", sent, false, now.Add(300*time.Millisecond)); !ok || err != nil {
 		t.Fatalf("report %v %v", ok, err)
@@ -295,6 +281,30 @@ func TestATakeOverKnowsSinksByURLNotOrder(t *testing.T) {
 	if pa, pb := posts["/team-a "+tr.Key()], posts["/team-b "+tr.Key()]; pa != 0 || pb != 1 {
 		t.Fatalf("after the take-over team-a got %d POSTs (want 0: the dead one had sent it), team-b %d (want 1)", pa, pb)
 	}
+}
+
+// startStore starts a redis-server for the test and returns it with the
+// alert store over it (the default prefix, where the watchers record their
+// deliveries) and the key of the billing period now (monthly, UTC).
+func startStore(t *testing.T) (srv *feedtest.Server, st *feed.AlertStore, period string) {
+	t.Helper()
+	srv = feedtest.Start(t)
+	return srv, feed.NewAlertStore(srv.Client(), ""), model.MonthlyUTC.At(time.Now()).Key
+}
+
+// claimedByTheDead stores acme's allocation alert (1,000 of 1,000 credits)
+// firing at now, claimed by an instance "dead" whose lease runs out 300 ms
+// after now, and returns the transition: what a watcher that died before it
+// delivered leaves for another to take over.
+func claimedByTheDead(t *testing.T, st *feed.AlertStore, now time.Time) model.AlertTransition {
+	t.Helper()
+	period := model.MonthlyUTC.At(now).Key
+	tr := model.AlertTransition{Status: model.AlertFiring, At: now,
+		Alert: model.Alert{ID: model.AlertID(period, "acme", "", model.AlertAllocation, ""), Period: period, Workspace: "acme", Kind: model.AlertAllocation, Cap: 1000, Used: 1000}}
+	if ok, err := st.Claim(context.Background(), tr, tr.Summary(period), feed.ClaimOptions{Owner: "dead", LeaseUntil: now.Add(300 * time.Millisecond)}); !ok || err != nil {
+		t.Fatalf("claim %v %v", ok, err)
+	}
+	return tr
 }
 
 // setUp gives acme allocation of 1,000 (and lines), then spends credits.
@@ -437,10 +447,8 @@ func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 // so an instance that never saw the forecast (started after it) shows the
 // same score, and so does the claimer after the alert resolves.
 func TestForecastScoreIsSharedThroughTheStore(t *testing.T) {
-	srv := feedtest.Start(t)
+	srv, st, period := startStore(t)
 	ctx := context.Background()
-	period := model.MonthlyUTC.At(time.Now()).Key
-	st := feed.NewAlertStore(srv.Client(), "")
 	// burns fast: runs out within the hour (six charges: a single one is no
 	// rate but a step, README "Forecasts")
 	setUp(t, srv, model.Settings{Allocation: 1000}, 100)

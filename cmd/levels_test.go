@@ -346,10 +346,10 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		}
 		// the gauge's level is the verdict, as check's: a workspace at 9.5 %
 		// of its allocation whose project is at 95 % of its usage limit reads
-		// crit, and its row names the project
+		// crit, and its used cell names the project
 		if row := rowOf(v.screen, name); !strings.Contains(row, " "+words[verdict]+" ") {
 			t.Errorf("%s: dashboard row %q lacks level %q (check's verdict)", name, row, words[verdict])
-		} else if w.verdict != "" && !strings.Contains(row, name+" /"+w.verdict+" ") {
+		} else if w.verdict != "" && !strings.Contains(row, " % /"+w.verdict+" ") {
 			t.Errorf("%s: dashboard row %q does not name project %q", name, row, w.verdict)
 		}
 		// the threshold alerts that hold carry the level of their budget

@@ -35,6 +35,12 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 					w.burn = new(burnRing)
 				}
 				w.burn.chargeOlder(e.TS, e.Credits)
+				if p := w.projects[e.Project]; p != nil && p.limited() {
+					if p.burn == nil {
+						p.burn = new(burnRing)
+					}
+					p.burn.chargeOlder(e.TS, e.Credits)
+				}
 			}
 		}
 		if w == nil || !inPeriod {
@@ -148,9 +154,20 @@ func (l *Ledger) EndHistory() {
 		switch {
 		case w.burn == nil || w.burn.fold == nil:
 		case w.burn.needsSettle():
-			l.own(w).burn.settleFold()
+			w = l.own(w)
+			w.burn.settleFold()
 		case w.owner == l.owner:
 			w.burn.settleFold()
+		}
+		for pn, p := range w.projects {
+			switch {
+			case p.burn == nil || p.burn.fold == nil:
+			case p.burn.needsSettle():
+				w = l.own(w) // once: a second own of the shared w would copy it again
+				w.projects[pn].burn.settleFold()
+			case w.owner == l.owner:
+				p.burn.settleFold()
+			}
 		}
 	}
 	if l.all.fold != nil {

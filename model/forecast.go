@@ -110,8 +110,27 @@ type Forecast struct {
 // by the rules of README's "Forecasts": the burn over BurnWindow with steps
 // left out, 0 once the workspace is idle, auto-recharge accounted for.
 func (l *Ledger) Forecast(ws string, now time.Time) Forecast {
+	f := l.burnForecast(l.ring(ws), now)
+	w := l.ws[ws]
+	if w == nil {
+		return f
+	}
+	st := w.status(l.defaults)
+	f.Remaining, f.RemainingKnown = st.Remaining, st.RemainingKnown
+	if !f.RemainingKnown {
+		return f
+	}
+	if s := &w.settings; s.RechargeBelow > 0 && s.RechargeAmount > 0 && st.CapKind == CapAllocation {
+		f.Recharges, f.RechargeBelow, f.RechargeAmount = true, s.RechargeBelow, s.RechargeAmount
+		f.usageLimit, f.used = s.UsageLimit, w.used
+	}
+	return f.project()
+}
+
+// burnForecast is the part of a Forecast that burn history r gives alone
+// (nil: nothing spent): burn, window, idle, step, time left, loading.
+func (l *Ledger) burnForecast(r *burnRing, now time.Time) Forecast {
 	var f Forecast
-	r := l.ring(ws)
 	f.BurnPerHour, f.Window = l.burn(r, BurnWindow, now)
 	f.Left = l.period.Left(now)
 	f.Loading = l.historyPending
@@ -127,20 +146,7 @@ func (l *Ledger) Forecast(ws string, now time.Time) Forecast {
 	if f.Idle {
 		f.BurnPerHour = 0
 	}
-	w := l.ws[ws]
-	if w == nil {
-		return f
-	}
-	st := w.status(l.defaults)
-	f.Remaining, f.RemainingKnown = st.Remaining, st.RemainingKnown
-	if !f.RemainingKnown {
-		return f
-	}
-	if s := &w.settings; s.RechargeBelow > 0 && s.RechargeAmount > 0 && st.CapKind == CapAllocation {
-		f.Recharges, f.RechargeBelow, f.RechargeAmount = true, s.RechargeBelow, s.RechargeAmount
-		f.usageLimit, f.used = s.UsageLimit, w.used
-	}
-	return f.project()
+	return f
 }
 
 // project fills pace and run-out from burn, remaining and time left.

@@ -124,7 +124,15 @@ type projState struct {
 	refusing map[string]bool
 	fired    uint8
 	nextAt   int64
+	// burn is the project's own burn history, kept only while it has a usage
+	// limit (limited): the limit's forecast, when the limit sets the
+	// workspace's verdict (Ledger.VerdictForecast). Nil: none kept.
+	burn *burnRing
 }
+
+// limited reports whether the project has a usage limit, so a verdict can
+// be set by it and its burn is kept.
+func (p *projState) limited() bool { return p.budget.Limit > 0 }
 
 // NewLedger returns an empty ledger for the period holding now.
 func NewLedger(rule PeriodRule, now time.Time) *Ledger {
@@ -305,6 +313,9 @@ func (l *Ledger) Apply(e *Event) {
 	}
 	if e.Credits != 0 {
 		w.charge(e.TS, e.Credits, l.historyPending)
+		if p.limited() {
+			chargeRing(&p.burn, e.TS, e.Credits, l.historyPending)
+		}
 		l.all.beginFold(l.historyPending)
 		l.all.charge(e.TS, e.Credits)
 	}
@@ -332,11 +343,16 @@ func (l *Ledger) Apply(e *Event) {
 
 // charge adds a charge to the workspace's burn history, making it at the first.
 func (w *wsState) charge(ts, credits int64, historyPending bool) {
-	if w.burn == nil {
-		w.burn = new(burnRing)
+	chargeRing(&w.burn, ts, credits, historyPending)
+}
+
+// chargeRing adds a charge to the burn history *r, making it at the first.
+func chargeRing(r **burnRing, ts, credits int64, historyPending bool) {
+	if *r == nil {
+		*r = new(burnRing)
 	}
-	w.burn.beginFold(historyPending)
-	w.burn.charge(ts, credits)
+	(*r).beginFold(historyPending)
+	(*r).charge(ts, credits)
 }
 
 // addEndpoint counts credits in the all-workspace endpoint totals.
@@ -546,6 +562,19 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			}
 		}
 	}
+	for name, w := range l.ws { // a limited project keeps its burn as its workspace does
+		o := old[name]
+		if o == nil {
+			continue
+		}
+		for pn, op := range o.projects {
+			if p := w.projects[pn]; p != nil && p.limited() && op.burn != nil {
+				if p.burn = op.burn; o.owner != l.owner {
+					p.burn = op.burn.clone() // o is shared with a clone, which may still add to it
+				}
+			}
+		}
+	}
 	heal := l.seeded && samePeriod // a re-read of the counters this ledger showed
 	for name, w := range l.ws {
 		o := old[name]
@@ -706,6 +735,9 @@ func (l *Ledger) own(w *wsState) *wsState {
 		}
 		if p.refusing != nil {
 			cp.refusing = maps.Clone(p.refusing)
+		}
+		if p.burn != nil {
+			cp.burn = p.burn.clone()
 		}
 		cw.projects[pn] = &cp
 	}

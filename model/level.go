@@ -91,6 +91,8 @@ type Status struct {
 	CapKind CapKind
 	// HasAllocation is true when an allocation is set.
 	HasAllocation bool
+	// Used is the credits judged: Usage.Used.
+	Used int64
 	// Percent is credits used as a percentage of Cap (0 without a cap).
 	Percent float64
 	// Remaining is Cap minus used, never negative. Valid when RemainingKnown
@@ -125,7 +127,7 @@ func (st *Status) HasCap() bool { return st.CapKind != CapNone }
 //
 // A project's budget is judged by the same rule: see ProjectBudget.Settings.
 func Assess(s *Settings, u Usage, defaults []int) Status {
-	st := Status{Thresholds: s.Thresholds(defaults)}
+	st := Status{Used: u.Used, Thresholds: s.Thresholds(defaults)}
 	if s.Allocation > 0 {
 		st.HasAllocation = true
 		st.Cap, st.CapKind = s.Allocation+u.Recharged, CapAllocation

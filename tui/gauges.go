@@ -45,13 +45,16 @@ type Gauges struct {
 
 type gaugeRow struct {
 	model.Summary
-	fc model.Forecast
 	// verdict is the workspace judged with its projects' usage limits
 	// (model.Ledger.Verdict): the level cell shows it, as check, budget show,
-	// /metrics and the alerts do; the name cell names the project that sets
-	// it where it has room and the used cell gives that project's percent of
-	// its limit (cellPercent); the bar and the credits stay the workspace's.
+	// /metrics and the alerts do, and every figure after it is of the budget
+	// that sets it (verdict.Status): the bar, the used cell (which names the
+	// project after "/" when its usage limit sets the level), the credits and
+	// the forecast fc (model.Ledger.VerdictForecast), so a row never puts a
+	// project's percent beside the workspace's credits or run-out. The
+	// workspace's own figures are in the detail view.
 	verdict model.Verdict
+	fc      model.Forecast
 }
 
 // OpenDetailMsg asks the root to open a workspace's detail view.
@@ -240,8 +243,8 @@ func (g *Gauges) Refresh(l *model.Ledger) {
 	g.visible = g.visible[:0]
 	for _, name := range g.window {
 		if s, ok := l.Summary(name); ok {
-			v, _ := l.Verdict(name)
-			g.visible = append(g.visible, gaugeRow{Summary: s, fc: l.Forecast(name, now), verdict: v})
+			v, fc, _ := l.VerdictForecast(name, now)
+			g.visible = append(g.visible, gaugeRow{Summary: s, fc: fc, verdict: v})
 		}
 	}
 }
@@ -454,7 +457,7 @@ func (g Gauges) View() string {
 
 func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column) string {
 	look := g.st.Level(r.verdict.Level)
-	marker, name := "  ", pad(verdictName(r.Name, r.verdict.Project, nameW), nameW)
+	marker, name := "  ", pad(shortName(r.Name, nameW), nameW)
 	if selected {
 		marker = "▸ "
 		if g.focused {
@@ -465,9 +468,12 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 	}
 	level := look.Style.Render(pad(look.Symbol+" "+look.Word, levelW))
 	var bar string
-	if r.HasCap() {
-		own := g.st.Level(r.Level) // the bar is the workspace's own budget
-		bar = gaugeBar(barW, r.Used, r.Cap, r.Settings.UsageLimit, r.Thresholds, own.Style, g.st)
+	if vs := &r.verdict.Status; vs.HasCap() {
+		limit := r.Settings.UsageLimit // the workspace's ╳; a project's limit is the bar's end
+		if r.verdict.Project != "" {
+			limit = 0
+		}
+		bar = gaugeBar(barW, vs.Used, vs.Cap, limit, vs.Thresholds, look.Style, g.st)
 	} else {
 		bar = g.st.Dim.Render(align("no allocation set", barW, false))
 	}
@@ -479,28 +485,13 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 	return b.String()
 }
 
-// verdictName is the name cell of workspace ws whose verdict is set by the
-// usage limit of project ("" when by the workspace's own cap): "acme /research"
-// in w cells. The workspace stays whole and the project takes what is left; a
-// workspace that does not fit whole beside at least 4 cells of project is
-// drawn as every other pane draws it (shortName) and the project is left to
-// the detail view, so a name never reads differently from one pane to the
-// next and never loses both halves ("hoo… /tr…ing").
-func verdictName(ws, project string, w int) string {
-	const minProject = 4
-	room := w - cellWidth(ws) - len(" /")
-	if project == "" || room < minProject {
-		return shortName(ws, w)
-	}
-	return ws + " /" + shortName(project, room)
-}
-
 // cellPercent is the percent behind the row's level: of the effective cap,
 // and which cap binds when it is the usage limit; when a project's usage
 // limit sets the level (the verdict), that project's percent of its limit
-// and its name after "/" ("99.9 % /tra…", the name cell's "hooli-ml
-// /training"), so a row at 55 % of its allocation marked crit says why at
-// every width, the name cell holding the project or not. The figure is the
+// and its name after "/" ("99.9 % /tra…", "99.9 % /training" where the
+// column holds it), so a row at 55 % of its allocation marked crit says
+// whose cap its figures are of at every width. The project is shortened
+// to the column's room alone, one form per size. The figure is the
 // model's own judgement (Verdict.Status), never worked out again here. The
 // form depends on the column's width alone (the percent and its word from 11
 // cells, the percent alone below, then "/" and what fits of a project),
@@ -543,15 +534,18 @@ func cellPercent(g *Gauges, r *gaugeRow, width int) string {
 // (fullCreditsW, from wideCredits cells), else compact (three significant
 // digits, cut as compactCredits does: "99.9k/99.9k lim" fits 15 cells).
 // Only a figure over 999,999,999 is compact in the wide column.
+//
+// They are of the budget that sets the level (the verdict's): a project's
+// used of its usage limit, "lim" after it, beside its percent.
 func cellCredits(g *Gauges, r *gaugeRow, width int) string {
 	var full, short string
-	switch r.CapKind {
+	switch vs := &r.verdict.Status; vs.CapKind {
 	case model.CapNone:
 		full, short = credits(r.Used), compactCredits(r.Used)
 	case model.CapLimit:
-		full, short = credits(r.Used)+"/"+credits(r.Cap)+" lim", compactCredits(r.Used)+"/"+compactCredits(r.Cap)+" lim"
+		full, short = credits(vs.Used)+"/"+credits(vs.Cap)+" lim", compactCredits(vs.Used)+"/"+compactCredits(vs.Cap)+" lim"
 	default:
-		full, short = credits(r.Used)+" / "+credits(r.Cap), compactCredits(r.Used)+"/"+compactCredits(r.Cap)
+		full, short = credits(vs.Used)+" / "+credits(vs.Cap), compactCredits(vs.Used)+"/"+compactCredits(vs.Cap)
 	}
 	if width >= fullCreditsW && cellWidth(full) <= width {
 		return full

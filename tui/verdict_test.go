@@ -13,9 +13,10 @@ import (
 
 // TestGaugeShowsVerdict: a workspace at 9.5 % of its allocation whose project
 // "research" is at 95 of its 100-credit usage limit is critical on the gauge's
-// level (model.Ledger.Verdict, check's status), its row names the project, its
-// used cell gives the project's percent of its limit (what set the level) and
-// the detail view says which limit; the bar and credits stay the workspace's.
+// level (model.Ledger.Verdict, check's status), its used cell gives the
+// project's percent of its limit (what set the level) and names it, its
+// credits are the limit's ("95/100 lim", not the workspace's "95 / 1,000")
+// and the detail view says which limit.
 func TestGaugeShowsVerdict(t *testing.T) {
 	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-time.Hour))
 	l.SetSettings("acme", model.Settings{Allocation: 1000}, testNow.UnixMilli())
@@ -36,10 +37,13 @@ func TestGaugeShowsVerdict(t *testing.T) {
 		}
 	}
 	look := c.st.Level(v.Level)
-	for _, want := range []string{"acme /research ", look.Symbol + " " + look.Word, percent(v.Status.Percent) + " /res", "95 / 1,000"} {
+	for _, want := range []string{"acme ", look.Symbol + " " + look.Word, percent(v.Status.Percent) + " /res", "95/100 lim"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("gauge row %q lacks %q", row, want)
 		}
+	}
+	if strings.Contains(row, "1,000") {
+		t.Errorf("gauge row %q gives the workspace's allocation beside the project's percent", row)
 	}
 	d := NewDetail(c)
 	d.SetSize(160, 20)
@@ -47,31 +51,6 @@ func TestGaugeShowsVerdict(t *testing.T) {
 	d.Refresh(l)
 	if s := ansi.Strip(d.View()); !strings.Contains(s, "verdict: project research at 95.0 % of its usage limit (95 of 100 credits)") {
 		t.Errorf("detail lacks the verdict:\n%s", s)
-	}
-}
-
-// A workspace name is never shortened to make room for its project: it reads
-// as the other panes draw it, and the project takes only what is left.
-func TestVerdictNameKeepsTheWorkspace(t *testing.T) {
-	for _, c := range []struct {
-		ws, project string
-		w           int
-		want        string
-	}{
-		{"acme", "research", 14, "acme /research"},
-		{"hooli-ml", "training", 14, "hooli-ml /" + shortName("training", 4)},
-		{"hooli-ml", "training", 13, "hooli-ml"},
-		{"hooli-ml", "training", 12, shortName("hooli-ml", 12)},
-		{"umbrella-research", "trials", 14, shortName("umbrella-research", 14)},
-		{"acme", "", 14, "acme"},
-	} {
-		got := verdictName(c.ws, c.project, c.w)
-		if got != c.want {
-			t.Errorf("verdictName(%q, %q, %d) = %q, want %q", c.ws, c.project, c.w, got, c.want)
-		}
-		if cellWidth(got) > c.w {
-			t.Errorf("verdictName(%q, %q, %d) = %q is wider than %d", c.ws, c.project, c.w, got, c.w)
-		}
 	}
 }
 
@@ -150,6 +129,56 @@ func TestVerdictCueOneFormPerSize(t *testing.T) {
 		}
 		if got[0] != got[1] || got[1] != got[2] {
 			t.Errorf("width %d: the project reads %q at 99.9, 100 and 42 %%", w, got)
+		}
+	}
+}
+
+// TestVerdictRowIsOneBudget is the demo's hooli-ml: 55 % of its allocation,
+// its project training near its 90,000-credit usage limit (crit). Every
+// figure after the level is of training's limit: the used cell names it,
+// the credits are the limit's ("lim") and the run-out is the limit's
+// (model.Ledger.VerdictForecast), never the workspace's 1.65M/3.00M or its
+// "lasts period" beside a level the limit set.
+func TestVerdictRowIsOneBudget(t *testing.T) {
+	start := testNow.Add(-2 * time.Hour)
+	l := model.NewLedger(model.MonthlyUTC, start)
+	l.SetSettings("hooli-ml", model.Settings{Allocation: 3_000_000}, start.UnixMilli())
+	l.SetBudget("hooli-ml", "training", model.ProjectBudget{Limit: 90_000}, start.UnixMilli())
+	l.Apply(&model.Event{TS: start.UnixMilli(), Workspace: "hooli-ml", Project: "serving", Endpoint: "/x", Credits: 1_560_600, Status: 200})
+	l.Apply(&model.Event{TS: start.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 86_000, Status: 200})
+	for i := 1; i <= 60; i++ { // 6,000/h on serving, 1,200/h on training
+		at := testNow.Add(time.Duration(i-60) * time.Minute).UnixMilli()
+		l.Apply(&model.Event{TS: at, Workspace: "hooli-ml", Project: "serving", Endpoint: "/x", Credits: 100, Status: 200})
+		l.Apply(&model.Event{TS: at, Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 20, Status: 200})
+	}
+	v, f, _ := l.VerdictForecast("hooli-ml", testNow)
+	own := l.Forecast("hooli-ml", testNow)
+	if v.Project != "training" || !f.RunsOut || own.RunsOut {
+		t.Fatalf("fixture: verdict %+v, forecast %+v vs the workspace's %+v", v, f, own)
+	}
+	for _, w := range []int{78, 118, 198} {
+		g := NewGauges(testCommon())
+		g.SetSize(w, 10)
+		g.Refresh(l)
+		var row string
+		for _, line := range strings.Split(ansi.Strip(g.View()), "\n") {
+			if strings.Contains(line, "hooli-ml") {
+				row = line
+			}
+		}
+		lim := "87.2k/90.0k lim"
+		if w >= wideCredits {
+			lim = "87,200/90,000 lim"
+		}
+		for _, want := range []string{"out in " + humanize(f.RunsOutIn), lim, percent(v.Status.Percent) + " /tr"} {
+			if !strings.Contains(row, want) {
+				t.Errorf("width %d: row %q lacks %q", w, row, want)
+			}
+		}
+		for _, not := range []string{"lasts period", "3.00M", "3,000,000", "55 %"} {
+			if strings.Contains(row, not) {
+				t.Errorf("width %d: row %q shows the workspace's %q beside the limit's level", w, row, not)
+			}
 		}
 	}
 }

@@ -1,0 +1,31 @@
+package model
+
+import "time"
+
+// VerdictForecast is workspace ws judged (Verdict) with the forecast of the
+// budget that sets its level: the workspace's own Forecast when its own cap
+// does, else the forecast of the project's usage limit, from the project's
+// own burn (kept while it has a limit) against what is left of that limit.
+// A surface that shows a level beside a run-out shows these two together,
+// so "crit" by a project's limit never sits beside "runs out in 4 days" of
+// the workspace's allocation. False when the ledger does not know ws.
+//
+// A project's burn is kept from when it has a usage limit: a limit set
+// while mavtop runs gives a burn over the time since (the hour's history
+// read back at a start counts for every limit known then).
+func (l *Ledger) VerdictForecast(ws string, now time.Time) (Verdict, Forecast, bool) {
+	v, ok := l.Verdict(ws)
+	if !ok {
+		return v, Forecast{}, false
+	}
+	if v.Project == "" {
+		return v, l.Forecast(ws, now), true
+	}
+	var r *burnRing
+	if p := l.ws[ws].projects[v.Project]; p != nil {
+		r = p.burn
+	}
+	f := l.burnForecast(r, now)
+	f.Remaining, f.RemainingKnown = v.Status.Remaining, v.Status.RemainingKnown
+	return v, f.project(), true
+}

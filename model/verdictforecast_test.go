@@ -1,0 +1,72 @@
+package model
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// TestVerdictForecastIsOfTheBindingCap: hooli-ml at 55 % of its 3,000,000
+// allocation spends 6,000 credits an hour on project serving, and project
+// training, at 89,400 of its 90,000-credit usage limit (crit, the verdict),
+// spends 1,200 an hour. The run-out beside the level is the limit's: 600
+// credits left at 1,200/h, out in 30 min; the workspace's own forecast
+// (1,350,000 left at 7,200/h) runs past the period's end. Before,
+// the gauge showed the workspace's forecast beside the project's level.
+func TestVerdictForecastIsOfTheBindingCap(t *testing.T) {
+	start := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	l := NewLedger(MonthlyUTC, start)
+	l.SetSettings("hooli-ml", Settings{Allocation: 3_000_000}, start.UnixMilli())
+	l.SetBudget("hooli-ml", "training", ProjectBudget{Limit: 90_000}, start.UnixMilli())
+	l.Apply(&Event{TS: start.UnixMilli(), Workspace: "hooli-ml", Project: "serving", Endpoint: "/x", Credits: 1_560_600, Status: 200})
+	l.Apply(&Event{TS: start.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 88_200, Status: 200})
+	// an hour of minutes: 100 credits to serving, 20 to training
+	for i := 1; i <= 60; i++ {
+		at := start.Add(time.Duration(i) * time.Minute).UnixMilli()
+		l.Apply(&Event{TS: at, Workspace: "hooli-ml", Project: "serving", Endpoint: "/x", Credits: 100, Status: 200})
+		l.Apply(&Event{TS: at, Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 20, Status: 200})
+	}
+	now := start.Add(time.Hour)
+	v, f, ok := l.VerdictForecast("hooli-ml", now)
+	if !ok || v.Project != "training" || v.Level != LevelCritical || v.Status.Remaining != 600 {
+		t.Fatalf("verdict %+v, %v: the fixture wants critical by training with 600 left", v, ok)
+	}
+	// 16 charges of 20 in the last 15 min's buckets, as TestForecastRunsOutAndPace counts them
+	if f.Remaining != 600 || math.Abs(f.BurnPerHour-1280) > 1 {
+		t.Fatalf("verdict forecast remaining %d burn %.0f/h, want the limit's 600 at 1,280/h", f.Remaining, f.BurnPerHour)
+	}
+	if want := time.Duration(600.0 / f.BurnPerHour * float64(time.Hour)); !f.RunsOut || f.RunsOutIn != want {
+		t.Fatalf("verdict forecast runs out %v in %v, want in %v", f.RunsOut, f.RunsOutIn, want)
+	}
+	// a re-read of the counters keeps the project's burn, as the workspace's
+	snap := l.Totals()
+	snap.Settings = map[string]Settings{"hooli-ml": {Allocation: 3_000_000}}
+	snap.Budgets = map[string]ProjectBudget{ProjectKey("hooli-ml", "training"): {Limit: 90_000}}
+	l.Seed(snap, now)
+	if _, again, _ := l.VerdictForecast("hooli-ml", now); again.BurnPerHour != f.BurnPerHour || again.Remaining != 600 {
+		t.Fatalf("after a re-read: remaining %d burn %.0f/h, want 600 at %.0f/h", again.Remaining, again.BurnPerHour, f.BurnPerHour)
+	}
+	own := l.Forecast("hooli-ml", now)
+	if own.Remaining != 3_000_000-1_656_000 || own.RunsOutIn < 24*time.Hour {
+		t.Fatalf("the workspace's own forecast %+v: remaining %d, runs out %v", own, own.Remaining, own.RunsOut)
+	}
+	// a workspace judged by its own cap gets its own forecast
+	l.SetBudget("hooli-ml", "training", ProjectBudget{Limit: 900_000}, now.UnixMilli())
+	v, f, _ = l.VerdictForecast("hooli-ml", now)
+	if v.Project != "" || f != own {
+		t.Fatalf("judged by its own cap: verdict %+v, forecast %+v, want %+v", v, f, own)
+	}
+	// a clone keeps the project's burn (a viewer's ledger shares it)
+	l.SetBudget("hooli-ml", "training", ProjectBudget{Limit: 90_000}, now.UnixMilli())
+	c := l.Clone()
+	c.Apply(&Event{TS: now.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 20, Status: 200})
+	_, cf, _ := c.VerdictForecast("hooli-ml", now)
+	if _, f, _ = l.VerdictForecast("hooli-ml", now); cf.Remaining != 580 || f.Remaining != 600 || cf.BurnPerHour <= f.BurnPerHour {
+		t.Fatalf("clone: remaining %d burn %.0f, original remaining %d burn %.0f", cf.Remaining, cf.BurnPerHour, f.Remaining, f.BurnPerHour)
+	}
+	// at its limit: OUT, and out now
+	c.Apply(&Event{TS: now.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 580, Status: 200})
+	if v, f, _ := c.VerdictForecast("hooli-ml", now); v.Level != LevelExhausted || !f.RunsOut || f.RunsOutIn != 0 {
+		t.Fatalf("refused project: level %v, runs out %v in %v", v.Level, f.RunsOut, f.RunsOutIn)
+	}
+}

@@ -36,14 +36,7 @@ func BenchmarkView(b *testing.B) {
 	}
 	hub.Handle(&feed.SnapshotMsg{Gen: 1, Snap: snap, Rule: model.MonthlyUTC, At: now.Add(-time.Hour)})
 	hub.Handle(&feed.BatchMsg{Gen: 1, Events: evs})
-	r := lipgloss.NewRenderer(nil)
-	r.SetColorProfile(termenv.TrueColor)
-	m := New(Options{Source: hub.Join(), Now: func() time.Time { return now }, Renderer: r})
-	msgs, _ := m.opt.Source.Next(b.Context())
-	var tm tea.Model = m
-	tm, _ = tm.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
-	tm, _ = tm.Update(FeedMsg{Msgs: msgs})
-	mm := tm.(Model)
+	mm := benchModel(b, hub, now).(Model)
 	ev := model.Event{TS: now.UnixMilli(), Workspace: "workspace-0007", Endpoint: "/responses", Credits: 1, Status: 200}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -54,4 +47,19 @@ func BenchmarkView(b *testing.B) {
 	if len(mm.frame) == 0 {
 		b.Fatal("empty frame")
 	}
+}
+
+// benchModel returns the dashboard as the frame benchmarks draw it: joined to
+// hub with its clock stopped at now, in true colour at 200×50, the hub's
+// first message (its snapshot and what followed) taken in.
+func benchModel(b *testing.B, hub *feed.Hub, now time.Time) tea.Model {
+	b.Helper()
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.TrueColor)
+	m := New(Options{Source: hub.Join(), Now: func() time.Time { return now }, Renderer: r})
+	msgs, _ := m.opt.Source.Next(b.Context())
+	var tm tea.Model = m
+	tm, _ = tm.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+	tm, _ = tm.Update(FeedMsg{Msgs: msgs})
+	return tm
 }

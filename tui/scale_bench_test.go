@@ -6,10 +6,6 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
-
 	"mavtop/feed"
 	"mavtop/model"
 	"mavtop/model/modeltest"
@@ -76,13 +72,7 @@ func viewScale(b *testing.B, n int) {
 		History: modeltest.History(n, n, now), HistoryFrom: now.Add(-time.Hour)})
 	for _, c := range viewCases(n) {
 		b.Run(c.name(), func(b *testing.B) {
-			r := lipgloss.NewRenderer(nil)
-			r.SetColorProfile(termenv.TrueColor)
-			m := New(Options{Source: hub.Join(), Now: func() time.Time { return now }, Renderer: r})
-			msgs, _ := m.opt.Source.Next(b.Context())
-			var tm tea.Model = m
-			tm, _ = tm.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
-			tm, _ = tm.Update(FeedMsg{Msgs: msgs})
+			tm := benchModel(b, hub, now)
 			if c.filter != "" {
 				for _, k := range []string{"/", c.filter, "enter"} {
 					tm, _ = tm.Update(press(k))

@@ -52,12 +52,12 @@ func BenchmarkView(b *testing.B) {
 // benchModel returns the dashboard as the frame benchmarks draw it: joined to
 // hub with its clock stopped at now, in true colour at 200×50, the hub's
 // first message (its snapshot and what followed) taken in.
-func benchModel(b *testing.B, hub *feed.Hub, now time.Time) tea.Model {
-	b.Helper()
+func benchModel(tb testing.TB, hub *feed.Hub, now time.Time) tea.Model {
+	tb.Helper()
 	r := lipgloss.NewRenderer(nil)
 	r.SetColorProfile(termenv.TrueColor)
 	m := New(Options{Source: hub.Join(), Now: func() time.Time { return now }, Renderer: r})
-	msgs, _ := m.opt.Source.Next(b.Context())
+	msgs, _ := m.opt.Source.Next(tb.Context())
 	var tm tea.Model = m
 	tm, _ = tm.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
 	tm, _ = tm.Update(FeedMsg{Msgs: msgs})

@@ -347,7 +347,13 @@ func TestChild(t *testing.T) {
 	defer cancel()
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	hub := feed.NewHub()
-	go func() { _ = hub.Run(ctx, feed.NewSubscriber(rdb, feed.SubscriberOptions{})) }()
+	var opt feed.SubscriberOptions
+	if d, err := time.ParseDuration(os.Getenv("MAVTOP_SCALE_AUDIT_EVERY")); err == nil && d > 0 {
+		// audits more often than the default 5 s: the full read (every 60th
+		// audit while the digest agrees) comes every minute at 1s
+		opt.AuditEvery = d
+	}
+	go func() { _ = hub.Run(ctx, feed.NewSubscriber(rdb, opt)) }()
 	exit := os.Getenv("MAVTOP_SCALE_EXIT")
 	done := make(chan struct{})
 	go func() { // the end of the history read back, from a viewer that keeps no ledger

@@ -186,17 +186,32 @@ func (c *Charts) drawLine(now time.Time) {
 }
 
 // scopeName is the charts' workspace for a title of w cells whose other
-// words take rest cells: whole when it fits, else shortened in the middle as
-// every pane shortens names (never below the layout's name width), so the
-// words after it ("this min …") stay and names differing at the end stay apart.
-func (c *Charts) scopeName(w, rest int) string {
-	if c.ws == "" { // "all" (the pane title's word) where "all workspaces" would be cut
-		if cellWidth("all workspaces") > w-rest {
-			return "all"
-		}
+// words take rest cells: whole when it fits, else in the one short form
+// every pane draws it in at this size (nameFor), so names differing at the
+// end stay apart and a name never reads two ways on one screen; "all
+// workspaces" for all (titleIn shortens the other words first).
+func (c *Charts) scopeName(ws string, w, rest int) string {
+	if ws == "" {
 		return "all workspaces"
 	}
-	return shortName(c.ws, max(w-rest, nameWidth(c.width+2)))
+	return nameFor(ws, w-rest, nameWidth(c.width+2))
+}
+
+// titleIn picks the first of heads (a title's words before its scope, the
+// longest first) with which the scope fits whole in w cells: the scope is
+// what a title must not lose ("· all" read as no scope at all: all of what?).
+// With none, the last head, and "all" for all workspaces (the pane title's
+// word), the only place a scope is shortened.
+func (c *Charts) titleIn(ws string, w int, heads ...string) (head, scope string) {
+	for _, head = range heads {
+		if scope = c.scopeName(ws, w, cellWidth(head)); cellWidth(head+scope) <= w {
+			return head, scope
+		}
+	}
+	if ws == "" {
+		scope = "all"
+	}
+	return head, scope
 }
 
 // allZero reports whether no credits were spent in any step of series.
@@ -224,21 +239,19 @@ func (c *Charts) compose() string {
 	// the figure first, then whose it is, then why all are shown: a title
 	// too wide for the chart loses its end, never this minute's burn (at 80
 	// columns the note before it cut the title at "this min…")
-	const title = "Burn, credits/min"
 	figure := " · this min " + compact(last) + " · "
-	head := title + figure
-	scope := c.scopeName(c.lineW, cellWidth(head))
+	ws := c.ws
 	if c.idleWS != "" {
-		// "all workspaces" where it fits, else "all" (the pane title's word);
-		// then why, with the name shortened as every pane shortens it, or
+		ws = "" // the line shows all workspaces
+	}
+	head, scope := c.titleIn(ws, c.lineW, "Burn, credits/min"+figure, "Credits/min"+figure)
+	title, _, _ := strings.Cut(head, " · ")
+	if c.idleWS != "" {
+		// all workspaces, then why, with the name as every pane draws it, or
 		// not at all: a cut note ("all · umbr…") reads as another scope
-		scope = "all workspaces"
-		if cellWidth(head+scope) > c.lineW {
-			scope = "all"
-		}
 		note := " · " + model.Sanitize(c.idleWS) + " spent none this hour"
 		if left := c.lineW - cellWidth(head+scope+note); left < 0 {
-			note = " · " + shortName(c.idleWS, max(cellWidth(model.Sanitize(c.idleWS))+left, nameWidth(c.width+2))) + " spent none this hour"
+			note = " · " + nameFor(c.idleWS, cellWidth(model.Sanitize(c.idleWS))+left, nameWidth(c.width+2)) + " spent none this hour"
 		}
 		if cellWidth(head+scope+note) <= c.lineW {
 			scope += note
@@ -269,15 +282,17 @@ func (c *Charts) compose() string {
 // endpointView draws (in Refresh) credits by endpoint: label, bar (ntcharts),
 // value. The title names the billing period the credits are of (beside a
 // burn line of the last hour they read as if of that hour), then whose; the
-// name takes what the title leaves, down to minScope cells.
+// name is whole or in its one short form at this size, as in the table; a
+// title too narrow for that form says "Endpoints", then leaves the period
+// out (the header names it), rather than cut the name into a third form.
 func (c *Charts) endpointView() string {
-	const minScope = 6
-	head := "By endpoint " + c.period + " · "
-	scope := c.scopeName(c.barsW, cellWidth(head))
-	if c.ws != "" {
-		scope = shortName(c.ws, max(c.barsW-cellWidth(head), minScope))
+	head, scope := c.titleIn(c.ws, c.barsW, "By endpoint "+c.period+" · ", "Endpoints "+c.period+" · ", "Endpoints · ")
+	word := "Endpoints"
+	if strings.HasPrefix(head, "By endpoint") {
+		word = "By endpoint"
 	}
-	title := c.st.PaneTitle.Render("By endpoint") + c.st.Dim.Render(" "+c.period+" · "+scope)
+	period := strings.TrimSuffix(strings.TrimPrefix(head, word), " · ") // " 2026-11" or none
+	title := c.st.PaneTitle.Render(word) + c.st.Dim.Render(period+" · "+scope)
 	if c.usedByPending {
 		return fit(title, c.barsW) + "\n" + c.st.Dim.Render(fit("loading…", c.barsW))
 	}

@@ -62,9 +62,9 @@ func TestBurnTitleKeepsItsFigure(t *testing.T) {
 		t.Fatalf("fixture: the last minute holds %q, want 1.4k", figure)
 	}
 	for _, c := range []struct {
-		w     int
-		scope string
-	}{{46, "all"}, {60, "all workspaces"}, {118, "all workspaces · umbrella-research spent none this hour"}} {
+		w           int
+		head, scope string
+	}{{46, "Credits/min", "all workspaces"}, {60, "Burn, credits/min", "all workspaces"}, {118, "Burn, credits/min", "all workspaces · umbrella-research spent none this hour"}} {
 		ch := NewCharts(testCommon(), 0)
 		ch.SetSize(c.w*5/3+1, 3) // the line chart gets 3/5 of the pane
 		if ch.lineW != c.w {
@@ -72,12 +72,17 @@ func TestBurnTitleKeepsItsFigure(t *testing.T) {
 		}
 		ch.Refresh(l, "umbrella-research", 0)
 		title, _, _ := strings.Cut(ansi.Strip(ch.View()), "\n")
-		want := "Burn, credits/min · " + figure + " · " + c.scope
+		want := c.head + " · " + figure + " · " + c.scope
 		if !strings.HasPrefix(title, want) || strings.HasPrefix(title, want+" ·") || strings.Contains(title, "… By endpoint") {
 			t.Errorf("%d cells: title %q, want it to start %q", c.w, strings.TrimRight(title, " "), want)
 		}
-		// the endpoint bars say which period their credits are of, and whose
-		if bars := "By endpoint " + l.Period().Key + " · umb"; l.Period().Key != "2026-11" || !strings.Contains(title, bars) || cellWidth(title) > ch.width {
+		// the endpoint bars say which period their credits are of, and whose,
+		// in the one short form of the name at this size
+		bars := "By endpoint " + l.Period().Key + " · " + nameFor("umbrella-research", ch.barsW-22, nameWidth(ch.width+2))
+		if ch.barsW < 32 {
+			bars = "Endpoints " + l.Period().Key + " · " + shortName("umbrella-research", nameWidth(ch.width+2))
+		}
+		if l.Period().Key != "2026-11" || !strings.Contains(title, bars) || cellWidth(title) > ch.width {
 			t.Errorf("%d cells: title %q lacks %q or is wider than %d", c.w, title, bars, ch.width)
 		}
 	}
@@ -92,12 +97,12 @@ func TestAllWorkspacesTitlesAreNeverCut(t *testing.T) {
 	for _, c := range []struct {
 		w    int
 		want int // how many titles say "all workspaces" whole
-	}{{78, 0}, {98, 2}, {198, 2}} {
+	}{{78, 2}, {98, 2}, {198, 2}} {
 		ch := NewCharts(testCommon(), 0)
 		ch.SetSize(c.w, 3)
 		ch.Refresh(l, "", 0)
 		title, _, _ := strings.Cut(ansi.Strip(ch.View()), "\n")
-		if strings.Contains(title, "work…") || strings.Contains(title, "worksp…") || strings.Count(title, " · all") != 2 {
+		if strings.Contains(title, "work…") || strings.Contains(title, "worksp…") || strings.Count(title, " · all workspaces") != 2 {
 			t.Errorf("%d cells: titles %q cut their scope", c.w, title)
 		}
 		if n := strings.Count(title, "all workspaces"); n != c.want {

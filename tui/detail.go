@@ -102,10 +102,11 @@ func (d *Detail) SetScores(s []model.ForecastScore) {
 const MaxDetailScores = 3
 
 // Title names the workspace, whole when the pane has room, else shortened
-// as every pane shortens names so "esc back" stays.
+// in the one short form every pane draws it in at this size (nameFor), so
+// "esc back" stays.
 func (d Detail) Title() string {
 	const around = len("Workspace  · esc back") + 6 // the pane's border and title marks
-	return "Workspace " + shortName(d.ws, max(d.width-around, nameWidth(d.width+2))) + " · esc back"
+	return "Workspace " + nameFor(d.ws, d.width-around, nameWidth(d.width+2)) + " · esc back"
 }
 
 func (d *Detail) layout() []string {

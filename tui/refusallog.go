@@ -189,19 +189,23 @@ func (r RefusalLog) View() string {
 }
 
 // selectedLines is the selected refusal under the list in n lines (at most):
-// its facts, labelled "↳" as the row marked "▸" above; then what to do,
-// never cut where the lines can hold it: the advice and where to fix it,
-// else the advice's action alone (its first sentence only names the code
-// the facts give) with the link, else the advice without the link (it names
-// the place: "Settings > Billing"), else the action alone, wrapped; the
-// message gets the lines left from 4 (its start is on the facts line below
-// that). enter shows all of it.
+// the facts its row above does not show whole, labelled "↳" as the row is
+// marked "▸"; then what to do, never cut where the lines can hold it: the
+// advice's action (its first sentence only says what the row's code and
+// message say: "You've run out of credits.") and where to fix it, else the
+// action alone (it names the place: "Settings > Billing"), wrapped; the
+// message whole gets the lines left from 4 (its start is on the facts line
+// below that). enter shows all of it.
 func (r *RefusalLog) selectedLines(n int) []string {
 	sel := &r.rows[r.cur.pos]
 	ev := &sel.Event
 	u := model.RefusalAdvice(ev.Code)
 	facts := r.facts(sel, n >= 4)
-	if rest := r.width - cellWidth(facts) - 3; n < 4 && rest >= 4 { // the message's start in what is left, never over the id
+	msgW := 0 // the row's own start of the message
+	if cols := r.columns(); len(cols) > 0 {
+		msgW = cols[len(cols)-1].width
+	}
+	if rest := r.width - cellWidth(facts) - 3; n < 4 && rest > msgW+4 { // more of the message than the row shows, never over the id
 		facts += " · " + truncate("“"+model.Sanitize(ev.Msg)+"”", rest)
 	}
 	lines := []string{r.st.Bold.Render(fit(facts, r.width))}
@@ -209,17 +213,10 @@ func (r *RefusalLog) selectedLines(n int) []string {
 		return lines
 	}
 	avail := n - 1
-	full := wrapLines("→ "+u.Message, r.width, 2)
-	action := wrapLines("→ "+adviceAction(u.Message), r.width, 2)
-	adv, link := clipLines(action, avail, r.width), false
-	for _, c := range []struct {
-		lines []string
-		link  bool
-	}{{full, true}, {action, true}, {full, false}, {action, false}} {
-		if len(c.lines)+btoi(c.link) <= avail {
-			adv, link = c.lines, c.link
-			break
-		}
+	adv := wrapLines("→ "+adviceAction(u.Message), r.width, 2)
+	link := len(adv)+1 <= avail
+	if len(adv) > avail {
+		adv = clipLines(adv, avail, r.width)
 	}
 	if left := avail - len(adv) - btoi(link); n >= 4 && left > 0 {
 		for _, l := range clipLines(wrapLines("  “"+model.Sanitize(ev.Msg)+"”", r.width, 3), left, r.width) {
@@ -253,28 +250,44 @@ func btoi(b bool) int {
 }
 
 // facts is the selected refusal on one line, labelled "↳" (the facts of the
-// row marked "▸" above, not a row of its own): what support asks for first,
-// whole (code, request id), the workspace in what is left (shortened as
-// every pane shortens names, the message keeping a start), with the rest
-// (who refused, endpoint, time) when all is asked.
+// row marked "▸" above, not a row of its own): only what that row does not
+// show whole, each fact once. What support asks for first (the request id,
+// the code), then the project and the workspace whole where it fits (the
+// row has its one short form); with the rest (who refused, endpoint, time)
+// when all is asked, each while it fits whole, so the request id is never
+// cut.
 func (r *RefusalLog) facts(sel *model.Refusal, all bool) string {
 	ev := &sel.Event
-	ids := model.Sanitize(orDash(ev.Code)) + " · request " + model.Sanitize(orDash(ev.Req))
-	where := r.where(ev)
-	if !all && cellWidth(ids)+cellWidth(where)+5 > r.width {
-		ids = model.Sanitize(orDash(ev.Code)) + " · " + model.Sanitize(orDash(ev.Req))
+	whole := map[string]bool{} // the row's cells that hold their fact whole
+	for _, c := range r.columns() {
+		whole[c.head] = cellWidth(model.Sanitize(c.cell(sel))) <= c.width
 	}
-	where = shortName(where, max(r.width-cellWidth(ids)-5, r.names())) // "↳ " and " · "
-	s := "↳ " + where + " · " + ids
-	if all { // the rest while it fits whole, so the request id is never cut
-		for _, more := range []string{sel.By.String(), model.Sanitize(ev.Endpoint), time.UnixMilli(ev.TS).Local().Format("15:04:05")} {
-			if cellWidth(s)+3+cellWidth(more) > r.width {
-				break
-			}
-			s += " · " + more
+	var parts []string
+	add := func(s string) {
+		if cellWidth("↳ "+strings.Join(append(parts, s), " · ")) <= r.width {
+			parts = append(parts, s)
 		}
 	}
-	return s
+	if !whole["request"] {
+		add("request " + model.Sanitize(orDash(ev.Req)))
+	}
+	if !whole["code"] {
+		add(model.Sanitize(orDash(ev.Code)))
+	}
+	if ev.Project != "" && !whole["project"] {
+		add("project " + model.Sanitize(ev.Project))
+	}
+	if !whole["workspace"] {
+		add(model.Sanitize(ev.Workspace))
+	}
+	if all {
+		for _, f := range []struct{ head, s string }{{"refused by", sel.By.String()}, {"endpoint", model.Sanitize(ev.Endpoint)}, {"time", time.UnixMilli(ev.TS).Local().Format("15:04:05")}} {
+			if !whole[f.head] {
+				add(f.s)
+			}
+		}
+	}
+	return "↳ " + strings.Join(parts, " · ")
 }
 
 // where is the refusal's workspace and project, in full.

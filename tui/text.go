@@ -76,6 +76,18 @@ func nameWidth(termW int) int { return min(max((termW-40)/5, 10), 32) }
 // names that differ only at the end stay apart.
 func shortName(s string, w int) string { return shorten(model.Sanitize(s), w) }
 
+// nameFor is name ws in room cells as every pane draws it: whole when it
+// fits, else its one short form at this size, shortName(ws, nameW) with
+// nameW the layout's name width. Never a form shortened to the room left:
+// "umbr…arch" in a title beside "umbr…earch" in the table read as two names.
+// The short form may be wider than room; the caller's fit cuts what follows.
+func nameFor(ws string, room, nameW int) string {
+	if s := model.Sanitize(ws); cellWidth(s) <= room {
+		return s
+	}
+	return shortName(ws, nameW)
+}
+
 // shortNameIn shortens the first mention of workspace ws in a sentence s (an
 // alert, a title) the way shortName does in a column of w cells, so the words
 // after a long name stay on screen and the name reads as it does elsewhere.
@@ -88,12 +100,12 @@ func shortNameIn(s, ws string, w int) string {
 }
 
 // shortNameFit is shortNameIn for a sentence drawn in w cells: the name whole
-// when the sentence fits, else shortened to what its other words leave, never
-// below minW (the layout's name width), so a banner or an alert with room
-// names the workspace in full and one without keeps the words after it.
+// when the sentence fits, else in its one short form of minW cells (the
+// layout's name width, as nameFor), so a banner or an alert with room names
+// the workspace in full and one without keeps the words after it.
 func shortNameFit(s, ws string, w, minW int) string {
 	if cellWidth(s) <= w {
 		return s
 	}
-	return shortNameIn(s, ws, max(w-(cellWidth(s)-cellWidth(model.Sanitize(ws))), minW))
+	return shortNameIn(s, ws, minW)
 }

@@ -147,25 +147,17 @@ func (l *Ledger) EndHistory() {
 	}
 	l.version++
 	l.historyPending = false
-	// The averages are final. A ring whose first live charge waits for the
-	// step rule is settled now (copied first when shared with a clone);
-	// others drop their fold when owned, else when next charged (beginFold).
+	// The typical intervals are final: owned rings drop their fold now,
+	// rings shared with a clone when next charged (beginFold).
 	for _, w := range l.ws {
-		switch {
-		case w.burn == nil || w.burn.fold == nil:
-		case w.burn.needsSettle():
-			w = l.own(w)
-			w.burn.settleFold()
-		case w.owner == l.owner:
+		if w.owner != l.owner {
+			continue
+		}
+		if w.burn != nil && w.burn.fold != nil {
 			w.burn.settleFold()
 		}
-		for pn, p := range w.projects {
-			switch {
-			case p.burn == nil || p.burn.fold == nil:
-			case p.burn.needsSettle():
-				w = l.own(w) // once: a second own of the shared w would copy it again
-				w.projects[pn].burn.settleFold()
-			case w.owner == l.owner:
+		for _, p := range w.projects {
+			if p.burn != nil && p.burn.fold != nil {
 				p.burn.settleFold()
 			}
 		}

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Burn history is kept in buckets so memory is O(workspaces × buckets that hold
 // credits), never O(events).
@@ -14,17 +17,22 @@ const (
 	History = HistoryBuckets * BucketWidth
 )
 
-// The step rule and the idle rule (README, "Forecasts").
+// The step rule and the idle rule (README, "Forecasts and levels: the rules").
 const (
 	// StepFactor: a charge is a step (not a rate) only when it is at least this
-	// many times the workspace's typical charge …
+	// many times the workspace's typical charge — its credits in the hour
+	// ending now over its charges in that hour, the charge itself left out …
 	StepFactor = 10
-	// … and at least half of the credits (steps left out) spent in the BurnWindow
-	// ending with it. One `emit --credits 7600` into a workspace that spends a
-	// few credits a call is a step; a focus group in a busy workspace is not.
+	// … and at least half of the credits (steps left out) spent in the
+	// BurnWindow ending with its bucket. One `emit --credits 7600` into a
+	// workspace that spends a few credits a call is a step; a focus group in a
+	// busy workspace is not. Steps are judged when a forecast is asked, from
+	// the buckets of the hour alone (judge), never when a charge arrives: what
+	// a charge is cannot depend on whether it was seen live or read back, nor
+	// in which order.
 	//
-	// typicalWeight is the weight of a new charge in the typical charge and the
-	// typical interval (running averages): 1/8.
+	// typicalWeight is the weight of a new interval in the typical interval
+	// between charges (a running average): 1/8.
 	typicalWeight = 1.0 / 8
 	// IdleFactor: a workspace is idle when it has spent nothing for this many
 	// of its typical intervals between charges, at least MinIdle and at most
@@ -32,37 +40,43 @@ const (
 	IdleFactor = 4
 	// MinIdle is the shortest silence that makes a workspace idle.
 	MinIdle = time.Minute
-	// maxSteps is how many recent steps a ring remembers (all within an hour).
-	maxSteps = 4
+	// windowBuckets is how many buckets the BurnWindow ending with a bucket holds.
+	windowBuckets = int(BurnWindow / BucketWidth)
 )
 
-// burnRing holds credits per BucketWidth for the last History, by event time,
-// and what the forecast needs to know of single charges: the last one, the
-// typical one, the typical interval and the recent steps.
+// burnRing holds, per BucketWidth of the last History by event time, the
+// credits, the number of charges and the largest charge, and what the idle
+// rule needs: the last charge's time and the typical interval.
 //
 // Only buckets that hold credits exist: buckets is sorted by bucket and spans
 // at most HistoryBuckets ending with the newest, so a ring costs what its
 // workspace spends — a workspace charged 36 times an hour holds 36 buckets
-// (576 bytes), not an hour of them (5.8 KB). At 100k workspaces that is the
-// difference between a ledger of hundreds of MB and one of GBs.
+// (864 bytes), not an hour of them (8.6 KB). At 100k workspaces that is the
+// difference between a ledger of hundreds of MB and one of GBs. Nothing is
+// kept per event: a bucket's largest charge is the only one that can be a
+// step (judge), so two steps within one BucketWidth count as one.
 type burnRing struct {
 	buckets []bucket
 	// last is the time (unix ms) of the newest charge (or the end of a spread),
 	// oldest of the oldest.
 	last, oldest int64
-	// typical is a running average of charge sizes; gap of the time (ms)
-	// between charges. 0: none seen yet.
-	typical, gap float64
-	// steps are the latest charges judged steps (credits 0: empty slot).
-	steps    [maxSteps]step
-	nextStep uint8
-	// fold keeps typical and gap in forward order while the hour is read
-	// back (burnfold.go); nil otherwise.
+	// gap is a running average of the time (ms) between charges. 0: none seen yet.
+	gap float64
+	// fold keeps gap in forward order while the hour is read back
+	// (burnfold.go); nil otherwise.
 	fold *fold
 }
 
-// bucket is the credits of one BucketWidth: b is its index (unix ms / bucketMs).
-type bucket struct{ b, sum int64 }
+// bucket is one BucketWidth: b is its index (unix ms / bucketMs; an event
+// whose index does not fit is not counted for burn), n its charges (credits
+// > 0), sum its credits (refunds and credits spread over a gap included), top
+// its largest charge (0: none). The same events give the same bucket in any
+// order.
+type bucket struct {
+	b        int32
+	n        uint32
+	sum, top int64
+}
 
 // clone returns a copy of r that shares nothing with it (rings are changed in
 // place by the ledger that owns them; a shared backing array would be written
@@ -82,7 +96,7 @@ func (r *burnRing) search(b int64) int {
 	lo, hi := 0, len(r.buckets)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if r.buckets[m].b < b {
+		if int64(r.buckets[m].b) < b {
 			lo = m + 1
 		} else {
 			hi = m
@@ -91,25 +105,26 @@ func (r *burnRing) search(b int64) int {
 	return lo
 }
 
-// has reports whether bucket b is held.
-func (r *burnRing) has(b int64) bool {
-	i := r.search(b)
-	return i < len(r.buckets) && r.buckets[i].b == b
-}
-
-// step is one charge left out of the burn rate.
+// step is one charge left out of the burn rate: its credits and the start
+// of its bucket (unix ms).
 type step struct{ ts, credits int64 }
 
-func (r *burnRing) add(ts, credits int64) bool {
-	if ts < 0 {
+// add adds credits at ts to its bucket; top is the charge (credits, > 0) or
+// 0 for a refund or credits spread over a gap, which are no charge.
+func (r *burnRing) add(ts, credits, top int64) bool {
+	if ts < 0 || ts/bucketMs > math.MaxInt32 {
 		return false
 	}
 	b := ts / bucketMs
 	n := len(r.buckets)
-	if n > 0 && b <= r.buckets[n-1].b-HistoryBuckets {
+	if n > 0 && b <= int64(r.buckets[n-1].b)-HistoryBuckets {
 		return false // older than the ring reaches: it no longer counts for burn
 	}
-	if n == 0 || b > r.buckets[n-1].b {
+	nb := bucket{b: int32(b), sum: credits, top: top}
+	if top > 0 {
+		nb.n = 1
+	}
+	if n == 0 || b > int64(r.buckets[n-1].b) {
 		// A new newest bucket: buckets it pushes out of the hour go first, so
 		// the slice never holds more than an hour.
 		drop := r.search(b - HistoryBuckets + 1)
@@ -118,18 +133,20 @@ func (r *burnRing) add(ts, credits int64) bool {
 			r.buckets = r.buckets[:n]
 		}
 		r.grow()
-		r.buckets = append(r.buckets, bucket{b: b, sum: credits})
+		r.buckets = append(r.buckets, nb)
 		return true
 	}
 	i := r.search(b)
-	if r.buckets[i].b == b {
-		r.buckets[i].sum += credits
+	if x := &r.buckets[i]; int64(x.b) == b {
+		x.sum += credits
+		x.n += nb.n
+		x.top = max(x.top, top)
 		return true
 	}
 	r.grow()
 	r.buckets = append(r.buckets, bucket{})
 	copy(r.buckets[i+1:], r.buckets[i:])
-	r.buckets[i] = bucket{b: b, sum: credits}
+	r.buckets[i] = nb
 	return true
 }
 
@@ -149,13 +166,12 @@ func (r *burnRing) grow() {
 	r.buckets = nb
 }
 
-// charge adds one event's credits and updates what the forecast knows of
-// single charges: the step rule, the typical charge and interval, the last
-// charge's time. It costs a few comparisons except when a charge is at least
-// StepFactor times the typical one: then the window is summed.
+// charge adds one event's credits and updates what the idle rule knows of
+// single charges: the typical interval and the last charge's time. Whether
+// it is a step is judged later, when a forecast is asked (judge).
 func (r *burnRing) charge(ts, credits int64) {
 	if credits <= 0 { // a refund or correction: a change of the sum, not a charge
-		r.add(ts, credits)
+		r.add(ts, credits, 0)
 		return
 	}
 	if r.oldest == 0 || ts < r.oldest {
@@ -167,41 +183,26 @@ func (r *burnRing) charge(ts, credits int64) {
 		}
 		r.last = ts
 	}
-	c := float64(credits)
-	isStep := c >= StepFactor*r.typical && credits >= r.rated(ts-BurnWindow.Milliseconds(), ts)
-	// nothing known before it only because the hour is not read back yet:
-	// judged once it is (settleFold)
-	deferred := r.fold != nil && r.typical == 0
-	average(&r.typical, c)
-	if r.fold != nil { // the hour is being read back: averages in forward order (burnfold.go)
-		r.foldLive(ts, c)
+	if r.fold != nil { // the hour is being read back: the average in forward order (burnfold.go)
+		r.foldLive(ts)
 	}
-	if r.add(ts, credits) && isStep {
-		if deferred {
-			r.fold.deferred = step{ts: ts, credits: credits}
-		} else {
-			r.pushStep(ts, credits)
-		}
-	}
+	r.add(ts, credits, credits)
 }
 
 // chargeOlder is charge for an event older than every charge the ring holds
-// (history read back newest first, model.Ledger.Backfill): the typical charge
-// and interval learn from it the same way; it is a step when it is StepFactor
-// times the typical charge of the newer ones and at least half of what was
-// spent in the BurnWindow after it (the mirror of charge's rule: the window
-// before it is not read yet). A charge with nothing newer is never a step here.
-// While the ring folds (burnfold.go), the averages are kept in forward order.
+// (history read back newest first, model.Ledger.Backfill): the typical
+// interval learns from it the same way. While the ring folds (burnfold.go),
+// the average is kept in forward order.
 func (r *burnRing) chargeOlder(ts, credits int64) {
 	if credits <= 0 {
-		r.add(ts, credits)
+		r.add(ts, credits, 0)
 		return
 	}
 	switch {
 	case r.last == 0:
 		r.last, r.oldest = ts, ts
-		if r.fold == nil && len(r.buckets) == 0 {
-			r.fold = new(fold) // a ring the hour starts: averages in forward order
+		if r.fold == nil { // refunds or nothing before: a ring the hour starts, the average in forward order
+			r.fold = new(fold)
 		}
 	case ts > r.last: // a live charge came in between: newer after all
 		r.charge(ts, credits)
@@ -210,21 +211,16 @@ func (r *burnRing) chargeOlder(ts, credits int64) {
 		average(&r.gap, float64(r.oldest-ts))
 		r.oldest = ts
 	}
-	c := float64(credits)
-	isStep := r.typical > 0 && c >= StepFactor*r.typical && credits >= r.rated(ts, ts+BurnWindow.Milliseconds())
-	average(&r.typical, c)
 	if r.fold != nil {
-		r.foldOlder(ts, c)
+		r.foldOlder(ts)
 	}
-	if r.add(ts, credits) && isStep {
-		r.pushStep(ts, credits)
-	}
+	r.add(ts, credits, credits)
 }
 
-// average moves the running average *avg (the typical charge or interval)
-// towards x by typicalWeight; the first value (*avg 0: none yet) is taken as
-// it is. charge and chargeOlder learn the same way, whichever end of the
-// history a charge comes from.
+// average moves the running average *avg (the typical interval) towards x by
+// typicalWeight; the first value (*avg 0: none yet) is taken as it is.
+// charge and chargeOlder learn the same way, whichever end of the history a
+// charge comes from.
 func average(avg *float64, x float64) {
 	if *avg == 0 {
 		*avg = x
@@ -233,37 +229,100 @@ func average(avg *float64, x float64) {
 	*avg += (x - *avg) * typicalWeight
 }
 
-func (r *burnRing) pushStep(ts, credits int64) {
-	r.steps[r.nextStep] = step{ts: ts, credits: credits}
-	r.nextStep = (r.nextStep + 1) % maxSteps
+// typicalCharge is the workspace's typical charge at now (unix ms): its
+// credits in the hour ending now over its charges in it (0: none).
+func (r *burnRing) typicalCharge(now int64) float64 {
+	h := r.hour(now)
+	if h.n == 0 {
+		return 0
+	}
+	return float64(max(h.sum, 0)) / float64(h.n)
 }
 
-// rated returns the credits in buckets [from, to] (unix ms, bucket
-// resolution) that count for a burn rate: every credit but the steps.
-func (r *burnRing) rated(from, to int64) int64 {
-	first, last := from/bucketMs, to/bucketMs
-	total := r.sumRange(first, last)
-	for _, st := range r.steps {
-		if st.credits == 0 {
-			continue
-		}
-		b := st.ts / bucketMs
-		if b >= first && b <= last && b > last-HistoryBuckets && r.has(b) {
-			total -= st.credits
-		}
-	}
-	return max(total, 0)
+// hourSums is what the step rule needs of the hour ending now: its credits,
+// its charges and its largest charge.
+type hourSums struct {
+	sum, top int64
+	n        uint64
 }
 
-// lastStep returns the newest step at or after from (unix ms), if any.
-func (r *burnRing) lastStep(from int64) (step, bool) {
-	var best step
-	for _, st := range r.steps {
-		if st.credits != 0 && st.ts >= from && st.ts >= best.ts {
-			best = st
+// hour returns the sums of the buckets of the hour ending at now (unix ms).
+func (r *burnRing) hour(now int64) (h hourSums) {
+	last := now / bucketMs
+	for i := r.search(last - HistoryBuckets + 1); i < len(r.buckets) && int64(r.buckets[i].b) <= last; i++ {
+		bk := &r.buckets[i]
+		h.sum += bk.sum
+		h.n += uint64(bk.n)
+		h.top = max(h.top, bk.top)
+	}
+	return h
+}
+
+// minStep is the smallest charge the typical-charge half of the step rule
+// allows in an hour of h: t ≥ StepFactor·(sum−t)/(n−1), i.e.
+// t ≥ StepFactor·sum/(n−1+StepFactor). A charge alone in the hour (n ≤ 1)
+// passes it.
+func (h hourSums) minStep() float64 {
+	if h.n <= 1 {
+		return 0
+	}
+	return StepFactor * float64(max(h.sum, 0)) / float64(h.n-1+StepFactor)
+}
+
+// judge applies the step rule at now (unix ms) to the buckets of the hour
+// ending now, oldest first, and returns the credits of buckets [from, now]
+// (absolute unix ms, bucket resolution) that count for a burn rate — every
+// credit but the steps — and the newest step among them.
+//
+// A bucket's largest charge is a step when it is at least StepFactor times
+// the typical charge of the hour without it, and at least the other credits
+// of the BurnWindow ending with its bucket, older steps left out (so at least
+// half of the window). Both sides are sums over buckets of the hour ending
+// now, which an instance that watched holds exactly as one that read the
+// hour back: the judgement is the same whichever order the charges came in.
+func (r *burnRing) judge(from, now int64) (rated int64, newest step) {
+	last := now / bucketMs
+	h := r.hour(now)
+	minStep := h.minStep()
+	if float64(h.top) < minStep || h.top <= 0 { // no charge of the hour can be a step
+		return max(r.sumRange(from/bucketMs, last), 0), step{}
+	}
+	lo := r.search(last - HistoryBuckets + 1)
+	// rated credits of each bucket once judged, for the sliding BurnWindow
+	// (which holds at most windowBuckets of them: a ring written at ki, its
+	// oldest within the window at wi), on the stack, no allocation
+	var kept [windowBuckets]int64
+	ki, wi := 0, 0
+	var win int64 // rated credits of the judged buckets within the window of bucket i
+	w := lo       // oldest bucket within that window
+	fromB := from / bucketMs
+	for i := lo; i < len(r.buckets) && int64(r.buckets[i].b) <= last; i++ {
+		bk := &r.buckets[i]
+		for ; int64(r.buckets[w].b) <= int64(bk.b)-int64(windowBuckets); w++ {
+			win -= kept[wi]
+			if wi++; wi == windowBuckets {
+				wi = 0
+			}
+		}
+		k := bk.sum
+		// the step rule: t at least minStep (StepFactor typical charges of
+		// the hour without it) and at least the window's other credits
+		if t := bk.top; t > 0 && float64(t) >= minStep && t >= win+bk.sum-t {
+			k -= t
+			if int64(bk.b) >= fromB {
+				newest = step{ts: int64(bk.b) * bucketMs, credits: t}
+			}
+		}
+		kept[ki] = k
+		if ki++; ki == windowBuckets {
+			ki = 0
+		}
+		win += k
+		if int64(bk.b) >= fromB {
+			rated += k
 		}
 	}
-	return best, best.credits != 0
+	return max(rated, 0), newest
 }
 
 // idleAfter is how long a silence makes the ring's workspace idle: IdleFactor
@@ -282,7 +341,7 @@ func (r *burnRing) spread(from, to, credits int64) {
 		return
 	}
 	if from >= to {
-		r.add(to, credits)
+		r.add(to, credits, 0)
 	} else {
 		span := float64(to - from)
 		share := func(at int64) int64 { return int64(float64(credits)*float64(at-from)/span + 0.5) }
@@ -290,7 +349,7 @@ func (r *burnRing) spread(from, to, credits int64) {
 		for b := lo / bucketMs; b <= to/bucketMs; b++ {
 			start, end := max(b*bucketMs, lo), min((b+1)*bucketMs, to)
 			if n := share(end) - share(start); n != 0 {
-				r.add(b*bucketMs, n)
+				r.add(b*bucketMs, n, 0)
 			}
 		}
 	}
@@ -303,7 +362,7 @@ func (r *burnRing) sumRange(from, to int64) int64 {
 		from = to - HistoryBuckets + 1
 	}
 	var total int64
-	for i := r.search(from); i < len(r.buckets) && r.buckets[i].b <= to; i++ {
+	for i := r.search(from); i < len(r.buckets) && int64(r.buckets[i].b) <= to; i++ {
 		total += r.buckets[i].sum
 	}
 	return total

@@ -22,7 +22,7 @@ func TestBurnRingCostsWhatItSpends(t *testing.T) {
 		// mostly forward over three hours, sometimes back by up to 70 minutes
 		b := base + int64(i)*3*HistoryBuckets/5000 - int64(rng.IntN(3))*int64(rng.IntN(420))
 		credits := int64(1 + rng.IntN(50))
-		ok := r.add(b*bucketMs+int64(rng.IntN(int(bucketMs))), credits)
+		ok := r.add(b*bucketMs+int64(rng.IntN(int(bucketMs))), credits, credits)
 		want := b > newest-HistoryBuckets
 		if ok != want {
 			t.Fatalf("charge %d in bucket %d (newest %d): accepted %v, want %v", i, b, newest, ok, want)
@@ -124,9 +124,10 @@ func TestSeedUsedByLater(t *testing.T) {
 
 // TestTypicalChargeAndIntervalAreRunningAverages pins the one rule charge
 // (live, oldest first) and chargeOlder (read back, newest first) share: the
-// first charge and interval are taken as they are, each later one moves the
-// average by typicalWeight (1/8) towards itself — in the order they happened,
-// whichever end they are read from.
+// first interval is taken as it is, each later one moves the average by
+// typicalWeight (1/8) towards itself — in the order they happened, whichever
+// end they are read from. The typical charge is the hour's credits over its
+// charges, in any order.
 func TestTypicalChargeAndIntervalAreRunningAverages(t *testing.T) {
 	var live, back burnRing
 	const t0 = 1_800_000_000_000 // unix ms
@@ -141,15 +142,15 @@ func TestTypicalChargeAndIntervalAreRunningAverages(t *testing.T) {
 		r                 *burnRing
 		typical, interval float64
 	}{
-		// 10, then 10+(20−10)/8 = 11.25, then 11.25+(40−11.25)/8; 1000, then 1000+(2000−1000)/8
-		{"live", &live, 14.84375, 1125},
+		// (10+20+40)/3; 1000, then 1000+(2000−1000)/8
+		{"live", &live, 70.0 / 3, 1125},
 		// the same: a ring the hour starts keeps its averages in forward
 		// order (burnfold.go), so a restarted instance judges idle and steps
 		// as one that watched (newest first it was 34.0625 and 1875 ms)
-		{"read back", &back, 14.84375, 1125},
+		{"read back", &back, 70.0 / 3, 1125},
 	} {
-		if tc.r.typical != tc.typical || tc.r.gap != tc.interval {
-			t.Errorf("%s: typical charge %v, interval %v ms; want %v and %v", tc.name, tc.r.typical, tc.r.gap, tc.typical, tc.interval)
+		if got := tc.r.typicalCharge(t0 + 3000); got != tc.typical || tc.r.gap != tc.interval {
+			t.Errorf("%s: typical charge %v, interval %v ms; want %v and %v", tc.name, got, tc.r.gap, tc.typical, tc.interval)
 		}
 	}
 }

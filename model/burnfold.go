@@ -1,44 +1,38 @@
 package model
 
 // A start reads the last hour back newest first (Backfill) while live charges
-// arrive forward. The typical charge and the typical interval are running
-// averages (typicalWeight), and a running average depends on order: folded
-// newest first, it weighs the OLDEST charges of the hour most, so a
-// workspace whose spending slowed got a typical interval of its busy past
-// and was judged idle sooner than by an instance that watched it all along
-// (run_out resolved at "a burn of 0 credits/h" while the other still said
-// "out in 3 min").
+// arrive forward. The typical interval between charges is a running average
+// (typicalWeight), and a running average depends on order: folded newest
+// first, it weighs the OLDEST intervals of the hour most, so a workspace whose
+// spending slowed got a typical interval of its busy past and was judged idle
+// sooner than by an instance that watched it all along (run_out resolved at
+// "a burn of 0 credits/h" while the other still said "out in 3 min"). (The
+// step rule needs no fold: it is judged from the buckets when a forecast is
+// asked, burnRing.judge.)
 //
-// fold keeps both averages exactly as a forward pass over [history, live]
-// would have them, in O(1) per ring while the hour is read back. A forward
+// fold keeps the average exactly as a forward pass over [history, live]
+// would have it, in O(1) per ring while the hour is read back. A forward
 // average over x1…xN (x1 starting it) is
 //
 //	A = (1−w)^(N−1)·x1 + Σ_{k≥2} w·(1−w)^(N−k)·xk
 //
 // read newest first, xN gets w, xN−1 gets w(1−w), … and only the oldest seen
 // so far gets its factor without w, which stays open until an older one comes
-// (backAvg). Live charges after the hour apply forward to whatever the hour's
-// average turns out to be: their average is an affine map of it (fwdAvg), so
-// the two compose once the hour is known:
+// (backAvg). Live intervals after the hour apply forward to whatever the
+// hour's average turns out to be: their average is an affine map of it
+// (fwdAvg), so the two compose once the hour is known:
 //
 //	A = L + (1−w)^m·(H − l1)    (H the hour's, L and l1 the live average and first value, m live values)
 //
 // The interval between the newest charge read back and the first live one
 // belongs between the two, and is added when both are known.
 type fold struct {
-	hourTypical, hourGap backAvg
-	liveTypical, liveGap fwdAvg
+	hourGap backAvg
+	liveGap fwdAvg
 	// hourNewest and hourOldest bound the charges read back (unix ms, 0:
 	// none yet); liveFirst and liveLast the live ones.
 	hourNewest, hourOldest int64
 	liveFirst, liveLast    int64
-	// deferred is the first live charge when it came before any charge of
-	// the hour was read: by the step rule a charge with nothing before it is
-	// a step, but here the hour before it is only unread. It is judged when
-	// the fold ends (settleFold), against the hour's typical charge and its
-	// window without deferredAfter, the live credits in its bucket after it.
-	deferred      step
-	deferredAfter int64
 }
 
 // backAvg is a forward running average fed newest first: its value is
@@ -90,68 +84,23 @@ func (a *fwdAvg) after(before float64, ok bool) (float64, bool) {
 }
 
 // beginFold starts folding on an empty ring while the hour is read back, and
-// drops the fold of a ring charged live once it is read (its averages are
-// final, and go on forward from there).
+// drops the fold of a ring charged live once it is read (its average is
+// final, and goes on forward from there).
 func (r *burnRing) beginFold(historyPending bool) {
 	switch {
-	case historyPending && r.fold == nil && r.last == 0 && len(r.buckets) == 0:
+	case historyPending && r.fold == nil && r.last == 0: // no charge yet (refunds are none)
 		r.fold = new(fold)
 	case !historyPending && r.fold != nil:
 		r.settleFold()
 	}
 }
 
-// settleFold ends the fold: the first live charge, if it waited for the step
-// rule, is judged as a forward pass would have, against the hour's typical
-// charge before it and the credits of the BurnWindow before it.
-//
-// The hour's oldest charge is not made a step even when it was the
-// workspace's first ever (which a forward pass would): a restarted instance
-// cannot tell it from one whose predecessors are older than the hour, and
-// credits a re-read finds are spread as burn, not steps (README, "Gaps"), so
-// a fresh start agrees with an instance that healed a rewound Redis.
-func (r *burnRing) settleFold() {
+// settleFold ends the fold: the average is final.
+func (r *burnRing) settleFold() { r.fold = nil }
+
+// foldLive takes a live charge at ts into the fold and sets the ring's average.
+func (r *burnRing) foldLive(ts int64) {
 	f := r.fold
-	r.fold = nil
-	st := f.deferred
-	if st.credits == 0 || !r.has(st.ts/bucketMs) {
-		return
-	}
-	before, _ := f.hourTypical.value()
-	if float64(st.credits) >= StepFactor*before && st.credits >= r.rated(st.ts-BurnWindow.Milliseconds(), st.ts)-st.credits-f.deferredAfter {
-		r.pushOlderStep(st)
-	}
-}
-
-// pushOlderStep remembers a step judged late (older than steps pushed since):
-// in an empty slot, else in the oldest's if it is newer than that one.
-func (r *burnRing) pushOlderStep(st step) {
-	i := 0
-	for j, s := range r.steps {
-		if s == st {
-			return // judged a step already
-		}
-		if r.steps[i].credits != 0 && (s.credits == 0 || s.ts < r.steps[i].ts) {
-			i = j
-		}
-	}
-	if r.steps[i].credits == 0 || r.steps[i].ts < st.ts {
-		r.steps[i] = st
-	}
-}
-
-// needsSettle reports whether the fold holds a charge still to be judged.
-func (r *burnRing) needsSettle() bool {
-	return r.fold != nil && r.fold.deferred.credits != 0
-}
-
-// foldLive takes a live charge into the fold and sets the ring's averages.
-func (r *burnRing) foldLive(ts int64, c float64) {
-	f := r.fold
-	f.liveTypical.add(c)
-	if d := f.deferred; d.credits != 0 && ts >= d.ts && ts/bucketMs == d.ts/bucketMs {
-		f.deferredAfter += int64(c)
-	}
 	switch {
 	case f.liveFirst == 0:
 		f.liveFirst, f.liveLast = ts, ts
@@ -159,14 +108,13 @@ func (r *burnRing) foldLive(ts int64, c float64) {
 		f.liveGap.add(float64(ts - f.liveLast))
 		f.liveLast = ts
 	}
-	r.typical, r.gap = f.values()
+	r.gap = f.gap()
 }
 
-// foldOlder takes a charge read back (older than all read before) into the
-// fold and sets the ring's averages.
-func (r *burnRing) foldOlder(ts int64, c float64) {
+// foldOlder takes a charge read back at ts (older than all read before) into
+// the fold and sets the ring's average.
+func (r *burnRing) foldOlder(ts int64) {
 	f := r.fold
-	f.hourTypical.add(c)
 	switch {
 	case f.hourNewest == 0:
 		f.hourNewest, f.hourOldest = ts, ts
@@ -174,12 +122,11 @@ func (r *burnRing) foldOlder(ts int64, c float64) {
 		f.hourGap.add(float64(f.hourOldest - ts))
 		f.hourOldest = ts
 	}
-	r.typical, r.gap = f.values()
+	r.gap = f.gap()
 }
 
-// values are the typical charge and interval of [hour read so far, live].
-func (f *fold) values() (typical, gap float64) {
-	typical, _ = f.liveTypical.after(f.hourTypical.value())
+// gap is the typical interval of [hour read so far, live].
+func (f *fold) gap() float64 {
 	g, ok := f.hourGap.value()
 	if f.hourNewest > 0 && f.liveFirst > f.hourNewest {
 		bridge := float64(f.liveFirst - f.hourNewest)
@@ -189,6 +136,6 @@ func (f *fold) values() (typical, gap float64) {
 			g, ok = bridge, true
 		}
 	}
-	gap, _ = f.liveGap.after(g, ok)
-	return typical, gap
+	gap, _ := f.liveGap.after(g, ok)
+	return gap
 }

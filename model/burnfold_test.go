@@ -31,8 +31,8 @@ func TestARestartedLedgerJudgesLikeOneThatWatched(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 13))
 		rhythm := rhythms[int(seed)%len(rhythms)]
 		n := 10 + r.IntN(80)
-		// charges of a few credits each (no step: the step rule is judged
-		// per charge, see chargeOlder), spread so the newest is near t0+5m
+		// charges of a few credits each (TestEveryRestartPointJudgesLikeWatching
+		// adds large ones), spread so the newest is near t0+5m
 		var evs []Event
 		at := -55 * time.Minute
 		for i := range n {
@@ -91,28 +91,16 @@ func TestARestartedLedgerJudgesLikeOneThatWatched(t *testing.T) {
 			if wr == nil {
 				continue
 			}
-			if !near(gr.typical, wr.typical) || !near(gr.gap, wr.gap) {
+			if gt, wt := gr.typicalCharge(last.UnixMilli()), wr.typicalCharge(last.UnixMilli()); !near(gt, wt) || !near(gr.gap, wr.gap) {
 				t.Fatalf("seed %d %q (restart %v): typical charge %.6f interval %.3f ms, watched all along %.6f %.3f ms",
-					seed, ws, restart, gr.typical, gr.gap, wr.typical, wr.gap)
-			}
-			// The first charge ever of a workspace is a step to a ledger that
-			// saw it live, not to one that read it back (it cannot tell it
-			// from one whose predecessors are older than the hour): burns are
-			// compared once it is out of the window.
-			first := evs[0].TS
-			for i := range evs {
-				if ws == "" || evs[i].Workspace == ws {
-					first = evs[i].TS
-					break
-				}
+					seed, ws, restart, gt, gr.gap, wt, wr.gap)
 			}
 			// judged over the silence after the last charge, past each idle limit
 			for _, after := range []time.Duration{0, 30 * time.Second, 61 * time.Second, 2 * time.Minute, 5 * time.Minute, 14 * time.Minute} {
 				now := last.Add(after)
 				a, b := whole.Forecast(ws, now), l.Forecast(ws, now)
-				burnsAlike := first < now.Add(-BurnWindow-BucketWidth).UnixMilli()
-				if a.Idle != b.Idle || a.IdleAfter.Round(time.Millisecond) != b.IdleAfter.Round(time.Millisecond) || burnsAlike && (a.RunsOut != b.RunsOut ||
-					math.Abs(a.BurnPerHour-b.BurnPerHour) > 1e-6 || a.RunsOutIn.Round(time.Second) != b.RunsOutIn.Round(time.Second)) {
+				if a.Idle != b.Idle || a.IdleAfter.Round(time.Millisecond) != b.IdleAfter.Round(time.Millisecond) || a.RunsOut != b.RunsOut ||
+					math.Abs(a.BurnPerHour-b.BurnPerHour) > 1e-6 || a.RunsOutIn.Round(time.Second) != b.RunsOutIn.Round(time.Second) {
 					t.Fatalf("seed %d %q %v after the last charge: restarted idle %v (after %v) burn %.3f/h runs out %v in %v;\nwatched all along idle %v (after %v) burn %.3f/h runs out %v in %v",
 						seed, ws, after, b.Idle, b.IdleAfter, b.BurnPerHour, b.RunsOut, b.RunsOutIn, a.Idle, a.IdleAfter, a.BurnPerHour, a.RunsOut, a.RunsOutIn)
 				}

@@ -34,12 +34,13 @@ func (l *Ledger) ring(ws string) *burnRing {
 // is not diluted by an empty past, but never below MinSpan (or the window, if
 // shorter), so a burst in the first seconds is not extrapolated to an hour.
 func (l *Ledger) Burn(ws string, window time.Duration, now time.Time) float64 {
-	perHour, _ := l.burn(l.ring(ws), window, now)
+	perHour, _, _ := l.burn(l.ring(ws), window, now)
 	return perHour
 }
 
-// burn is Burn of ring r, with the span it was measured over.
-func (l *Ledger) burn(r *burnRing, window time.Duration, now time.Time) (float64, time.Duration) {
+// burn is Burn of ring r, with the span it was measured over and the newest
+// step left out of it (credits 0: none).
+func (l *Ledger) burn(r *burnRing, window time.Duration, now time.Time) (float64, time.Duration, step) {
 	nowMs := now.UnixMilli()
 	window = min(window, History)
 	from := max(nowMs-window.Milliseconds(), l.observedFrom)
@@ -48,9 +49,10 @@ func (l *Ledger) burn(r *burnRing, window time.Duration, now time.Time) (float64
 	span := max(nowMs-first*bucketMs, min(window, MinSpan).Milliseconds(), bucketMs)
 	spanD := min(time.Duration(span)*time.Millisecond, window)
 	if r == nil {
-		return 0, spanD
+		return 0, spanD, step{}
 	}
-	return float64(r.rated(first*bucketMs, nowMs)) * float64(time.Hour/time.Millisecond) / float64(span), spanD
+	rated, st := r.judge(first*bucketMs, nowMs)
+	return float64(rated) * float64(time.Hour/time.Millisecond) / float64(span), spanD, st
 }
 
 // Forecast says how long a workspace's credits last at its current burn.
@@ -67,7 +69,8 @@ type Forecast struct {
 	IdleAfter  time.Duration
 	LastCharge time.Time
 	// Step is the newest charge within Window left out of the burn as a step
-	// (0: none), at StepAt.
+	// (0: none); StepAt is the start of its BucketWidth (the step rule judges
+	// buckets, not single events).
 	Step   int64
 	StepAt time.Time
 	// Left is the time until the billing period ends.
@@ -131,7 +134,11 @@ func (l *Ledger) Forecast(ws string, now time.Time) Forecast {
 // (nil: nothing spent): burn, window, idle, step, time left, loading.
 func (l *Ledger) burnForecast(r *burnRing, now time.Time) Forecast {
 	var f Forecast
-	f.BurnPerHour, f.Window = l.burn(r, BurnWindow, now)
+	var newest step
+	f.BurnPerHour, f.Window, newest = l.burn(r, BurnWindow, now)
+	if newest.credits != 0 {
+		f.Step, f.StepAt = newest.credits, time.UnixMilli(newest.ts)
+	}
 	f.Left = l.period.Left(now)
 	f.Loading = l.historyPending
 	f.Idle, f.IdleAfter = true, MinIdle
@@ -139,9 +146,6 @@ func (l *Ledger) burnForecast(r *burnRing, now time.Time) Forecast {
 		f.IdleAfter = r.idleAfter()
 		f.LastCharge = time.UnixMilli(r.last)
 		f.Idle = now.Sub(f.LastCharge) > f.IdleAfter
-		if st, ok := r.lastStep(now.Add(-f.Window).UnixMilli()); ok {
-			f.Step, f.StepAt = st.credits, time.UnixMilli(st.ts)
-		}
 	}
 	if f.Idle {
 		f.BurnPerHour = 0

@@ -17,7 +17,8 @@ import (
 // started at k (the events before k read back newest first through Backfill,
 // in random pages, with live events arriving between the pages, then the
 // rest live): the same burn rate, run-out or idle, step, typical charge and
-// interval, and the same run_out alert. A large charge was a step or not
+// interval, the same run_out alert, and where a project's usage limit sets
+// the level, the same forecast of the project's own burn. A large charge was a step or not
 // depending on whether it was seen live or read back (the issue's "402/h, out
 // in 2 h" against "4.0/h").
 func TestEveryRestartPointJudgesLikeWatching(t *testing.T) {
@@ -36,15 +37,18 @@ func TestEveryRestartPointJudgesLikeWatching(t *testing.T) {
 		for ws, used := range allocations {
 			settings[ws] = Settings{Allocation: max(used, 0) + int64(r.IntN(3_000))}
 		}
+		// a usage limit on w0's web project: where it binds, the verdict's
+		// forecast is of the project's own burn
+		budgets := map[string]ProjectBudget{ProjectKey("w0", "web"): {Limit: 1 + int64(r.IntN(2_000))}}
 		period := MonthlyUTC.At(t0)
 		whole := NewLedger(MonthlyUTC, t0.Add(-2*time.Hour))
-		whole.Seed(&Snapshot{Period: period, Settings: settings}, t0.Add(-2*time.Hour))
+		whole.Seed(&Snapshot{Period: period, Settings: settings, Budgets: budgets}, t0.Add(-2*time.Hour))
 		for i := range evs {
 			whole.Apply(&evs[i])
 		}
 		for k := 0; k <= len(evs); k++ {
 			start := restartAt(r, evs, k)
-			l := restartedLedger(r, evs, k, start, settings, period)
+			l := restartedLedger(r, evs, k, start, settings, budgets, period)
 			for _, now := range queries {
 				if now.Before(start) {
 					continue
@@ -83,7 +87,7 @@ func restartCase(r *rand.Rand) ([]Event, []time.Time) {
 			c = -int64(1 + r.IntN(int(small)+2))
 		}
 		ws := fmt.Sprintf("w%d", r.IntN(2))
-		evs = append(evs, use(ws, "", "/responses", c, at))
+		evs = append(evs, use(ws, []string{"web", "batch"}[r.IntN(2)], "/responses", c, at))
 		switch p := r.IntN(10); {
 		case p < 3: // a burst: the same bucket, the same millisecond even
 			at += time.Duration(r.IntN(3)) * time.Millisecond * time.Duration(r.IntN(2000))
@@ -130,19 +134,20 @@ func restartAt(r *rand.Rand, evs []Event, k int) time.Time {
 // restartedLedger is a ledger started at start, the way the feed starts one:
 // the counters at start, the hour before it read back newest first in pages
 // while the events after start arrive live, then the end of the read-back.
-func restartedLedger(r *rand.Rand, evs []Event, k int, start time.Time, settings map[string]Settings, period Period) *Ledger {
-	counted := map[string]int64{}
+func restartedLedger(r *rand.Rand, evs []Event, k int, start time.Time, settings map[string]Settings, budgets map[string]ProjectBudget, period Period) *Ledger {
+	counted, usedBy := map[string]int64{}, map[string]int64{}
 	var past, live []Event
 	for _, e := range evs {
 		if e.TS <= start.UnixMilli() {
 			counted[e.Workspace] += e.Credits
+			usedBy[UsedByField(e.Workspace, e.Project, e.Endpoint)] += e.Credits
 			past = append(past, e)
 		} else {
 			live = append(live, e)
 		}
 	}
 	l := NewLedger(MonthlyUTC, start)
-	l.Seed(&Snapshot{Period: period, Used: counted, Settings: settings, HistoryLater: true}, start)
+	l.Seed(&Snapshot{Period: period, Used: counted, UsedBy: usedBy, Settings: settings, Budgets: budgets, HistoryLater: true}, start)
 	slices.Reverse(past)
 	next := 0
 	applyLive := func(n int) {
@@ -173,6 +178,15 @@ func sameJudgement(whole, l *Ledger, ws string, now time.Time) string {
 		return fmt.Sprintf("restarted: idle %v (after %v) burn %.3f/h step %d at %v runs out %v in %v;\nwatched all along: idle %v (after %v) burn %.3f/h step %d at %v runs out %v in %v",
 			b.Idle, b.IdleAfter, b.BurnPerHour, b.Step, b.StepAt.Sub(t0), b.RunsOut, b.RunsOutIn,
 			a.Idle, a.IdleAfter, a.BurnPerHour, a.Step, a.StepAt.Sub(t0), a.RunsOut, a.RunsOutIn)
+	}
+	if ws != "" {
+		va, fa, oka := whole.VerdictForecast(ws, now)
+		vb, fb, okb := l.VerdictForecast(ws, now)
+		if oka != okb || va.Level != vb.Level || va.Project != vb.Project || math.Abs(fa.BurnPerHour-fb.BurnPerHour) > 1e-6 ||
+			fa.Idle != fb.Idle || fa.RunsOut != fb.RunsOut || fa.RunsOutIn.Round(time.Second) != fb.RunsOutIn.Round(time.Second) || fa.Step != fb.Step {
+			return fmt.Sprintf("verdict forecast: restarted %v %q burn %.3f/h idle %v step %d runs out %v in %v; watched all along %v %q burn %.3f/h idle %v step %d runs out %v in %v",
+				vb.Level, vb.Project, fb.BurnPerHour, fb.Idle, fb.Step, fb.RunsOut, fb.RunsOutIn, va.Level, va.Project, fa.BurnPerHour, fa.Idle, fa.Step, fa.RunsOut, fa.RunsOutIn)
+		}
 	}
 	wr, gr := whole.ring(ws), l.ring(ws)
 	if (wr == nil) != (gr == nil) {
@@ -235,8 +249,8 @@ func TestALargeChargeReadBackIsAStepToo(t *testing.T) {
 		whole.Apply(&evs[i])
 	}
 	r := rand.New(rand.NewPCG(1, 1))
-	a := restartedLedger(r, evs, 1, t0.Add(-2*time.Minute), settings, period)
-	b := restartedLedger(r, evs, 2, t0, settings, period)
+	a := restartedLedger(r, evs, 1, t0.Add(-2*time.Minute), settings, nil, period)
+	b := restartedLedger(r, evs, 2, t0, settings, nil, period)
 	for _, l := range []*Ledger{whole, a, b} {
 		f := l.Forecast("acme", t0)
 		if math.Abs(f.BurnPerHour-4) > 1e-9 || f.Step != 100 || f.RunsOut {

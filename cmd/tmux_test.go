@@ -264,6 +264,14 @@ func screenPaces(screen string) []shownPace {
 		if len(screenLevels(l)) == 0 {
 			continue
 		}
+		// a row whose used cell names a project ("99.9 % /training") is
+		// judged by that project's usage limit, burn and pace included: the
+		// demo keeps hooli-ml's training at its limit by design (its owner
+		// raises it by 1,000 after the 402s), so its pace against the few
+		// credits left of the limit is rightly >999×, no burst at the start
+		if strings.Contains(l, "% /") || strings.Contains(l, "%/") {
+			continue
+		}
 		for _, m := range paceRE.FindAllStringSubmatch(l, -1) {
 			v, err := strconv.ParseFloat(m[2], 64)
 			if err != nil {

@@ -256,6 +256,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.dirty = true
 		return m, nil
 	case tea.KeyMsg:
+		if first, rest, ok := m.splitKeys(msg); ok {
+			mm, cmd := m.Update(first)
+			mm, cmd2 := mm.Update(rest) // as typed after it: text once first opened a field
+			return mm, tea.Batch(cmd, cmd2)
+		}
 		mm, cmd := m.handleKey(msg)
 		mm.render() // keys answer at once, not at the next frame
 		return mm, cmd
@@ -478,6 +483,21 @@ func (m *Model) typing() bool {
 		return m.est.Typing()
 	}
 	return false
+}
+
+// splitKeys parts printable keys that arrived as one message: Bubble Tea v1
+// reads every printable key waiting on the terminal into one KeyRunes, so
+// "/name" typed fast (or over a slow SSH link) came as "/name", no key at
+// all, and the filter did not open. While no field has the keyboard the
+// first rune is a key of its own and the rest follow it, as typed (text,
+// when the first opened a field). A paste stays whole.
+func (m *Model) splitKeys(k tea.KeyMsg) (first, rest tea.KeyMsg, ok bool) {
+	if k.Type != tea.KeyRunes || k.Paste || len(k.Runes) < 2 || m.typing() {
+		return k, k, false
+	}
+	first, rest = k, k
+	first.Runes, rest.Runes = k.Runes[:1], k.Runes[1:]
+	return first, rest, true
 }
 
 // quitQuestion asks before abandoning a job, naming it.

@@ -74,6 +74,9 @@ else is a usage error (exit code 2).`,
 				list := make([]feed.StoredAlert, len(entries))
 				for i, e := range entries {
 					list[i] = e.StoredAlert
+					// the one percent every surface shows (the payload's too),
+					// not the stored ratio: 76.7 % is "76 %" on screen
+					list[i].Alert.PercentUsed = model.ShownPercent(e.Alert.PercentUsed)
 				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")

@@ -15,7 +15,9 @@ import (
 )
 
 // `mavtop alerts --json` says level and cap_kind in the words the webhook
-// payload uses (they were numbers: 3 and 1 beside "high" and "allocation").
+// payload uses (they were numbers: 3 and 1 beside "high" and "allocation"),
+// and percent_used as every surface shows it (model.ShownPercent): 76, not
+// the stored 76.7.
 func TestAlertsJSONUsesThePayloadsWords(t *testing.T) {
 	srv := feedtest.Start(t)
 	ctx := context.Background()
@@ -23,7 +25,7 @@ func TestAlertsJSONUsesThePayloadsWords(t *testing.T) {
 	period := model.MonthlyUTC.At(now).Key
 	tr := model.AlertTransition{Status: model.AlertFiring, At: now, Alert: model.Alert{
 		ID: notifytest.ThresholdID(period, "acme", "75"), Kind: model.AlertThreshold, Period: period,
-		Workspace: "acme", Threshold: 75, Used: 760, Cap: 1000, CapKind: model.CapAllocation, PercentUsed: 76, Level: model.LevelHigh}}
+		Workspace: "acme", Threshold: 75, Used: 767, Cap: 1000, CapKind: model.CapAllocation, PercentUsed: 76.7, Level: model.LevelHigh}}
 	if ok, err := feed.NewAlertStore(srv.Client(), "").Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{}); !ok || err != nil {
 		t.Fatalf("claim %v %v", ok, err)
 	}
@@ -42,6 +44,9 @@ func TestAlertsJSONUsesThePayloadsWords(t *testing.T) {
 	p := notify.NewPayload(&tr, tr.Summary(period))
 	if a := listed.Alerts[0].Alert; a["level"] != p.Level || a["cap_kind"] != p.CapKind || a["level"] != "high" {
 		t.Errorf("alerts --json: level %v, cap_kind %v; the payload: %q, %q", a["level"], a["cap_kind"], p.Level, p.CapKind)
+	}
+	if a := listed.Alerts[0].Alert; a["percent_used"] != p.PercentUsed || a["percent_used"] != 76.0 {
+		t.Errorf("alerts --json: percent_used %v; the payload and the screen: %v (76 %%)", a["percent_used"], p.PercentUsed)
 	}
 }
 

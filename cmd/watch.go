@@ -49,6 +49,11 @@ and delivery problems are logged to stderr.`,
 				attrs = append(attrs, "metrics", "http://"+ml.Addr().String()+"/metrics")
 			}
 			log.Info("mavtop watch following the stream", attrs...)
+			if len(src.watcher.Sinks()) == 0 {
+				// said once, at the start: an operator who forgot --notify
+				// would otherwise take silence for "nothing fired"
+				log.Warn("no --notify: alerts are only stored in Redis (mavtop alerts lists them), not delivered")
+			}
 			<-ctx.Done()
 			log.Info("mavtop watch stopping", "firing", src.watcher.Firing())
 			// Let an attempt under way finish and be recorded (it is bounded

@@ -81,6 +81,9 @@ func TestWatchDeliversAndAlertsLists(t *testing.T) {
 		t.Errorf("alerts:\n%s", out)
 	}
 	stop()
+	if log := stderr.String(); strings.Contains(log, "no --notify") {
+		t.Errorf("watch with --notify says alerts are not delivered:\n%s", log)
+	}
 	if log := stderr.String(); !strings.Contains(log, "alert firing") || !strings.Contains(log, "mavtop watch stopping") {
 		t.Errorf("log:\n%s", log)
 	}
@@ -171,6 +174,10 @@ func TestWatchAuditsOnItsCadence(t *testing.T) {
 		waitUntil(t, 30*time.Second, "watch to log "+what, func() bool { return strings.Contains(stderr.String(), what) })
 	}
 	logged(`level=WARN msg="the counters and the stream disagreed: counters re-read, +400 credits" reason=drift`)
+	// without --notify it said once, at the start, that alerts are only stored
+	if n := strings.Count(stderr.String(), "no --notify: alerts are only stored in Redis (mavtop alerts lists them), not delivered"); n != 1 {
+		t.Errorf("watch without --notify said %d times that alerts are not delivered, want once:\n%s", n, stderr.String())
+	}
 	if !srv.Real {
 		stop()
 		return // a restart onto older data needs redis-server

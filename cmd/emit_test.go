@@ -108,10 +108,7 @@ func TestCommandsSayWhenNoRedisIsConfigured(t *testing.T) {
 // retrying, and when the server is back (seconds later, same port) it writes
 // the event once: exit 0 and the counters hold its credits.
 func TestEmitRetriesARedisThatComesBack(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("needs redis-server (Kill and Restart on one port)")
-	}
+	srv := feedtest.StartReal(t, "needs redis-server (Kill and Restart on one port)")
 	srv.Kill()
 	var out, errOut lockedBuffer
 	done := make(chan int, 1)

@@ -28,10 +28,7 @@ import (
 // the counters re-read after it, a skipped entry, a launch, a refusal, a
 // queued and a cancelled job are each recorded.
 func TestLogRecordsConnectionResyncLaunchesAndErrors(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("needs redis-server (Kill/Restart with data)")
-	}
+	srv := feedtest.StartReal(t, "needs redis-server (Kill/Restart with data)")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// the demo's sandbox and workspace settings, with no traffic: the only

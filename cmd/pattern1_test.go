@@ -60,10 +60,7 @@ func seedPattern1(t *testing.T, url string, lo, hi int) {
 // workspaces with their exact totals in `check --json` (source auto) and on the
 // dashboard, which keeps following as the seed's code writes on.
 func TestPattern1ShowsInCheckAndDashboard(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("the seed's code runs against redis-server (CI requires it)")
-	}
+	srv := feedtest.StartReal(t, "the seed's code runs against redis-server (CI requires it)")
 	ctx := context.Background()
 	c := srv.Client()
 	want := func(hi int) map[string]int64 {

@@ -48,10 +48,7 @@ func TestServeLoad(t *testing.T) {
 	}
 	viewers, rate, workspaces := env("VIEWERS", 50), env("RATE", 1000), env("WORKSPACES", 50)
 	seconds, base := env("SECONDS", 60), env("BASE", 5)
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("needs a real redis-server")
-	}
+	srv := feedtest.StartReal(t, "needs a real redis-server")
 	ctx := context.Background()
 	rc := srv.Client()
 	store := feed.NewSettingsStore(rc, feed.StoreOptions{})

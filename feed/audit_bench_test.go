@@ -172,10 +172,7 @@ func commandUsec(b *testing.B, c redis.UniversalClient) int64 {
 //
 //	go test ./feed -run '^$' -bench AuditReadShapes -benchtime 5x
 func BenchmarkAuditReadShapes(b *testing.B) {
-	srv := feedtest.Start(b)
-	if !srv.Real {
-		b.Skip("needs a real redis-server for INFO commandstats")
-	}
+	srv := feedtest.StartReal(b, "needs a real redis-server for INFO commandstats")
 	c := srv.Client()
 	ctx := context.Background()
 	keys := Keys{}

@@ -56,10 +56,7 @@ func (f *follower) convergedTo(c redis.UniversalClient, what string, timeout tim
 // its last id newer and the gap check passes. The audit finds the 2,927 credits
 // the server lost, names the restart, and the screen equals HGETALL.
 func TestAuditHealsARestartOntoOlderData(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("restarting onto older data needs redis-server (CI requires it)")
-	}
+	srv := feedtest.StartReal(t, "restarting onto older data needs redis-server (CI requires it)")
 	c := srv.Client()
 	pub := NewPublisher(c, PublisherOptions{})
 	// 3,736 credits the older copy keeps.
@@ -119,10 +116,7 @@ func TestAuditHealsARestartOntoOlderData(t *testing.T) {
 // is named a reset (data lost), not a trim, with what was lost, also when
 // producers wrote to it before mavtop reconnected.
 func TestRestartOntoAnEmptyServerIsAReset(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("restarting onto no data needs redis-server (CI requires it)")
-	}
+	srv := feedtest.StartReal(t, "restarting onto no data needs redis-server (CI requires it)")
 	c := srv.Client()
 	pub := NewPublisher(c, PublisherOptions{})
 	f := startFollower(t, c, SubscriberOptions{AuditEvery: time.Second, Backoff: &Backoff{Min: time.Second, Max: time.Second}})

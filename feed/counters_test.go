@@ -132,10 +132,7 @@ func (r *sourceRun) waitUsed(t *testing.T, want map[string]int64, what string) {
 // and then by keyspace notifications alone, and through a key deleted under
 // it: the ledger always ends equal to what the seed's get_tracked_usage says.
 func TestPattern1CountersAreFollowedExactly(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("the seed's code runs against redis-server (CI requires it)")
-	}
+	srv := feedtest.StartReal(t, "the seed's code runs against redis-server (CI requires it)")
 	c := srv.Client()
 	ctx := context.Background()
 	if seen := runPattern1(t, srv.URL, 0, 90); !maps.Equal(seen, pattern1Want(90)) {

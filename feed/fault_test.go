@@ -17,10 +17,7 @@ import (
 // subscriber that followed throughout, the Redis counters and the acknowledged
 // writes agree to the credit, and the stream holds each event once.
 func TestKillAndRestartMidStream(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("killing the server mid-stream needs redis-server (CI requires it)")
-	}
+	srv := feedtest.StartReal(t, "killing the server mid-stream needs redis-server (CI requires it)")
 	const total = 50_000
 	const writers = 4
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -15,10 +15,7 @@ import (
 // makes the next snapshot a restart; the last hour is still read back, so the
 // 402 of half an hour ago is in the log.
 func TestStartReadsHistoryWhenRedisRestartsDuringUsedBy(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("a server going away needs redis-server (CI requires it)")
-	}
+	srv := feedtest.StartReal(t, "a server going away needs redis-server (CI requires it)")
 	rdb := srv.Client()
 	ctx := context.Background()
 	now := time.Now()

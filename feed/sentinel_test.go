@@ -112,10 +112,7 @@ func TestSentinelFailoverMidStreamFollowsTheNewMaster(t *testing.T) {
 // CLIENT (or a proxy that does) still gets every event; only failover
 // detection is off.
 func TestSubscriberFollowsAServerThatWillNotSayWhoItIs(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("ACLs need redis-server")
-	}
+	srv := feedtest.StartReal(t, "ACLs need redis-server")
 	ctx := context.Background()
 	admin := srv.Client()
 	if err := admin.Do(ctx, "ACL", "SETUSER", "reader", "on", ">pw", "~*", "&*", "+@all", "-client").Err(); err != nil {

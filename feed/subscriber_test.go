@@ -20,10 +20,7 @@ import (
 // embedded server, whose gap detection takes the fallback path.
 func servers(t *testing.T, run func(t *testing.T, c redis.UniversalClient)) {
 	t.Run("redis-server", func(t *testing.T) {
-		srv := feedtest.Start(t)
-		if !srv.Real {
-			t.Skip("no redis-server on PATH")
-		}
+		srv := feedtest.StartReal(t, "no redis-server on PATH")
 		run(t, srv.Client())
 	})
 	t.Run("cluster", func(t *testing.T) {
@@ -326,11 +323,8 @@ func TestSettingsChangesArriveLive(t *testing.T) {
 }
 
 func TestReconnectStatesAndResume(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		// miniredis's restart leaves go-redis connections with stray replies
-		t.Skip("a server going away needs redis-server (CI requires it)")
-	}
+	// miniredis's restart leaves go-redis connections with stray replies
+	srv := feedtest.StartReal(t, "a server going away needs redis-server (CI requires it)")
 	c := srv.Client()
 	ctx := context.Background()
 	pub := NewPublisher(c, PublisherOptions{})

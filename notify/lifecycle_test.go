@@ -131,10 +131,7 @@ func TestAResolutionNeverReachesAReceiverBeforeItsFiring(t *testing.T) {
 // them with the billing period and feed_stale's alert id in it.
 func startStale(t *testing.T) (srv *feedtest.Server, rc *receiver, period, stale string) {
 	t.Helper()
-	srv = feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("needs redis-server to kill and restart")
-	}
+	srv = feedtest.StartReal(t, "needs redis-server to kill and restart")
 	period = model.MonthlyUTC.At(time.Now()).Key
 	return srv, newReceiver(t), period, model.AlertID(period, "", "", model.AlertStale, "")
 }

@@ -397,10 +397,7 @@ func TestAHandedOverDeliveryIsNotSentByItsFormerHolder(t *testing.T) {
 // the holder keeps the result and writes it once Redis is back, instead of
 // taking its own unrecorded delivery up again and sending it twice.
 func TestASentDeliveryWhoseRecordFailedIsNotSentAgain(t *testing.T) {
-	srv := feedtest.Start(t)
-	if !srv.Real {
-		t.Skip("needs redis-server to kill and restart with its data")
-	}
+	srv := feedtest.StartReal(t, "needs redis-server to kill and restart with its data")
 	rc := newReceiver(t)
 	killed := make(chan struct{})
 	var first sync.Once

@@ -68,6 +68,19 @@ func Start(t testing.TB) *Server {
 	return startReal(t, bin, durable)
 }
 
+// StartReal starts a redis-server for t as Start does, and skips t where
+// there is none, why being the skip's message (what the test needs of a real
+// server: Kill and Restart with the data, ACLs, INFO commandstats). With
+// RequireEnv=1 (CI) a missing redis-server fails t instead, as with Start.
+func StartReal(t testing.TB, why string) *Server {
+	t.Helper()
+	s := Start(t)
+	if !s.Real {
+		t.Skip(why)
+	}
+	return s
+}
+
 // requireReal fails t when CI requires redis-server and it is missing.
 func requireReal(t testing.TB) {
 	t.Helper()

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -367,7 +369,14 @@ func TestCheckJSONWrittenByRowIsJSONEncode(t *testing.T) {
 	rem, at := int64(5), time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	rows := []wsRow{{Workspace: "a<b", Used: 95, Cap: 100, Percent: 95, Thresholds: []int{50, 75, 90}, Level: "critical", Remaining: &rem},
 		{Workspace: "z", Settings: model.Settings{Allocation: 10, Alerts: []int{20}}, LastEventAt: &at}}
-	for _, rs := range [][]wsRow{rows, nil, {}} {
+	// and enough rows for several blocks encoded two at once, the last short
+	many := make([]wsRow, 4*jsonBlock+3)
+	for i := range many {
+		many[i] = rows[i%2]
+		many[i].Workspace = fmt.Sprintf("w%05d", i)
+		many[i].Used = int64(i)
+	}
+	for _, rs := range [][]wsRow{rows, nil, {}, many} {
 		obj := map[string]any{"status": "ok", "code": 0, "reason": "x & y", "warn": 75.0, "crit": 90.0, "period": "2026-11"}
 		var got, want bytes.Buffer
 		if err := writeCheckJSON(&got, obj, rs); err != nil {
@@ -378,7 +387,17 @@ func TestCheckJSONWrittenByRowIsJSONEncode(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.String() != want.String() {
-			t.Fatalf("rows %v:\n got %s\nwant %s", rs, got.String(), want.String())
+			t.Fatalf("%d rows:\n got %s\nwant %s", len(rs), got.String(), want.String())
+		}
+	}
+	// a row json.Marshal refuses, in either block of a pair: its error
+	for _, at := range []int{5, jsonBlock + 5, 3 * jsonBlock} {
+		bad := slices.Clone(many)
+		bad[at].Percent = math.Inf(1)
+		_, want := json.Marshal(bad)
+		err := writeCheckJSON(io.Discard, map[string]any{}, bad)
+		if err == nil || want == nil || err.Error() != want.Error() {
+			t.Errorf("row %d not finite: error %v, json.Marshal's %v", at, err, want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"slices"
 	"strings"
+	"sync"
 )
 
 // JudgeSnapshot calls visit with every workspace of s judged, in name order:
@@ -20,6 +21,65 @@ import (
 // (Ledger.Backfill; see RefusalUndecided). nil leaves each to the counters,
 // as Seed does. j and j.Limited are reused from one call to the next.
 func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit func(j *Judged)) {
+	js := prepareJudgement(s, defaults, refusing)
+	js.judgeRange(0, len(js.order), func(_ int, j *Judged) { visit(j) })
+}
+
+// JudgeSnapshotEach is JudgeSnapshot split over up to workers goroutines:
+// start is called first with the number of workspaces n, then visit once for
+// each with its index i in name order (0 ≤ i < n), from several goroutines at
+// once, each i from one of them (visit may write a slice's element i without
+// a lock). j is reused by each goroutine from one call to the next. It
+// returns when every visit has returned. At 100k workspaces judging is a
+// third of mavtop check; the machine's second core halves it.
+func JudgeSnapshotEach(s *Snapshot, defaults []int, refusing map[string]bool, workers int, start func(n int), visit func(i int, j *Judged)) {
+	js := prepareJudgement(s, defaults, refusing)
+	n := len(js.order)
+	start(n)
+	workers = max(1, min(workers, n/judgeChunk))
+	if workers == 1 {
+		js.judgeRange(0, n, visit)
+		return
+	}
+	var wg sync.WaitGroup
+	for k := range workers {
+		lo, hi := n*k/workers, n*(k+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			js.judgeRange(lo, hi, visit)
+		}()
+	}
+	wg.Wait()
+}
+
+// judgeChunk is the fewest workspaces worth a goroutine of their own.
+const judgeChunk = 2_000
+
+// judgement is a snapshot made ready to judge in name order (JudgeSnapshot):
+// every workspace once with its counters and settings, and the workspaces
+// with projects built as Seed builds them, both sorted by name.
+type judgement struct {
+	s         *Snapshot
+	l         *Ledger
+	refusing  map[string]bool
+	entries   []judgeEntry
+	order     []judgeNamed
+	richOrder []*wsState
+}
+
+type judgeEntry struct {
+	used        int64
+	settings    Settings
+	hasSettings bool
+}
+
+type judgeNamed struct {
+	name string
+	at   int32
+}
+
+func prepareJudgement(s *Snapshot, defaults []int, refusing map[string]bool) *judgement {
 	l := &Ledger{period: s.Period, defaults: defaults}
 	// the workspaces with projects (used_by, refused, budgets), built by
 	// Seed's own fold; every other is its counters and settings alone
@@ -35,19 +95,10 @@ func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit 
 	s.foldProjects(get)
 	// every workspace once, with its counters and settings read as its name
 	// is first met: one lookup by name each (a lookup is most of the cost)
-	type entry struct {
-		used        int64
-		settings    Settings
-		hasSettings bool
-	}
-	type named struct {
-		name string
-		at   int32
-	}
 	n := len(s.Used) + len(rich)
-	entries, order := make([]entry, 0, n), make([]named, 0, n)
-	add := func(name string, e entry) {
-		order = append(order, named{name, int32(len(entries))})
+	entries, order := make([]judgeEntry, 0, n), make([]judgeNamed, 0, n)
+	add := func(name string, e judgeEntry) {
+		order = append(order, judgeNamed{name, int32(len(entries))})
 		entries = append(entries, e)
 	}
 	matched := 0
@@ -56,12 +107,12 @@ func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit 
 		if ok {
 			matched++
 		}
-		add(ws, entry{used: used, settings: st, hasSettings: ok})
+		add(ws, judgeEntry{used: used, settings: st, hasSettings: ok})
 	}
 	if matched < len(s.Settings) { // settings of workspaces without a used field
 		for ws, st := range s.Settings {
 			if _, ok := s.Used[ws]; !ok {
-				add(ws, entry{settings: st, hasSettings: true})
+				add(ws, judgeEntry{settings: st, hasSettings: true})
 			}
 		}
 	}
@@ -69,7 +120,7 @@ func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit 
 		_, used := s.Used[ws]
 		_, set := s.Settings[ws]
 		if !used && !set {
-			add(ws, entry{})
+			add(ws, judgeEntry{})
 		}
 	}
 	for ws := range rich {
@@ -77,21 +128,60 @@ func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit 
 		_, set := s.Settings[ws]
 		_, recharged := s.Recharged[ws]
 		if !used && !set && !recharged {
-			add(ws, entry{})
+			add(ws, judgeEntry{})
 		}
 	}
-	slices.SortFunc(order, func(a, b named) int { return strings.Compare(a.name, b.name) })
 	// the workspaces with projects in name order too, met in step with the
 	// others: no lookup by name
 	richOrder := make([]*wsState, 0, len(rich))
 	for _, w := range rich {
 		richOrder = append(richOrder, w)
 	}
+	byName := func(a, b judgeNamed) int { return strings.Compare(a.name, b.name) }
+	if len(order) < 2*judgeChunk {
+		slices.SortFunc(order, byName)
+	} else {
+		// two halves sorted at once, then merged: the sort of 100k names was a
+		// tenth of check, on one core of two
+		half := len(order) / 2
+		done := make(chan struct{})
+		go func() {
+			slices.SortFunc(order[:half], byName)
+			close(done)
+		}()
+		slices.SortFunc(order[half:], byName)
+		<-done
+		merged := make([]judgeNamed, 0, len(order))
+		a, b := order[:half], order[half:]
+		for len(a) > 0 && len(b) > 0 {
+			if a[0].name <= b[0].name {
+				merged, a = append(merged, a[0]), a[1:]
+			} else {
+				merged, b = append(merged, b[0]), b[1:]
+			}
+		}
+		order = append(append(merged, a...), b...)
+	}
 	slices.SortFunc(richOrder, func(a, b *wsState) int { return strings.Compare(a.name, b.name) })
+	return &judgement{s: s, l: l, refusing: refusing, entries: entries, order: order, richOrder: richOrder}
+}
+
+// judgeRange judges the workspaces lo to hi (excluded) in name order. Ranges
+// judged at once share nothing they write: each workspace with projects is
+// in one range, and the ledger is only read.
+func (js *judgement) judgeRange(lo, hi int, visit func(i int, j *Judged)) {
+	s := js.s
+	richOrder := js.richOrder
+	if lo > 0 {
+		first := js.order[lo].name
+		at, _ := slices.BinarySearchFunc(richOrder, first, func(w *wsState, name string) int { return strings.Compare(w.name, name) })
+		richOrder = richOrder[at:]
+	}
 	var j Judged
 	var bare wsState
-	for _, o := range order {
-		name, e := o.name, &entries[o.at]
+	for i := lo; i < hi; i++ {
+		o := js.order[i]
+		name, e := o.name, &js.entries[o.at]
 		var w *wsState
 		if len(richOrder) > 0 && richOrder[0].name == name {
 			w, richOrder = richOrder[0], richOrder[1:]
@@ -104,11 +194,11 @@ func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit 
 			w.recharged = s.Recharged[name]
 		}
 		w.blocked = w.blockedByCounters(s.Period)
-		if on, ok := refusing[name]; ok {
+		if on, ok := js.refusing[name]; ok {
 			w.blocked = on
 		}
-		l.judge(w, &j)
-		visit(&j)
+		js.l.judge(w, &j)
+		visit(i, &j)
 	}
 }
 

@@ -218,3 +218,75 @@ func TestJudgeSnapshotTakesTheHistorysOrder(t *testing.T) {
 		t.Fatal("the history changed no workspace's OUT: the fixture misses the case")
 	}
 }
+
+// TestJudgeSnapshotEachIsJudgeSnapshot: split over goroutines (the halves of
+// the sort merged, the ranges judged at once), JudgeSnapshotEach gives each
+// workspace at its index exactly what JudgeSnapshot visits in order, over a
+// snapshot of 40 hostile ones side by side (~12k workspaces, above the size
+// that splits) and one small enough to stay on one goroutine.
+func TestJudgeSnapshotEachIsJudgeSnapshot(t *testing.T) {
+	big := &Snapshot{
+		Period: MonthlyUTC.At(t0), StreamID: "0-0",
+		Used: map[string]int64{}, UsedBy: map[string]int64{}, Refused: map[string]int64{},
+		Recharged: map[string]int64{}, Settings: map[string]Settings{}, Budgets: map[string]ProjectBudget{},
+	}
+	for seed := range uint64(40) {
+		s := hostileSnapshot(seed, t0)
+		pre := fmt.Sprintf("s%02d", (seed*17)%40) // not in name order of the seeds
+		for k, v := range s.Used {
+			big.Used[pre+k] = v
+		}
+		for k, v := range s.UsedBy {
+			big.UsedBy[pre+k] = v
+		}
+		for k, v := range s.Refused {
+			big.Refused[pre+k] = v
+		}
+		for k, v := range s.Recharged {
+			big.Recharged[pre+k] = v
+		}
+		for k, v := range s.Settings {
+			big.Settings[pre+k] = v
+		}
+		for k, v := range s.Budgets {
+			big.Budgets[pre+k] = v
+		}
+	}
+	for _, s := range []*Snapshot{big, hostileSnapshot(3, t0)} {
+		refusing := map[string]bool{}
+		for ws := range s.Used {
+			if len(refusing) < 50 {
+				refusing[ws] = len(refusing)%2 == 0
+			}
+		}
+		want := judgedOf(func(v func(*Judged)) { JudgeSnapshot(s, []int{30, 60, 80}, refusing, v) })
+		// the merged halves of the sort: every workspace of the ledger once, in name order
+		l := NewLedger(MonthlyUTC, t0)
+		l.Seed(s, t0)
+		if len(want) != l.Len() {
+			t.Fatalf("JudgeSnapshot visited %d workspaces, the ledger has %d", len(want), l.Len())
+		}
+		for i := 1; i < len(want); i++ {
+			if want[i-1].Name >= want[i].Name {
+				t.Fatalf("JudgeSnapshot visited %s then %s", want[i-1].Name, want[i].Name)
+			}
+		}
+		for _, workers := range []int{1, 2, 5} {
+			var got []Judged
+			JudgeSnapshotEach(s, []int{30, 60, 80}, refusing, workers, func(n int) { got = make([]Judged, n) }, func(i int, j *Judged) {
+				got[i] = judgedOf(func(v func(*Judged)) { v(j) })[0]
+			})
+			if len(got) != len(want) || len(want) < 200 {
+				t.Fatalf("%d workers: %d judged, JudgeSnapshot %d", workers, len(got), len(want))
+			}
+			for i := range want {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Fatalf("%d workers: %d: %s judged\n%+v\nJudgeSnapshot\n%+v", workers, i, got[i].Name, got[i], want[i])
+				}
+			}
+		}
+		if s == big && len(want) < 4*judgeChunk {
+			t.Fatalf("%d workspaces: too few to split", len(want))
+		}
+	}
+}

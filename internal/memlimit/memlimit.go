@@ -4,7 +4,9 @@
 // and a soft memory limit set from the live heap keeps a large heap from
 // growing to five times itself. The limit holds the highest value the recent
 // collections asked for (Hold), so the process's footprint stays level instead
-// of following the live heap's swings up and down.
+// of following the live heap's swings up and down; what it holds is the live
+// heap two collections in a row found (the floor), so a burst of garbage that
+// one collection happens to find live does not raise it for Hold.
 package memlimit
 
 import (
@@ -56,6 +58,47 @@ func Limit(live, hardCap uint64) uint64 {
 // a held one lets the heap use the same pages over and over.
 const Hold = 10 * time.Minute
 
+// floor is what the limit is computed from: the lower of the live heaps the
+// last two collections found. A burst of short-lived data that one
+// collection finds live — the audit's full read of every counter hash (at
+// 100k workspaces ~100 MB of go-redis replies), the start's used_by fold, a
+// viewer's fresh ledger copy — lasts less than the ~10–30 s between
+// collections at that size; held for Hold, each one a collection caught
+// raised the limit, and the RSS with it, by twice its size (measured: RSS
+// rising by steps from 767 to 978 MB over 10 minutes at 100k workspaces). A
+// live heap that grew stays grown at the next collection and raises the
+// limit then.
+type floor struct{ prev uint64 }
+
+// add records the live heap a collection found and returns the floor.
+func (f *floor) add(live uint64) uint64 {
+	lo := live
+	if f.prev > 0 {
+		lo = min(lo, f.prev)
+	}
+	f.prev = live
+	return lo
+}
+
+// next is the limit to set after a collection at time at found live bytes
+// live: Limit of the floor, held at the highest of the last Hold, and never
+// less than the live heap plus MinHeadroom (capped as Limit caps), so a burst
+// the floor leaves out still leaves the collector room.
+func (s *state) next(at time.Time, live, hardCap uint64) uint64 {
+	l := s.high.add(at, Limit(s.floor.add(live), hardCap))
+	least := live + MinHeadroom
+	if hardCap > 0 {
+		least = min(least, hardCap/10*9)
+	}
+	return max(l, least)
+}
+
+// state is the policy's memory of past collections.
+type state struct {
+	floor floor
+	high  highWater
+}
+
 // highWater is the limits the recent collections asked for, highest first
 // (each one older than the next): the highest of the last Hold is the first.
 type highWater struct{ marks []mark }
@@ -89,14 +132,15 @@ type Policy struct {
 	stopped      atomic.Bool
 	sample       []metrics.Sample
 	mu           sync.Mutex
-	high         highWater
+	st           state
 }
 
 // Apply sets mavtop's memory policy and returns it: GOGC=GCPercent unless the
 // environment (getenv, os.Getenv in main) sets GOGC, and, unless it sets
 // GOMEMLIMIT (any value, "off" included), a soft memory limit re-computed by
-// Limit after every garbage collection and held at the highest of the last
-// Hold. Call it once, at start.
+// Limit after every garbage collection from the lower live heap of the last
+// two (see floor) and held at the highest of the last Hold. Call it once, at
+// start.
 func Apply(getenv func(string) string) *Policy {
 	p := &Policy{GCPercent: GCPercent}
 	if v := getenv("GOGC"); v != "" {
@@ -126,13 +170,13 @@ func (p *Policy) Live() uint64 {
 	return s[0].Value.Uint64()
 }
 
-// adjust sets the soft limit from the live heap the last collection found,
-// held at the highest of the last Hold.
+// adjust sets the soft limit from the live heap the last collection found
+// (see state.next).
 func (p *Policy) adjust() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	metrics.Read(p.sample)
-	l := p.high.add(time.Now(), Limit(p.sample[0].Value.Uint64(), p.HardCap))
+	l := p.st.next(time.Now(), p.sample[0].Value.Uint64(), p.HardCap)
 	debug.SetMemoryLimit(int64(min(l, math.MaxInt64)))
 }
 

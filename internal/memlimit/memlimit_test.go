@@ -98,6 +98,40 @@ func TestLimitHoldsItsHighest(t *testing.T) {
 	}
 }
 
+// TestABurstOneCollectionFindsRaisesNothing: the live heap of 100k workspaces
+// (~300 MiB) with the audit's full read (+100 MiB for a second) caught live by
+// one collection now and then: the limit stays where the steady heap puts it
+// instead of stepping up by twice the burst for Hold; a heap that grew (two
+// collections in a row) raises it at the next collection; a burst always
+// leaves the collector at least MinHeadroom above the live heap.
+func TestABurstOneCollectionFindsRaisesNothing(t *testing.T) {
+	const mib = 1 << 20
+	var s state
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	for i, c := range []struct {
+		after     time.Duration
+		live, cap uint64
+		want      uint64
+	}{
+		{0, 300 * mib, 0, 600 * mib},
+		{20 * time.Second, 310 * mib, 0, 600 * mib},   // the floor: 300
+		{40 * time.Second, 410 * mib, 0, 620 * mib},   // a burst caught: 310 (was 820 for Hold)
+		{60 * time.Second, 305 * mib, 0, 620 * mib},   // gone again: held at 620
+		{80 * time.Second, 600 * mib, 0, 664 * mib},   // a burst larger than the headroom: live + MinHeadroom
+		{100 * time.Second, 300 * mib, 0, 620 * mib},  // gone: back to the held floor
+		{120 * time.Second, 500 * mib, 0, 620 * mib},  // grown…
+		{140 * time.Second, 510 * mib, 0, 1000 * mib}, // …and still: the limit follows
+	} {
+		if got := s.next(t0.Add(c.after), c.live, c.cap); got != c.want {
+			t.Errorf("step %d (+%v, %d MiB live): limit %d MiB, want %d MiB", i, c.after, c.live/mib, got/mib, c.want/mib)
+		}
+	}
+	var capped state // under a cgroup limit: 90 % of it, the headroom's least included
+	if got := capped.next(t0, 900*mib, 1000*mib); got != 900*mib {
+		t.Errorf("900 MiB live under a 1000 MiB cgroup limit: limit %d MiB, want 900 MiB", got/mib)
+	}
+}
+
 // TestCgroupLimitIsTheProcessGroups: the limit is read from the process's own
 // cgroup and every one above it (the tightest binds), v2 and v1, not from the
 // mount's root alone, which a systemd unit's MemoryMax or a v1 host's group

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"strconv"
 	"strings"
 	"time"
 
@@ -285,4 +286,117 @@ func runIDOf(info string) string {
 		}
 	}
 	return ""
+}
+
+// scanPage is how many hash slots one HSCAN of the piecewise full read
+// (scanAgrees) visits: about that many fields a round trip.
+const scanPage = 2000
+
+// maxScanEntries bounds the entries written while a piecewise full read ran
+// that it reads back to learn whose counters moved meanwhile: beyond it the
+// read cannot tell, and the one-MULTI read decides.
+const maxScanEntries = 20_000
+
+// scanAgrees is the audit's full comparison read piecewise: every counter
+// hash of period p and the settings, read with HSCAN a page at a time and
+// folded as they come into one tally (O(workspaces), the same checksums as
+// tallyOf), never holding a hash whole. The one-MULTI read it stands in for
+// held every hash at once — at 100k workspaces ~270 MB of go-redis replies and
+// parsed maps for a second or more — and a collection that caught it raised
+// the memory limit, and the RSS, by twice that (see internal/memlimit).
+//
+// The pages are read at different stream ids, so it compares t (delivered up
+// to lastID) with them leaving out the workspaces of the entries written
+// after lastID (read back once the pages are in, at most maxScanEntries):
+// their counters moved while the pages were read. Those are compared by the
+// next full read; the digest compares every workspace's used, recharged and
+// 402s on every audit anyway.
+//
+// agree true: every other workspace's counters and settings are what was
+// delivered. false: a difference, or it cannot tell (a field read twice
+// while the hash was resized, too many entries, the delivered entry gone):
+// the caller reads everything in one MULTI, which compares exactly and heals.
+func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, t *tally, lastID string) (agree bool, err error) {
+	got := newTally(t.seed)
+	for _, h := range []struct {
+		key   string
+		clean func(string) (string, bool)
+		fold  func(f string, n int64)
+	}{
+		{keys.Used(p.Key), model.CleanWorkspaceField, func(ws string, n int64) { got.get(ws).used += n }},
+		{keys.Recharged(p.Key), model.CleanWorkspaceField, func(ws string, n int64) { got.get(ws).recharged += n }},
+		{keys.UsedBy(p.Key), model.CleanUsedByField, func(f string, n int64) {
+			if ws, _, _, ok := model.SplitUsedByField(f); ok {
+				got.get(ws).usedBy += got.sum(f) * uint64(n)
+			}
+		}},
+		{keys.Refused(p.Key), model.CleanRefusedField, func(f string, n int64) {
+			if ws, _, _, ok := model.SplitRefusedField(f); ok {
+				got.get(ws).refused += got.sum(f) * uint64(n)
+			}
+		}},
+		{keys.Settings(), nil, nil},
+	} {
+		for cursor := uint64(0); ; {
+			kv, next, err := c.HScan(ctx, h.key, cursor, "", scanPage).Result()
+			if err != nil {
+				return false, fmt.Errorf("audit scan: %w", err)
+			}
+			for i := 0; i+1 < len(kv); i += 2 {
+				if h.fold == nil {
+					got.setting(kv[i], kv[i+1])
+					continue
+				}
+				// the snapshot's rules (parseCounts): a field under its
+				// clean name, one that names no workspace or holds no
+				// integer skipped; folded field by field, as the checksums
+				// add up the same
+				name, ok := h.clean(kv[i])
+				if n, err := strconv.ParseInt(kv[i+1], 10, 64); ok && err == nil {
+					h.fold(name, n)
+				}
+			}
+			if cursor = next; cursor == 0 {
+				break
+			}
+		}
+	}
+	// the entries from the delivered one on: it must still be there (else the
+	// stream is another one, flushed, restored or trimmed past it, and the
+	// counters are not the delivered ones plus what follows)
+	from := "-"
+	if lastID != "" && lastID != "0-0" {
+		from = lastID
+	}
+	moved, err := c.XRangeN(ctx, keys.Stream(), from, "+", maxScanEntries+2).Result()
+	if err != nil {
+		return false, fmt.Errorf("audit scan: %w", err)
+	}
+	if from != "-" {
+		if len(moved) == 0 || moved[0].ID != lastID {
+			return false, nil
+		}
+		moved = moved[1:]
+	}
+	if len(moved) > maxScanEntries {
+		return false, nil
+	}
+	skip := make(map[string]bool, len(moved))
+	for _, m := range moved {
+		if ws, ok := m.Values["ws"].(string); ok {
+			skip[ws] = true
+		}
+	}
+	var zero wsTally
+	for ws, w := range t.ws {
+		if o := got.ws[ws]; !skip[ws] && (o == nil && *w != zero || o != nil && *o != *w) {
+			return false, nil
+		}
+	}
+	for ws, o := range got.ws {
+		if t.ws[ws] == nil && !skip[ws] && *o != zero {
+			return false, nil
+		}
+	}
+	return true, nil
 }

@@ -43,6 +43,12 @@ const (
 	// (a disagreeing entry, a counter written without its entry, a settings
 	// entry without its hash write); the counters replace what was shown.
 	ReasonDrift Reason = "drift"
+	// ReasonTrim: entries mavtop had read from the last hour were removed by
+	// another tool (XTRIM, XDEL, a producer's short MAXLEN) while the counters
+	// stayed. The counters are re-read and what was derived from the entries
+	// (ages, burn, OUT, the 402 log) is derived again from what the stream
+	// still holds, as a mavtop started now would (SnapshotMsg.Rewound).
+	ReasonTrim Reason = "trim"
 )
 
 // SnapshotMsg starts a new generation: replace everything with Snap (seed a
@@ -87,7 +93,8 @@ type SnapshotMsg struct {
 	// Restarted is true when the server's run id changed since the last read.
 	Restarted bool
 	// Rewound is true when the re-read went back in time (Reason is
-	// ReasonReset or ReasonRestart, or a failover that changed counters): what
+	// ReasonReset or ReasonRestart, or a failover that changed counters), or
+	// the stream lost entries of the last hour that were read (ReasonTrim): what
 	// was shown came partly from events the server no longer holds, so the
 	// ages, burn, forecasts and OUT derived from them are dropped with the
 	// counters — a viewer starts a fresh ledger from Snap (LedgerState does)
@@ -123,6 +130,8 @@ func (m *SnapshotMsg) Note() string {
 		s = "Redis failed over: counters re-read from the new master"
 	case ReasonDrift:
 		s = "the counters and the stream disagreed: counters re-read"
+	case ReasonTrim:
+		s = "entries mavtop had read were removed from the stream: ages, burn and OUT re-derived from what it holds"
 	case ReasonRollover:
 		s = "new billing period " + m.Snap.Period.Key + ": counters start afresh"
 	case ReasonPeriod:

@@ -34,9 +34,12 @@ type SnapshotResult struct {
 	// changes when the server restarts. "" when the server does not say.
 	RunID string
 	// rawSettings is the settings hash as stored, for the audit's checksums;
-	// firstID is the stream's oldest entry ("" when empty, or not told).
+	// firstID is the stream's oldest entry ("" when empty, or not told);
+	// removed is every entry ever trimmed or deleted (entries-added minus
+	// length, Redis ≥ 7; -1 when not told), see Subscriber.removedRead.
 	rawSettings map[string]string
 	firstID     string
+	removed     int64
 	// digest is the period's digest hash as stored, read in the same MULTI
 	// (hasDigest: it was asked for; see Keys.Digest).
 	digest    map[string]string
@@ -134,9 +137,12 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 	if err != nil && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
 		return nil, "", fmt.Errorf("read snapshot: %w", err)
 	}
-	streamID, firstID := "0-0", ""
+	streamID, firstID, removed := "0-0", "", int64(-1)
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
 		streamID, firstID = info.Val().LastGeneratedID, info.Val().FirstEntry.ID
+		if in := info.Val(); in.EntriesAdded > 0 {
+			removed = in.EntriesAdded - in.Length
+		}
 	}
 	res := &SnapshotResult{
 		Snap:        &model.Snapshot{Period: p, StreamID: streamID},
@@ -144,6 +150,7 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		BadCounters: map[string]error{},
 		rawSettings: hashOf(settings),
 		firstID:     firstID,
+		removed:     removed,
 		digest:      hashOf(dg),
 		hasDigest:   dg != nil,
 	}

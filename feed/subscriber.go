@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -144,7 +145,31 @@ type Subscriber struct {
 	// lastReadAt is when the last XREAD answered, lastEntryAt when the newest
 	// entry was read (this clock), for lag and idle.
 	lastReadAt, lastEntryAt time.Time
+
+	// trim is what the gap checks saw of entries removed from the stream
+	// (see removedRead); a reader of an ended session may still be checking
+	// while the next one starts, hence the lock.
+	trimMu sync.Mutex
+	trim   trimState
 }
+
+// trimState is the stream's removals as the last gap check saw them.
+type trimState struct {
+	known bool
+	// removed is entries-added minus length (Redis ≥ 7; -1 when not told):
+	// every entry ever trimmed or deleted. first is the oldest entry left.
+	removed int64
+	first   string
+	// pending: entries of the last hour that were read are gone and what was
+	// derived from them is not derived again yet; last is when it last was.
+	pending bool
+	last    time.Time
+}
+
+// trimRederiveAudits: a re-read after entries were removed (ReasonTrim) comes
+// at most once every this many audit cadences (1 minute at the default 5 s):
+// a producer whose MAXLEN keeps less than an hour trims with every write.
+const trimRederiveAudits = 12
 
 // bulkReadTimeout is how long a snapshot or audit read waits for its reply.
 // At 100k workspaces the counters are a 50 MB reply that a loaded machine can
@@ -438,7 +463,17 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	reason = msg.Reason
 	// What was shown came partly from events the server no longer holds: the
 	// viewers start afresh from these counters and the hour read back.
-	msg.Rewound = reason == ReasonReset || reason == ReasonRestart || reason == ReasonFailover && msg.Changed > 0
+	msg.Rewound = reason == ReasonReset || reason == ReasonRestart || reason == ReasonFailover && msg.Changed > 0 ||
+		reason == ReasonTrim // the counters stay, what was derived from the entries removed does not
+	// Removals count from this read's state of the stream. Those that came
+	// with a gap, a reset or another server are this re-read's; one waiting
+	// for its re-derive (pending) waits on through a drift or a period.
+	s.trimMu.Lock()
+	s.trim.known, s.trim.removed, s.trim.first = true, res.removed, res.firstID
+	if msg.Rewound || restarted || reason == ReasonGap || reason == ReasonFailover {
+		s.trim.pending = false
+	}
+	s.trimMu.Unlock()
 	if msg.Rewound {
 		s.readBack = msg
 		// the fresh ledger judges nothing that depends on history until the
@@ -814,13 +849,13 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 		if in.EntriesAdded > in.Length {
 			return ReasonGap, nil
 		}
-		return "", nil
+		return s.removedRead(in, ""), nil
 	}
 	if in.Length == 0 {
 		if in.LastGeneratedID != "" && compareIDs(in.LastGeneratedID, from) > 0 {
 			return ReasonGap, nil // entries after ours were added and are gone
 		}
-		return "", nil
+		return s.removedRead(in, ""), nil
 	}
 	// Trimmed past us? The oldest entry left is newer than the one we read from.
 	firstID := in.FirstEntry.ID
@@ -836,7 +871,7 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 			return "", fmt.Errorf("stream's first entry: %w", err)
 		}
 		if len(msgs) == 0 {
-			return "", nil
+			return s.removedRead(in, ""), nil
 		}
 		firstID = msgs[0].ID
 	}
@@ -845,7 +880,60 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 		// re-snapshot costs only a re-read.
 		return ReasonGap, nil
 	}
-	return "", nil
+	return s.removedRead(in, firstID), nil
+}
+
+// removedRead returns ReasonTrim when entries this subscriber had read (the
+// gap checks before it ruled out unread ones) were removed from the stream
+// by another tool — XTRIM MAXLEN or MINID, XDEL, a producer's short MAXLEN —
+// and some of them may be of the last hour (model.History), the span a mavtop
+// started now reads back: the counters stay, but the ages, burn, OUT and 402
+// log derived from those entries are no longer what a fresh start derives
+// from what Redis holds. Removals are seen by entries-added minus length
+// (Redis ≥ 7; XDEL included) or else by the oldest entry moving on; the
+// re-read comes at most every trimRederiveAudits audit cadences, later ones
+// waiting (pending) for it. first is the stream's oldest entry ("" if empty).
+func (s *Subscriber) removedRead(in *redis.XInfoStream, first string) Reason {
+	s.trimMu.Lock()
+	defer s.trimMu.Unlock()
+	t := &s.trim
+	removed := int64(-1)
+	if in.EntriesAdded > 0 {
+		removed = in.EntriesAdded - in.Length
+	}
+	var gone bool
+	switch {
+	case !t.known:
+	case removed >= 0 && t.removed >= 0:
+		gone = removed > t.removed
+	default: // no count (Redis < 7): the oldest entry moved on, or all went
+		gone = t.first != "" && (first == "" || compareIDs(first, t.first) > 0)
+	}
+	t.known, t.removed, t.first = true, removed, first
+	now := s.opt.Now()
+	if gone {
+		// The newest entry that may be gone: any when the stream is empty,
+		// else one before the oldest left, or the newest deleted (XDEL).
+		newest := first
+		if in.Length == 0 || newest == "" {
+			newest = in.LastGeneratedID
+		}
+		if d := in.MaxDeletedEntryID; d != "" && compareIDs(d, newest) > 0 {
+			newest = d
+		}
+		if ts := idTime(newest); !ts.IsZero() && now.Sub(ts) < model.History {
+			t.pending = true
+		}
+	}
+	every := s.opt.AuditEvery
+	if every <= 0 {
+		every = DefaultAuditEvery
+	}
+	if t.pending && (t.last.IsZero() || now.Sub(t.last) >= trimRederiveAudits*every) {
+		t.pending, t.last = false, now
+		return ReasonTrim
+	}
+	return ""
 }
 
 // deliver hands over one XREAD reply. An audit waiting for the follow to reach

@@ -1,0 +1,171 @@
+package feed
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+// TestATrimmedStreamShowsWhatAFreshStartShows is the convergence invariant for
+// entries removed from the stream by another tool while the counters stay (an
+// XTRIM, an XDEL, a producer's short MAXLEN ~): the instance that read them
+// and a mavtop started afresh on the same Redis show, per workspace, the same
+// used, remaining, level, OUT, age of the newest event, burn and forecast,
+// the same all-workspace burn and the same 402 log. Both judge from what Redis
+// still holds (the counters and the stream's entries left): before this, after
+// gamma's 402 (newer than its recharge) was trimmed, the long-running instance
+// showed gamma OUT and every age it had read while a fresh one and check said
+// ok with no age.
+func TestATrimmedStreamShowsWhatAFreshStartShows(t *testing.T) {
+	for _, how := range []string{"XTRIM MAXLEN 0", "XTRIM MINID middle", "XDEL the 402", "MAXLEN ~ 100 under load"} {
+		t.Run(how, func(t *testing.T) {
+			srv := feedtest.Start(t)
+			if !srv.Real {
+				t.Skip("XTRIM MINID and XINFO's entries-added need redis-server (CI requires it)")
+			}
+			c := srv.Client()
+			ctx := context.Background()
+			base := time.Now()
+			at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
+			store := NewSettingsStore(c, StoreOptions{})
+			for ws, alloc := range map[string]int64{"acme": 10_000, "beta": 1_000, "gamma": 1_000} {
+				if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: alloc}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			maxLen := int64(-1)
+			if strings.HasPrefix(how, "MAXLEN") {
+				maxLen = 100
+			}
+			pub := NewPublisher(c, PublisherOptions{MaxLen: maxLen})
+			track := func(evs ...model.Event) {
+				t.Helper()
+				if err := pub.TrackBatch(ctx, evs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// gamma spent, was recharged, then refused for want of credits: OUT
+			// (the 402 is newer than the credit added); acme and beta spend.
+			track(
+				model.Event{TS: at(10 * time.Minute), Workspace: "gamma", Project: "web", Endpoint: "/responses", Credits: 30, Status: 200},
+				model.Event{TS: at(9 * time.Minute), Workspace: "gamma", Kind: model.KindRecharge, Credits: 500},
+				model.Event{TS: at(8 * time.Minute), Workspace: "gamma", Project: "web", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted, Req: "gamma-402"},
+				model.Event{TS: at(7 * time.Minute), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 40, Status: 200},
+				model.Event{TS: at(6 * time.Minute), Workspace: "beta", Project: "web", Endpoint: "/responses", Credits: 50, Status: 200},
+			)
+			long := startInstance(t, srv, SubscriberOptions{AuditEvery: time.Second})
+			long.settled(srv, "the long-running instance at the start")
+			track(
+				model.Event{TS: at(3 * time.Minute), Workspace: "acme", Project: "batch", Endpoint: "/focus-groups", Credits: 900, Status: 200},
+				model.Event{TS: at(2 * time.Minute), Workspace: "beta", Project: "web", Endpoint: "/responses", Credits: 50, Status: 200},
+				model.Event{TS: at(1 * time.Minute), Workspace: "delta", Project: "web", Endpoint: "/responses", Credits: 300, Status: 200},
+			)
+			long.settled(srv, "the long-running instance before the trim")
+			if before := long.screen(time.Now()); !before.Rows["gamma"].Out || before.Rows["acme"].LastTS != at(3*time.Minute) {
+				t.Fatalf("before the trim the instance does not show gamma OUT and acme's newest event:\n%v", before)
+			}
+			stream := Keys{}.Stream()
+			idOf := func(req string) string {
+				t.Helper()
+				msgs, err := c.XRange(ctx, stream, "-", "+").Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range msgs {
+					if m.Values["req"] == req {
+						return m.ID
+					}
+				}
+				t.Fatalf("no entry with req %s in %d entries", req, len(msgs))
+				return ""
+			}
+			switch how {
+			case "XTRIM MAXLEN 0":
+				if err := c.XTrimMaxLen(ctx, stream, 0).Err(); err != nil {
+					t.Fatal(err)
+				}
+			case "XTRIM MINID middle":
+				// everything up to the 402 goes; acme's and beta's newest stay
+				id := idOf("gamma-402")
+				ms, seq, _ := strings.Cut(id, "-")
+				n, _ := strconv.ParseUint(seq, 10, 64)
+				if err := c.XTrimMinID(ctx, stream, fmt.Sprintf("%s-%d", ms, n+1)).Err(); err != nil {
+					t.Fatal(err)
+				}
+			case "XDEL the 402":
+				if err := c.XDel(ctx, stream, idOf("gamma-402")).Err(); err != nil {
+					t.Fatal(err)
+				}
+			case "MAXLEN ~ 100 under load":
+				// The producer's cap trims whole nodes of 100 entries while
+				// mavtop follows: 2,000 charges of epsilon, 1 credit each.
+				for i := range 20 {
+					evs := make([]model.Event, 100)
+					for j := range evs {
+						evs[j] = model.Event{TS: at(50*time.Second - time.Duration(i*100+j)*10*time.Millisecond), Workspace: "epsilon", Project: "web", Endpoint: "/responses", Credits: 1, Status: 200}
+					}
+					track(evs...)
+				}
+				if n := c.XLen(ctx, stream).Val(); n >= 1000 {
+					t.Fatalf("the producer's MAXLEN ~ 100 left %d entries", n)
+				}
+			}
+			long.settled(srv, "the long-running instance after the trim")
+			fresh := startInstance(t, srv, SubscriberOptions{AuditEvery: time.Second})
+			fresh.settled(srv, "a fresh instance")
+			// The long-running instance may take up to an audit to notice
+			// (the cadence bounds it): wait for agreement, then name the difference.
+			var got, want screen
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				now := time.Now()
+				got, want = long.screen(now), fresh.screen(now)
+				if got.String() == want.String() || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if got.String() != want.String() {
+				t.Fatalf("after %s the instance that read the entries shows\n%vwhere a fresh start shows\n%v", how, got, want)
+			}
+			// Named and counted as a trim (mavtop_feed_resyncs_total{reason="trim"}),
+			// no credit lost (under load the re-read may hold entries the follow
+			// had not read yet: more, never fewer).
+			long.mu.Lock()
+			var trims []SnapshotMsg
+			for _, sm := range long.snaps {
+				if sm.Reason == ReasonTrim {
+					trims = append(trims, sm)
+				}
+			}
+			long.mu.Unlock()
+			if len(trims) == 0 || !trims[0].Rewound || trims[0].UsedDelta < 0 ||
+				!strings.HasPrefix(trims[0].Note(), "entries mavtop had read were removed from the stream: ages, burn and OUT re-derived from what it holds") {
+				t.Errorf("re-reads after %s: %v, want a trim, rewound, losing no credit", how, trims)
+			}
+			// The numbers themselves: the counters stay, the 402 is gone.
+			if r := got.Rows["acme"]; r.Used != 940 {
+				t.Errorf("acme after the trim: %+v, want 940 used (the counters)", r)
+			}
+			if r := got.Rows["gamma"]; r.Out || r.Used != 30 {
+				t.Errorf("gamma after its 402 was removed: %+v, want 30 used and not OUT (recharged and refused this period, their order lost with the stream)", r)
+			}
+			switch how {
+			case "XTRIM MAXLEN 0":
+				if r := got.Rows["acme"]; r.LastTS != 0 || r.Burn != 0 {
+					t.Errorf("acme after the stream was emptied: %+v, want no age and no burn (no entry left)", r)
+				}
+			case "XTRIM MINID middle", "XDEL the 402":
+				if r := got.Rows["acme"]; r.LastTS != at(3*time.Minute) {
+					t.Errorf("acme after %s: %+v, want its newest event (still in the stream) 3 min ago", how, r)
+				}
+			}
+		})
+	}
+}

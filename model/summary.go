@@ -154,10 +154,7 @@ func (l *Ledger) Projects(ws string) []ProjectSummary {
 	out := make([]ProjectSummary, 0, len(w.projects))
 	th := w.settings.Thresholds(l.defaults)
 	for _, p := range w.projects {
-		ps := ProjectSummary{Name: p.name, Used: p.used, Budget: p.budget, HasBudget: p.hasBudget, Status: p.status(th)}
-		for code, n := range p.refused {
-			ps.Refused[ClassOf(code)] += n
-		}
+		ps := p.summary(p.status(th))
 		sums := make(map[string]int64, len(p.endpoints))
 		for ep, n := range p.endpoints {
 			sums[ep] = *n
@@ -238,12 +235,7 @@ func (l *Ledger) Verdict(ws string) (Verdict, bool) {
 // verdict is w's Verdict, st its own status.
 func (l *Ledger) verdict(w *wsState, st Status) Verdict {
 	v := Verdict{Level: st.Level, Status: st}
-	th := w.settings.Thresholds(l.defaults)
-	for _, p := range w.projects {
-		if p.budget.Limit <= 0 {
-			continue
-		}
-		pst := p.status(th)
+	l.eachLimited(w, func(p *projState, pst Status) {
 		worse := pst.Level > v.Level
 		if pst.Level == v.Level && v.Project != "" {
 			worse = pst.Percent > v.Status.Percent || pst.Percent == v.Status.Percent && p.name < v.Project
@@ -251,8 +243,35 @@ func (l *Ledger) verdict(w *wsState, st Status) Verdict {
 		if worse {
 			v = Verdict{Level: pst.Level, Project: p.name, Status: pst}
 		}
-	}
+	})
 	return v
+}
+
+// eachLimited calls f with every project of w that has a usage limit and its
+// status: Assess of the limit by w's thresholds, the one judgement of a
+// project that Verdict, Judged and LimitedProjects weigh. It reads w's
+// thresholds only when w has such a project.
+func (l *Ledger) eachLimited(w *wsState, f func(p *projState, st Status)) {
+	var th []int
+	for _, p := range w.projects {
+		if p.budget.Limit <= 0 {
+			continue
+		}
+		if th == nil {
+			th = w.settings.Thresholds(l.defaults)
+		}
+		f(p, p.status(th))
+	}
+}
+
+// summary is p as Projects and Judged list it, with st its status, without
+// its endpoints.
+func (p *projState) summary(st Status) ProjectSummary {
+	ps := ProjectSummary{Name: p.name, Used: p.used, Budget: p.budget, HasBudget: p.hasBudget, Status: st}
+	for code, n := range p.refused {
+		ps.Refused[ClassOf(code)] += n
+	}
+	return ps
 }
 
 // Judged is one workspace as a report of every workspace lists it (mavtop
@@ -295,20 +314,7 @@ func (l *Ledger) judge(w *wsState, j *Judged) {
 	j.Summary = l.summary(w)
 	j.Verdict = l.verdict(w, j.Status)
 	limited := j.Limited[:0]
-	var th []int
-	for _, p := range w.projects {
-		if p.budget.Limit <= 0 {
-			continue
-		}
-		if th == nil {
-			th = w.settings.Thresholds(l.defaults)
-		}
-		ps := ProjectSummary{Name: p.name, Used: p.used, Budget: p.budget, HasBudget: p.hasBudget, Status: p.status(th)}
-		for code, n := range p.refused {
-			ps.Refused[ClassOf(code)] += n
-		}
-		limited = append(limited, ps)
-	}
+	l.eachLimited(w, func(p *projState, st Status) { limited = append(limited, p.summary(st)) })
 	j.limited, j.Limited = limited, nil
 	if len(limited) > 0 {
 		slices.SortFunc(limited, func(a, b ProjectSummary) int { return strings.Compare(a.Name, b.Name) })
@@ -328,16 +334,9 @@ type LimitedProject struct {
 // of the workspaces, not the per-endpoint totals Projects builds.
 func (l *Ledger) LimitedProjects(dst []LimitedProject) []LimitedProject {
 	for _, w := range l.ws {
-		var th []int
-		for _, p := range w.projects {
-			if p.budget.Limit <= 0 {
-				continue
-			}
-			if th == nil {
-				th = w.settings.Thresholds(l.defaults)
-			}
-			dst = append(dst, LimitedProject{Workspace: w.name, Project: p.name, Status: p.status(th)})
-		}
+		l.eachLimited(w, func(p *projState, st Status) {
+			dst = append(dst, LimitedProject{Workspace: w.name, Project: p.name, Status: st})
+		})
 	}
 	return dst
 }

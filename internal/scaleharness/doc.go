@@ -12,5 +12,7 @@
 // MAVTOP_SCALE_RATE the events/s, MAVTOP_SCALE_HEAP a directory for the
 // child's heap profiles (one a minute, for go tool pprof -base diffs),
 // MAVTOP_SCALE_CPU a file for a CPU profile of the child's first 2 s, or of
-// the minute from MAVTOP_SCALE_CPU_FROM seconds after its start.
+// the minute from MAVTOP_SCALE_CPU_FROM seconds after its start,
+// MAVTOP_SCALE_AUDIT_EVERY the subscriber's audit cadence (1s brings the
+// audit's every-60th full read every minute, so a 4-minute run shows it).
 package scaleharness

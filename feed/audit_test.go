@@ -152,30 +152,41 @@ func TestRestartOntoAnEmptyServerIsAReset(t *testing.T) {
 	}
 }
 
-// TestFlushIsAReset: FLUSHDB while mavtop follows, then producers write
-// before it reads again: the new stream is newer than the resume point, as
-// after a trim, but the counters went down and none of the stream read is
-// left, so it is a reset (data lost), not a trim.
-func TestFlushIsAReset(t *testing.T) {
-	srv := feedtest.Start(t)
-	c := srv.Client()
-	pub := NewPublisher(c, PublisherOptions{})
+// followAFlush starts a follower (audits an hour apart: only the follow
+// sees the flush) on a fresh redis-server, writes before and waits until it
+// is shown, FLUSHDBs, writes after with a new publisher (the old one's lane
+// counters went with the data) before the follower reads again, and returns
+// the follower once it equals what Redis holds, having checked that the flush
+// was not called a trim.
+func followAFlush(t *testing.T, before []model.Event, after ...model.Event) *follower {
+	t.Helper()
+	c := feedtest.Start(t).Client()
 	f := startFollower(t, c, SubscriberOptions{AuditEvery: time.Hour})
 	f.waitFor("the start snapshot", 10*time.Second, func(f *follower) bool { return f.ledger != nil })
-	trackAll(t, pub, usage("alpha", "web", "/responses", 1200), usage("beta", "web", "/responses", 300))
+	trackAll(t, NewPublisher(c, PublisherOptions{}), before...)
 	f.caughtUp(c, 10*time.Second)
-
 	if err := c.FlushDB(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	trackAll(t, NewPublisher(c, PublisherOptions{}), usage("beta", "web", "/responses", 20))
-
+	trackAll(t, NewPublisher(c, PublisherOptions{}), after...)
 	f.convergedTo(c, "after the flush", 30*time.Second)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.snapsOf(ReasonGap)) != 0 {
 		t.Errorf("the flush was called a trim: %v", reasons(f.snaps))
 	}
+	return f
+}
+
+// TestFlushIsAReset: FLUSHDB while mavtop follows, then producers write
+// before it reads again: the new stream is newer than the resume point, as
+// after a trim, but the counters went down and none of the stream read is
+// left, so it is a reset (data lost), not a trim.
+func TestFlushIsAReset(t *testing.T) {
+	f := followAFlush(t, []model.Event{usage("alpha", "web", "/responses", 1200), usage("beta", "web", "/responses", 300)},
+		usage("beta", "web", "/responses", 20))
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	resets := f.snapsOf(ReasonReset)
 	if len(resets) != 1 {
 		t.Fatalf("%d reset re-reads, want 1 (snapshots: %v)", len(resets), reasons(f.snaps))
@@ -195,25 +206,10 @@ func TestFlushIsAReset(t *testing.T) {
 // the session saw, names it a reset: the lost 402 leaves the 402 log (it was
 // kept, and the workspace shown OUT, by a re-read called a trim).
 func TestFlushThenMoreWritesIsAReset(t *testing.T) {
-	srv := feedtest.Start(t)
-	c := srv.Client()
-	pub := NewPublisher(c, PublisherOptions{})
-	f := startFollower(t, c, SubscriberOptions{AuditEvery: time.Hour})
-	f.waitFor("the start snapshot", 10*time.Second, func(f *follower) bool { return f.ledger != nil })
-	trackAll(t, pub, usage("alpha", "web", "/responses", 100), refused("alpha", "web", "/mave/chat", "credits_exhausted"))
-	f.caughtUp(c, 10*time.Second)
-
-	if err := c.FlushDB(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	trackAll(t, NewPublisher(c, PublisherOptions{}), usage("alpha", "web", "/responses", 150))
-
-	f.convergedTo(c, "after the flush", 30*time.Second)
+	f := followAFlush(t, []model.Event{usage("alpha", "web", "/responses", 100), refused("alpha", "web", "/mave/chat", "credits_exhausted")},
+		usage("alpha", "web", "/responses", 150))
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.snapsOf(ReasonGap)) != 0 {
-		t.Errorf("the flush was called a trim: %v", reasons(f.snaps))
-	}
 	if resets := f.snapsOf(ReasonReset); len(resets) != 1 || !resets[0].Rewound {
 		t.Fatalf("%d reset re-reads, want 1 that went back in time (snapshots: %v)", len(resets), reasons(f.snaps))
 	}

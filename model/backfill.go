@@ -29,17 +29,17 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 			l.rerank(w)     // it moves in ByLastEvent
 		}
 		if e.Kind == KindUsage && e.Credits != 0 {
-			l.all.chargeOlder(e.TS, e.Credits)
+			l.all.charge(e.TS, e.Credits)
 			if w != nil {
 				if w.burn == nil {
 					w.burn = new(burnRing)
 				}
-				w.burn.chargeOlder(e.TS, e.Credits)
+				w.burn.charge(e.TS, e.Credits)
 				if p := w.projects[e.Project]; p != nil && p.limited() {
 					if p.burn == nil {
 						p.burn = new(burnRing)
 					}
-					p.burn.chargeOlder(e.TS, e.Credits)
+					p.burn.charge(e.TS, e.Credits)
 				}
 			}
 		}
@@ -147,22 +147,4 @@ func (l *Ledger) EndHistory() {
 	}
 	l.version++
 	l.historyPending = false
-	// The typical intervals are final: owned rings drop their fold now,
-	// rings shared with a clone when next charged (beginFold).
-	for _, w := range l.ws {
-		if w.owner != l.owner {
-			continue
-		}
-		if w.burn != nil && w.burn.fold != nil {
-			w.burn.settleFold()
-		}
-		for _, p := range w.projects {
-			if p.burn != nil && p.burn.fold != nil {
-				p.burn.settleFold()
-			}
-		}
-	}
-	if l.all.fold != nil {
-		l.all.settleFold()
-	}
 }

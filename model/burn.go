@@ -32,7 +32,7 @@ const (
 	// in which order.
 	//
 	// typicalWeight is the weight of a new interval in the typical interval
-	// between charges (a running average): 1/8.
+	// between charges (a running average over the hour, oldest first): 1/8.
 	typicalWeight = 1.0 / 8
 	// IdleFactor: a workspace is idle when it has spent nothing for this many
 	// of its typical intervals between charges, at least MinIdle and at most
@@ -45,8 +45,11 @@ const (
 )
 
 // burnRing holds, per BucketWidth of the last History by event time, the
-// credits, the number of charges and the largest charge, and what the idle
-// rule needs: the last charge's time and the typical interval.
+// credits, the number of charges and the largest charge, and the last
+// charge's time. The step rule and the idle rule are judged from the buckets
+// of the hour when a forecast is asked (judge, typicalInterval): what an
+// instance that watched holds of the hour equals what one started later
+// reads back, in whatever order.
 //
 // Only buckets that hold credits exist: buckets is sorted by bucket and spans
 // at most HistoryBuckets ending with the newest, so a ring costs what its
@@ -57,14 +60,8 @@ const (
 // step (judge), so two steps within one BucketWidth count as one.
 type burnRing struct {
 	buckets []bucket
-	// last is the time (unix ms) of the newest charge (or the end of a spread),
-	// oldest of the oldest.
-	last, oldest int64
-	// gap is a running average of the time (ms) between charges. 0: none seen yet.
-	gap float64
-	// fold keeps gap in forward order while the hour is read back
-	// (burnfold.go); nil otherwise.
-	fold *fold
+	// last is the time (unix ms) of the newest charge (or the end of a spread).
+	last int64
 }
 
 // bucket is one BucketWidth: b is its index (unix ms / bucketMs; an event
@@ -84,10 +81,6 @@ type bucket struct {
 func (r *burnRing) clone() *burnRing {
 	c := *r
 	c.buckets = append([]bucket(nil), r.buckets...)
-	if r.fold != nil {
-		f := *r.fold
-		c.fold = &f
-	}
 	return &c
 }
 
@@ -166,67 +159,72 @@ func (r *burnRing) grow() {
 	r.buckets = nb
 }
 
-// charge adds one event's credits and updates what the idle rule knows of
-// single charges: the typical interval and the last charge's time. Whether
-// it is a step is judged later, when a forecast is asked (judge).
+// charge adds one event's credits (live, or read back newest first: any
+// order) and the last charge's time. Whether it is a step and how long a
+// silence makes the workspace idle are judged later, when a forecast is
+// asked (judge, typicalInterval).
 func (r *burnRing) charge(ts, credits int64) {
 	if credits <= 0 { // a refund or correction: a change of the sum, not a charge
 		r.add(ts, credits, 0)
 		return
 	}
-	if r.oldest == 0 || ts < r.oldest {
-		r.oldest = ts
-	}
-	if ts > r.last {
-		if r.last > 0 {
-			average(&r.gap, float64(ts-r.last))
-		}
-		r.last = ts
-	}
-	if r.fold != nil { // the hour is being read back: the average in forward order (burnfold.go)
-		r.foldLive(ts)
-	}
-	r.add(ts, credits, credits)
-}
-
-// chargeOlder is charge for an event older than every charge the ring holds
-// (history read back newest first, model.Ledger.Backfill): the typical
-// interval learns from it the same way. While the ring folds (burnfold.go),
-// the average is kept in forward order.
-func (r *burnRing) chargeOlder(ts, credits int64) {
-	if credits <= 0 {
-		r.add(ts, credits, 0)
-		return
-	}
-	switch {
-	case r.last == 0:
-		r.last, r.oldest = ts, ts
-		if r.fold == nil { // refunds or nothing before: a ring the hour starts, the average in forward order
-			r.fold = new(fold)
-		}
-	case ts > r.last: // a live charge came in between: newer after all
-		r.charge(ts, credits)
-		return
-	case ts < r.oldest:
-		average(&r.gap, float64(r.oldest-ts))
-		r.oldest = ts
-	}
-	if r.fold != nil {
-		r.foldOlder(ts)
-	}
+	r.last = max(r.last, ts)
 	r.add(ts, credits, credits)
 }
 
 // average moves the running average *avg (the typical interval) towards x by
 // typicalWeight; the first value (*avg 0: none yet) is taken as it is.
-// charge and chargeOlder learn the same way, whichever end of the history a
-// charge comes from.
 func average(avg *float64, x float64) {
 	if *avg == 0 {
 		*avg = x
 		return
 	}
 	*avg += (x - *avg) * typicalWeight
+}
+
+// keep[k] is (1−typicalWeight)^k: what an average keeps of itself after k
+// equal values (0 from 64 on, where it keeps less than 2e-4).
+var keep = func() (p [64]float64) {
+	p[0] = 1
+	for k := 1; k < len(p); k++ {
+		p[k] = p[k-1] * (1 - typicalWeight)
+	}
+	return p
+}()
+
+// typicalInterval is the typical time (ms) between the workspace's charges
+// at now (unix ms): a running average (typicalWeight each) over the hour
+// ending now, oldest first, at bucket resolution — between two buckets that
+// hold charges, the time between their starts; within one that holds n, n−1
+// intervals of BucketWidth/n. 0: fewer than two charges in the hour. A
+// workspace that slows down gets the interval of its recent charges, and
+// one started later computes it from the same buckets.
+func (r *burnRing) typicalInterval(now int64) float64 {
+	last := now / bucketMs
+	var g float64
+	prev := int64(-1)
+	for i := r.search(last - HistoryBuckets + 1); i < len(r.buckets) && int64(r.buckets[i].b) <= last; i++ {
+		bk := &r.buckets[i]
+		if bk.n == 0 {
+			continue
+		}
+		if prev >= 0 {
+			average(&g, float64((int64(bk.b)-prev)*bucketMs))
+		}
+		prev = int64(bk.b)
+		if m := int(bk.n) - 1; m > 0 {
+			x := float64(bucketMs) / float64(bk.n)
+			if g == 0 {
+				g, m = x, m-1
+			}
+			k := 0.0
+			if m < len(keep) {
+				k = keep[m]
+			}
+			g = x + (g-x)*k
+		}
+	}
+	return g
 }
 
 // typicalCharge is the workspace's typical charge at now (unix ms): its
@@ -325,10 +323,10 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step) {
 	return max(rated, 0), newest
 }
 
-// idleAfter is how long a silence makes the ring's workspace idle: IdleFactor
-// typical intervals, between MinIdle and BurnWindow.
-func (r *burnRing) idleAfter() time.Duration {
-	d := time.Duration(IdleFactor * r.gap * float64(time.Millisecond))
+// idleAfter is how long a silence makes the ring's workspace idle at now
+// (unix ms): IdleFactor typical intervals, between MinIdle and BurnWindow.
+func (r *burnRing) idleAfter(now int64) time.Duration {
+	d := time.Duration(IdleFactor * r.typicalInterval(now) * float64(time.Millisecond))
 	return min(max(d, MinIdle), BurnWindow)
 }
 

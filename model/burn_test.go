@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -122,35 +123,44 @@ func TestSeedUsedByLater(t *testing.T) {
 	}
 }
 
-// TestTypicalChargeAndIntervalAreRunningAverages pins the one rule charge
-// (live, oldest first) and chargeOlder (read back, newest first) share: the
-// first interval is taken as it is, each later one moves the average by
-// typicalWeight (1/8) towards itself — in the order they happened, whichever
-// end they are read from. The typical charge is the hour's credits over its
-// charges, in any order.
+// TestTypicalChargeAndIntervalAreRunningAverages pins the rules the step rule
+// and the idle rule rest on, computed from the hour's buckets when asked, so
+// charges applied live (oldest first) and read back (newest first) give the
+// same: the typical charge is the hour's credits over its charges; the
+// typical interval a running average over the hour, oldest first, at bucket
+// resolution — the first interval taken as it is, each later one moving it
+// by typicalWeight (1/8); n charges in one bucket are n−1 intervals of
+// BucketWidth/n.
 func TestTypicalChargeAndIntervalAreRunningAverages(t *testing.T) {
+	const t0 = 1_800_000_000_000 // unix ms, the start of a bucket
+	charges := []struct{ ts, credits int64 }{{t0 + 400, 10}, {t0 + 10_000, 20}, {t0 + 30_900, 40}, {t0 + 31_000, 4}, {t0 + 39_000, 6}}
 	var live, back burnRing
-	const t0 = 1_800_000_000_000 // unix ms
-	for _, c := range []struct{ ts, credits int64 }{{t0, 10}, {t0 + 1000, 20}, {t0 + 3000, 40}} {
+	for _, c := range charges {
 		live.charge(c.ts, c.credits)
 	}
-	for _, c := range []struct{ ts, credits int64 }{{t0 + 3000, 40}, {t0 + 1000, 20}, {t0, 10}} {
-		back.chargeOlder(c.ts, c.credits)
+	for i := range charges {
+		c := charges[len(charges)-1-i]
+		back.charge(c.ts, c.credits)
+	}
+	now := int64(t0 + 40_000)
+	// 10 s, then 10+(20−10)/8 = 11.25 s; then the bucket of three: two
+	// intervals of 10/3 s
+	want := 11_250.0
+	for range 2 {
+		want += (10_000.0/3 - want) / 8
 	}
 	for _, tc := range []struct {
-		name              string
-		r                 *burnRing
-		typical, interval float64
-	}{
-		// (10+20+40)/3; 1000, then 1000+(2000−1000)/8
-		{"live", &live, 70.0 / 3, 1125},
-		// the same: a ring the hour starts keeps its averages in forward
-		// order (burnfold.go), so a restarted instance judges idle and steps
-		// as one that watched (newest first it was 34.0625 and 1875 ms)
-		{"read back", &back, 70.0 / 3, 1125},
-	} {
-		if got := tc.r.typicalCharge(t0 + 3000); got != tc.typical || tc.r.gap != tc.interval {
-			t.Errorf("%s: typical charge %v, interval %v ms; want %v and %v", tc.name, got, tc.r.gap, tc.typical, tc.interval)
+		name string
+		r    *burnRing
+	}{{"live", &live}, {"read back", &back}} {
+		if got, gap := tc.r.typicalCharge(now), tc.r.typicalInterval(now); got != 16 || math.Abs(gap-want) > 1e-9 {
+			t.Errorf("%s: typical charge %v, interval %v ms; want 16 and %v", tc.name, got, gap, want)
 		}
+	}
+	// an hour later the first bucket has left the hour: the interval starts
+	// at 20 s, then the two of 10/3 s
+	x := 10_000.0 / 3
+	if gap := live.typicalInterval(t0 + 3_600_000 + 5_000); math.Abs(gap-(x+(20_000-x)*(1-typicalWeight)*(1-typicalWeight))) > 1e-6 {
+		t.Errorf("an hour on: interval %v ms", gap)
 	}
 }

@@ -91,9 +91,10 @@ func TestARestartedLedgerJudgesLikeOneThatWatched(t *testing.T) {
 			if wr == nil {
 				continue
 			}
-			if gt, wt := gr.typicalCharge(last.UnixMilli()), wr.typicalCharge(last.UnixMilli()); !near(gt, wt) || !near(gr.gap, wr.gap) {
+			n := last.UnixMilli()
+			if gt, wt := gr.typicalCharge(n), wr.typicalCharge(n); !near(gt, wt) || !near(gr.typicalInterval(n), wr.typicalInterval(n)) {
 				t.Fatalf("seed %d %q (restart %v): typical charge %.6f interval %.3f ms, watched all along %.6f %.3f ms",
-					seed, ws, restart, gt, gr.gap, wt, wr.gap)
+					seed, ws, restart, gt, gr.typicalInterval(n), wt, wr.typicalInterval(n))
 			}
 			// judged over the silence after the last charge, past each idle limit
 			for _, after := range []time.Duration{0, 30 * time.Second, 61 * time.Second, 2 * time.Minute, 5 * time.Minute, 14 * time.Minute} {

@@ -195,8 +195,9 @@ func sameJudgement(whole, l *Ledger, ws string, now time.Time) string {
 	if wr == nil {
 		return ""
 	}
-	if wt, gt := wr.typicalCharge(now.UnixMilli()), gr.typicalCharge(now.UnixMilli()); !near(gt, wt) || !near(gr.gap, wr.gap) {
-		return fmt.Sprintf("typical charge %.6f interval %.3f ms, watched all along %.6f %.3f ms", gt, gr.gap, wt, wr.gap)
+	n := now.UnixMilli()
+	if wt, gt := wr.typicalCharge(n), gr.typicalCharge(n); !near(gt, wt) || !near(gr.typicalInterval(n), wr.typicalInterval(n)) {
+		return fmt.Sprintf("typical charge %.6f interval %.3f ms, watched all along %.6f %.3f ms", gt, gr.typicalInterval(n), wt, wr.typicalInterval(n))
 	}
 	return ""
 }
@@ -257,5 +258,44 @@ func TestALargeChargeReadBackIsAStepToo(t *testing.T) {
 			t.Fatalf("burn %.1f/h, step %d, runs out %v in %v; want 4.0/h (1 credit in 15 min), the 100 a step, no run-out",
 				f.BurnPerHour, f.Step, f.RunsOut, f.RunsOutIn)
 		}
+	}
+}
+
+// TestWhatCameBeforeTheHourDoesNotCount: a restarted instance reads one hour
+// back, so nothing older may change a judgement. A workspace busy (a charge
+// every 10 s) until 65 minutes ago, then charging every 3 minutes: the typical
+// interval was a running average over every charge ever seen, so one that
+// watched all along still weighed the busy past and the 45-minute silence
+// (idle after 15 min) where one started at t0 said 12 min — 11 minutes after
+// t0 one said 20/h, the other idle.
+func TestWhatCameBeforeTheHourDoesNotCount(t *testing.T) {
+	var evs []Event
+	for at := -3 * time.Hour; at < -65*time.Minute; at += 10 * time.Second {
+		evs = append(evs, use("acme", "", "/x", 5, at))
+	}
+	for at := -20 * time.Minute; at <= -2*time.Minute; at += 3 * time.Minute {
+		evs = append(evs, use("acme", "", "/x", 5, at))
+	}
+	settings := map[string]Settings{"acme": {Allocation: 1_000_000}}
+	period := MonthlyUTC.At(t0)
+	whole := NewLedger(MonthlyUTC, t0.Add(-4*time.Hour))
+	whole.Seed(&Snapshot{Period: period, Settings: settings}, t0.Add(-4*time.Hour))
+	for i := range evs {
+		whole.Apply(&evs[i])
+	}
+	var hour []Event // what a start at t0 reads back
+	for _, e := range evs {
+		if e.TS >= t0.Add(-time.Hour).UnixMilli() {
+			hour = append(hour, e)
+		}
+	}
+	l := restartedLedger(rand.New(rand.NewPCG(1, 1)), hour, len(hour), t0, settings, nil, period)
+	for _, after := range []time.Duration{0, 11 * time.Minute, 20 * time.Minute, 70 * time.Minute} {
+		if msg := sameJudgement(whole, l, "acme", t0.Add(after)); msg != "" {
+			t.Fatalf("%v after t0: %s", after, msg)
+		}
+	}
+	if f := l.Forecast("acme", t0.Add(11*time.Minute)); !f.Idle || f.IdleAfter != 12*time.Minute {
+		t.Fatalf("11 min after t0: idle %v after %v, want idle after 12 min (4 intervals of 3 min)", f.Idle, f.IdleAfter)
 	}
 }

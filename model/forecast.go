@@ -142,8 +142,8 @@ func (l *Ledger) burnForecast(r *burnRing, now time.Time) Forecast {
 	f.Left = l.period.Left(now)
 	f.Loading = l.historyPending
 	f.Idle, f.IdleAfter = true, MinIdle
-	if r != nil && r.last > 0 {
-		f.IdleAfter = r.idleAfter()
+	if r != nil && r.last > now.Add(-History).UnixMilli() { // a charge within the hour
+		f.IdleAfter = r.idleAfter(now.UnixMilli())
 		f.LastCharge = time.UnixMilli(r.last)
 		f.Idle = now.Sub(f.LastCharge) > f.IdleAfter
 	}

@@ -312,11 +312,10 @@ func (l *Ledger) Apply(e *Event) {
 		l.addEndpoint(e.Endpoint, e.Credits)
 	}
 	if e.Credits != 0 {
-		w.charge(e.TS, e.Credits, l.historyPending)
+		w.charge(e.TS, e.Credits)
 		if p.limited() {
-			chargeRing(&p.burn, e.TS, e.Credits, l.historyPending)
+			chargeRing(&p.burn, e.TS, e.Credits)
 		}
-		l.all.beginFold(l.historyPending)
 		l.all.charge(e.TS, e.Credits)
 	}
 	switch {
@@ -342,16 +341,15 @@ func (l *Ledger) Apply(e *Event) {
 }
 
 // charge adds a charge to the workspace's burn history, making it at the first.
-func (w *wsState) charge(ts, credits int64, historyPending bool) {
-	chargeRing(&w.burn, ts, credits, historyPending)
+func (w *wsState) charge(ts, credits int64) {
+	chargeRing(&w.burn, ts, credits)
 }
 
 // chargeRing adds a charge to the burn history *r, making it at the first.
-func chargeRing(r **burnRing, ts, credits int64, historyPending bool) {
+func chargeRing(r **burnRing, ts, credits int64) {
 	if *r == nil {
 		*r = new(burnRing)
 	}
-	(*r).beginFold(historyPending)
 	(*r).charge(ts, credits)
 }
 

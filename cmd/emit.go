@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -66,11 +65,9 @@ emit exits 1 and writes nothing.
 				{"ws", e.Workspace}, {"project", e.Project}, {"endpoint", e.Endpoint},
 				{"code", e.Code}, {"msg", e.Msg}, {"req", e.Req}, {"op", e.Op},
 			} {
-				clean := model.IsClean(f.val)
-				if f.flag == "msg" {
-					clean = writableText(f.val)
-				}
-				if !clean {
+				// model.Sanitize keeps an emoji's cluster whole ("👩‍💻",
+				// "⚠️"), so a message as the API words it is clean
+				if !model.IsClean(f.val) {
 					return exitf(2, "--%s %q holds control, escape or invisible format characters (or is not UTF-8); nothing written", f.flag, f.val)
 				}
 			}
@@ -174,40 +171,4 @@ func parseTS(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is neither unix milliseconds nor an RFC 3339 time", s)
 	}
 	return t.UnixMilli(), nil
-}
-
-// emojiPart reports whether r only joins or modifies an emoji ("👩‍💻", "⚠️",
-// a toned hand, a subdivision flag): the zero width joiner, a variation
-// selector, a skin-tone modifier or a tag character. model.Sanitize drops
-// them when a line is drawn (terminals disagree on the widths they give), so
-// the dashboard draws a message holding them safely.
-func emojiPart(r rune) bool {
-	switch {
-	case r == '\u200d', r >= '\ufe00' && r <= '\ufe0f', r >= 0x1f3fb && r <= 0x1f3ff, r >= 0xe0020 && r <= 0xe007f:
-		return true
-	}
-	return false
-}
-
-// writableText reports whether a message may be written: UTF-8 with nothing
-// model.Sanitize would change but emoji parts (emojiPart). A real API message
-// such as "Warning ⚠️ …" is written (Event.Normalize keeps it sanitized, as
-// it keeps every producer's); control characters, escape sequences, line
-// separators, bidi overrides and other invisible format characters still
-// refuse it, so a mistyped flag is not written changed.
-func writableText(s string) bool {
-	if model.IsClean(s) {
-		return true
-	}
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
-				return false
-			}
-		}
-		if !emojiPart(r) && !model.IsClean(string(r)) {
-			return false
-		}
-	}
-	return true
 }

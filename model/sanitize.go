@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/rivo/uniseg"
 )
 
 // Untrusted text (stream fields, hash fields, settings, HTTP bodies, SSH user
@@ -19,10 +21,14 @@ import (
 //     isolates, zero-width characters, the soft hyphen, tag characters) and a
 //     line or paragraph separator are removed or made a space, so that text
 //     cannot reorder or hide what is drawn beside it;
-//   - a variation selector (U+FE00–U+FE0F) and an emoji skin-tone modifier
-//     (U+1F3FB–U+1F3FF) are removed: terminals disagree on the width they give
-//     "⚠️" or a toned emoji (one cell or two), so a line holding one cannot be
-//     measured and its border lands anywhere. The base character stays.
+//   - grapheme clusters stay whole: inside a cluster that starts with a
+//     printable character, a zero width joiner between two parts ("👩‍💻"), a
+//     variation selector ("⚠️"), a skin-tone modifier ("👍🏽") and, after a
+//     black flag, the tag characters of a subdivision flag are kept, so the
+//     message reads as the API wrote it; the dashboard measures its width by
+//     grapheme (uniseg). Alone, or after nothing they can join, they are
+//     removed as the format characters they are (a tag character can hide
+//     text; a lone joiner or selector draws nothing).
 //
 // The result holds only printable UTF-8, on one line, and never an escape
 // sequence.
@@ -34,35 +40,90 @@ func Sanitize(s string) string {
 	if i < 0 {
 		return s
 	}
+	// from the start of the cluster holding i: a joiner is judged by what
+	// it joins
+	i = clusterStart(s, i)
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	b.WriteString(s[:i])
-	for i < len(s) {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			writeASCII(&b, c)
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == utf8.RuneError && size == 1, r >= 0x80 && r <= 0x9f:
-			b.WriteRune(utf8.RuneError)
-		case r == '\u2028' || r == '\u2029':
-			b.WriteByte(' ')
-		case unicode.Is(unicode.Cf, r), widthAmbiguous(r):
-			// dropped: invisible by design, dangerous by reordering, or of a
-			// width terminals disagree on
-		default:
-			b.WriteRune(r)
-		}
+	rest, state := s[i:], -1
+	for len(rest) > 0 {
+		var cluster string
+		cluster, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		writeCluster(&b, cluster)
+	}
+	if b.Len() == len(s) && b.String() == s {
+		return s // every joiner and selector was in a cluster it belongs to
 	}
 	return b.String()
 }
 
+// clusterStart returns the start of the grapheme cluster of s holding byte i.
+func clusterStart(s string, i int) int {
+	at, rest, state := 0, s, -1
+	for len(rest) > 0 {
+		var cluster string
+		cluster, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		if at+len(cluster) > i {
+			return at
+		}
+		at += len(cluster)
+	}
+	return at
+}
+
+// writeCluster writes one grapheme cluster by the rule above: its first rune
+// printable, its joiners, selectors, modifiers (and a flag's tags) are kept;
+// every other rune goes through the one-rune rule.
+func writeCluster(b *strings.Builder, cluster string) {
+	first, size := utf8.DecodeRuneInString(cluster)
+	base := size < len(cluster) && first >= 0x20 && first != 0x7f && !(first >= 0x80 && first <= 0x9f) &&
+		first != utf8.RuneError && !unicode.Is(unicode.Cf, first) && !widthAmbiguous(first) && !unicode.IsSpace(first)
+	for i := 0; i < len(cluster); {
+		r, n := utf8.DecodeRuneInString(cluster[i:])
+		if base && i > 0 && joins(r, first, i+n < len(cluster)) {
+			b.WriteString(cluster[i : i+n])
+		} else {
+			writeRune(b, cluster[i:i+n], r, n)
+		}
+		i += n
+	}
+}
+
+// joins reports whether r, inside a cluster that starts with first, is part
+// of the character drawn: a joiner with something after it to join, a
+// variation selector, a skin tone, or a tag of a subdivision flag (🏴…).
+func joins(r, first rune, more bool) bool {
+	switch {
+	case r == '\u200d':
+		return more
+	case widthAmbiguous(r):
+		return true
+	case r >= 0xe0020 && r <= 0xe007f:
+		return first == 0x1f3f4
+	}
+	return false
+}
+
+// writeRune writes one rune (its bytes s, size n) by the one-rune rule.
+func writeRune(b *strings.Builder, s string, r rune, n int) {
+	switch {
+	case n == 1 && r < utf8.RuneSelf:
+		writeASCII(b, byte(r))
+	case r == utf8.RuneError && n == 1, r >= 0x80 && r <= 0x9f:
+		b.WriteRune(utf8.RuneError)
+	case r == '\u2028' || r == '\u2029':
+		b.WriteByte(' ')
+	case unicode.Is(unicode.Cf, r), widthAmbiguous(r):
+		// dropped: invisible by design, dangerous by reordering, or a
+		// modifier with nothing to modify
+	default:
+		b.WriteString(s)
+	}
+}
+
 // IsClean reports whether Sanitize would return s unchanged.
-func IsClean(s string) bool { return firstUnsafe(s) < 0 }
+func IsClean(s string) bool { return firstUnsafe(s) < 0 || Sanitize(s) == s }
 
 // SanitizeMax is Sanitize, then Truncate to max bytes. truncated reports a cut.
 func SanitizeMax(s string, max int) (clean string, truncated bool) {

@@ -107,3 +107,31 @@ func (r *refusalRing) clone() refusalRing {
 	c.buf = append([]Refusal(nil), r.buf...)
 	return c
 }
+
+// Uncounted returns how many of rows (refusals from the stream, as Refusals
+// lists them) the counters do not hold: per workspace, project and code, the
+// rows of this period beyond the refused hash's count. The counters are the
+// truth: a 402 written to the stream without its counter (a raw XADD), once
+// the counters are read again, is listed but not counted, and a surface that
+// gives both a count and the list says how many of the list are not in it.
+func (l *Ledger) Uncounted(rows []Refusal) int {
+	type field struct{ ws, project, code string }
+	listed := map[field]int64{}
+	for i := range rows {
+		e := &rows[i].Event
+		if l.period.Contains(e.TS) {
+			listed[field{e.Workspace, e.Project, e.Code}]++
+		}
+	}
+	n := 0
+	for f, k := range listed {
+		var counted int64
+		if w := l.ws[f.ws]; w != nil {
+			if p := w.projects[f.project]; p != nil {
+				counted = p.refused[f.code]
+			}
+		}
+		n += int(max(k-counted, 0))
+	}
+	return n
+}

@@ -17,14 +17,16 @@ import (
 // request and, for the selected one, what to tell the user and where to fix it.
 type RefusalLog struct {
 	common
-	rows    []model.Refusal
-	total   int64
-	cur     listCursor
-	sel     string // the selected refusal's identity: the selection follows it as rows arrive
-	chosen  bool   // the user moved the selection (else, unfocused, it follows the newest)
-	width   int
-	height  int
-	focused bool
+	rows  []model.Refusal
+	total int64
+	// uncounted is how many rows the counters do not hold (model.Ledger.Uncounted)
+	uncounted int
+	cur       listCursor
+	sel       string // the selected refusal's identity: the selection follows it as rows arrive
+	chosen    bool   // the user moved the selection (else, unfocused, it follows the newest)
+	width     int
+	height    int
+	focused   bool
 	// open shows the selected refusal in full in place of the list (enter):
 	// every fact, the message and the advice wrapped, at any size
 	open bool
@@ -93,6 +95,7 @@ func refusalKey(e *model.Refusal) string {
 func (r *RefusalLog) Refresh(l *model.Ledger) {
 	r.rows = l.Refusals(r.rows[:0], model.DefaultRefusalLog)
 	r.total = l.RefusalTotals().Total()
+	r.uncounted = l.Uncounted(r.rows)
 	r.cur.setLen(len(r.rows))
 	if r.sel != "" && (r.focused || r.chosen) {
 		for i := range r.rows {
@@ -108,8 +111,13 @@ func (r *RefusalLog) Refresh(l *model.Ledger) {
 	}
 }
 
-// Title says how many 402s this period.
+// Title says how many 402s this period, by the counters, and how many of
+// the rows listed (from the stream) the counters do not hold, when any: a
+// 402 written without its counter is listed under a count that leaves it out.
 func (r RefusalLog) Title() string {
+	if r.uncounted > 0 {
+		return fmt.Sprintf("402 refusals (%s this period · %d listed not counted)", credits(r.total), r.uncounted)
+	}
 	return fmt.Sprintf("402 refusals (%s this period)", credits(r.total))
 }
 

@@ -380,6 +380,15 @@ prints exactly one JSON object with "status" and "reason".`,
 					badCounter[ws] = msg
 				}
 			}
+			// A workspace known only by its unreadable counter (no settings,
+			// the common Pattern 1 case) is no row of the snapshot: it gets its
+			// 'unreadable … unknown' row and perfdata U all the same, in name order.
+			for ws := range badCounter {
+				i, found := slices.BinarySearchFunc(rows, ws, func(r wsRow, ws string) int { return strings.Compare(r.Workspace, ws) })
+				if !found && model.IsID(ws) {
+					rows = slices.Insert(rows, i, wsRow{Workspace: ws, CapKind: model.CapNone.String(), Thresholds: th})
+				}
+			}
 			if len(args) > 0 {
 				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return !slices.Contains(args, r.Workspace) })
 				var missing []string

@@ -579,12 +579,14 @@ func TestCheckRowsOfUnreadableAndHugeCounters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for k, v := range map[string]any{"broken": "lots", "huge": int64(math.MaxInt64), "fine": 10} {
+	// orphan has no settings: known only by its unreadable counter (the
+	// common Pattern 1 case), it had no row and no perfdata at all
+	for k, v := range map[string]any{"broken": "lots", "huge": int64(math.MaxInt64), "fine": 10, "orphan": "x"} {
 		if err := cc.Set(ctx, "mavera:credits_used:current_period:"+k, v, 0).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := sc.HSet(ctx, feed.Keys{}.Used(period), "broken", "lots", "huge", int64(math.MaxInt64), "fine", 10).Err(); err != nil {
+	if err := sc.HSet(ctx, feed.Keys{}.Used(period), "broken", "lots", "huge", int64(math.MaxInt64), "fine", 10, "orphan", "x").Err(); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ source, url, counter string }{
@@ -596,7 +598,8 @@ func TestCheckRowsOfUnreadableAndHugeCounters(t *testing.T) {
 			status, table, _ := strings.Cut(out, "\n")
 			if code != 3 || !strings.HasPrefix(status, "MAVTOP UNKNOWN - ") || !strings.Contains(status, "'broken_used'=U;;;0;1000 ") ||
 				strings.Contains(status, "'broken_used'=0") || !strings.Contains(status, "'fine_used'=10;;;0;100 ") ||
-				!strings.Contains(status, "'huge_used'=9223372036854775807;;;0;500 ") || !strings.Contains(status, "huge >9999 % used") {
+				!strings.Contains(status, "'huge_used'=9223372036854775807;;;0;500 ") || !strings.Contains(status, "huge >9999 % used") ||
+				!strings.Contains(status, "'orphan_used'=U;;;0; ") {
 				t.Errorf("exit %d, status line %q; want 3, UNKNOWN, broken's usage U, huge >9999 %%", code, status)
 			}
 			rows := map[string][]string{}
@@ -607,6 +610,9 @@ func TestCheckRowsOfUnreadableAndHugeCounters(t *testing.T) {
 			}
 			if got, want := strings.Join(rows["broken"], " "), "broken unreadable 1000 - unknown 0 — unknown"; got != want {
 				t.Errorf("broken's row %q, want %q", got, want)
+			}
+			if got, want := strings.Join(rows["orphan"], " "), "orphan unreadable none set - unknown 0 — unknown"; got != want {
+				t.Errorf("orphan's row %q, want %q", got, want)
 			}
 			if got, want := strings.Join(rows["huge"], " "), "huge 9223372036854775807 500 >9999 % exhausted 0 — critical"; got != want {
 				t.Errorf("huge's row %q, want %q", got, want)
@@ -626,10 +632,13 @@ func TestCheckRowsOfUnreadableAndHugeCounters(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, w := range got.Workspaces {
-				bad := w.Workspace == "broken"
-				if bad != (w.Level == "unknown" && w.Check == "unknown" && w.Verdict == "unknown" && w.Remaining == nil && strings.Contains(w.Unreadable, tc.counter)) {
+				bad := w.Workspace == "broken" || w.Workspace == "orphan"
+				if bad != (w.Level == "unknown" && w.Check == "unknown" && w.Verdict == "unknown" && w.Remaining == nil && strings.Contains(w.Unreadable, strings.Replace(tc.counter, "broken", w.Workspace, 1))) {
 					t.Errorf("%+v: unreadable %v", w, bad)
 				}
+			}
+			if len(got.Workspaces) != 4 {
+				t.Errorf("JSON rows %+v, want broken, fine, huge and orphan", got.Workspaces)
 			}
 		})
 	}

@@ -14,5 +14,8 @@
 // MAVTOP_SCALE_CPU a file for a CPU profile of the child's first 2 s, or of
 // the minute from MAVTOP_SCALE_CPU_FROM seconds after its start,
 // MAVTOP_SCALE_AUDIT_EVERY the subscriber's audit cadence (1s brings the
-// audit's every-60th full read every minute, so a 4-minute run shows it).
+// audit's every-60th full read every minute, so a 4-minute run shows it),
+// MAVTOP_SCALE_MAXLEN the producers' MAXLEN ~ (feed.DefaultMaxLen, 1M entries,
+// keeps less than an hour after ~17 minutes at 1,000 events/s, which a 10-minute
+// run never reaches: 20000 brings the trim re-derive every minute at once).
 package scaleharness

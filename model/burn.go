@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,6 +63,42 @@ type burnRing struct {
 	buckets []bucket
 	// last is the time (unix ms) of the newest charge (or the end of a spread).
 	last int64
+	// judged is what the last forecast derived from the buckets (judged), kept
+	// until they change or the hour moves past one of them: a watcher asks
+	// every workspace's forecast every second, and a ring charged every 100 s
+	// changes about every 50 s. Atomic: a ring not yet changed since a Clone is
+	// read by both ledgers, perhaps at once, and either may store it.
+	judged atomic.Pointer[ringJudged]
+}
+
+// ringJudged is what a forecast derives from the buckets buckets[lo:hi] (the
+// hour ending at the time asked) with from the first of them in its window:
+// the rated credits and newest step of judge, the typical interval of
+// typicalInterval. Both are functions of those buckets and these three
+// indexes alone, so while the buckets do not change (add drops it) an answer
+// with the same indexes is the one a walk would give, to the bit. 48 bytes,
+// once per ring.
+type ringJudged struct {
+	lo, hi, from int32
+	typical      float64
+	rated        int64
+	newest       step
+}
+
+// judgedAt returns judge(from, now) and typicalInterval(now) (see ringJudged),
+// from the last answer when the buckets they read are the same.
+func (r *burnRing) judgedAt(from, now int64) *ringJudged {
+	last := now / bucketMs
+	lo := r.search(last - HistoryBuckets + 1)
+	hi := r.search(last + 1)
+	fi := max(r.search(from/bucketMs), lo)
+	if c := r.judged.Load(); c != nil && int(c.lo) == lo && int(c.hi) == hi && int(c.from) == fi {
+		return c
+	}
+	c := &ringJudged{lo: int32(lo), hi: int32(hi), from: int32(fi), typical: r.typicalInterval(now)}
+	c.rated, c.newest = r.judge(from, now)
+	r.judged.Store(c)
+	return c
 }
 
 // bucket is one BucketWidth: b is its index (unix ms / bucketMs; an event
@@ -79,9 +116,9 @@ type bucket struct {
 // place by the ledger that owns them; a shared backing array would be written
 // by two ledgers).
 func (r *burnRing) clone() *burnRing {
-	c := *r
-	c.buckets = append([]bucket(nil), r.buckets...)
-	return &c
+	c := &burnRing{buckets: append([]bucket(nil), r.buckets...), last: r.last}
+	c.judged.Store(r.judged.Load()) // the same buckets: the same answers
+	return c
 }
 
 // search returns where bucket b is or would be inserted in r.buckets.
@@ -112,6 +149,9 @@ func (r *burnRing) add(ts, credits, top int64) bool {
 	n := len(r.buckets)
 	if n > 0 && b <= int64(r.buckets[n-1].b)-HistoryBuckets {
 		return false // older than the ring reaches: it no longer counts for burn
+	}
+	if r.judged.Load() != nil {
+		r.judged.Store(nil) // the buckets change: what was derived from them goes
 	}
 	nb := bucket{b: int32(b), sum: credits, top: top}
 	if top > 0 {
@@ -323,10 +363,11 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step) {
 	return max(rated, 0), newest
 }
 
-// idleAfter is how long a silence makes the ring's workspace idle at now
-// (unix ms): IdleFactor typical intervals, between MinIdle and BurnWindow.
-func (r *burnRing) idleAfter(now int64) time.Duration {
-	d := time.Duration(IdleFactor * r.typicalInterval(now) * float64(time.Millisecond))
+// idleAfter is how long a silence makes a workspace idle whose typical
+// interval between charges is typical (ms, typicalInterval): IdleFactor
+// typical intervals, between MinIdle and BurnWindow.
+func idleAfter(typical float64) time.Duration {
+	d := time.Duration(IdleFactor * typical * float64(time.Millisecond))
 	return min(max(d, MinIdle), BurnWindow)
 }
 

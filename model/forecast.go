@@ -20,7 +20,7 @@ const (
 
 func (l *Ledger) ring(ws string) *burnRing {
 	if ws == "" {
-		return &l.all
+		return l.all // nil in a ledger that only judges a snapshot
 	}
 	if w := l.ws[ws]; w != nil {
 		return w.burn // nil: nothing spent
@@ -38,9 +38,9 @@ func (l *Ledger) Burn(ws string, window time.Duration, now time.Time) float64 {
 	return perHour
 }
 
-// burn is Burn of ring r, with the span it was measured over and the newest
-// step left out of it (credits 0: none).
-func (l *Ledger) burn(r *burnRing, window time.Duration, now time.Time) (float64, time.Duration, step) {
+// burn is Burn of ring r, with the span it was measured over and what was
+// judged of its buckets (nil: r is nil) — the newest step left out of it.
+func (l *Ledger) burn(r *burnRing, window time.Duration, now time.Time) (float64, time.Duration, *ringJudged) {
 	nowMs := now.UnixMilli()
 	window = min(window, History)
 	from := max(nowMs-window.Milliseconds(), l.observedFrom)
@@ -49,10 +49,10 @@ func (l *Ledger) burn(r *burnRing, window time.Duration, now time.Time) (float64
 	span := max(nowMs-first*bucketMs, min(window, MinSpan).Milliseconds(), bucketMs)
 	spanD := min(time.Duration(span)*time.Millisecond, window)
 	if r == nil {
-		return 0, spanD, step{}
+		return 0, spanD, nil
 	}
-	rated, st := r.judge(first*bucketMs, nowMs)
-	return float64(rated) * float64(time.Hour/time.Millisecond) / float64(span), spanD, st
+	j := r.judgedAt(first*bucketMs, nowMs)
+	return float64(j.rated) * float64(time.Hour/time.Millisecond) / float64(span), spanD, j
 }
 
 // Forecast says how long a workspace's credits last at its current burn.
@@ -134,16 +134,16 @@ func (l *Ledger) Forecast(ws string, now time.Time) Forecast {
 // (nil: nothing spent): burn, window, idle, step, time left, loading.
 func (l *Ledger) burnForecast(r *burnRing, now time.Time) Forecast {
 	var f Forecast
-	var newest step
-	f.BurnPerHour, f.Window, newest = l.burn(r, BurnWindow, now)
-	if newest.credits != 0 {
-		f.Step, f.StepAt = newest.credits, time.UnixMilli(newest.ts)
+	var j *ringJudged
+	f.BurnPerHour, f.Window, j = l.burn(r, BurnWindow, now)
+	if j != nil && j.newest.credits != 0 {
+		f.Step, f.StepAt = j.newest.credits, time.UnixMilli(j.newest.ts)
 	}
 	f.Left = l.period.Left(now)
 	f.Loading = l.historyPending
 	f.Idle, f.IdleAfter = true, MinIdle
 	if r != nil && r.last > now.Add(-History).UnixMilli() { // a charge within the hour
-		f.IdleAfter = r.idleAfter(now.UnixMilli())
+		f.IdleAfter = idleAfter(j.typical)
 		f.LastCharge = time.UnixMilli(r.last)
 		f.Idle = now.Sub(f.LastCharge) > f.IdleAfter
 	}

@@ -33,7 +33,7 @@ type Ledger struct {
 	lastRead  int64
 	seeded    bool
 	ws        map[string]*wsState
-	all       burnRing
+	all       *burnRing
 	refusals  refusalRing
 	crossings []Crossing
 	streamID  string
@@ -144,6 +144,7 @@ func NewLedger(rule PeriodRule, now time.Time) *Ledger {
 		ws:           make(map[string]*wsState),
 		refusals:     newRefusalRing(DefaultRefusalLog),
 		endpointsAll: map[string]int64{},
+		all:          new(burnRing),
 	}
 }
 
@@ -689,7 +690,7 @@ func (l *Ledger) Clone() *Ledger {
 		c.orders[o] = l.orders[o].clone()
 	}
 	c.endpointsAll = maps.Clone(l.endpointsAll)
-	c.all = *l.all.clone() // both add to it in place
+	c.all = l.all.clone() // both add to it in place
 	c.refusals = l.refusals.clone()
 	c.crossings = append([]Crossing(nil), l.crossings...)
 	return &c

@@ -58,7 +58,8 @@ const (
 // (864 bytes), not an hour of them (8.6 KB). At 100k workspaces that is the
 // difference between a ledger of hundreds of MB and one of GBs. Nothing is
 // kept per event: a bucket's largest charge is the only one that can be a
-// step (judge), so two steps within one BucketWidth count as one.
+// step (judge), and the rest of its bucket counts against it: two equal
+// large charges within one BucketWidth are no step at all (README).
 type burnRing struct {
 	buckets []bucket
 	// last is the time (unix ms) of the newest charge (or the end of a spread).

@@ -17,5 +17,6 @@
 // audit's every-60th full read every minute, so a 4-minute run shows it),
 // MAVTOP_SCALE_MAXLEN the producers' MAXLEN ~ (feed.DefaultMaxLen, 1M entries,
 // keeps less than an hour after ~17 minutes at 1,000 events/s, which a 10-minute
-// run never reaches: 20000 brings the trim re-derive every minute at once).
+// run never reaches: 20000 brings the trim re-derive every minute at once),
+// MAVTOP_SCALE_WATCHER=0 leaves out the alert watcher every mavtop runs.
 package scaleharness

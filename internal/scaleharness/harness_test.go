@@ -26,6 +26,7 @@ import (
 	"mavtop/internal/memlimit"
 	"mavtop/model"
 	"mavtop/model/modeltest"
+	"mavtop/notify"
 	"mavtop/tui"
 )
 
@@ -356,6 +357,13 @@ func TestChild(t *testing.T) {
 		opt.AuditEvery = d
 	}
 	go func() { _ = hub.Run(ctx, feed.NewSubscriber(rdb, opt)) }()
+	if os.Getenv("MAVTOP_SCALE_WATCHER") != "0" {
+		// the alert lifecycle every mavtop process runs (cmd/notifyflags.go:
+		// startAlerts, without sinks): it judges every workspace every second
+		w := notify.NewWatcher(notify.WatcherOptions{Hub: hub, Store: feed.NewAlertStore(rdb, ""),
+			Alert: model.AlertOptions{Stale: model.DefaultStale}})
+		go func() { _ = w.Run(ctx) }()
+	}
 	exit := os.Getenv("MAVTOP_SCALE_EXIT")
 	done := make(chan struct{})
 	go func() { // the end of the history read back, from a viewer that keeps no ledger

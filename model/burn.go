@@ -90,16 +90,24 @@ type ringJudged struct {
 // from the last answer when the buckets they read are the same.
 func (r *burnRing) judgedAt(from, now int64) *ringJudged {
 	last := now / bucketMs
-	lo := r.search(last - HistoryBuckets + 1)
-	hi := r.search(last + 1)
-	fi := max(r.search(from/bucketMs), lo)
-	if c := r.judged.Load(); c != nil && int(c.lo) == lo && int(c.hi) == hi && int(c.from) == fi {
+	first, fromB := last-HistoryBuckets+1, max(from/bucketMs, last-HistoryBuckets+1)
+	// where each index is, checked by its neighbours: two loads each, not a
+	// binary search over a ring whose buckets are most likely out of cache
+	if c := r.judged.Load(); c != nil && r.at(int(c.lo), first) && r.at(int(c.hi), last+1) && r.at(int(c.from), fromB) {
 		return c
 	}
+	lo, hi, fi := r.search(first), r.search(last+1), r.search(fromB)
 	c := &ringJudged{lo: int32(lo), hi: int32(hi), from: int32(fi), typical: r.typicalInterval(now)}
 	c.rated, c.newest = r.judge(from, now)
 	r.judged.Store(c)
 	return c
+}
+
+// at reports whether i is search(b): the index of the first bucket at or
+// after b (len(buckets): none).
+func (r *burnRing) at(i int, b int64) bool {
+	return i >= 0 && i <= len(r.buckets) &&
+		(i == 0 || int64(r.buckets[i-1].b) < b) && (i == len(r.buckets) || int64(r.buckets[i].b) >= b)
 }
 
 // bucket is one BucketWidth: b is its index (unix ms / bucketMs; an event

@@ -83,7 +83,9 @@ type SnapshotMsg struct {
 	// hub was configured (nil: 50, 75, 90); every viewer's ledger uses them.
 	DefaultAlerts []int
 	// UsedDelta is the credits used the counters hold beyond what the previous
-	// generation had delivered (negative: fewer, e.g. lost in a restart), and
+	// generation had delivered up to the stream id they were read at (entries
+	// written after the delivered one are counted as delivered: negative is
+	// fewer, e.g. what a restart lost, without what was written since), and
 	// Changed the number of workspaces whose counters or settings differed.
 	// Both are zero on a start, a rollover, or when nothing differed.
 	// UsedDelta is exact however large the counters, clamped to ±MaxInt64

@@ -399,7 +399,31 @@ func (s *Subscriber) readHistoryFor(ctx context.Context, msg *SnapshotMsg) {
 	hctx, stop := context.WithCancel(ctx)
 	ch := make(chan *HistoryMsg, 1)
 	s.history, s.stopHistory = ch, stop
-	go s.readHistory(hctx, ch, msg.Snap.StreamID, msg.At, msg.Gen)
+	go s.readHistory(hctx, ch, msg.Snap.StreamID, msg.At, msg.Gen, s.trimmedFrom(msg.At))
+}
+
+// trimmedFrom is how far back the stream can still tell the hour before at:
+// when entries were removed (Redis ≥ 7 counts them) and the oldest left is
+// within the hour, a producer's short MAXLEN or an XTRIM cut the hour there,
+// and the charges before it are gone, not absent. History read back is then
+// complete only from that entry (at, when none is left): a burn measured over
+// the whole hour counted them as no charge, so a steady burn read back from
+// a stream cut to 10 s fell to a tenth and resolved run_out at every trim
+// re-derive. Zero: the stream holds the hour (or cannot tell, Redis < 7).
+func (s *Subscriber) trimmedFrom(at time.Time) time.Time {
+	s.trimMu.Lock()
+	t := s.trim
+	s.trimMu.Unlock()
+	if !t.known || t.removed <= 0 {
+		return time.Time{}
+	}
+	if t.first == "" {
+		return at
+	}
+	if ts := idTime(t.first); ts.After(at.Add(-model.History)) {
+		return ts
+	}
+	return time.Time{}
 }
 
 // usedByLater reads the used_by hash left out of the start snapshot res, with
@@ -432,7 +456,7 @@ func (s *Subscriber) usedByLater(ctx context.Context, res *SnapshotResult, gen u
 // readHistory reads the last hour back up to upto, handing each page to the
 // Run goroutine (see follow) as a HistoryMsg. Failing to read it does not hold
 // the dashboard up: the last page then carries the error.
-func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upto string, at time.Time, gen uint64) {
+func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upto string, at time.Time, gen uint64, trimmed time.Time) {
 	limit := s.opt.HistoryLimit
 	if limit == 0 {
 		limit = DefaultHistoryLimit
@@ -446,8 +470,17 @@ func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upt
 		}
 	}
 	sent := false
+	oldest := trimmed // a producer writing late leaves events older than their ids
 	err := ReadHistory(ctx, s.c, s.keys, upto, at, model.History, limit, func(evs []model.Event, from time.Time, read int64, done bool) bool {
 		sent = done
+		for i := range evs {
+			if ts := time.UnixMilli(evs[i].TS); ts.Before(oldest) {
+				oldest = ts
+			}
+		}
+		if oldest.After(from) {
+			from = oldest // complete only back to where the stream was cut (trimmedFrom)
+		}
 		return send(&HistoryMsg{Gen: gen, Events: evs, From: from, Read: read, Done: done})
 	})
 	if err != nil && !sent {

@@ -169,3 +169,77 @@ func TestATrimmedStreamShowsWhatAFreshStartShows(t *testing.T) {
 		})
 	}
 }
+
+// TestAStreamCutShortIsNoQuietHour: a producer's short MAXLEN keeps minutes of
+// a steady burn, not the hour. What was cut is gone, not absent: the burn read
+// back is measured from the oldest entry left, and with less than MinSpan of
+// it run_out is unknown, not ended. Before, the hour read back counted the cut
+// minutes as no charge — 2,000 credits of the last 400 s made 8,000/h over the
+// 15-minute window, where the burn is 18,000/h — so every trim re-derive of a
+// long-running watcher resolved run_out while the burn never changed (a real
+// watcher said "no longer runs out … at its burn of 8,722 credits/h" a second
+// after the re-derive).
+func TestAStreamCutShortIsNoQuietHour(t *testing.T) {
+	srv := feedtest.StartReal(t, "XINFO's entries-added needs redis-server")
+	c := srv.Client()
+	ctx := context.Background()
+	if err := NewSettingsStore(c, StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1_000_000}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now()
+	// 10 credits every 2 s for 20 minutes: 18,000 credits/h
+	pub := NewPublisher(c, PublisherOptions{MaxLen: -1})
+	evs := make([]model.Event, 600)
+	for i := range evs {
+		evs[i] = model.Event{TS: base.Add(-time.Duration(600-i) * 2 * time.Second).UnixMilli(), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 10, Status: 200}
+	}
+	if err := pub.TrackBatch(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	long := startInstance(t, srv, SubscriberOptions{AuditEvery: time.Second})
+	long.settled(srv, "the long-running instance before the cut")
+	burn := func(in *instance) (perHour float64, cond model.AlertCondition) {
+		now := time.Now()
+		in.hub.Read(func(l *model.Ledger, _ *ConnMsg, _ *StatsMsg) {
+			perHour = l.Forecast("acme", now).BurnPerHour
+			for _, a := range model.EvaluateAlerts(l, now, model.FeedHealth{Connected: true}, model.AlertOptions{}, nil) {
+				if a.Kind == model.AlertRunOut {
+					cond = a.Condition
+				}
+			}
+		})
+		return perHour, cond
+	}
+	if b, _ := burn(long); b < 17_000 || b > 19_000 {
+		t.Fatalf("before the cut the burn is %.0f/h, want 18,000/h", b)
+	}
+	for _, keep := range []int64{200, 30} { // 400 s, then 60 s: less than MinSpan
+		if err := c.XTrimMaxLen(ctx, Keys{}.Stream(), keep).Err(); err != nil {
+			t.Fatal(err)
+		}
+		fresh := startInstance(t, srv, SubscriberOptions{AuditEvery: time.Second})
+		fresh.settled(srv, "a fresh instance")
+		for name, in := range map[string]*instance{"a fresh instance": fresh, "the long-running instance": long} {
+			var b float64
+			var cond model.AlertCondition
+			deadline := time.Now().Add(30 * time.Second) // a trim re-derive comes within 12 audits
+			for {
+				b, cond = burn(in)
+				ok := cond == model.ConditionUnknown
+				if keep == 200 {
+					ok = b >= 17_000 && b <= 19_000 && cond != model.ConditionUnknown
+				}
+				if ok || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			switch {
+			case keep == 200 && (b < 17_000 || b > 19_000 || cond == model.ConditionUnknown):
+				t.Errorf("%s, the stream cut to its last 400 s: burn %.0f/h, run_out %v, want 18,000/h judged (the cut minutes are not a quiet hour)", name, b, cond)
+			case keep == 30 && cond != model.ConditionUnknown:
+				t.Errorf("%s, the stream cut to its last 60 s: run_out %v at a burn of %.0f/h, want unknown (less than MinSpan to measure a burn on)", name, cond, b)
+			}
+		}
+	}
+}

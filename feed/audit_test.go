@@ -332,6 +332,25 @@ func (f *follower) lastStats() *StatsMsg {
 	return &f.stats[len(f.stats)-1]
 }
 
+// TestAQuietStreamIsIdleFromTheStart: a dashboard started on a stream whose
+// newest entry is a minute old says so at once (idle 1 min); it said "lag <1 ms"
+// until a producer wrote again, since only entries read while following set
+// how long the stream had been quiet.
+func TestAQuietStreamIsIdleFromTheStart(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	old := time.Now().Add(-time.Minute).UnixMilli()
+	if err := c.XAdd(context.Background(), &redis.XAddArgs{Stream: Keys{}.Stream(), ID: strconv.FormatInt(old, 10) + "-0", Values: []any{
+		"v", "1", "ts", strconv.FormatInt(old, 10), "ws", "alpha", "endpoint", "/responses", "credits", "3", "status", "200"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f := startFollower(t, c, SubscriberOptions{StatsEvery: 50 * time.Millisecond})
+	f.waitFor("the first stats", 10*time.Second, func(f *follower) bool { return f.lastStats() != nil })
+	if st := f.lastStats(); st.Idle < time.Minute || st.Idle > 10*time.Minute {
+		t.Fatalf("a stream quiet for a minute: idle %v, want 1 min or a little more", st.Idle)
+	}
+}
+
 // TestLagCannotLie: an entry id an hour in the future is reported as ahead of
 // the clock (it used to pin the lag at "<1 ms" for good), a quiet stream shows
 // as idle, and while Redis is down the lag is unknown and grows.

@@ -560,6 +560,12 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		// read before is gone (flushed, restored), not ahead until the next event
 		s.stats.Ahead = 0
 	}
+	if t := idTime(s.lastID); !t.IsZero() && !t.After(now) && t.After(s.lastEntryAt) {
+		// the stream's newest entry was written before this read: a start on
+		// a stream quiet for an hour is idle for an hour, not "lag <1 ms"
+		// until a producer writes again
+		s.lastEntryAt = t
+	}
 	if res.RunID != "" {
 		s.runID = res.RunID
 	}

@@ -466,6 +466,12 @@ func (a *Alert) sentence(resolved bool) string {
 			a.where(), a.Code, a.Refused)
 	case AlertRunOut:
 		burn := FormatCredits(int64(a.BurnPerHour + 0.5))
+		if a.RunOutIn <= 0 && !resolved {
+			// its cap is used up already: "runs out in 0 s at 0 credits/h"
+			// said a burn that runs nothing out
+			return fmt.Sprintf("%s has run out of credits, %s before the billing period ends (%s of its %s-credit %s)",
+				a.where(), HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind))
+		}
 		return either(fmt.Sprintf("%s runs out of credits in %s at %s credits/h, %s before the billing period ends (%s of its %s-credit %s)",
 			a.where(), HumanizeDuration(a.RunOutIn), burn, HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind)),
 			fmt.Sprintf("%s no longer runs out before the billing period ends at its burn of %s credits/h (%s)", a.where(), burn, used))

@@ -466,3 +466,15 @@ func TestRefusalAlertsAreNeverOK(t *testing.T) {
 		t.Fatalf("%d refusals alerts, want 2 (acme's and beta's)", n)
 	}
 }
+
+// TestRunOutAlertOfAnExhaustedWorkspace: a workspace whose allocation is used
+// up has run out; its run-out alert said "runs out of credits in 0 s at 0
+// credits/h", a burn that runs nothing out.
+func TestRunOutAlertOfAnExhaustedWorkspace(t *testing.T) {
+	a := Alert{Kind: AlertRunOut, Workspace: "full", Cap: 500, CapKind: CapAllocation, Used: 500, Spare: 9 * time.Hour}
+	tr := AlertTransition{Alert: a, Status: AlertFiring}
+	want := "full has run out of credits, 9 h before the billing period ends (500 credits used of its 500-credit allocation)"
+	if s := tr.Summary("2026-11"); s != want {
+		t.Fatalf("summary %q, want %q", s, want)
+	}
+}

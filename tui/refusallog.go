@@ -213,7 +213,9 @@ func (r *RefusalLog) selectedLines(n int) []string {
 	if cols := r.columns(); len(cols) > 0 {
 		msgW = cols[len(cols)-1].width
 	}
-	if rest := r.width - cellWidth(facts) - 3; n < 4 && rest > msgW+4 { // more of the message than the row shows, never over the id
+	// a message its row shows whole is not said again (each fact once)
+	msgWhole := cellWidth(model.Sanitize(ev.Msg)) <= msgW
+	if rest := r.width - cellWidth(facts) - 3; n < 4 && !msgWhole && rest > msgW+4 { // more of the message than the row shows, never over the id
 		facts += " · " + truncate("“"+model.Sanitize(ev.Msg)+"”", rest)
 	}
 	lines := []string{r.st.Bold.Render(fit(facts, r.width))}
@@ -226,7 +228,7 @@ func (r *RefusalLog) selectedLines(n int) []string {
 	if len(adv) > avail {
 		adv = clipLines(adv, avail, r.width)
 	}
-	if left := avail - len(adv) - btoi(link); n >= 4 && left > 0 {
+	if left := avail - len(adv) - btoi(link); n >= 4 && !msgWhole && left > 0 {
 		for _, l := range clipLines(wrapLines("  “"+model.Sanitize(ev.Msg)+"”", r.width, 3), left, r.width) {
 			lines = append(lines, l)
 		}

@@ -110,3 +110,21 @@ func TestRefusalLogReadsAtASmallSize(t *testing.T) {
 		}
 	}
 }
+
+// TestAShortMessageIsSaidOnce: a message its row shows whole is not said
+// again under the list (each fact once); the facts line and the lines the
+// advice left repeated it ('↳ project web · “over quota”' under a row ending
+// 'over quota'), at every size.
+func TestAShortMessageIsSaidOnce(t *testing.T) {
+	for _, sz := range [][2]int{{60, 16}, {80, 24}, {100, 30}, {200, 50}} {
+		m, hub := newApp(t, sz[0], sz[1], Options{})
+		hub.Handle(&feed.SnapshotMsg{Gen: 2, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonStart,
+			Snap: &model.Snapshot{Period: model.MonthlyUTC.At(testNow), StreamID: "0-0"}})
+		hub.Handle(&feed.BatchMsg{Gen: 2, Events: []model.Event{{ID: "1-0", TS: testNow.Add(-time.Minute).UnixMilli(),
+			Workspace: "beta", Project: "web", Endpoint: "/x", Status: 402, Code: model.CodeBudgetExceeded, Msg: "over quota"}}})
+		m = pump(t, m)
+		if n := strings.Count(strings.Join(logLines(m), "\n"), "over quota"); n != 1 {
+			t.Errorf("%dx%d: the message %d times, want once:\n%s", sz[0], sz[1], n, strings.Join(logLines(m), "\n"))
+		}
+	}
+}

@@ -318,6 +318,7 @@ const maxScanEntries = 20_000
 // the caller reads everything in one MULTI, which compares exactly and heals.
 func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, t *tally, lastID string) (agree bool, err error) {
 	got := newTally(t.seed)
+	periodRaw := "" // the billing period config as stored ("" when absent)
 	for _, h := range []struct {
 		key   string
 		clean func(string) (string, bool)
@@ -344,6 +345,9 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 			}
 			for i := 0; i+1 < len(kv); i += 2 {
 				if h.fold == nil {
+					if kv[i] == PeriodSettingsField {
+						periodRaw = kv[i+1]
+					}
 					got.setting(kv[i], kv[i+1])
 					continue
 				}
@@ -360,6 +364,17 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 				break
 			}
 		}
+	}
+	// the period config changed behind the stream's back (a period entry
+	// restarts the follow itself): the full read cuts the periods anew, as
+	// the one-MULTI read on this cadence did (readSnapshot's rules: a config
+	// that cannot be read counts calendar months in UTC)
+	rule, err := parsePeriodConfig(periodRaw)
+	if err != nil {
+		rule = model.MonthlyUTC
+	}
+	if !samePeriod(rule.At(p.Start), p) {
+		return false, nil
 	}
 	// the entries from the delivered one on: it must still be there (else the
 	// stream is another one, flushed, restored or trimmed past it, and the

@@ -113,6 +113,16 @@ func TestScanAgreesReadsPiecewiseAndSeesEveryHash(t *testing.T) {
 	if !agrees() {
 		t.Error("the setting put back, yet the piecewise read disagrees")
 	}
+	// the billing period config changed behind the stream's back: the
+	// periods are cut otherwise, whatever the counters hold
+	c.HSet(ctx, keys.Settings(), PeriodSettingsField, `{"start_day":15}`)
+	if agrees() {
+		t.Error("the billing period config changed behind the stream's back, yet the piecewise read agrees")
+	}
+	c.HSet(ctx, keys.Settings(), PeriodSettingsField, `{"start_day":1}`)
+	if !agrees() {
+		t.Error("the period config says calendar months again, yet the piecewise read disagrees")
+	}
 	// the delivered entry gone (a flush, a restore, a restart onto older
 	// data): what follows it is not what moved the counters since
 	if err := c.XDel(ctx, keys.Stream(), at).Err(); err != nil {

@@ -160,6 +160,9 @@ type trimState struct {
 	// every entry ever trimmed or deleted. first is the oldest entry left.
 	removed int64
 	first   string
+	// maxDeleted is the stream's max-deleted-entry-id as last seen: it keeps
+	// the newest id XDEL ever removed, so only a change of it is a new deletion.
+	maxDeleted string
 	// pending: entries of the last hour that were read are gone and what was
 	// derived from them is not derived again yet; last is when it last was.
 	pending bool
@@ -980,7 +983,12 @@ func (s *Subscriber) removedRead(in *redis.XInfoStream, first string) Reason {
 	default: // no count (Redis < 7): the oldest entry moved on, or all went
 		gone = t.first != "" && (first == "" || compareIDs(first, t.first) > 0)
 	}
-	t.known, t.removed, t.first = true, removed, first
+	// A new XDEL: max-deleted-entry-id moved, or entries went while the
+	// oldest stayed. Otherwise the removal was a trim of the oldest entries,
+	// and the max-deleted-entry-id of an XDEL already re-derived must not
+	// make every later trim of entries older than the hour a re-read.
+	xdel := in.MaxDeletedEntryID != t.maxDeleted || (first != "" && first == t.first)
+	t.known, t.removed, t.first, t.maxDeleted = true, removed, first, in.MaxDeletedEntryID
 	now := s.opt.Now()
 	if gone {
 		// The newest entry that may be gone: any when the stream is empty,
@@ -989,7 +997,7 @@ func (s *Subscriber) removedRead(in *redis.XInfoStream, first string) Reason {
 		if in.Length == 0 || newest == "" {
 			newest = in.LastGeneratedID
 		}
-		if d := in.MaxDeletedEntryID; d != "" && compareIDs(d, newest) > 0 {
+		if d := in.MaxDeletedEntryID; xdel && d != "" && compareIDs(d, newest) > 0 {
 			newest = d
 		}
 		if ts := idTime(newest); !ts.IsZero() && now.Sub(ts) < model.History {

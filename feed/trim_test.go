@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
@@ -240,6 +242,39 @@ func TestAStreamCutShortIsNoQuietHour(t *testing.T) {
 			case keep == 30 && cond != model.ConditionUnknown:
 				t.Errorf("%s, the stream cut to its last 60 s: run_out %v at a burn of %.0f/h, want unknown (less than MinSpan to measure a burn on)", name, cond, b)
 			}
+		}
+	}
+}
+
+// TestAnOldXDELMakesNoLaterTrimARederive: Redis keeps max-deleted-entry-id
+// at the newest id XDEL ever removed, so once an entry of the last hour was
+// deleted (and re-derived once), every later trim of entries older than the
+// hour (a producer's MAXLEN ~ 1000000 trims with its writes) read as one of
+// the hour: a 'trim' re-read, its alert and the hour read back every minute
+// for an hour. Only a new deletion (the max moved, or entries went while the
+// oldest stayed) is judged by it.
+func TestAnOldXDELMakesNoLaterTrimARederive(t *testing.T) {
+	now := time.Now()
+	id := func(ago time.Duration) string { return fmt.Sprintf("%d-0", now.Add(-ago).UnixMilli()) }
+	s := &Subscriber{opt: SubscriberOptions{Now: func() time.Time { return now }, AuditEvery: time.Second}}
+	oldest := id(2 * time.Hour)
+	for i, step := range []struct {
+		what          string
+		length, added int64
+		first, maxDel string
+		want          Reason
+	}{
+		{"first look", 100, 100, oldest, "", ""},
+		{"XDEL of an entry 10 minutes old", 99, 100, oldest, id(10 * time.Minute), ReasonTrim},
+		{"XTRIM MINID of entries 100 minutes old", 89, 100, id(100 * time.Minute), id(10 * time.Minute), ""},
+		{"XDEL of an entry 5 minutes old", 88, 100, id(100 * time.Minute), id(5 * time.Minute), ReasonTrim},
+		{"XDEL of an entry 20 minutes old (the max stays)", 87, 100, id(100 * time.Minute), id(5 * time.Minute), ReasonTrim},
+		{"a MAXLEN ~ trim of entries 90 minutes old", 90, 110, id(90 * time.Minute), id(5 * time.Minute), ""},
+	} {
+		now = now.Add(13 * time.Second) // past the once-a-minute cadence (12 audits of 1 s)
+		in := &redis.XInfoStream{Length: step.length, EntriesAdded: step.added, MaxDeletedEntryID: step.maxDel, LastGeneratedID: id(time.Second)}
+		if got := s.removedRead(in, step.first); got != step.want {
+			t.Errorf("%d %s: %q, want %q", i, step.what, got, step.want)
 		}
 	}
 }

@@ -960,11 +960,16 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 // removedRead returns ReasonTrim when entries this subscriber had read (the
 // gap checks before it ruled out unread ones) were removed from the stream
 // by another tool — XTRIM MAXLEN or MINID, XDEL, a producer's short MAXLEN —
-// and some of them may be of the last hour (model.History), the span a mavtop
-// started now reads back: the counters stay, but the ages, burn, OUT and 402
-// log derived from those entries are no longer what a fresh start derives
-// from what Redis holds. Removals are seen by entries-added minus length
-// (Redis ≥ 7; XDEL included) or else by the oldest entry moving on; the
+// and a fresh start would still need some of them: the stream is empty, or
+// its oldest entry left is newer than model.BurnWindow ago, or entries were
+// deleted from the middle (XDEL), and what went may be of the last hour
+// (model.History). The counters stay, but the ages, burn, OUT and 402 log
+// derived from those entries are no longer what a fresh start derives from
+// what Redis holds. Only the oldest entries gone while the rest still covers
+// the burn window (a producer's MAXLEN ~ keeping more than 15 minutes) is no
+// re-read: the instance keeps what it read. Removals are seen by entries-added
+// minus length (Redis ≥ 7; XDEL included) or else by the oldest entry moving
+// on; the
 // re-read comes at most every trimRederiveAudits audit cadences, later ones
 // waiting (pending) for it. first is the stream's oldest entry ("" if empty).
 func (s *Subscriber) removedRead(in *redis.XInfoStream, first string) Reason {
@@ -991,13 +996,23 @@ func (s *Subscriber) removedRead(in *redis.XInfoStream, first string) Reason {
 	t.known, t.removed, t.first, t.maxDeleted = true, removed, first, in.MaxDeletedEntryID
 	now := s.opt.Now()
 	if gone {
-		// The newest entry that may be gone: any when the stream is empty,
-		// else one before the oldest left, or the newest deleted (XDEL).
-		newest := first
-		if in.Length == 0 || newest == "" {
+		// The newest entry gone that a fresh start would still need: any when
+		// the stream is empty; one before the oldest left when that is newer
+		// than the burn window (the stream no longer reaches back over it);
+		// the newest deleted from the middle (XDEL). Routine retention — only
+		// the oldest entries went and what is left still covers the burn
+		// window — re-derives nothing: the ages and OUT this instance read
+		// are true, and DefaultMaxLen above ~278 events/s (or a producer's
+		// MAXLEN ~ shorter than the hour) trims with every write, where a
+		// re-derive costs a full counter read and the hour read back.
+		var newest string
+		switch {
+		case in.Length == 0 || first == "":
 			newest = in.LastGeneratedID
+		case idTime(first).After(now.Add(-model.BurnWindow)):
+			newest = first
 		}
-		if d := in.MaxDeletedEntryID; xdel && d != "" && compareIDs(d, newest) > 0 {
+		if d := in.MaxDeletedEntryID; xdel && d != "" && (newest == "" || compareIDs(d, newest) > 0) {
 			newest = d
 		}
 		if ts := idTime(newest); !ts.IsZero() && now.Sub(ts) < model.History {

@@ -15,17 +15,19 @@ import (
 )
 
 // TestATrimmedStreamShowsWhatAFreshStartShows is the convergence invariant for
-// entries removed from the stream by another tool while the counters stay (an
-// XTRIM, an XDEL, a producer's short MAXLEN ~): the instance that read them
+// entries removed from the stream by another tool while the counters stay,
+// when a fresh start would still need them (an XTRIM that empties the stream
+// or leaves less than the burn window, an XDEL from the middle): the instance that read them
 // and a mavtop started afresh on the same Redis show, per workspace, the same
 // used, remaining, level, OUT, age of the newest event, burn and forecast,
 // the same all-workspace burn and the same 402 log. Both judge from what Redis
 // still holds (the counters and the stream's entries left): before this, after
 // gamma's 402 (newer than its recharge) was trimmed, the long-running instance
 // showed gamma OUT and every age it had read while a fresh one and check said
-// ok with no age.
+// ok with no age. Routine retention (the oldest entries only, what is left
+// covering the burn window) is TestRoutineRetentionIsNoRederive.
 func TestATrimmedStreamShowsWhatAFreshStartShows(t *testing.T) {
-	for _, how := range []string{"XTRIM MAXLEN 0", "XTRIM MINID middle", "XDEL the 402", "MAXLEN ~ 100 under load"} {
+	for _, how := range []string{"XTRIM MAXLEN 0", "XTRIM MINID middle", "XDEL the 402"} {
 		t.Run(how, func(t *testing.T) {
 			srv := feedtest.Start(t)
 			if !srv.Real {
@@ -41,11 +43,7 @@ func TestATrimmedStreamShowsWhatAFreshStartShows(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			maxLen := int64(-1)
-			if strings.HasPrefix(how, "MAXLEN") {
-				maxLen = 100
-			}
-			pub := NewPublisher(c, PublisherOptions{MaxLen: maxLen})
+			pub := NewPublisher(c, PublisherOptions{MaxLen: -1})
 			track := func(evs ...model.Event) {
 				t.Helper()
 				if err := pub.TrackBatch(ctx, evs); err != nil {
@@ -103,19 +101,6 @@ func TestATrimmedStreamShowsWhatAFreshStartShows(t *testing.T) {
 			case "XDEL the 402":
 				if err := c.XDel(ctx, stream, idOf("gamma-402")).Err(); err != nil {
 					t.Fatal(err)
-				}
-			case "MAXLEN ~ 100 under load":
-				// The producer's cap trims whole nodes of 100 entries while
-				// mavtop follows: 2,000 charges of epsilon, 1 credit each.
-				for i := range 20 {
-					evs := make([]model.Event, 100)
-					for j := range evs {
-						evs[j] = model.Event{TS: at(50*time.Second - time.Duration(i*100+j)*10*time.Millisecond), Workspace: "epsilon", Project: "web", Endpoint: "/responses", Credits: 1, Status: 200}
-					}
-					track(evs...)
-				}
-				if n := c.XLen(ctx, stream).Val(); n >= 1000 {
-					t.Fatalf("the producer's MAXLEN ~ 100 left %d entries", n)
 				}
 			}
 			long.settled(srv, "the long-running instance after the trim")
@@ -270,11 +255,119 @@ func TestAnOldXDELMakesNoLaterTrimARederive(t *testing.T) {
 		{"XDEL of an entry 5 minutes old", 88, 100, id(100 * time.Minute), id(5 * time.Minute), ReasonTrim},
 		{"XDEL of an entry 20 minutes old (the max stays)", 87, 100, id(100 * time.Minute), id(5 * time.Minute), ReasonTrim},
 		{"a MAXLEN ~ trim of entries 90 minutes old", 90, 110, id(90 * time.Minute), id(5 * time.Minute), ""},
+		{"a MAXLEN ~ trim leaving 20 minutes (the burn window covered)", 90, 120, id(20 * time.Minute), id(5 * time.Minute), ""},
+		{"a MAXLEN ~ trim leaving 10 minutes (less than the burn window)", 80, 130, id(10 * time.Minute), id(5 * time.Minute), ReasonTrim},
 	} {
 		now = now.Add(13 * time.Second) // past the once-a-minute cadence (12 audits of 1 s)
 		in := &redis.XInfoStream{Length: step.length, EntriesAdded: step.added, MaxDeletedEntryID: step.maxDel, LastGeneratedID: id(time.Second)}
 		if got := s.removedRead(in, step.first); got != step.want {
 			t.Errorf("%d %s: %q, want %q", i, step.what, got, step.want)
 		}
+	}
+}
+
+// TestRoutineRetentionIsNoRederive: a producer's MAXLEN ~ that trims the
+// oldest entries with its writes while what is left still reaches back over
+// the burn window (model.BurnWindow) removes nothing a fresh start needs for
+// the burn and forecast: no 'trim' re-read (before, one every minute, each a
+// full counter read and the hour read back: DefaultMaxLen holds less than an
+// hour above ~278 events/s). A MAXLEN ~ that keeps less than the burn window
+// is re-derived, at most once per trimRederiveAudits audit cadences. The
+// entries are written the way a producer does (counters and the stream entry
+// in one MULTI, XADD with MAXLEN ~), with ids 4 s apart over the last hour.
+func TestRoutineRetentionIsNoRederive(t *testing.T) {
+	for _, tc := range []struct {
+		what   string
+		maxLen int64 // entries 4 s apart: 400 are 26 min, 100 are 6.7 min
+		trim   bool
+	}{
+		{"MAXLEN ~ 400 keeps more than the burn window", 400, false},
+		{"MAXLEN ~ 100 keeps less than the burn window", 100, true},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			srv := feedtest.StartReal(t, "XINFO's entries-added needs redis-server")
+			c := srv.Client()
+			ctx := context.Background()
+			k := Keys{}
+			base := time.Now()
+			const n = 900 // one charge every 4 s for the last hour
+			tsOf := func(i int) int64 { return base.Add(-time.Duration(n-i) * 4 * time.Second).UnixMilli() }
+			produce := func(from, to int, maxLen int64) {
+				t.Helper()
+				_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+					for i := from; i < to; i++ {
+						e := model.Event{TS: tsOf(i), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: int64(1 + i%7), Status: 200}
+						p := model.MonthlyUTC.AtMillis(e.TS).Key
+						pipe.HIncrBy(ctx, k.Used(p), e.Workspace, e.Credits)
+						pipe.HIncrBy(ctx, k.UsedBy(p), model.UsedByField(e.Workspace, e.Project, e.Endpoint), e.Credits)
+						pipe.HIncrBy(ctx, k.Digest(p), DigestUsedField(e.Workspace), e.Credits)
+						a := &redis.XAddArgs{Stream: k.Stream(), ID: fmt.Sprintf("%d-0", e.TS), Values: e.Fields()}
+						if maxLen > 0 {
+							a.MaxLen, a.Approx = maxLen, true
+						}
+						pipe.XAdd(ctx, a)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			produce(0, 600, -1) // 60 to 20 minutes ago, untrimmed
+			const every = 5 * time.Second
+			long := startInstance(t, srv, SubscriberOptions{AuditEvery: every})
+			start := time.Now()
+			long.settled(srv, "the long-running instance before the producer trims")
+			// The producer goes on, trimming with each write; batches of 50 are
+			// followed before the next, so only entries mavtop read are removed
+			// (a trim past what it read is a gap, another re-read).
+			for i := 600; i < n; i += 50 {
+				produce(i, i+50, tc.maxLen)
+				tail := fmt.Sprintf("%d-0", tsOf(i+49))
+				deadline := time.Now().Add(30 * time.Second)
+				for !long.hub.Applied(tail) {
+					if time.Now().After(deadline) {
+						t.Fatalf("the instance did not follow to %s within 30 s (snapshots %v)", tail, reasons(long.snaps))
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			long.settled(srv, "the long-running instance after the producer trimmed")
+			in, err := c.XInfoStream(ctx, k.Stream()).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			oldest := idTime(in.FirstEntry.ID)
+			covers := time.Since(oldest) > model.BurnWindow
+			if in.EntriesAdded-in.Length < 300 || covers == tc.trim {
+				t.Fatalf("the producer's MAXLEN ~ %d removed %d of %d entries, the oldest left %v old: not the case under test",
+					tc.maxLen, in.EntriesAdded-in.Length, in.EntriesAdded, time.Since(oldest).Round(time.Second))
+			}
+			elapsed := time.Since(start)
+			long.mu.Lock()
+			var trims, others int
+			for _, sm := range long.snaps {
+				switch sm.Reason {
+				case ReasonTrim:
+					trims++
+				case ReasonGap, ReasonReset:
+					others++
+				}
+			}
+			all := reasons(long.snaps)
+			long.mu.Unlock()
+			// the rate limit: one re-read, then one more per trimRederiveAudits cadences
+			most := 1 + int(elapsed/(trimRederiveAudits*every))
+			switch {
+			case others > 0:
+				t.Errorf("re-reads %v: a gap or reset where only entries read were removed", all)
+			case !tc.trim && trims != 0:
+				t.Errorf("%d entries removed, the oldest left %v old (the burn window covered): re-reads %v, want no trim re-derive",
+					in.EntriesAdded-in.Length, time.Since(oldest).Round(time.Second), all)
+			case tc.trim && (trims < 1 || trims > most):
+				t.Errorf("the oldest left %v old (less than the burn window): re-reads %v over %v, want 1 to %d trim re-derives",
+					time.Since(oldest).Round(time.Second), all, elapsed.Round(time.Second), most)
+			}
+		})
 	}
 }

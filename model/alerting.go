@@ -468,9 +468,14 @@ func (a *Alert) sentence(resolved bool) string {
 		burn := FormatCredits(int64(a.BurnPerHour + 0.5))
 		if a.RunOutIn <= 0 && !resolved {
 			// its cap is used up already: "runs out in 0 s at 0 credits/h"
-			// said a burn that runs nothing out
-			return fmt.Sprintf("%s has run out of credits, %s before the billing period ends (%s of its %s-credit %s)",
-				a.where(), HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind))
+			// said a burn that runs nothing out; a cap with credits left that
+			// cannot cover one more typical charge is reached (Forecast.Reached)
+			what := "has run out of credits"
+			if a.Used < a.Cap {
+				what = "cannot cover one more typical charge"
+			}
+			return fmt.Sprintf("%s %s, %s before the billing period ends (%s of its %s-credit %s)", a.where(), what,
+				HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind))
 		}
 		return either(fmt.Sprintf("%s runs out of credits in %s at %s credits/h, %s before the billing period ends (%s of its %s-credit %s)",
 			a.where(), HumanizeDuration(a.RunOutIn), burn, HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind)),

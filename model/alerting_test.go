@@ -478,3 +478,15 @@ func TestRunOutAlertOfAnExhaustedWorkspace(t *testing.T) {
 		t.Fatalf("summary %q, want %q", s, want)
 	}
 }
+
+// TestRunOutAlertOfAReachedCap: a cap with credits left that cannot cover
+// one more typical charge (Forecast.Reached: run-out in 0 s) has not run out;
+// its alert says what holds.
+func TestRunOutAlertOfAReachedCap(t *testing.T) {
+	a := Alert{Kind: AlertRunOut, Workspace: "crit", Cap: 1000, CapKind: CapAllocation, Used: 930, Spare: 9 * time.Hour}
+	tr := AlertTransition{Alert: a, Status: AlertFiring}
+	want := "crit cannot cover one more typical charge, 9 h before the billing period ends (930 credits used of its 1,000-credit allocation)"
+	if s := tr.Summary("2026-11"); s != want {
+		t.Fatalf("summary %q, want %q", s, want)
+	}
+}

@@ -82,6 +82,7 @@ type burnRing struct {
 type ringJudged struct {
 	lo, hi, from int32
 	typical      float64
+	charge       float64 // typicalCharge, the newest step left out
 	rated        int64
 	newest       step
 }
@@ -99,6 +100,7 @@ func (r *burnRing) judgedAt(from, now int64) *ringJudged {
 	lo, hi, fi := r.search(first), r.search(last+1), r.search(fromB)
 	c := &ringJudged{lo: int32(lo), hi: int32(hi), from: int32(fi), typical: r.typicalInterval(now)}
 	c.rated, c.newest = r.judge(from, now)
+	c.charge = r.typicalCharge(now, c.newest.credits)
 	r.judged.Store(c)
 	return c
 }
@@ -277,9 +279,14 @@ func (r *burnRing) typicalInterval(now int64) float64 {
 }
 
 // typicalCharge is the workspace's typical charge at now (unix ms): its
-// credits in the hour ending now over its charges in it (0: none).
-func (r *burnRing) typicalCharge(now int64) float64 {
+// credits in the hour ending now over its charges in it (0: none), with a
+// step of credits (0: none; one of the hour's charges) left out: one large
+// charge is a step, not what a charge typically costs.
+func (r *burnRing) typicalCharge(now, step int64) float64 {
 	h := r.hour(now)
+	if step > 0 && h.n > 0 {
+		h.sum, h.n = h.sum-step, h.n-1
+	}
 	if h.n == 0 {
 		return 0
 	}

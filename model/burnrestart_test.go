@@ -196,7 +196,7 @@ func sameJudgement(whole, l *Ledger, ws string, now time.Time) string {
 		return ""
 	}
 	n := now.UnixMilli()
-	if wt, gt := wr.typicalCharge(n), gr.typicalCharge(n); !near(gt, wt) || !near(gr.typicalInterval(n), wr.typicalInterval(n)) {
+	if wt, gt := wr.typicalCharge(n, 0), gr.typicalCharge(n, 0); !near(gt, wt) || !near(gr.typicalInterval(n), wr.typicalInterval(n)) {
 		return fmt.Sprintf("typical charge %.6f interval %.3f ms, watched all along %.6f %.3f ms", gt, gr.typicalInterval(n), wt, wr.typicalInterval(n))
 	}
 	return ""

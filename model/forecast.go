@@ -101,6 +101,15 @@ type Forecast struct {
 	NextRechargeIn                time.Duration
 	RechargesLeft                 int64
 	AfterRecharges                bool
+	// Reached is true when the cap is used up for this forecast's spender:
+	// nothing remains, or what remains cannot cover one TypicalCharge (the
+	// mean charge of the hour). RunsOut is then true with RunsOutIn 0 and
+	// there is no pace (PaceMultiple 0 while credits remain): a project held
+	// at its usage limit is refused its calls and barely spends, so its burn
+	// over the window would otherwise say "out in 16 s" for as long as the
+	// window still holds the spending that brought it there.
+	Reached       bool
+	TypicalCharge float64
 	// Loading is true while the ledger's last hour is read back
 	// (Ledger.HistoryPending): burn, idle and run-out are made on part of the
 	// hour, and nothing may be judged from them yet.
@@ -139,6 +148,9 @@ func (l *Ledger) burnForecast(r *burnRing, now time.Time) Forecast {
 	if j != nil && j.newest.credits != 0 {
 		f.Step, f.StepAt = j.newest.credits, time.UnixMilli(j.newest.ts)
 	}
+	if j != nil {
+		f.TypicalCharge = j.charge
+	}
 	f.Left = l.period.Left(now)
 	f.Loading = l.historyPending
 	f.Idle, f.IdleAfter = true, MinIdle
@@ -171,7 +183,13 @@ func (f Forecast) project() Forecast {
 		return f.recharge(hoursLeft)
 	}
 	if f.Remaining <= 0 {
-		f.RunsOut, f.RunsOutIn = true, 0
+		f.RunsOut, f.RunsOutIn, f.Reached = true, 0, true
+		return f
+	}
+	if float64(f.Remaining) < f.TypicalCharge {
+		// not one more typical charge fits: reached, however fast the
+		// window says it was spending before it got here
+		f.RunsOut, f.RunsOutIn, f.Reached, f.PaceMultiple = true, 0, true, 0
 		return f
 	}
 	if f.BurnPerHour > 0 {

@@ -70,3 +70,53 @@ func TestVerdictForecastIsOfTheBindingCap(t *testing.T) {
 		t.Fatalf("refused project: level %v, runs out %v in %v", v.Level, f.RunsOut, f.RunsOutIn)
 	}
 }
+
+// TestACapHeldAtItsLimitIsReached: project training spends 150 credits a
+// minute (9,000/h) up to 89,960 of its 90,000-credit usage limit, then every
+// call is refused (402 budget_exceeded) and nothing more is charged. The 40
+// credits left cannot cover one typical charge (150): the limit is reached,
+// out now with no pace, from the first minute of the refusals to the tenth
+// — before, the burn still in the window said "out in 16 s" at a pace of
+// >999× for as long as the window held the spending. The same for a
+// workspace's own allocation; 400 left (more than a charge) still runs out
+// in minutes at the burn.
+func TestACapHeldAtItsLimitIsReached(t *testing.T) {
+	start := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	l := NewLedger(MonthlyUTC, start)
+	l.SetSettings("hooli-ml", Settings{Allocation: 3_000_000}, start.UnixMilli())
+	l.SetSettings("solo", Settings{Allocation: 80_000 + 40}, start.UnixMilli())
+	l.SetSettings("roomy", Settings{Allocation: 80_000 + 400}, start.UnixMilli())
+	l.SetBudget("hooli-ml", "training", ProjectBudget{Limit: 90_000}, start.UnixMilli())
+	l.Apply(&Event{TS: start.UnixMilli(), Workspace: "hooli-ml", Project: "serving", Endpoint: "/x", Credits: 1_500_000, Status: 200})
+	l.Apply(&Event{TS: start.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 80_960, Status: 200})
+	l.Apply(&Event{TS: start.UnixMilli(), Workspace: "solo", Endpoint: "/x", Credits: 71_000, Status: 200})
+	l.Apply(&Event{TS: start.UnixMilli(), Workspace: "roomy", Endpoint: "/x", Credits: 71_000, Status: 200})
+	// two hours later, an hour of a charge of 150 a minute: 9,000 credits
+	base := start.Add(2 * time.Hour)
+	for i := 1; i <= 60; i++ {
+		at := base.Add(time.Duration(i) * time.Minute).UnixMilli()
+		l.Apply(&Event{TS: at, Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 150, Status: 200})
+		l.Apply(&Event{TS: at, Workspace: "solo", Endpoint: "/x", Credits: 150, Status: 200})
+		l.Apply(&Event{TS: at, Workspace: "roomy", Endpoint: "/x", Credits: 150, Status: 200})
+	}
+	last := base.Add(time.Hour)
+	for _, after := range []time.Duration{0, time.Minute, 4 * time.Minute, 10 * time.Minute} {
+		now := last.Add(after)
+		l.Apply(&Event{TS: now.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Status: 402, Code: "budget_exceeded"})
+		v, f, _ := l.VerdictForecast("hooli-ml", now)
+		if v.Project != "training" || f.Remaining != 40 {
+			t.Fatalf("%s after: verdict %+v remaining %d, the fixture wants training with 40 left", after, v, f.Remaining)
+		}
+		for name, f := range map[string]Forecast{"training": f, "solo": l.Forecast("solo", now)} {
+			if !f.Reached || !f.RunsOut || f.RunsOutIn != 0 || f.PaceMultiple != 0 || f.Remaining != 40 || f.TypicalCharge != 150 {
+				t.Errorf("%s %s after the last charge: reached %v, runs out %v in %v, pace %.0f×, %d left of a typical charge %.0f: want reached, out now, no pace",
+					name, after, f.Reached, f.RunsOut, f.RunsOutIn, f.PaceMultiple, f.Remaining, f.TypicalCharge)
+			}
+		}
+	}
+	// more than one charge left: a run-out in minutes, not reached
+	f := l.Forecast("roomy", last)
+	if want := time.Duration(400.0 / f.BurnPerHour * float64(time.Hour)); f.Reached || !f.RunsOut || f.RunsOutIn != want || f.Remaining != 400 {
+		t.Errorf("roomy: reached %v, runs out %v in %v (want %v), %d left", f.Reached, f.RunsOut, f.RunsOutIn, want, f.Remaining)
+	}
+}

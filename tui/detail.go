@@ -21,7 +21,10 @@ type Detail struct {
 	fc       model.Forecast
 	projects []model.ProjectSummary
 	verdict  model.Verdict // the workspace with its projects' usage limits
-	eps      []model.EndpointTotal
+	// vfc is the forecast of the budget that sets verdict's level
+	// (model.Ledger.VerdictForecast): the row's; fc is the workspace's own.
+	vfc model.Forecast
+	eps []model.EndpointTotal
 	// usedByPending: the start's used_by read is not in yet, so projects
 	// and endpoints say so instead of showing zeros
 	usedByPending bool
@@ -72,7 +75,7 @@ func (d Detail) Update(msg tea.Msg) (Detail, tea.Cmd) {
 // Refresh reads the workspace from the ledger and lays out its lines.
 func (d *Detail) Refresh(l *model.Ledger) {
 	d.sum, d.known = l.Summary(d.ws)
-	d.verdict, _ = l.Verdict(d.ws)
+	d.verdict, d.vfc, _ = l.VerdictForecast(d.ws, d.now())
 	d.fc = l.Forecast(d.ws, d.now())
 	d.projects = l.Projects(d.ws)
 	d.eps = l.Endpoints(d.ws)
@@ -162,7 +165,13 @@ func (d *Detail) layout() []string {
 	if len(conf) > 0 {
 		add("%s", st.Dim.Render(strings.Join(conf, " · ")))
 	}
-	add("%s", d.forecastLine())
+	if v := d.verdict; v.Project != "" {
+		// the binding one first, as the row shows it; each says whose it is
+		add("%s", "project "+model.Sanitize(v.Project)+"'s usage limit (sets the level): "+d.forecastLine(d.vfc, true))
+		add("%s", "workspace's own "+capName(s.CapKind)+": "+d.forecastLine(d.fc, false))
+	} else {
+		add("%s", d.forecastLine(d.fc, false))
+	}
 	add("last event %s · 402s: %d credits_exhausted, %d budget_exceeded, %d other",
 		age(d.now(), s.LastTS), s.Refused[model.RefusedCredits], s.Refused[model.RefusedBudget], s.Refused[model.RefusedOther])
 	shown := 0
@@ -257,8 +266,9 @@ func capName(k model.CapKind) string {
 
 // forecastLine says the forecast in words, by the rules of README's
 // "Forecasts": the burn and its window, idle, a step left out, auto-recharge.
-func (d *Detail) forecastLine() string {
-	st, s, f := d.st, d.sum, d.fc
+// f is the workspace's own forecast, or (project) its binding project's.
+func (d *Detail) forecastLine(f model.Forecast, project bool) string {
+	st, s := d.st, d.sum
 	if f.Loading && !(f.RemainingKnown && f.RunsOut && f.RunsOutIn == 0) {
 		// judged on part of the hour, it could say idle where an instance
 		// that watched all along says "runs out in 3 min"
@@ -280,8 +290,10 @@ func (d *Detail) forecastLine() string {
 	}
 	fr += fmt.Sprintf(" · sustainable pace %s/h for the %s left", compact(f.PacePerHour), humanize(f.Left))
 	switch {
-	case s.Blocked:
+	case s.Blocked && !project:
 		fr += " · " + st.Bad.Render("refused: credits_exhausted (OUT until credits are added)")
+	case f.Reached && f.Remaining > 0:
+		fr += " · " + st.Bad.Render(fmt.Sprintf("reached: %s left cannot cover one typical charge (%s)", credits(f.Remaining), credits(int64(f.TypicalCharge+0.5))))
 	case f.RunsOut && f.AfterRecharges:
 		fr += " · " + st.Bad.Render(fmt.Sprintf("runs out after recharges in %s (~%d top-ups of %s, then the usage limit)",
 			humanize(f.RunsOutIn), f.RechargesLeft, credits(f.RechargeAmount)))

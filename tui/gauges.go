@@ -566,6 +566,13 @@ func cellRunsOut(g *Gauges, r *gaugeRow, width int) string {
 		// the hour is still read back: judged on part of it, the forecast
 		// could differ from an instance that watched all along
 		return "loading…"
+	case f.Reached && r.verdict.Project != "":
+		// held at the project's usage limit: its calls are refused, whatever
+		// burn the window still holds (model.Forecast.Reached)
+		return "limit reached"
+	case f.Reached && f.Remaining > 0:
+		// not out, and not one more typical charge fits (level stays crit)
+		return "<1 charge left"
 	case f.RunsOut && f.RunsOutIn == 0:
 		return "out now"
 	case f.RunsOut:
@@ -591,7 +598,8 @@ func cellBurn(g *Gauges, r *gaugeRow, _ int) string {
 func cellPace(g *Gauges, r *gaugeRow, _ int) string {
 	f := r.fc
 	switch {
-	case !f.RemainingKnown || f.BurnPerHour == 0:
+	case !f.RemainingKnown || f.BurnPerHour == 0 || f.Reached && f.Remaining > 0:
+		// no pace against a cap that cannot take one more typical charge
 		return "—"
 	case math.IsInf(f.PaceMultiple, 1) || f.PaceMultiple >= 1000:
 		return ">999×"

@@ -182,3 +182,51 @@ func TestVerdictRowIsOneBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestAProjectHeldAtItsLimit is the demo's hooli-ml once training's 40
+// credits left cannot cover one of its charges (150 a minute for an hour,
+// then 402 budget_exceeded): its row says "limit reached" with no pace, not
+// "out in 16 s" at ">999×" for as long as the window holds the burn; its
+// detail view gives the limit's forecast first and the workspace's own after
+// it, each saying whose it is (it gave the workspace's alone, "runs out in
+// 2 days" under a row crit by the project).
+func TestAProjectHeldAtItsLimit(t *testing.T) {
+	start := testNow.Add(-3 * time.Hour)
+	l := model.NewLedger(model.MonthlyUTC, start)
+	l.SetSettings("hooli-ml", model.Settings{Allocation: 3_000_000}, start.UnixMilli())
+	l.SetBudget("hooli-ml", "training", model.ProjectBudget{Limit: 90_000}, start.UnixMilli())
+	l.Apply(&model.Event{TS: start.UnixMilli(), Workspace: "hooli-ml", Project: "serving", Endpoint: "/x", Credits: 1_560_000, Status: 200})
+	l.Apply(&model.Event{TS: start.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 80_960, Status: 200})
+	for i := 1; i <= 60; i++ {
+		at := testNow.Add(time.Duration(i-64) * time.Minute).UnixMilli()
+		l.Apply(&model.Event{TS: at, Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 150, Status: 200})
+	}
+	l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Status: 402, Code: "budget_exceeded"})
+	v, f, _ := l.VerdictForecast("hooli-ml", testNow)
+	if v.Project != "training" || f.Remaining != 40 || !f.Reached {
+		t.Fatalf("fixture: verdict %+v, forecast %+v", v, f)
+	}
+	c := testCommon()
+	g := NewGauges(c)
+	g.SetSize(198, 10)
+	g.Refresh(l)
+	var row string
+	for _, line := range strings.Split(ansi.Strip(g.View()), "\n") {
+		if strings.Contains(line, "hooli-ml") {
+			row = line
+		}
+	}
+	if !strings.Contains(row, "limit reached") || strings.Contains(row, "out in") || strings.Contains(row, "×") {
+		t.Errorf("row %q: want limit reached and no pace", row)
+	}
+	d := NewDetail(c)
+	d.SetSize(240, 30)
+	d.Open("hooli-ml")
+	d.Refresh(l)
+	s := ansi.Strip(d.View())
+	limit := strings.Index(s, "project training's usage limit (sets the level): ")
+	own := strings.Index(s, "workspace's own allocation: ")
+	if limit < 0 || own < limit || !strings.Contains(s, "reached: 40 left cannot cover one typical charge (150)") {
+		t.Errorf("detail: want the limit's forecast (reached) first, then the workspace's own:\n%s", s)
+	}
+}

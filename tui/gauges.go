@@ -598,8 +598,9 @@ func cellBurn(g *Gauges, r *gaugeRow, _ int) string {
 func cellPace(g *Gauges, r *gaugeRow, _ int) string {
 	f := r.fc
 	switch {
-	case !f.RemainingKnown || f.BurnPerHour == 0 || f.Reached && f.Remaining > 0:
+	case !f.RemainingKnown || f.BurnPerHour == 0 || f.Reached:
 		// no pace against a cap that cannot take one more typical charge
+		// (or is used up: the demo's training at 90,000/90,000 drew >999×)
 		return "—"
 	case math.IsInf(f.PaceMultiple, 1) || f.PaceMultiple >= 1000:
 		return ">999×"

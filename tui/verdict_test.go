@@ -229,4 +229,12 @@ func TestAProjectHeldAtItsLimit(t *testing.T) {
 	if limit < 0 || own < limit || !strings.Contains(s, "reached: 40 left cannot cover one typical charge (150)") {
 		t.Errorf("detail: want the limit's forecast (reached) first, then the workspace's own:\n%s", s)
 	}
+	// used up to the credit, still spending in the window: no pace either
+	l.Apply(&model.Event{TS: testNow.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 40, Status: 200})
+	g.Refresh(l)
+	for _, line := range strings.Split(ansi.Strip(g.View()), "\n") {
+		if strings.Contains(line, "hooli-ml") && (!strings.Contains(line, "limit reached") || strings.Contains(line, "×")) {
+			t.Errorf("row %q at 90,000/90,000: want limit reached and no pace", line)
+		}
+	}
 }

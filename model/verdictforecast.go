@@ -22,10 +22,18 @@ func (l *Ledger) VerdictForecast(ws string, now time.Time) (Verdict, Forecast, b
 		return v, l.Forecast(ws, now), true
 	}
 	var r *burnRing
-	if p := l.ws[ws].projects[v.Project]; p != nil {
+	p := l.ws[ws].projects[v.Project]
+	if p != nil {
 		r = p.burn
 	}
 	f := l.burnForecast(r, now)
 	f.Remaining, f.RemainingKnown = v.Status.Remaining, v.Status.RemainingKnown
-	return v, f.project(), true
+	f = f.project()
+	if p != nil && p.refusing[CodeBudgetExceeded] {
+		// the API refuses the project's calls now (a budget_exceeded newer
+		// than its last success): its limit is reached whatever mavtop's
+		// counters leave, as a credits_exhausted 402 makes a workspace OUT
+		f.RunsOut, f.RunsOutIn, f.Reached, f.PaceMultiple = true, 0, true, 0
+	}
+	return v, f, true
 }

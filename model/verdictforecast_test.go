@@ -120,3 +120,36 @@ func TestACapHeldAtItsLimitIsReached(t *testing.T) {
 		t.Errorf("roomy: reached %v, runs out %v in %v (want %v), %d left", f.Reached, f.RunsOut, f.RunsOutIn, want, f.Remaining)
 	}
 }
+
+// TestARefusedProjectHasReachedItsLimit: the demo's hooli-ml row read
+// "▲ crit … 89.9k/90.0k lim out in 13 s" beside its own 402 budget_exceeded
+// (the banner "✖ hooli-ml/training got 402 budget_exceeded"): the API was
+// refusing the project, mavtop's counters still left 600 credits. A project
+// refused with budget_exceeded has reached its limit, as a credits_exhausted
+// 402 makes a workspace OUT, until a success of the project ends it.
+func TestARefusedProjectHasReachedItsLimit(t *testing.T) {
+	start := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	l := NewLedger(MonthlyUTC, start)
+	l.SetSettings("hooli-ml", Settings{Allocation: 3_000_000}, start.UnixMilli())
+	l.SetBudget("hooli-ml", "training", ProjectBudget{Limit: 90_000}, start.UnixMilli())
+	l.Apply(&Event{TS: start.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 89_400, Status: 200})
+	// two hours later (the large charge out of the hour): 1 credit a minute
+	for i := 1; i <= 30; i++ {
+		l.Apply(&Event{TS: start.Add(2*time.Hour + time.Duration(i)*time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 1, Status: 200})
+	}
+	now := start.Add(2*time.Hour + 31*time.Minute)
+	if _, f, _ := l.VerdictForecast("hooli-ml", now); f.Reached {
+		t.Fatalf("before any 402: %+v, want not reached (570 left)", f)
+	}
+	l.Apply(&Event{TS: now.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Status: 402, Code: CodeBudgetExceeded})
+	v, f, _ := l.VerdictForecast("hooli-ml", now)
+	if v.Project != "training" || !f.Reached || !f.RunsOut || f.RunsOutIn != 0 || f.PaceMultiple != 0 {
+		t.Fatalf("refused with budget_exceeded: verdict %+v, forecast %+v, want the limit reached, no pace", v, f)
+	}
+	// a success of the project ends the refusal: the forecast is the burn's again
+	later := now.Add(time.Minute)
+	l.Apply(&Event{TS: later.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 1, Status: 200})
+	if _, f, _ := l.VerdictForecast("hooli-ml", later); f.Reached {
+		t.Fatalf("after a success: %+v, want not reached", f)
+	}
+}

@@ -13,7 +13,9 @@ import (
 
 // TestCreditsOneFormPerSize: the credits and used columns take one form at a
 // size whatever the figures (credits in full from wideCredits, else compact) (184,415/200,000 and 29,980 / 30,000 and
-// 850k/1.25M were all seen in one column at 80 columns).
+// 850k/1.25M were all seen in one column at 80 columns; at 200 columns a
+// project's "89,962/90,000 lim" stood above "29,980 / 30,000"), and the cap
+// figures end in one column whether " lim" follows them or not.
 func TestCreditsOneFormPerSize(t *testing.T) {
 	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-time.Hour))
 	for ws, f := range map[string][2]int64{
@@ -30,12 +32,13 @@ func TestCreditsOneFormPerSize(t *testing.T) {
 	compactFig := `-?[0-9]+(\.[0-9]+)?[kMG]?`
 	credit := regexp.MustCompile(`^(` + compactFig + `/` + compactFig + `( lim)?|` + compactFig + `)$`)
 	fullFig := `[0-9]{1,3}(,[0-9]{3})*`
-	creditFull := regexp.MustCompile(`^(` + fullFig + ` / ` + fullFig + `|` + fullFig + `/` + fullFig + ` lim|` + fullFig + `)$`)
+	creditFull := regexp.MustCompile(`^(` + fullFig + ` / ` + fullFig + `( lim)?|` + fullFig + `)$`)
 	for _, w := range []int{58, 78, 98, 198} {
 		g := NewGauges(testCommon())
 		g.SetSize(w, 10)
 		g.Refresh(l)
 		_, _, cols := g.layout()
+		capEnds := map[int][]string{} // where the cap figure ends in the column: one place
 		for i := range g.visible {
 			r := &g.visible[i]
 			for _, c := range cols {
@@ -45,6 +48,10 @@ func TestCreditsOneFormPerSize(t *testing.T) {
 				}
 				switch c.head {
 				case "credits":
+					in := align(cell, c.width, c.right)
+					end := len(strings.TrimRight(strings.TrimSuffix(in, limTag), " "))
+					capEnds[end] = append(capEnds[end], in)
+					cell = strings.TrimSpace(cell)
 					if w >= wideCredits && !creditFull.MatchString(cell) || w < wideCredits && !credit.MatchString(cell) {
 						t.Errorf("width %d: credits of %s %q: not the column's one compact form", w, r.Name, cell)
 					}
@@ -58,6 +65,9 @@ func TestCreditsOneFormPerSize(t *testing.T) {
 					}
 				}
 			}
+		}
+		if len(capEnds) > 1 {
+			t.Errorf("width %d: the cap figures end in %d places: %v", w, len(capEnds), capEnds)
 		}
 	}
 }

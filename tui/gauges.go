@@ -344,10 +344,13 @@ const (
 	// so it stays beside "runs out" at 60 columns
 	narrowUsed = 70
 	// wideCredits is the pane width from which credits are in full, in
-	// fullCreditsW cells: "999,999,999/999,999,999 lim" (the widest form
+	// fullCreditsW cells: "999,999,999 / 999,999,999 lim" (the widest form
 	// of figures up to a billion)
 	wideCredits  = 150
-	fullCreditsW = 27
+	fullCreditsW = 29
+	// limTag follows the figures of a project's usage limit; every other
+	// row leaves its cells blank so the cap figures end in one column
+	limTag = " lim"
 	// wideUsedExtra is what the used column takes from the bar when the
 	// bar keeps twice as much beside it: "99.9 % /training" (a project's
 	// usage limit sets the level) whole instead of "99.9 % /tra…" beside a
@@ -530,27 +533,35 @@ func cellPercent(g *Gauges, r *gaugeRow, width int) string {
 
 // cellCredits is used / cap in one form per size, whatever the figures, so
 // rows never mix "184,415/200,000", "29,980 / 30,000" and "850k/1.25M": in
-// full (1,234 / 10,000, exactly what Redis holds) in the wide column
+// full ("1,234 / 10,000", exactly what Redis holds) in the wide column
 // (fullCreditsW, from wideCredits cells), else compact (three significant
 // digits, cut as compactCredits does: "99.9k/99.9k lim" fits 15 cells).
 // Only a figure over 999,999,999 is compact in the wide column.
 //
 // They are of the budget that sets the level (the verdict's): a project's
-// used of its usage limit, "lim" after it, beside its percent.
+// used of its usage limit, limTag after it, beside its percent. A row with
+// no limit leaves limTag's cells blank, so in every row the cap ends in the
+// same column and the slash separates the figures the same way at a size
+// ("89,960 / 90,000 lim" above "29,980 / 30,000    ").
 func cellCredits(g *Gauges, r *gaugeRow, width int) string {
 	var full, short string
+	tag := strings.Repeat(" ", len(limTag))
 	switch vs := &r.verdict.Status; vs.CapKind {
 	case model.CapNone:
 		full, short = credits(r.Used), compactCredits(r.Used)
 	case model.CapLimit:
-		full, short = credits(vs.Used)+"/"+credits(vs.Cap)+" lim", compactCredits(vs.Used)+"/"+compactCredits(vs.Cap)+" lim"
+		full, short = credits(vs.Used)+" / "+credits(vs.Cap), compactCredits(vs.Used)+"/"+compactCredits(vs.Cap)
+		tag = limTag
 	default:
 		full, short = credits(vs.Used)+" / "+credits(vs.Cap), compactCredits(vs.Used)+"/"+compactCredits(vs.Cap)
 	}
-	if width >= fullCreditsW && cellWidth(full) <= width {
-		return full
+	if width >= fullCreditsW && cellWidth(full+tag) <= width {
+		return full + tag
 	}
-	return short
+	if cellWidth(short+tag) > width {
+		return strings.TrimRight(short+tag, " ")
+	}
+	return short + tag
 }
 
 // cellRunsOut is the forecast by README's "Forecasts" rules: refused until

@@ -37,7 +37,7 @@ func TestGaugeShowsVerdict(t *testing.T) {
 		}
 	}
 	look := c.st.Level(v.Level)
-	for _, want := range []string{"acme ", look.Symbol + " " + look.Word, percent(v.Status.Percent) + " /res", "95/100 lim"} {
+	for _, want := range []string{"acme ", look.Symbol + " " + look.Word, percent(v.Status.Percent) + " /res", "95 / 100 lim"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("gauge row %q lacks %q", row, want)
 		}
@@ -168,7 +168,7 @@ func TestVerdictRowIsOneBudget(t *testing.T) {
 		}
 		lim := "87.2k/90.0k lim"
 		if w >= wideCredits {
-			lim = "87,200/90,000 lim"
+			lim = "87,200 / 90,000 lim"
 		}
 		for _, want := range []string{"out in " + humanize(f.RunsOutIn), lim, percent(v.Status.Percent) + " /tr"} {
 			if !strings.Contains(row, want) {

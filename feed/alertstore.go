@@ -2,9 +2,12 @@ package feed
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,8 +102,43 @@ func NewAlertStore(c redis.UniversalClient, prefix string) *AlertStore {
 	return &AlertStore{c: c, keys: Keys{Prefix: prefix}}
 }
 
-// Load returns a period's lifecycle by alert id. A field that does not decode
-// (a foreign writer) is skipped and counted in bad.
+// Fields of an alert hash that are not alerts: "#" never occurs in an alert
+// id (a workspace id cannot hold it). Every write through the store sets
+// alertVersionField to the hash's previous version + 1 (under the WATCH that
+// guards the write) and adds the alert id to the period's AlertChanges with
+// that version as its score, in the same MULTI; alertEpochField is set when
+// the hash is made, so that a hash deleted and made again is told apart from
+// the one a reader knew, whatever its version.
+const (
+	alertVersionField = "#version"
+	alertEpochField   = "#epoch"
+)
+
+// AlertChanges is the sorted set of a period's alert ids, each scored with
+// the version of the hash its latest write through the store made:
+// "<prefix>:alert_changes:<period>". It holds one member per alert, so it
+// stays as small as the hash it describes and is never trimmed; it expires
+// with the hash.
+func (k Keys) AlertChanges(period string) string { return k.p() + ":alert_changes:" + period }
+
+// isAlertField reports whether a field of the alert hash holds an alert
+// (not the version or the epoch).
+func isAlertField(f string) bool { return !strings.HasPrefix(f, "#") }
+
+// decodeAlert decodes one field of the alert hash; false for a value a
+// foreign writer left (it does not decode, names another id, or holds more
+// deliveries than an alert has).
+func decodeAlert(id, v string) (StoredAlert, bool) {
+	var rec StoredAlert
+	if json.Unmarshal([]byte(v), &rec) != nil || rec.Alert.ID != id || len(rec.Deliveries) > 2 {
+		return StoredAlert{}, false
+	}
+	return rec, true
+}
+
+// Load returns a period's lifecycle by alert id, read in full (HGETALL). A
+// field that does not decode (a foreign writer) is skipped and counted in
+// bad. A watcher reads what changed instead (AlertMirror).
 func (s *AlertStore) Load(ctx context.Context, period string) (recs map[string]StoredAlert, bad int, err error) {
 	raw, err := s.c.HGetAll(ctx, s.keys.Alerts(period)).Result()
 	if err != nil {
@@ -108,8 +146,11 @@ func (s *AlertStore) Load(ctx context.Context, period string) (recs map[string]S
 	}
 	recs = make(map[string]StoredAlert, len(raw))
 	for id, v := range raw {
-		var rec StoredAlert
-		if json.Unmarshal([]byte(v), &rec) != nil || rec.Alert.ID != id || len(rec.Deliveries) > 2 {
+		if !isAlertField(id) {
+			continue
+		}
+		rec, ok := decodeAlert(id, v)
+		if !ok {
 			bad++
 			continue
 		}
@@ -118,21 +159,36 @@ func (s *AlertStore) Load(ctx context.Context, period string) (recs map[string]S
 	return recs, bad, nil
 }
 
+// newEpoch names a new alert hash: 16 random hex digits.
+func newEpoch() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // update reads one alert field, lets fn change it, and writes it back only if
 // nobody wrote the hash meanwhile (else it retries). fn returns false to write
-// nothing. expire, when set, is the hash's expiry.
+// nothing. expire, when set, is the hash's expiry. The write bumps the hash's
+// version and records the id in the period's AlertChanges with it, in the
+// same MULTI, so a reader that knows version V finds every id written since.
 func (s *AlertStore) update(ctx context.Context, period, id string, expire time.Time, fn func(rec *StoredAlert, ok bool) bool) (bool, error) {
-	key := s.keys.Alerts(period)
+	key, changes := s.keys.Alerts(period), s.keys.AlertChanges(period)
 	for range 50 {
 		wrote := false
 		err := s.c.Watch(ctx, func(tx *redis.Tx) error {
 			wrote = false
-			var rec StoredAlert
-			raw, err := tx.HGet(ctx, key, id).Result()
-			ok := err == nil
-			if err != nil && !errors.Is(err, redis.Nil) {
+			var hm *redis.SliceCmd
+			var ttl *redis.DurationCmd
+			if _, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
+				hm = p.HMGet(ctx, key, id, alertVersionField, alertEpochField)
+				ttl = p.PTTL(ctx, key)
+				return nil
+			}); err != nil {
 				return err
 			}
+			vals := hm.Val()
+			var rec StoredAlert
+			raw, ok := vals[0].(string)
 			if ok && json.Unmarshal([]byte(raw), &rec) != nil {
 				rec, ok = StoredAlert{}, false // a foreign value: replaced
 			}
@@ -143,10 +199,26 @@ func (s *AlertStore) update(ctx context.Context, period, id string, expire time.
 			if err != nil {
 				return err
 			}
+			version, _ := vals[1].(string)
+			v, _ := strconv.ParseInt(version, 10, 64)
+			v = max(v, 0) + 1
+			epoch, _ := vals[2].(string)
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.HSet(ctx, key, id, val)
-				if !expire.IsZero() {
+				fields := []any{id, val, alertVersionField, v}
+				if epoch == "" {
+					// a new hash (or one written before versions): a
+					// changes set left from an older one says nothing of it
+					p.Del(ctx, changes)
+					fields = append(fields, alertEpochField, newEpoch())
+				}
+				p.HSet(ctx, key, fields...)
+				p.ZAdd(ctx, changes, redis.Z{Score: float64(v), Member: id})
+				switch {
+				case !expire.IsZero():
 					p.ExpireAt(ctx, key, expire)
+					p.ExpireAt(ctx, changes, expire)
+				case ttl.Val() > 0:
+					p.PExpire(ctx, changes, ttl.Val())
 				}
 				return nil
 			})

@@ -134,9 +134,34 @@ type Watcher struct {
 	opt   WatcherOptions
 	sinks []string
 
+	// mirror is this instance's copy of the stored lifecycle, read by what
+	// changed; reload makes the next cycle read it in full (a reconnect,
+	// Redis back older). Only the cycle's goroutine (Run) uses them.
+	mirror *feed.AlertMirror
+	reload bool
+	// records are known's lifecycles, the judge's input, kept as known
+	// changes (never copied whole each cycle); maxFired is at least the
+	// newest FiredStream of a firing one (rolledBack scans them only when
+	// the stream's end is behind it). changed holds the ids whose record
+	// changed in the last cycle's load (the store's changes, and those whose
+	// FiredStream rolledBack cleared or gave back): an incremental judge
+	// compares only those. cleared are the ids rolledBack cleared. Only the
+	// cycle's goroutine writes them.
+	records  map[string]model.AlertRecord
+	maxFired string
+	changed  []string
+	cleared  map[string]bool
+	back     bool // the last cycle's ledger had read further than the stream goes
+
 	mu    sync.Mutex
 	known map[string]feed.StoredAlert // this period and the last, by id
-	local map[string]bool             // firings announced while Redis was away
+	// pending are the ids of known with a delivery not done (takeOver looks
+	// at them alone); dirty says entries must be rebuilt (refresh).
+	pending map[string]bool
+	dirty   bool
+	// refreshed is the period the entries were last built for.
+	refreshed string
+	local     map[string]bool // firings announced while Redis was away
 	// localLeft holds, by transition key, the sinks still working on a
 	// firing announced while Redis was away.
 	localLeft map[string]map[string]bool
@@ -203,7 +228,8 @@ func NewWatcher(opt WatcherOptions) *Watcher {
 	if opt.Instance == "" {
 		opt.Instance = instanceName()
 	}
-	w := &Watcher{opt: opt, known: map[string]feed.StoredAlert{}, local: map[string]bool{}, localLeft: map[string]map[string]bool{},
+	w := &Watcher{opt: opt, known: map[string]feed.StoredAlert{}, records: map[string]model.AlertRecord{}, pending: map[string]bool{},
+		mirror: feed.NewAlertMirror(opt.Store, opt.Now), local: map[string]bool{}, localLeft: map[string]map[string]bool{},
 		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, droppedOnce: map[[2]string]bool{}, runOut: map[string]time.Time{}, stopped: make(chan struct{})}
 	if opt.Notifier != nil {
 		w.sinks = opt.Notifier.Sinks()
@@ -312,7 +338,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 			for _, m := range batch {
 				switch m := m.(type) {
 				case *feed.ConnMsg:
+					was := h.Connected
 					h.Connected, h.Since = m.State == feed.Connected, m.Since
+					// back after a break: Redis may have lost or restored
+					// what its versions say, so the lifecycle is read whole
+					w.reload = w.reload || h.Connected && !was
 				case *feed.StatsMsg:
 					h.Lag = m.Lag
 				default:
@@ -343,40 +373,34 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	now := w.opt.Now()
 	p := l.Period()
 	prev := l.Rule().At(p.Start.Add(-time.Millisecond)).Key
-	loaded := map[string]feed.StoredAlert{}
-	var storeErr error
-	for _, key := range []string{prev, p.Key} {
-		recs, _, err := w.opt.Store.Load(ctx, key)
-		if err != nil {
-			storeErr = err
-			break
-		}
-		for id, r := range recs {
-			loaded[id] = r
-		}
+	if w.reload {
+		w.mirror.Reset()
+		w.reload = false
 	}
+	changed, storeErr := w.mirror.Sync(ctx, prev, p.Key)
+	recs := w.mirror.Records()
 	w.mu.Lock()
-	if storeErr == nil {
-		for id, r := range w.known { // what only this instance knows (announced while Redis was away)
-			if _, ok := loaded[id]; !ok && w.local[id] {
-				loaded[id] = r
-			}
+	for _, id := range changed {
+		switch r, ok := recs[id]; {
+		case ok:
+			w.setKnown(id, r)
+		case !w.local[id]: // what only this instance knows (announced while Redis was away) stays
+			w.dropKnown(id)
 		}
-		w.known = loaded
-	}
-	known := make(map[string]model.AlertRecord, len(w.known))
-	for id, r := range w.known {
-		known[id] = r.AlertRecord
 	}
 	w.storeErr = storeErr
 	w.mu.Unlock()
+	known := w.records
 	if storeErr == nil {
-		onlyStale = w.rolledBack(ctx, l, known) || onlyStale
+		var back bool
+		known, back = w.rolledBack(ctx, l, &changed)
+		onlyStale = back || onlyStale
 		if w.period != p.Key {
 			w.pruneDropped()
 			w.period = p.Key
 		}
 	}
+	w.changed = changed
 
 	cands := model.EvaluateAlerts(l, now, h, w.opt.Alert, nil)
 	w.track(cands, now)
@@ -394,7 +418,7 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 			w.releaseWaiting()
 		}
 	}
-	w.refresh(p.Key)
+	w.refresh(p.Key, len(changed) > 0)
 	id := l.StreamID()
 	w.judged.Store(&id)
 	w.cycles.Add(1)
@@ -409,19 +433,82 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 // had fired); an alert fired at an id the stream no longer reaches may resolve
 // at once, against the counters read again, instead of when a new event's id
 // passes the lost one (feed_stale stayed firing after such a restart).
-func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, known map[string]model.AlertRecord) bool {
+func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]string) (map[string]model.AlertRecord, bool) {
+	known := w.records
 	end, err := w.opt.Store.StreamEnd(ctx)
 	if err != nil {
 		w.setErr(err)
-		return false
+		return known, false
 	}
-	for id, r := range known {
-		if r.Status == model.AlertFiring && model.CompareStreamIDs(r.FiredStream, end) > 0 {
-			r.FiredStream = "" // decided on a history that is gone
-			known[id] = r
+	cleared := map[string]bool{}
+	if w.maxFired != "" && model.CompareStreamIDs(w.maxFired, end) > 0 {
+		// Some firing record may be ahead of the stream: look at them all
+		// (rare: Redis came back older), on a copy, the records kept as
+		// stored.
+		known = maps.Clone(w.records)
+		w.maxFired = ""
+		for id, r := range known {
+			if r.Status != model.AlertFiring {
+				continue
+			}
+			if model.CompareStreamIDs(r.FiredStream, end) > 0 {
+				cleared[id] = true
+				r.FiredStream = "" // decided on a history that is gone
+				known[id] = r
+				continue
+			}
+			if model.CompareStreamIDs(r.FiredStream, w.maxFired) > 0 {
+				w.maxFired = r.FiredStream
+			}
+		}
+		// the records' own maximum stays known for the next cycle
+		for id := range cleared {
+			if fs := w.records[id].FiredStream; model.CompareStreamIDs(fs, w.maxFired) > 0 {
+				w.maxFired = fs
+			}
 		}
 	}
-	return model.CompareStreamIDs(l.StreamID(), end) > 0
+	for id := range cleared {
+		if !w.cleared[id] {
+			*changed = append(*changed, id)
+		}
+	}
+	for id := range w.cleared {
+		if !cleared[id] {
+			*changed = append(*changed, id)
+		}
+	}
+	back := model.CompareStreamIDs(l.StreamID(), end) > 0
+	// Redis holds less than was read (it came back older): what its
+	// versions say of the lifecycle cannot be trusted either, so it is read
+	// whole once, when that is first seen
+	w.reload = w.reload || back && !w.back || len(cleared) > 0 && len(w.cleared) == 0
+	w.cleared, w.back = cleared, back
+	return known, back
+}
+
+// setKnown keeps an alert's record (with w.mu held).
+func (w *Watcher) setKnown(id string, r feed.StoredAlert) {
+	w.known[id] = r
+	w.records[id] = r.AlertRecord
+	w.dirty = true
+	if r.Status == model.AlertFiring && model.CompareStreamIDs(r.FiredStream, w.maxFired) > 0 {
+		w.maxFired = r.FiredStream
+	}
+	delete(w.pending, id)
+	for _, d := range r.Deliveries {
+		if !d.Done {
+			w.pending[id] = true
+		}
+	}
+}
+
+// dropKnown forgets an alert's record (with w.mu held).
+func (w *Watcher) dropKnown(id string) {
+	delete(w.known, id)
+	delete(w.records, id)
+	delete(w.pending, id)
+	w.dirty = true
 }
 
 // track keeps each workspace's projected run-out, to score the forecast
@@ -453,7 +540,8 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 		rec := feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream},
 			Deliveries: []feed.Delivery{{Transition: tr, Summary: summary, Done: true}}}
 		w.mu.Lock()
-		w.known[tr.Alert.ID], w.local[tr.Alert.ID] = rec, true
+		w.setKnown(tr.Alert.ID, rec)
+		w.local[tr.Alert.ID] = true
 		if deliver {
 			left := map[string]bool{}
 			for _, s := range w.sinks {
@@ -559,7 +647,8 @@ func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
 	}
 	w.mu.Lock()
 	var cand []pending
-	for _, r := range w.known {
+	for id := range w.pending {
+		r := w.known[id]
 		// every delivery not done, the resolution too while another instance
 		// still retries the firing: it goes to the sinks the firing is done for
 		for i, d := range r.Deliveries {
@@ -918,10 +1007,15 @@ func (w *Watcher) renew() {
 	}
 }
 
-// refresh rebuilds the entries of the period for the pane and the metrics.
-func (w *Watcher) refresh(period string) {
+// refresh rebuilds the entries of the period for the pane and the metrics,
+// when a record changed or the period did.
+func (w *Watcher) refresh(period string, changed bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if !changed && !w.dirty && w.refreshed == period {
+		return
+	}
+	w.dirty, w.refreshed = false, period
 	w.entries = w.entries[:0]
 	w.firing = 0
 	w.scores = w.scores[:0]

@@ -1,0 +1,260 @@
+package feed
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Bounds of an AlertMirror's full read, the safety net for what bypasses the
+// store's version (a hand HSET or HDEL with redis-cli).
+const (
+	// MinFullReadEvery is the shortest time between two full reads of a
+	// period that was read incrementally meanwhile.
+	MinFullReadEvery = time.Minute
+	// FullReadShare bounds the share of time full reads take: the next one
+	// comes no sooner than FullReadShare times the last one's duration after
+	// it (100: ≤ 1 % of the watcher's time, whatever the number of records).
+	FullReadShare = 100
+	// changedChunk is how many changed alerts one HMGET reads.
+	changedChunk = 1000
+)
+
+// AlertMirror is one instance's copy of the alert lifecycle of a few billing
+// periods, kept by reading only what changed: each Sync reads the period's
+// version (one round trip, O(1)) and, when it moved, the ids written since
+// (AlertChanges) and those records alone. Records are the shared truth, so it
+// reads a period in full (HGETALL), decoding only the values whose bytes
+// changed, whenever the version cannot be trusted to say what changed:
+//   - on the first Sync of a period, and after any error or Reset (the watcher
+//     resets it on a reconnect and when Redis comes back older);
+//   - when the hash is not the one read last (another epoch: deleted and made
+//     again) or its version went back (a restore, a failover);
+//   - when AlertChanges does not account for the version (its newest member
+//     is not at the version, or it holds fewer members than the hash has
+//     alerts: deleted or trimmed by hand);
+//   - every max(MinFullReadEvery, FullReadShare × the last full read's
+//     duration), for edits that bypass the store (redis-cli HSET, HDEL): those
+//     are seen within that bound.
+//
+// Not safe for concurrent use: one goroutine (the watcher's cycle) syncs it.
+type AlertMirror struct {
+	s    *AlertStore
+	now  func() time.Time
+	seed maphash.Seed
+	// recs are the decoded records of every period synced, by alert id (ids
+	// carry their period, so periods never share one).
+	recs    map[string]StoredAlert
+	periods map[string]*mirrored
+}
+
+// mirrored is what a mirror knows of one period's hash.
+type mirrored struct {
+	// fresh is false until a full read (and after an error or a reset).
+	fresh          bool
+	epoch          string
+	version        int64
+	lastFull       time.Time
+	fullTook       time.Duration
+	sums           map[string]uint64 // every alert field read → hash of its value
+	bad            map[string]bool   // fields that did not decode
+	full, partials int               // reads made, for tests and benchmarks
+}
+
+// NewAlertMirror returns an empty mirror of s; now is the clock (time.Now
+// when nil) that paces its full reads.
+func NewAlertMirror(s *AlertStore, now func() time.Time) *AlertMirror {
+	if now == nil {
+		now = time.Now
+	}
+	return &AlertMirror{s: s, now: now, seed: maphash.MakeSeed(), recs: map[string]StoredAlert{}, periods: map[string]*mirrored{}}
+}
+
+// Records returns the records of the periods last synced, by alert id. The
+// map is the mirror's own: read it only, and only until the next Sync.
+func (m *AlertMirror) Records() map[string]StoredAlert { return m.recs }
+
+// Bad returns how many fields of the periods synced did not decode.
+func (m *AlertMirror) Bad() int {
+	n := 0
+	for _, p := range m.periods {
+		n += len(p.bad)
+	}
+	return n
+}
+
+// Reads returns how many full and incremental reads of period were made.
+func (m *AlertMirror) Reads(period string) (full, incremental int) {
+	if p := m.periods[period]; p != nil {
+		return p.full, p.partials
+	}
+	return 0, 0
+}
+
+// Reset makes the next Sync read every period in full.
+func (m *AlertMirror) Reset() {
+	for _, p := range m.periods {
+		p.fresh = false
+	}
+}
+
+// Sync brings the mirror up to date with the given periods (any other period
+// synced before is dropped, its records removed) and returns the ids whose
+// record was added, changed or removed since the last Sync, sorted. On an
+// error the changes read before it are applied and returned with it, and the
+// period that failed is read in full by the next Sync.
+func (m *AlertMirror) Sync(ctx context.Context, periods ...string) (changed []string, err error) {
+	for key, p := range m.periods {
+		if slices.Contains(periods, key) {
+			continue
+		}
+		for id := range p.sums {
+			if _, ok := m.recs[id]; ok {
+				delete(m.recs, id)
+				changed = append(changed, id)
+			}
+		}
+		delete(m.periods, key)
+	}
+	for _, key := range periods {
+		p := m.periods[key]
+		if p == nil {
+			p = &mirrored{sums: map[string]uint64{}, bad: map[string]bool{}}
+			m.periods[key] = p
+		}
+		if changed, err = m.sync(ctx, key, p, changed); err != nil {
+			p.fresh = false
+			break
+		}
+	}
+	slices.Sort(changed)
+	return slices.Compact(changed), err
+}
+
+// due reports whether p needs a full read now.
+func (m *AlertMirror) due(p *mirrored) bool {
+	return !p.fresh || m.now().Sub(p.lastFull) >= max(MinFullReadEvery, FullReadShare*p.fullTook)
+}
+
+func (m *AlertMirror) sync(ctx context.Context, period string, p *mirrored, changed []string) ([]string, error) {
+	if m.due(p) {
+		return m.readFull(ctx, period, p, changed)
+	}
+	key, log := m.s.keys.Alerts(period), m.s.keys.AlertChanges(period)
+	var head *redis.SliceCmd
+	var since *redis.ZSliceCmd
+	var members, fields *redis.IntCmd
+	// one snapshot: the version, and every id written after the one known
+	if _, err := m.s.c.TxPipelined(ctx, func(pp redis.Pipeliner) error {
+		head = pp.HMGet(ctx, key, alertVersionField, alertEpochField)
+		since = pp.ZRangeByScoreWithScores(ctx, log, &redis.ZRangeBy{Min: "(" + strconv.FormatInt(p.version, 10), Max: "+inf"})
+		members = pp.ZCard(ctx, log)
+		fields = pp.HLen(ctx, key)
+		return nil
+	}); err != nil {
+		return changed, fmt.Errorf("read alert changes of %s: %w", period, err)
+	}
+	version, epoch := parseHead(head.Val())
+	ids := since.Val()
+	switch {
+	case epoch != p.epoch || version < p.version:
+		return m.readFull(ctx, period, p, changed)
+	case version == p.version:
+		p.partials++
+		return changed, nil
+	case len(ids) == 0 || int64(ids[len(ids)-1].Score) != version || members.Val() < fields.Val()-2:
+		// the changes do not account for the version: lost or trimmed
+		return m.readFull(ctx, period, p, changed)
+	}
+	p.partials++
+	names := make([]string, len(ids))
+	for i, z := range ids {
+		names[i], _ = z.Member.(string)
+	}
+	for chunk := range slices.Chunk(names, changedChunk) {
+		vals, err := m.s.c.HMGet(ctx, key, chunk...).Result()
+		if err != nil {
+			return changed, fmt.Errorf("read changed alerts of %s: %w", period, err)
+		}
+		for i, id := range chunk {
+			v, ok := vals[i].(string)
+			if m.put(p, id, v, ok) {
+				changed = append(changed, id)
+			}
+		}
+	}
+	// A value read here may be newer than version: it is read again when
+	// its own version is, which changes nothing.
+	p.version = version
+	return changed, nil
+}
+
+// readFull reads period's hash in full and decodes the values whose bytes
+// changed since they were last read.
+func (m *AlertMirror) readFull(ctx context.Context, period string, p *mirrored, changed []string) ([]string, error) {
+	began := m.now()
+	start := time.Now()
+	raw, err := m.s.c.HGetAll(ctx, m.s.keys.Alerts(period)).Result()
+	if err != nil {
+		return changed, fmt.Errorf("read alerts of %s: %w", period, err)
+	}
+	p.full++
+	for id := range p.sums {
+		if _, ok := raw[id]; !ok && m.put(p, id, "", false) {
+			changed = append(changed, id)
+		}
+	}
+	for id, v := range raw {
+		if isAlertField(id) && m.put(p, id, v, true) {
+			changed = append(changed, id)
+		}
+	}
+	version, epoch := parseHead([]any{raw[alertVersionField], raw[alertEpochField]})
+	p.fresh, p.epoch, p.version, p.lastFull, p.fullTook = true, epoch, version, began, time.Since(start)
+	return changed, nil
+}
+
+// put records the value of one alert field (present false: absent) and
+// reports whether the record the mirror holds changed.
+func (m *AlertMirror) put(p *mirrored, id, v string, present bool) bool {
+	if !isAlertField(id) {
+		return false
+	}
+	if !present {
+		delete(p.sums, id)
+		delete(p.bad, id)
+		_, had := m.recs[id]
+		delete(m.recs, id)
+		return had
+	}
+	sum := maphash.String(m.seed, v)
+	if old, ok := p.sums[id]; ok && old == sum {
+		return false
+	}
+	p.sums[id] = sum
+	rec, ok := decodeAlert(id, v)
+	if !ok {
+		p.bad[id] = true
+		_, had := m.recs[id]
+		delete(m.recs, id)
+		return had
+	}
+	delete(p.bad, id)
+	m.recs[id] = rec
+	return true
+}
+
+// parseHead reads the version and the epoch of an alert hash (HMGET's
+// values: a string or nil); a version that is not a count reads as 0.
+func parseHead(vals []any) (version int64, epoch string) {
+	if s, ok := vals[0].(string); ok {
+		version, _ = strconv.ParseInt(s, 10, 64)
+	}
+	epoch, _ = vals[1].(string)
+	return max(version, 0), epoch
+}

@@ -305,21 +305,42 @@ const maxScanEntries = 20_000
 // parsed maps for a second or more — and a collection that caught it raised
 // the memory limit, and the RSS, by twice that (see internal/memlimit).
 //
-// The pages are read at different stream ids, so it compares t (delivered up
-// to lastID) with them leaving out the workspaces of the entries written
-// after lastID (read back once the pages are in, at most maxScanEntries):
-// their counters moved while the pages were read. Those are compared by the
-// next full read; the digest compares every workspace's used, recharged and
-// 402s on every audit anyway.
+// The pages are read at different stream ids, so each page is read in one
+// MULTI with the entries written since the page before (from the delivered
+// one, lastID, on): a page holds exactly what was delivered plus the entries
+// up to the newest read with it. A workspace written after lastID is compared
+// with what was delivered plus, field by field, its entries up to the id of
+// the page that held the field — so a workspace charged during every scan is
+// compared on every scan too (leaving it out, as before, let a write behind
+// the stream's back to a workspace busier than the scan go unhealed for
+// ever). Only its settings are left to the next scan when a settings entry
+// of it came meanwhile (the hash, not the entry, says what they are).
 //
-// agree true: every other workspace's counters and settings are what was
+// agree true: every workspace's counters and settings are what was
 // delivered. false: a difference, or it cannot tell (a field read twice
-// while the hash was resized, too many entries, the delivered entry gone):
-// the caller reads everything in one MULTI, which compares exactly and heals.
-func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, t *tally, lastID string) (agree bool, err error) {
+// while the hash was resized, more than maxScanEntries entries, the delivered
+// entry gone): the caller reads everything in one MULTI, which compares
+// exactly and heals. between, when set, runs after each hash is read (tests:
+// a producer writing while the scan runs).
+func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, t *tally, lastID string, between func()) (agree bool, err error) {
 	got := newTally(t.seed)
 	periodRaw := "" // the billing period config as stored ("" when absent)
-	for _, h := range []struct {
+	// the entries after lastID read so far, the workspaces they name, and
+	// the id of the newest (the stream as the last page saw it)
+	var moved []model.Event
+	movedWS := map[string]bool{}
+	read, newest := 0, lastID
+	from := "-"
+	if lastID != "" && lastID != "0-0" {
+		from = lastID
+	}
+	// seenAt[h][field]: the id of the page that held the field, for the
+	// fields of workspaces moved by then (the others hold what was delivered)
+	var seenAt [4]map[string]string
+	for i := range seenAt {
+		seenAt[i] = map[string]string{}
+	}
+	for hi, h := range []struct {
 		key   string
 		clean func(string) (string, bool)
 		fold  func(f string, n int64)
@@ -339,10 +360,45 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 		{keys.Settings(), nil, nil},
 	} {
 		for cursor := uint64(0); ; {
-			kv, next, err := c.HScan(ctx, h.key, cursor, "", scanPage).Result()
+			var scan *redis.ScanCmd
+			var xr *redis.XMessageSliceCmd
+			_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				scan = pipe.HScan(ctx, h.key, cursor, "", scanPage)
+				xr = pipe.XRangeN(ctx, keys.Stream(), from, "+", int64(maxScanEntries+2-read))
+				return nil
+			})
 			if err != nil {
 				return false, fmt.Errorf("audit scan: %w", err)
 			}
+			msgs := xr.Val()
+			if from == lastID {
+				// the delivered entry must still be there (else the stream
+				// is another one, flushed, restored or trimmed past it, and
+				// the counters are not the delivered ones plus what follows)
+				if len(msgs) == 0 || msgs[0].ID != lastID {
+					return false, nil
+				}
+				msgs = msgs[1:]
+			}
+			if read += len(msgs); read > maxScanEntries {
+				return false, nil
+			}
+			for i := range msgs {
+				e, err := model.DecodeEvent(msgs[i].ID, msgs[i].Values)
+				if err != nil {
+					continue // the follow counts nothing of it either
+				}
+				e.Workspace = strings.Clone(e.Workspace)
+				moved = append(moved, e)
+				movedWS[e.Workspace] = true
+			}
+			if n := len(msgs); n > 0 {
+				newest = msgs[n-1].ID
+			}
+			if newest != "" && newest != "0-0" {
+				from = "(" + newest
+			}
+			kv, next := scan.Val()
 			for i := 0; i+1 < len(kv); i += 2 {
 				if h.fold == nil {
 					if kv[i] == PeriodSettingsField {
@@ -356,13 +412,25 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 				// integer skipped; folded field by field, as the checksums
 				// add up the same
 				name, ok := h.clean(kv[i])
-				if n, err := strconv.ParseInt(kv[i+1], 10, 64); ok && err == nil {
-					h.fold(name, n)
+				n, err := strconv.ParseInt(kv[i+1], 10, 64)
+				if !ok || err != nil {
+					continue
+				}
+				h.fold(name, n)
+				ws := name
+				if hi >= 2 {
+					ws, _, _, _ = model.SplitUsedByField(name)
+				}
+				if movedWS[ws] {
+					seenAt[hi][name] = newest
 				}
 			}
 			if cursor = next; cursor == 0 {
 				break
 			}
+		}
+		if between != nil {
+			between()
 		}
 	}
 	// the period config changed behind the stream's back (a period entry
@@ -376,40 +444,73 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 	if !samePeriod(rule.At(p.Start), p) {
 		return false, nil
 	}
-	// the entries from the delivered one on: it must still be there (else the
-	// stream is another one, flushed, restored or trimmed past it, and the
-	// counters are not the delivered ones plus what follows)
-	from := "-"
-	if lastID != "" && lastID != "0-0" {
-		from = lastID
+	// what each moved workspace's fields should hold: what was delivered,
+	// and each entry after it that came before the page holding its field
+	// (as tally.add counts it)
+	want := make(map[string]*wsTally, len(movedWS))
+	settingMoved := map[string]bool{}
+	usedByAt := t.usedByAt
+	in := func(h int, f, id string) bool {
+		at, ok := seenAt[h][f]
+		return ok && model.CompareStreamIDs(id, at) <= 0
 	}
-	moved, err := c.XRangeN(ctx, keys.Stream(), from, "+", maxScanEntries+2).Result()
-	if err != nil {
-		return false, fmt.Errorf("audit scan: %w", err)
-	}
-	if from != "-" {
-		if len(moved) == 0 || moved[0].ID != lastID {
-			return false, nil
+	for i := range moved {
+		e := &moved[i]
+		w := want[e.Workspace]
+		if w == nil {
+			w = &wsTally{}
+			if d := t.ws[e.Workspace]; d != nil {
+				*w = *d
+			}
+			want[e.Workspace] = w
 		}
-		moved = moved[1:]
-	}
-	if len(moved) > maxScanEntries {
-		return false, nil
-	}
-	skip := make(map[string]bool, len(moved))
-	for _, m := range moved {
-		if ws, ok := m.Values["ws"].(string); ok {
-			skip[ws] = true
+		if e.Kind == model.KindSettings {
+			settingMoved[e.Workspace] = true
+			continue
+		}
+		if !p.Contains(e.TS) {
+			continue
+		}
+		if e.Kind == model.KindRecharge {
+			if in(1, e.Workspace, e.ID) {
+				w.recharged += e.Credits
+			}
+			continue
+		}
+		if in(0, e.Workspace, e.ID) {
+			w.used += e.Credits
+		}
+		if usedByAt == "" || model.CompareStreamIDs(e.ID, usedByAt) > 0 {
+			usedByAt = ""
+			if f := model.UsedByField(e.Workspace, e.Project, e.Endpoint); in(2, f, e.ID) {
+				w.usedBy += got.sum(f) * uint64(e.Credits)
+			}
+		}
+		if f := model.RefusedField(e.Workspace, e.Project, e.Code); e.Refused() && in(3, f, e.ID) {
+			w.refused += got.sum(f)
 		}
 	}
 	var zero wsTally
+	for ws, w := range want {
+		o := got.ws[ws]
+		if o == nil {
+			o = &zero
+		}
+		a, b := *o, *w
+		if settingMoved[ws] {
+			a.setting, b.setting = 0, 0
+		}
+		if a != b {
+			return false, nil
+		}
+	}
 	for ws, w := range t.ws {
-		if o := got.ws[ws]; !skip[ws] && (o == nil && *w != zero || o != nil && *o != *w) {
+		if o := got.ws[ws]; want[ws] == nil && (o == nil && *w != zero || o != nil && *o != *w) {
 			return false, nil
 		}
 	}
 	for ws, o := range got.ws {
-		if t.ws[ws] == nil && !skip[ws] && *o != zero {
+		if t.ws[ws] == nil && want[ws] == nil && *o != zero {
 			return false, nil
 		}
 	}

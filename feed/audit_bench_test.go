@@ -18,7 +18,9 @@ import (
 // BenchmarkAudit measures one audit at 10k and 100k workspaces: the MULTI that
 // reads the digest (the audit on the cadence while producers keep it), or the
 // period hashes (quick: the gauges' hashes; full: every hash and the
-// settings), and the comparison with what was delivered. The digest audit
+// settings; scan: the full read done piecewise, as every 60th audit on the
+// cadence does it first, see scanAgrees), and the comparison with what was
+// delivered. The digest audit
 // also reads the next DefaultAuditSlice slots of the used, recharged and
 // settings hashes (HSCAN), going on from where the last one stopped, as the
 // subscriber does. redis-ms/audit is the time Redis spent on the
@@ -47,7 +49,7 @@ func BenchmarkAudit(b *testing.B) {
 			if !shown.digestAgrees(res.digest) {
 				b.Fatal("the filled digest does not sum the counters")
 			}
-			for _, kind := range []string{"digest", "quick", "full"} {
+			for _, kind := range []string{"digest", "quick", "full", "scan"} {
 				b.Run(kind, func(b *testing.B) {
 					var cursor [3]uint64
 					before := commandUsec(b, c)
@@ -61,6 +63,16 @@ func BenchmarkAudit(b *testing.B) {
 							cursor = res.slices.cursor
 							if !shown.digestAgrees(res.digest) || !shown.agreesWith(res.slices) {
 								b.Fatal("the digest or a slice differs in an unchanged Redis")
+							}
+							continue
+						}
+						if kind == "scan" {
+							agree, err := scanAgrees(ctx, c, keys, res.Snap.Period, shown, res.Snap.StreamID, nil)
+							if err != nil {
+								b.Fatal(err)
+							}
+							if !agree {
+								b.Fatal("the piecewise read differs in an unchanged Redis")
 							}
 							continue
 						}
@@ -149,7 +161,7 @@ func commandUsec(b *testing.B, c redis.UniversalClient) int64 {
 			continue
 		}
 		switch name {
-		case "cmdstat_hgetall", "cmdstat_hscan", "cmdstat_xinfo|stream", "cmdstat_info", "cmdstat_xinfo":
+		case "cmdstat_hgetall", "cmdstat_hscan", "cmdstat_xinfo|stream", "cmdstat_info", "cmdstat_xinfo", "cmdstat_xrange":
 		default:
 			continue
 		}

@@ -397,3 +397,88 @@ func TestLagCannotLie(t *testing.T) {
 	})
 	srv.Restart()
 }
+
+// TestAuditHealsABusyWorkspaceEditedBehindTheStream: a producer charges W
+// every 50 ms, so W's counters move during every piecewise full read (made
+// sure of: each read waits between hashes for W's next entry), while its
+// per-project credits and its 402s are raised behind the stream's back
+// (HINCRBY of used_by and refused, which neither the digest nor its slices
+// read), then its credits used (which the slices read too). The dashboard's
+// ledger comes to equal HGETALL on the full read's cadence; before, the full
+// read left W out on every audit and the first two edits were never healed.
+func TestAuditHealsABusyWorkspaceEditedBehindTheStream(t *testing.T) {
+	srv := feedtest.StartReal(t, "a busy workspace edited behind the stream needs redis-server (CI requires it)")
+	c := srv.Client()
+	ctx := context.Background()
+	keys := Keys{}
+	pub := NewPublisher(c, PublisherOptions{})
+	trackAll(t, pub, usage("W", "web", "/responses", 5), usage("quiet", "web", "/responses", 5))
+	newest := func() string {
+		m, err := c.XRevRangeN(ctx, keys.Stream(), "+", "-", 1).Result()
+		if err != nil || len(m) == 0 {
+			return ""
+		}
+		return m[0].ID
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				_ = pub.Track(ctx, usage("W", "web", "/responses", 3))
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	f := startFollower(t, c, SubscriberOptions{AuditEvery: 100 * time.Millisecond, StatsEvery: 50 * time.Millisecond, fullEvery: 2,
+		scanBetween: func() {
+			// W moves while the scan runs, as at 100k workspaces a scan of
+			// a second sees a workspace charged every 50 ms move
+			from := newest()
+			for deadline := time.Now().Add(5 * time.Second); newest() == from && time.Now().Before(deadline); {
+				time.Sleep(2 * time.Millisecond)
+			}
+		}})
+	f.waitFor("audits by the digest", 30*time.Second, func(f *follower) bool {
+		st := f.lastStats()
+		return st != nil && st.AuditByDigest && st.DigestAudits >= 2
+	})
+	p := model.MonthlyUTC.At(time.Now()).Key
+	audits := func() int64 {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.lastStats().Audits
+	}
+	before := audits()
+	if err := c.HIncrBy(ctx, keys.UsedBy(p), model.UsedByField("W", "web", "/responses"), 1000).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.convergedTo(c, "after W's used_by was raised behind the stream", 30*time.Second)
+	// within the full read's cadence: the next full read finds it (one in
+	// fullEvery audits), the stats a cadence or two behind at most
+	if n := audits() - before; n > 2*2+2 {
+		t.Errorf("healed %d audits after the edit, want within the full read's cadence (every 2nd audit)", n)
+	}
+	if err := c.HIncrBy(ctx, keys.Refused(p), model.RefusedField("W", "web", model.CodeCreditsExhausted), 2).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.convergedTo(c, "after W's 402s were raised behind the stream", 30*time.Second)
+	if err := c.HIncrBy(ctx, keys.Used(p), "W", 1000).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.convergedTo(c, "after W's used was raised behind the stream", 30*time.Second)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := len(f.snapsOf(ReasonDrift)); n < 3 {
+		t.Errorf("%d drift re-reads, want one for each edit (snapshots: %v)", n, reasons(f.snaps))
+	}
+	if got := f.ledger.Totals().UsedBy[model.UsedByField("W", "web", "/responses")]; got < 1005 {
+		t.Errorf("W's web/responses shows %d, want at least 1,005 (the edit healed)", got)
+	}
+}

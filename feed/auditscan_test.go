@@ -61,7 +61,7 @@ func TestScanAgreesReadsPiecewiseAndSeesEveryHash(t *testing.T) {
 	p, at := res.Snap.Period, res.Snap.StreamID
 	agrees := func() bool {
 		t.Helper()
-		ok, err := scanAgrees(ctx, c, keys, p, delivered, at)
+		ok, err := scanAgrees(ctx, c, keys, p, delivered, at, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,5 +130,75 @@ func TestScanAgreesReadsPiecewiseAndSeesEveryHash(t *testing.T) {
 	}
 	if agrees() {
 		t.Error("the delivered entry is gone from the stream, yet the piecewise read agrees")
+	}
+}
+
+// TestScanAgreesComparesAWorkspaceChargedDuringEveryScan: a workspace written
+// through the stream while every page is read (a producer charging it more
+// often than a scan lasts) is compared all the same — its fields against what
+// was delivered plus its entries up to each page — so a write to any of its
+// counters behind the stream's back is a difference. Before, the scan left
+// such a workspace out, and an edit of it went unhealed for ever.
+func TestScanAgreesComparesAWorkspaceChargedDuringEveryScan(t *testing.T) {
+	srv := feedtest.StartReal(t, "the piecewise read's MULTI pages need redis-server (CI requires it)")
+	c := srv.Client()
+	ctx := context.Background()
+	keys := Keys{}
+	pub := NewPublisher(c, PublisherOptions{})
+	var evs []model.Event
+	for i := range 1500 { // 3,000 used_by fields: pages read at different ids
+		ws := fmt.Sprintf("ws-%04d", i)
+		evs = append(evs, usage(ws, "web", "/responses", int64(1+i%7)), usage(ws, "batch", "/responses", 2))
+	}
+	evs = append(evs, usage("busy", "web", "/responses", 10), refused("busy", "web", "/responses", model.CodeCreditsExhausted))
+	if err := pub.TrackBatch(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ReadSnapshot(ctx, c, keys, time.Now(), model.MonthlyUTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := tallyOf(maphash.MakeSeed(), res.Snap, res.rawSettings)
+	p, at := res.Snap.Period, res.Snap.StreamID
+	// the busy workspace is charged (a success, a 402, a recharge, a new
+	// endpoint) after every hash the scan reads, so every scan sees it move
+	n := 0
+	charge := func() {
+		n++
+		trackAll(t, pub, usage("busy", "web", "/responses", 7), refused("busy", "web", "/responses", model.CodeCreditsExhausted),
+			model.Event{Kind: model.KindRecharge, Workspace: "busy", Credits: 100}, usage("busy", "api", fmt.Sprintf("/e%d", n), 1))
+	}
+	agrees := func() bool {
+		t.Helper()
+		ok, err := scanAgrees(ctx, c, keys, p, delivered, at, charge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !agrees() {
+		t.Fatal("a workspace charged through the stream during the scan counted as a difference")
+	}
+	for _, w := range []struct{ key, f string }{
+		{keys.Used(p.Key), "busy"},
+		{keys.Recharged(p.Key), "busy"},
+		{keys.UsedBy(p.Key), model.UsedByField("busy", "web", "/responses")},
+		{keys.Refused(p.Key), model.RefusedField("busy", "web", model.CodeCreditsExhausted)},
+	} {
+		if err := c.HIncrBy(ctx, w.key, w.f, 1000).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if agrees() {
+			t.Errorf("%s %s +1000 behind the stream's back while it is charged during the scan, yet the piecewise read agrees", w.key, w.f)
+		}
+		if err := c.HIncrBy(ctx, w.key, w.f, -1000).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if !agrees() {
+			t.Errorf("%s %s put back, yet the piecewise read disagrees", w.key, w.f)
+		}
+	}
+	if got, want := redisCounters(t, c, time.Now()).Used["busy"], int64(10+8*n); got != want {
+		t.Errorf("busy used %d in Redis, want %d (the set-up changed?)", got, want)
 	}
 }

@@ -64,6 +64,9 @@ type SubscriberOptions struct {
 	// fullEvery, when set, replaces fullAuditEveryDigest (tests that must
 	// tell what the slices found from what the full read found).
 	fullEvery int64
+	// scanBetween, when set, runs between the hashes of the audit's
+	// piecewise full read (tests: a producer that writes while it runs).
+	scanBetween func()
 
 	// from, when set, skips the start snapshot and follows from this id (the
 	// ingest benchmark replays a pre-filled stream with it).
@@ -91,6 +94,10 @@ type Subscriber struct {
 	handle func(Msg)
 	// needFirst: XINFO lacks first-entry (embedded server), so ask XRANGE.
 	needFirst atomic.Bool
+	// needFront: an XDEL of the last hour is known (max-deleted-entry-id),
+	// so the gap check also reads the stream's oldest frontWindow entries
+	// (see removedRead).
+	needFront atomic.Bool
 
 	// state of Run
 	gen        uint64
@@ -163,6 +170,10 @@ type trimState struct {
 	// maxDeleted is the stream's max-deleted-entry-id as last seen: it keeps
 	// the newest id XDEL ever removed, so only a change of it is a new deletion.
 	maxDeleted string
+	// front is the ids of the stream's oldest frontWindow entries at the
+	// last check, when it read them (needFront): what a trim of the oldest
+	// entries can have removed since.
+	front []string
 	// pending: entries of the last hour that were read are gone and what was
 	// derived from them is not derived again yet; last is when it last was.
 	pending bool
@@ -537,7 +548,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	// with a gap, a reset or another server are this re-read's; one waiting
 	// for its re-derive (pending) waits on through a drift or a period.
 	s.trimMu.Lock()
-	s.trim.known, s.trim.removed, s.trim.first = true, res.removed, res.firstID
+	s.trim.known, s.trim.removed, s.trim.first, s.trim.front = true, res.removed, res.firstID, nil
 	if msg.Rewound || restarted || reason == ReasonGap || reason == ReasonFailover {
 		s.trim.pending = false
 	}
@@ -609,11 +620,17 @@ func (s *Subscriber) audit(ctx context.Context) error {
 	quick := !forced && s.stats.Audits%every != 0
 	s.auditNow = false
 	s.lastAudit = s.opt.Now()
+	if quick && s.pending != nil && !s.pending.quick {
+		// a full read waits for the follow to reach its id: a quick read
+		// must not take its place (it cannot see what the full one found,
+		// and a full read slower than the cadence was replaced every time)
+		return nil
+	}
 	if !quick && !forced && s.byDigest {
 		// the safety net on the cadence: read piecewise first (see
 		// scanAgrees); only a difference, or a read that cannot tell, reads
 		// every hash at once to compare exactly and heal
-		agree, err := scanAgrees(ctx, s.bulk, s.keys, s.period, s.tally, s.lastID)
+		agree, err := scanAgrees(ctx, s.bulk, s.keys, s.period, s.tally, s.lastID, s.opt.scanBetween)
 		if err != nil {
 			return err
 		}
@@ -834,7 +851,7 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 	stream := s.keys.Stream()
 	var read *redis.XStreamSliceCmd
 	var info *redis.XInfoStreamCmd
-	var first *redis.XMessageSliceCmd
+	var first, front *redis.XMessageSliceCmd
 	var who *redis.Cmd
 	args := &redis.XReadArgs{Streams: []string{stream, from}, Count: s.opt.Count, Block: s.opt.Block}
 	var err error
@@ -845,6 +862,9 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 			info = pipe.XInfoStream(ctx, stream)
 			if s.needFirst.Load() {
 				first = pipe.XRangeN(ctx, stream, "-", "+", 1)
+			}
+			if s.needFront.Load() {
+				front = pipe.XRangeN(ctx, stream, "-", "+", frontWindow)
 			}
 			if server != "" {
 				who = pipe.Do(ctx, "CLIENT", "INFO")
@@ -871,7 +891,7 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 		}
 	}
 	if check {
-		reason, err := s.checkGap(ctx, verify, info, first, added)
+		reason, err := s.checkGap(ctx, verify, info, first, front, added)
 		if err != nil {
 			return readResult{err: err}
 		}
@@ -889,7 +909,9 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 // checkGap compares the stream's state, read right after the XREAD, with the id
 // the XREAD started from. It returns the reason to re-snapshot, or "".
 // added is the stream's entries-added at the session's last check, updated.
-func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInfoStreamCmd, first *redis.XMessageSliceCmd, added *int64) (Reason, error) {
+//
+// front, when asked (needFront), is the stream's oldest frontWindow entries.
+func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInfoStreamCmd, first, front *redis.XMessageSliceCmd, added *int64) (Reason, error) {
 	if err := info.Err(); err != nil {
 		if !isNoSuchKey(err) {
 			return "", fmt.Errorf("stream info: %w", err)
@@ -923,13 +945,13 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 		if in.EntriesAdded > in.Length {
 			return ReasonGap, nil
 		}
-		return s.removedRead(in, ""), nil
+		return s.removedRead(in, "", nil), nil
 	}
 	if in.Length == 0 {
 		if in.LastGeneratedID != "" && compareIDs(in.LastGeneratedID, from) > 0 {
 			return ReasonGap, nil // entries after ours were added and are gone
 		}
-		return s.removedRead(in, ""), nil
+		return s.removedRead(in, "", nil), nil
 	}
 	// Trimmed past us? The oldest entry left is newer than the one we read from.
 	firstID := in.FirstEntry.ID
@@ -945,7 +967,7 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 			return "", fmt.Errorf("stream's first entry: %w", err)
 		}
 		if len(msgs) == 0 {
-			return s.removedRead(in, ""), nil
+			return s.removedRead(in, "", nil), nil
 		}
 		firstID = msgs[0].ID
 	}
@@ -954,7 +976,33 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 		// re-snapshot costs only a re-read.
 		return ReasonGap, nil
 	}
-	return s.removedRead(in, firstID), nil
+	var frontIDs []string
+	if front != nil && front.Err() == nil {
+		frontIDs = make([]string, 0, len(front.Val()))
+		for _, m := range front.Val() {
+			frontIDs = append(frontIDs, m.ID)
+		}
+	}
+	return s.removedRead(in, firstID, frontIDs), nil
+}
+
+// frontWindow is how many of the stream's oldest entries a gap check reads
+// while an XDEL of the last hour is known (needFront): a trim of the oldest
+// entries between two checks (every read, at most gapCheckEvery apart while
+// busy) removes fewer at any rate a stream node (100 entries) is trimmed at.
+const frontWindow = 200
+
+// trimmedFront is how many of front (the oldest entries at the last check,
+// in order) a trim of the oldest entries removed for first to be the oldest
+// entry now; ok is false when front does not reach first (it cannot tell).
+func trimmedFront(front []string, first string) (n int64, ok bool) {
+	for _, id := range front {
+		if compareIDs(id, first) >= 0 {
+			return n, true
+		}
+		n++
+	}
+	return n, len(front) < frontWindow // the whole stream was read: all of it went
 }
 
 // removedRead returns ReasonTrim when entries this subscriber had read (the
@@ -971,8 +1019,19 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 // minus length (Redis ≥ 7; XDEL included) or else by the oldest entry moving
 // on; the
 // re-read comes at most every trimRederiveAudits audit cadences, later ones
-// waiting (pending) for it. first is the stream's oldest entry ("" if empty).
-func (s *Subscriber) removedRead(in *redis.XInfoStream, first string) Reason {
+// waiting (pending) for it. first is the stream's oldest entry ("" if empty),
+// front its oldest frontWindow entries' ids when read (needFront).
+//
+// What each Redis tells: ≥ 7 counts every removal (entries-added minus
+// length) and keeps the newest id XDEL ever removed (max-deleted-entry-id),
+// so an XDEL is seen when that id moves, or when entries went while the
+// oldest stayed; an XDEL of an entry older than that id in the same interval
+// as a trim of the oldest entries moves neither, and is seen by the count:
+// more entries went than the trim took of front (read while an XDEL of the
+// last hour is known: before one, no deletion can hide behind it). Before 7
+// there is neither: only the oldest entry moving on, or the stream emptied,
+// is seen, and an XDEL from the middle is not seen at all (README).
+func (s *Subscriber) removedRead(in *redis.XInfoStream, first string, front []string) Reason {
 	s.trimMu.Lock()
 	defer s.trimMu.Unlock()
 	t := &s.trim
@@ -993,8 +1052,17 @@ func (s *Subscriber) removedRead(in *redis.XInfoStream, first string) Reason {
 	// and the max-deleted-entry-id of an XDEL already re-derived must not
 	// make every later trim of entries older than the hour a re-read.
 	xdel := in.MaxDeletedEntryID != t.maxDeleted || (first != "" && first == t.first)
-	t.known, t.removed, t.first, t.maxDeleted = true, removed, first, in.MaxDeletedEntryID
+	if gone && !xdel && removed >= 0 && t.removed >= 0 && t.front != nil && first != "" {
+		// the oldest moved on and the max stayed: more gone than the trim
+		// of the oldest took is an XDEL of an entry older than the max
+		if k, ok := trimmedFront(t.front, first); ok && removed-t.removed > k {
+			xdel = true
+		}
+	}
+	t.known, t.removed, t.first, t.maxDeleted, t.front = true, removed, first, in.MaxDeletedEntryID, front
 	now := s.opt.Now()
+	ts := idTime(in.MaxDeletedEntryID)
+	s.needFront.Store(removed >= 0 && !ts.IsZero() && now.Sub(ts) < model.History)
 	if gone {
 		// The newest entry gone that a fresh start would still need: any when
 		// the stream is empty; one before the oldest left when that is newer

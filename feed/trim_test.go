@@ -260,7 +260,7 @@ func TestAnOldXDELMakesNoLaterTrimARederive(t *testing.T) {
 	} {
 		now = now.Add(13 * time.Second) // past the once-a-minute cadence (12 audits of 1 s)
 		in := &redis.XInfoStream{Length: step.length, EntriesAdded: step.added, MaxDeletedEntryID: step.maxDel, LastGeneratedID: id(time.Second)}
-		if got := s.removedRead(in, step.first); got != step.want {
+		if got := s.removedRead(in, step.first, nil); got != step.want {
 			t.Errorf("%d %s: %q, want %q", i, step.what, got, step.want)
 		}
 	}
@@ -370,4 +370,94 @@ func TestRoutineRetentionIsNoRederive(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAnOlderXDELBesideATrimIsSeen: Redis keeps max-deleted-entry-id at the
+// newest id XDEL ever removed, so an XDEL of an older entry of the last hour
+// leaves it as it was; when a trim of the oldest entries comes in the same
+// interval (a producer's MAXLEN ~ trims with its writes), the oldest entry
+// moved on too, and the deletion looked like routine retention: never
+// re-derived, the deleted 402 kept OUT where a fresh start says ok. Now the
+// count tells (entries-added minus length grew by more than the trim took of
+// the oldest entries, read while an XDEL of the hour is known). A trim alone,
+// after it, is still no re-derive. Real redis-server (≥ 7: XINFO counts).
+func TestAnOlderXDELBesideATrimIsSeen(t *testing.T) {
+	srv := feedtest.StartReal(t, "XINFO's entries-added and max-deleted-entry-id need redis-server")
+	c := srv.Client()
+	ctx := context.Background()
+	k := Keys{}
+	base := time.Now()
+	const n = 900 // one charge every 4 s for the last hour
+	ids := make([]string, n)
+	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i := range n {
+			e := model.Event{TS: base.Add(-time.Duration(n-i) * 4 * time.Second).UnixMilli(), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: int64(1 + i%7), Status: 200}
+			p := model.MonthlyUTC.AtMillis(e.TS).Key
+			pipe.HIncrBy(ctx, k.Used(p), e.Workspace, e.Credits)
+			pipe.HIncrBy(ctx, k.UsedBy(p), model.UsedByField(e.Workspace, e.Project, e.Endpoint), e.Credits)
+			pipe.HIncrBy(ctx, k.Digest(p), DigestUsedField(e.Workspace), e.Credits)
+			ids[i] = fmt.Sprintf("%d-0", e.TS)
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: k.Stream(), ID: ids[i], Values: e.Fields()})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startFollower(t, c, SubscriberOptions{AuditEvery: 50 * time.Millisecond, StatsEvery: 50 * time.Millisecond})
+	f.caughtUp(c, 30*time.Second)
+	trims := func() int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.snapsOf(ReasonTrim))
+	}
+	// an XDEL of an entry 10 minutes old: max-deleted-entry-id moves, re-derived
+	if err := c.XDel(ctx, k.Stream(), ids[n-150]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("the XDEL's trim re-derive", 30*time.Second, func(f *follower) bool { return len(f.snapsOf(ReasonTrim)) == 1 })
+	// one more charge, followed, so the gap checks after the re-derive have
+	// read the oldest entries
+	trackAll(t, NewPublisher(c, PublisherOptions{}), usage("acme", "web", "/responses", 1))
+	f.caughtUp(c, 30*time.Second)
+	audits := func() int64 {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.lastStats().Audits
+	}
+	for a := audits(); audits() < a+2; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// in one MULTI, so in one interval between gap checks: an XDEL of an
+	// entry 20 minutes old (older than the max, which stays) and a trim of
+	// the 5 oldest entries (an hour old: routine retention on its own)
+	_, err = c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.XDel(ctx, k.Stream(), ids[n-300])
+		pipe.XTrimMinID(ctx, k.Stream(), ids[5])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := c.XInfoStream(ctx, k.Stream()).Result()
+	if err != nil || in.MaxDeletedEntryID != ids[n-150] {
+		t.Fatalf("max-deleted-entry-id %q (%v), want %s: not the case under test", in.MaxDeletedEntryID, err, ids[n-150])
+	}
+	f.waitFor("the older XDEL's trim re-derive", 30*time.Second, func(f *follower) bool { return len(f.snapsOf(ReasonTrim)) == 2 })
+	// a trim of the oldest entries alone, once the rate limit has passed: none
+	trackAll(t, NewPublisher(c, PublisherOptions{}), usage("acme", "web", "/responses", 1))
+	if err := c.XTrimMinID(ctx, k.Stream(), ids[10]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	trackAll(t, NewPublisher(c, PublisherOptions{}), usage("acme", "web", "/responses", 1))
+	f.caughtUp(c, 30*time.Second)
+	for a := audits(); audits() < a+2*trimRederiveAudits; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := trims(); got != 2 {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		t.Errorf("%d trim re-derives after a trim of the oldest entries alone, want 2 (re-reads %v)", got, reasons(f.snaps))
+	}
+	f.convergedTo(c, "after the removals", 30*time.Second)
 }

@@ -289,7 +289,7 @@ func orDash(s string) string {
 // unknown rather than ended: a freshly started instance must not resolve (or
 // fire) what one that watched all along judges otherwise.
 func (l *Ledger) runOutAlert(w *wsState, base Alert, now time.Time) Alert {
-	f := l.Forecast(w.name, now)
+	f := l.forecast(w, now)
 	a := base
 	a.Kind = AlertRunOut
 	a.Level = max(a.Level, LevelWarn) // running out before the reset is never "ok"
@@ -297,18 +297,29 @@ func (l *Ledger) runOutAlert(w *wsState, base Alert, now time.Time) Alert {
 	st := w.status(l.defaults)
 	a.Cap, a.CapKind = st.Cap, st.CapKind
 	a.BurnPerHour = f.BurnPerHour
-	switch {
-	case l.historyPending, now.UnixMilli()-l.observedFrom < MinSpan.Milliseconds():
-		// part of the hour is not read back yet: the burn, its idle rule and
-		// so the run-out would be judged on part of it
-		a.Condition = ConditionUnknown
-	case f.RunsOut:
-		a.Condition = ConditionHolds
+	if a.Condition = l.runOutCondition(&f, now); a.Condition == ConditionHolds {
 		a.RunOutIn, a.Spare = f.RunsOutIn, max(f.Left-f.RunsOutIn, 0)
-	default:
-		a.Condition = ConditionEnded
 	}
 	return a
+}
+
+// runOutJudged reports whether the ledger can judge a run-out at now: part of
+// the hour not read back yet (or observed for less than MinSpan), the burn,
+// its idle rule and so the run-out would be judged on part of it.
+func (l *Ledger) runOutJudged(now time.Time) bool {
+	return !l.historyPending && now.UnixMilli()-l.observedFrom >= MinSpan.Milliseconds()
+}
+
+// runOutCondition is the run-out alert's condition from the workspace's
+// forecast f at now: the one rule runOutAlert and AlertEvaluator share.
+func (l *Ledger) runOutCondition(f *Forecast, now time.Time) AlertCondition {
+	switch {
+	case !l.runOutJudged(now):
+		return ConditionUnknown
+	case f.RunsOut:
+		return ConditionHolds
+	}
+	return ConditionEnded
 }
 
 func staleAlert(period string, now time.Time, h FeedHealth, opt AlertOptions) Alert {

@@ -146,5 +146,6 @@ func (l *Ledger) EndHistory() {
 		return
 	}
 	l.version++
+	l.epoch++ // run-out and who is refused are judged again
 	l.historyPending = false
 }

@@ -126,6 +126,11 @@ func (l *Ledger) Forecast(ws string, now time.Time) Forecast {
 	if w == nil {
 		return l.burnForecast(l.ring(ws), now)
 	}
+	return l.forecast(w, now)
+}
+
+// forecast is Forecast of the workspace state w.
+func (l *Ledger) forecast(w *wsState, now time.Time) Forecast {
 	f := l.burnForecast(w.burn, now)
 	st := w.status(l.defaults)
 	f.Remaining, f.RemainingKnown = st.Remaining, st.RemainingKnown

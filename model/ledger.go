@@ -65,6 +65,50 @@ type Ledger struct {
 	// defaults are the alert thresholds of workspaces without their own (nil:
 	// the built-in 50/75/90 %); a configuration value, set once, handed to Assess.
 	defaults []int
+	// stamps is the last change stamp handed to a workspace state (see own):
+	// an AlertEvaluator re-judges only the workspaces stamped since its last
+	// call. epoch is bumped by every change that can move any workspace's
+	// alerts at once (a Seed, the project credits read, the end of the hour
+	// read back, the default thresholds): then it re-judges them all.
+	stamps uint64
+	epoch  uint64
+	// changed names the workspaces stamped since the last takeChanged, each
+	// once (a state stamped after changedFrom is listed already); bounded
+	// (maxChanged): past it changedLost is set and the reader compares
+	// every workspace's stamp instead. drains counts takeChanged calls, so
+	// a reader can tell whether another took the list before it.
+	changed     []string
+	changedFrom uint64
+	changedLost bool
+	drains      uint64
+}
+
+// maxChanged bounds Ledger.changed for n workspaces: a ledger nobody takes
+// the list from (a viewer's) holds at most this many names.
+func maxChanged(n int) int { return 1024 + n/8 }
+
+// stamp hands w the ledger's next change stamp, listing it as changed the
+// first time since the last takeChanged.
+func (l *Ledger) stamp(w *wsState) {
+	l.stamps++
+	if w.stamp <= l.changedFrom && !l.changedLost {
+		if len(l.changed) < maxChanged(len(l.ws)) {
+			l.changed = append(l.changed, w.name)
+		} else {
+			l.changed, l.changedLost = nil, true
+		}
+	}
+	w.stamp = l.stamps
+}
+
+// takeChanged returns the workspaces changed since the last call (lost:
+// too many were to list them, compare every stamp instead) and starts a new
+// list. The names are valid until the next change of the ledger.
+func (l *Ledger) takeChanged() (names []string, lost bool) {
+	names, lost = l.changed, l.changedLost
+	l.changed, l.changedLost, l.changedFrom = l.changed[:0], false, l.stamps
+	l.drains++
+	return names, lost
 }
 
 // Counts are the ledger's own statistics.
@@ -80,7 +124,10 @@ type Counts struct {
 }
 
 type wsState struct {
-	owner       uint64 // the ledger that may change it (see Ledger.own)
+	owner uint64 // the ledger that may change it (see Ledger.own)
+	// stamp is the owner's change stamp when it last handed the state out
+	// to be changed (Ledger.own): what an AlertEvaluator compares.
+	stamp       uint64
 	name        string
 	settings    Settings
 	hasSettings bool
@@ -153,6 +200,7 @@ func NewLedger(rule PeriodRule, now time.Time) *Ledger {
 // before the ledger is seeded or sees events.
 func (l *Ledger) WithDefaultAlerts(alerts []int) *Ledger {
 	l.defaults = alerts
+	l.epoch++ // every threshold alert moves with them
 	return l
 }
 
@@ -196,6 +244,7 @@ func (l *Ledger) workspace(name string) *wsState {
 	// counters alone (check, the first frame) has none, and 100k empty maps
 	// were a third of seeding them
 	w := &wsState{owner: l.owner, name: name, nextAt: noLine}
+	l.stamp(w)
 	l.ws[name] = w
 	l.members++
 	l.rerank(w) // takes its place in the orders
@@ -502,6 +551,7 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 // passed do not fire again; burn history is kept (it is not per period).
 func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	l.version++
+	l.epoch++ // every workspace re-read (and maybe another period)
 	samePeriod := s.Period.Key == l.period.Key
 	old, members := l.ws, l.members
 	l.bulk = true
@@ -632,6 +682,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 // applied. Project lines already passed do not fire.
 func (l *Ledger) SeedUsedBy(usedBy map[string]int64, at string) {
 	l.version++
+	l.epoch++ // every project's credits, and no longer pending
 	for _, w := range l.ws {
 		for _, p := range w.projects {
 			if p.used != 0 || len(p.endpoints) > 0 {
@@ -693,6 +744,9 @@ func (l *Ledger) Clone() *Ledger {
 	c.all = l.all.clone() // both add to it in place
 	c.refusals = l.refusals.clone()
 	c.crossings = append([]Crossing(nil), l.crossings...)
+	// the list of changed workspaces is the original's reader's: a clone is
+	// judged afresh by whoever takes it (another ledger)
+	c.changed, c.changedLost, c.changedFrom = nil, false, c.stamps
 	return &c
 }
 
@@ -712,12 +766,18 @@ func (l *Ledger) Owned() int {
 // own returns w ready for this ledger to change: w itself when this ledger made
 // it, else a deep copy that replaces w in the ledger (w stays as the other
 // ledgers sharing it see it).
+//
+// Every change to a workspace goes through here (or workspace, which calls
+// it), so the state is stamped with the ledger's next change stamp: an
+// AlertEvaluator re-judges it.
 func (l *Ledger) own(w *wsState) *wsState {
 	if w.owner == l.owner {
+		l.stamp(w)
 		return w
 	}
 	cw := *w
 	cw.owner = l.owner
+	l.stamp(&cw)
 	if w.burn != nil {
 		cw.burn = w.burn.clone()
 	}

@@ -179,7 +179,11 @@ type Watcher struct {
 	storeErr error
 	scores   []model.ForecastScore // newest first, from the stored lifecycle
 	runOut   map[string]time.Time  // workspace → projected run-out
-	stopped  chan struct{}
+	// eval judges the alerts cycle after cycle (only cycle uses it, and
+	// runOuts, the run-outs it reported this cycle)
+	eval    *model.AlertEvaluator
+	runOuts []runOutAt
+	stopped chan struct{}
 	// cycles counts evaluations done, and judged the stream id the ledger of
 	// the last one had read to (tests wait on them).
 	cycles atomic.Int64
@@ -402,10 +406,19 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	}
 	w.changed = changed
 
-	cands := model.EvaluateAlerts(l, now, h, w.opt.Alert, nil)
-	w.track(cands, now)
+	// What changed since the last cycle is judged, not every alert: at 100k
+	// workspaces EvaluateAlerts took most of each second.
+	if w.eval == nil {
+		w.eval = model.NewAlertEvaluator(w.opt.Alert)
+	}
+	w.runOuts = w.runOuts[:0]
+	lifecycle := model.AlertRecords{Known: known, Tracked: true, Changed: changed}
+	trs := w.eval.Transitions(l, now, h, lifecycle, func(ws string, in time.Duration) {
+		w.runOuts = append(w.runOuts, runOutAt{ws, in})
+	})
+	w.track(now)
 	stale := model.AlertID(p.Key, "", "", model.AlertStale, "")
-	for _, tr := range model.AlertTransitions(known, cands, p.Key, l.StreamID(), now) {
+	for _, tr := range trs {
 		if onlyStale && tr.Alert.ID != stale {
 			continue
 		}
@@ -511,15 +524,19 @@ func (w *Watcher) dropKnown(id string) {
 	w.dirty = true
 }
 
-// track keeps each workspace's projected run-out, to score the forecast
-// against the first credits_exhausted 402.
-func (w *Watcher) track(cands []model.Alert, now time.Time) {
+// runOutAt is a workspace whose run-out alert holds, and how soon.
+type runOutAt struct {
+	ws string
+	in time.Duration
+}
+
+// track keeps each workspace's projected run-out (those of the cycle, in
+// runOuts), to score the forecast against the first credits_exhausted 402.
+func (w *Watcher) track(now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, a := range cands {
-		if a.Kind == model.AlertRunOut && a.Condition == model.ConditionHolds && a.RunOutIn > 0 {
-			w.runOut[a.Workspace] = now.Add(a.RunOutIn)
-		}
+	for _, r := range w.runOuts {
+		w.runOut[r.ws] = now.Add(r.in)
 	}
 }
 

@@ -1,0 +1,386 @@
+package model
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// AlertEvaluator gives, second after second, the transitions
+//
+//	AlertTransitions(known, EvaluateAlerts(l, now, h, opt, nil), l.Period().Key, l.StreamID(), now)
+//
+// gives, at the cost of what changed rather than of every alert: at 100k
+// workspaces EvaluateAlerts builds and sorts ~500k alerts each second, which
+// took 3.4 s of each second (BenchmarkWatchSecond). It keeps each
+// workspace's alert ids and conditions from its last call and judges again
+// only
+//
+//   - the workspaces the ledger changed since (their change stamps), all of
+//     them when the ledger did something that moves every alert at once (its
+//     epoch: a Seed, the project credits read, the end of the hour read back)
+//     or when it is handed another ledger;
+//   - what moves with time alone: every run-out of a workspace with a cap
+//     (its forecast) and the feed's own alert;
+//   - the records of the lifecycle that changed since the last call (another
+//     instance fired or resolved, a record expired or was decided on a
+//     history that is gone);
+//   - the alerts due last time (a claim that did not happen is due again) and
+//     those held back last time because the ledger had not read as far as the
+//     instance that fired them (due once the stream passes that id).
+//
+// Each transition's alert is judged afresh at now, so it carries the numbers
+// the full evaluation would. An AlertEvaluator is not safe for concurrent use.
+type AlertEvaluator struct {
+	opt AlertOptions
+
+	// what the last call judged: the ledger, its epoch and change stamp, its
+	// period, pending states and stream id
+	l              *Ledger
+	epoch, stamp   uint64
+	period, stream string
+	histPending    bool
+	usedByPending  bool
+
+	ws map[string]*wsAlerts
+	// capped are the workspaces with a run-out alert; drains and call count
+	// the ledger's list taken and this evaluator's calls
+	capped []*wsAlerts
+	drains uint64
+	call   uint64
+	stale  candidate
+	// known is the lifecycle of the last call when the caller does not
+	// track its changes (AlertRecords); due the ids with a transition due,
+	// blocked those held back by the stream id.
+	known   map[string]AlertRecord
+	due     map[string]struct{}
+	blocked map[string]struct{}
+	// todo are the ids to judge again this call, each with the workspace
+	// whose alerts it is among, when known (nil: found from the id)
+	todo map[string]*wsAlerts
+	buf  []Alert
+}
+
+// candidate is one alert as last judged: its id and condition.
+type candidate struct {
+	id   string
+	cond AlertCondition
+}
+
+// wsAlerts are a workspace's alerts as last judged, from its state w;
+// runOut is the index of its run-out alert in cands (-1: none, it has no
+// cap), at its place in AlertEvaluator.capped (-1: none), call the call that
+// last judged it whole.
+type wsAlerts struct {
+	w      *wsState
+	cands  []candidate
+	runOut int
+	at     int
+	call   uint64
+}
+
+// NewAlertEvaluator returns an evaluator judging with opt (the stale limit).
+// It takes each ledger's list of changed workspaces: one evaluator per
+// ledger (another taking it too makes both compare every stamp).
+func NewAlertEvaluator(opt AlertOptions) *AlertEvaluator {
+	return &AlertEvaluator{opt: opt, due: map[string]struct{}{}, blocked: map[string]struct{}{}, todo: map[string]*wsAlerts{}}
+}
+
+// AlertRecords is the lifecycle a Transitions call judges against.
+type AlertRecords struct {
+	// Known is the lifecycle so far, by id.
+	Known map[string]AlertRecord
+	// Tracked says the caller lists in Changed every id whose record was
+	// added, changed or removed since the last call (a Known kept and
+	// changed in place, as notify.Watcher keeps it). Without it the
+	// evaluator compares Known with the map of its last call, which it keeps:
+	// the caller then hands a new map each call instead of changing it.
+	Tracked bool
+	Changed []string
+}
+
+// Transitions returns the transitions due at now, sorted by id: the same as
+// AlertTransitions over every alert EvaluateAlerts judges on l (see
+// AlertEvaluator). runOut (may be nil) is called once with every workspace
+// whose run-out alert holds and how soon it runs out, as the alert says.
+func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, recs AlertRecords, runOut func(ws string, in time.Duration)) []AlertTransition {
+	known := recs.Known
+	period, stream := l.period.Key, l.streamID
+	full := l != e.l || l.epoch != e.epoch || period != e.period || l.historyPending != e.histPending ||
+		l.usedByPending != e.usedByPending || CompareStreamIDs(stream, e.stream) < 0
+	e.call++
+	clear(e.todo)
+	other := l.drains != e.drains // another reader took the list meanwhile
+	names, lost := l.takeChanged()
+	e.drains = l.drains
+	switch {
+	case full:
+		e.l, e.epoch, e.period, e.histPending, e.usedByPending = l, l.epoch, period, l.historyPending, l.usedByPending
+		e.ws = make(map[string]*wsAlerts, len(l.ws))
+		e.capped = e.capped[:0]
+		clear(e.due)
+		clear(e.blocked)
+		for _, w := range l.ws {
+			e.rebuild(l, w, now, runOut)
+		}
+	case lost || other:
+		for name, w := range l.ws {
+			if c := e.ws[name]; c == nil || c.w != w || w.stamp > e.stamp {
+				e.rebuild(l, w, now, runOut)
+			}
+		}
+	default:
+		for _, name := range names {
+			if w := l.ws[name]; w != nil {
+				e.rebuild(l, w, now, runOut)
+			}
+		}
+	}
+	e.stream, e.stamp = stream, l.stamps
+
+	// the run-outs of the workspaces not judged whole above: they move with
+	// time alone
+	judged := l.runOutJudged(now)
+	for _, c := range e.capped {
+		if c.call == e.call {
+			continue
+		}
+		cond := ConditionUnknown
+		if judged {
+			f := l.forecast(c.w, now)
+			cond = l.runOutCondition(&f, now)
+			if cond == ConditionHolds && f.RunsOutIn > 0 && runOut != nil {
+				runOut(c.w.name, f.RunsOutIn)
+			}
+		}
+		if ca := &c.cands[c.runOut]; ca.cond != cond {
+			ca.cond = cond
+			e.todo[ca.id] = c
+		}
+	}
+
+	sa := staleAlert(period, now, h, e.opt)
+	if full || sa.ID != e.stale.id || sa.Condition != e.stale.cond {
+		e.stale = candidate{sa.ID, sa.Condition}
+		e.mark(sa.ID)
+	}
+
+	switch {
+	case full:
+		for id := range known {
+			e.mark(id)
+		}
+	case recs.Tracked:
+		for _, id := range recs.Changed {
+			e.mark(id)
+		}
+	default:
+		// records another instance (or this one's claims) changed: only what
+		// a transition depends on is compared
+		found := 0
+		for id, r := range known {
+			o, ok := e.known[id]
+			if ok {
+				found++
+			}
+			if !ok || o.Status != r.Status || o.FiredStream != r.FiredStream || o.Alert.Period != r.Alert.Period {
+				e.mark(id)
+			}
+		}
+		if found != len(e.known) { // some are gone
+			for id := range e.known {
+				if _, ok := known[id]; !ok {
+					e.mark(id)
+				}
+			}
+		}
+	}
+	e.known = nil
+	if !recs.Tracked {
+		e.known = known
+	}
+	for id := range e.due {
+		e.mark(id)
+	}
+	for id := range e.blocked {
+		e.mark(id)
+	}
+
+	for id, c := range e.todo {
+		cond, has := e.find(id, c)
+		rec, ok := known[id]
+		due, blocked := judgeTransition(cond, has, rec, ok, period, stream)
+		setIn(e.due, id, due)
+		setIn(e.blocked, id, blocked)
+	}
+	return e.transitions(l, now, sa, known, period, stream)
+}
+
+// rebuild judges every alert of w again.
+func (e *AlertEvaluator) rebuild(l *Ledger, w *wsState, now time.Time, runOut func(string, time.Duration)) {
+	e.buf = l.workspaceAlerts(w, now, l.period.Key, e.buf[:0])
+	c := e.ws[w.name]
+	if c == nil {
+		c = &wsAlerts{at: -1}
+		e.ws[w.name] = c
+	}
+	for _, o := range c.cands {
+		e.todo[o.id] = c // gone, or judged anew below
+	}
+	c.w, c.call = w, e.call
+	c.cands, c.runOut = c.cands[:0], -1
+	for i := range e.buf {
+		a := &e.buf[i]
+		if a.Kind == AlertRunOut {
+			c.runOut = len(c.cands)
+			if a.Condition == ConditionHolds && a.RunOutIn > 0 && runOut != nil {
+				runOut(w.name, a.RunOutIn)
+			}
+		}
+		c.cands = append(c.cands, candidate{a.ID, a.Condition})
+		e.todo[a.ID] = c
+	}
+	c.cands = slices.Clip(c.cands)
+	switch capped := c.runOut >= 0; {
+	case capped && c.at < 0:
+		c.at = len(e.capped)
+		e.capped = append(e.capped, c)
+	case !capped && c.at >= 0:
+		last := e.capped[len(e.capped)-1]
+		e.capped[c.at], last.at = last, c.at
+		e.capped = e.capped[:len(e.capped)-1]
+		c.at = -1
+	}
+}
+
+// find returns the condition of the alert id as last judged, and whether it
+// is judged at all; c is the workspace it is (or was) among, when known.
+func (e *AlertEvaluator) find(id string, c *wsAlerts) (AlertCondition, bool) {
+	if id == e.stale.id {
+		return e.stale.cond, true
+	}
+	if c != nil {
+		for _, ca := range c.cands {
+			if ca.id == id {
+				return ca.cond, true
+			}
+		}
+	}
+	if _, ca := e.owner(id); ca != nil {
+		return ca.cond, true
+	}
+	return ConditionUnknown, false
+}
+
+// owner returns the workspace whose alerts hold id and the alert as last
+// judged (nil: none). The workspace is found from the id itself
+// ("<period>/<ws>/…"), never from a record's fields, which come from
+// outside: every prefix of the id's rest up to a "/" is tried as a name.
+func (e *AlertEvaluator) owner(id string) (string, *candidate) {
+	rest, ok := strings.CutPrefix(id, e.period+"/")
+	if !ok {
+		return "", nil
+	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] != '/' {
+			continue
+		}
+		if c := e.ws[rest[:i]]; c != nil {
+			for j := range c.cands {
+				if c.cands[j].id == id {
+					return rest[:i], &c.cands[j]
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// judgeTransition is AlertTransitions' rule for one id: cond (has: judged at
+// all) against its record (ok: one exists). due says a transition is due;
+// blocked that one would be, once the ledger has read as far as the record's
+// FiredStream.
+func judgeTransition(cond AlertCondition, has bool, rec AlertRecord, ok bool, period, stream string) (due, blocked bool) {
+	if has {
+		switch {
+		case cond == ConditionHolds && !ok:
+			return true, false
+		case cond == ConditionEnded && ok && rec.Status == AlertFiring:
+			ahead := CompareStreamIDs(stream, rec.FiredStream) >= 0
+			return ahead, !ahead
+		}
+		return false, false
+	}
+	if !ok || rec.Status != AlertFiring {
+		return false, false
+	}
+	same := rec.Alert.Period == period
+	earlier := !same && rec.Alert.Period < period
+	ahead := CompareStreamIDs(stream, rec.FiredStream) >= 0
+	return earlier || same && ahead, same && !ahead
+}
+
+// transitions builds the transitions due, sorted by id, each alert judged
+// afresh at now (sa: the feed's own).
+func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known map[string]AlertRecord, period, stream string) []AlertTransition {
+	if len(e.due) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(e.due))
+	for id := range e.due {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	fresh := map[string][]Alert{}
+	var out []AlertTransition
+	for _, id := range ids {
+		rec, ok := known[id]
+		var a *Alert
+		if id == sa.ID {
+			a = &sa
+		} else if name, ca := e.owner(id); ca != nil {
+			as, done := fresh[name]
+			if !done {
+				as = l.workspaceAlerts(l.ws[name], now, period, nil)
+				fresh[name] = as
+			}
+			for i := range as {
+				if as[i].ID == id {
+					a = &as[i]
+					break
+				}
+			}
+		}
+		switch {
+		case a == nil:
+			if !ok || rec.Status != AlertFiring {
+				continue
+			}
+			earlier := rec.Alert.Period != period && rec.Alert.Period < period
+			gone := rec.Alert.Period == period && CompareStreamIDs(stream, rec.FiredStream) >= 0
+			if earlier || gone {
+				out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: stream, Removed: gone && !earlier})
+			}
+		case a.Condition == ConditionHolds && !ok:
+			out = append(out, AlertTransition{Alert: *a, Status: AlertFiring, At: now, Stream: stream})
+		case a.Condition == ConditionEnded && ok && rec.Status == AlertFiring && CompareStreamIDs(stream, rec.FiredStream) >= 0:
+			out = append(out, AlertTransition{Alert: *a, Status: AlertResolved, At: now, Stream: stream})
+		}
+	}
+	return out
+}
+
+// mark adds id to todo, keeping its workspace when one is known already.
+func (e *AlertEvaluator) mark(id string) {
+	if _, ok := e.todo[id]; !ok {
+		e.todo[id] = nil
+	}
+}
+
+func setIn(m map[string]struct{}, id string, on bool) {
+	if on {
+		m[id] = struct{}{}
+	} else {
+		delete(m, id)
+	}
+}

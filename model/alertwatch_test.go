@@ -1,0 +1,412 @@
+package model_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"mavtop/model"
+)
+
+// TestIncrementalAlertsMatchTheFullEvaluation drives random seconds —
+// events (usage, 402s of three codes, recharges), settings and project
+// budgets changed (allocation, limit, budget alert, thresholds), the hour
+// read back and ended, the project credits read, re-reads, a rewind (a new
+// ledger), a clone, the stale feed, time crossing MinSpan, the hour and a
+// billing period's rollover, and the lifecycle edited by "another instance"
+// (firing or resolving ids, FiredStream ahead of or behind this ledger, a
+// record gone, one cleared by a history that is gone, an earlier period's
+// firing) — through both the full EvaluateAlerts + AlertTransitions and the
+// AlertEvaluator, and requires the same transitions every second, payload
+// and order included, and the same run-outs tracked.
+func TestIncrementalAlertsMatchTheFullEvaluation(t *testing.T) {
+	var fired, resolved, removed, blockedSeen, runOuts int
+	for seed := range uint64(8) {
+		s := newAlertSim(seed)
+		for sec := range 600 {
+			s.step()
+			h := s.health()
+			cands := model.EvaluateAlerts(s.l, s.now, h, model.AlertOptions{}, nil)
+			full := model.AlertTransitions(s.known, cands, s.l.Period().Key, s.l.StreamID(), s.now)
+			fullRun := map[string]time.Duration{}
+			for _, a := range cands {
+				if a.Kind == model.AlertRunOut && a.Condition == model.ConditionHolds && a.RunOutIn > 0 {
+					fullRun[a.Workspace] = a.RunOutIn
+				}
+			}
+			incRun := map[string]time.Duration{}
+			// the first evaluator is told which records changed (the
+			// watcher's way: its map kept and changed in place); the second
+			// compares a new map with its last
+			recs := model.AlertRecords{Known: s.known, Tracked: true, Changed: slices.Collect(maps.Keys(s.touched))}
+			clear(s.touched)
+			inc := s.ev.Transitions(s.l, s.now, h, recs, func(ws string, in time.Duration) {
+				if _, twice := incRun[ws]; twice {
+					t.Fatalf("seed %d second %d: run-out of %s reported twice", seed, sec, ws)
+				}
+				incRun[ws] = in
+			})
+			if !reflect.DeepEqual(full, inc) {
+				t.Fatalf("seed %d second %d (%s, stream %s, last op %s): transitions differ\nfull: %s\nincremental: %s",
+					seed, sec, s.now.Format(time.RFC3339), s.l.StreamID(), s.lastOp, describe(full), describe(inc))
+			}
+			if !reflect.DeepEqual(fullRun, incRun) {
+				t.Fatalf("seed %d second %d: run-outs tracked differ\nfull: %v\nincremental: %v", seed, sec, fullRun, incRun)
+			}
+			if s.r.IntN(40) == 0 {
+				// a second evaluator takes the ledger's list of changed
+				// workspaces: each must then find them by their stamps
+				if rival := s.rival.Transitions(s.l, s.now, h, model.AlertRecords{Known: maps.Clone(s.known)}, nil); !reflect.DeepEqual(full, rival) {
+					t.Fatalf("seed %d second %d: the second evaluator's transitions differ\nfull: %s\nsecond: %s", seed, sec, describe(full), describe(rival))
+				}
+			}
+			runOuts += len(fullRun)
+			for _, tr := range full {
+				switch {
+				case tr.Removed:
+					removed++
+				case tr.Status == model.AlertFiring:
+					fired++
+				default:
+					resolved++
+				}
+			}
+			blockedSeen += s.claim(full, cands)
+			s.edit(cands)
+		}
+	}
+	t.Logf("fired %d, resolved %d, removed %d, held back by the stream %d, run-outs tracked %d", fired, resolved, removed, blockedSeen, runOuts)
+	// a run that never reaches these proves nothing
+	if fired < 500 || resolved < 100 || removed < 20 || blockedSeen < 20 || runOuts < 1000 {
+		t.Fatalf("the random seconds did not exercise the lifecycle: fired %d, resolved %d, removed %d, held back %d, run-outs %d",
+			fired, resolved, removed, blockedSeen, runOuts)
+	}
+}
+
+func describe(trs []model.AlertTransition) string {
+	out := ""
+	for _, tr := range trs {
+		out += fmt.Sprintf("\n  %s %s removed=%v %+v", tr.Alert.ID, tr.Status, tr.Removed, tr.Alert)
+	}
+	return out
+}
+
+// alertSim is a ledger fed random seconds and a lifecycle edited at random.
+type alertSim struct {
+	r     *rand.Rand
+	l     *model.Ledger
+	ev    *model.AlertEvaluator
+	rival *model.AlertEvaluator
+	now   time.Time
+	seq   int
+	known map[string]model.AlertRecord
+	// touched are the ids whose record changed since the last judgement
+	touched map[string]bool
+	lastOp  string
+	// down is when the feed went stale (zero: connected)
+	down      time.Time
+	connected bool
+}
+
+var (
+	simWS    = []string{"acme", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta", "iota"}
+	simProj  = []string{"p0", "p1", "p2"}
+	simCodes = []string{model.CodeCreditsExhausted, model.CodeBudgetExceeded, "rate_limited"}
+)
+
+func newAlertSim(seed uint64) *alertSim {
+	s := &alertSim{r: rand.New(rand.NewPCG(seed, 16)), known: map[string]model.AlertRecord{}, touched: map[string]bool{}, connected: true}
+	// late on the period's last day: the rollover comes within the run
+	s.now = time.Date(2026, 11, 30, 22, 40, 0, 0, time.UTC).Add(time.Duration(s.r.IntN(3600)) * time.Second)
+	s.ev, s.rival = model.NewAlertEvaluator(model.AlertOptions{}), model.NewAlertEvaluator(model.AlertOptions{})
+	s.fresh()
+	return s
+}
+
+// fresh starts a new ledger seeded from random counters, as a start (or a
+// rewind) does.
+func (s *alertSim) fresh() {
+	s.l = model.NewLedger(model.MonthlyUTC, s.now)
+	if s.r.IntN(2) == 0 {
+		s.l.WithDefaultAlerts([]int{40, 80})
+	}
+	s.seed(s.r.IntN(2) == 0, s.r.IntN(2) == 0)
+}
+
+func (s *alertSim) nextID() string {
+	s.seq++
+	return fmt.Sprintf("%d-%d", s.now.UnixMilli(), s.seq)
+}
+
+func (s *alertSim) settings() model.Settings {
+	st := model.Settings{}
+	if s.r.IntN(5) > 0 {
+		st.Allocation = int64(500 + s.r.IntN(5_000))
+	}
+	if s.r.IntN(3) == 0 {
+		st.UsageLimit = int64(500 + s.r.IntN(6_000))
+	}
+	if s.r.IntN(3) == 0 {
+		st.BudgetAlert = int64(200 + s.r.IntN(4_000))
+	}
+	if s.r.IntN(3) == 0 {
+		st.Alerts = [][]int{{30, 60, 90}, {50}, {10, 95}}[s.r.IntN(3)]
+	}
+	if s.r.IntN(4) == 0 {
+		st.RechargeBelow, st.RechargeAmount = 100, 1_000
+	}
+	return st
+}
+
+func (s *alertSim) budget() model.ProjectBudget {
+	b := model.ProjectBudget{}
+	if s.r.IntN(2) == 0 {
+		b.Limit = int64(300 + s.r.IntN(3_000))
+	}
+	if s.r.IntN(2) == 0 {
+		b.Alert = int64(100 + s.r.IntN(300))
+	}
+	return b
+}
+
+// seed re-reads random counters at the ledger's stream id (the period
+// holding now), the project credits later or not, the hour read back later
+// or not.
+func (s *alertSim) seed(usedByLater, historyLater bool) {
+	snap := &model.Snapshot{
+		Period: model.MonthlyUTC.At(s.now), StreamID: s.l.StreamID(),
+		Used: map[string]int64{}, UsedBy: map[string]int64{}, Refused: map[string]int64{},
+		Recharged: map[string]int64{}, Settings: map[string]model.Settings{}, Budgets: map[string]model.ProjectBudget{},
+		UsedByLater: usedByLater, HistoryLater: historyLater,
+	}
+	if snap.StreamID == "" {
+		snap.StreamID = "0-0"
+	}
+	for _, ws := range simWS {
+		if s.r.IntN(6) == 0 {
+			continue // not in this read
+		}
+		snap.Settings[ws] = s.settings()
+		used := int64(s.r.IntN(6_000))
+		snap.Used[ws] = used
+		if !usedByLater {
+			snap.UsedBy[model.UsedByField(ws, "p0", "chat")] = used / 2
+			snap.UsedBy[model.UsedByField(ws, "p1", "embed")] = used - used/2
+		}
+		if s.r.IntN(3) == 0 {
+			snap.Refused[model.RefusedField(ws, simProj[s.r.IntN(3)], simCodes[s.r.IntN(3)])] = int64(1 + s.r.IntN(3))
+		}
+		if s.r.IntN(4) == 0 {
+			snap.Recharged[ws] = 1_000
+		}
+		if s.r.IntN(2) == 0 {
+			snap.Budgets[model.ProjectKey(ws, simProj[s.r.IntN(3)])] = s.budget()
+		}
+	}
+	s.l.Seed(snap, s.now)
+}
+
+// step moves time and changes the ledger as a second of the feed would.
+func (s *alertSim) step() {
+	switch k := s.r.IntN(100); {
+	case k < 85:
+		s.now = s.now.Add(time.Second)
+	case k < 97:
+		s.now = s.now.Add(time.Duration(10+s.r.IntN(120)) * time.Second)
+	default:
+		s.now = s.now.Add(time.Duration(5+s.r.IntN(25)) * time.Minute) // crosses MinSpan, the hour, idle rules
+	}
+	if p := model.MonthlyUTC.At(s.now); p.Key != s.l.Period().Key {
+		s.lastOp = "rollover"
+		s.seed(false, false) // the feed re-reads the counters of the new period
+		return
+	}
+	for range s.r.IntN(6) {
+		s.op()
+	}
+}
+
+func (s *alertSim) op() {
+	ws := simWS[s.r.IntN(len(simWS))]
+	proj := simProj[s.r.IntN(len(simProj))]
+	ts := s.now.UnixMilli() - int64(s.r.IntN(1_000))
+	switch k := s.r.IntN(1_000); {
+	case k < 700:
+		s.lastOp = "usage"
+		e := model.Event{ID: s.nextID(), TS: ts, Workspace: ws, Project: proj, Endpoint: "chat", Credits: int64(s.r.IntN(120)), Status: 200}
+		if s.r.IntN(10) == 0 {
+			e.Status, e.Code, e.Credits = 402, simCodes[s.r.IntN(3)], 0
+		}
+		s.l.Apply(&e)
+	case k < 760:
+		s.lastOp = "recharge"
+		e := model.Event{ID: s.nextID(), TS: ts, Workspace: ws, Kind: model.KindRecharge, Credits: 500}
+		s.l.Apply(&e)
+	case k < 820:
+		s.lastOp = "settings event"
+		b, _ := json.Marshal(s.settings())
+		e := model.Event{ID: s.nextID(), TS: ts, Workspace: ws, Kind: model.KindSettings, Msg: string(b)}
+		s.l.Apply(&e)
+	case k < 860:
+		s.lastOp = "budget event"
+		b, _ := json.Marshal(s.budget())
+		e := model.Event{ID: s.nextID(), TS: ts, Workspace: ws, Project: proj, Kind: model.KindSettings, Msg: string(b)}
+		s.l.Apply(&e)
+	case k < 880:
+		s.lastOp = "SetSettings"
+		s.l.SetSettings(ws, s.settings(), ts)
+	case k < 900:
+		s.lastOp = "SetBudget"
+		s.l.SetBudget(ws, proj, s.budget(), ts)
+	case k < 940:
+		s.lastOp = "backfill"
+		var page []model.Event
+		from := s.now.Add(-time.Hour)
+		for i := range 1 + s.r.IntN(20) {
+			e := model.Event{ID: fmt.Sprintf("%d-0", from.UnixMilli()+int64(i)), TS: from.UnixMilli() + int64(s.r.IntN(3_000_000)),
+				Workspace: simWS[s.r.IntN(len(simWS))], Project: simProj[s.r.IntN(3)], Endpoint: "chat", Credits: int64(s.r.IntN(200)), Status: 200}
+			if s.r.IntN(5) == 0 {
+				e.Status, e.Code, e.Credits = 402, simCodes[s.r.IntN(3)], 0
+			}
+			page = append(page, e)
+		}
+		slices.SortFunc(page, func(a, b model.Event) int { return int(b.TS - a.TS) })
+		s.l.Backfill(page, from)
+	case k < 960:
+		s.lastOp = "EndHistory"
+		s.l.EndHistory()
+	case k < 972:
+		s.lastOp = "SeedUsedBy"
+		usedBy := map[string]int64{}
+		for _, w := range simWS {
+			usedBy[model.UsedByField(w, simProj[s.r.IntN(3)], "chat")] = int64(s.r.IntN(4_000))
+		}
+		s.l.SeedUsedBy(usedBy, s.l.StreamID())
+	case k < 984:
+		s.lastOp = "re-read"
+		s.seed(s.r.IntN(3) == 0, s.r.IntN(3) == 0)
+	case k < 990:
+		s.lastOp = "rewind"
+		s.fresh()
+	case k < 996:
+		s.lastOp = "clone"
+		c := s.l.Clone()
+		if s.r.IntN(2) == 0 {
+			s.l = c // the viewer's copy from now on; else the original goes on, its states shared
+		}
+	default:
+		s.lastOp = "default thresholds"
+		s.l.WithDefaultAlerts([][]int{nil, {20, 70}, {55}}[s.r.IntN(3)])
+	}
+}
+
+// health is the feed's state: now and then unreachable for long enough to
+// be stale, or read late.
+func (s *alertSim) health() model.FeedHealth {
+	switch k := s.r.IntN(200); {
+	case k == 0 && s.connected:
+		s.connected, s.down = false, s.now.Add(-time.Duration(s.r.IntN(10))*time.Minute)
+	case k < 4 && !s.connected:
+		s.connected = true
+	}
+	if !s.connected {
+		return model.FeedHealth{Since: s.down}
+	}
+	return model.FeedHealth{Connected: true, Since: s.now.Add(-time.Hour), Lag: time.Duration(s.r.IntN(2)) * time.Duration(s.r.IntN(400)) * time.Second}
+}
+
+// claim records the transitions as the store would, each but one in ten
+// (a claim that failed is due again); it returns how many resolutions the
+// stream held back (ended, firing, fired further than this ledger read).
+func (s *alertSim) claim(trs []model.AlertTransition, cands []model.Alert) int {
+	for _, tr := range trs {
+		if s.r.IntN(10) == 0 {
+			continue
+		}
+		rec := s.known[tr.Alert.ID]
+		s.touched[tr.Alert.ID] = true
+		if tr.Status == model.AlertFiring {
+			s.known[tr.Alert.ID] = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
+			continue
+		}
+		rec.Alert, rec.Status, rec.ResolvedAt = tr.Alert, model.AlertResolved, tr.At
+		s.known[tr.Alert.ID] = rec
+	}
+	held := 0
+	for _, a := range cands {
+		if rec, ok := s.known[a.ID]; ok && a.Condition == model.ConditionEnded && rec.Status == model.AlertFiring &&
+			model.CompareStreamIDs(s.l.StreamID(), rec.FiredStream) < 0 {
+			held++
+		}
+	}
+	// the watcher reads this period and the last
+	cur := s.l.Period()
+	prev := s.l.Rule().At(cur.Start.Add(-time.Millisecond)).Key
+	for id, rec := range s.known {
+		if p := rec.Alert.Period; p != cur.Key && p != prev {
+			delete(s.known, id)
+			s.touched[id] = true
+		}
+	}
+	return held
+}
+
+// edit changes the lifecycle as other instances (or a Redis that lost data)
+// would.
+func (s *alertSim) edit(cands []model.Alert) {
+	if s.r.IntN(4) != 0 {
+		return
+	}
+	ids := slices.Sorted(maps.Keys(s.known))
+	ms, _, _ := splitStream(s.l.StreamID())
+	pick := func() string {
+		id := ids[s.r.IntN(len(ids))]
+		s.touched[id] = true
+		return id
+	}
+	switch k := s.r.IntN(6); {
+	case k == 0 && len(cands) > 0: // another instance, further on, fired one
+		a := cands[s.r.IntN(len(cands))]
+		if _, ok := s.known[a.ID]; !ok {
+			s.touched[a.ID] = true
+			s.known[a.ID] = model.AlertRecord{Alert: a, Status: model.AlertFiring, FiredAt: s.now,
+				FiredStream: fmt.Sprintf("%d-0", ms+int64(s.r.IntN(20_000))-5_000)}
+		}
+	case k == 1 && len(ids) > 0: // another instance resolved one
+		id := pick()
+		rec := s.known[id]
+		rec.Status, rec.ResolvedAt = model.AlertResolved, s.now
+		s.known[id] = rec
+	case k == 2 && len(ids) > 0: // a record gone (expired, a Redis that lost it)
+		delete(s.known, pick())
+	case k == 3 && len(ids) > 0: // decided on a history that is gone (rolledBack)
+		id := pick()
+		if rec := s.known[id]; rec.Status == model.AlertFiring {
+			rec.FiredStream = ""
+			s.known[id] = rec
+		}
+	case k == 4 && len(cands) > 0: // an earlier period's firing, read with this one
+		a := cands[s.r.IntN(len(cands))]
+		cur := s.l.Period()
+		a.Period = s.l.Rule().At(cur.Start.Add(-time.Millisecond)).Key
+		a.ID = model.AlertID(a.Period, a.Workspace, a.Project, a.Kind, "x")
+		s.touched[a.ID] = true
+		s.known[a.ID] = model.AlertRecord{Alert: a, Status: model.AlertFiring, FiredAt: s.now.Add(-48 * time.Hour), FiredStream: "1-0"}
+	case k == 5 && len(ids) > 0: // fired further on than this ledger read, or behind it
+		id := pick()
+		if rec := s.known[id]; rec.Status == model.AlertFiring {
+			rec.FiredStream = fmt.Sprintf("%d-0", ms+int64(s.r.IntN(30_000))-10_000)
+			s.known[id] = rec
+		}
+	}
+}
+
+func splitStream(id string) (ms, seq int64, ok bool) {
+	_, err := fmt.Sscanf(id, "%d-%d", &ms, &seq)
+	return ms, seq, err == nil
+}

@@ -264,14 +264,6 @@ func screenPaces(screen string) []shownPace {
 		if len(screenLevels(l)) == 0 {
 			continue
 		}
-		// a row whose used cell names a project ("99.9 % /training") is
-		// judged by that project's usage limit, burn and pace included: the
-		// demo keeps hooli-ml's training at its limit by design (its owner
-		// raises it by 1,000 after the 402s), so its pace against the few
-		// credits left of the limit is rightly >999×, no burst at the start
-		if strings.Contains(l, "% /") || strings.Contains(l, "%/") {
-			continue
-		}
 		for _, m := range paceRE.FindAllStringSubmatch(l, -1) {
 			v, err := strconv.ParseFloat(m[2], 64)
 			if err != nil {
@@ -509,4 +501,77 @@ func TestSGRLines(t *testing.T) {
 	if string(out) != want {
 		t.Errorf("got  %q\nwant %q", out, want)
 	}
+}
+
+// TestARefusedProjectAgreesInRealTerminal: the demo's hooli-ml starts with its
+// project training at its usage limit, refused with 402 budget_exceeded (its
+// owner raises the limit a minute and a half after the live refusals start).
+// In tmux at 200×50 the row and the refusal's alert (what the banner said),
+// then with hooli-ml's detail open the row and the detail, say the same: the
+// limit is reached (no "out in 13 s" beside the
+// banner, no pace, no "out of credits" for a workspace with credits left).
+func TestARefusedProjectAgreesInRealTerminal(t *testing.T) {
+	self, tmux := privateTmux(t)
+	const w, h = 200, 50
+	session := fmt.Sprintf("mavtop-refused-%d", os.Getpid())
+	cmd := fmt.Sprintf("env -u REDIS_URL MAVTOP_AS_MAIN=1 %s; sleep 30", self)
+	if out, err := tmux("new-session", "-d", "-s", session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v: %s", err, out)
+	}
+	defer tmux("kill-session", "-t", session).Run()
+	var screen string
+	until := func(what string, want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			out, err := tmux("capture-pane", "-p", "-t", session).Output()
+			if err != nil {
+				t.Fatalf("capture-pane: %v", err)
+			}
+			screen = string(out)
+			missing := ""
+			for _, s := range want {
+				if !strings.Contains(screen, s) {
+					missing = s
+				}
+			}
+			if missing == "" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s (%q) on screen:\n%s", what, missing, screen)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// the alerts pane holds what the banner said when the refusal came
+	until("the row and the refusal's alert", "DEMO", "90,000 / 90,000 lim limit reached",
+		"✖ hooli-ml/training got 402 budget_exceeded", "firing: the API refuses hooli-ml's calls with 402 budget_exce", "firing: hooli-ml/training reached its 90,000-credit usage limit")
+	tmux("send-keys", "-t", session, "/").Run()
+	until("the filter", "filter: ")
+	tmux("send-keys", "-t", session, "-l", "hooli-ml").Run()
+	until("the name typed", "filter: hooli-ml")
+	tmux("send-keys", "-t", session, "Enter").Run()
+	tmux("send-keys", "-t", session, "Enter").Run()
+	until("the row and the detail",
+		"100 % /training", "90,000 / 90,000 lim limit reached",
+		"project training's usage limit (sets the level)")
+	var row string
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.Contains(l, "hooli-ml ") && strings.Contains(l, "/training") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, "✖ OUT") || strings.Contains(row, "×") || strings.Contains(row, "out in") {
+		t.Errorf("row %q: want ✖ OUT, limit reached, no pace", row)
+	}
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.Contains(l, "project training's usage limit (sets the level)") && !strings.Contains(l, " · limit reached") {
+			t.Errorf("the detail's forecast of the limit %q: want limit reached", l)
+		}
+	}
+	if strings.Contains(screen, "out of credits") {
+		t.Errorf("the detail says out of credits for a workspace with credits left:\n%s", screen)
+	}
+	tmux("send-keys", "-t", session, "q").Run()
 }

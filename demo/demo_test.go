@@ -145,10 +145,12 @@ func TestDemoStaysTruthfulFor35Minutes(t *testing.T) {
 				t.Errorf("%s in: the period has only %s left", at, left)
 			}
 			for _, sum := range l.Summaries(nil) {
-				f := l.Forecast(sum.Name, now)
+				// the forecast the row shows: of the budget that sets the
+				// level (a project's usage limit where it binds)
+				v, f, _ := l.VerdictForecast(sum.Name, now)
 				s.levels[sum.Level] = append(s.levels[sum.Level], sum.Name)
-				s.rows = append(s.rows, fmt.Sprintf("%-18s %-5s %5.1f%% burn %7.0f/h pace %5.1f× out %v in %s",
-					sum.Name, sum.Level, sum.Percent, f.BurnPerHour, f.PaceMultiple, f.RunsOut, f.RunsOutIn.Round(time.Minute)))
+				s.rows = append(s.rows, fmt.Sprintf("%-18s %-5s %5.1f%% /%s burn %7.0f/h pace %5.1f× out %v in %s",
+					sum.Name, sum.Level, sum.Percent, v.Project, f.BurnPerHour, f.PaceMultiple, f.RunsOut, f.RunsOutIn.Round(time.Minute)))
 				if math.IsInf(f.PaceMultiple, 0) || math.IsNaN(f.PaceMultiple) || f.PaceMultiple > 50 {
 					t.Errorf("%s in: %s paces at %.1f× (burn %.0f/h, %d left, %s to go)", at, sum.Name, f.PaceMultiple, f.BurnPerHour, f.Remaining, f.Left)
 				}

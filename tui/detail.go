@@ -297,6 +297,10 @@ func (d *Detail) forecastLine(f model.Forecast, project bool) string {
 	case f.RunsOut && f.AfterRecharges:
 		fr += " · " + st.Bad.Render(fmt.Sprintf("runs out after recharges in %s (~%d top-ups of %s, then the usage limit)",
 			humanize(f.RunsOutIn), f.RechargesLeft, credits(f.RechargeAmount)))
+	case f.RunsOut && f.RunsOutIn == 0 && project:
+		// the workspace has credits; the API refuses this project's calls
+		// (budget_exceeded), as the row's "limit reached" says
+		fr += " · " + st.Bad.Render("limit reached")
 	case f.RunsOut && f.RunsOutIn == 0:
 		fr += " · " + st.Bad.Render("out of credits")
 	case f.RunsOut:

@@ -237,4 +237,11 @@ func TestAProjectHeldAtItsLimit(t *testing.T) {
 			t.Errorf("row %q at 90,000/90,000: want limit reached and no pace", line)
 		}
 	}
+	// and refused at it: the detail says the limit is reached, as the row
+	// does, not "out of credits" (the workspace has 1.35M left)
+	l.Apply(&model.Event{TS: testNow.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Status: 402, Code: model.CodeBudgetExceeded})
+	d.Refresh(l)
+	if s := ansi.Strip(d.View()); !strings.Contains(s, "days left · limit reached") || strings.Contains(s, "out of credits") {
+		t.Errorf("detail at 90,000/90,000, refused: want limit reached, not out of credits:\n%s", s)
+	}
 }

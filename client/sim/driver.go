@@ -192,10 +192,7 @@ func (d *Driver) traffic(ctx context.Context, w Workspace) {
 		// Draw everything the call needs first, so the sequence of draws does not
 		// depend on timing.
 		op := pickOp(r, w.Mix, total)
-		project := ""
-		if len(w.Projects) > 0 {
-			project = w.Projects[r.IntN(len(w.Projects))].Name
-		}
+		project := pickProject(r, w.Projects)
 		call := d.prepare(r, w, op, n)
 		n++
 		c := d.cfg.Client.In(w.Name, project)

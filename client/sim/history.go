@@ -65,6 +65,17 @@ func PastOf(evs []model.Event) []sandbox.Past {
 	return out
 }
 
+// msgBudgetExceeded is the sandbox's refusal of a call of project, which is
+// at its usage limit.
+func msgBudgetExceeded(w Workspace, project string) string {
+	for _, p := range w.Projects {
+		if p.Name == project {
+			return fmt.Sprintf("Budget exceeded: project %q in workspace %q has reached its usage limit of %d credits (%d used). Raise the project's limit in Workspace Settings > Budget.", project, w.Name, p.UsageLimit, p.Used)
+		}
+	}
+	return ""
+}
+
 // cell is a project and endpoint: where daily totals are booked.
 type cell struct{ project, endpoint string }
 
@@ -86,22 +97,32 @@ func history(w Workspace, p model.Period, now time.Time, pace float64, seed uint
 	if from.Before(p.Start) {
 		from = p.Start
 	}
+	limitAt := map[string]time.Time{} // when a project reached its usage limit
+	for _, pr := range w.Projects {
+		if pr.LimitAgo > 0 {
+			limitAt[pr.Name] = now.Add(-pr.LimitAgo)
+		}
+	}
 	var evs []model.Event
 	recent := map[string]int64{} // credits per project in the call-by-call part
 	var recentTotal int64
 	if rate > 0 && len(w.Mix) > 0 {
 		for t := from.Add(nextArrival(r, w.Name, rate, from)); t.Before(now); t = t.Add(nextArrival(r, w.Name, rate, t)) {
 			op := pickOp(r, w.Mix, total)
-			project := ""
-			if len(w.Projects) > 0 {
-				project = w.Projects[r.IntN(len(w.Projects))].Name
-			}
+			project := pickProject(r, w.Projects)
 			e := model.Event{TS: t.UnixMilli(), Workspace: w.Name, Project: project, Endpoint: op.Endpoint(),
 				Req: requestID(r), Op: string(op)}
 			if !outAt.IsZero() && !t.Before(outAt) {
 				e.Status, e.Code, e.Msg, e.Op = 402, model.CodeCreditsExhausted, msgCreditsExhausted, ""
 				evs = append(evs, e)
 				t = t.Add(5 * time.Second) // the application backs off (Config.Backoff)
+				continue
+			}
+			if at, ok := limitAt[project]; ok && !t.Before(at) {
+				e.Status, e.Code, e.Op = 402, model.CodeBudgetExceeded, ""
+				e.Msg = msgBudgetExceeded(w, project)
+				evs = append(evs, e)
+				t = t.Add(5 * time.Second)
 				continue
 			}
 			q := quote(r, op)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math/rand/v2"
 	"time"
 
 	"mavtop/estimator"
@@ -56,6 +57,48 @@ type Project struct {
 	// limit once its calls have been refused for RaiseAfter (simulated in Run).
 	RaiseBy    int64
 	RaiseAfter time.Duration
+	// LimitAgo, when set, is how long before the demo the project reached its
+	// usage limit: its calls since were refused with budget_exceeded (the last
+	// hour's history holds them), and Used is its UsageLimit.
+	LimitAgo time.Duration
+	// Weight is the project's relative share of the workspace's calls (0: 1,
+	// an even share).
+	Weight float64
+}
+
+// pickProject draws the project of one call by the projects' weights ("" for
+// a workspace without projects). With no weight set it is one draw of an even
+// share, as it always was, so the other workspaces' traffic is unchanged.
+func pickProject(r *rand.Rand, ps []Project) string {
+	if len(ps) == 0 {
+		return ""
+	}
+	var total float64
+	weighted := false
+	for _, p := range ps {
+		w := p.Weight
+		if w > 0 {
+			weighted = true
+		} else {
+			w = 1
+		}
+		total += w
+	}
+	if !weighted {
+		return ps[r.IntN(len(ps))].Name
+	}
+	x := r.Float64() * total
+	for _, p := range ps {
+		w := p.Weight
+		if w <= 0 {
+			w = 1
+		}
+		if x < w {
+			return p.Name
+		}
+		x -= w
+	}
+	return ps[len(ps)-1].Name
 }
 
 // Share is one operation's weight in a traffic mix.
@@ -115,9 +158,12 @@ func PaceFor(left time.Duration) float64 {
 //	umbrella-research  OUT: ran out two hours ago; no pre-flight, so its focus
 //	                   groups and videos are refused with 402 credits_exhausted
 //	hooli-ml           55 %  warn; draws from the account's pool; project
-//	                   "training" sits at its usage limit (402 budget_exceeded)
-//	                   and its owner raises the limit by 1,000 a minute and a
-//	                   half after the refusals start, again and again
+//	                   "training" (a tenth of its calls) reached its usage
+//	                   limit 10 minutes before the start (402 budget_exceeded)
+//	                   and its owner raises the limit by 27,000 a minute and
+//	                   a half after the live refusals start: then training
+//	                   is at 77 % of its limit (high: it sets hooli-ml's
+//	                   level), pace under 20×, for about 20 hours
 //
 // No workspace can run out within hours at these paces: levels stay mixed
 // however long the demo runs (a day or so), and pace stays under 20×.
@@ -163,8 +209,12 @@ func DefaultWorkspaces() []Workspace {
 			Name: "hooli-ml", Note: "project training at its limit: 402 budget_exceeded until the owner raises it",
 			Allocation: 3_000_000, SharesAccount: true, Used: 1_650_000,
 			Projects: []Project{
-				{Name: "training", UsageLimit: 90_000, Used: 89_960, RaiseBy: 1_000, RaiseAfter: 90 * time.Second},
-				{Name: "inference"},
+				// a tenth of the calls (~1.3k credits/h): the raise of 27,000
+				// leaves it at 77 % of its limit (high, so it sets the level)
+				// for about 20 hours at a pace under 20×
+				{Name: "training", UsageLimit: 90_000, Used: 90_000, LimitAgo: 10 * time.Minute,
+					RaiseBy: 27_000, RaiseAfter: 90 * time.Second, Weight: 1},
+				{Name: "inference", Weight: 9},
 			},
 			Rate: 0.25, Preflight: true,
 			Mix: []Share{{chat, 60}, {simple, 15}, {moderate, 10}, {complex, 5}, {fg, 8}, {video, 2}},

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,121 +20,161 @@ import (
 	"mavtop/model/modeltest"
 )
 
-// BenchmarkCheckRead compares what mavtop check does (read the workspace
-// counters and settings, seed a ledger, judge, encode JSON) with a bare MULTI
-// of HGETALLs of the same hashes, at 10k and 100k workspaces (3 projects × 4
-// endpoints each in used_by, which check does not read). Target: check ≤ 2×
-// bare.
+// BenchmarkCheckRead compares the whole of `mavtop check --json` (connect,
+// read the counters and settings, judge, encode JSON to io.Discard, as the
+// binary runs it) with a bare MULTI of HGETALLs of the same hashes, at 10k and
+// 100k workspaces (3 projects × 4 endpoints each in used_by, which check does
+// not read). Target: check ≤ 2× bare. redis-cmds/op counts the commands each
+// run sends (INFO commandstats, the benchmark's own INFO left out).
+// check-limited-100k is check with a usage limit on one workspace's project
+// in a hundred: their usage is in used_by.
 func BenchmarkCheckRead(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		srv := feedtest.Start(b)
 		c := srv.Client()
-		ctx := context.Background()
-		now := time.Now()
-		snap := modeltest.Snapshot(n, now)
 		keys := feed.Keys{}
+		snap := fillScale(b, c, keys, n)
 		pk := snap.Period.Key
-		fill := func(key string, fields map[string]any) {
-			batch := map[string]any{}
-			flush := func() {
-				if len(batch) > 0 {
-					if err := c.HSet(ctx, key, batch).Err(); err != nil {
-						b.Fatal(err)
-					}
-					batch = map[string]any{}
-				}
-			}
-			for f, v := range fields {
-				batch[f] = v
-				if len(batch) == 5000 {
-					flush()
-				}
-			}
-			flush()
-		}
-		used, usedBy, refused, settings := map[string]any{}, map[string]any{}, map[string]any{}, map[string]any{}
-		for k, v := range snap.Used {
-			used[k] = v
-		}
-		for k, v := range snap.UsedBy {
-			usedBy[k] = v
-		}
-		for k, v := range snap.Refused {
-			refused[k] = v
-		}
-		for k, v := range snap.Settings {
-			js, _ := json.Marshal(v)
-			settings[k] = string(js)
-		}
-		fill(keys.Used(pk), used)
-		fill(keys.UsedBy(pk), usedBy)
-		fill(keys.Refused(pk), refused)
-		fill(keys.Settings(), settings)
 		b.Run(fmt.Sprintf("bare-%dk", n/1000), func(b *testing.B) {
 			defer reportCPU(b, c)()
 			for i := 0; i < b.N; i++ {
 				pipe := c.TxPipeline()
 				for _, k := range []string{keys.Used(pk), keys.Refused(pk), keys.Recharged(pk), keys.Settings()} {
-					pipe.HGetAll(ctx, k)
+					pipe.HGetAll(ctx0, k)
 				}
-				if _, err := pipe.Exec(ctx); err != nil {
+				if _, err := pipe.Exec(ctx0); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		b.Run(fmt.Sprintf("check-%dk", n/1000), func(b *testing.B) {
+		runCheck := func(b *testing.B, rows int) {
 			defer reportCPU(b, c)()
 			for i := 0; i < b.N; i++ {
-				res, err := feed.ReadWorkspaceSnapshot(ctx, c, keys, now, model.MonthlyUTC)
-				if err != nil {
-					b.Fatal(err)
-				}
-				rows, err := checkRows(ctx, c, keys, res, nil, now, true)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for j := range rows {
-					rows[j].judge(false, 0, 0)
-				}
-				if len(rows) != n {
-					b.Fatalf("%d rows, want %d", len(rows), n)
-				}
-				if err := writeCheckJSON(io.Discard, map[string]any{"status": "ok"}, rows); err != nil {
-					b.Fatal(err)
+				var out countingWriter
+				root := newRootCmd()
+				root.SetOut(&out)
+				root.SetErr(io.Discard)
+				// a loaded machine must not turn the figure into a timeout
+				code := run(root, []string{"check", "--json", "--redis-timeout=1m", "--redis=" + srv.URL}, io.Discard)
+				if code == checkUnknown || out.rows != rows {
+					b.Fatalf("exit %d, %d rows, want %d: %s", code, out.rows, rows, out.head)
 				}
 			}
-		})
+		}
+		b.Run(fmt.Sprintf("check-%dk", n/1000), func(b *testing.B) { runCheck(b, n) })
+		if n == 100_000 {
+			budgets := map[string]any{}
+			for i := 0; i < n; i += 100 {
+				budgets[model.ProjectKey(modeltest.Workspace(i), "p1")] = `{"usage_limit":1000000}`
+			}
+			if err := c.HSet(ctx0, keys.Settings(), budgets).Err(); err != nil {
+				b.Fatal(err)
+			}
+			b.Run(fmt.Sprintf("check-limited-%dk", n/1000), func(b *testing.B) { runCheck(b, n) })
+		}
 	}
+}
+
+var ctx0 = context.Background()
+
+// fillScale writes modeltest.Snapshot(n) into Redis as a producer would:
+// used, used_by, refused and settings (json.Marshal's form), 5,000 fields
+// an HSET.
+func fillScale(tb testing.TB, c redis.UniversalClient, keys feed.Keys, n int) *model.Snapshot {
+	snap := modeltest.Snapshot(n, time.Now())
+	pk := snap.Period.Key
+	fill := func(key string, fields map[string]any) {
+		batch := map[string]any{}
+		flush := func() {
+			if len(batch) > 0 {
+				if err := c.HSet(ctx0, key, batch).Err(); err != nil {
+					tb.Fatal(err)
+				}
+				batch = map[string]any{}
+			}
+		}
+		for f, v := range fields {
+			batch[f] = v
+			if len(batch) == 5000 {
+				flush()
+			}
+		}
+		flush()
+	}
+	used, usedBy, refused, settings := map[string]any{}, map[string]any{}, map[string]any{}, map[string]any{}
+	for k, v := range snap.Used {
+		used[k] = v
+	}
+	for k, v := range snap.UsedBy {
+		usedBy[k] = v
+	}
+	for k, v := range snap.Refused {
+		refused[k] = v
+	}
+	for k, v := range snap.Settings {
+		js, _ := json.Marshal(v)
+		settings[k] = string(js)
+	}
+	fill(keys.Used(pk), used)
+	fill(keys.UsedBy(pk), usedBy)
+	fill(keys.Refused(pk), refused)
+	fill(keys.Settings(), settings)
+	return snap
+}
+
+// countingWriter counts the rows of check's JSON (each has one "workspace"
+// key) without keeping the output.
+type countingWriter struct {
+	rows int
+	head []byte // the start of the output, to say what went wrong
+	tail []byte // the end of the last write, where a key may begin
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	key := []byte(`{"workspace":`)
+	if len(w.head) < 300 {
+		w.head = append(w.head, p[:min(len(p), 300)]...)
+	}
+	buf := append(w.tail, p...)
+	w.rows += bytes.Count(buf, key)
+	w.tail = append([]byte(nil), buf[max(0, len(buf)-len(key)+1):]...)
+	return len(p), nil
 }
 
 // reportCPU reports, when the returned func is called, the CPU time per run
 // of this process (cpu-ms/op) and of redis-server (redis-cpu-ms/op, from INFO
-// cpu): on a machine other work keeps busy, wall time stretches CPU-bound
-// work more than waiting, and these do not depend on the load.
+// cpu), and the commands redis-server ran per run (redis-cmds/op, INFO stats;
+// MULTI and EXEC count): on a machine other work keeps busy, wall time
+// stretches CPU-bound work more than waiting, and these do not depend on the
+// load.
 func reportCPU(b *testing.B, c redis.UniversalClient) func() {
-	redisCPU := func() float64 {
-		info, err := c.Info(context.Background(), "cpu").Result()
+	redisInfo := func() (cpu float64, cmds int64) {
+		info, err := c.Info(context.Background(), "cpu", "stats").Result()
 		if err != nil {
-			return 0
+			return 0, 0
 		}
-		var total float64
 		for _, line := range strings.Split(info, "\n") {
 			k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-			if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
+			switch {
+			case ok && (k == "used_cpu_user" || k == "used_cpu_sys"):
 				f, _ := strconv.ParseFloat(v, 64)
-				total += f
+				cpu += f
+			case ok && k == "total_commands_processed":
+				cmds, _ = strconv.ParseInt(v, 10, 64)
 			}
 		}
-		return total
+		return cpu, cmds
 	}
 	var r0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
-	s0 := redisCPU()
+	s0, n0 := redisInfo()
 	return func() {
 		var r1 syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
 		cpu := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
+		s1, n1 := redisInfo()
 		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
-		b.ReportMetric((redisCPU()-s0)*1000/float64(b.N), "redis-cpu-ms/op")
+		b.ReportMetric((s1-s0)*1000/float64(b.N), "redis-cpu-ms/op")
+		b.ReportMetric(float64(n1-n0-1)/float64(b.N), "redis-cmds/op") // the first INFO is counted by the second
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,5 +186,54 @@ func TestCheckRowsAreTheLedgers(t *testing.T) {
 	}
 	if undecidedSeen == 0 || decidedByHistory == 0 {
 		t.Fatalf("%d workspaces undecided by the counters, %d verdicts the history changed: the fixture misses the case", undecidedSeen, decidedByHistory)
+	}
+}
+
+// TestCheckReadsEachHashOnce: mavtop check (source auto, the default) reads
+// each hash it reports from once, in one MULTI, and nothing only the audit
+// uses: 4 HGETALLs (used, refused, recharged, settings), no INFO, no digest.
+// It read them all twice (once to find the source, once to report) and asked
+// INFO server each time. With a usage limit on a project, used_by is walked
+// with HSCAN, never read whole.
+func TestCheckReadsEachHashOnce(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("commandstats need redis-server")
+	}
+	seedLevels(t, srv)
+	c := srv.Client()
+	ctx := context.Background()
+	calls := func() map[string]int64 {
+		info, err := c.Info(ctx, "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, line := range strings.Split(info, "\n") {
+			name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
+			if n, _, _ := strings.Cut(rest, ","); ok {
+				out[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(n, 10, 64)
+			}
+		}
+		return out
+	}
+	for _, limited := range []bool{false, true} {
+		if limited {
+			if err := c.HSet(ctx, feed.Keys{}.Settings(), model.ProjectKey("hot", "p"), `{"usage_limit":100}`).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.ConfigResetStat(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		out, _, code := runMavtop(t, "check", "--json", "--redis="+srv.URL)
+		got := calls()
+		hscan := int64(0)
+		if limited {
+			hscan = 1
+		}
+		if code != checkCritical || got["hgetall"] != 4 || got["multi"] != 1 || got["info"] != 0 || got["hscan"] != hscan {
+			t.Errorf("limited %v: exit %d, commands %v; want 4 hgetall in 1 multi, %d hscan, and no info\n%s", limited, code, got, hscan, out)
+		}
 	}
 }

@@ -116,14 +116,20 @@ func readUsage(ctx context.Context, c redis.UniversalClient, keys feed.Keys, sf 
 	if err != nil {
 		return nil, "", err
 	}
-	if kind, err = feed.DetectSource(ctx, c, keys, kind, sf.pattern, now); err != nil {
+	// under auto the snapshot read to find the source is the one reported:
+	// check read every hash twice
+	kind, res, err := feed.DetectSourceRead(ctx, c, keys, kind, sf.pattern, now)
+	if err != nil {
 		return nil, "", err
+	}
+	if res != nil {
+		return res, kind, nil
 	}
 	if kind == feed.SourceCounters {
 		res, _, _, err := feed.ReadCounterSnapshot(ctx, c, keys, sf.pattern, 0, 0, now, model.MonthlyUTC)
 		return res, kind, err
 	}
-	res, err := feed.ReadWorkspaceSnapshot(ctx, c, keys, now, model.MonthlyUTC)
+	res, err = feed.ReadWorkspaceSnapshot(ctx, c, keys, now, model.MonthlyUTC)
 	return res, kind, err
 }
 

@@ -201,32 +201,41 @@ const DefaultCounterMaxKeys = 100_000
 // settings were ever written), else the counters when any key matches pattern,
 // else the stream. Other kinds are returned as they are.
 func DetectSource(ctx context.Context, c redis.UniversalClient, keys Keys, kind SourceKind, pattern string, now time.Time) (SourceKind, error) {
+	kind, _, err := DetectSourceRead(ctx, c, keys, kind, pattern, now)
+	return kind, err
+}
+
+// DetectSourceRead is DetectSource that also returns, when it found the
+// stream contract, the ReadWorkspaceSnapshot it read to decide (nil when it
+// read none: kind was not auto): a reader of the workspaces (mavtop check)
+// uses it instead of reading the same hashes a second time.
+func DetectSourceRead(ctx context.Context, c redis.UniversalClient, keys Keys, kind SourceKind, pattern string, now time.Time) (SourceKind, *SnapshotResult, error) {
 	if kind != SourceAuto {
-		return kind, nil
+		return kind, nil, nil
 	}
 	res, err := ReadWorkspaceSnapshot(ctx, c, keys, now, model.MonthlyUTC) // used_by says nothing more here
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if len(res.Snap.Used) > 0 || res.Snap.StreamID != "" && res.Snap.StreamID != "0-0" && len(res.Snap.Settings) == 0 {
-		return SourceStream, nil
+		return SourceStream, res, nil
 	}
 	// Early in a period nobody may have written yet: the last period's counters
 	// say the stream contract is in use all the same.
 	prev := res.Rule.At(res.Snap.Period.Start.Add(-time.Millisecond))
 	if n, err := c.Exists(ctx, keys.Used(prev.Key)).Result(); err != nil {
-		return "", fmt.Errorf("look for the last period's counters: %w", err)
+		return "", nil, fmt.Errorf("look for the last period's counters: %w", err)
 	} else if n > 0 {
-		return SourceStream, nil
+		return SourceStream, res, nil
 	}
 	read, err := ReadCounters(ctx, c, pattern, 1000, DefaultCounterMaxKeys)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if len(read.Used) > 0 {
-		return SourceCounters, nil
+		return SourceCounters, nil, nil
 	}
-	return SourceStream, nil
+	return SourceStream, res, nil
 }
 
 // CounterOptions configure a CounterSource. Zero values mean the defaults.

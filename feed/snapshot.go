@@ -68,7 +68,9 @@ func ReadSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now t
 // ReadWorkspaceSnapshot is ReadSnapshot without the used_by hash (Snap.UsedBy
 // is empty): everything a workspace's level and totals need, for readers that
 // report per workspace only (mavtop check). used_by holds one field per
-// workspace, project and endpoint, the largest hash by far.
+// workspace, project and endpoint, the largest hash by far. Nor does it read
+// what only the audit uses (RunID is "", the digest is not read): one round
+// trip, the MULTI.
 func ReadWorkspaceSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now time.Time, hint model.PeriodRule) (*SnapshotResult, error) {
 	return readSnapshot(ctx, c, keys, now, hint, false)
 }
@@ -108,11 +110,15 @@ func readCounters(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 }
 
 // readSnapshotOnce reads period p; quick leaves out used_by and the settings,
-// withUsedBy false leaves out used_by alone.
+// withUsedBy false (the workspace read) used_by, the run id and the digest.
 func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, quick, withUsedBy bool) (*SnapshotResult, string, error) {
 	var used, usedBy, refused, recharged, settings, dg *redis.MapStringStringCmd
 	var info *redis.XInfoStreamCmd
-	runID := serverRunID(ctx, c)
+	audit := quick || withUsedBy // the workspace read (check) has no audit
+	runID := ""
+	if audit {
+		runID = serverRunID(ctx, c)
+	}
 	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		used = pipe.HGetAll(ctx, keys.Used(p.Key))
 		refused = pipe.HGetAll(ctx, keys.Refused(p.Key))
@@ -122,6 +128,8 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		}
 		if !quick {
 			settings = pipe.HGetAll(ctx, keys.Settings())
+		}
+		if !quick && audit {
 			dg = pipe.HGetAll(ctx, keys.Digest(p.Key))
 		}
 		info = pipe.XInfoStream(ctx, keys.Stream())

@@ -292,27 +292,7 @@ func TestRoutineRetentionIsNoRederive(t *testing.T) {
 			base := time.Now()
 			const n = 900 // one charge every 4 s for the last hour
 			tsOf := func(i int) int64 { return base.Add(-time.Duration(n-i) * 4 * time.Second).UnixMilli() }
-			produce := func(from, to int, maxLen int64) {
-				t.Helper()
-				_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-					for i := from; i < to; i++ {
-						e := model.Event{TS: tsOf(i), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: int64(1 + i%7), Status: 200}
-						p := model.MonthlyUTC.AtMillis(e.TS).Key
-						pipe.HIncrBy(ctx, k.Used(p), e.Workspace, e.Credits)
-						pipe.HIncrBy(ctx, k.UsedBy(p), model.UsedByField(e.Workspace, e.Project, e.Endpoint), e.Credits)
-						pipe.HIncrBy(ctx, k.Digest(p), DigestUsedField(e.Workspace), e.Credits)
-						a := &redis.XAddArgs{Stream: k.Stream(), ID: fmt.Sprintf("%d-0", e.TS), Values: e.Fields()}
-						if maxLen > 0 {
-							a.MaxLen, a.Approx = maxLen, true
-						}
-						pipe.XAdd(ctx, a)
-					}
-					return nil
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
+			produce := func(from, to int, maxLen int64) { produceCharges(t, c, tsOf, from, to, maxLen) }
 			produce(0, 600, -1) // 60 to 20 minutes ago, untrimmed
 			const every = 5 * time.Second
 			long := startInstance(t, srv, SubscriberOptions{AuditEvery: every})
@@ -388,22 +368,7 @@ func TestAnOlderXDELBesideATrimIsSeen(t *testing.T) {
 	k := Keys{}
 	base := time.Now()
 	const n = 900 // one charge every 4 s for the last hour
-	ids := make([]string, n)
-	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i := range n {
-			e := model.Event{TS: base.Add(-time.Duration(n-i) * 4 * time.Second).UnixMilli(), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: int64(1 + i%7), Status: 200}
-			p := model.MonthlyUTC.AtMillis(e.TS).Key
-			pipe.HIncrBy(ctx, k.Used(p), e.Workspace, e.Credits)
-			pipe.HIncrBy(ctx, k.UsedBy(p), model.UsedByField(e.Workspace, e.Project, e.Endpoint), e.Credits)
-			pipe.HIncrBy(ctx, k.Digest(p), DigestUsedField(e.Workspace), e.Credits)
-			ids[i] = fmt.Sprintf("%d-0", e.TS)
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: k.Stream(), ID: ids[i], Values: e.Fields()})
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ids := produceCharges(t, c, func(i int) int64 { return base.Add(-time.Duration(n-i) * 4 * time.Second).UnixMilli() }, 0, n, -1)
 	f := startFollower(t, c, SubscriberOptions{AuditEvery: 50 * time.Millisecond, StatsEvery: 50 * time.Millisecond})
 	f.caughtUp(c, 30*time.Second)
 	trims := func() int {
@@ -423,7 +388,10 @@ func TestAnOlderXDELBesideATrimIsSeen(t *testing.T) {
 	audits := func() int64 {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		return f.lastStats().Audits
+		if st := f.lastStats(); st != nil {
+			return st.Audits
+		}
+		return 0
 	}
 	for a := audits(); audits() < a+2; {
 		time.Sleep(10 * time.Millisecond)
@@ -431,7 +399,7 @@ func TestAnOlderXDELBesideATrimIsSeen(t *testing.T) {
 	// in one MULTI, so in one interval between gap checks: an XDEL of an
 	// entry 20 minutes old (older than the max, which stays) and a trim of
 	// the 5 oldest entries (an hour old: routine retention on its own)
-	_, err = c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.XDel(ctx, k.Stream(), ids[n-300])
 		pipe.XTrimMinID(ctx, k.Stream(), ids[5])
 		return nil
@@ -460,4 +428,35 @@ func TestAnOlderXDELBesideATrimIsSeen(t *testing.T) {
 		t.Errorf("%d trim re-derives after a trim of the oldest entries alone, want 2 (re-reads %v)", got, reasons(f.snaps))
 	}
 	f.convergedTo(c, "after the removals", 30*time.Second)
+}
+
+// produceCharges writes charges from to to of acme (web, /responses, 1 to 7
+// credits) at tsOf(i) the way a producer does: the counters, the digest and
+// the stream entry (its id from its time) in one MULTI, XADD with MAXLEN ~
+// maxLen when it is positive. It returns the entries' ids.
+func produceCharges(t *testing.T, c redis.UniversalClient, tsOf func(i int) int64, from, to int, maxLen int64) []string {
+	t.Helper()
+	ctx := context.Background()
+	k := Keys{}
+	var ids []string
+	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i := from; i < to; i++ {
+			e := model.Event{TS: tsOf(i), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: int64(1 + i%7), Status: 200}
+			p := model.MonthlyUTC.AtMillis(e.TS).Key
+			pipe.HIncrBy(ctx, k.Used(p), e.Workspace, e.Credits)
+			pipe.HIncrBy(ctx, k.UsedBy(p), model.UsedByField(e.Workspace, e.Project, e.Endpoint), e.Credits)
+			pipe.HIncrBy(ctx, k.Digest(p), DigestUsedField(e.Workspace), e.Credits)
+			ids = append(ids, fmt.Sprintf("%d-0", e.TS))
+			a := &redis.XAddArgs{Stream: k.Stream(), ID: ids[len(ids)-1], Values: e.Fields()}
+			if maxLen > 0 {
+				a.MaxLen, a.Approx = maxLen, true
+			}
+			pipe.XAdd(ctx, a)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

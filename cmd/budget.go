@@ -245,6 +245,13 @@ func newBudgetShowCmd() *cobra.Command {
 				}
 			}
 			attachProjects(l, rows)
+			for _, r := range rows {
+				// said on stderr too, as a skipped settings field is: the row
+				// (and --json's "level":"unknown", "unreadable") may scroll by
+				if r.Unreadable != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: %s's usage and level are unknown\n", r.Unreadable, r.Workspace)
+				}
+			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
 					"period": res.Snap.Period.Key, "period_config": res.Rule.Config(), "workspaces": rows,
@@ -308,8 +315,10 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKSPACE\tUSED\tALLOCATION\tRECHARGED\tPERCENT\tLEVEL\tSETTINGS")
 	for _, r := range rows {
-		pct := "-"
-		if r.Cap > 0 {
+		pct, used := "-", strconv.FormatInt(r.Used, 10)
+		if r.Unreadable != "" { // the model's LevelUnknown: no usage, no percent
+			used = "unreadable"
+		} else if r.Cap > 0 {
 			pct = model.FormatPercent(r.Percent)
 			if r.CapKind == model.CapLimit.String() {
 				pct += " of limit"
@@ -319,7 +328,7 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 		if r.HasSettings {
 			set = describeSettings(r.Settings, r.Thresholds)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\n", r.Workspace, r.Used, orNone(r.Allocation), r.Recharged, pct, r.Level, set)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Workspace, used, orNone(r.Allocation), r.Recharged, pct, r.Level, set)
 		for _, pr := range r.Projects {
 			budget := "no budget"
 			if pr.HasBudget {

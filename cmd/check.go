@@ -204,12 +204,16 @@ func judgedRow(j *model.Judged) wsRow {
 			r.Projects = append(r.Projects, projectOf(&p))
 		}
 	}
+	if s.Unreadable != "" {
+		r.unreadable(s.Unreadable) // model.LevelUnknown: its check status is UNKNOWN
+	}
 	return r
 }
 
-// unreadable marks a row whose counter why says cannot be read: a row judged
-// with the 0 the counter was read as said "0 % ok" beside a status line
-// saying UNKNOWN. Its usage, percent, remaining and level are unknown.
+// unreadable marks a row the model judged unknown (model.LevelUnknown: why
+// says which counter cannot be read) with the check status that goes with
+// it, UNKNOWN, whatever --warn and --crit say. Its usage, percent, remaining
+// and level are unknown.
 func (r *wsRow) unreadable(why string) {
 	r.Unreadable = why
 	r.Level, r.Verdict, r.Check = "unknown", "unknown", "unknown"
@@ -366,34 +370,22 @@ prints exactly one JSON object with "status" and "reason".`,
 			var reasons []string
 			unknown := false
 			// A counter that cannot be read (no integer): the workspace it
-			// counts for exists, its usage and so its level are unknown.
+			// counts for exists, its usage and so its level are unknown — the
+			// model's judgement (model.LevelUnknown, Status.Unreadable), which
+			// its row shows (judgedRow); the status line names every such
+			// counter, and any other that was skipped.
 			var unreadable []string
-			badCounter := map[string]string{}
 			for name, why := range res.BadCounters {
 				ws := counterWorkspace(name, kind, sf.pattern)
 				if len(args) == 0 || slices.Contains(args, ws) {
-					msg := fmt.Sprintf("counter %q cannot be read (%v)", name, why)
-					unreadable = append(unreadable, msg)
-					if prev, ok := badCounter[ws]; ok && prev < msg { // one of several, the same on every run
-						msg = prev
-					}
-					badCounter[ws] = msg
-				}
-			}
-			// A workspace known only by its unreadable counter (no settings,
-			// the common Pattern 1 case) is no row of the snapshot: it gets its
-			// 'unreadable … unknown' row and perfdata U all the same, in name order.
-			for ws := range badCounter {
-				i, found := slices.BinarySearchFunc(rows, ws, func(r wsRow, ws string) int { return strings.Compare(r.Workspace, ws) })
-				if !found && model.IsID(ws) {
-					rows = slices.Insert(rows, i, wsRow{Workspace: ws, CapKind: model.CapNone.String(), Thresholds: th})
+					unreadable = append(unreadable, fmt.Sprintf("counter %q cannot be read (%v)", name, why))
 				}
 			}
 			if len(args) > 0 {
 				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return !slices.Contains(args, r.Workspace) })
 				var missing []string
 				for _, a := range args {
-					if !slices.ContainsFunc(rows, func(r wsRow) bool { return r.Workspace == a }) && badCounter[a] == "" && !slices.Contains(missing, a) {
+					if !slices.ContainsFunc(rows, func(r wsRow) bool { return r.Workspace == a }) && !slices.Contains(missing, a) {
 						missing = append(missing, a)
 					}
 				}
@@ -423,6 +415,11 @@ prints exactly one JSON object with "status" and "reason".`,
 					unreadable = append(unreadable, fmt.Sprintf("settings %q cannot be read (%s)", model.Sanitize(field), oneLine(why)))
 				}
 			}
+			for i := range rows { // beyond the counters res.BadCounters names
+				if why := rows[i].Unreadable; why != "" && !slices.Contains(unreadable, why) {
+					unreadable = append(unreadable, why)
+				}
+			}
 			if len(unreadable) > 0 {
 				slices.Sort(unreadable)
 				unknown = true
@@ -431,9 +428,8 @@ prints exactly one JSON object with "status" and "reason".`,
 			code := checkOK
 			for i := range rows {
 				r := &rows[i]
-				if why, ok := badCounter[r.Workspace]; ok {
-					r.unreadable(why) // the status is UNKNOWN already (unreadable above)
-					continue
+				if r.Unreadable != "" {
+					continue // judged unknown (judgedRow); the status is UNKNOWN already (unreadable above)
 				}
 				r.judge(fixed, warn, crit)
 				code = max(code, r.checkCode)

@@ -41,6 +41,7 @@ type surfaceJSON struct {
 		Verdict        string `json:"verdict"`
 		VerdictProject string `json:"verdict_project"`
 		Check          string `json:"check"`
+		Unreadable     string `json:"unreadable"`
 		Projects       []struct {
 			Project string `json:"project"`
 			Level   string `json:"level"`
@@ -436,8 +437,8 @@ func seriesOf(t *testing.T, scrape, name string) map[string]float64 {
 				labels[k], _ = strconv.Unquote(v)
 			}
 		}
-		var v float64
-		if err := json.Unmarshal([]byte(strings.TrimSpace(line[j+1:])), &v); err != nil {
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[j+1:]), 64) // NaN too
+		if err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
 		key := labels["workspace"]

@@ -47,6 +47,10 @@ const kindDropped model.Kind = 255
 type wsTally struct {
 	used, recharged          int64
 	usedBy, refused, setting uint64
+	// unreadable: its used or recharged counter holds no integer ≥ 0
+	// (model.Snapshot.Unreadable), so a counter healed, or broken, differs
+	// even when the number read stays 0
+	unreadable bool
 }
 
 func newTally(seed maphash.Seed) *tally {
@@ -87,6 +91,9 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 	for ws, n := range s.Recharged {
 		t.get(ws).recharged += n
 		t.sums.recharged[DigestShard(ws)] += n
+	}
+	for ws := range s.Unreadable {
+		t.get(ws).unreadable = true
 	}
 	for f, n := range s.UsedBy {
 		if ws, _, _, ok := model.SplitUsedByField(f); ok {
@@ -238,7 +245,7 @@ func (t *tally) digestAgrees(raw map[string]string) bool {
 // refused) of t with c.
 func (t *tally) sameCounters(c *tally) bool {
 	same := func(a, b *wsTally) bool {
-		return a.used == b.used && a.recharged == b.recharged && a.refused == b.refused
+		return a.used == b.used && a.recharged == b.recharged && a.refused == b.refused && a.unreadable == b.unreadable
 	}
 	var zero wsTally
 	for ws, w := range t.ws {
@@ -413,6 +420,12 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 				// add up the same
 				name, ok := h.clean(kv[i])
 				n, err := strconv.ParseInt(kv[i+1], 10, 64)
+				if ok && hi < 2 && (err != nil || n < 0) {
+					// used or recharged holding no integer ≥ 0: the
+					// workspace is unreadable (model.Snapshot.Unreadable)
+					got.get(name).unreadable = true
+					continue
+				}
 				if !ok || err != nil {
 					continue
 				}

@@ -82,6 +82,9 @@ type CounterRead struct {
 	// for is not missing, its usage is unreadable. BadCount counts them all.
 	Bad      map[string]error
 	BadCount int
+	// Unreadable maps the workspace of every such key to why, all of them
+	// (model.Snapshot.Unreadable): its level is unknown, not 0 % used.
+	Unreadable map[string]string
 	// Took is how long the pass took (its round trips included).
 	Took time.Duration
 }
@@ -127,7 +130,7 @@ func ReadCounters(ctx context.Context, c redis.UniversalClient, pattern string, 
 					case !ok || perr != nil || n < 0 || !model.IsID(ws) || len(r.Used) >= maxKeys:
 						r.Skipped++
 						if model.IsID(ws) && (perr != nil || n < 0) {
-							r.bad(k, v, n, perr)
+							r.bad(k, ws, v, n, perr)
 						}
 					default:
 						r.Used[ws] += n
@@ -154,16 +157,21 @@ func ReadCounters(ctx context.Context, c redis.UniversalClient, pattern string, 
 }
 
 // bad records a counter key whose value v (n parsed, or err) is no integer ≥ 0.
-func (r *CounterRead) bad(key, v string, n int64, err error) {
+func (r *CounterRead) bad(key, ws, v string, n int64, err error) {
 	r.BadCount++
-	if len(r.Bad) >= maxBadFields {
-		return
-	}
 	why := fmt.Errorf("%q is not an integer", model.Truncate(model.Sanitize(v), 40))
 	if err == nil {
 		why = fmt.Errorf("%d is negative", n)
 	}
-	r.Bad[model.Truncate(model.Sanitize(key), 80)] = why
+	if r.Unreadable == nil {
+		r.Unreadable = map[string]string{}
+	}
+	name := model.Truncate(model.Sanitize(key), 80)
+	r.Unreadable[ws] = fmt.Sprintf("counter %q cannot be read (%v)", name, why)
+	if len(r.Bad) >= maxBadFields {
+		return
+	}
+	r.Bad[name] = why
 }
 
 // getAll returns the values of keys, in order (nil for a missing key).
@@ -278,11 +286,14 @@ type CounterSource struct {
 	period   model.Period
 	last     map[string]int64
 	settings map[string]string
-	conn     ConnState
-	attempt  int
-	since    time.Time
-	stats    StatsMsg
-	handle   func(Msg)
+	// unreadable is the last snapshot's CounterRead.Unreadable: a poll that finds
+	// another set reads a new snapshot, so a counter healed (or broken) is judged anew.
+	unreadable map[string]string
+	conn       ConnState
+	attempt    int
+	since      time.Time
+	stats      StatsMsg
+	handle     func(Msg)
 }
 
 // NewCounterSource returns a source reading c; Run starts it. A pattern that
@@ -451,6 +462,7 @@ func ReadCounterSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys
 	snap.Used = maps.Clone(read.Used)
 	snap.UsedBy, snap.Refused, snap.Recharged = map[string]int64{}, map[string]int64{}, map[string]int64{}
 	snap.StreamID = ""
+	snap.Unreadable = maps.Clone(read.Unreadable)
 	res.Snap = &snap
 	res.BadCounters, res.BadCounterCount = read.Bad, read.BadCount
 	return res, read, raw, nil
@@ -465,6 +477,7 @@ func (s *CounterSource) snapshot(ctx context.Context, reason Reason) (time.Durat
 	}
 	s.gen++
 	s.rule, s.period, s.last, s.settings = res.Rule, res.Snap.Period, read.Used, raw
+	s.unreadable = read.Unreadable
 	s.stats.Snapshots++
 	s.handle(&SnapshotMsg{Gen: s.gen, Snap: res.Snap, Rule: res.Rule, Reason: reason, BadSettings: res.BadSettings, BadCounters: res.BadCounters, At: now, Source: CounterLabel})
 	return read.Took, nil
@@ -492,6 +505,9 @@ func (s *CounterSource) poll(ctx context.Context) (time.Duration, Reason, error)
 	}
 	if raw[PeriodSettingsField] != s.settings[PeriodSettingsField] {
 		return read.Took, ReasonPeriod, nil
+	}
+	if !maps.Equal(read.Unreadable, s.unreadable) {
+		return read.Took, ReasonReset, nil // a counter turned unreadable, or readable again: judged anew
 	}
 	evs := s.settingsEvents(raw, now)
 	for ws, v := range read.Used {

@@ -154,7 +154,8 @@ func readDigest(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 
 // agreesWith reports whether every field of the slices read equals what t
 // holds: used and recharged per workspace, a setting's checksum per field.
-// Fields a snapshot skips (no workspace id, no integer) are skipped here too.
+// Fields a snapshot skips (no workspace id) are skipped here too; a field
+// that holds no integer ≥ 0 agrees when t has its workspace unreadable.
 func (t *tally) agreesWith(sl *auditSlices) bool {
 	for i, kv := range sl.kv {
 		for j := 0; j+1 < len(kv); j += 2 {
@@ -176,7 +177,13 @@ func (t *tally) agreesWith(sl *auditSlices) bool {
 				continue
 			}
 			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || !model.IsID(f) {
+			if !model.IsID(f) {
+				continue
+			}
+			if err != nil || n < 0 { // unreadable (model.Snapshot.Unreadable): shown so?
+				if w := t.ws[f]; w == nil || !w.unreadable {
+					return false
+				}
 				continue
 			}
 			var have int64

@@ -229,11 +229,17 @@ func (r *SnapshotResult) parseCounts(hash string, m map[string]string, clean fun
 			why = errors.New("names no workspace id")
 		case err != nil:
 			why = fmt.Errorf("%q is not an integer", model.Truncate(model.Sanitize(v), 40))
+		case n < 0 && (hash == "used" || hash == "recharged"):
+			why = fmt.Errorf("%d is negative", n) // these only grow from 0
 		}
 		if why != nil {
 			r.BadCounterCount++
+			field := model.Truncate(model.Sanitize(hash+":"+k), 80)
 			if len(r.BadCounters) < maxBadFields {
-				r.BadCounters[model.Truncate(model.Sanitize(hash+":"+k), 80)] = why
+				r.BadCounters[field] = why
+			}
+			if ok && (hash == "used" || hash == "recharged") {
+				r.Snap.MarkUnreadable(name, fmt.Sprintf("counter %q cannot be read (%v)", field, why))
 			}
 			continue
 		}

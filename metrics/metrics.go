@@ -13,6 +13,7 @@ package metrics
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 
@@ -78,6 +79,7 @@ type descs struct {
 	alertsFiring, notifications, forecastErr            *prometheus.Desc
 	resyncs, audits, restarts, ahead                    *prometheus.Desc
 	byDigest, digestAudits, digestMisses                *prometheus.Desc
+	unreadable                                          *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -94,7 +96,8 @@ func newDescs() descs {
 		exhausted:    d("workspace_exhausted", "1 while the workspace has used up its allocation or limit, or the API refuses it with 402.", "workspace"),
 		projectLevel: d("project_level", "A project's level by its usage limit, as budget show and check judge it: 0 no limit, 1 ok, 2 warn, 3 high, 4 critical, 5 at its limit (its calls get 402 budget_exceeded). Only projects with a usage limit.", "workspace", "project"),
 		projectPct:   d("project_limit_used_percent", "A project's credits used as a percentage of its usage limit (only projects with one).", "workspace", "project"),
-		level:        d("workspace_level", "The workspace's level, as the gauges colour it: 0 no cap, 1 ok, 2 warn (first alert threshold), 3 high (second), 4 critical (third), 5 exhausted.", "workspace"),
+		level:        d("workspace_level", "The workspace's level, as the gauges colour it: 0 no cap, 1 ok, 2 warn (first alert threshold), 3 high (second), 4 critical (third), 5 exhausted; NaN unknown (a counter cannot be read: see counters_unreadable).", "workspace"),
+		unreadable:   d("counters_unreadable", "Workspaces whose used or recharged counter holds no integer ≥ 0 (text, empty, beyond 2^63-1, negative): their level is unknown — workspace_level NaN, no credits_used_percent or credits_remaining — until Redis holds a number again."),
 		pct:          d("credits_used_percent", "Credits used as a percent of the effective cap (the allocation plus recharges, or the usage limit when smaller); absent without a cap.", "workspace", "cap"),
 		periodStart:  d("billing_period_start_timestamp_seconds", "Start of the billing period the counters belong to."),
 		periodEnd:    d("billing_period_end_timestamp_seconds", "End of the billing period the counters belong to."),
@@ -179,7 +182,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
-		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead,
+		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.unreadable,
 		c.d.byDigest, c.d.digestAudits, c.d.digestMisses,
 	} {
 		ch <- d
@@ -273,11 +276,18 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 	for k, n := range refused {
 		ch <- counter(c.d.refusals, float64(n), k[0], k[1])
 	}
+	unreadable := 0
 	for _, s := range r.summaries {
 		ch <- counter(c.d.recharged, float64(s.Recharged), s.Name)
 		ch <- gauge(c.d.exhausted, b2f(s.Level == model.LevelExhausted), s.Name)
-		ch <- gauge(c.d.level, float64(s.Level), s.Name)
-		if s.HasCap() {
+		level := float64(s.Level)
+		if s.Level == model.LevelUnknown {
+			level = math.NaN() // an alert rule's "≥ 4" must not read unknown as worse than critical
+		}
+		ch <- gauge(c.d.level, level, s.Name)
+		if s.Unreadable != "" {
+			unreadable++
+		} else if s.HasCap() {
 			ch <- gauge(c.d.pct, s.Percent, s.Name, s.CapKind.String())
 		}
 		if s.RemainingKnown {
@@ -290,6 +300,7 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 			ch <- gauge(c.d.limit, float64(s.Settings.UsageLimit), s.Name)
 		}
 	}
+	ch <- gauge(c.d.unreadable, float64(unreadable))
 	for _, p := range r.limited {
 		ch <- gauge(c.d.projectLevel, float64(p.Status.Level), p.Workspace, p.Project)
 		ch <- gauge(c.d.projectPct, p.Status.Percent, p.Workspace, p.Project)

@@ -166,7 +166,8 @@ func holds(b bool) AlertCondition {
 
 func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst []Alert) []Alert {
 	st := w.status(l.defaults)
-	base := Alert{Period: period, Workspace: w.name, Used: w.used, PercentUsed: st.Percent, Level: st.Level}
+	from := len(dst)
+	base := Alert{Period: period, Workspace: w.name, Used: st.Used, PercentUsed: st.Percent, Level: st.Level}
 	s := &w.settings
 	if st.HasCap() {
 		for _, t := range st.Thresholds {
@@ -195,6 +196,13 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 	}
 	if st.HasCap() {
 		dst = append(dst, l.runOutAlert(w, base, now))
+	}
+	if w.unreadable != "" {
+		// the usage is unknown (LevelUnknown): neither holds nor ended, so a
+		// firing alert stays firing and none fires on a usage read as 0
+		for i := from; i < len(dst); i++ {
+			dst[i].Condition = ConditionUnknown
+		}
 	}
 	th := s.Thresholds(l.defaults)
 	type refusal struct {

@@ -169,6 +169,9 @@ func (p *projState) markPassed(th []int) {
 
 // fire records every line the workspace has now passed and not yet fired.
 func (l *Ledger) fire(w *wsState, ts int64) {
+	if w.unreadable != "" {
+		return // its usage is unknown: events count on a base not known, no line is crossed
+	}
 	w.lines(l.defaults, func(ln line) {
 		if w.fired&ln.bit == 0 && w.used >= ln.at {
 			w.fired |= ln.bit

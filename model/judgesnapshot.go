@@ -131,6 +131,14 @@ func prepareJudgement(s *Snapshot, defaults []int, refusing map[string]bool) *ju
 			add(ws, judgeEntry{})
 		}
 	}
+	for ws := range s.Unreadable { // known by a counter that cannot be read alone
+		_, used := s.Used[ws]
+		_, set := s.Settings[ws]
+		_, recharged := s.Recharged[ws]
+		if IsID(ws) && !used && !set && !recharged && rich[ws] == nil {
+			add(ws, judgeEntry{})
+		}
+	}
 	// the workspaces with projects in name order too, met in step with the
 	// others: no lookup by name
 	richOrder := make([]*wsState, 0, len(rich))
@@ -192,6 +200,9 @@ func (js *judgement) judgeRange(lo, hi int, visit func(i int, j *Judged)) {
 		w.settings, w.hasSettings, w.used = e.settings, e.hasSettings, e.used
 		if len(s.Recharged) > 0 {
 			w.recharged = s.Recharged[name]
+		}
+		if len(s.Unreadable) > 0 {
+			w.unreadable = s.Unreadable[name]
 		}
 		w.blocked = w.blockedByCounters(s.Period)
 		if on, ok := js.refusing[name]; ok {
@@ -266,6 +277,9 @@ func (s *Snapshot) Only(keep map[string]int64) *Snapshot {
 		}
 		if st, ok := s.Settings[ws]; ok {
 			out.Settings[ws] = st
+		}
+		if why, ok := s.Unreadable[ws]; ok {
+			out.MarkUnreadable(ws, why)
 		}
 	}
 	for f, n := range s.UsedBy {

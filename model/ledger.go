@@ -139,6 +139,11 @@ type wsState struct {
 	// blocked: the API refused this workspace with credits_exhausted and no
 	// credit (a recharge, an allocation raise) has been added since.
 	blocked bool
+	// unreadable says why the workspace's used or recharged counter could not
+	// be read at the last Seed ("" when it could): its level is LevelUnknown
+	// until a Seed reads a good value. Events applied meanwhile count on a base
+	// that is not known, so they do not end it.
+	unreadable string
 	// key is where the workspace stands in the ledger's orders; ranked is
 	// false until it has a place there.
 	key    rankKey
@@ -598,6 +603,11 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	}
 	for ws, n := range s.Recharged {
 		get(ws).recharged = n
+	}
+	for ws, why := range s.Unreadable {
+		if IsID(ws) {
+			get(ws).unreadable = why
+		}
 	}
 	s.foldProjects(get)
 	if samePeriod { // what this ledger saw of 402s starting and ending still holds

@@ -26,6 +26,12 @@ const (
 	LevelCritical
 	// LevelExhausted: the cap is used up, or the API is refusing with 402.
 	LevelExhausted
+	// LevelUnknown: a counter the level depends on (used, recharged) cannot
+	// be read — it holds no integer ≥ 0 — so neither can the percent or the
+	// level; Status.Unreadable says why. It is last so that records written
+	// before it read the same, and a verdict ranks it above every judged
+	// level: nothing is known to be fine.
+	LevelUnknown
 )
 
 // String names the level in words that need no colour to read.
@@ -41,6 +47,8 @@ func (l Level) String() string {
 		return "critical"
 	case LevelExhausted:
 		return "exhausted"
+	case LevelUnknown:
+		return "unknown"
 	default:
 		return "no allocation"
 	}
@@ -80,6 +88,9 @@ type Usage struct {
 	// Refusing is true while the API refuses the workspace with a credits or
 	// usage-limit 402 and no credit has been added since.
 	Refusing bool
+	// Unreadable says why Used or Recharged could not be read from Redis
+	// ("" when they could): Assess then judges LevelUnknown.
+	Unreadable string
 }
 
 // Status is a budget judged against its settings: the one judgement of mavtop.
@@ -111,6 +122,10 @@ type Status struct {
 	Passed int
 	// Level sums it up.
 	Level Level
+	// Unreadable says why the usage could not be read (Usage.Unreadable):
+	// Level is LevelUnknown — or LevelExhausted while the API refuses — and
+	// Used, Percent, LimitPercent, Remaining and Passed mean nothing (zero).
+	Unreadable string
 }
 
 // HasCap reports whether there is a cap to judge against.
@@ -124,6 +139,8 @@ func (st *Status) HasCap() bool { return st.CapKind != CapNone }
 // LevelCritical (with fewer, the last reached is always LevelCritical). A
 // threshold t is reached when used ≥ t % of the cap, exactly (in integers).
 // Used ≥ cap, or u.Refusing, is LevelExhausted; no cap at all is LevelNone.
+// A usage that could not be read (u.Unreadable) is LevelUnknown whatever the
+// cap, unless the API is refusing (u.Refusing: LevelExhausted, the API's word).
 //
 // A project's budget is judged by the same rule: see ProjectBudget.Settings.
 func Assess(s *Settings, u Usage, defaults []int) Status {
@@ -141,6 +158,14 @@ func Assess(s *Settings, u Usage, defaults []int) Status {
 		}
 		st.OverLimit = u.Used >= s.UsageLimit
 		st.LimitPercent = float64(u.Used) * 100 / float64(s.UsageLimit)
+	}
+	if u.Unreadable != "" { // the cap the settings name, nothing judged against it
+		st.Used, st.OverLimit, st.LimitPercent = 0, false, 0
+		st.Unreadable, st.Level = u.Unreadable, LevelUnknown
+		if u.Refusing {
+			st.Level = LevelExhausted
+		}
+		return st
 	}
 	if st.CapKind == CapNone {
 		if u.Refusing {
@@ -208,13 +233,13 @@ func (l Level) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(l.Str
 // the words were used. An unknown word or number is an error.
 func (l *Level) UnmarshalJSON(b []byte) error {
 	v, err := enumJSON(b, "level", func(s string) (int, bool) {
-		for x := LevelNone; x <= LevelExhausted; x++ {
+		for x := LevelNone; x <= LevelUnknown; x++ {
 			if x.String() == s {
 				return int(x), true
 			}
 		}
 		return 0, false
-	}, int(LevelExhausted))
+	}, int(LevelUnknown))
 	*l = Level(v)
 	return err
 }

@@ -31,6 +31,26 @@ type Snapshot struct {
 	Settings map[string]Settings
 	// Budgets maps ProjectKey(ws, project) → the project's budget (hash settings).
 	Budgets map[string]ProjectBudget
+	// Unreadable maps a workspace whose used or recharged counter holds no
+	// integer ≥ 0 (text, an empty string, a number beyond int64, a negative
+	// number: a counter only grows) to why, in words. The workspace exists —
+	// something counts for it — but its usage, and so its level, are unknown
+	// (LevelUnknown) until a read finds a good value. Used and Recharged hold
+	// no entry for such a counter.
+	Unreadable map[string]string
+}
+
+// MarkUnreadable records that a counter of workspace ws (used, recharged)
+// could not be read, and why, in words that name the counter (see
+// Snapshot.Unreadable). Of several, the least in byte order is kept, so a
+// report reads the same on every run.
+func (s *Snapshot) MarkUnreadable(ws, msg string) {
+	if s.Unreadable == nil {
+		s.Unreadable = map[string]string{}
+	}
+	if prev, ok := s.Unreadable[ws]; !ok || msg < prev {
+		s.Unreadable[ws] = msg
+	}
 }
 
 // UsedByField is the used_by hash field for credits of one workspace, project and

@@ -25,7 +25,7 @@ type Summary struct {
 
 // status judges the workspace with Assess: the one judgement.
 func (w *wsState) status(defaults []int) Status {
-	return Assess(&w.settings, Usage{Used: w.used, Recharged: w.recharged, Refusing: w.blocked}, defaults)
+	return Assess(&w.settings, Usage{Used: w.used, Recharged: w.recharged, Refusing: w.blocked, Unreadable: w.unreadable}, defaults)
 }
 
 // status judges the project's budget with Assess, by the workspace's thresholds.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -414,14 +415,27 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 }
 
 // noteUnreadable names, in the alerts pane, the counters and settings a
-// re-read could not use: a bad counter's workspace is left out of the
-// screen and bad settings are judged as none, which check reports as UNKNOWN
-// and the dashboard did without a word.
+// re-read could not use: a workspace whose used or recharged counter holds
+// no number is judged unknown (its row says why in short), any other bad
+// counter is skipped, and bad settings are judged as none, which check
+// reports as UNKNOWN and the dashboard did without a word.
 func (m *Model) noteUnreadable(fm *feed.SnapshotMsg) {
 	oneLine := func(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 	var notes []string
+	// a workspace's used or recharged counter: its row says "? unkn" (the
+	// model's LevelUnknown); any other field's credits are not counted
+	shown := map[string]bool{}
+	if fm.Snap != nil {
+		for ws, why := range fm.Snap.Unreadable {
+			shown["used:"+ws], shown["recharged:"+ws] = true, true
+			notes = append(notes, fmt.Sprintf("workspace %s: %s: its level is unknown until Redis holds a number", model.Sanitize(ws), why))
+		}
+	}
 	for name, why := range fm.BadCounters {
-		notes = append(notes, fmt.Sprintf("counter %q cannot be read (%s): its workspace is not shown", name, oneLine(why)))
+		if shown[name] || fm.Snap != nil && slices.ContainsFunc(slices.Collect(maps.Values(fm.Snap.Unreadable)), func(w string) bool { return strings.Contains(w, name) }) {
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("counter %q cannot be read (%s): skipped, not counted", name, oneLine(why)))
 	}
 	for field, why := range fm.BadSettings {
 		notes = append(notes, fmt.Sprintf("settings %q cannot be read (%s): judged without them", model.Sanitize(field), oneLine(why)))

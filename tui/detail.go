@@ -120,7 +120,10 @@ func (d *Detail) layout() []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	look := st.Level(s.Level)
-	if s.HasCap() {
+	if s.Unreadable != "" {
+		add("%s %s  usage unknown: %s · Redis holds no integer ≥ 0 there, so no percent or level is judged until it does", look.Style.Render(look.Symbol), look.Style.Render(look.Word),
+			model.Sanitize(s.Unreadable))
+	} else if s.HasCap() {
 		add("%s %s  %s used · %s of %s credits (%s) · %s remaining", look.Style.Render(look.Symbol), look.Style.Render(look.Word),
 			percent(s.Percent), credits(s.Used), credits(s.Cap), capName(s.CapKind), credits(s.Remaining))
 	} else {

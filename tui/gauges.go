@@ -471,7 +471,9 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 	}
 	level := look.Style.Render(pad(look.Symbol+" "+look.Word, levelW))
 	var bar string
-	if vs := &r.verdict.Status; vs.HasCap() {
+	if vs := &r.verdict.Status; vs.Unreadable != "" {
+		bar = look.Style.Render(align("counter unreadable: usage unknown", barW, false))
+	} else if vs.HasCap() {
 		limit := r.Settings.UsageLimit // the workspace's ╳; a project's limit is the bar's end
 		if r.verdict.Project != "" {
 			limit = 0
@@ -517,7 +519,7 @@ func cellPercent(g *Gauges, r *gaugeRow, width int) string {
 	}
 	p := percent(r.Percent)
 	switch {
-	case r.CapKind == model.CapNone:
+	case r.CapKind == model.CapNone, r.Unreadable != "":
 		p = "—"
 	case width < 11: // "99.9 %": the header says used
 	case r.CapKind == model.CapLimit:
@@ -546,10 +548,12 @@ func cellPercent(g *Gauges, r *gaugeRow, width int) string {
 func cellCredits(g *Gauges, r *gaugeRow, width int) string {
 	var full, short string
 	tag := strings.Repeat(" ", len(limTag))
-	switch vs := &r.verdict.Status; vs.CapKind {
-	case model.CapNone:
+	switch vs := &r.verdict.Status; {
+	case vs.Unreadable != "":
+		full, short = "unreadable", "unreadable"
+	case vs.CapKind == model.CapNone:
 		full, short = credits(r.Used), compactCredits(r.Used)
-	case model.CapLimit:
+	case vs.CapKind == model.CapLimit:
 		full, short = credits(vs.Used)+" / "+credits(vs.Cap), compactCredits(vs.Used)+"/"+compactCredits(vs.Cap)
 		tag = limTag
 	default:

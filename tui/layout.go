@@ -311,6 +311,7 @@ func (m *Model) helpLines(w int) []string {
 		"past the second-to-last (75 % unless set)",
 		"past the last (90 % unless set)",
 		"cap used up, or a credits_exhausted 402 newer than the last credit added",
+		"usage unknown: its used or recharged counter in Redis holds no integer ≥ 0 (the detail view says which)",
 	}
 	lines = append(lines, "")
 	lines = append(lines, wrapLines(m.st.PaneTitle.Render("Levels")+" (a word and a symbol each, so they read without colour):", w, 2)...)

@@ -24,7 +24,7 @@ type LevelLook struct {
 type Styles struct {
 	Renderer *lipgloss.Renderer
 
-	Levels [model.LevelExhausted + 1]LevelLook
+	Levels [model.LevelUnknown + 1]LevelLook
 
 	Title      lipgloss.Style
 	Demo       lipgloss.Style
@@ -104,6 +104,9 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 		model.LevelHigh:      {r.NewStyle().Foreground(lv(model.LevelHigh)), "▲", "high"},
 		model.LevelCritical:  {r.NewStyle().Foreground(red).Bold(true), "▲", "crit"},
 		model.LevelExhausted: {r.NewStyle().Foreground(lv(model.LevelExhausted)).Bold(true), "✖", "OUT"},
+		// a counter that cannot be read: grey as unset (no colour claims a
+		// level), its own symbol and word so it reads apart without colour
+		model.LevelUnknown: {r.NewStyle().Foreground(lv(model.LevelNone)).Bold(true), "?", "unkn"},
 	}
 	s.Title = r.NewStyle().Bold(true).Foreground(blue)
 	s.Demo = r.NewStyle().Bold(true).Reverse(true).Foreground(yellow)

@@ -37,6 +37,10 @@ type Charts struct {
 	period   string // the billing period the endpoint credits are of ("2026-11", as the header names it)
 	// usedByPending: endpoint credits are still being read (shown as loading)
 	usedByPending bool
+	// unsplit is what the scope has used this period when no credits of it
+	// are known by endpoint (a workspace known from its counter alone): the
+	// bars are empty, yet credits were spent
+	unsplit int64
 	epView        string
 	view          string
 	drawn         chartKey
@@ -148,6 +152,10 @@ func (c *Charts) Refresh(l *model.Ledger, selected string, picks uint64) {
 		c.series = l.Series("", now, chartStep, chartPoints, c.series[:0])
 	}
 	c.eps = l.Endpoints(c.ws)
+	c.unsplit = 0
+	if len(c.eps) == 0 {
+		c.unsplit = usedBy(l, c.ws)
+	}
 	c.period = l.Period().Key
 	c.usedByPending = l.UsedByPending()
 	c.drawLine(now)
@@ -155,6 +163,33 @@ func (c *Charts) Refresh(l *model.Ledger, selected string, picks uint64) {
 		c.epView = c.endpointView()
 	}
 	c.view = c.compose()
+}
+
+// noBars says why there are no bars: nothing spent this period, or credits
+// spent none of which are known by endpoint (the counter says what was used,
+// no event or used_by field says where), in the words that fit.
+func (c *Charts) noBars() string {
+	if c.unsplit == 0 {
+		return "no credits spent yet"
+	}
+	if long := credits(c.unsplit) + " credits, by endpoint unknown"; cellWidth(long) <= c.barsW {
+		return long
+	}
+	return "by endpoint unknown"
+}
+
+// usedBy is what ws (every workspace for "") has used this period by its
+// counters.
+func usedBy(l *model.Ledger, ws string) int64 {
+	if ws != "" {
+		s, _ := l.Summary(ws)
+		return s.Used
+	}
+	var n int64
+	for _, s := range l.Summaries(nil) {
+		n += s.Used
+	}
+	return n
 }
 
 func (c *Charts) drawLine(now time.Time) {
@@ -298,7 +333,7 @@ func (c *Charts) endpointView() string {
 	}
 	rows := min(len(c.eps), c.height-1)
 	if rows <= 0 {
-		return fit(title, c.barsW) + "\n" + c.st.Dim.Render(fit("no credits spent yet", c.barsW))
+		return fit(title, c.barsW) + "\n" + c.st.Dim.Render(fit(c.noBars(), c.barsW))
 	}
 	labelW, valueW := 0, 0
 	for _, e := range c.eps[:rows] {

@@ -56,3 +56,33 @@ func TestUsedByPendingSaysLoading(t *testing.T) {
 		t.Errorf("endpoint bars after SeedUsedBy:\n%s", bars)
 	}
 }
+
+// TestCountedOnlyIsNotNothingSpent: a workspace known from its counter alone
+// (4,321 used, no used_by field, no event) has spent credits: its endpoint
+// bars say what is not known, not "no credits spent yet"; every workspace's
+// the same; a workspace at 0 has spent nothing yet.
+func TestCountedOnlyIsNotNothingSpent(t *testing.T) {
+	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-time.Hour))
+	l.Seed(&model.Snapshot{
+		Period:   model.MonthlyUTC.At(testNow),
+		StreamID: "1-0",
+		Used:     map[string]int64{"acme": 4321, "zero": 0, "other": 1000},
+	}, testNow)
+	for _, tc := range []struct {
+		ws   string
+		all  bool
+		want string
+	}{{"acme", false, "4,321 credits, by endpoint unknown"}, {"acme", true, "5,321 credits, by endpoint unknown"}, {"zero", false, "no credits spent yet"}} {
+		ch := NewCharts(testCommon(), 0)
+		ch.SetSize(160, 12)
+		ch.scopeAll = tc.all
+		ch.Refresh(l, tc.ws, 0)
+		bars := ansi.Strip(ch.View())
+		if !strings.Contains(bars, tc.want) {
+			t.Errorf("%s (all %v): bars lack %q:\n%s", tc.ws, tc.all, tc.want, bars)
+		}
+		if tc.ws == "acme" && strings.Contains(bars, "no credits spent yet") {
+			t.Errorf("%s (all %v): bars say no credits spent:\n%s", tc.ws, tc.all, bars)
+		}
+	}
+}

@@ -70,7 +70,7 @@ applications send and should write in the stream.`,
 				}
 				fmt.Fprintln(out, "set "+line)
 			}
-			fmt.Fprintf(out, "%d workspaces from the API, %d skipped\n", len(budgets), skipped)
+			fmt.Fprintf(out, "%s from the API, %d skipped\n", model.CountOf(len(budgets), "workspace"), skipped)
 			return nil
 		},
 	}

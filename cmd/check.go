@@ -617,7 +617,7 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 	if len(worst) > 0 {
 		return strings.Join(worst, ", ")
 	}
-	return fmt.Sprintf("%d workspaces, period %s, %s left", len(rows), p.Key, roundLeft(p.Left(now)))
+	return fmt.Sprintf("%s, period %s, %s left", model.CountOf(len(rows), "workspace"), p.Key, roundLeft(p.Left(now)))
 }
 
 func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Time, fixed bool, warn, crit float64) error {
@@ -658,7 +658,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 		}
 		last := "—"
 		if r.LastEventAt != nil {
-			last = model.HumanizeDuration(now.Sub(*r.LastEventAt))
+			last = model.FormatAge(now.Sub(*r.LastEventAt))
 			if r.Stale {
 				last += " stale"
 			}

@@ -300,7 +300,7 @@ func TestCheckStale(t *testing.T) {
 		got.Workspaces[0].LastEventAt == nil || got.Workspaces[0].LastEventAt.UnixMilli() != old || !got.Workspaces[0].Stale {
 		t.Errorf("--json: exit %d, %+v", code, got)
 	}
-	if out, _, code := runMavtop(t, "check", r, "--stale", "1h"); code != 0 || !strings.HasPrefix(out, "MAVTOP OK - 1 workspaces") {
+	if out, _, code := runMavtop(t, "check", r, "--stale", "1h"); code != 0 || !strings.HasPrefix(out, "MAVTOP OK - 1 workspace, period") {
 		t.Errorf("--stale 1h: exit %d\n%s", code, out)
 	}
 	if out, _, code := runMavtop(t, "check", r); code != 0 || !strings.Contains(out, "20 min") {
@@ -641,5 +641,27 @@ func TestCheckRowsOfUnreadableAndHugeCounters(t *testing.T) {
 				t.Errorf("JSON rows %+v, want broken, fine, huge and orphan", got.Workspaces)
 			}
 		})
+	}
+}
+
+// TestCheckSaysAgesAsTheDashboard: a row whose newest event is under a second
+// old reads "now" in LAST EVENT, as the dashboard's age column says (check said
+// "0 s"), and older ones in the dashboard's words.
+func TestCheckSaysAgesAsTheDashboard(t *testing.T) {
+	now := time.Now()
+	at := func(d time.Duration) *time.Time { t := now.Add(-d); return &t }
+	rows := []wsRow{{Workspace: "fresh", LastEventAt: at(300 * time.Millisecond)}, {Workspace: "older", LastEventAt: at(90 * time.Second)}}
+	var b strings.Builder
+	if err := printCheck(&b, rows, checkOK, "2 workspaces", now, false, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(b.String(), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) > 0 && f[0] == "fresh" && !strings.Contains(l, " now "):
+			t.Errorf("fresh row %q: want its last event now", l)
+		case len(f) > 0 && f[0] == "older" && !strings.Contains(l, " 1 min "):
+			t.Errorf("older row %q: want 1 min", l)
+		}
 	}
 }

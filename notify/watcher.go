@@ -117,10 +117,8 @@ func (e *Entry) DeliveryText() string {
 		return "↻ retrying" + of(retrying) + ": " + model.Sanitize(lastErr)
 	case failed > 0:
 		return "✗ failed" + of(failed) + ": " + model.Sanitize(lastErr)
-	case sent == 1:
-		return "✓ sent 1 sink"
 	case sent > 0:
-		return fmt.Sprintf("✓ sent %d sinks", sent)
+		return "✓ sent " + model.CountOf(sent, "sink")
 	case waiting:
 		return "… not sent: no mavtop with --notify"
 	}

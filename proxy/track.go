@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mavtop/client"
+	"mavtop/model"
 )
 
 // What the proxy publishes, following the client's rules (client/tracking.go):
@@ -197,7 +198,7 @@ func eventsSaid(stream bool, n int) string {
 	if !stream {
 		return ""
 	}
-	return fmt.Sprintf(" (%d events)", n)
+	return " (" + model.CountOf(n, "event") + ")"
 }
 
 // Codes of calls whose answer did not reach its end; recorded with the answer's

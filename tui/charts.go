@@ -41,15 +41,15 @@ type Charts struct {
 	// are known by endpoint (a workspace known from its counter alone): the
 	// bars are empty, yet credits were spent
 	unsplit int64
-	epView        string
-	view          string
-	drawn         chartKey
-	drawnAt       time.Time // wall clock: pacing, not data
-	every         time.Duration
-	width         int
-	height        int
-	lineW         int
-	barsW         int
+	epView  string
+	view    string
+	drawn   chartKey
+	drawnAt time.Time // wall clock: pacing, not data
+	every   time.Duration
+	width   int
+	height  int
+	lineW   int
+	barsW   int
 }
 
 // NewCharts returns empty charts.

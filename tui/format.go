@@ -83,10 +83,8 @@ func shortAge(now time.Time, tsMillis int64) string {
 		return "—"
 	}
 	switch d := now.Sub(time.UnixMilli(tsMillis)); {
-	case d < time.Second:
-		return "now"
 	case d < 48*time.Hour:
-		return humanize(d)
+		return model.FormatAge(d)
 	default:
 		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + " d"
 	}
@@ -97,9 +95,8 @@ func age(now time.Time, tsMillis int64) string {
 	if tsMillis == 0 {
 		return "—"
 	}
-	d := now.Sub(time.UnixMilli(tsMillis))
-	if d < time.Second {
-		return "now"
+	if s := model.FormatAge(now.Sub(time.UnixMilli(tsMillis))); s != "now" {
+		return s + " ago"
 	}
-	return humanize(d) + " ago"
+	return "now"
 }

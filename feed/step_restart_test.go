@@ -69,3 +69,67 @@ func TestALargeChargeBeforeEitherStart(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeChargesInOneBucketAreOneStep is issue 11's "two `emit --credits
+// 3800` 100 ms apart" on a real redis-server: a workspace spending 3 credits
+// every 5 s, then two charges of 3,800 within one 10-s bucket. W (started
+// before them) and B (started after, reading them back) show the same row:
+// the counters' used, a step of 7,600 left out of the burn, and the burn of
+// the charges of 3 alone. Before, the second 3,800 counted as rate (the
+// review measured "38.3k/h, out in 3 min").
+func TestLargeChargesInOneBucketAreOneStep(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	if err := NewSettingsStore(c, StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1_000_000}); err != nil {
+		t.Fatal(err)
+	}
+	w := startInstance(t, srv, SubscriberOptions{})
+	w.settled(srv, "W, started before the charges")
+	pub := NewPublisher(c, PublisherOptions{})
+	base := time.Now()
+	var evs []model.Event
+	for ago := 20 * time.Minute; ago >= time.Minute; ago -= 5 * time.Second {
+		evs = append(evs, model.Event{TS: base.Add(-ago).UnixMilli(), Workspace: "acme", Endpoint: "/mave/chat", Credits: 3, Status: 200})
+	}
+	bucket := base.Add(-30*time.Second).UnixMilli() / 10_000 * 10_000 // the start of a 10-s bucket
+	for _, at := range []int64{bucket + 2_000, bucket + 2_100} {
+		evs = append(evs, model.Event{TS: at, Workspace: "acme", Endpoint: "/responses", Credits: 3800, Status: 200})
+	}
+	if err := pub.TrackBatch(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	w.settled(srv, "W after the charges")
+	b := startInstance(t, srv, SubscriberOptions{})
+	b.settled(srv, "B, started after the charges")
+
+	now := time.Now()
+	used, err := c.HGet(ctx, Keys{}.Used(model.MonthlyUTC.At(now).Key), "acme").Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the charges of 3 within the window, from the start of its first bucket
+	first := (now.UnixMilli() - model.BurnWindow.Milliseconds()) / 10_000 * 10_000
+	var small int64
+	for _, e := range evs {
+		if e.Credits == 3 && e.TS >= first {
+			small += e.Credits
+		}
+	}
+	want := float64(small) * float64(time.Hour/time.Millisecond) / float64(now.UnixMilli()-first)
+	ws, bs := w.screen(now), b.screen(now)
+	if ws.String() != bs.String() {
+		t.Errorf("B shows\n%vwhere W, started before the charges, shows\n%v", bs, ws)
+	}
+	r := ws.Rows["acme"]
+	if used != int64(len(evs)-2)*3+7600 || r.Used != used || math.Abs(r.Burn-want) > 1e-6 || r.RunsOut {
+		t.Fatalf("acme: %+v (the counters hold %d); want a burn of %.1f/h (the charges of 3 alone), no run-out", r, used, want)
+	}
+	for name, in := range map[string]*instance{"W": w, "B": b} {
+		in.hub.Read(func(l *model.Ledger, _ *ConnMsg, _ *StatsMsg) {
+			if f := l.Forecast("acme", now); f.Step != 7600 || f.StepAt.UnixMilli() != bucket {
+				t.Errorf("instance %s: step %d at %v, want the two 3,800 (7,600) left out of the burn", name, f.Step, f.StepAt)
+			}
+		})
+	}
+}

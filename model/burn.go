@@ -20,17 +20,19 @@ const (
 
 // The step rule and the idle rule (README, "Forecasts and levels: the rules").
 const (
-	// StepFactor: a charge is a step (not a rate) only when it is at least this
-	// many times the workspace's typical charge — its credits in the hour
-	// ending now over its charges in that hour, the charge itself left out …
+	// StepFactor: charges are a step (not a rate) only when each is at least
+	// this many times the workspace's typical charge — the credits of its
+	// charges in the hour ending now over their number, those charges left
+	// out …
 	StepFactor = 10
-	// … and at least half of the credits (steps left out) spent in the
-	// BurnWindow ending with its bucket. One `emit --credits 7600` into a
-	// workspace that spends a few credits a call is a step; a focus group in a
-	// busy workspace is not. Steps are judged when a forecast is asked, from
-	// the buckets of the hour alone (judge), never when a charge arrives: what
-	// a charge is cannot depend on whether it was seen live or read back, nor
-	// in which order.
+	// … and together at least half of the credits (steps left out) spent in
+	// the BurnWindow ending with their bucket; the large charges of one
+	// bucket are taken together (stepOf). One `emit --credits 7600`, or two of
+	// 3800 within a BucketWidth, into a workspace that spends a few credits a
+	// call is a step; a focus group in a busy workspace is not. Steps are
+	// judged when a forecast is asked, from the buckets of the hour alone
+	// (judge), never when a charge arrives: what a charge is cannot depend on
+	// whether it was seen live or read back, nor in which order.
 	//
 	// typicalWeight is the weight of a new interval in the typical interval
 	// between charges (a running average over the hour, oldest first): 1/8.
@@ -57,11 +59,15 @@ const (
 // workspace spends — a workspace charged 36 times an hour holds 36 buckets
 // (864 bytes), not an hour of them (8.6 KB). At 100k workspaces that is the
 // difference between a ledger of hundreds of MB and one of GBs. Nothing is
-// kept per event: a bucket's largest charge is the only one that can be a
-// step (judge), and the rest of its bucket counts against it: two equal
-// large charges within one BucketWidth are no step at all (README).
+// kept per event: where a bucket's charges are of unlike sizes, its charges
+// by size class are kept beside it (parts, 16 bytes a class but its
+// smallest), so that all of its large charges can be one step (stepOf); a
+// bucket whose charges are alike, or that holds one, keeps nothing more.
 type burnRing struct {
 	buckets []bucket
+	// parts is what the step rule needs of buckets whose charges are not all
+	// of one size (nil: none such): see part.
+	parts *[]part
 	// last is the time (unix ms) of the newest charge (or the end of a spread).
 	last int64
 	// judged is what the last forecast derived from the buckets (judged), kept
@@ -99,8 +105,7 @@ func (r *burnRing) judgedAt(from, now int64) *ringJudged {
 	}
 	lo, hi, fi := r.search(first), r.search(last+1), r.search(fromB)
 	c := &ringJudged{lo: int32(lo), hi: int32(hi), from: int32(fi), typical: r.typicalInterval(now)}
-	c.rated, c.newest = r.judge(from, now)
-	c.charge = r.typicalCharge(now, c.newest.credits)
+	c.rated, c.newest, c.charge = r.judge(from, now)
 	r.judged.Store(c)
 	return c
 }
@@ -128,6 +133,10 @@ type bucket struct {
 // by two ledgers).
 func (r *burnRing) clone() *burnRing {
 	c := &burnRing{buckets: append([]bucket(nil), r.buckets...), last: r.last}
+	if r.parts != nil {
+		ps := append([]part(nil), *r.parts...)
+		c.parts = &ps
+	}
 	c.judged.Store(r.judged.Load()) // the same buckets: the same answers
 	return c
 }
@@ -175,6 +184,7 @@ func (r *burnRing) add(ts, credits, top int64) bool {
 		if drop > 0 {
 			n = copy(r.buckets, r.buckets[drop:])
 			r.buckets = r.buckets[:n]
+			r.dropParts(int32(b - HistoryBuckets + 1))
 		}
 		r.grow()
 		r.buckets = append(r.buckets, nb)
@@ -182,6 +192,7 @@ func (r *burnRing) add(ts, credits, top int64) bool {
 	}
 	i := r.search(b)
 	if x := &r.buckets[i]; int64(x.b) == b {
+		r.partsAdd(x, credits, top)
 		x.sum += credits
 		x.n += nb.n
 		x.top = max(x.top, top)
@@ -279,69 +290,123 @@ func (r *burnRing) typicalInterval(now int64) float64 {
 }
 
 // typicalCharge is the workspace's typical charge at now (unix ms): its
-// credits in the hour ending now over its charges in it (0: none), with a
-// step of credits (0: none; one of the hour's charges) left out: one large
-// charge is a step, not what a charge typically costs.
-func (r *burnRing) typicalCharge(now, step int64) float64 {
+// credits in the hour ending now over its charges in it (0: none), with n
+// charges of credits left out (0, 0: none; a step of the hour's): large
+// charges that are a step are not what a charge typically costs.
+func (r *burnRing) typicalCharge(now, credits int64, n uint64) float64 {
 	h := r.hour(now)
-	if step > 0 && h.n > 0 {
-		h.sum, h.n = h.sum-step, h.n-1
-	}
-	if h.n == 0 {
-		return 0
-	}
-	return float64(max(h.sum, 0)) / float64(h.n)
+	return h.typical(credits, n)
 }
 
-// hourSums is what the step rule needs of the hour ending now: its credits,
-// its charges and its largest charge.
+// hourSums is what the step rule needs of the hour ending now: its charges
+// and their credits (refunds and credits spread over a gap are no charge),
+// its largest charge, and the most charges one bucket holds.
 type hourSums struct {
-	sum, top int64
-	n        uint64
+	charges, top int64
+	n            uint64
+	most         uint32 // the most charges one bucket holds
+}
+
+// typical is the hour's mean charge with n charges of credits left out (0:
+// no charge left).
+func (h *hourSums) typical(credits int64, n uint64) float64 {
+	if n >= h.n {
+		return 0
+	}
+	return float64(max(h.charges-credits, 0)) / float64(h.n-n)
 }
 
 // hour returns the sums of the buckets of the hour ending at now (unix ms).
 func (r *burnRing) hour(now int64) (h hourSums) {
 	last := now / bucketMs
+	var ps []part
+	if r.parts != nil {
+		ps = *r.parts
+	}
+	pi := 0
 	for i := r.search(last - HistoryBuckets + 1); i < len(r.buckets) && int64(r.buckets[i].b) <= last; i++ {
 		bk := &r.buckets[i]
-		h.sum += bk.sum
+		if bk.n == 0 {
+			continue // no charge
+		}
+		h.charges += bk.sum
 		h.n += uint64(bk.n)
 		h.top = max(h.top, bk.top)
+		h.most = max(h.most, bk.n)
+		if len(ps) == 0 {
+			continue
+		}
+		for pi < len(ps) && ps[pi].b < bk.b {
+			pi++
+		}
+		for ; pi < len(ps) && ps[pi].b == bk.b; pi++ {
+			if ps[pi].class() == nonCharge {
+				h.charges -= ps[pi].sum
+			}
+		}
 	}
 	return h
 }
 
-// minStep is the smallest charge the typical-charge half of the step rule
-// allows in an hour of h: t ≥ StepFactor·(sum−t)/(n−1), i.e.
-// t ≥ StepFactor·sum/(n−1+StepFactor). A charge alone in the hour (n ≤ 1)
-// passes it.
-func (h hourSums) minStep() float64 {
-	if h.n <= 1 {
-		return 0
+// mayStep reports whether any charges of the hour h can pass the
+// typical-charge half of the step rule (stepOf), and mayStepIn whether any of
+// bucket x can: charges of one bucket, each at most its largest, against the
+// other charges of the hour, which hold at least all but that bucket's
+// charges. When not, the rule need not look closer. A charge alone in the
+// hour can.
+func (h *hourSums) mayStep() bool {
+	return h.may(h.top, float64(h.most)*float64(h.top))
+}
+
+func (h *hourSums) mayStepIn(x *bucket) bool {
+	return h.may(x.top, float64(x.n)*float64(x.top))
+}
+
+func (h *hourSums) may(top int64, most float64) bool {
+	if top <= 0 {
+		return false
 	}
-	return StepFactor * float64(max(h.sum, 0)) / float64(h.n-1+StepFactor)
+	if h.n <= 1 {
+		return true
+	}
+	// a margin, so that rounding never says no where stepOf says yes
+	return float64(top)*float64(h.n-1)*(1+1e-9) >= StepFactor*(float64(h.charges)-most)
 }
 
 // judge applies the step rule at now (unix ms) to the buckets of the hour
 // ending now, oldest first, and returns the credits of buckets [from, now]
 // (absolute unix ms, bucket resolution) that count for a burn rate — every
-// credit but the steps — and the newest step among them.
+// credit but the steps — the newest step among them, and the typical charge
+// of the hour with that step's charges left out.
 //
-// A bucket's largest charge is a step when it is at least StepFactor times
-// the typical charge of the hour without it, and at least the other credits
-// of the BurnWindow ending with its bucket, older steps left out (so at least
-// half of the window). Both sides are sums over buckets of the hour ending
-// now, which an instance that watched holds exactly as one that read the
-// hour back: the judgement is the same whichever order the charges came in.
-func (r *burnRing) judge(from, now int64) (rated int64, newest step) {
+// A bucket's step is its largest charges that are each at least StepFactor
+// times the typical charge of the hour without them (stepOf), when together
+// they are at least the other credits of the BurnWindow ending with their
+// bucket, older steps left out (so at least half of the window). Both sides
+// are sums over buckets of the hour ending now, which an instance that
+// watched holds exactly as one that read the hour back: the judgement is the
+// same whichever order the charges came in.
+func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical float64) {
 	last := now / bucketMs
 	h := r.hour(now)
-	minStep := h.minStep()
-	if float64(h.top) < minStep || h.top <= 0 { // no charge of the hour can be a step
-		return max(r.sumRange(from/bucketMs, last), 0), step{}
+	if !h.mayStep() { // no charge of the hour can be a step
+		return max(r.sumRange(from/bucketMs, last), 0), step{}, h.typical(0, 0)
 	}
 	lo := r.search(last - HistoryBuckets + 1)
+	var ps []part
+	if r.parts != nil {
+		ps = *r.parts
+	}
+	// a charge alone in its bucket needs at least this to be a step (mayStepIn
+	// for one charge, as one division): most buckets are passed over at one
+	// comparison
+	// (and charges in a bucket of several at least minAny: mayStepIn for the
+	// bucket of the most charges)
+	minStep, minAny := 0.0, 0.0
+	if h.n > 1 {
+		minStep = StepFactor * float64(h.charges) / (float64(h.n-1)*(1+1e-9) + StepFactor)
+		minAny = StepFactor * float64(h.charges) / (float64(h.n-1)*(1+1e-9) + StepFactor*float64(h.most))
+	}
 	// rated credits of each bucket once judged, for the sliding BurnWindow
 	// (which holds at most windowBuckets of them: a ring written at ki, its
 	// oldest within the window at wi), on the stack, no allocation
@@ -350,6 +415,7 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step) {
 	var win int64 // rated credits of the judged buckets within the window of bucket i
 	w := lo       // oldest bucket within that window
 	fromB := from / bucketMs
+	var left stepSet // the newest step's charges, for the typical charge
 	for i := lo; i < len(r.buckets) && int64(r.buckets[i].b) <= last; i++ {
 		bk := &r.buckets[i]
 		for ; int64(r.buckets[w].b) <= int64(bk.b)-int64(windowBuckets); w++ {
@@ -359,12 +425,25 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step) {
 			}
 		}
 		k := bk.sum
-		// the step rule: t at least minStep (StepFactor typical charges of
-		// the hour without it) and at least the window's other credits
-		if t := bk.top; t > 0 && float64(t) >= minStep && t >= win+bk.sum-t {
-			k -= t
-			if int64(bk.b) >= fromB {
-				newest = step{ts: int64(bk.b) * bucketMs, credits: t}
+		if t := float64(bk.top); bk.top > 0 && t >= minAny && (t >= minStep || bk.n > 1 && h.mayStepIn(bk)) {
+			var own []part // the bucket's parts
+			if len(ps) > 0 {
+				pi := partSearch(ps, bk.b)
+				pj := pi
+				for pj < len(ps) && ps[pj].b == bk.b {
+					pj++
+				}
+				own = ps[pi:pj]
+			}
+			// the step rule: charges each at least StepFactor typical
+			// charges of the hour without them, and together at least the
+			// window's other credits
+			if s := h.stepOf(bk, own); s.n > 0 && s.gross >= win+bk.sum-s.gross {
+				k -= s.credits
+				if int64(bk.b) >= fromB {
+					s.ts = int64(bk.b) * bucketMs
+					newest, left = s.step, s
+				}
 			}
 		}
 		kept[ki] = k
@@ -376,7 +455,7 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step) {
 			rated += k
 		}
 	}
-	return max(rated, 0), newest
+	return max(rated, 0), newest, h.typical(left.gross, left.n)
 }
 
 // idleAfter is how long a silence makes a workspace idle whose typical

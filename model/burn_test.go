@@ -153,7 +153,7 @@ func TestTypicalChargeAndIntervalAreRunningAverages(t *testing.T) {
 		name string
 		r    *burnRing
 	}{{"live", &live}, {"read back", &back}} {
-		if got, gap := tc.r.typicalCharge(now, 0), tc.r.typicalInterval(now); got != 16 || math.Abs(gap-want) > 1e-9 {
+		if got, gap := tc.r.typicalCharge(now, 0, 0), tc.r.typicalInterval(now); got != 16 || math.Abs(gap-want) > 1e-9 {
 			t.Errorf("%s: typical charge %v, interval %v ms; want 16 and %v", tc.name, got, gap, want)
 		}
 	}

@@ -92,7 +92,7 @@ func TestARestartedLedgerJudgesLikeOneThatWatched(t *testing.T) {
 				continue
 			}
 			n := last.UnixMilli()
-			if gt, wt := gr.typicalCharge(n, 0), wr.typicalCharge(n, 0); !near(gt, wt) || !near(gr.typicalInterval(n), wr.typicalInterval(n)) {
+			if gt, wt := gr.typicalCharge(n, 0, 0), wr.typicalCharge(n, 0, 0); !near(gt, wt) || !near(gr.typicalInterval(n), wr.typicalInterval(n)) {
 				t.Fatalf("seed %d %q (restart %v): typical charge %.6f interval %.3f ms, watched all along %.6f %.3f ms",
 					seed, ws, restart, gt, gr.typicalInterval(n), wt, wr.typicalInterval(n))
 			}

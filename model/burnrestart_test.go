@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -88,6 +89,20 @@ func restartCase(r *rand.Rand) ([]Event, []time.Time) {
 		}
 		ws := fmt.Sprintf("w%d", r.IntN(2))
 		evs = append(evs, use(ws, []string{"web", "batch"}[r.IntN(2)], "/responses", c, at))
+		if p := r.IntN(100); p < 14 {
+			// more charges in the same bucket (within 2 s, or the same
+			// millisecond): large ones of alike or unlike sizes, ordinary
+			// ones, a refund of part of a large one — bursts whose charges
+			// together can be a step
+			for range 1 + r.IntN(4) {
+				c := []int64{small, small * 4, 60, 400, 1_000, 3_800, 3_800, 7_600, -1_900, -int64(1 + r.IntN(3))}[r.IntN(10)]
+				if c > 60 {
+					edges = append(edges, at)
+				}
+				evs = append(evs, use(ws, []string{"web", "batch"}[r.IntN(2)], "/responses", c,
+					at+time.Duration(r.IntN(2))*time.Duration(r.IntN(2000))*time.Millisecond))
+			}
+		}
 		switch p := r.IntN(10); {
 		case p < 3: // a burst: the same bucket, the same millisecond even
 			at += time.Duration(r.IntN(3)) * time.Millisecond * time.Duration(r.IntN(2000))
@@ -100,6 +115,7 @@ func restartCase(r *rand.Rand) ([]Event, []time.Time) {
 			break
 		}
 	}
+	slices.SortStableFunc(evs, func(a, b Event) int { return cmp.Compare(a.TS, b.TS) })
 	last := time.UnixMilli(evs[len(evs)-1].TS)
 	queries := []time.Time{last}
 	for _, d := range []time.Duration{time.Second, 30 * time.Second, 61 * time.Second, 3 * time.Minute, 9 * time.Minute, 16 * time.Minute} {
@@ -196,7 +212,7 @@ func sameJudgement(whole, l *Ledger, ws string, now time.Time) string {
 		return ""
 	}
 	n := now.UnixMilli()
-	if wt, gt := wr.typicalCharge(n, 0), gr.typicalCharge(n, 0); !near(gt, wt) || !near(gr.typicalInterval(n), wr.typicalInterval(n)) {
+	if wt, gt := wr.typicalCharge(n, 0, 0), gr.typicalCharge(n, 0, 0); !near(gt, wt) || !near(gr.typicalInterval(n), wr.typicalInterval(n)) {
 		return fmt.Sprintf("typical charge %.6f interval %.3f ms, watched all along %.6f %.3f ms", gt, gr.typicalInterval(n), wt, wr.typicalInterval(n))
 	}
 	return ""

@@ -68,9 +68,10 @@ type Forecast struct {
 	Idle       bool
 	IdleAfter  time.Duration
 	LastCharge time.Time
-	// Step is the newest charge within Window left out of the burn as a step
-	// (0: none); StepAt is the start of its BucketWidth (the step rule judges
-	// buckets, not single events).
+	// Step is the credits of the newest step within Window left out of the
+	// burn (0: none): the large charges of one BucketWidth taken together,
+	// less the refunds of that BucketWidth. StepAt is the start of its
+	// BucketWidth (the step rule judges buckets, not single events).
 	Step   int64
 	StepAt time.Time
 	// Left is the time until the billing period ends.
@@ -103,7 +104,7 @@ type Forecast struct {
 	AfterRecharges                bool
 	// Reached is true when the cap is used up for this forecast's spender:
 	// nothing remains, or what remains cannot cover one TypicalCharge (the
-	// mean charge of the hour). RunsOut is then true with RunsOutIn 0 and
+	// mean charge of the hour, the newest step's charges left out). RunsOut is then true with RunsOutIn 0 and
 	// there is no pace (PaceMultiple 0 while credits remain): a project held
 	// at its usage limit is refused its calls and barely spends, so its burn
 	// over the window would otherwise say "out in 16 s" for as long as the

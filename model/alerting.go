@@ -194,8 +194,8 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 	if s.BudgetAlert > 0 {
 		line(AlertBudget, s.BudgetAlert)
 	}
-	if st.HasCap() {
-		dst = append(dst, l.runOutAlert(w, base, now))
+	if a, ok := l.runOutAlert(w, base, now); ok {
+		dst = append(dst, a)
 	}
 	if w.unreadable != "" {
 		// the usage is unknown (LevelUnknown): neither holds nor ended, so a
@@ -292,23 +292,32 @@ func orDash(s string) string {
 	return s
 }
 
-// runOutAlert judges the forecast. Until the ledger has read the last hour
-// back and observed MinSpan its burn rate is not one, so the condition is
-// unknown rather than ended: a freshly started instance must not resolve (or
-// fire) what one that watched all along judges otherwise.
-func (l *Ledger) runOutAlert(w *wsState, base Alert, now time.Time) Alert {
-	f := l.forecast(w, now)
+// runOutAlert judges the forecast the workspace's row shows
+// (VerdictForecast): of the budget that sets its level, its own cap or a
+// project's usage limit — then the alert names the project (Project, its
+// credits, its limit, its burn), whose calls the API will refuse. Its id stays
+// the workspace's. false when neither budget has a cap. Until the ledger has
+// read the last hour back and observed MinSpan its burn rate is not one, so
+// the condition is unknown rather than ended: a freshly started instance
+// must not resolve (or fire) what one that watched all along judges otherwise.
+func (l *Ledger) runOutAlert(w *wsState, base Alert, now time.Time) (Alert, bool) {
+	v, f := l.verdictForecast(w, now)
+	if !v.Status.HasCap() {
+		return Alert{}, false
+	}
 	a := base
 	a.Kind = AlertRunOut
-	a.Level = max(a.Level, LevelWarn) // running out before the reset is never "ok"
+	a.Level = max(v.Level, LevelWarn) // running out before the reset is never "ok"
 	a.ID = AlertID(base.Period, w.name, "", AlertRunOut, "")
-	st := w.status(l.defaults)
-	a.Cap, a.CapKind = st.Cap, st.CapKind
+	a.Cap, a.CapKind = v.Status.Cap, v.Status.CapKind
+	if v.Project != "" {
+		a.Project, a.Used, a.PercentUsed = v.Project, v.Status.Used, v.Status.Percent
+	}
 	a.BurnPerHour = f.BurnPerHour
 	if a.Condition = l.runOutCondition(&f, now); a.Condition == ConditionHolds {
 		a.RunOutIn, a.Spare = f.RunsOutIn, max(f.Left-f.RunsOutIn, 0)
 	}
-	return a
+	return a, true
 }
 
 // runOutJudged reports whether the ledger can judge a run-out at now: part of

@@ -146,8 +146,8 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 			continue
 		}
 		cond := ConditionUnknown
-		if judged {
-			f := l.forecast(c.w, now)
+		if judged && c.w.unreadable == "" { // an unreadable usage: unknown (workspaceAlerts)
+			_, f := l.verdictForecast(c.w, now) // the row's, as runOutAlert judges it
 			cond = l.runOutCondition(&f, now)
 			if cond == ConditionHolds && f.RunsOutIn > 0 && runOut != nil {
 				runOut(c.w.name, f.RunsOutIn)

@@ -14,15 +14,23 @@ import "time"
 // while mavtop runs gives a burn over the time since (the hour's history
 // read back at a start counts for every limit known then).
 func (l *Ledger) VerdictForecast(ws string, now time.Time) (Verdict, Forecast, bool) {
-	v, ok := l.Verdict(ws)
-	if !ok {
-		return v, Forecast{}, false
+	w := l.ws[ws]
+	if w == nil {
+		return Verdict{}, Forecast{}, false
 	}
+	v, f := l.verdictForecast(w, now)
+	return v, f, true
+}
+
+// verdictForecast is VerdictForecast of the workspace state w: the one
+// judgement the row, the detail view and the run_out alert share.
+func (l *Ledger) verdictForecast(w *wsState, now time.Time) (Verdict, Forecast) {
+	v := l.verdict(w, w.status(l.defaults))
 	if v.Project == "" {
-		return v, l.Forecast(ws, now), true
+		return v, l.forecast(w, now)
 	}
 	var r *burnRing
-	p := l.ws[ws].projects[v.Project]
+	p := w.projects[v.Project]
 	if p != nil {
 		r = p.burn
 	}
@@ -35,5 +43,5 @@ func (l *Ledger) VerdictForecast(ws string, now time.Time) (Verdict, Forecast, b
 		// counters leave, as a credits_exhausted 402 makes a workspace OUT
 		f.RunsOut, f.RunsOutIn, f.Reached, f.PaceMultiple = true, 0, true, 0
 	}
-	return v, f, true
+	return v, f
 }

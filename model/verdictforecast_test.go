@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -151,5 +152,52 @@ func TestARefusedProjectHasReachedItsLimit(t *testing.T) {
 	l.Apply(&Event{TS: later.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 1, Status: 200})
 	if _, f, _ := l.VerdictForecast("hooli-ml", later); f.Reached {
 		t.Fatalf("after a success: %+v, want not reached", f)
+	}
+}
+
+// TestTheRunOutAlertIsTheRowsForecast: the run_out alert judges the forecast
+// the row shows (VerdictForecast): when a project's usage limit sets the
+// level, the project's credits against its limit — the alert names the
+// project, its credits, its limit and when they run out — not the
+// workspace's own allocation, which lasts the period. A workspace with no cap
+// of its own but a limited project has its run_out alert too. Before, the
+// alert judged the workspace's allocation alone: ended, while the row said
+// "out in 3 min".
+func TestTheRunOutAlertIsTheRowsForecast(t *testing.T) {
+	start := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	l := NewLedger(MonthlyUTC, start)
+	l.SetSettings("hooli", Settings{Allocation: 3_000_000}, start.UnixMilli())
+	for _, ws := range []string{"hooli", "bare"} {
+		l.SetBudget(ws, "training", ProjectBudget{Limit: 2_000}, start.UnixMilli())
+	}
+	// 10 credits every 10 s for 30 min: 1,800 of the 2,000-credit limit, 3,600/h
+	for i := 1; i <= 180; i++ {
+		for _, ws := range []string{"hooli", "bare"} {
+			l.Apply(&Event{TS: start.Add(time.Duration(i) * 10 * time.Second).UnixMilli(), Workspace: ws, Project: "training", Endpoint: "/x", Credits: 10, Status: 200})
+		}
+	}
+	now := start.Add(30*time.Minute + 5*time.Second)
+	alerts := EvaluateAlerts(l, now, FeedHealth{Connected: true}, AlertOptions{}, nil)
+	for _, ws := range []string{"hooli", "bare"} {
+		v, f, _ := l.VerdictForecast(ws, now)
+		if v.Project != "training" || !f.RunsOut || f.RunsOutIn <= 0 || f.RunsOutIn > 5*time.Minute {
+			t.Fatalf("%s: the row's verdict %+v forecast %+v; want training's limit running out within minutes", ws, v, f)
+		}
+		var got *Alert
+		for i := range alerts {
+			if alerts[i].ID == AlertID(l.Period().Key, ws, "", AlertRunOut, "") {
+				got = &alerts[i]
+			}
+		}
+		if got == nil {
+			t.Fatalf("%s: no run_out alert", ws)
+		}
+		if got.Condition != ConditionHolds || got.Project != "training" || got.RunOutIn != f.RunsOutIn ||
+			got.Cap != 2_000 || got.CapKind != CapLimit || got.Used != 1_800 || got.PercentUsed != v.Status.Percent || got.Level != v.Level {
+			t.Errorf("%s: run_out alert %+v; want holding, of training: %v, 1,800 of 2,000, level %v", ws, *got, f.RunsOutIn, v.Level)
+		}
+		if text := got.sentence(false); !strings.Contains(text, ws+"/training runs out of credits in ") || !strings.Contains(text, "2,000-credit usage limit") {
+			t.Errorf("%s: %q does not say whose credits run out", ws, text)
+		}
 	}
 }

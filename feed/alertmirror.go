@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"net"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,8 +33,10 @@ const (
 // (AlertChanges) and those records alone. Records are the shared truth, so it
 // reads a period in full (HGETALL), decoding only the values whose bytes
 // changed, whenever the version cannot be trusted to say what changed:
-//   - on the first Sync of a period, and after any error or Reset (the watcher
-//     resets it on a reconnect and when Redis comes back older);
+//   - on the first Sync of a period, after any error or Reset (the watcher
+//     resets it when Redis comes back older than its ledger), and after the
+//     client dialled a new connection (a reconnect: to a restarted Redis, or
+//     another after a failover);
 //   - when the hash is not the one read last (another epoch: deleted and made
 //     again) or its version went back (a restore, a failover);
 //   - when AlertChanges does not account for the version (its newest member
@@ -51,6 +55,36 @@ type AlertMirror struct {
 	// carry their period, so periods never share one).
 	recs    map[string]StoredAlert
 	periods map[string]*mirrored
+	// fullReads counts full reads of any period (FullReads).
+	fullReads atomic.Int64
+	// dials counts the connections the client made (a reconnect among
+	// them); dialsSeen is the count at the last Sync.
+	dials     *atomic.Int64
+	dialsSeen int64
+}
+
+// dialCounter counts a client's new connections.
+type dialCounter struct{ n *atomic.Int64 }
+
+func (h dialCounter) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		h.n.Add(1)
+		return next(ctx, network, addr)
+	}
+}
+func (h dialCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h dialCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// countDials makes n count every connection c dials, on each node of a
+// cluster.
+func countDials(c redis.UniversalClient, n *atomic.Int64) {
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		cc.OnNewNode(func(node *redis.Client) { node.AddHook(dialCounter{n}) })
+		return
+	}
+	c.AddHook(dialCounter{n})
 }
 
 // mirrored is what a mirror knows of one period's hash.
@@ -72,7 +106,9 @@ func NewAlertMirror(s *AlertStore, now func() time.Time) *AlertMirror {
 	if now == nil {
 		now = time.Now
 	}
-	return &AlertMirror{s: s, now: now, seed: maphash.MakeSeed(), recs: map[string]StoredAlert{}, periods: map[string]*mirrored{}}
+	m := &AlertMirror{s: s, now: now, seed: maphash.MakeSeed(), recs: map[string]StoredAlert{}, periods: map[string]*mirrored{}, dials: new(atomic.Int64)}
+	countDials(s.c, m.dials)
+	return m
 }
 
 // Records returns the records of the periods last synced, by alert id. The
@@ -96,6 +132,10 @@ func (m *AlertMirror) Reads(period string) (full, incremental int) {
 	return 0, 0
 }
 
+// FullReads returns how many full reads were made, of any period. Unlike
+// the rest of the mirror, safe to call while another goroutine syncs it.
+func (m *AlertMirror) FullReads() int64 { return m.fullReads.Load() }
+
 // Reset makes the next Sync read every period in full.
 func (m *AlertMirror) Reset() {
 	for _, p := range m.periods {
@@ -109,6 +149,12 @@ func (m *AlertMirror) Reset() {
 // error the changes read before it are applied and returned with it, and the
 // period that failed is read in full by the next Sync.
 func (m *AlertMirror) Sync(ctx context.Context, periods ...string) (changed []string, err error) {
+	if d := m.dials.Load(); d != m.dialsSeen {
+		// A new connection: perhaps to a Redis restarted (without its
+		// data, or older), or another one after a failover.
+		m.dialsSeen = d
+		m.Reset()
+	}
 	for key, p := range m.periods {
 		if slices.Contains(periods, key) {
 			continue
@@ -121,6 +167,7 @@ func (m *AlertMirror) Sync(ctx context.Context, periods ...string) (changed []st
 		}
 		delete(m.periods, key)
 	}
+	fulls := m.fullReads.Load()
 	for _, key := range periods {
 		p := m.periods[key]
 		if p == nil {
@@ -131,6 +178,11 @@ func (m *AlertMirror) Sync(ctx context.Context, periods ...string) (changed []st
 			p.fresh = false
 			break
 		}
+	}
+	if err == nil && m.fullReads.Load()-fulls == int64(len(periods)) {
+		// every period was just read in full, on the connections dialled
+		// meanwhile (the first ones among them)
+		m.dialsSeen = m.dials.Load()
 	}
 	slices.Sort(changed)
 	return slices.Compact(changed), err
@@ -199,11 +251,28 @@ func (m *AlertMirror) sync(ctx context.Context, period string, p *mirrored, chan
 func (m *AlertMirror) readFull(ctx context.Context, period string, p *mirrored, changed []string) ([]string, error) {
 	began := m.now()
 	start := time.Now()
-	raw, err := m.s.c.HGetAll(ctx, m.s.keys.Alerts(period)).Result()
-	if err != nil {
+	key, log := m.s.keys.Alerts(period), m.s.keys.AlertChanges(period)
+	var all *redis.MapStringStringCmd
+	var members *redis.IntCmd
+	if _, err := m.s.c.TxPipelined(ctx, func(pp redis.Pipeliner) error {
+		all = pp.HGetAll(ctx, key)
+		members = pp.ZCard(ctx, log)
+		return nil
+	}); err != nil {
 		return changed, fmt.Errorf("read alerts of %s: %w", period, err)
 	}
+	raw := all.Val()
 	p.full++
+	m.fullReads.Add(1)
+	if n := int64(len(raw)) - 2; members.Val() < n && n > 0 {
+		// Changes lost members (deleted or trimmed by hand): each alert
+		// missing is added at version 0, so that the next write is read
+		// by what changed again, not in full for the rest of the period.
+		// NX: a write meanwhile keeps the version it gave.
+		if err := m.repair(ctx, key, log, raw); err != nil {
+			return changed, err
+		}
+	}
 	for id := range p.sums {
 		if _, ok := raw[id]; !ok && m.put(p, id, "", false) {
 			changed = append(changed, id)
@@ -217,6 +286,38 @@ func (m *AlertMirror) readFull(ctx context.Context, period string, p *mirrored, 
 	version, epoch := parseHead([]any{raw[alertVersionField], raw[alertEpochField]})
 	p.fresh, p.epoch, p.version, p.lastFull, p.fullTook = true, epoch, version, began, time.Since(start)
 	return changed, nil
+}
+
+// repair adds every alert of raw (the hash key's fields) missing from the
+// changes set log, at version 0.
+func (m *AlertMirror) repair(ctx context.Context, key, log string, raw map[string]string) error {
+	zs := make([]redis.Z, 0, changedChunk)
+	flush := func() error {
+		if len(zs) == 0 {
+			return nil
+		}
+		err := m.s.c.ZAddNX(ctx, log, zs...).Err()
+		zs = zs[:0]
+		return err
+	}
+	for id := range raw {
+		if !isAlertField(id) {
+			continue
+		}
+		if zs = append(zs, redis.Z{Score: 0, Member: id}); len(zs) == changedChunk {
+			if err := flush(); err != nil {
+				return fmt.Errorf("repair alert changes: %w", err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("repair alert changes: %w", err)
+	}
+	// a set made again expires with the hash
+	if ttl, err := m.s.c.PTTL(ctx, key).Result(); err == nil && ttl > 0 {
+		_ = m.s.c.PExpire(ctx, log, ttl).Err()
+	}
+	return nil
 }
 
 // put records the value of one alert field (present false: absent) and

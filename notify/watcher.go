@@ -329,6 +329,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	var st feed.LedgerState
 	var h model.FeedHealth
+	var connSince time.Time // when the connection known began: the first one is no reconnect
 	t := time.NewTicker(w.opt.Every)
 	defer t.Stop()
 	lastRenew := w.opt.Now()
@@ -340,11 +341,16 @@ func (w *Watcher) Run(ctx context.Context) error {
 			for _, m := range batch {
 				switch m := m.(type) {
 				case *feed.ConnMsg:
-					was := h.Connected
+					// back after a break (a connection that began at
+					// another time than the one known, whether or not the
+					// break itself came through): Redis may have lost or
+					// restored what its versions say, so the lifecycle is
+					// read whole
+					if m.State == feed.Connected {
+						w.reload = w.reload || !connSince.IsZero() && !m.Since.Equal(connSince)
+						connSince = m.Since
+					}
 					h.Connected, h.Since = m.State == feed.Connected, m.Since
-					// back after a break: Redis may have lost or restored
-					// what its versions say, so the lifecycle is read whole
-					w.reload = w.reload || h.Connected && !was
 				case *feed.StatsMsg:
 					h.Lag = m.Lag
 				default:

@@ -90,14 +90,17 @@ func countDials(c redis.UniversalClient, n *atomic.Int64) {
 // mirrored is what a mirror knows of one period's hash.
 type mirrored struct {
 	// fresh is false until a full read (and after an error or a reset).
-	fresh          bool
-	epoch          string
-	version        int64
-	lastFull       time.Time
-	fullTook       time.Duration
-	sums           map[string]uint64 // every alert field read → hash of its value
-	bad            map[string]bool   // fields that did not decode
-	full, partials int               // reads made, for tests and benchmarks
+	fresh    bool
+	epoch    string
+	version  int64
+	lastFull time.Time
+	fullTook time.Duration
+	sums     map[string]uint64 // every alert field read → hash of its value
+	// heads is how many fields of the hash are not alerts (the version, the
+	// epoch, any other "#" field a hand wrote), as the last full read found
+	heads          int64
+	bad            map[string]bool // fields that did not decode
+	full, partials int             // reads made, for tests and benchmarks
 }
 
 // NewAlertMirror returns an empty mirror of s; now is the clock (time.Now
@@ -219,7 +222,7 @@ func (m *AlertMirror) sync(ctx context.Context, period string, p *mirrored, chan
 	case version == p.version:
 		p.partials++
 		return changed, nil
-	case len(ids) == 0 || int64(ids[len(ids)-1].Score) != version || members.Val() < fields.Val()-2:
+	case len(ids) == 0 || int64(ids[len(ids)-1].Score) != version || members.Val() < fields.Val()-p.heads:
 		// the changes do not account for the version: lost or trimmed
 		return m.readFull(ctx, period, p, changed)
 	}
@@ -264,7 +267,14 @@ func (m *AlertMirror) readFull(ctx context.Context, period string, p *mirrored, 
 	raw := all.Val()
 	p.full++
 	m.fullReads.Add(1)
-	if n := int64(len(raw)) - 2; members.Val() < n && n > 0 {
+	var alerts int64
+	for id := range raw {
+		if isAlertField(id) {
+			alerts++
+		}
+	}
+	p.heads = int64(len(raw)) - alerts
+	if members.Val() < alerts {
 		// Changes lost members (deleted or trimmed by hand): each alert
 		// missing is added at version 0, so that the next write is read
 		// by what changed again, not in full for the rest of the period.

@@ -357,3 +357,61 @@ func fillAlerts(tb testing.TB, c redis.UniversalClient, period string, n int) {
 		}
 	}
 }
+
+// A hand edit of the hash's own fields (redis-cli HDEL of #version, HSET
+// of a field of its own beginning with "#") costs one full read: the
+// writes that follow are read by what changed again, not each in full for
+// the rest of the period (at 100k records, 20 s every second).
+func TestAlertMirrorHandEditsOfTheHeadCostOneFullRead(t *testing.T) {
+	for _, edit := range []string{"HDEL #version", "HSET #version 2", "HSET #note"} {
+		t.Run(edit, func(t *testing.T) {
+			srv := feedtest.Start(t)
+			ctx := context.Background()
+			c := srv.Client()
+			st := NewAlertStore(c, "")
+			m := NewAlertMirror(st, nil)
+			at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			n := 0
+			claim := func() {
+				t.Helper()
+				if ok, err := st.Claim(ctx, model.AlertTransition{Alert: testAlert("2026-11", n), Status: model.AlertFiring, At: at}, "s", ClaimOptions{}); !ok || err != nil {
+					t.Fatalf("claim %d: %v %v", n, ok, err)
+				}
+				n++
+			}
+			sync := func() {
+				t.Helper()
+				if _, err := m.Sync(ctx, "2026-11"); err != nil {
+					t.Fatal(err)
+				}
+				if d := differ(m.Records(), loadAll(t, st, "2026-11")); len(d) > 0 {
+					t.Fatalf("mirror differs from a full read at %v", d)
+				}
+			}
+			for range 8 {
+				claim()
+			}
+			sync()
+			key := Keys{}.Alerts("2026-11")
+			var err error
+			switch edit {
+			case "HDEL #version":
+				err = c.HDel(ctx, key, alertVersionField).Err()
+			case "HSET #version 2":
+				err = c.HSet(ctx, key, alertVersionField, 2).Err()
+			default:
+				err = c.HSet(ctx, key, "#note", "paged ops at 14:02").Err()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 12 {
+				claim()
+				sync()
+			}
+			if full, partial := m.Reads("2026-11"); full > 3 || partial < 10 {
+				t.Fatalf("after %s, 12 writes each synced: %d full and %d incremental reads, want at most 3 full", edit, full, partial)
+			}
+		})
+	}
+}

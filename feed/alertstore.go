@@ -179,9 +179,11 @@ func (s *AlertStore) update(ctx context.Context, period, id string, expire time.
 			wrote = false
 			var hm *redis.SliceCmd
 			var ttl *redis.DurationCmd
+			var top *redis.ZSliceCmd
 			if _, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
 				hm = p.HMGet(ctx, key, id, alertVersionField, alertEpochField)
 				ttl = p.PTTL(ctx, key)
+				top = p.ZRangeWithScores(ctx, changes, -1, -1)
 				return nil
 			}); err != nil {
 				return err
@@ -203,11 +205,18 @@ func (s *AlertStore) update(ctx context.Context, period, id string, expire time.
 			v, _ := strconv.ParseInt(version, 10, 64)
 			v = max(v, 0) + 1
 			epoch, _ := vals[2].(string)
+			if t := top.Val(); len(t) > 0 && t[0].Score >= float64(v) {
+				// the version went back by hand (redis-cli HDEL or HSET of
+				// it): the changes set is ahead of the writes to come and
+				// would make every reader read in full at each of them
+				epoch = ""
+			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				fields := []any{id, val, alertVersionField, v}
 				if epoch == "" {
-					// a new hash (or one written before versions): a
-					// changes set left from an older one says nothing of it
+					// a new hash (or one written before versions, or whose
+					// version went back): a changes set left from an older
+					// one says nothing of it
 					p.Del(ctx, changes)
 					fields = append(fields, alertEpochField, newEpoch())
 				}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Order is an order the gauges list workspaces in.
@@ -195,6 +196,46 @@ type rankList struct {
 type keyBlock struct {
 	owner uint64
 	keys  []rankKey
+	// version is new whenever keys change (from blockVersions, unique in the
+	// process, so two ledgers' blocks never share one with other keys): what
+	// a reader counted in a block holds while its version does.
+	version uint64
+}
+
+// blockVersions numbers the versions of every order block of every ledger.
+var blockVersions atomic.Uint64
+
+func (b *keyBlock) changed() { b.version = blockVersions.Add(1) }
+
+// OrderBlock is one block of an order (Ledger.OrderBlocks): Len workspaces in
+// a row of the order, and a Version that changes whenever they do, so a
+// reader can keep what it derived from a block (a filter's matches in it)
+// until its version changes.
+type OrderBlock struct {
+	Version uint64
+	Len     int
+}
+
+// OrderBlocks appends to dst the blocks of order o, first to last: their
+// lengths add up to Len. It costs the number of blocks (~n/256).
+func (l *Ledger) OrderBlocks(o Order, dst []OrderBlock) []OrderBlock {
+	for _, b := range l.order(o).blocks {
+		dst = append(dst, OrderBlock{Version: b.version, Len: len(b.keys)})
+	}
+	return dst
+}
+
+// BlockNames appends to dst the names in block i of order o (as OrderBlocks
+// lists them; none for an i out of range), in the order's order.
+func (l *Ledger) BlockNames(o Order, i int, dst []string) []string {
+	r := l.order(o)
+	if i < 0 || i >= len(r.blocks) {
+		return dst
+	}
+	for _, k := range r.blocks[i].keys {
+		dst = append(dst, k.name)
+	}
+	return dst
 }
 
 func (r *rankList) clone() rankList {
@@ -207,6 +248,7 @@ func (r *rankList) build(sorted []rankKey, owner uint64) {
 		keys := make([]rankKey, min(rankBlock, len(sorted)-i), 2*rankBlock+1)
 		copy(keys, sorted[i:])
 		r.blocks = append(r.blocks, &keyBlock{owner: owner, keys: keys})
+		r.blocks[len(r.blocks)-1].changed()
 	}
 }
 
@@ -224,7 +266,7 @@ func (r *rankList) own(i int, owner uint64) *keyBlock {
 	if b.owner != owner {
 		keys := make([]rankKey, len(b.keys), 2*rankBlock+1)
 		copy(keys, b.keys)
-		b = &keyBlock{owner: owner, keys: keys}
+		b = &keyBlock{owner: owner, keys: keys, version: b.version}
 		r.blocks[i] = b
 	}
 	return b
@@ -236,17 +278,21 @@ func (r *rankList) insert(k rankKey, owner uint64) {
 		keys := make([]rankKey, 1, 2*rankBlock+1)
 		keys[0] = k
 		r.blocks = append(r.blocks, &keyBlock{owner: owner, keys: keys})
+		r.blocks[0].changed()
 		return
 	}
 	bi := min(r.block(k), len(r.blocks)-1)
 	b := r.own(bi, owner)
 	i, _ := slices.BinarySearchFunc(b.keys, k, r.cmp)
 	b.keys = slices.Insert(b.keys, i, k)
+	b.changed()
 	if len(b.keys) > 2*rankBlock { // split in two halves
 		tail := make([]rankKey, len(b.keys)-rankBlock, 2*rankBlock+1)
 		copy(tail, b.keys[rankBlock:])
 		b.keys = b.keys[:rankBlock]
-		r.blocks = slices.Insert(r.blocks, bi+1, &keyBlock{owner: owner, keys: tail})
+		nb := &keyBlock{owner: owner, keys: tail}
+		nb.changed()
+		r.blocks = slices.Insert(r.blocks, bi+1, nb)
 	}
 }
 
@@ -262,6 +308,7 @@ func (r *rankList) remove(k rankKey, owner uint64) bool {
 	}
 	b := r.own(bi, owner)
 	b.keys = slices.Delete(b.keys, i, i+1)
+	b.changed()
 	if len(b.keys) == 0 {
 		r.blocks = slices.Delete(r.blocks, bi, bi+1)
 	}

@@ -23,8 +23,6 @@ type Gauges struct {
 	sel     string        // the workspace under the cursor
 	n       int           // rows after filtering
 	window  []string      // names on screen
-	rows    []string      // the filter's matches in order, as far as the screen needs
-	page    []string      // a page of the kept order while walking it
 	matches filterCache
 	visible []gaugeRow
 	cur     listCursor
@@ -87,6 +85,21 @@ type filterCache struct {
 	// frame, it is nearly in order already (an event moves one workspace),
 	// so the sort costs about one comparison a match, not m·log m
 	sorted []string
+	// many: the matches are too many to sort every frame; they are found in
+	// the kept order's blocks instead, by each block's count of matches
+	many bool
+	// blocks are the kept order's blocks of the last Refresh, before[i] the
+	// matches in the blocks ahead of block i (len(blocks)+1 entries), so the
+	// match at any row and the row of any match cost the number of blocks
+	// plus one block's names, wherever the cursor is, not the rows above it
+	blocks []model.OrderBlock
+	before []int
+	// counts are the matches in a block by its version (model.OrderBlock):
+	// counted again only when a block changed, about one a frame; next is
+	// the counts of this Refresh's blocks, swapped in so the map holds only
+	// blocks that still exist
+	counts, next map[uint64]int
+	buf          []string // one block's names
 }
 
 // Selected returns the workspace under the cursor, "" when the list is empty.
@@ -95,8 +108,8 @@ func (g Gauges) Selected() string { return g.sel }
 // kept returns the ledger's order the list is in.
 func (g *Gauges) kept() model.Order { return gaugeOrders[g.order].ledger }
 
-// listed reports whether the rows are in g.rows (the filter's matches) rather
-// than read from the ledger's kept order.
+// listed reports whether the rows are the filter's matches (matchRows) rather
+// than the ledger's kept order.
 func (g *Gauges) listed() bool { return g.filter.Value() != "" }
 
 // nameAt returns the workspace at row i of the list as it stands now.
@@ -105,8 +118,11 @@ func (g *Gauges) nameAt(i int) string {
 	case i < 0 || i >= g.n:
 		return ""
 	case g.listed():
-		if i < len(g.rows) {
-			return g.rows[i]
+		if g.l != nil { // as the ledger stands now, as the kept order below
+			g.match(g.l, strings.ToLower(g.filter.Value()))
+		}
+		if names := g.matchRows(i, i+1, nil); len(names) == 1 {
+			return names[0]
 		}
 	case g.l != nil:
 		if names := g.l.Ordered(g.kept(), i, i+1, nil); len(names) == 1 {
@@ -222,12 +238,11 @@ func (g *Gauges) Refresh(l *model.Ledger) {
 	g.l = l
 	g.total = l.Len()
 	if g.listed() {
-		g.rows = g.listRows(l, strings.ToLower(g.filter.Value()))
+		g.match(l, strings.ToLower(g.filter.Value()))
 		g.n = len(g.matches.names)
-		g.follow(slices.Index(g.rows, g.sel))
+		g.follow(g.matchIndex(g.sel))
 		from, to := g.cur.window()
-		from, to = min(from, len(g.rows)), min(to, len(g.rows))
-		g.window = append(g.window[:0], g.rows[from:to]...)
+		g.window = g.matchRows(from, to, g.window[:0])
 	} else {
 		o := g.kept()
 		g.n = g.total
@@ -249,51 +264,120 @@ func (g *Gauges) Refresh(l *model.Ledger) {
 	}
 }
 
-// listRows returns every row in order: the matches of filter f (lower case,
-// "" for all) in the current order.
-func (g *Gauges) listRows(l *model.Ledger, f string) []string {
-	rows := g.rows[:0]
-	o := g.kept()
+// match finds the matches of filter f (lower case) in the current order:
+// found again by name only when the filter or the set of workspaces changes;
+// then, when few, sorted; else the kept order's blocks are listed and each
+// block's matches counted, again only in the blocks that changed.
+func (g *Gauges) match(l *model.Ledger, f string) {
 	c := &g.matches
 	if c.filter != f || c.ledger != l || c.members != l.Members() || c.period != l.Period().Key {
-		*c = filterCache{filter: f, ledger: l, members: l.Members(), period: l.Period().Key, names: c.names[:0], sorted: c.sorted[:0]}
+		*c = filterCache{filter: f, ledger: l, members: l.Members(), period: l.Period().Key, names: c.names[:0],
+			sorted: c.sorted[:0], blocks: c.blocks[:0], before: c.before[:0], buf: c.buf[:0]}
 		for _, name := range l.Ordered(model.ByName, 0, l.Len(), nil) {
 			if strings.Contains(strings.ToLower(name), f) {
 				c.names = append(c.names, name)
 			}
 		}
 	}
-	if len(c.names)*16 < l.Len() { // few matches: sort them
+	o := g.kept()
+	if c.many = len(c.names)*16 >= l.Len(); !c.many { // few matches: sort them
 		if len(c.sorted) != len(c.names) {
 			c.sorted = append(c.sorted[:0], c.names...)
 		}
 		slices.SortFunc(c.sorted, func(a, b string) int { return l.CompareIn(o, a, b) })
-		return append(rows, c.sorted...)
+		return
 	}
-	if c.set == nil { // many: walk the kept order and keep the matches
+	if c.set == nil {
 		c.set = make(map[string]struct{}, len(c.names))
 		for _, name := range c.names {
 			c.set[name] = struct{}{}
 		}
+		c.counts, c.next = map[uint64]int{}, map[uint64]int{}
 	}
-	// walk the kept order only as far as the screen needs: the cursor's
-	// window and the selected workspace, so a broad filter costs the rows
-	// above the window, not every workspace
-	need := max(g.cur.pos, g.cur.offset) + g.cur.rows + 1
-	_, selMatches := c.set[g.sel]
-	const step = 256
-	for from := 0; from < l.Len() && (len(rows) < need || selMatches); from += step {
-		g.page = l.Ordered(o, from, from+step, g.page[:0])
-		for _, name := range g.page {
-			if _, ok := c.set[name]; ok {
-				if name == g.sel {
-					need, selMatches = max(need, len(rows)+g.cur.rows+1), false
+	c.blocks = l.OrderBlocks(o, c.blocks[:0])
+	c.before = append(c.before[:0], 0)
+	for i, b := range c.blocks {
+		k, ok := c.counts[b.Version]
+		if !ok {
+			c.buf = l.BlockNames(o, i, c.buf[:0])
+			for _, name := range c.buf {
+				if _, ok := c.set[name]; ok {
+					k++
 				}
-				rows = append(rows, name)
 			}
 		}
+		c.next[b.Version] = k
+		c.before = append(c.before, c.before[i]+k)
 	}
-	return rows
+	clear(c.counts)
+	c.counts, c.next = c.next, c.counts
+}
+
+// matchIndex returns the row of workspace ws among the matches (as match
+// left them), -1 when it does not match or is not there.
+func (g *Gauges) matchIndex(ws string) int {
+	c := &g.matches
+	if !c.many {
+		return slices.Index(c.sorted, ws)
+	}
+	if _, ok := c.set[ws]; !ok {
+		return -1
+	}
+	o := g.kept()
+	p := c.ledger.Position(o, ws)
+	if p < 0 {
+		return -1
+	}
+	for i, b := range c.blocks {
+		if p >= b.Len {
+			p -= b.Len
+			continue
+		}
+		c.buf = c.ledger.BlockNames(o, i, c.buf[:0])
+		at := c.before[i]
+		for _, name := range c.buf[:p] {
+			if _, ok := c.set[name]; ok {
+				at++
+			}
+		}
+		return at
+	}
+	return -1
+}
+
+// matchRows appends to dst the matches at rows [from, to) (as match left
+// them): the blocks ahead are skipped by their counts.
+func (g *Gauges) matchRows(from, to int, dst []string) []string {
+	c := &g.matches
+	if !c.many {
+		from, to = max(min(from, len(c.sorted)), 0), min(to, len(c.sorted))
+		if from >= to {
+			return dst
+		}
+		return append(dst, c.sorted[from:to]...)
+	}
+	o := g.kept()
+	for i := range c.blocks {
+		if from >= to {
+			break
+		}
+		if c.before[i+1] <= from {
+			continue
+		}
+		at := c.before[i]
+		c.buf = c.ledger.BlockNames(o, i, c.buf[:0])
+		for _, name := range c.buf {
+			if _, ok := c.set[name]; !ok {
+				continue
+			}
+			if at >= from && at < to {
+				dst = append(dst, name)
+			}
+			at++
+		}
+		from = max(from, c.before[i+1])
+	}
+	return dst
 }
 
 // Title is the pane title: count, order and filter.

@@ -57,11 +57,7 @@ func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
 						continue
 					}
 					last = m.State
-					if m.Err != nil {
-						log.Warn("redis", "state", m.State.String(), "attempt", m.Attempt, "retry", m.Retry, "err", m.Err)
-					} else {
-						log.Info("redis", "state", m.State.String(), "server", m.Server)
-					}
+					logConn(log, m)
 				case *feed.SnapshotMsg:
 					logSnapshot(ctx, log, m)
 				case *feed.HistoryMsg:
@@ -77,6 +73,23 @@ func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
 			}
 		}
 	}()
+}
+
+// logConn records a connection change: a loss with its error, else the state
+// and the server that answers. A server that cannot name itself (a unix
+// socket, the demo's embedded one, a cluster, before Redis 6.2) is left out
+// rather than logged as server="", which reads as an address missing from
+// the configuration.
+func logConn(log *slog.Logger, m *feed.ConnMsg) {
+	if m.Err != nil {
+		log.Warn("redis", "state", m.State.String(), "attempt", m.Attempt, "retry", m.Retry, "err", m.Err)
+		return
+	}
+	attrs := []any{"state", m.State.String()}
+	if m.Server != "" {
+		attrs = append(attrs, "server", m.Server)
+	}
+	log.Info("redis", attrs...)
 }
 
 // logSnapshot records a counter read. A re-read is said in the dashboard's

@@ -159,7 +159,7 @@ func TestLogRecordsConnectionResyncLaunchesAndErrors(t *testing.T) {
 	srv.Kill()
 	waitLogged(`level=WARN msg=redis state=reconnecting`)
 	srv.Restart()
-	waitLogged(`msg=redis state=connected server=`)
+	waitLogged(`msg=redis state=connected`)
 	// the stream deleted under the dashboard: the counters are re-read
 	if err := srv.Client().Del(ctx, feed.Keys{}.Stream()).Err(); err != nil {
 		t.Fatal(err)
@@ -241,4 +241,27 @@ func openLogged(ctx context.Context, t *testing.T, args ...string) (*source, *sl
 	}
 	t.Cleanup(src.close)
 	return src, log, file
+}
+
+// TestLogConnNamesTheServerOnlyWhenKnown: a server that cannot name itself (a
+// unix socket, the embedded one) is not logged as server="".
+func TestLogConnNamesTheServerOnlyWhenKnown(t *testing.T) {
+	for _, c := range []struct {
+		server, want string
+	}{
+		{"", "level=INFO msg=redis state=connected\n"},
+		{"10.0.0.7:6379", "level=INFO msg=redis state=connected server=10.0.0.7:6379\n"},
+	} {
+		var b strings.Builder
+		log := slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+		logConn(log, &feed.ConnMsg{State: feed.Connected, Server: c.server})
+		if got := b.String(); got != c.want {
+			t.Errorf("server %q: logged %q, want %q", c.server, got, c.want)
+		}
+	}
 }

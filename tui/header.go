@@ -100,10 +100,11 @@ func (h *Header) rateText() string {
 		return compact(st.EventsPerSec) + " ev/s"
 	}
 	perSec := float64(st.Events-base.events) / span.Seconds()
-	if perSec >= 1 {
-		return compact(perSec) + " ev/s"
+	if perMin := compact(perSec * 60); perSec < 1 && perMin != "60" {
+		return perMin + " ev/min"
 	}
-	return compact(perSec*60) + " ev/min"
+	// 0.995 ev/s rounds to 60 ev/min: that is 1.0 ev/s, in one form
+	return compact(perSec) + " ev/s"
 }
 
 // NewHeader returns the header; demo marks demo mode.

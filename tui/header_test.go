@@ -126,3 +126,29 @@ func TestHeaderKeepsItsPartsWhateverTheFigures(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderRateHasOneFormAtOnePerSecond: a stream a little under one event a
+// second (the demo's) read "60 ev/min" at one frame and "1.0 ev/s" at the
+// next; a rate that rounds to 60 a minute is said per second.
+func TestHeaderRateHasOneFormAtOnePerSecond(t *testing.T) {
+	start := testNow.Add(-time.Hour)
+	for _, c := range []struct {
+		at     time.Duration
+		events int64
+		want   string
+	}{
+		{60300 * time.Millisecond, 60, "1.0 ev/s"}, // 59.7 a minute
+		{61 * time.Second, 60, "59 ev/min"},
+		{60 * time.Second, 60, "1 ev/s"},
+	} {
+		h := NewHeader(testCommon(), false)
+		h.SetWidth(200)
+		for sec := 0; sec <= 50; sec += 10 {
+			h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: int64(sec), EventsPerSec: 1, LagKnown: true})
+		}
+		h.noteStats(&feed.StatsMsg{At: start.Add(c.at), Events: c.events, EventsPerSec: 1, LagKnown: true})
+		if got := h.rateText(); got != c.want {
+			t.Errorf("%d events in %v: %q, want %q", c.events, c.at, got, c.want)
+		}
+	}
+}

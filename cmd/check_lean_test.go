@@ -237,3 +237,62 @@ func TestCheckReadsEachHashOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckReadsPattern1CountersOnce: on the Pattern 1 counters check reads
+// the counters (SCAN, MGET) once and no hash it does not report: under --source
+// auto the counters read to find the source are the ones reported (they were
+// read twice, with every stream hash, used_by and the digest, and INFO a second
+// time: 11 HGETALLs, 2 SCANs), and --source counters reads neither used_by nor
+// the digest nor INFO (7 HGETALLs and INFO before). Both print the same.
+func TestCheckReadsPattern1CountersOnce(t *testing.T) {
+	srv := feedtest.Start(t)
+	if !srv.Real {
+		t.Skip("commandstats need redis-server")
+	}
+	c := srv.Client()
+	ctx := context.Background()
+	period := model.MonthlyUTC.At(time.Now()).Key
+	if err := c.Set(ctx, "mavera:credits_used:current_period:acme", 800, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSet(ctx, feed.Keys{}.Settings(), "acme", `{"allocation":1000}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// a used_by hash with no used hash: the source is still the counters
+	if err := c.HSet(ctx, feed.Keys{}.UsedBy(period), "acme/p/x", 5).Err(); err != nil {
+		t.Fatal(err)
+	}
+	calls := func() map[string]int64 {
+		info, err := c.Info(ctx, "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, line := range strings.Split(info, "\n") {
+			name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
+			if n, _, _ := strings.Cut(rest, ","); ok {
+				out[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(n, 10, 64)
+			}
+		}
+		return out
+	}
+	outs := map[string]string{}
+	for _, tc := range []struct {
+		source  string
+		hgetall int64
+	}{{"auto", 4}, {"counters", 5}} {
+		if err := c.ConfigResetStat(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		out, _, code := runMavtop(t, "check", "--json", "--source", tc.source, "--redis="+srv.URL)
+		got := calls()
+		if code != checkWarning || got["hgetall"] != tc.hgetall || got["scan"] != 1 || got["mget"] != 1 || got["info"] != 0 {
+			t.Errorf("--source %s: exit %d, commands %v; want exit %d, %d hgetall, 1 scan, 1 mget, no info\n%s",
+				tc.source, code, got, checkWarning, tc.hgetall, out)
+		}
+		outs[tc.source] = out
+	}
+	if outs["auto"] != outs["counters"] {
+		t.Errorf("auto and counters print differently:\n%s\n%s", outs["auto"], outs["counters"])
+	}
+}

@@ -213,10 +213,11 @@ func DetectSource(ctx context.Context, c redis.UniversalClient, keys Keys, kind 
 	return kind, err
 }
 
-// DetectSourceRead is DetectSource that also returns, when it found the
-// stream contract, the ReadWorkspaceSnapshot it read to decide (nil when it
-// read none: kind was not auto): a reader of the workspaces (mavtop check)
-// uses it instead of reading the same hashes a second time.
+// DetectSourceRead is DetectSource that also returns what it read to decide
+// (nil when it read none: kind was not auto): for the stream contract the
+// ReadWorkspaceSnapshot, for the counters that snapshot with the counters it
+// read, as ReadCounterSnapshot gives them. A reader of the workspaces (mavtop
+// check) uses it instead of reading the same keys a second time.
 func DetectSourceRead(ctx context.Context, c redis.UniversalClient, keys Keys, kind SourceKind, pattern string, now time.Time) (SourceKind, *SnapshotResult, error) {
 	if kind != SourceAuto {
 		return kind, nil, nil
@@ -241,7 +242,9 @@ func DetectSourceRead(ctx context.Context, c redis.UniversalClient, keys Keys, k
 		return "", nil, err
 	}
 	if len(read.Used) > 0 {
-		return SourceCounters, nil, nil
+		// the counters just read are the ones reported: check read them,
+		// the settings and every hash (used_by too) a second time
+		return SourceCounters, counterSnapshot(res, read), nil
 	}
 	return SourceStream, res, nil
 }
@@ -446,7 +449,9 @@ func (s *CounterSource) notifications(ctx context.Context) <-chan string {
 // the counter keys whose value could not be read (CounterRead.Bad), not the
 // stream contract's hash fields.
 func ReadCounterSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, pattern string, scanCount int64, maxKeys int, now time.Time, hint model.PeriodRule) (*SnapshotResult, *CounterRead, map[string]string, error) {
-	res, err := ReadSnapshot(ctx, c, keys, now, hint)
+	// the stream contract's hashes are all replaced below: used_by (the
+	// largest), the run id and the digest are not read
+	res, err := ReadWorkspaceSnapshot(ctx, c, keys, now, hint)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -458,6 +463,12 @@ func ReadCounterSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("read settings: %w", err)
 	}
+	return counterSnapshot(res, read), read, raw, nil
+}
+
+// counterSnapshot is res with its usage replaced by the Pattern 1 counters
+// read: the stream contract's counters left out, so nothing counts twice.
+func counterSnapshot(res *SnapshotResult, read *CounterRead) *SnapshotResult {
 	snap := *res.Snap
 	snap.Used = maps.Clone(read.Used)
 	snap.UsedBy, snap.Refused, snap.Recharged = map[string]int64{}, map[string]int64{}, map[string]int64{}
@@ -465,7 +476,7 @@ func ReadCounterSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys
 	snap.Unreadable = maps.Clone(read.Unreadable)
 	res.Snap = &snap
 	res.BadCounters, res.BadCounterCount = read.Bad, read.BadCount
-	return res, read, raw, nil
+	return res
 }
 
 // snapshot reads every counter and the settings and starts a generation.

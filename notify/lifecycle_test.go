@@ -215,3 +215,29 @@ func TestAResolutionWaitsForAFiringAnnouncedWithoutRedis(t *testing.T) {
 	once(t, rc, recs)
 	inOrder(t, rc)
 }
+
+// A record of feed_stale in Redis that holds no delivery (written by hand or
+// by a foreign writer) when Redis comes back does not stop a watcher that
+// announced feed_stale on its own while Redis was away (it indexed the
+// record's first delivery: a panic).
+func TestARecordWithoutDeliveriesDoesNotStopTheWatcher(t *testing.T) {
+	srv, rc, period, stale := startStale(t)
+	c := srv.Client()
+	b, err := json.Marshal(feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: model.Alert{ID: stale, Kind: model.AlertStale, Period: period}, Status: model.AlertResolved}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSet(context.Background(), feed.Keys{}.Alerts(period), stale, b).Err(); err != nil {
+		t.Fatal(err)
+	}
+	data := srv.CopyData()
+	srv.Kill()
+	in := startInstanceWith(t, srv, "w", rc.srv.URL, func(o *WatcherOptions) { o.Alert.Stale = 300 * time.Millisecond })
+	waitFor(t, "the feed_stale firing while Redis is down", func() bool { return rc.keys()[stale+"#firing"] == 1 })
+	srv.RestartFrom(data)
+	from := in.w.cycles.Load()
+	waitFor(t, "three cycles with Redis back", func() bool { return in.w.cycles.Load() >= from+3 && in.w.StoreErr() == nil })
+	if n := rc.keys()[stale+"#firing"]; n != 1 {
+		t.Errorf("feed_stale fired %d times", n)
+	}
+}

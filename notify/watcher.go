@@ -614,7 +614,17 @@ func (w *Watcher) syncLocal(ctx context.Context, p model.Period) {
 	w.mu.Lock()
 	var pending []feed.StoredAlert
 	for id := range w.local {
-		pending = append(pending, w.known[id])
+		rec := w.known[id]
+		if len(rec.Deliveries) == 0 {
+			// Redis holds a record of it with no delivery (a foreign
+			// writer's), read over the announcement: the id is recorded
+			// there already, as when another instance's claim came first
+			delete(w.local, id)
+			firing := model.AlertTransition{Alert: model.Alert{ID: id}, Status: model.AlertFiring}
+			delete(w.localLeft, firing.Key())
+			continue
+		}
+		pending = append(pending, rec)
 	}
 	w.mu.Unlock()
 	for _, rec := range pending {

@@ -15,14 +15,15 @@ import (
 
 // TestAnUnreadableCounterIsUnknownOnEverySurface: a used counter that holds no
 // integer ≥ 0 — text, a number beyond int64, a negative number, an empty
-// string — makes its workspace's level unknown, the model's one judgement
-// (model.LevelUnknown), on every surface alike: the dashboard row ("? unkn",
-// "unreadable", not "✓ ok 0 %"), check (text, --json, exit 3), budget show
-// (text, --json, a line on stderr), /metrics (workspace_level NaN, no percent,
-// counters_unreadable) and the alerts (a threshold alert that held is neither
-// held nor ended: a firing one is not resolved). With settings or without (a
-// negative counter of a workspace without settings had no dashboard row at
-// all). A good value written later heals it.
+// string, "+5", "05" or "-0" (Redis's HINCRBY refuses them) — makes its
+// workspace's level unknown, the model's one judgement (model.LevelUnknown), on
+// every surface alike: the dashboard row ("? unkn", "unreadable", not "✓ ok 0
+// %"), check (text, --json, exit 3), budget show (text, --json, a line on
+// stderr), /metrics (workspace_level NaN, no percent, counters_unreadable) and
+// the alerts (a threshold alert that held is neither held nor ended: a firing
+// one is not resolved). With settings or without (a negative counter of a
+// workspace without settings had no dashboard row at all). A good value written
+// later heals it.
 func TestAnUnreadableCounterIsUnknownOnEverySurface(t *testing.T) {
 	srv := feedtest.Start(t)
 	ctx := context.Background()
@@ -43,6 +44,11 @@ func TestAnUnreadableCounterIsUnknownOnEverySurface(t *testing.T) {
 		"emptyset":  {"", true, `"" is not an integer`},
 		"minint":    {"-9223372036854775808", true, "-9223372036854775808 is negative"},
 		"plusminus": {"+-7", true, `"+-7" is not an integer`},
+		// integers to strconv but not to Redis: every producer's HINCRBY
+		// fails on them, so the counter is frozen, not 5 or 0
+		"plus":      {"+5", true, `"+5" is not an integer`},
+		"zerofirst": {"05", false, `"05" is not an integer`},
+		"minuszero": {"-0", true, `"-0" is not an integer`},
 	}
 	names := []string{"fine"}
 	for name, h := range hostile {

@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
-	"strconv"
 	"strings"
 	"time"
 
@@ -419,7 +418,7 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 				// integer skipped; folded field by field, as the checksums
 				// add up the same
 				name, ok := h.clean(kv[i])
-				n, err := strconv.ParseInt(kv[i+1], 10, 64)
+				n, err := model.ParseCounter(kv[i+1])
 				if ok && hi < 2 && (err != nil || n < 0) {
 					// used or recharged holding no integer ≥ 0: the
 					// workspace is unreadable (model.Snapshot.Unreadable)

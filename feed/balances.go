@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -85,7 +84,7 @@ func intOrZero(c *redis.StringCmd) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return strconv.ParseInt(s, 10, 64)
+	return model.ParseCounter(s)
 }
 
 // Budget is what a workspace and one of its projects may still spend, as read
@@ -154,7 +153,7 @@ func (b *Balances) Budget(ctx context.Context, ws, project string) (Budget, erro
 		if i%2 == 0 {
 			continue // the field; its value follows
 		}
-		n, err := strconv.ParseInt(it.Val(), 10, 64)
+		n, err := model.ParseCounter(it.Val())
 		if err != nil {
 			return Budget{}, fmt.Errorf("credits used by %s: %w", model.ProjectKey(ws, project), err)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -123,7 +122,7 @@ func ReadCounters(ctx context.Context, c redis.UniversalClient, pattern string, 
 				for i, k := range keys {
 					ws := strings.TrimPrefix(k, prefix)
 					v, ok := vals[i].(string)
-					n, perr := strconv.ParseInt(v, 10, 64)
+					n, perr := model.ParseCounter(v)
 					switch {
 					case vals[i] == nil:
 						// expired between SCAN and GET: nothing to count
@@ -551,7 +550,7 @@ func (s *CounterSource) readDirty(ctx context.Context, dirty map[string]bool) er
 	var evs []model.Event
 	for i, ws := range names {
 		str, _ := vals[i].(string)
-		v, err := strconv.ParseInt(str, 10, 64)
+		v, err := model.ParseCounter(str)
 		if err != nil || v < 0 {
 			continue
 		}

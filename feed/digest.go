@@ -65,7 +65,7 @@ func parseDigest(m map[string]string) (d digest, ok bool) {
 		if !found || err != nil || shard < 0 || shard >= DigestShards || strconv.Itoa(shard) != num {
 			return digest{}, false
 		}
-		n, err := strconv.ParseInt(v, 10, 64)
+		n, err := model.ParseCounter(v)
 		if err != nil {
 			return digest{}, false
 		}
@@ -176,7 +176,7 @@ func (t *tally) agreesWith(sl *auditSlices) bool {
 				}
 				continue
 			}
-			n, err := strconv.ParseInt(v, 10, 64)
+			n, err := model.ParseCounter(v)
 			if !model.IsID(f) {
 				continue
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -223,7 +222,7 @@ func (r *SnapshotResult) parseCounts(hash string, m map[string]string, clean fun
 	for k, v := range m {
 		name, ok := clean(k)
 		var why error
-		n, err := strconv.ParseInt(v, 10, 64)
+		n, err := model.ParseCounter(v)
 		switch {
 		case !ok:
 			why = errors.New("names no workspace id")

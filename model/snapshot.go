@@ -1,6 +1,10 @@
 package model
 
-import "strings"
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
 
 // Snapshot is the state of one billing period as Redis holds it, read in one
 // MULTI/EXEC together with the id of the stream's newest entry. A Ledger seeded
@@ -115,4 +119,26 @@ func CleanRefusedField(f string) (string, bool) {
 		project = ""
 	}
 	return RefusedField(ws, project, CleanCode(code)), true
+}
+
+// errNotRedisInteger is ParseCounter's error for a value Redis would not
+// increment.
+var errNotRedisInteger = errors.New("not an integer as Redis writes one")
+
+// ParseCounter reads a counter hash's value (credits, or a count of 402s) as
+// Redis reads an integer for HINCRBY: decimal digits with an optional '-',
+// no '+', no leading zero, no "-0", within int64. strconv.ParseInt alone
+// takes "+5" and "05" as 5, a value on which every producer's HINCRBY fails
+// ("hash value is not an integer"): the counter can no longer grow, so
+// reading it as 5 would show a frozen number as good. Its error is
+// strconv's for text and overflow, errNotRedisInteger for the rest.
+func ParseCounter(s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	if strconv.FormatInt(n, 10) != s {
+		return 0, errNotRedisInteger
+	}
+	return n, nil
 }

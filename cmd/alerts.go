@@ -25,7 +25,9 @@ func newAlertsCmd() *cobra.Command {
 		Long: `List the alert lifecycle every mavtop sharing this Redis records
 ({prefix}:alerts:<period>): each alert's id, status (firing, resolved), when,
 what it says, and its deliveries per sink. --json prints the stored records
-(level and cap_kind as words, as in the webhook payload). --period names
+(level and cap_kind as words, as in the webhook payload; percent_used as
+every surface shows it, with percent_shown its text, "76 %" or ">9999 %";
+run_out_in, spare and down also in seconds). --period names
 another billing period by the year and month it starts in (2026-11); anything
 else is a usage error (exit code 2).`,
 		Args: cobra.NoArgs,
@@ -71,12 +73,9 @@ else is a usage error (exit code 2).`,
 			})
 			out := cmd.OutOrStdout()
 			if asJSON {
-				list := make([]feed.StoredAlert, len(entries))
-				for i, e := range entries {
-					list[i] = e.StoredAlert
-					// the one percent every surface shows (the payload's too),
-					// not the stored ratio: 76.7 % is "76 %" on screen
-					list[i].Alert.PercentUsed = model.ShownPercent(e.Alert.PercentUsed)
+				list := make([]shownRecord, len(entries))
+				for i := range entries {
+					list[i] = newShownRecord(&entries[i].StoredAlert)
 				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -102,4 +101,54 @@ else is a usage error (exit code 2).`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the stored records as JSON")
 	cmd.Flags().StringVar(&period, "period", "", "billing `period` to list, like 2026-11 (default: the current one)")
 	return cmd
+}
+
+// shownRecord is a stored alert as `mavtop alerts --json` prints it: the
+// stored fields, with every alert in it — the record's and each delivery's —
+// shown as the webhook payload and the screen show it (shownAlert). The
+// fields named like the embedded ones are shallower, so they replace them.
+type shownRecord struct {
+	feed.StoredAlert
+	Alert      shownAlert      `json:"alert"`
+	Deliveries []shownDelivery `json:"deliveries"`
+}
+
+type shownDelivery struct {
+	feed.Delivery
+	Transition shownTransition `json:"transition"`
+}
+
+type shownTransition struct {
+	model.AlertTransition
+	Alert shownAlert `json:"alert"`
+}
+
+// shownAlert is an alert with its percent as every surface shows it
+// (model.ShownPercent: 76.7 is 76, the payload's percent_used, so one alert
+// has one figure in the record, its deliveries and the webhook) and its text
+// (model.FormatPercent, what check prints: ">9999 %" for a counter near 2^63);
+// its durations, stored in nanoseconds, are also given in seconds. The
+// nanosecond fields stay for readers of earlier versions.
+type shownAlert struct {
+	model.Alert
+	PercentShown    string  `json:"percent_shown"`
+	RunOutInSeconds float64 `json:"run_out_in_seconds,omitempty"`
+	SpareSeconds    float64 `json:"spare_seconds,omitempty"`
+	DownSeconds     float64 `json:"down_seconds,omitempty"`
+}
+
+func newShownAlert(a model.Alert) shownAlert {
+	s := shownAlert{Alert: a, PercentShown: model.FormatPercent(a.PercentUsed),
+		RunOutInSeconds: a.RunOutIn.Seconds(), SpareSeconds: a.Spare.Seconds(), DownSeconds: a.Down.Seconds()}
+	s.PercentUsed = model.ShownPercent(a.PercentUsed)
+	return s
+}
+
+func newShownRecord(r *feed.StoredAlert) shownRecord {
+	s := shownRecord{StoredAlert: *r, Alert: newShownAlert(r.Alert)}
+	for _, d := range r.Deliveries {
+		s.Deliveries = append(s.Deliveries, shownDelivery{Delivery: d,
+			Transition: shownTransition{AlertTransition: d.Transition, Alert: newShownAlert(d.Transition.Alert)}})
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,68 @@ func TestAlertsPeriodIsValidated(t *testing.T) {
 	out, errOut, code := runMavtop(t, "alerts", "--period", "2026-02", "--redis", srv.URL)
 	if code != 0 || !strings.Contains(out, "No alerts in billing period 2026-02.") {
 		t.Errorf("--period 2026-02: code %d, %s%s", code, out, errOut)
+	}
+}
+
+// One alert has one percent in `mavtop alerts --json`: the record's, each
+// delivery's and the webhook payload's percent_used agree, and percent_shown
+// is the text check prints for the same counter (">9999 %" for 2^63−1 of
+// 1,000, where the record read 922337203685478100 and its delivery
+// 922337203685477600). Durations stored in nanoseconds are also in seconds.
+func TestAlertsJSONHasOnePercentAndSeconds(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	c := srv.Client()
+	now := time.Now()
+	period := model.MonthlyUTC.At(now).Key
+	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	const used = math.MaxInt64
+	if err := c.HSet(ctx, feed.Keys{}.Used(period), "acme", used).Err(); err != nil {
+		t.Fatal(err)
+	}
+	checkOut, errOut, _ := runMavtop(t, "check", "acme", "--redis", srv.URL)
+	if !strings.Contains(checkOut, "acme >9999 % used") {
+		t.Fatalf("check: %s%s", checkOut, errOut)
+	}
+	spare := 6*time.Hour + 26*time.Minute + 717362470
+	tr := model.AlertTransition{Status: model.AlertFiring, At: now, Alert: model.Alert{
+		ID: model.AlertID(period, "acme", "", model.AlertRunOut, ""), Kind: model.AlertRunOut, Period: period,
+		Workspace: "acme", Used: used, Cap: 1000, CapKind: model.CapAllocation,
+		PercentUsed: float64(used) * 100 / 1000, Level: model.LevelExhausted, BurnPerHour: 118.8, Spare: spare}}
+	if ok, err := feed.NewAlertStore(c, "").Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{}); !ok || err != nil {
+		t.Fatalf("claim %v %v", ok, err)
+	}
+	out, errOut, code := runMavtop(t, "alerts", "--json", "--redis", srv.URL)
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	var listed struct {
+		Alerts []struct {
+			Alert      map[string]any `json:"alert"`
+			Deliveries []struct {
+				Transition struct {
+					Alert map[string]any `json:"alert"`
+				} `json:"transition"`
+			} `json:"deliveries"`
+		} `json:"alerts"`
+	}
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed.Alerts) != 1 || len(listed.Alerts[0].Deliveries) != 1 {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	p := notify.NewPayload(&tr, tr.Summary(period))
+	rec, del := listed.Alerts[0].Alert, listed.Alerts[0].Deliveries[0].Transition.Alert
+	for name, a := range map[string]map[string]any{"record": rec, "delivery": del} {
+		if a["percent_used"] != p.PercentUsed || a["percent_shown"] != p.PercentShown || p.PercentShown != ">9999 %" {
+			t.Errorf("%s: percent_used %v, percent_shown %v; the payload: %v, %q; check: >9999 %%",
+				name, a["percent_used"], a["percent_shown"], p.PercentUsed, p.PercentShown)
+		}
+		if a["spare"] != float64(spare) || a["spare_seconds"] != spare.Seconds() || a["spare_seconds"] != 23160.71736247 {
+			t.Errorf("%s: spare %v, spare_seconds %v, want %d ns = 23160.71736247 s", name, a["spare"], a["spare_seconds"], spare)
+		}
+		if _, ok := a["run_out_in_seconds"]; ok {
+			t.Errorf("%s: run_out_in_seconds %v without a run_out_in", name, a["run_out_in_seconds"])
+		}
 	}
 }

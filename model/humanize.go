@@ -51,9 +51,17 @@ func ShownPercent(p float64) float64 {
 }
 
 // floorTolerant floors x, taking a value within 5e-16 of x below an integer
-// as that integer (float error of a ratio of integers, see ShownPercent).
+// as that integer (float error of a ratio of integers, see ShownPercent). The
+// tolerance is at most half a unit: from ~10^15 up, 5e-16 of x is a whole
+// unit or more, and floor(x + 5e-16·x) stepped an integer to the next one —
+// 2^63−1 credits of 1,000 were 922337203685477600 % in the stored alert but
+// 922337203685478100 % once shown, and showing a shown percent moved it again.
 func floorTolerant(x float64) float64 {
-	return math.Floor(x + math.Abs(x)*5e-16)
+	f := math.Floor(x)
+	if f+1-x <= min(math.Abs(x)*5e-16, 0.5) {
+		return f + 1
+	}
+	return f
 }
 
 // FormatPercent writes p by the rule of ShownPercent: "42 %", "98.0 %",

@@ -60,3 +60,20 @@ func TestFormatPercentOneRule(t *testing.T) {
 		}
 	}
 }
+
+// ShownPercent of a percent from 2^52 up (every float there an integer) is the
+// percent, and showing a shown percent again changes nothing, however large
+// (a counter near 2^63:
+// the tolerance for float error stepped 922337203685477600 up to
+// 922337203685478100, so the stored alert and its payload disagreed).
+func TestShownPercentNeverRisesAndIsStable(t *testing.T) {
+	for _, used := range []int64{math.MaxInt64, math.MaxInt64 / 3, 1 << 53, 1<<53 + 1, 1 << 60, MaxCredits, 4503599627370497} {
+		for _, cap := range []int64{1, 7, 500, 1000, 18900} {
+			p := float64(used) * 100 / float64(cap)
+			s := ShownPercent(p)
+			if s > p+0.5 || (p >= 1<<52 && s != p) || ShownPercent(s) != s {
+				t.Errorf("%d of %d: ShownPercent(%v) = %v, shown again %v", used, cap, p, s, ShownPercent(s))
+			}
+		}
+	}
+}

@@ -46,7 +46,10 @@ type Payload struct {
 	// PercentUsed is credits used over the workspace's effective cap; for a
 	// project's alert, the project's over its usage limit (0 without one).
 	PercentUsed float64 `json:"percent_used"`
-	Used        int64   `json:"used"`
+	// PercentShown is PercentUsed as every surface writes it
+	// (model.FormatPercent): "76 %", "98.9 %", ">9999 %", what check prints.
+	PercentShown string `json:"percent_shown"`
+	Used         int64  `json:"used"`
 	// Cap is the line in credits the alert is judged against; CapKind names the
 	// effective cap ("allocation" or "limit") for thresholds.
 	Cap     int64  `json:"cap"`
@@ -75,7 +78,7 @@ func NewPayload(tr *model.AlertTransition, summary string) Payload {
 	p := Payload{
 		Key: tr.Key(), ID: a.ID, Status: tr.Status, Kind: a.Kind,
 		Workspace: a.Workspace, Project: a.Project, Code: a.Code,
-		PercentUsed: model.ShownPercent(a.PercentUsed), Used: a.Used, Cap: a.Cap, Level: a.Level.String(),
+		PercentUsed: model.ShownPercent(a.PercentUsed), PercentShown: model.FormatPercent(a.PercentUsed), Used: a.Used, Cap: a.Cap, Level: a.Level.String(),
 		Period: a.Period, At: tr.At.UTC().Format(time.RFC3339), Summary: model.Sanitize(summary), Source: "mavtop",
 	}
 	if a.Kind == model.AlertThreshold {

@@ -38,6 +38,19 @@ type tally struct {
 	// usedByAt is the stream id a used_by read after the snapshot included
 	// (see UsedByMsg): entries up to it are in the usedBy checksums already.
 	usedByAt string
+	// usedByPending: the snapshot left used_by out and its read has not come
+	// yet; usedByLog holds the usedBy checksums of the entries delivered
+	// meanwhile, added by addUsedBy when newer than the read's id.
+	usedByPending bool
+	usedByLog     []loggedSum
+}
+
+// loggedSum is one delivered entry's usedBy checksum, kept while used_by is
+// read (see tally.usedByLog).
+type loggedSum struct {
+	id  string
+	w   *wsTally
+	sum uint64
 }
 
 // kindDropped marks a settings entry whose field the hash no longer holds.
@@ -83,6 +96,7 @@ func (t *tally) sum(parts ...string) uint64 {
 // tallyOf is the tally of a snapshot read; raw holds the settings hash as stored.
 func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally {
 	t := newTally(seed)
+	t.usedByPending = s.UsedByLater
 	for ws, n := range s.Used {
 		t.get(ws).used += n
 		t.sums.used[DigestShard(ws)] += n
@@ -112,14 +126,20 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 }
 
 // addUsedBy adds a used_by hash read at stream id at, after the snapshot the
-// tally was made of (which left it out).
+// tally was made of (which left it out), and the entries delivered since the
+// snapshot that are newer than at (the hash holds the others).
 func (t *tally) addUsedBy(usedBy map[string]int64, at string) {
 	for f, n := range usedBy {
 		if ws, _, _, ok := model.SplitUsedByField(f); ok {
 			t.get(ws).usedBy += t.sum(f) * uint64(n)
 		}
 	}
-	t.usedByAt = at
+	for _, l := range t.usedByLog {
+		if l.id == "" || model.CompareStreamIDs(l.id, at) > 0 {
+			l.w.usedBy += l.sum
+		}
+	}
+	t.usedByAt, t.usedByPending, t.usedByLog = at, false, nil
 }
 
 // add counts one event the way a ledger of period p does.
@@ -136,7 +156,10 @@ func (t *tally) add(e *model.Event, p model.Period) {
 	}
 	w.used += e.Credits
 	t.sums.used[shard] += e.Credits
-	if t.usedByAt == "" || model.CompareStreamIDs(e.ID, t.usedByAt) > 0 {
+	switch {
+	case t.usedByPending:
+		t.usedByLog = append(t.usedByLog, loggedSum{id: e.ID, w: w, sum: t.sum(e.Workspace, e.Project, e.Endpoint) * uint64(e.Credits)})
+	case t.usedByAt == "" || model.CompareStreamIDs(e.ID, t.usedByAt) > 0:
 		t.usedByAt = ""
 		w.usedBy += t.sum(e.Workspace, e.Project, e.Endpoint) * uint64(e.Credits)
 	}
@@ -176,6 +199,8 @@ func (t *tally) setting(field, raw string) {
 // such (or a sum of them) wraps an int64 ("−2,927" shown as "+9,223,…").
 func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
 	var delta wideSum
+	// a tally whose used_by is still being read has none to compare
+	noUsedBy := t.usedByPending || c.usedByPending
 	for ws, w := range t.ws {
 		o := c.ws[ws]
 		if o == nil {
@@ -183,7 +208,11 @@ func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
 		}
 		delta.add(o.used)
 		delta.sub(w.used)
-		if *o != *w {
+		a, b := *o, *w
+		if noUsedBy {
+			a.usedBy, b.usedBy = 0, 0
+		}
+		if a != b {
 			changed++
 		}
 		if o.used < w.used || o.recharged < w.recharged {
@@ -193,7 +222,11 @@ func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
 	for ws, o := range c.ws {
 		if t.ws[ws] == nil {
 			delta.add(o.used)
-			if *o != (wsTally{}) {
+			a := *o
+			if noUsedBy {
+				a.usedBy = 0
+			}
+			if a != (wsTally{}) {
 				changed++
 			}
 		}

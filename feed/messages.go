@@ -153,9 +153,10 @@ func (m *SnapshotMsg) Note() string {
 // UsedByMsg brings the project and endpoint credits (the used_by hash) of a
 // start snapshot that left them out (Snap.UsedByLater), so the first frame is
 // drawn from the workspace counters at once: model.Ledger.SeedUsedBy folds it.
-// It comes before any batch of its generation; StreamID is the newest entry
-// the hash included (at or after the snapshot's: the follow reads on from the
-// snapshot's id, and entries up to StreamID count for their workspace only).
+// It is read in the background, so batches of its generation come before and
+// after it; StreamID is the newest entry the hash included (at or after the
+// snapshot's): the project credits of entries up to it are in the hash, those
+// of newer ones are not (SeedUsedBy sorts the batches applied before it).
 // The hub folds it once and hands its viewers a LedgerMsg instead.
 type UsedByMsg struct {
 	Gen      uint64

@@ -71,6 +71,11 @@ type SubscriberOptions struct {
 	// from, when set, skips the start snapshot and follows from this id (the
 	// ingest benchmark replays a pre-filled stream with it).
 	from string
+
+	// usedByHook, when set, is called on the used_by read's goroutine before
+	// the read ("before") and after it, before it is handed over ("after"):
+	// tests write entries there, on either side of the read's id.
+	usedByHook func(stage string)
 }
 
 // Subscriber reads one consistent snapshot, then follows the stream with XREAD
@@ -148,6 +153,10 @@ type Subscriber struct {
 	history     chan *HistoryMsg
 	stopHistory context.CancelFunc
 	readBack    *SnapshotMsg
+	// usedBy delivers the start's used_by read (nil when none is under way:
+	// the follow goes on meanwhile); stopUsedBy ends it.
+	usedBy     chan usedByRead
+	stopUsedBy context.CancelFunc
 
 	// lastReadAt is when the last XREAD answered, lastEntryAt when the newest
 	// entry was read (this clock), for lag and idle.
@@ -329,9 +338,11 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 //
 // A start leaves used_by (the project and endpoint credits, by far the
 // largest hash) out of the snapshot, so the first frame is drawn from the
-// workspace counters at once, and reads it right after (UsedByMsg), before
-// following on: at 100k workspaces that hash is 1.2M fields and seconds of
-// reading and parsing.
+// workspace counters at once, and reads it in the background (UsedByMsg)
+// while the follow delivers the live stream: at 100k workspaces that hash is
+// 1.2M fields and seconds of reading and parsing, which the live stream no
+// longer waits for. Ledger and tally keep the project credits of what is
+// delivered meanwhile and sort them by the read's id when it comes.
 func (s *Subscriber) snapshot(ctx context.Context) error {
 	lazy := s.snapReason == ReasonStart
 	res, err := readSnapshot(ctx, s.bulk, s.keys, s.opt.Now(), s.rule, !lazy)
@@ -353,12 +364,9 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 	msg := s.begin(res, s.snapReason, restarted, nil)
 	s.handle(msg)
 	if lazy {
-		if err := s.usedByLater(ctx, res, msg.Gen); err != nil {
-			s.needSnap = true // the generation lacks its projects: start it again
-			return err
-		}
+		s.readUsedByFor(ctx, res, msg.Gen)
 	}
-	// lazy, not msg.Reason: a restart of Redis during the used_by read above
+	// lazy, not msg.Reason: a restart of Redis before the used_by read came
 	// makes the next start snapshot say "restart", and the hour is still unread
 	if lazy && s.history == nil {
 		// Burn rates, the 402 log and who is refused from the first minutes, not
@@ -440,10 +448,41 @@ func (s *Subscriber) trimmedFrom(at time.Time) time.Time {
 	return time.Time{}
 }
 
-// usedByLater reads the used_by hash left out of the start snapshot res, with
-// the stream's newest id, and hands it over (UsedByMsg); the tally takes it
-// too, so the audit compares whole hashes.
-func (s *Subscriber) usedByLater(ctx context.Context, res *SnapshotResult, gen uint64) error {
+// usedByRead is the used_by hash of generation gen read at stream id at, or
+// the error that ended the read.
+type usedByRead struct {
+	gen    uint64
+	usedBy map[string]int64
+	at     string
+	err    error
+}
+
+// readUsedByFor starts reading the used_by hash left out of the start
+// snapshot res in the background; the follow hands it over (takeUsedBy).
+func (s *Subscriber) readUsedByFor(ctx context.Context, res *SnapshotResult, gen uint64) {
+	uctx, stop := context.WithCancel(ctx)
+	ch := make(chan usedByRead, 1)
+	s.usedBy, s.stopUsedBy = ch, stop
+	go func() {
+		m, at, err := s.readUsedBy(uctx, res)
+		ch <- usedByRead{gen: gen, usedBy: m, at: at, err: err}
+	}()
+}
+
+// endUsedBy ends a used_by read under way (a new generation does not want it).
+func (s *Subscriber) endUsedBy() {
+	if s.stopUsedBy != nil {
+		s.stopUsedBy()
+	}
+	s.usedBy, s.stopUsedBy = nil, nil
+}
+
+// readUsedBy reads the used_by hash of res's period with the stream's newest
+// id, which says which of the entries the follow delivers it holds.
+func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[string]int64, string, error) {
+	if h := s.opt.usedByHook; h != nil {
+		h("before")
+	}
 	var usedBy *redis.MapStringStringCmd
 	var info *redis.XInfoStreamCmd
 	_, err := s.bulk.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -452,18 +491,36 @@ func (s *Subscriber) usedByLater(ctx context.Context, res *SnapshotResult, gen u
 		return nil
 	})
 	if usedBy.Err() != nil {
-		return fmt.Errorf("read used_by: %w", usedBy.Err())
+		return nil, "", fmt.Errorf("read used_by: %w", usedBy.Err())
 	}
 	if err != nil && (info.Err() == nil || !isNoSuchKey(info.Err())) {
-		return fmt.Errorf("read used_by: %w", err)
+		return nil, "", fmt.Errorf("read used_by: %w", err)
 	}
 	at := "0-0"
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
 		at = info.Val().LastGeneratedID
 	}
 	m := res.parseCounts("used_by", usedBy.Val(), model.CleanUsedByField)
-	s.tally.addUsedBy(m, at)
-	s.handle(&UsedByMsg{Gen: gen, UsedBy: m, StreamID: at})
+	if h := s.opt.usedByHook; h != nil {
+		h("after")
+	}
+	return m, at, nil
+}
+
+// takeUsedBy hands over a used_by read (UsedByMsg); the tally takes it too,
+// so the audit compares whole hashes from here on. A read that failed starts
+// the generation again: it lacks its projects.
+func (s *Subscriber) takeUsedBy(u usedByRead) error {
+	s.endUsedBy()
+	if u.gen != s.gen {
+		return nil
+	}
+	if u.err != nil {
+		s.needSnap, s.snapReason = true, ReasonStart
+		return u.err
+	}
+	s.tally.addUsedBy(u.usedBy, u.at)
+	s.handle(&UsedByMsg{Gen: u.gen, UsedBy: u.usedBy, StreamID: u.at})
 	return nil
 }
 
@@ -564,6 +621,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	s.gen++
 	msg.Gen = s.gen
 	s.tally = t
+	s.endUsedBy() // of a generation this one replaces
 	s.byDigest = t.digestAgrees(res.digest)
 	if res.Snap.Period.Key != s.period.Key {
 		s.scan = [3]uint64{} // another period's hashes: read them from the start
@@ -597,6 +655,9 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 // auditDue reports whether an audit should run now: after a reconnect, and
 // every AuditEvery while connected.
 func (s *Subscriber) auditDue() bool {
+	if s.tally != nil && s.tally.usedByPending {
+		return false // nothing to compare used_by with yet; due once it came
+	}
 	if s.opt.AuditEvery < 0 && !s.auditNow {
 		return false
 	}
@@ -756,6 +817,11 @@ func (s *Subscriber) follow(ctx context.Context) error {
 		case r = <-results:
 		case h := <-s.history: // a page of the start's history, between batches
 			s.handle(h)
+			continue
+		case u := <-s.usedBy: // the start's project credits, between batches
+			if err := s.takeUsedBy(u); err != nil {
+				return err
+			}
 			continue
 		case <-ctx.Done():
 			return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,11 @@ type Ledger struct {
 	// event past it was applied).
 	usedByPending bool
 	usedByAt      string
+	// usedByLog is, while usedByPending, the project credits of the events
+	// applied meanwhile: the live stream flows while used_by is read, and the
+	// read's id decides which of them the hash holds already (SeedUsedBy
+	// adds the newer ones on top of it). O(events during the read).
+	usedByLog []projCredit
 	// historyPending: the last hour is being read back (a Snapshot with
 	// HistoryLater) and EndHistory has not come yet: burn, idle, run-out, OUT
 	// and who is refused are not judged from this ledger meanwhile.
@@ -121,6 +127,13 @@ type Counts struct {
 	BadSettings int64
 	// CrossingsDropped is crossings discarded because nobody took them.
 	CrossingsDropped int64
+}
+
+// projCredit is one event's project credits, kept while the used_by read
+// is pending (see Ledger.usedByLog).
+type projCredit struct {
+	id, ws, project, endpoint string
+	credits, ts               int64
 }
 
 type wsState struct {
@@ -360,7 +373,13 @@ func (l *Ledger) Apply(e *Event) {
 	}
 	w.used += e.Credits
 	p := w.project(e.Project)
-	if l.usedByAt == "" || e.ID == "" || CompareStreamIDs(e.ID, l.usedByAt) > 0 {
+	switch {
+	case l.usedByPending:
+		// used_by is being read: which of these credits it holds is known
+		// only with its id, so SeedUsedBy adds them then
+		l.usedByLog = append(l.usedByLog, projCredit{id: e.ID, ws: w.name, project: p.name,
+			endpoint: strings.Clone(e.Endpoint), credits: e.Credits, ts: e.TS})
+	case l.usedByAt == "" || e.ID == "" || CompareStreamIDs(e.ID, l.usedByAt) > 0:
 		l.usedByAt = ""
 		p.used += e.Credits
 		p.add(e.Endpoint, e.Credits)
@@ -574,7 +593,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	}()
 	l.period = s.Period
 	l.streamID = s.StreamID
-	l.usedByPending, l.usedByAt = s.UsedByLater, ""
+	l.usedByPending, l.usedByAt, l.usedByLog = s.UsedByLater, "", nil
 	if s.HistoryLater {
 		l.historyPending = true // a re-read meanwhile does not end the read-back
 	}
@@ -686,10 +705,12 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 // SeedUsedBy brings the project and endpoint credits a Seed from a Snapshot
 // with UsedByLater left out: usedBy is the used_by hash (UsedByField →
 // credits) read at stream id at. They replace whatever project credits the
-// ledger holds; events up to at that are applied afterwards (the follow reads
-// on from the snapshot's id) count for their workspace only, their project
-// credits being in usedBy already. Call it before any event newer than at is
-// applied. Project lines already passed do not fire.
+// ledger holds. The stream is followed while used_by is read, so events on
+// either side of at may have been applied already and more may come: those
+// applied since the Seed that are newer than at are added on top (their
+// project lines fire as they would have), those up to at are in usedBy
+// already, and events up to at applied afterwards count for their workspace
+// only. Project lines passed by usedBy itself do not fire.
 func (l *Ledger) SeedUsedBy(usedBy map[string]int64, at string) {
 	l.version++
 	l.epoch++ // every project's credits, and no longer pending
@@ -728,7 +749,20 @@ func (l *Ledger) SeedUsedBy(usedBy map[string]int64, at string) {
 			p.markPassed(w.settings.Thresholds(l.defaults))
 		}
 	}
-	l.usedByPending, l.usedByAt = false, at
+	for _, c := range l.usedByLog {
+		if c.id != "" && CompareStreamIDs(c.id, at) <= 0 {
+			continue // in usedBy already
+		}
+		w := l.workspace(c.ws)
+		p := w.project(c.project)
+		p.used += c.credits
+		p.add(c.endpoint, c.credits)
+		l.addEndpoint(c.endpoint, c.credits)
+		if p.used >= p.nextAt {
+			l.fireProject(w, p, c.ts)
+		}
+	}
+	l.usedByPending, l.usedByAt, l.usedByLog = false, at, nil
 }
 
 // UsedByPending reports whether the project and endpoint credits are still
@@ -757,6 +791,7 @@ func (l *Ledger) Clone() *Ledger {
 	// the list of changed workspaces is the original's reader's: a clone is
 	// judged afresh by whoever takes it (another ledger)
 	c.changed, c.changedLost, c.changedFrom = nil, false, c.stamps
+	c.usedByLog = slices.Clip(l.usedByLog) // both append: neither writes into the other's
 	return &c
 }
 

@@ -364,14 +364,8 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 	msg := s.begin(res, s.snapReason, restarted, nil)
 	s.handle(msg)
 	if lazy {
-		s.readUsedByFor(ctx, res, msg.Gen)
-	}
-	// lazy, not msg.Reason: a restart of Redis before the used_by read came
-	// makes the next start snapshot say "restart", and the hour is still unread
-	if lazy && s.history == nil {
-		// Burn rates, the 402 log and who is refused from the first minutes, not
-		// an hour later: read back in the background while the follow goes on.
-		s.readHistoryFor(ctx, msg)
+		// the hour is read back once used_by is in (takeUsedBy)
+		s.readUsedByFor(ctx, res, msg)
 	}
 	return nil
 }
@@ -448,10 +442,10 @@ func (s *Subscriber) trimmedFrom(at time.Time) time.Time {
 	return time.Time{}
 }
 
-// usedByRead is the used_by hash of generation gen read at stream id at, or
+// usedByRead is the used_by hash of the start msg read at stream id at, or
 // the error that ended the read.
 type usedByRead struct {
-	gen    uint64
+	msg    *SnapshotMsg
 	usedBy map[string]int64
 	at     string
 	err    error
@@ -459,13 +453,13 @@ type usedByRead struct {
 
 // readUsedByFor starts reading the used_by hash left out of the start
 // snapshot res in the background; the follow hands it over (takeUsedBy).
-func (s *Subscriber) readUsedByFor(ctx context.Context, res *SnapshotResult, gen uint64) {
+func (s *Subscriber) readUsedByFor(ctx context.Context, res *SnapshotResult, msg *SnapshotMsg) {
 	uctx, stop := context.WithCancel(ctx)
 	ch := make(chan usedByRead, 1)
 	s.usedBy, s.stopUsedBy = ch, stop
 	go func() {
 		m, at, err := s.readUsedBy(uctx, res)
-		ch <- usedByRead{gen: gen, usedBy: m, at: at, err: err}
+		ch <- usedByRead{msg: msg, usedBy: m, at: at, err: err}
 	}()
 }
 
@@ -500,6 +494,12 @@ func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[s
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
 		at = info.Val().LastGeneratedID
 	}
+	// A server that restarted since the snapshot (its run id changed) may
+	// have come back with other counters: start the generation again, as a
+	// read that failed does, rather than join two servers' hashes.
+	if id := serverRunID(ctx, s.bulk); id != "" && res.RunID != "" && id != res.RunID {
+		return nil, "", errors.New("read used_by: the server restarted since the snapshot")
+	}
 	m := res.parseCounts("used_by", usedBy.Val(), model.CleanUsedByField)
 	if h := s.opt.usedByHook; h != nil {
 		h("after")
@@ -509,10 +509,14 @@ func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[s
 
 // takeUsedBy hands over a used_by read (UsedByMsg); the tally takes it too,
 // so the audit compares whole hashes from here on. A read that failed starts
-// the generation again: it lacks its projects.
-func (s *Subscriber) takeUsedBy(u usedByRead) error {
+// the generation again: it lacks its projects. Then the last hour is read
+// back, once: burn rates, the 402 log and who is refused from the first
+// minutes, not an hour later, in the background while the follow goes on (a
+// restart of Redis before the used_by read came makes the next start
+// snapshot say "restart", and the hour is still unread).
+func (s *Subscriber) takeUsedBy(ctx context.Context, u usedByRead) error {
 	s.endUsedBy()
-	if u.gen != s.gen {
+	if u.msg.Gen != s.gen {
 		return nil
 	}
 	if u.err != nil {
@@ -520,7 +524,10 @@ func (s *Subscriber) takeUsedBy(u usedByRead) error {
 		return u.err
 	}
 	s.tally.addUsedBy(u.usedBy, u.at)
-	s.handle(&UsedByMsg{Gen: u.gen, UsedBy: u.usedBy, StreamID: u.at})
+	s.handle(&UsedByMsg{Gen: u.msg.Gen, UsedBy: u.usedBy, StreamID: u.at})
+	if s.history == nil {
+		s.readHistoryFor(ctx, u.msg)
+	}
 	return nil
 }
 
@@ -819,7 +826,7 @@ func (s *Subscriber) follow(ctx context.Context) error {
 			s.handle(h)
 			continue
 		case u := <-s.usedBy: // the start's project credits, between batches
-			if err := s.takeUsedBy(u); err != nil {
+			if err := s.takeUsedBy(ctx, u); err != nil {
 				return err
 			}
 			continue

@@ -157,6 +157,10 @@ type Subscriber struct {
 	// the follow goes on meanwhile); stopUsedBy ends it.
 	usedBy     chan usedByRead
 	stopUsedBy context.CancelFunc
+	// usedByFor is the start whose used_by read is under way: its hour is
+	// read back once that read is in (takeUsedBy), so a generation that
+	// replaces it before then reads the hour itself (begin).
+	usedByFor *SnapshotMsg
 
 	// lastReadAt is when the last XREAD answered, lastEntryAt when the newest
 	// entry was read (this clock), for lag and idle.
@@ -456,7 +460,7 @@ type usedByRead struct {
 func (s *Subscriber) readUsedByFor(ctx context.Context, res *SnapshotResult, msg *SnapshotMsg) {
 	uctx, stop := context.WithCancel(ctx)
 	ch := make(chan usedByRead, 1)
-	s.usedBy, s.stopUsedBy = ch, stop
+	s.usedBy, s.stopUsedBy, s.usedByFor = ch, stop, msg
 	go func() {
 		m, at, err := s.readUsedBy(uctx, res)
 		ch <- usedByRead{msg: msg, usedBy: m, at: at, err: err}
@@ -468,7 +472,7 @@ func (s *Subscriber) endUsedBy() {
 	if s.stopUsedBy != nil {
 		s.stopUsedBy()
 	}
-	s.usedBy, s.stopUsedBy = nil, nil
+	s.usedBy, s.stopUsedBy, s.usedByFor = nil, nil, nil
 }
 
 // readUsedBy reads the used_by hash of res's period with the stream's newest
@@ -628,6 +632,15 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	s.gen++
 	msg.Gen = s.gen
 	s.tally = t
+	if u := s.usedByFor; u != nil && u.Snap.HistoryLater && s.history == nil {
+		// The start this replaces (a gap, a resync, a rollover, a failover
+		// while its used_by was read) was to read the hour back after that
+		// read, which ends here: this generation reads it instead, or the
+		// ledger (pending since the start's Seed) would wait for it for good.
+		// This re-read holds used_by whole, so the hour can come at once.
+		msg.Snap.HistoryLater = true
+		s.readBack = msg
+	}
 	s.endUsedBy() // of a generation this one replaces
 	s.byDigest = t.digestAgrees(res.digest)
 	if res.Snap.Period.Key != s.period.Key {

@@ -134,7 +134,10 @@ func TestATrimmedStreamShowsWhatAFreshStartShows(t *testing.T) {
 			long.mu.Unlock()
 			if len(trims) == 0 || !trims[0].Rewound || trims[0].UsedDelta < 0 ||
 				!strings.HasPrefix(trims[0].Note(), "entries mavtop had read were removed from the stream: ages, burn and OUT re-derived from what it holds") {
-				t.Errorf("re-reads after %s: %v, want a trim, rewound, losing no credit", how, trims)
+				long.mu.Lock()
+				all := reasons(long.snaps)
+				long.mu.Unlock()
+				t.Errorf("re-reads after %s: %v (every snapshot: %v), want a trim, rewound, losing no credit", how, trims, all)
 			}
 			// The numbers themselves: the counters stay, the 402 is gone.
 			if r := got.Rows["acme"]; r.Used != 940 {

@@ -140,7 +140,11 @@ type wsState struct {
 	owner uint64 // the ledger that may change it (see Ledger.own)
 	// stamp is the owner's change stamp when it last handed the state out
 	// to be changed (Ledger.own): what an AlertEvaluator compares.
-	stamp       uint64
+	stamp uint64
+	// limits is set once a project of it is given a usage limit: only then
+	// can its verdict differ from its own status (rankKeyOf skips the
+	// projects otherwise, on every event).
+	limits      bool
 	name        string
 	settings    Settings
 	hasSettings bool
@@ -326,8 +330,10 @@ func (s *Snapshot) foldProjects(get func(name string) *wsState) {
 		if !ok {
 			continue
 		}
-		p := get(ws).project(project)
+		w := get(ws)
+		p := w.project(project)
 		p.budget, p.hasBudget = b, true
+		w.limits = w.limits || b.Limit > 0
 	}
 }
 
@@ -568,7 +574,9 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 	w := l.workspace(ws)
 	p := w.project(project)
 	p.budget, p.hasBudget = b, true
+	w.limits = w.limits || b.Limit > 0
 	l.fireProject(w, p, ts) // fires what the budget puts behind the project, arms the rest
+	l.rerank(w)             // a usage limit can set the row's verdict, and so its rank
 }
 
 // Seed replaces the ledger's counters with a snapshot of Redis. Lines already
@@ -763,6 +771,7 @@ func (l *Ledger) SeedUsedBy(usedBy map[string]int64, at string) {
 		}
 	}
 	l.usedByPending, l.usedByAt, l.usedByLog = false, at, nil
+	l.rankAll() // a project's credits can set its workspace's verdict, and so its rank
 }
 
 // UsedByPending reports whether the project and endpoint credits are still

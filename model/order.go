@@ -70,6 +70,9 @@ var orderCompare = [numOrders]func(a, b rankKey) int{
 
 func (l *Ledger) rankKeyOf(w *wsState) rankKey {
 	st := w.status(l.defaults)
+	if w.limits {
+		st = l.verdict(w, st).Status // as the row shows it (CompareByUse)
+	}
 	return rankKey{exhausted: st.Level == LevelExhausted, hasCap: st.HasCap(), percent: st.Percent,
 		used: w.used, refused: w.refused.Total(), lastTS: w.lastTS, name: w.name}
 }

@@ -176,3 +176,40 @@ func TestOrdersKeptInBlocks(t *testing.T) {
 		t.Fatalf("%d blocks: the test did not split any", got)
 	}
 }
+
+// TestAProjectAtItsLimitRanksItsWorkspace: "by use" is worst first as the rows
+// show it. A workspace far from its own allocation whose project is at its
+// usage limit shows ✖ OUT ("limit reached"); it ranked by its own 10 % below a
+// workspace at warn (the demo's hooli-ml sat under acme-staging), whether the
+// project's credits came by events, by its budget or by the used_by read.
+func TestAProjectAtItsLimitRanksItsWorkspace(t *testing.T) {
+	for _, how := range []string{"events", "budget", "used_by"} {
+		t.Run(how, func(t *testing.T) {
+			l := NewLedger(MonthlyUTC, t0)
+			l.SetSettings("warned", Settings{Allocation: 1_000}, ms(0))
+			l.SetSettings("limited", Settings{Allocation: 10_000}, ms(0))
+			w := use("warned", "web", "/responses", 600, time.Second)
+			l.Apply(&w)
+			if how != "budget" {
+				l.SetBudget("limited", "training", ProjectBudget{Limit: 1_000}, ms(time.Second))
+			}
+			switch how {
+			case "used_by":
+				l.SeedUsedBy(map[string]int64{"limited/training//responses": 1_000, "warned/web//responses": 600}, "")
+			default:
+				e := use("limited", "training", "/responses", 1_000, 2*time.Second)
+				l.Apply(&e)
+			}
+			if how == "budget" {
+				l.SetBudget("limited", "training", ProjectBudget{Limit: 1_000}, ms(3*time.Second))
+			}
+			if v, _ := l.Verdict("limited"); v.Level != LevelExhausted || v.Project != "training" {
+				t.Fatalf("the limited workspace's verdict %+v, want exhausted by training", v)
+			}
+			if got := l.Position(ByUse, "limited"); got != 0 {
+				t.Errorf("the workspace whose project is at its limit is at %d by use, want first", got)
+			}
+			checkOrders(t, l, -1)
+		})
+	}
+}

@@ -21,6 +21,9 @@ type Summary struct {
 	// Blocked is true while the API refuses the workspace with 402.
 	Blocked bool
 	Status
+	// Verdict is the row's judgement: Status, or a project's usage limit when
+	// that is worse. The by-use order ranks by it, as the row shows it.
+	Verdict Verdict
 }
 
 // status judges the workspace with Assess: the one judgement.
@@ -35,10 +38,11 @@ func (p *projState) status(thresholds []int) Status {
 }
 
 func (l *Ledger) summary(w *wsState) Summary {
+	st := w.status(l.defaults)
 	return Summary{
 		Name: w.name, Settings: w.settings, HasSettings: w.hasSettings,
 		Used: w.used, Recharged: w.recharged, Refused: w.refused, LastTS: w.lastTS,
-		Blocked: w.blocked, Status: w.status(l.defaults),
+		Blocked: w.blocked, Status: st, Verdict: l.verdict(w, st),
 	}
 }
 
@@ -68,23 +72,34 @@ func (l *Ledger) Summary(ws string) (Summary, bool) {
 	return l.summary(w), true
 }
 
-// CompareByUse orders the most used first: exhausted, then by percent of the
-// effective cap, then workspaces without a cap by credits; ties by name so the order is stable
+// CompareByUse orders the most used first, by the verdict each row shows (a
+// project at its usage limit ranks its workspace as exhausted): exhausted,
+// then by percent of the cap that sets the level, then workspaces without a cap by credits; ties by name so the order is stable
 // from frame to frame.
 func CompareByUse(a, b *Summary) int {
-	if c := cmp.Compare(b2i(b.Level == LevelExhausted), b2i(a.Level == LevelExhausted)); c != 0 {
+	as, bs := a.ranked(), b.ranked()
+	if c := cmp.Compare(b2i(bs.Level == LevelExhausted), b2i(as.Level == LevelExhausted)); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(b2i(b.HasCap()), b2i(a.HasCap())); c != 0 {
+	if c := cmp.Compare(b2i(bs.HasCap()), b2i(as.HasCap())); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(b.Percent, a.Percent); c != 0 {
+	if c := cmp.Compare(bs.Percent, as.Percent); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(b.Used, a.Used); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.Name, b.Name)
+}
+
+// ranked is the judgement the row shows: a project's usage limit when the
+// verdict names one, else the workspace's own Status.
+func (s *Summary) ranked() *Status {
+	if s.Verdict.Project != "" {
+		return &s.Verdict.Status
+	}
+	return &s.Status
 }
 
 func b2i(b bool) int {

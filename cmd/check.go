@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -327,7 +328,10 @@ prints exactly one JSON object with "status" and "reason".`,
 			case given(cmd, "warn") && !given(cmd, "crit") && crit < warn:
 				crit = 100
 			}
-			if warn <= 0 || crit <= 0 || warn > crit {
+			// Written so that NaN fails too (every comparison with it is
+			// false): --warn NaN judged nothing high and --json could not be
+			// written. An infinite --crit would judge nothing critical.
+			if !(warn > 0 && crit > 0 && warn <= crit) || math.IsInf(crit, 1) {
 				return fmt.Errorf("--warn %g and --crit %g: want 0 < warn ≤ crit", warn, crit)
 			}
 			if stale < 0 {

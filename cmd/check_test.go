@@ -173,6 +173,9 @@ func TestCheckIsUnknownWhenItCannotJudge(t *testing.T) {
 		{"unknown flag", []string{r, "--bogus"}, "unknown flag: --bogus"},
 		{"bad flag value", []string{r, "--warn", "lots"}, "--warn"},
 		{"warn above crit", []string{r, "--warn", "95", "--crit", "80"}, "want 0 < warn ≤ crit"},
+		{"NaN --warn", []string{r, "--warn", "NaN", "--crit", "90"}, "want 0 < warn ≤ crit"},
+		{"NaN --crit", []string{r, "--warn", "50", "--crit", "NaN"}, "want 0 < warn ≤ crit"},
+		{"infinite --crit", []string{r, "--warn", "50", "--crit", "Inf"}, "want 0 < warn ≤ crit"},
 		{"bad --stale", []string{r, "--stale", "soon"}, "--stale"},
 		{"negative --stale", []string{r, "--stale", "-1s"}, "--stale -1s: want a positive duration"},
 		// several mistakes in one flag: one line, the parts apart ("; "), not glued

@@ -53,6 +53,45 @@ type Lifecycle struct {
 	Scores []model.ForecastScore
 }
 
+// Firing counts the shared lifecycle's alerts firing now (the records
+// `mavtop alerts` lists as firing) and gives the worst level among them
+// (model.LevelOK when none fires).
+func (l Lifecycle) Firing() (n int, worst model.Level) {
+	worst = model.LevelOK
+	for _, e := range l.Entries {
+		if e.Status == model.AlertFiring {
+			n++
+			if e.Level > worst {
+				worst = e.Level
+			}
+		}
+	}
+	return n, worst
+}
+
+// NewestFiring is the row of the newest alert firing now (rows are newest
+// first), or -1 when none fires.
+func (a *Alerts) NewestFiring() int {
+	for i := range a.rows() {
+		if r := a.raw(i); r < len(a.life.Entries) && a.life.Entries[r].Status == model.AlertFiring {
+			return i
+		}
+	}
+	return -1
+}
+
+// ShowNewestFiring selects the newest alert firing now, as if the operator
+// had chosen it (it stays selected as rows arrive); false when none fires.
+func (a *Alerts) ShowNewestFiring() bool {
+	i := a.NewestFiring()
+	if i < 0 {
+		return false
+	}
+	a.cur.pos, a.chosen = i, true
+	a.cur.clamp()
+	return true
+}
+
 // LifecycleMsg carries the lifecycle, polled once a second.
 type LifecycleMsg struct{ Lifecycle Lifecycle }
 
@@ -277,12 +316,7 @@ func (a Alerts) Update(msg tea.Msg) (Alerts, tea.Cmd) {
 // (22 listed, 17 firing)" ("Alerts (5, 15 firing)" counted this screen's own
 // alerts only, beside the shared ones firing, and said neither).
 func (a Alerts) Title() string {
-	firing := 0
-	for _, e := range a.life.Entries {
-		if e.Status == model.AlertFiring {
-			firing++
-		}
-	}
+	firing, _ := a.life.Firing()
 	t := fmt.Sprintf("Alerts (%d listed)", a.rows())
 	if firing > 0 {
 		t = fmt.Sprintf("Alerts (%d listed, %d firing)", a.rows(), firing)

@@ -249,6 +249,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(secondCmd(), m.apiStatusCmd(), m.lifecycleCmd(), m.queueCmd())
 	case LifecycleMsg:
 		m.alerts.SetLifecycle(msg.Lifecycle)
+		m.header.firing, m.header.firingLevel = msg.Lifecycle.Firing()
 		m.detail.SetScores(msg.Lifecycle.Scores)
 		m.dirty = true
 		return m, nil
@@ -598,6 +599,13 @@ func (m Model) handleKey(k tea.KeyMsg) (Model, tea.Cmd) {
 		return m.openEstimator()
 	case key.Matches(k, km.Focus):
 		m.setFocus((m.focus + 1) % focusCount)
+		return m, nil
+	case key.Matches(k, km.Alerts) && m.focus == focusAlerts:
+		m.setFocus(focusGauges)
+		return m, nil
+	case key.Matches(k, km.Alerts):
+		m.setFocus(focusAlerts)
+		m.alerts.ShowNewestFiring()
 		return m, nil
 	case key.Matches(k, km.ChartScope) && m.gauges.chartsShown:
 		m.charts, _ = m.charts.Update(k)

@@ -42,6 +42,11 @@ type Header struct {
 	gapAt   time.Time
 	lastGap string
 	source  string // what the counters come from, when not the stream
+	// firing and firingLevel are the shared alert lifecycle's alerts firing
+	// now and the worst of their levels: the header says so at every width,
+	// as the alerts pane is not on screen below 150 columns
+	firing      int
+	firingLevel model.Level
 	width   int
 	// rate holds the event count at most every rateEvery over the last
 	// rateWindow: the base of the header's rate when the stream is slow
@@ -165,6 +170,10 @@ func (h Header) View() string {
 		// and how to watch their own
 		parts = append(parts, headerPart{text: st.Warn.Render("your Redis: --redis URL"), prio: 1,
 			long: st.Warn.Render("sample data · to watch your own Redis: mavtop --redis URL")})
+	}
+	if h.firing > 0 {
+		look := st.Level(h.firingLevel)
+		parts = append(parts, headerPart{text: look.Style.Render(fmt.Sprintf("%s %d firing", look.Symbol, h.firing)), prio: 1})
 	}
 	if h.stats.At.IsZero() {
 		parts = append(parts, headerPart{text: st.Dim.Render("– ev/s"), prio: 3, room: rateRoom})

@@ -11,6 +11,9 @@ type KeyMap struct {
 	Open, Back                              key.Binding
 	Filter, SortNext, SortPrev, ChartScope  key.Binding
 	Focus, Estimator, Help, Quit, ForceQuit key.Binding
+	// Alerts shows the alert list (the newest firing alert selected) where
+	// it is not on screen beside the 402 log, and goes back from it.
+	Alerts key.Binding
 
 	// Estimator pane.
 	NextField, PrevField, NextOption, PrevOption key.Binding
@@ -44,6 +47,7 @@ func DefaultKeyMap() KeyMap {
 		SortPrev:   b([]string{"<"}, "<", "previous sort"),
 		ChartScope: b([]string{"c"}, "c", "chart: selected/all"),
 		Focus:      b([]string{"l"}, "l", "next pane"),
+		Alerts:     b([]string{"a"}, "a", "alerts"),
 		Estimator:  b([]string{"e", "tab"}, "e", "estimator"),
 		Help:       b([]string{"?"}, "?", "help"),
 		Quit:       b([]string{"q"}, "q", "quit"),
@@ -96,7 +100,7 @@ func (g Gauges) FullHelp() [][]key.Binding {
 	km := g.km
 	return [][]key.Binding{g.cur.allNavigation(km),
 		{enabled(km.Open, g.n > 0), km.Estimator, km.Filter, enabled(km.Back, g.filter.Value() != ""), km.SortNext, km.SortPrev},
-		{enabled(km.ChartScope, g.chartsShown), km.Focus}}
+		{enabled(km.ChartScope, g.chartsShown), km.Focus, km.Alerts}}
 }
 
 // ShortHelp is the 402 log's keys for the footer: enter shows the selected
@@ -128,7 +132,7 @@ func (a Alerts) ShortHelp() []key.Binding {
 // FullHelp is the alert list's keys for the ? screen.
 func (a Alerts) FullHelp() [][]key.Binding {
 	km := a.km
-	return [][]key.Binding{a.cur.allNavigation(km), {km.Focus, km.Back}}
+	return [][]key.Binding{a.cur.allNavigation(km), {km.Focus, km.Alerts, km.Back}}
 }
 
 // pager is the detail view's scroll position as a cursor over its first line.

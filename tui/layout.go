@@ -55,12 +55,14 @@ func (m *Model) areas() areas {
 	// the charts get what is left when that is enough to read them
 	const minBottom = 8
 	a.chartsH = min(max(rest*9/20, 5), rest-minBottom)
-	a.showCharts = a.chartsH >= 5
+	a.alertsSeparate = m.width >= sideBySide
+	// the alerts, opened where they share the row with the 402 log (a, l),
+	// take the charts' room too: they are what the operator is reading
+	a.showCharts = a.chartsH >= 5 && (a.alertsSeparate || m.focus != focusAlerts || m.mode != modeDashboard)
 	if !a.showCharts {
 		a.chartsH = 0
 	}
 	a.bottomH = rest - a.chartsH
-	a.alertsSeparate = m.width >= sideBySide
 	if a.alertsSeparate {
 		a.alertsW = m.width * 2 / 5
 		a.logW = m.width - a.alertsW
@@ -212,8 +214,12 @@ func (m *Model) footer() string {
 		leftW = max(m.width-cellWidth(right)-1, 0)
 		left = m.st.Bad.Render(fit(" "+m.quitQuestion()+" ", leftW))
 	case ok:
+		// the banner is the alert itself: it keeps the line's room, the key
+		// to the list comes back with the keys
+		right = m.help.ShortHelpView([]key.Binding{m.km.Help, m.km.Quit})
+		leftW = max(m.width-cellWidth(right)-1, 0)
 		look := m.st.Level(al.Level)
-		text := shortNameFit(model.Sanitize(al.Text), al.Workspace, leftW-3-cellWidth(look.Symbol), m.alerts.names())
+		text := bannerText(model.Sanitize(al.Text), al.Workspace, leftW-3-cellWidth(look.Symbol), m.alerts.names())
 		left = look.Style.Inherit(m.st.Banner).Render(fit(" "+look.Symbol+" "+text+" ", leftW))
 	case m.notice != "" && m.opt.Now().Before(m.noticeUntil):
 		left = m.st.Warn.Render(fit(m.notice, leftW))
@@ -235,6 +241,14 @@ func (m *Model) globalHelp() []key.Binding {
 		return []key.Binding{m.km.ForceQuit}
 	case m.typing():
 		return []key.Binding{m.km.Help, m.km.ForceQuit}
+	}
+	if m.mode == modeDashboard && m.feed.Ledger != nil && !m.areas().alertsSeparate {
+		// the alerts are not on screen: the key to them is always in sight
+		a := m.km.Alerts
+		if m.focus == focusAlerts {
+			a.SetHelp("a", "back")
+		}
+		return []key.Binding{a, m.km.Help, m.km.Quit}
 	}
 	return []key.Binding{m.km.Help, m.km.Quit}
 }

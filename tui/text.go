@@ -109,3 +109,47 @@ func shortNameFit(s, ws string, w, minW int) string {
 	}
 	return shortNameIn(s, ws, minW)
 }
+
+// bannerText is an alert's text for the one-line banner of w cells: whole
+// when it fits; else without its parenthesised figures ("(90,000 of 90,000
+// credits)": the gauges show them), then without its consequence after the
+// last ": ", then with the workspace's name in its short form (minW cells, as every pane shortens it); cut only when even
+// that does not fit.
+func bannerText(s, ws string, w, minW int) string {
+	if cellWidth(s) <= w {
+		return s
+	}
+	s = dropParens(s)
+	if cellWidth(s) <= w {
+		return s
+	}
+	// what follows the last ": " is the consequence ("requests now get 402
+	// budget_exceeded"); what it is about comes before
+	if i := strings.LastIndex(s, ": "); i > 0 {
+		s = s[:i]
+	}
+	if cellWidth(s) <= w {
+		return s
+	}
+	return fit(shortNameFit(s, ws, w, minW), w)
+}
+
+// dropParens removes every " (…)" group from s (none nested; an unclosed
+// one is kept).
+func dropParens(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, " (")
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], ')')
+		if j < 0 {
+			break
+		}
+		b.WriteString(s[:i])
+		s = s[i+j+1:]
+	}
+	b.WriteString(s)
+	return b.String()
+}

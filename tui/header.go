@@ -47,7 +47,7 @@ type Header struct {
 	// as the alerts pane is not on screen below 150 columns
 	firing      int
 	firingLevel model.Level
-	width   int
+	width       int
 	// rate holds the event count at most every rateEvery over the last
 	// rateWindow: the base of the header's rate when the stream is slow
 	rate [rateSlots]rateSample

@@ -245,6 +245,12 @@ func newBudgetShowCmd() *cobra.Command {
 				}
 			}
 			attachProjects(l, rows)
+			// the last event's time as check reads it (stampLastEvents)
+			newest, err := feed.ReadNewest(ctx, c, rf.keys(), now, now, checkNewestEntries, checkNewestEntries)
+			if err != nil {
+				return exitf(1, "%v", err)
+			}
+			stampLastEvents(rows, newest)
 			for _, r := range rows {
 				// said on stderr too, as a skipped settings field is: the row
 				// (and --json's "level":"unknown", "unreadable") may scroll by

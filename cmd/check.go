@@ -283,6 +283,19 @@ const (
 	checkStaleEntries  = 200_000
 )
 
+// stampLastEvents sets each row's LastEventAt from newest (feed.ReadNewest):
+// the one source of a workspace's last event time for check and budget show,
+// so the two never disagree (budget show --json said null where check gave
+// a time).
+func stampLastEvents(rows []wsRow, newest feed.Newest) {
+	for i := range rows {
+		if ms, ok := newest.At[rows[i].Workspace]; ok {
+			t := time.UnixMilli(ms).UTC()
+			rows[i].LastEventAt = &t
+		}
+	}
+}
+
 func newCheckCmd() *cobra.Command {
 	var rf redisFlags
 	var sf sourceFlags
@@ -450,12 +463,9 @@ prints exactly one JSON object with "status" and "reason".`,
 					return fmt.Errorf("Redis cannot be read: %w", err)
 				}
 				var staleNamed []string
+				stampLastEvents(rows, newest)
 				for i := range rows {
 					r := &rows[i]
-					if ms, ok := newest.At[r.Workspace]; ok {
-						t := time.UnixMilli(ms).UTC()
-						r.LastEventAt = &t
-					}
 					r.Stale = stale > 0 && newest.Complete && (r.LastEventAt == nil || now.Sub(*r.LastEventAt) > stale)
 					if r.Stale && len(args) > 0 {
 						staleNamed = append(staleNamed, r.Workspace)
@@ -639,6 +649,12 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 		for _, pr := range r.Projects {
 			perf = append(perf, fmt.Sprintf("'%s/%s_used'=%d;;;0;%d", r.Workspace, pr.Project, pr.Used, pr.Budget.Limit))
 		}
+	}
+	if len(perf) == 0 {
+		// no workspace: no perfdata at all (a bare "| " is no valid
+		// perfdata), and no table with a header over nothing
+		_, err := fmt.Fprintf(w, "MAVTOP %s - %s\n", checkNames[code], summary)
+		return err
 	}
 	fmt.Fprintf(w, "MAVTOP %s - %s | %s\n", checkNames[code], summary, strings.Join(perf, " "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

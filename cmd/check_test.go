@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -665,6 +666,67 @@ func TestCheckSaysAgesAsTheDashboard(t *testing.T) {
 			t.Errorf("fresh row %q: want its last event now", l)
 		case len(f) > 0 && f[0] == "older" && !strings.Contains(l, " 1 min "):
 			t.Errorf("older row %q: want 1 min", l)
+		}
+	}
+}
+
+// TestCheckWithNoWorkspaceHasNoEmptyPerfdata: check on an empty Redis (and
+// on a db or a prefix with nothing in it) is UNKNOWN with its reason and
+// prints that one line: no trailing "| " (perfdata with nothing after the
+// pipe, which Nagios parsers reject) and no table header over no rows. With
+// workspaces, every perfdata token is 'label'=value[UOM];warn;crit;min;max.
+func TestCheckWithNoWorkspaceHasNoEmptyPerfdata(t *testing.T) {
+	empty := feedtest.Start(t)
+	for _, args := range [][]string{{"check", "--redis=" + empty.URL}, {"check", "--redis=" + empty.URL, "--key-prefix", "{none}"}} {
+		out, _, code := runMavtop(t, args...)
+		if code != 3 || strings.Count(out, "\n") != 1 || strings.Contains(out, "|") || strings.Contains(out, "WORKSPACE") ||
+			!strings.HasPrefix(out, "MAVTOP UNKNOWN - no workspace found") {
+			t.Errorf("%v: exit %d, stdout %q; want 3 and the one UNKNOWN line, no pipe, no table", args, code, out)
+		}
+	}
+	srv := feedtest.Start(t)
+	seedLevels(t, srv)
+	out, _, _ := runMavtop(t, "check", "--redis="+srv.URL)
+	head, perf, ok := strings.Cut(strings.SplitN(out, "\n", 2)[0], " | ")
+	token := regexp.MustCompile(`^'[^']+'=(-?[0-9.]+|U)(c|%|s|ms|us|B|KB|MB|GB|TB)?(;[0-9.]*){0,4}$`)
+	if !ok || strings.TrimSpace(perf) == "" || !strings.HasPrefix(head, "MAVTOP ") {
+		t.Fatalf("status line %q: want a status and perfdata", out)
+	}
+	for _, tok := range strings.Fields(perf) {
+		if !token.MatchString(tok) {
+			t.Errorf("perfdata token %q is not Nagios perfdata", tok)
+		}
+	}
+}
+
+// TestBudgetShowAndCheckGiveOneLastEventTime: budget show --json and check
+// --json give each workspace the same last event time — the newest entry of
+// it in the stream (budget show said null where check gave a time) — and
+// both null for a workspace with settings and no event.
+func TestBudgetShowAndCheckGiveOneLastEventTime(t *testing.T) {
+	srv := feedtest.Start(t)
+	seedLevels(t, srv)
+	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(context.Background(), "quiet", model.Settings{Allocation: 500}); err != nil {
+		t.Fatal(err)
+	}
+	r := "--redis=" + srv.URL
+	times := func(args ...string) map[string]*time.Time {
+		out, errOut, _ := runMavtop(t, args...)
+		got := decodeOne(t, out)
+		m := map[string]*time.Time{}
+		for _, w := range got.Workspaces {
+			m[w.Workspace] = w.LastEventAt
+		}
+		if len(m) != 5 {
+			t.Fatalf("%v: %d workspaces (%s, %s); want 5", args, len(m), out, errOut)
+		}
+		return m
+	}
+	check, budget := times("check", r, "--json"), times("budget", "show", r, "--json")
+	for ws, c := range check {
+		b := budget[ws]
+		if (ws == "quiet") != (c == nil) || (c == nil) != (b == nil) || c != nil && !c.Equal(*b) {
+			t.Errorf("%s: check last_event_at %v, budget show %v; want one time (null only for quiet)", ws, c, b)
 		}
 	}
 }

@@ -548,3 +548,37 @@ func TestRefusedByIsUnambiguous(t *testing.T) {
 		})
 	}
 }
+
+// TestARefusalSaysOnlyWhatIsKnown: a budget_exceeded for a project with no
+// usage limit set (in the workspace or the project) is worded as what mavtop
+// knows — refused, budget exceeded, no limit set in mavtop — never as a cause
+// it invents ("workspace/project budget"); the other budgets name theirs.
+func TestARefusalSaysOnlyWhatIsKnown(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		wsLimit, pLimit int64
+		code            string
+		by, why         string
+	}{
+		{"no limit known", 0, 0, CodeBudgetExceeded, "no limit set", "project web refused: budget exceeded; no usage limit is set for it in mavtop"},
+		{"project limit", 0, 100, CodeBudgetExceeded, "project limit", "project web refused: project web reached its usage limit (budget_exceeded)"},
+		{"workspace limit", 100, 0, CodeBudgetExceeded, "workspace limit", "project web refused: workspace acme reached its usage limit (budget_exceeded)"},
+		{"credits", 0, 0, CodeCreditsExhausted, "account credits", "project web refused: the account is out of credits (credits_exhausted)"},
+		{"other", 0, 0, "subscription_lapsed", "unknown", "project web refused: 402 subscription_lapsed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := NewLedger(MonthlyUTC, t0)
+			l.SetSettings("acme", Settings{UsageLimit: tc.wsLimit}, ms(0))
+			if tc.pLimit > 0 {
+				l.SetBudget("acme", "web", ProjectBudget{Limit: tc.pLimit}, ms(0))
+			}
+			for _, e := range []Event{use("acme", "web", "/responses", 100, 0), refusal("acme", "web", tc.code, time.Second)} {
+				l.Apply(&e)
+			}
+			log := l.Refusals(nil, 10)
+			if len(log) != 1 || log[0].By.String() != tc.by || log[0].Why() != tc.why {
+				t.Fatalf("refused by %q, why %q; want %q, %q", log[0].By, log[0].Why(), tc.by, tc.why)
+			}
+		})
+	}
+}

@@ -42,14 +42,18 @@ const (
 	BudgetWorkspace
 	// BudgetProject: the project's usage limit.
 	BudgetProject
-	// BudgetWorkspaceOrProject: budget_exceeded with no limit known to mavtop.
+	// BudgetWorkspaceOrProject: budget_exceeded while mavtop knows no usage
+	// limit of the workspace or the project: the API's limit is one mavtop
+	// was not told of, and nothing more is known (see Refusal.Why).
 	BudgetWorkspaceOrProject
 	// BudgetBoth: budget_exceeded when the workspace's and the project's usage
 	// limits are both reached (or have as few credits left): either refuses it.
 	BudgetBoth
 )
 
-// String names the budget for the 402 log.
+// String names the budget for the 402 log's "refused by" column. It says
+// only what is known: a budget_exceeded with no usage limit set in mavtop is
+// "no limit set", not a guessed "workspace/project budget".
 func (b Budget) String() string {
 	switch b {
 	case BudgetAccount:
@@ -59,7 +63,7 @@ func (b Budget) String() string {
 	case BudgetProject:
 		return "project limit"
 	case BudgetWorkspaceOrProject:
-		return "workspace/project budget"
+		return "no limit set"
 	case BudgetBoth:
 		return "both limits"
 	}
@@ -71,6 +75,35 @@ type Refusal struct {
 	Event Event
 	Class RefusalClass
 	By    Budget
+}
+
+// Why says in one sentence who refused the call and why, as far as mavtop
+// knows: "project training refused: budget exceeded; no usage limit is set
+// for it in mavtop" — never a cause it cannot know. The 402 log's selected
+// row and the detail pane say it.
+func (r *Refusal) Why() string {
+	e := &r.Event
+	who := "workspace " + e.Workspace
+	if e.Project != "" {
+		who = "project " + e.Project
+	}
+	switch r.By {
+	case BudgetAccount:
+		return who + " refused: the account is out of credits (credits_exhausted)"
+	case BudgetWorkspace:
+		return who + " refused: workspace " + e.Workspace + " reached its usage limit (budget_exceeded)"
+	case BudgetProject:
+		return who + " refused: project " + e.Project + " reached its usage limit (budget_exceeded)"
+	case BudgetBoth:
+		return who + " refused: the workspace's and the project's usage limits are both reached (budget_exceeded)"
+	case BudgetWorkspaceOrProject:
+		return who + " refused: budget exceeded; no usage limit is set for it in mavtop"
+	}
+	code := e.Code
+	if code == "" {
+		code = "with no code"
+	}
+	return who + " refused: 402 " + code
 }
 
 // refusalRing keeps the last len(buf) refusals; memory is fixed.

@@ -332,7 +332,7 @@ func (r RefusalLog) full() string {
 	add(plain, "  ", "“"+model.Sanitize(ev.Msg)+"”")
 	add(r.st.Warn.Render, "→ ", u.Message)
 	add(r.st.Dim.Render, "  ", u.ActionURL)
-	add(r.st.Dim.Render, "  ", fmt.Sprintf("%s · %s · %s · %d of %d · enter/esc: back to the list", sel.By.String(), model.Sanitize(ev.Endpoint),
+	add(r.st.Dim.Render, "  ", fmt.Sprintf("%s · %s · %s · %d of %d · enter/esc: back to the list", model.Sanitize(sel.Why()), model.Sanitize(ev.Endpoint),
 		time.UnixMilli(ev.TS).Local().Format("15:04:05"), r.cur.pos+1, len(r.rows)))
 	return strings.Join(lines[:min(len(lines), r.height)], "\n")
 }

@@ -24,6 +24,13 @@ func (c PeriodConfig) Rule() (PeriodRule, error) {
 	if day < 1 || day > 28 {
 		return PeriodRule{}, fmt.Errorf("billing period start day %d must be between 1 and 28", c.StartDay)
 	}
+	// "Local" (and the tz database's links to the machine's own zone) is each
+	// reader's own zone: every mavtop and producer would cut periods by the
+	// zone of the machine it runs on, and Python's ZoneInfo has no "Local".
+	switch c.TZ {
+	case "Local", "localtime", "posixrules":
+		return PeriodRule{}, fmt.Errorf("billing period time zone %q is each machine's own zone: name an IANA zone (Europe/Paris)", c.TZ)
+	}
 	loc := time.UTC
 	if c.TZ != "" && c.TZ != "UTC" {
 		var err error

@@ -21,6 +21,20 @@ func TestPeriodCalendarMonthUTC(t *testing.T) {
 	}
 }
 
+// TestPeriodZoneIsNoMachinesOwn: "Local" loaded the zone of the machine that
+// read the config, so a dashboard in UTC counted period 2026-11 while a check
+// in Pacific/Kiritimati counted 2026-12 from the same #period field.
+func TestPeriodZoneIsNoMachinesOwn(t *testing.T) {
+	for _, tz := range []string{"Local", "localtime", "posixrules"} {
+		if r, err := (PeriodConfig{StartDay: 1, TZ: tz}).Rule(); err == nil {
+			t.Errorf("tz %q: rule %v, want an error", tz, r.Location)
+		}
+	}
+	if _, err := (PeriodConfig{StartDay: 1, TZ: "Asia/Kolkata"}).Rule(); err != nil {
+		t.Errorf("Asia/Kolkata: %v", err)
+	}
+}
+
 func TestPeriodStartDayAndZone(t *testing.T) {
 	rule, err := PeriodConfig{StartDay: 15, TZ: "America/New_York"}.Rule()
 	if err != nil {

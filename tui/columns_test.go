@@ -28,6 +28,10 @@ func TestCreditsOneFormPerSize(t *testing.T) {
 	l.SetSettings("limited", model.Settings{Allocation: 1_000_000, UsageLimit: 90_000}, testNow.UnixMilli())
 	l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "limited", Endpoint: "/responses", Credits: 89_950, Status: 200})
 	l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "unset", Endpoint: "/responses", Credits: 123_456, Status: 200})
+	// a project at its usage limit sets hooli-ml's level: "100 % /training"
+	l.SetSettings("hooli-ml", model.Settings{Allocation: 3_000_000}, testNow.UnixMilli())
+	l.SetBudget("hooli-ml", "training", model.ProjectBudget{Limit: 90_000}, testNow.UnixMilli())
+	l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/responses", Credits: 90_000, Status: 200})
 	l.TakeCrossings()
 	compactFig := `-?[0-9]+(\.[0-9]+)?[kMG]?`
 	credit := regexp.MustCompile(`^(` + compactFig + `/` + compactFig + `( lim)?|` + compactFig + `)$`)
@@ -39,6 +43,7 @@ func TestCreditsOneFormPerSize(t *testing.T) {
 		g.Refresh(l)
 		_, _, cols := g.layout()
 		capEnds := map[int][]string{} // where the cap figure ends in the column: one place
+		pctEnds := map[int][]string{} // where the percent sign is: one place
 		for i := range g.visible {
 			r := &g.visible[i]
 			for _, c := range cols {
@@ -56,8 +61,13 @@ func TestCreditsOneFormPerSize(t *testing.T) {
 						t.Errorf("width %d: credits of %s %q: not the column's one compact form", w, r.Name, cell)
 					}
 				case "used":
+					// one column for every percent: a workspace's, a usage
+					// limit's ("lim") and a project's ("/training")
+					in := align(cell, c.width, c.right)
+					pctEnds[strings.Index(in, "%")] = append(pctEnds[strings.Index(in, "%")], in)
+					cell = strings.TrimRight(cell, " ")
 					want := c.width >= 11 && r.CapKind != model.CapNone
-					if r.CapKind == model.CapAllocation && strings.HasSuffix(cell, " used") != want {
+					if r.CapKind == model.CapAllocation && r.verdict.Project == "" && strings.HasSuffix(cell, " used") != want {
 						t.Errorf("width %d: used of %s %q: the form changes with the figure", w, r.Name, cell)
 					}
 					if r.CapKind == model.CapLimit && strings.HasSuffix(cell, " lim") != want {
@@ -65,6 +75,10 @@ func TestCreditsOneFormPerSize(t *testing.T) {
 					}
 				}
 			}
+		}
+		delete(pctEnds, -1) // "—": no cap
+		if len(pctEnds) > 1 {
+			t.Errorf("width %d: the percents end in %d places: %v", w, len(pctEnds), pctEnds)
 		}
 		if len(capEnds) > 1 {
 			t.Errorf("width %d: the cap figures end in %d places: %v", w, len(capEnds), capEnds)
@@ -123,6 +137,28 @@ func TestCompactFitsFiveCells(t *testing.T) {
 	} {
 		if got := compact(v); got != want {
 			t.Errorf("compact(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// TestACutProjectIsNamedInTheTitle: a row whose level a project's usage limit
+// sets shows "100 % /tra…" at 80 columns, which says nothing to a newcomer;
+// the pane's title says what it is ("/tra… is project training"), and
+// nothing where the name is whole.
+func TestACutProjectIsNamedInTheTitle(t *testing.T) {
+	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-time.Hour))
+	l.SetSettings("hooli-ml", model.Settings{Allocation: 3_000_000}, testNow.UnixMilli())
+	l.SetBudget("hooli-ml", "training", model.ProjectBudget{Limit: 90_000}, testNow.UnixMilli())
+	l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/responses", Credits: 90_000, Status: 200})
+	for _, tc := range []struct {
+		w    int
+		want string
+	}{{78, "Workspaces (1) · by use · /tra… is project training"}, {198, "Workspaces (1) · by use"}} {
+		g := NewGauges(testCommon())
+		g.SetSize(tc.w, 10)
+		g.Refresh(l)
+		if got := g.Title(); got != tc.want {
+			t.Errorf("width %d: title %q, want %q\n%s", tc.w, got, tc.want, ansi.Strip(g.View()))
 		}
 	}
 }

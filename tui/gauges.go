@@ -387,6 +387,10 @@ func (g Gauges) Title() string {
 	if f := g.filter.Value(); f != "" || g.editing {
 		t = fmt.Sprintf("Workspaces (%d of %d) · %s", g.n, g.total, order)
 	}
+	if cut, whole, ok := g.projectCut(); ok && g.width >= narrowUsed {
+		// a cut project reads as nothing ("/tra…"): say what it is
+		t += " · " + cut + " is project " + whole
+	}
 	return t
 }
 
@@ -527,10 +531,11 @@ func (g Gauges) View() string {
 		head := strings.Repeat(" ", markerW) + pad("workspace", nameW) + " " + pad("level", levelW) + " " + align("usage", barW, false)
 		for _, c := range cols {
 			h := c.head
-			if c.head == "used" && !c.right { // over the percents' right edge
-				h = align(h, usedW, true)
+			right := c.right
+			if c.head == "used" { // over the words' right edge
+				h, right = align(h, usedEnd(c.width), true), false
 			}
-			head += " " + align(h, c.width, c.right)
+			head += " " + align(h, c.width, right)
 		}
 		b.WriteString(g.st.Dim.Render(fit(head, g.width)))
 	}
@@ -587,34 +592,79 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 // never on the figure: "99.9 % of lim" beside "84 % of lim" would not fit
 // the same column.
 func cellPercent(g *Gauges, r *gaugeRow, width int) string {
+	return pad(align(percentOf(r), pctW, true)+percentWord(r, width), width)
+}
+
+// pctW is the cells every row's percent is right-aligned in, at the left of
+// the used column ("99.9 %"), so the percents of workspaces, of usage limits
+// and of projects end in one column whatever words follow them.
+var pctW = cellWidth(percent(99.9))
+
+// usedEnd is where the used column's words end in width cells: the header
+// "used" ends over them.
+func usedEnd(width int) int {
+	if width < 11 {
+		return pctW
+	}
+	return pctW + len(" used")
+}
+
+// percentOf is the figure of cellPercent: the project's percent of its usage
+// limit when that sets the level, "—" when there is no cap or usage is unknown.
+func percentOf(r *gaugeRow) string {
 	if v := &r.verdict; v.Project != "" {
-		// the percent in the cells its widest form takes ("99.9 %"), so the
-		// project reads alike at 99.9 and at 100 % ("/tra…", not "/tr…ng")
-		p := align(percent(v.Status.Percent), cellWidth(percent(99.9)), true)
+		return percent(v.Status.Percent)
+	}
+	if r.CapKind == model.CapNone || r.Unreadable != "" {
+		return "—"
+	}
+	return percent(r.Percent)
+}
+
+// percentWord is what follows the percent: " used", " lim", or "/" and the
+// project whose usage limit sets the level, as much of its name as the
+// column holds; nothing below 11 cells but a project's "/".
+func percentWord(r *gaugeRow, width int) string {
+	if v := &r.verdict; v.Project != "" {
 		lead := " /"
 		if width < 11 {
 			lead = "/"
 		}
-		room := width - cellWidth(p) - len(lead)
-		if room <= 0 {
-			return p + strings.TrimSpace(lead)
+		if room := width - pctW - len(lead); room > 0 {
+			return lead + shortName(v.Project, room)
 		}
-		return p + lead + shortName(v.Project, room)
+		return strings.TrimSpace(lead)
 	}
-	p := percent(r.Percent)
 	switch {
-	case r.CapKind == model.CapNone, r.Unreadable != "":
-		p = "—"
-	case width < 11: // "99.9 %": the header says used
+	case r.CapKind == model.CapNone, r.Unreadable != "", width < 11:
+		return ""
 	case r.CapKind == model.CapLimit:
-		p += " lim"
-	default:
-		p += " used"
+		return " lim"
 	}
-	if width > usedW { // left-aligned: right-align in the column's own cells
-		return align(p, usedW, true)
+	return " used"
+}
+
+// projectCut is the first visible row whose project's name the used column
+// cuts ("/tra…"), its cut form and the whole name: the pane's title says
+// what it is. ok is false when every name shows whole.
+func (g *Gauges) projectCut() (cut, whole string, ok bool) {
+	_, _, cols := g.layout()
+	for _, c := range cols {
+		if c.head != "used" {
+			continue
+		}
+		for i := range g.visible {
+			r := &g.visible[i]
+			if r.verdict.Project == "" {
+				continue
+			}
+			w := strings.TrimSpace(percentWord(r, c.width))
+			if name := model.Sanitize(r.verdict.Project); w != "/"+name {
+				return w, name, true
+			}
+		}
 	}
-	return p
+	return "", "", false
 }
 
 // cellCredits is used / cap in one form per size, whatever the figures, so

@@ -332,3 +332,66 @@ func TestARewoundLedgerWaitsForItsHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestAPeriodConfigChangeShowsWhatAFreshStartShows: a change of the billing
+// period config (here a zone with the same periods as UTC) gives every viewer
+// a ledger under the new rule; it must be read back from the hour before, as
+// a start reads it. Measured before: after `budget period --tz Europe/London`
+// every running dashboard showed a workspace refused for want of credits as
+// "▲ warn" (check: exhausted), every age as "—" and every burn as 0/h, where
+// a dashboard started then showed ✖ OUT, the ages and the burn.
+func TestAPeriodConfigChangeShowsWhatAFreshStartShows(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	base := time.Now()
+	at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
+	store := NewSettingsStore(c, StoreOptions{})
+	for ws, alloc := range map[string]int64{"acme": 10_000, "gamma": 1_000} {
+		if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: alloc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := NewPublisher(c, PublisherOptions{}).TrackBatch(ctx, []model.Event{
+		{TS: at(10 * time.Minute), Workspace: "gamma", Endpoint: "/responses", Credits: 30, Status: 200},
+		{TS: at(8 * time.Minute), Workspace: "gamma", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted, Req: "gamma-402"},
+		{TS: at(7 * time.Minute), Workspace: "acme", Endpoint: "/responses", Credits: 400, Status: 200},
+		{TS: at(5 * time.Minute), Workspace: "acme", Endpoint: "/responses", Credits: 400, Status: 200},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	long := startInstance(t, srv, SubscriberOptions{AuditEvery: time.Second})
+	long.settled(srv, "the long-running instance at the start")
+	// Africa/Abidjan is UTC+0 all year: the same periods, another rule.
+	if err := store.SetPeriod(ctx, model.PeriodConfig{StartDay: 1, TZ: "Africa/Abidjan"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		long.mu.Lock()
+		n := len(long.snaps)
+		changed := n > 0 && long.snaps[n-1].Rule.Location.String() == "Africa/Abidjan"
+		long.mu.Unlock()
+		if changed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the period config change was not read within 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	long.settled(srv, "the long-running instance after the period config change")
+	fresh := startInstance(t, srv, SubscriberOptions{AuditEvery: time.Second})
+	fresh.settled(srv, "a fresh instance")
+	now := time.Now()
+	got, want := long.screen(now), fresh.screen(now)
+	if got.String() != want.String() {
+		t.Fatalf("after the period config change the instance that watched all along shows\n%vwhere a fresh start shows\n%v", got, want)
+	}
+	if r := got.Rows["gamma"]; !r.Out || r.LastTS != at(8*time.Minute) {
+		t.Errorf("gamma: %+v, want OUT (a credits_exhausted 402 and no credit added), newest event 8 min ago", r)
+	}
+	if r := got.Rows["acme"]; r.LastTS != at(5*time.Minute) || r.Burn < 3000 {
+		t.Errorf("acme: %+v, want its newest event 5 min ago and a burn of 800 credits over 15 min", r)
+	}
+}

@@ -611,7 +611,11 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	// What was shown came partly from events the server no longer holds: the
 	// viewers start afresh from these counters and the hour read back.
 	msg.Rewound = reason == ReasonReset || reason == ReasonRestart || reason == ReasonFailover && msg.Changed > 0 ||
-		reason == ReasonTrim // the counters stay, what was derived from the entries removed does not
+		reason == ReasonTrim || // the counters stay, what was derived from the entries removed does not
+		// another billing period rule: every viewer starts a ledger under it
+		// (LedgerState), which must read the hour back as a start does, or it
+		// shows no age, no burn and no OUT ordered by a recharge
+		s.tally != nil && !sameRule(res.Rule, s.rule)
 	// Removals count from this read's state of the stream. Those that came
 	// with a gap, a reset or another server are this re-read's; one waiting
 	// for its re-derive (pending) waits on through a drift or a period.

@@ -279,7 +279,13 @@ func (c *Charts) compose() string {
 	if c.idleWS != "" {
 		ws = "" // the line shows all workspaces
 	}
-	head, scope := c.titleIn(ws, c.lineW, "Burn, credits/min"+figure, "Credits/min"+figure)
+	// the line is the last hour's, the bars beside it the period's: each
+	// title says which, so "none this hour" beside bars of credits reads right
+	heads := []string{"Burn last hour, credits/min" + figure, "Burn, credits/min" + figure, "Credits/min" + figure}
+	if c.idleWS != "" && cellWidth(heads[0]+"all workspaces · "+model.Sanitize(c.idleWS)+" spent none this hour") > c.lineW {
+		heads = heads[1:] // the note says the hour: it comes before the longest head
+	}
+	head, scope := c.titleIn(ws, c.lineW, heads...)
 	title, _, _ := strings.Cut(head, " · ")
 	if c.idleWS != "" {
 		// all workspaces, then why, with the name as every pane draws it, or
@@ -321,12 +327,15 @@ func (c *Charts) compose() string {
 // title too narrow for that form says "Endpoints", then leaves the period
 // out (the header names it), rather than cut the name into a third form.
 func (c *Charts) endpointView() string {
-	head, scope := c.titleIn(c.ws, c.barsW, "By endpoint "+c.period+" · ", "Endpoints "+c.period+" · ", "Endpoints · ")
+	head, scope := c.titleIn(c.ws, c.barsW, "By endpoint this period ("+c.period+") · ", "By endpoint this period · ",
+		"Endpoints this period · ", "This period · ", "Endpoints · ")
 	word := "Endpoints"
-	if strings.HasPrefix(head, "By endpoint") {
-		word = "By endpoint"
+	for _, w := range []string{"By endpoint", "This period"} {
+		if strings.HasPrefix(head, w) {
+			word = w
+		}
 	}
-	period := strings.TrimSuffix(strings.TrimPrefix(head, word), " · ") // " 2026-11" or none
+	period := strings.TrimSuffix(strings.TrimPrefix(head, word), " · ") // " this period (2026-11)", " this period (2026-11)", " this period" or none
 	title := c.st.PaneTitle.Render(word) + c.st.Dim.Render(period+" · "+scope)
 	if c.usedByPending {
 		return fit(title, c.barsW) + "\n" + c.st.Dim.Render(fit("loading…", c.barsW))

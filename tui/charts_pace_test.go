@@ -33,7 +33,7 @@ func TestChartsFollowTheUserAtOnceAndReorderingAtTheirPace(t *testing.T) {
 	chart := func() string { return view(m) }
 	wantChart := func(step, ws string) {
 		t.Helper()
-		if v := chart(); !regexp.MustCompile(`Burn, credits/min · this min [0-9.k]+ · ` + ws + ` `).MatchString(v) {
+		if v := chart(); !regexp.MustCompile(`Burn (last hour, )?credits/min · this min [0-9.k]+ · ` + ws + ` `).MatchString(v) {
 			t.Fatalf("%s: the charts are not %s's:\n%s", step, ws, v)
 		}
 	}
@@ -65,7 +65,7 @@ func TestChartsFollowTheUserAtOnceAndReorderingAtTheirPace(t *testing.T) {
 	wantSelected("two rows down", "bravo")
 	wantChart("two rows down", "bravo")
 	m = update(t, m, press("c"))
-	if v := chart(); !regexp.MustCompile(`Burn, credits/min · this min [0-9.k]+ · all workspaces`).MatchString(v) {
+	if v := chart(); !regexp.MustCompile(`Burn (last hour, )?credits/min · this min [0-9.k]+ · all workspaces`).MatchString(v) {
 		t.Fatalf("scope all: the charts are not every workspace's:\n%s", v)
 	}
 }

@@ -30,7 +30,7 @@ func TestChartsShowBurnWhenTheSelectionHasNone(t *testing.T) {
 			t.Errorf("%dx%d: the title does not say why all are shown:\n%s", sz[0], sz[1], view)
 		}
 		ch.Refresh(l, "busy", 0)
-		if view := ansi.Strip(ch.View()); !strings.Contains(view, "Burn, credits/min · this min 0 · busy") || strings.Contains(view, "all workspaces") {
+		if view := ansi.Strip(ch.View()); !strings.Contains(view, "credits/min · this min 0 · busy") || strings.Contains(view, "all workspaces") {
 			t.Errorf("%dx%d, busy selected:\n%s", sz[0], sz[1], view)
 		}
 	}
@@ -50,8 +50,9 @@ func TestChartsShowBurnWhenTheSelectionHasNone(t *testing.T) {
 // cells at 80×24) leaves the note out, never this minute's burn (it read
 // "Burn, credits/min · all workspaces · this min…" there); the note is whole,
 // its name shortened as every pane shortens it, or absent, never cut ("all ·
-// umbr…" read as another scope). The endpoint bars' title
-// names the billing period their credits are of.
+// umbr…" read as another scope). The line's title says the last hour where
+// it fits beside the note; the endpoint bars' title says "this period", and
+// which, where it fits.
 func TestBurnTitleKeepsItsFigure(t *testing.T) {
 	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-3*time.Hour))
 	l.Apply(&model.Event{TS: testNow.Add(-90 * time.Minute).UnixMilli(), Workspace: "umbrella-research", Endpoint: "/focus-groups", Credits: 500, Status: 200})
@@ -62,9 +63,14 @@ func TestBurnTitleKeepsItsFigure(t *testing.T) {
 		t.Fatalf("fixture: the last minute holds %q, want 1.4k", figure)
 	}
 	for _, c := range []struct {
-		w           int
-		head, scope string
-	}{{46, "Credits/min", "all workspaces"}, {60, "Burn, credits/min", "all workspaces"}, {118, "Burn, credits/min", "all workspaces · umbrella-research spent none this hour"}} {
+		w                 int
+		head, scope, bars string
+	}{
+		{46, "Credits/min", "all workspaces", "This period"},
+		{60, "Burn, credits/min", "all workspaces", "By endpoint this period"},
+		{118, "Burn last hour, credits/min", "all workspaces · umbrella-research spent none this hour", "By endpoint this period (2026-11)"},
+		{150, "Burn last hour, credits/min", "all workspaces · umbrella-research spent none this hour", "By endpoint this period (2026-11)"},
+	} {
 		ch := NewCharts(testCommon(), 0)
 		ch.SetSize(c.w*5/3+1, 3) // the line chart gets 3/5 of the pane
 		if ch.lineW != c.w {
@@ -78,10 +84,9 @@ func TestBurnTitleKeepsItsFigure(t *testing.T) {
 		}
 		// the endpoint bars say which period their credits are of, and whose,
 		// in the one short form of the name at this size
-		bars := "By endpoint " + l.Period().Key + " · " + nameFor("umbrella-research", ch.barsW-22, nameWidth(ch.width+2))
-		if ch.barsW < 32 {
-			bars = "Endpoints " + l.Period().Key + " · " + shortName("umbrella-research", nameWidth(ch.width+2))
-		}
+		// ("none this hour" beside bars of the period's credits read as a
+		// contradiction while the bars said only "2026-11")
+		bars := c.bars + " · " + nameFor("umbrella-research", ch.barsW-cellWidth(c.bars)-3, nameWidth(ch.width+2))
 		if l.Period().Key != "2026-11" || !strings.Contains(title, bars) || cellWidth(title) > ch.width {
 			t.Errorf("%d cells: title %q lacks %q or is wider than %d", c.w, title, bars, ch.width)
 		}

@@ -355,7 +355,9 @@ prints exactly one JSON object with "status" and "reason".`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), rf.timeout)
 			defer cancel()
-			c, err := rf.connect(ctx)
+			// RESP2: the counters and settings come as flat lists, read
+			// without a map of each hash (feed.ReadWorkspaceSnapshot)
+			c, err := rf.connectProtocol(ctx, 2)
 			if err != nil {
 				if errors.Is(err, errNoRedis) {
 					return err

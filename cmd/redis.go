@@ -57,6 +57,12 @@ func (f *redisFlags) keys() feed.Keys { return feed.Keys{Prefix: f.prefix} }
 // connect connects and pings, failing fast (no retry storm): errNoRedis when
 // nothing is configured, else the connection error.
 func (f *redisFlags) connect(ctx context.Context) (redis.UniversalClient, error) {
+	return f.connectProtocol(ctx, 0)
+}
+
+// connectProtocol is connect speaking RESP version protocol (0: go-redis's
+// default; see feed.ConnectOptions.Protocol).
+func (f *redisFlags) connectProtocol(ctx context.Context, protocol int) (redis.UniversalClient, error) {
 	url := f.redisURL()
 	if url == "" {
 		return nil, errNoRedis
@@ -65,7 +71,7 @@ func (f *redisFlags) connect(ctx context.Context) (redis.UniversalClient, error)
 	defer cancel()
 	return feed.Connect(ctx, feed.ConnectOptions{
 		URL: url, SentinelMaster: f.sentinelMaster,
-		DialTimeout: min(f.timeout, 2*time.Second), MaxRetries: -1,
+		DialTimeout: min(f.timeout, 2*time.Second), MaxRetries: -1, Protocol: protocol,
 	})
 }
 

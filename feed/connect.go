@@ -27,6 +27,10 @@ type ConnectOptions struct {
 	// MaxRetries is go-redis's per-command retry count (0: its default, -1: none,
 	// and then one dial attempt per command: for callers with their own backoff).
 	MaxRetries int
+	// Protocol is the RESP version spoken (0: go-redis's default, RESP3 where
+	// the server has it). 2 makes a hash's HGETALL reply a flat array, which
+	// ReadWorkspaceSnapshot reads without building a map of it.
+	Protocol int
 }
 
 // NewClient builds a go-redis UniversalClient for opt without contacting Redis:
@@ -80,6 +84,7 @@ func NewClient(opt ConnectOptions) (redis.UniversalClient, error) {
 		uo.DialerRetries = 1 // fail fast means the dial too: the caller retries
 	}
 	uo.ContextTimeoutEnabled = true
+	uo.Protocol = opt.Protocol
 	return redis.NewUniversalClient(&uo), nil
 }
 

@@ -111,34 +111,39 @@ func readCounters(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 // readSnapshotOnce reads period p; quick leaves out used_by and the settings,
 // withUsedBy false (the workspace read) used_by, the run id and the digest.
 func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, quick, withUsedBy bool) (*SnapshotResult, string, error) {
-	var used, usedBy, refused, recharged, settings, dg *redis.MapStringStringCmd
+	var used, usedBy, refused, recharged, settings, dg hashRead
 	var info *redis.XInfoStreamCmd
 	audit := quick || withUsedBy // the workspace read (check) has no audit
+	// the workspace read on a RESP2 connection (mavtop check's) takes each
+	// hash as the flat list of fields and values Redis sends: at 100k
+	// workspaces go-redis spent as long building maps of them as Redis did
+	// sending them, and check keeps no map of the strings
+	flat := !audit && !quick && isRESP2(c)
 	runID := ""
 	if audit {
 		runID = serverRunID(ctx, c)
 	}
 	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		used = pipe.HGetAll(ctx, keys.Used(p.Key))
-		refused = pipe.HGetAll(ctx, keys.Refused(p.Key))
-		recharged = pipe.HGetAll(ctx, keys.Recharged(p.Key))
+		used = readHash(ctx, pipe, keys.Used(p.Key), flat)
+		refused = readHash(ctx, pipe, keys.Refused(p.Key), flat)
+		recharged = readHash(ctx, pipe, keys.Recharged(p.Key), flat)
 		if !quick && withUsedBy {
-			usedBy = pipe.HGetAll(ctx, keys.UsedBy(p.Key))
+			usedBy = readHash(ctx, pipe, keys.UsedBy(p.Key), flat)
 		}
 		if !quick {
-			settings = pipe.HGetAll(ctx, keys.Settings())
+			settings = readHash(ctx, pipe, keys.Settings(), flat)
 		}
 		if !quick && audit {
-			dg = pipe.HGetAll(ctx, keys.Digest(p.Key))
+			dg = readHash(ctx, pipe, keys.Digest(p.Key), flat)
 		}
 		info = pipe.XInfoStream(ctx, keys.Stream())
 		return nil
 	})
 	// XINFO on a stream that does not exist yet is an error inside the MULTI;
 	// everything else must have worked.
-	for _, cmd := range []*redis.MapStringStringCmd{used, usedBy, refused, recharged, settings, dg} {
-		if cmd != nil && cmd.Err() != nil {
-			return nil, "", fmt.Errorf("read snapshot: %w", cmd.Err())
+	for _, h := range []hashRead{used, usedBy, refused, recharged, settings, dg} {
+		if err := h.err(); err != nil {
+			return nil, "", fmt.Errorf("read snapshot: %w", err)
 		}
 	}
 	if err != nil && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
@@ -155,11 +160,11 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		Snap:        &model.Snapshot{Period: p, StreamID: streamID},
 		BadSettings: map[string]error{},
 		BadCounters: map[string]error{},
-		rawSettings: hashOf(settings),
+		rawSettings: settings.asMap(),
 		firstID:     firstID,
 		removed:     removed,
-		digest:      hashOf(dg),
-		hasDigest:   dg != nil,
+		digest:      dg.asMap(),
+		hasDigest:   dg.read(),
 	}
 	res.RunID = runID
 	s := res.Snap
@@ -169,14 +174,96 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 	parsed := make(chan struct{})
 	go func() {
 		defer close(parsed)
-		s.Settings, s.Budgets, stored = parseSettings(hashOf(settings), res.BadSettings)
+		s.Settings, s.Budgets, stored = parseSettings(settings, res.BadSettings)
 	}()
-	s.Used = res.parseCounts("used", used.Val(), model.CleanWorkspaceField)
-	s.UsedBy = res.parseCounts("used_by", hashOf(usedBy), model.CleanUsedByField)
-	s.Refused = res.parseCounts("refused", refused.Val(), model.CleanRefusedField)
-	s.Recharged = res.parseCounts("recharged", recharged.Val(), model.CleanWorkspaceField)
+	s.Used = res.parseHash("used", used, model.CleanWorkspaceField)
+	s.UsedBy = res.parseHash("used_by", usedBy, model.CleanUsedByField)
+	s.Refused = res.parseHash("refused", refused, model.CleanRefusedField)
+	s.Recharged = res.parseHash("recharged", recharged, model.CleanWorkspaceField)
 	<-parsed
 	return res, stored, nil
+}
+
+// hashRead is one hash read in a MULTI: as a map (HGETALL into go-redis's
+// map), or flat (the fields and values in Redis's order, on a RESP2
+// connection, where HGETALL's reply is an array), or not read (both nil).
+type hashRead struct {
+	m    *redis.MapStringStringCmd
+	flat *redis.StringSliceCmd
+}
+
+// readHash queues HGETALL key on pipe, flat or as a map.
+func readHash(ctx context.Context, pipe redis.Pipeliner, key string, flat bool) hashRead {
+	if !flat {
+		return hashRead{m: pipe.HGetAll(ctx, key)}
+	}
+	cmd := redis.NewStringSliceCmd(ctx, "hgetall", key)
+	_ = pipe.Process(ctx, cmd) // queued: its error comes with Exec
+	return hashRead{flat: cmd}
+}
+
+func (h hashRead) read() bool { return h.m != nil || h.flat != nil }
+
+func (h hashRead) err() error {
+	switch {
+	case h.m != nil:
+		return h.m.Err()
+	case h.flat != nil:
+		return h.flat.Err()
+	}
+	return nil
+}
+
+// len is how many fields the hash holds (0 when not read).
+func (h hashRead) len() int {
+	if h.m != nil {
+		return len(h.m.Val())
+	}
+	if h.flat != nil {
+		return len(h.flat.Val()) / 2
+	}
+	return 0
+}
+
+// all yields every field with its value, once each.
+func (h hashRead) all(yield func(field, value string) bool) {
+	if h.m != nil {
+		for k, v := range h.m.Val() {
+			if !yield(k, v) {
+				return
+			}
+		}
+		return
+	}
+	if h.flat != nil {
+		kv := h.flat.Val()
+		for i := 0; i+1 < len(kv); i += 2 {
+			if !yield(kv[i], kv[i+1]) {
+				return
+			}
+		}
+	}
+}
+
+// asMap is the hash as a map: nil when not read or read flat (the flat read
+// is the workspace read's, which keeps no raw settings or digest).
+func (h hashRead) asMap() map[string]string {
+	if h.m == nil {
+		return nil
+	}
+	return h.m.Val()
+}
+
+// isRESP2 reports whether c speaks RESP2 (go-redis Options.Protocol 2), where
+// a hash's HGETALL reply is a flat array (RESP3's is a map).
+func isRESP2(c redis.UniversalClient) bool {
+	switch c := c.(type) {
+	case *redis.Client:
+		return c.Options().Protocol == 2
+	case *redis.ClusterClient:
+		return c.Options().Protocol == 2
+	}
+	return false
 }
 
 // serverRunID asks the server its run id (INFO server), just before the MULTI
@@ -195,14 +282,6 @@ func serverRunID(ctx context.Context, c redis.UniversalClient) string {
 	return runIDOf(info)
 }
 
-// hashOf is a hash read's value (nil when the hash was not read).
-func hashOf(cmd *redis.MapStringStringCmd) map[string]string {
-	if cmd == nil {
-		return nil
-	}
-	return cmd.Val()
-}
-
 // samePeriod compares periods by their bounds (time zones loaded twice are
 // different pointers).
 func samePeriod(a, b model.Period) bool {
@@ -218,8 +297,13 @@ func isNoSuchKey(err error) bool {
 // one name; a field that names no workspace or holds no integer is skipped and
 // reported, never fatal: one bad field must not blind the dashboard.
 func (r *SnapshotResult) parseCounts(hash string, m map[string]string, clean func(string) (string, bool)) map[string]int64 {
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
+	return r.parseHash(hash, hashRead{m: redis.NewMapStringStringResult(m, nil)}, clean)
+}
+
+// parseHash is parseCounts of a hash as read (flat or as a map).
+func (r *SnapshotResult) parseHash(hash string, h hashRead, clean func(string) (string, bool)) map[string]int64 {
+	out := make(map[string]int64, h.len())
+	for k, v := range h.all {
 		name, ok := clean(k)
 		var why error
 		n, err := model.ParseCounter(v)
@@ -249,11 +333,11 @@ func (r *SnapshotResult) parseCounts(hash string, m map[string]string, clean fun
 
 // parseSettings splits the settings hash into workspace settings, project
 // budgets and the stored period config; unusable fields go to bad.
-func parseSettings(m map[string]string, bad map[string]error) (map[string]model.Settings, map[string]model.ProjectBudget, string) {
-	ws := make(map[string]model.Settings, len(m))
+func parseSettings(h hashRead, bad map[string]error) (map[string]model.Settings, map[string]model.ProjectBudget, string) {
+	ws := make(map[string]model.Settings, h.len())
 	budgets := make(map[string]model.ProjectBudget)
 	var period string
-	for field, raw := range m {
+	for field, raw := range h.all {
 		if field == PeriodSettingsField {
 			period = raw
 			continue

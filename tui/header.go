@@ -92,23 +92,35 @@ func (h *Header) noteStats(m *feed.StatsMsg) {
 
 // rateText is the event rate as the header shows it: the last second's from
 // fastRate events/s, else over the sampled window (the last minute once it
-// is that old), per second from 1/s and per minute below, so a slow stream
-// reads "20 ev/min", never "0 ev/s" between its events.
+// is that old; rateUnknown until the window spans 2 s), in the one
+// unit rule of rateIn, so a slow stream reads "20 ev/min", never "0 ev/s"
+// between its events, and the start does not read "0 ev/s" then "0 ev/min".
 func (h *Header) rateText() string {
 	st := &h.stats
 	if st.EventsPerSec >= fastRate || h.rateN == 0 {
-		return compact(st.EventsPerSec) + " ev/s"
+		return rateIn(st.EventsPerSec)
 	}
 	base := h.rate[0]
 	span := st.At.Sub(base.at)
-	if span < 2*time.Second { // one sample: the second's count is all there is
-		return compact(st.EventsPerSec) + " ev/s"
+	if span < 2*time.Second {
+		// one second's count is no rate below fastRate: "1 ev/s" then
+		// "30 ev/min" for one event every 2 s
+		return rateUnknown
 	}
-	perSec := float64(st.Events-base.events) / span.Seconds()
+	return rateIn(float64(st.Events-base.events) / span.Seconds())
+}
+
+// rateUnknown is the rate before there is one: in the unit of a quiet
+// stream, the usual start.
+const rateUnknown = "– ev/min"
+
+// rateIn is the one unit rule of the header's rate: per second from 1
+// event/s ("2.5 ev/s"), per minute below ("20 ev/min", "0 ev/min"); a rate
+// that rounds to 60 ev/min is 1.0 ev/s, in one form.
+func rateIn(perSec float64) string {
 	if perMin := compact(perSec * 60); perSec < 1 && perMin != "60" {
 		return perMin + " ev/min"
 	}
-	// 0.995 ev/s rounds to 60 ev/min: that is 1.0 ev/s, in one form
 	return compact(perSec) + " ev/s"
 }
 
@@ -176,7 +188,7 @@ func (h Header) View() string {
 		parts = append(parts, headerPart{text: look.Style.Render(fmt.Sprintf("%s %d firing", look.Symbol, h.firing)), prio: 1})
 	}
 	if h.stats.At.IsZero() {
-		parts = append(parts, headerPart{text: st.Dim.Render("– ev/s"), prio: 3, room: rateRoom})
+		parts = append(parts, headerPart{text: st.Dim.Render(rateUnknown), prio: 3, room: rateRoom})
 	} else {
 		parts = append(parts, headerPart{text: h.rateText(), prio: 3, room: rateRoom}, headerPart{text: h.lagPart(), prio: 5, room: lagRoom})
 	}

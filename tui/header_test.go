@@ -152,3 +152,40 @@ func TestHeaderRateHasOneFormAtOnePerSecond(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderRateKeepsItsUnitAtStart: the demo's header read "– ev/s", then
+// "0 ev/s" (the first second's count) and "0 ev/min" two seconds later: one
+// unit rule everywhere (per second from 1 event/s, per minute below), and
+// "– ev/min" until two seconds of the stream are in (one second's count is no
+// rate: one event every 2 s read "1 ev/s", then "30 ev/min").
+func TestHeaderRateKeepsItsUnitAtStart(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		perSec int64
+		unit   string
+	}{{"quiet", 0, " ev/min"}, {"one every 2 s", -2, " ev/min"}, {"3 a second", 3, " ev/s"}} {
+		h := NewHeader(testCommon(), false)
+		h.SetWidth(200)
+		h.conn.State = feed.Connected
+		if s := ansi.Strip(h.View()); !strings.Contains(s, "– ev/min") {
+			t.Errorf("%s: before any figure the header says %q", c.name, s)
+		}
+		var events int64
+		for ms := 0; ms <= 10_000; ms += 500 {
+			per := float64(c.perSec)
+			if c.perSec < 0 { // one event every -perSec seconds
+				per = 0
+				if ms%(int(-c.perSec)*1000) == 0 {
+					events, per = events+1, 1
+				}
+			} else {
+				events += c.perSec / 2
+			}
+			h.noteStats(&feed.StatsMsg{At: testNow.Add(time.Duration(ms) * time.Millisecond), Events: events, EventsPerSec: per, LagKnown: true})
+			got := h.rateText()
+			if ms < 2000 && got != "– ev/min" || ms >= 2000 && (!strings.HasSuffix(got, c.unit) || strings.HasPrefix(got, "–")) {
+				t.Errorf("%s at %d ms: %q, want – ev/min before 2 s, a figure in%s after", c.name, ms, got, c.unit)
+			}
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"container/heap"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -20,8 +22,14 @@ import (
 //     them when the ledger did something that moves every alert at once (its
 //     epoch: a Seed, the project credits read, the end of the hour read back)
 //     or when it is handed another ledger;
-//   - what moves with time alone: every run-out of a workspace with a cap
-//     (its forecast) and the feed's own alert;
+//   - what moves with time alone: the run-outs of the workspaces with a cap
+//     whose condition can have changed since they were last judged (each
+//     keeps the earliest instant it can, runOutDue, in a heap: every call
+//     for one that runs out at its burn, else when a bucket leaves its
+//     window or hour, when it turns idle, or at the next BucketWidth when it
+//     is close to running out), all of them when what every forecast
+//     shares moves (the ledger's observedFrom, or its first MinSpan ends);
+//     and the feed's own alert;
 //   - the records of the lifecycle that changed since the last call (another
 //     instance fired or resolved, a record expired or was decided on a
 //     history that is gone);
@@ -43,12 +51,16 @@ type AlertEvaluator struct {
 	usedByPending  bool
 
 	ws map[string]*wsAlerts
-	// capped are the workspaces with a run-out alert; drains and call count
-	// the ledger's list taken and this evaluator's calls
-	capped []*wsAlerts
-	drains uint64
-	call   uint64
-	stale  candidate
+	// capped are the workspaces with a run-out alert, a heap by the instant
+	// each is due to be judged again; runJudged and observed are what their
+	// forecasts shared when last judged (runOutJudged, observedFrom); drains
+	// and call count the ledger's list taken and this evaluator's calls
+	capped    dueHeap
+	runJudged bool
+	observed  int64
+	drains    uint64
+	call      uint64
+	stale     candidate
 	// known is the lifecycle of the last call when the caller does not
 	// track its changes (AlertRecords); due the ids with a transition due,
 	// blocked those held back by the stream id.
@@ -59,6 +71,8 @@ type AlertEvaluator struct {
 	// whose alerts it is among, when known (nil: found from the id)
 	todo map[string]*wsAlerts
 	buf  []Alert
+	// the most todo, due and blocked held since made (fresh)
+	todoMax, dueMax, blockedMax int
 }
 
 // candidate is one alert as last judged: its id and condition.
@@ -69,14 +83,40 @@ type candidate struct {
 
 // wsAlerts are a workspace's alerts as last judged, from its state w;
 // runOut is the index of its run-out alert in cands (-1: none, it has no
-// cap), at its place in AlertEvaluator.capped (-1: none), call the call that
-// last judged it whole.
+// cap), at its place in AlertEvaluator.capped (-1: none), due the instant
+// (unix ns) its run-out is to be judged again (runOutDue; 0: at once), call
+// the call that last judged it whole.
 type wsAlerts struct {
 	w      *wsState
 	cands  []candidate
 	runOut int
 	at     int
+	due    int64
 	call   uint64
+}
+
+// dueHeap is a min-heap of workspaces by due (container/heap), each knowing
+// its place (at).
+type dueHeap []*wsAlerts
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].due < h[j].due }
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].at, h[j].at = i, j
+}
+func (h *dueHeap) Push(x any) {
+	c := x.(*wsAlerts)
+	c.at = len(*h)
+	*h = append(*h, c)
+}
+func (h *dueHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	c.at = -1
+	return c
 }
 
 // NewAlertEvaluator returns an evaluator judging with opt (the stale limit).
@@ -102,14 +142,18 @@ type AlertRecords struct {
 // Transitions returns the transitions due at now, sorted by id: the same as
 // AlertTransitions over every alert EvaluateAlerts judges on l (see
 // AlertEvaluator). runOut (may be nil) is called once with every workspace
-// whose run-out alert holds and how soon it runs out, as the alert says.
+// judged this call whose run-out alert holds (with credits left) and how soon
+// it runs out, as the alert says: those that changed, and those whose
+// run-out could have changed with time alone (runOutDue). Between two calls
+// of a workspace it runs out at its burn with nothing changed but time, and
+// how soon moves only as the burn's window slides.
 func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, recs AlertRecords, runOut func(ws string, in time.Duration)) []AlertTransition {
 	known := recs.Known
 	period, stream := l.period.Key, l.streamID
 	full := l != e.l || l.epoch != e.epoch || period != e.period || l.historyPending != e.histPending ||
 		l.usedByPending != e.usedByPending || CompareStreamIDs(stream, e.stream) < 0
 	e.call++
-	clear(e.todo)
+	e.todo = fresh(e.todo, &e.todoMax, 0)
 	other := l.drains != e.drains // another reader took the list meanwhile
 	names, lost := l.takeChanged()
 	e.drains = l.drains
@@ -117,6 +161,7 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 	case full:
 		e.l, e.epoch, e.period, e.histPending, e.usedByPending = l, l.epoch, period, l.historyPending, l.usedByPending
 		e.ws = make(map[string]*wsAlerts, len(l.ws))
+		clear(e.capped)
 		e.capped = e.capped[:0]
 		clear(e.due)
 		clear(e.blocked)
@@ -138,25 +183,35 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 	}
 	e.stream, e.stamp = stream, l.stamps
 
-	// the run-outs of the workspaces not judged whole above: they move with
-	// time alone
+	// the run-outs whose condition can have changed with time alone since
+	// they were last judged (those judged whole above are due at once: only
+	// their next instant is found)
 	judged := l.runOutJudged(now)
-	for _, c := range e.capped {
-		if c.call == e.call {
-			continue
+	if judged != e.runJudged || l.observedFrom != e.observed {
+		// what every forecast shares moved: all are due
+		e.runJudged, e.observed = judged, l.observedFrom
+		for _, c := range e.capped {
+			c.due = 0
 		}
-		cond := ConditionUnknown
-		if judged && c.w.unreadable == "" { // an unreadable usage: unknown (workspaceAlerts)
-			_, f := l.verdictForecast(c.w, now) // the row's, as runOutAlert judges it
+	}
+	nowNs := now.UnixNano()
+	for len(e.capped) > 0 && e.capped[0].due <= nowNs {
+		c := e.capped[0]
+		cond, due := ConditionUnknown, int64(math.MaxInt64) // unknown until a change or judged: stamps, the check above
+		if judged && c.w.unreadable == "" {                 // an unreadable usage: unknown (workspaceAlerts)
+			v, f := l.verdictForecast(c.w, now) // the row's, as runOutAlert judges it
 			cond = l.runOutCondition(&f, now)
-			if cond == ConditionHolds && f.RunsOutIn > 0 && runOut != nil {
+			if c.call != e.call && cond == ConditionHolds && f.RunsOutIn > 0 && runOut != nil {
 				runOut(c.w.name, f.RunsOutIn)
 			}
+			due = l.runOutDue(c.w, v, &f, now)
 		}
-		if ca := &c.cands[c.runOut]; ca.cond != cond {
+		if ca := &c.cands[c.runOut]; c.call != e.call && ca.cond != cond {
 			ca.cond = cond
 			e.todo[ca.id] = c
 		}
+		c.due = max(due, nowNs+1) // judged: not again this call
+		heap.Fix(&e.capped, 0)
 	}
 
 	sa := staleAlert(period, now, h, e.opt)
@@ -213,7 +268,33 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 		setIn(e.due, id, due)
 		setIn(e.blocked, id, blocked)
 	}
+	e.due = fresh(e.due, &e.dueMax, len(e.due))
+	e.blocked = fresh(e.blocked, &e.blockedMax, len(e.blocked))
 	return e.transitions(l, now, sa, known, period, stream)
+}
+
+// fresh returns m, or a copy of it made for its keep entries when it held
+// many more (most, the most it held since made, kept up to date): a Go map
+// keeps the room of the most it ever held, and ranging over it or clearing
+// it costs that room. After a first judgement of 100k workspaces (500k
+// alerts judged, 100k due) the maps of every later second, a few thousand
+// entries, were ranged and cleared at the cost of the first.
+func fresh[V any](m map[string]V, most *int, keep int) map[string]V {
+	*most = max(*most, len(m))
+	if *most <= 4096 || *most <= 8*keep {
+		if keep == 0 {
+			clear(m)
+		}
+		return m
+	}
+	n := make(map[string]V, keep)
+	if keep > 0 {
+		for k, v := range m {
+			n[k] = v
+		}
+	}
+	*most = keep
+	return n
 }
 
 // rebuild judges every alert of w again.
@@ -243,13 +324,13 @@ func (e *AlertEvaluator) rebuild(l *Ledger, w *wsState, now time.Time, runOut fu
 	c.cands = slices.Clip(c.cands)
 	switch capped := c.runOut >= 0; {
 	case capped && c.at < 0:
-		c.at = len(e.capped)
-		e.capped = append(e.capped, c)
-	case !capped && c.at >= 0:
-		last := e.capped[len(e.capped)-1]
-		e.capped[c.at], last.at = last, c.at
-		e.capped = e.capped[:len(e.capped)-1]
-		c.at = -1
+		c.due = 0 // its next instant is found this call
+		heap.Push(&e.capped, c)
+	case capped:
+		c.due = 0
+		heap.Fix(&e.capped, c.at)
+	case c.at >= 0:
+		heap.Remove(&e.capped, c.at)
 	}
 }
 

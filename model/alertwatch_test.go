@@ -14,22 +14,141 @@ import (
 )
 
 // TestIncrementalAlertsMatchTheFullEvaluation drives random seconds —
-// events (usage, 402s of three codes, recharges), settings and project
+// events (usage, refunds, steps, 402s of three codes, recharges), settings and project
 // budgets changed (allocation, limit, budget alert, thresholds), the hour
 // read back and ended, the project credits read, re-reads, a rewind (a new
 // ledger), a clone, the stale feed, time crossing MinSpan, the hour and a
-// billing period's rollover, and the lifecycle edited by "another instance"
+// billing period's rollover, workspaces that stop spending and start again, and the lifecycle edited by "another instance"
 // (firing or resolving ids, FiredStream ahead of or behind this ledger, a
 // record gone, one cleared by a history that is gone, an earlier period's
 // firing) — through both the full EvaluateAlerts + AlertTransitions and the
 // AlertEvaluator, and requires the same transitions every second, payload
-// and order included, and the same run-outs tracked.
+// and order included, every alert's condition, and each run-out tracked.
 func TestIncrementalAlertsMatchTheFullEvaluation(t *testing.T) {
-	var fired, resolved, removed, blockedSeen, runOuts int
-	for seed := range uint64(8) {
-		s := newAlertSim(seed)
-		for sec := range 600 {
-			s.step()
+	n := matchIncremental(t, 8, 600, newAlertSim, (*alertSim).step)
+	// a run that never reaches these proves nothing
+	if n.fired < 500 || n.resolved < 100 || n.removed < 20 || n.blocked < 20 || n.runOuts < 1000 {
+		t.Fatalf("the random seconds did not exercise the lifecycle: %+v", n)
+	}
+}
+
+// TestIncrementalRunOutsFollowTimeAlone is the same comparison over 45
+// minutes of single seconds, 3 h to 50 min before the billing period ends, of
+// 40 workspaces that each charge at their own pace (and refund now and then,
+// and stop for minutes), each with an allocation within 3 % of what its burn
+// spends before the period ends: their run-outs change with time alone — the
+// span the burn is measured over falling back at a BucketWidth, a refund or
+// a charge leaving the BurnWindow, idle — which the evaluator judges only
+// when it found they can (runOutDue). Judged a second late, a condition
+// differs here.
+func TestIncrementalRunOutsFollowTimeAlone(t *testing.T) {
+	n := matchIncremental(t, 3, 2_700, newSpendSim, (*alertSim).spendStep)
+	t.Logf("run-outs changed by time alone: %v", n.byTime)
+	if n.byTime["ended→holds"] < 20 || n.byTime["holds→ended"] < 20 {
+		t.Fatalf("the seconds did not change run-outs by time alone: %v", n.byTime)
+	}
+}
+
+// spender charges its workspace credits every iv (give or take a third).
+type spender struct {
+	ws      string
+	iv      time.Duration
+	credits int64
+	next    time.Time
+}
+
+// newSpendSim is a ledger of spenders that has read their hour back, each
+// allocation set within 3 % of what its burn spends before the period ends.
+func newSpendSim(seed uint64) *alertSim {
+	s := &alertSim{r: rand.New(rand.NewPCG(seed, 61)), known: map[string]model.AlertRecord{}, touched: map[string]bool{}, connected: true,
+		silent: map[string]time.Time{}, changed: map[string]bool{}}
+	s.ev, s.rival = model.NewAlertEvaluator(model.AlertOptions{}), model.NewAlertEvaluator(model.AlertOptions{})
+	// 3 h, 70 or 50 min before the period ends: close to it, what the
+	// credits last crosses the time left between two charges
+	s.now = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Add(-[]time.Duration{3 * time.Hour, 70 * time.Minute, 50 * time.Minute}[seed%3])
+	from := s.now.Add(-time.Hour)
+	s.l = model.NewLedger(model.MonthlyUTC, from)
+	snap := &model.Snapshot{Period: model.MonthlyUTC.At(s.now), StreamID: "0-0", HistoryLater: true,
+		Used: map[string]int64{}, UsedBy: map[string]int64{}, Refused: map[string]int64{},
+		Recharged: map[string]int64{}, Settings: map[string]model.Settings{}, Budgets: map[string]model.ProjectBudget{}}
+	var page []model.Event
+	for i := range 40 {
+		sp := spender{ws: fmt.Sprintf("w%02d", i), iv: time.Duration(20+s.r.IntN(220)) * time.Second, credits: int64(5 + s.r.IntN(60))}
+		snap.Settings[sp.ws] = model.Settings{Allocation: 1_000_000}
+		snap.Used[sp.ws] = 10_000
+		snap.UsedBy[model.UsedByField(sp.ws, "p0", "chat")] = 10_000
+		for at := from.Add(time.Duration(s.r.IntN(60)) * time.Second); at.Before(s.now); at = at.Add(s.jitter(sp.iv)) {
+			page = append(page, model.Event{ID: fmt.Sprintf("%d-%d", at.UnixMilli(), i), TS: at.UnixMilli(), Workspace: sp.ws, Project: "p0",
+				Endpoint: "chat", Credits: sp.credits, Status: 200})
+		}
+		sp.next = s.now.Add(s.jitter(sp.iv))
+		s.spend = append(s.spend, sp)
+	}
+	s.l.Seed(snap, s.now)
+	slices.SortFunc(page, func(a, b model.Event) int { return int(b.TS - a.TS) })
+	s.l.Backfill(page, from)
+	s.l.EndHistory()
+	for _, sp := range s.spend {
+		f := s.l.Forecast(sp.ws, s.now)
+		left := int64(f.BurnPerHour * f.Left.Hours() * (0.97 + 0.06*s.r.Float64()))
+		s.l.SetSettings(sp.ws, model.Settings{Allocation: 1_000_000 - f.Remaining + left}, s.now.UnixMilli())
+	}
+	return s
+}
+
+func (s *alertSim) jitter(d time.Duration) time.Duration {
+	return d*2/3 + time.Duration(s.r.Int64N(int64(d*2/3)))
+}
+
+// spendStep moves a second: the spenders due charge (one in eight a
+// refund), unless silent; now and then one stops for 1 to 25 minutes.
+func (s *alertSim) spendStep() {
+	clear(s.changed)
+	s.all = false
+	s.now = s.now.Add(time.Second)
+	if s.r.IntN(20) == 0 {
+		s.silent[s.spend[s.r.IntN(len(s.spend))].ws] = s.now.Add(time.Duration(60+s.r.IntN(1_440)) * time.Second)
+	}
+	for i := range s.spend {
+		sp := &s.spend[i]
+		if s.now.Before(sp.next) {
+			continue
+		}
+		sp.next = s.now.Add(s.jitter(sp.iv))
+		if s.now.Before(s.silent[sp.ws]) {
+			continue
+		}
+		credits := sp.credits
+		if s.r.IntN(8) == 0 {
+			credits = -sp.credits * int64(1+s.r.IntN(8))
+		}
+		e := model.Event{ID: s.nextID(), TS: s.now.UnixMilli() - int64(s.r.IntN(1_000)), Workspace: sp.ws, Project: "p0", Endpoint: "chat", Credits: credits, Status: 200}
+		s.l.Apply(&e)
+		s.changed[sp.ws], s.lastOp = true, "usage"
+	}
+}
+
+// simCounts are what a run of matchIncremental exercised: transitions
+// fired, resolved, removed, resolutions the stream held back, run-outs
+// tracked, and run-out conditions that changed in a second that changed
+// nothing of their workspace, by what they were and became.
+type simCounts struct {
+	fired, resolved, removed, blocked, runOuts int
+	byTime                                     map[string]int
+}
+
+// matchIncremental runs seeds simulations (made by sim, moved a second by
+// step) of seconds each and fails t at the first second where the
+// evaluator and the full evaluation differ.
+func matchIncremental(t *testing.T, seeds uint64, seconds int, sim func(seed uint64) *alertSim, step func(*alertSim)) simCounts {
+	t.Helper()
+	n := simCounts{byTime: map[string]int{}}
+	for seed := range seeds {
+		s := sim(seed)
+		prev := map[string]string{} // run-out id → its state last second
+		tracked := map[string]time.Duration{}
+		for sec := range seconds {
+			step(s)
 			h := s.health()
 			cands := model.EvaluateAlerts(s.l, s.now, h, model.AlertOptions{}, nil)
 			full := model.AlertTransitions(s.known, cands, s.l.Period().Key, s.l.StreamID(), s.now)
@@ -55,8 +174,39 @@ func TestIncrementalAlertsMatchTheFullEvaluation(t *testing.T) {
 				t.Fatalf("seed %d second %d (%s, stream %s, last op %s): transitions differ\nfull: %s\nincremental: %s",
 					seed, sec, s.now.Format(time.RFC3339), s.l.StreamID(), s.lastOp, describe(full), describe(inc))
 			}
-			if !reflect.DeepEqual(fullRun, incRun) {
-				t.Fatalf("seed %d second %d: run-outs tracked differ\nfull: %v\nincremental: %v", seed, sec, fullRun, incRun)
+			// every alert's condition as the evaluator holds it, not only
+			// those a transition shows: a run-out judged late by time alone
+			// (a bucket leaving the window or the hour) shows here first
+			conds := map[string]model.AlertCondition{}
+			for _, a := range cands {
+				conds[a.ID] = a.Condition
+			}
+			if held := s.ev.Conditions(); !reflect.DeepEqual(conds, held) {
+				for id, c := range conds {
+					if held[id] != c {
+						t.Errorf("seed %d second %d (%s): %s is %d, the evaluator holds %d", seed, sec, s.now.Format(time.RFC3339), id, c, held[id])
+					}
+				}
+				t.FailNow()
+			}
+			// each run-out reported is the full evaluation's of this second,
+			// and each that holds was reported (this second, or since it
+			// last changed: it is judged again whenever it can stop holding)
+			for ws, in := range incRun {
+				if full, ok := fullRun[ws]; !ok || full != in {
+					t.Fatalf("seed %d second %d: %s reported to run out in %v, the full evaluation says %v (holds: %v)", seed, sec, ws, in, full, ok)
+				}
+				tracked[ws] = in
+			}
+			for ws := range tracked {
+				if _, ok := fullRun[ws]; !ok {
+					delete(tracked, ws)
+				}
+			}
+			for ws := range fullRun {
+				if _, ok := tracked[ws]; !ok {
+					t.Fatalf("seed %d second %d: %s runs out in %v and was never reported", seed, sec, ws, fullRun[ws])
+				}
 			}
 			if s.r.IntN(40) == 0 {
 				// a second evaluator takes the ledger's list of changed
@@ -65,27 +215,38 @@ func TestIncrementalAlertsMatchTheFullEvaluation(t *testing.T) {
 					t.Fatalf("seed %d second %d: the second evaluator's transitions differ\nfull: %s\nsecond: %s", seed, sec, describe(full), describe(rival))
 				}
 			}
-			runOuts += len(fullRun)
+			n.runOuts += len(fullRun)
 			for _, tr := range full {
 				switch {
 				case tr.Removed:
-					removed++
+					n.removed++
 				case tr.Status == model.AlertFiring:
-					fired++
+					n.fired++
 				default:
-					resolved++
+					n.resolved++
 				}
 			}
-			blockedSeen += s.claim(full, cands)
+			now := map[string]string{}
+			for _, a := range cands {
+				if a.Kind != model.AlertRunOut {
+					continue
+				}
+				st := map[model.AlertCondition]string{model.ConditionUnknown: "unknown", model.ConditionHolds: "holds", model.ConditionEnded: "ended"}[a.Condition]
+				if a.Condition == model.ConditionHolds && a.RunOutIn == 0 {
+					st = "reached"
+				}
+				now[a.ID] = st
+				if was, ok := prev[a.ID]; ok && was != st && !s.all && !s.changed[a.Workspace] {
+					n.byTime[was+"→"+st]++
+				}
+			}
+			prev = now
+			n.blocked += s.claim(full, cands)
 			s.edit(cands)
 		}
 	}
-	t.Logf("fired %d, resolved %d, removed %d, held back by the stream %d, run-outs tracked %d", fired, resolved, removed, blockedSeen, runOuts)
-	// a run that never reaches these proves nothing
-	if fired < 500 || resolved < 100 || removed < 20 || blockedSeen < 20 || runOuts < 1000 {
-		t.Fatalf("the random seconds did not exercise the lifecycle: fired %d, resolved %d, removed %d, held back %d, run-outs %d",
-			fired, resolved, removed, blockedSeen, runOuts)
-	}
+	t.Logf("fired %d, resolved %d, removed %d, held back by the stream %d, run-outs tracked %d", n.fired, n.resolved, n.removed, n.blocked, n.runOuts)
+	return n
 }
 
 func describe(trs []model.AlertTransition) string {
@@ -111,6 +272,16 @@ type alertSim struct {
 	// down is when the feed went stale (zero: connected)
 	down      time.Time
 	connected bool
+	// silent are the workspaces that spend nothing until the time kept:
+	// their burn decays, buckets leave the window and the hour, they turn
+	// idle, all with time alone, second by second
+	silent map[string]time.Time
+	// changed are the workspaces this second's ops changed, all whether an
+	// op changed every one (a read, a rewind, the hour)
+	changed map[string]bool
+	all     bool
+	// spend are the workspaces of newSpendSim and how they spend
+	spend []spender
 }
 
 var (
@@ -120,7 +291,8 @@ var (
 )
 
 func newAlertSim(seed uint64) *alertSim {
-	s := &alertSim{r: rand.New(rand.NewPCG(seed, 16)), known: map[string]model.AlertRecord{}, touched: map[string]bool{}, connected: true}
+	s := &alertSim{r: rand.New(rand.NewPCG(seed, 16)), known: map[string]model.AlertRecord{}, touched: map[string]bool{}, connected: true,
+		silent: map[string]time.Time{}, changed: map[string]bool{}}
 	// late on the period's last day: the rollover comes within the run
 	s.now = time.Date(2026, 11, 30, 22, 40, 0, 0, time.UTC).Add(time.Duration(s.r.IntN(3600)) * time.Second)
 	s.ev, s.rival = model.NewAlertEvaluator(model.AlertOptions{}), model.NewAlertEvaluator(model.AlertOptions{})
@@ -213,6 +385,8 @@ func (s *alertSim) seed(usedByLater, historyLater bool) {
 
 // step moves time and changes the ledger as a second of the feed would.
 func (s *alertSim) step() {
+	clear(s.changed)
+	s.all = false
 	switch k := s.r.IntN(100); {
 	case k < 85:
 		s.now = s.now.Add(time.Second)
@@ -222,9 +396,12 @@ func (s *alertSim) step() {
 		s.now = s.now.Add(time.Duration(5+s.r.IntN(25)) * time.Minute) // crosses MinSpan, the hour, idle rules
 	}
 	if p := model.MonthlyUTC.At(s.now); p.Key != s.l.Period().Key {
-		s.lastOp = "rollover"
+		s.lastOp, s.all = "rollover", true
 		s.seed(false, false) // the feed re-reads the counters of the new period
 		return
+	}
+	if s.r.IntN(25) == 0 { // a workspace stops spending for 1 to 20 minutes
+		s.silent[simWS[s.r.IntN(len(simWS))]] = s.now.Add(time.Duration(60+s.r.IntN(1_140)) * time.Second)
 	}
 	for range s.r.IntN(6) {
 		s.op()
@@ -235,10 +412,23 @@ func (s *alertSim) op() {
 	ws := simWS[s.r.IntN(len(simWS))]
 	proj := simProj[s.r.IntN(len(simProj))]
 	ts := s.now.UnixMilli() - int64(s.r.IntN(1_000))
-	switch k := s.r.IntN(1_000); {
+	k := s.r.IntN(1_000)
+	if k < 760 && s.now.Before(s.silent[ws]) {
+		return // it spends nothing meanwhile
+	}
+	// what the op changes: ws, or (past the budgets' ops) every workspace
+	s.changed[ws] = true
+	s.all = s.all || k >= 900
+	switch {
 	case k < 700:
 		s.lastOp = "usage"
 		e := model.Event{ID: s.nextID(), TS: ts, Workspace: ws, Project: proj, Endpoint: "chat", Credits: int64(s.r.IntN(120)), Status: 200}
+		switch s.r.IntN(40) {
+		case 0: // a refund: when its bucket leaves the window the burn rises
+			e.Credits = -int64(1 + s.r.IntN(300))
+		case 1: // a step: the hour's typical charge, and who has reached a cap by it, move when it leaves
+			e.Credits = int64(800 + s.r.IntN(3_000))
+		}
 		if s.r.IntN(10) == 0 {
 			e.Status, e.Code, e.Credits = 402, simCodes[s.r.IntN(3)], 0
 		}

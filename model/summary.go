@@ -267,6 +267,9 @@ func (l *Ledger) verdict(w *wsState, st Status) Verdict {
 // project that Verdict, Judged and LimitedProjects weigh. It reads w's
 // thresholds only when w has such a project.
 func (l *Ledger) eachLimited(w *wsState, f func(p *projState, st Status)) {
+	if !w.limits {
+		return // no project of it ever had a limit: no walk of its projects (the watcher asks at every forecast)
+	}
 	var th []int
 	for _, p := range w.projects {
 		if p.budget.Limit <= 0 {

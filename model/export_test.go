@@ -1,0 +1,17 @@
+package model
+
+// Conditions returns every alert's condition as the evaluator holds it
+// after its last call, by id (the feed's own included): what it would judge
+// a transition on, which its tests compare with EvaluateAlerts every second.
+func (e *AlertEvaluator) Conditions() map[string]AlertCondition {
+	m := map[string]AlertCondition{}
+	for _, c := range e.ws {
+		for _, ca := range c.cands {
+			m[ca.id] = ca.cond
+		}
+	}
+	if e.stale.id != "" {
+		m[e.stale.id] = e.stale.cond
+	}
+	return m
+}

@@ -157,8 +157,10 @@ type Watcher struct {
 	// at them alone); dirty says entries must be rebuilt (refresh).
 	pending map[string]bool
 	dirty   bool
-	// refreshed is the period the entries were last built for.
+	// refreshed is the period the entries were last refreshed for; unbuilt
+	// says they are to be built (build) before they are read.
 	refreshed string
+	unbuilt   bool
 	local     map[string]bool // firings announced while Redis was away
 	// localLeft holds, by transition key, the sinks still working on a
 	// firing announced while Redis was away.
@@ -256,6 +258,7 @@ func (w *Watcher) Sinks() []string { return w.sinks }
 func (w *Watcher) Entries() []Entry {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.build()
 	return slices.Clone(w.entries)
 }
 
@@ -263,6 +266,7 @@ func (w *Watcher) Entries() []Entry {
 func (w *Watcher) Firing() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.build()
 	return w.firing
 }
 
@@ -283,6 +287,7 @@ func (w *Watcher) Notifications() map[[2]string]int64 {
 func (w *Watcher) Scores() []model.ForecastScore {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.build()
 	return slices.Clone(w.scores)
 }
 
@@ -534,8 +539,11 @@ type runOutAt struct {
 	in time.Duration
 }
 
-// track keeps each workspace's projected run-out (those of the cycle, in
+// track keeps each workspace's projected run-out (those the cycle judged, in
 // runOuts), to score the forecast against the first credits_exhausted 402.
+// The evaluator judges a run-out again when the workspace changes (each
+// charge) or when its run-out could change with time alone, not every cycle:
+// the projection kept is the one made then.
 func (w *Watcher) track(now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -1046,7 +1054,21 @@ func (w *Watcher) refresh(period string, changed bool) {
 	if !changed && !w.dirty && w.refreshed == period {
 		return
 	}
-	w.dirty, w.refreshed = false, period
+	w.dirty, w.refreshed, w.unbuilt = false, period, true
+}
+
+// build makes the entries, the firing count and the scores from every
+// record known (with w.mu held), when a refresh left them to be made: only
+// when they are asked for. At 100k workspaces the lifecycle holds ~110k
+// records and some change nearly every second; built and sorted at every
+// cycle they cost a watcher that nobody asked (`mavtop watch` without a
+// scrape, a dashboard without the alerts pane) more than judging the alerts.
+func (w *Watcher) build() {
+	if !w.unbuilt {
+		return
+	}
+	w.unbuilt = false
+	period := w.refreshed
 	w.entries = w.entries[:0]
 	w.firing = 0
 	w.scores = w.scores[:0]

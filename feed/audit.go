@@ -96,6 +96,10 @@ func (t *tally) sum(parts ...string) uint64 {
 // tallyOf is the tally of a snapshot read; raw holds the settings hash as stored.
 func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally {
 	t := newTally(seed)
+	// sized for what they will hold: grown from empty, the maps of 100k
+	// workspaces and settings were rehashed over and over
+	t.ws = make(map[string]*wsTally, max(len(s.Used), len(s.Settings)))
+	t.settings = make(map[string]uint64, len(raw))
 	t.usedByPending = s.UsedByLater
 	for ws, n := range s.Used {
 		t.get(ws).used += n

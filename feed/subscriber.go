@@ -128,7 +128,9 @@ type Subscriber struct {
 	// the audit: what was delivered this generation, the server's run id, and
 	// an audit read waiting for the follow to reach the id it was read at.
 	tally *tally
-	seed  maphash.Seed
+	// tallyMade brings the tally begin makes meanwhile (handleBegun takes it)
+	tallyMade chan madeTally
+	seed      maphash.Seed
 	// byDigest: the last full read found the digest hash equal to the
 	// counters, so the audits on the cadence read the digest alone.
 	byDigest bool
@@ -366,7 +368,7 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 		s.deliveredUpTo(ctx, res)
 	}
 	msg := s.begin(res, s.snapReason, restarted, nil)
-	s.handle(msg)
+	s.handleBegun(msg)
 	if lazy {
 		// the hour is read back once used_by is in (takeUsedBy)
 		s.readUsedByFor(ctx, res, msg)
@@ -584,14 +586,30 @@ func (s *Subscriber) restarted(res *SnapshotResult) bool {
 // (data lost) when it holds fewer credits than were shown and nothing of the
 // stream that was read survives, else a restart (counters re-read from what it
 // kept, which may be an older state).
+//
+// When t is nil and nothing delivered is compared (a start, another period),
+// res's tally is made on another core while the caller hands msg over
+// (handleBegun, which takes it): it is the audit's, and at 100k workspaces
+// it was a quarter of the start's CPU before the hub could seed its ledger
+// and the first frame be drawn.
 func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t *tally) *SnapshotMsg {
 	now := s.opt.Now()
-	if t == nil {
+	compare := s.tally != nil && res.Snap.Period.Key == s.period.Key
+	var made chan madeTally
+	switch {
+	case t == nil && !compare:
+		made = make(chan madeTally, 1)
+		// res.Snap is only read from here on (the hub and the viewers read it too)
+		go func() {
+			t := tallyOf(s.seed, res.Snap, res.rawSettings)
+			made <- madeTally{t, t.digestAgrees(res.digest)}
+		}()
+	case t == nil:
 		t = tallyOf(s.seed, res.Snap, res.rawSettings)
 	}
 	msg := &SnapshotMsg{Reason: reason, Restarted: restarted, Snap: res.Snap, Rule: res.Rule, BadSettings: res.BadSettings, BadCounters: res.BadCounters, At: now}
 	var fell int
-	if s.tally != nil && res.Snap.Period.Key == s.period.Key {
+	if compare {
 		msg.UsedDelta, msg.Changed, fell = s.tally.diff(t)
 	}
 	lostAll := res.firstID == "" || compareIDs(res.firstID, s.lastID) > 0
@@ -635,7 +653,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	}
 	s.gen++
 	msg.Gen = s.gen
-	s.tally = t
+	s.tally, s.tallyMade = t, made
 	if u := s.usedByFor; u != nil && u.Snap.HistoryLater && s.history == nil {
 		// The start this replaces (a gap, a resync, a rollover, a failover
 		// while its used_by was read) was to read the hour back after that
@@ -646,7 +664,9 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		s.readBack = msg
 	}
 	s.endUsedBy() // of a generation this one replaces
-	s.byDigest = t.digestAgrees(res.digest)
+	if t != nil {
+		s.byDigest = t.digestAgrees(res.digest)
+	}
 	if res.Snap.Period.Key != s.period.Key {
 		s.scan = [3]uint64{} // another period's hashes: read them from the start
 	}
@@ -674,6 +694,24 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		s.resyncs[reason]++
 	}
 	return msg
+}
+
+// handleBegun hands over the SnapshotMsg begin made and then takes the tally
+// begin left to be made meanwhile (see begin), before anything is delivered
+// or audited against it.
+func (s *Subscriber) handleBegun(msg *SnapshotMsg) {
+	s.handle(msg)
+	if s.tallyMade != nil {
+		m := <-s.tallyMade
+		s.tally, s.byDigest, s.tallyMade = m.t, m.byDigest, nil
+	}
+}
+
+// madeTally is a tally begin had made meanwhile, and whether it agrees with
+// the digest read with it.
+type madeTally struct {
+	t        *tally
+	byDigest bool
 }
 
 // auditDue reports whether an audit should run now: after a reconnect, and
@@ -767,7 +805,7 @@ func (s *Subscriber) audit(ctx context.Context) error {
 		if restarted {
 			s.stats.Restarts++
 		}
-		s.handle(s.begin(res, ReasonReset, restarted, nil))
+		s.handleBegun(s.begin(res, ReasonReset, restarted, nil))
 		s.refollow = true
 	case c == 0:
 		s.settle(p)

@@ -132,12 +132,25 @@ var errNotRedisInteger = errors.New("not an integer as Redis writes one")
 // ("hash value is not an integer"): the counter can no longer grow, so
 // reading it as 5 would show a frozen number as good. Its error is
 // strconv's for text and overflow, errNotRedisInteger for the rest.
+//
+// It allocates nothing: the form is checked on s itself (comparing s with
+// strconv.FormatInt of the number made a string per value, 1.3M at a start
+// of 100k workspaces).
 func ParseCounter(s string) (int64, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return 0, err
 	}
-	if strconv.FormatInt(n, 10) != s {
+	// ParseInt in base 10 took s as an optional sign and digits: Redis's form
+	// is those digits with no '+', no leading zero and no "-0"
+	digits := s
+	switch s[0] {
+	case '+':
+		return 0, errNotRedisInteger
+	case '-':
+		digits = s[1:]
+	}
+	if digits[0] == '0' && (len(digits) > 1 || len(s) > 1) {
 		return 0, errNotRedisInteger
 	}
 	return n, nil

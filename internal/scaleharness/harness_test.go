@@ -45,7 +45,7 @@ func needScale(t *testing.T) {
 
 // startRedis runs a redis-server without persistence (the harness measures
 // mavtop, not fsync) and returns a client and its address.
-func startRedis(t *testing.T) (*redis.Client, string) {
+func startRedis(t testing.TB) (*redis.Client, string) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("the scale harness needs redis-server on PATH")
@@ -75,7 +75,7 @@ func startRedis(t *testing.T) (*redis.Client, string) {
 }
 
 // seedCounters writes the counters and settings of n modeltest workspaces.
-func seedCounters(t *testing.T, rdb *redis.Client, n int, now time.Time) {
+func seedCounters(t testing.TB, rdb *redis.Client, n int, now time.Time) {
 	ctx := context.Background()
 	k := feed.Keys{}
 	s := modeltest.Snapshot(n, now)

@@ -400,38 +400,8 @@ func TestHostileEntriesInRealTerminal(t *testing.T) {
 func TestDemoLogInRealTerminal(t *testing.T) {
 	self, tmux := privateTmux(t)
 	file := t.TempDir() + "/mavtop.log"
-	const w, h = 120, 36
-	session := fmt.Sprintf("mavtop-log-%d", os.Getpid())
-	cmd := fmt.Sprintf("env -u REDIS_URL MAVTOP_AS_MAIN=1 MAVTOP_ARGS='--log %s' %s; sleep 30", file, self)
-	if out, err := tmux("new-session", "-d", "-s", session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd).CombinedOutput(); err != nil {
-		t.Fatalf("tmux: %v: %s", err, out)
-	}
-	defer tmux("kill-session", "-t", session).Run()
 	var screen string
-	until := func(what string, want ...string) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			out, err := tmux("capture-pane", "-p", "-t", session).Output()
-			if err != nil {
-				t.Fatalf("capture-pane: %v", err)
-			}
-			screen = string(out)
-			missing := ""
-			for _, s := range want {
-				if !strings.Contains(screen, s) {
-					missing = s
-				}
-			}
-			if missing == "" {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no %s (%q) on screen:\n%s", what, missing, screen)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	session, until := startDemoInTmux(t, tmux, self, "mavtop-log", "--log "+file, 120, 36, &screen)
 	keys := func(k ...string) {
 		t.Helper()
 		if out, err := tmux(append([]string{"send-keys", "-t", session}, k...)...).CombinedOutput(); err != nil {
@@ -512,38 +482,8 @@ func TestSGRLines(t *testing.T) {
 // banner, no pace, no "out of credits" for a workspace with credits left).
 func TestARefusedProjectAgreesInRealTerminal(t *testing.T) {
 	self, tmux := privateTmux(t)
-	const w, h = 200, 50
-	session := fmt.Sprintf("mavtop-refused-%d", os.Getpid())
-	cmd := fmt.Sprintf("env -u REDIS_URL MAVTOP_AS_MAIN=1 %s; sleep 30", self)
-	if out, err := tmux("new-session", "-d", "-s", session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmd).CombinedOutput(); err != nil {
-		t.Fatalf("tmux: %v: %s", err, out)
-	}
-	defer tmux("kill-session", "-t", session).Run()
 	var screen string
-	until := func(what string, want ...string) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			out, err := tmux("capture-pane", "-p", "-t", session).Output()
-			if err != nil {
-				t.Fatalf("capture-pane: %v", err)
-			}
-			screen = string(out)
-			missing := ""
-			for _, s := range want {
-				if !strings.Contains(screen, s) {
-					missing = s
-				}
-			}
-			if missing == "" {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no %s (%q) on screen:\n%s", what, missing, screen)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	session, until := startDemoInTmux(t, tmux, self, "mavtop-refused", "", 200, 50, &screen)
 	// the alerts pane holds what the banner said when the refusal came
 	until("the row and the refusal's alert", "DEMO", "90,000 / 90,000 lim limit reached",
 		"✖ hooli-ml/training got 402 budget_exceeded", "firing: the API refuses hooli-ml's calls with 402 budget_exce", "firing: hooli-ml/training reached its 90,000-credit usage limit")
@@ -574,4 +514,45 @@ func TestARefusedProjectAgreesInRealTerminal(t *testing.T) {
 		t.Errorf("the detail says out of credits for a workspace with credits left:\n%s", screen)
 	}
 	tmux("send-keys", "-t", session, "q").Run()
+}
+
+// startDemoInTmux starts the demo (MAVTOP_ARGS args, "" for none) in a session
+// of the private tmux server at w×h, killed when the test ends, and returns
+// the session's name and until, which waits up to 60 s for every one of want
+// on screen (what names it in the failure), leaving the screen in *screen.
+func startDemoInTmux(t *testing.T, tmux func(args ...string) *exec.Cmd, self, name, args string, w, h int, screen *string) (string, func(what string, want ...string)) {
+	t.Helper()
+	session := fmt.Sprintf("%s-%d", name, os.Getpid())
+	env := "env -u REDIS_URL MAVTOP_AS_MAIN=1"
+	if args != "" {
+		env += " MAVTOP_ARGS='" + args + "'"
+	}
+	if out, err := tmux("new-session", "-d", "-s", session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), env+" "+self+"; sleep 30").CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = tmux("kill-session", "-t", session).Run() })
+	return session, func(what string, want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			out, err := tmux("capture-pane", "-p", "-t", session).Output()
+			if err != nil {
+				t.Fatalf("capture-pane: %v", err)
+			}
+			*screen = string(out)
+			missing := ""
+			for _, s := range want {
+				if !strings.Contains(*screen, s) {
+					missing = s
+				}
+			}
+			if missing == "" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s (%q) on screen:\n%s", what, missing, *screen)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }

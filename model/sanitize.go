@@ -42,18 +42,26 @@ func Sanitize(s string) string {
 	}
 	// from the start of the cluster holding i: a joiner is judged by what
 	// it joins
-	i = clusterStart(s, i)
+	out := RewriteClusters(s, clusterStart(s, i), writeCluster)
+	if out == s {
+		return s // every joiner and selector was in a cluster it belongs to
+	}
+	return out
+}
+
+// RewriteClusters returns s[:from], then every grapheme cluster of s[from:]
+// (uniseg's segmentation) as write writes it to b: the one walk over clusters
+// that Sanitize and the screen's width rule (tui) share. from must be the
+// start of a cluster.
+func RewriteClusters(s string, from int, write func(b *strings.Builder, cluster string)) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
-	b.WriteString(s[:i])
-	rest, state := s[i:], -1
+	b.WriteString(s[:from])
+	rest, state := s[from:], -1
 	for len(rest) > 0 {
 		var cluster string
 		cluster, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
-		writeCluster(&b, cluster)
-	}
-	if b.Len() == len(s) && b.String() == s {
-		return s // every joiner and selector was in a cluster it belongs to
+		write(&b, cluster)
 	}
 	return b.String()
 }

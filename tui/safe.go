@@ -5,7 +5,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
-	"github.com/rivo/uniseg"
+
+	"mavtop/model"
 )
 
 // safeFrame is the last line of defence between untrusted text and a viewer's
@@ -164,24 +165,17 @@ func agreedWidths(s string) string {
 	} else {
 		i = 0
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	b.WriteString(s[:i])
-	rest, state := s[i:], -1
-	for len(rest) > 0 {
-		var cluster string
-		cluster, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+	return model.RewriteClusters(s, i, func(b *strings.Builder, cluster string) {
 		if firstDisputed(cluster) < 0 {
 			b.WriteString(cluster)
-			continue
+			return
 		}
 		drawn := agreedCluster(cluster)
 		b.WriteString(drawn)
 		if pad := ansi.StringWidth(cluster) - ansi.StringWidth(drawn); pad > 0 {
 			b.WriteString(strings.Repeat(" ", pad))
 		}
-	}
-	return b.String()
+	})
 }
 
 // agreedCluster returns the part of one grapheme cluster every terminal draws

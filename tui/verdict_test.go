@@ -27,15 +27,7 @@ func TestGaugeShowsVerdict(t *testing.T) {
 		t.Fatalf("Verdict = %+v, %v; the fixture wants critical by research", v, ok)
 	}
 	c := testCommon()
-	g := NewGauges(c)
-	g.SetSize(160, 10)
-	g.Refresh(l)
-	var row string
-	for _, line := range strings.Split(ansi.Strip(g.View()), "\n") {
-		if strings.Contains(line, "acme") {
-			row = line
-		}
-	}
+	row := gaugeLine(c, l, 160, "acme")
 	look := c.st.Level(v.Level)
 	for _, want := range []string{"acme ", look.Symbol + " " + look.Word, percent(v.Status.Percent) + " /res", "95 / 100 lim"} {
 		if !strings.Contains(row, want) {
@@ -207,15 +199,7 @@ func TestAProjectHeldAtItsLimit(t *testing.T) {
 		t.Fatalf("fixture: verdict %+v, forecast %+v", v, f)
 	}
 	c := testCommon()
-	g := NewGauges(c)
-	g.SetSize(198, 10)
-	g.Refresh(l)
-	var row string
-	for _, line := range strings.Split(ansi.Strip(g.View()), "\n") {
-		if strings.Contains(line, "hooli-ml") {
-			row = line
-		}
-	}
+	row := gaugeLine(c, l, 198, "hooli-ml")
 	if !strings.Contains(row, "limit reached") || strings.Contains(row, "out in") || strings.Contains(row, "×") {
 		t.Errorf("row %q: want limit reached and no pace", row)
 	}
@@ -231,11 +215,8 @@ func TestAProjectHeldAtItsLimit(t *testing.T) {
 	}
 	// used up to the credit, still spending in the window: no pace either
 	l.Apply(&model.Event{TS: testNow.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 40, Status: 200})
-	g.Refresh(l)
-	for _, line := range strings.Split(ansi.Strip(g.View()), "\n") {
-		if strings.Contains(line, "hooli-ml") && (!strings.Contains(line, "limit reached") || strings.Contains(line, "×")) {
-			t.Errorf("row %q at 90,000/90,000: want limit reached and no pace", line)
-		}
+	if line := gaugeLine(c, l, 198, "hooli-ml"); !strings.Contains(line, "limit reached") || strings.Contains(line, "×") {
+		t.Errorf("row %q at 90,000/90,000: want limit reached and no pace", line)
 	}
 	// and refused at it: the detail says the limit is reached, as the row
 	// does, not "out of credits" (the workspace has 1.35M left)
@@ -244,4 +225,19 @@ func TestAProjectHeldAtItsLimit(t *testing.T) {
 	if s := ansi.Strip(d.View()); !strings.Contains(s, "days left · limit reached") || strings.Contains(s, "out of credits") {
 		t.Errorf("detail at 90,000/90,000, refused: want limit reached, not out of credits:\n%s", s)
 	}
+}
+
+// gaugeLine is the gauges pane's last line naming ws, the pane w cells wide
+// with l's workspaces, without colours.
+func gaugeLine(c common, l *model.Ledger, w int, ws string) string {
+	g := NewGauges(c)
+	g.SetSize(w, 10)
+	g.Refresh(l)
+	var row string
+	for _, line := range strings.Split(ansi.Strip(g.View()), "\n") {
+		if strings.Contains(line, ws) {
+			row = line
+		}
+	}
+	return row
 }

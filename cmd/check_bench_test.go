@@ -9,7 +9,6 @@ import (
 	"mavtop/internal/memlimit"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -160,17 +159,11 @@ func reportCPU(b *testing.B, c redis.UniversalClient) func() {
 		if err != nil {
 			return 0, 0
 		}
-		for _, line := range strings.Split(info, "\n") {
-			k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-			switch {
-			case ok && (k == "used_cpu_user" || k == "used_cpu_sys"):
-				f, _ := strconv.ParseFloat(v, 64)
-				cpu += f
-			case ok && k == "total_commands_processed":
-				cmds, _ = strconv.ParseInt(v, 10, 64)
-			}
-		}
-		return cpu, cmds
+		f := infoFields(info)
+		user, _ := strconv.ParseFloat(f["used_cpu_user"], 64)
+		sys, _ := strconv.ParseFloat(f["used_cpu_sys"], 64)
+		cmds, _ = strconv.ParseInt(f["total_commands_processed"], 10, 64)
+		return user + sys, cmds
 	}
 	var r0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r0)

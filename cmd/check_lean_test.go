@@ -203,20 +203,6 @@ func TestCheckReadsEachHashOnce(t *testing.T) {
 	seedLevels(t, srv)
 	c := srv.Client()
 	ctx := context.Background()
-	calls := func() map[string]int64 {
-		info, err := c.Info(ctx, "commandstats").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]int64{}
-		for _, line := range strings.Split(info, "\n") {
-			name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
-			if n, _, _ := strings.Cut(rest, ","); ok {
-				out[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(n, 10, 64)
-			}
-		}
-		return out
-	}
 	for _, limited := range []bool{false, true} {
 		if limited {
 			if err := c.HSet(ctx, feed.Keys{}.Settings(), model.ProjectKey("hot", "p"), `{"usage_limit":100}`).Err(); err != nil {
@@ -227,7 +213,7 @@ func TestCheckReadsEachHashOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		out, _, code := runMavtop(t, "check", "--json", "--redis="+srv.URL)
-		got := calls()
+		got := commandCalls(t, c)
 		hscan := int64(0)
 		if limited {
 			hscan = 1
@@ -262,20 +248,6 @@ func TestCheckReadsPattern1CountersOnce(t *testing.T) {
 	if err := c.HSet(ctx, feed.Keys{}.UsedBy(period), "acme/p/x", 5).Err(); err != nil {
 		t.Fatal(err)
 	}
-	calls := func() map[string]int64 {
-		info, err := c.Info(ctx, "commandstats").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]int64{}
-		for _, line := range strings.Split(info, "\n") {
-			name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
-			if n, _, _ := strings.Cut(rest, ","); ok {
-				out[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(n, 10, 64)
-			}
-		}
-		return out
-	}
 	outs := map[string]string{}
 	for _, tc := range []struct {
 		source  string
@@ -285,7 +257,7 @@ func TestCheckReadsPattern1CountersOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		out, _, code := runMavtop(t, "check", "--json", "--source", tc.source, "--redis="+srv.URL)
-		got := calls()
+		got := commandCalls(t, c)
 		if code != checkWarning || got["hgetall"] != tc.hgetall || got["scan"] != 1 || got["mget"] != 1 || got["info"] != 0 {
 			t.Errorf("--source %s: exit %d, commands %v; want exit %d, %d hgetall, 1 scan, 1 mget, no info\n%s",
 				tc.source, code, got, checkWarning, tc.hgetall, out)
@@ -295,4 +267,32 @@ func TestCheckReadsPattern1CountersOnce(t *testing.T) {
 	if outs["auto"] != outs["counters"] {
 		t.Errorf("auto and counters print differently:\n%s\n%s", outs["auto"], outs["counters"])
 	}
+}
+
+// commandCalls is how many times redis-server ran each command (by its name
+// in INFO commandstats: "hgetall", "multi") since its last CONFIG RESETSTAT.
+func commandCalls(tb testing.TB, c redis.UniversalClient) map[string]int64 {
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]int64{}
+	for k, v := range infoFields(info) {
+		if rest, ok := strings.CutPrefix(v, "calls="); ok {
+			n, _, _ := strings.Cut(rest, ",")
+			out[strings.TrimPrefix(k, "cmdstat_")], _ = strconv.ParseInt(n, 10, 64)
+		}
+	}
+	return out
+}
+
+// infoFields is an INFO reply's "key:value" lines as a map.
+func infoFields(info string) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(info, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -43,9 +43,14 @@ func startInstance(t *testing.T, srv *feedtest.Server, opt SubscriberOptions) *i
 	go func() {
 		defer close(done)
 		_ = sub.Run(ctx, func(m Msg) {
-			in.hub.Handle(m)
+			// Recorded under the lock the hub applies it in: a test that
+			// sees the screen change, then takes the lock, finds the
+			// snapshot that changed it (TestATrimmedStreamShowsWhatAFreshStartShows
+			// failed when the hub had applied the trim re-read and the
+			// test read the snapshots before it was recorded).
 			in.mu.Lock()
 			defer in.mu.Unlock()
+			in.hub.Handle(m)
 			switch m := m.(type) {
 			case *SnapshotMsg:
 				in.snaps = append(in.snaps, *m)

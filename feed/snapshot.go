@@ -39,6 +39,9 @@ type SnapshotResult struct {
 	rawSettings map[string]string
 	firstID     string
 	removed     int64
+	// stream is what XINFO STREAM said with the counters (nil: no stream),
+	// for the removals a re-read is the first to see (Subscriber.begin).
+	stream *redis.XInfoStream
 	// digest is the period's digest hash as stored, read in the same MULTI
 	// (hasDigest: it was asked for; see Keys.Digest).
 	digest    map[string]string
@@ -156,6 +159,12 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 			removed = in.EntriesAdded - in.Length
 		}
 	}
+	var stream *redis.XInfoStream
+	if info.Err() == nil {
+		in := *info.Val()
+		in.FirstEntry, in.LastEntry = redis.XMessage{}, redis.XMessage{} // their ids are kept apart: not their fields
+		stream = &in
+	}
 	res := &SnapshotResult{
 		Snap:        &model.Snapshot{Period: p, StreamID: streamID},
 		BadSettings: map[string]error{},
@@ -163,6 +172,7 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		rawSettings: settings.asMap(),
 		firstID:     firstID,
 		removed:     removed,
+		stream:      stream,
 		digest:      dg.asMap(),
 		hasDigest:   dg.read(),
 	}

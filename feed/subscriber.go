@@ -625,6 +625,29 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		// producers wrote after, however much they wrote since.
 		msg.Reason = ReasonReset
 	}
+	gap := msg.Reason == ReasonGap
+	// Removals count from this read's state of the stream. A re-read of the
+	// same stream (a drift healed, a gap, a resync, a period) compares it
+	// with the last state a gap check saw first: a trim it is the first to
+	// see, or one a gap check saw and whose re-read never came (its session
+	// ended first), is this re-read's, and named so when it heals a drift or
+	// is a resync — a heal never swallows it (before, a drift healed from
+	// counters read after an XTRIM took the stream's new state as the last
+	// seen, and the trim was never named nor re-derived). A gap keeps its
+	// name (credits found unread): the trim of entries read waits, as one
+	// still limited by trimRederiveAudits does, for the next gap check.
+	s.trimMu.Lock()
+	sameStream := !restarted && msg.Reason != ReasonReset && msg.Reason != ReasonRestart && msg.Reason != ReasonFailover && msg.Reason != ReasonStart
+	if sameStream && res.stream != nil && (res.firstID != "" || res.stream.Length == 0) {
+		s.noteRemoved(res.stream, res.firstID, nil)
+	}
+	s.trim.known, s.trim.removed, s.trim.first, s.trim.front = true, res.removed, res.firstID, nil
+	if res.stream != nil {
+		s.trim.maxDeleted = res.stream.MaxDeletedEntryID
+	}
+	if (msg.Reason == ReasonDrift || msg.Reason == ReasonResync) && s.trimDue() == ReasonTrim {
+		msg.Reason = ReasonTrim
+	}
 	reason = msg.Reason
 	// What was shown came partly from events the server no longer holds: the
 	// viewers start afresh from these counters and the hour read back.
@@ -634,13 +657,9 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		// (LedgerState), which must read the hour back as a start does, or it
 		// shows no age, no burn and no OUT ordered by a recharge
 		s.tally != nil && !sameRule(res.Rule, s.rule)
-	// Removals count from this read's state of the stream. Those that came
-	// with a gap, a reset or another server are this re-read's; one waiting
-	// for its re-derive (pending) waits on through a drift or a period.
-	s.trimMu.Lock()
-	s.trim.known, s.trim.removed, s.trim.first, s.trim.front = true, res.removed, res.firstID, nil
-	if msg.Rewound || restarted || reason == ReasonGap || reason == ReasonFailover {
-		s.trim.pending = false
+	if msg.Rewound || restarted || reason == ReasonFailover {
+		// another server's removals are its re-read's, as its counters are
+		s.trimTaken(now, reason == ReasonTrim)
 	}
 	s.trimMu.Unlock()
 	if msg.Rewound {
@@ -687,7 +706,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	}
 	s.needSnap, s.pending, s.lastAudit = false, nil, now
 	s.stats.Snapshots++
-	if reason == ReasonGap {
+	if gap {
 		s.stats.Gaps++
 	}
 	if reason != ReasonStart {
@@ -1159,9 +1178,24 @@ func trimmedFront(front []string, first string) (n int64, ok bool) {
 // last hour is known: before one, no deletion can hide behind it). Before 7
 // there is neither: only the oldest entry moving on, or the stream emptied,
 // is seen, and an XDEL from the middle is not seen at all (README).
+//
+// It only asks: the re-read that starts (begin) takes the removal
+// (trimTaken). A reader whose session ends before its answer is handed over
+// (an audit healed a drift meanwhile, a resync) had its answer dropped, and
+// when asking took it, the trim was never re-derived nor named.
 func (s *Subscriber) removedRead(in *redis.XInfoStream, first string, front []string) Reason {
 	s.trimMu.Lock()
 	defer s.trimMu.Unlock()
+	s.noteRemoved(in, first, front)
+	return s.trimDue()
+}
+
+// noteRemoved compares the stream's state (in, its oldest entry first, its
+// oldest entries front when read) with the last one seen, marks entries of
+// the last hour that were read and are gone as pending a re-derive (see
+// removedRead), and keeps the state for the next comparison. Call with
+// trimMu held.
+func (s *Subscriber) noteRemoved(in *redis.XInfoStream, first string, front []string) {
 	t := &s.trim
 	removed := int64(-1)
 	if in.EntriesAdded > 0 {
@@ -1215,15 +1249,31 @@ func (s *Subscriber) removedRead(in *redis.XInfoStream, first string, front []st
 			t.pending = true
 		}
 	}
+}
+
+// trimDue returns ReasonTrim when a removal waits for its re-derive and the
+// last one was at least trimRederiveAudits audit cadences ago. Call with
+// trimMu held.
+func (s *Subscriber) trimDue() Reason {
+	t := &s.trim
 	every := s.opt.AuditEvery
 	if every <= 0 {
 		every = DefaultAuditEvery
 	}
-	if t.pending && (t.last.IsZero() || now.Sub(t.last) >= trimRederiveAudits*every) {
-		t.pending, t.last = false, now
+	if t.pending && (t.last.IsZero() || s.opt.Now().Sub(t.last) >= trimRederiveAudits*every) {
 		return ReasonTrim
 	}
 	return ""
+}
+
+// trimTaken records that a re-read re-derives what the removals took (it
+// went back in time, or is the trim's own re-read) at now. Call with trimMu
+// held.
+func (s *Subscriber) trimTaken(now time.Time, trim bool) {
+	s.trim.pending = false
+	if trim {
+		s.trim.last = now
+	}
 }
 
 // deliver hands over one XREAD reply. An audit waiting for the follow to reach

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -266,6 +267,16 @@ func TestAnOldXDELMakesNoLaterTrimARederive(t *testing.T) {
 		if got := s.removedRead(in, step.first, nil); got != step.want {
 			t.Errorf("%d %s: %q, want %q", i, step.what, got, step.want)
 		}
+		if step.want == ReasonTrim {
+			// asked again before its re-read came (the reader's session
+			// ended, its answer dropped): still due, never taken by asking
+			if got := s.removedRead(in, step.first, nil); got != ReasonTrim {
+				t.Errorf("%d %s, asked again before its re-read: %q, want trim", i, step.what, got)
+			}
+			s.trimMu.Lock()
+			s.trimTaken(now, true) // the trim's re-read (begin)
+			s.trimMu.Unlock()
+		}
 	}
 }
 
@@ -462,4 +473,107 @@ func produceCharges(t *testing.T, c redis.UniversalClient, tsOf func(i int) int6
 		t.Fatal(err)
 	}
 	return ids
+}
+
+// TestAHealBesideATrimIsNamedATrim: a re-read that heals a drift from
+// counters read after entries the instance had read were removed is the
+// trim's re-read, named so (mavtop_feed_resyncs_total{reason="trim"}, the
+// note) and re-derived from what the stream holds — whichever saw the
+// removal first, the audit's read or a gap check whose answer the heal's
+// new session dropped. Before, either way swallowed it: the heal took the
+// trimmed stream as the last state seen (or the gap check's answer, taken
+// when asked, was dropped with its session), so the trim was never named
+// and the instance kept every age, the burn and the 402 log where a fresh
+// start shows none (measured before: re-reads [drift 0], acme aged 3 min and the
+// 402 log holding gamma's where a fresh start shows no age and no 402). The
+// removal and the drift are written while the audit's full read runs
+// (scanBetween), in one MULTI.
+func TestAHealBesideATrimIsNamedATrim(t *testing.T) {
+	srv := feedtest.StartReal(t, "XINFO's entries-added needs redis-server")
+	c := srv.Client()
+	ctx := context.Background()
+	base := time.Now()
+	at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
+	store := NewSettingsStore(c, StoreOptions{})
+	for ws, alloc := range map[string]int64{"acme": 10_000, "gamma": 1_000} {
+		if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: alloc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := NewPublisher(c, PublisherOptions{MaxLen: -1}).TrackBatch(ctx, []model.Event{
+		{TS: at(10 * time.Minute), Workspace: "gamma", Project: "web", Endpoint: "/responses", Credits: 30, Status: 200},
+		{TS: at(8 * time.Minute), Workspace: "gamma", Project: "web", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted, Req: "gamma-402"},
+		{TS: at(3 * time.Minute), Workspace: "acme", Project: "batch", Endpoint: "/focus-groups", Credits: 900, Status: 200},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := model.MonthlyUTC.At(base).Key
+	var armed, fired atomic.Bool
+	// The audit comes with a read (at most every Block): a gap check is at
+	// most every 2 s, so the removal is the audit's to see first; a gap
+	// check that sees it first has its answer dropped by the heal's new
+	// session, the other way it was swallowed.
+	long := startInstance(t, srv, SubscriberOptions{AuditEvery: 100 * time.Millisecond, Block: 2 * time.Second, fullEvery: 1, scanBetween: func() {
+		if !armed.CompareAndSwap(true, false) {
+			return
+		}
+		// acme's recharged counter (read after the used hash this call
+		// follows) raised behind the stream's back, and every entry gone
+		_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.HIncrBy(ctx, Keys{}.Recharged(p), "acme", 500)
+			pipe.XTrimMaxLen(ctx, Keys{}.Stream(), 0)
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		fired.Store(true)
+	}})
+	long.settled(srv, "the instance before the trim")
+	if before := long.screen(time.Now()); !before.Rows["gamma"].Out || before.Rows["acme"].LastTS != at(3*time.Minute) {
+		t.Fatalf("before the trim the instance does not show gamma OUT and acme's newest event:\n%v", before)
+	}
+	long.mu.Lock()
+	n0 := len(long.snaps)
+	long.mu.Unlock()
+	armed.Store(true)
+	deadline := time.Now().Add(30 * time.Second)
+	for !fired.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("no full audit read within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fresh := startInstance(t, srv, SubscriberOptions{AuditEvery: time.Second})
+	fresh.settled(srv, "a fresh instance")
+	var got, want screen
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		long.settled(srv, "the instance after the trim")
+		now := time.Now()
+		got, want = long.screen(now), fresh.screen(now)
+		if got.String() == want.String() || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	long.mu.Lock()
+	after := append([]SnapshotMsg(nil), long.snaps[n0:]...)
+	long.mu.Unlock()
+	if got.String() != want.String() {
+		t.Fatalf("after a heal beside a trim the instance shows\n%vwhere a fresh start shows\n%v(re-reads %v)", got, want, reasons(after))
+	}
+	if len(after) == 0 || after[0].Reason != ReasonTrim || !after[0].Rewound || after[0].UsedDelta != 0 || after[0].Changed != 1 {
+		t.Errorf("re-reads after the drift and the trim: %v, want the first a trim, rewound, healing acme's recharge (1 workspace changed, no credit used lost)", reasons(after))
+	}
+	for _, sm := range after {
+		if sm.Reason == ReasonDrift {
+			t.Errorf("re-reads %v: a drift named where the same re-read was the trim's", reasons(after))
+		}
+	}
+	if r := got.Rows["acme"]; r.Used != 900 || r.Remaining != 9_600 || r.LastTS != 0 {
+		t.Errorf("acme after the heal: %+v, want 900 used and 9,600 remaining (the counters: 500 recharged) and no age (no entry left)", r)
+	}
+	if len(got.Refusals) != 0 || got.AllBurn != 0 {
+		t.Errorf("after every entry was removed: 402 log %v, burn %.0f/h, want none (as a fresh start)", got.Refusals, got.AllBurn)
+	}
 }

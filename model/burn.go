@@ -416,6 +416,11 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 	w := lo       // oldest bucket within that window
 	fromB := from / bucketMs
 	var left stepSet // the newest step's charges, for the typical charge
+	// open is the latest step before the bucket judged, with what of it no
+	// refund has taken back yet: a refund in a later bucket (a job that
+	// failed a minute after its charge) corrects it, as one in its own
+	// bucket does, not the rate
+	var open step
 	for i := lo; i < len(r.buckets) && int64(r.buckets[i].b) <= last; i++ {
 		bk := &r.buckets[i]
 		for ; int64(r.buckets[w].b) <= int64(bk.b)-int64(windowBuckets); w++ {
@@ -425,6 +430,7 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 			}
 		}
 		k := bk.sum
+		stepped := false
 		if t := float64(bk.top); bk.top > 0 && t >= minAny && (t >= minStep || bk.n > 1 && h.mayStepIn(bk)) {
 			var own []part // the bucket's parts
 			if len(ps) > 0 {
@@ -440,9 +446,19 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 			// window's other credits
 			if s := h.stepOf(bk, own); s.n > 0 && s.gross >= win+bk.sum-s.gross {
 				k -= s.credits
+				s.ts = int64(bk.b) * bucketMs
+				open, stepped = s.step, true
 				if int64(bk.b) >= fromB {
-					s.ts = int64(bk.b) * bucketMs
 					newest, left = s.step, s
+				}
+			}
+		}
+		if !stepped && open.credits > 0 {
+			if back := max(r.refundsIn(bk, ps), -open.credits); back < 0 {
+				k -= back // the refund is the step's, not the rate's
+				open.credits += back
+				if newest.ts == open.ts {
+					newest.credits = open.credits
 				}
 			}
 		}
@@ -456,6 +472,24 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 		}
 	}
 	return max(rated, 0), newest, h.typical(left.gross, left.n)
+}
+
+// refundsIn returns the credits of bucket x that are refunds (≤ 0): the
+// negative credits that are no charge, kept apart in its parts (ps: the
+// ring's) when it holds charges too, else its sum when below 0.
+func (r *burnRing) refundsIn(x *bucket, ps []part) int64 {
+	if x.n == 0 {
+		return min(x.sum, 0)
+	}
+	if len(ps) == 0 {
+		return 0
+	}
+	for i := partSearch(ps, x.b); i < len(ps) && ps[i].b == x.b; i++ {
+		if ps[i].class() == nonCharge {
+			return min(ps[i].sum, 0)
+		}
+	}
+	return 0
 }
 
 // idleAfter is how long a silence makes a workspace idle whose typical

@@ -17,7 +17,9 @@ import (
 // be a step and the others counted as rate: two `emit --credits 3800` 100 ms
 // apart made 41k/h. A burst of charges that are each ordinary (under 10
 // typical charges) is spending, however many: it is the rate. A refund in
-// the step's bucket corrects the step, not the rate.
+// the step's bucket, or in a later one, corrects the latest step before it,
+// not the rate (before, one in a later bucket came off the rate: 7,600 then
+// −3,800 20 s later read a burn 3,800 credits lower, a step of 7,600).
 func TestLargeChargesTogetherAreOneStep(t *testing.T) {
 	cases := []struct {
 		name string
@@ -37,6 +39,13 @@ func TestLargeChargesTogetherAreOneStep(t *testing.T) {
 		{name: "two large charges 10 s apart", charges: at(500, 3800, 10_500, 3800), step: 3800},
 		{name: "a large charge and a refund of half of it", charges: at(500, 7600, 600, -3800), step: 3800},
 		{name: "a large charge wholly refunded", charges: at(500, 7600, 600, -7600), step: 0},
+		// a refund in a later bucket (a job that failed after its charge)
+		// corrects the step too; what it refunds beyond the step is rate
+		{name: "a refund of half of a large charge 20 s later", charges: at(500, 7600, 20_500, -3800), step: 3800},
+		{name: "a large charge wholly refunded a bucket later", charges: at(500, 7600, 10_500, -7600), step: 0},
+		{name: "a refund beyond the large charge 20 s later", charges: at(500, 7600, 20_500, -8000), step: 0, burnAdd: -400},
+		{name: "two refunds of one large charge in later buckets", charges: at(500, 7600, 10_500, -1000, 20_500, -2000), step: 4600},
+		{name: "a refund after two steps comes off the latest", charges: at(500, 7600, 10_500, 7600, 20_500, -3800), step: 3800},
 		{name: "a burst of 20 ordinary charges of 20", charges: at(100, 20, 110, 20, 120, 20, 130, 20, 140, 20, 150, 20, 160, 20, 170, 20, 180, 20, 190, 20,
 			200, 20, 210, 20, 220, 20, 230, 20, 240, 20, 250, 20, 260, 20, 270, 20, 280, 20, 290, 20), burnAdd: 400},
 	}

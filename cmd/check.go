@@ -26,10 +26,10 @@ import (
 
 // Monitoring-plugin exit codes.
 const (
-	checkOK       = 0
-	checkWarning  = 1
-	checkCritical = 2
-	checkUnknown  = 3
+	checkOK       = model.CheckOK
+	checkWarning  = model.CheckWarning
+	checkCritical = model.CheckCritical
+	checkUnknown  = model.CheckUnknown
 )
 
 var checkNames = [...]string{"OK", "WARNING", "CRITICAL", "UNKNOWN"}
@@ -254,7 +254,7 @@ func (r *wsRow) judge(fixed bool, warn, crit float64) {
 		p.checkCode = budgetCheck(p.level, p.Budget.Limit > 0, p.Percent, fixed, warn, crit)
 		p.Check = strings.ToLower(checkNames[p.checkCode])
 		if fixed {
-			r.checkCode = max(r.checkCode, p.checkCode)
+			r.checkCode = model.WorseCheck(r.checkCode, p.checkCode)
 		}
 	}
 	r.Check = strings.ToLower(checkNames[r.checkCode])
@@ -394,8 +394,17 @@ prints exactly one JSON object with "status" and "reason".`,
 			// its row shows (judgedRow); the status line names every such
 			// counter, and any other that was skipped.
 			var unreadable []string
+			// A field that names no workspace is junk beside the workspaces,
+			// not one of them: named (sanitised) after the status, never
+			// judged, so it makes no status UNKNOWN (a 10 kB settings field
+			// hid an exhausted workspace behind UNKNOWN).
+			var junk []string
 			for name, why := range res.BadCounters {
 				ws := counterWorkspace(name, kind, sf.pattern)
+				if !model.IsID(ws) {
+					junk = append(junk, fmt.Sprintf("%q", model.Sanitize(name)))
+					continue
+				}
 				if len(args) == 0 || slices.Contains(args, ws) {
 					unreadable = append(unreadable, fmt.Sprintf("counter %q cannot be read (%v)", name, why))
 				}
@@ -428,7 +437,11 @@ prints exactly one JSON object with "status" and "reason".`,
 				if !isProject {
 					ws = field
 				}
-				if len(args) == 0 || slices.Contains(args, ws) || !model.IsID(ws) {
+				if !model.IsID(ws) && field != feed.PeriodSettingsField {
+					junk = append(junk, fmt.Sprintf("settings %q", model.Sanitize(field)))
+					continue
+				}
+				if len(args) == 0 || slices.Contains(args, ws) || field == feed.PeriodSettingsField {
 					// oneLine: a joined error (several bad fields) would
 					// break the status line, and its perfdata, over lines
 					unreadable = append(unreadable, fmt.Sprintf("settings %q cannot be read (%s)", model.Sanitize(field), oneLine(why)))
@@ -451,7 +464,7 @@ prints exactly one JSON object with "status" and "reason".`,
 					continue // judged unknown (judgedRow); the status is UNKNOWN already (unreadable above)
 				}
 				r.judge(fixed, warn, crit)
-				code = max(code, r.checkCode)
+				code = model.WorseCheck(code, r.checkCode)
 			}
 			rowsCode, p := code, res.Snap.Period
 			var feedAge *time.Duration
@@ -488,13 +501,13 @@ prints exactly one JSON object with "status" and "reason".`,
 					switch {
 					case !ok && newest.Complete:
 						reasons = append(reasons, fmt.Sprintf("no event for over %v (--stale %v)", stale, stale))
-						code = max(code, checkWarning)
+						code = model.WorseCheck(code, checkWarning)
 					case ok && now.Sub(last) > stale:
 						reasons = append(reasons, fmt.Sprintf("no event for %s (--stale %v)", model.HumanizeDuration(now.Sub(last)), stale))
-						code = max(code, checkWarning)
+						code = model.WorseCheck(code, checkWarning)
 					case len(staleNamed) > 0:
 						reasons = append(reasons, fmt.Sprintf("no event for over %v from %s", stale, strings.Join(staleNamed, ", ")))
-						code = max(code, checkWarning)
+						code = model.WorseCheck(code, checkWarning)
 					}
 					if ok {
 						d := now.Sub(last)
@@ -506,15 +519,23 @@ prints exactly one JSON object with "status" and "reason".`,
 			}
 			// the reason: the workspaces at the worst level, what is stale or missing
 			reason := checkSummary(rows, rowsCode, p, now)
+			if unknown {
+				code = model.WorseCheck(code, checkUnknown)
+			}
 			switch {
 			case len(reasons) == 0:
 			case rowsCode == checkOK:
 				reason = strings.Join(reasons, "; ")
+			case code == rowsCode:
+				// the rows set the status (CRITICAL over an UNKNOWN): they
+				// come first, the other reasons after
+				reason = strings.Join(append([]string{reason}, reasons...), "; ")
 			default:
 				reason = strings.Join(append(reasons, reason), "; ")
 			}
-			if unknown {
-				code = checkUnknown
+			if len(junk) > 0 && len(args) == 0 { // check WS... judges only those
+				slices.Sort(junk)
+				reason += "; " + junkNote(junk)
 			}
 			if asJSON {
 				obj := map[string]any{
@@ -554,6 +575,20 @@ prints exactly one JSON object with "status" and "reason".`,
 	defaults.add(cmd.Flags())
 	return cmd
 }
+
+// junkNote names the fields that name no workspace (sorted, sanitised), at
+// most checkJunkNamed of them, and how many there are.
+func junkNote(junk []string) string {
+	named := junk[:min(len(junk), checkJunkNamed)]
+	more := ""
+	if len(junk) > len(named) {
+		more = fmt.Sprintf(" and %d more", len(junk)-len(named))
+	}
+	return fmt.Sprintf("%s naming no workspace, not judged: %s%s", model.CountOf(len(junk), "field"), strings.Join(named, ", "), more)
+}
+
+// checkJunkNamed is how many fields naming no workspace check's reason names.
+const checkJunkNamed = 3
 
 // streamTime is when the stream's newest entry was added (its id's time, no
 // later than now); ok is false for a stream without entries.

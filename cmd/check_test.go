@@ -167,7 +167,9 @@ func TestCheckIsUnknownWhenItCannotJudge(t *testing.T) {
 		reason string
 	}{
 		{"named workspace missing", []string{r, "nosuch"}, "no such workspace: nosuch"},
-		{"one of two named missing", []string{r, "hot", "nosuch"}, "no such workspace: nosuch"},
+		// beside an OK one (beside a CRITICAL one it is CRITICAL:
+		// TestCriticalIsNotHiddenByUnknown)
+		{"one of two named missing", []string{r, "calm", "nosuch"}, "no such workspace: nosuch"},
 		{"empty Redis", []string{"--redis=" + empty.URL}, "no workspace found"},
 		{"wrong key prefix", []string{r, "--key-prefix", "{maverra}"}, "no workspace found"},
 		{"wrong db", []string{"--redis=" + strings.TrimSuffix(srv.URL, "/0") + "/3"}, "no workspace found"},
@@ -600,11 +602,12 @@ func TestCheckRowsOfUnreadableAndHugeCounters(t *testing.T) {
 		t.Run(tc.source, func(t *testing.T) {
 			out, _, code := runMavtop(t, "check", "--redis="+tc.url, "--source", tc.source)
 			status, table, _ := strings.Cut(out, "\n")
-			if code != 3 || !strings.HasPrefix(status, "MAVTOP UNKNOWN - ") || !strings.Contains(status, "'broken_used'=U;;;0;1000 ") ||
+			// CRITICAL (huge) ranks above UNKNOWN (broken), whose reason is said
+			if code != 2 || !strings.HasPrefix(status, "MAVTOP CRITICAL - ") || !strings.Contains(status, tc.counter+`" cannot be read`) || !strings.Contains(status, "'broken_used'=U;;;0;1000 ") ||
 				strings.Contains(status, "'broken_used'=0") || !strings.Contains(status, "'fine_used'=10;;;0;100 ") ||
 				!strings.Contains(status, "'huge_used'=9223372036854775807;;;0;500 ") || !strings.Contains(status, "huge >9999 % used") ||
 				!strings.Contains(status, "'orphan_used'=U;;;0; ") {
-				t.Errorf("exit %d, status line %q; want 3, UNKNOWN, broken's usage U, huge >9999 %%", code, status)
+				t.Errorf("exit %d, status line %q; want 2, CRITICAL naming the counter that cannot be read, broken's usage U, huge >9999 %%", code, status)
 			}
 			rows := map[string][]string{}
 			for _, line := range strings.Split(table, "\n") {

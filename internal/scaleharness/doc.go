@@ -19,4 +19,10 @@
 // keeps less than an hour after ~17 minutes at 1,000 events/s, which a 10-minute
 // run never reaches: 20000 brings the trim re-derive every minute at once),
 // MAVTOP_SCALE_WATCHER=0 leaves out the alert watcher every mavtop runs.
+//
+// BenchmarkFirstFrame is the start path alone, in this process: the
+// subscriber's Run to the first frame showing a row, its CPU per start
+// (MAVTOP_SCALE_CPU=FILE: a CPU profile of each start, FILE.0, FILE.1, …):
+//
+//	go test ./internal/scaleharness -run '^$' -bench FirstFrame -benchtime 5x
 package scaleharness

@@ -308,8 +308,8 @@ func (l *Ledger) runOutAlert(w *wsState, base Alert, now time.Time) (Alert, bool
 	a := base
 	a.Kind = AlertRunOut
 	a.Level = max(v.Level, LevelWarn) // running out before the reset is never "ok"
-	a.ID = AlertID(base.Period, w.name, "", AlertRunOut, "")
 	a.Cap, a.CapKind = v.Status.Cap, v.Status.CapKind
+	a.ID = AlertID(base.Period, w.name, "", AlertRunOut, "")
 	if v.Project != "" {
 		a.Project, a.Used, a.PercentUsed = v.Project, v.Status.Used, v.Status.Percent
 	}
@@ -332,6 +332,12 @@ func (l *Ledger) runOutJudged(now time.Time) bool {
 func (l *Ledger) runOutCondition(f *Forecast, now time.Time) AlertCondition {
 	switch {
 	case !l.runOutJudged(now):
+		return ConditionUnknown
+	case f.RunsOut && f.RunsOutIn == 0 && f.Remaining <= 0:
+		// the cap is used up: no forecast is left, and the line's own alert
+		// (allocation_reached, usage_limit_reached, project_limit_reached)
+		// says so — a run_out fired now would say the same a second time. One
+		// fired before stays firing: its forecast came true.
 		return ConditionUnknown
 	case f.RunsOut:
 		return ConditionHolds
@@ -470,6 +476,9 @@ func capWord(k CapKind) string {
 // so the two wordings of a kind stay side by side and share their numbers.
 func (a *Alert) sentence(resolved bool) string {
 	used := FormatCredits(a.Used) + " credits used"
+	// "760 of 1,000 credits": the figures in the parentheses, which a
+	// narrow banner leaves out first, not in the sentence it keeps
+	of := FormatCredits(a.Used) + " of " + FormatCredits(a.Cap) + " credits"
 	either := func(firing, back string) string {
 		if resolved {
 			return back
@@ -481,13 +490,13 @@ func (a *Alert) sentence(resolved bool) string {
 		return fmt.Sprintf("%s %s %d %% of its %s-credit %s (%s, %s)", a.where(), either("used", "is back under"),
 			a.Threshold, FormatCredits(a.Cap), capWord(a.CapKind), used, FormatPercent(a.PercentUsed))
 	case AlertAllocation:
-		return either(fmt.Sprintf("%s used its whole %s-credit allocation (%s)", a.where(), FormatCredits(a.Cap), used),
+		return either(fmt.Sprintf("%s used its whole allocation (%s)", a.where(), of),
 			fmt.Sprintf("%s has credits again: its allocation is now %s credits (%s)", a.where(), FormatCredits(a.Cap), used))
 	case AlertUsageLimit, AlertProjectLimit:
-		return either(fmt.Sprintf("%s reached its %s-credit usage limit (%s): its calls now get 402 budget_exceeded", a.where(), FormatCredits(a.Cap), used),
+		return either(fmt.Sprintf("%s reached its usage limit (%s): its calls now get 402 budget_exceeded", a.where(), of),
 			fmt.Sprintf("%s is under its usage limit again: the limit is now %s credits (%s)", a.where(), FormatCredits(a.Cap), used))
 	case AlertBudget, AlertProjectBudget:
-		return either(fmt.Sprintf("%s reached its %s-credit budget alert (%s)", a.where(), FormatCredits(a.Cap), used),
+		return either(fmt.Sprintf("%s reached its budget alert (%s, alert at %s)", a.where(), used, FormatCredits(a.Cap)),
 			fmt.Sprintf("%s is under its budget alert again: the alert is now at %s credits (%s)", a.where(), FormatCredits(a.Cap), used))
 	case AlertRefusals:
 		return fmt.Sprintf(either("the API refuses %s's calls with 402 %s (%d this period)", "%s's calls succeed again after 402 %s (%d this period)"),
@@ -498,15 +507,15 @@ func (a *Alert) sentence(resolved bool) string {
 			// its cap is used up already: "runs out in 0 s at 0 credits/h"
 			// said a burn that runs nothing out; a cap with credits left that
 			// cannot cover one more typical charge is reached (Forecast.Reached)
-			what := "has run out of credits"
-			if a.Used < a.Cap {
-				what = "cannot cover one more typical charge"
+			what := "cannot cover one more typical charge"
+			if a.Used >= a.Cap {
+				what = OutWords(a.CapKind)
 			}
 			return fmt.Sprintf("%s %s, %s before the billing period ends (%s of its %s-credit %s)", a.where(), what,
 				HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind))
 		}
-		return either(fmt.Sprintf("%s runs out of credits in %s at %s credits/h, %s before the billing period ends (%s of its %s-credit %s)",
-			a.where(), HumanizeDuration(a.RunOutIn), burn, HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind)),
+		return either(fmt.Sprintf("%s %s in %s at %s credits/h, %s before the billing period ends (%s of its %s-credit %s)",
+			a.where(), RunsOutWords(a.CapKind), HumanizeDuration(a.RunOutIn), burn, HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind)),
 			fmt.Sprintf("%s no longer runs out before the billing period ends at its burn of %s credits/h (%s)", a.where(), burn, used))
 	case AlertStale:
 		switch {

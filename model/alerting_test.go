@@ -103,7 +103,7 @@ func TestAlertSummariesSayWhatOf(t *testing.T) {
 	l.Apply(&e)
 	lines := newLifecycle().step(l, t0.Add(2*time.Minute))
 	want := []string{
-		"firing 2026-11/acme/-/budget_alert/-: acme reached its 300-credit budget alert (760 credits used)",
+		"firing 2026-11/acme/-/budget_alert/-: acme reached its budget alert (760 credits used, alert at 300)",
 		"firing 2026-11/acme/-/threshold/50: acme used 50 % of its 800-credit usage limit (760 credits used, 95.0 %)",
 		"firing 2026-11/acme/-/threshold/75: acme used 75 % of its 800-credit usage limit (760 credits used, 95.0 %)",
 		"firing 2026-11/acme/-/threshold/90: acme used 90 % of its 800-credit usage limit (760 credits used, 95.0 %)",
@@ -123,7 +123,7 @@ func TestAlertProjectBudgets(t *testing.T) {
 	// 75) as percents of the project's limit fire too, before any 402, at the
 	// level the project's row shows (high)
 	want := []string{
-		"firing 2026-11/acme/web/project_budget_alert/-: acme/web reached its 100-credit budget alert (150 credits used)",
+		"firing 2026-11/acme/web/project_budget_alert/-: acme/web reached its budget alert (150 credits used, alert at 100)",
 		"firing 2026-11/acme/web/threshold/50: acme/web used 50 % of its 200-credit usage limit (150 credits used, 75 %)",
 		"firing 2026-11/acme/web/threshold/75: acme/web used 75 % of its 200-credit usage limit (150 credits used, 75 %)",
 	}
@@ -354,19 +354,19 @@ func TestAlertSentencesEveryKind(t *testing.T) {
 			"acme used 90 % of its 1,000-credit usage limit (760 credits used, 76 %)",
 			"acme is back under 90 % of its 1,000-credit usage limit (760 credits used, 76 %)"},
 		{with(func(a *Alert) { a.Kind = AlertAllocation }),
-			"acme used its whole 1,000-credit allocation (760 credits used)",
+			"acme used its whole allocation (760 of 1,000 credits)",
 			"acme has credits again: its allocation is now 1,000 credits (760 credits used)"},
 		{with(func(a *Alert) { a.Kind = AlertUsageLimit }),
-			"acme reached its 1,000-credit usage limit (760 credits used): its calls now get 402 budget_exceeded",
+			"acme reached its usage limit (760 of 1,000 credits): its calls now get 402 budget_exceeded",
 			"acme is under its usage limit again: the limit is now 1,000 credits (760 credits used)"},
 		{with(func(a *Alert) { a.Kind, a.Project = AlertProjectLimit, "web" }),
-			"acme/web reached its 1,000-credit usage limit (760 credits used): its calls now get 402 budget_exceeded",
+			"acme/web reached its usage limit (760 of 1,000 credits): its calls now get 402 budget_exceeded",
 			"acme/web is under its usage limit again: the limit is now 1,000 credits (760 credits used)"},
 		{with(func(a *Alert) { a.Kind = AlertBudget }),
-			"acme reached its 1,000-credit budget alert (760 credits used)",
+			"acme reached its budget alert (760 credits used, alert at 1,000)",
 			"acme is under its budget alert again: the alert is now at 1,000 credits (760 credits used)"},
 		{with(func(a *Alert) { a.Kind, a.Project = AlertProjectBudget, "web" }),
-			"acme/web reached its 1,000-credit budget alert (760 credits used)",
+			"acme/web reached its budget alert (760 credits used, alert at 1,000)",
 			"acme/web is under its budget alert again: the alert is now at 1,000 credits (760 credits used)"},
 		{with(func(a *Alert) { a.Kind, a.Code, a.Refused = AlertRefusals, CodeCreditsExhausted, 3 }),
 			"the API refuses acme's calls with 402 credits_exhausted (3 this period)",
@@ -488,5 +488,42 @@ func TestRunOutAlertOfAReachedCap(t *testing.T) {
 	want := "crit cannot cover one more typical charge, 9 h before the billing period ends (930 credits used of its 1,000-credit allocation)"
 	if s := tr.Summary("2026-11"); s != want {
 		t.Fatalf("summary %q, want %q", s, want)
+	}
+}
+
+// TestAUsedUpCapIsSaidOnceInItsOwnWords: a workspace whose usage limit is
+// used up has its line's alert (usage_limit_reached: "reached its usage
+// limit"), not a second one from the run-out saying the same in other
+// words ("has run out of credits", at the same second: a usage limit
+// reached is not credits run out). After the limit is raised, what was
+// judged against it resolves, and the run-out, judged against the new
+// limit, says when that one is reached ("reaches its usage limit in").
+func TestAUsedUpCapIsSaidOnceInItsOwnWords(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("acme", Settings{UsageLimit: 1000}, ms(0))
+	lc := newLifecycle()
+	for i := range 11 { // 1,100 of 1,000 over ten minutes: used up
+		e := use("acme", "", "/responses", 100, time.Duration(i)*time.Minute)
+		e.ID = fmt.Sprintf("%d-0", t0.UnixMilli()+int64(i+1))
+		l.Apply(&e)
+	}
+	now := t0.Add(11 * time.Minute)
+	got := ids(lc.step(l, now))
+	want := []string{"firing 2026-11/acme/-/threshold/50", "firing 2026-11/acme/-/threshold/75",
+		"firing 2026-11/acme/-/threshold/90", "firing 2026-11/acme/-/usage_limit_reached/-"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("used up:\n got  %q\n want %q (no run_out beside the limit's own alert)", got, want)
+	}
+	l.SetSettings("acme", Settings{UsageLimit: 5000}, ms(11*time.Minute))
+	lines := lc.step(l, now)
+	want = []string{
+		"firing 2026-11/acme/-/run_out/-: acme reaches its usage limit in 39 min at 6,000 credits/h, 5 days before the billing period ends (1,100 credits used of its 5,000-credit usage limit)",
+		"resolved 2026-11/acme/-/threshold/50: acme is back under 50 % of its 5,000-credit usage limit (1,100 credits used, 22 %)",
+		"resolved 2026-11/acme/-/threshold/75: acme is back under 75 % of its 5,000-credit usage limit (1,100 credits used, 22 %)",
+		"resolved 2026-11/acme/-/threshold/90: acme is back under 90 % of its 5,000-credit usage limit (1,100 credits used, 22 %)",
+		"resolved 2026-11/acme/-/usage_limit_reached/-: acme is under its usage limit again: the limit is now 5,000 credits (1,100 credits used)",
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("raised:\n got  %q\n want %q", lines, want)
 	}
 }

@@ -1,5 +1,7 @@
 package model
 
+import "strconv"
+
 // CrossingKind says which line a workspace or project crossed.
 type CrossingKind uint8
 
@@ -38,6 +40,42 @@ type Crossing struct {
 	Level Level
 	// TS is the time of the event that crossed it (unix ms).
 	TS int64
+	// Period is the billing period it fired in (its key, "2026-11").
+	Period string
+}
+
+// Alert is the lifecycle alert the crossing is the moment of: its id (the
+// one EvaluateAlerts gives the line, so a surface listing both can tell
+// they are one) and its numbers, so the banner says what the alert says.
+func (c *Crossing) Alert() Alert {
+	a := Alert{Period: c.Period, Workspace: c.Workspace, Project: c.Project, Used: c.Used, Cap: c.Of, Level: c.Level}
+	detail := ""
+	switch c.Kind {
+	case CrossThreshold:
+		a.Kind, a.Threshold, a.CapKind = AlertThreshold, c.Threshold, c.CapKind
+		detail = strconv.Itoa(c.Threshold)
+	case CrossExhausted:
+		a.Kind = AlertAllocation
+	case CrossUsageLimit:
+		a.Kind = AlertUsageLimit
+	case CrossBudgetAlert:
+		a.Kind = AlertBudget
+	case CrossProjectAlert:
+		a.Kind = AlertProjectBudget
+	case CrossProjectLimit:
+		a.Kind = AlertProjectLimit
+	}
+	if c.Of > 0 {
+		a.PercentUsed = float64(c.Used) * 100 / float64(c.Of)
+	}
+	a.ID = AlertID(c.Period, c.Workspace, c.Project, a.Kind, detail)
+	return a
+}
+
+// Sentence says the crossing in the words of its alert's firing summary.
+func (c *Crossing) Sentence() string {
+	a := c.Alert()
+	return a.sentence(false)
 }
 
 // maxPendingCrossings bounds crossings nobody took; the oldest are dropped.
@@ -201,6 +239,7 @@ func (l *Ledger) fireProject(w *wsState, p *projState, ts int64) {
 }
 
 func (l *Ledger) pushCrossing(c Crossing) {
+	c.Period = l.period.Key
 	if len(l.crossings) >= maxPendingCrossings {
 		copy(l.crossings, l.crossings[1:])
 		l.crossings = l.crossings[:len(l.crossings)-1]

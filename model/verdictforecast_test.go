@@ -196,7 +196,7 @@ func TestTheRunOutAlertIsTheRowsForecast(t *testing.T) {
 			got.Cap != 2_000 || got.CapKind != CapLimit || got.Used != 1_800 || got.PercentUsed != v.Status.Percent || got.Level != v.Level {
 			t.Errorf("%s: run_out alert %+v; want holding, of training: %v, 1,800 of 2,000, level %v", ws, *got, f.RunsOutIn, v.Level)
 		}
-		if text := got.sentence(false); !strings.Contains(text, ws+"/training runs out of credits in ") || !strings.Contains(text, "2,000-credit usage limit") {
+		if text := got.sentence(false); !strings.Contains(text, ws+"/training reaches its usage limit in ") || !strings.Contains(text, "2,000-credit usage limit") {
 			t.Errorf("%s: %q does not say whose credits run out", ws, text)
 		}
 	}

@@ -27,3 +27,35 @@ func FormatAge(d time.Duration) string {
 	}
 	return HumanizeDuration(d)
 }
+
+// OutWords is the one phrase, in a sentence, for a budget whose binding line
+// is used up: a usage limit reached ("reached its usage limit": the API
+// refuses with 402 budget_exceeded, the account may have credits) is not
+// credits run out ("has run out of credits": the allocation plus recharges
+// used up). The run_out alert's summary says it; the row and the detail say
+// OutShort of the same line.
+func OutWords(k CapKind) string {
+	if k == CapLimit {
+		return "reached its usage limit"
+	}
+	return "has run out of credits"
+}
+
+// OutShort is OutWords as the row's "runs out" column and the detail pane
+// say it: "limit reached" or "out now".
+func OutShort(k CapKind) string {
+	if k == CapLimit {
+		return "limit reached"
+	}
+	return "out now"
+}
+
+// RunsOutWords is OutWords ahead of time, for a forecast: "reaches its
+// usage limit" (in 20 min) when a usage limit binds, else "runs out of
+// credits".
+func RunsOutWords(k CapKind) string {
+	if k == CapLimit {
+		return "reaches its usage limit"
+	}
+	return "runs out of credits"
+}

@@ -20,6 +20,11 @@ type Alert struct {
 	// Workspace is the workspace the alert is about ("" for none): where it
 	// is drawn in Text, it is shortened as every pane shortens names.
 	Workspace string
+	// key is the lifecycle alert this is the moment of, its id without the
+	// period ("acme/-/threshold/75@1000"; "" for a notice): while the shared
+	// lifecycle lists that alert (firing or resolved), it says this, and
+	// this is not listed a second time (see sortRows).
+	key string
 	// seq numbers alerts in the order raised: the selection follows it, not
 	// the row, as newer alerts push older ones down.
 	seq uint64
@@ -157,27 +162,18 @@ func (a Alerts) sentence(i int) string {
 func (a Alerts) Len() int { return len(a.list) }
 
 // AddCrossing turns a ledger crossing into an alert, at the level the crossing
-// carries (the gauge's).
+// carries (the gauge's), in the words of its lifecycle alert's firing
+// (model.Crossing.Sentence): the banner, the pane and the notification say
+// one thing in one way.
 func (a *Alerts) AddCrossing(c model.Crossing) {
-	a.add(Alert{At: a.at(), Level: c.Level, Text: crossingText(c), Workspace: c.Workspace})
+	a.add(Alert{At: a.at(), Level: c.Level, Text: c.Sentence(), Workspace: c.Workspace, key: lifecycleKey(c.Alert().ID)})
 }
 
-// crossingText says what a crossing means, with the numbers as the gauges show them.
-func crossingText(c model.Crossing) string {
-	of := credits(c.Used) + " of " + credits(c.Of) + " credits"
-	where := c.Workspace
-	if c.Project != "" {
-		where += "/" + c.Project
-	}
-	switch c.Kind {
-	case model.CrossThreshold:
-		return fmt.Sprintf("%s passed %d %% of its %s (%s)", where, c.Threshold, capName(c.CapKind), of)
-	case model.CrossExhausted:
-		return fmt.Sprintf("%s used its whole allocation (%s)", where, of)
-	case model.CrossUsageLimit, model.CrossProjectLimit:
-		return fmt.Sprintf("%s reached its usage limit (%s): requests now get 402 budget_exceeded", where, of)
-	}
-	return fmt.Sprintf("%s reached its budget alert (%s)", where, of)
+// lifecycleKey is an alert id without its period: a crossing or a 402 and
+// the lifecycle's alert of it share it.
+func lifecycleKey(id string) string {
+	_, rest, _ := strings.Cut(id, "/")
+	return rest
 }
 
 // AddRefusal alerts on a 402, at most once a minute per workspace and code.
@@ -193,7 +189,7 @@ func (a *Alerts) AddRefusal(e *model.Event) {
 		where += "/" + e.Project
 	}
 	a.add(Alert{At: now, Level: model.LevelExhausted, Text: fmt.Sprintf("%s got 402 %s on %s", where, orDash(e.Code), e.Endpoint),
-		Workspace: e.Workspace})
+		Workspace: e.Workspace, key: lifecycleKey(model.AlertID("", e.Workspace, "", model.AlertRefusals, orDash(e.Code)))})
 }
 
 // AddNotice records an operational event (a gap, a resync) as an alert.
@@ -262,9 +258,16 @@ func (a *Alerts) SetLifecycle(l Lifecycle) {
 // sortRows orders the rows newest first, whatever their source: the shared
 // lifecycle's entries (by when they fired or resolved), the forecast scores
 // (by their 402) and this screen's own alerts are one list in time order, not
-// three lists one after the other. Ties keep that order.
+// three lists one after the other. Ties keep that order. A local alert of a
+// lifecycle alert the lifecycle lists (a crossing, a 402 of a refusals
+// alert) is left out: the lifecycle's row says it, firing or resolved, so no
+// condition is listed twice and none stays marked firing after it resolved.
 func (a *Alerts) sortRows() {
 	n, m := len(a.life.Entries), len(a.life.Scores)
+	listed := make(map[string]bool, n)
+	for i := range a.life.Entries {
+		listed[lifecycleKey(a.life.Entries[i].ID)] = true
+	}
 	at := func(r int) time.Time {
 		switch {
 		case r < n:
@@ -274,9 +277,12 @@ func (a *Alerts) sortRows() {
 		}
 		return a.list[r-n-m].At
 	}
-	order := make([]int, a.rows()) // a new slice: copies of the pane share the old
-	for i := range order {
-		order[i] = i
+	order := make([]int, 0, n+m+len(a.list)) // a new slice: copies of the pane share the old
+	for i := range n + m + len(a.list) {
+		if i >= n+m && a.list[i-n-m].key != "" && listed[a.list[i-n-m].key] {
+			continue
+		}
+		order = append(order, i)
 	}
 	slices.SortStableFunc(order, func(x, y int) int { return at(y).Compare(at(x)) })
 	a.order = order
@@ -291,7 +297,9 @@ func (a *Alerts) raw(i int) int {
 	return i
 }
 
-func (a Alerts) rows() int { return len(a.life.Entries) + len(a.life.Scores) + len(a.list) }
+// rows is how many rows are listed (sortRows leaves out the local alerts
+// the lifecycle says).
+func (a Alerts) rows() int { return len(a.order) }
 
 // Reset forgets the 402 rate limit (a new period) but keeps the list.
 func (a *Alerts) Reset() { a.last402 = map[string]time.Time{} }

@@ -258,3 +258,54 @@ func TestAlertsSayACommonDeliveryOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestAnAlertIsListedOnceInTheLifecyclesWords: the crossings and the 402 that
+// the shared lifecycle also alerts on are said in the lifecycle's words (the
+// banner says what the notification says) and, once the lifecycle lists
+// them, are not listed a second time: before, the pane listed "acme passed 90
+// % of its usage limit" beside "firing: acme used 90 % of its 1,000-credit
+// usage limit" at the same second, and the local line stayed marked ▲ after
+// the lifecycle's resolved.
+func TestAnAlertIsListedOnceInTheLifecyclesWords(t *testing.T) {
+	l := model.NewLedger(model.MonthlyUTC, testNow)
+	l.SetSettings("acme", model.Settings{UsageLimit: 1000}, testNow.UnixMilli())
+	use := model.Event{TS: testNow.UnixMilli(), Workspace: "acme", Endpoint: "/responses", Credits: 1100, Status: 200}
+	refused := model.Event{TS: testNow.UnixMilli() + 1, Workspace: "acme", Endpoint: "/responses", Status: 402, Code: model.CodeBudgetExceeded}
+	l.Apply(&use)
+	a := NewAlerts(testCommon())
+	a.SetSize(200, 20)
+	crossings := l.TakeCrossings()
+	for _, c := range crossings {
+		a.AddCrossing(c)
+	}
+	l.Apply(&refused)
+	a.AddRefusal(&refused)
+	if a.rows() != len(crossings)+1 {
+		t.Fatalf("%d rows before the lifecycle, want the %d crossings and the 402", a.rows(), len(crossings))
+	}
+	var life Lifecycle
+	summaries := map[string]string{}
+	cands := model.EvaluateAlerts(l, testNow, model.FeedHealth{Connected: true}, model.AlertOptions{}, nil)
+	for _, tr := range model.AlertTransitions(map[string]model.AlertRecord{}, cands, l.Period().Key, l.StreamID(), testNow) {
+		sum := tr.Summary(l.Period().Key)
+		summaries[tr.Alert.ID] = sum
+		life.Entries = append(life.Entries, LifecycleEntry{ID: tr.Alert.ID, Status: tr.Status, Level: tr.Alert.Level, At: testNow, Summary: sum})
+	}
+	for _, c := range crossings {
+		al := c.Alert()
+		if sum, ok := summaries[al.ID]; !ok || sum != c.Sentence() {
+			t.Errorf("crossing %q (id %s): the lifecycle says %q", c.Sentence(), al.ID, sum)
+		}
+	}
+	a.SetLifecycle(life)
+	if a.rows() != len(life.Entries) {
+		t.Errorf("%d rows, want the lifecycle's %d alone:\n%s", a.rows(), len(life.Entries), ansi.Strip(a.View()))
+	}
+	if v := ansi.Strip(a.View()); strings.Contains(v, "got 402") || strings.Count(v, "used 90 % of its 1,000-credit usage limit") != 1 {
+		t.Errorf("a condition listed twice:\n%s", v)
+	}
+	// the banner is the newest local alert, in the lifecycle's words
+	if b, ok := a.Banner(); !ok || !strings.Contains(b.Text, "got 402 budget_exceeded") {
+		t.Errorf("banner %+v %v", b, ok)
+	}
+}

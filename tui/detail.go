@@ -303,9 +303,11 @@ func (d *Detail) forecastLine(f model.Forecast, project bool) string {
 	case f.RunsOut && f.RunsOutIn == 0 && project:
 		// the workspace has credits; the API refuses this project's calls
 		// (budget_exceeded), as the row's "limit reached" says
-		fr += " · " + st.Bad.Render("limit reached")
+		fr += " · " + st.Bad.Render(model.OutShort(model.CapLimit))
 	case f.RunsOut && f.RunsOutIn == 0:
-		fr += " · " + st.Bad.Render("out of credits")
+		// the row's words: a workspace at its own usage limit has not run
+		// out of credits
+		fr += " · " + st.Bad.Render(model.OutShort(s.Status.CapKind))
 	case f.RunsOut:
 		fr += " · " + st.Bad.Render("runs out in "+humanize(f.RunsOutIn))
 	case f.RechargeDue:

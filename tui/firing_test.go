@@ -96,9 +96,9 @@ func TestBannerFitsFromEightyColumns(t *testing.T) {
 			ls := strings.Split(view(m), "\n")
 			foot := ls[len(ls)-1]
 			if strings.Contains(foot, "…") || cellWidth(foot) != w || !strings.HasSuffix(foot, "? help • q quit") {
-				t.Errorf("%d columns: banner %q (%d cells) for %q", w, foot, cellWidth(foot), crossingText(c))
+				t.Errorf("%d columns: banner %q (%d cells) for %q", w, foot, cellWidth(foot), c.Sentence())
 			}
-			if whole := crossingText(c); w >= 150 && !strings.Contains(foot, whole) {
+			if whole := c.Sentence(); w >= 150 && !strings.Contains(foot, whole) {
 				t.Errorf("%d columns: banner %q, want %q whole", w, foot, whole)
 			}
 		}

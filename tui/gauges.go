@@ -718,12 +718,13 @@ func cellRunsOut(g *Gauges, r *gaugeRow, width int) string {
 	case f.Reached && r.verdict.Project != "":
 		// held at the project's usage limit: its calls are refused, whatever
 		// burn the window still holds (model.Forecast.Reached)
-		return "limit reached"
+		return model.OutShort(model.CapLimit)
 	case f.Reached && f.Remaining > 0:
 		// not out, and not one more typical charge fits (level stays crit)
 		return "<1 charge left"
 	case f.RunsOut && f.RunsOutIn == 0:
-		return "out now"
+		// a usage limit reached is not credits run out: the alert's words
+		return model.OutShort(r.verdict.Status.CapKind)
 	case f.RunsOut:
 		return "out in " + humanize(f.RunsOutIn)
 	case f.RechargeDue:

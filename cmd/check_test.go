@@ -460,7 +460,9 @@ func TestCheckJSONIsEncodingJSON(t *testing.T) {
 	if full.Remaining == nil || full.LastEventAt == nil || len(full.Projects) != 2 || full.Settings.RaisedAt == 0 || full.Projects[1].Budget.Limit == 0 {
 		t.Fatalf("fillAll left fields unset: %+v", full)
 	}
-	rows := []wsRow{full, {}, {Thresholds: []int{}, Projects: []projectRow{}, Settings: model.Settings{Alerts: []int{}}}}
+	readable := full // every field written by appendRowJSON itself, not the unreadable row's nulls
+	readable.Unreadable = ""
+	rows := []wsRow{full, readable, {}, {Thresholds: []int{}, Projects: []projectRow{}, Settings: model.Settings{Alerts: []int{}}}}
 	for _, f := range []float64{0, math.Copysign(0, -1), 1e-7, -1e-7, 1e-6, 0.1, 95.04999999, 100, 1e20, 1e21, -1e21, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64} {
 		r := wsRow{Workspace: "ws", Percent: f, LimitPercent: -f, Projects: []projectRow{{Project: "p", Percent: f, Budget: model.ProjectBudget{Alert: 3}}}}
 		rows = append(rows, r)
@@ -470,7 +472,7 @@ func TestCheckJSONIsEncodingJSON(t *testing.T) {
 			Projects: []projectRow{{Project: name, Level: name, Check: name}}})
 	}
 	for i := range rows {
-		want, wantErr := json.Marshal(&rows[i])
+		want, wantErr := json.Marshal(rows[i])
 		got, err := appendRowJSON([]byte("x"), &rows[i])
 		if wantErr != nil || err != nil {
 			t.Fatalf("row %d: error %v, json.Marshal's %v", i, err, wantErr)
@@ -482,7 +484,7 @@ func TestCheckJSONIsEncodingJSON(t *testing.T) {
 	// what json.Marshal refuses is refused alike
 	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, r := range []wsRow{{Percent: math.NaN()}, {LimitPercent: math.Inf(1)}, {Projects: []projectRow{{Percent: math.Inf(-1)}}}, {LastEventAt: &far}} {
-		_, wantErr := json.Marshal(&r)
+		_, wantErr := json.Marshal(r)
 		_, err := appendRowJSON(nil, &r)
 		if wantErr == nil || err == nil || err.Error() != wantErr.Error() {
 			t.Fatalf("bad row %d: error %v, json.Marshal's %v", i, err, wantErr)

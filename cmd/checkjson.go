@@ -17,12 +17,15 @@ import (
 // field this does not write.
 func appendRowJSON(b []byte, r *wsRow) ([]byte, error) {
 	start := len(b)
+	if r.Unreadable != "" {
+		return appendMarshal(b, *r) // its figures null (MarshalJSON): rare
+	}
 	if !finite(r.Percent) || !finite(r.LimitPercent) {
-		return appendMarshal(b, r)
+		return appendMarshal(b, *r)
 	}
 	for i := range r.Projects {
 		if !finite(r.Projects[i].Percent) {
-			return appendMarshal(b, r)
+			return appendMarshal(b, *r)
 		}
 	}
 	b = append(b, `{"workspace":`...)
@@ -63,7 +66,7 @@ func appendRowJSON(b []byte, r *wsRow) ([]byte, error) {
 	} else {
 		t, err := r.LastEventAt.MarshalJSON()
 		if err != nil {
-			return appendMarshal(b[:start], r) // its error, said as json.Marshal says it
+			return appendMarshal(b[:start], *r) // its error, said as json.Marshal says it
 		}
 		b = append(b, t...)
 	}
@@ -150,6 +153,51 @@ func appendSettingsJSON(b []byte, s *model.Settings) []byte {
 	}
 	return append(b, '}')
 }
+
+// MarshalJSON writes the row as its fields say, except for a workspace whose
+// counters cannot all be read (Unreadable, model.LevelUnknown): then every
+// figure read from them or derived from them — used, recharged, cap,
+// percent, limit_percent, remaining, refused_402, and each project's used,
+// percent and refused_402 — is null, never a 0 a script would take for a
+// reading; "unreadable" says which counter and why. The settings' figures
+// (allocation, usage_limit) stay.
+//
+// A value method, so that a row is written alike whether it is marshalled
+// on its own, by pointer or in a slice (and a row json.Marshal refuses is
+// refused with the same words: appendRowJSON leaves such rows to it).
+func (r wsRow) MarshalJSON() ([]byte, error) {
+	type plain wsRow // without this method
+	if r.Unreadable == "" {
+		return json.Marshal(plain(r))
+	}
+	type unknownProject struct {
+		plainProject
+		Used    *int64   `json:"used"`
+		Percent *float64 `json:"percent"`
+		Refused *int64   `json:"refused_402"`
+	}
+	var projects []unknownProject
+	if r.Projects != nil {
+		projects = make([]unknownProject, len(r.Projects))
+		for i := range r.Projects {
+			projects[i].plainProject = plainProject(r.Projects[i])
+		}
+	}
+	return json.Marshal(struct {
+		*plain
+		Used         *int64           `json:"used"`
+		Recharged    *int64           `json:"recharged"`
+		Cap          *int64           `json:"cap"`
+		Percent      *float64         `json:"percent"`
+		LimitPercent *float64         `json:"limit_percent"`
+		Remaining    *int64           `json:"remaining"`
+		Refused      *int64           `json:"refused_402"`
+		Projects     []unknownProject `json:"projects"`
+	}{plain: (*plain)(&r), Projects: projects})
+}
+
+// plainProject is projectRow as its fields say (for wsRow.MarshalJSON).
+type plainProject projectRow
 
 func appendMarshal(b []byte, v any) ([]byte, error) {
 	js, err := json.Marshal(v)

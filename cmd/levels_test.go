@@ -42,7 +42,12 @@ type surfaceJSON struct {
 		VerdictProject string `json:"verdict_project"`
 		Check          string `json:"check"`
 		Unreadable     string `json:"unreadable"`
-		Projects       []struct {
+		// the figures, as written (null for an unreadable counter)
+		Used      json.RawMessage `json:"used"`
+		Percent   json.RawMessage `json:"percent"`
+		Remaining json.RawMessage `json:"remaining"`
+		Refused   json.RawMessage `json:"refused_402"`
+		Projects  []struct {
 			Project string `json:"project"`
 			Level   string `json:"level"`
 			Check   string `json:"check"`
@@ -86,6 +91,13 @@ func readSurfaces(t *testing.T, srv *feedtest.Server, defaults []int, names []st
 	}
 	hs := httptest.NewServer(metrics.Handler(reg))
 	defer hs.Close()
+	// the dashboard joins once the start's used_by read is in (it comes
+	// after the first frame): its first ledger judges the projects' credits
+	waitUntil(t, 10*time.Second, "the hub's used_by read", func() bool {
+		in := false
+		hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) { in = l != nil && !l.UsedByPending() })
+		return in
+	})
 	tm := teatest.NewTestModel(t, tui.New(tui.Options{Source: hub.Join(), Renderer: lipgloss.DefaultRenderer()}),
 		teatest.WithInitialTermSize(200, 50))
 	var seen []byte

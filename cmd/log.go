@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"mavtop/client"
 	"mavtop/feed"
+	"mavtop/model"
 	"mavtop/tui"
 )
 
@@ -45,6 +48,7 @@ func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
 	go func() {
 		defer v.Close()
 		last := feed.ConnState(255)
+		var unreadable map[string]string // the workspaces said to be unknown
 		for {
 			msgs, err := v.Next(ctx)
 			if err != nil {
@@ -60,6 +64,9 @@ func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
 					logConn(log, m)
 				case *feed.SnapshotMsg:
 					logSnapshot(ctx, log, m)
+					unreadable = logUnreadable(log, hub, unreadable)
+				case *feed.LedgerMsg: // a used_by read after a start, among others
+					unreadable = logUnreadable(log, hub, unreadable)
 				case *feed.HistoryMsg:
 					switch {
 					case m.Err != nil:
@@ -73,6 +80,33 @@ func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
 			}
 		}
 	}()
+}
+
+// logUnreadable says, once per workspace, when a counter of it becomes
+// unreadable (its usage and level unknown, WARN, naming the counter field
+// and why) and when it can be read again (INFO): what was said is in
+// before, what is said now is returned. The reason is the feed's, built
+// from sanitised, truncated text (the field and value are anyone's), and
+// slog quotes it. Said at each counter read (a start, a re-read, the
+// used_by read after a start), not per event: no flood.
+func logUnreadable(log *slog.Logger, hub *feed.Hub, before map[string]string) map[string]string {
+	var now map[string]string
+	hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
+		if l != nil {
+			now = l.UnreadableWorkspaces(nil)
+		}
+	})
+	for _, ws := range slices.Sorted(maps.Keys(now)) {
+		if _, said := before[ws]; !said {
+			log.Warn("counter unreadable: usage and level unknown", "workspace", ws, "reason", now[ws])
+		}
+	}
+	for _, ws := range slices.Sorted(maps.Keys(before)) {
+		if _, still := now[ws]; !still {
+			log.Info("counter readable again", "workspace", ws)
+		}
+	}
+	return now
 }
 
 // logConn records a connection change: a loss with its error, else the state

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -13,24 +14,20 @@ import (
 	"mavtop/model"
 )
 
-// TestAnUnreadableCounterIsUnknownOnEverySurface: a used counter that holds no
+// TestAnUnreadableCounterIsUnknownOnEverySurface: a counter that holds no
 // integer ≥ 0 — text, a number beyond int64, a negative number, an empty
 // string, "+5", "05" or "-0" (Redis's HINCRBY refuses them) — makes its
 // workspace's level unknown, the model's one judgement (model.LevelUnknown), on
 // every surface alike: the dashboard row ("? unkn", "unreadable", not "✓ ok 0
-// %"), check (text, --json, exit 3), budget show (text, --json, a line on
-// stderr), /metrics (workspace_level NaN, no percent, counters_unreadable) and
-// the alerts (a threshold alert that held is neither held nor ended: a firing
-// one is not resolved). With settings or without (a negative counter of a
-// workspace without settings had no dashboard row at all). A good value written
-// later heals it.
+// %"), check (text, --json with null figures, exit 3), budget show (text,
+// --json, a line on stderr), /metrics (workspace_level NaN, no percent, no
+// counter series that could go down, counters_unreadable) and the alerts (a
+// threshold alert that held is neither held nor ended: a firing one is not
+// resolved; its project's lines alike). It holds for every counter mavtop
+// judges by: used, a 402 count (refused, "−3 refusals" before) and the
+// used_by credits of a project with a usage limit (read as 0 or skipped
+// before). With settings or without. A good value written later heals it.
 func TestAnUnreadableCounterIsUnknownOnEverySurface(t *testing.T) {
-	srv := feedtest.Start(t)
-	ctx := context.Background()
-	c := srv.Client()
-	store := feed.NewSettingsStore(c, feed.StoreOptions{})
-	pub := feed.NewPublisher(c, feed.PublisherOptions{})
-	period := model.MonthlyUTC.At(time.Now()).Key
 	hostile := map[string]struct {
 		value    string
 		settings bool
@@ -39,7 +36,7 @@ func TestAnUnreadableCounterIsUnknownOnEverySurface(t *testing.T) {
 		"text":      {"notanumber", true, `"notanumber" is not an integer`},
 		"overflow":  {"18446744073709551616", true, `"18446744073709551616" is not an integer`}, // 2^64
 		"negative":  {"-50", false, "-50 is negative"},
-		"negset":    {"-1", true, "-1 is negative"},
+		"negset":    {"-3", true, "-3 is negative"},
 		"empty":     {"", false, `"" is not an integer`},
 		"emptyset":  {"", true, `"" is not an integer`},
 		"minint":    {"-9223372036854775808", true, "-9223372036854775808 is negative"},
@@ -50,107 +47,162 @@ func TestAnUnreadableCounterIsUnknownOnEverySurface(t *testing.T) {
 		"zerofirst": {"05", false, `"05" is not an integer`},
 		"minuszero": {"-0", true, `"-0" is not an integer`},
 	}
-	names := []string{"fine"}
-	for name, h := range hostile {
-		names = append(names, name)
-		if h.settings {
-			if err := store.SetWorkspace(ctx, name, model.Settings{Allocation: 1000}); err != nil {
+	for _, counter := range []struct {
+		hash  string
+		key   func(period string) string
+		field func(ws string) string
+	}{
+		{"used", feed.Keys{}.Used, func(ws string) string { return ws }},
+		{"refused", feed.Keys{}.Refused, func(ws string) string { return model.RefusedField(ws, "p1", model.CodeCreditsExhausted) }},
+		{"used_by", feed.Keys{}.UsedBy, func(ws string) string { return model.UsedByField(ws, "p1", "/responses") }},
+	} {
+		t.Run(counter.hash, func(t *testing.T) {
+			srv := feedtest.Start(t)
+			ctx := context.Background()
+			c := srv.Client()
+			store := feed.NewSettingsStore(c, feed.StoreOptions{})
+			pub := feed.NewPublisher(c, feed.PublisherOptions{})
+			period := model.MonthlyUTC.At(time.Now()).Key
+			// spent beside the hostile one, and a project p2 without a limit
+			// whose used_by field is broken: it judges nothing, so it changes
+			// nothing (the check row stays "high")
+			names := []string{"fine", "free"}
+			for _, name := range names {
+				if err := store.SetWorkspace(ctx, name, model.Settings{Allocation: 1000}); err != nil {
+					t.Fatal(err)
+				}
+				if err := pub.Track(ctx, model.Event{Workspace: name, Project: "p2", Endpoint: "/responses", Credits: 800, Status: 200}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := c.HSet(ctx, feed.Keys{}.UsedBy(period), model.UsedByField("free", "p2", "/responses"), "garbage").Err(); err != nil {
 				t.Fatal(err)
 			}
-		}
-		// 800 of 1,000: the 50 and 75 % threshold alerts held before the
-		// counter was broken
-		if err := pub.Track(ctx, model.Event{Workspace: name, Endpoint: "/responses", Credits: 800, Status: 200}); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.HSet(ctx, feed.Keys{}.Used(period), name, h.value).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := store.SetWorkspace(ctx, "fine", model.Settings{Allocation: 1000}); err != nil {
-		t.Fatal(err)
-	}
-	if err := pub.Track(ctx, model.Event{Workspace: "fine", Endpoint: "/responses", Credits: 800, Status: 200}); err != nil {
-		t.Fatal(err)
-	}
+			for name, h := range hostile {
+				names = append(names, name)
+				if h.settings {
+					if err := store.SetWorkspace(ctx, name, model.Settings{Allocation: 1000}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// p1's usage limit is far: its used_by judges the workspace's verdict
+				if err := store.SetProject(ctx, name, "p1", model.ProjectBudget{Limit: 100_000}); err != nil {
+					t.Fatal(err)
+				}
+				// 800 of 1,000: the 50 and 75 % threshold alerts held before the
+				// counter was broken
+				if err := pub.Track(ctx, model.Event{Workspace: name, Project: "p1", Endpoint: "/responses", Credits: 800, Status: 200}); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.HSet(ctx, counter.key(period), counter.field(name), h.value).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
 
-	v := readSurfaces(t, srv, nil, names)
-	// WARNING (fine, 80 %) ranks above UNKNOWN (model.WorseCheck), whose reason is said
-	if v.checkCode != checkWarning || !strings.Contains(v.checkText, `counter "used:text" cannot be read`) {
-		t.Errorf("check exit %d, want 1 (WARNING over UNKNOWN) naming used:text\n%s", v.checkCode, v.checkText)
-	}
-	wsLevels := seriesOf(t, v.metrics, "mavtop_workspace_level")
-	pcts := seriesOf(t, v.metrics, "mavtop_credits_used_percent")
-	if got := metricValue(t, v.metrics, "mavtop_counters_unreadable"); got != float64(len(hostile)) {
-		t.Errorf("mavtop_counters_unreadable %v, want %d", got, len(hostile))
-	}
-	_, budgetErr, _ := runMavtop(t, "budget", "show", "--redis="+srv.URL)
-	for name, h := range hostile {
-		field := "used:" + name
-		for surface, js := range map[string]surfaceJSON{"check --json": v.check, "budget show --json": v.budget} {
-			found := false
-			for _, row := range js.Workspaces {
-				if row.Workspace != name {
-					continue
+			v := readSurfaces(t, srv, nil, names)
+			// WARNING (fine, 80 %) ranks above UNKNOWN (model.WorseCheck), whose reason is said
+			if textField := counter.hash + ":" + counter.field("text"); v.checkCode != checkWarning || !strings.Contains(v.checkText, `counter "`+textField+`" cannot be read`) {
+				t.Errorf("check exit %d, want 1 (WARNING over UNKNOWN) naming %s\n%s", v.checkCode, textField, v.checkText)
+			}
+			wsLevels := seriesOf(t, v.metrics, "mavtop_workspace_level")
+			pcts := seriesOf(t, v.metrics, "mavtop_credits_used_percent")
+			if got := metricValue(t, v.metrics, "mavtop_counters_unreadable"); got != float64(len(hostile)) {
+				t.Errorf("mavtop_counters_unreadable %v, want %d", got, len(hostile))
+			}
+			counters := map[string]map[string]float64{}
+			for _, m := range []string{"mavtop_credits_used_total", "mavtop_refusals_total", "mavtop_credits_recharged_total"} {
+				counters[m] = seriesOf(t, v.metrics, m)
+			}
+			_, budgetErr, _ := runMavtop(t, "budget", "show", "--redis="+srv.URL)
+			for name, h := range hostile {
+				field := counter.hash + ":" + counter.field(name)
+				for surface, js := range map[string]surfaceJSON{"check --json": v.check, "budget show --json": v.budget} {
+					found := false
+					for _, row := range js.Workspaces {
+						if row.Workspace != name {
+							continue
+						}
+						found = true
+						if row.Level != "unknown" || row.Verdict != "unknown" || !strings.Contains(row.Unreadable, field) || !strings.Contains(row.Unreadable, h.why) {
+							t.Errorf("%s: %s level %q verdict %q unreadable %q; want unknown, naming %s and %s", name, surface, row.Level, row.Verdict, row.Unreadable, field, h.why)
+						}
+						if surface == "check --json" && row.Check != "unknown" {
+							t.Errorf("%s: check --json check %q, want unknown", name, row.Check)
+						}
+						// no figure a script would take for a reading
+						for key, raw := range map[string]json.RawMessage{"used": row.Used, "percent": row.Percent, "remaining": row.Remaining, "refused_402": row.Refused} {
+							if string(raw) != "null" {
+								t.Errorf("%s: %s %q is %s, want null", name, surface, key, raw)
+							}
+						}
+					}
+					if !found {
+						t.Errorf("%s: not on %s", name, surface)
+					}
 				}
-				found = true
-				if row.Level != "unknown" || row.Verdict != "unknown" || !strings.Contains(row.Unreadable, field) || !strings.Contains(row.Unreadable, h.why) {
-					t.Errorf("%s: %s level %q verdict %q unreadable %q; want unknown, naming %s and %s", name, surface, row.Level, row.Verdict, row.Unreadable, field, h.why)
+				for surface, text := range map[string]string{"check": v.checkText, "budget show": v.budgetText} {
+					if row := rowOf(text, name); !strings.Contains(row, " unreadable ") || !strings.Contains(row, " unknown") {
+						t.Errorf("%s: %s row %q, want unreadable and unknown", name, surface, row)
+					}
 				}
-				if surface == "check --json" && row.Check != "unknown" {
-					t.Errorf("%s: check --json check %q, want unknown", name, row.Check)
+				if !strings.Contains(budgetErr, field) || !strings.Contains(budgetErr, name+"'s usage and level are unknown") {
+					t.Errorf("%s: budget show's stderr %q does not name it", name, budgetErr)
+				}
+				if row := rowOf(v.screen, name); !strings.Contains(row, "? unkn") || !strings.Contains(row, "unreadable") || strings.Contains(row, " ok ") || strings.Contains(row, "0 %") || strings.Contains(row, "−") {
+					t.Errorf("%s: dashboard row %q, want '? unkn' and 'unreadable'", name, row)
+				}
+				if got, ok := wsLevels[name]; !ok || !math.IsNaN(got) {
+					t.Errorf("%s: mavtop_workspace_level %v (%v), want NaN", name, got, ok)
+				}
+				if got, ok := pcts[name]; ok {
+					t.Errorf("%s: mavtop_credits_used_percent %v, want none", name, got)
+				}
+				for m, series := range counters {
+					for key, got := range series {
+						if key == name || strings.HasPrefix(key, name+"/") {
+							t.Errorf("%s: %s %v, want no series (a counter never goes down)", name, m, got)
+						}
+					}
+				}
+				n := 0
+				for _, a := range v.alerts {
+					if a.Workspace != name || a.Kind == model.AlertRefusals {
+						continue
+					}
+					n++
+					if a.Condition != model.ConditionUnknown {
+						t.Errorf("%s: alert %s condition %v, want unknown (a firing one must not resolve)", name, a.ID, a.Condition)
+					}
+				}
+				if h.settings && n == 0 {
+					t.Errorf("%s: no alert judged", name)
 				}
 			}
-			if !found {
-				t.Errorf("%s: not on %s", name, surface)
+			// the controls: a good counter beside them is judged as ever, and
+			// so is one whose project without a limit has a broken used_by
+			for _, name := range []string{"fine", "free"} {
+				if row := rowOf(v.checkText, name); !strings.Contains(row, " 80 % ") || !strings.Contains(row, " high ") {
+					t.Errorf("%s: check row %q", name, row)
+				}
+				if got := wsLevels[name]; got != float64(model.LevelHigh) {
+					t.Errorf("%s: mavtop_workspace_level %v", name, got)
+				}
 			}
-		}
-		for surface, text := range map[string]string{"check": v.checkText, "budget show": v.budgetText} {
-			if row := rowOf(text, name); !strings.Contains(row, " unreadable ") || !strings.Contains(row, " unknown") {
-				t.Errorf("%s: %s row %q, want unreadable and unknown", name, surface, row)
+			for _, row := range v.check.Workspaces {
+				if row.Workspace == "fine" && string(row.Used) != "800" {
+					t.Errorf("fine: check --json used %s, want 800", row.Used)
+				}
 			}
-		}
-		if !strings.Contains(budgetErr, field) || !strings.Contains(budgetErr, name+"'s usage and level are unknown") {
-			t.Errorf("%s: budget show's stderr %q does not name it", name, budgetErr)
-		}
-		if row := rowOf(v.screen, name); !strings.Contains(row, "? unkn") || !strings.Contains(row, "unreadable") || strings.Contains(row, " ok ") || strings.Contains(row, "0 %") {
-			t.Errorf("%s: dashboard row %q, want '? unkn' and 'unreadable'", name, row)
-		}
-		if got, ok := wsLevels[name]; !ok || !math.IsNaN(got) {
-			t.Errorf("%s: mavtop_workspace_level %v (%v), want NaN", name, got, ok)
-		}
-		if got, ok := pcts[name]; ok {
-			t.Errorf("%s: mavtop_credits_used_percent %v, want none", name, got)
-		}
-		n := 0
-		for _, a := range v.alerts {
-			if a.Workspace != name || a.Project != "" || a.Kind == model.AlertRefusals {
-				continue
-			}
-			n++
-			if a.Condition != model.ConditionUnknown {
-				t.Errorf("%s: alert %s condition %v, want unknown (a firing one must not resolve)", name, a.ID, a.Condition)
-			}
-		}
-		if h.settings && n == 0 {
-			t.Errorf("%s: no alert judged", name)
-		}
-	}
-	// the control: a good counter beside them is judged as ever
-	if row := rowOf(v.checkText, "fine"); !strings.Contains(row, " 80 % ") || !strings.Contains(row, " high ") {
-		t.Errorf("fine: check row %q", row)
-	}
-	if got := wsLevels["fine"]; got != float64(model.LevelHigh) {
-		t.Errorf("fine: mavtop_workspace_level %v", got)
-	}
 
-	// a good value heals it
-	if err := c.HSet(ctx, feed.Keys{}.Used(period), "text", 950).Err(); err != nil {
-		t.Fatal(err)
-	}
-	out, _, _ := runMavtop(t, "check", "--redis="+srv.URL, "text")
-	if !strings.HasPrefix(out, "MAVTOP CRITICAL - ") || !strings.Contains(rowOf(out, "text"), " 95.0 % ") {
-		t.Errorf("check text after a good value: %q", out)
+			// a good value heals it
+			if err := c.HSet(ctx, counter.key(period), counter.field("text"), 950).Err(); err != nil {
+				t.Fatal(err)
+			}
+			out, _, _ := runMavtop(t, "check", "--redis="+srv.URL, "text")
+			if row := rowOf(out, "text"); strings.Contains(row, "unreadable") || strings.Contains(row, "unknown") || strings.HasPrefix(out, "MAVTOP UNKNOWN") {
+				t.Errorf("check text after a good value: %q", out)
+			}
+		})
 	}
 }
 

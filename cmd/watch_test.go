@@ -406,3 +406,82 @@ func TestWatchRefusalsGoneFromCountersSaySo(t *testing.T) {
 		t.Errorf("resolved %d times", n)
 	}
 }
+
+// TestWatchSaysOnceWhenACounterIsUnreadable: `mavtop watch` says when a
+// workspace's counter becomes unreadable (its used, a 402 count, a limited
+// project's used_by: text, negative), once, naming the workspace, the field
+// and why, with the hostile value sanitised (an escape sequence in it never
+// reaches the log raw), and once when it can be read again; the audits in
+// between, which find nothing new, say nothing (it was silent before).
+func TestWatchSaysOnceWhenACounterIsUnreadable(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	period := model.MonthlyUTC.At(time.Now()).Key
+	store := feed.NewSettingsStore(c, feed.StoreOptions{})
+	pub := feed.NewPublisher(c, feed.PublisherOptions{})
+	for _, ws := range []string{"acme", "beta", "gamma"} {
+		if err := store.SetProject(ctx, ws, "p1", model.ProjectBudget{Limit: 10_000}); err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.Track(ctx, model.Event{Workspace: ws, Project: "p1", Endpoint: "/responses", Credits: 80, Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// beta's is broken before watch starts: its used_by is read after the first frame
+	if err := c.HSet(ctx, feed.Keys{}.UsedBy(period), model.UsedByField("beta", "p1", "/responses"), "-4").Err(); err != nil {
+		t.Fatal(err)
+	}
+	stderr, stop := startWatch(t, "--redis", srv.URL, "--audit", "100ms")
+	defer func() {
+		if t.Failed() {
+			t.Logf("%s", stderr.String())
+		}
+	}()
+	defer stop()
+	said := func(ws, what string) int {
+		n := 0
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if strings.Contains(line, what) && strings.Contains(line, "workspace="+ws) {
+				n++
+			}
+		}
+		return n
+	}
+	const unreadable, readable = "counter unreadable: usage and level unknown", "counter readable again"
+	waitUntil(t, 30*time.Second, "beta said unreadable", func() bool { return said("beta", unreadable) > 0 })
+	if err := c.HSet(ctx, feed.Keys{}.Refused(period), model.RefusedField("acme", "p1", model.CodeCreditsExhausted), "\x1b[31mred").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "acme said unreadable", func() bool { return said("acme", unreadable) > 0 })
+	if err := c.HSet(ctx, feed.Keys{}.Used(period), "gamma", "lots").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "gamma said unreadable", func() bool { return said("gamma", unreadable) > 0 })
+	for _, h := range []struct{ key, field, value string }{
+		{feed.Keys{}.UsedBy(period), model.UsedByField("beta", "p1", "/responses"), "80"},
+		{feed.Keys{}.Refused(period), model.RefusedField("acme", "p1", model.CodeCreditsExhausted), "1"},
+		{feed.Keys{}.Used(period), "gamma", "80"},
+	} {
+		if err := c.HSet(ctx, h.key, h.field, h.value).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 30*time.Second, "each said readable again", func() bool {
+		return said("acme", readable) > 0 && said("beta", readable) > 0 && said("gamma", readable) > 0
+	})
+	log := stderr.String()
+	if strings.Contains(log, "\x1b") {
+		t.Errorf("the hostile value reached the log raw")
+	}
+	for ws, field := range map[string]string{"acme": "refused:acme/p1/credits_exhausted", "beta": "used_by:beta/p1//responses", "gamma": "used:gamma"} {
+		if n, m := said(ws, unreadable), said(ws, readable); n != 1 || m != 1 {
+			t.Errorf("%s: said unreadable %d times, readable again %d times; want once each", ws, n, m)
+		}
+		for _, line := range strings.Split(log, "\n") {
+			if strings.Contains(line, unreadable) && strings.Contains(line, "workspace="+ws) && !strings.Contains(line, field) {
+				t.Errorf("%s: %q does not name %s", ws, line, field)
+			}
+		}
+	}
+}

@@ -59,10 +59,36 @@ const kindDropped model.Kind = 255
 type wsTally struct {
 	used, recharged          int64
 	usedBy, refused, setting uint64
-	// unreadable: its used or recharged counter holds no integer ≥ 0
-	// (model.Snapshot.Unreadable), so a counter healed, or broken, differs
-	// even when the number read stays 0
-	unreadable bool
+	// unreadable: its used, recharged or refused counter holds no integer
+	// ≥ 0 (model.Snapshot.Unreadable), so a counter healed, or broken,
+	// differs even when the number read stays 0; unreadableUsedBy: only a
+	// used_by field of a project with a usage limit does (not read by a
+	// quick audit, so kept apart; see sameAs)
+	unreadable, unreadableUsedBy bool
+}
+
+// sameAs compares two workspaces' tallies; noUsedBy leaves used_by out (one
+// of them has not read it yet). Unreadable is unreadable, whichever counter
+// says so first.
+func (w wsTally) sameAs(o wsTally, noUsedBy bool) bool {
+	w.unreadableUsedBy = w.unreadableUsedBy && !w.unreadable
+	o.unreadableUsedBy = o.unreadableUsedBy && !o.unreadable
+	if noUsedBy {
+		w.usedBy, o.usedBy, w.unreadableUsedBy, o.unreadableUsedBy = 0, 0, false, false
+	}
+	return w == o
+}
+
+// markUnreadable records a workspace of Snapshot.Unreadable (why: its
+// reason): only a limited project's used_by field (the greatest name of
+// the four hashes, so the reason MarkUnreadable keeps names it only when
+// no other counter is unreadable) is unreadableUsedBy.
+func (t *tally) markUnreadable(ws, why string) {
+	if strings.HasPrefix(why, `counter "used_by:`) {
+		t.get(ws).unreadableUsedBy = true
+		return
+	}
+	t.get(ws).unreadable = true
 }
 
 func newTally(seed maphash.Seed) *tally {
@@ -109,8 +135,8 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 		t.get(ws).recharged += n
 		t.sums.recharged[DigestShard(ws)] += n
 	}
-	for ws := range s.Unreadable {
-		t.get(ws).unreadable = true
+	for ws, why := range s.Unreadable {
+		t.markUnreadable(ws, why)
 	}
 	for f, n := range s.UsedBy {
 		if ws, _, _, ok := model.SplitUsedByField(f); ok {
@@ -131,8 +157,12 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 
 // addUsedBy adds a used_by hash read at stream id at, after the snapshot the
 // tally was made of (which left it out), and the entries delivered since the
-// snapshot that are newer than at (the hash holds the others).
-func (t *tally) addUsedBy(usedBy map[string]int64, at string) {
+// snapshot that are newer than at (the hash holds the others); unreadable
+// is the read's UsedByMsg.Unreadable.
+func (t *tally) addUsedBy(usedBy map[string]int64, unreadable map[string]string, at string) {
+	for ws := range unreadable {
+		t.get(ws).unreadableUsedBy = true
+	}
 	for f, n := range usedBy {
 		if ws, _, _, ok := model.SplitUsedByField(f); ok {
 			t.get(ws).usedBy += t.sum(f) * uint64(n)
@@ -212,11 +242,7 @@ func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
 		}
 		delta.add(o.used)
 		delta.sub(w.used)
-		a, b := *o, *w
-		if noUsedBy {
-			a.usedBy, b.usedBy = 0, 0
-		}
-		if a != b {
+		if !o.sameAs(*w, noUsedBy) {
 			changed++
 		}
 		if o.used < w.used || o.recharged < w.recharged {
@@ -226,11 +252,7 @@ func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
 	for ws, o := range c.ws {
 		if t.ws[ws] == nil {
 			delta.add(o.used)
-			a := *o
-			if noUsedBy {
-				a.usedBy = 0
-			}
-			if a != (wsTally{}) {
+			if !o.sameAs(wsTally{}, noUsedBy) {
 				changed++
 			}
 		}
@@ -379,6 +401,9 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 	}
 	// seenAt[h][field]: the id of the page that held the field, for the
 	// fields of workspaces moved by then (the others hold what was delivered)
+	// badUsedBy: the project key (settings field) of each used_by field
+	// that cannot be read → its workspaces
+	badUsedBy := map[string][]string{}
 	var seenAt [4]map[string]string
 	for i := range seenAt {
 		seenAt[i] = map[string]string{}
@@ -447,6 +472,13 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 					if kv[i] == PeriodSettingsField {
 						periodRaw = kv[i+1]
 					}
+					if wss, ok := badUsedBy[kv[i]]; ok {
+						if b, err := decodeBudget(kv[i+1]); err == nil && b.Limit > 0 {
+							for _, ws := range wss {
+								got.get(ws).unreadableUsedBy = true
+							}
+						}
+					}
 					got.setting(kv[i], kv[i+1])
 					continue
 				}
@@ -456,10 +488,21 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 				// add up the same
 				name, ok := h.clean(kv[i])
 				n, err := model.ParseCounter(kv[i+1])
-				if ok && hi < 2 && (err != nil || n < 0) {
-					// used or recharged holding no integer ≥ 0: the
-					// workspace is unreadable (model.Snapshot.Unreadable)
-					got.get(name).unreadable = true
+				if ok && (err != nil || n < 0) {
+					// a counter holding no integer ≥ 0: its workspace is
+					// unreadable (model.Snapshot.Unreadable); a used_by
+					// field only when its project has a usage limit,
+					// known once the settings are read (below)
+					switch hi {
+					case 0, 1:
+						got.get(name).unreadable = true
+					case 2:
+						ws, project, _, _ := model.SplitUsedByField(name)
+						badUsedBy[model.ProjectKey(ws, project)] = append(badUsedBy[model.ProjectKey(ws, project)], ws)
+					case 3:
+						ws, _, _, _ := model.SplitRefusedField(name)
+						got.get(ws).unreadable = true
+					}
 					continue
 				}
 				if !ok || err != nil {

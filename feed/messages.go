@@ -159,9 +159,13 @@ func (m *SnapshotMsg) Note() string {
 // of newer ones are not (SeedUsedBy sorts the batches applied before it).
 // The hub folds it once and hands its viewers a LedgerMsg instead.
 type UsedByMsg struct {
-	Gen      uint64
-	UsedBy   map[string]int64
-	StreamID string
+	Gen    uint64
+	UsedBy map[string]int64
+	// Unreadable maps a workspace with a usage-limited project whose used_by
+	// field holds no integer ≥ 0 to why: its verdict is unknown
+	// (model.Ledger.MarkUnreadable), as a full read's Snapshot.Unreadable says.
+	Unreadable map[string]string
+	StreamID   string
 }
 
 func (*UsedByMsg) feedMsg() {}

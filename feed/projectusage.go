@@ -55,10 +55,16 @@ func ReadLimitedProjects(ctx context.Context, c redis.UniversalClient, keys Keys
 			break
 		}
 	}
-	for f, n := range res.parseCounts("used_by", seen, model.CleanUsedByField) {
+	counts, bad := res.parseCounts("used_by", seen, model.CleanUsedByField)
+	for f, n := range counts {
 		if ws, project, _, ok := model.SplitUsedByField(f); ok && limited[model.ProjectKey(ws, project)] {
 			res.Snap.UsedBy[f] = n
 		}
+	}
+	// a limited project's credits that cannot be read: its workspace is
+	// unknown, as the dashboard judges it (one judgement)
+	for ws, why := range limitedUnreadable(bad, res.Snap.Budgets) {
+		res.Snap.MarkUnreadable(ws, why)
 	}
 	return nil
 }

@@ -186,11 +186,15 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		defer close(parsed)
 		s.Settings, s.Budgets, stored = parseSettings(settings, res.BadSettings)
 	}()
-	s.Used = res.parseHash("used", used, model.CleanWorkspaceField)
-	s.UsedBy = res.parseHash("used_by", usedBy, model.CleanUsedByField)
-	s.Refused = res.parseHash("refused", refused, model.CleanRefusedField)
-	s.Recharged = res.parseHash("recharged", recharged, model.CleanWorkspaceField)
+	s.Used, _ = res.parseHash("used", used, model.CleanWorkspaceField)
+	var badUsedBy map[string]string
+	s.UsedBy, badUsedBy = res.parseHash("used_by", usedBy, model.CleanUsedByField)
+	s.Refused, _ = res.parseHash("refused", refused, model.CleanRefusedField)
+	s.Recharged, _ = res.parseHash("recharged", recharged, model.CleanWorkspaceField)
 	<-parsed
+	for ws, why := range limitedUnreadable(badUsedBy, s.Budgets) {
+		s.MarkUnreadable(ws, why)
+	}
 	return res, stored, nil
 }
 
@@ -304,15 +308,22 @@ func isNoSuchKey(err error) bool {
 
 // parseCounts reads one counter hash. A field is kept under the name the
 // stream's decoder would give it (clean), so counters and events add up under
-// one name; a field that names no workspace or holds no integer is skipped and
-// reported, never fatal: one bad field must not blind the dashboard.
-func (r *SnapshotResult) parseCounts(hash string, m map[string]string, clean func(string) (string, bool)) map[string]int64 {
+// one name; a field that names no workspace or holds no integer ≥ 0 is
+// skipped and reported, never fatal: one bad field must not blind the
+// dashboard. Every counter only grows from 0 (credits, 402s), so a negative
+// one is as unreadable as text. A used, recharged or refused field that
+// cannot be read makes its workspace unreadable (Snapshot.Unreadable: its
+// level unknown, never a number read as 0 or −3); a used_by field only when
+// its project has a usage limit (its level is judged by it), which the
+// caller knows once the settings are read: such fields are returned in bad,
+// used_by clean field → why (limitedUnreadable).
+func (r *SnapshotResult) parseCounts(hash string, m map[string]string, clean func(string) (string, bool)) (out map[string]int64, bad map[string]string) {
 	return r.parseHash(hash, hashRead{m: redis.NewMapStringStringResult(m, nil)}, clean)
 }
 
 // parseHash is parseCounts of a hash as read (flat or as a map).
-func (r *SnapshotResult) parseHash(hash string, h hashRead, clean func(string) (string, bool)) map[string]int64 {
-	out := make(map[string]int64, h.len())
+func (r *SnapshotResult) parseHash(hash string, h hashRead, clean func(string) (string, bool)) (out map[string]int64, bad map[string]string) {
+	out = make(map[string]int64, h.len())
 	for k, v := range h.all {
 		name, ok := clean(k)
 		var why error
@@ -322,8 +333,8 @@ func (r *SnapshotResult) parseHash(hash string, h hashRead, clean func(string) (
 			why = errors.New("names no workspace id")
 		case err != nil:
 			why = fmt.Errorf("%q is not an integer", model.Truncate(model.Sanitize(v), 40))
-		case n < 0 && (hash == "used" || hash == "recharged"):
-			why = fmt.Errorf("%d is negative", n) // these only grow from 0
+		case n < 0:
+			why = fmt.Errorf("%d is negative", n) // a counter only grows from 0
 		}
 		if why != nil {
 			r.BadCounterCount++
@@ -331,12 +342,53 @@ func (r *SnapshotResult) parseHash(hash string, h hashRead, clean func(string) (
 			if len(r.BadCounters) < maxBadFields {
 				r.BadCounters[field] = why
 			}
-			if ok && (hash == "used" || hash == "recharged") {
-				r.Snap.MarkUnreadable(name, fmt.Sprintf("counter %q cannot be read (%v)", field, why))
+			if ok {
+				msg := unreadableWhy(field, why)
+				switch hash {
+				case "used", "recharged":
+					r.Snap.MarkUnreadable(name, msg)
+				case "refused":
+					ws, _, _, _ := model.SplitRefusedField(name)
+					r.Snap.MarkUnreadable(ws, msg)
+				case "used_by":
+					if bad == nil {
+						bad = map[string]string{}
+					}
+					bad[name] = msg
+				}
 			}
 			continue
 		}
 		out[name] += n
+	}
+	return out, bad
+}
+
+// unreadableWhy is the reason a workspace's usage is unknown, naming the
+// counter field (sanitised: the field and value are anyone's text).
+func unreadableWhy(field string, why error) string {
+	return fmt.Sprintf("counter %q cannot be read (%v)", field, why)
+}
+
+// limitedUnreadable keeps of bad (used_by clean field → why, from
+// parseCounts) the fields of projects with a usage limit in budgets, by
+// workspace (the least reason of several, as Snapshot.MarkUnreadable keeps):
+// those projects' credits, and so their level and their workspace's verdict,
+// are unknown. An unreadable field of a project without a limit judges
+// nothing; it is reported in BadCounters.
+func limitedUnreadable(bad map[string]string, budgets map[string]model.ProjectBudget) map[string]string {
+	var out map[string]string
+	for f, why := range bad {
+		ws, project, _, ok := model.SplitUsedByField(f)
+		if !ok || budgets[model.ProjectKey(ws, project)].Limit <= 0 {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		if prev, ok := out[ws]; !ok || why < prev {
+			out[ws] = why
+		}
 	}
 	return out
 }

@@ -453,8 +453,11 @@ func (s *Subscriber) trimmedFrom(at time.Time) time.Time {
 type usedByRead struct {
 	msg    *SnapshotMsg
 	usedBy map[string]int64
-	at     string
-	err    error
+	// unreadable: workspace → why, for a limited project's used_by field
+	// that cannot be read (UsedByMsg.Unreadable)
+	unreadable map[string]string
+	at         string
+	err        error
 }
 
 // readUsedByFor starts reading the used_by hash left out of the start
@@ -464,8 +467,8 @@ func (s *Subscriber) readUsedByFor(ctx context.Context, res *SnapshotResult, msg
 	ch := make(chan usedByRead, 1)
 	s.usedBy, s.stopUsedBy, s.usedByFor = ch, stop, msg
 	go func() {
-		m, at, err := s.readUsedBy(uctx, res)
-		ch <- usedByRead{msg: msg, usedBy: m, at: at, err: err}
+		m, bad, at, err := s.readUsedBy(uctx, res)
+		ch <- usedByRead{msg: msg, usedBy: m, unreadable: bad, at: at, err: err}
 	}()
 }
 
@@ -478,8 +481,10 @@ func (s *Subscriber) endUsedBy() {
 }
 
 // readUsedBy reads the used_by hash of res's period with the stream's newest
-// id, which says which of the entries the follow delivers it holds.
-func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[string]int64, string, error) {
+// id, which says which of the entries the follow delivers it holds, and the
+// workspaces a limited project of which holds a used_by field that cannot be
+// read (limitedUnreadable).
+func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[string]int64, map[string]string, string, error) {
 	if h := s.opt.usedByHook; h != nil {
 		h("before")
 	}
@@ -491,10 +496,10 @@ func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[s
 		return nil
 	})
 	if usedBy.Err() != nil {
-		return nil, "", fmt.Errorf("read used_by: %w", usedBy.Err())
+		return nil, nil, "", fmt.Errorf("read used_by: %w", usedBy.Err())
 	}
 	if err != nil && (info.Err() == nil || !isNoSuchKey(info.Err())) {
-		return nil, "", fmt.Errorf("read used_by: %w", err)
+		return nil, nil, "", fmt.Errorf("read used_by: %w", err)
 	}
 	at := "0-0"
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
@@ -504,13 +509,13 @@ func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[s
 	// have come back with other counters: start the generation again, as a
 	// read that failed does, rather than join two servers' hashes.
 	if id := serverRunID(ctx, s.bulk); id != "" && res.RunID != "" && id != res.RunID {
-		return nil, "", errors.New("read used_by: the server restarted since the snapshot")
+		return nil, nil, "", errors.New("read used_by: the server restarted since the snapshot")
 	}
-	m := res.parseCounts("used_by", usedBy.Val(), model.CleanUsedByField)
+	m, bad := res.parseCounts("used_by", usedBy.Val(), model.CleanUsedByField)
 	if h := s.opt.usedByHook; h != nil {
 		h("after")
 	}
-	return m, at, nil
+	return m, limitedUnreadable(bad, res.Snap.Budgets), at, nil
 }
 
 // takeUsedBy hands over a used_by read (UsedByMsg); the tally takes it too,
@@ -529,8 +534,8 @@ func (s *Subscriber) takeUsedBy(ctx context.Context, u usedByRead) error {
 		s.needSnap, s.snapReason = true, ReasonStart
 		return u.err
 	}
-	s.tally.addUsedBy(u.usedBy, u.at)
-	s.handle(&UsedByMsg{Gen: u.msg.Gen, UsedBy: u.usedBy, StreamID: u.at})
+	s.tally.addUsedBy(u.usedBy, u.unreadable, u.at)
+	s.handle(&UsedByMsg{Gen: u.msg.Gen, UsedBy: u.usedBy, Unreadable: u.unreadable, StreamID: u.at})
 	if s.history == nil {
 		s.readHistoryFor(ctx, u.msg)
 	}

@@ -180,7 +180,7 @@ func TestTallyCountsWhatUsedByHoldsOnce(t *testing.T) {
 			if _, changed, _ := got.diff(tallyOf(seed, counters(c.delivered, true), nil)); changed != 0 {
 				t.Errorf("with used_by pending %d workspaces differ from what Redis holds besides used_by, want 0", changed)
 			}
-			got.addUsedBy(usedByAt5, evs[4].ID)
+			got.addUsedBy(usedByAt5, nil, evs[4].ID)
 			for i := c.delivered; i < len(evs); i++ {
 				got.add(&evs[i], period)
 			}

@@ -245,6 +245,17 @@ type projectKey struct{ ws, project string }
 
 func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 	t := r.totals
+	// A workspace whose counters cannot all be read (model.LevelUnknown, a
+	// used, recharged, refused or limited project's used_by field holding no
+	// integer ≥ 0) has no counter series until they can: a Prometheus counter
+	// never goes down, and one read without the bad field (or as −3) would;
+	// counters_unreadable counts it and workspace_level is NaN.
+	unknown := map[string]bool{}
+	for _, s := range r.summaries {
+		if s.Unreadable != "" {
+			unknown[s.Name] = true
+		}
+	}
 	// Credits by workspace, project and endpoint, projects past the limit folded.
 	byProject := map[projectKey]int64{}
 	for f, n := range t.UsedBy {
@@ -256,7 +267,7 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 	used := map[[3]string]int64{}
 	for f, n := range t.UsedBy {
 		ws, p, ep, ok := model.SplitUsedByField(f)
-		if !ok {
+		if !ok || unknown[ws] {
 			continue
 		}
 		if !named[projectKey{ws, p}] {
@@ -269,7 +280,7 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 	}
 	refused := map[[2]string]int64{}
 	for f, n := range t.Refused {
-		if ws, _, code, ok := model.SplitRefusedField(f); ok {
+		if ws, _, code, ok := model.SplitRefusedField(f); ok && !unknown[ws] {
 			refused[[2]string{ws, code}] += n
 		}
 	}
@@ -278,7 +289,9 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 	}
 	unreadable := 0
 	for _, s := range r.summaries {
-		ch <- counter(c.d.recharged, float64(s.Recharged), s.Name)
+		if !unknown[s.Name] {
+			ch <- counter(c.d.recharged, float64(s.Recharged), s.Name)
+		}
 		ch <- gauge(c.d.exhausted, b2f(s.Level == model.LevelExhausted), s.Name)
 		level := float64(s.Level)
 		if s.Level == model.LevelUnknown {
@@ -302,6 +315,9 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 	}
 	ch <- gauge(c.d.unreadable, float64(unreadable))
 	for _, p := range r.limited {
+		if unknown[p.Workspace] {
+			continue // its credits are unknown: no level or percent read without them
+		}
 		ch <- gauge(c.d.projectLevel, float64(p.Status.Level), p.Workspace, p.Project)
 		ch <- gauge(c.d.projectPct, p.Status.Percent, p.Workspace, p.Project)
 	}

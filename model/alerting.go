@@ -197,13 +197,6 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 	if a, ok := l.runOutAlert(w, base, now); ok {
 		dst = append(dst, a)
 	}
-	if w.unreadable != "" {
-		// the usage is unknown (LevelUnknown): neither holds nor ended, so a
-		// firing alert stays firing and none fires on a usage read as 0
-		for i := from; i < len(dst); i++ {
-			dst[i].Condition = ConditionUnknown
-		}
-	}
 	th := s.Thresholds(l.defaults)
 	type refusal struct {
 		n              int64
@@ -250,6 +243,15 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 			refusing, seen := p.refusing[code]
 			r.holds = r.holds || refusing
 			r.unknown = r.unknown || !seen
+		}
+	}
+	if w.unreadable != "" {
+		// the usage is unknown (LevelUnknown), or a limited project's credits
+		// are (a used_by field, a 402 count): neither holds nor ended, so a
+		// firing alert stays firing and none fires on a usage read as 0 —
+		// the workspace's lines and its projects' alike
+		for i := from; i < len(dst); i++ {
+			dst[i].Condition = ConditionUnknown
 		}
 	}
 	for code, r := range refusals {

@@ -774,6 +774,51 @@ func (l *Ledger) SeedUsedBy(usedBy map[string]int64, at string) {
 	l.rankAll() // a project's credits can set its workspace's verdict, and so its rank
 }
 
+// MarkUnreadable makes the usage of each workspace in why (workspace →
+// reason, naming the counter) unknown, as a Seed from a Snapshot with
+// Unreadable does: a used_by field of a usage-limited project read after the
+// Seed (feed's UsedByMsg) holds no integer ≥ 0, so that project's credits,
+// and the verdict its limit sets, are not known. Of several reasons the least
+// is kept. The next Seed that reads good values ends it.
+func (l *Ledger) MarkUnreadable(why map[string]string) {
+	if len(why) == 0 {
+		return
+	}
+	l.version++
+	l.epoch++ // its alerts are unknown from here
+	for ws, msg := range why {
+		if !IsID(ws) {
+			continue
+		}
+		w := l.ws[ws]
+		if w == nil {
+			w = l.workspace(ws)
+		} else {
+			w = l.own(w)
+		}
+		if w.unreadable == "" || msg < w.unreadable {
+			w.unreadable = msg
+		}
+	}
+	l.rankAll()
+}
+
+// UnreadableWorkspaces appends to dst (and returns) each workspace whose
+// usage is unknown because a counter of it cannot be read, with why
+// (Summary.Unreadable), in no particular order. It walks the workspaces once
+// without judging them.
+func (l *Ledger) UnreadableWorkspaces(dst map[string]string) map[string]string {
+	for name, w := range l.ws {
+		if w.unreadable != "" {
+			if dst == nil {
+				dst = map[string]string{}
+			}
+			dst[name] = w.unreadable
+		}
+	}
+	return dst
+}
+
 // UsedByPending reports whether the project and endpoint credits are still
 // being read (see Snapshot.UsedByLater): a view of them says so instead of
 // showing zeros.

@@ -153,7 +153,12 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 	full := l != e.l || l.epoch != e.epoch || period != e.period || l.historyPending != e.histPending ||
 		l.usedByPending != e.usedByPending || CompareStreamIDs(stream, e.stream) < 0
 	e.call++
-	e.todo = fresh(e.todo, &e.todoMax, 0)
+	if n := len(e.todo); max(e.todoMax, n) > 4096 && max(e.todoMax, n) > 8*n {
+		e.todo, e.todoMax = make(map[string]*wsAlerts, n), n // room for a call like the last, not the first
+	} else {
+		e.todoMax = max(e.todoMax, n)
+		clear(e.todo)
+	}
 	other := l.drains != e.drains // another reader took the list meanwhile
 	names, lost := l.takeChanged()
 	e.drains = l.drains
@@ -282,16 +287,11 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 func fresh[V any](m map[string]V, most *int, keep int) map[string]V {
 	*most = max(*most, len(m))
 	if *most <= 4096 || *most <= 8*keep {
-		if keep == 0 {
-			clear(m)
-		}
 		return m
 	}
 	n := make(map[string]V, keep)
-	if keep > 0 {
-		for k, v := range m {
-			n[k] = v
-		}
+	for k, v := range m {
+		n[k] = v
 	}
 	*most = keep
 	return n

@@ -113,7 +113,7 @@ func newDescs() descs {
 		malformed:    d("feed_malformed_total", "Stream entries skipped as malformed since mavtop started."),
 		gaps:         d("feed_gaps_total", "Times the stream was trimmed past what mavtop had read (counters were re-read)."),
 		snapshots:    d("feed_snapshots_total", "Counter snapshots read from Redis since mavtop started."),
-		resyncs:      d("feed_resyncs_total", "Times the counters replaced what mavtop showed since it started, by reason: restart (Redis restarted, possibly onto older data), reset (Redis lost the data or went back in time), drift (the counters and the stream disagreed), gap (trimmed), rollover, period, resync.", "reason"),
+		resyncs:      d("feed_resyncs_total", "Times the counters replaced what mavtop showed since it started, by reason: restart (Redis restarted, possibly onto older data), failover (another server answers, possibly a replica that lagged), reset (Redis lost the data or went back in time), drift (the counters and the stream disagreed), gap (trimmed past what was read), trim (entries read were removed), rollover, period, resync.", "reason"),
 		audits:       d("feed_audits_total", "Audits of what mavtop shows against the counters since it started."),
 		byDigest:     d("feed_audit_by_digest", "1 while the audits on the cadence read the producers' digest and a slice of the counters (the last full read found the digest equal to the counters); 0 while they read the counters, because a producer does not keep the digest."),
 		digestAudits: d("feed_digest_audits_total", "Audits answered by the digest and a slice of the counters since mavtop started."),

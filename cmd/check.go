@@ -657,7 +657,16 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 			if r.CapKind == model.CapLimit.String() {
 				of = "of its usage limit"
 			}
-			worst = append(worst, r.Workspace+" "+model.FormatPercent(r.Percent)+" "+of)
+			switch {
+			case r.level == model.LevelExhausted && r.Cap == 0:
+				// OUT by a credits_exhausted 402 with no cap: "0 % used"
+				// read as if nothing were wrong
+				worst = append(worst, r.Workspace+" refused with 402 credits_exhausted")
+			case r.level == model.LevelExhausted && r.Percent < 100:
+				worst = append(worst, r.Workspace+" refused with 402 credits_exhausted at "+model.FormatPercent(r.Percent)+" "+of)
+			default:
+				worst = append(worst, r.Workspace+" "+model.FormatPercent(r.Percent)+" "+of)
+			}
 		}
 		for _, pr := range r.Projects {
 			if pr.checkCode == code {

@@ -735,3 +735,38 @@ func TestBudgetShowAndCheckGiveOneLastEventTime(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckSaysARefusedWorkspaceIsRefused: a workspace OUT because the API
+// refused it with credits_exhausted, below its cap or with none, was
+// "MAVTOP CRITICAL - acme 0 % used", a reason that read as if nothing were
+// wrong. It names the refusal, and the percent only when there is a cap.
+func TestCheckSaysARefusedWorkspaceIsRefused(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	c := srv.Client()
+	store := feed.NewSettingsStore(c, feed.StoreOptions{})
+	pub := feed.NewPublisher(c, feed.PublisherOptions{})
+	if err := store.SetWorkspace(ctx, "half", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []model.Event{
+		{Workspace: "nocap", Endpoint: "/responses", Credits: 120, Status: 200},
+		{Workspace: "half", Endpoint: "/responses", Credits: 300, Status: 200},
+		{Workspace: "nocap", Endpoint: "/mave/chat", Status: 402, Code: model.CodeCreditsExhausted},
+		{Workspace: "half", Endpoint: "/mave/chat", Status: 402, Code: model.CodeCreditsExhausted},
+	} {
+		if err := pub.Track(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := "--redis=" + srv.URL
+	for ws, want := range map[string]string{
+		"nocap": "MAVTOP CRITICAL - nocap refused with 402 credits_exhausted |",
+		"half":  "MAVTOP CRITICAL - half refused with 402 credits_exhausted at 30 % used |",
+	} {
+		out, _, code := runMavtop(t, "check", r, ws)
+		if code != 2 || !strings.HasPrefix(out, want) {
+			t.Errorf("check %s: exit %d, want 2 and %q:\n%s", ws, code, want, out)
+		}
+	}
+}

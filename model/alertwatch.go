@@ -58,6 +58,7 @@ type AlertEvaluator struct {
 	capped    dueHeap
 	runJudged bool
 	observed  int64
+	lastNow   int64 // unix ns of the last call: a clock set back makes every run-out due
 	drains    uint64
 	call      uint64
 	stale     candidate
@@ -192,14 +193,17 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 	// they were last judged (those judged whole above are due at once: only
 	// their next instant is found)
 	judged := l.runOutJudged(now)
-	if judged != e.runJudged || l.observedFrom != e.observed {
-		// what every forecast shares moved: all are due
+	nowNs := now.UnixNano()
+	if judged != e.runJudged || l.observedFrom != e.observed || nowNs < e.lastNow {
+		// what every forecast shares moved, or the wall clock was set back
+		// (each due instant was found looking forward from a later now): all
+		// are due
 		e.runJudged, e.observed = judged, l.observedFrom
 		for _, c := range e.capped {
 			c.due = 0
 		}
 	}
-	nowNs := now.UnixNano()
+	e.lastNow = nowNs
 	for len(e.capped) > 0 && e.capped[0].due <= nowNs {
 		c := e.capped[0]
 		cond, due := ConditionUnknown, int64(math.MaxInt64) // unknown until a change or judged: stamps, the check above

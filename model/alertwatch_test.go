@@ -32,6 +32,25 @@ func TestIncrementalAlertsMatchTheFullEvaluation(t *testing.T) {
 	}
 }
 
+// TestIncrementalAlertsFollowAClockSetBack is the same comparison with the
+// wall clock set back now and then (an NTP step, a resumed machine) by a
+// second to 20 minutes: each run-out's due instant was found looking forward
+// from the later now, so buckets then in the window or the hour can be
+// ahead of the new now and every run-out is judged again.
+func TestIncrementalAlertsFollowAClockSetBack(t *testing.T) {
+	back := 0
+	matchIncremental(t, 3, 1_500, newAlertSim, func(s *alertSim) {
+		s.step()
+		if s.r.IntN(150) == 0 {
+			s.now = s.now.Add(-time.Duration(1+s.r.IntN(1_200)) * time.Second)
+			s.lastOp, back = "clock set back", back+1
+		}
+	})
+	if back < 15 {
+		t.Fatalf("the clock was set back %d times", back)
+	}
+}
+
 // TestIncrementalRunOutsFollowTimeAlone is the same comparison over 45
 // minutes of single seconds, 3 h to 50 min before the billing period ends, of
 // 40 workspaces that each charge at their own pace (and refund now and then,

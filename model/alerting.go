@@ -94,6 +94,14 @@ type Alert struct {
 	Level       Level   `json:"level"`
 	// Refused is the number of 402s with Code this period, for AlertRefusals.
 	Refused int64 `json:"refused,omitempty"`
+	// Allocation and Recharged are the workspace's now, OutAllocation and
+	// OutRecharged when its OUT began (credits), for AlertRefusals of
+	// credits_exhausted: OUT ends only when credits are added, and its
+	// resolution says which ("recharge +50").
+	Allocation    int64 `json:"allocation,omitempty"`
+	Recharged     int64 `json:"recharged,omitempty"`
+	OutAllocation int64 `json:"out_allocation,omitempty"`
+	OutRecharged  int64 `json:"out_recharged,omitempty"`
 	// BurnPerHour, RunOutIn and Spare describe AlertRunOut: the burn, how soon
 	// credits end at it, and how long before the period's end that is.
 	BurnPerHour float64       `json:"burn_per_hour,omitempty"`
@@ -272,6 +280,29 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 		}
 		a.Cap, a.CapKind = st.Cap, st.CapKind
 		a.ID = AlertID(period, w.name, "", AlertRefusals, orDash(code))
+		if code == CodeCreditsExhausted {
+			// the row's OUT rule itself (blocked: a credits_exhausted 402
+			// newer than the last credit added), one alert per OUT episode
+			a.ID = AlertID(period, w.name, "", AlertRefusals, w.out.detail())
+			if !l.historyPending {
+				a.Condition = holds(w.blocked)
+			}
+			a.Allocation, a.Recharged = s.Allocation, w.recharged
+			if w.out.set {
+				a.OutAllocation, a.OutRecharged = w.out.allocation, w.out.recharged
+			}
+			if prev := w.prevOut; prev.set && prev.detail() != w.out.detail() {
+				// the episode before ended by credit added: judged too, so
+				// it resolves as such when credit and 402 came together
+				b := a
+				b.ID = AlertID(period, w.name, "", AlertRefusals, prev.detail())
+				b.OutAllocation, b.OutRecharged = prev.allocation, prev.recharged
+				if !l.historyPending {
+					b.Condition = ConditionEnded
+				}
+				dst = append(dst, b)
+			}
+		}
 		dst = append(dst, a)
 	}
 	return dst
@@ -501,6 +532,12 @@ func (a *Alert) sentence(resolved bool) string {
 		return either(fmt.Sprintf("%s reached its budget alert (%s, alert at %s)", a.where(), used, FormatCredits(a.Cap)),
 			fmt.Sprintf("%s is under its budget alert again: the alert is now at %s credits (%s)", a.where(), FormatCredits(a.Cap), used))
 	case AlertRefusals:
+		if resolved && a.Code == CodeCreditsExhausted {
+			// only credit added ends it (the OUT rule), never a call
+			return fmt.Sprintf("credit added to %s: %s, after 402 %s (%d this period; %s credits: allocation %s + recharges %s, %s)",
+				a.where(), a.creditAdded(), a.Code, a.Refused, FormatCredits(a.Allocation+a.Recharged),
+				FormatCredits(a.Allocation), FormatCredits(a.Recharged), used)
+		}
 		return fmt.Sprintf(either("the API refuses %s's calls with 402 %s (%d this period)", "%s's calls succeed again after 402 %s (%d this period)"),
 			a.where(), a.Code, a.Refused)
 	case AlertRunOut:
@@ -529,6 +566,24 @@ func (a *Alert) sentence(resolved bool) string {
 		return fmt.Sprintf("the usage stream is read %s late", HumanizeDuration(a.Down))
 	}
 	return a.where() + " " + string(a.Kind) + either("", " resolved")
+}
+
+// creditAdded says what credit ended a credits_exhausted refusal, from the
+// workspace's allocation and recharges now and when its OUT began:
+// "recharge +50", "allocation raised +500", both, or the credits it has when
+// the episode's start is not known (a fresh start).
+func (a *Alert) creditAdded() string {
+	var parts []string
+	if d := a.Recharged - a.OutRecharged; d > 0 {
+		parts = append(parts, "recharge +"+FormatCredits(d))
+	}
+	if d := a.Allocation - a.OutAllocation; d > 0 && a.OutAllocation > 0 {
+		parts = append(parts, "allocation raised +"+FormatCredits(d))
+	}
+	if len(parts) == 0 {
+		return "credits added"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // HumanizeDuration says a duration the way the dashboard does: "45 s",

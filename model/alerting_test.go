@@ -178,18 +178,27 @@ func TestAlertRefusalsStartAndEnd(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 
-	// a ledger seeded with 402s it did not see cannot say whether they go on:
-	// it neither fires nor resolves them
+	// a ledger seeded with 402s it did not see cannot say whether a limit's
+	// go on: it neither fires nor resolves them; credits_exhausted it judges
+	// as the row does (OUT by the counters: refused, no credit added)
 	fresh := NewLedger(MonthlyUTC, t0)
-	fresh.Seed(&Snapshot{Period: MonthlyUTC.At(t0), Refused: map[string]int64{"acme/web/credits_exhausted": 3}}, t0)
-	known := map[string]AlertRecord{"2026-11/acme/-/refusals/credits_exhausted": {Status: AlertFiring,
-		Alert: Alert{ID: "2026-11/acme/-/refusals/credits_exhausted", Period: "2026-11"}}}
+	fresh.Seed(&Snapshot{Period: MonthlyUTC.At(t0), Refused: map[string]int64{"acme/web/budget_exceeded": 3}}, t0)
+	known := map[string]AlertRecord{"2026-11/acme/-/refusals/budget_exceeded": {Status: AlertFiring,
+		Alert: Alert{ID: "2026-11/acme/-/refusals/budget_exceeded", Period: "2026-11"}}}
 	cands := EvaluateAlerts(fresh, now, FeedHealth{Connected: true}, AlertOptions{}, nil)
 	if tr := AlertTransitions(known, cands, "2026-11", fresh.StreamID(), now); len(tr) != 0 {
 		t.Fatalf("unknown condition made transitions %+v", tr)
 	}
 	if tr := AlertTransitions(nil, cands, "2026-11", fresh.StreamID(), now); len(tr) != 0 {
 		t.Fatalf("unknown condition fired %+v", tr)
+	}
+	fresh = NewLedger(MonthlyUTC, t0)
+	fresh.Seed(&Snapshot{Period: MonthlyUTC.At(t0), Refused: map[string]int64{"acme/web/credits_exhausted": 3}}, t0)
+	cands = EvaluateAlerts(fresh, now, FeedHealth{Connected: true}, AlertOptions{}, nil)
+	tr := AlertTransitions(nil, cands, "2026-11", fresh.StreamID(), now)
+	if sum, _ := fresh.Summary("acme"); len(tr) != 1 || tr[0].Alert.ID != "2026-11/acme/-/refusals/credits_exhausted" || tr[0].Status != AlertFiring ||
+		sum.Status.Level != LevelExhausted {
+		t.Fatalf("a start that shows acme %s fired %+v", sum.Status.Level, tr)
 	}
 }
 
@@ -368,9 +377,23 @@ func TestAlertSentencesEveryKind(t *testing.T) {
 		{with(func(a *Alert) { a.Kind, a.Project = AlertProjectBudget, "web" }),
 			"acme/web reached its budget alert (760 credits used, alert at 1,000)",
 			"acme/web is under its budget alert again: the alert is now at 1,000 credits (760 credits used)"},
-		{with(func(a *Alert) { a.Kind, a.Code, a.Refused = AlertRefusals, CodeCreditsExhausted, 3 }),
+		{with(func(a *Alert) { a.Kind, a.Code, a.Refused = AlertRefusals, CodeBudgetExceeded, 3 }),
+			"the API refuses acme's calls with 402 budget_exceeded (3 this period)",
+			"acme's calls succeed again after 402 budget_exceeded (3 this period)"},
+		// credits_exhausted ends only by credit added, never by a call: its
+		// resolution says which credit
+		{with(func(a *Alert) {
+			a.Kind, a.Code, a.Refused = AlertRefusals, CodeCreditsExhausted, 3
+			a.Allocation, a.Recharged, a.OutAllocation = 1_000, 50, 1_000
+		}),
 			"the API refuses acme's calls with 402 credits_exhausted (3 this period)",
-			"acme's calls succeed again after 402 credits_exhausted (3 this period)"},
+			"credit added to acme: recharge +50, after 402 credits_exhausted (3 this period; 1,050 credits: allocation 1,000 + recharges 50, 760 credits used)"},
+		{with(func(a *Alert) {
+			a.Kind, a.Code, a.Refused = AlertRefusals, CodeCreditsExhausted, 1
+			a.Allocation, a.Recharged, a.OutAllocation, a.OutRecharged = 2_000, 100, 1_000, 50
+		}),
+			"the API refuses acme's calls with 402 credits_exhausted (1 this period)",
+			"credit added to acme: recharge +50, allocation raised +1,000, after 402 credits_exhausted (1 this period; 2,100 credits: allocation 2,000 + recharges 100, 760 credits used)"},
 		{with(func(a *Alert) {
 			a.Kind, a.BurnPerHour, a.RunOutIn, a.Spare = AlertRunOut, 40, 6*time.Hour, 3*24*time.Hour
 		}),

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // events (usage, refunds, steps, 402s of three codes, recharges), settings and project
 // budgets changed (allocation, limit, budget alert, thresholds), the hour
 // read back and ended, the project credits read, re-reads, a rewind (a new
-// ledger), a clone, the stale feed, time crossing MinSpan, the hour and a
+// ledger), a clone, the stale feed, a recharge then a credits_exhausted 402 (OUT again, its own alert), time crossing MinSpan, the hour and a
 // billing period's rollover, workspaces that stop spending and start again, and the lifecycle edited by "another instance"
 // (firing or resolving ids, FiredStream ahead of or behind this ledger, a
 // record gone, one cleared by a history that is gone, an earlier period's
@@ -27,7 +28,7 @@ import (
 func TestIncrementalAlertsMatchTheFullEvaluation(t *testing.T) {
 	n := matchIncremental(t, 8, 600, newAlertSim, (*alertSim).step)
 	// a run that never reaches these proves nothing
-	if n.fired < 500 || n.resolved < 100 || n.removed < 20 || n.blocked < 20 || n.runOuts < 1000 {
+	if n.fired < 500 || n.resolved < 100 || n.removed < 20 || n.blocked < 20 || n.runOuts < 1000 || n.outAgain < 5 {
 		t.Fatalf("the random seconds did not exercise the lifecycle: %+v", n)
 	}
 }
@@ -152,8 +153,8 @@ func (s *alertSim) spendStep() {
 // tracked, and run-out conditions that changed in a second that changed
 // nothing of their workspace, by what they were and became.
 type simCounts struct {
-	fired, resolved, removed, blocked, runOuts int
-	byTime                                     map[string]int
+	fired, resolved, removed, blocked, runOuts, outAgain int
+	byTime                                               map[string]int
 }
 
 // matchIncremental runs seeds simulations (made by sim, moved a second by
@@ -241,6 +242,9 @@ func matchIncremental(t *testing.T, seeds uint64, seconds int, sim func(seed uin
 					n.removed++
 				case tr.Status == model.AlertFiring:
 					n.fired++
+					if strings.Contains(tr.Alert.ID, "/refusals/credits_exhausted@") {
+						n.outAgain++ // OUT again after credit was added
+					}
 				default:
 					n.resolved++
 				}
@@ -264,7 +268,7 @@ func matchIncremental(t *testing.T, seeds uint64, seconds int, sim func(seed uin
 			s.edit(cands)
 		}
 	}
-	t.Logf("fired %d, resolved %d, removed %d, held back by the stream %d, run-outs tracked %d", n.fired, n.resolved, n.removed, n.blocked, n.runOuts)
+	t.Logf("fired %d (OUT again %d), resolved %d, removed %d, held back by the stream %d, run-outs tracked %d", n.fired, n.outAgain, n.resolved, n.removed, n.blocked, n.runOuts)
 	return n
 }
 
@@ -456,6 +460,11 @@ func (s *alertSim) op() {
 		s.lastOp = "recharge"
 		e := model.Event{ID: s.nextID(), TS: ts, Workspace: ws, Kind: model.KindRecharge, Credits: 500}
 		s.l.Apply(&e)
+		if s.r.IntN(2) == 0 { // refused again after it: a new OUT, its own alert
+			s.lastOp = "recharge then 402 credits_exhausted"
+			e = model.Event{ID: s.nextID(), TS: ts, Workspace: ws, Project: proj, Endpoint: "chat", Status: 402, Code: model.CodeCreditsExhausted}
+			s.l.Apply(&e)
+		}
 	case k < 820:
 		s.lastOp = "settings event"
 		b, _ := json.Marshal(s.settings())

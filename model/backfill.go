@@ -116,6 +116,9 @@ func (l *Ledger) decideBlocked(w *wsState, on bool) {
 	}
 	w.hist |= histBlocked
 	if w.blocked != on {
+		if on {
+			w.startOut(l.period)
+		}
 		w.blocked = on
 		l.rerank(w)
 	}

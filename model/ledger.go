@@ -156,6 +156,11 @@ type wsState struct {
 	// blocked: the API refused this workspace with credits_exhausted and no
 	// credit (a recharge, an allocation raise) has been added since.
 	blocked bool
+	// out is the OUT episode blocked last began (startOut): what its
+	// credits_exhausted alert is named after, and what its resolution
+	// compares with to say which credit was added.
+	// prevOut is the episode before it (set: one began this period).
+	out, prevOut outEpisode
 	// unreadable says why the workspace's used or recharged counter could not
 	// be read at the last Seed ("" when it could): its level is LevelUnknown
 	// until a Seed reads a good value. Events applied meanwhile count on a base
@@ -455,6 +460,9 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 	l.refusedAll[class]++
 	by := l.refusedBy(w, p, class)
 	if class == RefusedCredits {
+		if !w.blocked {
+			w.startOut(l.period)
+		}
 		w.blocked = true // OUT until credits are added; a limit's 402 is judged by the limit
 		w.hist |= histBlocked
 	}
@@ -616,7 +624,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 				w.burn = o.burn.clone() // o is shared with a clone, which may still add to it
 			}
 			if samePeriod {
-				w.fired, w.blocked, w.hist = o.fired, o.blocked, o.hist
+				w.fired, w.blocked, w.hist, w.out, w.prevOut = o.fired, o.blocked, o.hist, o.out, o.prevOut
 			}
 		}
 		return w
@@ -667,7 +675,9 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 		if o == nil || !heal {
 			// Only the counters to go by: OUT after a credits_exhausted 402 this
 			// period when no credit was added this period (a Backfill orders them).
-			w.blocked = w.blockedByCounters(l.period)
+			if w.blocked = w.blockedByCounters(l.period); w.blocked && (o == nil || !samePeriod || !o.blocked) {
+				w.startOut(l.period)
+			}
 			if !heal {
 				continue
 			}
@@ -680,6 +690,9 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 				w.blocked = false
 				w.hist |= histBlocked | histCredits
 			case w.refused[RefusedCredits] > o.refused[RefusedCredits]:
+				if !w.blocked {
+					w.startOut(l.period)
+				}
 				w.blocked = true // refused in the gap, with no credit added in it
 				w.hist |= histBlocked
 			}

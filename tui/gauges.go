@@ -547,6 +547,18 @@ func (g Gauges) View() string {
 	return b.String()
 }
 
+// longestFit is the first of forms (longest first) that fits in width cells,
+// else the last: a cut "counter unrea…" or "no allocation…" in the bar's place
+// needed a second reading where a shorter whole form fits.
+func longestFit(width int, forms ...string) string {
+	for _, f := range forms {
+		if cellWidth(f) <= width {
+			return f
+		}
+	}
+	return forms[len(forms)-1]
+}
+
 func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column) string {
 	look := g.st.Level(r.verdict.Level)
 	marker, name := "  ", pad(shortName(r.Name, nameW), nameW)
@@ -561,7 +573,7 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 	level := look.Style.Render(pad(look.Symbol+" "+look.Word, levelW))
 	var bar string
 	if vs := &r.verdict.Status; vs.Unreadable != "" {
-		bar = look.Style.Render(align("counter unreadable: usage unknown", barW, false))
+		bar = look.Style.Render(align(longestFit(barW, "counter unreadable: usage unknown", "counter unreadable", "unreadable"), barW, false))
 	} else if vs.HasCap() {
 		limit := r.Settings.UsageLimit // the workspace's ╳; a project's limit is the bar's end
 		if r.verdict.Project != "" {
@@ -569,7 +581,7 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 		}
 		bar = gaugeBar(barW, vs.Used, vs.Cap, limit, vs.Thresholds, look.Style, g.st)
 	} else {
-		bar = g.st.Dim.Render(align("no allocation set", barW, false))
+		bar = g.st.Dim.Render(align(longestFit(barW, "no allocation set", "no allocation", "no alloc"), barW, false))
 	}
 	var b strings.Builder
 	b.WriteString(marker + name + " " + level + " " + bar)

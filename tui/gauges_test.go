@@ -96,3 +96,29 @@ func TestGaugeBarTicks(t *testing.T) {
 		t.Fatalf("bar with limit %q", got)
 	}
 }
+
+// TestGaugeBarWordsAreWholeAtEveryWidth: where a row has no bar (no
+// allocation, a counter unreadable) the words in its place were cut to
+// "no allocation…" and "counter unrea…" at 100 columns; a shorter form is
+// shown whole instead.
+func TestGaugeBarWordsAreWholeAtEveryWidth(t *testing.T) {
+	l := testLedger(t)
+	l.MarkUnreadable(map[string]string{"b": `counter "used:b" cannot be read`})
+	for _, w := range []int{80, 90, 100, 110, 120, 150, 200} {
+		g := NewGauges(testCommon())
+		g.SetSize(w, 10)
+		g.Refresh(l)
+		view := ansi.Strip(g.View())
+		if strings.Contains(view, "unrea…") || strings.Contains(view, "alloc…") || strings.Contains(view, "allocation…") {
+			t.Errorf("width %d: a cut word in a bar's place:\n%s", w, view)
+		}
+		var unset, unknown bool
+		for _, line := range strings.Split(view, "\n") {
+			unset = unset || strings.Contains(line, "· unset") && strings.Contains(line, " no alloc")
+			unknown = unknown || strings.Contains(line, "? unkn") && strings.Contains(line, " unreadable")
+		}
+		if !unset || !unknown {
+			t.Errorf("width %d: no whole 'no alloc…' (%v) or 'unreadable' (%v) form:\n%s", w, unset, unknown, view)
+		}
+	}
+}

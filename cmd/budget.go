@@ -302,7 +302,13 @@ func attachProjects(l *model.Ledger, rows []wsRow) {
 			if p.Name == "" {
 				continue // the workspace's calls made without a project
 			}
-			r.Projects = append(r.Projects, projectOf(&p))
+			pr := projectOf(&p)
+			if r.Unreadable != "" && p.Budget.Limit > 0 {
+				// its used_by may be read, the workspace's counters not: judged
+				// unknown as the workspace (and its alert lines) are
+				pr.Level, pr.level = model.LevelUnknown.String(), model.LevelUnknown
+			}
+			r.Projects = append(r.Projects, pr)
 		}
 		slices.SortFunc(r.Projects, func(a, b projectRow) int { return strings.Compare(a.Project, b.Project) })
 	}
@@ -321,9 +327,9 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKSPACE\tUSED\tALLOCATION\tRECHARGED\tPERCENT\tLEVEL\tSETTINGS")
 	for _, r := range rows {
-		pct, used := "-", strconv.FormatInt(r.Used, 10)
-		if r.Unreadable != "" { // the model's LevelUnknown: no usage, no percent
-			used = "unreadable"
+		pct, used, recharged := "-", strconv.FormatInt(r.Used, 10), strconv.FormatInt(r.Recharged, 10)
+		if r.Unreadable != "" { // the model's LevelUnknown: no usage, no percent, as --json's null
+			used, recharged = "unreadable", "-"
 		} else if r.Cap > 0 {
 			pct = model.FormatPercent(r.Percent)
 			if r.CapKind == model.CapLimit.String() {
@@ -334,17 +340,20 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 		if r.HasSettings {
 			set = describeSettings(r.Settings, r.Thresholds)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Workspace, used, orNone(r.Allocation), r.Recharged, pct, r.Level, set)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Workspace, used, orNone(r.Allocation), recharged, pct, r.Level, set)
 		for _, pr := range r.Projects {
 			budget := "no budget"
 			if pr.HasBudget {
 				budget = fmt.Sprintf("usage limit %s, budget alert %s", orNone(pr.Budget.Limit), orNone(pr.Budget.Alert))
 			}
-			level := ""
+			level, pused := "", strconv.FormatInt(pr.Used, 10)
 			if pr.Budget.Limit > 0 {
 				level = pr.Level
 			}
-			fmt.Fprintf(tw, "  /%s\t%d\t\t\t\t%s\t%s\n", pr.Project, pr.Used, level, budget)
+			if r.Unreadable != "" {
+				pused = "-"
+			}
+			fmt.Fprintf(tw, "  /%s\t%s\t\t\t\t%s\t%s\n", pr.Project, pused, level, budget)
 		}
 	}
 	return tw.Flush()

@@ -207,6 +207,13 @@ func judgedRow(j *model.Judged) wsRow {
 	}
 	if s.Unreadable != "" {
 		r.unreadable(s.Unreadable) // model.LevelUnknown: its check status is UNKNOWN
+		if s.Level == model.LevelExhausted {
+			// the API refuses it (credits_exhausted, no credit added since):
+			// the model's word whatever the counters hold, as the dashboard's
+			// OUT and /metrics' level 5 say it; its figures stay unknown
+			r.Level, r.Verdict, r.Check = s.Level.String(), s.Level.String(), "critical"
+			r.checkCode, r.ownCode = checkCritical, checkCritical
+		}
 	}
 	return r
 }
@@ -221,7 +228,7 @@ func (r *wsRow) unreadable(why string) {
 	r.Percent, r.LimitPercent, r.Remaining, r.Used = 0, 0, nil, 0
 	r.checkCode, r.ownCode = checkUnknown, checkUnknown
 	for i := range r.Projects {
-		r.Projects[i].Check = "unknown"
+		r.Projects[i].Check, r.Projects[i].Level = "unknown", "unknown"
 		r.Projects[i].checkCode = checkUnknown
 	}
 }
@@ -461,7 +468,10 @@ prints exactly one JSON object with "status" and "reason".`,
 			for i := range rows {
 				r := &rows[i]
 				if r.Unreadable != "" {
-					continue // judged unknown (judgedRow); the status is UNKNOWN already (unreadable above)
+					if r.checkCode == checkCritical { // refused by the API (judgedRow)
+						code = model.WorseCheck(code, r.checkCode)
+					}
+					continue // else judged unknown (judgedRow); the status is UNKNOWN already (unreadable above)
 				}
 				r.judge(fixed, warn, crit)
 				code = model.WorseCheck(code, r.checkCode)
@@ -649,7 +659,11 @@ var errSilent = errors.New("")
 func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string {
 	var worst []string
 	for _, r := range rows {
-		if r.checkCode != code || code == checkOK || r.Unreadable != "" {
+		if r.checkCode != code || code == checkOK {
+			continue
+		}
+		if r.Unreadable != "" { // only the API's refusal is known of it (judgedRow)
+			worst = append(worst, r.Workspace+" refused with 402 credits_exhausted (usage unreadable)")
 			continue
 		}
 		if r.ownCode == code {
@@ -687,13 +701,19 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 		if r.Cap > 0 {
 			max = fmt.Sprint(r.Cap)
 		}
-		used := strconv.FormatInt(r.Used, 10)
+		used, refused := strconv.FormatInt(r.Used, 10), strconv.FormatInt(r.Refused, 10)+"c"
 		if r.Unreadable != "" {
-			used = "U" // the plugin guidelines' "cannot be determined", not a reading of 0
+			// the plugin guidelines' "cannot be determined", not a reading
+			// of 0: every figure read from the counters, as --json's null
+			used, refused = "U", "U"
 		}
-		perf = append(perf, fmt.Sprintf("'%s_used'=%s;;;0;%s '%s_402'=%dc", r.Workspace, used, max, r.Workspace, r.Refused))
+		perf = append(perf, fmt.Sprintf("'%s_used'=%s;;;0;%s '%s_402'=%s", r.Workspace, used, max, r.Workspace, refused))
 		for _, pr := range r.Projects {
-			perf = append(perf, fmt.Sprintf("'%s/%s_used'=%d;;;0;%d", r.Workspace, pr.Project, pr.Used, pr.Budget.Limit))
+			pu := strconv.FormatInt(pr.Used, 10)
+			if r.Unreadable != "" {
+				pu = "U"
+			}
+			perf = append(perf, fmt.Sprintf("'%s/%s_used'=%s;;;0;%d", r.Workspace, pr.Project, pu, pr.Budget.Limit))
 		}
 	}
 	if len(perf) == 0 {
@@ -731,14 +751,21 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 		} else if r.Stale {
 			last = "stale"
 		}
-		used := strconv.FormatInt(r.Used, 10)
-		if r.Unreadable != "" {
-			used, pct = "unreadable", "-"
+		used, refused := strconv.FormatInt(r.Used, 10), strconv.FormatInt(r.Refused, 10)
+		if r.Unreadable != "" { // as --json's null: no figure read from the counters
+			used, pct, refused = "unreadable", "-", "-"
+			if r.Recharged > 0 {
+				alloc = fmt.Sprint(r.Allocation)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.Workspace, used, alloc, pct, r.Level, r.Refused, last, r.Check)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Workspace, used, alloc, pct, r.Level, refused, last, r.Check)
 		for _, pr := range r.Projects {
-			fmt.Fprintf(tw, "%s/%s\t%d\t-\t%s (limit %d)\t%s\t%d\t\t%s\t\n", r.Workspace, pr.Project, pr.Used,
-				model.FormatPercent(pr.Percent), pr.Budget.Limit, pr.Level, pr.Refused, pr.Check)
+			pu, ppct, plevel, pref := strconv.FormatInt(pr.Used, 10), model.FormatPercent(pr.Percent), pr.Level, strconv.FormatInt(pr.Refused, 10)
+			if r.Unreadable != "" {
+				pu, ppct, plevel, pref = "-", "-", "unknown", "-"
+			}
+			fmt.Fprintf(tw, "%s/%s\t%s\t-\t%s (limit %d)\t%s\t%s\t\t%s\t\n", r.Workspace, pr.Project, pu,
+				ppct, pr.Budget.Limit, plevel, pref, pr.Check)
 		}
 	}
 	if err := tw.Flush(); err != nil {

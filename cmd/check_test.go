@@ -617,10 +617,10 @@ func TestCheckRowsOfUnreadableAndHugeCounters(t *testing.T) {
 					rows[f[0]] = f
 				}
 			}
-			if got, want := strings.Join(rows["broken"], " "), "broken unreadable 1000 - unknown 0 — unknown"; got != want {
+			if got, want := strings.Join(rows["broken"], " "), "broken unreadable 1000 - unknown - — unknown"; got != want {
 				t.Errorf("broken's row %q, want %q", got, want)
 			}
-			if got, want := strings.Join(rows["orphan"], " "), "orphan unreadable none set - unknown 0 — unknown"; got != want {
+			if got, want := strings.Join(rows["orphan"], " "), "orphan unreadable none set - unknown - — unknown"; got != want {
 				t.Errorf("orphan's row %q, want %q", got, want)
 			}
 			if got, want := strings.Join(rows["huge"], " "), "huge 9223372036854775807 500 >9999 % exhausted 0 — critical"; got != want {

@@ -221,3 +221,90 @@ func metricValue(t *testing.T, scrape, name string) float64 {
 	t.Fatalf("no %s in the scrape", name)
 	return 0
 }
+
+// TestARefusedWorkspaceWithAnUnreadableCounterIsOutOnEverySurface: the API
+// refusing a workspace with credits_exhausted is known whatever its used
+// counter holds (model.Assess: LevelExhausted, the API's word). The dashboard
+// said ✖ OUT and /metrics level 5, but check overrode the model with UNKNOWN
+// (exit 3, not 2) and budget show with "unknown". And the text surfaces gave
+// figures --json says are unknown: check's 402 column and perfdata ('_402'=1c),
+// a limited project's used, percent and level ("0", "0 %", "ok"), budget
+// show's RECHARGED. The reason of a workspace refused before its cap is used
+// up said only 'early 20 % used', which explains no CRITICAL.
+func TestARefusedWorkspaceWithAnUnreadableCounterIsOutOnEverySurface(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	c := srv.Client()
+	store := feed.NewSettingsStore(c, feed.StoreOptions{})
+	pub := feed.NewPublisher(c, feed.PublisherOptions{})
+	period := model.MonthlyUTC.At(time.Now()).Key
+	for _, ws := range []string{"out", "lim", "early"} {
+		if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: 100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.SetProject(ctx, "lim", "p1", model.ProjectBudget{Limit: 500}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []model.Event{
+		{Workspace: "out", Endpoint: "/r", Credits: 20, Status: 200},
+		{Workspace: "out", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
+		{Workspace: "lim", Project: "p1", Endpoint: "/r", Credits: 30, Status: 200},
+		{Workspace: "lim", Kind: model.KindRecharge, Credits: 50},
+		// readable, refused at 20 %: its reason says why it is CRITICAL
+		{Workspace: "early", Endpoint: "/r", Credits: 20, Status: 200},
+		{Workspace: "early", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
+	} {
+		if err := pub.Track(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.HSet(ctx, feed.Keys{}.Used(period), "out", "abc").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSet(ctx, feed.Keys{}.Refused(period), model.RefusedField("lim", "p1", model.CodeBudgetExceeded), "-3").Err(); err != nil {
+		t.Fatal(err)
+	}
+	v := readSurfaces(t, srv, nil, []string{"out", "lim", "early"})
+	if row := rowOf(v.screen, "out"); !strings.Contains(row, "OUT") {
+		t.Fatalf("control: dashboard row %q, want OUT", row)
+	}
+	if got := seriesOf(t, v.metrics, "mavtop_workspace_level")["out"]; got != float64(model.LevelExhausted) {
+		t.Fatalf("control: mavtop_workspace_level %v, want 5", got)
+	}
+	if v.checkCode != checkCritical || !strings.HasPrefix(v.checkText, "MAVTOP CRITICAL - ") || !strings.Contains(v.checkText, "out refused with 402 credits_exhausted (usage unreadable)") {
+		t.Errorf("check exit %d, want 2 naming out\n%s", v.checkCode, v.checkText)
+	}
+	if !strings.Contains(v.checkText, "early refused with 402 credits_exhausted at 20 % used") {
+		t.Errorf("check's reason does not say why early is CRITICAL (it said 'early 20 %% used')\n%s", v.checkText)
+	}
+	for surface, text := range map[string]string{"check": v.checkText, "budget show": v.budgetText} {
+		if row := rowOf(text, "out"); !strings.Contains(row, " unreadable ") || !strings.Contains(row, " exhausted") {
+			t.Errorf("%s row %q, want unreadable and exhausted", surface, row)
+		}
+	}
+	for surface, js := range map[string]surfaceJSON{"check --json": v.check, "budget show --json": v.budget} {
+		for _, row := range js.Workspaces {
+			if row.Workspace == "out" && (row.Level != "exhausted" || string(row.Used) != "null") {
+				t.Errorf("%s: out level %q used %s, want exhausted and null", surface, row.Level, row.Used)
+			}
+		}
+	}
+	perf := strings.SplitN(strings.SplitN(v.checkText, "\n", 2)[0], " | ", 2)[1]
+	for _, want := range []string{"'out_used'=U;", "'out_402'=U", "'lim_used'=U;", "'lim_402'=U", "'lim/p1_used'=U;"} {
+		if !strings.Contains(perf, want) {
+			t.Errorf("perfdata %q lacks %s", perf, want)
+		}
+	}
+	if row := rowOf(v.checkText, "lim/p1"); strings.Contains(row, " 30 ") || strings.Contains(row, " ok ") || !strings.Contains(row, " unknown") {
+		t.Errorf("check's project row %q: its figures and level are unknown", row)
+	}
+	if row := rowOf(v.budgetText, "lim"); !strings.Contains(row, "  -  ") || strings.Contains(row, " 50 ") {
+		t.Errorf("budget show row %q, want RECHARGED -", row)
+	}
+	for _, row := range v.budget.Workspaces {
+		if row.Workspace == "lim" && (len(row.Projects) != 1 || row.Projects[0].Level != "unknown") {
+			t.Errorf("budget show --json lim's projects %+v, want level unknown", row.Projects)
+		}
+	}
+}

@@ -21,26 +21,18 @@ import (
 // the stored 76.7.
 func TestAlertsJSONUsesThePayloadsWords(t *testing.T) {
 	srv := feedtest.Start(t)
-	ctx := context.Background()
 	now := time.Now()
 	period := model.MonthlyUTC.At(now).Key
 	tr := model.AlertTransition{Status: model.AlertFiring, At: now, Alert: model.Alert{
 		ID: notifytest.ThresholdID(period, "acme", "75"), Kind: model.AlertThreshold, Period: period,
 		Workspace: "acme", Threshold: 75, Used: 767, Cap: 1000, CapKind: model.CapAllocation, PercentUsed: 76.7, Level: model.LevelHigh}}
-	if ok, err := feed.NewAlertStore(srv.Client(), "").Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{}); !ok || err != nil {
-		t.Fatalf("claim %v %v", ok, err)
-	}
-	out, errOut, code := runMavtop(t, "alerts", "--json", "--redis", srv.URL)
-	if code != 0 {
-		t.Fatalf("code %d: %s", code, errOut)
-	}
 	var listed struct {
 		Alerts []struct {
 			Alert map[string]any `json:"alert"`
 		} `json:"alerts"`
 	}
-	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed.Alerts) != 1 {
-		t.Fatalf("%v\n%s", err, out)
+	if out := claimAndList(t, srv, tr, &listed); len(listed.Alerts) != 1 {
+		t.Fatalf("%d alerts listed, want 1\n%s", len(listed.Alerts), out)
 	}
 	p := notify.NewPayload(&tr, tr.Summary(period))
 	if a := listed.Alerts[0].Alert; a["level"] != p.Level || a["cap_kind"] != p.CapKind || a["level"] != "high" {
@@ -94,13 +86,6 @@ func TestAlertsJSONHasOnePercentAndSeconds(t *testing.T) {
 		ID: model.AlertID(period, "acme", "", model.AlertRunOut, ""), Kind: model.AlertRunOut, Period: period,
 		Workspace: "acme", Used: used, Cap: 1000, CapKind: model.CapAllocation,
 		PercentUsed: float64(used) * 100 / 1000, Level: model.LevelExhausted, BurnPerHour: 118.8, Spare: spare}}
-	if ok, err := feed.NewAlertStore(c, "").Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{}); !ok || err != nil {
-		t.Fatalf("claim %v %v", ok, err)
-	}
-	out, errOut, code := runMavtop(t, "alerts", "--json", "--redis", srv.URL)
-	if code != 0 {
-		t.Fatalf("code %d: %s", code, errOut)
-	}
 	var listed struct {
 		Alerts []struct {
 			Alert      map[string]any `json:"alert"`
@@ -111,8 +96,8 @@ func TestAlertsJSONHasOnePercentAndSeconds(t *testing.T) {
 			} `json:"deliveries"`
 		} `json:"alerts"`
 	}
-	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed.Alerts) != 1 || len(listed.Alerts[0].Deliveries) != 1 {
-		t.Fatalf("%v\n%s", err, out)
+	if out := claimAndList(t, srv, tr, &listed); len(listed.Alerts) != 1 || len(listed.Alerts[0].Deliveries) != 1 {
+		t.Fatalf("%d alerts listed, want 1 with 1 delivery\n%s", len(listed.Alerts), out)
 	}
 	p := notify.NewPayload(&tr, tr.Summary(period))
 	rec, del := listed.Alerts[0].Alert, listed.Alerts[0].Deliveries[0].Transition.Alert
@@ -128,4 +113,21 @@ func TestAlertsJSONHasOnePercentAndSeconds(t *testing.T) {
 			t.Errorf("%s: run_out_in_seconds %v without a run_out_in", name, a["run_out_in_seconds"])
 		}
 	}
+}
+
+// claimAndList claims tr's alert as a watcher does (its first delivery) and
+// decodes what `mavtop alerts --json` lists into listed; it returns the output.
+func claimAndList(t *testing.T, srv *feedtest.Server, tr model.AlertTransition, listed any) string {
+	t.Helper()
+	if ok, err := feed.NewAlertStore(srv.Client(), "").Claim(context.Background(), tr, tr.Summary(tr.Alert.Period), feed.ClaimOptions{}); !ok || err != nil {
+		t.Fatalf("claim %v %v", ok, err)
+	}
+	out, errOut, code := runMavtop(t, "alerts", "--json", "--redis", srv.URL)
+	if code != 0 {
+		t.Fatalf("alerts --json: code %d: %s", code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), listed); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return out
 }

@@ -1,13 +1,10 @@
 package cmd
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"mavtop/feed"
-	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
 
@@ -19,28 +16,15 @@ import (
 // its reason is still said, but CRITICAL ranks above it (the plugin
 // convention: CRITICAL > WARNING > UNKNOWN > OK). check WS judges WS only.
 func TestCriticalIsNotHiddenByUnknown(t *testing.T) {
-	srv := feedtest.Start(t)
-	ctx := context.Background()
-	c := srv.Client()
-	store := feed.NewSettingsStore(c, feed.StoreOptions{})
-	pub := feed.NewPublisher(c, feed.PublisherOptions{})
-	period := model.MonthlyUTC.At(time.Now()).Key
-	keys := feed.Keys{}
-	for _, ws := range []string{"ord", "calm"} {
-		if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: 1000}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, e := range []model.Event{
-		{Workspace: "ord", Endpoint: "/r", Credits: 1000, Status: 200},
-		{Workspace: "ord", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
-		{Workspace: "calm", Endpoint: "/r", Credits: 100, Status: 200},
-	} {
-		if err := pub.Track(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r := "--redis=" + srv.URL
+	f := newFixture(t)
+	f.allocate(t, 1000, "ord", "calm")
+	f.track(t,
+		model.Event{Workspace: "ord", Endpoint: "/r", Credits: 1000, Status: 200},
+		model.Event{Workspace: "ord", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
+		model.Event{Workspace: "calm", Endpoint: "/r", Credits: 100, Status: 200},
+	)
+	keys, period := feed.Keys{}, f.period
+	r := "--redis=" + f.srv.URL
 	if out, _, code := runMavtop(t, "check", r, "ord"); code != checkCritical {
 		t.Fatalf("control: check ord exit %d, want 2\n%s", code, out)
 	}
@@ -51,9 +35,7 @@ func TestCriticalIsNotHiddenByUnknown(t *testing.T) {
 		"bad refused":   {keys.Refused(period), "\x1b//credits_exhausted"},
 	}
 	for _, j := range junk {
-		if err := c.HSet(ctx, j[0], j[1], "{}").Err(); err != nil {
-			t.Fatal(err)
-		}
+		f.hset(t, j[0], j[1], "{}")
 	}
 	out, _, code := runMavtop(t, "check", r, "ord")
 	if code != checkCritical || !strings.HasPrefix(out, "MAVTOP CRITICAL - ") {
@@ -80,9 +62,7 @@ func TestCriticalIsNotHiddenByUnknown(t *testing.T) {
 	}
 
 	// an unreadable counter: UNKNOWN alone, CRITICAL beside an exhausted workspace
-	if err := c.HSet(ctx, keys.Used(period), "broken", "notanumber").Err(); err != nil {
-		t.Fatal(err)
-	}
+	f.hset(t, keys.Used(period), "broken", "notanumber")
 	out, _, code = runMavtop(t, "check", r, "broken")
 	if code != checkUnknown {
 		t.Errorf("check broken: exit %d, want 3\n%s", code, out)

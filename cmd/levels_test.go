@@ -35,24 +35,48 @@ type surfaceView struct {
 
 // surfaceJSON is the part of check --json and budget show --json compared.
 type surfaceJSON struct {
-	Workspaces []struct {
-		Workspace      string `json:"workspace"`
-		Level          string `json:"level"`
-		Verdict        string `json:"verdict"`
-		VerdictProject string `json:"verdict_project"`
-		Check          string `json:"check"`
-		Unreadable     string `json:"unreadable"`
-		// the figures, as written (null for an unreadable counter)
-		Used      json.RawMessage `json:"used"`
-		Percent   json.RawMessage `json:"percent"`
-		Remaining json.RawMessage `json:"remaining"`
-		Refused   json.RawMessage `json:"refused_402"`
-		Projects  []struct {
-			Project string `json:"project"`
-			Level   string `json:"level"`
-			Check   string `json:"check"`
-		} `json:"projects"`
-	} `json:"workspaces"`
+	Workspaces []surfaceRow `json:"workspaces"`
+}
+
+// surfaceRow is one workspace's row of check --json or budget show --json.
+type surfaceRow struct {
+	Workspace      string `json:"workspace"`
+	Level          string `json:"level"`
+	Verdict        string `json:"verdict"`
+	VerdictProject string `json:"verdict_project"`
+	Check          string `json:"check"`
+	Unreadable     string `json:"unreadable"`
+	// the figures, as written (null for an unreadable counter)
+	Used      json.RawMessage `json:"used"`
+	Percent   json.RawMessage `json:"percent"`
+	Remaining json.RawMessage `json:"remaining"`
+	Refused   json.RawMessage `json:"refused_402"`
+	Projects  []struct {
+		Project string `json:"project"`
+		Level   string `json:"level"`
+		Check   string `json:"check"`
+	} `json:"projects"`
+}
+
+// jsonRows calls each with workspace's row on check --json and on budget show
+// --json (surface says which), and fails t where a surface has no row for it.
+func (v surfaceView) jsonRows(t *testing.T, workspace string, each func(surface string, row surfaceRow)) {
+	t.Helper()
+	for _, s := range []struct {
+		name string
+		js   surfaceJSON
+	}{{"check --json", v.check}, {"budget show --json", v.budget}} {
+		found := false
+		for _, row := range s.js.Workspaces {
+			if row.Workspace == workspace {
+				found = true
+				each(s.name, row)
+			}
+		}
+		if !found {
+			t.Errorf("%s: not on %s", workspace, s.name)
+		}
+	}
 }
 
 // readSurfaces reads every surface of srv, with defaults as the default
@@ -311,37 +335,27 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		if w.verdict != "" {
 			verdict = w.project.want
 		}
-		for surface, js := range map[string]surfaceJSON{"check --json": v.check, "budget show --json": v.budget} {
-			found := false
-			for _, row := range js.Workspaces {
-				if row.Workspace != name {
-					continue
-				}
-				found = true
-				if row.Level != w.want.String() || row.Verdict != verdict.String() || row.VerdictProject != w.verdict {
-					t.Errorf("%s: %s level %q verdict %q (%q), want %q, %q (%q)", name, surface, row.Level, row.Verdict, row.VerdictProject,
-						w.want, verdict, w.verdict)
-				}
-				if surface == "check --json" && row.Check != checkNames[verdict] {
-					t.Errorf("%s: check --json check %q, want %q", name, row.Check, checkNames[verdict])
-				}
-				var pl string
-				for _, p := range row.Projects {
-					if p.Project == "p1" {
-						pl = p.Level
-					}
-				}
-				switch {
-				case w.project != nil && (w.project.budget.Limit > 0 || surface == "budget show --json") && pl != w.project.want.String():
-					t.Errorf("%s/p1: %s level %q, want %q", name, surface, pl, w.project.want)
-				case surface == "check --json" && (w.project == nil || w.project.budget.Limit == 0) && len(row.Projects) > 0:
-					t.Errorf("%s: check --json lists projects without a usage limit: %+v", name, row.Projects)
+		v.jsonRows(t, name, func(surface string, row surfaceRow) {
+			if row.Level != w.want.String() || row.Verdict != verdict.String() || row.VerdictProject != w.verdict {
+				t.Errorf("%s: %s level %q verdict %q (%q), want %q, %q (%q)", name, surface, row.Level, row.Verdict, row.VerdictProject,
+					w.want, verdict, w.verdict)
+			}
+			if surface == "check --json" && row.Check != checkNames[verdict] {
+				t.Errorf("%s: check --json check %q, want %q", name, row.Check, checkNames[verdict])
+			}
+			var pl string
+			for _, p := range row.Projects {
+				if p.Project == "p1" {
+					pl = p.Level
 				}
 			}
-			if !found {
-				t.Errorf("%s: not on %s", name, surface)
+			switch {
+			case w.project != nil && (w.project.budget.Limit > 0 || surface == "budget show --json") && pl != w.project.want.String():
+				t.Errorf("%s/p1: %s level %q, want %q", name, surface, pl, w.project.want)
+			case surface == "check --json" && (w.project == nil || w.project.budget.Limit == 0) && len(row.Projects) > 0:
+				t.Errorf("%s: check --json lists projects without a usage limit: %+v", name, row.Projects)
 			}
-		}
+		})
 		if got := wsLevels[name]; got != float64(w.want) {
 			t.Errorf("%s: mavtop_workspace_level %v, want %d (%v)", name, got, w.want, w.want)
 		}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"mavtop/feed"
-	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
 
@@ -18,20 +17,10 @@ import (
 // the 402 — so the workspace is at 10 %, ok, not OUT. A 402 after the raise is
 // OUT again on every surface.
 func TestAllocationRaisedWhileDownEndsOut(t *testing.T) {
-	srv := feedtest.Start(t)
-	ctx := context.Background()
-	c := srv.Client()
-	store := feed.NewSettingsStore(c, feed.StoreOptions{})
-	pub := feed.NewPublisher(c, feed.PublisherOptions{})
-	track := func(e model.Event) {
-		t.Helper()
-		if err := pub.Track(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := store.SetWorkspace(ctx, "w", model.Settings{Allocation: 100}); err != nil {
-		t.Fatal(err)
-	}
+	f := newFixture(t)
+	ctx, c, store, srv := f.ctx, f.c, f.store, f.srv
+	track := func(e model.Event) { t.Helper(); f.track(t, e) }
+	f.allocate(t, 100, "w")
 	// a second apart, so the raise (stamped now) is later than the 402 to the millisecond
 	track(model.Event{TS: time.Now().Add(-2 * time.Second).UnixMilli(), Workspace: "w", Endpoint: "/responses", Credits: 100, Status: 200})
 	track(model.Event{TS: time.Now().Add(-time.Second).UnixMilli(), Workspace: "w", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted})

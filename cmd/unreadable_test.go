@@ -1,16 +1,13 @@
 package cmd
 
 import (
-	"context"
 	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"mavtop/feed"
-	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
 
@@ -57,46 +54,30 @@ func TestAnUnreadableCounterIsUnknownOnEverySurface(t *testing.T) {
 		{"used_by", feed.Keys{}.UsedBy, func(ws string) string { return model.UsedByField(ws, "p1", "/responses") }},
 	} {
 		t.Run(counter.hash, func(t *testing.T) {
-			srv := feedtest.Start(t)
-			ctx := context.Background()
-			c := srv.Client()
-			store := feed.NewSettingsStore(c, feed.StoreOptions{})
-			pub := feed.NewPublisher(c, feed.PublisherOptions{})
-			period := model.MonthlyUTC.At(time.Now()).Key
+			f := newFixture(t)
+			srv, period := f.srv, f.period
 			// spent beside the hostile one, and a project p2 without a limit
 			// whose used_by field is broken: it judges nothing, so it changes
 			// nothing (the check row stays "high")
 			names := []string{"fine", "free"}
+			f.allocate(t, 1000, names...)
 			for _, name := range names {
-				if err := store.SetWorkspace(ctx, name, model.Settings{Allocation: 1000}); err != nil {
-					t.Fatal(err)
-				}
-				if err := pub.Track(ctx, model.Event{Workspace: name, Project: "p2", Endpoint: "/responses", Credits: 800, Status: 200}); err != nil {
-					t.Fatal(err)
-				}
+				f.track(t, model.Event{Workspace: name, Project: "p2", Endpoint: "/responses", Credits: 800, Status: 200})
 			}
-			if err := c.HSet(ctx, feed.Keys{}.UsedBy(period), model.UsedByField("free", "p2", "/responses"), "garbage").Err(); err != nil {
-				t.Fatal(err)
-			}
+			f.hset(t, feed.Keys{}.UsedBy(period), model.UsedByField("free", "p2", "/responses"), "garbage")
 			for name, h := range hostile {
 				names = append(names, name)
 				if h.settings {
-					if err := store.SetWorkspace(ctx, name, model.Settings{Allocation: 1000}); err != nil {
-						t.Fatal(err)
-					}
+					f.allocate(t, 1000, name)
 				}
 				// p1's usage limit is far: its used_by judges the workspace's verdict
-				if err := store.SetProject(ctx, name, "p1", model.ProjectBudget{Limit: 100_000}); err != nil {
+				if err := f.store.SetProject(f.ctx, name, "p1", model.ProjectBudget{Limit: 100_000}); err != nil {
 					t.Fatal(err)
 				}
 				// 800 of 1,000: the 50 and 75 % threshold alerts held before the
 				// counter was broken
-				if err := pub.Track(ctx, model.Event{Workspace: name, Project: "p1", Endpoint: "/responses", Credits: 800, Status: 200}); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.HSet(ctx, counter.key(period), counter.field(name), h.value).Err(); err != nil {
-					t.Fatal(err)
-				}
+				f.track(t, model.Event{Workspace: name, Project: "p1", Endpoint: "/responses", Credits: 800, Status: 200})
+				f.hset(t, counter.key(period), counter.field(name), h.value)
 			}
 
 			v := readSurfaces(t, srv, nil, names)
@@ -116,30 +97,20 @@ func TestAnUnreadableCounterIsUnknownOnEverySurface(t *testing.T) {
 			_, budgetErr, _ := runMavtop(t, "budget", "show", "--redis="+srv.URL)
 			for name, h := range hostile {
 				field := counter.hash + ":" + counter.field(name)
-				for surface, js := range map[string]surfaceJSON{"check --json": v.check, "budget show --json": v.budget} {
-					found := false
-					for _, row := range js.Workspaces {
-						if row.Workspace != name {
-							continue
-						}
-						found = true
-						if row.Level != "unknown" || row.Verdict != "unknown" || !strings.Contains(row.Unreadable, field) || !strings.Contains(row.Unreadable, h.why) {
-							t.Errorf("%s: %s level %q verdict %q unreadable %q; want unknown, naming %s and %s", name, surface, row.Level, row.Verdict, row.Unreadable, field, h.why)
-						}
-						if surface == "check --json" && row.Check != "unknown" {
-							t.Errorf("%s: check --json check %q, want unknown", name, row.Check)
-						}
-						// no figure a script would take for a reading
-						for key, raw := range map[string]json.RawMessage{"used": row.Used, "percent": row.Percent, "remaining": row.Remaining, "refused_402": row.Refused} {
-							if string(raw) != "null" {
-								t.Errorf("%s: %s %q is %s, want null", name, surface, key, raw)
-							}
+				v.jsonRows(t, name, func(surface string, row surfaceRow) {
+					if row.Level != "unknown" || row.Verdict != "unknown" || !strings.Contains(row.Unreadable, field) || !strings.Contains(row.Unreadable, h.why) {
+						t.Errorf("%s: %s level %q verdict %q unreadable %q; want unknown, naming %s and %s", name, surface, row.Level, row.Verdict, row.Unreadable, field, h.why)
+					}
+					if surface == "check --json" && row.Check != "unknown" {
+						t.Errorf("%s: check --json check %q, want unknown", name, row.Check)
+					}
+					// no figure a script would take for a reading
+					for key, raw := range map[string]json.RawMessage{"used": row.Used, "percent": row.Percent, "remaining": row.Remaining, "refused_402": row.Refused} {
+						if string(raw) != "null" {
+							t.Errorf("%s: %s %q is %s, want null", name, surface, key, raw)
 						}
 					}
-					if !found {
-						t.Errorf("%s: not on %s", name, surface)
-					}
-				}
+				})
 				for surface, text := range map[string]string{"check": v.checkText, "budget show": v.budgetText} {
 					if row := rowOf(text, name); !strings.Contains(row, " unreadable ") || !strings.Contains(row, " unknown") {
 						t.Errorf("%s: %s row %q, want unreadable and unknown", name, surface, row)
@@ -195,9 +166,7 @@ func TestAnUnreadableCounterIsUnknownOnEverySurface(t *testing.T) {
 			}
 
 			// a good value heals it
-			if err := c.HSet(ctx, counter.key(period), counter.field("text"), 950).Err(); err != nil {
-				t.Fatal(err)
-			}
+			f.hset(t, counter.key(period), counter.field("text"), 950)
 			out, _, _ := runMavtop(t, "check", "--redis="+srv.URL, "text")
 			if row := rowOf(out, "text"); strings.Contains(row, "unreadable") || strings.Contains(row, "unknown") || strings.HasPrefix(out, "MAVTOP UNKNOWN") {
 				t.Errorf("check text after a good value: %q", out)
@@ -232,39 +201,23 @@ func metricValue(t *testing.T, scrape, name string) float64 {
 // show's RECHARGED. The reason of a workspace refused before its cap is used
 // up said only 'early 20 % used', which explains no CRITICAL.
 func TestARefusedWorkspaceWithAnUnreadableCounterIsOutOnEverySurface(t *testing.T) {
-	srv := feedtest.Start(t)
-	ctx := context.Background()
-	c := srv.Client()
-	store := feed.NewSettingsStore(c, feed.StoreOptions{})
-	pub := feed.NewPublisher(c, feed.PublisherOptions{})
-	period := model.MonthlyUTC.At(time.Now()).Key
-	for _, ws := range []string{"out", "lim", "early"} {
-		if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: 100}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := store.SetProject(ctx, "lim", "p1", model.ProjectBudget{Limit: 500}); err != nil {
+	f := newFixture(t)
+	srv := f.srv
+	f.allocate(t, 100, "out", "lim", "early")
+	if err := f.store.SetProject(f.ctx, "lim", "p1", model.ProjectBudget{Limit: 500}); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range []model.Event{
-		{Workspace: "out", Endpoint: "/r", Credits: 20, Status: 200},
-		{Workspace: "out", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
-		{Workspace: "lim", Project: "p1", Endpoint: "/r", Credits: 30, Status: 200},
-		{Workspace: "lim", Kind: model.KindRecharge, Credits: 50},
+	f.track(t,
+		model.Event{Workspace: "out", Endpoint: "/r", Credits: 20, Status: 200},
+		model.Event{Workspace: "out", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
+		model.Event{Workspace: "lim", Project: "p1", Endpoint: "/r", Credits: 30, Status: 200},
+		model.Event{Workspace: "lim", Kind: model.KindRecharge, Credits: 50},
 		// readable, refused at 20 %: its reason says why it is CRITICAL
-		{Workspace: "early", Endpoint: "/r", Credits: 20, Status: 200},
-		{Workspace: "early", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
-	} {
-		if err := pub.Track(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := c.HSet(ctx, feed.Keys{}.Used(period), "out", "abc").Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.HSet(ctx, feed.Keys{}.Refused(period), model.RefusedField("lim", "p1", model.CodeBudgetExceeded), "-3").Err(); err != nil {
-		t.Fatal(err)
-	}
+		model.Event{Workspace: "early", Endpoint: "/r", Credits: 20, Status: 200},
+		model.Event{Workspace: "early", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
+	)
+	f.hset(t, feed.Keys{}.Used(f.period), "out", "abc")
+	f.hset(t, feed.Keys{}.Refused(f.period), model.RefusedField("lim", "p1", model.CodeBudgetExceeded), "-3")
 	v := readSurfaces(t, srv, nil, []string{"out", "lim", "early"})
 	if row := rowOf(v.screen, "out"); !strings.Contains(row, "OUT") {
 		t.Fatalf("control: dashboard row %q, want OUT", row)
@@ -283,13 +236,11 @@ func TestARefusedWorkspaceWithAnUnreadableCounterIsOutOnEverySurface(t *testing.
 			t.Errorf("%s row %q, want unreadable and exhausted", surface, row)
 		}
 	}
-	for surface, js := range map[string]surfaceJSON{"check --json": v.check, "budget show --json": v.budget} {
-		for _, row := range js.Workspaces {
-			if row.Workspace == "out" && (row.Level != "exhausted" || string(row.Used) != "null") {
-				t.Errorf("%s: out level %q used %s, want exhausted and null", surface, row.Level, row.Used)
-			}
+	v.jsonRows(t, "out", func(surface string, row surfaceRow) {
+		if row.Level != "exhausted" || string(row.Used) != "null" {
+			t.Errorf("%s: out level %q used %s, want exhausted and null", surface, row.Level, row.Used)
 		}
-	}
+	})
 	perf := strings.SplitN(strings.SplitN(v.checkText, "\n", 2)[0], " | ", 2)[1]
 	for _, want := range []string{"'out_used'=U;", "'out_402'=U", "'lim_used'=U;", "'lim_402'=U", "'lim/p1_used'=U;"} {
 		if !strings.Contains(perf, want) {

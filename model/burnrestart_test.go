@@ -23,13 +23,7 @@ import (
 // depending on whether it was seen live or read back (the issue's "402/h, out
 // in 2 h" against "4.0/h").
 func TestEveryRestartPointJudgesLikeWatching(t *testing.T) {
-	seeds := uint64(160)
-	if testing.Short() {
-		seeds = 40
-	}
-	for seed := uint64(1); seed <= seeds; seed++ {
-		r := rand.New(rand.NewPCG(seed, 11))
-		evs, queries := restartCase(r)
+	eachRestartCase(160, 11, func(seed uint64, r *rand.Rand, evs []Event, queries []time.Time) {
 		allocations := map[string]int64{}
 		for _, e := range evs {
 			allocations[e.Workspace] += e.Credits
@@ -40,13 +34,9 @@ func TestEveryRestartPointJudgesLikeWatching(t *testing.T) {
 		}
 		// a usage limit on w0's web project: where it binds, the verdict's
 		// forecast is of the project's own burn
-		budgets := map[string]ProjectBudget{ProjectKey("w0", "web"): {Limit: 1 + int64(r.IntN(2_000))}}
+		budgets := webLimit(r)
 		period := MonthlyUTC.At(t0)
-		whole := NewLedger(MonthlyUTC, t0.Add(-2*time.Hour))
-		whole.Seed(&Snapshot{Period: period, Settings: settings, Budgets: budgets}, t0.Add(-2*time.Hour))
-		for i := range evs {
-			whole.Apply(&evs[i])
-		}
+		whole := watchedLedger(period, t0.Add(-2*time.Hour), settings, budgets, evs)
 		for k := 0; k <= len(evs); k++ {
 			start := restartAt(r, evs, k)
 			l := restartedLedger(r, evs, k, start, settings, budgets, period)
@@ -66,7 +56,39 @@ func TestEveryRestartPointJudgesLikeWatching(t *testing.T) {
 				}
 			}
 		}
+	})
+}
+
+// eachRestartCase calls f with the random case (restartCase) of each of
+// seeds seeds (a quarter of them under -short) and the generator it was drawn
+// from, for what f draws next; stream keeps one test's cases apart from
+// another's.
+func eachRestartCase(seeds, stream uint64, f func(seed uint64, r *rand.Rand, evs []Event, queries []time.Time)) {
+	if testing.Short() {
+		seeds /= 4
 	}
+	for seed := uint64(1); seed <= seeds; seed++ {
+		r := rand.New(rand.NewPCG(seed, stream))
+		evs, queries := restartCase(r)
+		f(seed, r, evs, queries)
+	}
+}
+
+// webLimit is a random usage limit (1 to 2,000 credits) on w0's web project:
+// where it binds, the verdict's forecast is of the project's own burn.
+func webLimit(r *rand.Rand) map[string]ProjectBudget {
+	return map[string]ProjectBudget{ProjectKey("w0", "web"): {Limit: 1 + int64(r.IntN(2_000))}}
+}
+
+// watchedLedger is a ledger that watched from start in period: seeded with
+// settings and budgets, then every event of evs applied live.
+func watchedLedger(period Period, start time.Time, settings map[string]Settings, budgets map[string]ProjectBudget, evs []Event) *Ledger {
+	l := NewLedger(MonthlyUTC, start)
+	l.Seed(&Snapshot{Period: period, Settings: settings, Budgets: budgets}, start)
+	for i := range evs {
+		l.Apply(&evs[i])
+	}
+	return l
 }
 
 // restartCase makes one random sequence of charges (time order) within an
@@ -260,11 +282,7 @@ func TestALargeChargeReadBackIsAStepToo(t *testing.T) {
 	evs := []Event{use("acme", "", "/responses", 100, -3*time.Minute), use("acme", "", "/responses", 1, -time.Minute)}
 	settings := map[string]Settings{"acme": {Allocation: 1_000}}
 	period := MonthlyUTC.At(t0)
-	whole := NewLedger(MonthlyUTC, t0.Add(-2*time.Hour))
-	whole.Seed(&Snapshot{Period: period, Settings: settings}, t0.Add(-2*time.Hour))
-	for i := range evs {
-		whole.Apply(&evs[i])
-	}
+	whole := watchedLedger(period, t0.Add(-2*time.Hour), settings, nil, evs)
 	r := rand.New(rand.NewPCG(1, 1))
 	a := restartedLedger(r, evs, 1, t0.Add(-2*time.Minute), settings, nil, period)
 	b := restartedLedger(r, evs, 2, t0, settings, nil, period)
@@ -294,11 +312,7 @@ func TestWhatCameBeforeTheHourDoesNotCount(t *testing.T) {
 	}
 	settings := map[string]Settings{"acme": {Allocation: 1_000_000}}
 	period := MonthlyUTC.At(t0)
-	whole := NewLedger(MonthlyUTC, t0.Add(-4*time.Hour))
-	whole.Seed(&Snapshot{Period: period, Settings: settings}, t0.Add(-4*time.Hour))
-	for i := range evs {
-		whole.Apply(&evs[i])
-	}
+	whole := watchedLedger(period, t0.Add(-4*time.Hour), settings, nil, evs)
 	var hour []Event // what a start at t0 reads back
 	for _, e := range evs {
 		if e.TS >= t0.Add(-time.Hour).UnixMilli() {

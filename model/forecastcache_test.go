@@ -15,19 +15,12 @@ import (
 // the buckets does not drop what was kept (add), or when the key misses the
 // hour's first bucket, its last or the window's first.
 func TestAKeptJudgementIsTheWalksAnswer(t *testing.T) {
-	seeds := uint64(120)
-	if testing.Short() {
-		seeds = 30
-	}
 	var hits, misses int
-	for seed := uint64(1); seed <= seeds; seed++ {
-		r := rand.New(rand.NewPCG(seed, 16))
-		evs, _ := restartCase(r)
+	eachRestartCase(120, 16, func(seed uint64, r *rand.Rand, evs []Event, _ []time.Time) {
 		settings := map[string]Settings{"w0": {Allocation: 1_000 + int64(r.IntN(20_000))}, "w1": {Allocation: 1_000 + int64(r.IntN(20_000))}}
-		budgets := map[string]ProjectBudget{ProjectKey("w0", "web"): {Limit: 1 + int64(r.IntN(2_000))}}
+		budgets := webLimit(r)
 		start := time.UnixMilli(evs[0].TS).Add(-time.Duration(r.IntN(20)) * time.Minute)
-		l := NewLedger(MonthlyUTC, start)
-		l.Seed(&Snapshot{Period: MonthlyUTC.At(start), Settings: settings, Budgets: budgets}, start)
+		l := watchedLedger(MonthlyUTC.At(start), start, settings, budgets, nil)
 		ask := func(now time.Time, when string) {
 			for _, ws := range []string{"w0", "w1", ""} {
 				before := l.ring(ws)
@@ -67,7 +60,7 @@ func TestAKeptJudgementIsTheWalksAnswer(t *testing.T) {
 		for d := time.Duration(0); d <= 75*time.Minute; d += time.Duration(1+r.IntN(90)) * time.Second {
 			ask(last.Add(d), "after the last charge")
 		}
-	}
+	})
 	if hits < 1_000 || misses < 1_000 {
 		t.Fatalf("kept judgements used %d times, made again %d: the test does not exercise both", hits, misses)
 	}

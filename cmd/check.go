@@ -408,6 +408,14 @@ prints exactly one JSON object with "status" and "reason".`,
 			var junk []string
 			for name, why := range res.BadCounters {
 				ws := counterWorkspace(name, kind, sf.pattern)
+				if _, bad := res.BadKeys[name]; bad {
+					// a key of another type (feed.SnapshotResult.BadKeys):
+					// its why names it, and every workspace's row says it
+					if len(args) == 0 && !slices.Contains(unreadable, why.Error()) {
+						unreadable = append(unreadable, why.Error())
+					}
+					continue
+				}
 				if !model.IsID(ws) {
 					junk = append(junk, fmt.Sprintf("%q", model.Sanitize(name)))
 					continue
@@ -443,6 +451,12 @@ prints exactly one JSON object with "status" and "reason".`,
 				ws, _, isProject := model.SplitProjectKey(field)
 				if !isProject {
 					ws = field
+				}
+				if _, bad := res.BadKeys[field]; bad { // the settings key of another type: its why names it
+					if !slices.Contains(unreadable, why.Error()) {
+						unreadable = append(unreadable, why.Error())
+					}
+					continue
 				}
 				if !model.IsID(ws) && field != feed.PeriodSettingsField {
 					junk = append(junk, fmt.Sprintf("settings %q", model.Sanitize(field)))

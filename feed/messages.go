@@ -271,6 +271,11 @@ type StatsMsg struct {
 	// Resyncs counts the snapshots read after the start, by reason (the
 	// caller's copy).
 	Resyncs map[Reason]int64
+	// BadKeys maps each key mavtop reads that holds another type than a hash
+	// (sanitised) to why it cannot be read (SnapshotResult.BadKeys): the
+	// workspaces are judged unknown while any is listed. Empty when every key
+	// is a hash or absent.
+	BadKeys map[string]string
 	// LastID is the id the subscriber resumes after.
 	LastID string
 	// At is when the stats were taken.

@@ -29,6 +29,14 @@ type SnapshotResult struct {
 	// integer. At most maxBadFields are named; BadCounterCount counts them all.
 	BadCounters     map[string]error
 	BadCounterCount int
+	// BadKeys maps a hash key the read needs that holds another type (a
+	// string, a list…; sanitised) to why, in words that name the key. None of
+	// its fields can be read, so every workspace the read found is judged
+	// unknown (model.Snapshot.Unreadable) and the key is named in BadCounters
+	// (BadSettings for the settings key) too; the other hashes are read as
+	// usual, so what can be read still converges. Nil when every key is a
+	// hash or absent.
+	BadKeys map[string]string
 	// RunID is the server's run id (INFO server), read in the same MULTI: it
 	// changes when the server restarts. "" when the server does not say.
 	RunID string
@@ -143,14 +151,31 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		return nil
 	})
 	// XINFO on a stream that does not exist yet is an error inside the MULTI;
-	// everything else must have worked.
-	for _, h := range []hashRead{used, usedBy, refused, recharged, settings, dg} {
-		if err := h.err(); err != nil {
-			return nil, "", fmt.Errorf("read snapshot: %w", err)
+	// a hash key holding another type (WRONGTYPE) is the data's fault, not
+	// the connection's: it is named and its workspaces judged unknown below,
+	// the rest read as usual (retrying the read, as a connection error is,
+	// never converged and said "connected" between the attempts). Everything
+	// else must have worked.
+	var wrong []string // the keys of another type
+	for _, h := range []struct {
+		key string
+		r   *hashRead
+	}{{keys.Used(p.Key), &used}, {keys.UsedBy(p.Key), &usedBy}, {keys.Refused(p.Key), &refused}, {keys.Recharged(p.Key), &recharged}, {keys.Settings(), &settings}, {keys.Digest(p.Key), &dg}} {
+		if err := h.r.err(); err != nil {
+			if !isWrongType(err) {
+				return nil, "", fmt.Errorf("read snapshot: %w", err)
+			}
+			if h.r != &dg { // a digest of another type is no digest: the counters are read
+				wrong = append(wrong, h.key)
+			}
+			*h.r = hashRead{}
 		}
 	}
-	if err != nil && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
+	if err != nil && !isWrongType(err) && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
 		return nil, "", fmt.Errorf("read snapshot: %w", err)
+	}
+	if info.Err() != nil && !isNoSuchKey(info.Err()) {
+		return nil, "", fmt.Errorf("read snapshot: %w", info.Err())
 	}
 	streamID, firstID, removed := "0-0", "", int64(-1)
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
@@ -195,7 +220,69 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 	for ws, why := range limitedUnreadable(badUsedBy, s.Budgets) {
 		s.MarkUnreadable(ws, why)
 	}
+	if len(wrong) > 0 {
+		res.wrongKeys(ctx, c, keys, wrong)
+	}
 	return res, stored, nil
+}
+
+// wrongKeys records the hash keys that hold another type (see BadKeys): each
+// is named, with the type it holds (one TYPE each, only when there are such
+// keys), and every workspace the read found is judged unknown by it.
+func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient, keys Keys, wrong []string) {
+	r.BadKeys = map[string]string{}
+	var first string
+	for _, key := range wrong {
+		typ, err := c.Type(ctx, key).Result()
+		if err != nil || !model.IsID(typ) {
+			typ = "another type"
+		} else {
+			typ = "a " + typ
+		}
+		name := model.Truncate(model.Sanitize(key), 120)
+		why := fmt.Sprintf("key %q holds %s, not a hash (WRONGTYPE): none of its fields can be read", name, typ)
+		r.BadKeys[name] = why
+		if key == keys.Settings() {
+			r.BadSettings[name] = errors.New(why)
+		} else {
+			r.BadCounters[name] = errors.New(why)
+			r.BadCounterCount++
+		}
+		if first == "" || why < first {
+			first = why
+		}
+	}
+	s := r.Snap
+	mark := func(ws string) {
+		if model.IsID(ws) {
+			s.MarkUnreadable(ws, first)
+		}
+	}
+	for ws := range s.Used {
+		mark(ws)
+	}
+	for ws := range s.Recharged {
+		mark(ws)
+	}
+	for ws := range s.Settings {
+		mark(ws)
+	}
+	for f := range s.Refused {
+		if ws, _, _, ok := model.SplitRefusedField(f); ok {
+			mark(ws)
+		}
+	}
+	for f := range s.UsedBy {
+		if ws, _, _, ok := model.SplitUsedByField(f); ok {
+			mark(ws)
+		}
+	}
+}
+
+// isWrongType reports whether err is Redis's WRONGTYPE: the key holds another
+// type than the command reads.
+func isWrongType(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "WRONGTYPE")
 }
 
 // hashRead is one hash read in a MULTI: as a map (HGETALL into go-redis's

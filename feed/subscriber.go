@@ -145,6 +145,9 @@ type Subscriber struct {
 	resyncs   map[Reason]int64
 	setFields []string
 	setIdx    []int
+	// badKeys: the keys of another type the generation's read found, and
+	// why (SnapshotResult.BadKeys), for StatsMsg.BadKeys
+	badKeys map[string]string
 
 	// bulk is c with a longer read timeout, for snapshot and audit reads (see
 	// bulkReadTimeout).
@@ -495,10 +498,13 @@ func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[s
 		info = pipe.XInfoStream(ctx, s.keys.Stream())
 		return nil
 	})
-	if usedBy.Err() != nil {
-		return nil, nil, "", fmt.Errorf("read used_by: %w", usedBy.Err())
+	// a used_by key of another type is read as empty here: the audit's
+	// first read (a full one) names it and judges the workspaces unknown
+	// (SnapshotResult.BadKeys); failing here restarted the generation for ever
+	if err := usedBy.Err(); err != nil && !isWrongType(err) {
+		return nil, nil, "", fmt.Errorf("read used_by: %w", err)
 	}
-	if err != nil && (info.Err() == nil || !isNoSuchKey(info.Err())) {
+	if err != nil && !isWrongType(err) && (info.Err() == nil || !isNoSuchKey(info.Err())) {
 		return nil, nil, "", fmt.Errorf("read used_by: %w", err)
 	}
 	at := "0-0"
@@ -689,8 +695,9 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	}
 	s.endUsedBy() // of a generation this one replaces
 	if t != nil {
-		s.byDigest = t.digestAgrees(res.digest)
+		s.byDigest = t.digestAgrees(res.digest) && len(res.BadKeys) == 0
 	}
+	s.badKeys = res.BadKeys
 	if res.Snap.Period.Key != s.period.Key {
 		s.scan = [3]uint64{} // another period's hashes: read them from the start
 	}
@@ -727,7 +734,7 @@ func (s *Subscriber) handleBegun(msg *SnapshotMsg) {
 	s.handle(msg)
 	if s.tallyMade != nil {
 		m := <-s.tallyMade
-		s.tally, s.byDigest, s.tallyMade = m.t, m.byDigest, nil
+		s.tally, s.byDigest, s.tallyMade = m.t, m.byDigest && len(s.badKeys) == 0, nil
 	}
 }
 
@@ -778,7 +785,7 @@ func (s *Subscriber) audit(ctx context.Context) error {
 		// scanAgrees); only a difference, or a read that cannot tell, reads
 		// every hash at once to compare exactly and heal
 		agree, err := scanAgrees(ctx, s.bulk, s.keys, s.period, s.tally, s.lastID, s.opt.scanBetween)
-		if err != nil {
+		if err != nil && !isWrongType(err) {
 			return err
 		}
 		if agree && serverRunID(ctx, s.bulk) == s.runID {
@@ -802,6 +809,12 @@ func (s *Subscriber) audit(ctx context.Context) error {
 		}
 	default:
 		res, err = ReadSnapshot(ctx, s.bulk, s.keys, s.lastAudit, s.rule)
+	}
+	if quick && isWrongType(err) {
+		// a key of another type: the full read names it and judges its
+		// workspaces unknown (SnapshotResult.BadKeys), at once
+		s.auditNow = true
+		return nil
 	}
 	if err != nil {
 		return err
@@ -859,7 +872,8 @@ func (s *Subscriber) settle(p *pendingAudit) {
 		}
 		return
 	}
-	s.byDigest = t.digestAgrees(p.res.digest)
+	// a key of another type is read by every full audit, never by the digest
+	s.byDigest = t.digestAgrees(p.res.digest) && len(p.res.BadKeys) == 0
 	if p.restarted {
 		s.stats.Restarts++
 	}
@@ -1414,6 +1428,7 @@ func (s *Subscriber) maybeStats() {
 	st := s.stats
 	st.Resyncs = maps.Clone(s.resyncs)
 	st.AuditByDigest = s.byDigest
+	st.BadKeys = maps.Clone(s.badKeys)
 	// Disconnected, the lag is unknown: it is at least the time since the
 	// last read that worked, and grows (an alert on lag fires).
 	st.LagKnown = s.conn == Connected

@@ -79,7 +79,7 @@ type descs struct {
 	alertsFiring, notifications, forecastErr            *prometheus.Desc
 	resyncs, audits, restarts, ahead                    *prometheus.Desc
 	byDigest, digestAudits, digestMisses                *prometheus.Desc
-	unreadable                                          *prometheus.Desc
+	unreadable, badKey                                  *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -98,6 +98,7 @@ func newDescs() descs {
 		projectPct:   d("project_limit_used_percent", "A project's credits used as a percentage of its usage limit (only projects with one).", "workspace", "project"),
 		level:        d("workspace_level", "The workspace's level, as the gauges colour it: 0 no cap, 1 ok, 2 warn (first alert threshold), 3 high (second), 4 critical (third), 5 exhausted; NaN unknown (a counter cannot be read: see counters_unreadable).", "workspace"),
 		unreadable:   d("counters_unreadable", "Workspaces whose used or recharged counter holds no integer ≥ 0 (text, empty, beyond 2^63-1, negative): their level is unknown — workspace_level NaN, no credits_used_percent or credits_remaining — until Redis holds a number again."),
+		badKey:       d("feed_unreadable_key", "1 for each key mavtop reads that holds another type than a hash (a string SET over a counter hash, …): none of its fields can be read, so every workspace is judged unknown (workspace_level NaN) until it is a hash again or deleted.", "key"),
 		pct:          d("credits_used_percent", "Credits used as a percent of the effective cap (the allocation plus recharges, or the usage limit when smaller); absent without a cap.", "workspace", "cap"),
 		periodStart:  d("billing_period_start_timestamp_seconds", "Start of the billing period the counters belong to."),
 		periodEnd:    d("billing_period_end_timestamp_seconds", "End of the billing period the counters belong to."),
@@ -182,7 +183,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
-		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.unreadable,
+		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.unreadable, c.d.badKey,
 		c.d.byDigest, c.d.digestAudits, c.d.digestMisses,
 	} {
 		ch <- d
@@ -402,6 +403,9 @@ func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
 		ch <- counter(c.d.digestMisses, float64(s.DigestMisses))
 		for reason, n := range s.Resyncs {
 			ch <- counter(c.d.resyncs, float64(n), string(reason))
+		}
+		for key := range s.BadKeys {
+			ch <- gauge(c.d.badKey, 1, key)
 		}
 	}
 	ch <- gauge(c.d.viewers, float64(c.hub.Viewers()))

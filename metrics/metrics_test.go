@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -439,4 +440,34 @@ func TestAuditByDigestIsShown(t *testing.T) {
 	if n := series(t, scrape(t, r.url), "mavtop_feed_digest_misses_total", dto.MetricType_COUNTER)[""]; n != 0 {
 		t.Errorf("%v digest misses with one producer keeping it", n)
 	}
+}
+
+// TestAKeyOfAnotherTypeIsNamed: a counter hash SET to a string is named in
+// /metrics (feed_unreadable_key{key}), every workspace reads unknown
+// (workspace_level NaN, counted in counters_unreadable), and the feed stays
+// connected; deleted, the series goes.
+func TestAKeyOfAnotherTypeIsNamed(t *testing.T) {
+	srv := feedtest.StartReal(t, "WRONGTYPE needs redis-server (CI requires it)")
+	r := startRigOn(t, srv.Client(), func() {}, Options{})
+	r.publish(t, usage("acme", "web", "/responses", 95), usage("globex", "web", "/responses", 5))
+	ctx := context.Background()
+	key := feed.Keys{}.Refused(model.MonthlyUTC.At(time.Now()).Key)
+	if err := r.rdb.Set(ctx, key, "oops", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the key named and both workspaces unknown", func() bool {
+		m := scrape(t, r.url)
+		return series(t, m, "mavtop_feed_unreadable_key", dto.MetricType_GAUGE)["key="+key] == 1 &&
+			series(t, m, "mavtop_counters_unreadable", dto.MetricType_GAUGE)[""] == 2 &&
+			math.IsNaN(series(t, m, "mavtop_workspace_level", dto.MetricType_GAUGE)["workspace=acme"]) &&
+			series(t, m, "mavtop_feed_connected", dto.MetricType_GAUGE)[""] == 1
+	})
+	if err := r.rdb.Del(ctx, key).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the key no longer named", func() bool {
+		m := scrape(t, r.url)
+		_, named := series(t, m, "mavtop_feed_unreadable_key", dto.MetricType_GAUGE)["key="+key]
+		return !named && series(t, m, "mavtop_counters_unreadable", dto.MetricType_GAUGE)[""] == 0
+	})
 }

@@ -426,11 +426,23 @@ func (m *Model) noteUnreadable(fm *feed.SnapshotMsg) {
 	// a workspace's used or recharged counter: its row says "? unkn" (the
 	// model's LevelUnknown); any other field's credits are not counted
 	shown := map[string]bool{}
+	// one note per reason: a key of another type (feed.SnapshotResult.BadKeys)
+	// makes every workspace unknown for the same reason, one note each was
+	// 100k notes at 100k workspaces
+	byWhy := map[string][]string{}
 	if fm.Snap != nil {
 		for ws, why := range fm.Snap.Unreadable {
 			shown["used:"+ws], shown["recharged:"+ws] = true, true
-			notes = append(notes, fmt.Sprintf("workspace %s: %s: its level is unknown until Redis holds a number", model.Sanitize(ws), why))
+			byWhy[why] = append(byWhy[why], ws)
 		}
+	}
+	for why, wss := range byWhy {
+		if len(wss) == 1 {
+			notes = append(notes, fmt.Sprintf("workspace %s: %s: its level is unknown until Redis holds a number", model.Sanitize(wss[0]), why))
+			continue
+		}
+		slices.Sort(wss)
+		notes = append(notes, fmt.Sprintf("%d workspaces (%s…): %s: their levels are unknown until Redis holds a hash", len(wss), model.Sanitize(strings.Join(wss[:min(3, len(wss))], ", ")), why))
 	}
 	for name, why := range fm.BadCounters {
 		if shown[name] || fm.Snap != nil && slices.ContainsFunc(slices.Collect(maps.Values(fm.Snap.Unreadable)), func(w string) bool { return strings.Contains(w, name) }) {

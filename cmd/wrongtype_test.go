@@ -1,0 +1,64 @@
+package cmd
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"mavtop/feed"
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+// TestCheckNamesAKeyOfAnotherType: a counter hash or the settings hash SET
+// to a string made check say UNKNOWN "read snapshot: WRONGTYPE …", naming no
+// key. Now the key is named once, with what it holds, in the status line and
+// --json's reason, for every workspace asked about, exit 3; deleted, OK.
+func TestCheckNamesAKeyOfAnotherType(t *testing.T) {
+	srv := feedtest.StartReal(t, "WRONGTYPE needs redis-server (CI requires it)")
+	ctx := context.Background()
+	c := srv.Client()
+	pub := feed.NewPublisher(c, feed.PublisherOptions{})
+	if err := pub.Track(ctx, model.Event{Workspace: "w1", Endpoint: "/r", Credits: 95, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetWorkspace(ctx, "w1", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	period := model.MonthlyUTC.At(time.Now()).Key
+	r := "--redis=" + srv.URL
+	k := feed.Keys{}
+	for _, key := range []string{k.Refused(period), k.Used(period), k.Recharged(period), k.Settings()} {
+		saved, _ := c.Dump(ctx, key).Result()
+		if err := c.Del(ctx, key).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.RPush(ctx, key, "oops").Err(); err != nil {
+			t.Fatal(err)
+		}
+		want := `key "` + key + `" holds a list, not a hash (WRONGTYPE)`
+		for _, args := range [][]string{{}, {"w1"}} {
+			out, _, code := runMavtop(t, append([]string{"check", r}, args...)...)
+			line, _, _ := strings.Cut(out, "\n")
+			if code != 3 || !strings.HasPrefix(line, "MAVTOP UNKNOWN - "+want) || strings.Count(line, key) != 1 {
+				t.Errorf("%s, check %v: exit %d, %q; want 3, UNKNOWN naming the key once", key, args, code, line)
+			}
+			out, _, code = runMavtop(t, append([]string{"check", r, "--json"}, args...)...)
+			if got := decodeOne(t, out); code != 3 || got.Status != "unknown" || !strings.Contains(got.Reason, want) {
+				t.Errorf("%s, check --json %v: exit %d, %+v", key, args, code, got)
+			}
+		}
+		if err := c.Del(ctx, key).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if saved != "" {
+			if err := c.Restore(ctx, key, 0, saved).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if out, _, code := runMavtop(t, "check", r); code != 0 {
+			t.Errorf("%s restored: check exit %d, %q; want 0", key, code, out)
+		}
+	}
+}

@@ -354,7 +354,7 @@ func TestCheckReadsOnlyWhatItReports(t *testing.T) {
 	if err := c.Set(ctx, keys.UsedBy(p.Key), "not a hash", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := feed.ReadSnapshot(ctx, c, keys, now, model.MonthlyUTC); err == nil {
+	if res, err := feed.ReadSnapshot(ctx, c, keys, now, model.MonthlyUTC); err != nil || len(res.BadKeys) != 1 {
 		t.Fatal("a full snapshot read did not trip on the broken used_by: the test proves nothing")
 	}
 	out, _, code := runMavtop(t, "check", "--redis="+srv.URL)

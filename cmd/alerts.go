@@ -94,7 +94,20 @@ else is a usage error (exit code 2).`,
 			if bad > 0 {
 				fmt.Fprintf(tw, "(%d unreadable records skipped)\n", bad)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			// what the dashboard's header counts: workspaces, not thresholds
+			var firing model.FiringCount
+			for i := range entries {
+				if e := &entries[i]; e.Status == model.AlertFiring {
+					firing.Add(e.Alert.Workspace, e.Alert.Level)
+				}
+			}
+			if firing.Alerts > 0 {
+				_, err = fmt.Fprintf(out, "%s (%s).\n", firing, model.CountOf(firing.Alerts, "alert"))
+			}
+			return err
 		},
 	}
 	rf.addFlags(cmd)

@@ -43,6 +43,41 @@ func TestAlertsJSONUsesThePayloadsWords(t *testing.T) {
 	}
 }
 
+// `mavtop alerts` ends with what the dashboard's header counts: the
+// workspaces with an alert firing (one workspace's three thresholds are one),
+// and how many alerts that is; a resolved one is not counted.
+func TestAlertsSaysWorkspacesFiring(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	now := time.Now()
+	period := model.MonthlyUTC.At(now).Key
+	store := feed.NewAlertStore(srv.Client(), "")
+	claim := func(status model.AlertStatus, ws, pct string) {
+		t.Helper()
+		tr := model.AlertTransition{Status: model.AlertFiring, At: now, Alert: model.Alert{
+			ID: notifytest.ThresholdID(period, ws, pct), Kind: model.AlertThreshold, Period: period,
+			Workspace: ws, Used: 950, Cap: 1000, CapKind: model.CapAllocation, PercentUsed: 95, Level: model.LevelCritical}}
+		if ok, err := store.Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{}); !ok || err != nil {
+			t.Fatalf("claim %v %v", ok, err)
+		}
+		if status == model.AlertResolved {
+			tr.Status, tr.At = model.AlertResolved, now.Add(time.Second)
+			if ok, err := store.Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{}); !ok || err != nil {
+				t.Fatalf("claim the resolution %v %v", ok, err)
+			}
+		}
+	}
+	for _, pct := range []string{"50", "75", "90"} {
+		claim(model.AlertFiring, "acme", pct)
+	}
+	claim(model.AlertFiring, "globex", "50")
+	claim(model.AlertResolved, "initech", "50")
+	out, errOut, code := runMavtop(t, "alerts", "--redis", srv.URL)
+	if code != 0 || !strings.HasSuffix(out, "\n2 workspaces firing (4 alerts).\n") {
+		t.Errorf("code %d, want the list ending \"2 workspaces firing (4 alerts).\":\n%s%s", code, out, errOut)
+	}
+}
+
 // --period is checked before Redis is asked: anything but a year and month is
 // a usage error, never an empty list.
 func TestAlertsPeriodIsValidated(t *testing.T) {

@@ -99,7 +99,9 @@ func (e *Entry) Delivery() (sent, retrying, failed int, lastErr string, waiting 
 
 // DeliveryText says how the newest transition was delivered, for the alerts
 // pane and `mavtop alerts`: "✓ sent 2 sinks", "↻ retrying: 503 Service
-// Unavailable", "✗ failed: 404 Not Found", or "" when there is nothing to say.
+// Unavailable", "✗ failed: 404 Not Found", "waiting: no mavtop runs with
+// --notify" (a word, not "…", which reads as cut text; it is sent when one
+// does), or "" when there is nothing to say.
 //
 // With several sinks, a retry or a failure says how many of them it is ("✗
 // failed 1 of 2: 400 Bad Request"): a bare "failed" read as if no sink had it
@@ -120,7 +122,7 @@ func (e *Entry) DeliveryText() string {
 	case sent > 0:
 		return "✓ sent " + model.CountOf(sent, "sink")
 	case waiting:
-		return "… not sent: no mavtop with --notify"
+		return "waiting: no mavtop runs with --notify"
 	}
 	return ""
 }

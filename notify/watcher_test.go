@@ -531,6 +531,8 @@ func TestDeliveryTextCountsThePartOfTheSinks(t *testing.T) {
 			res(feed.ResultSent, feed.ResultRetrying).Deliveries[0],
 			{Sinks: map[string]feed.SinkResult{"s0": {Result: feed.ResultSent}}},
 		}}}, "↻ retrying 1 of 2: its firing first: 503 Service Unavailable"},
+		// no sink anywhere: a word, not "…" (which reads as text cut short)
+		{Entry{StoredAlert: feed.StoredAlert{Deliveries: []feed.Delivery{{}}}}, "waiting: no mavtop runs with --notify"},
 	} {
 		if got := c.e.DeliveryText(); got != c.want {
 			t.Errorf("%v: %q, want %q", c.e.Deliveries[0].Sinks, got, c.want)

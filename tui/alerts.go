@@ -59,19 +59,16 @@ type Lifecycle struct {
 }
 
 // Firing counts the shared lifecycle's alerts firing now (the records
-// `mavtop alerts` lists as firing) and gives the worst level among them
-// (model.LevelOK when none fires).
-func (l Lifecycle) Firing() (n int, worst model.Level) {
-	worst = model.LevelOK
-	for _, e := range l.Entries {
-		if e.Status == model.AlertFiring {
-			n++
-			if e.Level > worst {
-				worst = e.Level
-			}
+// `mavtop alerts` lists as firing) as every surface counts them: the
+// workspaces with one firing, the feed, and the worst level among them.
+func (l Lifecycle) Firing() model.FiringCount {
+	var c model.FiringCount
+	for i := range l.Entries {
+		if e := &l.Entries[i]; e.Status == model.AlertFiring {
+			c.Add(e.workspace(), e.Level)
 		}
 	}
-	return n, worst
+	return c
 }
 
 // NewestFiring is the row of the newest alert firing now (rows are newest
@@ -324,10 +321,9 @@ func (a Alerts) Update(msg tea.Msg) (Alerts, tea.Cmd) {
 // (22 listed, 17 firing)" ("Alerts (5, 15 firing)" counted this screen's own
 // alerts only, beside the shared ones firing, and said neither).
 func (a Alerts) Title() string {
-	firing, _ := a.life.Firing()
 	t := fmt.Sprintf("Alerts (%d listed)", a.rows())
-	if firing > 0 {
-		t = fmt.Sprintf("Alerts (%d listed, %d firing)", a.rows(), firing)
+	if f := a.life.Firing(); f.Alerts > 0 {
+		t = fmt.Sprintf("Alerts (%d listed, %d firing)", a.rows(), f.Alerts)
 	}
 	if d := a.commonDelivery(); d != "" {
 		t += " · " + model.Sanitize(d)
@@ -336,7 +332,7 @@ func (a Alerts) Title() string {
 }
 
 // commonDelivery is the delivery every shared entry has alike when there are
-// two or more ("… not sent: no mavtop with --notify" on a screen with no
+// two or more ("waiting: no mavtop runs with --notify" on a screen with no
 // sink anywhere): the title says it once and the rows leave it out, so it
 // does not take half of every row and cut each summary; "" when they differ.
 func (a Alerts) commonDelivery() string {

@@ -22,7 +22,7 @@ func TestAlertsPaneShowsLifecycleAndDelivery(t *testing.T) {
 			{ID: "2026-11/globex/-/threshold/50", Status: model.AlertFiring, Level: model.LevelWarn, At: testNow,
 				Summary: "globex used 50 % of its 500-credit allocation", Delivery: "↻ retrying: 503 Service Unavailable"},
 			{ID: "2026-11/initech/-/threshold/90", Status: model.AlertResolved, Level: model.LevelCritical, At: testNow,
-				Summary: "initech is back under 90 %\x1b[2J", Delivery: "… not sent: no mavtop with --notify"},
+				Summary: "initech is back under 90 %\x1b[2J", Delivery: "waiting: no mavtop runs with --notify"},
 		},
 		Scores: []model.ForecastScore{{Workspace: "acme", Projected: time.Date(2026, 11, 25, 14, 5, 0, 0, time.UTC),
 			Refused: time.Date(2026, 11, 25, 13, 52, 0, 0, time.UTC)}},
@@ -32,7 +32,7 @@ func TestAlertsPaneShowsLifecycleAndDelivery(t *testing.T) {
 		"firing: acme used 75 % of its 1,000-credit allocation  ✓ sent 2 sinks",
 		"firing: globex used 50 % of its 500-credit allocation  ↻ retrying: 503 Service Unavailable",
 		"resolved: initech is back under 90 %",
-		"… not sent: no mavtop with --notify",
+		"waiting: no mavtop runs with --notify",
 		"forecast acme: projected 14:05, refused 13:52: 13 min early",
 		"a local notice",
 	} {
@@ -241,7 +241,7 @@ func TestAlertsPaneKeepsTheDeliveryOfALongSummary(t *testing.T) {
 func TestAlertsSayACommonDeliveryOnce(t *testing.T) {
 	a := NewAlerts(testCommon())
 	a.SetSize(78, 8)
-	const d = "… not sent: no mavtop with --notify"
+	const d = "waiting: no mavtop runs with --notify"
 	a.SetLifecycle(Lifecycle{Entries: []LifecycleEntry{
 		{ID: "2026-11/acme/-/threshold/75", Status: model.AlertFiring, Level: model.LevelHigh, At: testNow,
 			Summary: "acme used 75 % of its 1,000-credit allocation", Delivery: d},
@@ -249,7 +249,7 @@ func TestAlertsSayACommonDeliveryOnce(t *testing.T) {
 			Summary: "globex used 50 % of its 500-credit allocation", Delivery: d},
 	}})
 	view := ansi.Strip(a.View())
-	if n := strings.Count(view+a.Title(), "not sent"); n != 1 || !strings.Contains(a.Title(), d) {
+	if n := strings.Count(view+a.Title(), "waiting:"); n != 1 || !strings.Contains(a.Title(), d) {
 		t.Errorf("the common delivery is said %d times (title %q), want once in the title:\n%s", n, a.Title(), view)
 	}
 	for _, want := range []string{"acme used 75 % of its 1,000-credit allocation", "globex used 50 % of its 500-credit allocation"} {

@@ -249,7 +249,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(secondCmd(), m.apiStatusCmd(), m.lifecycleCmd(), m.queueCmd())
 	case LifecycleMsg:
 		m.alerts.SetLifecycle(msg.Lifecycle)
-		m.header.firing, m.header.firingLevel = msg.Lifecycle.Firing()
+		m.header.firing = msg.Lifecycle.Firing()
 		m.detail.SetScores(msg.Lifecycle.Scores)
 		m.dirty = true
 		return m, nil

@@ -219,7 +219,7 @@ func (d *Detail) layout() []string {
 		ev := &r.Event
 		line := fmt.Sprintf("  %s  %-17s %-20s %-10s %-15s", time.UnixMilli(ev.TS).Local().Format("15:04:05"), model.Sanitize(orDash(ev.Code)),
 			model.Sanitize(orDash(ev.Req)), shortName(orDash(ev.Project), 10), model.Sanitize(ev.Endpoint))
-		msg := "“" + model.Sanitize(ev.Msg) + "”"
+		msg := quoted(ev.Msg)
 		if by := r.By.String(); d.width <= 0 || cellWidth(line)+1+cellWidth(by) <= d.width {
 			line += " " + by
 		} else { // who refused leads the message's lines rather than be cut at the edge

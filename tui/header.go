@@ -42,12 +42,11 @@ type Header struct {
 	gapAt   time.Time
 	lastGap string
 	source  string // what the counters come from, when not the stream
-	// firing and firingLevel are the shared alert lifecycle's alerts firing
-	// now and the worst of their levels: the header says so at every width,
-	// as the alerts pane is not on screen below 150 columns
-	firing      int
-	firingLevel model.Level
-	width       int
+	// firing is what the shared alert lifecycle has firing now, counted as
+	// every surface counts it (workspaces, not thresholds): the header says
+	// so at every width, as the alerts pane is not on screen below 150 columns
+	firing model.FiringCount
+	width  int
 	// rate holds the event count at most every rateEvery over the last
 	// rateWindow: the base of the header's rate when the stream is slow
 	rate [rateSlots]rateSample
@@ -161,6 +160,10 @@ type headerPart struct {
 	room int
 }
 
+// keepRate is the least important priority the header gives its "? help"
+// up for: every part down to the event rate.
+const keepRate = 3
+
 const (
 	// rateRoom holds the widest rate: "59.9 ev/min", "12.3k ev/s"
 	rateRoom = 11
@@ -178,14 +181,17 @@ func (h Header) View() string {
 	parts := []headerPart{{text: h.connPart(), prio: 0}}
 	now := h.now()
 	if h.demo {
-		// what a newcomer needs from the demo's header: the data is made up,
-		// and how to watch their own
-		parts = append(parts, headerPart{text: st.Warn.Render("your Redis: --redis URL"), prio: 1,
-			long: st.Warn.Render("sample data · to watch your own Redis: mavtop --redis URL")})
+		// what a newcomer needs from the demo's header: the data is made up
+		// (the DEMO badge beside it), and how to watch their own
+		parts = append(parts, headerPart{text: st.Warn.Render("--redis URL for yours"), prio: 1,
+			long: st.Warn.Render("demo data · to watch your own Redis: mavtop --redis URL")})
 	}
-	if h.firing > 0 {
-		look := st.Level(h.firingLevel)
-		parts = append(parts, headerPart{text: look.Style.Render(fmt.Sprintf("%s %d firing", look.Symbol, h.firing)), prio: 1})
+	if f := h.firing; f.Alerts > 0 {
+		// "✖ 3 firing" counts workspaces (and the feed), not alerts: one
+		// workspace past 50, 75 and 90 % is one thing to look at
+		look := st.Level(f.Worst)
+		parts = append(parts, headerPart{text: look.Style.Render(fmt.Sprintf("%s %d firing", look.Symbol, f.N())), prio: 1,
+			long: look.Style.Render(look.Symbol + " " + f.String())})
 	}
 	if h.stats.At.IsZero() {
 		parts = append(parts, headerPart{text: st.Dim.Render(rateUnknown), prio: 3, room: rateRoom})
@@ -228,20 +234,31 @@ func (h Header) View() string {
 	right := st.Dim.Render("? help")
 	head := strings.Join(left, " ") + " "
 	sep := st.Dim.Render(" · ")
-	budget := h.width - cellWidth(head) - cellWidth(right) - 1
 	// keep the most important parts that fit, then draw them in their order
-	keep := make([]bool, len(parts))
-	used := 0
-	for prio := 0; prio <= 6; prio++ {
-		for i, p := range parts {
-			w := max(cellWidth(p.text), p.room)
-			if used > 0 {
-				w += cellWidth(sep)
-			}
-			if p.prio == prio && used+w <= budget {
-				keep[i], used = true, used+w
+	keepFor := func(budget int) (keep []bool, used int, all bool) {
+		keep, all = make([]bool, len(parts)), true
+		for prio := 0; prio <= 6; prio++ {
+			for i, p := range parts {
+				w := max(cellWidth(p.text), p.room)
+				if used > 0 {
+					w += cellWidth(sep)
+				}
+				if p.prio == prio && used+w <= budget {
+					keep[i], used = true, used+w
+				} else if p.prio == prio && prio <= keepRate {
+					all = false
+				}
 			}
 		}
+		return keep, used, all
+	}
+	budget := h.width - cellWidth(head) - cellWidth(right) - 1
+	keep, used, all := keepFor(budget)
+	if !all {
+		// the footer always says "? help": the header's goes before the
+		// connection, the demo's words, what fires or the rate do
+		right, budget = "", h.width-cellWidth(head)
+		keep, used, _ = keepFor(budget)
 	}
 	for i, p := range parts { // the long form of a kept part where the line holds it
 		if keep[i] && p.long != "" && used-max(cellWidth(p.text), p.room)+cellWidth(p.long) <= budget {

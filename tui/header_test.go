@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"mavtop/feed"
+	"mavtop/model"
 )
 
 // TestHeaderRateReadsASlowStream: the demo writes an event every few
@@ -66,24 +67,32 @@ func TestHeaderRateReadsASlowStream(t *testing.T) {
 
 // TestDemoHeaderSaysWhatTheDataIs: the demo's header says in plain words
 // that the data is made up and how to watch one's own, in full where the line
-// holds it, shorter at 80 columns beside the rate, never cut.
+// holds it, shorter at 80 columns beside what fires and the rate, never cut
+// ("your Redis: --redis URL" read as a Redis of that name, and pushed the
+// rate off at 80 columns once alerts fired).
 func TestDemoHeaderSaysWhatTheDataIs(t *testing.T) {
 	for _, c := range []struct {
 		w    int
 		want string
 	}{
-		{80, "your Redis: --redis URL"},
-		{100, "your Redis: --redis URL"},
-		{200, "sample data · to watch your own Redis: mavtop --redis URL"},
+		{80, "--redis URL for yours"},
+		{100, "--redis URL for yours"},
+		{200, "demo data · to watch your own Redis: mavtop --redis URL"},
 	} {
 		h := NewHeader(testCommon(), true)
 		h.SetWidth(c.w)
 		h.conn = feed.ConnMsg{State: feed.Connected}
+		for _, ws := range []string{"acme", "acme", "acme", "globex", "initech", "hooli", "umbrella"} {
+			h.firing.Add(ws, model.LevelExhausted)
+		}
 		h.noteStats(&feed.StatsMsg{At: testNow, Events: 40, EventsPerSec: 0, LagKnown: true})
 		h.noteStats(&feed.StatsMsg{At: testNow.Add(20 * time.Second), Events: 50, EventsPerSec: 1, LagKnown: true})
 		s := ansi.Strip(h.View())
-		if !strings.Contains(s, c.want) || !strings.Contains(s, "30 ev/min") || cellWidth(s) > c.w {
-			t.Errorf("%d columns: header %q lacks %q or the rate, or is wider", c.w, s, c.want)
+		if !strings.Contains(s, c.want) || !strings.Contains(s, "30 ev/min") || !strings.Contains(s, "✖ 5 ") || cellWidth(s) > c.w {
+			t.Errorf("%d columns: header %q lacks %q, what fires or the rate, or is wider", c.w, s, c.want)
+		}
+		if strings.Contains(s, "your Redis: --redis") {
+			t.Errorf("%d columns: header %q reads as a Redis named --redis URL", c.w, s)
 		}
 	}
 }

@@ -242,13 +242,10 @@ func (m *Model) globalHelp() []key.Binding {
 	case m.typing():
 		return []key.Binding{m.km.Help, m.km.ForceQuit}
 	}
-	if m.mode == modeDashboard && m.feed.Ledger != nil && !m.areas().alertsSeparate {
+	if m.mode == modeDashboard && m.feed.Ledger != nil && !m.areas().alertsSeparate && m.focus != focusAlerts {
 		// the alerts are not on screen: the key to them is always in sight
-		a := m.km.Alerts
-		if m.focus == focusAlerts {
-			a.SetHelp("a", "back")
-		}
-		return []key.Binding{a, m.km.Help, m.km.Quit}
+		// (on them, the pane's own keys say "esc back", once)
+		return []key.Binding{m.km.Alerts, m.km.Help, m.km.Quit}
 	}
 	return []key.Binding{m.km.Help, m.km.Quit}
 }
@@ -320,10 +317,10 @@ func (m *Model) helpLines(w int) []string {
 	lines = append(lines, m.bindingLines([][]key.Binding{{km.Help, km.Quit, km.ForceQuit}}, w)...)
 	meaning := [...]string{
 		"no allocation set: absolute credits only",
-		"below the first alert threshold",
-		"past the first of three thresholds (50 % unless set)",
-		"past the second-to-last (75 % unless set)",
-		"past the last (90 % unless set)",
+		"used less than its first alert threshold",
+		"used its first alert threshold or more (50 % unless set)",
+		"used its second alert threshold or more (75 % unless set)",
+		"used its third and last alert threshold or more (90 % unless set)",
 		"cap used up, or a credits_exhausted 402 newer than the last credit added",
 		"usage unknown: its used or recharged counter in Redis holds no integer ≥ 0 (the detail view says which)",
 	}
@@ -337,6 +334,9 @@ func (m *Model) helpLines(w int) []string {
 		"Bars: ━ used, ─ left, ┼/╋ alert thresholds, ╳ usage limit. Percent is of the effective cap: the allocation plus recharges, or the usage limit when smaller; \"99.9 % /training\" (\"99.9 %/\" when narrow): project training's usage limit sets the level, at that percent, and the row's bar, credits (\"lim\") and run-out are of that limit.",
 		"burn: credits per hour over the last 15 min (at least 5 min), one large charge left out as a step; 0 once idle. pace: burn ÷ the rate that lasts to the period's end.",
 		"runs out: when credits end at that burn; \"top-up in 12 min\" when the auto-recharge adds credits (they do not run out before); \"idle\" no charge for 4 usual intervals (1–15 min); \"lasts period\" they last to the reset.",
+		"Percents are floored, never rounded up: 84.96 % reads 84 %, so a percent shown at or past a threshold means the usage is; from 90 % one decimal (99.9 %), and 100 % only once the cap is used up.",
+		"Header: \"✖ 3 firing\" counts the workspaces with an alert firing now (a workspace past 50, 75 and 90 % is one; the feed is one more while stale: Redis unreachable or read late), with the worst one's symbol; the alerts (a) list each alert, as the command mavtop alerts does. ev/s or ev/min: events read from the stream per second or minute; lag: how far the screen is behind the stream's newest entry (idle when none came for 2 s).",
+		"Units: credits in full or k (thousand) and M (million); burn in credits per hour (/h), the burn chart in credits per minute.",
 		"Every number is what Redis holds for this billing period; the stream only adds to it.",
 	} {
 		lines = append(lines, wrapLines(p, w, 0)...)

@@ -66,7 +66,7 @@ func TestRefusalFactsAtEverySize(t *testing.T) {
 		}
 		got := words(m.log.View())
 		for _, want := range []string{longWS + "/trials", "credits_exhausted", "req_01HZX4K7Q9ABCDEFGH",
-			"“You have run out of credits. Upgrade your plan, add credits in Settings > Billing, or wait for your credits to reset.”"} {
+			`"You have run out of credits. Upgrade your plan, add credits in Settings > Billing, or wait for your credits to reset."`} {
 			if !strings.Contains(got, want) {
 				t.Errorf("%dx%d: the opened refusal lacks %q:\n%s", w, h, want, m.log.View())
 			}
@@ -90,7 +90,7 @@ func TestRefusalFactsAtEverySize(t *testing.T) {
 		}
 		got = words(strings.Join(all, "\n"))
 		for _, want := range []string{"credits_exhausted req_01HZX4K7Q9ABCDEFGH",
-			"“You have run out of credits. Upgrade your plan, add credits in Settings > Billing, or wait for your credits to reset.”"} {
+			`"You have run out of credits. Upgrade your plan, add credits in Settings > Billing, or wait for your credits to reset."`} {
 			if !strings.Contains(got, want) {
 				t.Errorf("%dx%d: the detail view lacks %q:\n%s", w, h, want, strings.Join(all, "\n"))
 			}

@@ -216,7 +216,7 @@ func (r *RefusalLog) selectedLines(n int) []string {
 	// a message its row shows whole is not said again (each fact once)
 	msgWhole := cellWidth(model.Sanitize(ev.Msg)) <= msgW
 	if rest := r.width - cellWidth(facts) - 3; n < 4 && !msgWhole && rest > msgW+4 { // more of the message than the row shows, never over the id
-		facts += " · " + truncate("“"+model.Sanitize(ev.Msg)+"”", rest)
+		facts += " · " + truncate(quoted(ev.Msg), rest)
 	}
 	lines := []string{r.st.Bold.Render(fit(facts, r.width))}
 	if n < 3 {
@@ -229,7 +229,7 @@ func (r *RefusalLog) selectedLines(n int) []string {
 		adv = clipLines(adv, avail, r.width)
 	}
 	if left := avail - len(adv) - btoi(link); n >= 4 && !msgWhole && left > 0 {
-		for _, l := range clipLines(wrapLines("  “"+model.Sanitize(ev.Msg)+"”", r.width, 3), left, r.width) {
+		for _, l := range clipLines(wrapLines("  "+quoted(ev.Msg), r.width, 3), left, r.width) {
 			lines = append(lines, l)
 		}
 	}
@@ -329,7 +329,7 @@ func (r RefusalLog) full() string {
 	plain := func(s ...string) string { return strings.Join(s, "") }
 	add(r.st.Bold.Render, "▸ ", r.where(ev))
 	add(r.st.Bold.Render, "  ", model.Sanitize(orDash(ev.Code))+" · request "+model.Sanitize(orDash(ev.Req)))
-	add(plain, "  ", "“"+model.Sanitize(ev.Msg)+"”")
+	add(plain, "  ", quoted(ev.Msg))
 	add(r.st.Warn.Render, "→ ", u.Message)
 	add(r.st.Dim.Render, "  ", u.ActionURL)
 	add(r.st.Dim.Render, "  ", fmt.Sprintf("%s · %s · %s · %d of %d · enter/esc: back to the list", model.Sanitize(sel.Why()), model.Sanitize(ev.Endpoint),

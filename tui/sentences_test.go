@@ -45,7 +45,7 @@ func TestSentencesKeepTheirEnd(t *testing.T) {
 	t.Run("selected 402 at 200x50", func(t *testing.T) {
 		m := longNameApp(t, 200, 50)
 		l := ansi.Strip(m.log.View())
-		for _, want := range []string{"or wait for your credits to reset.”", "or wait for the monthly reset.", "settings/billing"} {
+		for _, want := range []string{`or wait for your credits to reset."`, "or wait for the monthly reset.", "settings/billing"} {
 			if !strings.Contains(flat(l), want) {
 				t.Errorf("402 log lacks %q:\n%s", want, l)
 			}

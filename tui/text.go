@@ -153,3 +153,8 @@ func dropParens(s string) string {
 	b.WriteString(s)
 	return b.String()
 }
+
+// quoted is the API's message as every pane quotes it: sanitized, in the
+// straight double quotes the messages themselves use (`project "training"`)
+// and the rest of the screen does, so a line never mixes two styles.
+func quoted(msg string) string { return `"` + model.Sanitize(msg) + `"` }

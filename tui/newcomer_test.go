@@ -1,0 +1,133 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+// TestHeaderCountsWorkspacesFiring: "N firing" counts the workspaces with an
+// alert firing, and the feed, not the alerts: one workspace past its 50, 75
+// and 90 % thresholds is one thing to look at ("✖ 18 firing" with 6
+// workspaces read as alarming noise). The alerts pane still counts alerts.
+func TestHeaderCountsWorkspacesFiring(t *testing.T) {
+	id := func(ws, kind, detail string) string {
+		return model.AlertID("2026-11", ws, "", model.AlertKind(kind), detail)
+	}
+	life := Lifecycle{Entries: []LifecycleEntry{
+		{ID: id("acme", "threshold", "50"), Status: model.AlertFiring, Level: model.LevelWarn},
+		{ID: id("acme", "threshold", "75"), Status: model.AlertFiring, Level: model.LevelHigh},
+		{ID: id("acme", "threshold", "90"), Status: model.AlertFiring, Level: model.LevelCritical},
+		{ID: id("globex", "threshold", "50"), Status: model.AlertFiring, Level: model.LevelWarn},
+		{ID: id("initech", "threshold", "50"), Status: model.AlertResolved, Level: model.LevelWarn},
+		{ID: id("", "feed_stale", ""), Status: model.AlertFiring, Level: model.LevelCritical},
+	}}
+	f := life.Firing()
+	if f.Alerts != 5 || f.Workspaces != 2 || !f.Feed || f.N() != 3 || f.Worst != model.LevelCritical {
+		t.Fatalf("firing %+v: want 5 alerts, 2 workspaces and the feed (3), critical", f)
+	}
+	for _, c := range []struct {
+		w    int
+		want string
+	}{{80, "▲ 3 firing"}, {200, "▲ the feed and 2 workspaces firing"}} {
+		m := busyApp(t, c.w, 24)
+		m = update(t, m, LifecycleMsg{Lifecycle: life})
+		if s := ansi.Strip(m.header.View()); !strings.Contains(s, c.want) {
+			t.Errorf("%d columns: header %q lacks %q", c.w, s, c.want)
+		}
+		m.alerts.SetLifecycle(life)
+		if got := m.alerts.Title(); !strings.Contains(got, "5 firing") {
+			t.Errorf("%d columns: alerts pane title %q does not count the 5 alerts firing", c.w, got)
+		}
+	}
+	// one workspace alone: "1 workspace firing", its thresholds one
+	var one model.FiringCount
+	for range 3 {
+		one.Add("acme", model.LevelHigh)
+	}
+	if s := one.String(); s != "1 workspace firing" || one.N() != 1 {
+		t.Errorf("one workspace's three thresholds: %q (%d), want \"1 workspace firing\" (1)", s, one.N())
+	}
+}
+
+// TestAlertsFooterSaysBackOnce: on the alerts pane (below 150 columns, where
+// it takes the 402 log's place) the footer says how to go back once: it read
+// "esc back … a back".
+func TestAlertsFooterSaysBackOnce(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {100, 30}} {
+		m := update(t, busyApp(t, sz[0], sz[1]), press("a"))
+		m.alerts.bannerEnd = time.Time{} // the keys, not the newest alert's banner
+		if m.focus != focusAlerts {
+			t.Fatalf("%dx%d: a did not open the alerts", sz[0], sz[1])
+		}
+		f := ansi.Strip(m.footer())
+		if n := strings.Count(f, "back"); n != 1 || !strings.Contains(f, "esc back") {
+			t.Errorf("%dx%d: footer %q says back %d times, want \"esc back\" once", sz[0], sz[1], f, n)
+		}
+		// esc goes back, and off the alerts the key to them stays in sight
+		back := update(t, m, press("esc"))
+		if f := ansi.Strip(back.footer()); !strings.Contains(f, "a alerts") {
+			t.Errorf("%dx%d: after esc (focus %d) footer %q lacks the key to the alerts", sz[0], sz[1], back.focus, f)
+		}
+	}
+}
+
+// TestOneQuoteStyleOnScreen: the API's message is quoted the way the
+// messages quote inside ("project \"training\"") and the rest of the screen
+// does: the 402 list's facts line, the opened refusal and the workspace's
+// detail read “…"training"…” before, two styles on one line.
+func TestOneQuoteStyleOnScreen(t *testing.T) {
+	const msg = `Budget exceeded: project "training" is over its usage limit`
+	for _, sz := range [][2]int{{80, 24}, {200, 50}} {
+		w, h := sz[0], sz[1]
+		m, hub := newApp(t, w, h, Options{})
+		hub.Handle(&feed.SnapshotMsg{Gen: 2, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonStart,
+			Snap: &model.Snapshot{Period: model.MonthlyUTC.At(testNow), StreamID: "0-0",
+				Settings: map[string]model.Settings{"hooli-ml": {Allocation: 1000}}}})
+		hub.Handle(&feed.BatchMsg{Gen: 2, Events: []model.Event{
+			{ID: "1-0", TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/responses",
+				Status: 402, Code: model.CodeBudgetExceeded, Req: "req_1", Msg: msg},
+		}})
+		m = pump(t, m)
+		screens := map[string]string{"dashboard": view(m)}
+		o := update(t, m, press("l"), press("enter"))
+		o.render()
+		screens["opened"] = view(o)
+		d := update(t, m, OpenDetailMsg{Workspace: "hooli-ml"})
+		d.render()
+		screens["detail"] = view(d)
+		for name, s := range screens {
+			if strings.ContainsAny(s, "“”‘’") {
+				t.Errorf("%dx%d %s: curly quotes beside the message's straight ones:\n%s", w, h, name, s)
+			}
+		}
+		if got := words(screens["opened"]); !strings.Contains(got, `"`+msg+`"`) {
+			t.Errorf("%dx%d: the opened refusal lacks the message quoted straight:\n%s", w, h, screens["opened"])
+		}
+	}
+}
+
+// TestHelpSaysWhatTheFiguresMean: the ? screen says that percents are
+// floored, what "N firing" counts and the units of the rates, and words the
+// levels plainly ("past the second-to-last" read oddly).
+func TestHelpSaysWhatTheFiguresMean(t *testing.T) {
+	m := update(t, busyApp(t, 80, 24), press("?"))
+	help := words(strings.Join(m.helpLines(78), "\n"))
+	for _, want := range []string{"Percents are floored", "84.96 % reads 84 %", "counts the workspaces with an alert firing",
+		"events read from the stream per second or minute", "burn in credits per hour (/h)", "credits per minute",
+		"used its first alert threshold or more (50 % unless set)"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+	for _, odd := range []string{"second-to-last", "past the first of three"} {
+		if strings.Contains(help, odd) {
+			t.Errorf("help still says %q", odd)
+		}
+	}
+}

@@ -396,7 +396,7 @@ func (a Alerts) row(i int) string {
 		head := e.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + status + ": "
 		sum := shortNameIn(model.Sanitize(e.Summary), e.workspace(), a.names())
 		if e.Delivery == "" || e.Delivery == a.commonDelivery() {
-			return head + sum
+			return head + bannerText(sum, e.workspace(), a.width-2-cellWidth(head), a.names())
 		}
 		// The delivery is what an operator scans this pane for, and it comes
 		// last: the summary gives way to it (else a summary's usual 70–90 cells
@@ -407,15 +407,17 @@ func (a Alerts) row(i int) string {
 		d := model.Sanitize(e.Delivery)
 		if room := a.width - 2 - cellWidth(head) - 2; room > minSummary {
 			d = truncate(d, max(room-minSummary, 1))
-			sum = truncate(sum, room-cellWidth(d))
+			sum = bannerText(sum, e.workspace(), room-cellWidth(d), a.names())
 		}
 		return head + sum + "  " + a.st.Dim.Render(d)
 	case i < n+m:
-		return "         forecast " + model.Sanitize(a.life.Scores[i-n].String(time.Local))
+		const head = "         forecast "
+		return head + truncateWords(model.Sanitize(a.life.Scores[i-n].String(time.Local)), a.width-2-len(head))
 	}
 	al := a.list[i-n-m]
 	look := a.st.Level(al.Level)
-	return al.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + shortNameIn(al.Text, al.Workspace, a.names())
+	head := al.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " "
+	return head + bannerText(shortNameIn(al.Text, al.Workspace, a.names()), al.Workspace, a.width-2-cellWidth(head), a.names())
 }
 
 // names is the width a workspace name gets: the one every pane gives names.

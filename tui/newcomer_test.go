@@ -131,3 +131,52 @@ func TestHelpSaysWhatTheFiguresMean(t *testing.T) {
 		}
 	}
 }
+
+// TestSentencesCutAfterAWord: a message or an alert cut to its cell ends
+// after a whole word, marked "…" ("Budget exceeded: project \"train…" and
+// "allocation (608 credits us…" read as garbled); an alert's row first drops
+// its figures in parentheses (the selected one is whole under the list).
+func TestSentencesCutAfterAWord(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		w    int
+		want string
+	}{
+		{`Budget exceeded: project "training" is over its limit`, 30, `Budget exceeded: project …`},
+		{"You have run out of credits. Upgrade your plan", 29, "You have run out of credits.…"},
+		{"You have run out of credits. Upgrade your plan", 31, "You have run out of credits. …"},
+		{"fits whole", 10, "fits whole"},
+		{"a supercalifragilisticexpialidocious word", 20, "a supercalifragilis…"}, // no word fills half
+	} {
+		if got := truncateWords(c.s, c.w); got != c.want || cellWidth(got) > c.w {
+			t.Errorf("truncateWords(%q, %d) = %q, want %q", c.s, c.w, got, c.want)
+		}
+	}
+	const msg = `Budget exceeded: project "training" is over its usage limit of 90,000 credits this billing period`
+	for _, sz := range [][2]int{{80, 24}, {100, 30}, {200, 50}} {
+		w, h := sz[0], sz[1]
+		m, hub := newApp(t, w, h, Options{})
+		hub.Handle(&feed.SnapshotMsg{Gen: 2, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonStart,
+			Snap: &model.Snapshot{Period: model.MonthlyUTC.At(testNow), StreamID: "0-0",
+				Settings: map[string]model.Settings{"hooli-ml": {Allocation: 1000}}}})
+		hub.Handle(&feed.BatchMsg{Gen: 2, Events: []model.Event{
+			{TS: testNow.Add(-2 * time.Minute).UnixMilli(), Workspace: "hooli-ml", Endpoint: "/responses", Credits: 608, Status: 200},
+			{ID: "1-0", TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/responses",
+				Status: 402, Code: model.CodeBudgetExceeded, Req: "req_1", Msg: msg},
+		}})
+		m = pump(t, m)
+		m.alerts.SetSize(60, 10) // a narrow alerts list at every size
+		for name, v := range map[string]string{"402 log": m.log.View(), "alerts": m.alerts.View()} {
+			for _, l := range strings.Split(ansi.Strip(v), "\n") {
+				l = strings.TrimRight(l, " │┃")
+				if !strings.HasSuffix(l, "…") {
+					continue
+				}
+				body := strings.TrimSuffix(l, "…")
+				if last := body[strings.LastIndexAny(body, " ")+1:]; last != "" && !strings.Contains(msg+" hooli-ml used 50 % of its 1,000-credit allocation (608 credits used)", last+" ") {
+					t.Errorf("%dx%d %s: %q ends mid-word (%q)", w, h, name, l, last)
+				}
+			}
+		}
+	}
+}

@@ -216,7 +216,7 @@ func (r *RefusalLog) selectedLines(n int) []string {
 	// a message its row shows whole is not said again (each fact once)
 	msgWhole := cellWidth(model.Sanitize(ev.Msg)) <= msgW
 	if rest := r.width - cellWidth(facts) - 3; n < 4 && !msgWhole && rest > msgW+4 { // more of the message than the row shows, never over the id
-		facts += " · " + truncate(quoted(ev.Msg), rest)
+		facts += " · " + truncateWords(quoted(ev.Msg), rest)
 	}
 	lines := []string{r.st.Bold.Render(fit(facts, r.width))}
 	if n < 3 {
@@ -402,7 +402,7 @@ func (r *RefusalLog) columns() []logColumn {
 			cols = append(cols, c)
 		}
 	}
-	return append(cols, logColumn{"message", max(inner-used(), 0), func(e *model.Refusal) string { return e.Event.Msg }, cutEnd})
+	return append(cols, logColumn{"message", max(inner-used(), 0), func(e *model.Refusal) string { return e.Event.Msg }, cutWords})
 }
 
 func orDash(s string) string {

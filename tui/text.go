@@ -113,8 +113,9 @@ func shortNameFit(s, ws string, w, minW int) string {
 // bannerText is an alert's text for the one-line banner of w cells: whole
 // when it fits; else without its parenthesised figures ("(90,000 of 90,000
 // credits)": the gauges show them), then without its consequence after the
-// last ": ", then with the workspace's name in its short form (minW cells, as every pane shortens it); cut only when even
-// that does not fit.
+// last ": ", then with the workspace's name in its short form (minW cells, as every pane shortens it); cut after
+// a whole word only when even that does not fit. The alerts pane's rows are
+// drawn the same way (the selected one is whole under them).
 func bannerText(s, ws string, w, minW int) string {
 	if cellWidth(s) <= w {
 		return s
@@ -131,7 +132,7 @@ func bannerText(s, ws string, w, minW int) string {
 	if cellWidth(s) <= w {
 		return s
 	}
-	return fit(shortNameFit(s, ws, w, minW), w)
+	return truncateWords(shortNameFit(s, ws, w, minW), w)
 }
 
 // dropParens removes every " (…)" group from s (none nested; an unclosed
@@ -158,3 +159,26 @@ func dropParens(s string) string {
 // straight double quotes the messages themselves use (`project "training"`)
 // and the rest of the screen does, so a line never mixes two styles.
 func quoted(msg string) string { return `"` + model.Sanitize(msg) + `"` }
+
+// truncateWords cuts a sentence (plain text: a message, an alert's summary)
+// to width cells after its last whole word, marked " …", so a row never ends
+// mid-word ("Budget exceeded: project \"train…"); a sentence whose words
+// would leave less than half the width is cut as truncate cuts it.
+func truncateWords(s string, width int) string {
+	if cellWidth(s) <= width {
+		return s
+	}
+	cut := ansi.Truncate(s, width-1, "")
+	if rest := s[len(cut):]; strings.HasPrefix(rest, " ") && cellWidth(cut) >= width/2 {
+		return strings.TrimRight(cut, " ") + "…" // the cut falls between words
+	}
+	if i := strings.LastIndexByte(cut, ' '); i > 0 {
+		if head := strings.TrimRight(cut[:i], " "); cellWidth(head) >= width/2 {
+			return head + " …"
+		}
+	}
+	return truncate(s, width)
+}
+
+// cutWords is a sentence column's cell: cut after a whole word, padded.
+func cutWords(s string, w int) string { return pad(truncateWords(s, w), w) }

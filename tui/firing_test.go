@@ -10,9 +10,10 @@ import (
 
 // TestFiringAlertsSaidAndReachableAt80x24: at 80×24 the alerts pane is not on
 // screen (it shares the row with the 402 log from 150 columns), and the header
-// said nothing of the alerts firing. The header counts the lifecycle's alerts
-// firing now (the records `mavtop alerts` lists as firing: resolved ones and
-// this screen's own notices are not counted), with the worst one's symbol, and
+// said nothing of the alerts firing. The header counts the workspaces with a
+// lifecycle alert firing now (the records `mavtop alerts` lists as firing:
+// resolved ones and this screen's own notices are not counted; see
+// TestHeaderCountsWorkspacesFiring), with the worst one's symbol, and
 // says nothing when none fires; `a` (in the footer wherever the alerts are not
 // on screen) opens the alerts with the newest firing alert selected, and `a`
 // again goes back.

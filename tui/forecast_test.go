@@ -72,10 +72,7 @@ func TestForecastsOnScreen(t *testing.T) {
 	clock = testNow
 	has("emitted", row("emitted"), "out in 2 h", "3.6k/h")
 	has("globex", row("globex"), "top-up in 15 min", "6.0k/h") // 2,000 left, 1,500 above the threshold
-	d := NewDetail(c)
-	d.SetSize(200, 20)
-	d.Open("emitted")
-	d.Refresh(l)
+	d := detailOf(c, l, "emitted", 200, 20)
 	has("emitted detail", ansi.Strip(d.View()), "burn 3.6k/h (15 min)", "step +7,600 at 11:59 left out of the burn")
 	d.Open("globex")
 	d.Refresh(l)

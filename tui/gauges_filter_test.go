@@ -28,13 +28,6 @@ func TestGaugesFilterMatchesANaiveFilter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(16, 1600))
 	l := model.NewLedger(model.MonthlyUTC, now)
 	l.Seed(modeltest.Snapshot(n, now), now)
-	firsts := map[string]func(a, b *model.Summary) int{
-		"by use":          func(a, b *model.Summary) int { return 0 },
-		"by name":         func(a, b *model.Summary) int { return cmp.Compare(a.Name, b.Name) },
-		"by credits used": func(a, b *model.Summary) int { return cmp.Compare(b.Used, a.Used) },
-		"by 402s":         func(a, b *model.Summary) int { return cmp.Compare(b.Refused.Total(), a.Refused.Total()) },
-		"by last event":   func(a, b *model.Summary) int { return cmp.Compare(b.LastTS, a.LastTS) },
-	}
 	filters := []string{"", "1", "0", "-00", "12", "ws-0007", modeltest.Workspace(777), "zz", "new", "WS-001"}
 	g := NewGauges(testCommon())
 	g.SetSize(200, 30)
@@ -87,7 +80,7 @@ func TestGaugesFilterMatchesANaiveFilter(t *testing.T) {
 		want := l.Summaries(nil)
 		want = slices.DeleteFunc(want, func(s model.Summary) bool { return !strings.Contains(strings.ToLower(s.Name), f) })
 		order := gaugeOrders[g.order].name
-		slices.SortFunc(want, func(a, b model.Summary) int { return cmp.Or(firsts[order](&a, &b), model.CompareByUse(&a, &b)) })
+		slices.SortFunc(want, func(a, b model.Summary) int { return cmp.Or(sortFirsts[order](&a, &b), model.CompareByUse(&a, &b)) })
 		at := fmt.Sprintf("step %d (%s), %s, filter %q", step, what, order, f)
 		if g.n != len(want) {
 			t.Fatalf("%s: %d rows, want %d", at, g.n, len(want))

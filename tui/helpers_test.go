@@ -49,3 +49,12 @@ func press(s string) tea.KeyMsg {
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
 }
+
+// detailOf is the detail view of ws in l, w×h cells, refreshed from l.
+func detailOf(c common, l *model.Ledger, ws string, w, h int) Detail {
+	d := NewDetail(c)
+	d.SetSize(w, h)
+	d.Open(ws)
+	d.Refresh(l)
+	return d
+}

@@ -85,15 +85,7 @@ func TestOneQuoteStyleOnScreen(t *testing.T) {
 	const msg = `Budget exceeded: project "training" is over its usage limit`
 	for _, sz := range [][2]int{{80, 24}, {200, 50}} {
 		w, h := sz[0], sz[1]
-		m, hub := newApp(t, w, h, Options{})
-		hub.Handle(&feed.SnapshotMsg{Gen: 2, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonStart,
-			Snap: &model.Snapshot{Period: model.MonthlyUTC.At(testNow), StreamID: "0-0",
-				Settings: map[string]model.Settings{"hooli-ml": {Allocation: 1000}}}})
-		hub.Handle(&feed.BatchMsg{Gen: 2, Events: []model.Event{
-			{ID: "1-0", TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/responses",
-				Status: 402, Code: model.CodeBudgetExceeded, Req: "req_1", Msg: msg},
-		}})
-		m = pump(t, m)
+		m := refusedApp(t, w, h, msg)
 		screens := map[string]string{"dashboard": view(m)}
 		o := update(t, m, press("l"), press("enter"))
 		o.render()
@@ -155,16 +147,7 @@ func TestSentencesCutAfterAWord(t *testing.T) {
 	const msg = `Budget exceeded: project "training" is over its usage limit of 90,000 credits this billing period`
 	for _, sz := range [][2]int{{80, 24}, {100, 30}, {200, 50}} {
 		w, h := sz[0], sz[1]
-		m, hub := newApp(t, w, h, Options{})
-		hub.Handle(&feed.SnapshotMsg{Gen: 2, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonStart,
-			Snap: &model.Snapshot{Period: model.MonthlyUTC.At(testNow), StreamID: "0-0",
-				Settings: map[string]model.Settings{"hooli-ml": {Allocation: 1000}}}})
-		hub.Handle(&feed.BatchMsg{Gen: 2, Events: []model.Event{
-			{TS: testNow.Add(-2 * time.Minute).UnixMilli(), Workspace: "hooli-ml", Endpoint: "/responses", Credits: 608, Status: 200},
-			{ID: "1-0", TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/responses",
-				Status: 402, Code: model.CodeBudgetExceeded, Req: "req_1", Msg: msg},
-		}})
-		m = pump(t, m)
+		m := refusedApp(t, w, h, msg)
 		m.alerts.SetSize(60, 10) // a narrow alerts list at every size
 		for name, v := range map[string]string{"402 log": m.log.View(), "alerts": m.alerts.View()} {
 			for _, l := range strings.Split(ansi.Strip(v), "\n") {
@@ -179,4 +162,21 @@ func TestSentencesCutAfterAWord(t *testing.T) {
 			}
 		}
 	}
+}
+
+// refusedApp is a dashboard at w×h whose hooli-ml used 608 of its 1,000
+// credits, then its project training was refused with 402 budget_exceeded
+// and msg.
+func refusedApp(t *testing.T, w, h int, msg string) Model {
+	t.Helper()
+	m, hub := newApp(t, w, h, Options{})
+	hub.Handle(&feed.SnapshotMsg{Gen: 2, Rule: model.MonthlyUTC, At: testNow, Reason: feed.ReasonStart,
+		Snap: &model.Snapshot{Period: model.MonthlyUTC.At(testNow), StreamID: "0-0",
+			Settings: map[string]model.Settings{"hooli-ml": {Allocation: 1000}}}})
+	hub.Handle(&feed.BatchMsg{Gen: 2, Events: []model.Event{
+		{TS: testNow.Add(-2 * time.Minute).UnixMilli(), Workspace: "hooli-ml", Endpoint: "/responses", Credits: 608, Status: 200},
+		{ID: "1-0", TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/responses",
+			Status: 402, Code: model.CodeBudgetExceeded, Req: "req_1", Msg: msg},
+	}})
+	return pump(t, m)
 }

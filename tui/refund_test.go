@@ -56,11 +56,7 @@ func TestARefundAfterItsStepOnScreen(t *testing.T) {
 	if rows["stepped"] == "" || rows["stepped"] != rows["refunded"] || !strings.Contains(rows["refunded"], "|3.5k/h") {
 		t.Errorf("the refund after the step changes the forecast: stepped %q, refunded %q, want both out in 2 h at 3.5k/h (the spending's own burn)", rows["stepped"], rows["refunded"])
 	}
-	d := NewDetail(c)
-	d.SetSize(200, 20)
-	d.Open("refunded")
-	d.Refresh(l)
-	if v := ansi.Strip(d.View()); !strings.Contains(v, "step +3,800 at 11:59 left out of the burn") {
+	if v := ansi.Strip(detailOf(c, l, "refunded", 200, 20).View()); !strings.Contains(v, "step +3,800 at 11:59 left out of the burn") {
 		t.Errorf("refunded detail lacks the step left after the refund (+3,800):\n%s", v)
 	}
 }

@@ -22,10 +22,7 @@ func TestUsedByPendingSaysLoading(t *testing.T) {
 		Used:        map[string]int64{"acme": 4321},
 		UsedByLater: true,
 	}, testNow)
-	d := NewDetail(c)
-	d.SetSize(120, 40)
-	d.Open("acme")
-	d.Refresh(l)
+	d := detailOf(c, l, "acme", 120, 40)
 	ch := NewCharts(c, 0)
 	ch.SetSize(160, 12)
 	ch.Refresh(l, "acme", 0)

@@ -37,11 +37,7 @@ func TestGaugeShowsVerdict(t *testing.T) {
 	if strings.Contains(row, "1,000") {
 		t.Errorf("gauge row %q gives the workspace's allocation beside the project's percent", row)
 	}
-	d := NewDetail(c)
-	d.SetSize(160, 20)
-	d.Open("acme")
-	d.Refresh(l)
-	if s := ansi.Strip(d.View()); !strings.Contains(s, "verdict: project research at 95.0 % of its usage limit (95 of 100 credits)") {
+	if s := ansi.Strip(detailOf(c, l, "acme", 160, 20).View()); !strings.Contains(s, "verdict: project research at 95.0 % of its usage limit (95 of 100 credits)") {
 		t.Errorf("detail lacks the verdict:\n%s", s)
 	}
 }
@@ -203,10 +199,7 @@ func TestAProjectHeldAtItsLimit(t *testing.T) {
 	if !strings.Contains(row, "limit reached") || strings.Contains(row, "out in") || strings.Contains(row, "×") {
 		t.Errorf("row %q: want limit reached and no pace", row)
 	}
-	d := NewDetail(c)
-	d.SetSize(240, 30)
-	d.Open("hooli-ml")
-	d.Refresh(l)
+	d := detailOf(c, l, "hooli-ml", 240, 30)
 	s := ansi.Strip(d.View())
 	limit := strings.Index(s, "project training's usage limit (sets the level): ")
 	own := strings.Index(s, "workspace's own allocation: ")

@@ -277,7 +277,7 @@ func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summar
 			if !ok || rec.Status != model.AlertFiring {
 				return false
 			}
-			rec.Alert, rec.Status, rec.ResolvedAt = tr.Alert, model.AlertResolved, tr.At
+			rec.Alert, rec.Status, rec.ResolvedAt, rec.ResolvedStream = tr.Alert, model.AlertResolved, tr.At, tr.Stream
 		default:
 			return false
 		}

@@ -41,14 +41,15 @@ const (
 )
 
 // AlertStatus is where an alert is in its lifecycle: firing, then resolved,
-// each at most once per billing period.
+// each at most once per id and billing period (a condition that holds again
+// fires a new episode, with an id of its own: EpisodeID).
 type AlertStatus string
 
 const (
 	// AlertFiring: the condition holds and has been announced.
 	AlertFiring AlertStatus = "firing"
-	// AlertResolved: the condition ended (or its billing period did). Final:
-	// the same id never fires again in that period.
+	// AlertResolved: the condition ended (or its billing period did). Final
+	// for the id: the alert's next episode fires under the next id.
 	AlertResolved AlertStatus = "resolved"
 )
 
@@ -71,7 +72,8 @@ const (
 type Alert struct {
 	// ID is stable over the period: "<period>/<workspace>/<project>/<kind>/<detail>",
 	// with "-" for an empty part; detail is the threshold percent, the 402
-	// code, or "-".
+	// code, or "-". EvaluateAlerts gives the first episode's id; a
+	// transition carries the episode's (EpisodeID: "…/75~2").
 	ID        string    `json:"id"`
 	Kind      AlertKind `json:"kind"`
 	Period    string    `json:"period"`
@@ -149,6 +151,10 @@ type AlertOptions struct {
 	// Stale is how long Redis may be unreachable (or the stream read late)
 	// before AlertStale fires; 0 means DefaultStale.
 	Stale time.Duration
+	// ReFireAfter is how long a resolved alert waits before its condition
+	// may fire it again as a new episode; 0 means DefaultReFireAfter, a
+	// negative one no wait.
+	ReFireAfter time.Duration
 }
 
 // EvaluateAlerts appends to dst every alert the ledger can judge at now —
@@ -374,6 +380,12 @@ func (l *Ledger) runOutCondition(f *Forecast, now time.Time) AlertCondition {
 		return ConditionUnknown
 	case f.RunsOut:
 		return ConditionHolds
+	case f.Idle && !f.LastCharge.IsZero() && now.Sub(f.LastCharge) < BurnWindow:
+		// a pause is no fall of the burn: idle (4 typical intervals, from
+		// 1 min) neither resolves nor fires a run-out until the BurnWindow
+		// holds no charge, or a run-out resolved by a minute's pause fired
+		// again at the next charge (README, "Episodes")
+		return ConditionUnknown
 	}
 	return ConditionEnded
 }
@@ -407,6 +419,11 @@ type AlertRecord struct {
 	// fired: only a ledger that has read at least as far may resolve it, so an
 	// instance a moment behind never resolves what a faster one just fired.
 	FiredStream string `json:"fired_stream,omitempty"`
+	// ResolvedStream is the stream id the deciding ledger had read to when it
+	// resolved: only a ledger that has read at least as far may fire its
+	// next episode, so an instance a moment behind (the allocation raise not
+	// read yet) never fires again what a faster one just resolved.
+	ResolvedStream string `json:"resolved_stream,omitempty"`
 }
 
 // AlertTransition is one step of an alert's lifecycle to announce.
@@ -428,45 +445,49 @@ type AlertTransition struct {
 // Key is the transition's idempotency key: the alert id and the status.
 func (t *AlertTransition) Key() string { return t.Alert.ID + "#" + string(t.Status) }
 
-// AlertTransitions compares the lifecycle so far (known, by id) with the
-// alerts judged now (cands, from EvaluateAlerts on a ledger of period that has
-// read the stream to stream) and returns the transitions due, sorted by id:
+// AlertTransitions is AlertOptions{}.Transitions: the lifecycle rule with
+// the default re-fire hold-off.
+func AlertTransitions(known map[string]AlertRecord, cands []Alert, period, stream string, now time.Time) []AlertTransition {
+	return AlertOptions{}.Transitions(known, cands, period, stream, now)
+}
+
+// Transitions compares the lifecycle so far (known, by id) with the alerts
+// judged now (cands, from EvaluateAlerts on a ledger of period that has
+// read the stream to stream; their ids the first episode's) and returns the
+// transitions due, sorted by id:
 //
 //   - an alert whose condition holds and that never fired this period fires;
 //   - a firing alert whose condition ended resolves, if this ledger has read
 //     at least as far as the one that fired it;
+//   - a resolved alert whose condition holds again fires again as its next
+//     episode ("…/threshold/75~2"), once the resolution is ReFireAfter old
+//     and this ledger has read as far as the one that resolved it, up to
+//     MaxEpisodes per workspace and period (decide);
 //   - a firing alert of an earlier period resolves (the period rolled over),
 //     as does one of this period the ledger no longer judges at all (its line
-//     was removed from the settings);
-//   - a resolved alert never fires again in the same period.
+//     was removed from the settings).
 //
 // An alert whose condition is unknown changes nothing.
-func AlertTransitions(known map[string]AlertRecord, cands []Alert, period, stream string, now time.Time) []AlertTransition {
+func (o AlertOptions) Transitions(known map[string]AlertRecord, cands []Alert, period, stream string, now time.Time) []AlertTransition {
 	var out []AlertTransition
+	x := indexOf(known)
 	seen := make(map[string]bool, len(cands))
 	for _, a := range cands {
 		seen[a.ID] = true
-		rec, ok := known[a.ID]
-		switch {
-		case a.Condition == ConditionHolds && !ok:
-			out = append(out, AlertTransition{Alert: a, Status: AlertFiring, At: now, Stream: stream})
-		case a.Condition == ConditionEnded && ok && rec.Status == AlertFiring && CompareStreamIDs(stream, rec.FiredStream) >= 0:
-			out = append(out, AlertTransition{Alert: a, Status: AlertResolved, At: now, Stream: stream})
+		if what, id, _ := o.decide(a.Condition, a.ID, a.Kind != AlertStale, x, known, stream, now); what != stepNone {
+			out = append(out, transitionOf(a, what, id, stream, now))
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(known)) {
 		rec := known[id]
-		if seen[id] || rec.Status != AlertFiring {
+		if base, _ := SplitEpisode(id); seen[base] {
 			continue
 		}
-		earlier := rec.Alert.Period != period && rec.Alert.Period < period
-		gone := rec.Alert.Period == period && CompareStreamIDs(stream, rec.FiredStream) >= 0
-		if earlier || gone {
-			out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: stream, Removed: gone && !earlier})
+		if due, removed, _ := goneStep(rec, period, stream); due {
+			out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: stream, Removed: removed})
 		}
 	}
-	slices.SortFunc(out, func(a, b AlertTransition) int { return cmp.Compare(a.Alert.ID, b.Alert.ID) })
-	return out
+	return boundEpisodes(out, x)
 }
 
 // Summary says in one plain sentence what the transition means, with the

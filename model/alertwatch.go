@@ -68,6 +68,8 @@ type AlertEvaluator struct {
 	known   map[string]AlertRecord
 	due     map[string]struct{}
 	blocked map[string]struct{}
+	// idx is the lifecycle's episodes, kept as its records come and go
+	idx *episodeIndex
 	// todo are the ids to judge again this call, each with the workspace
 	// whose alerts it is among, when known (nil: found from the id)
 	todo map[string]*wsAlerts
@@ -124,7 +126,7 @@ func (h *dueHeap) Pop() any {
 // It takes each ledger's list of changed workspaces: one evaluator per
 // ledger (another taking it too makes both compare every stamp).
 func NewAlertEvaluator(opt AlertOptions) *AlertEvaluator {
-	return &AlertEvaluator{opt: opt, due: map[string]struct{}{}, blocked: map[string]struct{}{}, todo: map[string]*wsAlerts{}}
+	return &AlertEvaluator{opt: opt, due: map[string]struct{}{}, blocked: map[string]struct{}{}, todo: map[string]*wsAlerts{}, idx: newEpisodeIndex()}
 }
 
 // AlertRecords is the lifecycle a Transitions call judges against.
@@ -231,12 +233,15 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 
 	switch {
 	case full:
+		e.idx.reset()
 		for id := range known {
-			e.mark(id)
+			e.idx.update(id, known)
+			e.markRecord(id)
 		}
 	case recs.Tracked:
 		for _, id := range recs.Changed {
-			e.mark(id)
+			e.idx.update(id, known)
+			e.markRecord(id)
 		}
 	default:
 		// records another instance (or this one's claims) changed: only what
@@ -246,15 +251,19 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 			o, ok := e.known[id]
 			if ok {
 				found++
+			} else {
+				e.idx.update(id, known)
 			}
-			if !ok || o.Status != r.Status || o.FiredStream != r.FiredStream || o.Alert.Period != r.Alert.Period {
-				e.mark(id)
+			if !ok || o.Status != r.Status || o.FiredStream != r.FiredStream || o.Alert.Period != r.Alert.Period ||
+				o.ResolvedStream != r.ResolvedStream || !o.ResolvedAt.Equal(r.ResolvedAt) {
+				e.markRecord(id)
 			}
 		}
 		if found != len(e.known) { // some are gone
 			for id := range e.known {
 				if _, ok := known[id]; !ok {
-					e.mark(id)
+					e.idx.update(id, known)
+					e.markRecord(id)
 				}
 			}
 		}
@@ -271,9 +280,7 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 	}
 
 	for id, c := range e.todo {
-		cond, has := e.find(id, c)
-		rec, ok := known[id]
-		due, blocked := judgeTransition(cond, has, rec, ok, period, stream)
+		due, blocked := e.judge(id, c, known, period, stream, now)
 		setIn(e.due, id, due)
 		setIn(e.blocked, id, blocked)
 	}
@@ -381,28 +388,37 @@ func (e *AlertEvaluator) owner(id string) (string, *candidate) {
 	return "", nil
 }
 
-// judgeTransition is AlertTransitions' rule for one id: cond (has: judged at
-// all) against its record (ok: one exists). due says a transition is due;
-// blocked that one would be, once the ledger has read as far as the record's
-// FiredStream.
-func judgeTransition(cond AlertCondition, has bool, rec AlertRecord, ok bool, period, stream string) (due, blocked bool) {
-	if has {
-		switch {
-		case cond == ConditionHolds && !ok:
-			return true, false
-		case cond == ConditionEnded && ok && rec.Status == AlertFiring:
-			ahead := CompareStreamIDs(stream, rec.FiredStream) >= 0
-			return ahead, !ahead
+// judge is the lifecycle rule (AlertOptions.Transitions) for one id of
+// todo: an alert judged (decide, against its latest episode), or a record
+// whose alert is no longer judged (goneStep, and so each episode of it).
+// due says a transition is due; blocked that one may be once the stream or
+// the clock moves on (or the episodes fall under MaxEpisodes).
+func (e *AlertEvaluator) judge(id string, c *wsAlerts, known map[string]AlertRecord, period, stream string, now time.Time) (due, blocked bool) {
+	base, n := SplitEpisode(id)
+	if n > 1 {
+		if _, has := e.find(base, nil); has {
+			return false, false // judged as its alert's latest episode
 		}
+	} else if cond, has := e.find(id, c); has {
+		what, _, wait := e.opt.decide(cond, id, id != e.stale.id, e.idx, known, stream, now)
+		return what != stepNone, wait
+	} else {
+		// no longer judged: its later episodes are gone too
+		for j := 2; j <= e.idx.latest[id]; j++ {
+			ep := EpisodeID(id, j)
+			if rec, ok := known[ep]; ok {
+				d, _, w := goneStep(rec, period, stream)
+				setIn(e.due, ep, d)
+				setIn(e.blocked, ep, w)
+			}
+		}
+	}
+	rec, ok := known[id]
+	if !ok {
 		return false, false
 	}
-	if !ok || rec.Status != AlertFiring {
-		return false, false
-	}
-	same := rec.Alert.Period == period
-	earlier := !same && rec.Alert.Period < period
-	ahead := CompareStreamIDs(stream, rec.FiredStream) >= 0
-	return earlier || same && ahead, same && !ahead
+	d, _, w := goneStep(rec, period, stream)
+	return d, w
 }
 
 // transitions builds the transitions due, sorted by id, each alert judged
@@ -421,7 +437,9 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known m
 	for _, id := range ids {
 		rec, ok := known[id]
 		var a *Alert
-		if id == sa.ID {
+		if _, n := SplitEpisode(id); n > 1 {
+			// an episode whose alert is no longer judged (judge)
+		} else if id == sa.ID {
 			a = &sa
 		} else if name, ca := e.owner(id); ca != nil {
 			as, done := fresh[name]
@@ -436,23 +454,29 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known m
 				}
 			}
 		}
-		switch {
-		case a == nil:
-			if !ok || rec.Status != AlertFiring {
+		if a == nil {
+			if !ok {
 				continue
 			}
-			earlier := rec.Alert.Period != period && rec.Alert.Period < period
-			gone := rec.Alert.Period == period && CompareStreamIDs(stream, rec.FiredStream) >= 0
-			if earlier || gone {
-				out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: stream, Removed: gone && !earlier})
+			if due, removed, _ := goneStep(rec, period, stream); due {
+				out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: stream, Removed: removed})
 			}
-		case a.Condition == ConditionHolds && !ok:
-			out = append(out, AlertTransition{Alert: *a, Status: AlertFiring, At: now, Stream: stream})
-		case a.Condition == ConditionEnded && ok && rec.Status == AlertFiring && CompareStreamIDs(stream, rec.FiredStream) >= 0:
-			out = append(out, AlertTransition{Alert: *a, Status: AlertResolved, At: now, Stream: stream})
+			continue
+		}
+		if what, tid, _ := e.opt.decide(a.Condition, id, a.Kind != AlertStale, e.idx, known, stream, now); what != stepNone {
+			out = append(out, transitionOf(*a, what, tid, stream, now))
 		}
 	}
-	return out
+	return boundEpisodes(out, e.idx)
+}
+
+// markRecord marks the id of a record that changed, and the alert it is an
+// episode of (judged against its latest episode).
+func (e *AlertEvaluator) markRecord(id string) {
+	e.mark(id)
+	if base, n := SplitEpisode(id); n > 1 {
+		e.mark(base)
+	}
 }
 
 // mark adds id to todo, keeping its workspace when one is known already.

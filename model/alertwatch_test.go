@@ -31,6 +31,13 @@ func TestIncrementalAlertsMatchTheFullEvaluation(t *testing.T) {
 	if n.fired < 500 || n.resolved < 100 || n.removed < 20 || n.blocked < 20 || n.runOuts < 1000 || n.outAgain < 5 {
 		t.Fatalf("the random seconds did not exercise the lifecycle: %+v", n)
 	}
+	// every kind resolved and fired again as a new episode, a few times
+	for _, k := range []model.AlertKind{model.AlertThreshold, model.AlertAllocation, model.AlertUsageLimit, model.AlertBudget,
+		model.AlertProjectBudget, model.AlertProjectLimit, model.AlertRefusals, model.AlertRunOut, model.AlertStale} {
+		if n.reFired[k] < 3 {
+			t.Errorf("%s fired again as a new episode %d times: %v", k, n.reFired[k], n.reFired)
+		}
+	}
 }
 
 // TestIncrementalAlertsFollowAClockSetBack is the same comparison with the
@@ -82,7 +89,7 @@ type spender struct {
 func newSpendSim(seed uint64) *alertSim {
 	s := &alertSim{r: rand.New(rand.NewPCG(seed, 61)), known: map[string]model.AlertRecord{}, touched: map[string]bool{}, connected: true,
 		silent: map[string]time.Time{}, changed: map[string]bool{}}
-	s.ev, s.rival = model.NewAlertEvaluator(model.AlertOptions{}), model.NewAlertEvaluator(model.AlertOptions{})
+	s.ev, s.rival = model.NewAlertEvaluator(simOpt), model.NewAlertEvaluator(simOpt)
 	// 3 h, 70 or 50 min before the period ends: close to it, what the
 	// credits last crosses the time left between two charges
 	s.now = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Add(-[]time.Duration{3 * time.Hour, 70 * time.Minute, 50 * time.Minute}[seed%3])
@@ -155,14 +162,20 @@ func (s *alertSim) spendStep() {
 type simCounts struct {
 	fired, resolved, removed, blocked, runOuts, outAgain int
 	byTime                                               map[string]int
+	// reFired counts the episodes after the first that fired, by kind
+	reFired map[model.AlertKind]int
 }
+
+// simOpt is the sims' evaluation: a resolved alert may fire again after 45 s
+// (the default's 10 min would seldom pass in a run).
+var simOpt = model.AlertOptions{ReFireAfter: 45 * time.Second}
 
 // matchIncremental runs seeds simulations (made by sim, moved a second by
 // step) of seconds each and fails t at the first second where the
 // evaluator and the full evaluation differ.
 func matchIncremental(t *testing.T, seeds uint64, seconds int, sim func(seed uint64) *alertSim, step func(*alertSim)) simCounts {
 	t.Helper()
-	n := simCounts{byTime: map[string]int{}}
+	n := simCounts{byTime: map[string]int{}, reFired: map[model.AlertKind]int{}}
 	for seed := range seeds {
 		s := sim(seed)
 		prev := map[string]string{} // run-out id → its state last second
@@ -171,7 +184,7 @@ func matchIncremental(t *testing.T, seeds uint64, seconds int, sim func(seed uin
 			step(s)
 			h := s.health()
 			cands := model.EvaluateAlerts(s.l, s.now, h, model.AlertOptions{}, nil)
-			full := model.AlertTransitions(s.known, cands, s.l.Period().Key, s.l.StreamID(), s.now)
+			full := simOpt.Transitions(s.known, cands, s.l.Period().Key, s.l.StreamID(), s.now)
 			fullRun := map[string]time.Duration{}
 			for _, a := range cands {
 				if a.Kind == model.AlertRunOut && a.Condition == model.ConditionHolds && a.RunOutIn > 0 {
@@ -242,6 +255,9 @@ func matchIncremental(t *testing.T, seeds uint64, seconds int, sim func(seed uin
 					n.removed++
 				case tr.Status == model.AlertFiring:
 					n.fired++
+					if _, ep := model.SplitEpisode(tr.Alert.ID); ep > 1 {
+						n.reFired[tr.Alert.Kind]++
+					}
 					if strings.Contains(tr.Alert.ID, "/refusals/credits_exhausted@") {
 						n.outAgain++ // OUT again after credit was added
 					}
@@ -268,7 +284,8 @@ func matchIncremental(t *testing.T, seeds uint64, seconds int, sim func(seed uin
 			s.edit(cands)
 		}
 	}
-	t.Logf("fired %d (OUT again %d), resolved %d, removed %d, held back by the stream %d, run-outs tracked %d", n.fired, n.outAgain, n.resolved, n.removed, n.blocked, n.runOuts)
+	t.Logf("fired %d (OUT again %d), resolved %d, removed %d, held back by the stream %d, run-outs tracked %d; episodes after the first by kind %v",
+		n.fired, n.outAgain, n.resolved, n.removed, n.blocked, n.runOuts, n.reFired)
 	return n
 }
 
@@ -318,7 +335,7 @@ func newAlertSim(seed uint64) *alertSim {
 		silent: map[string]time.Time{}, changed: map[string]bool{}}
 	// late on the period's last day: the rollover comes within the run
 	s.now = time.Date(2026, 11, 30, 22, 40, 0, 0, time.UTC).Add(time.Duration(s.r.IntN(3600)) * time.Second)
-	s.ev, s.rival = model.NewAlertEvaluator(model.AlertOptions{}), model.NewAlertEvaluator(model.AlertOptions{})
+	s.ev, s.rival = model.NewAlertEvaluator(simOpt), model.NewAlertEvaluator(simOpt)
 	s.fresh()
 	return s
 }
@@ -552,7 +569,7 @@ func (s *alertSim) claim(trs []model.AlertTransition, cands []model.Alert) int {
 			s.known[tr.Alert.ID] = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
 			continue
 		}
-		rec.Alert, rec.Status, rec.ResolvedAt = tr.Alert, model.AlertResolved, tr.At
+		rec.Alert, rec.Status, rec.ResolvedAt, rec.ResolvedStream = tr.Alert, model.AlertResolved, tr.At, tr.Stream
 		s.known[tr.Alert.ID] = rec
 	}
 	held := 0
@@ -595,10 +612,11 @@ func (s *alertSim) edit(cands []model.Alert) {
 			s.known[a.ID] = model.AlertRecord{Alert: a, Status: model.AlertFiring, FiredAt: s.now,
 				FiredStream: fmt.Sprintf("%d-0", ms+int64(s.r.IntN(20_000))-5_000)}
 		}
-	case k == 1 && len(ids) > 0: // another instance resolved one
+	case k == 1 && len(ids) > 0: // another instance resolved one, further on than this ledger read or behind it
 		id := pick()
 		rec := s.known[id]
 		rec.Status, rec.ResolvedAt = model.AlertResolved, s.now
+		rec.ResolvedStream = fmt.Sprintf("%d-0", ms+int64(s.r.IntN(20_000))-5_000)
 		s.known[id] = rec
 	case k == 2 && len(ids) > 0: // a record gone (expired, a Redis that lost it)
 		delete(s.known, pick())

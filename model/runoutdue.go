@@ -20,8 +20,10 @@ import (
 //     charge and interval: ringJudged) changes only when a bucket leaves the
 //     hour or the BurnWindow, or one stamped ahead of now enters (ringDue);
 //   - idle begins once LastCharge is IdleAfter old (and IdleAfter changes
-//     only with the buckets): it only ever stops a burn, and a run-out that
-//     does not hold, or holds because the cap is reached, stays so;
+//     only with the buckets): it stops a burn, and makes the condition
+//     unknown until LastCharge is a BurnWindow old (runOutCondition: a
+//     pause neither fires nor resolves), then ended — both instants are
+//     due, whatever the run-out was;
 //   - in between, the time left only shrinks and the span the burn is
 //     measured over only grows (the burn falls), but at each BucketWidth,
 //     where the window's first bucket moves on, the span falls back by a
@@ -44,6 +46,16 @@ func (l *Ledger) runOutDue(w *wsState, v Verdict, f *Forecast, now time.Time) in
 		}
 	}
 	due := l.ringDue(r, now)
+	if !f.LastCharge.IsZero() {
+		// a pause: unknown from idle on, until the last charge is a
+		// BurnWindow old (runOutCondition), whether it ran out or not
+		switch lc := f.LastCharge.UnixNano(); {
+		case !f.Idle:
+			due = min(due, lc+int64(f.IdleAfter))
+		case lc+int64(BurnWindow) > nowNs:
+			due = min(due, lc+int64(BurnWindow))
+		}
+	}
 	byRate := f.RunsOut && !f.Reached
 	if !byRate && (f.RunsOut || f.BurnPerHour <= 0 || !f.RemainingKnown) {
 		// reached (nothing left, less than a typical charge, refused), or
@@ -74,9 +86,6 @@ func (l *Ledger) runOutDue(w *wsState, v Verdict, f *Forecast, now time.Time) in
 	}
 	// It runs out at its burn: until idle stops it, or until the time left
 	// is what the credits left last at the longest span.
-	if !f.LastCharge.IsZero() {
-		due = min(due, f.LastCharge.UnixNano()+int64(f.IdleAfter))
-	}
 	lasts := max(left, 0) / f.BurnPerHour * stretch * (1 + margin) // hours, at most
 	until := nowNs + int64(f.Left) - int64(lasts*float64(time.Hour)) - int64(time.Millisecond)
 	return max(min(due, until), nowNs)

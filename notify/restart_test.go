@@ -162,12 +162,22 @@ func TestARestartedWatcherJudgesRunOutLikeOneThatWatched(t *testing.T) {
 		t.Fatalf("run_out resolved %d times while the watcher that watched all along forecasts out in %v at %.1f/h", n, f.RunsOutIn, f.BurnPerHour)
 	}
 
-	// Past four typical intervals both call it idle: it resolves, once.
+	// Past four typical intervals both call it idle, but a pause is no fall
+	// of the burn: it stays firing while the burn window still holds the
+	// last charge, and resolves, once, when it holds none.
 	idle := time.UnixMilli(last.TS).Add(3 * time.Minute)
 	clock.Set(idle)
 	if f := same(idle); !f.Idle || f.RunsOut {
 		t.Fatalf("3 min after the last charge: idle %v runs out %v, want idle", f.Idle, f.RunsOut)
 	}
+	for _, in := range []*instance{a, b} {
+		from := in.w.cycles.Load()
+		waitFor(t, in.name+" to judge the idle spell", func() bool { return in.w.cycles.Load() > from+20 })
+	}
+	if n := rc.keys()[runOut+"#resolved"]; n != 0 {
+		t.Fatalf("run_out resolved %d times by an idle spell of 3 min", n)
+	}
+	clock.Set(time.UnixMilli(last.TS).Add(model.BurnWindow))
 	waitFor(t, "run_out resolved", func() bool { return rc.keys()[runOut+"#resolved"] == 1 })
 	settledAll(t, feed.NewAlertStore(srv.Client(), ""), period, 1, runOut)
 	if got := rc.keys(); got[runOut+"#firing"] != 1 || got[runOut+"#resolved"] != 1 {

@@ -151,7 +151,8 @@ type Watcher struct {
 	maxFired string
 	changed  []string
 	cleared  map[string]bool
-	back     bool // the last cycle's ledger had read further than the stream goes
+	claimed  []string // ids of this instance's claims since the last cycle's judgement
+	back     bool     // the last cycle's ledger had read further than the stream goes
 
 	mu    sync.Mutex
 	known map[string]feed.StoredAlert // this period and the last, by id
@@ -423,6 +424,8 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 		w.eval = model.NewAlertEvaluator(w.opt.Alert)
 	}
 	w.runOuts = w.runOuts[:0]
+	changed = append(changed, w.claimed...)
+	w.claimed = w.claimed[:0]
 	lifecycle := model.AlertRecords{Known: known, Tracked: true, Changed: changed}
 	trs := w.eval.Transitions(l, now, h, lifecycle, func(ws string, in time.Duration) {
 		w.runOuts = append(w.runOuts, runOutAt{ws, in})
@@ -430,7 +433,7 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	w.track(now)
 	stale := model.AlertID(p.Key, "", "", model.AlertStale, "")
 	for _, tr := range trs {
-		if onlyStale && tr.Alert.ID != stale {
+		if base, _ := model.SplitEpisode(tr.Alert.ID); onlyStale && base != stale { // any episode of it
 			continue
 		}
 		w.transition(ctx, tr, p, now, storeErr != nil)
@@ -573,6 +576,7 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 		w.mu.Lock()
 		w.setKnown(tr.Alert.ID, rec)
 		w.local[tr.Alert.ID] = true
+		w.claimed = append(w.claimed, tr.Alert.ID) // judged against it next cycle (its episode)
 		if deliver {
 			left := map[string]bool{}
 			for _, s := range w.sinks {
@@ -607,6 +611,7 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 	if !claimed {
 		return // another instance made it first
 	}
+	w.ownClaim(&tr)
 	w.log("alert "+string(tr.Status), tr, summary)
 	switch {
 	case !deliver:
@@ -617,6 +622,27 @@ func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p mo
 		// firing is done there, whatever the other sinks do (take).
 		w.take(ctx, tr.Alert.Period, tr.Alert.ID, 1, w.opt.Now())
 	}
+}
+
+// ownClaim keeps the record a claim of this instance wrote as the judge's
+// input at once, not only once the store is read again: Redis gone between
+// the claim and that read left a resolved feed_stale firing here, and its
+// next episode was never announced. The id is judged again next cycle.
+func (w *Watcher) ownClaim(tr *model.AlertTransition) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	id := tr.Alert.ID
+	r := w.records[id]
+	if tr.Status == model.AlertFiring {
+		r = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
+		if model.CompareStreamIDs(r.FiredStream, w.maxFired) > 0 {
+			w.maxFired = r.FiredStream
+		}
+	} else {
+		r.Alert, r.Status, r.ResolvedAt, r.ResolvedStream = tr.Alert, model.AlertResolved, tr.At, tr.Stream
+	}
+	w.records[id] = r
+	w.claimed = append(w.claimed, id)
 }
 
 // syncLocal records in Redis what was announced while it was away.

@@ -166,10 +166,11 @@ func (a *Alerts) AddCrossing(c model.Crossing) {
 	a.add(Alert{At: a.at(), Level: c.Level, Text: c.Sentence(), Workspace: c.Workspace, key: lifecycleKey(c.Alert().ID)})
 }
 
-// lifecycleKey is an alert id without its period: a crossing or a 402 and
-// the lifecycle's alert of it share it.
+// lifecycleKey is an alert id without its period and its episode: a
+// crossing or a 402 and the lifecycle's alert of it (any episode) share it.
 func lifecycleKey(id string) string {
-	_, rest, _ := strings.Cut(id, "/")
+	base, _ := model.SplitEpisode(id)
+	_, rest, _ := strings.Cut(base, "/")
 	return rest
 }
 

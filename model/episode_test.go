@@ -137,6 +137,7 @@ func TestAHoveringConditionIsHeldOffAndBounded(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("%d firings in the first hour, %d in the day", firstHour, fired)
 	// one episode per ReFireAfter at most: 6 in the first hour (a firing
 	// each 10 min and 1 s: the resolution comes the second after)
 	if firstHour > int(time.Hour/DefaultReFireAfter)+1 {

@@ -40,6 +40,8 @@ func (in *instance) judged(ws string, now time.Time) (f model.Forecast, pending,
 // every minute): the hour folded newest first weighed its busy past most,
 // and the restarted one went idle a minute after the last charge while the
 // other waited almost three ("burn of 0 credits/h" against "out in 25 min").
+// A pause does not resolve it (idle, until the burn window holds no
+// charge); a burn that runs out again fires its second episode, once.
 func TestARestartedWatcherJudgesRunOutLikeOneThatWatched(t *testing.T) {
 	srv := feedtest.Start(t)
 	ctx := context.Background()
@@ -54,7 +56,7 @@ func TestARestartedWatcherJudgesRunOutLikeOneThatWatched(t *testing.T) {
 	rc := newReceiver(t)
 	// leases run on the same clock, which jumps minutes: long enough that
 	// none runs out while its holder is alive
-	long := func(o *WatcherOptions) { o.Lease = 2 * time.Hour }
+	long := func(o *WatcherOptions) { o.Lease, o.Alert.ReFireAfter = 2*time.Hour, time.Minute }
 	a := startClocked(t, srv, "continuous", rc.srv.URL, clock.Now, long)
 	b := startClocked(t, srv, "restarted", rc.srv.URL, clock.Now, long)
 	pub := feed.NewPublisher(srv.Client(), feed.PublisherOptions{})
@@ -183,4 +185,18 @@ func TestARestartedWatcherJudgesRunOutLikeOneThatWatched(t *testing.T) {
 	if got := rc.keys(); got[runOut+"#firing"] != 1 || got[runOut+"#resolved"] != 1 {
 		t.Fatalf("receiver got %v, want run_out fired and resolved once each", got)
 	}
+
+	// Spending again at a burn that runs out: its second episode fires,
+	// once the resolution is ReFireAfter (here 1 min) old, once.
+	at = clock.Now()
+	for range 18 {
+		at = at.Add(10 * time.Second)
+		spend(at)
+		caughtUp(a, b)
+	}
+	second := model.EpisodeID(runOut, 2)
+	waitFor(t, "run_out's second episode fired", func() bool { return rc.keys()[second+"#firing"] == 1 })
+	recs := settledAll(t, feed.NewAlertStore(srv.Client(), ""), period, 2, runOut, second)
+	once(t, rc, recs)
+	inOrder(t, rc)
 }

@@ -595,13 +595,13 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	samePeriod := s.Period.Key == l.period.Key
 	old, members := l.ws, l.members
 	l.bulk = true
-	defer l.rankAll()
 	defer func() { // the same workspaces again: the same members
 		same := len(l.ws) == len(old)
 		for name := range l.ws {
-			if same && old[name] == nil {
-				same = false
+			if !same {
+				break
 			}
+			same = old[name] != nil
 		}
 		if l.members = members; !same {
 			l.members++
@@ -613,7 +613,10 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	if s.HistoryLater {
 		l.historyPending = true // a re-read meanwhile does not end the read-back
 	}
-	l.ws = make(map[string]*wsState, len(s.Used)+len(s.Settings))
+	// sized for the larger of the two (the same workspaces, as a rule): their
+	// sum made a map twice the size, at 100k workspaces 200k slots to clear
+	// and to walk
+	l.ws = make(map[string]*wsState, max(len(s.Used), len(s.Settings)))
 	get := func(name string) *wsState {
 		w := l.workspace(name)
 		if o := old[name]; o != nil {
@@ -629,12 +632,24 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 		}
 		return w
 	}
+	// A workspace's used counter is taken with its settings, while its new
+	// state is at hand: at 100k workspaces a second walk finding each state
+	// again by name was a third of seeding them, nearly all of it waiting for
+	// memory. Only when some used counter has no settings beside it does
+	// the second walk come (found short of Used).
+	found := 0
 	for ws, st := range s.Settings {
 		w := get(ws)
 		w.settings, w.hasSettings = st, true
+		if n, ok := s.Used[ws]; ok {
+			w.used = n
+			found++
+		}
 	}
-	for ws, n := range s.Used {
-		get(ws).used = n
+	if found < len(s.Used) {
+		for ws, n := range s.Used {
+			get(ws).used = n
+		}
 	}
 	for ws, n := range s.Recharged {
 		get(ws).recharged = n
@@ -645,7 +660,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 		}
 	}
 	s.foldProjects(get)
-	if samePeriod { // what this ledger saw of 402s starting and ending still holds
+	if samePeriod && len(old) > 0 { // what this ledger saw of 402s starting and ending still holds
 		for name, w := range l.ws {
 			if o := old[name]; o != nil {
 				for pn, op := range o.projects {
@@ -656,60 +671,25 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			}
 		}
 	}
-	for name, w := range l.ws { // a limited project keeps its burn as its workspace does
-		o := old[name]
-		if o == nil {
-			continue
-		}
-		for pn, op := range o.projects {
-			if p := w.projects[pn]; p != nil && p.limited() && op.burn != nil {
-				if p.burn = op.burn; o.owner != l.owner {
-					p.burn = op.burn.clone() // o is shared with a clone, which may still add to it
-				}
-			}
-		}
-	}
 	heal := l.seeded && samePeriod // a re-read of the counters this ledger showed
+	l.refusedAll, l.endpointsAll = Refusals{}, map[string]int64{}
+	// One walk over the workspaces does what is left of each (its limited
+	// projects' burn, what the gap healed, its lines passed, the totals, its
+	// rank key), each state visited once: five walks were a quarter of
+	// seeding 100k workspaces, most of it waiting for the states to come from
+	// memory.
 	for name, w := range l.ws {
 		o := old[name]
-		if o == nil || !heal {
-			// Only the counters to go by: OUT after a credits_exhausted 402 this
-			// period when no credit was added this period (a Backfill orders them).
-			if w.blocked = w.blockedByCounters(l.period); w.blocked && (o == nil || !samePeriod || !o.blocked) {
-				w.startOut(l.period)
-			}
-			if !heal {
-				continue
-			}
-		}
-		var oUsed int64
-		if o != nil {
-			oUsed = o.used
-			switch { // decided by the gap: newer than any history read back
-			case w.recharged > o.recharged || o.settings.Allocation > 0 && w.settings.Allocation > o.settings.Allocation:
-				w.blocked = false
-				w.hist |= histBlocked | histCredits
-			case w.refused[RefusedCredits] > o.refused[RefusedCredits]:
-				if !w.blocked {
-					w.startOut(l.period)
+		if o != nil { // a limited project keeps its burn as its workspace does
+			for pn, op := range o.projects {
+				if p := w.projects[pn]; p != nil && p.limited() && op.burn != nil {
+					if p.burn = op.burn; o.owner != l.owner {
+						p.burn = op.burn.clone() // o is shared with a clone, which may still add to it
+					}
 				}
-				w.blocked = true // refused in the gap, with no credit added in it
-				w.hist |= histBlocked
 			}
 		}
-		if d := w.used - oUsed; d > 0 {
-			// Credits found by the re-read were spent in the gap it filled: spread
-			// over it, from the last event read to now, they count for burn.
-			if w.burn == nil {
-				w.burn = new(burnRing)
-			}
-			w.burn.spread(l.lastRead, now.UnixMilli(), d)
-			l.all.spread(l.lastRead, now.UnixMilli(), d)
-		}
-	}
-	l.seeded, l.lastRead = true, max(l.lastRead, now.UnixMilli())
-	l.refusedAll, l.endpointsAll = Refusals{}, map[string]int64{}
-	for _, w := range l.ws {
+		l.settle(w, o, samePeriod, heal, now)
 		w.markPassed(l.defaults)
 		for i, n := range w.refused {
 			l.refusedAll[i] += n
@@ -720,6 +700,54 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 				l.endpointsAll[ep] += *n
 			}
 		}
+		w.key, w.ranked = l.rankKeyOf(w), true
+	}
+	l.seeded, l.lastRead = true, max(l.lastRead, now.UnixMilli())
+	l.bulk = false
+	for o := range l.orders { // each sorted again when first asked for (see rankAll)
+		l.orders[o] = rankList{}
+	}
+}
+
+// settle decides what a Seed's counters say of w beyond themselves, o being
+// the state it replaces (nil: new) in the same billing period or not
+// (samePeriod): OUT by the counters alone, or, when heal (a re-read of the
+// counters this ledger showed), what the gap the re-read filled did: credits
+// added or refused in it, and the credits spent in it spread over it for burn.
+func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, now time.Time) {
+	if o == nil || !heal {
+		// Only the counters to go by: OUT after a credits_exhausted 402 this
+		// period when no credit was added this period (a Backfill orders them).
+		if w.blocked = w.blockedByCounters(l.period); w.blocked && (o == nil || !samePeriod || !o.blocked) {
+			w.startOut(l.period)
+		}
+		if !heal {
+			return
+		}
+	}
+	var oUsed int64
+	if o != nil {
+		oUsed = o.used
+		switch { // decided by the gap: newer than any history read back
+		case w.recharged > o.recharged || o.settings.Allocation > 0 && w.settings.Allocation > o.settings.Allocation:
+			w.blocked = false
+			w.hist |= histBlocked | histCredits
+		case w.refused[RefusedCredits] > o.refused[RefusedCredits]:
+			if !w.blocked {
+				w.startOut(l.period)
+			}
+			w.blocked = true // refused in the gap, with no credit added in it
+			w.hist |= histBlocked
+		}
+	}
+	if d := w.used - oUsed; d > 0 {
+		// Credits found by the re-read were spent in the gap it filled: spread
+		// over it, from the last event read to now, they count for burn.
+		if w.burn == nil {
+			w.burn = new(burnRing)
+		}
+		w.burn.spread(l.lastRead, now.UnixMilli(), d)
+		l.all.spread(l.lastRead, now.UnixMilli(), d)
 	}
 }
 

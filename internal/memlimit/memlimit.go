@@ -30,11 +30,15 @@ import (
 const GCPercent = 400
 
 // MinHeadroom is the least garbage the soft limit allows above the live heap:
-// below 16 MiB of live heap GCPercent alone decides (16 MiB × 5 = 80 MiB), so
-// a dashboard of a few thousand workspaces keeps GOGC=400's ingest speed,
-// while a start reading back a 1M-entry hour (hundreds of MB of go-redis
-// garbage over a live heap of ~25 MB) stays under 100 MB.
-const MinHeadroom = 64 << 20
+// below 8 MiB of live heap GCPercent alone decides (8 MiB × 5 = 40 MiB), so
+// a dashboard of a few hundred workspaces keeps GOGC=400's ingest speed,
+// while a start reading back a 1M-entry hour (a GB of go-redis garbage over
+// a live heap of ~20 MB) peaks near 20 + 32 MiB of heap. At 64 MiB that peak
+// was ~70 MiB of heap and 96 MB of RSS (the binary and the runtime beside
+// the heap), against a target of 100 MB; the trade is up to twice the
+// collections while the live heap is between 8 and 64 MiB (at 1,000 workspaces
+// and a 1M-entry hour read back: ~40 collections of ~20 MB instead of ~20).
+const MinHeadroom = 32 << 20
 
 // Limit returns the soft memory limit for a live heap of live bytes: the live
 // heap plus as much again (GOGC=100's growth) but at least MinHeadroom above
@@ -97,6 +101,24 @@ func (s *state) next(at time.Time, live, hardCap uint64) uint64 {
 type state struct {
 	floor floor
 	high  highWater
+	// seen counts the collections recorded (after, up to 2)
+	seen int
+}
+
+// after records a collection at time at that found live bytes live and
+// returns the limit to set (next) and whether to set it: not after the first
+// collection of the process, whose live heap is what a start had built by
+// then (a few MB at its first 16 MB of heap). From there GCPercent alone
+// decides until the second: a limit of that first live heap plus MinHeadroom
+// collected a 100k-workspace start every MinHeadroom while it built its
+// ledger, each collection marking more of it. Under a cgroup limit (hardCap)
+// its 90 % binds from the start (see Apply).
+func (s *state) after(at time.Time, live, hardCap uint64) (uint64, bool) {
+	l := s.next(at, live, hardCap)
+	if s.seen < 2 {
+		s.seen++
+	}
+	return l, s.seen >= 2
 }
 
 // highWater is the limits the recent collections asked for, highest first
@@ -138,9 +160,9 @@ type Policy struct {
 // Apply sets mavtop's memory policy and returns it: GOGC=GCPercent unless the
 // environment (getenv, os.Getenv in main) sets GOGC, and, unless it sets
 // GOMEMLIMIT (any value, "off" included), a soft memory limit re-computed by
-// Limit after every garbage collection from the lower live heap of the last
-// two (see floor) and held at the highest of the last Hold. Call it once, at
-// start.
+// Limit after every garbage collection from the second on (see state.after)
+// from the lower live heap of the last two (see floor) and held at the
+// highest of the last Hold. Call it once, at start.
 func Apply(getenv func(string) string) *Policy {
 	p := &Policy{GCPercent: GCPercent}
 	if v := getenv("GOGC"); v != "" {
@@ -155,7 +177,9 @@ func Apply(getenv func(string) string) *Policy {
 	p.LimitFollows = true
 	p.HardCap = cgroupLimit()
 	p.sample = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	p.adjust()
+	if p.HardCap > 0 { // until the second collection (state.after): the cgroup's 90 %
+		debug.SetMemoryLimit(int64(min(p.HardCap/10*9, math.MaxInt64)))
+	}
 	p.arm()
 	return p
 }
@@ -171,13 +195,14 @@ func (p *Policy) Live() uint64 {
 }
 
 // adjust sets the soft limit from the live heap the last collection found
-// (see state.next).
+// (see state.after).
 func (p *Policy) adjust() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	metrics.Read(p.sample)
-	l := p.st.next(time.Now(), p.sample[0].Value.Uint64(), p.HardCap)
-	debug.SetMemoryLimit(int64(min(l, math.MaxInt64)))
+	if l, set := p.st.after(time.Now(), p.sample[0].Value.Uint64(), p.HardCap); set {
+		debug.SetMemoryLimit(int64(min(l, math.MaxInt64)))
+	}
 }
 
 // gcTick is garbage that is found once per collection: its cleanup re-computes

@@ -11,9 +11,9 @@ import (
 func TestLimitFollowsTheLiveHeap(t *testing.T) {
 	const mib = 1 << 20
 	for _, c := range []struct{ live, cap, want uint64 }{
-		{10 * mib, 0, 74 * mib},           // small: GOGC=400 decides (10 MiB × 5 < 74 MiB)
-		{16 * mib, 0, 80 * mib},           // where the two meet
-		{25 * mib, 0, 89 * mib},           // a start reading back a busy hour
+		{4 * mib, 0, 36 * mib},            // small: GOGC=400 decides (4 MiB × 5 < 36 MiB)
+		{8 * mib, 0, 40 * mib},            // where the two meet
+		{20 * mib, 0, 52 * mib},           // a start reading back a busy hour (1,000 workspaces)
 		{500 * mib, 0, 1000 * mib},        // large: twice the live heap, not five times
 		{500 * mib, 800 * mib, 720 * mib}, // under a cgroup limit: 90 % of it
 	} {
@@ -117,7 +117,7 @@ func TestABurstOneCollectionFindsRaisesNothing(t *testing.T) {
 		{20 * time.Second, 310 * mib, 0, 600 * mib},   // the floor: 300
 		{40 * time.Second, 410 * mib, 0, 620 * mib},   // a burst caught: 310 (was 820 for Hold)
 		{60 * time.Second, 305 * mib, 0, 620 * mib},   // gone again: held at 620
-		{80 * time.Second, 600 * mib, 0, 664 * mib},   // a burst larger than the headroom: live + MinHeadroom
+		{80 * time.Second, 600 * mib, 0, 632 * mib},   // a burst larger than the headroom: live + MinHeadroom
 		{100 * time.Second, 300 * mib, 0, 620 * mib},  // gone: back to the held floor
 		{120 * time.Second, 500 * mib, 0, 620 * mib},  // grown…
 		{140 * time.Second, 510 * mib, 0, 1000 * mib}, // …and still: the limit follows
@@ -129,6 +129,26 @@ func TestABurstOneCollectionFindsRaisesNothing(t *testing.T) {
 	var capped state // under a cgroup limit: 90 % of it, the headroom's least included
 	if got := capped.next(t0, 900*mib, 1000*mib); got != 900*mib {
 		t.Errorf("900 MiB live under a 1000 MiB cgroup limit: limit %d MiB, want 900 MiB", got/mib)
+	}
+}
+
+// TestNoLimitBeforeTheSecondCollection: the first collection of a process
+// finds what a start had built by then (a few MB), and a limit of that plus
+// MinHeadroom collected a 100k-workspace start every MinHeadroom while it
+// built its ledger; GCPercent alone decides until the second collection,
+// which sets the limit as every later one does (from the floor of the two).
+func TestNoLimitBeforeTheSecondCollection(t *testing.T) {
+	const mib = 1 << 20
+	var s state
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	if l, set := s.after(t0, 12*mib, 0); set {
+		t.Fatalf("the first collection (12 MiB live) set a limit of %d MiB", l/mib)
+	}
+	if l, set := s.after(t0.Add(time.Second), 50*mib, 0); !set || l != 82*mib {
+		t.Fatalf("the second collection (50 MiB live, 12 before): limit %d MiB set %v, want 82 MiB (live + MinHeadroom) set", l/mib, set)
+	}
+	if l, set := s.after(t0.Add(2*time.Second), 60*mib, 0); !set || l != 100*mib {
+		t.Fatalf("the third collection (60 MiB live, 50 before): limit %d MiB set %v, want 100 MiB (twice the floor's 50) set", l/mib, set)
 	}
 }
 

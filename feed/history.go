@@ -41,10 +41,9 @@ type HistoryMsg struct {
 	Read int64
 	Done bool
 	Err  error
-	// Folded says the hub has folded the page into the ledger copies it hands
-	// its viewers (a LedgerMsg at most once a second and after the last page):
-	// a viewer reads the events (the estimator's job log does) but does not
-	// fold them again.
+	// Folded says the hub has folded the page into its ledger, a copy of
+	// which it hands its viewers after the last page (a LedgerMsg): a viewer
+	// reads the events (the estimator's job log does) but does not fold them.
 	Folded bool
 }
 

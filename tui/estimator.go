@@ -668,7 +668,8 @@ func (e Estimator) recentRow(r estimator.JobRecord, wsW int) string {
 	case !r.Paid():
 		out = st.Warn.Render(fmt.Sprintf("failed %d %s", r.Status, model.Sanitize(r.Code)))
 	case r.Estimate > 0:
-		out = fmt.Sprintf("actual %s · %.0f %%", credits(r.Actual), float64(r.Actual)*100/float64(r.Estimate))
+		// what the percent is of, floored as every percent on screen
+		out = fmt.Sprintf("actual %s (%s of est)", credits(r.Actual), percent(float64(r.Actual)*100/float64(r.Estimate)))
 	default:
 		out = "actual " + credits(r.Actual)
 	}
@@ -681,7 +682,7 @@ func (e Estimator) recentRow(r estimator.JobRecord, wsW int) string {
 // share of jobs that cost more than estimated.
 func (e Estimator) calibrationLines() []string {
 	st := e.st
-	lines := []string{"", st.PaneTitle.Render("Calibration") + st.Dim.Render(" · estimate vs actual of every paid job seen (estimated_vs_actual)")}
+	lines := []string{"", st.PaneTitle.Render("Calibration") + st.Dim.Render(" · actual ÷ estimate of every paid job seen (estimated_vs_actual)")}
 	if len(e.calib) == 0 {
 		return append(lines, st.Dim.Render("  no paid job with an estimate seen yet"))
 	}
@@ -689,15 +690,16 @@ func (e Estimator) calibrationLines() []string {
 	for _, r := range e.calib {
 		mean, mx := "—", "—"
 		if r.Rated > 0 {
-			mean, mx = fmt.Sprintf("%.2f", r.MeanRatio), fmt.Sprintf("%.2f", r.MaxRatio)
+			// ratios, not credits: "0.61×" (the title says of what)
+			mean, mx = fmt.Sprintf("%.2f×", r.MeanRatio), fmt.Sprintf("%.2f×", r.MaxRatio)
 		}
-		above := fmt.Sprintf("%.0f %%", r.AboveShare*100)
+		above := percent(r.AboveShare * 100)
 		if r.Above > 0 {
 			above = st.Warn.Render(align(above, 9, true))
 		} else {
 			above = align(above, 9, true)
 		}
-		lines = append(lines, fmt.Sprintf("  %-13s %4d %9s %9s %6s %5s ", r.Op, r.Count, credits(r.Estimated), credits(r.Actual), mean, mx)+above)
+		lines = append(lines, fmt.Sprintf("  %-13s %4d %9s %9s %s %s ", r.Op, r.Count, credits(r.Estimated), credits(r.Actual), align(mean, 6, true), align(mx, 5, true))+above)
 	}
 	return lines
 }

@@ -286,7 +286,9 @@ func TestEstimatorJobsFromLiveAndReadBackEntries(t *testing.T) {
 	s := view(m)
 	for _, want := range []string{
 		"11:55:00 focus-group", "11:50:00 chat", "11:40:00 focus-group   ok-ws", "11:30:00 focus-group",
-		"focus-group      2       170       178   1.05  1.14      50 %",
+		// ratios said as ratios, and what a recent job's percent is of
+		"focus-group      2       170       178  1.05× 1.14×      50 %", "actual ÷ estimate",
+		"est 5      actual 4 (80 % of est)", "actual 81 (95.2 % of est)",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("screen lacks %q:\n%s", want, s)

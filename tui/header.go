@@ -196,7 +196,13 @@ func (h Header) View() string {
 	if h.stats.At.IsZero() {
 		parts = append(parts, headerPart{text: st.Dim.Render(rateUnknown), prio: 3, room: rateRoom})
 	} else {
-		parts = append(parts, headerPart{text: h.rateText(), prio: 3, room: rateRoom}, headerPart{text: h.lagPart(), prio: 5, room: lagRoom})
+		rate := h.rateText()
+		if h.conn.State != feed.Connected {
+			// nothing is read while disconnected: "0 ev/min" read as a
+			// quiet stream (the lag reads "lag ?")
+			rate = st.Dim.Render(rateUnknown)
+		}
+		parts = append(parts, headerPart{text: rate, prio: 3, room: rateRoom}, headerPart{text: h.lagPart(), prio: 5, room: lagRoom})
 	}
 	if !h.gapAt.IsZero() && now.Sub(h.gapAt) < time.Minute {
 		parts = append(parts, headerPart{text: st.Warn.Render(fmt.Sprintf("%s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))), prio: 1})
@@ -287,7 +293,13 @@ func (h Header) connPart() string {
 	case feed.Connected:
 		return st.Good.Render("● connected")
 	case feed.Reconnecting:
-		s := fmt.Sprintf("↻ reconnecting (attempt %d)", h.conn.Attempt)
+		// how long the figures below have not moved: "for 2 min" says it
+		// where the attempt count alone did not
+		s := "↻ reconnecting"
+		if !h.conn.Since.IsZero() {
+			s += " for " + humanize(h.now().Sub(h.conn.Since))
+		}
+		s += fmt.Sprintf(" (attempt %d)", h.conn.Attempt)
 		if h.conn.Err != nil {
 			s += ": " + shortErr(h.conn.Err)
 		}

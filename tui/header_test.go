@@ -48,6 +48,7 @@ func TestHeaderRateReadsASlowStream(t *testing.T) {
 	} {
 		h := NewHeader(testCommon(), false)
 		h.SetWidth(200)
+		h.conn = feed.ConnMsg{State: feed.Connected}
 		run(&h, 0, 70, c.events)
 		if got := rate(&h); got != c.want {
 			t.Errorf("%s: header rate %q, want %q (%s)", c.name, got, c.want, ansi.Strip(h.View()))
@@ -58,6 +59,7 @@ func TestHeaderRateReadsASlowStream(t *testing.T) {
 	// again once a minute of them is in)
 	h := NewHeader(testCommon(), false)
 	h.SetWidth(200)
+	h.conn = feed.ConnMsg{State: feed.Connected}
 	run(&h, 0, 70, func(sec int) int64 { return int64(sec*100 + 100) })
 	run(&h, 71, 200, func(sec int) int64 { return int64((sec-71)/3 + 3) })
 	if got := rate(&h); got != "20 ev/min" {
@@ -152,6 +154,7 @@ func TestHeaderRateHasOneFormAtOnePerSecond(t *testing.T) {
 	} {
 		h := NewHeader(testCommon(), false)
 		h.SetWidth(200)
+		h.conn = feed.ConnMsg{State: feed.Connected}
 		for sec := 0; sec <= 50; sec += 10 {
 			h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: int64(sec), EventsPerSec: 1, LagKnown: true})
 		}
@@ -175,6 +178,7 @@ func TestHeaderRateKeepsItsUnitAtStart(t *testing.T) {
 	}{{"quiet", 0, " ev/min"}, {"one every 2 s", -2, " ev/min"}, {"3 a second", 3, " ev/s"}} {
 		h := NewHeader(testCommon(), false)
 		h.SetWidth(200)
+		h.conn = feed.ConnMsg{State: feed.Connected}
 		h.conn.State = feed.Connected
 		if s := ansi.Strip(h.View()); !strings.Contains(s, "– ev/min") {
 			t.Errorf("%s: before any figure the header says %q", c.name, s)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +139,8 @@ func TestSentencesCutAfterAWord(t *testing.T) {
 		{"You have run out of credits. Upgrade your plan", 29, "You have run out of credits.…"},
 		{"You have run out of credits. Upgrade your plan", 31, "You have run out of credits. …"},
 		{"fits whole", 10, "fits whole"},
+		{"runs out in 42 h at 296 credits/h, 13 days before", 35, "runs out in 42 h at 296 credits/h…"}, // no dangling comma
+		{"runs out in 42 h at 296 credits/h, 13 days before", 37, "runs out in 42 h at 296 credits/h …"},
 		{"a supercalifragilisticexpialidocious word", 20, "a supercalifragilis…"}, // no word fills half
 	} {
 		if got := truncateWords(c.s, c.w); got != c.want || cellWidth(got) > c.w {
@@ -179,4 +182,29 @@ func refusedApp(t *testing.T, w, h int, msg string) Model {
 			Status: 402, Code: model.CodeBudgetExceeded, Req: "req_1", Msg: msg},
 	}})
 	return pump(t, m)
+}
+
+// TestHeaderWhileRedisIsDown: with Redis gone the header says for how long
+// the figures have not moved ("reconnecting for 12 s"), and the rate is
+// unknown, not "0 ev/min" (a quiet stream), as the lag reads "lag ?".
+func TestHeaderWhileRedisIsDown(t *testing.T) {
+	h := NewHeader(testCommon(), false)
+	h.SetWidth(200)
+	h.conn = feed.ConnMsg{State: feed.Connected}
+	h.noteStats(&feed.StatsMsg{At: testNow.Add(-time.Minute), Events: 40, LagKnown: true})
+	h.noteStats(&feed.StatsMsg{At: testNow.Add(-20 * time.Second), Events: 40, LagKnown: true})
+	if s := ansi.Strip(h.View()); !strings.Contains(s, "0 ev/min") {
+		t.Fatalf("connected and quiet: header %q, want 0 ev/min", s)
+	}
+	h.conn = feed.ConnMsg{State: feed.Reconnecting, Attempt: 9, Err: errors.New("dial tcp 127.0.0.1:6399: connect: connection refused"),
+		Since: testNow.Add(-12 * time.Second)}
+	s := ansi.Strip(h.View())
+	for _, want := range []string{"↻ reconnecting for 12 s (attempt 9): connection refused", rateUnknown, "lag ?"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Redis down: header %q lacks %q", s, want)
+		}
+	}
+	if strings.Contains(s, "0 ev/min") {
+		t.Errorf("Redis down: header %q says the stream is quiet", s)
+	}
 }

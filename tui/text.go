@@ -170,10 +170,10 @@ func truncateWords(s string, width int) string {
 	}
 	cut := ansi.Truncate(s, width-1, "")
 	if rest := s[len(cut):]; strings.HasPrefix(rest, " ") && cellWidth(cut) >= width/2 {
-		return strings.TrimRight(cut, " ") + "…" // the cut falls between words
+		return strings.TrimRight(cut, " ,;:") + "…" // the cut falls between words
 	}
 	if i := strings.LastIndexByte(cut, ' '); i > 0 {
-		if head := strings.TrimRight(cut[:i], " "); cellWidth(head) >= width/2 {
+		if head := strings.TrimRight(cut[:i], " ,;:"); cellWidth(head) >= width/2 {
 			return head + " …"
 		}
 	}

@@ -131,6 +131,12 @@ func TestDemoStaysTruthfulFor35Minutes(t *testing.T) {
 	go func() { _ = rec.Run(ctx) }()
 
 	var samples []sample
+	// the alert lifecycle judged at each sample, as one instance would: a
+	// run_out must never stay resolved while the row says it runs out (it
+	// was resolved by a short idle spell and never fired again while the
+	// row said "out in 29 h")
+	known := map[string]model.AlertRecord{}
+	runOuts := map[model.AlertStatus]int{}
 	for at := every; at <= span; at += every {
 		if clock.Sleep(ctx, every) != nil {
 			t.Fatal("stopped")
@@ -158,6 +164,35 @@ func TestDemoStaysTruthfulFor35Minutes(t *testing.T) {
 					t.Errorf("%s in: %s runs out in %s", at, sum.Name, f.RunsOutIn)
 				}
 			}
+			cands := model.EvaluateAlerts(l, now, model.FeedHealth{Connected: true, Since: start}, model.AlertOptions{}, nil)
+			for _, tr := range model.AlertTransitions(known, cands, l.Period().Key, l.StreamID(), now) {
+				rec := known[tr.Alert.ID]
+				if tr.Status == model.AlertFiring {
+					rec = model.AlertRecord{Alert: tr.Alert, Status: tr.Status, FiredAt: now, FiredStream: tr.Stream}
+				} else {
+					rec.Alert, rec.Status, rec.ResolvedAt, rec.ResolvedStream = tr.Alert, tr.Status, now, tr.Stream
+				}
+				known[tr.Alert.ID] = rec
+				if tr.Alert.Kind == model.AlertRunOut {
+					runOuts[tr.Status]++
+				}
+			}
+			for _, a := range cands {
+				if a.Kind != model.AlertRunOut || a.Condition != model.ConditionHolds || a.RunOutIn <= 0 {
+					continue
+				}
+				var latest model.AlertRecord
+				n := 0
+				for id, r := range known {
+					if base, ep := model.SplitEpisode(id); base == a.ID && ep > n {
+						latest, n = r, ep
+					}
+				}
+				if n > 0 && latest.Status == model.AlertResolved && now.Sub(latest.ResolvedAt) > model.DefaultReFireAfter+every {
+					t.Errorf("%s in: %s's row runs out in %s, its run_out alert resolved at %s and did not fire again",
+						at, a.Workspace, a.RunOutIn.Round(time.Minute), latest.ResolvedAt.Sub(start))
+				}
+			}
 		})
 		samples = append(samples, s)
 	}
@@ -174,6 +209,7 @@ func TestDemoStaysTruthfulFor35Minutes(t *testing.T) {
 	}
 	changes := levelChanges(samples)
 	t.Logf("level changes: %v", changes)
+	t.Logf("run_out transitions: %v", runOuts)
 
 	// Quiet moment: the API's ledger, the counters and the dashboard's ledger agree.
 	var apiUsed map[string]int64

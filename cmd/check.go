@@ -492,6 +492,7 @@ prints exactly one JSON object with "status" and "reason".`,
 			}
 			rowsCode, p := code, res.Snap.Period
 			var feedAge *time.Duration
+			var fresh model.Freshness // of the stream's newest entry: ids ahead of the clock?
 			if kind == feed.SourceStream {
 				since, limit := now, checkNewestEntries
 				if stale > 0 {
@@ -510,6 +511,9 @@ prints exactly one JSON object with "status" and "reason".`,
 						staleNamed = append(staleNamed, r.Workspace)
 					}
 				}
+				if ms, _, ok := model.ParseStreamID(res.Snap.StreamID); ok && ms > 0 {
+					fresh = model.JudgeFreshness(time.UnixMilli(int64(ms)), now)
+				}
 				if stale > 0 {
 					// the feed's newest usage event: in the window read, else
 					// no later than the stream's newest entry of any kind
@@ -523,17 +527,23 @@ prints exactly one JSON object with "status" and "reason".`,
 						ok = ok && now.Sub(last) > stale
 					}
 					switch {
+					case fresh.Ahead > 0:
+						// every time read is clamped to now: the entries' ages are unknown
+						_, why := fresh.Stale(stale)
+						reasons = append(reasons, fmt.Sprintf("%s (--stale %v)", why, stale))
+						code = model.WorseCheck(code, checkWarning)
 					case !ok && newest.Complete:
 						reasons = append(reasons, fmt.Sprintf("no event for over %v (--stale %v)", stale, stale))
 						code = model.WorseCheck(code, checkWarning)
 					case ok && now.Sub(last) > stale:
-						reasons = append(reasons, fmt.Sprintf("no event for %s (--stale %v)", model.HumanizeDuration(now.Sub(last)), stale))
+						_, why := model.JudgeFreshness(last, now).Stale(stale)
+						reasons = append(reasons, fmt.Sprintf("%s (--stale %v)", why, stale))
 						code = model.WorseCheck(code, checkWarning)
 					case len(staleNamed) > 0:
 						reasons = append(reasons, fmt.Sprintf("no event for over %v from %s", stale, strings.Join(staleNamed, ", ")))
 						code = model.WorseCheck(code, checkWarning)
 					}
-					if ok {
+					if ok && fresh.Ahead == 0 {
 						d := now.Sub(last)
 						feedAge = &d
 					}
@@ -557,6 +567,11 @@ prints exactly one JSON object with "status" and "reason".`,
 			default:
 				reason = strings.Join(append(reasons, reason), "; ")
 			}
+			if fresh.Ahead > 0 && stale <= 0 {
+				// said whatever the status: the times of the entries are not
+				// when they were written, and every age shown is a lower bound
+				reason += "; " + model.AheadWords(fresh.Ahead)
+			}
 			if len(junk) > 0 && len(args) == 0 { // check WS... judges only those
 				slices.Sort(junk)
 				reason += "; " + junkNote(junk)
@@ -573,6 +588,9 @@ prints exactly one JSON object with "status" and "reason".`,
 				}
 				if feedAge != nil {
 					obj["feed_idle_seconds"] = feedAge.Seconds()
+				}
+				if fresh.Ahead > 0 {
+					obj["ids_ahead_seconds"] = fresh.Ahead.Seconds()
 				}
 				err = writeCheckJSON(cmd.OutOrStdout(), obj, rows)
 			} else {

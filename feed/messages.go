@@ -250,6 +250,11 @@ type StatsMsg struct {
 	// Idle is how long ago the newest entry was read (this clock): a quiet
 	// stream, not a lag. Zero before the first entry.
 	Idle time.Duration
+	// LastEntryAt is when the newest entry was read, by this clock (at a
+	// start or a re-read, the time in the stream's newest id when earlier):
+	// an id ahead of the clock cannot move it into the future. Zero before
+	// the first entry.
+	LastEntryAt time.Time
 	// Ahead is how far the newest entry's id is ahead of this clock (over 1 s),
 	// FutureIDs how many batches ended on such an id.
 	Ahead     time.Duration

@@ -31,10 +31,11 @@ const newestPage = 1000
 // newest event time: for "when did this workspace last spend" without a
 // counter for it. It is bounded by the window and the limit, never a scan of
 // the whole stream. Malformed and settings entries are skipped; an event time
-// ahead of now counts as now. The error is Redis's.
+// ahead of its entry's id or of now counts as the earlier (model.EventTime).
+// The error is Redis's.
 func ReadNewest(ctx context.Context, c redis.UniversalClient, keys Keys, since, now time.Time, atLeast, limit int) (Newest, error) {
 	out := Newest{At: map[string]int64{}}
-	sinceMs, nowMs := since.UnixMilli(), now.UnixMilli()
+	sinceMs := since.UnixMilli()
 	top := "+"
 	for out.Entries < limit {
 		n := min(newestPage, limit-out.Entries)
@@ -47,7 +48,7 @@ func ReadNewest(ctx context.Context, c redis.UniversalClient, keys Keys, since, 
 			if err != nil || e.Kind == model.KindSettings {
 				continue
 			}
-			ts := min(e.TS, nowMs)
+			ts := model.EventTime(e.TS, idTime(msgs[i].ID), now)
 			if ts > out.At[e.Workspace] {
 				out.At[e.Workspace] = ts
 			}

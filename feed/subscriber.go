@@ -222,10 +222,6 @@ func longReads(c redis.UniversalClient, d time.Duration) redis.UniversalClient {
 	return c
 }
 
-// maxClockSkew is how far ahead of this clock an entry id may be before it is
-// reported as from the future.
-const maxClockSkew = time.Second
-
 // pendingAudit is an audit read at an id the follow has not delivered yet.
 // A quick one (the gauges' hashes only) that finds a difference asks for a
 // full audit instead of healing.
@@ -702,7 +698,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		s.scan = [3]uint64{} // another period's hashes: read them from the start
 	}
 	s.rule, s.period, s.lastID = res.Rule, res.Snap.Period, res.Snap.StreamID
-	if t := idTime(s.lastID); t.IsZero() || t.Sub(now) <= maxClockSkew {
+	if model.JudgeFreshness(idTime(s.lastID), now).Ahead == 0 {
 		// the re-read's id is the stream's newest: an id ahead of the clock
 		// read before is gone (flushed, restored), not ahead until the next event
 		s.stats.Ahead = 0
@@ -1363,13 +1359,11 @@ func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) erro
 		// An id ahead of this clock (a producer's or the server's clock runs
 		// fast, or an explicit id) would read as no lag at all: clamp it and
 		// say by how much, so the lag is never a lie.
-		if ahead := t.Sub(now); ahead > maxClockSkew {
+		fr := model.JudgeFreshness(t, now)
+		if fr.Ahead > 0 {
 			s.stats.FutureIDs++
-			s.stats.Ahead = ahead
-		} else {
-			s.stats.Ahead = 0
 		}
-		s.stats.Lag = max(now.Sub(t), 0)
+		s.stats.Ahead, s.stats.Lag = fr.Ahead, fr.Age
 	}
 	if len(evs) > 0 {
 		s.handle(&BatchMsg{Gen: s.gen, Events: evs, LastID: s.lastID})
@@ -1438,6 +1432,10 @@ func (s *Subscriber) maybeStats() {
 	if !s.lastEntryAt.IsZero() {
 		st.Idle = now.Sub(s.lastEntryAt)
 	}
+	st.LastEntryAt = s.lastEntryAt
+	// judged now, not at the batch: an id ahead of the clock stops being
+	// ahead when the clock passes it, with no entry after it
+	st.Ahead = model.JudgeFreshness(idTime(s.lastID), now).Ahead
 	st.EventsPerSec = float64(s.winEvents) / el.Seconds()
 	st.LastID, st.At = s.lastID, now
 	s.winStart, s.winEvents = now, 0

@@ -77,7 +77,7 @@ type descs struct {
 	connected, lag, rate, events, reconnects, malformed *prometheus.Desc
 	gaps, snapshots, viewers, sessions                  *prometheus.Desc
 	alertsFiring, notifications, forecastErr            *prometheus.Desc
-	resyncs, audits, restarts, ahead                    *prometheus.Desc
+	resyncs, audits, restarts, ahead, lastEntry         *prometheus.Desc
 	byDigest, digestAudits, digestMisses                *prometheus.Desc
 	unreadable, badKey                                  *prometheus.Desc
 }
@@ -107,7 +107,7 @@ func newDescs() descs {
 		estEstimated: d("estimate_estimated_credits_total", "Credits estimated before those calls.", "operation"),
 		estActual:    d("estimate_actual_credits_total", "Credits those calls actually used.", "operation"),
 		connected:    d("feed_connected", "1 while the feed's connection to Redis works."),
-		lag:          d("feed_lag_seconds", "How far behind the stream the last batch of events was."),
+		lag:          d("feed_lag_seconds", "How far behind the stream the last batch of events was (its read time minus the time in its newest id). NaN while it is unknown: disconnected (see feed_connected) or ids ahead of the clock (see feed_ids_ahead_seconds). A quiet stream is not a lag: see feed_last_event_timestamp_seconds."),
 		rate:         d("feed_events_per_second", "Stream entries read per second over the last interval."),
 		events:       d("feed_events_total", "Stream entries read since mavtop started."),
 		reconnects:   d("feed_reconnects_total", "Reconnections to Redis since mavtop started."),
@@ -120,7 +120,8 @@ func newDescs() descs {
 		digestAudits: d("feed_digest_audits_total", "Audits answered by the digest and a slice of the counters since mavtop started."),
 		digestMisses: d("feed_digest_misses_total", "Audits by the digest that found a difference (each followed at once by a full read) since mavtop started."),
 		restarts:     d("feed_server_restarts_total", "Redis restarts noticed (its run id changed) since mavtop started."),
-		ahead:        d("feed_ids_ahead_seconds", "How far the newest entry's id is ahead of this clock (0 within 1 s): while it is above 0, feed_lag_seconds reads 0 whatever the real lag."),
+		ahead:        d("feed_ids_ahead_seconds", "How far the newest entry's id is ahead of this clock (0 within 1 s): while it is above 0, feed_lag_seconds is NaN (unknown)."),
+		lastEntry:    d("feed_last_event_timestamp_seconds", "When mavtop read the stream's newest entry (an event or a settings change), by its own clock (at a start, the time in the newest id when earlier): time() minus it is how long no entry came, a producer that stopped or a feed that is down. An id ahead of the clock cannot move it into the future. Absent before the first entry."),
 		viewers:      d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
 		sessions:     d("ssh_sessions", "SSH dashboard sessions connected."),
 		alertsFiring: d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
@@ -183,7 +184,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
-		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.unreadable, c.d.badKey,
+		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.lastEntry, c.d.unreadable, c.d.badKey,
 		c.d.byDigest, c.d.digestAudits, c.d.digestMisses,
 	} {
 		ch <- d
@@ -388,8 +389,18 @@ func (c *Collector) collectCalibration(ch chan<- prometheus.Metric) {
 func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
 	ch <- gauge(c.d.connected, b2f(r.conn != nil && r.conn.State == feed.Connected))
 	if s := r.stats; s != nil {
-		ch <- gauge(c.d.lag, s.Lag.Seconds())
+		// the lag is judged at the scrape, not at the last StatsMsg: a
+		// StatsMsg while disconnected comes once a retry, so a figure there
+		// rose in steps; the connection's state is the hub's newest
+		lag := s.Lag.Seconds()
+		if r.conn == nil || r.conn.State != feed.Connected || !s.LagKnown || s.Ahead > 0 {
+			lag = math.NaN()
+		}
+		ch <- gauge(c.d.lag, lag)
 		ch <- gauge(c.d.ahead, s.Ahead.Seconds())
+		if !s.LastEntryAt.IsZero() {
+			ch <- gauge(c.d.lastEntry, float64(s.LastEntryAt.UnixMilli())/1e3)
+		}
 		ch <- gauge(c.d.rate, s.EventsPerSec)
 		ch <- counter(c.d.events, float64(s.Events))
 		ch <- counter(c.d.reconnects, float64(s.Reconnects))

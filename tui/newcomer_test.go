@@ -138,8 +138,10 @@ func TestSentencesCutAfterAWord(t *testing.T) {
 		{`Budget exceeded: project "training" is over its limit`, 30, `Budget exceeded: project …`},
 		{"You have run out of credits. Upgrade your plan", 29, "You have run out of credits.…"},
 		{"You have run out of credits. Upgrade your plan", 31, "You have run out of credits. …"},
+		{"You have run out of credits. Upgrade your plan", 31, "You have run out of credits. …"},
 		{"fits whole", 10, "fits whole"},
 		{"runs out in 42 h at 296 credits/h, 13 days before", 35, "runs out in 42 h at 296 credits/h…"}, // no dangling comma
+		{"runs out in 42 h at 296 credits/h, 13 days before", 37, "runs out in 42 h at 296 credits/h …"},
 		{"runs out in 42 h at 296 credits/h, 13 days before", 37, "runs out in 42 h at 296 credits/h …"},
 		{"a supercalifragilisticexpialidocious word", 20, "a supercalifragilis…"}, // no word fills half
 	} {

@@ -162,20 +162,27 @@ func quoted(msg string) string { return `"` + model.Sanitize(msg) + `"` }
 
 // truncateWords cuts a sentence (plain text: a message, an alert's summary)
 // to width cells after its last whole word, marked " …", so a row never ends
-// mid-word ("Budget exceeded: project \"train…"); a sentence whose words
-// would leave less than half the width is cut as truncate cuts it.
+// mid-word ("Budget exceeded: project \"train…") nor on a dangling comma; a
+// sentence whose words would leave less than half the width is cut as
+// truncate cuts it.
 func truncateWords(s string, width int) string {
 	if cellWidth(s) <= width {
 		return s
 	}
-	cut := ansi.Truncate(s, width-1, "")
-	if rest := s[len(cut):]; strings.HasPrefix(rest, " ") && cellWidth(cut) >= width/2 {
-		return strings.TrimRight(cut, " ,;:") + "…" // the cut falls between words
-	}
-	if i := strings.LastIndexByte(cut, ' '); i > 0 {
-		if head := strings.TrimRight(cut[:i], " ,;:"); cellWidth(head) >= width/2 {
-			return head + " …"
+	if cut := ansi.Truncate(s, width-1, ""); strings.HasPrefix(s[len(cut):], " ") {
+		// the cut falls between words: "credits_exhausted…" keeps the word
+		if head := strings.TrimRight(cut, " ,;:"); cellWidth(head) >= width/2 {
+			return head + "…"
 		}
+	}
+	cut := ansi.Truncate(s, width-2, "") // room for " …"
+	if !strings.HasPrefix(s[len(cut):], " ") {
+		// the last word is cut: drop it
+		i := strings.LastIndexByte(cut, ' ')
+		cut = cut[:max(i, 0)]
+	}
+	if head := strings.TrimRight(cut, " ,;:"); head != "" && cellWidth(head) >= width/2 {
+		return head + " …"
 	}
 	return truncate(s, width)
 }

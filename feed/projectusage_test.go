@@ -92,3 +92,26 @@ func TestReadLimitedProjectsIsTheFullRead(t *testing.T) {
 		}
 	}
 }
+
+// TestUsedByProjectKeyIsSplitThenJoined: the project key ReadLimitedProjects
+// looks a raw used_by field up by, cut out of the field, is the one
+// model.SplitUsedByField and model.ProjectKey make of it, and "" (a key no
+// budget has) for every field SplitUsedByField refuses — on hostile fields:
+// missing parts and slashes, empty parts, more slashes, bytes not UTF-8.
+func TestUsedByProjectKeyIsSplitThenJoined(t *testing.T) {
+	fields := []string{"", "/", "//", "///", "a", "a/", "a/b", "/a/b", "a//", "a//c", "a/b/", "a/b/c", "a/b/c/d",
+		"ws-1/p1//responses", "acme///responses", " /p/e", "\xff/\xfe/\xfd", "é✓/💸/x", "a\x00/b\x00/c"}
+	for _, f := range fields {
+		want := ""
+		if ws, project, _, ok := model.SplitUsedByField(f); ok {
+			want = model.ProjectKey(ws, project)
+		}
+		if got := usedByProjectKey(f); got != want {
+			t.Errorf("usedByProjectKey(%q) = %q, want %q", f, got, want)
+		}
+	}
+	// what a refused field is looked up by: no budget's key
+	if _, _, ok := model.SplitProjectKey(""); ok {
+		t.Error(`"" is a project key a budget may have: a refused field would be kept`)
+	}
+}

@@ -120,11 +120,14 @@ type auditSlices struct {
 // slices find, over a round of audits, a writer that changed a counter or a
 // setting with neither its entry nor the digest.
 func readDigest(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, cursor [3]uint64, count int64) (*SnapshotResult, error) {
-	runID := serverRunID(ctx, c)
+	runID, err := serverRunID(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("read digest: %w", err)
+	}
 	var dg *redis.MapStringStringCmd
 	var scans [3]*redis.ScanCmd
 	var info *redis.XInfoStreamCmd
-	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	_, err = c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		dg = pipe.HGetAll(ctx, keys.Digest(p.Key))
 		for i, key := range []string{keys.Used(p.Key), keys.Recharged(p.Key), keys.Settings()} {
 			scans[i] = pipe.HScan(ctx, key, cursor[i], "", count)
@@ -143,6 +146,9 @@ func readDigest(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 		sl.kv[i], sl.cursor[i] = sc.Val()
 	}
 	if err != nil && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
+		return nil, fmt.Errorf("read digest: %w", err)
+	}
+	if err := sameServer(ctx, c, runID); err != nil {
 		return nil, fmt.Errorf("read digest: %w", err)
 	}
 	streamID := "0-0"

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,12 +19,9 @@ import (
 // never happened) or after the server answered (the write happened, the reply
 // is lost). Either way the client cannot know which.
 type cutProxy struct {
-	l      net.Listener
-	target string
-	mode   atomic.Int32 // passThrough, cutBeforeExec or cutAfterExec
-	cuts   atomic.Int32
-	mu     sync.Mutex
-	conns  []net.Conn
+	*tcpProxy
+	mode atomic.Int32 // passThrough, cutBeforeExec or cutAfterExec
+	cuts atomic.Int32
 }
 
 const (
@@ -35,57 +31,30 @@ const (
 )
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{l: l, target: target}
-	go p.serve()
-	t.Cleanup(func() {
-		l.Close()
-		p.mu.Lock()
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.mu.Unlock()
-	})
+	p := &cutProxy{}
+	p.tcpProxy = startProxy(t, target, p.forward)
 	return p
 }
 
-func (p *cutProxy) addr() string { return p.l.Addr().String() }
-
-func (p *cutProxy) serve() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
-		var swallow atomic.Bool
-		go func() { // server → client, unless the reply is to be lost
-			defer c.Close()
-			buf := make([]byte, 64<<10)
-			for {
-				n, err := s.Read(buf)
-				if n > 0 && !swallow.Load() {
-					if _, werr := c.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if err != nil {
+// forward copies one connection both ways, cutting it at EXEC when armed.
+func (p *cutProxy) forward(c, s net.Conn) {
+	var swallow atomic.Bool
+	go func() { // server → client, unless the reply is to be lost
+		defer c.Close()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := s.Read(buf)
+			if n > 0 && !swallow.Load() {
+				if _, werr := c.Write(buf[:n]); werr != nil {
 					return
 				}
 			}
-		}()
-		go p.upstream(c, s, &swallow)
-	}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go p.upstream(c, s, &swallow)
 }
 
 // upstream copies client → server, watching for EXEC.

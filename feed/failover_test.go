@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,50 +16,14 @@ import (
 // moveProxy forwards TCP to one Redis; moveTo sends every new connection to
 // another one and cuts the open ones, as a virtual IP or a DNS name moved to a
 // promoted replica does: mavtop keeps dialling the same address.
-type moveProxy struct {
-	l      net.Listener
-	mu     sync.Mutex
-	target string
-	conns  []net.Conn
-}
+type moveProxy struct{ *tcpProxy }
 
 func newMoveProxy(t *testing.T, target string) *moveProxy {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &moveProxy{l: l, target: target}
-	go p.serve()
-	t.Cleanup(func() {
-		l.Close()
-		p.moveTo("")
-	})
-	return p
-}
-
-func (p *moveProxy) addr() string { return p.l.Addr().String() }
-
-func (p *moveProxy) serve() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		target := p.target
-		p.mu.Unlock()
-		s, err := net.Dial("tcp", target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
+	return &moveProxy{startProxy(t, target, func(c, s net.Conn) {
 		go func() { _, _ = io.Copy(s, c); s.Close() }()
 		go func() { _, _ = io.Copy(c, s); c.Close() }()
-	}
+	})}
 }
 
 // moveTo points new connections at target and closes the open ones.
@@ -68,10 +31,7 @@ func (p *moveProxy) moveTo(target string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.target = target
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
+	p.cutAll()
 }
 
 // TestFailoverToALaggingReplicaIsHealed is the third way for Redis to

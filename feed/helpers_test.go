@@ -293,3 +293,16 @@ func flushAll(ctx context.Context, c redis.UniversalClient) error {
 	}
 	return c.FlushAll(ctx).Err()
 }
+
+// allocate gives each workspace its allocation in the settings hash and
+// returns the store that wrote them.
+func allocate(t testing.TB, c redis.UniversalClient, allocations map[string]int64) *SettingsStore {
+	t.Helper()
+	store := NewSettingsStore(c, StoreOptions{})
+	for ws, alloc := range allocations {
+		if err := store.SetWorkspace(context.Background(), ws, model.Settings{Allocation: alloc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return store
+}

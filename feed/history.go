@@ -45,6 +45,10 @@ type HistoryMsg struct {
 	// which it hands its viewers after the last page (a LedgerMsg): a viewer
 	// reads the events (the estimator's job log does) but does not fold them.
 	Folded bool
+	// serverChanged: the server's run id at the last page was not the
+	// generation's (a restart while the hour was read, or it could not be
+	// asked): the subscriber audits at once, which names and heals it.
+	serverChanged bool
 }
 
 func (*HistoryMsg) feedMsg() {}

@@ -189,12 +189,7 @@ func TestARewoundRedisShowsWhatAFreshStartShows(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			store := NewSettingsStore(c, StoreOptions{})
-			for ws, alloc := range map[string]int64{"acme": 10_000, "beta": 1_000, "gamma": 1_000} {
-				if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: alloc}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			allocate(t, c, map[string]int64{"acme": 10_000, "beta": 1_000, "gamma": 1_000})
 			pub := NewPublisher(c, PublisherOptions{})
 			// What the older copy keeps: acme spent 7 minutes ago, gamma was
 			// refused for want of credits, beta spends steadily.
@@ -351,12 +346,7 @@ func TestAPeriodConfigChangeShowsWhatAFreshStartShows(t *testing.T) {
 	ctx := context.Background()
 	base := time.Now()
 	at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
-	store := NewSettingsStore(c, StoreOptions{})
-	for ws, alloc := range map[string]int64{"acme": 10_000, "gamma": 1_000} {
-		if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: alloc}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	store := allocate(t, c, map[string]int64{"acme": 10_000, "gamma": 1_000})
 	if err := NewPublisher(c, PublisherOptions{}).TrackBatch(ctx, []model.Event{
 		{TS: at(10 * time.Minute), Workspace: "gamma", Endpoint: "/responses", Credits: 30, Status: 200},
 		{TS: at(8 * time.Minute), Workspace: "gamma", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted, Req: "gamma-402"},

@@ -72,7 +72,7 @@ const maxBadFields = 32
 // settings hash read by the same MULTI; hint is the rule to try first, and when
 // the stored config says otherwise the read is repeated with the right period.
 func ReadSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now time.Time, hint model.PeriodRule) (*SnapshotResult, error) {
-	return readSnapshot(ctx, c, keys, now, hint, true)
+	return readSnapshot(ctx, c, keys, now, hint, true, true)
 }
 
 // ReadWorkspaceSnapshot is ReadSnapshot without the used_by hash (Snap.UsedBy
@@ -82,16 +82,18 @@ func ReadSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now t
 // what only the audit uses (RunID is "", the digest is not read): one round
 // trip, the MULTI.
 func ReadWorkspaceSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now time.Time, hint model.PeriodRule) (*SnapshotResult, error) {
-	return readSnapshot(ctx, c, keys, now, hint, false)
+	return readSnapshot(ctx, c, keys, now, hint, false, false)
 }
 
-func readSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now time.Time, hint model.PeriodRule, withUsedBy bool) (*SnapshotResult, error) {
+// readSnapshot is ReadSnapshot; withUsedBy false leaves used_by out, withRunID
+// false the run id (see readSnapshotOnce).
+func readSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now time.Time, hint model.PeriodRule, withUsedBy, withRunID bool) (*SnapshotResult, error) {
 	if hint.Location == nil {
 		hint = model.MonthlyUTC
 	}
 	rule := hint
 	for range 3 {
-		res, stored, err := readSnapshotOnce(ctx, c, keys, rule.At(now), false, withUsedBy)
+		res, stored, err := readSnapshotOnce(ctx, c, keys, rule.At(now), false, withUsedBy, withRunID)
 		if err != nil {
 			return nil, err
 		}
@@ -115,13 +117,18 @@ func readSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now t
 // only the hashes a gauge shows (used, recharged, refused), the stream's last
 // id and the run id, leaving out the biggest hashes (used_by, settings).
 func readCounters(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period) (*SnapshotResult, error) {
-	res, _, err := readSnapshotOnce(ctx, c, keys, p, true, false)
+	res, _, err := readSnapshotOnce(ctx, c, keys, p, true, false, true)
 	return res, err
 }
 
 // readSnapshotOnce reads period p; quick leaves out used_by and the settings,
-// withUsedBy false (the workspace read) used_by, the run id and the digest.
-func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, quick, withUsedBy bool) (*SnapshotResult, string, error) {
+// withUsedBy false (the workspace read, the subscriber's start) used_by and
+// the digest. withRunID asks the run id before the MULTI and again after it
+// (sameServer): a read the server restarted during fails, to be made again;
+// every read the subscriber makes asks it (a start that did not left the run
+// id unknown, and every later comparison was skipped: a restart during the
+// start's used_by read, or any time later until a full audit, went unnamed).
+func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, quick, withUsedBy, withRunID bool) (*SnapshotResult, string, error) {
 	var used, usedBy, refused, recharged, settings, dg hashRead
 	var info *redis.XInfoStreamCmd
 	audit := quick || withUsedBy // the workspace read (check) has no audit
@@ -131,8 +138,12 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 	// sending them, and check keeps no map of the strings
 	flat := !audit && !quick && isRESP2(c)
 	runID := ""
-	if audit {
-		runID = serverRunID(ctx, c)
+	if withRunID {
+		id, err := serverRunID(ctx, c)
+		if err != nil {
+			return nil, "", fmt.Errorf("read snapshot: %w", err)
+		}
+		runID = id
 	}
 	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		used = readHash(ctx, pipe, keys.Used(p.Key), flat)
@@ -176,6 +187,11 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 	}
 	if info.Err() != nil && !isNoSuchKey(info.Err()) {
 		return nil, "", fmt.Errorf("read snapshot: %w", info.Err())
+	}
+	if withRunID {
+		if err := sameServer(ctx, c, runID); err != nil {
+			return nil, "", fmt.Errorf("read snapshot: %w", err)
+		}
 	}
 	streamID, firstID, removed := "0-0", "", int64(-1)
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
@@ -367,20 +383,48 @@ func isRESP2(c redis.UniversalClient) bool {
 	return false
 }
 
-// serverRunID asks the server its run id (INFO server), just before the MULTI
-// it goes with: a restart in between shows at the next audit. INFO names no
-// key, so it cannot join the MULTI on a cluster, and a cluster client would
-// ask any node: there the audit's comparison of the counters finds what a
-// restart lost, unnamed. "" when the server does not say (the embedded one).
-func serverRunID(ctx context.Context, c redis.UniversalClient) string {
+// serverRunID asks the server its run id (INFO server), before a read it goes
+// with (INFO names no key, so it cannot join a MULTI on a cluster). "" with no
+// error when the server does not say, the same every time: a cluster client
+// (it would ask any node; there the audit's comparison of the counters finds
+// what a restart lost, unnamed), the embedded server, or one that refuses
+// INFO (ACLs, a renamed command). An error when it cannot be asked (the
+// connection): the run id is then unknown, and the read that needs it is made
+// again, never trusted as if the server had not changed.
+func serverRunID(ctx context.Context, c redis.UniversalClient) (string, error) {
 	if _, cluster := c.(*redis.ClusterClient); cluster {
-		return ""
+		return "", nil
 	}
 	info, err := c.Info(ctx, "server").Result()
 	if err != nil {
-		return ""
+		var re redis.Error
+		if errors.As(err, &re) {
+			return "", nil // it answered: it will not say
+		}
+		return "", fmt.Errorf("ask the server's run id: %w", err)
 	}
-	return runIDOf(info)
+	return runIDOf(info), nil
+}
+
+// errRestartedDuringRead: the server's run id changed between the steps of
+// one read, so its parts may come from two servers.
+var errRestartedDuringRead = errors.New("the server restarted during the read (its run id changed)")
+
+// sameServer asks the run id again at the end of a read of several steps
+// that began when the server said want (serverRunID), and fails the read when
+// it changed or cannot be asked. go-redis redials and retries a command whose
+// connection broke, inside the command: a read whose steps all succeeded may
+// still have been answered partly by the server before a restart and partly
+// by the one after it, and only the run id tells.
+func sameServer(ctx context.Context, c redis.UniversalClient, want string) error {
+	id, err := serverRunID(ctx, c)
+	if err != nil {
+		return err
+	}
+	if id != want {
+		return errRestartedDuringRead
+	}
+	return nil
 }
 
 // samePeriod compares periods by their bounds (time zones loaded twice are

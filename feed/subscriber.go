@@ -350,7 +350,8 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 // delivered meanwhile and sort them by the read's id when it comes.
 func (s *Subscriber) snapshot(ctx context.Context) error {
 	lazy := s.snapReason == ReasonStart
-	res, err := readSnapshot(ctx, s.bulk, s.keys, s.opt.Now(), s.rule, !lazy)
+	// the run id is asked at a start too: every later read compares with it
+	res, err := readSnapshot(ctx, s.bulk, s.keys, s.opt.Now(), s.rule, !lazy, true)
 	if err != nil {
 		return err
 	}
@@ -364,7 +365,9 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 	// that depends on it (model.Ledger.HistoryPending)
 	res.Snap.HistoryLater = lazy && s.opt.HistoryLimit >= 0 && s.history == nil
 	if !lazy {
-		s.deliveredUpTo(ctx, res)
+		if err := s.deliveredUpTo(ctx, res); err != nil {
+			return err
+		}
 	}
 	msg := s.begin(res, s.snapReason, restarted, nil)
 	s.handleBegun(msg)
@@ -388,20 +391,26 @@ const maxCatchUp = 10_000
 // server was back ("−2,777 credits" for 2,927 lost and 150 written since),
 // depending on whether the follow had read them before the re-read. More than
 // maxCatchUp entries, or a read that fails, leave the tally as delivered (the
-// difference then counts them, as before).
-func (s *Subscriber) deliveredUpTo(ctx context.Context, res *SnapshotResult) {
+// difference then counts them, as before). Entries read from a server that
+// restarted since res was read are another server's: that fails the re-read
+// (sameServer), to be made again.
+func (s *Subscriber) deliveredUpTo(ctx context.Context, res *SnapshotResult) error {
 	if s.tally == nil || s.lastID == "" || res.Snap.Period.Key != s.period.Key || compareIDs(res.Snap.StreamID, s.lastID) <= 0 {
-		return
+		return nil
 	}
 	msgs, err := s.c.XRangeN(ctx, s.keys.Stream(), "("+s.lastID, res.Snap.StreamID, maxCatchUp+1).Result()
 	if err != nil || len(msgs) > maxCatchUp {
-		return
+		return nil
+	}
+	if err := sameServer(ctx, s.c, res.RunID); err != nil {
+		return fmt.Errorf("read the entries up to the re-read: %w", err)
 	}
 	for i := range msgs {
 		if e, err := model.DecodeEvent(msgs[i].ID, msgs[i].Values); err == nil {
 			s.tally.add(&e, s.period)
 		}
 	}
+	return nil
 }
 
 // readHistoryFor starts reading back the hour before msg's snapshot (see
@@ -420,7 +429,7 @@ func (s *Subscriber) readHistoryFor(ctx context.Context, msg *SnapshotMsg) {
 	hctx, stop := context.WithCancel(ctx)
 	ch := make(chan *HistoryMsg, 1)
 	s.history, s.stopHistory = ch, stop
-	go s.readHistory(hctx, ch, msg.Snap.StreamID, msg.At, msg.Gen, s.trimmedFrom(msg.At))
+	go s.readHistory(hctx, ch, msg.Snap.StreamID, msg.At, msg.Gen, s.trimmedFrom(msg.At), s.runID)
 }
 
 // trimmedFrom is how far back the stream can still tell the hour before at:
@@ -507,11 +516,13 @@ func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[s
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
 		at = info.Val().LastGeneratedID
 	}
-	// A server that restarted since the snapshot (its run id changed) may
-	// have come back with other counters: start the generation again, as a
-	// read that failed does, rather than join two servers' hashes.
-	if id := serverRunID(ctx, s.bulk); id != "" && res.RunID != "" && id != res.RunID {
-		return nil, nil, "", errors.New("read used_by: the server restarted since the snapshot")
+	// A server that restarted since the snapshot (its run id changed, or it
+	// cannot be asked) may have come back with other counters: start the
+	// generation again, as a read that failed does, rather than join two
+	// servers' hashes. The pipeline above succeeding says nothing: go-redis
+	// redials and retries it inside, against whichever server answers now.
+	if err := sameServer(ctx, s.bulk, res.RunID); err != nil {
+		return nil, nil, "", fmt.Errorf("read used_by: %w", err)
 	}
 	m, bad := res.parseCounts("used_by", usedBy.Val(), model.CleanUsedByField)
 	if h := s.opt.usedByHook; h != nil {
@@ -546,8 +557,10 @@ func (s *Subscriber) takeUsedBy(ctx context.Context, u usedByRead) error {
 
 // readHistory reads the last hour back up to upto, handing each page to the
 // Run goroutine (see follow) as a HistoryMsg. Failing to read it does not hold
-// the dashboard up: the last page then carries the error.
-func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upto string, at time.Time, gen uint64, trimmed time.Time) {
+// the dashboard up: the last page then carries the error. runID is the
+// generation's server: one that answers the last page with another (pages of
+// two servers) has the subscriber audit at once (HistoryMsg.serverChanged).
+func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upto string, at time.Time, gen uint64, trimmed time.Time, runID string) {
 	limit := s.opt.HistoryLimit
 	if limit == 0 {
 		limit = DefaultHistoryLimit
@@ -572,7 +585,11 @@ func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upt
 		if oldest.After(from) {
 			from = oldest // complete only back to where the stream was cut (trimmedFrom)
 		}
-		return send(&HistoryMsg{Gen: gen, Events: evs, From: from, Read: read, Done: done})
+		m := &HistoryMsg{Gen: gen, Events: evs, From: from, Read: read, Done: done}
+		if done {
+			m.serverChanged = sameServer(ctx, s.c, runID) != nil
+		}
+		return send(m)
 	})
 	if err != nil && !sent {
 		send(&HistoryMsg{Gen: gen, From: at, Done: true, Err: err})
@@ -580,9 +597,11 @@ func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upt
 }
 
 // restarted reports whether res was read from a server that restarted since
-// the last read (its run id changed).
+// the generation began (its run id changed). Every read the subscriber makes
+// asks the run id, and one that cannot fails, so "" is a server that does not
+// say: one that starts or stops saying is another server, a restart too.
 func (s *Subscriber) restarted(res *SnapshotResult) bool {
-	return s.runID != "" && res.RunID != "" && res.RunID != s.runID
+	return s.gen > 0 && res.RunID != s.runID
 }
 
 // begin starts a generation from res and returns its SnapshotMsg: what was
@@ -709,9 +728,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		// until a producer writes again
 		s.lastEntryAt = t
 	}
-	if res.RunID != "" {
-		s.runID = res.RunID
-	}
+	s.runID = res.RunID // "" when the server does not say (serverRunID)
 	s.needSnap, s.pending, s.lastAudit = false, nil, now
 	s.stats.Snapshots++
 	if gap {
@@ -784,9 +801,15 @@ func (s *Subscriber) audit(ctx context.Context) error {
 		if err != nil && !isWrongType(err) {
 			return err
 		}
-		if agree && serverRunID(ctx, s.bulk) == s.runID {
-			s.stats.Audits++
-			return nil
+		if agree {
+			// the scan's pages and entries are one server's only if the
+			// generation's is still the one answering
+			if err := sameServer(ctx, s.bulk, s.runID); err == nil {
+				s.stats.Audits++
+				return nil
+			} else if !errors.Is(err, errRestartedDuringRead) {
+				return err
+			}
 		}
 	}
 	var res *SnapshotResult
@@ -827,9 +850,6 @@ func (s *Subscriber) audit(ctx context.Context) error {
 		return nil
 	}
 	restarted := s.restarted(res)
-	if res.RunID != "" && !restarted {
-		s.runID = res.RunID
-	}
 	p := &pendingAudit{res: res, restarted: restarted, quick: quick}
 	switch c := compareIDs(res.Snap.StreamID, s.lastID); {
 	case c < 0 && quick:
@@ -875,9 +895,7 @@ func (s *Subscriber) settle(p *pendingAudit) {
 	}
 	if _, changed, _ := s.tally.diff(t); changed == 0 {
 		// A restart that kept everything (AOF) needs no re-read: resume.
-		if p.res.RunID != "" {
-			s.runID = p.res.RunID
-		}
+		s.runID = p.res.RunID
 		return
 	}
 	s.handle(s.begin(p.res, ReasonDrift, p.restarted, t))
@@ -912,6 +930,9 @@ func (s *Subscriber) follow(ctx context.Context) error {
 		select {
 		case r = <-results:
 		case h := <-s.history: // a page of the start's history, between batches
+			if h.serverChanged && h.Gen == s.gen {
+				s.auditNow = true // compare the run id and the counters now
+			}
 			s.handle(h)
 			continue
 		case u := <-s.usedBy: // the start's project credits, between batches

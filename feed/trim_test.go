@@ -38,12 +38,7 @@ func TestATrimmedStreamShowsWhatAFreshStartShows(t *testing.T) {
 			ctx := context.Background()
 			base := time.Now()
 			at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
-			store := NewSettingsStore(c, StoreOptions{})
-			for ws, alloc := range map[string]int64{"acme": 10_000, "beta": 1_000, "gamma": 1_000} {
-				if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: alloc}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			allocate(t, c, map[string]int64{"acme": 10_000, "beta": 1_000, "gamma": 1_000})
 			pub := NewPublisher(c, PublisherOptions{MaxLen: -1})
 			track := func(evs ...model.Event) {
 				t.Helper()
@@ -494,12 +489,7 @@ func TestAHealBesideATrimIsNamedATrim(t *testing.T) {
 	ctx := context.Background()
 	base := time.Now()
 	at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
-	store := NewSettingsStore(c, StoreOptions{})
-	for ws, alloc := range map[string]int64{"acme": 10_000, "gamma": 1_000} {
-		if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: alloc}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	allocate(t, c, map[string]int64{"acme": 10_000, "gamma": 1_000})
 	if err := NewPublisher(c, PublisherOptions{MaxLen: -1}).TrackBatch(ctx, []model.Event{
 		{TS: at(10 * time.Minute), Workspace: "gamma", Project: "web", Endpoint: "/responses", Credits: 30, Status: 200},
 		{TS: at(8 * time.Minute), Workspace: "gamma", Project: "web", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted, Req: "gamma-402"},

@@ -74,7 +74,7 @@ func TestAlertLifecycle(t *testing.T) {
 			l.SetSettings("acme", Settings{Allocation: 1500}, ms(time.Minute))
 		}, []string{"resolved 2026-11/acme/-/allocation_reached/-", "resolved 2026-11/acme/-/threshold/75",
 			"resolved 2026-11/acme/-/threshold/90"}},
-		{"back over 75 %: resolved is final in the period", spend("acme", 200), nil},
+		{"back over 75 % at once: its next episode waits until the resolution is 10 min old", spend("acme", 200), nil},
 		{"a recharge of 2,000: 50 % resolves", func(l *Ledger, _ *lifecycle) {
 			e := Event{Kind: KindRecharge, TS: ms(time.Minute), Workspace: "acme", Credits: 2000, ID: id()}
 			l.Apply(&e)

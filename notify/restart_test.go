@@ -61,11 +61,12 @@ func TestARestartedWatcherJudgesRunOutLikeOneThatWatched(t *testing.T) {
 	b := startClocked(t, srv, "restarted", rc.srv.URL, clock.Now, long)
 	pub := feed.NewPublisher(srv.Client(), feed.PublisherOptions{})
 	var last model.Event
+	charge := int64(10)
 	spend := func(at time.Time) {
 		t.Helper()
 		clock.Set(at)
 		var err error
-		if last, err = pub.Record(ctx, model.Event{TS: at.UnixMilli(), Workspace: "acme", Endpoint: "/responses", Credits: 10, Status: 200}); err != nil {
+		if last, err = pub.Record(ctx, model.Event{TS: at.UnixMilli(), Workspace: "acme", Endpoint: "/responses", Credits: charge, Status: 200}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -187,9 +188,11 @@ func TestARestartedWatcherJudgesRunOutLikeOneThatWatched(t *testing.T) {
 	}
 
 	// Spending again at a burn that runs out: its second episode fires,
-	// once the resolution is ReFireAfter (here 1 min) old, once.
-	at = clock.Now()
-	for range 18 {
+	// once the resolution is ReFireAfter (here 1 min) old, once. 360 credits
+	// in the 15-min window: 1,440/h, the 560 left last 23 min (the period may
+	// end within the hour: the test can run at 23:00 on its last day).
+	at, charge = clock.Now(), 30
+	for range 12 {
 		at = at.Add(10 * time.Second)
 		spend(at)
 		caughtUp(a, b)

@@ -92,7 +92,7 @@ func (h *Hub) Handle(m Msg) {
 				continue
 			}
 			vm := *m
-			vm.Ledger = h.viewerLedger()
+			vm.Ledger = h.viewerLedger(v)
 			v.push(&vm, h)
 		}
 		return
@@ -102,7 +102,7 @@ func (h *Hub) Handle(m Msg) {
 		for v := range h.viewers {
 			lm := &LedgerMsg{Gen: h.state.Gen, Source: h.state.Source}
 			if !v.noLedger && h.state.Ledger != nil {
-				lm.Ledger = h.viewerLedger()
+				lm.Ledger = h.viewerLedger(v)
 			}
 			v.push(lm, h)
 		}
@@ -126,7 +126,7 @@ func (h *Hub) Handle(m Msg) {
 			}
 			v.push(&folded, h)
 			if m.Done && h.state.Ledger != nil {
-				v.push(&LedgerMsg{Ledger: h.viewerLedger(), Gen: h.state.Gen, Source: h.state.Source}, h)
+				v.push(&LedgerMsg{Ledger: h.viewerLedger(v), Gen: h.state.Gen, Source: h.state.Source}, h)
 			}
 		}
 		return
@@ -167,7 +167,7 @@ func (h *Hub) refresh(events int) {
 		}
 		v.sinceCopy += events
 		if v.sinceCopy >= every {
-			v.push(&LedgerMsg{Ledger: h.viewerLedger(), Gen: h.state.Gen, Source: h.state.Source}, h)
+			v.push(&LedgerMsg{Ledger: h.viewerLedger(v), Gen: h.state.Gen, Source: h.state.Source}, h)
 		}
 	}
 }
@@ -181,10 +181,11 @@ func refreshEvery(workspaces int) int { return max(workspaces/8, minRefresh) }
 // minRefresh bounds how often a viewer of a small ledger gets a fresh copy.
 const minRefresh = 4096
 
-// viewerLedger returns a viewer's own copy of the hub's ledger. The copy's
+// viewerLedger returns v's own copy of the hub's ledger. The copy's
 // pending crossings are dropped: they are the hub's (nobody takes them), and a
-// viewer raises only the crossings its own events make.
-func (h *Hub) viewerLedger() *model.Ledger {
+// viewer raises only the crossings its own events make. A viewer that joined
+// with JoinUnordered gets it without the orders (Ledger.DropOrders).
+func (h *Hub) viewerLedger(v *Viewer) *model.Ledger {
 	for o, keep := model.Order(0), h.keep.Load(); keep>>o != 0; o++ {
 		if keep&(1<<o) != 0 {
 			h.state.Ledger.Ordered(o, 0, 0, nil) // sorted once, then kept as events arrive
@@ -192,6 +193,9 @@ func (h *Hub) viewerLedger() *model.Ledger {
 	}
 	l := h.state.Ledger.Clone()
 	l.TakeCrossings()
+	if v.unordered {
+		l.DropOrders()
+	}
 	return l
 }
 
@@ -220,18 +224,24 @@ func (h *Hub) Viewers() int {
 
 // Join adds a viewer. Its first messages are a copy of the hub's ledger (when
 // there is one) and the latest connection state and stats.
-func (h *Hub) Join() *Viewer { return h.join(true) }
+func (h *Hub) Join() *Viewer { return h.join(true, false) }
 
 // JoinEvents adds a viewer that follows the events but keeps no ledger (the
 // metrics exporter reads the hub's with Read): its LedgerMsgs carry only the
 // generation. A clone nobody changes would keep every workspace state the hub
 // has since replaced alive.
-func (h *Hub) JoinEvents() *Viewer { return h.join(false) }
+func (h *Hub) JoinEvents() *Viewer { return h.join(false, false) }
 
-func (h *Hub) join(ledger bool) *Viewer {
+// JoinUnordered adds a viewer that keeps a ledger but never lists its
+// workspaces in order (the alert watcher): its copies come without the
+// orders the hub keeps for the dashboards, so its ledger does not keep them
+// as every event arrives. Asked for all the same, an order is sorted then.
+func (h *Hub) JoinUnordered() *Viewer { return h.join(true, true) }
+
+func (h *Hub) join(ledger, unordered bool) *Viewer {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	v := &Viewer{wake: make(chan struct{}, 1), noLedger: !ledger, keep: &h.keep}
+	v := &Viewer{wake: make(chan struct{}, 1), noLedger: !ledger, unordered: unordered, keep: &h.keep}
 	v.queue = h.catchUp(v, v.queue[:0], false)
 	v.signal()
 	h.viewers[v] = struct{}{}
@@ -250,7 +260,7 @@ func (h *Hub) catchUp(v *Viewer, q []Msg, resync bool) []Msg {
 		if !v.noLedger {
 			// without the hub's pending crossings, as every copy: a late
 			// joiner or a resynced viewer would raise old alerts as new
-			lm.Ledger = h.viewerLedger()
+			lm.Ledger = h.viewerLedger(v)
 		}
 		q = append(q, lm)
 	}
@@ -272,8 +282,8 @@ type Viewer struct {
 	wake   chan struct{}
 	leave  func()
 	closed bool
-	// noLedger: joined with JoinEvents.
-	noLedger bool
+	// noLedger: joined with JoinEvents; unordered: with JoinUnordered.
+	noLedger, unordered bool
 	// sinceCopy counts the events queued since the viewer's last ledger copy
 	// (guarded by the hub's lock; see Hub.refresh).
 	sinceCopy int

@@ -482,3 +482,68 @@ func TestHubKeepsTheOrdersItsViewersList(t *testing.T) {
 			workspaces, kept, notKept, workspaces/512)
 	}
 }
+
+// TestHubUnorderedViewerKeepsNoOrders: a viewer that joined with
+// JoinUnordered (the alert watcher) gets copies without the orders the hub
+// keeps for its dashboards, so its events do not move workspaces in them
+// (nor copy the order blocks it shares with the hub's ledger), while a
+// dashboard's copy keeps them; asked for all the same, its order is sorted
+// then and agrees with the dashboard's, counters equal.
+func TestHubUnorderedViewerKeepsNoOrders(t *testing.T) {
+	const workspaces = 20_000
+	h := NewHub()
+	snap := hubSnapshot(1)
+	snap.Snap.Used = map[string]int64{}
+	for i := range workspaces {
+		snap.Snap.Used[fmt.Sprintf("ws%d", i)] = int64(i)
+	}
+	h.Handle(snap)
+	h.Join().Keep(model.ByCredits)
+	dash, judge := h.Join(), h.JoinUnordered() // copies made after a dashboard asked
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ledgerOf := func(v *Viewer) *model.Ledger {
+		t.Helper()
+		msgs, err := v.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l *model.Ledger
+		for _, m := range msgs {
+			if lm, ok := m.(*LedgerMsg); ok {
+				l = lm.Ledger
+			}
+		}
+		if l == nil {
+			t.Fatal("no ledger copy on joining")
+		}
+		return l
+	}
+	dl, jl := ledgerOf(dash), ledgerOf(judge)
+	// one event per workspace, each moving it in the order by credits
+	evs := make([]model.Event, 0, workspaces)
+	for i := range workspaces {
+		evs = append(evs, model.Event{ID: fmt.Sprintf("%d-1", i+1), TS: hubNow.UnixMilli() + int64(i),
+			Workspace: fmt.Sprintf("ws%d", i), Endpoint: "/responses", Credits: int64(workspaces - 2*i), Status: 200})
+	}
+	applied := func(l *model.Ledger) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		l.ApplyBatch(evs)
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	ordered, unordered := applied(dl), applied(jl)
+	// the dashboard's copy copies each of the ~80 blocks of 256–512 keys it
+	// shares (tens of bytes each): at least a megabyte more
+	if ordered < unordered+1<<20 {
+		t.Errorf("%d events: %d bytes allocated in the dashboard's copy, %d in the unordered one (want ≥ 1 MiB fewer)", workspaces, ordered, unordered)
+	}
+	if !reflect.DeepEqual(totals(dl), totals(jl)) {
+		t.Error("the two copies' counters differ")
+	}
+	a, b := dl.Ordered(model.ByCredits, 0, 50, nil), jl.Ordered(model.ByCredits, 0, 50, nil)
+	if !reflect.DeepEqual(a, b) || a[0] != "ws0" {
+		t.Errorf("order by credits: dashboard %v, unordered copy %v (want both from ws0)", a[:3], b[:3])
+	}
+}

@@ -123,6 +123,17 @@ func (l *Ledger) rankAll() {
 	}
 }
 
+// DropOrders forgets the orders kept as events arrive; each is sorted again
+// when first asked for. A ledger nobody lists workspaces from (the alert
+// watcher's copy of the hub's) then does not move every changed workspace in
+// each order at every event, nor copy the order blocks it shares with the
+// hub's ledger (at 100k workspaces and 1,000 events/s, ~40 % of its Apply).
+func (l *Ledger) DropOrders() {
+	for o := range l.orders {
+		l.orders[o] = rankList{}
+	}
+}
+
 // order returns order o, sorting it first if it is not kept yet.
 func (l *Ledger) order(o Order) *rankList {
 	if o >= numOrders {

@@ -26,16 +26,35 @@ func BenchmarkApplyShared(b *testing.B) {
 	for i := range evs {
 		evs[i] = modeltest.Event(i*7919, n, now.UnixMilli()+int64(i))
 	}
-	l.ApplyBatch(evs) // every workspace has its burn history and its projects
-	shared := l.Clone()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		if i%n == 0 && i > 0 {
-			b.StopTimer()
-			shared = l.Clone() // every state shared again
-			b.StartTimer()
+	l.ApplyBatch(evs)                 // every workspace has its burn history and its projects
+	l.Ordered(model.ByUse, 0, 0, nil) // kept as events arrive, as the hub keeps a dashboard's order
+	// ordered: a dashboard's copy, which keeps the order (each move copies
+	// the order blocks it still shares); unordered: the watcher's
+	// (Ledger.DropOrders)
+	for _, ordered := range []bool{true, false} {
+		name := "ordered"
+		if !ordered {
+			name = "unordered"
 		}
-		shared.Apply(&evs[i%n])
+		b.Run(name, func(b *testing.B) {
+			copyOf := func() *model.Ledger {
+				c := l.Clone()
+				if !ordered {
+					c.DropOrders()
+				}
+				return c
+			}
+			shared := copyOf()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if i%n == 0 && i > 0 {
+					b.StopTimer()
+					shared = copyOf() // every state shared again
+					b.StartTimer()
+				}
+				shared.Apply(&evs[i%n])
+			}
+		})
 	}
 }

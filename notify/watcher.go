@@ -311,7 +311,7 @@ func (w *Watcher) Stopped() <-chan struct{} { return w.stopped }
 // way are finished and recorded (so a clean stop never sends twice).
 func (w *Watcher) Run(ctx context.Context) error {
 	defer close(w.stopped)
-	v := w.opt.Hub.Join()
+	v := w.opt.Hub.JoinUnordered() // it judges workspaces, it never lists them in order
 	defer v.Close()
 	msgs := make(chan []feed.Msg, 1)
 	go func() {

@@ -965,6 +965,7 @@ func (w *Watcher) pruneDropped() {
 // onResult takes a sink's outcome (from the sink's goroutine) and records it.
 func (w *Watcher) onResult(r Result) {
 	now := w.opt.Now()
+	w.logResult(r)
 	w.mu.Lock()
 	if r.Sink != "" {
 		ks := [2]string{r.Key, r.Sink}
@@ -1161,6 +1162,35 @@ func (w *Watcher) setErr(err error) {
 	w.mu.Unlock()
 	if w.opt.Logger != nil {
 		w.opt.Logger.Warn("alert store", "err", err)
+	}
+}
+
+// logResult logs a delivery that did not go through at once, at the default
+// level: each failed attempt (retried or given up, with the error as stored:
+// URLs cut to their scheme, sanitised, at most 200 bytes), a delivery sent
+// after failed attempts, and one dropped from a full queue. A delivery sent at
+// its first attempt is the transition's own line ("alert firing").
+func (w *Watcher) logResult(r Result) {
+	l := w.opt.Logger
+	if l == nil {
+		return
+	}
+	id, status := r.Key, ""
+	if i := strings.LastIndexByte(r.Key, '#'); i >= 0 {
+		id, status = r.Key[:i], r.Key[i+1:]
+	}
+	attrs := []any{"id", id, "status", status, "sink", r.Sink, "attempt", r.Attempts}
+	switch r.Outcome {
+	case OutcomeRetrying:
+		l.Warn("alert delivery failed, retrying", append(attrs, "err", r.Err)...)
+	case OutcomeFailed:
+		l.Error("alert delivery failed, given up", append(attrs, "err", r.Err)...)
+	case OutcomeSent:
+		if r.Attempts > 1 {
+			l.Info("alert delivered after failed attempts", attrs...)
+		}
+	case OutcomeDropped:
+		l.Warn("alert delivery dropped: the sink's queue is full (taken up again from Redis)", attrs...)
 	}
 }
 

@@ -178,9 +178,10 @@ func newBudgetSetCmd() *cobra.Command {
 	return cmd
 }
 
+// orNone is a budget line's figure, or the one word for none set (model.Unset).
 func orNone(n int64) string {
 	if n == 0 {
-		return "none"
+		return model.Unset
 	}
 	return strconv.FormatInt(n, 10)
 }
@@ -231,7 +232,7 @@ func newBudgetShowCmd() *cobra.Command {
 				return exitf(1, "%v", err)
 			}
 			for field, why := range res.BadSettings {
-				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %s\n", field, oneLine(why))
+				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s\n", model.UnreadableSettings(field, why))
 			}
 			l, err := judgedLedger(ctx, c, rf.keys(), res, th, now, true)
 			if err != nil {
@@ -337,17 +338,27 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 			}
 		}
 		set := "no settings"
-		if r.HasSettings {
+		switch {
+		case r.Settings.Unreadable != "": // present, not unset: unknown
+			set = "settings unreadable"
+		case r.HasSettings:
 			set = describeSettings(r.Settings, r.Thresholds)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Workspace, used, orNone(r.Allocation), recharged, pct, r.Level, set)
+		alloc := orNone(r.Allocation)
+		if r.Settings.Unreadable != "" {
+			alloc = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Workspace, used, alloc, recharged, pct, r.Level, set)
 		for _, pr := range r.Projects {
 			budget := "no budget"
-			if pr.HasBudget {
+			switch {
+			case pr.Budget.Unreadable != "":
+				budget = "budget unreadable"
+			case pr.HasBudget:
 				budget = fmt.Sprintf("usage limit %s, budget alert %s", orNone(pr.Budget.Limit), orNone(pr.Budget.Alert))
 			}
 			level, pused := "", strconv.FormatInt(pr.Used, 10)
-			if pr.Budget.Limit > 0 {
+			if pr.Budget.Judged() {
 				level = pr.Level
 			}
 			if r.Unreadable != "" {

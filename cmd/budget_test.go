@@ -21,7 +21,7 @@ func TestBudgetSetMergesAndShows(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"budget", "set", "acme", r, "--allocation", "10000", "--alerts", "50,80,95"}, "allocation 10000, usage limit none, alerts at 50%/80%/95%"},
+		{[]string{"budget", "set", "acme", r, "--allocation", "10000", "--alerts", "50,80,95"}, "allocation 10000, usage limit unset, alerts at 50%/80%/95%"},
 		{[]string{"budget", "set", "acme", r, "--limit", "12000"}, "allocation 10000, usage limit 12000, alerts at 50%/80%/95%"},
 		{[]string{"budget", "set", "acme", r, "--recharge-below", "100", "--recharge-amount", "500"}, "auto-recharge 500 below 100"},
 		{[]string{"budget", "set", "acme/research", r, "--limit", "2000", "--alert", "1500"}, "acme/research: usage limit 2000, budget alert 1500"},

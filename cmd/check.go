@@ -252,6 +252,8 @@ func (r *wsRow) unreadable(why string) {
 // threshold (high), CRITICAL from the third (critical) or when exhausted.
 func checkOf(l model.Level) int {
 	switch l {
+	case model.LevelUnknown: // a project budget that cannot be read sets the verdict
+		return checkUnknown
 	case model.LevelExhausted, model.LevelCritical:
 		return checkCritical
 	case model.LevelHigh:
@@ -285,7 +287,7 @@ func (r *wsRow) judge(fixed bool, warn, crit float64) {
 // budgetCheck is one budget's status: by its level, or with fixed by the
 // percent of its cap against warn and crit (exhausted is critical either way).
 func budgetCheck(level model.Level, hasCap bool, percent float64, fixed bool, warn, crit float64) int {
-	if !fixed {
+	if !fixed || level == model.LevelUnknown {
 		return checkOf(level)
 	}
 	switch {
@@ -480,7 +482,8 @@ prints exactly one JSON object with "status" and "reason".`,
 				if len(args) == 0 || slices.Contains(args, ws) || field == feed.PeriodSettingsField {
 					// oneLine: a joined error (several bad fields) would
 					// break the status line, and its perfdata, over lines
-					unreadable = append(unreadable, fmt.Sprintf("settings %q cannot be read (%s)", model.Sanitize(field), oneLine(why)))
+					// the model's words, as the row's own reason says it
+					unreadable = append(unreadable, model.UnreadableSettings(field, why))
 				}
 			}
 			for i := range rows { // beyond the counters res.BadCounters names
@@ -573,7 +576,7 @@ prints exactly one JSON object with "status" and "reason".`,
 			}
 			switch {
 			case len(reasons) == 0:
-			case rowsCode == checkOK:
+			case rowsCode == checkOK, rowsCode == checkUnknown:
 				reason = strings.Join(reasons, "; ")
 			case code == rowsCode:
 				// the rows set the status (CRITICAL over an UNKNOWN): they
@@ -706,8 +709,8 @@ var errSilent = errors.New("")
 func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string {
 	var worst []string
 	for _, r := range rows {
-		if r.checkCode != code || code == checkOK {
-			continue
+		if r.checkCode != code || code == checkOK || code == checkUnknown {
+			continue // what is unknown is named by the reasons (check's unreadable)
 		}
 		if r.Unreadable != "" { // only the API's refusal is known of it (judgedRow)
 			worst = append(worst, r.Workspace+" refused with 402 credits_exhausted (usage unreadable)")
@@ -760,7 +763,11 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			if r.Unreadable != "" {
 				pu = "U"
 			}
-			perf = append(perf, fmt.Sprintf("'%s/%s_used'=%s;;;0;%d", r.Workspace, pr.Project, pu, pr.Budget.Limit))
+			pmax := strconv.FormatInt(pr.Budget.Limit, 10)
+			if pr.Budget.Unreadable != "" {
+				pu, pmax = "U", "" // its budget cannot be read: nothing judged
+			}
+			perf = append(perf, fmt.Sprintf("'%s/%s_used'=%s;;;0;%s", r.Workspace, pr.Project, pu, pmax))
 		}
 	}
 	if len(perf) == 0 {
@@ -773,7 +780,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "WORKSPACE\tUSED\tALLOCATION\tPERCENT\tLEVEL\t402s\tLAST EVENT\tCHECK\t")
 	for _, r := range rows {
-		alloc, pct := "none set", "-"
+		alloc, pct := model.Unset, "-"
 		if r.Allocation > 0 {
 			alloc = fmt.Sprint(r.Allocation)
 			if r.Recharged > 0 {
@@ -801,6 +808,9 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 		used, refused := strconv.FormatInt(r.Used, 10), strconv.FormatInt(r.Refused, 10)
 		if r.Unreadable != "" { // as --json's null: no figure read from the counters
 			used, pct, refused = "unreadable", "-", "-"
+			if r.Settings.Unreadable != "" { // the settings are what cannot be read
+				alloc = "-"
+			}
 			if r.Recharged > 0 {
 				alloc = fmt.Sprint(r.Allocation)
 			}
@@ -811,8 +821,12 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			if r.Unreadable != "" {
 				pu, ppct, plevel, pref = "-", "-", "unknown", "-"
 			}
-			fmt.Fprintf(tw, "%s/%s\t%s\t-\t%s (limit %d)\t%s\t%s\t\t%s\t\n", r.Workspace, pr.Project, pu,
-				ppct, pr.Budget.Limit, plevel, pref, pr.Check)
+			lim := strconv.FormatInt(pr.Budget.Limit, 10)
+			if pr.Budget.Unreadable != "" { // its budget cannot be read: no limit known
+				ppct, lim = "-", "-"
+			}
+			fmt.Fprintf(tw, "%s/%s\t%s\t-\t%s (limit %s)\t%s\t%s\t\t%s\t\n", r.Workspace, pr.Project, pu,
+				ppct, lim, plevel, pref, pr.Check)
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -54,7 +54,7 @@ func TestCheckExitCodesFollowTheWorstWorkspace(t *testing.T) {
 	if code != 2 || !strings.HasPrefix(out, "MAVTOP CRITICAL - hot 95.0 % used |") {
 		t.Errorf("check: exit %d\n%s", code, out)
 	}
-	for _, want := range []string{"calm", "busy", "loose", "none set", "95.0 %", "warning", "critical"} {
+	for _, want := range []string{"calm", "busy", "loose", model.Unset, "95.0 %", "warning", "critical"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}
@@ -93,7 +93,7 @@ func TestCheckExitCodesFollowTheWorstWorkspace(t *testing.T) {
 		if w.Workspace == "hot" && (w.Used != 950 || w.Refused != 1 || w.Check != "critical" || w.Level != "critical") {
 			t.Errorf("hot: %+v", w)
 		}
-		if w.Workspace == "loose" && (w.Used != 42 || w.Level != "no allocation" || w.Check != "ok") {
+		if w.Workspace == "loose" && (w.Used != 42 || w.Level != model.Unset || w.Check != "ok") {
 			t.Errorf("loose: %+v", w)
 		}
 	}
@@ -565,8 +565,8 @@ func TestCheckStatusLineIsOneLineWithSeveralBadSettings(t *testing.T) {
 	out, _, code := runMavtop(t, "check", "--redis="+srv.URL, "--source", "counters", "big")
 	first, _, _ := strings.Cut(out, "\n")
 	if code != 3 || !strings.HasPrefix(first, "MAVTOP UNKNOWN - ") || !strings.Contains(first, "allocation 9223372036854775807 must be") ||
-		!strings.Contains(first, "usage limit 9223372036854775807 must be") || !strings.Contains(first, "| 'big_used'=40;") {
-		t.Errorf("exit %d, status line %q; want 3 and one line naming both bad fields, then the perfdata", code, first)
+		!strings.Contains(first, "usage limit 9223372036854775807 must be") || !strings.Contains(first, "| 'big_used'=U;") {
+		t.Errorf("exit %d, status line %q; want 3 and one line naming both bad fields, then the perfdata (U: its cap is unknown)", code, first)
 	}
 }
 
@@ -620,7 +620,7 @@ func TestCheckRowsOfUnreadableAndHugeCounters(t *testing.T) {
 			if got, want := strings.Join(rows["broken"], " "), "broken unreadable 1000 - unknown - — unknown"; got != want {
 				t.Errorf("broken's row %q, want %q", got, want)
 			}
-			if got, want := strings.Join(rows["orphan"], " "), "orphan unreadable none set - unknown - — unknown"; got != want {
+			if got, want := strings.Join(rows["orphan"], " "), "orphan unreadable unset - unknown - — unknown"; got != want {
 				t.Errorf("orphan's row %q, want %q", got, want)
 			}
 			if got, want := strings.Join(rows["huge"], " "), "huge 9223372036854775807 500 >9999 % exhausted 0 — critical"; got != want {

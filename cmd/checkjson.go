@@ -183,8 +183,16 @@ func (r wsRow) MarshalJSON() ([]byte, error) {
 			projects[i].plainProject = plainProject(r.Projects[i])
 		}
 	}
+	// settings present but unreadable: the allocation and limit are unknown
+	// too (model.Settings.Unreadable), not 0
+	alloc, limit := &r.Allocation, &r.UsageLimit
+	if r.Settings.Unreadable != "" {
+		alloc, limit = nil, nil
+	}
 	return json.Marshal(struct {
 		*plain
+		Allocation   *int64           `json:"allocation"`
+		UsageLimit   *int64           `json:"usage_limit"`
 		Used         *int64           `json:"used"`
 		Recharged    *int64           `json:"recharged"`
 		Cap          *int64           `json:"cap"`
@@ -193,7 +201,7 @@ func (r wsRow) MarshalJSON() ([]byte, error) {
 		Remaining    *int64           `json:"remaining"`
 		Refused      *int64           `json:"refused_402"`
 		Projects     []unknownProject `json:"projects"`
-	}{plain: (*plain)(&r), Projects: projects})
+	}{plain: (*plain)(&r), Allocation: alloc, UsageLimit: limit, Projects: projects})
 }
 
 // plainProject is projectRow as its fields say (for wsRow.MarshalJSON).

@@ -51,6 +51,7 @@ type surfaceRow struct {
 	Percent   json.RawMessage `json:"percent"`
 	Remaining json.RawMessage `json:"remaining"`
 	Refused   json.RawMessage `json:"refused_402"`
+	Alloc     json.RawMessage `json:"allocation"`
 	Projects  []struct {
 		Project string `json:"project"`
 		Level   string `json:"level"`

@@ -67,6 +67,10 @@ func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
 					unreadable = logUnreadable(log, hub, unreadable)
 				case *feed.LedgerMsg: // a used_by read after a start, among others
 					unreadable = logUnreadable(log, hub, unreadable)
+				case *feed.BatchMsg: // a settings value written: readable or not
+					if slices.ContainsFunc(m.Events, func(e model.Event) bool { return e.Kind == model.KindSettings }) {
+						unreadable = logUnreadable(log, hub, unreadable)
+					}
 				case *feed.HistoryMsg:
 					switch {
 					case m.Err != nil:
@@ -96,14 +100,25 @@ func logUnreadable(log *slog.Logger, hub *feed.Hub, before map[string]string) ma
 			now = l.UnreadableWorkspaces(nil)
 		}
 	})
+	// a stored settings value (model.UnreadableSettings) is said as such:
+	// the counters are sound, the cap they are judged against is not
+	isSettings := func(why string) bool { return strings.HasPrefix(why, "settings ") }
 	for _, ws := range slices.Sorted(maps.Keys(now)) {
-		if _, said := before[ws]; !said {
-			log.Warn("counter unreadable: usage and level unknown", "workspace", ws, "reason", now[ws])
+		if prev, said := before[ws]; !said || isSettings(prev) != isSettings(now[ws]) {
+			if isSettings(now[ws]) {
+				log.Warn("settings unreadable: level unknown", "workspace", ws, "reason", now[ws])
+			} else {
+				log.Warn("counter unreadable: usage and level unknown", "workspace", ws, "reason", now[ws])
+			}
 		}
 	}
 	for _, ws := range slices.Sorted(maps.Keys(before)) {
-		if _, still := now[ws]; !still {
-			log.Info("counter readable again", "workspace", ws)
+		if now, still := now[ws]; !still || isSettings(now) != isSettings(before[ws]) {
+			if isSettings(before[ws]) {
+				log.Info("settings readable again", "workspace", ws)
+			} else {
+				log.Info("counter readable again", "workspace", ws)
+			}
 		}
 	}
 	return now

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"mavtop/feed"
+	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
 
@@ -257,5 +259,163 @@ func TestARefusedWorkspaceWithAnUnreadableCounterIsOutOnEverySurface(t *testing.
 		if row.Workspace == "lim" && (len(row.Projects) != 1 || row.Projects[0].Level != "unknown") {
 			t.Errorf("budget show --json lim's projects %+v, want level unknown", row.Projects)
 		}
+	}
+}
+
+// TestAnUnreadableSettingsValueIsUnknownOnEverySurface: a settings value that
+// is present but cannot be read — a negative usage limit, 1e300, a string
+// "1000", NaN, a fraction, an object, a negative recharge threshold, for a
+// workspace or a project's budget — made the workspace "· unset" on the
+// dashboard, its check row ok and /metrics level 0, while check's status
+// line said UNKNOWN: the value was dropped and the workspace judged as if
+// none were set. It is unknown on every surface (model.Settings.Unreadable,
+// Assess: LevelUnknown), the field named (sanitised), as an unreadable
+// counter is: JSON null, text "-"/"unreadable", perfdata U, workspace_level
+// NaN; its counters are sound, so their series stay. A setting absent is
+// unset; a good value written later heals it.
+func TestAnUnreadableSettingsValueIsUnknownOnEverySurface(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	c := srv.Client()
+	store := feed.NewSettingsStore(c, feed.StoreOptions{})
+	pub := feed.NewPublisher(c, feed.PublisherOptions{})
+	hostile := map[string]struct{ raw, why string }{
+		"neglimit": {`{"allocation":1000,"usage_limit":-5}`, "usage limit -5 must be between 0"},
+		"huge":     {`{"allocation":1e300}`, "allocation holds number 1e300"},
+		"text":     {`{"allocation":"1000"}`, "allocation holds string"},
+		"nan":      {`{"allocation":NaN}`, "allocation holds no JSON value"},
+		"frac":     {`{"allocation":1000.5}`, "allocation holds number 1000.5"},
+		"object":   {`{"allocation":{"n":1000}}`, "allocation holds object"},
+		"recharge": {`{"allocation":1000,"recharge_below":-1,"recharge_amount":50}`, "must not be negative"},
+		"escape":   {"{\"allocation\":\"\x1b[31m\"}", "invalid character"},
+	}
+	names := []string{"fine", "loose", "projbad"}
+	for _, name := range names {
+		if err := pub.Track(ctx, model.Event{Workspace: name, Project: "p1", Endpoint: "/responses", Credits: 800, Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ws := range []string{"fine", "projbad"} {
+		if err := store.SetWorkspace(ctx, ws, model.Settings{Allocation: 1000}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a project budget that cannot be read: the workspace's own cap is read
+	// (high, 80 %), its verdict is unknown (p1 may be at a limit)
+	if err := c.HSet(ctx, feed.Keys{}.Settings(), model.ProjectKey("projbad", "p1"), `{"usage_limit":-5}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range hostile {
+		names = append(names, name)
+		if err := pub.Track(ctx, model.Event{Workspace: name, Endpoint: "/responses", Credits: 800, Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.HSet(ctx, feed.Keys{}.Settings(), name, h.raw).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := readSurfaces(t, srv, nil, names)
+	if v.checkCode != checkWarning || !strings.Contains(v.checkText, `settings "text" cannot be read`) || !strings.Contains(v.checkText, `settings "projbad/p1" cannot be read`) {
+		t.Errorf("check exit %d, want 1 (fine is high; WARNING over UNKNOWN) naming the unreadable settings\n%s", v.checkCode, v.checkText)
+	}
+	if strings.Contains(v.checkText, "\x1b") || strings.Contains(v.budgetText, "\x1b") || strings.Contains(v.screen, "\x1b[31m") {
+		t.Errorf("the hostile value reached a surface raw")
+	}
+	wsLevels := seriesOf(t, v.metrics, "mavtop_workspace_level")
+	pcts := seriesOf(t, v.metrics, "mavtop_credits_used_percent")
+	used := seriesOf(t, v.metrics, "mavtop_credits_used_total")
+	if got := metricValue(t, v.metrics, "mavtop_settings_unreadable"); got != float64(len(hostile)+1) {
+		t.Errorf("mavtop_settings_unreadable %v, want %d", got, len(hostile)+1)
+	}
+	if got := metricValue(t, v.metrics, "mavtop_counters_unreadable"); got != 0 {
+		t.Errorf("mavtop_counters_unreadable %v, want 0: the counters are sound", got)
+	}
+	for name, h := range hostile {
+		for surface, js := range map[string]surfaceJSON{"check --json": v.check, "budget show --json": v.budget} {
+			found := false
+			for _, row := range js.Workspaces {
+				if row.Workspace != name {
+					continue
+				}
+				found = true
+				if row.Level != "unknown" || row.Verdict != "unknown" || !strings.Contains(row.Unreadable, `settings "`+name+`" cannot be read`) || !strings.Contains(row.Unreadable, h.why) {
+					t.Errorf("%s: %s level %q verdict %q unreadable %q; want unknown naming its settings and %q", name, surface, row.Level, row.Verdict, row.Unreadable, h.why)
+				}
+				if surface == "check --json" && row.Check != "unknown" {
+					t.Errorf("%s: check --json check %q, want unknown", name, row.Check)
+				}
+				for key, raw := range map[string]json.RawMessage{"used": row.Used, "percent": row.Percent, "remaining": row.Remaining, "allocation": row.Alloc} {
+					if string(raw) != "null" {
+						t.Errorf("%s: %s %q is %s, want null", name, surface, key, raw)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: not on %s", name, surface)
+			}
+		}
+		for surface, text := range map[string]string{"check": v.checkText, "budget show": v.budgetText} {
+			if row := rowOf(text, name); !strings.Contains(row, " unreadable ") || !strings.Contains(row, " unknown") || strings.Contains(row, model.Unset) {
+				t.Errorf("%s: %s row %q, want unreadable and unknown, not unset", name, surface, row)
+			}
+		}
+		if !strings.Contains(v.checkText, "'"+name+"_used'=U;") {
+			t.Errorf("%s: perfdata is no U", name)
+		}
+		if row := rowOf(v.screen, name); !strings.Contains(row, "? unkn") || strings.Contains(row, model.Unset) || strings.Contains(row, " ok ") {
+			t.Errorf("%s: dashboard row %q, want '? unkn', not unset", name, row)
+		}
+		if got, ok := wsLevels[name]; !ok || !math.IsNaN(got) {
+			t.Errorf("%s: mavtop_workspace_level %v (%v), want NaN", name, got, ok)
+		}
+		if got, ok := pcts[name]; ok {
+			t.Errorf("%s: mavtop_credits_used_percent %v, want none", name, got)
+		}
+		if got := used["endpoint=/responses,project=,workspace="+name]; got != 800 && used[name] != 800 {
+			n := 0.0
+			for key, x := range used {
+				if strings.HasPrefix(key, name) || strings.Contains(key, "workspace="+name) {
+					n += x
+				}
+			}
+			if n != 800 {
+				t.Errorf("%s: mavtop_credits_used_total %v, want 800: its counters are sound", name, n)
+			}
+		}
+	}
+	// the project budget: its workspace's own level is judged, the verdict is unknown
+	for surface, js := range map[string]surfaceJSON{"check --json": v.check, "budget show --json": v.budget} {
+		for _, row := range js.Workspaces {
+			if row.Workspace == "projbad" && (row.Level != "high" || row.Verdict != "unknown" || row.VerdictProject != "p1" || len(row.Projects) != 1 || row.Projects[0].Level != "unknown") {
+				t.Errorf("projbad: %s level %q verdict %q (%q) projects %+v; want high, unknown by p1", surface, row.Level, row.Verdict, row.VerdictProject, row.Projects)
+			}
+			if surface == "check --json" && row.Workspace == "projbad" && row.Check != "unknown" {
+				t.Errorf("projbad: check %q, want unknown", row.Check)
+			}
+		}
+	}
+	if got, ok := seriesOf(t, v.metrics, "mavtop_project_level")["projbad/p1"]; !ok || !math.IsNaN(got) {
+		t.Errorf("projbad/p1: mavtop_project_level %v (%v), want NaN", got, ok)
+	}
+	if row := rowOf(v.screen, "projbad"); !strings.Contains(row, "? unkn") {
+		t.Errorf("projbad: dashboard row %q, want '? unkn' (its verdict)", row)
+	}
+	// the controls: settings absent are unset, good ones judged as ever
+	if row := rowOf(v.checkText, "loose"); !strings.Contains(row, " "+model.Unset+" ") || !strings.Contains(row, " ok") {
+		t.Errorf("loose: check row %q, want unset and ok", row)
+	}
+	if got := wsLevels["loose"]; got != float64(model.LevelNone) {
+		t.Errorf("loose: mavtop_workspace_level %v, want 0", got)
+	}
+	if got := wsLevels["fine"]; got != float64(model.LevelHigh) {
+		t.Errorf("fine: mavtop_workspace_level %v, want high", got)
+	}
+	// a good value heals it
+	if err := store.SetWorkspace(ctx, "text", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runMavtop(t, "check", "--redis="+srv.URL, "text")
+	if row := rowOf(out, "text"); code != checkWarning || !strings.Contains(row, " 80 % ") || strings.Contains(out, "cannot be read") {
+		t.Errorf("check text after a good value: exit %d\n%s", code, out)
 	}
 }

@@ -458,6 +458,24 @@ func TestWatchSaysOnceWhenACounterIsUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 30*time.Second, "gamma said unreadable", func() bool { return said("gamma", unreadable) > 0 })
+	// a settings value present but unreadable, written as a producer writes
+	// settings (the hash and an entry): said as settings, once
+	const badSettings, goodSettings = "settings unreadable: level unknown", "settings readable again"
+	if err := store.SetWorkspace(ctx, "delta", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSet(ctx, feed.Keys{}.Settings(), "delta", `{"allocation":"1000"}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	entry := model.Event{TS: time.Now().UnixMilli(), Kind: model.KindSettings, Workspace: "delta", Msg: `{"allocation":"1000"}`}
+	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), Values: entry.Fields()}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "delta said settings unreadable", func() bool { return said("delta", badSettings) > 0 })
+	if err := store.SetWorkspace(ctx, "delta", model.Settings{Allocation: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "delta said settings readable again", func() bool { return said("delta", goodSettings) > 0 })
 	for _, h := range []struct{ key, field, value string }{
 		{feed.Keys{}.UsedBy(period), model.UsedByField("beta", "p1", "/responses"), "80"},
 		{feed.Keys{}.Refused(period), model.RefusedField("acme", "p1", model.CodeCreditsExhausted), "1"},
@@ -473,6 +491,14 @@ func TestWatchSaysOnceWhenACounterIsUnreadable(t *testing.T) {
 	log := stderr.String()
 	if strings.Contains(log, "\x1b") {
 		t.Errorf("the hostile value reached the log raw")
+	}
+	if n, m := said("delta", badSettings), said("delta", goodSettings); n != 1 || m != 1 || said("delta", unreadable) != 0 {
+		t.Errorf("delta: said settings unreadable %d times, readable again %d times; want once each (and no counter said)", n, m)
+	}
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, badSettings) && !strings.Contains(line, `settings \"delta\" cannot be read`) {
+			t.Errorf("delta: %q does not name its settings", line)
+		}
 	}
 	for ws, field := range map[string]string{"acme": "refused:acme/p1/credits_exhausted", "beta": "used_by:beta/p1//responses", "gamma": "used:gamma"} {
 		if n, m := said(ws, unreadable), said(ws, readable); n != 1 || m != 1 {

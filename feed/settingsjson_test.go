@@ -2,7 +2,6 @@ package feed
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"testing"
 
@@ -97,23 +96,11 @@ var budgetCases = []string{
 }
 
 // jsonSettings and jsonBudget decode as encoding/json alone does, with the
-// same validation and words: what decodeSettings and decodeBudget did before
-// the fast form.
-func jsonSettings(raw string) (model.Settings, error) {
-	var s model.Settings
-	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		return model.Settings{}, fmt.Errorf("settings JSON: %w", err)
-	}
-	return s, s.Validate()
-}
+// same validation and words: model.DecodeSettings and DecodeBudget, the
+// ledger's decoding of a settings entry, which the fast form must match.
+func jsonSettings(raw string) (model.Settings, error) { return model.DecodeSettings(raw) }
 
-func jsonBudget(raw string) (model.ProjectBudget, error) {
-	var b model.ProjectBudget
-	if err := json.Unmarshal([]byte(raw), &b); err != nil {
-		return model.ProjectBudget{}, fmt.Errorf("project budget JSON: %w", err)
-	}
-	return b, b.Validate()
-}
+func jsonBudget(raw string) (model.ProjectBudget, error) { return model.DecodeBudget(raw) }
 
 // sameDecode fails when decode and want disagree on raw: the value, or
 // whether and why it is refused, word for word.

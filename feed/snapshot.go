@@ -2,7 +2,6 @@ package feed
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -525,7 +524,9 @@ func limitedUnreadable(bad map[string]string, budgets map[string]model.ProjectBu
 }
 
 // parseSettings splits the settings hash into workspace settings, project
-// budgets and the stored period config; unusable fields go to bad.
+// budgets and the stored period config; unusable fields go to bad, and those
+// of a workspace (or project) id are kept too, as settings that cannot be
+// read (model.Settings.Unreadable): judged unknown, never unset.
 func parseSettings(h hashRead, bad map[string]error) (map[string]model.Settings, map[string]model.ProjectBudget, string) {
 	ws := make(map[string]model.Settings, h.len())
 	budgets := make(map[string]model.ProjectBudget)
@@ -542,6 +543,10 @@ func parseSettings(h hashRead, bad map[string]error) (map[string]model.Settings,
 			}
 			if err != nil {
 				bad[model.Truncate(model.Sanitize(field), 80)] = err
+				if model.IsID(w) && model.IsID(p) {
+					// present but unreadable: the project is unknown, not unlimited
+					budgets[field] = model.ProjectBudget{Unreadable: model.UnreadableSettings(field, err)}
+				}
 				continue
 			}
 			budgets[field] = b
@@ -553,6 +558,10 @@ func parseSettings(h hashRead, bad map[string]error) (map[string]model.Settings,
 		}
 		if err != nil {
 			bad[model.Truncate(model.Sanitize(field), 80)] = err
+			if model.IsID(field) {
+				// present but unreadable: the workspace is unknown, not unset
+				ws[field] = model.Settings{Unreadable: model.UnreadableSettings(field, err)}
+			}
 			continue
 		}
 		ws[field] = s
@@ -566,9 +575,7 @@ func parseSettings(h hashRead, bad map[string]error) (map[string]model.Settings,
 func decodeSettings(raw string) (model.Settings, error) {
 	s, ok := scanSettings(raw)
 	if !ok {
-		if err := json.Unmarshal([]byte(raw), &s); err != nil {
-			return model.Settings{}, fmt.Errorf("settings JSON: %w", err)
-		}
+		return model.DecodeSettings(raw) // the ledger's own decoding: the same error
 	}
 	if err := s.Validate(); err != nil {
 		return model.Settings{}, err
@@ -580,9 +587,7 @@ func decodeSettings(raw string) (model.Settings, error) {
 func decodeBudget(raw string) (model.ProjectBudget, error) {
 	b, ok := scanBudget(raw)
 	if !ok {
-		if err := json.Unmarshal([]byte(raw), &b); err != nil {
-			return model.ProjectBudget{}, fmt.Errorf("project budget JSON: %w", err)
-		}
+		return model.DecodeBudget(raw)
 	}
 	if err := b.Validate(); err != nil {
 		return model.ProjectBudget{}, err

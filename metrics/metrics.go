@@ -79,7 +79,7 @@ type descs struct {
 	alertsFiring, notifications, forecastErr            *prometheus.Desc
 	resyncs, audits, restarts, ahead, lastEntry         *prometheus.Desc
 	byDigest, digestAudits, digestMisses                *prometheus.Desc
-	unreadable, badKey                                  *prometheus.Desc
+	unreadable, badKey, settingsUnreadable              *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -87,44 +87,45 @@ func newDescs() descs {
 		return prometheus.NewDesc("mavtop_"+name, help, labels, nil)
 	}
 	return descs{
-		used:         d("credits_used_total", "Credits used this billing period (the seed's credits_used_total, broken down by endpoint). Resets to 0 when a period starts; only grows within one.", "workspace", "project", "endpoint"),
-		refusals:     d("refusals_total", "HTTP 402 refusals this billing period (the seed's 402_count), by API error code. Resets when a period starts.", "workspace", "code"),
-		recharged:    d("credits_recharged_total", "Credits added by recharges this billing period.", "workspace"),
-		remaining:    d("credits_remaining", "Credits that can still be spent before the allocation (plus recharges) or the usage limit stops the workspace.", "workspace"),
-		allocation:   d("credits_allocation", "The workspace's credit allocation per billing period.", "workspace"),
-		limit:        d("credits_usage_limit", "The workspace's hard usage limit in credits.", "workspace"),
-		exhausted:    d("workspace_exhausted", "1 while the workspace has used up its allocation or limit, or the API refuses it with 402.", "workspace"),
-		projectLevel: d("project_level", "A project's level by its usage limit, as budget show and check judge it: 0 no limit, 1 ok, 2 warn, 3 high, 4 critical, 5 at its limit (its calls get 402 budget_exceeded). Only projects with a usage limit.", "workspace", "project"),
-		projectPct:   d("project_limit_used_percent", "A project's credits used as a percentage of its usage limit (only projects with one).", "workspace", "project"),
-		level:        d("workspace_level", "The workspace's level, as the gauges colour it: 0 no cap, 1 ok, 2 warn (first alert threshold), 3 high (second), 4 critical (third), 5 exhausted; NaN unknown (a counter cannot be read: see counters_unreadable).", "workspace"),
-		unreadable:   d("counters_unreadable", "Workspaces whose used or recharged counter holds no integer ≥ 0 (text, empty, beyond 2^63-1, negative): their level is unknown — workspace_level NaN, no credits_used_percent or credits_remaining — until Redis holds a number again."),
-		badKey:       d("feed_unreadable_key", "1 for each key mavtop reads that holds another type than a hash (a string SET over a counter hash, …): none of its fields can be read, so every workspace is judged unknown (workspace_level NaN) until it is a hash again or deleted.", "key"),
-		pct:          d("credits_used_percent", "Credits used as a percent of the effective cap (the allocation plus recharges, or the usage limit when smaller); absent without a cap.", "workspace", "cap"),
-		periodStart:  d("billing_period_start_timestamp_seconds", "Start of the billing period the counters belong to."),
-		periodEnd:    d("billing_period_end_timestamp_seconds", "End of the billing period the counters belong to."),
-		estRatio:     d("estimate_ratio", "Mean of actual/estimated credits of jobs with a pre-flight estimate, since mavtop started (the seed's estimated_vs_actual; above 1: estimates run low).", "operation"),
-		estJobs:      d("estimate_jobs_total", "Successful calls with a pre-flight estimate seen since mavtop started.", "operation"),
-		estEstimated: d("estimate_estimated_credits_total", "Credits estimated before those calls.", "operation"),
-		estActual:    d("estimate_actual_credits_total", "Credits those calls actually used.", "operation"),
-		connected:    d("feed_connected", "1 while the feed's connection to Redis works."),
-		lag:          d("feed_lag_seconds", "How far behind the stream the last batch of events was (its read time minus the time in its newest id). NaN while it is unknown: disconnected (see feed_connected) or ids ahead of the clock (see feed_ids_ahead_seconds). A quiet stream is not a lag: see feed_last_event_timestamp_seconds."),
-		rate:         d("feed_events_per_second", "Stream entries read per second over the last interval."),
-		events:       d("feed_events_total", "Stream entries read since mavtop started."),
-		reconnects:   d("feed_reconnects_total", "Reconnections to Redis since mavtop started."),
-		malformed:    d("feed_malformed_total", "Stream entries skipped as malformed since mavtop started."),
-		gaps:         d("feed_gaps_total", "Times the stream was trimmed past what mavtop had read (counters were re-read)."),
-		snapshots:    d("feed_snapshots_total", "Counter snapshots read from Redis since mavtop started."),
-		resyncs:      d("feed_resyncs_total", "Times the counters replaced what mavtop showed since it started, by reason: restart (Redis restarted, possibly onto older data), failover (another server answers, possibly a replica that lagged), reset (Redis lost the data or went back in time), drift (the counters and the stream disagreed), gap (trimmed past what was read), trim (entries read were removed), rollover, period, resync.", "reason"),
-		audits:       d("feed_audits_total", "Audits of what mavtop shows against the counters since it started."),
-		byDigest:     d("feed_audit_by_digest", "1 while the audits on the cadence read the producers' digest and a slice of the counters (the last full read found the digest equal to the counters); 0 while they read the counters, because a producer does not keep the digest."),
-		digestAudits: d("feed_digest_audits_total", "Audits answered by the digest and a slice of the counters since mavtop started."),
-		digestMisses: d("feed_digest_misses_total", "Audits by the digest that found a difference (each followed at once by a full read) since mavtop started."),
-		restarts:     d("feed_server_restarts_total", "Redis restarts noticed (its run id changed) since mavtop started."),
-		ahead:        d("feed_ids_ahead_seconds", "How far the newest entry's id is ahead of this clock (0 within 1 s): while it is above 0, feed_lag_seconds is NaN (unknown)."),
-		lastEntry:    d("feed_last_event_timestamp_seconds", "When mavtop read the stream's newest entry (an event or a settings change), by its own clock (at a start, the time in the newest id when earlier): time() minus it is how long no entry came, a producer that stopped or a feed that is down. An id ahead of the clock cannot move it into the future. Absent before the first entry."),
-		viewers:      d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
-		sessions:     d("ssh_sessions", "SSH dashboard sessions connected."),
-		alertsFiring: d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
+		used:               d("credits_used_total", "Credits used this billing period (the seed's credits_used_total, broken down by endpoint). Resets to 0 when a period starts; only grows within one.", "workspace", "project", "endpoint"),
+		refusals:           d("refusals_total", "HTTP 402 refusals this billing period (the seed's 402_count), by API error code. Resets when a period starts.", "workspace", "code"),
+		recharged:          d("credits_recharged_total", "Credits added by recharges this billing period.", "workspace"),
+		remaining:          d("credits_remaining", "Credits that can still be spent before the allocation (plus recharges) or the usage limit stops the workspace.", "workspace"),
+		allocation:         d("credits_allocation", "The workspace's credit allocation per billing period.", "workspace"),
+		limit:              d("credits_usage_limit", "The workspace's hard usage limit in credits.", "workspace"),
+		exhausted:          d("workspace_exhausted", "1 while the workspace has used up its allocation or limit, or the API refuses it with 402.", "workspace"),
+		projectLevel:       d("project_level", "A project's level by its usage limit, as budget show and check judge it: 0 no limit, 1 ok, 2 warn, 3 high, 4 critical, 5 at its limit (its calls get 402 budget_exceeded). Only projects with a usage limit.", "workspace", "project"),
+		projectPct:         d("project_limit_used_percent", "A project's credits used as a percentage of its usage limit (only projects with one).", "workspace", "project"),
+		level:              d("workspace_level", "The workspace's level, as the gauges colour it: 0 no cap, 1 ok, 2 warn (first alert threshold), 3 high (second), 4 critical (third), 5 exhausted; NaN unknown (a counter cannot be read: see counters_unreadable).", "workspace"),
+		unreadable:         d("counters_unreadable", "Workspaces whose used or recharged counter holds no integer ≥ 0 (text, empty, beyond 2^63-1, negative): their level is unknown — workspace_level NaN, no credits_used_percent or credits_remaining — until Redis holds a number again."),
+		badKey:             d("feed_unreadable_key", "1 for each key mavtop reads that holds another type than a hash (a string SET over a counter hash, …): none of its fields can be read, so every workspace is judged unknown (workspace_level NaN) until it is a hash again or deleted.", "key"),
+		settingsUnreadable: d("settings_unreadable", "Workspaces whose stored settings, or a project budget of theirs, are present but cannot be read (not JSON, a string, a fraction, a number out of range, a negative limit): their level, or their verdict's, is unknown — workspace_level (or project_level) NaN, no credits_used_percent — until the value is fixed. Their counters are sound: their counter series stay."),
+		pct:                d("credits_used_percent", "Credits used as a percent of the effective cap (the allocation plus recharges, or the usage limit when smaller); absent without a cap.", "workspace", "cap"),
+		periodStart:        d("billing_period_start_timestamp_seconds", "Start of the billing period the counters belong to."),
+		periodEnd:          d("billing_period_end_timestamp_seconds", "End of the billing period the counters belong to."),
+		estRatio:           d("estimate_ratio", "Mean of actual/estimated credits of jobs with a pre-flight estimate, since mavtop started (the seed's estimated_vs_actual; above 1: estimates run low).", "operation"),
+		estJobs:            d("estimate_jobs_total", "Successful calls with a pre-flight estimate seen since mavtop started.", "operation"),
+		estEstimated:       d("estimate_estimated_credits_total", "Credits estimated before those calls.", "operation"),
+		estActual:          d("estimate_actual_credits_total", "Credits those calls actually used.", "operation"),
+		connected:          d("feed_connected", "1 while the feed's connection to Redis works."),
+		lag:                d("feed_lag_seconds", "How far behind the stream the last batch of events was (its read time minus the time in its newest id). NaN while it is unknown: disconnected (see feed_connected) or ids ahead of the clock (see feed_ids_ahead_seconds). A quiet stream is not a lag: see feed_last_event_timestamp_seconds."),
+		rate:               d("feed_events_per_second", "Stream entries read per second over the last interval."),
+		events:             d("feed_events_total", "Stream entries read since mavtop started."),
+		reconnects:         d("feed_reconnects_total", "Reconnections to Redis since mavtop started."),
+		malformed:          d("feed_malformed_total", "Stream entries skipped as malformed since mavtop started."),
+		gaps:               d("feed_gaps_total", "Times the stream was trimmed past what mavtop had read (counters were re-read)."),
+		snapshots:          d("feed_snapshots_total", "Counter snapshots read from Redis since mavtop started."),
+		resyncs:            d("feed_resyncs_total", "Times the counters replaced what mavtop showed since it started, by reason: restart (Redis restarted, possibly onto older data), failover (another server answers, possibly a replica that lagged), reset (Redis lost the data or went back in time), drift (the counters and the stream disagreed), gap (trimmed past what was read), trim (entries read were removed), rollover, period, resync.", "reason"),
+		audits:             d("feed_audits_total", "Audits of what mavtop shows against the counters since it started."),
+		byDigest:           d("feed_audit_by_digest", "1 while the audits on the cadence read the producers' digest and a slice of the counters (the last full read found the digest equal to the counters); 0 while they read the counters, because a producer does not keep the digest."),
+		digestAudits:       d("feed_digest_audits_total", "Audits answered by the digest and a slice of the counters since mavtop started."),
+		digestMisses:       d("feed_digest_misses_total", "Audits by the digest that found a difference (each followed at once by a full read) since mavtop started."),
+		restarts:           d("feed_server_restarts_total", "Redis restarts noticed (its run id changed) since mavtop started."),
+		ahead:              d("feed_ids_ahead_seconds", "How far the newest entry's id is ahead of this clock (0 within 1 s): while it is above 0, feed_lag_seconds is NaN (unknown)."),
+		lastEntry:          d("feed_last_event_timestamp_seconds", "When mavtop read the stream's newest entry (an event or a settings change), by its own clock (at a start, the time in the newest id when earlier): time() minus it is how long no entry came, a producer that stopped or a feed that is down. An id ahead of the clock cannot move it into the future. Absent before the first entry."),
+		viewers:            d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
+		sessions:           d("ssh_sessions", "SSH dashboard sessions connected."),
+		alertsFiring:       d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
 		notifications: d("notifications_total", "Alert notifications by sink and result since this mavtop started: sent, retrying (an attempt failed, another follows), failed (given up), dropped (queue full; retried later), handed_over (another instance took the delivery over before this one sent it).",
 			"sink", "result"),
 		forecastErr: d("forecast_error_seconds", "The first credits_exhausted 402 of the period minus the run-out time mavtop had projected for it: negative when credits ran out earlier than forecast.", "workspace"),
@@ -184,7 +185,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
-		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.lastEntry, c.d.unreadable, c.d.badKey,
+		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.lastEntry, c.d.unreadable, c.d.badKey, c.d.settingsUnreadable,
 		c.d.byDigest, c.d.digestAudits, c.d.digestMisses,
 	} {
 		ch <- d
@@ -254,7 +255,7 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 	// counters_unreadable counts it and workspace_level is NaN.
 	unknown := map[string]bool{}
 	for _, s := range r.summaries {
-		if s.Unreadable != "" {
+		if s.Unreadable != "" && !s.UnreadableSettings {
 			unknown[s.Name] = true
 		}
 	}
@@ -289,7 +290,13 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 	for k, n := range refused {
 		ch <- counter(c.d.refusals, float64(n), k[0], k[1])
 	}
-	unreadable := 0
+	unreadable, badSettings := 0, 0
+	badProject := map[string]bool{}
+	for _, p := range r.limited {
+		if p.Status.UnreadableSettings {
+			badProject[p.Workspace] = true
+		}
+	}
 	for _, s := range r.summaries {
 		if !unknown[s.Name] {
 			ch <- counter(c.d.recharged, float64(s.Recharged), s.Name)
@@ -300,8 +307,13 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 			level = math.NaN() // an alert rule's "≥ 4" must not read unknown as worse than critical
 		}
 		ch <- gauge(c.d.level, level, s.Name)
+		if s.UnreadableSettings || badProject[s.Name] {
+			badSettings++
+		}
 		if s.Unreadable != "" {
-			unreadable++
+			if !s.UnreadableSettings {
+				unreadable++
+			}
 		} else if s.HasCap() {
 			ch <- gauge(c.d.pct, s.Percent, s.Name, s.CapKind.String())
 		}
@@ -316,9 +328,14 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 		}
 	}
 	ch <- gauge(c.d.unreadable, float64(unreadable))
+	ch <- gauge(c.d.settingsUnreadable, float64(badSettings))
 	for _, p := range r.limited {
 		if unknown[p.Workspace] {
 			continue // its credits are unknown: no level or percent read without them
+		}
+		if p.Status.Level == model.LevelUnknown { // its budget cannot be read
+			ch <- gauge(c.d.projectLevel, math.NaN(), p.Workspace, p.Project)
+			continue
 		}
 		ch <- gauge(c.d.projectLevel, float64(p.Status.Level), p.Workspace, p.Project)
 		ch <- gauge(c.d.projectPct, p.Status.Percent, p.Workspace, p.Project)

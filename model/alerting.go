@@ -259,8 +259,8 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 			r.unknown = r.unknown || !seen
 		}
 	}
-	if w.unreadable != "" {
-		// the usage is unknown (LevelUnknown), or a limited project's credits
+	if w.unknownWhy(false) != "" {
+		// the usage is unknown (or the settings it is judged by are) (LevelUnknown), or a limited project's credits
 		// are (a used_by field, a 402 count): neither holds nor ended, so a
 		// firing alert stays firing and none fires on a usage read as 0 —
 		// the workspace's lines and its projects' alike

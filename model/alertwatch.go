@@ -209,7 +209,7 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 	for len(e.capped) > 0 && e.capped[0].due <= nowNs {
 		c := e.capped[0]
 		cond, due := ConditionUnknown, int64(math.MaxInt64) // unknown until a change or judged: stamps, the check above
-		if judged && c.w.unreadable == "" {                 // an unreadable usage: unknown (workspaceAlerts)
+		if judged && c.w.unknownWhy(false) == "" {          // an unreadable usage: unknown (workspaceAlerts)
 			v, f := l.verdictForecast(c.w, now) // the row's, as runOutAlert judges it
 			cond = l.runOutCondition(&f, now)
 			if c.call != e.call && cond == ConditionHolds && f.RunsOutIn > 0 && runOut != nil {

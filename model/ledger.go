@@ -1,7 +1,6 @@
 package model
 
 import (
-	"encoding/json"
 	"maps"
 	"math"
 	"slices"
@@ -338,7 +337,7 @@ func (s *Snapshot) foldProjects(get func(name string) *wsState) {
 		w := get(ws)
 		p := w.project(project)
 		p.budget, p.hasBudget = b, true
-		w.limits = w.limits || b.Limit > 0
+		w.limits = w.limits || b.Judged()
 	}
 }
 
@@ -537,19 +536,21 @@ func (l *Ledger) applySettings(e *Event) {
 	if e.Op == "period" {
 		return // the billing-period config: the feed re-reads counters for it
 	}
+	// a value present but unreadable makes the workspace (or project)
+	// unknown, as a Seed of it does: never the old value kept, never unset
 	if e.Project == "" {
-		var s Settings
-		if err := json.Unmarshal([]byte(e.Msg), &s); err != nil || s.Validate() != nil {
+		s, err := DecodeSettings(e.Msg)
+		if err != nil {
 			l.counts.BadSettings++
-			return
+			s = Settings{Unreadable: UnreadableSettings(e.Workspace, err)}
 		}
 		l.SetSettings(e.Workspace, s, e.TS)
 		return
 	}
-	var b ProjectBudget
-	if err := json.Unmarshal([]byte(e.Msg), &b); err != nil || b.Validate() != nil {
+	b, err := DecodeBudget(e.Msg)
+	if err != nil {
 		l.counts.BadSettings++
-		return
+		b = ProjectBudget{Unreadable: UnreadableSettings(ProjectKey(e.Workspace, e.Project), err)}
 	}
 	l.SetBudget(e.Workspace, e.Project, b, e.TS)
 }
@@ -582,7 +583,7 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 	w := l.workspace(ws)
 	p := w.project(project)
 	p.budget, p.hasBudget = b, true
-	w.limits = w.limits || b.Limit > 0
+	w.limits = w.limits || b.Judged()
 	l.fireProject(w, p, ts) // fires what the budget puts behind the project, arms the rest
 	l.rerank(w)             // a usage limit can set the row's verdict, and so its rank
 }
@@ -845,19 +846,40 @@ func (l *Ledger) MarkUnreadable(why map[string]string) {
 }
 
 // UnreadableWorkspaces appends to dst (and returns) each workspace whose
-// usage is unknown because a counter of it cannot be read, with why
-// (Summary.Unreadable), in no particular order. It walks the workspaces once
+// level, or a project's, is unknown because a counter of it cannot be read
+// (Summary.Unreadable) or a settings value stored for it cannot be
+// (Settings.Unreadable, ProjectBudget.Unreadable: `settings "…" cannot be
+// read`), with why, in no particular order. It walks the workspaces once
 // without judging them.
 func (l *Ledger) UnreadableWorkspaces(dst map[string]string) map[string]string {
 	for name, w := range l.ws {
-		if w.unreadable != "" {
+		if why := w.unknownWhy(true); why != "" {
 			if dst == nil {
 				dst = map[string]string{}
 			}
-			dst[name] = w.unreadable
+			dst[name] = why
 		}
 	}
 	return dst
+}
+
+// unknownWhy says why the workspace's level is unknown: a counter that cannot
+// be read, else its own stored settings that cannot be; with projects, else
+// a project's budget that cannot be (the least reason). "" when known.
+func (w *wsState) unknownWhy(projects bool) string {
+	if w.unreadable != "" {
+		return w.unreadable
+	}
+	if w.settings.Unreadable != "" || !projects || !w.limits {
+		return w.settings.Unreadable
+	}
+	why := ""
+	for _, p := range w.projects {
+		if u := p.budget.Unreadable; u != "" && (why == "" || u < why) {
+			why = u
+		}
+	}
+	return why
 }
 
 // UsedByPending reports whether the project and endpoint credits are still

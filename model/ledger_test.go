@@ -5,6 +5,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -447,16 +448,47 @@ func TestSettingsEventsApplyLive(t *testing.T) {
 	l := NewLedger(MonthlyUTC, t0)
 	l.Apply(&Event{TS: ms(0), Workspace: "acme", Kind: KindSettings, Msg: `{"allocation":2000,"usage_limit":1500}`})
 	l.Apply(&Event{TS: ms(0), Workspace: "acme", Project: "web", Kind: KindSettings, Msg: `{"usage_limit":100}`})
-	l.Apply(&Event{TS: ms(0), Workspace: "acme", Kind: KindSettings, Msg: `{"allocation":-1}`})
-	l.Apply(&Event{TS: ms(0), Workspace: "acme", Kind: KindSettings, Msg: `not json`})
 	s, _ := l.Summary("acme")
-	if !s.HasSettings || s.Settings.Allocation != 2000 || s.Settings.UsageLimit != 1500 {
+	if !s.HasSettings || s.Settings.Allocation != 2000 || s.Settings.UsageLimit != 1500 || s.Level != LevelOK {
 		t.Fatalf("%+v", s)
 	}
 	if p := l.Projects("acme"); len(p) != 1 || p[0].Budget.Limit != 100 {
 		t.Fatalf("%+v", p)
 	}
-	if c := l.Counts(); c.BadSettings != 2 {
+	// a value present but unreadable is unknown, naming what cannot be read:
+	// never the old value kept (it is no longer what Redis holds), never unset
+	for msg, want := range map[string]string{
+		`{"allocation":-1}`:                          "allocation -1 must be between 0",
+		`not json`:                                   "invalid character",
+		`{"usage_limit":"1000"}`:                     "usage_limit holds string",
+		`{"usage_limit":1e300}`:                      "usage_limit holds number 1e300",
+		`{"recharge_below":0.5}`:                     "recharge_below holds number 0.5",
+		`{"allocation":{"n":1}}`:                     "allocation holds object",
+		`{"allocation":NaN}`:                         "allocation holds no JSON value",
+		`{"recharge_amount":-5,"recharge_below":10}`: "must not be negative",
+	} {
+		l.Apply(&Event{TS: ms(0), Workspace: "acme", Kind: KindSettings, Msg: msg})
+		s, _ := l.Summary("acme")
+		if s.Level != LevelUnknown || !s.UnreadableSettings || !strings.Contains(s.Unreadable, `settings "acme" cannot be read`) || !strings.Contains(s.Unreadable, want) {
+			t.Errorf("%s: level %v, unreadable %q; want unknown naming %q", msg, s.Level, s.Unreadable, want)
+		}
+		if why := l.UnreadableWorkspaces(nil)["acme"]; why != s.Unreadable {
+			t.Errorf("%s: UnreadableWorkspaces says %q", msg, why)
+		}
+	}
+	l.Apply(&Event{TS: ms(0), Workspace: "acme", Kind: KindSettings, Msg: `{"allocation":2000}`})
+	l.Apply(&Event{TS: ms(0), Workspace: "acme", Project: "web", Kind: KindSettings, Msg: `{"usage_limit":-100}`})
+	if v, _ := l.Verdict("acme"); v.Level != LevelUnknown || v.Project != "web" || !strings.Contains(v.Status.Unreadable, `settings "acme/web" cannot be read`) {
+		t.Errorf("an unreadable project budget: verdict %+v, want unknown by web", v)
+	}
+	if s, _ := l.Summary("acme"); s.Level != LevelOK {
+		t.Errorf("the workspace's own settings are read: level %v", s.Level)
+	}
+	l.Apply(&Event{TS: ms(0), Workspace: "acme", Project: "web", Kind: KindSettings, Msg: `{"usage_limit":100}`})
+	if v, _ := l.Verdict("acme"); v.Level != LevelOK || len(l.UnreadableWorkspaces(nil)) != 0 {
+		t.Errorf("healed: verdict %+v", v)
+	}
+	if c := l.Counts(); c.BadSettings != 9 {
 		t.Fatalf("bad settings %d", c.BadSettings)
 	}
 }

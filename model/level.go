@@ -14,7 +14,7 @@ type Level uint8
 
 const (
 	// LevelNone: neither an allocation nor a usage limit is set, so there is no
-	// percentage to judge.
+	// percentage to judge. Its word is Unset on every surface.
 	LevelNone Level = iota
 	// LevelOK: below the first alert threshold.
 	LevelOK
@@ -50,7 +50,7 @@ func (l Level) String() string {
 	case LevelUnknown:
 		return "unknown"
 	default:
-		return "no allocation"
+		return Unset
 	}
 }
 
@@ -126,6 +126,10 @@ type Status struct {
 	// Level is LevelUnknown — or LevelExhausted while the API refuses — and
 	// Used, Percent, LimitPercent, Remaining and Passed mean nothing (zero).
 	Unreadable string
+	// UnreadableSettings is true when Unreadable is the settings' (the
+	// stored value cannot be read: Settings.Unreadable), not a counter's:
+	// the counters are sound, the cap they are judged against is not known.
+	UnreadableSettings bool
 }
 
 // HasCap reports whether there is a cap to judge against.
@@ -139,8 +143,10 @@ func (st *Status) HasCap() bool { return st.CapKind != CapNone }
 // LevelCritical (with fewer, the last reached is always LevelCritical). A
 // threshold t is reached when used ≥ t % of the cap, exactly (in integers).
 // Used ≥ cap, or u.Refusing, is LevelExhausted; no cap at all is LevelNone.
-// A usage that could not be read (u.Unreadable) is LevelUnknown whatever the
-// cap, unless the API is refusing (u.Refusing: LevelExhausted, the API's word).
+// A usage that could not be read (u.Unreadable), or settings stored but not
+// readable (s.Unreadable: present, so not "unset"), is LevelUnknown whatever
+// the cap, unless the API is refusing (u.Refusing: LevelExhausted, the API's
+// word: a refusal outranks what cannot be read).
 //
 // A project's budget is judged by the same rule: see ProjectBudget.Settings.
 func Assess(s *Settings, u Usage, defaults []int) Status {
@@ -158,6 +164,11 @@ func Assess(s *Settings, u Usage, defaults []int) Status {
 		}
 		st.OverLimit = u.Used >= s.UsageLimit
 		st.LimitPercent = float64(u.Used) * 100 / float64(s.UsageLimit)
+	}
+	if s.Unreadable != "" && u.Unreadable == "" {
+		// settings present but unreadable: no cap known, so no level — not
+		// "unset", which is settings absent
+		u.Unreadable, st.UnreadableSettings = s.Unreadable, true
 	}
 	if u.Unreadable != "" { // the cap the settings name, nothing judged against it
 		st.Used, st.OverLimit, st.LimitPercent = 0, false, 0
@@ -237,6 +248,9 @@ func (l *Level) UnmarshalJSON(b []byte) error {
 			if x.String() == s {
 				return int(x), true
 			}
+		}
+		if s == "no allocation" { // LevelNone's word in records written before Unset
+			return int(LevelNone), true
 		}
 		return 0, false
 	}, int(LevelUnknown))

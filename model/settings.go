@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -35,6 +36,12 @@ type Settings struct {
 	// orders it against the 402s it reads back (a settings entry in the stream
 	// carries the new allocation only, not the one it replaced).
 	RaisedAt int64 `json:"raised_at,omitempty"`
+	// Unreadable says why the value stored for the workspace could not be
+	// read (UnreadableSettings: it names the field, sanitised); "" when it
+	// could. A value present but unreadable is not "unset": every other field
+	// is zero and Assess judges LevelUnknown, as for a counter that cannot be
+	// read. Never stored (a decoded value never sets it).
+	Unreadable string `json:"-"`
 }
 
 // Thresholds returns the alert thresholds in force: the settings' own, else
@@ -108,13 +115,20 @@ type ProjectBudget struct {
 	Alert int64 `json:"budget_alert,omitempty"`
 	// Limit is a hard cap in credits (402 budget_exceeded when reached); 0 means none.
 	Limit int64 `json:"usage_limit,omitempty"`
+	// Unreadable is Settings.Unreadable for the project's stored budget: the
+	// project is judged LevelUnknown (it may have a limit, reached or not).
+	Unreadable string `json:"-"`
 }
+
+// Judged reports whether the budget is judged by Assess: it has a usage
+// limit, or its stored value cannot be read (so it may have one).
+func (b *ProjectBudget) Judged() bool { return b.Limit > 0 || b.Unreadable != "" }
 
 // Settings returns the budget as workspace settings, so that a project is
 // judged by Assess like a workspace: its limit is the cap, its budget alert a
 // notification line.
 func (b *ProjectBudget) Settings() Settings {
-	return Settings{UsageLimit: b.Limit, BudgetAlert: b.Alert}
+	return Settings{UsageLimit: b.Limit, BudgetAlert: b.Alert, Unreadable: b.Unreadable}
 }
 
 // Validate says what is wrong with the budget.
@@ -128,4 +142,68 @@ func (b *ProjectBudget) Validate() error {
 		return fmt.Errorf("project budget alert %d is above its limit %d", b.Alert, b.Limit)
 	}
 	return nil
+}
+
+// UnreadableSettings is the reason a settings hash field's value cannot be
+// used, as every surface says it: `settings "acme" cannot be read (why)`,
+// the field sanitised and cut (it is anyone's text) and why on one line. A
+// workspace (or project) with such a value is judged unknown, never unset.
+func UnreadableSettings(field string, why error) string {
+	var parts []string // a joined error (several bad fields): one line, "; " between
+	for _, line := range strings.Split(why.Error(), "\n") {
+		if line = strings.Join(strings.Fields(line), " "); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	msg := strings.Join(parts, "; ")
+	return fmt.Sprintf("settings %q cannot be read (%s)", Truncate(Sanitize(field), 80), Truncate(Sanitize(msg), 200))
+}
+
+// DecodeSettings reads and validates one workspace's settings as stored in
+// the settings hash (JSON); the error says what is wrong, naming the key
+// whose value cannot be read ("usage_limit: ..."). The feed reads the common
+// form faster; what it accepts or refuses, and the error said, is this.
+func DecodeSettings(raw string) (Settings, error) {
+	var s Settings
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return Settings{}, fmt.Errorf("settings JSON: %w", keyedJSONError(raw, err))
+	}
+	if err := s.Validate(); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
+// DecodeBudget is DecodeSettings for a project's budget.
+func DecodeBudget(raw string) (ProjectBudget, error) {
+	var b ProjectBudget
+	if err := json.Unmarshal([]byte(raw), &b); err != nil {
+		return ProjectBudget{}, fmt.Errorf("project budget JSON: %w", keyedJSONError(raw, err))
+	}
+	if err := b.Validate(); err != nil {
+		return ProjectBudget{}, err
+	}
+	return b, nil
+}
+
+// keyedJSONError names the key whose value encoding/json refused: a value
+// of the wrong type (a string "1000", an object, 1e300, a fraction) by its
+// field, a value that is no JSON at all (NaN) by the last key before it.
+func keyedJSONError(raw string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fmt.Errorf("%s holds %s, want an integer in range", te.Field, te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) && se.Offset > 0 && int(se.Offset) <= len(raw) {
+		before := raw[:se.Offset]
+		// only when the error is in the value right after a key: not in a
+		// later key, or inside an array or object
+		if i := strings.LastIndex(before, "\":"); i > 0 && !strings.ContainsAny(before[i+2:], ",\"{}[]") {
+			if j := strings.LastIndex(before[:i], "\""); j >= 0 {
+				return fmt.Errorf("%s holds no JSON value (%v)", before[j+1:i], err)
+			}
+		}
+	}
+	return err
 }

@@ -272,7 +272,7 @@ func (l *Ledger) eachLimited(w *wsState, f func(p *projState, st Status)) {
 	}
 	var th []int
 	for _, p := range w.projects {
-		if p.budget.Limit <= 0 {
+		if !p.budget.Judged() {
 			continue
 		}
 		if th == nil {

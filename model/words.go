@@ -5,6 +5,13 @@ import (
 	"time"
 )
 
+// Unset is the one word for a budget line that is not set — no allocation,
+// no usage limit (LevelNone's word), no budget alert — on every surface: the
+// dashboard's level cell, check's and budget show's columns, and --json's
+// level. A value stored but unreadable is not unset: it is unknown
+// (Settings.Unreadable).
+const Unset = "unset"
+
 // CountOf says n of a thing with the noun agreeing with the number, as every
 // surface writes counts: "1 workspace", "0 workspaces", "3 workspaces". noun
 // is the singular; its plural adds "s" (the nouns counted are regular:

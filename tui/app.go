@@ -451,7 +451,12 @@ func (m *Model) noteUnreadable(fm *feed.SnapshotMsg) {
 		notes = append(notes, fmt.Sprintf("counter %q cannot be read (%s): skipped, not counted", name, oneLine(why)))
 	}
 	for field, why := range fm.BadSettings {
-		notes = append(notes, fmt.Sprintf("settings %q cannot be read (%s): judged without them", model.Sanitize(field), oneLine(why)))
+		// a workspace's or project's: judged unknown (model.Settings.Unreadable)
+		then := ": its level is unknown until the value is fixed"
+		if field == feed.PeriodSettingsField {
+			then = ": calendar months in UTC meanwhile"
+		}
+		notes = append(notes, model.UnreadableSettings(field, why)+then)
 	}
 	slices.Sort(notes)
 	for _, n := range notes {

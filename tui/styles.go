@@ -98,7 +98,7 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 	grey, blue, fg := pl.grey.color(), pl.blue.color(), pl.fg.color()
 	s := Styles{Renderer: r}
 	s.Levels = [...]LevelLook{
-		model.LevelNone:      {r.NewStyle().Foreground(lv(model.LevelNone)), "·", "unset"},
+		model.LevelNone:      {r.NewStyle().Foreground(lv(model.LevelNone)), "·", model.Unset},
 		model.LevelOK:        {r.NewStyle().Foreground(green), "✓", "ok"},
 		model.LevelWarn:      {r.NewStyle().Foreground(yellow), "▲", "warn"},
 		model.LevelHigh:      {r.NewStyle().Foreground(lv(model.LevelHigh)), "▲", "high"},

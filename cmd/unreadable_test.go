@@ -205,7 +205,7 @@ func metricValue(t *testing.T, scrape, name string) float64 {
 func TestARefusedWorkspaceWithAnUnreadableCounterIsOutOnEverySurface(t *testing.T) {
 	f := newFixture(t)
 	srv := f.srv
-	f.allocate(t, 100, "out", "lim", "early")
+	f.allocate(t, 100, "out", "lim", "early", "rerefused", "refilled")
 	if err := f.store.SetProject(f.ctx, "lim", "p1", model.ProjectBudget{Limit: 500}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,10 +217,42 @@ func TestARefusedWorkspaceWithAnUnreadableCounterIsOutOnEverySurface(t *testing.
 		// readable, refused at 20 %: its reason says why it is CRITICAL
 		model.Event{Workspace: "early", Endpoint: "/r", Credits: 20, Status: 200},
 		model.Event{Workspace: "early", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
+		// their 402 count broken below: a 402 after a recharge is OUT (the
+		// dashboard said OUT, check UNKNOWN: it judged by the counters
+		// alone), a recharge after the 402 ends it (unknown: unreadable)
+		model.Event{Workspace: "rerefused", Endpoint: "/r", Credits: 20, Status: 200},
+		model.Event{Workspace: "rerefused", Kind: model.KindRecharge, Credits: 50},
+		model.Event{Workspace: "rerefused", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
+		model.Event{Workspace: "refilled", Endpoint: "/r", Credits: 20, Status: 200},
+		model.Event{Workspace: "refilled", Endpoint: "/r", Status: 402, Code: model.CodeCreditsExhausted},
+		model.Event{Workspace: "refilled", Kind: model.KindRecharge, Credits: 50},
 	)
+	for _, ws := range []string{"rerefused", "refilled"} {
+		f.hset(t, feed.Keys{}.Refused(f.period), model.RefusedField(ws, "", model.CodeCreditsExhausted), "abc")
+	}
 	f.hset(t, feed.Keys{}.Used(f.period), "out", "abc")
 	f.hset(t, feed.Keys{}.Refused(f.period), model.RefusedField("lim", "p1", model.CodeBudgetExceeded), "-3")
-	v := readSurfaces(t, srv, nil, []string{"out", "lim", "early"})
+	v := readSurfaces(t, srv, nil, []string{"out", "lim", "early", "rerefused", "refilled"})
+	// the model's rule, on every surface: a credits_exhausted 402 newer than
+	// the last credit added outranks a count that cannot be read
+	for ws, want := range map[string]model.Level{"rerefused": model.LevelExhausted, "refilled": model.LevelUnknown} {
+		v.jsonRows(t, ws, func(surface string, row surfaceRow) {
+			if row.Level != want.String() {
+				t.Errorf("%s: %s level %q, want %v", ws, surface, row.Level, want)
+			}
+		})
+		word := map[model.Level]string{model.LevelExhausted: "✖ OUT", model.LevelUnknown: "? unkn"}[want]
+		if row := rowOf(v.screen, ws); !strings.Contains(row, word) {
+			t.Errorf("%s: dashboard row %q, want %s", ws, row, word)
+		}
+		got := seriesOf(t, v.metrics, "mavtop_workspace_level")[ws]
+		if want == model.LevelExhausted && got != float64(want) || want == model.LevelUnknown && !math.IsNaN(got) {
+			t.Errorf("%s: mavtop_workspace_level %v, want %v", ws, got, want)
+		}
+	}
+	if !strings.Contains(v.checkText, "rerefused refused with 402 credits_exhausted (usage unreadable)") {
+		t.Errorf("check's reason does not name rerefused as refused\n%s", v.checkText)
+	}
 	if row := rowOf(v.screen, "out"); !strings.Contains(row, "OUT") {
 		t.Fatalf("control: dashboard row %q, want OUT", row)
 	}

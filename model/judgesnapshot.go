@@ -246,7 +246,8 @@ func (w *wsState) blockedByCounters(p Period) bool {
 
 // RefusalUndecided returns the workspaces of s whose refusal state the
 // counters cannot decide — refused with credits_exhausted this period and
-// given credit this period too (recharged, or the allocation raised) — each
+// given credit this period too (recharged, or the allocation raised), or
+// with a 402 count that cannot be read (Snapshot.Unreadable) — each
 // with the raise's time (unix ms; 1 when recharged without a raise this
 // period): a 402 older than that is ended by it. The history read back newest
 // first decides them (Ledger.Backfill).
@@ -274,6 +275,15 @@ func RefusalUndecided(s *Snapshot) map[string]int64 {
 	undecided := map[string]int64{}
 	for ws, n := range refused {
 		if n != 0 {
+			undecided[ws] = credit[ws]
+		}
+	}
+	// a 402 count that cannot be read: whether the API refuses the
+	// workspace is not in the counters at all, only in the history (a
+	// credits_exhausted newer than the last credit added outranks what
+	// cannot be read: model.Assess), as the dashboard reads it back
+	for ws, why := range s.Unreadable {
+		if strings.HasPrefix(why, `counter "refused:`) && IsID(ws) {
 			undecided[ws] = credit[ws]
 		}
 	}

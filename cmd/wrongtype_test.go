@@ -12,6 +12,7 @@ import (
 )
 
 // TestCheckNamesAKeyOfAnotherType: a counter hash or the settings hash SET
+// (or used_by, which check walks with HSCAN for a project with a usage limit)
 // to a string made check say UNKNOWN "read snapshot: WRONGTYPE …", naming no
 // key. Now the key is named once, with what it holds, in the status line and
 // --json's reason, for every workspace asked about, exit 3; deleted, OK.
@@ -20,16 +21,23 @@ func TestCheckNamesAKeyOfAnotherType(t *testing.T) {
 	ctx := context.Background()
 	c := srv.Client()
 	pub := feed.NewPublisher(c, feed.PublisherOptions{})
-	if err := pub.Track(ctx, model.Event{Workspace: "w1", Endpoint: "/r", Credits: 95, Status: 200}); err != nil {
+	if err := pub.Track(ctx, model.Event{Workspace: "w1", Project: "web", Endpoint: "/r", Credits: 95, Status: 200}); err != nil {
 		t.Fatal(err)
 	}
-	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetWorkspace(ctx, "w1", model.Settings{Allocation: 1000}); err != nil {
+	store := feed.NewSettingsStore(c, feed.StoreOptions{})
+	if err := store.SetWorkspace(ctx, "w1", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	// a usage limit on w1/web: check then reads used_by too (its fields of
+	// limited projects, feed.ReadLimitedProjects), a key of another type there
+	// is named as in the snapshot's read
+	if err := store.SetProject(ctx, "w1", "web", model.ProjectBudget{Limit: 1000}); err != nil {
 		t.Fatal(err)
 	}
 	period := model.MonthlyUTC.At(time.Now()).Key
 	r := "--redis=" + srv.URL
 	k := feed.Keys{}
-	for _, key := range []string{k.Refused(period), k.Used(period), k.Recharged(period), k.Settings()} {
+	for _, key := range []string{k.Refused(period), k.Used(period), k.Recharged(period), k.Settings(), k.UsedBy(period)} {
 		saved, _ := c.Dump(ctx, key).Result()
 		if err := c.Del(ctx, key).Err(); err != nil {
 			t.Fatal(err)

@@ -23,7 +23,9 @@ import (
 // fields of limited projects are kept: with a limit on any project check read
 // the whole hash (1.2M fields at 100k workspaces) into one map, in one reply
 // that outlasted the read timeout on a busy machine. A field HSCAN returns
-// twice (the hash rehashed meanwhile) is counted once. The error is Redis's.
+// twice (the hash rehashed meanwhile) is counted once. A used_by key of
+// another type is named in res.BadKeys, as the snapshot's read names one. The
+// error is Redis's.
 func ReadLimitedProjects(ctx context.Context, c redis.UniversalClient, keys Keys, res *SnapshotResult) error {
 	limited := map[string]bool{}
 	for key, b := range res.Snap.Budgets {
@@ -42,6 +44,12 @@ func ReadLimitedProjects(ctx context.Context, c redis.UniversalClient, keys Keys
 	var cursor uint64
 	for {
 		kv, next, err := c.HScan(ctx, key, cursor, "", limitedPage).Result()
+		if isWrongType(err) {
+			// the data's fault, as in the snapshot's read: the key named,
+			// every workspace unknown (SnapshotResult.BadKeys), not a read error
+			res.wrongKeys(ctx, c, keys, []string{key})
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("read used_by: %w", err)
 		}

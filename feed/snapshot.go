@@ -245,7 +245,9 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 // is named, with the type it holds (one TYPE each, only when there are such
 // keys), and every workspace the read found is judged unknown by it.
 func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient, keys Keys, wrong []string) {
-	r.BadKeys = map[string]string{}
+	if r.BadKeys == nil { // ReadLimitedProjects adds to the snapshot's
+		r.BadKeys = map[string]string{}
+	}
 	var first string
 	for _, key := range wrong {
 		typ, err := c.Type(ctx, key).Result()

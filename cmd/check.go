@@ -741,7 +741,7 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 	if len(worst) > 0 {
 		return strings.Join(worst, ", ")
 	}
-	return fmt.Sprintf("%s, period %s, %s left", model.CountOf(len(rows), "workspace"), p.Key, roundLeft(p.Left(now)))
+	return fmt.Sprintf("%s, period %s, %s left", model.CountOf(len(rows), "workspace"), p.Key, model.HumanizeDuration(p.Left(now)))
 }
 
 func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Time, fixed bool, warn, crit float64) error {
@@ -838,14 +838,6 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 	}
 	_, err := fmt.Fprintf(w, "%s; percent of the effective cap (allocation plus recharges, or the usage limit when smaller), a project's of its usage limit; a workspace's CHECK is the worst of its own and its projects'\n", rule)
 	return err
-}
-
-// roundLeft prints a duration in days or hours.
-func roundLeft(d time.Duration) string {
-	if d >= 48*time.Hour {
-		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
-	}
-	return fmt.Sprintf("%d h", int(d/time.Hour))
 }
 
 // writeCheckJSON writes obj with rows as its "workspaces", one row at a time

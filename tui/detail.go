@@ -295,8 +295,14 @@ func (d *Detail) forecastLine(f model.Forecast, project bool) string {
 	switch {
 	case s.Blocked && !project:
 		fr += " · " + st.Bad.Render("refused: credits_exhausted (OUT until credits are added)")
-	case f.Reached && f.Remaining > 0:
+	case f.Reached && f.Remaining > 0 && float64(f.Remaining) < f.TypicalCharge:
 		fr += " · " + st.Bad.Render(fmt.Sprintf("reached: %s left cannot cover one typical charge (%s)", credits(f.Remaining), credits(int64(f.TypicalCharge+0.5))))
+	case f.Reached && f.Remaining > 0 && project:
+		// credits are left by the counters (a limit raised after the
+		// refusal), yet the API refused the project's newest call: it is
+		// reached until a call goes through, and "left cannot cover one
+		// typical charge" said 27,000 could not cover 25
+		fr += " · " + st.Bad.Render(fmt.Sprintf("refused: budget_exceeded newer than its last success (%s left by the counters)", credits(f.Remaining)))
 	case f.RunsOut && f.AfterRecharges:
 		fr += " · " + st.Bad.Render(fmt.Sprintf("runs out after recharges in %s (~%d top-ups of %s, then the usage limit)",
 			humanize(f.RunsOutIn), f.RechargesLeft, credits(f.RechargeAmount)))

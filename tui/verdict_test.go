@@ -220,6 +220,33 @@ func TestAProjectHeldAtItsLimit(t *testing.T) {
 	}
 }
 
+// TestAProjectRefusedAfterItsLimitWasRaised is the demo's hooli-ml for the
+// minute after its owner raised training's limit from 90,000 to 117,000 and
+// before training's next call: the newest budget_exceeded still holds it
+// reached, and the detail says why, not "reached: 27,000 left cannot cover
+// one typical charge (25)".
+func TestAProjectRefusedAfterItsLimitWasRaised(t *testing.T) {
+	start := testNow.Add(-3 * time.Hour)
+	l := model.NewLedger(model.MonthlyUTC, start)
+	l.SetSettings("hooli-ml", model.Settings{Allocation: 3_000_000}, start.UnixMilli())
+	l.SetBudget("hooli-ml", "training", model.ProjectBudget{Limit: 90_000}, start.UnixMilli())
+	l.Apply(&model.Event{TS: start.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 89_000, Status: 200})
+	for i := 1; i <= 40; i++ {
+		at := testNow.Add(time.Duration(i-45) * time.Minute).UnixMilli()
+		l.Apply(&model.Event{TS: at, Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 25, Status: 200})
+	}
+	l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Status: 402, Code: model.CodeBudgetExceeded})
+	l.SetBudget("hooli-ml", "training", model.ProjectBudget{Limit: 117_000}, testNow.UnixMilli())
+	v, f, _ := l.VerdictForecast("hooli-ml", testNow)
+	if v.Project != "training" || f.Remaining != 27_000 || !f.Reached {
+		t.Fatalf("fixture: verdict %+v, forecast %+v", v, f)
+	}
+	s := ansi.Strip(detailOf(testCommon(), l, "hooli-ml", 240, 30).View())
+	if strings.Contains(s, "cannot cover") || !strings.Contains(s, "refused: budget_exceeded newer than its last success (27,000 left by the counters)") {
+		t.Errorf("detail: want the refusal as the reason, not a typical charge 27,000 cannot cover:\n%s", s)
+	}
+}
+
 // gaugeLine is the gauges pane's last line naming ws, the pane w cells wide
 // with l's workspaces, without colours.
 func gaugeLine(c common, l *model.Ledger, w int, ws string) string {

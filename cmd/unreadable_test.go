@@ -415,22 +415,24 @@ func TestAnUnreadableSettingsValueIsUnknownOnEverySurface(t *testing.T) {
 			}
 		}
 	}
-	// the project budget: its workspace's own level is judged, the verdict is unknown
+	// the project budget: its workspace's own level is judged, the project is
+	// unknown, and the verdict is the workspace's high (WARNING outranks
+	// UNKNOWN, model.WorseCheck: a level known not to be fine is not hidden)
 	for surface, js := range map[string]surfaceJSON{"check --json": v.check, "budget show --json": v.budget} {
 		for _, row := range js.Workspaces {
-			if row.Workspace == "projbad" && (row.Level != "high" || row.Verdict != "unknown" || row.VerdictProject != "p1" || len(row.Projects) != 1 || row.Projects[0].Level != "unknown") {
-				t.Errorf("projbad: %s level %q verdict %q (%q) projects %+v; want high, unknown by p1", surface, row.Level, row.Verdict, row.VerdictProject, row.Projects)
+			if row.Workspace == "projbad" && (row.Level != "high" || row.Verdict != "high" || row.VerdictProject != "" || len(row.Projects) != 1 || row.Projects[0].Level != "unknown") {
+				t.Errorf("projbad: %s level %q verdict %q (%q) projects %+v; want high, high of its own, p1 unknown", surface, row.Level, row.Verdict, row.VerdictProject, row.Projects)
 			}
-			if surface == "check --json" && row.Workspace == "projbad" && row.Check != "unknown" {
-				t.Errorf("projbad: check %q, want unknown", row.Check)
+			if surface == "check --json" && row.Workspace == "projbad" && row.Check != "warning" {
+				t.Errorf("projbad: check %q, want warning", row.Check)
 			}
 		}
 	}
 	if got, ok := seriesOf(t, v.metrics, "mavtop_project_level")["projbad/p1"]; !ok || !math.IsNaN(got) {
 		t.Errorf("projbad/p1: mavtop_project_level %v (%v), want NaN", got, ok)
 	}
-	if row := rowOf(v.screen, "projbad"); !strings.Contains(row, "? unkn") {
-		t.Errorf("projbad: dashboard row %q, want '? unkn' (its verdict)", row)
+	if row := rowOf(v.screen, "projbad"); !strings.Contains(row, "▲ high") {
+		t.Errorf("projbad: dashboard row %q, want '▲ high' (its verdict)", row)
 	}
 	// the controls: settings absent are unset, good ones judged as ever
 	if row := rowOf(v.checkText, "loose"); !strings.Contains(row, " "+model.Unset+" ") || !strings.Contains(row, " ok") {

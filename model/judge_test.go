@@ -89,3 +89,47 @@ func TestJudgeAllIsSummaryAndVerdict(t *testing.T) {
 		t.Fatalf("%d limited projects seen (want 150), %d verdicts set by a project: the fixture misses the cases", limitedSeen, projectVerdicts)
 	}
 }
+
+// TestAnUnreadableProjectBudgetDoesNotHideAKnownLevel: a verdict ranks a
+// project budget that cannot be read as check ranks UNKNOWN, below what is
+// known not to be fine: a workspace used up (exhausted), at its last
+// threshold (critical) or its second (high) keeps its own level beside such
+// a project (check exited 3, not 2, for a workspace the API refused), and a
+// workspace at ok or warn is unknown by it.
+func TestAnUnreadableProjectBudgetDoesNotHideAKnownLevel(t *testing.T) {
+	for _, c := range []struct {
+		used    int64
+		refused bool // a credits_exhausted 402 this period, no credit added
+		want    Level
+		project string
+	}{
+		{used: 100, want: LevelExhausted},
+		{used: 10, refused: true, want: LevelExhausted},
+		{used: 95, want: LevelCritical},
+		{used: 80, want: LevelHigh},
+		{used: 60, want: LevelUnknown, project: "p"},
+		{used: 10, want: LevelUnknown, project: "p"},
+	} {
+		s := &Snapshot{
+			Period: MonthlyUTC.At(t0), StreamID: "0-0",
+			Used: map[string]int64{"w": c.used}, UsedBy: map[string]int64{UsedByField("w", "p", "/x"): 5},
+			Refused: map[string]int64{}, Recharged: map[string]int64{},
+			Settings: map[string]Settings{"w": {Allocation: 100}},
+			Budgets:  map[string]ProjectBudget{ProjectKey("w", "p"): {Unreadable: `settings "w/p" cannot be read`}},
+		}
+		if c.refused {
+			s.Refused[RefusedField("w", "", "credits_exhausted")] = 1
+		}
+		l := NewLedger(MonthlyUTC, t0)
+		l.Seed(s, t0)
+		v, ok := l.Verdict("w")
+		if !ok || v.Level != c.want || v.Project != c.project {
+			t.Errorf("used %d of 100, refused %v, project budget unreadable: verdict %v of %q, want %v of %q", c.used, c.refused, v.Level, v.Project, c.want, c.project)
+		}
+		l.JudgeAll(func(j *Judged) { // check's walk
+			if j.Verdict.Level != c.want || j.Verdict.Project != c.project {
+				t.Errorf("used %d of 100, refused %v: JudgeAll's verdict %v of %q, want %v of %q", c.used, c.refused, j.Verdict.Level, j.Verdict.Project, c.want, c.project)
+			}
+		})
+	}
+}

@@ -29,8 +29,9 @@ const (
 	// LevelUnknown: a counter the level depends on (used, recharged) cannot
 	// be read — it holds no integer ≥ 0 — so neither can the percent or the
 	// level; Status.Unreadable says why. It is last so that records written
-	// before it read the same, and a verdict ranks it above every judged
-	// level: nothing is known to be fine.
+	// before it read the same; a verdict ranks it above the levels known to
+	// be fine (ok, warn) and below those known not to be (high, critical,
+	// exhausted), as check's statuses rank UNKNOWN.
 	LevelUnknown
 )
 

@@ -251,7 +251,7 @@ func (l *Ledger) Verdict(ws string) (Verdict, bool) {
 func (l *Ledger) verdict(w *wsState, st Status) Verdict {
 	v := Verdict{Level: st.Level, Status: st}
 	l.eachLimited(w, func(p *projState, pst Status) {
-		worse := pst.Level > v.Level
+		worse := verdictRank(pst.Level) > verdictRank(v.Level)
 		if pst.Level == v.Level && v.Project != "" {
 			worse = pst.Percent > v.Status.Percent || pst.Percent == v.Status.Percent && p.name < v.Project
 		}
@@ -260,6 +260,22 @@ func (l *Ledger) verdict(w *wsState, st Status) Verdict {
 		}
 	})
 	return v
+}
+
+// verdictRank orders levels for a verdict as the monitoring convention ranks
+// their check statuses (CRITICAL > WARNING > UNKNOWN > OK, WorseCheck): a
+// budget that cannot be read outranks those known to be fine (unset, ok,
+// warn), never one known to be close to refusing or refused (high, critical,
+// exhausted). A workspace the API refuses with a project whose budget cannot
+// be read is exhausted, not unknown (check exited 3 for it, not 2).
+func verdictRank(l Level) int {
+	switch l {
+	case LevelUnknown:
+		return int(LevelWarn)*2 + 1
+	case LevelHigh, LevelCritical, LevelExhausted:
+		return int(l)*2 + 2
+	}
+	return int(l) * 2
 }
 
 // eachLimited calls f with every project of w that has a usage limit and its

@@ -56,3 +56,30 @@ func TestWatchLogsAFailedDelivery(t *testing.T) {
 		t.Errorf("the log holds the webhook's path:\n%s", log)
 	}
 }
+
+// TestWatchLogsWhatItDelivered: a watch without --notify claims the firing
+// (its log says "alert firing") and a watch with --notify delivers it; the
+// delivering watch's log said nothing of the alert at all.
+func TestWatchLogsWhatItDelivered(t *testing.T) {
+	srv := feedtest.Start(t)
+	hook := notifytest.NewReceiver(t)
+	period := model.MonthlyUTC.At(time.Now()).Key
+	fired := notifytest.ThresholdKey(period, "acme", "50", model.AlertFiring)
+	id := strings.TrimSuffix(fired, "#firing")
+	plain, stopPlain := startWatch(t, "--redis", srv.URL)
+	usage := notifytest.NewUsage(t, srv.Client())
+	usage.Set("acme", model.Settings{Allocation: 1000})
+	usage.Spend("acme", 600)
+	waitUntil(t, 60*time.Second, "the plain watch to claim "+id, func() bool {
+		return strings.Contains(plain.String(), `msg="alert firing" id=`+id+" ")
+	})
+	sender, stop := startWatch(t, "--redis", srv.URL, "--notify", hook.URL+"/hooks/s3cret-token")
+	waitUntil(t, 60*time.Second, "the webhook to take "+fired, hook.Has(fired))
+	sent := regexp.MustCompile(`level=INFO msg="alert delivered" id=` + regexp.QuoteMeta(id) + ` status=firing sink=webhook:127\.0\.0\.1:\d+ attempt=1`)
+	waitUntil(t, 10*time.Second, "the delivery logged by the watch that sent it", func() bool { return sent.MatchString(sender.String()) })
+	stop()
+	stopPlain()
+	if log := sender.String(); strings.Contains(log, "s3cret") {
+		t.Errorf("the log holds the webhook's path:\n%s", log)
+	}
+}

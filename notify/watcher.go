@@ -1168,8 +1168,8 @@ func (w *Watcher) setErr(err error) {
 // logResult logs a delivery that did not go through at once, at the default
 // level: each failed attempt (retried or given up, with the error as stored:
 // URLs cut to their scheme, sanitised, at most 200 bytes), a delivery sent
-// after failed attempts, and one dropped from a full queue. A delivery sent at
-// its first attempt is the transition's own line ("alert firing").
+// after failed attempts, and one dropped from a full queue; a delivery sent at
+// its first attempt at INFO.
 func (w *Watcher) logResult(r Result) {
 	l := w.opt.Logger
 	if l == nil {
@@ -1188,6 +1188,11 @@ func (w *Watcher) logResult(r Result) {
 	case OutcomeSent:
 		if r.Attempts > 1 {
 			l.Info("alert delivered after failed attempts", attrs...)
+		} else {
+			// the transition's line ("alert firing") is the claiming
+			// instance's, which may be one without sinks: the instance
+			// that delivered said nothing of it
+			l.Info("alert delivered", attrs...)
 		}
 	case OutcomeDropped:
 		l.Warn("alert delivery dropped: the sink's queue is full (taken up again from Redis)", attrs...)

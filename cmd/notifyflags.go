@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -94,18 +95,72 @@ func (f *notifyFlags) instanceName() string {
 	return host + "/" + role
 }
 
-// lifecycleOf adapts a watcher to the alerts pane (nil without one).
+// lifecycleOf adapts a watcher to the alerts pane (nil without one): the
+// dashboard (and each SSH viewer of serve, sharing one) polls it every
+// second.
 func lifecycleOf(w *notify.Watcher) func() tui.Lifecycle {
 	if w == nil {
 		return nil
 	}
-	return func() tui.Lifecycle {
-		var l tui.Lifecycle
-		for _, e := range w.Entries() {
-			l.Entries = append(l.Entries, tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level,
-				At: e.At(), Summary: e.Summary, Delivery: e.DeliveryText()})
-		}
-		l.Scores = w.Scores()
-		return l
+	return newLifecyclePoll(w).poll
+}
+
+// lifecyclePoll makes the pane's lifecycle at the cost of what changed. At
+// 100k workspaces the lifecycle holds ~44k records of this period: copied,
+// converted and sorted at every poll they cost the dashboard more than its
+// frames. A poll with nothing rebuilt since the last returns the last
+// lifecycle as it was (same Version, which the pane takes as unchanged);
+// after a rebuild the rows of records that did not change (same id and
+// Rev) are reused, not made again.
+type lifecyclePoll struct {
+	since func(gen uint64) ([]notify.Entry, []model.ForecastScore, uint64) // Watcher.EntriesSince
+	mu sync.Mutex // serve's viewers poll from their own goroutines
+	// gen is the watcher's build the last lifecycle came from; rows holds
+	// each id's row and the Rev it was made from.
+	gen  uint64
+	last tui.Lifecycle
+	rows map[string]polledRow
+	// converted counts the rows made (not reused), for the tests.
+	converted int
+}
+
+type polledRow struct {
+	rev uint64
+	gen uint64 // the last build that listed it: older ones are dropped
+	e   tui.LifecycleEntry
+}
+
+func newLifecyclePoll(w *notify.Watcher) *lifecyclePoll {
+	return &lifecyclePoll{since: w.EntriesSince, rows: map[string]polledRow{}}
+}
+
+func (p *lifecyclePoll) poll() tui.Lifecycle {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	entries, scores, gen := p.since(p.gen)
+	if gen == p.gen {
+		return p.last
 	}
+	l := tui.Lifecycle{Version: gen, Scores: scores, Entries: make([]tui.LifecycleEntry, 0, len(entries))}
+	for i := range entries {
+		e := &entries[i]
+		r, ok := p.rows[e.Alert.ID]
+		if !ok || r.rev != e.Rev || e.Rev == 0 {
+			p.converted++
+			r = polledRow{rev: e.Rev, e: tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level,
+				At: e.At(), Summary: e.Summary, Delivery: e.DeliveryText()}}
+		}
+		r.gen = gen
+		p.rows[e.Alert.ID] = r
+		l.Entries = append(l.Entries, r.e)
+	}
+	if len(p.rows) > len(entries) {
+		for id, r := range p.rows {
+			if r.gen != gen {
+				delete(p.rows, id)
+			}
+		}
+	}
+	p.gen, p.last = gen, l
+	return l
 }

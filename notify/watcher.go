@@ -60,6 +60,10 @@ type Entry struct {
 	feed.StoredAlert
 	// Summary is the newest transition's sentence.
 	Summary string
+	// Rev changes whenever the alert's record does: two entries of one id
+	// with the same Rev are the same, so a poll may reuse what it made of
+	// the older one (lifecycleOf's pane rows).
+	Rev uint64
 }
 
 // Delivery sums up an entry's newest delivery: sinks sent to, retrying, failed,
@@ -169,9 +173,15 @@ type Watcher struct {
 	// firing announced while Redis was away.
 	localLeft map[string]map[string]bool
 	inflight  map[string]*inflight // by transition key
-	entries   []Entry
-	firing    int
-	counts    map[[2]string]int64 // sink, outcome → count
+	// entries are shared with the callers of EntriesSince: build makes a
+	// new slice, never writes into the old one. gen counts the builds, revs
+	// and rev each record's changes (Entry.Rev).
+	entries []Entry
+	gen     uint64
+	revs    map[string]uint64
+	rev     uint64
+	firing  int
+	counts  map[[2]string]int64 // sink, outcome → count
 	// droppedOnce holds the deliveries (key, sink) a full queue dropped and
 	// that no sink outcome has finished since: taken up again and dropped
 	// again, a delivery counts as dropped once.
@@ -263,6 +273,25 @@ func (w *Watcher) Entries() []Entry {
 	defer w.mu.Unlock()
 	w.build()
 	return slices.Clone(w.entries)
+}
+
+// EntriesSince is Entries and Scores for a poll: when nothing was rebuilt
+// since the build numbered gen it returns nil, nil and gen again, without
+// copying anything; otherwise this period's entries (newest transition
+// first), the scores, and the number of this build to pass next time. The
+// slices returned are shared, never written again: callers must not write
+// into them. gen 0 always gets them.
+func (w *Watcher) EntriesSince(gen uint64) (entries []Entry, scores []model.ForecastScore, now uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.build()
+	if w.gen == 0 {
+		w.gen = 1 // nothing built yet is still a build a poll can name
+	}
+	if gen == w.gen {
+		return nil, nil, gen
+	}
+	return w.entries, slices.Clone(w.scores), w.gen
 }
 
 // Firing returns how many alerts of this period are firing.
@@ -519,6 +548,11 @@ func (w *Watcher) setKnown(id string, r feed.StoredAlert) {
 	w.known[id] = r
 	w.records[id] = r.AlertRecord
 	w.dirty = true
+	if w.revs == nil {
+		w.revs = map[string]uint64{}
+	}
+	w.rev++
+	w.revs[id] = w.rev
 	if r.Status == model.AlertFiring && model.CompareStreamIDs(r.FiredStream, w.maxFired) > 0 {
 		w.maxFired = r.FiredStream
 	}
@@ -535,6 +569,7 @@ func (w *Watcher) dropKnown(id string) {
 	delete(w.known, id)
 	delete(w.records, id)
 	delete(w.pending, id)
+	delete(w.revs, id)
 	w.dirty = true
 }
 
@@ -1097,11 +1132,12 @@ func (w *Watcher) build() {
 		return
 	}
 	w.unbuilt = false
+	w.gen++
 	period := w.refreshed
-	w.entries = w.entries[:0]
+	w.entries = make([]Entry, 0, len(w.entries)) // shared by EntriesSince's callers: never reused
 	w.firing = 0
 	w.scores = w.scores[:0]
-	for _, r := range w.known {
+	for id, r := range w.known {
 		if s, ok := scoreOf(&r); ok {
 			w.scores = append(w.scores, s)
 		}
@@ -1111,7 +1147,7 @@ func (w *Watcher) build() {
 		if r.Status == model.AlertFiring {
 			w.firing++
 		}
-		e := Entry{StoredAlert: r}
+		e := Entry{StoredAlert: r, Rev: w.revs[id]}
 		if n := len(r.Deliveries); n > 0 {
 			e.Summary = r.Deliveries[n-1].Summary
 		}

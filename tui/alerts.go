@@ -56,6 +56,10 @@ type Lifecycle struct {
 	// first credits_exhausted 402 set against the run-out mavtop had
 	// projected ("acme: projected 14:05, refused 13:52: 13 min early").
 	Scores []model.ForecastScore
+	// Version names this content: a poll answering the Version the pane
+	// already shows changed nothing, and the pane skips it (no re-sort, no
+	// redraw). 0 is no version: always taken.
+	Version uint64
 }
 
 // Firing counts the shared lifecycle's alerts firing now (the records

@@ -248,6 +248,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.dirty = true
 		return m, tea.Batch(secondCmd(), m.apiStatusCmd(), m.lifecycleCmd(), m.queueCmd())
 	case LifecycleMsg:
+		if v := msg.Lifecycle.Version; v != 0 && v == m.alerts.life.Version {
+			return m, nil // the poll found nothing new: nothing to sort or draw
+		}
 		m.alerts.SetLifecycle(msg.Lifecycle)
 		m.header.firing = msg.Lifecycle.Firing()
 		m.detail.SetScores(msg.Lifecycle.Scores)

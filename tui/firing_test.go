@@ -105,3 +105,29 @@ func TestBannerFitsFromEightyColumns(t *testing.T) {
 		}
 	}
 }
+
+// A lifecycle poll answering the Version the pane already shows changed
+// nothing: the pane keeps what it has (the poll costs no sort); a new Version
+// shows at once, in the same poll.
+func TestLifecycleVersionSkipsAnUnchangedPoll(t *testing.T) {
+	m := busyApp(t, 80, 24)
+	entry := LifecycleEntry{ID: "2026-11/crit-ws/-/threshold/90", Status: model.AlertFiring, Level: model.LevelCritical,
+		At: testNow.Add(-time.Minute), Summary: "crit-ws used 90 % of its 1,000-credit allocation"}
+	m = update(t, m, LifecycleMsg{Lifecycle: Lifecycle{Version: 7, Entries: []LifecycleEntry{entry}}})
+	if got := m.header.firing.Alerts; got != 1 {
+		t.Fatalf("version 7: header counts %d firing, want 1", got)
+	}
+	order := m.alerts.order
+	// the same version again (a poll that found nothing new) is not taken,
+	// whatever it carries: nothing is sorted again
+	m = update(t, m, LifecycleMsg{Lifecycle: Lifecycle{Version: 7}})
+	if n := len(m.alerts.life.Entries); n != 1 || &m.alerts.order[0] != &order[0] {
+		t.Errorf("the same version again: %d entries, order rebuilt %v; want 1 and the same order", n, &m.alerts.order[0] != &order[0])
+	}
+	resolved := entry
+	resolved.Status = model.AlertResolved
+	m = update(t, m, LifecycleMsg{Lifecycle: Lifecycle{Version: 8, Entries: []LifecycleEntry{resolved}}})
+	if got := m.header.firing.Alerts; got != 0 || m.alerts.life.Entries[0].Status != model.AlertResolved {
+		t.Errorf("version 8 (resolved): header counts %d firing, entry %s; want 0 and resolved", got, m.alerts.life.Entries[0].Status)
+	}
+}

@@ -114,7 +114,7 @@ func lifecycleOf(w *notify.Watcher) func() tui.Lifecycle {
 // Rev) are reused, not made again.
 type lifecyclePoll struct {
 	since func(gen uint64) ([]notify.Entry, []model.ForecastScore, uint64) // Watcher.EntriesSince
-	mu sync.Mutex // serve's viewers poll from their own goroutines
+	mu    sync.Mutex                                                       // serve's viewers poll from their own goroutines
 	// gen is the watcher's build the last lifecycle came from; rows holds
 	// each id's row and the Rev it was made from.
 	gen  uint64

@@ -337,9 +337,10 @@ func TestCheckStale(t *testing.T) {
 }
 
 // TestCheckReadsOnlyWhatItReports: check never reads used_by (per project and
-// endpoint, the largest hash): with that key made unreadable as a hash, check
-// still reports every workspace at the level it had, while a full snapshot
-// read fails on it.
+// endpoint, the largest hash) when no project has a usage limit: with that
+// key made unreadable as a hash, check still reports every workspace at the
+// level it had and names the key (from its TYPE), while a full snapshot read
+// trips on it.
 func TestCheckReadsOnlyWhatItReports(t *testing.T) {
 	srv := feedtest.Start(t)
 	seedLevels(t, srv)
@@ -358,7 +359,11 @@ func TestCheckReadsOnlyWhatItReports(t *testing.T) {
 		t.Fatal("a full snapshot read did not trip on the broken used_by: the test proves nothing")
 	}
 	out, _, code := runMavtop(t, "check", "--redis="+srv.URL)
-	if code != 2 || !strings.HasPrefix(out, "MAVTOP CRITICAL - hot 95.0 % used |") {
+	// no project has a usage limit: no workspace depends on used_by, each is
+	// judged by its own counters, and the key of another type is named (its
+	// TYPE asked, never its fields read), as the dashboard names it
+	want := `MAVTOP CRITICAL - hot 95.0 % used; key "` + keys.UsedBy(p.Key) + `" holds a string, not a hash (WRONGTYPE)`
+	if code != 2 || !strings.HasPrefix(out, want) {
 		t.Errorf("check: exit %d\n%s", code, out)
 	}
 	for _, want := range []string{"calm", "busy", "loose"} {

@@ -130,6 +130,7 @@ func readCounters(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, quick, withUsedBy, withRunID bool) (*SnapshotResult, string, error) {
 	var used, usedBy, refused, recharged, settings, dg hashRead
 	var info *redis.XInfoStreamCmd
+	var usedByType *redis.StatusCmd
 	audit := quick || withUsedBy // the workspace read (check) has no audit
 	// the workspace read on a RESP2 connection (mavtop check's) takes each
 	// hash as the flat list of fields and values Redis sends: at 100k
@@ -150,6 +151,11 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		recharged = readHash(ctx, pipe, keys.Recharged(p.Key), flat)
 		if !quick && withUsedBy {
 			usedBy = readHash(ctx, pipe, keys.UsedBy(p.Key), flat)
+		} else if !quick {
+			// check reads no used_by (only limited projects' fields, after):
+			// its TYPE is asked, so a key of another type is named as the
+			// dashboard names it, not passed over as OK
+			usedByType = pipe.Type(ctx, keys.UsedBy(p.Key))
 		}
 		if !quick {
 			settings = readHash(ctx, pipe, keys.Settings(), flat)
@@ -179,6 +185,11 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 				wrong = append(wrong, h.key)
 			}
 			*h.r = hashRead{}
+		}
+	}
+	if usedByType != nil && usedByType.Err() == nil {
+		if t := usedByType.Val(); t != "hash" && t != "none" {
+			wrong = append(wrong, keys.UsedBy(p.Key))
 		}
 	}
 	if err != nil && !isWrongType(err) && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
@@ -243,7 +254,8 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 
 // wrongKeys records the hash keys that hold another type (see BadKeys): each
 // is named, with the type it holds (one TYPE each, only when there are such
-// keys), and every workspace the read found is judged unknown by it.
+// keys), and every workspace the read found is judged unknown by it — but
+// for used_by alone, only the workspaces with a limited project.
 func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient, keys Keys, wrong []string) {
 	if r.BadKeys == nil { // ReadLimitedProjects adds to the snapshot's
 		r.BadKeys = map[string]string{}
@@ -274,6 +286,19 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 		if model.IsID(ws) {
 			s.MarkUnreadable(ws, first)
 		}
+	}
+	if len(wrong) == 1 && wrong[0] == keys.UsedBy(s.Period.Key) {
+		// used_by (credits per project and endpoint) judges only a project
+		// with a usage limit, as an unreadable field of it does
+		// (limitedUnreadable): the workspaces with one are unknown, the
+		// others judged by their own counters — junk in used_by must not
+		// turn a workspace known to be critical into unknown
+		for key, b := range s.Budgets {
+			if ws, _, ok := model.SplitProjectKey(key); ok && b.Limit > 0 {
+				mark(ws)
+			}
+		}
+		return
 	}
 	for ws := range s.Used {
 		mark(ws)

@@ -733,7 +733,11 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 			}
 		}
 		for _, pr := range r.Projects {
-			if pr.checkCode == code {
+			switch {
+			case pr.checkCode != code:
+			case pr.level == model.LevelExhausted: // the verdict's words (Verdict.LimitReached)
+				worst = append(worst, r.Workspace+" "+model.LimitReachedWords(pr.Project))
+			default:
 				worst = append(worst, r.Workspace+"/"+pr.Project+" "+model.FormatPercent(pr.Percent)+" of its usage limit")
 			}
 		}

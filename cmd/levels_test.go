@@ -335,6 +335,11 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		verdict := w.want
 		if w.verdict != "" {
 			verdict = w.project.want
+			if verdict == model.LevelExhausted {
+				// a project at its usage limit is not its workspace OUT: the
+				// workspace has credits; its verdict is critical (Verdict.LimitReached)
+				verdict = model.LevelCritical
+			}
 		}
 		v.jsonRows(t, name, func(surface string, row surfaceRow) {
 			if row.Level != w.want.String() || row.Verdict != verdict.String() || row.VerdictProject != w.verdict {
@@ -375,6 +380,9 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		// the gauge's level is the verdict, as check's: a workspace at 9.5 %
 		// of its allocation whose project is at 95 % of its usage limit reads
 		// crit, and its used cell names the project
+		if row := rowOf(v.screen, name); w.verdict != "" && w.project.want == model.LevelExhausted && (strings.Contains(row, "OUT") || !strings.Contains(row, "limit reached")) {
+			t.Errorf("%s: dashboard row %q, want a limit reached, not OUT", name, row)
+		}
 		if row := rowOf(v.screen, name); !strings.Contains(row, " "+words[verdict]+" ") {
 			t.Errorf("%s: dashboard row %q lacks level %q (check's verdict)", name, row, words[verdict])
 		} else if w.verdict != "" && !strings.Contains(row, " % /"+w.verdict+" ") {

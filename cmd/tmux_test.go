@@ -503,8 +503,8 @@ func TestARefusedProjectAgreesInRealTerminal(t *testing.T) {
 			row = l
 		}
 	}
-	if !strings.Contains(row, "✖ OUT") || strings.Contains(row, "×") || strings.Contains(row, "out in") {
-		t.Errorf("row %q: want ✖ OUT, limit reached, no pace", row)
+	if !strings.Contains(row, "▲ crit") || strings.Contains(row, "OUT") || strings.Contains(row, "×") || strings.Contains(row, "out in") {
+		t.Errorf("row %q: want ▲ crit (the workspace has credits: not OUT), limit reached, no pace", row)
 	}
 	for _, l := range strings.Split(screen, "\n") {
 		if strings.Contains(l, "project training's usage limit (sets the level)") && !strings.Contains(l, " · limit reached") {

@@ -462,7 +462,7 @@ func TestAlertProjectsWaitForTheirCredits(t *testing.T) {
 // TestRefusalAlertsAreNeverOK: a workspace at 2 % of its own allocation whose
 // project "research" is refused at its usage limit (the demo's hooli-ml, and
 // acme in the README's first steps) fires a refusals alert at the row's
-// verdict (exhausted), and one without a limited project at warn at least:
+// verdict (critical: a project at its limit is not its workspace OUT), and one without a limited project at warn at least:
 // the pane drew "✓ firing: the API refuses acme's calls" and the webhook said
 // "level": "ok" for refused calls.
 func TestRefusalAlertsAreNeverOK(t *testing.T) {
@@ -474,7 +474,7 @@ func TestRefusalAlertsAreNeverOK(t *testing.T) {
 		use("beta", "", "/responses", 100, time.Minute), refusal("beta", "", "budget_exceeded", 2*time.Minute)} {
 		l.Apply(&e)
 	}
-	want := map[string]Level{"acme": LevelExhausted, "beta": LevelWarn}
+	want := map[string]Level{"acme": LevelCritical, "beta": LevelWarn}
 	n := 0
 	for _, a := range EvaluateAlerts(l, t0.Add(3*time.Minute), FeedHealth{Connected: true}, AlertOptions{}, nil) {
 		if a.Kind != AlertRefusals {

@@ -70,10 +70,12 @@ var orderCompare = [numOrders]func(a, b rankKey) int{
 
 func (l *Ledger) rankKeyOf(w *wsState) rankKey {
 	st := w.status(l.defaults)
+	exhausted := st.Level == LevelExhausted
 	if w.limits {
-		st = l.verdict(w, st).Status // as the row shows it (CompareByUse)
+		v := l.verdict(w, st) // as the row shows it (CompareByUse)
+		st, exhausted = v.Status, v.Level == LevelExhausted
 	}
-	return rankKey{exhausted: st.Level == LevelExhausted, hasCap: st.HasCap(), percent: st.Percent,
+	return rankKey{exhausted: exhausted, hasCap: st.HasCap(), percent: st.Percent,
 		used: w.used, refused: w.refused.Total(), lastTS: w.lastTS, name: w.name}
 }
 

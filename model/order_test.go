@@ -179,7 +179,7 @@ func TestOrdersKeptInBlocks(t *testing.T) {
 
 // TestAProjectAtItsLimitRanksItsWorkspace: "by use" is worst first as the rows
 // show it. A workspace far from its own allocation whose project is at its
-// usage limit shows ✖ OUT ("limit reached"); it ranked by its own 10 % below a
+// usage limit shows ▲ crit ("limit reached: training", not OUT: it has credits); it ranked by its own 10 % below a
 // workspace at warn (the demo's hooli-ml sat under acme-staging), whether the
 // project's credits came by events, by its budget or by the used_by read.
 func TestAProjectAtItsLimitRanksItsWorkspace(t *testing.T) {
@@ -203,8 +203,8 @@ func TestAProjectAtItsLimitRanksItsWorkspace(t *testing.T) {
 			if how == "budget" {
 				l.SetBudget("limited", "training", ProjectBudget{Limit: 1_000}, ms(3*time.Second))
 			}
-			if v, _ := l.Verdict("limited"); v.Level != LevelExhausted || v.Project != "training" {
-				t.Fatalf("the limited workspace's verdict %+v, want exhausted by training", v)
+			if v, _ := l.Verdict("limited"); v.Level != LevelCritical || !v.LimitReached || v.Project != "training" {
+				t.Fatalf("the limited workspace's verdict %+v, want critical, limit reached by training (not OUT: it has credits)", v)
 			}
 			if got := l.Position(ByUse, "limited"); got != 0 {
 				t.Errorf("the workspace whose project is at its limit is at %d by use, want first", got)

@@ -73,12 +73,13 @@ func (l *Ledger) Summary(ws string) (Summary, bool) {
 }
 
 // CompareByUse orders the most used first, by the verdict each row shows (a
-// project at its usage limit ranks its workspace as exhausted): exhausted,
+// project at its usage limit ranks its workspace as critical at 100 %, not
+// OUT: Verdict.LimitReached): exhausted,
 // then by percent of the cap that sets the level, then workspaces without a cap by credits; ties by name so the order is stable
 // from frame to frame.
 func CompareByUse(a, b *Summary) int {
 	as, bs := a.ranked(), b.ranked()
-	if c := cmp.Compare(b2i(bs.Level == LevelExhausted), b2i(as.Level == LevelExhausted)); c != 0 {
+	if c := cmp.Compare(b2i(bs.Level == LevelExhausted && !b.Verdict.LimitReached), b2i(as.Level == LevelExhausted && !a.Verdict.LimitReached)); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(b2i(bs.HasCap()), b2i(as.HasCap())); c != 0 {
@@ -234,6 +235,13 @@ type Verdict struct {
 	Project string
 	// Status is the judgement that sets Level: the workspace's or Project's.
 	Status Status
+	// LimitReached is true when Project is at its usage limit (its Status is
+	// LevelExhausted: its calls get 402 budget_exceeded). The workspace is
+	// not OUT — it has credits, its other projects run — so Level is
+	// LevelCritical, ranked above a workspace or project merely critical;
+	// the row says LimitReachedWords. OUT is the workspace's own: remaining
+	// ≤ 0, or a credits_exhausted 402 newer than the last credit added.
+	LimitReached bool
 }
 
 // Verdict judges workspace ws with its projects' usage limits (see Verdict);
@@ -251,12 +259,20 @@ func (l *Ledger) Verdict(ws string) (Verdict, bool) {
 func (l *Ledger) verdict(w *wsState, st Status) Verdict {
 	v := Verdict{Level: st.Level, Status: st}
 	l.eachLimited(w, func(p *projState, pst Status) {
-		worse := verdictRank(pst.Level) > verdictRank(v.Level)
-		if pst.Level == v.Level && v.Project != "" {
+		level, reached := pst.Level, pst.Level == LevelExhausted
+		if reached {
+			level = LevelCritical // a project's limit reached is not the workspace OUT
+		}
+		worse := verdictRank(level) > verdictRank(v.Level)
+		switch {
+		case level != v.Level:
+		case reached != v.LimitReached:
+			worse = reached // a limit reached outranks a budget merely critical
+		case v.Project != "":
 			worse = pst.Percent > v.Status.Percent || pst.Percent == v.Status.Percent && p.name < v.Project
 		}
 		if worse {
-			v = Verdict{Level: pst.Level, Project: p.name, Status: pst}
+			v = Verdict{Level: level, Project: p.name, Status: pst, LimitReached: reached}
 		}
 	})
 	return v

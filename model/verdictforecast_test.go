@@ -65,9 +65,10 @@ func TestVerdictForecastIsOfTheBindingCap(t *testing.T) {
 	if _, f, _ = l.VerdictForecast("hooli-ml", now); cf.Remaining != 580 || f.Remaining != 600 || cf.BurnPerHour <= f.BurnPerHour {
 		t.Fatalf("clone: remaining %d burn %.0f, original remaining %d burn %.0f", cf.Remaining, cf.BurnPerHour, f.Remaining, f.BurnPerHour)
 	}
-	// at its limit: OUT, and out now
+	// at its limit: critical, limit reached (the workspace has credits: not
+	// OUT), and the project out now
 	c.Apply(&Event{TS: now.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 580, Status: 200})
-	if v, f, _ := c.VerdictForecast("hooli-ml", now); v.Level != LevelExhausted || !f.RunsOut || f.RunsOutIn != 0 {
+	if v, f, _ := c.VerdictForecast("hooli-ml", now); v.Level != LevelCritical || !v.LimitReached || !f.RunsOut || f.RunsOutIn != 0 {
 		t.Fatalf("refused project: level %v, runs out %v in %v", v.Level, f.RunsOut, f.RunsOutIn)
 	}
 }

@@ -66,3 +66,10 @@ func RunsOutWords(k CapKind) string {
 	}
 	return "runs out of credits"
 }
+
+// LimitReachedWords is what a workspace's row says when one of its projects
+// is at its usage limit (Verdict.LimitReached): "limit reached: training".
+// Its level is critical, not OUT: the workspace has credits left.
+func LimitReachedWords(project string) string {
+	return "limit reached: " + Sanitize(project)
+}

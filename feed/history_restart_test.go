@@ -137,6 +137,7 @@ func (r *hourRun) checkHour(t *testing.T, rdb redis.UniversalClient) {
 // the restart's re-read (before, the start read no run id, so the second
 // path resumed unnoticed: [start] and no restart, 1 run in 4 to 8).
 func TestStartReadsHistoryWhenRedisRestartsDuringUsedBy(t *testing.T) {
+	hourInPeriod(t)
 	srv := feedtest.StartReal(t, "a server going away needs redis-server (CI requires it)")
 	rdb := srv.Client()
 	writeHour(t, rdb)
@@ -186,6 +187,7 @@ func TestStartReadsHistoryWhenRedisRestartsDuringUsedBy(t *testing.T) {
 // no restart was ever counted (snapshots [start], restarts 0), and the
 // audits took the new server's run id as the first one.
 func TestARestartDuringTheStartsReadsIsSeen(t *testing.T) {
+	hourInPeriod(t)
 	for _, tc := range []struct {
 		stage string
 		snaps []Reason

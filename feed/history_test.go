@@ -17,6 +17,7 @@ import (
 // page by page (never more than a page held) into its burn rate, its 402 log
 // and who is being refused, while the counters stay what Redis holds.
 func TestStartReadsHistoryInTheBackground(t *testing.T) {
+	hourInPeriod(t)
 	defer func(n int64) { historyPage = n }(historyPage)
 	historyPage = 7
 	rdb := feedtest.Start(t).Client()

@@ -449,19 +449,7 @@ func TestHubKeepsTheOrdersItsViewersList(t *testing.T) {
 	h.Join().Keep(model.ByCredits)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	msgs, err := h.Join().Next(ctx) // a copy made after the first viewer asked
-	if err != nil {
-		t.Fatal(err)
-	}
-	var l *model.Ledger
-	for _, m := range msgs {
-		if lm, ok := m.(*LedgerMsg); ok {
-			l = lm.Ledger
-		}
-	}
-	if l == nil {
-		t.Fatal("no ledger copy on joining")
-	}
+	l := joinedLedger(ctx, t, h.Join()) // a copy made after the first viewer asked
 	window := make([]string, 0, 10)
 	mallocs := func(o model.Order) uint64 {
 		var before, after runtime.MemStats
@@ -502,24 +490,7 @@ func TestHubUnorderedViewerKeepsNoOrders(t *testing.T) {
 	dash, judge := h.Join(), h.JoinUnordered() // copies made after a dashboard asked
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ledgerOf := func(v *Viewer) *model.Ledger {
-		t.Helper()
-		msgs, err := v.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var l *model.Ledger
-		for _, m := range msgs {
-			if lm, ok := m.(*LedgerMsg); ok {
-				l = lm.Ledger
-			}
-		}
-		if l == nil {
-			t.Fatal("no ledger copy on joining")
-		}
-		return l
-	}
-	dl, jl := ledgerOf(dash), ledgerOf(judge)
+	dl, jl := joinedLedger(ctx, t, dash), joinedLedger(ctx, t, judge)
 	// one event per workspace, each moving it in the order by credits
 	evs := make([]model.Event, 0, workspaces)
 	for i := range workspaces {
@@ -546,4 +517,24 @@ func TestHubUnorderedViewerKeepsNoOrders(t *testing.T) {
 	if !reflect.DeepEqual(a, b) || a[0] != "ws0" {
 		t.Errorf("order by credits: dashboard %v, unordered copy %v (want both from ws0)", a[:3], b[:3])
 	}
+}
+
+// joinedLedger is the ledger copy a viewer gets on joining (its first
+// batch's LedgerMsg); it fails the test when the batch has none.
+func joinedLedger(ctx context.Context, t *testing.T, v *Viewer) *model.Ledger {
+	t.Helper()
+	msgs, err := v.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l *model.Ledger
+	for _, m := range msgs {
+		if lm, ok := m.(*LedgerMsg); ok {
+			l = lm.Ledger
+		}
+	}
+	if l == nil {
+		t.Fatal("no ledger copy on joining")
+	}
+	return l
 }

@@ -105,7 +105,7 @@ else is a usage error (exit code 2).`,
 				}
 			}
 			if firing.Alerts > 0 {
-				_, err = fmt.Fprintf(out, "%s (%s).\n", firing, model.CountOf(firing.Alerts, "alert"))
+				_, err = fmt.Fprintf(out, "%s (%s).\n", firing, firing.AlertsFiring())
 			}
 			return err
 		},

@@ -73,8 +73,8 @@ func TestAlertsSaysWorkspacesFiring(t *testing.T) {
 	claim(model.AlertFiring, "globex", "50")
 	claim(model.AlertResolved, "initech", "50")
 	out, errOut, code := runMavtop(t, "alerts", "--redis", srv.URL)
-	if code != 0 || !strings.HasSuffix(out, "\n2 workspaces firing (4 alerts).\n") {
-		t.Errorf("code %d, want the list ending \"2 workspaces firing (4 alerts).\":\n%s%s", code, out, errOut)
+	if code != 0 || !strings.HasSuffix(out, "\n2 workspaces firing (4 alerts firing).\n") {
+		t.Errorf("code %d, want the list ending \"2 workspaces firing (4 alerts firing).\":\n%s%s", code, out, errOut)
 	}
 }
 

@@ -1,5 +1,7 @@
 package model
 
+import "fmt"
+
 // FiringCount is what every surface counts as "N firing" (the dashboard's
 // header, `mavtop alerts`): the workspaces with at least one alert firing —
 // a workspace's 50, 75 and 90 % thresholds, its run-out and its 402s firing
@@ -40,6 +42,27 @@ func (c FiringCount) N() int {
 		return c.Workspaces + 1
 	}
 	return c.Workspaces
+}
+
+// Short says what fires where room is short, naming what it counts: "5 ws
+// firing", "feed + 2 ws firing", "feed firing" ("5 firing" beside the alerts
+// pane's "18 firing" read as two counts of one thing); "" when nothing fires.
+func (c FiringCount) Short() string {
+	switch {
+	case c.Alerts == 0:
+		return ""
+	case c.Feed && c.Workspaces > 0:
+		return fmt.Sprintf("feed + %d ws firing", c.Workspaces)
+	case c.Feed:
+		return "feed firing"
+	}
+	return fmt.Sprintf("%d ws firing", c.Workspaces)
+}
+
+// AlertsFiring says how many alerts fire, in the words every alert list uses:
+// "18 alerts firing" (the header counts workspaces, String and Short).
+func (c FiringCount) AlertsFiring() string {
+	return CountOf(c.Alerts, "alert") + " firing"
 }
 
 // String says what fires in words: "3 workspaces firing", "the feed and 1

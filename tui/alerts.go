@@ -323,12 +323,13 @@ func (a Alerts) Update(msg tea.Msg) (Alerts, tea.Cmd) {
 }
 
 // Title counts the rows listed and, of them, the alerts firing now: "Alerts
-// (22 listed, 17 firing)" ("Alerts (5, 15 firing)" counted this screen's own
-// alerts only, beside the shared ones firing, and said neither).
+// (22 listed, 17 alerts firing)" ("Alerts (5, 15 firing)" counted this
+// screen's own alerts only, beside the shared ones firing, and said neither;
+// "17 firing" beside the header's "5 ws firing" read as one count).
 func (a Alerts) Title() string {
 	t := fmt.Sprintf("Alerts (%d listed)", a.rows())
 	if f := a.life.Firing(); f.Alerts > 0 {
-		t = fmt.Sprintf("Alerts (%d listed, %d firing)", a.rows(), f.Alerts)
+		t = fmt.Sprintf("Alerts (%d listed, %s)", a.rows(), f.AlertsFiring())
 	}
 	if d := a.commonDelivery(); d != "" {
 		t += " · " + model.Sanitize(d)

@@ -43,7 +43,7 @@ func TestAlertsPaneShowsLifecycleAndDelivery(t *testing.T) {
 	if strings.Contains(a.View(), "\x1b[2J") {
 		t.Error("a summary's escape reached the screen")
 	}
-	if got := a.Title(); got != "Alerts (5 listed, 2 firing)" {
+	if got := a.Title(); got != "Alerts (5 listed, 2 alerts firing)" {
 		t.Errorf("title %q", got)
 	}
 }
@@ -202,7 +202,7 @@ func TestAlertsOneTimeOrder(t *testing.T) {
 			t.Errorf("row %d %q, want %q (newest first):\n%s", i, lines[i], w, strings.Join(lines, "\n"))
 		}
 	}
-	if got := a.Title(); got != "Alerts (7 listed, 2 firing)" {
+	if got := a.Title(); got != "Alerts (7 listed, 2 alerts firing)" {
 		t.Errorf("title %q", got)
 	}
 }

@@ -38,8 +38,8 @@ func TestFiringAlertsSaidAndReachableAt80x24(t *testing.T) {
 	m.alerts.bannerEnd = time.Time{} // its banner has gone: the keys show
 	m.render()
 	ls := lines()
-	if !strings.Contains(ls[0], "✖ 3 firing") {
-		t.Errorf("header %q: want \"✖ 3 firing\" (3 entries firing, the worst OUT)", ls[0])
+	if !strings.Contains(ls[0], "✖ 3 ws firing") {
+		t.Errorf("header %q: want \"✖ 3 ws firing\" (3 workspaces firing, the worst OUT)", ls[0])
 	}
 	if foot := ls[len(ls)-1]; !strings.Contains(foot, "a alerts") {
 		t.Errorf("footer %q does not say how to reach the alerts", foot)
@@ -58,7 +58,7 @@ func TestFiringAlertsSaidAndReachableAt80x24(t *testing.T) {
 	if !strings.Contains(sel, "firing: crit-ws used 90 %") {
 		t.Errorf("after a the selected alert is %q, want the newest firing one (crit-ws):\n%s", sel, v)
 	}
-	if !strings.Contains(v, " listed, 3 firing)") {
+	if !strings.Contains(v, " listed, 3 alerts firing)") {
 		t.Errorf("after a the alerts pane is not shown:\n%s", v)
 	}
 	m = update(t, m, press("a"))

@@ -187,10 +187,11 @@ func (h Header) View() string {
 			long: st.Warn.Render("demo data · to watch your own Redis: mavtop --redis URL")})
 	}
 	if f := h.firing; f.Alerts > 0 {
-		// "✖ 3 firing" counts workspaces (and the feed), not alerts: one
-		// workspace past 50, 75 and 90 % is one thing to look at
+		// "✖ 3 ws firing" counts workspaces (and the feed), not alerts: one
+		// workspace past 50, 75 and 90 % is one thing to look at; it says
+		// "ws" where the alerts pane says "18 alerts firing"
 		look := st.Level(f.Worst)
-		parts = append(parts, headerPart{text: look.Style.Render(fmt.Sprintf("%s %d firing", look.Symbol, f.N())), prio: 1,
+		parts = append(parts, headerPart{text: look.Style.Render(look.Symbol + " " + f.Short()), prio: 1,
 			long: look.Style.Render(look.Symbol + " " + f.String())})
 	}
 	if h.stats.At.IsZero() {

@@ -35,14 +35,14 @@ func TestHeaderCountsWorkspacesFiring(t *testing.T) {
 	for _, c := range []struct {
 		w    int
 		want string
-	}{{80, "▲ 3 firing"}, {200, "▲ the feed and 2 workspaces firing"}} {
+	}{{80, "▲ feed + 2 ws firing"}, {200, "▲ the feed and 2 workspaces firing"}} {
 		m := busyApp(t, c.w, 24)
 		m = update(t, m, LifecycleMsg{Lifecycle: life})
 		if s := ansi.Strip(m.header.View()); !strings.Contains(s, c.want) {
 			t.Errorf("%d columns: header %q lacks %q", c.w, s, c.want)
 		}
 		m.alerts.SetLifecycle(life)
-		if got := m.alerts.Title(); !strings.Contains(got, "5 firing") {
+		if got := m.alerts.Title(); !strings.Contains(got, "5 alerts firing") {
 			t.Errorf("%d columns: alerts pane title %q does not count the 5 alerts firing", c.w, got)
 		}
 	}
@@ -53,6 +53,27 @@ func TestHeaderCountsWorkspacesFiring(t *testing.T) {
 	}
 	if s := one.String(); s != "1 workspace firing" || one.N() != 1 {
 		t.Errorf("one workspace's three thresholds: %q (%d), want \"1 workspace firing\" (1)", s, one.N())
+	}
+	// every count of firing names what it counts: the header's workspaces
+	// ("ws"), the pane's and `mavtop alerts`' alerts; a bare "N firing"
+	// beside another "N firing" read as two counts of one thing
+	if s, a := one.Short(), one.AlertsFiring(); s != "1 ws firing" || a != "3 alerts firing" {
+		t.Errorf("one workspace's three thresholds: short %q, alerts %q; want \"1 ws firing\", \"3 alerts firing\"", s, a)
+	}
+	for _, c := range []struct {
+		w    int
+		want string
+	}{{80, "▲ 1 ws firing"}, {200, "▲ 1 workspace firing"}} {
+		m := busyApp(t, c.w, 24)
+		m = update(t, m, LifecycleMsg{Lifecycle: Lifecycle{Entries: life.Entries[:3]}})
+		m.alerts.SetLifecycle(Lifecycle{Entries: life.Entries[:3]})
+		head := ansi.Strip(m.header.View())
+		if !strings.Contains(head, c.want) {
+			t.Errorf("%d columns: header %q lacks %q", c.w, head, c.want)
+		}
+		if got := m.alerts.Title(); !strings.Contains(got, " listed, 3 alerts firing)") {
+			t.Errorf("%d columns: pane title %q, want \"3 alerts firing\"", c.w, got)
+		}
 	}
 }
 

@@ -131,3 +131,40 @@ func TestLifecycleVersionSkipsAnUnchangedPoll(t *testing.T) {
 		t.Errorf("version 8 (resolved): header counts %d firing, entry %s; want 0 and resolved", got, m.alerts.life.Entries[0].Status)
 	}
 }
+
+// TestAlertsHelpSaysHowBack: the ? screen opened on the alerts (reached with
+// a at 80×24) listed "a alerts", the key that led there, and no way back. It
+// lists a/esc as going back to the workspaces, and both do.
+func TestAlertsHelpSaysHowBack(t *testing.T) {
+	m := busyApp(t, 80, 24)
+	m = update(t, m, press("a"))
+	if m.focus != focusAlerts {
+		t.Fatalf("a did not open the alerts (focus %d)", m.focus)
+	}
+	m = update(t, m, press("?"))
+	v := view(m)
+	var section []string
+	for _, l := range strings.Split(v, "\n")[2:] {
+		if strings.Contains(l, "Everywhere") {
+			break
+		}
+		section = append(section, l)
+	}
+	keys := strings.Join(section, "\n")
+	if !strings.Contains(v, "Alerts") || !strings.Contains(keys, "a/esc   back to workspaces") {
+		t.Errorf("the alerts' help does not say a/esc go back:\n%s", v)
+	}
+	if strings.Contains(keys, " alerts ") || strings.HasSuffix(strings.TrimRight(keys, " ┃│\n"), "alerts") {
+		t.Errorf("the alerts' help lists a key to the alerts, the view already shown:\n%s", keys)
+	}
+	for _, k := range []string{"a", "esc"} {
+		m2 := update(t, m, press("?")) // the help closed, the alerts again
+		if m2.focus != focusAlerts || m2.mode != modeDashboard {
+			t.Fatalf("closing help left the alerts")
+		}
+		m2 = update(t, m2, press(k))
+		if m2.focus != focusGauges {
+			t.Errorf("%s on the alerts: focus %d, want the workspaces as the help says", k, m2.focus)
+		}
+	}
+}

@@ -129,10 +129,14 @@ func (a Alerts) ShortHelp() []key.Binding {
 	return []key.Binding{nav[0], nav[1], nav[4], km.Focus, km.Back}
 }
 
-// FullHelp is the alert list's keys for the ? screen.
+// FullHelp is the alert list's keys for the ? screen: on the alerts, a (the
+// key that led there) and esc both go back to the workspaces, and the screen
+// says so ("a alerts" read as a key to the view already shown).
 func (a Alerts) FullHelp() [][]key.Binding {
 	km := a.km
-	return [][]key.Binding{a.cur.allNavigation(km), {km.Focus, km.Alerts, km.Back}}
+	back := key.NewBinding(key.WithKeys(append(km.Alerts.Keys(), km.Back.Keys()...)...),
+		key.WithHelp(km.Alerts.Help().Key+"/"+km.Back.Help().Key, "back to workspaces"))
+	return [][]key.Binding{a.cur.allNavigation(km), {km.Focus, back}}
 }
 
 // pager is the detail view's scroll position as a cursor over its first line.

@@ -108,6 +108,11 @@ const DefaultAuditSlice = 1000
 type auditSlices struct {
 	kv     [3][]string
 	cursor [3]uint64
+	// fields is HLEN of the used and recharged hashes, read in the same
+	// MULTI. A slice never holds a deleted field, so a DEL of
+	// the used hash or an HDEL of a workspace's field is found by counting:
+	// every workspace shown with credits used (recharged) needs its field.
+	fields [2]int64
 }
 
 // readDigest is the audit's read when producers keep the digest: in one MULTI
@@ -126,12 +131,14 @@ func readDigest(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 	}
 	var dg *redis.MapStringStringCmd
 	var scans [3]*redis.ScanCmd
+	var lens [2]*redis.IntCmd
 	var info *redis.XInfoStreamCmd
 	_, err = c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		dg = pipe.HGetAll(ctx, keys.Digest(p.Key))
 		for i, key := range []string{keys.Used(p.Key), keys.Recharged(p.Key), keys.Settings()} {
 			scans[i] = pipe.HScan(ctx, key, cursor[i], "", count)
 		}
+		lens[0], lens[1] = pipe.HLen(ctx, keys.Used(p.Key)), pipe.HLen(ctx, keys.Recharged(p.Key))
 		info = pipe.XInfoStream(ctx, keys.Stream())
 		return nil
 	})
@@ -144,6 +151,12 @@ func readDigest(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 			return nil, fmt.Errorf("read digest: %w", err)
 		}
 		sl.kv[i], sl.cursor[i] = sc.Val()
+	}
+	for i, l := range lens {
+		if l == nil || l.Err() != nil {
+			return nil, fmt.Errorf("read digest: %w", err)
+		}
+		sl.fields[i] = l.Val()
 	}
 	if err != nil && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
 		return nil, fmt.Errorf("read digest: %w", err)
@@ -163,6 +176,18 @@ func readDigest(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 // Fields a snapshot skips (no workspace id) are skipped here too; a field
 // that holds no integer ≥ 0 agrees when t has its workspace unreadable.
 func (t *tally) agreesWith(sl *auditSlices) bool {
+	var used, recharged int64
+	for _, w := range t.ws {
+		if w.used != 0 {
+			used++
+		}
+		if w.recharged != 0 {
+			recharged++
+		}
+	}
+	if used > sl.fields[0] || recharged > sl.fields[1] {
+		return false // a field, or the whole hash, deleted behind the stream
+	}
 	for i, kv := range sl.kv {
 		for j := 0; j+1 < len(kv); j += 2 {
 			f, v := kv[j], kv[j+1]

@@ -258,3 +258,48 @@ func TestParseDigestTrustsOnlyWhatProducersWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestDigestAuditFindsDeletedCounters: a DEL of the used hash, an HDEL of
+// one workspace's field of it, or a DEL of the recharged hash leaves the
+// digest as it was and no slice holds a deleted field, so the audits by the
+// digest saw nothing until the full read on the safety net's cadence (5
+// minutes at the default) while check already read the counters. The count
+// of fields (HLEN, in the audit's MULTI) finds it at the next audit.
+func TestDigestAuditFindsDeletedCounters(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	pub := NewPublisher(c, PublisherOptions{})
+	var evs []model.Event
+	for i := range 200 {
+		evs = append(evs, usage("ws-"+strconv.Itoa(i), "", "/responses", int64(1+i%7)))
+	}
+	evs = append(evs, model.Event{Kind: model.KindRecharge, Workspace: "ws-3", Credits: 500})
+	if err := pub.TrackBatch(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	f := startFollower(t, c, SubscriberOptions{AuditEvery: 20 * time.Millisecond, StatsEvery: 20 * time.Millisecond, AuditSlice: 10, fullEvery: 1 << 40})
+	f.waitFor("audits by the digest", 30*time.Second, func(f *follower) bool {
+		st := f.lastStats()
+		return st != nil && st.AuditByDigest && st.DigestAudits >= 1
+	})
+	p := model.MonthlyUTC.At(time.Now()).Key
+	for _, step := range []struct {
+		what string
+		del  func() error
+	}{
+		{"HDEL of ws-150's used field", func() error { return c.HDel(ctx, Keys{}.Used(p), "ws-150").Err() }},
+		{"DEL of the recharged hash", func() error { return c.Del(ctx, Keys{}.Recharged(p)).Err() }},
+		{"DEL of the used hash", func() error { return c.Del(ctx, Keys{}.Used(p)).Err() }},
+	} {
+		if err := step.del(); err != nil {
+			t.Fatal(err)
+		}
+		f.convergedTo(c, "after the "+step.what, 30*time.Second)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, _ := f.ledger.Summary("ws-3"); s.Used != 0 || s.Recharged != 0 {
+		t.Errorf("ws-3 shows used %d, recharged %d; Redis holds neither", s.Used, s.Recharged)
+	}
+}

@@ -532,7 +532,10 @@ prints exactly one JSON object with "status" and "reason".`,
 				if ms, _, ok := model.ParseStreamID(res.Snap.StreamID); ok && ms > 0 {
 					fresh = model.JudgeFreshness(time.UnixMilli(int64(ms)), now)
 				}
-				if stale > 0 {
+				// No workspace to judge (none named exists, none at all: a
+				// wrong prefix or db) is UNKNOWN; a stale feed there is only
+				// the absence, and WARNING, worse by the ranking, hid it.
+				if stale > 0 && len(rows) > 0 {
 					// the feed's newest usage event: in the window read, else
 					// no later than the stream's newest entry of any kind
 					var lastMs int64

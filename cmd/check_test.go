@@ -173,6 +173,11 @@ func TestCheckIsUnknownWhenItCannotJudge(t *testing.T) {
 		{"empty Redis", []string{"--redis=" + empty.URL}, "no workspace found"},
 		{"wrong key prefix", []string{r, "--key-prefix", "{maverra}"}, "no workspace found"},
 		{"wrong db", []string{"--redis=" + strings.TrimSuffix(srv.URL, "/0") + "/3"}, "no workspace found"},
+		// a feed with no event for --stale is no WARNING where nothing is
+		// judged (before: WARNING "no event for over 1ms", exit 1)
+		{"named workspace missing, --stale", []string{r, "--stale", "1ms", "nosuch"}, "no such workspace: nosuch"},
+		{"empty Redis, --stale", []string{"--redis=" + empty.URL, "--stale", "1ms"}, "no workspace found"},
+		{"wrong key prefix, --stale", []string{r, "--key-prefix", "{maverra}", "--stale", "1ms"}, "no workspace found"},
 		{"unknown flag", []string{r, "--bogus"}, "unknown flag: --bogus"},
 		{"bad flag value", []string{r, "--warn", "lots"}, "--warn"},
 		{"warn above crit", []string{r, "--warn", "95", "--crit", "80"}, "want 0 < warn ≤ crit"},

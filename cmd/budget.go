@@ -45,6 +45,16 @@ func budgetConnect(ctx context.Context, rf *redisFlags) (redis.UniversalClient, 
 	return c, nil
 }
 
+// whereRedis names the server and db a client reads ("127.0.0.1:6379 db 3"),
+// or "this db" when the client is not a single server's.
+func whereRedis(c redis.UniversalClient) string {
+	if rc, ok := c.(*redis.Client); ok {
+		o := rc.Options()
+		return fmt.Sprintf("%s db %d", o.Addr, o.DB)
+	}
+	return "this db"
+}
+
 // storeError maps a settings store error to an exit code: 2 for refused input.
 func storeError(err error) error {
 	var inv *feed.InvalidError
@@ -239,6 +249,13 @@ func newBudgetShowCmd() *cobra.Command {
 				return exitf(1, "%v", err)
 			}
 			rows := workspaceRows(l)
+			if len(rows) == 0 {
+				// a typo in the key prefix or the db printed a bare header
+				// and exit 0, as if every budget were unset: say where it
+				// looked, as check does (its UNKNOWN), and fail
+				return exitf(1, "no workspaces found in %s: this period's counters (%s) and the settings are empty under key prefix %s; check --key-prefix and the db in --redis",
+					whereRedis(c), res.Snap.Period.Key, rf.prefix)
+			}
 			if len(args) == 1 {
 				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return r.Workspace != args[0] })
 				if len(rows) == 0 {

@@ -115,3 +115,27 @@ func TestBudgetPeriod(t *testing.T) {
 		t.Errorf("stored %+v, %v", cfg, err)
 	}
 }
+
+// TestBudgetShowSaysNoWorkspaceFound: budget show on an empty db (a typo in
+// the key prefix or the db) printed a bare header and exited 0, as if every
+// budget were unset. It says where it looked and exits 1; the same db with
+// a workspace under the default prefix shows it.
+func TestBudgetShowSaysNoWorkspaceFound(t *testing.T) {
+	srv := feedtest.Start(t)
+	r := "--redis=" + srv.URL
+	for _, args := range [][]string{{"budget", "show", r}, {"budget", "show", r, "--json"}} {
+		out, errOut, code := runMavtop(t, args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, "no workspaces found in ") || !strings.Contains(errOut, "under key prefix {mavera}") || !strings.Contains(errOut, " db 0") {
+			t.Errorf("%v on an empty db: exit %d, stdout %q, stderr %q; want exit 1 and where it looked", args, code, out, errOut)
+		}
+	}
+	if _, _, code := runMavtop(t, "budget", "set", "acme", r, "--allocation", "1000"); code != 0 {
+		t.Fatalf("budget set: exit %d", code)
+	}
+	if out, errOut, code := runMavtop(t, "budget", "show", r, "--key-prefix", "nosuch"); code != 1 || !strings.Contains(errOut, "under key prefix nosuch") {
+		t.Errorf("a prefix holding nothing: exit %d, %q %q", code, out, errOut)
+	}
+	if out, errOut, code := runMavtop(t, "budget", "show", r); code != 0 || !strings.Contains(out, "acme") || strings.Contains(errOut, "no workspaces") {
+		t.Errorf("with acme set: exit %d, %q %q", code, out, errOut)
+	}
+}

@@ -24,7 +24,9 @@ func newAlertsCmd() *cobra.Command {
 		Short: "List this billing period's alerts: firing or resolved, and how their notifications went",
 		Long: `List the alert lifecycle every mavtop sharing this Redis records
 ({prefix}:alerts:<period>): each alert's id, status (firing, resolved), when,
-what it says, and its deliveries per sink. --json prints the stored records
+what it says, its deliveries per sink, and for a resolved alert when it may
+fire again (FIRES AGAIN: "after 14:52:05" during the 10-minute hold-off after
+its resolution, "if it holds" after it; --json's can_fire_again_at). --json prints the stored records
 (level and cap_kind as words, as in the webhook payload; percent_used as
 every surface shows it, with percent_shown its text, "76 %" or ">9999 %";
 run_out_in, spare and down also in seconds). --period names
@@ -72,10 +74,12 @@ else is a usage error (exit code 2).`,
 				return cmp.Or(a.FiredAt.Compare(b.FiredAt), cmp.Compare(a.Alert.ID, b.Alert.ID))
 			})
 			out := cmd.OutOrStdout()
+			again := fireAgainAt(entries)
 			if asJSON {
 				list := make([]shownRecord, len(entries))
 				for i := range entries {
 					list[i] = newShownRecord(&entries[i].StoredAlert)
+					list[i].CanFireAgainAt = again[entries[i].Alert.ID]
 				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -86,10 +90,11 @@ else is a usage error (exit code 2).`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "STATUS\tSINCE\tID\tSUMMARY\tDELIVERY")
+			fmt.Fprintln(tw, "STATUS\tSINCE\tID\tSUMMARY\tDELIVERY\tFIRES AGAIN")
+			now := time.Now()
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Status, e.At().Local().Format("01-02 15:04:05"),
-					model.Sanitize(e.Alert.ID), model.Sanitize(e.Summary), cmp.Or(e.DeliveryText(), "—"))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Status, e.At().Local().Format("01-02 15:04:05"),
+					model.Sanitize(e.Alert.ID), model.Sanitize(e.Summary), cmp.Or(e.DeliveryText(), "—"), fireAgainText(again[e.Alert.ID], now))
 			}
 			if bad > 0 {
 				fmt.Fprintf(tw, "(%d unreadable records skipped)\n", bad)
@@ -116,6 +121,41 @@ else is a usage error (exit code 2).`,
 	return cmd
 }
 
+// fireAgainAt is, for each resolved alert that is its alert's latest
+// episode, the earliest time its condition may fire it again as a new
+// episode: its resolution plus model.DefaultReFireAfter (README,
+// "Episodes"). Firing alerts and episodes a later one followed have none.
+// An operator whose alert did not fire again sees why.
+func fireAgainAt(entries []notify.Entry) map[string]time.Time {
+	latest := map[string]int{}
+	for i := range entries {
+		base, n := model.SplitEpisode(entries[i].Alert.ID)
+		latest[base] = max(latest[base], n)
+	}
+	at := map[string]time.Time{}
+	for i := range entries {
+		e := &entries[i]
+		if base, n := model.SplitEpisode(e.Alert.ID); e.Status == model.AlertResolved && n == latest[base] && !e.ResolvedAt.IsZero() {
+			at[e.Alert.ID] = e.ResolvedAt.Add(model.DefaultReFireAfter)
+		}
+	}
+	return at
+}
+
+// fireAgainText is the FIRES AGAIN column: "after 14:52:05" while the
+// hold-off lasts, "if it holds" once it is over (its condition fires it at
+// the next evaluation), "—" for an alert firing or followed by a later
+// episode.
+func fireAgainText(at, now time.Time) string {
+	switch {
+	case at.IsZero():
+		return "—"
+	case now.Before(at):
+		return "after " + at.Local().Format("15:04:05")
+	}
+	return "if it holds"
+}
+
 // shownRecord is a stored alert as `mavtop alerts --json` prints it: the
 // stored fields, with every alert in it — the record's and each delivery's —
 // shown as the webhook payload and the screen show it (shownAlert). The
@@ -124,6 +164,10 @@ type shownRecord struct {
 	feed.StoredAlert
 	Alert      shownAlert      `json:"alert"`
 	Deliveries []shownDelivery `json:"deliveries"`
+	// CanFireAgainAt is, for a resolved alert that is its alert's latest
+	// episode, the earliest time it may fire again (fireAgainAt); absent
+	// otherwise.
+	CanFireAgainAt time.Time `json:"can_fire_again_at,omitzero"`
 }
 
 type shownDelivery struct {

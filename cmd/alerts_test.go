@@ -166,3 +166,85 @@ func claimAndList(t *testing.T, srv *feedtest.Server, tr model.AlertTransition, 
 	}
 	return out
 }
+
+// TestAlertsSaysWhenAResolvedAlertMayFireAgain: a resolved alert fires
+// again only once its resolution is model.DefaultReFireAfter old, and
+// `mavtop alerts` said nothing of it (an operator wondered why it did not
+// re-fire). The FIRES AGAIN column says "after <time>" during the hold-off,
+// "if it holds" after it, "—" for an alert firing or an episode a later one
+// followed; --json's can_fire_again_at is the same instant.
+func TestAlertsSaysWhenAResolvedAlertMayFireAgain(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	period := model.MonthlyUTC.At(now).Key
+	store := feed.NewAlertStore(srv.Client(), "")
+	claim := func(id, ws string, fired, resolved time.Time) {
+		t.Helper()
+		tr := model.AlertTransition{Status: model.AlertFiring, At: fired, Alert: model.Alert{
+			ID: id, Kind: model.AlertThreshold, Period: period, Threshold: 90,
+			Workspace: ws, Used: 950, Cap: 1000, CapKind: model.CapAllocation, PercentUsed: 95, Level: model.LevelCritical}}
+		if ok, err := store.Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{}); !ok || err != nil {
+			t.Fatalf("claim %v %v", ok, err)
+		}
+		if !resolved.IsZero() {
+			tr.Status, tr.At = model.AlertResolved, resolved
+			if ok, err := store.Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{}); !ok || err != nil {
+				t.Fatalf("claim the resolution %v %v", ok, err)
+			}
+		}
+	}
+	held := notifytest.ThresholdID(period, "acme", "90")
+	claim(held, "acme", now.Add(-3*time.Minute), now.Add(-2*time.Minute)) // resolved 2 min ago: held 8 more
+	over := notifytest.ThresholdID(period, "globex", "90")
+	claim(over, "globex", now.Add(-40*time.Minute), now.Add(-30*time.Minute)) // hold-off over
+	first := notifytest.ThresholdID(period, "initech", "90")
+	claim(first, "initech", now.Add(-50*time.Minute), now.Add(-45*time.Minute))
+	claim(model.EpisodeID(first, 2), "initech", now.Add(-20*time.Minute), time.Time{}) // its second episode fires
+	out, errOut, code := runMavtop(t, "alerts", "--redis", srv.URL)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	row := func(id string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) > 3 && f[3] == id {
+				return l
+			}
+		}
+		t.Fatalf("no row for %s:\n%s", id, out)
+		return ""
+	}
+	until := now.Add(-2 * time.Minute).Add(model.DefaultReFireAfter)
+	if r := row(held); !strings.HasSuffix(r, "after "+until.Local().Format("15:04:05")) {
+		t.Errorf("resolved 2 min ago: %q, want it to end \"after %s\"", r, until.Local().Format("15:04:05"))
+	}
+	if r := row(over); !strings.HasSuffix(r, "if it holds") {
+		t.Errorf("resolved 30 min ago: %q, want \"if it holds\"", r)
+	}
+	for _, id := range []string{first, model.EpisodeID(first, 2)} {
+		if r := row(id); !strings.HasSuffix(r, "—") {
+			t.Errorf("%s (followed by a later episode, or firing): %q, want \"—\"", id, r)
+		}
+	}
+	out, _, code = runMavtop(t, "alerts", "--json", "--redis", srv.URL)
+	var listed struct {
+		Alerts []struct {
+			Alert struct {
+				ID string `json:"id"`
+			} `json:"alert"`
+			Again *time.Time `json:"can_fire_again_at"`
+		} `json:"alerts"`
+	}
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || code != 0 || len(listed.Alerts) != 4 {
+		t.Fatalf("alerts --json: exit %d, %v, %d alerts\n%s", code, err, len(listed.Alerts), out)
+	}
+	for _, a := range listed.Alerts {
+		want, ok := map[string]time.Time{held: until, over: now.Add(-30 * time.Minute).Add(model.DefaultReFireAfter)}[a.Alert.ID]
+		switch {
+		case ok && (a.Again == nil || !a.Again.Equal(want)):
+			t.Errorf("%s: can_fire_again_at %v, want %v", a.Alert.ID, a.Again, want)
+		case !ok && a.Again != nil:
+			t.Errorf("%s: can_fire_again_at %v, want none", a.Alert.ID, a.Again)
+		}
+	}
+}

@@ -1,12 +1,14 @@
 package feed
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -172,16 +174,38 @@ func newEpoch() string {
 // version and records the id in the period's AlertChanges with it, in the
 // same MULTI, so a reader that knows version V finds every id written since.
 func (s *AlertStore) update(ctx context.Context, period, id string, expire time.Time, fn func(rec *StoredAlert, ok bool) bool) (bool, error) {
+	wrote, err := s.updateMany(ctx, period, []string{id}, expire, func(_ int, rec *StoredAlert, ok bool) bool { return fn(rec, ok) })
+	return len(wrote) == 1 && wrote[0], err
+}
+
+// updateMany is update of several alert fields of one period in one
+// transaction: one WATCH on the hash, one pipelined read of every field, one
+// MULTI writing those fn changed (fn is called with the index of each id, in
+// order; an id listed twice sees what the earlier call made of it). Each
+// write takes the next version (the hash's version moves by the number of
+// writes, each id scored in AlertChanges with its own), as that many update
+// calls would; a write by anyone else between the read and the MULTI makes
+// the whole batch read and judge again, so every fn decides on the record as
+// it stands when the batch is written. wrote[i] says whether ids[i]'s change
+// was written.
+func (s *AlertStore) updateMany(ctx context.Context, period string, ids []string, expire time.Time, fn func(i int, rec *StoredAlert, ok bool) bool) (wrote []bool, err error) {
 	key, changes := s.keys.Alerts(period), s.keys.AlertChanges(period)
+	wrote = make([]bool, len(ids))
+	what := "alert " + ids[0]
+	if len(ids) > 1 {
+		what = fmt.Sprintf("%d alerts (%s…)", len(ids), ids[0])
+	}
+	fields := make([]string, 0, len(ids)+2)
+	fields = append(fields, ids...)
+	fields = append(fields, alertVersionField, alertEpochField)
 	for range 50 {
-		wrote := false
 		err := s.c.Watch(ctx, func(tx *redis.Tx) error {
-			wrote = false
+			clear(wrote)
 			var hm *redis.SliceCmd
 			var ttl *redis.DurationCmd
 			var top *redis.ZSliceCmd
 			if _, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
-				hm = p.HMGet(ctx, key, id, alertVersionField, alertEpochField)
+				hm = p.HMGet(ctx, key, fields...)
 				ttl = p.PTTL(ctx, key)
 				top = p.ZRangeWithScores(ctx, changes, -1, -1)
 				return nil
@@ -189,39 +213,78 @@ func (s *AlertStore) update(ctx context.Context, period, id string, expire time.
 				return err
 			}
 			vals := hm.Val()
-			var rec StoredAlert
-			raw, ok := vals[0].(string)
-			if ok && json.Unmarshal([]byte(raw), &rec) != nil {
-				rec, ok = StoredAlert{}, false // a foreign value: replaced
+			if len(vals) != len(fields) {
+				return fmt.Errorf("HMGET gave %d values for %d fields", len(vals), len(fields))
 			}
-			if !fn(&rec, ok) {
+			type state struct {
+				rec StoredAlert
+				ok  bool
+			}
+			var seen map[string]*state // only when an id is listed twice
+			if len(ids) > 1 {
+				seen = make(map[string]*state, len(ids))
+			}
+			vals2 := make([]string, len(ids)) // each written id's value ("": unchanged)
+			n := 0
+			for i, id := range ids {
+				st := seen[id]
+				if st == nil {
+					st = &state{}
+					raw, ok := vals[i].(string)
+					st.ok = ok
+					if ok && json.Unmarshal([]byte(raw), &st.rec) != nil {
+						st.rec, st.ok = StoredAlert{}, false // a foreign value: replaced
+					}
+					if seen != nil {
+						seen[id] = st
+					}
+				}
+				if !fn(i, &st.rec, st.ok) {
+					continue
+				}
+				val, err := json.Marshal(&st.rec)
+				if err != nil {
+					return err
+				}
+				st.ok = true
+				vals2[i] = string(val)
+				wrote[i] = true
+				n++
+			}
+			if n == 0 {
 				return nil
 			}
-			val, err := json.Marshal(&rec)
-			if err != nil {
-				return err
-			}
-			version, _ := vals[1].(string)
+			version, _ := vals[len(ids)].(string)
 			v, _ := strconv.ParseInt(version, 10, 64)
-			v = max(v, 0) + 1
-			epoch, _ := vals[2].(string)
-			if t := top.Val(); len(t) > 0 && t[0].Score >= float64(v) {
+			v = max(v, 0)
+			epoch, _ := vals[len(ids)+1].(string)
+			if t := top.Val(); len(t) > 0 && t[0].Score >= float64(v+1) {
 				// the version went back by hand (redis-cli HDEL or HSET of
 				// it): the changes set is ahead of the writes to come and
 				// would make every reader read in full at each of them
 				epoch = ""
 			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				fields := []any{id, val, alertVersionField, v}
+			_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				hset := make([]any, 0, 2*n+4)
+				zs := make([]redis.Z, 0, n)
+				for i, id := range ids {
+					if !wrote[i] {
+						continue
+					}
+					v++
+					hset = append(hset, id, vals2[i])
+					zs = append(zs, redis.Z{Score: float64(v), Member: id})
+				}
+				hset = append(hset, alertVersionField, v)
 				if epoch == "" {
 					// a new hash (or one written before versions, or whose
 					// version went back): a changes set left from an older
 					// one says nothing of it
 					p.Del(ctx, changes)
-					fields = append(fields, alertEpochField, newEpoch())
+					hset = append(hset, alertEpochField, newEpoch())
 				}
-				p.HSet(ctx, key, fields...)
-				p.ZAdd(ctx, changes, redis.Z{Score: float64(v), Member: id})
+				p.HSet(ctx, key, hset...)
+				p.ZAdd(ctx, changes, zs...)
 				switch {
 				case !expire.IsZero():
 					p.ExpireAt(ctx, key, expire)
@@ -231,18 +294,20 @@ func (s *AlertStore) update(ctx context.Context, period, id string, expire time.
 				}
 				return nil
 			})
-			wrote = err == nil
+			if err != nil {
+				clear(wrote)
+			}
 			return err
 		}, key)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("write alert %s: %w", id, err)
+			return make([]bool, len(ids)), fmt.Errorf("write %s: %w", what, err)
 		}
 		return wrote, nil
 	}
-	return false, fmt.Errorf("write alert %s: too many concurrent changes", id)
+	return make([]bool, len(ids)), fmt.Errorf("write %s: too many concurrent changes", what)
 }
 
 // ClaimOptions say who delivers a claimed transition.
@@ -265,29 +330,93 @@ type ClaimOptions struct {
 // the owner sends it to each sink only once the firing is done for that sink
 // (Delivery.DoneFor), so each sink gets firing, then resolved.
 func (s *AlertStore) Claim(ctx context.Context, tr model.AlertTransition, summary string, opt ClaimOptions) (claimed bool, err error) {
-	id := tr.Alert.ID
-	return s.update(ctx, tr.Alert.Period, id, opt.Expire, func(rec *StoredAlert, ok bool) bool {
-		switch tr.Status {
-		case model.AlertFiring:
-			if ok {
-				return false
-			}
-			rec.AlertRecord = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
-		case model.AlertResolved:
-			if !ok || rec.Status != model.AlertFiring {
-				return false
-			}
-			rec.Alert, rec.Status, rec.ResolvedAt, rec.ResolvedStream = tr.Alert, model.AlertResolved, tr.At, tr.Stream
-		default:
+	return s.update(ctx, tr.Alert.Period, tr.Alert.ID, opt.Expire, func(rec *StoredAlert, ok bool) bool {
+		return claimInto(rec, ok, &tr, summary, &opt)
+	})
+}
+
+// claimInto is Claim's rule: it makes rec (ok: present) the record of the
+// transition tr and reports true, or leaves it and reports false when the
+// transition is not the alert's next (another instance made it).
+func claimInto(rec *StoredAlert, ok bool, tr *model.AlertTransition, summary string, opt *ClaimOptions) bool {
+	switch tr.Status {
+	case model.AlertFiring:
+		if ok {
 			return false
 		}
-		d := Delivery{Transition: tr, Summary: summary, Done: opt.Delivered}
-		if opt.Owner != "" && !opt.Delivered {
-			d.Owner, d.LeaseUntil = opt.Owner, opt.LeaseUntil
+		rec.AlertRecord = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
+	case model.AlertResolved:
+		if !ok || rec.Status != model.AlertFiring {
+			return false
 		}
-		rec.Deliveries = append(rec.Deliveries, d)
-		return true
-	})
+		rec.Alert, rec.Status, rec.ResolvedAt, rec.ResolvedStream = tr.Alert, model.AlertResolved, tr.At, tr.Stream
+	default:
+		return false
+	}
+	d := Delivery{Transition: *tr, Summary: summary, Done: opt.Delivered}
+	if opt.Owner != "" && !opt.Delivered {
+		d.Owner, d.LeaseUntil = opt.Owner, opt.LeaseUntil
+	}
+	rec.Deliveries = append(rec.Deliveries, d)
+	return true
+}
+
+// ClaimRequest is one transition for ClaimAll: what Claim takes.
+type ClaimRequest struct {
+	Transition model.AlertTransition
+	Summary    string
+	Options    ClaimOptions
+}
+
+// ClaimBatch is how many transitions ClaimAll claims in one transaction. At
+// 100k workspaces a first judgement fires ~44k alerts: claimed one
+// transaction each (five round trips) they took minutes of a watcher's
+// cycles; in batches a few seconds. Bounded so that a batch that loses a
+// race with another instance's write reads and judges again only this many.
+const ClaimBatch = 256
+
+// ClaimAll is Claim of many transitions, in one transaction per ClaimBatch
+// of them of one period and expiry (one WATCH of the period's hash, one
+// read of every field, one MULTI): each is claimed or not exactly as Claim
+// would, against the record as it stands when its batch is written, so of
+// two instances claiming the same transitions each is claimed by one.
+// claimed[i] reports reqs[i]. On an error the batches already written stay
+// claimed (claimed says which) and the rest are not; the error is the first.
+func (s *AlertStore) ClaimAll(ctx context.Context, reqs []ClaimRequest) (claimed []bool, err error) {
+	claimed = make([]bool, len(reqs))
+	type group struct {
+		period string
+		expire time.Time
+	}
+	var order []group
+	by := map[group][]int{}
+	for i := range reqs {
+		g := group{reqs[i].Transition.Alert.Period, reqs[i].Options.Expire}
+		if _, ok := by[g]; !ok {
+			order = append(order, g)
+		}
+		by[g] = append(by[g], i)
+	}
+	for _, g := range order {
+		for idx := range slices.Chunk(by[g], ClaimBatch) {
+			ids := make([]string, len(idx))
+			for j, i := range idx {
+				ids[j] = reqs[i].Transition.Alert.ID
+			}
+			wrote, werr := s.updateMany(ctx, g.period, ids, g.expire, func(j int, rec *StoredAlert, ok bool) bool {
+				r := &reqs[idx[j]]
+				return claimInto(rec, ok, &r.Transition, r.Summary, &r.Options)
+			})
+			if werr != nil {
+				err = cmp.Or(err, werr)
+				continue
+			}
+			for j, i := range idx {
+				claimed[i] = wrote[j]
+			}
+		}
+	}
+	return claimed, err
 }
 
 // TakeDelivery leases delivery idx of an alert (idx < 0: its oldest pending

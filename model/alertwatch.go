@@ -21,7 +21,9 @@ import (
 //   - the workspaces the ledger changed since (their change stamps), all of
 //     them when the ledger did something that moves every alert at once (its
 //     epoch: a Seed, the project credits read, the end of the hour read back)
-//     or when it is handed another ledger;
+//     or when it is handed another ledger of another epoch; handed another of
+//     the same epoch (a viewer's fresh copy of the hub's ledger), those whose
+//     state is not the one judged;
 //   - what moves with time alone: the run-outs of the workspaces with a cap
 //     whose condition can have changed since they were last judged (each
 //     keeps the earliest instant it can, runOutDue, in a heap: every call
@@ -76,6 +78,8 @@ type AlertEvaluator struct {
 	buf  []Alert
 	// the most todo, due and blocked held since made (fresh)
 	todoMax, dueMax, blockedMax int
+	// rebuilt counts the workspaces judged whole (rebuild), for the tests
+	rebuilt int
 }
 
 // candidate is one alert as last judged: its id and condition.
@@ -153,8 +157,24 @@ type AlertRecords struct {
 func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, recs AlertRecords, runOut func(ws string, in time.Duration)) []AlertTransition {
 	known := recs.Known
 	period, stream := l.period.Key, l.streamID
-	full := l != e.l || l.epoch != e.epoch || period != e.period || l.historyPending != e.histPending ||
+	full := l.epoch != e.epoch || period != e.period || l.historyPending != e.histPending ||
 		l.usedByPending != e.usedByPending || CompareStreamIDs(stream, e.stream) < 0
+	// another ledger of the same epoch (a viewer's fresh copy of the hub's,
+	// every refreshEvery events; a clone): every state it shares with the
+	// one judged is the one judged (a state is changed in place only by the
+	// ledger that owns it, which stamps it, and a clone owns none of what it
+	// shares), so only the others are judged again (switched) — unless it
+	// lacks a workspace judged, which no later copy of one history does
+	switched := !full && l != e.l
+	if switched {
+		found := 0
+		for name := range l.ws {
+			if _, ok := e.ws[name]; ok {
+				found++
+			}
+		}
+		full = found != len(e.ws)
+	}
 	e.call++
 	if n := len(e.todo); max(e.todoMax, n) > 4096 && max(e.todoMax, n) > 8*n {
 		e.todo, e.todoMax = make(map[string]*wsAlerts, n), n // room for a call like the last, not the first
@@ -165,9 +185,10 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 	other := l.drains != e.drains // another reader took the list meanwhile
 	names, lost := l.takeChanged()
 	e.drains = l.drains
+	e.l = l
 	switch {
 	case full:
-		e.l, e.epoch, e.period, e.histPending, e.usedByPending = l, l.epoch, period, l.historyPending, l.usedByPending
+		e.epoch, e.period, e.histPending, e.usedByPending = l.epoch, period, l.historyPending, l.usedByPending
 		e.ws = make(map[string]*wsAlerts, len(l.ws))
 		clear(e.capped)
 		e.capped = e.capped[:0]
@@ -176,7 +197,10 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 		for _, w := range l.ws {
 			e.rebuild(l, w, now, runOut)
 		}
-	case lost || other:
+	case lost || other || switched:
+		// a state of another ledger stamped after the last call is judged
+		// again too: its stamps may count from elsewhere, which costs a
+		// judgement, never misses one
 		for name, w := range l.ws {
 			if c := e.ws[name]; c == nil || c.w != w || w.stamp > e.stamp {
 				e.rebuild(l, w, now, runOut)
@@ -310,6 +334,7 @@ func fresh[V any](m map[string]V, most *int, keep int) map[string]V {
 
 // rebuild judges every alert of w again.
 func (e *AlertEvaluator) rebuild(l *Ledger, w *wsState, now time.Time, runOut func(string, time.Duration)) {
+	e.rebuilt++
 	e.buf = l.workspaceAlerts(w, now, l.period.Key, e.buf[:0])
 	c := e.ws[w.name]
 	if c == nil {

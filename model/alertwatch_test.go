@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mavtop/model"
+	"mavtop/model/modeltest"
 )
 
 // TestIncrementalAlertsMatchTheFullEvaluation drives random seconds —
@@ -531,8 +532,20 @@ func (s *alertSim) op() {
 	case k < 996:
 		s.lastOp = "clone"
 		c := s.l.Clone()
-		if s.r.IntN(2) == 0 {
+		switch s.r.IntN(3) {
+		case 0:
 			s.l = c // the viewer's copy from now on; else the original goes on, its states shared
+		case 1:
+			// a fresh copy of the hub's ledger: the original (the viewer's,
+			// judged) and the copy (the hub's) each change states of their
+			// own, then the copy is judged
+			for range s.r.IntN(4) {
+				s.op()
+			}
+			s.l = c
+			for range s.r.IntN(4) {
+				s.op()
+			}
 		}
 	default:
 		s.lastOp = "default thresholds"
@@ -645,4 +658,70 @@ func (s *alertSim) edit(cands []model.Alert) {
 func splitStream(id string) (ms, seq int64, ok bool) {
 	_, err := fmt.Sscanf(id, "%d-%d", &ms, &seq)
 	return ms, seq, err == nil
+}
+
+// TestAFreshCopyOfTheHubsLedgerIsJudgedByWhatDiffers: a watcher follows the
+// hub as a viewer, whose ledger the hub replaces with a fresh copy of its
+// own every eighth of the workspaces' worth of events (feed.Hub.refresh).
+// Judging every workspace again at each copy (at 100k workspaces every 12.5
+// s, ~500k alerts and every record) was most of the watcher's CPU. A copy
+// of the same history differs from the ledger judged only in the states
+// either changed since: those alone are judged again, with the transitions
+// the full evaluation gives.
+func TestAFreshCopyOfTheHubsLedgerIsJudgedByWhatDiffers(t *testing.T) {
+	const n = 2_000
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	hub := model.NewLedger(model.MonthlyUTC, now.Add(-time.Hour))
+	hub.Seed(modeltest.Snapshot(n, now), now)
+	hub.EndHistory()
+	viewer := hub.Clone()
+	ev := model.NewAlertEvaluator(model.AlertOptions{})
+	known := map[string]model.AlertRecord{}
+	h := model.FeedHealth{Connected: true, Since: now.Add(-time.Hour)}
+	k := 0
+	judge := func(l *model.Ledger) []model.AlertTransition {
+		t.Helper()
+		full := model.AlertOptions{}.Transitions(known, model.EvaluateAlerts(l, now, h, model.AlertOptions{}, nil), l.Period().Key, l.StreamID(), now)
+		inc := ev.Transitions(l, now, h, model.AlertRecords{Known: maps.Clone(known)}, nil)
+		if !reflect.DeepEqual(full, inc) {
+			t.Fatalf("transitions differ\nfull: %s\nincremental: %s", describe(full), describe(inc))
+		}
+		for _, tr := range inc {
+			r := model.AlertRecord{Alert: tr.Alert, Status: tr.Status, FiredAt: tr.At, FiredStream: tr.Stream}
+			if tr.Status == model.AlertResolved {
+				r = known[tr.Alert.ID]
+				r.Alert, r.Status, r.ResolvedAt, r.ResolvedStream = tr.Alert, tr.Status, tr.At, tr.Stream
+			}
+			known[tr.Alert.ID] = r
+		}
+		return inc
+	}
+	if trs := judge(viewer); len(trs) == 0 {
+		t.Fatal("the first judgement fired nothing: the fixture misses the case")
+	}
+	for copyNo := range 5 {
+		touched := map[string]bool{}
+		for range 20 { // seconds of 25 events, applied by the hub and its viewer alike
+			now = now.Add(time.Second)
+			for range 25 {
+				e := modeltest.Event(k, n, now.UnixMilli())
+				e.ID = fmt.Sprintf("%d-%d", now.UnixMilli(), k)
+				k += 7919
+				hub.Apply(&e)
+				ve := e
+				viewer.Apply(&ve)
+				touched[e.Workspace] = true
+			}
+			judge(viewer)
+		}
+		before := ev.Rebuilt()
+		viewer = hub.Clone() // the fresh copy
+		now = now.Add(time.Second)
+		judge(viewer)
+		// each state the viewer changed since the last copy is its own copy,
+		// and the hub's is another: those, not the 2,000
+		if got := ev.Rebuilt() - before; got > len(touched) || got == 0 {
+			t.Fatalf("copy %d: %d workspaces judged whole, %d changed since the last copy (of %d)", copyNo, got, len(touched), n)
+		}
+	}
 }

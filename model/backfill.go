@@ -149,6 +149,6 @@ func (l *Ledger) EndHistory() {
 		return
 	}
 	l.version++
-	l.epoch++ // run-out and who is refused are judged again
+	l.newEpoch() // run-out and who is refused are judged again
 	l.historyPending = false
 }

@@ -15,3 +15,6 @@ func (e *AlertEvaluator) Conditions() map[string]AlertCondition {
 	}
 	return m
 }
+
+// Rebuilt returns how many workspaces the evaluator judged whole since made.
+func (e *AlertEvaluator) Rebuilt() int { return e.rebuilt }

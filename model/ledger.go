@@ -211,6 +211,7 @@ func (p *projState) limited() bool { return p.budget.Limit > 0 }
 func NewLedger(rule PeriodRule, now time.Time) *Ledger {
 	return &Ledger{
 		owner:        owners.Add(1),
+		epoch:        epochs.Add(1), // its own (see epochs)
 		rule:         rule,
 		period:       rule.At(now),
 		observedFrom: now.UnixMilli(),
@@ -226,7 +227,7 @@ func NewLedger(rule PeriodRule, now time.Time) *Ledger {
 // before the ledger is seeded or sees events.
 func (l *Ledger) WithDefaultAlerts(alerts []int) *Ledger {
 	l.defaults = alerts
-	l.epoch++ // every threshold alert moves with them
+	l.newEpoch() // every threshold alert moves with them
 	return l
 }
 
@@ -258,6 +259,17 @@ func (l *Ledger) Members() uint64 { return l.members }
 
 // owners hands out ledger identities for copy-on-write (see Ledger.own).
 var owners atomic.Uint64
+
+// epochs hands out Ledger.epoch values, unique across ledgers: a clone
+// keeps its original's epoch, so two ledgers of one epoch share everything
+// an epoch change moves, and an AlertEvaluator handed a fresh clone of the
+// hub's ledger (every refreshEvery events) judges again only the
+// workspaces whose state differs, not every one. Two ledgers that applied
+// the same Seed have different epochs: judged afresh, once.
+var epochs atomic.Uint64
+
+// newEpoch marks a change that can move every workspace's alerts at once.
+func (l *Ledger) newEpoch() { l.epoch = epochs.Add(1) }
 
 // workspace returns the named workspace's state ready to change (created when
 // new, copied when shared with a clone).
@@ -592,7 +604,7 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 // passed do not fire again; burn history is kept (it is not per period).
 func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	l.version++
-	l.epoch++ // every workspace re-read (and maybe another period)
+	l.newEpoch() // every workspace re-read (and maybe another period)
 	samePeriod := s.Period.Key == l.period.Key
 	old, members := l.ws, l.members
 	l.bulk = true
@@ -763,7 +775,7 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, now time.Time) {
 // only. Project lines passed by usedBy itself do not fire.
 func (l *Ledger) SeedUsedBy(usedBy map[string]int64, at string) {
 	l.version++
-	l.epoch++ // every project's credits, and no longer pending
+	l.newEpoch() // every project's credits, and no longer pending
 	for _, w := range l.ws {
 		for _, p := range w.projects {
 			if p.used != 0 || len(p.endpoints) > 0 {
@@ -827,7 +839,7 @@ func (l *Ledger) MarkUnreadable(why map[string]string) {
 		return
 	}
 	l.version++
-	l.epoch++ // its alerts are unknown from here
+	l.newEpoch() // its alerts are unknown from here
 	for ws, msg := range why {
 		if !IsID(ws) {
 			continue

@@ -461,12 +461,13 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	})
 	w.track(now)
 	stale := model.AlertID(p.Key, "", "", model.AlertStale, "")
-	for _, tr := range trs {
-		if base, _ := model.SplitEpisode(tr.Alert.ID); onlyStale && base != stale { // any episode of it
-			continue
-		}
-		w.transition(ctx, tr, p, now, storeErr != nil)
+	if onlyStale {
+		trs = slices.DeleteFunc(trs, func(tr model.AlertTransition) bool {
+			base, _ := model.SplitEpisode(tr.Alert.ID) // any episode of it
+			return base != stale
+		})
 	}
+	w.transitions(ctx, trs, p, now, storeErr != nil)
 	if storeErr == nil {
 		w.syncLocal(ctx, p)
 		w.takeOver(ctx, now)
@@ -592,70 +593,102 @@ func (w *Watcher) track(now time.Time) {
 	}
 }
 
-func (w *Watcher) transition(ctx context.Context, tr model.AlertTransition, p model.Period, now time.Time, redisDown bool) {
-	summary := tr.Summary(p.Key)
-	var expire time.Time
-	if tr.Alert.Period == p.Key {
-		expire = feed.ExpireAt(p)
+// transitions claims the transitions due (sorted by id) in the store, in
+// batches (feed.AlertStore.ClaimAll: at 100k workspaces a first judgement
+// fires ~44k alerts, one transaction each took minutes), and announces and
+// delivers those this instance claimed. With Redis away only the feed's own
+// alert is announced (announceLocal).
+func (w *Watcher) transitions(ctx context.Context, trs []model.AlertTransition, p model.Period, now time.Time, redisDown bool) {
+	if len(trs) == 0 {
+		return
 	}
+	var expire time.Time
 	deliver := len(w.sinks) > 0
 	if redisDown {
-		// Redis is away: nothing can be claimed. Only the feed's own alert
-		// cannot wait for it; each instance announces it (receivers drop
-		// duplicates by key) and records it once Redis is back.
-		if tr.Alert.Kind != model.AlertStale || tr.Status != model.AlertFiring {
-			return
+		for _, tr := range trs {
+			w.announceLocal(tr, tr.Summary(p.Key), deliver)
 		}
-		rec := feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream},
-			Deliveries: []feed.Delivery{{Transition: tr, Summary: summary, Done: true}}}
-		w.mu.Lock()
-		w.setKnown(tr.Alert.ID, rec)
-		w.local[tr.Alert.ID] = true
-		w.claimed = append(w.claimed, tr.Alert.ID) // judged against it next cycle (its episode)
+		return
+	}
+	reqs := make([]feed.ClaimRequest, 0, len(trs))
+	for _, tr := range trs {
+		summary := tr.Summary(p.Key)
+		if tr.Alert.Period == p.Key {
+			expire = feed.ExpireAt(p)
+		} else {
+			expire = time.Time{}
+		}
+		if tr.Status == model.AlertFiring && tr.Alert.Kind == model.AlertRefusals && tr.Alert.Code == model.CodeCreditsExhausted {
+			// the forecast it is set against, recorded with the claim
+			w.mu.Lock()
+			tr.Alert.ProjectedRunOut = w.runOut[tr.Alert.Workspace]
+			w.mu.Unlock()
+		}
+		reqs = append(reqs, feed.ClaimRequest{Transition: tr, Summary: summary, Options: feed.ClaimOptions{Expire: expire}})
+	}
+	for chunk := range slices.Chunk(reqs, feed.ClaimBatch) {
 		if deliver {
-			left := map[string]bool{}
-			for _, s := range w.sinks {
-				left[s] = true
+			// the lease runs from the claim, not from the start of a cycle
+			// that may have been slow
+			until := w.opt.Now().Add(w.opt.Lease)
+			for i := range chunk {
+				chunk[i].Options.Owner, chunk[i].Options.LeaseUntil = w.opt.Instance, until
 			}
-			w.localLeft[tr.Key()] = left
 		}
-		w.mu.Unlock()
-		w.log("alert firing (Redis unreachable: not claimed)", tr, summary)
-		if deliver {
-			w.opt.Notifier.Enqueue(&Job{Key: tr.Key(), Payload: NewPayload(&tr, summary)})
+		claimed, err := w.opt.Store.ClaimAll(ctx, chunk)
+		if err != nil {
+			w.setErr(err)
 		}
-		return
+		for i := range chunk {
+			if claimed[i] { // else another instance made it first (or the store failed)
+				w.claimedOne(ctx, &chunk[i], deliver)
+			}
+		}
 	}
-	if tr.Status == model.AlertFiring && tr.Alert.Kind == model.AlertRefusals && tr.Alert.Code == model.CodeCreditsExhausted {
-		// the forecast it is set against, recorded with the claim
-		w.mu.Lock()
-		tr.Alert.ProjectedRunOut = w.runOut[tr.Alert.Workspace]
-		w.mu.Unlock()
-	}
-	opt := feed.ClaimOptions{Expire: expire}
-	if deliver {
-		// the lease runs from the claim, not from the start of a cycle that
-		// may have been slow
-		opt.Owner, opt.LeaseUntil = w.opt.Instance, w.opt.Now().Add(w.opt.Lease)
-	}
-	claimed, err := w.opt.Store.Claim(ctx, tr, summary, opt)
-	if err != nil {
-		w.setErr(err)
-		return
-	}
-	if !claimed {
-		return // another instance made it first
-	}
+}
+
+// claimedOne announces a transition this instance claimed and starts its
+// delivery.
+func (w *Watcher) claimedOne(ctx context.Context, r *feed.ClaimRequest, deliver bool) {
+	tr := r.Transition
 	w.ownClaim(&tr)
-	w.log("alert "+string(tr.Status), tr, summary)
+	w.log("alert "+string(tr.Status), tr, r.Summary)
 	switch {
 	case !deliver:
 	case tr.Status == model.AlertFiring:
-		w.start(tr.Alert.Period, tr.Alert.ID, 0, tr.Key(), NewPayload(&tr, summary), nil, nil, opt.LeaseUntil)
+		w.start(tr.Alert.Period, tr.Alert.ID, 0, tr.Key(), NewPayload(&tr, r.Summary), nil, nil, r.Options.LeaseUntil)
 	default:
 		// Leased to this instance at once: each sink gets it as soon as its
 		// firing is done there, whatever the other sinks do (take).
 		w.take(ctx, tr.Alert.Period, tr.Alert.ID, 1, w.opt.Now())
+	}
+}
+
+// announceLocal is a transition while Redis is away: nothing can be
+// claimed. Only the feed's own alert cannot wait for it; each instance
+// announces it (receivers drop duplicates by key) and records it once Redis
+// is back.
+func (w *Watcher) announceLocal(tr model.AlertTransition, summary string, deliver bool) {
+	if tr.Alert.Kind != model.AlertStale || tr.Status != model.AlertFiring {
+		return
+	}
+	rec := feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream},
+		Deliveries: []feed.Delivery{{Transition: tr, Summary: summary, Done: true}}}
+	w.mu.Lock()
+	w.setKnown(tr.Alert.ID, rec)
+	w.local[tr.Alert.ID] = true
+	w.claimed = append(w.claimed, tr.Alert.ID) // judged against it next cycle (its episode)
+	if deliver {
+		left := map[string]bool{}
+		for _, s := range w.sinks {
+			left[s] = true
+		}
+		w.localLeft[tr.Key()] = left
+	}
+	w.mu.Unlock()
+	w.log("alert firing (Redis unreachable: not claimed)", tr, summary)
+	if deliver {
+		w.opt.Notifier.Enqueue(&Job{Key: tr.Key(), Payload: NewPayload(&tr, summary)})
 	}
 }
 

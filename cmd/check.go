@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -751,100 +750,179 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 	return fmt.Sprintf("%s, period %s, %s left", model.CountOf(len(rows), "workspace"), p.Key, model.HumanizeDuration(p.Left(now)))
 }
 
+// printCheck writes the status line with its perfdata, the table of rows and
+// the rule, through one buffered writer (a pipe or a terminal took a write
+// per cell), each figure appended to it (at 10k workspaces fmt and
+// text/tabwriter were most of check's time).
 func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Time, fixed bool, warn, crit float64) error {
-	var perf []string
-	for _, r := range rows {
-		max := ""
-		if r.Cap > 0 {
-			max = fmt.Sprint(r.Cap)
-		}
-		used, refused := strconv.FormatInt(r.Used, 10), strconv.FormatInt(r.Refused, 10)+"c"
-		if r.Unreadable != "" {
-			// the plugin guidelines' "cannot be determined", not a reading
-			// of 0: every figure read from the counters, as --json's null
-			used, refused = "U", "U"
-		}
-		perf = append(perf, fmt.Sprintf("'%s_used'=%s;;;0;%s '%s_402'=%s", r.Workspace, used, max, r.Workspace, refused))
-		for _, pr := range r.Projects {
-			pu := strconv.FormatInt(pr.Used, 10)
-			if r.Unreadable != "" {
-				pu = "U"
-			}
-			pmax := strconv.FormatInt(pr.Budget.Limit, 10)
-			if pr.Budget.Unreadable != "" {
-				pu, pmax = "U", "" // its budget cannot be read: nothing judged
-			}
-			perf = append(perf, fmt.Sprintf("'%s/%s_used'=%s;;;0;%s", r.Workspace, pr.Project, pu, pmax))
-		}
-	}
-	if len(perf) == 0 {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	b := make([]byte, 0, 64<<10)
+	b = append(b, "MAVTOP "...)
+	b = append(b, checkNames[code]...)
+	b = append(b, " - "...)
+	b = append(b, summary...)
+	if len(rows) == 0 {
 		// no workspace: no perfdata at all (a bare "| " is no valid
 		// perfdata), and no table with a header over nothing
-		_, err := fmt.Fprintf(w, "MAVTOP %s - %s\n", checkNames[code], summary)
-		return err
+		bw.Write(append(b, '\n'))
+		return bw.Flush()
 	}
-	fmt.Fprintf(w, "MAVTOP %s - %s | %s\n", checkNames[code], summary, strings.Join(perf, " "))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "WORKSPACE\tUSED\tALLOCATION\tPERCENT\tLEVEL\t402s\tLAST EVENT\tCHECK\t")
-	for _, r := range rows {
-		alloc, pct := model.Unset, "-"
-		if r.Allocation > 0 {
-			alloc = fmt.Sprint(r.Allocation)
-			if r.Recharged > 0 {
-				alloc += fmt.Sprintf("+%d", r.Recharged)
-			}
+	b = append(b, " |"...)
+	for i := range rows {
+		r := &rows[i]
+		unread := r.Unreadable != ""
+		b = append(b, " '"...)
+		b = append(b, r.Workspace...)
+		b = append(b, "_used'="...)
+		if unread {
+			// the plugin guidelines' "cannot be determined", not a reading
+			// of 0: every figure read from the counters, as --json's null
+			b = append(b, 'U')
+		} else {
+			b = strconv.AppendInt(b, r.Used, 10)
 		}
+		b = append(b, ";;;0;"...)
 		if r.Cap > 0 {
-			pct = model.FormatPercent(r.Percent)
+			b = strconv.AppendInt(b, r.Cap, 10)
 		}
-		if r.UsageLimit > 0 {
-			pct += fmt.Sprintf(" (limit %s)", strconv.FormatInt(r.UsageLimit, 10))
-			if r.CapKind == model.CapLimit.String() {
-				pct += " binds"
+		b = append(b, " '"...)
+		b = append(b, r.Workspace...)
+		b = append(b, "_402'="...)
+		if unread {
+			b = append(b, 'U')
+		} else {
+			b = append(strconv.AppendInt(b, r.Refused, 10), 'c')
+		}
+		for j := range r.Projects {
+			pr := &r.Projects[j]
+			b = append(b, " '"...)
+			b = append(b, r.Workspace...)
+			b = append(b, '/')
+			b = append(b, pr.Project...)
+			b = append(b, "_used'="...)
+			switch {
+			case unread, pr.Budget.Unreadable != "":
+				b = append(b, 'U')
+			default:
+				b = strconv.AppendInt(b, pr.Used, 10)
+			}
+			b = append(b, ";;;0;"...)
+			if pr.Budget.Unreadable == "" { // else its budget cannot be read: nothing judged
+				b = strconv.AppendInt(b, pr.Budget.Limit, 10)
 			}
 		}
-		last := "—"
-		if r.LastEventAt != nil {
-			last = model.FormatAge(now.Sub(*r.LastEventAt))
-			if r.Stale {
-				last += " stale"
-			}
-		} else if r.Stale {
-			last = "stale"
-		}
-		used, refused := strconv.FormatInt(r.Used, 10), strconv.FormatInt(r.Refused, 10)
-		if r.Unreadable != "" { // as --json's null: no figure read from the counters
-			used, pct, refused = "unreadable", "-", "-"
-			if r.Settings.Unreadable != "" { // the settings are what cannot be read
-				alloc = "-"
-			}
-			if r.Recharged > 0 {
-				alloc = fmt.Sprint(r.Allocation)
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Workspace, used, alloc, pct, r.Level, refused, last, r.Check)
-		for _, pr := range r.Projects {
-			pu, ppct, plevel, pref := strconv.FormatInt(pr.Used, 10), model.FormatPercent(pr.Percent), pr.Level, strconv.FormatInt(pr.Refused, 10)
-			if r.Unreadable != "" {
-				pu, ppct, plevel, pref = "-", "-", "unknown", "-"
-			}
-			lim := strconv.FormatInt(pr.Budget.Limit, 10)
-			if pr.Budget.Unreadable != "" { // its budget cannot be read: no limit known
-				ppct, lim = "-", "-"
-			}
-			fmt.Fprintf(tw, "%s/%s\t%s\t-\t%s (limit %s)\t%s\t%s\t\t%s\t\n", r.Workspace, pr.Project, pu,
-				ppct, lim, plevel, pref, pr.Check)
+		if len(b) >= 48<<10 {
+			bw.Write(b)
+			b = b[:0]
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	bw.Write(append(b, '\n'))
+	t := newAlignedTable(8, len(rows))
+	for _, h := range [...]string{"WORKSPACE", "USED", "ALLOCATION", "PERCENT", "LEVEL", "402s", "LAST EVENT", "CHECK"} {
+		t.cell(h)
+	}
+	for i := range rows {
+		r := &rows[i]
+		unread := r.Unreadable != ""
+		t.cell(r.Workspace)
+		if unread { // as --json's null: no figure read from the counters
+			t.cell("unreadable")
+		} else {
+			t.int(r.Used)
+		}
+		switch {
+		case unread && r.Recharged > 0:
+			t.int(r.Allocation)
+		case unread && r.Settings.Unreadable != "": // the settings are what cannot be read
+			t.cell("-")
+		case r.Allocation > 0:
+			b := strconv.AppendInt(t.open(), r.Allocation, 10)
+			if r.Recharged > 0 {
+				b = strconv.AppendInt(append(b, '+'), r.Recharged, 10)
+			}
+			t.close(b)
+		default:
+			t.cell(model.Unset)
+		}
+		if unread {
+			t.cell("-")
+		} else {
+			b := t.open()
+			if r.Cap > 0 {
+				b = append(b, model.FormatPercent(r.Percent)...)
+			} else {
+				b = append(b, '-')
+			}
+			if r.UsageLimit > 0 {
+				b = strconv.AppendInt(append(b, " (limit "...), r.UsageLimit, 10)
+				b = append(b, ')')
+				if r.CapKind == model.CapLimit.String() {
+					b = append(b, " binds"...)
+				}
+			}
+			t.close(b)
+		}
+		t.cell(r.Level)
+		if unread {
+			t.cell("-")
+		} else {
+			t.int(r.Refused)
+		}
+		switch {
+		case r.LastEventAt != nil && r.Stale:
+			t.close(append(append(t.open(), model.FormatAge(now.Sub(*r.LastEventAt))...), " stale"...))
+		case r.LastEventAt != nil:
+			t.cell(model.FormatAge(now.Sub(*r.LastEventAt)))
+		case r.Stale:
+			t.cell("stale")
+		default:
+			t.cell("—")
+		}
+		t.cell(r.Check)
+		for j := range r.Projects {
+			pr := &r.Projects[j]
+			t.close(append(append(append(t.open(), r.Workspace...), '/'), pr.Project...))
+			if unread {
+				t.cell("-")
+			} else {
+				t.int(pr.Used)
+			}
+			t.cell("-")
+			b := t.open()
+			switch {
+			case unread, pr.Budget.Unreadable != "":
+				b = append(b, '-')
+			default:
+				b = append(b, model.FormatPercent(pr.Percent)...)
+			}
+			b = append(b, " (limit "...)
+			if pr.Budget.Unreadable != "" { // its budget cannot be read: no limit known
+				b = append(b, '-')
+			} else {
+				b = strconv.AppendInt(b, pr.Budget.Limit, 10)
+			}
+			t.close(append(b, ')'))
+			if unread {
+				t.cell("unknown")
+				t.cell("-")
+			} else {
+				t.cell(pr.Level)
+				t.int(pr.Refused)
+			}
+			t.cell("")
+			t.cell(pr.Check)
+		}
+	}
+	if err := t.writeTo(bw); err != nil {
 		return err
 	}
-	rule := "levels by each workspace's alert thresholds: warning from the second (high), critical from the third or when exhausted"
 	if fixed {
-		rule = fmt.Sprintf("fixed thresholds: warn %g%%, crit %g%%", warn, crit)
+		fmt.Fprintf(bw, "fixed thresholds: warn %g%%, crit %g%%", warn, crit)
+	} else {
+		bw.WriteString("levels by each workspace's alert thresholds: warning from the second (high), critical from the third or when exhausted")
 	}
-	_, err := fmt.Fprintf(w, "%s; percent of the effective cap (allocation plus recharges, or the usage limit when smaller), a project's of its usage limit; a workspace's CHECK is the worst of its own and its projects'\n", rule)
-	return err
+	bw.WriteString("; percent of the effective cap (allocation plus recharges, or the usage limit when smaller), a project's of its usage limit; a workspace's CHECK is the worst of its own and its projects'\n")
+	return bw.Flush()
 }
 
 // writeCheckJSON writes obj with rows as its "workspaces", one row at a time

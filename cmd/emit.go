@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -154,11 +155,15 @@ func connectRetrying(ctx context.Context, rf *redisFlags, retryFor time.Duration
 	}
 }
 
-// unreachable reports whether err is a network failure to reach Redis (worth
-// retrying), not a refusal by a Redis that answered.
+// unreachable reports whether err is a network failure to reach Redis, or a
+// Redis still loading its data after a restart (LOADING: it answers every
+// command with that until the dataset is in memory), worth retrying; not a
+// refusal by a Redis that answered.
 func unreachable(err error) bool {
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF)
+	var re redis.Error
+	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF) ||
+		(errors.As(err, &re) && strings.HasPrefix(re.Error(), "LOADING "))
 }
 
 // parseTS reads unix milliseconds or an RFC 3339 time.

@@ -3,10 +3,15 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
@@ -133,6 +138,58 @@ func TestEmitRetriesARedisThatComesBack(t *testing.T) {
 		t.Errorf("used acme = %d (%v), want the 37 credits emitted once", n, err)
 	}
 	if n, _ := srv.Client().XLen(context.Background(), feed.Keys{}.Stream()).Result(); n != 1 {
+		t.Errorf("the stream holds %d entries, want 1", n)
+	}
+}
+
+// TestEmitRetriesARedisStillLoading: a Redis restarting onto its data
+// answers every command "LOADING Redis is loading the dataset in memory"
+// until the data is in memory (seconds for a large RDB). That is the restart
+// --retry-for is for: emit waits it out and writes the event once (before, it
+// exited 1 at once and the event was lost).
+func TestEmitRetriesARedisStillLoading(t *testing.T) {
+	srv := feedtest.StartReal(t, "needs redis-server (a server loading its data)")
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server not on PATH")
+	}
+	ctx := context.Background()
+	c := srv.Client()
+	// 600 keys of 1,100 bytes, loaded 25 ms a key (key-load-delay) with the
+	// server answering after each key: about 15 s of LOADING
+	pipe := c.Pipeline()
+	for i := range 600 {
+		pipe.Set(ctx, fmt.Sprintf("k%d", i), strings.Repeat("x", 1100), 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Save(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	loading := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--dir", srv.Dir(), "--save", "",
+		"--appendonly", "no", "--dbfilename", "dump.rdb", "--key-load-delay", "25000", "--loading-process-events-interval-bytes", "1024")
+	if err := loading.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = loading.Process.Kill(); _ = loading.Wait() })
+	probe := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
+	defer probe.Close()
+	waitUntil(t, 30*time.Second, "the server to answer LOADING", func() bool {
+		err := probe.Ping(ctx).Err()
+		return err != nil && strings.HasPrefix(err.Error(), "LOADING")
+	})
+	out, errOut, code := runMavtop(t, "emit", "--redis", srv.URL, "--retry-for", "60s", "--ws", "acme", "--endpoint", "/responses", "--credits", "37")
+	if code != 0 || !strings.Contains(out, "recorded") || !strings.Contains(errOut, "LOADING") || !strings.Contains(errOut, "retrying for up to 1m0s") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 0, recorded after retrying", code, out, errOut)
+	}
+	p := model.MonthlyUTC.At(time.Now())
+	if n, err := probe.HGet(ctx, feed.Keys{}.Used(p.Key), "acme").Int64(); err != nil || n != 37 {
+		t.Errorf("used acme = %d (%v), want the 37 credits emitted once", n, err)
+	}
+	if n, _ := probe.XLen(ctx, feed.Keys{}.Stream()).Result(); n != 1 {
 		t.Errorf("the stream holds %d entries, want 1", n)
 	}
 }

@@ -7,7 +7,6 @@ package demo
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"time"
 
@@ -175,17 +174,7 @@ func Start(ctx context.Context, opt Options) (d *Demo, err error) {
 // PeriodAt returns the billing-period config (a start day in UTC) that puts now
 // closest to half-way through its period: between about 45 and 55 % whatever
 // the date, never "23 h left" at a month's end.
-func PeriodAt(now time.Time) model.PeriodConfig {
-	best, bestOff := 1, math.Inf(1)
-	for day := 1; day <= 28; day++ {
-		p := model.PeriodRule{StartDay: day, Location: time.UTC}.At(now)
-		f := float64(now.Sub(p.Start)) / float64(p.End.Sub(p.Start))
-		if off := math.Abs(f - 0.5); off < bestOff {
-			best, bestOff = day, off
-		}
-	}
-	return model.PeriodConfig{StartDay: best}
-}
+func PeriodAt(now time.Time) model.PeriodConfig { return model.MidPeriod(now) }
 
 // Close stops the traffic, the sandbox and the embedded Redis.
 func (d *Demo) Close() {

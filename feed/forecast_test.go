@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 func TestGapHealBurn(t *testing.T) {
 	rdb := feedtest.Start(t).Client()
 	ctx := context.Background()
+	rule := midPeriod(t, rdb) // 99 s to run out in, and the counters of one period
 	if err := NewSettingsStore(rdb, StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 10_000}); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func TestGapHealBurn(t *testing.T) {
 		return sum.Used
 	}
 	waitUntilFeed(t, "the ten charges", func() bool { return used() == 10 })
-	period := model.MonthlyUTC.At(time.Now()).Key
+	period := rule.At(time.Now()).Key
 	if err := rdb.HIncrBy(ctx, Keys{}.Used(period), "acme", 9000).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -55,13 +57,21 @@ func TestGapHealBurn(t *testing.T) {
 	now := time.Now()
 	f := s.Ledger.Forecast("acme", now)
 	sum, _ := s.Ledger.Summary("acme")
-	// the start read the (quiet) hour back, so the window is the full 15 min:
-	// 9,000 credits and 9 of the charges (the first is a step) in 15 min (and
-	// up to a 10 s bucket) are 35.6k–36.04k/h; without the spread, 36/h
-	if drift == 0 || sum.Percent < 90 || f.Window != model.BurnWindow || f.BurnPerHour < 9009*4*900/910 || f.BurnPerHour > 9009*4 ||
+	// The start read the (quiet) hour back, so the window is the full 15 min,
+	// measured from the start of the 10 s bucket it begins in: 15 min and the
+	// part of a bucket now is into. Every credit counts for the burn: the
+	// ten charges of 1 are each the typical charge (no step, README "steps"),
+	// and the 9,000 were spread over the gap the audit filled, within the
+	// window. Without the spread the burn would be 40/h; with the first charge
+	// left out as a step, 4/h less than this.
+	nowMs, bucket := now.UnixMilli(), model.BucketWidth.Milliseconds()
+	span := nowMs - (nowMs-model.BurnWindow.Milliseconds())/bucket*bucket
+	want := 9010 * float64(time.Hour.Milliseconds()) / float64(span)
+	if drift == 0 || sum.Used != 9010 || sum.Percent < 90 || f.Window != model.BurnWindow || f.Step != 0 ||
+		math.Abs(f.BurnPerHour-want) > 1e-6*want ||
 		!f.RunsOut || f.RunsOutIn > 2*time.Minute { // 990 left: 99 s, not 27 h
-		t.Fatalf("after the heal (%d drift re-reads): %.1f %% used, burn %.0f/h over %v, runs out %v in %v",
-			drift, sum.Percent, f.BurnPerHour, f.Window, f.RunsOut, f.RunsOutIn)
+		t.Fatalf("after the heal (%d drift re-reads): %d credits, %.1f %% used, burn %.3f/h (want %.3f/h: 9,010 credits over %d ms) over %v, step %d, runs out %v in %v",
+			drift, sum.Used, sum.Percent, f.BurnPerHour, want, span, f.Window, f.Step, f.RunsOut, f.RunsOutIn)
 	}
 }
 

@@ -307,17 +307,22 @@ func allocate(t testing.TB, c redis.UniversalClient, allocations map[string]int6
 	return store
 }
 
-// hourInPeriod skips a test that writes events up to an hour before now and
-// expects a start to read them back, when that hour began in the previous
-// billing period (the first hour of a month, UTC): the history read back
-// starts at the period's start by design (the period's counters start at
-// zero there), so those events are another period's and the test would judge
-// a different case. CI can run in that hour (these tests failed at 00:11 UTC
-// on 2026-12-01 and pass at any other hour).
-func hourInPeriod(t testing.TB) {
+// midPeriod stores in c's settings hash the billing-period rule that puts now
+// about half-way through its period (model.MidPeriod) and returns it. A test
+// that writes events up to an hour before now, or judges a forecast or a
+// run-out against the time left, needs that hour and the next inside one
+// period: under the default (calendar months, UTC) CI's run in a month's
+// first hour put the hour written before now in the previous period, and one
+// in its last minutes leaves no time to run out in.
+func midPeriod(t testing.TB, c redis.UniversalClient) model.PeriodRule {
 	t.Helper()
-	now := time.Now()
-	if since := now.Sub(model.MonthlyUTC.At(now).Start); since < 70*time.Minute {
-		t.Skipf("the last hour crosses the billing period's start (%s ago): its events belong to the previous period", since.Round(time.Second))
+	cfg := model.MidPeriod(time.Now())
+	if err := NewSettingsStore(c, StoreOptions{}).SetPeriod(context.Background(), cfg); err != nil {
+		t.Fatal(err)
 	}
+	rule, err := cfg.Rule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rule
 }

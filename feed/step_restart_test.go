@@ -16,11 +16,12 @@ import (
 // and a charge read back was judged against the ones after it), B "4.0/h".
 // Now A, B and W (started before both charges) show the same row: 101 used
 // as the counters hold, the 100 a step left out of the burn, 4 credits an
-// hour (1 in the 15-minute window), no run-out.
+// hour (1 in the 15-minute window), out in 225 h (899 credits at 4/h; the
+// billing period, midPeriod's, ends 300 h or more after now), not in 2 h.
 func TestALargeChargeBeforeEitherStart(t *testing.T) {
-	hourInPeriod(t)
 	srv := feedtest.Start(t)
 	c := srv.Client()
+	rule := midPeriod(t, c) // the hour written inside the period at any hour CI runs
 	ctx := context.Background()
 	if err := NewSettingsStore(c, StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1_000}); err != nil {
 		t.Fatal(err)
@@ -48,7 +49,7 @@ func TestALargeChargeBeforeEitherStart(t *testing.T) {
 	b.settled(srv, "B, started after the 1")
 
 	now := time.Now()
-	used, err := c.HGet(ctx, Keys{}.Used(model.MonthlyUTC.At(now).Key), "acme").Int64()
+	used, err := c.HGet(ctx, Keys{}.Used(rule.At(now).Key), "acme").Int64()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +60,10 @@ func TestALargeChargeBeforeEitherStart(t *testing.T) {
 		}
 	}
 	r := want.Rows["acme"]
-	if used != 101 || r.Used != used || math.Abs(r.Burn-4) > 0.05 || r.RunsOut || r.Idle {
-		t.Fatalf("acme: %+v (the counters hold %d); want 101 used, a burn of 4.0/h (1 credit over the 15-minute window, to the bucket), no run-out", r, used)
+	outIn := time.Duration(float64(r.Remaining) / r.Burn * float64(time.Hour))
+	if used != 101 || r.Used != used || r.Remaining != 899 || math.Abs(r.Burn-4) > 0.05 || !r.RunsOut ||
+		(r.RunsOutIn-outIn).Abs() > time.Second || r.RunsOutIn < 220*time.Hour || r.Idle {
+		t.Fatalf("acme: %+v (the counters hold %d); want 101 used, a burn of 4.0/h (1 credit over the 15-minute window, to the bucket), out in 899 credits / 4.0/h = 225 h", r, used)
 	}
 	for name, in := range map[string]*instance{"W": w, "A": a, "B": b} {
 		in.hub.Read(func(l *model.Ledger, _ *ConnMsg, _ *StatsMsg) {
@@ -79,9 +82,11 @@ func TestALargeChargeBeforeEitherStart(t *testing.T) {
 // the charges of 3 alone. Before, the second 3,800 counted as rate (the
 // review measured "38.3k/h, out in 3 min").
 func TestLargeChargesInOneBucketAreOneStep(t *testing.T) {
-	hourInPeriod(t)
 	srv := feedtest.Start(t)
 	c := srv.Client()
+	// the charges inside the period at any hour CI runs, and 385 h at most left
+	// in it: less than the 459 h the 991,716 credits left last at 2,160/h
+	rule := midPeriod(t, c)
 	ctx := context.Background()
 	if err := NewSettingsStore(c, StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1_000_000}); err != nil {
 		t.Fatal(err)
@@ -106,7 +111,7 @@ func TestLargeChargesInOneBucketAreOneStep(t *testing.T) {
 	b.settled(srv, "B, started after the charges")
 
 	now := time.Now()
-	used, err := c.HGet(ctx, Keys{}.Used(model.MonthlyUTC.At(now).Key), "acme").Int64()
+	used, err := c.HGet(ctx, Keys{}.Used(rule.At(now).Key), "acme").Int64()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,23 @@ type PeriodRule struct {
 // MonthlyUTC is the default rule: calendar months in UTC.
 var MonthlyUTC = PeriodRule{StartDay: 1, Location: time.UTC}
 
+// MidPeriod returns the billing-period config (a start day in UTC) that puts
+// now closest to half-way through its period: between about 45 and 55 % of it
+// whatever the date, so never in a period's first or last hours. The demo
+// starts with it, and tests that write the hour before now store it so that
+// hour is always inside the period they judge, at whatever hour they run.
+func MidPeriod(now time.Time) PeriodConfig {
+	best, bestOff := 1, math.Inf(1)
+	for day := 1; day <= 28; day++ {
+		p := PeriodRule{StartDay: day, Location: time.UTC}.At(now)
+		f := float64(now.Sub(p.Start)) / float64(p.End.Sub(p.Start))
+		if off := math.Abs(f - 0.5); off < bestOff {
+			best, bestOff = day, off
+		}
+	}
+	return PeriodConfig{StartDay: best}
+}
+
 // Config returns the rule in its stored form.
 func (r PeriodRule) Config() PeriodConfig {
 	c := PeriodConfig{StartDay: r.StartDay}

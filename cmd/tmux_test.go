@@ -30,7 +30,17 @@ import (
 // memory policy, and a CPU profile of its whole run written to
 // MAVTOP_CPUPROFILE when that is set (TestServeLoad's PROFILE), a heap
 // profile to MAVTOP_HEAPPROFILE on SIGUSR1 (its HEAP).
+//
+// First it moves the default billing period when feedtest.EdgeEnv asks (in
+// the program the tests start too), so the tests can be run as if now were
+// at a period's start or end.
 func TestMain(m *testing.M) {
+	if say, err := feedtest.AtEdge(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	} else if say != "" && os.Getenv("MAVTOP_AS_MAIN") != "1" {
+		fmt.Fprintln(os.Stderr, say)
+	}
 	if os.Getenv("MAVTOP_AS_MAIN") == "1" {
 		os.Args = append([]string{"mavtop"}, strings.Fields(os.Getenv("MAVTOP_ARGS"))...)
 		memlimit.Apply(os.Getenv)

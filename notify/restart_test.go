@@ -10,6 +10,7 @@ import (
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
 	"mavtop/model"
+	"mavtop/notify/notifytest"
 )
 
 // fixedClock is a clock the test moves: producers stamp events with it and
@@ -46,11 +47,13 @@ func TestARestartedWatcherJudgesRunOutLikeOneThatWatched(t *testing.T) {
 	srv := feedtest.Start(t)
 	ctx := context.Background()
 	now := time.Now()
+	// The clock runs from 40 min before now to about 25 min after it: the
+	// rule puts all of it mid-period, with days left to run out in. Under the
+	// default rule the test failed in a month's last 20 minutes (the period
+	// ended before the workspace could run out) and moved t0 in its first.
+	rule := notifytest.NewUsage(t, srv.Client()).MidPeriod()
 	t0 := now.Add(-40 * time.Minute).Truncate(time.Second) // whole ms, as event times are
-	if p := model.MonthlyUTC.At(now); t0.Before(p.Start) {
-		t0 = p.Start.Add(time.Second) // the whole burn in one billing period
-	}
-	period := model.MonthlyUTC.At(t0).Key
+	period := rule.At(t0).Key
 	clock := &fixedClock{t: t0}
 	setUp(t, srv, model.Settings{Allocation: 2000}, 0)
 	rc := newReceiver(t)
@@ -189,8 +192,8 @@ func TestARestartedWatcherJudgesRunOutLikeOneThatWatched(t *testing.T) {
 
 	// Spending again at a burn that runs out: its second episode fires,
 	// once the resolution is ReFireAfter (here 1 min) old, once. 360 credits
-	// in the 15-min window: 1,440/h, the 560 left last 23 min (the period may
-	// end within the hour: the test can run at 23:00 on its last day).
+	// in the 15-min window: 1,440/h, the 560 left last 23 min (days before
+	// the period ends: the rule puts the test mid-period).
 	at, charge = clock.Now(), 30
 	for range 12 {
 		at = at.Add(10 * time.Second)

@@ -289,7 +289,10 @@ func TestATakeOverKnowsSinksByURLNotOrder(t *testing.T) {
 func startStore(t *testing.T) (srv *feedtest.Server, st *feed.AlertStore, period string) {
 	t.Helper()
 	srv = feedtest.Start(t)
-	return srv, feed.NewAlertStore(srv.Client(), ""), model.MonthlyUTC.At(time.Now()).Key
+	// mid-period: the forecasts these tests judge have the time left to run
+	// out in, and the period cannot change under them
+	rule := notifytest.NewUsage(t, srv.Client()).MidPeriod()
+	return srv, feed.NewAlertStore(srv.Client(), ""), rule.At(time.Now()).Key
 }
 
 // claimedByTheDead stores acme's allocation alert (1,000 of 1,000 credits)

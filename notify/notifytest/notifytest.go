@@ -44,6 +44,26 @@ func (u *Usage) Set(ws string, st model.Settings) {
 	}
 }
 
+// MidPeriod stores the billing-period rule that puts now about half-way
+// through its period (model.MidPeriod) and returns it; an error fails the
+// test. A test that judges a run-out or a pace against the time left, or
+// moves its clock an hour around now, needs that time inside one period:
+// under the default (calendar months, UTC) a run in a month's last minutes
+// leaves none to run out in, and one in its first hour puts the hour before
+// now in the previous period.
+func (u *Usage) MidPeriod() model.PeriodRule {
+	u.t.Helper()
+	cfg := model.MidPeriod(time.Now())
+	if err := u.settings.SetPeriod(context.Background(), cfg); err != nil {
+		u.t.Fatal(err)
+	}
+	rule, err := cfg.Rule()
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	return rule
+}
+
 // Spend records a successful call of ws costing credits, now; an error
 // fails the test.
 func (u *Usage) Spend(ws string, credits int64) {

@@ -70,3 +70,25 @@ func TestPeriodStartDayAndZone(t *testing.T) {
 		t.Fatalf("config %+v", c)
 	}
 }
+
+// TestMidPeriodHoldsAtEveryMonthsEdges: the rule MidPeriod picks puts now
+// at least 13 days from either end of its period at the instants CI can
+// fail at under calendar months: a month's first minutes (00:05 on the 1st)
+// and last (23:55 on its last day), across two years with a February of 29
+// days; tests that store it hold at any hour.
+func TestMidPeriodHoldsAtEveryMonthsEdges(t *testing.T) {
+	for m := 0; m < 24; m++ {
+		first := time.Date(2027, time.January+time.Month(m), 1, 0, 0, 0, 0, time.UTC)
+		for _, now := range []time.Time{first.Add(5 * time.Minute), first.Add(-5 * time.Minute), first.Add(time.Hour)} {
+			rule, err := MidPeriod(now).Rule()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := rule.At(now)
+			if now.Sub(p.Start) < 13*24*time.Hour || p.End.Sub(now) < 13*24*time.Hour {
+				t.Errorf("at %s: period %s – %s (start day %d), %v after its start, %v before its end",
+					now, p.Start, p.End, rule.StartDay, now.Sub(p.Start), p.End.Sub(now))
+			}
+		}
+	}
+}

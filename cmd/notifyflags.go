@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -45,7 +46,7 @@ type notifyFlags struct {
 func (f *notifyFlags) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.Var(&f.urls, "notify", "deliver alert transitions (firing, resolved) to this `URL`: http(s):// gets a JSON POST, slack://, discord://, teams://, smtp://, telegram://… a chat message (repeatable)")
-	fl.StringVar(&f.instance, "instance", "", "name this mavtop in the alerts it delivers (payload \"instance\", chat text); default: host/command, e.g. web-1/watch")
+	fl.StringVar(&f.instance, "instance", "", "name this mavtop in the alerts it delivers (payload \"instance\", chat text); default: host/command[pid], e.g. web-1/watch[4242]")
 	f.role = cmd.Name()
 	fl.DurationVar(&f.stale, "stale", model.DefaultStale, "alert when Redis is unreachable, or the stream read late, for this long")
 	fl.DurationVar(&f.lease, "notify-lease", notify.DefaultLease, "how long a delivery stays with the instance that took it without news from it")
@@ -79,7 +80,10 @@ func (f *notifyFlags) startAlerts(ctx context.Context, rdb redis.UniversalClient
 	return w, nil
 }
 
-// instanceName is --instance, or this host and command ("web-1/watch").
+// instanceName is --instance, or this host, command and process id
+// ("web-1/watch[4242]"): two watchers on one host named themselves alike
+// ("web-1/watch") in the payloads and logs, so a delivery could not be told
+// whose it was.
 func (f *notifyFlags) instanceName() string {
 	if f.instance != "" {
 		return f.instance
@@ -92,7 +96,7 @@ func (f *notifyFlags) instanceName() string {
 	if role == "" {
 		role = "mavtop"
 	}
-	return host + "/" + role
+	return fmt.Sprintf("%s/%s[%d]", host, role, os.Getpid())
 }
 
 // lifecycleOf adapts a watcher to the alerts pane (nil without one): the

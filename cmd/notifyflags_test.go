@@ -1,14 +1,16 @@
 package cmd
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
 	"github.com/spf13/cobra"
 )
 
-// The payloads name the instance that delivered them: --instance, or the host
-// and the command (mavtop, serve, watch).
+// The payloads name the instance that delivered them: --instance, or the host,
+// the command (mavtop, serve, watch) and the process id: two watchers on one
+// host both called themselves "web-1/watch".
 func TestNotifyInstanceName(t *testing.T) {
 	host, err := os.Hostname()
 	if err != nil {
@@ -19,9 +21,9 @@ func TestNotifyInstanceName(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"watch", nil, host + "/watch"},
-		{"serve", nil, host + "/serve"},
-		{"mavtop", nil, host + "/mavtop"},
+		{"watch", nil, fmt.Sprintf("%s/watch[%d]", host, os.Getpid())},
+		{"serve", nil, fmt.Sprintf("%s/serve[%d]", host, os.Getpid())},
+		{"mavtop", nil, fmt.Sprintf("%s/mavtop[%d]", host, os.Getpid())},
 		{"watch", []string{"--instance", "pager-eu-1"}, "pager-eu-1"},
 	} {
 		var f notifyFlags

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -44,8 +45,8 @@ func TestWatchDeliversAndAlertsLists(t *testing.T) {
 	}
 	host, _ := os.Hostname()
 	for _, m := range hook.Payloads() {
-		if m["id"] == id && m["status"] == "firing" && m["instance"] != host+"/watch" {
-			t.Errorf("payload instance %v, want %s/watch", m["instance"], host)
+		if want := fmt.Sprintf("%s/watch[%d]", host, os.Getpid()); m["id"] == id && m["status"] == "firing" && m["instance"] != want {
+			t.Errorf("payload instance %v, want %s", m["instance"], want)
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)

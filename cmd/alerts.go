@@ -29,7 +29,7 @@ fire again (FIRES AGAIN: "after 14:52:05" during the 10-minute hold-off after
 its resolution, "if it holds" after it; --json's can_fire_again_at). --json prints the stored records
 (level and cap_kind as words, as in the webhook payload; percent_used as
 every surface shows it, with percent_shown its text, "76 %" or ">9999 %";
-run_out_in, spare and down also in seconds). --period names
+run_out_in_seconds, spare_seconds and down_seconds: every duration in seconds). --period names
 another billing period by the year and month it starts in (2026-11); anything
 else is a usage error (exit code 2).`,
 		Args: cobra.NoArgs,
@@ -184,14 +184,20 @@ type shownTransition struct {
 // (model.ShownPercent: 76.7 is 76, the payload's percent_used, so one alert
 // has one figure in the record, its deliveries and the webhook) and its text
 // (model.FormatPercent, what check prints: ">9999 %" for a counter near 2^63);
-// its durations, stored in nanoseconds, are also given in seconds. The
-// nanosecond fields stay for readers of earlier versions.
+// its durations, stored in nanoseconds, are given in seconds only, the one
+// unit of every duration mavtop prints as JSON (check's ids_ahead_seconds,
+// the payload's spare_seconds): "spare": 23160717362470 beside a figure in
+// seconds read as two units for one thing. The nil fields named like the
+// stored ones are shallower, so they hide them.
 type shownAlert struct {
 	model.Alert
-	PercentShown    string  `json:"percent_shown"`
-	RunOutInSeconds float64 `json:"run_out_in_seconds,omitempty"`
-	SpareSeconds    float64 `json:"spare_seconds,omitempty"`
-	DownSeconds     float64 `json:"down_seconds,omitempty"`
+	PercentShown    string    `json:"percent_shown"`
+	RunOutInSeconds float64   `json:"run_out_in_seconds,omitempty"`
+	SpareSeconds    float64   `json:"spare_seconds,omitempty"`
+	DownSeconds     float64   `json:"down_seconds,omitempty"`
+	RunOutIn        *struct{} `json:"run_out_in,omitempty"`
+	Spare           *struct{} `json:"spare,omitempty"`
+	Down            *struct{} `json:"down,omitempty"`
 }
 
 func newShownAlert(a model.Alert) shownAlert {

@@ -59,9 +59,12 @@ type Payload struct {
 	// At is when the transition was decided (RFC 3339).
 	At      string `json:"at"`
 	Summary string `json:"summary"`
-	// SpareHours is, for kind "run_out", how many hours before the period's
-	// end the credits run out at the current burn.
-	SpareHours float64 `json:"spare_hours,omitempty"`
+	// SpareSeconds is, for kind "run_out", how long before the period's end
+	// the credits run out at the current burn, in seconds, the unit of every
+	// duration mavtop writes as JSON. SpareHours is the same rounded to a
+	// tenth of an hour, kept for receivers written before spare_seconds.
+	SpareSeconds float64 `json:"spare_seconds,omitempty"`
+	SpareHours   float64 `json:"spare_hours,omitempty"`
 	Source     string  `json:"source"`
 	// Instance is the mavtop that delivered this payload: --instance, or the
 	// host and the command ("web-1/watch"). Another instance may deliver the
@@ -89,7 +92,7 @@ func NewPayload(tr *model.AlertTransition, summary string) Payload {
 		p.CapKind = a.CapKind.String()
 	}
 	if a.Kind == model.AlertRunOut {
-		p.SpareHours = round1(a.Spare.Hours())
+		p.SpareSeconds, p.SpareHours = a.Spare.Seconds(), round1(a.Spare.Hours())
 	}
 	return p
 }

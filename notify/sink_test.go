@@ -355,3 +355,25 @@ func TestNotifierGivesUpAfterRetryForAndDropsOldest(t *testing.T) {
 		}
 	}
 }
+
+// TestRunOutPayloadSaysSpareInSeconds: a run_out payload gives how long
+// before the period's end credits run out in seconds, the unit of every
+// duration mavtop writes as JSON (spare_hours, rounded to 0.1 h, stays for
+// receivers written before it).
+func TestRunOutPayloadSaysSpareInSeconds(t *testing.T) {
+	spare := 6*time.Hour + 26*time.Minute + 717362470
+	tr := model.AlertTransition{Status: model.AlertFiring, At: time.Date(2026, 11, 25, 14, 5, 0, 0, time.UTC), Alert: model.Alert{
+		ID: "2026-11/acme/-/run_out/-", Kind: model.AlertRunOut, Period: "2026-11", Workspace: "acme",
+		Used: 600, Cap: 1000, CapKind: model.CapAllocation, PercentUsed: 60, Level: model.LevelWarn, BurnPerHour: 40, Spare: spare}}
+	b, err := json.Marshal(NewPayload(&tr, tr.Summary("2026-11")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["spare_seconds"] != 23160.71736247 || m["spare_hours"] != 6.4 {
+		t.Errorf("spare_seconds %v, spare_hours %v; want 23160.71736247 and 6.4: %s", m["spare_seconds"], m["spare_hours"], b)
+	}
+}

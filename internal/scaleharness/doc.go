@@ -20,9 +20,11 @@
 // run never reaches: 20000 brings the trim re-derive every minute at once),
 // MAVTOP_SCALE_WATCHER=0 leaves out the alert watcher every mavtop runs.
 //
-// BenchmarkFirstFrame is the start path alone, in this process: the
-// subscriber's Run to the first frame showing a row, its CPU per start
-// (MAVTOP_SCALE_CPU=FILE: a CPU profile of each start, FILE.0, FILE.1, …):
+// BenchmarkFirstFrame is the dashboard's start alone, a fresh child process
+// a start (the one the harness runs, so the same memory policy as main.go's
+// and the same start path), from its exec to its first frame showing a row;
+// MAVTOP_SCALE_CPU=FILE and MAVTOP_SCALE_TRACE=FILE write a CPU profile and an
+// execution trace of each start (FILE.0, FILE.1, …):
 //
-//	go test ./internal/scaleharness -run '^$' -bench FirstFrame -benchtime 5x
+//	MAVTOP_SCALE=1 go test ./internal/scaleharness -run '^$' -bench FirstFrame -benchtime 5x
 package scaleharness

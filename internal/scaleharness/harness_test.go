@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,16 +19,12 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/redis/go-redis/v9"
 
 	"mavtop/feed"
 	"mavtop/internal/memlimit"
 	"mavtop/model"
 	"mavtop/model/modeltest"
-	"mavtop/notify"
-	"mavtop/tui"
 )
 
 func envInt(name string, def int) int {
@@ -155,7 +152,7 @@ func fillHour(t *testing.T, rdb *redis.Client, entries, n int, now time.Time) {
 
 // child runs the dashboard in a child process (this test binary, TestChild)
 // and returns its process and its "SCALE ..." lines.
-func child(t *testing.T, addr string, env ...string) (*exec.Cmd, <-chan string) {
+func child(t testing.TB, addr string, env ...string) (*exec.Cmd, <-chan string) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.v", "-test.timeout=0")
 	cmd.Env = append(os.Environ(), append(env, "MAVTOP_SCALE_CHILD="+addr)...)
 	out, err := cmd.StdoutPipe()
@@ -180,7 +177,7 @@ func child(t *testing.T, addr string, env ...string) (*exec.Cmd, <-chan string) 
 	return cmd, lines
 }
 
-func expect(t *testing.T, lines <-chan string, prefix string, within time.Duration) string {
+func expect(t testing.TB, lines <-chan string, prefix string, within time.Duration) string {
 	t.Helper()
 	deadline := time.After(within)
 	for {
@@ -346,28 +343,25 @@ func TestChild(t *testing.T) {
 		})
 		defer pprof.StopCPUProfile()
 	}
+	if f := os.Getenv("MAVTOP_SCALE_TRACE"); f != "" { // an execution trace from the start to the first frame
+		if out, err := os.Create(f); err == nil && trace.Start(out) == nil {
+			defer trace.Stop()
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	hub := feed.NewHub()
 	var opt feed.SubscriberOptions
 	if d, err := time.ParseDuration(os.Getenv("MAVTOP_SCALE_AUDIT_EVERY")); err == nil && d > 0 {
 		// audits more often than the default 5 s: the full read (every 60th
 		// audit while the digest agrees) comes every minute at 1s
 		opt.AuditEvery = d
 	}
-	go func() { _ = hub.Run(ctx, feed.NewSubscriber(rdb, opt)) }()
-	if os.Getenv("MAVTOP_SCALE_WATCHER") != "0" {
-		// the alert lifecycle every mavtop process runs (cmd/notifyflags.go:
-		// startAlerts, without sinks): it judges every workspace every second
-		w := notify.NewWatcher(notify.WatcherOptions{Hub: hub, Store: feed.NewAlertStore(rdb, ""),
-			Alert: model.AlertOptions{Stale: model.DefaultStale}})
-		go func() { _ = w.Run(ctx) }()
-	}
+	hub := feed.NewHub()
 	exit := os.Getenv("MAVTOP_SCALE_EXIT")
 	done := make(chan struct{})
-	go func() { // the end of the history read back, from a viewer that keeps no ledger
-		v := hub.JoinEvents()
+	v := hub.JoinEvents() // before the hub runs: its first messages are the start's
+	go func() {           // the end of the history read back, from a viewer that keeps no ledger
 		defer v.Close()
 		for {
 			msgs, err := v.Next(ctx)
@@ -388,11 +382,13 @@ func TestChild(t *testing.T) {
 			}
 		}
 	}()
-	out := &frames{start: start}
-	m := tui.New(tui.Options{Source: hub.Join(), Renderer: lipgloss.NewRenderer(out)})
-	p := tea.NewProgram(m, tea.WithOutput(out), tea.WithInput(nil), tea.WithoutSignals(), tea.WithContext(ctx))
-	go func() { _, _ = p.Run() }()
-	p.Send(tea.WindowSizeMsg{Width: 200, Height: 50})
+	out := &frames{start: start, first: make(chan struct{})}
+	startDashboard(ctx, rdb, dashboardOptions{Hub: hub, Source: feed.NewSubscriber(rdb, opt),
+		NoWatcher: os.Getenv("MAVTOP_SCALE_WATCHER") == "0", Out: out})
+	if exit == "first-frame" {
+		<-out.first
+		return
+	}
 	if dir := os.Getenv("MAVTOP_SCALE_HEAP"); dir != "" {
 		go func() {
 			for i := 0; ; i++ {
@@ -424,6 +420,7 @@ func TestChild(t *testing.T) {
 // workspace row and counts what was written.
 type frames struct {
 	start time.Time
+	first chan struct{} // closed at the first frame showing a row
 	once  sync.Once
 	count atomic.Int64
 	bytes atomic.Int64
@@ -438,6 +435,8 @@ func (f *frames) Write(p []byte) (int, error) {
 		f.once.Do(func() {
 			cpu, _, _ := procStat(os.Getpid())
 			fmt.Printf("SCALE first-frame %d ms, %d ms of CPU\n", time.Since(f.start).Milliseconds(), cpu.Milliseconds())
+			trace.Stop()
+			close(f.first)
 		})
 	}
 	return len(p), nil

@@ -4,21 +4,15 @@ import (
 	"context"
 	"os"
 	"runtime/pprof"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-
 	"mavtop/feed"
 	"mavtop/internal/memlimit"
 	"mavtop/model"
 	"mavtop/model/modeltest"
-	"mavtop/notify"
-	"mavtop/tui"
 )
 
 // BenchmarkSteadySecond is one second of the dashboard at steady state, in
@@ -45,23 +39,15 @@ func BenchmarkSteadySecond(b *testing.B) {
 	rdb, _ := startRedis(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
 	now := time.Now()
 	hub := feed.NewHub()
 	hub.Handle(&feed.ConnMsg{State: feed.Connected, Since: now})
 	hub.Handle(&feed.SnapshotMsg{Gen: 1, Snap: modeltest.Snapshot(n, now), Rule: model.MonthlyUTC, Reason: feed.ReasonStart,
 		At: now, HistoryFrom: now.Add(-time.Hour)})
-	w := notify.NewWatcher(notify.WatcherOptions{Hub: hub, Store: feed.NewAlertStore(rdb, ""),
-		Alert: model.AlertOptions{Stale: model.DefaultStale}})
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = w.Run(ctx) }()
 	out := &counted{}
-	m := tui.New(tui.Options{Source: hub.Join(), Renderer: lipgloss.NewRenderer(out)})
-	p := tea.NewProgram(m, tea.WithOutput(out), tea.WithInput(nil), tea.WithoutSignals(), tea.WithContext(ctx))
-	go func() { defer wg.Done(); _, _ = p.Run() }()
-	p.Send(tea.WindowSizeMsg{Width: 200, Height: 50})
+	d := startDashboard(ctx, rdb, dashboardOptions{Hub: hub, Out: out})
+	defer d.wait()
+	defer cancel()
 
 	// the producer: 50 events every 50 ms, workspaces in a scattered turn
 	// (the harness's prime stride), stamped with the wall clock

@@ -109,6 +109,11 @@ func lifecycleOf(w *notify.Watcher) func() tui.Lifecycle {
 	return newLifecyclePoll(w).poll
 }
 
+// LifecycleOf is the alerts pane's lifecycle poll the dashboard runs
+// (lifecycleOf), for the scale harness (internal/scaleharness), which
+// measures the dashboard with it.
+func LifecycleOf(w *notify.Watcher) func() tui.Lifecycle { return lifecycleOf(w) }
+
 // lifecyclePoll makes the pane's lifecycle at the cost of what changed. At
 // 100k workspaces the lifecycle holds ~44k records of this period: copied,
 // converted and sorted at every poll they cost the dashboard more than its

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/redis/go-redis/v9"
 
+	"mavtop/cmd"
 	"mavtop/feed"
 	"mavtop/model"
 	"mavtop/notify"
@@ -53,15 +54,18 @@ func startDashboard(ctx context.Context, rdb *redis.Client, opt dashboardOptions
 		d.wg.Add(1)
 		go func() { defer d.wg.Done(); _ = d.hub.Run(ctx, opt.Source) }()
 	}
+	var lifecycle func() tui.Lifecycle
 	if !opt.NoWatcher {
 		// the alert lifecycle every mavtop process runs (cmd/notifyflags.go:
-		// startAlerts, without sinks)
+		// startAlerts, without sinks), which the dashboard polls every second
+		// for its alerts pane (cmd/dashboard.go hands lifecycleOf to the tui)
 		w := notify.NewWatcher(notify.WatcherOptions{Hub: d.hub, Store: feed.NewAlertStore(rdb, ""),
 			Alert: model.AlertOptions{Stale: model.DefaultStale}})
 		d.wg.Add(1)
 		go func() { defer d.wg.Done(); _ = w.Run(ctx) }()
+		lifecycle = cmd.LifecycleOf(w)
 	}
-	m := tui.New(tui.Options{Source: d.hub.Join(), Renderer: lipgloss.NewRenderer(opt.Out)})
+	m := tui.New(tui.Options{Source: d.hub.Join(), Renderer: lipgloss.NewRenderer(opt.Out), Lifecycle: lifecycle})
 	p := tea.NewProgram(m, tea.WithOutput(opt.Out), tea.WithInput(nil), tea.WithoutSignals(), tea.WithContext(ctx))
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); _, _ = p.Run() }()

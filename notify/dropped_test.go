@@ -22,6 +22,9 @@ func TestDroppedMemoryIsPrunedAtRollover(t *testing.T) {
 	st := feed.NewAlertStore(srv.Client(), "")
 	nov := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	dec := time.Date(2026, 12, 1, 0, 5, 0, 0, time.UTC)
+	// calendar months, as the dates say: not model.MonthlyUTC, which a run
+	// at a period's edge (feedtest.EdgeEnv) moves
+	calendar := model.PeriodRule{StartDay: 1, Location: time.UTC}
 	claim := func(id string, delivered bool) string {
 		t.Helper()
 		period, _ := model.SplitAlertID(id)
@@ -39,7 +42,7 @@ func TestDroppedMemoryIsPrunedAtRollover(t *testing.T) {
 	clock := &fixedClock{t: nov}
 	w := NewWatcher(WatcherOptions{Store: st, Now: clock.Now, Instance: "w"})
 	var h model.FeedHealth
-	w.cycle(ctx, model.NewLedger(model.MonthlyUTC, nov), h, true)
+	w.cycle(ctx, model.NewLedger(calendar, nov), h, true)
 	w.mu.Lock()
 	for _, k := range []string{pending, done, older, absent} {
 		w.droppedOnce[[2]string{k, "hook"}] = true
@@ -55,12 +58,12 @@ func TestDroppedMemoryIsPrunedAtRollover(t *testing.T) {
 		slices.Sort(keys)
 		return keys
 	}
-	w.cycle(ctx, model.NewLedger(model.MonthlyUTC, nov), h, true)
+	w.cycle(ctx, model.NewLedger(calendar, nov), h, true)
 	if got := remembered(); len(got) != 4 {
 		t.Fatalf("within the period: %v, want all 4 kept", got)
 	}
 	clock.Set(dec)
-	w.cycle(ctx, model.NewLedger(model.MonthlyUTC, dec), h, true)
+	w.cycle(ctx, model.NewLedger(calendar, dec), h, true)
 	recs, _, err := st.Load(ctx, "2026-12")
 	p50, p75 := recs["2026-12/acme/-/threshold/50"], recs["2026-12/acme/-/threshold/75"]
 	if err != nil || p50.Pending() != 0 || p75.Pending() != -1 {

@@ -36,6 +36,9 @@ func TestATrimmedStreamShowsWhatAFreshStartShows(t *testing.T) {
 			}
 			c := srv.Client()
 			ctx := context.Background()
+			// the events of the last ten minutes inside one period at any hour
+			// (in a month's first ten minutes some were the previous period's)
+			midPeriod(t, c)
 			base := time.Now()
 			at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
 			allocate(t, c, map[string]int64{"acme": 10_000, "beta": 1_000, "gamma": 1_000})

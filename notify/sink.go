@@ -65,7 +65,7 @@ type Payload struct {
 	// tenth of an hour, kept for receivers written before spare_seconds.
 	SpareSeconds float64 `json:"spare_seconds,omitempty"`
 	SpareHours   float64 `json:"spare_hours,omitempty"`
-	Source     string  `json:"source"`
+	Source       string  `json:"source"`
 	// Instance is the mavtop that delivered this payload: --instance, or the
 	// host and the command ("web-1/watch"). Another instance may deliver the
 	// same key after a take-over; it names itself.

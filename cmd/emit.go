@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,9 +31,21 @@ func newEmitCmd() *cobra.Command {
 		Use:   "emit --ws W --endpoint E --credits N [flags]",
 		Short: "Publish one usage event to the stream (for scripts and cron jobs)",
 		Long: `Publish one usage event: the period counters and the stream entry, written in
-one MULTI/EXEC exactly as the Go client does. Bad input exits 2 and writes nothing.
-A Redis that refuses or cannot be reached is retried for --retry-for (10 s), then
-emit exits 1 and writes nothing.
+one MULTI/EXEC exactly as the Go client does. A Redis that refuses connections or
+cannot be reached is retried for --retry-for (10 s), and so is a write whose reply
+was lost (emit asks Redis whether it was applied, so it never writes twice).
+
+Exit status, for scripts that retry:
+  0  recorded. If Redis refused part of the write (a key holding another type,
+     e.g. a string where a counter hash belongs), the event is still recorded:
+     stderr names each key and what the event lacks. Do not emit it again: that
+     would count it twice. Fix or delete the key instead.
+  1  not recorded: nothing was written (Redis unreachable for --retry-for, or it
+     refused the whole write). Safe to emit again.
+  2  bad input or no Redis configured: nothing was written.
+  3  unknown: the write was sent but its reply was lost and Redis could not be
+     asked within --retry-for whether it was applied. Look before emitting again
+     (mavtop budget show, or the stream), or it may count twice.
 
   mavtop emit --ws acme --project research --endpoint /focus-groups --credits 120
   mavtop emit --ws acme --endpoint /mave/chat --credits 0 --status 402 --code credits_exhausted --msg "out of credits"
@@ -88,17 +101,45 @@ emit exits 1 and writes nothing.
 				return exitf(1, "%v", err)
 			}
 			defer c.Close()
-			pub := feed.NewPublisher(c, feed.PublisherOptions{Prefix: rf.prefix, Lanes: 1})
+			// --retry-for also bounds the write's own retries (0: none; the
+			// publisher reads 0 as its default, < 0 as none).
+			pubRetry := retryFor
+			if pubRetry == 0 {
+				pubRetry = -1
+			}
+			pub := feed.NewPublisher(c, feed.PublisherOptions{Prefix: rf.prefix, Lanes: 1, RetryFor: pubRetry})
 			written, err := pub.Record(ctx, e)
+			var warnings []string
+			noEntry := false // Redis refused the XADD (else a missing id was lost with a reply)
 			if err != nil {
-				return exitf(1, "%v", err)
+				var we *feed.WriteError
+				switch {
+				case errors.As(err, &we) && we.Recorded() && we.Written == 1:
+					// Redis executed the write but refused part of it: the event
+					// is recorded, and a retry would count it twice.
+					for _, p := range we.Partial {
+						noEntry = noEntry || p.Key == feed.Keys{Prefix: rf.prefix}.Stream()
+						if w := p.Error(); !slices.Contains(warnings, w) { // one per key, not per field
+							warnings = append(warnings, w)
+						}
+					}
+				case errors.As(err, &we) && we.Unknown > 0:
+					return exitf(emitUnknown, "%v; it may or may not be recorded: look (mavtop budget show) before emitting it again, or it may count twice", err)
+				default:
+					return exitf(emitNotRecorded, "%v; nothing written", err)
+				}
+			}
+			for _, w := range warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: warning: event recorded, but %s; do not emit it again (it would count twice): fix or delete the key\n", w)
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				return enc.Encode(map[string]any{"id": written.ID, "ts": written.TS, "fields": written.FieldMap()})
+				out := map[string]any{"id": written.ID, "ts": written.TS, "fields": written.FieldMap()}
+				if len(warnings) > 0 {
+					out["warnings"] = warnings
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "recorded %s: %s %d credits for %s (%s)\n",
-				written.ID, written.Kind, written.Credits, written.Workspace, time.UnixMilli(written.TS).UTC().Format(time.RFC3339))
+			fmt.Fprintln(cmd.OutOrStdout(), recordedLine(written, noEntry))
 			return nil
 		},
 	}
@@ -117,8 +158,48 @@ emit exits 1 and writes nothing.
 	fl.StringVar(&kind, "kind", "usage", "usage or recharge")
 	fl.StringVar(&ts, "ts", "", "event time: unix milliseconds or RFC 3339 (default now; decides the billing period)")
 	fl.BoolVar(&asJSON, "json", false, "print the written entry as JSON")
-	fl.DurationVar(&retryFor, "retry-for", defaultEmitRetry, "keep retrying a Redis that refuses or cannot be reached for this long (0: try once), then exit 1")
+	fl.DurationVar(&retryFor, "retry-for", defaultEmitRetry, "keep retrying a Redis that refuses or cannot be reached, and a write whose reply was lost, for this long (0: try once), then exit 1 (not recorded) or 3 (unknown)")
 	return cmd
+}
+
+// emit's exit statuses (see its help): a script that retries on 1 never counts
+// an event twice.
+const (
+	emitNotRecorded = 1 // nothing written: safe to emit again
+	emitUnknown     = 3 // sent, reply lost, Redis not reachable to ask
+)
+
+// recordedLine says what emit recorded, in the words of what happened: a
+// refusal is a 402 and its code, a failed call its status, a recharge the
+// credits added; the stream id, or that there is no stream entry (noEntry:
+// Redis refused the XADD), or that the id is not known (the write's reply was
+// lost and Redis, asked, said it was applied).
+func recordedLine(e model.Event, noEntry bool) string {
+	id := e.ID
+	switch {
+	case noEntry:
+		id = "without a stream entry"
+	case id == "":
+		id = "(stream id unknown: the reply was lost, Redis confirmed the write)"
+	}
+	at := time.UnixMilli(e.TS).UTC().Format(time.RFC3339)
+	where := e.Endpoint
+	if e.Project != "" {
+		where += " (project " + e.Project + ")"
+	}
+	code := e.Code
+	if code == "" {
+		code = "no code"
+	}
+	switch {
+	case e.Kind == model.KindRecharge:
+		return fmt.Sprintf("recharge recorded %s: %d credits added to %s at %s", id, e.Credits, e.Workspace, at)
+	case e.Refused():
+		return fmt.Sprintf("refusal recorded %s: 402 %s for %s on %s, %d credits used, at %s", id, code, e.Workspace, where, e.Credits, at)
+	case e.Status < 200 || e.Status > 299:
+		return fmt.Sprintf("failed call recorded %s: %d %s for %s on %s, %d credits used, at %s", id, e.Status, code, e.Workspace, where, e.Credits, at)
+	}
+	return fmt.Sprintf("usage recorded %s: %d credits used by %s on %s at %s", id, e.Credits, e.Workspace, where, at)
 }
 
 // defaultEmitRetry is how long emit retries an unreachable Redis: a restart or

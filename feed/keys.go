@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"strings"
 	"time"
 
 	"mavtop/model"
@@ -64,3 +65,29 @@ func ExpireAt(p model.Period) time.Time { return p.End.Add(RetainAfterPeriod) }
 // producers in the same MULTI as the counters (see DigestShard):
 // "<prefix>:digest:<period>". The audit compares it with what was delivered.
 func (k Keys) Digest(period string) string { return k.p() + ":digest:" + period }
+
+// part says what key holds for mavtop, for a message naming a key a write
+// failed on: "the used counter", "the stream entry", "" for a key it does not
+// know.
+func (k Keys) part(key string) string {
+	p := k.p()
+	for _, c := range []struct{ pfx, part string }{
+		{p + ":used:", "the used counter"},
+		{p + ":used_by:", "the used-by-endpoint counter"},
+		{p + ":refused:", "the refusals counter"},
+		{p + ":recharged:", "the recharged counter"},
+		{p + ":digest:", "the audit digest"},
+		{p + ":acks:", "the publisher's exactly-once acks"},
+	} {
+		if strings.HasPrefix(key, c.pfx) {
+			return c.part
+		}
+	}
+	switch key {
+	case k.Stream():
+		return "the stream entry"
+	case k.Settings():
+		return "the settings"
+	}
+	return "a key mavtop does not know"
+}

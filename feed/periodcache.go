@@ -41,7 +41,7 @@ func (pc *periodCache) get(ctx context.Context) (model.PeriodRule, error) {
 		if have {
 			return rule, nil // a stale rule beats none while Redis is away
 		}
-		return model.PeriodRule{}, fmt.Errorf("read billing period config: %w", err)
+		return model.PeriodRule{}, fmt.Errorf("read billing period config (HGET %s %s): %w", pc.keys.Settings(), PeriodSettingsField, err)
 	}
 	rule, err = parsePeriodConfig(raw)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,26 +24,86 @@ var ErrOutcomeUnknown = errors.New("outcome unknown: the events may or may not h
 // errLaneLost: a lane counter went back, so Redis lost writes it acknowledged.
 var errLaneLost = errors.New("the server lost acknowledged writes")
 
-// WriteError says how far Track, TrackBatch or Record got when they failed.
+// WriteError says how far Track, TrackBatch or Record got when they failed, or
+// which parts of a recorded write Redis refused.
 type WriteError struct {
 	// Written is how many events (a prefix of the batch) are recorded for sure.
 	Written int
 	// Unknown is how many events after them may or may not be recorded.
 	Unknown int
-	// Err is the cause.
+	// Partial lists the commands Redis refused inside MULTIs it executed (a
+	// key holding another type: WRONGTYPE). The others ran, so the events of
+	// those MULTIs are recorded (they count in Written) without these writes;
+	// sending them again would count them twice.
+	Partial []CommandError
+	// Err is why the events after Written+Unknown were not recorded; nil when
+	// every event is recorded and only Partial went wrong.
 	Err error
 }
 
-// Error says how many events were recorded and why the rest were not.
+// Error says how many events were recorded, which of their writes Redis
+// refused, and why the rest were not recorded.
 func (e *WriteError) Error() string {
+	var msg string
 	switch {
+	case e.Err == nil:
+		msg = fmt.Sprintf("record events: %d recorded", e.Written)
 	case e.Unknown > 0:
-		return fmt.Sprintf("record events: %d recorded, %d unknown: %v", e.Written, e.Unknown, e.Err)
+		msg = fmt.Sprintf("record events: %d recorded, %d unknown: %v", e.Written, e.Unknown, e.Err)
 	case e.Written > 0:
-		return fmt.Sprintf("record events: only the first %d recorded: %v", e.Written, e.Err)
+		msg = fmt.Sprintf("record events: only the first %d recorded: %v", e.Written, e.Err)
+	default:
+		msg = fmt.Sprintf("record events: %v", e.Err)
 	}
-	return fmt.Sprintf("record events: %v", e.Err)
+	if len(e.Partial) > 0 {
+		parts := make([]string, len(e.Partial))
+		for i, c := range e.Partial {
+			parts[i] = c.Error()
+		}
+		msg += "; Redis refused part of the recorded writes: " + strings.Join(parts, "; ")
+	}
+	return msg
 }
+
+// Recorded reports whether every event was recorded (Written of them), only
+// some of their writes refused (Partial): the caller must not send them again.
+func (e *WriteError) Recorded() bool { return e.Err == nil && e.Unknown == 0 }
+
+// CommandError is one command Redis refused inside a MULTI/EXEC it executed.
+type CommandError struct {
+	// Command is the command's name, upper case ("HINCRBY").
+	Command string
+	// Key is the key the command wrote.
+	Key string
+	// Part says what the key holds for mavtop ("the used counter", "the stream
+	// entry"), so the message says what the event lacks.
+	Part string
+	// Holds is the key's type ("string") when Redis refused the command because
+	// the key holds another type, "" when not known.
+	Holds string
+	// Err is Redis's reply.
+	Err error
+}
+
+// Error names the command, the key, what is missing and why.
+func (c CommandError) Error() string {
+	why := c.Err.Error()
+	if c.Holds != "" {
+		why = fmt.Sprintf("the key holds a %s, not a %s (%v)", c.Holds, wantType(c.Command), c.Err)
+	}
+	return fmt.Sprintf("%s %s (%s) not written: %s", c.Command, c.Key, c.Part, why)
+}
+
+// wantType is the type of key a publisher's command writes.
+func wantType(cmd string) string {
+	if cmd == "XADD" {
+		return "stream"
+	}
+	return "hash"
+}
+
+// Unwrap returns Redis's reply.
+func (c CommandError) Unwrap() error { return c.Err }
 
 // Unwrap returns the cause.
 func (e *WriteError) Unwrap() error { return e.Err }
@@ -194,9 +255,15 @@ func (p *Publisher) Track(ctx context.Context, e model.Event) error {
 }
 
 // Record is Track returning the event as written, with its TS and stream ID.
+// When Redis recorded it but refused part of the write (a *WriteError whose
+// Recorded is true) the event is returned too, its ID "" if the XADD was refused.
 func (p *Publisher) Record(ctx context.Context, e model.Event) (model.Event, error) {
 	evs := []model.Event{e}
 	if err := p.write(ctx, evs); err != nil {
+		var we *WriteError
+		if errors.As(err, &we) && we.Recorded() {
+			return evs[0], err
+		}
 		return model.Event{}, err
 	}
 	return evs[0], nil
@@ -241,16 +308,27 @@ func (p *Publisher) write(ctx context.Context, evs []model.Event) error {
 	if !ln.wrote.IsZero() && time.Since(ln.wrote) > AckTTL/2 {
 		ln = p.newLane()
 	}
+	// A chunk recorded with some of its writes refused (Partial) is recorded:
+	// the next chunks are written too, and the refusals reported at the end.
+	var partial []CommandError
 	for start := 0; start < len(evs); start += p.chunk {
 		chunk := evs[start:min(start+p.chunk, len(evs))]
-		if err := p.writeChunk(ctx, &ln, chunk); err != nil {
-			var we *WriteError
-			if errors.As(err, &we) {
-				we.Written += start
-				return we
-			}
-			return &WriteError{Written: start, Err: err}
+		err := p.writeChunk(ctx, &ln, chunk)
+		var we *WriteError
+		switch {
+		case err == nil:
+		case errors.As(err, &we) && we.Recorded():
+			partial = append(partial, we.Partial...)
+		case errors.As(err, &we):
+			we.Written += start
+			we.Partial = append(partial, we.Partial...)
+			return we
+		default:
+			return &WriteError{Written: start, Partial: partial, Err: err}
 		}
+	}
+	if len(partial) > 0 {
+		return &WriteError{Written: len(evs), Partial: partial}
 	}
 	return nil
 }
@@ -262,12 +340,14 @@ func (p *Publisher) writeChunk(ctx context.Context, lnp **lane, evs []model.Even
 	deadline := time.Now().Add(p.retry)
 	k := int64(len(evs))
 	for attempt := 1; ; attempt++ {
-		applied, unknown, err := p.send(ctx, ln, evs)
-		if err == nil {
+		applied, unknown, partial, err := p.send(ctx, ln, evs)
+		if err == nil && partial == nil {
 			return nil
 		}
 		if !unknown && applied {
-			return &WriteError{Written: len(evs), Err: err}
+			// Redis executed the MULTI but refused some of its commands: the
+			// events are recorded; sending them again would count them twice.
+			return &WriteError{Written: len(evs), Partial: partial}
 		}
 		if !unknown && !retryable(err) {
 			return &WriteError{Err: err}
@@ -336,16 +416,18 @@ func notSent(err error) bool {
 }
 
 // send writes one MULTI/EXEC. applied says whether it was executed (when known);
-// unknown says the reply was lost, so only the lane counter can tell.
-func (p *Publisher) send(ctx context.Context, ln *lane, evs []model.Event) (applied, unknown bool, err error) {
+// unknown says the reply was lost, so only the lane counter can tell; partial
+// lists the commands Redis refused inside an executed MULTI (applied is true,
+// err nil: the others ran).
+func (p *Publisher) send(ctx context.Context, ln *lane, evs []model.Event) (applied, unknown bool, partial []CommandError, err error) {
 	rule, err := p.periods.get(ctx)
 	if err != nil {
-		return false, false, err
+		return false, false, nil, err
 	}
 	k := int64(len(evs))
 	var xadds []*redis.StringCmd
 	var ack *redis.IntCmd
-	_, err = p.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	cmds, err := p.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		xadds = p.queue(ctx, pipe, rule, evs)
 		ack = pipe.HIncrBy(ctx, p.keys.Acks(p.id), ln.field, k)
 		pipe.Expire(ctx, p.keys.Acks(p.id), AckTTL)
@@ -353,27 +435,71 @@ func (p *Publisher) send(ctx context.Context, ln *lane, evs []model.Event) (appl
 	})
 	if err != nil {
 		var re redis.Error
-		if errors.As(err, &re) {
-			// Redis answered: EXECABORT (nothing ran) or a command failed inside
-			// an executed MULTI (the others ran; the ack tells which).
-			if ack.Err() == nil {
-				ln.count, ln.wrote = ack.Val(), time.Now()
-				p.written.Add(k)
-				return true, false, fmt.Errorf("recorded with errors: %w", err)
+		if !errors.As(err, &re) {
+			if notSent(err) {
+				return false, false, nil, err
 			}
-			return false, false, err
+			return false, true, nil, err
 		}
-		if notSent(err) {
-			return false, false, err
+		// Redis answered. If it refused the MULTI (EXECABORT: a command refused
+		// while queued) or every command in it, nothing was written: every
+		// command carries an error. Otherwise it executed the MULTI and the
+		// commands without an error ran, whichever key the others failed on
+		// (the ack's own included): the events are recorded.
+		ran := false
+		for _, c := range cmds {
+			if c.Err() == nil {
+				ran = true
+				break
+			}
 		}
-		return false, true, err
+		if !ran {
+			return false, false, nil, err
+		}
+		partial = p.refused(ctx, cmds)
 	}
-	p.settle(ln, ack.Val(), k)
+	if ack.Err() == nil {
+		p.settle(ln, ack.Val(), k)
+	}
 	for i, x := range xadds {
-		evs[i].ID = x.Val()
+		evs[i].ID = x.Val() // "" when Redis refused the XADD
 	}
 	p.written.Add(k)
-	return true, false, nil
+	return true, false, partial, nil
+}
+
+// refused lists the commands of an executed MULTI that Redis refused, naming
+// each key, what it holds for mavtop and, when it holds another type, which
+// (one TYPE round trip, on this error path only).
+func (p *Publisher) refused(ctx context.Context, cmds []redis.Cmder) []CommandError {
+	var out []CommandError
+	var types []*redis.StatusCmd
+	pipe := p.c.Pipeline()
+	for _, c := range cmds {
+		if c.Err() == nil {
+			continue
+		}
+		args := c.Args()
+		key := ""
+		if len(args) > 1 {
+			key = fmt.Sprint(args[1])
+		}
+		out = append(out, CommandError{Command: strings.ToUpper(c.Name()), Key: key, Part: p.keys.part(key), Err: c.Err()})
+		if strings.HasPrefix(c.Err().Error(), "WRONGTYPE") {
+			types = append(types, pipe.Type(ctx, key))
+		} else {
+			types = append(types, nil)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return out // the types are a courtesy; the refusals stand without them
+	}
+	for i, t := range types {
+		if t != nil {
+			out[i].Holds = t.Val()
+		}
+	}
+	return out
 }
 
 // settle records the lane counter after an acknowledged write of k events.
@@ -386,12 +512,13 @@ func (p *Publisher) settle(ln *lane, val, k int64) {
 
 // resolve asks the lane counter whether the last write of k events was applied.
 func (p *Publisher) resolve(ctx context.Context, ln *lane, k int64) (bool, error) {
-	v, err := p.c.HGet(ctx, p.keys.Acks(p.id), ln.field).Int64()
+	key := p.keys.Acks(p.id)
+	v, err := p.c.HGet(ctx, key, ln.field).Int64()
 	if errors.Is(err, redis.Nil) {
 		v, err = 0, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("ask whether the write was applied: %w", err)
+		return false, fmt.Errorf("ask whether the write was applied (HGET %s %s): %w", key, ln.field, err)
 	}
 	switch {
 	case v >= ln.count+k:

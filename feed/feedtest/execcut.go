@@ -1,0 +1,137 @@
+package feedtest
+
+import (
+	"bytes"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// ExecCut is a TCP proxy in front of a Redis for tests of a lost reply: it
+// forwards every byte until a client sends the first EXEC; it passes that EXEC
+// on, waits until the server has answered (so the MULTI ran), drops the answer
+// and cuts that client off. With refuse it also stops listening and cuts every
+// other connection then, so the client cannot ask what happened (a Redis gone
+// right after EXEC); without, the others and later ones are forwarded as before.
+type ExecCut struct {
+	// Addr is host:port and URL is redis://host:port/0 of the proxy.
+	Addr, URL string
+
+	l      net.Listener
+	target string
+	refuse bool
+	armed  atomic.Bool
+	cuts   atomic.Int32
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+// StartExecCut listens on a free loopback port and forwards to target until
+// the test ends.
+func StartExecCut(t testing.TB, target string, refuse bool) *ExecCut {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &ExecCut{Addr: l.Addr().String(), URL: "redis://" + l.Addr().String() + "/0", l: l, target: target, refuse: refuse}
+	p.armed.Store(true)
+	go p.serve()
+	t.Cleanup(func() {
+		l.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+	})
+	return p
+}
+
+// Cuts is how many connections were cut at an EXEC (0 or 1).
+func (p *ExecCut) Cuts() int { return int(p.cuts.Load()) }
+
+func (p *ExecCut) serve() {
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		var swallow atomic.Bool
+		answered := make(chan struct{}, 1)
+		go func() { // server → client; once swallowing, only note the answer
+			defer c.Close()
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := s.Read(buf)
+				if n > 0 {
+					if swallow.Load() {
+						select {
+						case answered <- struct{}{}:
+						default:
+						}
+					} else if _, werr := c.Write(buf[:n]); werr != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		go p.upstream(c, s, &swallow, answered)
+	}
+}
+
+// exec is how a client sends EXEC (RESP, any case).
+var execCmd = []byte("$4\r\nexec\r\n")
+
+// upstream copies client → server and cuts the connection at the first EXEC.
+func (p *ExecCut) upstream(c, s net.Conn, swallow *atomic.Bool, answered <-chan struct{}) {
+	defer s.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			chunk := buf[:n]
+			if bytes.Contains(bytes.ToLower(chunk), execCmd) && p.armed.CompareAndSwap(true, false) {
+				swallow.Store(true)
+				if p.refuse {
+					p.l.Close()
+				}
+				if _, werr := s.Write(chunk); werr == nil {
+					select { // the MULTI's replies, EXEC's last, come in one write
+					case <-answered:
+					case <-time.After(10 * time.Second):
+					}
+				}
+				p.cuts.Add(1)
+				c.Close()
+				if p.refuse { // Redis gone: every connection, pooled ones too
+					p.mu.Lock()
+					for _, o := range p.conns {
+						o.Close()
+					}
+					p.mu.Unlock()
+				}
+				return
+			}
+			if _, werr := s.Write(chunk); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}

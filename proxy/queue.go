@@ -185,6 +185,10 @@ func (q *Queue) write(ctx context.Context, batch []model.Event) {
 		if errors.As(err, &we) {
 			q.done(we.Written, 0)
 			q.done(0, we.Unknown)
+			if len(we.Partial) > 0 {
+				q.log.Warn("tracking: events recorded, but Redis refused part of their writes; they are not sent again",
+					"events", we.Written, "err", err)
+			}
 			if we.Unknown > 0 {
 				q.log.Error("tracking: Redis could not say whether events were recorded; they are not sent again (counted once at most)",
 					"events", we.Unknown, "err", err)

@@ -348,6 +348,10 @@ func TestAPeriodConfigChangeShowsWhatAFreshStartShows(t *testing.T) {
 	srv := feedtest.Start(t)
 	c := srv.Client()
 	ctx := context.Background()
+	// Periods that put now mid-period, so the events of the last ten minutes
+	// are in this one at any hour (from 00:00 to 00:10 on the 1st, under
+	// calendar months, gamma's were the previous period's and it was no OUT)
+	mid := midPeriod(t, c)
 	base := time.Now()
 	at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
 	store := allocate(t, c, map[string]int64{"acme": 10_000, "gamma": 1_000})
@@ -362,7 +366,7 @@ func TestAPeriodConfigChangeShowsWhatAFreshStartShows(t *testing.T) {
 	long := startInstance(t, srv, SubscriberOptions{AuditEvery: time.Second})
 	long.settled(srv, "the long-running instance at the start")
 	// Africa/Abidjan is UTC+0 all year: the same periods, another rule.
-	if err := store.SetPeriod(ctx, model.PeriodConfig{StartDay: 1, TZ: "Africa/Abidjan"}); err != nil {
+	if err := store.SetPeriod(ctx, model.PeriodConfig{StartDay: mid.StartDay, TZ: "Africa/Abidjan"}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)

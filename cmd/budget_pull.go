@@ -76,6 +76,7 @@ applications send and should write in the stream.`,
 	}
 	rf.addFlags(cmd)
 	cmd.Flags().StringVar(&apiBase, "api-base", client.DefaultBaseURL, "Mavera API base `URL`")
+	nonEmpty(cmd.Flags(), "api-base")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be set, write nothing")
 	return cmd
 }

@@ -45,6 +45,9 @@ func (c *configState) load(cmd *cobra.Command, _ []string) error {
 		return exitf(2, "config: %v", err)
 	}
 	c.file, c.settings = f, settings
+	if err := emptyGiven(cmd, settings); err != nil {
+		return err
+	}
 	for _, s := range settings {
 		if s.Source == config.FromEnv || s.Source == config.FromFile {
 			if fl := cmd.Flags().Lookup(s.Key.Flag); fl != nil && s.Key.Flag != "" {
@@ -140,4 +143,58 @@ func findCommand(root *cobra.Command, name string) *cobra.Command {
 		}
 	}
 	return nil
+}
+
+// nonEmptyAnnotation marks a string flag whose empty value means nothing
+// (nonEmpty): given empty it is a usage error, never a silent fall back to the
+// default ($REDIS_URL, {mavera}, the demo).
+const nonEmptyAnnotation = "mavtop/non-empty"
+
+// nonEmpty marks the flags of fl named: an empty value given for one of them,
+// on the command line or in mavtop.toml, is a usage error (emptyGiven).
+func nonEmpty(fl *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		if err := fl.SetAnnotation(n, nonEmptyAnnotation, []string{"true"}); err != nil {
+			panic(err) // a flag name mistyped here: a programming error
+		}
+	}
+}
+
+// emptyGiven is the usage error (exit 2; UNKNOWN for check) for the first
+// flag marked nonEmpty that the command line or the configuration file
+// (settings) gave an empty value, naming it and what leaving it out means.
+// `--redis ''` fell back to $REDIS_URL, or to the demo, and `--key-prefix ''`
+// to {mavera}, without a word: a script's unset variable read a Redis, or a
+// prefix, nobody named.
+func emptyGiven(cmd *cobra.Command, settings []config.Setting) error {
+	fromFile := map[string]string{}
+	for _, s := range settings {
+		if s.Source == config.FromFile && s.Key.Flag != "" && s.Value == "" {
+			fromFile[s.Key.Flag] = s.Origin
+		}
+	}
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if err != nil || len(f.Annotations[nonEmptyAnnotation]) == 0 || f.Value.String() != "" {
+			return
+		}
+		where := "--" + f.Name + " ''"
+		if !f.Changed {
+			origin, ok := fromFile[f.Name]
+			if !ok {
+				return
+			}
+			where = "an empty value for --" + f.Name + " at " + origin
+		}
+		def := f.DefValue
+		if def == "" && f.Name == "redis" {
+			def = "$REDIS_URL"
+		}
+		leave := "leave it out"
+		if def != "" {
+			leave += " for the default, " + def
+		}
+		err = exitf(2, "%s: an empty value means nothing here; give one, or %s", where, leave)
+	})
+	return err
 }

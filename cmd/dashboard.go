@@ -70,6 +70,7 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.log.file, "log", "", "append a log of connection changes, re-reads, launches and errors to `FILE`")
 	fl.StringVar(&f.log.level, "log-level", "info", "least level written to --log: debug, info, warn or error")
 	fl.StringVar(&f.theme, "theme", "auto", "colours for the terminal's background: auto (ask the terminal), dark or light")
+	nonEmpty(fl, "api-base", "log-level", "theme")
 	f.defaultAlerts.add(fl)
 	f.notify.addFlags(cmd)
 }

@@ -47,6 +47,7 @@ func (f *notifyFlags) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.Var(&f.urls, "notify", "deliver alert transitions (firing, resolved) to this `URL`: http(s):// gets a JSON POST, slack://, discord://, teams://, smtp://, telegram://… a chat message (repeatable)")
 	fl.StringVar(&f.instance, "instance", "", "name this mavtop in the alerts it delivers (payload \"instance\", chat text); default: host/command[pid], e.g. web-1/watch[4242]")
+	nonEmpty(fl, "instance")
 	f.role = cmd.Name()
 	fl.DurationVar(&f.stale, "stale", model.DefaultStale, "alert when Redis is unreachable, or the stream read late, for this long")
 	fl.DurationVar(&f.lease, "notify-lease", notify.DefaultLease, "how long a delivery stays with the instance that took it without news from it")

@@ -85,6 +85,7 @@ latency, pre-flight refusals, tracking backlog. Authorization is never logged.`,
 	fl.StringVar(&pf.listen, "listen", "127.0.0.1:8787", "`address` to listen on (a port alone binds loopback; 0.0.0.0:8787 for every interface)")
 	fl.StringVar(&pf.upstream, "upstream", proxy.DefaultUpstream, "API base `URL` requests are forwarded to")
 	fl.StringVar(&pf.workspace, "workspace", client.DefaultWorkspace, "workspace of calls that name none")
+	nonEmpty(fl, "listen", "upstream", "workspace")
 	fl.StringVar(&pf.keys, "keys", "", "`file` of proxy tokens, one \"TOKEN API_KEY WORKSPACE [PROJECT]\" per line (default: forward each Authorization as is)")
 	fl.BoolVar(&pf.noPreflight, "no-preflight", false, "forward priced jobs without the pre-flight check and local budgets")
 	fl.Int64Var(&pf.maxBody, "max-body", proxy.DefaultMaxBody, "largest request body in `bytes` (413 beyond)")

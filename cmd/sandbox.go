@@ -84,6 +84,7 @@ Assumptions where the API documentation is silent are in client/sandbox/assumpti
 	f.Uint64Var(&seed, "seed", 1, "random seed for charges, job durations and failures (same seed, same run)")
 	f.Int64Var(&allocation, "allocation", 5000, "monthly credits of each account (Professional plan: 5,000)")
 	f.StringVar(&plan, "plan", sandbox.DefaultPlan, "plan of new accounts: starter, basic, professional or enterprise (sets the rate limit)")
+	nonEmpty(f, "listen", "plan")
 	f.IntVar(&rateLimit, "rate-limit", 0, "requests per minute per key (0: the plan's, 240 on Professional)")
 	f.Float64Var(&jobSpeed, "job-speed", 1, "divide async job durations by this (10: a 60 s focus group takes 6 s)")
 	return cmd

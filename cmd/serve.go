@@ -62,6 +62,7 @@ disconnections, refused keys and every launch are logged to stderr.`,
 	fl.StringVar(&sf.addr, "ssh", "127.0.0.1:2222", "SSH `address` to listen on (\":2222\" for every interface)")
 	fl.StringVar(&sf.hostKey, "host-key", defaultHostKey(os.Getenv), "host key `file`, an Ed25519 key generated there on first start and kept")
 	fl.StringVar(&sf.authorizedKeys, "authorized-keys", "~/.ssh/authorized_keys", "OpenSSH authorized_keys `file`: the public keys that may connect")
+	nonEmpty(fl, "ssh", "host-key", "authorized-keys")
 	fl.StringVar(&sf.launchKeys, "launch-keys", "", "authorized_keys `file` of the keys that may also launch estimator jobs (default: none may)")
 	fl.DurationVar(&sf.idle, "idle-timeout", serve.DefaultIdleTimeout, "end a session after this long without a keystroke (0: never)")
 	fl.DurationVar(&sf.limits.AuthTimeout, "auth-timeout", serve.DefaultAuthTimeout, "close a connection that has not authenticated within this long")

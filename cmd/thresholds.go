@@ -14,6 +14,7 @@ type thresholdsFlag string
 
 func (f *thresholdsFlag) add(fl *pflag.FlagSet) {
 	fl.StringVar((*string)(f), "default-alerts", config.DefaultThresholds(), "alert thresholds (percent, three, ascending) of workspaces whose settings have none of their own")
+	nonEmpty(fl, "default-alerts")
 }
 
 // parse returns the thresholds; a bad list is a usage error (exit 2).

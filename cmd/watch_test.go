@@ -91,7 +91,8 @@ func TestWatchDeliversAndAlertsLists(t *testing.T) {
 }
 
 func TestWatchNeedsRedis(t *testing.T) {
-	_, errOut, code := runMavtop(t, "watch", "--redis", "")
+	t.Setenv("REDIS_URL", "")
+	_, errOut, code := runMavtop(t, "watch")
 	if code != 2 || !strings.Contains(errOut, "no Redis configured") {
 		t.Fatalf("code %d: %s", code, errOut)
 	}

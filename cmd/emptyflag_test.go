@@ -1,0 +1,70 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+
+	"mavtop/model"
+)
+
+// TestAnEmptyFlagIsAUsageError: a string flag given an empty value where
+// empty means nothing (--redis '', --key-prefix '', --counter-pattern '' …) is
+// a usage error naming the flag, on every command that has it: exit 2, and for
+// check UNKNOWN (3) with its status line on stdout. With $REDIS_URL naming a
+// Redis whose one workspace is at 10 %, `check --redis ''` read it and said
+// OK, and `--key-prefix ''` read {mavera}, without a word.
+func TestAnEmptyFlagIsAUsageError(t *testing.T) {
+	f := newFixture(t)
+	f.allocate(t, 1000, "acme")
+	f.track(t, model.Event{Workspace: "acme", Kind: model.KindUsage, Credits: 100, Endpoint: "/chat", Status: 200})
+	t.Setenv("REDIS_URL", f.srv.URL)
+	if out, _, code := runMavtop(t, "check"); code != 0 || !strings.HasPrefix(out, "MAVTOP OK") {
+		t.Fatalf("check through $REDIS_URL: code %d\n%s", code, out)
+	}
+	cases := []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"check", "--redis", ""}, "--redis"},
+		{[]string{"check", "--key-prefix="}, "--key-prefix"},
+		{[]string{"check", "--counter-pattern", ""}, "--counter-pattern"},
+		{[]string{"check", "--source", ""}, "--source"},
+		{[]string{"check", "--redis-sentinel-master", ""}, "--redis-sentinel-master"},
+		{[]string{"check", "--default-alerts", ""}, "--default-alerts"},
+		{[]string{"budget", "show", "--redis", ""}, "--redis"},
+		{[]string{"budget", "show", "--key-prefix", ""}, "--key-prefix"},
+		{[]string{"alerts", "--redis", ""}, "--redis"},
+		{[]string{"alerts", "--key-prefix", ""}, "--key-prefix"},
+		{[]string{"watch", "--redis", ""}, "--redis"},
+		{[]string{"watch", "--instance", ""}, "--instance"},
+		{[]string{"emit", "--redis", "", "--ws", "acme", "--credits", "1", "--endpoint", "/chat"}, "--redis"},
+		{[]string{"serve", "--key-prefix", ""}, "--key-prefix"},
+		{[]string{"proxy", "--upstream", ""}, "--upstream"},
+		{[]string{"--redis", ""}, "--redis"}, // the dashboard: it started the demo
+		{[]string{"--theme", ""}, "--theme"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			out, errOut, code := runMavtop(t, tc.args...)
+			want := 2
+			if tc.args[0] == "check" {
+				want = 3
+				if !strings.HasPrefix(out, "MAVTOP UNKNOWN - "+tc.flag+" ''") {
+					t.Errorf("stdout:\n%s", out)
+				}
+			}
+			if code != want || !strings.Contains(errOut, tc.flag+" '': an empty value means nothing here") {
+				t.Errorf("code %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, want, out, errOut)
+			}
+		})
+	}
+	// --json too: one object, status unknown, the flag named
+	out, _, code := runMavtop(t, "check", "--json", "--redis", "")
+	if code != 3 || !strings.Contains(out, `"status":"unknown"`) || !strings.Contains(out, "--redis ''") {
+		t.Errorf("check --json --redis '': code %d\n%s", code, out)
+	}
+	// a flag whose empty value has a meaning stays accepted (--metrics '': none served)
+	if out, errOut, code := runMavtop(t, "watch", "--metrics", "", "--bogus"); code != 2 || strings.Contains(errOut, "--metrics ''") {
+		t.Errorf("watch --metrics '': code %d\n%s%s", code, out, errOut)
+	}
+}

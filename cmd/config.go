@@ -163,7 +163,7 @@ func nonEmpty(fl *pflag.FlagSet, names ...string) {
 // emptyGiven is the usage error (exit 2; UNKNOWN for check) for the first
 // flag marked nonEmpty that the command line or the configuration file
 // (settings) gave an empty value, naming it and what leaving it out means.
-// `--redis ''` fell back to $REDIS_URL, or to the demo, and `--key-prefix ''`
+// `--redis ""` fell back to $REDIS_URL, or to the demo, and `--key-prefix ""`
 // to {mavera}, without a word: a script's unset variable read a Redis, or a
 // prefix, nobody named.
 func emptyGiven(cmd *cobra.Command, settings []config.Setting) error {

@@ -8,11 +8,11 @@ import (
 )
 
 // TestAnEmptyFlagIsAUsageError: a string flag given an empty value where
-// empty means nothing (--redis '', --key-prefix '', --counter-pattern '' …) is
+// empty means nothing (--redis "", --key-prefix "", --counter-pattern "" …) is
 // a usage error naming the flag, on every command that has it: exit 2, and for
 // check UNKNOWN (3) with its status line on stdout. With $REDIS_URL naming a
-// Redis whose one workspace is at 10 %, `check --redis ''` read it and said
-// OK, and `--key-prefix ''` read {mavera}, without a word.
+// Redis whose one workspace is at 10 %, `check --redis ""` read it and said
+// OK, and `--key-prefix ""` read {mavera}, without a word.
 func TestAnEmptyFlagIsAUsageError(t *testing.T) {
 	f := newFixture(t)
 	f.allocate(t, 1000, "acme")

@@ -27,6 +27,7 @@ func newEmitCmd() *cobra.Command {
 	var kind, ts string
 	var asJSON bool
 	var retryFor time.Duration
+	var eventID string
 	cmd := &cobra.Command{
 		Use:   "emit --ws W --endpoint E --credits N [flags]",
 		Short: "Publish one usage event to the stream (for scripts and cron jobs)",
@@ -47,9 +48,15 @@ Exit status, for scripts that retry:
      asked within --retry-for whether it was applied. Look before emitting again
      (mavtop budget show, or the stream), or it may count twice.
 
+With --event-id ID any retry is safe: an emit whose ID was recorded within the
+last hour (the acks hash {mavera}:acks:emit:ID) writes nothing and exits 0,
+saying "already recorded". Two emits of one ID at the same instant are not
+caught: it is for retries, one after another.
+
   mavtop emit --ws acme --project research --endpoint /focus-groups --credits 120
   mavtop emit --ws acme --endpoint /mave/chat --credits 0 --status 402 --code credits_exhausted --msg "out of credits"
-  mavtop emit --ws acme --kind recharge --credits 500`,
+  mavtop emit --ws acme --kind recharge --credits 500
+  mavtop emit --event-id req_8f3a --ws acme --endpoint /responses --credits 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch kind {
@@ -88,6 +95,9 @@ Exit status, for scripts that retry:
 			if err := e.Normalize(); err != nil {
 				return exitf(2, "invalid event, nothing written: %v", err)
 			}
+			if eventID != "" && !model.IsID(eventID) {
+				return exitf(2, "--event-id %q: want 1–%d of [A-Za-z0-9._:-]; nothing written", eventID, model.MaxIDLen)
+			}
 			if retryFor < 0 {
 				return exitf(2, "--retry-for %v: want 0 or more", retryFor)
 			}
@@ -107,7 +117,26 @@ Exit status, for scripts that retry:
 			if pubRetry == 0 {
 				pubRetry = -1
 			}
-			pub := feed.NewPublisher(c, feed.PublisherOptions{Prefix: rf.prefix, Lanes: 1, RetryFor: pubRetry})
+			opt := feed.PublisherOptions{Prefix: rf.prefix, Lanes: 1, RetryFor: pubRetry}
+			if eventID != "" {
+				// Named after the event, the publisher's acks say whether an
+				// earlier emit of it was recorded.
+				opt.ID = "emit:" + eventID
+			}
+			pub := feed.NewPublisher(c, opt)
+			if eventID != "" {
+				done, err := pub.HasWritten(ctx)
+				if err != nil {
+					return exitf(emitNotRecorded, "%v; nothing written", err)
+				}
+				if done {
+					if asJSON {
+						return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"already_recorded": true, "event_id": eventID})
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "already recorded: an earlier emit with --event-id %s recorded this event; nothing written\n", eventID)
+					return nil
+				}
+			}
 			written, err := pub.Record(ctx, e)
 			var warnings []string
 			noEntry := false // Redis refused the XADD (else a missing id was lost with a reply)
@@ -124,7 +153,10 @@ Exit status, for scripts that retry:
 						}
 					}
 				case errors.As(err, &we) && we.Unknown > 0:
-					return exitf(emitUnknown, "%v; it may or may not be recorded: look (mavtop budget show) before emitting it again, or it may count twice", err)
+					if eventID != "" {
+						return exitf(emitUnknown, "%v; it may or may not be recorded: emitting it again with --event-id %s is safe (it writes nothing if it was)", err, eventID)
+					}
+					return exitf(emitUnknown, "%v; it may or may not be recorded: look (mavtop budget show) before emitting it again, or it may count twice (--event-id makes a retry safe)", err)
 				default:
 					return exitf(emitNotRecorded, "%v; nothing written", err)
 				}
@@ -158,6 +190,7 @@ Exit status, for scripts that retry:
 	fl.StringVar(&kind, "kind", "usage", "usage or recharge")
 	fl.StringVar(&ts, "ts", "", "event time: unix milliseconds or RFC 3339 (default now; decides the billing period)")
 	fl.BoolVar(&asJSON, "json", false, "print the written entry as JSON")
+	fl.StringVar(&eventID, "event-id", "", "a name for this event, e.g. the API request id: an emit whose --event-id was recorded within the last hour writes nothing and exits 0, so a retry after any exit status counts the event once")
 	fl.DurationVar(&retryFor, "retry-for", defaultEmitRetry, "keep retrying a Redis that refuses or cannot be reached, and a write whose reply was lost, for this long (0: try once), then exit 1 (not recorded) or 3 (unknown)")
 	return cmd
 }

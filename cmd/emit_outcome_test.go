@@ -176,3 +176,51 @@ func TestEmitAfterALostReply(t *testing.T) {
 		})
 	}
 }
+
+// TestEmitEventIDMakesRetriesSafe: a script that emits again with the same
+// --event-id after any exit status records the event once. After an unknown
+// outcome (exit 3: Redis gone right after EXEC, which ran) the retry finds the
+// event recorded and writes nothing; after "nothing written" (exit 1) the
+// retry writes it; a third run writes nothing. Redis's counters and stream
+// hold each event once.
+func TestEmitEventIDMakesRetriesSafe(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	k := feed.Keys{}
+	used := func() string {
+		v, _ := c.HGet(ctx, k.Used(model.MonthlyUTC.At(time.Now()).Key), "acme").Result()
+		return v
+	}
+	ev := func(id string, credits string) []string {
+		return []string{"emit", "--event-id", id, "--retry-for", "1s", "--ws", "acme", "--endpoint", "/responses", "--credits", credits}
+	}
+	proxy := feedtest.StartExecCut(t, srv.Addr, true)
+	_, errOut, code := runMavtop(t, append(ev("req-1", "7"), "--redis", proxy.URL)...)
+	if code != 3 || proxy.Cuts() != 1 || !strings.Contains(errOut, "emitting it again with --event-id req-1 is safe") {
+		t.Fatalf("Redis gone after EXEC: exit %d, stderr %q; want 3 saying a retry is safe", code, errOut)
+	}
+	waitUntil(t, 10*time.Second, "Redis to hold the event", func() bool { return used() == "7" })
+	out, errOut, code := runMavtop(t, append(ev("req-1", "7"), "--redis", srv.URL)...)
+	if code != 0 || !strings.HasPrefix(out, "already recorded: an earlier emit with --event-id req-1") {
+		t.Errorf("retry after exit 3: exit %d, stdout %q, stderr %q; want 0, already recorded", code, out, errOut)
+	}
+
+	c.Set(ctx, k.Settings(), "x", 0)
+	if _, errOut, code := runMavtop(t, append(ev("req-2", "4"), "--redis", srv.URL)...); code != 1 {
+		t.Fatalf("settings holding a string: exit %d, stderr %q; want 1", code, errOut)
+	}
+	c.Del(ctx, k.Settings())
+	for i, want := range []string{"usage recorded 1", "already recorded"} {
+		out, errOut, code := runMavtop(t, append(ev("req-2", "4"), "--redis", srv.URL)...)
+		if code != 0 || !strings.HasPrefix(out, want) {
+			t.Errorf("run %d after exit 1: exit %d, stdout %q, stderr %q; want 0, %q", i+2, code, out, errOut, want)
+		}
+	}
+	if n, _ := c.XLen(ctx, k.Stream()).Result(); n != 2 || used() != "11" {
+		t.Errorf("Redis holds used %s in %d entries; want 7 + 4 in 2", used(), n)
+	}
+	if _, errOut, code := runMavtop(t, append(ev("req 3", "1"), "--redis", srv.URL)...); code != 2 || !strings.Contains(errOut, "--event-id") {
+		t.Errorf("a bad --event-id: exit %d, stderr %q; want 2", code, errOut)
+	}
+}

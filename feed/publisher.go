@@ -228,6 +228,27 @@ func (p *Publisher) newLane() *lane {
 // ID returns the publisher's name in the acks hash.
 func (p *Publisher) ID() string { return p.id }
 
+// HasWritten reports whether the acks hash of the publisher's ID holds an
+// acknowledged write: one made by any publisher of that ID within AckTTL of its
+// last write. For a publisher named after one event (`mavtop emit --event-id`)
+// it says whether an earlier attempt recorded the event, so a retry after any
+// outcome writes it once. An attempt still in flight is not seen: it is a check
+// for retries, not a lock against two writers at once. The error is Redis's
+// (unreachable, or the key holding another type, named).
+func (p *Publisher) HasWritten(ctx context.Context) (bool, error) {
+	key := p.keys.Acks(p.id)
+	vals, err := p.c.HVals(ctx, key).Result()
+	if err != nil {
+		return false, fmt.Errorf("ask whether %s was written (HVALS %s): %w", p.id, key, err)
+	}
+	for _, v := range vals {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // PublisherStats are a publisher's counters since it was made.
 type PublisherStats struct {
 	// Written is the number of events recorded.

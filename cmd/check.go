@@ -460,6 +460,15 @@ prints exactly one JSON object with "status" and "reason".`,
 				unknown = true
 				reasons = append(reasons, noWorkspaceFound(kind, sf, rf.prefix, res.Snap.Period.Key))
 			}
+			if kind == feed.SourceCounters && len(rows) > 0 && len(res.Snap.Used) == 0 && res.BadCounterCount == 0 {
+				// Settings but not one key matching the pattern: every
+				// workspace read 0 used, OK, for ever, under a mistyped
+				// --counter-pattern or db. Pattern 1 keys live 35 days past
+				// their last INCRBY and never reset at a period's start, so
+				// no key at all is no quiet period: nothing is measured.
+				unknown = true
+				reasons = append(reasons, noCounterMatches(sf.pattern, len(rows)))
+			}
 			// Settings a workspace judged has but that cannot be read (or the
 			// billing period's): its allocation and limits are unknown, so is
 			// its level; judged without them it read "no allocation", OK.
@@ -1032,4 +1041,11 @@ func noWorkspaceFound(kind feed.SourceKind, sf sourceFlags, prefix, period strin
 	}
 	return fmt.Sprintf("no workspace found: this period's counters (%s) and the settings are empty under key prefix %s in this db; check --key-prefix and the db in --redis",
 		period, prefix)
+}
+
+// noCounterMatches says that no key matches the Pattern 1 counter pattern
+// although n workspaces have settings: their usage is not measured, not 0.
+func noCounterMatches(pattern string, n int) string {
+	return fmt.Sprintf("no key matches --counter-pattern %s: usage of the %s with settings is unknown, not 0; check --counter-pattern and the db in --redis (Pattern 1 keys live 35 days after their last write)",
+		pattern, model.CountOf(n, "workspace"))
 }

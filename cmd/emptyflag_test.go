@@ -68,3 +68,35 @@ func TestAnEmptyFlagIsAUsageError(t *testing.T) {
 		t.Errorf("watch --metrics '': code %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestCheckCountersWithNoKeyIsUnknown: with workspace settings and not one
+// key matching --counter-pattern, `check --source counters` said
+// "MAVTOP OK - 2 workspaces", every one 0 used, exit 0 — the default pattern
+// on a Redis nothing counts in, and a typo in the pattern, alike. It is
+// UNKNOWN naming the pattern; one key matching brings the rows' figures back.
+func TestCheckCountersWithNoKeyIsUnknown(t *testing.T) {
+	f := newFixture(t)
+	f.allocate(t, 1000, "acme", "beta")
+	for _, args := range [][]string{
+		{"check", "--redis", f.srv.URL, "--source", "counters"},
+		{"check", "--redis", f.srv.URL, "--source", "counters", "acme"},
+	} {
+		out, _, code := runMavtop(t, args...)
+		if code != 3 || !strings.HasPrefix(out, "MAVTOP UNKNOWN - no key matches --counter-pattern mavera:credits_used:current_period:*: usage of the ") || !strings.Contains(out, "with settings is unknown, not 0") {
+			t.Errorf("%v: code %d\n%s", args, code, out)
+		}
+	}
+	if err := f.c.Set(f.ctx, "mavera:credits_used:current_period:acme", 800, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	typo := "mavera:credit_used:current_period:*"
+	out, _, code := runMavtop(t, "check", "--redis", f.srv.URL, "--source", "counters", "--counter-pattern", typo, "--json")
+	if code != 3 || !strings.Contains(out, `"status":"unknown"`) || !strings.Contains(out, "no key matches --counter-pattern "+typo) {
+		t.Errorf("a typo in --counter-pattern: code %d\n%s", code, out)
+	}
+	// the right pattern: acme's 800 of 1000 read, judged by its level (high: WARNING)
+	out, _, code = runMavtop(t, "check", "--redis", f.srv.URL, "--source", "counters")
+	if code != 1 || !strings.Contains(out, "'acme_used'=800;") || strings.Contains(out, "no key matches") {
+		t.Errorf("one key matching: code %d\n%s", code, out)
+	}
+}

@@ -114,6 +114,13 @@ func appendProjectJSON(b []byte, p *projectRow) []byte {
 			b = append(b, ',')
 		}
 		b = appendJSONInt(b, `"usage_limit":`, p.Budget.Limit)
+		comma = true
+	}
+	if p.Budget.RaisedAt != 0 {
+		if comma {
+			b = append(b, ',')
+		}
+		b = appendJSONInt(b, `"raised_at":`, p.Budget.RaisedAt)
 	}
 	b = append(b, `},"has_budget":`...)
 	b = strconv.AppendBool(b, p.HasBudget)
@@ -150,6 +157,9 @@ func appendSettingsJSON(b []byte, s *model.Settings) []byte {
 	}
 	if s.RaisedAt != 0 {
 		b = appendJSONInt(b, `,"raised_at":`, s.RaisedAt)
+	}
+	if s.LimitRaisedAt != 0 {
+		b = appendJSONInt(b, `,"limit_raised_at":`, s.LimitRaisedAt)
 	}
 	return append(b, '}')
 }

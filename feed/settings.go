@@ -150,9 +150,14 @@ func (s *SettingsStore) UpdateWorkspace(ctx context.Context, ws string, edit fun
 		// a raise adds credits (it ends a credits_exhausted OUT): stamped in
 		// the hash, the truth a mavtop started later reads; setting one for
 		// the first time configures mavtop and adds none
-		cur.RaisedAt = prev.RaisedAt
+		cur.RaisedAt, cur.LimitRaisedAt = prev.RaisedAt, prev.LimitRaisedAt
 		if prev.Allocation > 0 && cur.Allocation > prev.Allocation {
 			cur.RaisedAt = time.Now().UnixMilli()
+		}
+		// a usage limit raised or removed ends the 402 budget_exceeded it
+		// gave (model.LimitRaised): stamped likewise
+		if model.LimitRaised(prev.UsageLimit, cur.UsageLimit) {
+			cur.LimitRaisedAt = time.Now().UnixMilli()
 		}
 		if err := cur.Validate(); err != nil {
 			return "", model.Event{}, &InvalidError{What: "settings of " + ws, Err: err}
@@ -187,8 +192,13 @@ func (s *SettingsStore) UpdateProject(ctx context.Context, ws, project string, e
 				cur = model.ProjectBudget{}
 			}
 		}
+		prev := cur
 		if err := edit(&cur); err != nil {
 			return "", model.Event{}, err
+		}
+		cur.RaisedAt = prev.RaisedAt // the store's stamp, as UpdateWorkspace's
+		if model.LimitRaised(prev.Limit, cur.Limit) {
+			cur.RaisedAt = time.Now().UnixMilli()
 		}
 		if err := cur.Validate(); err != nil {
 			return "", model.Event{}, &InvalidError{What: "budget of " + ws + "/" + project, Err: err}

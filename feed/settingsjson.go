@@ -18,10 +18,10 @@ import (
 
 // settingsFields are model.Settings' JSON keys in declaration order (the order
 // json.Marshal writes them).
-var settingsFields = [...]string{"allocation", "usage_limit", "budget_alert", "alerts", "recharge_below", "recharge_amount", "raised_at"}
+var settingsFields = [...]string{"allocation", "usage_limit", "budget_alert", "alerts", "recharge_below", "recharge_amount", "raised_at", "limit_raised_at"}
 
 // budgetFields are model.ProjectBudget's, likewise.
-var budgetFields = [...]string{"budget_alert", "usage_limit"}
+var budgetFields = [...]string{"budget_alert", "usage_limit", "raised_at"}
 
 // scanSettings reads raw in json.Marshal's form of model.Settings; ok is
 // false when raw is in any other form (which does not mean it is invalid).
@@ -46,6 +46,8 @@ func scanSettings(raw string) (s model.Settings, ok bool) {
 			s.RechargeAmount = n
 		case 6:
 			s.RaisedAt = n
+		case 7:
+			s.LimitRaisedAt = n
 		}
 		return good
 	})
@@ -59,10 +61,13 @@ func scanSettings(raw string) (s model.Settings, ok bool) {
 func scanBudget(raw string) (b model.ProjectBudget, ok bool) {
 	ok = scanObject(raw, budgetFields[:], func(field int, sc *scanner) bool {
 		n, good := sc.int64()
-		if field == 0 {
+		switch field {
+		case 0:
 			b.Alert = n
-		} else {
+		case 1:
 			b.Limit = n
+		case 2:
+			b.RaisedAt = n
 		}
 		return good
 	})

@@ -76,7 +76,9 @@ const (
 // credits_exhausted 402, recharge or allocation raise (a settings entry in the
 // stream does not carry the allocation it replaced: the raise's time is the
 // settings hash's raised_at, Settings.RaisedAt). A success ends a project's
-// other refusals only.
+// other refusals only; a budget_exceeded also ends at a raise (or removal) of
+// the usage limit that gave it, newer than it by the hash's stamps
+// (limitRaisedAfter).
 func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
 	if w.settings.RaisedAt > e.TS && w.hist&histCredits == 0 {
 		// the allocation was raised after e (the settings hash says when):
@@ -95,10 +97,15 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
 	case e.Status == 402:
 		p := w.project(e.Project)
 		_, decided := p.refusing[e.Code]
-		if e.Code == CodeCreditsExhausted {
-			decided = decided || w.hist&histCredits != 0
-		} else {
-			decided = decided || p.settled
+		switch {
+		case decided:
+		case e.Code == CodeCreditsExhausted:
+			decided = w.hist&histCredits != 0
+		case e.Code == CodeBudgetExceeded && limitRaisedAfter(w, p, e.TS):
+			p.setRefusing(e.Code, false) // decided by the newer raise, as a success would
+			decided = true
+		default:
+			decided = p.settled
 		}
 		if !decided {
 			p.setRefusing(e.Code, true)
@@ -107,6 +114,18 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
 			l.decideBlocked(w, true)
 		}
 	}
+}
+
+// limitRaisedAfter reports whether a usage limit that may have given project
+// p a budget_exceeded 402 at ts was raised or removed after it, by the
+// settings hash's stamps (ProjectBudget.RaisedAt, Settings.LimitRaisedAt): the
+// project's own, or its workspace's unless the project's own limit refused
+// it. The hash holds the workspace's limit after the raise only: a project
+// limit nearer than the raised one was nearer than the old one too, so the
+// answer is the live ledger's (SetSettings judges by the old limit); after a
+// removal, only a project limit reached by the counters is taken to refuse.
+func limitRaisedAfter(w *wsState, p *projState, ts int64) bool {
+	return p.budget.RaisedAt > ts || w.settings.LimitRaisedAt > ts && !p.ownLimitRefuses(w.settings.UsageLimit, w.used)
 }
 
 // decideBlocked sets blocked unless a newer event decided it already.

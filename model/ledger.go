@@ -497,6 +497,37 @@ func (w *wsState) creditsBack() {
 	}
 }
 
+// limitRaised ends the project's budget_exceeded refusal: the usage limit
+// that gave it was raised or removed (LimitRaised), so its calls go through
+// again, as a success of the project would say. Recorded even when no 402 was
+// seen, so that one older than the raise read back later refuses nothing.
+func (p *projState) limitRaised() {
+	p.setRefusing(CodeBudgetExceeded, false)
+}
+
+// limitRaisedSince reports whether a usage limit that refused project op of
+// workspace o was raised or removed by the settings w and p hold now: the
+// project's own, or the workspace's when the project's own did not refuse.
+func limitRaisedSince(o *wsState, op *projState, w *wsState, p *projState) bool {
+	if p.budget.Unreadable == "" && LimitRaised(op.budget.Limit, p.budget.Limit) {
+		return true
+	}
+	return w.settings.Unreadable == "" && LimitRaised(o.settings.UsageLimit, w.settings.UsageLimit) &&
+		!op.ownLimitRefuses(o.settings.UsageLimit, o.used)
+}
+
+// ownLimitRefuses reports whether the project's own usage limit, rather than
+// its workspace's (wLimit, wUsed credits used), refuses its calls: reached by
+// the counters, or nearer than the workspace's (refusedBy's rule). A raise of
+// the workspace's limit leaves those 402s standing.
+func (p *projState) ownLimitRefuses(wLimit, wUsed int64) bool {
+	pl := p.budget.Limit
+	if pl <= 0 {
+		return false
+	}
+	return p.used >= pl || wLimit > 0 && pl-p.used < wLimit-wUsed
+}
+
 // setRefusing records whether the project is being refused with code now.
 func (p *projState) setRefusing(code string, on bool) {
 	if p.refusing == nil {
@@ -575,6 +606,14 @@ func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	if w.settings.Allocation > 0 && s.Allocation > w.settings.Allocation {
 		w.creditAdded() // a raise adds credits; setting one for the first time configures mavtop
 	}
+	if s.Unreadable == "" && LimitRaised(w.settings.UsageLimit, s.UsageLimit) {
+		// the workspace's usage limit raised or removed: the 402s it gave end
+		for _, p := range w.projects {
+			if !p.ownLimitRefuses(w.settings.UsageLimit, w.used) {
+				p.limitRaised()
+			}
+		}
+	}
 	w.settings, w.hasSettings = s, true
 	w.arm(l.defaults)
 	if w.used >= w.nextAt {
@@ -594,6 +633,9 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 	l.version++
 	w := l.workspace(ws)
 	p := w.project(project)
+	if b.Unreadable == "" && LimitRaised(p.budget.Limit, b.Limit) {
+		p.limitRaised() // its usage limit raised or removed: the 402s it gave end
+	}
 	p.budget, p.hasBudget = b, true
 	w.limits = w.limits || b.Judged()
 	l.fireProject(w, p, ts) // fires what the budget puts behind the project, arms the rest
@@ -678,7 +720,11 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			if o := old[name]; o != nil {
 				for pn, op := range o.projects {
 					if len(op.refusing) > 0 {
-						w.project(pn).refusing = maps.Clone(op.refusing) // o may be shared with a clone
+						p := w.project(pn)
+						p.refusing = maps.Clone(op.refusing) // o may be shared with a clone
+						if p.refusing[CodeBudgetExceeded] && limitRaisedSince(o, op, w, p) {
+							p.limitRaised() // raised while the gap the re-read fills
+						}
 					}
 				}
 			}

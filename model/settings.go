@@ -36,6 +36,12 @@ type Settings struct {
 	// orders it against the 402s it reads back (a settings entry in the stream
 	// carries the new allocation only, not the one it replaced).
 	RaisedAt int64 `json:"raised_at,omitempty"`
+	// LimitRaisedAt is when the usage limit was last raised or removed (unix
+	// ms; 0 never): a budget_exceeded 402 older than it no longer refuses
+	// (LimitRaised), as a credits_exhausted older than RaisedAt does not. The
+	// settings store stamps it, so a mavtop started after the raise orders it
+	// against the 402s it reads back.
+	LimitRaisedAt int64 `json:"limit_raised_at,omitempty"`
 	// Unreadable says why the value stored for the workspace could not be
 	// read (UnreadableSettings: it names the field, sanitised); "" when it
 	// could. A value present but unreadable is not "unset": every other field
@@ -100,6 +106,9 @@ func (s *Settings) Validate() error {
 	if s.RaisedAt < 0 {
 		errs = append(errs, fmt.Errorf("raised_at %d must not be negative", s.RaisedAt))
 	}
+	if s.LimitRaisedAt < 0 {
+		errs = append(errs, fmt.Errorf("limit_raised_at %d must not be negative", s.LimitRaisedAt))
+	}
 	if s.RechargeBelow < 0 || s.RechargeAmount < 0 {
 		errs = append(errs, errors.New("recharge threshold and amount must not be negative"))
 	}
@@ -115,10 +124,19 @@ type ProjectBudget struct {
 	Alert int64 `json:"budget_alert,omitempty"`
 	// Limit is a hard cap in credits (402 budget_exceeded when reached); 0 means none.
 	Limit int64 `json:"usage_limit,omitempty"`
+	// RaisedAt is when Limit was last raised or removed (unix ms; 0 never):
+	// Settings.LimitRaisedAt for the project's limit.
+	RaisedAt int64 `json:"raised_at,omitempty"`
 	// Unreadable is Settings.Unreadable for the project's stored budget: the
 	// project is judged LevelUnknown (it may have a limit, reached or not).
 	Unreadable string `json:"-"`
 }
+
+// LimitRaised reports whether a usage limit changed from old to now lets
+// through calls old refused: raised, or removed (0: none). A budget_exceeded
+// 402 by the old limit no longer refuses after it (README, "Forecasts": the
+// refusal rules), as credit added ends a credits_exhausted one.
+func LimitRaised(old, now int64) bool { return old > 0 && (now <= 0 || now > old) }
 
 // Judged reports whether the budget is judged by Assess: it has a usage
 // limit, or its stored value cannot be read (so it may have one).
@@ -136,6 +154,8 @@ func (b *ProjectBudget) Validate() error {
 	switch {
 	case b.Alert < 0 || b.Limit < 0:
 		return errors.New("project budget alert and limit must not be negative")
+	case b.RaisedAt < 0:
+		return fmt.Errorf("raised_at %d must not be negative", b.RaisedAt)
 	case b.Limit > MaxCredits || b.Alert > MaxCredits:
 		return fmt.Errorf("project budget larger than %d credits", int64(MaxCredits))
 	case b.Limit > 0 && b.Alert > b.Limit:

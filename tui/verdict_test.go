@@ -222,9 +222,12 @@ func TestAProjectHeldAtItsLimit(t *testing.T) {
 
 // TestAProjectRefusedAfterItsLimitWasRaised is the demo's hooli-ml for the
 // minute after its owner raised training's limit from 90,000 to 117,000 and
-// before training's next call: the newest budget_exceeded still holds it
-// reached, and the detail says why, not "reached: 27,000 left cannot cover
-// one typical charge (25)".
+// before training's next call: the raise ends the budget_exceeded it gave
+// (model.LimitRaised), so the row says neither "limit reached" nor crit and
+// the detail no refusal; training is at 76 % of its new limit, high. A 402
+// newer than the raise (the API refuses with 27,000 left by the counters:
+// a limit mavtop does not know) holds it reached again, and the detail says
+// why, not "reached: 27,000 left cannot cover one typical charge (25)".
 func TestAProjectRefusedAfterItsLimitWasRaised(t *testing.T) {
 	start := testNow.Add(-3 * time.Hour)
 	l := model.NewLedger(model.MonthlyUTC, start)
@@ -235,13 +238,29 @@ func TestAProjectRefusedAfterItsLimitWasRaised(t *testing.T) {
 		at := testNow.Add(time.Duration(i-45) * time.Minute).UnixMilli()
 		l.Apply(&model.Event{TS: at, Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Credits: 25, Status: 200})
 	}
-	l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Status: 402, Code: model.CodeBudgetExceeded})
-	l.SetBudget("hooli-ml", "training", model.ProjectBudget{Limit: 117_000}, testNow.UnixMilli())
-	v, f, _ := l.VerdictForecast("hooli-ml", testNow)
-	if v.Project != "training" || f.Remaining != 27_000 || !f.Reached {
-		t.Fatalf("fixture: verdict %+v, forecast %+v", v, f)
+	l.Apply(&model.Event{TS: testNow.Add(-2 * time.Minute).UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Status: 402, Code: model.CodeBudgetExceeded})
+	if v, f, _ := l.VerdictForecast("hooli-ml", testNow); !v.LimitReached || !f.Reached {
+		t.Fatalf("fixture, at 90,000/90,000 refused: verdict %+v, forecast %+v", v, f)
 	}
-	s := ansi.Strip(detailOf(testCommon(), l, "hooli-ml", 240, 30).View())
+	l.SetBudget("hooli-ml", "training", model.ProjectBudget{Limit: 117_000}, testNow.Add(-time.Minute).UnixMilli())
+	v, f, _ := l.VerdictForecast("hooli-ml", testNow)
+	if v.Project != "training" || v.Level != model.LevelHigh || v.LimitReached || f.Remaining != 27_000 || f.Reached || f.RunsOut {
+		t.Fatalf("raised: verdict %+v, forecast %+v; want training high, 27,000 left, not reached", v, f)
+	}
+	c := testCommon()
+	if row := gaugeLine(c, l, 198, "hooli-ml"); strings.Contains(row, "limit reached") || strings.Contains(row, "crit") || !strings.Contains(row, "high") {
+		t.Errorf("row after the raise %q: want high, no limit reached", row)
+	}
+	s := ansi.Strip(detailOf(c, l, "hooli-ml", 240, 30).View())
+	if strings.Contains(s, "refused") || strings.Contains(s, "cannot cover") || strings.Contains(s, "limit reached") {
+		t.Errorf("detail after the raise: want no refusal:\n%s", s)
+	}
+	// refused again after the raise: the 402 is the newer, reached again
+	l.Apply(&model.Event{TS: testNow.UnixMilli(), Workspace: "hooli-ml", Project: "training", Endpoint: "/x", Status: 402, Code: model.CodeBudgetExceeded})
+	if _, f, _ := l.VerdictForecast("hooli-ml", testNow); !f.Reached || f.Remaining != 27_000 {
+		t.Fatalf("refused after the raise: forecast %+v, want reached with 27,000 left", f)
+	}
+	s = ansi.Strip(detailOf(c, l, "hooli-ml", 240, 30).View())
 	if strings.Contains(s, "cannot cover") || !strings.Contains(s, "refused: budget_exceeded newer than its last success (27,000 left by the counters)") {
 		t.Errorf("detail: want the refusal as the reason, not a typical charge 27,000 cannot cover:\n%s", s)
 	}

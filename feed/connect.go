@@ -1,9 +1,11 @@
 package feed
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -97,6 +99,12 @@ func Connect(ctx context.Context, opt ConnectOptions) (redis.UniversalClient, er
 	}
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
+		if addr, ok := plainBehindTLS(opt.URL); ok {
+			// not wrapped: the cause is the timeout, which a caller with a
+			// backoff would retry as if the server were down
+			return nil, fmt.Errorf("connect to redis %s: the TLS handshake did not complete: %s answers plain Redis, without TLS; use redis:// (was: %s)",
+				RedactURL(opt.URL), addr, scrubSecrets(err.Error(), opt.URL))
+		}
 		return nil, &redactedError{msg: scrubSecrets(fmt.Sprintf("connect to redis %s: %v", RedactURL(opt.URL), err), opt.URL), err: err}
 	}
 	return c, nil
@@ -188,4 +196,34 @@ func RedactURL(url string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// plainBehindTLS reports whether the first address of a rediss:// URL answers
+// a plain-text PING as Redis does (+PONG, or an error reply such as -NOAUTH):
+// a server without TLS, where the TLS handshake waits for ever and go-redis
+// says only "context deadline exceeded". It returns that address. It asks at
+// most for a second, only after a connection failed.
+func plainBehindTLS(urls string) (string, bool) {
+	first, _, _ := strings.Cut(urls, ",")
+	if !strings.HasPrefix(strings.TrimSpace(first), "rediss://") {
+		return "", false
+	}
+	o, err := redis.ParseURL(strings.TrimSpace(first))
+	if err != nil {
+		return "", false
+	}
+	conn, err := net.DialTimeout("tcp", o.Addr, time.Second)
+	if err != nil {
+		return "", false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return "", false
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return "", false
+	}
+	return o.Addr, strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH") || strings.HasPrefix(line, "-ERR")
 }

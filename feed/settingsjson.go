@@ -26,11 +26,11 @@ var budgetFields = [...]string{"budget_alert", "usage_limit", "raised_at"}
 // scanSettings reads raw in json.Marshal's form of model.Settings; ok is
 // false when raw is in any other form (which does not mean it is invalid).
 func scanSettings(raw string) (s model.Settings, ok bool) {
-	ok = scanObject(raw, settingsFields[:], func(field int, sc *scanner) bool {
+	ok = scanObject(raw, settingsFields[:], func(field int, sc scanner) (scanner, bool) {
 		if field == 3 {
 			alerts, good := sc.ints()
 			s.Alerts = alerts
-			return good
+			return sc, good
 		}
 		n, good := sc.int64()
 		switch field {
@@ -49,7 +49,7 @@ func scanSettings(raw string) (s model.Settings, ok bool) {
 		case 7:
 			s.LimitRaisedAt = n
 		}
-		return good
+		return sc, good
 	})
 	if !ok {
 		return model.Settings{}, false
@@ -59,7 +59,7 @@ func scanSettings(raw string) (s model.Settings, ok bool) {
 
 // scanBudget is scanSettings for model.ProjectBudget.
 func scanBudget(raw string) (b model.ProjectBudget, ok bool) {
-	ok = scanObject(raw, budgetFields[:], func(field int, sc *scanner) bool {
+	ok = scanObject(raw, budgetFields[:], func(field int, sc scanner) (scanner, bool) {
 		n, good := sc.int64()
 		switch field {
 		case 0:
@@ -69,7 +69,7 @@ func scanBudget(raw string) (b model.ProjectBudget, ok bool) {
 		case 2:
 			b.RaisedAt = n
 		}
-		return good
+		return sc, good
 	})
 	if !ok {
 		return model.ProjectBudget{}, false
@@ -79,8 +79,11 @@ func scanBudget(raw string) (b model.ProjectBudget, ok bool) {
 
 // scanObject reads raw as one JSON object whose keys are among fields, each at
 // most once and in their order, with no spaces anywhere; value reads the value
-// of fields[i] (false: not in the fast form).
-func scanObject(raw string, fields []string, value func(field int, sc *scanner) bool) bool {
+// of fields[i] (false: not in the fast form) from the scanner it is given and
+// returns it past the value: by value, not by pointer, so that the scanner
+// stays on the stack (a pointer given to value moved it to the heap, an
+// allocation for each of 100k settings).
+func scanObject(raw string, fields []string, value func(field int, sc scanner) (scanner, bool)) bool {
 	sc := scanner{s: raw}
 	if !sc.lit('{') {
 		return false
@@ -98,7 +101,10 @@ func scanObject(raw string, fields []string, value func(field int, sc *scanner) 
 		for i < len(fields) && fields[i] != key {
 			i++
 		}
-		if i == len(fields) || !sc.lit(':') || !value(i, &sc) {
+		if i == len(fields) || !sc.lit(':') {
+			return false
+		}
+		if sc, ok = value(i, sc); !ok {
 			return false
 		}
 		next = i + 1

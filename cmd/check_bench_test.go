@@ -29,7 +29,8 @@ import (
 // not read). Target: check ≤ 2× bare. redis-cmds/op counts the commands each
 // run sends (INFO commandstats, the benchmark's own INFO left out).
 // check-limited-100k is check with a usage limit on one workspace's project
-// in a hundred: their usage is in used_by.
+// in a hundred: their usage is in used_by. check-text is check without
+// --json (the status line with its perfdata, the table).
 func BenchmarkCheckRead(b *testing.B) {
 	// the collector set as the binary sets it (main: memlimit.Apply), not
 	// the test binary's GOGC=100, which collected check's heap several
@@ -59,20 +60,28 @@ func BenchmarkCheckRead(b *testing.B) {
 				bc.Close()
 			}
 		})
-		runCheck := func(b *testing.B, rows int) {
+		runCheck := func(b *testing.B, rows int, text bool) {
+			args := []string{"check", "--redis-timeout=1m", "--redis=" + srv.URL}
+			if !text {
+				args = append(args, "--json")
+			}
 			check := func(out io.Writer) int {
 				root := newRootCmd()
 				root.SetOut(out)
 				root.SetErr(io.Discard)
 				// a loaded machine must not turn the figure into a timeout
-				return run(root, []string{"check", "--json", "--redis-timeout=1m", "--redis=" + srv.URL}, io.Discard)
+				return run(root, args, io.Discard)
 			}
 			// the output is counted once, before the runs measured:
 			// counting its rows (3.5 MB at 10k) is the benchmark's work,
 			// not check's, which a user writing it to a pipe does not pay
 			var out countingWriter
-			if code := check(&out); code == checkUnknown || out.rows != rows {
-				b.Fatalf("exit %d, %d rows, want %d: %s", code, out.rows, rows, out.head)
+			code, got := check(&out), out.rows
+			if text {
+				got = out.lines - 3 // the status line, the header, the rule
+			}
+			if code == checkUnknown || got != rows {
+				b.Fatalf("exit %d, %d rows, want %d: %s", code, got, rows, out.head)
 			}
 			b.ResetTimer()
 			defer reportCPU(b, c)()
@@ -82,7 +91,8 @@ func BenchmarkCheckRead(b *testing.B) {
 				}
 			}
 		}
-		b.Run(fmt.Sprintf("check-%dk", n/1000), func(b *testing.B) { runCheck(b, n) })
+		b.Run(fmt.Sprintf("check-%dk", n/1000), func(b *testing.B) { runCheck(b, n, false) })
+		b.Run(fmt.Sprintf("check-text-%dk", n/1000), func(b *testing.B) { runCheck(b, n, true) })
 		if n == 100_000 {
 			budgets := map[string]any{}
 			for i := 0; i < n; i += 100 {
@@ -91,7 +101,7 @@ func BenchmarkCheckRead(b *testing.B) {
 			if err := c.HSet(ctx0, keys.Settings(), budgets).Err(); err != nil {
 				b.Fatal(err)
 			}
-			b.Run(fmt.Sprintf("check-limited-%dk", n/1000), func(b *testing.B) { runCheck(b, n) })
+			b.Run(fmt.Sprintf("check-limited-%dk", n/1000), func(b *testing.B) { runCheck(b, n, false) })
 		}
 	}
 }
@@ -144,11 +154,12 @@ func fillScale(tb testing.TB, c redis.UniversalClient, keys feed.Keys, n int) *m
 }
 
 // countingWriter counts the rows of check's JSON (each has one "workspace"
-// key) without keeping the output.
+// key) and the lines of its text without keeping the output.
 type countingWriter struct {
-	rows int
-	head []byte // the start of the output, to say what went wrong
-	tail []byte // the end of the last write, where a key may begin
+	rows  int
+	lines int    // of check's text
+	head  []byte // the start of the output, to say what went wrong
+	tail  []byte // the end of the last write, where a key may begin
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
@@ -159,6 +170,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	// a key split between two writes: the last write's end and this one's start
 	edge := append(w.tail, p[:min(len(p), len(key)-1)]...)
 	w.rows += bytes.Count(edge, key) + bytes.Count(p, key)
+	w.lines += bytes.Count(p, []byte{'\n'})
 	w.tail = append(w.tail[:0], p[max(0, len(p)-len(key)+1):]...)
 	return len(p), nil
 }

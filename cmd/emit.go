@@ -9,7 +9,6 @@ import (
 	"net"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -270,14 +269,12 @@ func connectRetrying(ctx context.Context, rf *redisFlags, retryFor time.Duration
 }
 
 // unreachable reports whether err is a network failure to reach Redis, or a
-// Redis still loading its data after a restart (LOADING: it answers every
-// command with that until the dataset is in memory), worth retrying; not a
-// refusal by a Redis that answered.
+// reply by which Redis says "not now" (feed.NotNow: LOADING while a restart
+// reads its data, BUSY while a script runs, a failover's MASTERDOWN…), worth
+// retrying like the publisher's writes; not a refusal by a Redis that answered.
 func unreachable(err error) bool {
 	var ne net.Error
-	var re redis.Error
-	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF) ||
-		(errors.As(err, &re) && strings.HasPrefix(re.Error(), "LOADING "))
+	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF) || feed.NotNow(err)
 }
 
 // parseTS reads unix milliseconds or an RFC 3339 time.

@@ -194,6 +194,49 @@ func TestEmitRetriesARedisStillLoading(t *testing.T) {
 	}
 }
 
+// TestEmitRetriesARedisBusyWithAScript: a Redis running a script past
+// busy-reply-threshold answers every command BUSY until the script ends; like
+// LOADING that is "not now", so emit retries it and writes the event once
+// (it exited 1 at once, the event lost, although --retry-for is for Redis
+// being away a while).
+func TestEmitRetriesARedisBusyWithAScript(t *testing.T) {
+	srv := feedtest.StartReal(t, "needs redis-server (a server busy with a script)")
+	ctx := context.Background()
+	c := srv.Client()
+	if err := c.ConfigSet(ctx, "busy-reply-threshold", "100").Err(); err != nil {
+		t.Fatal(err)
+	}
+	// A script that runs 4 s of the server's clock and then ends on its own.
+	busy := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: -1, MaxRetries: -1})
+	defer busy.Close()
+	done := make(chan error, 1)
+	go func() {
+		done <- busy.Eval(ctx, `local e = tonumber(redis.call('TIME')[1]) + 4
+while tonumber(redis.call('TIME')[1]) < e do end
+return 1`, nil).Err()
+	}()
+	probe := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
+	defer probe.Close()
+	waitUntil(t, 30*time.Second, "the server to answer BUSY", func() bool {
+		err := probe.Ping(ctx).Err()
+		return err != nil && strings.HasPrefix(err.Error(), "BUSY")
+	})
+	out, errOut, code := runMavtop(t, "emit", "--redis", srv.URL, "--retry-for", "60s", "--ws", "acme", "--endpoint", "/responses", "--credits", "37")
+	if err := <-done; err != nil {
+		t.Fatalf("the script: %v", err)
+	}
+	if code != 0 || !strings.Contains(out, "recorded") || !strings.Contains(errOut, "BUSY") || !strings.Contains(errOut, "retrying for up to 1m0s") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 0, recorded after retrying", code, out, errOut)
+	}
+	p := model.MonthlyUTC.At(time.Now())
+	if n, err := probe.HGet(ctx, feed.Keys{}.Used(p.Key), "acme").Int64(); err != nil || n != 37 {
+		t.Errorf("used acme = %d (%v), want the 37 credits emitted once", n, err)
+	}
+	if n, _ := probe.XLen(ctx, feed.Keys{}.Stream()).Result(); n != 1 {
+		t.Errorf("the stream holds %d entries, want 1", n)
+	}
+}
+
 // TestEmitGivesUpAfterRetryFor: with no Redis at all emit retries for
 // --retry-for, then exits 1 saying why and how often it tried; 10 s by default.
 func TestEmitGivesUpAfterRetryFor(t *testing.T) {

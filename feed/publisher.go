@@ -414,19 +414,30 @@ func (p *Publisher) writeChunk(ctx context.Context, lnp **lane, evs []model.Even
 func retryable(err error) bool {
 	var re redis.Error
 	if errors.As(err, &re) {
-		msg := re.Error()
-		// Replies that mean "not now" rather than "never". EXECABORT: a command
-		// was refused while queued (a server still loading its AOF after a
-		// restart says LOADING there), so the whole MULTI was discarded and
-		// nothing was written: sending it again is safe.
-		for _, pfx := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY", "EXECABORT"} {
-			if len(msg) >= len(pfx) && msg[:len(pfx)] == pfx {
-				return true
-			}
-		}
-		return false
+		return NotNow(err)
 	}
 	return true
+}
+
+// NotNow reports whether err is a reply by which Redis says "not now" rather
+// than "never": LOADING (a restart still reading its data), READONLY and
+// MASTERDOWN (a failover under way), TRYAGAIN and CLUSTERDOWN (a Cluster
+// resharding or healing), BUSY (a script running past busy-reply-threshold,
+// until it ends or SCRIPT KILL) and EXECABORT (a command refused while
+// queued, LOADING among them, so the whole MULTI was discarded and nothing was
+// written: sending it again is safe). False for any other error.
+func NotNow(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := re.Error()
+	for _, pfx := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY", "EXECABORT"} {
+		if len(msg) >= len(pfx) && msg[:len(pfx)] == pfx {
+			return true
+		}
+	}
+	return false
 }
 
 // notSent reports whether err shows the write never left this process: no

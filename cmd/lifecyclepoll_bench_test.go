@@ -27,7 +27,7 @@ func BenchmarkLifecyclePoll(b *testing.B) {
 	entries := make([]notify.Entry, n)
 	for i := range entries {
 		a := model.Alert{ID: fmt.Sprintf("2026-11/ws%06d/-/threshold/50", i), Level: model.LevelWarn}
-		entries[i] = notify.Entry{Rev: uint64(i + 1), Summary: "ws used 50 % of its 1,000-credit allocation",
+		entries[i] = notify.Entry{Rev: uint64(i + 1), Summary: "ws used 50 % of its 1,000-credit cap",
 			StoredAlert: feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: a, Status: model.AlertFiring, FiredAt: at},
 				Deliveries: []feed.Delivery{{Done: true, Sinks: map[string]feed.SinkResult{"hook": {Result: feed.ResultSent, Attempts: 1}}}}}}
 	}

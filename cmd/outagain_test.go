@@ -89,8 +89,8 @@ func TestOutAfterARechargeFiresAgain(t *testing.T) {
 			text := strings.Join(lines, "\n")
 			for _, want := range []string{
 				// refused once when the recharge came; twice when the second 402 came with it
-				map[bool]string{false: "credit added to ord2: recharge +50, after 402 credits_exhausted (1 this period; 150 credits: allocation 100 + recharges 50, 100 credits used)",
-					true: "credit added to ord2: recharge +50, after 402 credits_exhausted (2 this period; 150 credits: allocation 100 + recharges 50, 100 credits used)"}[together],
+				map[bool]string{false: "credit added to ord2: recharge +50, after 402 credits_exhausted (at the time: 1 this period; 150 credits: allocation 100 + recharges 50, 100 credits used)",
+					true: "credit added to ord2: recharge +50, after 402 credits_exhausted (at the time: 2 this period; 150 credits: allocation 100 + recharges 50, 100 credits used)"}[together],
 				"the API refuses ord2's calls with 402 credits_exhausted (2 this period)",
 			} {
 				if !strings.Contains(text, want) {

@@ -78,7 +78,7 @@ func TestWatchDeliversAndAlertsLists(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	out, _, _ := runMavtop(t, "alerts", "--redis", srv.URL)
-	if !strings.Contains(out, "acme used 50 % of its 1,000-credit allocation") || !strings.Contains(out, "✓ sent 1 sink") {
+	if !strings.Contains(out, "acme used 50 % of its 1,000-credit cap") || !strings.Contains(out, "✓ sent 1 sink") {
 		t.Errorf("alerts:\n%s", out)
 	}
 	stop()

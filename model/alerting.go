@@ -519,20 +519,30 @@ func (a *Alert) where() string {
 	return a.Workspace
 }
 
+// capWord names the effective cap an alert is judged against as it is:
+// the usage limit, or the cap, the allocation plus this period's recharges
+// (README, help: "its 1,500-credit allocation" counted the recharges
+// without saying so; "allocation + recharges" cut the banner at 80 columns).
 func capWord(k CapKind) string {
 	if k == CapLimit {
 		return "usage limit"
 	}
-	return "allocation"
+	return "cap"
 }
+
+// atTheTime heads the figures in an alert's parentheses: they are the ones
+// it was judged with (when it fired or resolved), kept in its record and
+// shown beside rows that say the figures of now; "(1,125 credits used, 75 %)"
+// beside a row at 92 % read as current.
+const atTheTime = "at the time: "
 
 // sentence words the alert as it fires, or as it resolves: one case per kind,
 // so the two wordings of a kind stay side by side and share their numbers.
 func (a *Alert) sentence(resolved bool) string {
-	used := FormatCredits(a.Used) + " credits used"
+	used := atTheTime + FormatCredits(a.Used) + " credits used"
 	// "760 of 1,000 credits": the figures in the parentheses, which a
 	// narrow banner leaves out first, not in the sentence it keeps
-	of := FormatCredits(a.Used) + " of " + FormatCredits(a.Cap) + " credits"
+	of := atTheTime + FormatCredits(a.Used) + " of " + FormatCredits(a.Cap) + " credits"
 	either := func(firing, back string) string {
 		if resolved {
 			return back
@@ -544,7 +554,7 @@ func (a *Alert) sentence(resolved bool) string {
 		return fmt.Sprintf("%s %s %d %% of its %s-credit %s (%s, %s)", a.where(), either("used", "is back under"),
 			a.Threshold, FormatCredits(a.Cap), capWord(a.CapKind), used, FormatPercent(a.PercentUsed))
 	case AlertAllocation:
-		return either(fmt.Sprintf("%s used its whole allocation (%s)", a.where(), of),
+		return either(fmt.Sprintf("%s used all its credits (%s)", a.where(), of),
 			fmt.Sprintf("%s has credits again: its allocation is now %s credits (%s)", a.where(), FormatCredits(a.Cap), used))
 	case AlertUsageLimit, AlertProjectLimit:
 		return either(fmt.Sprintf("%s reached its usage limit (%s): its calls now get 402 budget_exceeded", a.where(), of),
@@ -555,9 +565,9 @@ func (a *Alert) sentence(resolved bool) string {
 	case AlertRefusals:
 		if resolved && a.Code == CodeCreditsExhausted {
 			// only credit added ends it (the OUT rule), never a call
-			return fmt.Sprintf("credit added to %s: %s, after 402 %s (%d this period; %s credits: allocation %s + recharges %s, %s)",
-				a.where(), a.creditAdded(), a.Code, a.Refused, FormatCredits(a.Allocation+a.Recharged),
-				FormatCredits(a.Allocation), FormatCredits(a.Recharged), used)
+			return fmt.Sprintf("credit added to %s: %s, after 402 %s (%s%d this period; %s credits: allocation %s + recharges %s, %s credits used)",
+				a.where(), a.creditAdded(), a.Code, atTheTime, a.Refused, FormatCredits(a.Allocation+a.Recharged),
+				FormatCredits(a.Allocation), FormatCredits(a.Recharged), FormatCredits(a.Used))
 		}
 		return fmt.Sprintf(either("the API refuses %s's calls with 402 %s (%d this period)", "%s's calls succeed again after 402 %s (%d this period)"),
 			a.where(), a.Code, a.Refused)

@@ -103,10 +103,10 @@ func TestAlertSummariesSayWhatOf(t *testing.T) {
 	l.Apply(&e)
 	lines := newLifecycle().step(l, t0.Add(2*time.Minute))
 	want := []string{
-		"firing 2026-11/acme/-/budget_alert/-: acme reached its budget alert (760 credits used, alert at 300)",
-		"firing 2026-11/acme/-/threshold/50: acme used 50 % of its 800-credit usage limit (760 credits used, 95.0 %)",
-		"firing 2026-11/acme/-/threshold/75: acme used 75 % of its 800-credit usage limit (760 credits used, 95.0 %)",
-		"firing 2026-11/acme/-/threshold/90: acme used 90 % of its 800-credit usage limit (760 credits used, 95.0 %)",
+		"firing 2026-11/acme/-/budget_alert/-: acme reached its budget alert (at the time: 760 credits used, alert at 300)",
+		"firing 2026-11/acme/-/threshold/50: acme used 50 % of its 800-credit usage limit (at the time: 760 credits used, 95.0 %)",
+		"firing 2026-11/acme/-/threshold/75: acme used 75 % of its 800-credit usage limit (at the time: 760 credits used, 95.0 %)",
+		"firing 2026-11/acme/-/threshold/90: acme used 90 % of its 800-credit usage limit (at the time: 760 credits used, 95.0 %)",
 	}
 	if !slices.Equal(lines, want) {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
@@ -123,9 +123,9 @@ func TestAlertProjectBudgets(t *testing.T) {
 	// 75) as percents of the project's limit fire too, before any 402, at the
 	// level the project's row shows (high)
 	want := []string{
-		"firing 2026-11/acme/web/project_budget_alert/-: acme/web reached its budget alert (150 credits used, alert at 100)",
-		"firing 2026-11/acme/web/threshold/50: acme/web used 50 % of its 200-credit usage limit (150 credits used, 75 %)",
-		"firing 2026-11/acme/web/threshold/75: acme/web used 75 % of its 200-credit usage limit (150 credits used, 75 %)",
+		"firing 2026-11/acme/web/project_budget_alert/-: acme/web reached its budget alert (at the time: 150 credits used, alert at 100)",
+		"firing 2026-11/acme/web/threshold/50: acme/web used 50 % of its 200-credit usage limit (at the time: 150 credits used, 75 %)",
+		"firing 2026-11/acme/web/threshold/75: acme/web used 75 % of its 200-credit usage limit (at the time: 150 credits used, 75 %)",
 	}
 	if got := lc.step(l, t0.Add(2*time.Minute)); !slices.Equal(got, want) {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -231,9 +231,9 @@ func TestAlertRemovedThresholdResolvesWithoutClaimingBackUnder(t *testing.T) {
 	l.SetSettings("acme", Settings{Allocation: 1000, Alerts: []int{60, 80, 95}}, ms(time.Minute))
 	lines := lc.step(l, now)
 	want := []string{
-		"resolved 2026-11/acme/-/threshold/50: acme is no longer alerted on (its line was removed from the settings); it had fired as: acme used 50 % of its 1,000-credit allocation (760 credits used, 76 %)",
-		"firing 2026-11/acme/-/threshold/60: acme used 60 % of its 1,000-credit allocation (760 credits used, 76 %)",
-		"resolved 2026-11/acme/-/threshold/75: acme is no longer alerted on (its line was removed from the settings); it had fired as: acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)",
+		"resolved 2026-11/acme/-/threshold/50: acme is no longer alerted on (its line was removed from the settings); it had fired as: acme used 50 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)",
+		"firing 2026-11/acme/-/threshold/60: acme used 60 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)",
+		"resolved 2026-11/acme/-/threshold/75: acme is no longer alerted on (its line was removed from the settings); it had fired as: acme used 75 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)",
 	}
 	if !slices.Equal(lines, want) {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
@@ -250,7 +250,7 @@ func TestAlertPeriodRolloverResolves(t *testing.T) {
 	if len(tr) != 1 || tr[0].Status != AlertResolved || tr[0].Alert.ID != old.ID {
 		t.Fatalf("got %+v", tr)
 	}
-	want := "billing period 2026-10 ended: acme used 90 % of its 1,000-credit allocation (950 credits used, 95.0 %)"
+	want := "billing period 2026-10 ended: acme used 90 % of its 1,000-credit cap (at the time: 950 credits used, 95.0 %)"
 	if s := tr[0].Summary(l.Period().Key); s != want {
 		t.Fatalf("summary %q\nwant    %q", s, want)
 	}
@@ -319,7 +319,7 @@ func TestAlertRunOut(t *testing.T) {
 		t.Fatalf("run-out %+v, forecast %+v", a, f)
 	}
 	tr := AlertTransition{Alert: a, Status: AlertFiring}
-	want := fmt.Sprintf("acme runs out of credits in 15 h at %s credits/h, 31 h before the billing period ends (600 credits used of its 10,000-credit allocation)",
+	want := fmt.Sprintf("acme runs out of credits in 15 h at %s credits/h, 31 h before the billing period ends (at the time: 600 credits used of its 10,000-credit cap)",
 		FormatCredits(int64(f.BurnPerHour+0.5)))
 	if s := tr.Summary(l.Period().Key); s != want {
 		t.Fatalf("summary %q", s)
@@ -357,26 +357,26 @@ func TestAlertSentencesEveryKind(t *testing.T) {
 		firing, resolved string
 	}{
 		{with(func(a *Alert) { a.Kind, a.Threshold = AlertThreshold, 75 }),
-			"acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)",
-			"acme is back under 75 % of its 1,000-credit allocation (760 credits used, 76 %)"},
+			"acme used 75 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)",
+			"acme is back under 75 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)"},
 		{with(func(a *Alert) { a.Kind, a.Threshold, a.CapKind = AlertThreshold, 90, CapLimit }),
-			"acme used 90 % of its 1,000-credit usage limit (760 credits used, 76 %)",
-			"acme is back under 90 % of its 1,000-credit usage limit (760 credits used, 76 %)"},
+			"acme used 90 % of its 1,000-credit usage limit (at the time: 760 credits used, 76 %)",
+			"acme is back under 90 % of its 1,000-credit usage limit (at the time: 760 credits used, 76 %)"},
 		{with(func(a *Alert) { a.Kind = AlertAllocation }),
-			"acme used its whole allocation (760 of 1,000 credits)",
-			"acme has credits again: its allocation is now 1,000 credits (760 credits used)"},
+			"acme used all its credits (at the time: 760 of 1,000 credits)",
+			"acme has credits again: its allocation is now 1,000 credits (at the time: 760 credits used)"},
 		{with(func(a *Alert) { a.Kind = AlertUsageLimit }),
-			"acme reached its usage limit (760 of 1,000 credits): its calls now get 402 budget_exceeded",
-			"acme is under its usage limit again: the limit is now 1,000 credits (760 credits used)"},
+			"acme reached its usage limit (at the time: 760 of 1,000 credits): its calls now get 402 budget_exceeded",
+			"acme is under its usage limit again: the limit is now 1,000 credits (at the time: 760 credits used)"},
 		{with(func(a *Alert) { a.Kind, a.Project = AlertProjectLimit, "web" }),
-			"acme/web reached its usage limit (760 of 1,000 credits): its calls now get 402 budget_exceeded",
-			"acme/web is under its usage limit again: the limit is now 1,000 credits (760 credits used)"},
+			"acme/web reached its usage limit (at the time: 760 of 1,000 credits): its calls now get 402 budget_exceeded",
+			"acme/web is under its usage limit again: the limit is now 1,000 credits (at the time: 760 credits used)"},
 		{with(func(a *Alert) { a.Kind = AlertBudget }),
-			"acme reached its budget alert (760 credits used, alert at 1,000)",
-			"acme is under its budget alert again: the alert is now at 1,000 credits (760 credits used)"},
+			"acme reached its budget alert (at the time: 760 credits used, alert at 1,000)",
+			"acme is under its budget alert again: the alert is now at 1,000 credits (at the time: 760 credits used)"},
 		{with(func(a *Alert) { a.Kind, a.Project = AlertProjectBudget, "web" }),
-			"acme/web reached its budget alert (760 credits used, alert at 1,000)",
-			"acme/web is under its budget alert again: the alert is now at 1,000 credits (760 credits used)"},
+			"acme/web reached its budget alert (at the time: 760 credits used, alert at 1,000)",
+			"acme/web is under its budget alert again: the alert is now at 1,000 credits (at the time: 760 credits used)"},
 		{with(func(a *Alert) { a.Kind, a.Code, a.Refused = AlertRefusals, CodeBudgetExceeded, 3 }),
 			"the API refuses acme's calls with 402 budget_exceeded (3 this period)",
 			"acme's calls succeed again after 402 budget_exceeded (3 this period)"},
@@ -387,18 +387,18 @@ func TestAlertSentencesEveryKind(t *testing.T) {
 			a.Allocation, a.Recharged, a.OutAllocation = 1_000, 50, 1_000
 		}),
 			"the API refuses acme's calls with 402 credits_exhausted (3 this period)",
-			"credit added to acme: recharge +50, after 402 credits_exhausted (3 this period; 1,050 credits: allocation 1,000 + recharges 50, 760 credits used)"},
+			"credit added to acme: recharge +50, after 402 credits_exhausted (at the time: 3 this period; 1,050 credits: allocation 1,000 + recharges 50, 760 credits used)"},
 		{with(func(a *Alert) {
 			a.Kind, a.Code, a.Refused = AlertRefusals, CodeCreditsExhausted, 1
 			a.Allocation, a.Recharged, a.OutAllocation, a.OutRecharged = 2_000, 100, 1_000, 50
 		}),
 			"the API refuses acme's calls with 402 credits_exhausted (1 this period)",
-			"credit added to acme: recharge +50, allocation raised +1,000, after 402 credits_exhausted (1 this period; 2,100 credits: allocation 2,000 + recharges 100, 760 credits used)"},
+			"credit added to acme: recharge +50, allocation raised +1,000, after 402 credits_exhausted (at the time: 1 this period; 2,100 credits: allocation 2,000 + recharges 100, 760 credits used)"},
 		{with(func(a *Alert) {
 			a.Kind, a.BurnPerHour, a.RunOutIn, a.Spare = AlertRunOut, 40, 6*time.Hour, 3*24*time.Hour
 		}),
-			"acme runs out of credits in 6 h at 40 credits/h, 3 days before the billing period ends (760 credits used of its 1,000-credit allocation)",
-			"acme no longer runs out before the billing period ends at its burn of 40 credits/h (760 credits used)"},
+			"acme runs out of credits in 6 h at 40 credits/h, 3 days before the billing period ends (at the time: 760 credits used of its 1,000-credit cap)",
+			"acme no longer runs out before the billing period ends at its burn of 40 credits/h (at the time: 760 credits used)"},
 		{Alert{Kind: AlertStale, Period: "2026-11", Down: 7 * time.Minute, Unreachable: true},
 			"mavtop cannot reach Redis: no usage news for 7 min", "the usage feed is flowing again"},
 		{Alert{Kind: AlertStale, Period: "2026-11", Down: 6 * time.Minute},
@@ -417,7 +417,7 @@ func TestAlertSentencesEveryKind(t *testing.T) {
 	}
 	// a firing alert of an ended period resolves with the period's sentence
 	tr := AlertTransition{Alert: with(func(a *Alert) { a.Kind, a.Threshold = AlertThreshold, 50 }), Status: AlertResolved}
-	if got, want := tr.Summary("2026-12"), "billing period 2026-11 ended: acme used 50 % of its 1,000-credit allocation (760 credits used, 76 %)"; got != want {
+	if got, want := tr.Summary("2026-12"), "billing period 2026-11 ended: acme used 50 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)"; got != want {
 		t.Errorf("rollover: %q", got)
 	}
 }
@@ -496,7 +496,7 @@ func TestRefusalAlertsAreNeverOK(t *testing.T) {
 func TestRunOutAlertOfAnExhaustedWorkspace(t *testing.T) {
 	a := Alert{Kind: AlertRunOut, Workspace: "full", Cap: 500, CapKind: CapAllocation, Used: 500, Spare: 9 * time.Hour}
 	tr := AlertTransition{Alert: a, Status: AlertFiring}
-	want := "full has run out of credits, 9 h before the billing period ends (500 credits used of its 500-credit allocation)"
+	want := "full has run out of credits, 9 h before the billing period ends (at the time: 500 credits used of its 500-credit cap)"
 	if s := tr.Summary("2026-11"); s != want {
 		t.Fatalf("summary %q, want %q", s, want)
 	}
@@ -508,7 +508,7 @@ func TestRunOutAlertOfAnExhaustedWorkspace(t *testing.T) {
 func TestRunOutAlertOfAReachedCap(t *testing.T) {
 	a := Alert{Kind: AlertRunOut, Workspace: "crit", Cap: 1000, CapKind: CapAllocation, Used: 930, Spare: 9 * time.Hour}
 	tr := AlertTransition{Alert: a, Status: AlertFiring}
-	want := "crit cannot cover one more typical charge, 9 h before the billing period ends (930 credits used of its 1,000-credit allocation)"
+	want := "crit cannot cover one more typical charge, 9 h before the billing period ends (at the time: 930 credits used of its 1,000-credit cap)"
 	if s := tr.Summary("2026-11"); s != want {
 		t.Fatalf("summary %q, want %q", s, want)
 	}
@@ -540,13 +540,43 @@ func TestAUsedUpCapIsSaidOnceInItsOwnWords(t *testing.T) {
 	l.SetSettings("acme", Settings{UsageLimit: 5000}, ms(11*time.Minute))
 	lines := lc.step(l, now)
 	want = []string{
-		"firing 2026-11/acme/-/run_out/-: acme reaches its usage limit in 39 min at 6,000 credits/h, 5 days before the billing period ends (1,100 credits used of its 5,000-credit usage limit)",
-		"resolved 2026-11/acme/-/threshold/50: acme is back under 50 % of its 5,000-credit usage limit (1,100 credits used, 22 %)",
-		"resolved 2026-11/acme/-/threshold/75: acme is back under 75 % of its 5,000-credit usage limit (1,100 credits used, 22 %)",
-		"resolved 2026-11/acme/-/threshold/90: acme is back under 90 % of its 5,000-credit usage limit (1,100 credits used, 22 %)",
-		"resolved 2026-11/acme/-/usage_limit_reached/-: acme is under its usage limit again: the limit is now 5,000 credits (1,100 credits used)",
+		"firing 2026-11/acme/-/run_out/-: acme reaches its usage limit in 39 min at 6,000 credits/h, 5 days before the billing period ends (at the time: 1,100 credits used of its 5,000-credit usage limit)",
+		"resolved 2026-11/acme/-/threshold/50: acme is back under 50 % of its 5,000-credit usage limit (at the time: 1,100 credits used, 22 %)",
+		"resolved 2026-11/acme/-/threshold/75: acme is back under 75 % of its 5,000-credit usage limit (at the time: 1,100 credits used, 22 %)",
+		"resolved 2026-11/acme/-/threshold/90: acme is back under 90 % of its 5,000-credit usage limit (at the time: 1,100 credits used, 22 %)",
+		"resolved 2026-11/acme/-/usage_limit_reached/-: acme is under its usage limit again: the limit is now 5,000 credits (at the time: 1,100 credits used)",
 	}
 	if !slices.Equal(lines, want) {
 		t.Fatalf("raised:\n got  %q\n want %q", lines, want)
+	}
+}
+
+// TestAlertFiguresAreSaidToBeOfTheirTime: an alert keeps the figures it was
+// judged with, shown beside rows of the figures of now ("fired at 75 %: 760
+// credits used" beside a row at 92 %), and called its cap "allocation" while
+// it counted the recharges. Every sentence with figures heads them "at the
+// time:", and none calls the allocation plus recharges an allocation.
+func TestAlertFiguresAreSaidToBeOfTheirTime(t *testing.T) {
+	base := Alert{Period: "2026-11", Workspace: "acme", Used: 1125, Cap: 1500, CapKind: CapAllocation, PercentUsed: 75,
+		Threshold: 75, Allocation: 1000, Recharged: 500, BurnPerHour: 40, RunOutIn: 3 * time.Hour, Spare: 9 * time.Hour, Refused: 2, Code: CodeCreditsExhausted}
+	for _, k := range []AlertKind{AlertThreshold, AlertAllocation, AlertUsageLimit, AlertBudget, AlertRunOut, AlertRefusals} {
+		for _, st := range []AlertStatus{AlertFiring, AlertResolved} {
+			a := base
+			a.Kind = k
+			tr := AlertTransition{Status: st, Alert: a}
+			s := tr.Summary("2026-11")
+			if strings.Contains(s, "credit allocation") || strings.Contains(s, "whole allocation") {
+				t.Errorf("%s %s: %q calls allocation + recharges an allocation", k, st, s)
+			}
+			if strings.Contains(s, "1,125") && !strings.Contains(s, "(at the time: ") {
+				t.Errorf("%s %s: %q gives its figures as if current", k, st, s)
+			}
+		}
+	}
+	a := base
+	a.Kind = AlertThreshold
+	tr := AlertTransition{Status: AlertFiring, Alert: a}
+	if s, want := tr.Summary("2026-11"), "acme used 75 % of its 1,500-credit cap (at the time: 1,125 credits used, 75 %)"; s != want {
+		t.Errorf("threshold: %q, want %q", s, want)
 	}
 }

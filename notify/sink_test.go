@@ -101,7 +101,7 @@ func TestWebhookPayload(t *testing.T) {
 	want := map[string]any{"id": "2026-11/acme/-/threshold/75", "key": "2026-11/acme/-/threshold/75#firing", "status": "firing",
 		"kind": "threshold", "workspace": "acme", "project": "", "threshold": 75.0, "percent_used": 76.0, "percent_shown": "76 %", "used": 760.0,
 		"cap": 1000.0, "cap_kind": "allocation", "level": "high", "period": "2026-11", "at": "2026-11-25T14:05:00Z",
-		"summary": "acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)", "source": "mavtop",
+		"summary": "acme used 75 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)", "source": "mavtop",
 		"instance": "web-1/watch"}
 	for k, v := range want {
 		if m[k] != v {
@@ -203,7 +203,7 @@ func TestChatThroughShoutrrr(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(bodies) != 1 || !strings.Contains(bodies[0], "acme used 75 % of its 1,000-credit allocation") ||
+	if len(bodies) != 1 || !strings.Contains(bodies[0], "acme used 75 % of its 1,000-credit cap") ||
 		!strings.Contains(bodies[0], "mavtop firing: threshold") || !strings.Contains(bodies[0], "(sent by mavtop web-1/watch)") {
 		t.Fatalf("chat got %q", bodies)
 	}

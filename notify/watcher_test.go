@@ -197,8 +197,8 @@ func TestEveryTransitionReachesTheReceiverExactlyOnce(t *testing.T) {
 			summaries = append(summaries, string(p.Status)+": "+p.Summary)
 		}
 	}
-	want := []string{"firing: acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)",
-		"resolved: acme is back under 75 % of its 2,000-credit allocation (920 credits used, 46 %)"}
+	want := []string{"firing: acme used 75 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)",
+		"resolved: acme is back under 75 % of its 2,000-credit cap (at the time: 920 credits used, 46 %)"}
 	if strings.Join(summaries, "\n") != strings.Join(want, "\n") {
 		t.Errorf("summaries\n%s\nwant\n%s", strings.Join(summaries, "\n"), strings.Join(want, "\n"))
 	}
@@ -295,7 +295,7 @@ func startStore(t *testing.T) (srv *feedtest.Server, st *feed.AlertStore, period
 	return srv, feed.NewAlertStore(srv.Client(), ""), rule.At(time.Now()).Key
 }
 
-// claimedByTheDead stores acme's allocation alert (1,000 of 1,000 credits)
+// claimedByTheDead stores acme's allocation alert (at the time: 1,000 of 1,000 credits)
 // firing at now, claimed by an instance "dead" whose lease runs out 300 ms
 // after now, and returns the transition: what a watcher that died before it
 // delivered leaves for another to take over.

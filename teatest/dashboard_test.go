@@ -68,7 +68,7 @@ func TestThresholdCrossingAlert(t *testing.T) {
 	r.track(model.Event{Workspace: "acme", Endpoint: "/mave/chat", Credits: 700})
 	r.waitFor("70 % used")
 	r.track(model.Event{Workspace: "acme", Endpoint: "/mave/chat", Credits: 60})
-	r.waitFor("acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)")
+	r.waitFor("acme used 75 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)")
 	r.requireGolden()
 }
 

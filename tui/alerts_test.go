@@ -18,9 +18,9 @@ func TestAlertsPaneShowsLifecycleAndDelivery(t *testing.T) {
 	a.SetLifecycle(Lifecycle{
 		Entries: []LifecycleEntry{
 			{ID: "2026-11/acme/-/threshold/75", Status: model.AlertFiring, Level: model.LevelHigh, At: testNow,
-				Summary: "acme used 75 % of its 1,000-credit allocation", Delivery: "✓ sent 2 sinks"},
+				Summary: "acme used 75 % of its 1,000-credit cap", Delivery: "✓ sent 2 sinks"},
 			{ID: "2026-11/globex/-/threshold/50", Status: model.AlertFiring, Level: model.LevelWarn, At: testNow,
-				Summary: "globex used 50 % of its 500-credit allocation", Delivery: "↻ retrying: 503 Service Unavailable"},
+				Summary: "globex used 50 % of its 500-credit cap", Delivery: "↻ retrying: 503 Service Unavailable"},
 			{ID: "2026-11/initech/-/threshold/90", Status: model.AlertResolved, Level: model.LevelCritical, At: testNow,
 				Summary: "initech is back under 90 %\x1b[2J", Delivery: "waiting: no mavtop runs with --notify"},
 		},
@@ -29,8 +29,8 @@ func TestAlertsPaneShowsLifecycleAndDelivery(t *testing.T) {
 	})
 	view := ansi.Strip(a.View())
 	for _, want := range []string{
-		"firing: acme used 75 % of its 1,000-credit allocation  ✓ sent 2 sinks",
-		"firing: globex used 50 % of its 500-credit allocation  ↻ retrying: 503 Service Unavailable",
+		"firing: acme used 75 % of its 1,000-credit cap  ✓ sent 2 sinks",
+		"firing: globex used 50 % of its 500-credit cap  ↻ retrying: 503 Service Unavailable",
 		"resolved: initech is back under 90 %",
 		"waiting: no mavtop runs with --notify",
 		"forecast acme: projected 14:05, refused 13:52: 13 min early",
@@ -215,9 +215,9 @@ func TestAlertsPaneKeepsTheDeliveryOfALongSummary(t *testing.T) {
 	a.SetSize(78, 4)
 	a.SetLifecycle(Lifecycle{Entries: []LifecycleEntry{
 		{ID: "2026-11/acme/-/threshold/75", Status: model.AlertFiring, Level: model.LevelHigh, At: testNow,
-			Summary: "acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)", Delivery: "✓ sent 2 sinks"},
+			Summary: "acme used 75 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)", Delivery: "✓ sent 2 sinks"},
 		{ID: "2026-11/globex/-/run_out/-", Status: model.AlertFiring, Level: model.LevelWarn, At: testNow,
-			Summary:  "globex runs out of credits in 14 min at 996 credits/h, 14 h before the billing period ends (910 credits used of its 1,000-credit allocation)",
+			Summary:  "globex runs out of credits in 14 min at 996 credits/h, 14 h before the billing period ends (at the time: 910 credits used of its 1,000-credit cap)",
 			Delivery: "↻ retrying: 503 Service Unavailable"},
 	}})
 	view := ansi.Strip(a.View())
@@ -244,15 +244,15 @@ func TestAlertsSayACommonDeliveryOnce(t *testing.T) {
 	const d = "waiting: no mavtop runs with --notify"
 	a.SetLifecycle(Lifecycle{Entries: []LifecycleEntry{
 		{ID: "2026-11/acme/-/threshold/75", Status: model.AlertFiring, Level: model.LevelHigh, At: testNow,
-			Summary: "acme used 75 % of its 1,000-credit allocation", Delivery: d},
+			Summary: "acme used 75 % of its 1,000-credit cap", Delivery: d},
 		{ID: "2026-11/globex/-/threshold/50", Status: model.AlertFiring, Level: model.LevelWarn, At: testNow,
-			Summary: "globex used 50 % of its 500-credit allocation", Delivery: d},
+			Summary: "globex used 50 % of its 500-credit cap", Delivery: d},
 	}})
 	view := ansi.Strip(a.View())
 	if n := strings.Count(view+a.Title(), "waiting:"); n != 1 || !strings.Contains(a.Title(), d) {
 		t.Errorf("the common delivery is said %d times (title %q), want once in the title:\n%s", n, a.Title(), view)
 	}
-	for _, want := range []string{"acme used 75 % of its 1,000-credit allocation", "globex used 50 % of its 500-credit allocation"} {
+	for _, want := range []string{"acme used 75 % of its 1,000-credit cap", "globex used 50 % of its 500-credit cap"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("a row's summary is cut, lacks %q:\n%s", want, view)
 		}

@@ -71,7 +71,7 @@ func TestAppAlertsOnCrossingAndRefusal(t *testing.T) {
 		{TS: testNow.UnixMilli(), Workspace: "acme", Endpoint: "/responses", Credits: 760, Status: 200},
 	}})
 	m = pump(t, m)
-	if !strings.Contains(view(m), "acme used 75 % of its 1,000-credit allocation (760 credits used, 76 %)") {
+	if !strings.Contains(view(m), "acme used 75 % of its 1,000-credit cap (at the time: 760 credits used, 76 %)") {
 		t.Fatalf("no crossing banner:\n%s", view(m))
 	}
 	if !strings.Contains(m.View(), "\a") {

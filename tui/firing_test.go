@@ -25,7 +25,7 @@ func TestFiringAlertsSaidAndReachableAt80x24(t *testing.T) {
 	}
 	entry := func(ws string, st model.AlertStatus, lvl model.Level, ago time.Duration) LifecycleEntry {
 		return LifecycleEntry{ID: "2026-11/" + ws + "/-/threshold/90", Status: st, Level: lvl, At: testNow.Add(-ago),
-			Summary: ws + " used 90 % of its 1,000-credit allocation"}
+			Summary: ws + " used 90 % of its 1,000-credit cap"}
 	}
 	life := Lifecycle{Entries: []LifecycleEntry{
 		entry("warn-ws", model.AlertFiring, model.LevelWarn, 5*time.Minute),
@@ -78,7 +78,7 @@ func TestFiringAlertsSaidAndReachableAt80x24(t *testing.T) {
 
 // TestBannerFitsFromEightyColumns: the banner (the newest alert, on the
 // footer's line for a few seconds) was cut at 100 columns ("…reached its
-// usage limit (90,000 of 90,000 credits): requests n…"). From 80 columns
+// usage limit (at the time: 90,000 of 90,000 credits): requests n…"). From 80 columns
 // every alert's banner fits without a cut: whole when the line holds it,
 // else without its parenthesised figures, then without the consequence after
 // the last ": ", then with the name short; help and quit stay at the right.
@@ -112,7 +112,7 @@ func TestBannerFitsFromEightyColumns(t *testing.T) {
 func TestLifecycleVersionSkipsAnUnchangedPoll(t *testing.T) {
 	m := busyApp(t, 80, 24)
 	entry := LifecycleEntry{ID: "2026-11/crit-ws/-/threshold/90", Status: model.AlertFiring, Level: model.LevelCritical,
-		At: testNow.Add(-time.Minute), Summary: "crit-ws used 90 % of its 1,000-credit allocation"}
+		At: testNow.Add(-time.Minute), Summary: "crit-ws used 90 % of its 1,000-credit cap"}
 	m = update(t, m, LifecycleMsg{Lifecycle: Lifecycle{Version: 7, Entries: []LifecycleEntry{entry}}})
 	if got := m.header.firing.Alerts; got != 1 {
 		t.Fatalf("version 7: header counts %d firing, want 1", got)

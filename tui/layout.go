@@ -331,7 +331,7 @@ func (m *Model) helpLines(w int) []string {
 	}
 	lines = append(lines, "")
 	for _, p := range []string{
-		"Bars: ━ used, ─ left, ┼/╋ alert thresholds, ╳ usage limit. Percent is of the effective cap: the allocation plus recharges, or the usage limit when smaller; \"99.9 % /training\" (\"99.9 %/\" when narrow): project training's usage limit sets the level, at that percent, and the row's bar, credits (\"lim\") and run-out are of that limit.",
+		"Bars: ━ used, ─ left, ┼/╋ alert thresholds, ╳ usage limit. Percent is of the effective cap: the allocation plus recharges (an alert's \"cap\"), or the usage limit when smaller; \"99.9 % /training\" (\"99.9 %/\" when narrow): project training's usage limit sets the level, at that percent, and the row's bar, credits (\"lim\") and run-out are of that limit.",
 		"burn: credits per hour over the last 15 min (at least 5 min), one large charge left out as a step; 0 once idle. pace: burn ÷ the rate that lasts to the period's end.",
 		"runs out: when credits end at that burn; \"top-up in 12 min\" when the auto-recharge adds credits (they do not run out before); \"idle\" no charge for 4 usual intervals (1–15 min); \"lasts period\" they last to the reset.",
 		"Percents are floored, never rounded up: 84.96 % reads 84 %, so a percent shown at or past a threshold means the usage is; from 90 % one decimal (99.9 %), and 100 % only once the cap is used up.",

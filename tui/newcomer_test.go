@@ -182,7 +182,7 @@ func TestSentencesCutAfterAWord(t *testing.T) {
 					continue
 				}
 				body := strings.TrimSuffix(l, "…")
-				if last := body[strings.LastIndexAny(body, " ")+1:]; last != "" && !strings.Contains(msg+" hooli-ml used 50 % of its 1,000-credit allocation (608 credits used)", last+" ") {
+				if last := body[strings.LastIndexAny(body, " ")+1:]; last != "" && !strings.Contains(msg+" hooli-ml used 50 % of its 1,000-credit cap (at the time: 608 credits used)", last+" ") {
 					t.Errorf("%dx%d %s: %q ends mid-word (%q)", w, h, name, l, last)
 				}
 			}

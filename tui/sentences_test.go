@@ -86,7 +86,7 @@ func TestSelectedAlertReadsWhole(t *testing.T) {
 		t.Fatalf("focus %d", m.focus)
 	}
 	v := ansi.Strip(m.alerts.View())
-	const whole = "acme-research-team-beta used 50 % of its 1,000-credit allocation (585 credits used, 58 %)"
+	const whole = "acme-research-team-beta used 50 % of its 1,000-credit cap (at the time: 585 credits used, 58 %)"
 	if !strings.Contains(strings.Join(strings.Fields(v), " "), "▸ "+whole) { // wrapped under the list
 		t.Errorf("the selected alert is not whole under the list:\n%s", v)
 	}

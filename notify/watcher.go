@@ -145,10 +145,11 @@ type Watcher struct {
 	reload bool
 	// records are known's lifecycles, the judge's input, kept as known
 	// changes (never copied whole each cycle); maxFired is at least the
-	// newest FiredStream of a firing one (rolledBack scans them only when
-	// the stream's end is behind it). changed holds the ids whose record
+	// newest stream id a record was decided at (decidedAt: FiredStream of a
+	// firing one, ResolvedStream of a resolved one; rolledBack scans them
+	// only when the stream's end is behind it). changed holds the ids whose record
 	// changed in the last cycle's load (the store's changes, and those whose
-	// FiredStream rolledBack cleared or gave back): an incremental judge
+	// decided-at id rolledBack cleared or gave back): an incremental judge
 	// compares only those. cleared are the ids rolledBack cleared. Only the
 	// cycle's goroutine writes them.
 	records  map[string]model.AlertRecord
@@ -499,29 +500,34 @@ func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]st
 	}
 	cleared := map[string]bool{}
 	if w.maxFired != "" && model.CompareStreamIDs(w.maxFired, end) > 0 {
-		// Some firing record may be ahead of the stream: look at them all
-		// (rare: Redis came back older), on a copy, the records kept as
-		// stored.
+		// Some record may be ahead of the stream: look at them all (rare:
+		// Redis came back older), on a copy, the records kept as stored. A
+		// firing one may resolve at once, against the counters read again;
+		// a resolved one no longer holds its alert's next episode back until
+		// a new event's id passes the lost resolution (the re-fire rule's
+		// "read as far as the one that resolved it": that history is gone).
 		known = maps.Clone(w.records)
 		w.maxFired = ""
 		for id, r := range known {
-			if r.Status != model.AlertFiring {
-				continue
-			}
-			if model.CompareStreamIDs(r.FiredStream, end) > 0 {
+			if model.CompareStreamIDs(decidedAt(r), end) > 0 {
 				cleared[id] = true
-				r.FiredStream = "" // decided on a history that is gone
+				// decided on a history that is gone
+				if r.Status == model.AlertFiring {
+					r.FiredStream = ""
+				} else {
+					r.ResolvedStream = ""
+				}
 				known[id] = r
 				continue
 			}
-			if model.CompareStreamIDs(r.FiredStream, w.maxFired) > 0 {
-				w.maxFired = r.FiredStream
+			if at := decidedAt(r); model.CompareStreamIDs(at, w.maxFired) > 0 {
+				w.maxFired = at
 			}
 		}
 		// the records' own maximum stays known for the next cycle
 		for id := range cleared {
-			if fs := w.records[id].FiredStream; model.CompareStreamIDs(fs, w.maxFired) > 0 {
-				w.maxFired = fs
+			if at := decidedAt(w.records[id]); model.CompareStreamIDs(at, w.maxFired) > 0 {
+				w.maxFired = at
 			}
 		}
 	}
@@ -544,6 +550,16 @@ func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]st
 	return known, back
 }
 
+// decidedAt is the stream id a record's last transition was decided at: the
+// firing's for a firing record, the resolution's for a resolved one. A
+// ledger must have read as far to make the next (see model's decide).
+func decidedAt(r model.AlertRecord) string {
+	if r.Status == model.AlertResolved {
+		return r.ResolvedStream
+	}
+	return r.FiredStream
+}
+
 // setKnown keeps an alert's record (with w.mu held).
 func (w *Watcher) setKnown(id string, r feed.StoredAlert) {
 	w.known[id] = r
@@ -554,8 +570,8 @@ func (w *Watcher) setKnown(id string, r feed.StoredAlert) {
 	}
 	w.rev++
 	w.revs[id] = w.rev
-	if r.Status == model.AlertFiring && model.CompareStreamIDs(r.FiredStream, w.maxFired) > 0 {
-		w.maxFired = r.FiredStream
+	if at := decidedAt(r.AlertRecord); model.CompareStreamIDs(at, w.maxFired) > 0 {
+		w.maxFired = at
 	}
 	delete(w.pending, id)
 	for _, d := range r.Deliveries {
@@ -708,6 +724,9 @@ func (w *Watcher) ownClaim(tr *model.AlertTransition) {
 		}
 	} else {
 		r.Alert, r.Status, r.ResolvedAt, r.ResolvedStream = tr.Alert, model.AlertResolved, tr.At, tr.Stream
+		if model.CompareStreamIDs(r.ResolvedStream, w.maxFired) > 0 {
+			w.maxFired = r.ResolvedStream
+		}
 	}
 	w.records[id] = r
 	w.claimed = append(w.claimed, id)

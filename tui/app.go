@@ -252,7 +252,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil // the poll found nothing new: nothing to sort or draw
 		}
 		m.alerts.SetLifecycle(msg.Lifecycle)
-		m.header.firing = msg.Lifecycle.Firing()
+		m.header.firing = m.alerts.Firing()
 		m.detail.SetScores(msg.Lifecycle.Scores)
 		m.dirty = true
 		return m, nil

@@ -107,7 +107,7 @@ type Alerts struct {
 	common
 	life      Lifecycle
 	firing    model.FiringCount // life.Firing(), counted once a lifecycle: the title is drawn every frame
-	list      []Alert // newest first
+	list      []Alert           // newest first
 	bannerEnd time.Time
 	last402   map[string]time.Time
 	seq       uint64

@@ -107,6 +107,7 @@ type Alerts struct {
 	common
 	life      Lifecycle
 	firing    model.FiringCount // life.Firing(), counted once a lifecycle: the title is drawn every frame
+	delivery  string            // commonDelivery's answer, found once a lifecycle: every row drawn asks it
 	list      []Alert           // newest first
 	bannerEnd time.Time
 	last402   map[string]time.Time
@@ -265,6 +266,7 @@ func (a *Alerts) rowKey(i int) string {
 func (a *Alerts) SetLifecycle(l Lifecycle) {
 	a.keepSelection(func() { a.life, a.lifeOrder, a.listed = l, nil, nil })
 	a.firing = l.Firing()
+	a.delivery = l.commonDelivery()
 }
 
 // Firing is the lifecycle's firing count (Lifecycle.Firing), as counted when
@@ -380,8 +382,12 @@ func (a Alerts) Title() string {
 // two or more ("waiting: no mavtop runs with --notify" on a screen with no
 // sink anywhere): the title says it once and the rows leave it out, so it
 // does not take half of every row and cut each summary; "" when they differ.
-func (a Alerts) commonDelivery() string {
-	es := a.life.Entries
+func (a Alerts) commonDelivery() string { return a.delivery }
+
+// commonDelivery finds the delivery every entry shares (Alerts.commonDelivery):
+// a walk of every entry, ~44k at 100k workspaces, so once a lifecycle.
+func (l Lifecycle) commonDelivery() string {
+	es := l.Entries
 	if len(es) < 2 || es[0].Delivery == "" {
 		return ""
 	}

@@ -67,3 +67,49 @@ func TestLifecyclePollConvertsWhatChanged(t *testing.T) {
 		t.Errorf("%d rows kept, want 99 (the one gone from the list dropped)", len(p.rows))
 	}
 }
+
+// A large lifecycle is taken at most once in pace times what taking it cost
+// (TestLifecyclePollConvertsWhatChanged's polls are unpaced): a poll right
+// after a costly one answers the last lifecycle without asking the watcher,
+// and a poll once the pause is over takes the change.
+func TestLifecyclePollPacesALargeLifecycle(t *testing.T) {
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	entries := make([]notify.Entry, pacedFrom)
+	for i := range entries {
+		entries[i] = notify.Entry{Rev: uint64(i + 1), StoredAlert: feed.StoredAlert{AlertRecord: model.AlertRecord{
+			Alert: model.Alert{ID: fmt.Sprintf("2026-11/ws%05d/-/threshold/50", i)}, Status: model.AlertFiring,
+			FiredAt: at.Add(-time.Duration(i) * time.Second)}}}
+	}
+	gen, asked := uint64(1), 0
+	cost := 100 * time.Millisecond // a pause of 1 s: no stall between two polls outlasts it
+	p := &lifecyclePoll{rows: map[string]polledRow{}, pace: 10, since: func(g uint64) ([]notify.Entry, []model.ForecastScore, uint64) {
+		asked++
+		if g == gen {
+			return nil, nil, g
+		}
+		time.Sleep(cost) // what a build of ~44k records costs, scaled down
+		return entries, nil, gen
+	}}
+	if l := p.poll(); l.Version != 1 || len(l.Entries) != pacedFrom {
+		t.Fatalf("first poll: version %d, %d entries", l.Version, len(l.Entries))
+	}
+	gen = 2
+	if l := p.poll(); l.Version != 1 || asked != 1 {
+		t.Fatalf("a poll within the pause: version %d, the watcher asked %d times; want the last lifecycle (1) and 1", l.Version, asked)
+	}
+	time.Sleep(time.Until(p.next) + time.Millisecond)
+	if l := p.poll(); l.Version != 2 || asked != 2 {
+		t.Fatalf("a poll after the pause: version %d, the watcher asked %d times; want 2 and 2", l.Version, asked)
+	}
+
+	// a small lifecycle is never paced: each poll asks
+	small := &lifecyclePoll{rows: map[string]polledRow{}, pace: 10, since: func(g uint64) ([]notify.Entry, []model.ForecastScore, uint64) {
+		time.Sleep(cost)
+		return entries[:10], nil, g + 1
+	}}
+	for i := range 3 {
+		if l := small.poll(); l.Version != uint64(i+1) {
+			t.Fatalf("small lifecycle, poll %d: version %d; want %d (unpaced)", i, l.Version, i+1)
+		}
+	}
+}

@@ -132,7 +132,23 @@ type lifecyclePoll struct {
 	rows map[string]polledRow
 	// converted counts the rows made (not reused), for the tests.
 	converted int
+	// pace paces the polls of a large lifecycle: once the last lifecycle
+	// taken held pacedFrom records or more, a changed lifecycle is taken
+	// only after pace times what taking the last one cost (the watcher's
+	// build and sort of every record, and their rows), so taking them stays
+	// under about 1/pace of a core. At 100k workspaces (~44k records, a
+	// record changing every second) an unpaced poll rebuilt every second and,
+	// with the collections it brings, took the dashboard from ~30 % to over
+	// 90 % of a core as the records grew (Steady harness, idle, 7bf91c2);
+	// the pane then lags the store by that pause, a few seconds at most. 0:
+	// every poll takes a changed lifecycle.
+	pace time.Duration
+	next time.Time // the earliest a paced poll takes a changed lifecycle
 }
+
+// pacedFrom is the lifecycle size from which polls are paced: below it a
+// build costs well under a millisecond, and every poll shows every change.
+const pacedFrom = 5_000
 
 type polledRow struct {
 	rev uint64
@@ -141,16 +157,21 @@ type polledRow struct {
 }
 
 func newLifecyclePoll(w *notify.Watcher) *lifecyclePoll {
-	return &lifecyclePoll{since: w.EntriesSince, rows: map[string]polledRow{}}
+	return &lifecyclePoll{since: w.EntriesSince, rows: map[string]polledRow{}, pace: 10}
 }
 
 func (p *lifecyclePoll) poll() tui.Lifecycle {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	start := time.Now()
+	if p.pace > 0 && len(p.last.Entries) >= pacedFrom && start.Before(p.next) {
+		return p.last
+	}
 	entries, scores, gen := p.since(p.gen)
 	if gen == p.gen {
 		return p.last
 	}
+	defer func() { p.next = start.Add(p.pace * time.Since(start)) }()
 	l := tui.Lifecycle{Version: gen, Scores: scores, Entries: make([]tui.LifecycleEntry, 0, len(entries))}
 	for i := range entries {
 		e := &entries[i]

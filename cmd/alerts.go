@@ -73,6 +73,16 @@ else is a usage error (exit code 2).`,
 			slices.SortFunc(entries, func(a, b notify.Entry) int {
 				return cmp.Or(a.FiredAt.Compare(b.FiredAt), cmp.Compare(a.Alert.ID, b.Alert.ID))
 			})
+			if len(entries) == 0 && bad == 0 {
+				// a typo in the key prefix or the db listed "No alerts" and
+				// exit 0, as if nothing had fired: with nothing at all under
+				// the prefix, say where it looked and fail, as budget show does
+				k := rf.keys()
+				if n, err := rdb.Exists(ctx, k.Settings(), k.Stream(), k.Used(period), k.Refused(period)).Result(); err == nil && n == 0 {
+					return exitf(1, "no workspaces found in %s: no settings, stream or counters of billing period %s under key prefix %s; check --key-prefix and the db in --redis",
+						whereRedis(rdb), period, rf.prefix)
+				}
+			}
 			out := cmd.OutOrStdout()
 			again := fireAgainAt(entries)
 			if asJSON {

@@ -88,6 +88,10 @@ func TestAlertsPeriodIsValidated(t *testing.T) {
 		}
 	}
 	srv := feedtest.Start(t)
+	// a db holding a workspace (an empty one is "no workspaces found": TestAlertsSaysNoWorkspaceFound)
+	if _, _, code := runMavtop(t, "budget", "set", "acme", "--redis", srv.URL, "--allocation", "1000"); code != 0 {
+		t.Fatalf("budget set: exit %d", code)
+	}
 	out, errOut, code := runMavtop(t, "alerts", "--period", "2026-02", "--redis", srv.URL)
 	if code != 0 || !strings.Contains(out, "No alerts in billing period 2026-02.") {
 		t.Errorf("--period 2026-02: code %d, %s%s", code, out, errOut)

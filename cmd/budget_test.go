@@ -139,3 +139,25 @@ func TestBudgetShowSaysNoWorkspaceFound(t *testing.T) {
 		t.Errorf("with acme set: exit %d, %q %q", code, out, errOut)
 	}
 }
+
+// mavtop alerts on an empty db or under a mistyped prefix says where it
+// looked and fails, as budget show does: it listed "No alerts" and exit 0.
+func TestAlertsSaysNoWorkspaceFound(t *testing.T) {
+	srv := feedtest.Start(t)
+	r := "--redis=" + srv.URL
+	for _, args := range [][]string{{"alerts", r}, {"alerts", r, "--json"}} {
+		out, errOut, code := runMavtop(t, args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, "no workspaces found in ") || !strings.Contains(errOut, "under key prefix {mavera}") || !strings.Contains(errOut, " db 0") {
+			t.Errorf("%v on an empty db: exit %d, stdout %q, stderr %q; want exit 1 and where it looked", args, code, out, errOut)
+		}
+	}
+	if _, _, code := runMavtop(t, "budget", "set", "acme", r, "--allocation", "1000"); code != 0 {
+		t.Fatalf("budget set: exit %d", code)
+	}
+	if out, errOut, code := runMavtop(t, "alerts", r, "--key-prefix", "nosuch"); code != 1 || !strings.Contains(errOut, "under key prefix nosuch") {
+		t.Errorf("a prefix holding nothing: exit %d, %q %q", code, out, errOut)
+	}
+	if out, errOut, code := runMavtop(t, "alerts", r); code != 0 || !strings.Contains(out, "No alerts in billing period") || errOut != "" {
+		t.Errorf("with acme set and nothing fired: exit %d, %q %q; want exit 0 and No alerts", code, out, errOut)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"mavtop/model"
@@ -100,4 +101,16 @@ func edgeRule(v string, now time.Time) (model.PeriodRule, error) {
 		return model.PeriodRule{}, fmt.Errorf("no rule starts a period at %v", edge)
 	}
 	return rule, nil
+}
+
+// MainAtEdge is a package's whole TestMain when it needs nothing else: AtEdge
+// (its note on stderr; a value it cannot use exits 2), then the tests.
+func MainAtEdge(m *testing.M) {
+	if say, err := AtEdge(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	} else if say != "" {
+		fmt.Fprintln(os.Stderr, say)
+	}
+	os.Exit(m.Run())
 }

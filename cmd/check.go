@@ -74,9 +74,13 @@ type wsRow struct {
 	VerdictProject string `json:"verdict_project,omitempty"`
 	// Projects are the workspace's projects (see workspaceRows, attachProjects): in budget
 	// show every named one, in check those with a usage limit.
-	Projects  []projectRow `json:"projects"`
-	level     model.Level
-	verdict   model.Level
+	Projects []projectRow `json:"projects"`
+	level    model.Level
+	verdict  model.Level
+	// pattern1 is true for a row read from the Pattern 1 counters, which
+	// count credits by workspace only: its 402s and its projects' usage are
+	// not measured (the perfdata writes them U)
+	pattern1  bool
 	ownCode   int // the workspace's own cap's status, without its projects
 	checkCode int
 }
@@ -405,9 +409,39 @@ prints exactly one JSON object with "status" and "reason".`,
 					return fmt.Errorf("Redis cannot be read: %w", err)
 				}
 			}
+			// the stream's newest entries (each row's last event, --stale),
+			// read before judging: when this period has no counter at all
+			// they say whether anything was measured (nothingMeasured)
+			var newest feed.Newest
+			if kind == feed.SourceStream {
+				since, limit := now, checkNewestEntries
+				if stale > 0 {
+					since, limit = now.Add(-stale), checkStaleEntries
+				}
+				if newest, err = feed.ReadNewest(ctx, c, rf.keys(), since, now, checkNewestEntries, limit); err != nil {
+					return fmt.Errorf("Redis cannot be read: %w", err)
+				}
+			}
+			nothing, err := nothingMeasured(ctx, c, rf.keys(), rf.prefix, res, kind, sf.pattern, newest)
+			if err != nil {
+				return fmt.Errorf("Redis cannot be read: %w", err)
+			}
+			if nothing != "" {
+				// the model judges each workspace unknown (model.LevelUnknown):
+				// its figures U in the perfdata, null in --json, never a 0
+				// read as "nothing used"; the reason is said once
+				for _, ws := range settingsWorkspaces(res.Snap) {
+					res.Snap.MarkUnreadable(ws, nothing)
+				}
+			}
 			rows, err := checkRows(ctx, c, rf.keys(), res, th, now, kind == feed.SourceStream) // with the projects a verdict weighs
 			if err != nil {
 				return fmt.Errorf("Redis cannot be read: %w", err)
+			}
+			if kind == feed.SourceCounters {
+				for i := range rows {
+					rows[i].pattern1 = true
+				}
 			}
 			var reasons []string
 			unknown := false
@@ -460,15 +494,6 @@ prints exactly one JSON object with "status" and "reason".`,
 				unknown = true
 				reasons = append(reasons, noWorkspaceFound(kind, sf, rf.prefix, res.Snap.Period.Key))
 			}
-			if kind == feed.SourceCounters && len(rows) > 0 && len(res.Snap.Used) == 0 && res.BadCounterCount == 0 {
-				// Settings but not one key matching the pattern: every
-				// workspace read 0 used, OK, for ever, under a mistyped
-				// --counter-pattern or db. Pattern 1 keys live 35 days past
-				// their last INCRBY and never reset at a period's start, so
-				// no key at all is no quiet period: nothing is measured.
-				unknown = true
-				reasons = append(reasons, noCounterMatches(sf.pattern, len(rows)))
-			}
 			// Settings a workspace judged has but that cannot be read (or the
 			// billing period's): its allocation and limits are unknown, so is
 			// its level; judged without them it read "no allocation", OK.
@@ -520,14 +545,6 @@ prints exactly one JSON object with "status" and "reason".`,
 			var feedAge *time.Duration
 			var fresh model.Freshness // of the stream's newest entry: ids ahead of the clock?
 			if kind == feed.SourceStream {
-				since, limit := now, checkNewestEntries
-				if stale > 0 {
-					since, limit = now.Add(-stale), checkStaleEntries
-				}
-				newest, err := feed.ReadNewest(ctx, c, rf.keys(), since, now, checkNewestEntries, limit)
-				if err != nil {
-					return fmt.Errorf("Redis cannot be read: %w", err)
-				}
 				var staleNamed []string
 				stampLastEvents(rows, newest)
 				for i := range rows {
@@ -541,9 +558,10 @@ prints exactly one JSON object with "status" and "reason".`,
 					fresh = model.JudgeFreshness(time.UnixMilli(int64(ms)), now)
 				}
 				// No workspace to judge (none named exists, none at all: a
-				// wrong prefix or db) is UNKNOWN; a stale feed there is only
-				// the absence, and WARNING, worse by the ranking, hid it.
-				if stale > 0 && len(rows) > 0 {
+				// wrong prefix or db) or nothing measured is UNKNOWN; a stale
+				// feed there is only the absence, and WARNING, worse by the
+				// ranking, hid it.
+				if stale > 0 && len(rows) > 0 && nothing == "" {
 					// the feed's newest usage event: in the window read, else
 					// no later than the stream's newest entry of any kind
 					var lastMs int64
@@ -696,19 +714,22 @@ func reportUnknown(w io.Writer, asJSON bool, msg string) {
 
 // wantsJSON reports whether the command line asks for --json, read from the
 // raw arguments: a usage error stops flag parsing before --json may be seen.
+// The last --json given wins, as it does for the flag (--json=false --json
+// is JSON); an unparsable value is text.
 func wantsJSON(args []string) bool {
+	want := false
 	for _, a := range args {
 		switch {
 		case a == "--":
-			return false
+			return want
 		case a == "--json":
-			return true
+			want = true
 		case strings.HasPrefix(a, "--json="):
 			v, err := strconv.ParseBool(strings.TrimPrefix(a, "--json="))
-			return err == nil && v
+			want = err == nil && v
 		}
 	}
-	return false
+	return want
 }
 
 // errSilent carries an exit code without a message: the output said it all.
@@ -797,7 +818,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 		b = append(b, " '"...)
 		b = append(b, r.Workspace...)
 		b = append(b, "_402'="...)
-		if unread {
+		if unread || r.pattern1 {
 			b = append(b, 'U')
 		} else {
 			b = append(strconv.AppendInt(b, r.Refused, 10), 'c')
@@ -810,7 +831,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			b = append(b, pr.Project...)
 			b = append(b, "_used'="...)
 			switch {
-			case unread, pr.Budget.Unreadable != "":
+			case unread, r.pattern1, pr.Budget.Unreadable != "":
 				b = append(b, 'U')
 			default:
 				b = strconv.AppendInt(b, pr.Used, 10)
@@ -1050,4 +1071,77 @@ func noWorkspaceFound(kind feed.SourceKind, sf sourceFlags, prefix, period strin
 func noCounterMatches(pattern string, n int) string {
 	return fmt.Sprintf("no key matches --counter-pattern %s: usage of the %s with settings is unknown, not 0; check --counter-pattern and the db in --redis (Pattern 1 keys live 35 days after their last write)",
 		pattern, model.CountOf(n, "workspace"))
+}
+
+// settingsWorkspaces are the workspaces the settings name, a workspace's own
+// or one of its projects' budgets.
+func settingsWorkspaces(s *model.Snapshot) []string {
+	out := make([]string, 0, len(s.Settings))
+	for ws := range s.Settings {
+		if model.IsID(ws) {
+			out = append(out, ws)
+		}
+	}
+	for key := range s.Budgets {
+		if ws, _, ok := model.SplitProjectKey(key); ok && model.IsID(ws) && !slices.Contains(out, ws) {
+			if _, own := s.Settings[ws]; !own {
+				out = append(out, ws)
+			}
+		}
+	}
+	return out
+}
+
+// nothingMeasured says why the usage of every workspace of res is unknown
+// when the source measured nothing at all ("" when it measured something, or
+// there is no workspace: noWorkspaceFound says that). Settings alone are no
+// measure: judged on them every workspace read 0 used, OK, for ever, under a
+// mistyped --counter-pattern, a db or key prefix no producer writes to, or a
+// producer that writes the stream without its counters.
+//   - counters: no key matches the pattern (Pattern 1 keys live 35 days past
+//     their last INCRBY and never reset at a period's start: no key at all
+//     is no quiet period).
+//   - stream: this period has no counter at all (used, refused, recharged,
+//     used_by), and either the newest entries read hold usage events of this
+//     period (the counters are missing, not zero), or nothing says a producer
+//     ever wrote here: no used counter of the last period and not one usage
+//     event in the stream (settings entries, which `mavtop budget set`
+//     writes, are no usage). A period's quiet start, after a producer wrote
+//     in the last one or the stream holds its older events, is 0 used.
+//
+// newest is what check read of the stream's newest entries.
+func nothingMeasured(ctx context.Context, c redis.UniversalClient, keys feed.Keys, prefix string, res *feed.SnapshotResult, kind feed.SourceKind, pattern string, newest feed.Newest) (string, error) {
+	s := res.Snap
+	workspaces := len(settingsWorkspaces(s))
+	if workspaces == 0 || res.BadCounterCount > 0 || len(s.Used) > 0 {
+		return "", nil // a counter that cannot be read is named by its own reason
+	}
+	if kind == feed.SourceCounters {
+		return noCounterMatches(pattern, workspaces), nil
+	}
+	if len(s.Refused) > 0 || len(s.Recharged) > 0 || len(s.UsedBy) > 0 {
+		return "", nil
+	}
+	p := s.Period
+	var now []string
+	for ws, ms := range newest.At {
+		if ms >= p.Start.UnixMilli() {
+			now = append(now, ws)
+		}
+	}
+	if len(now) > 0 {
+		slices.Sort(now)
+		return fmt.Sprintf("this period's counters (%s) are empty under key prefix %s but the stream holds usage events of this period from %s (%s): usage is unknown, not 0; are the counters written with each entry (the stream contract's MULTI), or deleted?",
+			p.Key, prefix, model.CountOf(len(now), "workspace"), model.Sanitize(strings.Join(now[:min(len(now), checkJunkNamed)], ", "))), nil
+	}
+	if len(newest.At) > 0 || !newest.Complete {
+		return "", nil // a producer wrote here (or what is older is unread): a quiet period
+	}
+	prev := res.Rule.At(p.Start.Add(-time.Millisecond))
+	n, err := c.Exists(ctx, keys.Used(prev.Key)).Result()
+	if err != nil || n > 0 {
+		return "", err
+	}
+	return fmt.Sprintf("nothing to judge: no usage recorded under key prefix %s (no counter this period (%s) or last (%s), no usage event in the stream %s), only the settings of %s; is a producer writing here? check --key-prefix, --source and the db in --redis",
+		prefix, p.Key, prev.Key, keys.Stream(), model.CountOf(workspaces, "workspace")), nil
 }

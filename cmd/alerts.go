@@ -42,9 +42,9 @@ else is a usage error (exit code 2).`,
 					return exitf(2, "--period %q: want the year and month a billing period starts in, like %s", period, time.Now().Format("2006-01"))
 				}
 			}
-			rdb, err := rf.connect(ctx)
+			rdb, err := budgetConnect(ctx, &rf) // no Redis configured: 2, as budget's
 			if err != nil {
-				return exitf(1, "%v", err)
+				return err
 			}
 			defer rdb.Close()
 			if period == "" {

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,6 +126,9 @@ func TestBudgetShowSaysNoWorkspaceFound(t *testing.T) {
 	r := "--redis=" + srv.URL
 	for _, args := range [][]string{{"budget", "show", r}, {"budget", "show", r, "--json"}} {
 		out, errOut, code := runMavtop(t, args...)
+		if slices.Contains(args, "--json") {
+			out = jsonErrorOf(t, out, 1) // one object (TestEveryJSONErrorIsOneObject)
+		}
 		if code != 1 || out != "" || !strings.Contains(errOut, "no workspaces found in ") || !strings.Contains(errOut, "under key prefix {mavera}") || !strings.Contains(errOut, " db 0") {
 			t.Errorf("%v on an empty db: exit %d, stdout %q, stderr %q; want exit 1 and where it looked", args, code, out, errOut)
 		}
@@ -147,6 +151,9 @@ func TestAlertsSaysNoWorkspaceFound(t *testing.T) {
 	r := "--redis=" + srv.URL
 	for _, args := range [][]string{{"alerts", r}, {"alerts", r, "--json"}} {
 		out, errOut, code := runMavtop(t, args...)
+		if slices.Contains(args, "--json") {
+			out = jsonErrorOf(t, out, 1)
+		}
 		if code != 1 || out != "" || !strings.Contains(errOut, "no workspaces found in ") || !strings.Contains(errOut, "under key prefix {mavera}") || !strings.Contains(errOut, " db 0") {
 			t.Errorf("%v on an empty db: exit %d, stdout %q, stderr %q; want exit 1 and where it looked", args, code, out, errOut)
 		}

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -150,6 +151,9 @@ func TestEstimateBadInput(t *testing.T) {
 			stdout, stderr, code := runMavtop(t, tt.args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2", code)
+			}
+			if slices.Contains(tt.args, "--json") {
+				stdout = jsonErrorOf(t, stdout, 2) // one object (TestEveryJSONErrorIsOneObject)
 			}
 			if stdout != "" {
 				t.Errorf("stdout %q, want nothing", stdout)

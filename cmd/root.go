@@ -6,6 +6,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
+	"mavtop/model"
 	"mavtop/tui"
 )
 
@@ -104,14 +106,41 @@ func run(root *cobra.Command, args []string, stderr io.Writer) int {
 		code = ee.code
 	}
 	msg := oneLine(err)
-	if cmd != nil && cmd.Annotations[monitoringAnnotation] != "" && !errors.Is(err, errSilent) {
+	switch {
+	case cmd != nil && cmd.Annotations[monitoringAnnotation] != "" && !errors.Is(err, errSilent):
 		code = checkUnknown
 		reportUnknown(cmd.OutOrStdout(), wantsJSON(args), msg)
+	case cmd != nil && msg != "" && askedJSON(cmd, args):
+		// --json's reader gets one object on every path: an error printed
+		// nothing on stdout, and `jq` read an empty input as success
+		reportError(cmd.OutOrStdout(), code, msg)
 	}
 	if msg != "" {
 		fmt.Fprintln(stderr, "mavtop:", msg)
 	}
 	return code
+}
+
+// askedJSON reports whether cmd has a --json flag and it was asked for, on
+// the command line (read raw: a usage error stops flag parsing before --json
+// may be seen) or parsed.
+func askedJSON(cmd *cobra.Command, args []string) bool {
+	f := cmd.Flags().Lookup("json")
+	if f == nil {
+		return false
+	}
+	return wantsJSON(args) || (f.Changed && f.Value.String() == "true")
+}
+
+// reportError prints a failed command's one --json object: status "error",
+// its exit code and the reason, the fields check's UNKNOWN object has
+// (reportUnknown), so a script reads every command's --json one way. An
+// error printed after the command's own object (estimate's exit 3: the
+// verdict said it) has no message and gets none.
+func reportError(w io.Writer, code int, msg string) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]any{"status": "error", "code": code, "reason": model.Sanitize(msg)})
 }
 
 // oneLine is err's message on one line: the parts of a joined error (one per

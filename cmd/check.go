@@ -1082,12 +1082,17 @@ func settingsWorkspaces(s *model.Snapshot) []string {
 			out = append(out, ws)
 		}
 	}
+	var seen map[string]bool // those of budgets alone, once each
 	for key := range s.Budgets {
-		if ws, _, ok := model.SplitProjectKey(key); ok && model.IsID(ws) && !slices.Contains(out, ws) {
-			if _, own := s.Settings[ws]; !own {
-				out = append(out, ws)
-			}
+		ws, _, ok := model.SplitProjectKey(key)
+		if _, own := s.Settings[ws]; !ok || own || seen[ws] || !model.IsID(ws) {
+			continue
 		}
+		if seen == nil {
+			seen = map[string]bool{}
+		}
+		seen[ws] = true
+		out = append(out, ws)
 	}
 	return out
 }
@@ -1112,9 +1117,12 @@ func settingsWorkspaces(s *model.Snapshot) []string {
 // newest is what check read of the stream's newest entries.
 func nothingMeasured(ctx context.Context, c redis.UniversalClient, keys feed.Keys, prefix string, res *feed.SnapshotResult, kind feed.SourceKind, pattern string, newest feed.Newest) (string, error) {
 	s := res.Snap
-	workspaces := len(settingsWorkspaces(s))
-	if workspaces == 0 || res.BadCounterCount > 0 || len(s.Used) > 0 {
+	if res.BadCounterCount > 0 || len(s.Used) > 0 {
 		return "", nil // a counter that cannot be read is named by its own reason
+	}
+	workspaces := len(settingsWorkspaces(s)) // only now: a walk of every one
+	if workspaces == 0 {
+		return "", nil
 	}
 	if kind == feed.SourceCounters {
 		return noCounterMatches(pattern, workspaces), nil

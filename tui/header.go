@@ -178,7 +178,8 @@ func (h Header) View() string {
 	if h.demo {
 		left = append(left, st.Demo.Render(" DEMO "))
 	}
-	parts := []headerPart{{text: h.connPart(), prio: 0}}
+	conn, connLong := h.connPart()
+	parts := []headerPart{{text: conn, prio: 0, long: connLong}}
 	now := h.now()
 	if h.demo {
 		// what a newcomer needs from the demo's header: the data is made up
@@ -203,7 +204,8 @@ func (h Header) View() string {
 			// quiet stream (the lag reads "lag ?")
 			rate = st.Dim.Render(rateUnknown)
 		}
-		parts = append(parts, headerPart{text: rate, prio: 3, room: rateRoom}, headerPart{text: h.lagPart(), prio: 5, room: lagRoom})
+		lag, lagLong, prio := h.lagPart()
+		parts = append(parts, headerPart{text: rate, prio: 3, room: rateRoom}, headerPart{text: lag, long: lagLong, prio: prio, room: lagRoom})
 	}
 	if !h.gapAt.IsZero() && now.Sub(h.gapAt) < time.Minute {
 		parts = append(parts, headerPart{text: st.Warn.Render(fmt.Sprintf("%s %s", h.lastGap, h.gapAt.Local().Format("15:04:05"))), prio: 1})
@@ -288,11 +290,16 @@ func (h Header) View() string {
 	return line + strings.Repeat(" ", gap) + right
 }
 
-func (h Header) connPart() string {
+// connPart says the connection's state: short, the state, for how long and
+// the reason cut to fit any width from 60 columns (what an operator must not
+// miss: the figures below are not moving, and why); long adds the attempt
+// and the whole reason where the line holds it.
+func (h Header) connPart() (short, long string) {
 	st := h.st
 	switch h.conn.State {
 	case feed.Connected:
-		return st.Good.Render("● connected")
+		s := st.Good.Render("● connected")
+		return s, s
 	case feed.Reconnecting:
 		// how long the figures below have not moved: "for 2 min" says it
 		// where the attempt count alone did not
@@ -300,36 +307,47 @@ func (h Header) connPart() string {
 		if !h.conn.Since.IsZero() {
 			s += " for " + humanize(h.now().Sub(h.conn.Since))
 		}
-		s += fmt.Sprintf(" (attempt %d)", h.conn.Attempt)
-		if h.conn.Err != nil {
-			s += ": " + shortErr(h.conn.Err)
-		}
-		return st.Bad.Render(s)
+		return st.Bad.Render(s + h.connReason(shortReason)), st.Bad.Render(s + fmt.Sprintf(" (attempt %d)", h.conn.Attempt) + h.connReason(40))
 	}
 	s := "◌ connecting"
 	if h.conn.Attempt > 0 {
 		s += fmt.Sprintf(" (attempt %d)", h.conn.Attempt)
 	}
-	if h.conn.Err != nil {
-		s += ": " + shortErr(h.conn.Err)
+	return st.Warn.Render("◌ connecting" + h.connReason(shortReason)), st.Warn.Render(s + h.connReason(40))
+}
+
+// shortReason is the cells the short connection part gives its reason.
+const shortReason = 24
+
+// connReason is ": " and the connection's last error cut to n cells, or "".
+func (h Header) connReason(n int) string {
+	if h.conn.Err == nil {
+		return ""
 	}
-	return st.Warn.Render(s)
+	return ": " + truncate(shortErr(h.conn.Err), n)
 }
 
 // lagPart says how far behind the stream the screen is: unknown while
 // disconnected, "idle" when the stream is quiet (a lag figure would be stale),
-// and an id from the future is named rather than read as no lag.
-func (h Header) lagPart() string {
+// and an id from the future is named rather than read as no lag. prio is the
+// part's priority: a lag is among the first parts to go on a narrow line, but
+// ids ahead of the clock (a lag that cannot be measured) and a stream quiet
+// for a minute or more (figures that are not moving) are kept before the
+// period and the rate.
+func (h Header) lagPart() (short, long string, prio int) {
 	st := h.stats
 	switch {
 	case h.conn.State != feed.Connected || !st.LagKnown:
-		return "lag ?"
+		return "lag ?", "", 5
 	case st.Ahead > 0:
-		return h.st.Warn.Render("ids " + humanize(st.Ahead) + " ahead of clock")
+		s := "ids " + humanize(st.Ahead) + " ahead"
+		return h.st.Warn.Render(s), h.st.Warn.Render(s + " of clock"), 1
+	case st.Idle >= time.Minute:
+		return "idle " + humanize(st.Idle), "", 2
 	case st.Idle >= 2*time.Second:
-		return "idle " + humanize(st.Idle)
+		return "idle " + humanize(st.Idle), "", 5
 	}
-	return "lag " + lagText(st.Lag)
+	return "lag " + lagText(st.Lag), "", 5
 }
 
 func lagText(d time.Duration) string {

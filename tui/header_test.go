@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +200,96 @@ func TestHeaderRateKeepsItsUnitAtStart(t *testing.T) {
 			got := h.rateText()
 			if ms < 2000 && got != "– ev/min" || ms >= 2000 && (!strings.HasSuffix(got, c.unit) || strings.HasPrefix(got, "–")) {
 				t.Errorf("%s at %d ms: %q, want – ev/min before 2 s, a figure in%s after", c.name, ms, got, c.unit)
+			}
+		}
+	}
+}
+
+// TestHeaderKeepsWhatMustNotBeMissedAtEveryWidth: at 80 columns with the
+// stream's key of the wrong type the header read "mavtop ▲ 7 workspaces
+// firing · – ev/min · lag ? · 2026-12…" (no word of the reconnecting, nor
+// why), with any alert firing an 8-minute-quiet stream lost "idle 8 min", and
+// ids an hour ahead of the clock were said at 200 columns only. Over every
+// combination of the header's states and every width from 80 to 200: the
+// connection's state is said (and, reconnecting, the start of its reason),
+// ids ahead of the clock and a stream quiet for a minute are said, "? help"
+// is shown only when every part more important than the rate is, and the
+// line fits.
+func TestHeaderKeepsWhatMustNotBeMissedAtEveryWidth(t *testing.T) {
+	wrong := errors.New("read stream {mavera}:usage: WRONGTYPE Operation against a key holding the wrong kind of value")
+	conns := []feed.ConnMsg{
+		{State: feed.Connected},
+		{State: feed.Reconnecting, Attempt: 12, Err: wrong, Since: testNow.Add(-3 * time.Minute)},
+		{State: feed.Connecting, Attempt: 3, Err: errors.New("dial tcp 10.0.0.7:6379: connect: connection refused")},
+	}
+	stats := []feed.StatsMsg{
+		{LagKnown: true, Lag: 12 * time.Millisecond},
+		{LagKnown: true, Idle: 8 * time.Minute},
+		{LagKnown: true, Ahead: 59 * time.Minute},
+	}
+	for _, conn := range conns {
+		for _, st := range stats {
+			for _, firing := range []int{0, 7} {
+				for _, demo := range []bool{false, true} {
+					for _, extras := range []bool{false, true} {
+						for w := 80; w <= 200; w++ {
+							h := NewHeader(testCommon(), demo)
+							h.SetWidth(w)
+							h.conn = conn
+							st.At = testNow
+							st.Events = 100
+							h.noteStats(&st)
+							h.period.Key = "2026-12"
+							h.period.End = testNow.Add(30 * 24 * time.Hour)
+							if firing > 0 {
+								for i := range firing {
+									h.firing.Add(fmt.Sprintf("ws-%d", i), model.LevelCritical)
+								}
+							}
+							if extras {
+								h.gapAt, h.lastGap = testNow, "re-read: restart −2,927"
+								h.stats.Malformed = 3
+								h.source = "counters"
+							}
+							line := ansi.Strip(h.View())
+							name := fmt.Sprintf("w=%d conn=%v stats=%+v firing=%d demo=%v extras=%v: %q", w, conn.State, st, firing, demo, extras, line)
+							if cw := ansi.StringWidth(line); cw > w {
+								t.Fatalf("%s: %d cells", name, cw)
+							}
+							var must []string
+							switch conn.State {
+							case feed.Connected:
+								must = append(must, "● connected")
+							case feed.Reconnecting:
+								must = append(must, "↻ reconnecting", ": WRONGTYPE")
+							default:
+								must = append(must, "◌ connecting", ": connection refused")
+							}
+							// (the demo writes its own ids: none is ever ahead, and its
+							// "--redis URL for yours" ranks first at 80 columns)
+							if conn.State == feed.Connected && st.Ahead > 0 && (!demo || w >= 100) {
+								must = append(must, "ids 59 min ahead")
+							}
+							// a minute-quiet stream ranks with the period: on a line
+							// already full of warnings (a re-read, malformed entries,
+							// another source) it may give way below 150 columns
+							if conn.State == feed.Connected && st.Idle >= time.Minute && (!extras || w >= 150) {
+								must = append(must, "idle 8 min")
+							}
+							if firing > 0 && (!demo || w >= 120) {
+								must = append(must, "firing")
+							}
+							for _, m := range must {
+								if !strings.Contains(line, m) {
+									t.Fatalf("%s: %q missing", name, m)
+								}
+							}
+							if strings.Contains(line, "? help") && extras && !strings.Contains(line, "malformed") {
+								t.Fatalf("%s: keeps ? help before a more important part", name)
+							}
+						}
+					}
+				}
 			}
 		}
 	}

@@ -115,83 +115,51 @@ func lifecycleOf(w *notify.Watcher) func() tui.Lifecycle {
 // measures the dashboard with it.
 func LifecycleOf(w *notify.Watcher) func() tui.Lifecycle { return lifecycleOf(w) }
 
-// lifecyclePoll makes the pane's lifecycle at the cost of what changed. At
-// 100k workspaces the lifecycle holds ~44k records of this period: copied,
-// converted and sorted at every poll they cost the dashboard more than its
-// frames. A poll with nothing rebuilt since the last returns the last
-// lifecycle as it was (same Version, which the pane takes as unchanged);
-// after a rebuild the rows of records that did not change (same id and
-// Rev) are reused, not made again.
+// lifecyclePoll hands the pane the watcher's lifecycle at the cost of what
+// changed: the watcher keeps its entries sorted and counted as records
+// change and hands out an immutable snapshot of them in O(1)
+// (notify.Watcher.Lifecycle); the pane walks only the rows it shows
+// (tui.LifecycleRows). Nothing is copied, converted or sorted per record at
+// a poll: at 100k workspaces (~44k records of this period, one changing
+// nearly every second) converting and sorting them all at each change took
+// the dashboard from ~30 % to over 90 % of a core (Steady harness, idle,
+// 7bf91c2), and pacing the polls (e2494e0) only made the pane lag. A poll
+// with nothing changed since the last returns the last lifecycle as it was
+// (same Version, which the pane takes as unchanged).
 type lifecyclePoll struct {
-	since func(gen uint64) ([]notify.Entry, []model.ForecastScore, uint64) // Watcher.EntriesSince
-	mu    sync.Mutex                                                       // serve's viewers poll from their own goroutines
-	// gen is the watcher's build the last lifecycle came from; rows holds
-	// each id's row and the Rev it was made from.
-	gen  uint64
+	take func(gen uint64) *notify.Lifecycle // Watcher.Lifecycle
+	mu   sync.Mutex                         // serve's viewers poll from their own goroutines
 	last tui.Lifecycle
-	rows map[string]polledRow
-	// converted counts the rows made (not reused), for the tests.
-	converted int
-	// pace paces the polls of a large lifecycle: once the last lifecycle
-	// taken held pacedFrom records or more, a changed lifecycle is taken
-	// only after pace times what taking the last one cost (the watcher's
-	// build and sort of every record, and their rows), so taking them stays
-	// under about 1/pace of a core. At 100k workspaces (~44k records, a
-	// record changing every second) an unpaced poll rebuilt every second and,
-	// with the collections it brings, took the dashboard from ~30 % to over
-	// 90 % of a core as the records grew (Steady harness, idle, 7bf91c2);
-	// the pane then lags the store by that pause, a few seconds at most. 0:
-	// every poll takes a changed lifecycle.
-	pace time.Duration
-	next time.Time // the earliest a paced poll takes a changed lifecycle
-}
-
-// pacedFrom is the lifecycle size from which polls are paced: below it a
-// build costs well under a millisecond, and every poll shows every change.
-const pacedFrom = 5_000
-
-type polledRow struct {
-	rev uint64
-	gen uint64 // the last build that listed it: older ones are dropped
-	e   tui.LifecycleEntry
 }
 
 func newLifecyclePoll(w *notify.Watcher) *lifecyclePoll {
-	return &lifecyclePoll{since: w.EntriesSince, rows: map[string]polledRow{}, pace: 10}
+	return &lifecyclePoll{take: w.Lifecycle}
 }
 
 func (p *lifecyclePoll) poll() tui.Lifecycle {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	start := time.Now()
-	if p.pace > 0 && len(p.last.Entries) >= pacedFrom && start.Before(p.next) {
+	l := p.take(p.last.Version)
+	if l == nil {
 		return p.last
 	}
-	entries, scores, gen := p.since(p.gen)
-	if gen == p.gen {
-		return p.last
-	}
-	defer func() { p.next = start.Add(p.pace * time.Since(start)) }()
-	l := tui.Lifecycle{Version: gen, Scores: scores, Entries: make([]tui.LifecycleEntry, 0, len(entries))}
-	for i := range entries {
-		e := &entries[i]
-		r, ok := p.rows[e.Alert.ID]
-		if !ok || r.rev != e.Rev || e.Rev == 0 {
-			p.converted++
-			r = polledRow{rev: e.Rev, e: tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level,
-				At: e.At(), Summary: e.Summary, Delivery: e.DeliveryText()}}
-		}
-		r.gen = gen
-		p.rows[e.Alert.ID] = r
-		l.Entries = append(l.Entries, r.e)
-	}
-	if len(p.rows) > len(entries) {
-		for id, r := range p.rows {
-			if r.gen != gen {
-				delete(p.rows, id)
-			}
-		}
-	}
-	p.gen, p.last = gen, l
-	return l
+	p.last = tui.Lifecycle{Version: l.Gen, Scores: l.Scores, Rows: lifecycleRows{l}}
+	return p.last
+}
+
+// lifecycleRows are a watcher's snapshot as the pane's rows: each entry is
+// made into a row only when the pane walks to it.
+type lifecycleRows struct{ l *notify.Lifecycle }
+
+func (r lifecycleRows) Len() int                  { return r.l.Len() }
+func (r lifecycleRows) Lists(key string) bool     { return r.l.Lists(key) }
+func (r lifecycleRows) Firing() model.FiringCount { return r.l.Firing }
+func (r lifecycleRows) Delivery() string          { return r.l.Delivery }
+func (r lifecycleRows) Each(fn func(tui.LifecycleEntry) bool) {
+	r.l.Each(func(e *notify.Entry) bool { return fn(lifecycleEntry(e)) })
+}
+
+// lifecycleEntry is a watcher's entry as the pane's row.
+func lifecycleEntry(e *notify.Entry) tui.LifecycleEntry {
+	return tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level, At: e.At(), Summary: e.Summary, Delivery: e.Said}
 }

@@ -33,7 +33,7 @@ func TestEntriesSinceSkipsAnUnchangedPoll(t *testing.T) {
 		w.setKnown(id, rec(id, model.AlertFiring, k))
 	}
 	w.mu.Unlock()
-	w.refresh(period, true)
+	w.refresh(period)
 
 	e1, _, g1 := w.EntriesSince(0)
 	if len(e1) != 5 || g1 == 0 {
@@ -43,7 +43,7 @@ func TestEntriesSinceSkipsAnUnchangedPoll(t *testing.T) {
 	for _, e := range e1 {
 		revs[e.Alert.ID] = e.Rev
 	}
-	w.refresh(period, false) // a cycle that changed nothing
+	w.refresh(period) // a cycle that changed nothing
 	if e, s, g := w.EntriesSince(g1); e != nil || s != nil || g != g1 {
 		t.Fatalf("an unchanged poll got %d entries, %d scores, build %d (want none, build %d)", len(e), len(s), g, g1)
 	}
@@ -51,7 +51,7 @@ func TestEntriesSinceSkipsAnUnchangedPoll(t *testing.T) {
 	w.mu.Lock()
 	w.setKnown("a2", rec("a2", model.AlertResolved, 2))
 	w.mu.Unlock()
-	w.refresh(period, true)
+	w.refresh(period)
 	e2, _, g2 := w.EntriesSince(g1)
 	if g2 == g1 || len(e2) != 5 {
 		t.Fatalf("after a2 resolved: %d entries, build %d (was %d)", len(e2), g2, g1)

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -64,6 +63,9 @@ type Entry struct {
 	// with the same Rev are the same, so a poll may reuse what it made of
 	// the older one (lifecycleOf's pane rows).
 	Rev uint64
+	// Said is DeliveryText, said once when the entry is made.
+	Said string
+	key  string // lifecycleKey of its id (lifeIndex)
 }
 
 // Delivery sums up an entry's newest delivery: sinks sent to, retrying, failed,
@@ -162,27 +164,20 @@ type Watcher struct {
 	mu    sync.Mutex
 	known map[string]feed.StoredAlert // this period and the last, by id
 	// pending are the ids of known with a delivery not done (takeOver looks
-	// at them alone); dirty says entries must be rebuilt (refresh).
+	// at them alone).
 	pending map[string]bool
-	dirty   bool
-	// refreshed is the period the entries were last refreshed for; unbuilt
-	// says they are to be built (build) before they are read.
-	refreshed string
-	unbuilt   bool
-	local     map[string]bool // firings announced while Redis was away
+	local   map[string]bool // firings announced while Redis was away
 	// localLeft holds, by transition key, the sinks still working on a
 	// firing announced while Redis was away.
 	localLeft map[string]map[string]bool
 	inflight  map[string]*inflight // by transition key
-	// entries are shared with the callers of EntriesSince: build makes a
-	// new slice, never writes into the old one. gen counts the builds, revs
-	// and rev each record's changes (Entry.Rev).
-	entries []Entry
-	gen     uint64
-	revs    map[string]uint64
-	rev     uint64
-	firing  int
-	counts  map[[2]string]int64 // sink, outcome → count
+	// life keeps the period's entries, their firing count and the scores as
+	// the records change (setKnown, dropKnown, refresh); snap is the last
+	// snapshot of it handed out, of generation gen (Lifecycle).
+	life   lifeIndex
+	snap   *Lifecycle
+	gen    uint64
+	counts map[[2]string]int64 // sink, outcome → count
 	// droppedOnce holds the deliveries (key, sink) a full queue dropped and
 	// that no sink outcome has finished since: taken up again and dropped
 	// again, a delivery counts as dropped once.
@@ -268,39 +263,45 @@ func instanceName() string {
 // Sinks returns the names of this instance's sinks.
 func (w *Watcher) Sinks() []string { return w.sinks }
 
-// Entries returns this period's alerts, newest transition first.
+// Entries returns this period's alerts, newest transition first (a copy of
+// every entry: Lifecycle hands out a snapshot in O(1)).
 func (w *Watcher) Entries() []Entry {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.build()
-	return slices.Clone(w.entries)
+	return w.Lifecycle(0).Entries()
 }
 
-// EntriesSince is Entries and Scores for a poll: when nothing was rebuilt
-// since the build numbered gen it returns nil, nil and gen again, without
-// copying anything; otherwise this period's entries (newest transition
-// first), the scores, and the number of this build to pass next time. The
-// slices returned are shared, never written again: callers must not write
-// into them. gen 0 always gets them.
-func (w *Watcher) EntriesSince(gen uint64) (entries []Entry, scores []model.ForecastScore, now uint64) {
+// Lifecycle is this period's alerts for a poll: when nothing changed since
+// the snapshot numbered gen it returns nil, without taking a new one;
+// otherwise the snapshot of now, shared by every poll of its generation and
+// never written (O(1): the index's trees cloned, copy on write). gen 0
+// always gets one.
+func (w *Watcher) Lifecycle(gen uint64) *Lifecycle {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.build()
-	if w.gen == 0 {
-		w.gen = 1 // nothing built yet is still a build a poll can name
+	w.snap = w.life.take(w.snap, &w.gen)
+	if gen != 0 && gen == w.gen {
+		return nil
 	}
-	if gen == w.gen {
+	return w.snap
+}
+
+// EntriesSince is Entries and Scores for a poll: when nothing changed since
+// the snapshot numbered gen it returns nil, nil and gen again, without
+// copying anything; otherwise this period's entries (newest transition
+// first, a copy of every entry), the scores, and the number to pass next
+// time. gen 0 always gets them. Lifecycle is its O(1) form.
+func (w *Watcher) EntriesSince(gen uint64) (entries []Entry, scores []model.ForecastScore, now uint64) {
+	l := w.Lifecycle(gen)
+	if l == nil {
 		return nil, nil, gen
 	}
-	return w.entries, slices.Clone(w.scores), w.gen
+	return l.Entries(), slices.Clone(l.Scores), l.Gen
 }
 
 // Firing returns how many alerts of this period are firing.
 func (w *Watcher) Firing() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.build()
-	return w.firing
+	return w.life.firing
 }
 
 // Notifications returns delivery outcomes counted by sink and outcome.
@@ -320,8 +321,7 @@ func (w *Watcher) Notifications() map[[2]string]int64 {
 func (w *Watcher) Scores() []model.ForecastScore {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.build()
-	return slices.Clone(w.scores)
+	return w.life.scores()
 }
 
 // StoreErr is the last error reading or writing the store (nil when the last
@@ -476,7 +476,7 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 			w.releaseWaiting()
 		}
 	}
-	w.refresh(p.Key, len(changed) > 0)
+	w.refresh(p.Key)
 	id := l.StreamID()
 	w.judged.Store(&id)
 	w.cycles.Add(1)
@@ -564,12 +564,7 @@ func decidedAt(r model.AlertRecord) string {
 func (w *Watcher) setKnown(id string, r feed.StoredAlert) {
 	w.known[id] = r
 	w.records[id] = r.AlertRecord
-	w.dirty = true
-	if w.revs == nil {
-		w.revs = map[string]uint64{}
-	}
-	w.rev++
-	w.revs[id] = w.rev
+	w.life.set(id, &r)
 	if at := decidedAt(r.AlertRecord); model.CompareStreamIDs(at, w.maxFired) > 0 {
 		w.maxFired = at
 	}
@@ -586,8 +581,7 @@ func (w *Watcher) dropKnown(id string) {
 	delete(w.known, id)
 	delete(w.records, id)
 	delete(w.pending, id)
-	delete(w.revs, id)
-	w.dirty = true
+	w.life.set(id, nil)
 }
 
 // runOutAt is a workspace whose run-out alert holds, and how soon.
@@ -1162,62 +1156,19 @@ func (w *Watcher) renew() {
 	}
 }
 
-// refresh rebuilds the entries of the period for the pane and the metrics,
-// when a record changed or the period did.
-func (w *Watcher) refresh(period string, changed bool) {
+// refresh keeps the entries listed for period: the index follows each
+// record as it changes (setKnown, dropKnown); a new period (the first cycle,
+// a rollover) lists every record again, once.
+func (w *Watcher) refresh(period string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !changed && !w.dirty && w.refreshed == period {
+	if w.life.byTime != nil && w.life.period == period {
 		return
 	}
-	w.dirty, w.refreshed, w.unbuilt = false, period, true
-}
-
-// build makes the entries, the firing count and the scores from every
-// record known (with w.mu held), when a refresh left them to be made: only
-// when they are asked for. At 100k workspaces the lifecycle holds ~110k
-// records and some change nearly every second; built and sorted at every
-// cycle they cost a watcher that nobody asked (`mavtop watch` without a
-// scrape, a dashboard without the alerts pane) more than judging the alerts.
-func (w *Watcher) build() {
-	if !w.unbuilt {
-		return
-	}
-	w.unbuilt = false
-	w.gen++
-	period := w.refreshed
-	w.entries = make([]Entry, 0, len(w.known)) // shared by EntriesSince's callers: never reused; room for every record: appended past its room it grew by copies (an Entry is 400 bytes; at 100k ~44k of them, 17 MB)
-	w.firing = 0
-	w.scores = w.scores[:0]
+	w.life.reset(period)
 	for id, r := range w.known {
-		if s, ok := scoreOf(&r); ok {
-			w.scores = append(w.scores, s)
-		}
-		if r.Alert.Period != period && r.Status != model.AlertFiring {
-			continue
-		}
-		if r.Status == model.AlertFiring {
-			w.firing++
-		}
-		e := Entry{StoredAlert: r, Rev: w.revs[id]}
-		if n := len(r.Deliveries); n > 0 {
-			e.Summary = r.Deliveries[n-1].Summary
-		}
-		w.entries = append(w.entries, e)
+		w.life.set(id, &r)
 	}
-	slices.SortFunc(w.scores, func(a, b model.ForecastScore) int {
-		if c := b.Refused.Compare(a.Refused); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Workspace, b.Workspace)
-	})
-	w.scores = w.scores[:min(len(w.scores), MaxScores)]
-	slices.SortFunc(w.entries, func(a, b Entry) int {
-		if c := b.At().Compare(a.At()); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Alert.ID, b.Alert.ID)
-	})
 }
 
 // scoreOf is the forecast score a stored alert carries: the first

@@ -51,7 +51,14 @@ type LifecycleEntry struct {
 
 // Lifecycle is the alert lifecycle as this instance sees it.
 type Lifecycle struct {
+	// Entries are the lifecycle's alerts in any order (the pane sorts them,
+	// newest first, stable): what a small lifecycle (a test) hands over.
+	// Ignored when Rows is set.
 	Entries []LifecycleEntry
+	// Rows are the entries as a poll hands them over at scale: sorted,
+	// counted and shared, never copied whole (the pane walks only the rows
+	// it shows).
+	Rows LifecycleRows
 	// Scores are the latest forecast scores, newest first: each workspace's
 	// first credits_exhausted 402 set against the run-out mavtop had
 	// projected ("acme: projected 14:05, refused 13:52: 13 min early").
@@ -62,10 +69,75 @@ type Lifecycle struct {
 	Version uint64
 }
 
+// LifecycleRows are a lifecycle's entries, immutable and shared by every
+// copy of the pane (and every viewer of one poll): at 100k workspaces ~44k
+// of them, so what the pane asks of them all (the firing count, the delivery
+// they share, whether one is listed) is kept by their maker as they change,
+// never recounted, and only the rows on screen are walked.
+type LifecycleRows interface {
+	// Len is the number of entries.
+	Len() int
+	// Each calls fn with the entries newest first (At, latest first; ties
+	// in a fixed order) until it returns false.
+	Each(fn func(e LifecycleEntry) bool)
+	// Lists reports whether an entry's lifecycleKey is key.
+	Lists(key string) bool
+	// Firing counts the entries firing (Lifecycle.Firing).
+	Firing() model.FiringCount
+	// Delivery is the delivery every entry has alike when there are two or
+	// more, "" otherwise (Alerts.commonDelivery).
+	Delivery() string
+}
+
+// rows are the lifecycle's entries as LifecycleRows: Rows, or Entries sorted.
+func (l Lifecycle) rows() LifecycleRows {
+	if l.Rows != nil {
+		return l.Rows
+	}
+	return newSliceRows(l.Entries)
+}
+
+// sliceRows are Lifecycle.Entries as LifecycleRows: sorted newest first
+// (stable), counted once.
+type sliceRows struct {
+	es       []LifecycleEntry
+	listed   map[string]bool
+	firing   model.FiringCount
+	delivery string
+}
+
+func newSliceRows(entries []LifecycleEntry) *sliceRows {
+	es := slices.Clone(entries)
+	slices.SortStableFunc(es, func(x, y LifecycleEntry) int { return y.At.Compare(x.At) })
+	r := &sliceRows{es: es, listed: make(map[string]bool, len(es)), delivery: Lifecycle{Entries: es}.commonDelivery()}
+	for i := range es {
+		r.listed[lifecycleKey(es[i].ID)] = true
+		if e := &es[i]; e.Status == model.AlertFiring {
+			r.firing.Add(e.workspace(), e.Level)
+		}
+	}
+	return r
+}
+
+func (r *sliceRows) Len() int { return len(r.es) }
+func (r *sliceRows) Each(fn func(e LifecycleEntry) bool) {
+	for _, e := range r.es {
+		if !fn(e) {
+			return
+		}
+	}
+}
+func (r *sliceRows) Lists(key string) bool     { return r.listed[key] }
+func (r *sliceRows) Firing() model.FiringCount { return r.firing }
+func (r *sliceRows) Delivery() string          { return r.delivery }
+
 // Firing counts the shared lifecycle's alerts firing now (the records
 // `mavtop alerts` lists as firing) as every surface counts them: the
 // workspaces with one firing, the feed, and the worst level among them.
 func (l Lifecycle) Firing() model.FiringCount {
+	if l.Rows != nil {
+		return l.Rows.Firing()
+	}
 	var c model.FiringCount
 	for i := range l.Entries {
 		if e := &l.Entries[i]; e.Status == model.AlertFiring {
@@ -78,8 +150,11 @@ func (l Lifecycle) Firing() model.FiringCount {
 // NewestFiring is the row of the newest alert firing now (rows are newest
 // first), or -1 when none fires.
 func (a *Alerts) NewestFiring() int {
+	if a.firing.Alerts == 0 {
+		return -1
+	}
 	for i := range a.rows() {
-		if r := a.raw(i); r < len(a.life.Entries) && a.life.Entries[r].Status == model.AlertFiring {
+		if r := a.ref(i); r.src == srcLife && r.e.Status == model.AlertFiring {
 			return i
 		}
 	}
@@ -95,6 +170,7 @@ func (a *Alerts) ShowNewestFiring() bool {
 	}
 	a.cur.pos, a.chosen = i, true
 	a.cur.clamp()
+	a.ensureShown()
 	return true
 }
 
@@ -117,17 +193,34 @@ type Alerts struct {
 	width     int
 	height    int
 	focused   bool
-	nameW     int   // the cells a workspace name gets, the same in every pane
-	order     []int // the rows newest first: sortRows
-	// lifeOrder are the lifecycle's entries and scores newest first, and
-	// listed the lifecycleKey of each entry, made once per lifecycle (nil:
-	// to be made): a local alert (each 402, each crossing) sorted every row
-	// again, at 100k workspaces ~44k entries, a tenth of the dashboard's CPU
-	// under 1,000 events/s. Both are shared by copies of the pane, never
-	// written once made.
-	lifeOrder []int
-	listed    map[string]bool
+	nameW     int // the cells a workspace name gets, the same in every pane
+	// entries are life's entries (Lifecycle.rows); scores its scores and
+	// local the local alerts it does not list (sortRows), each newest
+	// first, as indices into life.Scores and list. order is the first rows
+	// of all three merged, newest first, made only as far as a frame or a
+	// search needs (ensure): at 100k workspaces the lifecycle holds ~44k
+	// entries, and a sort or a walk of them all at each change was a tenth
+	// of the dashboard's CPU. Each is a new slice when made: copies of the
+	// pane share the old ones.
+	entries LifecycleRows
+	scores  []int
+	local   []int
+	order   []rowRef
 }
+
+// rowRef is one row: a lifecycle entry (e), a score or a local alert (i).
+type rowRef struct {
+	src byte
+	i   int
+	e   LifecycleEntry
+}
+
+// Where a row comes from, in the order of rows of equal time.
+const (
+	srcLife byte = iota
+	srcScore
+	srcLocal
+)
 
 // NewAlerts returns an empty alert list.
 func NewAlerts(c common) Alerts { return Alerts{common: c, last402: map[string]time.Time{}} }
@@ -136,6 +229,7 @@ func NewAlerts(c common) Alerts { return Alerts{common: c, last402: map[string]t
 func (a *Alerts) SetSize(w, h int) {
 	a.width, a.height = w, h
 	a.cur.setRows(h - a.wholeLines())
+	a.ensureShown()
 }
 
 // wholeLines is how many lines the selected alert (the newest until one is
@@ -149,12 +243,11 @@ func (a *Alerts) wholeLines() int {
 }
 
 // sentence is row i's words in full: the workspace whole, the delivery after.
-func (a Alerts) sentence(i int) string {
-	i = a.raw(i)
-	n, m := len(a.life.Entries), len(a.life.Scores)
-	switch {
-	case i < n:
-		e := &a.life.Entries[i]
+func (a *Alerts) sentence(i int) string {
+	r := a.ref(i)
+	switch r.src {
+	case srcLife:
+		e := &r.e
 		s := "firing: " + model.Sanitize(e.Summary)
 		if e.Status == model.AlertResolved {
 			s = "resolved: " + model.Sanitize(e.Summary)
@@ -163,10 +256,10 @@ func (a Alerts) sentence(i int) string {
 			s += " · " + model.Sanitize(e.Delivery)
 		}
 		return s
-	case i < n+m:
-		return "forecast " + model.Sanitize(a.life.Scores[i-n].String(time.Local))
+	case srcScore:
+		return "forecast " + model.Sanitize(a.life.Scores[r.i].String(time.Local))
 	}
-	return model.Sanitize(a.list[i-n-m].Text)
+	return model.Sanitize(a.list[r.i].Text)
 }
 
 // Len is the number of alerts kept.
@@ -229,44 +322,59 @@ func (a *Alerts) add(al Alert) {
 // newest instead.
 func (a *Alerts) keepSelection(change func()) {
 	keep := (a.focused || a.chosen) && a.cur.pos < a.rows()
-	var sel string
+	var sel rowID
 	if keep {
 		sel = a.rowKey(a.cur.pos)
 	}
 	change()
 	a.sortRows()
 	a.cur.setLen(a.rows())
-	if !keep {
-		return
-	}
-	for i := range a.rows() {
-		if a.rowKey(i) == sel {
-			a.cur.pos = i
-			a.cur.clamp()
-			return
+	if keep {
+		for i := range a.rows() {
+			if a.rowKey(i) == sel {
+				a.cur.pos = i
+				a.cur.clamp()
+				break
+			}
 		}
 	}
+	a.ensureShown()
 }
 
-// rowKey names what row i shows, the same wherever the row moves.
-func (a *Alerts) rowKey(i int) string {
-	i = a.raw(i)
-	n, m := len(a.life.Entries), len(a.life.Scores)
-	switch {
-	case i < n:
-		return "lifecycle\x00" + a.life.Entries[i].ID
-	case i < n+m:
-		s := a.life.Scores[i-n]
-		return fmt.Sprintf("score\x00%s\x00%d\x00%d", s.Workspace, s.Projected.UnixNano(), s.Refused.UnixNano())
+// rowID names what a row shows, the same wherever the row moves.
+type rowID struct {
+	src    byte
+	id     string
+	t1, t2 int64
+	seq    uint64
+}
+
+// rowKey names what row i shows: a lifecycle entry by its ID, a score by its
+// workspace and times, a local alert by its number.
+func (a *Alerts) rowKey(i int) rowID {
+	r := a.ref(i)
+	switch r.src {
+	case srcLife:
+		return rowID{src: srcLife, id: r.e.ID}
+	case srcScore:
+		s := a.life.Scores[r.i]
+		return rowID{src: srcScore, id: s.Workspace, t1: s.Projected.UnixNano(), t2: s.Refused.UnixNano()}
 	}
-	return fmt.Sprintf("local\x00%d", a.list[i-n-m].seq)
+	return rowID{src: srcLocal, seq: a.list[r.i].seq}
 }
 
 // SetLifecycle replaces the shared lifecycle shown above the local alerts.
 func (a *Alerts) SetLifecycle(l Lifecycle) {
-	a.keepSelection(func() { a.life, a.lifeOrder, a.listed = l, nil, nil })
-	a.firing = l.Firing()
-	a.delivery = l.commonDelivery()
+	a.keepSelection(func() {
+		a.life, a.entries = l, l.rows()
+		a.scores = make([]int, len(l.Scores))
+		for i := range a.scores {
+			a.scores[i] = i
+		}
+		slices.SortStableFunc(a.scores, func(x, y int) int { return l.Scores[y].Refused.Compare(l.Scores[x].Refused) })
+	})
+	a.firing = a.entries.Firing()
+	a.delivery = a.entries.Delivery()
 }
 
 // Firing is the lifecycle's firing count (Lifecycle.Firing), as counted when
@@ -280,69 +388,99 @@ func (a *Alerts) Firing() model.FiringCount { return a.firing }
 // lifecycle alert the lifecycle lists (a crossing, a 402 of a refusals
 // alert) is left out: the lifecycle's row says it, firing or resolved, so no
 // condition is listed twice and none stays marked firing after it resolved.
+// Only the local alerts (200 at most) are sorted here; the rows are merged
+// as far as they are shown (ensure).
 func (a *Alerts) sortRows() {
-	n, m := len(a.life.Entries), len(a.life.Scores)
-	if a.lifeOrder == nil {
-		listed := make(map[string]bool, n)
-		for i := range a.life.Entries {
-			listed[lifecycleKey(a.life.Entries[i].ID)] = true
-		}
-		life := make([]int, n+m)
-		for i := range life {
-			life[i] = i
-		}
-		slices.SortStableFunc(life, func(x, y int) int { return a.rowAt(y).Compare(a.rowAt(x)) })
-		a.lifeOrder, a.listed = life, listed
+	if a.entries == nil {
+		a.entries = a.life.rows()
 	}
 	local := make([]int, 0, len(a.list))
 	for i := range a.list {
-		if a.list[i].key != "" && a.listed[a.list[i].key] {
+		if k := a.list[i].key; k != "" && a.entries.Lists(k) {
 			continue
 		}
-		local = append(local, n+m+i)
+		local = append(local, i)
 	}
-	slices.SortStableFunc(local, func(x, y int) int { return a.rowAt(y).Compare(a.rowAt(x)) })
-	// both newest first, ties in source order: merged, a tie takes the
-	// lifecycle's row first, as one stable sort of every row did
-	order := make([]int, 0, len(a.lifeOrder)+len(local)) // a new slice: copies of the pane share the old
-	i, j := 0, 0
-	for i < len(a.lifeOrder) && j < len(local) {
-		if a.rowAt(local[j]).After(a.rowAt(a.lifeOrder[i])) {
-			order = append(order, local[j])
-			j++
-		} else {
-			order = append(order, a.lifeOrder[i])
-			i++
+	slices.SortStableFunc(local, func(x, y int) int { return a.list[y].At.Compare(a.list[x].At) })
+	a.local, a.order = local, nil
+}
+
+// ensure makes the first n rows (all there are at most) of the merged order:
+// the lifecycle's entries newest first, the scores and the local alerts
+// merged into them, a tie taking the lifecycle's row first, then the
+// score's, as one stable sort of every row did. It costs the rows made, not
+// the rows there are.
+func (a *Alerts) ensure(n int) {
+	n = min(n, a.rows())
+	if len(a.order) >= n {
+		return
+	}
+	want := min(max(n, 2*len(a.order), 64), a.rows())
+	order := make([]rowRef, 0, want) // a new slice: copies of the pane share the old
+	j, k := 0, 0
+	// others adds the scores and local alerts newer than t (all of them
+	// with all), newest first; false once want rows are made
+	others := func(t time.Time, all bool) bool {
+		for len(order) < want {
+			var r rowRef
+			var at time.Time
+			ok := false
+			if j < len(a.scores) {
+				r, at, ok = rowRef{src: srcScore, i: a.scores[j]}, a.life.Scores[a.scores[j]].Refused, true
+			}
+			if k < len(a.local) {
+				if l := a.list[a.local[k]].At; !ok || l.After(at) {
+					r, at, ok = rowRef{src: srcLocal, i: a.local[k]}, l, true
+				}
+			}
+			if !ok || !all && !at.After(t) {
+				return true
+			}
+			order = append(order, r)
+			if r.src == srcScore {
+				j++
+			} else {
+				k++
+			}
 		}
+		return false
 	}
-	order = append(order, a.lifeOrder[i:]...)
-	a.order = append(order, local[j:]...)
+	if a.entries != nil {
+		a.entries.Each(func(e LifecycleEntry) bool {
+			if !others(e.At, false) {
+				return false
+			}
+			order = append(order, rowRef{src: srcLife, e: e})
+			return len(order) < want
+		})
+	}
+	others(time.Time{}, true)
+	a.order = order
 }
 
-// rowAt is when the row of source index r happened (sortRows).
-func (a *Alerts) rowAt(r int) time.Time {
-	n, m := len(a.life.Entries), len(a.life.Scores)
-	switch {
-	case r < n:
-		return a.life.Entries[r].At
-	case r < n+m:
-		return a.life.Scores[r-n].Refused
-	}
-	return a.list[r-n-m].At
+// ensureShown makes the rows on screen and the selected one.
+func (a *Alerts) ensureShown() {
+	_, to := a.cur.window()
+	a.ensure(max(to, a.cur.pos+1))
 }
 
-// raw is the source index (lifecycle, then scores, then local) of the row
-// shown at i.
-func (a *Alerts) raw(i int) int {
-	if i < len(a.order) {
-		return a.order[i]
+// ref is row i (ensure makes it when a frame asks a row not made yet).
+func (a *Alerts) ref(i int) rowRef {
+	if i >= len(a.order) {
+		a.ensure(i + 1)
 	}
-	return i
+	return a.order[i]
 }
 
 // rows is how many rows are listed (sortRows leaves out the local alerts
 // the lifecycle says).
-func (a Alerts) rows() int { return len(a.order) }
+func (a Alerts) rows() int {
+	n := len(a.scores) + len(a.local)
+	if a.entries != nil {
+		n += a.entries.Len()
+	}
+	return n
+}
 
 // Reset forgets the 402 rate limit (a new period) but keeps the list.
 func (a *Alerts) Reset() { a.last402 = map[string]time.Time{} }
@@ -359,6 +497,7 @@ func (a Alerts) Banner() (Alert, bool) {
 func (a Alerts) Update(msg tea.Msg) (Alerts, tea.Cmd) {
 	if a.cur.handle(msg, a.km) {
 		a.chosen = true
+		a.ensureShown()
 	}
 	return a, nil
 }
@@ -385,7 +524,7 @@ func (a Alerts) Title() string {
 func (a Alerts) commonDelivery() string { return a.delivery }
 
 // commonDelivery finds the delivery every entry shares (Alerts.commonDelivery):
-// a walk of every entry, ~44k at 100k workspaces, so once a lifecycle.
+// a walk of every entry, so once a lifecycle (Rows count it as they change).
 func (l Lifecycle) commonDelivery() string {
 	es := l.Entries
 	if len(es) < 2 || es[0].Delivery == "" {
@@ -409,6 +548,7 @@ func (a Alerts) View() string {
 	}
 	var lines []string
 	from, to := a.cur.window()
+	a.ensure(max(to, a.cur.pos+1)) // made already, unless this copy's rows changed since
 	for i := from; i < to; i++ {
 		marker := "  "
 		if i == a.cur.pos && a.focused {
@@ -434,12 +574,11 @@ func (a Alerts) View() string {
 
 // row draws row i: a shared lifecycle entry, a forecast score or this
 // screen's own alert, newest first (sortRows).
-func (a Alerts) row(i int) string {
-	i = a.raw(i)
-	n, m := len(a.life.Entries), len(a.life.Scores)
-	switch {
-	case i < n:
-		e := &a.life.Entries[i]
+func (a *Alerts) row(i int) string {
+	r := a.ref(i)
+	switch r.src {
+	case srcLife:
+		e := &r.e
 		look, status := a.st.Level(e.Level), "firing"
 		if e.Status == model.AlertResolved {
 			look, status = a.st.Level(model.LevelOK), "resolved"
@@ -461,11 +600,11 @@ func (a Alerts) row(i int) string {
 			sum = bannerText(sum, e.workspace(), room-cellWidth(d), a.names())
 		}
 		return head + sum + "  " + a.st.Dim.Render(d)
-	case i < n+m:
+	case srcScore:
 		const head = "         forecast "
-		return head + truncateWords(model.Sanitize(a.life.Scores[i-n].String(time.Local)), a.width-2-len(head))
+		return head + truncateWords(model.Sanitize(a.life.Scores[r.i].String(time.Local)), a.width-2-len(head))
 	}
-	al := a.list[i-n-m]
+	al := a.list[r.i]
 	look := a.st.Level(al.Level)
 	head := al.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " "
 	return head + bannerText(shortNameIn(al.Text, al.Workspace, a.names()), al.Workspace, a.width-2-cellWidth(head), a.names())

@@ -1,0 +1,329 @@
+package notify
+
+import (
+	"strings"
+
+	"github.com/google/btree"
+
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+// lifeIndex keeps the period's entries as the records change, so that one
+// changed record costs O(log n), not a rebuild and sort of every record: at
+// 100k workspaces the lifecycle holds ~44k-110k records and one changes
+// nearly every second, and rebuilding them all at each change was a fifth of
+// the dashboard's CPU and most of its garbage (issue 16).
+//
+// The entries are kept in two B-trees of *Entry (google/btree's BTreeG):
+// newest transition first (the order every surface lists them in), and by
+// lifecycle key (Lists). An entry is never written once in a tree: a changed
+// record gets a new *Entry, removed at its old place and inserted at its new
+// one. A snapshot clones both trees, O(1) (copy on write: the trees and their
+// clones share nodes until either is written, and may then be used from other
+// goroutines), so a reader holds an immutable lifecycle while the watcher
+// keeps changing its own; the nodes a change copies are the O(log n) on its
+// path. A snapshot rather than per-generation deltas: a poll that missed
+// generations (a viewer that fell behind, a pane closed for an hour) needs
+// no log kept for it, and each reader walks only the rows it shows.
+//
+// The firing count, the deliveries said and the forecast scores are counted
+// as the entries change, never recounted. Only the watcher's goroutines use
+// it, with w.mu held.
+type lifeIndex struct {
+	period string // the billing period listed ("": none yet)
+	byTime *btree.BTreeG[*Entry]
+	byKey  *btree.BTreeG[*Entry]
+	in     map[string]*Entry // id → its entry in the trees
+	// firing counts the entries firing: in all, per workspace (one of them
+	// firing counts the workspace), the feed's, and by level (the worst)
+	firing   int
+	wsFiring map[string]int
+	feed     int
+	levels   map[model.Level]int
+	// deliveries counts the entries by what their delivery says (Entry's
+	// Delivery): the one every entry shares is said once (Lifecycle's
+	// Delivery)
+	deliveries map[string]int
+	// scored are the forecast scores of every record known (any period),
+	// newest 402 first; scoreOf the one each record carries
+	scored  *btree.BTreeG[scoredItem]
+	scoreOf map[string]scoredItem
+	// rev numbers the entries made (Entry.Rev); changed says the trees or
+	// the scores changed since the last snapshot, scoresChanged the scores
+	rev           uint64
+	changed       bool
+	scoresChanged bool
+}
+
+type scoredItem struct {
+	id string
+	s  model.ForecastScore
+}
+
+// degree of the trees: nodes of up to 63 pointers, a few hundred bytes
+// copied by a change after a snapshot.
+const lifeDegree = 32
+
+func entryNewerFirst(a, b *Entry) bool {
+	if c := b.At().Compare(a.At()); c != 0 {
+		return c < 0
+	}
+	return a.Alert.ID < b.Alert.ID
+}
+
+func entryByKey(a, b *Entry) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.Alert.ID < b.Alert.ID
+}
+
+func scoreNewerFirst(a, b scoredItem) bool {
+	if c := b.s.Refused.Compare(a.s.Refused); c != 0 {
+		return c < 0
+	}
+	if a.s.Workspace != b.s.Workspace {
+		return a.s.Workspace < b.s.Workspace
+	}
+	return a.id < b.id
+}
+
+// reset empties the index for period.
+func (x *lifeIndex) reset(period string) {
+	*x = lifeIndex{period: period, rev: x.rev, changed: true, scoresChanged: true,
+		byTime: btree.NewG(lifeDegree, entryNewerFirst), byKey: btree.NewG(lifeDegree, entryByKey), in: map[string]*Entry{},
+		wsFiring: map[string]int{}, levels: map[model.Level]int{}, deliveries: map[string]int{},
+		scored: btree.NewG(lifeDegree, scoreNewerFirst), scoreOf: map[string]scoredItem{}}
+}
+
+// set keeps id's record (nil: removed) in the index.
+func (x *lifeIndex) set(id string, r *feed.StoredAlert) {
+	if x.byTime == nil {
+		x.reset(x.period)
+	}
+	if old, ok := x.in[id]; ok {
+		x.byTime.Delete(old)
+		x.byKey.Delete(old)
+		delete(x.in, id)
+		x.count(old, -1)
+		x.changed = true
+	}
+	if s, ok := x.scoreOf[id]; ok {
+		x.scored.Delete(s)
+		delete(x.scoreOf, id)
+		x.scoresChanged = true
+	}
+	if r == nil {
+		return
+	}
+	if s, ok := scoreOf(r); ok {
+		it := scoredItem{id, s}
+		x.scored.ReplaceOrInsert(it)
+		x.scoreOf[id] = it
+		x.scoresChanged = true
+	}
+	if r.Alert.Period != x.period && r.Status != model.AlertFiring {
+		return // another period's, resolved: not listed
+	}
+	x.rev++
+	e := &Entry{StoredAlert: *r, Rev: x.rev, key: lifecycleKey(id)}
+	if n := len(r.Deliveries); n > 0 {
+		e.Summary = r.Deliveries[n-1].Summary
+	}
+	e.Said = e.DeliveryText()
+	x.byTime.ReplaceOrInsert(e)
+	x.byKey.ReplaceOrInsert(e)
+	x.in[id] = e
+	x.count(e, 1)
+	x.changed = true
+}
+
+// count adds (d 1) or takes away (d -1) e's part of the counts.
+func (x *lifeIndex) count(e *Entry, d int) {
+	if x.deliveries[e.Said] += d; x.deliveries[e.Said] == 0 {
+		delete(x.deliveries, e.Said)
+	}
+	if e.Status != model.AlertFiring {
+		return
+	}
+	x.firing += d
+	if x.levels[e.Alert.Level] += d; x.levels[e.Alert.Level] == 0 {
+		delete(x.levels, e.Alert.Level)
+	}
+	ws := idWorkspace(e.Alert.ID)
+	if ws == "" {
+		x.feed += d
+		return
+	}
+	if x.wsFiring[ws] += d; x.wsFiring[ws] == 0 {
+		delete(x.wsFiring, ws)
+	}
+}
+
+// firingCount is the firing count the pane and the header say.
+func (x *lifeIndex) firingCount() model.FiringCount {
+	c := model.FiringCount{Alerts: x.firing, Workspaces: len(x.wsFiring), Feed: x.feed > 0}
+	for l := range x.levels {
+		c.Worst = max(c.Worst, l)
+	}
+	return c
+}
+
+// delivery is what every entry's delivery says when two or more say the same
+// ("" otherwise).
+func (x *lifeIndex) delivery() string {
+	if len(x.deliveries) != 1 || len(x.in) < 2 {
+		return ""
+	}
+	for d := range x.deliveries {
+		return d
+	}
+	return ""
+}
+
+// scores are the newest MaxScores scores.
+func (x *lifeIndex) scores() []model.ForecastScore {
+	var out []model.ForecastScore
+	if x.scored == nil {
+		return out
+	}
+	x.scored.Ascend(func(it scoredItem) bool {
+		out = append(out, it.s)
+		return len(out) < MaxScores
+	})
+	return out
+}
+
+// lifecycleKey is an alert id without its period and its episode: an alert
+// and its episodes, this period's and the last's, share it (the pane's local
+// alerts are left out when the lifecycle lists their key).
+func lifecycleKey(id string) string {
+	base, _ := model.SplitEpisode(id)
+	_, rest, _ := strings.Cut(base, "/")
+	return rest
+}
+
+// idWorkspace is the workspace of an alert id ("<period>/<workspace>/…";
+// "-" and none: "", the feed's), as the pane reads it.
+func idWorkspace(id string) string {
+	_, rest, ok := strings.Cut(id, "/")
+	if !ok {
+		return ""
+	}
+	ws, _, ok := strings.Cut(rest, "/")
+	if !ok || ws == "-" {
+		return ""
+	}
+	return ws
+}
+
+// Lifecycle is a snapshot of this period's alerts: immutable, shared by every
+// reader of its generation, taken in O(1) (Watcher.Lifecycle).
+type Lifecycle struct {
+	// Gen numbers it: a poll naming it again gets nothing new.
+	Gen uint64
+	// Scores are the newest forecast scores, newest first.
+	Scores []model.ForecastScore
+	// Firing counts the entries firing; Delivery is what every entry's
+	// delivery says alike when two or more do ("" otherwise).
+	Firing   model.FiringCount
+	Delivery string
+	byTime   *btree.BTreeG[*Entry]
+	byKey    *btree.BTreeG[*Entry]
+}
+
+// Len is the number of entries.
+func (l *Lifecycle) Len() int {
+	if l == nil || l.byTime == nil {
+		return 0
+	}
+	return l.byTime.Len()
+}
+
+// Each calls fn with the entries newest transition first (then by id) until
+// it returns false. The entries are shared: never write them.
+func (l *Lifecycle) Each(fn func(e *Entry) bool) {
+	if l.Len() == 0 {
+		return
+	}
+	l.byTime.Ascend(fn)
+}
+
+// Lists reports whether an entry's id is key once its period and episode are
+// cut ("acme/-/threshold/75").
+func (l *Lifecycle) Lists(key string) bool {
+	if l.Len() == 0 {
+		return false
+	}
+	found := false
+	l.byKey.AscendGreaterOrEqual(&Entry{key: key}, func(e *Entry) bool {
+		found = e.key == key
+		return false
+	})
+	return found
+}
+
+// Entries are the entries as a slice (a copy: O(n)), newest first.
+func (l *Lifecycle) Entries() []Entry {
+	out := make([]Entry, 0, l.Len())
+	l.Each(func(e *Entry) bool {
+		out = append(out, *e)
+		return true
+	})
+	return out
+}
+
+// snapshot is the index as a Lifecycle of generation gen: the trees cloned.
+func (x *lifeIndex) snapshot(gen uint64, scores []model.ForecastScore) *Lifecycle {
+	l := &Lifecycle{Gen: gen, Scores: scores, Firing: x.firingCount(), Delivery: x.delivery()}
+	if x.byTime != nil {
+		l.byTime, l.byKey = x.byTime.Clone(), x.byKey.Clone()
+	}
+	return l
+}
+
+// Index keeps a lifecycle's entries as records change, as the watcher keeps
+// its own: for the readers' tests and benchmarks, which make a lifecycle
+// without a store.
+type Index struct {
+	x    lifeIndex
+	gen  uint64
+	snap *Lifecycle
+}
+
+// NewIndex returns an empty index listing period's alerts (and the firing
+// ones of other periods).
+func NewIndex(period string) *Index {
+	i := &Index{}
+	i.x.reset(period)
+	return i
+}
+
+// Set keeps id's record; nil removes it.
+func (i *Index) Set(id string, r *feed.StoredAlert) { i.x.set(id, r) }
+
+// Lifecycle is Watcher.Lifecycle: nil when nothing changed since the
+// snapshot numbered gen, else the snapshot of now.
+func (i *Index) Lifecycle(gen uint64) *Lifecycle {
+	i.snap = i.x.take(i.snap, &i.gen)
+	if gen != 0 && gen == i.gen {
+		return nil
+	}
+	return i.snap
+}
+
+// take is the snapshot of the index: last again when nothing changed since
+// it, else a new one numbered ++*gen.
+func (x *lifeIndex) take(last *Lifecycle, gen *uint64) *Lifecycle {
+	if last != nil && !x.changed && !x.scoresChanged {
+		return last
+	}
+	scores := x.scores()
+	if last != nil && !x.scoresChanged {
+		scores = last.Scores // unchanged: shared
+	}
+	*gen++
+	x.changed, x.scoresChanged = false, false
+	return x.snapshot(*gen, scores)
+}

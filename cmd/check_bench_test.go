@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mavtop/internal/memlimit"
+	"os"
+	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +35,11 @@ import (
 // run sends (INFO commandstats, the benchmark's own INFO left out).
 // check-limited-100k is check with a usage limit on one workspace's project
 // in a hundred: their usage is in used_by. check-text is check without
-// --json (the status line with its perfdata, the table).
+// --json (the status line with its perfdata, the table). Each run of bare
+// and check starts on a collected heap (cpuMeter.freshHeap), as a process
+// does. proc-bare and proc-check are the two as a monitor runs them, a
+// process each run: redis-cli, and this binary as mavtop (its packages'
+// start-up included).
 func BenchmarkCheckRead(b *testing.B) {
 	// the collector set as the binary sets it (main: memlimit.Apply), not
 	// the test binary's GOGC=100, which collected check's heap several
@@ -40,11 +49,15 @@ func BenchmarkCheckRead(b *testing.B) {
 		srv := feedtest.Start(b)
 		c := srv.Client()
 		keys := feed.Keys{}
-		snap := fillScale(b, c, keys, n)
-		pk := snap.Period.Key
+		// only the period's key is kept: the snapshot written, kept live,
+		// made every collection's goal larger than a new process's (GOGC
+		// times the live heap)
+		pk := fillScale(b, c, keys, n).Period.Key
 		b.Run(fmt.Sprintf("bare-%dk", n/1000), func(b *testing.B) {
-			defer reportCPU(b, c)()
+			m := meterCPU(b, c)
+			defer m.report()
 			for i := 0; i < b.N; i++ {
+				m.freshHeap()
 				// connected each run, as check (and redis-cli) must be
 				bc, err := feed.Connect(ctx0, feed.ConnectOptions{URL: srv.URL})
 				if err != nil {
@@ -84,13 +97,42 @@ func BenchmarkCheckRead(b *testing.B) {
 				b.Fatalf("exit %d, %d rows, want %d: %s", code, got, rows, out.head)
 			}
 			b.ResetTimer()
-			defer reportCPU(b, c)()
+			m := meterCPU(b, c)
+			defer m.report()
 			for i := 0; i < b.N; i++ {
+				m.freshHeap()
 				if code := check(io.Discard); code == checkUnknown {
 					b.Fatalf("exit %d", code)
 				}
 			}
 		}
+		// as a monitor runs them: one process each run. proc-bare is
+		// redis-cli sending the bare read's MULTI (its replies printed to
+		// /dev/null), proc-check this test binary run as mavtop (TestMain's
+		// MAVTOP_AS_MAIN: the same packages' start-up as the binary, memlimit
+		// applied) with check --json; child-cpu-ms/op is the child's CPU
+		if cli, err := exec.LookPath("redis-cli"); err == nil {
+			var multi strings.Builder
+			multi.WriteString("MULTI\n")
+			for _, k := range []string{keys.Used(pk), keys.Refused(pk), keys.Recharged(pk), keys.Settings()} {
+				fmt.Fprintf(&multi, "HGETALL %s\n", k)
+			}
+			multi.WriteString("EXEC\n")
+			b.Run(fmt.Sprintf("proc-bare-%dk", n/1000), func(b *testing.B) {
+				runProc(b, func() *exec.Cmd {
+					cmd := exec.Command(cli, "-u", srv.URL)
+					cmd.Stdin = strings.NewReader(multi.String())
+					return cmd
+				})
+			})
+		}
+		b.Run(fmt.Sprintf("proc-check-%dk", n/1000), func(b *testing.B) {
+			runProc(b, func() *exec.Cmd {
+				cmd := exec.Command(os.Args[0])
+				cmd.Env = append(os.Environ(), "MAVTOP_AS_MAIN=1", "MAVTOP_ARGS=check --json --redis-timeout=1m --redis="+srv.URL)
+				return cmd
+			})
+		})
 		b.Run(fmt.Sprintf("check-%dk", n/1000), func(b *testing.B) { runCheck(b, n, false) })
 		b.Run(fmt.Sprintf("check-text-%dk", n/1000), func(b *testing.B) { runCheck(b, n, true) })
 		if n == 100_000 {
@@ -107,6 +149,27 @@ func BenchmarkCheckRead(b *testing.B) {
 }
 
 var ctx0 = context.Background()
+
+// runProc runs the command newCmd makes b.N times, its stdout to /dev/null,
+// and reports the child's CPU time per run (child-cpu-ms/op). A run that
+// fails (check's UNKNOWN, exit 3) fails the benchmark; check's other codes
+// are verdicts.
+func runProc(b *testing.B, newCmd func() *exec.Cmd) {
+	var cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		cmd := newCmd()
+		cmd.Stdout = io.Discard
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if err != nil && (!errors.As(err, &exit) || exit.ExitCode() == checkUnknown) {
+			b.Fatalf("%v: %v %s", cmd.Args, err, stderr.Bytes())
+		}
+		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "child-cpu-ms/op")
+}
 
 // fillScale writes modeltest.Snapshot(n) into Redis as a producer would:
 // used, used_by, refused and settings (json.Marshal's form), 5,000 fields
@@ -175,34 +238,62 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// reportCPU reports, when the returned func is called, the CPU time per run
-// of this process (cpu-ms/op) and of redis-server (redis-cpu-ms/op, from INFO
-// cpu), and the commands redis-server ran per run (redis-cmds/op, INFO stats;
-// MULTI and EXEC count): on a machine other work keeps busy, wall time
-// stretches CPU-bound work more than waiting, and these do not depend on the
-// load.
-func reportCPU(b *testing.B, c redis.UniversalClient) func() {
-	redisInfo := func() (cpu float64, cmds int64) {
-		info, err := c.Info(context.Background(), "cpu", "stats").Result()
-		if err != nil {
-			return 0, 0
-		}
-		f := infoFields(info)
-		user, _ := strconv.ParseFloat(f["used_cpu_user"], 64)
-		sys, _ := strconv.ParseFloat(f["used_cpu_sys"], 64)
-		cmds, _ = strconv.ParseInt(f["total_commands_processed"], 10, 64)
-		return user + sys, cmds
+// cpuMeter reports (report) the CPU time per run of this process
+// (cpu-ms/op) and of redis-server (redis-cpu-ms/op, from INFO cpu), and the
+// commands redis-server ran per run (redis-cmds/op, INFO stats; MULTI and
+// EXEC count): on a machine other work keeps busy, wall time stretches
+// CPU-bound work more than waiting, and these do not depend on the load.
+type cpuMeter struct {
+	b        *testing.B
+	c        redis.UniversalClient
+	start    time.Duration // this process's CPU when metering began
+	excluded time.Duration // of it, freshHeap's collections
+	redis    float64
+	cmds     int64
+}
+
+func meterCPU(b *testing.B, c redis.UniversalClient) *cpuMeter {
+	m := &cpuMeter{b: b, c: c, start: processCPU()}
+	m.redis, m.cmds = m.redisInfo()
+	return m
+}
+
+// freshHeap collects the garbage of the runs before, outside the time and
+// the CPU measured: each run starts on an empty heap, as the binary's one
+// run a process does. Run after run in one process, check's 12 MB at 10k
+// were collected every few runs, ~2 ms of CPU a run, which the binary never
+// spends (GODEBUG=gctrace=1: no collection in a check at 10k).
+func (m *cpuMeter) freshHeap() {
+	m.b.StopTimer()
+	t := processCPU()
+	runtime.GC()
+	m.excluded += processCPU() - t
+	m.b.StartTimer()
+}
+
+func (m *cpuMeter) report() {
+	cpu := processCPU() - m.start - m.excluded
+	s1, n1 := m.redisInfo()
+	m.b.ReportMetric(float64(cpu.Microseconds())/1000/float64(m.b.N), "cpu-ms/op")
+	m.b.ReportMetric((s1-m.redis)*1000/float64(m.b.N), "redis-cpu-ms/op")
+	m.b.ReportMetric(float64(n1-m.cmds-1)/float64(m.b.N), "redis-cmds/op") // the first INFO is counted by the second
+}
+
+func (m *cpuMeter) redisInfo() (cpu float64, cmds int64) {
+	info, err := m.c.Info(context.Background(), "cpu", "stats").Result()
+	if err != nil {
+		return 0, 0
 	}
-	var r0 syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
-	s0, n0 := redisInfo()
-	return func() {
-		var r1 syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
-		cpu := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
-		s1, n1 := redisInfo()
-		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
-		b.ReportMetric((s1-s0)*1000/float64(b.N), "redis-cpu-ms/op")
-		b.ReportMetric(float64(n1-n0-1)/float64(b.N), "redis-cmds/op") // the first INFO is counted by the second
-	}
+	f := infoFields(info)
+	user, _ := strconv.ParseFloat(f["used_cpu_user"], 64)
+	sys, _ := strconv.ParseFloat(f["used_cpu_sys"], 64)
+	cmds, _ = strconv.ParseInt(f["total_commands_processed"], 10, 64)
+	return user + sys, cmds
+}
+
+// processCPU is this process's CPU time so far (user and system).
+func processCPU() time.Duration {
+	var r syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r)
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
 }

@@ -64,7 +64,7 @@ else is a usage error (exit code 2).`,
 			}
 			entries := make([]notify.Entry, 0, len(recs))
 			for _, r := range recs {
-				e := notify.Entry{StoredAlert: r}
+				e := notify.Entry{StoredAlert: &r}
 				if n := len(r.Deliveries); n > 0 {
 					e.Summary = r.Deliveries[n-1].Summary
 				}
@@ -88,7 +88,7 @@ else is a usage error (exit code 2).`,
 			if asJSON {
 				list := make([]shownRecord, len(entries))
 				for i := range entries {
-					list[i] = newShownRecord(&entries[i].StoredAlert)
+					list[i] = newShownRecord(entries[i].StoredAlert)
 					list[i].CanFireAgainAt = again[entries[i].Alert.ID]
 				}
 				enc := json.NewEncoder(out)

@@ -44,7 +44,7 @@ func BenchmarkLifecyclePoll(b *testing.B) {
 			for b.Loop() {
 				es := make([]notify.Entry, 0, len(recs))
 				for _, r := range recs {
-					es = append(es, notify.Entry{StoredAlert: r, Summary: r.Deliveries[0].Summary})
+					es = append(es, notify.Entry{StoredAlert: &r, Summary: r.Deliveries[0].Summary})
 				}
 				slices.SortFunc(es, func(a, b notify.Entry) int {
 					return cmp.Or(b.At().Compare(a.At()), cmp.Compare(a.Alert.ID, b.Alert.ID))

@@ -52,8 +52,11 @@ type AlertMirror struct {
 	now  func() time.Time
 	seed maphash.Seed
 	// recs are the decoded records of every period synced, by alert id (ids
-	// carry their period, so periods never share one).
-	recs    map[string]StoredAlert
+	// carry their period, so periods never share one). A record is never
+	// written once here: a changed one is a new record, so the watcher
+	// shares them by pointer instead of copying each (~380 B a record,
+	// ~110k records at 100k workspaces).
+	recs    map[string]*StoredAlert
 	periods map[string]*mirrored
 	// fullReads counts full reads of any period (FullReads).
 	fullReads atomic.Int64
@@ -109,14 +112,16 @@ func NewAlertMirror(s *AlertStore, now func() time.Time) *AlertMirror {
 	if now == nil {
 		now = time.Now
 	}
-	m := &AlertMirror{s: s, now: now, seed: maphash.MakeSeed(), recs: map[string]StoredAlert{}, periods: map[string]*mirrored{}, dials: new(atomic.Int64)}
+	m := &AlertMirror{s: s, now: now, seed: maphash.MakeSeed(), recs: map[string]*StoredAlert{}, periods: map[string]*mirrored{}, dials: new(atomic.Int64)}
 	countDials(s.c, m.dials)
 	return m
 }
 
 // Records returns the records of the periods last synced, by alert id. The
-// map is the mirror's own: read it only, and only until the next Sync.
-func (m *AlertMirror) Records() map[string]StoredAlert { return m.recs }
+// map is the mirror's own: read it only, and only until the next Sync. The
+// records it points to are never written again (a change is a new record):
+// they may be kept and shared.
+func (m *AlertMirror) Records() map[string]*StoredAlert { return m.recs }
 
 // Bad returns how many fields of the periods synced did not decode.
 func (m *AlertMirror) Bad() int {
@@ -356,7 +361,7 @@ func (m *AlertMirror) put(p *mirrored, id, v string, present bool) bool {
 		return had
 	}
 	delete(p.bad, id)
-	m.recs[id] = rec
+	m.recs[id] = &rec
 	return true
 }
 

@@ -19,13 +19,13 @@ func TestEntriesSinceSkipsAnUnchangedPoll(t *testing.T) {
 	w := NewWatcher(WatcherOptions{Store: feed.NewAlertStore(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), "")}) // nothing here reads Redis
 	const period = "2026-11"
 	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	rec := func(id string, s model.AlertStatus, k int) feed.StoredAlert {
+	rec := func(id string, s model.AlertStatus, k int) *feed.StoredAlert {
 		r := feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: model.Alert{ID: id, Period: period}, Status: s,
 			FiredAt: at.Add(time.Duration(k) * time.Minute)}}
 		if s == model.AlertResolved {
 			r.ResolvedAt = at.Add(time.Hour)
 		}
-		return r
+		return &r
 	}
 	w.mu.Lock()
 	for k := range 5 {

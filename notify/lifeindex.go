@@ -127,7 +127,7 @@ func (x *lifeIndex) set(id string, r *feed.StoredAlert) {
 		return // another period's, resolved: not listed
 	}
 	x.rev++
-	e := &Entry{StoredAlert: *r, Rev: x.rev, key: lifecycleKey(id)}
+	e := &Entry{StoredAlert: r, Rev: x.rev, key: lifecycleKey(id)}
 	if n := len(r.Deliveries); n > 0 {
 		e.Summary = r.Deliveries[n-1].Summary
 	}
@@ -218,6 +218,9 @@ func idWorkspace(id string) string {
 	return ws
 }
 
+// noRecord is the empty record of the entries a tree is searched with.
+var noRecord feed.StoredAlert
+
 // Lifecycle is a snapshot of this period's alerts: immutable, shared by every
 // reader of its generation, taken in O(1) (Watcher.Lifecycle).
 type Lifecycle struct {
@@ -257,7 +260,7 @@ func (l *Lifecycle) Lists(key string) bool {
 		return false
 	}
 	found := false
-	l.byKey.AscendGreaterOrEqual(&Entry{key: key}, func(e *Entry) bool {
+	l.byKey.AscendGreaterOrEqual(&Entry{StoredAlert: &noRecord, key: key}, func(e *Entry) bool {
 		found = e.key == key
 		return false
 	})

@@ -17,7 +17,7 @@ import (
 func (in *instance) stored() map[string]feed.StoredAlert {
 	out := map[string]feed.StoredAlert{}
 	for _, e := range in.w.Entries() {
-		out[e.Alert.ID] = e.StoredAlert
+		out[e.Alert.ID] = *e.StoredAlert
 	}
 	return out
 }

@@ -56,7 +56,9 @@ type WatcherOptions struct {
 // Entry is one alert of this period as the alerts pane and `mavtop alerts`
 // show it: its lifecycle and how its delivery goes.
 type Entry struct {
-	feed.StoredAlert
+	// StoredAlert is the record, shared with the watcher and its mirror (a
+	// change is a new record): never write it.
+	*feed.StoredAlert
 	// Summary is the newest transition's sentence.
 	Summary string
 	// Rev changes whenever the alert's record does: two entries of one id
@@ -161,8 +163,11 @@ type Watcher struct {
 	claimed  []string // ids of this instance's claims since the last cycle's judgement
 	back     bool     // the last cycle's ledger had read further than the stream goes
 
-	mu    sync.Mutex
-	known map[string]feed.StoredAlert // this period and the last, by id
+	mu sync.Mutex
+	// known are the records of this period and the last, by id: the
+	// mirror's own, shared by pointer and never written (a change is a new
+	// record), not copied
+	known map[string]*feed.StoredAlert
 	// pending are the ids of known with a delivery not done (takeOver looks
 	// at them alone).
 	pending map[string]bool
@@ -241,7 +246,7 @@ func NewWatcher(opt WatcherOptions) *Watcher {
 	if opt.Instance == "" {
 		opt.Instance = instanceName()
 	}
-	w := &Watcher{opt: opt, known: map[string]feed.StoredAlert{}, records: map[string]model.AlertRecord{}, pending: map[string]bool{},
+	w := &Watcher{opt: opt, known: map[string]*feed.StoredAlert{}, records: map[string]model.AlertRecord{}, pending: map[string]bool{},
 		mirror: feed.NewAlertMirror(opt.Store, opt.Now), local: map[string]bool{}, localLeft: map[string]map[string]bool{},
 		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, droppedOnce: map[[2]string]bool{}, runOut: map[string]time.Time{}, stopped: make(chan struct{})}
 	if opt.Notifier != nil {
@@ -560,11 +565,12 @@ func decidedAt(r model.AlertRecord) string {
 	return r.FiredStream
 }
 
-// setKnown keeps an alert's record (with w.mu held).
-func (w *Watcher) setKnown(id string, r feed.StoredAlert) {
+// setKnown keeps an alert's record (with w.mu held): r is kept, never
+// written.
+func (w *Watcher) setKnown(id string, r *feed.StoredAlert) {
 	w.known[id] = r
 	w.records[id] = r.AlertRecord
-	w.life.set(id, &r)
+	w.life.set(id, r)
 	if at := decidedAt(r.AlertRecord); model.CompareStreamIDs(at, w.maxFired) > 0 {
 		w.maxFired = at
 	}
@@ -685,7 +691,7 @@ func (w *Watcher) announceLocal(tr model.AlertTransition, summary string, delive
 	rec := feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream},
 		Deliveries: []feed.Delivery{{Transition: tr, Summary: summary, Done: true}}}
 	w.mu.Lock()
-	w.setKnown(tr.Alert.ID, rec)
+	w.setKnown(tr.Alert.ID, &rec)
 	w.local[tr.Alert.ID] = true
 	w.claimed = append(w.claimed, tr.Alert.ID) // judged against it next cycle (its episode)
 	if deliver {
@@ -729,10 +735,10 @@ func (w *Watcher) ownClaim(tr *model.AlertTransition) {
 // syncLocal records in Redis what was announced while it was away.
 func (w *Watcher) syncLocal(ctx context.Context, p model.Period) {
 	w.mu.Lock()
-	var pending []feed.StoredAlert
+	var pending []*feed.StoredAlert
 	for id := range w.local {
 		rec := w.known[id]
-		if len(rec.Deliveries) == 0 {
+		if rec == nil || len(rec.Deliveries) == 0 {
 			// Redis holds a record of it with no delivery (a foreign
 			// writer's), read over the announcement: the id is recorded
 			// there already, as when another instance's claim came first
@@ -790,13 +796,16 @@ func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
 		return
 	}
 	type pending struct {
-		r   feed.StoredAlert
+		r   *feed.StoredAlert
 		idx int
 	}
 	w.mu.Lock()
 	var cand []pending
 	for id := range w.pending {
 		r := w.known[id]
+		if r == nil {
+			continue
+		}
 		// every delivery not done, the resolution too while another instance
 		// still retries the firing: it goes to the sinks the firing is done for
 		for i, d := range r.Deliveries {
@@ -1167,7 +1176,7 @@ func (w *Watcher) refresh(period string) {
 	}
 	w.life.reset(period)
 	for id, r := range w.known {
-		w.life.set(id, &r)
+		w.life.set(id, r)
 	}
 }
 

@@ -517,7 +517,7 @@ func TestDeliveryTextCountsThePartOfTheSinks(t *testing.T) {
 		for i, x := range r {
 			sinks[fmt.Sprint("s", i)] = feed.SinkResult{Result: x, Err: map[string]string{feed.ResultFailed: "400 Bad Request", feed.ResultRetrying: "503 Service Unavailable"}[x]}
 		}
-		return Entry{StoredAlert: feed.StoredAlert{Deliveries: []feed.Delivery{{Sinks: sinks}}}}
+		return Entry{StoredAlert: &feed.StoredAlert{Deliveries: []feed.Delivery{{Sinks: sinks}}}}
 	}
 	for _, c := range []struct {
 		e    Entry
@@ -530,12 +530,12 @@ func TestDeliveryTextCountsThePartOfTheSinks(t *testing.T) {
 		{res(feed.ResultSent, feed.ResultSent), "✓ sent 2 sinks"},
 		// a resolution sent to s0 and held back from s1, whose firing is
 		// still retrying there: s1 has neither yet
-		{Entry{StoredAlert: feed.StoredAlert{Deliveries: []feed.Delivery{
+		{Entry{StoredAlert: &feed.StoredAlert{Deliveries: []feed.Delivery{
 			res(feed.ResultSent, feed.ResultRetrying).Deliveries[0],
 			{Sinks: map[string]feed.SinkResult{"s0": {Result: feed.ResultSent}}},
 		}}}, "↻ retrying 1 of 2: its firing first: 503 Service Unavailable"},
 		// no sink anywhere: a word, not "…" (which reads as text cut short)
-		{Entry{StoredAlert: feed.StoredAlert{Deliveries: []feed.Delivery{{}}}}, "waiting: no mavtop runs with --notify"},
+		{Entry{StoredAlert: &feed.StoredAlert{Deliveries: []feed.Delivery{{}}}}, "waiting: no mavtop runs with --notify"},
 	} {
 		if got := c.e.DeliveryText(); got != c.want {
 			t.Errorf("%v: %q, want %q", c.e.Deliveries[0].Sinks, got, c.want)

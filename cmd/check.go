@@ -1106,8 +1106,8 @@ func settingsWorkspaces(s *model.Snapshot) []string {
 //   - counters: no key matches the pattern (Pattern 1 keys live 35 days past
 //     their last INCRBY and never reset at a period's start: no key at all
 //     is no quiet period).
-//   - stream: this period has no counter at all (used, refused, recharged,
-//     used_by), and either the newest entries read hold usage events of this
+//   - stream: this period has no counter of a workspace at all (used,
+//     refused, recharged, used_by; a field naming no workspace is none), and either the newest entries read hold usage events of this
 //     period (the counters are missing, not zero), or nothing says a producer
 //     ever wrote here: no used counter of the last period and not one usage
 //     event in the stream (settings entries, which `mavtop budget set`
@@ -1117,8 +1117,16 @@ func settingsWorkspaces(s *model.Snapshot) []string {
 // newest is what check read of the stream's newest entries.
 func nothingMeasured(ctx context.Context, c redis.UniversalClient, keys feed.Keys, prefix string, res *feed.SnapshotResult, kind feed.SourceKind, pattern string, newest feed.Newest) (string, error) {
 	s := res.Snap
-	if res.BadCounterCount > 0 || len(s.Used) > 0 {
-		return "", nil // a counter that cannot be read is named by its own reason
+	if len(s.Used) > 0 {
+		return "", nil
+	}
+	for name := range res.BadCounters {
+		// a counter of a workspace that cannot be read (or a key of another
+		// type) is named by its own reason; a field that names no workspace
+		// (junk, said apart) measures none
+		if _, bad := res.BadKeys[name]; bad || model.IsID(counterWorkspace(name, kind, pattern)) {
+			return "", nil
+		}
 	}
 	workspaces := len(settingsWorkspaces(s)) // only now: a walk of every one
 	if workspaces == 0 {
@@ -1150,6 +1158,6 @@ func nothingMeasured(ctx context.Context, c redis.UniversalClient, keys feed.Key
 	if err != nil || n > 0 {
 		return "", err
 	}
-	return fmt.Sprintf("nothing to judge: no usage recorded under key prefix %s (no counter this period (%s) or last (%s), no usage event in the stream %s), only the settings of %s; is a producer writing here? check --key-prefix, --source and the db in --redis",
+	return fmt.Sprintf("nothing to judge: no usage recorded under key prefix %s (no counter of a workspace this period (%s) or last (%s), no usage event in the stream %s), only the settings of %s; is a producer writing here? check --key-prefix, --source and the db in --redis",
 		prefix, p.Key, prev.Key, keys.Stream(), model.CountOf(workspaces, "workspace")), nil
 }

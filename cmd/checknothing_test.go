@@ -102,6 +102,14 @@ func TestCheckOnNothingMeasuredIsUnknown(t *testing.T) {
 	unknown(nothing, "acme")
 	unknown(nothing, "--stale", "1h")
 	unknown("no key matches --counter-pattern", "--source", "counters")
+	// a counter field that names no workspace measures none: said apart, and
+	// nothing to judge still (it said OK, "1 field naming no workspace")
+	f.hset(t, keys.Used(p.Key), "bad field!", 5)
+	unknown(nothing + " (no counter of a workspace this period")
+	unknown("1 field naming no workspace, not judged")
+	if err := f.c.Del(f.ctx, keys.Used(p.Key)).Err(); err != nil {
+		t.Fatal(err)
+	}
 
 	// a usage event of this period in the stream, its counters missing
 	ev := model.Event{TS: now.Add(-time.Minute).UnixMilli(), Workspace: "acme", Endpoint: "/responses", Credits: 5, Status: 200}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mavtop/feed"
 	"mavtop/metrics"
+	"mavtop/model"
 )
 
 func newWatchCmd() *cobra.Command {
@@ -49,6 +52,7 @@ and delivery problems are logged to stderr.`,
 				attrs = append(attrs, "metrics", "http://"+ml.Addr().String()+"/metrics")
 			}
 			log.Info("mavtop watch following the stream", attrs...)
+			go sayWhatWasFound(ctx, src.hub, log, feed.RedactURL(f.redis.redisURL()), f.redis.prefix)
 			if len(src.watcher.Sinks()) == 0 {
 				// said once, at the start: an operator who forgot --notify
 				// would otherwise take silence for "nothing fired"
@@ -74,4 +78,37 @@ and delivery problems are logged to stderr.`,
 	f.defaultAlerts.add(fl)
 	f.notify.addFlags(cmd)
 	return cmd
+}
+
+// sayWhatWasFound logs, once the feed has first read the counters, how many
+// workspaces it found, and warns when it found none: under a mistyped
+// --key-prefix or the wrong db, watch ran silent for ever, which read as
+// "nothing fired" (/metrics says it as mavtop_workspaces 0). When one
+// appears after the warning, it says so.
+func sayWhatWasFound(ctx context.Context, hub *feed.Hub, log *slog.Logger, url, prefix string) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	warned := false
+	for {
+		n := -1
+		hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
+			if l != nil {
+				n = l.Len()
+			}
+		})
+		switch {
+		case n == 0 && !warned:
+			warned = true
+			log.Warn("no workspaces found: no settings and no usage this billing period under the key prefix; check --key-prefix and the db in --redis",
+				"redis", url, "key_prefix", prefix)
+		case n > 0:
+			log.Info("workspaces found", "workspaces", n)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

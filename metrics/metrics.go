@@ -80,6 +80,7 @@ type descs struct {
 	resyncs, audits, restarts, ahead, lastEntry         *prometheus.Desc
 	byDigest, digestAudits, digestMisses                *prometheus.Desc
 	unreadable, badKey, settingsUnreadable              *prometheus.Desc
+	workspaces                                          *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -100,6 +101,7 @@ func newDescs() descs {
 		unreadable:         d("counters_unreadable", "Workspaces whose used or recharged counter holds no integer ≥ 0 (text, empty, beyond 2^63-1, negative): their level is unknown — workspace_level NaN, no credits_used_percent or credits_remaining — until Redis holds a number again."),
 		badKey:             d("feed_unreadable_key", "1 for each key mavtop reads that holds another type than a hash (a string SET over a counter hash, …): none of its fields can be read, so every workspace is judged unknown (workspace_level NaN) until it is a hash again or deleted.", "key"),
 		settingsUnreadable: d("settings_unreadable", "Workspaces whose stored settings, or a project budget of theirs, are present but cannot be read (not JSON, a string, a fraction, a number out of range, a negative limit): their level, or their verdict's, is unknown — workspace_level (or project_level) NaN, no credits_used_percent — until the value is fixed. Their counters are sound: their counter series stay."),
+		workspaces:         d("workspaces", "Workspaces found under the key prefix in this db: with settings, or with usage, recharges or 402s this billing period. 0 is nothing found — a mistyped --key-prefix or db, or producers writing elsewhere — never \"all fine\": every other series of a workspace is then absent, and an alert on them cannot fire. Absent until the counters were first read."),
 		pct:                d("credits_used_percent", "Credits used as a percent of the effective cap (the allocation plus recharges, or the usage limit when smaller); absent without a cap.", "workspace", "cap"),
 		periodStart:        d("billing_period_start_timestamp_seconds", "Start of the billing period the counters belong to."),
 		periodEnd:          d("billing_period_end_timestamp_seconds", "End of the billing period the counters belong to."),
@@ -186,7 +188,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
 		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.lastEntry, c.d.unreadable, c.d.badKey, c.d.settingsUnreadable,
-		c.d.byDigest, c.d.digestAudits, c.d.digestMisses,
+		c.d.byDigest, c.d.digestAudits, c.d.digestMisses, c.d.workspaces,
 	} {
 		ch <- d
 	}
@@ -194,12 +196,13 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // reading is what one scrape copies out of the hub under its lock.
 type reading struct {
-	totals    *model.Snapshot
-	summaries []model.Summary
-	limited   []model.LimitedProject
-	period    model.Period
-	conn      *feed.ConnMsg
-	stats     *feed.StatsMsg
+	totals     *model.Snapshot
+	workspaces int
+	summaries  []model.Summary
+	limited    []model.LimitedProject
+	period     model.Period
+	conn       *feed.ConnMsg
+	stats      *feed.StatsMsg
 }
 
 // Collect reads the hub's ledger and sends the metrics.
@@ -208,6 +211,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.hub.Read(func(l *model.Ledger, conn *feed.ConnMsg, stats *feed.StatsMsg) {
 		if l != nil {
 			r.totals, r.summaries, r.period = l.Totals(), l.Summaries(nil), l.Period()
+			r.workspaces = l.Len()
 			r.limited = l.LimitedProjects(nil)
 		}
 		r.conn, r.stats = conn, stats
@@ -327,6 +331,10 @@ func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
 			ch <- gauge(c.d.limit, float64(s.Settings.UsageLimit), s.Name)
 		}
 	}
+	// nothing found is told apart from all fine (a typo in the prefix or
+	// the db left every workspace series absent, and an alert on them never
+	// fired)
+	ch <- gauge(c.d.workspaces, float64(r.workspaces))
 	ch <- gauge(c.d.unreadable, float64(unreadable))
 	ch <- gauge(c.d.settingsUnreadable, float64(badSettings))
 	for _, p := range r.limited {

@@ -38,7 +38,7 @@ func TestREADMEAlertRulesNameMetricsThatExist(t *testing.T) {
 			t.Errorf("the README's alert rules name %s, which the exporter does not describe", n)
 		}
 	}
-	for _, want := range []string{"mavtop_feed_last_event_timestamp_seconds", "mavtop_feed_ids_ahead_seconds", "mavtop_feed_connected"} {
+	for _, want := range []string{"mavtop_feed_last_event_timestamp_seconds", "mavtop_feed_ids_ahead_seconds", "mavtop_feed_connected", "mavtop_workspaces"} {
 		if !strings.Contains(rules, want) {
 			t.Errorf("the README's alert rules do not use %s", want)
 		}

@@ -3,11 +3,14 @@ package feed
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -105,9 +108,69 @@ func Connect(ctx context.Context, opt ConnectOptions) (redis.UniversalClient, er
 			return nil, fmt.Errorf("connect to redis %s: the TLS handshake did not complete: %s answers plain Redis, without TLS; use redis:// (was: %s)",
 				RedactURL(opt.URL), addr, scrubSecrets(err.Error(), opt.URL))
 		}
+		if m := ExplainConnError(c, err); m != err {
+			return nil, fmt.Errorf("connect to redis %s: %w", RedactURL(opt.URL), m)
+		}
 		return nil, &redactedError{msg: scrubSecrets(fmt.Sprintf("connect to redis %s: %v", RedactURL(opt.URL), err), opt.URL), err: err}
 	}
 	return c, nil
+}
+
+// TLSMismatchError is a plain-text (redis://) connection to a server that
+// speaks only TLS: redis-server with only --tls-port drops the client, and
+// go-redis said "EOF" or "connection reset by peer", which every retry loop
+// (emit's --retry-for, the dashboard's reconnects) read as a server that is
+// down, for ever. It wraps no network error: nothing retried will work.
+type TLSMismatchError struct {
+	// Addr is the server's address; Was is what the connection said.
+	Addr, Was string
+}
+
+func (e *TLSMismatchError) Error() string {
+	return fmt.Sprintf("%s: this server speaks TLS: use rediss:// (was: %s)", e.Addr, e.Was)
+}
+
+// Short is the error in a few words, as the dashboard's header shows it.
+func (e *TLSMismatchError) Short() string { return "this server speaks TLS: use rediss://" }
+
+// ExplainConnError returns err, or a *TLSMismatchError when c speaks plain
+// text and its server, asked once, speaks TLS. It asks only for an error of a
+// connection the server closed (EOF, reset), what a TLS-only server does to
+// a plain-text client, never for a refusal or a timeout; at most a second.
+func ExplainConnError(c redis.UniversalClient, err error) error {
+	if err == nil || !(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		return err
+	}
+	var addr string
+	switch c := c.(type) {
+	case *redis.Client:
+		if o := c.Options(); o.TLSConfig == nil && o.Network != "unix" {
+			addr = o.Addr
+		}
+	case *redis.ClusterClient:
+		if o := c.Options(); o.TLSConfig == nil && len(o.Addrs) > 0 {
+			addr = o.Addrs[0]
+		}
+	}
+	if addr == "" || !speaksTLS(addr) {
+		return err
+	}
+	return &TLSMismatchError{Addr: addr, Was: err.Error()}
+}
+
+// speaksTLS reports whether addr answers a TLS ClientHello as a TLS server
+// does: the handshake completes, or the server sends a TLS alert (a client
+// certificate it requires). Only the protocol is asked: no certificate is
+// checked and nothing is sent over the connection.
+func speaksTLS(addr string) bool {
+	d := &net.Dialer{Timeout: time.Second}
+	conn, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a probe of the protocol, no data sent
+	if err == nil {
+		_ = conn.Close()
+		return true
+	}
+	var alert tls.AlertError
+	return errors.As(err, &alert)
 }
 
 // redactedError carries an error whose text was scrubbed of the URL's

@@ -615,6 +615,7 @@ func (s *CounterSource) failed(ctx context.Context, err error) error {
 		s.stats.Reconnects++
 	}
 	s.attempt++
+	err = ExplainConnError(s.c, err)
 	d := s.opt.Backoff.Delay(s.attempt)
 	s.handle(&ConnMsg{State: s.conn, Attempt: s.attempt, Err: err, Since: s.since, Retry: d})
 	return backoff.Sleep(ctx, d)
@@ -672,6 +673,7 @@ func (a *autoSource) Run(ctx context.Context, handle func(Msg)) error {
 			return ctx.Err()
 		}
 		d := bo.Delay(attempt)
+		err = ExplainConnError(a.c, err)
 		handle(&ConnMsg{State: Connecting, Attempt: attempt, Err: err, Since: since, Retry: d})
 		if backoff.Sleep(ctx, d) != nil {
 			return ctx.Err()

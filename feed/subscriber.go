@@ -1542,6 +1542,8 @@ func (s *Subscriber) failed(ctx context.Context, err error) error {
 		s.stats.Reconnects++
 	}
 	s.auditNow = true // whatever the server is when it answers again, check it
+	// a TLS-only server is not down: say what it wants
+	err = ExplainConnError(s.c, err)
 	s.attempt++
 	s.checkServer = s.canIdentify // the next answer may come from another server
 	d := s.opt.Backoff.Delay(s.attempt)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -360,8 +361,14 @@ func lagText(d time.Duration) string {
 	return humanize(d)
 }
 
-// shortErr keeps an error to its last, most specific part.
+// shortErr keeps an error to its last, most specific part, or to the few
+// words it has for itself (feed.TLSMismatchError's "this server speaks TLS:
+// use rediss://", whose last part alone would say only "use rediss://").
 func shortErr(err error) string {
+	var short interface{ Short() string }
+	if errors.As(err, &short) {
+		return truncate(short.Short(), 40)
+	}
 	s := err.Error()
 	if i := strings.LastIndex(s, ": "); i >= 0 && len(s)-i > 8 {
 		s = s[i+2:]

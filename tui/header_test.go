@@ -294,3 +294,13 @@ func TestHeaderKeepsWhatMustNotBeMissedAtEveryWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderSaysATLSServerWantsRediss: redis:// to a TLS-only server reads
+// "this server speaks TLS: use rediss://" in the header, not the last part of
+// the error ("use rediss://", or "EOF" before feed named it).
+func TestHeaderSaysATLSServerWantsRediss(t *testing.T) {
+	err := fmt.Errorf("connect to redis redis://127.0.0.1:6380/0: %w", &feed.TLSMismatchError{Addr: "127.0.0.1:6380", Was: "EOF"})
+	if got := shortErr(err); got != "this server speaks TLS: use rediss://" {
+		t.Errorf("shortErr = %q", got)
+	}
+}

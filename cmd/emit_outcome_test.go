@@ -18,6 +18,9 @@ import (
 // retry would count twice; a script that retries until exit 0 records the
 // event once: Redis's counters and stream hold it once, every key but the
 // refused one. It exited 1 ("writes nothing") while Redis held the event.
+// The key of another type keeps its own TTL:
+// the period's EXPIREAT, queued beside the refused write, gave it 35 days past
+// the period's end; the hashes written get it.
 func TestEmitExitsZeroWhenTheEventIsRecorded(t *testing.T) {
 	srv := feedtest.Start(t)
 	t.Setenv("REDIS_URL", srv.URL)
@@ -44,7 +47,7 @@ func TestEmitExitsZeroWhenTheEventIsRecorded(t *testing.T) {
 	} {
 		t.Run(tc.part, func(t *testing.T) {
 			c.FlushAll(ctx)
-			c.Set(ctx, tc.key, "x", 0)
+			c.Set(ctx, tc.key, "x", 2*time.Hour) // not emit's: its TTL is its owner's
 			var out, errOut string
 			tries := 0
 			for code := -1; code != 0 && tries < 3; tries++ { // a script that retries on failure
@@ -87,6 +90,12 @@ func TestEmitExitsZeroWhenTheEventIsRecorded(t *testing.T) {
 				if got, err := c.HGet(ctx, key, field).Result(); got != v {
 					t.Errorf("HGET %s %s = %q (%v), want %s: the event once", key, field, got, err, v)
 				}
+				if ttl := c.TTL(ctx, key).Val(); ttl < 30*24*time.Hour {
+					t.Errorf("TTL %s = %v: want the period's, 35 days past its end", key, ttl)
+				}
+			}
+			if typ, ttl := c.Type(ctx, tc.key).Val(), c.TTL(ctx, tc.key).Val(); typ != "string" || ttl <= 0 || ttl > 2*time.Hour {
+				t.Errorf("%s: %s, TTL %v after emit; want the string it was, its own TTL (2h) untouched", tc.key, typ, ttl)
 			}
 		})
 	}

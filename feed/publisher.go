@@ -460,9 +460,11 @@ func (p *Publisher) send(ctx context.Context, ln *lane, evs []model.Event) (appl
 	var xadds []*redis.StringCmd
 	var ack *redis.IntCmd
 	cmds, err := p.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		xadds = p.queue(ctx, pipe, rule, evs)
+		var exp expiries
+		xadds, exp = p.queue(ctx, pipe, rule, evs)
 		ack = pipe.HIncrBy(ctx, p.keys.Acks(p.id), ln.field, k)
-		pipe.Expire(ctx, p.keys.Acks(p.id), AckTTL)
+		exp.add(p.keys.Acks(p.id), "PEXPIRE", AckTTL.Milliseconds())
+		exp.queue(ctx, pipe)
 		return nil
 	})
 	if err != nil {
@@ -513,7 +515,10 @@ func (p *Publisher) refused(ctx context.Context, cmds []redis.Cmder) []CommandEr
 		}
 		args := c.Args()
 		key := ""
-		if len(args) > 1 {
+		switch {
+		case c.Name() == "eval" && len(args) > 3: // EVAL script numkeys key…
+			key = fmt.Sprint(args[3])
+		case len(args) > 1:
 			key = fmt.Sprint(args[1])
 		}
 		out = append(out, CommandError{Command: strings.ToUpper(c.Name()), Key: key, Part: p.keys.part(key), Err: c.Err()})
@@ -565,9 +570,10 @@ func (p *Publisher) resolve(ctx context.Context, ln *lane, k int64) (bool, error
 }
 
 // queue adds one chunk's commands to a MULTI: the counters summed per field (the
-// MULTI is atomic, so one HINCRBY per field is the same as one per event), each
-// touched key's expiry once, and one XADD per event.
-func (p *Publisher) queue(ctx context.Context, pipe redis.Pipeliner, rule model.PeriodRule, evs []model.Event) []*redis.StringCmd {
+// MULTI is atomic, so one HINCRBY per field is the same as one per event) and
+// one XADD per event. It returns each touched key's expiry, once, for the
+// caller to queue (expiries.queue) with its own.
+func (p *Publisher) queue(ctx context.Context, pipe redis.Pipeliner, rule model.PeriodRule, evs []model.Event) ([]*redis.StringCmd, expiries) {
 	type incr struct {
 		key, field string
 	}
@@ -608,8 +614,12 @@ func (p *Publisher) queue(ctx context.Context, pipe redis.Pipeliner, rule model.
 	for _, k := range order {
 		pipe.HIncrBy(ctx, k.key, k.field, sums[k])
 	}
-	for key, at := range expire {
-		pipe.ExpireAt(ctx, key, at)
+	var exp expiries
+	for _, k := range order {
+		if at, ok := expire[k.key]; ok {
+			exp.add(k.key, "EXPIREAT", at.Unix())
+			delete(expire, k.key)
+		}
 	}
 	xadds := make([]*redis.StringCmd, len(evs))
 	for i := range evs {
@@ -619,5 +629,38 @@ func (p *Publisher) queue(ctx context.Context, pipe redis.Pipeliner, rule model.
 		}
 		xadds[i] = pipe.XAdd(ctx, a)
 	}
-	return xadds
+	return xadds, exp
 }
+
+// expiries are the expiry commands of one MULTI's keys: for each key, the
+// command (EXPIREAT, PEXPIRE) and its argument.
+type expiries struct {
+	keys []string
+	args []any
+}
+
+func (e *expiries) add(key, cmd string, arg int64) {
+	e.keys = append(e.keys, key)
+	e.args = append(e.args, cmd, arg)
+}
+
+// queue adds the expiries to the MULTI as one script that sets each key's
+// expiry only while the key holds a hash. A key of another type at a
+// counter's name (a string SET over it) is not the publisher's: its HINCRBY
+// is refused and the event recorded without it (WriteError.Partial), and an
+// EXPIREAT queued beside it still gave the key the period's TTL, so Redis
+// deleted it then (TestEmitExitsZeroWhenTheEventIsRecorded).
+func (e *expiries) queue(ctx context.Context, pipe redis.Pipeliner) {
+	if len(e.keys) > 0 {
+		pipe.Eval(ctx, expireHashes, e.keys, e.args...)
+	}
+}
+
+// expireHashes runs ARGV[2i-1] (EXPIREAT, PEXPIRE) with ARGV[2i] on KEYS[i]
+// when KEYS[i] holds a hash (TYPE in a script: Redis 6 and 7, miniredis).
+const expireHashes = `for i, k in ipairs(KEYS) do
+  if redis.call('TYPE', k)['ok'] == 'hash' then
+    redis.call(ARGV[2*i-1], k, ARGV[2*i])
+  end
+end
+return 0`

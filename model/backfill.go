@@ -50,6 +50,7 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 		if e.Refused() {
 			p := w.project(e.Project)
 			class := ClassOf(e.Code)
+			l.refusalsChanged()
 			l.refusals.pushOlder(Refusal{Event: *e, Class: class, By: l.refusedBy(w, p, class)})
 		}
 	}

@@ -86,6 +86,11 @@ type Ledger struct {
 	changedFrom uint64
 	changedLost bool
 	drains      uint64
+	// refusalsGen is new (from refusalGens, unique in the process) whenever
+	// the 402 log or a refused counter may have changed: a 402 applied, one
+	// read back (Backfill), a Seed. A clone keeps its original's until
+	// either changes (RefusalsVersion).
+	refusalsGen uint64
 }
 
 // maxChanged bounds Ledger.changed for n workspaces: a ledger nobody takes
@@ -212,6 +217,7 @@ func NewLedger(rule PeriodRule, now time.Time) *Ledger {
 	return &Ledger{
 		owner:        owners.Add(1),
 		epoch:        epochs.Add(1), // its own (see epochs)
+		refusalsGen:  refusalGens.Add(1),
 		rule:         rule,
 		period:       rule.At(now),
 		observedFrom: now.UnixMilli(),
@@ -259,6 +265,18 @@ func (l *Ledger) Members() uint64 { return l.members }
 
 // owners hands out ledger identities for copy-on-write (see Ledger.own).
 var owners atomic.Uint64
+
+// refusalGens hands out Ledger.refusalsGen values.
+var refusalGens atomic.Uint64
+
+// RefusalsVersion changes whenever the 402 log (Refusals), the refusal
+// totals (RefusalTotals) or a refused counter may have: what Uncounted of
+// the log answers holds while it does not. At 1,000 events/s it changes
+// with each 402 only, so a frame need not look up every row's counters.
+func (l *Ledger) RefusalsVersion() uint64 { return l.refusalsGen }
+
+// refusalsChanged marks a change of the 402 log or of a refused counter.
+func (l *Ledger) refusalsChanged() { l.refusalsGen = refusalGens.Add(1) }
 
 // epochs hands out Ledger.epoch values, unique across ledgers: a clone
 // keeps its original's epoch, so two ledgers of one epoch share everything
@@ -458,6 +476,7 @@ func (l *Ledger) addEndpoint(endpoint string, credits int64) {
 }
 
 func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
+	l.refusalsChanged()
 	if p.refused == nil {
 		p.refused = make(map[string]int64, 2)
 	}
@@ -647,6 +666,7 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	l.version++
 	l.newEpoch() // every workspace re-read (and maybe another period)
+	l.refusalsChanged()
 	samePeriod := s.Period.Key == l.period.Key
 	old, members := l.ws, l.members
 	l.bulk = true

@@ -186,9 +186,14 @@ type wsState struct {
 }
 
 type projState struct {
-	name      string
-	used      int64
-	endpoints map[string]*int64
+	name string
+	used int64
+	// endpoints are the project's credits by endpoint, sorted by name: a
+	// slice, not a map, because every event of a workspace shared with a
+	// clone copies its projects (Ledger.own), and a map of four endpoints
+	// (~300 bytes and its counters) was the largest part of each copy and of
+	// what the collector marks.
+	endpoints []endpointCredit
 	refused   map[string]int64 // by error code, as the refused hash counts them
 	budget    ProjectBudget
 	hasBudget bool
@@ -211,6 +216,12 @@ type projState struct {
 // limited reports whether the project has a usage limit, so a verdict can
 // be set by it and its burn is kept.
 func (p *projState) limited() bool { return p.budget.Limit > 0 }
+
+// endpointCredit is a project's credits on one endpoint.
+type endpointCredit struct {
+	name    string
+	credits int64
+}
 
 // NewLedger returns an empty ledger for the period holding now.
 func NewLedger(rule PeriodRule, now time.Time) *Ledger {
@@ -312,7 +323,7 @@ func (w *wsState) project(name string) *projState {
 		return p
 	}
 	name = strings.Clone(name)
-	p := &projState{name: name, endpoints: make(map[string]*int64, 4), nextAt: noLine}
+	p := &projState{name: name, endpoints: make([]endpointCredit, 0, 4), nextAt: noLine}
 	if w.projects == nil {
 		w.projects = make(map[string]*projState, 1)
 	}
@@ -321,13 +332,14 @@ func (w *wsState) project(name string) *projState {
 }
 
 func (p *projState) add(endpoint string, credits int64) {
-	if c := p.endpoints[endpoint]; c != nil {
-		*c += credits
+	i, found := slices.BinarySearchFunc(p.endpoints, endpoint, func(e endpointCredit, name string) int {
+		return strings.Compare(e.name, name)
+	})
+	if found {
+		p.endpoints[i].credits += credits
 		return
 	}
-	c := new(int64)
-	*c = credits
-	p.endpoints[strings.Clone(endpoint)] = c
+	p.endpoints = slices.Insert(p.endpoints, i, endpointCredit{strings.Clone(endpoint), credits})
 }
 
 // foldProjects adds the snapshot's project counters — used_by (credits by
@@ -775,8 +787,8 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 		}
 		for _, p := range w.projects {
 			p.markPassed(w.settings.Thresholds(l.defaults))
-			for ep, n := range p.endpoints {
-				l.endpointsAll[ep] += *n
+			for _, ec := range p.endpoints {
+				l.endpointsAll[ec.name] += ec.credits
 			}
 		}
 		w.key, w.ranked = l.rankKeyOf(w), true
@@ -847,7 +859,7 @@ func (l *Ledger) SeedUsedBy(usedBy map[string]int64, at string) {
 			if p.used != 0 || len(p.endpoints) > 0 {
 				w = l.own(w)
 				for _, p := range w.projects {
-					p.used, p.endpoints = 0, make(map[string]*int64, 4)
+					p.used, p.endpoints = 0, nil
 				}
 				break
 			}
@@ -1032,16 +1044,16 @@ func (l *Ledger) own(w *wsState) *wsState {
 			n += len(p.endpoints)
 		}
 		cps := make([]projState, 0, len(w.projects))
-		counters := make([]int64, 0, n)
+		eps := make([]endpointCredit, 0, n)
 		cw.projects = make(map[string]*projState, len(w.projects))
 		for pn, p := range w.projects {
 			cps = append(cps, *p)
 			cp := &cps[len(cps)-1]
-			cp.endpoints = make(map[string]*int64, len(p.endpoints))
-			for ep, c := range p.endpoints {
-				counters = append(counters, *c)
-				cp.endpoints[ep] = &counters[len(counters)-1]
-			}
+			// one array for every project's endpoints, each slice capped at
+			// its length: a new endpoint moves that project's to one of its own
+			from := len(eps)
+			eps = append(eps, p.endpoints...)
+			cp.endpoints = eps[from:len(eps):len(eps)]
 			if p.refused != nil {
 				cp.refused = maps.Clone(p.refused)
 			}

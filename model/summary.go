@@ -125,8 +125,8 @@ func (l *Ledger) Endpoints(ws string) []EndpointTotal {
 	sums := map[string]int64{}
 	if w := l.ws[ws]; w != nil {
 		for _, p := range w.projects {
-			for ep, n := range p.endpoints {
-				sums[ep] += *n
+			for _, ec := range p.endpoints {
+				sums[ec.name] += ec.credits
 			}
 		}
 	}
@@ -172,8 +172,8 @@ func (l *Ledger) Projects(ws string) []ProjectSummary {
 	for _, p := range w.projects {
 		ps := p.summary(p.status(th))
 		sums := make(map[string]int64, len(p.endpoints))
-		for ep, n := range p.endpoints {
-			sums[ep] = *n
+		for _, ec := range p.endpoints {
+			sums[ec.name] = ec.credits
 		}
 		ps.Endpoints = sortedTotals(sums)
 		out = append(out, ps)
@@ -207,8 +207,8 @@ func (l *Ledger) Totals() *Snapshot {
 			s.Recharged[w.name] = w.recharged
 		}
 		for _, p := range w.projects {
-			for ep, n := range p.endpoints {
-				s.UsedBy[UsedByField(w.name, p.name, ep)] = *n
+			for _, ec := range p.endpoints {
+				s.UsedBy[UsedByField(w.name, p.name, ec.name)] = ec.credits
 			}
 			for code, n := range p.refused {
 				s.Refused[RefusedField(w.name, p.name, code)] = n

@@ -57,4 +57,30 @@ func BenchmarkApplyShared(b *testing.B) {
 			}
 		})
 	}
+	// hour: a watcher's copy (unordered) of a ledger that has read back an
+	// hour of 36 charges a workspace, as one is after an hour of the steady
+	// load: each copy of a state copies its burn ring of ~36 buckets
+	b.Run("hour", func(b *testing.B) {
+		h, now := watchedLedger(n)
+		evs := make([]model.Event, n)
+		for i := range evs {
+			evs[i] = modeltest.Event(i*7919, n, now.UnixMilli()+int64(i))
+		}
+		copyOf := func() *model.Ledger {
+			c := h.Clone()
+			c.DropOrders()
+			return c
+		}
+		shared := copyOf()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			if i%n == 0 && i > 0 {
+				b.StopTimer()
+				shared = copyOf()
+				b.StartTimer()
+			}
+			shared.Apply(&evs[i%n])
+		}
+	})
 }

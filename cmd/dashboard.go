@@ -32,9 +32,11 @@ type dashboardFlags struct {
 	// metrics is the Prometheus address ("" for none); see cmd_serve.go.
 	metrics            string
 	metricsMaxProjects int
-	noColor            bool
-	theme              string
-	log                logFlags
+	// metricsMaxWorkspaces bounds the workspaces with series of their own.
+	metricsMaxWorkspaces int
+	noColor              bool
+	theme                string
+	log                  logFlags
 	// logger records connection changes, re-reads, launches and errors
 	// (--log; discards without it). Set by the command before open.
 	logger *slog.Logger
@@ -66,6 +68,7 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	fl.Uint64Var(&f.seed, "seed", 1, "demo mode: seed of the simulated traffic and charges")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (a port alone binds loopback)")
 	fl.IntVar(&f.metricsMaxProjects, "metrics-max-projects", metrics.DefaultMaxProjects, "projects per workspace with metric series of their own; the rest are summed as \"other\"")
+	fl.IntVar(&f.metricsMaxWorkspaces, "metrics-max-workspaces", metrics.DefaultMaxWorkspaces, "workspaces with metric series of their own, the most severe level first, then the most used; every workspace is counted by level")
 	fl.BoolVar(&f.noColor, "no-color", false, "draw without colour (also NO_COLOR=1)")
 	fl.StringVar(&f.log.file, "log", "", "append a log of connection changes, re-reads, launches and errors to `FILE`")
 	fl.StringVar(&f.log.level, "log-level", "info", "least level written to --log: debug, info, warn or error")

@@ -230,6 +230,9 @@ func (f *dashboardFlags) listenMetrics(warn io.Writer) (net.Listener, error) {
 	if f.metricsMaxProjects <= 0 {
 		return nil, exitf(2, "--metrics-max-projects must be positive, got %d", f.metricsMaxProjects)
 	}
+	if f.metricsMaxWorkspaces <= 0 {
+		return nil, exitf(2, "--metrics-max-workspaces must be positive, got %d", f.metricsMaxWorkspaces)
+	}
 	ln, err := metrics.Listen(f.metrics)
 	if err != nil {
 		return nil, exitf(1, "%v", err)
@@ -246,7 +249,7 @@ func (f *dashboardFlags) serveMetrics(ctx context.Context, ln net.Listener, src 
 	if ln == nil {
 		return nil
 	}
-	opt := metrics.Options{MaxProjects: f.metricsMaxProjects, Sessions: sessions}
+	opt := metrics.Options{MaxProjects: f.metricsMaxProjects, MaxWorkspaces: f.metricsMaxWorkspaces, Sessions: sessions}
 	if src.watcher != nil {
 		opt.Alerts = src.watcher
 	}

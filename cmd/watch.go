@@ -74,6 +74,7 @@ and delivery problems are logged to stderr.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (a port alone binds loopback)")
 	fl.IntVar(&f.metricsMaxProjects, "metrics-max-projects", metrics.DefaultMaxProjects, "projects per workspace with metric series of their own; the rest are summed as \"other\"")
+	fl.IntVar(&f.metricsMaxWorkspaces, "metrics-max-workspaces", metrics.DefaultMaxWorkspaces, "workspaces with metric series of their own, the most severe level first, then the most used; every workspace is counted by level")
 	f.addAuditFlag(fl)
 	f.defaultAlerts.add(fl)
 	f.notify.addFlags(cmd)

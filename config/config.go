@@ -59,8 +59,9 @@ type schema struct {
 		IdleTimeout    *duration `toml:"idle_timeout"`
 	} `toml:"ssh"`
 	Metrics struct {
-		Listen      *string `toml:"listen"`
-		MaxProjects *int    `toml:"max_projects"`
+		Listen        *string `toml:"listen"`
+		MaxProjects   *int    `toml:"max_projects"`
+		MaxWorkspaces *int    `toml:"max_workspaces"`
 	} `toml:"metrics"`
 	Proxy struct {
 		Listen          *string   `toml:"listen"`

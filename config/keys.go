@@ -145,6 +145,7 @@ func Keys() []Key {
 		k("ssh.idle_timeout", "idle-timeout", Duration, "mavtop serve: end sessions without input for this long"),
 		k("metrics.listen", "metrics", String, "Prometheus metrics address (none: off)"),
 		k("metrics.max_projects", "metrics-max-projects", Int, "projects per workspace with series of their own"),
+		k("metrics.max_workspaces", "metrics-max-workspaces", Int, "workspaces with series of their own (most severe first)"),
 		proxyKey("proxy.listen", "listen", String, "mavtop proxy: address to listen on (a port alone binds loopback)"),
 		proxyKey("proxy.upstream", "upstream", String, "mavtop proxy: API base URL requests are forwarded to"),
 		proxyKey("proxy.workspace", "workspace", String, "mavtop proxy: workspace of calls that name none"),

@@ -11,11 +11,14 @@
 package metrics
 
 import (
+	"container/heap"
 	"context"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"sync"
+	"weak"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -27,6 +30,11 @@ import (
 // DefaultMaxProjects is how many projects per workspace get a series of their own.
 const DefaultMaxProjects = 20
 
+// DefaultMaxWorkspaces is how many workspaces get series of their own: at
+// ~10-20 series each, ~10k series and ~0.8 MB a scrape at most, whatever the
+// number of workspaces (at 100k workspaces, 1.8M series unbounded).
+const DefaultMaxWorkspaces = 500
+
 // OtherProject is the project label the projects beyond the limit are summed under.
 const OtherProject = "other"
 
@@ -35,6 +43,11 @@ type Options struct {
 	// MaxProjects bounds the projects per workspace with their own series
 	// (DefaultMaxProjects); the rest are summed under project="other".
 	MaxProjects int
+	// MaxWorkspaces bounds the workspaces with series of their own
+	// (DefaultMaxWorkspaces): the most severe level first, then by use (see
+	// wsRank). Every workspace is counted in mavtop_workspaces_by_level;
+	// mavtop_workspaces_omitted says how many have no series of their own.
+	MaxWorkspaces int
 	// Sessions, when set, is reported as mavtop_ssh_sessions (mavtop serve).
 	Sessions func() int
 	// Alerts, when set, reports the alert lifecycle and its deliveries.
@@ -65,6 +78,17 @@ type Collector struct {
 	named  map[string]map[string]bool
 	period string
 
+	// scrape serialises Collect; cache is the ledger's series as of the
+	// ledger read last (its key): a scrape while nothing changed sends them
+	// again without walking the workspaces.
+	scrape sync.Mutex
+	cache  struct {
+		key     cacheKey
+		metrics []prometheus.Metric
+		kept    map[string]bool
+		omitted bool // some workspaces have no series of their own
+	}
+
 	d descs
 }
 
@@ -80,7 +104,18 @@ type descs struct {
 	resyncs, audits, restarts, ahead, lastEntry         *prometheus.Desc
 	byDigest, digestAudits, digestMisses                *prometheus.Desc
 	unreadable, badKey, settingsUnreadable              *prometheus.Desc
+	byLevel, omitted                                    *prometheus.Desc
 	workspaces                                          *prometheus.Desc
+}
+
+// cacheKey names one state of one ledger: the version is bumped by every
+// change of it. The ledger is held weakly: a ledger the hub replaced is not
+// kept alive until the next scrape.
+type cacheKey struct {
+	ledger           weak.Pointer[model.Ledger]
+	version, members uint64
+	n                int
+	period           string
 }
 
 func newDescs() descs {
@@ -130,6 +165,8 @@ func newDescs() descs {
 		alertsFiring:       d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
 		notifications: d("notifications_total", "Alert notifications by sink and result since this mavtop started: sent, retrying (an attempt failed, another follows), failed (given up), dropped (queue full; retried later), handed_over (another instance took the delivery over before this one sent it).",
 			"sink", "result"),
+		byLevel:     d("workspaces_by_level", "Workspaces at each level (none, ok, warn, high, critical, exhausted, unknown; workspace_level's), every workspace counted, with series of its own or not: an alert on any workspace at a level reads this.", "level"),
+		omitted:     d("workspaces_omitted", "Workspaces without per-workspace series: beyond --metrics-max-workspaces, the most severe level first then the most used keep theirs (they are still counted in workspaces_by_level)."),
 		forecastErr: d("forecast_error_seconds", "The first credits_exhausted 402 of the period minus the run-out time mavtop had projected for it: negative when credits ran out earlier than forecast.", "workspace"),
 	}
 }
@@ -138,6 +175,9 @@ func newDescs() descs {
 func New(hub *feed.Hub, opt Options) *Collector {
 	if opt.MaxProjects <= 0 {
 		opt.MaxProjects = DefaultMaxProjects
+	}
+	if opt.MaxWorkspaces <= 0 {
+		opt.MaxWorkspaces = DefaultMaxWorkspaces
 	}
 	return &Collector{hub: hub, opt: opt, named: map[string]map[string]bool{}, d: newDescs()}
 }
@@ -188,7 +228,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
 		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.lastEntry, c.d.unreadable, c.d.badKey, c.d.settingsUnreadable,
-		c.d.byDigest, c.d.digestAudits, c.d.digestMisses, c.d.workspaces,
+		c.d.byDigest, c.d.digestAudits, c.d.digestMisses, c.d.workspaces, c.d.byLevel, c.d.omitted,
 	} {
 		ch <- d
 	}
@@ -196,28 +236,41 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // reading is what one scrape copies out of the hub under its lock.
 type reading struct {
-	totals     *model.Snapshot
-	workspaces int
-	summaries  []model.Summary
-	limited    []model.LimitedProject
-	period     model.Period
-	conn       *feed.ConnMsg
-	stats      *feed.StatsMsg
+	conn  *feed.ConnMsg
+	stats *feed.StatsMsg
 }
 
-// Collect reads the hub's ledger and sends the metrics.
+// Collect sends the metrics: the ledger's as read at the last change of the
+// hub's ledger (read again only when it changed, and then only what the
+// series show: see readLedger), the calibration's and the feed's.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.scrape.Lock()
+	defer c.scrape.Unlock()
 	var r reading
+	var lr *ledgerRead
 	c.hub.Read(func(l *model.Ledger, conn *feed.ConnMsg, stats *feed.StatsMsg) {
-		if l != nil {
-			r.totals, r.summaries, r.period = l.Totals(), l.Summaries(nil), l.Period()
-			r.workspaces = l.Len()
-			r.limited = l.LimitedProjects(nil)
-		}
 		r.conn, r.stats = conn, stats
+		if l == nil {
+			c.cache.key, c.cache.metrics, c.cache.kept, c.cache.omitted = cacheKey{}, nil, nil, false
+			return
+		}
+		k := cacheKey{ledger: weak.Make(l), version: l.Version(), members: l.Members(), n: l.Len(), period: l.Period().Key}
+		if k == c.cache.key {
+			return
+		}
+		c.cache.key = k
+		lr = c.readLedger(l)
 	})
-	if r.totals != nil {
-		c.collectLedger(ch, &r)
+	if lr != nil {
+		c.cache.metrics = c.ledgerMetrics(lr)
+		c.cache.omitted = lr.total > len(lr.kept)
+		c.cache.kept = make(map[string]bool, len(lr.kept))
+		for i := range lr.kept {
+			c.cache.kept[lr.kept[i].rank.name] = true
+		}
+	}
+	for _, m := range c.cache.metrics {
+		ch <- m
 	}
 	c.collectCalibration(ch)
 	c.collectFeed(ch, &r)
@@ -248,157 +301,314 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-type projectKey struct{ ws, project string }
+// keptWS is one workspace with series of its own, as read under the hub's
+// lock: only what its series show, so nothing of the ledger is read after.
+type keptWS struct {
+	rank                   wsRank
+	recharged              int64
+	level                  model.Level
+	unknown                bool // its counters cannot all be read: no counter series
+	hasCap                 bool
+	percent                float64
+	capKind                model.CapKind
+	remaining              int64
+	remainingKnown         bool
+	allocation, usageLimit int64
+	used                   []usedField
+	refused                []refusedField
+	limited                []model.LimitedProject
+}
 
-func (c *Collector) collectLedger(ch chan<- prometheus.Metric, r *reading) {
-	t := r.totals
+type usedField struct {
+	project, endpoint string
+	n                 int64
+}
+
+type refusedField struct {
+	code string
+	n    int64
+}
+
+// wsRank is what decides which workspaces keep series of their own: the
+// ones an alert rule is about first. Most severe level first (the
+// workspace's own or, when worse, a project's usage limit's), then a
+// workspace refused with 402 this period, then by use (percent of the cap
+// that sets the level, then credits), then by name.
+type wsRank struct {
+	severity int
+	refused  bool
+	percent  float64
+	used     int64
+	name     string
+}
+
+// severity orders levels for the choice of workspaces: known to be close to
+// refusing or refused (high, critical, exhausted) above unknown (a counter
+// or setting that cannot be read), above those known to be fine.
+func severity(l model.Level) int {
+	switch l {
+	case model.LevelExhausted:
+		return 6
+	case model.LevelCritical:
+		return 5
+	case model.LevelHigh:
+		return 4
+	case model.LevelUnknown:
+		return 3
+	case model.LevelWarn:
+		return 2
+	case model.LevelOK:
+		return 1
+	}
+	return 0
+}
+
+func rankOf(s *model.Summary) wsRank {
+	r := wsRank{severity: max(severity(s.Level), severity(s.Verdict.Level)), refused: s.Refused.Total() > 0,
+		percent: s.Percent, used: s.Used, name: s.Name}
+	if s.Verdict.Project != "" {
+		r.percent = s.Verdict.Status.Percent
+	}
+	return r
+}
+
+// before reports whether a ranks before b.
+func (a wsRank) before(b wsRank) bool {
+	if a.severity != b.severity {
+		return a.severity > b.severity
+	}
+	if a.refused != b.refused {
+		return a.refused
+	}
+	if a.percent != b.percent {
+		return a.percent > b.percent
+	}
+	if a.used != b.used {
+		return a.used > b.used
+	}
+	return a.name < b.name
+}
+
+// keptHeap holds the best workspaces seen so far, the last of them on top.
+type keptHeap []keptWS
+
+func (h keptHeap) Len() int           { return len(h) }
+func (h keptHeap) Less(i, j int) bool { return h[j].rank.before(h[i].rank) }
+func (h keptHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *keptHeap) Push(x any)        { *h = append(*h, x.(keptWS)) }
+func (h *keptHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// levels are the levels mavtop_workspaces_by_level counts, each with its label.
+var levels = []struct {
+	level model.Level
+	name  string
+}{
+	{model.LevelNone, "none"}, {model.LevelOK, "ok"}, {model.LevelWarn, "warn"}, {model.LevelHigh, "high"},
+	{model.LevelCritical, "critical"}, {model.LevelExhausted, "exhausted"}, {model.LevelUnknown, "unknown"},
+}
+
+// ledgerRead is what one read of the hub's ledger copies out under its lock.
+type ledgerRead struct {
+	period                  model.Period
+	kept                    []keptWS
+	total                   int
+	byLevel                 [model.LevelUnknown + 1]int
+	unreadable, badSettings int
+}
+
+// readLedger walks every workspace once under the hub's lock: counts by
+// level, unreadable counters and settings, and keeps the MaxWorkspaces that
+// rank first (wsRank) with what their series show. It costs a summary of each
+// workspace and a heap of MaxWorkspaces, never the per-endpoint counters of
+// workspaces without series (at 100k workspaces, 1.2M used_by fields).
+func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
+	r := &ledgerRead{period: l.Period()}
+	limited := l.LimitedProjects(nil)
+	badProject := map[string]bool{}
+	for _, p := range limited {
+		if p.Status.UnreadableSettings {
+			badProject[p.Workspace] = true
+		}
+	}
+	h := make(keptHeap, 0, min(c.opt.MaxWorkspaces, l.Len()))
+	l.EachSummary(func(s *model.Summary) {
+		r.total++
+		if s.Level <= model.LevelUnknown {
+			r.byLevel[s.Level]++
+		}
+		unknown := s.Unreadable != "" && !s.UnreadableSettings
+		if unknown {
+			r.unreadable++
+		}
+		if s.UnreadableSettings || badProject[s.Name] {
+			r.badSettings++
+		}
+		rk := rankOf(s)
+		if len(h) == c.opt.MaxWorkspaces && !rk.before(h[0].rank) {
+			return
+		}
+		k := keptWS{rank: rk, recharged: s.Recharged, level: s.Level, unknown: unknown,
+			hasCap: s.Unreadable == "" && s.HasCap(), percent: s.Percent, capKind: s.CapKind,
+			remaining: s.Remaining, remainingKnown: s.RemainingKnown,
+			allocation: s.Settings.Allocation, usageLimit: s.Settings.UsageLimit}
+		if len(h) < c.opt.MaxWorkspaces {
+			heap.Push(&h, k)
+		} else {
+			h[0] = k
+			heap.Fix(&h, 0)
+		}
+	})
+	idx := make(map[string]int, len(h))
+	for i := range h {
+		k := &h[i]
+		idx[k.rank.name] = i
+		if k.unknown {
+			continue // no counter series (see ledgerMetrics)
+		}
+		l.EachCounter(k.rank.name, func(project, endpoint string, n int64) {
+			k.used = append(k.used, usedField{project, endpoint, n})
+		}, func(_, code string, n int64) {
+			k.refused = append(k.refused, refusedField{code, n})
+		})
+	}
+	for _, p := range limited {
+		if i, ok := idx[p.Workspace]; ok {
+			h[i].limited = append(h[i].limited, p)
+		}
+	}
+	r.kept = h
+	return r
+}
+
+// ledgerMetrics makes the series of one ledger read: those of each kept
+// workspace, and the counts over every workspace.
+func (c *Collector) ledgerMetrics(r *ledgerRead) []prometheus.Metric {
+	var out []prometheus.Metric
+	emit := func(m prometheus.Metric) { out = append(out, m) }
+	for i := range r.kept {
+		c.workspaceMetrics(emit, r.period.Key, &r.kept[i])
+	}
+	for _, lv := range levels {
+		emit(gauge(c.d.byLevel, float64(r.byLevel[lv.level]), lv.name))
+	}
+	// nothing found is told apart from all fine (a typo in the prefix or
+	// the db left every workspace series absent, and an alert on them never
+	// fired)
+	emit(gauge(c.d.workspaces, float64(r.total)))
+	emit(gauge(c.d.omitted, float64(r.total-len(r.kept))))
+	emit(gauge(c.d.unreadable, float64(r.unreadable)))
+	emit(gauge(c.d.settingsUnreadable, float64(r.badSettings)))
+	if !r.period.Start.IsZero() {
+		emit(gauge(c.d.periodStart, float64(r.period.Start.Unix())))
+		emit(gauge(c.d.periodEnd, float64(r.period.End.Unix())))
+	}
+	return out
+}
+
+// workspaceMetrics makes one kept workspace's series.
+func (c *Collector) workspaceMetrics(emit func(prometheus.Metric), period string, k *keptWS) {
+	ws := k.rank.name
 	// A workspace whose counters cannot all be read (model.LevelUnknown, a
 	// used, recharged, refused or limited project's used_by field holding no
 	// integer ≥ 0) has no counter series until they can: a Prometheus counter
 	// never goes down, and one read without the bad field (or as −3) would;
 	// counters_unreadable counts it and workspace_level is NaN.
-	unknown := map[string]bool{}
-	for _, s := range r.summaries {
-		if s.Unreadable != "" && !s.UnreadableSettings {
-			unknown[s.Name] = true
+	if !k.unknown {
+		// Credits by project and endpoint, projects past the limit folded.
+		byProject := map[string]int64{}
+		for _, u := range k.used {
+			byProject[u.project] += u.n
 		}
-	}
-	// Credits by workspace, project and endpoint, projects past the limit folded.
-	byProject := map[projectKey]int64{}
-	for f, n := range t.UsedBy {
-		if ws, p, _, ok := model.SplitUsedByField(f); ok {
-			byProject[projectKey{ws, p}] += n
-		}
-	}
-	named := c.admit(r.period.Key, byProject)
-	used := map[[3]string]int64{}
-	for f, n := range t.UsedBy {
-		ws, p, ep, ok := model.SplitUsedByField(f)
-		if !ok || unknown[ws] {
-			continue
-		}
-		if !named[projectKey{ws, p}] {
-			p = OtherProject
-		}
-		used[[3]string{ws, p, ep}] += n
-	}
-	for k, n := range used {
-		ch <- counter(c.d.used, float64(n), k[0], k[1], k[2])
-	}
-	refused := map[[2]string]int64{}
-	for f, n := range t.Refused {
-		if ws, _, code, ok := model.SplitRefusedField(f); ok && !unknown[ws] {
-			refused[[2]string{ws, code}] += n
-		}
-	}
-	for k, n := range refused {
-		ch <- counter(c.d.refusals, float64(n), k[0], k[1])
-	}
-	unreadable, badSettings := 0, 0
-	badProject := map[string]bool{}
-	for _, p := range r.limited {
-		if p.Status.UnreadableSettings {
-			badProject[p.Workspace] = true
-		}
-	}
-	for _, s := range r.summaries {
-		if !unknown[s.Name] {
-			ch <- counter(c.d.recharged, float64(s.Recharged), s.Name)
-		}
-		ch <- gauge(c.d.exhausted, b2f(s.Level == model.LevelExhausted), s.Name)
-		level := float64(s.Level)
-		if s.Level == model.LevelUnknown {
-			level = math.NaN() // an alert rule's "≥ 4" must not read unknown as worse than critical
-		}
-		ch <- gauge(c.d.level, level, s.Name)
-		if s.UnreadableSettings || badProject[s.Name] {
-			badSettings++
-		}
-		if s.Unreadable != "" {
-			if !s.UnreadableSettings {
-				unreadable++
+		named := c.admit(period, ws, byProject)
+		used := map[[2]string]int64{}
+		for _, u := range k.used {
+			p := u.project
+			if !named[p] {
+				p = OtherProject
 			}
-		} else if s.HasCap() {
-			ch <- gauge(c.d.pct, s.Percent, s.Name, s.CapKind.String())
+			used[[2]string{p, u.endpoint}] += u.n
 		}
-		if s.RemainingKnown {
-			ch <- gauge(c.d.remaining, float64(s.Remaining), s.Name)
+		for pe, n := range used {
+			emit(counter(c.d.used, float64(n), ws, pe[0], pe[1]))
 		}
-		if s.Settings.Allocation > 0 {
-			ch <- gauge(c.d.allocation, float64(s.Settings.Allocation), s.Name)
+		refused := map[string]int64{}
+		for _, f := range k.refused {
+			refused[f.code] += f.n
 		}
-		if s.Settings.UsageLimit > 0 {
-			ch <- gauge(c.d.limit, float64(s.Settings.UsageLimit), s.Name)
+		for code, n := range refused {
+			emit(counter(c.d.refusals, float64(n), ws, code))
 		}
+		emit(counter(c.d.recharged, float64(k.recharged), ws))
 	}
-	// nothing found is told apart from all fine (a typo in the prefix or
-	// the db left every workspace series absent, and an alert on them never
-	// fired)
-	ch <- gauge(c.d.workspaces, float64(r.workspaces))
-	ch <- gauge(c.d.unreadable, float64(unreadable))
-	ch <- gauge(c.d.settingsUnreadable, float64(badSettings))
-	for _, p := range r.limited {
-		if unknown[p.Workspace] {
-			continue // its credits are unknown: no level or percent read without them
-		}
+	emit(gauge(c.d.exhausted, b2f(k.level == model.LevelExhausted), ws))
+	level := float64(k.level)
+	if k.level == model.LevelUnknown {
+		level = math.NaN() // an alert rule's "≥ 4" must not read unknown as worse than critical
+	}
+	emit(gauge(c.d.level, level, ws))
+	if k.hasCap {
+		emit(gauge(c.d.pct, k.percent, ws, k.capKind.String()))
+	}
+	if k.remainingKnown {
+		emit(gauge(c.d.remaining, float64(k.remaining), ws))
+	}
+	if k.allocation > 0 {
+		emit(gauge(c.d.allocation, float64(k.allocation), ws))
+	}
+	if k.usageLimit > 0 {
+		emit(gauge(c.d.limit, float64(k.usageLimit), ws))
+	}
+	if k.unknown {
+		return // its credits are unknown: no project level or percent read without them
+	}
+	for _, p := range k.limited {
 		if p.Status.Level == model.LevelUnknown { // its budget cannot be read
-			ch <- gauge(c.d.projectLevel, math.NaN(), p.Workspace, p.Project)
+			emit(gauge(c.d.projectLevel, math.NaN(), ws, p.Project))
 			continue
 		}
-		ch <- gauge(c.d.projectLevel, float64(p.Status.Level), p.Workspace, p.Project)
-		ch <- gauge(c.d.projectPct, p.Status.Percent, p.Workspace, p.Project)
-	}
-	if !r.period.Start.IsZero() {
-		ch <- gauge(c.d.periodStart, float64(r.period.Start.Unix()))
-		ch <- gauge(c.d.periodEnd, float64(r.period.End.Unix()))
+		emit(gauge(c.d.projectLevel, float64(p.Status.Level), ws, p.Project))
+		emit(gauge(c.d.projectPct, p.Status.Percent, ws, p.Project))
 	}
 }
 
-// admit returns the projects with a series of their own. At a new period the
+// admit returns the projects of ws with a series of their own, given each
+// project's credits. Admission is sticky for the period: the most used
+// first (ties by name), newcomers while there is room; at a new period the
 // choice starts over.
-func (c *Collector) admit(period string, used map[projectKey]int64) map[projectKey]bool {
+func (c *Collector) admit(period, ws string, used map[string]int64) map[string]bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if period != c.period {
 		c.period, c.named = period, map[string]map[string]bool{}
 	}
-	// Newcomers by use, most first (ties by name), while there is room.
-	keys := slices.SortedFunc(maps.Keys(used), func(a, b projectKey) int {
-		if used[a] != used[b] {
-			if used[a] > used[b] {
-				return -1
-			}
-			return 1
-		}
-		if a.ws != b.ws {
-			if a.ws < b.ws {
-				return -1
-			}
-			return 1
-		}
-		if a.project < b.project {
-			return -1
-		}
-		if a.project > b.project {
-			return 1
-		}
-		return 0
-	})
-	out := make(map[projectKey]bool, len(keys))
-	for _, k := range keys {
-		set := c.named[k.ws]
-		if set == nil {
-			set = map[string]bool{}
-			c.named[k.ws] = set
-		}
-		if !set[k.project] && len(set) < c.opt.MaxProjects {
-			set[k.project] = true
-		}
-		out[k] = set[k.project]
+	set := c.named[ws]
+	if set == nil {
+		set = map[string]bool{}
+		c.named[ws] = set
 	}
-	return out
+	if len(set) < c.opt.MaxProjects {
+		for _, p := range slices.SortedFunc(maps.Keys(used), func(a, b string) int {
+			if used[a] != used[b] {
+				if used[a] > used[b] {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a, b)
+		}) {
+			if len(set) >= c.opt.MaxProjects {
+				break
+			}
+			set[p] = true
+		}
+	}
+	return set
 }
-
 func (c *Collector) collectCalibration(ch chan<- prometheus.Metric) {
 	for _, row := range c.cal.Report() {
 		op := string(row.Op)
@@ -455,7 +665,8 @@ func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
 		}
 		seen := map[string]bool{}
 		for _, sc := range a.Scores() { // newest first: the latest per workspace
-			if !seen[sc.Workspace] {
+			// bounded as the workspaces' other series: only those with series of their own, when some have none
+			if !seen[sc.Workspace] && (!c.cache.omitted || c.cache.kept[sc.Workspace]) {
 				seen[sc.Workspace] = true
 				ch <- gauge(c.d.forecastErr, sc.Error().Seconds(), sc.Workspace)
 			}

@@ -72,7 +72,7 @@ func (f *redisFlags) connectProtocol(ctx context.Context, protocol int) (redis.U
 	defer cancel()
 	return feed.Connect(ctx, feed.ConnectOptions{
 		URL: url, SentinelMaster: f.sentinelMaster,
-		DialTimeout: min(f.timeout, 2*time.Second), MaxRetries: -1, Protocol: protocol,
+		DialTimeout: min(f.timeout, 2*time.Second), ReadTimeout: f.timeout, MaxRetries: -1, Protocol: protocol,
 	})
 }
 

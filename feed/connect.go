@@ -29,6 +29,12 @@ type ConnectOptions struct {
 	SentinelMaster string
 	// DialTimeout bounds connecting (5 s).
 	DialTimeout time.Duration
+	// ReadTimeout bounds the wait for each reply, and each write (0:
+	// go-redis's 5 s). A one-shot command gives its whole --redis-timeout,
+	// which its context bounds too: without it a reply that takes longer
+	// than 5 s to arrive (a hash of 100k workspaces) failed with "i/o
+	// timeout" whatever --redis-timeout said.
+	ReadTimeout time.Duration
 	// MaxRetries is go-redis's per-command retry count (0: its default, -1: none,
 	// and then one dial attempt per command: for callers with their own backoff).
 	MaxRetries int
@@ -83,6 +89,9 @@ func NewClient(opt ConnectOptions) (redis.UniversalClient, error) {
 	uo.DialTimeout = opt.DialTimeout
 	if uo.DialTimeout <= 0 {
 		uo.DialTimeout = 5 * time.Second
+	}
+	if opt.ReadTimeout > 0 {
+		uo.ReadTimeout, uo.WriteTimeout = opt.ReadTimeout, opt.ReadTimeout
 	}
 	uo.MaxRetries = opt.MaxRetries
 	if opt.MaxRetries < 0 {

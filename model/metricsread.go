@@ -23,8 +23,8 @@ func (l *Ledger) EachCounter(ws string, used func(project, endpoint string, n in
 		return false
 	}
 	for _, p := range w.projects {
-		for ep, n := range p.endpoints {
-			used(p.name, ep, *n)
+		for _, e := range p.endpoints {
+			used(p.name, e.name, e.credits)
 		}
 		for code, n := range p.refused {
 			refused(p.name, code, n)

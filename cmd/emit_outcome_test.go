@@ -153,10 +153,7 @@ func TestEmitAfterALostReply(t *testing.T) {
 	srv := feedtest.Start(t)
 	c := srv.Client()
 	ctx := context.Background()
-	used := func() string {
-		v, _ := c.HGet(ctx, feed.Keys{}.Used(model.MonthlyUTC.At(time.Now()).Key), "acme").Result()
-		return v
-	}
+	used := acmeUsed(c)
 	for _, tc := range []struct {
 		name   string
 		refuse bool
@@ -169,8 +166,7 @@ func TestEmitAfterALostReply(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c.FlushAll(ctx)
 			proxy := feedtest.StartExecCut(t, srv.Addr, tc.refuse)
-			out, errOut, code := runMavtop(t, "emit", "--redis", proxy.URL, "--retry-for", "1s",
-				"--ws", "acme", "--endpoint", "/responses", "--credits", "7")
+			out, errOut, code := runMavtop(t, emitAcme(proxy.URL, "7", "--retry-for", "1s")...)
 			if proxy.Cuts() != 1 {
 				t.Fatalf("the proxy cut %d connections at EXEC, want 1 (exit %d, %q, %q)", proxy.Cuts(), code, out, errOut)
 			}
@@ -179,9 +175,7 @@ func TestEmitAfterALostReply(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want %d saying %q", code, out, errOut, tc.code, tc.says)
 			}
 			waitUntil(t, 10*time.Second, "Redis to hold the event", func() bool { return used() == "7" })
-			if n, _ := c.XLen(ctx, feed.Keys{}.Stream()).Result(); n != 1 || used() != "7" {
-				t.Errorf("Redis holds used %s in %d entries; want the 7 credits once", used(), n)
-			}
+			emittedOnce(t, c, "7")
 		})
 	}
 }
@@ -197,31 +191,28 @@ func TestEmitEventIDMakesRetriesSafe(t *testing.T) {
 	c := srv.Client()
 	ctx := context.Background()
 	k := feed.Keys{}
-	used := func() string {
-		v, _ := c.HGet(ctx, k.Used(model.MonthlyUTC.At(time.Now()).Key), "acme").Result()
-		return v
-	}
-	ev := func(id string, credits string) []string {
-		return []string{"emit", "--event-id", id, "--retry-for", "1s", "--ws", "acme", "--endpoint", "/responses", "--credits", credits}
+	used := acmeUsed(c)
+	ev := func(url, id, credits string) []string {
+		return emitAcme(url, credits, "--event-id", id, "--retry-for", "1s")
 	}
 	proxy := feedtest.StartExecCut(t, srv.Addr, true)
-	_, errOut, code := runMavtop(t, append(ev("req-1", "7"), "--redis", proxy.URL)...)
+	_, errOut, code := runMavtop(t, ev(proxy.URL, "req-1", "7")...)
 	if code != 3 || proxy.Cuts() != 1 || !strings.Contains(errOut, "emitting it again with --event-id req-1 is safe") {
 		t.Fatalf("Redis gone after EXEC: exit %d, stderr %q; want 3 saying a retry is safe", code, errOut)
 	}
 	waitUntil(t, 10*time.Second, "Redis to hold the event", func() bool { return used() == "7" })
-	out, errOut, code := runMavtop(t, append(ev("req-1", "7"), "--redis", srv.URL)...)
+	out, errOut, code := runMavtop(t, ev(srv.URL, "req-1", "7")...)
 	if code != 0 || !strings.HasPrefix(out, "already recorded: an earlier emit with --event-id req-1") {
 		t.Errorf("retry after exit 3: exit %d, stdout %q, stderr %q; want 0, already recorded", code, out, errOut)
 	}
 
 	c.Set(ctx, k.Settings(), "x", 0)
-	if _, errOut, code := runMavtop(t, append(ev("req-2", "4"), "--redis", srv.URL)...); code != 1 {
+	if _, errOut, code := runMavtop(t, ev(srv.URL, "req-2", "4")...); code != 1 {
 		t.Fatalf("settings holding a string: exit %d, stderr %q; want 1", code, errOut)
 	}
 	c.Del(ctx, k.Settings())
 	for i, want := range []string{"usage recorded 1", "already recorded"} {
-		out, errOut, code := runMavtop(t, append(ev("req-2", "4"), "--redis", srv.URL)...)
+		out, errOut, code := runMavtop(t, ev(srv.URL, "req-2", "4")...)
 		if code != 0 || !strings.HasPrefix(out, want) {
 			t.Errorf("run %d after exit 1: exit %d, stdout %q, stderr %q; want 0, %q", i+2, code, out, errOut, want)
 		}
@@ -229,7 +220,7 @@ func TestEmitEventIDMakesRetriesSafe(t *testing.T) {
 	if n, _ := c.XLen(ctx, k.Stream()).Result(); n != 2 || used() != "11" {
 		t.Errorf("Redis holds used %s in %d entries; want 7 + 4 in 2", used(), n)
 	}
-	if _, errOut, code := runMavtop(t, append(ev("req 3", "1"), "--redis", srv.URL)...); code != 2 || !strings.Contains(errOut, "--event-id") {
+	if _, errOut, code := runMavtop(t, ev(srv.URL, "req 3", "1")...); code != 2 || !strings.Contains(errOut, "--event-id") {
 		t.Errorf("a bad --event-id: exit %d, stderr %q; want 2", code, errOut)
 	}
 }

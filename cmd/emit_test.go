@@ -121,7 +121,7 @@ func TestEmitRetriesARedisThatComesBack(t *testing.T) {
 		root := newRootCmd()
 		root.SetOut(&out)
 		root.SetErr(&errOut)
-		done <- run(root, []string{"emit", "--redis", srv.URL, "--retry-for", "60s", "--ws", "acme", "--endpoint", "/responses", "--credits", "37"}, &errOut)
+		done <- run(root, emitAcme(srv.URL, "37", "--retry-for", "60s"), &errOut)
 	}()
 	waitUntil(t, 30*time.Second, "emit to say it is retrying", func() bool { return strings.Contains(errOut.String(), "retrying for up to 1m0s") })
 	srv.Restart()
@@ -133,13 +133,7 @@ func TestEmitRetriesARedisThatComesBack(t *testing.T) {
 	case <-time.After(90 * time.Second):
 		t.Fatal("emit did not finish after Redis came back")
 	}
-	p := model.MonthlyUTC.At(time.Now())
-	if n, err := srv.Client().HGet(context.Background(), feed.Keys{}.Used(p.Key), "acme").Int64(); err != nil || n != 37 {
-		t.Errorf("used acme = %d (%v), want the 37 credits emitted once", n, err)
-	}
-	if n, _ := srv.Client().XLen(context.Background(), feed.Keys{}.Stream()).Result(); n != 1 {
-		t.Errorf("the stream holds %d entries, want 1", n)
-	}
+	emittedOnce(t, srv.Client(), "37")
 }
 
 // TestEmitRetriesARedisStillLoading: a Redis restarting onto its data
@@ -181,17 +175,11 @@ func TestEmitRetriesARedisStillLoading(t *testing.T) {
 		err := probe.Ping(ctx).Err()
 		return err != nil && strings.HasPrefix(err.Error(), "LOADING")
 	})
-	out, errOut, code := runMavtop(t, "emit", "--redis", srv.URL, "--retry-for", "60s", "--ws", "acme", "--endpoint", "/responses", "--credits", "37")
+	out, errOut, code := runMavtop(t, emitAcme(srv.URL, "37", "--retry-for", "60s")...)
 	if code != 0 || !strings.Contains(out, "recorded") || !strings.Contains(errOut, "LOADING") || !strings.Contains(errOut, "retrying for up to 1m0s") {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 0, recorded after retrying", code, out, errOut)
 	}
-	p := model.MonthlyUTC.At(time.Now())
-	if n, err := probe.HGet(ctx, feed.Keys{}.Used(p.Key), "acme").Int64(); err != nil || n != 37 {
-		t.Errorf("used acme = %d (%v), want the 37 credits emitted once", n, err)
-	}
-	if n, _ := probe.XLen(ctx, feed.Keys{}.Stream()).Result(); n != 1 {
-		t.Errorf("the stream holds %d entries, want 1", n)
-	}
+	emittedOnce(t, probe, "37")
 }
 
 // TestEmitRetriesARedisBusyWithAScript: a Redis running a script past
@@ -221,20 +209,14 @@ return 1`, nil).Err()
 		err := probe.Ping(ctx).Err()
 		return err != nil && strings.HasPrefix(err.Error(), "BUSY")
 	})
-	out, errOut, code := runMavtop(t, "emit", "--redis", srv.URL, "--retry-for", "60s", "--ws", "acme", "--endpoint", "/responses", "--credits", "37")
+	out, errOut, code := runMavtop(t, emitAcme(srv.URL, "37", "--retry-for", "60s")...)
 	if err := <-done; err != nil {
 		t.Fatalf("the script: %v", err)
 	}
 	if code != 0 || !strings.Contains(out, "recorded") || !strings.Contains(errOut, "BUSY") || !strings.Contains(errOut, "retrying for up to 1m0s") {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 0, recorded after retrying", code, out, errOut)
 	}
-	p := model.MonthlyUTC.At(time.Now())
-	if n, err := probe.HGet(ctx, feed.Keys{}.Used(p.Key), "acme").Int64(); err != nil || n != 37 {
-		t.Errorf("used acme = %d (%v), want the 37 credits emitted once", n, err)
-	}
-	if n, _ := probe.XLen(ctx, feed.Keys{}.Stream()).Result(); n != 1 {
-		t.Errorf("the stream holds %d entries, want 1", n)
-	}
+	emittedOnce(t, probe, "37")
 }
 
 // TestEmitGivesUpAfterRetryFor: with no Redis at all emit retries for
@@ -242,7 +224,7 @@ return 1`, nil).Err()
 func TestEmitGivesUpAfterRetryFor(t *testing.T) {
 	url := closedPort(t)
 	start := time.Now()
-	_, errOut, code := runMavtop(t, "emit", "--redis", url, "--retry-for", "1s", "--ws", "acme", "--endpoint", "/responses", "--credits", "1")
+	_, errOut, code := runMavtop(t, emitAcme(url, "1", "--retry-for", "1s")...)
 	took := time.Since(start)
 	if code != 1 || !strings.Contains(errOut, "connection refused") || !strings.Contains(errOut, "retrying for up to 1s") ||
 		!regexp.MustCompile(`gave up after ([2-9]|\d\d+) attempts in [\d.]+m?s, --retry-for 1s`).MatchString(errOut) {
@@ -251,7 +233,7 @@ func TestEmitGivesUpAfterRetryFor(t *testing.T) {
 	if took < time.Second {
 		t.Errorf("gave up after %v, before --retry-for 1s", took)
 	}
-	if _, errOut, code := runMavtop(t, "emit", "--redis", url, "--retry-for", "0", "--ws", "acme", "--endpoint", "/responses", "--credits", "1"); code != 1 || strings.Contains(errOut, "retrying") {
+	if _, errOut, code := runMavtop(t, emitAcme(url, "1", "--retry-for", "0")...); code != 1 || strings.Contains(errOut, "retrying") {
 		t.Errorf("--retry-for 0: exit %d, stderr %q; want 1 at once", code, errOut)
 	}
 	if d := newEmitCmd().Flags().Lookup("retry-for").DefValue; d != "10s" {
@@ -288,5 +270,31 @@ func TestEmitWritesAMessageWithEmoji(t *testing.T) {
 		if err != nil || len(entries) != 1 || entries[0].Values["msg"] != msg {
 			t.Errorf("emit --msg %q: the stream holds %+v (%v)", msg, entries, err)
 		}
+	}
+}
+
+// emitAcme is the command line of an emit of credits by acme on /responses
+// to the Redis at url, flags after.
+func emitAcme(url, credits string, flags ...string) []string {
+	return append([]string{"emit", "--redis", url, "--ws", "acme", "--endpoint", "/responses", "--credits", credits}, flags...)
+}
+
+// acmeUsed reads acme's used counter of this period from c ("" when none).
+func acmeUsed(c redis.UniversalClient) func() string {
+	return func() string {
+		v, _ := c.HGet(context.Background(), feed.Keys{}.Used(model.MonthlyUTC.At(time.Now()).Key), "acme").Result()
+		return v
+	}
+}
+
+// emittedOnce checks that c holds one emit by acme: its credits in this
+// period's used counter, and one stream entry.
+func emittedOnce(t *testing.T, c redis.UniversalClient, credits string) {
+	t.Helper()
+	if got := acmeUsed(c)(); got != credits {
+		t.Errorf("used acme = %q, want the %s credits emitted once", got, credits)
+	}
+	if n, err := c.XLen(context.Background(), feed.Keys{}.Stream()).Result(); n != 1 {
+		t.Errorf("the stream holds %d entries (%v), want 1", n, err)
 	}
 }

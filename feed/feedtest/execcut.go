@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// ExecCut is a TCP proxy in front of a Redis for tests of a lost reply: it
-// forwards every byte until a client sends the first EXEC; it passes that EXEC
-// on, waits until the server has answered (so the MULTI ran), drops the answer
-// and cuts that client off. With refuse it also stops listening and cuts every
+// ExecCut is a TCP proxy in front of a Redis for tests of a lost write or
+// reply: it forwards every byte until a client sends EXEC while it is armed
+// (Arm; StartExecCut arms CutAfterExec), cuts that client off there, once,
+// and is PassThrough again. With refuse it also stops listening and cuts every
 // other connection then, so the client cannot ask what happened (a Redis gone
 // right after EXEC); without, the others and later ones are forwarded as before.
 type ExecCut struct {
@@ -22,14 +22,31 @@ type ExecCut struct {
 	l      net.Listener
 	target string
 	refuse bool
-	armed  atomic.Bool
+	mode   atomic.Int32 // a CutMode
 	cuts   atomic.Int32
 	mu     sync.Mutex
 	conns  []net.Conn
 }
 
+// CutMode is what an ExecCut does at the next EXEC.
+type CutMode int32
+
+const (
+	// PassThrough forwards EXEC and its reply.
+	PassThrough CutMode = iota
+	// CutBeforeExec cuts the client off instead of passing EXEC on: Redis
+	// discards the MULTI, nothing is written.
+	CutBeforeExec
+	// CutAfterExec passes EXEC on, waits until Redis has answered (the MULTI
+	// ran), drops the answer and cuts the client off: written, reply lost.
+	CutAfterExec
+)
+
+// Arm sets what the proxy does at the next EXEC (one cut an arming).
+func (p *ExecCut) Arm(m CutMode) { p.mode.Store(int32(m)) }
+
 // StartExecCut listens on a free loopback port and forwards to target until
-// the test ends.
+// the test ends, armed to cut the first EXEC after it ran (CutAfterExec).
 func StartExecCut(t testing.TB, target string, refuse bool) *ExecCut {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -37,7 +54,7 @@ func StartExecCut(t testing.TB, target string, refuse bool) *ExecCut {
 		t.Fatal(err)
 	}
 	p := &ExecCut{Addr: l.Addr().String(), URL: "redis://" + l.Addr().String() + "/0", l: l, target: target, refuse: refuse}
-	p.armed.Store(true)
+	p.Arm(CutAfterExec)
 	go p.serve()
 	t.Cleanup(func() {
 		l.Close()
@@ -50,7 +67,7 @@ func StartExecCut(t testing.TB, target string, refuse bool) *ExecCut {
 	return p
 }
 
-// Cuts is how many connections were cut at an EXEC (0 or 1).
+// Cuts is how many connections were cut at an EXEC (one an arming).
 func (p *ExecCut) Cuts() int { return int(p.cuts.Load()) }
 
 func (p *ExecCut) serve() {
@@ -96,7 +113,8 @@ func (p *ExecCut) serve() {
 // exec is how a client sends EXEC (RESP, any case).
 var execCmd = []byte("$4\r\nexec\r\n")
 
-// upstream copies client → server and cuts the connection at the first EXEC.
+// upstream copies client → server and cuts the connection at an EXEC while
+// the proxy is armed.
 func (p *ExecCut) upstream(c, s net.Conn, swallow *atomic.Bool, answered <-chan struct{}) {
 	defer s.Close()
 	buf := make([]byte, 64<<10)
@@ -104,17 +122,20 @@ func (p *ExecCut) upstream(c, s net.Conn, swallow *atomic.Bool, answered <-chan 
 		n, err := c.Read(buf)
 		if n > 0 {
 			chunk := buf[:n]
-			if bytes.Contains(bytes.ToLower(chunk), execCmd) && p.armed.CompareAndSwap(true, false) {
+			mode := CutMode(p.mode.Load())
+			if mode != PassThrough && bytes.Contains(bytes.ToLower(chunk), execCmd) && p.mode.CompareAndSwap(int32(mode), int32(PassThrough)) {
 				swallow.Store(true)
 				if p.refuse {
 					p.l.Close()
 				}
-				if _, werr := s.Write(chunk); werr == nil {
-					select { // the MULTI's replies, EXEC's last, come in one write
-					case <-answered:
-					case <-time.After(10 * time.Second):
+				if mode == CutAfterExec {
+					if _, werr := s.Write(chunk); werr == nil {
+						select { // the MULTI's replies, EXEC's last, come in one write
+						case <-answered:
+						case <-time.After(10 * time.Second):
+						}
 					}
-				}
+				} // else never sent: the MULTI is discarded when s closes
 				p.cuts.Add(1)
 				c.Close()
 				if p.refuse { // Redis gone: every connection, pooled ones too

@@ -193,28 +193,33 @@ type shownTransition struct {
 // shownAlert is an alert with its percent as every surface shows it
 // (model.ShownPercent: 76.7 is 76, the payload's percent_used, so one alert
 // has one figure in the record, its deliveries and the webhook) and its text
-// (model.FormatPercent, what check prints: ">9999 %" for a counter near 2^63);
-// its durations, stored in nanoseconds, are given in seconds only, the one
-// unit of every duration mavtop prints as JSON (check's ids_ahead_seconds,
-// the payload's spare_seconds): "spare": 23160717362470 beside a figure in
-// seconds read as two units for one thing. The nil fields named like the
-// stored ones are shallower, so they hide them.
+// (model.FormatPercent, what check prints: ">9999 %" for a counter near 2^63).
+// Its durations are in seconds, as model.Alert writes them (and reads them
+// from a record an earlier mavtop stored in nanoseconds).
 type shownAlert struct {
 	model.Alert
-	PercentShown    string    `json:"percent_shown"`
-	RunOutInSeconds float64   `json:"run_out_in_seconds,omitempty"`
-	SpareSeconds    float64   `json:"spare_seconds,omitempty"`
-	DownSeconds     float64   `json:"down_seconds,omitempty"`
-	RunOutIn        *struct{} `json:"run_out_in,omitempty"`
-	Spare           *struct{} `json:"spare,omitempty"`
-	Down            *struct{} `json:"down,omitempty"`
+	PercentShown string
 }
 
 func newShownAlert(a model.Alert) shownAlert {
-	s := shownAlert{Alert: a, PercentShown: model.FormatPercent(a.PercentUsed),
-		RunOutInSeconds: a.RunOutIn.Seconds(), SpareSeconds: a.Spare.Seconds(), DownSeconds: a.Down.Seconds()}
+	s := shownAlert{Alert: a, PercentShown: model.FormatPercent(a.PercentUsed)}
 	s.PercentUsed = model.ShownPercent(a.PercentUsed)
 	return s
+}
+
+// MarshalJSON is the alert's JSON (model.Alert's, promoted to shownAlert
+// otherwise) with percent_shown added.
+func (s shownAlert) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(s.Alert)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := json.Marshal(s.PercentShown)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b[:len(b)-1], `,"percent_shown":`...) // b is an object: '}' last
+	return append(append(b, ps...), '}'), nil
 }
 
 func newShownRecord(r *feed.StoredAlert) shownRecord {

@@ -258,3 +258,63 @@ func TestAlertsSaysWhenAResolvedAlertMayFireAgain(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertsReadRecordsInNanoseconds: alert records stored by the previous
+// version hold their durations in nanoseconds ("spare": 23160717362470);
+// records are now written in seconds, and an old one is still read: mavtop
+// alerts --json gives the same spare_seconds for it, in the record and in its
+// delivery.
+func TestAlertsReadRecordsInNanoseconds(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	c := srv.Client()
+	now := time.Now()
+	period := model.MonthlyUTC.At(now).Key
+	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	spare := 6*time.Hour + 26*time.Minute + 717362470
+	tr := model.AlertTransition{Status: model.AlertFiring, At: now, Alert: model.Alert{
+		ID: model.AlertID(period, "acme", "", model.AlertRunOut, ""), Kind: model.AlertRunOut, Period: period,
+		Workspace: "acme", Used: 600, Cap: 1000, CapKind: model.CapAllocation, PercentUsed: 60, Level: model.LevelWarn,
+		BurnPerHour: 40, RunOutIn: 5 * time.Hour, Spare: spare}}
+	if ok, err := feed.NewAlertStore(c, "").Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{}); !ok || err != nil {
+		t.Fatalf("claim %v %v", ok, err)
+	}
+	key := feed.Keys{}.Alerts(period)
+	stored, err := c.HGet(ctx, key, tr.Alert.ID).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(stored, `"spare_seconds":23160.71736247`) != 2 || strings.Contains(stored, `"spare":`) {
+		t.Fatalf("stored %s: want spare_seconds in the record and its delivery, no nanoseconds", stored)
+	}
+	old := strings.NewReplacer(`"spare_seconds":23160.71736247`, `"spare":23160717362470`,
+		`"run_out_in_seconds":18000`, `"run_out_in":18000000000000`).Replace(stored)
+	if strings.Contains(old, "_seconds") {
+		t.Fatalf("the old form was not made: %s", old)
+	}
+	if err := c.HSet(ctx, key, tr.Alert.ID, old).Err(); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runMavtop(t, "alerts", "--json", "--redis", srv.URL)
+	var listed struct {
+		Alerts []struct {
+			Alert      map[string]any `json:"alert"`
+			Deliveries []struct {
+				Transition struct {
+					Alert map[string]any `json:"alert"`
+				} `json:"transition"`
+			} `json:"deliveries"`
+		} `json:"alerts"`
+		Unreadable int `json:"unreadable"`
+	}
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || code != 0 || len(listed.Alerts) != 1 || len(listed.Alerts[0].Deliveries) != 1 || listed.Unreadable != 0 {
+		t.Fatalf("alerts --json: exit %d, %v, %s%s", code, err, out, errOut)
+	}
+	for name, a := range map[string]map[string]any{"record": listed.Alerts[0].Alert, "delivery": listed.Alerts[0].Deliveries[0].Transition.Alert} {
+		if a["spare_seconds"] != 23160.71736247 || a["run_out_in_seconds"] != 18000.0 || a["spare"] != nil || a["percent_shown"] != "60 %" {
+			t.Errorf("%s read from the old form: %v", name, a)
+		}
+	}
+}

@@ -61,10 +61,9 @@ type Payload struct {
 	Summary string `json:"summary"`
 	// SpareSeconds is, for kind "run_out", how long before the period's end
 	// the credits run out at the current burn, in seconds, the unit of every
-	// duration mavtop writes as JSON. SpareHours is the same rounded to a
-	// tenth of an hour, kept for receivers written before spare_seconds.
+	// duration mavtop writes as JSON (spare_hours, the same in hours beside
+	// it, is gone: one figure, one unit).
 	SpareSeconds float64 `json:"spare_seconds,omitempty"`
-	SpareHours   float64 `json:"spare_hours,omitempty"`
 	Source       string  `json:"source"`
 	// Instance is the mavtop that delivered this payload: --instance, or the
 	// host and the command ("web-1/watch"). Another instance may deliver the
@@ -92,12 +91,10 @@ func NewPayload(tr *model.AlertTransition, summary string) Payload {
 		p.CapKind = a.CapKind.String()
 	}
 	if a.Kind == model.AlertRunOut {
-		p.SpareSeconds, p.SpareHours = a.Spare.Seconds(), round1(a.Spare.Hours())
+		p.SpareSeconds = a.Spare.Seconds()
 	}
 	return p
 }
-
-func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
 // Sink is one destination of notifications.
 type Sink interface {

@@ -76,6 +76,11 @@ type AlertEvaluator struct {
 	// whose alerts it is among, when known (nil: found from the id)
 	todo map[string]*wsAlerts
 	buf  []Alert
+	// fresh holds the alerts transitions judged afresh in its last call,
+	// every workspace's one after another: kept for the next call's, not
+	// made anew for each workspace with a transition due; not kept past
+	// freshKeep alerts (a first judgement's)
+	fresh []Alert
 	// the most todo, due and blocked held since made (fresh)
 	todoMax, dueMax, blockedMax int
 	// rebuilt counts the workspaces judged whole (rebuild), for the tests
@@ -458,6 +463,7 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known m
 	}
 	slices.Sort(ids)
 	fresh := map[string][]Alert{}
+	e.fresh = e.fresh[:0]
 	var out []AlertTransition
 	for _, id := range ids {
 		rec, ok := known[id]
@@ -469,7 +475,11 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known m
 		} else if name, ca := e.owner(id); ca != nil {
 			as, done := fresh[name]
 			if !done {
-				as = l.workspaceAlerts(l.ws[name], now, period, nil)
+				// appended to e.fresh, each workspace's capped at its own: a
+				// growth of e.fresh leaves the earlier ones where they were
+				from := len(e.fresh)
+				e.fresh = l.workspaceAlerts(l.ws[name], now, period, e.fresh)
+				as = e.fresh[from:len(e.fresh):len(e.fresh)]
 				fresh[name] = as
 			}
 			for i := range as {
@@ -492,8 +502,16 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known m
 			out = append(out, transitionOf(*a, what, tid, stream, now))
 		}
 	}
+	if cap(e.fresh) > freshKeep {
+		// a first judgement of 100k workspaces has ~100k due: its alerts
+		// are not held for the seconds after it, which have a few
+		e.fresh = nil
+	}
 	return boundEpisodes(out, e.idx)
 }
+
+// freshKeep is the most alerts AlertEvaluator.fresh keeps between calls.
+const freshKeep = 4096
 
 // markRecord marks the id of a record that changed, and the alert it is an
 // episode of (judged against its latest episode).

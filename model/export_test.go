@@ -18,3 +18,7 @@ func (e *AlertEvaluator) Conditions() map[string]AlertCondition {
 
 // Rebuilt returns how many workspaces the evaluator judged whole since made.
 func (e *AlertEvaluator) Rebuilt() int { return e.rebuilt }
+
+// FreshHeld returns how many alerts the evaluator holds room for between
+// calls (fresh), and the most it may.
+func (e *AlertEvaluator) FreshHeld() (held, most int) { return cap(e.fresh), freshKeep }

@@ -73,8 +73,9 @@ type SubscriberOptions struct {
 	from string
 
 	// usedByHook, when set, is called on the used_by read's goroutine before
-	// the read ("before") and after it, before it is handed over ("after"):
-	// tests write entries there, on either side of the read's id.
+	// the read ("before"), after each page of its scan ("page"), when it reads
+	// the hash whole instead ("whole") and after it, before it is handed over
+	// ("after"): tests write entries there, on either side of the read's id.
 	usedByHook func(stage string)
 }
 
@@ -488,14 +489,46 @@ func (s *Subscriber) endUsedBy() {
 	s.usedBy, s.stopUsedBy, s.usedByFor = nil, nil, nil
 }
 
-// readUsedBy reads the used_by hash of res's period with the stream's newest
+// readUsedBy reads the used_by hash of res's period as it stood at a stream
 // id, which says which of the entries the follow delivers it holds, and the
 // workspaces a limited project of which holds a used_by field that cannot be
-// read (limitedUnreadable).
+// read (limitedUnreadable). It is scanned (scanUsedBy: no command holds a
+// shared Redis for the whole hash); only when the entries written during the
+// scan cannot all be read back (a Redis < 7, a stream trimmed faster than
+// the scan reads it) is it read whole, in one MULTI with the stream's id.
 func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[string]int64, map[string]string, string, error) {
-	if h := s.opt.usedByHook; h != nil {
+	h := s.opt.usedByHook
+	if h != nil {
 		h("before")
 	}
+	m, bad, at, err := scanUsedBy(ctx, s.bulk, s.keys, res, h)
+	if errors.Is(err, errUsedByUnsure) {
+		if h != nil {
+			h("whole")
+		}
+		m, bad, at, err = s.readUsedByWhole(ctx, res)
+	}
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("read used_by: %w", err)
+	}
+	// A server that restarted since the snapshot (its run id changed, or it
+	// cannot be asked) may have come back with other counters: start the
+	// generation again, as a read that failed does, rather than join two
+	// servers' hashes. The reads above succeeding says nothing: go-redis
+	// redials and retries a command inside, against whichever server answers
+	// now.
+	if err := sameServer(ctx, s.bulk, res.RunID); err != nil {
+		return nil, nil, "", fmt.Errorf("read used_by: %w", err)
+	}
+	if h != nil {
+		h("after")
+	}
+	return m, bad, at, nil
+}
+
+// readUsedByWhole is readUsedBy in one MULTI: HGETALL of used_by with the
+// stream's newest id.
+func (s *Subscriber) readUsedByWhole(ctx context.Context, res *SnapshotResult) (map[string]int64, map[string]string, string, error) {
 	var usedBy *redis.MapStringStringCmd
 	var info *redis.XInfoStreamCmd
 	_, err := s.bulk.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -507,27 +540,16 @@ func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[s
 	// first read (a full one) names it and judges the workspaces unknown
 	// (SnapshotResult.BadKeys); failing here restarted the generation for ever
 	if err := usedBy.Err(); err != nil && !isWrongType(err) {
-		return nil, nil, "", fmt.Errorf("read used_by: %w", err)
+		return nil, nil, "", err
 	}
 	if err != nil && !isWrongType(err) && (info.Err() == nil || !isNoSuchKey(info.Err())) {
-		return nil, nil, "", fmt.Errorf("read used_by: %w", err)
+		return nil, nil, "", err
 	}
 	at := "0-0"
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
 		at = info.Val().LastGeneratedID
 	}
-	// A server that restarted since the snapshot (its run id changed, or it
-	// cannot be asked) may have come back with other counters: start the
-	// generation again, as a read that failed does, rather than join two
-	// servers' hashes. The pipeline above succeeding says nothing: go-redis
-	// redials and retries it inside, against whichever server answers now.
-	if err := sameServer(ctx, s.bulk, res.RunID); err != nil {
-		return nil, nil, "", fmt.Errorf("read used_by: %w", err)
-	}
 	m, bad := res.parseCounts("used_by", usedBy.Val(), model.CleanUsedByField)
-	if h := s.opt.usedByHook; h != nil {
-		h("after")
-	}
 	return m, limitedUnreadable(bad, res.Snap.Budgets), at, nil
 }
 

@@ -80,6 +80,23 @@ func rawUsage(t *testing.T, c redis.UniversalClient, p model.Period, ws, project
 	}
 }
 
+// needRedis7 skips on a redis-server older than 7, which does not count the
+// entries it added: there the start reads used_by whole, as it did.
+func needRedis7(t *testing.T, c redis.UniversalClient) {
+	t.Helper()
+	info, err := c.Info(context.Background(), "server").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "redis_version:"); ok {
+			if major, _, _ := strings.Cut(v, "."); major < "7" && len(major) == 1 {
+				t.Skipf("redis-server %s does not count the entries it added (XINFO STREAM entries-added): the start reads used_by whole", v)
+			}
+		}
+	}
+}
+
 // withPage runs the test with the scan's page at n fields.
 func withPage(t *testing.T, n int64) {
 	old := usedByPage
@@ -99,6 +116,7 @@ func withPage(t *testing.T, n int64) {
 func TestTheUsedByScanEqualsHGETALL(t *testing.T) {
 	srv := feedtest.StartReal(t, "no redis-server on PATH")
 	c := srv.Client()
+	needRedis7(t, c)
 	ctx := context.Background()
 	withPage(t, 40)
 	p := model.MonthlyUTC.At(time.Now())
@@ -189,6 +207,7 @@ func TestTheUsedByScanEqualsHGETALL(t *testing.T) {
 func TestTheStartReadsUsedByInPages(t *testing.T) {
 	srv := feedtest.StartReal(t, "no redis-server on PATH")
 	c := srv.Client()
+	needRedis7(t, c)
 	ctx := context.Background()
 	const page = 50
 	withPage(t, page)

@@ -121,17 +121,24 @@ func readCounters(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 }
 
 // readSnapshotOnce reads period p; quick leaves out used_by and the settings,
-// withUsedBy false (the workspace read, the subscriber's start) used_by and
-// the digest. withRunID asks the run id before the MULTI and again after it
-// (sameServer): a read the server restarted during fails, to be made again;
-// every read the subscriber makes asks it (a start that did not left the run
-// id unknown, and every later comparison was skipped: a restart during the
-// start's used_by read, or any time later until a full audit, went unnamed).
+// withUsedBy false (the workspace read, the subscriber's start) used_by;
+// withRunID false (the workspace read) the digest and the run id. withRunID
+// asks the run id before the MULTI and again after it (sameServer): a read
+// the server restarted during fails, to be made again; every read the
+// subscriber makes asks it (a start that did not left the run id unknown,
+// and every later comparison was skipped: a restart during the start's
+// used_by read, or any time later until a full audit, went unnamed).
 func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, quick, withUsedBy, withRunID bool) (*SnapshotResult, string, error) {
 	var used, usedBy, refused, recharged, settings, dg hashRead
 	var info *redis.XInfoStreamCmd
 	var usedByType *redis.StatusCmd
-	audit := quick || withUsedBy // the workspace read (check) has no audit
+	// the workspace read (check) has no audit, every read of the subscriber
+	// has: a start that leaves used_by for later reads the digest too (at
+	// O(shards)), or its first audit could not go by the digest and read
+	// every hash in one MULTI, used_by with them (an HGETALL of 1.2M fields
+	// at 100k workspaces, seconds during which a shared Redis answered no
+	// one), a few seconds after every start
+	audit := quick || withRunID
 	// the workspace read on a RESP2 connection (mavtop check's) takes each
 	// hash as the flat list of fields and values Redis sends: at 100k
 	// workspaces go-redis spent as long building maps of them as Redis did

@@ -203,7 +203,9 @@ func TestTheUsedByScanEqualsHGETALL(t *testing.T) {
 // used_by hash in commands of at most a page each (MONITOR sees every
 // command): no HGETALL of it, every HSCAN's COUNT, every HMGET's fields and
 // every XRANGE's COUNT of the read at most the page, while producers write;
-// and the ledger's project credits then equal what Redis holds.
+// nor do the audits after it (the start reads the digest, so they go by it:
+// without it the first audit read every hash in one MULTI, used_by with
+// them); and the ledger's project credits then equal what Redis holds.
 func TestTheStartReadsUsedByInPages(t *testing.T) {
 	srv := feedtest.StartReal(t, "no redis-server on PATH")
 	c := srv.Client()
@@ -247,10 +249,11 @@ func TestTheStartReadsUsedByInPages(t *testing.T) {
 		mu    sync.Mutex
 		state LedgerState
 		done  bool
+		stats StatsMsg
 		whole bool
 		pages int
 	)
-	opt := SubscriberOptions{Block: 100 * time.Millisecond, HistoryLimit: -1, AuditEvery: time.Hour, Backoff: &Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}}
+	opt := SubscriberOptions{Block: 100 * time.Millisecond, HistoryLimit: -1, AuditEvery: 20 * time.Millisecond, StatsEvery: 10 * time.Millisecond, Backoff: &Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}}
 	opt.usedByHook = func(stage string) {
 		switch stage {
 		case "page":
@@ -267,8 +270,11 @@ func TestTheStartReadsUsedByInPages(t *testing.T) {
 		}
 	}
 	runState(t, c, opt, &mu, &state, func(m Msg) {
-		if _, ok := m.(*UsedByMsg); ok {
+		switch m := m.(type) {
+		case *UsedByMsg:
 			done = true
+		case *StatsMsg:
+			stats = *m
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)
@@ -281,6 +287,18 @@ func TestTheStartReadsUsedByInPages(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the used_by read did not come")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for { // and some audits after it
+		mu.Lock()
+		ok := stats.Audits >= 3
+		mu.Unlock()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no audits after the start")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -328,8 +346,9 @@ func TestTheStartReadsUsedByInPages(t *testing.T) {
 			}
 		case "hscan":
 			scans++
-			if n := countArg(args); n <= 0 || n > page {
-				t.Errorf("HSCAN with COUNT %d, want 1 to %d: %s", n, page, line)
+			// the start's read a page; the audits' (scanAgrees) theirs
+			if n := countArg(args); n <= 0 || n > max(page, scanPage) {
+				t.Errorf("HSCAN with COUNT %d, want 1 to %d: %s", n, max(page, scanPage), line)
 			}
 		case "hmget":
 			rereads++
@@ -337,7 +356,7 @@ func TestTheStartReadsUsedByInPages(t *testing.T) {
 				t.Errorf("HMGET of %d fields, want at most %d", len(args)-2, page)
 			}
 		case "xrange", "xrevrange":
-			if n := countArg(args); n <= 0 || n > max(page, usedByMaxGap+1) {
+			if n := countArg(args); n <= 0 || n > max(page, usedByMaxGap+1, maxScanEntries+2) {
 				t.Errorf("%s without a bounded COUNT: %s", args[0], line)
 			}
 		}

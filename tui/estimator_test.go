@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +334,22 @@ func TestEstimatorFormKeepsTheWorkspaceWhole(t *testing.T) {
 				t.Errorf("width %d: a line of %d cells: %q", tt.w, cellWidth(l), l)
 			}
 		}
+	}
+}
+
+// TestEstimatorNamesFollowTheLedger: the pane's workspaces are listed and
+// sorted again only when the ledger's change (not at every frame), and a
+// workspace that appears is offered, in name order.
+func TestEstimatorNamesFollowTheLedger(t *testing.T) {
+	e, l := newPane(t, "", "")
+	before := slices.Clone(e.names)
+	e.Refresh(l)
+	if !slices.Equal(e.names, before) {
+		t.Fatalf("names changed with the ledger unchanged: %v, then %v", before, e.names)
+	}
+	l.SetSettings("0new", model.Settings{Allocation: 100}, time.Now().UnixMilli())
+	e.Refresh(l)
+	if len(e.names) != len(before)+1 || e.names[0] != "0new" || !slices.IsSorted(e.names) {
+		t.Errorf("after a new workspace: %v (before %v)", e.names, before)
 	}
 }

@@ -148,17 +148,20 @@ func (l Lifecycle) Firing() model.FiringCount {
 }
 
 // NewestFiring is the row of the newest alert firing now (rows are newest
-// first), or -1 when none fires.
+// first), or -1 when none fires. The rows above it are walked, not made.
 func (a *Alerts) NewestFiring() int {
 	if a.firing.Alerts == 0 {
 		return -1
 	}
-	for i := range a.rows() {
-		if r := a.ref(i); r.src == srcLife && r.e.Status == model.AlertFiring {
-			return i
+	found := -1
+	a.merged(func(i int, r rowRef) bool {
+		if r.src == srcLife && r.e.Status == model.AlertFiring {
+			found = i
+			return false
 		}
-	}
-	return -1
+		return true
+	})
+	return found
 }
 
 // ShowNewestFiring selects the newest alert firing now, as if the operator
@@ -196,16 +199,20 @@ type Alerts struct {
 	nameW     int // the cells a workspace name gets, the same in every pane
 	// entries are life's entries (Lifecycle.rows); scores its scores and
 	// local the local alerts it does not list (sortRows), each newest
-	// first, as indices into life.Scores and list. order is the first rows
-	// of all three merged, newest first, made only as far as a frame or a
-	// search needs (ensure): at 100k workspaces the lifecycle holds ~44k
+	// first, as indices into life.Scores and list. order is the rows
+	// orderFrom, orderFrom+1, … of all three merged, newest first: the
+	// rows a frame shows and the selected one, with a margin (ensure), never
+	// the rows above them. At 100k workspaces the lifecycle holds ~44k
 	// entries, and a sort or a walk of them all at each change was a tenth
-	// of the dashboard's CPU. Each is a new slice when made: copies of the
-	// pane share the old ones.
-	entries LifecycleRows
-	scores  []int
-	local   []int
-	order   []rowRef
+	// of the dashboard's CPU; the rows above a selection far down were made
+	// again at each change too (87 ms and 26 MB a change with the selection
+	// 99k rows down). Each is a new slice when made: copies of the pane
+	// share the old ones.
+	entries   LifecycleRows
+	scores    []int
+	local     []int
+	order     []rowRef
+	orderFrom int
 	// listed caches entries.Lists for the keys of the local alerts, made
 	// anew with each lifecycle: a local alert arriving asked it again of
 	// each of the 200 kept (3.4 % of the dashboard's CPU in the Steady
@@ -335,13 +342,16 @@ func (a *Alerts) keepSelection(change func()) {
 	a.sortRows()
 	a.cur.setLen(a.rows())
 	if keep {
-		for i := range a.rows() {
-			if a.rowKey(i) == sel {
-				a.cur.pos = i
-				a.cur.clamp()
-				break
+		// walked, not made: the rows above a selection far down are not
+		// kept (ensure)
+		a.merged(func(i int, r rowRef) bool {
+			if a.keyOf(r) != sel {
+				return true
 			}
-		}
+			a.cur.pos = i
+			a.cur.clamp()
+			return false
+		})
 	}
 	a.ensureShown()
 }
@@ -356,8 +366,10 @@ type rowID struct {
 
 // rowKey names what row i shows: a lifecycle entry by its ID, a score by its
 // workspace and times, a local alert by its number.
-func (a *Alerts) rowKey(i int) rowID {
-	r := a.ref(i)
+func (a *Alerts) rowKey(i int) rowID { return a.keyOf(a.ref(i)) }
+
+// keyOf names what the row r shows (rowKey).
+func (a *Alerts) keyOf(r rowRef) rowID {
 	switch r.src {
 	case srcLife:
 		return rowID{src: srcLife, id: r.e.ID}
@@ -419,26 +431,21 @@ func (a *Alerts) sortRows() {
 		}
 	}
 	slices.SortStableFunc(local, func(x, y int) int { return a.list[y].At.Compare(a.list[x].At) })
-	a.local, a.order = local, nil
+	a.local, a.order, a.orderFrom = local, nil, 0
 }
 
-// ensure makes the first n rows (all there are at most) of the merged order:
-// the lifecycle's entries newest first, the scores and the local alerts
-// merged into them, a tie taking the lifecycle's row first, then the
-// score's, as one stable sort of every row did. It costs the rows made, not
-// the rows there are.
-func (a *Alerts) ensure(n int) {
-	n = min(n, a.rows())
-	if len(a.order) >= n {
-		return
-	}
-	want := min(max(n, 2*len(a.order), 64), a.rows())
-	order := make([]rowRef, 0, want) // a new slice: copies of the pane share the old
-	j, k := 0, 0
-	// others adds the scores and local alerts newer than t (all of them
-	// with all), newest first; false once want rows are made
+// merged calls fn with each row and its index, from the first, until fn
+// returns false: the lifecycle's entries newest first, the scores and the
+// local alerts merged into them, a tie taking the lifecycle's row first,
+// then the score's, as one stable sort of every row did. Nothing is made:
+// it costs the rows walked, not the rows there are.
+func (a *Alerts) merged(fn func(i int, r rowRef) bool) {
+	i, j, k := 0, 0, 0
+	stopped := false
+	// others gives the scores and local alerts newer than t (all of them
+	// with all), newest first; false once fn stopped
 	others := func(t time.Time, all bool) bool {
-		for len(order) < want {
+		for {
 			var r rowRef
 			var at time.Time
 			ok := false
@@ -453,40 +460,74 @@ func (a *Alerts) ensure(n int) {
 			if !ok || !all && !at.After(t) {
 				return true
 			}
-			order = append(order, r)
 			if r.src == srcScore {
 				j++
 			} else {
 				k++
 			}
+			if !fn(i, r) {
+				stopped = true
+				return false
+			}
+			i++
 		}
-		return false
 	}
 	if a.entries != nil {
 		a.entries.Each(func(e LifecycleEntry) bool {
 			if !others(e.At, false) {
 				return false
 			}
-			order = append(order, rowRef{src: srcLife, e: e})
-			return len(order) < want
+			if !fn(i, rowRef{src: srcLife, e: e}) {
+				stopped = true
+				return false
+			}
+			i++
+			return true
 		})
 	}
-	others(time.Time{}, true)
-	a.order = order
+	if !stopped {
+		others(time.Time{}, true)
+	}
+}
+
+// rowsMargin is how many rows ensure makes beyond those asked, either side,
+// so that a selection moving row by row makes them again once in so many.
+const rowsMargin = 64
+
+// ensure makes rows from to to-1 (those there are), unless made: the rows
+// above from are walked, not made or kept.
+func (a *Alerts) ensure(from, to int) {
+	to = min(to, a.rows())
+	from = max(min(from, to), 0)
+	if from >= a.orderFrom && to <= a.orderFrom+len(a.order) {
+		return
+	}
+	from, to = max(from-rowsMargin, 0), min(to+rowsMargin, a.rows())
+	order := make([]rowRef, 0, to-from) // a new slice: copies of the pane share the old
+	a.merged(func(i int, r rowRef) bool {
+		if i >= to {
+			return false
+		}
+		if i >= from {
+			order = append(order, r)
+		}
+		return true
+	})
+	a.order, a.orderFrom = order, from
 }
 
 // ensureShown makes the rows on screen and the selected one.
 func (a *Alerts) ensureShown() {
-	_, to := a.cur.window()
-	a.ensure(max(to, a.cur.pos+1))
+	from, to := a.cur.window()
+	a.ensure(min(from, a.cur.pos), max(to, a.cur.pos+1))
 }
 
 // ref is row i (ensure makes it when a frame asks a row not made yet).
 func (a *Alerts) ref(i int) rowRef {
-	if i >= len(a.order) {
-		a.ensure(i + 1)
+	if i < a.orderFrom || i >= a.orderFrom+len(a.order) {
+		a.ensure(i, i+1)
 	}
-	return a.order[i]
+	return a.order[i-a.orderFrom]
 }
 
 // rows is how many rows are listed (sortRows leaves out the local alerts
@@ -565,7 +606,7 @@ func (a Alerts) View() string {
 	}
 	var lines []string
 	from, to := a.cur.window()
-	a.ensure(max(to, a.cur.pos+1)) // made already, unless this copy's rows changed since
+	a.ensure(min(from, a.cur.pos), max(to, a.cur.pos+1)) // made already, unless this copy's rows changed since
 	for i := from; i < to; i++ {
 		marker := "  "
 		if i == a.cur.pos && a.focused {

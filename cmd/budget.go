@@ -256,6 +256,7 @@ func newBudgetShowCmd() *cobra.Command {
 				return exitf(1, "%v", err)
 			}
 			rows := workspaceRows(l)
+			markRefusedUnreadable(rows, res.Snap)
 			if len(rows) == 0 && len(args) == 1 {
 				some, err := feed.AnyWorkspace(ctx, c, rf.keys(), res.Snap.Period)
 				if err != nil {
@@ -290,6 +291,9 @@ func newBudgetShowCmd() *cobra.Command {
 				// (and --json's "level":"unknown", "unreadable") may scroll by
 				if r.Unreadable != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: %s's usage and level are unknown\n", r.Unreadable, r.Workspace)
+				}
+				if r.RefusedUnreadable != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: %s's 402 count is unknown\n", r.RefusedUnreadable, r.Workspace)
 				}
 			}
 			if asJSON {

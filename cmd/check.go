@@ -67,6 +67,10 @@ type wsRow struct {
 	// level, are unknown, so Level, Check and Verdict say "unknown" and Used
 	// (0) is no reading; the perfdata writes it U.
 	Unreadable string `json:"unreadable,omitempty"`
+	// RefusedUnreadable names the workspace's 402 count that cannot be read
+	// (model.Snapshot.RefusedUnreadable): only Refused is unknown (null in
+	// --json); its usage and level are judged by its own counters.
+	RefusedUnreadable string `json:"refused_unreadable,omitempty"`
 	// Verdict is the workspace judged with its projects' usage limits
 	// (model.Ledger.Verdict): the most severe level of its budgets, and the
 	// project whose limit sets it ("" for the workspace's own cap).
@@ -179,7 +183,22 @@ func checkRows(ctx context.Context, c redis.UniversalClient, keys feed.Keys, res
 	err := judgeWorkspaces(ctx, c, keys, res, defaults, now, stream,
 		func(n int) { rows, remaining = make([]wsRow, n), make([]int64, n) },
 		func(i int, j *model.Judged) { judgeRowInto(&rows[i], j, &remaining[i]) })
+	markRefusedUnreadable(rows, res.Snap)
 	return rows, err
+}
+
+// markRefusedUnreadable says on each row whose 402 count cannot be read
+// (model.Snapshot.RefusedUnreadable) which count and why; a row whose usage
+// is unknown already says so.
+func markRefusedUnreadable(rows []wsRow, s *model.Snapshot) {
+	if len(s.RefusedUnreadable) == 0 {
+		return
+	}
+	for i := range rows {
+		if why, ok := s.RefusedUnreadable[rows[i].Workspace]; ok && rows[i].Unreadable == "" {
+			rows[i].RefusedUnreadable = why
+		}
+	}
 }
 
 // workspaceRows lists every workspace of the ledger (seen in counters or
@@ -523,6 +542,11 @@ prints exactly one JSON object with "status" and "reason".`,
 				if why := rows[i].Unreadable; why != "" && !slices.Contains(unreadable, why) {
 					unreadable = append(unreadable, why)
 				}
+				// a 402 count that cannot be read: named, but the row is
+				// judged by what is known (a known 95 % is CRITICAL)
+				if why := rows[i].RefusedUnreadable; why != "" && !slices.Contains(unreadable, why) {
+					unreadable = append(unreadable, why)
+				}
 			}
 			if len(unreadable) > 0 {
 				slices.Sort(unreadable)
@@ -818,7 +842,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 		b = append(b, " '"...)
 		b = append(b, r.Workspace...)
 		b = append(b, "_402'="...)
-		if unread || r.pattern1 {
+		if unread || r.pattern1 || r.RefusedUnreadable != "" {
 			b = append(b, 'U')
 		} else {
 			b = append(strconv.AppendInt(b, r.Refused, 10), 'c')
@@ -893,9 +917,12 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			t.close(b)
 		}
 		t.cell(r.Level)
-		if unread {
+		switch {
+		case unread:
 			t.cell("-")
-		} else {
+		case r.RefusedUnreadable != "":
+			t.cell("unreadable")
+		default:
 			t.int(r.Refused)
 		}
 		switch {

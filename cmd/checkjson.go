@@ -17,7 +17,7 @@ import (
 // field this does not write.
 func appendRowJSON(b []byte, r *wsRow) ([]byte, error) {
 	start := len(b)
-	if r.Unreadable != "" {
+	if r.Unreadable != "" || r.RefusedUnreadable != "" {
 		return appendMarshal(b, *r) // its figures null (MarshalJSON): rare
 	}
 	if !finite(r.Percent) || !finite(r.LimitPercent) {
@@ -177,6 +177,13 @@ func appendSettingsJSON(b []byte, s *model.Settings) []byte {
 // refused with the same words: appendRowJSON leaves such rows to it).
 func (r wsRow) MarshalJSON() ([]byte, error) {
 	type plain wsRow // without this method
+	if r.Unreadable == "" && r.RefusedUnreadable != "" {
+		// only its 402 count is unknown: null, the rest as read
+		return json.Marshal(struct {
+			*plain
+			Refused *int64 `json:"refused_402"`
+		}{plain: (*plain)(&r)})
+	}
 	if r.Unreadable == "" {
 		return json.Marshal(plain(r))
 	}

@@ -46,6 +46,8 @@ type surfaceRow struct {
 	VerdictProject string `json:"verdict_project"`
 	Check          string `json:"check"`
 	Unreadable     string `json:"unreadable"`
+	// RefusedUnreadable names a 402 count that cannot be read (only that unknown)
+	RefusedUnreadable string `json:"refused_unreadable"`
 	// the figures, as written (null for an unreadable counter)
 	Used      json.RawMessage `json:"used"`
 	Percent   json.RawMessage `json:"percent"`

@@ -99,6 +99,34 @@ func TestAnUnreadableCounterIsUnknownOnEverySurface(t *testing.T) {
 			_, budgetErr, _ := runMavtop(t, "budget", "show", "--redis="+srv.URL)
 			for name, h := range hostile {
 				field := counter.hash + ":" + counter.field(name)
+				if counter.hash == "refused" {
+					// each figure on its own: only the 402 count is unknown;
+					// 800 of 1,000 is known and judged (high), as the
+					// model judges it on every surface
+					v.jsonRows(t, name, func(surface string, row surfaceRow) {
+						if !strings.Contains(row.RefusedUnreadable, field) || !strings.Contains(row.RefusedUnreadable, h.why) || row.Unreadable != "" || string(row.Refused) != "null" {
+							t.Errorf("%s: %s refused_unreadable %q unreadable %q refused_402 %s; want the field named, usage known, 402s null", name, surface, row.RefusedUnreadable, row.Unreadable, row.Refused)
+						}
+						if h.settings && (row.Level != "high" || string(row.Used) != "800") {
+							t.Errorf("%s: %s level %q used %s; want high, 800", name, surface, row.Level, row.Used)
+						}
+					})
+					if row := rowOf(v.checkText, name); !strings.Contains(row, " unreadable ") || strings.Contains(row, " unknown") || h.settings && !strings.Contains(row, " high ") {
+						t.Errorf("%s: check row %q, want its level judged and its 402s unreadable", name, row)
+					}
+					if !strings.Contains(budgetErr, field) || !strings.Contains(budgetErr, name+"'s 402 count is unknown") {
+						t.Errorf("%s: budget show's stderr %q does not name it", name, budgetErr)
+					}
+					if got := wsLevels[name]; h.settings && got != float64(model.LevelHigh) {
+						t.Errorf("%s: mavtop_workspace_level %v, want high", name, got)
+					}
+					for key, got := range counters["mavtop_refusals_total"] {
+						if key == name || strings.HasPrefix(key, name+"/") {
+							t.Errorf("%s: mavtop_refusals_total %v, want no series (a counter never goes down)", name, got)
+						}
+					}
+					continue
+				}
 				v.jsonRows(t, name, func(surface string, row surfaceRow) {
 					if row.Level != "unknown" || row.Verdict != "unknown" || !strings.Contains(row.Unreadable, field) || !strings.Contains(row.Unreadable, h.why) {
 						t.Errorf("%s: %s level %q verdict %q unreadable %q; want unknown, naming %s and %s", name, surface, row.Level, row.Verdict, row.Unreadable, field, h.why)
@@ -231,26 +259,28 @@ func TestARefusedWorkspaceWithAnUnreadableCounterIsOutOnEverySurface(t *testing.
 		f.hset(t, feed.Keys{}.Refused(f.period), model.RefusedField(ws, "", model.CodeCreditsExhausted), "abc")
 	}
 	f.hset(t, feed.Keys{}.Used(f.period), "out", "abc")
-	f.hset(t, feed.Keys{}.Refused(f.period), model.RefusedField("lim", "p1", model.CodeBudgetExceeded), "-3")
+	f.hset(t, feed.Keys{}.Recharged(f.period), "lim", "-3") // its usage unknown
 	v := readSurfaces(t, srv, nil, []string{"out", "lim", "early", "rerefused", "refilled"})
 	// the model's rule, on every surface: a credits_exhausted 402 newer than
-	// the last credit added outranks a count that cannot be read
-	for ws, want := range map[string]model.Level{"rerefused": model.LevelExhausted, "refilled": model.LevelUnknown} {
+	// the last credit added outranks a count that cannot be read; a credit
+	// added after it ends it, and the usage read is judged (only the 402
+	// count is unknown: TestAnUnreadable402CountLeavesUsageKnown)
+	for ws, want := range map[string]model.Level{"rerefused": model.LevelExhausted, "refilled": model.LevelOK} {
 		v.jsonRows(t, ws, func(surface string, row surfaceRow) {
 			if row.Level != want.String() {
 				t.Errorf("%s: %s level %q, want %v", ws, surface, row.Level, want)
 			}
 		})
-		word := map[model.Level]string{model.LevelExhausted: "✖ OUT", model.LevelUnknown: "? unkn"}[want]
+		word := map[model.Level]string{model.LevelExhausted: "✖ OUT", model.LevelOK: "✓ ok"}[want]
 		if row := rowOf(v.screen, ws); !strings.Contains(row, word) {
 			t.Errorf("%s: dashboard row %q, want %s", ws, row, word)
 		}
 		got := seriesOf(t, v.metrics, "mavtop_workspace_level")[ws]
-		if want == model.LevelExhausted && got != float64(want) || want == model.LevelUnknown && !math.IsNaN(got) {
+		if got != float64(want) {
 			t.Errorf("%s: mavtop_workspace_level %v, want %v", ws, got, want)
 		}
 	}
-	if !strings.Contains(v.checkText, "rerefused refused with 402 credits_exhausted (usage unreadable)") {
+	if !strings.Contains(v.checkText, "rerefused refused with 402 credits_exhausted at 13 % used") {
 		t.Errorf("check's reason does not name rerefused as refused\n%s", v.checkText)
 	}
 	if row := rowOf(v.screen, "out"); !strings.Contains(row, "OUT") {

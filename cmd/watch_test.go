@@ -452,7 +452,7 @@ func TestWatchSaysOnceWhenACounterIsUnreadable(t *testing.T) {
 	}
 	const unreadable, readable = "counter unreadable: usage and level unknown", "counter readable again"
 	waitUntil(t, 30*time.Second, "beta said unreadable", func() bool { return said("beta", unreadable) > 0 })
-	if err := c.HSet(ctx, feed.Keys{}.Refused(period), model.RefusedField("acme", "p1", model.CodeCreditsExhausted), "\x1b[31mred").Err(); err != nil {
+	if err := c.HSet(ctx, feed.Keys{}.Recharged(period), "acme", "\x1b[31mred").Err(); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, 30*time.Second, "acme said unreadable", func() bool { return said("acme", unreadable) > 0 })
@@ -480,7 +480,7 @@ func TestWatchSaysOnceWhenACounterIsUnreadable(t *testing.T) {
 	waitUntil(t, 30*time.Second, "delta said settings readable again", func() bool { return said("delta", goodSettings) > 0 })
 	for _, h := range []struct{ key, field, value string }{
 		{feed.Keys{}.UsedBy(period), model.UsedByField("beta", "p1", "/responses"), "80"},
-		{feed.Keys{}.Refused(period), model.RefusedField("acme", "p1", model.CodeCreditsExhausted), "1"},
+		{feed.Keys{}.Recharged(period), "acme", "1"},
 		{feed.Keys{}.Used(period), "gamma", "80"},
 	} {
 		if err := c.HSet(ctx, h.key, h.field, h.value).Err(); err != nil {
@@ -502,7 +502,7 @@ func TestWatchSaysOnceWhenACounterIsUnreadable(t *testing.T) {
 			t.Errorf("delta: %q does not name its settings", line)
 		}
 	}
-	for ws, field := range map[string]string{"acme": "refused:acme/p1/credits_exhausted", "beta": "used_by:beta/p1//responses", "gamma": "used:gamma"} {
+	for ws, field := range map[string]string{"acme": "recharged:acme", "beta": "used_by:beta/p1//responses", "gamma": "used:gamma"} {
 		if n, m := said(ws, unreadable), said(ws, readable); n != 1 || m != 1 {
 			t.Errorf("%s: said unreadable %d times, readable again %d times; want once each", ws, n, m)
 		}

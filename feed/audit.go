@@ -138,6 +138,9 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 	for ws, why := range s.Unreadable {
 		t.markUnreadable(ws, why)
 	}
+	for ws, why := range s.RefusedUnreadable {
+		t.markUnreadable(ws, why)
+	}
 	for f, n := range s.UsedBy {
 		if ws, _, _, ok := model.SplitUsedByField(f); ok {
 			t.get(ws).usedBy += t.sum(f) * uint64(n)

@@ -262,7 +262,8 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 // wrongKeys records the hash keys that hold another type (see BadKeys): each
 // is named, with the type it holds (one TYPE each, only when there are such
 // keys), and every workspace the read found is judged unknown by it — but
-// for used_by alone, only the workspaces with a limited project.
+// for used_by alone, only the workspaces with a limited project, and for
+// refused, only their 402 counts (Snapshot.RefusedUnreadable).
 func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient, keys Keys, wrong []string) {
 	if r.BadKeys == nil { // ReadLimitedProjects adds to the snapshot's
 		r.BadKeys = map[string]string{}
@@ -289,41 +290,70 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 		}
 	}
 	s := r.Snap
-	mark := func(ws string) {
-		if model.IsID(ws) {
-			s.MarkUnreadable(ws, first)
+	usage, refusedWhy, usedByWhy := false, "", "" // which figures the wrong keys leave unknown
+	for _, key := range wrong {
+		why := r.BadKeys[model.Truncate(model.Sanitize(key), 120)]
+		switch key {
+		case keys.Refused(s.Period.Key):
+			refusedWhy = why
+		case keys.UsedBy(s.Period.Key):
+			usedByWhy = why
+		default:
+			usage = true
 		}
 	}
-	if len(wrong) == 1 && wrong[0] == keys.UsedBy(s.Period.Key) {
+	each := func(mark func(ws string)) {
+		for ws := range s.Used {
+			mark(ws)
+		}
+		for ws := range s.Recharged {
+			mark(ws)
+		}
+		for ws := range s.Settings {
+			mark(ws)
+		}
+		for f := range s.Refused {
+			if ws, _, _, ok := model.SplitRefusedField(f); ok {
+				mark(ws)
+			}
+		}
+		for f := range s.UsedBy {
+			if ws, _, _, ok := model.SplitUsedByField(f); ok {
+				mark(ws)
+			}
+		}
+	}
+	if refusedWhy != "" {
+		// the refused key: only the 402 counts are unknown (whether the API
+		// refuses a workspace: the history decides, model.RefusalUndecided);
+		// its usage is known by its own counters, and a known 95 % is
+		// critical whatever its 402 count
+		each(func(ws string) {
+			if model.IsID(ws) {
+				s.MarkRefusedUnreadable(ws, refusedWhy)
+			}
+		})
+	}
+	if usage {
+		// used, recharged or the settings: every workspace the read found is
+		// unknown (the least reason of all the wrong keys)
+		each(func(ws string) {
+			if model.IsID(ws) {
+				s.MarkUnreadable(ws, first)
+			}
+		})
+		return
+	}
+	if usedByWhy != "" {
 		// used_by (credits per project and endpoint) judges only a project
 		// with a usage limit, as an unreadable field of it does
 		// (limitedUnreadable): the workspaces with one are unknown, the
 		// others judged by their own counters — junk in used_by must not
 		// turn a workspace known to be critical into unknown
 		for key, b := range s.Budgets {
-			if ws, _, ok := model.SplitProjectKey(key); ok && b.Limit > 0 {
-				mark(ws)
+			if ws, _, ok := model.SplitProjectKey(key); ok && b.Limit > 0 && model.IsID(ws) {
+				s.MarkUnreadable(ws, usedByWhy)
 			}
-		}
-		return
-	}
-	for ws := range s.Used {
-		mark(ws)
-	}
-	for ws := range s.Recharged {
-		mark(ws)
-	}
-	for ws := range s.Settings {
-		mark(ws)
-	}
-	for f := range s.Refused {
-		if ws, _, _, ok := model.SplitRefusedField(f); ok {
-			mark(ws)
-		}
-	}
-	for f := range s.UsedBy {
-		if ws, _, _, ok := model.SplitUsedByField(f); ok {
-			mark(ws)
 		}
 	}
 }
@@ -511,9 +541,9 @@ func (r *SnapshotResult) parseHash(hash string, h hashRead, clean func(string) (
 				switch hash {
 				case "used", "recharged":
 					r.Snap.MarkUnreadable(name, msg)
-				case "refused":
+				case "refused": // the 402 count alone: the usage is known
 					ws, _, _, _ := model.SplitRefusedField(name)
-					r.Snap.MarkUnreadable(ws, msg)
+					r.Snap.MarkRefusedUnreadable(ws, msg)
 				case "used_by":
 					if bad == nil {
 						bad = map[string]string{}

@@ -70,7 +70,7 @@ func TestAnUnreadableCounterIsHealedOnceNotEveryAudit(t *testing.T) {
 				return false
 			}
 			s, ok := f.ledger.Summary("alpha")
-			return ok && (s.Level == model.LevelUnknown) == unknown && strings.Contains(s.Unreadable, why)
+			return ok && (s.Level == model.LevelUnknown) == unknown && strings.Contains(s.Unreadable+s.RefusedUnreadable, why)
 		})
 		n, a := rereads(f), audits(f)
 		f.waitFor(what+": eight audits more", 30*time.Second, func(f *follower) bool {
@@ -83,7 +83,7 @@ func TestAnUnreadableCounterIsHealedOnceNotEveryAudit(t *testing.T) {
 			f.mu.Unlock()
 		}
 		s, _ := f.ledgerSummary("alpha")
-		if (s.Level == model.LevelUnknown) != unknown || !strings.Contains(s.Unreadable, why) {
+		if (s.Level == model.LevelUnknown) != unknown || !strings.Contains(s.Unreadable+s.RefusedUnreadable, why) {
 			t.Errorf("%s: alpha %v (%q) after eight audits", what, s.Level, s.Unreadable)
 		}
 	}
@@ -93,7 +93,7 @@ func TestAnUnreadableCounterIsHealedOnceNotEveryAudit(t *testing.T) {
 		unknown                 bool
 		why                     string
 	}{
-		{"a negative 402 count", keys.Refused(period), model.RefusedField("alpha", "p2", model.CodeBudgetExceeded), "-3", true, `"refused:alpha/p2/budget_exceeded" cannot be read (-3 is negative)`},
+		{"a negative 402 count (only the 402s unknown)", keys.Refused(period), model.RefusedField("alpha", "p2", model.CodeBudgetExceeded), "-3", false, `"refused:alpha/p2/budget_exceeded" cannot be read (-3 is negative)`},
 		{"the 402 count healed", keys.Refused(period), model.RefusedField("alpha", "p2", model.CodeBudgetExceeded), "2", false, ""},
 		{"a limited project's used_by as text", keys.UsedBy(period), model.UsedByField("alpha", "p1", "/responses"), "lots", true, `"used_by:alpha/p1//responses" cannot be read ("lots" is not an integer)`},
 		{"the used_by healed", keys.UsedBy(period), model.UsedByField("alpha", "p1", "/responses"), "800", false, ""},

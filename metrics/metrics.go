@@ -308,6 +308,7 @@ type keptWS struct {
 	recharged              int64
 	level                  model.Level
 	unknown                bool // its counters cannot all be read: no counter series
+	noRefused              bool // its 402 count cannot be read: no refusal series (its usage is known)
 	hasCap                 bool
 	percent                float64
 	capKind                model.CapKind
@@ -442,7 +443,7 @@ func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
 			r.byLevel[s.Level]++
 		}
 		unknown := s.Unreadable != "" && !s.UnreadableSettings
-		if unknown {
+		if unknown || s.RefusedUnreadable != "" { // a 402 count alone: the usage known
 			r.unreadable++
 		}
 		if s.UnreadableSettings || badProject[s.Name] {
@@ -452,7 +453,7 @@ func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
 		if len(h) == c.opt.MaxWorkspaces && !rk.before(h[0].rank) {
 			return
 		}
-		k := keptWS{rank: rk, recharged: s.Recharged, level: s.Level, unknown: unknown,
+		k := keptWS{rank: rk, recharged: s.Recharged, level: s.Level, unknown: unknown, noRefused: s.RefusedUnreadable != "",
 			hasCap: s.Unreadable == "" && s.HasCap(), percent: s.Percent, capKind: s.CapKind,
 			remaining: s.Remaining, remainingKnown: s.RemainingKnown,
 			allocation: s.Settings.Allocation, usageLimit: s.Settings.UsageLimit}
@@ -473,7 +474,9 @@ func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
 		l.EachCounter(k.rank.name, func(project, endpoint string, n int64) {
 			k.used = append(k.used, usedField{project, endpoint, n})
 		}, func(_, code string, n int64) {
-			k.refused = append(k.refused, refusedField{code, n})
+			if !k.noRefused {
+				k.refused = append(k.refused, refusedField{code, n})
+			}
 		})
 	}
 	for _, p := range limited {

@@ -162,6 +162,15 @@ func prepareJudgement(s *Snapshot, defaults []int, refusing map[string]bool) *ju
 			add(ws, judgeEntry{})
 		}
 	}
+	for ws := range s.RefusedUnreadable { // known by a 402 count that cannot be read alone
+		_, used := s.Used[ws]
+		_, set := s.Settings[ws]
+		_, recharged := s.Recharged[ws]
+		_, unread := s.Unreadable[ws]
+		if IsID(ws) && !used && !set && !recharged && !unread && rich[ws] == nil {
+			add(ws, judgeEntry{})
+		}
+	}
 	// the workspaces with projects in name order too, met in step with the
 	// others: no lookup by name
 	richOrder := make([]*wsState, 0, len(rich))
@@ -287,6 +296,11 @@ func RefusalUndecided(s *Snapshot) map[string]int64 {
 			undecided[ws] = credit[ws]
 		}
 	}
+	for ws := range s.RefusedUnreadable {
+		if IsID(ws) {
+			undecided[ws] = credit[ws]
+		}
+	}
 	return undecided
 }
 
@@ -313,6 +327,9 @@ func (s *Snapshot) Only(keep map[string]int64) *Snapshot {
 		}
 		if why, ok := s.Unreadable[ws]; ok {
 			out.MarkUnreadable(ws, why)
+		}
+		if why, ok := s.RefusedUnreadable[ws]; ok {
+			out.MarkRefusedUnreadable(ws, why)
 		}
 	}
 	for f, n := range s.UsedBy {

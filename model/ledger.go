@@ -170,6 +170,9 @@ type wsState struct {
 	// until a Seed reads a good value. Events applied meanwhile count on a base
 	// that is not known, so they do not end it.
 	unreadable string
+	// refusedUnreadable says why its 402 count could not be read at the last
+	// Seed (Snapshot.RefusedUnreadable); only the 402 figures are unknown.
+	refusedUnreadable string
 	// key is where the workspace stands in the ledger's orders; ranked is
 	// false until it has a place there.
 	key    rankKey
@@ -744,6 +747,15 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	for ws, why := range s.Unreadable {
 		if IsID(ws) {
 			get(ws).unreadable = why
+		}
+	}
+	for ws, why := range s.RefusedUnreadable { // a workspace known by its 402 count alone too
+		if IsID(ws) {
+			w := l.ws[ws]
+			if w == nil {
+				w = get(ws)
+			}
+			w.refusedUnreadable = why
 		}
 	}
 	s.foldProjects(get)

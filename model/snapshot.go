@@ -42,6 +42,24 @@ type Snapshot struct {
 	// (LevelUnknown) until a read finds a good value. Used and Recharged hold
 	// no entry for such a counter.
 	Unreadable map[string]string
+	// RefusedUnreadable maps a workspace whose 402 count cannot be read (a
+	// refused field holding no integer ≥ 0, or the refused key holding
+	// another type) to why, naming the field or key. Only whether the API
+	// refuses it is unknown (RefusalUndecided: the history decides it); its
+	// usage and level are judged by its own counters, so a known 95 % is
+	// critical whatever its 402 count.
+	RefusedUnreadable map[string]string
+}
+
+// MarkRefusedUnreadable records that workspace ws's 402 count cannot be read,
+// and why (see Snapshot.RefusedUnreadable); the least reason of several.
+func (s *Snapshot) MarkRefusedUnreadable(ws, msg string) {
+	if s.RefusedUnreadable == nil {
+		s.RefusedUnreadable = map[string]string{}
+	}
+	if prev, ok := s.RefusedUnreadable[ws]; !ok || msg < prev {
+		s.RefusedUnreadable[ws] = msg
+	}
 }
 
 // MarkUnreadable records that a counter of workspace ws (used, recharged)

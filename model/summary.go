@@ -20,6 +20,10 @@ type Summary struct {
 	LastTS int64
 	// Blocked is true while the API refuses the workspace with 402.
 	Blocked bool
+	// RefusedUnreadable says why its 402 count could not be read at the
+	// last Seed (Snapshot.RefusedUnreadable): Refused is not all of it, so
+	// no 402 figure of it is a reading; its usage and level are known.
+	RefusedUnreadable string
 	Status
 	// Verdict is the row's judgement: Status, or a project's usage limit when
 	// that is worse. The by-use order ranks by it, as the row shows it.
@@ -43,6 +47,7 @@ func (l *Ledger) summary(w *wsState) Summary {
 		Name: w.name, Settings: w.settings, HasSettings: w.hasSettings,
 		Used: w.used, Recharged: w.recharged, Refused: w.refused, LastTS: w.lastTS,
 		Blocked: w.blocked, Status: st, Verdict: l.verdict(w, st),
+		RefusedUnreadable: w.refusedUnreadable,
 	}
 }
 

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"strconv"
@@ -133,8 +134,10 @@ func readDigest(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 	var scans [3]*redis.ScanCmd
 	var lens [2]*redis.IntCmd
 	var info *redis.XInfoStreamCmd
+	var period *redis.StringCmd
 	_, err = c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		dg = pipe.HGetAll(ctx, keys.Digest(p.Key))
+		period = pipe.HGet(ctx, keys.Settings(), PeriodSettingsField)
 		for i, key := range []string{keys.Used(p.Key), keys.Recharged(p.Key), keys.Settings()} {
 			scans[i] = pipe.HScan(ctx, key, cursor[i], "", count)
 		}
@@ -158,8 +161,11 @@ func readDigest(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 		}
 		sl.fields[i] = l.Val()
 	}
-	if err != nil && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
+	if err != nil && !errors.Is(err, redis.Nil) && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
 		return nil, fmt.Errorf("read digest: %w", err)
+	}
+	if info == nil || info.Err() != nil && !isNoSuchKey(info.Err()) {
+		return nil, fmt.Errorf("read digest: %w", cmpErr(info))
 	}
 	if err := sameServer(ctx, c, runID); err != nil {
 		return nil, fmt.Errorf("read digest: %w", err)
@@ -168,7 +174,9 @@ func readDigest(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
 		streamID = info.Val().LastGeneratedID
 	}
-	return &SnapshotResult{Snap: &model.Snapshot{Period: p, StreamID: streamID}, RunID: runID, digest: dg.Val(), hasDigest: true, slices: &sl}, nil
+	res := &SnapshotResult{Snap: &model.Snapshot{Period: p, StreamID: streamID}, RunID: runID, digest: dg.Val(), hasDigest: true, slices: &sl}
+	res.PeriodConfig, res.periodAsked = periodAnswer(period)
+	return res, nil
 }
 
 // agreesWith reports whether every field of the slices read equals what t

@@ -56,6 +56,14 @@ type SnapshotResult struct {
 	// slices is what an audit by the digest read of the counters and the
 	// settings (nil for any other read).
 	slices *auditSlices
+	// streamErr: the stream key could not be read (another type; see
+	// StreamError) while the hashes could: the subscriber's reads go on
+	// with the counters (StreamID is then "0-0"); the workspace read fails.
+	streamErr *StreamError
+	// periodAsked: a quick read (readCounters, readDigest) asked the
+	// settings hash's period field too (PeriodConfig holds it), so every
+	// audit compares the billing period rule, not only the full reads.
+	periodAsked bool
 }
 
 // maxBadFields bounds how many skipped fields a snapshot names, so that a hash
@@ -132,6 +140,7 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 	var used, usedBy, refused, recharged, settings, dg hashRead
 	var info *redis.XInfoStreamCmd
 	var usedByType *redis.StatusCmd
+	var periodCmd *redis.StringCmd
 	// the workspace read (check) has no audit, every read of the subscriber
 	// has: a start that leaves used_by for later reads the digest too (at
 	// O(shards)), or its first audit could not go by the digest and read
@@ -166,6 +175,8 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		}
 		if !quick {
 			settings = readHash(ctx, pipe, keys.Settings(), flat)
+		} else {
+			periodCmd = pipe.HGet(ctx, keys.Settings(), PeriodSettingsField)
 		}
 		if !quick && audit {
 			dg = readHash(ctx, pipe, keys.Digest(p.Key), flat)
@@ -199,11 +210,22 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 			wrong = append(wrong, keys.UsedBy(p.Key))
 		}
 	}
-	if err != nil && !isWrongType(err) && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
+	// (the period field a quick read asks is redis.Nil when absent)
+	if err != nil && !isWrongType(err) && !errors.Is(err, redis.Nil) && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err()) && !isStreamRefusal(info.Err())) {
 		return nil, "", fmt.Errorf("read snapshot: %w", err)
 	}
+	// a stream key mavtop cannot read is named (check's UNKNOWN says which
+	// key and why); the subscriber's reads go on without it, so the counters
+	// still converge while nothing can be read of the stream
+	var streamErr *StreamError
 	if info.Err() != nil && !isNoSuchKey(info.Err()) {
-		return nil, "", fmt.Errorf("read snapshot: %w", info.Err())
+		streamErr = streamRefusal(ctx, c, keys.Stream(), info.Err())
+		switch {
+		case streamErr == nil:
+			return nil, "", fmt.Errorf("read snapshot: %w", info.Err())
+		case !withRunID: // the workspace read (check): nothing to go on with
+			return nil, "", fmt.Errorf("read snapshot: %w", streamErr)
+		}
 	}
 	if withRunID {
 		if err := sameServer(ctx, c, runID); err != nil {
@@ -233,7 +255,9 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		stream:      stream,
 		digest:      dg.asMap(),
 		hasDigest:   dg.read(),
+		streamErr:   streamErr,
 	}
+	res.PeriodConfig, res.periodAsked = periodAnswer(periodCmd)
 	res.RunID = runID
 	s := res.Snap
 	// the settings are parsed on another core while the counters are: at 100k
@@ -356,6 +380,19 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 			}
 		}
 	}
+}
+
+// periodAnswer is the period field a quick read asked (HGET): the config as
+// stored ("" when absent) and whether it was read (a settings key of another
+// type is left to the full read, which names it).
+func periodAnswer(cmd *redis.StringCmd) (string, bool) {
+	if cmd == nil {
+		return "", false
+	}
+	if err := cmd.Err(); err != nil {
+		return "", errors.Is(err, redis.Nil)
+	}
+	return cmd.Val(), true
 }
 
 // isWrongType reports whether err is Redis's WRONGTYPE: the key holds another

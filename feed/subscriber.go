@@ -172,6 +172,14 @@ type Subscriber struct {
 	// entry was read (this clock), for lag and idle.
 	lastReadAt, lastEntryAt time.Time
 
+	// streamErr: the server answers but the stream cannot be read (see
+	// StreamError). Until a read of it works the state stays reconnecting
+	// (an answer to another command is no reconnect: it reset the backoff
+	// and said "connected" between attempts), and the counters are audited
+	// without it on the cadence (auditBlind); blindNow asks for one at once.
+	streamErr *StreamError
+	blindNow  bool
+
 	// trim is what the gap checks saw of entries removed from the stream
 	// (see removedRead); a reader of an ended session may still be checking
 	// while the next one starts, hence the lock.
@@ -332,6 +340,17 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 			s.needSnap, s.snapReason = true, ReasonRollover
 			continue
 		}
+		if s.streamErr != nil && s.blindDue() {
+			if err := s.auditBlind(ctx); err != nil {
+				if s.failed(ctx, err) != nil {
+					return ctx.Err()
+				}
+				continue
+			}
+			if s.needSnap {
+				continue
+			}
+		}
 		if err := s.follow(ctx); err != nil {
 			if s.failed(ctx, err) != nil {
 				return ctx.Err()
@@ -355,6 +374,9 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 	res, err := readSnapshot(ctx, s.bulk, s.keys, s.opt.Now(), s.rule, !lazy, true)
 	if err != nil {
 		return err
+	}
+	if res.streamErr != nil && s.streamErr == nil {
+		s.streamErr, s.blindNow = res.streamErr, false // these counters are the audit's
 	}
 	s.ok()
 	restarted := s.restarted(res)
@@ -864,6 +886,21 @@ func (s *Subscriber) audit(ctx context.Context) error {
 	if quick && s.byDigest {
 		s.stats.DigestAudits++
 	}
+	if quick && res.periodAsked {
+		// The billing period rule is compared by every audit (one HGET in
+		// its MULTI): a period config written without its entry is followed
+		// within the cadence, as check and budget show follow it at once —
+		// left to the full read, it waited up to fullAuditEveryDigest
+		// cadences (5 minutes, measured 8.5 on a loaded machine).
+		rule, err := parsePeriodConfig(res.PeriodConfig)
+		if err != nil {
+			rule = model.MonthlyUTC // as readSnapshot counts a config it cannot read
+		}
+		if !sameRule(rule, s.rule) {
+			s.needSnap, s.snapReason = true, ReasonPeriod
+			return nil
+		}
+	}
 	if !samePeriod(res.Snap.Period, s.period) {
 		s.needSnap, s.snapReason = true, ReasonRollover
 		if !sameRule(res.Rule, s.rule) {
@@ -969,6 +1006,16 @@ func (s *Subscriber) follow(ctx context.Context) error {
 			return r.err
 		}
 		s.lastReadAt = s.opt.Now()
+		if s.streamErr != nil {
+			// The stream reads again. What was audited meanwhile came from
+			// the counters alone, at no stream id: read them afresh with the
+			// stream's newest id, so the entries it holds (written before it
+			// broke, or since) are counted once.
+			s.streamErr = nil
+			s.needSnap, s.snapReason = true, ReasonDrift
+			s.ok()
+			return nil
+		}
 		s.ok()
 		if r.reason != "" {
 			s.needSnap, s.snapReason = true, r.reason
@@ -1081,10 +1128,10 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 		err = read.Err()
 	}
 	if err != nil && !errors.Is(err, redis.Nil) && !isNoSuchKey(err) {
-		return readResult{err: fmt.Errorf("read stream: %w", err)}
+		return readResult{err: s.readErr(ctx, err)}
 	}
 	if err := read.Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return readResult{err: fmt.Errorf("read stream: %w", err)}
+		return readResult{err: s.readErr(ctx, err)}
 	}
 	if who != nil {
 		// Another server answered: the client followed a failover without an
@@ -1111,6 +1158,15 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 	return readResult{msgs: msgs}
 }
 
+// readErr is a failed read of the stream: a *StreamError naming the key when
+// the server refused it (see StreamError), else the error with its context.
+func (s *Subscriber) readErr(ctx context.Context, err error) error {
+	if se := streamRefusal(ctx, s.c, s.keys.Stream(), err); se != nil {
+		return se
+	}
+	return fmt.Errorf("read stream: %w", err)
+}
+
 // checkGap compares the stream's state, read right after the XREAD, with the id
 // the XREAD started from. It returns the reason to re-snapshot, or "".
 // added is the stream's entries-added at the session's last check, updated.
@@ -1118,6 +1174,9 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 // front, when asked (needFront), is the stream's oldest frontWindow entries.
 func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInfoStreamCmd, first, front *redis.XMessageSliceCmd, added *int64) (Reason, error) {
 	if err := info.Err(); err != nil {
+		if se := streamRefusal(ctx, s.c, s.keys.Stream(), err); se != nil {
+			return "", se
+		}
 		if !isNoSuchKey(err) {
 			return "", fmt.Errorf("stream info: %w", err)
 		}
@@ -1546,8 +1605,8 @@ func isAddr(v string) bool {
 
 // ok records a successful call: reports Connected after failures or at start.
 func (s *Subscriber) ok() {
-	if s.conn == Connected {
-		return
+	if s.conn == Connected || s.streamErr != nil {
+		return // the stream cannot be read yet: nothing is flowing
 	}
 	s.conn, s.attempt, s.since = Connected, 0, s.opt.Now()
 	s.handle(&ConnMsg{State: Connected, Since: s.since, Server: s.server})
@@ -1566,6 +1625,10 @@ func (s *Subscriber) failed(ctx context.Context, err error) error {
 	s.auditNow = true // whatever the server is when it answers again, check it
 	// a TLS-only server is not down: say what it wants
 	err = ExplainConnError(s.c, err)
+	var se *StreamError
+	if errors.As(err, &se) && s.streamErr == nil {
+		s.streamErr, s.blindNow = se, true // audit the counters without it, at once
+	}
 	s.attempt++
 	s.checkServer = s.canIdentify // the next answer may come from another server
 	d := s.opt.Backoff.Delay(s.attempt)

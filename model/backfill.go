@@ -96,7 +96,14 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
 			p.settled = true
 		}
 	case e.Status == 402:
-		p := w.project(e.Project)
+		p := w.projects[e.Project]
+		if p == nil || p.refused[e.Code] <= 0 {
+			// the counters hold no 402 of this project and code this
+			// period: the entry disagrees with its counters (a repeated
+			// status or code, a raw XADD), and they are the truth — it is
+			// listed (Uncounted says so), it refuses nothing
+			return
+		}
 		_, decided := p.refusing[e.Code]
 		switch {
 		case decided:

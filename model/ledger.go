@@ -769,6 +769,17 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 						if p.refusing[CodeBudgetExceeded] && limitRaisedSince(o, op, w, p) {
 							p.limitRaised() // raised while the gap the re-read fills
 						}
+						for code, on := range p.refusing {
+							if on && p.refused[code] <= 0 {
+								// the counters hold no 402 of this project
+								// and code this period: the entry that set it
+								// disagreed with its counters (a repeated
+								// status or code, a raw XADD), or a restore
+								// took the 402 away — the counters are the
+								// truth (README, "Convergence")
+								p.refusing[code] = false
+							}
+						}
 					}
 				}
 			}
@@ -841,6 +852,13 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, now time.Time) {
 			}
 			w.blocked = true // refused in the gap, with no credit added in it
 			w.hist |= histBlocked
+		case w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.blocked && !w.blockedByCounters(l.period):
+			// This ledger counted credits_exhausted 402s the counters do
+			// not hold: an entry whose status, code or workspace disagreed
+			// with its counters, or a 402 a restore took away. The counters
+			// are the truth and the order of what was applied is not, so
+			// OUT is judged by the counters alone, as at a start.
+			w.blocked = false
 		}
 	}
 	if d := w.used - oUsed; d > 0 {

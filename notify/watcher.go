@@ -1193,6 +1193,14 @@ func scoreOf(r *feed.StoredAlert) (model.ForecastScore, bool) {
 	if a.Kind != model.AlertRefusals || a.Code != model.CodeCreditsExhausted || a.ProjectedRunOut.IsZero() || tr.At.IsZero() {
 		return model.ForecastScore{}, false
 	}
+	for _, d := range r.Deliveries[1:] {
+		if d.Transition.Status == model.AlertResolved && d.Transition.Removed && d.Transition.Alert.Period == a.Period {
+			// the counters hold no such 402 (re-read, they show none this
+			// period): the refusal it was scored by never happened as far
+			// as they say, and they are the truth — no score
+			return model.ForecastScore{}, false
+		}
+	}
 	return model.ForecastScore{Workspace: a.Workspace, Projected: a.ProjectedRunOut, Refused: tr.At}, true
 }
 

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,17 +126,24 @@ func TestAStreamThatCannotBeReadBacksOffAndStillConverges(t *testing.T) {
 				t.Errorf("%d reconnects counted for one broken stream", reconnects)
 			}
 			// feed_stale: nothing is flowing, so it holds (a short limit here)
-			h := model.FeedHealth{Connected: conns[len(conns)-1].State == Connected, Since: conns[len(conns)-1].Since}
+			// (as the watcher builds it from the conn messages)
+			lastConn := conns[len(conns)-1]
+			h := model.FeedHealth{Connected: lastConn.State == Connected, Since: lastConn.Since}
+			if se := (*StreamError)(nil); errors.As(lastConn.Err, &se) {
+				h.Unreadable = se.Why
+			}
 			f.mu.Lock()
-			var stale model.AlertCondition
-			for _, a := range model.EvaluateAlerts(f.ledger, time.Now(), h, model.AlertOptions{Stale: 100 * time.Millisecond}, nil) {
+			var stale *model.Alert
+			for _, a := range model.EvaluateAlerts(f.ledger, time.Now().Add(time.Second), h, model.AlertOptions{Stale: 100 * time.Millisecond}, nil) {
 				if a.Kind == model.AlertStale {
-					stale = a.Condition
+					stale = &a
 				}
 			}
 			f.mu.Unlock()
-			if stale != model.ConditionHolds {
-				t.Errorf("feed_stale is %v while the stream cannot be read", stale)
+			if stale == nil || stale.Condition != model.ConditionHolds {
+				t.Errorf("feed_stale does not hold while the stream cannot be read: %+v", stale)
+			} else if tr := (model.AlertTransition{Alert: *stale, Status: model.AlertFiring}); !strings.Contains(tr.Summary(""), `the usage stream cannot be read (stream key "{mavera}:usage"`) {
+				t.Errorf("feed_stale says %q", tr.Summary(""))
 			}
 			if member == "wrongtype" {
 				// mavtop check's read: UNKNOWN, naming the key

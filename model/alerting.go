@@ -113,6 +113,9 @@ type Alert struct {
 	// says whether Redis could not be reached (else the stream read is late).
 	Down        time.Duration `json:"down,omitempty"`
 	Unreachable bool          `json:"unreachable,omitempty"`
+	// Unreadable, for AlertStale, says why Redis answers but the stream
+	// cannot be read (FeedHealth.Unreadable), naming the key.
+	Unreadable string `json:"unreadable,omitempty"`
 	// ProjectedRunOut is, on the firing of an AlertRefusals for
 	// credits_exhausted, when the forecast had said the credits would run out
 	// (zero when the instance that claimed it had no projection): stored
@@ -141,6 +144,10 @@ type FeedHealth struct {
 	Since time.Time
 	// Lag is how far behind the stream the last batch was.
 	Lag time.Duration
+	// Unreadable says why, when Redis answers but the stream cannot be read
+	// (a key of another type, no permission): not connected, yet not
+	// unreachable either ("" otherwise). Sanitised by the caller.
+	Unreadable string
 }
 
 // DefaultStale is how long the feed may be stale before AlertStale fires.
@@ -398,7 +405,8 @@ func staleAlert(period string, now time.Time, h FeedHealth, opt AlertOptions) Al
 	a := Alert{Kind: AlertStale, Period: period, ID: AlertID(period, "", "", AlertStale, ""), Level: LevelCritical}
 	switch {
 	case !h.Connected && !h.Since.IsZero():
-		a.Unreachable, a.Down = true, max(now.Sub(h.Since), 0)
+		a.Unreachable, a.Down = h.Unreadable == "", max(now.Sub(h.Since), 0)
+		a.Unreadable = h.Unreadable
 	case h.Connected:
 		a.Down = h.Lag
 	}
@@ -593,6 +601,8 @@ func (a *Alert) sentence(resolved bool) string {
 			return "the usage feed is flowing again"
 		case a.Unreachable:
 			return fmt.Sprintf("mavtop cannot reach Redis: no usage news for %s", HumanizeDuration(a.Down))
+		case a.Unreadable != "":
+			return fmt.Sprintf("the usage stream cannot be read (%s): no usage news for %s", a.Unreadable, HumanizeDuration(a.Down))
 		}
 		return fmt.Sprintf("the usage stream is read %s late", HumanizeDuration(a.Down))
 	}

@@ -394,6 +394,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 						connSince = m.Since
 					}
 					h.Connected, h.Since = m.State == feed.Connected, m.Since
+					h.Unreadable = ""
+					if se := (*feed.StreamError)(nil); errors.As(m.Err, &se) {
+						h.Unreadable = se.Why // Redis answers: the stream is what cannot be read
+					}
 				case *feed.StatsMsg:
 					h.Lag = m.Lag
 				default:

@@ -179,3 +179,76 @@ func TestAStreamThatCannotBeReadBacksOffAndStillConverges(t *testing.T) {
 		})
 	}
 }
+
+// TestADeletedStreamOrWrongTypedSettingsStillConverge are the other members
+// of the class: the stream deleted (not wrong-typed) while a producer goes on
+// writing, which recreates it (a reset of what was read: no connection
+// failure, no reconnect counted), and the settings hash replaced by a string
+// (every workspace judged unknown, the counters still followed). Each
+// converges to what Redis holds, and counts nothing twice once back.
+func TestADeletedStreamOrWrongTypedSettingsStillConverge(t *testing.T) {
+	for _, member := range []string{"stream deleted", "settings wrong-typed"} {
+		t.Run(member, func(t *testing.T) {
+			srv := feedtest.Start(t)
+			c := srv.Client()
+			ctx := context.Background()
+			keys := Keys{}
+			if member != "settings wrong-typed" {
+				// the period config lives in the settings hash: wrong-typed,
+				// it is calendar months in UTC for every reader, so that
+				// member counts by them from the start
+				midPeriod(t, c)
+			}
+			allocate(t, c, map[string]int64{"plain": 1000})
+			pub := NewPublisher(c, PublisherOptions{})
+			trackAll(t, pub, usage("plain", "", "/responses", 118))
+			f := startFollower(t, c, SubscriberOptions{AuditEvery: 300 * time.Millisecond})
+			f.caughtUp(c, 20*time.Second)
+			switch member {
+			case "stream deleted":
+				if err := c.Del(ctx, keys.Stream()).Err(); err != nil {
+					t.Fatal(err)
+				}
+			case "settings wrong-typed":
+				if err := c.Rename(ctx, keys.Settings(), "{mavera}:settings_bak").Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Set(ctx, keys.Settings(), "x", 0).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			trackAll(t, pub, usage("plain", "", "/responses", 7))
+			f.convergedTo(c, "after the break", 20*time.Second)
+			if s, ok := f.ledgerSummary("plain"); s.Used != 125 {
+				t.Errorf("after the break plain shows %d (%v), Redis 125; totals %v, snaps %v", s.Used, ok, f.totals(), reasons(f.snaps))
+			}
+			if member == "settings wrong-typed" {
+				f.waitFor("plain judged unknown", 20*time.Second, func(f *follower) bool {
+					s, _ := f.ledger.Summary("plain")
+					return s.Level == model.LevelUnknown
+				})
+				if err := c.Del(ctx, keys.Settings()).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Rename(ctx, "{mavera}:settings_bak", keys.Settings()).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			trackAll(t, pub, usage("plain", "", "/responses", 5))
+			f.caughtUp(c, 20*time.Second)
+			f.convergedTo(c, "after more writes", 20*time.Second)
+			f.waitFor("plain at 130 and judged", 20*time.Second, func(f *follower) bool {
+				s, _ := f.ledger.Summary("plain")
+				return s.Used == 130 && s.Level != model.LevelUnknown
+			})
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			for _, m := range f.conns {
+				if m.State == Reconnecting {
+					t.Errorf("a %s was taken for a connection failure: %+v", member, m)
+					break
+				}
+			}
+		})
+	}
+}

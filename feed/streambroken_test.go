@@ -118,7 +118,7 @@ func TestAStreamThatCannotBeReadBacksOffAndStillConverges(t *testing.T) {
 				if m.Err == nil || !strings.Contains(m.Err.Error(), `"{mavera}:usage"`) {
 					t.Fatalf("attempt %d does not name the stream key: %v", m.Attempt, m.Err)
 				}
-				if member == "wrongtype" && !strings.Contains(m.Err.Error(), "holds a hash, not a stream (WRONGTYPE)") {
+				if member == "wrongtype" && !strings.Contains(m.Err.Error(), `"{mavera}:usage" holds a hash (WRONGTYPE)`) {
 					t.Fatalf("attempt %d does not say why: %v", m.Attempt, m.Err)
 				}
 			}
@@ -142,13 +142,13 @@ func TestAStreamThatCannotBeReadBacksOffAndStillConverges(t *testing.T) {
 			f.mu.Unlock()
 			if stale == nil || stale.Condition != model.ConditionHolds {
 				t.Errorf("feed_stale does not hold while the stream cannot be read: %+v", stale)
-			} else if tr := (model.AlertTransition{Alert: *stale, Status: model.AlertFiring}); !strings.Contains(tr.Summary(""), `the usage stream cannot be read (stream key "{mavera}:usage"`) {
+			} else if tr := (model.AlertTransition{Alert: *stale, Status: model.AlertFiring}); !strings.Contains(tr.Summary(""), `the usage stream cannot be read (stream "{mavera}:usage"`) {
 				t.Errorf("feed_stale says %q", tr.Summary(""))
 			}
 			if member == "wrongtype" {
 				// mavtop check's read: UNKNOWN, naming the key
 				_, err := ReadWorkspaceSnapshot(ctx, c, keys, time.Now(), rule)
-				if err == nil || !strings.Contains(err.Error(), `stream key "{mavera}:usage" holds a hash`) {
+				if err == nil || !strings.Contains(err.Error(), `stream "{mavera}:usage" holds a hash (WRONGTYPE)`) {
 					t.Errorf("check's read of a wrong-typed stream: %v", err)
 				}
 			}

@@ -21,7 +21,8 @@ import (
 type StreamError struct {
 	// Key is the stream key, sanitised.
 	Key string
-	// Why says what is wrong, naming the key.
+	// Why says what is wrong, the key first (a header cut to a few cells
+	// still names it), without ": ".
 	Why string
 	err error
 }
@@ -64,10 +65,11 @@ func streamRefusal(ctx context.Context, c redis.UniversalClient, key string, err
 			typ = "a " + typ
 		}
 		return &StreamError{Key: name, err: err,
-			Why: fmt.Sprintf("stream key %q holds %s, not a stream (WRONGTYPE): no usage entry can be read", name, typ)}
+			Why: fmt.Sprintf("stream %q holds %s (WRONGTYPE)", name, typ)}
 	}
-	return &StreamError{Key: name, err: err,
-		Why: fmt.Sprintf("stream key %q cannot be read: %s", name, model.Truncate(model.Sanitize(err.Error()), 160))}
+	// no ": " in the words: the header keeps an error's last part after one
+	why := strings.ReplaceAll(model.Truncate(model.Sanitize(err.Error()), 160), ": ", " - ")
+	return &StreamError{Key: name, err: err, Why: fmt.Sprintf("stream %q cannot be read (%s)", name, why)}
 }
 
 // blindDue reports whether the audit without the stream (auditBlind) should

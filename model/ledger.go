@@ -770,7 +770,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 							p.limitRaised() // raised while the gap the re-read fills
 						}
 						for code, on := range p.refusing {
-							if on && p.refused[code] <= 0 {
+							if on && p.refused[code] <= 0 && w.unreadable == "" {
 								// the counters hold no 402 of this project
 								// and code this period: the entry that set it
 								// disagreed with its counters (a repeated
@@ -852,7 +852,7 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, now time.Time) {
 			}
 			w.blocked = true // refused in the gap, with no credit added in it
 			w.hist |= histBlocked
-		case w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.blocked && !w.blockedByCounters(l.period):
+		case w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.blocked && w.unreadable == "" && !w.blockedByCounters(l.period):
 			// This ledger counted credits_exhausted 402s the counters do
 			// not hold: an entry whose status, code or workspace disagreed
 			// with its counters, or a 402 a restore took away. The counters

@@ -78,9 +78,18 @@ func tipOf(cmd *redis.XInfoStreamCmd) (streamTip, error) {
 // "page" after each page (tests).
 func scanUsedBy(ctx context.Context, c redis.UniversalClient, keys Keys, res *SnapshotResult, hook func(string)) (map[string]int64, map[string]string, string, error) {
 	key := keys.UsedBy(res.Snap.Period.Key)
+	// the stream is read beside the hash: a stream the server will not let
+	// be read is said as the stream's (StreamError, naming its key), not as
+	// used_by's: the subscriber then audits the counters without it
+	streamErr := func(err error) error {
+		if se := streamRefusal(ctx, c, keys.Stream(), err); se != nil {
+			return se
+		}
+		return err
+	}
 	a, err := tipOf(c.XInfoStream(ctx, keys.Stream()))
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", streamErr(err)
 	}
 	if a.added == 0 && a.last != "0-0" {
 		return nil, nil, "", errUsedByUnsure // Redis < 7: it does not count what it added
@@ -106,7 +115,7 @@ func scanUsedBy(ctx context.Context, c redis.UniversalClient, keys Keys, res *Sn
 			return nil, nil, "", err
 		}
 		if err := w.take(since); err != nil {
-			return nil, nil, "", err
+			return nil, nil, "", streamErr(err)
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
 			f.set(kv[i], kv[i+1], true)
@@ -120,7 +129,7 @@ func scanUsedBy(ctx context.Context, c redis.UniversalClient, keys Keys, res *Sn
 	}
 	b, err := tipOf(c.XInfoStream(ctx, keys.Stream()))
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", streamErr(err)
 	}
 	if compareIDs(b.last, a.last) < 0 {
 		return nil, nil, "", errors.New("the stream went back while used_by was read")
@@ -128,7 +137,7 @@ func scanUsedBy(ctx context.Context, c redis.UniversalClient, keys Keys, res *Sn
 	for compareIDs(w.from, b.last) < 0 { // the rest of (A, B]
 		since := w.next(ctx, c, keys, b.last)
 		if err := w.take(since); err != nil {
-			return nil, nil, "", err
+			return nil, nil, "", streamErr(err)
 		}
 		if w.short {
 			break

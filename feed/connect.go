@@ -139,15 +139,26 @@ func (e *TLSMismatchError) Error() string {
 	return fmt.Sprintf("%s: this server speaks TLS: use rediss:// (was: %s)", e.Addr, e.Was)
 }
 
-// Short is the error in a few words, as the dashboard's header shows it.
-func (e *TLSMismatchError) Short() string { return "this server speaks TLS: use rediss://" }
+// Short is the error in a few words, as the dashboard's header shows it: at
+// most 24 cells, what the header keeps of a reason at 80 columns.
+func (e *TLSMismatchError) Short() string { return "TLS only: use rediss://" }
 
 // ExplainConnError returns err, or a *TLSMismatchError when c speaks plain
 // text and its server, asked once, speaks TLS. It asks only for an error of a
 // connection the server closed (EOF, reset), what a TLS-only server does to
 // a plain-text client, never for a refusal or a timeout; at most a second.
 func ExplainConnError(c redis.UniversalClient, err error) error {
-	if err == nil || !(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+	if err == nil {
+		return err
+	}
+	var pe *PlainServerError
+	if errors.As(err, &pe) {
+		return err
+	}
+	if addr := tlsAddr(c); addr != "" && handshakeStuck(err) && answersPlain(addr) {
+		return &PlainServerError{Addr: addr, Was: err.Error()}
+	}
+	if !(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
 		return err
 	}
 	var addr string
@@ -165,6 +176,74 @@ func ExplainConnError(c redis.UniversalClient, err error) error {
 		return err
 	}
 	return &TLSMismatchError{Addr: addr, Was: err.Error()}
+}
+
+// PlainServerError is a TLS (rediss://) connection to a server that speaks
+// only plain text: the server waits for a command and the TLS handshake for
+// its answer, until a deadline, which every retry loop read as a server that
+// is down (the dashboard's header said "context deadline exceeded", for
+// ever). It wraps no network error: nothing retried will work.
+type PlainServerError struct {
+	// Addr is the server's address; Was is what the connection said.
+	Addr, Was string
+}
+
+func (e *PlainServerError) Error() string {
+	return fmt.Sprintf("%s: the TLS handshake did not complete: this server answers plain Redis, without TLS: use redis:// (was: %s)", e.Addr, e.Was)
+}
+
+// Short is the error in a few words, as the dashboard's header shows it: at
+// most 24 cells, what the header keeps of a reason at 80 columns.
+func (e *PlainServerError) Short() string { return "no TLS: use redis://" }
+
+// tlsAddr is the address c dials with TLS, or "" when it speaks plain text.
+func tlsAddr(c redis.UniversalClient) string {
+	switch c := c.(type) {
+	case *redis.Client:
+		if o := c.Options(); o.TLSConfig != nil && o.Network != "unix" {
+			return o.Addr
+		}
+	case *redis.ClusterClient:
+		if o := c.Options(); o.TLSConfig != nil && len(o.Addrs) > 0 {
+			return o.Addrs[0]
+		}
+	}
+	return ""
+}
+
+// handshakeStuck reports an error a TLS client gets from a plain-text
+// server: a deadline (the server waits for a command's end of line), or a
+// record that is no TLS at all (the server answered the ClientHello as
+// a command). Never a refusal: nothing listens there.
+func handshakeStuck(err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return false
+	}
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// answersPlain reports whether addr answers a plain-text PING as Redis does
+// (PONG, or an error such as NOAUTH): at most a second.
+func answersPlain(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return false
+	}
+	return strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH") || strings.HasPrefix(line, "-ERR")
 }
 
 // speaksTLS reports whether addr answers a TLS ClientHello as a TLS server
@@ -284,18 +363,5 @@ func plainBehindTLS(urls string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	conn, err := net.DialTimeout("tcp", o.Addr, time.Second)
-	if err != nil {
-		return "", false
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return "", false
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return "", false
-	}
-	return o.Addr, strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH") || strings.HasPrefix(line, "-ERR")
+	return o.Addr, answersPlain(o.Addr)
 }

@@ -34,6 +34,51 @@ func TestRedissToAPlainServerSaysSo(t *testing.T) {
 	}
 }
 
+// TestRedissToAPlainServerSaysSoOnTheDashboard: the other direction on the
+// dashboard's and watch's feed. Connect said "answers plain Redis, use
+// redis://", but the stream, auto and counters sources reported only "context
+// deadline exceeded" in their ConnMsg, so the header read as a server that is
+// down, for ever. Each now reports a *feed.PlainServerError.
+func TestRedissToAPlainServerSaysSoOnTheDashboard(t *testing.T) {
+	srv := feedtest.Start(t)
+	url := "rediss://" + strings.TrimPrefix(srv.URL, "redis://")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rc, err := feed.NewClient(feed.ConnectOptions{URL: url, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	for _, kind := range []feed.SourceKind{feed.SourceStream, feed.SourceAuto, feed.SourceCounters} {
+		src, err := feed.NewSource(rc, kind, feed.SubscriberOptions{}, feed.CounterOptions{Pattern: feed.DefaultCounterPattern})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sctx, stop := context.WithCancel(ctx)
+		got := make(chan error, 1)
+		go func() {
+			_ = src.Run(sctx, func(m feed.Msg) {
+				if cm, ok := m.(*feed.ConnMsg); ok && cm.Err != nil {
+					select {
+					case got <- cm.Err:
+					default:
+					}
+				}
+			})
+		}()
+		var pe *feed.PlainServerError
+		select {
+		case err := <-got:
+			if !errors.As(err, &pe) || !strings.Contains(err.Error(), "answers plain Redis") {
+				t.Errorf("%s source: ConnMsg.Err %q", kind, err)
+			}
+		case <-ctx.Done():
+			t.Errorf("%s source: no ConnMsg with an error", kind)
+		}
+		stop()
+	}
+}
+
 // TestRedisToATLSServerSaysSo: redis:// against a redis-server that speaks
 // only TLS (--port 0 --tls-port) failed with "EOF" or "connection reset by
 // peer", network errors: emit retried them for its whole --retry-for and the

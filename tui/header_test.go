@@ -300,7 +300,32 @@ func TestHeaderKeepsWhatMustNotBeMissedAtEveryWidth(t *testing.T) {
 // the error ("use rediss://", or "EOF" before feed named it).
 func TestHeaderSaysATLSServerWantsRediss(t *testing.T) {
 	err := fmt.Errorf("connect to redis redis://127.0.0.1:6380/0: %w", &feed.TLSMismatchError{Addr: "127.0.0.1:6380", Was: "EOF"})
-	if got := shortErr(err); got != "this server speaks TLS: use rediss://" {
+	if got := shortErr(err); got != "TLS only: use rediss://" {
 		t.Errorf("shortErr = %q", got)
+	}
+}
+
+// TestHeaderSaysWhichSchemeAtEveryWidth: the header cuts a reason to 24 cells
+// at 80 columns, and "this server speaks TLS: use rediss://" lost what to do
+// ("this server speaks TLS:…"); rediss:// to a plain server said only "context
+// deadline exceeded". Both say the scheme to use whole at every width.
+func TestHeaderSaysWhichSchemeAtEveryWidth(t *testing.T) {
+	errs := map[string]error{
+		"use rediss://": fmt.Errorf("read snapshot: %w", &feed.TLSMismatchError{Addr: "127.0.0.1:6380", Was: "EOF"}),
+		"use redis://":  fmt.Errorf("read snapshot: %w", &feed.PlainServerError{Addr: "127.0.0.1:6379", Was: "context deadline exceeded"}),
+	}
+	for want, err := range errs {
+		for _, state := range []feed.ConnState{feed.Connecting, feed.Reconnecting} {
+			for w := 80; w <= 200; w++ {
+				h := NewHeader(testCommon(), false)
+				h.SetWidth(w)
+				h.conn = feed.ConnMsg{State: state, Attempt: 4, Err: err, Since: testNow.Add(-time.Minute)}
+				h.firing.Add("ws-1", model.LevelCritical)
+				line := ansi.Strip(h.View())
+				if !strings.Contains(line, want) {
+					t.Fatalf("w=%d state=%v: %q lacks %q", w, state, line, want)
+				}
+			}
+		}
 	}
 }

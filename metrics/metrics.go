@@ -165,7 +165,7 @@ func newDescs() descs {
 		alertsFiring:       d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
 		notifications: d("notifications_total", "Alert notifications by sink and result since this mavtop started: sent, retrying (an attempt failed, another follows), failed (given up), dropped (queue full; retried later), handed_over (another instance took the delivery over before this one sent it).",
 			"sink", "result"),
-		byLevel:     d("workspaces_by_level", "Workspaces at each level (none, ok, warn, high, critical, exhausted, unknown; workspace_level's), every workspace counted, with series of its own or not: an alert on any workspace at a level reads this.", "level"),
+		byLevel:     d("workspaces_by_level", "Workspaces at each level (none, ok, warn, high, critical, exhausted, unknown), each at its row's level (the worse of workspace_level and its projects' project_level, as check's CHECK), every workspace counted, with series of its own or not: an alert on any workspace at a level reads this.", "level"),
 		omitted:     d("workspaces_omitted", "Workspaces without per-workspace series: beyond --metrics-max-workspaces, the most severe level first then the most used keep theirs (they are still counted in workspaces_by_level)."),
 		forecastErr: d("forecast_error_seconds", "The first credits_exhausted 402 of the period minus the run-out time mavtop had projected for it: negative when credits ran out earlier than forecast.", "workspace"),
 	}
@@ -439,8 +439,10 @@ func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
 	h := make(keptHeap, 0, min(c.opt.MaxWorkspaces, l.Len()))
 	l.EachSummary(func(s *model.Summary) {
 		r.total++
-		if s.Level <= model.LevelUnknown {
-			r.byLevel[s.Level]++
+		// the row's level (Verdict: the worse of its own and its projects'
+		// usage limits), as the dashboard's row and check's CHECK judge it
+		if s.Verdict.Level <= model.LevelUnknown {
+			r.byLevel[s.Verdict.Level]++
 		}
 		unknown := s.Unreadable != "" && !s.UnreadableSettings
 		if unknown || s.RefusedUnreadable != "" { // a 402 count alone: the usage known

@@ -217,3 +217,34 @@ func BenchmarkScrapeScale(b *testing.B) {
 		}
 	}
 }
+
+// TestWorkspacesByLevelCountsTheRowsLevel: a workspace whose own cap is ok but
+// one of whose projects is at 95 % of its usage limit is critical on its row,
+// in check (CHECK critical) and in the bound's rank, yet
+// mavtop_workspaces_by_level counted it ok, so the README's "any workspace
+// critical or out" rule, sum(...{level=~"critical|exhausted"}) > 0, stayed
+// silent while its 402 budget_exceeded neared. It counts the row's level.
+func TestWorkspacesByLevelCountsTheRowsLevel(t *testing.T) {
+	now := time.Now()
+	snap := &model.Snapshot{
+		Period: model.MonthlyUTC.At(now), StreamID: "0-0",
+		Used:    map[string]int64{"acme": 1_900, "plain": 100},
+		UsedBy:  map[string]int64{model.UsedByField("acme", "research", "/responses"): 1_900, model.UsedByField("plain", "", "/responses"): 100},
+		Refused: map[string]int64{}, Recharged: map[string]int64{},
+		Settings: map[string]model.Settings{"acme": {Allocation: 10_000}, "plain": {Allocation: 1_000}},
+		Budgets:  map[string]model.ProjectBudget{model.ProjectKey("acme", "research"): {Limit: 2_000}},
+	}
+	h := feed.NewHub()
+	h.Handle(&feed.SnapshotMsg{Gen: 1, Snap: snap, Rule: model.MonthlyUTC, At: now})
+	reg, err := NewRegistry(New(h, Options{MaxWorkspaces: 500}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams := gather(t, reg)
+	want := map[string]float64{}
+	for _, lv := range levels {
+		want["level="+lv.name] = 0
+	}
+	want["level=critical"], want["level=ok"] = 1, 1
+	sameSeries(t, "mavtop_workspaces_by_level", series(t, fams, "mavtop_workspaces_by_level", dto.MetricType_GAUGE), want)
+}

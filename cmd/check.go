@@ -494,12 +494,25 @@ prints exactly one JSON object with "status" and "reason".`,
 				}
 			}
 			if len(args) > 0 {
-				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return !slices.Contains(args, r.Workspace) })
-				var missing []string
+				var missing, projects []string
 				for _, a := range args {
-					if !slices.ContainsFunc(rows, func(r wsRow) bool { return r.Workspace == a }) && !slices.Contains(missing, a) {
-						missing = append(missing, a)
+					if slices.ContainsFunc(rows, func(r wsRow) bool { return r.Workspace == a }) || slices.Contains(missing, a) || slices.Contains(projects, a) {
+						continue
 					}
+					// WS/PROJECT, as the table's project rows read: check
+					// judges a workspace with its projects, so name it
+					if ws, _, ok := strings.Cut(a, "/"); ok && slices.ContainsFunc(rows, func(r wsRow) bool { return r.Workspace == ws }) {
+						projects = append(projects, a)
+						continue
+					}
+					missing = append(missing, a)
+				}
+				rows = slices.DeleteFunc(rows, func(r wsRow) bool { return !slices.Contains(args, r.Workspace) })
+				for _, a := range projects {
+					unknown = true
+					ws, _, _ := strings.Cut(a, "/")
+					reasons = append(reasons, fmt.Sprintf("%s is a project, not a workspace: check %s judges %s with its projects' usage limits (its CHECK)",
+						model.Sanitize(a), model.Sanitize(ws), model.Sanitize(ws)))
 				}
 				if len(missing) > 0 {
 					unknown = true

@@ -170,6 +170,9 @@ func TestCheckIsUnknownWhenItCannotJudge(t *testing.T) {
 		// beside an OK one (beside a CRITICAL one it is CRITICAL:
 		// TestCriticalIsNotHiddenByUnknown)
 		{"one of two named missing", []string{r, "calm", "nosuch"}, "no such workspace: nosuch"},
+		// a project, as the table's rows name it: not "no such workspace"
+		// (rev11: check acme/research said acme/research had no settings)
+		{"a project named", []string{r, "calm/research"}, "calm/research is a project, not a workspace: check calm judges calm"},
 		{"empty Redis", []string{"--redis=" + empty.URL}, "no workspace found"},
 		{"wrong key prefix", []string{r, "--key-prefix", "{maverra}"}, "no workspace found"},
 		{"wrong db", []string{"--redis=" + strings.TrimSuffix(srv.URL, "/0") + "/3"}, "no workspace found"},

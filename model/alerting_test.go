@@ -339,6 +339,10 @@ func TestForecastScore(t *testing.T) {
 		{p.Add(-13 * time.Minute), "acme: projected 14:05, refused 13:52: 13 min early"},
 		{p.Add(2 * time.Hour), "acme: projected 14:05, refused 16:05: 2 h late"},
 		{p.Add(20 * time.Second), "acme: projected 14:05, refused 14:05: on time"},
+		// on another day each time says its date: "projected 06:56, refused
+		// 05:14: 3 days early" read as a contradiction (rev11, the alerts pane)
+		{p.Add(-3*24*time.Hour - 9*time.Minute), "acme: projected 11-25 14:05, refused 11-22 13:56: 3 days early"},
+		{p.Add(10 * time.Hour), "acme: projected 11-25 14:05, refused 11-26 00:05: 10 h late"},
 	} {
 		s := ForecastScore{Workspace: "acme", Projected: p, Refused: tc.refused}
 		if got := s.String(time.UTC); got != tc.want || s.Error() != tc.refused.Sub(p) {

@@ -19,7 +19,9 @@ type ForecastScore struct {
 // projection (the forecast was late), positive when after.
 func (s ForecastScore) Error() time.Duration { return s.Refused.Sub(s.Projected) }
 
-// String reads "projected 14:05, refused 13:52: 13 min early" (times in loc).
+// String reads "projected 14:05, refused 13:52: 13 min early" (times in loc;
+// each with its date, "projected 11-25 14:05, refused 11-22 13:56: 3 days
+// early", when the two fall on different days).
 func (s ForecastScore) String(loc *time.Location) string {
 	e := s.Error()
 	verdict := "on time"
@@ -29,6 +31,11 @@ func (s ForecastScore) String(loc *time.Location) string {
 	case e >= time.Minute:
 		verdict = HumanizeDuration(e) + " late"
 	}
+	p, r := s.Projected.In(loc), s.Refused.In(loc)
+	layout := "15:04"
+	if p.Format("2006-01-02") != r.Format("2006-01-02") {
+		layout = "01-02 15:04"
+	}
 	return fmt.Sprintf("%s: projected %s, refused %s: %s", s.Workspace,
-		s.Projected.In(loc).Format("15:04"), s.Refused.In(loc).Format("15:04"), verdict)
+		p.Format(layout), r.Format(layout), verdict)
 }

@@ -351,6 +351,21 @@ func TestAQuietStreamIsIdleFromTheStart(t *testing.T) {
 	}
 }
 
+// TestNoStreamIsNotIdleSinceTheEpoch: a dashboard started where the stream
+// does not exist (an empty db, a mistyped --key-prefix) read its id "0-0" as
+// an entry written at the Unix epoch, and the header said "idle 20788 days".
+// No entry read is no idle and no last entry.
+func TestNoStreamIsNotIdleSinceTheEpoch(t *testing.T) {
+	srv := feedtest.Start(t)
+	f := startFollower(t, srv.Client(), SubscriberOptions{StatsEvery: 50 * time.Millisecond})
+	f.waitFor("two stats", 10*time.Second, func(f *follower) bool { return len(f.stats) >= 2 })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st := f.lastStats(); st.Idle != 0 || !st.LastEntryAt.IsZero() {
+		t.Fatalf("no stream: idle %v, last entry at %v; want none", st.Idle, st.LastEntryAt)
+	}
+}
+
 // TestLagCannotLie: an entry id an hour in the future is reported as ahead of
 // the clock (it used to pin the lag at "<1 ms" for good), a quiet stream shows
 // as idle, and while Redis is down the lag is unknown and grows.

@@ -766,7 +766,9 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		// read before is gone (flushed, restored), not ahead until the next event
 		s.stats.Ahead = 0
 	}
-	if t := idTime(s.lastID); !t.IsZero() && !t.After(now) && t.After(s.lastEntryAt) {
+	// (an empty or absent stream's id, "0-0", is no entry written at the
+	// Unix epoch: the header said "idle 20788 days")
+	if t := idTime(s.lastID); !t.IsZero() && t.UnixMilli() > 0 && !t.After(now) && t.After(s.lastEntryAt) {
 		// the stream's newest entry was written before this read: a start on
 		// a stream quiet for an hour is idle for an hour, not "lag <1 ms"
 		// until a producer writes again

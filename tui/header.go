@@ -347,6 +347,10 @@ func (h Header) lagPart() (short, long string, prio int) {
 		return "idle " + humanize(st.Idle), "", 2
 	case st.Idle >= 2*time.Second:
 		return "idle " + humanize(st.Idle), "", 5
+	case st.LastEntryAt.IsZero() && st.Events == 0 && !st.At.IsZero():
+		// nothing read and none written before (an empty db, a mistyped
+		// --key-prefix): no lag to measure, "lag <1 ms" said all was flowing
+		return "no events", "", 5
 	}
 	return "lag " + lagText(st.Lag), "", 5
 }

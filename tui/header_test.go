@@ -329,3 +329,24 @@ func TestHeaderSaysWhichSchemeAtEveryWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderSaysNoEventsWhereNoneWasRead: on a db holding no stream (an empty
+// db, a mistyped --key-prefix) the header said "lag <1 ms" (and, before the
+// feed's fix, "idle 20788 days"): nothing read is no lag.
+func TestHeaderSaysNoEventsWhereNoneWasRead(t *testing.T) {
+	for w := 80; w <= 200; w += 40 {
+		h := NewHeader(testCommon(), false)
+		h.SetWidth(w)
+		h.conn = feed.ConnMsg{State: feed.Connected}
+		st := feed.StatsMsg{LagKnown: true, At: testNow}
+		h.noteStats(&st)
+		if line := ansi.Strip(h.View()); !strings.Contains(line, "no events") || strings.Contains(line, "lag ") {
+			t.Errorf("w=%d: %q", w, line)
+		}
+		st = feed.StatsMsg{LagKnown: true, At: testNow, Events: 3, LastEntryAt: testNow}
+		h.noteStats(&st)
+		if line := ansi.Strip(h.View()); !strings.Contains(line, "lag <1 ms") {
+			t.Errorf("w=%d, after an entry: %q", w, line)
+		}
+	}
+}

@@ -96,7 +96,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
 			p.settled = true
 		}
 	case e.Status == 402:
-		if p := w.projects[e.Project]; w.unreadable == "" && (p == nil || p.refused[e.Code] <= 0) {
+		if p := w.projects[e.Project]; w.refusalsReadable() && (p == nil || p.refused[e.Code] <= 0) {
 			// the counters hold no 402 of this project and code this
 			// period: the entry disagrees with its counters (a repeated
 			// status or code, a raw XADD), and they are the truth — it is

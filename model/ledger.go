@@ -321,6 +321,15 @@ func (l *Ledger) workspace(name string) *wsState {
 	return w
 }
 
+// refusalsReadable reports whether the counters say what this workspace's
+// 402s are: neither its counters (unreadable) nor its 402 count alone
+// (refusedUnreadable, b2f73ab) failed to read at the last Seed. Only then is
+// a 402 the counters do not hold refused nothing (the counters are the
+// truth); otherwise the history decides (RefusalUndecided).
+func (w *wsState) refusalsReadable() bool {
+	return w.unreadable == "" && w.refusedUnreadable == ""
+}
+
 func (w *wsState) project(name string) *projState {
 	if p := w.projects[name]; p != nil {
 		return p
@@ -770,7 +779,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 							p.limitRaised() // raised while the gap the re-read fills
 						}
 						for code, on := range p.refusing {
-							if on && p.refused[code] <= 0 && w.unreadable == "" {
+							if on && p.refused[code] <= 0 && w.refusalsReadable() {
 								// the counters hold no 402 of this project
 								// and code this period: the entry that set it
 								// disagreed with its counters (a repeated
@@ -852,7 +861,7 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, now time.Time) {
 			}
 			w.blocked = true // refused in the gap, with no credit added in it
 			w.hist |= histBlocked
-		case w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.blocked && w.unreadable == "" && !w.blockedByCounters(l.period):
+		case w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.blocked && w.refusalsReadable() && !w.blockedByCounters(l.period):
 			// This ledger counted credits_exhausted 402s the counters do
 			// not hold: an entry whose status, code or workspace disagreed
 			// with its counters, or a 402 a restore took away. The counters

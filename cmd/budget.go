@@ -395,8 +395,8 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 				budget = fmt.Sprintf("usage limit %s, budget alert %s", orNone(pr.Budget.Limit), orNone(pr.Budget.Alert))
 			}
 			level, pused := "", strconv.FormatInt(pr.Used, 10)
-			if pr.Budget.Judged() {
-				level = pr.Level
+			if pr.Budget.Judged() || pr.level == model.LevelExhausted {
+				level = pr.Level // or held at a limit mavtop was not told of by a budget_exceeded 402
 			}
 			if r.Unreadable != "" {
 				pused = "-"

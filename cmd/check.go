@@ -76,6 +76,11 @@ type wsRow struct {
 	// project whose limit sets it ("" for the workspace's own cap).
 	Verdict        string `json:"verdict"`
 	VerdictProject string `json:"verdict_project,omitempty"`
+	// LimitReached is the verdict's (model.Verdict.LimitReached): a usage
+	// limit is reached — VerdictProject's, or the workspace's own when it is
+	// "" — by the counters or by a budget_exceeded 402 that stands; the
+	// workspace is critical, not OUT.
+	LimitReached bool `json:"limit_reached,omitempty"`
 	// Projects are the workspace's projects (see workspaceRows, attachProjects): in budget
 	// show every named one, in check those with a usage limit.
 	Projects []projectRow `json:"projects"`
@@ -87,6 +92,9 @@ type wsRow struct {
 	pattern1  bool
 	ownCode   int // the workspace's own cap's status, without its projects
 	checkCode int
+	// limitHeld: a budget_exceeded 402 that stands holds the workspace's own
+	// usage limit reached (model.Status.LimitHeld)
+	limitHeld bool
 }
 
 // judgedLedger seeds a ledger with the snapshot, as the dashboard's is, under
@@ -123,8 +131,7 @@ func orderRefusals(ctx context.Context, c redis.UniversalClient, keys feed.Keys,
 				if named != nil {
 					named[e.Workspace] = 0
 				}
-				raised, ok := undecided[e.Workspace]
-				if ok && p.Contains(e.TS) && (e.Kind == model.KindRecharge || e.Status == 402 && e.Code == model.CodeCreditsExhausted || e.TS < raised) {
+				if _, ok := undecided[e.Workspace]; ok && p.Contains(e.TS) && l.RefusalDecided(e.Workspace) {
 					delete(undecided, e.Workspace)
 				}
 			}
@@ -143,7 +150,7 @@ func orderRefusals(ctx context.Context, c redis.UniversalClient, keys feed.Keys,
 // history is read once to learn which workspaces it names, and once more
 // when they are more than the undecided ones. The error is Redis's.
 func judgeWorkspaces(ctx context.Context, c redis.UniversalClient, keys feed.Keys, res *feed.SnapshotResult, defaults []int, now time.Time, stream bool, start func(n int), visit func(i int, j *model.Judged)) error {
-	var refusing map[string]bool
+	var refusing map[string]model.RefusalState
 	var undecided map[string]int64
 	if stream {
 		undecided = model.RefusalUndecided(res.Snap)
@@ -162,10 +169,10 @@ func judgeWorkspaces(ctx context.Context, c redis.UniversalClient, keys feed.Key
 				break
 			}
 		}
-		refusing = make(map[string]bool, len(named))
+		refusing = make(map[string]model.RefusalState, len(named))
 		for ws := range named {
-			if s, ok := l.Summary(ws); ok {
-				refusing[ws] = s.Blocked
+			if r, ok := l.RefusalState(ws); ok {
+				refusing[ws] = r
 			}
 		}
 	}
@@ -230,6 +237,7 @@ func judgeRowInto(r *wsRow, j *model.Judged, rem *int64) {
 		Thresholds: s.Thresholds, Level: s.Level.String(), Refused: s.Refused.Total(),
 		HasSettings: s.HasSettings, Settings: s.Settings, level: s.Level,
 		Verdict: j.Verdict.Level.String(), VerdictProject: j.Verdict.Project, verdict: j.Verdict.Level,
+		LimitReached: j.Verdict.LimitReached, limitHeld: s.LimitHeld,
 	}
 	if s.RemainingKnown {
 		if rem == nil {
@@ -245,10 +253,11 @@ func judgeRowInto(r *wsRow, j *model.Judged, rem *int64) {
 	}
 	if s.Unreadable != "" {
 		r.unreadable(s.Unreadable) // model.LevelUnknown: its check status is UNKNOWN
-		if s.Level == model.LevelExhausted {
-			// the API refuses it (credits_exhausted, no credit added since):
-			// the model's word whatever the counters hold, as the dashboard's
-			// OUT and /metrics' level 5 say it; its figures stay unknown
+		if s.Level == model.LevelExhausted || s.LimitHeld {
+			// the API refuses it (credits_exhausted, no credit added since;
+			// or budget_exceeded that stands: critical, limit reached): the
+			// model's word whatever the counters hold, as the dashboard's
+			// OUT and /metrics' level say it; its figures stay unknown
 			r.Level, r.Verdict, r.Check = s.Level.String(), s.Level.String(), "critical"
 			r.checkCode, r.ownCode = checkCritical, checkCritical
 		}
@@ -291,6 +300,11 @@ func checkOf(l model.Level) int {
 // and crit, the worst of them.
 func (r *wsRow) judge(fixed bool, warn, crit float64) {
 	r.ownCode = budgetCheck(r.level, r.Cap > 0, r.Percent, fixed, warn, crit)
+	if r.limitHeld && r.level != model.LevelUnknown {
+		// the API refuses it at its usage limit (a budget_exceeded 402 that
+		// stands): critical whatever percent --warn/--crit read, as exhausted
+		r.ownCode = checkCritical
+	}
 	r.checkCode = checkOf(r.verdict)
 	if fixed {
 		r.checkCode = r.ownCode
@@ -782,7 +796,11 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 			continue // what is unknown is named by the reasons (check's unreadable)
 		}
 		if r.Unreadable != "" { // only the API's refusal is known of it (judgedRow)
-			worst = append(worst, r.Workspace+" refused with 402 credits_exhausted (usage unreadable)")
+			code := model.CodeCreditsExhausted
+			if r.level != model.LevelExhausted {
+				code = model.CodeBudgetExceeded // model.Status.LimitHeld
+			}
+			worst = append(worst, r.Workspace+" refused with 402 "+code+" (usage unreadable)")
 			continue
 		}
 		if r.ownCode == code {
@@ -791,6 +809,12 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 				of = "of its usage limit"
 			}
 			switch {
+			case r.limitHeld && r.level != model.LevelExhausted && r.Cap == 0:
+				// its own usage limit reached by the API's word, one mavtop
+				// was not told of (model.Status.LimitHeld): critical, not OUT
+				worst = append(worst, r.Workspace+" limit reached: refused with 402 budget_exceeded")
+			case r.limitHeld && r.level != model.LevelExhausted:
+				worst = append(worst, r.Workspace+" limit reached: refused with 402 budget_exceeded at "+model.FormatPercent(r.Percent)+" "+of)
 			case r.level == model.LevelExhausted && r.Cap == 0:
 				// OUT by a credits_exhausted 402 with no cap: "0 % used"
 				// read as if nothing were wrong

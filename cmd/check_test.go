@@ -41,6 +41,11 @@ func seedLevels(t *testing.T, srv *feedtest.Server) {
 	if err := pub.Track(ctx, model.Event{Workspace: "hot", Endpoint: "/mave/chat", Status: 402, Code: "budget_exceeded"}); err != nil { // a credits_exhausted 402 would be OUT whatever the thresholds
 		t.Fatal(err)
 	}
+	// and a call that went through after it: the 402 no longer stands (one
+	// that did would hold hot's limit reached, critical whatever the thresholds)
+	if err := pub.Track(ctx, model.Event{Workspace: "hot", Endpoint: "/mave/chat", Status: 200}); err != nil {
+		t.Fatal(err)
+	}
 	if err := pub.Track(ctx, model.Event{Workspace: "loose", Endpoint: "/responses", Credits: 42, Status: 200}); err != nil {
 		t.Fatal(err)
 	}

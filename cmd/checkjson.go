@@ -83,6 +83,9 @@ func appendRowJSON(b []byte, r *wsRow) ([]byte, error) {
 		b = append(b, `,"verdict_project":`...)
 		b = appendJSONString(b, r.VerdictProject)
 	}
+	if r.LimitReached {
+		b = append(b, `,"limit_reached":true`...)
+	}
 	b = append(b, `,"projects":`...)
 	if r.Projects == nil {
 		b = append(b, "null"...)

@@ -205,8 +205,11 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		// refused with credits_exhausted at 50 % and no credit added since:
 		// OUT on every surface, started after the 402
 		"starved": {set: &model.Settings{Allocation: 1000}, used: 500, want: model.LevelExhausted},
-		// a usage limit's 402 is judged by the limit: 65 % is high
-		"limref": {set: &model.Settings{Allocation: 1000}, used: 650, want: model.LevelHigh},
+		// a usage limit's 402 that stands holds the limit that refused it
+		// reached (a call without a project: the workspace's own, one mavtop
+		// was not told of) whatever the counters leave: 65 % is critical,
+		// "limit reached", never OUT (model.Status.LimitHeld)
+		"limref": {set: &model.Settings{Allocation: 1000}, used: 650, want: model.LevelCritical},
 		// refused, then recharged 500: 500 of 1,500 is 33 %
 		"rerefill": {set: &model.Settings{Allocation: 1000}, used: 500, want: model.LevelOK},
 		// recharged 500, then refused with credits_exhausted: the 402 is newer
@@ -288,7 +291,7 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 			used += w.project.used
 		}
 		u := model.Usage{Used: used, Recharged: recharged[name] + refill[name] + refillFirst[name],
-			Refusing: refusedWith[name] == model.CodeCreditsExhausted && refill[name] == 0}
+			Refusing: refusedWith[name] == model.CodeCreditsExhausted && refill[name] == 0, LimitRefusing: refusedWith[name] == model.CodeBudgetExceeded}
 		if got := model.Assess(&set, u, defaults).Level; got != w.want {
 			t.Fatalf("%s: model.Assess says %v, the case says %v", name, got, w.want)
 		}
@@ -311,7 +314,7 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		{[]string{"topped"}, checkWarning}, {[]string{"topped", "--warn", "50"}, checkWarning},
 		{[]string{"topped", "--crit", "60"}, checkCritical},
 		{[]string{"starved"}, checkCritical}, {[]string{"starved", "--warn", "90", "--crit", "95"}, checkCritical},
-		{[]string{"limref"}, checkWarning}, {[]string{"rerefill"}, checkOK}, {[]string{"reout"}, checkCritical},
+		{[]string{"limref"}, checkCritical}, {[]string{"limref", "--warn", "90", "--crit", "95"}, checkCritical}, {[]string{"rerefill"}, checkOK}, {[]string{"reout"}, checkCritical},
 		{[]string{"projhot"}, checkCritical}, {[]string{"projonly"}, checkWarning}, {[]string{"projout"}, checkCritical},
 		{[]string{"projcalm"}, checkWarning}, {[]string{"projtie"}, checkCritical}, {[]string{"projalert"}, checkOK},
 		// fixed thresholds judge the project's percent of its limit too

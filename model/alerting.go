@@ -226,7 +226,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 	refusals := map[string]*refusal{}
 	for _, p := range w.projects {
 		b := p.budget
-		pst := p.status(th)
+		pst := p.status(w, th)
 		project := func(kind AlertKind, of int64) {
 			a := base
 			a.Project, a.Kind, a.Cap, a.Used, a.Level = p.name, kind, of, p.used, max(pst.Level, LevelWarn)
@@ -379,7 +379,9 @@ func (l *Ledger) runOutCondition(f *Forecast, now time.Time) AlertCondition {
 	switch {
 	case !l.runOutJudged(now):
 		return ConditionUnknown
-	case f.RunsOut && f.RunsOutIn == 0 && f.Remaining <= 0:
+	case f.RunsOut && f.RunsOutIn == 0 && (f.Remaining <= 0 || f.LimitHeld):
+		// (or a budget_exceeded 402 holds it at its limit, and the
+		// refusals alert says so)
 		// the cap is used up: no forecast is left, and the line's own alert
 		// (allocation_reached, usage_limit_reached, project_limit_reached)
 		// says so — a run_out fired now would say the same a second time. One

@@ -466,19 +466,23 @@ func TestAlertProjectsWaitForTheirCredits(t *testing.T) {
 // TestRefusalAlertsAreNeverOK: a workspace at 2 % of its own allocation whose
 // project "research" is refused at its usage limit (the demo's hooli-ml, and
 // acme in the README's first steps) fires a refusals alert at the row's
-// verdict (critical: a project at its limit is not its workspace OUT), and one without a limited project at warn at least:
-// the pane drew "✓ firing: the API refuses acme's calls" and the webhook said
-// "level": "ok" for refused calls.
+// verdict (critical: a project at its limit is not its workspace OUT); one
+// refused with budget_exceeded far under its counters is held at the limit
+// that refused it (critical, "limit reached"), and one refused with another
+// code at warn at least: the pane drew "✓ firing: the API refuses acme's
+// calls" and the webhook said "level": "ok" for refused calls.
 func TestRefusalAlertsAreNeverOK(t *testing.T) {
 	l := NewLedger(MonthlyUTC, t0)
 	l.SetSettings("acme", Settings{Allocation: 10_000}, ms(0))
 	l.SetBudget("acme", "research", ProjectBudget{Limit: 200}, ms(0))
 	l.SetSettings("beta", Settings{Allocation: 10_000}, ms(0))
+	l.SetSettings("gamma", Settings{Allocation: 10_000}, ms(0))
 	for _, e := range []Event{use("acme", "research", "/responses", 200, time.Minute), refusal("acme", "research", "budget_exceeded", 2*time.Minute),
-		use("beta", "", "/responses", 100, time.Minute), refusal("beta", "", "budget_exceeded", 2*time.Minute)} {
+		use("beta", "", "/responses", 100, time.Minute), refusal("beta", "", "budget_exceeded", 2*time.Minute),
+		use("gamma", "", "/responses", 100, time.Minute), refusal("gamma", "", "subscription_lapsed", 2*time.Minute)} {
 		l.Apply(&e)
 	}
-	want := map[string]Level{"acme": LevelCritical, "beta": LevelWarn}
+	want := map[string]Level{"acme": LevelCritical, "beta": LevelCritical, "gamma": LevelWarn}
 	n := 0
 	for _, a := range EvaluateAlerts(l, t0.Add(3*time.Minute), FeedHealth{Connected: true}, AlertOptions{}, nil) {
 		if a.Kind != AlertRefusals {
@@ -489,8 +493,8 @@ func TestRefusalAlertsAreNeverOK(t *testing.T) {
 			t.Errorf("%s: refusals alert at level %v, want %v", a.ID, a.Level, want[a.Workspace])
 		}
 	}
-	if n != 2 {
-		t.Fatalf("%d refusals alerts, want 2 (acme's and beta's)", n)
+	if n != 3 {
+		t.Fatalf("%d refusals alerts, want 3 (acme's, beta's and gamma's)", n)
 	}
 }
 

@@ -51,7 +51,7 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 			p := w.project(e.Project)
 			class := ClassOf(e.Code)
 			l.refusalsChanged()
-			l.refusals.pushOlder(Refusal{Event: *e, Class: class, By: l.refusedBy(w, p, class)})
+			l.refusals.pushOlder(Refusal{Event: *e, Class: class, By: refusedBy(w, p, class)})
 		}
 	}
 	if ms := from.UnixMilli(); ms < l.observedFrom {

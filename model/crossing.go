@@ -230,7 +230,7 @@ func (l *Ledger) fireProject(w *wsState, p *projState, ts int64) {
 		}
 		p.fired |= uint8(ln.bit)
 		if ln.kind == CrossProjectAlert {
-			ln.level = max(p.status(th).Level, LevelWarn)
+			ln.level = max(p.status(w, th).Level, LevelWarn)
 		}
 		l.pushCrossing(Crossing{Kind: ln.kind, Workspace: w.name, Project: p.name, Threshold: ln.th, Used: p.used, Of: ln.of,
 			CapKind: ln.cap, Level: ln.level, TS: ts})

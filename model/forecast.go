@@ -111,6 +111,10 @@ type Forecast struct {
 	// window still holds the spending that brought it there.
 	Reached       bool
 	TypicalCharge float64
+	// LimitHeld is true when a budget_exceeded 402 that stands holds the
+	// forecast's budget at its usage limit (Status.LimitHeld): Reached, and
+	// its words are "limit reached" whatever cap binds by the counters.
+	LimitHeld bool
 	// Loading is true while the ledger's last hour is read back
 	// (Ledger.HistoryPending): burn, idle and run-out are made on part of the
 	// hour, and nothing may be judged from them yet.
@@ -138,11 +142,22 @@ func (l *Ledger) forecast(w *wsState, now time.Time) Forecast {
 	if !f.RemainingKnown {
 		return f
 	}
-	if s := &w.settings; s.RechargeBelow > 0 && s.RechargeAmount > 0 && st.CapKind == CapAllocation {
+	if s := &w.settings; s.RechargeBelow > 0 && s.RechargeAmount > 0 && st.CapKind == CapAllocation && !st.LimitHeld {
 		f.Recharges, f.RechargeBelow, f.RechargeAmount = true, s.RechargeBelow, s.RechargeAmount
 		f.usageLimit, f.used = s.UsageLimit, w.used
 	}
-	return f.project()
+	return f.project().held(st.LimitHeld)
+}
+
+// held is f for a budget a budget_exceeded 402 holds at its usage limit
+// (Status.LimitHeld, when on): reached, whatever the counters leave and the
+// window still holds, as a credits_exhausted 402 makes a workspace OUT.
+func (f Forecast) held(on bool) Forecast {
+	if on {
+		f.RunsOut, f.RunsOutIn, f.Reached, f.PaceMultiple, f.LimitHeld = true, 0, true, 0, true
+		f.RechargeDue, f.AfterRecharges = false, false
+	}
+	return f
 }
 
 // burnForecast is the part of a Forecast that burn history r gives alone

@@ -16,11 +16,13 @@ import (
 // (Ledger.judge: Assess of the workspace and of each project's usage limit).
 //
 // refusing overrides, for the workspaces it names, whether the API refuses
-// them with credits_exhausted (Summary.Blocked): the counters cannot order a
-// 402 and a credit added in the same period, the history read back does
-// (Ledger.Backfill; see RefusalUndecided). nil leaves each to the counters,
-// as Seed does. j and j.Limited are reused from one call to the next.
-func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit func(j *Judged)) {
+// them with credits_exhausted (Summary.Blocked) and which of their projects
+// a budget_exceeded 402 still refuses: the counters cannot order a 402 and a
+// credit added or a success in the same period, the history read back does
+// (Ledger.Backfill, Ledger.RefusalState; see RefusalUndecided). nil leaves
+// each to the counters, as Seed does: OUT by them alone, no budget_exceeded
+// standing. j and j.Limited are reused from one call to the next.
+func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]RefusalState, visit func(j *Judged)) {
 	js := prepareJudgement(s, defaults, refusing)
 	js.judgeRange(0, len(js.order), func(_ int, j *Judged) { visit(j) })
 }
@@ -32,7 +34,7 @@ func JudgeSnapshot(s *Snapshot, defaults []int, refusing map[string]bool, visit 
 // a lock). j is reused by each goroutine from one call to the next. It
 // returns when every visit has returned. At 100k workspaces judging is a
 // third of mavtop check; the machine's second core halves it.
-func JudgeSnapshotEach(s *Snapshot, defaults []int, refusing map[string]bool, workers int, start func(n int), visit func(i int, j *Judged)) {
+func JudgeSnapshotEach(s *Snapshot, defaults []int, refusing map[string]RefusalState, workers int, start func(n int), visit func(i int, j *Judged)) {
 	js := prepareJudgement(s, defaults, refusing)
 	n := len(js.order)
 	start(n)
@@ -62,7 +64,7 @@ const judgeChunk = 2_000
 type judgement struct {
 	s         *Snapshot
 	l         *Ledger
-	refusing  map[string]bool
+	refusing  map[string]RefusalState
 	entries   []judgeEntry
 	order     []judgeNamed
 	richOrder []*wsState
@@ -79,7 +81,7 @@ type judgeNamed struct {
 	at   int32
 }
 
-func prepareJudgement(s *Snapshot, defaults []int, refusing map[string]bool) *judgement {
+func prepareJudgement(s *Snapshot, defaults []int, refusing map[string]RefusalState) *judgement {
 	l := &Ledger{period: s.Period, defaults: defaults}
 	// the workspaces with projects (used_by, refused, budgets), built by
 	// Seed's own fold; every other is its counters and settings alone
@@ -237,8 +239,11 @@ func (js *judgement) judgeRange(lo, hi int, visit func(i int, j *Judged)) {
 			w.unreadable = s.Unreadable[name]
 		}
 		w.blocked = w.blockedByCounters(s.Period)
-		if on, ok := js.refusing[name]; ok {
-			w.blocked = on
+		if r, ok := js.refusing[name]; ok {
+			w.blocked = r.Blocked
+			for _, pn := range r.LimitRefused {
+				w.project(pn).setRefusing(CodeBudgetExceeded, true)
+			}
 		}
 		js.l.judge(w, &j)
 		visit(i, &j)
@@ -255,11 +260,14 @@ func (w *wsState) blockedByCounters(p Period) bool {
 
 // RefusalUndecided returns the workspaces of s whose refusal state the
 // counters cannot decide — refused with credits_exhausted this period and
-// given credit this period too (recharged, or the allocation raised), or
-// with a 402 count that cannot be read (Snapshot.Unreadable) — each
-// with the raise's time (unix ms; 1 when recharged without a raise this
-// period): a 402 older than that is ended by it. The history read back newest
-// first decides them (Ledger.Backfill).
+// given credit this period too (recharged, or the allocation raised), with a
+// 402 count that cannot be read (Snapshot.Unreadable), or refused with
+// budget_exceeded this period (whether the 402 still stands, newer than the
+// project's last success and any raise of its limit, only the history
+// says) — each with the raise's time (unix ms; 1 when recharged without a
+// raise this period, 0 without credit added): a 402 older than that is ended
+// by it. The history read back newest first decides them (Ledger.Backfill,
+// until Ledger.RefusalDecided).
 func RefusalUndecided(s *Snapshot) map[string]int64 {
 	credit := map[string]int64{}
 	for ws, st := range s.Settings {
@@ -284,6 +292,11 @@ func RefusalUndecided(s *Snapshot) map[string]int64 {
 	undecided := map[string]int64{}
 	for ws, n := range refused {
 		if n != 0 {
+			undecided[ws] = credit[ws]
+		}
+	}
+	for f, n := range s.Refused {
+		if ws, _, code, ok := SplitRefusedField(f); ok && n > 0 && code == CodeBudgetExceeded {
 			undecided[ws] = credit[ws]
 		}
 	}
@@ -348,4 +361,60 @@ func (s *Snapshot) Only(keep map[string]int64) *Snapshot {
 		}
 	}
 	return out
+}
+
+// RefusalState is what a ledger holds of a workspace's refusals, as
+// JudgeSnapshot takes it: OUT (Summary.Blocked: refused with
+// credits_exhausted, no credit added since) and the projects a
+// budget_exceeded 402 still refuses (newer than their last success, their
+// limit not raised since), by name.
+type RefusalState struct {
+	Blocked      bool
+	LimitRefused []string
+}
+
+// RefusalState returns workspace ws's refusal state (see RefusalState);
+// false when the ledger does not know ws.
+func (l *Ledger) RefusalState(ws string) (RefusalState, bool) {
+	w := l.ws[ws]
+	if w == nil {
+		return RefusalState{}, false
+	}
+	r := RefusalState{Blocked: w.blocked}
+	for _, p := range w.projects {
+		if p.refusing[CodeBudgetExceeded] {
+			r.LimitRefused = append(r.LimitRefused, p.name)
+		}
+	}
+	slices.Sort(r.LimitRefused)
+	return r, true
+}
+
+// RefusalDecided reports whether the history folded into the ledger so far
+// (Backfill, newest first) decides workspace ws's refusal state where its
+// counters could not (RefusalUndecided): OUT, when it was refused with
+// credits_exhausted and given credit this period (or its 402 count cannot
+// be read), by a newer credits_exhausted 402, recharge or raise; and each
+// project refused with budget_exceeded this period by its newest 402, a
+// newer success or a raise of its limit. A reader of the history stops
+// once every undecided workspace is decided.
+func (l *Ledger) RefusalDecided(ws string) bool {
+	w := l.ws[ws]
+	if w == nil {
+		return true // nothing of it to decide
+	}
+	credits := w.refused[RefusedCredits] > 0 && (w.recharged > 0 || w.raisedIn(l.period)) ||
+		strings.HasPrefix(w.unreadable, `counter "refused:`)
+	if credits && w.hist&histBlocked == 0 {
+		return false
+	}
+	for _, p := range w.projects {
+		if p.refused[CodeBudgetExceeded] <= 0 || p.settled {
+			continue
+		}
+		if _, decided := p.refusing[CodeBudgetExceeded]; !decided {
+			return false
+		}
+	}
+	return true
 }

@@ -128,7 +128,7 @@ func TestJudgeSnapshotIsTheSeededLedgers(t *testing.T) {
 // given the history decides them as the whole ledger given it does, so
 // JudgeSnapshot with its decisions equals the whole ledger's JudgeAll.
 func TestJudgeSnapshotTakesTheHistorysOrder(t *testing.T) {
-	totalDecided := 0
+	totalDecided, heldByHistory := 0, 0
 	for seed := range uint64(40) {
 		s := hostileSnapshot(seed, t0)
 		l := NewLedger(MonthlyUTC, t0)
@@ -145,6 +145,12 @@ func TestJudgeSnapshotTakesTheHistorysOrder(t *testing.T) {
 			}
 			if credit > 0 && sum.Refused[RefusedCredits] != 0 {
 				want[sum.Name] = credit
+			}
+			for _, ps := range l.Projects(sum.Name) {
+				// a budget_exceeded this period: whether it stands is the history's
+				if n := s.Refused[RefusedField(sum.Name, ps.Name, CodeBudgetExceeded)]; n > 0 {
+					want[sum.Name] = credit
+				}
 			}
 		}
 		undecided := RefusalUndecided(s)
@@ -167,14 +173,17 @@ func TestJudgeSnapshotTakesTheHistorysOrder(t *testing.T) {
 		slices.Sort(names) // the map's order would make the history differ from run to run
 		var evs []Event
 		ts := t0.UnixMilli()
+		projects := []string{"", "a", "b", "c"}
 		for i := range 300 {
 			ts -= 1 + r.Int64N(20_000)
-			e := Event{ID: fmt.Sprintf("%d-0", ts), TS: ts, Workspace: names[r.IntN(len(names))], Project: "a", Endpoint: "/responses", Status: 200, Credits: 1}
-			switch i % 3 {
+			e := Event{ID: fmt.Sprintf("%d-0", ts), TS: ts, Workspace: names[r.IntN(len(names))], Project: projects[r.IntN(len(projects))], Endpoint: "/responses", Status: 200, Credits: 1}
+			switch i % 4 {
 			case 0:
-				e.Kind, e.Status, e.Credits = KindRecharge, 0, 10
+				e.Kind, e.Status, e.Credits, e.Project = KindRecharge, 0, 10, ""
 			case 1:
 				e.Status, e.Code, e.Credits = 402, CodeCreditsExhausted, 0
+			case 2:
+				e.Status, e.Code, e.Credits = 402, CodeBudgetExceeded, 0
 			}
 			evs = append(evs, e)
 		}
@@ -190,10 +199,10 @@ func TestJudgeSnapshotTakesTheHistorysOrder(t *testing.T) {
 		sub := NewLedger(MonthlyUTC, t0)
 		sub.Seed(s.Only(named), t0)
 		sub.Backfill(evs, from)
-		refusing := map[string]bool{}
+		refusing := map[string]RefusalState{}
 		for ws := range named {
-			if sum, ok := sub.Summary(ws); ok {
-				refusing[ws] = sum.Blocked
+			if rs, ok := sub.RefusalState(ws); ok {
+				refusing[ws] = rs
 			}
 		}
 		wantJ := judgedOf(l.JudgeAll)
@@ -211,11 +220,14 @@ func TestJudgeSnapshotTakesTheHistorysOrder(t *testing.T) {
 			if byCounters[i].Blocked != wantJ[i].Blocked {
 				decided++
 			}
+			if byCounters[i].Verdict.LimitReached != wantJ[i].Verdict.LimitReached {
+				heldByHistory++
+			}
 		}
 		totalDecided += decided
 	}
-	if totalDecided == 0 {
-		t.Fatal("the history changed no workspace's OUT: the fixture misses the case")
+	if totalDecided == 0 || heldByHistory == 0 {
+		t.Fatalf("the history changed %d workspaces' OUT, %d a limit reached: the fixture misses the case", totalDecided, heldByHistory)
 	}
 }
 
@@ -253,10 +265,10 @@ func TestJudgeSnapshotEachIsJudgeSnapshot(t *testing.T) {
 		}
 	}
 	for _, s := range []*Snapshot{big, hostileSnapshot(3, t0)} {
-		refusing := map[string]bool{}
+		refusing := map[string]RefusalState{}
 		for ws := range s.Used {
 			if len(refusing) < 50 {
-				refusing[ws] = len(refusing)%2 == 0
+				refusing[ws] = RefusalState{Blocked: len(refusing)%2 == 0, LimitRefused: []string{"a", ""}[:len(refusing)%3]}
 			}
 		}
 		want := judgedOf(func(v func(*Judged)) { JudgeSnapshot(s, []int{30, 60, 80}, refusing, v) })

@@ -512,7 +512,7 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 	class := ClassOf(e.Code)
 	w.refused[class]++
 	l.refusedAll[class]++
-	by := l.refusedBy(w, p, class)
+	by := refusedBy(w, p, class)
 	if class == RefusedCredits {
 		if !w.blocked {
 			w.startOut(l.period)
@@ -592,7 +592,7 @@ func (p *projState) setRefusing(code string, on bool) {
 // nearer refuses too, so the nearer is certainly one that refused it — and
 // BudgetBoth when they have as few left or both are reached (either refuses
 // it). With neither known to mavtop it cannot say (BudgetWorkspaceOrProject).
-func (l *Ledger) refusedBy(w *wsState, p *projState, class RefusalClass) Budget {
+func refusedBy(w *wsState, p *projState, class RefusalClass) Budget {
 	switch class {
 	case RefusedCredits:
 		return BudgetAccount

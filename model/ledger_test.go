@@ -232,12 +232,14 @@ func TestCreditsExhaustedIsOutUntilCreditsAreAdded(t *testing.T) {
 		r := refusal("acme", "", CodeCreditsExhausted, time.Duration(i)*time.Second)
 		l.Apply(&r)
 	}
-	// a usage limit's 402 is judged by the limit, never OUT by itself
+	// a usage limit's 402 is never OUT by itself: it holds the limit that
+	// refused it reached (a call without a project: the workspace's own,
+	// one mavtop was not told of), critical, "limit reached"
 	b := refusal("acme", "", CodeBudgetExceeded, 10*time.Second)
 	l.SetSettings("other", Settings{Allocation: 5000}, ms(0))
 	b.Workspace = "other"
 	l.Apply(&b)
-	if s, _ := l.Summary("other"); s.Blocked || s.Level != LevelOK {
+	if s, _ := l.Summary("other"); s.Blocked || s.Level != LevelCritical || !s.LimitHeld || !s.Verdict.LimitReached || s.Percent != 0 {
 		t.Fatalf("budget_exceeded with credits left: %+v", s)
 	}
 	// a recharge adds credits: no longer OUT
@@ -278,7 +280,8 @@ func TestOutIsRecoveredFromTheCounters(t *testing.T) {
 		}
 	}
 	// the last hour: globex was refused after its recharge (the counters
-	// alone cannot order them); initech's budget_exceeded stays the limit's
+	// alone cannot order them); initech's budget_exceeded, read back and
+	// not followed by a success, holds its own limit reached: critical
 	hist := []Event{ // newest first
 		refusal("globex", "", CodeCreditsExhausted, -time.Minute),
 		{TS: ms(-2 * time.Minute), Workspace: "globex", Credits: 500, Kind: KindRecharge},
@@ -287,7 +290,7 @@ func TestOutIsRecoveredFromTheCounters(t *testing.T) {
 	l2 := NewLedger(MonthlyUTC, t0)
 	l2.Seed(snap, t0)
 	l2.Backfill(hist, t0.Add(-time.Hour))
-	for ws, lv := range map[string]Level{"umbrella": LevelExhausted, "globex": LevelExhausted, "initech": LevelHigh} {
+	for ws, lv := range map[string]Level{"umbrella": LevelExhausted, "globex": LevelExhausted, "initech": LevelCritical} {
 		if s, _ := l2.Summary(ws); s.Level != lv || s.Blocked != (lv == LevelExhausted) {
 			t.Fatalf("%s after the history: %+v, want %v", ws, s, lv)
 		}

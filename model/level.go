@@ -86,9 +86,15 @@ type Usage struct {
 	Used int64
 	// Recharged is credits added by recharges this period (the recharged hash).
 	Recharged int64
-	// Refusing is true while the API refuses the workspace with a credits or
-	// usage-limit 402 and no credit has been added since.
+	// Refusing is true while the API refuses the workspace with a
+	// credits_exhausted 402 and no credit has been added since: OUT.
 	Refusing bool
+	// LimitRefusing is true while the API refuses the budget with a
+	// budget_exceeded 402 that still stands (newer than the refused
+	// project's last success, its limit not raised since, this period): the
+	// API's word that this budget's usage limit is reached, whatever the
+	// counters leave (Status.LimitHeld).
+	LimitRefusing bool
 	// Unreadable says why Used or Recharged could not be read from Redis
 	// ("" when they could): Assess then judges LevelUnknown.
 	Unreadable string
@@ -131,6 +137,12 @@ type Status struct {
 	// stored value cannot be read: Settings.Unreadable), not a counter's:
 	// the counters are sound, the cap they are judged against is not known.
 	UnreadableSettings bool
+	// LimitHeld is true while a budget_exceeded 402 holds this budget at its
+	// usage limit (Usage.LimitRefusing): "limit reached" on every surface,
+	// Level at least LevelCritical — never LevelExhausted by it alone: OUT
+	// is remaining ≤ 0 or a credits_exhausted 402. The figures stay the
+	// counters'.
+	LimitHeld bool
 }
 
 // HasCap reports whether there is a cap to judge against.
@@ -144,6 +156,10 @@ func (st *Status) HasCap() bool { return st.CapKind != CapNone }
 // LevelCritical (with fewer, the last reached is always LevelCritical). A
 // threshold t is reached when used ≥ t % of the cap, exactly (in integers).
 // Used ≥ cap, or u.Refusing, is LevelExhausted; no cap at all is LevelNone.
+// A budget_exceeded 402 that stands (u.LimitRefusing) makes it at least
+// LevelCritical, with LimitHeld ("limit reached"), whatever the counters or
+// the settings say, cap or none, readable or not: the API is the authority
+// on what it refused.
 // A usage that could not be read (u.Unreadable), or settings stored but not
 // readable (s.Unreadable: present, so not "unset"), is LevelUnknown whatever
 // the cap, unless the API is refusing (u.Refusing: LevelExhausted, the API's
@@ -174,12 +190,18 @@ func Assess(s *Settings, u Usage, defaults []int) Status {
 	if u.Unreadable != "" { // the cap the settings name, nothing judged against it
 		st.Used, st.OverLimit, st.LimitPercent = 0, false, 0
 		st.Unreadable, st.Level = u.Unreadable, LevelUnknown
+		if u.LimitRefusing {
+			st.Level, st.LimitHeld = LevelCritical, true
+		}
 		if u.Refusing {
 			st.Level = LevelExhausted
 		}
 		return st
 	}
 	if st.CapKind == CapNone {
+		if u.LimitRefusing {
+			st.Level, st.LimitHeld = LevelCritical, true
+		}
 		if u.Refusing {
 			st.Level = LevelExhausted
 		}
@@ -193,6 +215,9 @@ func Assess(s *Settings, u Usage, defaults []int) Status {
 		}
 	}
 	st.Level = thresholdLevel(st.Passed, len(st.Thresholds))
+	if u.LimitRefusing {
+		st.Level, st.LimitHeld = max(st.Level, LevelCritical), true
+	}
 	if u.Used >= st.Cap || u.Refusing {
 		st.Level = LevelExhausted
 	}

@@ -71,7 +71,7 @@ func TestARefusalEndsWhenTheSettingThatCausedItChanges(t *testing.T) {
 			name:   "project limit raised, counters under it when refused",
 			setup:  []raiseOp{set(Settings{Allocation: 1_000_000}), budget(ProjectBudget{Limit: 1000}), spend(950, -3*time.Hour), refused(CodeBudgetExceeded, -5*time.Minute)},
 			change: []raiseOp{budget(ProjectBudget{Limit: 2000, RaisedAt: at(-2 * time.Minute)})},
-			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionHolds},
+			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
 			after:  raiseJudged{LevelOK, false, ConditionEnded, ConditionEnded},
 		},
 		{
@@ -79,7 +79,7 @@ func TestARefusalEndsWhenTheSettingThatCausedItChanges(t *testing.T) {
 			setup: []raiseOp{set(Settings{Allocation: 1_000_000}), budget(ProjectBudget{Limit: 1000}), spend(950, -3*time.Hour), refused(CodeBudgetExceeded, -5*time.Minute)},
 			change: []raiseOp{{budget: &ProjectBudget{Limit: 2000, RaisedAt: at(-2 * time.Minute)}, unseen: true},
 				{reread: true}},
-			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionHolds},
+			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
 			after:  raiseJudged{LevelOK, false, ConditionEnded, ConditionEnded},
 		},
 		{
@@ -87,42 +87,42 @@ func TestARefusalEndsWhenTheSettingThatCausedItChanges(t *testing.T) {
 			setup: []raiseOp{set(Settings{Allocation: 1_000_000, UsageLimit: 1000}), spend(950, -3*time.Hour), refused(CodeBudgetExceeded, -5*time.Minute)},
 			change: []raiseOp{{settings: &Settings{Allocation: 1_000_000, UsageLimit: 2000, LimitRaisedAt: at(-2 * time.Minute)}, unseen: true},
 				{reread: true}},
-			before: raiseJudged{LevelCritical, false, ConditionHolds, ConditionEnded},
+			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
 			after:  raiseJudged{LevelOK, false, ConditionEnded, ConditionEnded},
 		},
 		{
 			name:   "project limit removed",
 			setup:  []raiseOp{set(Settings{Allocation: 1_000_000}), budget(ProjectBudget{Limit: 1000}), spend(950, -3*time.Hour), refused(CodeBudgetExceeded, -5*time.Minute)},
 			change: []raiseOp{budget(ProjectBudget{RaisedAt: at(-2 * time.Minute)})},
-			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionHolds},
+			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
 			after:  raiseJudged{LevelOK, false, ConditionEnded, ConditionEnded},
 		},
 		{
 			name:   "project limit lowered: still refused",
 			setup:  []raiseOp{set(Settings{Allocation: 1_000_000}), budget(ProjectBudget{Limit: 1000}), spend(900, -3*time.Hour), refused(CodeBudgetExceeded, -5*time.Minute)},
 			change: []raiseOp{budget(ProjectBudget{Limit: 990})},
-			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionHolds},
-			after:  raiseJudged{LevelCritical, true, ConditionHolds, ConditionHolds},
+			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
+			after:  raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
 		},
 		{
 			name:   "project limit raised, then refused again",
 			setup:  []raiseOp{set(Settings{Allocation: 1_000_000}), budget(ProjectBudget{Limit: 1000}), spend(950, -3*time.Hour), refused(CodeBudgetExceeded, -5*time.Minute)},
 			change: []raiseOp{budget(ProjectBudget{Limit: 1100, RaisedAt: at(-2 * time.Minute)}), refused(CodeBudgetExceeded, -time.Minute)},
-			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionHolds},
-			after:  raiseJudged{LevelHigh, true, ConditionHolds, ConditionHolds},
+			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
+			after:  raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown}, // 950 of 1,100 is high by the counters: the 402 holds it at the limit
 		},
 		{
 			name:   "workspace usage limit raised",
 			setup:  []raiseOp{set(Settings{Allocation: 1_000_000, UsageLimit: 1000}), budget(ProjectBudget{Limit: 5000}), spend(950, -3*time.Hour), refused(CodeBudgetExceeded, -5*time.Minute)},
 			change: []raiseOp{set(Settings{Allocation: 1_000_000, UsageLimit: 2000, LimitRaisedAt: at(-2 * time.Minute)})},
-			before: raiseJudged{LevelCritical, false, ConditionHolds, ConditionEnded},
+			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
 			after:  raiseJudged{LevelOK, false, ConditionEnded, ConditionEnded},
 		},
 		{
 			name:   "workspace usage limit removed",
 			setup:  []raiseOp{set(Settings{Allocation: 1_000_000, UsageLimit: 1000}), spend(950, -3*time.Hour), refused(CodeBudgetExceeded, -5*time.Minute)},
 			change: []raiseOp{set(Settings{Allocation: 1_000_000, LimitRaisedAt: at(-2 * time.Minute)})},
-			before: raiseJudged{LevelCritical, false, ConditionHolds, ConditionEnded},
+			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
 			after:  raiseJudged{LevelOK, false, ConditionEnded, ConditionEnded},
 		},
 		{
@@ -130,8 +130,8 @@ func TestARefusalEndsWhenTheSettingThatCausedItChanges(t *testing.T) {
 			setup: []raiseOp{set(Settings{Allocation: 1_000_000, UsageLimit: 1200}), budget(ProjectBudget{Limit: 960}),
 				spend(950, -3*time.Hour), refused(CodeBudgetExceeded, -5*time.Minute)},
 			change: []raiseOp{set(Settings{Allocation: 1_000_000, UsageLimit: 2000, LimitRaisedAt: at(-2 * time.Minute)})},
-			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionHolds},
-			after:  raiseJudged{LevelCritical, true, ConditionHolds, ConditionHolds},
+			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
+			after:  raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
 		},
 		{
 			name:   "allocation raised ends OUT",
@@ -151,7 +151,7 @@ func TestARefusalEndsWhenTheSettingThatCausedItChanges(t *testing.T) {
 			name:   "the period rolled over",
 			setup:  []raiseOp{set(Settings{Allocation: 1_000_000}), budget(ProjectBudget{Limit: 1000}), spend(950, -3*time.Hour), refused(CodeBudgetExceeded, -5*time.Minute)},
 			change: []raiseOp{{rollover: true}},
-			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionHolds},
+			before: raiseJudged{LevelCritical, true, ConditionHolds, ConditionUnknown},
 			after:  raiseJudged{LevelOK, false, noAlert, ConditionEnded},
 		},
 	}
@@ -234,12 +234,14 @@ func TestARefusalEndsWhenTheSettingThatCausedItChanges(t *testing.T) {
 				l.EndHistory()
 				return l
 			}
-			// check judges the counters and the settings hash alone
+			// check judges the counters and the settings hash, and the hour
+			// read back for what they cannot decide (RefusalUndecided), as
+			// cmd's judgeWorkspaces does
 			check := func() Level {
 				snap := live.Totals()
 				snap.Settings, snap.Budgets = settings, budgets
 				lv := Level(255)
-				JudgeSnapshot(snap, nil, nil, func(j *Judged) {
+				JudgeSnapshot(snap, nil, refusalStates(snap, hist, judgeAt), func(j *Judged) {
 					if j.Name == ws {
 						lv = j.Verdict.Level
 					}
@@ -264,4 +266,28 @@ func TestARefusalEndsWhenTheSettingThatCausedItChanges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refusalStates is what check takes from the history (hist, oldest first)
+// for the workspaces snap's counters cannot decide (RefusalUndecided): a
+// ledger seeded with their part of snap, given the history newest first.
+func refusalStates(snap *Snapshot, hist []Event, now time.Time) map[string]RefusalState {
+	undecided := RefusalUndecided(snap)
+	if len(undecided) == 0 {
+		return nil
+	}
+	l := NewLedger(MonthlyUTC, now)
+	l.Seed(snap.Only(undecided), now)
+	back := make([]Event, 0, len(hist))
+	for i := len(hist) - 1; i >= 0; i-- {
+		back = append(back, hist[i])
+	}
+	l.Backfill(back, now.Add(-4*time.Hour))
+	out := map[string]RefusalState{}
+	for ws := range undecided {
+		if r, ok := l.RefusalState(ws); ok {
+			out[ws] = r
+		}
+	}
+	return out
 }

@@ -71,11 +71,13 @@ var orderCompare = [numOrders]func(a, b rankKey) int{
 func (l *Ledger) rankKeyOf(w *wsState) rankKey {
 	st := w.status(l.defaults)
 	exhausted := st.Level == LevelExhausted
-	if w.limits {
+	hasCap, percent := st.HasCap(), st.Percent
+	if w.limits || w.refused[RefusedBudget] > 0 {
 		v := l.verdict(w, st) // as the row shows it (CompareByUse)
-		st, exhausted = v.Status, v.Level == LevelExhausted
+		exhausted = v.Level == LevelExhausted
+		hasCap, percent = v.rankCap(&v.Status)
 	}
-	return rankKey{exhausted: exhausted, hasCap: st.HasCap(), percent: st.Percent,
+	return rankKey{exhausted: exhausted, hasCap: hasCap, percent: percent,
 		used: w.used, refused: w.refused.Total(), lastTS: w.lastTS, name: w.name}
 }
 

@@ -168,3 +168,43 @@ func (l *Ledger) Uncounted(rows []Refusal) int {
 	}
 	return n
 }
+
+// limitHeld says which usage limits a budget_exceeded 402 of project p of
+// workspace w holds reached: the project's (project), the workspace's own
+// (workspace), or both. It holds while it stands — p.refusing: newer than
+// p's last success, its limit not raised or removed since (LimitRaised),
+// this period — and the refused hash counts it (the counters are the
+// truth: a 402 in the stream alone holds nothing). Which limit refused is
+// the 402 log's rule (refusedBy) on what the ledger holds now: the one of
+// the two that is set, the nearer of both, either when they are as near.
+// With neither known to mavtop the project's, or the workspace's for a
+// call made without a project (only its limit can refuse that).
+func (p *projState) limitHeld(w *wsState) (project, workspace bool) {
+	if p.refused[CodeBudgetExceeded] <= 0 || !p.refusing[CodeBudgetExceeded] {
+		return false, false
+	}
+	switch refusedBy(w, p, RefusedBudget) {
+	case BudgetProject:
+		return true, false
+	case BudgetWorkspace:
+		return false, true
+	case BudgetBoth:
+		return true, true
+	}
+	return p.name != "", p.name == "" // BudgetWorkspaceOrProject
+}
+
+// limitHeld reports whether a budget_exceeded 402 holds the workspace's own
+// usage limit reached (projState.limitHeld of any of its projects). It walks
+// the projects only when the refused hash counts such a 402 this period.
+func (w *wsState) limitHeld() bool {
+	if w.refused[RefusedBudget] <= 0 {
+		return false
+	}
+	for _, p := range w.projects {
+		if _, ws := p.limitHeld(w); ws {
+			return true
+		}
+	}
+	return false
+}

@@ -30,15 +30,27 @@ type Summary struct {
 	Verdict Verdict
 }
 
-// status judges the workspace with Assess: the one judgement.
+// status judges the workspace with Assess: the one judgement. A
+// budget_exceeded 402 of its own usage limit that stands holds it at the
+// limit (wsState.limitHeld).
 func (w *wsState) status(defaults []int) Status {
-	return Assess(&w.settings, Usage{Used: w.used, Recharged: w.recharged, Refusing: w.blocked, Unreadable: w.unreadable}, defaults)
+	return Assess(&w.settings, Usage{Used: w.used, Recharged: w.recharged, Refusing: w.blocked,
+		LimitRefusing: w.limitHeld(), Unreadable: w.unreadable}, defaults)
 }
 
-// status judges the project's budget with Assess, by the workspace's thresholds.
-func (p *projState) status(thresholds []int) Status {
+// status judges the project's budget with Assess, by the workspace's
+// thresholds: a budget_exceeded 402 of its own usage limit that stands holds
+// it at the limit (projState.limitHeld), w being its workspace. A project's
+// limit reached is its LevelExhausted, whether the counters or the API say
+// so: never its workspace OUT (Verdict.LimitReached).
+func (p *projState) status(w *wsState, thresholds []int) Status {
 	b := p.budget.Settings()
-	return Assess(&b, Usage{Used: p.used}, thresholds)
+	held, _ := p.limitHeld(w)
+	st := Assess(&b, Usage{Used: p.used, LimitRefusing: held}, thresholds)
+	if st.LimitHeld {
+		st.Level = LevelExhausted
+	}
+	return st
 }
 
 func (l *Ledger) summary(w *wsState) Summary {
@@ -87,10 +99,12 @@ func CompareByUse(a, b *Summary) int {
 	if c := cmp.Compare(b2i(bs.Level == LevelExhausted && !b.Verdict.LimitReached), b2i(as.Level == LevelExhausted && !a.Verdict.LimitReached)); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(b2i(bs.HasCap()), b2i(as.HasCap())); c != 0 {
+	ac, ap := a.Verdict.rankCap(as)
+	bc, bp := b.Verdict.rankCap(bs)
+	if c := cmp.Compare(b2i(bc), b2i(ac)); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(bs.Percent, as.Percent); c != 0 {
+	if c := cmp.Compare(bp, ap); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(b.Used, a.Used); c != 0 {
@@ -106,6 +120,18 @@ func (s *Summary) ranked() *Status {
 		return &s.Verdict.Status
 	}
 	return &s.Status
+}
+
+// rankCap is whether the row ranks as one with a cap, and at what percent:
+// st's (the status the row shows), but a limit reached (LimitReached: by
+// the counters, or held by a budget_exceeded 402 whatever they leave) ranks
+// as a cap at 100 % at least, above every row merely critical, as the row
+// says "limit reached".
+func (v *Verdict) rankCap(st *Status) (hasCap bool, percent float64) {
+	if v.LimitReached {
+		return true, max(st.Percent, 100)
+	}
+	return st.HasCap(), st.Percent
 }
 
 func b2i(b bool) int {
@@ -175,7 +201,7 @@ func (l *Ledger) Projects(ws string) []ProjectSummary {
 	out := make([]ProjectSummary, 0, len(w.projects))
 	th := w.settings.Thresholds(l.defaults)
 	for _, p := range w.projects {
-		ps := p.summary(p.status(th))
+		ps := p.summary(p.status(w, th))
 		sums := make(map[string]int64, len(p.endpoints))
 		for _, ec := range p.endpoints {
 			sums[ec.name] = ec.credits
@@ -246,6 +272,9 @@ type Verdict struct {
 	// LevelCritical, ranked above a workspace or project merely critical;
 	// the row says LimitReachedWords. OUT is the workspace's own: remaining
 	// ≤ 0, or a credits_exhausted 402 newer than the last credit added.
+	// A budget_exceeded 402 that stands (Status.LimitHeld) reaches the limit
+	// that refused it whatever the counters leave: a project's, or the
+	// workspace's own (Project "", its own Level then critical, not OUT).
 	LimitReached bool
 }
 
@@ -262,9 +291,9 @@ func (l *Ledger) Verdict(ws string) (Verdict, bool) {
 
 // verdict is w's Verdict, st its own status.
 func (l *Ledger) verdict(w *wsState, st Status) Verdict {
-	v := Verdict{Level: st.Level, Status: st}
+	v := Verdict{Level: st.Level, Status: st, LimitReached: st.LimitHeld && st.Level == LevelCritical}
 	l.eachLimited(w, func(p *projState, pst Status) {
-		level, reached := pst.Level, pst.Level == LevelExhausted
+		level, reached := pst.Level, pst.Level == LevelExhausted || pst.LimitHeld && pst.Level == LevelCritical
 		if reached {
 			level = LevelCritical // a project's limit reached is not the workspace OUT
 		}
@@ -299,23 +328,27 @@ func verdictRank(l Level) int {
 	return int(l) * 2
 }
 
-// eachLimited calls f with every project of w that has a usage limit and its
-// status: Assess of the limit by w's thresholds, the one judgement of a
-// project that Verdict, Judged and LimitedProjects weigh. It reads w's
-// thresholds only when w has such a project.
+// eachLimited calls f with every project of w that has a usage limit, or
+// that a budget_exceeded 402 holds at a limit mavtop was not told of
+// (projState.limitHeld), and its status: Assess of the limit by w's
+// thresholds, the one judgement of a project that Verdict, Judged and
+// LimitedProjects weigh. It reads w's thresholds only when w has such a
+// project.
 func (l *Ledger) eachLimited(w *wsState, f func(p *projState, st Status)) {
-	if !w.limits {
-		return // no project of it ever had a limit: no walk of its projects (the watcher asks at every forecast)
+	if !w.limits && w.refused[RefusedBudget] <= 0 {
+		return // no project of it ever had a limit or was refused by one: no walk of its projects (the watcher asks at every forecast)
 	}
 	var th []int
 	for _, p := range w.projects {
 		if !p.budget.Judged() {
-			continue
+			if held, _ := p.limitHeld(w); !held {
+				continue
+			}
 		}
 		if th == nil {
 			th = w.settings.Thresholds(l.defaults)
 		}
-		f(p, p.status(th))
+		f(p, p.status(w, th))
 	}
 }
 

@@ -36,12 +36,8 @@ func (l *Ledger) verdictForecast(w *wsState, now time.Time) (Verdict, Forecast) 
 	}
 	f := l.burnForecast(r, now)
 	f.Remaining, f.RemainingKnown = v.Status.Remaining, v.Status.RemainingKnown
-	f = f.project()
-	if p != nil && p.refusing[CodeBudgetExceeded] {
-		// the API refuses the project's calls now (a budget_exceeded newer
-		// than its last success): its limit is reached whatever mavtop's
-		// counters leave, as a credits_exhausted 402 makes a workspace OUT
-		f.RunsOut, f.RunsOutIn, f.Reached, f.PaceMultiple = true, 0, true, 0
-	}
-	return v, f
+	// the API refuses the project's calls now (a budget_exceeded newer than
+	// its last success): its limit is reached whatever mavtop's counters
+	// leave, as a credits_exhausted 402 makes a workspace OUT
+	return v, f.project().held(v.Status.LimitHeld)
 }

@@ -138,8 +138,18 @@ func (d *Detail) layout() []string {
 				used = p.Used
 			}
 		}
-		add("%s %s  verdict: project %s at %s of its usage limit (%s of %s credits)", vl.Style.Render(vl.Symbol), vl.Style.Render(vl.Word),
-			model.Sanitize(v.Project), percent(v.Status.Percent), credits(used), credits(v.Status.Cap))
+		switch {
+		case v.Status.LimitHeld && v.Status.Cap > 0:
+			// the API refuses it whatever the counters leave: both said, whose is whose
+			add("%s %s  verdict: %s · the API refuses its calls (402 budget_exceeded); by the counters %s of its usage limit (%s of %s credits)",
+				vl.Style.Render(vl.Symbol), vl.Style.Render(vl.Word), model.LimitReachedWords(v.Project), percent(v.Status.Percent), credits(used), credits(v.Status.Cap))
+		case v.Status.LimitHeld:
+			add("%s %s  verdict: %s · the API refuses its calls (402 budget_exceeded) by a usage limit mavtop was not told of (%s credits used)",
+				vl.Style.Render(vl.Symbol), vl.Style.Render(vl.Word), model.LimitReachedWords(v.Project), credits(used))
+		default:
+			add("%s %s  verdict: project %s at %s of its usage limit (%s of %s credits)", vl.Style.Render(vl.Symbol), vl.Style.Render(vl.Word),
+				model.Sanitize(v.Project), percent(v.Status.Percent), credits(used), credits(v.Status.Cap))
+		}
 	}
 	set := s.Settings
 	var conf []string
@@ -289,20 +299,27 @@ func (d *Detail) forecastLine(f model.Forecast, project bool) string {
 		fr += fmt.Sprintf(" · step +%s at %s left out of the burn", credits(f.Step), f.StepAt.Local().Format("15:04"))
 	}
 	if !f.RemainingKnown {
+		if f.LimitHeld { // by a usage limit mavtop was not told of: no figure of it
+			fr += " · " + st.Bad.Render(model.OutShort(model.CapLimit)+": 402 budget_exceeded newer than its last success")
+		}
 		return fr
 	}
 	fr += fmt.Sprintf(" · sustainable pace %s/h for the %s left", compact(f.PacePerHour), humanize(f.Left))
 	switch {
 	case s.Blocked && !project:
 		fr += " · " + st.Bad.Render("refused: credits_exhausted (OUT until credits are added)")
+	case f.LimitHeld:
+		// the API refuses its calls (a budget_exceeded newer than the last
+		// success, its limit not raised since): reached whatever the
+		// counters leave, and "left cannot cover one typical charge" said
+		// 27,000 could not cover 25
+		held := model.OutShort(model.CapLimit) + ": 402 budget_exceeded newer than its last success"
+		if f.Remaining > 0 {
+			held += " (" + credits(f.Remaining) + " left by the counters)"
+		}
+		fr += " · " + st.Bad.Render(held)
 	case f.Reached && f.Remaining > 0 && float64(f.Remaining) < f.TypicalCharge:
 		fr += " · " + st.Bad.Render(fmt.Sprintf("reached: %s left cannot cover one typical charge (%s)", credits(f.Remaining), credits(int64(f.TypicalCharge+0.5))))
-	case f.Reached && f.Remaining > 0 && project:
-		// credits are left by the counters (a limit raised after the
-		// refusal), yet the API refused the project's newest call: it is
-		// reached until a call goes through, and "left cannot cover one
-		// typical charge" said 27,000 could not cover 25
-		fr += " · " + st.Bad.Render(fmt.Sprintf("refused: budget_exceeded newer than its last success (%s left by the counters)", credits(f.Remaining)))
 	case f.RunsOut && f.AfterRecharges:
 		fr += " · " + st.Bad.Render(fmt.Sprintf("runs out after recharges in %s (~%d top-ups of %s, then the usage limit)",
 			humanize(f.RunsOutIn), f.RechargesLeft, credits(f.RechargeAmount)))

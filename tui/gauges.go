@@ -580,6 +580,9 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 			limit = 0
 		}
 		bar = gaugeBar(barW, vs.Used, vs.Cap, limit, vs.Thresholds, look.Style, g.st)
+	} else if vs.LimitHeld {
+		// refused with budget_exceeded by a usage limit mavtop was not told of
+		bar = look.Style.Render(align(longestFit(barW, "402 budget_exceeded: no limit set in mavtop", "402 budget_exceeded", "402"), barW, false))
 	} else {
 		bar = g.st.Dim.Render(align(longestFit(barW, "no allocation set", "no allocation", "no alloc"), barW, false))
 	}
@@ -625,6 +628,9 @@ func usedEnd(width int) int {
 // limit when that sets the level, "—" when there is no cap or usage is unknown.
 func percentOf(r *gaugeRow) string {
 	if v := &r.verdict; v.Project != "" {
+		if !v.Status.HasCap() { // held by a limit mavtop was not told of: no percent of it
+			return "—"
+		}
 		return percent(v.Status.Percent)
 	}
 	if r.CapKind == model.CapNone || r.Unreadable != "" {
@@ -698,7 +704,9 @@ func cellCredits(g *Gauges, r *gaugeRow, width int) string {
 	case vs.Unreadable != "":
 		full, short = "unreadable", "unreadable"
 	case vs.CapKind == model.CapNone:
-		full, short = credits(r.Used), compactCredits(r.Used)
+		// the verdict's budget's figures: a project's credits when its
+		// 402 sets the level, the workspace's otherwise
+		full, short = credits(vs.Used), compactCredits(vs.Used)
 	case vs.CapKind == model.CapLimit:
 		full, short = credits(vs.Used)+" / "+credits(vs.Cap), compactCredits(vs.Used)+"/"+compactCredits(vs.Cap)
 		tag = limTag
@@ -721,15 +729,20 @@ func cellRunsOut(g *Gauges, r *gaugeRow, width int) string {
 	switch {
 	case r.Blocked:
 		return "402: refused"
+	case f.LimitHeld:
+		// a budget_exceeded 402 holds the verdict's usage limit reached,
+		// one mavtop knows or not (model.Forecast.LimitHeld)
+		return model.OutShort(model.CapLimit)
 	case !f.RemainingKnown:
 		return "—"
 	case f.Loading && !(f.RunsOut && f.RunsOutIn == 0):
 		// the hour is still read back: judged on part of it, the forecast
 		// could differ from an instance that watched all along
 		return "loading…"
-	case f.Reached && r.verdict.Project != "":
-		// held at the project's usage limit: its calls are refused, whatever
-		// burn the window still holds (model.Forecast.Reached)
+	case f.Reached && (r.verdict.Project != "" || f.LimitHeld):
+		// held at the project's usage limit, or at the workspace's own by a
+		// budget_exceeded 402 (model.Forecast.LimitHeld): its calls are
+		// refused, whatever burn the window still holds (model.Forecast.Reached)
 		return model.OutShort(model.CapLimit)
 	case f.Reached && f.Remaining > 0:
 		// not out, and not one more typical charge fits (level stays crit)

@@ -203,7 +203,8 @@ func TestAProjectHeldAtItsLimit(t *testing.T) {
 	s := ansi.Strip(d.View())
 	limit := strings.Index(s, "project training's usage limit (sets the level): ")
 	own := strings.Index(s, "workspace's own allocation: ")
-	if limit < 0 || own < limit || !strings.Contains(s, "reached: 40 left cannot cover one typical charge (150)") {
+	// refused with 402 budget_exceeded: the API's word, ahead of what the counters leave
+	if limit < 0 || own < limit || !strings.Contains(s, "limit reached: 402 budget_exceeded newer than its last success (40 left by the counters)") {
 		t.Errorf("detail: want the limit's forecast (reached) first, then the workspace's own:\n%s", s)
 	}
 	// used up to the credit, still spending in the window: no pace either
@@ -261,7 +262,7 @@ func TestAProjectRefusedAfterItsLimitWasRaised(t *testing.T) {
 		t.Fatalf("refused after the raise: forecast %+v, want reached with 27,000 left", f)
 	}
 	s = ansi.Strip(detailOf(c, l, "hooli-ml", 240, 30).View())
-	if strings.Contains(s, "cannot cover") || !strings.Contains(s, "refused: budget_exceeded newer than its last success (27,000 left by the counters)") {
+	if strings.Contains(s, "cannot cover") || !strings.Contains(s, "limit reached: 402 budget_exceeded newer than its last success (27,000 left by the counters)") {
 		t.Errorf("detail: want the refusal as the reason, not a typical charge 27,000 cannot cover:\n%s", s)
 	}
 }

@@ -133,38 +133,26 @@ else is a usage error (exit code 2).`,
 
 // fireAgainAt is, for each resolved alert that is its alert's latest
 // episode, the earliest time its condition may fire it again as a new
-// episode: its resolution plus model.DefaultReFireAfter (README,
-// "Episodes"). Firing alerts and episodes a later one followed have none.
-// An operator whose alert did not fire again sees why.
+// episode (model.Episodes: the rule the dashboard's alerts pane shows too).
+// Firing alerts and episodes a later one followed have none. An operator
+// whose alert did not fire again sees why.
 func fireAgainAt(entries []notify.Entry) map[string]time.Time {
-	latest := map[string]int{}
+	var eps model.Episodes
 	for i := range entries {
-		base, n := model.SplitEpisode(entries[i].Alert.ID)
-		latest[base] = max(latest[base], n)
+		eps.Add(entries[i].Alert.ID)
 	}
 	at := map[string]time.Time{}
 	for i := range entries {
 		e := &entries[i]
-		if base, n := model.SplitEpisode(e.Alert.ID); e.Status == model.AlertResolved && n == latest[base] && !e.ResolvedAt.IsZero() {
-			at[e.Alert.ID] = e.ResolvedAt.Add(model.DefaultReFireAfter)
+		if t := eps.FiresAgainAt(e.Alert.ID, e.Status == model.AlertResolved, e.ResolvedAt); !t.IsZero() {
+			at[e.Alert.ID] = t
 		}
 	}
 	return at
 }
 
-// fireAgainText is the FIRES AGAIN column: "after 14:52:05" while the
-// hold-off lasts, "if it holds" once it is over (its condition fires it at
-// the next evaluation), "—" for an alert firing or followed by a later
-// episode.
-func fireAgainText(at, now time.Time) string {
-	switch {
-	case at.IsZero():
-		return "—"
-	case now.Before(at):
-		return "after " + at.Local().Format("15:04:05")
-	}
-	return "if it holds"
-}
+// fireAgainText is the FIRES AGAIN column (model.FiresAgainText).
+func fireAgainText(at, now time.Time) string { return model.FiresAgainText(at, now) }
 
 // shownRecord is a stored alert as `mavtop alerts --json` prints it: the
 // stored fields, with every alert in it — the record's and each delivery's —

@@ -156,10 +156,16 @@ func (r lifecycleRows) Lists(key string) bool     { return r.l.Lists(key) }
 func (r lifecycleRows) Firing() model.FiringCount { return r.l.Firing }
 func (r lifecycleRows) Delivery() string          { return r.l.Delivery }
 func (r lifecycleRows) Each(fn func(tui.LifecycleEntry) bool) {
-	r.l.Each(func(e *notify.Entry) bool { return fn(lifecycleEntry(e)) })
+	r.l.Each(func(e *notify.Entry) bool { return fn(lifecycleEntry(r.l, e)) })
 }
 
-// lifecycleEntry is a watcher's entry as the pane's row.
-func lifecycleEntry(e *notify.Entry) tui.LifecycleEntry {
-	return tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level, At: e.At(), Summary: e.Summary, Delivery: e.Said}
+// lifecycleEntry is a watcher's entry of lifecycle l as the pane's row; a
+// resolved one says when it may fire again, by the rule of `mavtop alerts`'
+// FIRES AGAIN column (model.FiresAgainAt: its alert's latest episode in l).
+func lifecycleEntry(l *notify.Lifecycle, e *notify.Entry) tui.LifecycleEntry {
+	row := tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level, At: e.At(), Summary: e.Summary, Delivery: e.Said}
+	if e.Status == model.AlertResolved {
+		row.FiresAgainAt = model.FiresAgainAt(true, l.Latest(e), e.ResolvedAt)
+	}
+	return row
 }

@@ -267,6 +267,28 @@ func (l *Lifecycle) Lists(key string) bool {
 	return found
 }
 
+// Latest reports whether e is its alert's latest episode in the lifecycle:
+// no entry of its key has a higher episode number ("…/75~2" follows
+// "…/75"). O(log n) and the entries of its key (model.FiresAgainAt).
+func (l *Lifecycle) Latest(e *Entry) bool {
+	if l.Len() == 0 {
+		return true
+	}
+	_, n := model.SplitEpisode(e.Alert.ID)
+	latest := true
+	l.byKey.AscendGreaterOrEqual(&Entry{StoredAlert: &noRecord, key: e.key}, func(o *Entry) bool {
+		if o.key != e.key {
+			return false
+		}
+		if _, m := model.SplitEpisode(o.Alert.ID); m > n {
+			latest = false
+			return false
+		}
+		return true
+	})
+	return latest
+}
+
 // Entries are the entries as a slice (a copy: O(n)), newest first.
 func (l *Lifecycle) Entries() []Entry {
 	out := make([]Entry, 0, l.Len())

@@ -47,6 +47,20 @@ type LifecycleEntry struct {
 	// Delivery says how the newest transition was delivered ("✓ sent 2
 	// sinks", "↻ retrying: 503 Service Unavailable"; "" for nothing).
 	Delivery string
+	// FiresAgainAt is, for a resolved alert that is its alert's latest
+	// episode, the earliest time it may fire again (model.Episodes, as
+	// `mavtop alerts`' FIRES AGAIN column says it); zero for none.
+	FiresAgainAt time.Time
+}
+
+// firesAgain is what the pane says of when entry e may fire again, in the
+// words of `mavtop alerts`' FIRES AGAIN column (model.FiresAgainText): "fires
+// again after 14:52:05", "fires again if it holds"; "" for none.
+func (a *Alerts) firesAgain(e *LifecycleEntry) string {
+	if e.FiresAgainAt.IsZero() {
+		return ""
+	}
+	return "fires again " + model.FiresAgainText(e.FiresAgainAt, a.now())
 }
 
 // Lifecycle is the alert lifecycle as this instance sees it.
@@ -266,6 +280,9 @@ func (a *Alerts) sentence(i int) string {
 		}
 		if e.Delivery != "" {
 			s += " · " + model.Sanitize(e.Delivery)
+		}
+		if fa := a.firesAgain(e); fa != "" {
+			s += " · " + fa
 		}
 		return s
 	case srcScore:
@@ -643,7 +660,8 @@ func (a *Alerts) row(i int) string {
 		}
 		head := e.At.Local().Format("15:04:05") + " " + look.Style.Render(look.Symbol) + " " + status + ": "
 		sum := shortNameIn(model.Sanitize(e.Summary), e.workspace(), a.names())
-		if e.Delivery == "" || e.Delivery == a.commonDelivery() {
+		fa := a.firesAgain(e)
+		if (e.Delivery == "" || e.Delivery == a.commonDelivery()) && fa == "" {
 			return head + bannerText(sum, e.workspace(), a.width-2-cellWidth(head), a.names())
 		}
 		// The delivery is what an operator scans this pane for, and it comes
@@ -653,6 +671,15 @@ func (a *Alerts) row(i int) string {
 		// in turn, after its symbol and first words.
 		const minSummary = 24
 		d := model.Sanitize(e.Delivery)
+		if e.Delivery == a.commonDelivery() {
+			d = "" // said once for every entry
+		}
+		if fa != "" { // when it may fire again, as FIRES AGAIN says it
+			if d != "" {
+				d += " · "
+			}
+			d += fa
+		}
 		if room := a.width - 2 - cellWidth(head) - 2; room > minSummary {
 			d = truncate(d, max(room-minSummary, 1))
 			sum = bannerText(sum, e.workspace(), room-cellWidth(d), a.names())

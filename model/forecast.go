@@ -251,7 +251,27 @@ func (f Forecast) recharge(hoursLeft float64) Forecast {
 // Series appends to dst the credits spent by ws ("" for all) in each of n steps
 // ending at now, oldest first. step is rounded to whole BucketWidths.
 func (l *Ledger) Series(ws string, now time.Time, step time.Duration, n int, dst []float64) []float64 {
-	r := l.ring(ws)
+	return ringSeries(l.ring(ws), now, step, n, dst)
+}
+
+// ProjectSeries is Series of project of workspace ws: its own burn history,
+// kept while it has a usage limit — what the forecast of a verdict set by
+// its limit is made from (VerdictForecast), so a chart beside that verdict's
+// figures is of the same budget. false when none is kept (dst unchanged).
+func (l *Ledger) ProjectSeries(ws, project string, now time.Time, step time.Duration, n int, dst []float64) ([]float64, bool) {
+	w := l.ws[ws]
+	if w == nil {
+		return dst, false
+	}
+	p := w.projects[project]
+	if p == nil || p.burn == nil && !p.limited() {
+		return dst, false
+	}
+	return ringSeries(p.burn, now, step, n, dst), true
+}
+
+// ringSeries is Series of burn history r (nil: nothing spent).
+func ringSeries(r *burnRing, now time.Time, step time.Duration, n int, dst []float64) []float64 {
 	per := max(int64(step/BucketWidth), 1)
 	last := now.UnixMilli() / bucketMs
 	for i := n - 1; i >= 0; i-- {

@@ -31,10 +31,15 @@ type Charts struct {
 	bars     barchart.Model
 	scopeAll bool
 	ws       string
-	idleWS   string // the selection, when it spent nothing in the last hour: the line shows all
-	series   []float64
-	eps      []model.EndpointTotal
-	period   string // the billing period the endpoint credits are of ("2026-11", as the header names it)
+	// project is the selection's project whose usage limit sets its row's
+	// level (model.Verdict.Project), when its burn is kept: the row's
+	// figures are that project's, so the charts are too, and their titles
+	// say "hooli-ml/training"; "" for the workspace's own
+	project string
+	idleWS  string // the selection, when it spent nothing in the last hour: the line shows all
+	series  []float64
+	eps     []model.EndpointTotal
+	period  string // the billing period the endpoint credits are of ("2026-11", as the header names it)
 	// usedByPending: endpoint credits are still being read (shown as loading)
 	usedByPending bool
 	// unsplit is what the scope has used this period when no credits of it
@@ -142,19 +147,45 @@ func (c *Charts) Refresh(l *model.Ledger, selected string, picks uint64) {
 	}
 	c.ws = ws
 	c.drawn, c.drawnAt = key, time.Now()
-	c.series = l.Series(c.ws, now, chartStep, chartPoints, c.series[:0])
+	c.project = ""
+	if v, ok := l.Verdict(c.ws); ok && c.ws != "" && v.Project != "" {
+		// the row's figures are the project's (its usage limit sets the
+		// level): the charts beside them are of it too
+		var kept bool
+		if c.series, kept = l.ProjectSeries(c.ws, v.Project, now, chartStep, chartPoints, c.series[:0]); kept {
+			c.project = v.Project
+		}
+	}
+	if c.project == "" {
+		c.series = l.Series(c.ws, now, chartStep, chartPoints, c.series[:0])
+	}
 	c.idleWS = ""
 	if c.ws != "" && allZero(c.series) {
 		// the selection spent nothing in the last hour (the default one,
 		// the worst, is often a workspace refused with 402 since): the line
 		// shows every workspace's burn instead, and its title says why
 		c.idleWS = c.ws
+		if c.project != "" {
+			c.idleWS += "/" + c.project
+		}
 		c.series = l.Series("", now, chartStep, chartPoints, c.series[:0])
 	}
-	c.eps = l.Endpoints(c.ws)
 	c.unsplit = 0
-	if len(c.eps) == 0 {
-		c.unsplit = usedBy(l, c.ws)
+	if c.project != "" {
+		c.eps = nil
+		for _, p := range l.Projects(c.ws) {
+			if p.Name == c.project {
+				c.eps = p.Endpoints
+				if len(c.eps) == 0 {
+					c.unsplit = p.Used
+				}
+			}
+		}
+	} else {
+		c.eps = l.Endpoints(c.ws)
+		if len(c.eps) == 0 {
+			c.unsplit = usedBy(l, c.ws)
+		}
 	}
 	c.period = l.Period().Key
 	c.usedByPending = l.UsedByPending()
@@ -229,7 +260,14 @@ func (c *Charts) scopeName(ws string, w, rest int) string {
 	if ws == "" {
 		return "all workspaces"
 	}
-	return nameFor(ws, w-rest, nameWidth(c.width+2))
+	if c.project == "" || ws != c.ws {
+		return nameFor(ws, w-rest, nameWidth(c.width+2))
+	}
+	// the project whose figures the row shows, whole after its workspace
+	// (titleIn takes a shorter head for it to fit): a third cut form of
+	// its name beside the row's "/tra…" would read as another project
+	project := "/" + model.Sanitize(c.project)
+	return nameFor(ws, w-rest-cellWidth(project), nameWidth(c.width+2)) + project
 }
 
 // titleIn picks the first of heads (a title's words before its scope, the

@@ -119,6 +119,9 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
 		}
 		if !decided {
 			p.setRefusing(e.Code, true)
+			if e.Code == CodeBudgetExceeded {
+				l.rerank(w) // a limit held reached ranks its row (Verdict.LimitReached)
+			}
 		}
 		if e.Code == CodeCreditsExhausted {
 			l.decideBlocked(w, true)

@@ -213,3 +213,26 @@ func TestAProjectAtItsLimitRanksItsWorkspace(t *testing.T) {
 		})
 	}
 }
+
+// TestAHeldLimitReadBackRanksItsRow: a workspace at 10 % whose
+// budget_exceeded 402 is read back from the history (a fresh start) is held
+// at its limit ("limit reached", critical) and ranks above one at 85 % in
+// the by-use order the moment the 402 is folded, as CompareByUse ranks it.
+func TestAHeldLimitReadBackRanksItsRow(t *testing.T) {
+	p := MonthlyUTC.At(t0)
+	snap := &Snapshot{Period: p, Settings: map[string]Settings{"a": {Allocation: 1000}, "b": {Allocation: 1000}},
+		Used: map[string]int64{"a": 850, "b": 100}, Refused: map[string]int64{"b//" + CodeBudgetExceeded: 1}}
+	l := NewLedger(MonthlyUTC, t0)
+	l.Seed(snap, t0)
+	if got := l.Position(ByUse, "b"); got != 1 {
+		t.Fatalf("before the history: b at %d, want 1 (10 %% below 85 %%)", got)
+	}
+	l.Backfill([]Event{refusal("b", "", CodeBudgetExceeded, -time.Minute)}, t0.Add(-time.Hour))
+	if s, _ := l.Summary("b"); !s.Verdict.LimitReached {
+		t.Fatalf("b after its 402 read back: %+v, want its limit reached", s)
+	}
+	if got := l.Position(ByUse, "b"); got != 0 {
+		t.Errorf("b held at its limit at %d of the by-use order, want 0", got)
+	}
+	checkOrders(t, l, -1)
+}

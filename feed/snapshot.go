@@ -95,12 +95,24 @@ func ReadWorkspaceSnapshot(ctx context.Context, c redis.UniversalClient, keys Ke
 // readSnapshot is ReadSnapshot; withUsedBy false leaves used_by out, withRunID
 // false the run id (see readSnapshotOnce).
 func readSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now time.Time, hint model.PeriodRule, withUsedBy, withRunID bool) (*SnapshotResult, error) {
+	return readInPeriod(now, hint, func(p model.Period) (*SnapshotResult, string, error) {
+		return readSnapshotOnce(ctx, c, keys, p, false, withUsedBy, withRunID)
+	})
+}
+
+// readInPeriod reads with once in the billing period the hint's rule puts now
+// in (calendar months in UTC without one), and again in the period the
+// stored rule read with it puts now in, until the two agree (three reads at
+// most: else the rule kept changing). once returns the read and the stored
+// period config (the settings hash's PeriodSettingsField). A config that
+// cannot be parsed is said in BadSettings and counts calendar months in UTC.
+func readInPeriod(now time.Time, hint model.PeriodRule, once func(model.Period) (*SnapshotResult, string, error)) (*SnapshotResult, error) {
 	if hint.Location == nil {
 		hint = model.MonthlyUTC
 	}
 	rule := hint
 	for range 3 {
-		res, stored, err := readSnapshotOnce(ctx, c, keys, rule.At(now), false, withUsedBy, withRunID)
+		res, stored, err := once(rule.At(now))
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package feed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,27 +28,9 @@ const scanStep = 10_000
 // is left out. Unreadable fields and keys of another type are judged as
 // ReadSnapshot judges them. The snapshot holds nothing when ws is nowhere.
 func ReadOneWorkspace(ctx context.Context, c redis.UniversalClient, keys Keys, ws string, now time.Time, hint model.PeriodRule) (*SnapshotResult, error) {
-	if hint.Location == nil {
-		hint = model.MonthlyUTC
-	}
-	rule := hint
-	for range 3 {
-		res, stored, err := readOneWorkspaceOnce(ctx, c, keys, ws, rule.At(now))
-		if err != nil {
-			return nil, err
-		}
-		got, perr := parsePeriodConfig(stored)
-		if perr != nil {
-			res.BadSettings[PeriodSettingsField] = perr
-			got = model.MonthlyUTC
-		}
-		if samePeriod(got.At(now), rule.At(now)) {
-			res.Rule, res.PeriodConfig = got, stored
-			return res, nil
-		}
-		rule = got
-	}
-	return nil, errors.New("read snapshot: the billing period config kept changing")
+	return readInPeriod(now, hint, func(p model.Period) (*SnapshotResult, string, error) {
+		return readOneWorkspaceOnce(ctx, c, keys, ws, p)
+	})
 }
 
 // globEscape escapes the characters HSCAN MATCH reads as a pattern.

@@ -93,7 +93,7 @@ else is a usage error (exit code 2).`,
 				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"period": period, "alerts": list, "unreadable": bad})
+				return enc.Encode(map[string]any{"status": "ok", "period": period, "alerts": list, "unreadable": bad})
 			}
 			if len(entries) == 0 {
 				fmt.Fprintf(out, "No alerts in billing period %s.\n", period)

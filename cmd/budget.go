@@ -298,7 +298,7 @@ func newBudgetShowCmd() *cobra.Command {
 			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
-					"period": res.Snap.Period.Key, "period_config": res.Rule.Config(), "workspaces": rows,
+					"status": "ok", "period": res.Snap.Period.Key, "period_config": res.Rule.Config(), "workspaces": rows,
 				})
 			}
 			return printBudgets(cmd.OutOrStdout(), rows, res)

@@ -130,7 +130,7 @@ caught: it is for retries, one after another.
 				}
 				if done {
 					if asJSON {
-						return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"already_recorded": true, "event_id": eventID})
+						return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"status": "already_recorded", "already_recorded": true, "event_id": eventID})
 					}
 					fmt.Fprintf(cmd.OutOrStdout(), "already recorded: an earlier emit with --event-id %s recorded this event; nothing written\n", eventID)
 					return nil
@@ -164,7 +164,7 @@ caught: it is for retries, one after another.
 				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: warning: event recorded, but %s; do not emit it again (it would count twice): fix or delete the key\n", w)
 			}
 			if asJSON {
-				out := map[string]any{"id": written.ID, "ts": written.TS, "fields": written.FieldMap()}
+				out := map[string]any{"status": "recorded", "id": written.ID, "ts": written.TS, "fields": written.FieldMap()}
 				if len(warnings) > 0 {
 					out["warnings"] = warnings
 				}

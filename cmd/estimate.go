@@ -14,6 +14,9 @@ import (
 // estimateOutput is the --json form of `mavtop estimate`: one object, parameters
 // flattened to the top level so that `jq .estimate` and friends stay short.
 type estimateOutput struct {
+	// Status is "ok", or "not_affordable" with --remaining too small (exit 3):
+	// every --json object says its status (an error's is "error").
+	Status     string              `json:"status"`
 	Operation  estimator.Operation `json:"operation"`
 	SampleSize int                 `json:"sample_size,omitempty"`
 	Questions  int                 `json:"questions,omitempty"`
@@ -119,6 +122,10 @@ func checkEstimateFlags(cmd *cobra.Command, op estimator.Operation) error {
 // writeEstimate prints the estimate as one JSON object or as aligned text.
 func writeEstimate(w io.Writer, out estimateOutput, asJSON bool) error {
 	if asJSON {
+		out.Status = "ok"
+		if out.Affordable != nil && !*out.Affordable {
+			out.Status = "not_affordable"
+		}
 		return json.NewEncoder(w).Encode(out)
 	}
 	var b strings.Builder

@@ -78,8 +78,43 @@ func TestEveryJSONErrorIsOneObject(t *testing.T) {
 	out, _, code := runMavtop(t, "estimate", "focus-group", "--sample-size", "40", "--questions", "6", "--remaining", "150", "--json")
 	var v map[string]any
 	dec := json.NewDecoder(strings.NewReader(out))
-	if err := dec.Decode(&v); err != nil || dec.More() || code != 3 || v["status"] != nil || v["affordable"] != false {
+	if err := dec.Decode(&v); err != nil || dec.More() || code != 3 || v["status"] != "not_affordable" || v["affordable"] != false {
 		t.Errorf("estimate not affordable: exit %d, %q; want 3 and its verdict alone", code, out)
+	}
+}
+
+// TestEveryJSONSuccessSaysItsStatus: emit --json on success printed the
+// entry without a "status" (so did budget show, alerts and estimate), while an
+// error's object has one: a script had to tell them apart by which keys were
+// there. Every --json object now says its status.
+func TestEveryJSONSuccessSaysItsStatus(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	srv := feedtest.Start(t)
+	r := "--redis=" + srv.URL
+	if _, errOut, code := runMavtop(t, "budget", "set", "acme", r, "--allocation", "1000"); code != 0 {
+		t.Fatalf("budget set: exit %d, %s", code, errOut)
+	}
+	emit := []string{"emit", r, "--ws", "acme", "--endpoint", "/r", "--credits", "1", "--json"}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		status string
+	}{
+		{"emit", emit, "recorded"},
+		{"emit with an event id", append(slices.Clone(emit), "--event-id", "e1"), "recorded"},
+		{"emit of an event recorded", append(slices.Clone(emit), "--event-id", "e1"), "already_recorded"},
+		{"budget show", []string{"budget", "show", r, "--json"}, "ok"},
+		{"budget show acme", []string{"budget", "show", r, "acme", "--json"}, "ok"},
+		{"alerts", []string{"alerts", r, "--json"}, "ok"},
+		{"estimate", []string{"estimate", "focus-group", "--sample-size", "40", "--questions", "6", "--json"}, "ok"},
+		{"estimate affordable", []string{"estimate", "focus-group", "--sample-size", "40", "--questions", "6", "--remaining", "100000", "--json"}, "ok"},
+	} {
+		out, errOut, code := runMavtop(t, tc.args...)
+		var v map[string]any
+		dec := json.NewDecoder(strings.NewReader(out))
+		if err := dec.Decode(&v); err != nil || dec.More() || code != 0 || v["status"] != tc.status {
+			t.Errorf("%s: exit %d, stdout %q (%v), stderr %q; want one object with status %q", tc.name, code, out, err, errOut, tc.status)
+		}
 	}
 }
 

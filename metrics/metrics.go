@@ -38,6 +38,10 @@ const DefaultMaxWorkspaces = 500
 // OtherProject is the project label the projects beyond the limit are summed under.
 const OtherProject = "other"
 
+// UnattributedEndpoint is the endpoint label of a workspace's credits that
+// its used counter holds and no used_by field names.
+const UnattributedEndpoint = "unattributed"
+
 // Options configure a Collector.
 type Options struct {
 	// MaxProjects bounds the projects per workspace with their own series
@@ -315,9 +319,13 @@ type keptWS struct {
 	remaining              int64
 	remainingKnown         bool
 	allocation, usageLimit int64
-	used                   []usedField
-	refused                []refusedField
-	limited                []model.LimitedProject
+	// usedTotal is the workspace's used counter: credits no used_by field
+	// names (a producer that writes only the used counter, the used_by
+	// fields not read yet) are its series with endpoint UnattributedEndpoint
+	usedTotal int64
+	used      []usedField
+	refused   []refusedField
+	limited   []model.LimitedProject
 }
 
 type usedField struct {
@@ -457,7 +465,7 @@ func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
 		}
 		k := keptWS{rank: rk, recharged: s.Recharged, level: s.Level, unknown: unknown, noRefused: s.RefusedUnreadable != "",
 			hasCap: s.Unreadable == "" && s.HasCap(), percent: s.Percent, capKind: s.CapKind,
-			remaining: s.Remaining, remainingKnown: s.RemainingKnown,
+			remaining: s.Remaining, remainingKnown: s.RemainingKnown, usedTotal: s.Used,
 			allocation: s.Settings.Allocation, usageLimit: s.Settings.UsageLimit}
 		if len(h) < c.opt.MaxWorkspaces {
 			heap.Push(&h, k)
@@ -538,8 +546,16 @@ func (c *Collector) workspaceMetrics(emit func(prometheus.Metric), period string
 			}
 			used[[2]string{p, u.endpoint}] += u.n
 		}
+		var byField int64
 		for pe, n := range used {
 			emit(counter(c.d.used, float64(n), ws, pe[0], pe[1]))
+			byField += n
+		}
+		if rest := k.usedTotal - byField; rest > 0 {
+			// the sum over the workspace's series is its used counter, as
+			// the dashboard shows it: a workspace with used and no used_by
+			// had no series at all
+			emit(counter(c.d.used, float64(rest), ws, "", UnattributedEndpoint))
 		}
 		refused := map[string]int64{}
 		for _, f := range k.refused {

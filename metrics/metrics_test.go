@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"sort"
@@ -471,5 +472,47 @@ func TestAKeyOfAnotherTypeIsNamed(t *testing.T) {
 		m := scrape(t, r.url)
 		_, named := series(t, m, "mavtop_feed_unreadable_key", dto.MetricType_GAUGE)["key="+key]
 		return !named && series(t, m, "mavtop_counters_unreadable", dto.MetricType_GAUGE)[""] == 0
+	})
+}
+
+// TestCreditsUsedSumToTheUsedCounter: a workspace whose used counter holds
+// credits that no used_by field names (a producer writing Pattern 1's INCRBY
+// alone) had no mavtop_credits_used_total series at all, and one with some
+// used_by fields had fewer credits in its series than the dashboard shows.
+// The rest is the series {project="",endpoint="unattributed"}: the sum over a
+// workspace's series is its used counter.
+func TestCreditsUsedSumToTheUsedCounter(t *testing.T) {
+	srv := feedtest.StartReal(t, "the counters written by hand")
+	c := srv.Client()
+	ctx := context.Background()
+	now := time.Now()
+	cfg := model.MidPeriod(now) // mid-period whatever the hour
+	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetPeriod(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	rule, err := cfg.Rule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rule.At(now).Key
+	k := feed.Keys{}
+	c.HSet(ctx, k.Used(p), "solo", 40, "part", 50)
+	c.HSet(ctx, k.UsedBy(p), "part/web//responses", 30)
+	r := startRigOn(t, c, func() {}, Options{})
+	want := map[string]float64{
+		"endpoint=unattributed,project=,workspace=solo":  40,
+		"endpoint=/responses,project=web,workspace=part": 30,
+		"endpoint=unattributed,project=,workspace=part":  20,
+	}
+	waitFor(t, "the used counters in series", func() bool {
+		got := series(t, scrape(t, r.url), "mavtop_credits_used_total", dto.MetricType_COUNTER)
+		return maps.Equal(got, want)
+	})
+	// an event through the producer's MULTI names its own credits
+	r.publish(t, usage("solo", "", "/responses", 5))
+	want["endpoint=unattributed,project=,workspace=solo"] = 40
+	want["endpoint=/responses,project=,workspace=solo"] = 5
+	waitFor(t, "the event named, the rest as it was", func() bool {
+		return maps.Equal(series(t, scrape(t, r.url), "mavtop_credits_used_total", dto.MetricType_COUNTER), want)
 	})
 }

@@ -1205,7 +1205,11 @@ func nothingMeasured(ctx context.Context, c redis.UniversalClient, keys feed.Key
 	p := s.Period
 	var now []string
 	for ws, ms := range newest.At {
-		if ms >= p.Start.UnixMilli() {
+		// an event written before the billing period was changed (budget
+		// period) went to the hashes of the rule before: the new period's
+		// counters are the truth, empty or not (README, "Billing periods"),
+		// as the dashboard and budget show read them
+		if ms >= p.Start.UnixMilli() && (!newest.PeriodSet || newest.AfterPeriodSet[ws]) {
 			now = append(now, ws)
 		}
 	}

@@ -20,6 +20,13 @@ type Newest struct {
 	// false when the limit stopped the read first.
 	Entries  int
 	Complete bool
+	// PeriodSet is true when the entries read hold a billing-period change
+	// (budget period's entry); AfterPeriodSet then names the workspaces with
+	// a usage event whose entry is newer than the newest such change. Events
+	// before it went to the period hashes of the rule before, so they say
+	// nothing of what the new period's counters should hold.
+	PeriodSet      bool
+	AfterPeriodSet map[string]bool
 }
 
 // newestPage is how many entries one XREVRANGE of ReadNewest asks for.
@@ -45,12 +52,21 @@ func ReadNewest(ctx context.Context, c redis.UniversalClient, keys Keys, since, 
 		}
 		for i := range msgs {
 			e, err := model.DecodeEvent(msgs[i].ID, msgs[i].Values)
+			if err == nil && e.Kind == model.KindSettings && e.Op == PeriodEntryOp {
+				out.PeriodSet = true // read newest first: the first is the newest
+			}
 			if err != nil || e.Kind == model.KindSettings {
 				continue
 			}
 			ts := model.EventTime(e.TS, idTime(msgs[i].ID), now)
 			if ts > out.At[e.Workspace] {
 				out.At[e.Workspace] = ts
+			}
+			if !out.PeriodSet {
+				if out.AfterPeriodSet == nil {
+					out.AfterPeriodSet = map[string]bool{}
+				}
+				out.AfterPeriodSet[e.Workspace] = true
 			}
 		}
 		out.Entries += len(msgs)

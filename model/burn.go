@@ -88,7 +88,7 @@ type burnRing struct {
 type ringJudged struct {
 	lo, hi, from int32
 	typical      float64
-	charge       float64 // typicalCharge, the newest step left out
+	charge       float64 // typicalCharge, every step of the hour left out
 	rated        int64
 	newest       step
 }
@@ -377,7 +377,7 @@ func (h *hourSums) may(top int64, most float64) bool {
 // ending now, oldest first, and returns the credits of buckets [from, now]
 // (absolute unix ms, bucket resolution) that count for a burn rate — every
 // credit but the steps — the newest step among them, and the typical charge
-// of the hour with that step's charges left out.
+// of the hour with every step's charges left out.
 //
 // A bucket's step is its largest charges that are each at least StepFactor
 // times the typical charge of the hour without them (stepOf), when together
@@ -415,7 +415,12 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 	var win int64 // rated credits of the judged buckets within the window of bucket i
 	w := lo       // oldest bucket within that window
 	fromB := from / bucketMs
-	var left stepSet // the newest step's charges, for the typical charge
+	// every step's charges of the hour, left out of the typical charge: a
+	// step is no typical charge for as long as it is in the hour, not only
+	// while it is in the window (a single charge of 7,600 made the typical
+	// charge 7,600 the moment it left the window, and 2,400 left read "<1
+	// charge left" with no event)
+	var left stepSet
 	// open is the latest step before the bucket judged, with what of it no
 	// refund has taken back yet: a refund in a later bucket (a job that
 	// failed a minute after its charge) corrects it, as one in its own
@@ -448,8 +453,9 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 				k -= s.credits
 				s.ts = int64(bk.b) * bucketMs
 				open, stepped = s.step, true
+				left.gross, left.n = left.gross+s.gross, left.n+s.n
 				if int64(bk.b) >= fromB {
-					newest, left = s.step, s
+					newest = s.step
 				}
 			}
 		}

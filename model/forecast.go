@@ -104,7 +104,7 @@ type Forecast struct {
 	AfterRecharges                bool
 	// Reached is true when the cap is used up for this forecast's spender:
 	// nothing remains, or what remains cannot cover one TypicalCharge (the
-	// mean charge of the hour, the newest step's charges left out). RunsOut is then true with RunsOutIn 0 and
+	// mean charge of the hour, every step's charges left out). RunsOut is then true with RunsOutIn 0 and
 	// there is no pace (PaceMultiple 0 while credits remain): a project held
 	// at its usage limit is refused its calls and barely spends, so its burn
 	// over the window would otherwise say "out in 16 s" for as long as the

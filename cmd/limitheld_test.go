@@ -77,7 +77,7 @@ func TestARefusalIsOneJudgementOnEverySurface(t *testing.T) {
 			check: checkCritical, summary: "heldghost limit reached: ghost", row: []string{" crit ", "/ghost", "limit reached"}, refusalCode: model.CodeBudgetExceeded},
 		// credits_exhausted with 9,000 of 10,000 left: OUT
 		"starved": {own: model.LevelExhausted, verdict: model.LevelExhausted,
-			check: checkCritical, summary: "starved refused with 402 credits_exhausted at 10 % used", row: []string{" OUT ", "402: refused"}, refusalCode: model.CodeCreditsExhausted},
+			check: checkCritical, summary: "starved refused with 402 credits_exhausted at 10 % used", row: []string{" OUT ", "out now"}, refusalCode: model.CodeCreditsExhausted},
 		// refused, then a success of the project: it stands no more
 		"unheld": {own: model.LevelOK, verdict: model.LevelOK, project: "", check: checkOK, row: []string{" ok "}},
 		// refused in the previous period: ended by the rollover

@@ -206,7 +206,7 @@ func TestOverflows(t *testing.T) {
 // shows, ">999×" included, and nothing outside the rows.
 func TestScreenParsing(t *testing.T) {
 	screen := "header 20 × 6 questions\n" +
-		"┃▸ umbrella  ✖ OUT   ━━━╋ 98 % used 1,475 / 1,500 402: refused 1.5k/h >999×  3 2 s ago┃\n" +
+		"┃▸ umbrella  ✖ OUT   ━━━╋ 98 % used 1,475 / 1,500 out now 1.5k/h >999×  3 2 s ago┃\n" +
 		"┃  initech   ▲ crit  ━━━╋ 90 % used 2,707 / 3,000 out in 6 min 2.7k/h  181×  0 now┃\n" +
 		"┃  acme-prod ✓ ok    ━━─┼ 15 % used 3,013 / 20,000 lasts period 3.0k/h 0.6× 0 now┃\n"
 	levels := screenLevels(screen)
@@ -496,7 +496,7 @@ func TestARefusedProjectAgreesInRealTerminal(t *testing.T) {
 	session, until := startDemoInTmux(t, tmux, self, "mavtop-refused", "", 200, 50, &screen)
 	// the alerts pane holds the lifecycle's alerts of the refusal, once each
 	// (the banner's "got 402" is the refusals alert's moment, not listed again)
-	until("the row and the refusal's alert", "DEMO", "90,000 / 90,000 lim limit reached",
+	until("the row and the refusal's alert", "DEMO", "90,000 / 90,000     limit reached",
 		"firing: the API refuses hooli-ml's calls with 402 budget_exce", "firing: hooli-ml/training reached its usage limit")
 	tmux("send-keys", "-t", session, "/").Run()
 	until("the filter", "filter: ")
@@ -505,7 +505,7 @@ func TestARefusedProjectAgreesInRealTerminal(t *testing.T) {
 	tmux("send-keys", "-t", session, "Enter").Run()
 	tmux("send-keys", "-t", session, "Enter").Run()
 	until("the row and the detail",
-		"100 % /training", "90,000 / 90,000 lim limit reached",
+		"100 % /training", "90,000 / 90,000     limit reached",
 		"project training's usage limit (sets the level)")
 	var row string
 	for _, l := range strings.Split(screen, "\n") {

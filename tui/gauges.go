@@ -387,9 +387,11 @@ func (g Gauges) Title() string {
 	if f := g.filter.Value(); f != "" || g.editing {
 		t = fmt.Sprintf("Workspaces (%d of %d) · %s", g.n, g.total, order)
 	}
-	if cut, whole, ok := g.projectCut(); ok && g.width >= narrowUsed {
-		// a cut project reads as nothing ("/tra…"): say what it is
-		t += " · " + cut + " is project " + whole
+	if ws, whole, ok := g.projectCut(); ok && g.width >= narrowUsed {
+		// a cut project reads as nothing ("/tra…"), and "/tra… is project
+		// training" was a riddle: say whose row it is and what its figures
+		// are of, in the row's name ("hooli-ml: project training's limit")
+		t += " · " + ws + ": project " + whole + "'s limit"
 	}
 	return t
 }
@@ -663,10 +665,11 @@ func percentWord(r *gaugeRow, width int) string {
 }
 
 // projectCut is the first visible row whose project's name the used column
-// cuts ("/tra…"), its cut form and the whole name: the pane's title says
-// what it is. ok is false when every name shows whole.
-func (g *Gauges) projectCut() (cut, whole string, ok bool) {
-	_, _, cols := g.layout()
+// cuts ("/tra…"): its workspace's name as the row shows it and the
+// project's whole name, for the pane's title to say what it is. ok is false
+// when every name shows whole.
+func (g *Gauges) projectCut() (ws, whole string, ok bool) {
+	nameW, _, cols := g.layout()
 	for _, c := range cols {
 		if c.head != "used" {
 			continue
@@ -678,7 +681,7 @@ func (g *Gauges) projectCut() (cut, whole string, ok bool) {
 			}
 			w := strings.TrimSpace(percentWord(r, c.width))
 			if name := model.Sanitize(r.verdict.Project); w != "/"+name {
-				return w, name, true
+				return shortName(r.Name, nameW), name, true
 			}
 		}
 	}
@@ -709,7 +712,11 @@ func cellCredits(g *Gauges, r *gaugeRow, width int) string {
 		full, short = credits(vs.Used), compactCredits(vs.Used)
 	case vs.CapKind == model.CapLimit:
 		full, short = credits(vs.Used)+" / "+credits(vs.Cap), compactCredits(vs.Used)+"/"+compactCredits(vs.Cap)
-		tag = limTag
+		if cellRunsOut(g, r, runsOutW) != model.OutShort(model.CapLimit) {
+			// beside "limit reached" the tag said limit twice ("90.0k/90.0k
+			// lim limit reached"): the words name the limit there
+			tag = limTag
+		}
 	default:
 		full, short = credits(vs.Used)+" / "+credits(vs.Cap), compactCredits(vs.Used)+"/"+compactCredits(vs.Cap)
 	}
@@ -728,7 +735,10 @@ func cellRunsOut(g *Gauges, r *gaugeRow, width int) string {
 	f := r.fc
 	switch {
 	case r.Blocked:
-		return "402: refused"
+		// OUT by a credits_exhausted 402 (model.Status.Blocked): out now, as
+		// the level says, whatever the counters leave ("402: refused" was a
+		// state, not the time this column tells; the detail says why)
+		return model.OutShort(model.CapAllocation)
 	case f.LimitHeld:
 		// a budget_exceeded 402 holds the verdict's usage limit reached,
 		// one mavtop knows or not (model.Forecast.LimitHeld)

@@ -251,7 +251,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.scrape.Lock()
 	defer c.scrape.Unlock()
 	var r reading
-	var lr *ledgerRead
+	var changed *model.Ledger
 	c.hub.Read(func(l *model.Ledger, conn *feed.ConnMsg, stats *feed.StatsMsg) {
 		r.conn, r.stats = conn, stats
 		if l == nil {
@@ -263,9 +263,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			return
 		}
 		c.cache.key = k
-		lr = c.readLedger(l)
+		// Only the clone is made under the hub's lock (one map of pointers:
+		// the workspace states are shared, copy on write); the walk over
+		// every workspace is done on it after the lock is released, so a
+		// scrape never holds up the feed, a join or another viewer (the
+		// walk took ~44 ms at 100k workspaces on the idle machine, seconds
+		// loaded, all of it with the hub locked).
+		changed = l.Clone()
 	})
-	if lr != nil {
+	if changed != nil {
+		lr := c.readLedger(changed)
+		changed = nil // its states go once the hub has replaced them
 		c.cache.metrics = c.ledgerMetrics(lr)
 		c.cache.omitted = lr.total > len(lr.kept)
 		c.cache.kept = make(map[string]bool, len(lr.kept))
@@ -305,8 +313,13 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// keptWS is one workspace with series of its own, as read under the hub's
-// lock: only what its series show, so nothing of the ledger is read after.
+// walking, when set (tests), is called as a scrape starts walking the
+// workspaces.
+var walking func()
+
+// keptWS is one workspace with series of its own, as read from the clone of
+// the hub's ledger: only what its series show, so nothing of the ledger is
+// kept after.
 type keptWS struct {
 	rank                   wsRank
 	recharged              int64
@@ -421,7 +434,7 @@ var levels = []struct {
 	{model.LevelCritical, "critical"}, {model.LevelExhausted, "exhausted"}, {model.LevelUnknown, "unknown"},
 }
 
-// ledgerRead is what one read of the hub's ledger copies out under its lock.
+// ledgerRead is what one read of (a clone of) the hub's ledger copies out.
 type ledgerRead struct {
 	period                  model.Period
 	kept                    []keptWS
@@ -430,12 +443,16 @@ type ledgerRead struct {
 	unreadable, badSettings int
 }
 
-// readLedger walks every workspace once under the hub's lock: counts by
+// readLedger walks every workspace of l (a clone of the hub's ledger, walked
+// outside the hub's lock) once: counts by
 // level, unreadable counters and settings, and keeps the MaxWorkspaces that
 // rank first (wsRank) with what their series show. It costs a summary of each
 // workspace and a heap of MaxWorkspaces, never the per-endpoint counters of
 // workspaces without series (at 100k workspaces, 1.2M used_by fields).
 func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
+	if walking != nil {
+		walking()
+	}
 	r := &ledgerRead{period: l.Period()}
 	limited := l.LimitedProjects(nil)
 	badProject := map[string]bool{}

@@ -177,7 +177,8 @@ func cpuTime() time.Duration {
 // exposition) at 1k, 10k and 100k workspaces: "same" scrapes a ledger that
 // did not change since the last scrape, "changed" applies one event first.
 // It reports the series and bytes of one scrape and its CPU (cpu-ms/op, the
-// process's, GC included).
+// process's, GC included), and the longest the feed waited meanwhile for the
+// hub's lock (feed-wait-max-ms: a goroutine taking it again and again).
 func BenchmarkScrapeScale(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 100_000} {
 		now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -190,6 +191,26 @@ func BenchmarkScrapeScale(b *testing.B) {
 			b.Run(fmt.Sprintf("%dk/%s", n/1000, mode), func(b *testing.B) {
 				var buf bytes.Buffer
 				series := 0
+				// how long the feed waits for the hub's lock meanwhile: a
+				// prober takes it again and again (as Hub.Handle does for
+				// every batch) and keeps its longest wait
+				stop := make(chan struct{})
+				waited := make(chan time.Duration)
+				go func() {
+					var most time.Duration
+					for {
+						select {
+						case <-stop:
+							waited <- most
+							return
+						default:
+						}
+						t0 := time.Now()
+						h.Viewers()
+						most = max(most, time.Since(t0))
+						time.Sleep(100 * time.Microsecond)
+					}
+				}()
 				b.ReportAllocs()
 				cpu0 := cpuTime()
 				for i := 0; b.Loop(); i++ {
@@ -211,6 +232,8 @@ func BenchmarkScrapeScale(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+				close(stop)
+				b.ReportMetric(float64((<-waited).Microseconds())/1e3, "feed-wait-max-ms")
 				b.ReportMetric(float64(series), "series")
 				b.ReportMetric(float64(buf.Len()), "bytes")
 			})

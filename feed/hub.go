@@ -238,10 +238,41 @@ func (h *Hub) JoinEvents() *Viewer { return h.join(false, false) }
 // as every event arrives. Asked for all the same, an order is sorted then.
 func (h *Hub) JoinUnordered() *Viewer { return h.join(true, true) }
 
+// JoinAsync is Join without waiting for the hub's lock: the viewer is
+// returned at once and joins (its copy of the ledger, the connection state
+// and stats queued first, as Join's) as soon as the hub is between two
+// messages. An SSH session joins so: the hub holds its lock while it folds
+// a message, seconds for the start's used_by or a page of the hour read
+// back at 100k workspaces on a loaded machine, and a session that waited
+// for it drew nothing meanwhile (the hunt's second viewer: 10 bytes, the
+// terminal queries, in its first 10 s), where it can draw its frame and
+// say it is connecting.
+func (h *Hub) JoinAsync() *Viewer {
+	v := h.newViewer(true, false)
+	go h.register(v)
+	return v
+}
+
 func (h *Hub) join(ledger, unordered bool) *Viewer {
+	v := h.newViewer(ledger, unordered)
+	h.register(v)
+	return v
+}
+
+func (h *Hub) newViewer(ledger, unordered bool) *Viewer {
+	return &Viewer{wake: make(chan struct{}, 1), noLedger: !ledger, unordered: unordered, keep: &h.keep}
+}
+
+// register adds v to the viewers with what it needs to start from the
+// hub's present state; nothing when v was closed meanwhile.
+func (h *Hub) register(v *Viewer) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	v := &Viewer{wake: make(chan struct{}, 1), noLedger: !ledger, unordered: unordered, keep: &h.keep}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return
+	}
 	v.queue = h.catchUp(v, v.queue[:0], false)
 	v.signal()
 	h.viewers[v] = struct{}{}
@@ -250,7 +281,6 @@ func (h *Hub) join(ledger, unordered bool) *Viewer {
 		delete(h.viewers, v)
 		h.mu.Unlock()
 	}
-	return v
 }
 
 // catchUp appends what a viewer needs to start from the hub's present state.
@@ -280,7 +310,7 @@ type Viewer struct {
 	mu     sync.Mutex
 	queue  []Msg
 	wake   chan struct{}
-	leave  func()
+	leave  func() // set when it joined (guarded by mu)
 	closed bool
 	// noLedger: joined with JoinEvents; unordered: with JoinUnordered.
 	noLedger, unordered bool
@@ -361,8 +391,9 @@ func (v *Viewer) Next(ctx context.Context) ([]Msg, error) {
 func (v *Viewer) Close() {
 	v.mu.Lock()
 	v.closed, v.queue = true, nil
+	leave := v.leave
 	v.mu.Unlock()
-	if v.leave != nil {
-		v.leave()
+	if leave != nil {
+		leave()
 	}
 }

@@ -538,3 +538,45 @@ func joinedLedger(ctx context.Context, t *testing.T, v *Viewer) *model.Ledger {
 	}
 	return l
 }
+
+// TestJoinAsyncDoesNotWaitForTheHub: JoinAsync returns while the hub's lock
+// is held (by a reader here; by a long fold in serve) and the viewer joins
+// once it is free, from the state of then: the batch applied while it
+// waited is in its copy, the next one comes as a message. A viewer closed
+// before it could join never joins.
+func TestJoinAsyncDoesNotWaitForTheHub(t *testing.T) {
+	h := NewHub()
+	h.Handle(hubSnapshot(1))
+	hold := func() (release func()) {
+		held, free := make(chan struct{}), make(chan struct{})
+		go h.Read(func(*model.Ledger, *ConnMsg, *StatsMsg) { close(held); <-free })
+		<-held
+		return func() { close(free) }
+	}
+	release := hold()
+	v := h.JoinAsync() // must return with the lock held
+	gone := h.JoinAsync()
+	gone.Close()
+	applied := make(chan struct{})
+	go func() { h.Handle(hubBatch(1, 0, 3)); close(applied) }()
+	release()
+	<-applied
+	h.Handle(hubBatch(1, 3, 3))
+
+	// Both batches were handed over before this read: whichever came first,
+	// the join or the first batch, the viewer's state is the hub's.
+	var s LedgerState
+	drain(t, v, &s)
+	var want *model.Snapshot
+	h.Read(func(l *model.Ledger, _ *ConnMsg, _ *StatsMsg) { want = totals(l) })
+	if s.Ledger == nil || !reflect.DeepEqual(totals(s.Ledger), want) {
+		t.Fatalf("the viewer that joined late does not hold the hub's ledger")
+	}
+	if n := h.Viewers(); n != 1 {
+		t.Fatalf("%d viewers, want 1 (the closed one never joins)", n)
+	}
+	v.Close()
+	if n := h.Viewers(); n != 0 {
+		t.Fatalf("%d viewers after Close, want 0", n)
+	}
+}

@@ -349,7 +349,7 @@ func (s *Server) program(ss ssh.Session) *tea.Program {
 	sess.mu.Unlock()
 	s.log.Debug("terminal background", append(sess.logAttrs(), "background", bg)...)
 	m := tui.New(tui.Options{
-		Source:      s.opt.Hub.Join(),
+		Source:      s.opt.Hub.JoinAsync(), // drawn at once, whatever the hub is folding
 		Launcher:    sess.Launcher,
 		Log:         s.log.With(sess.logAttrs()...),
 		ReadOnly:    sess.ReadOnly,

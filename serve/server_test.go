@@ -6,12 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
 	"mavtop/estimator"
+	"mavtop/feed"
+	"mavtop/model"
 	"mavtop/tui"
 )
 
@@ -443,4 +446,39 @@ func TestSessionTimesFollowTheInjectedClock(t *testing.T) {
 	if log := f.log.String(); !strings.Contains(log, "after=1m30s") {
 		t.Errorf("the session's length is not the injected clock's 1m30s:\n%s", log)
 	}
+}
+
+// TestASessionIsDrawnWhileTheHubIsBusy: the hub holds its lock while it folds
+// a message (the start's used_by, a page of the hour read back: seconds at
+// 100k workspaces on a loaded machine) or while a reader holds it. A session
+// starting then waited in Hub.Join and drew nothing (the hunt's second
+// viewer: 10 bytes, its terminal queries, in its first 10 s). Now it draws
+// its frame at once, connecting, and the gauges once the hub is free. The
+// hub's lock is held here by a reader that waits to be released.
+func TestASessionIsDrawnWhileTheHubIsBusy(t *testing.T) {
+	f := startFixture(t, fixtureOpts{})
+	waitFor(t, waitLong, "the hub's ledger", func() bool {
+		seeded := false
+		f.hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) { seeded = l != nil && l.Len() > 0 })
+		return seeded
+	})
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	go f.hub.Read(func(*model.Ledger, *feed.ConnMsg, *feed.StatsMsg) { close(held); <-release })
+	<-held
+	t.Cleanup(free) // first: the fixture's own cleanup needs the hub
+
+	c, err := f.dial("erin", gossh.PublicKeys(f.reader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := openTerm(t, c, 100, 30)
+	tm.waitScreen(waitLong, "connecting", "? help")
+	if strings.Contains(tm.screen(), "acme-prod") {
+		t.Fatal("the gauges came while the hub was locked")
+	}
+	free()
+	tm.waitScreen(waitLong, "acme-prod", "1,234")
+	waitFor(t, waitLong, "one viewer", func() bool { return f.hub.Viewers() == 1 })
 }

@@ -38,7 +38,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 // newKey returns a fresh client key.
-func newKey(t *testing.T) gossh.Signer {
+func newKey(t testing.TB) gossh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -52,7 +52,7 @@ func newKey(t *testing.T) gossh.Signer {
 }
 
 // writeKeys writes an authorized_keys file holding keys.
-func writeKeys(t *testing.T, name string, keys ...gossh.Signer) string {
+func writeKeys(t testing.TB, name string, keys ...gossh.Signer) string {
 	t.Helper()
 	var b bytes.Buffer
 	b.WriteString("# test keys\n\n")

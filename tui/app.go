@@ -233,10 +233,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.render()
 		return m, nil
 	case FeedMsg:
+		empty := m.feed.Ledger == nil
 		cmd := m.handleFeed(msg.Msgs)
 		m.dirty = true
-		if m.frameDue() {
-			m.render() // the first news after a quiet spell shows at once
+		if m.frameDue() || empty && m.feed.Ledger != nil {
+			// the first news after a quiet spell shows at once, and so do
+			// the first gauges (a viewer that joins sees them without
+			// waiting out the frame it drew while connecting)
+			m.render()
 		}
 		return m, tea.Batch(waitFeedCmd(m.ctx, m.opt.Source), cmd)
 	case frameMsg:

@@ -480,11 +480,12 @@ func AlertTransitions(known map[string]AlertRecord, cands []Alert, period, strea
 // An alert whose condition is unknown changes nothing.
 func (o AlertOptions) Transitions(known map[string]AlertRecord, cands []Alert, period, stream string, now time.Time) []AlertTransition {
 	var out []AlertTransition
-	x := indexOf(known)
+	set := records{val: known}
+	x := indexOf(set)
 	seen := make(map[string]bool, len(cands))
 	for _, a := range cands {
 		seen[a.ID] = true
-		if what, id, _ := o.decide(a.Condition, a.ID, a.Kind != AlertStale, x, known, stream, now); what != stepNone {
+		if what, id, _ := o.decide(a.Condition, a.ID, a.Kind != AlertStale, x, set, stream, now); what != stepNone {
 			out = append(out, transitionOf(a, what, id, stream, now))
 		}
 	}

@@ -67,7 +67,7 @@ type AlertEvaluator struct {
 	// known is the lifecycle of the last call when the caller does not
 	// track its changes (AlertRecords); due the ids with a transition due,
 	// blocked those held back by the stream id.
-	known   map[string]AlertRecord
+	known   records
 	due     map[string]struct{}
 	blocked map[string]struct{}
 	// idx is the lifecycle's episodes, kept as its records come and go
@@ -149,6 +149,21 @@ type AlertRecords struct {
 	// the caller then hands a new map each call instead of changing it.
 	Tracked bool
 	Changed []string
+	// Shared, when not nil, is the lifecycle instead of Known, its records
+	// shared by pointer and only read (never written while Transitions
+	// runs; a changed record is a new one): a caller that keeps its records
+	// elsewhere already (notify.Watcher: its store mirror's) hands them
+	// without a second copy of each (~700 B a record, ~130k records at 100k
+	// workspaces). A nil pointer counts as no record.
+	Shared map[string]*AlertRecord
+}
+
+// set returns the lifecycle recs hands over.
+func (recs AlertRecords) set() records {
+	if recs.Shared != nil {
+		return records{ptr: recs.Shared}
+	}
+	return records{val: recs.Known}
 }
 
 // Transitions returns the transitions due at now, sorted by id: the same as
@@ -160,7 +175,7 @@ type AlertRecords struct {
 // of a workspace it runs out at its burn with nothing changed but time, and
 // how soon moves only as the burn's window slides.
 func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, recs AlertRecords, runOut func(ws string, in time.Duration)) []AlertTransition {
-	known := recs.Known
+	known := recs.set()
 	period, stream := l.period.Key, l.streamID
 	full := l.epoch != e.epoch || period != e.period || l.historyPending != e.histPending ||
 		l.usedByPending != e.usedByPending || CompareStreamIDs(stream, e.stream) < 0
@@ -263,7 +278,7 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 	switch {
 	case full:
 		e.idx.reset()
-		for id := range known {
+		for id := range known.ids() {
 			e.idx.update(id, known)
 			e.markRecord(id)
 		}
@@ -276,8 +291,9 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 		// records another instance (or this one's claims) changed: only what
 		// a transition depends on is compared
 		found := 0
-		for id, r := range known {
-			o, ok := e.known[id]
+		for id := range known.ids() {
+			r, _ := known.get(id)
+			o, ok := e.known.get(id)
 			if ok {
 				found++
 			} else {
@@ -288,16 +304,16 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 				e.markRecord(id)
 			}
 		}
-		if found != len(e.known) { // some are gone
-			for id := range e.known {
-				if _, ok := known[id]; !ok {
+		if found != e.known.len() { // some are gone
+			for id := range e.known.ids() {
+				if !known.has(id) {
 					e.idx.update(id, known)
 					e.markRecord(id)
 				}
 			}
 		}
 	}
-	e.known = nil
+	e.known = records{}
 	if !recs.Tracked {
 		e.known = known
 	}
@@ -423,7 +439,7 @@ func (e *AlertEvaluator) owner(id string) (string, *candidate) {
 // whose alert is no longer judged (goneStep, and so each episode of it).
 // due says a transition is due; blocked that one may be once the stream or
 // the clock moves on (or the episodes fall under MaxEpisodes).
-func (e *AlertEvaluator) judge(id string, c *wsAlerts, known map[string]AlertRecord, period, stream string, now time.Time) (due, blocked bool) {
+func (e *AlertEvaluator) judge(id string, c *wsAlerts, known records, period, stream string, now time.Time) (due, blocked bool) {
 	base, n := SplitEpisode(id)
 	if n > 1 {
 		if _, has := e.find(base, nil); has {
@@ -436,14 +452,14 @@ func (e *AlertEvaluator) judge(id string, c *wsAlerts, known map[string]AlertRec
 		// no longer judged: its later episodes are gone too
 		for j := 2; j <= e.idx.latest[id]; j++ {
 			ep := EpisodeID(id, j)
-			if rec, ok := known[ep]; ok {
+			if rec, ok := known.get(ep); ok {
 				d, _, w := goneStep(rec, period, stream)
 				setIn(e.due, ep, d)
 				setIn(e.blocked, ep, w)
 			}
 		}
 	}
-	rec, ok := known[id]
+	rec, ok := known.get(id)
 	if !ok {
 		return false, false
 	}
@@ -453,7 +469,7 @@ func (e *AlertEvaluator) judge(id string, c *wsAlerts, known map[string]AlertRec
 
 // transitions builds the transitions due, sorted by id, each alert judged
 // afresh at now (sa: the feed's own).
-func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known map[string]AlertRecord, period, stream string) []AlertTransition {
+func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known records, period, stream string) []AlertTransition {
 	if len(e.due) == 0 {
 		return nil
 	}
@@ -466,7 +482,7 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known m
 	e.fresh = e.fresh[:0]
 	var out []AlertTransition
 	for _, id := range ids {
-		rec, ok := known[id]
+		rec, ok := known.get(id)
 		var a *Alert
 		if _, n := SplitEpisode(id); n > 1 {
 			// an episode whose alert is no longer judged (judge)

@@ -197,6 +197,12 @@ func matchIncremental(t *testing.T, seeds uint64, seconds int, sim func(seed uin
 			// watcher's way: its map kept and changed in place); the second
 			// compares a new map with its last
 			recs := model.AlertRecords{Known: s.known, Tracked: true, Changed: slices.Collect(maps.Keys(s.touched))}
+			if seed%2 == 1 { // the records shared by pointer instead (notify.Watcher's way)
+				recs.Known, recs.Shared = nil, make(map[string]*model.AlertRecord, len(s.known))
+				for id, r := range s.known {
+					recs.Shared[id] = &r
+				}
+			}
 			clear(s.touched)
 			inc := s.ev.Transitions(s.l, s.now, h, recs, func(ws string, in time.Duration) {
 				if _, twice := incRun[ws]; twice {

@@ -100,9 +100,9 @@ func newEpisodeIndex() *episodeIndex {
 }
 
 // indexOf returns the index of every record of known.
-func indexOf(known map[string]AlertRecord) *episodeIndex {
+func indexOf(known records) *episodeIndex {
 	x := newEpisodeIndex()
-	for id := range known {
+	for id := range known.ids() {
 		x.update(id, known)
 	}
 	return x
@@ -117,8 +117,8 @@ func (x *episodeIndex) reset() {
 
 // update takes in that id's record was added to known, or removed from it
 // (a change of a record in place changes nothing indexed).
-func (x *episodeIndex) update(id string, known map[string]AlertRecord) {
-	_, present := known[id]
+func (x *episodeIndex) update(id string, known records) {
+	present := known.has(id)
 	if isEpisode(id) {
 		_, was := x.counted[id]
 		switch owner := episodeOwner(id); {
@@ -142,7 +142,7 @@ func (x *episodeIndex) update(id string, known map[string]AlertRecord) {
 	case !present && n == cur:
 		delete(x.latest, base)
 		for j := n - 1; j >= 2; j-- {
-			if _, ok := known[EpisodeID(base, j)]; ok {
+			if known.has(EpisodeID(base, j)) {
 				x.latest[base] = j
 				break
 			}
@@ -152,14 +152,14 @@ func (x *episodeIndex) update(id string, known map[string]AlertRecord) {
 
 // current returns the latest episode of the alert whose first episode is
 // base: its id, number and record (n 0 and ok false: none recorded).
-func (x *episodeIndex) current(base string, known map[string]AlertRecord) (id string, n int, rec AlertRecord, ok bool) {
+func (x *episodeIndex) current(base string, known records) (id string, n int, rec AlertRecord, ok bool) {
 	if n = x.latest[base]; n >= 2 {
 		id = EpisodeID(base, n)
-		if rec, ok = known[id]; ok {
+		if rec, ok = known.get(id); ok {
 			return id, n, rec, true
 		}
 	}
-	if rec, ok = known[base]; ok {
+	if rec, ok = known.get(base); ok {
 		return base, 1, rec, true
 	}
 	return base, 0, AlertRecord{}, false
@@ -202,7 +202,7 @@ func (o AlertOptions) reFireAfter() time.Duration {
 //     resolved; ledger false: a condition not judged from the ledger, the
 //     feed's own, which an instance without counters judges too), once the resolution is ReFireAfter old, and while the
 //     workspace has fewer than MaxEpisodes episodes this period.
-func (o AlertOptions) decide(cond AlertCondition, base string, ledger bool, x *episodeIndex, known map[string]AlertRecord, stream string, now time.Time) (what lifeStep, id string, wait bool) {
+func (o AlertOptions) decide(cond AlertCondition, base string, ledger bool, x *episodeIndex, known records, stream string, now time.Time) (what lifeStep, id string, wait bool) {
 	cur, n, rec, ok := x.current(base, known)
 	switch {
 	case cond == ConditionHolds && !ok:

@@ -148,7 +148,11 @@ type Watcher struct {
 	mirror *feed.AlertMirror
 	reload bool
 	// records are known's lifecycles, the judge's input, kept as known
-	// changes (never copied whole each cycle); maxFired is at least the
+	// changes (never copied whole each cycle): each points at its stored
+	// record's (the mirror's, never written), not a second copy of it (at
+	// 100k workspaces ~130k records, ~680 B each by value), or at a record
+	// of this instance's claim (ownClaim) until the store is read again;
+	// a pointer here is never written through either. maxFired is at least the
 	// newest stream id a record was decided at (decidedAt: FiredStream of a
 	// firing one, ResolvedStream of a resolved one; rolledBack scans them
 	// only when the stream's end is behind it). changed holds the ids whose record
@@ -156,7 +160,7 @@ type Watcher struct {
 	// decided-at id rolledBack cleared or gave back): an incremental judge
 	// compares only those. cleared are the ids rolledBack cleared. Only the
 	// cycle's goroutine writes them.
-	records  map[string]model.AlertRecord
+	records  map[string]*model.AlertRecord
 	maxFired string
 	changed  []string
 	cleared  map[string]bool
@@ -246,7 +250,7 @@ func NewWatcher(opt WatcherOptions) *Watcher {
 	if opt.Instance == "" {
 		opt.Instance = instanceName()
 	}
-	w := &Watcher{opt: opt, known: map[string]*feed.StoredAlert{}, records: map[string]model.AlertRecord{}, pending: map[string]bool{},
+	w := &Watcher{opt: opt, known: map[string]*feed.StoredAlert{}, records: map[string]*model.AlertRecord{}, pending: map[string]bool{},
 		mirror: feed.NewAlertMirror(opt.Store, opt.Now), local: map[string]bool{}, localLeft: map[string]map[string]bool{},
 		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, droppedOnce: map[[2]string]bool{}, runOut: map[string]time.Time{}, stopped: make(chan struct{})}
 	if opt.Notifier != nil {
@@ -465,7 +469,7 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	w.runOuts = w.runOuts[:0]
 	changed = append(changed, w.claimed...)
 	w.claimed = w.claimed[:0]
-	lifecycle := model.AlertRecords{Known: known, Tracked: true, Changed: changed}
+	lifecycle := model.AlertRecords{Shared: known, Tracked: true, Changed: changed}
 	trs := w.eval.Transitions(l, now, h, lifecycle, func(ws string, in time.Duration) {
 		w.runOuts = append(w.runOuts, runOutAt{ws, in})
 	})
@@ -500,7 +504,7 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 // had fired); an alert fired at an id the stream no longer reaches may resolve
 // at once, against the counters read again, instead of when a new event's id
 // passes the lost one (feed_stale stayed firing after such a restart).
-func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]string) (map[string]model.AlertRecord, bool) {
+func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]string) (map[string]*model.AlertRecord, bool) {
 	known := w.records
 	end, err := w.opt.Store.StreamEnd(ctx)
 	if err != nil {
@@ -517,25 +521,27 @@ func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]st
 		// "read as far as the one that resolved it": that history is gone).
 		known = maps.Clone(w.records)
 		w.maxFired = ""
-		for id, r := range known {
-			if model.CompareStreamIDs(decidedAt(r), end) > 0 {
+		for id, p := range known {
+			if model.CompareStreamIDs(decidedAt(*p), end) > 0 {
 				cleared[id] = true
-				// decided on a history that is gone
+				// decided on a history that is gone: a copy changed, the
+				// stored record (shared) kept as it is
+				r := *p
 				if r.Status == model.AlertFiring {
 					r.FiredStream = ""
 				} else {
 					r.ResolvedStream = ""
 				}
-				known[id] = r
+				known[id] = &r
 				continue
 			}
-			if at := decidedAt(r); model.CompareStreamIDs(at, w.maxFired) > 0 {
+			if at := decidedAt(*p); model.CompareStreamIDs(at, w.maxFired) > 0 {
 				w.maxFired = at
 			}
 		}
 		// the records' own maximum stays known for the next cycle
 		for id := range cleared {
-			if at := decidedAt(w.records[id]); model.CompareStreamIDs(at, w.maxFired) > 0 {
+			if at := decidedAt(*w.records[id]); model.CompareStreamIDs(at, w.maxFired) > 0 {
 				w.maxFired = at
 			}
 		}
@@ -573,7 +579,7 @@ func decidedAt(r model.AlertRecord) string {
 // written.
 func (w *Watcher) setKnown(id string, r *feed.StoredAlert) {
 	w.known[id] = r
-	w.records[id] = r.AlertRecord
+	w.records[id] = &r.AlertRecord // shared: r is never written
 	w.life.set(id, r)
 	if at := decidedAt(r.AlertRecord); model.CompareStreamIDs(at, w.maxFired) > 0 {
 		w.maxFired = at
@@ -720,7 +726,10 @@ func (w *Watcher) ownClaim(tr *model.AlertTransition) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	id := tr.Alert.ID
-	r := w.records[id]
+	var r model.AlertRecord
+	if p := w.records[id]; p != nil {
+		r = *p // a copy: the stored record is shared
+	}
 	if tr.Status == model.AlertFiring {
 		r = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
 		if model.CompareStreamIDs(r.FiredStream, w.maxFired) > 0 {
@@ -732,7 +741,7 @@ func (w *Watcher) ownClaim(tr *model.AlertTransition) {
 			w.maxFired = r.ResolvedStream
 		}
 	}
-	w.records[id] = r
+	w.records[id] = &r
 	w.claimed = append(w.claimed, id)
 }
 

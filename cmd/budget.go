@@ -28,7 +28,7 @@ func newBudgetCmd() *cobra.Command {
 project budgets live in the Redis settings hash. A change is also written to the
 usage stream, so every running mavtop shows it at once.`,
 	}
-	cmd.AddCommand(newBudgetSetCmd(), newBudgetShowCmd(), newBudgetPeriodCmd(), newBudgetPullCmd())
+	cmd.AddCommand(newBudgetSetCmd(), newBudgetShowCmd(), newBudgetPeriodCmd(), newBudgetPullCmd(), newBudgetRulesCmd())
 	return cmd
 }
 
@@ -236,6 +236,7 @@ func newBudgetShowCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
+			th = sharedThresholds(ctx, c, rf.keys(), th, given(cmd, "default-alerts"))
 			now := time.Now()
 			var res *feed.SnapshotResult
 			if len(args) == 1 {

@@ -10,6 +10,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"mavtop/client"
 	"mavtop/demo"
@@ -54,6 +55,9 @@ type dashboardFlags struct {
 	// fps caps redraws per second (--fps): tui.DefaultFPS on the local
 	// dashboard, serve.DefaultFPS over SSH, where every redraw is bytes on a link.
 	fps int
+	// flags are the command's, to tell a rule given (--default-alerts,
+	// --stale: flag, environment or file) from one left at its default
+	flags *pflag.FlagSet
 }
 
 func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
@@ -76,6 +80,7 @@ func (f *dashboardFlags) addFlags(cmd *cobra.Command) {
 	nonEmpty(fl, "api-base", "log-level", "theme")
 	f.defaultAlerts.add(fl)
 	f.notify.addFlags(cmd)
+	f.flags = fl
 }
 
 // source is what a dashboard reads: the hub over Redis, the API link, and
@@ -139,6 +144,12 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 	if err != nil {
 		return nil, exitf(2, "%v", err)
 	}
+	rules, err := f.agreeRules(ctx, rdb, alerts)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+	alerts, src.alerts, f.notify.stale, f.notify.rules = rules.DefaultAlerts, rules.DefaultAlerts, rules.Stale, rules
 	src.hub = startHub(ctx, usage, alerts, f.logger)
 	if src.watcher, err = f.notify.startAlerts(ctx, rdb, prefix, src.hub, f.alertLog); err != nil {
 		_ = rdb.Close()

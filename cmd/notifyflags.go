@@ -41,6 +41,10 @@ type notifyFlags struct {
 	// instance names this mavtop in the payloads it delivers; role is the
 	// command ("mavtop", "serve", "watch") that names it by default.
 	instance, role string
+	// rules are the alert rules agreed with the store at the start
+	// (agreeRules; zero: none agreed, the demo): the watcher checks them
+	// before it records anything
+	rules feed.AlertRules
 }
 
 func (f *notifyFlags) addFlags(cmd *cobra.Command) {
@@ -76,7 +80,7 @@ func (f *notifyFlags) startAlerts(ctx context.Context, rdb redis.UniversalClient
 		n = notify.New(sinks, notify.Options{Backoff: &backoff.Backoff{Min: f.retryMin, Max: f.retryMax}, Instance: f.instanceName()})
 	}
 	w := notify.NewWatcher(notify.WatcherOptions{Hub: hub, Store: feed.NewAlertStore(rdb, prefix), Notifier: n,
-		Alert: model.AlertOptions{Stale: f.stale}, Lease: f.lease, Logger: log})
+		Alert: model.AlertOptions{Stale: f.stale}, Lease: f.lease, Logger: log, Rules: f.rules})
 	go func() { _ = w.Run(ctx) }()
 	return w, nil
 }

@@ -47,7 +47,8 @@ and delivery problems are logged to stderr.`,
 				return err
 			}
 			defer src.close()
-			attrs := []any{"sinks", src.watcher.Sinks(), "stale", f.notify.stale, "audit", f.audit}
+			attrs := []any{"sinks", src.watcher.Sinks(), "default_alerts", feed.AlertRules{DefaultAlerts: src.alerts}.AlertsText(),
+				"stale", f.notify.stale, "audit", f.audit}
 			if ml != nil {
 				attrs = append(attrs, "metrics", "http://"+ml.Addr().String()+"/metrics")
 			}
@@ -78,6 +79,7 @@ and delivery problems are logged to stderr.`,
 	f.addAuditFlag(fl)
 	f.defaultAlerts.add(fl)
 	f.notify.addFlags(cmd)
+	f.flags = fl
 	return cmd
 }
 

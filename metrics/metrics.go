@@ -105,6 +105,7 @@ type descs struct {
 	connected, lag, rate, events, reconnects, malformed *prometheus.Desc
 	gaps, snapshots, viewers, sessions                  *prometheus.Desc
 	alertsFiring, notifications, forecastErr            *prometheus.Desc
+	rulesDisagree                                       *prometheus.Desc
 	resyncs, audits, restarts, ahead, lastEntry         *prometheus.Desc
 	byDigest, digestAudits, digestMisses                *prometheus.Desc
 	unreadable, badKey, settingsUnreadable              *prometheus.Desc
@@ -166,6 +167,7 @@ func newDescs() descs {
 		lastEntry:          d("feed_last_event_timestamp_seconds", "When mavtop read the stream's newest entry (an event or a settings change), by its own clock (at a start, the time in the newest id when earlier): time() minus it is how long no entry came, a producer that stopped or a feed that is down. An id ahead of the clock cannot move it into the future. Absent before the first entry."),
 		viewers:            d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
 		sessions:           d("ssh_sessions", "SSH dashboard sessions connected."),
+		rulesDisagree:      d("alert_rules_disagree", "1 while this mavtop's alert rules (--default-alerts, --stale) disagree with those every mavtop sharing the Redis judges by ({prefix}:alert_rules, mavtop budget rules): it then neither fires nor resolves any alert until restarted; else 0."),
 		alertsFiring:       d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
 		notifications: d("notifications_total", "Alert notifications by sink and result since this mavtop started: sent, retrying (an attempt failed, another follows), failed (given up), dropped (queue full; retried later), handed_over (another instance took the delivery over before this one sent it).",
 			"sink", "result"),
@@ -230,7 +232,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.projectLevel, c.d.projectPct,
 		c.d.periodStart, c.d.periodEnd, c.d.estRatio, c.d.estJobs, c.d.estEstimated, c.d.estActual,
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
-		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr,
+		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr, c.d.rulesDisagree,
 		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.lastEntry, c.d.unreadable, c.d.badKey, c.d.settingsUnreadable,
 		c.d.byDigest, c.d.digestAudits, c.d.digestMisses, c.d.workspaces, c.d.byLevel, c.d.omitted,
 	} {
@@ -698,6 +700,13 @@ func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
 	}
 	if a := c.opt.Alerts; a != nil {
 		ch <- gauge(c.d.alertsFiring, float64(a.Firing()))
+		if r, ok := a.(interface{ RulesDisagree() string }); ok {
+			v := 0.0
+			if r.RulesDisagree() != "" {
+				v = 1
+			}
+			ch <- gauge(c.d.rulesDisagree, v)
+		}
 		for k, n := range a.Notifications() {
 			ch <- counter(c.d.notifications, float64(n), model.Sanitize(k[0]), k[1])
 		}

@@ -450,6 +450,10 @@ type AlertTransition struct {
 	// numbers as it fired, which say nothing of now, so the summary must not
 	// claim it is "back under" anything, and names which of the two happened.
 	Removed bool `json:"removed,omitempty"`
+	// Why says, for a Removed threshold, what the thresholds it is judged by
+	// are now (the workspace's own, or the default ones every instance
+	// sharing the Redis judges by): "" when the ledger cannot tell.
+	Why string `json:"why,omitempty"`
 }
 
 // Key is the transition's idempotency key: the alert id and the status.
@@ -516,6 +520,9 @@ func (t *AlertTransition) Summary(period string) string {
 		// Refusals are judged from the counters alone: no settings line
 		// exists to remove, so the only way out is a re-read without them.
 		return fmt.Sprintf("%s's 402 %s refusals are gone from the usage counters (re-read, they show none this period); it had fired as: %s", a.where(), a.Code, a.sentence(false))
+	}
+	if t.Removed && t.Why != "" {
+		return fmt.Sprintf("%s is no longer alerted on at %d %% (%s); it had fired as: %s", a.where(), a.Threshold, t.Why, a.sentence(false))
 	}
 	if t.Removed {
 		return fmt.Sprintf("%s is no longer alerted on (its line was removed from the settings); it had fired as: %s", a.where(), a.sentence(false))
@@ -649,4 +656,31 @@ func HumanizeDuration(d time.Duration) string {
 func SplitAlertID(id string) (period string, ok bool) {
 	period, _, ok = strings.Cut(id, "/")
 	return period, ok && period != ""
+}
+
+// RemovedWhy says why the ledger no longer judges a threshold alert a of its
+// period (AlertTransition.Why): the thresholds a's workspace is judged by
+// now, its own or the shared defaults ("" for another kind, period or
+// workspace, or a threshold still among them).
+func (l *Ledger) RemovedWhy(a *Alert) string {
+	if a.Kind != AlertThreshold || a.Period != l.period.Key {
+		return ""
+	}
+	w := l.ws[a.Workspace]
+	if w == nil {
+		return ""
+	}
+	th := w.settings.Thresholds(l.defaults)
+	if slices.Contains(th, a.Threshold) {
+		return "" // still a threshold: its cap (or the project's limit) is what went
+	}
+	parts := make([]string, len(th))
+	for i, t := range th {
+		parts[i] = strconv.Itoa(t)
+	}
+	now := strings.Join(parts, "/") + " %"
+	if len(w.settings.Alerts) > 0 {
+		return "its own thresholds are now " + now
+	}
+	return "the default thresholds every mavtop sharing the Redis judges by are now " + now + " (mavtop budget rules)"
 }

@@ -51,6 +51,12 @@ type WatcherOptions struct {
 	Now func() time.Time
 	// Logger logs transitions and store errors (nil: none).
 	Logger *slog.Logger
+	// Rules are the alert rules this instance judges by (its thresholds of
+	// workspaces without their own, its stale limit): before each cycle
+	// records anything they are compared with those the store holds (each
+	// one no instance stored yet is stored), and while they disagree the
+	// watcher records no transition (RulesDisagree). Zero: not compared.
+	Rules feed.AlertRules
 }
 
 // Entry is one alert of this period as the alerts pane and `mavtop alerts`
@@ -195,6 +201,9 @@ type Watcher struct {
 	// memories of deliveries that cannot come back are pruned.
 	period   string
 	storeErr error
+	// rulesWhy says how this instance's alert rules disagree with the
+	// store's ("" while they agree; checkRules)
+	rulesWhy string
 	scores   []model.ForecastScore // newest first, from the stored lifecycle
 	runOut   map[string]time.Time  // workspace → projected run-out
 	// eval judges the alerts cycle after cycle (only cycle uses it, and
@@ -286,7 +295,12 @@ func (w *Watcher) Entries() []Entry {
 func (w *Watcher) Lifecycle(gen uint64) *Lifecycle {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	prev := w.snap
 	w.snap = w.life.take(w.snap, &w.gen)
+	if w.snap != prev && w.rulesWhy != "" {
+		// the pane's title says it (a snapshot made now is this call's own)
+		w.snap.Delivery = "held: " + w.rulesWhy
+	}
 	if gen != 0 && gen == w.gen {
 		return nil
 	}
@@ -480,6 +494,19 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 			base, _ := model.SplitEpisode(tr.Alert.ID) // any episode of it
 			return base != stale
 		})
+	}
+	if storeErr == nil {
+		w.checkRules(ctx)
+	}
+	for i := range trs {
+		if tr := &trs[i]; tr.Removed && tr.Why == "" {
+			tr.Why = l.RemovedWhy(&tr.Alert) // which thresholds judge it now
+		}
+	}
+	if w.RulesDisagree() != "" {
+		// judged by other rules than the shared ones: whatever this
+		// instance would fire or resolve, another judges otherwise
+		trs = nil
 	}
 	w.transitions(ctx, trs, p, now, storeErr != nil)
 	if storeErr == nil {

@@ -174,15 +174,27 @@ func driftOf(rec client.Reconciliation, hub *feed.Hub) *tui.Drift {
 		return d
 	}
 	d.APIUsed = rec.Usage.Credits.Used
+	// Only a clone is made under the hub's lock (one map of pointers); the
+	// sum over every workspace is taken from it outside, so the feed and
+	// the viewers do not wait for it (at 100k workspaces, a summary each).
+	var c *model.Ledger
 	hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
 		if l != nil {
-			for _, s := range l.Summaries(nil) {
-				d.Tracked += s.Used
-			}
+			c = l.Clone()
 		}
 	})
+	if c != nil {
+		if summing != nil {
+			summing()
+		}
+		c.EachSummary(func(s *model.Summary) { d.Tracked += s.Used })
+	}
 	return d
 }
+
+// summing, when set (tests), is called as driftOf starts summing the
+// workspaces.
+var summing func()
 
 // status is the header's API status: requests left and the latest drift.
 func (a *api) status() func() tui.APIStatus {

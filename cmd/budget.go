@@ -282,11 +282,24 @@ func newBudgetShowCmd() *cobra.Command {
 			}
 			attachProjects(l, rows)
 			// the last event's time as check reads it (stampLastEvents)
-			newest, err := feed.ReadNewest(ctx, c, rf.keys(), now, now, checkNewestEntries, checkNewestEntries)
-			if err != nil {
-				return exitf(1, "%v", err)
+			// a stream that cannot be read (another type, the ACL) leaves
+			// the last events unknown: said, the rest printed (exit 0)
+			streamWhy := res.StreamUnreadable()
+			if streamWhy == "" {
+				newest, err := feed.ReadNewest(ctx, c, rf.keys(), now, now, checkNewestEntries, checkNewestEntries)
+				var se *feed.StreamError
+				switch {
+				case errors.As(err, &se):
+					streamWhy = se.Why
+				case err != nil:
+					return exitf(1, "%v", err)
+				default:
+					stampLastEvents(rows, newest)
+				}
 			}
-			stampLastEvents(rows, newest)
+			if streamWhy != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: each workspace's last event is unknown\n", streamWhy)
+			}
 			for _, r := range rows {
 				// said on stderr too, as a skipped settings field is: the row
 				// (and --json's "level":"unknown", "unreadable") may scroll by
@@ -296,11 +309,20 @@ func newBudgetShowCmd() *cobra.Command {
 				if r.RefusedUnreadable != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: %s's 402 count is unknown\n", r.RefusedUnreadable, r.Workspace)
 				}
+				for _, p := range r.Projects {
+					if why := p.Budget.UsageUnreadable; why != "" && r.Unreadable == "" {
+						fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: %s/%s's usage and level are unknown\n", why, r.Workspace, p.Project)
+					}
+				}
 			}
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
+				obj := map[string]any{
 					"status": "ok", "period": res.Snap.Period.Key, "period_config": res.Rule.Config(), "workspaces": rows,
-				})
+				}
+				if streamWhy != "" {
+					obj["stream_unreadable"] = streamWhy
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(obj)
 			}
 			return printBudgets(cmd.OutOrStdout(), rows, res)
 		},
@@ -399,7 +421,7 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 			if pr.Budget.Judged() || pr.level == model.LevelExhausted {
 				level = pr.Level // or held at a limit mavtop was not told of by a budget_exceeded 402
 			}
-			if r.Unreadable != "" {
+			if r.Unreadable != "" || pr.Budget.UsageUnreadable != "" {
 				pused = "-"
 			}
 			fmt.Fprintf(tw, "  /%s\t%s\t\t\t\t%s\t%s\n", pr.Project, pused, level, budget)

@@ -95,6 +95,10 @@ type wsRow struct {
 	// limitHeld: a budget_exceeded 402 that stands holds the workspace's own
 	// usage limit reached (model.Status.LimitHeld)
 	limitHeld bool
+	// lastEventUnknown: the stream cannot be read (its key another type, the
+	// ACL), so LastEventAt is unknown, not "no event" (--json's top-level
+	// "stream_unreadable" says why)
+	lastEventUnknown bool
 }
 
 // judgedLedger seeds a ledger with the snapshot, as the dashboard's is, under
@@ -447,13 +451,21 @@ prints exactly one JSON object with "status" and "reason".`,
 			// read before judging: when this period has no counter at all
 			// they say whether anything was measured (nothingMeasured)
 			var newest feed.Newest
-			if kind == feed.SourceStream {
+			// a stream the server will not let be read (another type, the
+			// ACL) decides no level: its figures (each row's last event,
+			// --stale) are unknown and named, the counters judged
+			streamWhy := res.StreamUnreadable()
+			if kind == feed.SourceStream && streamWhy == "" {
 				since, limit := now, checkNewestEntries
 				if stale > 0 {
 					since, limit = now.Add(-stale), checkStaleEntries
 				}
 				if newest, err = feed.ReadNewest(ctx, c, rf.keys(), since, now, checkNewestEntries, limit); err != nil {
-					return fmt.Errorf("Redis cannot be read: %w", err)
+					var se *feed.StreamError
+					if !errors.As(err, &se) {
+						return fmt.Errorf("Redis cannot be read: %w", err)
+					}
+					streamWhy, newest = se.Why, feed.Newest{}
 				}
 			}
 			nothing, err := nothingMeasured(ctx, c, rf.keys(), rf.prefix, res, kind, sf.pattern, newest)
@@ -575,6 +587,19 @@ prints exactly one JSON object with "status" and "reason".`,
 				if why := rows[i].RefusedUnreadable; why != "" && !slices.Contains(unreadable, why) {
 					unreadable = append(unreadable, why)
 				}
+				// a limited project's credits that cannot be read: named,
+				// the project unknown, the workspace judged by its own
+				for _, p := range rows[i].Projects {
+					if why := p.Budget.UsageUnreadable; why != "" && !slices.Contains(unreadable, why) {
+						unreadable = append(unreadable, why)
+					}
+				}
+			}
+			if kind == feed.SourceStream && streamWhy != "" {
+				unreadable = append(unreadable, streamWhy+": each workspace's last event unknown")
+				for i := range rows {
+					rows[i].lastEventUnknown = true
+				}
 			}
 			if len(unreadable) > 0 {
 				slices.Sort(unreadable)
@@ -612,8 +637,9 @@ prints exactly one JSON object with "status" and "reason".`,
 				// No workspace to judge (none named exists, none at all: a
 				// wrong prefix or db) or nothing measured is UNKNOWN; a stale
 				// feed there is only the absence, and WARNING, worse by the
-				// ranking, hid it.
-				if stale > 0 && len(rows) > 0 && nothing == "" {
+				// ranking, hid it. A stream that cannot be read says nothing
+				// of staleness: named above (UNKNOWN beside the rows' levels).
+				if stale > 0 && len(rows) > 0 && nothing == "" && streamWhy == "" {
 					// the feed's newest usage event: in the window read, else
 					// no later than the stream's newest entry of any kind
 					var lastMs int64
@@ -690,6 +716,9 @@ prints exactly one JSON object with "status" and "reason".`,
 				}
 				if fresh.Ahead > 0 {
 					obj["ids_ahead_seconds"] = fresh.Ahead.Seconds()
+				}
+				if kind == feed.SourceStream && streamWhy != "" {
+					obj["stream_unreadable"] = streamWhy
 				}
 				err = writeCheckJSON(cmd.OutOrStdout(), obj, rows)
 			} else {
@@ -893,7 +922,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			b = append(b, pr.Project...)
 			b = append(b, "_used'="...)
 			switch {
-			case unread, r.pattern1, pr.Budget.Unreadable != "":
+			case unread, r.pattern1, pr.Budget.Unreadable != "", pr.Budget.UsageUnreadable != "":
 				b = append(b, 'U')
 			default:
 				b = strconv.AppendInt(b, pr.Used, 10)
@@ -970,6 +999,8 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			t.cell(model.FormatAge(now.Sub(*r.LastEventAt)))
 		case r.Stale:
 			t.cell("stale")
+		case r.lastEventUnknown:
+			t.cell("unknown") // the stream cannot be read
 		default:
 			t.cell("—")
 		}
@@ -977,7 +1008,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 		for j := range r.Projects {
 			pr := &r.Projects[j]
 			t.close(append(append(append(t.open(), r.Workspace...), '/'), pr.Project...))
-			if unread {
+			if unread || pr.Budget.UsageUnreadable != "" { // its credits cannot be read
 				t.cell("-")
 			} else {
 				t.int(pr.Used)
@@ -985,7 +1016,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			t.cell("-")
 			b := t.open()
 			switch {
-			case unread, pr.Budget.Unreadable != "":
+			case unread, pr.Budget.Unreadable != "", pr.Budget.UsageUnreadable != "":
 				b = append(b, '-')
 			default:
 				b = append(b, model.FormatPercent(pr.Percent)...)

@@ -24,8 +24,8 @@ func appendRowJSON(b []byte, r *wsRow) ([]byte, error) {
 		return appendMarshal(b, *r)
 	}
 	for i := range r.Projects {
-		if !finite(r.Projects[i].Percent) {
-			return appendMarshal(b, *r)
+		if !finite(r.Projects[i].Percent) || r.Projects[i].Budget.UsageUnreadable != "" {
+			return appendMarshal(b, *r) // a project's credits unknown: null (projectRow.MarshalJSON)
 		}
 	}
 	b = append(b, `{"workspace":`...)
@@ -226,6 +226,22 @@ func (r wsRow) MarshalJSON() ([]byte, error) {
 
 // plainProject is projectRow as its fields say (for wsRow.MarshalJSON).
 type plainProject projectRow
+
+// MarshalJSON writes the project as its fields say, except for a project
+// whose credits cannot be read (model.ProjectBudget.UsageUnreadable): its
+// used and percent are null, never a 0 a script would take for a reading, and
+// "unreadable" says which key or field and why.
+func (p projectRow) MarshalJSON() ([]byte, error) {
+	if p.Budget.UsageUnreadable == "" {
+		return json.Marshal(plainProject(p))
+	}
+	return json.Marshal(struct {
+		*plainProject
+		Used       *int64   `json:"used"`
+		Percent    *float64 `json:"percent"`
+		Unreadable string   `json:"unreadable"`
+	}{plainProject: (*plainProject)(&p), Unreadable: p.Budget.UsageUnreadable})
+}
 
 func appendMarshal(b []byte, v any) ([]byte, error) {
 	js, err := json.Marshal(v)

@@ -55,9 +55,11 @@ type surfaceRow struct {
 	Refused   json.RawMessage `json:"refused_402"`
 	Alloc     json.RawMessage `json:"allocation"`
 	Projects  []struct {
-		Project string `json:"project"`
-		Level   string `json:"level"`
-		Check   string `json:"check"`
+		Project    string          `json:"project"`
+		Level      string          `json:"level"`
+		Check      string          `json:"check"`
+		Used       json.RawMessage `json:"used"`
+		Unreadable string          `json:"unreadable"`
 	} `json:"projects"`
 }
 

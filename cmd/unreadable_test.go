@@ -127,6 +127,54 @@ func TestAnUnreadableCounterIsUnknownOnEverySurface(t *testing.T) {
 					}
 					continue
 				}
+				if counter.hash == "used_by" {
+					// each figure on its own: only the project's credits, and
+					// so its level, are unknown; the workspace's 800 of 1,000
+					// is known and judged (high), and its verdict ranks the
+					// unknown project as check ranks UNKNOWN (below high)
+					v.jsonRows(t, name, func(surface string, row surfaceRow) {
+						if row.Unreadable != "" || string(row.Used) != "800" {
+							t.Errorf("%s: %s unreadable %q used %s; want the usage known (800)", name, surface, row.Unreadable, row.Used)
+						}
+						if h.settings && (row.Level != "high" || row.Verdict != "high") {
+							t.Errorf("%s: %s level %q verdict %q; want high, high", name, surface, row.Level, row.Verdict)
+						}
+						if !h.settings && row.Verdict != "unknown" {
+							t.Errorf("%s: %s verdict %q; want unknown (p1's credits decide it)", name, surface, row.Verdict)
+						}
+						if len(row.Projects) != 1 || row.Projects[0].Level != "unknown" || string(row.Projects[0].Used) != "null" ||
+							!strings.Contains(row.Projects[0].Unreadable, field) || !strings.Contains(row.Projects[0].Unreadable, h.why) {
+							t.Errorf("%s: %s projects %+v; want p1 unknown, used null, naming %s", name, surface, row.Projects, field)
+						}
+					})
+					if row := rowOf(v.checkText, name+"/p1"); !strings.Contains(row, " - ") || !strings.Contains(row, " unknown") || strings.Contains(row, " 800 ") {
+						t.Errorf("%s: check's project row %q, want its credits - and unknown", name, row)
+					}
+					if row := rowOf(v.checkText, name); h.settings && (!strings.Contains(row, " 800 ") || !strings.Contains(row, " high ")) {
+						t.Errorf("%s: check row %q, want 800 and high", name, row)
+					}
+					if !strings.Contains(budgetErr, field) || !strings.Contains(budgetErr, name+"/p1's usage and level are unknown") {
+						t.Errorf("%s: budget show's stderr %q does not name it", name, budgetErr)
+					}
+					if got := wsLevels[name]; h.settings && got != float64(model.LevelHigh) {
+						t.Errorf("%s: mavtop_workspace_level %v, want high", name, got)
+					}
+					if got, ok := seriesOf(t, v.metrics, "mavtop_project_level")[name+"/p1"]; !ok || !math.IsNaN(got) {
+						t.Errorf("%s: mavtop_project_level %v (%v), want NaN", name, got, ok)
+					}
+					for _, a := range v.alerts {
+						if a.Workspace != name || a.Kind == model.AlertRefusals {
+							continue
+						}
+						if a.Project == "p1" && a.Condition != model.ConditionUnknown {
+							t.Errorf("%s: alert %s condition %v, want unknown (a firing one must not resolve)", name, a.ID, a.Condition)
+						}
+						if a.Project == "" && h.settings && a.Kind == model.AlertThreshold && a.Threshold <= 75 && a.Condition != model.ConditionHolds {
+							t.Errorf("%s: alert %s condition %v, want holds (800 of 1,000 is known)", name, a.ID, a.Condition)
+						}
+					}
+					continue
+				}
 				v.jsonRows(t, name, func(surface string, row surfaceRow) {
 					if row.Level != "unknown" || row.Verdict != "unknown" || !strings.Contains(row.Unreadable, field) || !strings.Contains(row.Unreadable, h.why) {
 						t.Errorf("%s: %s level %q verdict %q unreadable %q; want unknown, naming %s and %s", name, surface, row.Level, row.Verdict, row.Unreadable, field, h.why)

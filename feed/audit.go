@@ -141,6 +141,11 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 	for ws, why := range s.RefusedUnreadable {
 		t.markUnreadable(ws, why)
 	}
+	for key, b := range s.Budgets { // a limited project's credits unreadable
+		if ws, _, ok := model.SplitProjectKey(key); ok && b.UsageUnreadable != "" {
+			t.get(ws).unreadableUsedBy = true
+		}
+	}
 	for f, n := range s.UsedBy {
 		if ws, _, _, ok := model.SplitUsedByField(f); ok {
 			t.get(ws).usedBy += t.sum(f) * uint64(n)
@@ -163,8 +168,10 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 // snapshot that are newer than at (the hash holds the others); unreadable
 // is the read's UsedByMsg.Unreadable.
 func (t *tally) addUsedBy(usedBy map[string]int64, unreadable map[string]string, at string) {
-	for ws := range unreadable {
-		t.get(ws).unreadableUsedBy = true
+	for key := range unreadable { // project keys (limitedUnreadable)
+		if ws, _, ok := model.SplitProjectKey(key); ok {
+			t.get(ws).unreadableUsedBy = true
+		}
 	}
 	for f, n := range usedBy {
 		if ws, _, _, ok := model.SplitUsedByField(f); ok {

@@ -228,10 +228,17 @@ func DetectSourceRead(ctx context.Context, c redis.UniversalClient, keys Keys, k
 	if len(res.Snap.Used) > 0 || res.Snap.StreamID != "" && res.Snap.StreamID != "0-0" && len(res.Snap.Settings) == 0 {
 		return SourceStream, res, nil
 	}
+	if len(res.BadKeys) > 0 || res.streamErr != nil {
+		// a key of the stream contract is there, of another type or one the
+		// user may not read: the contract is in use, its figures named
+		return SourceStream, res, nil
+	}
 	// Early in a period nobody may have written yet: the last period's counters
 	// say the stream contract is in use all the same.
 	prev := res.Rule.At(res.Snap.Period.Start.Add(-time.Millisecond))
-	if n, err := c.Exists(ctx, keys.Used(prev.Key)).Result(); err != nil {
+	if n, err := c.Exists(ctx, keys.Used(prev.Key)).Result(); isNoPerm(err) {
+		return SourceStream, res, nil // the used counters are there, not for this user
+	} else if err != nil {
 		return "", nil, fmt.Errorf("look for the last period's counters: %w", err)
 	} else if n > 0 {
 		return SourceStream, res, nil

@@ -151,7 +151,7 @@ func (f *follower) handle(m Msg) {
 		f.lastID = m.Snap.StreamID
 	case *UsedByMsg:
 		if m.Gen == f.gen {
-			f.ledger.MarkUnreadable(m.Unreadable) // as ledgerState does
+			f.ledger.MarkProjectsUnreadable(m.Unreadable) // as ledgerState does
 			f.ledger.SeedUsedBy(m.UsedBy, m.StreamID)
 		}
 	case *BatchMsg:

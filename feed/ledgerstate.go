@@ -51,7 +51,7 @@ func (s *LedgerState) Apply(m Msg) bool {
 		if s.Ledger == nil || m.Gen != s.Gen {
 			return false
 		}
-		s.Ledger.MarkUnreadable(m.Unreadable)
+		s.Ledger.MarkProjectsUnreadable(m.Unreadable)
 		s.Ledger.SeedUsedBy(m.UsedBy, m.StreamID)
 		return true
 	case *BatchMsg:

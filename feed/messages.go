@@ -161,9 +161,10 @@ func (m *SnapshotMsg) Note() string {
 type UsedByMsg struct {
 	Gen    uint64
 	UsedBy map[string]int64
-	// Unreadable maps a workspace with a usage-limited project whose used_by
-	// field holds no integer ≥ 0 to why: its verdict is unknown
-	// (model.Ledger.MarkUnreadable), as a full read's Snapshot.Unreadable says.
+	// Unreadable maps a usage-limited project ("ws/project") whose used_by
+	// field holds no integer ≥ 0 to why: its level is unknown
+	// (model.Ledger.MarkProjectsUnreadable), as a full read's
+	// ProjectBudget.UsageUnreadable says.
 	Unreadable map[string]string
 	StreamID   string
 }

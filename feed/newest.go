@@ -39,7 +39,8 @@ const newestPage = 1000
 // counter for it. It is bounded by the window and the limit, never a scan of
 // the whole stream. Malformed and settings entries are skipped; an event time
 // ahead of its entry's id or of now counts as the earlier (model.EventTime).
-// The error is Redis's.
+// The error is Redis's, a *StreamError when the server will not let the
+// stream be read (WRONGTYPE, NOPERM): the caller names it and goes on.
 func ReadNewest(ctx context.Context, c redis.UniversalClient, keys Keys, since, now time.Time, atLeast, limit int) (Newest, error) {
 	out := Newest{At: map[string]int64{}}
 	sinceMs := since.UnixMilli()
@@ -47,6 +48,9 @@ func ReadNewest(ctx context.Context, c redis.UniversalClient, keys Keys, since, 
 	for out.Entries < limit {
 		n := min(newestPage, limit-out.Entries)
 		msgs, err := c.XRevRangeN(ctx, keys.Stream(), top, "-", int64(n)).Result()
+		if se := streamRefusal(ctx, c, keys.Stream(), err); se != nil {
+			return out, se // the stream's figures unknown, named (a *StreamError)
+		}
 		if err != nil {
 			return out, fmt.Errorf("read the newest entries: %w", err)
 		}

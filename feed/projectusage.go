@@ -44,10 +44,11 @@ func ReadLimitedProjects(ctx context.Context, c redis.UniversalClient, keys Keys
 	var cursor uint64
 	for {
 		kv, next, err := c.HScan(ctx, key, cursor, "", limitedPage).Result()
-		if isWrongType(err) {
-			// the data's fault, as in the snapshot's read: the key named,
-			// every workspace unknown (SnapshotResult.BadKeys), not a read error
-			res.wrongKeys(ctx, c, keys, []string{key})
+		if isKeyRefusal(err) {
+			// the data's fault (or the ACL's), as in the snapshot's read: the
+			// key named, its figures unknown (SnapshotResult.BadKeys), not a
+			// read error
+			res.wrongKeys(ctx, c, keys, []keyRefusal{{key, err}})
 			return nil
 		}
 		if err != nil {
@@ -72,8 +73,8 @@ func ReadLimitedProjects(ctx context.Context, c redis.UniversalClient, keys Keys
 	}
 	// a limited project's credits that cannot be read: its workspace is
 	// unknown, as the dashboard judges it (one judgement)
-	for ws, why := range limitedUnreadable(bad, res.Snap.Budgets) {
-		res.Snap.MarkUnreadable(ws, why)
+	for key, why := range limitedUnreadable(bad, res.Snap.Budgets) {
+		res.Snap.MarkProjectUnreadable(key, why)
 	}
 	return nil
 }

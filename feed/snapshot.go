@@ -66,6 +66,17 @@ type SnapshotResult struct {
 	periodAsked bool
 }
 
+// StreamUnreadable says why the usage stream could not be read (another
+// type, the ACL), naming the key; "" when it could or does not exist. The
+// stream decides no level: what it gives (each workspace's last event, the
+// lag, --stale) is unknown, the counters are judged all the same.
+func (r *SnapshotResult) StreamUnreadable() string {
+	if r.streamErr == nil {
+		return ""
+	}
+	return r.streamErr.Why
+}
+
 // maxBadFields bounds how many skipped fields a snapshot names, so that a hash
 // full of junk cannot grow a report without limit.
 const maxBadFields = 32
@@ -173,57 +184,113 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		}
 		runID = id
 	}
-	_, err := c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		used = readHash(ctx, pipe, keys.Used(p.Key), flat)
-		refused = readHash(ctx, pipe, keys.Refused(p.Key), flat)
-		recharged = readHash(ctx, pipe, keys.Recharged(p.Key), flat)
-		if !quick && withUsedBy {
-			usedBy = readHash(ctx, pipe, keys.UsedBy(p.Key), flat)
-		} else if !quick {
-			// check reads no used_by (only limited projects' fields, after):
-			// its TYPE is asked, so a key of another type is named as the
-			// dashboard names it, not passed over as OK
-			usedByType = pipe.Type(ctx, keys.UsedBy(p.Key))
+	// A user the ACL forbids one of the MULTI's commands (NOPERM: an HGETALL
+	// of one key, XINFO) has the whole EXEC aborted: the read is made again
+	// without what it may not run, which is then named as a figure that
+	// cannot be read (a hash as a key of another type is, the stream as a
+	// StreamError), never the whole read lost for it.
+	denied := map[string]error{} // label → the NOPERM answer
+	var err error
+	for range 4 {
+		used, usedBy, refused, recharged, settings, dg = hashRead{}, hashRead{}, hashRead{}, hashRead{}, hashRead{}, hashRead{}
+		info, usedByType, periodCmd = nil, nil, nil
+		_, err = c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			hash := func(label, key string) hashRead {
+				if denied[label] != nil {
+					return hashRead{}
+				}
+				return readHash(ctx, pipe, key, flat)
+			}
+			used = hash("used", keys.Used(p.Key))
+			refused = hash("refused", keys.Refused(p.Key))
+			recharged = hash("recharged", keys.Recharged(p.Key))
+			if !quick && withUsedBy {
+				usedBy = hash("used_by", keys.UsedBy(p.Key))
+			} else if !quick && denied["type"] == nil {
+				// check reads no used_by (only limited projects' fields, after):
+				// its TYPE is asked, so a key of another type is named as the
+				// dashboard names it, not passed over as OK
+				usedByType = pipe.Type(ctx, keys.UsedBy(p.Key))
+			}
+			if !quick {
+				settings = hash("settings", keys.Settings())
+			} else if denied["period"] == nil {
+				periodCmd = pipe.HGet(ctx, keys.Settings(), PeriodSettingsField)
+			}
+			if !quick && audit {
+				dg = hash("digest", keys.Digest(p.Key))
+			}
+			if denied["stream"] == nil {
+				info = pipe.XInfoStream(ctx, keys.Stream())
+			}
+			return nil
+		})
+		if !isExecAbort(err) {
+			break
 		}
-		if !quick {
-			settings = readHash(ctx, pipe, keys.Settings(), flat)
-		} else {
-			periodCmd = pipe.HGet(ctx, keys.Settings(), PeriodSettingsField)
+		cmds := map[string]redis.Cmder{"used": used.cmd(), "refused": refused.cmd(), "recharged": recharged.cmd(),
+			"used_by": usedBy.cmd(), "settings": settings.cmd(), "digest": dg.cmd()}
+		if info != nil {
+			cmds["stream"] = info
 		}
-		if !quick && audit {
-			dg = readHash(ctx, pipe, keys.Digest(p.Key), flat)
+		if usedByType != nil {
+			cmds["type"] = usedByType
 		}
-		info = pipe.XInfoStream(ctx, keys.Stream())
-		return nil
-	})
+		if periodCmd != nil {
+			cmds["period"] = periodCmd
+		}
+		more := false
+		for label, cmd := range cmds {
+			if cmd != nil && isNoPerm(cmd.Err()) {
+				denied[label], more = cmd.Err(), true
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	if isExecAbort(err) {
+		return nil, "", fmt.Errorf("read snapshot: %w", err)
+	}
+	if denied["stream"] != nil {
+		info = redis.NewXInfoStreamCmd(ctx, keys.Stream())
+		info.SetErr(denied["stream"])
+	}
 	// XINFO on a stream that does not exist yet is an error inside the MULTI;
 	// a hash key holding another type (WRONGTYPE) is the data's fault, not
 	// the connection's: it is named and its workspaces judged unknown below,
 	// the rest read as usual (retrying the read, as a connection error is,
 	// never converged and said "connected" between the attempts). Everything
 	// else must have worked.
-	var wrong []string // the keys of another type
+	var wrong []keyRefusal // the keys of another type, or the user may not read
 	for _, h := range []struct {
-		key string
-		r   *hashRead
-	}{{keys.Used(p.Key), &used}, {keys.UsedBy(p.Key), &usedBy}, {keys.Refused(p.Key), &refused}, {keys.Recharged(p.Key), &recharged}, {keys.Settings(), &settings}, {keys.Digest(p.Key), &dg}} {
+		label, key string
+		r          *hashRead
+	}{{"used", keys.Used(p.Key), &used}, {"used_by", keys.UsedBy(p.Key), &usedBy}, {"refused", keys.Refused(p.Key), &refused},
+		{"recharged", keys.Recharged(p.Key), &recharged}, {"settings", keys.Settings(), &settings}, {"digest", keys.Digest(p.Key), &dg}} {
+		if why := denied[h.label]; why != nil {
+			if h.r != &dg {
+				wrong = append(wrong, keyRefusal{h.key, why})
+			}
+			continue
+		}
 		if err := h.r.err(); err != nil {
-			if !isWrongType(err) {
+			if !isKeyRefusal(err) {
 				return nil, "", fmt.Errorf("read snapshot: %w", err)
 			}
 			if h.r != &dg { // a digest of another type is no digest: the counters are read
-				wrong = append(wrong, h.key)
+				wrong = append(wrong, keyRefusal{h.key, err})
 			}
 			*h.r = hashRead{}
 		}
 	}
 	if usedByType != nil && usedByType.Err() == nil {
 		if t := usedByType.Val(); t != "hash" && t != "none" {
-			wrong = append(wrong, keys.UsedBy(p.Key))
+			wrong = append(wrong, keyRefusal{keys.UsedBy(p.Key), nil})
 		}
 	}
 	// (the period field a quick read asks is redis.Nil when absent)
-	if err != nil && !isWrongType(err) && !errors.Is(err, redis.Nil) && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err()) && !isStreamRefusal(info.Err())) {
+	if err != nil && !isKeyRefusal(err) && !errors.Is(err, redis.Nil) && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err()) && !isStreamRefusal(info.Err())) {
 		return nil, "", fmt.Errorf("read snapshot: %w", err)
 	}
 	// a stream key mavtop cannot read is named (check's UNKNOWN says which
@@ -232,12 +299,12 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 	var streamErr *StreamError
 	if info.Err() != nil && !isNoSuchKey(info.Err()) {
 		streamErr = streamRefusal(ctx, c, keys.Stream(), info.Err())
-		switch {
-		case streamErr == nil:
+		if streamErr == nil {
 			return nil, "", fmt.Errorf("read snapshot: %w", info.Err())
-		case !withRunID: // the workspace read (check): nothing to go on with
-			return nil, "", fmt.Errorf("read snapshot: %w", streamErr)
 		}
+		// the workspace read (check, budget show) goes on too: the stream
+		// decides no level (only each row's last event and --stale), so the
+		// counters are judged and the stream named beside them
 	}
 	if withRunID {
 		if err := sameServer(ctx, c, runID); err != nil {
@@ -286,8 +353,8 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 	s.Refused, _ = res.parseHash("refused", refused, model.CleanRefusedField)
 	s.Recharged, _ = res.parseHash("recharged", recharged, model.CleanWorkspaceField)
 	<-parsed
-	for ws, why := range limitedUnreadable(badUsedBy, s.Budgets) {
-		s.MarkUnreadable(ws, why)
+	for key, why := range limitedUnreadable(badUsedBy, s.Budgets) {
+		s.MarkProjectUnreadable(key, why)
 	}
 	if len(wrong) > 0 {
 		res.wrongKeys(ctx, c, keys, wrong)
@@ -300,20 +367,28 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 // keys), and every workspace the read found is judged unknown by it — but
 // for used_by alone, only the workspaces with a limited project, and for
 // refused, only their 402 counts (Snapshot.RefusedUnreadable).
-func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient, keys Keys, wrong []string) {
+func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient, keys Keys, wrong []keyRefusal) {
 	if r.BadKeys == nil { // ReadLimitedProjects adds to the snapshot's
 		r.BadKeys = map[string]string{}
 	}
 	var first string
-	for _, key := range wrong {
-		typ, err := c.Type(ctx, key).Result()
-		if err != nil || !model.IsID(typ) {
-			typ = "another type"
-		} else {
-			typ = "a " + typ
-		}
+	for _, w := range wrong {
+		key := w.key
 		name := model.Truncate(model.Sanitize(key), 120)
-		why := fmt.Sprintf("key %q holds %s, not a hash (WRONGTYPE): none of its fields can be read", name, typ)
+		var why string
+		if isNoPerm(w.err) {
+			// no ": " inside the server's words: a header keeps the last part
+			said := strings.ReplaceAll(model.Truncate(model.Sanitize(strings.TrimSpace(w.err.Error())), 120), ": ", " - ")
+			why = fmt.Sprintf("key %q cannot be read (%s): none of its fields can be read", name, said)
+		} else {
+			typ, err := c.Type(ctx, key).Result()
+			if err != nil || !model.IsID(typ) {
+				typ = "another type"
+			} else {
+				typ = "a " + typ
+			}
+			why = fmt.Sprintf("key %q holds %s, not a hash (WRONGTYPE): none of its fields can be read", name, typ)
+		}
 		r.BadKeys[name] = why
 		if key == keys.Settings() {
 			r.BadSettings[name] = errors.New(why)
@@ -327,9 +402,9 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 	}
 	s := r.Snap
 	usage, refusedWhy, usedByWhy := false, "", "" // which figures the wrong keys leave unknown
-	for _, key := range wrong {
-		why := r.BadKeys[model.Truncate(model.Sanitize(key), 120)]
-		switch key {
+	for _, w := range wrong {
+		why := r.BadKeys[model.Truncate(model.Sanitize(w.key), 120)]
+		switch w.key {
 		case keys.Refused(s.Period.Key):
 			refusedWhy = why
 		case keys.UsedBy(s.Period.Key):
@@ -383,12 +458,12 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 	if usedByWhy != "" {
 		// used_by (credits per project and endpoint) judges only a project
 		// with a usage limit, as an unreadable field of it does
-		// (limitedUnreadable): the workspaces with one are unknown, the
-		// others judged by their own counters — junk in used_by must not
-		// turn a workspace known to be critical into unknown
+		// (limitedUnreadable): those projects are unknown, every workspace
+		// judged by its own counters — junk in used_by must not turn a
+		// workspace known to be critical into unknown
 		for key, b := range s.Budgets {
 			if ws, _, ok := model.SplitProjectKey(key); ok && b.Limit > 0 && model.IsID(ws) {
-				s.MarkUnreadable(ws, usedByWhy)
+				s.MarkProjectUnreadable(key, usedByWhy)
 			}
 		}
 	}
@@ -405,6 +480,32 @@ func periodAnswer(cmd *redis.StringCmd) (string, bool) {
 		return "", errors.Is(err, redis.Nil)
 	}
 	return cmd.Val(), true
+}
+
+// isNoPerm reports whether err is Redis's NOPERM: the ACL forbids the user
+// the command or the key.
+func isNoPerm(err error) bool {
+	var re redis.Error
+	return err != nil && errors.As(err, &re) && strings.HasPrefix(strings.TrimSpace(re.Error()), "NOPERM")
+}
+
+// isExecAbort reports whether err is Redis's EXECABORT: a command of the
+// MULTI was refused when queued (NOPERM), and nothing of it ran.
+func isExecAbort(err error) bool {
+	return err != nil && strings.HasPrefix(strings.TrimSpace(err.Error()), "EXECABORT")
+}
+
+// isKeyRefusal reports whether err is the server's answer that one key
+// cannot be read as mavtop asked (WRONGTYPE: another type; NOPERM: the ACL),
+// the data's or the configuration's fault, not the connection's: that key's
+// figures are unknown, the rest is read.
+func isKeyRefusal(err error) bool { return isWrongType(err) || isNoPerm(err) }
+
+// keyRefusal is a key a read could not read, and the server's answer (nil:
+// it holds another type, found by TYPE).
+type keyRefusal struct {
+	key string
+	err error
 }
 
 // isWrongType reports whether err is Redis's WRONGTYPE: the key holds another
@@ -432,6 +533,17 @@ func readHash(ctx context.Context, pipe redis.Pipeliner, key string, flat bool) 
 }
 
 func (h hashRead) read() bool { return h.m != nil || h.flat != nil }
+
+// cmd is the command read, nil when none.
+func (h hashRead) cmd() redis.Cmder {
+	switch {
+	case h.m != nil:
+		return h.m
+	case h.flat != nil:
+		return h.flat
+	}
+	return nil
+}
 
 func (h hashRead) err() error {
 	switch {
@@ -615,22 +727,24 @@ func unreadableWhy(field string, why error) string {
 
 // limitedUnreadable keeps of bad (used_by clean field → why, from
 // parseCounts) the fields of projects with a usage limit in budgets, by
-// workspace (the least reason of several, as Snapshot.MarkUnreadable keeps):
-// those projects' credits, and so their level and their workspace's verdict,
-// are unknown. An unreadable field of a project without a limit judges
-// nothing; it is reported in BadCounters.
+// project key "ws/project" (the least reason of several): those projects'
+// credits, and so their level, are unknown (ProjectBudget.UsageUnreadable);
+// their workspaces' own levels are judged by their own counters. An
+// unreadable field of a project without a limit judges nothing; it is
+// reported in BadCounters.
 func limitedUnreadable(bad map[string]string, budgets map[string]model.ProjectBudget) map[string]string {
 	var out map[string]string
 	for f, why := range bad {
 		ws, project, _, ok := model.SplitUsedByField(f)
-		if !ok || budgets[model.ProjectKey(ws, project)].Limit <= 0 {
+		key := model.ProjectKey(ws, project)
+		if !ok || budgets[key].Limit <= 0 {
 			continue
 		}
 		if out == nil {
 			out = map[string]string{}
 		}
-		if prev, ok := out[ws]; !ok || why < prev {
-			out[ws] = why
+		if prev, ok := out[key]; !ok || why < prev {
+			out[key] = why
 		}
 	}
 	return out

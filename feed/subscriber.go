@@ -484,7 +484,7 @@ func (s *Subscriber) trimmedFrom(at time.Time) time.Time {
 type usedByRead struct {
 	msg    *SnapshotMsg
 	usedBy map[string]int64
-	// unreadable: workspace → why, for a limited project's used_by field
+	// unreadable: project key → why, for a limited project's used_by field
 	// that cannot be read (UsedByMsg.Unreadable)
 	unreadable map[string]string
 	at         string

@@ -58,6 +58,19 @@ func TestAnUnreadableCounterIsHealedOnceNotEveryAudit(t *testing.T) {
 		defer f.mu.Unlock()
 		return len(f.snaps)
 	}
+	// judged is what l knows of alpha: whether a figure of it is unknown
+	// (its own level, or a limited project's: each figure on its own), and
+	// every reason
+	judged := func(l *model.Ledger) (unknown bool, why string) {
+		s, _ := l.Summary("alpha")
+		unknown, why = s.Level == model.LevelUnknown, s.Unreadable+s.RefusedUnreadable
+		for _, p := range l.Projects("alpha") {
+			if p.Status.Unreadable != "" {
+				unknown, why = true, why+p.Status.Unreadable
+			}
+		}
+		return unknown, why
+	}
 	// steady waits for the follower to judge alpha as want says, then for
 	// eight audits more (four full ones), and checks none of them re-read
 	steady := func(f *follower, what string, unknown bool, why string, n0 int) {
@@ -69,8 +82,8 @@ func TestAnUnreadableCounterIsHealedOnceNotEveryAudit(t *testing.T) {
 			if f.ledger == nil || f.ledger.UsedByPending() {
 				return false
 			}
-			s, ok := f.ledger.Summary("alpha")
-			return ok && (s.Level == model.LevelUnknown) == unknown && strings.Contains(s.Unreadable+s.RefusedUnreadable, why)
+			u, w := judged(f.ledger)
+			return u == unknown && strings.Contains(w, why)
 		})
 		n, a := rereads(f), audits(f)
 		f.waitFor(what+": eight audits more", 30*time.Second, func(f *follower) bool {
@@ -82,9 +95,15 @@ func TestAnUnreadableCounterIsHealedOnceNotEveryAudit(t *testing.T) {
 			t.Errorf("%s: %d re-reads in the eight audits after it, want none (%v)", what, got-n, f.snaps[n:])
 			f.mu.Unlock()
 		}
-		s, _ := f.ledgerSummary("alpha")
-		if (s.Level == model.LevelUnknown) != unknown || !strings.Contains(s.Unreadable+s.RefusedUnreadable, why) {
-			t.Errorf("%s: alpha %v (%q) after eight audits", what, s.Level, s.Unreadable)
+		f.mu.Lock()
+		u, w := judged(f.ledger)
+		s, _ := f.ledger.Summary("alpha")
+		f.mu.Unlock()
+		if u != unknown || !strings.Contains(w, why) {
+			t.Errorf("%s: alpha %v, unknown %v (%q) after eight audits", what, s.Level, u, w)
+		}
+		if u && s.Level == model.LevelUnknown && !strings.Contains(why, `"used:`) && !strings.Contains(why, `"recharged:`) {
+			t.Errorf("%s: alpha's own level unknown (%q): its usage is known", what, s.Unreadable)
 		}
 	}
 	steady(f, "the start", false, "", 0)

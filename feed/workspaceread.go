@@ -81,11 +81,11 @@ func hmgetMap(fields []string, cmd *redis.SliceCmd) hashRead {
 
 func readOneWorkspaceOnce(ctx context.Context, c redis.UniversalClient, keys Keys, ws string, p model.Period) (*SnapshotResult, string, error) {
 	match := globEscape(ws) + "/*"
-	var wrong []string
+	var wrong []keyRefusal
 	scan := func(key string) ([]string, error) {
 		f, err := scanFields(ctx, c, key, match)
-		if isWrongType(err) {
-			wrong = append(wrong, key)
+		if isKeyRefusal(err) {
+			wrong = append(wrong, keyRefusal{key, err})
 			return nil, nil
 		}
 		return f, err
@@ -105,48 +105,93 @@ func readOneWorkspaceOnce(ctx context.Context, c redis.UniversalClient, keys Key
 	settingsF := append([]string{ws, PeriodSettingsField}, projectsF...)
 	var used, recharged, usedBy, refused, settings *redis.SliceCmd
 	var info *redis.XInfoStreamCmd
-	_, err = c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		used = pipe.HMGet(ctx, keys.Used(p.Key), ws)
-		recharged = pipe.HMGet(ctx, keys.Recharged(p.Key), ws)
-		if len(usedByF) > 0 {
-			usedBy = pipe.HMGet(ctx, keys.UsedBy(p.Key), usedByF...)
+	// a command the ACL forbids aborts the MULTI (see readSnapshotOnce): it
+	// is left out and its figure named, the rest read again
+	denied := map[string]error{}
+	for range 4 {
+		used, recharged, usedBy, refused, settings, info = nil, nil, nil, nil, nil, nil
+		_, err = c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			if denied["used"] == nil {
+				used = pipe.HMGet(ctx, keys.Used(p.Key), ws)
+			}
+			if denied["recharged"] == nil {
+				recharged = pipe.HMGet(ctx, keys.Recharged(p.Key), ws)
+			}
+			if len(usedByF) > 0 && denied["used_by"] == nil {
+				usedBy = pipe.HMGet(ctx, keys.UsedBy(p.Key), usedByF...)
+			}
+			if len(refusedF) > 0 && denied["refused"] == nil {
+				refused = pipe.HMGet(ctx, keys.Refused(p.Key), refusedF...)
+			}
+			if denied["settings"] == nil {
+				settings = pipe.HMGet(ctx, keys.Settings(), settingsF...)
+			}
+			if denied["stream"] == nil {
+				info = pipe.XInfoStream(ctx, keys.Stream())
+			}
+			return nil
+		})
+		if !isExecAbort(err) {
+			break
 		}
-		if len(refusedF) > 0 {
-			refused = pipe.HMGet(ctx, keys.Refused(p.Key), refusedF...)
+		more := false
+		for label, cmd := range map[string]*redis.SliceCmd{"used": used, "recharged": recharged, "used_by": usedBy, "refused": refused, "settings": settings} {
+			if cmd != nil && isNoPerm(cmd.Err()) {
+				denied[label], more = cmd.Err(), true
+			}
 		}
-		settings = pipe.HMGet(ctx, keys.Settings(), settingsF...)
-		info = pipe.XInfoStream(ctx, keys.Stream())
-		return nil
-	})
+		if info != nil && isNoPerm(info.Err()) {
+			denied["stream"], more = info.Err(), true
+		}
+		if !more {
+			break
+		}
+	}
+	if isExecAbort(err) {
+		return nil, "", fmt.Errorf("read snapshot: %w", err)
+	}
+	if denied["stream"] != nil {
+		info = redis.NewXInfoStreamCmd(ctx, keys.Stream())
+		info.SetErr(denied["stream"])
+	}
 	reads := []struct {
-		key    string
-		cmd    **redis.SliceCmd
-		fields *[]string
+		label, key string
+		cmd        **redis.SliceCmd
+		fields     *[]string
 	}{
-		{keys.Used(p.Key), &used, nil}, {keys.Recharged(p.Key), &recharged, nil},
-		{keys.UsedBy(p.Key), &usedBy, &usedByF}, {keys.Refused(p.Key), &refused, &refusedF},
-		{keys.Settings(), &settings, &settingsF},
+		{"used", keys.Used(p.Key), &used, nil}, {"recharged", keys.Recharged(p.Key), &recharged, nil},
+		{"used_by", keys.UsedBy(p.Key), &usedBy, &usedByF}, {"refused", keys.Refused(p.Key), &refused, &refusedF},
+		{"settings", keys.Settings(), &settings, &settingsF},
 	}
 	for _, r := range reads {
-		if *r.cmd == nil || (*r.cmd).Err() == nil {
+		why := denied[r.label]
+		if why == nil && (*r.cmd == nil || (*r.cmd).Err() == nil) {
 			continue
 		}
-		if !isWrongType((*r.cmd).Err()) {
-			return nil, "", fmt.Errorf("read snapshot: %w", (*r.cmd).Err())
+		if why == nil {
+			why = (*r.cmd).Err()
 		}
-		if !slices.Contains(wrong, r.key) {
-			wrong = append(wrong, r.key)
+		if !isKeyRefusal(why) {
+			return nil, "", fmt.Errorf("read snapshot: %w", why)
+		}
+		if !slices.ContainsFunc(wrong, func(w keyRefusal) bool { return w.key == r.key }) {
+			wrong = append(wrong, keyRefusal{r.key, why})
 		}
 		*r.cmd = nil
 		if r.fields != nil {
 			*r.fields = nil
 		}
 	}
-	if err != nil && !isWrongType(err) && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err())) {
+	if err != nil && !isKeyRefusal(err) && (info == nil || info.Err() == nil || !isNoSuchKey(info.Err()) && !isStreamRefusal(info.Err())) {
 		return nil, "", fmt.Errorf("read snapshot: %w", err)
 	}
+	// the stream decides no level: one that cannot be read is named
+	// (SnapshotResult.StreamUnreadable), the counters read all the same
+	var streamErr *StreamError
 	if info.Err() != nil && !isNoSuchKey(info.Err()) {
-		return nil, "", fmt.Errorf("read snapshot: %w", info.Err())
+		if streamErr = streamRefusal(ctx, c, keys.Stream(), info.Err()); streamErr == nil {
+			return nil, "", fmt.Errorf("read snapshot: %w", info.Err())
+		}
 	}
 	streamID := "0-0"
 	if info.Err() == nil && info.Val().LastGeneratedID != "" {
@@ -157,6 +202,7 @@ func readOneWorkspaceOnce(ctx context.Context, c redis.UniversalClient, keys Key
 		BadSettings: map[string]error{},
 		BadCounters: map[string]error{},
 		removed:     -1,
+		streamErr:   streamErr,
 	}
 	s := res.Snap
 	var stored string
@@ -166,8 +212,8 @@ func readOneWorkspaceOnce(ctx context.Context, c redis.UniversalClient, keys Key
 	s.UsedBy, badUsedBy = res.parseHash("used_by", hmgetMap(usedByF, usedBy), model.CleanUsedByField)
 	s.Refused, _ = res.parseHash("refused", hmgetMap(refusedF, refused), model.CleanRefusedField)
 	s.Recharged, _ = res.parseHash("recharged", hmgetMap([]string{ws}, recharged), model.CleanWorkspaceField)
-	for w, why := range limitedUnreadable(badUsedBy, s.Budgets) {
-		s.MarkUnreadable(w, why)
+	for key, why := range limitedUnreadable(badUsedBy, s.Budgets) {
+		s.MarkProjectUnreadable(key, why)
 	}
 	if len(wrong) > 0 {
 		res.wrongKeys(ctx, c, keys, wrong)
@@ -189,7 +235,7 @@ func AnyWorkspace(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 		period = pipe.HExists(ctx, keys.Settings(), PeriodSettingsField)
 		return nil
 	})
-	if err != nil && !isWrongType(err) {
+	if err != nil && !isKeyRefusal(err) {
 		return false, fmt.Errorf("read snapshot: %w", err)
 	}
 	n := int64(0)

@@ -457,10 +457,13 @@ func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
 	}
 	r := &ledgerRead{period: l.Period()}
 	limited := l.LimitedProjects(nil)
-	badProject := map[string]bool{}
+	badProject, badUsage := map[string]bool{}, map[string]bool{}
 	for _, p := range limited {
-		if p.Status.UnreadableSettings {
+		switch {
+		case p.Status.UnreadableSettings:
 			badProject[p.Workspace] = true
+		case p.Status.Unreadable != "": // its credits (used_by) cannot be read
+			badUsage[p.Workspace] = true
 		}
 	}
 	h := make(keptHeap, 0, min(c.opt.MaxWorkspaces, l.Len()))
@@ -472,7 +475,7 @@ func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
 			r.byLevel[s.Verdict.Level]++
 		}
 		unknown := s.Unreadable != "" && !s.UnreadableSettings
-		if unknown || s.RefusedUnreadable != "" { // a 402 count alone: the usage known
+		if unknown || s.RefusedUnreadable != "" || badUsage[s.Name] { // a 402 count, a project's credits alone: the usage known
 			r.unreadable++
 		}
 		if s.UnreadableSettings || badProject[s.Name] {

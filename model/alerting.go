@@ -227,6 +227,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 	for _, p := range w.projects {
 		b := p.budget
 		pst := p.status(w, th)
+		pfrom := len(dst)
 		project := func(kind AlertKind, of int64) {
 			a := base
 			a.Project, a.Kind, a.Cap, a.Used, a.Level = p.name, kind, of, p.used, max(pst.Level, LevelWarn)
@@ -249,6 +250,13 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 				a.ID = AlertID(period, w.name, p.name, a.Kind, strconv.Itoa(t))
 				a.Condition = projectHolds(l, Reached(p.used, b.Limit, t))
 				dst = append(dst, a)
+			}
+		}
+		if b.UsageUnreadable != "" {
+			// the project's credits cannot be read (ProjectBudget.UsageUnreadable):
+			// its lines neither hold nor ended; the workspace's own are judged
+			for i := pfrom; i < len(dst); i++ {
+				dst[i].Condition = ConditionUnknown
 			}
 		}
 		for code, n := range p.refused {

@@ -679,6 +679,11 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 	if b.Unreadable == "" && LimitRaised(p.budget.Limit, b.Limit) {
 		p.limitRaised() // its usage limit raised or removed: the 402s it gave end
 	}
+	if b.Limit > 0 {
+		// its credits are as unreadable as they were: a settings entry
+		// reads no counter (the next re-read says)
+		b.UsageUnreadable = p.budget.UsageUnreadable
+	}
 	p.budget, p.hasBudget = b, true
 	w.limits = w.limits || b.Judged()
 	l.fireProject(w, p, ts) // fires what the budget puts behind the project, arms the rest
@@ -974,6 +979,37 @@ func (l *Ledger) MarkUnreadable(why map[string]string) {
 	l.rankAll()
 }
 
+// MarkProjectsUnreadable makes the credits of each project in why
+// ("ws/project" → reason, naming the counter) unknown, as a Seed from a
+// Snapshot with ProjectBudget.UsageUnreadable does: a used_by field of a
+// usage-limited project read after the Seed (feed's UsedByMsg) holds no
+// integer ≥ 0. Only that project's level is unknown; its workspace's own is
+// judged by its own counters. The next Seed that reads good values ends it.
+func (l *Ledger) MarkProjectsUnreadable(why map[string]string) {
+	if len(why) == 0 {
+		return
+	}
+	l.version++
+	l.newEpoch() // its alerts are unknown from here
+	for key, msg := range why {
+		ws, project, ok := SplitProjectKey(key)
+		if !ok || !IsID(ws) {
+			continue
+		}
+		w := l.ws[ws]
+		if w == nil {
+			w = l.workspace(ws)
+		} else {
+			w = l.own(w)
+		}
+		p := w.project(project)
+		if p.budget.UsageUnreadable == "" || msg < p.budget.UsageUnreadable {
+			p.budget.UsageUnreadable = msg
+		}
+	}
+	l.rankAll()
+}
+
 // UnreadableWorkspaces appends to dst (and returns) each workspace whose
 // level, or a project's, is unknown because a counter of it cannot be read
 // (Summary.Unreadable) or a settings value stored for it cannot be
@@ -1005,6 +1041,9 @@ func (w *wsState) unknownWhy(projects bool) string {
 	why := ""
 	for _, p := range w.projects {
 		if u := p.budget.Unreadable; u != "" && (why == "" || u < why) {
+			why = u
+		}
+		if u := p.budget.UsageUnreadable; u != "" && p.budget.Limit > 0 && (why == "" || u < why) {
 			why = u
 		}
 	}

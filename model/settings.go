@@ -130,6 +130,13 @@ type ProjectBudget struct {
 	// Unreadable is Settings.Unreadable for the project's stored budget: the
 	// project is judged LevelUnknown (it may have a limit, reached or not).
 	Unreadable string `json:"-"`
+	// UsageUnreadable says why the project's credits (its used_by fields)
+	// cannot be read, naming the key or field: the project alone is judged
+	// LevelUnknown (Usage.Unreadable), its workspace by its own counters —
+	// the verdict ranks the unknown project as check ranks UNKNOWN, never
+	// above a level known to be high, critical or OUT. Not stored: a read
+	// of the counters sets it (Snapshot.MarkProjectUnreadable).
+	UsageUnreadable string `json:"-"`
 }
 
 // LimitRaised reports whether a usage limit changed from old to now lets

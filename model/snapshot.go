@@ -62,6 +62,21 @@ func (s *Snapshot) MarkRefusedUnreadable(ws, msg string) {
 	}
 }
 
+// MarkProjectUnreadable records that the credits of project key
+// ("ws/project", a project with a usage limit in s.Budgets) cannot be read,
+// and why (ProjectBudget.UsageUnreadable): that project's level is unknown,
+// its workspace's own judged by its own counters. The least reason of several.
+func (s *Snapshot) MarkProjectUnreadable(key, msg string) {
+	b, ok := s.Budgets[key]
+	if !ok {
+		return
+	}
+	if b.UsageUnreadable == "" || msg < b.UsageUnreadable {
+		b.UsageUnreadable = msg
+		s.Budgets[key] = b
+	}
+}
+
 // MarkUnreadable records that a counter of workspace ws (used, recharged)
 // could not be read, and why, in words that name the counter (see
 // Snapshot.Unreadable). Of several, the least in byte order is kept, so a

@@ -46,7 +46,7 @@ func (w *wsState) status(defaults []int) Status {
 func (p *projState) status(w *wsState, thresholds []int) Status {
 	b := p.budget.Settings()
 	held, _ := p.limitHeld(w)
-	st := Assess(&b, Usage{Used: p.used, LimitRefusing: held}, thresholds)
+	st := Assess(&b, Usage{Used: p.used, LimitRefusing: held, Unreadable: p.budget.UsageUnreadable}, thresholds)
 	if st.LimitHeld {
 		st.Level = LevelExhausted
 	}

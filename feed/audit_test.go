@@ -366,6 +366,20 @@ func TestNoStreamIsNotIdleSinceTheEpoch(t *testing.T) {
 	}
 }
 
+// TestStatsNameTheStreamRead: the stats say which stream key the subscriber
+// reads, so the dashboard's header can say where it found no events (a
+// mistyped --key-prefix read "no events" and named nothing).
+func TestStatsNameTheStreamRead(t *testing.T) {
+	srv := feedtest.Start(t)
+	f := startFollower(t, srv.Client(), SubscriberOptions{Prefix: "{maverra}", StatsEvery: 50 * time.Millisecond})
+	f.waitFor("two stats", 10*time.Second, func(f *follower) bool { return len(f.stats) >= 2 })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st := f.lastStats(); st.Stream != "{maverra}:usage" || st.Events != 0 {
+		t.Fatalf("stats name the stream %q (events %d), want {maverra}:usage", st.Stream, st.Events)
+	}
+}
+
 // TestLagCannotLie: an entry id an hour in the future is reported as ahead of
 // the clock (it used to pin the lag at "<1 ms" for good), a quiet stream shows
 // as idle, and while Redis is down the lag is unknown and grows.

@@ -284,6 +284,10 @@ type StatsMsg struct {
 	BadKeys map[string]string
 	// LastID is the id the subscriber resumes after.
 	LastID string
+	// Stream is the stream key read (Keys.Stream, as configured, not
+	// sanitised): the header names where it looked when nothing was read
+	// (a mistyped --key-prefix). Empty for a source without a stream.
+	Stream string
 	// At is when the stats were taken.
 	At time.Time
 }

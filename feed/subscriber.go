@@ -1541,7 +1541,7 @@ func (s *Subscriber) maybeStats() {
 	// ahead when the clock passes it, with no entry after it
 	st.Ahead = model.JudgeFreshness(idTime(s.lastID), now).Ahead
 	st.EventsPerSec = float64(s.winEvents) / el.Seconds()
-	st.LastID, st.At = s.lastID, now
+	st.LastID, st.At, st.Stream = s.lastID, now, s.keys.Stream()
 	s.winStart, s.winEvents = now, 0
 	s.handle(&st)
 }

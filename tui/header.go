@@ -320,6 +320,11 @@ func (h Header) connPart() (short, long string) {
 // shortReason is the cells the short connection part gives its reason.
 const shortReason = 24
 
+// streamKeyW is the most cells of a stream key the header names: the
+// usual "{mavera}:usage" whole, a pasted key of any length cut, so the
+// part fits beside the connection and the period at 80 columns.
+const streamKeyW = 20
+
 // connReason is ": " and the connection's last error cut to n cells, or "".
 func (h Header) connReason(n int) string {
 	if h.conn.Err == nil {
@@ -349,8 +354,13 @@ func (h Header) lagPart() (short, long string, prio int) {
 		return "idle " + humanize(st.Idle), "", 5
 	case st.LastEntryAt.IsZero() && st.Events == 0 && !st.At.IsZero():
 		// nothing read and none written before (an empty db, a mistyped
-		// --key-prefix): no lag to measure, "lag <1 ms" said all was flowing
-		return "no events", "", 5
+		// --key-prefix): no lag to measure, "lag <1 ms" said all was flowing;
+		// and where it looked, so a mistyped prefix shows itself (sanitised,
+		// cut to streamKeyW cells), kept before the period and the rate
+		if st.Stream == "" {
+			return "no events", "", 5
+		}
+		return h.st.Warn.Render(`no events in "` + truncate(model.Sanitize(st.Stream), streamKeyW) + `"`), "", 1
 	}
 	return "lag " + lagText(st.Lag), "", 5
 }

@@ -350,3 +350,28 @@ func TestHeaderSaysNoEventsWhereNoneWasRead(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderSaysWhereItFoundNoEvents: a dashboard started with a mistyped
+// --key-prefix read "no events" (and the workspaces pane "Waiting for the
+// stream…") without saying where it looked. The header names the stream key,
+// sanitised and cut, at every width from 80 columns, beside the period.
+func TestHeaderSaysWhereItFoundNoEvents(t *testing.T) {
+	for _, tc := range []struct{ key, want string }{
+		{"{maverra}:usage", `no events in "{maverra}:usage"`},
+		{"\x1b[31mred:usage", `no events in "␛[31mred:usage"`},
+		{strings.Repeat("k", 60) + ":usage", `no events in "` + strings.Repeat("k", 19) + `…"`},
+	} {
+		for w := 80; w <= 200; w += 40 {
+			h := NewHeader(testCommon(), false)
+			h.SetWidth(w)
+			h.period = model.MonthlyUTC.At(testNow)
+			h.conn = feed.ConnMsg{State: feed.Connected}
+			st := feed.StatsMsg{LagKnown: true, At: testNow, Stream: tc.key}
+			h.noteStats(&st)
+			line := ansi.Strip(h.View())
+			if !strings.Contains(line, tc.want) || !strings.Contains(line, h.period.Key) || cellWidth(line) > w {
+				t.Errorf("w=%d, key %q: %q; want %q beside the period", w, tc.key, line, tc.want)
+			}
+		}
+	}
+}

@@ -109,6 +109,13 @@ type Alert struct {
 	BurnPerHour float64       `json:"burn_per_hour,omitempty"`
 	RunOutIn    time.Duration `json:"run_out_in,omitempty"`
 	Spare       time.Duration `json:"spare,omitempty"`
+	// TopUps, TopUp and UsageLimit describe an AlertRunOut of a workspace
+	// auto-recharge keeps alive until its usage limit stops it
+	// (Forecast.AfterRecharges): the top-ups of TopUp credits before it
+	// runs out at UsageLimit (0: a plain run-out).
+	TopUps     int64 `json:"top_ups,omitempty"`
+	TopUp      int64 `json:"top_up,omitempty"`
+	UsageLimit int64 `json:"usage_limit,omitempty"`
 	// Down is how long the feed has been stale, for AlertStale; Unreachable
 	// says whether Redis could not be reached (else the stream read is late).
 	Down        time.Duration `json:"down,omitempty"`
@@ -370,6 +377,12 @@ func (l *Ledger) runOutAlert(w *wsState, base Alert, now time.Time) (Alert, bool
 	a.BurnPerHour = f.BurnPerHour
 	if a.Condition = l.runOutCondition(&f, now); a.Condition == ConditionHolds {
 		a.RunOutIn, a.Spare = f.RunsOutIn, max(f.Left-f.RunsOutIn, 0)
+		if f.AfterRecharges {
+			// it runs out at its usage limit, after top-ups: "runs out of
+			// credits … of its 12,000-credit cap" said credits that the
+			// auto-recharge adds
+			a.TopUps, a.TopUp, a.UsageLimit = f.RechargesLeft, f.RechargeAmount, f.usageLimit
+		}
 	}
 	return a, true
 }
@@ -608,6 +621,12 @@ func (a *Alert) sentence(resolved bool) string {
 				what = OutWords(a.CapKind)
 			}
 			return fmt.Sprintf("%s %s, %s before the billing period ends (%s of its %s-credit %s)", a.where(), what,
+				HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind))
+		}
+		if a.UsageLimit > 0 && !resolved {
+			// the detail's words (RechargeWords), with the limit's figure
+			return fmt.Sprintf("%s runs out after recharges in %s at %s credits/h (%s, then its %s-credit usage limit), %s before the billing period ends (%s of its %s-credit %s)",
+				a.where(), HumanizeDuration(a.RunOutIn), burn, TopUpsWords(a.TopUps, a.TopUp), FormatCredits(a.UsageLimit),
 				HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind))
 		}
 		return either(fmt.Sprintf("%s %s in %s at %s credits/h, %s before the billing period ends (%s of its %s-credit %s)",

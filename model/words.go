@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -72,4 +73,40 @@ func RunsOutWords(k CapKind) string {
 // Its level is critical, not OUT: the workspace has credits left.
 func LimitReachedWords(project string) string {
 	return "limit reached: " + Sanitize(project)
+}
+
+// TopUpsWords counts auto-recharge top-ups as every surface says them: "~2
+// top-ups of 2,000", "~1 top-up of 2,000" (it said "~1 top-ups").
+func TopUpsWords(n, amount int64) string {
+	w := "top-ups"
+	if n == 1 {
+		w = "top-up"
+	}
+	return fmt.Sprintf("~%d %s of %s", n, w, FormatCredits(amount))
+}
+
+// RechargeWords is the forecast of a workspace the auto-recharge tops up, in
+// the words the detail view and the run_out alert share (README,
+// "Auto-recharge"), "" when f counts no top-up:
+//
+//	runs out after recharges in 55 min (~2 top-ups of 2,000, then the usage limit)
+//	recharges at 500 left in 12 min, ~3 top-ups of 2,000 left this period
+//	recharges at 500 left now, ~1 top-up of 2,000 left this period
+func RechargeWords(f Forecast) string {
+	switch {
+	case f.RunsOut && f.AfterRecharges:
+		return fmt.Sprintf("runs out after recharges in %s (%s, then the usage limit)", HumanizeDuration(f.RunsOutIn), TopUpsWords(f.RechargesLeft, f.RechargeAmount))
+	case f.RechargeDue:
+		return fmt.Sprintf("recharges at %s left %s, %s left this period", FormatCredits(f.RechargeBelow), TopUpIn(f.NextRechargeIn), TopUpsWords(f.RechargesLeft, f.RechargeAmount))
+	}
+	return ""
+}
+
+// TopUpIn is when the next top-up comes: "in 12 min", or "now" when
+// remaining credits are below the threshold already (it read "in 0 s").
+func TopUpIn(d time.Duration) string {
+	if d < time.Second {
+		return "now"
+	}
+	return "in " + HumanizeDuration(d)
 }

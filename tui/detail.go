@@ -321,8 +321,7 @@ func (d *Detail) forecastLine(f model.Forecast, project bool) string {
 	case f.Reached && f.Remaining > 0 && float64(f.Remaining) < f.TypicalCharge:
 		fr += " · " + st.Bad.Render(fmt.Sprintf("reached: %s left cannot cover one typical charge (%s)", credits(f.Remaining), credits(int64(f.TypicalCharge+0.5))))
 	case f.RunsOut && f.AfterRecharges:
-		fr += " · " + st.Bad.Render(fmt.Sprintf("runs out after recharges in %s (~%d top-ups of %s, then the usage limit)",
-			humanize(f.RunsOutIn), f.RechargesLeft, credits(f.RechargeAmount)))
+		fr += " · " + st.Bad.Render(model.RechargeWords(f))
 	case f.RunsOut && f.RunsOutIn == 0 && project:
 		// the workspace has credits; the API refuses this project's calls
 		// (budget_exceeded), as the row's "limit reached" says
@@ -334,8 +333,7 @@ func (d *Detail) forecastLine(f model.Forecast, project bool) string {
 	case f.RunsOut:
 		fr += " · " + st.Bad.Render("runs out in "+humanize(f.RunsOutIn))
 	case f.RechargeDue:
-		fr += fmt.Sprintf(" · recharges at %s left in %s, ~%d top-ups of %s left this period",
-			credits(f.RechargeBelow), humanize(f.NextRechargeIn), f.RechargesLeft, credits(f.RechargeAmount))
+		fr += " · " + model.RechargeWords(f)
 	case f.Recharges && !f.Idle && f.BurnPerHour > 0:
 		fr += fmt.Sprintf(" · no top-up needed this period (auto-recharge at %s left)", credits(f.RechargeBelow))
 	case f.Idle:

@@ -764,7 +764,7 @@ func cellRunsOut(g *Gauges, r *gaugeRow, width int) string {
 		return "out in " + humanize(f.RunsOutIn)
 	case f.RechargeDue:
 		// the auto-recharge tops the credits up before they run out
-		return "top-up in " + humanize(f.NextRechargeIn)
+		return "top-up " + model.TopUpIn(f.NextRechargeIn)
 	case f.Idle:
 		return "idle"
 	}

@@ -120,7 +120,14 @@ func (l *Ledger) rerank(w *wsState) {
 func (l *Ledger) rankAll() {
 	l.bulk = false
 	for _, w := range l.ws {
-		w.key, w.ranked = l.rankKeyOf(w), true
+		// a state shared with a clone (a viewer's copy of the hub's ledger)
+		// is read by the other ledger meanwhile: copied before its key
+		// changes, never written in place (the race detector saw the hub's
+		// SeedUsedBy write keys a viewer's Ordered read)
+		if k := l.rankKeyOf(w); !w.ranked || w.key != k {
+			w = l.own(w)
+			w.key, w.ranked = k, true
+		}
 	}
 	for o := range l.orders {
 		l.orders[o] = rankList{}
@@ -151,6 +158,7 @@ func (l *Ledger) order(o Order) *rankList {
 		keys := make([]rankKey, 0, len(l.ws))
 		for _, w := range l.ws {
 			if !w.ranked {
+				w = l.own(w) // as in rankAll: never write a shared state
 				w.key, w.ranked = l.rankKeyOf(w), true
 			}
 			keys = append(keys, w.key)

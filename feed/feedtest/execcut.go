@@ -26,6 +26,9 @@ type ExecCut struct {
 	cuts   atomic.Int32
 	mu     sync.Mutex
 	conns  []net.Conn
+	// closed: every connection was closed (Redis gone, or the test ended);
+	// one accepted meanwhile is closed at once, never left open to Redis
+	closed bool
 }
 
 // CutMode is what an ExecCut does at the next EXEC.
@@ -58,13 +61,19 @@ func StartExecCut(t testing.TB, target string, refuse bool) *ExecCut {
 	go p.serve()
 	t.Cleanup(func() {
 		l.Close()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, c := range p.conns {
-			c.Close()
-		}
+		p.closeAll()
 	})
 	return p
+}
+
+// closeAll closes every connection, and any accepted from now on.
+func (p *ExecCut) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, c := range p.conns {
+		c.Close()
+	}
 }
 
 // Cuts is how many connections were cut at an EXEC (one an arming).
@@ -82,6 +91,14 @@ func (p *ExecCut) serve() {
 			continue
 		}
 		p.mu.Lock()
+		if p.closed {
+			// accepted before the listener closed, added after closeAll ran:
+			// before, it stayed open to Redis ("Redis gone" answered)
+			p.mu.Unlock()
+			c.Close()
+			s.Close()
+			continue
+		}
 		p.conns = append(p.conns, c, s)
 		p.mu.Unlock()
 		var swallow atomic.Bool
@@ -139,11 +156,7 @@ func (p *ExecCut) upstream(c, s net.Conn, swallow *atomic.Bool, answered <-chan 
 				p.cuts.Add(1)
 				c.Close()
 				if p.refuse { // Redis gone: every connection, pooled ones too
-					p.mu.Lock()
-					for _, o := range p.conns {
-						o.Close()
-					}
-					p.mu.Unlock()
+					p.closeAll()
 				}
 				return
 			}

@@ -162,6 +162,17 @@ func (r lifecycleRows) Delivery() string          { return r.l.Delivery }
 func (r lifecycleRows) Each(fn func(tui.LifecycleEntry) bool) {
 	r.l.Each(func(e *notify.Entry) bool { return fn(lifecycleEntry(r.l, e)) })
 }
+func (r lifecycleRows) EachFrom(i int, fn func(tui.LifecycleEntry) bool) {
+	r.l.EachFrom(i, func(e *notify.Entry) bool { return fn(lifecycleEntry(r.l, e)) })
+}
+func (r lifecycleRows) AtOrAfter(t time.Time) int { return r.l.AtOrAfter(t) }
+func (r lifecycleRows) Position(id string) (int, time.Time, bool) {
+	e, ok := r.l.Find(id)
+	if !ok {
+		return 0, time.Time{}, false
+	}
+	return r.l.Position(e), e.At(), true
+}
 
 // lifecycleEntry is a watcher's entry of lifecycle l as the pane's row; a
 // resolved one says when it may fire again, by the rule of `mavtop alerts`'

@@ -2,8 +2,9 @@ package notify
 
 import (
 	"strings"
+	"time"
 
-	"github.com/google/btree"
+	"github.com/tidwall/btree"
 
 	"mavtop/feed"
 	"mavtop/model"
@@ -15,9 +16,12 @@ import (
 // nearly every second, and rebuilding them all at each change was a fifth of
 // the dashboard's CPU and most of its garbage (issue 16).
 //
-// The entries are kept in two B-trees of *Entry (google/btree's BTreeG):
-// newest transition first (the order every surface lists them in), and by
-// lifecycle key (Lists). An entry is never written once in a tree: a changed
+// The entries are kept in two B-trees of *Entry (tidwall/btree's BTreeG,
+// whose nodes count the items under them: an entry's position and the entry
+// at a position are O(log n) questions, which the alerts pane asks to keep a
+// selection far down on its alert at each change without walking the rows
+// above it): newest transition first (the order every surface lists them
+// in), and by lifecycle key (Lists). An entry is never written once in a tree: a changed
 // record gets a new *Entry, removed at its old place and inserted at its new
 // one. A snapshot clones both trees, O(1) (copy on write: the trees and their
 // clones share nodes until either is written, and may then be used from other
@@ -65,6 +69,13 @@ type scoredItem struct {
 // copied by a change after a snapshot.
 const lifeDegree = 32
 
+// newTree is a tree of lifeDegree without locks: the watcher writes its own
+// trees with w.mu held, and a snapshot's copies are only read (reads write
+// nothing: the nodes a copy shares are copied by the writer, never by it).
+func newTree[T any](less func(a, b T) bool) *btree.BTreeG[T] {
+	return btree.NewBTreeGOptions(less, btree.Options{Degree: lifeDegree, NoLocks: true})
+}
+
 func entryNewerFirst(a, b *Entry) bool {
 	if c := b.At().Compare(a.At()); c != 0 {
 		return c < 0
@@ -92,9 +103,9 @@ func scoreNewerFirst(a, b scoredItem) bool {
 // reset empties the index for period.
 func (x *lifeIndex) reset(period string) {
 	*x = lifeIndex{period: period, rev: x.rev, changed: true, scoresChanged: true,
-		byTime: btree.NewG(lifeDegree, entryNewerFirst), byKey: btree.NewG(lifeDegree, entryByKey), in: map[string]*Entry{},
+		byTime: newTree(entryNewerFirst), byKey: newTree(entryByKey), in: map[string]*Entry{},
 		wsFiring: map[string]int{}, levels: map[model.Level]int{}, deliveries: map[string]int{},
-		scored: btree.NewG(lifeDegree, scoreNewerFirst), scoreOf: map[string]scoredItem{}}
+		scored: newTree(scoreNewerFirst), scoreOf: map[string]scoredItem{}}
 }
 
 // set keeps id's record (nil: removed) in the index.
@@ -119,7 +130,7 @@ func (x *lifeIndex) set(id string, r *feed.StoredAlert) {
 	}
 	if s, ok := scoreOf(r); ok {
 		it := scoredItem{id, s}
-		x.scored.ReplaceOrInsert(it)
+		x.scored.Set(it)
 		x.scoreOf[id] = it
 		x.scoresChanged = true
 	}
@@ -132,8 +143,8 @@ func (x *lifeIndex) set(id string, r *feed.StoredAlert) {
 		e.Summary = r.Deliveries[n-1].Summary
 	}
 	e.Said = e.DeliveryText()
-	x.byTime.ReplaceOrInsert(e)
-	x.byKey.ReplaceOrInsert(e)
+	x.byTime.Set(e)
+	x.byKey.Set(e)
 	x.in[id] = e
 	x.count(e, 1)
 	x.changed = true
@@ -188,7 +199,7 @@ func (x *lifeIndex) scores() []model.ForecastScore {
 	if x.scored == nil {
 		return out
 	}
-	x.scored.Ascend(func(it scoredItem) bool {
+	x.scored.Scan(func(it scoredItem) bool {
 		out = append(out, it.s)
 		return len(out) < MaxScores
 	})
@@ -250,7 +261,68 @@ func (l *Lifecycle) Each(fn func(e *Entry) bool) {
 	if l.Len() == 0 {
 		return
 	}
-	l.byTime.Ascend(fn)
+	l.byTime.Scan(fn)
+}
+
+// EachFrom calls fn with the entries from the one at position i (0: the
+// newest) on, newest first, until it returns false: O(log n) to the first.
+func (l *Lifecycle) EachFrom(i int, fn func(e *Entry) bool) {
+	first, ok := l.At(i)
+	if !ok {
+		return
+	}
+	l.byTime.Ascend(first, fn)
+}
+
+// At is the entry at position i, newest first (false: none). O(log n).
+func (l *Lifecycle) At(i int) (*Entry, bool) {
+	if l.Len() == 0 {
+		return nil, false
+	}
+	return l.byTime.GetAt(i)
+}
+
+// Find is the entry of alert id (false: none listed). O(log n).
+func (l *Lifecycle) Find(id string) (*Entry, bool) {
+	if l.Len() == 0 {
+		return nil, false
+	}
+	var found *Entry
+	l.byKey.Ascend(&Entry{StoredAlert: &feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: model.Alert{ID: id}}}, key: lifecycleKey(id)}, func(e *Entry) bool {
+		if e.Alert.ID == id {
+			found = e
+		}
+		return false
+	})
+	return found, found != nil
+}
+
+// Position is e's position, newest first: how many entries come before it
+// (e need not be listed: where it would be). O(log² n): a binary search of
+// positions, each O(log n).
+func (l *Lifecycle) Position(e *Entry) int {
+	return l.search(func(o *Entry) bool { return !entryNewerFirst(o, e) })
+}
+
+// AtOrAfter counts the entries whose transition is at t or later: they come
+// first. O(log² n).
+func (l *Lifecycle) AtOrAfter(t time.Time) int {
+	return l.search(func(o *Entry) bool { return o.At().Before(t) })
+}
+
+// search is the first position whose entry holds for from (false before it,
+// true from it on; Len when none holds).
+func (l *Lifecycle) search(from func(o *Entry) bool) int {
+	lo, hi := 0, l.Len()
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if e, _ := l.byTime.GetAt(m); from(e) {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
 }
 
 // Lists reports whether an entry's id is key once its period and episode are
@@ -260,7 +332,7 @@ func (l *Lifecycle) Lists(key string) bool {
 		return false
 	}
 	found := false
-	l.byKey.AscendGreaterOrEqual(&Entry{StoredAlert: &noRecord, key: key}, func(e *Entry) bool {
+	l.byKey.Ascend(&Entry{StoredAlert: &noRecord, key: key}, func(e *Entry) bool {
 		found = e.key == key
 		return false
 	})
@@ -276,7 +348,7 @@ func (l *Lifecycle) Latest(e *Entry) bool {
 	}
 	_, n := model.SplitEpisode(e.Alert.ID)
 	latest := true
-	l.byKey.AscendGreaterOrEqual(&Entry{StoredAlert: &noRecord, key: e.key}, func(o *Entry) bool {
+	l.byKey.Ascend(&Entry{StoredAlert: &noRecord, key: e.key}, func(o *Entry) bool {
 		if o.key != e.key {
 			return false
 		}
@@ -303,7 +375,7 @@ func (l *Lifecycle) Entries() []Entry {
 func (x *lifeIndex) snapshot(gen uint64, scores []model.ForecastScore) *Lifecycle {
 	l := &Lifecycle{Gen: gen, Scores: scores, Firing: x.firingCount(), Delivery: x.delivery()}
 	if x.byTime != nil {
-		l.byTime, l.byKey = x.byTime.Clone(), x.byKey.Clone()
+		l.byTime, l.byKey = x.byTime.Copy(), x.byKey.Copy()
 	}
 	return l
 }

@@ -91,6 +91,8 @@ type Ledger struct {
 	// read back (Backfill), a Seed. A clone keeps its original's until
 	// either changes (RefusalsVersion).
 	refusalsGen uint64
+	// uncounted keeps Uncounted's answer as 402s arrive (uncountedLog)
+	uncounted uncountedLog
 }
 
 // maxChanged bounds Ledger.changed for n workspaces: a ledger nobody takes
@@ -290,7 +292,12 @@ var refusalGens atomic.Uint64
 func (l *Ledger) RefusalsVersion() uint64 { return l.refusalsGen }
 
 // refusalsChanged marks a change of the 402 log or of a refused counter.
-func (l *Ledger) refusalsChanged() { l.refusalsGen = refusalGens.Add(1) }
+// Uncounted's kept answer is recounted when next asked: refuse keeps it
+// itself.
+func (l *Ledger) refusalsChanged() {
+	l.refusalsGen = refusalGens.Add(1)
+	l.uncounted.ok = false
+}
 
 // epochs hands out Ledger.epoch values, unique across ledgers: a clone
 // keeps its original's epoch, so two ledgers of one epoch share everything
@@ -500,7 +507,12 @@ func (l *Ledger) addEndpoint(endpoint string, credits int64) {
 }
 
 func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
+	track := l.uncounted.ok
 	l.refusalsChanged()
+	var t uncountedStep
+	if track {
+		t = l.uncountedBefore(e)
+	}
 	if p.refused == nil {
 		p.refused = make(map[string]int64, 2)
 	}
@@ -521,6 +533,9 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 		w.hist |= histBlocked
 	}
 	l.refusals.push(Refusal{Event: *e, Class: class, By: by})
+	if track {
+		l.uncountedAfter(&t)
+	}
 }
 
 // creditAdded ends the workspace's credits_exhausted refusal, its OUT, and
@@ -1072,6 +1087,7 @@ func (l *Ledger) Clone() *Ledger {
 	c.endpointsAll = maps.Clone(l.endpointsAll)
 	c.all = l.all.clone() // both add to it in place
 	c.refusals = l.refusals.clone()
+	c.uncounted = uncountedLog{} // recounted when the clone is asked: the map is l's
 	c.crossings = append([]Crossing(nil), l.crossings...)
 	// the list of changed workspaces is the original's reader's: a clone is
 	// judged afresh by whoever takes it (another ledger)

@@ -24,6 +24,11 @@ type Gauges struct {
 	n       int           // rows after filtering
 	window  []string      // names on screen
 	matches filterCache
+	// past are the matches of the filters typed before (the newest last, a
+	// few): a backspace back to one of them takes its matches again, and a
+	// filter that holds the last one finds its matches among that one's
+	// (typing narrows), not among every workspace
+	past    []filterCache
 	visible []gaugeRow
 	cur     listCursor
 	chosen  bool   // the user moved the cursor: follow that workspace as rows reorder
@@ -271,13 +276,7 @@ func (g *Gauges) Refresh(l *model.Ledger) {
 func (g *Gauges) match(l *model.Ledger, f string) {
 	c := &g.matches
 	if c.filter != f || c.ledger != l || c.members != l.Members() || c.period != l.Period().Key {
-		*c = filterCache{filter: f, ledger: l, members: l.Members(), period: l.Period().Key, names: c.names[:0],
-			sorted: c.sorted[:0], blocks: c.blocks[:0], before: c.before[:0], buf: c.buf[:0]}
-		for _, name := range l.Ordered(model.ByName, 0, l.Len(), nil) {
-			if strings.Contains(strings.ToLower(name), f) {
-				c.names = append(c.names, name)
-			}
-		}
+		g.matchAgain(l, f)
 	}
 	o := g.kept()
 	if c.many = len(c.names)*16 >= l.Len(); !c.many { // few matches: sort them
@@ -312,6 +311,66 @@ func (g *Gauges) match(l *model.Ledger, f string) {
 	clear(c.counts)
 	c.counts, c.next = c.next, c.counts
 }
+
+// maxPastFilters is how many filters' matches are kept for a backspace.
+const maxPastFilters = 8
+
+// matchAgain finds the matches of filter f (lower case) afresh: the
+// matches kept of f when it was typed before (a backspace), else those of
+// the filter before it that f holds (a character typed: every match of f
+// matches it), else every workspace by name, walked block by block. Each
+// keystroke cost a walk and a copy of every name before (31 ms and 7.3 MB
+// of CPU at 100k workspaces, loaded, hunt16).
+func (g *Gauges) matchAgain(l *model.Ledger, f string) {
+	c := &g.matches
+	same := c.ledger == l && c.members == l.Members() && c.period == l.Period().Key
+	if !same {
+		g.past = nil
+	}
+	var from []string // the candidates: nil for every workspace
+	if same && c.filter != "" {
+		old := *c
+		old.blocks, old.before, old.buf = nil, nil, nil // this Refresh's: made again
+		// a new slice: copies of the pane share the old
+		g.past = slices.DeleteFunc(slices.Clone(g.past), func(p filterCache) bool { return p.filter == old.filter })
+		if g.past = append(g.past, old); len(g.past) > maxPastFilters {
+			g.past = slices.Delete(g.past, 0, 1)
+		}
+		if strings.Contains(f, old.filter) {
+			from = old.names
+		}
+	}
+	scratch := filterCache{blocks: c.blocks[:0], before: c.before[:0], buf: c.buf[:0]}
+	if i := slices.IndexFunc(g.past, func(p filterCache) bool { return p.filter == f }); i >= 0 && same {
+		*c = g.past[i]
+		g.past = slices.Delete(slices.Clone(g.past), i, i+1) // c owns its slices and maps again
+		c.blocks, c.before, c.buf = scratch.blocks, scratch.before, scratch.buf
+		return
+	}
+	*c = filterCache{filter: f, ledger: l, members: l.Members(), period: l.Period().Key,
+		blocks: scratch.blocks, before: scratch.before, buf: scratch.buf} // names, sorted, set, counts: new (past may hold the old)
+	if from != nil {
+		for _, name := range from {
+			if nameMatches(name, f) {
+				c.names = append(c.names, name)
+			}
+		}
+		return
+	}
+	for i := range l.OrderBlocks(model.ByName, c.blocks[:0]) {
+		c.buf = l.BlockNames(model.ByName, i, c.buf[:0])
+		for _, name := range c.buf {
+			if nameMatches(name, f) {
+				c.names = append(c.names, name)
+			}
+		}
+	}
+	c.blocks, c.buf = c.blocks[:0], c.buf[:0]
+}
+
+// nameMatches reports whether workspace name holds filter f (lower case),
+// whatever the name's case.
+func nameMatches(name, f string) bool { return strings.Contains(strings.ToLower(name), f) }
 
 // matchIndex returns the row of workspace ws among the matches (as match
 // left them), -1 when it does not match or is not there.

@@ -60,13 +60,41 @@ func AheadWords(d time.Duration) string {
 	return "ids " + HumanizeDuration(d) + " ahead of clock"
 }
 
+// MaxClockBehind is how far an event's ts may lie before the time in its
+// stream id and still date the event. Beyond it the producer's clock is taken
+// to be wrong and the id's time (Redis's clock, when the counters moved)
+// dates the event instead: a producer whose clock runs 20 minutes slow would
+// otherwise show a workspace burning thousands of credits a second as "idle,
+// 0/h, last event 20 min ago" and make check --stale call a live feed stale
+// (README, "Whose clock dates an event"). The burn and the row's age still
+// take ts (the demo's and the tests' clocks run apart from Redis's).
+const MaxClockBehind = time.Minute
+
+// idTimeFloor: stream ids whose milliseconds are below it (before 2001-09-09)
+// carry no wall-clock time (hand-made ids such as "1-0"), so they date nothing.
+const idTimeFloor = 1_000_000_000_000
+
+// TrustedTime is when an event counts for freshness (check --stale, the
+// newest entries read), in unix ms: its ts, unless that is after idMs
+// (a producer's clock running fast cannot date an event after the server
+// took it) or more than MaxClockBehind before it (one running slow cannot date
+// it long before); then idMs. idMs 0 or a hand-made id's time: ts alone.
+func TrustedTime(ts, idMs int64) int64 {
+	if idMs < idTimeFloor {
+		return ts
+	}
+	if ts > idMs || ts < idMs-MaxClockBehind.Milliseconds() {
+		return idMs
+	}
+	return ts
+}
+
 // EventTime is when an entry's event happened as far as freshness can tell:
-// its ts field, but never later than the time in its stream id (a producer's
-// clock running fast cannot date an event after the server took it) nor
-// than now. idTime zero: ts alone.
+// TrustedTime of its ts and its stream id's time, never later than now.
+// idTime zero: ts alone.
 func EventTime(ts int64, idTime, now time.Time) int64 {
 	if !idTime.IsZero() {
-		ts = min(ts, idTime.UnixMilli())
+		ts = TrustedTime(ts, idTime.UnixMilli())
 	}
 	return min(ts, now.UnixMilli())
 }

@@ -1,0 +1,52 @@
+package cmd
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/feed"
+)
+
+// TestCheckStaleIsNotFooledByASlowProducerClock: a producer whose clock runs
+// 20 minutes slow writes ts 20 minutes before the id Redis gives its entry.
+// Its events are a second old, not 20 minutes (model.TrustedTime: beyond
+// MaxClockBehind the id's time dates the event): check --stale 10m is not
+// WARNING and last_event_at is the id's time. Before, it said "no event for
+// 20 min" of a feed taking events every second.
+func TestCheckStaleIsNotFooledByASlowProducerClock(t *testing.T) {
+	f := newFixture(t)
+	r := "--redis=" + f.srv.URL
+	id := time.Now().Add(-time.Second)
+	if err := f.c.HIncrBy(f.ctx, feed.Keys{}.Used(f.period), "acme", 3).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.c.XAdd(f.ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), ID: strconv.FormatInt(id.UnixMilli(), 10) + "-0", Values: []any{
+		"v", "1", "ts", strconv.FormatInt(id.Add(-20*time.Minute).UnixMilli(), 10), "ws", "acme", "endpoint", "/responses", "credits", "3", "status", "200"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runMavtop(t, "check", r, "--json", "--stale", "10m")
+	var got struct {
+		Status     string `json:"status"`
+		Reason     string `json:"reason"`
+		Workspaces []struct {
+			Workspace   string     `json:"workspace"`
+			LastEventAt *time.Time `json:"last_event_at"`
+		} `json:"workspaces"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+	if code == checkWarning || strings.Contains(got.Reason, "no event for") {
+		t.Errorf("a producer 20 min slow, its entry 1 s old: exit %d, %+v; want no stale WARNING", code, got)
+	}
+	for _, w := range got.Workspaces {
+		if w.Workspace == "acme" && (w.LastEventAt == nil || w.LastEventAt.Before(id.Add(-time.Second))) {
+			t.Errorf("acme's last_event_at %v, want the id's time %v", w.LastEventAt, id)
+		}
+	}
+}

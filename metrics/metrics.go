@@ -168,7 +168,7 @@ func newDescs() descs {
 		viewers:            d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
 		sessions:           d("ssh_sessions", "SSH dashboard sessions connected."),
 		rulesDisagree:      d("alert_rules_disagree", "1 while this mavtop's alert rules (--default-alerts, --stale) disagree with those every mavtop sharing the Redis judges by ({prefix}:alert_rules, mavtop budget rules): it then neither fires nor resolves any alert until restarted; else 0."),
-		alertsFiring:       d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed)."),
+		alertsFiring:       d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed, a re-read of the counters after Redis changed under mavtop)."),
 		notifications: d("notifications_total", "Alert notifications by sink and result since this mavtop started: sent, retrying (an attempt failed, another follows), failed (given up), dropped (queue full; retried later), handed_over (another instance took the delivery over before this one sent it).",
 			"sink", "result"),
 		byLevel:     d("workspaces_by_level", "Workspaces at each level (none, ok, warn, high, critical, exhausted, unknown), each at its row's level (the worse of workspace_level and its projects' project_level, as check's CHECK), every workspace counted, with series of its own or not: an alert on any workspace at a level reads this.", "level"),

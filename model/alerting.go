@@ -38,7 +38,54 @@ const (
 	// AlertStale: the usage feed is stale — Redis unreachable, or the stream
 	// read far behind — for longer than the stale limit.
 	AlertStale AlertKind = "feed_stale"
+	// AlertResync: the counters replaced what mavtop showed because Redis
+	// changed under it (one alert per reason, ResyncReasons): it restarted,
+	// lost data or went back in time (reset), failed over, disagreed with its
+	// stream (drift), or its stream lost entries mavtop had read (trim, gap).
+	// It holds for ResyncHold after the latest such re-read, then resolves.
+	AlertResync AlertKind = "counters_resync"
 )
+
+// ResyncReasons are the re-reads of the counters raised as an AlertResync
+// (the feed's reasons of the same names), each with the level it fires at.
+var ResyncReasons = []struct {
+	Reason string
+	Level  Level
+}{
+	{"reset", LevelCritical}, {"restart", LevelHigh}, {"failover", LevelHigh},
+	{"drift", LevelWarn}, {"trim", LevelWarn}, {"gap", LevelWarn},
+}
+
+// IsResyncReason reports whether a re-read of the counters for reason is
+// raised as an AlertResync.
+func IsResyncReason(reason string) bool {
+	for _, r := range ResyncReasons {
+		if r.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+// ResyncHold is how long an AlertResync holds after the latest re-read of
+// its reason: it resolves once what mavtop shows has matched the counters
+// for that long with no new re-read of the kind.
+const ResyncHold = 5 * time.Minute
+
+// Resync is one re-read of the counters that replaced what was shown
+// (FeedHealth.Resyncs): its reason (one of ResyncReasons), the note the
+// dashboard shows ("Redis restarted: counters re-read, −2,927 credits",
+// sanitised by the caller) and when it was read.
+type Resync struct {
+	Reason string
+	Note   string
+	At     time.Time
+}
+
+// feedKind reports whether an alert of kind k is the feed's own (judged from
+// FeedHealth, not from the ledger's counters): no stream-id order applies to
+// its transitions (after a reset the stream's ids start over).
+func feedKind(k AlertKind) bool { return k == AlertStale || k == AlertResync }
 
 // AlertStatus is where an alert is in its lifecycle: firing, then resolved,
 // each at most once per id and billing period (a condition that holds again
@@ -123,6 +170,10 @@ type Alert struct {
 	// Unreadable, for AlertStale, says why Redis answers but the stream
 	// cannot be read (FeedHealth.Unreadable), naming the key.
 	Unreadable string `json:"unreadable,omitempty"`
+	// Reason and Note, for AlertResync: why the counters were re-read (one
+	// of ResyncReasons) and what changed, as the dashboard says it.
+	Reason string `json:"reason,omitempty"`
+	Note   string `json:"note,omitempty"`
 	// ProjectedRunOut is, on the firing of an AlertRefusals for
 	// credits_exhausted, when the forecast had said the credits would run out
 	// (zero when the instance that claimed it had no projection): stored
@@ -155,6 +206,10 @@ type FeedHealth struct {
 	// (a key of another type, no permission): not connected, yet not
 	// unreachable either ("" otherwise). Sanitised by the caller.
 	Unreadable string
+	// Resyncs are the latest re-read of the counters of each reason of
+	// ResyncReasons this follower made (none before the first), newest
+	// last; the caller keeps one per reason.
+	Resyncs []Resync
 }
 
 // DefaultStale is how long the feed may be stale before AlertStale fires.
@@ -181,6 +236,7 @@ func EvaluateAlerts(l *Ledger, now time.Time, h FeedHealth, opt AlertOptions, ds
 		dst = l.workspaceAlerts(w, now, period, dst)
 	}
 	dst = append(dst, staleAlert(period, now, h, opt))
+	dst = appendResyncAlerts(dst, period, now, h)
 	slices.SortFunc(dst[from:], func(a, b Alert) int { return cmp.Compare(a.ID, b.ID) })
 	return dst
 }
@@ -420,6 +476,25 @@ func (l *Ledger) runOutCondition(f *Forecast, now time.Time) AlertCondition {
 	return ConditionEnded
 }
 
+// appendResyncAlerts appends one AlertResync per reason of ResyncReasons:
+// it holds from a re-read of its reason for ResyncHold, then ended (ended
+// too when this follower made none: what it shows is what it read).
+func appendResyncAlerts(dst []Alert, period string, now time.Time, h FeedHealth) []Alert {
+	for _, r := range ResyncReasons {
+		a := Alert{Kind: AlertResync, Period: period, ID: AlertID(period, "", "", AlertResync, r.Reason), Level: r.Level, Reason: r.Reason}
+		a.Condition = ConditionEnded
+		for i := len(h.Resyncs) - 1; i >= 0; i-- {
+			if x := h.Resyncs[i]; x.Reason == r.Reason {
+				a.Note = x.Note
+				a.Condition = holds(now.Sub(x.At) < ResyncHold)
+				break
+			}
+		}
+		dst = append(dst, a)
+	}
+	return dst
+}
+
 func staleAlert(period string, now time.Time, h FeedHealth, opt AlertOptions) Alert {
 	limit := opt.Stale
 	if limit <= 0 {
@@ -510,7 +585,7 @@ func (o AlertOptions) Transitions(known map[string]AlertRecord, cands []Alert, p
 	seen := make(map[string]bool, len(cands))
 	for _, a := range cands {
 		seen[a.ID] = true
-		if what, id, _ := o.decide(a.Condition, a.ID, a.Kind != AlertStale, x, set, stream, now); what != stepNone {
+		if what, id, _ := o.decide(a.Condition, a.ID, !feedKind(a.Kind), x, set, stream, now); what != stepNone {
 			out = append(out, transitionOf(a, what, id, stream, now))
 		}
 	}
@@ -632,6 +707,12 @@ func (a *Alert) sentence(resolved bool) string {
 		return either(fmt.Sprintf("%s %s in %s at %s credits/h, %s before the billing period ends (%s of its %s-credit %s)",
 			a.where(), RunsOutWords(a.CapKind), HumanizeDuration(a.RunOutIn), burn, HumanizeDuration(a.Spare), used, FormatCredits(a.Cap), capWord(a.CapKind)),
 			fmt.Sprintf("%s no longer runs out before the billing period ends at its burn of %s credits/h (%s)", a.where(), burn, used))
+	case AlertResync:
+		note := a.Note
+		if note == "" {
+			note = "counters re-read (" + a.Reason + ")"
+		}
+		return either(note, fmt.Sprintf("what mavtop shows has matched the counters for %s since: %s", HumanizeDuration(ResyncHold), note))
 	case AlertStale:
 		switch {
 		case resolved:

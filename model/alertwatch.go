@@ -63,7 +63,10 @@ type AlertEvaluator struct {
 	lastNow   int64 // unix ns of the last call: a clock set back makes every run-out due
 	drains    uint64
 	call      uint64
-	stale     candidate
+	// feed holds the feed's own alerts as last judged (stale, then one per
+	// resync reason); feedAlerts is their storage, reused each call
+	feed       []candidate
+	feedAlerts []Alert
 	// known is the lifecycle of the last call when the caller does not
 	// track its changes (AlertRecords); due the ids with a transition due,
 	// blocked those held back by the stream id.
@@ -269,10 +272,18 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 		heap.Fix(&e.capped, 0)
 	}
 
-	sa := staleAlert(period, now, h, e.opt)
-	if full || sa.ID != e.stale.id || sa.Condition != e.stale.cond {
-		e.stale = candidate{sa.ID, sa.Condition}
-		e.mark(sa.ID)
+	// the feed's own alerts: stale, and one per resync reason
+	fa := appendResyncAlerts(append(e.feedAlerts[:0], staleAlert(period, now, h, e.opt)), period, now, h)
+	e.feedAlerts = fa
+	if len(e.feed) != len(fa) {
+		e.feed = make([]candidate, len(fa))
+		full = true
+	}
+	for i := range fa {
+		if full || fa[i].ID != e.feed[i].id || fa[i].Condition != e.feed[i].cond {
+			e.feed[i] = candidate{fa[i].ID, fa[i].Condition}
+			e.mark(fa[i].ID)
+		}
 	}
 
 	switch {
@@ -331,7 +342,7 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 	}
 	e.due = fresh(e.due, &e.dueMax, len(e.due))
 	e.blocked = fresh(e.blocked, &e.blockedMax, len(e.blocked))
-	return e.transitions(l, now, sa, known, period, stream)
+	return e.transitions(l, now, fa, known, period, stream)
 }
 
 // fresh returns m, or a copy of it made for its keep entries when it held
@@ -394,8 +405,8 @@ func (e *AlertEvaluator) rebuild(l *Ledger, w *wsState, now time.Time, runOut fu
 // find returns the condition of the alert id as last judged, and whether it
 // is judged at all; c is the workspace it is (or was) among, when known.
 func (e *AlertEvaluator) find(id string, c *wsAlerts) (AlertCondition, bool) {
-	if id == e.stale.id {
-		return e.stale.cond, true
+	if i := e.feedIndex(id); i >= 0 {
+		return e.feed[i].cond, true
 	}
 	if c != nil {
 		for _, ca := range c.cands {
@@ -446,7 +457,7 @@ func (e *AlertEvaluator) judge(id string, c *wsAlerts, known records, period, st
 			return false, false // judged as its alert's latest episode
 		}
 	} else if cond, has := e.find(id, c); has {
-		what, _, wait := e.opt.decide(cond, id, id != e.stale.id, e.idx, known, stream, now)
+		what, _, wait := e.opt.decide(cond, id, e.feedIndex(id) < 0, e.idx, known, stream, now)
 		return what != stepNone, wait
 	} else {
 		// no longer judged: its later episodes are gone too
@@ -468,8 +479,8 @@ func (e *AlertEvaluator) judge(id string, c *wsAlerts, known records, period, st
 }
 
 // transitions builds the transitions due, sorted by id, each alert judged
-// afresh at now (sa: the feed's own).
-func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known records, period, stream string) []AlertTransition {
+// afresh at now (fa: the feed's own).
+func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, fa []Alert, known records, period, stream string) []AlertTransition {
 	if len(e.due) == 0 {
 		return nil
 	}
@@ -486,8 +497,8 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known r
 		var a *Alert
 		if _, n := SplitEpisode(id); n > 1 {
 			// an episode whose alert is no longer judged (judge)
-		} else if id == sa.ID {
-			a = &sa
+		} else if i := e.feedIndex(id); i >= 0 {
+			a = &fa[i]
 		} else if name, ca := e.owner(id); ca != nil {
 			as, done := fresh[name]
 			if !done {
@@ -514,7 +525,7 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known r
 			}
 			continue
 		}
-		if what, tid, _ := e.opt.decide(a.Condition, id, a.Kind != AlertStale, e.idx, known, stream, now); what != stepNone {
+		if what, tid, _ := e.opt.decide(a.Condition, id, !feedKind(a.Kind), e.idx, known, stream, now); what != stepNone {
 			out = append(out, transitionOf(*a, what, tid, stream, now))
 		}
 	}
@@ -524,6 +535,17 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, sa Alert, known r
 		e.fresh = nil
 	}
 	return boundEpisodes(out, e.idx)
+}
+
+// feedIndex is the index of id among the feed's own alerts (e.feed), -1
+// when it is none of them.
+func (e *AlertEvaluator) feedIndex(id string) int {
+	for i := range e.feed {
+		if e.feed[i].id == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // freshKeep is the most alerts AlertEvaluator.fresh keeps between calls.

@@ -10,8 +10,8 @@ func (e *AlertEvaluator) Conditions() map[string]AlertCondition {
 			m[ca.id] = ca.cond
 		}
 	}
-	if e.stale.id != "" {
-		m[e.stale.id] = e.stale.cond
+	for _, c := range e.feed {
+		m[c.id] = c.cond
 	}
 	return m
 }

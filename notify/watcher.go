@@ -418,6 +418,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 					}
 				case *feed.StatsMsg:
 					h.Lag = m.Lag
+				case *feed.SnapshotMsg:
+					// a re-read that replaced what was shown because Redis
+					// changed under it: its alert (model.AlertResync)
+					h.Resyncs = noteResync(h.Resyncs, m, w.opt.Now())
+					st.Apply(m)
 				default:
 					st.Apply(m)
 				}
@@ -491,8 +496,8 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	stale := model.AlertID(p.Key, "", "", model.AlertStale, "")
 	if onlyStale {
 		trs = slices.DeleteFunc(trs, func(tr model.AlertTransition) bool {
-			base, _ := model.SplitEpisode(tr.Alert.ID) // any episode of it
-			return base != stale
+			base, _ := model.SplitEpisode(tr.Alert.ID)                 // any episode of it
+			return base != stale && tr.Alert.Kind != model.AlertResync // the feed's own
 		})
 	}
 	if storeErr == nil {
@@ -520,6 +525,21 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	id := l.StreamID()
 	w.judged.Store(&id)
 	w.cycles.Add(1)
+}
+
+// noteResync keeps in rs the latest re-read of each reason raised as an
+// alert (model.ResyncReasons), from the snapshot m taken in at (this
+// watcher's clock); other reasons (the start,
+// a rollover, a period change, a resync asked for) change nothing.
+func noteResync(rs []model.Resync, m *feed.SnapshotMsg, at time.Time) []model.Resync {
+	for _, r := range model.ResyncReasons {
+		if r.Reason != string(m.Reason) {
+			continue
+		}
+		rs = slices.DeleteFunc(slices.Clone(rs), func(x model.Resync) bool { return x.Reason == r.Reason })
+		return append(rs, model.Resync{Reason: r.Reason, Note: model.Sanitize(m.Note()), At: at})
+	}
+	return rs
 }
 
 // rolledBack compares what the ledger and the lifecycle have read with the

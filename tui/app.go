@@ -386,6 +386,10 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 				m.alerts.AddNotice(model.LevelOK, "new billing period "+fm.Snap.Period.Key+": counters start afresh")
 			case fm.Reason == feed.ReasonStart && fm.Source == feed.CounterLabel:
 				m.alerts.AddNotice(model.LevelOK, feed.CounterNote)
+			case m.opt.Lifecycle != nil && model.IsResyncReason(string(fm.Reason)):
+				// raised as an alert of the shared lifecycle
+				// (model.AlertResync): its row says it, in the same words
+				// as mavtop alerts and the webhook, not a line of its own
 			case fm.Reason == feed.ReasonFailover:
 				m.alerts.AddNotice(model.LevelHigh, "Redis failed over to "+m.header.conn.Server+": counters re-read from the new master (writes the old one lost are gone)")
 			case fm.Reason != feed.ReasonStart && fm.Reason != feed.ReasonResync:

@@ -100,7 +100,9 @@ func TestARefusalIsOneJudgementOnEverySurface(t *testing.T) {
 	// a dashboard watching as the 402s arrive
 	ctx, cancel := context.WithCancel(f.ctx)
 	defer cancel()
-	live := startHub(ctx, feed.NewSubscriber(f.c, feed.SubscriberOptions{}), nil, nil)
+	// (auditing often: a 402 from the stream is judged by the refusals
+	// alerts once an audit has seen the counters hold it)
+	live := startHub(ctx, feed.NewSubscriber(f.c, feed.SubscriberOptions{AuditEvery: 100 * time.Millisecond}), nil, nil)
 	waitUntil(t, 10*time.Second, "the live hub's ledger", func() bool {
 		in := false
 		live.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
@@ -139,6 +141,9 @@ func TestARefusalIsOneJudgementOnEverySurface(t *testing.T) {
 				liveVerdicts[ws], _ = l.Verdict(ws)
 			}
 			liveAlerts = model.EvaluateAlerts(l, time.Now(), model.FeedHealth{Connected: true}, model.AlertOptions{}, nil)
+			for _, a := range liveAlerts {
+				ok = ok && (a.Kind != model.AlertRefusals || a.Condition != model.ConditionUnknown) // audited
+			}
 		})
 		return ok
 	})

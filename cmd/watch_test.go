@@ -370,13 +370,20 @@ func TestWatchProcessesKilledDeliverEachTransitionOnce(t *testing.T) {
 	})
 }
 
-// A 402 entry written without its counters fires a refusals alert; the next
-// audit re-reads the counters, which show no such 402s, and the alert
-// resolves saying so, not that a settings line was removed (none was).
-func TestWatchRefusalsGoneFromCountersSaySo(t *testing.T) {
+// TestWatchNeverAlertsOnA402TheCountersDoNotHold: a 402 entry written
+// without its counters fired a refusals alert, stored and delivered, that
+// resolved a second later when the audit re-read the counters ("a 402 the
+// counters do not hold refuses nothing", README). It never fires now: the
+// refusals alerts wait for an audit to see the counters hold the 402
+// (model.Ledger.CountersHeld); the audit finds them apart instead, re-reads
+// them (the drift's own alert, counters_resync/drift, says so) and they show
+// no such 402. A 402 the counters hold fires as before, once. Real webhook.
+func TestWatchNeverAlertsOnA402TheCountersDoNotHold(t *testing.T) {
 	srv := feedtest.Start(t)
 	c := srv.Client()
 	ctx := context.Background()
+	usage := notifytest.NewUsage(t, c)
+	p := usage.MidPeriod().At(time.Now())
 	hook := notifytest.NewReceiver(t)
 	stderr, stop := startWatch(t, "--redis", srv.URL, "--notify", hook.URL+"/mavtop", "--audit", "200ms")
 	defer func() {
@@ -393,19 +400,26 @@ func TestWatchRefusalsGoneFromCountersSaySo(t *testing.T) {
 		"credits", "0", "status", "402", "code", "foo", "msg", "m"}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	id := model.AlertID(model.MonthlyUTC.At(now).Key, "acme", "", model.AlertRefusals, "foo")
-	waitUntil(t, 30*time.Second, "the refusals alert to fire and resolve", hook.Has(id+"#firing", id+"#resolved"))
-	var summary string
-	for _, m := range hook.Payloads() {
-		if m["id"] == id && m["status"] == "resolved" {
-			summary, _ = m["summary"].(string)
+	drift := model.AlertID(p.Key, "", "", model.AlertResync, "drift")
+	waitUntil(t, 30*time.Second, "the audit to re-read the counters", hook.Has(drift+"#firing"))
+	time.Sleep(time.Second) // a few cycles after it
+	for key := range hook.Keys() {
+		if strings.Contains(key, "/refusals/") {
+			t.Errorf("%s delivered for a 402 the counters never held", key)
 		}
 	}
-	if strings.Contains(summary, "settings") || !strings.Contains(summary, "counters") {
-		t.Errorf("resolved as %q: want the counters re-read named, not the settings", summary)
+	out, _, _ := runMavtop(t, "alerts", "--json", "--redis", srv.URL)
+	if strings.Contains(out, "/refusals/") {
+		t.Errorf("alerts --json stores a refusals alert for a 402 the counters never held:\n%s", out)
 	}
-	if n := hook.Keys()[id+"#resolved"]; n != 1 {
-		t.Errorf("resolved %d times", n)
+	// one the counters hold fires, once
+	if err := feed.NewPublisher(c, feed.PublisherOptions{}).Track(ctx, model.Event{Workspace: "acme", Endpoint: "/x", Status: 402, Code: "foo"}); err != nil {
+		t.Fatal(err)
+	}
+	id := model.AlertID(p.Key, "acme", "", model.AlertRefusals, "foo")
+	waitUntil(t, 30*time.Second, "the refusals alert of a counted 402", hook.Has(id+"#firing"))
+	if n := hook.Keys()[id+"#firing"]; n != 1 {
+		t.Errorf("%s#firing delivered %d times, want once", id, n)
 	}
 }
 

@@ -41,11 +41,18 @@ func (s *LedgerState) Apply(m Msg) bool {
 			}
 			s.Ledger = model.NewLedger(m.Rule, m.At).WithDefaultAlerts(alerts)
 		}
+		s.Ledger.SetAudited(m.Audited)
 		s.Ledger.Seed(m.Snap, m.At)
 		if !m.HistoryFrom.IsZero() { // an empty history says the last hour was quiet
 			s.Ledger.Backfill(m.History, m.HistoryFrom)
 		}
 		s.Gen, s.Source = m.Gen, m.Source
+		return true
+	case *AuditMsg:
+		if s.Ledger == nil || m.Gen != s.Gen {
+			return false
+		}
+		s.Ledger.CountersHeld(m.StreamID)
 		return true
 	case *UsedByMsg:
 		if s.Ledger == nil || m.Gen != s.Gen {

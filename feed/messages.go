@@ -79,6 +79,11 @@ type SnapshotMsg struct {
 	// Source says what the counters come from when it is not the stream
 	// ("" for the stream; CounterLabel for the Pattern 1 counters), for the screen.
 	Source string
+	// Audited says the subscriber audits the counters on a cadence and
+	// sends an AuditMsg at each agreement: a 402 from the stream is judged
+	// by the refusals alerts once the counters are seen to hold it
+	// (model.Ledger.SetAudited).
+	Audited bool
 	// DefaultAlerts are the thresholds of workspaces without their own, as the
 	// hub was configured (nil: 50, 75, 90); every viewer's ledger uses them.
 	DefaultAlerts []int
@@ -148,6 +153,15 @@ func (m *SnapshotMsg) Note() string {
 		s += fmt.Sprintf(", %d workspace(s) changed", m.Changed)
 	}
 	return s
+}
+
+// AuditMsg says that an audit found the counters equal to what was delivered
+// in generation Gen up to StreamID: every 402 of the stream up to it is
+// counted (model.Ledger.CountersHeld). Sent only by a subscriber that audits
+// on a cadence (SnapshotMsg.Audited).
+type AuditMsg struct {
+	Gen      uint64
+	StreamID string
 }
 
 // UsedByMsg brings the project and endpoint credits (the used_by hash) of a
@@ -293,6 +307,7 @@ type StatsMsg struct {
 }
 
 func (*SnapshotMsg) feedMsg()  {}
+func (*AuditMsg) feedMsg()     {}
 func (*BatchMsg) feedMsg()     {}
 func (*ConnMsg) feedMsg()      {}
 func (*MalformedMsg) feedMsg() {}

@@ -699,7 +699,8 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	case t == nil:
 		t = tallyOf(s.seed, res.Snap, res.rawSettings)
 	}
-	msg := &SnapshotMsg{Reason: reason, Restarted: restarted, Snap: res.Snap, Rule: res.Rule, BadSettings: res.BadSettings, BadCounters: res.BadCounters, At: now}
+	msg := &SnapshotMsg{Reason: reason, Restarted: restarted, Snap: res.Snap, Rule: res.Rule, BadSettings: res.BadSettings, BadCounters: res.BadCounters, At: now,
+		Audited: s.opt.AuditEvery > 0}
 	var fell int
 	if compare {
 		msg.UsedDelta, msg.Changed, fell = s.tally.diff(t)
@@ -874,6 +875,7 @@ func (s *Subscriber) audit(ctx context.Context) error {
 			// generation's is still the one answering
 			if err := sameServer(ctx, s.bulk, s.runID); err == nil {
 				s.stats.Audits++
+				s.held(s.lastID)
 				return nil
 			} else if !errors.Is(err, errRestartedDuringRead) {
 				return err
@@ -961,14 +963,18 @@ func (s *Subscriber) settle(p *pendingAudit) {
 		if p.restarted || !s.tally.digestAgrees(p.res.digest) || !s.tally.agreesWith(p.res.slices) {
 			s.auditNow = true
 			s.stats.DigestMisses++
+			return
 		}
+		s.held(p.res.Snap.StreamID)
 		return
 	}
 	t := tallyOf(s.seed, p.res.Snap, p.res.rawSettings)
 	if p.quick {
 		if p.restarted || !s.tally.sameCounters(t) {
 			s.auditNow = true // heal from a full read, at once
+			return
 		}
+		s.held(p.res.Snap.StreamID)
 		return
 	}
 	// a key of another type is read by every full audit, never by the digest
@@ -979,9 +985,18 @@ func (s *Subscriber) settle(p *pendingAudit) {
 	if _, changed, _ := s.tally.diff(t); changed == 0 {
 		// A restart that kept everything (AOF) needs no re-read: resume.
 		s.runID = p.res.RunID
+		s.held(p.res.Snap.StreamID)
 		return
 	}
 	s.handle(s.begin(p.res, ReasonDrift, p.restarted, t))
+}
+
+// held tells the caller that the counters were found equal to what was
+// delivered up to the id read to (AuditMsg): the 402s up to it are counted.
+func (s *Subscriber) held(id string) {
+	if s.opt.AuditEvery > 0 && s.gen > 0 && id != "" {
+		s.handle(&AuditMsg{Gen: s.gen, StreamID: id})
+	}
 }
 
 // readResult is one XREAD reply with its gap check, or the error that ended a reader.

@@ -352,9 +352,12 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 		// at the row's verdict and never below warn: refused calls are never
 		// "ok", even in a workspace far from its own cap (a project's limit)
 		a.Level = max(l.verdict(w, st).Level, LevelWarn)
+		held := l.refusalHeld(w)
 		switch {
 		case l.historyPending:
 			a.Condition = ConditionUnknown // who is refused comes from the hour read back
+		case !held:
+			a.Condition = ConditionUnknown // a 402 the counters are not seen to hold yet (heldrefusals.go)
 		case r.holds:
 			a.Condition = ConditionHolds
 		case r.unknown:
@@ -368,7 +371,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 			// the row's OUT rule itself (blocked: a credits_exhausted 402
 			// newer than the last credit added), one alert per OUT episode
 			a.ID = AlertID(period, w.name, "", AlertRefusals, w.out.detail())
-			if !l.historyPending {
+			if !l.historyPending && held {
 				a.Condition = holds(w.blocked)
 			}
 			a.Allocation, a.Recharged = s.Allocation, w.recharged
@@ -381,7 +384,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 				b := a
 				b.ID = AlertID(period, w.name, "", AlertRefusals, prev.detail())
 				b.OutAllocation, b.OutRecharged = prev.allocation, prev.recharged
-				if !l.historyPending {
+				if !l.historyPending && held {
 					b.Condition = ConditionEnded
 				}
 				dst = append(dst, b)

@@ -67,6 +67,11 @@ type Ledger struct {
 	// HistoryLater) and EndHistory has not come yet: burn, idle, run-out, OUT
 	// and who is refused are not judged from this ledger meanwhile.
 	historyPending bool
+	// audited: the follower audits the counters and reports agreements
+	// (SetAudited); unheld maps a workspace to the stream id of its newest
+	// 402 applied from the stream not yet seen in the counters (heldrefusals.go).
+	audited bool
+	unheld  map[string]string
 	// defaults are the alert thresholds of workspaces without their own (nil:
 	// the built-in 50/75/90 %); a configuration value, set once, handed to Assess.
 	defaults []int
@@ -466,6 +471,7 @@ func (l *Ledger) Apply(e *Event) {
 	switch {
 	case e.Status == 402:
 		l.refuse(w, p, e)
+		l.noteUnheld(w, e.ID)
 	case e.Status >= 200 && e.Status < 300 && len(p.refused) > 0:
 		// A success ends the project's usage-limit refusals; credits_exhausted
 		// ends only when credits are added (README, "Forecasts": the OUT rule),
@@ -728,6 +734,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	}()
 	l.period = s.Period
 	l.streamID = s.StreamID
+	l.unheld = nil // the counters read hold what they hold: the truth
 	l.usedByPending, l.usedByAt, l.usedByLog = s.UsedByLater, "", nil
 	if s.HistoryLater {
 		l.historyPending = true // a re-read meanwhile does not end the read-back
@@ -1093,6 +1100,7 @@ func (l *Ledger) Clone() *Ledger {
 	// judged afresh by whoever takes it (another ledger)
 	c.changed, c.changedLost, c.changedFrom = nil, false, c.stamps
 	c.usedByLog = slices.Clip(l.usedByLog) // both append: neither writes into the other's
+	c.unheld = l.cloneUnheld()
 	return &c
 }
 

@@ -1,0 +1,62 @@
+package model
+
+import "maps"
+
+// A 402 the counters do not hold refuses nothing (README): an entry written
+// to the stream without its counter increment (a repeated status field, a
+// producer that skipped the MULTI) is followed at once, and the next audit
+// re-reads the counters, which show no such 402. Before, its refusals alert
+// fired on the entry and resolved at the audit, a second later, stored and
+// delivered on every instance. A ledger whose follower audits
+// (SetAudited) keeps the stream id of each workspace's newest 402 applied from
+// the stream until the counters are seen to hold it — a re-read (Seed) or an
+// audit that found them equal to what was followed up to an id at or past it
+// (CountersHeld) — and judges the workspace's refusals alerts unknown
+// meanwhile: neither fired nor resolved on a 402 not yet counted.
+
+// SetAudited says whether this ledger's follower audits the counters and
+// reports each agreement (CountersHeld): only then are 402s from the stream
+// held back from the refusals alerts until the counters are seen to hold
+// them. A ledger never told (a counters-only source, a test) judges them at
+// once, as before.
+func (l *Ledger) SetAudited(on bool) {
+	l.audited = on
+	if !on {
+		l.unheld = nil
+	}
+}
+
+// noteUnheld records that ws's 402 of stream id was applied from the stream
+// and is not yet seen in the counters.
+func (l *Ledger) noteUnheld(w *wsState, id string) {
+	if !l.audited || id == "" {
+		return
+	}
+	if l.unheld == nil {
+		l.unheld = map[string]string{}
+	}
+	l.unheld[w.name] = id
+}
+
+// CountersHeld says that an audit found the counters equal to what was
+// followed up to stream id: every 402 applied at or before it is counted,
+// and the refusals alerts of the workspaces waiting for it are judged again.
+func (l *Ledger) CountersHeld(id string) {
+	for name, at := range l.unheld {
+		if CompareStreamIDs(at, id) > 0 {
+			continue
+		}
+		delete(l.unheld, name)
+		if w := l.ws[name]; w != nil {
+			l.version++
+			l.own(w) // stamped: its alerts are judged again
+		}
+	}
+}
+
+// refusalHeld reports whether ws's refusals can be judged: no 402 applied
+// from the stream waits for the counters to be seen holding it.
+func (l *Ledger) refusalHeld(w *wsState) bool { return l.unheld[w.name] == "" }
+
+// cloneUnheld is the unheld map a clone starts from (each changes its own).
+func (l *Ledger) cloneUnheld() map[string]string { return maps.Clone(l.unheld) }

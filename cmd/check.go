@@ -112,7 +112,7 @@ func judgedLedger(ctx context.Context, c redis.UniversalClient, keys feed.Keys, 
 	if !stream {
 		return l, nil
 	}
-	return l, orderRefusals(ctx, c, keys, res.Snap.StreamID, now, l, model.RefusalUndecided(res.Snap), nil)
+	return l, orderRefusals(ctx, c, keys, res.Snap.StreamID, now, l, model.RefusalUndecided(res.Snap))
 }
 
 // orderRefusals decides the workspaces of l both refused with
@@ -120,9 +120,8 @@ func judgedLedger(ctx context.Context, c redis.UniversalClient, keys feed.Keys, 
 // model.RefusalUndecided: the counters cannot say which came last) from the
 // history the dashboard reads back at start (model.History, at most
 // feed.DefaultHistoryLimit entries), read newest first from streamID and only
-// until every one is decided; undecided is emptied. Every workspace an entry
-// read names goes into named when it is not nil. The error is Redis's.
-func orderRefusals(ctx context.Context, c redis.UniversalClient, keys feed.Keys, streamID string, now time.Time, l *model.Ledger, undecided map[string]int64, named map[string]int64) error {
+// until every one is decided; undecided is emptied. The error is Redis's.
+func orderRefusals(ctx context.Context, c redis.UniversalClient, keys feed.Keys, streamID string, now time.Time, l *model.Ledger, undecided map[string]int64) error {
 	if len(undecided) == 0 {
 		return nil
 	}
@@ -132,9 +131,6 @@ func orderRefusals(ctx context.Context, c redis.UniversalClient, keys feed.Keys,
 			l.Backfill(evs, from)
 			for i := range evs {
 				e := &evs[i]
-				if named != nil {
-					named[e.Workspace] = 0
-				}
 				if _, ok := undecided[e.Workspace]; ok && p.Contains(e.TS) && l.RefusalDecided(e.Workspace) {
 					delete(undecided, e.Workspace)
 				}
@@ -148,11 +144,18 @@ func orderRefusals(ctx context.Context, c redis.UniversalClient, keys feed.Keys,
 // index in name order, from several goroutines at once
 // (model.JudgeSnapshotEach: the ledger's judgement without the ledger, which
 // check never reads again).
-// When some refusals need the history to be ordered, a ledger is seeded with
-// the part of the snapshot about the workspaces the history read names
-// (model.Snapshot.Only) and given that history, as judgedLedger's is: the
-// history is read once to learn which workspaces it names, and once more
-// when they are more than the undecided ones. The error is Redis's.
+// When some refusals need the history to be ordered (model.RefusalUndecided),
+// a ledger is seeded with the part of the snapshot about the workspaces
+// whose refusal state the history may set (historySeeds; model.Snapshot.Only)
+// and given the history of them alone (orderRefusalsOf), as judgedLedger's
+// is given the whole: a workspace's refusal state is folded from its own
+// entries only (model.Ledger.Backfill), so the others' entries are not even
+// decoded, and every other workspace is judged by its counters, as a ledger
+// seeded with them holds it. Entries the counters do not hold (a recharge of
+// a workspace they hold OUT, never recharged) put their workspace among the
+// seeded, and the history is read once more (rare: before, the history was
+// read twice whenever it named any workspace not undecided, and the second
+// read seeded them all). The error is Redis's.
 func judgeWorkspaces(ctx context.Context, c redis.UniversalClient, keys feed.Keys, res *feed.SnapshotResult, defaults []int, now time.Time, stream bool, start func(n int), visit func(i int, j *model.Judged)) error {
 	var refusing map[string]model.RefusalState
 	var undecided map[string]int64
@@ -160,21 +163,22 @@ func judgeWorkspaces(ctx context.Context, c redis.UniversalClient, keys feed.Key
 		undecided = model.RefusalUndecided(res.Snap)
 	}
 	if len(undecided) > 0 {
-		named := maps.Clone(undecided)
+		seeded, credits := historySeeds(res.Snap, undecided)
 		var l *model.Ledger
-		for len(named) > 0 {
+		for {
 			l = model.NewLedger(res.Rule, now).WithDefaultAlerts(defaults)
-			l.Seed(res.Snap.Only(named), now)
-			had := len(named)
-			if err := orderRefusals(ctx, c, keys, res.Snap.StreamID, now, l, maps.Clone(undecided), named); err != nil {
+			l.Seed(res.Snap.Only(seeded), now)
+			late, err := orderRefusalsOf(ctx, c, keys, res.Snap, now, l, maps.Clone(undecided), seeded, credits)
+			if err != nil {
 				return err
 			}
-			if len(named) == had { // the ledger held every workspace the history names
+			if len(late) == 0 {
 				break
 			}
+			maps.Copy(seeded, late)
 		}
-		refusing = make(map[string]model.RefusalState, len(named))
-		for ws := range named {
+		refusing = make(map[string]model.RefusalState, len(seeded))
+		for ws := range seeded {
 			if r, ok := l.RefusalState(ws); ok {
 				refusing[ws] = r
 			}
@@ -184,6 +188,73 @@ func judgeWorkspaces(ctx context.Context, c redis.UniversalClient, keys feed.Key
 	// as long as reading them
 	model.JudgeSnapshotEach(res.Snap, defaults, refusing, runtime.GOMAXPROCS(0), start, visit)
 	return nil
+}
+
+// historySeeds are the workspaces of s whose refusal state the history read
+// back may set (seeded), and those whose counters hold them OUT (credits),
+// whose state an entry the counters do not hold may still change:
+//   - the undecided ones (model.RefusalUndecided);
+//   - those with a counter that cannot be read (model.Snapshot.Unreadable,
+//     RefusedUnreadable): the counters say nothing of their 402s, so every
+//     402 read back refuses (the ledger's refusalsReadable);
+//   - credits: those with a credits_exhausted 402 counted this period
+//     (model.ClassOf's RefusedCredits), which a recharge, or an allocation
+//     raised after an entry (Settings.RaisedAt), ends.
+func historySeeds(s *model.Snapshot, undecided map[string]int64) (seeded map[string]int64, credits map[string]bool) {
+	seeded = maps.Clone(undecided)
+	for ws := range s.Unreadable {
+		seeded[ws] = 0
+	}
+	for ws := range s.RefusedUnreadable {
+		seeded[ws] = 0
+	}
+	credits = map[string]bool{}
+	for f, n := range s.Refused {
+		if ws, _, code, ok := model.SplitRefusedField(f); ok && n > 0 && model.ClassOf(code) == model.RefusedCredits {
+			credits[ws] = true
+		}
+	}
+	return seeded, credits
+}
+
+// orderRefusalsOf is orderRefusals for a ledger l seeded with the workspaces
+// seeded only: the history read back (feed.ReadHistoryOf) decodes only
+// their entries, the recharges and the entries of the workspaces in credits
+// with an allocation raise stamped, newest first, until every undecided one
+// is decided. It returns the workspaces not seeded of credits that an entry
+// read may take out of OUT (a recharge, or an entry older than the
+// allocation's raise): their refusal state is the history's, not the
+// counters', so they must be seeded too. The error is Redis's.
+func orderRefusalsOf(ctx context.Context, c redis.UniversalClient, keys feed.Keys, s *model.Snapshot, now time.Time, l *model.Ledger, undecided, seeded map[string]int64, credits map[string]bool) (map[string]int64, error) {
+	var late map[string]int64
+	p := l.Period()
+	want := func(ws string) bool {
+		if _, ok := seeded[ws]; ok {
+			return true
+		}
+		return credits[ws] && s.Settings[ws].RaisedAt > 0
+	}
+	err := feed.ReadHistoryOf(ctx, c, keys, s.StreamID, now, model.History, feed.DefaultHistoryLimit, want,
+		func(evs []model.Event, from time.Time, _ int64, _ bool) bool {
+			l.Backfill(evs, from)
+			for i := range evs {
+				e := &evs[i]
+				if _, ok := seeded[e.Workspace]; !ok {
+					if credits[e.Workspace] && p.Contains(e.TS) && (e.Kind == model.KindRecharge || s.Settings[e.Workspace].RaisedAt > e.TS) {
+						if late == nil {
+							late = map[string]int64{}
+						}
+						late[e.Workspace] = 0
+					}
+					continue
+				}
+				if _, ok := undecided[e.Workspace]; ok && p.Contains(e.TS) && l.RefusalDecided(e.Workspace) {
+					delete(undecided, e.Workspace)
+				}
+			}
+			return len(undecided) > 0
+		})
+	return late, err
 }
 
 // checkRows lists every workspace of the snapshot, judged (judgeWorkspaces),

@@ -41,7 +41,7 @@ func TestCheckRowsAreTheLedgers(t *testing.T) {
 		// nothing (the test failed from 00:00 to 01:00 on every 1st)
 		now = p.Start.Add(2 * time.Hour)
 	}
-	undecidedSeen, decidedByHistory := 0, 0
+	undecidedSeen, decidedByHistory, heldByHistory := 0, 0, 0
 	for seed := range uint64(12) {
 		if err := c.FlushAll(ctx).Err(); err != nil {
 			t.Fatal(err)
@@ -115,11 +115,15 @@ func TestCheckRowsAreTheLedgers(t *testing.T) {
 		for i := range 240 {
 			ts += 1 + r.Int64N(10_000)
 			e := model.Event{TS: ts, Workspace: names[r.IntN(len(names))], Project: "a", Endpoint: "/responses", Status: 200, Credits: 1}
-			switch i % 3 {
+			switch i % 5 {
 			case 0:
 				e.Kind, e.Status, e.Endpoint, e.Project = model.KindRecharge, 0, "", ""
 			case 1:
 				e.Status, e.Code, e.Credits = 402, model.CodeCreditsExhausted, 0
+			case 2: // project b's limit: a 402 that may stand
+				e.Project, e.Status, e.Code, e.Credits = "b", 402, model.CodeBudgetExceeded, 0
+			case 3:
+				e.Project = "b"
 			}
 			if err := c.XAdd(ctx, &redis.XAddArgs{Stream: keys.Stream(), ID: fmt.Sprintf("%d-0", ts), Values: e.Fields()}).Err(); err != nil {
 				t.Fatal(err)
@@ -153,6 +157,9 @@ func TestCheckRowsAreTheLedgers(t *testing.T) {
 		for i := range min(len(want), len(byCounters)) {
 			if want[i].Verdict != byCounters[i].Verdict {
 				decidedByHistory++
+			}
+			if want[i].LimitReached && !byCounters[i].LimitReached {
+				heldByHistory++
 			}
 		}
 		for _, fixed := range []bool{false, true} {
@@ -190,8 +197,9 @@ func TestCheckRowsAreTheLedgers(t *testing.T) {
 			}
 		}
 	}
-	if undecidedSeen == 0 || decidedByHistory == 0 {
-		t.Fatalf("%d workspaces undecided by the counters, %d verdicts the history changed: the fixture misses the case", undecidedSeen, decidedByHistory)
+	if undecidedSeen == 0 || decidedByHistory == 0 || heldByHistory == 0 {
+		t.Fatalf("%d workspaces undecided by the counters, %d verdicts the history changed, %d limits it held reached: the fixture misses the case",
+			undecidedSeen, decidedByHistory, heldByHistory)
 	}
 }
 

@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -58,22 +60,21 @@ else is a usage error (exit code 2).`,
 				}
 				period = rule.At(time.Now()).Key
 			}
-			recs, bad, err := feed.NewAlertStore(rdb, rf.prefix).Load(ctx, period)
+			// the records are walked a page at a time (HSCAN) and each kept
+			// as what is printed: its row's words for the table, its value
+			// as stored for --json (written one record at a time), never the
+			// hash, nor every record decoded at once
+			var rows []alertRow
+			bad, err := feed.NewAlertStore(rdb, rf.prefix).Scan(ctx, period, func(r *feed.StoredAlert, raw string) {
+				rows = append(rows, newAlertRow(r, raw, asJSON))
+			})
 			if err != nil {
 				return exitf(1, "%v", err)
 			}
-			entries := make([]notify.Entry, 0, len(recs))
-			for _, r := range recs {
-				e := notify.Entry{StoredAlert: &r}
-				if n := len(r.Deliveries); n > 0 {
-					e.Summary = r.Deliveries[n-1].Summary
-				}
-				entries = append(entries, e)
-			}
-			slices.SortFunc(entries, func(a, b notify.Entry) int {
-				return cmp.Or(a.FiredAt.Compare(b.FiredAt), cmp.Compare(a.Alert.ID, b.Alert.ID))
+			slices.SortFunc(rows, func(a, b alertRow) int {
+				return cmp.Or(a.firedAt.Compare(b.firedAt), cmp.Compare(a.id, b.id))
 			})
-			if len(entries) == 0 && bad == 0 {
+			if len(rows) == 0 && bad == 0 {
 				// a typo in the key prefix or the db listed "No alerts" and
 				// exit 0, as if nothing had fired: with nothing at all under
 				// the prefix, say where it looked and fail, as budget show does
@@ -84,27 +85,21 @@ else is a usage error (exit code 2).`,
 				}
 			}
 			out := cmd.OutOrStdout()
-			again := fireAgainAt(entries)
+			again := fireAgainAt(rows)
 			if asJSON {
-				list := make([]shownRecord, len(entries))
-				for i := range entries {
-					list[i] = newShownRecord(entries[i].StoredAlert)
-					list[i].CanFireAgainAt = again[entries[i].Alert.ID]
-				}
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"status": "ok", "period": period, "alerts": list, "unreadable": bad})
+				return writeAlertsJSON(out, period, rows, again, bad)
 			}
-			if len(entries) == 0 {
+			if len(rows) == 0 {
 				fmt.Fprintf(out, "No alerts in billing period %s.\n", period)
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "STATUS\tSINCE\tID\tSUMMARY\tDELIVERY\tFIRES AGAIN")
 			now := time.Now()
-			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Status, e.At().Local().Format("01-02 15:04:05"),
-					model.Sanitize(e.Alert.ID), model.Sanitize(e.Summary), cmp.Or(e.DeliveryText(), "—"), fireAgainText(again[e.Alert.ID], now))
+			for i := range rows {
+				e := &rows[i]
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.status, e.at().Local().Format("01-02 15:04:05"),
+					model.Sanitize(e.id), model.Sanitize(e.summary), cmp.Or(e.delivery, "—"), fireAgainText(again[e.id], now))
 			}
 			if bad > 0 {
 				fmt.Fprintf(tw, "(%d unreadable records skipped)\n", bad)
@@ -114,9 +109,9 @@ else is a usage error (exit code 2).`,
 			}
 			// what the dashboard's header counts: workspaces, not thresholds
 			var firing model.FiringCount
-			for i := range entries {
-				if e := &entries[i]; e.Status == model.AlertFiring {
-					firing.Add(e.Alert.Workspace, e.Alert.Level)
+			for i := range rows {
+				if e := &rows[i]; e.status == model.AlertFiring {
+					firing.Add(e.workspace, e.level)
 				}
 			}
 			if firing.Alerts > 0 {
@@ -136,19 +131,91 @@ else is a usage error (exit code 2).`,
 // episode (model.Episodes: the rule the dashboard's alerts pane shows too).
 // Firing alerts and episodes a later one followed have none. An operator
 // whose alert did not fire again sees why.
-func fireAgainAt(entries []notify.Entry) map[string]time.Time {
+func fireAgainAt(rows []alertRow) map[string]time.Time {
 	var eps model.Episodes
-	for i := range entries {
-		eps.Add(entries[i].Alert.ID)
+	for i := range rows {
+		eps.Add(rows[i].id)
 	}
 	at := map[string]time.Time{}
-	for i := range entries {
-		e := &entries[i]
-		if t := eps.FiresAgainAt(e.Alert.ID, e.Status == model.AlertResolved, e.ResolvedAt); !t.IsZero() {
-			at[e.Alert.ID] = t
+	for i := range rows {
+		e := &rows[i]
+		if t := eps.FiresAgainAt(e.id, e.status == model.AlertResolved, e.resolvedAt); !t.IsZero() {
+			at[e.id] = t
 		}
 	}
 	return at
+}
+
+// alertRow is one stored alert as `mavtop alerts` keeps it while it reads
+// them all: what it sorts and counts by, and either its table row's words or
+// (for --json) its record as stored, decoded again when it is written.
+type alertRow struct {
+	id                  string
+	firedAt, resolvedAt time.Time
+	status              model.AlertStatus
+	workspace           string
+	level               model.Level
+	summary, delivery   string // the table's
+	raw                 string // --json's
+}
+
+func newAlertRow(r *feed.StoredAlert, raw string, asJSON bool) alertRow {
+	row := alertRow{id: r.Alert.ID, firedAt: r.FiredAt, resolvedAt: r.ResolvedAt, status: r.Status,
+		workspace: r.Alert.Workspace, level: r.Alert.Level}
+	if asJSON {
+		row.raw = raw
+		return row
+	}
+	e := notify.Entry{StoredAlert: r}
+	if n := len(r.Deliveries); n > 0 {
+		row.summary = r.Deliveries[n-1].Summary
+	}
+	row.delivery = e.DeliveryText()
+	return row
+}
+
+// at is when the alert's newest transition was decided (notify.Entry.At).
+func (e *alertRow) at() time.Time {
+	if e.status == model.AlertResolved {
+		return e.resolvedAt
+	}
+	return e.firedAt
+}
+
+// writeAlertsJSON writes what json.Encoder (indent "  ") wrote of
+// {"status": "ok", "period", "alerts", "unreadable"}, byte for byte, one record at a time:
+// each decoded again from its stored value, shown (newShownRecord) and
+// encoded alone, so the output is never held whole (at 100k alerts the one
+// Encode held the list, its JSON and its indented copy).
+func writeAlertsJSON(w io.Writer, period string, rows []alertRow, again map[string]time.Time, bad int) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("{\n  \"alerts\": [")
+	for i := range rows {
+		r, ok := feed.DecodeAlert(rows[i].id, rows[i].raw)
+		if !ok { // it decoded when read
+			return fmt.Errorf("alert %s: its record no longer decodes", model.Sanitize(rows[i].id))
+		}
+		shown := newShownRecord(&r)
+		shown.CanFireAgainAt = again[rows[i].id]
+		js, err := json.MarshalIndent(shown, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(js)
+	}
+	if len(rows) > 0 {
+		bw.WriteString("\n  ")
+	}
+	p, err := json.Marshal(period)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(bw, "],\n  \"period\": %s,\n  \"status\": \"ok\",\n  \"unreadable\": %d\n}\n", p, bad)
+	return bw.Flush()
 }
 
 // fireAgainText is the FIRES AGAIN column (model.FiresAgainText).

@@ -22,12 +22,12 @@ import (
 func TestTheDashboardsLifecycleSaysWhenAnAlertFiresAgain(t *testing.T) {
 	now := time.Now()
 	idx := notify.NewIndex("2026-11")
-	var entries []notify.Entry // as mavtop alerts reads them
+	var entries []alertRow // as mavtop alerts reads them
 	rec := func(id string, status model.AlertStatus, resolved time.Time) {
 		r := feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: model.Alert{ID: id, Period: "2026-11", Workspace: strings.Split(id, "/")[1]},
 			Status: status, FiredAt: now.Add(-2 * time.Hour), ResolvedAt: resolved}}
 		idx.Set(id, &r)
-		entries = append(entries, notify.Entry{StoredAlert: &r})
+		entries = append(entries, newAlertRow(&r, "", false))
 	}
 	rec("2026-11/acme/-/threshold/75", model.AlertResolved, now.Add(-2*time.Minute))   // in its hold-off
 	rec("2026-11/beta/-/threshold/75", model.AlertResolved, now.Add(-30*time.Minute))  // after it

@@ -1307,11 +1307,14 @@ func nothingMeasured(ctx context.Context, c redis.UniversalClient, keys feed.Key
 	}
 	p := s.Period
 	var now []string
-	for ws, ms := range newest.At {
+	for ws := range newest.At {
+		ms, _ := newest.Period(ws)
 		// an event written before the billing period was changed (budget
 		// period) went to the hashes of the rule before: the new period's
 		// counters are the truth, empty or not (README, "Billing periods"),
-		// as the dashboard and budget show read them
+		// as the dashboard and budget show read them. Its period is its
+		// ts's (Newest.Period), not its freshness's (At): an event written
+		// now with a ts in the period before went to that period's counters.
 		if ms >= p.Start.UnixMilli() && (!newest.PeriodSet || newest.AfterPeriodSet[ws]) {
 			now = append(now, ws)
 		}

@@ -27,6 +27,26 @@ type Newest struct {
 	// nothing of what the new period's counters should hold.
 	PeriodSet      bool
 	AfterPeriodSet map[string]bool
+	// Stamped maps a workspace to its newest event's time by the producer's
+	// clock (ts, never later than its id's time nor than now) among the
+	// entries read, when that differs from At's (see Period): the billing
+	// period its counters went to, as the producer chose their key by ts.
+	// At dates freshness instead, by the id's time when ts lies more than
+	// model.MaxClockBehind before it: an event written now with a ts in the
+	// period before (a slow clock at a period's start, a replayed event) is
+	// fresh, yet counted in that period, not this one. Only the workspaces
+	// dated apart are held (none, with producers' clocks right).
+	Stamped map[string]int64
+}
+
+// Period is ws's newest event's time by the producer's clock (Stamped, else
+// At), unix ms: what decides the billing period its counters went to.
+func (n Newest) Period(ws string) (int64, bool) {
+	if ms, ok := n.Stamped[ws]; ok {
+		return ms, true
+	}
+	ms, ok := n.At[ws]
+	return ms, ok
 }
 
 // newestPage is how many entries one XREVRANGE of ReadNewest asks for.
@@ -62,9 +82,28 @@ func ReadNewest(ctx context.Context, c redis.UniversalClient, keys Keys, since, 
 			if err != nil || e.Kind == model.KindSettings {
 				continue
 			}
-			ts := model.EventTime(e.TS, idTime(msgs[i].ID), now)
-			if ts > out.At[e.Workspace] {
+			it := idTime(msgs[i].ID)
+			ts := model.EventTime(e.TS, it, now)
+			prev, seen := out.At[e.Workspace]
+			if ts > prev {
 				out.At[e.Workspace] = ts
+			}
+			stamped := min(e.TS, now.UnixMilli())
+			if !it.IsZero() {
+				stamped = min(stamped, it.UnixMilli())
+			}
+			if was, ok := out.Stamped[e.Workspace]; ok {
+				out.Stamped[e.Workspace] = max(was, stamped)
+			} else if stamped != ts {
+				// the first entry of the workspace dated apart from its
+				// period's time: every one before was dated alike (At)
+				if out.Stamped == nil {
+					out.Stamped = map[string]int64{}
+				}
+				if seen {
+					stamped = max(stamped, prev)
+				}
+				out.Stamped[e.Workspace] = stamped
 			}
 			if !out.PeriodSet {
 				if out.AfterPeriodSet == nil {

@@ -2,9 +2,6 @@ package feed
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -63,44 +60,5 @@ func (*HistoryMsg) feedMsg() {}
 // from Redis or ctx.
 func ReadHistory(ctx context.Context, c redis.UniversalClient, k Keys, upto string, now time.Time, span time.Duration, limit int,
 	page func(evs []model.Event, from time.Time, read int64, done bool) bool) error {
-	from := now.Add(-span)
-	if upto == "" || upto == "0-0" || limit <= 0 {
-		page(nil, from, 0, true)
-		return nil
-	}
-	// Entry ids are Redis's clock, ts the producers': read by id with some slack
-	// for producers that write late, keep by ts.
-	start := strconv.FormatInt(idTime(upto).Add(-span-historySlack).UnixMilli(), 10)
-	end := upto
-	var read int64
-	for {
-		n := min(historyPage, int64(limit)-read)
-		msgs, err := c.XRevRangeN(ctx, k.Stream(), end, start, n).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("read history: %w", err)
-		}
-		read += int64(len(msgs))
-		evs := make([]model.Event, 0, len(msgs))
-		for _, m := range msgs {
-			e, err := model.DecodeEvent(m.ID, m.Values)
-			if err == nil && (e.Kind == model.KindUsage || e.Kind == model.KindRecharge) && e.TS >= from.UnixMilli() {
-				evs = append(evs, e)
-			}
-		}
-		complete := int64(len(msgs)) < n
-		if complete {
-			page(evs, from, read, true)
-			return nil
-		}
-		end = "(" + msgs[len(msgs)-1].ID
-		// Complete back to the oldest id read (ts follows ids but for late writers).
-		reached := idTime(msgs[len(msgs)-1].ID)
-		if reached.Before(from) {
-			reached = from
-		}
-		done := read >= int64(limit)
-		if !page(evs, reached, read, done) || done {
-			return nil
-		}
-	}
+	return readHistory(ctx, c, k, upto, now, span, limit, historyPage, nil, page)
 }

@@ -28,17 +28,27 @@ var historyOfPage int64 = 10_000
 // fields) was most of check's time. The error is from Redis or ctx.
 func ReadHistoryOf(ctx context.Context, c redis.UniversalClient, k Keys, upto string, now time.Time, span time.Duration, limit int,
 	want func(ws string) bool, page func(evs []model.Event, from time.Time, read int64, done bool) bool) error {
+	return readHistory(ctx, c, k, upto, now, span, limit, historyOfPage, want, page)
+}
+
+// readHistory is ReadHistory and ReadHistoryOf: pageSize entries an
+// XREVRANGE, kept as flat lists (no go-redis map an entry); want nil decodes
+// every entry, else only those whose "ws" it accepts and the recharges.
+func readHistory(ctx context.Context, c redis.UniversalClient, k Keys, upto string, now time.Time, span time.Duration, limit int,
+	pageSize int64, want func(ws string) bool, page func(evs []model.Event, from time.Time, read int64, done bool) bool) error {
 	from := now.Add(-span)
 	if upto == "" || upto == "0-0" || limit <= 0 {
 		page(nil, from, 0, true)
 		return nil
 	}
+	// Entry ids are Redis's clock, ts the producers': read by id with some slack
+	// for producers that write late, keep by ts.
 	start := strconv.FormatInt(idTime(upto).Add(-span-historySlack).UnixMilli(), 10)
 	end := upto
 	var read int64
 	var fields map[string]any // reused: DecodeEvent keeps none of it
 	for {
-		n := min(historyOfPage, int64(limit)-read)
+		n := min(pageSize, int64(limit)-read)
 		cmd := redis.NewSliceCmd(ctx, "xrevrange", k.Stream(), end, start, "COUNT", n)
 		if err := c.Process(ctx, cmd); err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("read history: %w", err)
@@ -58,17 +68,19 @@ func ReadHistoryOf(ctx context.Context, c redis.UniversalClient, k Keys, upto st
 				continue
 			}
 			lastID = id
-			ws, kind := "", ""
-			for i := 0; i+1 < len(kv); i += 2 {
-				switch key, _ := kv[i].(string); key {
-				case "ws":
-					ws, _ = kv[i+1].(string)
-				case "kind":
-					kind, _ = kv[i+1].(string)
+			if want != nil {
+				ws, kind := "", ""
+				for i := 0; i+1 < len(kv); i += 2 {
+					switch key, _ := kv[i].(string); key {
+					case "ws":
+						ws, _ = kv[i+1].(string)
+					case "kind":
+						kind, _ = kv[i+1].(string)
+					}
 				}
-			}
-			if kind != model.KindRecharge.String() && !want(ws) {
-				continue
+				if kind != model.KindRecharge.String() && !want(ws) {
+					continue
+				}
 			}
 			if fields == nil {
 				fields = make(map[string]any, len(kv)/2)

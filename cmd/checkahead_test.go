@@ -24,17 +24,7 @@ import (
 func TestCheckStaleIsNotDefeatedByTheFuture(t *testing.T) {
 	f := newFixture(t)
 	r := "--redis=" + f.srv.URL
-	add := func(id, ts time.Time) {
-		t.Helper()
-		key := feed.Keys{}.Used(f.period)
-		if err := f.c.HIncrBy(f.ctx, key, "acme", 3).Err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.c.XAdd(f.ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), ID: strconv.FormatInt(id.UnixMilli(), 10) + "-0", Values: []any{
-			"v", "1", "ts", strconv.FormatInt(ts.UnixMilli(), 10), "ws", "acme", "endpoint", "/responses", "credits", "3", "status", "200"}}).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	add := func(id, ts time.Time) { t.Helper(); addStamped(t, f, id, ts) }
 	type checkOut struct {
 		Status     string   `json:"status"`
 		Reason     string   `json:"reason"`
@@ -86,5 +76,18 @@ func TestCheckStaleIsNotDefeatedByTheFuture(t *testing.T) {
 	got, status, code = run()
 	if code != checkOK || got.Ahead == nil || !strings.Contains(got.Reason, " min ahead of clock") || !strings.Contains(status, " min ahead of clock") {
 		t.Errorf("ids 10 min ahead, no --stale: exit %d, %+v, %q; want OK saying the ids are ahead", code, got, status)
+	}
+}
+
+// addStamped writes one 3-credit usage of acme, its counter and its entry,
+// with the stream id's time id and the producer's ts.
+func addStamped(t *testing.T, f *fixture, id, ts time.Time) {
+	t.Helper()
+	if err := f.c.HIncrBy(f.ctx, feed.Keys{}.Used(f.period), "acme", 3).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.c.XAdd(f.ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), ID: strconv.FormatInt(id.UnixMilli(), 10) + "-0", Values: []any{
+		"v", "1", "ts", strconv.FormatInt(ts.UnixMilli(), 10), "ws", "acme", "endpoint", "/responses", "credits", "3", "status", "200"}}).Err(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,14 +2,9 @@ package cmd
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"mavtop/feed"
 )
 
 // TestCheckStaleIsNotFooledByASlowProducerClock: a producer whose clock runs
@@ -22,13 +17,7 @@ func TestCheckStaleIsNotFooledByASlowProducerClock(t *testing.T) {
 	f := newFixture(t)
 	r := "--redis=" + f.srv.URL
 	id := time.Now().Add(-time.Second)
-	if err := f.c.HIncrBy(f.ctx, feed.Keys{}.Used(f.period), "acme", 3).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.c.XAdd(f.ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), ID: strconv.FormatInt(id.UnixMilli(), 10) + "-0", Values: []any{
-		"v", "1", "ts", strconv.FormatInt(id.Add(-20*time.Minute).UnixMilli(), 10), "ws", "acme", "endpoint", "/responses", "credits", "3", "status", "200"}}).Err(); err != nil {
-		t.Fatal(err)
-	}
+	addStamped(t, f, id, id.Add(-20*time.Minute))
 	out, _, code := runMavtop(t, "check", r, "--json", "--stale", "10m")
 	var got struct {
 		Status     string `json:"status"`

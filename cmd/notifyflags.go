@@ -53,7 +53,7 @@ func (f *notifyFlags) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.instance, "instance", "", "name this mavtop in the alerts it delivers (payload \"instance\", chat text); default: host/command[pid], e.g. web-1/watch[4242]")
 	nonEmpty(fl, "instance")
 	f.role = cmd.Name()
-	fl.DurationVar(&f.stale, "stale", model.DefaultStale, "alert when Redis is unreachable, or the stream read late, for this long")
+	fl.DurationVar(&f.stale, "stale", model.DefaultStale, "alert when Redis is unreachable, or the stream read late, for this long; not given: the limit stored in Redis (mavtop budget rules), the default only when none is")
 	fl.DurationVar(&f.lease, "notify-lease", notify.DefaultLease, "how long a delivery stays with the instance that took it without news from it")
 	fl.DurationVar(&f.retryMin, "notify-retry-min", notify.DefaultRetryMin, "first wait between delivery attempts (doubling, with jitter)")
 	fl.DurationVar(&f.retryMax, "notify-retry-max", notify.DefaultRetryMax, "longest wait between delivery attempts")

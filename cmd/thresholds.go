@@ -13,7 +13,7 @@ import (
 type thresholdsFlag string
 
 func (f *thresholdsFlag) add(fl *pflag.FlagSet) {
-	fl.StringVar((*string)(f), "default-alerts", config.DefaultThresholds(), "alert thresholds (percent, three, ascending) of workspaces whose settings have none of their own")
+	fl.StringVar((*string)(f), "default-alerts", config.DefaultThresholds(), "alert thresholds (percent, three, ascending) of workspaces whose settings have none of their own; not given: the ones stored in Redis (mavtop budget rules), the default only when none are")
 	nonEmpty(fl, "default-alerts")
 }
 

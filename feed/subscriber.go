@@ -742,6 +742,9 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		msg.Reason = ReasonTrim
 	}
 	reason = msg.Reason
+	if reason != ReasonDrift {
+		res.Snap.Drift = false // a restart or a trim named instead: not a drift
+	}
 	// What was shown came partly from events the server no longer holds: the
 	// viewers start afresh from these counters and the hour read back.
 	msg.Rewound = reason == ReasonReset || reason == ReasonRestart || reason == ReasonFailover && msg.Changed > 0 ||
@@ -988,6 +991,7 @@ func (s *Subscriber) settle(p *pendingAudit) {
 		s.held(p.res.Snap.StreamID)
 		return
 	}
+	p.res.Snap.Drift = !p.restarted // no gap: what the counters gained is no burn
 	s.handle(s.begin(p.res, ReasonDrift, p.restarted, t))
 }
 

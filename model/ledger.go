@@ -839,7 +839,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 				}
 			}
 		}
-		l.settle(w, o, samePeriod, heal, now)
+		l.settle(w, o, samePeriod, heal, s.Drift, now)
 		w.markPassed(l.defaults)
 		for i, n := range w.refused {
 			l.refusedAll[i] += n
@@ -863,8 +863,9 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 // the state it replaces (nil: new) in the same billing period or not
 // (samePeriod): OUT by the counters alone, or, when heal (a re-read of the
 // counters this ledger showed), what the gap the re-read filled did: credits
-// added or refused in it, and the credits spent in it spread over it for burn.
-func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, now time.Time) {
+// added or refused in it, and the credits spent in it spread over it for burn
+// — unless drift (Snapshot.Drift): no gap held them, so they are no burn.
+func (l *Ledger) settle(w, o *wsState, samePeriod, heal, drift bool, now time.Time) {
 	if o == nil || !heal {
 		// Only the counters to go by: OUT after a credits_exhausted 402 this
 		// period when no credit was added this period (a Backfill orders them).
@@ -897,9 +898,11 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, now time.Time) {
 			w.blocked = false
 		}
 	}
-	if d := w.used - oUsed; d > 0 {
+	if d := w.used - oUsed; d > 0 && !drift {
 		// Credits found by the re-read were spent in the gap it filled: spread
-		// over it, from the last event read to now, they count for burn.
+		// over it, from the last event read to now, they count for burn. A
+		// drift's were not (the stream was followed with no gap): spread over
+		// the seconds since the last event read they made a spike now.
 		if w.burn == nil {
 			w.burn = new(burnRing)
 		}

@@ -27,6 +27,15 @@ type Snapshot struct {
 	// after this read (Ledger.Backfill, then Ledger.EndHistory): until then
 	// the ledger judges nothing that depends on history (Ledger.HistoryPending).
 	HistoryLater bool
+	// Drift is true when the counters were re-read because an audit found
+	// them apart from a stream followed without a gap (feed's ReasonDrift):
+	// the credits they hold beyond what was shown were written without a
+	// stream entry, or beside one that said less, at times nothing tells. A
+	// Seed counts them as used but leaves them out of the burn (README,
+	// "Forecasts": "Drift"): spread over the seconds since the last event
+	// read they were a spike that fired run_out, and no gap of the stream
+	// held them to spread them over.
+	Drift bool
 	// Refused maps RefusedField(ws, project, code) → number of 402s (hash refused:<period>).
 	Refused map[string]int64
 	// Recharged maps workspace → credits added this period (hash recharged:<period>).

@@ -180,7 +180,7 @@ func (r lifecycleRows) Position(id string) (int, time.Time, bool) {
 func lifecycleEntry(l *notify.Lifecycle, e *notify.Entry) tui.LifecycleEntry {
 	row := tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level, At: e.At(), Summary: e.Summary, Delivery: e.Said}
 	if e.Status == model.AlertResolved {
-		row.FiresAgainAt = model.FiresAgainAt(true, l.Latest(e), e.ResolvedAt)
+		row.FiresAgainAt = model.FiresAgainAt(e.Alert.ID, true, l.Latest(e), e.ResolvedAt)
 	}
 	return row
 }

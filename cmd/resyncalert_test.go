@@ -116,3 +116,72 @@ func TestEveryResyncIsAnAlertOnEverySurface(t *testing.T) {
 		})
 	}
 }
+
+// TestAResyncAlertIsOneJudgementAcrossInstances: two watchers share one
+// redis-server and one webhook. A restart onto older data fires
+// counters_resync/restart (A saw it); B, started after, never saw it and
+// resolved it about a second later (it judged from its own memory). Now the
+// hold is judged from the stored record: nothing resolves while it holds.
+// A second restart while it holds is news: the first resolves, superseded,
+// and the second fires (before: nothing for 5 min, then nothing for the
+// 10-minute re-fire wait), each delivered once though both instances saw it.
+func TestAResyncAlertIsOneJudgementAcrossInstances(t *testing.T) {
+	srv := feedtest.StartReal(t, "a restart onto older data needs redis-server")
+	ctx := context.Background()
+	usage := notifytest.NewUsage(t, srv.Client())
+	p := usage.MidPeriod().At(time.Now())
+	hook := notifytest.NewReceiver(t)
+	was := model.ResyncSameEvent
+	model.ResyncSameEvent = 3 * time.Second // the second restart comes 3 s on, not a minute
+	t.Cleanup(func() { model.ResyncSameEvent = was })
+	args := []string{"--redis", srv.URL, "--notify", hook.URL + "/mavtop", "--notify-retry-min", "100ms", "--audit", "200ms"}
+	usage.Set("acme", model.Settings{Allocation: 1_000_000})
+	usage.Spend("acme", 100)
+	a := runWatch(t, args...)
+	waitUntil(t, 60*time.Second, "the first instance to follow", func() bool {
+		return strings.Contains(a.stderr.String(), "workspaces found")
+	})
+	defer func() {
+		if t.Failed() {
+			t.Logf("received %v\nA:\n%s", hook.Keys(), a.stderr.String())
+		}
+	}()
+	restart := func(lose int64) {
+		old := srv.CopyData()
+		usage.Spend("acme", lose)
+		time.Sleep(time.Second) // read by both
+		srv.RestartFrom(old)
+	}
+	id := model.AlertID(p.Key, "", "", model.AlertResync, "restart")
+	restart(2927)
+	waitUntil(t, 60*time.Second, "the first restart's alert", hook.Has(id+"#firing"))
+	b := runWatch(t, args...)
+	waitUntil(t, 60*time.Second, "the second instance to follow", func() bool {
+		return strings.Contains(b.stderr.String(), "workspaces found")
+	})
+	time.Sleep(3 * time.Second) // three cycles of each: B resolved it in one
+	if n := hook.Keys()[id+"#resolved"]; n != 0 {
+		t.Fatalf("%s#resolved arrived %d times a few seconds after it fired: B never saw the restart", id, n)
+	}
+	time.Sleep(model.ResyncSameEvent)
+	restart(40)
+	id2 := model.EpisodeID(id, 2)
+	waitUntil(t, 60*time.Second, "the second restart's alert", hook.Has(id+"#resolved", id2+"#firing"))
+	time.Sleep(3 * time.Second)
+	waitUntil(t, 60*time.Second, "every delivery recorded", func() bool {
+		return notifytest.Settled(ctx, feed.NewAlertStore(srv.Client(), ""), p.Key)
+	})
+	for k, n := range hook.Keys() {
+		if strings.Contains(k, "counters_resync") && n != 1 {
+			t.Errorf("%s arrived %d times, want once", k, n)
+		}
+		if strings.Contains(k, "counters_resync/restart~3") {
+			t.Errorf("%s arrived: both instances saw one second restart", k)
+		}
+	}
+	for _, m := range hook.Payloads() {
+		if m["id"] == id && m["status"] == "resolved" && !strings.Contains(m["summary"].(string), "superseded by a new re-read of the counters (Redis restarted: counters re-read, −40 credits)") {
+			t.Errorf("the first's resolution says %q, want it superseded by the second", m["summary"])
+		}
+	}
+}

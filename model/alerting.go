@@ -174,6 +174,11 @@ type Alert struct {
 	// of ResyncReasons) and what changed, as the dashboard says it.
 	Reason string `json:"reason,omitempty"`
 	Note   string `json:"note,omitempty"`
+	// ResyncAt, for AlertResync, is when the instance that judged it made
+	// the re-read (zero: it made none); Next, on the resolution of one that a
+	// new re-read of its reason superseded, is the new one's note.
+	ResyncAt time.Time `json:"resync_at,omitzero"`
+	Next     string    `json:"next,omitempty"`
 	// ProjectedRunOut is, on the firing of an AlertRefusals for
 	// credits_exhausted, when the forecast had said the credits would run out
 	// (zero when the instance that claimed it had no projection): stored
@@ -481,14 +486,16 @@ func (l *Ledger) runOutCondition(f *Forecast, now time.Time) AlertCondition {
 
 // appendResyncAlerts appends one AlertResync per reason of ResyncReasons:
 // it holds from a re-read of its reason for ResyncHold, then ended (ended
-// too when this follower made none: what it shows is what it read).
+// too when this follower made none: what it shows is what it read). That
+// condition is this follower's own; the lifecycle judges the alert from the
+// stored record instead (resyncStep), so that every instance agrees.
 func appendResyncAlerts(dst []Alert, period string, now time.Time, h FeedHealth) []Alert {
 	for _, r := range ResyncReasons {
 		a := Alert{Kind: AlertResync, Period: period, ID: AlertID(period, "", "", AlertResync, r.Reason), Level: r.Level, Reason: r.Reason}
 		a.Condition = ConditionEnded
 		for i := len(h.Resyncs) - 1; i >= 0; i-- {
 			if x := h.Resyncs[i]; x.Reason == r.Reason {
-				a.Note = x.Note
+				a.Note, a.ResyncAt = x.Note, x.At
 				a.Condition = holds(now.Sub(x.At) < ResyncHold)
 				break
 			}
@@ -588,6 +595,12 @@ func (o AlertOptions) Transitions(known map[string]AlertRecord, cands []Alert, p
 	seen := make(map[string]bool, len(cands))
 	for _, a := range cands {
 		seen[a.ID] = true
+		if a.Kind == AlertResync {
+			if what, id, _ := resyncStep(&a, a.ID, x, set, now); what != stepNone {
+				out = append(out, transitionOf(a, what, id, stream, now))
+			}
+			continue
+		}
 		if what, id, _ := o.decide(a.Condition, a.ID, !feedKind(a.Kind), x, set, stream, now); what != stepNone {
 			out = append(out, transitionOf(a, what, id, stream, now))
 		}
@@ -714,6 +727,9 @@ func (a *Alert) sentence(resolved bool) string {
 		note := a.Note
 		if note == "" {
 			note = "counters re-read (" + a.Reason + ")"
+		}
+		if resolved && a.Next != "" {
+			return fmt.Sprintf("superseded by a new re-read of the counters (%s): %s", a.Next, note)
 		}
 		return either(note, fmt.Sprintf("what mavtop shows has matched the counters for %s since: %s", HumanizeDuration(ResyncHold), note))
 	case AlertStale:

@@ -283,6 +283,8 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 		if full || fa[i].ID != e.feed[i].id || fa[i].Condition != e.feed[i].cond {
 			e.feed[i] = candidate{fa[i].ID, fa[i].Condition}
 			e.mark(fa[i].ID)
+		} else if fa[i].Kind == AlertResync && !fa[i].ResyncAt.IsZero() {
+			e.mark(fa[i].ID) // a new re-read of its reason may be a new event (resyncStep)
 		}
 	}
 
@@ -456,6 +458,10 @@ func (e *AlertEvaluator) judge(id string, c *wsAlerts, known records, period, st
 		if _, has := e.find(base, nil); has {
 			return false, false // judged as its alert's latest episode
 		}
+	} else if i := e.feedIndex(id); i >= 0 && e.feedAlerts[i].Kind == AlertResync {
+		a := e.feedAlerts[i]
+		what, _, wait := resyncStep(&a, id, e.idx, known, now)
+		return what != stepNone, wait
 	} else if cond, has := e.find(id, c); has {
 		what, _, wait := e.opt.decide(cond, id, e.feedIndex(id) < 0, e.idx, known, stream, now)
 		return what != stepNone, wait
@@ -522,6 +528,13 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, fa []Alert, known
 			}
 			if due, removed, _ := goneStep(rec, period, stream); due {
 				out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: stream, Removed: removed})
+			}
+			continue
+		}
+		if a.Kind == AlertResync {
+			r := *a
+			if what, tid, _ := resyncStep(&r, id, e.idx, known, now); what != stepNone {
+				out = append(out, transitionOf(r, what, tid, stream, now))
 			}
 			continue
 		}

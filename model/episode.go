@@ -275,3 +275,59 @@ func boundEpisodes(out []AlertTransition, x *episodeIndex) []AlertTransition {
 	}
 	return keep
 }
+
+// ResyncSameEvent is how far apart two instances may see one change of
+// Redis (each reconnects after a restart within its backoff, 5 s at most,
+// and audits on its own cadence, 5 s by default) and still take it for one:
+// a re-read of a reason made within it of the firing of the reason's latest
+// episode is that episode's; one made later is a new event, which fires a
+// new episode at once (the re-fire wait does not apply: a second restart is
+// news an operator must hear of).
+var ResyncSameEvent = time.Minute
+
+// resyncStep is the lifecycle rule of an AlertResync (a: this instance's
+// judgement of it, its ResyncAt the re-read this instance made, if any),
+// judged from the stored record of its latest episode, not from this
+// instance's memory, so that every instance sharing the store agrees:
+//
+//   - its latest episode fires: it resolves once its FiredAt is ResyncHold
+//     old (by the stored time: an instance that never saw the re-read
+//     resolves it neither sooner nor later than the one that fired it), or
+//     at once when this instance made a re-read of the reason that is a new
+//     event (later than ResyncSameEvent after FiredAt): its next episode
+//     fires at the next judgement, and the resolution names it (Next);
+//   - otherwise a re-read this instance made within ResyncHold that is a
+//     new event (no episode yet, or later than ResyncSameEvent after the
+//     latest one fired) fires the next episode, without the re-fire wait,
+//     while the episodes stay under MaxEpisodes.
+//
+// wait says a transition may come with the clock alone (a firing episode's
+// hold): the evaluator judges it again at its next call. a's Note and Next
+// are set to what the transition says.
+func resyncStep(a *Alert, base string, x *episodeIndex, known records, now time.Time) (what lifeStep, id string, wait bool) {
+	cur, n, rec, ok := x.current(base, known)
+	fresh := !a.ResyncAt.IsZero() && now.Sub(a.ResyncAt) < ResyncHold &&
+		(!ok || a.ResyncAt.After(rec.FiredAt.Add(ResyncSameEvent)))
+	if ok && rec.Status == AlertFiring {
+		switch {
+		case fresh:
+			a.Next, a.Note = a.Note, rec.Alert.Note
+			return stepResolve, cur, false
+		case !now.Before(rec.FiredAt.Add(ResyncHold)):
+			a.Note = rec.Alert.Note
+			return stepResolve, cur, false
+		}
+		return stepNone, "", true
+	}
+	if !fresh {
+		return stepNone, "", false
+	}
+	next := EpisodeID(base, n+1)
+	if n == 0 {
+		next = base
+	}
+	if isEpisode(next) && x.extra[episodeOwner(next)] >= MaxEpisodes {
+		return stepNone, "", true
+	}
+	return stepFire, next, false
+}

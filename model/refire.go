@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Episodes knows, of a lifecycle's alert ids (Add each), which is each
 // alert's latest episode ("…/threshold/75~2" follows "…/threshold/75"), so
@@ -30,16 +33,21 @@ func (e *Episodes) Add(id string) {
 // firing, or an episode a later one (Add) followed.
 func (e *Episodes) FiresAgainAt(id string, resolved bool, resolvedAt time.Time) time.Time {
 	base, n := SplitEpisode(id)
-	return FiresAgainAt(resolved, e.latest[base] <= n, resolvedAt)
+	return FiresAgainAt(id, resolved, e.latest[base] <= n, resolvedAt)
 }
 
 // FiresAgainAt is the earliest time an alert resolved at resolvedAt (when
 // resolved) may fire again as a new episode: its resolution plus
 // DefaultReFireAfter (README, "Episodes"), when it is its alert's latest
-// episode (latest); zero otherwise, and for an alert firing.
-func FiresAgainAt(resolved, latest bool, resolvedAt time.Time) time.Time {
+// episode (latest); zero otherwise, and for an alert firing. A
+// counters_resync (id) waits for nothing: its next re-read is a new event
+// (resyncStep), so it may fire again at once ("if it holds").
+func FiresAgainAt(id string, resolved, latest bool, resolvedAt time.Time) time.Time {
 	if !resolved || !latest || resolvedAt.IsZero() {
 		return time.Time{}
+	}
+	if strings.Contains(id, "/"+string(AlertResync)+"/") {
+		return resolvedAt
 	}
 	return resolvedAt.Add(DefaultReFireAfter)
 }

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -69,4 +70,96 @@ func TestAResyncFiresThenResolvesAfterItsHold(t *testing.T) {
 	step(t0.Add(time.Minute), model.ConditionHolds, "")
 	step(t0.Add(model.ResyncHold), model.ConditionEnded, model.AlertResolved)
 	step(t0.Add(model.ResyncHold+time.Minute), model.ConditionEnded, "")
+}
+
+// TestAResyncIsJudgedFromTheStoreByEveryInstance: two instances share one
+// lifecycle; A re-read the counters after a restart, B did not see it (it
+// started after, or missed the re-read). B resolved A's alert a second after
+// it fired (it judged from its own memory only); now every instance judges
+// the alert's hold from the stored record: it resolves once, at ResyncHold
+// after it fired. A second restart fires again at once, whether it comes
+// while the first holds (the first resolves, superseded, and the second
+// fires) or after it resolved (the re-fire wait swallowed it for 10 min), and
+// B seeing the same restart a few seconds after A fires nothing more.
+func TestAResyncIsJudgedFromTheStoreByEveryInstance(t *testing.T) {
+	t0 := time.Date(2026, 11, 15, 12, 0, 0, 0, time.UTC)
+	l := model.NewLedger(model.MonthlyUTC, t0)
+	p := l.Period().Key
+	id := model.AlertID(p, "", "", model.AlertResync, "restart")
+	known := map[string]model.AlertRecord{}
+	type instance struct {
+		ev *model.AlertEvaluator
+		h  model.FeedHealth
+	}
+	a := &instance{ev: model.NewAlertEvaluator(model.AlertOptions{}), h: model.FeedHealth{Connected: true, Since: t0}}
+	b := &instance{ev: model.NewAlertEvaluator(model.AlertOptions{}), h: model.FeedHealth{Connected: true, Since: t0}}
+	saw := func(in *instance, at time.Time, note string) {
+		in.h.Resyncs = []model.Resync{{Reason: "restart", Note: note, At: at}}
+	}
+	// judge runs one instance's cycle at now with the evaluator and with
+	// the full rule (they must agree) and records what it decides
+	judge := func(in *instance, now time.Time) []string {
+		t.Helper()
+		trs := in.ev.Transitions(l, now, in.h, model.AlertRecords{Known: maps.Clone(known)}, nil)
+		full := model.AlertOptions{}.Transitions(known, model.EvaluateAlerts(l, now, in.h, model.AlertOptions{}, nil), p, l.StreamID(), now)
+		var got, want []string
+		for _, tr := range trs {
+			got = append(got, tr.Key()+": "+tr.Summary(p))
+		}
+		for _, tr := range full {
+			want = append(want, tr.Key()+": "+tr.Summary(p))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("at %v: the evaluator decides %q, the full rule %q", now.Sub(t0), got, want)
+		}
+		for _, tr := range trs {
+			r := known[tr.Alert.ID]
+			switch tr.Status {
+			case model.AlertFiring:
+				r = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: now, FiredStream: tr.Stream}
+			case model.AlertResolved:
+				r.Status, r.ResolvedAt, r.ResolvedStream = model.AlertResolved, now, tr.Stream
+			}
+			known[tr.Alert.ID] = r
+		}
+		return got
+	}
+	expect := func(in *instance, now time.Duration, want ...string) {
+		t.Helper()
+		got := judge(in, t0.Add(now))
+		if !slices.Equal(got, want) {
+			t.Errorf("at %v: %q, want %q", now, got, want)
+		}
+	}
+	first := "Redis restarted: counters re-read, −2,927 credits"
+	second := "Redis restarted: counters re-read, −40 credits"
+	saw(a, t0, first)
+	expect(b, 0)
+	expect(a, 0, id+"#firing: "+first)
+	for _, at := range []time.Duration{time.Second, 2 * time.Minute, model.ResyncHold - time.Second} {
+		expect(b, at) // B never saw it: it holds by the stored time
+		expect(a, at)
+	}
+	saw(b, t0.Add(4*time.Second), first) // B's reconnect sees the same restart
+	expect(b, 10*time.Second)
+	expect(b, model.ResyncHold, id+"#resolved: what mavtop shows has matched the counters for 5 min since: "+first)
+	expect(a, model.ResyncHold+time.Second)
+
+	// a second restart two minutes after the first resolved: fires at once
+	saw(a, t0.Add(7*time.Minute), second)
+	expect(b, 7*time.Minute)
+	id2 := model.EpisodeID(id, 2)
+	expect(a, 7*time.Minute, id2+"#firing: "+second)
+	expect(b, 7*time.Minute+time.Second)
+
+	// a third while the second holds: the second resolves, superseded, and
+	// the third fires
+	third := "Redis restarted: counters re-read, −7 credits"
+	saw(b, t0.Add(9*time.Minute), third)
+	expect(a, 9*time.Minute)
+	expect(b, 9*time.Minute, id2+"#resolved: superseded by a new re-read of the counters ("+third+"): "+second)
+	expect(b, 9*time.Minute+time.Second, model.EpisodeID(id, 3)+"#firing: "+third)
+	saw(a, t0.Add(9*time.Minute+3*time.Second), third)
+	expect(a, 9*time.Minute+5*time.Second)
+	expect(b, 9*time.Minute+10*time.Second)
 }

@@ -474,6 +474,11 @@ func (l *Ledger) runOutCondition(f *Forecast, now time.Time) AlertCondition {
 		return ConditionUnknown
 	case f.RunsOut:
 		return ConditionHolds
+	case f.FewCharges:
+		// too few charges to judge a rate by (EnoughEvidence): neither
+		// fired nor resolved, as a pause is not, until the window holds
+		// enough or nothing
+		return ConditionUnknown
 	case f.Idle && !f.LastCharge.IsZero() && now.Sub(f.LastCharge) < BurnWindow:
 		// a pause is no fall of the burn: idle (4 typical intervals, from
 		// 1 min) neither resolves nor fires a run-out until the BurnWindow

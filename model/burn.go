@@ -91,6 +91,7 @@ type ringJudged struct {
 	charge       float64 // typicalCharge, every step of the hour left out
 	rated        int64
 	newest       step
+	ev           evidence
 }
 
 // judgedAt returns judge(from, now) and typicalInterval(now) (see ringJudged),
@@ -105,7 +106,7 @@ func (r *burnRing) judgedAt(from, now int64) *ringJudged {
 	}
 	lo, hi, fi := r.search(first), r.search(last+1), r.search(fromB)
 	c := &ringJudged{lo: int32(lo), hi: int32(hi), from: int32(fi), typical: r.typicalInterval(now)}
-	c.rated, c.newest, c.charge = r.judge(from, now)
+	c.rated, c.newest, c.charge, c.ev = r.judge(from, now)
 	r.judged.Store(c)
 	return c
 }
@@ -386,11 +387,14 @@ func (h *hourSums) may(top int64, most float64) bool {
 // are sums over buckets of the hour ending now, which an instance that
 // watched holds exactly as one that read the hour back: the judgement is the
 // same whichever order the charges came in.
-func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical float64) {
+func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical float64, ev evidence) {
 	last := now / bucketMs
 	h := r.hour(now)
 	if !h.mayStep() { // no charge of the hour can be a step
-		return max(r.sumRange(from/bucketMs, last), 0), step{}, h.typical(0, 0)
+		for i := r.search(max(from/bucketMs, last-HistoryBuckets+1)); i < len(r.buckets) && int64(r.buckets[i].b) <= last; i++ {
+			ev.add(&r.buckets[i], r.buckets[i].n, r.buckets[i].sum)
+		}
+		return max(r.sumRange(from/bucketMs, last), 0), step{}, h.typical(0, 0), ev
 	}
 	lo := r.search(last - HistoryBuckets + 1)
 	var ps []part
@@ -436,6 +440,7 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 		}
 		k := bk.sum
 		stepped := false
+		var stepN uint64 // the step's charges (stepped)
 		if t := float64(bk.top); bk.top > 0 && t >= minAny && (t >= minStep || bk.n > 1 && h.mayStepIn(bk)) {
 			var own []part // the bucket's parts
 			if len(ps) > 0 {
@@ -452,7 +457,7 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 			if s := h.stepOf(bk, own); s.n > 0 && s.gross >= win+bk.sum-s.gross {
 				k -= s.credits
 				s.ts = int64(bk.b) * bucketMs
-				open, stepped = s.step, true
+				open, stepped, stepN = s.step, true, s.n
 				left.gross, left.n = left.gross+s.gross, left.n+s.n
 				if int64(bk.b) >= fromB {
 					newest = s.step
@@ -475,9 +480,42 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 		win += k
 		if int64(bk.b) >= fromB {
 			rated += k
+			ev.add(bk, bk.n-uint32(min(stepN, uint64(bk.n))), k)
 		}
 	}
-	return max(rated, 0), newest, h.typical(left.gross, left.n)
+	return max(rated, 0), newest, h.typical(left.gross, left.n), ev
+}
+
+// evidence is what the window's rated credits (steps left out) say of how
+// much spending a burn rate rests on (EnoughEvidence): its charges, and the
+// first and last bucket holding rated credits (charges, or credits spread
+// over a gap; has: any).
+type evidence struct {
+	charges     uint32
+	has         bool
+	first, last int32
+}
+
+// add counts bucket x (buckets come oldest first) with n of its charges and
+// k credits rated.
+func (e *evidence) add(x *bucket, n uint32, k int64) {
+	e.charges += n
+	if k <= 0 {
+		return
+	}
+	if !e.has {
+		e.first, e.has = x.b, true
+	}
+	e.last = x.b
+}
+
+// span is the time between the first and the last bucket holding rated
+// credits (0: one or none).
+func (e *evidence) span() time.Duration {
+	if !e.has {
+		return 0
+	}
+	return time.Duration(e.last-e.first) * BucketWidth
 }
 
 // refundsIn returns the credits of bucket x that are refunds (≤ 0): the

@@ -1,7 +1,9 @@
 package model
 
 import (
+	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -17,6 +19,38 @@ const (
 	// seconds after a start is not a burn rate.
 	MinSpan = 5 * time.Minute
 )
+
+// The evidence rule (README, "Forecasts": "Evidence"): a burn rate is
+// projected — a run-out, a top-up, the run_out alert — only when the window's
+// rated credits (steps left out) rest on enough spending: at least
+// MinRateCharges charges, or rated credits at least MinRateSpan apart (two
+// charges five minutes apart, credits spread over a gap). One charge of 1
+// after a step is no rate: over the 5-minute minimum span it read 12/h and,
+// with little left after the step, fired run_out.
+const (
+	// MinRateCharges is the fewest charges in the window that are a rate.
+	MinRateCharges = 3
+	// MinRateSpan is the shortest time between the window's first and last
+	// rated credits (at bucket resolution) that is a rate, whatever their number.
+	MinRateSpan = 5 * time.Minute
+)
+
+// FewChargesWords says why f projects nothing (f.FewCharges): "too few
+// charges to forecast (1 in 15 min; 3, or 5 min of spending, needed)".
+func FewChargesWords(f Forecast) string {
+	n := "1 charge"
+	if f.Charges != 1 {
+		n = strconv.Itoa(f.Charges) + " charges"
+	}
+	return fmt.Sprintf("too few charges to forecast (%s in %s; %d, or %s of spending, needed)",
+		n, HumanizeDuration(f.Window), MinRateCharges, HumanizeDuration(MinRateSpan))
+}
+
+// EnoughEvidence reports whether charges charges in the window, their rated
+// credits span apart, are enough spending to project a rate from.
+func EnoughEvidence(charges int, span time.Duration) bool {
+	return charges >= MinRateCharges || span >= MinRateSpan
+}
 
 func (l *Ledger) ring(ws string) *burnRing {
 	if ws == "" {
@@ -68,6 +102,13 @@ type Forecast struct {
 	Idle       bool
 	IdleAfter  time.Duration
 	LastCharge time.Time
+	// FewCharges is true when the window's rated credits are too little
+	// spending to project (EnoughEvidence false; Charges of them in the
+	// window, Span between the first and the last): BurnPerHour still says
+	// what was spent, but no run-out, top-up or pace is made of it.
+	FewCharges bool
+	Charges    int
+	Span       time.Duration
 	// Step is the credits of the newest step within Window left out of the
 	// burn (0: none): the large charges of one BucketWidth taken together,
 	// less the refunds of that BucketWidth. StepAt is the start of its
@@ -171,7 +212,9 @@ func (l *Ledger) burnForecast(r *burnRing, now time.Time) Forecast {
 	}
 	if j != nil {
 		f.TypicalCharge = j.charge
+		f.Charges, f.Span = int(j.ev.charges), j.ev.span()
 	}
+	f.FewCharges = f.BurnPerHour > 0 && !EnoughEvidence(f.Charges, f.Span)
 	f.Left = l.period.Left(now)
 	f.Loading = l.historyPending
 	f.Idle, f.IdleAfter = true, MinIdle
@@ -181,7 +224,7 @@ func (l *Ledger) burnForecast(r *burnRing, now time.Time) Forecast {
 		f.Idle = now.Sub(f.LastCharge) > f.IdleAfter
 	}
 	if f.Idle {
-		f.BurnPerHour = 0
+		f.BurnPerHour, f.FewCharges = 0, false
 	}
 	return f
 }
@@ -193,7 +236,7 @@ func (f Forecast) project() Forecast {
 		f.PacePerHour = float64(f.Remaining) / hoursLeft
 	}
 	switch {
-	case f.BurnPerHour <= 0:
+	case f.BurnPerHour <= 0 || f.FewCharges:
 		f.PaceMultiple = 0
 	case f.PacePerHour <= 0:
 		f.PaceMultiple = math.Inf(1)
@@ -213,7 +256,7 @@ func (f Forecast) project() Forecast {
 		f.RunsOut, f.RunsOutIn, f.Reached, f.PaceMultiple = true, 0, true, 0
 		return f
 	}
-	if f.BurnPerHour > 0 {
+	if f.BurnPerHour > 0 && !f.FewCharges {
 		hours := float64(f.Remaining) / f.BurnPerHour
 		if hours < hoursLeft {
 			f.RunsOut = true
@@ -229,7 +272,7 @@ func (f Forecast) project() Forecast {
 // (from 1) comes after Remaining − RechargeBelow + (i−1)·RechargeAmount more
 // credits are spent.
 func (f Forecast) recharge(hoursLeft float64) Forecast {
-	if f.BurnPerHour <= 0 {
+	if f.BurnPerHour <= 0 || f.FewCharges {
 		return f
 	}
 	toNext := max(f.Remaining-f.RechargeBelow, 0)

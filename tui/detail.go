@@ -334,6 +334,8 @@ func (d *Detail) forecastLine(f model.Forecast, project bool) string {
 		fr += " · " + st.Bad.Render("runs out in "+humanize(f.RunsOutIn))
 	case f.RechargeDue:
 		fr += " · " + model.RechargeWords(f)
+	case f.FewCharges:
+		fr += " · " + model.FewChargesWords(f)
 	case f.Recharges && !f.Idle && f.BurnPerHour > 0:
 		fr += fmt.Sprintf(" · no top-up needed this period (auto-recharge at %s left)", credits(f.RechargeBelow))
 	case f.Idle:

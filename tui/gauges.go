@@ -826,6 +826,9 @@ func cellRunsOut(g *Gauges, r *gaugeRow, width int) string {
 		return "top-up " + model.TopUpIn(f.NextRechargeIn)
 	case f.Idle:
 		return "idle"
+	case f.FewCharges:
+		// too little spending to project (model.EnoughEvidence)
+		return "few charges"
 	}
 	return "lasts period"
 }

@@ -89,7 +89,7 @@ else is a usage error (exit code 2).`,
 			if asJSON {
 				return writeAlertsJSON(out, period, rows, again, bad)
 			}
-			if len(rows) == 0 {
+			if len(rows) == 0 && bad == 0 {
 				fmt.Fprintf(out, "No alerts in billing period %s.\n", period)
 				return nil
 			}
@@ -102,7 +102,7 @@ else is a usage error (exit code 2).`,
 					model.Sanitize(e.id), model.Sanitize(e.summary), cmp.Or(e.delivery, "—"), fireAgainText(again[e.id], now))
 			}
 			if bad > 0 {
-				fmt.Fprintf(tw, "(%d unreadable records skipped)\n", bad)
+				fmt.Fprintf(tw, "(%d unreadable records of %q skipped)\n", bad, model.Sanitize(rf.keys().Alerts(period)))
 			}
 			if err := tw.Flush(); err != nil {
 				return err

@@ -304,13 +304,13 @@ func newBudgetShowCmd() *cobra.Command {
 				// said on stderr too, as a skipped settings field is: the row
 				// (and --json's "level":"unknown", "unreadable") may scroll by
 				if r.Unreadable != "" {
-					fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: %s's usage and level are unknown\n", r.Unreadable, r.Workspace)
+					fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: %s's %s unknown\n", r.Unreadable, r.Workspace, model.UnknownWords(r.unknown, r.Settings.Unreadable != ""))
 				}
 				if r.RefusedUnreadable != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: %s's 402 count is unknown\n", r.RefusedUnreadable, r.Workspace)
 				}
 				for _, p := range r.Projects {
-					if why := p.Budget.UsageUnreadable; why != "" && r.Unreadable == "" {
+					if why := p.Budget.UsageUnreadable; why != "" && !r.unknown.Has(model.FigUsed) {
 						fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: %s/%s's usage and level are unknown\n", why, r.Workspace, p.Project)
 					}
 				}
@@ -364,7 +364,7 @@ func attachProjects(l *model.Ledger, rows []wsRow) {
 				continue // the workspace's calls made without a project
 			}
 			pr := projectOf(&p)
-			if r.Unreadable != "" && p.Budget.Limit > 0 {
+			if r.unknown.Has(model.FigUsed) && p.Budget.Limit > 0 {
 				// its used_by may be read, the workspace's counters not: judged
 				// unknown as the workspace (and its alert lines) are
 				pr.Level, pr.level = model.LevelUnknown.String(), model.LevelUnknown
@@ -389,9 +389,14 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 	fmt.Fprintln(tw, "WORKSPACE\tUSED\tALLOCATION\tRECHARGED\tPERCENT\tLEVEL\tSETTINGS")
 	for _, r := range rows {
 		pct, used, recharged := "-", strconv.FormatInt(r.Used, 10), strconv.FormatInt(r.Recharged, 10)
-		if r.Unreadable != "" { // the model's LevelUnknown: no usage, no percent, as --json's null
-			used, recharged = "unreadable", "-"
-		} else if r.Cap > 0 {
+		// what the model could not know (model.Status.Unknown) as --json's null
+		if r.unknown.Has(model.FigUsed) {
+			used = "unreadable"
+		}
+		if r.unknown.Has(model.FigRecharged) {
+			recharged = "-"
+		}
+		if r.Cap > 0 && !r.unknown.Has(model.FigPercent) {
 			pct = model.FormatPercent(r.Percent)
 			if r.CapKind == model.CapLimit.String() {
 				pct += " of limit"
@@ -421,7 +426,7 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 			if pr.Budget.Judged() || pr.level == model.LevelExhausted {
 				level = pr.Level // or held at a limit mavtop was not told of by a budget_exceeded 402
 			}
-			if r.Unreadable != "" || pr.Budget.UsageUnreadable != "" {
+			if r.unknown.Has(model.FigUsed) || pr.Budget.UsageUnreadable != "" {
 				pused = "-"
 			}
 			fmt.Fprintf(tw, "  /%s\t%s\t\t\t\t%s\t%s\n", pr.Project, pused, level, budget)

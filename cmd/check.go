@@ -99,6 +99,9 @@ type wsRow struct {
 	// ACL), so LastEventAt is unknown, not "no event" (--json's top-level
 	// "stream_unreadable" says why)
 	lastEventUnknown bool
+	// unknown: the figures the model could not know (model.Status.Unknown;
+	// Unreadable says why): each is shown unknown, the others as read
+	unknown model.Figures
 }
 
 // judgedLedger seeds a ledger with the snapshot, as the dashboard's is, under
@@ -327,30 +330,43 @@ func judgeRowInto(r *wsRow, j *model.Judged, rem *int64) {
 		}
 	}
 	if s.Unreadable != "" {
-		r.unreadable(s.Unreadable) // model.LevelUnknown: its check status is UNKNOWN
-		if s.Level == model.LevelExhausted || s.LimitHeld {
-			// the API refuses it (credits_exhausted, no credit added since;
-			// or budget_exceeded that stands: critical, limit reached): the
-			// model's word whatever the counters hold, as the dashboard's
-			// OUT and /metrics' level say it; its figures stay unknown
-			r.Level, r.Verdict, r.Check = s.Level.String(), s.Level.String(), "critical"
-			r.checkCode, r.ownCode = checkCritical, checkCritical
-		}
+		// a figure the model could not read: what it leaves unknown
+		// (model.Status.Unknown) is shown so, the rest as read — a level it
+		// cannot change (used ≥ the usage limit whatever the recharges; the
+		// API's credits_exhausted 402 whatever the settings) is judged
+		r.unreadable(s.Unreadable, s.Unknown)
 	}
 }
 
-// unreadable marks a row the model judged unknown (model.LevelUnknown: why
-// says which counter cannot be read) with the check status that goes with
-// it, UNKNOWN, whatever --warn and --crit say. Its usage, percent, remaining
-// and level are unknown.
-func (r *wsRow) unreadable(why string) {
-	r.Unreadable = why
-	r.Level, r.Verdict, r.Check = "unknown", "unknown", "unknown"
-	r.Percent, r.LimitPercent, r.Remaining, r.Used = 0, 0, nil, 0
-	r.checkCode, r.ownCode = checkUnknown, checkUnknown
-	for i := range r.Projects {
-		r.Projects[i].Check, r.Projects[i].Level = "unknown", "unknown"
-		r.Projects[i].checkCode = checkUnknown
+// unreadable marks on a row the figures the model could not know (unknown,
+// model.Status.Unknown; why says which key or field cannot be read). A level
+// it judged unknown (model.LevelUnknown) has the check status that goes with
+// it, UNKNOWN, whatever --warn and --crit say; a known level is judged as
+// any (wsRow.judge).
+func (r *wsRow) unreadable(why string, unknown model.Figures) {
+	r.Unreadable, r.unknown = why, unknown
+	if unknown.Has(model.FigUsed) {
+		r.Used = 0
+		for i := range r.Projects { // a project's credits are counted beside the workspace's
+			r.Projects[i].Check, r.Projects[i].Level = "unknown", "unknown"
+			r.Projects[i].checkCode = checkUnknown
+		}
+	}
+	if unknown.Has(model.FigRecharged) {
+		r.Recharged = 0
+	}
+	if unknown.Has(model.FigCap) {
+		r.Cap = 0
+	}
+	if unknown.Has(model.FigPercent) {
+		r.Percent, r.Remaining = 0, nil
+	}
+	if unknown.Has(model.FigLimit) {
+		r.LimitPercent = 0
+	}
+	if r.level == model.LevelUnknown {
+		r.Level, r.Verdict, r.Check = "unknown", "unknown", "unknown"
+		r.checkCode, r.ownCode = checkUnknown, checkUnknown
 	}
 }
 
@@ -375,6 +391,9 @@ func checkOf(l model.Level) int {
 // and crit, the worst of them.
 func (r *wsRow) judge(fixed bool, warn, crit float64) {
 	r.ownCode = budgetCheck(r.level, r.Cap > 0, r.Percent, fixed, warn, crit)
+	if fixed && r.unknown.Has(model.FigPercent) && r.level != model.LevelExhausted {
+		r.ownCode = checkUnknown // a percent --warn/--crit cannot read
+	}
 	if r.limitHeld && r.level != model.LevelUnknown {
 		// the API refuses it at its usage limit (a budget_exceeded 402 that
 		// stands): critical whatever percent --warn/--crit read, as exhausted
@@ -680,11 +699,8 @@ prints exactly one JSON object with "status" and "reason".`,
 			code := checkOK
 			for i := range rows {
 				r := &rows[i]
-				if r.Unreadable != "" {
-					if r.checkCode == checkCritical { // refused by the API (judgedRow)
-						code = model.WorseCheck(code, r.checkCode)
-					}
-					continue // else judged unknown (judgedRow); the status is UNKNOWN already (unreadable above)
+				if r.level == model.LevelUnknown {
+					continue // judged unknown (judgedRow); the status is UNKNOWN already (unreadable above)
 				}
 				r.judge(fixed, warn, crit)
 				code = model.WorseCheck(code, r.checkCode)
@@ -896,7 +912,7 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 		if r.checkCode != code || code == checkOK || code == checkUnknown {
 			continue // what is unknown is named by the reasons (check's unreadable)
 		}
-		if r.Unreadable != "" { // only the API's refusal is known of it (judgedRow)
+		if r.unknown.Has(model.FigUsed) { // only the API's refusal is known of it (judgedRow)
 			code := model.CodeCreditsExhausted
 			if r.level != model.LevelExhausted {
 				code = model.CodeBudgetExceeded // model.Status.LimitHeld
@@ -910,6 +926,12 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 				of = "of its usage limit"
 			}
 			switch {
+			case r.unknown.Has(model.FigPercent) && !r.unknown.Has(model.FigLimit) && r.UsageLimit > 0:
+				// the cap is not known (the recharges, say) but the usage
+				// limit it never exceeds is: judged by it
+				worst = append(worst, r.Workspace+" "+model.FormatPercent(r.LimitPercent)+" of its usage limit")
+			case r.unknown.Has(model.FigPercent):
+				worst = append(worst, r.Workspace+" "+r.Level+" at "+strconv.FormatInt(r.Used, 10)+" used")
 			case r.limitHeld && r.level != model.LevelExhausted && r.Cap == 0:
 				// its own usage limit reached by the API's word, one mavtop
 				// was not told of (model.Status.LimitHeld): critical, not OUT
@@ -962,7 +984,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 	b = append(b, " |"...)
 	for i := range rows {
 		r := &rows[i]
-		unread := r.Unreadable != ""
+		unread := r.unknown.Has(model.FigUsed)
 		b = append(b, " '"...)
 		b = append(b, r.Workspace...)
 		b = append(b, "_used'="...)
@@ -1015,7 +1037,7 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 	}
 	for i := range rows {
 		r := &rows[i]
-		unread := r.Unreadable != ""
+		unread := r.unknown.Has(model.FigUsed)
 		t.cell(r.Workspace)
 		if unread { // as --json's null: no figure read from the counters
 			t.cell("unreadable")
@@ -1023,20 +1045,22 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			t.int(r.Used)
 		}
 		switch {
-		case unread && r.Recharged > 0:
-			t.int(r.Allocation)
-		case unread && r.Settings.Unreadable != "": // the settings are what cannot be read
+		case r.Settings.Unreadable != "": // the settings are what cannot be read
 			t.cell("-")
 		case r.Allocation > 0:
 			b := strconv.AppendInt(t.open(), r.Allocation, 10)
-			if r.Recharged > 0 {
+			if r.unknown.Has(model.FigRecharged) {
+				if !unread {
+					b = append(b, "+?"...) // recharges not known, the credits used are
+				}
+			} else if r.Recharged > 0 {
 				b = strconv.AppendInt(append(b, '+'), r.Recharged, 10)
 			}
 			t.close(b)
 		default:
 			t.cell(model.Unset)
 		}
-		if unread {
+		if unread || r.Settings.Unreadable != "" {
 			t.cell("-")
 		} else {
 			b := t.open()

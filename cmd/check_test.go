@@ -591,8 +591,8 @@ func TestCheckStatusLineIsOneLineWithSeveralBadSettings(t *testing.T) {
 	out, _, code := runMavtop(t, "check", "--redis="+srv.URL, "--source", "counters", "big")
 	first, _, _ := strings.Cut(out, "\n")
 	if code != 3 || !strings.HasPrefix(first, "MAVTOP UNKNOWN - ") || !strings.Contains(first, "allocation 9223372036854775807 must be") ||
-		!strings.Contains(first, "usage limit 9223372036854775807 must be") || !strings.Contains(first, "| 'big_used'=U;") {
-		t.Errorf("exit %d, status line %q; want 3 and one line naming both bad fields, then the perfdata (U: its cap is unknown)", code, first)
+		!strings.Contains(first, "usage limit 9223372036854775807 must be") || !strings.Contains(first, "| 'big_used'=40;;;0; ") {
+		t.Errorf("exit %d, status line %q; want 3 and one line naming both bad fields, then the perfdata (40 used, read; no cap: it is unknown)", code, first)
 	}
 }
 

@@ -167,13 +167,14 @@ func appendSettingsJSON(b []byte, s *model.Settings) []byte {
 	return append(b, '}')
 }
 
-// MarshalJSON writes the row as its fields say, except for a workspace whose
-// counters cannot all be read (Unreadable, model.LevelUnknown): then every
-// figure read from them or derived from them — used, recharged, cap,
-// percent, limit_percent, remaining, refused_402, and each project's used,
-// percent and refused_402 — is null, never a 0 a script would take for a
-// reading; "unreadable" says which counter and why. The settings' figures
-// (allocation, usage_limit) stay.
+// MarshalJSON writes the row as its fields say, except for a workspace with
+// a figure that cannot be read (Unreadable): then each figure the model
+// could not know (model.Status.Unknown) — used, recharged, cap, percent,
+// limit_percent, remaining, refused_402, and with the used counter each
+// project's used, percent and refused_402; allocation and usage_limit with
+// the settings — is null, never a 0 a script would take for a reading;
+// "unreadable" says which key or field and why. The figures it cannot
+// change stay.
 //
 // A value method, so that a row is written alike whether it is marshalled
 // on its own, by pointer or in a slice (and a row json.Marshal refuses is
@@ -196,20 +197,21 @@ func (r wsRow) MarshalJSON() ([]byte, error) {
 		Percent *float64 `json:"percent"`
 		Refused *int64   `json:"refused_402"`
 	}
+	// each figure the model could not know null (model.Status.Unknown), the
+	// others as read
 	var projects []unknownProject
 	if r.Projects != nil {
 		projects = make([]unknownProject, len(r.Projects))
 		for i := range r.Projects {
-			projects[i].plainProject = plainProject(r.Projects[i])
+			p := &projects[i]
+			p.plainProject = plainProject(r.Projects[i])
+			if !r.unknown.Has(model.FigUsed) && r.Projects[i].Budget.UsageUnreadable == "" {
+				p.Used, p.Percent, p.Refused = &r.Projects[i].Used, &r.Projects[i].Percent, &r.Projects[i].Refused
+			}
 		}
 	}
-	// settings present but unreadable: the allocation and limit are unknown
-	// too (model.Settings.Unreadable), not 0
-	alloc, limit := &r.Allocation, &r.UsageLimit
-	if r.Settings.Unreadable != "" {
-		alloc, limit = nil, nil
-	}
-	return json.Marshal(struct {
+	known := func(f model.Figures) bool { return !r.unknown.Has(f) }
+	var out struct {
 		*plain
 		Allocation   *int64           `json:"allocation"`
 		UsageLimit   *int64           `json:"usage_limit"`
@@ -221,7 +223,32 @@ func (r wsRow) MarshalJSON() ([]byte, error) {
 		Remaining    *int64           `json:"remaining"`
 		Refused      *int64           `json:"refused_402"`
 		Projects     []unknownProject `json:"projects"`
-	}{plain: (*plain)(&r), Allocation: alloc, UsageLimit: limit, Projects: projects})
+	}
+	out.plain, out.Projects = (*plain)(&r), projects
+	// settings present but unreadable: the allocation and limit are unknown
+	// too (model.Settings.Unreadable), not 0
+	if r.Settings.Unreadable == "" {
+		out.Allocation, out.UsageLimit = &r.Allocation, &r.UsageLimit
+	}
+	if known(model.FigUsed) {
+		out.Used = &r.Used
+		if r.RefusedUnreadable == "" {
+			out.Refused = &r.Refused
+		}
+	}
+	if known(model.FigRecharged) {
+		out.Recharged = &r.Recharged
+	}
+	if known(model.FigCap) {
+		out.Cap = &r.Cap
+	}
+	if known(model.FigPercent) {
+		out.Percent, out.Remaining = &r.Percent, r.Remaining
+	}
+	if known(model.FigLimit) {
+		out.LimitPercent = &r.LimitPercent
+	}
+	return json.Marshal(out)
 }
 
 // plainProject is projectRow as its fields say (for wsRow.MarshalJSON).

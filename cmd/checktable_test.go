@@ -123,6 +123,8 @@ func TestCheckTextIsTheFormattedText(t *testing.T) {
 			}
 			if r.IntN(6) == 0 {
 				row.Unreadable = `counter "used:` + row.Workspace + `" cannot be read`
+				// what the model leaves unknown of an unreadable used counter
+				row.unknown = model.FigUsed | model.FigRecharged | model.FigPercent | model.FigLimit | model.FigLevel
 				if r.IntN(2) == 0 {
 					row.Settings.Unreadable = "settings cannot be read"
 				}
@@ -218,11 +220,11 @@ func printCheckFmt(w io.Writer, rows []wsRow, code int, summary string, now time
 		used, refused := strconv.FormatInt(r.Used, 10), strconv.FormatInt(r.Refused, 10)
 		if r.Unreadable != "" { // as --json's null: no figure read from the counters
 			used, pct, refused = "unreadable", "-", "-"
+			if r.Allocation > 0 { // its recharges are not known
+				alloc = fmt.Sprint(r.Allocation)
+			}
 			if r.Settings.Unreadable != "" { // the settings are what cannot be read
 				alloc = "-"
-			}
-			if r.Recharged > 0 {
-				alloc = fmt.Sprint(r.Allocation)
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Workspace, used, alloc, pct, r.Level, refused, last, r.Check)

@@ -454,10 +454,16 @@ func TestAnUnreadableSettingsValueIsUnknownOnEverySurface(t *testing.T) {
 				if surface == "check --json" && row.Check != "unknown" {
 					t.Errorf("%s: check --json check %q, want unknown", name, row.Check)
 				}
-				for key, raw := range map[string]json.RawMessage{"used": row.Used, "percent": row.Percent, "remaining": row.Remaining, "allocation": row.Alloc} {
+				for key, raw := range map[string]json.RawMessage{"percent": row.Percent, "remaining": row.Remaining, "allocation": row.Alloc} {
 					if string(raw) != "null" {
 						t.Errorf("%s: %s %q is %s, want null", name, surface, key, raw)
 					}
+				}
+				// the counters are sound: the credits used are known whatever
+				// the settings say (model.Assess: a figure that cannot change
+				// them never makes them unknown)
+				if string(row.Used) != "800" {
+					t.Errorf("%s: %s \"used\" is %s, want 800 (HGET used)", name, surface, row.Used)
 				}
 			}
 			if !found {
@@ -465,12 +471,12 @@ func TestAnUnreadableSettingsValueIsUnknownOnEverySurface(t *testing.T) {
 			}
 		}
 		for surface, text := range map[string]string{"check": v.checkText, "budget show": v.budgetText} {
-			if row := rowOf(text, name); !strings.Contains(row, " unreadable ") || !strings.Contains(row, " unknown") || strings.Contains(row, model.Unset) {
-				t.Errorf("%s: %s row %q, want unreadable and unknown, not unset", name, surface, row)
+			if row := rowOf(text, name); !strings.Contains(row, " 800 ") || !strings.Contains(row, " unknown") || strings.Contains(row, model.Unset) {
+				t.Errorf("%s: %s row %q, want 800 used and unknown, not unset", name, surface, row)
 			}
 		}
-		if !strings.Contains(v.checkText, "'"+name+"_used'=U;") {
-			t.Errorf("%s: perfdata is no U", name)
+		if !strings.Contains(v.checkText, "'"+name+"_used'=800;;;0; ") {
+			t.Errorf("%s: perfdata is not 800 used with no cap", name)
 		}
 		if row := rowOf(v.screen, name); !strings.Contains(row, "? unkn") || strings.Contains(row, model.Unset) || strings.Contains(row, " ok ") {
 			t.Errorf("%s: dashboard row %q, want '? unkn', not unset", name, row)

@@ -24,7 +24,7 @@ func (s *AlertStore) Scan(ctx context.Context, period string, fn func(rec *Store
 	for {
 		kv, next, err := s.c.HScan(ctx, key, cursor, "", alertScanPage).Result()
 		if err != nil {
-			return bad, fmt.Errorf("read alerts of %s: %w", period, err)
+			return bad, fmt.Errorf("read alerts of %s: %w", period, namedKeyError(ctx, s.c, key, err))
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
 			id, v := kv[i], kv[i+1]

@@ -144,7 +144,7 @@ func decodeAlert(id, v string) (StoredAlert, bool) {
 func (s *AlertStore) Load(ctx context.Context, period string) (recs map[string]StoredAlert, bad int, err error) {
 	raw, err := s.c.HGetAll(ctx, s.keys.Alerts(period)).Result()
 	if err != nil {
-		return nil, 0, fmt.Errorf("read alerts of %s: %w", period, err)
+		return nil, 0, fmt.Errorf("read alerts of %s: %w", period, namedKeyError(ctx, s.c, s.keys.Alerts(period), err))
 	}
 	recs = make(map[string]StoredAlert, len(raw))
 	for id, v := range raw {

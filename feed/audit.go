@@ -65,6 +65,12 @@ type wsTally struct {
 	// used_by field of a project with a usage limit does (not read by a
 	// quick audit, so kept apart; see sameAs)
 	unreadable, unreadableUsedBy bool
+	// settingsKey: the settings key itself cannot be read (another type,
+	// NOPERM: SnapshotResult.wrongKeys gives each workspace settings that
+	// cannot be read, naming the key), which every read, quick or full,
+	// sees (a quick read asks the key's period field): a key fixed or
+	// broken differs
+	settingsKey bool
 }
 
 // sameAs compares two workspaces' tallies; noUsedBy leaves used_by out (one
@@ -140,6 +146,11 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 	}
 	for ws, why := range s.RefusedUnreadable {
 		t.markUnreadable(ws, why)
+	}
+	for ws, set := range s.Settings {
+		if strings.HasPrefix(set.Unreadable, settingsKeyUnreadable) {
+			t.get(ws).settingsKey = true
+		}
 	}
 	for key, b := range s.Budgets { // a limited project's credits unreadable
 		if ws, _, ok := model.SplitProjectKey(key); ok && b.UsageUnreadable != "" {

@@ -60,7 +60,7 @@ func parsePeriodConfig(raw string) (model.PeriodRule, error) {
 	}
 	var cfg model.PeriodConfig
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-		return model.PeriodRule{}, fmt.Errorf("billing period config %q in the settings hash: %w", raw, err)
+		return model.PeriodRule{}, fmt.Errorf("billing period config %q in the settings hash: %w", model.Truncate(model.Sanitize(raw), 80), model.KeyedJSONError(raw, err))
 	}
 	rule, err := cfg.Rule()
 	if err != nil {

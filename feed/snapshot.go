@@ -77,6 +77,10 @@ func (r *SnapshotResult) StreamUnreadable() string {
 	return r.streamErr.Why
 }
 
+// settingsKeyUnreadable begins the reason of settings that cannot be read
+// because their key cannot be (wrongKeys' words for a key), not their field.
+const settingsKeyUnreadable = "key "
+
 // maxBadFields bounds how many skipped fields a snapshot names, so that a hash
 // full of junk cannot grow a report without limit.
 const maxBadFields = 32
@@ -401,7 +405,7 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 		}
 	}
 	s := r.Snap
-	usage, refusedWhy, usedByWhy := false, "", "" // which figures the wrong keys leave unknown
+	usage, refusedWhy, usedByWhy, settingsWhy := false, "", "", "" // which figures the wrong keys leave unknown
 	for _, w := range wrong {
 		why := r.BadKeys[model.Truncate(model.Sanitize(w.key), 120)]
 		switch w.key {
@@ -409,6 +413,8 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 			refusedWhy = why
 		case keys.UsedBy(s.Period.Key):
 			usedByWhy = why
+		case keys.Settings():
+			settingsWhy = why
 		default:
 			usage = true
 		}
@@ -445,9 +451,26 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 			}
 		})
 	}
+	if settingsWhy != "" {
+		// the settings: every workspace the read found has settings that
+		// cannot be read (model.Settings.Unreadable, naming the key): its
+		// cap, and so its level, unknown, its counters known
+		var names []string
+		each(func(ws string) {
+			if model.IsID(ws) {
+				names = append(names, ws)
+			}
+		})
+		if s.Settings == nil {
+			s.Settings = map[string]model.Settings{}
+		}
+		for _, ws := range names {
+			s.Settings[ws] = model.Settings{Unreadable: settingsWhy} // settingsKeyUnreadable
+		}
+	}
 	if usage {
-		// used, recharged or the settings: every workspace the read found is
-		// unknown (the least reason of all the wrong keys)
+		// used or recharged: every workspace the read found is unknown (the
+		// least reason of all the wrong keys)
 		each(func(ws string) {
 			if model.IsID(ws) {
 				s.MarkUnreadable(ws, first)

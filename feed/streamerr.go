@@ -144,3 +144,39 @@ func cmpErr(info *redis.XInfoStreamCmd) error {
 	}
 	return info.Err()
 }
+
+// KeyError is a hash key the server answers for but will not let be read
+// as one: it holds another type (WRONGTYPE) or the user may not read it
+// (NOPERM). Its message names the key (sanitised) and Redis's answer, as
+// the snapshot names such a key (SnapshotResult.BadKeys), so an operator
+// knows which key to fix or grant.
+type KeyError struct {
+	// Key is the key, sanitised.
+	Key string
+	// Why says what is wrong, the key first.
+	Why string
+	err error
+}
+
+func (e *KeyError) Error() string { return e.Why }
+func (e *KeyError) Unwrap() error { return e.err }
+
+// namedKeyError returns err naming key when it is a key refusal (WRONGTYPE:
+// the type it holds is asked; NOPERM), else err as it is.
+func namedKeyError(ctx context.Context, c redis.UniversalClient, key string, err error) error {
+	if !isKeyRefusal(err) {
+		return err
+	}
+	name := model.Truncate(model.Sanitize(key), 120)
+	if isNoPerm(err) {
+		said := strings.ReplaceAll(model.Truncate(model.Sanitize(strings.TrimSpace(err.Error())), 120), ": ", " - ")
+		return &KeyError{Key: name, Why: fmt.Sprintf("key %q cannot be read (%s)", name, said), err: err}
+	}
+	typ, terr := c.Type(ctx, key).Result()
+	if terr != nil || !model.IsID(typ) {
+		typ = "another type"
+	} else {
+		typ = "a " + typ
+	}
+	return &KeyError{Key: name, Why: fmt.Sprintf("key %q holds %s, not a hash (WRONGTYPE)", name, typ), err: err}
+}

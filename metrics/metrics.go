@@ -328,6 +328,7 @@ type keptWS struct {
 	level                  model.Level
 	unknown                bool // its counters cannot all be read: no counter series
 	noRefused              bool // its 402 count cannot be read: no refusal series (its usage is known)
+	noRecharged            bool // its recharged counter cannot be read: no recharged series
 	hasCap                 bool
 	percent                float64
 	capKind                model.CapKind
@@ -474,7 +475,7 @@ func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
 		if s.Verdict.Level <= model.LevelUnknown {
 			r.byLevel[s.Verdict.Level]++
 		}
-		unknown := s.Unreadable != "" && !s.UnreadableSettings
+		unknown := s.Unknown.Has(model.FigUsed)
 		if unknown || s.RefusedUnreadable != "" || badUsage[s.Name] { // a 402 count, a project's credits alone: the usage known
 			r.unreadable++
 		}
@@ -486,7 +487,7 @@ func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
 			return
 		}
 		k := keptWS{rank: rk, recharged: s.Recharged, level: s.Level, unknown: unknown, noRefused: s.RefusedUnreadable != "",
-			hasCap: s.Unreadable == "" && s.HasCap(), percent: s.Percent, capKind: s.CapKind,
+			noRecharged: s.Unknown.Has(model.FigRecharged), hasCap: s.HasCap() && !s.Unknown.Has(model.FigPercent), percent: s.Percent, capKind: s.CapKind,
 			remaining: s.Remaining, remainingKnown: s.RemainingKnown, usedTotal: s.Used,
 			allocation: s.Settings.Allocation, usageLimit: s.Settings.UsageLimit}
 		if len(h) < c.opt.MaxWorkspaces {
@@ -586,7 +587,9 @@ func (c *Collector) workspaceMetrics(emit func(prometheus.Metric), period string
 		for code, n := range refused {
 			emit(counter(c.d.refusals, float64(n), ws, code))
 		}
-		emit(counter(c.d.recharged, float64(k.recharged), ws))
+		if !k.noRecharged {
+			emit(counter(c.d.recharged, float64(k.recharged), ws))
+		}
 	}
 	emit(gauge(c.d.exhausted, b2f(k.level == model.LevelExhausted), ws))
 	level := float64(k.level)

@@ -463,9 +463,9 @@ func TestSettingsEventsApplyLive(t *testing.T) {
 	for msg, want := range map[string]string{
 		`{"allocation":-1}`:                          "allocation -1 must be between 0",
 		`not json`:                                   "invalid character",
-		`{"usage_limit":"1000"}`:                     "usage_limit holds string",
-		`{"usage_limit":1e300}`:                      "usage_limit holds number 1e300",
-		`{"recharge_below":0.5}`:                     "recharge_below holds number 0.5",
+		`{"usage_limit":"1000"}`:                     "usage limit holds string",
+		`{"usage_limit":1e300}`:                      "usage limit holds number 1e300",
+		`{"recharge_below":0.5}`:                     "auto-recharge threshold holds number 0.5",
 		`{"allocation":{"n":1}}`:                     "allocation holds object",
 		`{"allocation":NaN}`:                         "allocation holds no JSON value",
 		`{"recharge_amount":-5,"recharge_below":10}`: "must not be negative",

@@ -95,9 +95,13 @@ type Usage struct {
 	// API's word that this budget's usage limit is reached, whatever the
 	// counters leave (Status.LimitHeld).
 	LimitRefusing bool
-	// Unreadable says why Used or Recharged could not be read from Redis
-	// ("" when they could): Assess then judges LevelUnknown.
+	// Unreadable says why Used (or Used or Recharged, not told apart) could
+	// not be read from Redis ("" when it could): Assess judges what the
+	// rest decide (certain).
 	Unreadable string
+	// RechargedUnreadable says why Recharged alone could not be read: Used
+	// is known, the allocation's cap is not (it is at least the allocation).
+	RechargedUnreadable string
 }
 
 // Status is a budget judged against its settings: the one judgement of mavtop.
@@ -129,13 +133,17 @@ type Status struct {
 	Passed int
 	// Level sums it up.
 	Level Level
-	// Unreadable says why the usage could not be read (Usage.Unreadable):
-	// Level is LevelUnknown — or LevelExhausted while the API refuses — and
-	// Used, Percent, LimitPercent, Remaining and Passed mean nothing (zero).
+	// Unreadable says why a figure the judgement needs could not be read
+	// (Usage.Unreadable, Usage.RechargedUnreadable, Settings.Unreadable;
+	// "" when all could). Unknown says which of the figures that makes
+	// unknown (zero); the others are known whatever it holds.
 	Unreadable string
+	// Unknown is the set of figures not known (empty when Unreadable is "").
+	Unknown Figures
 	// UnreadableSettings is true when Unreadable is the settings' (the
 	// stored value cannot be read: Settings.Unreadable), not a counter's:
-	// the counters are sound, the cap they are judged against is not known.
+	// the counters are sound (Used is known), the cap they are judged
+	// against is not.
 	UnreadableSettings bool
 	// LimitHeld is true while a budget_exceeded 402 holds this budget at its
 	// usage limit (Usage.LimitRefusing): "limit reached" on every surface,
@@ -147,6 +155,30 @@ type Status struct {
 
 // HasCap reports whether there is a cap to judge against.
 func (st *Status) HasCap() bool { return st.CapKind != CapNone }
+
+// Figures is a set of a budget's figures, for what Assess could not know.
+// The zero value is the empty set: every figure known.
+type Figures uint8
+
+const (
+	// FigUsed: the credits used (Status.Used) — the used counter.
+	FigUsed Figures = 1 << iota
+	// FigRecharged: the credits recharged this period (Summary.Recharged).
+	FigRecharged
+	// FigCap: the effective cap (Status.Cap, CapKind, HasAllocation).
+	FigCap
+	// FigPercent: what is measured against the cap (Status.Percent,
+	// Remaining, Passed): unknown with the cap or with the credits used.
+	FigPercent
+	// FigLimit: the usage limit and what is measured against it
+	// (Status.OverLimit, LimitPercent).
+	FigLimit
+	// FigLevel: the level (Status.Level is then LevelUnknown).
+	FigLevel
+)
+
+// Has reports whether every figure of f is in the set.
+func (s Figures) Has(f Figures) bool { return s&f == f }
 
 // Assess is the one judgement of a budget. It compares u.Used with the
 // effective cap — the smaller of (allocation + recharges) and the usage limit —
@@ -160,13 +192,126 @@ func (st *Status) HasCap() bool { return st.CapKind != CapNone }
 // LevelCritical, with LimitHeld ("limit reached"), whatever the counters or
 // the settings say, cap or none, readable or not: the API is the authority
 // on what it refused.
-// A usage that could not be read (u.Unreadable), or settings stored but not
-// readable (s.Unreadable: present, so not "unset"), is LevelUnknown whatever
-// the cap, unless the API is refusing (u.Refusing: LevelExhausted, the API's
-// word: a refusal outranks what cannot be read).
+//
+// A figure that cannot be read — the used counter (u.Unreadable), the
+// recharged counter alone (u.RechargedUnreadable), the stored settings
+// (s.Unreadable: present, so not "unset") — makes unknown only what it can
+// change: Assess judges at every extreme the unknown figures may take (see
+// certain) and keeps each result that is the same at all of them, marking
+// the others in Status.Unknown. A figure that cannot change the verdict
+// never makes it unknown: used ≥ the usage limit is exhausted whatever the
+// recharges (allocation + recharges only grows), a credits_exhausted 402
+// is OUT whatever the settings, and the credits used are known whatever
+// the settings say.
 //
 // A project's budget is judged by the same rule: see ProjectBudget.Settings.
 func Assess(s *Settings, u Usage, defaults []int) Status {
+	if u.Unreadable == "" && u.RechargedUnreadable == "" && s.Unreadable == "" {
+		return assess(s, u, defaults)
+	}
+	return certain(s, u, defaults)
+}
+
+// certain is Assess with figures that cannot be read: the one rule of what
+// stays known. Each unknown figure takes its extremes — a counter 0 and
+// without bound (a counter only grows from 0), settings none, the smallest
+// and the largest allocation — and assess judges every combination; a result
+// the same in all of them is known, whatever the figure holds. Otherwise it
+// is zero and named in Status.Unknown. The level, when the extremes differ,
+// is LevelUnknown — or LevelCritical when a budget_exceeded 402 holds the
+// budget at its limit in all of them (LimitHeld: the API's word, at least
+// critical).
+func certain(s *Settings, u Usage, defaults []int) Status {
+	const big = math.MaxInt64
+	useds, recharges := []int64{u.Used}, []int64{u.Recharged}
+	settings := []Settings{*s}
+	var unknown Figures
+	why := u.Unreadable
+	if u.Unreadable != "" {
+		// the used counter (or used and recharged, not told apart): the
+		// recharges as read, the cap they make known; all measured against
+		// it is not
+		useds, unknown = []int64{0, big}, FigUsed|FigRecharged
+	}
+	if u.RechargedUnreadable != "" {
+		recharges, unknown = []int64{0, big}, unknown|FigRecharged
+		if why == "" || u.RechargedUnreadable < why {
+			why = u.RechargedUnreadable
+		}
+	}
+	byS := s.Unreadable != "" && u.Unreadable == ""
+	if s.Unreadable != "" {
+		// none stored, the least and the most one could hold (an allocation, a
+		// limit: the cap spans them), by the thresholds in force
+		settings = []Settings{{}, {Allocation: 1}, {UsageLimit: 1}, {Allocation: big}}
+		if why == "" || byS && s.Unreadable < why {
+			why = s.Unreadable
+		}
+	}
+	var st Status
+	for i, set := range settings {
+		set.Alerts = s.Alerts
+		for _, used := range useds {
+			for _, r := range recharges {
+				got := assess(&set, Usage{Used: used, Recharged: r, Refusing: u.Refusing, LimitRefusing: u.LimitRefusing}, defaults)
+				if i == 0 && used == useds[0] && r == recharges[0] {
+					st = got
+					continue
+				}
+				if got.Used != st.Used {
+					unknown |= FigUsed
+				}
+				if got.Cap != st.Cap || got.CapKind != st.CapKind || got.HasAllocation != st.HasAllocation {
+					unknown |= FigCap
+				}
+				if got.Percent != st.Percent || got.Remaining != st.Remaining || got.RemainingKnown != st.RemainingKnown || got.Passed != st.Passed {
+					unknown |= FigPercent
+				}
+				if got.OverLimit != st.OverLimit || got.LimitPercent != st.LimitPercent {
+					unknown |= FigLimit
+				}
+				if got.Level != st.Level {
+					unknown |= FigLevel
+				}
+				st.LimitHeld = st.LimitHeld && got.LimitHeld
+			}
+		}
+	}
+	if u.Unreadable != "" {
+		// the used counter: nothing is measured against a cap, and the
+		// level is the API's refusal's alone (the same at every extreme) —
+		// no cap is not "unset" when nothing is known of the usage
+		unknown |= FigPercent | FigLimit
+		if st.Level != LevelExhausted {
+			unknown |= FigLevel
+		}
+	}
+	if unknown.Has(FigUsed) {
+		st.Used = 0
+	}
+	if unknown.Has(FigCap) {
+		st.Cap, st.CapKind, st.HasAllocation = 0, CapNone, false
+		unknown |= FigPercent
+	}
+	if unknown.Has(FigPercent) {
+		st.Percent, st.Remaining, st.RemainingKnown, st.Passed = 0, 0, false, 0
+	}
+	if unknown.Has(FigLimit) {
+		st.OverLimit, st.LimitPercent = false, 0
+	}
+	if unknown.Has(FigLevel) {
+		st.Level = LevelUnknown
+		if st.LimitHeld {
+			st.Level = LevelCritical
+		}
+	}
+	st.Thresholds = s.Thresholds(defaults)
+	st.Unknown, st.Unreadable, st.UnreadableSettings = unknown, why, why == s.Unreadable && s.Unreadable != ""
+	return st
+}
+
+// assess is Assess of figures all known.
+func assess(s *Settings, u Usage, defaults []int) Status {
 	st := Status{Used: u.Used, Thresholds: s.Thresholds(defaults)}
 	if s.Allocation > 0 {
 		st.HasAllocation = true
@@ -181,22 +326,6 @@ func Assess(s *Settings, u Usage, defaults []int) Status {
 		}
 		st.OverLimit = u.Used >= s.UsageLimit
 		st.LimitPercent = float64(u.Used) * 100 / float64(s.UsageLimit)
-	}
-	if s.Unreadable != "" && u.Unreadable == "" {
-		// settings present but unreadable: no cap known, so no level — not
-		// "unset", which is settings absent
-		u.Unreadable, st.UnreadableSettings = s.Unreadable, true
-	}
-	if u.Unreadable != "" { // the cap the settings name, nothing judged against it
-		st.Used, st.OverLimit, st.LimitPercent = 0, false, 0
-		st.Unreadable, st.Level = u.Unreadable, LevelUnknown
-		if u.LimitRefusing {
-			st.Level, st.LimitHeld = LevelCritical, true
-		}
-		if u.Refusing {
-			st.Level = LevelExhausted
-		}
-		return st
 	}
 	if st.CapKind == CapNone {
 		if u.LimitRefusing {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -213,13 +214,44 @@ func DecodeBudget(raw string) (ProjectBudget, error) {
 	return b, nil
 }
 
-// keyedJSONError names the key whose value encoding/json refused: a value
-// of the wrong type (a string "1000", an object, 1e300, a fraction) by its
-// field, a value that is no JSON at all (NaN) by the last key before it.
+// fieldWords are the operator's terms for the stored JSON's keys: what
+// budget set's flags and budget show's columns call them, not the JSON's
+// names ("usage limit", not usage_limit).
+var fieldWords = map[string]string{
+	"allocation": "allocation", "usage_limit": "usage limit", "budget_alert": "budget alert",
+	"alerts": "alert thresholds", "recharge_below": "auto-recharge threshold",
+	"recharge_amount": "auto-recharge amount", "raised_at": "allocation raise time",
+	"limit_raised_at": "usage limit raise time", "start_day": "billing period start day",
+	"tz": "billing period time zone",
+}
+
+// FieldWords is a stored settings key in an operator's terms (fieldWords),
+// or the key itself, sanitised, when it is none of mavtop's.
+func FieldWords(key string) string {
+	if w, ok := fieldWords[key]; ok {
+		return w
+	}
+	return strconv.Quote(Truncate(Sanitize(key), 40))
+}
+
+// KeyedJSONError is keyedJSONError for any stored settings value (the
+// billing period config too).
+func KeyedJSONError(raw string, err error) error { return keyedJSONError(raw, err) }
+
+// keyedJSONError names, in an operator's terms (FieldWords), the key whose
+// value encoding/json refused: a value of the wrong type (a string "1000",
+// an object, 1e300, a fraction) by its field, a value that is no JSON at all
+// (NaN) by the last key before it.
 func keyedJSONError(raw string, err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Errorf("%s holds %s, want an integer in range", te.Field, te.Value)
+		want := "an integer in range"
+		if te.Type != nil && te.Type.Kind() == reflect.String {
+			want = "text"
+		} else if te.Type != nil && te.Type.Kind() == reflect.Slice {
+			want = "a list of integers"
+		}
+		return fmt.Errorf("%s holds %s, want %s", FieldWords(te.Field), te.Value, want)
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) && se.Offset > 0 && int(se.Offset) <= len(raw) {
@@ -228,7 +260,7 @@ func keyedJSONError(raw string, err error) error {
 		// later key, or inside an array or object
 		if i := strings.LastIndex(before, "\":"); i > 0 && !strings.ContainsAny(before[i+2:], ",\"{}[]") {
 			if j := strings.LastIndex(before[:i], "\""); j >= 0 {
-				return fmt.Errorf("%s holds no JSON value (%v)", before[j+1:i], err)
+				return fmt.Errorf("%s holds no JSON value (%v)", FieldWords(before[j+1:i]), err)
 			}
 		}
 	}

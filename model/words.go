@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -109,4 +110,37 @@ func TopUpIn(d time.Duration) string {
 		return "now"
 	}
 	return "in " + HumanizeDuration(d)
+}
+
+// UnknownWords names, in an operator's terms, the figures of a budget that
+// are unknown (Status.Unknown; settings: its stored settings cannot be
+// read), with the verb: "allocation, usage limit and level are", "recharges
+// are", "usage and level are". Every surface that says
+// what a figure it cannot read leaves unknown says it so.
+func UnknownWords(unknown Figures, settings bool) string {
+	var w []string
+	switch {
+	case unknown.Has(FigUsed): // the used counter, or used and recharged not told apart
+		w = append(w, "usage")
+	case unknown.Has(FigRecharged):
+		w = append(w, "recharges")
+	}
+	if settings {
+		w = append(w, "allocation", "usage limit")
+	} else if unknown.Has(FigCap) && !unknown.Has(FigUsed) {
+		w = append(w, "effective cap")
+	}
+	if unknown.Has(FigLevel) {
+		w = append(w, "level")
+	}
+	switch len(w) {
+	case 0:
+		return "figures are"
+	case 1:
+		if w[0] == "recharges" {
+			return "recharges are"
+		}
+		return w[0] + " is"
+	}
+	return strings.Join(w[:len(w)-1], ", ") + " and " + w[len(w)-1] + " are"
 }

@@ -120,7 +120,11 @@ func (d *Detail) layout() []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	look := st.Level(s.Level)
-	if s.Unreadable != "" {
+	if s.Unreadable != "" && !s.Unknown.Has(model.FigUsed) {
+		// the credits used are known; what the unreadable figure can change is not
+		add("%s %s  %s credits used · %s unknown: %s", look.Style.Render(look.Symbol), look.Style.Render(look.Word),
+			credits(s.Used), model.UnknownWords(s.Unknown, s.UnreadableSettings), model.Sanitize(s.Unreadable))
+	} else if s.Unreadable != "" {
 		add("%s %s  usage unknown: %s · Redis holds no integer ≥ 0 there, so no percent or level is judged until it does", look.Style.Render(look.Symbol), look.Style.Render(look.Word),
 			model.Sanitize(s.Unreadable))
 	} else if s.HasCap() {

@@ -633,8 +633,16 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 	}
 	level := look.Style.Render(pad(look.Symbol+" "+look.Word, levelW))
 	var bar string
-	if vs := &r.verdict.Status; vs.Unreadable != "" {
+	if vs := &r.verdict.Status; vs.Unknown.Has(model.FigUsed) {
 		bar = look.Style.Render(align(longestFit(barW, "counter unreadable: usage unknown", "counter unreadable", "unreadable"), barW, false))
+	} else if vs.Unreadable != "" && !vs.HasCap() {
+		// the credits used are known (the cell says them), the cap is not
+		// (model.Status.Unknown): no bar drawn against a cap not known
+		words := []string{"recharges unreadable: cap unknown", "recharges unreadable", "unreadable"}
+		if vs.UnreadableSettings {
+			words = []string{"settings unreadable: cap unknown", "settings unreadable", "unreadable"}
+		}
+		bar = look.Style.Render(align(longestFit(barW, words...), barW, false))
 	} else if vs.HasCap() {
 		limit := r.Settings.UsageLimit // the workspace's ╳; a project's limit is the bar's end
 		if r.verdict.Project != "" {
@@ -694,7 +702,7 @@ func percentOf(r *gaugeRow) string {
 		}
 		return percent(v.Status.Percent)
 	}
-	if r.CapKind == model.CapNone || r.Unreadable != "" {
+	if r.CapKind == model.CapNone || r.Unknown.Has(model.FigPercent) { // none, or not known (model.Status.Unknown)
 		return "—"
 	}
 	return percent(r.Percent)
@@ -715,7 +723,7 @@ func percentWord(r *gaugeRow, width int) string {
 		return strings.TrimSpace(lead)
 	}
 	switch {
-	case r.CapKind == model.CapNone, r.Unreadable != "", width < 11:
+	case r.CapKind == model.CapNone, r.Unknown.Has(model.FigPercent), width < 11:
 		return ""
 	case r.CapKind == model.CapLimit:
 		return " lim"
@@ -763,7 +771,7 @@ func cellCredits(g *Gauges, r *gaugeRow, width int) string {
 	var full, short string
 	tag := strings.Repeat(" ", len(limTag))
 	switch vs := &r.verdict.Status; {
-	case vs.Unreadable != "":
+	case vs.Unknown.Has(model.FigUsed):
 		full, short = "unreadable", "unreadable"
 	case vs.CapKind == model.CapNone:
 		// the verdict's budget's figures: a project's credits when its

@@ -137,7 +137,7 @@ func DayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 	t := time.Unix(wall-window, 0).In(loc)
 	for t.Unix() < wall+window {
 		_, off := t.Zone()
-		zs, ze := t.ZoneBounds()
+		zs, ze := ZoneBounds(t)
 		spanStart, spanEnd := int64(math.MinInt64), int64(math.MaxInt64)
 		if !zs.IsZero() {
 			spanStart = zs.Unix()
@@ -162,6 +162,23 @@ func DayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 		return time.Date(y, m, d, 0, 0, 0, 0, loc) // not reached: every day has a start
 	}
 	return time.Unix(best, 0).In(loc)
+}
+
+// ZoneBounds is time.Time.ZoneBounds with Go's leap-year slip mended: for
+// an instant on the last day of a leap year in a zone whose offsets follow a
+// rule (daylight saving), Go (1.26, with the tz database it embeds or the
+// system's) returns an end a day before that year's end, so before t, and a
+// walk from span to span that steps to the end goes back and loops for ever
+// (mavtop's emit hung on 2024-12-31 and would on 2028-12-31 in Europe/Paris).
+// The span really runs on into the next year: the end returned here is then
+// the next 1 January 00:00 UTC, where Go starts the next year's spans. An end
+// is always after t, or zero when the zone has no further change.
+func ZoneBounds(t time.Time) (start, end time.Time) {
+	start, end = t.ZoneBounds()
+	if !end.IsZero() && !end.After(t) {
+		end = time.Date(t.UTC().Year()+1, time.January, 1, 0, 0, 0, 0, time.UTC).In(t.Location())
+	}
+	return start, end
 }
 
 // AtMillis returns the period holding the unix-millisecond time ms.

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"mavtop/model"
 )
 
 // MidnightChange is a change of a zone's UTC offset that happens at local
@@ -82,7 +84,7 @@ func MidnightChanges(from, to int) ([]MidnightChange, error) {
 		}
 		t := time.Date(from, 1, 1, 0, 0, 0, 0, time.UTC).In(loc)
 		for t.Before(end) {
-			_, ze := t.ZoneBounds()
+			_, ze := model.ZoneBounds(t)
 			if ze.IsZero() || !ze.Before(end) {
 				break
 			}

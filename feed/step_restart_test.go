@@ -11,13 +11,14 @@ import (
 )
 
 // TestALargeChargeBeforeEitherStart is the example on a real
-// redis-server: allocation 1,000; a charge of 100; instance A starts; a charge
+// redis-server: allocation 1,000; a charge of 100; instance A starts; charges
 // of 1; instance B starts. A said "402/h, out in 2 h" (it read the 100 back,
 // and a charge read back was judged against the ones after it), B "4.0/h".
-// Now A, B and W (started before both charges) show the same row: 101 used
-// as the counters hold, the 100 a step left out of the burn, 4 credits an
-// hour (1 in the 15-minute window), out in 225 h (899 credits at 4/h; the
-// billing period, midPeriod's, ends 300 h or more after now), not in 2 h.
+// Now A, B and W (started before all charges) show the same row: 103 used
+// as the counters hold, the 100 a step left out of the burn, 12 credits an
+// hour (3 in the 15-minute window: model.MinRateCharges, the fewest that are
+// a rate), out in 75 h (897 credits at 12/h; the billing period, midPeriod's,
+// ends 300 h or more after now), not in 2 h.
 func TestALargeChargeBeforeEitherStart(t *testing.T) {
 	srv := feedtest.Start(t)
 	c := srv.Client()
@@ -41,12 +42,14 @@ func TestALargeChargeBeforeEitherStart(t *testing.T) {
 	w.settled(srv, "W after the 100")
 	a := startInstance(t, srv, SubscriberOptions{})
 	a.settled(srv, "A, started after the 100")
-	charge(1, time.Minute)
+	for _, ago := range []time.Duration{90 * time.Second, 75 * time.Second, time.Minute} {
+		charge(1, ago)
+	}
 	for _, in := range []*instance{w, a} {
-		in.settled(srv, "after the 1")
+		in.settled(srv, "after the 1s")
 	}
 	b := startInstance(t, srv, SubscriberOptions{})
-	b.settled(srv, "B, started after the 1")
+	b.settled(srv, "B, started after the 1s")
 
 	now := time.Now()
 	used, err := c.HGet(ctx, Keys{}.Used(rule.At(now).Key), "acme").Int64()
@@ -61,9 +64,11 @@ func TestALargeChargeBeforeEitherStart(t *testing.T) {
 	}
 	r := want.Rows["acme"]
 	outIn := time.Duration(float64(r.Remaining) / r.Burn * float64(time.Hour))
-	if used != 101 || r.Used != used || r.Remaining != 899 || math.Abs(r.Burn-4) > 0.05 || !r.RunsOut ||
-		(r.RunsOutIn-outIn).Abs() > time.Second || r.RunsOutIn < 220*time.Hour || r.Idle {
-		t.Fatalf("acme: %+v (the counters hold %d); want 101 used, a burn of 4.0/h (1 credit over the 15-minute window, to the bucket), out in 899 credits / 4.0/h = 225 h", r, used)
+	// the window runs from the start of its first 10-s bucket: 15 min to 15 min 10 s
+	lo, hi := 3/(model.BurnWindow+10*time.Second).Hours(), 3/model.BurnWindow.Hours()
+	if used != 103 || r.Used != used || r.Remaining != 897 || r.Burn < lo-1e-9 || r.Burn > hi+1e-9 || !r.RunsOut ||
+		(r.RunsOutIn-outIn).Abs() > time.Second || r.RunsOutIn < 70*time.Hour || r.Idle {
+		t.Fatalf("acme: %+v (the counters hold %d); want 103 used, a burn of %.2f–%.2f/h (3 credits over the 15-minute window, to the bucket), out in 897 credits / 12/h = 75 h", r, used, lo, hi)
 	}
 	for name, in := range map[string]*instance{"W": w, "A": a, "B": b} {
 		in.hub.Read(func(l *model.Ledger, _ *ConnMsg, _ *StatsMsg) {

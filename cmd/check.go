@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mavtop/feed"
+	"mavtop/internal/memlimit"
 	"mavtop/model"
 )
 
@@ -507,6 +509,9 @@ prints exactly one JSON object with "status" and "reason".`,
 			if _, err := sf.parse(); err != nil {
 				return err // a usage error, named before Redis is asked anything
 			}
+			// read, judge, print once and exit: the collector off while
+			// it runs (memlimit.OneShot; GOGC and GOMEMLIMIT win)
+			defer memlimit.OneShot(os.Getenv)()
 			ctx, cancel := context.WithTimeout(cmd.Context(), rf.timeout)
 			defer cancel()
 			// RESP2: the counters and settings come as flat lists, read

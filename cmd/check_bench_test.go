@@ -45,7 +45,7 @@ func BenchmarkCheckRead(b *testing.B) {
 	// the test binary's GOGC=100, which collected check's heap several
 	// times a run
 	defer debug.SetGCPercent(debug.SetGCPercent(memlimit.GCPercent))
-	for _, n := range []int{10_000, 100_000} {
+	for _, n := range benchSizes() {
 		srv := feedtest.Start(b)
 		c := srv.Client()
 		keys := feed.Keys{}
@@ -250,10 +250,11 @@ type cpuMeter struct {
 	excluded time.Duration // of it, freshHeap's collections
 	redis    float64
 	cmds     int64
+	gcs      uint32 // collections when metering began
 }
 
 func meterCPU(b *testing.B, c redis.UniversalClient) *cpuMeter {
-	m := &cpuMeter{b: b, c: c, start: processCPU()}
+	m := &cpuMeter{b: b, c: c, start: processCPU(), gcs: numGC()}
 	m.redis, m.cmds = m.redisInfo()
 	return m
 }
@@ -268,6 +269,7 @@ func (m *cpuMeter) freshHeap() {
 	t := processCPU()
 	runtime.GC()
 	m.excluded += processCPU() - t
+	m.gcs++
 	m.b.StartTimer()
 }
 
@@ -277,6 +279,14 @@ func (m *cpuMeter) report() {
 	m.b.ReportMetric(float64(cpu.Microseconds())/1000/float64(m.b.N), "cpu-ms/op")
 	m.b.ReportMetric((s1-m.redis)*1000/float64(m.b.N), "redis-cpu-ms/op")
 	m.b.ReportMetric(float64(n1-m.cmds-1)/float64(m.b.N), "redis-cmds/op") // the first INFO is counted by the second
+	m.b.ReportMetric(float64(numGC()-m.gcs)/float64(m.b.N), "gcs/op")      // freshHeap's left out
+}
+
+// numGC is how many collections this process has completed.
+func numGC() uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.NumGC
 }
 
 func (m *cpuMeter) redisInfo() (cpu float64, cmds int64) {
@@ -296,4 +306,20 @@ func processCPU() time.Duration {
 	var r syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r)
 	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
+}
+
+// benchSizes are the workspace counts BenchmarkCheckRead measures:
+// MAVTOP_CHECK_SIZES=10000 (comma-separated) to profile one.
+func benchSizes() []int {
+	v := os.Getenv("MAVTOP_CHECK_SIZES")
+	if v == "" {
+		return []int{10_000, 100_000}
+	}
+	var out []int
+	for _, s := range strings.Split(v, ",") {
+		if n, err := strconv.Atoi(s); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -19,6 +19,15 @@ import (
 // delivered with the counters (SubscriberOptions.AuditEvery).
 const DefaultAuditEvery = 5 * time.Second
 
+// RefusalAuditWithin bounds how long a 402 read from the stream waits for
+// the audit that confirms the counters hold it (AuditMsg), whatever
+// AuditEvery: a ledger judges a workspace's refusals alert unknown until then
+// (model.Ledger.CountersHeld), and with --audit 60s a counted 402 alerted up
+// to a minute late. While a 402 waits, an audit runs once this long has
+// passed since the last (at once when it has already): at most one audit
+// every 5 s beyond the cadence, and only while 402s come.
+const RefusalAuditWithin = 5 * time.Second
+
 // tally is the subscriber's account of what it has delivered in the current
 // generation, per workspace, in the shape of the period hashes: what a ledger
 // fed the same messages shows. The audit compares it with the counters. It is

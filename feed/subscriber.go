@@ -146,6 +146,9 @@ type Subscriber struct {
 	runID     string
 	lastAudit time.Time
 	auditNow  bool
+	// refusal: a 402 was read from the stream since the last audit; the
+	// next audit is then due within RefusalAuditWithin (auditDue).
+	refusal   bool
 	pending   *pendingAudit
 	refollow  bool
 	resyncs   map[Reason]int64
@@ -839,7 +842,14 @@ func (s *Subscriber) auditDue() bool {
 	if s.opt.AuditEvery < 0 && !s.auditNow {
 		return false
 	}
-	return s.auditNow || (s.opt.AuditEvery > 0 && s.opt.Now().Sub(s.lastAudit) >= s.opt.AuditEvery)
+	if s.auditNow {
+		return true
+	}
+	every := s.opt.AuditEvery
+	if s.refusal {
+		every = min(every, RefusalAuditWithin)
+	}
+	return every > 0 && s.opt.Now().Sub(s.lastAudit) >= every
 }
 
 // audit reads the counters (one MULTI, O(workspaces)) and compares them with
@@ -857,7 +867,7 @@ func (s *Subscriber) audit(ctx context.Context) error {
 	}
 	forced := s.auditNow
 	quick := !forced && s.stats.Audits%every != 0
-	s.auditNow = false
+	s.auditNow, s.refusal = false, false
 	s.lastAudit = s.opt.Now()
 	if quick && s.pending != nil && !s.pending.quick {
 		// a full read waits for the follow to reach its id: a quick read
@@ -1493,6 +1503,9 @@ func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) erro
 			// snapshot includes everything up to now, so nothing is lost.
 			s.needSnap, s.snapReason = true, ReasonPeriod
 			return nil
+		}
+		if e.Refused() {
+			s.refusal = true // its confirmation is due within RefusalAuditWithin
 		}
 		evs = append(evs, e)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -30,47 +31,58 @@ func givenIn(fs *pflag.FlagSet, name string) bool {
 // sharing the key prefix judges by (feed.AlertRules, {prefix}:alert_rules):
 // a rule no instance stored yet is stored from this one's flags (or their
 // defaults); one stored is taken when its flag was not given, and a flag
-// given with another value is refused (exit 2), as is a rule stored that
-// cannot be read. Two instances that judged by different thresholds or stale
-// limits resolved each other's alerts (hunt defect 1). When Redis cannot be
-// reached now, the instance judges by its flags and its watcher agrees them
-// before it records anything (notify.WatcherOptions.Rules).
-func (f *dashboardFlags) agreeRules(ctx context.Context, rdb redis.UniversalClient, alerts []int) (feed.AlertRules, error) {
+// given with another value is refused (exit 2). Two instances that judged by
+// different thresholds or stale limits resolved each other's alerts (hunt
+// defect 1). A rule stored that cannot be read is judged at its built-in
+// value (feed.AlertRulesError; the watcher names it on screen, in the log
+// and in /metrics): it no longer stops the start. When Redis cannot be
+// reached now (or answers slower than 2 s), the instance starts by its flags
+// and its watcher adopts the stored rules once Redis answers, before it
+// records anything (notify.WatcherOptions.Rules). pinned holds the rules
+// given explicitly (the flags given; zero fields: not given).
+func (f *dashboardFlags) agreeRules(ctx context.Context, rdb redis.UniversalClient, alerts []int) (rules, pinned feed.AlertRules, err error) {
 	own := feed.AlertRules{DefaultAlerts: alerts, Stale: f.notify.stale}
-	if f.notify.stale <= 0 {
-		return own, nil // refused by startAlerts, with its own words
+	if givenIn(f.flags, "default-alerts") {
+		pinned.DefaultAlerts = alerts
+	}
+	if givenIn(f.flags, "stale") {
+		pinned.Stale = f.notify.stale
+	}
+	if model.ValidateStale(f.notify.stale) != nil {
+		return own, pinned, nil // refused by startAlerts, with its own words
 	}
 	rctx, cancel := context.WithTimeout(ctx, min(f.redis.timeout, 2*time.Second))
 	defer cancel()
 	k := feed.Keys{Prefix: f.redis.prefix}
 	held, err := feed.SeedAlertRules(rctx, rdb, k, own)
 	var bad *feed.AlertRulesError
-	switch {
-	case errors.As(err, &bad):
-		return own, exitf(2, "%v: set the rules every mavtop judges by with `mavtop budget rules --default-alerts 50,75,90 --stale 5m`", err)
-	case err != nil:
-		return own, nil
+	if err != nil && !errors.As(err, &bad) {
+		return own, pinned, nil
 	}
 	var refused []string
 	if held.DefaultAlerts != nil && !slices.Equal(held.DefaultAlerts, own.DefaultAlerts) {
-		if givenIn(f.flags, "default-alerts") {
+		if pinned.DefaultAlerts != nil {
 			refused = append(refused, "--default-alerts "+own.AlertsText())
 		}
 		own.DefaultAlerts = held.DefaultAlerts
 	}
 	if held.Stale != 0 && held.Stale != own.Stale {
-		if givenIn(f.flags, "stale") {
+		if pinned.Stale != 0 {
 			refused = append(refused, "--stale "+own.Stale.String())
 		}
 		own.Stale = held.Stale
 	}
 	if len(refused) > 0 {
-		return own, exitf(2, "%s disagrees with the alert rules every mavtop sharing key prefix %s judges by (%s, in %s): "+
+		also := ""
+		if bad != nil {
+			also = " (" + bad.Error() + ")"
+		}
+		return own, pinned, exitf(2, "%s disagrees with the alert rules every mavtop sharing key prefix %s judges by (%s, in %s)%s: "+
 			"two instances judging by different rules resolve each other's alerts. Drop the flag to judge by the shared rules, "+
-			"or change them for every instance with `mavtop budget rules %s` (instances already running then hold their alerts until restarted)",
-			strings.Join(refused, " and "), f.redis.prefixOrDefault(), held, k.AlertRules(), strings.Join(refused, " "))
+			"or change them for every instance with `mavtop budget rules %s` (instances already running adopt them within seconds)",
+			strings.Join(refused, " and "), f.redis.prefixOrDefault(), held, k.AlertRules(), also, strings.Join(refused, " "))
 	}
-	return own, nil
+	return own, pinned, nil
 }
 
 // prefixOrDefault is --key-prefix, or the default it stands for.
@@ -96,10 +108,15 @@ key prefix judges alerts by them, so that one alert is one condition whichever
 instance judges it: the first instance stores them from its flags, one started
 without the flag takes them, one given another value refuses to start.
 
-With --default-alerts and/or --stale, store new rules. Instances already running
-judge by the rules they started with: they see the change within a second, then
-neither fire nor resolve any alert (they say so on stderr, in the alerts pane and
-in /metrics as mavtop_alert_rules_disagree 1) until restarted.`,
+With --default-alerts and/or --stale, store new rules (validated as the flags
+are: three ascending percents between 1 and 99; a stale limit up to 24h).
+Instances already running adopt them within a second or two and judge by them
+(after holding every transition for a few seconds, so that none judges by
+rules another has not read yet); one given the flag with another value holds
+every alert instead, saying so on stderr, in the alerts pane and in /metrics as
+mavtop_alert_rules_disagree 1, until the flag is dropped. A rule stored that
+cannot be read (written by hand) is judged at its built-in value by every
+instance and named wherever the rules are: set it again here.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
@@ -112,8 +129,8 @@ in /metrics as mavtop_alert_rules_disagree 1) until restarted.`,
 				r.DefaultAlerts = t
 			}
 			if fl.Changed("stale") {
-				if stale <= 0 {
-					return exitf(2, "--stale must be positive, got %s", stale)
+				if err := model.ValidateStale(stale); err != nil {
+					return exitf(2, "--stale: %v", err)
 				}
 				r.Stale = stale
 			}
@@ -129,7 +146,8 @@ in /metrics as mavtop_alert_rules_disagree 1) until restarted.`,
 				return exitf(1, "%v", err)
 			}
 			held, err := feed.ReadAlertRules(ctx, c, k)
-			if err != nil {
+			var bad *feed.AlertRulesError
+			if err != nil && !errors.As(err, &bad) {
 				return exitf(1, "%v", err)
 			}
 			out := cmd.OutOrStdout()
@@ -141,8 +159,15 @@ in /metrics as mavtop_alert_rules_disagree 1) until restarted.`,
 				st = held.Stale.String()
 			}
 			fmt.Fprintf(out, "alert rules in %s:\ndefault alerts  %s\nstale           %s\n", k.AlertRules(), th, st)
+			if bad != nil {
+				flags := make([]string, len(bad.Fields))
+				for i, f := range bad.Fields {
+					flags[i] = "--" + strings.ReplaceAll(f, "_", "-")
+				}
+				fmt.Fprintf(out, "cannot be read: %s; set it again with %s\n", bad.Error(), strings.Join(flags, " and "))
+			}
 			if !r.IsZero() {
-				fmt.Fprintln(out, "instances started before judge by their old rules: restart them (until then they neither fire nor resolve alerts)")
+				fmt.Fprintln(out, "running instances adopt them within seconds; one given another value by its flag holds its alerts until the flag is dropped")
 			}
 			return nil
 		},
@@ -157,13 +182,21 @@ in /metrics as mavtop_alert_rules_disagree 1) until restarted.`,
 // judges workspaces without their own by: --default-alerts when given (it
 // records nothing), else those every instance judges alerts by
 // (agreeRules), else th (the built-in ones). A store that cannot be read
-// leaves th: the command's own read fails or goes on with its own words.
-func sharedThresholds(ctx context.Context, c redis.UniversalClient, k feed.Keys, th []int, given bool) []int {
+// leaves th: the command's own read fails or goes on with its own words. A
+// thresholds field stored that cannot be read is named on stderr, and the
+// built-in thresholds judge, as every instance judges then.
+func sharedThresholds(ctx context.Context, c redis.UniversalClient, k feed.Keys, th []int, given bool, stderr io.Writer) []int {
 	if given {
 		return th
 	}
 	held, err := feed.ReadAlertRules(ctx, c, k)
-	if err != nil || held.DefaultAlerts == nil {
+	var bad *feed.AlertRulesError
+	if errors.As(err, &bad) && slices.Contains(bad.Fields, feed.RuleDefaultAlerts) {
+		fmt.Fprintf(stderr, "mavtop: %s\n", bad.Error())
+	} else if err != nil {
+		return th
+	}
+	if held.DefaultAlerts == nil {
 		return th
 	}
 	return held.DefaultAlerts

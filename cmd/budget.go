@@ -236,7 +236,7 @@ func newBudgetShowCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			th = sharedThresholds(ctx, c, rf.keys(), th, given(cmd, "default-alerts"))
+			th = sharedThresholds(ctx, c, rf.keys(), th, given(cmd, "default-alerts"), cmd.ErrOrStderr())
 			now := time.Now()
 			var res *feed.SnapshotResult
 			if len(args) == 1 {

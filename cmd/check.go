@@ -524,7 +524,7 @@ prints exactly one JSON object with "status" and "reason".`,
 				return fmt.Errorf("Redis cannot be read: %w", err)
 			}
 			defer c.Close()
-			th = sharedThresholds(ctx, c, rf.keys(), th, given(cmd, "default-alerts"))
+			th = sharedThresholds(ctx, c, rf.keys(), th, given(cmd, "default-alerts"), cmd.ErrOrStderr())
 			now := time.Now()
 			// check reports workspaces only: readUsage leaves out used_by (by
 			// project and endpoint), the largest hash, which a level never needs

@@ -144,12 +144,12 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 	if err != nil {
 		return nil, exitf(2, "%v", err)
 	}
-	rules, err := f.agreeRules(ctx, rdb, alerts)
+	rules, pinned, err := f.agreeRules(ctx, rdb, alerts)
 	if err != nil {
 		_ = rdb.Close()
 		return nil, err
 	}
-	alerts, src.alerts, f.notify.stale, f.notify.rules = rules.DefaultAlerts, rules.DefaultAlerts, rules.Stale, rules
+	alerts, src.alerts, f.notify.stale, f.notify.rules, f.notify.pinned = rules.DefaultAlerts, rules.DefaultAlerts, rules.Stale, rules, pinned
 	src.hub = startHub(ctx, usage, alerts, f.logger)
 	if src.watcher, err = f.notify.startAlerts(ctx, rdb, prefix, src.hub, f.alertLog); err != nil {
 		_ = rdb.Close()

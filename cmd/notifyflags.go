@@ -42,9 +42,10 @@ type notifyFlags struct {
 	// command ("mavtop", "serve", "watch") that names it by default.
 	instance, role string
 	// rules are the alert rules agreed with the store at the start
-	// (agreeRules; zero: none agreed, the demo): the watcher checks them
-	// before it records anything
-	rules feed.AlertRules
+	// (agreeRules; zero: none agreed, the demo): the watcher compares them
+	// with the store's at each cycle and adopts a change; pinned are those
+	// given by a flag, which it holds to (notify.WatcherOptions.Pinned)
+	rules, pinned feed.AlertRules
 }
 
 func (f *notifyFlags) addFlags(cmd *cobra.Command) {
@@ -69,8 +70,8 @@ func (f *notifyFlags) startAlerts(ctx context.Context, rdb redis.UniversalClient
 	if err != nil {
 		return nil, exitf(2, "--notify: %v", err)
 	}
-	if f.stale <= 0 {
-		return nil, exitf(2, "--stale must be positive, got %s", f.stale)
+	if err := model.ValidateStale(f.stale); err != nil {
+		return nil, exitf(2, "--stale: %v", err)
 	}
 	if f.lease <= 0 || f.retryMin <= 0 || f.retryMax < f.retryMin {
 		return nil, exitf(2, "--notify-lease and --notify-retry-min must be positive, --notify-retry-max at least the min")
@@ -80,7 +81,7 @@ func (f *notifyFlags) startAlerts(ctx context.Context, rdb redis.UniversalClient
 		n = notify.New(sinks, notify.Options{Backoff: &backoff.Backoff{Min: f.retryMin, Max: f.retryMax}, Instance: f.instanceName()})
 	}
 	w := notify.NewWatcher(notify.WatcherOptions{Hub: hub, Store: feed.NewAlertStore(rdb, prefix), Notifier: n,
-		Alert: model.AlertOptions{Stale: f.stale}, Lease: f.lease, Logger: log, Rules: f.rules})
+		Alert: model.AlertOptions{Stale: f.stale}, Lease: f.lease, Logger: log, Rules: f.rules, Pinned: f.pinned})
 	go func() { _ = w.Run(ctx) }()
 	return w, nil
 }

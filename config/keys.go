@@ -227,18 +227,12 @@ func Thresholds(s string) ([3]int, error) {
 	if err := checkThresholds(s); err != nil {
 		return t, err
 	}
-	l, _ := ParseIntList(s)
+	l, _ := model.ParseThresholds(s)
 	copy(t[:], l)
 	return t, nil
 }
 
 func checkThresholds(s string) error {
-	l, err := ParseIntList(s)
-	if err != nil {
-		return err
-	}
-	if len(l) != 3 {
-		return fmt.Errorf("want three thresholds (like 50,75,90), got %d", len(l))
-	}
-	return model.ValidateThresholds(l)
+	_, err := model.ParseThresholds(s)
+	return err
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"mavtop/model"
 )
 
 // AlertRules returns the hash of the rules every mavtop sharing the prefix
@@ -88,70 +90,113 @@ func (r AlertRules) Disagree(own AlertRules) string {
 	return strings.Join(parts, ", ")
 }
 
-// AlertRulesError says a rule held cannot be read: Redis answered.
-type AlertRulesError struct{ msg string }
+// AlertRulesError says which rules stored cannot be read (Redis answered: a
+// hand's `hset {mavera}:alert_rules default_alerts 50,75,100`): each such
+// field is judged by its built-in value (model.DefaultThresholds,
+// model.DefaultStale) meanwhile, by every instance alike, and the error names
+// the key, the field and what it holds.
+type AlertRulesError struct {
+	// Key is the hash; Fields the fields that cannot be read, in the order
+	// RuleDefaultAlerts, RuleStale.
+	Key    string
+	Fields []string
+	msg    string
+}
 
 func (e *AlertRulesError) Error() string { return e.msg }
 
-// parseAlertRules reads the hash's fields; a field that cannot be read is an
-// error naming it (a hand's "fifty"), other fields are left alone.
+// maxRuleShown is how much of a field that cannot be read its error quotes.
+const maxRuleShown = 40
+
+// parseAlertRules reads the hash's fields by the flags' validation
+// (model.ParseThresholds, model.ValidateStale). A field that cannot be read is
+// named in the error and held at its built-in value: instances that judge it
+// alike, whenever each started, do not fight (the last good value would
+// differ between one running before the mistake and one started after it).
 func parseAlertRules(key string, h map[string]string) (AlertRules, error) {
 	var r AlertRules
+	var bad *AlertRulesError
+	fail := func(field, v, why, held string) {
+		if bad == nil {
+			bad = &AlertRulesError{Key: key}
+		} else {
+			bad.msg += "; "
+		}
+		bad.Fields = append(bad.Fields, field)
+		if len(v) > maxRuleShown {
+			v = v[:maxRuleShown] + "…"
+		}
+		bad.msg += fmt.Sprintf("%s field %s holds %s (%s): judging by the built-in %s meanwhile",
+			key, field, model.Sanitize(strconv.Quote(v)), why, held)
+	}
 	if v, ok := h[RuleDefaultAlerts]; ok {
-		for p := range strings.SplitSeq(v, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(p))
-			if err != nil || n <= 0 || n > 100 || len(r.DefaultAlerts) > 0 && n <= r.DefaultAlerts[len(r.DefaultAlerts)-1] {
-				return AlertRules{}, &AlertRulesError{fmt.Sprintf("%s field %s holds %q, not thresholds like 50,75,90", key, RuleDefaultAlerts, v)}
-			}
-			r.DefaultAlerts = append(r.DefaultAlerts, n)
+		th, err := model.ParseThresholds(v)
+		if err != nil {
+			th = model.DefaultThresholds()
+			fail(RuleDefaultAlerts, v, err.Error(), AlertRules{DefaultAlerts: th}.AlertsText())
 		}
-		if len(r.DefaultAlerts) != 3 {
-			return AlertRules{}, &AlertRulesError{fmt.Sprintf("%s field %s holds %q, not three thresholds like 50,75,90", key, RuleDefaultAlerts, v)}
-		}
+		r.DefaultAlerts = th
 	}
 	if v, ok := h[RuleStale]; ok {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
-		if err != nil || d <= 0 {
-			return AlertRules{}, &AlertRulesError{fmt.Sprintf("%s field %s holds %q, not a positive duration like 5m", key, RuleStale, v)}
+		if err == nil {
+			err = model.ValidateStale(d)
+		}
+		if err != nil {
+			d = model.DefaultStale
+			fail(RuleStale, v, strings.TrimPrefix(err.Error(), "time: "), d.String())
 		}
 		r.Stale = d
+	}
+	if bad != nil {
+		return r, bad
 	}
 	return r, nil
 }
 
-// ReadAlertRules returns the rules held under k (zero fields: not held).
+// ReadAlertRules returns the rules held under k (zero fields: not held). A
+// field that cannot be read is returned at its built-in value with an
+// *AlertRulesError naming it.
 func ReadAlertRules(ctx context.Context, c redis.UniversalClient, k Keys) (AlertRules, error) {
 	// its two fields, not the whole hash (a hand may have added others)
 	vals, err := c.HMGet(ctx, k.AlertRules(), RuleDefaultAlerts, RuleStale).Result()
 	if err != nil {
 		return AlertRules{}, fmt.Errorf("read the alert rules (%s): %w", k.AlertRules(), err)
 	}
+	return parseAlertRules(k.AlertRules(), ruleFields(vals))
+}
+
+// ruleFields maps an HMGET of RuleDefaultAlerts and RuleStale to the fields held.
+func ruleFields(vals []any) map[string]string {
 	h := map[string]string{}
 	for i, f := range []string{RuleDefaultAlerts, RuleStale} {
-		if v, ok := vals[i].(string); ok {
-			h[f] = v
+		if i < len(vals) {
+			if v, ok := vals[i].(string); ok {
+				h[f] = v
+			}
 		}
 	}
-	return parseAlertRules(k.AlertRules(), h)
+	return h
 }
 
 // SeedAlertRules stores each of own's rules that no instance stored yet
 // (HSETNX: of two instances seeding at once, one wins) and returns the rules
-// held then, in one round trip.
+// held then, in one round trip; a field held that cannot be read is returned
+// as ReadAlertRules does.
 func SeedAlertRules(ctx context.Context, c redis.UniversalClient, k Keys, own AlertRules) (AlertRules, error) {
 	key := k.AlertRules()
-	var all *redis.MapStringStringCmd
+	var all *redis.SliceCmd
 	_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for f, v := range own.fields() {
 			p.HSetNX(ctx, key, f, v)
 		}
-		all = p.HGetAll(ctx, key)
+		all = p.HMGet(ctx, key, RuleDefaultAlerts, RuleStale) // its fields, not what a hand added
 		return nil
 	})
 	if err != nil {
 		return AlertRules{}, fmt.Errorf("seed the alert rules (%s): %w", key, err)
 	}
-	return parseAlertRules(key, all.Val())
+	return parseAlertRules(key, ruleFields(all.Val()))
 }
 
 // WriteAlertRules sets the rules r holds (its zero fields are left as they are).

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -51,11 +52,27 @@ func NewHub() *Hub {
 }
 
 // SetDefaultAlerts sets the thresholds of workspaces without their own for the
-// hub's ledger (and so for the copies viewers join with); call it before Run.
+// hub's ledger (and so for the copies viewers join with). Called while the hub
+// runs (the alert rules every instance shares changed: notify.Watcher adopts
+// them), it changes the ledger's (model.Ledger.SetDefaultAlerts) and hands
+// every viewer a copy of it (LedgerMsg), so the dashboard, /metrics and the
+// watcher judge by them from their next message.
 func (h *Hub) SetDefaultAlerts(alerts []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.state.DefaultAlerts = alerts
+	if h.state.Ledger == nil || slices.Equal(h.state.Ledger.DefaultAlerts(), alerts) {
+		return
+	}
+	h.state.Ledger.SetDefaultAlerts(alerts)
+	for v := range h.viewers {
+		lm := &LedgerMsg{Gen: h.state.Gen, Source: h.state.Source}
+		if v.noLedger {
+			continue // it keeps no ledger
+		}
+		lm.Ledger = h.viewerLedger(v)
+		v.push(lm, h)
+	}
 }
 
 // Run follows src (the stream's Subscriber or a CounterSource) until ctx is

@@ -220,6 +220,20 @@ type FeedHealth struct {
 // DefaultStale is how long the feed may be stale before AlertStale fires.
 const DefaultStale = 5 * time.Minute
 
+// MaxStale is the longest stale limit taken (--stale, the stale field of the
+// alert rules stored in Redis): a feed silent for a day is an outage, and a
+// longer limit (a hand's 100000h) keeps feed_stale from ever firing.
+const MaxStale = 24 * time.Hour
+
+// ValidateStale says what is wrong with a stale limit: it must be positive
+// and at most MaxStale.
+func ValidateStale(d time.Duration) error {
+	if d <= 0 || d > MaxStale {
+		return fmt.Errorf("the stale limit must be positive and at most %s, got %s", MaxStale, d)
+	}
+	return nil
+}
+
 // AlertOptions tune the evaluation.
 type AlertOptions struct {
 	// Stale is how long Redis may be unreachable (or the stream read late)

@@ -258,6 +258,38 @@ func (l *Ledger) WithDefaultAlerts(alerts []int) *Ledger {
 	return l
 }
 
+// SetDefaultAlerts changes the thresholds of workspaces without their own on
+// a ledger already seeded: the alert rules every instance shares changed while
+// it runs (mavtop budget rules, or the rules stored read once Redis answered).
+// Each such workspace's threshold lines (and its projects') are marked as at
+// a Seed: those behind its usage by the new thresholds passed, without a
+// crossing, the next armed; levels, ranks and threshold alerts follow the new
+// thresholds from here (every workspace is judged again: a new epoch).
+// O(workspaces); copies only the states of workspaces without their own.
+func (l *Ledger) SetDefaultAlerts(alerts []int) {
+	if slices.Equal(alerts, l.defaults) {
+		return
+	}
+	l.defaults = alerts
+	l.version++
+	l.newEpoch()
+	const thresholdBits = 1<<0 | 1<<1 | 1<<2 // wsState.fired's, see lines
+	projectBits := uint8(firedProjectThreshold | firedProjectThreshold<<1 | firedProjectThreshold<<2)
+	for _, w := range l.ws {
+		if len(w.settings.Alerts) > 0 {
+			continue // its own thresholds
+		}
+		w = l.own(w)
+		w.fired &^= thresholdBits
+		w.markPassed(l.defaults)
+		for _, p := range w.projects {
+			p.fired &^= projectBits
+			p.markPassed(w.settings.Thresholds(l.defaults))
+		}
+	}
+	l.rankAll()
+}
+
 // DefaultAlerts returns the thresholds of workspaces without their own (nil:
 // the built-in 50/75/90 %).
 func (l *Ledger) DefaultAlerts() []int { return l.defaults }

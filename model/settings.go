@@ -63,6 +63,44 @@ func (s *Settings) Thresholds(defaults []int) []int {
 	return builtinThresholds[:]
 }
 
+// MaxThresholdsText is the longest list of thresholds ParseThresholds reads,
+// in bytes: three percents need at most 8 ("99,99,99"); a longer one (a
+// hand's thousands of numbers in the stored rules) is refused before it is
+// split.
+const MaxThresholdsText = 64
+
+// ParseThresholds is the one reading of the default alert thresholds, the
+// flag's (--default-alerts, mavtop.toml's alerts.thresholds) and the one
+// stored in Redis for every instance (the default_alerts field of
+// {prefix}:alert_rules, mavtop budget rules): three ascending whole percents
+// between 1 and 99 separated by commas ("50,75,90"; spaces and surrounding
+// brackets allowed), at most MaxThresholdsText bytes. The error says what is
+// wrong in words a user can act on.
+func ParseThresholds(s string) ([]int, error) {
+	if len(s) > MaxThresholdsText {
+		return nil, fmt.Errorf("want three thresholds (like 50,75,90), got %d bytes", len(s))
+	}
+	var th []int
+	for p := range strings.SplitSeq(strings.Trim(strings.TrimSpace(s), "[]"), ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a whole number", p)
+		}
+		th = append(th, n)
+	}
+	if len(th) != 3 {
+		return nil, fmt.Errorf("want three thresholds (like 50,75,90), got %d", len(th))
+	}
+	if err := ValidateThresholds(th); err != nil {
+		return nil, err
+	}
+	return th, nil
+}
+
 // ValidateThresholds says what is wrong with a list of alert thresholds: 1 to
 // 3 ascending percents between 1 and 99.
 func ValidateThresholds(th []int) error {

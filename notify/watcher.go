@@ -51,12 +51,17 @@ type WatcherOptions struct {
 	Now func() time.Time
 	// Logger logs transitions and store errors (nil: none).
 	Logger *slog.Logger
-	// Rules are the alert rules this instance judges by (its thresholds of
-	// workspaces without their own, its stale limit): before each cycle
-	// records anything they are compared with those the store holds (each
-	// one no instance stored yet is stored), and while they disagree the
-	// watcher records no transition (RulesDisagree). Zero: not compared.
+	// Rules are the alert rules this instance starts judging by (its
+	// thresholds of workspaces without their own, as the Hub's ledger has
+	// them, and its stale limit, as Alert has it): at each cycle they are
+	// compared with those the store holds (each one no instance stored yet
+	// is stored), and one stored that differs is adopted (checkRules). Zero:
+	// not compared.
 	Rules feed.AlertRules
+	// Pinned are the rules given explicitly (a flag, mavtop.toml; zero
+	// fields: not given): one stored that differs is not adopted, and while
+	// it differs the watcher records no transition (RulesDisagree).
+	Pinned feed.AlertRules
 }
 
 // Entry is one alert of this period as the alerts pane and `mavtop alerts`
@@ -202,10 +207,15 @@ type Watcher struct {
 	period   string
 	storeErr error
 	// rulesWhy says how this instance's alert rules disagree with the
-	// store's ("" while they agree; checkRules)
-	rulesWhy string
-	scores   []model.ForecastScore // newest first, from the stored lifecycle
-	runOut   map[string]time.Time  // workspace → projected run-out
+	// store's ("" while they agree; checkRules); rulesNote names the rules
+	// stored that cannot be read. rules are those it judges by now, written
+	// by the cycle alone (under mu), rulesSettle when the hold after
+	// adopting them ends.
+	rulesWhy, rulesNote string
+	rules               feed.AlertRules
+	rulesSettle         time.Time
+	scores              []model.ForecastScore // newest first, from the stored lifecycle
+	runOut              map[string]time.Time  // workspace → projected run-out
 	// eval judges the alerts cycle after cycle (only cycle uses it, and
 	// runOuts, the run-outs it reported this cycle)
 	eval    *model.AlertEvaluator
@@ -259,7 +269,7 @@ func NewWatcher(opt WatcherOptions) *Watcher {
 	if opt.Instance == "" {
 		opt.Instance = instanceName()
 	}
-	w := &Watcher{opt: opt, known: map[string]*feed.StoredAlert{}, records: map[string]*model.AlertRecord{}, pending: map[string]bool{},
+	w := &Watcher{opt: opt, rules: opt.Rules, known: map[string]*feed.StoredAlert{}, records: map[string]*model.AlertRecord{}, pending: map[string]bool{},
 		mirror: feed.NewAlertMirror(opt.Store, opt.Now), local: map[string]bool{}, localLeft: map[string]map[string]bool{},
 		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, droppedOnce: map[[2]string]bool{}, runOut: map[string]time.Time{}, stopped: make(chan struct{})}
 	if opt.Notifier != nil {
@@ -297,9 +307,14 @@ func (w *Watcher) Lifecycle(gen uint64) *Lifecycle {
 	defer w.mu.Unlock()
 	prev := w.snap
 	w.snap = w.life.take(w.snap, &w.gen)
-	if w.snap != prev && w.rulesWhy != "" {
+	if w.snap != prev {
 		// the pane's title says it (a snapshot made now is this call's own)
-		w.snap.Delivery = "held: " + w.rulesWhy
+		switch {
+		case w.rulesWhy != "":
+			w.snap.Delivery = "held: " + w.rulesWhy
+		case w.rulesNote != "":
+			w.snap.Delivery = w.rulesNote
+		}
 	}
 	if gen != 0 && gen == w.gen {
 		return nil
@@ -480,18 +495,33 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	}
 	w.changed = changed
 
-	// What changed since the last cycle is judged, not every alert: at 100k
-	// workspaces EvaluateAlerts took most of each second.
-	if w.eval == nil {
-		w.eval = model.NewAlertEvaluator(w.opt.Alert)
+	if storeErr == nil {
+		w.checkRules(ctx, now) // before judging: a new stale limit makes a new evaluator
+	}
+	// Judged by other rules than the shared ones (or than another instance
+	// may still judge by): whatever this instance would fire or resolve,
+	// another judges otherwise, so nothing is judged, and the evaluator,
+	// which judges only what changed since its last call, starts afresh
+	// once the hold ends (what changed meanwhile is judged then).
+	held := w.rulesHeld(l, now) != ""
+	if held {
+		w.eval = nil
 	}
 	w.runOuts = w.runOuts[:0]
 	changed = append(changed, w.claimed...)
 	w.claimed = w.claimed[:0]
-	lifecycle := model.AlertRecords{Shared: known, Tracked: true, Changed: changed}
-	trs := w.eval.Transitions(l, now, h, lifecycle, func(ws string, in time.Duration) {
-		w.runOuts = append(w.runOuts, runOutAt{ws, in})
-	})
+	var trs []model.AlertTransition
+	if !held {
+		// What changed since the last cycle is judged, not every alert: at
+		// 100k workspaces EvaluateAlerts took most of each second.
+		if w.eval == nil {
+			w.eval = model.NewAlertEvaluator(w.opt.Alert)
+		}
+		lifecycle := model.AlertRecords{Shared: known, Tracked: true, Changed: changed}
+		trs = w.eval.Transitions(l, now, h, lifecycle, func(ws string, in time.Duration) {
+			w.runOuts = append(w.runOuts, runOutAt{ws, in})
+		})
+	}
 	w.track(now)
 	stale := model.AlertID(p.Key, "", "", model.AlertStale, "")
 	if onlyStale {
@@ -500,18 +530,10 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 			return base != stale && tr.Alert.Kind != model.AlertResync // the feed's own
 		})
 	}
-	if storeErr == nil {
-		w.checkRules(ctx)
-	}
 	for i := range trs {
 		if tr := &trs[i]; tr.Removed && tr.Why == "" {
 			tr.Why = l.RemovedWhy(&tr.Alert) // which thresholds judge it now
 		}
-	}
-	if w.RulesDisagree() != "" {
-		// judged by other rules than the shared ones: whatever this
-		// instance would fire or resolve, another judges otherwise
-		trs = nil
 	}
 	w.transitions(ctx, trs, p, now, storeErr != nil)
 	if storeErr == nil {

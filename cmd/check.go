@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -500,11 +499,12 @@ prints exactly one JSON object with "status" and "reason".`,
 			// Written so that NaN fails too (every comparison with it is
 			// false): --warn NaN judged nothing high and --json could not be
 			// written. An infinite --crit would judge nothing critical.
-			if !(warn > 0 && crit > 0 && warn <= crit) || math.IsInf(crit, 1) {
-				return fmt.Errorf("--warn %g and --crit %g: want 0 < warn ≤ crit", warn, crit)
-			}
-			if stale < 0 {
-				return fmt.Errorf("--stale %v: want a positive duration", stale)
+			// Above 100 means nothing: at 100 % of its cap a budget is
+			// exhausted, CRITICAL whatever --crit says (--crit 101 judged as
+			// --crit 100, silently). --stale and --redis-timeout below 1 ns
+			// are refused before (badDuration).
+			if !(warn > 0 && crit > 0 && warn <= crit && crit <= 100) {
+				return fmt.Errorf("--warn %g and --crit %g: want 0 < warn ≤ crit ≤ 100", warn, crit)
 			}
 			if _, err := sf.parse(); err != nil {
 				return err // a usage error, named before Redis is asked anything
@@ -831,9 +831,10 @@ prints exactly one JSON object with "status" and "reason".`,
 	rf.addFlags(cmd)
 	sf.addFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of text (also on errors: status and reason)")
-	cmd.Flags().Float64Var(&warn, "warn", 75, "when given: warning at this percent of the effective cap, instead of each workspace's second threshold")
-	cmd.Flags().Float64Var(&crit, "crit", 90, "when given: critical at this percent of the effective cap, instead of each workspace's third threshold")
-	cmd.Flags().DurationVar(&stale, "stale", 0, "WARNING when the stream has had no event for this `duration` (workspaces named: when one of them has had none); rows older are flagged stale")
+	cmd.Flags().Float64Var(&warn, "warn", 75, "when given: warning at this percent of the effective cap, instead of each workspace's second threshold (0 < warn ≤ crit ≤ 100)")
+	cmd.Flags().Float64Var(&crit, "crit", 90, "when given: critical at this percent of the effective cap, instead of each workspace's third threshold (at most 100: a budget at its cap is exhausted, critical)")
+	cmd.Flags().DurationVar(&stale, "stale", 0, "WARNING when the stream has had no event for this `duration` (workspaces named: when one of them has had none); rows older are flagged stale. Positive; not given: no such WARNING")
+	atLeast(cmd.Flags(), "positive", "stale")
 	defaults.add(cmd.Flags())
 	return cmd
 }

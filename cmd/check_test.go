@@ -188,12 +188,23 @@ func TestCheckIsUnknownWhenItCannotJudge(t *testing.T) {
 		{"wrong key prefix, --stale", []string{r, "--key-prefix", "{maverra}", "--stale", "1ms"}, "no workspace found"},
 		{"unknown flag", []string{r, "--bogus"}, "unknown flag: --bogus"},
 		{"bad flag value", []string{r, "--warn", "lots"}, "--warn"},
-		{"warn above crit", []string{r, "--warn", "95", "--crit", "80"}, "want 0 < warn ≤ crit"},
-		{"NaN --warn", []string{r, "--warn", "NaN", "--crit", "90"}, "want 0 < warn ≤ crit"},
-		{"NaN --crit", []string{r, "--warn", "50", "--crit", "NaN"}, "want 0 < warn ≤ crit"},
-		{"infinite --crit", []string{r, "--warn", "50", "--crit", "Inf"}, "want 0 < warn ≤ crit"},
+		{"warn above crit", []string{r, "--warn", "95", "--crit", "80"}, "want 0 < warn ≤ crit ≤ 100"},
+		{"NaN --warn", []string{r, "--warn", "NaN", "--crit", "90"}, "want 0 < warn ≤ crit ≤ 100"},
+		{"NaN --crit", []string{r, "--warn", "50", "--crit", "NaN"}, "want 0 < warn ≤ crit ≤ 100"},
+		{"infinite --crit", []string{r, "--warn", "50", "--crit", "Inf"}, "want 0 < warn ≤ crit ≤ 100"},
 		{"bad --stale", []string{r, "--stale", "soon"}, "--stale"},
 		{"negative --stale", []string{r, "--stale", "-1s"}, "--stale -1s: want a positive duration"},
+		// none of these was refused: --stale 0 judged no staleness, --crit
+		// 101 judged as 100, --redis-timeout 0 failed as "Redis cannot be
+		// read", --counter-poll 0 was 5 s (badDuration, issue 11 deliver 6)
+		{"zero --stale", []string{r, "--stale", "0"}, "--stale 0s: want a positive duration (leave it out for none)"},
+		{"--crit above 100", []string{r, "--crit", "101"}, "--warn 75 and --crit 101: want 0 < warn ≤ crit ≤ 100"},
+		{"--warn above 100", []string{r, "--warn", "150"}, "--warn 150 and --crit 100: want 0 < warn ≤ crit ≤ 100"},
+		{"negative --warn", []string{r, "--warn", "-5"}, "--warn -5 and --crit 90: want 0 < warn ≤ crit ≤ 100"},
+		{"zero --crit", []string{r, "--crit", "0"}, "want 0 < warn ≤ crit ≤ 100"},
+		{"zero --redis-timeout", []string{r, "--redis-timeout", "0"}, "--redis-timeout 0s: want a positive duration (leave it out for the default, 5s)"},
+		{"negative --redis-timeout", []string{"--redis=" + closedPort(t), "--redis-timeout", "-1s"}, "--redis-timeout -1s: want a positive duration"},
+		{"zero --counter-poll", []string{r, "--counter-poll", "0s"}, "--counter-poll 0s: want a positive duration"},
 		// several mistakes in one flag: one line, the parts apart ("; "), not glued
 		{"descending --default-alerts", []string{r, "--default-alerts", "9,8,7"}, "--default-alerts: alert thresholds must ascend, got 9,8,7"},
 		{"out of range --default-alerts", []string{r, "--default-alerts", "0,200,300"},

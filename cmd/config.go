@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -58,7 +59,7 @@ func (c *configState) load(cmd *cobra.Command, _ []string) error {
 			}
 		}
 	}
-	return nil
+	return badDuration(cmd)
 }
 
 // configuredAnnotation marks a flag that the environment or mavtop.toml set
@@ -158,6 +159,51 @@ func nonEmpty(fl *pflag.FlagSet, names ...string) {
 			panic(err) // a flag name mistyped here: a programming error
 		}
 	}
+}
+
+// durationAnnotation marks a duration flag with the least value that means
+// something (atLeast): "positive" or "non-negative". A value given below it
+// is a usage error (badDuration), never taken silently: --redis-timeout 0
+// failed as "Redis cannot be read: context deadline exceeded", --counter-poll
+// 0 polled every 5 s, check --stale 0 judged no staleness at all.
+const durationAnnotation = "mavtop/duration"
+
+// atLeast marks the duration flags of fl named with rule ("positive" or
+// "non-negative"; see durationAnnotation).
+func atLeast(fl *pflag.FlagSet, rule string, names ...string) {
+	for _, n := range names {
+		if err := fl.SetAnnotation(n, durationAnnotation, []string{rule}); err != nil {
+			panic(err) // a flag name mistyped here: a programming error
+		}
+	}
+}
+
+// badDuration is the usage error (exit 2; UNKNOWN for check) for the first
+// duration flag marked by atLeast that the command line, the environment or
+// mavtop.toml gave a value below its rule.
+func badDuration(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		rule := f.Annotations[durationAnnotation]
+		if err != nil || len(rule) == 0 || f.Value.Type() != "duration" || !given(cmd, f.Name) {
+			return
+		}
+		d, perr := time.ParseDuration(f.Value.String())
+		if perr != nil {
+			return
+		}
+		leave := "leave it out for the default, " + f.DefValue
+		if f.DefValue == "0s" {
+			leave = "leave it out for none"
+		}
+		switch {
+		case rule[0] == "positive" && d <= 0:
+			err = exitf(2, "--%s %s: want a positive duration (%s)", f.Name, d, leave)
+		case rule[0] == "non-negative" && d < 0:
+			err = exitf(2, "--%s %s: want a duration of 0 or more (%s)", f.Name, d, leave)
+		}
+	})
+	return err
 }
 
 // emptyGiven is the usage error (exit 2; UNKNOWN for check) for the first

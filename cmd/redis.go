@@ -33,8 +33,9 @@ func (f *redisFlags) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.url, "redis", "", "Redis `URL`: redis://[user:pass@]host:6379/0, rediss:// for TLS, several comma-separated addresses for a Cluster (default $REDIS_URL)")
 	fl.StringVar(&f.sentinelMaster, "redis-sentinel-master", "", "ask the Sentinels at --redis for this master `name`")
 	fl.StringVar(&f.prefix, "key-prefix", feed.DefaultPrefix, "prefix of every Redis key (keep the {braces}: a Cluster hash tag)")
-	fl.DurationVar(&f.timeout, "redis-timeout", 5*time.Second, "how long to wait for Redis to answer")
+	fl.DurationVar(&f.timeout, "redis-timeout", 5*time.Second, "how long to wait for Redis to answer (positive)")
 	nonEmpty(fl, "redis", "redis-sentinel-master", "key-prefix")
+	atLeast(fl, "positive", "redis-timeout")
 }
 
 // redisURL returns the configured URL: the flag, else $REDIS_URL, else "".
@@ -89,8 +90,9 @@ func (f *sourceFlags) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.kind, "source", string(feed.SourceAuto), "where usage comes from: stream (the wire contract), counters (the seed's Pattern 1 INCRBY keys), or auto (the stream when this period's counters exist, else the Pattern 1 keys)")
 	fl.StringVar(&f.pattern, "counter-pattern", feed.DefaultCounterPattern, "Pattern 1 counter keys: a literal prefix and *, the rest of the key is the workspace")
-	fl.DurationVar(&f.every, "counter-poll", 5*time.Second, "how often Pattern 1 counters are read (SCAN + MGET; at most 1 % of the time; keyspace notifications, when on, add every change within 250 ms)")
+	fl.DurationVar(&f.every, "counter-poll", 5*time.Second, "how often Pattern 1 counters are read (SCAN + MGET; at most 1 % of the time; keyspace notifications, when on, add every change within 250 ms; positive)")
 	nonEmpty(fl, "source", "counter-pattern")
+	atLeast(fl, "positive", "counter-poll")
 }
 
 // parse checks the flags.

@@ -59,7 +59,8 @@ func (f *dashboardFlags) startFeed(ctx context.Context, stderr io.Writer) (*sour
 // addAuditFlag registers --audit: every command that follows the stream
 // audits it on the same cadence by default.
 func (f *dashboardFlags) addAuditFlag(fl *pflag.FlagSet) {
-	fl.DurationVar(&f.audit, "audit", feed.DefaultAuditEvery, "how often to compare what is shown with the Redis counters and heal any difference (also after every reconnect; 0: only after reconnects); while a 402 read waits for an audit to confirm its counters (no refusals alert before), one runs within 5 s whatever this")
+	fl.DurationVar(&f.audit, "audit", feed.DefaultAuditEvery, "how often to compare what is shown with the Redis counters and heal any difference (also after every reconnect; 0: only after reconnects; negative is a usage error); while a 402 read waits for an audit to confirm its counters (no refusals alert before), one runs within 5 s whatever this")
+	atLeast(fl, "non-negative", "audit")
 }
 
 // api is the dashboard's link to the Mavera API: launches, the retry queue, and

@@ -50,17 +50,23 @@ type wsRow struct {
 	CapKind    string  `json:"cap_kind"`
 	Percent    float64 `json:"percent"`
 	// LimitPercent is used as a percentage of the usage limit (0 without one).
-	LimitPercent float64        `json:"limit_percent"`
-	Thresholds   []int          `json:"thresholds"`
-	Level        string         `json:"level"`
-	Remaining    *int64         `json:"remaining"`
-	Refused      int64          `json:"refused_402"`
-	HasSettings  bool           `json:"has_settings"`
-	Settings     model.Settings `json:"settings"`
-	Check        string         `json:"check,omitempty"`
-	// LastEventAt is the newest event's time among the stream entries check
-	// read (see --stale), nil when none of them is the workspace's; Stale is
-	// true when --stale is given and no event of it is that recent.
+	LimitPercent float64 `json:"limit_percent"`
+	Thresholds   []int   `json:"thresholds"`
+	// Level is the workspace's level, the verdict (Verdict says the same
+	// word): the worse of its own cap's and its limited projects', as the
+	// dashboard's row and /metrics' workspace_level give it; Percent and
+	// Cap are its own cap's figures.
+	Level       string         `json:"level"`
+	Remaining   *int64         `json:"remaining"`
+	Refused     int64          `json:"refused_402"`
+	HasSettings bool           `json:"has_settings"`
+	Settings    model.Settings `json:"settings"`
+	Check       string         `json:"check,omitempty"`
+	// LastEventAt is the time of the workspace's newest event of this
+	// billing period (its ts in the period: its credits in these counters)
+	// among the stream entries check read, nil when none of them is; Stale
+	// is true when --stale is given and no event of it, of any period, is
+	// that recent.
 	LastEventAt *time.Time `json:"last_event_at"`
 	Stale       bool       `json:"stale,omitempty"`
 	// Unreadable names a counter of the workspace that holds no integer
@@ -313,7 +319,11 @@ func judgeRowInto(r *wsRow, j *model.Judged, rem *int64) {
 	*r = wsRow{
 		Workspace: s.Name, Used: s.Used, Allocation: s.Settings.Allocation, Recharged: s.Recharged,
 		UsageLimit: s.Settings.UsageLimit, Cap: s.Cap, CapKind: s.CapKind.String(), Percent: s.Percent, LimitPercent: s.LimitPercent,
-		Thresholds: s.Thresholds, Level: s.Level.String(), Refused: s.Refused.Total(),
+		// Level is the verdict, the row's level on every surface (the
+		// dashboard's row, /metrics' workspace_level): a workspace whose
+		// project is over its usage limit read "ok" here (its own cap)
+		// beside the row's ▲ crit and this CHECK's critical
+		Thresholds: s.Thresholds, Level: j.Verdict.Level.String(), Refused: s.Refused.Total(),
 		HasSettings: s.HasSettings, Settings: s.Settings, level: s.Level,
 		Verdict: j.Verdict.Level.String(), VerdictProject: j.Verdict.Project, verdict: j.Verdict.Level,
 		LimitReached: j.Verdict.LimitReached, limitHeld: s.LimitHeld,
@@ -937,7 +947,7 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 				// limit it never exceeds is: judged by it
 				worst = append(worst, r.Workspace+" "+model.FormatPercent(r.LimitPercent)+" of its usage limit")
 			case r.unknown.Has(model.FigPercent):
-				worst = append(worst, r.Workspace+" "+r.Level+" at "+strconv.FormatInt(r.Used, 10)+" used")
+				worst = append(worst, r.Workspace+" "+r.level.String()+" at "+strconv.FormatInt(r.Used, 10)+" used")
 			case r.limitHeld && r.level != model.LevelExhausted && r.Cap == 0:
 				// its own usage limit reached by the API's word, one mavtop
 				// was not told of (model.Status.LimitHeld): critical, not OUT

@@ -127,8 +127,10 @@ func readSurfaces(t *testing.T, srv *feedtest.Server, defaults []int, names []st
 		hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) { in = l != nil && !l.UsedByPending() })
 		return in
 	})
+	// tall enough that every row of TestEverySurfaceJudgesAlike's 27
+	// workspaces is on the screen
 	tm := teatest.NewTestModel(t, tui.New(tui.Options{Source: hub.Join(), Renderer: lipgloss.DefaultRenderer()}),
-		teatest.WithInitialTermSize(200, 50))
+		teatest.WithInitialTermSize(200, 80))
 	var seen []byte
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
 		seen = append(seen, b...)
@@ -198,6 +200,8 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		"own":     {set: &model.Settings{Allocation: 1000, Alerts: []int{50, 75, 90}}, used: 450, want: model.LevelOK},
 		"onlylim": {set: &model.Settings{UsageLimit: 500}, used: 495, want: model.LevelCritical},
 		"out":     {set: &model.Settings{Allocation: 100}, used: 100, want: model.LevelExhausted},
+		// over its cap: remaining is 0 on every surface, never negative
+		"overcap": {set: &model.Settings{Allocation: 100}, used: 130, want: model.LevelExhausted},
 		// fewer thresholds of its own: the last reached is always critical, the one before high
 		"pair": {set: &model.Settings{Allocation: 1000, Alerts: []int{30, 60}}, used: 350, want: model.LevelHigh},
 		"lone": {set: &model.Settings{Allocation: 1000, Alerts: []int{20}}, used: 250, want: model.LevelCritical},
@@ -230,6 +234,16 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		// at its limit: the project's calls get 402 budget_exceeded
 		"projout": {set: &model.Settings{Allocation: 10000}, used: 100, want: model.LevelOK,
 			project: &proj{model.ProjectBudget{Limit: 100}, 100, model.LevelExhausted}, verdict: "p1"},
+		// over it (the workspace under its allocation): one level on every
+		// surface, the verdict's — before, ok (check's and budget show's
+		// LEVEL, --json's level, workspace_level) beside the row's ▲ crit
+		"projover": {set: &model.Settings{Allocation: 10000}, used: 100, want: model.LevelOK,
+			project: &proj{model.ProjectBudget{Limit: 100}, 120, model.LevelExhausted}, verdict: "p1"},
+		// the same with no settings of its own, and under its own usage limit
+		"projoveronly": {want: model.LevelNone,
+			project: &proj{model.ProjectBudget{Limit: 100}, 120, model.LevelExhausted}, verdict: "p1"},
+		"projoverlim": {set: &model.Settings{UsageLimit: 10000}, used: 100, want: model.LevelOK,
+			project: &proj{model.ProjectBudget{Limit: 100}, 101, model.LevelExhausted}, verdict: "p1"},
 		// the workspace is the worse: it sets the verdict
 		"projcalm": {set: &model.Settings{Allocation: 1000}, used: 300, want: model.LevelHigh,
 			project: &proj{model.ProjectBudget{Limit: 10000}, 400, model.LevelOK}},
@@ -309,7 +323,7 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		code int
 	}{
 		{[]string{"mid"}, checkOK}, {[]string{"calm", "own"}, checkOK}, {[]string{"hot"}, checkWarning},
-		{[]string{"limited"}, checkCritical}, {[]string{"onlylim"}, checkCritical}, {[]string{"out"}, checkCritical},
+		{[]string{"limited"}, checkCritical}, {[]string{"onlylim"}, checkCritical}, {[]string{"out"}, checkCritical}, {[]string{"overcap"}, checkCritical},
 		{[]string{"mid", "--warn", "45", "--crit", "95"}, checkWarning},
 		{[]string{"limited", "--warn", "93", "--crit", "95"}, checkOK},
 		{[]string{"pair"}, checkWarning}, {[]string{"lone"}, checkCritical}, {[]string{"hush"}, checkOK},
@@ -318,6 +332,7 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 		{[]string{"starved"}, checkCritical}, {[]string{"starved", "--warn", "90", "--crit", "95"}, checkCritical},
 		{[]string{"limref"}, checkCritical}, {[]string{"limref", "--warn", "90", "--crit", "95"}, checkCritical}, {[]string{"rerefill"}, checkOK}, {[]string{"reout"}, checkCritical},
 		{[]string{"projhot"}, checkCritical}, {[]string{"projonly"}, checkWarning}, {[]string{"projout"}, checkCritical},
+		{[]string{"projover"}, checkCritical}, {[]string{"projoveronly"}, checkCritical}, {[]string{"projoverlim"}, checkCritical},
 		{[]string{"projcalm"}, checkWarning}, {[]string{"projtie"}, checkCritical}, {[]string{"projalert"}, checkOK},
 		// fixed thresholds judge the project's percent of its limit too
 		{[]string{"projhot", "--warn", "96", "--crit", "99"}, checkOK}, {[]string{"projhot", "--warn", "90", "--crit", "99"}, checkWarning},
@@ -348,10 +363,12 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 				verdict = model.LevelCritical
 			}
 		}
+		// the workspace's level is the verdict on every surface (its own
+		// cap's judgement is its percent of its cap)
 		v.jsonRows(t, name, func(surface string, row surfaceRow) {
-			if row.Level != w.want.String() || row.Verdict != verdict.String() || row.VerdictProject != w.verdict {
+			if row.Level != verdict.String() || row.Verdict != verdict.String() || row.VerdictProject != w.verdict {
 				t.Errorf("%s: %s level %q verdict %q (%q), want %q, %q (%q)", name, surface, row.Level, row.Verdict, row.VerdictProject,
-					w.want, verdict, w.verdict)
+					verdict, verdict, w.verdict)
 			}
 			if surface == "check --json" && row.Check != checkNames[verdict] {
 				t.Errorf("%s: check --json check %q, want %q", name, row.Check, checkNames[verdict])
@@ -369,8 +386,14 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 				t.Errorf("%s: check --json lists projects without a usage limit: %+v", name, row.Projects)
 			}
 		})
-		if got := wsLevels[name]; got != float64(w.want) {
-			t.Errorf("%s: mavtop_workspace_level %v, want %d (%v)", name, got, w.want, w.want)
+		if got := wsLevels[name]; got != float64(verdict) {
+			t.Errorf("%s: mavtop_workspace_level %v, want %d (%v, the verdict)", name, got, verdict, verdict)
+		}
+		if row := rowOf(v.checkText, name); !strings.Contains(row, " "+verdict.String()+" ") {
+			t.Errorf("%s: check row %q lacks level %q (the verdict)", name, row, verdict)
+		}
+		if row := rowOf(v.budgetText, name); !strings.Contains(row, " "+verdict.String()+" ") {
+			t.Errorf("%s: budget show row %q lacks level %q (the verdict)", name, row, verdict)
 		}
 		if w.project != nil && w.project.budget.Limit > 0 {
 			if got, ok := projLevels[name+"/p1"]; !ok || got != float64(w.project.want) {
@@ -407,6 +430,21 @@ func TestEverySurfaceJudgesAlike(t *testing.T) {
 			if a.Level != want {
 				t.Errorf("%s %s: alert level %v, want %v", name, a.ID, a.Level, want)
 			}
+		}
+	}
+	// remaining credits are one rule (model.Status.Remaining): the cap minus
+	// the credits used, never below 0 — 130 of 100 and 100 of 100 are 0 on
+	// check --json, budget show --json and mavtop_credits_remaining; a
+	// project over its own limit leaves its workspace's remaining its own
+	remaining := seriesOf(t, v.metrics, "mavtop_credits_remaining")
+	for name, want := range map[string]string{"overcap": "0", "out": "0", "projover": "9780", "calm": "610"} {
+		v.jsonRows(t, name, func(surface string, row surfaceRow) {
+			if string(row.Remaining) != want {
+				t.Errorf("%s: %s remaining %s, want %s", name, surface, row.Remaining, want)
+			}
+		})
+		if got, ok := remaining[name]; !ok || strconv.FormatFloat(got, 'f', -1, 64) != want {
+			t.Errorf("%s: mavtop_credits_remaining %v (%v), want %s", name, got, ok, want)
 		}
 	}
 	// a project's thresholds alert before its 402s: 95 of 100 has all three

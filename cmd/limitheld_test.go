@@ -152,8 +152,9 @@ func TestARefusalIsOneJudgementOnEverySurface(t *testing.T) {
 	checkNames := map[int]string{checkOK: "ok", checkWarning: "warning", checkCritical: "critical"}
 	for ws, w := range cases {
 		v.jsonRows(t, ws, func(surface string, row surfaceRow) {
-			if row.Level != w.own.String() || row.Verdict != w.verdict.String() || row.VerdictProject != w.project {
-				t.Errorf("%s: %s level %q verdict %q (%q), want %q, %q (%q)", ws, surface, row.Level, row.Verdict, row.VerdictProject, w.own, w.verdict, w.project)
+			// level is the verdict, the row's level on every surface
+			if row.Level != w.verdict.String() || row.Verdict != w.verdict.String() || row.VerdictProject != w.project {
+				t.Errorf("%s: %s level %q verdict %q (%q), want %q, %q (%q)", ws, surface, row.Level, row.Verdict, row.VerdictProject, w.verdict, w.verdict, w.project)
 			}
 			if surface == "check --json" && row.Check != checkNames[w.check] {
 				t.Errorf("%s: check --json check %q, want %q", ws, row.Check, checkNames[w.check])
@@ -182,8 +183,8 @@ func TestARefusalIsOneJudgementOnEverySurface(t *testing.T) {
 		if w.verdict != model.LevelExhausted && strings.Contains(row, "OUT") {
 			t.Errorf("%s: dashboard row %q says OUT", ws, row)
 		}
-		if got := wsLevels[ws]; got != float64(w.own) {
-			t.Errorf("%s: mavtop_workspace_level %v, want %d (%v)", ws, got, w.own, w.own)
+		if got := wsLevels[ws]; got != float64(w.verdict) {
+			t.Errorf("%s: mavtop_workspace_level %v, want %d (%v, the verdict)", ws, got, w.verdict, w.verdict)
 		}
 		if w.project != "" {
 			if got, ok := projLevels[ws+"/"+w.project]; !ok || got != float64(w.projLevel) {

@@ -131,13 +131,13 @@ func newDescs() descs {
 		used:               d("credits_used_total", "Credits used this billing period (the seed's credits_used_total, broken down by endpoint). Resets to 0 when a period starts; only grows within one.", "workspace", "project", "endpoint"),
 		refusals:           d("refusals_total", "HTTP 402 refusals this billing period (the seed's 402_count), by API error code. Resets when a period starts.", "workspace", "code"),
 		recharged:          d("credits_recharged_total", "Credits added by recharges this billing period.", "workspace"),
-		remaining:          d("credits_remaining", "Credits that can still be spent before the allocation (plus recharges) or the usage limit stops the workspace.", "workspace"),
+		remaining:          d("credits_remaining", "Credits that can still be spent before the workspace's effective cap (the allocation plus recharges, or the usage limit when smaller) stops it: the cap minus the credits used, never below 0 — a workspace over its cap reads 0, as the dashboard's detail (0 remaining), check --json and budget show --json (remaining 0); how far over is credits_used_percent above 100. Its own cap's, not a project's usage limit's. Absent without a cap, or while a figure it needs cannot be read.", "workspace"),
 		allocation:         d("credits_allocation", "The workspace's credit allocation per billing period.", "workspace"),
 		limit:              d("credits_usage_limit", "The workspace's hard usage limit in credits.", "workspace"),
 		exhausted:          d("workspace_exhausted", "1 while the workspace has used up its allocation or limit, or the API refuses it with 402.", "workspace"),
 		projectLevel:       d("project_level", "A project's level by its usage limit, as budget show and check judge it: 0 no limit, 1 ok, 2 warn, 3 high, 4 critical, 5 at its limit (its calls get 402 budget_exceeded, by the counters or by a 402 that stands). Only projects with a usage limit, or held at one mavtop was not told of by a budget_exceeded 402.", "workspace", "project"),
 		projectPct:         d("project_limit_used_percent", "A project's credits used as a percentage of its usage limit (only projects with one).", "workspace", "project"),
-		level:              d("workspace_level", "The workspace's level, as the gauges colour it: 0 no cap, 1 ok, 2 warn (first alert threshold), 3 high (second), 4 critical (third), 5 exhausted; NaN unknown (a counter cannot be read: see counters_unreadable).", "workspace"),
+		level:              d("workspace_level", "The workspace's level, the one its dashboard row, check and budget show give (model's verdict): the worse of its own cap's and its limited projects' (a project at its usage limit makes it 4, not 5: the workspace still has credits; project_level says which). 0 no cap, 1 ok, 2 warn (first alert threshold), 3 high (second), 4 critical (third, or a usage limit reached), 5 exhausted (its own cap used up, or refused with 402 credits_exhausted); NaN unknown (a counter or a budget cannot be read: see counters_unreadable, settings_unreadable).", "workspace"),
 		unreadable:         d("counters_unreadable", "Workspaces whose used or recharged counter holds no integer ≥ 0 (text, empty, beyond 2^63-1, negative): their level is unknown — workspace_level NaN, no credits_used_percent or credits_remaining — until Redis holds a number again."),
 		badKey:             d("feed_unreadable_key", "1 for each key mavtop reads that holds another type than a hash (a string SET over a counter hash, …): none of its fields can be read, so every workspace is judged unknown (workspace_level NaN) until it is a hash again or deleted.", "key"),
 		settingsUnreadable: d("settings_unreadable", "Workspaces whose stored settings, or a project budget of theirs, are present but cannot be read (not JSON, a string, a fraction, a number out of range, a negative limit): their level, or their verdict's, is unknown — workspace_level (or project_level) NaN, no credits_used_percent — until the value is fixed. Their counters are sound: their counter series stay."),
@@ -325,10 +325,11 @@ var walking func()
 type keptWS struct {
 	rank                   wsRank
 	recharged              int64
-	level                  model.Level
-	unknown                bool // its counters cannot all be read: no counter series
-	noRefused              bool // its 402 count cannot be read: no refusal series (its usage is known)
-	noRecharged            bool // its recharged counter cannot be read: no recharged series
+	level                  model.Level // its own cap's (workspace_exhausted)
+	verdict                model.Level // the workspace's level (workspace_level): model.Verdict.Level
+	unknown                bool        // its counters cannot all be read: no counter series
+	noRefused              bool        // its 402 count cannot be read: no refusal series (its usage is known)
+	noRecharged            bool        // its recharged counter cannot be read: no recharged series
 	hasCap                 bool
 	percent                float64
 	capKind                model.CapKind
@@ -486,7 +487,7 @@ func (c *Collector) readLedger(l *model.Ledger) *ledgerRead {
 		if len(h) == c.opt.MaxWorkspaces && !rk.before(h[0].rank) {
 			return
 		}
-		k := keptWS{rank: rk, recharged: s.Recharged, level: s.Level, unknown: unknown, noRefused: s.RefusedUnreadable != "",
+		k := keptWS{rank: rk, recharged: s.Recharged, level: s.Level, verdict: s.Verdict.Level, unknown: unknown, noRefused: s.RefusedUnreadable != "",
 			noRecharged: s.Unknown.Has(model.FigRecharged), hasCap: s.HasCap() && !s.Unknown.Has(model.FigPercent), percent: s.Percent, capKind: s.CapKind,
 			remaining: s.Remaining, remainingKnown: s.RemainingKnown, usedTotal: s.Used,
 			allocation: s.Settings.Allocation, usageLimit: s.Settings.UsageLimit}
@@ -592,8 +593,11 @@ func (c *Collector) workspaceMetrics(emit func(prometheus.Metric), period string
 		}
 	}
 	emit(gauge(c.d.exhausted, b2f(k.level == model.LevelExhausted), ws))
-	level := float64(k.level)
-	if k.level == model.LevelUnknown {
+	// the row's level (the verdict), as check and budget show give it: a
+	// workspace whose project is over its usage limit read 1 (ok, its own
+	// cap) here beside the row's ▲ crit, check's critical and by_level's
+	level := float64(k.verdict)
+	if k.level == model.LevelUnknown || k.verdict == model.LevelUnknown {
 		level = math.NaN() // an alert rule's "≥ 4" must not read unknown as worse than critical
 	}
 	emit(gauge(c.d.level, level, ws))

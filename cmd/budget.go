@@ -286,7 +286,7 @@ func newBudgetShowCmd() *cobra.Command {
 			// the last events unknown: said, the rest printed (exit 0)
 			streamWhy := res.StreamUnreadable()
 			if streamWhy == "" {
-				newest, err := feed.ReadNewest(ctx, c, rf.keys(), now, now, checkNewestEntries, checkNewestEntries)
+				newest, err := feed.ReadNewestIn(ctx, c, rf.keys(), res.Snap.Period, now, now, checkNewestEntries, checkNewestEntries)
 				var se *feed.StreamError
 				switch {
 				case errors.As(err, &se):

@@ -93,6 +93,9 @@ type wsRow struct {
 	Projects []projectRow `json:"projects"`
 	level    model.Level
 	verdict  model.Level
+	// freshAt is the workspace's newest event among the entries read,
+	// whatever period its ts chose (feed.Newest.At): --stale's time
+	freshAt time.Time
 	// pattern1 is true for a row read from the Pattern 1 counters, which
 	// count credits by workspace only: its 402s and its projects' usage are
 	// not measured (the perfdata writes them U)
@@ -448,15 +451,24 @@ const (
 	checkStaleEntries  = 200_000
 )
 
-// stampLastEvents sets each row's LastEventAt from newest (feed.ReadNewest):
-// the one source of a workspace's last event time for check and budget show,
-// so the two never disagree (budget show --json said null where check gave
-// a time).
+// stampLastEvents sets each row's LastEventAt from newest (feed.ReadNewestIn
+// of the rows' billing period): the one source of a workspace's last event
+// time for check and budget show, so the two never disagree (budget show
+// --json said null where check gave a time). It is the row's newest event of
+// that period (Newest.InPeriod), the ones its counters hold, as the
+// dashboard's row age: an event written now with a ts in the period before
+// read LAST EVENT "now" beside the row's "—".
+// Its freshness (--stale WS) still counts every event of the workspace
+// (Newest.At): one written now is a live producer, whatever period its ts
+// chose.
 func stampLastEvents(rows []wsRow, newest feed.Newest) {
 	for i := range rows {
-		if ms, ok := newest.At[rows[i].Workspace]; ok {
+		if ms, ok := newest.InPeriod[rows[i].Workspace]; ok {
 			t := time.UnixMilli(ms).UTC()
 			rows[i].LastEventAt = &t
+		}
+		if ms, ok := newest.At[rows[i].Workspace]; ok {
+			rows[i].freshAt = time.UnixMilli(ms)
 		}
 	}
 }
@@ -565,7 +577,7 @@ prints exactly one JSON object with "status" and "reason".`,
 				if stale > 0 {
 					since, limit = now.Add(-stale), checkStaleEntries
 				}
-				if newest, err = feed.ReadNewest(ctx, c, rf.keys(), since, now, checkNewestEntries, limit); err != nil {
+				if newest, err = feed.ReadNewestIn(ctx, c, rf.keys(), res.Snap.Period, since, now, checkNewestEntries, limit); err != nil {
 					var se *feed.StreamError
 					if !errors.As(err, &se) {
 						return fmt.Errorf("Redis cannot be read: %w", err)
@@ -728,7 +740,7 @@ prints exactly one JSON object with "status" and "reason".`,
 				stampLastEvents(rows, newest)
 				for i := range rows {
 					r := &rows[i]
-					r.Stale = stale > 0 && newest.Complete && (r.LastEventAt == nil || now.Sub(*r.LastEventAt) > stale)
+					r.Stale = stale > 0 && newest.Complete && (r.freshAt.IsZero() || now.Sub(r.freshAt) > stale)
 					if r.Stale && len(args) > 0 {
 						staleNamed = append(staleNamed, r.Workspace)
 					}

@@ -54,7 +54,9 @@ type surfaceRow struct {
 	Remaining json.RawMessage `json:"remaining"`
 	Refused   json.RawMessage `json:"refused_402"`
 	Alloc     json.RawMessage `json:"allocation"`
-	Projects  []struct {
+	// LastEventAt is the row's last event (null when none this period)
+	LastEventAt json.RawMessage `json:"last_event_at"`
+	Projects    []struct {
 		Project    string          `json:"project"`
 		Level      string          `json:"level"`
 		Check      string          `json:"check"`

@@ -37,6 +37,14 @@ type Newest struct {
 	// fresh, yet counted in that period, not this one. Only the workspaces
 	// dated apart are held (none, with producers' clocks right).
 	Stamped map[string]int64
+	// InPeriod maps a workspace to its newest event of the billing period
+	// ReadNewestIn was given — its ts (Period's time) within the period, so
+	// its credits are in the counters of that period — dated as At dates it;
+	// nil from ReadNewest. An event written now with a ts in the period
+	// before is not the newest event of this period's row: check's LAST
+	// EVENT read "now" for it while the row's counters held none of it and
+	// the dashboard's row age said "—".
+	InPeriod map[string]int64
 }
 
 // Period is ws's newest event's time by the producer's clock (Stamped, else
@@ -62,7 +70,19 @@ const newestPage = 1000
 // The error is Redis's, a *StreamError when the server will not let the
 // stream be read (WRONGTYPE, NOPERM): the caller names it and goes on.
 func ReadNewest(ctx context.Context, c redis.UniversalClient, keys Keys, since, now time.Time, atLeast, limit int) (Newest, error) {
+	return ReadNewestIn(ctx, c, keys, model.Period{}, since, now, atLeast, limit)
+}
+
+// ReadNewestIn is ReadNewest that also sets Newest.InPeriod: each workspace's
+// newest event among the entries read whose ts lies in period p (none when p
+// is the zero Period).
+func ReadNewestIn(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, since, now time.Time, atLeast, limit int) (Newest, error) {
 	out := Newest{At: map[string]int64{}}
+	inPeriod := !p.Start.IsZero()
+	if inPeriod {
+		out.InPeriod = map[string]int64{}
+	}
+	start, end := p.Start.UnixMilli(), p.End.UnixMilli()
 	sinceMs := since.UnixMilli()
 	top := "+"
 	for out.Entries < limit {
@@ -91,6 +111,9 @@ func ReadNewest(ctx context.Context, c redis.UniversalClient, keys Keys, since, 
 			stamped := min(e.TS, now.UnixMilli())
 			if !it.IsZero() {
 				stamped = min(stamped, it.UnixMilli())
+			}
+			if inPeriod && stamped >= start && stamped < end && ts > out.InPeriod[e.Workspace] {
+				out.InPeriod[e.Workspace] = ts
 			}
 			if was, ok := out.Stamped[e.Workspace]; ok {
 				out.Stamped[e.Workspace] = max(was, stamped)

@@ -127,6 +127,13 @@ func (d *Detail) layout() []string {
 	} else if s.Unreadable != "" {
 		add("%s %s  usage unknown: %s · Redis holds no integer ≥ 0 there, so no percent or level is judged until it does", look.Style.Render(look.Symbol), look.Style.Render(look.Word),
 			model.Sanitize(s.Unreadable))
+	} else if s.HasCap() && d.verdict.Project != "" {
+		// a project's usage limit sets the workspace's level: the verdict's
+		// line below gives it, as the row, check, budget show and /metrics
+		// do; this line gives the own cap's figures without a level of its
+		// own (it read "✓ ok" above "▲ crit verdict: limit reached")
+		add("workspace: %s used · %s of %s credits (%s) · %s remaining",
+			percent(s.Percent), credits(s.Used), credits(s.Cap), capName(s.CapKind), credits(s.Remaining))
 	} else if s.HasCap() {
 		add("%s %s  %s used · %s of %s credits (%s) · %s remaining", look.Style.Render(look.Symbol), look.Style.Render(look.Word),
 			percent(s.Percent), credits(s.Used), credits(s.Cap), capName(s.CapKind), credits(s.Remaining))

@@ -37,8 +37,16 @@ func TestGaugeShowsVerdict(t *testing.T) {
 	if strings.Contains(row, "1,000") {
 		t.Errorf("gauge row %q gives the workspace's allocation beside the project's percent", row)
 	}
-	if s := ansi.Strip(detailOf(c, l, "acme", 160, 20).View()); !strings.Contains(s, "verdict: project research at 95.0 % of its usage limit (95 of 100 credits)") {
+	s := ansi.Strip(detailOf(c, l, "acme", 160, 20).View())
+	if !strings.Contains(s, "verdict: project research at 95.0 % of its usage limit (95 of 100 credits)") {
 		t.Errorf("detail lacks the verdict:\n%s", s)
+	}
+	// one level in the pane, the verdict's: the own cap's line gives its
+	// figures without its own level (it read "✓ ok  9 % used" above the
+	// verdict's "▲ crit")
+	own := c.st.Level(model.LevelOK)
+	if strings.Contains(s, own.Symbol+" "+own.Word) || !strings.Contains(s, "workspace: 9 % used · 95 of 1,000 credits (allocation) · 905 remaining") {
+		t.Errorf("detail gives the own cap a level of its own beside the verdict, or lacks its figures:\n%s", s)
 	}
 }
 

@@ -328,6 +328,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		default:
 			m.setNotice("cancelled the queued " + what)
 		}
+		if msg.Err == nil {
+			// gone from Redis (cancelled now or before): gone from the list
+			// in the frame that says so, not at the re-read below
+			m.est.DropQueued(msg.Job.ID)
+		}
 		m.dirty = true
 		return m, m.queueCmd()
 	}

@@ -213,6 +213,16 @@ func (e *Estimator) SetQueue(jobs []QueuedJob, err error) {
 	}
 }
 
+// DropQueued removes the job with this id from the retry queue's list, as a
+// read of the queue after its removal from Redis would (the selection moves
+// as SetQueue moves it).
+func (e *Estimator) DropQueued(id string) {
+	if !slices.ContainsFunc(e.queue, func(j QueuedJob) bool { return j.ID == id }) {
+		return
+	}
+	e.SetQueue(slices.DeleteFunc(slices.Clone(e.queue), func(j QueuedJob) bool { return j.ID == id }), nil)
+}
+
 // Focus points the pane at a workspace (the one selected in the gauges).
 func (e *Estimator) Focus(ws string) {
 	if e.phase != phaseRunning && ws != "" {

@@ -271,6 +271,13 @@ func TestEstimatorRetryQueue(t *testing.T) {
 	if !strings.Contains(m.notice, "cancelled the queued focus-group in crit-ws") {
 		t.Errorf("notice %q", m.notice)
 	}
+	// gone from the list in the frame that says so, before the queue is
+	// read again (the frame said "cancelled" above "1 waiting" until then)
+	for _, j := range m.est.queue {
+		if j.ID == "rj_2" {
+			t.Errorf("the cancelled job is still listed: %+v", m.est.queue)
+		}
+	}
 }
 
 // TestEstimatorJobsFromLiveAndReadBackEntries: launches read back after the

@@ -546,7 +546,7 @@ prints exactly one JSON object with "status" and "reason".`,
 				return fmt.Errorf("Redis cannot be read: %w", err)
 			}
 			defer c.Close()
-			th = sharedThresholds(ctx, c, rf.keys(), th, given(cmd, "default-alerts"), cmd.ErrOrStderr())
+			th = sharedJudgement(ctx, c, rf.keys(), th, given(cmd, "default-alerts"), cmd.ErrOrStderr(), &sf, given(cmd, "counter-pattern"))
 			now := time.Now()
 			// check reports workspaces only: readUsage leaves out used_by (by
 			// project and endpoint), the largest hash, which a level never needs

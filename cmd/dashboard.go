@@ -140,14 +140,22 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		return nil, exitf(2, "%v", err)
 	}
 	src.close = func() { _ = rdb.Close() }
-	usage, err := f.source.source(rdb, prefix, f.auditEvery())
-	if err != nil {
-		return nil, exitf(2, "%v", err)
-	}
 	rules, pinned, err := f.agreeRules(ctx, rdb, alerts)
 	if err != nil {
 		_ = rdb.Close()
 		return nil, err
+	}
+	if rules.Source != "" {
+		// the source every instance judges by (auto resolved)
+		f.source.kind = string(rules.Source)
+	}
+	if rules.CounterPattern != "" {
+		f.source.pattern = rules.CounterPattern
+	}
+	usage, err := f.source.source(rdb, prefix, f.auditEvery())
+	if err != nil {
+		_ = rdb.Close()
+		return nil, exitf(2, "%v", err)
 	}
 	alerts, src.alerts, f.notify.stale, f.notify.rules, f.notify.pinned = rules.DefaultAlerts, rules.DefaultAlerts, rules.Stale, rules, pinned
 	src.hub = startHub(ctx, usage, alerts, f.logger)

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"os"
@@ -48,7 +49,7 @@ and delivery problems are logged to stderr.`,
 			}
 			defer src.close()
 			attrs := []any{"sinks", src.watcher.Sinks(), "default_alerts", feed.AlertRules{DefaultAlerts: src.alerts}.AlertsText(),
-				"stale", f.notify.stale, "audit", f.audit}
+				"stale", f.notify.stale, "source", cmp.Or(f.notify.rules.SourceText(), f.source.kind), "audit", f.audit}
 			if ml != nil {
 				attrs = append(attrs, "metrics", "http://"+ml.Addr().String()+"/metrics")
 			}

@@ -24,11 +24,21 @@ const (
 	RuleDefaultAlerts = "default_alerts"
 	// RuleStale holds the stale limit of the feed_stale alert ("5m0s", --stale).
 	RuleStale = "stale"
+	// RuleSource holds where usage is read from (--source; auto is resolved
+	// before it is stored): "stream", or "counters" and the Pattern 1 keys
+	// read (--counter-pattern) after one space,
+	// "counters mavera:credits_used:current_period:*". One field, so that
+	// of two instances seeding at once one wins both.
+	RuleSource = "source"
 )
 
+// ruleNames are the fields of the alert rules hash mavtop reads.
+var ruleNames = []string{RuleDefaultAlerts, RuleStale, RuleSource}
+
 // AlertRules are the rules an alert's judgement depends on beside the
-// settings: the thresholds of workspaces without their own and the stale
-// limit. Every instance that records alerts in one store must judge by the
+// settings: the thresholds of workspaces without their own, the stale limit
+// and the usage source (the stream or the Pattern 1 counters, which may hold
+// other figures for one workspace: hunt defect 11). Every instance that records alerts in one store must judge by the
 // same ones, or each resolves what another fired (its thresholds are not
 // this one's, its stale limit is not reached here): they are kept in Redis
 // beside the alerts, seeded by the first instance, and a flag that disagrees
@@ -36,10 +46,26 @@ const (
 type AlertRules struct {
 	DefaultAlerts []int
 	Stale         time.Duration
+	// Source is SourceStream or SourceCounters ("": not held; never
+	// SourceAuto); CounterPattern the counters' key pattern when Source is
+	// SourceCounters ("" otherwise).
+	Source         SourceKind
+	CounterPattern string
 }
 
 // IsZero says no rule is held.
-func (r AlertRules) IsZero() bool { return r.DefaultAlerts == nil && r.Stale == 0 }
+func (r AlertRules) IsZero() bool {
+	return r.DefaultAlerts == nil && r.Stale == 0 && r.Source == "" && r.CounterPattern == ""
+}
+
+// SourceText says the source held: "stream", "counters" or
+// "counters mavera:credits_used:current_period:*" ("" when none is).
+func (r AlertRules) SourceText() string {
+	if r.Source == SourceCounters && r.CounterPattern != "" {
+		return string(r.Source) + " " + r.CounterPattern
+	}
+	return string(r.Source)
+}
 
 // AlertsText is DefaultAlerts as the flag takes them ("50,75,90").
 func (r AlertRules) AlertsText() string {
@@ -59,6 +85,9 @@ func (r AlertRules) String() string {
 	if r.Stale != 0 {
 		parts = append(parts, "stale "+r.Stale.String())
 	}
+	if r.Source != "" {
+		parts = append(parts, "source "+r.SourceText())
+	}
 	if len(parts) == 0 {
 		return "none"
 	}
@@ -73,6 +102,9 @@ func (r AlertRules) fields() map[string]any {
 	if r.Stale != 0 {
 		f[RuleStale] = r.Stale.String()
 	}
+	if r.Source != "" {
+		f[RuleSource] = r.SourceText()
+	}
 	return f
 }
 
@@ -86,6 +118,11 @@ func (r AlertRules) Disagree(own AlertRules) string {
 	}
 	if r.Stale != 0 && own.Stale != 0 && r.Stale != own.Stale {
 		parts = append(parts, fmt.Sprintf("--stale %s (shared: %s)", own.Stale, r.Stale))
+	}
+	if r.Source != "" && own.Source != "" && r.Source != own.Source {
+		parts = append(parts, fmt.Sprintf("--source %s (shared: %s)", own.Source, r.SourceText()))
+	} else if r.Source == SourceCounters && own.Source == SourceCounters && r.CounterPattern != "" && own.CounterPattern != "" && r.CounterPattern != own.CounterPattern {
+		parts = append(parts, fmt.Sprintf("--counter-pattern %s (shared: %s)", own.CounterPattern, r.CounterPattern))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -148,6 +185,17 @@ func parseAlertRules(key string, h map[string]string) (AlertRules, error) {
 		}
 		r.Stale = d
 	}
+	if v, ok := h[RuleSource]; ok {
+		kind, pattern, _ := strings.Cut(strings.TrimSpace(v), " ")
+		_, perr := CounterPrefix(pattern)
+		switch k := SourceKind(kind); {
+		case k == SourceStream && pattern == "", k == SourceCounters && (pattern == "" || perr == nil):
+			r.Source, r.CounterPattern = k, pattern
+		default:
+			// not held: each instance reads its own source meanwhile
+			fail(RuleSource, v, "not stream, or counters and a pattern like "+DefaultCounterPattern, "none (each instance's own --source)")
+		}
+	}
 	if bad != nil {
 		return r, bad
 	}
@@ -159,7 +207,7 @@ func parseAlertRules(key string, h map[string]string) (AlertRules, error) {
 // *AlertRulesError naming it.
 func ReadAlertRules(ctx context.Context, c redis.UniversalClient, k Keys) (AlertRules, error) {
 	// its two fields, not the whole hash (a hand may have added others)
-	vals, err := c.HMGet(ctx, k.AlertRules(), RuleDefaultAlerts, RuleStale).Result()
+	vals, err := c.HMGet(ctx, k.AlertRules(), ruleNames...).Result()
 	if err != nil {
 		return AlertRules{}, fmt.Errorf("read the alert rules (%s): %w", k.AlertRules(), err)
 	}
@@ -169,7 +217,7 @@ func ReadAlertRules(ctx context.Context, c redis.UniversalClient, k Keys) (Alert
 // ruleFields maps an HMGET of RuleDefaultAlerts and RuleStale to the fields held.
 func ruleFields(vals []any) map[string]string {
 	h := map[string]string{}
-	for i, f := range []string{RuleDefaultAlerts, RuleStale} {
+	for i, f := range ruleNames {
 		if i < len(vals) {
 			if v, ok := vals[i].(string); ok {
 				h[f] = v
@@ -190,7 +238,7 @@ func SeedAlertRules(ctx context.Context, c redis.UniversalClient, k Keys, own Al
 		for f, v := range own.fields() {
 			p.HSetNX(ctx, key, f, v)
 		}
-		all = p.HMGet(ctx, key, RuleDefaultAlerts, RuleStale) // its fields, not what a hand added
+		all = p.HMGet(ctx, key, ruleNames...) // its fields, not what a hand added
 		return nil
 	})
 	if err != nil {

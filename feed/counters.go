@@ -218,41 +218,54 @@ func DetectSource(ctx context.Context, c redis.UniversalClient, keys Keys, kind 
 // read, as ReadCounterSnapshot gives them. A reader of the workspaces (mavtop
 // check) uses it instead of reading the same keys a second time.
 func DetectSourceRead(ctx context.Context, c redis.UniversalClient, keys Keys, kind SourceKind, pattern string, now time.Time) (SourceKind, *SnapshotResult, error) {
+	kind, res, _, err := detectSource(ctx, c, keys, kind, pattern, now)
+	return kind, res, err
+}
+
+// DetectSourceFound is DetectSource for SourceAuto that also says whether
+// it found either source in use (false: neither the stream contract nor a
+// Pattern 1 key, the stream chosen only to wait for a first producer).
+func DetectSourceFound(ctx context.Context, c redis.UniversalClient, keys Keys, pattern string, now time.Time) (SourceKind, bool, error) {
+	kind, _, found, err := detectSource(ctx, c, keys, SourceAuto, pattern, now)
+	return kind, found, err
+}
+
+func detectSource(ctx context.Context, c redis.UniversalClient, keys Keys, kind SourceKind, pattern string, now time.Time) (SourceKind, *SnapshotResult, bool, error) {
 	if kind != SourceAuto {
-		return kind, nil, nil
+		return kind, nil, true, nil
 	}
 	res, err := ReadWorkspaceSnapshot(ctx, c, keys, now, model.MonthlyUTC) // used_by says nothing more here
 	if err != nil {
-		return "", nil, err
+		return "", nil, false, err
 	}
 	if len(res.Snap.Used) > 0 || res.Snap.StreamID != "" && res.Snap.StreamID != "0-0" && len(res.Snap.Settings) == 0 {
-		return SourceStream, res, nil
+		return SourceStream, res, true, nil
 	}
 	if len(res.BadKeys) > 0 || res.streamErr != nil {
 		// a key of the stream contract is there, of another type or one the
 		// user may not read: the contract is in use, its figures named
-		return SourceStream, res, nil
+		return SourceStream, res, true, nil
 	}
 	// Early in a period nobody may have written yet: the last period's counters
 	// say the stream contract is in use all the same.
 	prev := res.Rule.At(res.Snap.Period.Start.Add(-time.Millisecond))
 	if n, err := c.Exists(ctx, keys.Used(prev.Key)).Result(); isNoPerm(err) {
-		return SourceStream, res, nil // the used counters are there, not for this user
+		return SourceStream, res, true, nil // the used counters are there, not for this user
 	} else if err != nil {
-		return "", nil, fmt.Errorf("look for the last period's counters: %w", err)
+		return "", nil, false, fmt.Errorf("look for the last period's counters: %w", err)
 	} else if n > 0 {
-		return SourceStream, res, nil
+		return SourceStream, res, true, nil
 	}
 	read, err := ReadCounters(ctx, c, pattern, 1000, DefaultCounterMaxKeys)
 	if err != nil {
-		return "", nil, err
+		return "", nil, false, err
 	}
 	if len(read.Used) > 0 {
 		// the counters just read are the ones reported: check read them,
 		// the settings and every hash (used_by too) a second time
-		return SourceCounters, counterSnapshot(res, read), nil
+		return SourceCounters, counterSnapshot(res, read), true, nil
 	}
-	return SourceStream, res, nil
+	return SourceStream, res, false, nil
 }
 
 // CounterOptions configure a CounterSource. Zero values mean the defaults.

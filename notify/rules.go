@@ -36,8 +36,15 @@ func (w *Watcher) checkRules(ctx context.Context, now time.Time) {
 		return
 	}
 	why := ""
-	if d := held.Disagree(w.opt.Pinned); d != "" {
+	pinned := w.opt.Pinned
+	if pinned.Source == "" {
+		pinned.Source = w.source // what auto chose: "" before the first snapshot
+	}
+	if d := held.Disagree(pinned); d != "" {
 		why = "this mavtop is given " + d + ": it neither fires nor resolves alerts until the flag is dropped or the shared rules changed back (mavtop budget rules)"
+		if held.Disagree(feed.AlertRules{Source: pinned.Source, CounterPattern: pinned.CounterPattern}) != "" {
+			why += "; the source is taken at the start: restart it to read the shared one"
+		}
 	}
 	next := w.rules
 	if held.DefaultAlerts != nil && (w.opt.Pinned.DefaultAlerts == nil || slices.Equal(held.DefaultAlerts, w.opt.Pinned.DefaultAlerts)) {

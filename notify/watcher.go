@@ -60,7 +60,11 @@ type WatcherOptions struct {
 	Rules feed.AlertRules
 	// Pinned are the rules given explicitly (a flag, mavtop.toml; zero
 	// fields: not given): one stored that differs is not adopted, and while
-	// it differs the watcher records no transition (RulesDisagree).
+	// it differs the watcher records no transition (RulesDisagree). The
+	// source is always pinned (it is taken at the start): its Source is the
+	// one the hub reads, or, left empty (auto, which found no source in use
+	// at the start or could not ask), the one the hub's snapshots come from
+	// once one came, compared but never stored.
 	Pinned feed.AlertRules
 }
 
@@ -214,8 +218,11 @@ type Watcher struct {
 	rulesWhy, rulesNote string
 	rules               feed.AlertRules
 	rulesSettle         time.Time
-	scores              []model.ForecastScore // newest first, from the stored lifecycle
-	runOut              map[string]time.Time  // workspace → projected run-out
+	// source is where the hub's counters come from, as its last snapshot
+	// said (Run's, read by checkRules on the same goroutine; "" before one)
+	source feed.SourceKind
+	scores []model.ForecastScore // newest first, from the stored lifecycle
+	runOut map[string]time.Time  // workspace → projected run-out
 	// eval judges the alerts cycle after cycle (only cycle uses it, and
 	// runOuts, the run-outs it reported this cycle)
 	eval    *model.AlertEvaluator
@@ -437,6 +444,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 					// a re-read that replaced what was shown because Redis
 					// changed under it: its alert (model.AlertResync)
 					h.Resyncs = noteResync(h.Resyncs, m, w.opt.Now())
+					w.source = feed.SourceStream
+					if m.Source == feed.CounterLabel {
+						w.source = feed.SourceCounters
+					}
 					st.Apply(m)
 				default:
 					st.Apply(m)

@@ -379,8 +379,12 @@ func (r *wsRow) unreadable(why string, unknown model.Figures) {
 		r.LimitPercent = 0
 	}
 	if r.level == model.LevelUnknown {
-		r.Level, r.Verdict, r.Check = "unknown", "unknown", "unknown"
-		r.checkCode, r.ownCode = checkUnknown, checkUnknown
+		r.Level, r.ownCode = "unknown", checkUnknown
+		if r.verdict == model.LevelUnknown || unknown.Has(model.FigUsed) {
+			// a project at its usage limit is refused whatever the
+			// workspace's own settings say: that verdict stands
+			r.Verdict, r.Check, r.checkCode = "unknown", "unknown", checkUnknown
+		}
 	}
 }
 
@@ -726,7 +730,7 @@ prints exactly one JSON object with "status" and "reason".`,
 			code := checkOK
 			for i := range rows {
 				r := &rows[i]
-				if r.level == model.LevelUnknown {
+				if r.Check == "unknown" && r.level == model.LevelUnknown {
 					continue // judged unknown (judgedRow); the status is UNKNOWN already (unreadable above)
 				}
 				r.judge(fixed, warn, crit)

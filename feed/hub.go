@@ -25,9 +25,43 @@ type LedgerMsg struct {
 	Resync bool
 	// Source is what the counters come from ("" for the stream), as in SnapshotMsg.
 	Source string
+	// copy is what Viewer.Next makes Ledger from, on the viewer's goroutine.
+	copy *ledgerCopy
 }
 
 func (*LedgerMsg) feedMsg() {}
+
+// ledgerCopy is how the hub hands a viewer a copy of its ledger without
+// making it under its lock: a frozen copy of the ledger (made once and
+// shared by every copy handed out until the next) and the messages the hub
+// applied since it (at most a refresh's worth of events, refreshEvery).
+// The viewer forks the frozen copy and applies the messages to the fork on
+// its own goroutine (Viewer.Next), so the feed's cost of a join or of a
+// viewer fallen behind does not depend on how many viewers there are or
+// how they read.
+type ledgerCopy struct {
+	frozen    *model.Ledger // never changed once made: any goroutine may Fork it
+	tail      []Msg         // SnapshotMsg never; BatchMsg, AuditMsg, HistoryMsg applied by the hub
+	gen       uint64
+	unordered bool // JoinUnordered: without the orders (Ledger.DropOrders)
+}
+
+// ledger makes the viewer's own ledger: the frozen copy forked, then the
+// tail applied. Its pending crossings are dropped: they are the hub's (a
+// late joiner or a resynced viewer would raise old alerts as new), and a
+// viewer raises only the crossings its own events make.
+func (c *ledgerCopy) ledger() *model.Ledger {
+	l := c.frozen.Fork()
+	if c.unordered {
+		l.DropOrders()
+	}
+	s := LedgerState{Ledger: l, Gen: c.gen}
+	for _, m := range c.tail {
+		s.Apply(m)
+	}
+	l.TakeCrossings()
+	return l
+}
 
 // Hub fans one subscription out to any number of viewers (every dashboard, local
 // or over SSH, and the metrics): one Redis connection, one XREAD loop. It keeps
@@ -44,7 +78,45 @@ type Hub struct {
 	// model.Order: the hub's ledger keeps them, so the copies it hands out
 	// come sorted.
 	keep atomic.Uint32
+
+	// frozen is a copy of the ledger nobody changes, made when a viewer
+	// first needs one (Hub.freeze); tail is what the hub applied to its
+	// ledger since (tailEvents events). Every copy handed out until the
+	// next is frozen plus tail (ledgerCopy). frozenGen is the generation,
+	// frozenKeep the orders kept, when it was made. nil: none made since
+	// the ledger was seeded or folded anew, or the tail grew past a
+	// refresh's worth of events.
+	frozen     *model.Ledger
+	frozenGen  uint64
+	frozenKeep uint32
+	tail       []Msg
+	tailEvents int
+	// sinceCopy counts the events applied since every ledger viewer was
+	// last handed a copy (see Hub.refresh).
+	sinceCopy int
+	// fold is the used_by read being folded off the lock (Hub.foldUsedBy);
+	// nil when none is.
+	fold *foldRun
+	// copies counts the ledger copies made under the lock (Ledger.Clone:
+	// one map of pointers, O(workspaces)), for tests and benchmarks.
+	copies int
+	// foldHook, when set (tests), is called by a fold off the lock before
+	// it folds.
+	foldHook func()
 }
+
+// foldRun is a used_by read (UsedByMsg) folded into a copy of the hub's
+// ledger off the hub's lock; the messages the hub takes meanwhile are
+// applied to both, to the hub's ledger at once and to the copy after the
+// fold, in order, so the copy that replaces the hub's holds each once.
+type foldRun struct {
+	state LedgerState
+	log   []Msg // guarded by the hub's lock; appended only
+}
+
+// foldLocked is how many messages a fold may have left to apply when it
+// takes the hub's lock to finish: it applies the rest off the lock first.
+const foldLocked = 16
 
 // NewHub returns a hub with no viewers; feed it with Run or Handle.
 func NewHub() *Hub {
@@ -81,13 +153,29 @@ func (h *Hub) Run(ctx context.Context, src Source) error { return src.Run(ctx, h
 
 // Handle takes one subscriber message: it updates the hub's ledger and queues the
 // message for every viewer. It never blocks on a viewer.
+//
+// A used_by read (UsedByMsg) is folded on a goroutine of its own, into a
+// copy of the ledger, without the hub's lock (at 100k workspaces ~5 s of
+// CPU): the messages meanwhile are handled as ever and applied to the fold's
+// copy after it; then the copy becomes the hub's ledger and every viewer is
+// handed a copy of it.
 func (h *Hub) Handle(m Msg) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if sm, ok := m.(*SnapshotMsg); ok && sm.DefaultAlerts == nil {
 		sm.DefaultAlerts = h.state.DefaultAlerts // viewers start ledgers like the hub's
 	}
+	if u, ok := m.(*UsedByMsg); ok {
+		h.foldUsedBy(u)
+		return
+	}
 	applied := h.state.Apply(m)
+	if h.fold != nil {
+		h.fold.log = append(h.fold.log, m)
+	}
+	if applied {
+		h.extendTail(m)
+	}
 	switch m := m.(type) {
 	case *BatchMsg:
 		if applied && m.LastID != "" {
@@ -103,25 +191,15 @@ func (h *Hub) Handle(m Msg) {
 		}
 		// Every viewer continues from a copy of the ledger just seeded instead
 		// of seeding its own from the same counters.
+		h.sinceCopy = 0
 		for v := range h.viewers {
 			if v.noLedger {
 				v.push(m, h)
 				continue
 			}
 			vm := *m
-			vm.Ledger = h.viewerLedger(v)
+			vm.copy = h.copyFor(v)
 			v.push(&vm, h)
-		}
-		return
-	case *UsedByMsg:
-		// Folded once here; each viewer continues from a copy (folding it
-		// itself would copy every workspace its ledger shares with the hub's).
-		for v := range h.viewers {
-			lm := &LedgerMsg{Gen: h.state.Gen, Source: h.state.Source}
-			if !v.noLedger && h.state.Ledger != nil {
-				lm.Ledger = h.viewerLedger(v)
-			}
-			v.push(lm, h)
 		}
 		return
 	case *HistoryMsg:
@@ -136,14 +214,18 @@ func (h *Hub) Handle(m Msg) {
 		// and they see each page's events, marked as folded.
 		folded := *m
 		folded.Folded = true
+		done := m.Done && h.state.Ledger != nil
+		if done {
+			h.frozen, h.tail, h.sinceCopy = nil, nil, 0 // one copy of the whole hour, no page to apply
+		}
 		for v := range h.viewers {
 			if v.noLedger {
 				v.push(m, h)
 				continue
 			}
 			v.push(&folded, h)
-			if m.Done && h.state.Ledger != nil {
-				v.push(&LedgerMsg{Ledger: h.viewerLedger(v), Gen: h.state.Gen, Source: h.state.Source}, h)
+			if done {
+				v.push(h.ledgerMsg(v, false), h)
 			}
 		}
 		return
@@ -156,35 +238,30 @@ func (h *Hub) Handle(m Msg) {
 	}
 }
 
-// refresh hands a viewer a fresh copy of the hub's ledger once it has been sent
-// refreshEvery's worth of events since its last one. A viewer applies the
-// events to its own copy, which copies each workspace state it changes (copy
-// on write): left alone, its ledger becomes a second full ledger over time (at
-// 100k workspaces and 1,000 events/s, within ten minutes). A fresh copy shares
-// every state with the hub's again, so a viewer holds at most refreshEvery
-// states of its own and memory stays flat; it costs one map of pointers per
-// viewer every refreshEvery events. The copy comes after the events queued
-// before it, so the viewer raises their alerts first and the copy already
-// includes them.
+// refresh hands every viewer a fresh copy of the hub's ledger once
+// refreshEvery's worth of events were applied since the last. A viewer
+// applies the events to its own copy, which copies each workspace state it
+// changes (copy on write): left alone, its ledger becomes a second full
+// ledger over time (at 100k workspaces and 1,000 events/s, within ten
+// minutes). A fresh copy shares every state with the hub's again, so a
+// viewer holds at most refreshEvery states of its own and memory stays flat.
+// It costs the hub one frozen copy (one map of pointers) for all its
+// viewers, and each viewer a fork of it on its own goroutine. The copy comes
+// after the events queued before it, so the viewer raises their alerts
+// first and the copy already includes them.
 //
 // While the hour is read back no copy is handed out (see the HistoryMsg case
 // of Handle): the copy after its last page comes soon enough, and one before
 // it would make the next page copy every state it touches.
 func (h *Hub) refresh(events int) {
-	if h.state.Ledger.HistoryPending() {
-		for v := range h.viewers {
-			v.sinceCopy += events
-		}
+	h.sinceCopy += events
+	if h.state.Ledger.HistoryPending() || h.sinceCopy < refreshEvery(h.state.Ledger.Len()) {
 		return
 	}
-	every := refreshEvery(h.state.Ledger.Len())
+	h.frozen, h.tail, h.sinceCopy = nil, nil, 0
 	for v := range h.viewers {
-		if v.noLedger {
-			continue
-		}
-		v.sinceCopy += events
-		if v.sinceCopy >= every {
-			v.push(&LedgerMsg{Ledger: h.viewerLedger(v), Gen: h.state.Gen, Source: h.state.Source}, h)
+		if !v.noLedger {
+			v.push(h.ledgerMsg(v, false), h)
 		}
 	}
 }
@@ -198,22 +275,128 @@ func refreshEvery(workspaces int) int { return max(workspaces/8, minRefresh) }
 // minRefresh bounds how often a viewer of a small ledger gets a fresh copy.
 const minRefresh = 4096
 
-// viewerLedger returns v's own copy of the hub's ledger. The copy's
-// pending crossings are dropped: they are the hub's (nobody takes them), and a
-// viewer raises only the crossings its own events make. A viewer that joined
-// with JoinUnordered gets it without the orders (Ledger.DropOrders).
-func (h *Hub) viewerLedger(v *Viewer) *model.Ledger {
-	for o, keep := model.Order(0), h.keep.Load(); keep>>o != 0; o++ {
+// extendTail adds m, just applied to the hub's ledger, to the tail of the
+// frozen copy; past a refresh's worth of events the frozen copy is dropped
+// instead (a copy handed out applies no more than that), and a snapshot
+// drops it (the ledger seeded anew).
+func (h *Hub) extendTail(m Msg) {
+	if h.frozen == nil {
+		return
+	}
+	switch m := m.(type) {
+	case *BatchMsg:
+		h.tailEvents += len(m.Events)
+	case *HistoryMsg:
+		h.tailEvents += len(m.Events)
+	case *AuditMsg:
+		h.tailEvents++
+	default:
+		h.frozen, h.tail = nil, nil
+		return
+	}
+	if h.tailEvents > refreshEvery(h.state.Ledger.Len()) {
+		h.frozen, h.tail = nil, nil
+		return
+	}
+	h.tail = append(h.tail, m)
+}
+
+// freeze makes the frozen copy of the hub's ledger when there is none (or
+// a viewer asked for an order it lacks since): the one ledger copy the hub
+// makes under its lock, whatever the number of viewers. The orders viewers
+// list are sorted in the hub's ledger first (then kept as events arrive), so
+// every copy comes sorted.
+func (h *Hub) freeze() {
+	keep := h.keep.Load()
+	if h.frozen != nil && h.frozenKeep == keep {
+		return
+	}
+	for o := model.Order(0); keep>>o != 0; o++ {
 		if keep&(1<<o) != 0 {
 			h.state.Ledger.Ordered(o, 0, 0, nil) // sorted once, then kept as events arrive
 		}
 	}
-	l := h.state.Ledger.Clone()
-	l.TakeCrossings()
-	if v.unordered {
-		l.DropOrders()
+	h.frozen = h.state.Ledger.Clone()
+	h.frozen.TakeCrossings()
+	h.frozenGen, h.frozenKeep = h.state.Gen, keep
+	h.tail, h.tailEvents = nil, 0
+	h.copies++
+}
+
+// copyFor returns what v makes its copy of the hub's ledger from (the
+// hub's ledger must not be nil).
+func (h *Hub) copyFor(v *Viewer) *ledgerCopy {
+	h.freeze()
+	return &ledgerCopy{frozen: h.frozen, tail: slices.Clip(h.tail), gen: h.frozenGen, unordered: v.unordered}
+}
+
+// ledgerMsg returns a LedgerMsg handing v the hub's present ledger (for a
+// JoinEvents viewer, only the generation).
+func (h *Hub) ledgerMsg(v *Viewer, resync bool) *LedgerMsg {
+	lm := &LedgerMsg{Gen: h.state.Gen, Resync: resync, Source: h.state.Source}
+	if !v.noLedger && h.state.Ledger != nil {
+		lm.copy = h.copyFor(v)
 	}
-	return l
+	return lm
+}
+
+// foldUsedBy starts folding u into a copy of the hub's ledger on a
+// goroutine of its own (runFold); while one runs, u waits in its log.
+func (h *Hub) foldUsedBy(u *UsedByMsg) {
+	if h.fold != nil {
+		h.fold.log = append(h.fold.log, u)
+		return
+	}
+	if h.state.Ledger == nil || u.Gen != h.state.Gen {
+		return // of a generation replaced: LedgerState.Apply drops it too
+	}
+	f := &foldRun{state: h.state}
+	f.state.Ledger = h.state.Ledger.Clone()
+	h.copies++
+	h.fold = f
+	go h.runFold(f, u, h.foldHook)
+}
+
+// runFold folds u into f's copy, then applies the messages the hub took
+// meanwhile, in slices off the lock until at most foldLocked are left
+// (none a used_by read); those it applies under the lock, and the copy
+// replaces the hub's ledger.
+func (h *Hub) runFold(f *foldRun, u *UsedByMsg, hook func()) {
+	if hook != nil {
+		hook()
+	}
+	f.state.Apply(u)
+	done := 0
+	for {
+		h.mu.Lock()
+		rest := f.log[done:]
+		if len(rest) <= foldLocked && !slices.ContainsFunc(rest, isUsedBy) {
+			for _, m := range rest {
+				f.state.Apply(m)
+			}
+			h.endFold(f)
+			h.mu.Unlock()
+			return
+		}
+		done = len(f.log)
+		h.mu.Unlock()
+		for _, m := range rest {
+			f.state.Apply(m)
+		}
+	}
+}
+
+func isUsedBy(m Msg) bool { _, ok := m.(*UsedByMsg); return ok }
+
+// endFold makes f's ledger the hub's and hands every viewer a copy of it
+// (a viewer folding the read itself would copy every workspace its ledger
+// shares with the hub's). Called with the hub locked.
+func (h *Hub) endFold(f *foldRun) {
+	h.fold, h.state = nil, f.state
+	h.frozen, h.tail, h.sinceCopy = nil, nil, 0
+	for v := range h.viewers {
+		v.push(h.ledgerMsg(v, false), h)
+	}
 }
 
 // Read calls fn with the hub's ledger (nil before the first snapshot) under the
@@ -240,7 +423,10 @@ func (h *Hub) Viewers() int {
 }
 
 // Join adds a viewer. Its first messages are a copy of the hub's ledger (when
-// there is one) and the latest connection state and stats.
+// there is one; made by the viewer's Next, from the hub's frozen copy) and
+// the latest connection state and stats. Under the hub's lock it takes the
+// frozen copy the hub keeps while a viewer with a ledger is joined (O(1));
+// without one it makes it (one map of pointers, Ledger.Clone).
 func (h *Hub) Join() *Viewer { return h.join(true, false) }
 
 // JoinEvents adds a viewer that follows the events but keeps no ledger (the
@@ -258,12 +444,12 @@ func (h *Hub) JoinUnordered() *Viewer { return h.join(true, true) }
 // JoinAsync is Join without waiting for the hub's lock: the viewer is
 // returned at once and joins (its copy of the ledger, the connection state
 // and stats queued first, as Join's) as soon as the hub is between two
-// messages. An SSH session joins so: the hub holds its lock while it folds
-// a message, seconds for the start's used_by or a page of the hour read
-// back at 100k workspaces on a loaded machine, and a session that waited
-// for it drew nothing meanwhile (the hunt's second viewer: 10 bytes, the
-// terminal queries, in its first 10 s), where it can draw its frame and
-// say it is connecting.
+// messages. An SSH session joins so: the hub holds its lock while it
+// applies a message (a page of the hour read back; the start's used_by is
+// folded off it), and on a loaded machine a session that waited for it
+// drew nothing meanwhile (the hunt's second viewer: 10 bytes, the terminal
+// queries, in its first 10 s), where it can draw its frame and say it is
+// connecting.
 func (h *Hub) JoinAsync() *Viewer {
 	v := h.newViewer(true, false)
 	go h.register(v)
@@ -303,13 +489,7 @@ func (h *Hub) register(v *Viewer) {
 // catchUp appends what a viewer needs to start from the hub's present state.
 func (h *Hub) catchUp(v *Viewer, q []Msg, resync bool) []Msg {
 	if h.state.Ledger != nil {
-		lm := &LedgerMsg{Gen: h.state.Gen, Resync: resync, Source: h.state.Source}
-		if !v.noLedger {
-			// without the hub's pending crossings, as every copy: a late
-			// joiner or a resynced viewer would raise old alerts as new
-			lm.Ledger = h.viewerLedger(v)
-		}
-		q = append(q, lm)
+		q = append(q, h.ledgerMsg(v, resync))
 	}
 	if h.conn != nil {
 		q = append(q, h.conn)
@@ -331,10 +511,7 @@ type Viewer struct {
 	closed bool
 	// noLedger: joined with JoinEvents; unordered: with JoinUnordered.
 	noLedger, unordered bool
-	// sinceCopy counts the events queued since the viewer's last ledger copy
-	// (guarded by the hub's lock; see Hub.refresh).
-	sinceCopy int
-	keep      *atomic.Uint32 // the hub's
+	keep                *atomic.Uint32 // the hub's
 }
 
 // Keep asks the hub to keep order o (the one this viewer lists workspaces in)
@@ -361,19 +538,8 @@ func (v *Viewer) push(m Msg, h *Hub) {
 	}
 	if len(v.queue) >= h.maxQueue {
 		v.queue = h.catchUp(v, v.queue[:0], true)
-		v.sinceCopy = 0
 	} else {
 		v.queue = append(v.queue, m)
-		switch m := m.(type) {
-		case *LedgerMsg:
-			if m.Ledger != nil {
-				v.sinceCopy = 0
-			}
-		case *SnapshotMsg:
-			if m.Ledger != nil {
-				v.sinceCopy = 0
-			}
-		}
 	}
 	v.signal()
 }
@@ -386,6 +552,8 @@ func (v *Viewer) signal() {
 }
 
 // Next waits for messages and returns all that are queued, oldest first.
+// The copies of the hub's ledger among them (LedgerMsg, SnapshotMsg) are
+// made here, on the caller's goroutine.
 func (v *Viewer) Next(ctx context.Context) ([]Msg, error) {
 	for {
 		v.mu.Lock()
@@ -393,6 +561,18 @@ func (v *Viewer) Next(ctx context.Context) ([]Msg, error) {
 			q := v.queue
 			v.queue = nil
 			v.mu.Unlock()
+			for _, m := range q {
+				switch m := m.(type) {
+				case *LedgerMsg:
+					if m.copy != nil {
+						m.Ledger, m.copy = m.copy.ledger(), nil
+					}
+				case *SnapshotMsg:
+					if m.copy != nil {
+						m.Ledger, m.copy = m.copy.ledger(), nil
+					}
+				}
+			}
 			return q, nil
 		}
 		v.mu.Unlock()

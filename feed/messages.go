@@ -114,6 +114,8 @@ type SnapshotMsg struct {
 	// of its own: at 100k workspaces that is seconds of CPU and hundreds of MB
 	// per viewer. nil: seed one from Snap.
 	Ledger *model.Ledger
+	// copy is what Viewer.Next makes Ledger from, on the viewer's goroutine.
+	copy *ledgerCopy
 }
 
 // Note says in one line why the counters were re-read and what changed, for

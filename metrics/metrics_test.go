@@ -82,11 +82,13 @@ func startRigOn(t *testing.T, c redis.UniversalClient, closeRedis func(), opt Op
 		}
 		closeRedis()
 	})
-	// The collector's viewer has joined and the first snapshot is in.
+	// The collector's viewer has joined and the first snapshot is in, with
+	// its project credits (the used_by read, folded by the hub on a
+	// goroutine of its own).
 	waitFor(t, "the feed to connect", func() bool {
 		ok := false
 		r.hub.Read(func(l *model.Ledger, c *feed.ConnMsg, _ *feed.StatsMsg) {
-			ok = l != nil && c != nil && c.State == feed.Connected
+			ok = l != nil && !l.UsedByPending() && c != nil && c.State == feed.Connected
 		})
 		return ok && r.hub.Viewers() == 1
 	})

@@ -1120,9 +1120,28 @@ func (l *Ledger) UsedByPending() bool { return l.usedByPending }
 // l is used elsewhere; afterwards l and the clone may be used on different
 // goroutines.
 func (l *Ledger) Clone() *Ledger {
+	c := l.copyOf()
+	l.owner, c.owner = owners.Add(1), owners.Add(1)
+	return c
+}
+
+// Fork returns a ledger that changes independently of l, as Clone does, but
+// leaves l as it is: any number of goroutines may fork one ledger at once,
+// provided nothing changes l any more (a frozen copy, as feed.Hub hands its
+// viewers). The fork shares l's workspace states and copies each at its
+// first change. It costs one map of pointers (O(workspaces)) and a copy of
+// the orders' block lists.
+func (l *Ledger) Fork() *Ledger {
+	c := l.copyOf()
+	c.owner = owners.Add(1)
+	return c
+}
+
+// copyOf is Clone's and Fork's copy of l, which it only reads; the copy's
+// owner is l's until the caller sets it.
+func (l *Ledger) copyOf() *Ledger {
 	c := *l
 	c.ws = maps.Clone(l.ws)
-	l.owner, c.owner = owners.Add(1), owners.Add(1)
 	for o := range l.orders {
 		c.orders[o] = l.orders[o].clone()
 	}

@@ -617,3 +617,43 @@ func TestARefusalSaysOnlyWhatIsKnown(t *testing.T) {
 		})
 	}
 }
+
+// TestForksOfOneLedgerRunAtOnce: a ledger nobody changes any more (the
+// hub's frozen copy) is forked by several goroutines at once, each fork
+// then changing the states it shares with the others; the race detector
+// checks that forking writes nothing of the original (Clone changes its
+// owner, so it cannot be called so), and each fork ends with its own events
+// only, the original with none.
+func TestForksOfOneLedgerRunAtOnce(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	for _, ws := range []string{"a", "b"} {
+		l.SetSettings(ws, Settings{Allocation: 1000}, ms(0))
+		e := use(ws, "web", "/responses", 100, 0)
+		l.Apply(&e)
+	}
+	frozen := l.Clone()
+	forks := make([]*Ledger, 4)
+	var wg sync.WaitGroup
+	for i := range forks {
+		wg.Go(func() {
+			f := frozen.Fork()
+			for k := range 10 * (i + 1) {
+				e := use("a", "api", "/mave/chat", 1, time.Duration(k)*time.Millisecond)
+				f.Apply(&e)
+			}
+			forks[i] = f
+		})
+	}
+	wg.Wait()
+	if s, _ := frozen.Summary("a"); s.Used != 100 {
+		t.Fatalf("the forked ledger changed: a used %d, want 100", s.Used)
+	}
+	for i, f := range forks {
+		if s, _ := f.Summary("a"); s.Used != 100+10*int64(i+1) {
+			t.Errorf("fork %d: a used %d, want %d", i, s.Used, 100+10*(i+1))
+		}
+		if s, _ := f.Summary("b"); s.Used != 100 {
+			t.Errorf("fork %d: b used %d, want 100", i, s.Used)
+		}
+	}
+}

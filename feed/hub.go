@@ -132,19 +132,45 @@ func NewHub() *Hub {
 func (h *Hub) SetDefaultAlerts(alerts []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.state.DefaultAlerts = alerts
-	if h.state.Ledger == nil || slices.Equal(h.state.Ledger.DefaultAlerts(), alerts) {
+	if h.fold != nil {
+		h.fold.log = append(h.fold.log, &alertsMsg{alerts}) // the fold's copy changes too, in order
+	}
+	if !setAlerts(&h.state, alerts) {
 		return
 	}
-	h.state.Ledger.SetDefaultAlerts(alerts)
+	h.frozen, h.tail = nil, nil // copies judge by the new ones
 	for v := range h.viewers {
-		lm := &LedgerMsg{Gen: h.state.Gen, Source: h.state.Source}
 		if v.noLedger {
 			continue // it keeps no ledger
 		}
-		lm.Ledger = h.viewerLedger(v)
-		v.push(lm, h)
+		v.push(h.ledgerMsg(v, false), h)
 	}
+}
+
+// setAlerts sets s's default thresholds and reports whether its ledger's
+// changed.
+func setAlerts(s *LedgerState, alerts []int) bool {
+	s.DefaultAlerts = alerts
+	if s.Ledger == nil || slices.Equal(s.Ledger.DefaultAlerts(), alerts) {
+		return false
+	}
+	s.Ledger.SetDefaultAlerts(alerts)
+	return true
+}
+
+// alertsMsg is a change of the default thresholds (Hub.SetDefaultAlerts)
+// in a fold's log.
+type alertsMsg struct{ alerts []int }
+
+func (*alertsMsg) feedMsg() {}
+
+// foldApply applies one message of a fold's log to its state.
+func foldApply(s *LedgerState, m Msg) {
+	if a, ok := m.(*alertsMsg); ok {
+		setAlerts(s, a.alerts)
+		return
+	}
+	s.Apply(m)
 }
 
 // Run follows src (the stream's Subscriber or a CounterSource) until ctx is
@@ -372,7 +398,7 @@ func (h *Hub) runFold(f *foldRun, u *UsedByMsg, hook func()) {
 		rest := f.log[done:]
 		if len(rest) <= foldLocked && !slices.ContainsFunc(rest, isUsedBy) {
 			for _, m := range rest {
-				f.state.Apply(m)
+				foldApply(&f.state, m)
 			}
 			h.endFold(f)
 			h.mu.Unlock()
@@ -381,7 +407,7 @@ func (h *Hub) runFold(f *foldRun, u *UsedByMsg, hook func()) {
 		done = len(f.log)
 		h.mu.Unlock()
 		for _, m := range rest {
-			f.state.Apply(m)
+			foldApply(&f.state, m)
 		}
 	}
 }

@@ -70,7 +70,7 @@ func TestEachFigureIsKnownOrUnknownOnItsOwn(t *testing.T) {
 		k.Refused(period):   {checkCritical, true, true}, // the 402 count only
 		k.UsedBy(period):    {checkCritical, true, true}, // web's level only: w1's own is known
 		k.Used(period):      {checkUnknown, false, true}, // decides every level
-		k.Recharged(period): {checkUnknown, false, true}, // the cap
+		k.Recharged(period): {checkUnknown, true, true},  // the cap (w1 95 of 100 + ?): the credits used known
 		k.Digest(period):    {checkCritical, true, true}, // the audit's alone
 		// the allocations and the billing period's rule: which period's
 		// counters to read is unknown (the calendar month's are read: none)

@@ -307,7 +307,7 @@ func TestARefusedWorkspaceWithAnUnreadableCounterIsOutOnEverySurface(t *testing.
 		f.hset(t, feed.Keys{}.Refused(f.period), model.RefusedField(ws, "", model.CodeCreditsExhausted), "abc")
 	}
 	f.hset(t, feed.Keys{}.Used(f.period), "out", "abc")
-	f.hset(t, feed.Keys{}.Recharged(f.period), "lim", "-3") // its usage unknown
+	f.hset(t, feed.Keys{}.Recharged(f.period), "lim", "-3") // its recharges alone unknown: its 30 used, its 402s, p1's credits known
 	v := readSurfaces(t, srv, nil, []string{"out", "lim", "early", "rerefused", "refilled"})
 	// the model's rule, on every surface: a credits_exhausted 402 newer than
 	// the last credit added outranks a count that cannot be read; a credit
@@ -354,20 +354,20 @@ func TestARefusedWorkspaceWithAnUnreadableCounterIsOutOnEverySurface(t *testing.
 		}
 	})
 	perf := strings.SplitN(strings.SplitN(v.checkText, "\n", 2)[0], " | ", 2)[1]
-	for _, want := range []string{"'out_used'=U;", "'out_402'=U", "'lim_used'=U;", "'lim_402'=U", "'lim/p1_used'=U;"} {
+	for _, want := range []string{"'out_used'=U;", "'out_402'=U", "'lim_used'=30;", "'lim_402'=0c", "'lim/p1_used'=30;"} {
 		if !strings.Contains(perf, want) {
 			t.Errorf("perfdata %q lacks %s", perf, want)
 		}
 	}
-	if row := rowOf(v.checkText, "lim/p1"); strings.Contains(row, " 30 ") || strings.Contains(row, " ok ") || !strings.Contains(row, " unknown") {
-		t.Errorf("check's project row %q: its figures and level are unknown", row)
+	if row := rowOf(v.checkText, "lim/p1"); !strings.Contains(row, " 30 ") || !strings.Contains(row, " ok ") {
+		t.Errorf("check's project row %q: its 30 of its limit 500 are known whatever lim's recharges, ok", row)
 	}
 	if row := rowOf(v.budgetText, "lim"); !strings.Contains(row, "  -  ") || strings.Contains(row, " 50 ") {
 		t.Errorf("budget show row %q, want RECHARGED -", row)
 	}
 	for _, row := range v.budget.Workspaces {
-		if row.Workspace == "lim" && (len(row.Projects) != 1 || row.Projects[0].Level != "unknown") {
-			t.Errorf("budget show --json lim's projects %+v, want level unknown", row.Projects)
+		if row.Workspace == "lim" && (len(row.Projects) != 1 || row.Projects[0].Level != "ok") {
+			t.Errorf("budget show --json lim's projects %+v, want level ok (its limit is not lim's recharges')", row.Projects)
 		}
 	}
 }

@@ -69,7 +69,8 @@ type wsTally struct {
 	used, recharged          int64
 	usedBy, refused, setting uint64
 	// unreadable: its used, recharged or refused counter holds no integer
-	// ≥ 0 (model.Snapshot.Unreadable), so a counter healed, or broken,
+	// ≥ 0 (model.Snapshot.Unreadable, RechargedUnreadable,
+	// RefusedUnreadable), so a counter healed, or broken,
 	// differs even when the number read stays 0; unreadableUsedBy: only a
 	// used_by field of a project with a usage limit does (not read by a
 	// quick audit, so kept apart; see sameAs)
@@ -154,6 +155,9 @@ func tallyOf(seed maphash.Seed, s *model.Snapshot, raw map[string]string) *tally
 		t.markUnreadable(ws, why)
 	}
 	for ws, why := range s.RefusedUnreadable {
+		t.markUnreadable(ws, why)
+	}
+	for ws, why := range s.RechargedUnreadable {
 		t.markUnreadable(ws, why)
 	}
 	for ws, set := range s.Settings {

@@ -405,12 +405,14 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 		}
 	}
 	s := r.Snap
-	usage, refusedWhy, usedByWhy, settingsWhy := false, "", "", "" // which figures the wrong keys leave unknown
+	usage, refusedWhy, usedByWhy, settingsWhy, rechargedWhy := false, "", "", "", "" // which figures the wrong keys leave unknown
 	for _, w := range wrong {
 		why := r.BadKeys[model.Truncate(model.Sanitize(w.key), 120)]
 		switch w.key {
 		case keys.Refused(s.Period.Key):
 			refusedWhy = why
+		case keys.Recharged(s.Period.Key):
+			rechargedWhy = why
 		case keys.UsedBy(s.Period.Key):
 			usedByWhy = why
 		case keys.Settings():
@@ -451,6 +453,16 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 			}
 		})
 	}
+	if rechargedWhy != "" {
+		// the recharged key: only the recharges are unknown (what they
+		// decide: the allocation's cap); the credits used are known, and a
+		// usage limit that binds whatever they hold still judges
+		each(func(ws string) {
+			if model.IsID(ws) {
+				s.MarkRechargedUnreadable(ws, rechargedWhy)
+			}
+		})
+	}
 	if settingsWhy != "" {
 		// the settings: every workspace the read found has settings that
 		// cannot be read (model.Settings.Unreadable, naming the key): its
@@ -469,8 +481,8 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 		}
 	}
 	if usage {
-		// used or recharged: every workspace the read found is unknown (the
-		// least reason of all the wrong keys)
+		// used: every workspace the read found is unknown (the least reason
+		// of all the wrong keys)
 		each(func(ws string) {
 			if model.IsID(ws) {
 				s.MarkUnreadable(ws, first)
@@ -691,7 +703,9 @@ func isNoSuchKey(err error) bool {
 // dashboard. Every counter only grows from 0 (credits, 402s), so a negative
 // one is as unreadable as text. A used, recharged or refused field that
 // cannot be read makes its workspace unreadable (Snapshot.Unreadable: its
-// level unknown, never a number read as 0 or −3); a used_by field only when
+// level unknown, never a number read as 0 or −3; a recharged field only its
+// recharges, Snapshot.RechargedUnreadable; a refused field only its 402
+// count, Snapshot.RefusedUnreadable); a used_by field only when
 // its project has a usage limit (its level is judged by it), which the
 // caller knows once the settings are read: such fields are returned in bad,
 // used_by clean field → why (limitedUnreadable).
@@ -723,8 +737,10 @@ func (r *SnapshotResult) parseHash(hash string, h hashRead, clean func(string) (
 			if ok {
 				msg := unreadableWhy(field, why)
 				switch hash {
-				case "used", "recharged":
+				case "used":
 					r.Snap.MarkUnreadable(name, msg)
+				case "recharged": // the recharges alone: the credits used are known
+					r.Snap.MarkRechargedUnreadable(name, msg)
 				case "refused": // the 402 count alone: the usage is known
 					ws, _, _, _ := model.SplitRefusedField(name)
 					r.Snap.MarkRefusedUnreadable(ws, msg)

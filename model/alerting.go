@@ -280,6 +280,26 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 			a.Condition = holds(w.used*100 >= int64(t)*st.Cap)
 			dst = append(dst, a)
 		}
+	} else if w.rechargedUnreadable != "" && st.Unknown.Has(FigCap) && (s.Allocation > 0 || s.UsageLimit > 0) {
+		// the recharges decide the cap, and they cannot be read: each
+		// threshold is known only where no cap they may make moves it (the
+		// least cap, with none recharged; the most, the usage limit or
+		// none)
+		least := assess(s, Usage{Used: w.used}, l.defaults)
+		for _, t := range st.Thresholds {
+			a := base
+			a.Kind, a.Threshold, a.Cap, a.CapKind = AlertThreshold, t, least.Cap, least.CapKind
+			a.ID = AlertID(period, w.name, "", a.Kind, strconv.Itoa(t))
+			switch {
+			case w.used*100 < int64(t)*least.Cap:
+				a.Condition = ConditionEnded
+			case s.UsageLimit > 0 && w.used*100 >= int64(t)*s.UsageLimit:
+				a.Condition = ConditionHolds
+			default:
+				a.Condition = ConditionUnknown
+			}
+			dst = append(dst, a)
+		}
 	}
 	line := func(kind AlertKind, of int64) {
 		a := base
@@ -290,6 +310,12 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 	}
 	if s.Allocation > 0 {
 		line(AlertAllocation, s.Allocation+w.recharged)
+		if w.rechargedUnreadable != "" && w.used >= s.Allocation {
+			// allocation + recharges, the recharges unknown: below the
+			// allocation it has ended whatever they hold, at or over it
+			// nothing is known
+			dst[len(dst)-1].Condition = ConditionUnknown
+		}
 	}
 	if s.UsageLimit > 0 {
 		line(AlertUsageLimit, s.UsageLimit)

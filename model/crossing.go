@@ -113,17 +113,20 @@ type line struct {
 
 // lines lists a workspace's crossing lines. Thresholds are percents of the
 // effective cap Assess judges against, so a threshold crossing fires exactly
-// when the gauge's level changes.
+// when the gauge's level changes. With the recharged counter unreadable
+// (rechargedUnreadable) only the lines the recharges cannot move are
+// listed: the thresholds when the usage limit is the cap whatever they
+// hold, the usage limit, the budget alert — never the allocation's.
 func (w *wsState) lines(defaults []int, visit func(ln line)) {
 	s := &w.settings
-	st := Assess(s, Usage{Used: w.used, Recharged: w.recharged}, defaults)
+	st := Assess(s, Usage{Used: w.used, Recharged: w.recharged, RechargedUnreadable: w.rechargedUnreadable}, defaults)
 	if st.HasCap() {
 		for i, t := range st.Thresholds {
 			visit(line{bit: 1 << i, at: ceilDiv(int64(t)*st.Cap, 100), kind: CrossThreshold, th: t,
 				of: st.Cap, cap: st.CapKind, level: thresholdLevel(i+1, len(st.Thresholds))})
 		}
 	}
-	if s.Allocation > 0 {
+	if s.Allocation > 0 && w.rechargedUnreadable == "" {
 		cap := s.Allocation + w.recharged
 		visit(line{bit: firedExhausted, at: cap, kind: CrossExhausted, of: cap, level: LevelExhausted})
 	}

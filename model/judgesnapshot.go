@@ -173,6 +173,16 @@ func prepareJudgement(s *Snapshot, defaults []int, refusing map[string]RefusalSt
 			add(ws, judgeEntry{})
 		}
 	}
+	for ws := range s.RechargedUnreadable { // known by a recharged counter that cannot be read alone
+		_, used := s.Used[ws]
+		_, set := s.Settings[ws]
+		_, recharged := s.Recharged[ws]
+		_, unread := s.Unreadable[ws]
+		_, refusedUnread := s.RefusedUnreadable[ws]
+		if IsID(ws) && !used && !set && !recharged && !unread && !refusedUnread && rich[ws] == nil {
+			add(ws, judgeEntry{})
+		}
+	}
 	// the workspaces with projects in name order too, met in step with the
 	// others: no lookup by name
 	richOrder := make([]*wsState, 0, len(rich))
@@ -238,6 +248,9 @@ func (js *judgement) judgeRange(lo, hi int, visit func(i int, j *Judged)) {
 		if len(s.Unreadable) > 0 {
 			w.unreadable = s.Unreadable[name]
 		}
+		if len(s.RechargedUnreadable) > 0 {
+			w.rechargedUnreadable = s.RechargedUnreadable[name]
+		}
 		w.blocked = w.blockedByCounters(s.Period)
 		if r, ok := js.refusing[name]; ok {
 			w.blocked = r.Blocked
@@ -252,10 +265,10 @@ func (js *judgement) judgeRange(lo, hi int, visit func(i int, j *Judged)) {
 
 // blockedByCounters is whether a workspace is OUT by the counters alone: a
 // credits_exhausted 402 this period and no credit added (a recharge, an
-// allocation raise) in period p. When both happened only the history can
-// order them (Ledger.Backfill).
+// allocation raise) in period p. When both happened, or the recharged
+// counter cannot be read, only the history can order them (Ledger.Backfill).
 func (w *wsState) blockedByCounters(p Period) bool {
-	return w.refused[RefusedCredits] > 0 && w.recharged == 0 && !w.raisedIn(p)
+	return w.refused[RefusedCredits] > 0 && w.recharged == 0 && w.rechargedUnreadable == "" && !w.raisedIn(p)
 }
 
 // RefusalUndecided returns the workspaces of s whose refusal state the
@@ -314,6 +327,17 @@ func RefusalUndecided(s *Snapshot) map[string]int64 {
 			undecided[ws] = credit[ws]
 		}
 	}
+	// a recharged counter that cannot be read: whether a credit was added
+	// since a credits_exhausted 402 is not in the counters, only in the
+	// history
+	if len(s.RechargedUnreadable) > 0 {
+		for f, n := range s.Refused {
+			ws, _, code, ok := SplitRefusedField(f)
+			if _, unread := s.RechargedUnreadable[ws]; ok && unread && n > 0 && ClassOf(code) == RefusedCredits {
+				undecided[ws] = credit[ws]
+			}
+		}
+	}
 	return undecided
 }
 
@@ -343,6 +367,9 @@ func (s *Snapshot) Only(keep map[string]int64) *Snapshot {
 		}
 		if why, ok := s.RefusedUnreadable[ws]; ok {
 			out.MarkRefusedUnreadable(ws, why)
+		}
+		if why, ok := s.RechargedUnreadable[ws]; ok {
+			out.MarkRechargedUnreadable(ws, why)
 		}
 	}
 	for f, n := range s.UsedBy {
@@ -403,7 +430,7 @@ func (l *Ledger) RefusalDecided(ws string) bool {
 	if w == nil {
 		return true // nothing of it to decide
 	}
-	credits := w.refused[RefusedCredits] > 0 && (w.recharged > 0 || w.raisedIn(l.period)) ||
+	credits := w.refused[RefusedCredits] > 0 && (w.recharged > 0 || w.rechargedUnreadable != "" || w.raisedIn(l.period)) ||
 		strings.HasPrefix(w.unreadable, `counter "refused:`)
 	if credits && w.hist&histBlocked == 0 {
 		return false

@@ -180,6 +180,10 @@ type wsState struct {
 	// refusedUnreadable says why its 402 count could not be read at the last
 	// Seed (Snapshot.RefusedUnreadable); only the 402 figures are unknown.
 	refusedUnreadable string
+	// rechargedUnreadable says why its recharged counter alone could not be
+	// read at the last Seed (Snapshot.RechargedUnreadable): its credits used
+	// are known, what the recharges decide is not (Usage.RechargedUnreadable).
+	rechargedUnreadable string
 	// key is where the workspace stands in the ledger's orders; ranked is
 	// false until it has a place there.
 	key    rankKey
@@ -826,6 +830,15 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			w.refusedUnreadable = why
 		}
 	}
+	for ws, why := range s.RechargedUnreadable { // a workspace known by its recharged counter alone too
+		if IsID(ws) {
+			w := l.ws[ws]
+			if w == nil {
+				w = get(ws)
+			}
+			w.rechargedUnreadable = why
+		}
+	}
 	s.foldProjects(get)
 	if samePeriod && len(old) > 0 { // what this ledger saw of 402s starting and ending still holds
 		for name, w := range l.ws {
@@ -1069,13 +1082,18 @@ func (l *Ledger) MarkProjectsUnreadable(why map[string]string) {
 
 // UnreadableWorkspaces appends to dst (and returns) each workspace whose
 // level, or a project's, is unknown because a counter of it cannot be read
-// (Summary.Unreadable) or a settings value stored for it cannot be
+// (Summary.Unreadable; its recharged counter alone, which leaves unknown
+// only what the recharges decide) or a settings value stored for it cannot be
 // (Settings.Unreadable, ProjectBudget.Unreadable: `settings "…" cannot be
 // read`), with why, in no particular order. It walks the workspaces once
 // without judging them.
 func (l *Ledger) UnreadableWorkspaces(dst map[string]string) map[string]string {
 	for name, w := range l.ws {
-		if why := w.unknownWhy(true); why != "" {
+		why := w.unknownWhy(true)
+		if r := w.rechargedUnreadable; r != "" && (why == "" || r < why) {
+			why = r // what the recharges decide is unknown, the credits used are not
+		}
+		if why != "" {
 			if dst == nil {
 				dst = map[string]string{}
 			}

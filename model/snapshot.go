@@ -44,13 +44,22 @@ type Snapshot struct {
 	Settings map[string]Settings
 	// Budgets maps ProjectKey(ws, project) → the project's budget (hash settings).
 	Budgets map[string]ProjectBudget
-	// Unreadable maps a workspace whose used or recharged counter holds no
-	// integer ≥ 0 (text, an empty string, a number beyond int64, a negative
-	// number: a counter only grows) to why, in words. The workspace exists —
-	// something counts for it — but its usage, and so its level, are unknown
-	// (LevelUnknown) until a read finds a good value. Used and Recharged hold
-	// no entry for such a counter.
+	// Unreadable maps a workspace whose used counter holds no integer ≥ 0
+	// (text, an empty string, a number beyond int64, a negative number: a
+	// counter only grows) to why, in words. The workspace exists — something
+	// counts for it — but its usage, and so its level, are unknown
+	// (LevelUnknown) until a read finds a good value. Used holds no entry for
+	// such a counter.
 	Unreadable map[string]string
+	// RechargedUnreadable maps a workspace whose recharged counter alone
+	// cannot be read (a field holding no integer ≥ 0, or the recharged key
+	// another type or forbidden by the ACL) to why, naming the field or key.
+	// Its credits used are known; what the recharges decide (the
+	// allocation's cap, what is measured against it) is not, and what they
+	// cannot change stays known (Usage.RechargedUnreadable): used at or over
+	// a usage limit below the allocation is exhausted whatever they hold.
+	// Recharged holds no entry for such a counter.
+	RechargedUnreadable map[string]string
 	// RefusedUnreadable maps a workspace whose 402 count cannot be read (a
 	// refused field holding no integer ≥ 0, or the refused key holding
 	// another type) to why, naming the field or key. Only whether the API
@@ -71,6 +80,18 @@ func (s *Snapshot) MarkRefusedUnreadable(ws, msg string) {
 	}
 }
 
+// MarkRechargedUnreadable records that workspace ws's recharged counter
+// cannot be read, and why (see Snapshot.RechargedUnreadable); the least
+// reason of several.
+func (s *Snapshot) MarkRechargedUnreadable(ws, msg string) {
+	if s.RechargedUnreadable == nil {
+		s.RechargedUnreadable = map[string]string{}
+	}
+	if prev, ok := s.RechargedUnreadable[ws]; !ok || msg < prev {
+		s.RechargedUnreadable[ws] = msg
+	}
+}
+
 // MarkProjectUnreadable records that the credits of project key
 // ("ws/project", a project with a usage limit in s.Budgets) cannot be read,
 // and why (ProjectBudget.UsageUnreadable): that project's level is unknown,
@@ -86,8 +107,8 @@ func (s *Snapshot) MarkProjectUnreadable(key, msg string) {
 	}
 }
 
-// MarkUnreadable records that a counter of workspace ws (used, recharged)
-// could not be read, and why, in words that name the counter (see
+// MarkUnreadable records that a counter of workspace ws (used, or one that
+// cannot be told apart) could not be read, and why, in words that name the counter (see
 // Snapshot.Unreadable). Of several, the least in byte order is kept, so a
 // report reads the same on every run.
 func (s *Snapshot) MarkUnreadable(ws, msg string) {

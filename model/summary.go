@@ -35,7 +35,7 @@ type Summary struct {
 // limit (wsState.limitHeld).
 func (w *wsState) status(defaults []int) Status {
 	return Assess(&w.settings, Usage{Used: w.used, Recharged: w.recharged, Refusing: w.blocked,
-		LimitRefusing: w.limitHeld(), Unreadable: w.unreadable}, defaults)
+		LimitRefusing: w.limitHeld(), Unreadable: w.unreadable, RechargedUnreadable: w.rechargedUnreadable}, defaults)
 }
 
 // status judges the project's budget with Assess, by the workspace's

@@ -39,7 +39,10 @@ const (
 // charges to forecast (1 in 15 min; 3, or 5 min of spending, needed)".
 func FewChargesWords(f Forecast) string {
 	n := "1 charge"
-	if f.Charges != 1 {
+	switch {
+	case f.Charges == 0 && f.Step > 0:
+		n = "only a step of " + FormatCredits(f.Step) + " credits"
+	case f.Charges != 1:
 		n = strconv.Itoa(f.Charges) + " charges"
 	}
 	return fmt.Sprintf("too few charges to forecast (%s in %s; %d, or %s of spending, needed)",
@@ -104,7 +107,8 @@ type Forecast struct {
 	LastCharge time.Time
 	// FewCharges is true when the window's rated credits are too little
 	// spending to project (EnoughEvidence false; Charges of them in the
-	// window, Span between the first and the last): BurnPerHour still says
+	// window, Span between the first and the last), a Step alone included
+	// (no rated charge: a burn of 0 that is no rate): BurnPerHour still says
 	// what was spent, but no run-out, top-up or pace is made of it.
 	FewCharges bool
 	Charges    int
@@ -214,7 +218,11 @@ func (l *Ledger) burnForecast(r *burnRing, now time.Time) Forecast {
 		f.TypicalCharge = j.charge
 		f.Charges, f.Span = int(j.ev.charges), j.ev.span()
 	}
-	f.FewCharges = f.BurnPerHour > 0 && !EnoughEvidence(f.Charges, f.Span)
+	// a step alone in the window (one large charge, no rate beside it) is
+	// as little evidence as one small charge: its burn is 0 for want of a
+	// rate, not because spending stopped ("lasts period" with 5 credits left
+	// after a charge of 495)
+	f.FewCharges = (f.BurnPerHour > 0 || f.Step > 0) && !EnoughEvidence(f.Charges, f.Span)
 	f.Left = l.period.Left(now)
 	f.Loading = l.historyPending
 	f.Idle, f.IdleAfter = true, MinIdle

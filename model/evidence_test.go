@@ -72,3 +72,24 @@ func TestOneChargeAfterAStepForecastsNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestAStepAloneIsFewCharges: one charge of 495 against a usage limit of
+// 500 is a step (left out of the burn) with no rate beside it: before, its
+// burn of 0 read "lasts period" with 5 credits left (rev, finding 3). It is
+// as little evidence as one small charge: few charges, nothing projected,
+// and the words say it was a step.
+func TestAStepAloneIsFewCharges(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.SetSettings("w2", Settings{UsageLimit: 500}, ms(0))
+	step := use("w2", "", "/focus-groups", 495, 15*time.Minute)
+	l.Apply(&step)
+	now := t0.Add(15*time.Minute + 30*time.Second)
+	f := l.Forecast("w2", now)
+	if f.Step != 495 || f.BurnPerHour != 0 || f.Idle || !f.FewCharges || f.RunsOut {
+		t.Fatalf("step %d, burn %v/h, idle %v, few charges %v (%d charges), runs out %v; want a step alone: few charges",
+			f.Step, f.BurnPerHour, f.Idle, f.FewCharges, f.Charges, f.RunsOut)
+	}
+	if w := FewChargesWords(f); !strings.Contains(w, "only a step of 495 credits") {
+		t.Fatalf("words %q", w)
+	}
+}

@@ -171,7 +171,7 @@ func newDescs() descs {
 		alertsFiring:       d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed, a re-read of the counters after Redis changed under mavtop)."),
 		notifications: d("notifications_total", "Alert notifications by sink and result since this mavtop started: sent, retrying (an attempt failed, another follows), failed (given up), dropped (queue full; retried later), handed_over (another instance took the delivery over before this one sent it).",
 			"sink", "result"),
-		byLevel:     d("workspaces_by_level", "Workspaces at each level (none, ok, warn, high, critical, exhausted, unknown), each at its row's level (the worse of workspace_level and its projects' project_level, as check's CHECK), every workspace counted, with series of its own or not: an alert on any workspace at a level reads this.", "level"),
+		byLevel:     d("workspaces_by_level", "Workspaces at each level (none, ok, warn, high, critical, exhausted, unknown), each at its row's level, workspace_level's (the model's verdict, as check's CHECK: a project at its usage limit counts its workspace critical, not exhausted), every workspace counted, with series of its own or not: an alert on any workspace at a level reads this.", "level"),
 		omitted:     d("workspaces_omitted", "Workspaces without per-workspace series: beyond --metrics-max-workspaces, the most severe level first then the most used keep theirs (they are still counted in workspaces_by_level)."),
 		forecastErr: d("forecast_error_seconds", "The first credits_exhausted 402 of the period minus the run-out time mavtop had projected for it: negative when credits ran out earlier than forecast.", "workspace"),
 	}

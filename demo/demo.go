@@ -57,6 +57,9 @@ type Demo struct {
 	Retries   *client.RetryQueue
 	// Workspaces are the simulated workspaces.
 	Workspaces []sim.Workspace
+	// IDs stamps the ids of every stream entry the demo writes by its clock
+	// (feed.ClockIDs): any other writer of its stream must share it.
+	IDs *feed.ClockIDs
 
 	server *sandbox.Server
 	cancel context.CancelFunc
@@ -85,26 +88,44 @@ func Start(ctx context.Context, opt Options) (d *Demo, err error) {
 		}
 		d.Redis = d.Embedded.Client()
 	}
-	store := feed.StoreOptions{Prefix: opt.Prefix, Now: opt.Clock.Now}
-	d.Publisher = feed.NewPublisher(d.Redis, feed.PublisherOptions{Prefix: opt.Prefix, Now: opt.Clock.Now})
+	// The demo's clock dates its entries: every stream entry it writes (its
+	// history of the period so far, its traffic, its settings) has its id
+	// from its ts (feed.ClockIDs), as a producer whose clock is Redis's
+	// would, so the burn, idle and a row's age (model.Event.At) follow the
+	// demo's clock, scaled or not. Its Redis must hold no later entries.
+	ids := new(feed.ClockIDs)
+	d.IDs = ids
+	store := feed.StoreOptions{Prefix: opt.Prefix, Now: opt.Clock.Now, IDs: ids}
+	d.Publisher = feed.NewPublisher(d.Redis, feed.PublisherOptions{Prefix: opt.Prefix, Now: opt.Clock.Now, IDs: ids})
 	d.Balances = feed.NewBalances(d.Redis, store)
 	settings := feed.NewSettingsStore(d.Redis, store)
 	// The demo's billing period is about half gone whatever today's date, so
 	// "time left", pace and forecasts read as they would mid-month.
 	periodCfg := PeriodAt(now)
-	if !opt.NoTraffic {
-		if err := settings.SetPeriod(ctx, periodCfg); err != nil {
-			return nil, fmt.Errorf("demo billing period: %w", err)
-		}
-	} else {
+	if opt.NoTraffic {
 		periodCfg = model.PeriodConfig{StartDay: 1}
 	}
+	rule, err := periodCfg.Rule()
+	if err != nil {
+		return nil, fmt.Errorf("demo billing period: %w", err)
+	}
+	period := rule.At(now)
+	// The settings held since the period began: their entries are dated at
+	// its start, before the history written next.
+	setup := store
+	setup.Now = func() time.Time { return period.Start }
+	initial := feed.NewSettingsStore(d.Redis, setup)
+	if !opt.NoTraffic {
+		if err := initial.SetPeriod(ctx, periodCfg); err != nil {
+			return nil, fmt.Errorf("demo billing period: %w", err)
+		}
+	}
 	for _, w := range d.Workspaces {
-		if err := settings.SetWorkspace(ctx, w.Name, w.Settings()); err != nil {
+		if err := initial.SetWorkspace(ctx, w.Name, w.Settings()); err != nil {
 			return nil, fmt.Errorf("demo settings for %s: %w", w.Name, err)
 		}
 		for p, b := range w.ProjectBudgets() {
-			if err := settings.SetProject(ctx, w.Name, p, b); err != nil {
+			if err := initial.SetProject(ctx, w.Name, p, b); err != nil {
 				return nil, fmt.Errorf("demo budget for %s/%s: %w", w.Name, p, err)
 			}
 		}
@@ -139,8 +160,6 @@ func Start(ctx context.Context, opt Options) (d *Demo, err error) {
 	}
 	// The period so far: written before anything reads the stream, so the
 	// counters, the stream and the sandbox's pools agree from the first frame.
-	rule, _ := periodCfg.Rule()
-	period := rule.At(now)
 	pace := sim.PaceFor(period.Left(now))
 	history, err := sim.History(d.Workspaces, period, now, pace, opt.Seed)
 	if err != nil {

@@ -1,9 +1,11 @@
 package feed
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -298,7 +300,30 @@ func flushAll(ctx context.Context, c redis.UniversalClient) error {
 // returns the store that wrote them.
 func allocate(t testing.TB, c redis.UniversalClient, allocations map[string]int64) *SettingsStore {
 	t.Helper()
-	store := NewSettingsStore(c, StoreOptions{})
+	return allocateBy(t, c, StoreOptions{}, allocations)
+}
+
+// backdated is what a test that writes events dated before now needs for
+// them to be dated by their ids as a producer on time writes them (the burn,
+// idle and a row's age are: model.Event.At): ClockIDs shared by every writer
+// of its stream, and store options (Now from) that date its settings before
+// those events. Events are written oldest first (inTimeOrder).
+func backdated(from time.Time) (*ClockIDs, StoreOptions) {
+	ids := new(ClockIDs)
+	return ids, StoreOptions{Now: func() time.Time { return from }, IDs: ids}
+}
+
+// inTimeOrder returns evs sorted by ts, the order a producer writes them.
+func inTimeOrder(evs []model.Event) []model.Event {
+	evs = slices.Clone(evs)
+	slices.SortStableFunc(evs, func(a, b model.Event) int { return cmp.Compare(a.TS, b.TS) })
+	return evs
+}
+
+// allocateBy is allocate through a settings store of opt.
+func allocateBy(t testing.TB, c redis.UniversalClient, opt StoreOptions, allocations map[string]int64) *SettingsStore {
+	t.Helper()
+	store := NewSettingsStore(c, opt)
 	for ws, alloc := range allocations {
 		if err := store.SetWorkspace(context.Background(), ws, model.Settings{Allocation: alloc}); err != nil {
 			t.Fatal(err)
@@ -316,8 +341,16 @@ func allocate(t testing.TB, c redis.UniversalClient, allocations map[string]int6
 // in its last minutes leaves no time to run out in.
 func midPeriod(t testing.TB, c redis.UniversalClient) model.PeriodRule {
 	t.Helper()
+	return midPeriodBy(t, c, StoreOptions{})
+}
+
+// midPeriodBy is midPeriod writing through a settings store of opt: a test
+// that writes a history dated before now by its ids (ClockIDs) dates the
+// period's entry before it.
+func midPeriodBy(t testing.TB, c redis.UniversalClient, opt StoreOptions) model.PeriodRule {
+	t.Helper()
 	cfg := model.MidPeriod(time.Now())
-	if err := NewSettingsStore(c, StoreOptions{}).SetPeriod(context.Background(), cfg); err != nil {
+	if err := NewSettingsStore(c, opt).SetPeriod(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
 	rule, err := cfg.Rule()

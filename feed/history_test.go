@@ -1,7 +1,9 @@
 package feed
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -21,9 +23,12 @@ func TestStartReadsHistoryInTheBackground(t *testing.T) {
 	historyPage = 7
 	rdb := feedtest.Start(t).Client()
 	ctx := context.Background()
-	midPeriod(t, rdb) // the 3 h written inside the period at any hour CI runs
 	now := time.Now()
-	pub := NewPublisher(rdb, PublisherOptions{Now: func() time.Time { return now }})
+	// the history's ids dated by its ts (ClockIDs), as producers on time wrote
+	// them: the burn is dated by the ids (model.Event.At); the period before it
+	ids := new(ClockIDs)
+	midPeriodBy(t, rdb, StoreOptions{Now: func() time.Time { return now.Add(-4 * time.Hour) }, IDs: ids}) // the 3 h written inside the period at any hour CI runs
+	pub := NewPublisher(rdb, PublisherOptions{Now: func() time.Time { return now }, IDs: ids})
 	at := func(d time.Duration) int64 { return now.Add(-d).UnixMilli() }
 	var evs []model.Event
 	for i := 119; i >= 0; i-- { // 10 credits every 30 s for the last hour, oldest first
@@ -41,6 +46,7 @@ func TestStartReadsHistoryInTheBackground(t *testing.T) {
 		model.Event{TS: at(15 * time.Minute), Workspace: "back", Endpoint: "/responses", Credits: 5, Status: 200},
 		model.Event{TS: at(10 * time.Minute), Workspace: "back", Kind: model.KindRecharge, Credits: 500},
 	)
+	slices.SortStableFunc(evs, func(a, b model.Event) int { return cmp.Compare(a.TS, b.TS) }) // written in time order
 	if err := pub.TrackBatch(ctx, evs); err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,8 @@ func readHistory(ctx context.Context, c redis.UniversalClient, k Keys, upto stri
 		return nil
 	}
 	// Entry ids are Redis's clock, ts the producers': read by id with some slack
-	// for producers that write late, keep by ts.
+	// for producers that write late, keep by the time that dates the burn
+	// (model.Event.At: ts, or the id's time when ts is wrong).
 	start := strconv.FormatInt(idTime(upto).Add(-span-historySlack).UnixMilli(), 10)
 	end := upto
 	var read int64
@@ -92,7 +93,7 @@ func readHistory(ctx context.Context, c redis.UniversalClient, k Keys, upto stri
 				}
 			}
 			e, err := model.DecodeEvent(id, fields)
-			if err == nil && (e.Kind == model.KindUsage || e.Kind == model.KindRecharge) && e.TS >= from.UnixMilli() {
+			if err == nil && (e.Kind == model.KindUsage || e.Kind == model.KindRecharge) && e.At() >= from.UnixMilli() {
 				evs = append(evs, e)
 			}
 		}

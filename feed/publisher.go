@@ -137,6 +137,9 @@ type PublisherOptions struct {
 	PeriodRefresh time.Duration
 	// ChunkSize is how many events of a batch share one MULTI/EXEC (256).
 	ChunkSize int
+	// IDs, when set, writes each entry's stream id from its ts (ClockIDs: the
+	// demo and tests whose clock is not Redis's); nil: Redis's clock ("*").
+	IDs *ClockIDs
 }
 
 // Publisher records usage events: for each event, in one MULTI/EXEC, the period
@@ -161,6 +164,7 @@ type Publisher struct {
 	backoff *Backoff
 	chunk   int
 	periods *periodCache
+	ids     *ClockIDs
 	lanes   chan *lane
 	laneGen atomic.Int64
 
@@ -213,6 +217,7 @@ func NewPublisher(c redis.UniversalClient, opt PublisherOptions) *Publisher {
 		c: c, keys: keys, maxLen: opt.MaxLen, now: opt.Now, id: opt.ID,
 		retry: opt.RetryFor, backoff: opt.Backoff, chunk: opt.ChunkSize,
 		periods: &periodCache{c: c, keys: keys, refresh: opt.PeriodRefresh, now: opt.Now},
+		ids:     opt.IDs,
 		lanes:   make(chan *lane, opt.Lanes),
 	}
 	for range opt.Lanes {
@@ -459,6 +464,8 @@ func (p *Publisher) send(ctx context.Context, ln *lane, evs []model.Event) (appl
 	k := int64(len(evs))
 	var xadds []*redis.StringCmd
 	var ack *redis.IntCmd
+	p.ids.lock() // ids by the writers' clock increase only if written in turn
+	defer p.ids.unlock()
 	cmds, err := p.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		var exp expiries
 		xadds, exp = p.queue(ctx, pipe, rule, evs)
@@ -623,7 +630,7 @@ func (p *Publisher) queue(ctx context.Context, pipe redis.Pipeliner, rule model.
 	}
 	xadds := make([]*redis.StringCmd, len(evs))
 	for i := range evs {
-		a := &redis.XAddArgs{Stream: p.keys.Stream(), ID: "*", Values: evs[i].Fields()}
+		a := &redis.XAddArgs{Stream: p.keys.Stream(), ID: p.ids.id(evs[i].TS), Values: evs[i].Fields()}
 		if p.maxLen > 0 {
 			a.MaxLen, a.Approx = p.maxLen, true
 		}

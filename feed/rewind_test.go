@@ -183,17 +183,18 @@ func TestARewoundRedisShowsWhatAFreshStartShows(t *testing.T) {
 			ctx := context.Background()
 			// the events of the last ten minutes inside one period at any hour
 			// (in a month's first ten minutes some were the previous period's)
-			midPeriod(t, c)
 			base := time.Now()
+			ids, early := backdated(base.Add(-15 * time.Minute))
+			midPeriodBy(t, c, early)
 			at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
 			track := func(pub *Publisher, evs ...model.Event) {
 				t.Helper()
-				if err := pub.TrackBatch(ctx, evs); err != nil {
+				if err := pub.TrackBatch(ctx, inTimeOrder(evs)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			allocate(t, c, map[string]int64{"acme": 10_000, "beta": 1_000, "gamma": 1_000})
-			pub := NewPublisher(c, PublisherOptions{})
+			allocateBy(t, c, early, map[string]int64{"acme": 10_000, "beta": 1_000, "gamma": 1_000})
+			pub := NewPublisher(c, PublisherOptions{IDs: ids})
 			// What the older copy keeps: acme spent 7 minutes ago, gamma was
 			// refused for want of credits, beta spends steadily.
 			track(pub,
@@ -227,7 +228,7 @@ func TestARewoundRedisShowsWhatAFreshStartShows(t *testing.T) {
 				t.Fatalf("before the rewind the instance does not show the events about to be lost:\n%v", before)
 			}
 
-			pub2 := NewPublisher(c, PublisherOptions{}) // the old one's lanes went back in time too
+			pub2 := NewPublisher(c, PublisherOptions{IDs: ids}) // the old one's lanes went back in time too
 			after := []model.Event{
 				{TS: at(4 * time.Second), Workspace: "beta", Project: "web", Endpoint: "/responses", Credits: 50, Status: 200},
 				{TS: at(3 * time.Second), Workspace: "epsilon", Project: "web", Endpoint: "/responses", Credits: 20, Status: 200},
@@ -242,7 +243,7 @@ func TestARewoundRedisShowsWhatAFreshStartShows(t *testing.T) {
 				if err := flushAll(ctx, c); err != nil {
 					t.Fatal(err)
 				}
-				midPeriod(t, c) // the flush took the period rule too: the same again
+				midPeriodBy(t, c, StoreOptions{IDs: ids}) // the flush took the period rule too: the same again
 				// More written after the flush than it lost: the credits shown
 				// overall went up, acme's went down.
 				after = append(after, model.Event{TS: at(2 * time.Second), Workspace: "zeta", Project: "web", Endpoint: "/responses", Credits: 9_000, Status: 200})
@@ -351,11 +352,13 @@ func TestAPeriodConfigChangeShowsWhatAFreshStartShows(t *testing.T) {
 	// Periods that put now mid-period, so the events of the last ten minutes
 	// are in this one at any hour (from 00:00 to 00:10 on the 1st, under
 	// calendar months, gamma's were the previous period's and it was no OUT)
-	mid := midPeriod(t, c)
 	base := time.Now()
+	ids, early := backdated(base.Add(-15 * time.Minute))
+	mid := midPeriodBy(t, c, early)
 	at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
-	store := allocate(t, c, map[string]int64{"acme": 10_000, "gamma": 1_000})
-	if err := NewPublisher(c, PublisherOptions{}).TrackBatch(ctx, []model.Event{
+	store := allocateBy(t, c, StoreOptions{IDs: ids}, nil)
+	allocateBy(t, c, early, map[string]int64{"acme": 10_000, "gamma": 1_000})
+	if err := NewPublisher(c, PublisherOptions{IDs: ids}).TrackBatch(ctx, []model.Event{
 		{TS: at(10 * time.Minute), Workspace: "gamma", Endpoint: "/responses", Credits: 30, Status: 200},
 		{TS: at(8 * time.Minute), Workspace: "gamma", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted, Req: "gamma-402"},
 		{TS: at(7 * time.Minute), Workspace: "acme", Endpoint: "/responses", Credits: 400, Status: 200},

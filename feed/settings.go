@@ -44,6 +44,10 @@ type StoreOptions struct {
 	Now func() time.Time
 	// MaxLen trims the stream like the publisher does (DefaultMaxLen); < 0 never.
 	MaxLen int64
+	// IDs, when set, writes the settings entries' stream ids from Now
+	// (ClockIDs, shared with the publishers of the same stream); nil: Redis's
+	// clock.
+	IDs *ClockIDs
 }
 
 func (o *StoreOptions) fill() {
@@ -252,9 +256,11 @@ func (s *SettingsStore) update(ctx context.Context, field string, compute func(r
 			if err := ev.Validate(); err != nil {
 				return fmt.Errorf("settings entry: %w", err)
 			}
+			s.opt.IDs.lock()
+			defer s.opt.IDs.unlock()
 			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 				pipe.HSet(ctx, key, field, val)
-				a := &redis.XAddArgs{Stream: s.keys.Stream(), ID: "*", Values: ev.Fields()}
+				a := &redis.XAddArgs{Stream: s.keys.Stream(), ID: s.opt.IDs.id(ev.TS), Values: ev.Fields()}
 				if s.opt.MaxLen > 0 {
 					a.MaxLen, a.Approx = s.opt.MaxLen, true
 				}

@@ -91,15 +91,16 @@ func TestLargeChargesInOneBucketAreOneStep(t *testing.T) {
 	c := srv.Client()
 	// the charges inside the period at any hour CI runs, and 385 h at most left
 	// in it: less than the 459 h the 991,716 credits left last at 2,160/h
-	rule := midPeriod(t, c)
+	base := time.Now()
+	ids, early := backdated(base.Add(-25 * time.Minute))
+	rule := midPeriodBy(t, c, early)
 	ctx := context.Background()
-	if err := NewSettingsStore(c, StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1_000_000}); err != nil {
+	if err := NewSettingsStore(c, early).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1_000_000}); err != nil {
 		t.Fatal(err)
 	}
 	w := startInstance(t, srv, SubscriberOptions{})
 	w.settled(srv, "W, started before the charges")
-	pub := NewPublisher(c, PublisherOptions{})
-	base := time.Now()
+	pub := NewPublisher(c, PublisherOptions{IDs: ids})
 	var evs []model.Event
 	for ago := 20 * time.Minute; ago >= time.Minute; ago -= 5 * time.Second {
 		evs = append(evs, model.Event{TS: base.Add(-ago).UnixMilli(), Workspace: "acme", Endpoint: "/mave/chat", Credits: 3, Status: 200})

@@ -647,7 +647,7 @@ func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upt
 	err := ReadHistory(ctx, s.c, s.keys, upto, at, model.History, limit, func(evs []model.Event, from time.Time, read int64, done bool) bool {
 		sent = done
 		for i := range evs {
-			if ts := time.UnixMilli(evs[i].TS); ts.Before(oldest) {
+			if ts := time.UnixMilli(evs[i].At()); ts.Before(oldest) {
 				oldest = ts
 			}
 		}

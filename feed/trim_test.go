@@ -38,14 +38,15 @@ func TestATrimmedStreamShowsWhatAFreshStartShows(t *testing.T) {
 			ctx := context.Background()
 			// the events of the last ten minutes inside one period at any hour
 			// (in a month's first ten minutes some were the previous period's)
-			midPeriod(t, c)
 			base := time.Now()
+			ids, early := backdated(base.Add(-15 * time.Minute))
+			midPeriodBy(t, c, early)
 			at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
-			allocate(t, c, map[string]int64{"acme": 10_000, "beta": 1_000, "gamma": 1_000})
-			pub := NewPublisher(c, PublisherOptions{MaxLen: -1})
+			allocateBy(t, c, early, map[string]int64{"acme": 10_000, "beta": 1_000, "gamma": 1_000})
+			pub := NewPublisher(c, PublisherOptions{MaxLen: -1, IDs: ids})
 			track := func(evs ...model.Event) {
 				t.Helper()
-				if err := pub.TrackBatch(ctx, evs); err != nil {
+				if err := pub.TrackBatch(ctx, inTimeOrder(evs)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -172,12 +173,13 @@ func TestAStreamCutShortIsNoQuietHour(t *testing.T) {
 	srv := feedtest.StartReal(t, "XINFO's entries-added needs redis-server")
 	c := srv.Client()
 	ctx := context.Background()
-	if err := NewSettingsStore(c, StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1_000_000}); err != nil {
+	base := time.Now()
+	ids, early := backdated(base.Add(-time.Hour))
+	if err := NewSettingsStore(c, early).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1_000_000}); err != nil {
 		t.Fatal(err)
 	}
-	base := time.Now()
 	// 10 credits every 2 s for 20 minutes: 18,000 credits/h
-	pub := NewPublisher(c, PublisherOptions{MaxLen: -1})
+	pub := NewPublisher(c, PublisherOptions{MaxLen: -1, IDs: ids})
 	evs := make([]model.Event, 600)
 	for i := range evs {
 		evs[i] = model.Event{TS: base.Add(-time.Duration(600-i) * 2 * time.Second).UnixMilli(), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 10, Status: 200}
@@ -492,8 +494,9 @@ func TestAHealBesideATrimIsNamedATrim(t *testing.T) {
 	ctx := context.Background()
 	base := time.Now()
 	at := func(ago time.Duration) int64 { return base.Add(-ago).UnixMilli() }
-	allocate(t, c, map[string]int64{"acme": 10_000, "gamma": 1_000})
-	if err := NewPublisher(c, PublisherOptions{MaxLen: -1}).TrackBatch(ctx, []model.Event{
+	ids, early := backdated(base.Add(-15 * time.Minute))
+	allocateBy(t, c, early, map[string]int64{"acme": 10_000, "gamma": 1_000})
+	if err := NewPublisher(c, PublisherOptions{MaxLen: -1, IDs: ids}).TrackBatch(ctx, []model.Event{
 		{TS: at(10 * time.Minute), Workspace: "gamma", Project: "web", Endpoint: "/responses", Credits: 30, Status: 200},
 		{TS: at(8 * time.Minute), Workspace: "gamma", Project: "web", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted, Req: "gamma-402"},
 		{TS: at(3 * time.Minute), Workspace: "acme", Project: "batch", Endpoint: "/focus-groups", Credits: 900, Status: 200},

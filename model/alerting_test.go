@@ -535,7 +535,7 @@ func TestAUsedUpCapIsSaidOnceInItsOwnWords(t *testing.T) {
 	lc := newLifecycle()
 	for i := range 11 { // 1,100 of 1,000 over ten minutes: used up
 		e := use("acme", "", "/responses", 100, time.Duration(i)*time.Minute)
-		e.ID = fmt.Sprintf("%d-0", t0.UnixMilli()+int64(i+1))
+		e.ID = fmt.Sprintf("%d-0", e.TS) // written when its ts says (Event.At)
 		l.Apply(&e)
 	}
 	now := t0.Add(11 * time.Minute)

@@ -24,22 +24,23 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 			w = l.own(w)
 		}
 		inPeriod := l.period.Contains(e.TS)
-		if w != nil && e.TS > w.lastTS && inPeriod {
-			w.lastTS = e.TS // newest first: once per workspace at most
-			l.rerank(w)     // it moves in ByLastEvent
+		at := e.At() // as Apply dates it
+		if w != nil && at > w.lastTS && inPeriod {
+			w.lastTS = at // newest first: once per workspace at most
+			l.rerank(w)   // it moves in ByLastEvent
 		}
 		if e.Kind == KindUsage && e.Credits != 0 {
-			l.all.charge(e.TS, e.Credits)
+			l.all.charge(at, e.Credits)
 			if w != nil {
 				if w.burn == nil {
 					w.burn = new(burnRing)
 				}
-				w.burn.charge(e.TS, e.Credits)
+				w.burn.charge(at, e.Credits)
 				if p := w.projects[e.Project]; p != nil && p.limited() {
 					if p.burn == nil {
 						p.burn = new(burnRing)
 					}
-					p.burn.charge(e.TS, e.Credits)
+					p.burn.charge(at, e.Credits)
 				}
 			}
 		}

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // MaxClockSkew is how far ahead of this clock a stream entry's time may be
 // before it is from the future: within it the clocks merely disagree (and the
@@ -66,19 +69,21 @@ func AheadWords(d time.Duration) string {
 // dates the event instead: a producer whose clock runs 20 minutes slow would
 // otherwise show a workspace burning thousands of credits a second as "idle,
 // 0/h, last event 20 min ago" and make check --stale call a live feed stale
-// (README, "Whose clock dates an event"). The burn and the row's age still
-// take ts (the demo's and the tests' clocks run apart from Redis's).
+// (README, "Whose clock dates an event"). The burn, idle and the row's age
+// take the same time (Event.At).
 const MaxClockBehind = time.Minute
 
 // idTimeFloor: stream ids whose milliseconds are below it (before 2001-09-09)
 // carry no wall-clock time (hand-made ids such as "1-0"), so they date nothing.
 const idTimeFloor = 1_000_000_000_000
 
-// TrustedTime is when an event counts for freshness (check --stale, the
-// newest entries read), in unix ms: its ts, unless that is after idMs
-// (a producer's clock running fast cannot date an event after the server
-// took it) or more than MaxClockBehind before it (one running slow cannot date
-// it long before); then idMs. idMs 0 or a hand-made id's time: ts alone.
+// TrustedTime is when an event happened as far as mavtop can tell, in unix
+// ms: what dates its freshness (check --stale, the newest entries read), its
+// burn, idle and its workspace's age (Event.At). It is its ts, unless that
+// is after idMs (a producer's clock running fast cannot date an event after
+// the server took it) or more than MaxClockBehind before it (one running
+// slow cannot date it long before); then idMs. idMs 0 or a hand-made id's
+// time: ts alone.
 func TrustedTime(ts, idMs int64) int64 {
 	if idMs < idTimeFloor {
 		return ts
@@ -87,6 +92,19 @@ func TrustedTime(ts, idMs int64) int64 {
 		return idMs
 	}
 	return ts
+}
+
+// At is when the event happened as far as mavtop can tell (TrustedTime of
+// its ts and the time in its stream id), in unix ms: it dates the burn,
+// idle, a row's age and freshness. The billing period is still its TS's
+// (the producer chose the counters' key by its own clock). An event without
+// an id (not read from the stream) or with a hand-made one: TS.
+func (e *Event) At() int64 {
+	ms, _, ok := ParseStreamID(e.ID)
+	if !ok || ms > math.MaxInt64 {
+		return e.TS
+	}
+	return TrustedTime(e.TS, int64(ms))
 }
 
 // EventTime is when an entry's event happened as far as freshness can tell:

@@ -466,15 +466,16 @@ func (l *Ledger) Apply(e *Event) {
 		return
 	}
 	l.counts.Applied++
-	if e.TS < l.observedFrom {
-		l.observedFrom = e.TS // burn windows reach back to the oldest event counted
+	at := e.At() // the burn, idle and the row's age: Redis's clock when the producer's is wrong
+	if at < l.observedFrom {
+		l.observedFrom = at // burn windows reach back to the oldest event counted
 	}
-	if e.TS > l.lastRead {
-		l.lastRead = e.TS
+	if at > l.lastRead {
+		l.lastRead = at
 	}
 	w := l.workspace(e.Workspace)
-	if e.TS > w.lastTS {
-		w.lastTS = e.TS
+	if at > w.lastTS {
+		w.lastTS = at
 	}
 	if e.Kind == KindRecharge {
 		w.recharged += e.Credits
@@ -498,11 +499,11 @@ func (l *Ledger) Apply(e *Event) {
 		l.addEndpoint(e.Endpoint, e.Credits)
 	}
 	if e.Credits != 0 {
-		w.charge(e.TS, e.Credits)
+		w.charge(at, e.Credits)
 		if p.limited() {
-			chargeRing(&p.burn, e.TS, e.Credits)
+			chargeRing(&p.burn, at, e.Credits)
 		}
-		l.all.charge(e.TS, e.Credits)
+		l.all.charge(at, e.Credits)
 	}
 	switch {
 	case e.Status == 402:

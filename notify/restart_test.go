@@ -51,18 +51,24 @@ func TestARestartedWatcherJudgesRunOutLikeOneThatWatched(t *testing.T) {
 	// rule puts all of it mid-period, with days left to run out in. Under the
 	// default rule the test failed in a month's last 20 minutes (the period
 	// ended before the workspace could run out) and moved t0 in its first.
-	rule := notifytest.NewUsage(t, srv.Client()).MidPeriod()
 	t0 := now.Add(-40 * time.Minute).Truncate(time.Second) // whole ms, as event times are
+	// every entry's id by the test's clock (feed.ClockIDs), as a producer on
+	// time writes it: the burn is dated by the ids (model.Event.At); the
+	// settings before the clock starts
+	ids := new(feed.ClockIDs)
+	u := notifytest.NewUsageAt(t, srv.Client(), func() time.Time { return t0.Add(-time.Minute) }, ids)
+	rule := u.MidPeriod()
 	period := rule.At(t0).Key
 	clock := &fixedClock{t: t0}
-	setUp(t, srv, model.Settings{Allocation: 2000}, 0)
+	u.Set("acme", model.Settings{Allocation: 2000})
+	u.Spend("acme", 0)
 	rc := newReceiver(t)
 	// leases run on the same clock, which jumps minutes: long enough that
 	// none runs out while its holder is alive
 	long := func(o *WatcherOptions) { o.Lease, o.Alert.ReFireAfter = 2*time.Hour, time.Minute }
 	a := startClocked(t, srv, "continuous", rc.srv.URL, clock.Now, long)
 	b := startClocked(t, srv, "restarted", rc.srv.URL, clock.Now, long)
-	pub := feed.NewPublisher(srv.Client(), feed.PublisherOptions{})
+	pub := feed.NewPublisher(srv.Client(), feed.PublisherOptions{IDs: ids})
 	var last model.Event
 	charge := int64(10)
 	spend := func(at time.Time) {

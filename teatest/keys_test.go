@@ -148,7 +148,7 @@ func TestQuitAsksWhileAJobRuns(t *testing.T) {
 func TestEstimatorQueuesAndCancelsAt80x24(t *testing.T) {
 	r, d := newLaunchRig(t, 80, 24)
 	ctx := context.Background()
-	if err := feed.NewSettingsStore(r.rdb, feed.StoreOptions{Now: clock}).SetWorkspace(ctx, "tight", model.Settings{Allocation: 50}); err != nil {
+	if err := feed.NewSettingsStore(r.rdb, feed.StoreOptions{Now: clock, IDs: d.IDs}).SetWorkspace(ctx, "tight", model.Settings{Allocation: 50}); err != nil {
 		t.Fatal(err)
 	}
 	r.waitFor("tight")

@@ -76,7 +76,7 @@ func TestRedisGoesAwayAndComesBack(t *testing.T) {
 	r.srv.Kill()
 	r.waitFor("reconnecting")
 	r.srv.Restart()
-	pub := feed.NewPublisher(r.srv.Client(), feed.PublisherOptions{Now: clock})
+	pub := feed.NewPublisher(r.srv.Client(), feed.PublisherOptions{Now: clock, IDs: r.ids})
 	for range 5 {
 		if err := pub.Track(context.Background(), model.Event{TS: now.Add(-time.Second).UnixMilli(), Workspace: "acme", Endpoint: "/mave/chat", Credits: 30, Status: 200}); err != nil {
 			t.Fatal(err)

@@ -46,6 +46,7 @@ type rig struct {
 	srv      *feedtest.Server
 	rdb      redis.UniversalClient
 	pub      *feed.Publisher
+	ids      *feed.ClockIDs // shared by every writer of the stream (feed.ClockIDs)
 	settings *feed.SettingsStore
 	hub      *feed.Hub
 	tm       *teatest.TestModel
@@ -59,8 +60,11 @@ func newRig(t *testing.T, w, h int, opts ...rigOption) *rig {
 	t.Helper()
 	r := &rig{t: t, srv: feedtest.Start(t)}
 	r.rdb = r.srv.Client()
-	r.pub = feed.NewPublisher(r.rdb, feed.PublisherOptions{Now: clock})
-	r.settings = feed.NewSettingsStore(r.rdb, feed.StoreOptions{Now: clock})
+	// every entry's id by the screens' clock, as a producer on time writes
+	// it: the burn and the age are dated by the ids (model.Event.At)
+	r.ids = new(feed.ClockIDs)
+	r.pub = feed.NewPublisher(r.rdb, feed.PublisherOptions{Now: clock, IDs: r.ids})
+	r.settings = feed.NewSettingsStore(r.rdb, feed.StoreOptions{Now: clock, IDs: r.ids})
 	r.start(w, h, opts...)
 	// what a test publishes from here on arrives live, after the start snapshot
 	r.waitFor("● connected")

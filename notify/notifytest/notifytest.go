@@ -28,11 +28,20 @@ type Usage struct {
 	t        testing.TB
 	settings *feed.SettingsStore
 	pub      *feed.Publisher
+	now      func() time.Time
 }
 
 // NewUsage returns a Usage writing through c.
 func NewUsage(t testing.TB, c redis.UniversalClient) *Usage {
-	return &Usage{t: t, settings: feed.NewSettingsStore(c, feed.StoreOptions{}), pub: feed.NewPublisher(c, feed.PublisherOptions{})}
+	return &Usage{t: t, settings: feed.NewSettingsStore(c, feed.StoreOptions{}), pub: feed.NewPublisher(c, feed.PublisherOptions{}), now: time.Now}
+}
+
+// NewUsageAt is NewUsage for a test whose clock is not Redis's: its entries
+// are dated by now, ts and stream id (ids, shared with the test's other
+// writers of the stream: feed.ClockIDs).
+func NewUsageAt(t testing.TB, c redis.UniversalClient, now func() time.Time, ids *feed.ClockIDs) *Usage {
+	return &Usage{t: t, settings: feed.NewSettingsStore(c, feed.StoreOptions{Now: now, IDs: ids}),
+		pub: feed.NewPublisher(c, feed.PublisherOptions{Now: now, IDs: ids}), now: now}
 }
 
 // Set stores a workspace's settings (its allocation, limits, thresholds);
@@ -68,7 +77,7 @@ func (u *Usage) MidPeriod() model.PeriodRule {
 // fails the test.
 func (u *Usage) Spend(ws string, credits int64) {
 	u.t.Helper()
-	if err := u.pub.Track(context.Background(), model.Event{TS: time.Now().UnixMilli(), Workspace: ws, Endpoint: "/responses",
+	if err := u.pub.Track(context.Background(), model.Event{TS: u.now().UnixMilli(), Workspace: ws, Endpoint: "/responses",
 		Credits: credits, Status: 200}); err != nil {
 		u.t.Fatal(err)
 	}

@@ -24,7 +24,14 @@
 // a start (the one the harness runs, so the same memory policy as main.go's
 // and the same start path), from its exec to its first frame showing a row;
 // MAVTOP_SCALE_CPU=FILE and MAVTOP_SCALE_TRACE=FILE write a CPU profile and an
-// execution trace of each start (FILE.0, FILE.1, …):
+// execution trace of each start (FILE.0, FILE.1, …); MAVTOP_SCALE_RATE=1000
+// has producers write while it starts, as the Steady harness's child does;
+// MAVTOP_SCALE_AB=BIN pairs each start with one of another build's test
+// binary (go test -c at the commit to compare), in alternating order, and
+// reports its CPU as ab-cpu-ms/op: on a loaded machine only starts in the
+// same minutes compare:
 //
 //	MAVTOP_SCALE=1 go test ./internal/scaleharness -run '^$' -bench FirstFrame -benchtime 5x
+//	(cd /tmp/old && go test -c -o /tmp/old.test ./internal/scaleharness)
+//	MAVTOP_SCALE=1 MAVTOP_SCALE_RATE=1000 MAVTOP_SCALE_AB=/tmp/old.test go test ./internal/scaleharness -run '^$' -bench FirstFrame -benchtime 6x
 package scaleharness

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,8 +29,8 @@ import (
 // fields that ran for 8–18 s in Redis at load 25) before the next start is
 // timed.
 //
-// MAVTOP_SCALE_CPU=FILE writes a CPU profile of each start's first 2 s (to
-// its first frame at most) in FILE.0, FILE.1, … (go tool pprof merges them),
+// MAVTOP_SCALE_CPU=FILE writes a CPU profile of each start to its first
+// frame in FILE.0, FILE.1, … (go tool pprof merges them),
 // MAVTOP_SCALE_TRACE=FILE an execution trace of each start to its first frame
 // (go tool trace FILE.0; -pprof=net shows what it waited for).
 //
@@ -47,6 +49,16 @@ import (
 // load 27, 3 of 5 such starts found Redis silent for 5 s ("ask which server
 // answers: i/o timeout") and retried.
 //
+// MAVTOP_SCALE_RATE=N has producers write N events/s (feed.Publisher, as
+// the Steady harness's) from before the first start to after the last: the
+// start the Steady harness measures, with a stream to follow and read back.
+//
+// MAVTOP_SCALE_AB=BIN pairs each start with one of BIN, another build's
+// test binary of this package (go test -c at the other commit), started in
+// alternating order on the same Redis: ab-cpu-ms/op is BIN's CPU to its
+// first frame, to compare with cpu-ms/op on a machine whose load moves (its
+// profiles and traces go to FILE.ab.0, …).
+//
 //	MAVTOP_SCALE=1 go test ./internal/scaleharness -run '^$' -bench FirstFrame -benchtime 5x
 func BenchmarkFirstFrame(b *testing.B) {
 	if os.Getenv("MAVTOP_SCALE") == "" {
@@ -60,35 +72,75 @@ func BenchmarkFirstFrame(b *testing.B) {
 	for _, k := range rdb.Keys(ctx, "*").Val() {
 		seeded[k] = true
 	}
-	var cpu, snap, frame time.Duration
-	b.ResetTimer()
-	for i := range b.N {
+	// MAVTOP_SCALE_AB: each start of this build is paired with one of
+	// another build's test binary, in alternating order, on the same Redis
+	// in the same minutes (the machine's load moves too much between two
+	// runs to compare their CPU).
+	other := os.Getenv("MAVTOP_SCALE_AB")
+	if rate := envInt("MAVTOP_SCALE_RATE", 0); rate > 0 {
+		// the Steady harness's start: producers writing while it starts
+		// (and so a stream for it to follow and read back)
+		pctx, stop := context.WithCancel(ctx)
+		var sent atomic.Int64
+		var wg sync.WaitGroup
+		produce(pctx, b, rdb, n, rate, &sent, &wg)
+		defer wg.Wait()
+		defer stop()
+	}
+	var cpu, snap, frame, cpuAB time.Duration
+	start := func(i int, bin string) (s, f string, c time.Duration) {
 		b.StopTimer()
 		resetTo(b, rdb, seeded)
 		var env []string
 		for _, name := range []string{"MAVTOP_SCALE_CPU", "MAVTOP_SCALE_TRACE"} {
 			if f := os.Getenv(name); f != "" {
+				if bin != os.Args[0] {
+					f += ".ab"
+				}
 				env = append(env, fmt.Sprintf("%s=%s.%d", name, f, i))
 			}
 		}
 		b.StartTimer()
-		cmd, lines := child(b, addr, append(env, "MAVTOP_SCALE_EXIT=first-frame")...)
-		s := expect(b, lines, "snapshot", 5*time.Minute)
-		f := expect(b, lines, "first-frame", 5*time.Minute)
+		cmd, lines := childOf(b, bin, addr, append(env, "MAVTOP_SCALE_EXIT=first-frame")...)
+		s = expect(b, lines, "snapshot", 5*time.Minute)
+		f = expect(b, lines, "first-frame", 5*time.Minute)
 		b.StopTimer()
 		_ = cmd.Wait()
+		// "first-frame 796 ms, 1040 ms of CPU"
+		if _, cs, ok := strings.Cut(f, ", "); ok {
+			c = time.Duration(leadingInt(cs)) * time.Millisecond
+		}
+		b.StartTimer()
+		return s, f, c
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if other != "" && i%2 == 1 { // the other build first every other start
+			b.StopTimer()
+			s, f, c := start(i, other)
+			cpuAB += c
+			b.Logf("start %d, %s: %s; %s; load average %s", i, other, s, f, loadavg())
+			b.StartTimer()
+		}
+		s, f, c := start(i, os.Args[0])
 		snap += time.Duration(leadingInt(s)) * time.Millisecond
 		frame += time.Duration(leadingInt(f)) * time.Millisecond
-		// "first-frame 796 ms, 1040 ms of CPU"
-		if _, c, ok := strings.Cut(f, ", "); ok {
-			cpu += time.Duration(leadingInt(c)) * time.Millisecond
-		}
+		cpu += c
 		b.Logf("start %d: %s; %s; load average %s", i, s, f, loadavg())
-		b.StartTimer()
+		if other != "" && i%2 == 0 {
+			b.StopTimer()
+			s, f, c := start(i, other)
+			cpuAB += c
+			b.Logf("start %d, %s: %s; %s; load average %s", i, other, s, f, loadavg())
+			b.StartTimer()
+		}
 	}
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(frame.Milliseconds())/float64(b.N), "frame-ms/op")
 	b.ReportMetric(float64(snap.Milliseconds())/float64(b.N), "snapshot-ms/op")
+	if other != "" {
+		b.ReportMetric(float64(cpuAB.Milliseconds())/float64(b.N), "ab-cpu-ms/op")
+	}
 }
 
 // resetTo deletes every key not in seeded (what a start wrote: the

@@ -153,7 +153,13 @@ func fillHour(t *testing.T, rdb *redis.Client, entries, n int, now time.Time) {
 // child runs the dashboard in a child process (this test binary, TestChild)
 // and returns its process and its "SCALE ..." lines.
 func child(t testing.TB, addr string, env ...string) (*exec.Cmd, <-chan string) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.v", "-test.timeout=0")
+	return childOf(t, os.Args[0], addr, env...)
+}
+
+// childOf is child run from the test binary bin (another build's, for
+// BenchmarkFirstFrame's MAVTOP_SCALE_AB).
+func childOf(t testing.TB, bin, addr string, env ...string) (*exec.Cmd, <-chan string) {
+	cmd := exec.Command(bin, "-test.run=^TestChild$", "-test.v", "-test.timeout=0")
 	cmd.Env = append(os.Environ(), append(env, "MAVTOP_SCALE_CHILD="+addr)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -266,36 +272,7 @@ func TestSteady(t *testing.T) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	wg.Add(1)
-	go func() { // the producers: rate events/s in batches every 50 ms
-		defer wg.Done()
-		// MAVTOP_SCALE_MAXLEN: the producers' MAXLEN ~ (feed.DefaultMaxLen,
-		// 1M entries: at 1,000 events/s less than an hour after ~17 minutes)
-		pub := feed.NewPublisher(rdb, feed.PublisherOptions{MaxLen: int64(envInt("MAVTOP_SCALE_MAXLEN", 0))})
-		per := max(rate/20, 1)
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		evs := make([]model.Event, per)
-		k := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			ts := time.Now().UnixMilli()
-			for i := range evs {
-				evs[i] = modeltest.Event(k, n, ts)
-				evs[i].ID = ""
-				k += 7919 // a prime stride: every workspace in turn, scattered
-			}
-			if err := pub.TrackBatch(ctx, evs); err != nil && ctx.Err() == nil {
-				t.Errorf("publish: %v", err)
-				return
-			}
-			sent.Add(int64(len(evs)))
-		}
-	}()
+	produce(ctx, t, rdb, n, rate, &sent, &wg)
 	cmd, lines := child(t, addr)
 	started := time.Now()
 	t.Logf("%s", expect(t, lines, "first-frame", 5*time.Minute))
@@ -334,6 +311,8 @@ func TestChild(t *testing.T) {
 		from, span := time.Duration(envInt("MAVTOP_SCALE_CPU_FROM", 0))*time.Second, 2*time.Second
 		if from > 0 {
 			span = time.Minute
+		} else if os.Getenv("MAVTOP_SCALE_EXIT") == "first-frame" {
+			span = time.Hour // to the first frame: the child ends there
 		}
 		time.AfterFunc(from, func() {
 			out, err := os.Create(f)
@@ -443,3 +422,39 @@ func (f *frames) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*frames)(nil)
+
+// produce runs the producers until ctx ends: rate events/s over n
+// workspaces in batches every 50 ms through feed.Publisher (counters,
+// digest and stream, as mavtop's producers write them), counted in sent.
+func produce(ctx context.Context, t testing.TB, rdb *redis.Client, n, rate int, sent *atomic.Int64, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() { // the producers: rate events/s in batches every 50 ms
+		defer wg.Done()
+		// MAVTOP_SCALE_MAXLEN: the producers' MAXLEN ~ (feed.DefaultMaxLen,
+		// 1M entries: at 1,000 events/s less than an hour after ~17 minutes)
+		pub := feed.NewPublisher(rdb, feed.PublisherOptions{MaxLen: int64(envInt("MAVTOP_SCALE_MAXLEN", 0))})
+		per := max(rate/20, 1)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		evs := make([]model.Event, per)
+		k := 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			ts := time.Now().UnixMilli()
+			for i := range evs {
+				evs[i] = modeltest.Event(k, n, ts)
+				evs[i].ID = ""
+				k += 7919 // a prime stride: every workspace in turn, scattered
+			}
+			if err := pub.TrackBatch(ctx, evs); err != nil && ctx.Err() == nil {
+				t.Errorf("publish: %v", err)
+				return
+			}
+			sent.Add(int64(len(evs)))
+		}
+	}()
+}

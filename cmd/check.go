@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -276,7 +277,12 @@ func checkRows(ctx context.Context, c redis.UniversalClient, keys feed.Keys, res
 	var rows []wsRow
 	var remaining []int64 // each row's Remaining points here: one allocation, not one a row
 	err := judgeWorkspaces(ctx, c, keys, res, defaults, now, stream,
-		func(n int) { rows, remaining = make([]wsRow, n), make([]int64, n) },
+		func(n int) {
+			rows, remaining = make([]wsRow, n), make([]int64, n)
+			// 440 bytes a row, written once: huge pages, not a fault
+			// every 4 KiB in a fresh process (memlimit.AdviseHuge)
+			memlimit.AdviseHuge(unsafe.Pointer(unsafe.SliceData(rows)), uintptr(n)*unsafe.Sizeof(wsRow{}))
+		},
 		func(i int, j *model.Judged) { judgeRowInto(&rows[i], j, &remaining[i]) })
 	markRefusedUnreadable(rows, res.Snap)
 	return rows, err

@@ -1,0 +1,27 @@
+package memlimit
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// hugePage is the size of a transparent huge page on linux/amd64 and arm64.
+const hugePage = 2 << 20
+
+// AdviseHuge asks the kernel to back the whole 2 MiB pages inside the n bytes
+// at p with transparent huge pages (madvise MADV_HUGEPAGE), before they are
+// first written. For a large slice a one-shot command fills once (check's
+// rows: 44 MB at 100k workspaces), in a fresh process each 4 KiB page was a
+// fault of its own (11k faults, ~150 ms of CPU at load 16–19), a huge page
+// is one fault per 2 MiB. Pages already written, and systems without
+// transparent huge pages (or with them "never"), are left as they are: the
+// advice is best effort and its error ignored. The memory stays the Go
+// heap's (the collector frees it as any).
+func AdviseHuge(p unsafe.Pointer, n uintptr) {
+	start := (uintptr(p) + hugePage - 1) &^ (hugePage - 1)
+	end := (uintptr(p) + n) &^ (hugePage - 1)
+	if end <= start {
+		return
+	}
+	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, start, end-start, 14) // MADV_HUGEPAGE
+}

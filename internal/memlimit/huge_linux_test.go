@@ -1,0 +1,66 @@
+package memlimit
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// TestAdviseHugeMarksTheRange: after AdviseHuge the mapping holding the
+// whole 2 MiB pages of a fresh 16 MiB slice carries the kernel's "hg" flag
+// (VM_HUGEPAGE, /proc/self/smaps), which a no-op advice leaves off.
+func TestAdviseHugeMarksTheRange(t *testing.T) {
+	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || strings.Contains(string(b), "[never]") {
+		t.Skip("no transparent huge pages here")
+	}
+	buf := make([]byte, 16<<20)
+	AdviseHuge(unsafe.Pointer(unsafe.SliceData(buf)), uintptr(len(buf)))
+	at := (uintptr(unsafe.Pointer(unsafe.SliceData(buf))) + hugePage - 1) &^ (hugePage - 1)
+	flags, ok := vmFlags(t, at)
+	if !ok {
+		t.Fatalf("no mapping holds %#x", at)
+	}
+	if !slicesContains(strings.Fields(flags), "hg") {
+		t.Fatalf("mapping of %#x: VmFlags %q, want hg (MADV_HUGEPAGE)", at, flags)
+	}
+	buf[len(buf)-1] = 1 // kept alive until here
+}
+
+// vmFlags returns the VmFlags line of the mapping of /proc/self/smaps that
+// holds addr.
+func vmFlags(t *testing.T, addr uintptr) (string, bool) {
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	in := false
+	for sc.Scan() {
+		line := sc.Text()
+		if lo, hi, ok := strings.Cut(strings.Fields(line+" ")[0], "-"); ok && !strings.HasSuffix(lo, ":") {
+			l, err1 := strconv.ParseUint(lo, 16, 64)
+			h, err2 := strconv.ParseUint(hi, 16, 64)
+			if err1 == nil && err2 == nil {
+				in = uint64(addr) >= l && uint64(addr) < h
+				continue
+			}
+		}
+		if in && strings.HasPrefix(line, "VmFlags:") {
+			return strings.TrimPrefix(line, "VmFlags:"), true
+		}
+	}
+	return "", false
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package memlimit
+
+import "unsafe"
+
+// AdviseHuge does nothing here: transparent huge pages are Linux's (see
+// huge_linux.go).
+func AdviseHuge(p unsafe.Pointer, n uintptr) {}

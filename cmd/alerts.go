@@ -111,7 +111,7 @@ else is a usage error (exit code 2).`,
 			var firing model.FiringCount
 			for i := range rows {
 				if e := &rows[i]; e.status == model.AlertFiring {
-					firing.Add(e.workspace, e.level)
+					firing.AddAlert(e.id, e.level, e.summary)
 				}
 			}
 			if firing.Alerts > 0 {

@@ -688,6 +688,9 @@ func (t *AlertTransition) Summary(period string) string {
 }
 
 func (a *Alert) where() string {
+	if a.Workspace == "" {
+		return FeedAlertName(a.ID) // never an empty subject
+	}
 	if a.Project != "" {
 		return a.Workspace + "/" + a.Project
 	}

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ type lifeIndex struct {
 	// firing counts the workspace), the feed's, and by level (the worst)
 	firing   int
 	wsFiring map[string]int
-	feed     int
+	feed     map[string]string // feed alert firing (id) → what it says
 	levels   map[model.Level]int
 	// deliveries counts the entries by what their delivery says (Entry's
 	// Delivery): the one every entry shares is said once (Lifecycle's
@@ -104,7 +105,7 @@ func scoreNewerFirst(a, b scoredItem) bool {
 func (x *lifeIndex) reset(period string) {
 	*x = lifeIndex{period: period, rev: x.rev, changed: true, scoresChanged: true,
 		byTime: newTree(entryNewerFirst), byKey: newTree(entryByKey), in: map[string]*Entry{},
-		wsFiring: map[string]int{}, levels: map[model.Level]int{}, deliveries: map[string]int{},
+		wsFiring: map[string]int{}, feed: map[string]string{}, levels: map[model.Level]int{}, deliveries: map[string]int{},
 		scored: newTree(scoreNewerFirst), scoreOf: map[string]scoredItem{}}
 }
 
@@ -164,7 +165,11 @@ func (x *lifeIndex) count(e *Entry, d int) {
 	}
 	ws := idWorkspace(e.Alert.ID)
 	if ws == "" {
-		x.feed += d
+		if d > 0 {
+			x.feed[e.Alert.ID] = cmp.Or(e.Summary, e.Alert.Note)
+		} else {
+			delete(x.feed, e.Alert.ID)
+		}
 		return
 	}
 	if x.wsFiring[ws] += d; x.wsFiring[ws] == 0 {
@@ -174,7 +179,10 @@ func (x *lifeIndex) count(e *Entry, d int) {
 
 // firingCount is the firing count the pane and the header say.
 func (x *lifeIndex) firingCount() model.FiringCount {
-	c := model.FiringCount{Alerts: x.firing, Workspaces: len(x.wsFiring), Feed: x.feed > 0}
+	c := model.FiringCount{Alerts: x.firing, Workspaces: len(x.wsFiring)}
+	for id, cause := range x.feed {
+		c.NameFeed(model.FeedAlertName(id), cause)
+	}
 	for l := range x.levels {
 		c.Worst = max(c.Worst, l)
 	}
@@ -218,15 +226,7 @@ func lifecycleKey(id string) string {
 // idWorkspace is the workspace of an alert id ("<period>/<workspace>/…";
 // "-" and none: "", the feed's), as the pane reads it.
 func idWorkspace(id string) string {
-	_, rest, ok := strings.Cut(id, "/")
-	if !ok {
-		return ""
-	}
-	ws, _, ok := strings.Cut(rest, "/")
-	if !ok || ws == "-" {
-		return ""
-	}
-	return ws
+	return model.IDWorkspace(id)
 }
 
 // noRecord is the empty record of the entries a tree is searched with.

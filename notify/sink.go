@@ -252,6 +252,11 @@ func (c *chat) Name() string { return c.name }
 // Send posts the summary, titled with the status, through shoutrrr.
 func (c *chat) Send(ctx context.Context, p *Payload) error {
 	title := "mavtop " + string(p.Status) + ": " + string(p.Kind)
+	if p.Workspace == "" {
+		// the feed's alerts by their name ("feed reset", "feed stale"): the
+		// kind alone does not say which re-read it was
+		title = "mavtop " + string(p.Status) + ": " + model.FeedAlertName(p.ID)
+	}
 	msg := p.Summary
 	if p.Status == model.AlertFiring {
 		msg = "🔥 " + msg

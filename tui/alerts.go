@@ -140,7 +140,7 @@ func newSliceRows(entries []LifecycleEntry) *sliceRows {
 		}
 		r.listed[lifecycleKey(es[i].ID)] = true
 		if e := &es[i]; e.Status == model.AlertFiring {
-			r.firing.Add(e.workspace(), e.Level)
+			r.firing.AddAlert(e.ID, e.Level, e.Summary)
 		}
 	}
 	return r
@@ -179,7 +179,7 @@ func (l Lifecycle) Firing() model.FiringCount {
 	var c model.FiringCount
 	for i := range l.Entries {
 		if e := &l.Entries[i]; e.Status == model.AlertFiring {
-			c.Add(e.workspace(), e.Level)
+			c.AddAlert(e.ID, e.Level, e.Summary)
 		}
 	}
 	return c

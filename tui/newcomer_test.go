@@ -12,6 +12,48 @@ import (
 	"mavtop/model"
 )
 
+// TestHeaderNamesTheFeedAlertAndItsCause: after a FLUSHALL the header read
+// "✖ the feed firing" (and `mavtop alerts` "the feed firing (1 alert
+// firing)"): nothing an operator can act on. It names the alert
+// (model.FeedAlertName) and, where there is room, what it says.
+func TestHeaderNamesTheFeedAlertAndItsCause(t *testing.T) {
+	note := "Redis lost data mavtop had read (reset / data lost: flushed, deleted or restored): counters re-read, −3,000 credits"
+	life := Lifecycle{Entries: []LifecycleEntry{
+		{ID: model.AlertID("2026-11", "", "", model.AlertResync, "reset"), Status: model.AlertFiring, Level: model.LevelCritical, Summary: note},
+	}}
+	for _, c := range []struct {
+		w    int
+		want string
+	}{{80, "▲ feed reset firing"}, {250, "▲ feed reset (" + note + ") firing"}} {
+		m := busyApp(t, c.w, 24)
+		m = update(t, m, LifecycleMsg{Lifecycle: life})
+		s := ansi.Strip(m.header.View())
+		if !strings.Contains(s, c.want) {
+			t.Errorf("%d columns: header %q lacks %q", c.w, s, c.want)
+		}
+		if strings.Contains(s, "the feed firing") || strings.Contains(s, " feed firing") {
+			t.Errorf("%d columns: header %q says the feed fires without naming the alert", c.w, s)
+		}
+	}
+	// the other feed alerts and an id of no kind known are named too
+	for id, want := range map[string]string{
+		model.AlertID("2026-11", "", "", model.AlertStale, ""):                "feed stale",
+		model.AlertID("2026-11", "", "", model.AlertResync, "restart") + "~2": "feed restart",
+		model.AlertID("2026-11", "", "", model.AlertResync, "drift"):          "feed drift",
+		model.AlertID("2026-11", "", "", "what", "x"):                         "feed alert",
+		"junk": "feed alert",
+	} {
+		var f model.FiringCount
+		f.AddAlert(id, model.LevelWarn, "")
+		if got := f.Short(); got != want+" firing" {
+			t.Errorf("%s: short %q, want %q", id, got, want+" firing")
+		}
+		if got := f.String(); got != want+" firing" {
+			t.Errorf("%s: words %q, want %q", id, got, want+" firing")
+		}
+	}
+}
+
 // TestHeaderCountsWorkspacesFiring: "N firing" counts the workspaces with an
 // alert firing, and the feed, not the alerts: one workspace past its 50, 75
 // and 90 % thresholds is one thing to look at ("✖ 18 firing" with 6
@@ -35,7 +77,7 @@ func TestHeaderCountsWorkspacesFiring(t *testing.T) {
 	for _, c := range []struct {
 		w    int
 		want string
-	}{{80, "▲ feed + 2 ws firing"}, {200, "▲ the feed and 2 workspaces firing"}} {
+	}{{80, "▲ feed stale + 2 ws firing"}, {200, "▲ feed stale and 2 workspaces firing"}} {
 		m := busyApp(t, c.w, 24)
 		m = update(t, m, LifecycleMsg{Lifecycle: life})
 		if s := ansi.Strip(m.header.View()); !strings.Contains(s, c.want) {

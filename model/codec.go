@@ -201,8 +201,9 @@ func (e *Event) Validate() error {
 // cut, codes case-folded), so that the counters a producer writes use the same
 // names the stream's readers will. A producer is held to more than a reader:
 // Normalize also refuses a project that is no id and, for usage, an endpoint
-// that is no API path, because a reader would file those credits elsewhere.
-// On error (a *DecodeError) e is left as is.
+// that is no API path, because a reader would file those credits elsewhere,
+// and a recharge that adds nothing or carries a status or code
+// (validRecharge). On error (a *DecodeError) e is left as is.
 func (e *Event) Normalize() error {
 	if e.Project != "" && !IsID(e.Project) {
 		return bad("project", "%q is not 1–%d of [A-Za-z0-9._:-]", clip(e.Project), MaxIDLen)
@@ -210,12 +211,36 @@ func (e *Event) Normalize() error {
 	if e.Kind == KindUsage && (len(e.Endpoint) < 2 || e.Endpoint[0] != '/' || CleanEndpoint(e.Endpoint) != e.Endpoint) {
 		return bad("endpoint", "%q is not an API path like /focus-groups (at most %d bytes, no spaces)", clip(e.Endpoint), MaxEndpointLen)
 	}
+	if e.Kind == KindRecharge {
+		if err := validRecharge(e); err != nil {
+			return err
+		}
+	}
 	d, err := DecodeEvent(e.ID, e.FieldMap())
 	if err != nil {
 		return err
 	}
 	d.Repairs = 0 // repaired before writing: a reader has nothing left to repair
 	*e = d
+	return nil
+}
+
+// validRecharge is what a producer may record as a recharge (Normalize;
+// emit's --kind recharge, feed.Publisher): credits added, at least 1 (a
+// recharge of 0 records nothing and a negative one is no recharge), and no
+// HTTP status or API error code (a recharge is no API call: a 402 with it
+// would count credits added for a refusal; a refusal is a usage event).
+// Readers still take such entries (DecodeEvent): another producer's are
+// counted as they are.
+func validRecharge(e *Event) error {
+	switch {
+	case e.Credits <= 0:
+		return bad("credits", "%d: a recharge adds at least 1 credit", e.Credits)
+	case e.Status != 0:
+		return bad("status", "%d: a recharge is no API call (a refusal is a usage event)", e.Status)
+	case e.Code != "":
+		return bad("code", "%q: a recharge is no API call (a refusal is a usage event)", clip(e.Code))
+	}
 	return nil
 }
 

@@ -1088,12 +1088,17 @@ func (l *Ledger) MarkProjectsUnreadable(why map[string]string) {
 // (Settings.Unreadable, ProjectBudget.Unreadable: `settings "…" cannot be
 // read`), with why, in no particular order. It walks the workspaces once
 // without judging them.
+//
+// Of several reasons one workspace has, the one given is the most severe,
+// a documented order (issue 11; it was the least string): its used counter
+// (the whole level unknown), then its own settings, then its recharged
+// counter (only what the recharges decide unknown), then a project's budget
+// or credits, the first project in name order (its settings before its
+// credits). Several reasons for one figure keep the least in byte order of
+// what they name, the key then the field (Snapshot.MarkUnreadable and kin).
 func (l *Ledger) UnreadableWorkspaces(dst map[string]string) map[string]string {
 	for name, w := range l.ws {
 		why := w.unknownWhy(true)
-		if r := w.rechargedUnreadable; r != "" && (why == "" || r < why) {
-			why = r // what the recharges decide is unknown, the credits used are not
-		}
 		if why != "" {
 			if dst == nil {
 				dst = map[string]string{}
@@ -1111,20 +1116,31 @@ func (w *wsState) unknownWhy(projects bool) string {
 	if w.unreadable != "" {
 		return w.unreadable
 	}
-	if w.settings.Unreadable != "" || !projects || !w.limits {
+	if w.settings.Unreadable != "" || !projects {
 		return w.settings.Unreadable
 	}
-	why := ""
-	for _, p := range w.projects {
-		if u := p.budget.Unreadable; u != "" && (why == "" || u < why) {
-			why = u
+	if w.rechargedUnreadable != "" {
+		return w.rechargedUnreadable // what the recharges decide is unknown, the credits used are not
+	}
+	if !w.limits {
+		return ""
+	}
+	first, why := "", ""
+	for name, p := range w.projects {
+		if first != "" && name > first {
+			continue
 		}
-		if u := p.budget.UsageUnreadable; u != "" && p.budget.Limit > 0 && (why == "" || u < why) {
-			why = u
+		u := p.budget.Unreadable
+		if u == "" && p.budget.Limit > 0 {
+			u = p.budget.UsageUnreadable
+		}
+		if u != "" {
+			first, why = name, u
 		}
 	}
 	return why
 }
+
 
 // UsedByPending reports whether the project and endpoint credits are still
 // being read (see Snapshot.UsedByLater): a view of them says so instead of

@@ -1141,7 +1141,6 @@ func (w *wsState) unknownWhy(projects bool) string {
 	return why
 }
 
-
 // UsedByPending reports whether the project and endpoint credits are still
 // being read (see Snapshot.UsedByLater): a view of them says so instead of
 // showing zeros.

@@ -62,6 +62,10 @@ func TestInstancesThatDifferInSourceDoNotFight(t *testing.T) {
 		{"counters seeded by the first", []string{"--source", "counters"}, nil,
 			"", `source="counters mavera:credits_used:current_period:*"`, feed.SourceCounters},
 		{"auto alike", nil, []string{"--source", "auto"}, "", "source=stream", feed.SourceStream},
+		// both read the counters, each on its own poll (--counter-poll is
+		// no shared rule: which reading is newer is, by Redis's clock)
+		{"counters, polls apart", []string{"--source", "counters"}, []string{"--source", "auto", "--counter-poll", "3s"},
+			"", `source="counters mavera:credits_used:current_period:*"`, feed.SourceCounters},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,20 +114,19 @@ func TestInstancesThatDifferInSourceDoNotFight(t *testing.T) {
 					t.Errorf("the second instance does not say %q", tc.says)
 				}
 			}
-			// a workspace both sources see alike, crossing once both judge;
-			// not when both read the counters: each polls them (and the
-			// settings) on its own cadence, and one that has not polled yet
-			// resolves what the other fired ("removed from the settings"),
-			// a race of its own the stream's ids order (not fixed here)
-			if tc.judged == feed.SourceStream || tc.refused != "" {
-				usage.Set("late", model.Settings{Allocation: 1000})
-				usage.Spend("late", 950)
-				if err := srv.Client().Set(ctx, "mavera:credits_used:current_period:late", 950, 0).Err(); err != nil {
-					t.Fatal(err)
-				}
-				judge("late")
-				waitUntil(t, 60*time.Second, "late's firings", hook.Has(slices.Collect(maps.Keys(want))...))
+			// a workspace both sources see alike, crossing once both judge:
+			// when both read the counters, each polls them (and the
+			// settings) on its own cadence, and one that has not polled
+			// yet must not resolve what the other fired ("removed from the
+			// settings"): each reading carries Redis's TIME, and only one
+			// not older than the reading that fired resolves
+			usage.Set("late", model.Settings{Allocation: 1000})
+			usage.Spend("late", 950)
+			if err := srv.Client().Set(ctx, "mavera:credits_used:current_period:late", 950, 0).Err(); err != nil {
+				t.Fatal(err)
 			}
+			judge("late")
+			waitUntil(t, 60*time.Second, "late's firings", hook.Has(slices.Collect(maps.Keys(want))...))
 			time.Sleep(3 * time.Second) // three more cycles of each: a fight shows in them
 			waitUntil(t, 60*time.Second, "every delivery recorded", func() bool { return notifytest.Settled(ctx, store, period) })
 

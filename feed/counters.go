@@ -498,12 +498,30 @@ func counterSnapshot(res *SnapshotResult, read *CounterRead) *SnapshotResult {
 	return res
 }
 
+// serverTime returns Redis's clock now (TIME) as a model.ServerTimeID,
+// after (0) or plus one microsecond (1): "" when it cannot be read (a TIME
+// refused: the reading then orders nothing, as before).
+func serverTime(ctx context.Context, c redis.UniversalClient, plus int64) string {
+	t, err := c.Time(ctx).Result()
+	if err != nil {
+		return ""
+	}
+	return model.ServerTimeID(t.Unix(), int64(t.Nanosecond()/1000)+plus)
+}
+
 // snapshot reads every counter and the settings and starts a generation.
+// The snapshot's Read is the server's time before the reading and just
+// after it (model.ReadPosition): To is one microsecond past the TIME read
+// after the last read, so a later reading's From equal to it is later still.
 func (s *CounterSource) snapshot(ctx context.Context, reason Reason) (time.Duration, error) {
 	now := s.opt.Now()
+	from := serverTime(ctx, s.c, 0)
 	res, read, raw, err := ReadCounterSnapshot(ctx, s.c, s.keys, s.opt.Pattern, s.opt.ScanCount, s.opt.MaxKeys, now, s.rule)
 	if err != nil {
 		return 0, err
+	}
+	if to := serverTime(ctx, s.c, 1); from != "" && to != "" {
+		res.Snap.Read = model.ReadPosition{From: from, To: to}
 	}
 	s.gen++
 	s.rule, s.period, s.last, s.settings = res.Rule, res.Snap.Period, read.Used, raw
@@ -520,6 +538,7 @@ func (s *CounterSource) poll(ctx context.Context) (time.Duration, Reason, error)
 	if !now.Before(s.period.End) {
 		return 0, ReasonRollover, nil
 	}
+	from := serverTime(ctx, s.c, 0)
 	read, err := ReadCounters(ctx, s.c, s.opt.Pattern, s.opt.ScanCount, s.opt.MaxKeys)
 	if err != nil {
 		return 0, "", err
@@ -527,6 +546,10 @@ func (s *CounterSource) poll(ctx context.Context) (time.Duration, Reason, error)
 	raw, err := s.c.HGetAll(ctx, s.keys.Settings()).Result()
 	if err != nil {
 		return 0, "", fmt.Errorf("read settings: %w", err)
+	}
+	var pos model.ReadPosition
+	if to := serverTime(ctx, s.c, 1); from != "" && to != "" {
+		pos = model.ReadPosition{From: from, To: to}
 	}
 	for ws, old := range s.last {
 		if read.Used[ws] < old {
@@ -546,7 +569,7 @@ func (s *CounterSource) poll(ctx context.Context) (time.Duration, Reason, error)
 		}
 	}
 	s.last, s.settings = read.Used, raw
-	s.deliver(evs, now)
+	s.deliver(evs, now, pos)
 	return read.Took, "", nil
 }
 
@@ -562,9 +585,19 @@ func (s *CounterSource) readDirty(ctx context.Context, dirty map[string]bool) er
 		names = append(names, ws)
 		keys = append(keys, s.prefix+ws)
 	}
-	vals, err := s.c.MGet(ctx, keys...).Result()
-	if err != nil {
-		return fmt.Errorf("read counters: %w", err)
+	var mget *redis.SliceCmd
+	var at *redis.TimeCmd
+	if _, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		mget = p.MGet(ctx, keys...)
+		at = p.Time(ctx) // after the MGET: this reading's To
+		return nil
+	}); err != nil && mget.Err() != nil {
+		return fmt.Errorf("read counters: %w", mget.Err())
+	}
+	vals := mget.Val()
+	var pos model.ReadPosition
+	if t, err := at.Result(); err == nil {
+		pos.To = model.ServerTimeID(t.Unix(), int64(t.Nanosecond()/1000)+1)
 	}
 	now := s.opt.Now()
 	var evs []model.Event
@@ -582,7 +615,9 @@ func (s *CounterSource) readDirty(ctx context.Context, dirty map[string]bool) er
 			s.last[ws] = v
 		}
 	}
-	s.deliver(evs, now)
+	if len(evs) > 0 {
+		s.deliver(evs, now, pos) // nothing new: no reading to order by
+	}
 	return nil
 }
 
@@ -607,12 +642,18 @@ func (s *CounterSource) settingsEvents(raw map[string]string, now time.Time) []m
 	return evs
 }
 
-func (s *CounterSource) deliver(evs []model.Event, now time.Time) {
+// deliver hands over the events of a reading at pos: a BatchMsg with none
+// when pos is set (a poll that found nothing new still moves the ledger's
+// ReadTo), nothing without either.
+func (s *CounterSource) deliver(evs []model.Event, now time.Time, pos model.ReadPosition) {
 	if len(evs) == 0 {
+		if pos != (model.ReadPosition{}) {
+			s.handle(&BatchMsg{Gen: s.gen, Read: pos})
+		}
 		return
 	}
 	s.stats.Events += int64(len(evs))
-	s.handle(&BatchMsg{Gen: s.gen, Events: evs})
+	s.handle(&BatchMsg{Gen: s.gen, Events: evs, Read: pos})
 	st := s.stats
 	st.At = now
 	s.handle(&st)

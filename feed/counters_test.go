@@ -309,3 +309,79 @@ func TestUnreadableCountersAreNamedToViewers(t *testing.T) {
 		t.Fatalf("the re-read names %v, want %v", got, want)
 	}
 }
+
+// TestCounterReadingsAreOrderedByRedisClock: every reading of the Pattern 1
+// counters carries Redis's TIME before and after it (model.ReadPosition),
+// so that two instances polling on their own cadences know which of them
+// has read further (issue 11: one that had not polled yet resolved what the
+// other fired). The snapshot's From is not after a write made before it
+// and its To is after the TIME read once it is done; a poll that finds
+// nothing new still moves the ledger's reading forward, never back; a
+// reading begun after another's To holds every change that one held.
+func TestCounterReadingsAreOrderedByRedisClock(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	if err := c.Set(ctx, "mavera:credits_used:current_period:acme", 5, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	serverNow := func() string {
+		tm, err := c.Time(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return model.ServerTimeID(tm.Unix(), int64(tm.Nanosecond()/1000))
+	}
+	before := serverNow()
+	src, err := NewCounterSource(c, CounterOptions{Every: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runSource(t, src)
+	r.waitUsed(t, map[string]int64{"acme": 5}, "the snapshot")
+	read := func() (string, string) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.state.Ledger.ReadTo()
+	}
+	from0, to0 := read()
+	if from0 == "" || model.CompareStreamIDs(from0, before) < 0 || model.CompareStreamIDs(to0, from0) <= 0 {
+		t.Fatalf("the snapshot's reading: from %q to %q, want from at or after %q and to after it", from0, to0, before)
+	}
+	// nothing written: the polls move the reading forward all the same
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		from, to := read()
+		if model.CompareStreamIDs(from, to0) >= 0 && model.CompareStreamIDs(to, from) > 0 {
+			break
+		}
+		if model.CompareStreamIDs(from, from0) < 0 || model.CompareStreamIDs(to, to0) < 0 {
+			t.Fatalf("the reading went back: from %q to %q after from %q to %q", from, to, from0, to0)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no poll began after the snapshot's reading ended: from %q to %q (snapshot's to %q)", from, to, to0)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// a write, then a reading that began after it holds it
+	if err := c.IncrBy(ctx, "mavera:credits_used:current_period:acme", 7).Err(); err != nil {
+		t.Fatal(err)
+	}
+	wrote := serverNow()
+	for {
+		from, _ := read()
+		if model.CompareStreamIDs(from, wrote) > 0 {
+			if got := r.used()["acme"]; got != 12 {
+				t.Fatalf("a reading from %q, after the write at %q, holds acme %d, want 12 (what Redis holds)", from, wrote, got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no poll began after the write at %q", wrote)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v, err := c.Get(ctx, "mavera:credits_used:current_period:acme").Int64(); err != nil || v != 12 {
+		t.Fatalf("GET: %d %v", v, err)
+	}
+}

@@ -311,7 +311,7 @@ func (h *Hub) extendTail(m Msg) {
 	}
 	switch m := m.(type) {
 	case *BatchMsg:
-		h.tailEvents += len(m.Events)
+		h.tailEvents += max(len(m.Events), 1) // a counters poll's empty one too: the tail stays bounded
 	case *HistoryMsg:
 		h.tailEvents += len(m.Events)
 	case *AuditMsg:

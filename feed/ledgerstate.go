@@ -66,6 +66,7 @@ func (s *LedgerState) Apply(m Msg) bool {
 			return false // from before the snapshot that replaced it
 		}
 		s.Ledger.ApplyBatch(m.Events)
+		s.Ledger.AdvanceRead(m.Read)
 		return true
 	case *LedgerMsg:
 		s.Ledger, s.Gen, s.Source = m.Ledger, m.Gen, m.Source
@@ -96,6 +97,7 @@ func (s *LedgerState) ApplyEach(m *BatchMsg, after func(e *model.Event)) bool {
 		s.Ledger.Apply(&m.Events[i])
 		after(&m.Events[i])
 	}
+	s.Ledger.AdvanceRead(m.Read)
 	return true
 }
 

@@ -197,6 +197,11 @@ type BatchMsg struct {
 	Events []model.Event
 	// LastID is the id the subscriber resumes after (it may be a malformed entry's).
 	LastID string
+	// Read is, from the Pattern 1 counters, the reading these events came
+	// from (model.Ledger.AdvanceRead; From empty for a read of a few keys a
+	// notification named); a poll that found nothing new sends a batch
+	// with no events and its Read. Zero from the stream.
+	Read model.ReadPosition
 }
 
 // ConnState is the state of the subscriber's connection to Redis.

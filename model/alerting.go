@@ -579,11 +579,16 @@ type AlertRecord struct {
 	// FiredStream is the stream id the deciding ledger had read to when it
 	// fired: only a ledger that has read at least as far may resolve it, so an
 	// instance a moment behind never resolves what a faster one just fired.
+	// From the Pattern 1 counters, which have no stream id, it is the
+	// server time after the ledger's newest reading (ReadPosition.To, as a
+	// stream id), and "as far" is its last full reading's From
+	// (Ledger.ReadTo).
 	FiredStream string `json:"fired_stream,omitempty"`
 	// ResolvedStream is the stream id the deciding ledger had read to when it
 	// resolved: only a ledger that has read at least as far may fire its
 	// next episode, so an instance a moment behind (the allocation raise not
-	// read yet) never fires again what a faster one just resolved.
+	// read yet) never fires again what a faster one just resolved. From the
+	// counters, a server time as FiredStream.
 	ResolvedStream string `json:"resolved_stream,omitempty"`
 }
 

@@ -179,7 +179,11 @@ func (recs AlertRecords) set() records {
 // how soon moves only as the burn's window slides.
 func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, recs AlertRecords, runOut func(ws string, in time.Duration)) []AlertTransition {
 	known := recs.set()
-	period, stream := l.period.Key, l.streamID
+	// how far l has read: stream (its floor) is what the lifecycle rule
+	// compares with the position a record was decided at, seen (its
+	// ceiling) what a transition due now records (Ledger.ReadTo)
+	period := l.period.Key
+	stream, seen := l.ReadTo()
 	full := l.epoch != e.epoch || period != e.period || l.historyPending != e.histPending ||
 		l.usedByPending != e.usedByPending || CompareStreamIDs(stream, e.stream) < 0
 	// another ledger of the same epoch (a viewer's fresh copy of the hub's,
@@ -344,7 +348,7 @@ func (e *AlertEvaluator) Transitions(l *Ledger, now time.Time, h FeedHealth, rec
 	}
 	e.due = fresh(e.due, &e.dueMax, len(e.due))
 	e.blocked = fresh(e.blocked, &e.blockedMax, len(e.blocked))
-	return e.transitions(l, now, fa, known, period, stream)
+	return e.transitions(l, now, fa, known, period, stream, seen)
 }
 
 // fresh returns m, or a copy of it made for its keep entries when it held
@@ -485,8 +489,9 @@ func (e *AlertEvaluator) judge(id string, c *wsAlerts, known records, period, st
 }
 
 // transitions builds the transitions due, sorted by id, each alert judged
-// afresh at now (fa: the feed's own).
-func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, fa []Alert, known records, period, stream string) []AlertTransition {
+// afresh at now (fa: the feed's own), judged at the ledger's position stream
+// and recording seen (Ledger.ReadTo).
+func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, fa []Alert, known records, period, stream, seen string) []AlertTransition {
 	if len(e.due) == 0 {
 		return nil
 	}
@@ -527,19 +532,19 @@ func (e *AlertEvaluator) transitions(l *Ledger, now time.Time, fa []Alert, known
 				continue
 			}
 			if due, removed, _ := goneStep(rec, period, stream); due {
-				out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: stream, Removed: removed})
+				out = append(out, AlertTransition{Alert: rec.Alert, Status: AlertResolved, At: now, Stream: seen, Removed: removed})
 			}
 			continue
 		}
 		if a.Kind == AlertResync {
 			r := *a
 			if what, tid, _ := resyncStep(&r, id, e.idx, known, now); what != stepNone {
-				out = append(out, transitionOf(r, what, tid, stream, now))
+				out = append(out, transitionOf(r, what, tid, seen, now))
 			}
 			continue
 		}
 		if what, tid, _ := e.opt.decide(a.Condition, id, !feedKind(a.Kind), e.idx, known, stream, now); what != stepNone {
-			out = append(out, transitionOf(*a, what, tid, stream, now))
+			out = append(out, transitionOf(*a, what, tid, seen, now))
 		}
 	}
 	if cap(e.fresh) > freshKeep {

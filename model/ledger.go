@@ -37,8 +37,11 @@ type Ledger struct {
 	refusals  refusalRing
 	crossings []Crossing
 	streamID  string
-	counts    Counts
-	version   uint64 // bumped by every change, so readers can skip redrawing
+	// read is how far a ledger fed by the Pattern 1 counters has read
+	// (zero for the stream's: ReadTo)
+	read    ReadPosition
+	counts  Counts
+	version uint64 // bumped by every change, so readers can skip redrawing
 	// members is bumped when a workspace is added or a Seed drops one, so a
 	// reader's list of names (a filter's matches) knows it is stale even when
 	// the count is unchanged (a re-read where one went and another came)
@@ -306,6 +309,32 @@ func (l *Ledger) Period() Period { return l.period }
 
 // StreamID returns the id of the newest stream entry reflected in the ledger.
 func (l *Ledger) StreamID() string { return l.streamID }
+
+// ReadTo is how far the ledger has read, as the alert lifecycle orders
+// judgements (AlertRecord.FiredStream): from, every change Redis made before
+// it is in the ledger (a transition that undoes another's is made only by a
+// ledger whose from is not before the position recorded with that one);
+// seen, no change after it is (recorded with a transition made on it). Fed
+// by the stream both are its stream id; fed by the Pattern 1 counters they
+// are the ReadPosition of its readings (server times), From and To.
+func (l *Ledger) ReadTo() (from, seen string) {
+	if l.read.To != "" {
+		return l.read.From, l.read.To
+	}
+	return l.streamID, l.streamID
+}
+
+// AdvanceRead notes a reading of the Pattern 1 counters folded into the
+// ledger: p.From (when set: a full reading) and p.To each move forward,
+// never back (ReadTo).
+func (l *Ledger) AdvanceRead(p ReadPosition) {
+	if p.From != "" && CompareStreamIDs(p.From, l.read.From) > 0 {
+		l.read.From = p.From
+	}
+	if p.To != "" && CompareStreamIDs(p.To, l.read.To) > 0 {
+		l.read.To = p.To
+	}
+}
 
 // Counts returns the ledger's statistics.
 func (l *Ledger) Counts() Counts { return l.counts }
@@ -771,6 +800,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	}()
 	l.period = s.Period
 	l.streamID = s.StreamID
+	l.read = s.Read
 	l.unheld = nil // the counters read hold what they hold: the truth
 	l.usedByPending, l.usedByAt, l.usedByLog = s.UsedByLater, "", nil
 	if s.HistoryLater {

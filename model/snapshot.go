@@ -14,6 +14,10 @@ type Snapshot struct {
 	Period Period
 	// StreamID is the newest stream entry the counters include ("0-0" for none).
 	StreamID string
+	// Read is, for a read of the Pattern 1 counters (which have no stream
+	// id), the server's time before and after it (ReadPosition); zero for
+	// the stream contract's.
+	Read ReadPosition
 	// Used maps workspace → credits used (hash used:<period>).
 	Used map[string]int64
 	// UsedBy maps UsedByField(ws, project, endpoint) → credits (hash used_by:<period>).

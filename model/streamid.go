@@ -41,3 +41,25 @@ func CompareStreamIDs(a, b string) int {
 	}
 	return 0
 }
+
+// ReadPosition is how far a ledger fed by the Pattern 1 counters has read
+// Redis, by the server's clock (TIME, written as ServerTimeID gives it, so
+// that it orders as a stream id does and CompareStreamIDs orders it): From
+// is the server's time before its last full reading began (every change
+// Redis made before it is in the ledger), To a time after its newest
+// reading ended (no change after it is). The counters have no stream id to
+// order judgements by (issue 11: one instance that had not polled yet
+// resolved what another fired); two readings are ordered by these instead.
+// A ledger fed by the stream has none (zero): its stream id is both.
+type ReadPosition struct {
+	From, To string
+}
+
+// ServerTimeID writes a server time (Redis's TIME: seconds and
+// microseconds) as a stream id "<unix ms>-<µs within the ms>", so that
+// CompareStreamIDs orders two of them as the times are ordered, to the
+// microsecond.
+func ServerTimeID(sec, usec int64) string {
+	us := sec*1_000_000 + usec
+	return strconv.FormatInt(us/1000, 10) + "-" + strconv.FormatInt(us%1000, 10)
+}

@@ -586,6 +586,17 @@ func noteResync(rs []model.Resync, m *feed.SnapshotMsg, at time.Time) []model.Re
 // passes the lost one (feed_stale stayed firing after such a restart).
 func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]string) (map[string]*model.AlertRecord, bool) {
 	known := w.records
+	if w.source == feed.SourceCounters {
+		// Read from the Pattern 1 counters, the records' positions are
+		// Redis's clock (model.ReadPosition), not stream ids, and no stream
+		// holds the history: a counter that went down is read again
+		// (ReasonReset) and judged against as it stands
+		for id := range w.cleared {
+			*changed = append(*changed, id)
+		}
+		w.cleared, w.back = nil, false
+		return known, false
+	}
 	end, err := w.opt.Store.StreamEnd(ctx)
 	if err != nil {
 		w.setErr(err)

@@ -10,7 +10,10 @@
 //
 // MAVTOP_SCALE_WORKSPACES and MAVTOP_SCALE_ENTRIES change the sizes,
 // MAVTOP_SCALE_RATE the events/s, MAVTOP_SCALE_HEAP a directory for the
-// child's heap profiles (one a minute, for go tool pprof -base diffs),
+// child's heap profiles (one a minute, for go tool pprof -base diffs; with
+// MAVTOP_SCALE_HEAP_GC=1 each after a collection of its own, so a profile is
+// what is live then and the child's stderr says the live heap: the forced
+// collections move the memory limit, so that run's RSS is no policy figure),
 // MAVTOP_SCALE_CPU a file for a CPU profile of the child's first 2 s, or of
 // the minute from MAVTOP_SCALE_CPU_FROM seconds after its start,
 // MAVTOP_SCALE_AUDIT_EVERY the subscriber's audit cadence (1s brings the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
@@ -372,6 +373,19 @@ func TestChild(t *testing.T) {
 		go func() {
 			for i := 0; ; i++ {
 				time.Sleep(time.Minute)
+				if os.Getenv("MAVTOP_SCALE_HEAP_GC") != "" {
+					// the profile as of a collection of its own: what is
+					// live now, not what the last collection found (which
+					// counts what was allocated while it marked: ~10 s of
+					// marking at 25 MB/s on a loaded machine). Each forced
+					// collection lowers the memory policy's floor, so RSS
+					// figures of such a run are not the policy's.
+					runtime.GC()
+					var ms runtime.MemStats
+					runtime.ReadMemStats(&ms)
+					fmt.Fprintf(os.Stderr, "SCALE heap %d: live %.1f MB after a collection, %d collections\n",
+						i, float64(ms.HeapAlloc)/1e6, ms.NumGC)
+				}
 				f, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%02d.pprof", i)))
 				if err == nil {
 					_ = pprof.Lookup("heap").WriteTo(f, 0)

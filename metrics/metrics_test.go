@@ -194,7 +194,7 @@ func TestScrapeEqualsTheLedger(t *testing.T) {
 		refusal("acme", "web", "/responses", model.CodeCreditsExhausted),
 		refusedFG,
 		usage("beta", "x", "/responses", 600), chat,
-		model.Event{Workspace: "beta", Kind: model.KindRecharge, Credits: 200, Status: 200},
+		model.Event{Workspace: "beta", Kind: model.KindRecharge, Credits: 200},
 		usage("gamma", "", "/responses", 7),
 	)
 	waitFor(t, "the calibration", func() bool { return len(r.col.Calibration()) == 2 })

@@ -1,6 +1,9 @@
 package memlimit
 
 import (
+	"os"
+	"runtime"
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -24,4 +27,23 @@ func AdviseHuge(p unsafe.Pointer, n uintptr) {
 		return
 	}
 	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, start, end-start, 14) // MADV_HUGEPAGE
+}
+
+// reserveHuge makes the next n bytes of heap the process grows into backed
+// by transparent huge pages (AdviseHuge): it allocates them (fresh pages,
+// never written, so neither zeroed nor resident), advises them, and frees
+// them with one collection (of a heap that is small at a command's start),
+// so the allocations after it take their pages there. The runtime maps its
+// heap in growing steps of fresh mappings (which carry no advice), so no
+// advice given before an allocation reaches them would hold. Nothing is done
+// when the kernel's transparent huge pages are "never".
+func reserveHuge(n uintptr) {
+	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || strings.Contains(string(b), "[never]") {
+		return
+	}
+	b := make([]byte, n)
+	AdviseHuge(unsafe.Pointer(unsafe.SliceData(b)), n)
+	runtime.KeepAlive(b)
+	b = nil
+	runtime.GC()
 }

@@ -29,6 +29,28 @@ func TestAdviseHugeMarksTheRange(t *testing.T) {
 	buf[len(buf)-1] = 1 // kept alive until here
 }
 
+// TestReserveHugeBacksTheHeapAfterIt: after reserveHuge the heap's next
+// large allocation lies in a mapping carrying "hg" (MADV_HUGEPAGE): the
+// runtime maps its heap in fresh mappings, which no advice given before they
+// exist reaches, so only the reservation (allocated, advised, freed) puts
+// the advice where the next allocations go.
+func TestReserveHugeBacksTheHeapAfterIt(t *testing.T) {
+	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || strings.Contains(string(b), "[never]") {
+		t.Skip("no transparent huge pages here")
+	}
+	reserveHuge(128 << 20)
+	buf := make([]byte, 64<<20) // larger than any gap a test's small heap has
+	at := (uintptr(unsafe.Pointer(unsafe.SliceData(buf))) + hugePage - 1) &^ (hugePage - 1)
+	flags, ok := vmFlags(t, at)
+	if !ok {
+		t.Fatalf("no mapping holds %#x", at)
+	}
+	if !slicesContains(strings.Fields(flags), "hg") {
+		t.Fatalf("mapping of %#x: VmFlags %q, want hg (MADV_HUGEPAGE)", at, flags)
+	}
+	buf[len(buf)-1] = 1 // kept alive until here
+}
+
 // vmFlags returns the VmFlags line of the mapping of /proc/self/smaps that
 // holds addr.
 func vmFlags(t *testing.T, addr uintptr) (string, bool) {

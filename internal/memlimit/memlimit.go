@@ -162,8 +162,10 @@ type Policy struct {
 // GOMEMLIMIT (any value, "off" included), a soft memory limit re-computed by
 // Limit after every garbage collection from the second on (see state.after)
 // from the lower live heap of the last two (see floor) and held at the
-// highest of the last Hold. Call it once, at start.
+// highest of the last Hold. Call it once, at start: it marks the process as
+// mavtop's own, whose first OneShot reserves huge pages (OneShotHuge).
 func Apply(getenv func(string) string) *Policy {
+	mainProcess.Store(true)
 	p := &Policy{GCPercent: GCPercent}
 	if v := getenv("GOGC"); v != "" {
 		p.GCPercent = debug.SetGCPercent(-1) // read what the runtime parsed…

@@ -3,6 +3,7 @@ package memlimit
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -32,7 +33,9 @@ func AdviseHuge(p unsafe.Pointer, n uintptr) {
 // reserveHuge makes the next n bytes of heap the process grows into backed
 // by transparent huge pages (AdviseHuge): it allocates them (fresh pages,
 // never written, so neither zeroed nor resident), advises them, and frees
-// them with one collection (of a heap that is small at a command's start),
+// them with one collection (of a heap that is small at a command's start;
+// the only one: the collector is off meanwhile, so Apply's policy, which
+// sets no limit before its second, sets none),
 // so the allocations after it take their pages there. The runtime maps its
 // heap in growing steps of fresh mappings (which carry no advice), so no
 // advice given before an allocation reaches them would hold. Nothing is done
@@ -41,6 +44,9 @@ func reserveHuge(n uintptr) {
 	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || strings.Contains(string(b), "[never]") {
 		return
 	}
+	// no collection of its own while the reservation is live (GOGC=400
+	// of a start's heap is a few MB): one, forced, frees it
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	b := make([]byte, n)
 	AdviseHuge(unsafe.Pointer(unsafe.SliceData(b)), n)
 	runtime.KeepAlive(b)

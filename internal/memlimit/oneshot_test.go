@@ -75,3 +75,32 @@ func TestOneShotResumesAtTheFirstCollection(t *testing.T) {
 		t.Fatalf("after undo: GOGC %d, want %d", gc(), GCPercent)
 	}
 }
+
+// TestOneShotReservesWithOneCollection: in mavtop's own process (Apply
+// called) the first OneShot reserves its huge pages (reserveHuge) with one
+// collection, its own, forced: the reservation's allocation must not start
+// another, which Apply's policy counted as its second and answered with a
+// limit of a few MB (a 100k check then collected six times), and the
+// collector is off after it, as without one.
+func TestOneShotReservesWithOneCollection(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer mainProcess.Store(mainProcess.Load())
+	mainProcess.Store(true)
+	oneShot.Lock()
+	oneShot.reserved = false
+	oneShot.Unlock()
+	gc := func() int { v := debug.SetGCPercent(-1); debug.SetGCPercent(v); return v }
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.NumGC
+	undo := OneShot(func(string) string { return "" })
+	defer undo()
+	runtime.ReadMemStats(&ms)
+	if got := ms.NumGC - before; got > 1 {
+		t.Fatalf("%d collections while OneShot reserved its pages, want at most 1", got)
+	}
+	if gc() != -1 {
+		t.Fatalf("under OneShot after its reservation: GOGC %d, want -1", gc())
+	}
+}

@@ -11,7 +11,10 @@ import (
 type JobRecord struct {
 	// ID is the stream entry's id.
 	ID string
-	// At is when the call ended (the event's producer time).
+	// At is when the call ended as far as mavtop can tell: the event's
+	// trusted time (model.Event.At: its producer's ts, or its stream id's
+	// time, Redis's clock, when the ts is later than it or more than
+	// model.MaxClockBehind before it).
 	At time.Time
 	// Workspace and Project say whose credits it used.
 	Workspace, Project string
@@ -41,7 +44,7 @@ func JobFromEvent(e *model.Event) (JobRecord, bool) {
 	if e.Kind != model.KindUsage || !op.Valid() {
 		return JobRecord{}, false
 	}
-	return JobRecord{ID: e.ID, At: time.UnixMilli(e.TS), Workspace: e.Workspace, Project: e.Project, Op: op,
+	return JobRecord{ID: e.ID, At: time.UnixMilli(e.At()), Workspace: e.Workspace, Project: e.Project, Op: op,
 		Estimate: e.Est, Actual: e.Credits, Status: e.Status, Code: e.Code, Req: e.Req}, true
 }
 

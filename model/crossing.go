@@ -38,7 +38,9 @@ type Crossing struct {
 	// Level is the level the crossing takes the workspace (or project) to, by
 	// the same rule as Assess: the gauge and the alert always agree.
 	Level Level
-	// TS is the time of the event that crossed it (unix ms).
+	// TS is when the event that crossed it happened (unix ms), as mavtop
+	// can tell: its trusted time (Event.At, TrustedTime of its ts and its
+	// stream id's time), never a producer's ts hours off.
 	TS int64
 	// Period is the billing period it fired in (its key, "2026-11").
 	Period string

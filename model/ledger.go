@@ -147,7 +147,7 @@ type Counts struct {
 // is pending (see Ledger.usedByLog).
 type projCredit struct {
 	id, ws, project, endpoint string
-	credits, ts               int64
+	credits, ts               int64 // ts: the event's trusted time (Event.At)
 }
 
 type wsState struct {
@@ -520,7 +520,7 @@ func (l *Ledger) Apply(e *Event) {
 		// used_by is being read: which of these credits it holds is known
 		// only with its id, so SeedUsedBy adds them then
 		l.usedByLog = append(l.usedByLog, projCredit{id: e.ID, ws: w.name, project: p.name,
-			endpoint: strings.Clone(e.Endpoint), credits: e.Credits, ts: e.TS})
+			endpoint: strings.Clone(e.Endpoint), credits: e.Credits, ts: at})
 	case l.usedByAt == "" || e.ID == "" || CompareStreamIDs(e.ID, l.usedByAt) > 0:
 		l.usedByAt = ""
 		p.used += e.Credits
@@ -548,11 +548,13 @@ func (l *Ledger) Apply(e *Event) {
 			}
 		}
 	}
+	// a crossing is dated by the trusted time, as the burn is: a producer's
+	// clock hours off (or a hostile ts) cannot date it hours away
 	if w.used >= w.nextAt {
-		l.fire(w, e.TS)
+		l.fire(w, at)
 	}
 	if p.used >= p.nextAt {
-		l.fireProject(w, p, e.TS)
+		l.fireProject(w, p, at)
 	}
 	l.rerank(w)
 }
@@ -710,14 +712,17 @@ func (l *Ledger) applySettings(e *Event) {
 		return // the billing-period config: the feed re-reads counters for it
 	}
 	// a value present but unreadable makes the workspace (or project)
-	// unknown, as a Seed of it does: never the old value kept, never unset
+	// unknown, as a Seed of it does: never the old value kept, never unset.
+	// The crossings a change fires are dated by its trusted time (Event.At),
+	// not by the ts its writer put on it.
+	at := e.At()
 	if e.Project == "" {
 		s, err := DecodeSettings(e.Msg)
 		if err != nil {
 			l.counts.BadSettings++
 			s = Settings{Unreadable: UnreadableSettings(e.Workspace, err)}
 		}
-		l.SetSettings(e.Workspace, s, e.TS)
+		l.SetSettings(e.Workspace, s, at)
 		return
 	}
 	b, err := DecodeBudget(e.Msg)
@@ -725,11 +730,12 @@ func (l *Ledger) applySettings(e *Event) {
 		l.counts.BadSettings++
 		b = ProjectBudget{Unreadable: UnreadableSettings(ProjectKey(e.Workspace, e.Project), err)}
 	}
-	l.SetBudget(e.Workspace, e.Project, b, e.TS)
+	l.SetBudget(e.Workspace, e.Project, b, at)
 }
 
 // SetSettings replaces a workspace's settings. Lines the workspace is now past
-// fire (a lowered allocation is news); ts stamps those crossings.
+// fire (a lowered allocation is news); ts (unix ms) stamps those crossings:
+// the change's trusted time (Event.At) when it comes from the stream.
 func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	l.version++
 	w := l.workspace(ws)
@@ -758,7 +764,8 @@ func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	l.rerank(w)
 }
 
-// SetBudget replaces a project's budget inside a workspace.
+// SetBudget replaces a project's budget inside a workspace; ts (unix ms)
+// stamps the crossings it fires, as SetSettings's.
 func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 	l.version++
 	w := l.workspace(ws)

@@ -77,6 +77,15 @@ type Refusal struct {
 	By    Budget
 }
 
+// At is when the 402 happened as far as mavtop can tell (unix ms): its
+// event's trusted time (Event.At: its ts, unless that is later than its
+// stream id's time or more than MaxClockBehind before it, then the id's
+// time, Redis's clock). The 402 log's and the detail pane's time column show
+// it, so a producer whose clock is hours off (or a hostile ts) cannot put a
+// 402 that just happened hours in the past or in the future. Which period the
+// 402 counts in is still its ts's.
+func (r *Refusal) At() int64 { return r.Event.At() }
+
 // Why says in one sentence who refused the call and why, as far as mavtop
 // knows: "project training refused: budget exceeded; no usage limit is set
 // for it in mavtop" — never a cause it cannot know. The 402 log's selected

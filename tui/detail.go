@@ -238,7 +238,7 @@ func (d *Detail) layout() []string {
 		// what support asks for first (code, request id), whole; the
 		// message beside them when it fits, else wrapped on lines of its own
 		ev := &r.Event
-		line := fmt.Sprintf("  %s  %-17s %-20s %-10s %-15s", time.UnixMilli(ev.TS).Local().Format("15:04:05"), model.Sanitize(orDash(ev.Code)),
+		line := fmt.Sprintf("  %s  %-17s %-20s %-10s %-15s", refusalTime(&r), model.Sanitize(orDash(ev.Code)),
 			model.Sanitize(orDash(ev.Req)), shortName(orDash(ev.Project), 10), model.Sanitize(ev.Endpoint))
 		msg := quoted(ev.Msg)
 		if by := r.By.String(); d.width <= 0 || cellWidth(line)+1+cellWidth(by) <= d.width {

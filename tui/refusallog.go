@@ -93,6 +93,13 @@ func refusalKey(e *model.Refusal) string {
 	return fmt.Sprintf("%d/%s/%s/%s", e.Event.TS, e.Event.Workspace, e.Event.Req, e.Event.Code)
 }
 
+// refusalTime is the clock time a 402 row shows: when it happened as far as
+// mavtop can tell (model.Refusal.At: Redis's clock when the producer's ts
+// disagrees with it), local, "15:04:05".
+func refusalTime(r *model.Refusal) string {
+	return time.UnixMilli(r.At()).Local().Format("15:04:05")
+}
+
 // Refresh takes the latest refusals from the ledger; the selected one stays
 // selected as newer ones arrive above it.
 //
@@ -306,7 +313,7 @@ func (r *RefusalLog) facts(sel *model.Refusal, all bool) string {
 		add(model.Sanitize(ev.Workspace))
 	}
 	if all {
-		for _, f := range []struct{ head, s string }{{"refused by", sel.By.String()}, {"endpoint", model.Sanitize(ev.Endpoint)}, {"time", time.UnixMilli(ev.TS).Local().Format("15:04:05")}} {
+		for _, f := range []struct{ head, s string }{{"refused by", sel.By.String()}, {"endpoint", model.Sanitize(ev.Endpoint)}, {"time", refusalTime(sel)}} {
 			if !whole[f.head] {
 				add(f.s)
 			}
@@ -348,7 +355,7 @@ func (r RefusalLog) full() string {
 	add(r.st.Warn.Render, "→ ", u.Message)
 	add(r.st.Dim.Render, "  ", u.ActionURL)
 	add(r.st.Dim.Render, "  ", fmt.Sprintf("%s · %s · %s · %d of %d · enter/esc: back to the list", model.Sanitize(sel.Why()), model.Sanitize(ev.Endpoint),
-		time.UnixMilli(ev.TS).Local().Format("15:04:05"), r.cur.pos+1, len(r.rows)))
+		refusalTime(sel), r.cur.pos+1, len(r.rows)))
 	return strings.Join(lines[:min(len(lines), r.height)], "\n")
 }
 
@@ -386,7 +393,7 @@ func (r *RefusalLog) columns() []logColumn {
 	// Ids from other producers, up to 128 bytes, are shortened in the middle.
 	reqW := min(max(inner/5, 20), 24)
 	all := []logColumn{
-		{"time", 8, func(e *model.Refusal) string { return time.UnixMilli(e.Event.TS).Local().Format("15:04:05") }, cutEnd},
+		{"time", 8, refusalTime, cutEnd},
 		{"workspace", wsW, func(e *model.Refusal) string { return e.Event.Workspace }, cutMid},
 		{"project", 12, func(e *model.Refusal) string { return orDash(e.Event.Project) }, cutMid},
 		{"endpoint", 15, func(e *model.Refusal) string { return e.Event.Endpoint }, cutEnd},

@@ -85,3 +85,18 @@ func TestWaitingState(t *testing.T) {
 		}
 	}
 }
+
+// TestAJobIsDatedByTheTrustedTime (issue 11): the job log's time is when the
+// launch ended as mavtop can tell (model.Event.At), not a producer's ts that
+// is hours off: a launch Redis took at 12:00:00 whose tracker's clock ran
+// 3 h ahead (or behind, or wrote ts 0) is listed at 12:00:00.
+func TestAJobIsDatedByTheTrustedTime(t *testing.T) {
+	redis := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, ts := range []int64{redis.Add(3 * time.Hour).UnixMilli(), redis.Add(-3 * time.Hour).UnixMilli(), 0} {
+		e := launch(1, "chat", 5, 4, 200)
+		e.ID, e.TS = fmt.Sprintf("%d-0", redis.UnixMilli()), ts
+		if r, ok := JobFromEvent(&e); !ok || !r.At.Equal(redis) {
+			t.Errorf("ts %v: the job is at %v, want the stream id's time %v", time.UnixMilli(ts).UTC(), r.At.UTC(), redis)
+		}
+	}
+}

@@ -97,3 +97,42 @@ func TestAProducerAheadDatesNoAlert(t *testing.T) {
 		within("the webhook payload's at", at.Add(999*time.Millisecond)) // RFC 3339: whole seconds
 	}
 }
+
+// TestA402FromASlowProducerAfterARaiseIsOut (issue 11): refused with
+// credits_exhausted at its allocation of 100, a workspace's allocation is
+// raised to 1,000 (raised_at stamped now), then refused again by a producer
+// whose clock runs 3 h slow: Redis takes the 402 after the raise. check and
+// budget show order the 402 by its trusted time (the id's, model.Event.At),
+// as the dashboard does live: OUT (exhausted, CRITICAL). Before, its ts put
+// it 3 h before the raise, which ended it: "ok". Real redis-server.
+func TestA402FromASlowProducerAfterARaiseIsOut(t *testing.T) {
+	f := newFixture(t)
+	usage := notifytest.NewUsage(t, f.c)
+	p := usage.MidPeriod().At(time.Now())
+	f.allocate(t, 100, "w")
+	f.track(t, model.Event{TS: time.Now().Add(-2 * time.Second).UnixMilli(), Workspace: "w", Endpoint: "/responses", Credits: 100, Status: 200},
+		model.Event{TS: time.Now().Add(-time.Second).UnixMilli(), Workspace: "w", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted})
+	set, err := f.store.UpdateWorkspace(f.ctx, "w", func(s *model.Settings) error { s.Allocation = 1000; return nil })
+	if err != nil || set.RaisedAt == 0 {
+		t.Fatalf("raise: %+v %v", set, err)
+	}
+	for time.Now().UnixMilli() <= set.RaisedAt { // the 402 is taken after the raise, to the millisecond
+		time.Sleep(time.Millisecond)
+	}
+	ts := time.Now().Add(-3 * time.Hour)
+	if !p.Contains(ts.UnixMilli()) {
+		t.Fatalf("the 402's ts %v is outside the period %s: MidPeriod puts now mid-period", ts, p.Key)
+	}
+	f.track(t, model.Event{TS: ts.UnixMilli(), Workspace: "w", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted})
+	var js surfaceJSON
+	out, _, code := runMavtop(t, "check", "--redis="+f.srv.URL, "--json", "w")
+	decodeInto(t, out, &js)
+	if len(js.Workspaces) != 1 || js.Workspaces[0].Level != "exhausted" || code != checkCritical {
+		t.Errorf("check: exit %d, %s; want w exhausted, CRITICAL: the 402 came after the raise", code, out)
+	}
+	out, _, _ = runMavtop(t, "budget", "show", "--redis="+f.srv.URL, "--json", "w")
+	decodeInto(t, out, &js)
+	if len(js.Workspaces) != 1 || js.Workspaces[0].Level != "exhausted" {
+		t.Errorf("budget show: %s; want w exhausted", out)
+	}
+}

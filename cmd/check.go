@@ -254,7 +254,7 @@ func orderRefusalsOf(ctx context.Context, c redis.UniversalClient, keys feed.Key
 			for i := range evs {
 				e := &evs[i]
 				if _, ok := seeded[e.Workspace]; !ok {
-					if credits[e.Workspace] && p.Contains(e.TS) && (e.Kind == model.KindRecharge || s.Settings[e.Workspace].RaisedAt > e.TS) {
+					if credits[e.Workspace] && p.Contains(e.TS) && (e.Kind == model.KindRecharge || s.Settings[e.Workspace].RaisedAt > e.At()) {
 						if late == nil {
 							late = map[string]int64{}
 						}

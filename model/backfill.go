@@ -47,7 +47,7 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 		if w == nil || !inPeriod {
 			continue
 		}
-		l.backfillRefusing(w, e)
+		l.backfillRefusing(w, e, at)
 		if e.Refused() {
 			p := w.project(e.Project)
 			class := ClassOf(e.Code)
@@ -81,8 +81,13 @@ const (
 // other refusals only; a budget_exceeded also ends at a raise (or removal) of
 // the usage limit that gave it, newer than it by the hash's stamps
 // (limitRaisedAfter).
-func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
-	if w.settings.RaisedAt > e.TS && w.hist&histCredits == 0 {
+//
+// e is ordered against the hash's stamps by at, its trusted time (Event.At,
+// unix ms), not its ts: a 402 Redis took after a raise, from a producer whose
+// clock runs hours slow, is after the raise, as Apply (stream order) has it
+// live.
+func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
+	if w.settings.RaisedAt > at && w.hist&histCredits == 0 {
 		// the allocation was raised after e (the settings hash says when):
 		// credits added, newer than e and all that follows
 		l.decideBlocked(w, false)
@@ -112,7 +117,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
 		case decided:
 		case e.Code == CodeCreditsExhausted:
 			decided = w.hist&histCredits != 0
-		case e.Code == CodeBudgetExceeded && limitRaisedAfter(w, p, e.TS):
+		case e.Code == CodeBudgetExceeded && limitRaisedAfter(w, p, at):
 			p.setRefusing(e.Code, false) // decided by the newer raise, as a success would
 			decided = true
 		default:
@@ -131,7 +136,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event) {
 }
 
 // limitRaisedAfter reports whether a usage limit that may have given project
-// p a budget_exceeded 402 at ts was raised or removed after it, by the
+// p a budget_exceeded 402 at ts (its trusted time, unix ms) was raised or removed after it, by the
 // settings hash's stamps (ProjectBudget.RaisedAt, Settings.LimitRaisedAt): the
 // project's own, or its workspace's unless the project's own limit refused
 // it. The hash holds the workspace's limit after the raise only: a project

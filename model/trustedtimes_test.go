@@ -126,3 +126,43 @@ func TestAProducerClockDatesNoCrossingSettingsChangeOr402(t *testing.T) {
 		})
 	}
 }
+
+// TestAProducerClockOrdersNo402AgainstARaise (issue 11): whether a
+// credits_exhausted 402 came before or after the allocation's raise
+// (Settings.RaisedAt, stamped by mavtop's clock when `budget set` raised it)
+// decides OUT when the history is read back at a start (Backfill). The 402
+// is ordered by its trusted time (Event.At), as live (Apply, in stream
+// order) it is: a 402 Redis took a minute after the raise, from a producer
+// 3 h behind, keeps the workspace OUT; one Redis took a minute before it,
+// from a producer 3 h ahead, is ended by it.
+func TestAProducerClockOrdersNo402AgainstARaise(t *testing.T) {
+	raised := t0.Add(-10 * time.Minute)
+	for _, tc := range []struct {
+		name      string
+		redis     time.Duration // the 402's id time, from the raise
+		skew      time.Duration // its ts, from its id time
+		wantBlock bool
+	}{
+		{"after the raise, 3 h behind", time.Minute, -3 * time.Hour, true},
+		{"after the raise, on time", time.Minute, 0, true},
+		{"before the raise, 3 h ahead", -time.Minute, 3 * time.Hour, false},
+		{"before the raise, on time", -time.Minute, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := raised.Add(tc.redis)
+			e := refusal("acme", "", CodeCreditsExhausted, 0)
+			e.ID, e.TS = fmt.Sprintf("%d-0", id.UnixMilli()), id.Add(tc.skew).UnixMilli()
+			l := NewLedger(MonthlyUTC, t0)
+			s := &Snapshot{Period: MonthlyUTC.At(t0), StreamID: fmt.Sprintf("%d-0", t0.UnixMilli()),
+				Settings: map[string]Settings{"acme": {Allocation: 1500, RaisedAt: raised.UnixMilli()}},
+				Used:     map[string]int64{"acme": 1000},
+				Refused:  map[string]int64{RefusedField("acme", "", CodeCreditsExhausted): 1}}
+			l.Seed(s, t0)
+			l.Backfill([]Event{e}, t0.Add(-time.Hour))
+			if got, _ := l.Summary("acme"); got.Blocked != tc.wantBlock {
+				t.Errorf("read back: OUT %v, want %v (402 taken by Redis at %v, its ts %v, the raise at %v)",
+					got.Blocked, tc.wantBlock, id.UTC(), time.UnixMilli(e.TS).UTC(), raised.UTC())
+			}
+		})
+	}
+}

@@ -96,7 +96,10 @@ func TrustedTime(ts, idMs int64) int64 {
 
 // At is when the event happened as far as mavtop can tell (TrustedTime of
 // its ts and the time in its stream id), in unix ms: it dates the burn,
-// idle, a row's age and freshness. The billing period is still its TS's
+// idle, a row's age, freshness, the crossings the event fires (Crossing.TS,
+// a settings or budget entry's too), the 402 log's row (Refusal.At) and a
+// launch in the estimator's job log, and orders a 402 read back against a
+// raise of the allocation or a limit (Backfill). The billing period is still its TS's
 // (the producer chose the counters' key by its own clock). An event without
 // an id (not read from the stream) or with a hand-made one: TS.
 func (e *Event) At() int64 {

@@ -136,10 +136,10 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 }
 
 // limitRaisedAfter reports whether a usage limit that may have given project
-// p a budget_exceeded 402 at ts (its trusted time, unix ms) was raised or removed after it, by the
-// settings hash's stamps (ProjectBudget.RaisedAt, Settings.LimitRaisedAt): the
-// project's own, or its workspace's unless the project's own limit refused
-// it. The hash holds the workspace's limit after the raise only: a project
+// p a budget_exceeded 402 at ts (its trusted time, Event.At, unix ms) was
+// raised or removed after it, by the settings hash's stamps
+// (ProjectBudget.RaisedAt, Settings.LimitRaisedAt): the project's own, or its
+// workspace's unless the project's own limit refused it. The hash holds the workspace's limit after the raise only: a project
 // limit nearer than the raised one was nearer than the old one too, so the
 // answer is the live ledger's (SetSettings judges by the old limit); after a
 // removal, only a project limit reached by the counters is taken to refuse.

@@ -166,3 +166,30 @@ func TestAProducerClockOrdersNo402AgainstARaise(t *testing.T) {
 		})
 	}
 }
+
+// TestAProjectCrossingFoundByTheUsedByReadIsDatedByRedis (issue 11): while
+// used_by is being read (Snapshot.UsedByLater), a charge's project credits
+// wait for it; the project line the charge crossed fires when the read comes
+// (SeedUsedBy), dated by the charge's trusted time, not its producer's ts
+// 3 h ahead.
+func TestAProjectCrossingFoundByTheUsedByReadIsDatedByRedis(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	start := t0.Add(-time.Hour)
+	l.Seed(&Snapshot{Period: MonthlyUTC.At(t0), StreamID: fmt.Sprintf("%d-0", start.UnixMilli()), Used: map[string]int64{"acme": 150},
+		Budgets: map[string]ProjectBudget{ProjectKey("acme", "web"): {Limit: 200}}, UsedByLater: true}, t0)
+	redis := t0.Add(-time.Minute)
+	e := use("acme", "web", "/responses", 100, 0)
+	e.ID, e.TS = fmt.Sprintf("%d-0", redis.UnixMilli()), redis.Add(3*time.Hour).UnixMilli()
+	l.Apply(&e)
+	l.TakeCrossings()
+	l.SeedUsedBy(map[string]int64{UsedByField("acme", "web", "/responses"): 150}, fmt.Sprintf("%d-0", start.UnixMilli()))
+	var limit []Crossing
+	for _, c := range l.TakeCrossings() {
+		if c.Kind == CrossProjectLimit {
+			limit = append(limit, c)
+		}
+	}
+	if len(limit) != 1 || limit[0].TS != redis.UnixMilli() {
+		t.Fatalf("project limit crossings %+v, want one at the stream id's time %v (ts %v)", limit, redis.UTC(), time.UnixMilli(e.TS).UTC())
+	}
+}

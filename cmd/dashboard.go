@@ -219,6 +219,10 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 		}
 		defer closeLog()
 		f.logger = log
+		// the alert watcher takes its copy of the ledger and judges every
+		// workspace once the first frame is drawn, not among its work
+		first := make(chan struct{})
+		f.notify.startHold = first
 		src, _, err := f.startFeed(ctx, cmd.ErrOrStderr())
 		if err != nil {
 			return err
@@ -230,17 +234,18 @@ func newDashboardRunE(f *dashboardFlags) func(*cobra.Command, []string) error {
 		}
 		launcher := src.logged(log)
 		m := tui.New(tui.Options{
-			Source:    src.hub.Join(),
-			Launcher:  launcher,
-			Log:       log,
-			ReadOnly:  src.readOnly(),
-			APIStatus: src.api.status(),
-			Lifecycle: lifecycleOf(src.watcher),
-			Demo:      src.demo != nil,
-			DemoHint:  "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop --redis redis://host:6379/0",
-			Bell:      f.bell,
-			Renderer:  renderer,
-			FPS:       f.fps,
+			Source:      src.hub.Join(),
+			Launcher:    launcher,
+			Log:         log,
+			ReadOnly:    src.readOnly(),
+			APIStatus:   src.api.status(),
+			Lifecycle:   lifecycleOf(src.watcher),
+			Demo:        src.demo != nil,
+			DemoHint:    "Demo mode: simulated applications call a local API sandbox. To watch your own: mavtop --redis redis://host:6379/0",
+			Bell:        f.bell,
+			Renderer:    renderer,
+			FPS:         f.fps,
+			FirstGauges: func() { close(first) },
 		})
 		p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx), tea.WithFPS(max(f.fps, 1)))
 		if _, err := p.Run(); err != nil && ctx.Err() == nil {

@@ -46,6 +46,10 @@ type notifyFlags struct {
 	// with the store's at each cycle and adopts a change; pinned are those
 	// given by a flag, which it holds to (notify.WatcherOptions.Pinned)
 	rules, pinned feed.AlertRules
+	// startHold holds the watcher's start until the dashboard's first frame
+	// with the gauges (notify.WatcherOptions.StartHold); nil: none (watch,
+	// serve).
+	startHold <-chan struct{}
 }
 
 func (f *notifyFlags) addFlags(cmd *cobra.Command) {
@@ -81,7 +85,8 @@ func (f *notifyFlags) startAlerts(ctx context.Context, rdb redis.UniversalClient
 		n = notify.New(sinks, notify.Options{Backoff: &backoff.Backoff{Min: f.retryMin, Max: f.retryMax}, Instance: f.instanceName()})
 	}
 	w := notify.NewWatcher(notify.WatcherOptions{Hub: hub, Store: feed.NewAlertStore(rdb, prefix), Notifier: n,
-		Alert: model.AlertOptions{Stale: f.stale}, Lease: f.lease, Logger: log, Rules: f.rules, Pinned: f.pinned})
+		Alert: model.AlertOptions{Stale: f.stale}, Lease: f.lease, Logger: log, Rules: f.rules, Pinned: f.pinned,
+		StartHold: f.startHold})
 	go func() { _ = w.Run(ctx) }()
 	return w, nil
 }

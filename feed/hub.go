@@ -103,6 +103,10 @@ type Hub struct {
 	// foldHook, when set (tests), is called by a fold off the lock before
 	// it folds.
 	foldHook func()
+	// seeded is closed at the first snapshot applied (Seeded); wasSeeded
+	// says it was.
+	seeded    chan struct{}
+	wasSeeded bool
 }
 
 // foldRun is a used_by read (UsedByMsg) folded into a copy of the hub's
@@ -120,8 +124,14 @@ const foldLocked = 16
 
 // NewHub returns a hub with no viewers; feed it with Run or Handle.
 func NewHub() *Hub {
-	return &Hub{viewers: map[*Viewer]struct{}{}, maxQueue: DefaultViewerQueue}
+	return &Hub{viewers: map[*Viewer]struct{}{}, maxQueue: DefaultViewerQueue, seeded: make(chan struct{})}
 }
+
+// Seeded is closed once the hub first has a ledger (its first snapshot
+// applied): a viewer that waits for something drawn from it (the alert
+// watcher held until the dashboard's first frame) can tell how long it has
+// waited since.
+func (h *Hub) Seeded() <-chan struct{} { return h.seeded }
 
 // SetDefaultAlerts sets the thresholds of workspaces without their own for the
 // hub's ledger (and so for the copies viewers join with). Called while the hub
@@ -214,6 +224,10 @@ func (h *Hub) Handle(m Msg) {
 	case *SnapshotMsg:
 		if m.Snap != nil {
 			h.applied = m.Snap.StreamID
+		}
+		if h.state.Ledger != nil && !h.wasSeeded {
+			h.wasSeeded = true
+			close(h.seeded)
 		}
 		// Every viewer continues from a copy of the ledger just seeded instead
 		// of seeding its own from the same counters.

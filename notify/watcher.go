@@ -66,7 +66,31 @@ type WatcherOptions struct {
 	// at the start or could not ask), the one the hub's snapshots come from
 	// once one came, compared but never stored.
 	Pinned feed.AlertRules
+	// StartHold, when set, holds the watcher's start until it is closed or
+	// MaxStartHold has passed, whichever comes first, counted from the hub's
+	// first ledger (Hub.Seeded), or from Run's start while the hub has none
+	// (Redis cannot be read: the feed's own alert is judged after at most
+	// that): the dashboard closes it once its first frame with the gauges is
+	// drawn (tui.Options.FirstGauges). Meanwhile the watcher has joined the hub
+	// (what the hub sends queues for it: nothing is missed) but takes no
+	// copy of the ledger and judges nothing; then it goes on as without a
+	// hold, its first judgement of every workspace at the next cycle. At
+	// 100k workspaces its copy of the ledger and that first judgement were
+	// ~100 ms of CPU falling among the dashboard's first frame's (issue 16).
+	// Nil: no hold (watch, serve, tests).
+	StartHold <-chan struct{}
 }
+
+// MaxStartHold bounds WatcherOptions.StartHold: the longest the watcher's
+// first judgement waits for a dashboard's first frame once the hub has its
+// ledger (or, while it has none, since the watcher started). Nothing is
+// judged meanwhile, so a transition (a threshold crossed, the feed stale, a
+// re-read) that happens during the start is judged at most this much plus
+// one cycle (DefaultEvery) after the snapshot came, where without a hold it
+// was judged at the first cycle after the snapshot; in practice when the
+// first frame is drawn (at 100k workspaces 0.1–0.6 s after the snapshot
+// idle, 1–3 s at load 12).
+const MaxStartHold = 2 * time.Second
 
 // Entry is one alert of this period as the alerts pane and `mavtop alerts`
 // show it: its lifecycle and how its delivery goes.
@@ -388,6 +412,35 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer close(w.stopped)
 	v := w.opt.Hub.JoinUnordered() // it judges workspaces, it never lists them in order
 	defer v.Close()
+	if n := w.opt.Notifier; n != nil {
+		delivering := make(chan struct{})
+		go func() { defer close(delivering); n.Run(ctx) }()
+		defer func() {
+			<-delivering
+			w.renew() // what the last attempts reported
+		}()
+	}
+	if hold := w.opt.StartHold; hold != nil {
+		// joined: what the hub sends meanwhile waits in v's queue
+		t := time.NewTimer(MaxStartHold)
+		seeded := w.opt.Hub.Seeded()
+	held:
+		for {
+			select {
+			case <-seeded:
+				// the first frame is due now: MaxStartHold from here
+				seeded = nil
+				t.Reset(MaxStartHold)
+			case <-hold:
+				break held
+			case <-t.C:
+				break held
+			case <-ctx.Done():
+				break held
+			}
+		}
+		t.Stop()
+	}
 	msgs := make(chan []feed.Msg, 1)
 	go func() {
 		for {
@@ -402,14 +455,6 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	if n := w.opt.Notifier; n != nil {
-		delivering := make(chan struct{})
-		go func() { defer close(delivering); n.Run(ctx) }()
-		defer func() {
-			<-delivering
-			w.renew() // what the last attempts reported
-		}()
-	}
 	var st feed.LedgerState
 	var h model.FeedHealth
 	var connSince time.Time // when the connection known began: the first one is no reconnect

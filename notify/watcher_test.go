@@ -605,3 +605,71 @@ func TestAHangingSinkDoesNotChurnItsDroppedDeliveries(t *testing.T) {
 		t.Fatalf("the queue dropped %d times for %d firings (a queue of %d, one under way): dropped deliveries are taken back into a full queue", d, firings, queue)
 	}
 }
+
+// TestAHeldWatcherJudgesWhatHappenedMeanwhile: a watcher whose start is held
+// (WatcherOptions.StartHold, the dashboard's until its first frame) records
+// nothing while held, and judges what happened meanwhile (a threshold crossed)
+// once released, or once MaxStartHold has passed when nothing releases it.
+func TestAHeldWatcherJudgesWhatHappenedMeanwhile(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	period := model.MonthlyUTC.At(time.Now()).Key
+	usage := notifytest.NewUsage(t, srv.Client())
+	usage.Set("acme", model.Settings{Allocation: 1000})
+	hold := make(chan struct{})
+	never := make(chan struct{}) // released by MaxStartHold alone
+	started := time.Now()
+	held := startInstanceWith(t, srv, "held", "", func(o *WatcherOptions) { o.StartHold = hold })
+	unreleased := startInstanceWith(t, srv, "unreleased", "", func(o *WatcherOptions) { o.StartHold = never })
+	usage.Spend("acme", 510) // 51 %: the 50 % line crossed while held
+	waitFor(t, "the hub to apply the spend", func() bool {
+		var used int64
+		held.hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
+			if l != nil {
+				if s, ok := l.Summary("acme"); ok {
+					used = s.Used
+				}
+			}
+		})
+		return used == 510
+	})
+	st := feed.NewAlertStore(srv.Client(), "")
+	id := model.AlertID(period, "acme", "", model.AlertThreshold, "50")
+	firing := func() bool {
+		recs, _, err := st.Load(ctx, period)
+		r, ok := recs[id]
+		return err == nil && ok && r.Status == model.AlertFiring
+	}
+	// ten of the watchers' cycles (20 ms): an unheld watcher records the
+	// firing within two
+	time.Sleep(200 * time.Millisecond)
+	if time.Since(started) < MaxStartHold && firing() {
+		t.Fatalf("%s recorded while both watchers were held", id)
+	}
+	if n := len(held.w.Entries()); n != 0 {
+		t.Fatalf("the held watcher lists %d entries before its release", n)
+	}
+	close(hold)
+	waitFor(t, "the held watcher to judge the crossing once released", func() bool {
+		for _, e := range held.w.Entries() {
+			if e.Alert.ID == id && e.Status == model.AlertFiring {
+				return true
+			}
+		}
+		return false
+	})
+	if !firing() {
+		t.Fatalf("%s not recorded in the store after the release", id)
+	}
+	waitFor(t, "the watcher nothing released to go on after MaxStartHold", func() bool {
+		for _, e := range unreleased.w.Entries() {
+			if e.Alert.ID == id && e.Status == model.AlertFiring {
+				return true
+			}
+		}
+		return false
+	})
+	if d := time.Since(started); d < MaxStartHold {
+		t.Fatalf("the unreleased watcher went on after %v, before MaxStartHold", d)
+	}
+}

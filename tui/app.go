@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -64,6 +65,11 @@ type Options struct {
 	// ChartRedraw is the least time between chart redraws for new data
 	// (DefaultChartRedraw; negative: every frame, for tests).
 	ChartRedraw time.Duration
+	// FirstGauges, when set, is called once, on the Update goroutine, when
+	// the first frame showing the gauges (a ledger) has been composed: the
+	// dashboard releases the alert watcher's start with it
+	// (notify.WatcherOptions.StartHold). It must not block.
+	FirstGauges func()
 }
 
 // mode is what the body of the screen shows.
@@ -146,6 +152,9 @@ func New(opt Options) Model {
 	}
 	if opt.Launcher == nil && opt.ReadOnly == "" {
 		opt.ReadOnly = "no API client configured"
+	}
+	if opt.FirstGauges != nil {
+		opt.FirstGauges = sync.OnceFunc(opt.FirstGauges) // a Model is copied: render may run on several copies
 	}
 	st := DefaultStyles(opt.Renderer)
 	km := DefaultKeyMap()

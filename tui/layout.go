@@ -106,6 +106,7 @@ func (m *Model) layout() {
 
 // render refreshes the children from the ledger and composes the frame.
 func (m *Model) render() {
+	defer m.noteFirstGauges()
 	m.dirty = false
 	m.renderedAt = time.Now()
 	if m.width <= 0 || m.height <= 0 {
@@ -165,6 +166,15 @@ func (m *Model) render() {
 	if m.ring {
 		m.frame = "\a" + m.frame // zero width: the terminal rings, nothing moves
 		m.ring = false
+	}
+}
+
+// noteFirstGauges calls Options.FirstGauges (once: New wraps it) when the
+// frame just composed had a ledger to draw from (the gauges, or the warning
+// of a terminal too small for them).
+func (m *Model) noteFirstGauges() {
+	if m.feed.Ledger != nil && m.opt.FirstGauges != nil {
+		m.opt.FirstGauges()
 	}
 }
 

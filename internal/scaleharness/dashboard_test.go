@@ -55,17 +55,22 @@ func startDashboard(ctx context.Context, rdb *redis.Client, opt dashboardOptions
 		go func() { defer d.wg.Done(); _ = d.hub.Run(ctx, opt.Source) }()
 	}
 	var lifecycle func() tui.Lifecycle
+	var firstGauges func()
 	if !opt.NoWatcher {
 		// the alert lifecycle every mavtop process runs (cmd/notifyflags.go:
 		// startAlerts, without sinks), which the dashboard polls every second
 		// for its alerts pane (cmd/dashboard.go hands lifecycleOf to the tui)
+		// (cmd/dashboard.go: its start held until the first frame)
+		first := make(chan struct{})
+		firstGauges = func() { close(first) }
 		w := notify.NewWatcher(notify.WatcherOptions{Hub: d.hub, Store: feed.NewAlertStore(rdb, ""),
-			Alert: model.AlertOptions{Stale: model.DefaultStale}})
+			Alert: model.AlertOptions{Stale: model.DefaultStale}, StartHold: first})
 		d.wg.Add(1)
 		go func() { defer d.wg.Done(); _ = w.Run(ctx) }()
 		lifecycle = cmd.LifecycleOf(w)
 	}
-	m := tui.New(tui.Options{Source: d.hub.Join(), Renderer: lipgloss.NewRenderer(opt.Out), Lifecycle: lifecycle})
+	m := tui.New(tui.Options{Source: d.hub.Join(), Renderer: lipgloss.NewRenderer(opt.Out), Lifecycle: lifecycle,
+		FirstGauges: firstGauges})
 	p := tea.NewProgram(m, tea.WithOutput(opt.Out), tea.WithInput(nil), tea.WithoutSignals(), tea.WithContext(ctx))
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); _, _ = p.Run() }()

@@ -236,3 +236,47 @@ func TestAHeldLimitReadBackRanksItsRow(t *testing.T) {
 	}
 	checkOrders(t, l, -1)
 }
+
+// TestTheFirstListingPicksItsRowsWithoutSorting: the first listing of a few
+// top rows of an order not kept yet (a dashboard's first frame) picks them
+// without sorting every workspace (the order stays unbuilt), and they are
+// the rows the sorted order lists; the next listing sorts and keeps it.
+func TestTheFirstListingPicksItsRowsWithoutSorting(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	l := NewLedger(MonthlyUTC, t0)
+	const n = 2000
+	for i := range n {
+		ws := fmt.Sprintf("w%04d", i)
+		if i%3 == 0 {
+			l.SetSettings(ws, Settings{Allocation: int64(1000 + rng.IntN(4)*1000)}, ms(0))
+		}
+		e := use(ws, "p0", "/responses", int64(rng.IntN(20)*50), time.Duration(rng.IntN(100))*time.Second) // ties
+		l.Apply(&e)
+		if i%17 == 0 {
+			e := refusal(ws, "p0", CodeCreditsExhausted, time.Duration(i)*time.Millisecond)
+			l.Apply(&e)
+		}
+	}
+	l.Seed(l.Totals(), t0.Add(time.Hour)) // as a start: every order unbuilt
+	for o := range numOrders {
+		sorted := l.Clone()
+		all := sorted.Ordered(o, 0, n, nil) // more than a screenful: sorted
+		if !sorted.orders[o].built || len(all) != n {
+			t.Fatalf("order %d: a listing of every row did not sort (%d rows)", o, len(all))
+		}
+		for _, w := range [][2]int{{0, 40}, {7, 40}, {0, 1}, {0, 250}, {39, 40}} {
+			fresh := l.Clone()
+			got := fresh.Ordered(o, w[0], w[1], nil)
+			if want := all[w[0]:w[1]]; !slices.Equal(got, want) {
+				t.Fatalf("order %d rows %v: picked\n%v\nwant\n%v", o, w, got, want)
+			}
+			if fresh.orders[o].built {
+				t.Fatalf("order %d rows %v: the first listing sorted all %d workspaces", o, w, n)
+			}
+			again := fresh.Ordered(o, w[0], w[1], nil)
+			if !slices.Equal(again, got) || !fresh.orders[o].built {
+				t.Fatalf("order %d rows %v: the second listing (built %v) gave %v", o, w, fresh.orders[o].built, again)
+			}
+		}
+	}
+}

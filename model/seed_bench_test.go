@@ -11,8 +11,9 @@ import (
 
 // BenchmarkSeedScale is the hub's Seed of a start snapshot (used_by read
 // later, as a start reads it: Snapshot.UsedByLater) into a fresh ledger at
-// 1k, 10k and 100k workspaces, then the first frame's sort (Ordered by use):
-// the ledger part of the first frame (the README's first-frame row). It
+// 1k, 10k and 100k workspaces, then the first frame's 50 rows by use (its
+// first listing: picked without sorting every workspace, see Ordered): the
+// ledger part of the first frame (the README's first-frame row). It
 // reports the process's CPU per seed (cpu-ms/op, the collector's included),
 // which a loaded machine inflates far less than wall time.
 //

@@ -50,15 +50,16 @@ else is a usage error (exit code 2).`,
 			}
 			defer rdb.Close()
 			if period == "" {
-				cfg, err := feed.NewSettingsStore(rdb, feed.StoreOptions{Prefix: rf.prefix}).Period(ctx)
+				stored, err := feed.NewSettingsStore(rdb, feed.StoreOptions{Prefix: rf.prefix}).Period(ctx)
 				if err != nil {
 					return exitf(1, "%v", err)
 				}
-				rule, err := cfg.Rule()
-				if err != nil {
-					return exitf(1, "%v", err)
+				period = stored.Rule.At(time.Now()).Key
+				if stored.Unreadable != nil {
+					// the period every mavtop judges by meanwhile (model.PeriodFallback)
+					fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: period config unreadable (%v); the alerts of %s, %s\n",
+						feed.PeriodSettingsField, stored.Unreadable, period, periodFallbackWords)
 				}
-				period = rule.At(time.Now()).Key
 			}
 			// the records are walked a page at a time (HSCAN) and each kept
 			// as what is printed: its row's words for the table, its value

@@ -252,6 +252,7 @@ func newBudgetShowCmd() *cobra.Command {
 			for field, why := range res.BadSettings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s\n", model.UnreadableSettings(field, why))
 			}
+			periodBad := res.PeriodUnreadable // said on stdout too: the periods shown are the fallback's
 			l, err := judgedLedger(ctx, c, rf.keys(), res, th, now, true)
 			if err != nil {
 				return exitf(1, "%v", err)
@@ -322,7 +323,13 @@ func newBudgetShowCmd() *cobra.Command {
 				if streamWhy != "" {
 					obj["stream_unreadable"] = streamWhy
 				}
+				if periodBad != "" {
+					obj["period_config_unreadable"] = periodBad
+				}
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(obj)
+			}
+			if periodBad != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "period config unreadable: %s; %s\n", periodBad, periodFallbackWords)
 			}
 			return printBudgets(cmd.OutOrStdout(), rows, res)
 		},
@@ -435,6 +442,16 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 	return tw.Flush()
 }
 
+// periodFallbackWords says how periods are cut while the stored config
+// cannot be read (model.PeriodFallback), on every surface that names it.
+const periodFallbackWords = "judged meanwhile as calendar months in UTC, the fallback every mavtop and producer uses (fix it: mavtop budget period --start-day N [--tz ZONE])"
+
+// storedWords is a stored value as a surface may show it: sanitised, cut to
+// 120 bytes, quoted.
+func storedWords(raw string) string {
+	return strconv.Quote(model.Truncate(model.Sanitize(raw), 120))
+}
+
 // describePeriod says where billing periods start.
 func describePeriod(c model.PeriodConfig) string {
 	tz := c.TZ
@@ -480,10 +497,14 @@ of a period: counters already written stay in the period hash they went to.`,
 			store := feed.NewSettingsStore(c, feed.StoreOptions{Prefix: rf.prefix})
 			if setting {
 				if !fl.Changed("start-day") || !fl.Changed("tz") {
-					cur, err := store.Period(ctx)
+					// a config that cannot be read is no refusal: the flag
+					// not given takes the fallback's (calendar months in
+					// UTC), and the new config overwrites the broken one
+					stored, err := store.Period(ctx)
 					if err != nil {
 						return exitf(1, "%v", err)
 					}
+					cur := stored.Config()
 					if !fl.Changed("start-day") {
 						cfg.StartDay = cur.StartDay
 					}
@@ -495,14 +516,21 @@ of a period: counters already written stay in the period hash they went to.`,
 					return storeError(err)
 				}
 			}
-			cur, err := store.Period(ctx)
+			stored, err := store.Period(ctx)
 			if err != nil {
 				return exitf(1, "%v", err)
 			}
-			rule, _ := cur.Rule()
-			p := rule.At(time.Now())
-			fmt.Fprintf(cmd.OutOrStdout(), "billing periods: %s\ncurrent period %s: %s – %s\n", describePeriod(cur), p.Key,
-				p.Start.Format("2006-01-02 15:04 MST"), p.End.Format("2006-01-02 15:04 MST"))
+			out := cmd.OutOrStdout()
+			p := stored.Rule.At(time.Now())
+			if stored.Unreadable != nil {
+				// what is stored (sanitised, cut) and why it cannot be
+				// read; the periods below are the fallback's
+				fmt.Fprintf(out, "stored %s: %s\nperiod config unreadable: %v\nbilling periods: %s, %s\n",
+					feed.PeriodSettingsField, storedWords(stored.Raw), stored.Unreadable, describePeriod(stored.Config()), periodFallbackWords)
+			} else {
+				fmt.Fprintf(out, "billing periods: %s\n", describePeriod(stored.Config()))
+			}
+			fmt.Fprintf(out, "current period %s: %s – %s\n", p.Key, p.Start.Format("2006-01-02 15:04 MST"), p.End.Format("2006-01-02 15:04 MST"))
 			return nil
 		},
 	}

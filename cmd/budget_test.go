@@ -111,9 +111,9 @@ func TestBudgetPeriod(t *testing.T) {
 			t.Errorf("period %v: exit %d, want 2", args, code)
 		}
 	}
-	cfg, err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).Period(context.Background())
-	if err != nil || cfg.StartDay != 3 || cfg.TZ != "Europe/Paris" {
-		t.Errorf("stored %+v, %v", cfg, err)
+	stored, err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).Period(context.Background())
+	if cfg := stored.Config(); err != nil || stored.Unreadable != nil || cfg.StartDay != 3 || cfg.TZ != "Europe/Paris" {
+		t.Errorf("stored %+v, %v", stored, err)
 	}
 }
 

@@ -563,10 +563,7 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 	// restarts the follow itself): the full read cuts the periods anew, as
 	// the one-MULTI read on this cadence did (readSnapshot's rules: a config
 	// that cannot be read counts calendar months in UTC)
-	rule, err := parsePeriodConfig(periodRaw)
-	if err != nil {
-		rule = model.MonthlyUTC
-	}
+	rule, _ := model.ParsePeriodConfig(periodRaw) // model.PeriodFallback when it cannot be read
 	if !samePeriod(rule.At(p.Start), p) {
 		return false, nil
 	}

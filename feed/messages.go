@@ -65,6 +65,9 @@ type SnapshotMsg struct {
 	Reason Reason
 	// BadSettings maps settings hash fields that could not be used to why.
 	BadSettings map[string]error
+	// PeriodUnreadable says why the stored billing-period config cannot be
+	// read (sanitised; Rule is then model.PeriodFallback), "" when it can.
+	PeriodUnreadable string
 	// BadCounters maps a counter that holds no integer ≥ 0 (a Pattern 1 key,
 	// or a stream hash's "used:<ws>" field) to why: its workspace is left out
 	// of Snap, so a viewer says so rather than drop it without a word.
@@ -303,6 +306,10 @@ type StatsMsg struct {
 	// workspaces are judged unknown while any is listed. Empty when every key
 	// is a hash or absent.
 	BadKeys map[string]string
+	// PeriodUnreadable says why the stored billing-period config cannot be
+	// read (model.ParsePeriodConfig, sanitised) as of the generation's read
+	// or its last audit; "" when it can. /metrics' gauge and watch's log.
+	PeriodUnreadable string
 	// LastID is the id the subscriber resumes after.
 	LastID string
 	// Stream is the stream key read (Keys.Stream, as configured, not

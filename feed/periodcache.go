@@ -2,7 +2,6 @@ package feed
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -26,8 +25,15 @@ type periodCache struct {
 	rule    model.PeriodRule
 	have    bool
 	fetched time.Time
+	bad     error // why the config last read fell back (*model.PeriodConfigError)
 }
 
+// get returns the rule to cut periods by: the stored one, or, when the stored
+// config cannot be read (model.ParsePeriodConfig), model.PeriodFallback —
+// the rule every reader judges by then, so what a producer writes lands in
+// the period's keys the dashboard and check read (refusing to write lost the
+// events). Unreadable says why the last read fell back. An error only when
+// Redis cannot be asked and no rule was read before.
 func (pc *periodCache) get(ctx context.Context) (model.PeriodRule, error) {
 	pc.mu.Lock()
 	rule, have, fetched := pc.rule, pc.have, pc.fetched
@@ -43,28 +49,16 @@ func (pc *periodCache) get(ctx context.Context) (model.PeriodRule, error) {
 		}
 		return model.PeriodRule{}, fmt.Errorf("read billing period config (HGET %s %s): %w", pc.keys.Settings(), PeriodSettingsField, err)
 	}
-	rule, err = parsePeriodConfig(raw)
-	if err != nil {
-		return model.PeriodRule{}, err
-	}
+	rule, bad := model.ParsePeriodConfig(raw) // model.PeriodFallback when bad
 	pc.mu.Lock()
-	pc.rule, pc.have, pc.fetched = rule, true, now
+	pc.rule, pc.have, pc.fetched, pc.bad = rule, true, now, bad
 	pc.mu.Unlock()
 	return rule, nil
 }
 
-// parsePeriodConfig turns the stored JSON ("" when absent) into a rule.
-func parsePeriodConfig(raw string) (model.PeriodRule, error) {
-	if raw == "" {
-		return model.MonthlyUTC, nil
-	}
-	var cfg model.PeriodConfig
-	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-		return model.PeriodRule{}, fmt.Errorf("billing period config %q in the settings hash: %w", model.Truncate(model.Sanitize(raw), 80), model.KeyedJSONError(raw, err))
-	}
-	rule, err := cfg.Rule()
-	if err != nil {
-		return model.PeriodRule{}, fmt.Errorf("billing period config in the settings hash: %w", err)
-	}
-	return rule, nil
+// unreadable is why the config last read could not be (nil: it could).
+func (pc *periodCache) unreadable() error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.bad
 }

@@ -108,21 +108,32 @@ func (s *SettingsStore) Project(ctx context.Context, ws, project string) (b mode
 	return b, true, nil
 }
 
-// Period returns the stored billing-period config (the zero config, calendar
-// months in UTC, when none is stored).
-func (s *SettingsStore) Period(ctx context.Context) (model.PeriodConfig, error) {
+// StoredPeriod is the billing-period config as the settings hash holds it.
+type StoredPeriod struct {
+	// Rule is what every surface cuts periods by: the stored rule, calendar
+	// months in UTC when none is stored, model.PeriodFallback when
+	// Unreadable.
+	Rule model.PeriodRule
+	// Raw is the value as stored ("" when absent), not sanitised.
+	Raw string
+	// Unreadable says why Raw cannot be read (*model.PeriodConfigError:
+	// sanitised, bounded); nil when it can or is absent.
+	Unreadable error
+}
+
+// Config is the config of the rule judged by (the fallback's when unreadable).
+func (p StoredPeriod) Config() model.PeriodConfig { return p.Rule.Config() }
+
+// Period reads the stored billing-period config (model.ParsePeriodConfig). A
+// value that cannot be read is no error: its rule is model.PeriodFallback and
+// Unreadable says why. The error is Redis's only.
+func (s *SettingsStore) Period(ctx context.Context) (StoredPeriod, error) {
 	raw, err := s.c.HGet(ctx, s.keys.Settings(), PeriodSettingsField).Result()
-	if errors.Is(err, redis.Nil) {
-		return model.PeriodConfig{StartDay: 1}, nil
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return StoredPeriod{}, fmt.Errorf("read billing period config: %w", err)
 	}
-	if err != nil {
-		return model.PeriodConfig{}, fmt.Errorf("read billing period config: %w", err)
-	}
-	rule, err := parsePeriodConfig(raw)
-	if err != nil {
-		return model.PeriodConfig{}, err
-	}
-	return rule.Config(), nil
+	rule, bad := model.ParsePeriodConfig(raw)
+	return StoredPeriod{Rule: rule, Raw: raw, Unreadable: bad}, nil
 }
 
 // SetWorkspace replaces a workspace's settings after validating them.

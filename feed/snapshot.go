@@ -21,6 +21,10 @@ type SnapshotResult struct {
 	Rule model.PeriodRule
 	// PeriodConfig is the config as stored ("" when none: calendar months in UTC).
 	PeriodConfig string
+	// PeriodUnreadable says why PeriodConfig cannot be read
+	// (model.ParsePeriodConfig's reason, sanitised): Rule is then
+	// model.PeriodFallback. "" when it can (or is absent).
+	PeriodUnreadable string
 	// BadSettings maps a settings hash field to why it was skipped.
 	BadSettings map[string]error
 	// BadCounters maps a counter hash field ("used:<field>", sanitised) that was
@@ -120,7 +124,8 @@ func readSnapshot(ctx context.Context, c redis.UniversalClient, keys Keys, now t
 // stored rule read with it puts now in, until the two agree (three reads at
 // most: else the rule kept changing). once returns the read and the stored
 // period config (the settings hash's PeriodSettingsField). A config that
-// cannot be parsed is said in BadSettings and counts calendar months in UTC.
+// cannot be parsed is said in BadSettings and PeriodUnreadable and counts by
+// model.PeriodFallback (calendar months in UTC), as producers write then.
 func readInPeriod(now time.Time, hint model.PeriodRule, once func(model.Period) (*SnapshotResult, string, error)) (*SnapshotResult, error) {
 	if hint.Location == nil {
 		hint = model.MonthlyUTC
@@ -131,15 +136,17 @@ func readInPeriod(now time.Time, hint model.PeriodRule, once func(model.Period) 
 		if err != nil {
 			return nil, err
 		}
-		got, perr := parsePeriodConfig(stored)
+		// A broken period config must not blind the dashboard: said (BadSettings,
+		// PeriodUnreadable), counted by model.PeriodFallback as producers write.
+		got, perr := model.ParsePeriodConfig(stored)
 		if perr != nil {
-			// A broken period config must not blind the dashboard: say so, count
-			// calendar months in UTC.
 			res.BadSettings[PeriodSettingsField] = perr
-			got = model.MonthlyUTC
 		}
 		if samePeriod(got.At(now), rule.At(now)) {
-			res.Rule, res.PeriodConfig = got, stored
+			res.Rule, res.PeriodConfig, res.PeriodUnreadable = got, stored, ""
+			if perr != nil {
+				res.PeriodUnreadable = perr.Error()
+			}
 			return res, nil
 		}
 		rule = got

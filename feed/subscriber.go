@@ -157,6 +157,10 @@ type Subscriber struct {
 	// badKeys: the keys of another type the generation's read found, and
 	// why (SnapshotResult.BadKeys), for StatsMsg.BadKeys
 	badKeys map[string]string
+	// periodBad: why the stored billing-period config the generation was
+	// read under cannot be read (SnapshotResult.PeriodUnreadable), "" when
+	// it can; every audit compares it (a change re-reads)
+	periodBad string
 
 	// bulk is c with a longer read timeout, for snapshot and audit reads (see
 	// bulkReadTimeout).
@@ -703,7 +707,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		t = tallyOf(s.seed, res.Snap, res.rawSettings)
 	}
 	msg := &SnapshotMsg{Reason: reason, Restarted: restarted, Snap: res.Snap, Rule: res.Rule, BadSettings: res.BadSettings, BadCounters: res.BadCounters, At: now,
-		Audited: s.opt.AuditEvery > 0}
+		Audited: s.opt.AuditEvery > 0, PeriodUnreadable: res.PeriodUnreadable}
 	var fell int
 	if compare {
 		msg.UsedDelta, msg.Changed, fell = s.tally.diff(t)
@@ -786,6 +790,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		s.byDigest = t.digestAgrees(res.digest) && len(res.BadKeys) == 0
 	}
 	s.badKeys = res.BadKeys
+	s.periodBad = res.PeriodUnreadable
 	if res.Snap.Period.Key != s.period.Key {
 		s.scan = [3]uint64{} // another period's hashes: read them from the start
 	}
@@ -931,14 +936,18 @@ func (s *Subscriber) audit(ctx context.Context) error {
 		// within the cadence, as check and budget show follow it at once —
 		// left to the full read, it waited up to fullAuditEveryDigest
 		// cadences (5 minutes, measured 8.5 on a loaded machine).
-		rule, err := parsePeriodConfig(res.PeriodConfig)
-		if err != nil {
-			rule = model.MonthlyUTC // as readSnapshot counts a config it cannot read
-		}
-		if !sameRule(rule, s.rule) {
+		// The judgement is compared too: a config broken or repaired into
+		// the same rule (start day 99 -> the fallback, calendar months)
+		// changes what every surface says, not the period.
+		rule, bad := model.ParsePeriodConfig(res.PeriodConfig) // model.PeriodFallback when bad
+		if !sameRule(rule, s.rule) || (bad != nil) != (s.periodBad != "") || bad != nil && bad.Error() != s.periodBad {
 			s.needSnap, s.snapReason = true, ReasonPeriod
 			return nil
 		}
+	}
+	if !quick && res.PeriodUnreadable != s.periodBad {
+		s.needSnap, s.snapReason = true, ReasonPeriod // judged otherwise: said by a re-read
+		return nil
 	}
 	if !samePeriod(res.Snap.Period, s.period) {
 		s.needSnap, s.snapReason = true, ReasonRollover
@@ -1590,6 +1599,7 @@ func (s *Subscriber) maybeStats() {
 	st.Resyncs = maps.Clone(s.resyncs)
 	st.AuditByDigest = s.byDigest
 	st.BadKeys = maps.Clone(s.badKeys)
+	st.PeriodUnreadable = s.periodBad
 	// Disconnected, the lag is unknown: it is at least the time since the
 	// last read that worked, and grows (an alert on lag fires).
 	st.LagKnown = s.conn == Connected

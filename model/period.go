@@ -1,9 +1,15 @@
 package model
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // PeriodConfig says where billing periods begin. It is stored in Redis beside the
@@ -32,10 +38,13 @@ func (c PeriodConfig) Rule() (PeriodRule, error) {
 		return PeriodRule{}, fmt.Errorf("billing period time zone %q is each machine's own zone: name an IANA zone (Europe/Paris)", c.TZ)
 	}
 	loc := time.UTC
+	if c.TZ != "" && c.TZ != "UTC" && !isZoneName(c.TZ) {
+		return PeriodRule{}, fmt.Errorf("billing period time zone %q is no IANA zone name (like Europe/Paris)", Truncate(Sanitize(c.TZ), 40))
+	}
 	if c.TZ != "" && c.TZ != "UTC" {
 		var err error
 		if loc, err = time.LoadLocation(c.TZ); err != nil {
-			return PeriodRule{}, fmt.Errorf("billing period time zone %q: %w", c.TZ, err)
+			return PeriodRule{}, fmt.Errorf("billing period time zone %q: %w", Truncate(Sanitize(c.TZ), 40), err)
 		}
 	}
 	return PeriodRule{StartDay: day, Location: loc}, nil
@@ -193,4 +202,123 @@ func (p Period) Left(now time.Time) time.Duration {
 		return d
 	}
 	return 0
+}
+
+// PeriodFallback is the rule every reader and every producer uses when the
+// stored billing-period config cannot be read (PeriodConfigError): calendar
+// months in UTC, the rule of an absent config. One fallback for all, so a
+// producer writing with it and a dashboard judging by it key the same period's
+// counters (issue 11: "counters are the truth"). The README's Python
+// period_of falls back to the same rule.
+var PeriodFallback = PeriodRule{StartDay: 1, Location: time.UTC}
+
+// MaxPeriodConfigBytes bounds the stored billing-period config: a longer value
+// is unreadable without being parsed (a valid one is under 80 bytes).
+const MaxPeriodConfigBytes = 256
+
+// PeriodConfigError says why the stored billing-period config cannot be read.
+// Reason is sanitised (Sanitize) and at most MaxPeriodReasonBytes: it may be
+// drawn, logged or sent as it is.
+type PeriodConfigError struct{ Reason string }
+
+func (e *PeriodConfigError) Error() string { return e.Reason }
+
+// MaxPeriodReasonBytes bounds PeriodConfigError.Reason.
+const MaxPeriodReasonBytes = 200
+
+func periodConfigError(format string, args ...any) error {
+	return &PeriodConfigError{Reason: Truncate(Sanitize(fmt.Sprintf(format, args...)), MaxPeriodReasonBytes)}
+}
+
+// ParsePeriodConfig is the one reading of the billing-period config as stored
+// in the settings hash (field "#period", JSON {"start_day":15,"tz":"Europe/Paris"}).
+// raw "" (absent) is calendar months in UTC, no error. Otherwise raw must be at
+// most MaxPeriodConfigBytes of UTF-8 holding one JSON object whose "start_day",
+// when present, is an integer 1–28 (absent: 1) and whose "tz", when present, is
+// a string naming an IANA zone ("" or "UTC": UTC; "Local", "localtime" and
+// "posixrules" are each machine's own zone, refused). Keys are matched exactly
+// (encoding/json would also take "START_DAY"; Python would not), other keys
+// are ignored. On any other value the error is a *PeriodConfigError whose
+// reason is sanitised and bounded, and the rule returned is PeriodFallback:
+// the caller judges by it and names the error.
+func ParsePeriodConfig(raw string) (PeriodRule, error) {
+	if raw == "" {
+		return PeriodFallback, nil
+	}
+	if len(raw) > MaxPeriodConfigBytes {
+		return PeriodFallback, periodConfigError("billing period config of %d bytes (over %d): not read", len(raw), MaxPeriodConfigBytes)
+	}
+	shown := Truncate(Sanitize(raw), 60)
+	if !utf8.ValidString(raw) {
+		return PeriodFallback, periodConfigError("billing period config %s is not UTF-8", shown)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &fields); err != nil || fields == nil {
+		why := "not a JSON object"
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			why = "not JSON: " + se.Error()
+		}
+		return PeriodFallback, periodConfigError("billing period config %s: %s", shown, why)
+	}
+	cfg := PeriodConfig{StartDay: 1}
+	if v, ok := fields["start_day"]; ok {
+		num := string(bytes.TrimSpace(v))
+		day, err := strconv.Atoi(num)
+		if err != nil || !isJSONInteger(num) {
+			return PeriodFallback, periodConfigError("billing period config %s: start_day holds %s, want an integer 1–28", shown, Truncate(Sanitize(num), 20))
+		}
+		if day < 1 || day > 28 {
+			return PeriodFallback, periodConfigError("billing period config %s: start day %d must be between 1 and 28", shown, day)
+		}
+		cfg.StartDay = day
+	}
+	if v, ok := fields["tz"]; ok {
+		if err := json.Unmarshal(v, &cfg.TZ); err != nil || string(v) == "null" {
+			return PeriodFallback, periodConfigError("billing period config %s: tz holds %s, want a zone name", shown, Truncate(Sanitize(string(v)), 20))
+		}
+	}
+	rule, err := cfg.Rule()
+	if err != nil {
+		return PeriodFallback, periodConfigError("billing period config %s: %v", shown, err)
+	}
+	return rule, nil
+}
+
+// isJSONInteger reports whether s is a JSON number without a fraction or an
+// exponent ("5", "-3"; not "5.0", "5e0", "05" or a string "5"): what Python's
+// json reads as an int.
+func isJSONInteger(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" || s[0] == '0' && len(s) > 1 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isZoneName reports whether tz has the form of an IANA zone name: elements of
+// ASCII letters, digits, '_', '-' and '+' joined by '/', none empty, at
+// most 64 bytes. Go would load "Europe/./Paris" from the zoneinfo directory where
+// Python's ZoneInfo refuses it: a name of this form is read the same by both.
+func isZoneName(tz string) bool {
+	if tz == "" || len(tz) > 64 {
+		return false
+	}
+	for _, el := range strings.Split(tz, "/") {
+		if el == "" {
+			return false
+		}
+		for i := range len(el) {
+			c := el[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '+') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -48,7 +48,7 @@ func AtEdge() (string, error) {
 	if err := os.Setenv(EdgeEnv, fmt.Sprintf("rule:%d:%d", rule.StartDay, off)); err != nil {
 		return "", err
 	}
-	model.MonthlyUTC = rule
+	model.MonthlyUTC, model.PeriodFallback = rule, rule // the rule of an absent config and of one that cannot be read: one rule
 	p := rule.At(time.Now())
 	return fmt.Sprintf("%s: the default billing period is %s – %s (UTC); now is %v after its start, %v before its end",
 		EdgeEnv, p.Start.UTC().Format(time.DateTime), p.End.UTC().Format(time.DateTime),

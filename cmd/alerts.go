@@ -57,8 +57,8 @@ else is a usage error (exit code 2).`,
 				period = stored.Rule.At(time.Now()).Key
 				if stored.Unreadable != nil {
 					// the period every mavtop judges by meanwhile (model.PeriodFallback)
-					fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s: period config unreadable (%v); the alerts of %s, %s\n",
-						feed.PeriodSettingsField, stored.Unreadable, period, periodFallbackWords)
+					fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: period config unreadable (%v): listing period %s; %s\n",
+						stored.Unreadable, period, periodFallbackWords)
 				}
 			}
 			// the records are walked a page at a time (HSCAN) and each kept

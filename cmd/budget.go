@@ -444,7 +444,7 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 
 // periodFallbackWords says how periods are cut while the stored config
 // cannot be read (model.PeriodFallback), on every surface that names it.
-const periodFallbackWords = "judged meanwhile as calendar months in UTC, the fallback every mavtop and producer uses (fix it: mavtop budget period --start-day N [--tz ZONE])"
+const periodFallbackWords = "periods are calendar months in UTC meanwhile, the fallback every mavtop and producer uses (fix: mavtop budget period --start-day N [--tz ZONE])"
 
 // storedWords is a stored value as a surface may show it: sanitised, cut to
 // 120 bytes, quoted.
@@ -525,7 +525,7 @@ of a period: counters already written stay in the period hash they went to.`,
 			if stored.Unreadable != nil {
 				// what is stored (sanitised, cut) and why it cannot be
 				// read; the periods below are the fallback's
-				fmt.Fprintf(out, "stored %s: %s\nperiod config unreadable: %v\nbilling periods: %s, %s\n",
+				fmt.Fprintf(out, "stored %s: %s\nperiod config unreadable: %v\nbilling periods: %s (%s)\n",
 					feed.PeriodSettingsField, storedWords(stored.Raw), stored.Unreadable, describePeriod(stored.Config()), periodFallbackWords)
 			} else {
 				fmt.Fprintf(out, "billing periods: %s\n", describePeriod(stored.Config()))

@@ -698,7 +698,14 @@ prints exactly one JSON object with "status" and "reason".`,
 					junk = append(junk, fmt.Sprintf("settings %q", model.Sanitize(field)))
 					continue
 				}
-				if len(args) == 0 || slices.Contains(args, ws) || field == feed.PeriodSettingsField {
+				if field == feed.PeriodSettingsField {
+					// every workspace's period: UNKNOWN, or the WARNING or
+					// CRITICAL the rows are judged (model.WorseCheck), with
+					// the reason said (model.ParsePeriodConfig's)
+					unreadable = append(unreadable, model.PeriodUnreadableWords(why.Error()))
+					continue
+				}
+				if len(args) == 0 || slices.Contains(args, ws) {
 					// oneLine: a joined error (several bad fields) would
 					// break the status line, and its perfdata, over lines
 					// the model's words, as the row's own reason says it
@@ -843,6 +850,9 @@ prints exactly one JSON object with "status" and "reason".`,
 				}
 				if kind == feed.SourceStream && streamWhy != "" {
 					obj["stream_unreadable"] = streamWhy
+				}
+				if res.PeriodUnreadable != "" {
+					obj["period_config_unreadable"] = res.PeriodUnreadable
 				}
 				err = writeCheckJSON(cmd.OutOrStdout(), obj, rows)
 			} else {

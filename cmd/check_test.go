@@ -279,7 +279,7 @@ func TestCheckUnknownOnUnreadableSettings(t *testing.T) {
 	if err := c.HSet(ctx, feed.Keys{}.Settings(), "#period", `{"start_day":99}`).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if out, _, code := runMavtop(t, "check", r, "fine"); code != 3 || !strings.Contains(out, `settings "#period" cannot be read`) {
+	if out, _, code := runMavtop(t, "check", r, "fine"); code != 3 || !strings.Contains(out, `period config unreadable (billing period config {"start_day":99}: start day 99 must be between 1 and 28)`) {
 		t.Errorf("check fine with a bad period config: exit %d, %q; want 3 naming #period", code, out)
 	}
 }

@@ -163,6 +163,10 @@ caught: it is for retries, one after another.
 			for _, w := range warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: warning: event recorded, but %s; do not emit it again (it would count twice): fix or delete the key\n", w)
 			}
+			if bad := pub.PeriodUnreadable(); bad != nil {
+				// recorded in the fallback's period, where every mavtop looks meanwhile
+				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: warning: period config unreadable (%v): recorded in period %s; %s\n", bad, model.PeriodFallback.AtMillis(written.TS).Key, periodFallbackWords)
+			}
 			if asJSON {
 				out := map[string]any{"status": "recorded", "id": written.ID, "ts": written.TS, "fields": written.FieldMap()}
 				if len(warnings) > 0 {

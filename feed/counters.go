@@ -526,6 +526,7 @@ func (s *CounterSource) snapshot(ctx context.Context, reason Reason) (time.Durat
 	s.gen++
 	s.rule, s.period, s.last, s.settings = res.Rule, res.Snap.Period, read.Used, raw
 	s.unreadable = read.Unreadable
+	s.stats.PeriodUnreadable = res.PeriodUnreadable
 	s.stats.Snapshots++
 	s.handle(&SnapshotMsg{Gen: s.gen, Snap: res.Snap, Rule: res.Rule, Reason: reason, BadSettings: res.BadSettings, BadCounters: res.BadCounters, At: now, Source: CounterLabel,
 		PeriodUnreadable: res.PeriodUnreadable})

@@ -230,6 +230,13 @@ func (p *Publisher) newLane() *lane {
 	return &lane{field: strconv.FormatInt(p.laneGen.Add(1), 10)}
 }
 
+// PeriodUnreadable says why the billing-period config the publisher last
+// read cannot be read (a *model.PeriodConfigError, sanitised); nil when it
+// can or is absent. Events are written all the same, into the period
+// model.PeriodFallback gives (calendar months in UTC), the period every
+// mavtop judges by meanwhile: no event is lost to a broken config.
+func (p *Publisher) PeriodUnreadable() error { return p.periods.unreadable() }
+
 // ID returns the publisher's name in the acks hash.
 func (p *Publisher) ID() string { return p.id }
 

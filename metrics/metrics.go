@@ -110,7 +110,7 @@ type descs struct {
 	byDigest, digestAudits, digestMisses                *prometheus.Desc
 	unreadable, badKey, settingsUnreadable              *prometheus.Desc
 	byLevel, omitted                                    *prometheus.Desc
-	workspaces                                          *prometheus.Desc
+	workspaces, periodUnreadable                        *prometheus.Desc
 }
 
 // cacheKey names one state of one ledger: the version is bumped by every
@@ -140,6 +140,7 @@ func newDescs() descs {
 		level:              d("workspace_level", "The workspace's level, the one its dashboard row, check and budget show give (model's verdict): the worse of its own cap's and its limited projects' (a project at its usage limit makes it 4, not 5: the workspace still has credits; project_level says which). 0 no cap, 1 ok, 2 warn (first alert threshold), 3 high (second), 4 critical (third, or a usage limit reached), 5 exhausted (its own cap used up, or refused with 402 credits_exhausted); NaN unknown (a counter or a budget cannot be read: see counters_unreadable, settings_unreadable).", "workspace"),
 		unreadable:         d("counters_unreadable", "Workspaces with a counter that holds no integer ≥ 0 (text, empty, beyond 2^63-1, negative) or whose key cannot be read: used makes the level unknown (workspace_level NaN, no credits_used_percent or credits_remaining); recharged alone only what the recharges decide (no credits_recharged_total; the level stays known when the usage limit decides it); a 402 count or a limited project's credits only those. Until Redis holds a number again."),
 		badKey:             d("feed_unreadable_key", "1 for each key mavtop reads that holds another type than a hash (a string SET over a counter hash, …): none of its fields can be read, so every workspace is judged unknown (workspace_level NaN) until it is a hash again or deleted.", "key"),
+		periodUnreadable:   d("billing_period_config_unreadable", "1 while the stored billing-period config (the settings hash's #period field) cannot be read (not JSON, a start day outside 1-28, an unknown zone, over 256 bytes): every mavtop and Go producer then cuts periods as calendar months in UTC (model.PeriodFallback) and mavtop check says why; 0 when it can be read or is absent. Absent until the feed first read the counters."),
 		settingsUnreadable: d("settings_unreadable", "Workspaces whose stored settings, or a project budget of theirs, are present but cannot be read (not JSON, a string, a fraction, a number out of range, a negative limit): their level, or their verdict's, is unknown — workspace_level (or project_level) NaN, no credits_used_percent — until the value is fixed. Their counters are sound: their counter series stay."),
 		workspaces:         d("workspaces", "Workspaces found under the key prefix in this db: with settings, or with usage, recharges or 402s this billing period. 0 is nothing found — a mistyped --key-prefix or db, or producers writing elsewhere — never \"all fine\": every other series of a workspace is then absent, and an alert on them cannot fire. Absent until the counters were first read."),
 		pct:                d("credits_used_percent", "Credits used as a percent of the effective cap (the allocation plus recharges, or the usage limit when smaller); absent without a cap.", "workspace", "cap"),
@@ -234,7 +235,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.d.connected, c.d.lag, c.d.rate, c.d.events, c.d.reconnects, c.d.malformed, c.d.gaps,
 		c.d.snapshots, c.d.viewers, c.d.sessions, c.d.alertsFiring, c.d.notifications, c.d.forecastErr, c.d.rulesDisagree,
 		c.d.resyncs, c.d.audits, c.d.restarts, c.d.ahead, c.d.lastEntry, c.d.unreadable, c.d.badKey, c.d.settingsUnreadable,
-		c.d.byDigest, c.d.digestAudits, c.d.digestMisses, c.d.workspaces, c.d.byLevel, c.d.omitted,
+		c.d.byDigest, c.d.digestAudits, c.d.digestMisses, c.d.workspaces, c.d.byLevel, c.d.omitted, c.d.periodUnreadable,
 	} {
 		ch <- d
 	}
@@ -702,6 +703,9 @@ func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
 		}
 		for key := range s.BadKeys {
 			ch <- gauge(c.d.badKey, 1, key)
+		}
+		if s.Snapshots > 0 || s.Audits > 0 { // judged by a read of the counters
+			ch <- gauge(c.d.periodUnreadable, b2f(s.PeriodUnreadable != ""))
 		}
 	}
 	ch <- gauge(c.d.viewers, float64(c.hub.Viewers()))

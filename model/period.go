@@ -322,3 +322,11 @@ func isZoneName(tz string) bool {
 	}
 	return true
 }
+
+// PeriodUnreadableWords is how every surface names a billing-period config
+// that cannot be read, with its reason (PeriodConfigError's, sanitised; it is
+// sanitised again here) and the rule judged by meanwhile: "period config
+// unreadable (<reason>): calendar months in UTC meanwhile".
+func PeriodUnreadableWords(reason string) string {
+	return "period config unreadable (" + Truncate(Sanitize(reason), MaxPeriodReasonBytes) + "): calendar months in UTC meanwhile"
+}

@@ -477,11 +477,11 @@ func (m *Model) noteUnreadable(fm *feed.SnapshotMsg) {
 	}
 	for field, why := range fm.BadSettings {
 		// a workspace's or project's: judged unknown (model.Settings.Unreadable)
-		then := ": its level is unknown until the value is fixed"
 		if field == feed.PeriodSettingsField {
-			then = ": calendar months in UTC meanwhile"
+			notes = append(notes, model.PeriodUnreadableWords(why.Error()))
+			continue
 		}
-		notes = append(notes, model.UnreadableSettings(field, why)+then)
+		notes = append(notes, model.UnreadableSettings(field, why)+": its level is unknown until the value is fixed")
 	}
 	slices.Sort(notes)
 	for _, n := range notes {

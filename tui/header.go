@@ -43,6 +43,10 @@ type Header struct {
 	gapAt   time.Time
 	lastGap string
 	source  string // what the counters come from, when not the stream
+	// periodBad is why the stored billing-period config cannot be read
+	// (feed.SnapshotMsg.PeriodUnreadable), "" when it can: the header names
+	// it while the periods shown are model.PeriodFallback's
+	periodBad string
 	// firing is what the shared alert lifecycle has firing now, counted as
 	// every surface counts it (workspaces, not thresholds): the header says
 	// so at every width, as the alerts pane is not on screen below 150 columns
@@ -134,6 +138,7 @@ func (h *Header) SetWidth(w int) { h.width = w }
 func (h *Header) noteSnapshot(m *feed.SnapshotMsg) {
 	h.period = m.Snap.Period
 	h.source = m.Source
+	h.periodBad = m.PeriodUnreadable
 	if m.Reason != feed.ReasonStart {
 		h.gapAt, h.lastGap = h.at(), "re-read: "+string(m.Reason)
 		if m.Reason == feed.ReasonReset && m.Restarted {
@@ -146,6 +151,10 @@ func (h *Header) noteSnapshot(m *feed.SnapshotMsg) {
 		}
 	}
 }
+
+// PeriodUnreadableNote is what the header says while the stored
+// billing-period config cannot be read.
+const PeriodUnreadableNote = "period config unreadable"
 
 // headerPart is one piece of the header; the least important go first when the
 // line is too narrow, the rest keep their order.
@@ -216,6 +225,11 @@ func (h Header) View() string {
 	}
 	if h.source != "" {
 		parts = append(parts, headerPart{text: st.Warn.Render("source: " + h.source), prio: 1})
+	}
+	if h.periodBad != "" {
+		// the reason is in the alerts pane (model.PeriodUnreadableWords)
+		parts = append(parts, headerPart{text: st.Warn.Render(PeriodUnreadableNote), prio: 1,
+			long: st.Warn.Render(PeriodUnreadableNote + ": calendar months in UTC meanwhile")})
 	}
 	if rl := h.api.RateLimit; rl.Known {
 		// X-RateLimit-Remaining of X-RateLimit-Limit: requests the API key may

@@ -55,6 +55,7 @@ and delivery problems are logged to stderr.`,
 			}
 			log.Info("mavtop watch following the stream", attrs...)
 			go sayWhatWasFound(ctx, src.hub, log, feed.RedactURL(f.redis.redisURL()), f.redis.prefix)
+			go sayPeriodConfig(ctx, src.hub, log)
 			if len(src.watcher.Sinks()) == 0 {
 				// said once, at the start: an operator who forgot --notify
 				// would otherwise take silence for "nothing fired"
@@ -82,6 +83,39 @@ and delivery problems are logged to stderr.`,
 	f.notify.addFlags(cmd)
 	f.flags = fl
 	return cmd
+}
+
+// sayPeriodConfig logs a WARN when the feed judges the stored billing-period
+// config unreadable (feed.StatsMsg.PeriodUnreadable: at its first read of the
+// counters, or an audit that found it broken) and an INFO when it is read
+// again: periods are model.PeriodFallback's meanwhile.
+func sayPeriodConfig(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	said := ""
+	for {
+		bad, read := "", false
+		hub.Read(func(_ *model.Ledger, _ *feed.ConnMsg, st *feed.StatsMsg) {
+			if st != nil && (st.Snapshots > 0 || st.Audits > 0) {
+				bad, read = st.PeriodUnreadable, true
+			}
+		})
+		switch {
+		case !read || bad == said:
+		case bad != "":
+			log.Warn(model.PeriodUnreadableWords(bad), "field", feed.PeriodSettingsField)
+		default:
+			log.Info("period config readable again", "field", feed.PeriodSettingsField)
+		}
+		if read {
+			said = bad
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // sayWhatWasFound logs, once the feed has first read the counters, how many

@@ -286,3 +286,110 @@ func TestREADMEPythonPeriodMatchesGoAtMidnightDSTChanges(t *testing.T) {
 	}
 	t.Logf("%d stamps around midnight changes in %d zones: Python and Go agree on %d", len(want), len(zones), len(want)-bad)
 }
+
+// unreadablePeriodConfigs are stored period configs mavtop cannot read
+// (model.ParsePeriodConfig fails on each), with what is wrong.
+var unreadablePeriodConfigs = []struct{ why, raw string }{
+	{"not JSON", `start_day=5`},
+	{"start_day a string", `{"start_day":"5"}`},
+	{"start_day 0", `{"start_day":0}`},
+	{"start_day 29", `{"start_day":29}`},
+	{"start_day -1", `{"start_day":-1}`},
+	{"start_day a fraction", `{"start_day":5.0}`},
+	{"start_day an exponent", `{"start_day":5e0}`},
+	{"start_day true", `{"start_day":true}`},
+	{"start_day null", `{"start_day":null}`},
+	{"an unknown zone", `{"start_day":5,"tz":"Mars/Olympus"}`},
+	{"tz a number", `{"start_day":5,"tz":1}`},
+	{"tz null", `{"start_day":5,"tz":null}`},
+	{"the machine's own zone", `{"start_day":5,"tz":"Local"}`},
+	{"a zone path that is no zone name", `{"start_day":5,"tz":"Europe/./Paris"}`},
+	{"an escape sequence in tz", `{"start_day":5,"tz":"Europe/Paris\u001b[31m"}`},
+	{"a raw control byte", "{\"start_day\":5,\"tz\":\"Europe/Paris\x1b[31m\"}"},
+	{"not UTF-8", "{\"start_day\":5,\"tz\":\"Europe/Par\xffis\"}"},
+	{"over 256 bytes", `{"start_day":5,"tz":"Europe/Paris","note":"` + strings.Repeat("x", 240) + `"}`},
+	{"an array", `[5]`},
+	{"null", `null`},
+	{"NaN beside a good rule", `{"start_day":5,"tz":"Europe/Paris","x":NaN}`},
+	{"trailing text", `{"start_day":5} x`},
+}
+
+// TestREADMEPythonPeriodMatchesGoOnUnreadableConfigs: for period configs
+// mavtop cannot read, the README's period_of picks the period Go's producers
+// and readers pick: model.PeriodFallback's (calendar months in UTC), so a
+// Python producer's counters land where every mavtop looks. Readable configs
+// of unusual forms (keys in another case, unknown keys, whitespace) are read
+// alike too.
+func TestREADMEPythonPeriodMatchesGoOnUnreadableConfigs(t *testing.T) {
+	py := pythonWithRedis()
+	if py == "" {
+		if os.Getenv(feedtest.RequireEnv) == "1" {
+			t.Fatal("no python3 with redis-py (apt-get install python3-redis): the README's period_of cannot be run")
+		}
+		t.Skip("no python3 with redis-py")
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pyCode := readmeBlock(t, string(raw), "python")
+	type pcase struct{ why, raw string }
+	cases := []pcase{}
+	for _, c := range unreadablePeriodConfigs {
+		if _, err := model.ParsePeriodConfig(c.raw); err == nil {
+			t.Errorf("%s: %q is read; want unreadable", c.why, c.raw)
+		}
+		cases = append(cases, pcase(c))
+	}
+	for _, c := range []pcase{
+		{"readable: keys in another case are other keys", `{"START_DAY":5,"Tz":"Europe/Paris"}`},
+		{"readable: an unknown key", `{"start_day":5,"tz":"Europe/Paris","note":"x"}`},
+		{"readable: whitespace", " { \"start_day\" : 5 ,\n\"tz\":\"Europe/Paris\" } "},
+		{"readable: no start day", `{"tz":"Asia/Tokyo"}`},
+		{"readable: UTC named", `{"start_day":5,"tz":"UTC"}`},
+	} {
+		if _, err := model.ParsePeriodConfig(c.raw); err != nil {
+			t.Errorf("%s: %q: %v; want readable", c.why, c.raw, err)
+		}
+		cases = append(cases, c)
+	}
+	// instants where start day 5 (or a zone) and calendar months in UTC differ
+	stamps := []time.Time{
+		time.Date(2027, 3, 3, 12, 0, 0, 0, time.UTC),
+		time.Date(2027, 3, 31, 23, 30, 0, 0, time.UTC),
+		time.Date(2027, 1, 1, 0, 30, 0, 0, time.UTC),
+		time.Date(2027, 6, 4, 22, 30, 0, 0, time.UTC),
+		time.Date(2027, 6, 5, 0, 0, 0, 0, time.UTC),
+	}
+	var script strings.Builder
+	script.WriteString(pyCode + "\ncases = [\n")
+	var want []string
+	for _, c := range cases {
+		rule, _ := model.ParsePeriodConfig(c.raw) // model.PeriodFallback when unreadable
+		var ms []string
+		for _, ts := range stamps {
+			p := rule.At(ts)
+			ms = append(ms, strconv.FormatInt(ts.UnixMilli(), 10))
+			want = append(want, fmt.Sprintf("%s %d", p.Key, p.End.Unix()))
+		}
+		fmt.Fprintf(&script, "    (bytes.fromhex(%q), [%s]),\n", fmt.Sprintf("%x", c.raw), strings.Join(ms, ","))
+	}
+	script.WriteString("]\nfor cfg, stamps in cases:\n    r.hset(f\"{PREFIX}:settings\", \"#period\", cfg)\n    for ts in stamps:\n        k, e = period_of(ts)\n        print(k, e)\n")
+	srv := feedtest.Start(t)
+	cmd := exec.Command(py, "-")
+	cmd.Stdin = strings.NewReader(script.String())
+	cmd.Env = append(os.Environ(), "REDIS_URL="+srv.URL)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	got := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("%d lines from Python, want %d:\n%s", len(got), len(want), out)
+	}
+	for i := range want {
+		if c := cases[i/len(stamps)]; got[i] != want[i] {
+			t.Errorf("%s (%q): at %s Python says %q, Go %q", c.why, c.raw, stamps[i%len(stamps)].Format(time.RFC3339), got[i], want[i])
+		}
+	}
+}

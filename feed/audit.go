@@ -421,7 +421,7 @@ const maxScanEntries = 20_000
 // entry gone): the caller reads everything in one MULTI, which compares
 // exactly and heals. between, when set, runs after each hash is read (tests:
 // a producer writing while the scan runs).
-func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, t *tally, lastID string, between func()) (agree bool, err error) {
+func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model.Period, periodBad string, t *tally, lastID string, between func()) (agree bool, err error) {
 	got := newTally(t.seed)
 	periodRaw := "" // the billing period config as stored ("" when absent)
 	// the entries after lastID read so far, the workspaces they name, and
@@ -563,8 +563,10 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 	// restarts the follow itself): the full read cuts the periods anew, as
 	// the one-MULTI read on this cadence did (readSnapshot's rules: a config
 	// that cannot be read counts calendar months in UTC)
-	rule, _ := model.ParsePeriodConfig(periodRaw) // model.PeriodFallback when it cannot be read
-	if !samePeriod(rule.At(p.Start), p) {
+	// and the judgement of it: a config broken or repaired into the same
+	// rule is said by a re-read (periodBad: the generation's, "" readable)
+	rule, bad := model.ParsePeriodConfig(periodRaw) // model.PeriodFallback when it cannot be read
+	if !samePeriod(rule.At(p.Start), p) || (bad != nil) != (periodBad != "") || bad != nil && bad.Error() != periodBad {
 		return false, nil
 	}
 	// what each moved workspace's fields should hold: what was delivered,

@@ -67,7 +67,7 @@ func BenchmarkAudit(b *testing.B) {
 							continue
 						}
 						if kind == "scan" {
-							agree, err := scanAgrees(ctx, c, keys, res.Snap.Period, shown, res.Snap.StreamID, nil)
+							agree, err := scanAgrees(ctx, c, keys, res.Snap.Period, "", shown, res.Snap.StreamID, nil)
 							if err != nil {
 								b.Fatal(err)
 							}

@@ -61,7 +61,7 @@ func TestScanAgreesReadsPiecewiseAndSeesEveryHash(t *testing.T) {
 	p, at := res.Snap.Period, res.Snap.StreamID
 	agrees := func() bool {
 		t.Helper()
-		ok, err := scanAgrees(ctx, c, keys, p, delivered, at, nil)
+		ok, err := scanAgrees(ctx, c, keys, p, "", delivered, at, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestScanAgreesComparesAWorkspaceChargedDuringEveryScan(t *testing.T) {
 	}
 	agrees := func() bool {
 		t.Helper()
-		ok, err := scanAgrees(ctx, c, keys, p, delivered, at, charge)
+		ok, err := scanAgrees(ctx, c, keys, p, "", delivered, at, charge)
 		if err != nil {
 			t.Fatal(err)
 		}

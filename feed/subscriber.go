@@ -884,7 +884,7 @@ func (s *Subscriber) audit(ctx context.Context) error {
 		// the safety net on the cadence: read piecewise first (see
 		// scanAgrees); only a difference, or a read that cannot tell, reads
 		// every hash at once to compare exactly and heal
-		agree, err := scanAgrees(ctx, s.bulk, s.keys, s.period, s.tally, s.lastID, s.opt.scanBetween)
+		agree, err := scanAgrees(ctx, s.bulk, s.keys, s.period, s.periodBad, s.tally, s.lastID, s.opt.scanBetween)
 		if err != nil && !isWrongType(err) {
 			return err
 		}

@@ -375,3 +375,27 @@ func TestHeaderSaysWhereItFoundNoEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderSaysThePeriodConfigIsUnreadable: while the snapshot says the
+// stored billing-period config cannot be read, the header says so beside the
+// period (the fallback's) at every width from 80 columns, and stops once a
+// snapshot says it is read again.
+func TestHeaderSaysThePeriodConfigIsUnreadable(t *testing.T) {
+	for w := 80; w <= 200; w += 40 {
+		h := NewHeader(testCommon(), false)
+		h.SetWidth(w)
+		h.conn = feed.ConnMsg{State: feed.Connected}
+		st := feed.StatsMsg{LagKnown: true, At: testNow, Events: 1}
+		h.noteStats(&st)
+		snap := &model.Snapshot{Period: model.PeriodFallback.At(testNow)}
+		h.noteSnapshot(&feed.SnapshotMsg{Reason: feed.ReasonStart, Snap: snap, PeriodUnreadable: "billing period config {\"start_day\":99}: start day 99 must be between 1 and 28"})
+		line := ansi.Strip(h.View())
+		if !strings.Contains(line, PeriodUnreadableNote) || !strings.Contains(line, snap.Period.Key) || cellWidth(line) > w {
+			t.Errorf("w=%d: %q; want %q beside the period", w, line, PeriodUnreadableNote)
+		}
+		h.noteSnapshot(&feed.SnapshotMsg{Reason: feed.ReasonStart, Snap: snap})
+		if line := ansi.Strip(h.View()); strings.Contains(line, PeriodUnreadableNote) {
+			t.Errorf("w=%d, read again: %q", w, line)
+		}
+	}
+}

@@ -184,9 +184,9 @@ func (r lifecycleRows) Position(id string) (int, time.Time, bool) {
 // resolved one says when it may fire again, by the rule of `mavtop alerts`'
 // FIRES AGAIN column (model.FiresAgainAt: its alert's latest episode in l).
 func lifecycleEntry(l *notify.Lifecycle, e *notify.Entry) tui.LifecycleEntry {
-	row := tui.LifecycleEntry{ID: e.Alert.ID, Status: e.Status, Level: e.Alert.Level, At: e.At(), Summary: e.Summary, Delivery: e.Said}
+	row := tui.LifecycleEntry{ID: e.ID, Status: e.Status, Level: e.Level, At: e.At(), Summary: e.Summary, Delivery: e.Said}
 	if e.Status == model.AlertResolved {
-		row.FiresAgainAt = model.FiresAgainAt(e.Alert.ID, true, l.Latest(e), e.ResolvedAt)
+		row.FiresAgainAt = model.FiresAgainAt(e.ID, true, l.Latest(e), e.At()) // resolved: At is ResolvedAt
 	}
 	return row
 }

@@ -38,10 +38,10 @@ func loadAll(t *testing.T, st *AlertStore, periods ...string) map[string]StoredA
 
 // differ returns the ids whose record differs between a and b, sorted.
 // vals is a mirror's records as values (a copy: the test's own).
-func vals(recs map[string]*StoredAlert) map[string]StoredAlert {
+func vals(recs map[string]PackedAlert) map[string]StoredAlert {
 	out := make(map[string]StoredAlert, len(recs))
 	for id, r := range recs {
-		out[id] = *r
+		out[id] = *r.Decode()
 	}
 	return out
 }
@@ -322,8 +322,8 @@ func TestAlertMirrorSeesAHandEditByTheFullRead(t *testing.T) {
 	}
 	clock.t = clock.t.Add(MinFullReadEvery - time.Second)
 	changed, err := m.Sync(ctx, "2026-11")
-	if err != nil || len(changed) != 0 || m.Records()[a0.ID].Status != model.AlertFiring {
-		t.Fatalf("before the full read is due: %v changed (%v), %s; want nothing seen yet", changed, err, m.Records()[a0.ID].Status)
+	if err != nil || len(changed) != 0 || m.Records()[a0.ID].Decode().Status != model.AlertFiring {
+		t.Fatalf("before the full read is due: %v changed (%v), %s; want nothing seen yet", changed, err, m.Records()[a0.ID].Decode().Status)
 	}
 	clock.t = clock.t.Add(time.Second)
 	changed, err = m.Sync(ctx, "2026-11")

@@ -2,6 +2,7 @@ package model
 
 import (
 	"container/heap"
+	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -159,10 +160,29 @@ type AlertRecords struct {
 	// without a second copy of each (~700 B a record, ~130k records at 100k
 	// workspaces). A nil pointer counts as no record.
 	Shared map[string]*AlertRecord
+	// Lookup, when not nil, is the lifecycle instead of Known and Shared:
+	// a caller that keeps its records in another form (notify.Watcher:
+	// packed, ~0.3 KB a record against ~0.5 KB decoded, at 100k workspaces'
+	// ~170k records) gives each on demand. Its records are never written
+	// while Transitions runs.
+	Lookup RecordLookup
+}
+
+// RecordLookup gives the records of a lifecycle by id (AlertRecords.Lookup).
+type RecordLookup interface {
+	// Get returns id's record (false: none); Has says whether there is one.
+	Get(id string) (AlertRecord, bool)
+	Has(id string) bool
+	// Len is the number of records; IDs yields the id of each, in no order.
+	Len() int
+	IDs() iter.Seq[string]
 }
 
 // set returns the lifecycle recs hands over.
 func (recs AlertRecords) set() records {
+	if recs.Lookup != nil {
+		return records{fn: recs.Lookup}
+	}
 	if recs.Shared != nil {
 		return records{ptr: recs.Shared}
 	}

@@ -10,10 +10,14 @@ import "iter"
 type records struct {
 	val map[string]AlertRecord
 	ptr map[string]*AlertRecord
+	fn  RecordLookup // AlertRecords.Lookup: given on demand
 }
 
 // get returns the record of id.
 func (r records) get(id string) (AlertRecord, bool) {
+	if r.fn != nil {
+		return r.fn.Get(id)
+	}
 	if r.ptr != nil {
 		if p := r.ptr[id]; p != nil {
 			return *p, true
@@ -26,6 +30,9 @@ func (r records) get(id string) (AlertRecord, bool) {
 
 // has reports whether id has a record.
 func (r records) has(id string) bool {
+	if r.fn != nil {
+		return r.fn.Has(id)
+	}
 	if r.ptr != nil {
 		return r.ptr[id] != nil
 	}
@@ -35,6 +42,9 @@ func (r records) has(id string) bool {
 
 // len returns the number of records (a nil pointer counts as none).
 func (r records) len() int {
+	if r.fn != nil {
+		return r.fn.Len()
+	}
 	if r.ptr != nil {
 		n := 0
 		for _, p := range r.ptr {
@@ -49,6 +59,9 @@ func (r records) len() int {
 
 // ids returns every id with a record, in no order.
 func (r records) ids() iter.Seq[string] {
+	if r.fn != nil {
+		return r.fn.IDs()
+	}
 	return func(yield func(string) bool) {
 		if r.ptr != nil {
 			for id, p := range r.ptr {

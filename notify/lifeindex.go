@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/tidwall/btree"
 
@@ -81,14 +82,14 @@ func entryNewerFirst(a, b *Entry) bool {
 	if c := b.At().Compare(a.At()); c != 0 {
 		return c < 0
 	}
-	return a.Alert.ID < b.Alert.ID
+	return a.ID < b.ID
 }
 
 func entryByKey(a, b *Entry) bool {
 	if a.key != b.key {
 		return a.key < b.key
 	}
-	return a.Alert.ID < b.Alert.ID
+	return a.ID < b.ID
 }
 
 func scoreNewerFirst(a, b scoredItem) bool {
@@ -109,8 +110,9 @@ func (x *lifeIndex) reset(period string) {
 		scored: newTree(scoreNewerFirst), scoreOf: map[string]scoredItem{}}
 }
 
-// set keeps id's record (nil: removed) in the index.
-func (x *lifeIndex) set(id string, r *feed.StoredAlert) {
+// set keeps id's record p (zero: removed) in the index; r is p decoded
+// (nil for none), not kept.
+func (x *lifeIndex) set(id string, p feed.PackedAlert, r *feed.StoredAlert) {
 	if x.byTime == nil {
 		x.reset(x.period)
 	}
@@ -118,7 +120,7 @@ func (x *lifeIndex) set(id string, r *feed.StoredAlert) {
 		x.byTime.Delete(old)
 		x.byKey.Delete(old)
 		delete(x.in, id)
-		x.count(old, -1)
+		x.count(old, -1, "")
 		x.changed = true
 	}
 	if s, ok := x.scoreOf[id]; ok {
@@ -139,20 +141,29 @@ func (x *lifeIndex) set(id string, r *feed.StoredAlert) {
 		return // another period's, resolved: not listed
 	}
 	x.rev++
-	e := &Entry{StoredAlert: r, Rev: x.rev, key: lifecycleKey(id)}
-	if n := len(r.Deliveries); n > 0 {
-		e.Summary = r.Deliveries[n-1].Summary
-	}
-	e.Said = e.DeliveryText()
+	e := new(Entry)
+	*e = EntryOf(r)
+	// the few things deliveries say, said once for every entry
+	e.Said = intern(e.DeliveryText())
+	e.StoredAlert, e.rec, e.Rev = nil, p, x.rev // kept packed
 	x.byTime.Set(e)
 	x.byKey.Set(e)
 	x.in[id] = e
-	x.count(e, 1)
+	x.count(e, 1, r.Alert.Note)
 	x.changed = true
 }
 
-// count adds (d 1) or takes away (d -1) e's part of the counts.
-func (x *lifeIndex) count(e *Entry, d int) {
+// intern returns s's canonical copy.
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
+}
+
+// count adds (d 1) or takes away (d -1) e's part of the counts; note is
+// the alert's note, when added.
+func (x *lifeIndex) count(e *Entry, d int, note string) {
 	if x.deliveries[e.Said] += d; x.deliveries[e.Said] == 0 {
 		delete(x.deliveries, e.Said)
 	}
@@ -160,15 +171,15 @@ func (x *lifeIndex) count(e *Entry, d int) {
 		return
 	}
 	x.firing += d
-	if x.levels[e.Alert.Level] += d; x.levels[e.Alert.Level] == 0 {
-		delete(x.levels, e.Alert.Level)
+	if x.levels[e.Level] += d; x.levels[e.Level] == 0 {
+		delete(x.levels, e.Level)
 	}
-	ws := idWorkspace(e.Alert.ID)
+	ws := idWorkspace(e.ID)
 	if ws == "" {
 		if d > 0 {
-			x.feed[e.Alert.ID] = cmp.Or(e.Summary, e.Alert.Note)
+			x.feed[e.ID] = cmp.Or(e.Summary, note)
 		} else {
-			delete(x.feed, e.Alert.ID)
+			delete(x.feed, e.ID)
 		}
 		return
 	}
@@ -229,9 +240,6 @@ func idWorkspace(id string) string {
 	return model.IDWorkspace(id)
 }
 
-// noRecord is the empty record of the entries a tree is searched with.
-var noRecord feed.StoredAlert
-
 // Lifecycle is a snapshot of this period's alerts: immutable, shared by every
 // reader of its generation, taken in O(1) (Watcher.Lifecycle).
 type Lifecycle struct {
@@ -288,8 +296,8 @@ func (l *Lifecycle) Find(id string) (*Entry, bool) {
 		return nil, false
 	}
 	var found *Entry
-	l.byKey.Ascend(&Entry{StoredAlert: &feed.StoredAlert{AlertRecord: model.AlertRecord{Alert: model.Alert{ID: id}}}, key: lifecycleKey(id)}, func(e *Entry) bool {
-		if e.Alert.ID == id {
+	l.byKey.Ascend(&Entry{ID: id, key: lifecycleKey(id)}, func(e *Entry) bool {
+		if e.ID == id {
 			found = e
 		}
 		return false
@@ -332,7 +340,7 @@ func (l *Lifecycle) Lists(key string) bool {
 		return false
 	}
 	found := false
-	l.byKey.Ascend(&Entry{StoredAlert: &noRecord, key: key}, func(e *Entry) bool {
+	l.byKey.Ascend(&Entry{key: key}, func(e *Entry) bool {
 		found = e.key == key
 		return false
 	})
@@ -346,13 +354,13 @@ func (l *Lifecycle) Latest(e *Entry) bool {
 	if l.Len() == 0 {
 		return true
 	}
-	_, n := model.SplitEpisode(e.Alert.ID)
+	_, n := model.SplitEpisode(e.ID)
 	latest := true
-	l.byKey.Ascend(&Entry{StoredAlert: &noRecord, key: e.key}, func(o *Entry) bool {
+	l.byKey.Ascend(&Entry{key: e.key}, func(o *Entry) bool {
 		if o.key != e.key {
 			return false
 		}
-		if _, m := model.SplitEpisode(o.Alert.ID); m > n {
+		if _, m := model.SplitEpisode(o.ID); m > n {
 			latest = false
 			return false
 		}
@@ -361,11 +369,14 @@ func (l *Lifecycle) Latest(e *Entry) bool {
 	return latest
 }
 
-// Entries are the entries as a slice (a copy: O(n)), newest first.
+// Entries are the entries as a slice (a copy: O(n), each record decoded),
+// newest first.
 func (l *Lifecycle) Entries() []Entry {
 	out := make([]Entry, 0, l.Len())
 	l.Each(func(e *Entry) bool {
-		out = append(out, *e)
+		c := *e
+		c.StoredAlert = e.Record()
+		out = append(out, c)
 		return true
 	})
 	return out
@@ -397,8 +408,8 @@ func NewIndex(period string) *Index {
 	return i
 }
 
-// Set keeps id's record; nil removes it.
-func (i *Index) Set(id string, r *feed.StoredAlert) { i.x.set(id, r) }
+// Set keeps id's record (packed); nil removes it.
+func (i *Index) Set(id string, r *feed.StoredAlert) { i.x.set(id, feed.Pack(r), r) }
 
 // Lifecycle is Watcher.Lifecycle: nil when nothing changed since the
 // snapshot numbered gen, else the snapshot of now.

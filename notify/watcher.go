@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"maps"
 	"os"
@@ -95,9 +96,15 @@ const MaxStartHold = 2 * time.Second
 // Entry is one alert of this period as the alerts pane and `mavtop alerts`
 // show it: its lifecycle and how its delivery goes.
 type Entry struct {
-	// StoredAlert is the record, shared with the watcher and its mirror (a
-	// change is a new record): never write it.
+	// StoredAlert is the record (never write it): decoded in the entries
+	// Lifecycle.Entries hands out, and given in those a caller makes of a
+	// record; nil in those Each, EachFrom, At and Find hand out, which keep
+	// it packed (Record decodes it): ~170k entries at 100k workspaces.
 	*feed.StoredAlert
+	// ID, Status and Level are the record's alert id, status and level.
+	ID     string
+	Status model.AlertStatus
+	Level  model.Level
 	// Summary is the newest transition's sentence.
 	Summary string
 	// Rev changes whenever the alert's record does: two entries of one id
@@ -107,15 +114,39 @@ type Entry struct {
 	// Said is DeliveryText, said once when the entry is made.
 	Said string
 	key  string // lifecycleKey of its id (lifeIndex)
+	at   time.Time
+	rec  feed.PackedAlert
+}
+
+// EntryOf is the entry of record r (not nil), as an index lists it, with
+// r itself as its StoredAlert.
+func EntryOf(r *feed.StoredAlert) Entry {
+	e := Entry{StoredAlert: r, ID: r.Alert.ID, Status: r.Status, Level: r.Alert.Level, key: lifecycleKey(r.Alert.ID), at: r.FiredAt}
+	if r.Status == model.AlertResolved {
+		e.at = r.ResolvedAt
+	}
+	if n := len(r.Deliveries); n > 0 {
+		e.Summary = r.Deliveries[n-1].Summary
+	}
+	return e
+}
+
+// Record is the entry's record, decoded (nil for none). Never write it.
+func (e *Entry) Record() *feed.StoredAlert {
+	if e.StoredAlert != nil {
+		return e.StoredAlert
+	}
+	return e.rec.Decode()
 }
 
 // Delivery sums up an entry's newest delivery: sinks sent to, retrying, failed,
 // and the last error; Waiting is true while no instance with sinks took it.
 func (e *Entry) Delivery() (sent, retrying, failed int, lastErr string, waiting bool) {
-	if len(e.Deliveries) == 0 {
+	r := e.Record()
+	if r == nil || len(r.Deliveries) == 0 {
 		return
 	}
-	d := e.Deliveries[len(e.Deliveries)-1]
+	d := r.Deliveries[len(r.Deliveries)-1]
 	for _, r := range d.Sinks {
 		switch r.Result {
 		case feed.ResultSent:
@@ -128,11 +159,11 @@ func (e *Entry) Delivery() (sent, retrying, failed int, lastErr string, waiting 
 			lastErr = r.Err
 		}
 	}
-	if n := len(e.Deliveries); n > 1 && !d.Done {
+	if n := len(r.Deliveries); n > 1 && !d.Done {
 		// A resolution waits for each sink its firing is not done for (a
 		// receiver refusing it): that sink has neither yet, so it is counted
 		// retrying, not left out ("✓ sent 1 sink" read as delivered).
-		prev := &e.Deliveries[n-2]
+		prev := &r.Deliveries[n-2]
 		for _, s := range slices.Sorted(maps.Keys(prev.Sinks)) {
 			if _, ok := d.Sinks[s]; !ok && !prev.DoneFor(s) {
 				retrying++
@@ -186,12 +217,11 @@ type Watcher struct {
 	// Redis back older). Only the cycle's goroutine (Run) uses them.
 	mirror *feed.AlertMirror
 	reload bool
-	// records are known's lifecycles, the judge's input, kept as known
-	// changes (never copied whole each cycle): each points at its stored
-	// record's (the mirror's, never written), not a second copy of it (at
-	// 100k workspaces ~130k records, ~680 B each by value), or at a record
-	// of this instance's claim (ownClaim) until the store is read again;
-	// a pointer here is never written through either. maxFired is at least the
+	// The judge's input is known's lifecycles (judged, decoded from the
+	// packed records on demand; never copied whole each cycle), and own,
+	// the records of this instance's claims (ownClaim) until the store is
+	// read again, which stand for known's; a pointer here is never written
+	// through. maxFired is at least the
 	// newest stream id a record was decided at (decidedAt: FiredStream of a
 	// firing one, ResolvedStream of a resolved one; rolledBack scans them
 	// only when the stream's end is behind it). changed holds the ids whose record
@@ -199,7 +229,7 @@ type Watcher struct {
 	// decided-at id rolledBack cleared or gave back): an incremental judge
 	// compares only those. cleared are the ids rolledBack cleared. Only the
 	// cycle's goroutine writes them.
-	records  map[string]*model.AlertRecord
+	own      map[string]*model.AlertRecord
 	maxFired string
 	changed  []string
 	cleared  map[string]bool
@@ -208,9 +238,10 @@ type Watcher struct {
 
 	mu sync.Mutex
 	// known are the records of this period and the last, by id: the
-	// mirror's own, shared by pointer and never written (a change is a new
-	// record), not copied
-	known map[string]*feed.StoredAlert
+	// mirror's own, packed (feed.PackedAlert, decoded on demand: ~0.3 KB a
+	// record where a decoded one held ~1.1 KB, of ~170k records at 100k
+	// workspaces), shared and never written (a change is a new record)
+	known map[string]feed.PackedAlert
 	// pending are the ids of known with a delivery not done (takeOver looks
 	// at them alone).
 	pending map[string]bool
@@ -300,7 +331,7 @@ func NewWatcher(opt WatcherOptions) *Watcher {
 	if opt.Instance == "" {
 		opt.Instance = instanceName()
 	}
-	w := &Watcher{opt: opt, rules: opt.Rules, known: map[string]*feed.StoredAlert{}, records: map[string]*model.AlertRecord{}, pending: map[string]bool{},
+	w := &Watcher{opt: opt, rules: opt.Rules, known: map[string]feed.PackedAlert{}, own: map[string]*model.AlertRecord{}, pending: map[string]bool{},
 		mirror: feed.NewAlertMirror(opt.Store, opt.Now), local: map[string]bool{}, localLeft: map[string]map[string]bool{},
 		inflight: map[string]*inflight{}, counts: map[[2]string]int64{}, droppedOnce: map[[2]string]bool{}, runOut: map[string]time.Time{}, stopped: make(chan struct{})}
 	if opt.Notifier != nil {
@@ -532,14 +563,14 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 	for _, id := range changed {
 		switch r, ok := recs[id]; {
 		case ok:
-			w.setKnown(id, r)
+			w.setPacked(id, r)
 		case !w.local[id]: // what only this instance knows (announced while Redis was away) stays
 			w.dropKnown(id)
 		}
 	}
 	w.storeErr = storeErr
 	w.mu.Unlock()
-	known := w.records
+	var known model.RecordLookup = judged{w: w}
 	if storeErr == nil {
 		var back bool
 		known, back = w.rolledBack(ctx, l, &changed)
@@ -573,7 +604,7 @@ func (w *Watcher) cycle(ctx context.Context, l *model.Ledger, h model.FeedHealth
 		if w.eval == nil {
 			w.eval = model.NewAlertEvaluator(w.opt.Alert)
 		}
-		lifecycle := model.AlertRecords{Shared: known, Tracked: true, Changed: changed}
+		lifecycle := model.AlertRecords{Lookup: known, Tracked: true, Changed: changed}
 		trs = w.eval.Transitions(l, now, h, lifecycle, func(ws string, in time.Duration) {
 			w.runOuts = append(w.runOuts, runOutAt{ws, in})
 		})
@@ -629,8 +660,8 @@ func noteResync(rs []model.Resync, m *feed.SnapshotMsg, at time.Time) []model.Re
 // had fired); an alert fired at an id the stream no longer reaches may resolve
 // at once, against the counters read again, instead of when a new event's id
 // passes the lost one (feed_stale stayed firing after such a restart).
-func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]string) (map[string]*model.AlertRecord, bool) {
-	known := w.records
+func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]string) (model.RecordLookup, bool) {
+	known := judged{w: w}
 	if w.source == feed.SourceCounters {
 		// Read from the Pattern 1 counters, the records' positions are
 		// Redis's clock (model.ReadPosition), not stream ids, and no stream
@@ -650,34 +681,29 @@ func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]st
 	cleared := map[string]bool{}
 	if w.maxFired != "" && model.CompareStreamIDs(w.maxFired, end) > 0 {
 		// Some record may be ahead of the stream: look at them all (rare:
-		// Redis came back older), on a copy, the records kept as stored. A
+		// Redis came back older), on copies, the records kept as stored. A
 		// firing one may resolve at once, against the counters read again;
 		// a resolved one no longer holds its alert's next episode back until
 		// a new event's id passes the lost resolution (the re-fire rule's
 		// "read as far as the one that resolved it": that history is gone).
-		known = maps.Clone(w.records)
 		w.maxFired = ""
-		for id, p := range known {
-			if model.CompareStreamIDs(decidedAt(*p), end) > 0 {
+		known.cleared = map[string]*model.AlertRecord{}
+		for id := range known.IDs() {
+			r, _ := known.Get(id)
+			at := decidedAt(r)
+			if model.CompareStreamIDs(at, end) > 0 {
 				cleared[id] = true
 				// decided on a history that is gone: a copy changed, the
 				// stored record (shared) kept as it is
-				r := *p
 				if r.Status == model.AlertFiring {
 					r.FiredStream = ""
 				} else {
 					r.ResolvedStream = ""
 				}
-				known[id] = &r
-				continue
+				known.cleared[id] = &r
 			}
-			if at := decidedAt(*p); model.CompareStreamIDs(at, w.maxFired) > 0 {
-				w.maxFired = at
-			}
-		}
-		// the records' own maximum stays known for the next cycle
-		for id := range cleared {
-			if at := decidedAt(*w.records[id]); model.CompareStreamIDs(at, w.maxFired) > 0 {
+			// the records' own maximum stays known for the next cycle
+			if model.CompareStreamIDs(at, w.maxFired) > 0 {
 				w.maxFired = at
 			}
 		}
@@ -711,12 +737,18 @@ func decidedAt(r model.AlertRecord) string {
 	return r.FiredStream
 }
 
-// setKnown keeps an alert's record (with w.mu held): r is kept, never
+// setKnown keeps an alert's record (with w.mu held): r is packed, never
 // written.
 func (w *Watcher) setKnown(id string, r *feed.StoredAlert) {
-	w.known[id] = r
-	w.records[id] = &r.AlertRecord // shared: r is never written
-	w.life.set(id, r)
+	w.setPacked(id, feed.Pack(r))
+}
+
+// setPacked keeps an alert's record, packed (with w.mu held).
+func (w *Watcher) setPacked(id string, p feed.PackedAlert) {
+	r := p.Decode() // for what is kept of it: not kept itself
+	w.known[id] = p
+	delete(w.own, id) // the store's record stands for this instance's claim
+	w.life.set(id, p, r)
 	if at := decidedAt(r.AlertRecord); model.CompareStreamIDs(at, w.maxFired) > 0 {
 		w.maxFired = at
 	}
@@ -731,9 +763,66 @@ func (w *Watcher) setKnown(id string, r *feed.StoredAlert) {
 // dropKnown forgets an alert's record (with w.mu held).
 func (w *Watcher) dropKnown(id string) {
 	delete(w.known, id)
-	delete(w.records, id)
+	delete(w.own, id)
 	delete(w.pending, id)
-	w.life.set(id, nil)
+	w.life.set(id, feed.PackedAlert{}, nil)
+}
+
+// knownRecord is id's record, decoded (false: none). Never write it.
+func (w *Watcher) knownRecord(id string) (*feed.StoredAlert, bool) {
+	r := w.known[id].Decode()
+	return r, r != nil
+}
+
+// judged is the lifecycle the judge reads (model.RecordLookup): the
+// records of this instance's claims (own) and those rolledBack changed
+// (cleared) over the known ones, decoded on demand. Only the cycle's
+// goroutine, the one writer of known and own, reads it.
+type judged struct {
+	w       *Watcher
+	cleared map[string]*model.AlertRecord
+}
+
+func (j judged) Get(id string) (model.AlertRecord, bool) {
+	if r := j.cleared[id]; r != nil {
+		return *r, true
+	}
+	if r := j.w.own[id]; r != nil {
+		return *r, true
+	}
+	return j.w.known[id].Record()
+}
+
+func (j judged) Has(id string) bool {
+	if _, ok := j.w.known[id]; ok {
+		return true
+	}
+	return j.w.own[id] != nil
+}
+
+func (j judged) Len() int {
+	n := len(j.w.known)
+	for id := range j.w.own {
+		if _, ok := j.w.known[id]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
+func (j judged) IDs() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for id := range j.w.known {
+			if !yield(id) {
+				return
+			}
+		}
+		for id := range j.w.own {
+			if _, ok := j.w.known[id]; !ok && !yield(id) {
+				return
+			}
+		}
+	}
 }
 
 // runOutAt is a workspace whose run-out alert holds, and how soon.
@@ -862,10 +951,7 @@ func (w *Watcher) ownClaim(tr *model.AlertTransition) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	id := tr.Alert.ID
-	var r model.AlertRecord
-	if p := w.records[id]; p != nil {
-		r = *p // a copy: the stored record is shared
-	}
+	r, _ := judged{w: w}.Get(id) // a copy: the stored record is shared
 	if tr.Status == model.AlertFiring {
 		r = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
 		if model.CompareStreamIDs(r.FiredStream, w.maxFired) > 0 {
@@ -877,7 +963,7 @@ func (w *Watcher) ownClaim(tr *model.AlertTransition) {
 			w.maxFired = r.ResolvedStream
 		}
 	}
-	w.records[id] = &r
+	w.own[id] = &r
 	w.claimed = append(w.claimed, id)
 }
 
@@ -886,7 +972,7 @@ func (w *Watcher) syncLocal(ctx context.Context, p model.Period) {
 	w.mu.Lock()
 	var pending []*feed.StoredAlert
 	for id := range w.local {
-		rec := w.known[id]
+		rec, _ := w.knownRecord(id)
 		if rec == nil || len(rec.Deliveries) == 0 {
 			// Redis holds a record of it with no delivery (a foreign
 			// writer's), read over the announcement: the id is recorded
@@ -951,7 +1037,7 @@ func (w *Watcher) takeOver(ctx context.Context, now time.Time) {
 	w.mu.Lock()
 	var cand []pending
 	for id := range w.pending {
-		r := w.known[id]
+		r, _ := w.knownRecord(id)
 		if r == nil {
 			continue
 		}
@@ -1094,7 +1180,7 @@ func (w *Watcher) releaseWaiting() {
 		if len(in.waiting) == 0 || in.lost {
 			continue
 		}
-		rec, ok := w.known[in.id]
+		rec, ok := w.knownRecord(in.id)
 		var ready []string
 		for s := range in.waiting {
 			if !ok || in.idx == 0 || in.idx > len(rec.Deliveries) || w.firingDone(&rec.Deliveries[in.idx-1], s) {
@@ -1145,7 +1231,7 @@ func (w *Watcher) hold(ctx context.Context, key, sink string) (time.Duration, er
 	w.mu.Lock()
 	lost := in.lost
 	if in.fenced[sink] {
-		if rec, ok := w.known[in.id]; ok && in.idx > 0 && in.idx <= len(rec.Deliveries) && !rec.Deliveries[in.idx-1].DoneFor(sink) {
+		if rec, ok := w.knownRecord(in.id); ok && in.idx > 0 && in.idx <= len(rec.Deliveries) && !rec.Deliveries[in.idx-1].DoneFor(sink) {
 			w.mu.Unlock()
 			return 0, errFiringFirst
 		}
@@ -1190,7 +1276,7 @@ func (w *Watcher) pruneDropped() {
 		key := ks[0]
 		i := strings.LastIndexByte(key, '#')
 		pending := false
-		if rec, ok := w.known[key[:max(i, 0)]]; ok && i > 0 {
+		if rec, ok := w.knownRecord(key[:max(i, 0)]); ok && i > 0 {
 			for _, d := range rec.Deliveries {
 				pending = pending || (d.Transition.Key() == key && !d.Done)
 			}
@@ -1324,8 +1410,8 @@ func (w *Watcher) refresh(period string) {
 		return
 	}
 	w.life.reset(period)
-	for id, r := range w.known {
-		w.life.set(id, r)
+	for id, p := range w.known {
+		w.life.set(id, p, p.Decode())
 	}
 }
 
@@ -1355,10 +1441,14 @@ func scoreOf(r *feed.StoredAlert) (model.ForecastScore, bool) {
 
 // At is when the entry's newest transition was decided.
 func (e *Entry) At() time.Time {
-	if e.Status == model.AlertResolved {
-		return e.ResolvedAt
+	if e.StoredAlert != nil && e.at.IsZero() {
+		// an entry made of a record (EntryOf), not by an index
+		if e.StoredAlert.Status == model.AlertResolved {
+			return e.ResolvedAt
+		}
+		return e.FiredAt
 	}
-	return e.FiredAt
+	return e.at
 }
 
 func (w *Watcher) setErr(err error) {

@@ -243,7 +243,8 @@ type Watcher struct {
 	// workspaces), shared and never written (a change is a new record)
 	known map[string]feed.PackedAlert
 	// pending are the ids of known with a delivery not done (takeOver looks
-	// at them alone).
+	// at them alone), kept with sinks only: without, nothing is taken over
+	// (at 100k workspaces a dashboard's ~170k records are all waiting).
 	pending map[string]bool
 	local   map[string]bool // firings announced while Redis was away
 	// localLeft holds, by transition key, the sinks still working on a
@@ -753,6 +754,9 @@ func (w *Watcher) setPacked(id string, p feed.PackedAlert) {
 		w.maxFired = at
 	}
 	delete(w.pending, id)
+	if len(w.sinks) == 0 {
+		return // nothing to take over (takeOver): not kept
+	}
 	for _, d := range r.Deliveries {
 		if !d.Done {
 			w.pending[id] = true

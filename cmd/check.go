@@ -541,6 +541,9 @@ prints exactly one JSON object with "status" and "reason".`,
 			if _, err := sf.parse(); err != nil {
 				return err // a usage error, named before Redis is asked anything
 			}
+			if err := checkWorkspaceArgs(args); err != nil {
+				return err
+			}
 			// read, judge, print once and exit: the collector off while
 			// it runs (memlimit.OneShot; GOGC and GOMEMLIMIT win)
 			defer memlimit.OneShot(os.Getenv)()
@@ -946,6 +949,21 @@ func wantsJSON(args []string) bool {
 		}
 	}
 	return want
+}
+
+// checkWorkspaceArgs refuses a WS argument that no workspace can be named
+// (model.IsID: 1–model.MaxIDLen of [A-Za-z0-9._:-]), or WS/PROJECT with such
+// a part: a usage error (UNKNOWN, exit 3, like every failure of a monitoring
+// command), named before Redis is asked anything, instead of "no such
+// workspace", which says the name was looked for.
+func checkWorkspaceArgs(args []string) error {
+	for _, a := range args {
+		ws, project, isProject := strings.Cut(a, "/")
+		if !model.IsID(ws) || isProject && !model.IsID(project) {
+			return fmt.Errorf("%q is not a workspace id: want 1–%d of [A-Za-z0-9._:-] (or WORKSPACE/PROJECT, each such an id)", model.Truncate(a, 80), model.MaxIDLen)
+		}
+	}
+	return nil
 }
 
 // errSilent carries an exit code without a message: the output said it all.

@@ -807,3 +807,26 @@ func TestCheckSaysARefusedWorkspaceIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// An argument no workspace can be named is a usage error naming the id rule
+// (model.IsID), UNKNOWN and exit 3, in text and --json: it said "no such
+// workspace:  (none has counters …)", as if it had been looked for (issue 11).
+func TestCheckRefusesANameNoWorkspaceCanHave(t *testing.T) {
+	srv := feedtest.Start(t)
+	seedLevels(t, srv)
+	r := "--redis=" + srv.URL
+	for _, bad := range []string{"", "bad ws!", strings.Repeat("x", model.MaxIDLen+1), "calm/bad project", "/p"} {
+		out, _, code := runMavtop(t, "check", r, "calm", bad)
+		if code != 3 || !strings.HasPrefix(out, "MAVTOP UNKNOWN - ") || !strings.Contains(out, "is not a workspace id: want 1–64 of [A-Za-z0-9._:-]") ||
+			strings.Contains(out, "no such workspace") || strings.Count(out, "\n") != 1 {
+			t.Errorf("check calm %q: exit %d\n%s", bad, code, out)
+		}
+		js, _, code := runMavtop(t, "check", r, "--json", bad)
+		if got := decodeOne(t, js); code != 3 || got.Status != "unknown" || !strings.Contains(got.Reason, "is not a workspace id") {
+			t.Errorf("check --json %q: exit %d %+v", bad, code, got)
+		}
+	}
+	if out, _, code := runMavtop(t, "check", r, "calm", "nosuch"); code != 3 || !strings.Contains(out, "no such workspace: nosuch") {
+		t.Errorf("check calm nosuch: exit %d\n%s", code, out) // a valid name still looked for
+	}
+}

@@ -17,14 +17,14 @@ import (
 // field this does not write.
 func appendRowJSON(b []byte, r *wsRow) ([]byte, error) {
 	start := len(b)
-	if r.Unreadable != "" || r.RefusedUnreadable != "" {
+	if r.Unreadable != "" || r.RefusedUnreadable != "" || r.Settings.Unreadable != "" {
 		return appendMarshal(b, *r) // its figures null (MarshalJSON): rare
 	}
 	if !finite(r.Percent) || !finite(r.LimitPercent) {
 		return appendMarshal(b, *r)
 	}
 	for i := range r.Projects {
-		if !finite(r.Projects[i].Percent) || r.Projects[i].Budget.UsageUnreadable != "" {
+		if !finite(r.Projects[i].Percent) || r.Projects[i].Budget.UsageUnreadable != "" || r.Projects[i].Budget.Unreadable != "" {
 			return appendMarshal(b, *r) // a project's credits unknown: null (projectRow.MarshalJSON)
 		}
 	}
@@ -174,13 +174,22 @@ func appendSettingsJSON(b []byte, s *model.Settings) []byte {
 // project's used, percent and refused_402; allocation and usage_limit with
 // the settings — is null, never a 0 a script would take for a reading;
 // "unreadable" says which key or field and why. The figures it cannot
-// change stay.
+// change stay. Settings present but unreadable (model.Settings.Unreadable)
+// are "settings": null, and a project's budget that cannot be read
+// (model.ProjectBudget.Unreadable) "budget": null: never the zero value
+// the decoder left ("allocation":0 for an allocation of -100 or 1e3).
 //
 // A value method, so that a row is written alike whether it is marshalled
 // on its own, by pointer or in a slice (and a row json.Marshal refuses is
 // refused with the same words: appendRowJSON leaves such rows to it).
 func (r wsRow) MarshalJSON() ([]byte, error) {
 	type plain wsRow // without this method
+	if r.Unreadable == "" && r.Settings.Unreadable != "" {
+		// the model marks a workspace with unreadable settings unreadable
+		// (Status.Unknown); should a row come without it, its settings
+		// are still no reading
+		r.Unreadable = r.Settings.Unreadable
+	}
 	if r.Unreadable == "" && r.RefusedUnreadable != "" {
 		// only its 402 count is unknown: null, the rest as read
 		return json.Marshal(struct {
@@ -193,9 +202,10 @@ func (r wsRow) MarshalJSON() ([]byte, error) {
 	}
 	type unknownProject struct {
 		plainProject
-		Used    *int64   `json:"used"`
-		Percent *float64 `json:"percent"`
-		Refused *int64   `json:"refused_402"`
+		Budget  *model.ProjectBudget `json:"budget"`
+		Used    *int64               `json:"used"`
+		Percent *float64             `json:"percent"`
+		Refused *int64               `json:"refused_402"`
 	}
 	// each figure the model could not know null (model.Status.Unknown), the
 	// others as read
@@ -205,6 +215,9 @@ func (r wsRow) MarshalJSON() ([]byte, error) {
 		for i := range r.Projects {
 			p := &projects[i]
 			p.plainProject = plainProject(r.Projects[i])
+			if r.Projects[i].Budget.Unreadable == "" {
+				p.Budget = &r.Projects[i].Budget
+			}
 			if !r.unknown.Has(model.FigUsed) && r.Projects[i].Budget.UsageUnreadable == "" {
 				p.Used, p.Percent, p.Refused = &r.Projects[i].Used, &r.Projects[i].Percent, &r.Projects[i].Refused
 			}
@@ -213,6 +226,7 @@ func (r wsRow) MarshalJSON() ([]byte, error) {
 	known := func(f model.Figures) bool { return !r.unknown.Has(f) }
 	var out struct {
 		*plain
+		Settings     *model.Settings  `json:"settings"`
 		Allocation   *int64           `json:"allocation"`
 		UsageLimit   *int64           `json:"usage_limit"`
 		Used         *int64           `json:"used"`
@@ -228,7 +242,7 @@ func (r wsRow) MarshalJSON() ([]byte, error) {
 	// settings present but unreadable: the allocation and limit are unknown
 	// too (model.Settings.Unreadable), not 0
 	if r.Settings.Unreadable == "" {
-		out.Allocation, out.UsageLimit = &r.Allocation, &r.UsageLimit
+		out.Allocation, out.UsageLimit, out.Settings = &r.Allocation, &r.UsageLimit, &r.Settings
 	}
 	if known(model.FigUsed) {
 		out.Used = &r.Used
@@ -258,16 +272,30 @@ type plainProject projectRow
 // whose credits cannot be read (model.ProjectBudget.UsageUnreadable): its
 // used and percent are null, never a 0 a script would take for a reading, and
 // "unreadable" says which key or field and why.
+//
+// A budget present but unreadable (model.ProjectBudget.Unreadable) is
+// "budget": null, never the empty budget the decoder left.
 func (p projectRow) MarshalJSON() ([]byte, error) {
+	var budget *model.ProjectBudget
+	if p.Budget.Unreadable == "" {
+		if p.Budget.UsageUnreadable == "" {
+			return json.Marshal(plainProject(p))
+		}
+		budget = &p.Budget
+	}
 	if p.Budget.UsageUnreadable == "" {
-		return json.Marshal(plainProject(p))
+		return json.Marshal(struct {
+			*plainProject
+			Budget *model.ProjectBudget `json:"budget"`
+		}{plainProject: (*plainProject)(&p), Budget: budget})
 	}
 	return json.Marshal(struct {
 		*plainProject
-		Used       *int64   `json:"used"`
-		Percent    *float64 `json:"percent"`
-		Unreadable string   `json:"unreadable"`
-	}{plainProject: (*plainProject)(&p), Unreadable: p.Budget.UsageUnreadable})
+		Budget     *model.ProjectBudget `json:"budget"`
+		Used       *int64               `json:"used"`
+		Percent    *float64             `json:"percent"`
+		Unreadable string               `json:"unreadable"`
+	}{plainProject: (*plainProject)(&p), Budget: budget, Unreadable: p.Budget.UsageUnreadable})
 }
 
 func appendMarshal(b []byte, v any) ([]byte, error) {

@@ -3,7 +3,9 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -535,5 +537,84 @@ func TestAnUnreadableSettingsValueIsUnknownOnEverySurface(t *testing.T) {
 	out, _, code := runMavtop(t, "check", "--redis="+srv.URL, "text")
 	if row := rowOf(out, "text"); code != checkWarning || !strings.Contains(row, " 80 % ") || strings.Contains(out, "cannot be read") {
 		t.Errorf("check text after a good value: exit %d\n%s", code, out)
+	}
+}
+
+// Settings present but unreadable are "settings": null in check --json and
+// budget show --json, a project budget that cannot be read "budget": null:
+// never the zero value the decoder left beside "unreadable" (it gave
+// "settings":{"allocation":0} for an allocation of -100, 1e3, 100.7 or
+// "100"; issue 11). Readable settings are written as read.
+func TestUnreadableSettingsShowNoMadeUpValueInJSON(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	c := srv.Client()
+	pub := feed.NewPublisher(c, feed.PublisherOptions{})
+	raws := []string{`{"allocation":-100}`, `{"allocation":1e3}`, `{"allocation":100.7}`, `{"allocation":"100"}`,
+		`{"allocation":100,"usage_limit":-1}`, `{"allocation":100,"alerts":[90,50,75]}`, `{"allocation":1e20}`}
+	var names []string
+	for i, raw := range raws {
+		ws := fmt.Sprintf("s%d", i)
+		names = append(names, ws)
+		if err := c.HSet(ctx, feed.Keys{}.Settings(), ws, raw).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetWorkspace(ctx, "good", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSet(ctx, feed.Keys{}.Settings(), model.ProjectKey("good", "p1"), `{"usage_limit":-5}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ws := range append(names, "good") {
+		if err := pub.Track(ctx, model.Event{Workspace: ws, Project: "p1", Endpoint: "/responses", Credits: 10, Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type row struct {
+		Workspace  string          `json:"workspace"`
+		Settings   json.RawMessage `json:"settings"`
+		Unreadable string          `json:"unreadable"`
+		Projects   []struct {
+			Project string          `json:"project"`
+			Budget  json.RawMessage `json:"budget"`
+		} `json:"projects"`
+	}
+	r := "--redis=" + srv.URL
+	for _, args := range [][]string{{"check", r, "--json"}, {"budget", "show", r, "--json"}} {
+		out, _, _ := runMavtop(t, args...)
+		var got struct {
+			Workspaces []row `json:"workspaces"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			var rows []row // budget show --json: an array of rows
+			if err2 := json.Unmarshal([]byte(out), &rows); err2 != nil {
+				t.Fatalf("%v: %v / %v\n%s", args[:len(args)-2], err, err2, out)
+			}
+			got.Workspaces = rows
+		}
+		seen := 0
+		for _, w := range got.Workspaces {
+			switch {
+			case w.Workspace == "good":
+				seen++
+				if string(w.Settings) != `{"allocation":1000}` {
+					t.Errorf("%v good: settings %s, want them as read", args[:len(args)-2], w.Settings)
+				}
+				for _, p := range w.Projects {
+					if p.Project == "p1" && string(p.Budget) != "null" {
+						t.Errorf("%v good/p1: budget %s beside an unreadable budget, want null", args[:len(args)-2], p.Budget)
+					}
+				}
+			case slices.Contains(names, w.Workspace):
+				seen++
+				if string(w.Settings) != "null" || w.Unreadable == "" {
+					t.Errorf("%v %s: settings %s, unreadable %q: want null beside why", args[:len(args)-2], w.Workspace, w.Settings, w.Unreadable)
+				}
+			}
+		}
+		if seen != len(names)+1 {
+			t.Errorf("%v: %d of %d workspaces listed\n%s", args[:len(args)-2], seen, len(names)+1, out)
+		}
 	}
 }

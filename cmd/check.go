@@ -1409,6 +1409,32 @@ func nothingMeasured(ctx context.Context, c redis.UniversalClient, keys feed.Key
 			now = append(now, ws)
 		}
 	}
+	if len(now) > 0 && !newest.PeriodSet {
+		// No billing-period entry among those read, yet the period rule
+		// may have been changed behind the stream (the settings hash's
+		// #period written alone): events written before it went to the
+		// hashes of the rule before. The next period's counters, which
+		// no writer under this rule has reached yet, holding a workspace
+		// say its writer counted under another rule: its counters are
+		// not missing, this period's are the truth (0), as the
+		// dashboard's re-read takes them.
+		next := res.Rule.At(p.End).Key
+		pipe := c.Pipeline()
+		held := make([]*redis.BoolCmd, len(now))
+		for i, ws := range now {
+			held[i] = pipe.HExists(ctx, keys.Used(next), ws)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return "", err
+		}
+		kept := now[:0]
+		for i, ws := range now {
+			if !held[i].Val() {
+				kept = append(kept, ws)
+			}
+		}
+		now = kept
+	}
 	if len(now) > 0 {
 		slices.Sort(now)
 		return fmt.Sprintf("this period's counters (%s) are empty under key prefix %s but the stream holds usage events of this period from %s (%s): usage is unknown, not 0; are the counters written with each entry (the stream contract's MULTI), or deleted?",

@@ -806,6 +806,9 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 		}
 	}()
 	l.period = s.Period
+	// entries up to the snapshot's id this ledger never applied (read
+	// position behind it): a credit the gap shows may be one of them, dated
+	unapplied := l.streamID == "" || s.StreamID != "" && CompareStreamIDs(l.streamID, s.StreamID) < 0
 	l.streamID = s.StreamID
 	l.read = s.Read
 	l.unheld = nil // the counters read hold what they hold: the truth
@@ -922,7 +925,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 				}
 			}
 		}
-		l.settle(w, o, samePeriod, heal, s.Drift, now)
+		l.settle(w, o, samePeriod, heal, unapplied, s.Drift, now)
 		w.markPassed(l.defaults)
 		for i, n := range w.refused {
 			l.refusedAll[i] += n
@@ -948,7 +951,19 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 // counters this ledger showed), what the gap the re-read filled did: credits
 // added or refused in it, and the credits spent in it spread over it for burn
 // — unless drift (Snapshot.Drift): no gap held them, so they are no burn.
-func (l *Ledger) settle(w, o *wsState, samePeriod, heal, drift bool, now time.Time) {
+// unapplied: stream entries up to the snapshot's id were never applied here,
+// so a recharge the gap shows may be one of them.
+//
+// A credit the gap shows ends an OUT only when it is dated after it, as a
+// start orders it (blockedByCounters, Backfill; README "Forecasts", the OUT
+// rule): an allocation raise stamped newer (Settings.RaisedAt), or a
+// recharge among entries this ledger never applied, which a start reads
+// back. A credit with no dated entry — the recharged counter raised by hand,
+// an allocation raised in the settings hash with no raised_at — has no time
+// a start could order against the 402 the stream dates: the OUT stands, on
+// this ledger as on a dashboard started now and on check (it healed here
+// alone: three verdicts, issue 11).
+func (l *Ledger) settle(w, o *wsState, samePeriod, heal, unapplied, drift bool, now time.Time) {
 	if o == nil || !heal {
 		// Only the counters to go by: OUT after a credits_exhausted 402 this
 		// period when no credit was added this period (a Backfill orders them).
@@ -963,7 +978,7 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal, drift bool, now time.Ti
 	if o != nil {
 		oUsed = o.used
 		switch { // decided by the gap: newer than any history read back
-		case w.recharged > o.recharged || o.settings.Allocation > 0 && w.settings.Allocation > o.settings.Allocation:
+		case w.recharged > o.recharged && unapplied || w.settings.RaisedAt > o.settings.RaisedAt && w.raisedIn(l.period):
 			w.blocked = false
 			w.hist |= histBlocked | histCredits
 		case w.refused[RefusedCredits] > o.refused[RefusedCredits]:

@@ -295,11 +295,28 @@ func TestOutIsRecoveredFromTheCounters(t *testing.T) {
 			t.Fatalf("%s after the history: %+v, want %v", ws, s, lv)
 		}
 	}
-	// a heal that finds umbrella's allocation raised (or a recharge) ends its
-	// OUT; one that finds more credits_exhausted 402s and no credit starts one
+	// a heal that finds umbrella's allocation raised with no raised_at (a
+	// raw HSET) keeps its OUT: the raise has no time to order against the
+	// 402, so a start seeded with the same counters says OUT too (issue 11:
+	// the heal alone said ok)
+	unstamped := *snap
+	unstamped.Settings = maps.Clone(settings)
+	unstamped.Settings["umbrella"] = Settings{Allocation: 3000}
+	l3 := l2.Clone()
+	l3.Seed(&unstamped, t0.Add(time.Minute))
+	fresh := NewLedger(MonthlyUTC, t0)
+	fresh.Seed(&unstamped, t0.Add(time.Minute))
+	s3, _ := l3.Summary("umbrella")
+	sf, _ := fresh.Summary("umbrella")
+	if s3.Level != LevelExhausted || sf.Level != s3.Level {
+		t.Fatalf("umbrella raised with no raised_at: the heal %v, a start %v, want exhausted on both", s3.Level, sf.Level)
+	}
+	// a heal that finds umbrella's allocation raised, stamped (or a recharge
+	// among entries it never applied) ends its OUT; one that finds more
+	// credits_exhausted 402s and no credit starts one
 	raised := *snap
 	raised.Settings = maps.Clone(settings)
-	raised.Settings["umbrella"] = Settings{Allocation: 3000}
+	raised.Settings["umbrella"] = Settings{Allocation: 3000, RaisedAt: ms(30 * time.Second)}
 	raised.Refused = maps.Clone(snap.Refused)
 	raised.Refused["initech//credits_exhausted"] = 1
 	l2.Seed(&raised, t0.Add(time.Minute))

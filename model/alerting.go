@@ -524,13 +524,12 @@ func (l *Ledger) runOutCondition(f *Forecast, now time.Time) AlertCondition {
 		// fired nor resolved, as a pause is not, until the window holds
 		// enough or nothing
 		return ConditionUnknown
-	case f.Idle && !f.LastCharge.IsZero() && now.Sub(f.LastCharge) < BurnWindow:
-		// a pause is no fall of the burn: idle (4 typical intervals, from
-		// 1 min) neither resolves nor fires a run-out until the BurnWindow
-		// holds no charge, or a run-out resolved by a minute's pause fired
-		// again at the next charge (README, "Episodes")
-		return ConditionUnknown
 	}
+	// idle (Forecast.Idle: silent for 4 of its typical silences between
+	// bursts, 1 to 15 min) ends it, as the row says idle: one judgement.
+	// Before, a pause held a firing run_out until the BurnWindow held no
+	// charge, so a bursty spender's row read "idle · 0/h" beside a run_out
+	// alert that fired (README, "Forecasts and levels: the rules")
 	return ConditionEnded
 }
 

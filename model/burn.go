@@ -34,12 +34,15 @@ const (
 	// (judge), never when a charge arrives: what a charge is cannot depend on
 	// whether it was seen live or read back, nor in which order.
 	//
-	// typicalWeight is the weight of a new interval in the typical interval
-	// between charges (a running average over the hour, oldest first): 1/8.
+	// typicalWeight is the weight of a new silence in the typical silence
+	// between bursts (a running average over the hour, oldest first): 1/8.
 	typicalWeight = 1.0 / 8
 	// IdleFactor: a workspace is idle when it has spent nothing for this many
-	// of its typical intervals between charges, at least MinIdle and at most
-	// BurnWindow (after which its window is empty anyway).
+	// of its typical silences between bursts (typicalInterval), at least
+	// MinIdle and at most BurnWindow (after which its window is empty anyway).
+	// The one idle judgement: the row, the detail, the run_out alert (idle
+	// resolves it, never holds it), check and /metrics all take it from
+	// Forecast.Idle.
 	IdleFactor = 4
 	// MinIdle is the shortest silence that makes a workspace idle.
 	MinIdle = time.Minute
@@ -245,22 +248,19 @@ func average(avg *float64, x float64) {
 	*avg += (x - *avg) * typicalWeight
 }
 
-// keep[k] is (1−typicalWeight)^k: what an average keeps of itself after k
-// equal values (0 from 64 on, where it keeps less than 2e-4).
-var keep = func() (p [64]float64) {
-	p[0] = 1
-	for k := 1; k < len(p); k++ {
-		p[k] = p[k-1] * (1 - typicalWeight)
-	}
-	return p
-}()
-
-// typicalInterval is the typical time (ms) between the workspace's charges
+// typicalInterval is the typical silence (ms) between the workspace's bursts
 // at now (unix ms): a running average (typicalWeight each) over the hour
-// ending now, oldest first, at bucket resolution — between two buckets that
-// hold charges, the time between their starts; within one that holds n, n−1
-// intervals of BucketWidth/n. 0: fewer than two charges in the hour. A
-// workspace that slows down gets the interval of its recent charges, and
+// ending now, oldest first, at bucket resolution. A burst is a run of
+// buckets that hold charges with no empty bucket between them, however many
+// charges each holds; the silence between two bursts is the time between the
+// start of the last bucket of the one and the start of the first of the
+// next. 0: fewer than two bursts in the hour. The idle rule compares a
+// workspace's silence with this (idleAfter): a workspace that charges 10
+// times in a second every 5 minutes is idle after 4 of its 5-minute gaps, not
+// after a minute (before, the 10 charges of a bucket counted as 9 intervals
+// of 1 s, and such a spender read "idle · 0/h" 4 minutes in 5 while its
+// run_out alert said it ran out; README, "Forecasts and levels: the rules").
+// A workspace that slows down gets the silences of its recent bursts, and
 // one started later computes it from the same buckets.
 func (r *burnRing) typicalInterval(now int64) float64 {
 	last := now / bucketMs
@@ -271,21 +271,10 @@ func (r *burnRing) typicalInterval(now int64) float64 {
 		if bk.n == 0 {
 			continue
 		}
-		if prev >= 0 {
-			average(&g, float64((int64(bk.b)-prev)*bucketMs))
+		if d := int64(bk.b) - prev; prev >= 0 && d > 1 { // a new burst
+			average(&g, float64(d*bucketMs))
 		}
 		prev = int64(bk.b)
-		if m := int(bk.n) - 1; m > 0 {
-			x := float64(bucketMs) / float64(bk.n)
-			if g == 0 {
-				g, m = x, m-1
-			}
-			k := 0.0
-			if m < len(keep) {
-				k = keep[m]
-			}
-			g = x + (g-x)*k
-		}
 	}
 	return g
 }
@@ -537,8 +526,8 @@ func (r *burnRing) refundsIn(x *bucket, ps []part) int64 {
 }
 
 // idleAfter is how long a silence makes a workspace idle whose typical
-// interval between charges is typical (ms, typicalInterval): IdleFactor
-// typical intervals, between MinIdle and BurnWindow.
+// silence between bursts is typical (ms, typicalInterval): IdleFactor of
+// them, between MinIdle and BurnWindow.
 func idleAfter(typical float64) time.Duration {
 	d := time.Duration(IdleFactor * typical * float64(time.Millisecond))
 	return min(max(d, MinIdle), BurnWindow)

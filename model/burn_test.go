@@ -127,13 +127,16 @@ func TestSeedUsedByLater(t *testing.T) {
 // and the idle rule rest on, computed from the hour's buckets when asked, so
 // charges applied live (oldest first) and read back (newest first) give the
 // same: the typical charge is the hour's credits over its charges; the
-// typical interval a running average over the hour, oldest first, at bucket
-// resolution — the first interval taken as it is, each later one moving it
-// by typicalWeight (1/8); n charges in one bucket are n−1 intervals of
-// BucketWidth/n.
+// typical interval the silence between bursts (runs of buckets with charges,
+// however many each holds), a running average over the hour, oldest first,
+// at bucket resolution — the first silence taken as it is, each later one
+// moving it by typicalWeight (1/8). Before, n charges in one bucket were n−1
+// intervals of BucketWidth/n (issue 11: a bursty spender went idle a minute
+// after each burst).
 func TestTypicalChargeAndIntervalAreRunningAverages(t *testing.T) {
 	const t0 = 1_800_000_000_000 // unix ms, the start of a bucket
-	charges := []struct{ ts, credits int64 }{{t0 + 400, 10}, {t0 + 10_000, 20}, {t0 + 30_900, 40}, {t0 + 31_000, 4}, {t0 + 39_000, 6}}
+	// buckets 0 and 1 (one burst), 3 (three charges: one burst), 6
+	charges := []struct{ ts, credits int64 }{{t0 + 400, 10}, {t0 + 10_000, 20}, {t0 + 30_900, 40}, {t0 + 31_000, 4}, {t0 + 39_000, 6}, {t0 + 60_000, 16}}
 	var live, back burnRing
 	for _, c := range charges {
 		live.charge(c.ts, c.credits)
@@ -142,13 +145,9 @@ func TestTypicalChargeAndIntervalAreRunningAverages(t *testing.T) {
 		c := charges[len(charges)-1-i]
 		back.charge(c.ts, c.credits)
 	}
-	now := int64(t0 + 40_000)
-	// 10 s, then 10+(20−10)/8 = 11.25 s; then the bucket of three: two
-	// intervals of 10/3 s
-	want := 11_250.0
-	for range 2 {
-		want += (10_000.0/3 - want) / 8
-	}
+	now := int64(t0 + 61_000)
+	// 20 s from bucket 1 to 3, then 20+(30−20)/8 = 21.25 s
+	want := 21_250.0
 	for _, tc := range []struct {
 		name string
 		r    *burnRing
@@ -157,10 +156,8 @@ func TestTypicalChargeAndIntervalAreRunningAverages(t *testing.T) {
 			t.Errorf("%s: typical charge %v, interval %v ms; want 16 and %v", tc.name, got, gap, want)
 		}
 	}
-	// an hour later the first bucket has left the hour: the interval starts
-	// at 20 s, then the two of 10/3 s
-	x := 10_000.0 / 3
-	if gap := live.typicalInterval(t0 + 3_600_000 + 5_000); math.Abs(gap-(x+(20_000-x)*(1-typicalWeight)*(1-typicalWeight))) > 1e-6 {
-		t.Errorf("an hour on: interval %v ms", gap)
+	// an hour on, buckets 0 and 1 have left the hour: bursts at 3 and 6
+	if gap := live.typicalInterval(t0 + 3_600_000 + 15_000); gap != 30_000 {
+		t.Errorf("an hour on: interval %v ms, want 30000", gap)
 	}
 }

@@ -157,12 +157,13 @@ func TestAHoveringConditionIsHeldOffAndBounded(t *testing.T) {
 	}
 }
 
-// A run-out is not resolved by a pause: idle (4 typical intervals) leaves it
-// firing until the burn window holds no charge; then it resolves, and a
-// burn that runs out again fires episode 2. Before, a minute's pause
-// resolved it and it never fired again that period while the row said
-// "out in 29 h" again.
-func TestARunOutOutlastsAPauseAndFiresAgain(t *testing.T) {
+// A run-out resolves when its workspace turns idle (4 typical silences
+// between its bursts, at least a minute: Forecast.Idle, what the row says),
+// and a burn that runs out again fires episode 2. Before (issue 11) idle held
+// a firing run_out until the burn window held no charge, so the row said
+// "idle · 0/h" beside a run_out that fired; earlier still a minute's pause
+// resolved it and it never fired again that period.
+func TestARunOutResolvesWhenIdleAndFiresAgain(t *testing.T) {
 	start := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 	l := NewLedger(MonthlyUTC, start)
 	l.SetSettings("acme", Settings{Allocation: 10000, Alerts: []int{99}}, start.UnixMilli())
@@ -182,16 +183,24 @@ func TestARunOutOutlastsAPauseAndFiresAgain(t *testing.T) {
 		t.Fatalf("burning: %q", got)
 	}
 	last := now.Add(-10 * time.Second)
-	for _, after := range []time.Duration{time.Minute, 3 * time.Minute, 14 * time.Minute} {
-		if f := l.Forecast("acme", last.Add(after)); after > time.Minute && !f.Idle {
-			t.Fatalf("%v after the last charge: not idle", after)
-		}
-		if got := e.step(l, last.Add(after)); len(got) != 0 {
-			t.Fatalf("%v after the last charge: %q", after, got)
-		}
+	// a minute of silence (MinIdle: no silence between its bursts, it
+	// charges in every bucket) is no stop; past it the row says idle and the
+	// run_out resolves with it: one judgement (before, it held until the
+	// burn window was empty, beside a row that said idle)
+	if f := l.Forecast("acme", last.Add(time.Minute)); f.Idle {
+		t.Fatalf("a minute after the last charge: idle")
 	}
-	now = last.Add(BurnWindow)
+	if got := e.step(l, last.Add(time.Minute)); len(got) != 0 {
+		t.Fatalf("a minute after the last charge: %q", got)
+	}
+	now = last.Add(time.Minute + time.Second)
+	if f := l.Forecast("acme", now); !f.Idle {
+		t.Fatalf("61 s after the last charge: not idle")
+	}
 	if got := e.step(l, now); !slices.Equal(got, []string{"resolved " + runOut}) {
+		t.Fatalf("idle: %q", got)
+	}
+	if got := e.step(l, last.Add(BurnWindow)); len(got) != 0 {
 		t.Fatalf("a burn window without charges: %q", got)
 	}
 	now = burn(now, 10*time.Minute)

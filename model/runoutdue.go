@@ -20,10 +20,8 @@ import (
 //     charge and interval: ringJudged) changes only when a bucket leaves the
 //     hour or the BurnWindow, or one stamped ahead of now enters (ringDue);
 //   - idle begins once LastCharge is IdleAfter old (and IdleAfter changes
-//     only with the buckets): it stops a burn, and makes the condition
-//     unknown until LastCharge is a BurnWindow old (runOutCondition: a
-//     pause neither fires nor resolves), then ended — both instants are
-//     due, whatever the run-out was;
+//     only with the buckets): it stops a burn and ends the condition
+//     (runOutCondition) — that instant is due, whatever the run-out was;
 //   - in between, the time left only shrinks and the span the burn is
 //     measured over only grows (the burn falls), but at each BucketWidth,
 //     where the window's first bucket moves on, the span falls back by a
@@ -46,15 +44,9 @@ func (l *Ledger) runOutDue(w *wsState, v Verdict, f *Forecast, now time.Time) in
 		}
 	}
 	due := l.ringDue(r, now)
-	if !f.LastCharge.IsZero() {
-		// a pause: unknown from idle on, until the last charge is a
-		// BurnWindow old (runOutCondition), whether it ran out or not
-		switch lc := f.LastCharge.UnixNano(); {
-		case !f.Idle:
-			due = min(due, lc+int64(f.IdleAfter))
-		case lc+int64(BurnWindow) > nowNs:
-			due = min(due, lc+int64(BurnWindow))
-		}
+	if !f.LastCharge.IsZero() && !f.Idle {
+		// idle ends it (runOutCondition), whether it ran out or not
+		due = min(due, f.LastCharge.UnixNano()+int64(f.IdleAfter))
 	}
 	byRate := f.RunsOut && !f.Reached
 	if !byRate && (f.RunsOut || f.BurnPerHour <= 0 || !f.RemainingKnown) {

@@ -78,3 +78,47 @@ func TestForecastsOnScreen(t *testing.T) {
 	d.Refresh(l)
 	has("globex detail", ansi.Strip(d.View()), "recharges at 500 left in 15 min, ~", "top-ups of 2,000 left this period")
 }
+
+// TestABurstySpenderIsNotIdleBetweenItsBursts is the review's case on the
+// gauges: 10 charges of 50 in 5 s every 5 minutes (6k/h, allocation 10,000).
+// A minute after a burst the row read "idle 0/h —" beside a run_out alert
+// that fired: the idle rule counted the 10 charges of one 10-s bucket as
+// intervals of 1 s. Its silence is judged against the 5 minutes between its
+// bursts (model.Forecast.Idle), so the row runs out until 15 minutes of
+// silence.
+func TestABurstySpenderIsNotIdleBetweenItsBursts(t *testing.T) {
+	clock := testNow
+	c := testCommon()
+	c.now = func() time.Time { return clock }
+	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-time.Hour))
+	l.SetSettings("bursty", model.Settings{Allocation: 10_000}, testNow.Add(-time.Hour).UnixMilli())
+	var last time.Time
+	for at := testNow.Add(-time.Hour); !at.After(testNow); at = at.Add(5 * time.Minute) {
+		for i := range 10 {
+			last = at.Add(time.Duration(i) * 500 * time.Millisecond)
+			l.Apply(&model.Event{TS: last.UnixMilli(), Workspace: "bursty", Endpoint: "/mave/chat", Credits: 50, Status: 200})
+		}
+	}
+	row := func() string {
+		g := NewGauges(c)
+		g.SetSize(160, 10)
+		g.Refresh(l)
+		for _, line := range strings.Split(ansi.Strip(g.View()), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && (f[0] == "bursty" || f[1] == "bursty") {
+				return line
+			}
+		}
+		t.Fatalf("no row")
+		return ""
+	}
+	for _, after := range []time.Duration{3 * time.Second, 30 * time.Second, time.Minute, 75 * time.Second, 4 * time.Minute, 14 * time.Minute} {
+		clock = last.Add(after)
+		if r := row(); !strings.Contains(r, "out in ") || strings.Contains(r, " idle ") || strings.Contains(r, " 0/h ") {
+			t.Errorf("%v after the burst: %q, want out in …", after, r)
+		}
+	}
+	clock = last.Add(16 * time.Minute)
+	if r := row(); !strings.Contains(r, " idle ") {
+		t.Errorf("16 min after the burst: %q, want idle", r)
+	}
+}

@@ -263,7 +263,9 @@ type MalformedMsg struct {
 
 // StatsMsg reports throughput and lag, every SubscriberOptions.StatsEvery.
 type StatsMsg struct {
-	// EventsPerSec is the rate of entries read over the last interval.
+	// EventsPerSec is the rate of entries that feed freshness
+	// (model.FeedsFreshness: usage events and recharges, no settings entry)
+	// read over the last interval.
 	EventsPerSec float64
 	// Lag is how far behind the stream the last batch was: its delivery time
 	// minus the time in its newest entry's id, never below zero (an id ahead of
@@ -272,10 +274,12 @@ type StatsMsg struct {
 	Lag time.Duration
 	// LagKnown is false while disconnected: Lag is then a lower bound.
 	LagKnown bool
-	// Idle is how long ago the newest entry was read (this clock): a quiet
-	// stream, not a lag. Zero before the first entry.
+	// Idle is how long ago the newest entry that feeds freshness
+	// (model.FeedsFreshness) was read (this clock): a quiet producer, not a
+	// lag. Zero before the first entry.
 	Idle time.Duration
-	// LastEntryAt is when the newest entry was read, by this clock (at a
+	// LastEntryAt is when the newest entry that feeds freshness
+	// (model.FeedsFreshness: a settings entry does not) was read, by this clock (at a
 	// start or a re-read, the time in the stream's newest id when earlier):
 	// an id ahead of the clock cannot move it into the future. Zero before
 	// the first entry.

@@ -99,7 +99,7 @@ func ReadNewestIn(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 			if err == nil && e.Kind == model.KindSettings && e.Op == PeriodEntryOp {
 				out.PeriodSet = true // read newest first: the first is the newest
 			}
-			if err != nil || e.Kind == model.KindSettings {
+			if err != nil || !model.FeedsFreshness(e.Kind) {
 				continue
 			}
 			it := idTime(msgs[i].ID)

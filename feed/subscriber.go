@@ -181,7 +181,8 @@ type Subscriber struct {
 	usedByFor *SnapshotMsg
 
 	// lastReadAt is when the last XREAD answered, lastEntryAt when the newest
-	// entry was read (this clock), for lag and idle.
+	// entry that feeds freshness (model.FeedsFreshness: no settings entry)
+	// was read (this clock), for idle, the rate and /metrics' last event.
 	lastReadAt, lastEntryAt time.Time
 
 	// streamErr: the server answers but the stream cannot be read (see
@@ -1494,6 +1495,7 @@ func (s *Subscriber) deliver(ctx context.Context, msgs []redis.XMessage) error {
 // says it changed (an entry written without its hash write changes nothing).
 func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) error {
 	var evs []model.Event
+	fresh := int64(0) // entries that say the producer still sends (model.FeedsFreshness)
 	if s.opt.ReuseEvents {
 		evs = s.evBuf[:0]
 	} else {
@@ -1516,6 +1518,9 @@ func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) erro
 		if e.Refused() {
 			s.refusal = true // its confirmation is due within RefusalAuditWithin
 		}
+		if model.FeedsFreshness(e.Kind) {
+			fresh++
+		}
 		evs = append(evs, e)
 	}
 	evs, err := s.settingsFromHash(ctx, evs)
@@ -1528,9 +1533,14 @@ func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) erro
 	n := int64(len(msgs))
 	s.lastID = msgs[len(msgs)-1].ID
 	s.stats.Events += n
-	s.winEvents += n
+	s.winEvents += fresh
 	now := s.opt.Now()
-	s.lastEntryAt = now
+	if fresh > 0 {
+		// a settings entry (budget set, budget pull) is no sign of the
+		// producer: the header's idle and rate and /metrics' last event stay
+		// with its last usage event (model.FeedsFreshness, as check --stale)
+		s.lastEntryAt = now
+	}
 	if t := idTime(s.lastID); !t.IsZero() {
 		// An id ahead of this clock (a producer's or the server's clock runs
 		// fast, or an explicit id) would read as no lag at all: clamp it and

@@ -119,3 +119,16 @@ func EventTime(ts int64, idTime, now time.Time) int64 {
 	}
 	return min(ts, now.UnixMilli())
 }
+
+// FeedsFreshness reports whether a stream entry of kind k says the producer
+// is still sending, the question freshness answers ("is my producer still
+// sending usage?"): a usage event, served or refused (a 402), or a recharge
+// the billing side recorded. A settings entry — `budget set`, `budget pull`,
+// a period change, a hand edit announced — is an operator's or a cron's, not
+// the producer's: it moves neither the dashboard header's idle and rate, nor
+// /metrics' feed_last_event_timestamp_seconds, nor check --stale (README,
+// "Freshness"). Before (issue 11), the header and /metrics counted it, check
+// did not: a cron running `budget pull` every minute hid a producer stopped
+// for an hour from the README's `time() - last_event` alert. An entry that
+// cannot be decoded says nothing of who wrote it, and does not count either.
+func FeedsFreshness(k Kind) bool { return k != KindSettings }

@@ -50,3 +50,24 @@ func TestJudgeFreshness(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedsFreshnessIsTheProducersEntries pins which entries say the producer
+// still sends (issue 11): usage events, served or refused, and recharges;
+// no settings entry (budget set, budget pull, a period change).
+func TestFeedsFreshnessIsTheProducersEntries(t *testing.T) {
+	for _, tc := range []struct {
+		e    Event
+		want bool
+	}{
+		{Event{Kind: KindUsage, Status: 200, Credits: 3}, true},
+		{Event{Kind: KindUsage, Status: 402, Code: CodeCreditsExhausted}, true},
+		{Event{Kind: KindUsage, Status: 402, Code: CodeBudgetExceeded}, true},
+		{Event{Kind: KindRecharge, Credits: 500}, true},
+		{Event{Kind: KindSettings, Msg: `{"allocation":300}`}, false},
+		{Event{Kind: KindSettings, Op: "period"}, false},
+	} {
+		if got := FeedsFreshness(tc.e.Kind); got != tc.want {
+			t.Errorf("%v entry (status %d): feeds freshness %v, want %v", tc.e.Kind, tc.e.Status, got, tc.want)
+		}
+	}
+}

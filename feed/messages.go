@@ -102,6 +102,12 @@ type SnapshotMsg struct {
 	Changed   int
 	// Restarted is true when the server's run id changed since the last read.
 	Restarted bool
+	// Replaced, with ReasonReset: the server's whole dataset was replaced
+	// under the same run id — the entry read last is gone from a stream that
+	// was neither trimmed past it nor had it deleted, and holds entries
+	// before and after it (an old master rejoining as a replica: REPLICAOF's
+	// full sync; a restore by a tool). Nothing read before is of it: Rewound.
+	Replaced bool
 	// Rewound is true when the re-read went back in time (Reason is
 	// ReasonReset or ReasonRestart, or a failover that changed counters), or
 	// the stream lost entries of the last hour that were read (ReasonTrim): what
@@ -133,8 +139,11 @@ func (m *SnapshotMsg) Note() string {
 		s = "the stream was trimmed past what mavtop had read: counters re-read"
 	case ReasonReset:
 		s = "Redis lost data mavtop had read (reset / data lost: flushed, deleted or restored): counters re-read"
-		if m.Restarted {
+		switch {
+		case m.Restarted:
 			s = "Redis restarted empty (reset / data lost): counters re-read"
+		case m.Replaced:
+			s = "Redis's data was replaced (reset: a replica's full sync from another master, or a restore): counters re-read"
 		}
 	case ReasonRestart:
 		s = "Redis restarted: counters re-read"

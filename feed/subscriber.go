@@ -123,6 +123,16 @@ type Subscriber struct {
 	// the key (the gap check found it gone, or its entries-added fell): its
 	// entries were all written after what was read was lost (deliveredUpTo).
 	snapReplaced bool
+	// snapDataset: the re-read snapReason (ReasonReset) asks for is of a
+	// dataset replaced under the same run id (entryGone): a replica's full
+	// sync from another master, a restore by a tool. Nothing delivered is of
+	// it, so nothing is counted up to the re-read (deliveredUpTo) and the
+	// SnapshotMsg says Replaced.
+	snapDataset bool
+	// anchor is an entry of the generation's dataset: the id the last audit
+	// that agreed was read at, else the id the generation began at. A heal
+	// first asks whether it is still there (datasetReplaced).
+	anchor string
 	// server is the address of the Redis server last read from ("" unknown);
 	// canIdentify says the server can tell (not a cluster, CLIENT INFO known),
 	// checkServer that it must be asked again before the next read.
@@ -433,6 +443,11 @@ const maxCatchUp = 10_000
 func (s *Subscriber) deliveredUpTo(ctx context.Context, res *SnapshotResult) error {
 	replaced := s.snapReplaced && s.snapReason == ReasonReset
 	s.snapReplaced = false
+	if s.snapDataset && s.snapReason == ReasonReset {
+		// another dataset: none of its entries was delivered, and the
+		// difference is the new dataset's counters against what was shown
+		return nil
+	}
 	if s.tally == nil || s.lastID == "" || res.Snap.Period.Key != s.period.Key {
 		return nil
 	}
@@ -726,6 +741,10 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		// producers wrote after, however much they wrote since.
 		msg.Reason = ReasonReset
 	}
+	// a dataset replaced under the same run id (entryGone); a restart
+	// found meanwhile is named as a restart is
+	msg.Replaced = s.snapDataset && msg.Reason == ReasonReset && !restarted
+	s.snapDataset = false
 	gap := msg.Reason == ReasonGap
 	// Removals count from this read's state of the stream. A re-read of the
 	// same stream (a drift healed, a gap, a resync, a period) compares it
@@ -796,6 +815,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		s.scan = [3]uint64{} // another period's hashes: read them from the start
 	}
 	s.rule, s.period, s.lastID = res.Rule, res.Snap.Period, res.Snap.StreamID
+	s.anchor = s.lastID
 	if model.JudgeFreshness(idTime(s.lastID), now).Ahead == 0 {
 		// the re-read's id is the stream's newest: an id ahead of the clock
 		// read before is gone (flushed, restored), not ahead until the next event
@@ -969,7 +989,7 @@ func (s *Subscriber) audit(ctx context.Context) error {
 		s.handleBegun(s.begin(res, ReasonReset, restarted, nil))
 		s.refollow = true
 	case c == 0:
-		s.settle(p)
+		s.settle(ctx, p)
 	default:
 		s.pending = p
 	}
@@ -979,7 +999,7 @@ func (s *Subscriber) audit(ctx context.Context) error {
 // settle compares an audit read with what was delivered up to the id it was
 // read at, and heals a difference at once: the counters are the truth, so they
 // start a generation at that id (the rest of the batch follows in it).
-func (s *Subscriber) settle(p *pendingAudit) {
+func (s *Subscriber) settle(ctx context.Context, p *pendingAudit) {
 	if p.quick && p.res.hasDigest {
 		// The producers' digest of every workspace's counters against what
 		// was delivered: a difference in any shard is healed by a full read.
@@ -1011,6 +1031,14 @@ func (s *Subscriber) settle(p *pendingAudit) {
 		s.held(p.res.Snap.StreamID)
 		return
 	}
+	if !p.restarted && s.datasetReplaced(ctx, s.anchor) {
+		// Not a drift: the entry read before is gone from a stream neither
+		// trimmed past it nor with it deleted — another dataset under the
+		// same run id (an old master rejoining as a replica). A re-read of
+		// it drops everything derived from the old one.
+		s.needSnap, s.snapReason, s.snapDataset = true, ReasonReset, true
+		return
+	}
 	p.res.Snap.Drift = !p.restarted // no gap: what the counters gained is no burn
 	s.handle(s.begin(p.res, ReasonDrift, p.restarted, t))
 }
@@ -1018,6 +1046,9 @@ func (s *Subscriber) settle(p *pendingAudit) {
 // held tells the caller that the counters were found equal to what was
 // delivered up to the id read to (AuditMsg): the 402s up to it are counted.
 func (s *Subscriber) held(id string) {
+	if id != "" && id != "0-0" {
+		s.anchor = id
+	}
 	if s.opt.AuditEvery > 0 && s.gen > 0 && id != "" {
 		s.handle(&AuditMsg{Gen: s.gen, StreamID: id})
 	}
@@ -1030,6 +1061,9 @@ type readResult struct {
 	// replaced: reason is ReasonReset because the key was gone or holds
 	// another stream (its entries-added fell), not a stream gone back in time
 	replaced bool
+	// dataset: reason is ReasonReset because the entry read from is gone
+	// from a stream that still holds older ones (entryGone)
+	dataset bool
 	// server is the address of the server that answered, when it is not the
 	// one the session began with (reason is then ReasonFailover).
 	server string
@@ -1084,7 +1118,7 @@ func (s *Subscriber) follow(ctx context.Context) error {
 		}
 		s.ok()
 		if r.reason != "" {
-			s.needSnap, s.snapReason, s.snapReplaced = true, r.reason, r.replaced
+			s.needSnap, s.snapReason, s.snapReplaced, s.snapDataset = true, r.reason, r.replaced, r.dataset
 			if r.server != "" {
 				s.server = r.server
 				s.handle(&ConnMsg{State: Connected, Since: s.opt.Now(), Server: s.server})
@@ -1169,7 +1203,7 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 	stream := s.keys.Stream()
 	var read *redis.XStreamSliceCmd
 	var info *redis.XInfoStreamCmd
-	var first, front *redis.XMessageSliceCmd
+	var first, front, at *redis.XMessageSliceCmd
 	var who *redis.Cmd
 	args := &redis.XReadArgs{Streams: []string{stream, from}, Count: s.opt.Count, Block: s.opt.Block}
 	var err error
@@ -1183,6 +1217,11 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 			}
 			if s.needFront.Load() {
 				front = pipe.XRangeN(ctx, stream, "-", "+", frontWindow)
+			}
+			if verify != "0-0" {
+				// the entry read from: gone from a stream that kept older
+				// ones is another dataset (entryGone); O(log N)
+				at = pipe.XRangeN(ctx, stream, verify, verify, 1)
 			}
 			if server != "" {
 				who = pipe.Do(ctx, "CLIENT", "INFO")
@@ -1221,6 +1260,9 @@ func (s *Subscriber) readOnce(ctx context.Context, from, verify, server string, 
 				replaced = isNoSuchKey(err) || err == nil && in.EntriesAdded > 0 && in.EntriesAdded < before
 			}
 			return readResult{reason: reason, replaced: replaced}
+		}
+		if at != nil && at.Err() == nil && info.Err() == nil && entryGone(info.Val(), verify, at.Val()) {
+			return readResult{reason: ReasonReset, dataset: true}
 		}
 	}
 	var msgs []redis.XMessage
@@ -1320,6 +1362,52 @@ func (s *Subscriber) checkGap(ctx context.Context, from string, info *redis.XInf
 		}
 	}
 	return s.removedRead(in, firstID, frontIDs), nil
+}
+
+// entryGone reports whether id, an entry this subscriber read (or the newest
+// id a snapshot read), is missing from the stream in for no reason the stream
+// tells: it is not behind id (a reset, named by checkGap), not trimmed past it
+// (its oldest entry is at or before id), and no XDEL reached it (its
+// max-deleted-entry-id is older). That stream is another dataset under the
+// key, holding entries before and after id: an old master rejoining as a
+// replica (REPLICAOF: a full sync replaces every key and keeps the run id),
+// a restore by a tool. None of the counters has to fall, so only this tells
+// it from a drift. got is XRANGE id id. It needs Redis ≥ 7 (entries-added
+// and max-deleted-entry-id, without which an XDEL cannot be told): older
+// servers report false.
+func entryGone(in *redis.XInfoStream, id string, got []redis.XMessage) bool {
+	switch {
+	case id == "" || id == "0-0" || len(got) > 0 || in == nil:
+		return false
+	case in.EntriesAdded <= 0 || in.MaxDeletedEntryID == "" || in.Length == 0:
+		return false
+	case compareIDs(in.MaxDeletedEntryID, id) >= 0:
+		return false // deleted (XDEL), or may have been
+	case in.LastGeneratedID == "" || compareIDs(in.LastGeneratedID, id) < 0:
+		return false
+	}
+	first := in.FirstEntry.ID
+	return first != "" && compareIDs(first, id) <= 0
+}
+
+// datasetReplaced asks whether anchor, an entry of the generation's dataset,
+// is gone from the stream (entryGone): one XINFO STREAM and one XRANGE of a
+// single id, asked only before an audit heals a drift. A read that fails
+// says no (the heal goes on as a drift).
+func (s *Subscriber) datasetReplaced(ctx context.Context, anchor string) bool {
+	if anchor == "" || anchor == "0-0" || s.opt.from != "" {
+		return false
+	}
+	var info *redis.XInfoStreamCmd
+	var at *redis.XMessageSliceCmd
+	if _, err := s.c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		info = pipe.XInfoStream(ctx, s.keys.Stream())
+		at = pipe.XRangeN(ctx, s.keys.Stream(), anchor, anchor, 1)
+		return nil
+	}); err != nil {
+		return false
+	}
+	return entryGone(info.Val(), anchor, at.Val())
 }
 
 // frontWindow is how many of the stream's oldest entries a gap check reads
@@ -1480,7 +1568,10 @@ func (s *Subscriber) deliver(ctx context.Context, msgs []redis.XMessage) error {
 			return nil // not there yet
 		}
 		s.pending = nil
-		s.settle(p)
+		s.settle(ctx, p)
+		if s.needSnap {
+			return nil // the dataset was replaced: re-read, deliver nothing more
+		}
 		msgs = msgs[k:]
 	}
 	if len(msgs) == 0 {

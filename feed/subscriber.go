@@ -443,9 +443,11 @@ const maxCatchUp = 10_000
 func (s *Subscriber) deliveredUpTo(ctx context.Context, res *SnapshotResult) error {
 	replaced := s.snapReplaced && s.snapReason == ReasonReset
 	s.snapReplaced = false
-	if s.snapDataset && s.snapReason == ReasonReset {
-		// another dataset: none of its entries was delivered, and the
-		// difference is the new dataset's counters against what was shown
+	if s.snapDataset && s.snapReason == ReasonReset && res.RunID == s.runID {
+		// another dataset on the same server: none of its entries was
+		// delivered, and the difference is its counters against what was
+		// shown (another server — a lagging replica promoted, its stream
+		// also lacking the entry — is a restart, counted as before)
 		return nil
 	}
 	if s.tally == nil || s.lastID == "" || res.Snap.Period.Key != s.period.Key {

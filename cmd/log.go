@@ -157,7 +157,7 @@ func logSnapshot(ctx context.Context, log *slog.Logger, m *feed.SnapshotMsg) {
 	if m.Reason == feed.ReasonRollover || m.Reason == feed.ReasonPeriod {
 		lvl = slog.LevelInfo
 	}
-	log.Log(ctx, lvl, note, append(attrs, "used_delta", m.UsedDelta, "workspaces_changed", m.Changed, "restarted", m.Restarted)...)
+	log.Log(ctx, lvl, note, append(attrs, "used_delta", m.UsedDelta, "recharged_delta", m.RechargedDelta, "workspaces_changed", m.Changed, "restarted", m.Restarted)...)
 }
 
 // loggedLauncher records every launch from the dashboard and how it ended:

@@ -294,6 +294,24 @@ func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
 	return delta.clamp(), changed, fell
 }
 
+// rechargedDiff is the credits recharged c holds beyond t (diff's usedDelta
+// for the recharged counters), clamped alike.
+func (t *tally) rechargedDiff(c *tally) int64 {
+	var delta wideSum
+	for ws, w := range t.ws {
+		if o := c.ws[ws]; o != nil {
+			delta.add(o.recharged)
+		}
+		delta.sub(w.recharged)
+	}
+	for ws, o := range c.ws {
+		if t.ws[ws] == nil {
+			delta.add(o.recharged)
+		}
+	}
+	return delta.clamp()
+}
+
 // wideSum is a sum of credits in 128 bits (two's complement): enough for any
 // number of int64 terms without wrapping.
 type wideSum struct{ hi, lo uint64 }

@@ -100,6 +100,12 @@ type SnapshotMsg struct {
 	// (never MinInt64).
 	UsedDelta int64
 	Changed   int
+	// RechargedDelta is UsedDelta for the credits recharged: what the
+	// counters hold beyond what was delivered (a recharge lost with a DEL of
+	// the recharged hash is negative), compared and clamped alike. The 402s
+	// are compared by a hash of each workspace's counts, not summed: a
+	// refusal counter that differs shows in Changed only.
+	RechargedDelta int64
 	// Restarted is true when the server's run id changed since the last read.
 	Restarted bool
 	// Replaced, with ReasonReset: the server's whole dataset was replaced
@@ -160,11 +166,23 @@ func (m *SnapshotMsg) Note() string {
 	default:
 		s = "counters re-read (" + string(m.Reason) + ")"
 	}
-	switch {
-	case m.UsedDelta != 0:
+	return s + m.DeltaNote()
+}
+
+// DeltaNote is what a re-read changed, as Note ends: ", −2,927 credits",
+// ", −500 credits recharged", both (", +10 credits, −500 credits
+// recharged"), else the workspaces that changed (", 2 workspace(s)
+// changed"), or "" when nothing differed.
+func (m *SnapshotMsg) DeltaNote() string {
+	var s string
+	if m.UsedDelta != 0 {
 		s += ", " + signedCredits(m.UsedDelta) + " credits"
-	case m.Changed > 0:
-		s += fmt.Sprintf(", %d workspace(s) changed", m.Changed)
+	}
+	if m.RechargedDelta != 0 {
+		s += ", " + signedCredits(m.RechargedDelta) + " credits recharged"
+	}
+	if s == "" && m.Changed > 0 {
+		s = fmt.Sprintf(", %d workspace(s) changed", m.Changed)
 	}
 	return s
 }

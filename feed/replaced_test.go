@@ -100,3 +100,35 @@ func TestADatasetReplacedUnderTheSameRunIDIsNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestALostRechargeIsNamedWithItsFigure: a DEL of the period's recharged hash
+// loses a 500 recharge. The drift re-read that heals it names the figure —
+// on screen (the header reads RechargedDelta), in the note the alert and the
+// notifications carry — where before it said "drift" with no figure (only
+// credits used were summed).
+func TestALostRechargeIsNamedWithItsFigure(t *testing.T) {
+	srv := feedtest.StartReal(t, "the heal of a DEL is tested on redis-server (CI requires it)")
+	c := srv.Client()
+	ctx := context.Background()
+	f := startFollower(t, c, SubscriberOptions{AuditEvery: 200 * time.Millisecond})
+	f.waitFor("the start snapshot", 10*time.Second, func(f *follower) bool { return f.ledger != nil })
+	trackAll(t, NewPublisher(c, PublisherOptions{}), usage("alpha", "web", "/responses", 100),
+		model.Event{Workspace: "alpha", Kind: model.KindRecharge, Credits: 500})
+	f.caughtUp(c, 10*time.Second)
+	f.convergedTo(c, "before the DEL", 30*time.Second)
+	if err := c.Del(ctx, Keys{}.Recharged(model.MonthlyUTC.At(time.Now()).Key)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.convergedTo(c, "after the DEL", 30*time.Second)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	drifts := f.snapsOf(ReasonDrift)
+	if len(drifts) != 1 {
+		t.Fatalf("%d drift re-reads, want 1 (snapshots %v)", len(drifts), reasons(f.snaps))
+	}
+	d := drifts[0]
+	if d.UsedDelta != 0 || d.RechargedDelta != -500 || !strings.HasSuffix(d.Note(), "counters re-read, −500 credits recharged") {
+		t.Errorf("the heal of the lost recharge: used %+d, recharged %+d, note %q; want 0, −500 and the note naming −500 credits recharged",
+			d.UsedDelta, d.RechargedDelta, d.Note())
+	}
+}

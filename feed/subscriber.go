@@ -729,6 +729,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 	var fell int
 	if compare {
 		msg.UsedDelta, msg.Changed, fell = s.tally.diff(t)
+		msg.RechargedDelta = s.tally.rechargedDiff(t)
 	}
 	lostAll := res.firstID == "" || compareIDs(res.firstID, s.lastID) > 0
 	switch {

@@ -149,6 +149,13 @@ func (h *Header) noteSnapshot(m *feed.SnapshotMsg) {
 		} else if m.UsedDelta < 0 {
 			h.lastGap += " −" + credits(-m.UsedDelta)
 		}
+		// a recharge lost or found is named too ("drift −500 recharged"):
+		// without it a DEL of the recharged hash said "drift" and no figure
+		if m.RechargedDelta > 0 {
+			h.lastGap += " +" + credits(m.RechargedDelta) + " recharged"
+		} else if m.RechargedDelta < 0 {
+			h.lastGap += " −" + credits(-m.RechargedDelta) + " recharged"
+		}
 	}
 }
 

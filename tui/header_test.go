@@ -399,3 +399,23 @@ func TestHeaderSaysThePeriodConfigIsUnreadable(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderNamesALostRecharge: a drift that lost a 500 recharge (a DEL of
+// the recharged hash) read "re-read: drift" with no figure, only credits
+// used being named; the recharged figure is named beside it.
+func TestHeaderNamesALostRecharge(t *testing.T) {
+	for _, tc := range []struct {
+		used, recharged int64
+		want            string
+	}{
+		{0, -500, "re-read: drift −500 recharged"},
+		{120, 500, "re-read: drift +120 +500 recharged"},
+		{-85, 0, "re-read: drift −85"},
+	} {
+		h := NewHeader(testCommon(), false)
+		h.noteSnapshot(&feed.SnapshotMsg{Reason: feed.ReasonDrift, UsedDelta: tc.used, RechargedDelta: tc.recharged, Snap: &model.Snapshot{}})
+		if h.lastGap != tc.want {
+			t.Errorf("used %+d recharged %+d: header %q, want %q", tc.used, tc.recharged, h.lastGap, tc.want)
+		}
+	}
+}

@@ -285,6 +285,22 @@ func boundEpisodes(out []AlertTransition, x *episodeIndex) []AlertTransition {
 // news an operator must hear of).
 var ResyncSameEvent = time.Minute
 
+// otherReread reports whether a's re-read, made within ResyncSameEvent of
+// the firing of rec (the reason's latest episode), is another event all the
+// same: it is newer than the re-read rec stored (its ResyncAt, else its
+// FiredAt) and says another thing (its note: other figures, another state of
+// the server). Instances seeing one event say it alike and stay one episode;
+// an instance that re-reads again — a drift of −85 credits, then one of +60,
+// then +2,000,000,000,070 seven seconds later — raises each, where the
+// minute merged them and lost their figures (issue 11: 7 re-reads, 2 records).
+func otherReread(a *Alert, rec AlertRecord) bool {
+	since := rec.Alert.ResyncAt
+	if since.IsZero() {
+		since = rec.FiredAt
+	}
+	return a.ResyncAt.After(since) && a.Note != rec.Alert.Note
+}
+
 // resyncStep is the lifecycle rule of an AlertResync (a: this instance's
 // judgement of it, its ResyncAt the re-read this instance made, if any),
 // judged from the stored record of its latest episode, not from this
@@ -294,11 +310,12 @@ var ResyncSameEvent = time.Minute
 //     old (by the stored time: an instance that never saw the re-read
 //     resolves it neither sooner nor later than the one that fired it), or
 //     at once when this instance made a re-read of the reason that is a new
-//     event (later than ResyncSameEvent after FiredAt): its next episode
+//     event (later than ResyncSameEvent after FiredAt, or otherReread): its next episode
 //     fires at the next judgement, and the resolution names it (Next);
 //   - otherwise a re-read this instance made within ResyncHold that is a
 //     new event (no episode yet, or later than ResyncSameEvent after the
-//     latest one fired) fires the next episode, without the re-fire wait,
+//     latest one fired, or newer than its re-read with another note:
+//     otherReread) fires the next episode, without the re-fire wait,
 //     while the episodes stay under MaxEpisodes.
 //
 // wait says a transition may come with the clock alone (a firing episode's
@@ -307,7 +324,7 @@ var ResyncSameEvent = time.Minute
 func resyncStep(a *Alert, base string, x *episodeIndex, known records, now time.Time) (what lifeStep, id string, wait bool) {
 	cur, n, rec, ok := x.current(base, known)
 	fresh := !a.ResyncAt.IsZero() && now.Sub(a.ResyncAt) < ResyncHold &&
-		(!ok || a.ResyncAt.After(rec.FiredAt.Add(ResyncSameEvent)))
+		(!ok || a.ResyncAt.After(rec.FiredAt.Add(ResyncSameEvent)) || otherReread(a, rec))
 	if ok && rec.Status == AlertFiring {
 		switch {
 		case fresh:

@@ -163,3 +163,66 @@ func TestAResyncIsJudgedFromTheStoreByEveryInstance(t *testing.T) {
 	expect(a, 9*time.Minute+5*time.Second)
 	expect(b, 9*time.Minute+10*time.Second)
 }
+
+// TestDifferentRereadsWithinAMinuteAreEachRaised is issue 11's hostile
+// review: one instance logged 7 drift re-reads, the alert history held 2
+// ("−85 credits", "+60 credits"), and a +2,000,000,000,070 re-read 7 s after
+// the +60 one reached no alert: ResyncSameEvent, meant to merge several
+// instances seeing one event, swallowed every re-read of one instance within
+// a minute of the last firing. A re-read newer than the stored one that says
+// another thing is another event: the firing episode resolves, superseded
+// (naming it), and the next fires with its figure; another instance seeing
+// the same re-read (the same note) stays that one episode.
+func TestDifferentRereadsWithinAMinuteAreEachRaised(t *testing.T) {
+	t0 := time.Date(2026, 11, 15, 12, 0, 0, 0, time.UTC)
+	l := model.NewLedger(model.MonthlyUTC, t0)
+	p := l.Period().Key
+	id := model.AlertID(p, "", "", model.AlertResync, "drift")
+	known := map[string]model.AlertRecord{}
+	a := model.NewAlertEvaluator(model.AlertOptions{})
+	b := model.NewAlertEvaluator(model.AlertOptions{})
+	ha := model.FeedHealth{Connected: true, Since: t0}
+	hb := ha
+	judge := func(ev *model.AlertEvaluator, h model.FeedHealth, at time.Duration) []string {
+		t.Helper()
+		now := t0.Add(at)
+		var got []string
+		for _, tr := range ev.Transitions(l, now, h, model.AlertRecords{Known: maps.Clone(known)}, nil) {
+			got = append(got, tr.Key()+": "+tr.Summary(p))
+			r := known[tr.Alert.ID]
+			switch tr.Status {
+			case model.AlertFiring:
+				r = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: now, FiredStream: tr.Stream}
+			case model.AlertResolved:
+				r.Status, r.ResolvedAt, r.ResolvedStream = model.AlertResolved, now, tr.Stream
+			}
+			known[tr.Alert.ID] = r
+		}
+		return got
+	}
+	expect := func(ev *model.AlertEvaluator, h model.FeedHealth, at time.Duration, want ...string) {
+		t.Helper()
+		if got := judge(ev, h, at); !slices.Equal(got, want) {
+			t.Errorf("at %v: %q, want %q", at, got, want)
+		}
+	}
+	note := func(fig string) string {
+		return "the counters and the stream disagreed: counters re-read, " + fig + " credits"
+	}
+	saw := func(h *model.FeedHealth, at time.Duration, fig string) {
+		h.Resyncs = []model.Resync{{Reason: "drift", Note: note(fig), At: t0.Add(at)}}
+	}
+	saw(&ha, 0, "−85")
+	expect(a, ha, time.Second, id+"#firing: "+note("−85"))
+	saw(&ha, 20*time.Second, "+60")
+	expect(a, ha, 21*time.Second, id+"#resolved: superseded by a new re-read of the counters ("+note("+60")+"): "+note("−85"))
+	id2 := model.EpisodeID(id, 2)
+	expect(a, ha, 22*time.Second, id2+"#firing: "+note("+60"))
+	saw(&hb, 23*time.Second, "+60") // B sees the same drift: one event
+	expect(b, hb, 24*time.Second)
+	saw(&ha, 27*time.Second, "+2,000,000,000,070")
+	expect(a, ha, 28*time.Second, id2+"#resolved: superseded by a new re-read of the counters ("+note("+2,000,000,000,070")+"): "+note("+60"))
+	expect(a, ha, 29*time.Second, model.EpisodeID(id, 3)+"#firing: "+note("+2,000,000,000,070"))
+	expect(b, hb, 30*time.Second)
+	expect(a, ha, 31*time.Second)
+}

@@ -412,7 +412,7 @@ func (p *Publisher) writeChunk(ctx context.Context, lnp **lane, evs []model.Even
 			}
 		}
 		if p.retry < 0 || time.Now().After(deadline) || ctx.Err() != nil {
-			return &WriteError{Err: fmt.Errorf("not recorded after %d attempts: %w", attempt, err)}
+			return &WriteError{Err: fmt.Errorf("not recorded after %d attempts: %w%s", attempt, err, notNowWhy(err))}
 		}
 		if err := backoff.Sleep(ctx, p.backoff.Delay(attempt)); err != nil {
 			return &WriteError{Err: fmt.Errorf("not recorded: %w", err)}
@@ -450,6 +450,39 @@ func NotNow(err error) bool {
 		}
 	}
 	return false
+}
+
+// queuedRefusal is err, Redis's refusal of a MULTI's EXEC, with the refusal
+// that caused it in front: Redis refuses a command while it is queued
+// (READONLY on a replica, OOM, NOPERM, a wrong number of arguments), then the
+// EXEC with "EXECABORT Transaction discarded because of previous errors",
+// which alone said nothing of why. go-redis keeps each queued command's own
+// refusal in its Cmder; the first one leads, as a redis.Error (so NotNow
+// judges it: a READONLY stays retryable, a failover can promote the
+// server), with the command and the EXECABORT after it. Any other err is
+// returned as it is.
+func queuedRefusal(cmds []redis.Cmder, err error) error {
+	if !isExecAbort(err) {
+		return err
+	}
+	for _, c := range cmds {
+		if e := c.Err(); e != nil && !isExecAbort(e) {
+			return fmt.Errorf("%w (%s refused while queued; Redis then discarded the MULTI, EXECABORT: nothing was written)", e, strings.ToUpper(c.Name()))
+		}
+	}
+	return err
+}
+
+// notNowWhy says why a write that Redis refused with "not now" was retried
+// until it gave up, for the error that ends it ("" for any other error).
+func notNowWhy(err error) string {
+	switch {
+	case !NotNow(err):
+		return ""
+	case strings.HasPrefix(err.Error(), "READONLY"):
+		return " (the server is a read-only replica: retried as a failover may promote it; point --redis at the master)"
+	}
+	return " (Redis said not now: retried until --retry-for ran out)"
 }
 
 // notSent reports whether err shows the write never left this process: no
@@ -502,7 +535,7 @@ func (p *Publisher) send(ctx context.Context, ln *lane, evs []model.Event) (appl
 			}
 		}
 		if !ran {
-			return false, false, nil, err
+			return false, false, nil, queuedRefusal(cmds, err)
 		}
 		partial = p.refused(ctx, cmds)
 	}

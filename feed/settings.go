@@ -269,7 +269,7 @@ func (s *SettingsStore) update(ctx context.Context, field string, compute func(r
 			}
 			s.opt.IDs.lock()
 			defer s.opt.IDs.unlock()
-			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			cmds, err := tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 				pipe.HSet(ctx, key, field, val)
 				a := &redis.XAddArgs{Stream: s.keys.Stream(), ID: s.opt.IDs.id(ev.TS), Values: ev.Fields()}
 				if s.opt.MaxLen > 0 {
@@ -278,7 +278,7 @@ func (s *SettingsStore) update(ctx context.Context, field string, compute func(r
 				pipe.XAdd(ctx, a)
 				return nil
 			})
-			return err
+			return queuedRefusal(cmds, err) // READONLY, not EXECABORT alone
 		}, key)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue

@@ -60,4 +60,9 @@ func TestRechargeWordsAreExactAndOne(t *testing.T) {
 	if got := TopUpsWords(3, 2000); got != "~3 top-ups of 2,000" {
 		t.Errorf("TopUpsWords(3): %q", got)
 	}
+	// a count is a number on screen: grouped as every credit figure is (the
+	// detail pane said "~9930 top-ups")
+	if got := TopUpsWords(9930, 500); got != "~9,930 top-ups of 500" {
+		t.Errorf("TopUpsWords(9930): %q", got)
+	}
 }

@@ -83,7 +83,7 @@ func TopUpsWords(n, amount int64) string {
 	if n == 1 {
 		w = "top-up"
 	}
-	return fmt.Sprintf("~%d %s of %s", n, w, FormatCredits(amount))
+	return "~" + FormatCredits(n) + " " + w + " of " + FormatCredits(amount)
 }
 
 // RechargeWords is the forecast of a workspace the auto-recharge tops up, in

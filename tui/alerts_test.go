@@ -249,7 +249,7 @@ func TestAlertsSayACommonDeliveryOnce(t *testing.T) {
 			Summary: "globex used 50 % of its 500-credit cap", Delivery: d},
 	}})
 	view := ansi.Strip(a.View())
-	if n := strings.Count(view+a.Title(), "waiting:"); n != 1 || !strings.Contains(a.Title(), d) {
+	if n := strings.Count(view+a.Title(), "--notify"); n != 1 || !strings.Contains(a.Title(), "--notify") {
 		t.Errorf("the common delivery is said %d times (title %q), want once in the title:\n%s", n, a.Title(), view)
 	}
 	for _, want := range []string{"acme used 75 % of its 1,000-credit cap", "globex used 50 % of its 500-credit cap"} {
@@ -307,5 +307,33 @@ func TestAnAlertIsListedOnceInTheLifecyclesWords(t *testing.T) {
 	// the banner is the newest local alert, in the lifecycle's words
 	if b, ok := a.Banner(); !ok || !strings.Contains(b.Text, "got 402 budget_exceeded") {
 		t.Errorf("banner %+v %v", b, ok)
+	}
+}
+
+// The common delivery in the title is said in full where it fits and in a
+// shorter form where it does not, never cut mid-word by the frame (at 200×50
+// the pane drew "waiting: no mavtop runs with --noti…").
+func TestAlertsTitleSaysTheDeliveryWhole(t *testing.T) {
+	const d = "waiting: no mavtop runs with --notify"
+	for _, c := range []struct{ entries, w int }{{2, 78}, {18, 78}, {120, 78}} {
+		a := NewAlerts(testCommon())
+		a.SetSize(c.w, 8)
+		var es []LifecycleEntry
+		for i := range c.entries {
+			st := model.AlertFiring
+			if c.entries == 2 {
+				st = model.AlertResolved // "Alerts (2 listed)": room for the whole delivery
+			}
+			es = append(es, LifecycleEntry{ID: fmt.Sprintf("2026-11/ws-%03d/-/threshold/75", i), Status: st,
+				Level: model.LevelHigh, At: testNow, Summary: fmt.Sprintf("ws-%03d used 75 %% of its 1,000-credit cap", i), Delivery: d})
+		}
+		a.SetLifecycle(Lifecycle{Entries: es})
+		top := strings.SplitN(ansi.Strip(pane(testCommon().st, a.Title(), a.View(), c.w+2, 10, true)), "\n", 2)[0]
+		if strings.Contains(top, "…") || !strings.Contains(top, "--notify") {
+			t.Errorf("%d entries at %d cells: the pane's title is cut: %q", c.entries, c.w+2, top)
+		}
+		if full, want := strings.Contains(top, d), c.entries == 2; full != want {
+			t.Errorf("%d entries at %d cells: the title says the delivery in full: %v, want %v: %q", c.entries, c.w+2, full, want, top)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -234,6 +235,9 @@ func DecodeSettings(raw string) (Settings, error) {
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return Settings{}, fmt.Errorf("settings JSON: %w", keyedJSONError(raw, err))
 	}
+	if err := exactKeys(raw, settingsKeys[:]); err != nil {
+		return Settings{}, fmt.Errorf("settings JSON: %w", err)
+	}
 	if err := s.Validate(); err != nil {
 		return Settings{}, err
 	}
@@ -246,10 +250,52 @@ func DecodeBudget(raw string) (ProjectBudget, error) {
 	if err := json.Unmarshal([]byte(raw), &b); err != nil {
 		return ProjectBudget{}, fmt.Errorf("project budget JSON: %w", keyedJSONError(raw, err))
 	}
+	if err := exactKeys(raw, budgetKeys[:]); err != nil {
+		return ProjectBudget{}, fmt.Errorf("project budget JSON: %w", err)
+	}
 	if err := b.Validate(); err != nil {
 		return ProjectBudget{}, err
 	}
 	return b, nil
+}
+
+// settingsKeys and budgetKeys are Settings' and ProjectBudget's JSON keys.
+var (
+	settingsKeys = [...]string{"allocation", "usage_limit", "budget_alert", "alerts", "recharge_below", "recharge_amount", "raised_at", "limit_raised_at"}
+	budgetKeys   = [...]string{"budget_alert", "usage_limit", "raised_at"}
+)
+
+// exactKeys refuses a stored value with a key that is one of known in
+// another case ("ALLOCATION", "Usage_Limit", "raiſed_at"): encoding/json
+// matches keys without regard to case and would read it as that field
+// ({"allocation":1000,"Allocation":100} as 100), while Python's json, and
+// any reader of the hash that looks keys up, reads it exactly or not at
+// all. Refused, the workspace is judged unknown and the key named, on
+// every surface, rather than two readers judging two allocations. Keys
+// that are no one's are ignored, as by both. raw is already known to be a
+// JSON object (it decoded).
+func exactKeys(raw string, known []string) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal([]byte(raw), &fields) != nil {
+		return nil
+	}
+	var bad []string
+	for k := range fields {
+		if slices.Contains(known, k) {
+			continue
+		}
+		for _, want := range known {
+			if strings.EqualFold(k, want) {
+				bad = append(bad, fmt.Sprintf("%s is not %q (keys are matched exactly)", strconv.Quote(Truncate(Sanitize(k), 40)), want))
+				break
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	return errors.New(strings.Join(bad, "; "))
 }
 
 // fieldWords are the operator's terms for the stored JSON's keys: what

@@ -78,6 +78,12 @@ type SubscriberOptions struct {
 	// the hash whole instead ("whole") and after it, before it is handed over
 	// ("after"): tests write entries there, on either side of the read's id.
 	usedByHook func(stage string)
+
+	// snapshotHook, when set, is called before a snapshot is read, with its
+	// reason: tests write there what the read finds and the follow never
+	// delivered (entries after the last one delivered, a counter raised
+	// behind the stream).
+	snapshotHook func(reason Reason)
 }
 
 // Subscriber reads one consistent snapshot, then follows the stream with XREAD
@@ -393,6 +399,9 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 // delivered meanwhile and sort them by the read's id when it comes.
 func (s *Subscriber) snapshot(ctx context.Context) error {
 	lazy := s.snapReason == ReasonStart
+	if h := s.opt.snapshotHook; h != nil {
+		h(s.snapReason)
+	}
 	// the run id is asked at a start too: every later read compares with it
 	res, err := readSnapshot(ctx, s.bulk, s.keys, s.opt.Now(), s.rule, !lazy, true)
 	if err != nil {
@@ -440,6 +449,12 @@ const maxCatchUp = 10_000
 // difference then counts them, as before). Entries read from a server that
 // restarted since res was read are another server's: that fails the re-read
 // (sameServer), to be made again.
+//
+// The entries it reads are the ones a ledger fed what was delivered never
+// applies (it follows on from res's id): they go with the snapshot
+// (model.Snapshot.Unapplied), so that a Seed orders a credit the counters
+// show against them, as a start reading them back would (the OUT rule), and
+// does not take a recharge written behind the stream for one of them.
 func (s *Subscriber) deliveredUpTo(ctx context.Context, res *SnapshotResult) error {
 	replaced := s.snapReplaced && s.snapReason == ReasonReset
 	s.snapReplaced = false
@@ -466,6 +481,7 @@ func (s *Subscriber) deliveredUpTo(ctx context.Context, res *SnapshotResult) err
 		}
 	}
 	if compareIDs(res.Snap.StreamID, from) < 0 || !replaced && compareIDs(res.Snap.StreamID, s.lastID) <= 0 {
+		res.Snap.UnappliedKnown = !replaced // nothing after what was delivered
 		return nil
 	}
 	msgs, err := s.c.XRangeN(ctx, s.keys.Stream(), from, res.Snap.StreamID, maxCatchUp+1).Result()
@@ -475,11 +491,14 @@ func (s *Subscriber) deliveredUpTo(ctx context.Context, res *SnapshotResult) err
 	if err := sameServer(ctx, s.c, res.RunID); err != nil {
 		return fmt.Errorf("read the entries up to the re-read: %w", err)
 	}
+	unapplied := make([]model.Event, 0, len(msgs))
 	for i := range msgs {
 		if e, err := model.DecodeEvent(msgs[i].ID, msgs[i].Values); err == nil {
 			s.tally.add(&e, s.period)
+			unapplied = append(unapplied, e)
 		}
 	}
+	res.Snap.Unapplied, res.Snap.UnappliedKnown = unapplied, !replaced
 	return nil
 }
 
@@ -1043,6 +1062,8 @@ func (s *Subscriber) settle(ctx context.Context, p *pendingAudit) {
 		return
 	}
 	p.res.Snap.Drift = !p.restarted // no gap: what the counters gained is no burn
+	// read at the id delivered last: no entry the counters hold is unapplied
+	p.res.Snap.UnappliedKnown = !p.restarted
 	s.handle(s.begin(p.res, ReasonDrift, p.restarted, t))
 }
 

@@ -60,42 +60,40 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 	}
 }
 
-// Bits of wsState.hist: what newer events (applied live, or backfilled before)
-// already decided about a workspace's refusal state, so an older event read
-// back cannot undo it. A project's refusing codes and settled flag say the same
-// for the project.
+// Bits of wsState.hist: what newer events (applied live, or backfilled
+// before) already decided about a workspace's projects' refusal state, so
+// an older event read back cannot undo it (its own OUT: wsState.outLast).
+// A project's refusing codes and settled flag say the same for the project.
 const (
-	// histBlocked: blocked was decided by a newer event.
-	histBlocked uint8 = 1 << iota
 	// histCredits: a newer credit added (a recharge, an allocation raise)
 	// ended every credits_exhausted.
-	histCredits
+	histCredits uint8 = 1 << iota
 )
 
 // backfillRefusing replays e's effect on the refusal state backwards: Apply's
 // rules, where the newest event that decides something wins (Apply marks what
-// live events decide the same way). OUT (blocked) is decided by the newest
-// credits_exhausted 402, recharge or allocation raise (a settings entry in the
-// stream does not carry the allocation it replaced: the raise's time is the
-// settings hash's raised_at, Settings.RaisedAt). A success ends a project's
-// other refusals only; a budget_exceeded also ends at a raise (or removal) of
-// the usage limit that gave it, newer than it by the hash's stamps
-// (limitRaisedAfter).
+// live events decide the same way). OUT is the OUT rule's (OutByRefusal) of
+// the newest credits_exhausted 402, recharge or allocation raise known (a
+// settings entry in the stream does not carry the allocation it replaced:
+// the raise's time is the settings hash's raised_at, Settings.RaisedAt). A
+// success ends a project's other refusals only; a budget_exceeded also ends
+// at a raise (or removal) of the usage limit that gave it, newer than it by
+// the hash's stamps (limitRaisedAfter).
 //
 // e is ordered against the hash's stamps by at, its trusted time (Event.At,
 // unix ms), not its ts: a 402 Redis took after a raise, from a producer whose
 // clock runs hours slow, is after the raise, as Apply (stream order) has it
 // live.
 func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
-	if w.settings.RaisedAt > at && w.hist&histCredits == 0 {
+	if w.raisedIn(l.period) && w.settings.RaisedAt > at {
 		// the allocation was raised after e (the settings hash says when):
 		// credits added, newer than e and all that follows
-		l.decideBlocked(w, false)
+		l.decideOut(w, OutCredited, 0)
 		w.hist |= histCredits
 	}
 	switch {
 	case e.Kind == KindRecharge:
-		l.decideBlocked(w, false)
+		l.decideOut(w, OutCredited, 0)
 		w.hist |= histCredits
 	case e.Status >= 200 && e.Status < 300:
 		if p := w.projects[e.Project]; p != nil {
@@ -130,7 +128,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			}
 		}
 		if e.Code == CodeCreditsExhausted {
-			l.decideBlocked(w, true)
+			l.decideOut(w, OutRefused, at)
 		}
 	}
 }
@@ -147,17 +145,10 @@ func limitRaisedAfter(w *wsState, p *projState, ts int64) bool {
 	return p.budget.RaisedAt > ts || w.settings.LimitRaisedAt > ts && !p.ownLimitRefuses(w.settings.UsageLimit, w.used)
 }
 
-// decideBlocked sets blocked unless a newer event decided it already.
-func (l *Ledger) decideBlocked(w *wsState, on bool) {
-	if w.hist&histBlocked != 0 {
-		return
-	}
-	w.hist |= histBlocked
-	if w.blocked != on {
-		if on {
-			w.startOut(l.period)
-		}
-		w.blocked = on
+// decideOut records an entry read back that decides OUT, unless a newer
+// one did (wsState.outEntryReadBack), and judges OUT again by it.
+func (l *Ledger) decideOut(w *wsState, last OutEntry, at int64) {
+	if w.outEntryReadBack(last, at) && l.judgeOut(w) {
 		l.rerank(w)
 	}
 }

@@ -251,7 +251,7 @@ func (js *judgement) judgeRange(lo, hi int, visit func(i int, j *Judged)) {
 		if len(s.RechargedUnreadable) > 0 {
 			w.rechargedUnreadable = s.RechargedUnreadable[name]
 		}
-		w.blocked = w.blockedByCounters(s.Period)
+		w.blocked = OutByRefusal(w.outFacts(s.Period)) // the counters alone, as Seed judges them
 		if r, ok := js.refusing[name]; ok {
 			w.blocked = r.Blocked
 			for _, pn := range r.LimitRefused {
@@ -261,14 +261,6 @@ func (js *judgement) judgeRange(lo, hi int, visit func(i int, j *Judged)) {
 		js.l.judge(w, &j)
 		visit(i, &j)
 	}
-}
-
-// blockedByCounters is whether a workspace is OUT by the counters alone: a
-// credits_exhausted 402 this period and no credit added (a recharge, an
-// allocation raise) in period p. When both happened, or the recharged
-// counter cannot be read, only the history can order them (Ledger.Backfill).
-func (w *wsState) blockedByCounters(p Period) bool {
-	return w.refused[RefusedCredits] > 0 && w.recharged == 0 && w.rechargedUnreadable == "" && !w.raisedIn(p)
 }
 
 // RefusalUndecided returns the workspaces of s whose refusal state the
@@ -293,24 +285,31 @@ func RefusalUndecided(s *Snapshot) map[string]int64 {
 			credit[ws] = max(credit[ws], 1)
 		}
 	}
-	refused := map[string]int64{} // Summary.Refused[RefusedCredits] of each
-	if len(credit) > 0 {
+	// OUT by a refusal: the OUT rule's own word on what the counters cannot
+	// decide (OutFacts.Undecided), for each workspace refused with
+	// credits_exhausted this period or whose 402 count cannot be read
+	// (only those given credit need their 402s counted: the others are
+	// decided by the counters whatever they count, and at 100k workspaces
+	// this is check's path)
+	facts := map[string]*OutFacts{}
+	credited := func(ws string) bool {
+		_, c := credit[ws]
+		_, r := s.RechargedUnreadable[ws]
+		return c || r
+	}
+	fact := func(ws string) *OutFacts {
+		f := facts[ws]
+		if f == nil {
+			f = &OutFacts{Credited: credited(ws)}
+			facts[ws] = f
+		}
+		return f
+	}
+	if len(credit) > 0 || len(s.RechargedUnreadable) > 0 {
 		for f, n := range s.Refused {
-			ws, _, code, ok := SplitRefusedField(f)
-			if _, credited := credit[ws]; ok && credited && ClassOf(code) == RefusedCredits {
-				refused[ws] += n
+			if ws, _, code, ok := SplitRefusedField(f); ok && ClassOf(code) == RefusedCredits && credited(ws) {
+				fact(ws).Refused += n
 			}
-		}
-	}
-	undecided := map[string]int64{}
-	for ws, n := range refused {
-		if n != 0 {
-			undecided[ws] = credit[ws]
-		}
-	}
-	for f, n := range s.Refused {
-		if ws, _, code, ok := SplitRefusedField(f); ok && n > 0 && code == CodeBudgetExceeded {
-			undecided[ws] = credit[ws]
 		}
 	}
 	// a 402 count that cannot be read: whether the API refuses the
@@ -319,23 +318,23 @@ func RefusalUndecided(s *Snapshot) map[string]int64 {
 	// cannot be read: model.Assess), as the dashboard reads it back
 	for ws, why := range s.Unreadable {
 		if strings.HasPrefix(why, `counter "refused:`) && IsID(ws) {
-			undecided[ws] = credit[ws]
+			fact(ws).CountUnknown = true
 		}
 	}
 	for ws := range s.RefusedUnreadable {
 		if IsID(ws) {
+			fact(ws).CountUnknown = true
+		}
+	}
+	undecided := map[string]int64{}
+	for ws, f := range facts {
+		if f.Undecided() {
 			undecided[ws] = credit[ws]
 		}
 	}
-	// a recharged counter that cannot be read: whether a credit was added
-	// since a credits_exhausted 402 is not in the counters, only in the
-	// history
-	if len(s.RechargedUnreadable) > 0 {
-		for f, n := range s.Refused {
-			ws, _, code, ok := SplitRefusedField(f)
-			if _, unread := s.RechargedUnreadable[ws]; ok && unread && n > 0 && ClassOf(code) == RefusedCredits {
-				undecided[ws] = credit[ws]
-			}
+	for f, n := range s.Refused {
+		if ws, _, code, ok := SplitRefusedField(f); ok && n > 0 && code == CodeBudgetExceeded {
+			undecided[ws] = credit[ws]
 		}
 	}
 	return undecided
@@ -430,9 +429,7 @@ func (l *Ledger) RefusalDecided(ws string) bool {
 	if w == nil {
 		return true // nothing of it to decide
 	}
-	credits := w.refused[RefusedCredits] > 0 && (w.recharged > 0 || w.rechargedUnreadable != "" || w.raisedIn(l.period)) ||
-		strings.HasPrefix(w.unreadable, `counter "refused:`)
-	if credits && w.hist&histBlocked == 0 {
+	if w.outFacts(l.period).Undecided() { // the OUT rule's: no entry read has decided it yet
 		return false
 	}
 	for _, p := range w.projects {

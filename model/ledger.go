@@ -168,8 +168,14 @@ type wsState struct {
 	projects    map[string]*projState
 	lastTS      int64
 	// blocked: the API refused this workspace with credits_exhausted and no
-	// credit (a recharge, an allocation raise) has been added since.
+	// credit (a recharge, an allocation raise) has been added since: the
+	// OUT rule's judgement (OutByRefusal) of what the fields below and the
+	// counters hold, made again whenever one changes (judgeOut).
 	blocked bool
+	// outLast is the newest entry known that decides OUT (OutFacts.Last),
+	// out402At the trusted time of that 402 when it is one.
+	outLast  OutEntry
+	out402At int64
 	// out is the OUT episode blocked last began (startOut): what its
 	// credits_exhausted alert is named after, and what its resolution
 	// compares with to say which credit was added.
@@ -191,8 +197,9 @@ type wsState struct {
 	// false until it has a place there.
 	key    rankKey
 	ranked bool
-	// hist says what newer events decided about the refusal state while
-	// history is read back (see Backfill).
+	// hist says what newer events decided about its projects' refusal
+	// state while history is read back (see Backfill; outLast says it for
+	// the workspace's OUT).
 	hist   uint8
 	fired  uint16
 	nextAt int64
@@ -508,7 +515,8 @@ func (l *Ledger) Apply(e *Event) {
 	}
 	if e.Kind == KindRecharge {
 		w.recharged += e.Credits
-		w.creditAdded()
+		w.outEntryApplied(OutCredited, 0) // a dated credit, newer than every 402 before it
+		l.judgeOut(w)
 		w.arm(l.defaults)
 		l.rerank(w)
 		return
@@ -600,24 +608,15 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 	l.refusedAll[class]++
 	by := refusedBy(w, p, class)
 	if class == RefusedCredits {
-		if !w.blocked {
-			w.startOut(l.period)
-		}
-		w.blocked = true // OUT until credits are added; a limit's 402 is judged by the limit
-		w.hist |= histBlocked
+		// OUT until credits are added (the OUT rule); a limit's 402 is
+		// judged by the limit
+		w.outEntryApplied(OutRefused, e.At())
+		l.judgeOut(w)
 	}
 	l.refusals.push(Refusal{Event: *e, Class: class, By: by})
 	if track {
 		l.uncountedAfter(&t)
 	}
-}
-
-// creditAdded ends the workspace's credits_exhausted refusal, its OUT, and
-// every project's: a recharge or an allocation raise added credits.
-func (w *wsState) creditAdded() {
-	w.blocked = false
-	w.hist |= histBlocked | histCredits // decided: history read back later is older
-	w.creditsBack()
 }
 
 // creditsBack ends every project's credits_exhausted refusing.
@@ -739,9 +738,14 @@ func (l *Ledger) applySettings(e *Event) {
 func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	l.version++
 	w := l.workspace(ws)
-	if w.settings.Allocation > 0 && s.Allocation > w.settings.Allocation {
-		w.creditAdded() // a raise adds credits; setting one for the first time configures mavtop
-	}
+	// A raise adds credits (setting an allocation for the first time
+	// configures mavtop): dated by the settings store's stamp, raised_at,
+	// as a start dates it from the hash (a settings entry read live holds
+	// the hash's JSON). A raise with no newer stamp has no time to order
+	// against a 402 and ends no OUT (OutByRefusal; before, this ledger
+	// took any higher allocation as credit added while a dashboard started
+	// afterwards and check kept the OUT, issue 11).
+	raised := s.Unreadable == "" && s.RaisedAt > w.settings.RaisedAt && s.RaisedAt > 0 && l.period.Contains(s.RaisedAt)
 	if s.Unreadable == "" && LimitRaised(w.settings.UsageLimit, s.UsageLimit) {
 		// the workspace's usage limit raised or removed: the 402s it gave end
 		for _, p := range w.projects {
@@ -751,6 +755,11 @@ func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 		}
 	}
 	w.settings, w.hasSettings = s, true
+	if raised {
+		w.hist |= histCredits // history read back later is older: its projects' 402s end
+		w.creditsBack()
+	}
+	l.judgeOut(w) // by the raise's stamp against the newest 402's time
 	w.arm(l.defaults)
 	if w.used >= w.nextAt {
 		l.fire(w, ts)
@@ -807,8 +816,8 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	}()
 	l.period = s.Period
 	// entries up to the snapshot's id this ledger never applied (read
-	// position behind it): a credit the gap shows may be one of them, dated
-	unapplied := l.streamID == "" || s.StreamID != "" && CompareStreamIDs(l.streamID, s.StreamID) < 0
+	// position behind it): what of the OUT rule they decide
+	unapplied := unappliedOf(l.streamID, s)
 	l.streamID = s.StreamID
 	l.read = s.Read
 	l.unheld = nil // the counters read hold what they hold: the truth
@@ -831,6 +840,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			}
 			if samePeriod {
 				w.fired, w.blocked, w.hist, w.out, w.prevOut = o.fired, o.blocked, o.hist, o.out, o.prevOut
+				w.outLast, w.out402At = o.outLast, o.out402At
 			}
 		}
 		return w
@@ -925,7 +935,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 				}
 			}
 		}
-		l.settle(w, o, samePeriod, heal, unapplied, s.Drift, now)
+		l.settle(w, o, samePeriod, heal, &unapplied, s.Drift, now)
 		w.markPassed(l.defaults)
 		for i, n := range w.refused {
 			l.refusedAll[i] += n
@@ -949,52 +959,25 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 // the state it replaces (nil: new) in the same billing period or not
 // (samePeriod): OUT by the counters alone, or, when heal (a re-read of the
 // counters this ledger showed), what the gap the re-read filled did: credits
-// added or refused in it, and the credits spent in it spread over it for burn
-// — unless drift (Snapshot.Drift): no gap held them, so they are no burn.
-// unapplied: stream entries up to the snapshot's id were never applied here,
-// so a recharge the gap shows may be one of them.
-//
-// A credit the gap shows ends an OUT only when it is dated after it, as a
-// start orders it (blockedByCounters, Backfill; README "Forecasts", the OUT
-// rule): an allocation raise stamped newer (Settings.RaisedAt), or a
-// recharge among entries this ledger never applied, which a start reads
-// back. A credit with no dated entry — the recharged counter raised by hand,
-// an allocation raised in the settings hash with no raised_at — has no time
-// a start could order against the 402 the stream dates: the OUT stands, on
-// this ledger as on a dashboard started now and on check (it healed here
-// alone: three verdicts, issue 11).
-func (l *Ledger) settle(w, o *wsState, samePeriod, heal, unapplied, drift bool, now time.Time) {
+// added or refused in it (healOut), and the credits spent in it spread over
+// it for burn — unless drift (Snapshot.Drift): no gap held them, so they are
+// no burn. u: the stream entries up to the snapshot's id never applied here.
+func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, u *unappliedEntries, drift bool, now time.Time) {
 	if o == nil || !heal {
 		// Only the counters to go by: OUT after a credits_exhausted 402 this
 		// period when no credit was added this period (a Backfill orders them).
-		if w.blocked = w.blockedByCounters(l.period); w.blocked && (o == nil || !samePeriod || !o.blocked) {
-			w.startOut(l.period)
-		}
-		if !heal {
-			return
-		}
+		w.outLast, w.out402At = OutNoEntry, 0
+	}
+	if heal {
+		l.healOut(w, o, u, now)
+	}
+	l.judgeOut(w)
+	if !heal {
+		return
 	}
 	var oUsed int64
 	if o != nil {
 		oUsed = o.used
-		switch { // decided by the gap: newer than any history read back
-		case w.recharged > o.recharged && unapplied || w.settings.RaisedAt > o.settings.RaisedAt && w.raisedIn(l.period):
-			w.blocked = false
-			w.hist |= histBlocked | histCredits
-		case w.refused[RefusedCredits] > o.refused[RefusedCredits]:
-			if !w.blocked {
-				w.startOut(l.period)
-			}
-			w.blocked = true // refused in the gap, with no credit added in it
-			w.hist |= histBlocked
-		case w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.blocked && w.refusalsReadable() && !w.blockedByCounters(l.period):
-			// This ledger counted credits_exhausted 402s the counters do
-			// not hold: an entry whose status, code or workspace disagreed
-			// with its counters, or a 402 a restore took away. The counters
-			// are the truth and the order of what was applied is not, so
-			// OUT is judged by the counters alone, as at a start.
-			w.blocked = false
-		}
 	}
 	if d := w.used - oUsed; d > 0 && !drift {
 		// Credits found by the re-read were spent in the gap it filled: spread

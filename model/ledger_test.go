@@ -255,7 +255,15 @@ func TestCreditsExhaustedIsOutUntilCreditsAreAdded(t *testing.T) {
 	if s, _ := l.Summary("acme"); !s.Blocked {
 		t.Fatalf("a lower allocation ended the refusal: %+v", s)
 	}
+	// a raise with no stamp (raised_at, the settings store's: a raw HSET
+	// read back, or a settings entry carrying it) has no time to order
+	// against the 402: it ends nothing, as on a start and on check (issue 11)
 	l.SetSettings("acme", Settings{Allocation: 9000}, ms(13*time.Second))
+	if s, _ := l.Summary("acme"); !s.Blocked || s.Level != LevelExhausted {
+		t.Fatalf("an allocation raised with no raised_at ended the refusal: %+v", s)
+	}
+	// a raise stamped after the 402 ends it
+	l.SetSettings("acme", Settings{Allocation: 9500, RaisedAt: ms(13 * time.Second)}, ms(13*time.Second))
 	if s, _ := l.Summary("acme"); s.Blocked || s.Level == LevelExhausted {
 		t.Fatalf("after allocation raise: %+v", s)
 	}

@@ -40,6 +40,18 @@ type Snapshot struct {
 	// read they were a spike that fired run_out, and no gap of the stream
 	// held them to spread them over.
 	Drift bool
+	// Unapplied holds, when UnappliedKnown, every stream entry after the
+	// last one its reader delivered up to StreamID, read with a re-read of
+	// the counters (feed's deliveredUpTo): a ledger fed what was delivered
+	// never applies them, it follows on from StreamID, yet the counters
+	// hold them. A Seed that heals applies the recharges and
+	// credits_exhausted 402s among them, in order, to the OUT rule
+	// (OutByRefusal), so a credit the counters show with no recharge entry
+	// among them is undated, as a start reading them back would find it.
+	// Not known (too many, or not read): the credit is taken as one of them
+	// (healOut).
+	Unapplied      []Event
+	UnappliedKnown bool
 	// Refused maps RefusedField(ws, project, code) → number of 402s (hash refused:<period>).
 	Refused map[string]int64
 	// Recharged maps workspace → credits added this period (hash recharged:<period>).

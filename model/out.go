@@ -1,0 +1,250 @@
+package model
+
+import (
+	"strings"
+	"time"
+)
+
+// The OUT rule (README "Forecasts": OUT): a workspace is OUT when the
+// counters leave it no credit — used ≥ its effective cap, remaining ≤ 0,
+// which Assess judges with the cap (level.go) — or when the API refused it
+// with credits_exhausted after the last credit added. The second half is
+// decided here, by OutByRefusal, and nowhere else: every path that learns of
+// a refusal or a credit records what it learnt as OutFacts and asks it —
+//
+//   - a start, by the counters alone (Seed, JudgeSnapshot for check), then by
+//     the history read back newest first (Backfill; check through
+//     RefusalUndecided, RefusalDecided and RefusalState);
+//   - a re-read of the counters a ledger showed (Seed's settle), with the
+//     entries it never applied (Snapshot.Unapplied);
+//   - the watching ledger, entry by entry (Apply, SetSettings).
+//
+// Before (issue 11) each path ordered a 402 against a credit its own way:
+// the watching ledger by where a settings entry stood in the stream, a
+// start by the raise's raised_at against the 402's trusted time; the
+// watching ledger took any allocation raised by a settings entry as a
+// credit, a start only a stamped one; a re-read took every credit its gap
+// showed as newer than every 402 while entries were unapplied. Each
+// disagreement was a workspace OUT on one surface and ok on another.
+
+// OutEntry is the newest thing a ledger knows of that decides OUT by a
+// refusal, in stream order (the order Apply meets entries, and Backfill
+// meets them reversed).
+type OutEntry uint8
+
+const (
+	// OutNoEntry: none is known; the counters alone decide.
+	OutNoEntry OutEntry = iota
+	// OutRefused: a credits_exhausted 402 the counters hold (an entry whose
+	// project and code they count none of refuses nothing); its trusted
+	// time (Event.At) is OutFacts.RefusedAt.
+	OutRefused
+	// OutCredited: a dated credit — a recharge entry, or, read back, an
+	// entry older than the allocation's raise (raised_at): every 402 known
+	// is older.
+	OutCredited
+)
+
+// OutFacts is what OutByRefusal decides from: what the counters say of a
+// workspace this billing period, and the newest entry known that decides.
+type OutFacts struct {
+	// Refused is the credits_exhausted 402s counted this period.
+	Refused int64
+	// Held: the counters say what the workspace's 402s are (its counters and
+	// its 402 count were read): none counted is none. Otherwise an entry
+	// decides even where Refused is 0.
+	Held bool
+	// CountUnknown: the 402 count itself cannot be read (a refused field or
+	// key), so whether the API refuses the workspace is the entries' alone.
+	CountUnknown bool
+	// Credited: the counters show credit added this period — recharged, a
+	// recharged counter that cannot be read, or the allocation raised
+	// (raised_at this period) — which they cannot order against a 402.
+	Credited bool
+	// Last is the newest entry known that decides (OutNoEntry: none).
+	Last OutEntry
+	// RefusedAt is, when Last is OutRefused, that 402's trusted time (unix
+	// ms, Event.At).
+	RefusedAt int64
+	// RaisedAt is when the allocation was last raised this period
+	// (Settings.RaisedAt, stamped by the settings store; 0 when not this
+	// period). A raise with no stamp dates no credit: it cannot be ordered
+	// against a 402, so it ends none.
+	RaisedAt int64
+}
+
+// OutByRefusal reports whether the API refuses the workspace with
+// credits_exhausted now: a credits_exhausted 402 newer than the last
+// credit added. "Newer" is the stream's order between entries (a 402 and a
+// recharge entry) and the trusted time between a 402 and the allocation's
+// raise, which has no entry a start reads back: its stamp, raised_at, is
+// compared with the 402's Event.At (README "Which clock, in one rule").
+// A credit with no date — a recharged counter raised with no recharge
+// entry, an allocation raised with no raised_at — ends no OUT. With no
+// entry known, the counters decide alone: OUT when they hold such a 402
+// this period and no credit added this period; when they hold both, only
+// the entries can order them (Undecided), and until they do the workspace
+// is not held OUT.
+func OutByRefusal(f OutFacts) bool {
+	switch {
+	case f.Held && f.Refused <= 0:
+		return false // the counters are the truth: no such 402 this period
+	case f.Last == OutCredited:
+		return false
+	case f.Last == OutRefused:
+		return f.RaisedAt <= f.RefusedAt
+	}
+	return f.Refused > 0 && !f.Credited
+}
+
+// Undecided reports whether the counters alone cannot decide OutByRefusal
+// and no entry has yet: a credits_exhausted 402 and a credit both this
+// period, or a 402 count that cannot be read. The history read back decides
+// (RefusalUndecided, RefusalDecided).
+func (f OutFacts) Undecided() bool {
+	return f.Last == OutNoEntry && (f.CountUnknown || f.Refused > 0 && f.Credited)
+}
+
+// outFacts is what w holds of the OUT rule in period p.
+func (w *wsState) outFacts(p Period) OutFacts {
+	f := OutFacts{
+		Refused:      w.refused[RefusedCredits],
+		Held:         w.refusalsReadable(),
+		CountUnknown: w.refusedUnreadable != "" || strings.HasPrefix(w.unreadable, `counter "refused:`),
+		Credited:     w.recharged > 0 || w.rechargedUnreadable != "" || w.raisedIn(p),
+		Last:         w.outLast,
+		RefusedAt:    w.out402At,
+	}
+	if w.raisedIn(p) {
+		f.RaisedAt = w.settings.RaisedAt
+	}
+	return f
+}
+
+// judgeOut sets w.blocked by the OUT rule from what w holds now
+// (OutByRefusal), beginning an OUT episode when it turns on (startOut). It
+// reports whether blocked changed; the caller reranks.
+func (l *Ledger) judgeOut(w *wsState) bool {
+	on := OutByRefusal(w.outFacts(l.period))
+	if on == w.blocked {
+		return false
+	}
+	if on {
+		w.startOut(l.period)
+	}
+	w.blocked = on
+	return true
+}
+
+// outEntryApplied records an entry that decides OUT, applied in stream
+// order (live, or among the entries a re-read found unapplied): newer than
+// everything known. at is a 402's trusted time (Event.At).
+func (w *wsState) outEntryApplied(last OutEntry, at int64) {
+	w.outLast, w.out402At = last, at
+	if last == OutCredited {
+		w.hist |= histCredits
+		w.creditsBack()
+	}
+}
+
+// outEntryReadBack records an entry that decides OUT read back newest
+// first (Backfill): it decides only when nothing newer did. It reports
+// whether it decided.
+func (w *wsState) outEntryReadBack(last OutEntry, at int64) bool {
+	if w.outLast != OutNoEntry {
+		return false
+	}
+	w.outLast, w.out402At = last, at
+	return true
+}
+
+// unappliedEntries are what a re-read says of the stream entries up to its
+// id that the ledger never applied (it follows on from the snapshot's id):
+// whether there are any, and, when they could be read (known), the
+// recharges and credits_exhausted 402s of this period among them, by
+// workspace, in stream order.
+type unappliedEntries struct {
+	any, known bool
+	byWS       map[string][]*Event
+}
+
+// unappliedOf returns the entries of s a ledger that applied the stream up
+// to at never applied: those of s.Unapplied after at, when s says it holds
+// every entry after the position its reader delivered (Snapshot.Unapplied;
+// an entry between at and that position was delivered and not applied —
+// malformed, dropped — and decides nothing).
+func unappliedOf(at string, s *Snapshot) unappliedEntries {
+	u := unappliedEntries{any: at == "" || s.StreamID != "" && CompareStreamIDs(at, s.StreamID) < 0}
+	if !u.any {
+		u.known = true // none: the ledger applied every entry the counters hold
+		return u
+	}
+	if !s.UnappliedKnown {
+		return u
+	}
+	u.known = true
+	for i := range s.Unapplied {
+		e := &s.Unapplied[i]
+		if at != "" && CompareStreamIDs(e.ID, at) <= 0 || !s.Period.Contains(e.TS) {
+			continue
+		}
+		if e.Kind == KindRecharge || e.Kind == KindUsage && e.Status == 402 && e.Code == CodeCreditsExhausted {
+			if u.byWS == nil {
+				u.byWS = map[string][]*Event{}
+			}
+			u.byWS[e.Workspace] = append(u.byWS[e.Workspace], e)
+		}
+	}
+	return u
+}
+
+// healOut brings what a re-read of the counters says of the OUT rule into
+// w, o being the state it replaces (nil: new). The entries the ledger never
+// applied (u) are applied in stream order as Apply would: a recharge among
+// them is a dated credit, a credits_exhausted 402 the counters hold a 402.
+// A credit the counters show beyond them — the recharged counter raised by
+// a raw HINCRBY, no entry — is undated and ends no OUT; an allocation raise
+// is dated by its stamp (OutFacts.RaisedAt), whoever wrote it. So the
+// re-read judges as a start with the same Redis would, reading them back.
+//
+// When those entries could not be read (more than the re-read reads, or
+// its read failed: !u.known), the credit the gap shows is taken as one of
+// them, dated — the one window left (README "Forecasts", the OUT rule): a
+// recharge written behind the stream at that moment ends the OUT here and
+// not on a dashboard started afterwards. Else a credits_exhausted 402 the
+// gap shows, with no raise stamped in it, is taken as newer than every
+// credit.
+func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
+	if o != nil && w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.refusalsReadable() && w.outLast == OutRefused {
+		// This ledger counted credits_exhausted 402s the counters do not
+		// hold: an entry whose status, code or workspace disagreed with its
+		// counters, or a 402 a restore took away. The newest 402 it knows
+		// may be one of them: the counters are the truth and the order of
+		// what was applied is not, so the counters judge alone, as at a
+		// start.
+		w.outLast, w.out402At = OutNoEntry, 0
+	}
+	raised := o != nil && w.raisedIn(l.period) && w.settings.RaisedAt > o.settings.RaisedAt
+	if raised {
+		w.hist |= histCredits // newer than any history read back: its projects' 402s end
+		w.creditsBack()
+	}
+	switch {
+	case u.known:
+		for _, e := range u.byWS[w.name] {
+			if e.Kind == KindRecharge {
+				w.outEntryApplied(OutCredited, 0)
+				continue
+			}
+			if p := w.projects[e.Project]; w.refusalsReadable() && (p == nil || p.refused[e.Code] <= 0) {
+				continue // the counters hold no such 402: it refuses nothing (as Backfill)
+			}
+			w.outEntryApplied(OutRefused, e.At())
+		}
+	case o == nil:
+	case w.recharged > o.recharged:
+		w.outEntryApplied(OutCredited, 0)
+	case w.refused[RefusedCredits] > o.refused[RefusedCredits] && !raised:
+		w.outEntryApplied(OutRefused, now.UnixMilli())
+	}
+}

@@ -28,6 +28,18 @@ import (
 // surface. o2 is ok everywhere, o1 and o3 OUT everywhere: the watching
 // dashboard's ledger, one started afterwards (its history read back) and
 // check (status, text, --json).
+//
+// Two more, where the watching dashboard's own path ordered otherwise than
+// a start (model.OutByRefusal is now the one rule of all): o4's allocation
+// raised by a settings entry and its hash write with no raised_at (as a
+// producer of the contract could write it): the watching dashboard took
+// the higher allocation for credit added and said ok, a start and check
+// found no date and said OUT. o5 refused again by a call the API answered
+// 5 s before o5's allocation was raised (budget set), its entry written
+// after the raise (a producer's latency): the watching dashboard, by stream
+// order, said OUT; a start and check, by the 402's trusted time against
+// raised_at (README "Which clock, in one rule"), ok. Now o4 is OUT and o5
+// ok everywhere.
 func TestACreditAddedBehindTheStreamIsOneVerdict(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(f.ctx)
@@ -43,7 +55,7 @@ func TestACreditAddedBehindTheStreamIsOneVerdict(t *testing.T) {
 	}
 	live := startHub(ctx, feed.NewSubscriber(f.c, feed.SubscriberOptions{AuditEvery: 100 * time.Millisecond}), nil, nil)
 	waitUntil(t, 10*time.Second, "the live hub's ledger", ready(live))
-	names := []string{"o1", "o2", "o3"}
+	names := []string{"o1", "o2", "o3", "o4", "o5"}
 	f.allocate(t, 100, names...)
 	for _, ws := range names {
 		f.track(t, model.Event{Workspace: ws, Endpoint: "/responses", Credits: 30, Status: 200},
@@ -62,7 +74,12 @@ func TestACreditAddedBehindTheStreamIsOneVerdict(t *testing.T) {
 	}
 	waitUntil(t, 10*time.Second, "the live hub saw every 402", func() bool {
 		v := verdicts(live)
-		return v["o1"] == model.LevelExhausted && v["o2"] == model.LevelExhausted && v["o3"] == model.LevelExhausted
+		for _, ws := range names {
+			if v[ws] != model.LevelExhausted {
+				return false
+			}
+		}
+		return true
 	})
 	if err := f.store.SetWorkspace(f.ctx, "o2", model.Settings{Allocation: 1000}); err != nil {
 		t.Fatal(err)
@@ -75,17 +92,33 @@ func TestACreditAddedBehindTheStreamIsOneVerdict(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	o4 := model.Event{TS: time.Now().UnixMilli(), Workspace: "o4", Kind: model.KindSettings, Msg: `{"allocation":1000}`}
+	if _, err := f.c.TxPipelined(f.ctx, func(p redis.Pipeliner) error {
+		p.HSet(f.ctx, feed.Keys{}.Settings(), "o4", o4.Msg)
+		p.XAdd(f.ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), Values: o4.Fields()})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	raised, err := f.store.UpdateWorkspace(f.ctx, "o5", func(s *model.Settings) error { s.Allocation = 1000; return nil })
+	if err != nil || raised.RaisedAt == 0 {
+		t.Fatalf("raise o5: %v (raised_at %d)", err, raised.RaisedAt)
+	}
+	f.track(t, model.Event{TS: raised.RaisedAt - 5000, Workspace: "o5", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted})
 	// the watching dashboard re-reads what was written behind the stream
 	waitUntil(t, 20*time.Second, "the live hub re-read the credits", func() bool {
 		ok := false
 		live.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
 			s1, _ := l.Summary("o1")
 			s3, _ := l.Summary("o3")
-			ok = s1.Settings.Allocation == 1000 && s3.Recharged == 500
+			s4, _ := l.Summary("o4")
+			s5, _ := l.Summary("o5")
+			ok = s1.Settings.Allocation == 1000 && s3.Recharged == 500 && s4.Settings.Allocation == 1000 && s5.Refused[model.RefusedCredits] == 2
 		})
 		return ok
 	})
-	want := map[string]model.Level{"o1": model.LevelExhausted, "o2": model.LevelOK, "o3": model.LevelExhausted}
+	want := map[string]model.Level{"o1": model.LevelExhausted, "o2": model.LevelOK, "o3": model.LevelExhausted,
+		"o4": model.LevelExhausted, "o5": model.LevelOK}
 	for ws, lv := range verdicts(live) {
 		if lv != want[ws] {
 			t.Errorf("%s: the dashboard that watched says %v, want %v", ws, lv, want[ws])

@@ -161,8 +161,8 @@ func (w *wsState) outEntryReadBack(last OutEntry, at int64) bool {
 // unappliedEntries are what a re-read says of the stream entries up to its
 // id that the ledger never applied (it follows on from the snapshot's id):
 // whether there are any, and, when they could be read (known), the
-// recharges and credits_exhausted 402s of this period among them, by
-// workspace, in stream order.
+// recharges, 402s and successes of this period among them, by workspace,
+// in stream order: what decides who the API refuses.
 type unappliedEntries struct {
 	any, known bool
 	byWS       map[string][]*Event
@@ -188,7 +188,7 @@ func unappliedOf(at string, s *Snapshot) unappliedEntries {
 		if at != "" && CompareStreamIDs(e.ID, at) <= 0 || !s.Period.Contains(e.TS) {
 			continue
 		}
-		if e.Kind == KindRecharge || e.Kind == KindUsage && e.Status == 402 && e.Code == CodeCreditsExhausted {
+		if e.Kind == KindRecharge || e.Kind == KindUsage && (e.Status == 402 || e.Status >= 200 && e.Status < 300) {
 			if u.byWS == nil {
 				u.byWS = map[string][]*Event{}
 			}
@@ -201,7 +201,10 @@ func unappliedOf(at string, s *Snapshot) unappliedEntries {
 // healOut brings what a re-read of the counters says of the OUT rule into
 // w, o being the state it replaces (nil: new). The entries the ledger never
 // applied (u) are applied in stream order as Apply would: a recharge among
-// them is a dated credit, a credits_exhausted 402 the counters hold a 402.
+// them is a dated credit, a credits_exhausted 402 the counters hold a 402
+// (and a budget_exceeded one holds its limit reached, unless the hash's
+// stamps say the limit was raised after it; a success ends its project's
+// other refusals: who is refused, as a start reads it back).
 // A credit the counters show beyond them — the recharged counter raised by
 // a raw HINCRBY, no entry — is undated and ends no OUT; an allocation raise
 // is dated by its stamp (OutFacts.RaisedAt), whoever wrote it. So the
@@ -232,19 +235,41 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 	switch {
 	case u.known:
 		for _, e := range u.byWS[w.name] {
-			if e.Kind == KindRecharge {
-				w.outEntryApplied(OutCredited, 0)
-				continue
-			}
-			if p := w.projects[e.Project]; w.refusalsReadable() && (p == nil || p.refused[e.Code] <= 0) {
-				continue // the counters hold no such 402: it refuses nothing (as Backfill)
-			}
-			w.outEntryApplied(OutRefused, e.At())
+			healRefusing(w, e)
 		}
 	case o == nil:
 	case w.recharged > o.recharged:
 		w.outEntryApplied(OutCredited, 0)
 	case w.refused[RefusedCredits] > o.refused[RefusedCredits] && !raised:
 		w.outEntryApplied(OutRefused, now.UnixMilli())
+	}
+}
+
+// healRefusing applies e, an entry a ledger never applied, to w's refusal
+// state, as Apply does (its counters are in the re-read already).
+func healRefusing(w *wsState, e *Event) {
+	switch {
+	case e.Kind == KindRecharge:
+		w.outEntryApplied(OutCredited, 0)
+	case e.Status >= 200 && e.Status < 300:
+		if p := w.projects[e.Project]; p != nil {
+			for code := range p.refusing {
+				if code != CodeCreditsExhausted {
+					p.setRefusing(code, false)
+				}
+			}
+		}
+	default: // a 402
+		if p := w.projects[e.Project]; w.refusalsReadable() && (p == nil || p.refused[e.Code] <= 0) {
+			return // the counters hold no such 402: it refuses nothing (as Backfill)
+		}
+		p, at := w.project(e.Project), e.At()
+		if e.Code == CodeBudgetExceeded && limitRaisedAfter(w, p, at) {
+			return // the limit that gave it was raised since (the hash's stamps)
+		}
+		p.setRefusing(e.Code, true)
+		if e.Code == CodeCreditsExhausted {
+			w.outEntryApplied(OutRefused, at)
+		}
 	}
 }

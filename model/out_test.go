@@ -1,0 +1,289 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestOutByRefusal: the OUT rule's refusal half over every case it is asked
+// about, on the facts alone (README "Forecasts", OUT).
+func TestOutByRefusal(t *testing.T) {
+	at := ms(10 * time.Minute) // the newest 402's trusted time
+	for _, tc := range []struct {
+		name string
+		f    OutFacts
+		want bool
+	}{
+		{"402 with no credit this period, by the counters alone",
+			OutFacts{Refused: 1, Held: true}, true},
+		{"402 and a credit this period, no entry read yet: not held OUT",
+			OutFacts{Refused: 1, Held: true, Credited: true}, false},
+		{"402 then a recharge entry dated after it",
+			OutFacts{Refused: 1, Held: true, Credited: true, Last: OutCredited}, false},
+		{"402 after the last recharge entry",
+			OutFacts{Refused: 2, Held: true, Credited: true, Last: OutRefused, RefusedAt: at}, true},
+		{"402 then a recharge with no entry (a raw HINCRBY: undated)",
+			OutFacts{Refused: 1, Held: true, Credited: true, Last: OutRefused, RefusedAt: at}, true},
+		{"402 then a raise stamped raised_at after it",
+			OutFacts{Refused: 1, Held: true, Credited: true, Last: OutRefused, RefusedAt: at, RaisedAt: at + 1}, false},
+		{"402 in the same millisecond as the raise: the raise is not after it",
+			OutFacts{Refused: 1, Held: true, Credited: true, Last: OutRefused, RefusedAt: at, RaisedAt: at}, true},
+		{"402 newer than the raise (older than the last credit: none after it)",
+			OutFacts{Refused: 1, Held: true, Credited: true, Last: OutRefused, RefusedAt: at, RaisedAt: at - 1}, true},
+		{"a raise with no raised_at: no date, no credit",
+			OutFacts{Refused: 1, Held: true, Last: OutRefused, RefusedAt: at}, true},
+		{"read back: an entry older than the raise is the newest known",
+			OutFacts{Refused: 1, Held: true, Credited: true, Last: OutCredited, RaisedAt: at}, false},
+		{"a budget_exceeded 402 alone (a usage limit's): no credits_exhausted counted",
+			OutFacts{Refused: 0, Held: true}, false},
+		{"an entry the counters hold no 402 of (they are the truth)",
+			OutFacts{Refused: 0, Held: true, Last: OutRefused, RefusedAt: at}, false},
+		{"a 402 count that cannot be read: the entry decides",
+			OutFacts{Held: false, CountUnknown: true, Last: OutRefused, RefusedAt: at}, true},
+		{"a 402 count that cannot be read, no entry: not held OUT",
+			OutFacts{Held: false, CountUnknown: true}, false},
+		{"the used counter unreadable, the 402 count read: the counters decide",
+			OutFacts{Refused: 1, Held: false}, true},
+		{"no 402 at all (remaining ≤ 0 is Assess's, not a refusal)",
+			OutFacts{Held: true, Credited: true}, false},
+	} {
+		if got := OutByRefusal(tc.f); got != tc.want {
+			t.Errorf("%s: OutByRefusal(%+v) = %v, want %v", tc.name, tc.f, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		f    OutFacts
+		want bool
+	}{
+		{OutFacts{Refused: 1, Held: true}, false},
+		{OutFacts{Refused: 1, Held: true, Credited: true}, true},
+		{OutFacts{Refused: 1, Held: true, Credited: true, Last: OutCredited}, false},
+		{OutFacts{Refused: 0, Held: true, Credited: true}, false},
+		{OutFacts{CountUnknown: true}, true},
+		{OutFacts{CountUnknown: true, Last: OutRefused}, false},
+	} {
+		if got := tc.f.Undecided(); got != tc.want {
+			t.Errorf("Undecided(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+}
+
+// outRedis is a billing period of Redis as producers and operators write
+// it: the stream's entries and the counters and settings hash beside them.
+type outRedis struct {
+	entries []Event
+	snap    Snapshot
+	nextMs  int64
+}
+
+func newOutRedis() *outRedis {
+	return &outRedis{snap: Snapshot{Period: MonthlyUTC.At(t0), StreamID: "0-0",
+		Used: map[string]int64{}, UsedBy: map[string]int64{}, Refused: map[string]int64{},
+		Recharged: map[string]int64{}, Settings: map[string]Settings{}, Budgets: map[string]ProjectBudget{}}}
+}
+
+// read is a copy of the counters and settings as they stand (a read).
+func (r *outRedis) read() *Snapshot {
+	s := r.snap
+	s.Used, s.UsedBy, s.Refused = cloneMap(s.Used), cloneMap(s.UsedBy), cloneMap(s.Refused)
+	s.Recharged, s.Settings, s.Budgets = cloneMap(s.Recharged), cloneMap(s.Settings), cloneMap(s.Budgets)
+	return &s
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// write is an entry and its counters in one MULTI, its id Redis's clock at
+// idAt (unix ms), never before the last.
+func (r *outRedis) write(e Event, idAt int64) {
+	idAt = max(idAt, r.nextMs)
+	r.nextMs = idAt + 1
+	e.ID = fmt.Sprintf("%d-0", idAt)
+	switch e.Kind {
+	case KindRecharge:
+		r.snap.Recharged[e.Workspace] += e.Credits
+	case KindSettings:
+		var s Settings
+		if err := json.Unmarshal([]byte(e.Msg), &s); err != nil {
+			panic(err)
+		}
+		r.snap.Settings[e.Workspace] = s
+	default:
+		r.snap.Used[e.Workspace] += e.Credits
+		r.snap.UsedBy[UsedByField(e.Workspace, e.Project, e.Endpoint)] += e.Credits
+		if e.Status == 402 {
+			r.snap.Refused[RefusedField(e.Workspace, e.Project, e.Code)]++
+		}
+	}
+	r.entries = append(r.entries, e)
+	r.snap.StreamID = e.ID
+}
+
+// settingsEntry is what the settings store writes: the hash field and its
+// entry, the JSON the same.
+func settingsEntry(ws string, s Settings, ts int64) Event {
+	js, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return Event{TS: ts, Workspace: ws, Kind: KindSettings, Msg: string(js)}
+}
+
+// TestOutIsOneVerdictOnEveryPath: for each case of the OUT rule, the same
+// Redis judged by every path that decides it gives one verdict, the
+// README's: a ledger that watched every entry (Apply, SetSettings) and then
+// re-read what was written behind the stream; a ledger that watched part of
+// the stream and re-read the counters with the rest unapplied
+// (Snapshot.Unapplied); a start (Seed, Backfill of the history newest
+// first); and check (RefusalUndecided, the history read until
+// RefusalDecided, JudgeSnapshot with the ledger's RefusalState). Before
+// (issue 11) the watching ledger judged a raise by a settings entry with no
+// raised_at, and a 402 given before a stamped raise but written after it,
+// otherwise than a start and check.
+func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
+	const ws = "w"
+	type step func(r *outRedis, at int64)
+	entry := func(e Event) step {
+		return func(r *outRedis, at int64) { e.TS = at; r.write(e, at) }
+	}
+	charge := func(credits int64) step {
+		return entry(Event{Workspace: ws, Endpoint: "/responses", Credits: credits, Status: 200})
+	}
+	refused := func(code string) step {
+		return entry(Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: code})
+	}
+	recharge := func(credits int64) step { return entry(Event{Workspace: ws, Credits: credits, Kind: KindRecharge}) }
+	settings := func(s Settings, stamped bool) step { // the settings store's write (stamped raise), or a producer's
+		return func(r *outRedis, at int64) {
+			if stamped {
+				s.RaisedAt = at
+			}
+			r.write(settingsEntry(ws, s, at), at)
+		}
+	}
+	limitRaised := func(s Settings) step {
+		return func(r *outRedis, at int64) { s.LimitRaisedAt = at; r.write(settingsEntry(ws, s, at), at) }
+	}
+	// behind the stream: counters or settings with no entry
+	rechargeBehind := func(credits int64) step {
+		return func(r *outRedis, _ int64) { r.snap.Recharged[ws] += credits }
+	}
+	settingsBehind := func(s Settings) step {
+		return func(r *outRedis, _ int64) { r.snap.Settings[ws] = s }
+	}
+	// a 402 the API gave before the raise (its ts), written after it
+	lateRefusal := func(before time.Duration) step {
+		return func(r *outRedis, at int64) {
+			raised := r.snap.Settings[ws].RaisedAt
+			r.write(Event{TS: raised - before.Milliseconds(), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, at)
+		}
+	}
+	alloc := Settings{Allocation: 100}
+	limited := Settings{Allocation: 1000, UsageLimit: 50}
+	for _, tc := range []struct {
+		name    string
+		steps   []step
+		want    Level
+		blocked bool
+	}{
+		{"402 then a recharge entry", []step{charge(30), refused(CodeCreditsExhausted), recharge(50)}, LevelOK, false},
+		{"402 then a recharge behind the stream (undated)", []step{charge(30), refused(CodeCreditsExhausted), rechargeBehind(50)}, LevelExhausted, true},
+		{"402 then a raise stamped raised_at", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true)}, LevelOK, false},
+		{"402 then a raise by a settings entry with no raised_at", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, false)}, LevelExhausted, true},
+		{"402 then a raise in the hash alone, no raised_at", []step{charge(30), refused(CodeCreditsExhausted), settingsBehind(Settings{Allocation: 1000})}, LevelExhausted, true},
+		{"a 402 the API gave before a stamped raise, written after it", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true), lateRefusal(5 * time.Second)}, LevelOK, false},
+		{"a 402 after the recharge", []step{charge(30), recharge(50), refused(CodeCreditsExhausted)}, LevelExhausted, true},
+		{"a 402 older than the last credit", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), charge(1), refused(CodeCreditsExhausted), recharge(50)}, LevelOK, false},
+		{"a success between two 402s adds no credit", []step{charge(30), refused(CodeCreditsExhausted), charge(1), refused(CodeCreditsExhausted), charge(1)}, LevelExhausted, true},
+		{"a limit's 402 is not OUT", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded)}, LevelCritical, false},
+		{"a limit's 402, then the limit raised", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), limitRaised(Settings{Allocation: 1000, UsageLimit: 500})}, LevelOK, false},
+		{"credits_exhausted, then the usage limit raised: no credit added", []step{settings(limited, false), charge(30), refused(CodeCreditsExhausted), limitRaised(Settings{Allocation: 1000, UsageLimit: 500})}, LevelExhausted, true},
+		{"remaining ≤ 0 without a 402", []step{charge(100)}, LevelExhausted, false},
+		{"no 402, a recharge", []step{charge(30), recharge(50)}, LevelOK, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newOutRedis()
+			start := ms(-time.Hour)
+			r.write(settingsEntry(ws, alloc, start), start) // allocated before, not a raise
+			base := r.read()
+			base.StreamID = r.entries[0].ID
+			var upto []int // the entries written after each step
+			for i, s := range tc.steps {
+				at := ms(time.Duration(i+1) * 10 * time.Second)
+				s(r, at)
+				upto = append(upto, len(r.entries))
+			}
+			final := r.read()
+			now := t0.Add(time.Minute)
+			judge := func(path string, l *Ledger) {
+				t.Helper()
+				s, _ := l.Summary(ws)
+				if s.Level != tc.want || s.Blocked != tc.blocked {
+					t.Errorf("%s: %v (blocked %v), want %v (blocked %v)", path, s.Level, s.Blocked, tc.want, tc.blocked)
+				}
+			}
+			// watching every entry, then the re-read of what was written behind it
+			live := NewLedger(MonthlyUTC, t0)
+			live.Seed(base, t0)
+			for i := 1; i < len(r.entries); i++ {
+				e := r.entries[i]
+				live.Apply(&e)
+			}
+			heal := *final
+			heal.UnappliedKnown = true
+			live.Seed(&heal, now)
+			judge("the watching ledger", live)
+			// watching part of the stream, the rest unapplied at a re-read
+			for k, n := range upto[:len(upto)-1] {
+				l := NewLedger(MonthlyUTC, t0)
+				l.Seed(base, t0)
+				for i := 1; i < n; i++ {
+					e := r.entries[i]
+					l.Apply(&e)
+				}
+				reread := *final
+				reread.Unapplied, reread.UnappliedKnown = slices.Clone(r.entries[n:]), true
+				l.Seed(&reread, now)
+				judge(fmt.Sprintf("a ledger that applied %d steps, the rest unapplied at a re-read", k+1), l)
+			}
+			// a start: the counters, then the hour read back newest first
+			history := slices.Clone(r.entries)
+			slices.Reverse(history)
+			fresh := NewLedger(MonthlyUTC, now)
+			fresh.Seed(final, now)
+			fresh.Backfill(history, now.Add(-History))
+			judge("a start", fresh)
+			// check: the history read until what the counters leave undecided is decided
+			cl := NewLedger(MonthlyUTC, now)
+			cl.Seed(final, now)
+			undecided := RefusalUndecided(final)
+			for i := range history {
+				if len(undecided) == 0 {
+					break
+				}
+				cl.Backfill(history[i:i+1], now.Add(-History))
+				if cl.RefusalDecided(history[i].Workspace) {
+					delete(undecided, history[i].Workspace)
+				}
+			}
+			refusing := map[string]RefusalState{} // for those the counters left undecided, as check's
+			if _, ok := RefusalUndecided(final)[ws]; ok {
+				rs, _ := cl.RefusalState(ws)
+				refusing[ws] = rs
+			}
+			JudgeSnapshot(final, nil, refusing, func(j *Judged) {
+				if j.Name == ws && (j.Level != tc.want || j.Blocked != tc.blocked) {
+					t.Errorf("check: %v (blocked %v), want %v (blocked %v)", j.Level, j.Blocked, tc.want, tc.blocked)
+				}
+			})
+		})
+	}
+}

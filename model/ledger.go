@@ -172,9 +172,8 @@ type wsState struct {
 	// OUT rule's judgement (OutByRefusal) of what the fields below and the
 	// counters hold, made again whenever one changes (judgeOut).
 	blocked bool
-	// outLast is the newest entry known that decides OUT (OutFacts.Last),
-	// out402At the trusted time of that 402 when it is one.
-	outLast  OutEntry
+	// out402At is the trusted time of the newest credits_exhausted 402
+	// known when it is the newest entry that decides OUT (outLast).
 	out402At int64
 	// out is the OUT episode blocked last began (startOut): what its
 	// credits_exhausted alert is named after, and what its resolution
@@ -200,9 +199,11 @@ type wsState struct {
 	// hist says what newer events decided about its projects' refusal
 	// state while history is read back (see Backfill; outLast says it for
 	// the workspace's OUT).
-	hist   uint8
-	fired  uint16
-	nextAt int64
+	hist uint8
+	// outLast is the newest entry known that decides OUT (OutFacts.Last).
+	outLast OutEntry
+	fired   uint16
+	nextAt  int64
 	// burn is made at the first credits spent: idle workspaces (or mavtop
 	// check's ledger, which never sees an event) need none, and it holds only
 	// the buckets its workspace spent in (see burnRing).

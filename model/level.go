@@ -163,6 +163,18 @@ type Status struct {
 // HasCap reports whether there is a cap to judge against.
 func (st *Status) HasCap() bool { return st.CapKind != CapNone }
 
+// CriticalPercent is the percent the last threshold — critical — is judged
+// on: used of the cap (Percent), or of the usage limit when auto-recharge
+// tops the cap up (TopsUp: LimitPercent, 0 without a limit, so spending
+// alone is never critical). A fixed critical percent in place of the
+// thresholds (check --crit) reads it, so it judges by Assess's rule.
+func (st *Status) CriticalPercent() float64 {
+	if st.TopsUp {
+		return st.LimitPercent
+	}
+	return st.Percent
+}
+
 // Figures is a set of a budget's figures, for what Assess could not know.
 // The zero value is the empty set: every figure known.
 type Figures uint8

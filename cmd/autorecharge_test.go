@@ -27,16 +27,17 @@ func TestAnAutoRechargedWorkspaceIsOneVerdict(t *testing.T) {
 		want         model.Level
 		check        int
 		line         string // check's status line, before the perfdata
+		used         string // the dashboard row's used cell: the percent behind its level
 		fixed        []string
 		fixedCheck   int
 	}{
 		// 3,400 of 1,000 + 5 × 500: 97.1 % of its cap, 100 left
 		{"refilled", model.Settings{Allocation: 1000, RechargeBelow: 100, RechargeAmount: 500}, 3400, 5,
-			model.LevelHigh, checkWarning, "MAVTOP WARNING - refilled 97.1 % used, living on top-ups",
+			model.LevelHigh, checkWarning, "MAVTOP WARNING - refilled 97.1 % used, living on top-ups", "97.1 % used",
 			[]string{"--warn", "75", "--crit", "90"}, checkWarning},
 		// 4,700 of 1,000 + 8 × 500 (the cap, 94 %) and of a 5,200 usage limit (90.3 %)
 		{"nearlim", model.Settings{Allocation: 1000, UsageLimit: 5200, RechargeBelow: 100, RechargeAmount: 500}, 4700, 8,
-			model.LevelCritical, checkCritical, "MAVTOP CRITICAL - nearlim 90.3 % of its usage limit",
+			model.LevelCritical, checkCritical, "MAVTOP CRITICAL - nearlim 90.3 % of its usage limit", "90.3 % lim",
 			[]string{"--warn", "75", "--crit", "95"}, checkWarning},
 	}
 	var names []string
@@ -90,8 +91,8 @@ func TestAnAutoRechargedWorkspaceIsOneVerdict(t *testing.T) {
 		if got := metricLevels[c.name]; got != float64(c.want) {
 			t.Errorf("%s: mavtop_workspace_level %v, want %d (%v)", c.name, got, c.want, c.want)
 		}
-		if row := rowOf(v.screen, c.name); !strings.Contains(row, " "+words[c.want]+" ") {
-			t.Errorf("%s: dashboard row %q lacks level %q", c.name, row, words[c.want])
+		if row := rowOf(v.screen, c.name); !strings.Contains(row, " "+words[c.want]+" ") || !strings.Contains(row, " "+c.used+" ") {
+			t.Errorf("%s: dashboard row %q lacks level %q or %q", c.name, row, words[c.want], c.used)
 		}
 		// the alerts judged on the dashboard's ledger: every threshold that
 		// holds says the gauge's level, and the last one (90 %) holds

@@ -109,6 +109,11 @@ func TestAutoRechargeCrossingAndAlertsSayHigh(t *testing.T) {
 	if s.Level != LevelCritical || s.CapKind != CapAllocation {
 		t.Fatalf("at %d used, cap %d (%v): level %v, want critical by the usage limit", s.Used, s.Cap, s.CapKind, s.Level)
 	}
+	// the judgement that sets the level is the usage limit's: the row's
+	// figures are of it
+	if v := s.Verdict; v.Level != LevelCritical || v.Project != "" || v.Status.CapKind != CapLimit || v.Status.Cap != 5000 || v.Status.Percent != 90 {
+		t.Errorf("verdict %v (%q) by %v %d at %.1f %%, want critical by the 5,000-credit usage limit at 90 %%", v.Level, v.Project, v.Status.CapKind, v.Status.Cap, v.Status.Percent)
+	}
 	if w := TopUpLevelWords(&s.Status, 5000); !strings.HasPrefix(w, "critical at 90.0 % of its 5,000-credit usage limit") {
 		t.Errorf("words %q", w)
 	}

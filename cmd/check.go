@@ -510,7 +510,8 @@ dashboard's: the percent is of the effective cap (the allocation plus this
 period's recharges, or the usage limit when that is smaller), judged against the
 workspace's own alert thresholds, else --default-alerts. Exit 0 (OK) below the
 second threshold, 1 (WARNING) from the second (level high), 2 (CRITICAL) from the
-third (level critical) or when exhausted. --warn and --crit, when given (on the
+third (level critical; with auto-recharge topping up the allocation, the third of
+the usage limit) or when exhausted. --warn and --crit, when given (on the
 command line, in the environment or in mavtop.toml), replace the thresholds with
 fixed percents of the effective cap. --stale D: WARNING when the stream has had
 no event for D (or, for workspaces named, when one of them has had none).

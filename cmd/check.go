@@ -103,6 +103,12 @@ type wsRow struct {
 	pattern1  bool
 	ownCode   int // the workspace's own cap's status, without its projects
 	checkCode int
+	// critPercent is the percent --crit reads (model.Status.CriticalPercent):
+	// Percent, or LimitPercent when auto-recharge tops the cap up
+	critPercent float64
+	// topsUp: auto-recharge tops up the cap that binds (model.Status.TopsUp),
+	// so critical is by the usage limit, not the cap
+	topsUp bool
 	// limitHeld: a budget_exceeded 402 that stands holds the workspace's own
 	// usage limit reached (model.Status.LimitHeld)
 	limitHeld bool
@@ -335,7 +341,7 @@ func judgeRowInto(r *wsRow, j *model.Judged, rem *int64) {
 		Thresholds: s.Thresholds, Level: j.Verdict.Level.String(), Refused: s.Refused.Total(),
 		HasSettings: s.HasSettings, Settings: s.Settings, level: s.Level,
 		Verdict: j.Verdict.Level.String(), VerdictProject: j.Verdict.Project, verdict: j.Verdict.Level,
-		LimitReached: j.Verdict.LimitReached, limitHeld: s.LimitHeld,
+		LimitReached: j.Verdict.LimitReached, limitHeld: s.LimitHeld, critPercent: s.CriticalPercent(), topsUp: s.TopsUp,
 	}
 	if s.RemainingKnown {
 		if rem == nil {
@@ -414,7 +420,7 @@ func checkOf(l model.Level) int {
 // — the workspace's effective cap, each project's usage limit — against warn
 // and crit, the worst of them.
 func (r *wsRow) judge(fixed bool, warn, crit float64) {
-	r.ownCode = budgetCheck(r.level, r.Cap > 0, r.Percent, fixed, warn, crit)
+	r.ownCode = budgetCheck(r.level, r.Cap > 0, r.Percent, r.critPercent, fixed, warn, crit)
 	if fixed && r.unknown.Has(model.FigPercent) && r.level != model.LevelExhausted {
 		r.ownCode = checkUnknown // a percent --warn/--crit cannot read
 	}
@@ -429,7 +435,7 @@ func (r *wsRow) judge(fixed bool, warn, crit float64) {
 	}
 	for i := range r.Projects {
 		p := &r.Projects[i]
-		p.checkCode = budgetCheck(p.level, p.Budget.Limit > 0, p.Percent, fixed, warn, crit)
+		p.checkCode = budgetCheck(p.level, p.Budget.Limit > 0, p.Percent, p.Percent, fixed, warn, crit)
 		p.Check = checkWords[p.checkCode]
 		if fixed {
 			r.checkCode = model.WorseCheck(r.checkCode, p.checkCode)
@@ -439,13 +445,16 @@ func (r *wsRow) judge(fixed bool, warn, crit float64) {
 }
 
 // budgetCheck is one budget's status: by its level, or with fixed by the
-// percent of its cap against warn and crit (exhausted is critical either way).
-func budgetCheck(level model.Level, hasCap bool, percent float64, fixed bool, warn, crit float64) int {
+// percent of its cap against warn, and critPercent against crit (the
+// percent the model judges critical by, model.Status.CriticalPercent: of the
+// usage limit when auto-recharge tops the cap up); exhausted is critical
+// either way.
+func budgetCheck(level model.Level, hasCap bool, percent, critPercent float64, fixed bool, warn, crit float64) int {
 	if !fixed || level == model.LevelUnknown {
 		return checkOf(level)
 	}
 	switch {
-	case level == model.LevelExhausted || hasCap && percent >= crit:
+	case level == model.LevelExhausted || hasCap && critPercent >= crit:
 		return checkCritical
 	case hasCap && percent >= warn:
 		return checkWarning
@@ -501,7 +510,8 @@ dashboard's: the percent is of the effective cap (the allocation plus this
 period's recharges, or the usage limit when that is smaller), judged against the
 workspace's own alert thresholds, else --default-alerts. Exit 0 (OK) below the
 second threshold, 1 (WARNING) from the second (level high), 2 (CRITICAL) from the
-third (level critical) or when exhausted. --warn and --crit, when given (on the
+third (level critical; with auto-recharge topping up the allocation, the third of
+the usage limit) or when exhausted. --warn and --crit, when given (on the
 command line, in the environment or in mavtop.toml), replace the thresholds with
 fixed percents of the effective cap. --stale D: WARNING when the stream has had
 no event for D (or, for workspaces named, when one of them has had none).
@@ -1010,6 +1020,12 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 				worst = append(worst, r.Workspace+" refused with 402 credits_exhausted")
 			case r.level == model.LevelExhausted && r.Percent < 100:
 				worst = append(worst, r.Workspace+" refused with 402 credits_exhausted at "+model.FormatPercent(r.Percent)+" "+of)
+			case r.topsUp && r.level != model.LevelExhausted && code == checkCritical:
+				// auto-recharge tops its cap up: the usage limit makes it
+				// critical, not the cap's percent (model.Status.TopsUp)
+				worst = append(worst, r.Workspace+" "+model.FormatPercent(r.LimitPercent)+" of its usage limit")
+			case r.topsUp && len(r.Thresholds) > 0 && model.Reached(r.Used, r.Cap, r.Thresholds[len(r.Thresholds)-1]):
+				worst = append(worst, r.Workspace+" "+model.FormatPercent(r.Percent)+" "+of+", "+model.LivingOnTopUps)
 			default:
 				worst = append(worst, r.Workspace+" "+model.FormatPercent(r.Percent)+" "+of)
 			}

@@ -115,7 +115,9 @@ type line struct {
 
 // lines lists a workspace's crossing lines. Thresholds are percents of the
 // effective cap Assess judges against, so a threshold crossing fires exactly
-// when the gauge's level changes. With the recharged counter unreadable
+// when the gauge's level changes, to the level Assess gives there (lineLevel:
+// the last threshold of a cap auto-recharge tops up is high, unless the
+// usage limit's is reached too). With the recharged counter unreadable
 // (rechargedUnreadable) only the lines the recharges cannot move are
 // listed: the thresholds when the usage limit is the cap whatever they
 // hold, the usage limit, the budget alert — never the allocation's.
@@ -125,7 +127,7 @@ func (w *wsState) lines(defaults []int, visit func(ln line)) {
 	if st.HasCap() {
 		for i, t := range st.Thresholds {
 			visit(line{bit: 1 << i, at: ceilDiv(int64(t)*st.Cap, 100), kind: CrossThreshold, th: t,
-				of: st.Cap, cap: st.CapKind, level: thresholdLevel(i+1, len(st.Thresholds))})
+				of: st.Cap, cap: st.CapKind, level: lineLevel(s, &st, i)})
 		}
 	}
 	if s.Allocation > 0 && w.rechargedUnreadable == "" {

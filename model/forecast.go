@@ -187,7 +187,7 @@ func (l *Ledger) forecast(w *wsState, now time.Time) Forecast {
 	if !f.RemainingKnown {
 		return f
 	}
-	if s := &w.settings; s.RechargeBelow > 0 && s.RechargeAmount > 0 && st.CapKind == CapAllocation && !st.LimitHeld {
+	if s := &w.settings; st.TopsUp && !st.LimitHeld {
 		f.Recharges, f.RechargeBelow, f.RechargeAmount = true, s.RechargeBelow, s.RechargeAmount
 		f.usageLimit, f.used = s.UsageLimit, w.used
 	}

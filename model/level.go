@@ -22,7 +22,8 @@ const (
 	LevelWarn
 	// LevelHigh: past the second-to-last threshold (75 % by default).
 	LevelHigh
-	// LevelCritical: past the last threshold (90 % by default).
+	// LevelCritical: past the last threshold (90 % by default) — of the usage
+	// limit only, when auto-recharge tops the cap up (Status.TopsUp).
 	LevelCritical
 	// LevelExhausted: the cap is used up, or the API is refusing with 402.
 	LevelExhausted
@@ -151,10 +152,28 @@ type Status struct {
 	// is remaining ≤ 0 or a credits_exhausted 402. The figures stay the
 	// counters'.
 	LimitHeld bool
+	// TopsUp is true when auto-recharge tops up the cap that binds
+	// (Settings.AutoRecharges, CapKind CapAllocation): running low refills
+	// it, so its thresholds take the level at most to LevelHigh ("living on
+	// top-ups": TopUpsWords) — LevelCritical is the last threshold of the
+	// usage limit, the line that will refuse it (see Assess).
+	TopsUp bool
 }
 
 // HasCap reports whether there is a cap to judge against.
 func (st *Status) HasCap() bool { return st.CapKind != CapNone }
+
+// CriticalPercent is the percent the last threshold — critical — is judged
+// on: used of the cap (Percent), or of the usage limit when auto-recharge
+// tops the cap up (TopsUp: LimitPercent, 0 without a limit, so spending
+// alone is never critical). A fixed critical percent in place of the
+// thresholds (check --crit) reads it, so it judges by Assess's rule.
+func (st *Status) CriticalPercent() float64 {
+	if st.TopsUp {
+		return st.LimitPercent
+	}
+	return st.Percent
+}
 
 // Figures is a set of a budget's figures, for what Assess could not know.
 // The zero value is the empty set: every figure known.
@@ -188,6 +207,14 @@ func (s Figures) Has(f Figures) bool { return s&f == f }
 // LevelCritical (with fewer, the last reached is always LevelCritical). A
 // threshold t is reached when used ≥ t % of the cap, exactly (in integers).
 // Used ≥ cap, or u.Refusing, is LevelExhausted; no cap at all is LevelNone.
+//
+// Auto-recharge (Status.TopsUp: set, and the allocation plus recharges
+// binds) refills the cap each time it runs low, so used over it tends to
+// 100 % and its last threshold says nothing an operator can act on: it
+// takes the level to LevelHigh only (living on top-ups: upgrade the plan).
+// LevelCritical is then the last threshold reached of the usage limit (the
+// line the API refuses at, whatever the top-ups); a top-up that did not
+// come is used ≥ cap or a credits_exhausted 402: LevelExhausted, as ever.
 // A budget_exceeded 402 that stands (u.LimitRefusing) makes it at least
 // LevelCritical, with LimitHeld ("limit reached"), whatever the counters or
 // the settings say, cap or none, readable or not: the API is the authority
@@ -261,7 +288,7 @@ func certain(s *Settings, u Usage, defaults []int) Status {
 				if got.Used != st.Used {
 					unknown |= FigUsed
 				}
-				if got.Cap != st.Cap || got.CapKind != st.CapKind || got.HasAllocation != st.HasAllocation {
+				if got.Cap != st.Cap || got.CapKind != st.CapKind || got.HasAllocation != st.HasAllocation || got.TopsUp != st.TopsUp {
 					unknown |= FigCap
 				}
 				if got.Percent != st.Percent || got.Remaining != st.Remaining || got.RemainingKnown != st.RemainingKnown || got.Passed != st.Passed {
@@ -290,7 +317,7 @@ func certain(s *Settings, u Usage, defaults []int) Status {
 		st.Used = 0
 	}
 	if unknown.Has(FigCap) {
-		st.Cap, st.CapKind, st.HasAllocation = 0, CapNone, false
+		st.Cap, st.CapKind, st.HasAllocation, st.TopsUp = 0, CapNone, false, false
 		unknown |= FigPercent
 	}
 	if unknown.Has(FigPercent) {
@@ -343,7 +370,11 @@ func assess(s *Settings, u Usage, defaults []int) Status {
 			st.Passed++
 		}
 	}
-	st.Level = thresholdLevel(st.Passed, len(st.Thresholds))
+	st.TopsUp = st.CapKind == CapAllocation && s.AutoRecharges()
+	st.Level = LevelOK
+	if st.Passed > 0 {
+		st.Level = lineLevel(s, &st, st.Passed-1)
+	}
 	if u.LimitRefusing {
 		st.Level, st.LimitHeld = max(st.Level, LevelCritical), true
 	}
@@ -389,6 +420,27 @@ func thresholdLevel(passed, n int) Level {
 		return LevelOK
 	}
 	return LevelOK + Level(passed+3-n)
+}
+
+// limitCritical reports whether used has reached the last of thresholds
+// (percents) of the usage limit (0: none, never): what makes a cap
+// auto-recharge tops up critical (Status.TopsUp).
+func limitCritical(used, limit int64, thresholds []int) bool {
+	return limit > 0 && len(thresholds) > 0 && Reached(used, limit, thresholds[len(thresholds)-1])
+}
+
+// lineLevel is the level that reaching threshold i (from 0) of st's
+// Thresholds takes a budget with settings s to: thresholdLevel, but the last
+// one of a cap auto-recharge tops up (st.TopsUp) is LevelCritical only once
+// the usage limit's last is reached too (st.Used against s.UsageLimit), else
+// LevelHigh. The one rule of Assess's level and of a threshold's crossing,
+// so the banner says the level the gauge shows.
+func lineLevel(s *Settings, st *Status, i int) Level {
+	l := thresholdLevel(i+1, len(st.Thresholds))
+	if st.TopsUp && l == LevelCritical && !limitCritical(st.Used, s.UsageLimit, st.Thresholds) {
+		l = LevelHigh
+	}
+	return l
 }
 
 // MarshalJSON writes the level as its word ("warn"), the word the webhook

@@ -52,6 +52,10 @@ type Settings struct {
 	Unreadable string `json:"-"`
 }
 
+// AutoRecharges reports whether auto-recharge is on: both its threshold and
+// its amount set (Pattern 5).
+func (s *Settings) AutoRecharges() bool { return s.RechargeBelow > 0 && s.RechargeAmount > 0 }
+
 // Thresholds returns the alert thresholds in force: the settings' own, else
 // defaults, else the built-in 50/75/90 %. The slice is shared: do not modify it.
 func (s *Settings) Thresholds(defaults []int) []int {

@@ -264,7 +264,9 @@ type Verdict struct {
 	// workspace's own cap does (a tie goes to the workspace; between projects
 	// to the higher percent of its limit, then the first by name).
 	Project string
-	// Status is the judgement that sets Level: the workspace's or Project's.
+	// Status is the judgement that sets Level: the workspace's or Project's
+	// — or, for a workspace auto-recharge tops up that is critical by its
+	// usage limit (Status.TopsUp), Assess of that limit alone (CapLimit).
 	Status Status
 	// LimitReached is true when Project is at its usage limit (its Status is
 	// LevelExhausted: its calls get 402 budget_exceeded). The workspace is
@@ -292,6 +294,12 @@ func (l *Ledger) Verdict(ws string) (Verdict, bool) {
 // verdict is w's Verdict, st its own status.
 func (l *Ledger) verdict(w *wsState, st Status) Verdict {
 	v := Verdict{Level: st.Level, Status: st, LimitReached: st.LimitHeld && st.Level == LevelCritical}
+	if st.TopsUp && st.Level == LevelCritical && !st.LimitHeld {
+		// critical by its usage limit's last threshold, the cap auto-recharge
+		// tops up binding (Status.TopsUp): the judgement that sets the level
+		// is the limit's, and the row's figures are of it ("90.3 % lim")
+		v.Status = Assess(&Settings{UsageLimit: w.settings.UsageLimit, Alerts: w.settings.Alerts}, Usage{Used: st.Used}, l.defaults)
+	}
 	l.eachLimited(w, func(p *projState, pst Status) {
 		level, reached := pst.Level, pst.Level == LevelExhausted || pst.LimitHeld && pst.Level == LevelCritical
 		if reached {

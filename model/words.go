@@ -144,3 +144,37 @@ func UnknownWords(unknown Figures, settings bool) string {
 	}
 	return strings.Join(w[:len(w)-1], ", ") + " and " + w[len(w)-1] + " are"
 }
+
+// LivingOnTopUps is the level's reason for a workspace past the last
+// threshold of a cap auto-recharge tops up (Status.TopsUp): high, not
+// critical — the seed's Pattern 5, "use auto-recharge as a safety net, not
+// as primary capacity planning … upgrade your plan".
+const LivingOnTopUps = "living on top-ups"
+
+// TopUpLevelWords says why a workspace auto-recharge tops up (Status.TopsUp)
+// is at its level once past its cap's last threshold, in the words the
+// detail view and check share; limit is its usage limit (0: none). "" when
+// its cap's thresholds say it all (below the last, out, or a limit held by
+// a 402):
+//
+//	living on top-ups: auto-recharge is a safety net, upgrade the plan (critical at 90 % of the 5,000-credit usage limit)
+//	living on top-ups: auto-recharge is a safety net, upgrade the plan
+//	critical at 92.0 % of its 5,000-credit usage limit: the top-ups stop there
+func TopUpLevelWords(st *Status, limit int64) string {
+	n := len(st.Thresholds)
+	if !st.TopsUp || n == 0 || st.Passed < n || st.LimitHeld {
+		return ""
+	}
+	last := st.Thresholds[n-1]
+	switch st.Level {
+	case LevelHigh:
+		s := LivingOnTopUps + ": auto-recharge is a safety net, upgrade the plan"
+		if limit > 0 {
+			s += fmt.Sprintf(" (critical at %d %% of the %s-credit usage limit)", last, FormatCredits(limit))
+		}
+		return s
+	case LevelCritical:
+		return fmt.Sprintf("critical at %s of its %s-credit usage limit: the top-ups stop there", FormatPercent(st.LimitPercent), FormatCredits(limit))
+	}
+	return ""
+}

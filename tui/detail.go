@@ -140,6 +140,11 @@ func (d *Detail) layout() []string {
 	} else {
 		add("%s  %s credits used · no allocation set (mavtop budget set %s --allocation N)", look.Style.Render(look.Word), credits(s.Used), d.ws)
 	}
+	if w := model.TopUpLevelWords(&s.Status, s.Settings.UsageLimit); w != "" && s.Unreadable == "" {
+		// why a cap auto-recharge tops up is high past its last threshold,
+		// or critical (model.Status.TopsUp)
+		add("%s", look.Style.Render(w))
+	}
 	if v := d.verdict; v.Project != "" {
 		// what check, budget show, /metrics and the gauge's level say of the workspace
 		vl := st.Level(v.Level)

@@ -702,10 +702,13 @@ func percentOf(r *gaugeRow) string {
 		}
 		return percent(v.Status.Percent)
 	}
-	if r.CapKind == model.CapNone || r.Unknown.Has(model.FigPercent) { // none, or not known (model.Status.Unknown)
+	// the verdict's, the row's own status but where the usage limit sets the
+	// level of a cap auto-recharge tops up (model.Verdict.Status)
+	vs := &r.verdict.Status
+	if vs.CapKind == model.CapNone || vs.Unknown.Has(model.FigPercent) { // none, or not known (model.Status.Unknown)
 		return "—"
 	}
-	return percent(r.Percent)
+	return percent(vs.Percent)
 }
 
 // percentWord is what follows the percent: " used", " lim", or "/" and the
@@ -722,10 +725,10 @@ func percentWord(r *gaugeRow, width int) string {
 		}
 		return strings.TrimSpace(lead)
 	}
-	switch {
-	case r.CapKind == model.CapNone, r.Unknown.Has(model.FigPercent), width < 11:
+	switch vs := &r.verdict.Status; {
+	case vs.CapKind == model.CapNone, vs.Unknown.Has(model.FigPercent), width < 11:
 		return ""
-	case r.CapKind == model.CapLimit:
+	case vs.CapKind == model.CapLimit:
 		return " lim"
 	}
 	return " used"

@@ -784,21 +784,25 @@ prints exactly one JSON object with "status" and "reason".`,
 				// ranking, hid it. A stream that cannot be read says nothing
 				// of staleness: named above (UNKNOWN beside the rows' levels).
 				if stale > 0 && len(rows) > 0 && nothing == "" && streamWhy == "" {
-					// the feed's newest usage event: in the window read, else
-					// no later than the stream's newest entry of any kind
+					// the feed's newest producer entry (model.ProducerTime) in
+					// the window read
 					var lastMs int64
 					for _, ms := range newest.At {
 						lastMs = max(lastMs, ms)
 					}
 					last, ok := time.UnixMilli(lastMs), lastMs > 0
-					if !ok {
-						last, ok = streamTime(res.Snap.StreamID, now)
-						ok = ok && now.Sub(last) > stale
-					}
 					switch {
 					case fresh.Ahead > 0:
 						// every time read is clamped to now: the entries' ages are unknown
 						_, why := fresh.Stale(stale)
+						reasons = append(reasons, fmt.Sprintf("%s (--stale %v)", why, stale))
+						code = model.WorseCheck(code, checkWarning)
+					case !ok && !newest.Complete:
+						// none among the newest checkStaleEntries entries, all
+						// written within --stale (settings entries): the feed's
+						// age is unknown, never fresh. Before (issue 11) the
+						// stream's newest id of any kind dated it: OK.
+						_, why := model.Freshness{Beyond: newest.Entries}.Stale(stale)
 						reasons = append(reasons, fmt.Sprintf("%s (--stale %v)", why, stale))
 						code = model.WorseCheck(code, checkWarning)
 					case !ok && newest.Complete:
@@ -907,20 +911,6 @@ func junkNote(junk []string) string {
 
 // checkJunkNamed is how many fields naming no workspace check's reason names.
 const checkJunkNamed = 3
-
-// streamTime is when the stream's newest entry was added (its id's time, no
-// later than now); ok is false for a stream without entries.
-func streamTime(id string, now time.Time) (time.Time, bool) {
-	ms, _, ok := model.ParseStreamID(id)
-	if !ok || ms == 0 {
-		return time.Time{}, false
-	}
-	t := time.UnixMilli(int64(ms))
-	if t.After(now) {
-		t = now
-	}
-	return t, true
-}
 
 // monitoringAnnotation marks a command that follows the monitoring-plugin
 // conventions: any failure, a usage error included, is UNKNOWN (3), never the

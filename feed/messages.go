@@ -306,11 +306,18 @@ type StatsMsg struct {
 	// lag. Zero before the first entry.
 	Idle time.Duration
 	// LastEntryAt is when the newest entry that feeds freshness
-	// (model.FeedsFreshness: a settings entry does not) was read, by this clock (at a
-	// start or a re-read, the time in the stream's newest id when earlier):
-	// an id ahead of the clock cannot move it into the future. Zero before
-	// the first entry.
+	// (model.FeedsFreshness: a settings entry does not) was read, by this
+	// clock; at a start or a re-read, the time of the stream's newest such
+	// entry when earlier (model.NewestProducer: never the newest id's when
+	// that is a settings entry's). An id ahead of the clock cannot move it
+	// into the future. Zero before the first entry, and while the stream
+	// holds none.
 	LastEntryAt time.Time
+	// IdleAtLeast: no producer entry has been read and none is among the
+	// stream's newest FreshSeedEntries entries (a start's bounded read):
+	// LastEntryAt is the time of the oldest of them, which the producer's
+	// newest entry is older than, and Idle the least it has been quiet.
+	IdleAtLeast bool
 	// Ahead is how far the newest entry's id is ahead of this clock (over 1 s),
 	// FutureIDs how many batches ended on such an id.
 	Ahead     time.Duration

@@ -99,11 +99,11 @@ func ReadNewestIn(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 			if err == nil && e.Kind == model.KindSettings && e.Op == PeriodEntryOp {
 				out.PeriodSet = true // read newest first: the first is the newest
 			}
-			if err != nil || !model.FeedsFreshness(e.Kind) {
+			it := idTime(msgs[i].ID)
+			ts, ok := model.ProducerTime(&e, err, it, now)
+			if !ok {
 				continue
 			}
-			it := idTime(msgs[i].ID)
-			ts := model.EventTime(e.TS, it, now)
 			prev, seen := out.At[e.Workspace]
 			if ts > prev {
 				out.At[e.Workspace] = ts
@@ -150,4 +150,53 @@ func ReadNewestIn(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 		top = "(" + last
 	}
 	return out, nil
+}
+
+// The bounded read a start or a re-read makes for the producer's newest
+// entry (readNewestProducer).
+const (
+	// FreshSeedEntries is how many of the stream's newest entries a start or
+	// a re-read looks at, at most, for the producer's newest entry: beyond
+	// it (as many settings entries written since, a `budget pull` of
+	// hundreds of workspaces) the feed's age is said unknown, at least the
+	// oldest of them (model.Freshness.Beyond), until a producer entry is
+	// read.
+	FreshSeedEntries = 256
+	// freshSeedPage is how many entries one of its XREVRANGEs asks for.
+	freshSeedPage = 64
+)
+
+// readNewestProducer finds the stream's newest producer entry
+// (model.NewestProducer) as of last, the newest entry the snapshot's XINFO
+// STREAM gave with its fields (ID "": the stream holds none): when that is a
+// producer's, at no cost; else reading back from it in XREVRANGEs of 64
+// entries, at most FreshSeedEntries in all (4 XREVRANGEs).
+func readNewestProducer(ctx context.Context, c redis.UniversalClient, keys Keys, last redis.XMessage, now time.Time) (model.NewestProducer, error) {
+	var n model.NewestProducer
+	if last.ID == "" {
+		n.Whole = true
+		return n, nil
+	}
+	if n.See(last.ID, last.Values, now) {
+		return n, nil
+	}
+	top := last.ID
+	for n.Read < FreshSeedEntries {
+		count := min(freshSeedPage, FreshSeedEntries-n.Read)
+		msgs, err := c.XRevRangeN(ctx, keys.Stream(), "("+top, "-", int64(count)).Result()
+		if err != nil {
+			return n, fmt.Errorf("read the newest producer entry: %w", err)
+		}
+		for i := range msgs {
+			if n.See(msgs[i].ID, msgs[i].Values, now) {
+				return n, nil
+			}
+		}
+		if len(msgs) < count {
+			n.Whole = true
+			return n, nil
+		}
+		top = msgs[len(msgs)-1].ID
+	}
+	return n, nil
 }

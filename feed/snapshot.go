@@ -53,6 +53,11 @@ type SnapshotResult struct {
 	// stream is what XINFO STREAM said with the counters (nil: no stream),
 	// for the removals a re-read is the first to see (Subscriber.begin).
 	stream *redis.XInfoStream
+	// lastEntry is the stream's newest entry with its fields, as XINFO
+	// STREAM gave it with the counters (ID "": none), where a start or a
+	// re-read begins its search for the producer's newest entry
+	// (readNewestProducer).
+	lastEntry redis.XMessage
 	// digest is the period's digest hash as stored, read in the same MULTI
 	// (hasDigest: it was asked for; see Keys.Digest).
 	digest    map[string]string
@@ -330,7 +335,9 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		}
 	}
 	var stream *redis.XInfoStream
+	var lastEntry redis.XMessage
 	if info.Err() == nil {
+		lastEntry = info.Val().LastEntry
 		in := *info.Val()
 		in.FirstEntry, in.LastEntry = redis.XMessage{}, redis.XMessage{} // their ids are kept apart: not their fields
 		stream = &in
@@ -343,6 +350,7 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 		firstID:     firstID,
 		removed:     removed,
 		stream:      stream,
+		lastEntry:   lastEntry,
 		digest:      dg.asMap(),
 		hasDigest:   dg.read(),
 		streamErr:   streamErr,

@@ -133,7 +133,7 @@ func (s *Subscriber) auditBlind(ctx context.Context) error {
 		return nil
 	}
 	res.Snap.StreamID = s.lastID // nothing after it could be read
-	s.handleBegun(s.begin(res, ReasonDrift, restarted, t))
+	s.handleBegun(s.begin(ctx, res, ReasonDrift, restarted, t))
 	return nil
 }
 

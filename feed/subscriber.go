@@ -199,7 +199,12 @@ type Subscriber struct {
 	// lastReadAt is when the last XREAD answered, lastEntryAt when the newest
 	// entry that feeds freshness (model.FeedsFreshness: no settings entry)
 	// was read (this clock), for idle, the rate and /metrics' last event.
+	// lastEntryBound: no producer entry has been read, and a start's or a
+	// re-read's bounded read found none among the newest FreshSeedEntries
+	// entries (model.Freshness.Beyond): lastEntryAt is the oldest of them,
+	// a time the producer's newest entry is older than, not its time.
 	lastReadAt, lastEntryAt time.Time
+	lastEntryBound          bool
 
 	// streamErr: the server answers but the stream cannot be read (see
 	// StreamError). Until a read of it works the state stays reconnecting
@@ -424,7 +429,7 @@ func (s *Subscriber) snapshot(ctx context.Context) error {
 			return err
 		}
 	}
-	msg := s.begin(res, s.snapReason, restarted, nil)
+	msg := s.begin(ctx, res, s.snapReason, restarted, nil)
 	s.handleBegun(msg)
 	if lazy {
 		// the hour is read back once used_by is in (takeUsedBy)
@@ -728,7 +733,8 @@ func (s *Subscriber) restarted(res *SnapshotResult) bool {
 // (handleBegun, which takes it): it is the audit's, and at 100k workspaces
 // it was a quarter of the start's CPU before the hub could seed its ledger
 // and the first frame be drawn.
-func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t *tally) *SnapshotMsg {
+func (s *Subscriber) begin(ctx context.Context, res *SnapshotResult, reason Reason, restarted bool, t *tally) *SnapshotMsg {
+	producer := s.newestProducer(ctx, res)
 	now := s.opt.Now()
 	compare := s.tally != nil && res.Snap.Period.Key == s.period.Key
 	var made chan madeTally
@@ -843,14 +849,7 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		// read before is gone (flushed, restored), not ahead until the next event
 		s.stats.Ahead = 0
 	}
-	// (an empty or absent stream's id, "0-0", is no entry written at the
-	// Unix epoch: the header said "idle 20788 days")
-	if t := idTime(s.lastID); !t.IsZero() && t.UnixMilli() > 0 && !t.After(now) && t.After(s.lastEntryAt) {
-		// the stream's newest entry was written before this read: a start on
-		// a stream quiet for an hour is idle for an hour, not "lag <1 ms"
-		// until a producer writes again
-		s.lastEntryAt = t
-	}
+	s.seedFreshness(producer, now)
 	s.runID = res.RunID // "" when the server does not say (serverRunID)
 	s.needSnap, s.pending, s.lastAudit = false, nil, now
 	s.stats.Snapshots++
@@ -861,6 +860,56 @@ func (s *Subscriber) begin(res *SnapshotResult, reason Reason, restarted bool, t
 		s.resyncs[reason]++
 	}
 	return msg
+}
+
+// newestProducer reads the stream's newest producer entry as of res (no
+// read at all when its newest entry is one; see readNewestProducer), for
+// begin to seed freshness with; ok false when the stream cannot be read or
+// the read failed (the follow's next read names the failure), and nothing
+// is seeded.
+func (s *Subscriber) newestProducer(ctx context.Context, res *SnapshotResult) producerSeen {
+	if res.streamErr != nil {
+		return producerSeen{}
+	}
+	n, err := readNewestProducer(ctx, s.c, s.keys, res.lastEntry, s.opt.Now())
+	return producerSeen{n, err == nil}
+}
+
+// producerSeen is what newestProducer found, ok false when it could not tell.
+type producerSeen struct {
+	model.NewestProducer
+	ok bool
+}
+
+// seedFreshness dates the producer's last entry at a start or a re-read
+// from its newest entry in the stream (p, model.NewestProducer), never from
+// the stream's newest id, which may be a settings entry: a start on a
+// stream whose producers died an hour ago, after which an operator ran
+// `budget set`, read "idle 0 s" and /metrics' last event now, and a re-read
+// moved a watching dashboard's hour to now (issue 11). A start on a stream
+// quiet for an hour is idle for an hour, not "lag <1 ms" until a producer
+// writes again. Only later times move it: a re-read never dates back what
+// was read live. When no producer entry is among the newest
+// FreshSeedEntries and none was read, lastEntryAt is the oldest of them, a
+// bound the header and /metrics say as one (StatsMsg.IdleAtLeast); a stream
+// holding no producer entry seeds nothing.
+func (s *Subscriber) seedFreshness(p producerSeen, now time.Time) {
+	if !p.ok {
+		return
+	}
+	switch f := p.Freshness(now); {
+	case f.Known:
+		if t := now.Add(-f.Age); t.After(s.lastEntryAt) || s.lastEntryBound {
+			s.lastEntryAt, s.lastEntryBound = t, false
+		}
+	case f.Beyond > 0 && (s.lastEntryAt.IsZero() || s.lastEntryBound):
+		// (an id without a clock's time bounds nothing: the bound is now)
+		t := now.Add(-f.Over)
+		if s.lastEntryAt.IsZero() || t.Before(s.lastEntryAt) {
+			s.lastEntryAt = t
+		}
+		s.lastEntryBound = true
+	}
 }
 
 // handleBegun hands over the SnapshotMsg begin made and then takes the tally
@@ -1008,7 +1057,7 @@ func (s *Subscriber) audit(ctx context.Context) error {
 		if restarted {
 			s.stats.Restarts++
 		}
-		s.handleBegun(s.begin(res, ReasonReset, restarted, nil))
+		s.handleBegun(s.begin(ctx, res, ReasonReset, restarted, nil))
 		s.refollow = true
 	case c == 0:
 		s.settle(ctx, p)
@@ -1064,7 +1113,7 @@ func (s *Subscriber) settle(ctx context.Context, p *pendingAudit) {
 	p.res.Snap.Drift = !p.restarted // no gap: what the counters gained is no burn
 	// read at the id delivered last: no entry the counters hold is unapplied
 	p.res.Snap.UnappliedKnown = !p.restarted
-	s.handle(s.begin(p.res, ReasonDrift, p.restarted, t))
+	s.handle(s.begin(ctx, p.res, ReasonDrift, p.restarted, t))
 }
 
 // held tells the caller that the counters were found equal to what was
@@ -1654,7 +1703,7 @@ func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) erro
 		// a settings entry (budget set, budget pull) is no sign of the
 		// producer: the header's idle and rate and /metrics' last event stay
 		// with its last usage event (model.FeedsFreshness, as check --stale)
-		s.lastEntryAt = now
+		s.lastEntryAt, s.lastEntryBound = now, false
 	}
 	if t := idTime(s.lastID); !t.IsZero() {
 		// An id ahead of this clock (a producer's or the server's clock runs
@@ -1734,7 +1783,7 @@ func (s *Subscriber) maybeStats() {
 	if !s.lastEntryAt.IsZero() {
 		st.Idle = now.Sub(s.lastEntryAt)
 	}
-	st.LastEntryAt = s.lastEntryAt
+	st.LastEntryAt, st.IdleAtLeast = s.lastEntryAt, s.lastEntryBound
 	// judged now, not at the batch: an id ahead of the clock stops being
 	// ahead when the clock passes it, with no entry after it
 	st.Ahead = model.JudgeFreshness(idTime(s.lastID), now).Ahead

@@ -97,3 +97,38 @@ func TestFeedFreshnessCannotLie(t *testing.T) {
 		t.Errorf("ids an hour ahead: last event at %v, want when it was read (after %v, not after now)", at, time.UnixMilli(int64(last*1e3)))
 	}
 }
+
+// TestAStartsLastEventIsTheProducers (issue 11): producers silent for 2 h,
+// then `budget set`: a start's feed_last_event_timestamp_seconds is the
+// usage event's time, as a collector watching all along has it (time()
+// minus it, 2 h, fires MaveraNoUsage), not the settings entry's. Before,
+// the start was seeded from the stream's newest id of any kind: now.
+func TestAStartsLastEventIsTheProducers(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	old := time.Now().Add(-2 * time.Hour)
+	ms := strconv.FormatInt(old.UnixMilli(), 10)
+	// the usage event and its counter, as its producer left them
+	if _, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HIncrBy(ctx, feed.Keys{}.Used(model.MonthlyUTC.At(old).Key), "acme", 3)
+		p.XAdd(ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), ID: ms + "-0",
+			Values: []any{"v", "1", "ts", ms, "ws", "acme", "endpoint", "/responses", "credits", "3", "status", "200"}})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	r := startRigOn(t, c, func() {}, Options{})
+	var last float64
+	waitFor(t, "the last event's time", func() bool {
+		last = series(t, scrape(t, r.url), "mavtop_feed_last_event_timestamp_seconds", dto.MetricType_GAUGE)[""]
+		return last > 0
+	})
+	if got := int64(math.Round(last * 1e3)); got != old.UnixMilli() {
+		t.Errorf("a start after `budget set` on producers silent 2 h: last event at %v, want the usage event's %v",
+			time.UnixMilli(got), old.Truncate(time.Millisecond))
+	}
+}

@@ -16,8 +16,8 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 	l.version++
 	for i := range evs {
 		e := &evs[i]
-		if e.Kind != KindUsage && e.Kind != KindRecharge {
-			continue
+		if !FeedsFreshness(e.Kind) {
+			continue // a settings entry dates no row (its age), as it dates no feed
 		}
 		w := l.ws[e.Workspace]
 		if w != nil {

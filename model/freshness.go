@@ -25,6 +25,14 @@ type Freshness struct {
 	// Known is true when there is an entry and its time is not ahead of the
 	// clock: Age is then how long ago it was written.
 	Known bool
+	// Beyond is set when a bounded read of the stream's newest entries
+	// (NewestProducer) found no producer entry among them and the stream
+	// holds older ones: Beyond is how many were read, the newest producer
+	// entry is older than every one of them, and Over is how long ago the
+	// oldest of them was written (0 when its id carries no time). The age is
+	// then unknown, at least Over: neither fresh nor "no event".
+	Beyond int
+	Over   time.Duration
 }
 
 // JudgeFreshness judges a feed whose newest entry's time is newest (the
@@ -40,15 +48,21 @@ func JudgeFreshness(newest, now time.Time) Freshness {
 }
 
 // Stale reports whether the feed has had no entry for longer than limit, or
-// cannot tell (ids ahead of the clock, no entry at all), with the words a
-// status line says it in: "no event for 20 min", "ids 10 min ahead of clock:
-// freshness unknown", "no event". A limit of 0 or less judges nothing.
+// cannot tell (ids ahead of the clock, no producer entry within a bounded
+// read, no entry at all), with the words a status line says it in: "no
+// event for 20 min", "ids 10 min ahead of clock: freshness unknown", "no
+// event for over 2 h", "no event in the newest 256 entries: freshness
+// unknown", "no event". A limit of 0 or less judges nothing.
 func (f Freshness) Stale(limit time.Duration) (bool, string) {
 	switch {
 	case limit <= 0:
 		return false, ""
 	case f.Ahead > 0:
 		return true, AheadWords(f.Ahead) + ": freshness unknown"
+	case f.Beyond > 0 && f.Over > limit:
+		return true, "no event for over " + HumanizeDuration(f.Over)
+	case f.Beyond > 0:
+		return true, BeyondWords(f.Beyond) + ": freshness unknown"
 	case !f.Known:
 		return true, "no event"
 	case f.Age > limit:
@@ -61,6 +75,12 @@ func (f Freshness) Stale(limit time.Duration) (bool, string) {
 // clock" (the header's words and check's).
 func AheadWords(d time.Duration) string {
 	return "ids " + HumanizeDuration(d) + " ahead of clock"
+}
+
+// BeyondWords says that no producer entry was among the newest n entries
+// read: "no event in the newest 256 entries".
+func BeyondWords(n int) string {
+	return "no event in the newest " + FormatCredits(int64(n)) + " entries"
 }
 
 // MaxClockBehind is how far an event's ts may lie before the time in its
@@ -132,3 +152,92 @@ func EventTime(ts int64, idTime, now time.Time) int64 {
 // for an hour from the README's `time() - last_event` alert. An entry that
 // cannot be decoded says nothing of who wrote it, and does not count either.
 func FeedsFreshness(k Kind) bool { return k != KindSettings }
+
+// ProducerTime is when a stream entry says the producer last sent, in unix
+// ms: its event's time (EventTime: its ts, dated by its id's time idTime
+// when the producer's clock is wrong, never later than now) when it feeds
+// freshness (FeedsFreshness; an entry that did not decode, err non-nil,
+// says nothing of who wrote it); ok is false for any other entry. It is the
+// one rule by which a start or a re-read of the dashboard, watch and serve
+// (NewestProducer) and check (feed.ReadNewestIn) find the producer's newest
+// entry; a subscriber following the stream counts the same entries
+// (FeedsFreshness) and dates each by its own clock as it reads it.
+func ProducerTime(e *Event, err error, idTime, now time.Time) (int64, bool) {
+	if err != nil || !FeedsFreshness(e.Kind) {
+		return 0, false
+	}
+	return EventTime(e.TS, idTime, now), true
+}
+
+// NewestProducer is what a bounded read of a stream's newest entries, newest
+// first, found of its newest producer entry (ProducerTime): when it was
+// written, or that it is older than every entry read (the bound came first:
+// all of them settings entries or undecodable), or that the stream holds
+// none. A start or a re-read seeds freshness from it, never from the
+// stream's newest id: a `budget set` written after the producers died an
+// hour ago made a fresh start read "idle 0 s" and /metrics' last event now,
+// while a dashboard watching all along said an hour (issue 11).
+type NewestProducer struct {
+	// Found: a producer entry was among the entries read. At is its time
+	// (unix ms, ProducerTime), 0 when its id is Ahead of the clock (more
+	// than MaxClockSkew): its time then says nothing (JudgeFreshness).
+	Found bool
+	At    int64
+	Ahead time.Duration
+	// Read is how many entries were looked at, Oldest the time in the id of
+	// the oldest of them (unix ms, never after now; 0 for an id without a
+	// clock's time), Whole that they reach the stream's first entry.
+	Read   int
+	Oldest int64
+	Whole  bool
+}
+
+// See takes the next entry read, older than every one before, and reports
+// whether the newest producer entry is found (nothing more need be read).
+// fields are the entry's as read (DecodeEvent's).
+func (n *NewestProducer) See(id string, fields map[string]any, now time.Time) bool {
+	if n.Found {
+		return true
+	}
+	n.Read++
+	ms, _, ok := ParseStreamID(id)
+	var it time.Time
+	if ok && ms <= math.MaxInt64 {
+		it = time.UnixMilli(int64(ms))
+	}
+	n.Oldest = 0
+	if !it.IsZero() && it.UnixMilli() >= idTimeFloor {
+		n.Oldest = min(it.UnixMilli(), now.UnixMilli())
+	}
+	e, err := DecodeEvent(id, fields)
+	at, ok := ProducerTime(&e, err, it, now)
+	if !ok {
+		return false
+	}
+	n.Found = true
+	if ahead := JudgeFreshness(it, now).Ahead; ahead > 0 {
+		n.Ahead = ahead
+		return true
+	}
+	n.At = at
+	return true
+}
+
+// Freshness judges what was found at now: JudgeFreshness of the producer
+// entry's time, Beyond and Over when the bound came first, no entry when
+// the stream holds none.
+func (n NewestProducer) Freshness(now time.Time) Freshness {
+	switch {
+	case n.Found && n.Ahead > 0:
+		return Freshness{Ahead: n.Ahead}
+	case n.Found:
+		return JudgeFreshness(time.UnixMilli(n.At), now)
+	case n.Whole || n.Read == 0:
+		return Freshness{}
+	}
+	f := Freshness{Beyond: n.Read}
+	if n.Oldest > 0 {
+		f.Over = max(now.Sub(time.UnixMilli(n.Oldest)), 0)
+	}
+	return f
+}

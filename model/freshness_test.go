@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -68,6 +69,73 @@ func TestFeedsFreshnessIsTheProducersEntries(t *testing.T) {
 	} {
 		if got := FeedsFreshness(tc.e.Kind); got != tc.want {
 			t.Errorf("%v entry (status %d): feeds freshness %v, want %v", tc.e.Kind, tc.e.Status, got, tc.want)
+		}
+	}
+}
+
+// TestNewestProducerIsTheProducersNewestEntry: a start or a re-read dates
+// the feed by the newest producer entry among the entries read newest
+// first, never by a settings entry written after it (issue 11: a `budget
+// set` after producers died an hour ago read fresh at a start); when the
+// bound comes before any, the age is unknown and at least the oldest entry
+// read's, stale under a shorter limit and unknown (stale too) under a
+// longer one; a stream holding none says no event; a producer entry whose
+// id is ahead of the clock says its age is unknown.
+func TestNewestProducerIsTheProducersNewestEntry(t *testing.T) {
+	now := time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC)
+	id := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).UnixMilli(), 10) + "-0" }
+	usage := func(d time.Duration) map[string]any {
+		return map[string]any{"v": "1", "ts": strconv.FormatInt(now.Add(d).UnixMilli(), 10), "ws": "acme", "endpoint": "/responses", "credits": "3", "status": "200"}
+	}
+	recharge := func(d time.Duration) map[string]any {
+		return map[string]any{"v": "1", "ts": strconv.FormatInt(now.Add(d).UnixMilli(), 10), "ws": "acme", "kind": "recharge", "credits": "500"}
+	}
+	settings := func(d time.Duration) map[string]any {
+		return map[string]any{"v": "1", "ts": strconv.FormatInt(now.Add(d).UnixMilli(), 10), "ws": "acme", "kind": "settings", "msg": `{"allocation":300}`}
+	}
+	type entry struct {
+		id     string
+		fields map[string]any
+	}
+	for _, c := range []struct {
+		name    string
+		entries []entry // newest first
+		whole   bool    // the read reached the stream's first entry
+		want    Freshness
+		read    int
+		limit   time.Duration
+		words   string
+	}{
+		{name: "a settings entry now, usage 2 h ago", entries: []entry{{id(0), settings(0)}, {id(-2 * time.Hour), usage(-2 * time.Hour)}},
+			want: Freshness{Age: 2 * time.Hour, Known: true}, read: 2, limit: 30 * time.Minute, words: "no event for 2 h"},
+		{name: "usage now, a settings entry an hour ago", entries: []entry{{id(-time.Second), usage(-time.Second)}, {id(-time.Hour), settings(-time.Hour)}},
+			want: Freshness{Age: time.Second, Known: true}, read: 1, limit: 30 * time.Minute},
+		{name: "a recharge is the producer's", entries: []entry{{id(0), settings(0)}, {id(-time.Minute), recharge(-time.Minute)}},
+			want: Freshness{Age: time.Minute, Known: true}, read: 2, limit: 30 * time.Minute},
+		{name: "an undecodable entry says nothing", entries: []entry{{id(0), map[string]any{"junk": "1"}}, {id(-40 * time.Minute), usage(-40 * time.Minute)}},
+			want: Freshness{Age: 40 * time.Minute, Known: true}, read: 2, limit: 30 * time.Minute, words: "no event for 40 min"},
+		{name: "settings entries to the bound, the oldest 2 h old", entries: []entry{{id(0), settings(0)}, {id(-2 * time.Hour), settings(-2 * time.Hour)}},
+			want: Freshness{Beyond: 2, Over: 2 * time.Hour}, read: 2, limit: 30 * time.Minute, words: "no event for over 2 h"},
+		{name: "settings entries to the bound, the oldest 10 min old", entries: []entry{{id(0), settings(0)}, {id(-10 * time.Minute), settings(-10 * time.Minute)}},
+			want: Freshness{Beyond: 2, Over: 10 * time.Minute}, read: 2, limit: 30 * time.Minute, words: "no event in the newest 2 entries: freshness unknown"},
+		{name: "settings entries only, the whole stream", entries: []entry{{id(0), settings(0)}}, whole: true,
+			want: Freshness{}, read: 1, limit: 30 * time.Minute, words: "no event"},
+		{name: "a producer id an hour ahead", entries: []entry{{id(0), settings(0)}, {id(time.Hour), usage(time.Hour)}},
+			want: Freshness{Ahead: time.Hour}, read: 2, limit: 30 * time.Minute, words: "ids 1 h ahead of clock: freshness unknown"},
+	} {
+		var n NewestProducer
+		for _, e := range c.entries {
+			if n.See(e.id, e.fields, now) {
+				break
+			}
+		}
+		n.Whole = n.Whole || c.whole
+		got := n.Freshness(now)
+		if got != c.want || n.Read != c.read {
+			t.Errorf("%s: %+v after %d entries, want %+v after %d", c.name, got, n.Read, c.want, c.read)
+		}
+		if stale, words := got.Stale(c.limit); stale != (c.words != "") || words != c.words {
+			t.Errorf("%s, limit %v: stale %v %q, want %q", c.name, c.limit, stale, words, c.words)
 		}
 	}
 }

@@ -355,7 +355,8 @@ func (h Header) connReason(n int) string {
 }
 
 // lagPart says how far behind the stream the screen is: unknown while
-// disconnected, "idle" when the stream is quiet (a lag figure would be stale),
+// disconnected, "idle" when the stream is quiet (a lag figure would be stale;
+// "idle >12 s" when only a bound is known, StatsMsg.IdleAtLeast),
 // and an id from the future is named rather than read as no lag. prio is the
 // part's priority: a lag is among the first parts to go on a narrow line, but
 // ids ahead of the clock (a lag that cannot be measured) and a stream quiet
@@ -369,6 +370,11 @@ func (h Header) lagPart() (short, long string, prio int) {
 	case st.Ahead > 0:
 		s := "ids " + humanize(st.Ahead) + " ahead"
 		return h.st.Warn.Render(s), h.st.Warn.Render(s + " of clock"), 1
+	case st.IdleAtLeast:
+		// no producer entry among the newest entries a start read (all
+		// settings entries): the producer has been quiet at least this
+		// long, a bound and said as one, never "lag <1 ms"
+		return "idle >" + humanize(st.Idle), "", 2
 	case st.Idle >= time.Minute:
 		return "idle " + humanize(st.Idle), "", 2
 	case st.Idle >= 2*time.Second:

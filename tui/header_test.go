@@ -419,3 +419,27 @@ func TestHeaderNamesALostRecharge(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderSaysABoundAsOne (issue 11): when a start found no producer
+// entry among the stream's newest entries it reads (all settings entries,
+// feed.FreshSeedEntries), the header says how long the producer has been
+// quiet at least, "idle >12 min", at every width from 80 columns — neither
+// "idle 12 min" as if known nor "lag <1 ms" when the bound is a second old.
+func TestHeaderSaysABoundAsOne(t *testing.T) {
+	for _, tc := range []struct {
+		idle time.Duration
+		want string
+	}{{12 * time.Minute, "idle >12 min"}, {time.Second, "idle >1 s"}} {
+		for w := 80; w <= 200; w++ {
+			h := NewHeader(testCommon(), false)
+			h.SetWidth(w)
+			h.period = model.MonthlyUTC.At(testNow)
+			h.conn = feed.ConnMsg{State: feed.Connected}
+			st := feed.StatsMsg{LagKnown: true, At: testNow, Idle: tc.idle, LastEntryAt: testNow.Add(-tc.idle), IdleAtLeast: true}
+			h.noteStats(&st)
+			if line := ansi.Strip(h.View()); !strings.Contains(line, tc.want) || strings.Contains(line, "lag ") || cellWidth(line) > w {
+				t.Fatalf("w=%d, idle at least %v: %q; want %q", w, tc.idle, line, tc.want)
+			}
+		}
+	}
+}

@@ -344,15 +344,14 @@ func claimInto(rec *StoredAlert, ok bool, tr *model.AlertTransition, summary str
 		if ok {
 			return false
 		}
-		rec.AlertRecord = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
 	case model.AlertResolved:
 		if !ok || rec.Status != model.AlertFiring {
 			return false
 		}
-		rec.Alert, rec.Status, rec.ResolvedAt, rec.ResolvedStream = tr.Alert, model.AlertResolved, tr.At, tr.Stream
 	default:
 		return false
 	}
+	rec.AlertRecord.Apply(tr) // the one rule of what a record keeps (the model's tests record by it too)
 	d := Delivery{Transition: *tr, Summary: summary, Done: opt.Delivered}
 	if opt.Owner != "" && !opt.Delivered {
 		d.Owner, d.LeaseUntil = opt.Owner, opt.LeaseUntil

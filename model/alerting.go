@@ -181,9 +181,11 @@ type Alert struct {
 	// of ResyncReasons) and what changed, as the dashboard says it.
 	Reason string `json:"reason,omitempty"`
 	Note   string `json:"note,omitempty"`
-	// ResyncAt, for AlertResync, is when the instance that judged it made
-	// the re-read (zero: it made none); Next, on the resolution of one that a
-	// new re-read of its reason superseded, is the new one's note.
+	// ResyncAt, for AlertResync, is when the re-read it raises was made: on
+	// a firing, the re-read of the instance that fired it; on a resolution,
+	// the same (the episode's), never the re-read that superseded it (zero:
+	// none known). Next, on the resolution of one that a new re-read of its
+	// reason superseded, is the new one's note.
 	ResyncAt time.Time `json:"resync_at,omitzero"`
 	Next     string    `json:"next,omitempty"`
 	// ProjectedRunOut is, on the firing of an AlertRefusals for
@@ -594,6 +596,24 @@ type AlertRecord struct {
 	// read yet) never fires again what a faster one just resolved. From the
 	// counters, a server time as FiredStream.
 	ResolvedStream string `json:"resolved_stream,omitempty"`
+}
+
+// Apply makes r the record of transition tr, as the lifecycle store keeps
+// it (feed.AlertStore's claim, and every copy of a record an instance keeps
+// in memory until it reads the store again): a firing makes a new record
+// of tr's alert; a resolution keeps FiredAt and FiredStream and takes tr's
+// alert — the alert as it resolved, not as it fired — its time and its
+// stream. Whether tr is the alert's next transition is the caller's to
+// check (the store's claim). The lifecycle rule judges a resolved record
+// by what this keeps, so a test that records transitions uses it too: a
+// simulated store that kept the firing's alert hid a rule that read the
+// resolution's (issue 11, hostile11).
+func (r *AlertRecord) Apply(tr *AlertTransition) {
+	if tr.Status == AlertFiring {
+		*r = AlertRecord{Alert: tr.Alert, Status: AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
+		return
+	}
+	r.Alert, r.Status, r.ResolvedAt, r.ResolvedStream = tr.Alert, AlertResolved, tr.At, tr.Stream
 }
 
 // AlertTransition is one step of an alert's lifecycle to announce.

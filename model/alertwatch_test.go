@@ -584,11 +584,7 @@ func (s *alertSim) claim(trs []model.AlertTransition, cands []model.Alert) int {
 		}
 		rec := s.known[tr.Alert.ID]
 		s.touched[tr.Alert.ID] = true
-		if tr.Status == model.AlertFiring {
-			s.known[tr.Alert.ID] = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
-			continue
-		}
-		rec.Alert, rec.Status, rec.ResolvedAt, rec.ResolvedStream = tr.Alert, model.AlertResolved, tr.At, tr.Stream
+		rec.Apply(&tr)
 		s.known[tr.Alert.ID] = rec
 	}
 	held := 0

@@ -287,13 +287,26 @@ var ResyncSameEvent = time.Minute
 
 // otherReread reports whether a's re-read, made within ResyncSameEvent of
 // the firing of rec (the reason's latest episode), is another event all the
-// same: it is newer than the re-read rec stored (its ResyncAt, else its
+// same: it is newer than the re-read rec raised (its ResyncAt, else its
 // FiredAt) and says another thing (its note: other figures, another state of
 // the server). Instances seeing one event say it alike and stay one episode;
 // an instance that re-reads again — a drift of −85 credits, then one of +60,
 // then +2,000,000,000,070 seven seconds later — raises each, where the
 // minute merged them and lost their figures (issue 11: 7 re-reads, 2 records).
+//
+// rec may be the resolution of an episode a re-read superseded: the store
+// keeps the resolution's alert, whose ResyncAt is the episode's own
+// (resyncStep), whose Next is the superseding re-read's note. That re-read
+// is owed its episode whatever ResyncAt holds: a resolution written before
+// ResyncAt stayed the episode's held the superseding re-read's own time, and
+// the re-read compared with itself was never raised (hostile11). (A Next
+// that says what the episode said came later than ResyncSameEvent after it
+// fired, which FiredAt, kept by every resolution, tells.)
 func otherReread(a *Alert, rec AlertRecord) bool {
+	if rec.Status == AlertResolved && rec.Alert.Next != "" && rec.Alert.Next != rec.Alert.Note &&
+		a.Note == rec.Alert.Next && !a.ResyncAt.Before(rec.Alert.ResyncAt) {
+		return true
+	}
 	since := rec.Alert.ResyncAt
 	if since.IsZero() {
 		since = rec.FiredAt
@@ -320,7 +333,10 @@ func otherReread(a *Alert, rec AlertRecord) bool {
 //
 // wait says a transition may come with the clock alone (a firing episode's
 // hold): the evaluator judges it again at its next call. a's Note and Next
-// are set to what the transition says.
+// are set to what the transition says; a resolution's ResyncAt and Note are
+// its episode's (the stored firing's), so that the resolved record, which
+// the store keeps with the resolution's alert, says which re-read the
+// episode raised and the next judgement tells the superseding one from it.
 func resyncStep(a *Alert, base string, x *episodeIndex, known records, now time.Time) (what lifeStep, id string, wait bool) {
 	cur, n, rec, ok := x.current(base, known)
 	fresh := !a.ResyncAt.IsZero() && now.Sub(a.ResyncAt) < ResyncHold &&
@@ -328,10 +344,10 @@ func resyncStep(a *Alert, base string, x *episodeIndex, known records, now time.
 	if ok && rec.Status == AlertFiring {
 		switch {
 		case fresh:
-			a.Next, a.Note = a.Note, rec.Alert.Note
+			a.Next, a.Note, a.ResyncAt = a.Note, rec.Alert.Note, rec.Alert.ResyncAt
 			return stepResolve, cur, false
 		case !now.Before(rec.FiredAt.Add(ResyncHold)):
-			a.Note = rec.Alert.Note
+			a.Note, a.ResyncAt = rec.Alert.Note, rec.Alert.ResyncAt
 			return stepResolve, cur, false
 		}
 		return stepNone, "", true

@@ -19,11 +19,7 @@ func (e *episodes) step(l *Ledger, now time.Time) []string {
 	var out []string
 	for _, tr := range e.opt.Transitions(e.known, cands, l.Period().Key, l.StreamID(), now) {
 		rec := e.known[tr.Alert.ID]
-		if tr.Status == AlertFiring {
-			rec = AlertRecord{Alert: tr.Alert, Status: AlertFiring, FiredAt: now, FiredStream: tr.Stream}
-		} else {
-			rec.Alert, rec.Status, rec.ResolvedAt, rec.ResolvedStream = tr.Alert, AlertResolved, now, tr.Stream
-		}
+		rec.Apply(&tr)
 		e.known[tr.Alert.ID] = rec
 		out = append(out, string(tr.Status)+" "+tr.Alert.ID)
 	}

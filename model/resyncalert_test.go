@@ -56,15 +56,14 @@ func TestAResyncFiresThenResolvesAfterItsHold(t *testing.T) {
 			if summary != note {
 				t.Errorf("firing says %q, want %q", summary, note)
 			}
-			known[id] = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: now, FiredStream: tr.Stream}
 		case model.AlertResolved:
 			if want := "what mavtop shows has matched the counters for 5 min since: " + note; summary != want {
 				t.Errorf("resolved says %q, want %q", summary, want)
 			}
-			r := known[id]
-			r.Status, r.ResolvedAt = model.AlertResolved, now
-			known[id] = r
 		}
+		r := known[id]
+		r.Apply(&tr)
+		known[id] = r
 	}
 	step(t0, model.ConditionHolds, model.AlertFiring)
 	step(t0.Add(time.Minute), model.ConditionHolds, "")
@@ -114,12 +113,7 @@ func TestAResyncIsJudgedFromTheStoreByEveryInstance(t *testing.T) {
 		}
 		for _, tr := range trs {
 			r := known[tr.Alert.ID]
-			switch tr.Status {
-			case model.AlertFiring:
-				r = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: now, FiredStream: tr.Stream}
-			case model.AlertResolved:
-				r.Status, r.ResolvedAt, r.ResolvedStream = model.AlertResolved, now, tr.Stream
-			}
+			r.Apply(&tr) // as the store records it: a resolution keeps its own alert
 			known[tr.Alert.ID] = r
 		}
 		return got
@@ -190,12 +184,7 @@ func TestDifferentRereadsWithinAMinuteAreEachRaised(t *testing.T) {
 		for _, tr := range ev.Transitions(l, now, h, model.AlertRecords{Known: maps.Clone(known)}, nil) {
 			got = append(got, tr.Key()+": "+tr.Summary(p))
 			r := known[tr.Alert.ID]
-			switch tr.Status {
-			case model.AlertFiring:
-				r = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: now, FiredStream: tr.Stream}
-			case model.AlertResolved:
-				r.Status, r.ResolvedAt, r.ResolvedStream = model.AlertResolved, now, tr.Stream
-			}
+			r.Apply(&tr) // as the store records it: a resolution keeps its own alert
 			known[tr.Alert.ID] = r
 		}
 		return got

@@ -55,11 +55,7 @@ func BenchmarkWatchSecond(b *testing.B) {
 					for _, tr := range trs {
 						changed = append(changed, tr.Alert.ID)
 						rec := known[tr.Alert.ID]
-						if tr.Status == model.AlertFiring {
-							rec = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
-						} else {
-							rec.Alert, rec.Status, rec.ResolvedAt = tr.Alert, model.AlertResolved, tr.At
-						}
+						rec.Apply(&tr)
 						known[tr.Alert.ID] = rec
 					}
 				}

@@ -956,16 +956,9 @@ func (w *Watcher) ownClaim(tr *model.AlertTransition) {
 	defer w.mu.Unlock()
 	id := tr.Alert.ID
 	r, _ := judged{w: w}.Get(id) // a copy: the stored record is shared
-	if tr.Status == model.AlertFiring {
-		r = model.AlertRecord{Alert: tr.Alert, Status: model.AlertFiring, FiredAt: tr.At, FiredStream: tr.Stream}
-		if model.CompareStreamIDs(r.FiredStream, w.maxFired) > 0 {
-			w.maxFired = r.FiredStream
-		}
-	} else {
-		r.Alert, r.Status, r.ResolvedAt, r.ResolvedStream = tr.Alert, model.AlertResolved, tr.At, tr.Stream
-		if model.CompareStreamIDs(r.ResolvedStream, w.maxFired) > 0 {
-			w.maxFired = r.ResolvedStream
-		}
+	r.Apply(tr)                  // as the store recorded it
+	if model.CompareStreamIDs(tr.Stream, w.maxFired) > 0 {
+		w.maxFired = tr.Stream
 	}
 	w.own[id] = &r
 	w.claimed = append(w.claimed, id)

@@ -27,7 +27,8 @@ func TestAWorkspaceThatStoppedIsIdleWhileIdsAreAhead(t *testing.T) {
 			for i := range 60 {
 				at := t0.Add(time.Duration(i) * 2 * time.Second)
 				id := fmt.Sprintf("%d-0", at.Add(ahead).UnixMilli())
-				l.Apply(&Event{ID: id, TS: at.UnixMilli(), Workspace: "w1", Endpoint: "/responses", Credits: 20, Status: 200})
+				// the follow reads each entry as it is written (ReadAt)
+				l.Apply(&Event{ID: id, TS: at.UnixMilli(), ReadAt: at.UnixMilli(), Workspace: "w1", Endpoint: "/responses", Credits: 20, Status: 200})
 				last = at
 			}
 			now := last.Add(3 * time.Minute)

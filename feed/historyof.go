@@ -44,7 +44,15 @@ func readHistory(ctx context.Context, c redis.UniversalClient, k Keys, upto stri
 	// Entry ids are Redis's clock, ts the producers': read by id with some slack
 	// for producers that write late, keep by the time that dates the burn
 	// (model.Event.At: ts, or the id's time when ts is wrong).
-	start := strconv.FormatInt(idTime(upto).Add(-span-historySlack).UnixMilli(), 10)
+	// An id ahead of now (one entry XADDed ahead puts every later "*" id
+	// as far ahead) is no clock: the span ends at now, else the read
+	// skipped the hour's first entries, and the events are dated by ts
+	// (Event.ReadAt).
+	top := idTime(upto)
+	if top.After(now) {
+		top = now
+	}
+	start := strconv.FormatInt(top.Add(-span-historySlack).UnixMilli(), 10)
 	end := upto
 	var read int64
 	var fields map[string]any // reused: DecodeEvent keeps none of it
@@ -93,6 +101,7 @@ func readHistory(ctx context.Context, c redis.UniversalClient, k Keys, upto stri
 				}
 			}
 			e, err := model.DecodeEvent(id, fields)
+			e.ReadAt = now.UnixMilli() // read back at the snapshot: an id ahead of it dates nothing
 			if err == nil && (e.Kind == model.KindUsage || e.Kind == model.KindRecharge) && e.At() >= from.UnixMilli() {
 				evs = append(evs, e)
 			}
@@ -105,6 +114,9 @@ func readHistory(ctx context.Context, c redis.UniversalClient, k Keys, upto stri
 		reached := idTime(lastID)
 		if reached.Before(from) {
 			reached = from
+		}
+		if reached.After(now) {
+			reached = now // ids ahead of the clock: complete back to now at most
 		}
 		done := read >= int64(limit)
 		if !page(evs, reached, read, done) || done {

@@ -1665,9 +1665,13 @@ func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) erro
 	} else {
 		evs = make([]model.Event, 0, len(msgs))
 	}
+	// when these entries were read, by the clock the lag is judged by: an
+	// id ahead of it dates nothing (model.Event.ReadAt)
+	now := s.opt.Now()
 	for i := range msgs {
 		m := &msgs[i]
 		e, err := model.DecodeEvent(m.ID, m.Values)
+		e.ReadAt = now.UnixMilli()
 		if err != nil {
 			s.stats.Malformed++
 			s.handle(&MalformedMsg{Gen: s.gen, ID: m.ID, Err: err, Total: s.stats.Malformed})
@@ -1698,7 +1702,6 @@ func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) erro
 	s.lastID = msgs[len(msgs)-1].ID
 	s.stats.Events += n
 	s.winEvents += fresh
-	now := s.opt.Now()
 	if fresh > 0 {
 		// a settings entry (budget set, budget pull) is no sign of the
 		// producer: the header's idle and rate and /metrics' last event stay

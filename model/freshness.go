@@ -114,30 +114,52 @@ func TrustedTime(ts, idMs int64) int64 {
 	return ts
 }
 
-// At is when the event happened as far as mavtop can tell (TrustedTime of
-// its ts and the time in its stream id), in unix ms: it dates the burn,
-// idle, a row's age, freshness, the crossings the event fires (Crossing.TS,
-// a settings or budget entry's too), the 402 log's row (Refusal.At) and a
-// launch in the estimator's job log, and orders a 402 read back against a
-// raise of the allocation or a limit (Backfill). The billing period is still its TS's
-// (the producer chose the counters' key by its own clock). An event without
-// an id (not read from the stream) or with a hand-made one: TS.
+// TrustedTimeRead is TrustedTime for an entry read at readMs (unix ms, by the
+// reader's clock; 0: not known, TrustedTime alone). An id time more than
+// MaxClockSkew ahead of the read is no clock: Redis keeps ids increasing, so
+// one entry XADDed with an id ahead (a hand-made id, a ClockIDs writer whose
+// clock runs fast) puts every later "*" id as far ahead, until the clock
+// passes it. The id then says only that the entry was written by readMs,
+// and ts dates it, never later than readMs: a watching dashboard, a fresh
+// start and check date it alike, and an event spent 3 minutes ago is not
+// "now" because its id says 20 minutes from now (before, issue 11, such
+// ids froze a stopped workspace's burn and age until the clock reached
+// them). Otherwise TrustedTime of ts and the id, never later than readMs.
+func TrustedTimeRead(ts, idMs, readMs int64) int64 {
+	if readMs <= 0 {
+		return TrustedTime(ts, idMs)
+	}
+	if idMs >= idTimeFloor && idMs > readMs+MaxClockSkew.Milliseconds() {
+		return min(ts, readMs)
+	}
+	return min(TrustedTime(ts, idMs), readMs)
+}
+
+// At is when the event happened as far as mavtop can tell (TrustedTimeRead
+// of its ts, the time in its stream id and when it was read), in unix ms: it
+// dates the burn, idle, a row's age, freshness, the crossings the event
+// fires (Crossing.TS, a settings or budget entry's too), the 402 log's row
+// (Refusal.At) and a launch in the estimator's job log, and orders a 402
+// read back against a raise of the allocation or a limit (Backfill). The
+// billing period is still its TS's (the producer chose the counters' key by
+// its own clock). An event without an id (not read from the stream): TS.
 func (e *Event) At() int64 {
 	ms, _, ok := ParseStreamID(e.ID)
 	if !ok || ms > math.MaxInt64 {
 		return e.TS
 	}
-	return TrustedTime(e.TS, int64(ms))
+	return TrustedTimeRead(e.TS, int64(ms), e.ReadAt)
 }
 
-// EventTime is when an entry's event happened as far as freshness can tell:
-// TrustedTime of its ts and its stream id's time, never later than now.
-// idTime zero: ts alone.
+// EventTime is when an entry's event happened as far as freshness can tell,
+// read at now: TrustedTimeRead of its ts, its stream id's time and now, so
+// never later than now and never dated by an id ahead of now. idTime zero:
+// ts alone, never later than now.
 func EventTime(ts int64, idTime, now time.Time) int64 {
-	if !idTime.IsZero() {
-		ts = TrustedTime(ts, idTime.UnixMilli())
+	if idTime.IsZero() {
+		return min(ts, now.UnixMilli())
 	}
-	return min(ts, now.UnixMilli())
+	return TrustedTimeRead(ts, idTime.UnixMilli(), now.UnixMilli())
 }
 
 // FeedsFreshness reports whether a stream entry of kind k says the producer

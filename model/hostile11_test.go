@@ -35,3 +35,27 @@ func TestAnEventOnACounterNearTheTopDoesNotWrap(t *testing.T) {
 		t.Errorf("level %v, want exhausted (Redis holds 2^63-8 of 100)", s.Level)
 	}
 }
+
+// TestAHugeRechargedCounterFiresNoAllocationAlert (hostile11, issue 11):
+// allocation 10^12 (budget set's largest), 50 used, and a recharged counter
+// of 9223372036854775000 written behind the stream. check says OK (the cap
+// saturates at 2^63-1), /metrics level 1; `mavtop watch` on a real
+// redis-server fired allocation_reached "big used all its credits (at the
+// time: 50 of -9,223,371,036,854,776,616 credits)", threshold/50 and
+// threshold/90 ("used 50 % … at the time: 0 %"), and they stayed firing:
+// alerting.go's line(AlertAllocation, s.Allocation+w.recharged) wraps.
+func TestAHugeRechargedCounterFiresNoAllocationAlert(t *testing.T) {
+	l := NewLedger(MonthlyUTC, t0)
+	l.Seed(&Snapshot{
+		Period: MonthlyUTC.At(t0), StreamID: "5-0",
+		Used:      map[string]int64{"big": 50},
+		UsedBy:    map[string]int64{"big///x": 50},
+		Recharged: map[string]int64{"big": 9223372036854775000},
+		Settings:  map[string]Settings{"big": {Allocation: 1_000_000_000_000}},
+	}, t0)
+	for _, a := range EvaluateAlerts(l, t0, FeedHealth{Connected: true, Since: t0}, AlertOptions{}, nil) {
+		if a.Workspace == "big" && a.Condition == ConditionHolds {
+			t.Errorf("%s holds (cap %d) with 50 used of a cap of 2^63-1", a.ID, a.Cap)
+		}
+	}
+}

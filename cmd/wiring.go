@@ -188,7 +188,7 @@ func driftOf(rec client.Reconciliation, hub *feed.Hub) *tui.Drift {
 		if summing != nil {
 			summing()
 		}
-		c.EachSummary(func(s *model.Summary) { d.Tracked += s.Used })
+		c.EachSummary(func(s *model.Summary) { d.Tracked = model.AddCredits(d.Tracked, s.Used) })
 	}
 	return d
 }

@@ -157,7 +157,7 @@ func (b *Balances) Budget(ctx context.Context, ws, project string) (Budget, erro
 		if err != nil {
 			return Budget{}, fmt.Errorf("credits used by %s: %w", model.ProjectKey(ws, project), err)
 		}
-		out.ProjectUsed += n
+		out.ProjectUsed = model.AddCredits(out.ProjectUsed, n)
 	}
 	if err := it.Err(); err != nil {
 		return Budget{}, fmt.Errorf("credits used by %s: %w", model.ProjectKey(ws, project), err)

@@ -132,7 +132,7 @@ func ReadCounters(ctx context.Context, c redis.UniversalClient, pattern string, 
 							r.bad(k, ws, v, n, perr)
 						}
 					default:
-						r.Used[ws] += n
+						r.Used[ws] = model.AddCredits(r.Used[ws], n)
 					}
 				}
 				mu.Unlock()

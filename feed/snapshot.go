@@ -768,7 +768,7 @@ func (r *SnapshotResult) parseHash(hash string, h hashRead, clean func(string) (
 			}
 			continue
 		}
-		out[name] += n
+		out[name] = model.AddCredits(out[name], n) // fields folded under one clean name
 	}
 	return out, bad
 }

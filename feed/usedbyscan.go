@@ -290,7 +290,7 @@ func (f *usedByFold) done(res *SnapshotResult) (map[string]int64, map[string]str
 		var parsed map[string]int64
 		parsed, bad = res.parseCounts("used_by", f.rest, model.CleanUsedByField)
 		for k, n := range parsed {
-			m[k] += n
+			m[k] = model.AddCredits(m[k], n)
 		}
 	}
 	for k, n := range f.off {
@@ -388,7 +388,7 @@ func (f *usedByFold) reread(ctx context.Context, c redis.UniversalClient, keys K
 				continue // adds nothing to this period's used_by
 			}
 			if clean := model.UsedByField(e.Workspace, e.Project, e.Endpoint); cleans[clean] {
-				f.off[clean] += e.Credits
+				f.off[clean] = model.AddCredits(f.off[clean], e.Credits)
 			}
 		}
 		batch, cleans = batch[:0], map[string]bool{}

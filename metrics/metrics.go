@@ -560,7 +560,7 @@ func (c *Collector) workspaceMetrics(emit func(prometheus.Metric), period string
 		// Credits by project and endpoint, projects past the limit folded.
 		byProject := map[string]int64{}
 		for _, u := range k.used {
-			byProject[u.project] += u.n
+			byProject[u.project] = model.AddCredits(byProject[u.project], u.n)
 		}
 		named := c.admit(period, ws, byProject)
 		used := map[[2]string]int64{}
@@ -569,12 +569,12 @@ func (c *Collector) workspaceMetrics(emit func(prometheus.Metric), period string
 			if !named[p] {
 				p = OtherProject
 			}
-			used[[2]string{p, u.endpoint}] += u.n
+			used[[2]string{p, u.endpoint}] = model.AddCredits(used[[2]string{p, u.endpoint}], u.n)
 		}
 		var byField int64
 		for pe, n := range used {
 			emit(counter(c.d.used, float64(n), ws, pe[0], pe[1]))
-			byField += n
+			byField = model.AddCredits(byField, n)
 		}
 		if rest := k.usedTotal - byField; rest > 0 {
 			// the sum over the workspace's series is its used counter, as
@@ -584,7 +584,7 @@ func (c *Collector) workspaceMetrics(emit func(prometheus.Metric), period string
 		}
 		refused := map[string]int64{}
 		for _, f := range k.refused {
-			refused[f.code] += f.n
+			refused[f.code] = model.AddCredits(refused[f.code], f.n)
 		}
 		for code, n := range refused {
 			emit(counter(c.d.refusals, float64(n), ws, code))

@@ -284,7 +284,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 			a := base
 			a.Kind, a.Threshold, a.Cap, a.CapKind = AlertThreshold, t, st.Cap, st.CapKind
 			a.ID = AlertID(period, w.name, "", a.Kind, strconv.Itoa(t))
-			a.Condition = holds(w.used*100 >= int64(t)*st.Cap)
+			a.Condition = holds(Reached(w.used, st.Cap, t)) // Assess's rule, in 128 bits
 			dst = append(dst, a)
 		}
 	} else if w.rechargedUnreadable != "" && st.Unknown.Has(FigCap) && (s.Allocation > 0 || s.UsageLimit > 0) {
@@ -298,9 +298,9 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 			a.Kind, a.Threshold, a.Cap, a.CapKind = AlertThreshold, t, least.Cap, least.CapKind
 			a.ID = AlertID(period, w.name, "", a.Kind, strconv.Itoa(t))
 			switch {
-			case w.used*100 < int64(t)*least.Cap:
+			case !Reached(w.used, least.Cap, t):
 				a.Condition = ConditionEnded
-			case s.UsageLimit > 0 && w.used*100 >= int64(t)*s.UsageLimit:
+			case s.UsageLimit > 0 && Reached(w.used, s.UsageLimit, t):
 				a.Condition = ConditionHolds
 			default:
 				a.Condition = ConditionUnknown
@@ -316,7 +316,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 		dst = append(dst, a)
 	}
 	if s.Allocation > 0 {
-		line(AlertAllocation, s.Allocation+w.recharged)
+		line(AlertAllocation, AddCredits(s.Allocation, w.recharged)) // saturated, as Assess's cap
 		if w.rechargedUnreadable != "" && w.used >= s.Allocation {
 			// allocation + recharges, the recharges unknown: below the
 			// allocation it has ended whatever they hold, at or over it
@@ -383,7 +383,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 				r = &refusal{}
 				refusals[code] = r
 			}
-			r.n += n
+			r.n = AddCredits(r.n, n)
 			refusing, seen := p.refusing[code]
 			r.holds = r.holds || refusing
 			r.unknown = r.unknown || !seen
@@ -773,13 +773,13 @@ func (a *Alert) sentence(resolved bool) string {
 		if resolved && a.Code == CodeCreditsExhausted {
 			// only credit added ends it (the OUT rule), never a call
 			return fmt.Sprintf("credit added to %s: %s, after 402 %s (%s%d this period; %s credits: allocation %s + recharges %s, %s credits used)",
-				a.where(), a.creditAdded(), a.Code, atTheTime, a.Refused, FormatCredits(a.Allocation+a.Recharged),
+				a.where(), a.creditAdded(), a.Code, atTheTime, a.Refused, FormatCredits(AddCredits(a.Allocation, a.Recharged)),
 				FormatCredits(a.Allocation), FormatCredits(a.Recharged), FormatCredits(a.Used))
 		}
 		return fmt.Sprintf(either("the API refuses %s's calls with 402 %s (%d this period)", "%s's calls succeed again after 402 %s (%d this period)"),
 			a.where(), a.Code, a.Refused)
 	case AlertRunOut:
-		burn := FormatCredits(int64(a.BurnPerHour + 0.5))
+		burn := FormatCredits(RoundCredits(a.BurnPerHour))
 		if a.RunOutIn <= 0 && !resolved {
 			// its cap is used up already: "runs out in 0 s at 0 credits/h"
 			// said a burn that runs nothing out; a cap with credits left that

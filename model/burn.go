@@ -197,7 +197,7 @@ func (r *burnRing) add(ts, credits, top int64) bool {
 	i := r.search(b)
 	if x := &r.buckets[i]; int64(x.b) == b {
 		r.partsAdd(x, credits, top)
-		x.sum += credits
+		x.sum = AddCredits(x.sum, credits) // a heal's spread of a counter near 2^63, then a charge: no wrap
 		x.n += nb.n
 		x.top = max(x.top, top)
 		return true
@@ -319,7 +319,7 @@ func (r *burnRing) hour(now int64) (h hourSums) {
 		if bk.n == 0 {
 			continue // no charge
 		}
-		h.charges += bk.sum
+		h.charges = AddCredits(h.charges, bk.sum)
 		h.n += uint64(bk.n)
 		h.top = max(h.top, bk.top)
 		h.most = max(h.most, bk.n)
@@ -331,7 +331,7 @@ func (r *burnRing) hour(now int64) (h hourSums) {
 		}
 		for ; pi < len(ps) && ps[pi].b == bk.b; pi++ {
 			if ps[pi].class() == nonCharge {
-				h.charges -= ps[pi].sum
+				h.charges = AddCredits(h.charges, -ps[pi].sum)
 			}
 		}
 	}
@@ -422,7 +422,7 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 	for i := lo; i < len(r.buckets) && int64(r.buckets[i].b) <= last; i++ {
 		bk := &r.buckets[i]
 		for ; int64(r.buckets[w].b) <= int64(bk.b)-int64(windowBuckets); w++ {
-			win -= kept[wi]
+			win = AddCredits(win, -kept[wi])
 			if wi++; wi == windowBuckets {
 				wi = 0
 			}
@@ -466,9 +466,9 @@ func (r *burnRing) judge(from, now int64) (rated int64, newest step, typical flo
 		if ki++; ki == windowBuckets {
 			ki = 0
 		}
-		win += k
+		win = AddCredits(win, k)
 		if int64(bk.b) >= fromB {
-			rated += k
+			rated = AddCredits(rated, k)
 			ev.add(bk, bk.n-uint32(min(stepN, uint64(bk.n))), k)
 		}
 	}
@@ -545,7 +545,7 @@ func (r *burnRing) spread(from, to, credits int64) {
 		r.add(to, credits, 0)
 	} else {
 		span := float64(to - from)
-		share := func(at int64) int64 { return int64(float64(credits)*float64(at-from)/span + 0.5) }
+		share := func(at int64) int64 { return RoundCredits(float64(credits) * float64(at-from) / span) } // 2^63 converted to MinInt64
 		lo := max(from, (to/bucketMs-HistoryBuckets+1)*bucketMs)
 		for b := lo / bucketMs; b <= to/bucketMs; b++ {
 			start, end := max(b*bucketMs, lo), min((b+1)*bucketMs, to)
@@ -564,7 +564,7 @@ func (r *burnRing) sumRange(from, to int64) int64 {
 	}
 	var total int64
 	for i := r.search(from); i < len(r.buckets) && int64(r.buckets[i].b) <= to; i++ {
-		total += r.buckets[i].sum
+		total = AddCredits(total, r.buckets[i].sum)
 	}
 	return total
 }

@@ -92,7 +92,7 @@ func (r *burnRing) putPart(lo, hi int, b int32, c int, n uint64, sum int64) {
 	}
 	if i < hi && ps[i].class() == c {
 		ps[i].cn = uint32(c)<<partCountBits | uint32(min(ps[i].n()+n, partCountMask))
-		ps[i].sum += sum
+		ps[i].sum = AddCredits(ps[i].sum, sum)
 		return
 	}
 	if len(ps) == cap(ps) { // by a quarter, as buckets grow
@@ -151,7 +151,7 @@ func (r *burnRing) partsAdd(x *bucket, credits, top int64) {
 				if ps[i].n() < partCountMask {
 					ps[i].cn++
 				}
-				ps[i].sum += top
+				ps[i].sum = AddCredits(ps[i].sum, top)
 				return
 			}
 			n, sum = n-ps[i].n(), sum-ps[i].sum

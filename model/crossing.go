@@ -98,9 +98,6 @@ const (
 	firedProjectThreshold
 )
 
-// ceilDiv returns ⌈a/b⌉ for a ≥ 0, b > 0.
-func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
-
 // line is one crossing line of a workspace: the bit that records it fired, the
 // credits used at which it is reached, and what the crossing says.
 type line struct {
@@ -126,12 +123,12 @@ func (w *wsState) lines(defaults []int, visit func(ln line)) {
 	st := Assess(s, Usage{Used: w.used, Recharged: w.recharged, RechargedUnreadable: w.rechargedUnreadable}, defaults)
 	if st.HasCap() {
 		for i, t := range st.Thresholds {
-			visit(line{bit: 1 << i, at: ceilDiv(int64(t)*st.Cap, 100), kind: CrossThreshold, th: t,
+			visit(line{bit: 1 << i, at: thresholdAt(st.Cap, t), kind: CrossThreshold, th: t,
 				of: st.Cap, cap: st.CapKind, level: lineLevel(s, &st, i)})
 		}
 	}
 	if s.Allocation > 0 && w.rechargedUnreadable == "" {
-		cap := s.Allocation + w.recharged
+		cap := AddCredits(s.Allocation, w.recharged) // Assess's cap: a recharged counter near 2^63 saturates it
 		visit(line{bit: firedExhausted, at: cap, kind: CrossExhausted, of: cap, level: LevelExhausted})
 	}
 	if s.UsageLimit > 0 {
@@ -179,7 +176,7 @@ func (p *projState) lines(th []int, visit func(ln line)) {
 	b := p.budget
 	if b.Limit > 0 {
 		for i, t := range th {
-			visit(line{bit: firedProjectThreshold << i, at: ceilDiv(int64(t)*b.Limit, 100), kind: CrossThreshold, th: t,
+			visit(line{bit: firedProjectThreshold << i, at: thresholdAt(b.Limit, t), kind: CrossThreshold, th: t,
 				of: b.Limit, cap: CapLimit, level: thresholdLevel(i+1, len(th))})
 		}
 		visit(line{bit: firedProjectLimit, at: b.Limit, kind: CrossProjectLimit, of: b.Limit, level: LevelExhausted})

@@ -294,7 +294,9 @@ func (f Forecast) recharge(hoursLeft float64) Forecast {
 	if float64(toNext) < need || toNext == 0 {
 		f.RechargeDue = true
 		f.NextRechargeIn = time.Duration(float64(toNext) / f.BurnPerHour * float64(time.Hour))
-		f.RechargesLeft = int64((need-float64(toNext))/float64(f.RechargeAmount)) + 1
+		// saturated: a burn of 10^18/h (a heal's spread of a counter near 2^63)
+		// converted past int64 to "~-9,223,… top-ups"
+		f.RechargesLeft = AddCredits(RoundCredits(math.Floor((need-float64(toNext))/float64(f.RechargeAmount))), 1)
 	}
 	return f
 }

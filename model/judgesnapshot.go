@@ -308,7 +308,7 @@ func RefusalUndecided(s *Snapshot) map[string]int64 {
 	if len(credit) > 0 || len(s.RechargedUnreadable) > 0 {
 		for f, n := range s.Refused {
 			if ws, _, code, ok := SplitRefusedField(f); ok && ClassOf(code) == RefusedCredits && credited(ws) {
-				fact(ws).Refused += n
+				fact(ws).Refused = AddCredits(fact(ws).Refused, n)
 			}
 		}
 	}

@@ -433,7 +433,7 @@ func (p *projState) add(endpoint string, credits int64) {
 		return strings.Compare(e.name, name)
 	})
 	if found {
-		p.endpoints[i].credits += credits
+		p.endpoints[i].credits = AddCredits(p.endpoints[i].credits, credits)
 		return
 	}
 	p.endpoints = slices.Insert(p.endpoints, i, endpointCredit{strings.Clone(endpoint), credits})
@@ -452,7 +452,7 @@ func (s *Snapshot) foldProjects(get func(name string) *wsState) {
 			continue
 		}
 		p := get(ws).project(project)
-		p.used += n
+		p.used = AddCredits(p.used, n)
 		p.add(endpoint, n)
 	}
 	for f, n := range s.Refused {
@@ -465,8 +465,8 @@ func (s *Snapshot) foldProjects(get func(name string) *wsState) {
 		if p.refused == nil {
 			p.refused = make(map[string]int64, 2)
 		}
-		p.refused[code] += n
-		w.refused[ClassOf(code)] += n
+		p.refused[code] = AddCredits(p.refused[code], n)
+		w.refused[ClassOf(code)] = AddCredits(w.refused[ClassOf(code)], n)
 	}
 	for key, b := range s.Budgets {
 		ws, project, ok := SplitProjectKey(key)
@@ -515,14 +515,14 @@ func (l *Ledger) Apply(e *Event) {
 		w.lastTS = at
 	}
 	if e.Kind == KindRecharge {
-		w.recharged += e.Credits
+		w.recharged = AddCredits(w.recharged, e.Credits)
 		w.outEntryApplied(OutCredited, 0) // a dated credit, newer than every 402 before it
 		l.judgeOut(w)
 		w.arm(l.defaults)
 		l.rerank(w)
 		return
 	}
-	w.used += e.Credits
+	w.used = AddCredits(w.used, e.Credits) // saturated: Redis refuses the HINCRBY past 2^63−1, the entry is written
 	p := w.project(e.Project)
 	switch {
 	case l.usedByPending:
@@ -532,7 +532,7 @@ func (l *Ledger) Apply(e *Event) {
 			endpoint: strings.Clone(e.Endpoint), credits: e.Credits, ts: at})
 	case l.usedByAt == "" || e.ID == "" || CompareStreamIDs(e.ID, l.usedByAt) > 0:
 		l.usedByAt = ""
-		p.used += e.Credits
+		p.used = AddCredits(p.used, e.Credits)
 		p.add(e.Endpoint, e.Credits)
 		l.addEndpoint(e.Endpoint, e.Credits)
 	}
@@ -586,7 +586,7 @@ func (l *Ledger) addEndpoint(endpoint string, credits int64) {
 	if _, ok := l.endpointsAll[endpoint]; !ok {
 		endpoint = strings.Clone(endpoint)
 	}
-	l.endpointsAll[endpoint] += credits
+	l.endpointsAll[endpoint] = AddCredits(l.endpointsAll[endpoint], credits)
 }
 
 func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
@@ -602,11 +602,11 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 	if _, ok := p.refused[e.Code]; !ok {
 		p.refused[strings.Clone(e.Code)] = 0
 	}
-	p.refused[e.Code]++
+	p.refused[e.Code] = AddCredits(p.refused[e.Code], 1) // a counter: saturated as credits are
 	p.setRefusing(e.Code, true)
 	class := ClassOf(e.Code)
-	w.refused[class]++
-	l.refusedAll[class]++
+	w.refused[class] = AddCredits(w.refused[class], 1)
+	l.refusedAll[class] = AddCredits(l.refusedAll[class], 1)
 	by := refusedBy(w, p, class)
 	if class == RefusedCredits {
 		// OUT until credits are added (the OUT rule); a limit's 402 is
@@ -939,12 +939,12 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 		l.settle(w, o, samePeriod, heal, &unapplied, s.Drift, now)
 		w.markPassed(l.defaults)
 		for i, n := range w.refused {
-			l.refusedAll[i] += n
+			l.refusedAll[i] = AddCredits(l.refusedAll[i], n)
 		}
 		for _, p := range w.projects {
 			p.markPassed(w.settings.Thresholds(l.defaults))
 			for _, ec := range p.endpoints {
-				l.endpointsAll[ec.name] += ec.credits
+				l.endpointsAll[ec.name] = AddCredits(l.endpointsAll[ec.name], ec.credits)
 			}
 		}
 		w.key, w.ranked = l.rankKeyOf(w), true
@@ -1031,7 +1031,7 @@ func (l *Ledger) SeedUsedBy(usedBy map[string]int64, at string) {
 		}
 		touched[w] = true
 		p := w.project(project)
-		p.used += n
+		p.used = AddCredits(p.used, n)
 		p.add(endpoint, n)
 		l.addEndpoint(endpoint, n)
 	}
@@ -1046,7 +1046,7 @@ func (l *Ledger) SeedUsedBy(usedBy map[string]int64, at string) {
 		}
 		w := l.workspace(c.ws)
 		p := w.project(c.project)
-		p.used += c.credits
+		p.used = AddCredits(p.used, c.credits)
 		p.add(c.endpoint, c.credits)
 		l.addEndpoint(c.endpoint, c.credits)
 		if p.used >= p.nextAt {

@@ -157,7 +157,7 @@ func (l *Ledger) Endpoints(ws string) []EndpointTotal {
 	if w := l.ws[ws]; w != nil {
 		for _, p := range w.projects {
 			for _, ec := range p.endpoints {
-				sums[ec.name] += ec.credits
+				sums[ec.name] = AddCredits(sums[ec.name], ec.credits)
 			}
 		}
 	}
@@ -365,7 +365,7 @@ func (l *Ledger) eachLimited(w *wsState, f func(p *projState, st Status)) {
 func (p *projState) summary(st Status) ProjectSummary {
 	ps := ProjectSummary{Name: p.name, Used: p.used, Budget: p.budget, HasBudget: p.hasBudget, Status: st}
 	for code, n := range p.refused {
-		ps.Refused[ClassOf(code)] += n
+		ps.Refused[ClassOf(code)] = AddCredits(ps.Refused[ClassOf(code)], n)
 	}
 	return ps
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"math/bits"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -30,7 +31,7 @@ func gaugeBar(width int, used, cap, limit int64, thresholds []int, fill lipgloss
 		return ""
 	}
 	cells := make([]rune, width)
-	filled := int(min(used, cap) * int64(width) / cap)
+	filled := cellsOf(used, cap, width)
 	if used > 0 && filled == 0 {
 		filled = 1 // any use shows
 	}
@@ -57,11 +58,28 @@ func gaugeBar(width int, used, cap, limit int64, thresholds []int, fill lipgloss
 		}
 	}
 	if limit > 0 && limit < cap {
-		cells[min(int(limit*int64(width)/cap), width-1)] = limitRune
+		cells[min(cellsOf(limit, cap, width), width-1)] = limitRune
 	}
 	// Two styled runs: the used part in the level's colour, the rest dim.
 	var b strings.Builder
 	b.WriteString(fill.Render(string(cells[:filled])))
 	b.WriteString(st.BarEmpty.Render(string(cells[filled:])))
 	return b.String()
+}
+
+// cellsOf is the cells of a width-cell bar that n of capCredits fills, the
+// fraction clamped to [0, 1] and the product in 128 bits: min(used, cap)×width
+// wrapped for a counter near 2^63 and a negative used (a wrapped ledger)
+// sliced the bar at [:-92233720368547756], a panic that ended the dashboard
+// (hostile11). capCredits > 0.
+func cellsOf(n, capCredits int64, width int) int {
+	if n <= 0 || width <= 0 {
+		return 0
+	}
+	if n >= capCredits {
+		return width
+	}
+	hi, lo := bits.Mul64(uint64(n), uint64(width)) // hi < capCredits: n < capCredits
+	q, _ := bits.Div64(hi, lo, uint64(capCredits))
+	return int(q)
 }

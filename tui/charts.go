@@ -218,7 +218,7 @@ func usedBy(l *model.Ledger, ws string) int64 {
 	}
 	var n int64
 	for _, s := range l.Summaries(nil) {
-		n += s.Used
+		n = model.AddCredits(n, s.Used) // a sum of counters: saturated, never wrapped
 	}
 	return n
 }

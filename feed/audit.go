@@ -218,11 +218,11 @@ func (t *tally) add(e *model.Event, p model.Period) {
 	w := t.get(e.Workspace)
 	shard := DigestShard(e.Workspace)
 	if e.Kind == model.KindRecharge {
-		w.recharged += e.Credits
+		w.recharged = model.AddCredits(w.recharged, e.Credits) // saturated as the ledger counts
 		t.sums.recharged[shard] += e.Credits
 		return
 	}
-	w.used += e.Credits
+	w.used = model.AddCredits(w.used, e.Credits)
 	t.sums.used[shard] += e.Credits
 	switch {
 	case t.usedByPending:
@@ -616,12 +616,12 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 		}
 		if e.Kind == model.KindRecharge {
 			if in(1, e.Workspace, e.ID) {
-				w.recharged += e.Credits
+				w.recharged = model.AddCredits(w.recharged, e.Credits)
 			}
 			continue
 		}
 		if in(0, e.Workspace, e.ID) {
-			w.used += e.Credits
+			w.used = model.AddCredits(w.used, e.Credits)
 		}
 		if usedByAt == "" || model.CompareStreamIDs(e.ID, usedByAt) > 0 {
 			usedByAt = ""

@@ -335,7 +335,7 @@ func (d *Detail) forecastLine(f model.Forecast, project bool) string {
 		}
 		fr += " · " + st.Bad.Render(held)
 	case f.Reached && f.Remaining > 0 && float64(f.Remaining) < f.TypicalCharge:
-		fr += " · " + st.Bad.Render(fmt.Sprintf("reached: %s left cannot cover one typical charge (%s)", credits(f.Remaining), credits(int64(f.TypicalCharge+0.5))))
+		fr += " · " + st.Bad.Render(fmt.Sprintf("reached: %s left cannot cover one typical charge (%s)", credits(f.Remaining), credits(model.RoundCredits(f.TypicalCharge))))
 	case f.RunsOut && f.AfterRecharges:
 		fr += " · " + st.Bad.Render(model.RechargeWords(f))
 	case f.RunsOut && f.RunsOutIn == 0 && project:

@@ -247,7 +247,7 @@ func (h Header) View() string {
 		if d.Err != nil {
 			parts = append(parts, headerPart{text: st.Warn.Render("drift: GET /usage failed"), prio: 4})
 		} else {
-			diff := d.APIUsed - d.Tracked
+			diff := model.AddCredits(d.APIUsed, -d.Tracked) // Tracked is a sum of counters, saturated: no wrap
 			s := "drift " + credits(diff)
 			if diff > 0 {
 				s = "drift +" + credits(diff)

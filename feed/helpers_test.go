@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
 
@@ -358,4 +360,22 @@ func midPeriodBy(t testing.TB, c redis.UniversalClient, opt StoreOptions) model.
 		t.Fatal(err)
 	}
 	return rule
+}
+
+// replicaPair starts two redis-servers for t (REPLICAOF needs real ones: t
+// is skipped where there is none, failed under feedtest.RequireEnv) and
+// returns them with makeReplica, which makes the second a replica of the
+// first (REPLICAOF the first's host and port) when the test calls it: a
+// full sync then replaces every key of the second, whose run id stays.
+func replicaPair(t *testing.T) (master, replica *feedtest.Server, makeReplica func()) {
+	t.Helper()
+	master = feedtest.StartReal(t, "REPLICAOF needs redis-server (CI requires it)")
+	replica = feedtest.StartReal(t, "REPLICAOF needs redis-server (CI requires it)")
+	return master, replica, func() {
+		t.Helper()
+		host, port, _ := net.SplitHostPort(master.Addr)
+		if err := replica.Client().Do(context.Background(), "REPLICAOF", host, port).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

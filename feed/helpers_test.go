@@ -379,3 +379,23 @@ func replicaPair(t *testing.T) (master, replica *feedtest.Server, makeReplica fu
 		}
 	}
 }
+
+// tokyoFallback is an instant ts where the period rule meant, start day 15
+// in Asia/Tokyo, and model.PeriodFallback (calendar months in UTC) differ:
+// the 14th, 23:30 in Tokyo, of a month m ahead of now. meantKey is the
+// rule's period there (m-1), fallbackKey the fallback's (m).
+func tokyoFallback(t *testing.T) (ts time.Time, fallbackKey, meantKey string) {
+	t.Helper()
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := futureMonth()
+	ts = time.Date(m.Year(), m.Month(), 14, 23, 30, 0, 0, tokyo)
+	fallbackKey = model.PeriodFallback.At(ts).Key
+	meantKey = time.Date(m.Year(), m.Month()-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+	if fallbackKey == meantKey {
+		t.Fatalf("fallback %s, meant %s: the instant tells nothing", fallbackKey, meantKey)
+	}
+	return ts, fallbackKey, meantKey
+}

@@ -146,15 +146,19 @@ func runProxy(cmd *cobra.Command, rf *redisFlags, pf *proxyFlags) error {
 	}
 	defer rdb.Close()
 
-	pub := feed.NewPublisher(rdb, feed.PublisherOptions{Prefix: rf.prefix, RetryFor: 2 * time.Second})
+	// one PeriodLog for the tracking and the pre-flight: an unreadable period
+	// config is said once, whichever reads it first
+	plog := feed.NewPeriodLog(log, "usage events are recorded, and budgets read, in this period")
+	pub := feed.NewPublisher(rdb, feed.PublisherOptions{Prefix: rf.prefix, RetryFor: 2 * time.Second, PeriodLog: plog})
 	q := proxy.NewQueue(pub, proxy.QueueOptions{Capacity: pf.trackQueue, Log: log})
 	qctx, stopQueue := context.WithCancel(context.Background())
 	defer stopQueue()
 	q.Run(qctx)
 	cfg := proxy.Config{Upstream: up.String(), Workspace: pf.workspace, Keys: keys, Queue: q,
-		MaxBody: pf.maxBody, UpstreamTimeout: pf.upstreamTimeout, DrainTimeout: pf.drainTimeout, BudgetCache: pf.budgetCache, JobPoll: pf.jobPoll, Log: log}
+		MaxBody: pf.maxBody, UpstreamTimeout: pf.upstreamTimeout, DrainTimeout: pf.drainTimeout, BudgetCache: pf.budgetCache, JobPoll: pf.jobPoll, Log: log,
+		PeriodUnreadable: plog.Unreadable}
 	if !pf.noPreflight {
-		cfg.Budgets = feed.NewBalances(rdb, feed.StoreOptions{Prefix: rf.prefix})
+		cfg.Budgets = feed.NewBalances(rdb, feed.StoreOptions{Prefix: rf.prefix, PeriodLog: plog})
 	}
 	px, err := proxy.New(cfg)
 	if err != nil {

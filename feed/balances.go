@@ -26,8 +26,15 @@ func NewBalances(c redis.UniversalClient, opt StoreOptions) *Balances {
 	opt.fill()
 	keys := Keys{Prefix: opt.Prefix}
 	return &Balances{c: c, keys: keys, now: opt.Now,
-		periods: &periodCache{c: c, keys: keys, refresh: time.Minute, now: opt.Now}}
+		periods: &periodCache{c: c, keys: keys, refresh: time.Minute, now: opt.Now, said: opt.PeriodLog}}
 }
+
+// PeriodUnreadable says why the billing-period config last read cannot be
+// read (a *model.PeriodConfigError, sanitised); nil when it can or is
+// absent. The counters read meanwhile are those of the period
+// model.PeriodFallback gives (calendar months in UTC), where every producer
+// writes then.
+func (b *Balances) PeriodUnreadable() error { return b.periods.unreadable() }
 
 // Remaining reads the workspace's credits used and recharged this period and its
 // settings in one MULTI/EXEC and judges them with model.Assess. known is false

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
 
@@ -358,4 +360,42 @@ func midPeriodBy(t testing.TB, c redis.UniversalClient, opt StoreOptions) model.
 		t.Fatal(err)
 	}
 	return rule
+}
+
+// replicaPair starts two redis-servers for t (REPLICAOF needs real ones: t
+// is skipped where there is none, failed under feedtest.RequireEnv) and
+// returns them with makeReplica, which makes the second a replica of the
+// first (REPLICAOF the first's host and port) when the test calls it: a
+// full sync then replaces every key of the second, whose run id stays.
+func replicaPair(t *testing.T) (master, replica *feedtest.Server, makeReplica func()) {
+	t.Helper()
+	master = feedtest.StartReal(t, "REPLICAOF needs redis-server (CI requires it)")
+	replica = feedtest.StartReal(t, "REPLICAOF needs redis-server (CI requires it)")
+	return master, replica, func() {
+		t.Helper()
+		host, port, _ := net.SplitHostPort(master.Addr)
+		if err := replica.Client().Do(context.Background(), "REPLICAOF", host, port).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tokyoFallback is an instant ts where the period rule meant, start day 15
+// in Asia/Tokyo, and model.PeriodFallback (calendar months in UTC) differ:
+// the 14th, 23:30 in Tokyo, of a month m ahead of now. meantKey is the
+// rule's period there (m-1), fallbackKey the fallback's (m).
+func tokyoFallback(t *testing.T) (ts time.Time, fallbackKey, meantKey string) {
+	t.Helper()
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := futureMonth()
+	ts = time.Date(m.Year(), m.Month(), 14, 23, 30, 0, 0, tokyo)
+	fallbackKey = model.PeriodFallback.At(ts).Key
+	meantKey = time.Date(m.Year(), m.Month()-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+	if fallbackKey == meantKey {
+		t.Fatalf("fallback %s, meant %s: the instant tells nothing", fallbackKey, meantKey)
+	}
+	return ts, fallbackKey, meantKey
 }

@@ -20,6 +20,9 @@ type periodCache struct {
 	keys    Keys
 	refresh time.Duration
 	now     func() time.Time
+	// said, when set, says in the producer's log when the stored value
+	// becomes unreadable or readable again (once per change).
+	said *PeriodLog
 
 	mu      sync.Mutex
 	rule    model.PeriodRule
@@ -53,6 +56,7 @@ func (pc *periodCache) get(ctx context.Context) (model.PeriodRule, error) {
 	pc.mu.Lock()
 	pc.rule, pc.have, pc.fetched, pc.bad = rule, true, now, bad
 	pc.mu.Unlock()
+	pc.said.judged(raw, rule, bad, now)
 	return rule, nil
 }
 

@@ -22,16 +22,7 @@ func TestAProducerWritesIntoTheFallbackPeriodWhenTheConfigIsUnreadable(t *testin
 	c := srv.Client()
 	ctx := context.Background()
 	keys := Keys{}
-	tokyo, _ := time.LoadLocation("Asia/Tokyo")
-	m := futureMonth()
-	// the 14th, 23:30 in Tokyo: period m-1 by the rule meant (start day 15,
-	// Tokyo), period m by calendar months in UTC
-	ts := time.Date(m.Year(), m.Month(), 14, 23, 30, 0, 0, tokyo)
-	fallbackKey := model.PeriodFallback.At(ts).Key
-	meantKey := time.Date(m.Year(), m.Month()-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
-	if fallbackKey == meantKey {
-		t.Fatalf("fallback %s, meant %s: the instant tells nothing", fallbackKey, meantKey)
-	}
+	ts, fallbackKey, meantKey := tokyoFallback(t)
 	for _, raw := range []string{`{"start_day":99,"tz":"Asia/Tokyo"}`, `{"start_day":15,"tz":"Asia/Tokio"}`, `not json`} {
 		if err := c.FlushDB(ctx).Err(); err != nil {
 			t.Fatal(err)

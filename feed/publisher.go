@@ -135,6 +135,11 @@ type PublisherOptions struct {
 	Backoff *Backoff
 	// PeriodRefresh is how often the billing-period config is re-read (1 min).
 	PeriodRefresh time.Duration
+	// PeriodLog, when set, says in the producer's log when the stored
+	// billing-period config cannot be read (events then land in
+	// model.PeriodFallback's periods) and when it can again, once per change
+	// of the stored value; nil says nothing (PeriodUnreadable still tells).
+	PeriodLog *PeriodLog
 	// ChunkSize is how many events of a batch share one MULTI/EXEC (256).
 	ChunkSize int
 	// IDs, when set, writes each entry's stream id from its ts (ClockIDs: the
@@ -216,7 +221,7 @@ func NewPublisher(c redis.UniversalClient, opt PublisherOptions) *Publisher {
 	p := &Publisher{
 		c: c, keys: keys, maxLen: opt.MaxLen, now: opt.Now, id: opt.ID,
 		retry: opt.RetryFor, backoff: opt.Backoff, chunk: opt.ChunkSize,
-		periods: &periodCache{c: c, keys: keys, refresh: opt.PeriodRefresh, now: opt.Now},
+		periods: &periodCache{c: c, keys: keys, refresh: opt.PeriodRefresh, now: opt.Now, said: opt.PeriodLog},
 		ids:     opt.IDs,
 		lanes:   make(chan *lane, opt.Lanes),
 	}

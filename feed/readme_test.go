@@ -50,6 +50,40 @@ func pythonWithRedis() string {
 	return ""
 }
 
+// readmePython returns a Python that can import redis-py and the README's
+// Python block; without such a Python t is skipped, or failed (what cannot
+// be run said) under feedtest.RequireEnv as CI sets it.
+func readmePython(t *testing.T, what string) (py, code string) {
+	t.Helper()
+	if py = pythonWithRedis(); py == "" {
+		if os.Getenv(feedtest.RequireEnv) == "1" {
+			t.Fatal("no python3 with redis-py (apt-get install python3-redis): " + what)
+		}
+		t.Skip("no python3 with redis-py")
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return py, readmeBlock(t, string(raw), "python")
+}
+
+// runPython runs script with REDIS_URL set to url and returns what it
+// printed on stdout and on stderr, failing t when it fails.
+func runPython(t *testing.T, py, script, url string) (stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(py, "-")
+	cmd.Stdin = strings.NewReader(script)
+	cmd.Env = append(os.Environ(), "REDIS_URL="+url)
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python: %v\n%s%s", err, out, errOut.String())
+	}
+	return string(out), errOut.String()
+}
+
 // TestREADMEExamplesProduceWhatTheSubscriberCounts runs the README's Python and
 // redis-cli producers against a real server while a subscriber follows: the
 // subscriber must count exactly their credits, and the Redis counters must agree.
@@ -212,18 +246,7 @@ func TestREADMEPythonPeriodMatchesGo(t *testing.T) {
 // either side of a skipped midnight, a repeated one, and a clock going back
 // past it. One Python process; the period config is set in Redis per case.
 func TestREADMEPythonPeriodMatchesGoAtMidnightDSTChanges(t *testing.T) {
-	py := pythonWithRedis()
-	if py == "" {
-		if os.Getenv(feedtest.RequireEnv) == "1" {
-			t.Fatal("no python3 with redis-py (apt-get install python3-redis): the README's period_of cannot be run")
-		}
-		t.Skip("no python3 with redis-py")
-	}
-	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pyCode := readmeBlock(t, string(raw), "python")
+	py, pyCode := readmePython(t, "the README's period_of cannot be run")
 	changes, err := modeltest.MidnightChanges(2000, 2040)
 	if err != nil {
 		t.Fatal(err)
@@ -321,18 +344,7 @@ var unreadablePeriodConfigs = []struct{ why, raw string }{
 // of unusual forms (keys in another case, unknown keys, whitespace) are read
 // alike too.
 func TestREADMEPythonPeriodMatchesGoOnUnreadableConfigs(t *testing.T) {
-	py := pythonWithRedis()
-	if py == "" {
-		if os.Getenv(feedtest.RequireEnv) == "1" {
-			t.Fatal("no python3 with redis-py (apt-get install python3-redis): the README's period_of cannot be run")
-		}
-		t.Skip("no python3 with redis-py")
-	}
-	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pyCode := readmeBlock(t, string(raw), "python")
+	py, pyCode := readmePython(t, "the README's period_of cannot be run")
 	type pcase struct{ why, raw string }
 	cases := []pcase{}
 	for _, c := range unreadablePeriodConfigs {
@@ -376,14 +388,8 @@ func TestREADMEPythonPeriodMatchesGoOnUnreadableConfigs(t *testing.T) {
 	}
 	script.WriteString("]\nfor cfg, stamps in cases:\n    r.hset(f\"{PREFIX}:settings\", \"#period\", cfg)\n    for ts in stamps:\n        k, e = period_of(ts)\n        print(k, e)\n")
 	srv := feedtest.Start(t)
-	cmd := exec.Command(py, "-")
-	cmd.Stdin = strings.NewReader(script.String())
-	cmd.Env = append(os.Environ(), "REDIS_URL="+srv.URL)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, out)
-	}
-	got := strings.Split(strings.TrimSpace(string(out)), "\n")
+	out, stderr := runPython(t, py, script.String(), srv.URL)
+	got := strings.Split(strings.TrimSpace(out), "\n")
 	if len(got) != len(want) {
 		t.Fatalf("%d lines from Python, want %d:\n%s", len(got), len(want), out)
 	}
@@ -391,5 +397,84 @@ func TestREADMEPythonPeriodMatchesGoOnUnreadableConfigs(t *testing.T) {
 		if c := cases[i/len(stamps)]; got[i] != want[i] {
 			t.Errorf("%s (%q): at %s Python says %q, Go %q", c.why, c.raw, stamps[i%len(stamps)].Format(time.RFC3339), got[i], want[i])
 		}
+	}
+	// On stderr: one warning per unreadable value (each read 5 times), then
+	// one "readable again" at the first readable one, the readable ones after
+	// it nothing; printable ASCII only (a value holds an escape sequence).
+	said := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(said) != len(unreadablePeriodConfigs)+1 {
+		t.Fatalf("Python said %d lines on stderr, want %d (one per unreadable value, then one readable again):\n%s", len(said), len(unreadablePeriodConfigs)+1, stderr)
+	}
+	for i, line := range said {
+		want := "mavtop producer: warning: period config unreadable ("
+		if i == len(unreadablePeriodConfigs) {
+			want = "mavtop producer: period config readable again"
+		}
+		if !strings.HasPrefix(line, want) || i < len(unreadablePeriodConfigs) && !strings.HasSuffix(line, "calendar months in UTC meanwhile; fix: mavtop budget period --start-day N [--tz ZONE]") {
+			t.Errorf("stderr line %d (%s): %q, want %q…", i+1, cases[min(i, len(cases)-1)].why, line, want)
+		}
+		for _, r := range line {
+			if r < ' ' || r > '~' {
+				t.Errorf("stderr line %d holds %q: %q", i+1, r, line)
+				break
+			}
+		}
+	}
+}
+
+// TestREADMEPythonProducerSaysOnceItFallsBack: the README's Python producer,
+// run while the stored period config cannot be read, records its events into
+// model.PeriodFallback's period (as Go's producers do) and says so on stderr
+// once, not per event; once the config is repaired it says so once and
+// follows the stored rule. Before, it fell back without a word.
+func TestREADMEPythonProducerSaysOnceItFallsBack(t *testing.T) {
+	py, pyCode := readmePython(t, "the README's producer cannot be run")
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	keys := Keys{}
+	broken := "{\"start_day\":15,\"tz\":\"Asia/Tokio\x1b[31m\"}"
+	if err := c.HSet(ctx, keys.Settings(), PeriodSettingsField, broken).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// the README's two events at the real time, then three more at an
+	// instant where the rule meant (start day 15) and the fallback differ
+	now := time.Now()
+	at := time.Date(2027, 3, 3, 12, 0, 0, 0, time.UTC)
+	meant := model.PeriodConfig{StartDay: 15}
+	meantRule, err := meant.Rule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	meantKey, fallbackKey := meantRule.At(at).Key, model.PeriodFallback.At(at).Key
+	if meantKey == fallbackKey {
+		t.Fatalf("meant %s, fallback %s: the instant tells nothing", meantKey, fallbackKey)
+	}
+	script := pyCode + fmt.Sprintf(`
+time.time = lambda: %d
+track("acme", "/responses", 4)
+track("acme", "/responses", 5)
+r.hset(f"{PREFIX}:settings", "#period", '{"start_day":15}')
+track("acme", "/responses", 6)
+track("acme", "/responses", 7)
+`, at.Unix())
+	_, stderr := runPython(t, py, script, srv.URL)
+	said := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(said) != 2 || !strings.HasPrefix(said[0], "mavtop producer: warning: period config unreadable (") ||
+		!strings.Contains(said[0], "calendar months in UTC meanwhile") || !strings.Contains(said[0], `Asia/Tokio\x1b[31m`) ||
+		said[1] != "mavtop producer: period config readable again" {
+		t.Errorf("Python said on stderr:\n%s\nwant one warning for the 4 events under the broken config (the value shown escaped), then one 'readable again'", stderr)
+	}
+	if strings.ContainsRune(stderr, 0x1b) {
+		t.Errorf("stderr holds an escape: %q", stderr)
+	}
+	used := func(key string) string {
+		v, _ := c.HGet(ctx, keys.Used(key), "acme").Result()
+		return v
+	}
+	nowKey := model.PeriodFallback.At(now).Key
+	if used(nowKey) != "120" || used(fallbackKey) != "9" || used(meantKey) != "13" {
+		t.Errorf("used:%s acme %q (want 120, the README's events in the fallback's period), used:%s %q (want 9), used:%s %q (want 13, repaired)",
+			nowKey, used(nowKey), fallbackKey, used(fallbackKey), meantKey, used(meantKey))
 	}
 }

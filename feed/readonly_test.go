@@ -2,12 +2,10 @@ package feed
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"mavtop/feed/feedtest"
 	"mavtop/model"
 )
 
@@ -19,14 +17,10 @@ import (
 // still retried within RetryFor (a failover can promote the replica), the
 // error saying why.
 func TestAWriteToAReplicaSaysREADONLY(t *testing.T) {
-	master := feedtest.StartReal(t, "REPLICAOF needs redis-server (CI requires it)")
-	replica := feedtest.StartReal(t, "REPLICAOF needs redis-server (CI requires it)")
+	_, replica, makeReplica := replicaPair(t)
+	makeReplica()
 	ctx := context.Background()
-	host, port, _ := net.SplitHostPort(master.Addr)
 	c := replica.Client()
-	if err := c.Do(ctx, "REPLICAOF", host, port).Err(); err != nil {
-		t.Fatal(err)
-	}
 	pub := NewPublisher(c, PublisherOptions{RetryFor: 300 * time.Millisecond, Backoff: &Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
 	err := pub.Track(ctx, usage("alpha", "web", "/responses", 5))
 	if err == nil || !strings.Contains(err.Error(), "READONLY You can't write against a read only replica") ||

@@ -2,7 +2,6 @@ package feed
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +22,7 @@ import (
 // a reset (SnapshotMsg.Replaced), counted, and everything derived from the old dataset
 // dropped (the long-running instance shows what a fresh start shows).
 func TestADatasetReplacedUnderTheSameRunIDIsNamed(t *testing.T) {
-	srvA := feedtest.StartReal(t, "REPLICAOF needs redis-server (CI requires it)")
-	srvB := feedtest.StartReal(t, "REPLICAOF needs redis-server (CI requires it)")
+	srvA, srvB, makeReplica := replicaPair(t)
 	a, b := srvA.Client(), srvB.Client()
 	ctx := context.Background()
 	pubA, pubB := NewPublisher(a, PublisherOptions{}), NewPublisher(b, PublisherOptions{})
@@ -54,10 +52,7 @@ func TestADatasetReplacedUnderTheSameRunIDIsNamed(t *testing.T) {
 	long.mu.Unlock()
 	track(pubA, usage("acme", "batch", "/focus-groups", 50))
 
-	host, port, _ := net.SplitHostPort(srvA.Addr)
-	if err := b.Do(ctx, "REPLICAOF", host, port).Err(); err != nil {
-		t.Fatal(err)
-	}
+	makeReplica()
 	tailA, err := a.XRevRangeN(ctx, Keys{}.Stream(), "+", "-", 1).Result()
 	if err != nil || len(tailA) == 0 {
 		t.Fatalf("A's stream tail: %v %v", tailA, err)

@@ -48,6 +48,11 @@ type StoreOptions struct {
 	// (ClockIDs, shared with the publishers of the same stream); nil: Redis's
 	// clock.
 	IDs *ClockIDs
+	// PeriodLog, for Balances: when set, says in the producer's log when the
+	// stored billing-period config cannot be read (the counters of
+	// model.PeriodFallback's period are then the ones read) and when it can
+	// again, once per change of the stored value. The other stores ignore it.
+	PeriodLog *PeriodLog
 }
 
 func (o *StoreOptions) fill() {

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -52,6 +53,8 @@ type rig struct {
 	Base string
 	// stopRun stops the proxy's job follower (Run) and waits for it.
 	stopRun func()
+	// log is what the proxy logged, with rigOptions.periodLog.
+	log *feedtest.LogBuffer
 }
 
 type rigOptions struct {
@@ -60,6 +63,9 @@ type rigOptions struct {
 	noPreflight bool
 	budgetCache time.Duration
 	jobPoll     time.Duration
+	// periodLog wires a feed.PeriodLog into the tracking and the pre-flight
+	// as `mavtop proxy` does, logging to rig.log.
+	periodLog bool
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -74,14 +80,24 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	t.Cleanup(r.up.Close)
 	r.redis = feedtest.Start(t)
 	r.rc = r.redis.Client()
-	pub := feed.NewPublisher(r.rc, feed.PublisherOptions{Now: r.clock.Now, RetryFor: time.Second})
-	r.q = proxy.NewQueue(pub, proxy.QueueOptions{})
+	var plog *feed.PeriodLog
+	var log *slog.Logger
+	if o.periodLog {
+		r.log = &feedtest.LogBuffer{}
+		log = slog.New(slog.NewTextHandler(r.log, nil))
+		plog = feed.NewPeriodLog(log, "usage events are recorded, and budgets read, in this period")
+	}
+	pub := feed.NewPublisher(r.rc, feed.PublisherOptions{Now: r.clock.Now, RetryFor: time.Second, PeriodLog: plog})
+	r.q = proxy.NewQueue(pub, proxy.QueueOptions{Log: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.q.Run(ctx)
 	t.Cleanup(func() { cancel(); r.q.Wait() })
-	cfg := proxy.Config{Upstream: r.up.URL + sandbox.BasePath, Keys: o.keys, Queue: r.q, Now: r.clock.Now, BudgetCache: o.budgetCache, JobPoll: o.jobPoll}
+	cfg := proxy.Config{Upstream: r.up.URL + sandbox.BasePath, Keys: o.keys, Queue: r.q, Now: r.clock.Now, BudgetCache: o.budgetCache, JobPoll: o.jobPoll, Log: log}
+	if plog != nil {
+		cfg.PeriodUnreadable = plog.Unreadable
+	}
 	if !o.noPreflight {
-		cfg.Budgets = feed.NewBalances(r.rc, feed.StoreOptions{Now: r.clock.Now})
+		cfg.Budgets = feed.NewBalances(r.rc, feed.StoreOptions{Now: r.clock.Now, PeriodLog: plog})
 	}
 	px, err := proxy.New(cfg)
 	if err != nil {

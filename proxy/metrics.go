@@ -24,7 +24,7 @@ type metrics struct {
 	jobPolls     prometheus.Counter
 }
 
-func newMetrics(q *Queue, pending func() int) *metrics {
+func newMetrics(q *Queue, pending func() int, periodUnreadable func() string) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -91,6 +91,16 @@ func newMetrics(q *Queue, pending func() int) *metrics {
 		counter("mavtop_proxy_tracking_unknown_total", "Usage events whose write Redis could neither confirm nor deny.",
 			func() float64 { return float64(q.unknown.Load()) }),
 	)
+	if periodUnreadable != nil {
+		m.reg.MustRegister(gauge("mavtop_proxy_period_config_unreadable",
+			"1 while the stored billing-period config (the settings hash's #period field) the proxy read last cannot be read: its usage events are recorded, and its budgets read, in calendar months in UTC meanwhile (the fallback every mavtop judges by); said once in the log. 0 when it can be read or is absent.",
+			func() float64 {
+				if periodUnreadable() != "" {
+					return 1
+				}
+				return 0
+			}))
+	}
 	return m
 }
 

@@ -101,6 +101,12 @@ type Config struct {
 	Now func() time.Time
 	// Log receives upstream errors, refusals and skipped checks; never a key.
 	Log *slog.Logger
+	// PeriodUnreadable, when set, says why the stored billing-period config
+	// the proxy's tracking or pre-flight read last cannot be read ("" when it
+	// can): /metrics' mavtop_proxy_period_config_unreadable. The
+	// (*feed.PeriodLog).Unreadable that the Queue's publisher and the
+	// Budgets share is one; it also says it in the log, once per change.
+	PeriodUnreadable func() string
 }
 
 // Proxy is the http.Handler of `mavtop proxy`: the API paths under the upstream's
@@ -166,7 +172,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg, up: up, base: strings.TrimSuffix(up.Path, "/"), log: cfg.Log,
 		jobs: jobs{m: map[string]*pendingJob{}}}
-	p.m = newMetrics(cfg.Queue, p.PendingJobs)
+	p.m = newMetrics(cfg.Queue, p.PendingJobs, cfg.PeriodUnreadable)
 	if cfg.BudgetCache > 0 {
 		p.budgets = &budgetCache{ttl: cfg.BudgetCache}
 	}

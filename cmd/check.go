@@ -561,7 +561,7 @@ prints exactly one JSON object with "status" and "reason".`,
 			defer cancel()
 			// RESP2: the counters and settings come as flat lists, read
 			// without a map of each hash (feed.ReadWorkspaceSnapshot)
-			c, err := rf.connectProtocol(ctx, 2)
+			c, err := rf.connectWith(ctx, feed.ConnectOptions{Protocol: 2, OneShot: true})
 			if err != nil {
 				if errors.Is(err, errNoRedis) {
 					return err

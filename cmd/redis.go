@@ -59,22 +59,21 @@ func (f *redisFlags) keys() feed.Keys { return feed.Keys{Prefix: f.prefix} }
 // connect connects and pings, failing fast (no retry storm): errNoRedis when
 // nothing is configured, else the connection error.
 func (f *redisFlags) connect(ctx context.Context) (redis.UniversalClient, error) {
-	return f.connectProtocol(ctx, 0)
+	return f.connectWith(ctx, feed.ConnectOptions{})
 }
 
-// connectProtocol is connect speaking RESP version protocol (0: go-redis's
-// default; see feed.ConnectOptions.Protocol).
-func (f *redisFlags) connectProtocol(ctx context.Context, protocol int) (redis.UniversalClient, error) {
+// connectWith is connect with the options of o the flags do not set
+// (Protocol, OneShot; see feed.ConnectOptions).
+func (f *redisFlags) connectWith(ctx context.Context, o feed.ConnectOptions) (redis.UniversalClient, error) {
 	url := f.redisURL()
 	if url == "" {
 		return nil, errNoRedis
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	return feed.Connect(ctx, feed.ConnectOptions{
-		URL: url, SentinelMaster: f.sentinelMaster,
-		DialTimeout: min(f.timeout, 2*time.Second), ReadTimeout: f.timeout, MaxRetries: -1, Protocol: protocol,
-	})
+	o.URL, o.SentinelMaster = url, f.sentinelMaster
+	o.DialTimeout, o.ReadTimeout, o.MaxRetries = min(f.timeout, 2*time.Second), f.timeout, -1
+	return feed.Connect(ctx, o)
 }
 
 // sourceFlags say where usage is read from: the stream contract, the seed's

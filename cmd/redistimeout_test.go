@@ -7,11 +7,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"mavtop/feed"
 	"mavtop/feed/feedtest"
 )
 
 // TestRedisTimeoutBoundsEachReply: every one-shot command connects through
-// redisFlags.connectProtocol (budget, alerts, check, emit, proxy, sandbox),
+// redisFlags.connectWith (budget, alerts, check, emit, proxy, sandbox),
 // and --redis-timeout is the wait for each reply there, not go-redis's 5 s
 // default: budget show at 100k workspaces failed with "i/o timeout" after
 // ~5 s even with --redis-timeout 60s (hunt16), a reply that took longer.
@@ -21,7 +22,7 @@ func TestRedisTimeoutBoundsEachReply(t *testing.T) {
 	for _, timeout := range []time.Duration{300 * time.Millisecond, 60 * time.Second} {
 		for _, protocol := range []int{0, 2} {
 			rf := redisFlags{url: url, timeout: timeout}
-			c, err := rf.connectProtocol(context.Background(), protocol)
+			c, err := rf.connectWith(context.Background(), feed.ConnectOptions{Protocol: protocol})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,6 +42,12 @@ type ConnectOptions struct {
 	// the server has it). 2 makes a hash's HGETALL reply a flat array, which
 	// ReadWorkspaceSnapshot reads without building a map of it.
 	Protocol int
+	// OneShot is a client for one command's few reads (mavtop check): its
+	// pipelines and MULTIs share the one connection its commands use, instead
+	// of go-redis's dedicated pipeline pool (v9.23: PipelinePoolSize), which
+	// dialled a second connection for the first MULTI (a connect, HELLO and
+	// CLIENT SETINFO more, and 256 KiB of buffers), used once.
+	OneShot bool
 }
 
 // NewClient builds a go-redis UniversalClient for opt without contacting Redis:
@@ -99,6 +105,9 @@ func NewClient(opt ConnectOptions) (redis.UniversalClient, error) {
 	}
 	uo.ContextTimeoutEnabled = true
 	uo.Protocol = opt.Protocol
+	if opt.OneShot {
+		uo.PipelinePoolSize = -1 // pipelines on the main pool (go-redis's doc)
+	}
 	return redis.NewUniversalClient(&uo), nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
 	"unsafe"
 )
 
@@ -16,12 +15,12 @@ import (
 // allocated a string for each field and each value (two allocations a
 // workspace a hash, a third of mavtop check's own CPU at 10k workspaces).
 // The strings all yields share the reply's buffer, which nothing writes
-// again.
+// again. go-redis read the reply as RESP (every length it holds was
+// followed), so only its shape is checked here.
 type rawHash []byte
 
-// errRawReply is a reply that is no array of bulk strings (go-redis read it
-// as valid RESP, so only a server answering something else than HGETALL's
-// reply gives it).
+// errRawReply is a reply that is no array of bulk strings: a server that
+// answers HGETALL with something else.
 var errRawReply = errors.New("HGETALL: the reply is no array of strings")
 
 // replyError is an error reply inside EXEC's (the key of another type:
@@ -31,32 +30,30 @@ type replyError string
 func (e replyError) Error() string { return string(e) }
 func (replyError) RedisError()     {}
 
-// pairs is how many fields the reply holds; the error is the server's
-// (replyError) or errRawReply.
-func (r rawHash) pairs() (int, error) {
+// err is the server's error reply (replyError), or errRawReply for a reply
+// that is no array.
+func (r rawHash) err() error {
 	if len(r) > 0 && r[0] == '-' {
 		line, _, _ := bytes.Cut(r[1:], []byte("\r\n"))
-		return 0, replyError(line)
+		return replyError(line)
 	}
-	n, at, ok := r.header('*', 0)
-	if n == -1 { // a nil array: no field
-		n = 0
+	if n, _, ok := r.header('*', 0); !ok || n < -1 || n%2 == 1 { // *-1: a nil array, no field
+		return fmt.Errorf("%w (%.40q)", errRawReply, []byte(r))
 	}
+	return nil
+}
+
+// pairs is how many fields the reply holds (0 for an error reply).
+func (r rawHash) pairs() int {
+	n, _, ok := r.header('*', 0)
 	if !ok || n < 0 || n%2 != 0 {
-		return 0, fmt.Errorf("%w (%.40q)", errRawReply, []byte(r))
+		return 0
 	}
-	for i := 0; i < n; i++ {
-		l, next, ok := r.header('$', at)
-		if !ok || l < 0 || next+l+2 > len(r) {
-			return 0, fmt.Errorf("%w (element %d)", errRawReply, i)
-		}
-		at = next + l + 2
-	}
-	return n / 2, nil
+	return n / 2
 }
 
 // all yields every field and its value, in Redis's order, as strings of the
-// reply's buffer; nothing when the reply is no such array (pairs says why).
+// reply's buffer; it stops at an element that is no bulk string.
 func (r rawHash) all(yield func(field, value string) bool) {
 	n, at, ok := r.header('*', 0)
 	if !ok || n%2 != 0 {
@@ -76,16 +73,28 @@ func (r rawHash) all(yield func(field, value string) bool) {
 	}
 }
 
-// header reads the line at r[at:], kind and a length ("$12\r\n"), and returns
-// the length and where the line's data begins.
+// header reads the line at r[at:]: kind and a length ("$12\r\n", "*-1\r\n"),
+// and returns the length and where the line's data begins.
 func (r rawHash) header(kind byte, at int) (n, next int, ok bool) {
 	if at >= len(r) || r[at] != kind {
 		return 0, 0, false
 	}
-	end := bytes.Index(r[at:], []byte("\r\n"))
-	if end < 0 {
+	i, neg := at+1, false
+	if i < len(r) && r[i] == '-' {
+		i, neg = i+1, true
+	}
+	start := i
+	for ; i < len(r) && r[i] >= '0' && r[i] <= '9'; i++ {
+		n = n*10 + int(r[i]-'0')
+		if n > 1<<40 {
+			return 0, 0, false
+		}
+	}
+	if i == start || i+1 >= len(r) || r[i] != '\r' || r[i+1] != '\n' {
 		return 0, 0, false
 	}
-	n, err := strconv.Atoi(unsafe.String(unsafe.SliceData(r[at+1:]), end-1))
-	return n, at + end + 2, err == nil
+	if neg {
+		n = -n
+	}
+	return n, i + 2, true
 }

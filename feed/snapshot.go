@@ -596,8 +596,7 @@ func (h hashRead) err() error {
 		if err := h.flat.Err(); err != nil {
 			return err
 		}
-		_, err := rawHash(h.flat.Val()).pairs()
-		return err
+		return rawHash(h.flat.Val()).err()
 	}
 	return nil
 }
@@ -608,8 +607,7 @@ func (h hashRead) len() int {
 		return len(h.m.Val())
 	}
 	if h.flat != nil {
-		n, _ := rawHash(h.flat.Val()).pairs()
-		return n
+		return rawHash(h.flat.Val()).pairs()
 	}
 	return 0
 }

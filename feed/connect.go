@@ -46,7 +46,10 @@ type ConnectOptions struct {
 	// pipelines and MULTIs share the one connection its commands use, instead
 	// of go-redis's dedicated pipeline pool (v9.23: PipelinePoolSize), which
 	// dialled a second connection for the first MULTI (a connect, HELLO and
-	// CLIENT SETINFO more, and 256 KiB of buffers), used once.
+	// CLIENT SETINFO more, and 256 KiB of buffers), used once. That
+	// connection reads through the pipeline pool's 128 KiB buffer
+	// (redis.DefaultPipelineBufferSize), not go-redis's 32 KiB: a MULTI's
+	// reply at 100k workspaces is ~15 MB, four times the read calls.
 	OneShot bool
 }
 
@@ -107,6 +110,7 @@ func NewClient(opt ConnectOptions) (redis.UniversalClient, error) {
 	uo.Protocol = opt.Protocol
 	if opt.OneShot {
 		uo.PipelinePoolSize = -1 // pipelines on the main pool (go-redis's doc)
+		uo.ReadBufferSize = redis.DefaultPipelineBufferSize
 	}
 	return redis.NewUniversalClient(&uo), nil
 }

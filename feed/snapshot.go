@@ -566,10 +566,11 @@ func isWrongType(err error) bool {
 
 // hashRead is one hash read in a MULTI: as a map (HGETALL into go-redis's
 // map), or flat (the fields and values in Redis's order, on a RESP2
-// connection, where HGETALL's reply is an array), or not read (both nil).
+// connection, where HGETALL's reply is an array; see rawHash), or not read
+// (both nil).
 type hashRead struct {
 	m    *redis.MapStringStringCmd
-	flat *redis.StringSliceCmd
+	flat *redis.RawCmd
 }
 
 // readHash queues HGETALL key on pipe, flat or as a map.
@@ -577,7 +578,7 @@ func readHash(ctx context.Context, pipe redis.Pipeliner, key string, flat bool) 
 	if !flat {
 		return hashRead{m: pipe.HGetAll(ctx, key)}
 	}
-	cmd := redis.NewStringSliceCmd(ctx, "hgetall", key)
+	cmd := redis.NewRawCmd(ctx, "hgetall", key)
 	_ = pipe.Process(ctx, cmd) // queued: its error comes with Exec
 	return hashRead{flat: cmd}
 }
@@ -600,7 +601,10 @@ func (h hashRead) err() error {
 	case h.m != nil:
 		return h.m.Err()
 	case h.flat != nil:
-		return h.flat.Err()
+		if err := h.flat.Err(); err != nil {
+			return err
+		}
+		return rawHash(h.flat.Val()).err()
 	}
 	return nil
 }
@@ -611,7 +615,7 @@ func (h hashRead) len() int {
 		return len(h.m.Val())
 	}
 	if h.flat != nil {
-		return len(h.flat.Val()) / 2
+		return rawHash(h.flat.Val()).pairs()
 	}
 	return 0
 }
@@ -627,12 +631,7 @@ func (h hashRead) all(yield func(field, value string) bool) {
 		return
 	}
 	if h.flat != nil {
-		kv := h.flat.Val()
-		for i := 0; i+1 < len(kv); i += 2 {
-			if !yield(kv[i], kv[i+1]) {
-				return
-			}
-		}
+		rawHash(h.flat.Val()).all(yield)
 	}
 }
 

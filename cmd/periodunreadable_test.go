@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
@@ -187,7 +188,9 @@ func lastHeader(seen string) string {
 // within the audit cadence and stops saying it once repaired, and the period
 // the ledger judges moves from the stored rule to model.PeriodFallback and
 // back. The repair into the fallback's own rule ({"start_day":1}) changes
-// the judgement, not the period: the audit compares the judgement too.
+// the judgement, not the period: the audit compares the judgement too. The
+// alerts pane's note of each break is resolved by its repair (it stayed for
+// as long as the dashboard ran).
 func TestAPeriodConfigBrokenThenRepairedWhileRunning(t *testing.T) {
 	srv := feedtest.Start(t)
 	ctx := context.Background()
@@ -260,7 +263,14 @@ func TestAPeriodConfigBrokenThenRepairedWhileRunning(t *testing.T) {
 			return (st.PeriodUnreadable != "") == step.unreadable
 		})
 	}
+	// the alerts pane: each note resolved with its repair, none left standing
+	tm.Send(tea.WindowSizeMsg{Width: 200, Height: 60}) // room for every notice
 	if err := tm.Quit(); err != nil {
 		t.Fatal(err)
+	}
+	screen := ansi.Strip(tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).View())
+	if n := strings.Count(screen, "resolved: period config unreadable"); n != 2 || strings.Count(screen, "period config unreadable") != n {
+		t.Errorf("repaired twice: the screen holds %d notes 'resolved: period config unreadable' (want 2) and %d unresolved (want 0):\n%s",
+			n, strings.Count(screen, "period config unreadable")-n, screen)
 	}
 }

@@ -369,6 +369,26 @@ func (a *Alerts) AddNotice(lvl model.Level, text string) {
 	a.add(Alert{At: a.at(), Level: lvl, Text: text})
 }
 
+// DropNotice removes the notices (AddNotice's) whose text is text, as a
+// condition they named has ended (a config repaired); false when none is
+// kept. The other alerts and the selection stay.
+func (a *Alerts) DropNotice(text string) bool {
+	text = model.Sanitize(text)
+	if !slices.ContainsFunc(a.list, func(al Alert) bool { return al.key == "" && al.Text == text }) {
+		return false
+	}
+	a.keepSelection(func() {
+		kept := make([]Alert, 0, len(a.list)) // a new slice: copies of the pane share the old
+		for _, al := range a.list {
+			if al.key != "" || al.Text != text {
+				kept = append(kept, al)
+			}
+		}
+		a.list = kept
+	})
+	return true
+}
+
 func (a *Alerts) add(al Alert) {
 	al.Text = model.Sanitize(al.Text) // names and codes come from the stream
 	a.seq++

@@ -119,8 +119,10 @@ type Model struct {
 	// (feed.SnapshotMsg.Rewound): history of an older one may hold lost jobs.
 	rewound uint64
 	// unreadable is the counters and settings a re-read could not use that a
-	// notice named already (each once, not at every re-read).
-	unreadable map[string]bool
+	// notice names now, by what it is about (a settings field, a counter, a
+	// reason workspaces share) → the notice's text: each said once, not at
+	// every re-read, and resolved when a re-read can use it again.
+	unreadable map[string]string
 
 	width, height int
 	laidOut       layoutKey
@@ -444,10 +446,13 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 // re-read could not use: a workspace whose used or recharged counter holds
 // no number is judged unknown (its row says why in short), any other bad
 // counter is skipped, and bad settings are judged as none, which check
-// reports as UNKNOWN and the dashboard did without a word.
+// reports as UNKNOWN and the dashboard did without a word. Every re-read is
+// whole, so a notice it no longer finds the cause of is resolved: its row
+// goes, and "resolved: <its words>" says so (a period config repaired, which
+// the header stops naming too); one whose words changed is replaced.
 func (m *Model) noteUnreadable(fm *feed.SnapshotMsg) {
 	oneLine := func(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
-	var notes []string
+	notes := map[string]string{} // what it is about → the notice
 	// a workspace's used or recharged counter: its row says "? unkn" (the
 	// model's LevelUnknown); any other field's credits are not counted
 	shown := map[string]bool{}
@@ -463,35 +468,49 @@ func (m *Model) noteUnreadable(fm *feed.SnapshotMsg) {
 	}
 	for why, wss := range byWhy {
 		if len(wss) == 1 {
-			notes = append(notes, fmt.Sprintf("workspace %s: %s: its level is unknown until Redis holds a number", model.Sanitize(wss[0]), why))
+			notes["workspaces:"+why] = fmt.Sprintf("workspace %s: %s: its level is unknown until Redis holds a number", model.Sanitize(wss[0]), why)
 			continue
 		}
 		slices.Sort(wss)
-		notes = append(notes, fmt.Sprintf("%d workspaces (%s…): %s: their levels are unknown until Redis holds a hash", len(wss), model.Sanitize(strings.Join(wss[:min(3, len(wss))], ", ")), why))
+		notes["workspaces:"+why] = fmt.Sprintf("%d workspaces (%s…): %s: their levels are unknown until Redis holds a hash", len(wss), model.Sanitize(strings.Join(wss[:min(3, len(wss))], ", ")), why)
 	}
 	for name, why := range fm.BadCounters {
 		if shown[name] || fm.Snap != nil && slices.ContainsFunc(slices.Collect(maps.Values(fm.Snap.Unreadable)), func(w string) bool { return strings.Contains(w, name) }) {
 			continue
 		}
-		notes = append(notes, fmt.Sprintf("counter %q cannot be read (%s): skipped, not counted", name, oneLine(why)))
+		notes["counter:"+name] = fmt.Sprintf("counter %q cannot be read (%s): skipped, not counted", name, oneLine(why))
 	}
 	for field, why := range fm.BadSettings {
 		// a workspace's or project's: judged unknown (model.Settings.Unreadable)
 		if field == feed.PeriodSettingsField {
-			notes = append(notes, model.PeriodUnreadableWords(why.Error()))
+			notes["settings:"+field] = model.PeriodUnreadableWords(why.Error())
 			continue
 		}
-		notes = append(notes, model.UnreadableSettings(field, why)+": its level is unknown until the value is fixed")
+		notes["settings:"+field] = model.UnreadableSettings(field, why) + ": its level is unknown until the value is fixed"
 	}
-	slices.Sort(notes)
-	for _, n := range notes {
-		if !m.unreadable[n] {
-			if m.unreadable == nil {
-				m.unreadable = map[string]bool{}
-			}
-			m.unreadable[n] = true
-			m.alerts.AddNotice(model.LevelHigh, n)
+	for _, about := range slices.Sorted(maps.Keys(m.unreadable)) {
+		if _, still := notes[about]; !still {
+			m.alerts.DropNotice(m.unreadable[about])
+			m.alerts.AddNotice(model.LevelOK, "resolved: "+m.unreadable[about])
+			delete(m.unreadable, about)
 		}
+	}
+	abouts := slices.Collect(maps.Keys(notes))
+	slices.SortFunc(abouts, func(x, y string) int { return strings.Compare(notes[x], notes[y]) })
+	for _, about := range abouts {
+		n := notes[about]
+		old, said := m.unreadable[about]
+		if said && old == n {
+			continue
+		}
+		if said {
+			m.alerts.DropNotice(old) // the same cause, said otherwise now
+		}
+		if m.unreadable == nil {
+			m.unreadable = map[string]string{}
+		}
+		m.unreadable[about] = n
+		m.alerts.AddNotice(model.LevelHigh, n)
 	}
 }
 

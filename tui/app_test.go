@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +211,68 @@ func TestAppNamesWhatItCannotRead(t *testing.T) {
 		if n := strings.Count(s, want); n != 1 {
 			t.Errorf("the screen holds %q %d times, want once:\n%s", want, n, s)
 		}
+	}
+}
+
+// TestAPeriodConfigNoteIsResolvedWhenRepaired: the alerts pane's "period
+// config unreadable (…)" note goes once a re-read finds the config readable
+// again, and a row "resolved: period config unreadable (…)" says so, as the
+// header stops naming it; broken again, the note is raised again (it was
+// said once per dashboard, never again); broken otherwise, the note is
+// replaced, not listed beside the old one. Before, the note stayed for as
+// long as the dashboard ran, beside a header that no longer named it.
+func TestAPeriodConfigNoteIsResolvedWhenRepaired(t *testing.T) {
+	m, hub := newApp(t, 160, 30, Options{})
+	gen := uint64(1)
+	read := func(reason string) {
+		t.Helper()
+		gen++
+		sm := &feed.SnapshotMsg{Gen: gen, Rule: model.PeriodFallback, At: testNow, Reason: feed.ReasonPeriod, PeriodUnreadable: reason,
+			Snap: &model.Snapshot{Period: model.PeriodFallback.At(testNow), StreamID: "0-0", Settings: map[string]model.Settings{"acme": {Allocation: 1000}}}}
+		if reason != "" {
+			sm.BadSettings = map[string]error{feed.PeriodSettingsField: &model.PeriodConfigError{Reason: reason}}
+		}
+		hub.Handle(sm)
+		m = pump(t, m)
+	}
+	// notices are the pane's notices about the period config, newest first
+	notices := func() []string {
+		var out []string
+		for _, al := range m.alerts.list {
+			if strings.Contains(al.Text, "period config unreadable") {
+				out = append(out, al.Level.String()+" "+al.Text)
+			}
+		}
+		return out
+	}
+	header := func() string { return strings.SplitN(view(m), "\n", 2)[0] }
+	const day99 = `billing period config {"start_day":99}: start day 99 must be between 1 and 28`
+	const mars = `billing period config {"tz":"Mars/Olympus"}: unknown time zone Mars/Olympus`
+	words99, wordsMars := model.PeriodUnreadableWords(day99), model.PeriodUnreadableWords(mars)
+	high, ok := model.LevelHigh.String(), model.LevelOK.String()
+
+	read(day99)
+	if got := notices(); !slices.Equal(got, []string{high + " " + words99}) || !strings.Contains(header(), PeriodUnreadableNote) {
+		t.Fatalf("broken: notices %q, header %q; want the note, the header naming it", got, header())
+	}
+	read(day99) // another re-read of the same: nothing new
+	read("")
+	if got := notices(); !slices.Equal(got, []string{ok + " resolved: " + words99}) || strings.Contains(header(), PeriodUnreadableNote) {
+		t.Errorf("repaired: notices %q, header %q; want only 'resolved: %s', the header silent", got, header(), words99)
+	}
+	if s := view(m); !strings.Contains(s, "resolved: period config unreadable") || strings.Count(s, "period config unreadable") != strings.Count(s, "resolved: period config unreadable") {
+		t.Errorf("repaired: the pane shows the note unresolved:\n%s", s)
+	}
+	read(day99)
+	if got := notices(); !slices.Equal(got, []string{high + " " + words99, ok + " resolved: " + words99}) {
+		t.Errorf("broken again: notices %q, want the note raised again above the resolved one", got)
+	}
+	read(mars)
+	if got := notices(); !slices.Equal(got, []string{high + " " + wordsMars, ok + " resolved: " + words99}) {
+		t.Errorf("broken otherwise: notices %q, want the note replaced by the new reason's", got)
+	}
+	read("")
+	if got := notices(); !slices.Equal(got, []string{ok + " resolved: " + wordsMars, ok + " resolved: " + words99}) {
+		t.Errorf("repaired again: notices %q, want both resolved", got)
 	}
 }

@@ -14,6 +14,15 @@ import (
 // (Settings.Unreadable).
 const Unset = "unset"
 
+// DeliveryWaiting is how an alert transition no mavtop has sent is said,
+// because none runs with --notify (notify.Entry.DeliveryText; sent once one
+// runs): in the alerts pane, `mavtop alerts` and its JSON. DeliveryWaitingShort
+// is the same where the full form does not fit (the alerts pane's title).
+const (
+	DeliveryWaiting      = "waiting: no mavtop runs with --notify"
+	DeliveryWaitingShort = "not sent: no --notify"
+)
+
 // CountOf says n of a thing with the noun agreeing with the number, as every
 // surface writes counts: "1 workspace", "0 workspaces", "3 workspaces". noun
 // is the singular; its plural adds "s" (the nouns counted are regular:

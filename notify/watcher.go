@@ -200,7 +200,7 @@ func (e *Entry) DeliveryText() string {
 	case sent > 0:
 		return "✓ sent " + model.CountOf(sent, "sink")
 	case waiting:
-		return "waiting: no mavtop runs with --notify"
+		return model.DeliveryWaiting
 	}
 	return ""
 }

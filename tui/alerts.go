@@ -682,18 +682,13 @@ func (a Alerts) Title() string {
 		// cells of edge, the focus mark and two spaces (pane): a title wider
 		// than that was cut mid-word ("waiting: no mavtop runs with
 		// --noti…" at 200×50).
-		if a.width <= 0 || cellWidth(full) <= a.width-6 || d != waitingForNotify {
+		if a.width <= 0 || cellWidth(full) <= a.width-6 || d != model.DeliveryWaiting {
 			return full
 		}
-		return t + " · not sent: no --notify"
+		return t + " · " + model.DeliveryWaitingShort
 	}
 	return t
 }
-
-// waitingForNotify is notify's delivery text for a transition no mavtop has
-// sent because none runs with --notify (notify.Entry.DeliveryText); the
-// alerts pane's title says it shorter when its full form does not fit.
-const waitingForNotify = "waiting: no mavtop runs with --notify"
 
 // commonDelivery is the delivery every shared entry has alike when there are
 // two or more ("waiting: no mavtop runs with --notify" on a screen with no

@@ -27,8 +27,12 @@ func ClassOf(code string) RefusalClass {
 // Refusals counts 402s by class.
 type Refusals [refusalClasses]int64
 
-// Total is the number of 402s of every class.
-func (r Refusals) Total() int64 { return r[RefusedCredits] + r[RefusedBudget] + r[RefusedOther] }
+// Total is the number of 402s of every class, saturated (AddCredits): the
+// counts come from Redis, and two near 2^63 summed to -2 on check's row, its
+// JSON and the detail pane while each code's own figure did not wrap.
+func (r Refusals) Total() int64 {
+	return AddCredits(AddCredits(r[RefusedCredits], r[RefusedBudget]), r[RefusedOther])
+}
 
 // Budget names which budget refused a request.
 type Budget uint8

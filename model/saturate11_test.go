@@ -261,3 +261,22 @@ func TestSaturatedSums(t *testing.T) {
 		}
 	}
 }
+
+// A workspace's 402 total saturates as each code's count does: two codes
+// near 2^63 summed to -2 in check's row and JSON, budget show and the detail
+// pane (hostile12 #1), while each code's own figure read 2^63-1.
+func TestRefusalTotalSaturates(t *testing.T) {
+	for _, c := range []struct {
+		r    Refusals
+		want int64
+	}{
+		{Refusals{3, 4, 5}, 12},
+		{Refusals{math.MaxInt64, math.MaxInt64, 5}, math.MaxInt64},
+		{Refusals{math.MaxInt64, 0, 0}, math.MaxInt64},
+		{Refusals{math.MaxInt64 - 1, 1, math.MaxInt64}, math.MaxInt64},
+	} {
+		if got := c.r.Total(); got != c.want {
+			t.Errorf("%v.Total() = %d, want %d", c.r, got, c.want)
+		}
+	}
+}

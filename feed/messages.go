@@ -325,6 +325,10 @@ type StatsMsg struct {
 	// Events, Malformed, Snapshots, Gaps, Reconnects and Audits count since
 	// Run began.
 	Events, Malformed, Snapshots, Gaps, Reconnects, Audits int64
+	// ProducerEvents counts, of Events, the entries that feed freshness
+	// (model.FeedsFreshness: no settings entry): what the header's slow rate
+	// counts, as EventsPerSec does.
+	ProducerEvents int64
 	// Restarts counts the server restarts noticed (its run id changed),
 	// whether or not they lost anything.
 	Restarts int64

@@ -1701,6 +1701,7 @@ func (s *Subscriber) deliverRun(ctx context.Context, msgs []redis.XMessage) erro
 	n := int64(len(msgs))
 	s.lastID = msgs[len(msgs)-1].ID
 	s.stats.Events += n
+	s.stats.ProducerEvents += fresh
 	s.winEvents += fresh
 	if fresh > 0 {
 		// a settings entry (budget set, budget pull) is no sign of the

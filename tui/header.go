@@ -75,12 +75,12 @@ type rateSample struct {
 	events int64
 }
 
-// noteStats takes the subscriber's statistics and keeps a sample of its event
+// noteStats takes the subscriber's statistics and keeps a sample of its producer event
 // count every rateEvery for the rate over the last minute. A count that went
 // down is another subscriber's (a restart): the samples start again.
 func (h *Header) noteStats(m *feed.StatsMsg) {
 	h.stats = *m
-	if h.rateN > 0 && m.Events < h.rate[h.rateN-1].events {
+	if h.rateN > 0 && m.ProducerEvents < h.rate[h.rateN-1].events {
 		h.rateN = 0
 	}
 	if h.rateN > 0 && m.At.Sub(h.rate[h.rateN-1].at) < rateEvery {
@@ -90,7 +90,7 @@ func (h *Header) noteStats(m *feed.StatsMsg) {
 		copy(h.rate[:], h.rate[1:])
 		h.rateN--
 	}
-	h.rate[h.rateN] = rateSample{m.At, m.Events}
+	h.rate[h.rateN] = rateSample{m.At, m.ProducerEvents}
 	h.rateN++
 }
 
@@ -111,7 +111,7 @@ func (h *Header) rateText() string {
 		// "30 ev/min" for one event every 2 s
 		return rateUnknown
 	}
-	return rateIn(float64(st.Events-base.events) / span.Seconds())
+	return rateIn(float64(st.ProducerEvents-base.events) / span.Seconds())
 }
 
 // rateUnknown is the rate before there is one: in the unit of a quiet

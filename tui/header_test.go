@@ -27,7 +27,7 @@ func TestHeaderRateReadsASlowStream(t *testing.T) {
 			if sec > 0 {
 				perSec -= float64(events(sec - 1))
 			}
-			h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: events(sec), EventsPerSec: perSec, LagKnown: true})
+			h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: events(sec), ProducerEvents: events(sec), EventsPerSec: perSec, LagKnown: true})
 		}
 	}
 	rate := func(h *Header) string {
@@ -69,6 +69,26 @@ func TestHeaderRateReadsASlowStream(t *testing.T) {
 	}
 }
 
+// Settings entries (budget set, budget pull) are no producer's events: the
+// header's slow rate counts what EventsPerSec and /metrics' rate count
+// (model.FeedsFreshness). Three budget sets read "5.1 ev/min" beside a
+// producer that had stopped, 300 of them "24 ev/s" while /metrics said 0
+// (hostile12 #3).
+func TestHeaderRateLeavesSettingsEntriesOut(t *testing.T) {
+	start := testNow.Add(-time.Hour)
+	h := NewHeader(testCommon(), false)
+	h.SetWidth(200)
+	h.conn = feed.ConnMsg{State: feed.Connected}
+	for sec := 0; sec <= 70; sec++ {
+		// one producer event at the start, then five settings entries a second
+		h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: int64(1 + 5*sec), ProducerEvents: 1, LagKnown: true})
+	}
+	view := ansi.Strip(h.View())
+	if !strings.Contains(view, "0 ev/min") {
+		t.Errorf("settings entries alone: header %q, want 0 ev/min", view)
+	}
+}
+
 // TestDemoHeaderSaysWhatTheDataIs: the demo's header says in plain words
 // that the data is made up and how to watch one's own, in full where the line
 // holds it, shorter at 80 columns beside what fires and the rate, never cut
@@ -89,8 +109,8 @@ func TestDemoHeaderSaysWhatTheDataIs(t *testing.T) {
 		for _, ws := range []string{"acme", "acme", "acme", "globex", "initech", "hooli", "umbrella"} {
 			h.firing.Add(ws, model.LevelExhausted)
 		}
-		h.noteStats(&feed.StatsMsg{At: testNow, Events: 40, EventsPerSec: 0, LagKnown: true})
-		h.noteStats(&feed.StatsMsg{At: testNow.Add(20 * time.Second), Events: 50, EventsPerSec: 1, LagKnown: true})
+		h.noteStats(&feed.StatsMsg{At: testNow, Events: 40, ProducerEvents: 40, EventsPerSec: 0, LagKnown: true})
+		h.noteStats(&feed.StatsMsg{At: testNow.Add(20 * time.Second), Events: 50, ProducerEvents: 50, EventsPerSec: 1, LagKnown: true})
 		s := ansi.Strip(h.View())
 		if !strings.Contains(s, c.want) || !strings.Contains(s, "30 ev/min") || !strings.Contains(s, "✖ 5 ") || cellWidth(s) > c.w {
 			t.Errorf("%d columns: header %q lacks %q, what fires or the rate, or is wider", c.w, s, c.want)
@@ -130,7 +150,7 @@ func TestHeaderKeepsItsPartsWhateverTheFigures(t *testing.T) {
 			h.period.End = testNow.Add(14 * 24 * time.Hour)
 			for sec := 0; sec <= 70; sec++ {
 				n := int64(time.Duration(sec) * time.Second / c.every)
-				h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: n + 1, EventsPerSec: float64(time.Second / c.every), LagKnown: true, Lag: c.lag})
+				h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: n + 1, ProducerEvents: n + 1, EventsPerSec: float64(time.Second / c.every), LagKnown: true, Lag: c.lag})
 			}
 			seen = append(seen, kinds(&h))
 		}
@@ -158,9 +178,9 @@ func TestHeaderRateHasOneFormAtOnePerSecond(t *testing.T) {
 		h.SetWidth(200)
 		h.conn = feed.ConnMsg{State: feed.Connected}
 		for sec := 0; sec <= 50; sec += 10 {
-			h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: int64(sec), EventsPerSec: 1, LagKnown: true})
+			h.noteStats(&feed.StatsMsg{At: start.Add(time.Duration(sec) * time.Second), Events: int64(sec), ProducerEvents: int64(sec), EventsPerSec: 1, LagKnown: true})
 		}
-		h.noteStats(&feed.StatsMsg{At: start.Add(c.at), Events: c.events, EventsPerSec: 1, LagKnown: true})
+		h.noteStats(&feed.StatsMsg{At: start.Add(c.at), Events: c.events, ProducerEvents: c.events, EventsPerSec: 1, LagKnown: true})
 		if got := h.rateText(); got != c.want {
 			t.Errorf("%d events in %v: %q, want %q", c.events, c.at, got, c.want)
 		}
@@ -196,7 +216,7 @@ func TestHeaderRateKeepsItsUnitAtStart(t *testing.T) {
 			} else {
 				events += c.perSec / 2
 			}
-			h.noteStats(&feed.StatsMsg{At: testNow.Add(time.Duration(ms) * time.Millisecond), Events: events, EventsPerSec: per, LagKnown: true})
+			h.noteStats(&feed.StatsMsg{At: testNow.Add(time.Duration(ms) * time.Millisecond), Events: events, ProducerEvents: events, EventsPerSec: per, LagKnown: true})
 			got := h.rateText()
 			if ms < 2000 && got != "– ev/min" || ms >= 2000 && (!strings.HasSuffix(got, c.unit) || strings.HasPrefix(got, "–")) {
 				t.Errorf("%s at %d ms: %q, want – ev/min before 2 s, a figure in%s after", c.name, ms, got, c.unit)

@@ -797,11 +797,15 @@ prints exactly one JSON object with "status" and "reason".`,
 						_, why := fresh.Stale(stale)
 						reasons = append(reasons, fmt.Sprintf("%s (--stale %v)", why, stale))
 						code = model.WorseCheck(code, checkWarning)
-					case !ok && !newest.Complete:
+					case !ok && (!newest.Complete || newest.Whole):
 						// none among the newest checkStaleEntries entries, all
-						// written within --stale (settings entries): the feed's
-						// age is unknown, never fresh. Before (issue 11) the
-						// stream's newest id of any kind dated it: OK.
+						// written within --stale (settings entries), or none
+						// in the whole stream (trimmed to settings entries:
+						// the producer's may have gone a second ago): the
+						// feed's age is unknown, never fresh, and no age is
+						// claimed. Before (issue 11) the stream's newest id
+						// of any kind dated it: OK; a whole stream read
+						// "no event for over --stale" (hostile12 #5).
 						_, why := model.Freshness{Beyond: newest.Entries}.Stale(stale)
 						reasons = append(reasons, fmt.Sprintf("%s (--stale %v)", why, stale))
 						code = model.WorseCheck(code, checkWarning)

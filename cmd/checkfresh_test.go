@@ -88,3 +88,26 @@ func TestCheckStaleBeyondItsRead(t *testing.T) {
 		t.Errorf("no producer entry among the newest %d entries, all within --stale: exit %d, %+v; want WARNING, freshness unknown", checkStaleEntries, code, got)
 	}
 }
+
+// TestCheckStaleOnAStreamTrimmedToSettings (hostile12 #5): a producer wrote a
+// minute ago, then budget sets, then the stream was trimmed to those
+// settings entries: check read the whole stream, found no event, and said
+// "no event for over 10m" — an age nobody measured (the event trimmed away
+// was a minute old). It says the age is unknown.
+func TestCheckStaleOnAStreamTrimmedToSettings(t *testing.T) {
+	f := newFixture(t) // calendar months: the counter addStamped writes is this period's
+	r := "--redis=" + f.srv.URL
+	recent := time.Now().Add(-time.Minute)
+	addStamped(t, f, recent, recent)
+	for i := range 3 {
+		f.allocate(t, int64(1001+i), "acme")
+	}
+	if err := f.c.XTrimMaxLen(f.ctx, feed.Keys{}.Stream(), 3).Err(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runMavtop(t, "check", r, "--stale", "10m")
+	if code != checkWarning || !strings.Contains(out, "no event in the newest 3 entries: freshness unknown (--stale 10m0s)") ||
+		strings.Contains(out, "no event for over") {
+		t.Errorf("a stream trimmed to 3 settings entries: exit %d\n%s", code, out)
+	}
+}

@@ -20,6 +20,10 @@ type Newest struct {
 	// false when the limit stopped the read first.
 	Entries  int
 	Complete bool
+	// Whole is true when the entries read are the whole stream (Complete
+	// by its first entry, not by the time asked for): a stream trimmed to
+	// a few settings entries then says nothing of when the producer wrote.
+	Whole bool
 	// PeriodSet is true when the entries read hold a billing-period change
 	// (budget period's entry); AfterPeriodSet then names the workspaces with
 	// a usage event whose entry is newer than the newest such change. Events
@@ -137,7 +141,7 @@ func ReadNewestIn(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 		}
 		out.Entries += len(msgs)
 		if len(msgs) < n {
-			out.Complete = true // the whole stream
+			out.Complete, out.Whole = true, true // the whole stream
 			return out, nil
 		}
 		last := msgs[len(msgs)-1].ID

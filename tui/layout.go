@@ -329,8 +329,8 @@ func (m *Model) helpLines(w int) []string {
 		"no allocation set: absolute credits only",
 		"used less than its first alert threshold",
 		"used its first alert threshold or more (50 % unless set)",
-		"used its second alert threshold or more (75 % unless set)",
-		"used its third and last alert threshold or more (90 % unless set)",
+		"used its second alert threshold or more (75 % unless set); with auto-recharge topping the allocation up, its last one too (living on top-ups)",
+		"used its third and last alert threshold or more (90 % unless set); with auto-recharge, of its usage limit",
 		"cap used up, or a credits_exhausted 402 newer than the last credit added",
 		"usage unknown: its used or recharged counter in Redis holds no integer ≥ 0 (the detail view says which)",
 	}

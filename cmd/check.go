@@ -1091,7 +1091,9 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			b = append(b, pr.Project...)
 			b = append(b, "_used'="...)
 			switch {
-			case unread, r.pattern1, pr.Budget.Unreadable != "", pr.Budget.UsageUnreadable != "":
+			case unread, r.pattern1, pr.Budget.UsageUnreadable != "":
+				// its credits cannot be read (a budget that cannot be
+				// leaves them as read: the table's USED, --json's used)
 				b = append(b, 'U')
 			default:
 				b = strconv.AppendInt(b, pr.Used, 10)
@@ -1311,6 +1313,9 @@ func counterWorkspace(name string, kind feed.SourceKind, pattern string) string 
 		return field
 	case "refused":
 		ws, _, _, _ := model.SplitRefusedField(field)
+		return ws
+	case "used_by": // a judged project's (feed.ReadLimitedProjects): its workspace's
+		ws, _, _, _ := model.SplitUsedByField(field)
 		return ws
 	}
 	return ""

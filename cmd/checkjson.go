@@ -220,6 +220,9 @@ func (r wsRow) MarshalJSON() ([]byte, error) {
 			}
 			if !r.unknown.Has(model.FigUsed) && r.Projects[i].Budget.UsageUnreadable == "" {
 				p.Used, p.Percent, p.Refused = &r.Projects[i].Used, &r.Projects[i].Percent, &r.Projects[i].Refused
+				if p.Budget == nil {
+					p.Percent = nil // of a usage limit that cannot be read
+				}
 			}
 		}
 	}
@@ -274,7 +277,9 @@ type plainProject projectRow
 // "unreadable" says which key or field and why.
 //
 // A budget present but unreadable (model.ProjectBudget.Unreadable) is
-// "budget": null, never the empty budget the decoder left.
+// "budget": null, never the empty budget the decoder left, and so is its
+// percent (of a usage limit not known; "percent":0 read as a reading); its
+// used stays as read.
 func (p projectRow) MarshalJSON() ([]byte, error) {
 	var budget *model.ProjectBudget
 	if p.Budget.Unreadable == "" {
@@ -286,7 +291,8 @@ func (p projectRow) MarshalJSON() ([]byte, error) {
 	if p.Budget.UsageUnreadable == "" {
 		return json.Marshal(struct {
 			*plainProject
-			Budget *model.ProjectBudget `json:"budget"`
+			Budget  *model.ProjectBudget `json:"budget"`
+			Percent *float64             `json:"percent"`
 		}{plainProject: (*plainProject)(&p), Budget: budget})
 	}
 	return json.Marshal(struct {

@@ -525,7 +525,9 @@ func scanAgrees(ctx context.Context, c redis.UniversalClient, keys Keys, p model
 						periodRaw = kv[i+1]
 					}
 					if wss, ok := badUsedBy[kv[i]]; ok {
-						if b, err := decodeBudget(kv[i+1]); err == nil && b.Limit > 0 {
+						// a limited project's, or one whose budget cannot be
+						// read (model.ProjectBudget.Judged), as the snapshot
+						if b, err := decodeBudget(kv[i+1]); err != nil || b.Limit > 0 {
 							for _, ws := range wss {
 								got.get(ws).unreadableUsedBy = true
 							}

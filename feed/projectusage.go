@@ -12,10 +12,12 @@ import (
 
 // ReadLimitedProjects adds to res (a ReadWorkspaceSnapshot, which leaves out
 // used_by) the used_by fields of every project with a usage limit in
-// res.Snap.Budgets, so that a reader reporting per workspace judges those
+// res.Snap.Budgets, or whose budget cannot be read (model.ProjectBudget.Judged:
+// it may have one), so that a reader reporting per workspace judges those
 // projects too (model.Ledger.Verdict): a project at 95 of its 100-credit
-// limit is refused at 100 whatever its workspace has left. Nothing is read
-// when no project has a limit. used_by is read after the snapshot's MULTI, so
+// limit is refused at 100 whatever its workspace has left, and one whose
+// budget cannot be read shows its 95 credits used, not 0. Nothing is read
+// when no project is judged. used_by is read after the snapshot's MULTI, so
 // a project's figure may hold an event or two its workspace's does not yet;
 // each budget is judged by its own counter.
 //
@@ -29,7 +31,7 @@ import (
 func ReadLimitedProjects(ctx context.Context, c redis.UniversalClient, keys Keys, res *SnapshotResult) error {
 	limited := map[string]bool{}
 	for key, b := range res.Snap.Budgets {
-		if b.Limit > 0 {
+		if b.Judged() {
 			limited[key] = true
 		}
 	}

@@ -512,7 +512,7 @@ func (r *SnapshotResult) wrongKeys(ctx context.Context, c redis.UniversalClient,
 		// judged by its own counters — junk in used_by must not turn a
 		// workspace known to be critical into unknown
 		for key, b := range s.Budgets {
-			if ws, _, ok := model.SplitProjectKey(key); ok && b.Limit > 0 && model.IsID(ws) {
+			if ws, _, ok := model.SplitProjectKey(key); ok && b.Judged() && model.IsID(ws) {
 				s.MarkProjectUnreadable(key, usedByWhy)
 			}
 		}
@@ -779,7 +779,8 @@ func unreadableWhy(field string, why error) string {
 }
 
 // limitedUnreadable keeps of bad (used_by clean field → why, from
-// parseCounts) the fields of projects with a usage limit in budgets, by
+// parseCounts) the fields of projects with a usage limit in budgets, or a
+// budget that cannot be read (model.ProjectBudget.Judged), by
 // project key "ws/project" (the least reason of several): those projects'
 // credits, and so their level, are unknown (ProjectBudget.UsageUnreadable);
 // their workspaces' own levels are judged by their own counters. An
@@ -790,7 +791,7 @@ func limitedUnreadable(bad map[string]string, budgets map[string]model.ProjectBu
 	for f, why := range bad {
 		ws, project, _, ok := model.SplitUsedByField(f)
 		key := model.ProjectKey(ws, project)
-		if !ok || budgets[key].Limit <= 0 {
+		if b := budgets[key]; !ok || !b.Judged() {
 			continue
 		}
 		if out == nil {

@@ -783,7 +783,7 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 	if b.Unreadable == "" && LimitRaised(p.budget.Limit, b.Limit) {
 		p.limitRaised() // its usage limit raised or removed: the 402s it gave end
 	}
-	if b.Limit > 0 {
+	if b.Judged() {
 		// its credits are as unreadable as they were: a settings entry
 		// reads no counter (the next re-read says)
 		b.UsageUnreadable = p.budget.UsageUnreadable

@@ -148,13 +148,24 @@ func (d *Detail) layout() []string {
 	if v := d.verdict; v.Project != "" {
 		// what check, budget show, /metrics and the gauge's level say of the workspace
 		vl := st.Level(v.Level)
-		var used int64
+		var used, limit int64
 		for _, p := range d.projects {
 			if p.Name == v.Project {
-				used = p.Used
+				used, limit = p.Used, p.Budget.Limit
 			}
 		}
 		switch {
+		case v.Level == model.LevelUnknown && v.Status.UnreadableSettings:
+			// its budget cannot be read: no limit, so no percent of it
+			// ("0 % of its usage limit (95 of 0 credits)" read as a reading)
+			add("%s %s  verdict: project %s's budget cannot be read: level unknown (%s credits used) · %s", vl.Style.Render(vl.Symbol), vl.Style.Render(vl.Word),
+				model.Sanitize(v.Project), credits(used), model.Sanitize(v.Status.Unreadable))
+		case v.Level == model.LevelUnknown && v.Status.Unknown.Has(model.FigUsed):
+			add("%s %s  verdict: project %s's credits cannot be read: level unknown against its usage limit of %s credits · %s", vl.Style.Render(vl.Symbol), vl.Style.Render(vl.Word),
+				model.Sanitize(v.Project), credits(limit), model.Sanitize(v.Status.Unreadable))
+		case v.Level == model.LevelUnknown:
+			add("%s %s  verdict: project %s's level unknown · %s", vl.Style.Render(vl.Symbol), vl.Style.Render(vl.Word),
+				model.Sanitize(v.Project), model.Sanitize(v.Status.Unreadable))
 		case v.Status.LimitHeld && v.Status.Cap > 0:
 			// the API refuses it whatever the counters leave: both said, whose is whose
 			add("%s %s  verdict: %s · the API refuses its calls (402 budget_exceeded); by the counters %s of its usage limit (%s of %s credits)",
@@ -194,7 +205,15 @@ func (d *Detail) layout() []string {
 	if len(conf) > 0 {
 		add("%s", st.Dim.Render(strings.Join(conf, " · ")))
 	}
-	if v := d.verdict; v.Project != "" {
+	if v := d.verdict; v.Project != "" && v.Level == model.LevelUnknown {
+		// no forecast against a limit, or of credits, that cannot be read
+		what := "usage limit cannot be read: no forecast against it"
+		if !v.Status.UnreadableSettings && v.Status.Unknown.Has(model.FigUsed) {
+			what = "credits cannot be read: no forecast against its usage limit"
+		}
+		add("%s", "project "+model.Sanitize(v.Project)+"'s "+what)
+		add("%s", "workspace's own "+capName(s.CapKind)+": "+d.forecastLine(d.fc, false))
+	} else if v.Project != "" {
 		// the binding one first, as the row shows it; each says whose it is
 		add("%s", "project "+model.Sanitize(v.Project)+"'s usage limit (sets the level): "+d.forecastLine(d.vfc, true))
 		add("%s", "workspace's own "+capName(s.CapKind)+": "+d.forecastLine(d.fc, false))
@@ -385,22 +404,28 @@ func (d Detail) layoutProjects(add func(string, ...any)) {
 		if name == "" {
 			name = "(no project)"
 		}
-		budget := "—"
-		if p.HasBudget {
+		budget, used := "—", credits(p.Used)
+		switch {
+		case p.Budget.Unreadable != "": // present, not none: "— / —" said none
+			budget = "unreadable"
+		case p.HasBudget:
 			budget = creditsOrDash(p.Budget.Alert) + " / " + creditsOrDash(p.Budget.Limit)
-			if p.Budget.Limit > 0 {
+			if p.Budget.Limit > 0 && p.Budget.UsageUnreadable == "" {
 				budget += " (" + percent(p.Status.Percent) + ")"
 			}
+		}
+		if p.Budget.UsageUnreadable != "" { // its credits cannot be read: no 0
+			used = "unreadable"
 		}
 		top := "—"
 		if len(p.Endpoints) > 0 {
 			top = fmt.Sprintf("%s %s", p.Endpoints[0].Endpoint, credits(p.Endpoints[0].Credits))
 		}
 		if beside {
-			add("  %-20s %12s %22s %6d  %s", truncate(name, 20), credits(p.Used), budget, p.Refused.Total(), top)
+			add("  %-20s %12s %22s %6d  %s", truncate(name, 20), used, budget, p.Refused.Total(), top)
 			continue
 		}
-		add("  %-20s %12s %22s %6d", truncate(name, 20), credits(p.Used), budget, p.Refused.Total())
+		add("  %-20s %12s %22s %6d", truncate(name, 20), used, budget, p.Refused.Total())
 		if len(p.Endpoints) > 0 {
 			add("%s", st.Dim.Render(fmt.Sprintf("    top endpoint %s", top)))
 		}

@@ -639,7 +639,12 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 		// the credits used are known (the cell says them), the cap is not
 		// (model.Status.Unknown): no bar drawn against a cap not known
 		words := []string{"recharges unreadable: cap unknown", "recharges unreadable", "unreadable"}
-		if vs.UnreadableSettings {
+		switch {
+		case vs.UnreadableSettings && r.verdict.Project != "":
+			// the project's budget, not the workspace's settings (which
+			// may be readable): the cells beside name the project
+			words = []string{"project budget unreadable: limit unknown", "budget unreadable", "unreadable"}
+		case vs.UnreadableSettings:
 			words = []string{"settings unreadable: cap unknown", "settings unreadable", "unreadable"}
 		}
 		bar = look.Style.Render(align(longestFit(barW, words...), barW, false))
@@ -697,7 +702,9 @@ func usedEnd(width int) int {
 // limit when that sets the level, "—" when there is no cap or usage is unknown.
 func percentOf(r *gaugeRow) string {
 	if v := &r.verdict; v.Project != "" {
-		if !v.Status.HasCap() { // held by a limit mavtop was not told of: no percent of it
+		if !v.Status.HasCap() || v.Status.Unknown.Has(model.FigPercent) {
+			// held by a limit mavtop was not told of, or its credits or
+			// limit cannot be read (model.Status.Unknown): no percent of it
 			return "—"
 		}
 		return percent(v.Status.Percent)

@@ -135,8 +135,10 @@ func bannerText(s, ws string, w, minW int) string {
 	return truncateWords(shortNameFit(s, ws, w, minW), w)
 }
 
-// dropParens removes every " (…)" group from s (none nested; an unclosed
-// one is kept).
+// dropParens removes every " (…)" group from s, with the groups inside it
+// (a reason names why in parentheses: `settings "c1/p" cannot be read
+// (project budget JSON: … (keys are matched exactly))` left a stray ")");
+// an unclosed one is kept.
 func dropParens(s string) string {
 	var b strings.Builder
 	for {
@@ -144,12 +146,22 @@ func dropParens(s string) string {
 		if i < 0 {
 			break
 		}
-		j := strings.IndexByte(s[i:], ')')
+		j, depth := -1, 0
+		for k := i + 1; k < len(s) && j < 0; k++ {
+			switch s[k] {
+			case '(':
+				depth++
+			case ')':
+				if depth--; depth == 0 {
+					j = k
+				}
+			}
+		}
 		if j < 0 {
 			break
 		}
 		b.WriteString(s[:i])
-		s = s[i+j+1:]
+		s = s[j+1:]
 	}
 	b.WriteString(s)
 	return b.String()

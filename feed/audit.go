@@ -260,13 +260,31 @@ func (t *tally) setting(field, raw string) {
 // the counters hold beyond what was shown (negative: fewer), how many
 // workspaces differ in any counter or setting, and how many hold fewer credits
 // used or recharged than were shown (a counter that went down: lost, not
-// trimmed).
-//
-// usedDelta is exact whatever the counters hold, clamped to ±MaxInt64: a
-// counter is anything Redis will store, up to ±2^63, and one difference of two
-// such (or a sum of them) wraps an int64 ("−2,927" shown as "+9,223,…").
+// trimmed). It is compare's figures, for the callers that need no more.
 func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
-	var delta wideSum
+	d := t.compare(c)
+	return d.used, d.changed, d.fell
+}
+
+// tallyDelta is what the counters (c) hold beyond what was delivered (t), as
+// tally.compare finds it: the credits used and recharged beyond what was shown
+// (negative: fewer), how many workspaces differ in any counter or setting, and
+// how many hold fewer credits used or recharged than were shown.
+//
+// used and recharged are exact whatever the counters hold, clamped to
+// ±MaxInt64: a counter is anything Redis will store, up to ±2^63, and one
+// difference of two such (or a sum of them) wraps an int64 ("−2,927" shown as
+// "+9,223,…").
+type tallyDelta struct {
+	used, recharged int64
+	changed, fell   int
+}
+
+// compare is diff with the credits recharged compared alike
+// (SnapshotMsg.RechargedDelta), in the same one pass over both tallies.
+func (t *tally) compare(c *tally) tallyDelta {
+	var used, recharged wideSum
+	var d tallyDelta
 	// a tally whose used_by is still being read has none to compare
 	noUsedBy := t.usedByPending || c.usedByPending
 	for ws, w := range t.ws {
@@ -274,42 +292,28 @@ func (t *tally) diff(c *tally) (usedDelta int64, changed, fell int) {
 		if o == nil {
 			o = &wsTally{}
 		}
-		delta.add(o.used)
-		delta.sub(w.used)
+		used.add(o.used)
+		used.sub(w.used)
+		recharged.add(o.recharged)
+		recharged.sub(w.recharged)
 		if !o.sameAs(*w, noUsedBy) {
-			changed++
+			d.changed++
 		}
 		if o.used < w.used || o.recharged < w.recharged {
-			fell++
+			d.fell++
 		}
 	}
 	for ws, o := range c.ws {
 		if t.ws[ws] == nil {
-			delta.add(o.used)
+			used.add(o.used)
+			recharged.add(o.recharged)
 			if !o.sameAs(wsTally{}, noUsedBy) {
-				changed++
+				d.changed++
 			}
 		}
 	}
-	return delta.clamp(), changed, fell
-}
-
-// rechargedDiff is the credits recharged c holds beyond t (diff's usedDelta
-// for the recharged counters), clamped alike.
-func (t *tally) rechargedDiff(c *tally) int64 {
-	var delta wideSum
-	for ws, w := range t.ws {
-		if o := c.ws[ws]; o != nil {
-			delta.add(o.recharged)
-		}
-		delta.sub(w.recharged)
-	}
-	for ws, o := range c.ws {
-		if t.ws[ws] == nil {
-			delta.add(o.recharged)
-		}
-	}
-	return delta.clamp()
+	d.used, d.recharged = used.clamp(), recharged.clamp()
+	return d
 }
 
 // wideSum is a sum of credits in 128 bits (two's complement): enough for any

@@ -753,8 +753,8 @@ func (s *Subscriber) begin(ctx context.Context, res *SnapshotResult, reason Reas
 		Audited: s.opt.AuditEvery > 0, PeriodUnreadable: res.PeriodUnreadable}
 	var fell int
 	if compare {
-		msg.UsedDelta, msg.Changed, fell = s.tally.diff(t)
-		msg.RechargedDelta = s.tally.rechargedDiff(t)
+		d := s.tally.compare(t)
+		msg.UsedDelta, msg.RechargedDelta, msg.Changed, fell = d.used, d.recharged, d.changed, d.fell
 	}
 	lostAll := res.firstID == "" || compareIDs(res.firstID, s.lastID) > 0
 	switch {

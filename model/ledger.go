@@ -545,7 +545,7 @@ func (l *Ledger) Apply(e *Event) {
 	}
 	switch {
 	case e.Status == 402:
-		l.refuse(w, p, e)
+		l.refuse(w, p, e, at)
 		l.noteUnheld(w, e.ID)
 	case e.Status >= 200 && e.Status < 300 && len(p.refused) > 0:
 		// A success ends the project's usage-limit refusals; credits_exhausted
@@ -589,7 +589,8 @@ func (l *Ledger) addEndpoint(endpoint string, credits int64) {
 	l.endpointsAll[endpoint] = AddCredits(l.endpointsAll[endpoint], credits)
 }
 
-func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
+// refuse counts e, a 402 dated at (its Event.At, which Apply has read).
+func (l *Ledger) refuse(w *wsState, p *projState, e *Event, at int64) {
 	track := l.uncounted.ok
 	l.refusalsChanged()
 	var t uncountedStep
@@ -611,7 +612,7 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event) {
 	if class == RefusedCredits {
 		// OUT until credits are added (the OUT rule); a limit's 402 is
 		// judged by the limit
-		w.outEntryApplied(OutRefused, e.At())
+		w.outEntryApplied(OutRefused, at)
 		l.judgeOut(w)
 	}
 	l.refusals.push(Refusal{Event: *e, Class: class, By: by})

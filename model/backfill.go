@@ -60,16 +60,6 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 	}
 }
 
-// Bits of wsState.hist: what newer events (applied live, or backfilled
-// before) already decided about a workspace's projects' refusal state, so
-// an older event read back cannot undo it (its own OUT: wsState.outLast).
-// A project's refusing codes and settled flag say the same for the project.
-const (
-	// histCredits: a newer credit added (a recharge, an allocation raise)
-	// ended every credits_exhausted.
-	histCredits uint8 = 1 << iota
-)
-
 // backfillRefusing replays e's effect on the refusal state backwards: Apply's
 // rules, where the newest event that decides something wins (Apply marks what
 // live events decide the same way). OUT is the OUT rule's (OutByRefusal) of
@@ -89,12 +79,12 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 		// the allocation was raised after e (the settings hash says when):
 		// credits added, newer than e and all that follows
 		l.decideOut(w, OutCredited, 0)
-		w.hist |= histCredits
+		w.creditNewer = true
 	}
 	switch {
 	case e.Kind == KindRecharge:
 		l.decideOut(w, OutCredited, 0)
-		w.hist |= histCredits
+		w.creditNewer = true
 	case e.Status >= 200 && e.Status < 300:
 		if p := w.projects[e.Project]; p != nil {
 			p.settled = true
@@ -114,7 +104,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 		switch {
 		case decided:
 		case e.Code == CodeCreditsExhausted:
-			decided = w.hist&histCredits != 0
+			decided = w.creditNewer
 		case e.Code == CodeBudgetExceeded && limitRaisedAfter(w, p, at):
 			p.setRefusing(e.Code, false) // decided by the newer raise, as a success would
 			decided = true

@@ -196,10 +196,13 @@ type wsState struct {
 	// false until it has a place there.
 	key    rankKey
 	ranked bool
-	// hist says what newer events decided about its projects' refusal
-	// state while history is read back (see Backfill; outLast says it for
-	// the workspace's OUT).
-	hist uint8
+	// creditNewer: a credit added (a recharge, an allocation raise),
+	// applied live or read back, is newer than the history still to be
+	// read back (see Backfill): it ended every credits_exhausted of its
+	// projects, so an older 402 read back decides none (outLast says it
+	// for the workspace's OUT; a project's refusing codes and settled flag
+	// for the project's other refusals).
+	creditNewer bool
 	// outLast is the newest entry known that decides OUT (OutFacts.Last).
 	outLast OutEntry
 	fired   uint16
@@ -621,8 +624,10 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event, at int64) {
 	}
 }
 
-// creditsBack ends every project's credits_exhausted refusing.
-func (w *wsState) creditsBack() {
+// creditAdded records a credit added newer than any history read back
+// (creditNewer) and ends every project's credits_exhausted refusing.
+func (w *wsState) creditAdded() {
+	w.creditNewer = true
 	for _, p := range w.projects {
 		if p.refused[CodeCreditsExhausted] > 0 {
 			p.setRefusing(CodeCreditsExhausted, false)
@@ -758,8 +763,7 @@ func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	}
 	w.settings, w.hasSettings = s, true
 	if raised {
-		w.hist |= histCredits // history read back later is older: its projects' 402s end
-		w.creditsBack()
+		w.creditAdded() // history read back later is older
 	}
 	l.judgeOut(w) // by the raise's stamp against the newest 402's time
 	w.arm(l.defaults)
@@ -841,7 +845,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 				w.burn = o.burn.clone() // o is shared with a clone, which may still add to it
 			}
 			if samePeriod {
-				w.fired, w.blocked, w.hist, w.out, w.prevOut = o.fired, o.blocked, o.hist, o.out, o.prevOut
+				w.fired, w.blocked, w.creditNewer, w.out, w.prevOut = o.fired, o.blocked, o.creditNewer, o.out, o.prevOut
 				w.outLast, w.out402At = o.outLast, o.out402At
 			}
 		}

@@ -142,8 +142,7 @@ func (l *Ledger) judgeOut(w *wsState) bool {
 func (w *wsState) outEntryApplied(last OutEntry, at int64) {
 	w.outLast, w.out402At = last, at
 	if last == OutCredited {
-		w.hist |= histCredits
-		w.creditsBack()
+		w.creditAdded()
 	}
 }
 
@@ -229,8 +228,7 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 	}
 	raised := o != nil && w.raisedIn(l.period) && w.settings.RaisedAt > o.settings.RaisedAt
 	if raised {
-		w.hist |= histCredits // newer than any history read back: its projects' 402s end
-		w.creditsBack()
+		w.creditAdded() // newer than any history read back
 	}
 	switch {
 	case u.known:

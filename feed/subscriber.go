@@ -720,8 +720,11 @@ func (s *Subscriber) restarted(res *SnapshotResult) bool {
 }
 
 // begin starts a generation from res and returns its SnapshotMsg: what was
-// delivered before is compared with res (UsedDelta, Changed) when both are of
-// the same period. t is res's tally when the caller has it already.
+// delivered before is compared with res (UsedDelta, RechargedDelta, Changed)
+// when both are of the same period. t is res's tally when the caller has it
+// already. It seeds freshness from the stream's newest producer entry
+// (newestProducer: no read when res's newest entry is one, else up to 4
+// XREVRANGEs).
 //
 // A restart (restarted) is named for what the server came back with: a reset
 // (data lost) when it holds fewer credits than were shown and nothing of the
@@ -734,7 +737,6 @@ func (s *Subscriber) restarted(res *SnapshotResult) bool {
 // it was a quarter of the start's CPU before the hub could seed its ledger
 // and the first frame be drawn.
 func (s *Subscriber) begin(ctx context.Context, res *SnapshotResult, reason Reason, restarted bool, t *tally) *SnapshotMsg {
-	producer := s.newestProducer(ctx, res)
 	now := s.opt.Now()
 	compare := s.tally != nil && res.Snap.Period.Key == s.period.Key
 	var made chan madeTally
@@ -749,6 +751,8 @@ func (s *Subscriber) begin(ctx context.Context, res *SnapshotResult, reason Reas
 	case t == nil:
 		t = tallyOf(s.seed, res.Snap, res.rawSettings)
 	}
+	// while the tally is made on the other core, when it is
+	producer := s.newestProducer(ctx, res, now)
 	msg := &SnapshotMsg{Reason: reason, Restarted: restarted, Snap: res.Snap, Rule: res.Rule, BadSettings: res.BadSettings, BadCounters: res.BadCounters, At: now,
 		Audited: s.opt.AuditEvery > 0, PeriodUnreadable: res.PeriodUnreadable}
 	var fell int
@@ -863,15 +867,15 @@ func (s *Subscriber) begin(ctx context.Context, res *SnapshotResult, reason Reas
 }
 
 // newestProducer reads the stream's newest producer entry as of res (no
-// read at all when its newest entry is one; see readNewestProducer), for
-// begin to seed freshness with; ok false when the stream cannot be read or
-// the read failed (the follow's next read names the failure), and nothing
-// is seeded.
-func (s *Subscriber) newestProducer(ctx context.Context, res *SnapshotResult) producerSeen {
+// read at all when its newest entry is one; see readNewestProducer), judged
+// at now, for begin to seed freshness with; ok false when the stream cannot
+// be read or the read failed (the follow's next read names the failure),
+// and nothing is seeded.
+func (s *Subscriber) newestProducer(ctx context.Context, res *SnapshotResult, now time.Time) producerSeen {
 	if res.streamErr != nil {
 		return producerSeen{}
 	}
-	n, err := readNewestProducer(ctx, s.c, s.keys, res.lastEntry, s.opt.Now())
+	n, err := readNewestProducer(ctx, s.c, s.keys, res.lastEntry, now)
 	return producerSeen{n, err == nil}
 }
 

@@ -276,7 +276,7 @@ func (js *judgement) judgeRange(lo, hi int, visit func(i int, j *Judged)) {
 func RefusalUndecided(s *Snapshot) map[string]int64 {
 	credit := map[string]int64{}
 	for ws, st := range s.Settings {
-		if st.RaisedAt > 0 && s.Period.Contains(st.RaisedAt) {
+		if st.raisedIn(s.Period) {
 			credit[ws] = st.RaisedAt
 		}
 	}

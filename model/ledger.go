@@ -752,7 +752,7 @@ func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	// against a 402 and ends no OUT (OutByRefusal; before, this ledger
 	// took any higher allocation as credit added while a dashboard started
 	// afterwards and check kept the OUT, issue 11).
-	raised := s.Unreadable == "" && s.RaisedAt > w.settings.RaisedAt && s.RaisedAt > 0 && l.period.Contains(s.RaisedAt)
+	raised := s.Unreadable == "" && s.RaisedAt > w.settings.RaisedAt && s.raisedIn(l.period)
 	if s.Unreadable == "" && LimitRaised(w.settings.UsageLimit, s.UsageLimit) {
 		// the workspace's usage limit raised or removed: the 402s it gave end
 		for _, p := range w.projects {

@@ -438,7 +438,9 @@ func (l *Ledger) LimitedProjects(dst []LimitedProject) []LimitedProject {
 }
 
 // raisedIn reports whether the workspace's allocation was raised in period p
-// (Settings.RaisedAt): credits were added this period, as by a recharge.
-func (w *wsState) raisedIn(p Period) bool {
-	return w.settings.RaisedAt > 0 && p.Contains(w.settings.RaisedAt)
-}
+// (Settings.raisedIn).
+func (w *wsState) raisedIn(p Period) bool { return w.settings.raisedIn(p) }
+
+// raisedIn reports whether the allocation was raised in period p (RaisedAt
+// stamped in it): credits were added this period, as by a recharge.
+func (s *Settings) raisedIn(p Period) bool { return s.RaisedAt > 0 && p.Contains(s.RaisedAt) }

@@ -90,14 +90,8 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			p.settled = true
 		}
 	case e.Status == 402:
-		if p := w.projects[e.Project]; w.refusalsReadable() && (p == nil || p.refused[e.Code] <= 0) {
-			// the counters hold no 402 of this project and code this
-			// period: the entry disagrees with its counters (a repeated
-			// status or code, a raw XADD), and they are the truth — it is
-			// listed (Uncounted says so), it refuses nothing. (With a
-			// counter that cannot be read, the history decides, as
-			// RefusalUndecided says.)
-			return
+		if !w.counts402(e) {
+			return // it refuses nothing (it is listed: Uncounted says so)
 		}
 		p := w.project(e.Project)
 		_, decided := p.refusing[e.Code]

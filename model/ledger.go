@@ -418,6 +418,19 @@ func (w *wsState) refusalsReadable() bool {
 	return w.unreadable == "" && w.refusedUnreadable == ""
 }
 
+// counts402 reports whether the counters may hold e, a 402 read back or
+// never applied: they hold a 402 of its project and code this period, or
+// cannot say (refusalsReadable: the history decides, as RefusalUndecided
+// says). One they do not hold disagrees with its counters (a repeated
+// status or code, a raw XADD), and they are the truth: it refuses nothing.
+func (w *wsState) counts402(e *Event) bool {
+	if !w.refusalsReadable() {
+		return true
+	}
+	p := w.projects[e.Project]
+	return p != nil && p.refused[e.Code] > 0
+}
+
 func (w *wsState) project(name string) *projState {
 	if p := w.projects[name]; p != nil {
 		return p

@@ -258,8 +258,8 @@ func healRefusing(w *wsState, e *Event) {
 			}
 		}
 	default: // a 402
-		if p := w.projects[e.Project]; w.refusalsReadable() && (p == nil || p.refused[e.Code] <= 0) {
-			return // the counters hold no such 402: it refuses nothing (as Backfill)
+		if !w.counts402(e) {
+			return // it refuses nothing (as Backfill)
 		}
 		p, at := w.project(e.Project), e.At()
 		if e.Code == CodeBudgetExceeded && limitRaisedAfter(w, p, at) {

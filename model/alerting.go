@@ -523,8 +523,9 @@ func (l *Ledger) runOutCondition(f *Forecast, now time.Time) AlertCondition {
 		return ConditionHolds
 	case f.FewCharges:
 		// too few charges to judge a rate by (EnoughEvidence): neither
-		// fired nor resolved, as a pause is not, until the window holds
-		// enough or nothing
+		// fired nor resolved until the window holds enough or nothing, or
+		// the workspace is idle (Forecast.Idle clears FewCharges: ended
+		// below; a pause no longer holds it unknown)
 		return ConditionUnknown
 	}
 	// idle (Forecast.Idle: silent for 4 of its typical silences between

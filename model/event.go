@@ -45,10 +45,10 @@ type Event struct {
 	TS int64
 	// ReadAt is when the entry was read from the stream, by the reader's
 	// clock, in unix ms (0: not read, or by a reader that does not say): the
-	// follow's clock at the XREAD that returned it, the snapshot's time for
-	// an entry read back at a start, check's now. The feed stamps it; no
-	// time taken from the entry is later (Event.At): an id ahead of it is no
-	// clock at all.
+	// follow's clock as it delivers the batch an XREAD returned (at or after
+	// the read), the snapshot's time for an entry read back (a start's
+	// history, check's now). The feed stamps it; no time taken from the
+	// entry is later (Event.At): an id ahead of it is no clock at all.
 	ReadAt int64
 	// Workspace is the workspace id, 1–64 of [A-Za-z0-9._:-].
 	Workspace string

@@ -177,7 +177,9 @@ func printCheckFmt(w io.Writer, rows []wsRow, code int, summary string, now time
 			}
 			pmax := strconv.FormatInt(pr.Budget.Limit, 10)
 			if pr.Budget.Unreadable != "" {
-				pu, pmax = "U", "" // its budget cannot be read: nothing judged
+				// its budget cannot be read: nothing judged, its credits
+				// used as read (the table's USED, --json's used)
+				pmax = ""
 			}
 			perf = append(perf, fmt.Sprintf("'%s/%s_used'=%s;;;0;%s", r.Workspace, pr.Project, pu, pmax))
 		}

@@ -277,13 +277,19 @@ func (f Forecast) project() Forecast {
 // recharge projects a workspace whose allocation auto-recharge tops up: a
 // top-up of RechargeAmount each time remaining credits fall below
 // RechargeBelow, so it runs out only where the usage limit stops it. Top-up i
-// (from 1) comes after Remaining − RechargeBelow + (i−1)·RechargeAmount more
-// credits are spent.
+// (from 1) comes after Remaining − RechargeBelow + 1 + (i−1)·RechargeAmount
+// more credits are spent: "below" is strict (the guide's Pattern 5, "when
+// credits fall below 100"; the sandbox's remaining < threshold), so at
+// remaining == RechargeBelow one more credit is still to be spent. Already
+// below (a charge that overshot, the top-up not yet seen): due now.
 func (f Forecast) recharge(hoursLeft float64) Forecast {
 	if f.BurnPerHour <= 0 || f.FewCharges {
 		return f
 	}
-	toNext := max(f.Remaining-f.RechargeBelow, 0)
+	var toNext int64
+	if f.Remaining >= f.RechargeBelow {
+		toNext = AddCredits(f.Remaining-f.RechargeBelow, 1)
+	}
 	need := f.BurnPerHour * hoursLeft // credits the burn spends before the period ends
 	if f.usageLimit > 0 && float64(f.usageLimit-f.used) < need {
 		need = float64(max(f.usageLimit-f.used, 0))

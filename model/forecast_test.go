@@ -214,18 +214,27 @@ func TestAutoRechargeForecast(t *testing.T) {
 	// 100 credits a minute (6000/h) for 15 min: 9500 used, 500 left
 	last := spend(l, "globex", start.Add(-15*time.Minute+time.Minute), time.Minute, 15, 100)
 	f := l.Forecast("globex", last)
-	if f.Remaining != 500 || f.RunsOut || !f.Recharges || !f.RechargeDue || f.NextRechargeIn != 0 || math.Abs(f.BurnPerHour-6000) > 1 {
+	// "below" is strict (Pattern 5: "when credits fall below 100"): at 500
+	// left one more credit is spent first, 0.6 s at 6000/h
+	if f.Remaining != 500 || f.RunsOut || !f.Recharges || !f.RechargeDue || f.NextRechargeIn != 600*time.Millisecond || math.Abs(f.BurnPerHour-6000) > 1 {
 		t.Fatalf("at the threshold: %+v", f)
 	}
-	// one due now, and 48 h at 6000/h is 288,000 credits: 144 more top-ups of 2000
-	if f.RechargesLeft != 145 {
-		t.Fatalf("top-ups left %d, want 145", f.RechargesLeft)
+	// 48 h at 6000/h is 288,000 credits: top-ups after 1, 2001, …, 286,001
+	if f.RechargesLeft != 144 {
+		t.Fatalf("top-ups left %d, want 144", f.RechargesLeft)
+	}
+	// one credit more and it is below: due now
+	below := f
+	below.Remaining = 499
+	if below = below.recharge(f.Left.Hours()); !below.RechargeDue || below.NextRechargeIn != 0 || below.RechargesLeft != 145 { // at 0, 2000, …, 288,000
+		t.Fatalf("below the threshold: %+v", below)
 	}
 	rc := Event{TS: last.UnixMilli() + 1, Workspace: "globex", Credits: 2000, Kind: KindRecharge}
 	l.Apply(&rc)
 	f = l.Forecast("globex", last)
-	// 2500 left: the next top-up after 2000 more credits, 20 min
-	if f.Remaining != 2500 || f.RunsOut || f.NextRechargeIn != 20*time.Minute || f.RechargesLeft != 144 {
+	// 2500 left: the next top-up after 2001 more credits, 20 min 0.6 s;
+	// then every 2000: after 2001, …, 286,001 of the 288,000
+	if f.Remaining != 2500 || f.RunsOut || f.NextRechargeIn != 20*time.Minute+600*time.Millisecond || f.RechargesLeft != 143 {
 		t.Fatalf("after a top-up: %+v", f)
 	}
 	// a usage limit of 15,000 stops them: 5500 more credits at 6000/h, after

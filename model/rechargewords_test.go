@@ -21,11 +21,11 @@ func TestRechargeWordsAreExactAndOne(t *testing.T) {
 	l.Apply(&Event{TS: start.Add(-time.Hour).UnixMilli(), Workspace: "globex", Endpoint: "/x", Credits: 8000, Status: 200})
 	// 100 credits a minute (6000/h) for 15 min: 9500 used, 500 left
 	last := spend(l, "globex", start.Add(-15*time.Minute+time.Minute), time.Minute, 15, 100)
-	if got, want := RechargeWords(l.Forecast("globex", last)), "recharges at 500 left now, ~145 top-ups of 2,000 left this period"; got != want {
+	if got, want := RechargeWords(l.Forecast("globex", last)), "recharges at 500 left now, ~144 top-ups of 2,000 left this period"; got != want {
 		t.Errorf("at the threshold: %q, want %q", got, want)
 	}
 	l.Apply(&Event{TS: last.UnixMilli() + 1, Workspace: "globex", Credits: 2000, Kind: KindRecharge})
-	if got, want := RechargeWords(l.Forecast("globex", last)), "recharges at 500 left in 20 min, ~144 top-ups of 2,000 left this period"; got != want {
+	if got, want := RechargeWords(l.Forecast("globex", last)), "recharges at 500 left in 20 min, ~143 top-ups of 2,000 left this period"; got != want {
 		t.Errorf("after a top-up: %q, want %q", got, want)
 	}
 	// a usage limit of 12,500: 3,000 more at 6,000/h, one top-up (after

@@ -28,16 +28,17 @@ func TestAnAutoRechargedWorkspaceIsOneVerdict(t *testing.T) {
 		check        int
 		line         string // check's status line, before the perfdata
 		used         string // the dashboard row's used cell: the percent behind its level
+		budgetPct    string // budget show's PERCENT: the cap's, and the limit's when it sets the level
 		fixed        []string
 		fixedCheck   int
 	}{
 		// 3,400 of 1,000 + 5 × 500: 97.1 % of its cap, 100 left
 		{"refilled", model.Settings{Allocation: 1000, RechargeBelow: 100, RechargeAmount: 500}, 3400, 5,
-			model.LevelHigh, checkWarning, "MAVTOP WARNING - refilled 97.1 % used, living on top-ups", "97.1 % used",
+			model.LevelHigh, checkWarning, "MAVTOP WARNING - refilled 97.1 % used, living on top-ups", "97.1 % used", "97.1 %",
 			[]string{"--warn", "75", "--crit", "90"}, checkWarning},
 		// 4,700 of 1,000 + 8 × 500 (the cap, 94 %) and of a 5,200 usage limit (90.3 %)
 		{"nearlim", model.Settings{Allocation: 1000, UsageLimit: 5200, RechargeBelow: 100, RechargeAmount: 500}, 4700, 8,
-			model.LevelCritical, checkCritical, "MAVTOP CRITICAL - nearlim 90.3 % of its usage limit", "90.3 % lim",
+			model.LevelCritical, checkCritical, "MAVTOP CRITICAL - nearlim 90.3 % of its usage limit", "90.3 % lim", "94.0 % (90.3 % of limit)",
 			[]string{"--warn", "75", "--crit", "95"}, checkWarning},
 	}
 	var names []string
@@ -85,8 +86,8 @@ func TestAnAutoRechargedWorkspaceIsOneVerdict(t *testing.T) {
 		if row := rowOf(v.checkText, c.name); !strings.Contains(row, " "+c.want.String()+" ") {
 			t.Errorf("%s: check row %q lacks level %q", c.name, row, c.want)
 		}
-		if row := rowOf(v.budgetText, c.name); !strings.Contains(row, " "+c.want.String()+" ") {
-			t.Errorf("%s: budget show row %q lacks level %q", c.name, row, c.want)
+		if row := rowOf(v.budgetText, c.name); !strings.Contains(row, " "+c.want.String()+" ") || !strings.Contains(row, " "+c.budgetPct+" ") {
+			t.Errorf("%s: budget show row %q lacks level %q or percent %q", c.name, row, c.want, c.budgetPct)
 		}
 		if got := metricLevels[c.name]; got != float64(c.want) {
 			t.Errorf("%s: mavtop_workspace_level %v, want %d (%v)", c.name, got, c.want, c.want)

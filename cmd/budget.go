@@ -405,8 +405,15 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 		}
 		if r.Cap > 0 && !r.unknown.Has(model.FigPercent) {
 			pct = model.FormatPercent(r.Percent)
-			if r.CapKind == model.CapLimit.String() {
+			switch {
+			case r.CapKind == model.CapLimit.String():
 				pct += " of limit"
+			case r.topsUp && r.verdict == model.LevelCritical && r.VerdictProject == "" && !r.limitHeld && !r.unknown.Has(model.FigLimit):
+				// auto-recharge tops the cap up: the usage limit sets the
+				// level (model.Verdict.Status), as the dashboard's "90.4 %
+				// lim" and check's "90.4 % of its usage limit" say — "95.0 %"
+				// alone read as the cap's percent made it critical
+				pct += " (" + model.FormatPercent(r.LimitPercent) + " of limit)"
 			}
 		}
 		set := "no settings"

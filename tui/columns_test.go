@@ -144,7 +144,7 @@ func TestCompactFitsFiveCells(t *testing.T) {
 // TestACutProjectIsNamedInTheTitle: a row whose level a project's usage limit
 // sets shows "100 % /tra…" at 80 columns, which says nothing to a newcomer;
 // the pane's title says whose row it is and what its figures are of
-// ("hooli-ml: project training's limit"; it said "/tra… is project
+// ("hooli-ml shows project training's limit"; it said "/tra… is project
 // training", a riddle), and nothing where the name is whole.
 func TestACutProjectIsNamedInTheTitle(t *testing.T) {
 	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-time.Hour))
@@ -154,7 +154,7 @@ func TestACutProjectIsNamedInTheTitle(t *testing.T) {
 	for _, tc := range []struct {
 		w    int
 		want string
-	}{{78, "Workspaces (1) · by use · hooli-ml: project training's limit"}, {198, "Workspaces (1) · by use"}} {
+	}{{78, "Workspaces (1) · by use · hooli-ml shows project training's limit"}, {198, "Workspaces (1) · by use"}} {
 		g := NewGauges(testCommon())
 		g.SetSize(tc.w, 10)
 		g.Refresh(l)

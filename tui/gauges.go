@@ -449,8 +449,9 @@ func (g Gauges) Title() string {
 	if ws, whole, ok := g.projectCut(); ok && g.width >= narrowUsed {
 		// a cut project reads as nothing ("/tra…"), and "/tra… is project
 		// training" was a riddle: say whose row it is and what its figures
-		// are of, in the row's name ("hooli-ml: project training's limit")
-		t += " · " + ws + ": project " + whole + "'s limit"
+		// are of, in the row's name ("hooli-ml shows project training's limit";
+		// "hooli-ml: project training's limit" read as a riddle too)
+		t += " · " + ws + " shows project " + whole + "'s limit"
 	}
 	return t
 }

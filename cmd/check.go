@@ -1018,7 +1018,7 @@ func checkSummary(rows []wsRow, code int, p model.Period, now time.Time) string 
 				// auto-recharge tops its cap up: the usage limit makes it
 				// critical, not the cap's percent (model.Status.TopsUp)
 				worst = append(worst, r.Workspace+" "+model.FormatPercent(r.LimitPercent)+" of its usage limit")
-			case r.topsUp && len(r.Thresholds) > 0 && model.Reached(r.Used, r.Cap, r.Thresholds[len(r.Thresholds)-1]):
+			case r.topsUp && r.level != model.LevelExhausted && len(r.Thresholds) > 0 && model.Reached(r.Used, r.Cap, r.Thresholds[len(r.Thresholds)-1]):
 				worst = append(worst, r.Workspace+" "+model.FormatPercent(r.Percent)+" "+of+", "+model.LivingOnTopUps)
 			default:
 				worst = append(worst, r.Workspace+" "+model.FormatPercent(r.Percent)+" "+of)

@@ -62,7 +62,7 @@ func TestAutoRechargeIsNeverCriticalByTopUpsAlone(t *testing.T) {
 // critical once 90 % of its usage limit is used.
 func TestAutoRechargeCrossingAndAlertsSayHigh(t *testing.T) {
 	l := NewLedger(MonthlyUTC, t0)
-	l.SetSettings("acme", Settings{Allocation: 1000, UsageLimit: 5000, RechargeBelow: 100, RechargeAmount: 500}, ms(0))
+	l.SetSettings("acme", Settings{Allocation: 1000, UsageLimit: 5200, RechargeBelow: 100, RechargeAmount: 500}, ms(0))
 	at := time.Duration(0)
 	var crossed []Crossing
 	// spend 50 at a time, topped up as the API does: right after the charge
@@ -103,18 +103,19 @@ func TestAutoRechargeCrossingAndAlertsSayHigh(t *testing.T) {
 			t.Errorf("alert %s: level %v, want high (the gauge's)", a.ID, a.Level)
 		}
 	}
-	// spend past 90 % of the 5,000-credit usage limit
-	spend(4500)
+	// spend past 90 % of the 5,200-credit usage limit (4,680), the
+	// allocation plus eight top-ups (5,000) still binding
+	spend(4700)
 	s, _ = l.Summary("acme")
 	if s.Level != LevelCritical || s.CapKind != CapAllocation {
 		t.Fatalf("at %d used, cap %d (%v): level %v, want critical by the usage limit", s.Used, s.Cap, s.CapKind, s.Level)
 	}
 	// the judgement that sets the level is the usage limit's: the row's
 	// figures are of it
-	if v := s.Verdict; v.Level != LevelCritical || v.Project != "" || v.Status.CapKind != CapLimit || v.Status.Cap != 5000 || v.Status.Percent != 90 {
-		t.Errorf("verdict %v (%q) by %v %d at %.1f %%, want critical by the 5,000-credit usage limit at 90 %%", v.Level, v.Project, v.Status.CapKind, v.Status.Cap, v.Status.Percent)
+	if v := s.Verdict; v.Level != LevelCritical || v.Project != "" || v.Status.CapKind != CapLimit || v.Status.Cap != 5200 || v.Status.Percent != 4700.0*100/5200 {
+		t.Errorf("verdict %v (%q) by %v %d at %.1f %%, want critical by the 5,200-credit usage limit at 90.3 %%", v.Level, v.Project, v.Status.CapKind, v.Status.Cap, v.Status.Percent)
 	}
-	if w := TopUpLevelWords(&s.Status, 5000); !strings.HasPrefix(w, "critical at 90.0 % of its 5,000-credit usage limit") {
+	if w := TopUpLevelWords(&s.Status, 5200); !strings.HasPrefix(w, "critical at 90.3 % of its 5,200-credit usage limit") {
 		t.Errorf("words %q", w)
 	}
 	for _, a := range EvaluateAlerts(l, t0.Add(at), FeedHealth{Connected: true}, AlertOptions{}, nil) {
@@ -135,7 +136,10 @@ func TestTopUpLevelWords(t *testing.T) {
 		{Usage{Used: 800}, s, ""},
 		{Usage{Used: 950}, s, "living on top-ups: auto-recharge is a safety net, upgrade the plan (critical at 90 % of the 5,000-credit usage limit)"},
 		{Usage{Used: 950}, Settings{Allocation: 1000, RechargeBelow: 100, RechargeAmount: 500}, "living on top-ups: auto-recharge is a safety net, upgrade the plan"},
-		{Usage{Used: 4600, Recharged: 4000}, s, "critical at 92.0 % of its 5,000-credit usage limit: the top-ups stop there"},
+		{Usage{Used: 4600, Recharged: 3800}, s, "critical at 92.0 % of its 5,000-credit usage limit: the top-ups stop there"},
+		// allocation + recharges equal to the limit: no top-up lifts the
+		// cap past it, so the limit binds (not living on top-ups)
+		{Usage{Used: 4600, Recharged: 4000}, s, ""},
 		{Usage{Used: 1000}, s, ""},
 		{Usage{Used: 950}, Settings{Allocation: 1000}, ""},
 	}
@@ -144,6 +148,10 @@ func TestTopUpLevelWords(t *testing.T) {
 		if got := TopUpLevelWords(&st, c.s.UsageLimit); got != c.want {
 			t.Errorf("%+v of %+v: %q, want %q", c.u, c.s, got, c.want)
 		}
+	}
+	// the tie judged: the usage limit binds, critical by its own thresholds
+	if st := Assess(&s, Usage{Used: 4600, Recharged: 4000}, nil); st.CapKind != CapLimit || st.TopsUp || st.Level != LevelCritical {
+		t.Errorf("allocation + recharges = usage limit: %v, tops up %v, %v; want the limit binding, critical", st.CapKind, st.TopsUp, st.Level)
 	}
 }
 
@@ -159,6 +167,36 @@ func TestAutoRechargeWithRechargesUnreadable(t *testing.T) {
 		st := Assess(&s, Usage{Used: c.used, RechargedUnreadable: "x"}, nil)
 		if st.TopsUp || !st.Unknown.Has(FigCap) || st.Level != c.level {
 			t.Errorf("%d used: tops up %v, cap unknown %v, level %v; want false, true, %v", c.used, st.TopsUp, st.Unknown.Has(FigCap), st.Level, c.level)
+		}
+	}
+}
+
+// TestAnOutWorkspaceProjectsNoTopUp: a workspace auto-recharge should top
+// up, used up (the top-up did not come: used ≥ allocation + recharges), is
+// OUT, and its forecast says so — out now, no top-up projected. It said "top-up
+// now, ~5,498 top-ups left" beside ✖ OUT, and with a usage limit above the
+// cap "runs out after recharges in 2 h" (hostile13 #1).
+func TestAnOutWorkspaceProjectsNoTopUp(t *testing.T) {
+	for _, set := range []Settings{
+		{Allocation: 1000, RechargeBelow: 10, RechargeAmount: 50},
+		{Allocation: 1000, UsageLimit: 3000, RechargeBelow: 10, RechargeAmount: 500},
+	} {
+		l := NewLedger(MonthlyUTC, t0)
+		l.SetSettings("acme", set, ms(0))
+		// 20 credits every 10 s for 500 s: 1,000 used, a steady burn
+		var at time.Duration
+		for range 50 {
+			at += 10 * time.Second
+			e := use("acme", "", "/x", 20, at)
+			l.Apply(&e)
+		}
+		s, _ := l.Summary("acme")
+		f := l.Forecast("acme", t0.Add(at))
+		if s.Level != LevelExhausted || !f.RunsOut || f.RunsOutIn != 0 || !f.Reached || f.Recharges || f.RechargeDue || f.AfterRecharges || RechargeWords(f) != "" {
+			t.Errorf("%+v: level %v, forecast %+v (%q); want OUT, out now, no top-up", set, s.Level, f, RechargeWords(f))
+		}
+		if w := TopUpLevelWords(&s.Status, set.UsageLimit); w != "" {
+			t.Errorf("%+v: OUT said %q", set, w)
 		}
 	}
 }

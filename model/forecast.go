@@ -187,7 +187,10 @@ func (l *Ledger) forecast(w *wsState, now time.Time) Forecast {
 	if !f.RemainingKnown {
 		return f
 	}
-	if s := &w.settings; st.TopsUp && !st.LimitHeld {
+	if s := &w.settings; st.TopsUp && !st.LimitHeld && st.Level != LevelExhausted {
+		// OUT (used ≥ allocation + recharges, or a credits_exhausted 402):
+		// the top-up did not come, so none is projected — "out now", not
+		// "top-up now, ~5,498 left" nor "runs out after recharges in 2 h"
 		f.Recharges, f.RechargeBelow, f.RechargeAmount = true, s.RechargeBelow, s.RechargeAmount
 		f.usageLimit, f.used = s.UsageLimit, w.used
 	}

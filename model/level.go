@@ -348,7 +348,10 @@ func assess(s *Settings, u Usage, defaults []int) Status {
 		}
 	}
 	if s.UsageLimit > 0 {
-		if st.CapKind == CapNone || s.UsageLimit < st.Cap {
+		// a limit equal to allocation + recharges binds when auto-recharge
+		// is set: no top-up lifts the cap past it (so it is not TopsUp,
+		// "living on top-ups", at a line the API refuses at)
+		if st.CapKind == CapNone || s.UsageLimit < st.Cap || s.UsageLimit == st.Cap && s.AutoRecharges() {
 			st.Cap, st.CapKind = s.UsageLimit, CapLimit
 		}
 		st.OverLimit = u.Used >= s.UsageLimit

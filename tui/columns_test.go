@@ -163,3 +163,21 @@ func TestACutProjectIsNamedInTheTitle(t *testing.T) {
 		}
 	}
 }
+
+// TestAPercentPastTheLargestShownIsWhole: a workspace past 9999 % of its cap
+// reads ">9999 % used" on the gauges, as check and budget show write it
+// (model.MaxShownPercent); the cell cut it to ">9999…" at every width
+// (hostile13 #5).
+func TestAPercentPastTheLargestShownIsWhole(t *testing.T) {
+	l := model.NewLedger(model.MonthlyUTC, testNow.Add(-time.Hour))
+	l.SetSettings("h4", model.Settings{Allocation: 1000}, testNow.UnixMilli())
+	l.Apply(&model.Event{TS: testNow.Add(-time.Minute).UnixMilli(), Workspace: "h4", Endpoint: "/z", Credits: 1_000_000_000, Status: 200})
+	for _, w := range []int{78, 198} {
+		g := NewGauges(testCommon())
+		g.SetSize(w, 10)
+		g.Refresh(l)
+		if v := ansi.Strip(g.View()); !strings.Contains(v, ">9999 % used") {
+			t.Errorf("width %d: no \">9999 %% used\" in\n%s", w, v)
+		}
+	}
+}

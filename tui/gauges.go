@@ -682,7 +682,12 @@ func (g *Gauges) row(r *gaugeRow, selected bool, nameW, barW int, cols []column)
 // never on the figure: "99.9 % of lim" beside "84 % of lim" would not fit
 // the same column.
 func cellPercent(g *Gauges, r *gaugeRow, width int) string {
-	return pad(align(percentOf(r), pctW, true)+percentWord(r, width), width)
+	// ">9999 %" (model.MaxShownPercent) is a cell wider than pctW: it takes
+	// that cell ahead of the others' right edge ("">9999 % used" fills the
+	// column), never cut to ">9999…", which says no figure
+	p := percentOf(r)
+	pw := max(pctW, min(cellWidth(p), width))
+	return pad(align(p, pw, true)+percentWord(r, width-(pw-pctW)), width)
 }
 
 // pctW is the cells every row's percent is right-aligned in, at the left of

@@ -332,7 +332,7 @@ func (m *Model) helpLines(w int) []string {
 		"used its second alert threshold or more (75 % unless set); with auto-recharge topping the allocation up, its last one too (living on top-ups)",
 		"used its third and last alert threshold or more (90 % unless set); with auto-recharge, of its usage limit",
 		"cap used up, or a credits_exhausted 402 newer than the last credit added",
-		"usage unknown: its used or recharged counter in Redis holds no integer ≥ 0 (the detail view says which)",
+		"a figure its level needs cannot be read from Redis: its used or recharged counter (no integer ≥ 0), its settings, or the budget or credits of a project with a usage limit (the detail view says which)",
 	}
 	lines = append(lines, "")
 	lines = append(lines, wrapLines(m.st.PaneTitle.Render("Levels")+" (a word and a symbol each, so they read without colour):", w, 2)...)
@@ -345,8 +345,8 @@ func (m *Model) helpLines(w int) []string {
 		"burn: credits per hour over the last 15 min (at least 5 min), one large charge left out as a step; 0 once idle. pace: burn ÷ the rate that lasts to the period's end.",
 		"runs out: when credits end at that burn; \"out now\" the row is OUT; \"limit reached\" its usage limit refuses its calls; \"<1 charge left\" what is left cannot cover one typical charge; \"top-up in 12 min\" when the auto-recharge adds credits (they do not run out before); \"idle\" no charge for 4 usual intervals (1–15 min); \"few charges\" too little spending in the window to forecast (under 3 charges, within 5 min); \"lasts period\" they last to the reset.",
 		"Percents are floored, never rounded up: 84.96 % reads 84 %, so a percent shown at or past a threshold means the usage is; from 90 % one decimal (99.9 %), and 100 % only once the cap is used up.",
-		"Header: \"✖ 3 ws firing\" (\"3 workspaces firing\" where wide) counts the workspaces with an alert firing now (a workspace past 50, 75 and 90 % is one; \"feed\" is added while it is stale: Redis unreachable or read late), with the worst one's symbol; the alerts pane (a) lists each alert and counts them (\"18 alerts firing\"), as the command mavtop alerts does. ev/s or ev/min: events read from the stream per second or minute; lag: how far the screen is behind the stream's newest entry (idle when none came for 2 s).",
-		"Units: credits in full or k (thousand) and M (million); burn in credits per hour (/h), the burn chart in credits per minute.",
+		"Header: \"✖ 3 ws firing\" (\"3 workspaces firing\" where wide) counts the workspaces with an alert firing now (a workspace past 50, 75 and 90 % is one; the feed is added while an alert of its own fires: \"feed stale\", Redis unreachable or read late, or \"feed reset\", \"feed drift\" and the like, its counters re-read because Redis changed under it), with the worst one's symbol; the alerts pane (a) lists each alert and counts them (\"18 alerts firing\"), as the command mavtop alerts does. ev/s or ev/min: events read from the stream per second or minute; lag: how far the screen is behind the stream's newest entry (idle when none came for 2 s).",
+		"Units: credits in full or k (thousand), M (million), G (10^9), T (10^12), P (10^15), E (10^18); burn in credits per hour (/h), the burn chart in credits per minute.",
 		"Every number is what Redis holds for this billing period; the stream only adds to it.",
 	} {
 		lines = append(lines, wrapLines(p, w, 0)...)

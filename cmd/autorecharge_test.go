@@ -29,16 +29,17 @@ func TestAnAutoRechargedWorkspaceIsOneVerdict(t *testing.T) {
 		line         string // check's status line, before the perfdata
 		used         string // the dashboard row's used cell: the percent behind its level
 		budgetPct    string // budget show's PERCENT: the cap's, and the limit's when it sets the level
+		checkPct     string // check's PERCENT, likewise
 		fixed        []string
 		fixedCheck   int
 	}{
 		// 3,400 of 1,000 + 5 × 500: 97.1 % of its cap, 100 left
 		{"refilled", model.Settings{Allocation: 1000, RechargeBelow: 100, RechargeAmount: 500}, 3400, 5,
-			model.LevelHigh, checkWarning, "MAVTOP WARNING - refilled 97.1 % used, living on top-ups", "97.1 % used", "97.1 %",
+			model.LevelHigh, checkWarning, "MAVTOP WARNING - refilled 97.1 % used, living on top-ups", "97.1 % used", "97.1 %", "97.1 %",
 			[]string{"--warn", "75", "--crit", "90"}, checkWarning},
 		// 4,700 of 1,000 + 8 × 500 (the cap, 94 %) and of a 5,200 usage limit (90.3 %)
 		{"nearlim", model.Settings{Allocation: 1000, UsageLimit: 5200, RechargeBelow: 100, RechargeAmount: 500}, 4700, 8,
-			model.LevelCritical, checkCritical, "MAVTOP CRITICAL - nearlim 90.3 % of its usage limit", "90.3 % lim", "94.0 % (90.3 % of limit)",
+			model.LevelCritical, checkCritical, "MAVTOP CRITICAL - nearlim 90.3 % of its usage limit", "90.3 % lim", "94.0 % (90.3 % of limit)", "94.0 % (90.3 % of limit 5200)",
 			[]string{"--warn", "75", "--crit", "95"}, checkWarning},
 	}
 	var names []string
@@ -83,8 +84,8 @@ func TestAnAutoRechargedWorkspaceIsOneVerdict(t *testing.T) {
 				t.Errorf("%s: check --json check %q, want %q", c.name, row.Check, checkNames[c.want])
 			}
 		})
-		if row := rowOf(v.checkText, c.name); !strings.Contains(row, " "+c.want.String()+" ") {
-			t.Errorf("%s: check row %q lacks level %q", c.name, row, c.want)
+		if row := rowOf(v.checkText, c.name); !strings.Contains(row, " "+c.want.String()+" ") || !strings.Contains(row, " "+c.checkPct+" ") {
+			t.Errorf("%s: check row %q lacks level %q or percent %q", c.name, row, c.want, c.checkPct)
 		}
 		if row := rowOf(v.budgetText, c.name); !strings.Contains(row, " "+c.want.String()+" ") || !strings.Contains(row, " "+c.budgetPct+" ") {
 			t.Errorf("%s: budget show row %q lacks level %q or percent %q", c.name, row, c.want, c.budgetPct)

@@ -408,11 +408,7 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 			switch {
 			case r.CapKind == model.CapLimit.String():
 				pct += " of limit"
-			case r.topsUp && r.verdict == model.LevelCritical && r.VerdictProject == "" && !r.limitHeld && !r.unknown.Has(model.FigLimit):
-				// auto-recharge tops the cap up: the usage limit sets the
-				// level (model.Verdict.Status), as the dashboard's "90.4 %
-				// lim" and check's "90.4 % of its usage limit" say — "95.0 %"
-				// alone read as the cap's percent made it critical
+			case r.limitSetsLevel():
 				pct += " (" + model.FormatPercent(r.LimitPercent) + " of limit)"
 			}
 		}

@@ -320,6 +320,17 @@ func workspaceRows(l *model.Ledger) []wsRow {
 	return rows
 }
 
+// limitSetsLevel reports whether r's usage limit sets its level while
+// auto-recharge tops its cap up (model.Verdict.Status: critical by the
+// limit's last threshold, the allocation plus recharges binding): its
+// percent of the limit is then the figure behind the level, which check's
+// row and budget show's PERCENT add to the cap's ("96.3 % (90.3 % of limit
+// 1600)"), as the dashboard's "90.3 % lim" and check's status line say — the
+// cap's percent alone read as what made it critical.
+func (r *wsRow) limitSetsLevel() bool {
+	return r.topsUp && r.verdict == model.LevelCritical && r.VerdictProject == "" && !r.limitHeld && !r.unknown.Has(model.FigLimit)
+}
+
 // judgedRow is one judged workspace as a row, with the projects its verdict weighs.
 func judgedRow(j *model.Judged) wsRow {
 	var r wsRow
@@ -1148,7 +1159,11 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 				b = append(b, '-')
 			}
 			if r.UsageLimit > 0 {
-				b = strconv.AppendInt(append(b, " (limit "...), r.UsageLimit, 10)
+				b = append(b, " ("...)
+				if r.limitSetsLevel() {
+					b = append(append(b, model.FormatPercent(r.LimitPercent)...), " of "...)
+				}
+				b = strconv.AppendInt(append(b, "limit "...), r.UsageLimit, 10)
 				b = append(b, ')')
 				if r.CapKind == model.CapLimit.String() {
 					b = append(b, " binds"...)

@@ -205,7 +205,11 @@ func printCheckFmt(w io.Writer, rows []wsRow, code int, summary string, now time
 			pct = model.FormatPercent(r.Percent)
 		}
 		if r.UsageLimit > 0 {
-			pct += fmt.Sprintf(" (limit %s)", strconv.FormatInt(r.UsageLimit, 10))
+			of := ""
+			if r.limitSetsLevel() {
+				of = model.FormatPercent(r.LimitPercent) + " of "
+			}
+			pct += fmt.Sprintf(" (%slimit %s)", of, strconv.FormatInt(r.UsageLimit, 10))
 			if r.CapKind == model.CapLimit.String() {
 				pct += " binds"
 			}

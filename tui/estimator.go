@@ -249,7 +249,11 @@ func (e *Estimator) Refresh(l *model.Ledger) {
 	e.queueState = e.queueState[:0]
 	for _, j := range e.queue {
 		s, ok := l.Summary(j.Workspace)
-		e.queueState = append(e.queueState, j.Wait.State(s.Remaining, ok && s.RemainingKnown, e.now()))
+		rem, known := s.Remaining, ok && s.RemainingKnown
+		if ok && s.Blocked { // refused by the API: none, as remaining says
+			rem, known = 0, true
+		}
+		e.queueState = append(e.queueState, j.Wait.State(rem, known, e.now()))
 	}
 	e.recent = e.jobs.Recent(e.recent[:0])
 	e.calib = e.jobs.Calibration()
@@ -275,8 +279,15 @@ func (e *Estimator) Refresh(l *model.Ledger) {
 	}
 }
 
-// remaining returns the workspace's spendable credits and whether any budget is set.
+// remaining returns the workspace's spendable credits and whether any budget
+// is set. A workspace the API refuses with a credits_exhausted 402 newer than
+// the last credit added (model.Summary.Blocked: OUT, whatever the counters
+// leave) has none: the pre-flight judges it by what the API said, not by
+// the counters' remaining, so a job is never "affordable" into a known 402.
 func (e *Estimator) remaining() (int64, bool) {
+	if e.known && e.summary.Blocked {
+		return 0, true
+	}
 	return e.summary.Remaining, e.known && e.summary.RemainingKnown
 }
 
@@ -570,6 +581,9 @@ func (e Estimator) formBlocks(w int) []viewBlock {
 		add(1, st.Dim.Render("no usage or settings seen for this workspace yet"))
 	case !hasBudget:
 		wrap(1, st.Warn.Render("no allocation or usage limit set for "+e.workspace+": nothing to check the job against"))
+	case e.summary.Blocked && (!e.summary.RemainingKnown || e.summary.Remaining > 0):
+		// OUT by the API's word while the counters leave credits: say why 0
+		wrap(1, fmt.Sprintf("remaining in %s: %s credits: the API refuses it with 402 credits_exhausted, no credit added since", e.workspace, st.Bold.Render("0")))
 	default:
 		add(1, fmt.Sprintf("remaining in %s: %s credits (live) · %s used", e.workspace, st.Bold.Render(credits(rem)), percentOrDash(e.summary)))
 	}

@@ -360,3 +360,28 @@ func TestEstimatorNamesFollowTheLedger(t *testing.T) {
 		t.Errorf("after a new workspace: %v (before %v)", e.names, before)
 	}
 }
+
+// TestEstimatorRefusesAWorkspaceTheAPIRefuses: a workspace OUT by a
+// credits_exhausted 402 newer than its last credit (model.Summary.Blocked)
+// has no credits to launch into, whatever its counters leave: the pane said
+// "✓ affordable: … 900 remaining" and launched into a known 402.
+func TestEstimatorRefusesAWorkspaceTheAPIRefuses(t *testing.T) {
+	l := testLedger(t) // a: 100 used of 1,000
+	l.Apply(&model.Event{TS: testNow.Add(-30 * time.Second).UnixMilli(), Workspace: "a", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted})
+	if s, _ := l.Summary("a"); !s.Blocked || s.Remaining != 900 {
+		t.Fatalf("the ledger: blocked %v, remaining %d; want blocked with 900 left by the counters", s.Blocked, s.Remaining)
+	}
+	e := NewEstimator(testCommon(), "", nil)
+	e.SetSize(100, 14)
+	e.Focus("a")
+	e.Refresh(l)
+	view := ansi.Strip(e.View())
+	if strings.Contains(view, "affordable: ") && !strings.Contains(view, "not affordable") || !strings.Contains(view, "402 credits_exhausted") {
+		t.Fatalf("before launch:\n%s", view)
+	}
+	e, cmd := e.Update(press("enter"))
+	var ie *estimator.InsufficientCreditsError
+	if r, ok := intent(cmd).(PreflightRefused); e.phase != phaseRefused || !ok || !errors.As(r.Err, &ie) || ie.Remaining != 0 {
+		t.Fatalf("launched into a 402: phase %d, intent %#v", e.phase, intent(cmd))
+	}
+}

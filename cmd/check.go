@@ -477,7 +477,7 @@ func budgetCheck(level model.Level, hasCap bool, percent, critPercent float64, f
 // each row's last event; with --stale it reads back that far too, at most
 // checkStaleEntries.
 const (
-	checkNewestEntries = 1_000
+	checkNewestEntries = feed.RowAgeEntries // the dashboard dates the rows its hour leaves undated by as many
 	checkStaleEntries  = 200_000
 )
 

@@ -38,6 +38,13 @@ type HistoryMsg struct {
 	Read int64
 	Done bool
 	Err  error
+	// Ages, on the last page when the hour held fewer entries than
+	// RowAgeEntries, maps each workspace to its newest event of the
+	// snapshot's billing period among the stream's newest RowAgeEntries
+	// entries (feed.Newest.InPeriod): the rows the hour leaves undated
+	// (quiet for longer) are dated by them (model.Ledger.DateRows), as
+	// `check` and `budget show` date theirs. nil when not read.
+	Ages map[string]int64
 	// Folded says the hub has folded the page into its ledger, a copy of
 	// which it hands its viewers after the last page (a LedgerMsg): a viewer
 	// reads the events (the estimator's job log does) but does not fold them.

@@ -61,6 +61,12 @@ func (n Newest) Period(ws string) (int64, bool) {
 	return ms, ok
 }
 
+// RowAgeEntries is how many of the stream's newest entries date a row's
+// last event beyond what else is read: `check` and `budget show` read them
+// for LAST EVENT, a start for the rows its hour leaves undated
+// (HistoryMsg.Ages). One number, so the surfaces give one age.
+const RowAgeEntries = 1_000
+
 // newestPage is how many entries one XREVRANGE of ReadNewest asks for.
 const newestPage = 1000
 

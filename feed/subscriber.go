@@ -523,7 +523,7 @@ func (s *Subscriber) readHistoryFor(ctx context.Context, msg *SnapshotMsg) {
 	hctx, stop := context.WithCancel(ctx)
 	ch := make(chan *HistoryMsg, 1)
 	s.history, s.stopHistory = ch, stop
-	go s.readHistory(hctx, ch, msg.Snap.StreamID, msg.At, msg.Gen, s.trimmedFrom(msg.At), s.runID)
+	go s.readHistory(hctx, ch, msg.Snap.StreamID, msg.At, msg.Gen, s.trimmedFrom(msg.At), s.runID, msg.Snap.Period)
 }
 
 // trimmedFrom is how far back the stream can still tell the hour before at:
@@ -675,7 +675,7 @@ func (s *Subscriber) takeUsedBy(ctx context.Context, u usedByRead) error {
 // the dashboard up: the last page then carries the error. runID is the
 // generation's server: one that answers the last page with another (pages of
 // two servers) has the subscriber audit at once (HistoryMsg.serverChanged).
-func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upto string, at time.Time, gen uint64, trimmed time.Time, runID string) {
+func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upto string, at time.Time, gen uint64, trimmed time.Time, runID string, period model.Period) {
 	limit := s.opt.HistoryLimit
 	if limit == 0 {
 		limit = DefaultHistoryLimit
@@ -703,6 +703,14 @@ func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upt
 		m := &HistoryMsg{Gen: gen, Events: evs, From: from, Read: read, Done: done}
 		if done {
 			m.serverChanged = sameServer(ctx, s.c, runID) != nil
+			if read < RowAgeEntries && !period.Start.IsZero() {
+				// a quiet hour: the rows it leaves undated are dated by the
+				// stream's newest entries, as check dates them (one
+				// XREVRANGE; a failure leaves them "—", as before)
+				if n, err := ReadNewestIn(ctx, s.c, s.keys, period, at, at, RowAgeEntries, RowAgeEntries); err == nil {
+					m.Ages = n.InPeriod
+				}
+			}
 		}
 		return send(m)
 	})

@@ -165,3 +165,24 @@ func (l *Ledger) EndHistory() {
 	l.newEpoch() // run-out and who is refused are judged again
 	l.historyPending = false
 }
+
+// DateRows dates each workspace of at (unix ms, its newest event of this
+// billing period: feed.Newest.InPeriod, read from the stream's newest
+// entries) where it is newer than the row's age so far. The hour read back
+// (Backfill) dates only the workspaces that spent in it; one quiet for longer
+// read "—" on the dashboard while `check` and `budget show`, reading the
+// stream's newest 1,000 entries, said "3 h": a start reads those entries too
+// and dates its rows by them, so every surface gives one age. A time outside
+// the period, or of a workspace the ledger does not know, dates nothing.
+func (l *Ledger) DateRows(at map[string]int64) {
+	for ws, ms := range at {
+		w := l.ws[ws]
+		if w == nil || ms <= w.lastTS || !l.period.Contains(ms) {
+			continue
+		}
+		l.version++
+		w = l.own(w)
+		w.lastTS = ms
+		l.rerank(w) // it moves in ByLastEvent
+	}
+}

@@ -1,0 +1,90 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+// TestARowQuietForHoursHasOneAgeOnEverySurface (issue 11, "every workspace
+// row shows the age of its newest event"): a workspace whose newest event is
+// two hours old, in this billing period, read "—" on a dashboard started
+// now (its hour read back held nothing of it) while check's LAST EVENT said
+// "2 h" from the stream's newest 1,000 entries. A start reads those entries
+// too and dates the row alike. On a real redis-server.
+func TestARowQuietForHoursHasOneAgeOnEverySurface(t *testing.T) {
+	now := time.Now()
+	old := now.Add(-2 * time.Hour).Truncate(time.Millisecond)
+	period := model.MonthlyUTC.At(now)
+	if !period.Contains(old.UnixMilli()) {
+		t.Skip("the billing period began less than two hours ago")
+	}
+	f := newFixture(t)
+	k := feed.Keys{}
+	// as a producer wrote it two hours ago: the entry (its id of then) and
+	// its counters in one MULTI
+	if _, err := f.c.TxPipelined(f.ctx, func(p redis.Pipeliner) error {
+		p.XAdd(f.ctx, &redis.XAddArgs{Stream: k.Stream(), ID: strconv.FormatInt(old.UnixMilli(), 10) + "-0", Values: []any{
+			"v", "1", "ts", strconv.FormatInt(old.UnixMilli(), 10), "ws", "quiet", "endpoint", "/responses", "credits", "7", "status", "200"}})
+		p.HIncrBy(f.ctx, k.Used(period.Key), "quiet", 7)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.allocate(t, 3000, "quiet", "busy") // settings entries, written now
+	f.track(t, model.Event{Workspace: "busy", Endpoint: "/responses", Credits: 5, Status: 200})
+
+	out, _, _ := runMavtop(t, "check", "--redis="+f.srv.URL, "--json")
+	var got struct {
+		Workspaces []struct {
+			Workspace   string     `json:"workspace"`
+			Used        int64      `json:"used"`
+			LastEventAt *time.Time `json:"last_event_at"`
+		} `json:"workspaces"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+	checkAt := map[string]*time.Time{}
+	for _, r := range got.Workspaces {
+		checkAt[r.Workspace] = r.LastEventAt
+	}
+	if at := checkAt["quiet"]; at == nil || !at.Equal(old) {
+		t.Fatalf("check's last_event_at of quiet %v, want %v: %s", at, old, out)
+	}
+
+	var mu sync.Mutex
+	var s feed.LedgerState
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = feed.NewSubscriber(f.c, feed.SubscriberOptions{Block: 100 * time.Millisecond}).Run(ctx, func(m feed.Msg) {
+			mu.Lock()
+			defer mu.Unlock()
+			s.Apply(m)
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, 20*time.Second, "the dashboard's ledger started and read its hour back", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return s.Ledger != nil && !s.Ledger.HistoryPending() && !s.Ledger.UsedByPending()
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ws := range []string{"quiet", "busy"} {
+		sum, _ := s.Ledger.Summary(ws)
+		if at := checkAt[ws]; at == nil || sum.LastTS != at.UnixMilli() {
+			t.Errorf("%s: the dashboard's row dated %v, check's LAST EVENT %v: one age", ws, time.UnixMilli(sum.LastTS).UTC(), at)
+		}
+	}
+}

@@ -60,3 +60,32 @@ func (l *Ledger) refusalHeld(w *wsState) bool { return l.unheld[w.name] == "" }
 
 // cloneUnheld is the unheld map a clone starts from (each changes its own).
 func (l *Ledger) cloneUnheld() map[string]string { return maps.Clone(l.unheld) }
+
+// RefusalWaits reports whether the 402 e, just applied (Apply), waits for
+// the counters to be seen holding it: this ledger's follower audits, and e
+// is its workspace's newest 402 from the stream not yet seen counted. The
+// dashboard holds its banner, bell and alerts-pane line for such a 402
+// until an audit confirms it (an AuditMsg at or past its id) or a re-read
+// finds it counted (RefusalCounted), the rule of the refusals alerts.
+func (l *Ledger) RefusalWaits(e *Event) bool {
+	return e.ID != "" && l.unheld[e.Workspace] == e.ID
+}
+
+// RefusalWaiting reports whether a 402 of workspace ws applied from the
+// stream waits for the counters to be seen holding it (RefusalWaits).
+func (l *Ledger) RefusalWaiting(ws string) bool { return l.unheld[ws] != "" }
+
+// RefusalCounted reports whether the counters hold the 402 e as far as this
+// ledger can tell after a re-read: it is of this period, its workspace,
+// project and code count at least one 402, and none of the 402 log's rows
+// of them are beyond that count (Uncounted). A 402 written without its
+// counter increment (a raw XADD, a repeated status field) is not: the
+// re-read counts fewer than are listed.
+func (l *Ledger) RefusalCounted(e *Event) bool {
+	if !l.period.Contains(e.TS) {
+		return false
+	}
+	l.Uncounted() // counted afresh when asked first after a re-read
+	f := fieldOf(e)
+	return l.counted(f) > 0 && l.beyondCounter(f) == 0
+}

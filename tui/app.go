@@ -123,6 +123,13 @@ type Model struct {
 	// reason workspaces share) → the notice's text: each said once, not at
 	// every re-read, and resolved when a re-read can use it again.
 	unreadable map[string]string
+	// unconfirmed are the 402s read from the stream that wait for the
+	// counters to be seen holding them (model.Ledger.RefusalWaits), oldest
+	// first: their banner, bell and alerts-pane line wait with them, as the
+	// refusals alert does (README, "402 refusals"); a 402 the counters never
+	// hold (a raw XADD, a repeated status field) raises none. A new slice at
+	// each change: copies of the model share the old.
+	unconfirmed []model.Event
 
 	width, height int
 	laidOut       layoutKey
@@ -396,6 +403,7 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 			}
 			m.header.noteSnapshot(fm)
 			m.noteUnreadable(fm)
+			m.confirmRefusalsReRead(fm)
 			switch {
 			case newPeriod:
 				m.alerts.Reset()
@@ -417,9 +425,16 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 				m.jobs.Add(e)
 				m.takeCrossings()
 				if e.Refused() {
-					m.alerts.AddRefusal(e)
+					m.addRefusal(e)
 				}
 			})
+		case *feed.AuditMsg:
+			if m.feed.Apply(fm) { // the 402s up to its id are counted
+				m.confirmRefusals(func(e *model.Event) (bool, bool) {
+					held := model.CompareStreamIDs(e.ID, fm.StreamID) <= 0
+					return held, held
+				})
+			}
 		case *feed.HistoryMsg:
 			m.feed.Apply(fm) // the last hour's burn and 402s, read back after the start
 			for i := range fm.Events {
@@ -429,6 +444,17 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 			}
 		case *feed.LedgerMsg:
 			m.feed.Apply(fm)
+			if l := m.feed.Ledger; l != nil {
+				// a copy of the hub's, which applied every 402 held here:
+				// one of a workspace it no longer waits for was confirmed
+				// (the audits this viewer missed, falling behind)
+				m.confirmRefusals(func(e *model.Event) (bool, bool) {
+					if l.RefusalWaiting(e.Workspace) {
+						return false, false
+					}
+					return l.RefusalCounted(e), true
+				})
+			}
 			m.header.source = fm.Source
 			if p := m.feed.Ledger.Period(); p.Key != "" {
 				m.header.period = p
@@ -440,6 +466,65 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 		m.ring = true
 	}
 	return nil
+}
+
+// maxUnconfirmed bounds the 402s held for their confirmation (the oldest
+// give way): the alerts pane says one per workspace and code a minute.
+const maxUnconfirmed = 256
+
+// addRefusal alerts on a 402 read from the stream (Alerts.AddRefusal) once
+// the counters are seen holding it: at once when nothing audits them (a
+// counters-only source, a ledger never told), else when an audit confirms
+// it, within feed.RefusalAuditWithin (confirmRefusals).
+func (m *Model) addRefusal(e *model.Event) {
+	if l := m.feed.Ledger; l == nil || !l.RefusalWaits(e) {
+		m.alerts.AddRefusal(e)
+		return
+	}
+	held := m.unconfirmed
+	if len(held) >= maxUnconfirmed {
+		held = held[len(held)-maxUnconfirmed+1:]
+	}
+	m.unconfirmed = append(slices.Clip(held), *e)
+}
+
+// confirmRefusals raises the alert of each 402 held that judge confirms
+// (ok) and lets go of those it says no longer wait (done, not ok: the
+// counters were read and do not hold them); the others wait on.
+func (m *Model) confirmRefusals(judge func(e *model.Event) (ok, done bool)) {
+	if len(m.unconfirmed) == 0 {
+		return
+	}
+	var left []model.Event
+	for i := range m.unconfirmed {
+		e := &m.unconfirmed[i]
+		ok, done := judge(e)
+		switch {
+		case ok:
+			m.alerts.AddRefusal(e)
+		case !done:
+			left = append(left, *e)
+		}
+	}
+	m.unconfirmed = left
+}
+
+// confirmRefusalsReRead judges the 402s held against a re-read of the
+// counters: one up to the snapshot's id is alerted on when the counters
+// hold it (model.Ledger.RefusalCounted) and dropped otherwise; a newer one
+// waits on for the audits of the new generation. A re-read that went back
+// in time drops them all: Redis may have lost them.
+func (m *Model) confirmRefusalsReRead(fm *feed.SnapshotMsg) {
+	l := m.feed.Ledger
+	m.confirmRefusals(func(e *model.Event) (bool, bool) {
+		if fm.Rewound || l == nil || fm.Snap == nil {
+			return false, true
+		}
+		if fm.Snap.StreamID != "" && model.CompareStreamIDs(e.ID, fm.Snap.StreamID) > 0 {
+			return false, false
+		}
+		return l.RefusalCounted(e), true
+	})
 }
 
 // noteUnreadable names, in the alerts pane, the counters and settings a

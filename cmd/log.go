@@ -44,7 +44,7 @@ func (f *logFlags) openLog() (*slog.Logger, func(), error) {
 // logFeed records the hub's connection changes, re-reads and skipped entries
 // until ctx is done. It reads its own events-only viewer, so it costs no ledger.
 func logFeed(ctx context.Context, hub *feed.Hub, log *slog.Logger) {
-	v := hub.JoinEvents()
+	v := hub.JoinEvents(feed.Helper)
 	go func() {
 		defer v.Close()
 		last := feed.ConnState(255)

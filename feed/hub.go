@@ -455,12 +455,38 @@ func (h *Hub) Applied(id string) bool {
 	return h.state.Ledger != nil && h.applied != "" && compareIDs(h.applied, id) >= 0
 }
 
-// Viewers returns the number of viewers joined.
+// Viewers returns the number of viewers joined, mavtop's own helpers
+// (JoinOption Helper) among them.
 func (h *Hub) Viewers() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.viewers)
 }
+
+// Readers returns the number of viewers that read the feed for someone
+// (dashboards, SSH sessions, the metrics exporter): Viewers less mavtop's
+// own helpers (the alert watcher, the log), which every dashboard and watch
+// runs whether anyone looks or not. mavtop_feed_viewers says it: a dashboard
+// run with --metrics is 2 readers (it said 4, counting the watcher and the
+// log).
+func (h *Hub) Readers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for v := range h.viewers {
+		if !v.helper {
+			n++
+		}
+	}
+	return n
+}
+
+// JoinOption changes how a viewer joins.
+type JoinOption func(*Viewer)
+
+// Helper marks a viewer as mavtop's own machinery (the alert watcher, the
+// log), not a reader of the feed: Readers does not count it.
+func Helper(v *Viewer) { v.helper = true }
 
 // Join adds a viewer. Its first messages are a copy of the hub's ledger (when
 // there is one; made by the viewer's Next, from the hub's frozen copy) and
@@ -473,13 +499,13 @@ func (h *Hub) Join() *Viewer { return h.join(true, false) }
 // metrics exporter reads the hub's with Read): its LedgerMsgs carry only the
 // generation. A clone nobody changes would keep every workspace state the hub
 // has since replaced alive.
-func (h *Hub) JoinEvents() *Viewer { return h.join(false, false) }
+func (h *Hub) JoinEvents(opts ...JoinOption) *Viewer { return h.join(false, false, opts...) }
 
 // JoinUnordered adds a viewer that keeps a ledger but never lists its
 // workspaces in order (the alert watcher): its copies come without the
 // orders the hub keeps for the dashboards, so its ledger does not keep them
 // as every event arrives. Asked for all the same, an order is sorted then.
-func (h *Hub) JoinUnordered() *Viewer { return h.join(true, true) }
+func (h *Hub) JoinUnordered(opts ...JoinOption) *Viewer { return h.join(true, true, opts...) }
 
 // JoinAsync is Join without waiting for the hub's lock: the viewer is
 // returned at once and joins (its copy of the ledger, the connection state
@@ -496,8 +522,11 @@ func (h *Hub) JoinAsync() *Viewer {
 	return v
 }
 
-func (h *Hub) join(ledger, unordered bool) *Viewer {
+func (h *Hub) join(ledger, unordered bool, opts ...JoinOption) *Viewer {
 	v := h.newViewer(ledger, unordered)
+	for _, o := range opts {
+		o(v)
+	}
 	h.register(v)
 	return v
 }
@@ -549,9 +578,10 @@ type Viewer struct {
 	wake   chan struct{}
 	leave  func() // set when it joined (guarded by mu)
 	closed bool
-	// noLedger: joined with JoinEvents; unordered: with JoinUnordered.
-	noLedger, unordered bool
-	keep                *atomic.Uint32 // the hub's
+	// noLedger: joined with JoinEvents; unordered: with JoinUnordered;
+	// helper: with Helper (not counted by Readers).
+	noLedger, unordered, helper bool
+	keep                        *atomic.Uint32 // the hub's
 }
 
 // Keep asks the hub to keep order o (the one this viewer lists workspaces in)

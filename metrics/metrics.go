@@ -166,7 +166,7 @@ func newDescs() descs {
 		restarts:           d("feed_server_restarts_total", "Redis restarts noticed (its run id changed) since mavtop started."),
 		ahead:              d("feed_ids_ahead_seconds", "How far the newest entry's id is ahead of this clock (0 within 1 s): while it is above 0, feed_lag_seconds is NaN (unknown)."),
 		lastEntry:          d("feed_last_event_timestamp_seconds", "When mavtop read the stream's newest usage event (served or refused) or recharge, by its own clock (at a start or a re-read, the stream's newest such entry's time when earlier, found by a read of its newest 256 entries at most; when none of them is one, the oldest of their times, which the producer's newest entry is older than): time() minus it is how long the producer has sent nothing, a producer that stopped or a feed that is down. A settings entry (budget set, budget pull) does not move it, as it does not check --stale (model.FeedsFreshness). An id ahead of the clock cannot move it into the future. Absent before the first event."),
-		viewers:            d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter."),
+		viewers:            d("feed_viewers", "Readers of the feed hub: dashboards, SSH sessions and this exporter (a dashboard run with --metrics is 2); mavtop's own alert watcher and log, which read it too, are not counted."),
 		sessions:           d("ssh_sessions", "SSH dashboard sessions connected."),
 		rulesDisagree:      d("alert_rules_disagree", "1 while an alert rule flag given to this mavtop (--default-alerts, --stale) or the usage source it reads (--source, --counter-pattern, taken at its start) disagrees with the rules every mavtop sharing the Redis judges by ({prefix}:alert_rules, mavtop budget rules): it then neither fires nor resolves any alert until the flag is dropped or the rules changed back; else 0 (a rule flag not given follows the shared rules)."),
 		alertsFiring:       d("alerts_firing", "Alerts firing this billing period, as every mavtop sharing the Redis records them (thresholds, limits, 402s, run-out, a stale feed, a re-read of the counters after Redis changed under mavtop)."),
@@ -708,7 +708,7 @@ func (c *Collector) collectFeed(ch chan<- prometheus.Metric, r *reading) {
 			ch <- gauge(c.d.periodUnreadable, b2f(s.PeriodUnreadable != ""))
 		}
 	}
-	ch <- gauge(c.d.viewers, float64(c.hub.Viewers()))
+	ch <- gauge(c.d.viewers, float64(c.hub.Readers()))
 	if c.opt.Sessions != nil {
 		ch <- gauge(c.d.sessions, float64(c.opt.Sessions()))
 	}

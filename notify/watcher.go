@@ -442,7 +442,7 @@ func (w *Watcher) Stopped() <-chan struct{} { return w.stopped }
 // way are finished and recorded (so a clean stop never sends twice).
 func (w *Watcher) Run(ctx context.Context) error {
 	defer close(w.stopped)
-	v := w.opt.Hub.JoinUnordered() // it judges workspaces, it never lists them in order
+	v := w.opt.Hub.JoinUnordered(feed.Helper) // it judges workspaces, it never lists them in order
 	defer v.Close()
 	if n := w.opt.Notifier; n != nil {
 		delivering := make(chan struct{})

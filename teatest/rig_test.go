@@ -76,7 +76,13 @@ func (r *rig) start(w, h int, opts ...rigOption) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.hub = feed.NewHub()
-	sub := feed.NewSubscriber(r.rdb, feed.SubscriberOptions{Now: clock, Block: 100 * time.Millisecond,
+	// No audits on a cadence: the screens' clock stands still, so none
+	// would ever fall due, and a 402 from the stream would wait for its
+	// confirmation forever (the dashboard alerts on a 402 once an audit has
+	// seen the counters hold it, tui.Model.addRefusal); unaudited, it is
+	// judged at once, as a real run's audit confirms a counted one within
+	// feed.RefusalAuditWithin (cmd TestDashboardRingsOnlyForA402TheCountersHold).
+	sub := feed.NewSubscriber(r.rdb, feed.SubscriberOptions{Now: clock, Block: 100 * time.Millisecond, AuditEvery: -1,
 		Backoff: &feed.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond}})
 	go func() { _ = r.hub.Run(ctx, sub) }()
 	o := tui.Options{Source: r.hub.Join(), Now: clock, Renderer: lipgloss.DefaultRenderer(), ChartRedraw: -1}

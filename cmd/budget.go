@@ -250,6 +250,9 @@ func newBudgetShowCmd() *cobra.Command {
 				return exitf(1, "%v", err)
 			}
 			for field, why := range res.BadSettings {
+				if !reportsField(res, field, args) {
+					continue // another workspace's: budget show WS reports on WS
+				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: %s\n", model.UnreadableSettings(field, why))
 			}
 			periodBad := res.PeriodUnreadable // said on stdout too: the periods shown are the fallback's
@@ -338,6 +341,26 @@ func newBudgetShowCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	defaults.add(cmd.Flags())
 	return cmd
+}
+
+// reportsField reports whether a command given the workspaces args (none:
+// every workspace) reports on the skipped settings field: one of those
+// workspaces' own or of a project of theirs, the billing period's (every
+// workspace's), or a settings key that cannot be read at all. Another
+// workspace's broken settings are not what `check WS` or `budget show WS`
+// reports on (issue 16: a command reads, and says, only what it reports).
+func reportsField(res *feed.SnapshotResult, field string, args []string) bool {
+	if len(args) == 0 || field == feed.PeriodSettingsField {
+		return true
+	}
+	if _, key := res.BadKeys[field]; key {
+		return true
+	}
+	ws := field
+	if w, _, ok := model.SplitProjectKey(field); ok {
+		ws = w
+	}
+	return slices.Contains(args, ws)
 }
 
 // projectRow is one project of a workspace: its use this period, its budget
@@ -433,11 +456,18 @@ func printBudgets(w io.Writer, rows []wsRow, res *feed.SnapshotResult) error {
 				budget = fmt.Sprintf("usage limit %s, budget alert %s", orNone(pr.Budget.Limit), orNone(pr.Budget.Alert))
 			}
 			level, pused := "", strconv.FormatInt(pr.Used, 10)
-			if pr.Budget.Judged() || pr.level == model.LevelExhausted {
-				level = pr.Level // or held at a limit mavtop was not told of by a budget_exceeded 402
+			if pr.Budget.Judged() || pr.level == model.LevelExhausted || pr.Budget.UsageUnreadable != "" {
+				// or held at a limit mavtop was not told of by a budget_exceeded
+				// 402, or its credits unknown (the model's unknown, --json's)
+				level = pr.Level
 			}
 			if r.unknown.Has(model.FigUsed) || pr.Budget.UsageUnreadable != "" {
 				pused = "-"
+			}
+			if pr.Budget.UsageUnreadable != "" {
+				// a used_by field of it cannot be read (named on stderr): said
+				// on its row, with a budget or without — it was left out
+				budget += ", credits unreadable"
 			}
 			fmt.Fprintf(tw, "  /%s\t%s\t\t\t\t%s\t%s\n", pr.Project, pused, level, budget)
 		}

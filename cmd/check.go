@@ -589,6 +589,9 @@ prints exactly one JSON object with "status" and "reason".`,
 				return fmt.Errorf("Redis cannot be read: %w", err)
 			}
 			for field, why := range res.BadSettings {
+				if !reportsField(res, field, args) {
+					continue // another workspace's: check WS reports on WS (issue 16)
+				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "mavtop: settings field %q skipped: %s\n", field, oneLine(why))
 			}
 			if kind == feed.SourceStream {
@@ -748,7 +751,7 @@ prints exactly one JSON object with "status" and "reason".`,
 				// a limited project's credits that cannot be read: named,
 				// the project unknown, the workspace judged by its own
 				for _, p := range rows[i].Projects {
-					if why := p.Budget.UsageUnreadable; why != "" && !slices.Contains(unreadable, why) {
+					if why := p.Budget.UsageUnreadable; why != "" && p.Budget.Judged() && !slices.Contains(unreadable, why) {
 						unreadable = append(unreadable, why)
 					}
 				}

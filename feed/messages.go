@@ -207,10 +207,11 @@ type AuditMsg struct {
 type UsedByMsg struct {
 	Gen    uint64
 	UsedBy map[string]int64
-	// Unreadable maps a usage-limited project ("ws/project") whose used_by
-	// field holds no integer ≥ 0 to why: its level is unknown
+	// Unreadable maps a project ("ws/project"), with a usage limit or not,
+	// whose used_by field holds no integer ≥ 0 to why: it is listed with its
+	// credits unknown, and a limited one's level is unknown
 	// (model.Ledger.MarkProjectsUnreadable), as a full read's
-	// ProjectBudget.UsageUnreadable says.
+	// Snapshot.UsedByUnreadable says.
 	Unreadable map[string]string
 	StreamID   string
 }

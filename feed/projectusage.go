@@ -75,7 +75,7 @@ func ReadLimitedProjects(ctx context.Context, c redis.UniversalClient, keys Keys
 	}
 	// a limited project's credits that cannot be read: its workspace is
 	// unknown, as the dashboard judges it (one judgement)
-	for key, why := range limitedUnreadable(bad, res.Snap.Budgets) {
+	for key, why := range unreadableProjects(bad) {
 		res.Snap.MarkProjectUnreadable(key, why)
 	}
 	return nil

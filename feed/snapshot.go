@@ -372,7 +372,7 @@ func readSnapshotOnce(ctx context.Context, c redis.UniversalClient, keys Keys, p
 	s.Refused, _ = res.parseHash("refused", refused, model.CleanRefusedField)
 	s.Recharged, _ = res.parseHash("recharged", recharged, model.CleanWorkspaceField)
 	<-parsed
-	for key, why := range limitedUnreadable(badUsedBy, s.Budgets) {
+	for key, why := range unreadableProjects(badUsedBy) {
 		s.MarkProjectUnreadable(key, why)
 	}
 	if len(wrong) > 0 {
@@ -722,7 +722,7 @@ func isNoSuchKey(err error) bool {
 // count, Snapshot.RefusedUnreadable); a used_by field only when
 // its project has a usage limit (its level is judged by it), which the
 // caller knows once the settings are read: such fields are returned in bad,
-// used_by clean field → why (limitedUnreadable).
+// used_by clean field → why (unreadableProjects).
 func (r *SnapshotResult) parseCounts(hash string, m map[string]string, clean func(string) (string, bool)) (out map[string]int64, bad map[string]string) {
 	return r.parseHash(hash, hashRead{m: redis.NewMapStringStringResult(m, nil)}, clean)
 }
@@ -778,28 +778,45 @@ func unreadableWhy(field string, why error) string {
 	return fmt.Sprintf("counter %q cannot be read (%v)", field, why)
 }
 
-// limitedUnreadable keeps of bad (used_by clean field → why, from
-// parseCounts) the fields of projects with a usage limit in budgets, or a
-// budget that cannot be read (model.ProjectBudget.Judged), by
-// project key "ws/project" (the least reason of several): those projects'
-// credits, and so their level, are unknown (ProjectBudget.UsageUnreadable);
-// their workspaces' own levels are judged by their own counters. An
-// unreadable field of a project without a limit judges nothing; it is
-// reported in BadCounters.
-func limitedUnreadable(bad map[string]string, budgets map[string]model.ProjectBudget) map[string]string {
+// unreadableProjects is bad (used_by clean field → why, from parseCounts)
+// by project key "ws/project" (the least reason of several): every project
+// a used_by field of which cannot be read, with a usage limit or not
+// (model.Snapshot.MarkProjectUnreadable). Each is listed with its credits
+// unknown; only those with a judged budget (limitedUnreadable) have their
+// level unknown, their workspaces' own levels judged by their own counters.
+func unreadableProjects(bad map[string]string) map[string]string {
 	var out map[string]string
 	for f, why := range bad {
 		ws, project, _, ok := model.SplitUsedByField(f)
-		key := model.ProjectKey(ws, project)
-		if b := budgets[key]; !ok || !b.Judged() {
+		if !ok {
 			continue
 		}
+		key := model.ProjectKey(ws, project)
 		if out == nil {
 			out = map[string]string{}
 		}
 		if prev, ok := out[key]; !ok || why < prev {
 			out[key] = why
 		}
+	}
+	return out
+}
+
+// limitedUnreadable keeps of unreadable (project key → why, from
+// unreadableProjects) the projects with a usage limit in budgets, or a
+// budget that cannot be read (model.ProjectBudget.Judged): those whose
+// level, not only their credits, is unknown (ProjectBudget.UsageUnreadable),
+// which the audit's tally weighs (wsTally.unreadableUsedBy).
+func limitedUnreadable(unreadable map[string]string, budgets map[string]model.ProjectBudget) map[string]string {
+	var out map[string]string
+	for key, why := range unreadable {
+		if b := budgets[key]; !b.Judged() {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[key] = why
 	}
 	return out
 }

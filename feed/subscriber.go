@@ -555,8 +555,8 @@ func (s *Subscriber) trimmedFrom(at time.Time) time.Time {
 type usedByRead struct {
 	msg    *SnapshotMsg
 	usedBy map[string]int64
-	// unreadable: project key → why, for a limited project's used_by field
-	// that cannot be read (UsedByMsg.Unreadable)
+	// unreadable: project key → why, for every project a used_by field of
+	// which cannot be read, limited or not (UsedByMsg.Unreadable)
 	unreadable map[string]string
 	at         string
 	err        error
@@ -584,11 +584,11 @@ func (s *Subscriber) endUsedBy() {
 
 // readUsedBy reads the used_by hash of res's period as it stood at a stream
 // id, which says which of the entries the follow delivers it holds, and the
-// workspaces a limited project of which holds a used_by field that cannot be
-// read (limitedUnreadable). It is scanned (scanUsedBy: no command holds a
-// shared Redis for the whole hash); only when the entries written during the
-// scan cannot all be read back (a Redis < 7, a stream trimmed faster than
-// the scan reads it) is it read whole, in one MULTI with the stream's id.
+// projects a used_by field of which cannot be read (unreadableProjects). It
+// is scanned (scanUsedBy: no command holds a shared Redis for the whole
+// hash); only when the entries written during the scan cannot all be read
+// back (a Redis < 7, a stream trimmed faster than the scan reads it) is it
+// read whole, in one MULTI with the stream's id.
 func (s *Subscriber) readUsedBy(ctx context.Context, res *SnapshotResult) (map[string]int64, map[string]string, string, error) {
 	h := s.opt.usedByHook
 	if h != nil {
@@ -643,7 +643,7 @@ func (s *Subscriber) readUsedByWhole(ctx context.Context, res *SnapshotResult) (
 		at = info.Val().LastGeneratedID
 	}
 	m, bad := res.parseCounts("used_by", usedBy.Val(), model.CleanUsedByField)
-	return m, limitedUnreadable(bad, res.Snap.Budgets), at, nil
+	return m, unreadableProjects(bad), at, nil
 }
 
 // takeUsedBy hands over a used_by read (UsedByMsg); the tally takes it too,
@@ -662,7 +662,7 @@ func (s *Subscriber) takeUsedBy(ctx context.Context, u usedByRead) error {
 		s.needSnap, s.snapReason = true, ReasonStart
 		return u.err
 	}
-	s.tally.addUsedBy(u.usedBy, u.unreadable, u.at)
+	s.tally.addUsedBy(u.usedBy, limitedUnreadable(u.unreadable, u.msg.Snap.Budgets), u.at)
 	s.handle(&UsedByMsg{Gen: u.msg.Gen, UsedBy: u.usedBy, Unreadable: u.unreadable, StreamID: u.at})
 	if s.history == nil {
 		s.readHistoryFor(ctx, u.msg)

@@ -17,7 +17,8 @@ import (
 // with what is shown and re-read nothing (before, a negative 402 count was
 // taken as −3 and an unreadable used_by field skipped: the project read 0).
 // A good value heals it at once. A broken used_by field of a project without
-// a usage limit judges nothing: the workspace stays known. A dashboard
+// a usage limit judges nothing: the workspace stays known, the project is
+// listed with its credits unknown. A dashboard
 // started on such a Redis (its used_by read after the first frame) judges it
 // as the one that followed along, and does not flap either.
 func TestAnUnreadableCounterIsHealedOnceNotEveryAudit(t *testing.T) {
@@ -65,7 +66,9 @@ func TestAnUnreadableCounterIsHealedOnceNotEveryAudit(t *testing.T) {
 		s, _ := l.Summary("alpha")
 		unknown, why = s.Level == model.LevelUnknown, s.Unreadable+s.RefusedUnreadable
 		for _, p := range l.Projects("alpha") {
-			if p.Status.Unreadable != "" {
+			if p.Status.Unreadable != "" && p.Budget.Judged() {
+				// an unlimited project's credits that cannot be read are
+				// listed (below) but judge nothing
 				unknown, why = true, why+p.Status.Unreadable
 			}
 		}
@@ -125,6 +128,17 @@ func TestAnUnreadableCounterIsHealedOnceNotEveryAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 		steady(f, step.what, step.unknown, step.why, n0)
+	}
+	// the unlimited project is listed all the same, its credits unknown
+	// and named (hostile review #3: it vanished from every list)
+	f.mu.Lock()
+	listed := false
+	for _, p := range f.ledger.Projects("alpha") {
+		listed = listed || p.Name == "p2" && strings.Contains(p.Budget.UsageUnreadable, `"used_by:alpha/p2//responses" cannot be read`)
+	}
+	f.mu.Unlock()
+	if !listed {
+		t.Errorf("p2, whose used_by cannot be read, is not listed with its credits unreadable")
 	}
 	if s, _ := f.ledgerSummary("alpha"); s.Used != 900 || s.Refused[model.ClassOf(model.CodeBudgetExceeded)] != 2 {
 		t.Errorf("alpha healed: used %d, 402s %v; want 900 and 2 as Redis holds", s.Used, s.Refused)

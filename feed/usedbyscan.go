@@ -156,7 +156,7 @@ func scanUsedBy(ctx context.Context, c redis.UniversalClient, keys Keys, res *Sn
 		}
 	}
 	m, bad := f.done(res)
-	return m, limitedUnreadable(bad, res.Snap.Budgets), b.last, nil
+	return m, unreadableProjects(bad), b.last, nil
 }
 
 // writtenSince reads the entries written during the scan, usedByPage at a

@@ -212,7 +212,7 @@ func readOneWorkspaceOnce(ctx context.Context, c redis.UniversalClient, keys Key
 	s.UsedBy, badUsedBy = res.parseHash("used_by", hmgetMap(usedByF, usedBy), model.CleanUsedByField)
 	s.Refused, _ = res.parseHash("refused", hmgetMap(refusedF, refused), model.CleanRefusedField)
 	s.Recharged, _ = res.parseHash("recharged", hmgetMap([]string{ws}, recharged), model.CleanWorkspaceField)
-	for key, why := range limitedUnreadable(badUsedBy, s.Budgets) {
+	for key, why := range unreadableProjects(badUsedBy) {
 		s.MarkProjectUnreadable(key, why)
 	}
 	if len(wrong) > 0 {

@@ -386,6 +386,14 @@ func (s *Snapshot) Only(keep map[string]int64) *Snapshot {
 			out.Budgets[key] = b
 		}
 	}
+	for key, why := range s.UsedByUnreadable {
+		if ws, _, ok := SplitProjectKey(key); ok && in(ws) {
+			if out.UsedByUnreadable == nil {
+				out.UsedByUnreadable = map[string]string{}
+			}
+			out.UsedByUnreadable[key] = why
+		}
+	}
 	return out
 }
 

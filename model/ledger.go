@@ -494,6 +494,19 @@ func (s *Snapshot) foldProjects(get func(name string) *wsState) {
 		p.budget, p.hasBudget = b, true
 		w.limits = w.limits || b.Judged()
 	}
+	// a project whose used_by field cannot be read is listed, its credits
+	// unknown, with or without a budget: skipped, it vanished from every
+	// list of projects while its workspace's used counted its credits
+	for key, why := range s.UsedByUnreadable {
+		ws, project, ok := SplitProjectKey(key)
+		if !ok || !IsID(ws) {
+			continue
+		}
+		p := get(ws).project(project)
+		if p.budget.UsageUnreadable == "" || why < p.budget.UsageUnreadable {
+			p.budget.UsageUnreadable = why
+		}
+	}
 }
 
 // ApplyBatch applies events in order.
@@ -801,11 +814,9 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 	if b.Unreadable == "" && LimitRaised(p.budget.Limit, b.Limit) {
 		p.limitRaised() // its usage limit raised or removed: the 402s it gave end
 	}
-	if b.Judged() {
-		// its credits are as unreadable as they were: a settings entry
-		// reads no counter (the next re-read says)
-		b.UsageUnreadable = p.budget.UsageUnreadable
-	}
+	// its credits are as unreadable as they were, with a limit or not: a
+	// settings entry reads no counter (the next re-read says)
+	b.UsageUnreadable = p.budget.UsageUnreadable
 	p.budget, p.hasBudget = b, true
 	w.limits = w.limits || b.Judged()
 	l.fireProject(w, p, ts) // fires what the budget puts behind the project, arms the rest
@@ -1106,9 +1117,10 @@ func (l *Ledger) MarkUnreadable(why map[string]string) {
 
 // MarkProjectsUnreadable makes the credits of each project in why
 // ("ws/project" → reason, naming the counter) unknown, as a Seed from a
-// Snapshot with ProjectBudget.UsageUnreadable does: a used_by field of a
-// usage-limited project read after the Seed (feed's UsedByMsg) holds no
-// integer ≥ 0. Only that project's level is unknown; its workspace's own is
+// Snapshot with UsedByUnreadable does: a used_by field of the project read
+// after the Seed (feed's UsedByMsg) holds no integer ≥ 0. The project is
+// listed (Projects) with its credits unknown, with a budget or not; only a
+// usage-limited project's level is unknown, and its workspace's own is
 // judged by its own counters. The next Seed that reads good values ends it.
 func (l *Ledger) MarkProjectsUnreadable(why map[string]string) {
 	if len(why) == 0 {

@@ -83,6 +83,15 @@ type Snapshot struct {
 	// usage and level are judged by its own counters, so a known 95 % is
 	// critical whatever its 402 count.
 	RefusedUnreadable map[string]string
+	// UsedByUnreadable maps every project ("ws/project", ProjectKey) a
+	// used_by field of which holds no integer ≥ 0 to why, naming the field
+	// (the least reason of several): with a usage limit or not. Its credits
+	// are unknown, so the project is listed (Ledger.Projects) with
+	// ProjectBudget.UsageUnreadable set, never dropped because its one field
+	// was skipped; only a project whose budget is judged
+	// (ProjectBudget.Judged) has its level unknown too (its Budgets entry
+	// says so), an unlimited one's level is what it was.
+	UsedByUnreadable map[string]string
 }
 
 // MarkRefusedUnreadable records that workspace ws's 402 count cannot be read,
@@ -109,12 +118,20 @@ func (s *Snapshot) MarkRechargedUnreadable(ws, msg string) {
 }
 
 // MarkProjectUnreadable records that the credits of project key
-// ("ws/project", a project with a usage limit in s.Budgets) cannot be read,
-// and why (ProjectBudget.UsageUnreadable): that project's level is unknown,
-// its workspace's own judged by its own counters. The least reason of several.
+// ("ws/project") cannot be read, and why (UsedByUnreadable), whatever its
+// budget; when its budget is judged (a usage limit, or a budget that cannot
+// be read: ProjectBudget.Judged) its Budgets entry says so too
+// (ProjectBudget.UsageUnreadable): that project's level is unknown, its
+// workspace's own judged by its own counters. The least reason of several.
 func (s *Snapshot) MarkProjectUnreadable(key, msg string) {
+	if s.UsedByUnreadable == nil {
+		s.UsedByUnreadable = map[string]string{}
+	}
+	if prev, ok := s.UsedByUnreadable[key]; !ok || msg < prev {
+		s.UsedByUnreadable[key] = msg
+	}
 	b, ok := s.Budgets[key]
-	if !ok {
+	if !ok || !b.Judged() {
 		return
 	}
 	if b.UsageUnreadable == "" || msg < b.UsageUnreadable {

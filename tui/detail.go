@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -434,5 +435,25 @@ func (d Detail) layoutProjects(add func(string, ...any)) {
 	add("%s", st.PaneTitle.Render("Endpoints"))
 	for _, e := range d.eps {
 		add("  %-20s %12s", truncate(e.Endpoint, 20), credits(e.Credits))
+	}
+	// a project whose credits cannot be read is in none of the lines above:
+	// they add up to less than the workspace used, and say so
+	var unread []string
+	for _, p := range d.projects {
+		if p.Budget.UsageUnreadable != "" {
+			name := p.Name
+			if name == "" {
+				name = "(no project)"
+			}
+			unread = append(unread, name)
+		}
+	}
+	if len(unread) > 0 {
+		slices.Sort(unread)
+		words := fmt.Sprintf("  incomplete: project %s's credits cannot be read", truncate(unread[0], 20))
+		if len(unread) > 1 {
+			words = fmt.Sprintf("  incomplete: the credits of %d projects cannot be read (%s)", len(unread), truncate(strings.Join(unread, ", "), 40))
+		}
+		add("%s", st.Warn.Render(words))
 	}
 }

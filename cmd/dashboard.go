@@ -167,7 +167,7 @@ func (f *dashboardFlags) open(ctx context.Context) (*source, error) {
 		pub := feed.NewPublisher(rdb, feed.PublisherOptions{Prefix: prefix})
 		bal := feed.NewBalances(rdb, feed.StoreOptions{Prefix: prefix})
 		c, err := client.New(client.WithBaseURL(f.apiBase), client.WithAPIKey(key),
-			client.WithTracker(pub, client.DefaultWorkspace, ""), client.WithBalances(bal))
+			client.WithTracker(pub, client.DefaultWorkspace, ""), client.WithBalances(judgedBalances{bal, src.hub}))
 		if err != nil {
 			return nil, exitf(2, "%v", err)
 		}

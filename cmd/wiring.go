@@ -118,7 +118,7 @@ func (a *api) run(ctx context.Context, hub *feed.Hub, reconcileEvery time.Durati
 				case <-ctx.Done():
 					return
 				case <-t.C:
-					res, err := a.retries.Poll(ctx, a.balances, a.client.Relaunch)
+					res, err := a.retries.Poll(ctx, judgedBalances{a.balances, hub}, a.client.Relaunch)
 					if a.log != nil {
 						logRetries(a.log, res, err)
 					}
@@ -126,6 +126,34 @@ func (a *api) run(ctx context.Context, hub *feed.Hub, reconcileEvery time.Durati
 			}
 		}()
 	}
+}
+
+// judgedBalances is the retry queue's and the client's pre-flight Balances:
+// the counters' remaining credits (feed.Balances), but none for a workspace
+// the hub's ledger judges OUT by the API's word — a credits_exhausted 402
+// newer than its last credit (model.Summary.Blocked), whatever the counters
+// leave. The estimator pane judged it so, while the poller relaunched the
+// job it had refused into the known 402 a second after `r` (hostile14 #1).
+type judgedBalances struct {
+	b   client.Balances
+	hub *feed.Hub
+}
+
+// Remaining is 0 (known) for a workspace the API refuses, else b's.
+func (j judgedBalances) Remaining(ctx context.Context, ws string) (int64, bool, error) {
+	blocked := false
+	if j.hub != nil {
+		j.hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
+			if l != nil {
+				s, ok := l.Summary(ws)
+				blocked = ok && s.Blocked
+			}
+		})
+	}
+	if blocked {
+		return 0, true, nil
+	}
+	return j.b.Remaining(ctx, ws)
 }
 
 // replaces says whether a reading replaces the drift shown (prev, nil when

@@ -332,6 +332,11 @@ func (a *Alerts) sentence(i int) string {
 // Len is the number of alerts kept.
 func (a Alerts) Len() int { return len(a.list) }
 
+// Added counts the alerts ever added (never falls): what the bell rings on.
+// Len is capped at maxAlerts, so a bell comparing it stayed silent for good
+// once the pane held 200 lines (hostile14 #2).
+func (a Alerts) Added() uint64 { return a.seq }
+
 // AddCrossing turns a ledger crossing into an alert, at the level the crossing
 // carries (the gauge's), in the words of its lifecycle alert's firing
 // (model.Crossing.Sentence): the banner, the pane and the notification say

@@ -380,7 +380,7 @@ func (m Model) Close() {
 
 // handleFeed folds feed messages into the ledger and raises alerts.
 func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
-	alerts := m.alerts.Len()
+	alerts := m.alerts.Added()
 	for _, fm := range msgs {
 		switch fm := fm.(type) {
 		case *feed.ConnMsg:
@@ -462,7 +462,7 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 		}
 	}
 	m.takeCrossings() // from settings changes and snapshots
-	if m.alerts.Len() > alerts && m.opt.Bell {
+	if m.alerts.Added() > alerts && m.opt.Bell {
 		m.ring = true
 	}
 	return nil

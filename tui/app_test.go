@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,26 @@ func TestAPeriodConfigNoteIsResolvedWhenRepaired(t *testing.T) {
 	read("")
 	if got := notices(); !slices.Equal(got, []string{ok + " resolved: " + wordsMars, ok + " resolved: " + words99}) {
 		t.Errorf("repaired again: notices %q, want both resolved", got)
+	}
+}
+
+// TestTheBellRingsWithTheAlertsPaneFull: --bell rang when the pane's list
+// grew, and the list stops at maxAlerts lines: a dashboard that had raised
+// 200 alerts never rang again (hostile14 #2). It rings on every alert added.
+func TestTheBellRingsWithTheAlertsPaneFull(t *testing.T) {
+	m, hub := newApp(t, 100, 30, Options{Bell: true})
+	for i := range maxAlerts + 5 {
+		m.alerts.add(Alert{At: testNow, Level: model.LevelWarn, Text: "earlier " + strconv.Itoa(i)})
+	}
+	m.render()
+	if m.alerts.Len() != maxAlerts {
+		t.Fatalf("%d alerts listed, want the pane full (%d)", m.alerts.Len(), maxAlerts)
+	}
+	hub.Handle(&feed.BatchMsg{Gen: 1, Events: []model.Event{
+		{TS: testNow.UnixMilli(), Workspace: "acme", Endpoint: "/responses", Credits: 760, Status: 200},
+	}})
+	m = pump(t, m)
+	if !strings.Contains(view(m), "acme used 75 %") || !strings.Contains(m.View(), "\a") {
+		t.Fatalf("with the pane full, a crossing rang no bell:\n%s", view(m))
 	}
 }

@@ -38,8 +38,7 @@ type HistoryMsg struct {
 	Read int64
 	Done bool
 	Err  error
-	// Ages, on the last page when the hour held fewer entries than
-	// RowAgeEntries, maps each workspace to its newest event of the
+	// Ages, on the last page, maps each workspace to its newest event of the
 	// snapshot's billing period among the stream's newest RowAgeEntries
 	// entries (feed.Newest.InPeriod): the rows the hour leaves undated
 	// (quiet for longer) are dated by them (model.Ledger.DateRows), as

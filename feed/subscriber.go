@@ -703,10 +703,14 @@ func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upt
 		m := &HistoryMsg{Gen: gen, Events: evs, From: from, Read: read, Done: done}
 		if done {
 			m.serverChanged = sameServer(ctx, s.c, runID) != nil
-			if read < RowAgeEntries && !period.Start.IsZero() {
-				// a quiet hour: the rows it leaves undated are dated by the
-				// stream's newest entries, as check dates them (one
-				// XREVRANGE; a failure leaves them "—", as before)
+			if !period.Start.IsZero() {
+				// the rows the hour leaves undated are dated by the stream's
+				// newest entries, as check dates them (one XREVRANGE of
+				// 1,000; a failure leaves them "—", as before). Read
+				// whatever the hour held: its count includes the 5 minutes
+				// of slack before it, whose events date nothing, so 1,000
+				// entries read did not mean every row check dates was dated
+				// (hostile14 #4)
 				if n, err := ReadNewestIn(ctx, s.c, s.keys, period, at, at, RowAgeEntries, RowAgeEntries); err == nil {
 					m.Ages = n.InPeriod
 				}

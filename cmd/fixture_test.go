@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,5 +62,36 @@ func (f *fixture) hset(t *testing.T, key, field string, value any) {
 	t.Helper()
 	if err := f.c.HSet(f.ctx, key, field, value).Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// startedLedger follows f's Redis as a dashboard started now does — a
+// subscriber into a feed.LedgerState — until t ends, and waits (up to 20 s)
+// until it has read its hour back and the projects' credits. It returns a
+// function that runs fn with the ledger under the follow's lock.
+func (f *fixture) startedLedger(t *testing.T) func(fn func(l *model.Ledger)) {
+	t.Helper()
+	var mu sync.Mutex
+	var s feed.LedgerState
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = feed.NewSubscriber(f.c, feed.SubscriberOptions{Block: 100 * time.Millisecond}).Run(ctx, func(m feed.Msg) {
+			mu.Lock()
+			defer mu.Unlock()
+			s.Apply(m)
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	waitUntil(t, 20*time.Second, "the dashboard's ledger started and read its hour back", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return s.Ledger != nil && !s.Ledger.HistoryPending() && !s.Ledger.UsedByPending()
+	})
+	return func(fn func(l *model.Ledger)) {
+		mu.Lock()
+		defer mu.Unlock()
+		fn(s.Ledger)
 	}
 }

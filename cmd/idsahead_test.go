@@ -1,10 +1,8 @@
 package cmd
 
 import (
-	"context"
 	"encoding/json"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,32 +48,7 @@ func TestCheckLastEventAfterAnIdIn2100IsTheDashboards(t *testing.T) {
 	}
 
 	// the dashboard started now: a subscriber into the ledger it draws
-	var mu sync.Mutex
-	var s feed.LedgerState
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = feed.NewSubscriber(f.c, feed.SubscriberOptions{Block: 100 * time.Millisecond}).Run(ctx, func(m feed.Msg) {
-			mu.Lock()
-			defer mu.Unlock()
-			s.Apply(m)
-		})
-	}()
-	defer func() { cancel(); <-done }()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		ready := s.Ledger != nil && !s.Ledger.HistoryPending() && !s.Ledger.UsedByPending()
-		mu.Unlock()
-		if ready {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the dashboard's ledger did not start and read its hour back")
-		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	read := f.startedLedger(t)
 	seen := 0
 	for _, r := range got.Workspaces {
 		w, ok := want[r.Workspace]
@@ -86,9 +59,11 @@ func TestCheckLastEventAfterAnIdIn2100IsTheDashboards(t *testing.T) {
 		if r.LastEventAt == nil || !r.LastEventAt.Equal(w) {
 			t.Errorf("%s: check's last_event_at %v, want its ts %v", r.Workspace, r.LastEventAt, w)
 		}
-		if sum, _ := s.Ledger.Summary(r.Workspace); sum.LastTS != w.UnixMilli() {
-			t.Errorf("%s: the dashboard's row dated %v, check's LAST EVENT %v: its age must be the same", r.Workspace, time.UnixMilli(sum.LastTS).UTC(), w.UTC())
-		}
+		read(func(l *model.Ledger) {
+			if sum, _ := l.Summary(r.Workspace); sum.LastTS != w.UnixMilli() {
+				t.Errorf("%s: the dashboard's row dated %v, check's LAST EVENT %v: its age must be the same", r.Workspace, time.UnixMilli(sum.LastTS).UTC(), w.UTC())
+			}
+		})
 	}
 	if seen != 2 {
 		t.Errorf("check listed %d of beta and spender: %s", seen, out)

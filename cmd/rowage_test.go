@@ -1,10 +1,8 @@
 package cmd
 
 import (
-	"context"
 	"encoding/json"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -91,30 +89,12 @@ func rowAgesAgree(t *testing.T, withBatch bool) {
 		t.Fatalf("check's last_event_at of %s %v, want %v: %s", ws, at, want, out)
 	}
 
-	var mu sync.Mutex
-	var s feed.LedgerState
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = feed.NewSubscriber(f.c, feed.SubscriberOptions{Block: 100 * time.Millisecond}).Run(ctx, func(m feed.Msg) {
-			mu.Lock()
-			defer mu.Unlock()
-			s.Apply(m)
-		})
-	}()
-	defer func() { cancel(); <-done }()
-	waitUntil(t, 20*time.Second, "the dashboard's ledger started and read its hour back", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return s.Ledger != nil && !s.Ledger.HistoryPending() && !s.Ledger.UsedByPending()
-	})
-	mu.Lock()
-	defer mu.Unlock()
-	for _, ws := range []string{"quiet", "busy", "batch"} {
-		sum, _ := s.Ledger.Summary(ws)
-		if at := checkAt[ws]; at == nil && sum.LastTS != 0 || at != nil && sum.LastTS != at.UnixMilli() {
-			t.Errorf("%s: the dashboard's row dated %v, check's LAST EVENT %v: one age", ws, time.UnixMilli(sum.LastTS).UTC(), at)
+	f.startedLedger(t)(func(l *model.Ledger) {
+		for _, ws := range []string{"quiet", "busy", "batch"} {
+			sum, _ := l.Summary(ws)
+			if at := checkAt[ws]; at == nil && sum.LastTS != 0 || at != nil && sum.LastTS != at.UnixMilli() {
+				t.Errorf("%s: the dashboard's row dated %v, check's LAST EVENT %v: one age", ws, time.UnixMilli(sum.LastTS).UTC(), at)
+			}
 		}
-	}
+	})
 }

@@ -139,7 +139,8 @@ type judgedBalances struct {
 	hub *feed.Hub
 }
 
-// Remaining is 0 (known) for a workspace the API refuses, else b's.
+// Remaining is 0 (known) for a workspace the API refuses, as
+// model.Summary.Spendable says, else b's: the counters as read now.
 func (j judgedBalances) Remaining(ctx context.Context, ws string) (int64, bool, error) {
 	blocked := false
 	if j.hub != nil {

@@ -53,6 +53,19 @@ func (p *projState) status(w *wsState, thresholds []int) Status {
 	return st
 }
 
+// Spendable is the credits a job may still spend in the workspace, and
+// whether a budget says so: Remaining (RemainingKnown), but none — known —
+// while the API refuses it with a credits_exhausted 402 newer than its last
+// credit (Blocked: OUT whatever the counters leave). The one rule of the
+// estimator's pre-flight, its retry queue and the dashboard client's
+// pre-flight: a job is never "affordable" into a known 402.
+func (s *Summary) Spendable() (int64, bool) {
+	if s.Blocked {
+		return 0, true
+	}
+	return s.Remaining, s.RemainingKnown
+}
+
 func (l *Ledger) summary(w *wsState) Summary {
 	st := w.status(l.defaults)
 	return Summary{

@@ -249,11 +249,8 @@ func (e *Estimator) Refresh(l *model.Ledger) {
 	e.queueState = e.queueState[:0]
 	for _, j := range e.queue {
 		s, ok := l.Summary(j.Workspace)
-		rem, known := s.Remaining, ok && s.RemainingKnown
-		if ok && s.Blocked { // refused by the API: none, as remaining says
-			rem, known = 0, true
-		}
-		e.queueState = append(e.queueState, j.Wait.State(rem, known, e.now()))
+		rem, known := s.Spendable()
+		e.queueState = append(e.queueState, j.Wait.State(rem, ok && known, e.now()))
 	}
 	e.recent = e.jobs.Recent(e.recent[:0])
 	e.calib = e.jobs.Calibration()
@@ -280,15 +277,10 @@ func (e *Estimator) Refresh(l *model.Ledger) {
 }
 
 // remaining returns the workspace's spendable credits and whether any budget
-// is set. A workspace the API refuses with a credits_exhausted 402 newer than
-// the last credit added (model.Summary.Blocked: OUT, whatever the counters
-// leave) has none: the pre-flight judges it by what the API said, not by
-// the counters' remaining, so a job is never "affordable" into a known 402.
+// is set (model.Summary.Spendable: none while the API refuses it).
 func (e *Estimator) remaining() (int64, bool) {
-	if e.known && e.summary.Blocked {
-		return 0, true
-	}
-	return e.summary.Remaining, e.known && e.summary.RemainingKnown
+	rem, known := e.summary.Spendable()
+	return rem, e.known && known
 }
 
 // Update handles the pane's keys and the job's messages.

@@ -19,6 +19,11 @@ type Budget struct {
 	// Allocation is the credits the workspace may use this period; 0 means none set,
 	// and then there is nothing to look ahead to.
 	Allocation int64
+	// CapName is what Allocation is in the messages: "" reads "allocation";
+	// "usage limit" when the usage limit is the cap that binds (mavtop's
+	// model.CapLimit), where "used its allocation (500 of 400)" named the
+	// wrong figure.
+	CapName string
 	// Thresholds are the alert thresholds in force, ascending percents of
 	// Allocation between 1 and 100 (model.Status.Thresholds: the workspace's own,
 	// else the configured defaults); none means no threshold look-ahead.
@@ -147,11 +152,15 @@ func (b Budget) message(o Outlook) string {
 	if ws == "" {
 		ws = "the workspace"
 	}
+	capName := b.CapName
+	if capName == "" {
+		capName = "allocation"
+	}
 	switch {
 	case b.Used >= b.Allocation:
-		return fmt.Sprintf("%s has already used its allocation (%s of %s credits)", ws, FormatCredits(b.Used), FormatCredits(b.Allocation))
+		return fmt.Sprintf("%s has already used its %s (%s of %s credits)", ws, capName, FormatCredits(b.Used), FormatCredits(b.Allocation))
 	case o.RunsOutNow:
-		return fmt.Sprintf("this job uses up %s's allocation (%s of %s credits after it)", ws, FormatCredits(o.UsedAfter), FormatCredits(b.Allocation))
+		return fmt.Sprintf("this job uses up %s's %s (%s of %s credits after it)", ws, capName, FormatCredits(o.UsedAfter), FormatCredits(b.Allocation))
 	}
 	var s string
 	switch {

@@ -144,3 +144,21 @@ func TestFormatCredits(t *testing.T) {
 		}
 	}
 }
+
+// TestLookAheadNamesTheCapThatBinds: a workspace whose usage limit (400) is
+// below its allocation (1,000) has used its usage limit, not its allocation
+// — "used its allocation (500 of 400 credits)" named the wrong figure
+// (hostile15 #2).
+func TestLookAheadNamesTheCapThatBinds(t *testing.T) {
+	o, err := estimator.LookAhead(estimator.Budget{Workspace: "gg", Used: 500, Allocation: 400, CapName: "usage limit", PeriodLeft: time.Hour}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "gg has already used its usage limit (500 of 400 credits)"; o.Message != want {
+		t.Errorf("%q, want %q", o.Message, want)
+	}
+	o, _ = estimator.LookAhead(estimator.Budget{Workspace: "gg", Used: 390, Allocation: 400, CapName: "usage limit", PeriodLeft: time.Hour}, 20)
+	if want := "this job uses up gg's usage limit (410 of 400 credits after it)"; o.Message != want {
+		t.Errorf("%q, want %q", o.Message, want)
+	}
+}

@@ -744,8 +744,12 @@ func (e Estimator) outlook() string {
 	if !s.HasCap() {
 		return ""
 	}
+	capName := ""
+	if s.CapKind == model.CapLimit {
+		capName = "usage limit"
+	}
 	o, err := estimator.LookAhead(estimator.Budget{
-		Workspace: e.workspace, Used: s.Used, Allocation: s.Cap, Thresholds: s.Thresholds,
+		Workspace: e.workspace, Used: s.Used, Allocation: s.Cap, CapName: capName, Thresholds: s.Thresholds,
 		BurnPerHour: e.forecast.BurnPerHour, PeriodLeft: e.forecast.Left,
 	}, e.quote.Estimate)
 	if err != nil {

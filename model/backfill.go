@@ -111,6 +111,26 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 				l.rerank(w) // a limit held reached ranks its row (Verdict.LimitReached)
 			}
 		}
+		if ClassOf(e.Code) == RefusedCredits && w.refusalsReadable() {
+			if l.readBack402 == nil {
+				l.readBack402 = map[string]int64{}
+			}
+			l.readBack402[w.name]++
+			if l.readBack402[w.name] > w.refused[RefusedCredits] {
+				// the hour holds more of them than the counters count: one
+				// was written without its counter (a raw XADD, a repeated
+				// field) and may be any of those read, the newest included.
+				// The counters alone decide, as a watching ledger's re-read
+				// does once it counted one they do not hold (healOut).
+				if w.outLast == OutNoEntry || w.outLast == OutRefused {
+					w.outLast, w.out402At = OutCountersOnly, 0
+					if l.judgeOut(w) {
+						l.rerank(w)
+					}
+				}
+				return
+			}
+		}
 		if e.Code == CodeCreditsExhausted {
 			l.decideOut(w, OutRefused, at)
 		}
@@ -164,6 +184,7 @@ func (l *Ledger) EndHistory() {
 	l.version++
 	l.newEpoch() // run-out and who is refused are judged again
 	l.historyPending = false
+	l.readBack402 = nil // the count is the read-back's: none comes after
 }
 
 // DateRows dates each workspace of at (unix ms, its newest event of this

@@ -430,14 +430,21 @@ func (l *Ledger) RefusalState(ws string) (RefusalState, bool) {
 // credits_exhausted and given credit this period (or its 402 count cannot
 // be read), by a newer credits_exhausted 402, recharge or raise; and each
 // project refused with budget_exceeded this period by its newest 402, a
-// newer success or a raise of its limit. A reader of the history stops
-// once every undecided workspace is decided.
+// newer success or a raise of its limit. A credits_exhausted 402 decides
+// only once the whole hour is read (the reader's end): an older one beyond
+// what the counters count makes the counters judge alone (OutCountersOnly).
+// A reader of the history stops once every undecided workspace is decided.
 func (l *Ledger) RefusalDecided(ws string) bool {
 	w := l.ws[ws]
 	if w == nil {
 		return true // nothing of it to decide
 	}
 	if w.outFacts(l.period).Undecided() { // the OUT rule's: no entry read has decided it yet
+		return false
+	}
+	if w.outLast == OutRefused && w.refusalsReadable() {
+		// a 402 decides only if the hour holds no more of them than the
+		// counters count (else OutCountersOnly): a start reads it all
 		return false
 	}
 	for _, p := range w.projects {

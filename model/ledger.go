@@ -70,6 +70,11 @@ type Ledger struct {
 	// HistoryLater) and EndHistory has not come yet: burn, idle, run-out, OUT
 	// and who is refused are not judged from this ledger meanwhile.
 	historyPending bool
+	// readBack402 counts, by workspace, the credits_exhausted 402s of this
+	// billing period read back (Backfill) that its counters may hold
+	// (counts402): more than they count and the entries cannot say which
+	// 402 is the newest real one (OutCountersOnly). Nil until the first.
+	readBack402 map[string]int64
 	// audited: the follower audits the counters and reports agreements
 	// (SetAudited); unheld maps a workspace to the stream id of its newest
 	// 402 applied from the stream not yet seen in the counters (heldrefusals.go).
@@ -1255,6 +1260,7 @@ func (l *Ledger) copyOf() *Ledger {
 	c.changed, c.changedLost, c.changedFrom = nil, false, c.stamps
 	c.usedByLog = slices.Clip(l.usedByLog) // both append: neither writes into the other's
 	c.unheld = l.cloneUnheld()
+	c.readBack402 = maps.Clone(l.readBack402)
 	return &c
 }
 

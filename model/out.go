@@ -43,6 +43,15 @@ const (
 	// entry older than the allocation's raise (raised_at): every 402 known
 	// is older.
 	OutCredited
+	// OutCountersOnly: the entries read hold more credits_exhausted 402s
+	// than the counters count (one was written without its counter: a raw
+	// XADD, a repeated status or code), so which 402 is the newest real one
+	// cannot be known: the counters alone decide, as with no entry (the
+	// counters are the truth, README "Convergence"), and no older entry read
+	// back decides. A watching ledger does the same at the re-read that finds
+	// it counted a 402 the counters do not hold (healOut): a start, check and
+	// a dashboard watching all along give one verdict.
+	OutCountersOnly
 )
 
 // OutFacts is what OutByRefusal decides from: what the counters say of a
@@ -232,8 +241,21 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 	}
 	switch {
 	case u.known:
+		var n402 int64 // the credits_exhausted 402s among them the counters may hold
 		for _, e := range u.byWS[w.name] {
+			if e.Status == 402 && ClassOf(e.Code) == RefusedCredits && w.counts402(e) {
+				n402++
+			}
 			healRefusing(w, e)
+		}
+		var before int64 // what the counters held of them at the last read
+		if o != nil {
+			before = o.refused[RefusedCredits]
+		}
+		if n402 > w.refused[RefusedCredits]-before && w.refusalsReadable() && w.outLast == OutRefused {
+			// more than the counters rose by: one of them was written
+			// without its counter, and it may be the newest (as above)
+			w.outLast, w.out402At = OutNoEntry, 0
 		}
 	case o == nil:
 	case w.recharged > o.recharged:

@@ -172,6 +172,17 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 	limitRaised := func(s Settings) step {
 		return func(r *outRedis, at int64) { s.LimitRaisedAt = at; r.write(settingsEntry(ws, s, at), at) }
 	}
+	// an entry whose counter was never written (a raw XADD)
+	uncounted := func(code string) step {
+		return func(r *outRedis, at int64) {
+			e := Event{TS: at, Workspace: ws, Endpoint: "/responses", Status: 402, Code: code}
+			at = max(at, r.nextMs)
+			r.nextMs = at + 1
+			e.ID = fmt.Sprintf("%d-0", at)
+			r.entries = append(r.entries, e)
+			r.snap.StreamID = e.ID
+		}
+	}
 	// behind the stream: counters or settings with no entry
 	rechargeBehind := func(credits int64) step {
 		return func(r *outRedis, _ int64) { r.snap.Recharged[ws] += credits }
@@ -206,6 +217,18 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		{"a limit's 402 is not OUT", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded)}, LevelCritical, false},
 		{"a limit's 402, then the limit raised", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), limitRaised(Settings{Allocation: 1000, UsageLimit: 500})}, LevelOK, false},
 		{"credits_exhausted, then the usage limit raised: no credit added", []step{settings(limited, false), charge(30), refused(CodeCreditsExhausted), limitRaised(Settings{Allocation: 1000, UsageLimit: 500})}, LevelExhausted, true},
+		// hostile15 #1: a 402 with no counter after a counted one a raise ended
+		// read OUT at a start and in check, warn on the watching dashboard
+		{"402, a stamped raise, then a 402 with no counter (raw XADD)", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true), uncounted(CodeCreditsExhausted)}, LevelOK, false},
+		{"402, a recharge, then a 402 with no counter", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), uncounted(CodeCreditsExhausted)}, LevelOK, false},
+		// the rule's cost: the real 402 is the newest, but the hour holds one more
+		// than the counters and cannot say which; the counters alone say credit
+		// was added (a dashboard that watched, audited between, says OUT until
+		// the next 402 tells every surface)
+		{"402, a raise, a 402 with no counter, a real 402", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true), uncounted(CodeCreditsExhausted), refused(CodeCreditsExhausted)}, LevelOK, false},
+		{"402 with no counter, then a raise", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true)}, LevelOK, false},
+		{"402 and one with no counter, no credit: OUT by the counters", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted)}, LevelExhausted, true},
+		{"a recharge newer than a 402 with no counter", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), recharge(50)}, LevelOK, false},
 		{"remaining ≤ 0 without a 402", []step{charge(100)}, LevelExhausted, false},
 		{"no 402, a recharge", []step{charge(30), recharge(50)}, LevelOK, false},
 	} {

@@ -1,0 +1,104 @@
+package cmd
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"mavtop/feed"
+	"mavtop/model"
+)
+
+// TestAnUncountedRefusalReadBackIsOneVerdict (hostile15 #1): a workspace
+// refused with credits_exhausted, then given credit (an allocation raise,
+// or a recharge), then sent a 402 with a raw XADD that no counter holds.
+// The dashboard watching all along counts it, its audit finds the counters
+// hold one 402 fewer and judges by them: not OUT. A start, `check` and
+// `budget show` read the hour back and took the newest 402 as the one the
+// counter holds: OUT (check CRITICAL, exit 2). Now every surface judges by
+// the counters, which say credit came after their 402s: not OUT, the level
+// the counters give. On a real redis-server.
+func TestAnUncountedRefusalReadBackIsOneVerdict(t *testing.T) {
+	f := newFixture(t)
+	type tc struct {
+		ws     string
+		credit func(ws string)
+		want   model.Level
+		check  int
+	}
+	cases := []tc{
+		// 400 of 600 after the raise: 66.7 %, warn
+		{"nn", func(ws string) {
+			if err := f.store.SetWorkspace(f.ctx, ws, model.Settings{Allocation: 600}); err != nil {
+				t.Fatal(err)
+			}
+		}, model.LevelWarn, checkOK},
+		// 400 of 500 + 300 recharged: 50 %, warn
+		{"rr", func(ws string) {
+			f.track(t, model.Event{Workspace: ws, Kind: model.KindRecharge, Credits: 300})
+		}, model.LevelWarn, checkOK},
+	}
+	for _, c := range cases {
+		f.allocate(t, 500, c.ws)
+		f.track(t, model.Event{Workspace: c.ws, Endpoint: "/responses", Credits: 400, Status: 200},
+			model.Event{Workspace: c.ws, Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted})
+		time.Sleep(5 * time.Millisecond) // the raise's raised_at after the 402
+		c.credit(c.ws)
+	}
+	watching := f.startedLedger(t) // a dashboard open before the fakes
+	for _, c := range cases {
+		time.Sleep(5 * time.Millisecond)
+		if err := f.c.XAdd(f.ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), Values: []any{
+			"v", "1", "ts", strconv.FormatInt(time.Now().UnixMilli(), 10), "ws", c.ws, "endpoint", "/responses",
+			"credits", "0", "status", "402", "code", model.CodeCreditsExhausted}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range cases {
+		// the watching dashboard: the 402 applied, then its audit (due
+		// within 5 s of a 402) finds the counters hold one fewer
+		waitUntil(t, 20*time.Second, c.ws+": the watching dashboard's audit", func() bool {
+			ok := false
+			watching(func(l *model.Ledger) {
+				s, _ := l.Summary(c.ws)
+				ok = s.Refused[model.RefusedCredits] == 1 && !s.Blocked
+			})
+			return ok
+		})
+		watching(func(l *model.Ledger) {
+			if s, _ := l.Summary(c.ws); s.Level != c.want {
+				t.Errorf("%s: the watching dashboard says %v, want %v", c.ws, s.Level, c.want)
+			}
+		})
+		// a dashboard started now
+		started := f.startedLedger(t)
+		started(func(l *model.Ledger) {
+			if s, _ := l.Summary(c.ws); s.Level != c.want || s.Blocked {
+				t.Errorf("%s: a dashboard started now says %v (blocked %v), want %v, not blocked", c.ws, s.Level, s.Blocked, c.want)
+			}
+		})
+		r := "--redis=" + f.srv.URL
+		out, errOut, code := runMavtop(t, "check", r, c.ws)
+		if code != c.check || strings.Contains(out, "OUT") || strings.Contains(out, "refus") {
+			t.Errorf("check %s: exit %d, want %d: %q %s", c.ws, code, c.check, out, errOut)
+		}
+		for _, args := range [][]string{{"check", r, "--json", c.ws}, {"budget", "show", r, "--json", c.ws}} {
+			out, errOut, _ := runMavtop(t, args...)
+			var js surfaceJSON
+			if err := json.Unmarshal([]byte(out), &js); err != nil {
+				t.Fatalf("%v: %q (%s): %v", args, out, errOut, err)
+			}
+			if len(js.Workspaces) != 1 || js.Workspaces[0].Level != c.want.String() {
+				t.Errorf("%v: %s, want level %v", args, out, c.want)
+			}
+		}
+		out, _, _ = runMavtop(t, "budget", "show", r, c.ws)
+		if row := rowOf(out, c.ws); !strings.Contains(row, " "+c.want.String()+" ") {
+			t.Errorf("budget show %s: row %q, want level %v\n%s", c.ws, row, c.want, out)
+		}
+	}
+}

@@ -83,6 +83,14 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 	}
 	switch {
 	case e.Kind == KindRecharge:
+		if at > w.rechargedAt {
+			// a 402 newer in the stream but older than it (a late
+			// producer) is ended by it (OutFacts.RechargedAt)
+			w.rechargedAt = at
+			if l.judgeOut(w) {
+				l.rerank(w)
+			}
+		}
 		l.decideOut(w, OutCredited, 0)
 		w.creditNewer = true
 	case e.Status >= 200 && e.Status < 300:

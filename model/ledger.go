@@ -210,8 +210,12 @@ type wsState struct {
 	creditNewer bool
 	// outLast is the newest entry known that decides OUT (OutFacts.Last).
 	outLast OutEntry
-	fired   uint16
-	nextAt  int64
+	// rechargedAt is the trusted time (Event.At, unix ms) of the newest
+	// recharge entry known this period (0: none): a 402 older than it is
+	// ended by it, wherever it stands in the stream (OutFacts.RechargedAt).
+	rechargedAt int64
+	fired       uint16
+	nextAt      int64
 	// burn is made at the first credits spent: idle workspaces (or mavtop
 	// check's ledger, which never sees an event) need none, and it holds only
 	// the buckets its workspace spent in (see burnRing).
@@ -550,6 +554,7 @@ func (l *Ledger) Apply(e *Event) {
 	}
 	if e.Kind == KindRecharge {
 		w.recharged = AddCredits(w.recharged, e.Credits)
+		w.rechargedAt = max(w.rechargedAt, at)
 		w.outEntryApplied(OutCredited, 0) // a dated credit, newer than every 402 before it
 		l.judgeOut(w)
 		w.arm(l.defaults)
@@ -875,7 +880,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			}
 			if samePeriod {
 				w.fired, w.blocked, w.creditNewer, w.out, w.prevOut = o.fired, o.blocked, o.creditNewer, o.out, o.prevOut
-				w.outLast, w.out402At = o.outLast, o.out402At
+				w.outLast, w.out402At, w.rechargedAt = o.outLast, o.out402At, o.rechargedAt
 			}
 		}
 		return w
@@ -1001,7 +1006,7 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, u *unappliedEntrie
 	if o == nil || !heal {
 		// Only the counters to go by: OUT after a credits_exhausted 402 this
 		// period when no credit was added this period (a Backfill orders them).
-		w.outLast, w.out402At = OutNoEntry, 0
+		w.outLast, w.out402At, w.rechargedAt = OutNoEntry, 0, 0
 	}
 	if heal {
 		l.healOut(w, o, u, now)

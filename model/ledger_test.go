@@ -249,7 +249,9 @@ func TestCreditsExhaustedIsOutUntilCreditsAreAdded(t *testing.T) {
 		t.Fatalf("after recharge: %+v", s)
 	}
 	// refused again, then an allocation raise: no longer OUT; a lowered one
-	// (or any other setting) adds nothing
+	// (or any other setting) adds nothing (a 402 after the recharge: one
+	// dated before it, written late, is ended by it, OutFacts.RechargedAt)
+	r = refusal("acme", "", CodeCreditsExhausted, 11500*time.Millisecond)
 	l.Apply(&r)
 	l.SetSettings("acme", Settings{Allocation: 4900}, ms(12*time.Second))
 	if s, _ := l.Summary("acme"); !s.Blocked {

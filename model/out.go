@@ -80,14 +80,20 @@ type OutFacts struct {
 	// period). A raise with no stamp dates no credit: it cannot be ordered
 	// against a 402, so it ends none.
 	RaisedAt int64
+	// RechargedAt is the trusted time (Event.At, unix ms) of the newest
+	// recharge entry known this period (0: none).
+	RechargedAt int64
 }
 
 // OutByRefusal reports whether the API refuses the workspace with
 // credits_exhausted now: a credits_exhausted 402 newer than the last
 // credit added. "Newer" is the stream's order between entries (a 402 and a
-// recharge entry) and the trusted time between a 402 and the allocation's
-// raise, which has no entry a start reads back: its stamp, raised_at, is
-// compared with the 402's Event.At (README "Which clock, in one rule").
+// recharge entry), unless the 402 is dated before the recharge (a late
+// producer: Event.At of each), and the trusted time between a 402 and the
+// allocation's raise, which has no entry a start reads back: its stamp,
+// raised_at, is compared with the 402's Event.At (README "Which clock, in
+// one rule"). So a 402 the API gave before a credit ends up older than it,
+// whichever credit it was and whenever it was written.
 // A credit with no date — a recharged counter raised with no recharge
 // entry, an allocation raised with no raised_at — ends no OUT. With no
 // entry known, the counters decide alone: OUT when they hold such a 402
@@ -101,7 +107,9 @@ func OutByRefusal(f OutFacts) bool {
 	case f.Last == OutCredited:
 		return false
 	case f.Last == OutRefused:
-		return f.RaisedAt <= f.RefusedAt
+		// a 402 the API gave before the credit, written after it (a late
+		// producer: its ts within MaxClockBehind of its id), is ended by it
+		return f.RaisedAt <= f.RefusedAt && f.RechargedAt <= f.RefusedAt
 	}
 	return f.Refused > 0 && !f.Credited
 }
@@ -123,6 +131,7 @@ func (w *wsState) outFacts(p Period) OutFacts {
 		Credited:     w.recharged > 0 || w.rechargedUnreadable != "" || w.raisedIn(p),
 		Last:         w.outLast,
 		RefusedAt:    w.out402At,
+		RechargedAt:  w.rechargedAt,
 	}
 	if w.raisedIn(p) {
 		f.RaisedAt = w.settings.RaisedAt
@@ -270,6 +279,7 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 func healRefusing(w *wsState, e *Event) {
 	switch {
 	case e.Kind == KindRecharge:
+		w.rechargedAt = max(w.rechargedAt, e.At())
 		w.outEntryApplied(OutCredited, 0)
 	case e.Status >= 200 && e.Status < 300:
 		if p := w.projects[e.Project]; p != nil {

@@ -197,6 +197,18 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 			r.write(Event{TS: raised - before.Milliseconds(), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, at)
 		}
 	}
+	// a 402 the API gave before the last recharge (its ts), written after it
+	lateAfterRecharge := func(before time.Duration) step {
+		return func(r *outRedis, at int64) {
+			var rechargedAt int64
+			for _, e := range r.entries {
+				if e.Kind == KindRecharge {
+					rechargedAt = e.TS
+				}
+			}
+			r.write(Event{TS: rechargedAt - before.Milliseconds(), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, at)
+		}
+	}
 	alloc := Settings{Allocation: 100}
 	limited := Settings{Allocation: 1000, UsageLimit: 50}
 	for _, tc := range []struct {
@@ -229,6 +241,8 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		{"402 with no counter, then a raise", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true)}, LevelOK, false},
 		{"402 and one with no counter, no credit: OUT by the counters", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted)}, LevelExhausted, true},
 		{"a recharge newer than a 402 with no counter", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), recharge(50)}, LevelOK, false},
+		{"a 402 the API gave before a recharge, written after it", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second)}, LevelOK, false},
+		{"a late 402 after a recharge, then a real one", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second), refused(CodeCreditsExhausted)}, LevelExhausted, true},
 		{"remaining ≤ 0 without a 402", []step{charge(100)}, LevelExhausted, false},
 		{"no 402, a recharge", []step{charge(30), recharge(50)}, LevelOK, false},
 	} {

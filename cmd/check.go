@@ -69,7 +69,12 @@ type wsRow struct {
 	// is true when --stale is given and no event of it, of any period, is
 	// that recent.
 	LastEventAt *time.Time `json:"last_event_at"`
-	Stale       bool       `json:"stale,omitempty"`
+	// LastEventBefore, when LastEventAt is nil and the workspace has credits
+	// used, 402s or recharges this period, is the time in the id of the
+	// oldest entry read: its newest event is older (LAST EVENT "> 3 h", not
+	// "—"; model.Summary.LastBefore on the dashboard).
+	LastEventBefore *time.Time `json:"last_event_before,omitempty"`
+	Stale           bool       `json:"stale,omitempty"`
 	// Unreadable names a counter of the workspace that holds no integer
 	// (see feed.SnapshotResult.BadCounters): its usage, and so its percent and
 	// level, are unknown, so Level, Check and Verdict say "unknown" and Used
@@ -496,6 +501,9 @@ func stampLastEvents(rows []wsRow, newest feed.Newest) {
 		if ms, ok := newest.InPeriod[rows[i].Workspace]; ok {
 			t := time.UnixMilli(ms).UTC()
 			rows[i].LastEventAt = &t
+		} else if newest.Before > 0 && model.Active(rows[i].Used, rows[i].Refused, rows[i].Recharged) {
+			t := time.UnixMilli(newest.Before).UTC()
+			rows[i].LastEventBefore = &t
 		}
 		if ms, ok := newest.At[rows[i].Workspace]; ok {
 			rows[i].freshAt = time.UnixMilli(ms)
@@ -1192,6 +1200,8 @@ func printCheck(w io.Writer, rows []wsRow, code int, summary string, now time.Ti
 			t.cell("stale")
 		case r.lastEventUnknown:
 			t.cell("unknown") // the stream cannot be read
+		case r.LastEventBefore != nil: // older than every entry read
+			t.close(append(append(t.open(), '>'), model.FormatAge(now.Sub(*r.LastEventBefore))...))
 		default:
 			t.cell("—")
 		}

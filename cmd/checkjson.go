@@ -70,6 +70,13 @@ func appendRowJSON(b []byte, r *wsRow) ([]byte, error) {
 		}
 		b = append(b, t...)
 	}
+	if r.LastEventBefore != nil {
+		t, err := r.LastEventBefore.MarshalJSON()
+		if err != nil {
+			return appendMarshal(b[:start], *r)
+		}
+		b = append(append(b, `,"last_event_before":`...), t...)
+	}
 	if r.Stale {
 		b = append(b, `,"stale":true`...)
 	}

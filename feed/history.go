@@ -44,6 +44,10 @@ type HistoryMsg struct {
 	// (quiet for longer) are dated by them (model.Ledger.DateRows), as
 	// `check` and `budget show` date theirs. nil when not read.
 	Ages map[string]int64
+	// AgesBefore, with Ages: a workspace neither they nor the hour date
+	// spent before it, if at all (unix ms: the older of the hour's start and
+	// Newest.Before; 0 unknown): model.Ledger.DateRows.
+	AgesBefore int64
 	// Folded says the hub has folded the page into its ledger, a copy of
 	// which it hands its viewers after the last page (a LedgerMsg): a viewer
 	// reads the events (the estimator's job log does) but does not fold them.

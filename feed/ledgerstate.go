@@ -79,7 +79,7 @@ func (s *LedgerState) Apply(m Msg) bool {
 		}
 		s.Ledger.Backfill(m.Events, m.From)
 		if m.Done {
-			s.Ledger.DateRows(m.Ages)
+			s.Ledger.DateRows(m.Ages, m.AgesBefore)
 			s.Ledger.EndHistory()
 		}
 		return true

@@ -49,6 +49,12 @@ type Newest struct {
 	// EVENT read "now" for it while the row's counters held none of it and
 	// the dashboard's row age said "—".
 	InPeriod map[string]int64
+	// Before is the time in the id of the oldest entry read (unix ms, never
+	// later than now; 0 when none was read or its id carries no time): a
+	// workspace none of them names spent before it, if at all — its row's
+	// last event is older than Before (a row with credits used this period
+	// reads "> 3 h", not "—", none).
+	Before int64
 }
 
 // Period is ws's newest event's time by the producer's clock (Stamped, else
@@ -60,6 +66,10 @@ func (n Newest) Period(ws string) (int64, bool) {
 	ms, ok := n.At[ws]
 	return ms, ok
 }
+
+// idFloorMs: ids whose time is below it (hand-made ids, "1-0") carry no
+// wall-clock time (model's idTimeFloor).
+const idFloorMs = 1_000_000_000_000
 
 // RowAgeEntries is how many of the stream's newest entries date a row's
 // last event beyond what else is read: `check` and `budget show` read them
@@ -146,6 +156,11 @@ func ReadNewestIn(ctx context.Context, c redis.UniversalClient, keys Keys, p mod
 			}
 		}
 		out.Entries += len(msgs)
+		if len(msgs) > 0 {
+			if it := idTime(msgs[len(msgs)-1].ID); !it.IsZero() && it.UnixMilli() >= idFloorMs {
+				out.Before = min(it.UnixMilli(), now.UnixMilli())
+			}
+		}
 		if len(msgs) < n {
 			out.Complete, out.Whole = true, true // the whole stream
 			return out, nil

@@ -713,6 +713,9 @@ func (s *Subscriber) readHistory(ctx context.Context, ch chan<- *HistoryMsg, upt
 				// (hostile14 #4)
 				if n, err := ReadNewestIn(ctx, s.c, s.keys, period, at, at, RowAgeEntries, RowAgeEntries); err == nil {
 					m.Ages = n.InPeriod
+					if n.Before > 0 {
+						m.AgesBefore = min(n.Before, from.UnixMilli())
+					}
 				}
 			}
 		}

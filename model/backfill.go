@@ -203,7 +203,14 @@ func (l *Ledger) EndHistory() {
 // stream's newest 1,000 entries, said "3 h": a start reads those entries too
 // and dates its rows by them, so every surface gives one age. A time outside
 // the period, or of a workspace the ledger does not know, dates nothing.
-func (l *Ledger) DateRows(at map[string]int64) {
+// before (unix ms; 0 unknown) is how far back they and the hour reach: a
+// workspace with credits used this period left undated had its newest
+// event before it (Summary.LastBefore: "> 3 h", not "—").
+func (l *Ledger) DateRows(at map[string]int64, before int64) {
+	if before > 0 && before != l.agesBefore {
+		l.version++
+		l.agesBefore = before
+	}
 	for ws, ms := range at {
 		w := l.ws[ws]
 		if w == nil || ms <= w.lastTS || !l.period.Contains(ms) {

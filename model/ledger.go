@@ -75,6 +75,10 @@ type Ledger struct {
 	// (counts402): more than they count and the entries cannot say which
 	// 402 is the newest real one (OutCountersOnly). Nil until the first.
 	readBack402 map[string]int64
+	// agesBefore is when what the start read back to date rows reaches
+	// (DateRows, unix ms; 0: unknown): a workspace it left undated had its
+	// newest event before it (Summary.LastBefore).
+	agesBefore int64
 	// audited: the follower audits the counters and reports agreements
 	// (SetAudited); unheld maps a workspace to the stream id of its newest
 	// 402 applied from the stream not yet seen in the counters (heldrefusals.go).

@@ -16,8 +16,14 @@ type Summary struct {
 	Used        int64
 	Recharged   int64
 	Refused     Refusals
-	// LastTS is the newest event's time (unix ms), 0 when none this period.
+	// LastTS is the newest event's time (unix ms), 0 when none is known
+	// this period.
 	LastTS int64
+	// LastBefore, when LastTS is 0 and the workspace has credits used, 402s
+	// or recharges this period, is a time its newest event is older than
+	// (unix ms: what the start read back reached, Ledger.DateRows): its row
+	// reads "> 3 h", not "—" (none). 0 otherwise.
+	LastBefore int64
 	// Blocked is true while the API refuses the workspace with 402.
 	Blocked bool
 	// RefusedUnreadable says why its 402 count could not be read at the
@@ -68,12 +74,24 @@ func (s *Summary) Spendable() (int64, bool) {
 
 func (l *Ledger) summary(w *wsState) Summary {
 	st := w.status(l.defaults)
-	return Summary{
+	s := Summary{
 		Name: w.name, Settings: w.settings, HasSettings: w.hasSettings,
 		Used: w.used, Recharged: w.recharged, Refused: w.refused, LastTS: w.lastTS,
 		Blocked: w.blocked, Status: st, Verdict: l.verdict(w, st),
 		RefusedUnreadable: w.refusedUnreadable,
 	}
+	if w.lastTS == 0 && l.agesBefore > 0 && Active(w.used, w.refused.Total(), w.recharged) {
+		s.LastBefore = l.agesBefore
+	}
+	return s
+}
+
+// Active reports whether a workspace with these counters this period
+// (credits used, 402s, credits recharged) had an event this period: one
+// whose newest event was not read is older than what was read ("> 3 h"),
+// not absent ("—").
+func Active(used, refused, recharged int64) bool {
+	return used != 0 || refused != 0 || recharged != 0
 }
 
 // Summaries appends every workspace's summary to dst, in no particular order.

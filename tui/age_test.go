@@ -38,6 +38,19 @@ func TestShortAgeFitsItsColumn(t *testing.T) {
 	if got := shortAge(now, 0); got != "—" {
 		t.Errorf("no event: %q", got)
 	}
+	// a row whose newest event is older than what was read back
+	// (Summary.LastBefore) reads "> 59 min", whole, in the same column
+	g := &Gauges{common: common{now: func() time.Time { return now }}}
+	for _, ago := range []time.Duration{59 * time.Minute, 47 * time.Hour, 31 * 24 * time.Hour} {
+		r := &gaugeRow{Summary: model.Summary{LastBefore: now.Add(-ago).UnixMilli()}}
+		got := cellAge(g, r, width)
+		if want := ">" + shortAge(now, now.Add(-ago).UnixMilli()); got != want || cellWidth(got) > width {
+			t.Errorf("older than %v: %q (column %d wide), want %q", ago, got, width, want)
+		}
+	}
+	if got := cellAge(g, &gaugeRow{}, width); got != "—" {
+		t.Errorf("none this period: %q", got)
+	}
 }
 
 // TestClockStepHoldsTimeTextBetweenSteps: with ClockStep 5 s (serve's), a

@@ -221,8 +221,12 @@ func (d *Detail) layout() []string {
 	} else {
 		add("%s", d.forecastLine(d.fc, false))
 	}
+	last := age(d.now(), s.LastTS)
+	if s.LastTS == 0 && s.LastBefore > 0 {
+		last = "over " + age(d.now(), s.LastBefore) + " (before what was read back)"
+	}
 	add("last event %s · 402s: %d credits_exhausted, %d budget_exceeded, %d other",
-		age(d.now(), s.LastTS), s.Refused[model.RefusedCredits], s.Refused[model.RefusedBudget], s.Refused[model.RefusedOther])
+		last, s.Refused[model.RefusedCredits], s.Refused[model.RefusedBudget], s.Refused[model.RefusedOther])
 	shown := 0
 	for _, sc := range d.scores {
 		if sc.Workspace != d.ws || shown == MaxDetailScores {

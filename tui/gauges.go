@@ -479,7 +479,7 @@ var gaugeColumns = []struct {
 	{column{head: "burn", right: true, cell: cellBurn, width: 7}, 3},
 	{column{head: "pace", right: true, cell: cellPace, width: 9}, 5},
 	{column{head: "402s", right: true, cell: cellRefused, width: 5}, 4},
-	{column{head: "age", right: true, cell: cellAge, width: 6}, 6},
+	{column{head: "age", right: true, cell: cellAge, width: 7}, 6},
 }
 
 const (
@@ -889,5 +889,12 @@ func cellRefused(g *Gauges, r *gaugeRow, width int) string {
 }
 
 // cellAge is how long ago the workspace's newest event was, compact: "now",
-// "2 s", "3 min", "5 h", "3 d"; "—" when none this period.
-func cellAge(g *Gauges, r *gaugeRow, _ int) string { return shortAge(g.now(), r.LastTS) }
+// "2 s", "3 min", "5 h", "3 d"; "> 3 h" when it is older than what the start
+// read back (Summary.LastBefore: credits used, no event read); "—" when none
+// this period.
+func cellAge(g *Gauges, r *gaugeRow, _ int) string {
+	if r.LastTS == 0 && r.LastBefore > 0 {
+		return ">" + shortAge(g.now(), r.LastBefore)
+	}
+	return shortAge(g.now(), r.LastTS)
+}

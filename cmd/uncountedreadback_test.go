@@ -102,3 +102,70 @@ func TestAnUncountedRefusalReadBackIsOneVerdict(t *testing.T) {
 		}
 	}
 }
+
+// TestAFakeBesideARealRefusalIsOneVerdict (hostile16 #1, #4): a raw XADD
+// the counters do not hold must not hide a real refusal. "rf": a recharge,
+// a counted credits_exhausted 402, then a raw 402: every surface said ok
+// (the hour held one 402 more than the counters, so the counters alone
+// judged and saw the recharge); the 402 after the recharge is real
+// whichever is not. "fr": a counted 402, then a raw recharge entry: the
+// dashboards took it as credit (ok), check said OUT; it added no credit.
+// Every surface must now say OUT. On a real redis-server.
+func TestAFakeBesideARealRefusalIsOneVerdict(t *testing.T) {
+	f := newFixture(t)
+	refused := func(ws string) model.Event {
+		return model.Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted}
+	}
+	raw := func(ws string, values ...any) {
+		time.Sleep(5 * time.Millisecond)
+		v := append([]any{"v", "1", "ts", strconv.FormatInt(time.Now().UnixMilli(), 10), "ws", ws}, values...)
+		if err := f.c.XAdd(f.ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), Values: v}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.allocate(t, 500, "rf", "fr")
+	f.track(t, model.Event{Workspace: "rf", Endpoint: "/responses", Credits: 400, Status: 200},
+		model.Event{Workspace: "rf", Kind: model.KindRecharge, Credits: 100}, refused("rf"))
+	f.track(t, model.Event{Workspace: "fr", Endpoint: "/responses", Credits: 400, Status: 200}, refused("fr"))
+	watching := f.startedLedger(t) // a dashboard open before the fakes
+	raw("rf", "endpoint", "/responses", "credits", "0", "status", "402", "code", model.CodeCreditsExhausted)
+	raw("fr", "kind", "recharge", "credits", "300")
+	for _, ws := range []string{"rf", "fr"} {
+		// the watching dashboard's audit (within 10 s) finds the counters
+		// hold one 402 or recharge fewer than it applied
+		waitUntil(t, 25*time.Second, ws+": the watching dashboard's audit", func() bool {
+			ok := false
+			watching(func(l *model.Ledger) {
+				s, _ := l.Summary(ws)
+				ok = s.Refused[model.RefusedCredits] == 1 && s.Recharged == map[string]int64{"rf": 100, "fr": 0}[ws]
+			})
+			return ok
+		})
+		watching(func(l *model.Ledger) {
+			if s, _ := l.Summary(ws); s.Level != model.LevelExhausted || !s.Blocked {
+				t.Errorf("%s: the watching dashboard says %v (blocked %v), want OUT", ws, s.Level, s.Blocked)
+			}
+		})
+		started := f.startedLedger(t)
+		started(func(l *model.Ledger) {
+			if s, _ := l.Summary(ws); s.Level != model.LevelExhausted || !s.Blocked {
+				t.Errorf("%s: a dashboard started now says %v (blocked %v), want OUT", ws, s.Level, s.Blocked)
+			}
+		})
+		r := "--redis=" + f.srv.URL
+		out, errOut, code := runMavtop(t, "check", r, ws)
+		if code != checkCritical || !strings.Contains(out, "refused with 402 credits_exhausted") {
+			t.Errorf("check %s: exit %d, want %d, refused: %q %s", ws, code, checkCritical, out, errOut)
+		}
+		for _, args := range [][]string{{"check", r, "--json", ws}, {"budget", "show", r, "--json", ws}} {
+			out, errOut, _ := runMavtop(t, args...)
+			var js surfaceJSON
+			if err := json.Unmarshal([]byte(out), &js); err != nil {
+				t.Fatalf("%v: %q (%s): %v", args, out, errOut, err)
+			}
+			if len(js.Workspaces) != 1 || js.Workspaces[0].Level != model.LevelExhausted.String() {
+				t.Errorf("%v: %s, want level %v", args, out, model.LevelExhausted)
+			}
+		}
+	}
+}

@@ -82,6 +82,9 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 		w.creditNewer = true
 	}
 	switch {
+	case e.Kind == KindRecharge && !w.countsRecharge():
+		// the counters hold no recharge this period: it added no credit
+		// (a raw XADD, a repeated kind), so it ends no OUT
 	case e.Kind == KindRecharge:
 		if at > w.rechargedAt {
 			// a 402 newer in the stream but older than it (a late
@@ -119,28 +122,25 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 				l.rerank(w) // a limit held reached ranks its row (Verdict.LimitReached)
 			}
 		}
-		if ClassOf(e.Code) == RefusedCredits && w.refusalsReadable() {
-			if l.readBack402 == nil {
-				l.readBack402 = map[string]int64{}
+		if ClassOf(e.Code) == RefusedCredits {
+			if !w.creditNewer {
+				w.after402++ // newer than every credit known (OutFacts.After)
 			}
-			l.readBack402[w.name]++
-			if l.readBack402[w.name] > w.refused[RefusedCredits] {
-				// the hour holds more of them than the counters count: one
-				// was written without its counter (a raw XADD, a repeated
-				// field) and may be any of those read, the newest included.
-				// The counters alone decide, as a watching ledger's re-read
-				// does once it counted one they do not hold (healOut).
-				if w.outLast == OutNoEntry || w.outLast == OutRefused {
-					w.outLast, w.out402At = OutCountersOnly, 0
-					if l.judgeOut(w) {
-						l.rerank(w)
-					}
+			if w.refusalsReadable() {
+				// the 402s read back beyond what the counters count were
+				// written without their counter and could be any of them,
+				// the newest included (OutFacts.Surplus)
+				if l.readBack402 == nil {
+					l.readBack402 = map[string]int64{}
 				}
-				return
+				l.readBack402[w.name]++
 			}
 		}
 		if e.Code == CodeCreditsExhausted {
 			l.decideOut(w, OutRefused, at)
+		}
+		if l.judgeOut(w) {
+			l.rerank(w)
 		}
 	}
 }
@@ -192,7 +192,24 @@ func (l *Ledger) EndHistory() {
 	l.version++
 	l.newEpoch() // run-out and who is refused are judged again
 	l.historyPending = false
-	l.readBack402 = nil // the count is the read-back's: none comes after
+	// the surplus of 402s read back is taken off those after the last
+	// credit, as a watching ledger's re-read takes one off (healOut): the
+	// count is the read-back's, none comes after
+	readBack := l.readBack402
+	l.readBack402 = nil // taken off After: no surplus is left to judge by (facts)
+	for name, n := range readBack {
+		w := l.ws[name]
+		if w == nil || !w.refusalsReadable() {
+			continue
+		}
+		if s := n - w.refused[RefusedCredits]; s > 0 {
+			w = l.own(w)
+			w.takeSurplus(s)
+			if l.judgeOut(w) {
+				l.rerank(w)
+			}
+		}
+	}
 }
 
 // DateRows dates each workspace of at (unix ms, its newest event of this

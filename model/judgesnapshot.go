@@ -431,20 +431,24 @@ func (l *Ledger) RefusalState(ws string) (RefusalState, bool) {
 // be read), by a newer credits_exhausted 402, recharge or raise; and each
 // project refused with budget_exceeded this period by its newest 402, a
 // newer success or a raise of its limit. A credits_exhausted 402 decides
-// only once the whole hour is read (the reader's end): an older one beyond
-// what the counters count makes the counters judge alone (OutCountersOnly).
+// only once the whole hour is read (the reader's end): older ones beyond
+// what the counters count may outnumber those after the credit
+// (OutFacts.Surplus).
 // A reader of the history stops once every undecided workspace is decided.
 func (l *Ledger) RefusalDecided(ws string) bool {
 	w := l.ws[ws]
 	if w == nil {
 		return true // nothing of it to decide
 	}
-	if w.outFacts(l.period).Undecided() { // the OUT rule's: no entry read has decided it yet
+	f := l.facts(w)
+	if f.Undecided() { // the OUT rule's: no entry read has decided it yet
 		return false
 	}
-	if w.outLast == OutRefused && w.refusalsReadable() {
-		// a 402 decides only if the hour holds no more of them than the
-		// counters count (else OutCountersOnly): a start reads it all
+	if f.Last == OutRefused && f.Held && f.After > f.Surplus {
+		// OUT by a 402 holds only if the hour holds no more 402s beyond
+		// what the counters count than there are after the credit
+		// (OutFacts.Surplus only grows as older entries are read): a start
+		// reads it all
 		return false
 	}
 	for _, p := range w.projects {

@@ -72,8 +72,9 @@ type Ledger struct {
 	historyPending bool
 	// readBack402 counts, by workspace, the credits_exhausted 402s of this
 	// billing period read back (Backfill) that its counters may hold
-	// (counts402): more than they count and the entries cannot say which
-	// 402 is the newest real one (OutCountersOnly). Nil until the first.
+	// (counts402): beyond what they count, some were written without their
+	// counter and could be any of them (OutFacts.Surplus; taken off After
+	// at EndHistory). Nil until the first.
 	readBack402 map[string]int64
 	// agesBefore is when what the start read back to date rows reaches
 	// (DateRows, unix ms; 0: unknown): a workspace it left undated had its
@@ -218,8 +219,11 @@ type wsState struct {
 	// recharge entry known this period (0: none): a 402 older than it is
 	// ended by it, wherever it stands in the stream (OutFacts.RechargedAt).
 	rechargedAt int64
-	fired       uint16
-	nextAt      int64
+	// after402 is how many credits_exhausted 402s known are newer than the
+	// last credit known (OutFacts.After).
+	after402 int64
+	fired    uint16
+	nextAt   int64
 	// burn is made at the first credits spent: idle workspaces (or mavtop
 	// check's ledger, which never sees an event) need none, and it holds only
 	// the buckets its workspace spent in (see burnRing).
@@ -665,9 +669,11 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event, at int64) {
 }
 
 // creditAdded records a credit added newer than any history read back
-// (creditNewer) and ends every project's credits_exhausted refusing.
+// (creditNewer) and ends every project's credits_exhausted refusing: no 402
+// known is after it (OutFacts.After).
 func (w *wsState) creditAdded() {
 	w.creditNewer = true
+	w.after402 = 0
 	for _, p := range w.projects {
 		if p.refused[CodeCreditsExhausted] > 0 {
 			p.setRefusing(CodeCreditsExhausted, false)
@@ -884,7 +890,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			}
 			if samePeriod {
 				w.fired, w.blocked, w.creditNewer, w.out, w.prevOut = o.fired, o.blocked, o.creditNewer, o.out, o.prevOut
-				w.outLast, w.out402At, w.rechargedAt = o.outLast, o.out402At, o.rechargedAt
+				w.outLast, w.out402At, w.rechargedAt, w.after402 = o.outLast, o.out402At, o.rechargedAt, o.after402
 			}
 		}
 		return w
@@ -1010,7 +1016,7 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, u *unappliedEntrie
 	if o == nil || !heal {
 		// Only the counters to go by: OUT after a credits_exhausted 402 this
 		// period when no credit was added this period (a Backfill orders them).
-		w.outLast, w.out402At, w.rechargedAt = OutNoEntry, 0, 0
+		w.outLast, w.out402At, w.rechargedAt, w.after402 = OutNoEntry, 0, 0, 0
 	}
 	if heal {
 		l.healOut(w, o, u, now)

@@ -43,15 +43,6 @@ const (
 	// entry older than the allocation's raise (raised_at): every 402 known
 	// is older.
 	OutCredited
-	// OutCountersOnly: the entries read hold more credits_exhausted 402s
-	// than the counters count (one was written without its counter: a raw
-	// XADD, a repeated status or code), so which 402 is the newest real one
-	// cannot be known: the counters alone decide, as with no entry (the
-	// counters are the truth, README "Convergence"), and no older entry read
-	// back decides. A watching ledger does the same at the re-read that finds
-	// it counted a 402 the counters do not hold (healOut): a start, check and
-	// a dashboard watching all along give one verdict.
-	OutCountersOnly
 )
 
 // OutFacts is what OutByRefusal decides from: what the counters say of a
@@ -83,6 +74,15 @@ type OutFacts struct {
 	// RechargedAt is the trusted time (Event.At, unix ms) of the newest
 	// recharge entry known this period (0: none).
 	RechargedAt int64
+	// After is how many credits_exhausted 402s known (entries the counters
+	// may hold) are newer than the last credit known; Surplus how many of
+	// the 402 entries read back this period the counters do not hold (read
+	// back minus counted: a raw XADD, a repeated status or code), which
+	// could be any of them. With a surplus, OUT by a 402 needs After >
+	// Surplus: at least one 402 after the credit is real whichever ones are
+	// not. A watching ledger takes a surplus its re-read finds off After at
+	// once (healOut), so it has none.
+	After, Surplus int64
 }
 
 // OutByRefusal reports whether the API refuses the workspace with
@@ -108,8 +108,9 @@ func OutByRefusal(f OutFacts) bool {
 		return false
 	case f.Last == OutRefused:
 		// a 402 the API gave before the credit, written after it (a late
-		// producer: its ts within MaxClockBehind of its id), is ended by it
-		return f.RaisedAt <= f.RefusedAt && f.RechargedAt <= f.RefusedAt
+		// producer: its ts within MaxClockBehind of its id), is ended by it;
+		// and one of those after the credit must be one the counters hold
+		return f.RaisedAt <= f.RefusedAt && f.RechargedAt <= f.RefusedAt && (f.Surplus <= 0 || f.After > f.Surplus)
 	}
 	return f.Refused > 0 && !f.Credited
 }
@@ -132,6 +133,7 @@ func (w *wsState) outFacts(p Period) OutFacts {
 		Last:         w.outLast,
 		RefusedAt:    w.out402At,
 		RechargedAt:  w.rechargedAt,
+		After:        w.after402,
 	}
 	if w.raisedIn(p) {
 		f.RaisedAt = w.settings.RaisedAt
@@ -139,11 +141,34 @@ func (w *wsState) outFacts(p Period) OutFacts {
 	return f
 }
 
+// facts is w.outFacts with the surplus of the 402 entries read back so far
+// (readBack402 beyond the counters: OutFacts.Surplus).
+func (l *Ledger) facts(w *wsState) OutFacts {
+	f := w.outFacts(l.period)
+	if n, ok := l.readBack402[w.name]; ok && w.refusalsReadable() {
+		f.Surplus = max(0, n-w.refused[RefusedCredits])
+	}
+	return f
+}
+
+// takeSurplus takes n credits_exhausted 402s a ledger knows of that the
+// counters do not hold off those after the last credit (OutFacts.After):
+// they could be any of them. None left after it, the counters decide.
+func (w *wsState) takeSurplus(n int64) {
+	if n <= 0 {
+		return
+	}
+	w.after402 = max(0, w.after402-n)
+	if w.after402 == 0 && w.outLast == OutRefused {
+		w.outLast, w.out402At = OutNoEntry, 0
+	}
+}
+
 // judgeOut sets w.blocked by the OUT rule from what w holds now
 // (OutByRefusal), beginning an OUT episode when it turns on (startOut). It
 // reports whether blocked changed; the caller reranks.
 func (l *Ledger) judgeOut(w *wsState) bool {
-	on := OutByRefusal(w.outFacts(l.period))
+	on := OutByRefusal(l.facts(w))
 	if on == w.blocked {
 		return false
 	}
@@ -161,7 +186,17 @@ func (w *wsState) outEntryApplied(last OutEntry, at int64) {
 	w.outLast, w.out402At = last, at
 	if last == OutCredited {
 		w.creditAdded()
+	} else if at >= w.settings.RaisedAt && at >= w.rechargedAt {
+		w.after402++ // not dated before the last credit (OutByRefusal's rule)
 	}
+}
+
+// countsRecharge reports whether the counters may hold a recharge entry of
+// w: they count credits recharged this period, or cannot say. One they do
+// not hold (a raw XADD, a repeated kind) added no credit: it ends no OUT,
+// as a 402 they do not hold refuses nothing (counts402).
+func (w *wsState) countsRecharge() bool {
+	return w.recharged > 0 || w.rechargedUnreadable != "" || w.unreadable != ""
 }
 
 // outEntryReadBack records an entry that decides OUT read back newest
@@ -235,13 +270,19 @@ func unappliedOf(at string, s *Snapshot) unappliedEntries {
 // gap shows, with no raise stamped in it, is taken as newer than every
 // credit.
 func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
-	if o != nil && w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.refusalsReadable() && w.outLast == OutRefused {
+	if o != nil && w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.refusalsReadable() {
 		// This ledger counted credits_exhausted 402s the counters do not
 		// hold: an entry whose status, code or workspace disagreed with its
-		// counters, or a 402 a restore took away. The newest 402 it knows
-		// may be one of them: the counters are the truth and the order of
-		// what was applied is not, so the counters judge alone, as at a
-		// start.
+		// counters, or a 402 a restore took away. Any of those after the
+		// last credit may be one of them: they are taken off (the counters
+		// are the truth), and with none left the counters judge alone, as
+		// at a start (OutFacts.After, Surplus).
+		w.takeSurplus(o.refused[RefusedCredits] - w.refused[RefusedCredits])
+	}
+	if o != nil && w.recharged < o.recharged && w.rechargedUnreadable == "" && w.outLast == OutCredited {
+		// it applied a recharge entry the counters do not hold (a raw XADD,
+		// a repeated kind): it added no credit, so it ends no OUT (as a
+		// start reads it back: countsRecharge); the counters judge
 		w.outLast, w.out402At = OutNoEntry, 0
 	}
 	raised := o != nil && w.raisedIn(l.period) && w.settings.RaisedAt > o.settings.RaisedAt
@@ -261,16 +302,17 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 		if o != nil {
 			before = o.refused[RefusedCredits]
 		}
-		if n402 > w.refused[RefusedCredits]-before && w.refusalsReadable() && w.outLast == OutRefused {
-			// more than the counters rose by: one of them was written
-			// without its counter, and it may be the newest (as above)
-			w.outLast, w.out402At = OutNoEntry, 0
+		if w.refusalsReadable() {
+			// more than the counters rose by: some were written without
+			// their counter, and could be any of them (as above)
+			w.takeSurplus(n402 - max(0, w.refused[RefusedCredits]-before))
 		}
 	case o == nil:
 	case w.recharged > o.recharged:
 		w.outEntryApplied(OutCredited, 0)
 	case w.refused[RefusedCredits] > o.refused[RefusedCredits] && !raised:
 		w.outEntryApplied(OutRefused, now.UnixMilli())
+		w.after402 += w.refused[RefusedCredits] - o.refused[RefusedCredits] - 1 // every one the gap holds
 	}
 }
 
@@ -279,6 +321,9 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 func healRefusing(w *wsState, e *Event) {
 	switch {
 	case e.Kind == KindRecharge:
+		if !w.countsRecharge() {
+			return // it added no credit (as Backfill)
+		}
 		w.rechargedAt = max(w.rechargedAt, e.At())
 		w.outEntryApplied(OutCredited, 0)
 	case e.Status >= 200 && e.Status < 300:

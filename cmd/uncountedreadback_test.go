@@ -169,3 +169,61 @@ func TestAFakeBesideARealRefusalIsOneVerdict(t *testing.T) {
 		}
 	}
 }
+
+// TestAnUncountedLimitRefusalHoldsNoLimit (hostile16 #5): a workspace
+// refused by its usage limit (budget_exceeded), then a success, then a raw
+// budget_exceeded 402 that no counter holds. Every surface marked the
+// limit reached ("limit reached", check CRITICAL) though the only 402 the
+// counters hold is older than the success. Now none does: 31 of the limit
+// of 50 is warn. A real one after it would hold (the model test's cases).
+// On a real redis-server.
+func TestAnUncountedLimitRefusalHoldsNoLimit(t *testing.T) {
+	f := newFixture(t)
+	const ws = "lim"
+	if err := f.store.SetWorkspace(f.ctx, ws, model.Settings{Allocation: 1000, UsageLimit: 50}); err != nil {
+		t.Fatal(err)
+	}
+	f.track(t, model.Event{Workspace: ws, Endpoint: "/responses", Credits: 30, Status: 200},
+		model.Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: model.CodeBudgetExceeded},
+		model.Event{Workspace: ws, Endpoint: "/responses", Credits: 1, Status: 200})
+	watching := f.startedLedger(t)
+	time.Sleep(5 * time.Millisecond)
+	raw, err := f.c.XAdd(f.ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), Values: []any{
+		"v", "1", "ts", strconv.FormatInt(time.Now().UnixMilli(), 10), "ws", ws, "endpoint", "/responses",
+		"credits", "0", "status", "402", "code", model.CodeBudgetExceeded}}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the watching dashboard applies it (two 402s), then its audit finds
+	// the counters hold one
+	waitUntil(t, 25*time.Second, "the watching dashboard's audit", func() bool {
+		ok := false
+		watching(func(l *model.Ledger) {
+			s, _ := l.Summary(ws)
+			ok = model.CompareStreamIDs(l.StreamID(), raw) >= 0 && s.Refused[model.RefusedBudget] == 1
+		})
+		return ok
+	})
+	judge := func(who string, l *model.Ledger) {
+		if s, _ := l.Summary(ws); s.Level != model.LevelWarn || s.LimitHeld {
+			t.Errorf("%s says %v (limit held %v), want warn, not held", who, s.Level, s.LimitHeld)
+		}
+	}
+	watching(func(l *model.Ledger) { judge("the watching dashboard", l) })
+	f.startedLedger(t)(func(l *model.Ledger) { judge("a dashboard started now", l) })
+	r := "--redis=" + f.srv.URL
+	out, errOut, code := runMavtop(t, "check", r, ws)
+	if code != checkOK || strings.Contains(out, "limit reached") {
+		t.Errorf("check: exit %d, want %d, no limit reached: %q %s", code, checkOK, out, errOut)
+	}
+	for _, args := range [][]string{{"check", r, "--json", ws}, {"budget", "show", r, "--json", ws}} {
+		out, errOut, _ := runMavtop(t, args...)
+		var js surfaceJSON
+		if err := json.Unmarshal([]byte(out), &js); err != nil {
+			t.Fatalf("%v: %q (%s): %v", args, out, errOut, err)
+		}
+		if len(js.Workspaces) != 1 || js.Workspaces[0].Level != model.LevelWarn.String() {
+			t.Errorf("%v: %s, want level warn", args, out)
+		}
+	}
+}

@@ -106,6 +106,18 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 		}
 		p := w.project(e.Project)
 		_, decided := p.refusing[e.Code]
+		if e.Code == CodeBudgetExceeded {
+			if !p.settled && (!decided || p.refusing[e.Code]) && !limitRaisedAfter(w, p, at) {
+				p.afterLimit402++ // newer than its last success or raise (limitStands)
+			}
+			if w.refusalsReadable() {
+				p.readBackLimit402++ // beyond the counters: could be any (limitSurplus)
+				if l.limitReadBack == nil {
+					l.limitReadBack = map[string]struct{}{}
+				}
+				l.limitReadBack[w.name] = struct{}{}
+			}
+		}
 		switch {
 		case decided:
 		case e.Code == CodeCreditsExhausted:
@@ -195,6 +207,22 @@ func (l *Ledger) EndHistory() {
 	// the surplus of 402s read back is taken off those after the last
 	// credit, as a watching ledger's re-read takes one off (healOut): the
 	// count is the read-back's, none comes after
+	for name := range l.limitReadBack {
+		// the same for a project's budget_exceeded 402s (limitStands)
+		w := l.ws[name]
+		if w == nil {
+			continue
+		}
+		w = l.own(w)
+		for _, p := range w.projects {
+			if p.readBackLimit402 > 0 {
+				p.takeLimitSurplus(p.limitSurplus())
+				p.readBackLimit402 = 0
+			}
+		}
+		l.rerank(w) // a limit held reached ranks its row (Verdict.LimitReached)
+	}
+	l.limitReadBack = nil
 	readBack := l.readBack402
 	l.readBack402 = nil // taken off After: no surplus is left to judge by (facts)
 	for name, n := range readBack {

@@ -416,7 +416,7 @@ func (l *Ledger) RefusalState(ws string) (RefusalState, bool) {
 	}
 	r := RefusalState{Blocked: w.blocked}
 	for _, p := range w.projects {
-		if p.refusing[CodeBudgetExceeded] {
+		if p.limitStands() {
 			r.LimitRefused = append(r.LimitRefused, p.name)
 		}
 	}
@@ -452,7 +452,15 @@ func (l *Ledger) RefusalDecided(ws string) bool {
 		return false
 	}
 	for _, p := range w.projects {
-		if p.refused[CodeBudgetExceeded] <= 0 || p.settled {
+		if p.refused[CodeBudgetExceeded] <= 0 {
+			continue
+		}
+		if p.refusing[CodeBudgetExceeded] && w.refusalsReadable() && p.afterLimit402 > p.limitSurplus() {
+			// as OUT's: the surplus read back only grows as older entries
+			// are (projState.limitStands), so it stands once all are read
+			return false
+		}
+		if p.settled {
 			continue
 		}
 		if _, decided := p.refusing[CodeBudgetExceeded]; !decided {

@@ -76,6 +76,10 @@ type Ledger struct {
 	// counter and could be any of them (OutFacts.Surplus; taken off After
 	// at EndHistory). Nil until the first.
 	readBack402 map[string]int64
+	// limitReadBack holds the workspaces a project of which had a
+	// budget_exceeded 402 read back (projState.readBackLimit402), until
+	// EndHistory. Nil until the first.
+	limitReadBack map[string]struct{}
 	// agesBefore is when what the start read back to date rows reaches
 	// (DateRows, unix ms; 0: unknown): a workspace it left undated had its
 	// newest event before it (Summary.LastBefore).
@@ -250,8 +254,17 @@ type projState struct {
 	// also by any success of the workspace or a recharge: the account has
 	// credits again). Nil until the first 402.
 	refusing map[string]bool
-	fired    uint8
-	nextAt   int64
+	// afterLimit402 is how many budget_exceeded 402s known (entries the
+	// counters may hold) are newer than the project's last success or raise
+	// of its limit; readBackLimit402 how many of them a start read back this
+	// period (Backfill, until EndHistory). Read back beyond what the refused
+	// hash counts, some were written without their counter (a raw XADD, a
+	// repeated field) and could be any of them: the 402 holds the limit
+	// reached only while more are after the success than that surplus
+	// (limitStands), as OUT's rule (OutFacts.After, Surplus).
+	afterLimit402, readBackLimit402 int64
+	fired                           uint8
+	nextAt                          int64
 	// burn is the project's own burn history, kept only while it has a usage
 	// limit (limited): the limit's forecast, when the limit sets the
 	// workspace's verdict (Ledger.VerdictForecast). Nil: none kept.
@@ -652,6 +665,9 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event, at int64) {
 	}
 	p.refused[e.Code] = AddCredits(p.refused[e.Code], 1) // a counter: saturated as credits are
 	p.setRefusing(e.Code, true)
+	if e.Code == CodeBudgetExceeded {
+		p.afterLimit402++ // newer than its last success (limitStands)
+	}
 	class := ClassOf(e.Code)
 	w.refused[class] = AddCredits(w.refused[class], 1)
 	l.refusedAll[class] = AddCredits(l.refusedAll[class], 1)
@@ -714,6 +730,9 @@ func (p *projState) ownLimitRefuses(wLimit, wUsed int64) bool {
 
 // setRefusing records whether the project is being refused with code now.
 func (p *projState) setRefusing(code string, on bool) {
+	if code == CodeBudgetExceeded && !on {
+		p.afterLimit402 = 0 // ended: none known is after it
+	}
 	if p.refusing == nil {
 		p.refusing = make(map[string]bool, 1)
 	}
@@ -724,6 +743,36 @@ func (p *projState) setRefusing(code string, on bool) {
 		return
 	}
 	p.refusing[strings.Clone(code)] = on
+}
+
+// limitSurplus is how many budget_exceeded 402s of p read back this period
+// the refused hash does not count (projState.readBackLimit402).
+func (p *projState) limitSurplus() int64 {
+	return max(0, p.readBackLimit402-p.refused[CodeBudgetExceeded])
+}
+
+// limitStands reports whether p's budget_exceeded refusing stands: set, and
+// more budget_exceeded 402s after its last success than the surplus read
+// back, so one of them is one the counters hold.
+func (p *projState) limitStands() bool {
+	if !p.refusing[CodeBudgetExceeded] {
+		return false
+	}
+	s := p.limitSurplus()
+	return s <= 0 || p.afterLimit402 > s
+}
+
+// takeLimitSurplus takes n budget_exceeded 402s p knows of that the
+// counters do not hold off those after its last success (afterLimit402):
+// they could be any of them; none left, the 402 holds nothing.
+func (p *projState) takeLimitSurplus(n int64) {
+	if n <= 0 {
+		return
+	}
+	p.afterLimit402 = max(0, p.afterLimit402-n)
+	if p.afterLimit402 == 0 && p.refusing[CodeBudgetExceeded] {
+		p.setRefusing(CodeBudgetExceeded, false)
+	}
 }
 
 // refusedBy judges which budget refused a 402, from what the ledger knows now.
@@ -948,6 +997,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 					if len(op.refusing) > 0 {
 						p := w.project(pn)
 						p.refusing = maps.Clone(op.refusing) // o may be shared with a clone
+						p.afterLimit402, p.readBackLimit402 = op.afterLimit402, op.readBackLimit402
 						if p.refusing[CodeBudgetExceeded] && limitRaisedSince(o, op, w, p) {
 							p.limitRaised() // raised while the gap the re-read fills
 						}

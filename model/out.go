@@ -289,12 +289,19 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 	if raised {
 		w.creditAdded() // newer than any history read back
 	}
+	var limit402 map[string]int64 // the budget_exceeded 402s among them, by project
 	switch {
 	case u.known:
 		var n402 int64 // the credits_exhausted 402s among them the counters may hold
 		for _, e := range u.byWS[w.name] {
 			if e.Status == 402 && ClassOf(e.Code) == RefusedCredits && w.counts402(e) {
 				n402++
+			}
+			if e.Status == 402 && e.Code == CodeBudgetExceeded && w.counts402(e) {
+				if limit402 == nil {
+					limit402 = map[string]int64{}
+				}
+				limit402[e.Project]++
 			}
 			healRefusing(w, e)
 		}
@@ -313,6 +320,19 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 	case w.refused[RefusedCredits] > o.refused[RefusedCredits] && !raised:
 		w.outEntryApplied(OutRefused, now.UnixMilli())
 		w.after402 += w.refused[RefusedCredits] - o.refused[RefusedCredits] - 1 // every one the gap holds
+	}
+	if o != nil && w.refusalsReadable() {
+		// a project's budget_exceeded 402s applied and unapplied beyond what
+		// the refused hash counts now were written without their counter
+		// and could be any of those after its last success: taken off
+		// (projState.limitStands), as the credits_exhausted ones above
+		for pn, p := range w.projects {
+			var applied int64
+			if op := o.projects[pn]; op != nil {
+				applied = op.refused[CodeBudgetExceeded]
+			}
+			p.takeLimitSurplus(applied + limit402[pn] - p.refused[CodeBudgetExceeded])
+		}
 	}
 }
 
@@ -343,6 +363,9 @@ func healRefusing(w *wsState, e *Event) {
 			return // the limit that gave it was raised since (the hash's stamps)
 		}
 		p.setRefusing(e.Code, true)
+		if e.Code == CodeBudgetExceeded {
+			p.afterLimit402++
+		}
 		if e.Code == CodeCreditsExhausted {
 			w.outEntryApplied(OutRefused, at)
 		}

@@ -261,6 +261,15 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		{"a recharge newer than a 402 with no counter", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), recharge(50)}, LevelOK, false},
 		{"a 402 the API gave before a recharge, written after it", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second)}, LevelOK, false},
 		{"a late 402 after a recharge, then a real one", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second), refused(CodeCreditsExhausted)}, LevelExhausted, true},
+		// a usage limit's budget_exceeded 402 no counter holds holds no limit
+		// reached, by the same rule (hostile16 #5: "limit reached" and a
+		// refusals alert on every surface)
+		{"a limit's 402, a success, then a limit 402 with no counter", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), charge(1), uncounted(CodeBudgetExceeded)}, LevelWarn, false},
+		{"a limit's 402, its limit raised, then one with no counter", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), limitRaised(Settings{Allocation: 1000, UsageLimit: 500}), uncounted(CodeBudgetExceeded)}, LevelOK, false},
+		{"a success, a real limit 402, then one with no counter", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), charge(1), refused(CodeBudgetExceeded), uncounted(CodeBudgetExceeded)}, LevelCritical, false},
+		{"a limit 402 with no counter, then a real one", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), charge(1), uncounted(CodeBudgetExceeded), refused(CodeBudgetExceeded)}, LevelCritical, false},
+		// the rule's cost, as OUT's: the surplus could be the one after the success
+		{"a real limit 402, one with no counter, a success, a real one", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), uncounted(CodeBudgetExceeded), charge(1), refused(CodeBudgetExceeded)}, LevelWarn, false},
 		{"remaining ≤ 0 without a 402", []step{charge(100)}, LevelExhausted, false},
 		{"no 402, a recharge", []step{charge(30), recharge(50)}, LevelOK, false},
 	} {

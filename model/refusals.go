@@ -279,7 +279,7 @@ func (l *Ledger) uncountedAfter(t *uncountedStep) {
 // With neither known to mavtop the project's, or the workspace's for a
 // call made without a project (only its limit can refuse that).
 func (p *projState) limitHeld(w *wsState) (project, workspace bool) {
-	if p.refused[CodeBudgetExceeded] <= 0 || !p.refusing[CodeBudgetExceeded] {
+	if p.refused[CodeBudgetExceeded] <= 0 || !p.limitStands() {
 		return false, false
 	}
 	switch refusedBy(w, p, RefusedBudget) {

@@ -137,3 +137,60 @@ func TestDashboardWithMetricsCountsItsReaders(t *testing.T) {
 		t.Errorf("mavtop_feed_viewers = %v for one dashboard with --metrics, want 2 (the dashboard and the exporter)", got)
 	}
 }
+
+// TestDashboardRingsOnlyForACrossingTheCountersHold (hostile16 #6): an
+// entry whose credits field says 800 while its MULTI adds 1 to the counter
+// (a repeated field) took z1 from 0.5 % to 80 %: the dashboard rang, its
+// header said "1 ws firing" and its Alerts pane listed "z1 crossed 50 %"
+// and "75 %" though the counters never held it (and every sink was sent
+// them, resolved at the audit). Now the crossing
+// waits for the audit to see the counters hold it: this one never does,
+// and a real one still rings, within the audit's cadence (5 s).
+func TestDashboardRingsOnlyForACrossingTheCountersHold(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	c := srv.Client()
+	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetWorkspace(ctx, "z1", model.Settings{Allocation: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	pub := feed.NewPublisher(c, feed.PublisherOptions{})
+	if err := pub.Track(ctx, model.Event{Workspace: "z1", Endpoint: "/x", Credits: 5, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	capture, raw, _ := dashboardInTmux(t, srv)
+	waitUntil(t, 30*time.Second, "the dashboard", func() bool { return strings.Contains(capture(), "z1") })
+
+	// the fake: 800 credits in the entry, 1 in the counters
+	keys, period := feed.Keys{}, model.MonthlyUTC.At(time.Now()).Key
+	if _, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HIncrBy(ctx, keys.Used(period), "z1", 1)
+		p.HIncrBy(ctx, keys.UsedBy(period), model.UsedByField("z1", "", "/y"), 1)
+		p.HIncrBy(ctx, keys.Digest(period), feed.DigestUsedField("z1"), 1)
+		p.XAdd(ctx, &redis.XAddArgs{Stream: keys.Stream(), Values: []any{"v", "1", "ts", fmt.Sprint(time.Now().UnixMilli()),
+			"ws", "z1", "endpoint", "/y", "credits", "1", "status", "200", "credits", "800"}})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// past the audit (every 5 s) and its re-read
+	deadline := time.Now().Add(12 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := capture(); strings.Contains(s, "crossed") || strings.Contains(s, "ws firing") {
+			t.Fatalf("a crossing the counters never held alerted:\n%s", s)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := bytes.Count(raw(), []byte{'\a'}); n != 0 {
+		t.Errorf("%d BELs for a crossing the counters never held", n)
+	}
+
+	// a real one: 6 + 800 is past 75 %
+	start := time.Now()
+	if err := pub.Track(ctx, model.Event{Workspace: "z1", Endpoint: "/z", Credits: 800, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 12*time.Second, "the real crossing's alert and bell", func() bool {
+		return strings.Contains(capture(), "1 ws firing") && bytes.Count(raw(), []byte{'\a'}) > 0
+	})
+	t.Logf("a counted crossing rang the bell %v after it was written", time.Since(start).Round(100*time.Millisecond))
+}

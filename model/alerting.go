@@ -401,6 +401,15 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 			dst[i].Condition = ConditionUnknown
 		}
 	}
+	if l.unheldUse[w.name] != "" {
+		// an entry from the stream crossed a line and the counters are not
+		// seen to hold it yet (heldrefusals.go): a line that holds waits
+		for i := from; i < len(dst); i++ {
+			if dst[i].Kind != AlertRunOut && dst[i].Condition == ConditionHolds {
+				dst[i].Condition = ConditionUnknown
+			}
+		}
+	}
 	for code, r := range refusals {
 		a := base
 		a.Kind, a.Code, a.Refused = AlertRefusals, code, r.n

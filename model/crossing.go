@@ -252,9 +252,45 @@ func (l *Ledger) pushCrossing(c Crossing) {
 	l.crossings = append(l.crossings, c)
 }
 
-// TakeCrossings returns the crossings since the last call, oldest first.
+// TakeCrossings returns the crossings since the last call, oldest first,
+// but those of a workspace whose crossing entry waits for the counters to
+// be seen holding it (heldrefusals.go): they come once an audit confirms it,
+// or go at the re-read that finds the counters short of the line (Seed).
 func (l *Ledger) TakeCrossings() []Crossing {
-	c := l.crossings
-	l.crossings = nil
-	return c
+	if len(l.unheldUse) == 0 {
+		c := l.crossings
+		l.crossings = nil
+		return c
+	}
+	var out, keep []Crossing
+	for _, c := range l.crossings {
+		if l.unheldUse[c.Workspace] != "" {
+			keep = append(keep, c)
+		} else {
+			out = append(out, c)
+		}
+	}
+	l.crossings = keep
+	return out
+}
+
+// reached reports whether the counters the ledger holds now reach the line
+// c crossed: the workspace's (or its project's) credits used against c.Of.
+func (l *Ledger) reached(c Crossing) bool {
+	w := l.ws[c.Workspace]
+	if w == nil {
+		return false
+	}
+	used := w.used
+	if c.Project != "" {
+		p := w.projects[c.Project]
+		if p == nil {
+			return false
+		}
+		used = p.used
+	}
+	if c.Kind == CrossThreshold {
+		return Reached(used, c.Of, c.Threshold)
+	}
+	return used >= c.Of
 }

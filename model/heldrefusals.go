@@ -22,7 +22,7 @@ import "maps"
 func (l *Ledger) SetAudited(on bool) {
 	l.audited = on
 	if !on {
-		l.unheld = nil
+		l.unheld, l.unheldUse = nil, nil
 	}
 }
 
@@ -38,10 +38,41 @@ func (l *Ledger) noteUnheld(w *wsState, id string) {
 	l.unheld[w.name] = id
 }
 
+// The same holds for an entry that crossed an alert line: an entry whose
+// credits field says more than its counter increment (a repeated field, a
+// raw XADD) fired the threshold and allocation_reached alerts to every sink
+// and resolved them at the audit, seconds later. A crossing from the stream
+// is noted (noteUnheldUse) and the workspace's usage lines that hold are
+// judged unknown until the counters are seen to hold it: a firing alert
+// stays firing, none fires on credits the counters do not hold.
+
+// noteUnheldUse records that an entry of ws of stream id, applied from the
+// stream, crossed an alert line and is not yet seen in the counters.
+func (l *Ledger) noteUnheldUse(w *wsState, id string) {
+	if !l.audited || id == "" {
+		return
+	}
+	if l.unheldUse == nil {
+		l.unheldUse = map[string]string{}
+	}
+	l.unheldUse[w.name] = id
+}
+
 // CountersHeld says that an audit found the counters equal to what was
-// followed up to stream id: every 402 applied at or before it is counted,
-// and the refusals alerts of the workspaces waiting for it are judged again.
+// followed up to stream id: every 402 and crossing applied at or before it
+// is counted, and the alerts of the workspaces waiting for it are judged
+// again.
 func (l *Ledger) CountersHeld(id string) {
+	for name, at := range l.unheldUse {
+		if CompareStreamIDs(at, id) > 0 {
+			continue
+		}
+		delete(l.unheldUse, name)
+		if w := l.ws[name]; w != nil {
+			l.version++
+			l.own(w) // stamped: its alerts are judged again
+		}
+	}
 	for name, at := range l.unheld {
 		if CompareStreamIDs(at, id) > 0 {
 			continue

@@ -87,8 +87,12 @@ type Ledger struct {
 	// audited: the follower audits the counters and reports agreements
 	// (SetAudited); unheld maps a workspace to the stream id of its newest
 	// 402 applied from the stream not yet seen in the counters (heldrefusals.go).
-	audited bool
-	unheld  map[string]string
+	// unheldUse likewise maps a workspace to the stream id of its newest
+	// entry that crossed an alert line (a threshold, a cap, a limit) not yet
+	// seen in the counters (heldrefusals.go).
+	audited   bool
+	unheld    map[string]string
+	unheldUse map[string]string
 	// defaults are the alert thresholds of workspaces without their own (nil:
 	// the built-in 50/75/90 %); a configuration value, set once, handed to Assess.
 	defaults []int
@@ -621,9 +625,11 @@ func (l *Ledger) Apply(e *Event) {
 	// clock hours off (or a hostile ts) cannot date it hours away
 	if w.used >= w.nextAt {
 		l.fire(w, at)
+		l.noteUnheldUse(w, e.ID)
 	}
 	if p.used >= p.nextAt {
 		l.fireProject(w, p, at)
+		l.noteUnheldUse(w, e.ID)
 	}
 	l.rerank(w)
 }
@@ -919,7 +925,8 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	unapplied := unappliedOf(l.streamID, s)
 	l.streamID = s.StreamID
 	l.read = s.Read
-	l.unheld = nil // the counters read hold what they hold: the truth
+	heldUse := l.unheldUse           // crossings waiting for these counters (TakeCrossings)
+	l.unheld, l.unheldUse = nil, nil // the counters read hold what they hold: the truth
 	l.usedByPending, l.usedByAt, l.usedByLog = s.UsedByLater, "", nil
 	if s.HistoryLater {
 		l.historyPending = true // a re-read meanwhile does not end the read-back
@@ -940,6 +947,12 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			if samePeriod {
 				w.fired, w.blocked, w.creditNewer, w.out, w.prevOut = o.fired, o.blocked, o.creditNewer, o.out, o.prevOut
 				w.outLast, w.out402At, w.rechargedAt, w.after402 = o.outLast, o.out402At, o.rechargedAt, o.after402
+				if heldUse[name] != "" {
+					// its lines were fired by an entry the counters were not
+					// seen to hold: the lines they pass are (markPassed), the
+					// rest fire when real credits cross them
+					w.fired = 0
+				}
 			}
 		}
 		return w
@@ -1052,6 +1065,13 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 	l.bulk = false
 	for o := range l.orders { // each sorted again when first asked for (see rankAll)
 		l.orders[o] = rankList{}
+	}
+	if len(heldUse) > 0 {
+		// a crossing that waited for the counters and that they do not
+		// reach was made by credits they do not hold: it is no crossing
+		l.crossings = slices.DeleteFunc(l.crossings, func(c Crossing) bool {
+			return heldUse[c.Workspace] != "" && !l.reached(c)
+		})
 	}
 }
 
@@ -1324,8 +1344,9 @@ func (l *Ledger) copyOf() *Ledger {
 	// judged afresh by whoever takes it (another ledger)
 	c.changed, c.changedLost, c.changedFrom = nil, false, c.stamps
 	c.usedByLog = slices.Clip(l.usedByLog) // both append: neither writes into the other's
-	c.unheld = l.cloneUnheld()
+	c.unheld, c.unheldUse = l.cloneUnheld(), maps.Clone(l.unheldUse)
 	c.readBack402 = maps.Clone(l.readBack402)
+	c.limitReadBack = maps.Clone(l.limitReadBack)
 	return &c
 }
 

@@ -86,10 +86,10 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 		// the counters hold no recharge this period: it added no credit
 		// (a raw XADD, a repeated kind), so it ends no OUT
 	case e.Kind == KindRecharge:
-		if at > w.rechargedAt {
+		if ra := rechargeAt(e); ra > w.rechargedAt {
 			// a 402 newer in the stream but older than it (a late
 			// producer) is ended by it (OutFacts.RechargedAt)
-			w.rechargedAt = at
+			w.rechargedAt = ra
 			if l.judgeOut(w) {
 				l.rerank(w)
 			}

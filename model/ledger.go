@@ -579,7 +579,7 @@ func (l *Ledger) Apply(e *Event) {
 	}
 	if e.Kind == KindRecharge {
 		w.recharged = AddCredits(w.recharged, e.Credits)
-		w.rechargedAt = max(w.rechargedAt, at)
+		w.rechargedAt = max(w.rechargedAt, rechargeAt(e))
 		w.outEntryApplied(OutCredited, 0) // a dated credit, newer than every 402 before it
 		l.judgeOut(w)
 		w.arm(l.defaults)
@@ -624,12 +624,18 @@ func (l *Ledger) Apply(e *Event) {
 	// a crossing is dated by the trusted time, as the burn is: a producer's
 	// clock hours off (or a hostile ts) cannot date it hours away
 	if w.used >= w.nextAt {
+		fired := w.fired
 		l.fire(w, at)
-		l.noteUnheldUse(w, e.ID)
+		if w.fired != fired {
+			l.noteUnheldUse(w, e.ID) // it crossed a line (a counter saturated at noLine may not)
+		}
 	}
 	if p.used >= p.nextAt {
+		fired := p.fired
 		l.fireProject(w, p, at)
-		l.noteUnheldUse(w, e.ID)
+		if p.fired != fired {
+			l.noteUnheldUse(w, e.ID)
+		}
 	}
 	l.rerank(w)
 }

@@ -191,6 +191,17 @@ func (w *wsState) outEntryApplied(last OutEntry, at int64) {
 	}
 }
 
+// rechargeAt dates recharge entry e for the late-402 rule
+// (OutFacts.RechargedAt): its trusted time (Event.At), or its ts when that
+// is older. A recharge whose ts is beyond the trusted minute is dated by its
+// id, the latest it can have happened; a 402 written after it, its ts within
+// the minute, was then taken as given before the credit and ended by it,
+// where the producer says the credit came first (a 402 written 0 ms after
+// 'now' read OUT, 1 ms after read ok). Dated by its ts, only a 402 whose
+// own time is before the credit's is ended by it; stream order decides the
+// rest.
+func rechargeAt(e *Event) int64 { return min(e.TS, e.At()) }
+
 // countsRecharge reports whether the counters may hold a recharge entry of
 // w: they count credits recharged this period, or cannot say. One they do
 // not hold (a raw XADD, a repeated kind) added no credit: it ends no OUT,
@@ -344,7 +355,7 @@ func healRefusing(w *wsState, e *Event) {
 		if !w.countsRecharge() {
 			return // it added no credit (as Backfill)
 		}
-		w.rechargedAt = max(w.rechargedAt, e.At())
+		w.rechargedAt = max(w.rechargedAt, rechargeAt(e))
 		w.outEntryApplied(OutCredited, 0)
 	case e.Status >= 200 && e.Status < 300:
 		if p := w.projects[e.Project]; p != nil {

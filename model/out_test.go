@@ -219,6 +219,16 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 			r.write(Event{TS: rechargedAt - before.Milliseconds(), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, at)
 		}
 	}
+	// a recharge whose producer's ts is beyond the trusted minute (dated by
+	// its id at Event.At), and a 402 after it whose ts is within it
+	oldRecharge := func(r *outRedis, at int64) {
+		r.write(Event{TS: at - 2*time.Minute.Milliseconds(), Workspace: ws, Credits: 50, Kind: KindRecharge}, at)
+	}
+	refusedAgo := func(ago time.Duration) step {
+		return func(r *outRedis, at int64) {
+			r.write(Event{TS: at - ago.Milliseconds(), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, at)
+		}
+	}
 	alloc := Settings{Allocation: 100}
 	limited := Settings{Allocation: 1000, UsageLimit: 50}
 	for _, tc := range []struct {
@@ -270,6 +280,9 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		{"a limit 402 with no counter, then a real one", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), charge(1), uncounted(CodeBudgetExceeded), refused(CodeBudgetExceeded)}, LevelCritical, false},
 		// the rule's cost, as OUT's: the surplus could be the one after the success
 		{"a real limit 402, one with no counter, a success, a real one", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), uncounted(CodeBudgetExceeded), charge(1), refused(CodeBudgetExceeded)}, LevelWarn, false},
+		// the producer says the credit came 2 min ago, the 402 49 s ago: after
+		// it (before, the recharge dated by its id made the 402 "before" it)
+		{"a recharge dated beyond the trusted minute, then a 402", []step{charge(30), refused(CodeCreditsExhausted), oldRecharge, refusedAgo(59 * time.Second)}, LevelExhausted, true},
 		{"remaining ≤ 0 without a 402", []step{charge(100)}, LevelExhausted, false},
 		{"no 402, a recharge", []step{charge(30), recharge(50)}, LevelOK, false},
 	} {

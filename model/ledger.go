@@ -230,8 +230,13 @@ type wsState struct {
 	// after402 is how many credits_exhausted 402s known are newer than the
 	// last credit known (OutFacts.After).
 	after402 int64
-	fired    uint16
-	nextAt   int64
+	// preRecharge is the OUT state before the first recharge entry applied
+	// since the counters were last read (nil: none): a re-read that finds
+	// the counters hold none of those recharges goes back to it (healOut),
+	// as a start reading the entry back does (countsRecharge).
+	preRecharge *outState
+	fired       uint16
+	nextAt      int64
 	// burn is made at the first credits spent: idle workspaces (or mavtop
 	// check's ledger, which never sees an event) need none, and it holds only
 	// the buckets its workspace spent in (see burnRing).
@@ -578,6 +583,7 @@ func (l *Ledger) Apply(e *Event) {
 		w.lastTS = at
 	}
 	if e.Kind == KindRecharge {
+		w.saveBeforeRecharge()
 		w.recharged = AddCredits(w.recharged, e.Credits)
 		w.rechargedAt = max(w.rechargedAt, rechargeAt(e))
 		w.outEntryApplied(OutCredited, 0) // a dated credit, newer than every 402 before it
@@ -953,6 +959,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			if samePeriod {
 				w.fired, w.blocked, w.creditNewer, w.out, w.prevOut = o.fired, o.blocked, o.creditNewer, o.out, o.prevOut
 				w.outLast, w.out402At, w.rechargedAt, w.after402 = o.outLast, o.out402At, o.rechargedAt, o.after402
+				w.preRecharge = o.preRecharge // for healOut, which ends it
 				if heldUse[name] != "" {
 					// its lines were fired by an entry the counters were not
 					// seen to hold: the lines they pass are (markPassed), the

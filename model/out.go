@@ -202,6 +202,22 @@ func (w *wsState) outEntryApplied(last OutEntry, at int64) {
 // rest.
 func rechargeAt(e *Event) int64 { return min(e.TS, e.At()) }
 
+// outState is what the OUT rule knows of a workspace from its entries
+// (wsState.outLast, out402At, rechargedAt, after402) and its counter of
+// credits recharged then: what a recharge entry replaced.
+type outState struct {
+	last                            OutEntry
+	at, rechargedAt, after, counted int64
+}
+
+// saveBeforeRecharge keeps the OUT state before a recharge entry applied
+// live (the first since the counters were read): wsState.preRecharge.
+func (w *wsState) saveBeforeRecharge() {
+	if w.preRecharge == nil {
+		w.preRecharge = &outState{last: w.outLast, at: w.out402At, rechargedAt: w.rechargedAt, after: w.after402, counted: w.recharged}
+	}
+}
+
 // countsRecharge reports whether the counters may hold a recharge entry of
 // w: they count credits recharged this period, or cannot say. One they do
 // not hold (a raw XADD, a repeated kind) added no credit: it ends no OUT,
@@ -293,9 +309,16 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 	if o != nil && w.recharged < o.recharged && w.rechargedUnreadable == "" && w.outLast == OutCredited {
 		// it applied a recharge entry the counters do not hold (a raw XADD,
 		// a repeated kind): it added no credit, so it ends no OUT (as a
-		// start reads it back: countsRecharge); the counters judge
-		w.outLast, w.out402At = OutNoEntry, 0
+		// start reads it back: countsRecharge). Holding none of those
+		// applied since the last read, what was known before them stands
+		// (a 402 after a raise stays after it); else the counters judge.
+		if pre := w.preRecharge; pre != nil && w.recharged <= pre.counted {
+			w.outLast, w.out402At, w.rechargedAt, w.after402 = pre.last, pre.at, pre.rechargedAt, pre.after
+		} else {
+			w.outLast, w.out402At = OutNoEntry, 0
+		}
 	}
+	w.preRecharge = nil // the counters are read: what follows is against them
 	raised := o != nil && w.raisedIn(l.period) && w.settings.RaisedAt > o.settings.RaisedAt
 	if raised {
 		w.creditAdded() // newer than any history read back

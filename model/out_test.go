@@ -283,6 +283,9 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// the producer says the credit came 2 min ago, the 402 49 s ago: after
 		// it (before, the recharge dated by its id made the 402 "before" it)
 		{"a recharge dated beyond the trusted minute, then a 402", []step{charge(30), refused(CodeCreditsExhausted), oldRecharge, refusedAgo(59 * time.Second)}, LevelExhausted, true},
+		// hostile17 #4: after a stamped raise the watching ledger took a
+		// recharge entry no counter holds as credit, and its audit kept it
+		{"a raise, a 402, then a recharge entry with no counter", []step{charge(30), settings(Settings{Allocation: 1000}, true), charge(500), refused(CodeCreditsExhausted), uncountedRecharge(50)}, LevelExhausted, true},
 		{"remaining ≤ 0 without a 402", []step{charge(100)}, LevelExhausted, false},
 		{"no 402, a recharge", []step{charge(30), recharge(50)}, LevelOK, false},
 	} {

@@ -193,6 +193,7 @@ func (d *Driver) traffic(ctx context.Context, w Workspace) {
 		// depend on timing.
 		op := pickOp(r, w.Mix, total)
 		project := pickProject(r, w.Projects)
+		op = opOf(r, w, project, op)
 		call := d.prepare(r, w, op, n)
 		n++
 		c := d.cfg.Client.In(w.Name, project)

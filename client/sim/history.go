@@ -110,6 +110,7 @@ func history(w Workspace, p model.Period, now time.Time, pace float64, seed uint
 		for t := from.Add(nextArrival(r, w.Name, rate, from)); t.Before(now); t = t.Add(nextArrival(r, w.Name, rate, t)) {
 			op := pickOp(r, w.Mix, total)
 			project := pickProject(r, w.Projects)
+			op = opOf(r, w, project, op)
 			e := model.Event{TS: t.UnixMilli(), Workspace: w.Name, Project: project, Endpoint: op.Endpoint(),
 				Req: requestID(r), Op: string(op)}
 			if !outAt.IsZero() && !t.Before(outAt) {
@@ -161,20 +162,6 @@ func history(w Workspace, p model.Period, now time.Time, pace float64, seed uint
 	for i, n := range split(rest, len(free), nil) {
 		perProject[free[i]] += n
 	}
-	// and on which endpoints: the mix's expected credits
-	shares := map[string]float64{}
-	var endpoints []string
-	for _, s := range w.Mix {
-		ep := s.Op.Endpoint()
-		if _, ok := shares[ep]; !ok {
-			endpoints = append(endpoints, ep)
-		}
-		shares[ep] += s.Weight * meanPrice(s.Op)
-	}
-	weights := make([]float64, len(endpoints))
-	for i, ep := range endpoints {
-		weights[i] = shares[ep]
-	}
 	end := from
 	var days []time.Time
 	var dayWeights []float64
@@ -205,6 +192,9 @@ func history(w Workspace, p model.Period, now time.Time, pace float64, seed uint
 		if len(days) == 0 {
 			return nil, fmt.Errorf("sim: %s has %d credits to place before the last hour, but the period started %s", w.Name, n, p.Start.Format(time.RFC3339))
 		}
+		// on which endpoints: the project's mix's expected credits
+		mix, _ := projectMix(w, pr)
+		endpoints, weights := endpointShares(mix)
 		for i, perDay := range split(n, len(days), dayWeights) {
 			for j, c := range split(perDay, len(endpoints), weights) {
 				if c > 0 {
@@ -215,6 +205,25 @@ func history(w Workspace, p model.Period, now time.Time, pace float64, seed uint
 		}
 	}
 	return append(daily, evs...), nil
+}
+
+// endpointShares is the endpoints mix calls, in the mix's order, each
+// weighed by the credits the mix is expected to spend there.
+func endpointShares(mix []Share) ([]string, []float64) {
+	shares := map[string]float64{}
+	var endpoints []string
+	for _, s := range mix {
+		ep := s.Op.Endpoint()
+		if _, ok := shares[ep]; !ok {
+			endpoints = append(endpoints, ep)
+		}
+		shares[ep] += s.Weight * meanPrice(s.Op)
+	}
+	weights := make([]float64, len(endpoints))
+	for i, ep := range endpoints {
+		weights[i] = shares[ep]
+	}
+	return endpoints, weights
 }
 
 // split divides n into k integer parts in proportion to weights (equal parts

@@ -72,13 +72,12 @@ func scrapeGauge(t *testing.T, url, name string) float64 {
 	return fams[name].Metric[0].GetGauge().GetValue()
 }
 
-// TestDashboardRingsOnlyForA402TheCountersHold (hostile review #2) runs the
-// dashboard with --bell in tmux: a 402 written with a raw XADD (no refused
-// counter) rang the bell and showed "✖ z1 got 402 credits_exhausted on /y"
-// until the audit healed it, and the line stayed in the Alerts pane. Now
-// it raises nothing: no BEL, no banner, no line. A real 402 (the counter
-// with it, in one MULTI) still rings and says so, within the audit's 5 s.
-func TestDashboardRingsOnlyForA402TheCountersHold(t *testing.T) {
+// ringingDashboard starts a redis-server holding z1 (allocation 1,000, 5
+// credits used, written as a producer does) and the dashboard with --bell
+// on it in tmux, once it shows z1: the client, z1's publisher, the screen
+// and the raw bytes the terminal was sent.
+func ringingDashboard(t *testing.T) (redis.UniversalClient, *feed.Publisher, func() string, func() []byte) {
+	t.Helper()
 	srv := feedtest.Start(t)
 	ctx := context.Background()
 	c := srv.Client()
@@ -91,6 +90,35 @@ func TestDashboardRingsOnlyForA402TheCountersHold(t *testing.T) {
 	}
 	capture, raw, _ := dashboardInTmux(t, srv)
 	waitUntil(t, 30*time.Second, "the dashboard", func() bool { return strings.Contains(capture(), "z1") })
+	return c, pub, capture, raw
+}
+
+// staysQuiet fails t if, for d, the screen shows any of words or the
+// terminal is sent a BEL: what must raise nothing.
+func staysQuiet(t *testing.T, capture func() string, raw func() []byte, d time.Duration, what string, words ...string) {
+	t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		s := capture()
+		for _, w := range words {
+			if strings.Contains(s, w) {
+				t.Fatalf("%s alerted (%q on screen):\n%s", what, w, s)
+			}
+		}
+	}
+	if n := bytes.Count(raw(), []byte{'\a'}); n != 0 {
+		t.Errorf("%d BELs for %s", n, what)
+	}
+}
+
+// TestDashboardRingsOnlyForA402TheCountersHold (hostile review #2) runs the
+// dashboard with --bell in tmux: a 402 written with a raw XADD (no refused
+// counter) rang the bell and showed "✖ z1 got 402 credits_exhausted on /y"
+// until the audit healed it, and the line stayed in the Alerts pane. Now
+// it raises nothing: no BEL, no banner, no line. A real 402 (the counter
+// with it, in one MULTI) still rings and says so, within the audit's 5 s.
+func TestDashboardRingsOnlyForA402TheCountersHold(t *testing.T) {
+	ctx := context.Background()
+	c, pub, capture, raw := ringingDashboard(t)
 
 	// the fake: a raw XADD, no counter
 	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), Values: map[string]any{
@@ -100,16 +128,7 @@ func TestDashboardRingsOnlyForA402TheCountersHold(t *testing.T) {
 	}
 	waitUntil(t, 10*time.Second, "the fake in the 402 log", func() bool { return strings.Contains(capture(), "fake") })
 	// past the audit (due within 5 s of a 402) and its re-read
-	deadline := time.Now().Add(9 * time.Second)
-	for time.Now().Before(deadline) {
-		if s := capture(); strings.Contains(s, "got 402") {
-			t.Fatalf("a 402 the counters never held alerted:\n%s", s)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if n := bytes.Count(raw(), []byte{'\a'}); n != 0 {
-		t.Errorf("%d BELs for a 402 the counters never held", n)
-	}
+	staysQuiet(t, capture, raw, 9*time.Second, "a 402 the counters never held", "got 402")
 
 	// a real one: the counter with it
 	start := time.Now()
@@ -147,18 +166,8 @@ func TestDashboardWithMetricsCountsItsReaders(t *testing.T) {
 // waits for the audit to see the counters hold it: this one never does,
 // and a real one still rings, within the audit's cadence (5 s).
 func TestDashboardRingsOnlyForACrossingTheCountersHold(t *testing.T) {
-	srv := feedtest.Start(t)
 	ctx := context.Background()
-	c := srv.Client()
-	if err := feed.NewSettingsStore(c, feed.StoreOptions{}).SetWorkspace(ctx, "z1", model.Settings{Allocation: 1000}); err != nil {
-		t.Fatal(err)
-	}
-	pub := feed.NewPublisher(c, feed.PublisherOptions{})
-	if err := pub.Track(ctx, model.Event{Workspace: "z1", Endpoint: "/x", Credits: 5, Status: 200}); err != nil {
-		t.Fatal(err)
-	}
-	capture, raw, _ := dashboardInTmux(t, srv)
-	waitUntil(t, 30*time.Second, "the dashboard", func() bool { return strings.Contains(capture(), "z1") })
+	c, pub, capture, raw := ringingDashboard(t)
 
 	// the fake: 800 credits in the entry, 1 in the counters
 	keys, period := feed.Keys{}, model.MonthlyUTC.At(time.Now()).Key
@@ -173,16 +182,7 @@ func TestDashboardRingsOnlyForACrossingTheCountersHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	// past the audit (every 5 s) and its re-read
-	deadline := time.Now().Add(12 * time.Second)
-	for time.Now().Before(deadline) {
-		if s := capture(); strings.Contains(s, "crossed") || strings.Contains(s, "ws firing") {
-			t.Fatalf("a crossing the counters never held alerted:\n%s", s)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if n := bytes.Count(raw(), []byte{'\a'}); n != 0 {
-		t.Errorf("%d BELs for a crossing the counters never held", n)
-	}
+	staysQuiet(t, capture, raw, 12*time.Second, "a crossing the counters never held", "crossed", "ws firing")
 
 	// a real one: 6 + 800 is past 75 %
 	start := time.Now()

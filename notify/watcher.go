@@ -274,8 +274,10 @@ type Watcher struct {
 	rulesWhy, rulesNote string
 	rules               feed.AlertRules
 	rulesSettle         time.Time
-	// source is where the hub's counters come from, as its last snapshot
-	// said (Run's, read by checkRules on the same goroutine; "" before one)
+	// source is where the hub's counters come from, as the ledger judged
+	// says (feed.LedgerState.Source: its snapshot's, or the hub's copy's;
+	// Run's, read by checkRules and rolledBack on the same goroutine; ""
+	// before one)
 	source feed.SourceKind
 	scores []model.ForecastScore // newest first, from the stored lifecycle
 	runOut map[string]time.Time  // workspace → projected run-out
@@ -521,13 +523,27 @@ func (w *Watcher) Run(ctx context.Context) error {
 					// a re-read that replaced what was shown because Redis
 					// changed under it: its alert (model.AlertResync)
 					h.Resyncs = noteResync(h.Resyncs, m, w.opt.Now())
-					w.source = feed.SourceStream
-					if m.Source == feed.CounterLabel {
-						w.source = feed.SourceCounters
-					}
 					st.Apply(m)
 				default:
 					st.Apply(m)
+				}
+			}
+			if st.Ledger != nil {
+				// the source of the ledger judged, whichever message
+				// brought it: a SnapshotMsg, or a LedgerMsg, the hub's copy
+				// a watcher gets when it joins after the hub's first
+				// reading (or falls behind), with no snapshot of its own.
+				// Taken by the snapshot alone, a watcher that joined late
+				// on the counters judged as one on the stream (rolledBack):
+				// the records' positions, Redis's clock, were ahead of the
+				// stream's end and cleared, and it resolved at once what
+				// another instance had fired on a reading newer than any of
+				// its own ("its line was removed from the settings", "back
+				// under 50 %"; cmd's TestInstancesThatDifferInSourceDoNotFight
+				// flaked so under load)
+				w.source = feed.SourceStream
+				if st.Source == feed.CounterLabel {
+					w.source = feed.SourceCounters
 				}
 			}
 		case <-t.C:
@@ -663,11 +679,15 @@ func noteResync(rs []model.Resync, m *feed.SnapshotMsg, at time.Time) []model.Re
 // passes the lost one (feed_stale stayed firing after such a restart).
 func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]string) (model.RecordLookup, bool) {
 	known := judged{w: w}
-	if w.source == feed.SourceCounters {
+	if w.source != feed.SourceStream {
 		// Read from the Pattern 1 counters, the records' positions are
 		// Redis's clock (model.ReadPosition), not stream ids, and no stream
 		// holds the history: a counter that went down is read again
-		// (ReasonReset) and judged against as it stands
+		// (ReasonReset) and judged against as it stands. Before the first
+		// reading ("") what the positions are is not known either: a
+		// server time ahead of the stream's end is no sign of a Redis come
+		// back older, and clearing it would let this instance resolve what
+		// another fired on a reading newer than any of its own
 		for id := range w.cleared {
 			*changed = append(*changed, id)
 		}

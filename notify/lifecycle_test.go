@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"mavtop/feed"
 	"mavtop/feed/feedtest"
@@ -244,5 +248,114 @@ func TestARecordWithoutDeliveriesDoesNotStopTheWatcher(t *testing.T) {
 	waitFor(t, "three cycles with Redis back", func() bool { return in.w.cycles.Load() >= from+3 && in.w.StoreErr() == nil })
 	if n := rc.keys()[stale+"#firing"]; n != 1 {
 		t.Errorf("feed_stale fired %d times", n)
+	}
+}
+
+// failXInfo fails every XINFO while on is set (the stream's end cannot be
+// read: a restarted server's dials refused while a connection made before
+// already answers) and passes every other command.
+type failXInfo struct{ on *atomic.Bool }
+
+func (h failXInfo) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h failXInfo) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.on.Load() && cmd.Name() == "xinfo" {
+			cmd.SetErr(errors.New("dial tcp: connect: connection refused"))
+			return cmd.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h failXInfo) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// The cycles of TestFeedStaleResolvesAfterARestartThatLostTheData, in the
+// orders its timing left to chance, driven one by one: a ledger read before
+// Redis lost its data (acme at 600 of 1,000 credits, its 50 % fired) is
+// judged against the lifecycle the loss emptied. It fires nothing again —
+// not in a cycle that reads the lifecycle but not the stream's end (the
+// restarted server's dials were refused a while: the old ledger was judged
+// whole and fired the 50 % a second time, the flake), nor once a producer's
+// write after the restart takes the stream's end past what the ledger read,
+// before the feed reads the counters again. The ledger of that re-read
+// judges as any other: the 50 % its counters hold fires.
+func TestALedgerRedisLostJudgesNothingButTheFeedsOwnAlert(t *testing.T) {
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	var unreadable atomic.Bool
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = c.Close() })
+	c.AddHook(failXInfo{&unreadable})
+	st := feed.NewAlertStore(c, "")
+	write := func() string {
+		t.Helper()
+		time.Sleep(2 * time.Millisecond) // a later id than any before
+		id, err := c.XAdd(ctx, &redis.XAddArgs{Stream: feed.Keys{}.Stream(), Values: []any{"v", "1"}}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	rule := model.PeriodRule{StartDay: 1, Location: time.UTC}
+	now := time.Now()
+	period := rule.At(now)
+	ledger := func(at string) *model.Ledger {
+		l := model.NewLedger(rule, now)
+		l.Seed(&model.Snapshot{Period: period, StreamID: at, Used: map[string]int64{"acme": 600},
+			Settings: map[string]model.Settings{"acme": {Allocation: 1000}}}, now)
+		return l
+	}
+	fifty := model.AlertID(period.Key, "acme", "", model.AlertThreshold, "50")
+	fired := func() bool {
+		t.Helper()
+		recs, _, err := st.Load(ctx, period.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs[fifty].Status == model.AlertFiring
+	}
+	w := NewWatcher(WatcherOptions{Store: st, Now: func() time.Time { return now }, Instance: "w"})
+	// as Run sets it from a ledger read from the stream (the counters'
+	// source, or none known yet, clears nothing and holds nothing)
+	w.source = feed.SourceStream
+	h := model.FeedHealth{Connected: true, Since: now}
+	old := ledger(write())
+	w.cycle(ctx, old, h, false)
+	w.cycle(ctx, old, h, false) // reads its claim back from the store
+	if !fired() {
+		t.Fatal("fixture: the 50 % did not fire before the loss")
+	}
+	// the restart that lost the data
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	unreadable.Store(true)
+	w.cycle(ctx, old, h, false)
+	if fired() {
+		t.Fatal("a cycle that could not read the stream's end fired the lost 50 % again")
+	}
+	unreadable.Store(false)
+	w.cycle(ctx, old, h, false)
+	if fired() {
+		t.Fatal("the lost 50 % fired again with the stream behind the ledger")
+	}
+	if end := write(); model.CompareStreamIDs(end, old.StreamID()) <= 0 {
+		t.Fatalf("fixture: the write after the restart (%s) is not past the ledger (%s)", end, old.StreamID())
+	}
+	w.cycle(ctx, old, h, false)
+	if fired() {
+		t.Fatal("the lost 50 % fired again once a write took the stream's end past the ledger")
+	}
+	end, err := st.StreamEnd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cycle(ctx, ledger(end), h, false)
+	if !fired() {
+		recs, _, _ := st.Load(ctx, period.Key)
+		t.Errorf("the counters read again hold 600 of 1,000 credits, and the 50 %% did not fire: %v", recs)
 	}
 }

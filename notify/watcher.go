@@ -235,6 +235,13 @@ type Watcher struct {
 	cleared  map[string]bool
 	claimed  []string // ids of this instance's claims since the last cycle's judgement
 	back     bool     // the last cycle's ledger had read further than the stream goes
+	// lost is the ledger rolledBack last found to have read further than
+	// the stream goes: it holds counters Redis lost, and judges nothing but
+	// the feed's own alert until the feed replaces it (the re-read of the
+	// reset), even once the stream's end passes it again (a producer's write
+	// after the restart, before the re-read: judged again, the lost ledger
+	// fired its 50 % a second time against a store that lost the firing)
+	lost *model.Ledger
 
 	mu sync.Mutex
 	// known are the records of this period and the last, by id: the
@@ -676,7 +683,9 @@ func noteResync(rs []model.Resync, m *feed.SnapshotMsg, at time.Time) []model.Re
 // alert until it is read again (else it fires again what the lost lifecycle
 // had fired); an alert fired at an id the stream no longer reaches may resolve
 // at once, against the counters read again, instead of when a new event's id
-// passes the lost one (feed_stale stayed firing after such a restart).
+// passes the lost one (feed_stale stayed firing after such a restart). A
+// stream's end that cannot be read holds the ledger the same way, for that
+// cycle: nothing tells it is not one Redis lost.
 func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]string) (model.RecordLookup, bool) {
 	known := judged{w: w}
 	if w.source != feed.SourceStream {
@@ -691,13 +700,20 @@ func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]st
 		for id := range w.cleared {
 			*changed = append(*changed, id)
 		}
-		w.cleared, w.back = nil, false
+		w.cleared, w.back, w.lost = nil, false, nil
 		return known, false
 	}
 	end, err := w.opt.Store.StreamEnd(ctx)
 	if err != nil {
+		// The lifecycle was read but the stream's end was not (a restarted
+		// server's first dials refused while another connection already
+		// answered): whether this ledger holds counters Redis lost cannot be
+		// told, so only the feed's own alert is judged this cycle, the rest
+		// next (the evaluator keeps what was due). Judged whole, a ledger
+		// read before a restart that lost the data fired its 50 % again
+		// against the lifecycle the restart had emptied.
 		w.setErr(err)
-		return known, false
+		return known, true
 	}
 	cleared := map[string]bool{}
 	if w.maxFired != "" && model.CompareStreamIDs(w.maxFired, end) > 0 {
@@ -739,7 +755,11 @@ func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]st
 			*changed = append(*changed, id)
 		}
 	}
-	back := model.CompareStreamIDs(l.StreamID(), end) > 0
+	back := model.CompareStreamIDs(l.StreamID(), end) > 0 || l == w.lost
+	w.lost = nil
+	if back {
+		w.lost = l
+	}
 	// Redis holds less than was read (it came back older): what its
 	// versions say of the lifecycle cannot be trusted either, so it is read
 	// whole once, when that is first seen

@@ -21,7 +21,11 @@ import (
 // `budget show` read the hour back and took the newest 402 as the one the
 // counter holds: OUT (check CRITICAL, exit 2). Now every surface judges by
 // the counters, which say credit came after their 402s: not OUT, the level
-// the counters give. On a real redis-server.
+// the counters give. "lr" adds a counted 402 written late after its
+// recharge (its ts 5 s before the recharge's): given before the credit, it
+// is not after it on a start and in check either, so the raw 402 is the
+// only one after the credit (before, those two read OUT there, and on a
+// dashboard that read them back). On a real redis-server.
 func TestAnUncountedRefusalReadBackIsOneVerdict(t *testing.T) {
 	f := newFixture(t)
 	type tc struct {
@@ -29,6 +33,7 @@ func TestAnUncountedRefusalReadBackIsOneVerdict(t *testing.T) {
 		credit func(ws string)
 		want   model.Level
 		check  int
+		held   int64 // the credits_exhausted 402s the counters hold
 	}
 	cases := []tc{
 		// 400 of 600 after the raise: 66.7 %, warn
@@ -36,11 +41,23 @@ func TestAnUncountedRefusalReadBackIsOneVerdict(t *testing.T) {
 			if err := f.store.SetWorkspace(f.ctx, ws, model.Settings{Allocation: 600}); err != nil {
 				t.Fatal(err)
 			}
-		}, model.LevelWarn, checkOK},
+		}, model.LevelWarn, checkOK, 1},
 		// 400 of 500 + 300 recharged: 50 %, warn
 		{"rr", func(ws string) {
 			f.track(t, model.Event{Workspace: ws, Kind: model.KindRecharge, Credits: 300})
-		}, model.LevelWarn, checkOK},
+		}, model.LevelWarn, checkOK, 1},
+		// the same, and a counted 402 the API gave 5 s before the recharge,
+		// written after it (a late producer): given before the credit, it
+		// is not after it, so the raw 402 is the only one after it — a
+		// start and check counted the late one after it (OUT, CRITICAL)
+		{"lr", func(ws string) {
+			r, err := f.pub.Record(f.ctx, model.Event{Workspace: ws, Kind: model.KindRecharge, Credits: 300})
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(5 * time.Millisecond)
+			f.track(t, model.Event{TS: r.TS - 5000, Workspace: ws, Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted})
+		}, model.LevelWarn, checkOK, 2},
 	}
 	for _, c := range cases {
 		f.allocate(t, 500, c.ws)
@@ -65,7 +82,7 @@ func TestAnUncountedRefusalReadBackIsOneVerdict(t *testing.T) {
 			ok := false
 			watching(func(l *model.Ledger) {
 				s, _ := l.Summary(c.ws)
-				ok = s.Refused[model.RefusedCredits] == 1 && !s.Blocked
+				ok = s.Refused[model.RefusedCredits] == c.held && !s.Blocked
 			})
 			return ok
 		})

@@ -76,6 +76,13 @@ type Ledger struct {
 	// counter and could be any of them (OutFacts.Surplus; taken off After
 	// at EndHistory). Nil until the first.
 	readBack402 map[string]int64
+	// readBackAfter holds, by workspace, the trusted times (Event.At) of the
+	// credits_exhausted 402s read back (Backfill) counted newer than every
+	// credit (wsState.after402), until EndHistory: a recharge read back
+	// behind them dated after one of them (a late producer) takes it off
+	// After, as Apply never counted it (outEntryApplied). Nil until the
+	// first; a workspace's list goes at a credit applied live or a re-read.
+	readBackAfter map[string][]int64
 	// limitReadBack holds the workspaces a project of which had a
 	// budget_exceeded 402 read back (projState.readBackLimit402), until
 	// EndHistory. Nil until the first.
@@ -587,6 +594,7 @@ func (l *Ledger) Apply(e *Event) {
 		w.recharged = AddCredits(w.recharged, e.Credits)
 		w.rechargedAt = max(w.rechargedAt, rechargeAt(e))
 		w.outEntryApplied(OutCredited, 0) // a dated credit, newer than every 402 before it
+		delete(l.readBackAfter, w.name)   // none of those read back is after it
 		l.judgeOut(w)
 		w.arm(l.defaults)
 		l.rerank(w)
@@ -1101,6 +1109,10 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, u *unappliedEntrie
 		// period when no credit was added this period (a Backfill orders them).
 		w.outLast, w.out402At, w.rechargedAt, w.after402 = OutNoEntry, 0, 0, 0
 	}
+	// the counters decide After from here on (healOut's takeSurplus and
+	// credits): the 402s read back before them are no longer told apart in
+	// it (readBackAfter), and a recharge read back later takes none off
+	delete(l.readBackAfter, w.name)
 	if heal {
 		l.healOut(w, o, u, now)
 	}
@@ -1359,6 +1371,12 @@ func (l *Ledger) copyOf() *Ledger {
 	c.usedByLog = slices.Clip(l.usedByLog) // both append: neither writes into the other's
 	c.unheld, c.unheldUse = l.cloneUnheld(), maps.Clone(l.unheldUse)
 	c.readBack402 = maps.Clone(l.readBack402)
+	if l.readBackAfter != nil {
+		c.readBackAfter = make(map[string][]int64, len(l.readBackAfter))
+		for ws, ats := range l.readBackAfter {
+			c.readBackAfter[ws] = slices.Clip(ats) // both append: neither writes into the other's
+		}
+	}
 	c.limitReadBack = maps.Clone(l.limitReadBack)
 	return &c
 }

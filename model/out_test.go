@@ -271,6 +271,12 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		{"a recharge newer than a 402 with no counter", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), recharge(50)}, LevelOK, false},
 		{"a 402 the API gave before a recharge, written after it", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second)}, LevelOK, false},
 		{"a late 402 after a recharge, then a real one", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second), refused(CodeCreditsExhausted)}, LevelExhausted, true},
+		// of the two 402s after the recharge entry, the late one was given
+		// before the credit and the raw one is none: nothing says the API
+		// refused after it (before, a start and check counted the late one
+		// as after the credit, OUT, where the watching dashboard said ok)
+		{"a late 402 after a recharge, then a 402 with no counter", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second), uncounted(CodeCreditsExhausted)}, LevelOK, false},
+		{"... and a real one after both", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second), uncounted(CodeCreditsExhausted), refused(CodeCreditsExhausted)}, LevelExhausted, true},
 		// a usage limit's budget_exceeded 402 no counter holds holds no limit
 		// reached, by the same rule (hostile16 #5: "limit reached" and a
 		// refusals alert on every surface)

@@ -19,6 +19,9 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 	l.version++
 	for i := range evs {
 		e := &evs[i]
+		if ms, _, ok := ParseStreamID(e.ID); ok && ms <= math.MaxInt64 {
+			l.readBackMs = int64(ms)
+		}
 		if !FeedsFreshness(e.Kind) {
 			continue // a settings entry dates no row (its age), as it dates no feed
 		}
@@ -82,8 +85,15 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 		// the allocation was raised after e (the settings hash says when):
 		// credits added, newer than e and all that follows
 		l.decideOut(w, OutCredited, 0)
+		if !w.creditNewer {
+			w.raiseOnlyNewer = true
+		}
 		w.creditNewer = true
 	}
+	// e is dated after the raise, the one credit known newer than it, which
+	// is ordered by time alone: a 402 the API gave before the raise and a
+	// producer wrote late, after e, set creditNewer first
+	afterRaise := w.raiseOnlyNewer && at >= w.settings.RaisedAt
 	switch {
 	case e.Kind == KindRecharge && !w.countsRecharge():
 		// the counters hold no recharge this period: it added no credit
@@ -99,7 +109,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			}
 		}
 		l.decideOut(w, OutCredited, 0)
-		w.creditNewer = true
+		w.creditNewer, w.raiseOnlyNewer = true, false
 	case e.Status >= 200 && e.Status < 300:
 		if p := w.projects[e.Project]; p != nil {
 			p.settled = true
@@ -125,7 +135,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 		switch {
 		case decided:
 		case e.Code == CodeCreditsExhausted:
-			decided = w.creditNewer
+			decided = w.creditNewer && !afterRaise
 		case e.Code == CodeBudgetExceeded && limitRaisedAfter(w, p, at):
 			p.setRefusing(e.Code, false) // decided by the newer raise, as a success would
 			decided = true
@@ -139,7 +149,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			}
 		}
 		if ClassOf(e.Code) == RefusedCredits {
-			if !w.creditNewer {
+			if !w.creditNewer || afterRaise {
 				w.after402++ // newer than every credit known (OutFacts.After)
 				if l.readBackAfter == nil {
 					l.readBackAfter = map[string][]int64{}
@@ -156,7 +166,16 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 				l.readBack402[w.name]++
 			}
 		}
-		if e.Code == CodeCreditsExhausted {
+		if e.Code == CodeCreditsExhausted && afterRaise {
+			// after the raise by time, whatever was read before it
+			if w.outLast == OutRefused {
+				at = max(at, w.out402At)
+			}
+			w.outLast, w.out402At = OutRefused, at
+			if l.judgeOut(w) {
+				l.rerank(w)
+			}
+		} else if e.Code == CodeCreditsExhausted {
 			l.decideOut(w, OutRefused, at)
 		}
 		if l.judgeOut(w) {

@@ -444,6 +444,13 @@ func (l *Ledger) RefusalDecided(ws string) bool {
 	if f.Undecided() { // the OUT rule's: no entry read has decided it yet
 		return false
 	}
+	if w.raiseOnlyNewer && f.Last == OutCredited && l.readBackMs >= w.settings.RaisedAt {
+		// decided by an entry dated before the raise, but one older in the
+		// stream may be dated after it (a 402 after the raise, then one the
+		// API gave before it, written late): read on until the stream's
+		// ids are older than the raise
+		return false
+	}
 	if f.Last == OutRefused && f.Held && f.After > f.Surplus {
 		// OUT by a 402 holds only if the hour holds no more 402s beyond
 		// what the counters count than there are after the credit

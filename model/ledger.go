@@ -83,6 +83,10 @@ type Ledger struct {
 	// After, as Apply never counted it (outEntryApplied). Nil until the
 	// first; a workspace's list goes at a credit applied live or a re-read.
 	readBackAfter map[string][]int64
+	// readBackMs is the stream id time (unix ms) of the entry Backfill read
+	// last, the oldest so far: no entry older can be dated after it
+	// (RefusalDecided, wsState.raiseOnlyNewer). 0 before the first.
+	readBackMs int64
 	// limitReadBack holds the workspaces a project of which had a
 	// budget_exceeded 402 read back (projState.readBackLimit402), until
 	// EndHistory. Nil until the first.
@@ -228,6 +232,15 @@ type wsState struct {
 	// for the workspace's OUT; a project's refusing codes and settled flag
 	// for the project's other refusals).
 	creditNewer bool
+	// raiseOnlyNewer: creditNewer was set by the allocation's raise alone,
+	// read back (raised_at against an entry's trusted time), with no credit
+	// ordered by the stream (a recharge entry, a credit applied live): a
+	// credits_exhausted 402 read back dated after the raise is after the
+	// credit still, though an entry newer in the stream, a 402 the API gave
+	// before the raise and a producer wrote late, was dated before it
+	// (before, a real 402 after a stamped raise, then a late one, read ok on
+	// a start and in check, OUT on the watching dashboard).
+	raiseOnlyNewer bool
 	// outLast is the newest entry known that decides OUT (OutFacts.Last).
 	outLast OutEntry
 	// rechargedAt is the trusted time (Event.At, unix ms) of the newest
@@ -714,7 +727,7 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event, at int64) {
 // (creditNewer) and ends every project's credits_exhausted refusing: no 402
 // known is after it (OutFacts.After).
 func (w *wsState) creditAdded() {
-	w.creditNewer = true
+	w.creditNewer, w.raiseOnlyNewer = true, false
 	w.after402 = 0
 	for _, p := range w.projects {
 		if p.refused[CodeCreditsExhausted] > 0 {
@@ -966,6 +979,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			}
 			if samePeriod {
 				w.fired, w.blocked, w.creditNewer, w.out, w.prevOut = o.fired, o.blocked, o.creditNewer, o.out, o.prevOut
+				w.raiseOnlyNewer = o.raiseOnlyNewer
 				w.outLast, w.out402At, w.rechargedAt, w.after402 = o.outLast, o.out402At, o.rechargedAt, o.after402
 				w.preRecharge = o.preRecharge // for healOut, which ends it
 				if heldUse[name] != "" {

@@ -63,8 +63,12 @@ type OutFacts struct {
 	Credited bool
 	// Last is the newest entry known that decides (OutNoEntry: none).
 	Last OutEntry
-	// RefusedAt is, when Last is OutRefused, that 402's trusted time (unix
-	// ms, Event.At).
+	// RefusedAt is, when Last is OutRefused, the latest trusted time (unix
+	// ms, Event.At) of the 402s since the last credit in the stream: a 402
+	// written late (dated before the credit) after one dated after it
+	// leaves the later date, so the one after the credit still decides
+	// (before, the newest entry's date alone: a real 402 after a recharge,
+	// then a late one, read ok on every surface).
 	RefusedAt int64
 	// RaisedAt is when the allocation was last raised this period
 	// (Settings.RaisedAt, stamped by the settings store; 0 when not this
@@ -183,6 +187,11 @@ func (l *Ledger) judgeOut(w *wsState) bool {
 // order (live, or among the entries a re-read found unapplied): newer than
 // everything known. at is a 402's trusted time (Event.At).
 func (w *wsState) outEntryApplied(last OutEntry, at int64) {
+	if last == OutRefused && w.outLast == OutRefused {
+		// 402s with no credit between: the latest dated decides
+		// (OutFacts.RefusedAt), not the newest in the stream
+		at = max(at, w.out402At)
+	}
 	w.outLast, w.out402At = last, at
 	if last == OutCredited {
 		w.creditAdded()
@@ -230,6 +239,15 @@ func (w *wsState) countsRecharge() bool {
 // first (Backfill): it decides only when nothing newer did. It reports
 // whether it decided.
 func (w *wsState) outEntryReadBack(last OutEntry, at int64) bool {
+	if last == OutRefused && w.outLast == OutRefused && !w.creditNewer {
+		// an older 402 with no credit read between it and the newest:
+		// the latest dated decides (OutFacts.RefusedAt), as Apply has it
+		if at <= w.out402At {
+			return false
+		}
+		w.out402At = at
+		return true
+	}
 	if w.outLast != OutNoEntry {
 		return false
 	}

@@ -277,6 +277,11 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// as after the credit, OUT, where the watching dashboard said ok)
 		{"a late 402 after a recharge, then a 402 with no counter", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second), uncounted(CodeCreditsExhausted)}, LevelOK, false},
 		{"... and a real one after both", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second), uncounted(CodeCreditsExhausted), refused(CodeCreditsExhausted)}, LevelExhausted, true},
+		// a real 402 after the credit, then one the API gave before it
+		// written late: the real one still refuses after the credit
+		// (before, the newest entry's date decided: ok on every surface)
+		{"a real 402 after a recharge, then a late one", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), refused(CodeCreditsExhausted), lateAfterRecharge(5 * time.Second)}, LevelExhausted, true},
+		{"a real 402 after a stamped raise, then a late one", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true), refused(CodeCreditsExhausted), lateRefusal(5 * time.Second)}, LevelExhausted, true},
 		// a usage limit's budget_exceeded 402 no counter holds holds no limit
 		// reached, by the same rule (hostile16 #5: "limit reached" and a
 		// refusals alert on every surface)

@@ -187,15 +187,20 @@ func (l *Ledger) judgeOut(w *wsState) bool {
 // order (live, or among the entries a re-read found unapplied): newer than
 // everything known. at is a 402's trusted time (Event.At).
 func (w *wsState) outEntryApplied(last OutEntry, at int64) {
+	latest := at
 	if last == OutRefused && w.outLast == OutRefused {
 		// 402s with no credit between: the latest dated decides
 		// (OutFacts.RefusedAt), not the newest in the stream
-		at = max(at, w.out402At)
+		latest = max(at, w.out402At)
 	}
-	w.outLast, w.out402At = last, at
+	w.outLast, w.out402At = last, latest
 	if last == OutCredited {
 		w.creditAdded()
 	} else if at >= w.settings.RaisedAt && at >= w.rechargedAt {
+		// this one's own date: a late 402 after a later one is not after
+		// the credit (counted by the later one's date, a late and a raw 402
+		// after a real one read OUT on the watching ledger, After 2 against
+		// a surplus of 1, and ok on a start and in check; hostile18 A)
 		w.after402++ // not dated before the last credit (OutByRefusal's rule)
 	}
 }

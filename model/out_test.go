@@ -219,6 +219,24 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 			r.write(Event{TS: rechargedAt - before.Milliseconds(), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, at)
 		}
 	}
+	// a raw XADD 402 dated d before the last credit (a recharge entry's
+	// ts, else the raise's stamp), written now (hostile18)
+	uncountedLate := func(d time.Duration) step {
+		return func(r *outRedis, at int64) {
+			credit := r.snap.Settings[ws].RaisedAt
+			for _, e := range r.entries {
+				if e.Kind == KindRecharge {
+					credit = e.TS
+				}
+			}
+			e := Event{TS: credit - d.Milliseconds(), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}
+			at = max(at, r.nextMs)
+			r.nextMs = at + 1
+			e.ID = fmt.Sprintf("%d-0", at)
+			r.entries = append(r.entries, e)
+			r.snap.StreamID = e.ID
+		}
+	}
 	// a recharge whose producer's ts is beyond the trusted minute (dated by
 	// its id at Event.At), and a 402 after it whose ts is within it
 	oldRecharge := func(r *outRedis, at int64) {
@@ -282,6 +300,12 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// (before, the newest entry's date decided: ok on every surface)
 		{"a real 402 after a recharge, then a late one", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), refused(CodeCreditsExhausted), lateAfterRecharge(5 * time.Second)}, LevelExhausted, true},
 		{"a real 402 after a stamped raise, then a late one", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true), refused(CodeCreditsExhausted), lateRefusal(5 * time.Second)}, LevelExhausted, true},
+		// the late one counts after the credit by its own date, not the real
+		// one's: with a raw late one beside it, one real 402 after the
+		// credit against a surplus of 1 is not OUT (the watching ledger
+		// counted 2 and said OUT; hostile18 A)
+		{"a recharge, a real 402, a late one, a raw late one", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), refused(CodeCreditsExhausted), lateAfterRecharge(5 * time.Second), uncountedLate(5 * time.Second)}, LevelOK, false},
+		{"a stamped raise, a real 402, a late one, a raw late one", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true), refused(CodeCreditsExhausted), lateRefusal(5 * time.Second), uncountedLate(5 * time.Second)}, LevelOK, false},
 		// a usage limit's budget_exceeded 402 no counter holds holds no limit
 		// reached, by the same rule (hostile16 #5: "limit reached" and a
 		// refusals alert on every surface)

@@ -426,6 +426,13 @@ func (p *Publisher) writeChunk(ctx context.Context, lnp **lane, evs []model.Even
 	}
 }
 
+// Retryable reports whether a failed command may succeed if sent again: a
+// connection's failure (a refused dial, a timeout, a reset) or a reply by
+// which Redis says "not now" (NotNow), not any other reply from Redis
+// itself (WRONGTYPE, NOPERM, OOM, an unknown command…), which would fail
+// again. nil: false.
+func Retryable(err error) bool { return err != nil && retryable(err) }
+
 // retryable reports whether a failed write may be sent again: anything but a
 // reply from Redis itself (WRONGTYPE, OOM, NOSCRIPT…), which would fail again.
 func retryable(err error) bool {

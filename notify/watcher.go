@@ -704,6 +704,15 @@ func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]st
 		return known, false
 	}
 	end, err := w.opt.Store.StreamEnd(ctx)
+	if err != nil && !feed.Retryable(err) {
+		// Redis answered, with an error that is no "not now" (a user the ACL
+		// denies XINFO, a proxy without it): the next cycle gets the same
+		// answer, so a hold would hold for good (no threshold, OUT or
+		// run-out alert fired for such a user; hostile18 E). Judged whole,
+		// as before the hold.
+		w.setErr(err)
+		return known, false
+	}
 	if err != nil {
 		// The lifecycle was read but the stream's end was not (a restarted
 		// server's first dials refused while another connection already

@@ -19,7 +19,7 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 	l.version++
 	for i := range evs {
 		e := &evs[i]
-		if ms, _, ok := ParseStreamID(e.ID); ok && ms <= math.MaxInt64 {
+		if ms, _, ok := ParseStreamID(e.ID); ok && ms <= math.MaxInt64 && (l.readBackMs == 0 || int64(ms) < l.readBackMs) {
 			l.readBackMs = int64(ms)
 		}
 		if !FeedsFreshness(e.Kind) {
@@ -63,6 +63,12 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 	}
 	if ms := from.UnixMilli(); ms < l.observedFrom {
 		l.observedFrom = ms
+	}
+	if ms := from.UnixMilli(); l.readBackMs == 0 || ms < l.readBackMs {
+		// the read is complete back to from: every entry newer was passed,
+		// whichever workspace's it was (a reader that decodes only some,
+		// check's, hands over only theirs)
+		l.readBackMs = ms
 	}
 }
 

@@ -435,6 +435,18 @@ func (l *Ledger) RefusalState(ws string) (RefusalState, bool) {
 // what the counters count may outnumber those after the credit
 // (OutFacts.Surplus).
 // A reader of the history stops once every undecided workspace is decided.
+// RefusalAwaitsRaise reports whether RefusalDecided(ws) may turn true at
+// an entry of another workspace: ws is decided by its allocation's raise
+// alone, ordered by time (wsState.raiseOnlyNewer), so it waits until the
+// history read back reaches ids older than the raise, whichever workspace's
+// entries take it there. A reader of the history (check) re-asks such a
+// workspace after each page, not only at its own entries: asked only then,
+// one with no older entry kept check reading the whole hour (hostile18 D).
+func (l *Ledger) RefusalAwaitsRaise(ws string) bool {
+	w := l.ws[ws]
+	return w != nil && w.raiseOnlyNewer && w.outLast == OutCredited
+}
+
 func (l *Ledger) RefusalDecided(ws string) bool {
 	w := l.ws[ws]
 	if w == nil {

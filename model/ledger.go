@@ -83,8 +83,9 @@ type Ledger struct {
 	// After, as Apply never counted it (outEntryApplied). Nil until the
 	// first; a workspace's list goes at a credit applied live or a re-read.
 	readBackAfter map[string][]int64
-	// readBackMs is the stream id time (unix ms) of the entry Backfill read
-	// last, the oldest so far: no entry older can be dated after it
+	// readBackMs is how far back (unix ms, stream id time) Backfill has
+	// read: the oldest entry it was given, or the from of a page (complete
+	// back to it), whichever is older. No entry older can be dated after it
 	// (RefusalDecided, wsState.raiseOnlyNewer). 0 before the first.
 	readBackMs int64
 	// limitReadBack holds the workspaces a project of which had a

@@ -387,7 +387,10 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 				if len(undecided) == 0 {
 					break
 				}
-				cl.Backfill(history[i:i+1], now.Add(-History))
+				// a page of one entry, complete back to its id (as check's
+				// pager says of a page: how far back it has read)
+				ms, _, _ := ParseStreamID(history[i].ID)
+				cl.Backfill(history[i:i+1], time.UnixMilli(int64(ms)))
 				if cl.RefusalDecided(history[i].Workspace) {
 					delete(undecided, history[i].Workspace)
 				}
@@ -403,5 +406,48 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestARaisedRefusalIsDecidedByAPageOfOthers (hostile18 D): a workspace
+// whose read-back stopped at a 402 dated before its stamped raise (a late
+// producer's, newer in the stream) waits for ids older than the raise:
+// one older in the stream may be dated after it. Check's pager hands over
+// only the workspaces it needs; asked only at their own entries, one with
+// no older entry kept check reading the whole hour past the raise. The
+// page that reaches ids older than the raise, other workspaces' entries
+// all, decides it (RefusalAwaitsRaise, then RefusalDecided).
+func TestARaisedRefusalIsDecidedByAPageOfOthers(t *testing.T) {
+	const ws = "a"
+	r := newOutRedis()
+	at := t0.Add(-30 * time.Minute).UnixMilli()
+	r.write(Event{TS: at, Workspace: ws, Endpoint: "/responses", Credits: 30, Status: 200}, at)
+	r.write(Event{TS: at + 1000, Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, at+1000)
+	raise := at + 60_000
+	r.write(settingsEntry(ws, Settings{Allocation: 1000, RaisedAt: raise}, raise), raise)
+	// given 5 s before the raise, written 10 s after it
+	r.write(Event{TS: raise - 5000, Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, raise+10_000)
+	snap := r.read()
+	if _, ok := RefusalUndecided(snap)[ws]; !ok {
+		t.Fatal("fixture: the counters decide it")
+	}
+	l := NewLedger(MonthlyUTC, t0)
+	l.Seed(snap, t0)
+	late := r.entries[len(r.entries)-1]
+	ms, _, _ := ParseStreamID(late.ID)
+	l.Backfill([]Event{late}, time.UnixMilli(int64(ms)))
+	if l.RefusalDecided(ws) || !l.RefusalAwaitsRaise(ws) {
+		t.Fatalf("after the late 402 alone: decided %v, awaits the raise %v; want false, true", l.RefusalDecided(ws), l.RefusalAwaitsRaise(ws))
+	}
+	// a page of other workspaces' entries, none of a's, complete back to
+	// a second after the raise: an older entry may still be dated after it
+	l.Backfill(nil, time.UnixMilli(raise+1000))
+	if l.RefusalDecided(ws) {
+		t.Fatal("decided with ids newer than the raise still unread")
+	}
+	// and one complete back to before the raise
+	l.Backfill(nil, time.UnixMilli(raise-1000))
+	if !l.RefusalDecided(ws) {
+		t.Fatal("not decided once the read is older than the raise")
 	}
 }

@@ -58,13 +58,8 @@ func TestAWatcherJoiningAfterTheCountersWereReadResolvesNothingNewer(t *testing.
 		ids = append(ids, tr.Alert.ID)
 	}
 
-	w := NewWatcher(WatcherOptions{Hub: hub, Store: st, Instance: "behind", Every: 20 * time.Millisecond, Lease: 3 * time.Second})
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = w.Run(wctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 	// its first cycle reads both records (claimed before it started)
-	waitFor(t, "ten cycles", func() bool { return w.cycles.Load() >= 10 })
+	tenCycles(t, hub, st, "behind")
 	recs, _, err := st.Load(ctx, period)
 	if err != nil {
 		t.Fatal(err)
@@ -105,12 +100,7 @@ func TestAWatcherThatReadNothingYetResolvesNothingNewer(t *testing.T) {
 	if ok, err := st.Claim(ctx, tr, tr.Summary(period), feed.ClaimOptions{Delivered: true}); err != nil || !ok {
 		t.Fatalf("claim %s: %v %v", tr.Alert.ID, ok, err)
 	}
-	w := NewWatcher(WatcherOptions{Hub: hub, Store: st, Instance: "starting", Every: 20 * time.Millisecond, Lease: 3 * time.Second})
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = w.Run(wctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "ten cycles", func() bool { return w.cycles.Load() >= 10 })
+	tenCycles(t, hub, st, "starting")
 	recs, _, err := st.Load(ctx, period)
 	if err != nil {
 		t.Fatal(err)
@@ -118,4 +108,16 @@ func TestAWatcherThatReadNothingYetResolvesNothingNewer(t *testing.T) {
 	if r := recs[tr.Alert.ID]; r.Status != model.AlertFiring {
 		t.Errorf("%s is %s by a watcher that read nothing yet: %q", tr.Alert.ID, r.Status, r.Deliveries[len(r.Deliveries)-1].Summary)
 	}
+}
+
+// tenCycles runs a watcher named instance on hub and st (a cycle every 20
+// ms, stopped by t.Cleanup) and waits for its tenth cycle.
+func tenCycles(t *testing.T, hub *feed.Hub, st *feed.AlertStore, instance string) {
+	t.Helper()
+	w := NewWatcher(WatcherOptions{Hub: hub, Store: st, Instance: instance, Every: 20 * time.Millisecond, Lease: 3 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "ten cycles", func() bool { return w.cycles.Load() >= 10 })
 }

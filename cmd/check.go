@@ -151,47 +151,47 @@ func orderRefusals(ctx context.Context, c redis.UniversalClient, keys feed.Keys,
 		return nil
 	}
 	p := l.Period()
-	var raised map[string]bool
+	var waiting map[string]bool
 	return feed.ReadHistory(ctx, c, keys, streamID, now, model.History, feed.DefaultHistoryLimit,
 		func(evs []model.Event, from time.Time, _ int64, _ bool) bool {
 			l.Backfill(evs, from)
 			for i := range evs {
 				e := &evs[i]
 				if _, ok := undecided[e.Workspace]; ok && p.Contains(e.TS) {
-					raised = decideRefusal(l, e.Workspace, undecided, raised)
+					waiting = decideRefusal(l, e.Workspace, undecided, waiting)
 				}
 			}
-			reaskRaised(l, undecided, raised)
+			reaskWaiting(l, undecided, waiting)
 			return len(undecided) > 0
 		})
 }
 
 // decideRefusal asks whether ws's refusal is decided (Ledger.RefusalDecided)
-// and takes it off undecided when it is; one left waiting for ids older than
-// its raise (Ledger.RefusalAwaitsRaise) is noted in raised, made when
-// needed, which it returns.
-func decideRefusal(l *model.Ledger, ws string, undecided map[string]int64, raised map[string]bool) map[string]bool {
+// and takes it off undecided when it is; one left waiting for older ids
+// (Ledger.RefusalAwaitsOlderIDs: its raise, or a recharge that may end its
+// 402) is noted in waiting, made when needed, which it returns.
+func decideRefusal(l *model.Ledger, ws string, undecided map[string]int64, waiting map[string]bool) map[string]bool {
 	switch {
 	case l.RefusalDecided(ws):
 		delete(undecided, ws)
-		delete(raised, ws)
-	case l.RefusalAwaitsRaise(ws):
-		if raised == nil {
-			raised = map[string]bool{}
+		delete(waiting, ws)
+	case l.RefusalAwaitsOlderIDs(ws):
+		if waiting == nil {
+			waiting = map[string]bool{}
 		}
-		raised[ws] = true
+		waiting[ws] = true
 	}
-	return raised
+	return waiting
 }
 
-// reaskRaised asks again, after a page of the history, for the workspaces
-// waiting for ids older than their raise: another workspace's entries may
-// have taken the read there (Ledger.RefusalAwaitsRaise).
-func reaskRaised(l *model.Ledger, undecided map[string]int64, raised map[string]bool) {
-	for ws := range raised {
+// reaskWaiting asks again, after a page of the history, for the workspaces
+// waiting for older ids: another workspace's entries may have taken the
+// read there (Ledger.RefusalAwaitsOlderIDs).
+func reaskWaiting(l *model.Ledger, undecided map[string]int64, waiting map[string]bool) {
+	for ws := range waiting {
 		if l.RefusalDecided(ws) {
 			delete(undecided, ws)
-			delete(raised, ws)
+			delete(waiting, ws)
 		}
 	}
 }
@@ -284,7 +284,7 @@ func historySeeds(s *model.Snapshot, undecided map[string]int64) (seeded map[str
 // counters', so they must be seeded too. The error is Redis's.
 func orderRefusalsOf(ctx context.Context, c redis.UniversalClient, keys feed.Keys, s *model.Snapshot, now time.Time, l *model.Ledger, undecided, seeded map[string]int64, credits map[string]bool) (map[string]int64, error) {
 	var late map[string]int64
-	var raised map[string]bool
+	var waiting map[string]bool
 	p := l.Period()
 	want := func(ws string) bool {
 		if _, ok := seeded[ws]; ok {
@@ -307,10 +307,10 @@ func orderRefusalsOf(ctx context.Context, c redis.UniversalClient, keys feed.Key
 					continue
 				}
 				if _, ok := undecided[e.Workspace]; ok && p.Contains(e.TS) {
-					raised = decideRefusal(l, e.Workspace, undecided, raised)
+					waiting = decideRefusal(l, e.Workspace, undecided, waiting)
 				}
 			}
-			reaskRaised(l, undecided, raised)
+			reaskWaiting(l, undecided, waiting)
 			return len(undecided) > 0
 		})
 	return late, err

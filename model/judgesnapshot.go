@@ -435,16 +435,21 @@ func (l *Ledger) RefusalState(ws string) (RefusalState, bool) {
 // what the counters count may outnumber those after the credit
 // (OutFacts.Surplus).
 // A reader of the history stops once every undecided workspace is decided.
-// RefusalAwaitsRaise reports whether RefusalDecided(ws) may turn true at
-// an entry of another workspace: ws is decided by its allocation's raise
-// alone, ordered by time (wsState.raiseOnlyNewer), so it waits until the
-// history read back reaches ids older than the raise, whichever workspace's
-// entries take it there. A reader of the history (check) re-asks such a
-// workspace after each page, not only at its own entries: asked only then,
-// one with no older entry kept check reading the whole hour (hostile18 D).
-func (l *Ledger) RefusalAwaitsRaise(ws string) bool {
+// RefusalAwaitsOlderIDs reports whether RefusalDecided(ws) may turn true
+// at an entry of another workspace, once the history read back reaches ids
+// older than a date, whichever workspace's entries take it there: ws is
+// decided by its allocation's raise alone, ordered by time
+// (wsState.raiseOnlyNewer), or by a 402 an older recharge may still be
+// dated after (rechargeAt: a late producer's 402). A reader of the history
+// (check) re-asks such a workspace after each page, not only at its own
+// entries: asked only then, one with no older entry kept check reading the
+// whole hour (hostile18 D).
+func (l *Ledger) RefusalAwaitsOlderIDs(ws string) bool {
 	w := l.ws[ws]
-	return w != nil && w.raiseOnlyNewer && w.outLast == OutCredited
+	if w == nil {
+		return false
+	}
+	return w.raiseOnlyNewer && w.outLast == OutCredited || w.outLast == OutRefused && l.readBackMs > w.out402At
 }
 
 func (l *Ledger) RefusalDecided(ws string) bool {
@@ -454,6 +459,15 @@ func (l *Ledger) RefusalDecided(ws string) bool {
 	}
 	f := l.facts(w)
 	if f.Undecided() { // the OUT rule's: no entry read has decided it yet
+		return false
+	}
+	if f.Last == OutRefused && l.readBackMs > f.RefusedAt {
+		// a recharge older in the stream may be dated after this 402 (the
+		// 402 a late producer's, given before it: rechargeAt) and end it:
+		// read on until the stream's ids are older than the 402's date.
+		// Before, with the 402 count unreadable (no surplus to read the
+		// hour for), check stopped at the 402 and said OUT where every
+		// other path, which read the recharge, said ok (hostile19)
 		return false
 	}
 	if w.raiseOnlyNewer && f.Last == OutCredited && l.readBackMs >= w.settings.RaisedAt {

@@ -607,8 +607,8 @@ func (l *Ledger) Apply(e *Event) {
 		w.saveBeforeRecharge()
 		w.recharged = AddCredits(w.recharged, e.Credits)
 		w.rechargedAt = max(w.rechargedAt, rechargeAt(e))
-		w.outEntryApplied(OutCredited, 0) // a dated credit, newer than every 402 before it
-		delete(l.readBackAfter, w.name)   // none of those read back is after it
+		w.outEntryApplied(OutCredited, 0, l.period) // a dated credit, newer than every 402 before it
+		delete(l.readBackAfter, w.name)             // none of those read back is after it
 		l.judgeOut(w)
 		w.arm(l.defaults)
 		l.rerank(w)
@@ -715,7 +715,7 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event, at int64) {
 	if class == RefusedCredits {
 		// OUT until credits are added (the OUT rule); a limit's 402 is
 		// judged by the limit
-		w.outEntryApplied(OutRefused, at)
+		w.outEntryApplied(OutRefused, at, l.period)
 		l.judgeOut(w)
 	}
 	l.refusals.push(Refusal{Event: *e, Class: class, By: by})

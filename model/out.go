@@ -185,8 +185,12 @@ func (l *Ledger) judgeOut(w *wsState) bool {
 
 // outEntryApplied records an entry that decides OUT, applied in stream
 // order (live, or among the entries a re-read found unapplied): newer than
-// everything known. at is a 402's trusted time (Event.At).
-func (w *wsState) outEntryApplied(last OutEntry, at int64) {
+// everything known. at is a 402's trusted time (Event.At); p the ledger's
+// period, whose raise alone dates a credit (a raised_at stamped in the next
+// period by a clock ahead ends nothing, as on a start and in check, where
+// before it kept every later 402 from counting after a recharge on the
+// watching ledger; hostile19).
+func (w *wsState) outEntryApplied(last OutEntry, at int64, p Period) {
 	latest := at
 	if last == OutRefused && w.outLast == OutRefused {
 		// 402s with no credit between: the latest dated decides
@@ -196,7 +200,7 @@ func (w *wsState) outEntryApplied(last OutEntry, at int64) {
 	w.outLast, w.out402At = last, latest
 	if last == OutCredited {
 		w.creditAdded()
-	} else if at >= w.settings.RaisedAt && at >= w.rechargedAt {
+	} else if (!w.raisedIn(p) || at >= w.settings.RaisedAt) && at >= w.rechargedAt {
 		// this one's own date: a late 402 after a later one is not after
 		// the credit (counted by the later one's date, a late and a raw 402
 		// after a real one read OUT on the watching ledger, After 2 against
@@ -360,7 +364,7 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 				}
 				limit402[e.Project]++
 			}
-			healRefusing(w, e)
+			healRefusing(w, e, l.period)
 		}
 		var before int64 // what the counters held of them at the last read
 		if o != nil {
@@ -373,9 +377,9 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 		}
 	case o == nil:
 	case w.recharged > o.recharged:
-		w.outEntryApplied(OutCredited, 0)
+		w.outEntryApplied(OutCredited, 0, l.period)
 	case w.refused[RefusedCredits] > o.refused[RefusedCredits] && !raised:
-		w.outEntryApplied(OutRefused, now.UnixMilli())
+		w.outEntryApplied(OutRefused, now.UnixMilli(), l.period)
 		w.after402 += w.refused[RefusedCredits] - o.refused[RefusedCredits] - 1 // every one the gap holds
 	}
 	if o != nil && w.refusalsReadable() {
@@ -395,14 +399,14 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 
 // healRefusing applies e, an entry a ledger never applied, to w's refusal
 // state, as Apply does (its counters are in the re-read already).
-func healRefusing(w *wsState, e *Event) {
+func healRefusing(w *wsState, e *Event, period Period) {
 	switch {
 	case e.Kind == KindRecharge:
 		if !w.countsRecharge() {
 			return // it added no credit (as Backfill)
 		}
 		w.rechargedAt = max(w.rechargedAt, rechargeAt(e))
-		w.outEntryApplied(OutCredited, 0)
+		w.outEntryApplied(OutCredited, 0, period)
 	case e.Status >= 200 && e.Status < 300:
 		if p := w.projects[e.Project]; p != nil {
 			for code := range p.refusing {
@@ -424,7 +428,7 @@ func healRefusing(w *wsState, e *Event) {
 			p.afterLimit402++
 		}
 		if e.Code == CodeCreditsExhausted {
-			w.outEntryApplied(OutRefused, at)
+			w.outEntryApplied(OutRefused, at, period)
 		}
 	}
 }

@@ -77,6 +77,9 @@ type outRedis struct {
 	entries []Event
 	snap    Snapshot
 	nextMs  int64
+	// refusedUnreadable, when set, is a workspace whose 402 count a read
+	// cannot give (its refused counters hold a string): read drops them
+	refusedUnreadable string
 }
 
 func newOutRedis() *outRedis {
@@ -90,6 +93,14 @@ func (r *outRedis) read() *Snapshot {
 	s := r.snap
 	s.Used, s.UsedBy, s.Refused = cloneMap(s.Used), cloneMap(s.UsedBy), cloneMap(s.Refused)
 	s.Recharged, s.Settings, s.Budgets = cloneMap(s.Recharged), cloneMap(s.Settings), cloneMap(s.Budgets)
+	if ws := r.refusedUnreadable; ws != "" {
+		for f := range s.Refused {
+			if w, _, _, ok := SplitRefusedField(f); ok && w == ws {
+				delete(s.Refused, f)
+			}
+		}
+		s.MarkRefusedUnreadable(ws, `counter "refused:x" holds a string`)
+	}
 	return &s
 }
 
@@ -237,6 +248,22 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 			r.snap.StreamID = e.ID
 		}
 	}
+	// the 402 count unreadable from here on (hostile19)
+	countUnreadable := func(r *outRedis, _ int64) { r.refusedUnreadable = ws }
+	// a stamped raise whose stamp falls in the next period (the operator's
+	// clock ahead across the month's end)
+	raisedNextPeriod := func(s Settings) step {
+		return func(r *outRedis, at int64) {
+			s.RaisedAt = MonthlyUTC.At(t0).End.UnixMilli() + time.Minute.Milliseconds()
+			r.write(settingsEntry(ws, s, at), at)
+		}
+	}
+	// a real 402 its producer wrote d late
+	refusedLate := func(d time.Duration) step {
+		return func(r *outRedis, at int64) {
+			r.write(Event{TS: at - d.Milliseconds(), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, at)
+		}
+	}
 	// a recharge whose producer's ts is beyond the trusted minute (dated by
 	// its id at Event.At), and a 402 after it whose ts is within it
 	oldRecharge := func(r *outRedis, at int64) {
@@ -304,6 +331,15 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// one's: with a raw late one beside it, one real 402 after the
 		// credit against a surplus of 1 is not OUT (the watching ledger
 		// counted 2 and said OUT; hostile18 A)
+		// with the 402 count unreadable check read back only to the newest
+		// 402, which an older recharge dated after it ends: it said OUT
+		// where every other path said ok (hostile19)
+		{"count unreadable: a 402 the API gave before a recharge, written after it", []step{countUnreadable, charge(30), refused(CodeCreditsExhausted), recharge(50), lateAfterRecharge(5 * time.Second)}, LevelOK, false},
+		{"count unreadable: a raise, a recharge, a real 402 written 15 s late, a late one", []step{countUnreadable, charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true), recharge(50), refusedLate(15 * time.Second), lateRefusal(5 * time.Second)}, LevelOK, false},
+		// a raise stamped in the next period dates no credit of this one on
+		// any path (the watching ledger counted no later 402 after the
+		// recharge: ok where a start and check said OUT; hostile19)
+		{"a recharge, a raise stamped next period, a real 402, a raw one", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), raisedNextPeriod(Settings{Allocation: 1000}), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted)}, LevelExhausted, true},
 		{"a recharge, a real 402, a late one, a raw late one", []step{charge(30), refused(CodeCreditsExhausted), recharge(50), refused(CodeCreditsExhausted), lateAfterRecharge(5 * time.Second), uncountedLate(5 * time.Second)}, LevelOK, false},
 		{"a stamped raise, a real 402, a late one, a raw late one", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true), refused(CodeCreditsExhausted), lateRefusal(5 * time.Second), uncountedLate(5 * time.Second)}, LevelOK, false},
 		// a usage limit's budget_exceeded 402 no counter holds holds no limit
@@ -416,7 +452,7 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 // only the workspaces it needs; asked only at their own entries, one with
 // no older entry kept check reading the whole hour past the raise. The
 // page that reaches ids older than the raise, other workspaces' entries
-// all, decides it (RefusalAwaitsRaise, then RefusalDecided).
+// all, decides it (RefusalAwaitsOlderIDs, then RefusalDecided).
 func TestARaisedRefusalIsDecidedByAPageOfOthers(t *testing.T) {
 	const ws = "a"
 	r := newOutRedis()
@@ -436,8 +472,8 @@ func TestARaisedRefusalIsDecidedByAPageOfOthers(t *testing.T) {
 	late := r.entries[len(r.entries)-1]
 	ms, _, _ := ParseStreamID(late.ID)
 	l.Backfill([]Event{late}, time.UnixMilli(int64(ms)))
-	if l.RefusalDecided(ws) || !l.RefusalAwaitsRaise(ws) {
-		t.Fatalf("after the late 402 alone: decided %v, awaits the raise %v; want false, true", l.RefusalDecided(ws), l.RefusalAwaitsRaise(ws))
+	if l.RefusalDecided(ws) || !l.RefusalAwaitsOlderIDs(ws) {
+		t.Fatalf("after the late 402 alone: decided %v, awaits the raise %v; want false, true", l.RefusalDecided(ws), l.RefusalAwaitsOlderIDs(ws))
 	}
 	// a page of other workspaces' entries, none of a's, complete back to
 	// a second after the raise: an older entry may still be dated after it

@@ -447,16 +447,18 @@ func retryable(err error) bool {
 // than "never": LOADING (a restart still reading its data), READONLY and
 // MASTERDOWN (a failover under way), TRYAGAIN and CLUSTERDOWN (a Cluster
 // resharding or healing), BUSY (a script running past busy-reply-threshold,
-// until it ends or SCRIPT KILL) and EXECABORT (a command refused while
-// queued, LOADING among them, so the whole MULTI was discarded and nothing was
-// written: sending it again is safe). False for any other error.
+// until it ends or SCRIPT KILL), "ERR max number of clients reached" (a
+// connection the server let in only to refuse: others leave) and EXECABORT
+// (a command refused while queued, LOADING among them, so the whole MULTI
+// was discarded and nothing was written: sending it again is safe). False
+// for any other error.
 func NotNow(err error) bool {
 	var re redis.Error
 	if !errors.As(err, &re) {
 		return false
 	}
 	msg := re.Error()
-	for _, pfx := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY", "EXECABORT"} {
+	for _, pfx := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY", "EXECABORT", "ERR max number of clients reached"} {
 		if len(msg) >= len(pfx) && msg[:len(pfx)] == pfx {
 			return true
 		}

@@ -254,7 +254,15 @@ func TestARecordWithoutDeliveriesDoesNotStopTheWatcher(t *testing.T) {
 // failXInfo fails every XINFO while on is set (the stream's end cannot be
 // read: a restarted server's dials refused while a connection made before
 // already answers) and passes every other command.
-type failXInfo struct{ on *atomic.Bool }
+// failXInfo fails XINFO while on is set: a refused dial, or while noPerm is
+// set too, Redis's NOPERM reply (an error that will not pass).
+type failXInfo struct{ on, noPerm *atomic.Bool }
+
+// replyErr is a reply from Redis (redis.Error), as go-redis's own.
+type replyErr string
+
+func (e replyErr) Error() string { return string(e) }
+func (replyErr) RedisError()     {}
 
 func (h failXInfo) DialHook(next redis.DialHook) redis.DialHook { return next }
 
@@ -262,6 +270,9 @@ func (h failXInfo) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if h.on.Load() && cmd.Name() == "xinfo" {
 			cmd.SetErr(errors.New("dial tcp: connect: connection refused"))
+			if h.noPerm != nil && h.noPerm.Load() {
+				cmd.SetErr(replyErr("NOPERM User w has no permissions to run the 'xinfo|stream' command"))
+			}
 			return cmd.Err()
 		}
 		return next(ctx, cmd)
@@ -285,10 +296,10 @@ func (h failXInfo) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 func TestALedgerRedisLostJudgesNothingButTheFeedsOwnAlert(t *testing.T) {
 	srv := feedtest.Start(t)
 	ctx := context.Background()
-	var unreadable atomic.Bool
+	var unreadable, noPerm atomic.Bool
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { _ = c.Close() })
-	c.AddHook(failXInfo{&unreadable})
+	c.AddHook(failXInfo{&unreadable, &noPerm})
 	st := feed.NewAlertStore(c, "")
 	write := func() string {
 		t.Helper()
@@ -348,6 +359,16 @@ func TestALedgerRedisLostJudgesNothingButTheFeedsOwnAlert(t *testing.T) {
 	w.cycle(ctx, old, h, false)
 	if fired() {
 		t.Fatal("the lost 50 % fired again once a write took the stream's end past the ledger")
+	}
+	// a reply that will not pass (NOPERM) judges a ledger whole, but not
+	// one a cycle has found lost (hostile19: it fired the lost 50 % again)
+	unreadable.Store(true)
+	noPerm.Store(true)
+	w.cycle(ctx, old, h, false)
+	unreadable.Store(false)
+	noPerm.Store(false)
+	if fired() {
+		t.Fatal("the lost 50 % fired again at a NOPERM for XINFO")
 	}
 	end, err := st.StreamEnd(ctx)
 	if err != nil {

@@ -709,9 +709,12 @@ func (w *Watcher) rolledBack(ctx context.Context, l *model.Ledger, changed *[]st
 		// denies XINFO, a proxy without it): the next cycle gets the same
 		// answer, so a hold would hold for good (no threshold, OUT or
 		// run-out alert fired for such a user; hostile18 E). Judged whole,
-		// as before the hold.
+		// as before the hold, unless a cycle has already found this ledger
+		// ahead of the stream: that stays held until the feed replaces it
+		// (judged whole at one such reply, it fired its lost 50 % again;
+		// hostile19)
 		w.setErr(err)
-		return known, false
+		return known, l == w.lost
 	}
 	if err != nil {
 		// The lifecycle was read but the stream's end was not (a restarted

@@ -172,6 +172,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 				l.readBack402[w.name]++
 			}
 		}
+		own := at // e's own date (the branch below may take a later one)
 		if e.Code == CodeCreditsExhausted && afterRaise {
 			// after the raise by time, whatever was read before it
 			if w.outLast == OutRefused {
@@ -183,6 +184,11 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			}
 		} else if e.Code == CodeCreditsExhausted {
 			l.decideOut(w, OutRefused, at)
+		}
+		if e.Code == CodeCreditsExhausted && w.outLast == OutRefused && w.out402At == own {
+			if ms, _, ok := ParseStreamID(e.ID); ok && ms <= math.MaxInt64 {
+				w.readBack402IDMs = int64(ms) // the deciding 402's (RefusalDecided)
+			}
 		}
 		if l.judgeOut(w) {
 			l.rerank(w)

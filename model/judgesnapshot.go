@@ -449,7 +449,21 @@ func (l *Ledger) RefusalAwaitsOlderIDs(ws string) bool {
 	if w == nil {
 		return false
 	}
-	return w.raiseOnlyNewer && w.outLast == OutCredited || w.outLast == OutRefused && l.readBackMs > w.out402At
+	return w.raiseOnlyNewer && w.outLast == OutCredited || l.awaitsOlderRecharge(w, l.facts(w))
+}
+
+// awaitsOlderRecharge reports whether a recharge not yet read back (older in
+// the stream than everything read) could be dated after the 402 that
+// decides w's OUT (f.RefusedAt) and end it: the read has not passed that
+// date, nor the MaxClockBehind before the 402's id (a recharge written
+// earlier than that is dated before any 402 a producer could write late
+// behind it). The second bound keeps the read short where ids run ahead of
+// the clock: the page's read is clamped to now there, never below the
+// 402's date, and check read the whole block of such ids (2M entries: a 5
+// s timeout, UNKNOWN; regress20).
+func (l *Ledger) awaitsOlderRecharge(w *wsState, f OutFacts) bool {
+	return f.Last == OutRefused && l.readBackMs > f.RefusedAt &&
+		l.readBackMs >= w.readBack402IDMs-MaxClockBehind.Milliseconds()
 }
 
 func (l *Ledger) RefusalDecided(ws string) bool {
@@ -461,7 +475,7 @@ func (l *Ledger) RefusalDecided(ws string) bool {
 	if f.Undecided() { // the OUT rule's: no entry read has decided it yet
 		return false
 	}
-	if f.Last == OutRefused && l.readBackMs > f.RefusedAt {
+	if l.awaitsOlderRecharge(w, f) {
 		// a recharge older in the stream may be dated after this 402 (the
 		// 402 a late producer's, given before it: rechargeAt) and end it:
 		// read on until the stream's ids are older than the 402's date.

@@ -242,6 +242,12 @@ type wsState struct {
 	// (before, a real 402 after a stamped raise, then a late one, read ok on
 	// a start and in check, OUT on the watching dashboard).
 	raiseOnlyNewer bool
+	// readBack402IDMs is the stream id time (unix ms) of the
+	// credits_exhausted 402 read back whose date decides OUT (out402At):
+	// a recharge older in the stream can be dated after that 402 only if
+	// written less than MaxClockBehind before it (the 402 a late
+	// producer's), so check reads on no further (RefusalDecided). 0: none.
+	readBack402IDMs int64
 	// outLast is the newest entry known that decides OUT (OutFacts.Last).
 	outLast OutEntry
 	// rechargedAt is the trusted time (Event.At, unix ms) of the newest

@@ -345,6 +345,19 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 			w.outLast, w.out402At = OutNoEntry, 0
 		}
 	}
+	if pre := w.preRecharge; pre != nil && o != nil && w.recharged < o.recharged && w.rechargedUnreadable == "" &&
+		w.outLast == OutRefused && w.recharged <= pre.counted {
+		// a 402 followed the recharge entries the counters do not hold:
+		// their date is undone under it, and the 402s known before them
+		// are after the last credit again (a late 402 after a raw recharge
+		// kept the raw one as credit here, ok, where a start and check
+		// said OUT; hostile18 C)
+		w.rechargedAt = pre.rechargedAt
+		if pre.last == OutRefused {
+			w.out402At = max(w.out402At, pre.at)
+			w.after402 += pre.after
+		}
+	}
 	w.preRecharge = nil // the counters are read: what follows is against them
 	raised := o != nil && w.raisedIn(l.period) && w.settings.RaisedAt > o.settings.RaisedAt
 	if raised {

@@ -357,6 +357,10 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// hostile17 #4: after a stamped raise the watching ledger took a
 		// recharge entry no counter holds as credit, and its audit kept it
 		{"a raise, a 402, then a recharge entry with no counter", []step{charge(30), settings(Settings{Allocation: 1000}, true), charge(500), refused(CodeCreditsExhausted), uncountedRecharge(50)}, LevelExhausted, true},
+		// a late 402 after a recharge entry with no counter: the raw
+		// recharge is undone under it on the watching ledger too (hostile18 C)
+		{"a raise, a 402, a recharge entry with no counter, a late 402", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true), refused(CodeCreditsExhausted), uncountedRecharge(50), lateRefusal(5 * time.Second)}, LevelExhausted, true},
+		{"a 402, a recharge entry with no counter, a real 402 after it", []step{charge(30), settings(Settings{Allocation: 1000}, true), charge(500), refused(CodeCreditsExhausted), uncountedRecharge(50), refused(CodeCreditsExhausted)}, LevelExhausted, true},
 		{"remaining ≤ 0 without a 402", []step{charge(100)}, LevelExhausted, false},
 		{"no 402, a recharge", []step{charge(30), recharge(50)}, LevelOK, false},
 	} {

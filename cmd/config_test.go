@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,7 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"mavtop/config"
+	"mavtop/feed"
 	"mavtop/feed/feedtest"
+	"mavtop/model"
 )
 
 func writeConfig(t *testing.T, content string) string {
@@ -197,5 +200,60 @@ func TestREADMESampleConfigLoads(t *testing.T) {
 		if _, _, ok := f.Value(key); !ok {
 			t.Errorf("README sample lacks %s", key)
 		}
+	}
+}
+
+// `mavtop config` saved as the file and loaded back changes nothing: a
+// workspace's own thresholds still judge it in check, and a redacted Redis
+// password is not loaded as one. Before, the output set every default as
+// given (alerts.warn 75 and crit 90 replaced acme's own 50/60/70: WARNING
+// became OK) and an empty default (redis.sentinel_master = "") was refused.
+func TestSavedConfigOutputChangesNothing(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, v := range []string{"REDIS_URL", "MAVTOP_REDIS_URL", "MAVTOP_CONFIG", "MAVTOP_SSH_LISTEN"} {
+		t.Setenv(v, "")
+	}
+	srv := feedtest.Start(t)
+	ctx := context.Background()
+	if err := feed.NewSettingsStore(srv.Client(), feed.StoreOptions{}).SetWorkspace(ctx, "acme", model.Settings{Allocation: 100, Alerts: []int{50, 60, 70}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.NewPublisher(srv.Client(), feed.PublisherOptions{}).Track(ctx, model.Event{Workspace: "acme", Endpoint: "/responses", Credits: 65, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	given := writeConfig(t, "[redis]\nurl = \""+srv.URL+"\"\n[ssh]\nidle_timeout = \"10m\"\n")
+	want, stderr, code := runMavtop(t, "check", "--config", given)
+	if code != 1 || !strings.HasPrefix(want, "MAVTOP WARNING") {
+		t.Fatalf("check by acme's own thresholds (65 %% of 100, warn at 60): exit %d\n%s%s", code, want, stderr)
+	}
+	saved, stderr, code := runMavtop(t, "config", "--config", given)
+	if code != 0 {
+		t.Fatalf("config: exit %d\n%s", code, stderr)
+	}
+	for _, l := range []string{`url = "` + srv.URL + `"`, `idle_timeout = "10m0s"`} {
+		if !strings.Contains(saved, "\n"+l) {
+			t.Errorf("the given %s is not set in the output:\n%s", l, saved)
+		}
+	}
+	for _, l := range []string{"warn = 75", "crit = 90", `sentinel_master = ""`} {
+		if strings.Contains(saved, "\n"+l) {
+			t.Errorf("the default %s is set in the output, not commented out:\n%s", l, saved)
+		}
+	}
+	got, stderr, code := runMavtop(t, "check", "--config", writeConfig(t, saved))
+	if code != 1 || got != want {
+		t.Errorf("check with the saved output: exit %d, want 1 and the same output\ngot:\n%s\nwant:\n%s%s", code, got, want, stderr)
+	}
+
+	// a redacted password is commented out, never loaded as the password
+	withPassword := writeConfig(t, "[redis]\nurl = \"redis://:secretpw@127.0.0.1:1/0\"\n")
+	saved, _, _ = runMavtop(t, "config", "--config", withPassword)
+	if strings.Contains(saved, "secretpw") || !strings.Contains(saved, `# url = "redis://:xxxxx@127.0.0.1:1/0"`) {
+		t.Errorf("the redacted URL is not commented out:\n%s", saved)
+	}
+	if f, err := config.Load(writeConfig(t, saved)); err != nil {
+		t.Errorf("the output does not load: %v", err)
+	} else if v, _, ok := f.Value("redis.url"); ok {
+		t.Errorf("the saved output sets redis.url = %q", v)
 	}
 }

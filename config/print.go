@@ -9,6 +9,13 @@ import (
 // Print writes settings as a mavtop.toml, secrets redacted, each value followed
 // by where it came from. filePath is the file that was read ("" for none) and
 // wanted the file that would have been (the default path).
+//
+// Saved as a mavtop.toml, the output sets exactly what was given (by a flag,
+// the environment or a file): a default value, a redacted secret and an
+// environment-only key are printed commented out. A default written out would
+// count as given when loaded back (alerts.warn and alerts.crit, given, replace
+// every workspace's own thresholds in check), and a redacted secret would load
+// as a wrong password.
 func Print(w io.Writer, settings []Setting, filePath, wanted string) error {
 	var b strings.Builder
 	b.WriteString("# mavtop configuration in effect (precedence: flag > env > file > default).\n")
@@ -18,7 +25,7 @@ func Print(w io.Writer, settings []Setting, filePath, wanted string) error {
 	case wanted != "":
 		fmt.Fprintf(&b, "# file: none (%s does not exist; it is optional)\n", wanted)
 	}
-	b.WriteString("# Secrets are redacted; this output is itself a valid mavtop.toml.\n")
+	b.WriteString("# Saved as a mavtop.toml it sets what was given: defaults and redacted secrets are commented out.\n")
 	section := ""
 	var lines [][2]string
 	flush := func() {
@@ -45,8 +52,12 @@ func Print(w io.Writer, settings []Setting, filePath, wanted string) error {
 		if s.Key.Help != "" {
 			from += " · " + s.Key.Help
 		}
-		line := name + " = " + TOML(s.Key.Kind, s.Shown())
-		if s.Key.EnvOnly {
+		shown := s.Shown()
+		line := name + " = " + TOML(s.Key.Kind, shown)
+		if shown != s.Value && !s.Key.EnvOnly {
+			from += " (redacted: set it yourself)"
+		}
+		if s.Key.EnvOnly || s.Source == FromDefault || shown != s.Value {
 			line = "# " + line
 		}
 		lines = append(lines, [2]string{line, from})

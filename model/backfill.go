@@ -107,9 +107,8 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 	case e.Kind == KindRecharge:
 		if ra := rechargeAt(e); ra > w.rechargedAt {
 			// a 402 newer in the stream but older than it (a late
-			// producer) is ended by it (OutFacts.RechargedAt)
+			// producer) is ended by it (OutFacts.RechargedAt, After)
 			w.rechargedAt = ra
-			l.takeLate(w, ra)
 			if l.judgeOut(w) {
 				l.rerank(w)
 			}
@@ -155,12 +154,10 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			}
 		}
 		if ClassOf(e.Code) == RefusedCredits {
-			if !w.creditNewer || afterRaise {
-				w.after402++ // newer than every credit known (OutFacts.After)
-				if l.readBackAfter == nil {
-					l.readBackAfter = map[string][]int64{}
-				}
-				l.readBackAfter[w.name] = append(keepTakeable(l.readBackAfter[w.name], e), at)
+			if !w.creditNewer || w.raiseOnlyNewer {
+				// newer in the stream than every recharge known: after the
+				// last credit unless dated before it (OutFacts.After)
+				w.after402.add(at, 1)
 			}
 			if w.refusalsReadable() {
 				// the 402s read back beyond what the counters count were
@@ -194,46 +191,6 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			l.rerank(w)
 		}
 	}
-}
-
-// keepTakeable drops from the front of ats (trusted times of 402s read back,
-// newest entry first) those no recharge behind e in the stream can take off
-// After: a recharge older in the stream than e is dated (rechargeAt) no
-// later than e's stream id time, and takeLate takes only 402s dated before
-// it. So the list holds about the last minute (MaxClockBehind) of 402s read,
-// not every 402 of the hour. An id that cannot be read keeps them all.
-func keepTakeable(ats []int64, e *Event) []int64 {
-	ms, _, ok := ParseStreamID(e.ID)
-	if !ok || ms > math.MaxInt64 {
-		return ats
-	}
-	for len(ats) > 0 && ats[0] > int64(ms) {
-		ats = ats[1:]
-	}
-	return ats
-}
-
-// takeLate takes off After (wsState.after402) the credits_exhausted 402s
-// read back as newer than every credit whose trusted time is before ra, the
-// date of a recharge read back behind them in the stream (rechargeAt): a
-// producer wrote them late, the API gave them before the credit, and the
-// watching ledger, which met the recharge first, never counted them after
-// it (outEntryApplied). Before, a start and check counted such a 402, so a
-// late one and a raw one after a recharge read OUT there and ok on the
-// watching dashboard, whose audit took the raw one off.
-func (l *Ledger) takeLate(w *wsState, ra int64) {
-	ats := l.readBackAfter[w.name]
-	if len(ats) == 0 {
-		return
-	}
-	kept := make([]int64, 0, len(ats)) // a new array: a clone may share ats
-	for _, at := range ats {
-		if at >= ra {
-			kept = append(kept, at)
-		}
-	}
-	w.after402 = max(0, w.after402-int64(len(ats)-len(kept)))
-	l.readBackAfter[w.name] = kept
 }
 
 // limitRaisedAfter reports whether a usage limit that may have given project
@@ -302,7 +259,6 @@ func (l *Ledger) EndHistory() {
 		l.rerank(w) // a limit held reached ranks its row (Verdict.LimitReached)
 	}
 	l.limitReadBack = nil
-	l.readBackAfter = nil // no recharge is read behind them now
 	readBack := l.readBack402
 	l.readBack402 = nil // taken off After: no surplus is left to judge by (facts)
 	for name, n := range readBack {
@@ -312,7 +268,7 @@ func (l *Ledger) EndHistory() {
 		}
 		if s := n - w.refused[RefusedCredits]; s > 0 {
 			w = l.own(w)
-			w.takeSurplus(s)
+			w.takeSurplus(s, l.period)
 			if l.judgeOut(w) {
 				l.rerank(w)
 			}

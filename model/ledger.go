@@ -76,13 +76,6 @@ type Ledger struct {
 	// counter and could be any of them (OutFacts.Surplus; taken off After
 	// at EndHistory). Nil until the first.
 	readBack402 map[string]int64
-	// readBackAfter holds, by workspace, the trusted times (Event.At) of the
-	// credits_exhausted 402s read back (Backfill) counted newer than every
-	// credit (wsState.after402), until EndHistory: a recharge read back
-	// behind them dated after one of them (a late producer) takes it off
-	// After, as Apply never counted it (outEntryApplied). Nil until the
-	// first; a workspace's list goes at a credit applied live or a re-read.
-	readBackAfter map[string][]int64
 	// readBackMs is how far back (unix ms, stream id time) Backfill has
 	// read: the oldest entry it was given, or the from of a page (complete
 	// back to it), whichever is older. No entry older can be dated after it
@@ -254,9 +247,10 @@ type wsState struct {
 	// recharge entry known this period (0: none): a 402 older than it is
 	// ended by it, wherever it stands in the stream (OutFacts.RechargedAt).
 	rechargedAt int64
-	// after402 is how many credits_exhausted 402s known are newer than the
-	// last credit known (OutFacts.After).
-	after402 int64
+	// after402 is the credits_exhausted 402s known newer in the stream
+	// than the last recharge entry, by date: those dated at or after the
+	// last credit are OutFacts.After.
+	after402 dated402s
 	// preRecharge is the OUT state before the first recharge entry applied
 	// since the counters were last read (nil: none): a re-read that finds
 	// the counters hold none of those recharges goes back to it (healOut),
@@ -613,8 +607,7 @@ func (l *Ledger) Apply(e *Event) {
 		w.saveBeforeRecharge()
 		w.recharged = AddCredits(w.recharged, e.Credits)
 		w.rechargedAt = max(w.rechargedAt, rechargeAt(e))
-		w.outEntryApplied(OutCredited, 0, l.period) // a dated credit, newer than every 402 before it
-		delete(l.readBackAfter, w.name)             // none of those read back is after it
+		w.outEntryApplied(OutCredited, 0) // a dated credit, newer than every 402 before it
 		l.judgeOut(w)
 		w.arm(l.defaults)
 		l.rerank(w)
@@ -721,7 +714,7 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event, at int64) {
 	if class == RefusedCredits {
 		// OUT until credits are added (the OUT rule); a limit's 402 is
 		// judged by the limit
-		w.outEntryApplied(OutRefused, at, l.period)
+		w.outEntryApplied(OutRefused, at)
 		l.judgeOut(w)
 	}
 	l.refusals.push(Refusal{Event: *e, Class: class, By: by})
@@ -735,7 +728,6 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event, at int64) {
 // known is after it (OutFacts.After).
 func (w *wsState) creditAdded() {
 	w.creditNewer, w.raiseOnlyNewer = true, false
-	w.after402 = 0
 	for _, p := range w.projects {
 		if p.refused[CodeCreditsExhausted] > 0 {
 			p.setRefusing(CodeCreditsExhausted, false)
@@ -987,7 +979,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			if samePeriod {
 				w.fired, w.blocked, w.creditNewer, w.out, w.prevOut = o.fired, o.blocked, o.creditNewer, o.out, o.prevOut
 				w.raiseOnlyNewer = o.raiseOnlyNewer
-				w.outLast, w.out402At, w.rechargedAt, w.after402 = o.outLast, o.out402At, o.rechargedAt, o.after402
+				w.outLast, w.out402At, w.rechargedAt, w.after402 = o.outLast, o.out402At, o.rechargedAt, o.after402.clone()
 				w.preRecharge = o.preRecharge // for healOut, which ends it
 				if heldUse[name] != "" {
 					// its lines were fired by an entry the counters were not
@@ -1128,12 +1120,8 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, u *unappliedEntrie
 	if o == nil || !heal {
 		// Only the counters to go by: OUT after a credits_exhausted 402 this
 		// period when no credit was added this period (a Backfill orders them).
-		w.outLast, w.out402At, w.rechargedAt, w.after402 = OutNoEntry, 0, 0, 0
+		w.outLast, w.out402At, w.rechargedAt, w.after402 = OutNoEntry, 0, 0, dated402s{}
 	}
-	// the counters decide After from here on (healOut's takeSurplus and
-	// credits): the 402s read back before them are no longer told apart in
-	// it (readBackAfter), and a recharge read back later takes none off
-	delete(l.readBackAfter, w.name)
 	if heal {
 		l.healOut(w, o, u, now)
 	}
@@ -1392,12 +1380,6 @@ func (l *Ledger) copyOf() *Ledger {
 	c.usedByLog = slices.Clip(l.usedByLog) // both append: neither writes into the other's
 	c.unheld, c.unheldUse = l.cloneUnheld(), maps.Clone(l.unheldUse)
 	c.readBack402 = maps.Clone(l.readBack402)
-	if l.readBackAfter != nil {
-		c.readBackAfter = make(map[string][]int64, len(l.readBackAfter))
-		for ws, ats := range l.readBackAfter {
-			c.readBackAfter[ws] = slices.Clip(ats) // both append: neither writes into the other's
-		}
-	}
 	c.limitReadBack = maps.Clone(l.limitReadBack)
 	return &c
 }
@@ -1430,6 +1412,7 @@ func (l *Ledger) own(w *wsState) *wsState {
 	cw := *w
 	cw.owner = l.owner
 	l.stamp(&cw)
+	cw.after402 = w.after402.clone() // both insert into it in place
 	if w.burn != nil {
 		cw.burn = w.burn.clone()
 	}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -137,11 +138,11 @@ func (w *wsState) outFacts(p Period) OutFacts {
 		Last:         w.outLast,
 		RefusedAt:    w.out402At,
 		RechargedAt:  w.rechargedAt,
-		After:        w.after402,
 	}
 	if w.raisedIn(p) {
 		f.RaisedAt = w.settings.RaisedAt
 	}
+	f.After = w.after402.atLeast(max(f.RaisedAt, f.RechargedAt))
 	return f
 }
 
@@ -158,12 +159,12 @@ func (l *Ledger) facts(w *wsState) OutFacts {
 // takeSurplus takes n credits_exhausted 402s a ledger knows of that the
 // counters do not hold off those after the last credit (OutFacts.After):
 // they could be any of them. None left after it, the counters decide.
-func (w *wsState) takeSurplus(n int64) {
+func (w *wsState) takeSurplus(n int64, p Period) {
 	if n <= 0 {
 		return
 	}
-	w.after402 = max(0, w.after402-n)
-	if w.after402 == 0 && w.outLast == OutRefused {
+	w.after402.takeLatest(n)
+	if w.outLast == OutRefused && w.outFacts(p).After == 0 {
 		w.outLast, w.out402At = OutNoEntry, 0
 	}
 }
@@ -190,7 +191,7 @@ func (l *Ledger) judgeOut(w *wsState) bool {
 // period by a clock ahead ends nothing, as on a start and in check, where
 // before it kept every later 402 from counting after a recharge on the
 // watching ledger; hostile19).
-func (w *wsState) outEntryApplied(last OutEntry, at int64, p Period) {
+func (w *wsState) outEntryApplied(last OutEntry, at int64) {
 	latest := at
 	if last == OutRefused && w.outLast == OutRefused {
 		// 402s with no credit between: the latest dated decides
@@ -199,13 +200,14 @@ func (w *wsState) outEntryApplied(last OutEntry, at int64, p Period) {
 	}
 	w.outLast, w.out402At = last, latest
 	if last == OutCredited {
+		w.after402 = dated402s{} // every 402 known is before it in the stream
 		w.creditAdded()
-	} else if (!w.raisedIn(p) || at >= w.settings.RaisedAt) && at >= w.rechargedAt {
-		// this one's own date: a late 402 after a later one is not after
-		// the credit (counted by the later one's date, a late and a raw 402
-		// after a real one read OUT on the watching ledger, After 2 against
-		// a surplus of 1, and ok on a start and in check; hostile18 A)
-		w.after402++ // not dated before the last credit (OutByRefusal's rule)
+	} else {
+		// counted after the last credit by its own date when judged
+		// (outFacts): a late 402 after a later one is not after the credit
+		// (hostile18 A), nor one dated before a raise whose settings entry
+		// came after it (hostile18 B)
+		w.after402.add(at, 1)
 	}
 }
 
@@ -224,15 +226,16 @@ func rechargeAt(e *Event) int64 { return min(e.TS, e.At()) }
 // (wsState.outLast, out402At, rechargedAt, after402) and its counter of
 // credits recharged then: what a recharge entry replaced.
 type outState struct {
-	last                            OutEntry
-	at, rechargedAt, after, counted int64
+	last                     OutEntry
+	at, rechargedAt, counted int64
+	after                    dated402s
 }
 
 // saveBeforeRecharge keeps the OUT state before a recharge entry applied
 // live (the first since the counters were read): wsState.preRecharge.
 func (w *wsState) saveBeforeRecharge() {
 	if w.preRecharge == nil {
-		w.preRecharge = &outState{last: w.outLast, at: w.out402At, rechargedAt: w.rechargedAt, after: w.after402, counted: w.recharged}
+		w.preRecharge = &outState{last: w.outLast, at: w.out402At, rechargedAt: w.rechargedAt, after: w.after402.clone(), counted: w.recharged}
 	}
 }
 
@@ -331,7 +334,7 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 		// last credit may be one of them: they are taken off (the counters
 		// are the truth), and with none left the counters judge alone, as
 		// at a start (OutFacts.After, Surplus).
-		w.takeSurplus(o.refused[RefusedCredits] - w.refused[RefusedCredits])
+		w.takeSurplus(o.refused[RefusedCredits]-w.refused[RefusedCredits], l.period)
 	}
 	if o != nil && w.recharged < o.recharged && w.rechargedUnreadable == "" && w.outLast == OutCredited {
 		// it applied a recharge entry the counters do not hold (a raw XADD,
@@ -355,7 +358,7 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 		w.rechargedAt = pre.rechargedAt
 		if pre.last == OutRefused {
 			w.out402At = max(w.out402At, pre.at)
-			w.after402 += pre.after
+			w.after402.merge(pre.after)
 		}
 	}
 	w.preRecharge = nil // the counters are read: what follows is against them
@@ -386,14 +389,14 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 		if w.refusalsReadable() {
 			// more than the counters rose by: some were written without
 			// their counter, and could be any of them (as above)
-			w.takeSurplus(n402 - max(0, w.refused[RefusedCredits]-before))
+			w.takeSurplus(n402-max(0, w.refused[RefusedCredits]-before), l.period)
 		}
 	case o == nil:
 	case w.recharged > o.recharged:
-		w.outEntryApplied(OutCredited, 0, l.period)
+		w.outEntryApplied(OutCredited, 0)
 	case w.refused[RefusedCredits] > o.refused[RefusedCredits] && !raised:
-		w.outEntryApplied(OutRefused, now.UnixMilli(), l.period)
-		w.after402 += w.refused[RefusedCredits] - o.refused[RefusedCredits] - 1 // every one the gap holds
+		w.outEntryApplied(OutRefused, now.UnixMilli())
+		w.after402.add(now.UnixMilli(), w.refused[RefusedCredits]-o.refused[RefusedCredits]-1) // every one the gap holds
 	}
 	if o != nil && w.refusalsReadable() {
 		// a project's budget_exceeded 402s applied and unapplied beyond what
@@ -419,7 +422,7 @@ func healRefusing(w *wsState, e *Event, period Period) {
 			return // it added no credit (as Backfill)
 		}
 		w.rechargedAt = max(w.rechargedAt, rechargeAt(e))
-		w.outEntryApplied(OutCredited, 0, period)
+		w.outEntryApplied(OutCredited, 0)
 	case e.Status >= 200 && e.Status < 300:
 		if p := w.projects[e.Project]; p != nil {
 			for code := range p.refusing {
@@ -441,7 +444,90 @@ func healRefusing(w *wsState, e *Event, period Period) {
 			p.afterLimit402++
 		}
 		if e.Code == CodeCreditsExhausted {
-			w.outEntryApplied(OutRefused, at, period)
+			w.outEntryApplied(OutRefused, at)
 		}
 	}
+}
+
+// maxExact402s is how many dates of 402s after the last credit a workspace
+// keeps exactly (dated402s); the later-dated rest are counted with their
+// earliest and latest dates.
+const maxExact402s = 256
+
+// dated402s is the credits_exhausted 402s known after the last recharge
+// entry in the stream (applied live, or read back before any recharge
+// entry), by their trusted time (Event.At): which of them are after the last
+// credit is judged from it (outFacts: dated at or after the raise's stamp
+// and the newest recharge's date), so a raise or a recharge dated after a
+// 402 ends it wherever it stands in the stream (a late producer's 402, or a
+// raise stamped before a 402 written before its settings entry). Bounded:
+// the earliest maxExact402s dates are kept exactly, the rest as a count
+// and the span of their dates (a credit dated inside that span is taken to
+// end none of them).
+type dated402s struct {
+	ats              []int64 // ascending
+	more             int64   // dated in [moreMin, moreMax], each after every one of ats
+	moreMin, moreMax int64
+}
+
+// add records n 402s dated at.
+func (d *dated402s) add(at, n int64) {
+	for ; n > 0; n-- {
+		if d.more > 0 && at >= d.moreMin {
+			d.more += n
+			d.moreMax = max(d.moreMax, at)
+			return
+		}
+		if len(d.ats) >= maxExact402s {
+			last := d.ats[len(d.ats)-1]
+			if d.more == 0 {
+				d.moreMax = max(at, last)
+			}
+			if at >= last {
+				d.more, d.moreMin = d.more+n, at
+				return
+			}
+			d.ats = d.ats[:len(d.ats)-1] // the latest goes to the rest
+			d.more, d.moreMin = d.more+1, last
+		}
+		i, _ := slices.BinarySearch(d.ats, at)
+		d.ats = slices.Insert(d.ats, i, at)
+	}
+}
+
+// atLeast is how many of them are dated at or after x.
+func (d *dated402s) atLeast(x int64) int64 {
+	i, _ := slices.BinarySearch(d.ats, x)
+	n := int64(len(d.ats) - i)
+	if d.more > 0 && d.moreMax >= x {
+		n += d.more
+	}
+	return n
+}
+
+// takeLatest takes off the n latest dated: a surplus of 402s no counter
+// holds could be any of them, and taking the latest leaves, against any
+// credit's date, as many after it as are there whichever they were.
+func (d *dated402s) takeLatest(n int64) {
+	k := min(n, d.more)
+	d.more -= k
+	n -= k
+	d.ats = d.ats[:len(d.ats)-int(min(n, int64(len(d.ats))))]
+}
+
+// merge adds the 402s of o.
+func (d *dated402s) merge(o dated402s) {
+	for _, at := range o.ats {
+		d.add(at, 1)
+	}
+	if o.more > 0 {
+		d.add(o.moreMin, 1)
+		d.add(o.moreMax, o.more-1)
+	}
+}
+
+// clone is a copy sharing no array with d.
+func (d dated402s) clone() dated402s {
+	d.ats = slices.Clone(d.ats)
+	return d
 }

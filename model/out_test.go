@@ -274,6 +274,15 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 			r.write(Event{TS: at - ago.Milliseconds(), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, at)
 		}
 	}
+	// a stamped raise whose stamp was taken d before its settings entry
+	// was written (the operator's clock behind Redis's, or the race of the
+	// write)
+	settingsStampedAgo := func(s Settings, d time.Duration) step {
+		return func(r *outRedis, at int64) {
+			s.RaisedAt = at - d.Milliseconds()
+			r.write(settingsEntry(ws, s, at), at)
+		}
+	}
 	alloc := Settings{Allocation: 100}
 	limited := Settings{Allocation: 1000, UsageLimit: 50}
 	for _, tc := range []struct {
@@ -361,6 +370,17 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// recharge is undone under it on the watching ledger too (hostile18 C)
 		{"a raise, a 402, a recharge entry with no counter, a late 402", []step{charge(30), refused(CodeCreditsExhausted), settings(Settings{Allocation: 1000}, true), refused(CodeCreditsExhausted), uncountedRecharge(50), lateRefusal(5 * time.Second)}, LevelExhausted, true},
 		{"a 402, a recharge entry with no counter, a real 402 after it", []step{charge(30), settings(Settings{Allocation: 1000}, true), charge(500), refused(CodeCreditsExhausted), uncountedRecharge(50), refused(CodeCreditsExhausted)}, LevelExhausted, true},
+		// a raise stamped before a 402 written before the raise's settings
+		// entry: the 402 is after the raise by the trusted time; with a raw
+		// 402 after them, the watching ledger said ok, a start and check
+		// OUT (hostile18 B)
+		{"a 402, then a raise stamped before it", []step{charge(30), refused(CodeCreditsExhausted), settingsStampedAgo(Settings{Allocation: 1000}, 15*time.Second)}, LevelExhausted, true},
+		{"a 402, a raise stamped before it, a raw 402", []step{charge(30), refused(CodeCreditsExhausted), settingsStampedAgo(Settings{Allocation: 1000}, 15*time.Second), uncounted(CodeCreditsExhausted)}, LevelExhausted, true},
+		// a counted recharge, a counted 402, then a recharge entry no counter
+		// holds (hostile17 #1): ok on every path, though no reading can tell
+		// it from a raw recharge, the 402, then the counted one (the same
+		// entries, the same counters), where ok is right
+		{"a recharge, a 402, a recharge entry with no counter", []step{charge(30), recharge(50), refused(CodeCreditsExhausted), uncountedRecharge(50)}, LevelOK, false},
 		{"remaining ≤ 0 without a 402", []step{charge(100)}, LevelExhausted, false},
 		{"no 402, a recharge", []step{charge(30), recharge(50)}, LevelOK, false},
 	} {
@@ -410,8 +430,12 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 				judge(fmt.Sprintf("a ledger that applied %d steps, the rest unapplied at a re-read", k+1), l)
 			}
 			// a start: the counters, then the hour read back newest first
-			history := slices.Clone(r.entries)
-			slices.Reverse(history)
+			var history []Event // the hour a start and check read back, newest first
+			for _, e := range slices.Backward(r.entries) {
+				if ms, _, _ := ParseStreamID(e.ID); int64(ms) >= now.Add(-History).UnixMilli() {
+					history = append(history, e)
+				}
+			}
 			fresh := NewLedger(MonthlyUTC, now)
 			started := *final
 			started.HistoryLater = true // as a subscriber's start: the hour follows
@@ -489,5 +513,42 @@ func TestARaisedRefusalIsDecidedByAPageOfOthers(t *testing.T) {
 	l.Backfill(nil, time.UnixMilli(raise-1000))
 	if !l.RefusalDecided(ws) {
 		t.Fatal("not decided once the read is older than the raise")
+	}
+}
+
+// TestDated402s: the 402s after the last recharge entry, by date, against a
+// plain list: exact while they fit, and beyond maxExact402s exact for every
+// credit dated at or before the latest kept exactly (the rest are later).
+func TestDated402s(t *testing.T) {
+	var d dated402s
+	var all []int64
+	for i := range 3 * maxExact402s {
+		at := int64((i*7919)%1000 + i) // roughly ascending, as stream order dates them
+		d.add(at, 1)
+		all = append(all, at)
+	}
+	d.add(5, 3) // a gap's 402s, dated alike
+	all = append(all, 5, 5, 5)
+	d.takeLatest(10) // a surplus: the latest dated go
+	slices.Sort(all)
+	all = all[:len(all)-10]
+	if n := d.atLeast(0); n != int64(len(all)) {
+		t.Fatalf("%d kept, want %d", n, len(all))
+	}
+	for _, x := range []int64{0, 5, 6, 100, d.ats[len(d.ats)-1]} {
+		var want int64
+		for _, at := range all {
+			if at >= x {
+				want++
+			}
+		}
+		if got := d.atLeast(x); got != want {
+			t.Errorf("atLeast(%d) = %d, want %d", x, got, want)
+		}
+	}
+	c := d.clone()
+	c.add(0, 1)
+	if d.atLeast(0) == c.atLeast(0) {
+		t.Error("a clone shares its dates")
 	}
 }

@@ -143,6 +143,12 @@ func (w *wsState) outFacts(p Period) OutFacts {
 		f.RaisedAt = w.settings.RaisedAt
 	}
 	f.After = w.after402.atLeast(max(f.RaisedAt, f.RechargedAt))
+	if n := len(w.after402.ats); f.Last == OutRefused && n > 0 && w.after402.more == 0 {
+		// the latest dated of those left: an audit may have taken the
+		// latest off (takeSurplus), and a raise stamped before it came
+		// after (it read OUT on the watching ledger, ok on a start)
+		f.RefusedAt = w.after402.ats[n-1]
+	}
 	return f
 }
 

@@ -376,6 +376,10 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// OUT (hostile18 B)
 		{"a 402, then a raise stamped before it", []step{charge(30), refused(CodeCreditsExhausted), settingsStampedAgo(Settings{Allocation: 1000}, 15*time.Second)}, LevelExhausted, true},
 		{"a 402, a raise stamped before it, a raw 402", []step{charge(30), refused(CodeCreditsExhausted), settingsStampedAgo(Settings{Allocation: 1000}, 15*time.Second), uncounted(CodeCreditsExhausted)}, LevelExhausted, true},
+		// the raw one is the later dated: of the two, one is after the raise,
+		// and it could be the raw one
+		{"a 402, a raw 402, a raise stamped between them", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), settingsStampedAgo(Settings{Allocation: 1000}, 15*time.Second)}, LevelOK, false},
+		{"... and a real 402 after the raise", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), settingsStampedAgo(Settings{Allocation: 1000}, 15*time.Second), refused(CodeCreditsExhausted)}, LevelExhausted, true},
 		// a counted recharge, a counted 402, then a recharge entry no counter
 		// holds (hostile17 #1): ok on every path, though no reading can tell
 		// it from a raw recharge, the 402, then the counted one (the same
@@ -550,5 +554,39 @@ func TestDated402s(t *testing.T) {
 	c.add(0, 1)
 	if d.atLeast(0) == c.atLeast(0) {
 		t.Error("a clone shares its dates")
+	}
+}
+
+// TestASurplusAuditedBeforeARaise: the watching ledger's audit takes a raw
+// 402 off before a raise stamped between it and a real one comes: the one
+// left is the earlier dated, before the raise (as a start reads the two 402s
+// and the raise: one after it, a surplus of one), not OUT.
+func TestASurplusAuditedBeforeARaise(t *testing.T) {
+	const ws = "w"
+	r := newOutRedis()
+	start := ms(-time.Hour)
+	r.write(settingsEntry(ws, Settings{Allocation: 100}, start), start)
+	l := NewLedger(MonthlyUTC, t0)
+	l.Seed(r.read(), t0)
+	apply := func(e Event, at int64) {
+		e.TS = at
+		r.write(e, at)
+		l.Apply(&r.entries[len(r.entries)-1])
+	}
+	apply(Event{Workspace: ws, Endpoint: "/responses", Credits: 30, Status: 200}, ms(10*time.Second))
+	apply(Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, ms(20*time.Second))
+	raw := Event{TS: ms(30 * time.Second), ID: fmt.Sprintf("%d-0", ms(30*time.Second)), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}
+	r.entries, r.nextMs = append(r.entries, raw), ms(30*time.Second)+1
+	r.snap.StreamID = raw.ID
+	l.Apply(&raw)
+	audit := r.read()
+	audit.UnappliedKnown = true
+	l.Seed(audit, t0.Add(35*time.Second))
+	raised := Settings{Allocation: 1000, RaisedAt: ms(25 * time.Second)}
+	e := settingsEntry(ws, raised, ms(40*time.Second))
+	r.write(e, ms(40*time.Second))
+	l.Apply(&r.entries[len(r.entries)-1])
+	if s, _ := l.Summary(ws); s.Blocked || s.Level != LevelOK {
+		t.Errorf("%v (blocked %v), want ok", s.Level, s.Blocked)
 	}
 }

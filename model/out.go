@@ -333,6 +333,28 @@ func unappliedOf(at string, s *Snapshot) unappliedEntries {
 // gap shows, with no raise stamped in it, is taken as newer than every
 // credit.
 func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
+	if pre := w.preRecharge; o != nil && w.recharged < o.recharged && w.rechargedUnreadable == "" {
+		// it applied recharge entries the counters do not hold (a raw XADD,
+		// a repeated kind): they added no credit, so they end no OUT (as a
+		// start reads them back: countsRecharge).
+		switch {
+		case pre != nil && w.recharged <= pre.counted:
+			// none of those applied since the last read is held: their
+			// date is undone, and the 402s known before them are after the
+			// last credit again, with those after them (a late 402 after a
+			// raw recharge kept the raw one as credit here, ok, where a
+			// start and check said OUT; hostile18 C)
+			w.rechargedAt = pre.rechargedAt
+			w.after402.merge(pre.after)
+			if w.outLast != OutRefused {
+				w.outLast, w.out402At = pre.last, pre.at
+			} else if pre.last == OutRefused {
+				w.out402At = max(w.out402At, pre.at)
+			}
+		case w.outLast == OutCredited:
+			w.outLast, w.out402At = OutNoEntry, 0 // the counters judge
+		}
+	}
 	if o != nil && w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.refusalsReadable() {
 		// This ledger counted credits_exhausted 402s the counters do not
 		// hold: an entry whose status, code or workspace disagreed with its
@@ -341,31 +363,6 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 		// are the truth), and with none left the counters judge alone, as
 		// at a start (OutFacts.After, Surplus).
 		w.takeSurplus(o.refused[RefusedCredits]-w.refused[RefusedCredits], l.period)
-	}
-	if o != nil && w.recharged < o.recharged && w.rechargedUnreadable == "" && w.outLast == OutCredited {
-		// it applied a recharge entry the counters do not hold (a raw XADD,
-		// a repeated kind): it added no credit, so it ends no OUT (as a
-		// start reads it back: countsRecharge). Holding none of those
-		// applied since the last read, what was known before them stands
-		// (a 402 after a raise stays after it); else the counters judge.
-		if pre := w.preRecharge; pre != nil && w.recharged <= pre.counted {
-			w.outLast, w.out402At, w.rechargedAt, w.after402 = pre.last, pre.at, pre.rechargedAt, pre.after
-		} else {
-			w.outLast, w.out402At = OutNoEntry, 0
-		}
-	}
-	if pre := w.preRecharge; pre != nil && o != nil && w.recharged < o.recharged && w.rechargedUnreadable == "" &&
-		w.outLast == OutRefused && w.recharged <= pre.counted {
-		// a 402 followed the recharge entries the counters do not hold:
-		// their date is undone under it, and the 402s known before them
-		// are after the last credit again (a late 402 after a raw recharge
-		// kept the raw one as credit here, ok, where a start and check
-		// said OUT; hostile18 C)
-		w.rechargedAt = pre.rechargedAt
-		if pre.last == OutRefused {
-			w.out402At = max(w.out402At, pre.at)
-			w.after402.merge(pre.after)
-		}
 	}
 	w.preRecharge = nil // the counters are read: what follows is against them
 	raised := o != nil && w.raisedIn(l.period) && w.settings.RaisedAt > o.settings.RaisedAt

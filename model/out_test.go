@@ -380,6 +380,9 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// and it could be the raw one
 		{"a 402, a raw 402, a raise stamped between them", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), settingsStampedAgo(Settings{Allocation: 1000}, 15*time.Second)}, LevelOK, false},
 		{"... and a real 402 after the raise", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), settingsStampedAgo(Settings{Allocation: 1000}, 15*time.Second), refused(CodeCreditsExhausted)}, LevelExhausted, true},
+		// the raw recharge undone at the audit, the raw 402 before it is
+		// taken off too: the one left is before the raise
+		{"a 402, a raw 402, a raw recharge, a raise stamped between the 402s", []step{charge(30), refused(CodeCreditsExhausted), uncounted(CodeCreditsExhausted), uncountedRecharge(50), settingsStampedAgo(Settings{Allocation: 1000}, 25*time.Second)}, LevelOK, false},
 		// a counted recharge, a counted 402, then a recharge entry no counter
 		// holds (hostile17 #1): ok on every path, though no reading can tell
 		// it from a raw recharge, the 402, then the counted one (the same

@@ -227,8 +227,8 @@ type wsState struct {
 	// for the project's other refusals).
 	creditNewer bool
 	// raiseOnlyNewer: creditNewer was set by the allocation's raise alone,
-	// read back (raised_at against an entry's trusted time), with no credit
-	// ordered by the stream (a recharge entry, a credit applied live): a
+	// read back or applied (raised_at against an entry's trusted time), with
+	// no credit ordered by the stream (a recharge entry): a
 	// credits_exhausted 402 read back dated after the raise is after the
 	// credit still, though an entry newer in the stream, a 402 the API gave
 	// before the raise and a producer wrote late, was dated before it
@@ -735,6 +735,17 @@ func (w *wsState) creditAdded() {
 	}
 }
 
+// raiseAdded records the allocation's raise, a credit ordered by its stamp
+// alone (OutFacts.RaisedAt): a 402 read back later, older in the stream,
+// dated after it is after it still (wsState.raiseOnlyNewer), unless a
+// recharge entry is newer (before, a raise applied while a start read the
+// hour back ended every 402 read back after it, dated after it or not).
+func (w *wsState) raiseAdded() {
+	only := !w.creditNewer || w.raiseOnlyNewer
+	w.creditAdded()
+	w.raiseOnlyNewer = only
+}
+
 // limitRaised ends the project's budget_exceeded refusal: the usage limit
 // that gave it was raised or removed (LimitRaised), so its calls go through
 // again, as a success of the project would say. Recorded even when no 402 was
@@ -896,7 +907,7 @@ func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	}
 	w.settings, w.hasSettings = s, true
 	if raised {
-		w.creditAdded() // history read back later is older
+		w.raiseAdded() // history read back later is older in the stream
 	}
 	l.judgeOut(w) // by the raise's stamp against the newest 402's time
 	w.arm(l.defaults)

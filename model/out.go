@@ -367,7 +367,7 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 	w.preRecharge = nil // the counters are read: what follows is against them
 	raised := o != nil && w.raisedIn(l.period) && w.settings.RaisedAt > o.settings.RaisedAt
 	if raised {
-		w.creditAdded() // newer than any history read back
+		w.raiseAdded() // newer in the stream than any history read back
 	}
 	var limit402 map[string]int64 // the budget_exceeded 402s among them, by project
 	switch {

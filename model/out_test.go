@@ -593,3 +593,37 @@ func TestASurplusAuditedBeforeARaise(t *testing.T) {
 		t.Errorf("%v (blocked %v), want ok", s.Level, s.Blocked)
 	}
 }
+
+// TestALiveRaiseDuringTheReadBack: a start applies a raise live while it
+// reads the hour back, the raise stamped before a real 402 and a raw one
+// that it reads back: both 402s are after the raise by their dates, one of
+// them real whichever is not, OUT as the watching ledger and check judge
+// them (before, the live raise ended every 402 read back: ok).
+func TestALiveRaiseDuringTheReadBack(t *testing.T) {
+	const ws = "w"
+	r := newOutRedis()
+	start := ms(-time.Hour)
+	r.write(settingsEntry(ws, Settings{Allocation: 100}, start), start)
+	write := func(e Event, at int64) { e.TS = at; r.write(e, at) }
+	write(Event{Workspace: ws, Endpoint: "/responses", Credits: 30, Status: 200}, ms(10*time.Second))
+	write(Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, ms(20*time.Second))
+	raw := Event{TS: ms(30 * time.Second), ID: fmt.Sprintf("%d-0", ms(30*time.Second)), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}
+	r.entries, r.nextMs = append(r.entries, raw), ms(30*time.Second)+1
+	r.snap.StreamID = raw.ID
+	now := t0.Add(35 * time.Second)
+	snap := r.read()
+	snap.HistoryLater = true
+	l := NewLedger(MonthlyUTC, now)
+	l.Seed(snap, now)
+	history := slices.Clone(r.entries[1:])
+	slices.Reverse(history)
+	// the raise, stamped at 15 s, written live at 40 s, between two pages
+	r.write(settingsEntry(ws, Settings{Allocation: 1000, RaisedAt: ms(15 * time.Second)}, ms(40*time.Second)), ms(40*time.Second))
+	l.Backfill(history[:1], time.UnixMilli(ms(30*time.Second)))
+	l.Apply(&r.entries[len(r.entries)-1])
+	l.Backfill(history[1:], now.Add(-History))
+	l.EndHistory()
+	if s, _ := l.Summary(ws); !s.Blocked || s.Level != LevelExhausted {
+		t.Errorf("%v (blocked %v), want exhausted", s.Level, s.Blocked)
+	}
+}

@@ -157,7 +157,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			if !w.creditNewer || w.raiseOnlyNewer {
 				// newer in the stream than every recharge known: after the
 				// last credit unless dated before it (OutFacts.After)
-				w.after402.add(at, 1)
+				w.add402(at, 1)
 			}
 			if w.refusalsReadable() {
 				// the 402s read back beyond what the counters count were

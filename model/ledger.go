@@ -250,7 +250,7 @@ type wsState struct {
 	// after402 is the credits_exhausted 402s known newer in the stream
 	// than the last recharge entry, by date: those dated at or after the
 	// last credit are OutFacts.After.
-	after402 dated402s
+	after402 *dated402s // nil: none
 	// preRecharge is the OUT state before the first recharge entry applied
 	// since the counters were last read (nil: none): a re-read that finds
 	// the counters hold none of those recharges goes back to it (healOut),
@@ -1131,7 +1131,7 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, u *unappliedEntrie
 	if o == nil || !heal {
 		// Only the counters to go by: OUT after a credits_exhausted 402 this
 		// period when no credit was added this period (a Backfill orders them).
-		w.outLast, w.out402At, w.rechargedAt, w.after402 = OutNoEntry, 0, 0, dated402s{}
+		w.outLast, w.out402At, w.rechargedAt, w.after402 = OutNoEntry, 0, 0, nil
 	}
 	if heal {
 		l.healOut(w, o, u, now)

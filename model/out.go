@@ -143,11 +143,11 @@ func (w *wsState) outFacts(p Period) OutFacts {
 		f.RaisedAt = w.settings.RaisedAt
 	}
 	f.After = w.after402.atLeast(max(f.RaisedAt, f.RechargedAt))
-	if n := len(w.after402.ats); f.Last == OutRefused && n > 0 && w.after402.more == 0 {
+	if d := w.after402; f.Last == OutRefused && d != nil && len(d.ats) > 0 && d.more == 0 {
 		// the latest dated of those left: an audit may have taken the
 		// latest off (takeSurplus), and a raise stamped before it came
 		// after (it read OUT on the watching ledger, ok on a start)
-		f.RefusedAt = w.after402.ats[n-1]
+		f.RefusedAt = d.ats[len(d.ats)-1]
 	}
 	return f
 }
@@ -206,14 +206,14 @@ func (w *wsState) outEntryApplied(last OutEntry, at int64) {
 	}
 	w.outLast, w.out402At = last, latest
 	if last == OutCredited {
-		w.after402 = dated402s{} // every 402 known is before it in the stream
+		w.after402 = nil // every 402 known is before it in the stream
 		w.creditAdded()
 	} else {
 		// counted after the last credit by its own date when judged
 		// (outFacts): a late 402 after a later one is not after the credit
 		// (hostile18 A), nor one dated before a raise whose settings entry
 		// came after it (hostile18 B)
-		w.after402.add(at, 1)
+		w.add402(at, 1)
 	}
 }
 
@@ -234,7 +234,7 @@ func rechargeAt(e *Event) int64 { return min(e.TS, e.At()) }
 type outState struct {
 	last                     OutEntry
 	at, rechargedAt, counted int64
-	after                    dated402s
+	after                    *dated402s
 }
 
 // saveBeforeRecharge keeps the OUT state before a recharge entry applied
@@ -345,7 +345,7 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 			// raw recharge kept the raw one as credit here, ok, where a
 			// start and check said OUT; hostile18 C)
 			w.rechargedAt = pre.rechargedAt
-			w.after402.merge(pre.after)
+			w.merge402(pre.after)
 			if w.outLast != OutRefused {
 				w.outLast, w.out402At = pre.last, pre.at
 			} else if pre.last == OutRefused {
@@ -399,7 +399,7 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 		w.outEntryApplied(OutCredited, 0)
 	case w.refused[RefusedCredits] > o.refused[RefusedCredits] && !raised:
 		w.outEntryApplied(OutRefused, now.UnixMilli())
-		w.after402.add(now.UnixMilli(), w.refused[RefusedCredits]-o.refused[RefusedCredits]-1) // every one the gap holds
+		w.add402(now.UnixMilli(), w.refused[RefusedCredits]-o.refused[RefusedCredits]-1) // every one the gap holds
 	}
 	if o != nil && w.refusalsReadable() {
 		// a project's budget_exceeded 402s applied and unapplied beyond what
@@ -473,8 +473,15 @@ type dated402s struct {
 	moreMin, moreMax int64
 }
 
-// add records n 402s dated at.
-func (d *dated402s) add(at, n int64) {
+// add402 records n 402s dated at in w.after402.
+func (w *wsState) add402(at, n int64) {
+	if n <= 0 {
+		return
+	}
+	if w.after402 == nil {
+		w.after402 = new(dated402s)
+	}
+	d := w.after402
 	for ; n > 0; n-- {
 		if d.more > 0 && at >= d.moreMin {
 			d.more += n
@@ -500,6 +507,9 @@ func (d *dated402s) add(at, n int64) {
 
 // atLeast is how many of them are dated at or after x.
 func (d *dated402s) atLeast(x int64) int64 {
+	if d == nil {
+		return 0
+	}
 	i, _ := slices.BinarySearch(d.ats, x)
 	n := int64(len(d.ats) - i)
 	if d.more > 0 && d.moreMax >= x {
@@ -512,25 +522,35 @@ func (d *dated402s) atLeast(x int64) int64 {
 // holds could be any of them, and taking the latest leaves, against any
 // credit's date, as many after it as are there whichever they were.
 func (d *dated402s) takeLatest(n int64) {
+	if d == nil {
+		return
+	}
 	k := min(n, d.more)
 	d.more -= k
 	n -= k
 	d.ats = d.ats[:len(d.ats)-int(min(n, int64(len(d.ats))))]
 }
 
-// merge adds the 402s of o.
-func (d *dated402s) merge(o dated402s) {
+// merge402 adds the 402s of o to w.after402.
+func (w *wsState) merge402(o *dated402s) {
+	if o == nil {
+		return
+	}
 	for _, at := range o.ats {
-		d.add(at, 1)
+		w.add402(at, 1)
 	}
 	if o.more > 0 {
-		d.add(o.moreMin, 1)
-		d.add(o.moreMax, o.more-1)
+		w.add402(o.moreMin, 1)
+		w.add402(o.moreMax, o.more-1)
 	}
 }
 
-// clone is a copy sharing no array with d.
-func (d dated402s) clone() dated402s {
-	d.ats = slices.Clone(d.ats)
-	return d
+// clone is a copy sharing nothing with d.
+func (d *dated402s) clone() *dated402s {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.ats = slices.Clone(d.ats)
+	return &c
 }

@@ -527,14 +527,15 @@ func TestARaisedRefusalIsDecidedByAPageOfOthers(t *testing.T) {
 // plain list: exact while they fit, and beyond maxExact402s exact for every
 // credit dated at or before the latest kept exactly (the rest are later).
 func TestDated402s(t *testing.T) {
-	var d dated402s
+	var w wsState
 	var all []int64
 	for i := range 3 * maxExact402s {
 		at := int64((i*7919)%1000 + i) // roughly ascending, as stream order dates them
-		d.add(at, 1)
+		w.add402(at, 1)
 		all = append(all, at)
 	}
-	d.add(5, 3) // a gap's 402s, dated alike
+	w.add402(5, 3) // a gap's 402s, dated alike
+	d := w.after402
 	all = append(all, 5, 5, 5)
 	d.takeLatest(10) // a surplus: the latest dated go
 	slices.Sort(all)
@@ -553,9 +554,9 @@ func TestDated402s(t *testing.T) {
 			t.Errorf("atLeast(%d) = %d, want %d", x, got, want)
 		}
 	}
-	c := d.clone()
-	c.add(0, 1)
-	if d.atLeast(0) == c.atLeast(0) {
+	c := wsState{after402: d.clone()}
+	c.add402(0, 1)
+	if d.atLeast(0) == c.after402.atLeast(0) {
 		t.Error("a clone shares its dates")
 	}
 }

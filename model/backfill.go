@@ -90,7 +90,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 	if w.raisedIn(l.period) && w.settings.RaisedAt > at {
 		// the allocation was raised after e (the settings hash says when):
 		// credits added, newer than e and all that follows
-		l.decideOut(w, OutCredited, 0)
+		l.decideOut(w, OutCredited)
 		if !w.creditNewer {
 			w.raiseOnlyNewer = true
 		}
@@ -113,7 +113,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 				l.rerank(w)
 			}
 		}
-		l.decideOut(w, OutCredited, 0)
+		l.decideOut(w, OutCredited)
 		w.creditNewer, w.raiseOnlyNewer = true, false
 	case e.Status >= 200 && e.Status < 300:
 		if p := w.projects[e.Project]; p != nil {
@@ -154,7 +154,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			}
 		}
 		if ClassOf(e.Code) == RefusedCredits {
-			if !w.creditNewer || w.raiseOnlyNewer {
+			if !w.creditNewer || w.raiseOnlyNewer || w.outLast == OutNoEntry {
 				// newer in the stream than every recharge known: after the
 				// last credit unless dated before it (OutFacts.After)
 				w.add402(at, 1)
@@ -169,20 +169,12 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 				l.readBack402[w.name]++
 			}
 		}
-		own := at // e's own date (the branch below may take a later one)
 		if e.Code == CodeCreditsExhausted && afterRaise {
-			// after the raise by time, whatever was read before it
-			if w.outLast == OutRefused {
-				at = max(at, w.out402At)
-			}
-			w.outLast, w.out402At = OutRefused, at
-			if l.judgeOut(w) {
-				l.rerank(w)
-			}
+			w.outLast = OutRefused // after the raise by time, whatever was read before it
 		} else if e.Code == CodeCreditsExhausted {
-			l.decideOut(w, OutRefused, at)
+			l.decideOut(w, OutRefused)
 		}
-		if e.Code == CodeCreditsExhausted && w.outLast == OutRefused && w.out402At == own {
+		if e.Code == CodeCreditsExhausted && w.outLast == OutRefused && w.after402.latest() == at {
 			if ms, _, ok := ParseStreamID(e.ID); ok && ms <= math.MaxInt64 {
 				w.readBack402IDMs = int64(ms) // the deciding 402's (RefusalDecided)
 			}
@@ -206,10 +198,13 @@ func limitRaisedAfter(w *wsState, p *projState, ts int64) bool {
 }
 
 // decideOut records an entry read back that decides OUT, unless a newer
-// one did (wsState.outEntryReadBack), and judges OUT again by it.
-func (l *Ledger) decideOut(w *wsState, last OutEntry, at int64) {
-	if w.outEntryReadBack(last, at) && l.judgeOut(w) {
-		l.rerank(w)
+// one did, and judges OUT again by it.
+func (l *Ledger) decideOut(w *wsState, last OutEntry) {
+	if w.outLast == OutNoEntry {
+		w.outLast = last
+		if l.judgeOut(w) {
+			l.rerank(w)
+		}
 	}
 }
 

@@ -195,9 +195,6 @@ type wsState struct {
 	// OUT rule's judgement (OutByRefusal) of what the fields below and the
 	// counters hold, made again whenever one changes (judgeOut).
 	blocked bool
-	// out402At is the trusted time of the newest credits_exhausted 402
-	// known when it is the newest entry that decides OUT (outLast).
-	out402At int64
 	// out is the OUT episode blocked last began (startOut): what its
 	// credits_exhausted alert is named after, and what its resolution
 	// compares with to say which credit was added.
@@ -236,7 +233,7 @@ type wsState struct {
 	// a start and in check, OUT on the watching dashboard).
 	raiseOnlyNewer bool
 	// readBack402IDMs is the stream id time (unix ms) of the
-	// credits_exhausted 402 read back whose date decides OUT (out402At):
+	// credits_exhausted 402 read back whose date decides OUT (RefusedAt):
 	// a recharge older in the stream can be dated after that 402 only if
 	// written less than MaxClockBehind before it (the 402 a late
 	// producer's), so check reads on no further (RefusalDecided). 0: none.
@@ -990,7 +987,7 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 			if samePeriod {
 				w.fired, w.blocked, w.creditNewer, w.out, w.prevOut = o.fired, o.blocked, o.creditNewer, o.out, o.prevOut
 				w.raiseOnlyNewer = o.raiseOnlyNewer
-				w.outLast, w.out402At, w.rechargedAt, w.after402 = o.outLast, o.out402At, o.rechargedAt, o.after402.clone()
+				w.outLast, w.rechargedAt, w.after402 = o.outLast, o.rechargedAt, o.after402.clone()
 				w.preRecharge = o.preRecharge // for healOut, which ends it
 				if heldUse[name] != "" {
 					// its lines were fired by an entry the counters were not
@@ -1131,7 +1128,7 @@ func (l *Ledger) settle(w, o *wsState, samePeriod, heal bool, u *unappliedEntrie
 	if o == nil || !heal {
 		// Only the counters to go by: OUT after a credits_exhausted 402 this
 		// period when no credit was added this period (a Backfill orders them).
-		w.outLast, w.out402At, w.rechargedAt, w.after402 = OutNoEntry, 0, 0, nil
+		w.outLast, w.rechargedAt, w.after402 = OutNoEntry, 0, nil
 	}
 	if heal {
 		l.healOut(w, o, u, now)

@@ -136,19 +136,13 @@ func (w *wsState) outFacts(p Period) OutFacts {
 		CountUnknown: w.refusedUnreadable != "" || strings.HasPrefix(w.unreadable, `counter "refused:`),
 		Credited:     w.recharged > 0 || w.rechargedUnreadable != "" || w.raisedIn(p),
 		Last:         w.outLast,
-		RefusedAt:    w.out402At,
+		RefusedAt:    w.after402.latest(),
 		RechargedAt:  w.rechargedAt,
 	}
 	if w.raisedIn(p) {
 		f.RaisedAt = w.settings.RaisedAt
 	}
 	f.After = w.after402.atLeast(max(f.RaisedAt, f.RechargedAt))
-	if d := w.after402; f.Last == OutRefused && d != nil && len(d.ats) > 0 && d.more == 0 {
-		// the latest dated of those left: an audit may have taken the
-		// latest off (takeSurplus), and a raise stamped before it came
-		// after (it read OUT on the watching ledger, ok on a start)
-		f.RefusedAt = d.ats[len(d.ats)-1]
-	}
 	return f
 }
 
@@ -171,7 +165,7 @@ func (w *wsState) takeSurplus(n int64, p Period) {
 	}
 	w.after402.takeLatest(n)
 	if w.outLast == OutRefused && w.outFacts(p).After == 0 {
-		w.outLast, w.out402At = OutNoEntry, 0
+		w.outLast = OutNoEntry
 	}
 }
 
@@ -192,27 +186,17 @@ func (l *Ledger) judgeOut(w *wsState) bool {
 
 // outEntryApplied records an entry that decides OUT, applied in stream
 // order (live, or among the entries a re-read found unapplied): newer than
-// everything known. at is a 402's trusted time (Event.At); p the ledger's
-// period, whose raise alone dates a credit (a raised_at stamped in the next
-// period by a clock ahead ends nothing, as on a start and in check, where
-// before it kept every later 402 from counting after a recharge on the
-// watching ledger; hostile19).
+// everything known. at is a 402's trusted time (Event.At), by which outFacts
+// judges it after the last credit or not (a late 402 after a later one is
+// not, hostile18 A; nor one dated before a raise whose settings entry came
+// after it, hostile18 B; a raise stamped in another period dates nothing,
+// hostile19).
 func (w *wsState) outEntryApplied(last OutEntry, at int64) {
-	latest := at
-	if last == OutRefused && w.outLast == OutRefused {
-		// 402s with no credit between: the latest dated decides
-		// (OutFacts.RefusedAt), not the newest in the stream
-		latest = max(at, w.out402At)
-	}
-	w.outLast, w.out402At = last, latest
+	w.outLast = last
 	if last == OutCredited {
 		w.after402 = nil // every 402 known is before it in the stream
 		w.creditAdded()
 	} else {
-		// counted after the last credit by its own date when judged
-		// (outFacts): a late 402 after a later one is not after the credit
-		// (hostile18 A), nor one dated before a raise whose settings entry
-		// came after it (hostile18 B)
 		w.add402(at, 1)
 	}
 }
@@ -229,19 +213,19 @@ func (w *wsState) outEntryApplied(last OutEntry, at int64) {
 func rechargeAt(e *Event) int64 { return min(e.TS, e.At()) }
 
 // outState is what the OUT rule knows of a workspace from its entries
-// (wsState.outLast, out402At, rechargedAt, after402) and its counter of
+// (wsState.outLast, rechargedAt, after402) and its counter of
 // credits recharged then: what a recharge entry replaced.
 type outState struct {
-	last                     OutEntry
-	at, rechargedAt, counted int64
-	after                    *dated402s
+	last                 OutEntry
+	rechargedAt, counted int64
+	after                *dated402s
 }
 
 // saveBeforeRecharge keeps the OUT state before a recharge entry applied
 // live (the first since the counters were read): wsState.preRecharge.
 func (w *wsState) saveBeforeRecharge() {
 	if w.preRecharge == nil {
-		w.preRecharge = &outState{last: w.outLast, at: w.out402At, rechargedAt: w.rechargedAt, after: w.after402.clone(), counted: w.recharged}
+		w.preRecharge = &outState{last: w.outLast, rechargedAt: w.rechargedAt, after: w.after402.clone(), counted: w.recharged}
 	}
 }
 
@@ -251,26 +235,6 @@ func (w *wsState) saveBeforeRecharge() {
 // as a 402 they do not hold refuses nothing (counts402).
 func (w *wsState) countsRecharge() bool {
 	return w.recharged > 0 || w.rechargedUnreadable != "" || w.unreadable != ""
-}
-
-// outEntryReadBack records an entry that decides OUT read back newest
-// first (Backfill): it decides only when nothing newer did. It reports
-// whether it decided.
-func (w *wsState) outEntryReadBack(last OutEntry, at int64) bool {
-	if last == OutRefused && w.outLast == OutRefused && !w.creditNewer {
-		// an older 402 with no credit read between it and the newest:
-		// the latest dated decides (OutFacts.RefusedAt), as Apply has it
-		if at <= w.out402At {
-			return false
-		}
-		w.out402At = at
-		return true
-	}
-	if w.outLast != OutNoEntry {
-		return false
-	}
-	w.outLast, w.out402At = last, at
-	return true
 }
 
 // unappliedEntries are what a re-read says of the stream entries up to its
@@ -347,12 +311,10 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 			w.rechargedAt = pre.rechargedAt
 			w.merge402(pre.after)
 			if w.outLast != OutRefused {
-				w.outLast, w.out402At = pre.last, pre.at
-			} else if pre.last == OutRefused {
-				w.out402At = max(w.out402At, pre.at)
+				w.outLast = pre.last
 			}
 		case w.outLast == OutCredited:
-			w.outLast, w.out402At = OutNoEntry, 0 // the counters judge
+			w.outLast = OutNoEntry // the counters judge
 		}
 	}
 	if o != nil && w.refused[RefusedCredits] < o.refused[RefusedCredits] && w.refusalsReadable() {
@@ -453,8 +415,7 @@ func healRefusing(w *wsState, e *Event, period Period) {
 }
 
 // maxExact402s is how many dates of 402s after the last credit a workspace
-// keeps exactly (dated402s); the later-dated rest are counted with their
-// earliest and latest dates.
+// keeps exactly (dated402s); the rest are counted with their latest date.
 const maxExact402s = 256
 
 // dated402s is the credits_exhausted 402s known after the last recharge
@@ -464,13 +425,11 @@ const maxExact402s = 256
 // and the newest recharge's date), so a raise or a recharge dated after a
 // 402 ends it wherever it stands in the stream (a late producer's 402, or a
 // raise stamped before a 402 written before its settings entry). Bounded:
-// the earliest maxExact402s dates are kept exactly, the rest as a count
-// and the span of their dates (a credit dated inside that span is taken to
-// end none of them).
+// the first maxExact402s dates are kept exactly, the rest as a count and
+// their latest date (a credit dated before it ends none of them).
 type dated402s struct {
-	ats              []int64 // ascending
-	more             int64   // dated in [moreMin, moreMax], each after every one of ats
-	moreMin, moreMax int64
+	ats           []int64 // ascending
+	more, moreMax int64
 }
 
 // add402 records n 402s dated at in w.after402.
@@ -482,26 +441,12 @@ func (w *wsState) add402(at, n int64) {
 		w.after402 = new(dated402s)
 	}
 	d := w.after402
-	for ; n > 0; n-- {
-		if d.more > 0 && at >= d.moreMin {
-			d.more += n
-			d.moreMax = max(d.moreMax, at)
-			return
-		}
-		if len(d.ats) >= maxExact402s {
-			last := d.ats[len(d.ats)-1]
-			if d.more == 0 {
-				d.moreMax = max(at, last)
-			}
-			if at >= last {
-				d.more, d.moreMin = d.more+n, at
-				return
-			}
-			d.ats = d.ats[:len(d.ats)-1] // the latest goes to the rest
-			d.more, d.moreMin = d.more+1, last
-		}
+	for ; n > 0 && len(d.ats) < maxExact402s; n-- {
 		i, _ := slices.BinarySearch(d.ats, at)
 		d.ats = slices.Insert(d.ats, i, at)
+	}
+	if n > 0 {
+		d.more, d.moreMax = d.more+n, max(d.moreMax, at)
 	}
 }
 
@@ -525,10 +470,13 @@ func (d *dated402s) takeLatest(n int64) {
 	if d == nil {
 		return
 	}
-	k := min(n, d.more)
-	d.more -= k
-	n -= k
-	d.ats = d.ats[:len(d.ats)-int(min(n, int64(len(d.ats))))]
+	if d.more > 0 && d.moreMax >= d.latest() {
+		k := min(n, d.more)
+		d.more, n = d.more-k, n-k
+	}
+	k := min(n, int64(len(d.ats)))
+	d.ats, n = d.ats[:len(d.ats)-int(k)], n-k
+	d.more -= min(n, d.more)
 }
 
 // merge402 adds the 402s of o to w.after402.
@@ -539,10 +487,19 @@ func (w *wsState) merge402(o *dated402s) {
 	for _, at := range o.ats {
 		w.add402(at, 1)
 	}
-	if o.more > 0 {
-		w.add402(o.moreMin, 1)
-		w.add402(o.moreMax, o.more-1)
+	w.add402(o.moreMax, o.more)
+}
+
+// latest is the latest date of them (0: none).
+func (d *dated402s) latest() int64 {
+	var l int64
+	if d != nil && d.more > 0 {
+		l = d.moreMax
 	}
+	if d != nil && len(d.ats) > 0 {
+		l = max(l, d.ats[len(d.ats)-1])
+	}
+	return l
 }
 
 // clone is a copy sharing nothing with d.

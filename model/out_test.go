@@ -525,25 +525,24 @@ func TestARaisedRefusalIsDecidedByAPageOfOthers(t *testing.T) {
 
 // TestDated402s: the 402s after the last recharge entry, by date, against a
 // plain list: exact while they fit, and beyond maxExact402s exact for every
-// credit dated at or before the latest kept exactly (the rest are later).
+// credit dated at or before the earliest of the rest.
 func TestDated402s(t *testing.T) {
 	var w wsState
-	var all []int64
+	w.add402(5, 3) // a gap's 402s, dated alike
+	all := []int64{5, 5, 5}
 	for i := range 3 * maxExact402s {
 		at := int64((i*7919)%1000 + i) // roughly ascending, as stream order dates them
 		w.add402(at, 1)
 		all = append(all, at)
 	}
-	w.add402(5, 3) // a gap's 402s, dated alike
 	d := w.after402
-	all = append(all, 5, 5, 5)
 	d.takeLatest(10) // a surplus: the latest dated go
 	slices.Sort(all)
 	all = all[:len(all)-10]
 	if n := d.atLeast(0); n != int64(len(all)) {
 		t.Fatalf("%d kept, want %d", n, len(all))
 	}
-	for _, x := range []int64{0, 5, 6, 100, d.ats[len(d.ats)-1]} {
+	for _, x := range []int64{0, 5, 6, 100} {
 		var want int64
 		for _, at := range all {
 			if at >= x {

@@ -80,7 +80,9 @@ type OutFacts struct {
 	// recharge entry known this period (0: none).
 	RechargedAt int64
 	// After is how many credits_exhausted 402s known (entries the counters
-	// may hold) are newer than the last credit known; Surplus how many of
+	// may hold) are newer than the last credit known: after the last
+	// recharge entry in the stream and dated at or after RaisedAt and
+	// RechargedAt (wsState.after402, judged when asked); Surplus how many of
 	// the 402 entries read back this period the counters do not hold (read
 	// back minus counted: a raw XADD, a repeated status or code), which
 	// could be any of them. With a surplus, OUT by a 402 needs After >
@@ -416,7 +418,7 @@ func healRefusing(w *wsState, e *Event, period Period) {
 
 // maxExact402s is how many dates of 402s after the last credit a workspace
 // keeps exactly (dated402s); the rest are counted with their latest date.
-const maxExact402s = 256
+const maxExact402s = 32
 
 // dated402s is the credits_exhausted 402s known after the last recharge
 // entry in the stream (applied live, or read back before any recharge

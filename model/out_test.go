@@ -531,7 +531,7 @@ func TestDated402s(t *testing.T) {
 	w.add402(5, 3) // a gap's 402s, dated alike
 	all := []int64{5, 5, 5}
 	for i := range 3 * maxExact402s {
-		at := int64((i*7919)%1000 + i) // roughly ascending, as stream order dates them
+		at := int64(i*10 + (i*7919)%7) // roughly ascending, as stream order dates them
 		w.add402(at, 1)
 		all = append(all, at)
 	}

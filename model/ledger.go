@@ -733,10 +733,9 @@ func (w *wsState) creditAdded() {
 }
 
 // raiseAdded records the allocation's raise, a credit ordered by its stamp
-// alone (OutFacts.RaisedAt): a 402 read back later, older in the stream,
-// dated after it is after it still (wsState.raiseOnlyNewer), unless a
-// recharge entry is newer (before, a raise applied while a start read the
-// hour back ended every 402 read back after it, dated after it or not).
+// alone (OutFacts.RaisedAt): a 402 read back later dated after it is after
+// it still (raiseOnlyNewer) unless a recharge entry is newer (before, one
+// applied while a start read the hour back ended every 402 read back).
 func (w *wsState) raiseAdded() {
 	only := !w.creditNewer || w.raiseOnlyNewer
 	w.creditAdded()

@@ -311,7 +311,12 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 			// raw recharge kept the raw one as credit here, ok, where a
 			// start and check said OUT; hostile18 C)
 			w.rechargedAt = pre.rechargedAt
-			w.merge402(pre.after)
+			if a := pre.after; a != nil {
+				for _, at := range a.ats {
+					w.add402(at, 1)
+				}
+				w.add402(a.moreMax, a.more)
+			}
 			if w.outLast != OutRefused {
 				w.outLast = pre.last
 			}
@@ -416,9 +421,7 @@ func healRefusing(w *wsState, e *Event, period Period) {
 	}
 }
 
-// maxExact402s is how many dates of 402s after the last credit a workspace
-// keeps exactly (dated402s); the rest are counted with their latest date.
-const maxExact402s = 32
+const maxExact402s = 32 // dated402s keeps this many dates exactly
 
 // dated402s is the credits_exhausted 402s known after the last recharge
 // entry in the stream (applied live, or read back before any recharge
@@ -481,25 +484,13 @@ func (d *dated402s) takeLatest(n int64) {
 	d.more -= min(n, d.more)
 }
 
-// merge402 adds the 402s of o to w.after402.
-func (w *wsState) merge402(o *dated402s) {
-	if o == nil {
-		return
-	}
-	for _, at := range o.ats {
-		w.add402(at, 1)
-	}
-	w.add402(o.moreMax, o.more)
-}
-
 // latest is the latest date of them (0: none).
-func (d *dated402s) latest() int64 {
-	var l int64
-	if d != nil && d.more > 0 {
-		l = d.moreMax
-	}
+func (d *dated402s) latest() (l int64) {
 	if d != nil && len(d.ats) > 0 {
-		l = max(l, d.ats[len(d.ats)-1])
+		l = d.ats[len(d.ats)-1]
+	}
+	if d != nil && d.more > 0 {
+		l = max(l, d.moreMax)
 	}
 	return l
 }

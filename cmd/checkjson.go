@@ -340,6 +340,12 @@ func appendJSONInts(b []byte, ns []int) []byte {
 // appendJSONFloat writes a finite float64 as encoding/json does (ES6 number
 // formatting: exponent below 1e-6 and from 1e21, "e-7" not "e-07").
 func appendJSONFloat(b []byte, f float64) []byte {
+	if f == 0 && !math.Signbit(f) {
+		// strconv's shortest form of +0, without its work: every row's
+		// limit_percent without a usage limit, and the percent of each
+		// workspace with nothing used
+		return append(b, '0')
+	}
 	abs, format := math.Abs(f), byte('f')
 	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
@@ -358,10 +364,30 @@ const jsonHex = "0123456789abcdef"
 
 // appendJSONString writes s quoted as json.Marshal does (HTML characters
 // escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped).
+// jsonPlain holds the bytes appendJSONString writes as they are: ASCII from
+// space on but for '"', '\\', '<', '>' and '&' (encoding/json's HTML-safe
+// set).
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
+	// the plain bytes before the first one that is not (every name and
+	// word check writes is plain): one lookup a byte, then copied at once
+	i := 0
+	for i < len(s) && jsonPlain[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++

@@ -439,7 +439,9 @@ func (l *Ledger) JudgeAll(visit func(j *Judged)) {
 // JudgeSnapshot share. j.Limited's array is reused.
 func (l *Ledger) judge(w *wsState, j *Judged) {
 	j.Summary = l.summary(w)
-	j.Verdict = l.verdict(w, j.Status)
+	// the summary's own (l.verdict of w and the same status): asked again,
+	// each workspace's projects were walked and judged once more
+	j.Verdict = j.Summary.Verdict
 	limited := j.Limited[:0]
 	l.eachLimited(w, func(p *projState, st Status) { limited = append(limited, p.summary(st)) })
 	j.limited, j.Limited = limited, nil

@@ -228,6 +228,22 @@ type outState struct {
 func (w *wsState) saveBeforeRecharge() {
 	if w.preRecharge == nil {
 		w.preRecharge = &outState{last: w.outLast, rechargedAt: w.rechargedAt, after: w.after402.clone(), counted: w.recharged}
+		return
+	}
+	if w.after402 != nil {
+		// the 402s since the last recharge entry this one ends: undone with
+		// it, they are after the last credit again (a copy: forks share pre)
+		p := *w.preRecharge
+		tmp := wsState{after402: p.after.clone()}
+		for _, at := range w.after402.ats {
+			tmp.add402(at, 1)
+		}
+		tmp.add402(w.after402.moreMax, w.after402.more)
+		p.after = tmp.after402
+		if w.outLast == OutRefused {
+			p.last = OutRefused
+		}
+		w.preRecharge = &p
 	}
 }
 
@@ -430,8 +446,16 @@ const maxExact402s = 32 // dated402s keeps this many dates exactly
 // and the newest recharge's date), so a raise or a recharge dated after a
 // 402 ends it wherever it stands in the stream (a late producer's 402, or a
 // raise stamped before a 402 written before its settings entry). Bounded:
-// the first maxExact402s dates are kept exactly, the rest as a count and
-// their latest date (a credit dated before it ends none of them).
+// the latest maxExact402s dates are kept exactly, the earlier ones as a
+// count and their latest date (moreMax, never after an exact date), so
+// atLeast is exact for every credit dated after moreMax, whatever order the
+// dates came in (the watching ledger meets them oldest first, a start's
+// read-back newest first: both keep the same latest dates). A credit dated
+// at or before moreMax ends none of the bucket (it leans to OUT: more than
+// maxExact402s 402s dated around a credit). takeLatest takes the exact
+// dates first; past them it takes from the bucket and moreMax may be later
+// than what is left in it (hostile21 C: a surplus of more than
+// maxExact402s raw 402s).
 type dated402s struct {
 	ats           []int64 // ascending
 	more, moreMax int64
@@ -446,12 +470,19 @@ func (w *wsState) add402(at, n int64) {
 		w.after402 = new(dated402s)
 	}
 	d := w.after402
-	for ; n > 0 && len(d.ats) < maxExact402s; n-- {
+	for ; n > 0; n-- {
+		if len(d.ats) == maxExact402s {
+			if at <= d.ats[0] {
+				// the earliest go to the bucket: its max stays at or
+				// before every exact date, whatever order they came in
+				d.more, d.moreMax = d.more+n, max(d.moreMax, at)
+				return
+			}
+			d.more, d.moreMax = d.more+1, max(d.moreMax, d.ats[0])
+			d.ats = slices.Delete(d.ats, 0, 1)
+		}
 		i, _ := slices.BinarySearch(d.ats, at)
 		d.ats = slices.Insert(d.ats, i, at)
-	}
-	if n > 0 {
-		d.more, d.moreMax = d.more+n, max(d.moreMax, at)
 	}
 }
 
@@ -475,11 +506,7 @@ func (d *dated402s) takeLatest(n int64) {
 	if d == nil {
 		return
 	}
-	if d.more > 0 && d.moreMax >= d.latest() {
-		k := min(n, d.more)
-		d.more, n = d.more-k, n-k
-	}
-	k := min(n, int64(len(d.ats)))
+	k := min(n, int64(len(d.ats))) // the latest: the bucket holds the earliest
 	d.ats, n = d.ats[:len(d.ats)-int(k)], n-k
 	d.more -= min(n, d.more)
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"slices"
 	"testing"
 	"time"
@@ -388,6 +389,16 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// it from a raw recharge, the 402, then the counted one (the same
 		// entries, the same counters), where ok is right
 		{"a recharge, a 402, a recharge entry with no counter", []step{charge(30), recharge(50), refused(CodeCreditsExhausted), uncountedRecharge(50)}, LevelOK, false},
+		// hostile21 A: 33 402s (a client retrying while refused), a stamped
+		// raise, one raw 402: the raw one is the only 402 after the raise
+		// (the watching ledger and its re-reads said OUT: their dated list
+		// kept the first 32 dates, the 33rd went to a bucket dated after the raise)
+		{"hostile21 A: 33 402s, a stamped raise, a raw 402", append(append([]step{charge(30)}, slices.Repeat([]step{refused(CodeCreditsExhausted)}, 33)...), settings(Settings{Allocation: 1000}, true), uncounted(CodeCreditsExhausted)), LevelOK, false},
+		// hostile21 B: neither raw recharge added credit and the 402 is
+		// after the raise's stamp (the watching ledger said ok: the second
+		// raw recharge dropped the 402 between them, and its audit's undo
+		// restored only what the first found)
+		{"hostile21 B: a raw recharge, a 402, a raise stamped before it, a raw recharge", []step{charge(30), uncountedRecharge(50), refused(CodeCreditsExhausted), settingsStampedAgo(Settings{Allocation: 1000}, 25*time.Second), uncountedRecharge(50)}, LevelExhausted, true},
 		{"remaining ≤ 0 without a 402", []step{charge(100)}, LevelExhausted, false},
 		{"no 402, a recharge", []step{charge(30), recharge(50)}, LevelOK, false},
 	} {
@@ -526,36 +537,67 @@ func TestARaisedRefusalIsDecidedByAPageOfOthers(t *testing.T) {
 // TestDated402s: the 402s after the last recharge entry, by date, against a
 // plain list: exact while they fit, and beyond maxExact402s exact for every
 // credit dated at or before the earliest of the rest.
+// TestDated402s: against a plain list of the same dates, added in any order
+// (the watching ledger oldest first, a start's read-back newest first, a
+// gap's 402s alike), with up to maxExact402s of the latest taken off (an
+// audit's surplus), atLeast is exact for every credit dated after the
+// bucket's latest date, and never below the list's count. hostile21 A: the
+// first maxExact402s dates were kept, so the two paths' buckets held
+// opposite ends, and a take left the bucket's latest date stale (595 of
+// 2,000 random lists wrong).
 func TestDated402s(t *testing.T) {
-	var w wsState
-	w.add402(5, 3) // a gap's 402s, dated alike
-	all := []int64{5, 5, 5}
-	for i := range 3 * maxExact402s {
-		at := int64(i*10 + (i*7919)%7) // roughly ascending, as stream order dates them
-		w.add402(at, 1)
-		all = append(all, at)
-	}
-	d := w.after402
-	d.takeLatest(10) // a surplus: the latest dated go
-	slices.Sort(all)
-	all = all[:len(all)-10]
-	if n := d.atLeast(0); n != int64(len(all)) {
-		t.Fatalf("%d kept, want %d", n, len(all))
-	}
-	for _, x := range []int64{0, 5, 6, 100} {
-		var want int64
-		for _, at := range all {
-			if at >= x {
-				want++
+	rng := rand.New(rand.NewSource(1))
+	for it := range 2000 {
+		var w wsState
+		var all []int64
+		n := 1 + rng.Intn(3*maxExact402s)
+		for i := range n {
+			all = append(all, int64(i*10+rng.Intn(15))) // roughly ascending, late ones among them
+		}
+		switch it % 3 {
+		case 1:
+			slices.Reverse(all)
+		case 2:
+			rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+		}
+		for i := 0; i < len(all); {
+			k := 1 + rng.Intn(3)*(it%2) // sometimes several dated alike
+			k = min(k, len(all)-i)
+			w.add402(all[i], int64(k))
+			for j := i + 1; j < i+k; j++ {
+				all[j] = all[i]
+			}
+			i += k
+		}
+		took := rng.Intn(min(n, maxExact402s) + 1)
+		w.after402.takeLatest(int64(took))
+		slices.Sort(all)
+		all = all[:len(all)-took]
+		d := w.after402
+		for x := int64(-5); x <= int64(n*10+20); x += 5 {
+			var want int64
+			for _, at := range all {
+				if at >= x {
+					want++
+				}
+			}
+			got := d.atLeast(x)
+			if got < want {
+				t.Fatalf("list %d: %d 402s, %d taken: atLeast(%d) = %d, want at least %d", it, n, took, x, got, want)
+			}
+			if (d.more == 0 || x > d.moreMax) && got != want {
+				t.Fatalf("list %d: %d 402s, %d taken: atLeast(%d) = %d, want %d (bucket %d up to %d)", it, n, took, x, got, want, d.more, d.moreMax)
 			}
 		}
-		if got := d.atLeast(x); got != want {
-			t.Errorf("atLeast(%d) = %d, want %d", x, got, want)
+		if len(all) > 0 && d.latest() != all[len(all)-1] {
+			t.Fatalf("list %d: latest %d, want %d", it, d.latest(), all[len(all)-1])
 		}
 	}
-	c := wsState{after402: d.clone()}
+	var w wsState
+	w.add402(5, 3)
+	c := wsState{after402: w.after402.clone()}
 	c.add402(0, 1)
-	if d.atLeast(0) == c.after402.atLeast(0) {
+	if w.after402.atLeast(0) == c.after402.atLeast(0) {
 		t.Error("a clone shares its dates")
 	}
 }

@@ -753,11 +753,15 @@ func (p *projState) limitRaised() {
 // limitRaisedSince reports whether a usage limit that refused project op of
 // workspace o was raised or removed by the settings w and p hold now: the
 // project's own, or the workspace's when the project's own did not refuse.
+// A raise is seen by the limits or by their stamps (ProjectBudget.RaisedAt,
+// Settings.LimitRaisedAt), as the allocation's is: a limit raised and set
+// back within the gap leaves the values alike and a newer stamp (hostile22
+// L1: only such a re-read held the 402 standing, every other path ended it).
 func limitRaisedSince(o *wsState, op *projState, w *wsState, p *projState) bool {
-	if p.budget.Unreadable == "" && LimitRaised(op.budget.Limit, p.budget.Limit) {
+	if p.budget.Unreadable == "" && (LimitRaised(op.budget.Limit, p.budget.Limit) || p.budget.RaisedAt > op.budget.RaisedAt) {
 		return true
 	}
-	return w.settings.Unreadable == "" && LimitRaised(o.settings.UsageLimit, w.settings.UsageLimit) &&
+	return w.settings.Unreadable == "" && (LimitRaised(o.settings.UsageLimit, w.settings.UsageLimit) || w.settings.LimitRaisedAt > o.settings.LimitRaisedAt) &&
 		!op.ownLimitRefuses(o.settings.UsageLimit, o.used)
 }
 

@@ -278,6 +278,13 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 	// a stamped raise whose stamp was taken d before its settings entry
 	// was written (the operator's clock behind Redis's, or the race of the
 	// write)
+	limitSetBack := func(n int64) step { // the hash as it stands, its limit set to n (the store keeps its stamps)
+		return func(r *outRedis, at int64) {
+			s := r.snap.Settings[ws]
+			s.UsageLimit = n
+			r.write(settingsEntry(ws, s, at), at)
+		}
+	}
 	settingsStampedAgo := func(s Settings, d time.Duration) step {
 		return func(r *outRedis, at int64) {
 			s.RaisedAt = at - d.Milliseconds()
@@ -393,6 +400,10 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// raise, one raw 402: the raw one is the only 402 after the raise
 		// (the watching ledger and its re-reads said OUT: their dated list
 		// kept the first 32 dates, the 33rd went to a bucket dated after the raise)
+		// hostile22 L1: the limit raised (stamped) after its 402, then set back
+		// to what it was: a re-read whose gap held both saw the same limit
+		// and held the 402 standing (critical); the stamp says it was raised
+		{"hostile22 L1: a limit's 402, the limit raised, then lowered back", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), limitRaised(Settings{Allocation: 1000, UsageLimit: 500}), limitSetBack(50)}, LevelWarn, false},
 		{"hostile21 A: 33 402s, a stamped raise, a raw 402", append(append([]step{charge(30)}, slices.Repeat([]step{refused(CodeCreditsExhausted)}, 33)...), settings(Settings{Allocation: 1000}, true), uncounted(CodeCreditsExhausted)), LevelOK, false},
 		// hostile21 B: neither raw recharge added credit and the 402 is
 		// after the raise's stamp (the watching ledger said ok: the second

@@ -570,8 +570,10 @@ func newCheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [WS...]",
 		Short: "Check credit usage once, monitoring-plugin style (exit 0 ok, 1 warn, 2 crit, 3 unknown)",
-		Long: `Read this period's counters once (O(workspaces); of the stream only its newest entries, for each row's last event, and, for a
-workspace both refused with credits_exhausted and recharged this period, the last hour back to the newer of the two) and
+		Long: `Read this period's counters once (O(workspaces); of the stream only its newest entries, for each row's last event,
+with --stale D up to D back (at most 200,000 entries), and the last hour back, until each is decided, for a workspace refused with
+credits_exhausted and given credit this period (a recharge or a raised allocation) or a project refused with
+budget_exceeded) and
 print per workspace the credits used, its cap, the percent used, the level, the
 number of 402 refusals and the age of its newest event. The level is the
 dashboard's: the percent is of the effective cap (the allocation plus this

@@ -5,16 +5,13 @@ import (
 	"time"
 )
 
-// TestForkedLedgersKeepTheirOwnDated402s (hostile21): a clone/fork of a ledger holding a workspace with dated 402s: applying
-// 402s, a recharge, an audit (takeSurplus) to one leaves the other's
-// after402 (and verdict facts) unchanged.
+// TestForkedLedgersKeepTheirOwnDated402s (hostile21): a clone or fork of a
+// ledger holding a workspace with dated 402s: applying 402s and an audit's
+// takeSurplus to one leaves the other's after402 (and its facts) unchanged.
 func TestForkedLedgersKeepTheirOwnDated402s(t *testing.T) {
 	const ws = "w"
 	r := newOutRedis()
-	start := ms(-time.Hour)
-	r.write(settingsEntry(ws, Settings{Allocation: 100}, start), start)
-	l := NewLedger(MonthlyUTC, t0)
-	l.Seed(r.read(), t0)
+	l := r.seeded(ws, 100)
 	apply := func(l *Ledger, e Event, at int64) {
 		e.TS = at
 		r.write(e, at)

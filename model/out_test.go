@@ -89,6 +89,28 @@ func newOutRedis() *outRedis {
 		Recharged: map[string]int64{}, Settings: map[string]Settings{}, Budgets: map[string]ProjectBudget{}}}
 }
 
+// writeRaw appends e to the stream alone (a raw XADD: no counter holds it),
+// its id at at or after the stream's last, and returns the entry.
+func (r *outRedis) writeRaw(e Event, at int64) *Event {
+	e.TS = at
+	at = max(at, r.nextMs)
+	r.nextMs = at + 1
+	e.ID = fmt.Sprintf("%d-0", at)
+	r.entries = append(r.entries, e)
+	r.snap.StreamID = e.ID
+	return &r.entries[len(r.entries)-1]
+}
+
+// seeded is a watching ledger started at t0 over workspace ws, its
+// allocation set an hour before.
+func (r *outRedis) seeded(ws string, allocation int64) *Ledger {
+	start := ms(-time.Hour)
+	r.write(settingsEntry(ws, Settings{Allocation: allocation}, start), start)
+	l := NewLedger(MonthlyUTC, t0)
+	l.Seed(r.read(), t0)
+	return l
+}
+
 // read is a copy of the counters and settings as they stand (a read).
 func (r *outRedis) read() *Snapshot {
 	s := r.snap
@@ -187,22 +209,12 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 	// an entry whose counter was never written (a raw XADD)
 	uncounted := func(code string) step {
 		return func(r *outRedis, at int64) {
-			e := Event{TS: at, Workspace: ws, Endpoint: "/responses", Status: 402, Code: code}
-			at = max(at, r.nextMs)
-			r.nextMs = at + 1
-			e.ID = fmt.Sprintf("%d-0", at)
-			r.entries = append(r.entries, e)
-			r.snap.StreamID = e.ID
+			r.writeRaw(Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: code}, at)
 		}
 	}
 	uncountedRecharge := func(credits int64) step {
 		return func(r *outRedis, at int64) {
-			e := Event{TS: at, Workspace: ws, Credits: credits, Kind: KindRecharge}
-			at = max(at, r.nextMs)
-			r.nextMs = at + 1
-			e.ID = fmt.Sprintf("%d-0", at)
-			r.entries = append(r.entries, e)
-			r.snap.StreamID = e.ID
+			r.writeRaw(Event{Workspace: ws, Credits: credits, Kind: KindRecharge}, at)
 		}
 	}
 	// behind the stream: counters or settings with no entry
@@ -620,10 +632,7 @@ func TestDated402s(t *testing.T) {
 func TestASurplusAuditedBeforeARaise(t *testing.T) {
 	const ws = "w"
 	r := newOutRedis()
-	start := ms(-time.Hour)
-	r.write(settingsEntry(ws, Settings{Allocation: 100}, start), start)
-	l := NewLedger(MonthlyUTC, t0)
-	l.Seed(r.read(), t0)
+	l := r.seeded(ws, 100)
 	apply := func(e Event, at int64) {
 		e.TS = at
 		r.write(e, at)
@@ -631,10 +640,7 @@ func TestASurplusAuditedBeforeARaise(t *testing.T) {
 	}
 	apply(Event{Workspace: ws, Endpoint: "/responses", Credits: 30, Status: 200}, ms(10*time.Second))
 	apply(Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, ms(20*time.Second))
-	raw := Event{TS: ms(30 * time.Second), ID: fmt.Sprintf("%d-0", ms(30*time.Second)), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}
-	r.entries, r.nextMs = append(r.entries, raw), ms(30*time.Second)+1
-	r.snap.StreamID = raw.ID
-	l.Apply(&raw)
+	l.Apply(r.writeRaw(Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, ms(30*time.Second)))
 	audit := r.read()
 	audit.UnappliedKnown = true
 	l.Seed(audit, t0.Add(35*time.Second))
@@ -660,9 +666,7 @@ func TestALiveRaiseDuringTheReadBack(t *testing.T) {
 	write := func(e Event, at int64) { e.TS = at; r.write(e, at) }
 	write(Event{Workspace: ws, Endpoint: "/responses", Credits: 30, Status: 200}, ms(10*time.Second))
 	write(Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, ms(20*time.Second))
-	raw := Event{TS: ms(30 * time.Second), ID: fmt.Sprintf("%d-0", ms(30*time.Second)), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}
-	r.entries, r.nextMs = append(r.entries, raw), ms(30*time.Second)+1
-	r.snap.StreamID = raw.ID
+	r.writeRaw(Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, ms(30*time.Second))
 	now := t0.Add(35 * time.Second)
 	snap := r.read()
 	snap.HistoryLater = true

@@ -143,7 +143,8 @@ func newer(a, b JobRecord) bool {
 // Reset forgets every job taken, and the calibration made of them: after Redis
 // went back in time (feed.SnapshotMsg.Rewound) the jobs it lost are neither
 // listed nor calibrated from, as on a fresh start; the history read back then
-// fills the log again (AddPast).
+// fills the log again (AddPast). A rollover's re-read resets it too
+// (feed.SnapshotMsg.Fresh): its hour, read back, is listed as a start lists it.
 func (l *JobLog) Reset() {
 	l.cal.mu.Lock()
 	l.cal.stats = nil

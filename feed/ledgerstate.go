@@ -13,28 +13,29 @@ type LedgerState struct {
 	DefaultAlerts []int
 	// Source is the last snapshot's Source ("" for the stream).
 	Source string
-	// rewound is the generation of the last re-read that went back in time
-	// (SnapshotMsg.Rewound): history read back for an older one may hold
-	// events the server lost.
-	rewound uint64
+	// fresh is the generation of the last re-read that started a fresh
+	// ledger (SnapshotMsg.Fresh): history read back for an older one may
+	// hold events the server lost, or is folded again by the fresh ledger's
+	// own read-back.
+	fresh uint64
 }
 
 // Apply folds one message into the ledger and reports whether the ledger changed.
 func (s *LedgerState) Apply(m Msg) bool {
 	switch m := m.(type) {
 	case *SnapshotMsg:
-		if m.Rewound {
-			s.rewound = m.Gen
+		if m.Fresh() {
+			s.fresh = m.Gen
 		}
 		if m.Ledger != nil { // the hub's, seeded and read back already
 			s.Ledger, s.Gen, s.Source = m.Ledger, m.Gen, m.Source
 			return true
 		}
 		// After a re-read that went back in time nothing derived from events
-		// survives (ages, burn, OUT, the 402 log may hold lost events): start
-		// afresh, as a mavtop started now would; the history of this
-		// generation follows.
-		if s.Ledger == nil || m.Rewound || !sameRule(s.Ledger.Rule(), m.Rule) {
+		// survives (ages, burn, OUT, the 402 log may hold lost events), and
+		// a new period is judged from its own entries: start afresh, as a
+		// mavtop started now would; the history of this generation follows.
+		if s.Ledger == nil || m.Fresh() || !sameRule(s.Ledger.Rule(), m.Rule) {
 			alerts := s.DefaultAlerts
 			if alerts == nil {
 				alerts = m.DefaultAlerts
@@ -73,8 +74,9 @@ func (s *LedgerState) Apply(m Msg) bool {
 		return true
 	case *HistoryMsg:
 		// Whatever generation: past burn and 402s stay true across re-reads,
-		// but not across one that went back in time.
-		if s.Ledger == nil || m.Folded || m.Gen < s.rewound {
+		// but not across one that went back in time, and a fresh ledger reads
+		// its own.
+		if s.Ledger == nil || m.Folded || m.Gen < s.fresh {
 			return false
 		}
 		s.Ledger.Backfill(m.Events, m.From)

@@ -123,6 +123,10 @@ type SnapshotMsg struct {
 	// and the hour before it is read back (HistoryMsg of this Gen), the way a
 	// mavtop started now on the same Redis would show it.
 	Rewound bool
+	// NewPeriod is true when the re-read is of another billing period than
+	// the generation it replaces (a rollover, another period rule): the new
+	// period is judged from its own entries (Fresh).
+	NewPeriod bool
 	// Ledger, set by the hub for each viewer, is its own copy of the hub's
 	// ledger already seeded from Snap (copy on write: the workspace states are
 	// shared until one side changes them), so a viewer does not seed a ledger
@@ -132,6 +136,17 @@ type SnapshotMsg struct {
 	// copy is what Viewer.Next makes Ledger from, on the viewer's goroutine.
 	copy *ledgerCopy
 }
+
+// Fresh reports whether every viewer starts a fresh ledger from m.Snap and
+// the hour before it is read back for it (HistoryMsg of m.Gen), as at a
+// start: when the re-read went back in time (Rewound) or is of another
+// billing period (NewPeriod). A new period is then judged from its own
+// entries as a start reading them back judges them: before, a rollover's
+// re-read judged it by its counters alone (a recharge and a
+// credits_exhausted 402 after it, both in the stream before the re-read:
+// ok on the dashboard that watched, OUT on a start and in check;
+// hostile22 P). Fresh without Rewound loses nothing a start would show.
+func (m *SnapshotMsg) Fresh() bool { return m.Rewound || m.NewPeriod }
 
 // Note says in one line why the counters were re-read and what changed, for
 // the screen and the log ("Redis restarted: counters re-read, −2,927 credits");

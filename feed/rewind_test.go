@@ -22,15 +22,20 @@ type instance struct {
 	mu    sync.Mutex
 	snaps []SnapshotMsg
 	// fresh is the generation whose history the ledger waits for (the start,
-	// or the last re-read that went back in time); read the generations whose
-	// history is all folded.
+	// or the last re-read that started a fresh ledger: SnapshotMsg.Fresh);
+	// read the generations whose history is all folded.
 	fresh uint64
 	read  map[uint64]bool
+	// now is the instance's clock (SubscriberOptions.Now, time.Now when unset)
+	now func() time.Time
 }
 
 func startInstance(t *testing.T, srv *feedtest.Server, opt SubscriberOptions) *instance {
 	t.Helper()
-	in := &instance{t: t, hub: NewHub(), read: map[uint64]bool{}}
+	in := &instance{t: t, hub: NewHub(), read: map[uint64]bool{}, now: opt.Now}
+	if in.now == nil {
+		in.now = time.Now
+	}
 	if opt.Block == 0 {
 		opt.Block = 200 * time.Millisecond
 	}
@@ -54,7 +59,7 @@ func startInstance(t *testing.T, srv *feedtest.Server, opt SubscriberOptions) *i
 			switch m := m.(type) {
 			case *SnapshotMsg:
 				in.snaps = append(in.snaps, *m)
-				if m.Reason == ReasonStart || m.Rewound {
+				if m.Reason == ReasonStart || m.Fresh() {
 					in.fresh = m.Gen
 				}
 			case *HistoryMsg:
@@ -93,7 +98,7 @@ func (in *instance) settled(srv *feedtest.Server, what string) {
 		in.mu.Lock()
 		ok = ok && in.fresh != 0 && in.read[in.fresh]
 		in.mu.Unlock()
-		want := redisCounters(in.t, c, time.Now())
+		want := redisCounters(in.t, c, in.now())
 		if ok && got.equal(want) {
 			return
 		}

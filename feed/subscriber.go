@@ -827,12 +827,13 @@ func (s *Subscriber) begin(ctx context.Context, res *SnapshotResult, reason Reas
 		// (LedgerState), which must read the hour back as a start does, or it
 		// shows no age, no burn and no OUT ordered by a recharge
 		s.tally != nil && !sameRule(res.Rule, s.rule)
+	msg.NewPeriod = s.gen > 0 && res.Snap.Period.Key != s.period.Key
 	if msg.Rewound || restarted || reason == ReasonFailover {
 		// another server's removals are its re-read's, as its counters are
 		s.trimTaken(now, reason == ReasonTrim)
 	}
 	s.trimMu.Unlock()
-	if msg.Rewound {
+	if msg.Fresh() {
 		s.readBack = msg
 		// the fresh ledger judges nothing that depends on history until the
 		// hour is read back, as at a start: a burn folded newest first (its

@@ -115,8 +115,9 @@ type Model struct {
 	// jobs is the launches the stream recorded, for the estimator's recent
 	// jobs and calibration.
 	jobs *estimator.JobLog
-	// rewound is the generation of the last re-read that went back in time
-	// (feed.SnapshotMsg.Rewound): history of an older one may hold lost jobs.
+	// rewound is the generation of the last re-read that started a fresh
+	// ledger (feed.SnapshotMsg.Fresh): history of an older one may hold lost
+	// jobs, or the jobs this generation's read-back lists again.
 	rewound uint64
 	// unreadable is the counters and settings a re-read could not use that a
 	// notice names now, by what it is about (a settings field, a counter, a
@@ -392,9 +393,12 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 		case *feed.SnapshotMsg:
 			newPeriod := m.feed.Ledger != nil && m.feed.Ledger.Period().Key != fm.Snap.Period.Key
 			m.feed.Apply(fm)
-			if fm.Rewound {
-				// Redis went back in time: the jobs it lost go with it; the
-				// hour read back for this generation fills the log again
+			if fm.Fresh() {
+				// Redis went back in time (the jobs it lost go with it), or a
+				// new period begins whose hour is read back as at a start:
+				// the hour read back for this generation fills the log again,
+				// as it fills a mavtop started now (the jobs it lists again
+				// are not listed twice)
 				m.jobs.Reset()
 				m.rewound = fm.Gen
 			}

@@ -1,0 +1,106 @@
+package feed
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"mavtop/feed/feedtest"
+	"mavtop/model"
+)
+
+// TestARolloverShowsWhatAFreshStartShows: a billing period's first entries
+// written before the instance watching all along re-reads the new period's
+// counters (its clock still in the old period: the ledger skipped them as
+// another period's) decide the new period as a start reading them back
+// decides it. Before (hostile22 P) the rollover's re-read judged OUT by the
+// new counters alone: a recharge and a credits_exhausted 402 after it, both
+// held, read ok on the dashboard that watched (a credit the counters cannot
+// order) and OUT on a start and in check (which read the 402 after the
+// recharge), until the next 402; every ages, burn and 402-log figure of the
+// new period likewise came from the counters alone.
+func TestARolloverShowsWhatAFreshStartShows(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	next := futureMonth()
+	clock := newClock(next.Add(-2 * time.Minute)) // two minutes before a period ends
+	ids := new(ClockIDs)                          // stream ids on the same clock as the ts
+	allocateBy(t, c, StoreOptions{Now: clock.Now, IDs: ids}, map[string]int64{"acme": 1_000, "beta": 1_000})
+	pub := NewPublisher(c, PublisherOptions{Now: clock.Now, IDs: ids})
+	at := func(d time.Duration) int64 { return next.Add(d).UnixMilli() }
+	track := func(evs ...model.Event) {
+		t.Helper()
+		if err := pub.TrackBatch(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// the old period: acme spent and was refused (OUT there), beta spent
+	track(
+		model.Event{TS: at(-100 * time.Second), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 900, Status: 200},
+		model.Event{TS: at(-90 * time.Second), Workspace: "acme", Project: "web", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted, Req: "acme-old"},
+		model.Event{TS: at(-80 * time.Second), Workspace: "beta", Project: "web", Endpoint: "/responses", Credits: 100, Status: 200},
+	)
+	long := startInstance(t, srv, SubscriberOptions{Now: clock.Now, AuditEvery: 200 * time.Millisecond})
+	long.settled(srv, "the instance before the period ends")
+	if r := long.screen(clock.Now()).Rows["acme"]; !r.Out {
+		t.Fatalf("acme before the boundary: %+v, want OUT (its 402 came after its last credit)", r)
+	}
+	// The new period's first entries, read while the clock is still in the
+	// old one: acme recharged, then refused again (OUT: the 402 is after the
+	// credit); beta refused, then recharged (not OUT); gamma new.
+	track(
+		model.Event{TS: at(5 * time.Second), Workspace: "acme", Kind: model.KindRecharge, Credits: 500},
+		model.Event{TS: at(6 * time.Second), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 30, Status: 200},
+		model.Event{TS: at(7 * time.Second), Workspace: "acme", Project: "web", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted, Req: "acme-new"},
+		model.Event{TS: at(8 * time.Second), Workspace: "beta", Project: "web", Endpoint: "/responses", Status: 402, Code: model.CodeCreditsExhausted, Req: "beta-new"},
+		model.Event{TS: at(9 * time.Second), Workspace: "beta", Kind: model.KindRecharge, Credits: 200},
+		model.Event{TS: at(10 * time.Second), Workspace: "gamma", Project: "web", Endpoint: "/responses", Credits: 20, Status: 200},
+	)
+	long.waitApplied(srv)
+	clock.Set(next.Add(20 * time.Second)) // the new period has begun: the re-read comes
+	long.settled(srv, "the instance after the rollover")
+
+	fresh := startInstance(t, srv, SubscriberOptions{Now: clock.Now, AuditEvery: 200 * time.Millisecond})
+	fresh.settled(srv, "a fresh instance in the new period")
+	now := clock.Now()
+	got, want := long.screen(now), fresh.screen(now)
+	if got.String() != want.String() {
+		t.Fatalf("after the rollover the instance that watched all along shows\n%vwhere a fresh start shows\n%v", got, want)
+	}
+	// the numbers themselves, not only their agreement
+	if r := got.Rows["acme"]; !r.Out || r.Used != 30 || r.LastTS != at(7*time.Second) {
+		t.Errorf("acme in the new period: %+v, want OUT (a 402 after its recharge), 30 used, newest event at +7 s", r)
+	}
+	if r := got.Rows["beta"]; r.Out || r.Used != 0 {
+		t.Errorf("beta in the new period: %+v, want not OUT (recharged after its 402), 0 used", r)
+	}
+	if r := got.Rows["gamma"]; r.Used != 20 || r.LastTS != at(10*time.Second) {
+		t.Errorf("gamma in the new period: %+v, want 20 used, newest event at +10 s", r)
+	}
+	long.mu.Lock()
+	defer long.mu.Unlock()
+	var rollovers int
+	for _, s := range long.snaps {
+		if s.Reason == ReasonRollover {
+			rollovers++
+			if !s.Fresh() || s.Rewound {
+				t.Errorf("the rollover's re-read: fresh %v rewound %v, want a fresh ledger (the hour read back) and nothing lost", s.Fresh(), s.Rewound)
+			}
+		}
+	}
+	if rollovers != 1 {
+		t.Errorf("rollovers %d (snapshots %v), want 1", rollovers, reasons(long.snaps))
+	}
+}
+
+// waitApplied waits until the instance's hub has applied the stream's newest
+// entry.
+func (in *instance) waitApplied(srv *feedtest.Server) {
+	in.t.Helper()
+	msgs, err := srv.Client().XRevRangeN(context.Background(), Keys{}.Stream(), "+", "-", 1).Result()
+	if err != nil || len(msgs) == 0 {
+		in.t.Fatalf("stream tail: %v (%d entries)", err, len(msgs))
+	}
+	waitUntilFeed(in.t, "the instance to apply "+msgs[0].ID, func() bool { return in.hub.Applied(msgs[0].ID) })
+}

@@ -129,7 +129,8 @@ type wsRow struct {
 // judgedLedger seeds a ledger with the snapshot, as the dashboard's is, under
 // the default thresholds the dashboard is given. When the snapshot came from
 // the stream (stream true) the refusals the counters cannot order are ordered
-// by the history (orderRefusals), so OUT is the same verdict on every surface.
+// by the history (orderRefusalsOf, every workspace seeded), so OUT is the
+// same verdict on every surface.
 // The error is Redis's.
 func judgedLedger(ctx context.Context, c redis.UniversalClient, keys feed.Keys, res *feed.SnapshotResult, defaults []int, now time.Time, stream bool) (*model.Ledger, error) {
 	l := model.NewLedger(res.Rule, now).WithDefaultAlerts(defaults)
@@ -137,33 +138,12 @@ func judgedLedger(ctx context.Context, c redis.UniversalClient, keys feed.Keys, 
 	if !stream {
 		return l, nil
 	}
-	return l, orderRefusals(ctx, c, keys, res.Snap.StreamID, now, l, model.RefusalUndecided(res.Snap))
-}
-
-// orderRefusals decides the workspaces of l both refused with
-// credits_exhausted and given credit this period (undecided, from
-// model.RefusalUndecided: the counters cannot say which came last) from the
-// history the dashboard reads back at start (model.History, at most
-// feed.DefaultHistoryLimit entries), read newest first from streamID and only
-// until every one is decided; undecided is emptied. The error is Redis's.
-func orderRefusals(ctx context.Context, c redis.UniversalClient, keys feed.Keys, streamID string, now time.Time, l *model.Ledger, undecided map[string]int64) error {
+	undecided := model.RefusalUndecided(res.Snap)
 	if len(undecided) == 0 {
-		return nil
+		return l, nil
 	}
-	p := l.Period()
-	var waiting map[string]bool
-	return feed.ReadHistory(ctx, c, keys, streamID, now, model.History, feed.DefaultHistoryLimit,
-		func(evs []model.Event, from time.Time, _ int64, _ bool) bool {
-			l.Backfill(evs, from)
-			for i := range evs {
-				e := &evs[i]
-				if _, ok := undecided[e.Workspace]; ok && p.Contains(e.TS) {
-					waiting = decideRefusal(l, e.Workspace, undecided, waiting)
-				}
-			}
-			reaskWaiting(l, undecided, waiting)
-			return len(undecided) > 0
-		})
+	_, err := orderRefusalsOf(ctx, c, keys, res.Snap, now, l, undecided, nil, nil)
+	return l, err
 }
 
 // decideRefusal asks whether ws's refusal is decided (Ledger.RefusalDecided)
@@ -274,11 +254,16 @@ func historySeeds(s *model.Snapshot, undecided map[string]int64) (seeded map[str
 	return seeded, credits
 }
 
-// orderRefusalsOf is orderRefusals for a ledger l seeded with the workspaces
-// seeded only: the history read back (feed.ReadHistoryOf) decodes only
-// their entries, the recharges and the entries of the workspaces in credits
-// with an allocation raise stamped, newest first, until every undecided one
-// is decided. It returns the workspaces not seeded of credits that an entry
+// orderRefusalsOf decides the workspaces of l both refused with
+// credits_exhausted and given credit this period (undecided, from
+// model.RefusalUndecided: the counters cannot say which came last) from the
+// history the dashboard reads back at start (model.History, at most
+// feed.DefaultHistoryLimit entries), read newest first from s's id and only
+// until every one is decided; undecided is emptied as they are. l holds
+// the workspaces seeded only (nil: every workspace of s): the history read
+// back (feed.ReadHistoryOf) decodes only their entries, the recharges and
+// the entries of the workspaces in credits with an allocation raise
+// stamped. It returns the workspaces not seeded of credits that an entry
 // read may take out of OUT (a recharge, or an entry older than the
 // allocation's raise): their refusal state is the history's, not the
 // counters', so they must be seeded too. The error is Redis's.
@@ -286,18 +271,17 @@ func orderRefusalsOf(ctx context.Context, c redis.UniversalClient, keys feed.Key
 	var late map[string]int64
 	var waiting map[string]bool
 	p := l.Period()
-	want := func(ws string) bool {
-		if _, ok := seeded[ws]; ok {
-			return true
-		}
-		return credits[ws] && s.Settings[ws].RaisedAt > 0
+	isSeeded := func(ws string) bool {
+		_, ok := seeded[ws]
+		return ok || seeded == nil
 	}
+	want := func(ws string) bool { return isSeeded(ws) || credits[ws] && s.Settings[ws].RaisedAt > 0 }
 	err := feed.ReadHistoryOf(ctx, c, keys, s.StreamID, now, model.History, feed.DefaultHistoryLimit, want,
 		func(evs []model.Event, from time.Time, _ int64, _ bool) bool {
 			l.Backfill(evs, from)
 			for i := range evs {
 				e := &evs[i]
-				if _, ok := seeded[e.Workspace]; !ok {
+				if !isSeeded(e.Workspace) {
 					if credits[e.Workspace] && p.Contains(e.TS) && (e.Kind == model.KindRecharge || s.Settings[e.Workspace].RaisedAt > e.At()) {
 						if late == nil {
 							late = map[string]int64{}

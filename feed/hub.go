@@ -25,6 +25,12 @@ type LedgerMsg struct {
 	Resync bool
 	// Source is what the counters come from ("" for the stream), as in SnapshotMsg.
 	Source string
+	// Fresh is the generation of the last re-read that started the hub's
+	// ledger afresh (SnapshotMsg.Fresh; 0: none since the start): a viewer
+	// that fell behind may have missed that SnapshotMsg, and what it keeps
+	// of the stream beside the ledger (the dashboard's job log) starts
+	// afresh with it too.
+	Fresh uint64
 	// copy is what Viewer.Next makes Ledger from, on the viewer's goroutine.
 	copy *ledgerCopy
 }
@@ -373,7 +379,7 @@ func (h *Hub) copyFor(v *Viewer) *ledgerCopy {
 // ledgerMsg returns a LedgerMsg handing v the hub's present ledger (for a
 // JoinEvents viewer, only the generation).
 func (h *Hub) ledgerMsg(v *Viewer, resync bool) *LedgerMsg {
-	lm := &LedgerMsg{Gen: h.state.Gen, Resync: resync, Source: h.state.Source}
+	lm := &LedgerMsg{Gen: h.state.Gen, Resync: resync, Source: h.state.Source, Fresh: h.state.fresh}
 	if !v.noLedger && h.state.Ledger != nil {
 		lm.copy = h.copyFor(v)
 	}

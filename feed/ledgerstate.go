@@ -71,6 +71,7 @@ func (s *LedgerState) Apply(m Msg) bool {
 		return true
 	case *LedgerMsg:
 		s.Ledger, s.Gen, s.Source = m.Ledger, m.Gen, m.Source
+		s.fresh = max(s.fresh, m.Fresh)
 		return true
 	case *HistoryMsg:
 		// Whatever generation: past burn and 402s stay true across re-reads,

@@ -104,3 +104,53 @@ func (in *instance) waitApplied(srv *feedtest.Server) {
 	}
 	waitUntilFeed(in.t, "the instance to apply "+msgs[0].ID, func() bool { return in.hub.Applied(msgs[0].ID) })
 }
+
+// TestLateOldPeriodEntriesAfterTheRolloverCharge: entries of the old period
+// (their ts before the boundary: the producer's clock a little behind the
+// dashboard's, or a batch flushed late) read live after the rollover's
+// re-read count in the old period's counters and charge the burn, as a
+// fresh start reading them back charges it (Backfill: the burn is not per
+// period). Before, the watching ledger skipped them whole: acme's burn
+// 40/h there, 3,640/h on a fresh start, for the hour after (hostile23 #5).
+func TestLateOldPeriodEntriesAfterTheRolloverCharge(t *testing.T) {
+	srv := feedtest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	next := futureMonth()
+	clock := newClock(next.Add(-2 * time.Minute))
+	ids := new(ClockIDs)
+	allocateBy(t, c, StoreOptions{Now: clock.Now, IDs: ids}, map[string]int64{"acme": 100_000, "beta": 1_000})
+	pub := NewPublisher(c, PublisherOptions{Now: clock.Now, IDs: ids})
+	at := func(d time.Duration) int64 { return next.Add(d).UnixMilli() }
+	track := func(evs ...model.Event) {
+		t.Helper()
+		if err := pub.TrackBatch(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	track(
+		model.Event{TS: at(-100 * time.Second), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 900, Status: 200},
+		model.Event{TS: at(-80 * time.Second), Workspace: "beta", Project: "web", Endpoint: "/responses", Credits: 100, Status: 200},
+	)
+	long := startInstance(t, srv, SubscriberOptions{Now: clock.Now, AuditEvery: 200 * time.Millisecond})
+	long.settled(srv, "the instance before the period ends")
+	clock.Set(next.Add(20 * time.Second)) // the rollover's re-read comes
+	long.settled(srv, "the instance after the rollover")
+	// a producer whose clock is 25 s behind (or that flushes its batch
+	// late) writes its last old-period charges now
+	clock.Set(next.Add(21 * time.Second))
+	track(
+		model.Event{TS: at(-4 * time.Second), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 5_000, Status: 200},
+		model.Event{TS: at(-3 * time.Second), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 5_000, Status: 200},
+		model.Event{TS: at(5 * time.Second), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 10, Status: 200},
+	)
+	long.settled(srv, "the instance after the late entries")
+	clock.Set(next.Add(5 * time.Minute))
+	fresh := startInstance(t, srv, SubscriberOptions{Now: clock.Now, AuditEvery: 200 * time.Millisecond})
+	fresh.settled(srv, "a fresh instance in the new period")
+	now := clock.Now()
+	got, want := long.screen(now), fresh.screen(now)
+	if got.String() != want.String() {
+		t.Fatalf("late old-period entries after the rollover: the instance that watched shows\n%vwhere a fresh start shows\n%v", got, want)
+	}
+}

@@ -573,8 +573,9 @@ func (l *Ledger) ApplyBatch(evs []Event) {
 	}
 }
 
-// Apply counts one event. Events outside the ledger's period are skipped (they
-// belong to another period's counters); settings entries apply in any period.
+// Apply counts one event. Events outside the ledger's period count nothing
+// (they belong to another period's counters) but charge the burn
+// (chargeOtherPeriod); settings entries apply in any period.
 func (l *Ledger) Apply(e *Event) {
 	l.version++
 	if e.ID != "" {
@@ -586,6 +587,7 @@ func (l *Ledger) Apply(e *Event) {
 	}
 	if !l.period.Contains(e.TS) {
 		l.counts.OtherPeriod++
+		l.chargeOtherPeriod(e)
 		return
 	}
 	l.counts.Applied++
@@ -662,6 +664,34 @@ func (l *Ledger) Apply(e *Event) {
 		}
 	}
 	l.rerank(w)
+}
+
+// chargeOtherPeriod charges the burn with usage event e of another billing
+// period, as a start reading the hour back charges it (Backfill: the burn is
+// not per period): the old period's last charges read after the rollover
+// (a producer's clock behind, a batch flushed late), or the next period's
+// first read before it. Its counters are the other period's; only a
+// workspace this ledger shows keeps a burn of its own. Before, they were
+// skipped: the watching dashboard's burn and forecast differed from a fresh
+// start's for the hour after (hostile23 #5).
+func (l *Ledger) chargeOtherPeriod(e *Event) {
+	if e.Kind != KindUsage || e.Credits == 0 {
+		return
+	}
+	at := e.At()
+	if at < l.observedFrom {
+		l.observedFrom = at
+	}
+	l.all.charge(at, e.Credits)
+	w := l.ws[e.Workspace]
+	if w == nil {
+		return
+	}
+	w = l.own(w)
+	w.charge(at, e.Credits)
+	if p := w.projects[e.Project]; p != nil && p.limited() {
+		chargeRing(&p.burn, at, e.Credits)
+	}
 }
 
 // charge adds a charge to the workspace's burn history, making it at the first.

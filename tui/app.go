@@ -394,13 +394,7 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 			newPeriod := m.feed.Ledger != nil && m.feed.Ledger.Period().Key != fm.Snap.Period.Key
 			m.feed.Apply(fm)
 			if fm.Fresh() {
-				// Redis went back in time (the jobs it lost go with it), or a
-				// new period begins whose hour is read back as at a start:
-				// the hour read back for this generation fills the log again,
-				// as it fills a mavtop started now (the jobs it lists again
-				// are not listed twice)
-				m.jobs.Reset()
-				m.rewound = fm.Gen
+				m.freshJobs(fm.Gen)
 			}
 			for i := range fm.History { // newest first, from before the live entries
 				m.jobs.AddPast(&fm.History[i])
@@ -410,8 +404,7 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 			m.confirmRefusalsReRead(fm)
 			switch {
 			case newPeriod:
-				m.alerts.Reset()
-				m.alerts.AddNotice(model.LevelOK, "new billing period "+fm.Snap.Period.Key+": counters start afresh")
+				m.enterPeriod(fm.Snap.Period.Key)
 			case fm.Reason == feed.ReasonStart && fm.Source == feed.CounterLabel:
 				m.alerts.AddNotice(model.LevelOK, feed.CounterNote)
 			case m.opt.Lifecycle != nil && model.IsResyncReason(string(fm.Reason)):
@@ -447,7 +440,19 @@ func (m *Model) handleFeed(msgs []feed.Msg) tea.Cmd {
 				}
 			}
 		case *feed.LedgerMsg:
+			old := m.feed.Ledger
 			m.feed.Apply(fm)
+			// a viewer that fell behind is handed the ledger in place of the
+			// messages it missed: a re-read that started the hub's ledger
+			// afresh, or a new period, among them is said here (before, it
+			// listed the jobs of the rollover's read-back twice and never
+			// said the new period: hostile23 #4)
+			if fm.Fresh > m.rewound {
+				m.freshJobs(fm.Fresh)
+			}
+			if l := m.feed.Ledger; old != nil && l != nil && l.Period().Key != old.Period().Key {
+				m.enterPeriod(l.Period().Key)
+			}
 			if l := m.feed.Ledger; l != nil {
 				// a copy of the hub's, which applied every 402 held here:
 				// one of a workspace it no longer waits for was confirmed
@@ -511,6 +516,22 @@ func (m *Model) confirmRefusals(judge func(e *model.Event) (ok, done bool)) {
 		}
 	}
 	m.unconfirmed = left
+}
+
+// freshJobs empties the job log for generation gen, whose re-read started
+// the ledger afresh (feed.SnapshotMsg.Fresh): Redis went back in time (the
+// jobs it lost go with it), or a new period begins whose hour is read back
+// as at a start. The hour read back for gen fills the log again, as it fills
+// a mavtop started now; the jobs it lists again are not listed twice.
+func (m *Model) freshJobs(gen uint64) {
+	m.jobs.Reset()
+	m.rewound = gen
+}
+
+// enterPeriod clears the alerts pane for the billing period key and says so.
+func (m *Model) enterPeriod(key string) {
+	m.alerts.Reset()
+	m.alerts.AddNotice(model.LevelOK, "new billing period "+key+": counters start afresh")
 }
 
 // confirmRefusalsReRead judges the 402s held against a re-read of the

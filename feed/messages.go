@@ -127,6 +127,15 @@ type SnapshotMsg struct {
 	// the generation it replaces (a rollover, another period rule): the new
 	// period is judged from its own entries (Fresh).
 	NewPeriod bool
+	// Behind is true when the re-read's counters hold entries after the
+	// last one delivered that it could not read (more than maxCatchUp, or
+	// the read failed; model.Snapshot.UnappliedKnown false): a ledger cannot
+	// apply them in order, so it is started afresh and the hour read back
+	// (Fresh), as a start reads them. Before, such a re-read judged the OUT
+	// rule from the counters alone: a recharge and a credits_exhausted 402
+	// after it among 11,000 entries written before a resync read ok on the
+	// dashboard that watched, OUT on a start and in check (hostile23 #1).
+	Behind bool
 	// Ledger, set by the hub for each viewer, is its own copy of the hub's
 	// ledger already seeded from Snap (copy on write: the workspace states are
 	// shared until one side changes them), so a viewer does not seed a ledger
@@ -139,14 +148,15 @@ type SnapshotMsg struct {
 
 // Fresh reports whether every viewer starts a fresh ledger from m.Snap and
 // the hour before it is read back for it (HistoryMsg of m.Gen), as at a
-// start: when the re-read went back in time (Rewound) or is of another
-// billing period (NewPeriod). A new period is then judged from its own
+// start: when the re-read went back in time (Rewound), is of another
+// billing period (NewPeriod), or could not read the entries it is ahead by
+// (Behind). A new period is then judged from its own
 // entries as a start reading them back judges them: before, a rollover's
 // re-read judged it by its counters alone (a recharge and a
 // credits_exhausted 402 after it, both in the stream before the re-read:
 // ok on the dashboard that watched, OUT on a start and in check;
 // hostile22 P). Fresh without Rewound loses nothing a start would show.
-func (m *SnapshotMsg) Fresh() bool { return m.Rewound || m.NewPeriod }
+func (m *SnapshotMsg) Fresh() bool { return m.Rewound || m.NewPeriod || m.Behind }
 
 // Note says in one line why the counters were re-read and what changed, for
 // the screen and the log ("Redis restarted: counters re-read, −2,927 credits");

@@ -828,6 +828,7 @@ func (s *Subscriber) begin(ctx context.Context, res *SnapshotResult, reason Reas
 		// shows no age, no burn and no OUT ordered by a recharge
 		s.tally != nil && !sameRule(res.Rule, s.rule)
 	msg.NewPeriod = s.gen > 0 && res.Snap.Period.Key != s.period.Key
+	msg.Behind = s.gen > 0 && !res.Snap.UnappliedKnown && s.lastID != "" && res.Snap.StreamID != "" && compareIDs(res.Snap.StreamID, s.lastID) > 0
 	if msg.Rewound || restarted || reason == ReasonFailover {
 		// another server's removals are its re-read's, as its counters are
 		s.trimTaken(now, reason == ReasonTrim)

@@ -386,7 +386,7 @@ func (l *Ledger) workspaceAlerts(w *wsState, now time.Time, period string, dst [
 			r.n = AddCredits(r.n, n)
 			refusing, seen := p.refusing[code]
 			if code == CodeBudgetExceeded {
-				refusing = p.limitStands()
+				refusing = p.limitStands(w)
 			}
 			r.holds = r.holds || refusing
 			r.unknown = r.unknown || !seen

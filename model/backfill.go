@@ -78,9 +78,10 @@ func (l *Ledger) Backfill(evs []Event, from time.Time) {
 // the newest credits_exhausted 402, recharge or allocation raise known (a
 // settings entry in the stream does not carry the allocation it replaced:
 // the raise's time is the settings hash's raised_at, Settings.RaisedAt). A
-// success ends a project's other refusals only; a budget_exceeded also ends
-// at a raise (or removal) of the usage limit that gave it, newer than it by
-// the hash's stamps (limitRaisedAfter).
+// success ends a project's other refusals only; a budget_exceeded 402 read
+// back is kept with its date (projState.limit402), and a raise (or removal)
+// of the usage limit that gave it ends it when its stamp is newer
+// (limitRaisedStamp), as on the watching ledger.
 //
 // e is ordered against the hash's stamps by at, its trusted time (Event.At,
 // unix ms), not its ts: a 402 Redis took after a raise, from a producer whose
@@ -126,8 +127,10 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 		p := w.project(e.Project)
 		_, decided := p.refusing[e.Code]
 		if e.Code == CodeBudgetExceeded {
-			if !p.settled && (!decided || p.refusing[e.Code]) && !limitRaisedAfter(w, p, at) {
-				p.afterLimit402++ // newer than its last success or raise (limitStands)
+			if !p.settled && (!decided || p.refusing[e.Code]) {
+				// newer than its last success: after the limit's raise if
+				// dated at or after its stamp (limitStands, when judged)
+				add402(&p.limit402, at, 1)
 			}
 			if w.refusalsReadable() {
 				p.readBackLimit402++ // beyond the counters: could be any (limitSurplus)
@@ -141,9 +144,6 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 		case decided:
 		case e.Code == CodeCreditsExhausted:
 			decided = w.creditNewer && !afterRaise
-		case e.Code == CodeBudgetExceeded && limitRaisedAfter(w, p, at):
-			p.setRefusing(e.Code, false) // decided by the newer raise, as a success would
-			decided = true
 		default:
 			decided = p.settled
 		}
@@ -157,7 +157,7 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			if !w.creditNewer || w.raiseOnlyNewer || w.outLast == OutNoEntry {
 				// newer in the stream than every recharge known: after the
 				// last credit unless dated before it (OutFacts.After)
-				w.add402(at, 1)
+				add402(&w.after402, at, 1)
 			}
 			if w.refusalsReadable() {
 				// the 402s read back beyond what the counters count were
@@ -183,18 +183,6 @@ func (l *Ledger) backfillRefusing(w *wsState, e *Event, at int64) {
 			l.rerank(w)
 		}
 	}
-}
-
-// limitRaisedAfter reports whether a usage limit that may have given project
-// p a budget_exceeded 402 at ts (its trusted time, Event.At, unix ms) was
-// raised or removed after it, by the settings hash's stamps
-// (ProjectBudget.RaisedAt, Settings.LimitRaisedAt): the project's own, or its
-// workspace's unless the project's own limit refused it. The hash holds the workspace's limit after the raise only: a project
-// limit nearer than the raised one was nearer than the old one too, so the
-// answer is the live ledger's (SetSettings judges by the old limit); after a
-// removal, only a project limit reached by the counters is taken to refuse.
-func limitRaisedAfter(w *wsState, p *projState, ts int64) bool {
-	return p.budget.RaisedAt > ts || w.settings.LimitRaisedAt > ts && !p.ownLimitRefuses(w.settings.UsageLimit, w.used)
 }
 
 // decideOut records an entry read back that decides OUT, unless a newer

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -255,7 +256,11 @@ func (js *judgement) judgeRange(lo, hi int, visit func(i int, j *Judged)) {
 		if r, ok := js.refusing[name]; ok {
 			w.blocked = r.Blocked
 			for _, pn := range r.LimitRefused {
-				w.project(pn).setRefusing(CodeBudgetExceeded, true)
+				// held standing by the ledger that read the hour back: one
+				// 402 dated after any raise (limitStands)
+				p := w.project(pn)
+				p.setRefusing(CodeBudgetExceeded, true)
+				add402(&p.limit402, math.MaxInt64, 1)
 			}
 		}
 		js.l.judge(w, &j)
@@ -416,7 +421,7 @@ func (l *Ledger) RefusalState(ws string) (RefusalState, bool) {
 	}
 	r := RefusalState{Blocked: w.blocked}
 	for _, p := range w.projects {
-		if p.limitStands() {
+		if p.limitStands(w) {
 			r.LimitRefused = append(r.LimitRefused, p.name)
 		}
 	}
@@ -449,7 +454,30 @@ func (l *Ledger) RefusalAwaitsOlderIDs(ws string) bool {
 	if w == nil {
 		return false
 	}
-	return w.raiseOnlyNewer && w.outLast == OutCredited || l.awaitsOlderRecharge(w, l.facts(w))
+	if w.raiseOnlyNewer && w.outLast == OutCredited || l.awaitsOlderRecharge(w, l.facts(w)) {
+		return true
+	}
+	for _, p := range w.projects {
+		if l.limitAwaitsOlderIDs(w, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// limitAwaitsOlderIDs reports whether a budget_exceeded 402 of project p of
+// w not yet read back could be dated after its limit's last raise
+// (limitRaisedStamp) and hold it standing: a 402 read back since its last
+// success is dated before the stamp and the read has not passed the stamp
+// (an entry whose id is older than the stamp is dated before it: Event.At is
+// never after its id). A raise stamped before the hour read back keeps no
+// read going: no 402 of the hour is dated before it.
+func (l *Ledger) limitAwaitsOlderIDs(w *wsState, p *projState) bool {
+	if !p.refusing[CodeBudgetExceeded] || p.settled {
+		return false
+	}
+	at := limitRaisedStamp(w, p)
+	return at > 0 && l.readBackMs >= at && p.limit402.atLeast(at) < p.limit402.count()
 }
 
 // awaitsOlderRecharge reports whether a recharge not yet read back (older in
@@ -502,9 +530,16 @@ func (l *Ledger) RefusalDecided(ws string) bool {
 		if p.refused[CodeBudgetExceeded] <= 0 {
 			continue
 		}
-		if p.refusing[CodeBudgetExceeded] && w.refusalsReadable() && p.afterLimit402 > p.limitSurplus() {
+		if p.refusing[CodeBudgetExceeded] && w.refusalsReadable() && p.limitStands(w) {
 			// as OUT's: the surplus read back only grows as older entries
 			// are (projState.limitStands), so it stands once all are read
+			return false
+		}
+		if l.limitAwaitsOlderIDs(w, p) {
+			// a 402 read back dated before the limit's raise, but one older
+			// in the stream may be dated after it (a 402 after the raise,
+			// then one the API gave before it, written late): read on until
+			// the stream's ids are older than the raise's stamp
 			return false
 		}
 		if p.settled {

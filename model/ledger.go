@@ -281,17 +281,24 @@ type projState struct {
 	// also by any success of the workspace or a recharge: the account has
 	// credits again). Nil until the first 402.
 	refusing map[string]bool
-	// afterLimit402 is how many budget_exceeded 402s known (entries the
-	// counters may hold) are newer than the project's last success or raise
-	// of its limit; readBackLimit402 how many of them a start read back this
-	// period (Backfill, until EndHistory). Read back beyond what the refused
-	// hash counts, some were written without their counter (a raw XADD, a
-	// repeated field) and could be any of them: the 402 holds the limit
-	// reached only while more are after the success than that surplus
-	// (limitStands), as OUT's rule (OutFacts.After, Surplus).
-	afterLimit402, readBackLimit402 int64
-	fired                           uint8
-	nextAt                          int64
+	// limit402 is the budget_exceeded 402s known (entries the counters may
+	// hold) newer in the stream than the project's last success, by trusted
+	// time (Event.At, unix ms): applied live, by a re-read's unapplied
+	// entries, or read back. Those dated at or after the last raise of the
+	// limit that gave them (limitRaisedStamp: the hash's stamps) are after
+	// it (limitAfter), judged when asked, on every path alike: a raise
+	// ends the 402s dated before its stamp wherever its settings entry
+	// stands in the stream (hostile22 L2), as wsState.after402 for OUT.
+	limit402 *dated402s // nil: none
+	// readBackLimit402 is how many budget_exceeded 402s of the project a
+	// start read back this period (Backfill, until EndHistory). Read back
+	// beyond what the refused hash counts, some were written without their
+	// counter (a raw XADD, a repeated field) and could be any of them: the
+	// 402 holds the limit reached only while more are after the raise than
+	// that surplus (limitStands), as OUT's rule (OutFacts.After, Surplus).
+	readBackLimit402 int64
+	fired            uint8
+	nextAt           int64
 	// burn is the project's own burn history, kept only while it has a usage
 	// limit (limited): the limit's forecast, when the limit sets the
 	// workspace's verdict (Ledger.VerdictForecast). Nil: none kept.
@@ -732,7 +739,7 @@ func (l *Ledger) refuse(w *wsState, p *projState, e *Event, at int64) {
 	p.refused[e.Code] = AddCredits(p.refused[e.Code], 1) // a counter: saturated as credits are
 	p.setRefusing(e.Code, true)
 	if e.Code == CodeBudgetExceeded {
-		p.afterLimit402++ // newer than its last success (limitStands)
+		add402(&p.limit402, at, 1) // newer than its last success (limitStands)
 	}
 	class := ClassOf(e.Code)
 	w.refused[class] = AddCredits(w.refused[class], 1)
@@ -772,27 +779,32 @@ func (w *wsState) raiseAdded() {
 	w.raiseOnlyNewer = only
 }
 
-// limitRaised ends the project's budget_exceeded refusal: the usage limit
-// that gave it was raised or removed (LimitRaised), so its calls go through
-// again, as a success of the project would say. Recorded even when no 402 was
-// seen, so that one older than the raise read back later refuses nothing.
-func (p *projState) limitRaised() {
-	p.setRefusing(CodeBudgetExceeded, false)
+// limitRaisedStamp is when the usage limit that gave project p of workspace
+// w its budget_exceeded 402s was last raised or removed, by the settings
+// hash's stamps (unix ms; 0: never): the project's own (ProjectBudget.RaisedAt),
+// or the later of it and its workspace's (Settings.LimitRaisedAt) unless the
+// project's own limit refuses its calls (ownLimitRefuses: a raise of the
+// workspace's leaves those standing). A 402 dated before it (Event.At) is
+// ended by the raise, one dated at or after it is not, whatever the order
+// of the 402 and the raise's settings entry in the stream. A raise with no
+// newer stamp (a raw HSET, a producer's settings entry) dates nothing and
+// ends no 402, as an allocation raised with no raised_at ends no OUT
+// (OutFacts.RaisedAt); the next success of the project does. Every path
+// judges by the hash as it stands (the workspace's limit after the raise,
+// its counters now), when asked.
+func limitRaisedStamp(w *wsState, p *projState) int64 {
+	at := p.budget.RaisedAt
+	if !p.ownLimitRefuses(w.settings.UsageLimit, w.used) {
+		at = max(at, w.settings.LimitRaisedAt)
+	}
+	return at
 }
 
-// limitRaisedSince reports whether a usage limit that refused project op of
-// workspace o was raised or removed by the settings w and p hold now: the
-// project's own, or the workspace's when the project's own did not refuse.
-// A raise is seen by the limits or by their stamps (ProjectBudget.RaisedAt,
-// Settings.LimitRaisedAt), as the allocation's is: a limit raised and set
-// back within the gap leaves the values alike and a newer stamp (hostile22
-// L1: only such a re-read held the 402 standing, every other path ended it).
-func limitRaisedSince(o *wsState, op *projState, w *wsState, p *projState) bool {
-	if p.budget.Unreadable == "" && (LimitRaised(op.budget.Limit, p.budget.Limit) || p.budget.RaisedAt > op.budget.RaisedAt) {
-		return true
-	}
-	return w.settings.Unreadable == "" && (LimitRaised(o.settings.UsageLimit, w.settings.UsageLimit) || w.settings.LimitRaisedAt > o.settings.LimitRaisedAt) &&
-		!op.ownLimitRefuses(o.settings.UsageLimit, o.used)
+// limitAfter is how many budget_exceeded 402s of project p of workspace w
+// known after its last success are dated at or after its limit's last raise
+// (limitRaisedStamp): those the raise did not end.
+func (p *projState) limitAfter(w *wsState) int64 {
+	return p.limit402.atLeast(limitRaisedStamp(w, p))
 }
 
 // ownLimitRefuses reports whether the project's own usage limit, rather than
@@ -807,10 +819,12 @@ func (p *projState) ownLimitRefuses(wLimit, wUsed int64) bool {
 	return p.used >= pl || wLimit > 0 && pl-p.used < wLimit-wUsed
 }
 
-// setRefusing records whether the project is being refused with code now.
+// setRefusing records whether the project is being refused with code now:
+// for budget_exceeded, whether a 402 of it is known newer in the stream than
+// its last success (limitStands judges it against the limit's raise).
 func (p *projState) setRefusing(code string, on bool) {
 	if code == CodeBudgetExceeded && !on {
-		p.afterLimit402 = 0 // ended: none known is after it
+		p.limit402 = nil // ended: none known is after it
 	}
 	if p.refusing == nil {
 		p.refusing = make(map[string]bool, 1)
@@ -830,26 +844,30 @@ func (p *projState) limitSurplus() int64 {
 	return max(0, p.readBackLimit402-p.refused[CodeBudgetExceeded])
 }
 
-// limitStands reports whether p's budget_exceeded refusing stands: set, and
-// more budget_exceeded 402s after its last success than the surplus read
-// back, so one of them is one the counters hold.
-func (p *projState) limitStands() bool {
+// limitStands reports whether the budget_exceeded refusing of project p of
+// workspace w stands: more budget_exceeded 402s after its last success and
+// dated at or after its limit's last raise (limitAfter) than the surplus
+// read back, so one of them is one the counters hold. The one rule of every
+// path: the watching ledger, a re-read, a start and check (RefusalState).
+func (p *projState) limitStands(w *wsState) bool {
 	if !p.refusing[CodeBudgetExceeded] {
 		return false
 	}
-	s := p.limitSurplus()
-	return s <= 0 || p.afterLimit402 > s
+	return p.limitAfter(w) > p.limitSurplus()
 }
 
 // takeLimitSurplus takes n budget_exceeded 402s p knows of that the
-// counters do not hold off those after its last success (afterLimit402):
-// they could be any of them; none left, the 402 holds nothing.
+// counters do not hold off those after its last success (limit402), the
+// latest dated first: they could be any of them, and taking the latest
+// leaves, against any raise's stamp, as many after it as are there
+// whichever they were (dated402s.takeLatest). None left, the 402 holds
+// nothing.
 func (p *projState) takeLimitSurplus(n int64) {
 	if n <= 0 {
 		return
 	}
-	p.afterLimit402 = max(0, p.afterLimit402-n)
-	if p.afterLimit402 == 0 && p.refusing[CodeBudgetExceeded] {
+	p.limit402.takeLatest(n)
+	if p.limit402.count() == 0 && p.refusing[CodeBudgetExceeded] {
 		p.setRefusing(CodeBudgetExceeded, false)
 	}
 }
@@ -926,15 +944,13 @@ func (l *Ledger) SetSettings(ws string, s Settings, ts int64) {
 	// against a 402 and ends no OUT (OutByRefusal; before, this ledger
 	// took any higher allocation as credit added while a dashboard started
 	// afterwards and check kept the OUT, issue 11).
+	// The usage limit's raise is dated the same way, by limit_raised_at,
+	// when its projects' budget_exceeded 402s are judged (limitStands): it
+	// ends those dated before the stamp, wherever the entry stands in the
+	// stream (before, any raise by value ended every 402 this ledger knew,
+	// a 402 dated after the stamp and written before the entry too, where a
+	// start and check held it standing: hostile22 L2).
 	raised := s.Unreadable == "" && s.RaisedAt > w.settings.RaisedAt && s.raisedIn(l.period)
-	if s.Unreadable == "" && LimitRaised(w.settings.UsageLimit, s.UsageLimit) {
-		// the workspace's usage limit raised or removed: the 402s it gave end
-		for _, p := range w.projects {
-			if !p.ownLimitRefuses(w.settings.UsageLimit, w.used) {
-				p.limitRaised()
-			}
-		}
-	}
 	w.settings, w.hasSettings = s, true
 	if raised {
 		w.raiseAdded() // history read back later is older in the stream
@@ -959,9 +975,8 @@ func (l *Ledger) SetBudget(ws, project string, b ProjectBudget, ts int64) {
 	l.version++
 	w := l.workspace(ws)
 	p := w.project(project)
-	if b.Unreadable == "" && LimitRaised(p.budget.Limit, b.Limit) {
-		p.limitRaised() // its usage limit raised or removed: the 402s it gave end
-	}
+	// a raise of its usage limit ends the 402s dated before its stamp
+	// (raised_at) when they are judged (limitStands), as SetSettings's
 	// its credits are as unreadable as they were, with a limit or not: a
 	// settings entry reads no counter (the next re-read says)
 	b.UsageUnreadable = p.budget.UsageUnreadable
@@ -1085,10 +1100,9 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 					if len(op.refusing) > 0 {
 						p := w.project(pn)
 						p.refusing = maps.Clone(op.refusing) // o may be shared with a clone
-						p.afterLimit402, p.readBackLimit402 = op.afterLimit402, op.readBackLimit402
-						if p.refusing[CodeBudgetExceeded] && limitRaisedSince(o, op, w, p) {
-							p.limitRaised() // raised while the gap the re-read fills
-						}
+						// a raise of the limit in the gap the re-read fills is
+						// judged by the hash's stamps (limitStands)
+						p.limit402, p.readBackLimit402 = op.limit402.clone(), op.readBackLimit402
 						for code, on := range p.refusing {
 							if on && p.refused[code] <= 0 && w.refusalsReadable() {
 								// the counters hold no 402 of this project
@@ -1098,6 +1112,9 @@ func (l *Ledger) Seed(s *Snapshot, now time.Time) {
 								// took the 402 away — the counters are the
 								// truth (README, "Convergence")
 								p.refusing[code] = false
+								if code == CodeBudgetExceeded {
+									p.limit402 = nil
+								}
 							}
 						}
 					}
@@ -1487,6 +1504,7 @@ func (l *Ledger) own(w *wsState) *wsState {
 			if p.burn != nil {
 				cp.burn = p.burn.clone()
 			}
+			cp.limit402 = p.limit402.clone() // both insert into it in place
 			cw.projects[pn] = cp
 		}
 	}

@@ -199,7 +199,7 @@ func (w *wsState) outEntryApplied(last OutEntry, at int64) {
 		w.after402 = nil // every 402 known is before it in the stream
 		w.creditAdded()
 	} else {
-		w.add402(at, 1)
+		add402(&w.after402, at, 1)
 	}
 }
 
@@ -234,12 +234,8 @@ func (w *wsState) saveBeforeRecharge() {
 		// the 402s since the last recharge entry this one ends: undone with
 		// it, they are after the last credit again (a copy: forks share pre)
 		p := *w.preRecharge
-		tmp := wsState{after402: p.after.clone()}
-		for _, at := range w.after402.ats {
-			tmp.add402(at, 1)
-		}
-		tmp.add402(w.after402.moreMax, w.after402.more)
-		p.after = tmp.after402
+		p.after = p.after.clone()
+		merge402s(&p.after, w.after402)
 		if w.outLast == OutRefused {
 			p.last = OutRefused
 		}
@@ -299,9 +295,9 @@ func unappliedOf(at string, s *Snapshot) unappliedEntries {
 // w, o being the state it replaces (nil: new). The entries the ledger never
 // applied (u) are applied in stream order as Apply would: a recharge among
 // them is a dated credit, a credits_exhausted 402 the counters hold a 402
-// (and a budget_exceeded one holds its limit reached, unless the hash's
-// stamps say the limit was raised after it; a success ends its project's
-// other refusals: who is refused, as a start reads it back).
+// (and a budget_exceeded one is kept with its date, ended by a raise of its
+// limit stamped after it when judged, limitStands; a success ends its
+// project's other refusals: who is refused, as a start reads it back).
 // A credit the counters show beyond them — the recharged counter raised by
 // a raw HINCRBY, no entry — is undated and ends no OUT; an allocation raise
 // is dated by its stamp (OutFacts.RaisedAt), whoever wrote it. So the
@@ -327,12 +323,7 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 			// raw recharge kept the raw one as credit here, ok, where a
 			// start and check said OUT; hostile18 C)
 			w.rechargedAt = pre.rechargedAt
-			if a := pre.after; a != nil {
-				for _, at := range a.ats {
-					w.add402(at, 1)
-				}
-				w.add402(a.moreMax, a.more)
-			}
+			merge402s(&w.after402, pre.after)
 			if w.outLast != OutRefused {
 				w.outLast = pre.last
 			}
@@ -384,7 +375,7 @@ func (l *Ledger) healOut(w, o *wsState, u *unappliedEntries, now time.Time) {
 		w.outEntryApplied(OutCredited, 0)
 	case w.refused[RefusedCredits] > o.refused[RefusedCredits] && !raised:
 		w.outEntryApplied(OutRefused, now.UnixMilli())
-		w.add402(now.UnixMilli(), w.refused[RefusedCredits]-o.refused[RefusedCredits]-1) // every one the gap holds
+		add402(&w.after402, now.UnixMilli(), w.refused[RefusedCredits]-o.refused[RefusedCredits]-1) // every one the gap holds
 	}
 	if o != nil && w.refusalsReadable() {
 		// a project's budget_exceeded 402s applied and unapplied beyond what
@@ -424,12 +415,10 @@ func healRefusing(w *wsState, e *Event, period Period) {
 			return // it refuses nothing (as Backfill)
 		}
 		p, at := w.project(e.Project), e.At()
-		if e.Code == CodeBudgetExceeded && limitRaisedAfter(w, p, at) {
-			return // the limit that gave it was raised since (the hash's stamps)
-		}
 		p.setRefusing(e.Code, true)
 		if e.Code == CodeBudgetExceeded {
-			p.afterLimit402++
+			// judged against the limit's raise by its stamp (limitStands)
+			add402(&p.limit402, at, 1)
 		}
 		if e.Code == CodeCreditsExhausted {
 			w.outEntryApplied(OutRefused, at)
@@ -461,15 +450,16 @@ type dated402s struct {
 	more, moreMax int64
 }
 
-// add402 records n 402s dated at in w.after402.
-func (w *wsState) add402(at, n int64) {
+// add402 records n 402s dated at (unix ms, Event.At) in *dp, making the
+// list at the first (a nil list is none).
+func add402(dp **dated402s, at, n int64) {
 	if n <= 0 {
 		return
 	}
-	if w.after402 == nil {
-		w.after402 = new(dated402s)
+	if *dp == nil {
+		*dp = new(dated402s)
 	}
-	d := w.after402
+	d := *dp
 	for ; n > 0; n-- {
 		if len(d.ats) == maxExact402s {
 			if at <= d.ats[0] {
@@ -484,6 +474,26 @@ func (w *wsState) add402(at, n int64) {
 		i, _ := slices.BinarySearch(d.ats, at)
 		d.ats = slices.Insert(d.ats, i, at)
 	}
+}
+
+// merge402s records every 402 of src in *dp (add402 of each date; the
+// bucket's at its latest date, as src keeps it).
+func merge402s(dp **dated402s, src *dated402s) {
+	if src == nil {
+		return
+	}
+	for _, at := range src.ats {
+		add402(dp, at, 1)
+	}
+	add402(dp, src.moreMax, src.more)
+}
+
+// count is how many 402s d holds, whatever their dates.
+func (d *dated402s) count() int64 {
+	if d == nil {
+		return 0
+	}
+	return int64(len(d.ats)) + d.more
 }
 
 // atLeast is how many of them are dated at or after x.

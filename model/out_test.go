@@ -145,6 +145,14 @@ func (r *outRedis) write(e Event, idAt int64) {
 	case KindRecharge:
 		r.snap.Recharged[e.Workspace] += e.Credits
 	case KindSettings:
+		if e.Project != "" { // a project's budget
+			var b ProjectBudget
+			if err := json.Unmarshal([]byte(e.Msg), &b); err != nil {
+				panic(err)
+			}
+			r.snap.Budgets[ProjectKey(e.Workspace, e.Project)] = b
+			break
+		}
 		var s Settings
 		if err := json.Unmarshal([]byte(e.Msg), &s); err != nil {
 			panic(err)
@@ -303,6 +311,39 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 			r.write(settingsEntry(ws, s, at), at)
 		}
 	}
+	// a usage limit's raise whose stamp (limit_raised_at) was taken d before
+	// its settings entry was written (hostile22 L2: the race of the write)
+	limitRaisedAgo := func(s Settings, d time.Duration) step {
+		return func(r *outRedis, at int64) {
+			s.LimitRaisedAt = at - d.Milliseconds()
+			r.write(settingsEntry(ws, s, at), at)
+		}
+	}
+	// project pj's calls, and its budget as the settings store writes it
+	// (its raise stamped raised_at d before the entry; d < 0: unstamped)
+	const pj = "pj"
+	projCharge := func(credits int64) step {
+		return entry(Event{Workspace: ws, Project: pj, Endpoint: "/responses", Credits: credits, Status: 200})
+	}
+	projRefused := entry(Event{Workspace: ws, Project: pj, Endpoint: "/responses", Status: 402, Code: CodeBudgetExceeded})
+	budgetAgo := func(b ProjectBudget, d time.Duration) step {
+		return func(r *outRedis, at int64) {
+			if d >= 0 {
+				b.RaisedAt = at - d.Milliseconds()
+			}
+			js, err := json.Marshal(b)
+			if err != nil {
+				panic(err)
+			}
+			r.write(Event{TS: at, Workspace: ws, Project: pj, Kind: KindSettings, Msg: string(js)}, at)
+		}
+	}
+	// a budget_exceeded 402 the API gave d before it was written (a late producer)
+	limitRefusedLate := func(d time.Duration) step {
+		return func(r *outRedis, at int64) {
+			r.write(Event{TS: at - d.Milliseconds(), Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeBudgetExceeded}, at)
+		}
+	}
 	alloc := Settings{Allocation: 100}
 	limited := Settings{Allocation: 1000, UsageLimit: 50}
 	for _, tc := range []struct {
@@ -416,6 +457,33 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 		// to what it was: a re-read whose gap held both saw the same limit
 		// and held the 402 standing (critical); the stamp says it was raised
 		{"hostile22 L1: a limit's 402, the limit raised, then lowered back", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), limitRaised(Settings{Allocation: 1000, UsageLimit: 500}), limitSetBack(50)}, LevelWarn, false},
+		// hostile22 L2: a usage limit's raise stamped before a
+		// budget_exceeded 402 whose entry was written before the raise's
+		// settings entry: the 402 is after the raise by the stamp, on every
+		// path (the watching ledger ended it by stream position: warn/ok,
+		// where a start and check said critical)
+		{"hostile22 L2: a limit's 402, then a raise stamped before it", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), limitRaisedAgo(Settings{Allocation: 1000, UsageLimit: 500}, 15*time.Second)}, LevelCritical, false},
+		{"hostile22 L2: a project limit's 402, then a raise stamped before it", []step{budgetAgo(ProjectBudget{Limit: 50}, -1), projCharge(30), projRefused, budgetAgo(ProjectBudget{Limit: 500}, 15*time.Second)}, LevelCritical, false},
+		{"hostile22 L2: a project limit's 402, then a raise stamped after it", []step{budgetAgo(ProjectBudget{Limit: 50}, -1), projCharge(30), projRefused, budgetAgo(ProjectBudget{Limit: 500}, 0)}, LevelOK, false},
+		// of two 402s straddling the stamp the later stands
+		{"hostile22 L2: two limit 402s, a raise stamped between them", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), refused(CodeBudgetExceeded), limitRaisedAgo(Settings{Allocation: 1000, UsageLimit: 500}, 15*time.Second)}, LevelCritical, false},
+		// ... and with a raw one after them: two after the stamp, one of them real
+		{"hostile22 L2: two limit 402s, a raw one, a raise stamped between the real ones", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), refused(CodeBudgetExceeded), uncounted(CodeBudgetExceeded), limitRaisedAgo(Settings{Allocation: 1000, UsageLimit: 500}, 25*time.Second)}, LevelCritical, false},
+		// one after the stamp, and the surplus could be it
+		{"hostile22 L2: two limit 402s, a raw one, a raise stamped before the raw one", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), refused(CodeBudgetExceeded), uncounted(CodeBudgetExceeded), limitRaisedAgo(Settings{Allocation: 1000, UsageLimit: 500}, 15*time.Second)}, LevelOK, false},
+		{"a project limit's 402", []step{budgetAgo(ProjectBudget{Limit: 50}, -1), projCharge(30), projRefused}, LevelCritical, false},
+		// a real 402 after the stamp, then one the API gave before it written
+		// late: the real one stands (check reads past the late one, whose
+		// date is before the stamp, until the ids are older than the stamp)
+		{"hostile22 L2: a limit 402 after the stamp, a late one before it, then the raise", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), limitRefusedLate(20 * time.Second), limitRaisedAgo(Settings{Allocation: 1000, UsageLimit: 500}, 25*time.Second)}, LevelCritical, false},
+		// a raise with no newer stamp dates nothing: it ends no
+		// budget_exceeded 402, as an unstamped allocation raise ends no OUT
+		// (the watching ledger and its re-read ended it by value: ok, where a
+		// start and check said critical)
+		{"hostile22 L2: a limit's 402, then a raise by a settings entry with no limit_raised_at", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), settings(Settings{Allocation: 1000, UsageLimit: 500}, false)}, LevelCritical, false},
+		{"hostile22 L2: a limit's 402, then a raise in the hash alone, no stamp", []step{settings(limited, false), charge(30), refused(CodeBudgetExceeded), settingsBehind(Settings{Allocation: 1000, UsageLimit: 500})}, LevelCritical, false},
+		{"hostile22 L2: a project limit's 402, then an unstamped raise", []step{budgetAgo(ProjectBudget{Limit: 50}, -1), projCharge(30), projRefused, budgetAgo(ProjectBudget{Limit: 500}, -1)}, LevelCritical, false},
+		{"... and a success of the project ends it", []step{budgetAgo(ProjectBudget{Limit: 50}, -1), projCharge(30), projRefused, budgetAgo(ProjectBudget{Limit: 500}, -1), projCharge(1)}, LevelOK, false},
 		{"hostile21 A: 33 402s, a stamped raise, a raw 402", append(append([]step{charge(30)}, slices.Repeat([]step{refused(CodeCreditsExhausted)}, 33)...), settings(Settings{Allocation: 1000}, true), uncounted(CodeCreditsExhausted)), LevelOK, false},
 		// hostile21 B: neither raw recharge added credit and the 402 is
 		// after the raise's stamp (the watching ledger said ok: the second
@@ -442,8 +510,9 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 			judge := func(path string, l *Ledger) {
 				t.Helper()
 				s, _ := l.Summary(ws)
-				if s.Level != tc.want || s.Blocked != tc.blocked {
-					t.Errorf("%s: %v (blocked %v), want %v (blocked %v)", path, s.Level, s.Blocked, tc.want, tc.blocked)
+				v, _ := l.Verdict(ws) // the row's: a project's limit reached is critical
+				if v.Level != tc.want || s.Blocked != tc.blocked {
+					t.Errorf("%s: %v (blocked %v), want %v (blocked %v)", path, v.Level, s.Blocked, tc.want, tc.blocked)
 				}
 			}
 			// watching every entry, then the re-read of what was written behind it
@@ -506,8 +575,8 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 				refusing[ws] = rs
 			}
 			JudgeSnapshot(final, nil, refusing, func(j *Judged) {
-				if j.Name == ws && (j.Level != tc.want || j.Blocked != tc.blocked) {
-					t.Errorf("check: %v (blocked %v), want %v (blocked %v)", j.Level, j.Blocked, tc.want, tc.blocked)
+				if j.Name == ws && (j.Verdict.Level != tc.want || j.Blocked != tc.blocked) {
+					t.Errorf("check: %v (blocked %v), want %v (blocked %v)", j.Verdict.Level, j.Blocked, tc.want, tc.blocked)
 				}
 			})
 		})
@@ -586,7 +655,7 @@ func TestDated402s(t *testing.T) {
 		for i := 0; i < len(all); {
 			k := 1 + rng.Intn(3)*(it%2) // sometimes several dated alike
 			k = min(k, len(all)-i)
-			w.add402(all[i], int64(k))
+			add402(&w.after402, all[i], int64(k))
 			for j := i + 1; j < i+k; j++ {
 				all[j] = all[i]
 			}
@@ -617,9 +686,9 @@ func TestDated402s(t *testing.T) {
 		}
 	}
 	var w wsState
-	w.add402(5, 3)
+	add402(&w.after402, 5, 3)
 	c := wsState{after402: w.after402.clone()}
-	c.add402(0, 1)
+	add402(&c.after402, 0, 1)
 	if w.after402.atLeast(0) == c.after402.atLeast(0) {
 		t.Error("a clone shares its dates")
 	}

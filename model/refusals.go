@@ -270,16 +270,16 @@ func (l *Ledger) uncountedAfter(t *uncountedStep) {
 
 // limitHeld says which usage limits a budget_exceeded 402 of project p of
 // workspace w holds reached: the project's (project), the workspace's own
-// (workspace), or both. It holds while it stands — p.refusing: newer than
-// p's last success, its limit not raised or removed since (LimitRaised),
-// this period — and the refused hash counts it (the counters are the
+// (workspace), or both. It holds while it stands — limitStands: newer than
+// p's last success and dated at or after its limit's last raise or removal
+// (limitRaisedStamp), this period — and the refused hash counts it (the counters are the
 // truth: a 402 in the stream alone holds nothing). Which limit refused is
 // the 402 log's rule (refusedBy) on what the ledger holds now: the one of
 // the two that is set, the nearer of both, either when they are as near.
 // With neither known to mavtop the project's, or the workspace's for a
 // call made without a project (only its limit can refuse that).
 func (p *projState) limitHeld(w *wsState) (project, workspace bool) {
-	if p.refused[CodeBudgetExceeded] <= 0 || !p.limitStands() {
+	if p.refused[CodeBudgetExceeded] <= 0 || !p.limitStands(w) {
 		return false, false
 	}
 	switch refusedBy(w, p, RefusedBudget) {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -52,6 +53,63 @@ func TestForkedLedgersKeepTheirOwnDated402s(t *testing.T) {
 		apply(l, Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeCreditsExhausted}, ms(1500*time.Millisecond))
 		if snapshot(c) != cf {
 			t.Errorf("%s: copy's facts changed by the original", mk.name)
+		}
+	}
+}
+
+// TestForkedLedgersKeepTheirOwnLimit402s: the same for a project's dated
+// budget_exceeded 402s (projState.limit402, hostile22 L2): 402s applied and
+// a surplus taken on a clone or fork leave the original's list, and which
+// of them are after the limit's raise, unchanged, and the other way.
+func TestForkedLedgersKeepTheirOwnLimit402s(t *testing.T) {
+	const ws = "w"
+	r := newOutRedis()
+	start := ms(-time.Hour)
+	r.write(settingsEntry(ws, Settings{Allocation: 1000, UsageLimit: 50, LimitRaisedAt: ms(20 * time.Second)}, start), start)
+	l := NewLedger(MonthlyUTC, t0)
+	l.Seed(r.read(), t0)
+	apply := func(l *Ledger, e Event, at int64) {
+		e.TS = at
+		r.write(e, at)
+		x := r.entries[len(r.entries)-1]
+		l.Apply(&x)
+	}
+	refused := Event{Workspace: ws, Endpoint: "/responses", Status: 402, Code: CodeBudgetExceeded}
+	apply(l, Event{Workspace: ws, Endpoint: "/responses", Credits: 60, Status: 200}, ms(time.Second))
+	for i := range 40 { // > maxExact402s, straddling the raise's stamp
+		apply(l, refused, ms(time.Duration(2+i)*time.Second))
+	}
+	type facts struct {
+		count, after int64
+		stands       bool
+		ats          string
+	}
+	of := func(l *Ledger) facts {
+		w := l.ws[ws]
+		p := w.projects[""]
+		return facts{p.limit402.count(), p.limitAfter(w), p.limitStands(w), fmt.Sprint(p.limit402.ats, p.limit402.more, p.limit402.moreMax)}
+	}
+	for _, mk := range []struct {
+		name string
+		f    func(*Ledger) *Ledger
+	}{{"Fork", (*Ledger).Fork}, {"Clone", (*Ledger).Clone}} {
+		c := mk.f(l)
+		before := of(l)
+		if before.after == 0 || before.after == before.count || !before.stands {
+			t.Fatalf("fixture: %+v, want 402s on both sides of the stamp, standing", before)
+		}
+		w := c.own(c.ws[ws])
+		w.projects[""].takeLimitSurplus(10)
+		apply(c, refused, ms(0))
+		apply(c, refused, ms(100*time.Second))
+		if after := of(l); after != before {
+			t.Errorf("%s: original's limit 402s changed: %+v -> %+v", mk.name, before, after)
+		}
+		cf := of(c)
+		apply(l, refused, ms(1500*time.Millisecond))
+		apply(l, refused, ms(90*time.Second))
+		if of(c) != cf {
+			t.Errorf("%s: copy's limit 402s changed by the original: %+v -> %+v", mk.name, cf, of(c))
 		}
 	}
 }

@@ -405,8 +405,8 @@ func (s *Snapshot) Only(keep map[string]int64) *Snapshot {
 // RefusalState is what a ledger holds of a workspace's refusals, as
 // JudgeSnapshot takes it: OUT (Summary.Blocked: refused with
 // credits_exhausted, no credit added since) and the projects a
-// budget_exceeded 402 still refuses (newer than their last success, their
-// limit not raised since), by name.
+// budget_exceeded 402 still refuses (newer than their last success, dated at
+// or after their limit's last raise: projState.limitStands), by name.
 type RefusalState struct {
 	Blocked      bool
 	LimitRefused []string
@@ -434,8 +434,9 @@ func (l *Ledger) RefusalState(ws string) (RefusalState, bool) {
 // counters could not (RefusalUndecided): OUT, when it was refused with
 // credits_exhausted and given credit this period (or its 402 count cannot
 // be read), by a newer credits_exhausted 402, recharge or raise; and each
-// project refused with budget_exceeded this period by its newest 402, a
-// newer success or a raise of its limit. A credits_exhausted 402 decides
+// project refused with budget_exceeded this period by its newest 402 or a
+// newer success, once the read has passed its limit's raise stamp when a
+// 402 read back is dated before it (limitAwaitsOlderIDs). A credits_exhausted 402 decides
 // only once the whole hour is read (the reader's end): older ones beyond
 // what the counters count may outnumber those after the credit
 // (OutFacts.Surplus).

@@ -92,7 +92,7 @@ type Usage struct {
 	Refusing bool
 	// LimitRefusing is true while the API refuses the budget with a
 	// budget_exceeded 402 that still stands (newer than the refused
-	// project's last success, its limit not raised since, this period): the
+	// project's last success, dated at or after its limit's last raise, this period): the
 	// API's word that this budget's usage limit is reached, whatever the
 	// counters leave (Status.LimitHeld).
 	LimitRefusing bool

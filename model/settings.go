@@ -39,10 +39,12 @@ type Settings struct {
 	// carries the new allocation only, not the one it replaced).
 	RaisedAt int64 `json:"raised_at,omitempty"`
 	// LimitRaisedAt is when the usage limit was last raised or removed (unix
-	// ms; 0 never): a budget_exceeded 402 older than it no longer refuses
-	// (LimitRaised), as a credits_exhausted older than RaisedAt does not. The
-	// settings store stamps it, so a mavtop started after the raise orders it
-	// against the 402s it reads back.
+	// ms; 0 never): a budget_exceeded 402 dated before it (Event.At) no
+	// longer refuses, as a credits_exhausted older than RaisedAt does not;
+	// one dated at or after it does, wherever the raise's settings entry
+	// stands in the stream. The settings store stamps it (LimitRaised), so
+	// every path orders the raise against the 402s alike; a raise with no
+	// newer stamp dates nothing and ends no 402 (projState.limitStands).
 	LimitRaisedAt int64 `json:"limit_raised_at,omitempty"`
 	// Unreadable says why the value stored for the workspace could not be
 	// read (UnreadableSettings: it names the field, sanitised); "" when it
@@ -184,9 +186,11 @@ type ProjectBudget struct {
 }
 
 // LimitRaised reports whether a usage limit changed from old to now lets
-// through calls old refused: raised, or removed (0: none). A budget_exceeded
-// 402 by the old limit no longer refuses after it (README, "Forecasts": the
-// refusal rules), as credit added ends a credits_exhausted one.
+// through calls old refused: raised, or removed (0: none). The settings store
+// stamps such a change (Settings.LimitRaisedAt, ProjectBudget.RaisedAt), and
+// a budget_exceeded 402 by the old limit dated before the stamp no longer
+// refuses (README, "Forecasts": the refusal rules), as credit added ends a
+// credits_exhausted one.
 func LimitRaised(old, now int64) bool { return old > 0 && (now <= 0 || now > old) }
 
 // Judged reports whether the budget is judged by Assess: it has a usage

@@ -231,8 +231,9 @@ func TestAProjectHeldAtItsLimit(t *testing.T) {
 
 // TestAProjectRefusedAfterItsLimitWasRaised is the demo's hooli-ml for the
 // minute after its owner raised training's limit from 90,000 to 117,000 and
-// before training's next call: the raise ends the budget_exceeded it gave
-// (model.LimitRaised), so the row says neither "limit reached" nor crit and
+// before training's next call: the raise, stamped by the settings store
+// after the budget_exceeded it gave (raised_at, as the demo's UpdateProject
+// stamps it), ends it, so the row says neither "limit reached" nor crit and
 // the detail no refusal; training is at 76 % of its new limit, high. A 402
 // newer than the raise (the API refuses with 27,000 left by the counters:
 // a limit mavtop does not know) holds it reached again, and the detail says
@@ -251,7 +252,8 @@ func TestAProjectRefusedAfterItsLimitWasRaised(t *testing.T) {
 	if v, f, _ := l.VerdictForecast("hooli-ml", testNow); !v.LimitReached || !f.Reached {
 		t.Fatalf("fixture, at 90,000/90,000 refused: verdict %+v, forecast %+v", v, f)
 	}
-	l.SetBudget("hooli-ml", "training", model.ProjectBudget{Limit: 117_000}, testNow.Add(-time.Minute).UnixMilli())
+	raised := testNow.Add(-time.Minute).UnixMilli()
+	l.SetBudget("hooli-ml", "training", model.ProjectBudget{Limit: 117_000, RaisedAt: raised}, raised)
 	v, f, _ := l.VerdictForecast("hooli-ml", testNow)
 	if v.Project != "training" || v.Level != model.LevelHigh || v.LimitReached || f.Remaining != 27_000 || f.Reached || f.RunsOut {
 		t.Fatalf("raised: verdict %+v, forecast %+v; want training high, 27,000 left, not reached", v, f)

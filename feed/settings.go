@@ -157,10 +157,18 @@ func (s *SettingsStore) UpdateWorkspace(ctx context.Context, ws string, edit fun
 	var out model.Settings
 	err := s.update(ctx, ws, func(raw string, found bool) (string, model.Event, error) {
 		var cur model.Settings
+		broken := false
 		if found {
 			var err error
 			if cur, err = decodeSettings(raw); err != nil {
-				cur = model.Settings{} // overwrite a broken value
+				cur, broken = model.Settings{}, true // overwrite a broken value
+				// keeping the allocation's stamp if it can still be read:
+				// a repair that drops it revives an OUT its raise ended
+				var kept struct {
+					RaisedAt int64 `json:"raised_at"`
+				}
+				_ = json.Unmarshal([]byte(raw), &kept)
+				cur.RaisedAt = max(kept.RaisedAt, 0)
 			}
 		}
 		prev := cur
@@ -170,14 +178,23 @@ func (s *SettingsStore) UpdateWorkspace(ctx context.Context, ws string, edit fun
 		// a raise adds credits (it ends a credits_exhausted OUT): stamped in
 		// the hash, the truth a mavtop started later reads; setting one for
 		// the first time configures mavtop and adds none
-		cur.RaisedAt, cur.LimitRaisedAt = prev.RaisedAt, prev.LimitRaisedAt
+		cur.RaisedAt, cur.LimitRaisedAt, cur.LimitRaisedFrom = prev.RaisedAt, prev.LimitRaisedAt, prev.LimitRaisedFrom
 		if prev.Allocation > 0 && cur.Allocation > prev.Allocation {
 			cur.RaisedAt = time.Now().UnixMilli()
 		}
 		// a usage limit raised or removed ends the 402 budget_exceeded it
-		// gave (model.LimitRaised): stamped likewise
-		if model.LimitRaised(prev.UsageLimit, cur.UsageLimit) {
-			cur.LimitRaisedAt = time.Now().UnixMilli()
+		// gave (model.LimitRaised): stamped likewise, with the limit it
+		// replaced (which limit refused a 402 before it is judged with that)
+		switch {
+		case model.LimitRaised(prev.UsageLimit, cur.UsageLimit):
+			cur.LimitRaisedAt, cur.LimitRaisedFrom = time.Now().UnixMilli(), prev.UsageLimit
+		case broken:
+			// the limit a broken value held, and its stamp, are unknown: the
+			// repair dates a change of it, so a 402 given before it ends (a
+			// raise's stamp lost with the value revived the 402 it ended,
+			// check CRITICAL after the settings were repaired as they were:
+			// hostile24 E); one given after it refuses again
+			cur.LimitRaisedAt, cur.LimitRaisedFrom = time.Now().UnixMilli(), 0
 		}
 		if err := cur.Validate(); err != nil {
 			return "", model.Event{}, &InvalidError{What: "settings of " + ws, Err: err}
@@ -206,19 +223,23 @@ func (s *SettingsStore) UpdateProject(ctx context.Context, ws, project string, e
 	var out model.ProjectBudget
 	err := s.update(ctx, model.ProjectKey(ws, project), func(raw string, found bool) (string, model.Event, error) {
 		var cur model.ProjectBudget
+		broken := false
 		if found {
 			var err error
 			if cur, err = decodeBudget(raw); err != nil {
-				cur = model.ProjectBudget{}
+				cur, broken = model.ProjectBudget{}, true // overwrite a broken value
 			}
 		}
 		prev := cur
 		if err := edit(&cur); err != nil {
 			return "", model.Event{}, err
 		}
-		cur.RaisedAt = prev.RaisedAt // the store's stamp, as UpdateWorkspace's
-		if model.LimitRaised(prev.Limit, cur.Limit) {
-			cur.RaisedAt = time.Now().UnixMilli()
+		cur.RaisedAt, cur.RaisedFrom = prev.RaisedAt, prev.RaisedFrom // the store's stamp, as UpdateWorkspace's
+		switch {
+		case model.LimitRaised(prev.Limit, cur.Limit):
+			cur.RaisedAt, cur.RaisedFrom = time.Now().UnixMilli(), prev.Limit
+		case broken: // as UpdateWorkspace's: the repair dates a change of the limit
+			cur.RaisedAt, cur.RaisedFrom = time.Now().UnixMilli(), 0
 		}
 		if err := cur.Validate(); err != nil {
 			return "", model.Event{}, &InvalidError{What: "budget of " + ws + "/" + project, Err: err}

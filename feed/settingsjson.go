@@ -18,10 +18,10 @@ import (
 
 // settingsFields are model.Settings' JSON keys in declaration order (the order
 // json.Marshal writes them).
-var settingsFields = [...]string{"allocation", "usage_limit", "budget_alert", "alerts", "recharge_below", "recharge_amount", "raised_at", "limit_raised_at"}
+var settingsFields = [...]string{"allocation", "usage_limit", "budget_alert", "alerts", "recharge_below", "recharge_amount", "raised_at", "limit_raised_at", "limit_raised_from"}
 
 // budgetFields are model.ProjectBudget's, likewise.
-var budgetFields = [...]string{"budget_alert", "usage_limit", "raised_at"}
+var budgetFields = [...]string{"budget_alert", "usage_limit", "raised_at", "raised_from"}
 
 // scanSettings reads raw in json.Marshal's form of model.Settings; ok is
 // false when raw is in any other form (which does not mean it is invalid).
@@ -48,6 +48,8 @@ func scanSettings(raw string) (s model.Settings, ok bool) {
 			s.RaisedAt = n
 		case 7:
 			s.LimitRaisedAt = n
+		case 8:
+			s.LimitRaisedFrom = n
 		}
 		return sc, good
 	})
@@ -68,6 +70,8 @@ func scanBudget(raw string) (b model.ProjectBudget, ok bool) {
 			b.Limit = n
 		case 2:
 			b.RaisedAt = n
+		case 3:
+			b.RaisedFrom = n
 		}
 		return sc, good
 	})

@@ -783,21 +783,35 @@ func (w *wsState) raiseAdded() {
 // w its budget_exceeded 402s was last raised or removed, by the settings
 // hash's stamps (unix ms; 0: never): the project's own (ProjectBudget.RaisedAt),
 // or the later of it and its workspace's (Settings.LimitRaisedAt) unless the
-// project's own limit refuses its calls (ownLimitRefuses: a raise of the
-// workspace's leaves those standing). A 402 dated before it (Event.At) is
-// ended by the raise, one dated at or after it is not, whatever the order
-// of the 402 and the raise's settings entry in the stream. A raise with no
-// newer stamp (a raw HSET, a producer's settings entry) dates nothing and
-// ends no 402, as an allocation raised with no raised_at ends no OUT
-// (OutFacts.RaisedAt); the next success of the project does. Every path
-// judges by the hash as it stands (the workspace's limit after the raise,
-// its counters now), when asked.
+// project's own limit refused its calls (ownLimitRefused: a raise of the
+// workspace's leaves those standing). Which limit refused is judged with
+// the limits the last raises replaced (Settings.LimitRaisedFrom,
+// ProjectBudget.RaisedFrom; the limits as they stand where those are not
+// known), the ones in force when the 402s the raise ends were given.
+// A 402 dated before the stamp (Event.At) is ended by the raise, one dated
+// at or after it is not, whatever the order of the 402 and the raise's
+// settings entry in the stream. A raise with no newer stamp (a raw HSET, a
+// producer's settings entry) dates nothing and ends no 402, as an
+// allocation raised with no raised_at ends no OUT (OutFacts.RaisedAt); the
+// next success of the project does. Every path judges by the hash as it
+// stands and the counters now, when asked.
 func limitRaisedStamp(w *wsState, p *projState) int64 {
 	at := p.budget.RaisedAt
-	if !p.ownLimitRefuses(w.settings.UsageLimit, w.used) {
+	pl := limitBefore(p.budget.Limit, p.budget.RaisedFrom)
+	wl := limitBefore(w.settings.UsageLimit, w.settings.LimitRaisedFrom)
+	if !ownLimitRefused(pl, p.used, wl, w.used) {
 		at = max(at, w.settings.LimitRaisedAt)
 	}
 	return at
+}
+
+// limitBefore is the usage limit before its last raise: from, the one the
+// raise replaced, when the store recorded it, else now (credits; 0: none).
+func limitBefore(now, from int64) int64 {
+	if from > 0 {
+		return from
+	}
+	return now
 }
 
 // limitAfter is how many budget_exceeded 402s of project p of workspace w
@@ -807,16 +821,15 @@ func (p *projState) limitAfter(w *wsState) int64 {
 	return p.limit402.atLeast(limitRaisedStamp(w, p))
 }
 
-// ownLimitRefuses reports whether the project's own usage limit, rather than
-// its workspace's (wLimit, wUsed credits used), refuses its calls: reached by
-// the counters, or nearer than the workspace's (refusedBy's rule). A raise of
-// the workspace's limit leaves those 402s standing.
-func (p *projState) ownLimitRefuses(wLimit, wUsed int64) bool {
-	pl := p.budget.Limit
+// ownLimitRefused reports whether a project's own usage limit pl (pUsed
+// credits used), rather than its workspace's (wl, wUsed), refused its calls:
+// reached by the counters, or nearer than the workspace's (refusedBy's
+// rule). A raise of the workspace's limit leaves those 402s standing.
+func ownLimitRefused(pl, pUsed, wl, wUsed int64) bool {
 	if pl <= 0 {
 		return false
 	}
-	return p.used >= pl || wLimit > 0 && pl-p.used < wLimit-wUsed
+	return pUsed >= pl || wl > 0 && pl-pUsed < wl-wUsed
 }
 
 // setRefusing records whether the project is being refused with code now:

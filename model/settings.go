@@ -46,6 +46,15 @@ type Settings struct {
 	// every path orders the raise against the 402s alike; a raise with no
 	// newer stamp dates nothing and ends no 402 (projState.limitStands).
 	LimitRaisedAt int64 `json:"limit_raised_at,omitempty"`
+	// LimitRaisedFrom is the usage limit the last raise replaced (credits;
+	// 0: not known, a raise the settings store did not stamp). A
+	// budget_exceeded 402 dated before LimitRaisedAt was given under it:
+	// which limit refused that call, the workspace's or its project's own,
+	// is judged with the limits then (limitRaisedStamp), not the raised ones
+	// (judged with those, a workspace raised from 500 to 10,000 made a
+	// project at 100 of its own 1,000 "nearer" its limit, and its 402
+	// stood: hostile24 A).
+	LimitRaisedFrom int64 `json:"limit_raised_from,omitempty"`
 	// Unreadable says why the value stored for the workspace could not be
 	// read (UnreadableSettings: it names the field, sanitised); "" when it
 	// could. A value present but unreadable is not "unset": every other field
@@ -152,6 +161,9 @@ func (s *Settings) Validate() error {
 	if s.RaisedAt < 0 {
 		errs = append(errs, fmt.Errorf("raised_at %d must not be negative", s.RaisedAt))
 	}
+	if s.LimitRaisedFrom < 0 {
+		errs = append(errs, fmt.Errorf("limit_raised_from %d must not be negative", s.LimitRaisedFrom))
+	}
 	if s.LimitRaisedAt < 0 {
 		errs = append(errs, fmt.Errorf("limit_raised_at %d must not be negative", s.LimitRaisedAt))
 	}
@@ -173,6 +185,9 @@ type ProjectBudget struct {
 	// RaisedAt is when Limit was last raised or removed (unix ms; 0 never):
 	// Settings.LimitRaisedAt for the project's limit.
 	RaisedAt int64 `json:"raised_at,omitempty"`
+	// RaisedFrom is the limit the last raise replaced (credits; 0: not
+	// known): Settings.LimitRaisedFrom for the project's limit.
+	RaisedFrom int64 `json:"raised_from,omitempty"`
 	// Unreadable is Settings.Unreadable for the project's stored budget: the
 	// project is judged LevelUnknown (it may have a limit, reached or not).
 	Unreadable string `json:"-"`
@@ -211,6 +226,8 @@ func (b *ProjectBudget) Validate() error {
 		return errors.New("project budget alert and limit must not be negative")
 	case b.RaisedAt < 0:
 		return fmt.Errorf("raised_at %d must not be negative", b.RaisedAt)
+	case b.RaisedFrom < 0:
+		return fmt.Errorf("raised_from %d must not be negative", b.RaisedFrom)
 	case b.Limit > MaxCredits || b.Alert > MaxCredits:
 		return fmt.Errorf("project budget larger than %d credits", int64(MaxCredits))
 	case b.Limit > 0 && b.Alert > b.Limit:

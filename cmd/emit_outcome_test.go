@@ -196,9 +196,9 @@ func TestEmitEventIDMakesRetriesSafe(t *testing.T) {
 		return emitAcme(url, credits, "--event-id", id, "--retry-for", "1s")
 	}
 	proxy := feedtest.StartExecCut(t, srv.Addr, true)
-	_, errOut, code := runMavtop(t, ev(proxy.URL, "req-1", "7")...)
+	out0, errOut, code := runMavtop(t, ev(proxy.URL, "req-1", "7")...)
 	if code != 3 || proxy.Cuts() != 1 || !strings.Contains(errOut, "emitting it again with --event-id req-1 is safe") {
-		t.Fatalf("Redis gone after EXEC: exit %d, stderr %q; want 3 saying a retry is safe", code, errOut)
+		t.Fatalf("Redis gone after EXEC: exit %d, stdout %q, stderr %q, cuts %d; want 3 saying a retry is safe", code, out0, errOut, proxy.Cuts())
 	}
 	waitUntil(t, 10*time.Second, "Redis to hold the event", func() bool { return used() == "7" })
 	out, errOut, code := runMavtop(t, ev(srv.URL, "req-1", "7")...)

@@ -161,10 +161,15 @@ func (p *ExecCut) upstream(c, s net.Conn, swallow *atomic.Bool, answered <-chan 
 					}
 				} // else never sent: the MULTI is discarded when s closes
 				p.cuts.Add(1)
-				c.Close()
-				if p.refuse { // Redis gone: every connection, pooled ones too
+				if p.refuse {
+					// Redis gone: every connection, pooled ones too, before
+					// the client sees this one cut (closed after it, a pooled
+					// connection still open read the event back and emit
+					// said "Redis confirmed the write", exit 0 where 3 was
+					// wanted: 1 run in 15 under load)
 					p.closeAll()
 				}
+				c.Close()
 				return
 			}
 			if _, werr := s.Write(chunk); werr != nil {

@@ -286,8 +286,8 @@ func DecodeBudget(raw string) (ProjectBudget, error) {
 
 // settingsKeys and budgetKeys are Settings' and ProjectBudget's JSON keys.
 var (
-	settingsKeys = [...]string{"allocation", "usage_limit", "budget_alert", "alerts", "recharge_below", "recharge_amount", "raised_at", "limit_raised_at"}
-	budgetKeys   = [...]string{"budget_alert", "usage_limit", "raised_at"}
+	settingsKeys = [...]string{"allocation", "usage_limit", "budget_alert", "alerts", "recharge_below", "recharge_amount", "raised_at", "limit_raised_at", "limit_raised_from"}
+	budgetKeys   = [...]string{"budget_alert", "usage_limit", "raised_at", "raised_from"}
 )
 
 // exactKeys refuses a stored value with a key that is one of known in
@@ -330,7 +330,8 @@ var fieldWords = map[string]string{
 	"allocation": "allocation", "usage_limit": "usage limit", "budget_alert": "budget alert",
 	"alerts": "alert thresholds", "recharge_below": "auto-recharge threshold",
 	"recharge_amount": "auto-recharge amount", "raised_at": "allocation raise time",
-	"limit_raised_at": "usage limit raise time", "start_day": "billing period start day",
+	"limit_raised_at": "usage limit raise time", "limit_raised_from": "usage limit before its raise",
+	"raised_from": "usage limit before its raise", "start_day": "billing period start day",
 	"tz": "billing period time zone",
 }
 

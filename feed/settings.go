@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -162,13 +163,18 @@ func (s *SettingsStore) UpdateWorkspace(ctx context.Context, ws string, edit fun
 			var err error
 			if cur, err = decodeSettings(raw); err != nil {
 				cur, broken = model.Settings{}, true // overwrite a broken value
-				// keeping the allocation's stamp if it can still be read:
-				// a repair that drops it revives an OUT its raise ended
-				var kept struct {
-					RaisedAt int64 `json:"raised_at"`
+				// keeping the allocation's stamp if it can still be read,
+				// by its exact key as every reader reads it (encoding/json
+				// matches keys in any case: a "RAISED_AT" every reader
+				// refused was kept, an hour ahead, and hid the 402s after
+				// the repair; hostile25 4): a repair that drops it revives
+				// an OUT its raise ended
+				var fields map[string]json.RawMessage
+				if json.Unmarshal([]byte(raw), &fields) == nil {
+					if at, err := strconv.ParseInt(string(fields["raised_at"]), 10, 64); err == nil && at > 0 {
+						cur.RaisedAt = at
+					}
 				}
-				_ = json.Unmarshal([]byte(raw), &kept)
-				cur.RaisedAt = max(kept.RaisedAt, 0)
 			}
 		}
 		prev := cur

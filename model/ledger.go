@@ -785,9 +785,9 @@ func (w *wsState) raiseAdded() {
 // or the later of it and its workspace's (Settings.LimitRaisedAt) unless the
 // project's own limit refused its calls (ownLimitRefused: a raise of the
 // workspace's leaves those standing). Which limit refused is judged with
-// the limits the last raises replaced (Settings.LimitRaisedFrom,
-// ProjectBudget.RaisedFrom; the limits as they stand where those are not
-// known), the ones in force when the 402s the raise ends were given.
+// the workspace's limit the raise replaced (Settings.LimitRaisedFrom; the
+// limit as it stands where that is not known) and the project's limit as it
+// stands, the ones in force when the 402s the raise ends were given.
 // A 402 dated before the stamp (Event.At) is ended by the raise, one dated
 // at or after it is not, whatever the order of the 402 and the raise's
 // settings entry in the stream. A raise with no newer stamp (a raw HSET, a
@@ -797,10 +797,20 @@ func (w *wsState) raiseAdded() {
 // stands and the counters now, when asked.
 func limitRaisedStamp(w *wsState, p *projState) int64 {
 	at := p.budget.RaisedAt
-	pl := limitBefore(p.budget.Limit, p.budget.RaisedFrom)
+	wAt := w.settings.LimitRaisedAt
+	if wAt <= at {
+		return at // the project's own raise is as late: it ends them whichever refused
+	}
+	// the limits when the workspace's was raised: its own before that raise
+	// (limit_raised_from), the project's as it stands — its own raise, if
+	// any, is older, so its raised_from is of a limit replaced before the
+	// workspace's raise, or stale (a lowering stamps nothing): judged with
+	// it, a project raised from 200 long ago held a 402 the workspace's
+	// raise ended, and one lowered since ended a 402 its own limit gave
+	// (hostile25 1, 2)
 	wl := limitBefore(w.settings.UsageLimit, w.settings.LimitRaisedFrom)
-	if !ownLimitRefused(pl, p.used, wl, w.used) {
-		at = max(at, w.settings.LimitRaisedAt)
+	if !ownLimitRefused(p.budget.Limit, p.used, wl, w.used) {
+		at = wAt
 	}
 	return at
 }

@@ -24,32 +24,8 @@ import (
 // raise replaced (limit_raised_from) and which limit refused is judged with
 // it: ok everywhere.
 func TestLimitRaiseAWorkspaceLimitRaisedStillReachedByTheProject(t *testing.T) {
-	f := newFixture(t)
-	const ws, pj = "acme", "pj"
-	if err := f.store.SetWorkspace(f.ctx, ws, model.Settings{Allocation: 1_000_000, UsageLimit: 500}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.SetProject(f.ctx, ws, pj, model.ProjectBudget{Limit: 1000}); err != nil {
-		t.Fatal(err)
-	}
-	f.track(t,
-		model.Event{TS: time.Now().Add(-3 * time.Second).UnixMilli(), Workspace: ws, Endpoint: "/responses", Credits: 400, Status: 200},
-		model.Event{TS: time.Now().Add(-2 * time.Second).UnixMilli(), Workspace: ws, Project: pj, Endpoint: "/responses", Credits: 100, Status: 200},
-		model.Event{TS: time.Now().Add(-time.Second).UnixMilli(), Workspace: ws, Project: pj, Endpoint: "/responses", Status: 402, Code: model.CodeBudgetExceeded},
-	)
-	// a dashboard watching since before the raise
-	ctx, cancel := context.WithCancel(f.ctx)
-	defer cancel()
-	hub := startHub(ctx, feed.NewSubscriber(f.c, feed.SubscriberOptions{}), nil, nil)
-	verdict := func() (v model.Verdict, ok bool) {
-		hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
-			if l == nil || l.HistoryPending() || l.UsedByPending() {
-				return
-			}
-			v, ok = l.Verdict(ws)
-		})
-		return v, ok
-	}
+	const ws = "acme"
+	f, hub, verdict := refusedUnderTwoLimits(t, 500, 1000, 400, 100)
 	waitUntil(t, 10*time.Second, "the dashboard's ledger", func() bool {
 		_, ok := verdict()
 		return ok
@@ -102,31 +78,8 @@ func TestLimitRaiseAWorkspaceLimitRaisedStillReachedByTheProject(t *testing.T) {
 // with the 5,000 the removal replaced (limit_raised_from), pj's own limit
 // refused it: its 402 stands.
 func TestLimitRaiseAReverseWorkspaceLimitRemovedEndsTheProjectsOwn402(t *testing.T) {
-	f := newFixture(t)
-	const ws, pj = "acme", "pj"
-	if err := f.store.SetWorkspace(f.ctx, ws, model.Settings{Allocation: 1_000_000, UsageLimit: 5000}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.SetProject(f.ctx, ws, pj, model.ProjectBudget{Limit: 1000}); err != nil {
-		t.Fatal(err)
-	}
-	f.track(t,
-		model.Event{TS: time.Now().Add(-3 * time.Second).UnixMilli(), Workspace: ws, Endpoint: "/responses", Credits: 1300, Status: 200},
-		model.Event{TS: time.Now().Add(-2 * time.Second).UnixMilli(), Workspace: ws, Project: pj, Endpoint: "/responses", Credits: 700, Status: 200},
-		model.Event{TS: time.Now().Add(-time.Second).UnixMilli(), Workspace: ws, Project: pj, Endpoint: "/responses", Status: 402, Code: model.CodeBudgetExceeded},
-	)
-	ctx, cancel := context.WithCancel(f.ctx)
-	defer cancel()
-	hub := startHub(ctx, feed.NewSubscriber(f.c, feed.SubscriberOptions{}), nil, nil)
-	verdict := func() (v model.Verdict, ok bool) {
-		hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
-			if l == nil || l.HistoryPending() || l.UsedByPending() {
-				return
-			}
-			v, ok = l.Verdict(ws)
-		})
-		return v, ok
-	}
+	const ws = "acme"
+	f, hub, verdict := refusedUnderTwoLimits(t, 5000, 1000, 1300, 700)
 	waitUntil(t, 10*time.Second, "the dashboard holds pj's 402", func() bool {
 		v, ok := verdict()
 		return ok && v.LimitReached
@@ -191,5 +144,40 @@ func TestLimitRaiseEARepairedSettingsLoseTheRaisesStamp(t *testing.T) {
 	text, _, code = runMavtop(t, "check", "--redis="+f.srv.URL, ws)
 	if code != checkOK || strings.Contains(text, "limit reached") {
 		t.Errorf("the settings repaired as they were (limit 500, stored %+v): check exit %d\n%s", repaired, code, text)
+	}
+}
+
+// refusedUnderTwoLimits stores acme's usage limit (limit) and its project pj's
+// (projectLimit) with the settings store, writes credits spent without a
+// project and by pj, then a 402 budget_exceeded of pj, and starts a dashboard
+// watching (hub, following the stream) until the test ends; verdict is
+// that dashboard's verdict of acme (ok false until its ledger has read back
+// what a start reads back).
+func refusedUnderTwoLimits(t *testing.T, limit, projectLimit, credits, projectCredits int64) (*fixture, *feed.Hub, func() (model.Verdict, bool)) {
+	t.Helper()
+	f := newFixture(t)
+	const ws, pj = "acme", "pj"
+	if err := f.store.SetWorkspace(f.ctx, ws, model.Settings{Allocation: 1_000_000, UsageLimit: limit}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.SetProject(f.ctx, ws, pj, model.ProjectBudget{Limit: projectLimit}); err != nil {
+		t.Fatal(err)
+	}
+	f.track(t,
+		model.Event{TS: time.Now().Add(-3 * time.Second).UnixMilli(), Workspace: ws, Endpoint: "/responses", Credits: credits, Status: 200},
+		model.Event{TS: time.Now().Add(-2 * time.Second).UnixMilli(), Workspace: ws, Project: pj, Endpoint: "/responses", Credits: projectCredits, Status: 200},
+		model.Event{TS: time.Now().Add(-time.Second).UnixMilli(), Workspace: ws, Project: pj, Endpoint: "/responses", Status: 402, Code: model.CodeBudgetExceeded},
+	)
+	ctx, cancel := context.WithCancel(f.ctx)
+	t.Cleanup(cancel)
+	hub := startHub(ctx, feed.NewSubscriber(f.c, feed.SubscriberOptions{}), nil, nil)
+	return f, hub, func() (v model.Verdict, ok bool) {
+		hub.Read(func(l *model.Ledger, _ *feed.ConnMsg, _ *feed.StatsMsg) {
+			if l == nil || l.HistoryPending() || l.UsedByPending() {
+				return
+			}
+			v, ok = l.Verdict(ws)
+		})
+		return v, ok
 	}
 }

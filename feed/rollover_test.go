@@ -20,21 +20,7 @@ import (
 // recharge), until the next 402; every ages, burn and 402-log figure of the
 // new period likewise came from the counters alone.
 func TestARolloverShowsWhatAFreshStartShows(t *testing.T) {
-	srv := feedtest.Start(t)
-	c := srv.Client()
-	ctx := context.Background()
-	next := futureMonth()
-	clock := newClock(next.Add(-2 * time.Minute)) // two minutes before a period ends
-	ids := new(ClockIDs)                          // stream ids on the same clock as the ts
-	allocateBy(t, c, StoreOptions{Now: clock.Now, IDs: ids}, map[string]int64{"acme": 1_000, "beta": 1_000})
-	pub := NewPublisher(c, PublisherOptions{Now: clock.Now, IDs: ids})
-	at := func(d time.Duration) int64 { return next.Add(d).UnixMilli() }
-	track := func(evs ...model.Event) {
-		t.Helper()
-		if err := pub.TrackBatch(ctx, evs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	srv, clock, next, at, track := beforeAPeriodEnds(t, map[string]int64{"acme": 1_000, "beta": 1_000})
 	// the old period: acme spent and was refused (OUT there), beta spent
 	track(
 		model.Event{TS: at(-100 * time.Second), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 900, Status: 200},
@@ -113,21 +99,7 @@ func (in *instance) waitApplied(srv *feedtest.Server) {
 // period). Before, the watching ledger skipped them whole: acme's burn
 // 40/h there, 3,640/h on a fresh start, for the hour after (hostile23 #5).
 func TestLateOldPeriodEntriesAfterTheRolloverCharge(t *testing.T) {
-	srv := feedtest.Start(t)
-	c := srv.Client()
-	ctx := context.Background()
-	next := futureMonth()
-	clock := newClock(next.Add(-2 * time.Minute))
-	ids := new(ClockIDs)
-	allocateBy(t, c, StoreOptions{Now: clock.Now, IDs: ids}, map[string]int64{"acme": 100_000, "beta": 1_000})
-	pub := NewPublisher(c, PublisherOptions{Now: clock.Now, IDs: ids})
-	at := func(d time.Duration) int64 { return next.Add(d).UnixMilli() }
-	track := func(evs ...model.Event) {
-		t.Helper()
-		if err := pub.TrackBatch(ctx, evs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	srv, clock, next, at, track := beforeAPeriodEnds(t, map[string]int64{"acme": 100_000, "beta": 1_000})
 	track(
 		model.Event{TS: at(-100 * time.Second), Workspace: "acme", Project: "web", Endpoint: "/responses", Credits: 900, Status: 200},
 		model.Event{TS: at(-80 * time.Second), Workspace: "beta", Project: "web", Endpoint: "/responses", Credits: 100, Status: 200},
@@ -153,4 +125,27 @@ func TestLateOldPeriodEntriesAfterTheRolloverCharge(t *testing.T) {
 	if got.String() != want.String() {
 		t.Fatalf("late old-period entries after the rollover: the instance that watched shows\n%vwhere a fresh start shows\n%v", got, want)
 	}
+}
+
+// beforeAPeriodEnds starts a Redis for t with allocations set, and a clock
+// two minutes before a billing period ends (next: its end), the stream's
+// ids on that clock as the events' ts (ClockIDs); at is a time relative to
+// next (unix ms), track writes events through a producer on the clock.
+func beforeAPeriodEnds(t *testing.T, allocations map[string]int64) (srv *feedtest.Server, clock *fakeClock, next time.Time, at func(time.Duration) int64, track func(...model.Event)) {
+	t.Helper()
+	srv = feedtest.Start(t)
+	c := srv.Client()
+	next = futureMonth()
+	clock = newClock(next.Add(-2 * time.Minute))
+	ids := new(ClockIDs)
+	allocateBy(t, c, StoreOptions{Now: clock.Now, IDs: ids}, allocations)
+	pub := NewPublisher(c, PublisherOptions{Now: clock.Now, IDs: ids})
+	at = func(d time.Duration) int64 { return next.Add(d).UnixMilli() }
+	track = func(evs ...model.Event) {
+		t.Helper()
+		if err := pub.TrackBatch(context.Background(), evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return srv, clock, next, at, track
 }

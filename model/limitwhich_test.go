@@ -84,42 +84,11 @@ func h24pathsAt(t *testing.T, steps []h24step, ats []int64, now time.Time) map[s
 		l.Seed(&reread, now)
 		out[fmt.Sprintf("2 re-read after step %d", k+1)] = get(l)
 	}
-	var history []Event
-	for _, e := range slices.Backward(r.entries) {
-		if ms, _, _ := ParseStreamID(e.ID); int64(ms) >= now.Add(-History).UnixMilli() {
-			history = append(history, e)
-		}
-	}
-	fresh := NewLedger(MonthlyUTC, now)
-	started := *final
-	started.HistoryLater = true
-	fresh.Seed(&started, now)
-	fresh.Backfill(history, now.Add(-History))
-	fresh.EndHistory()
+	fresh, j := startAndCheck(r, final, ws, now)
 	out["3 start"] = get(fresh)
-	cl := NewLedger(MonthlyUTC, now)
-	cl.Seed(final, now)
-	undecided := RefusalUndecided(final)
-	for i := range history {
-		if len(undecided) == 0 {
-			break
-		}
-		ms, _, _ := ParseStreamID(history[i].ID)
-		cl.Backfill(history[i:i+1], time.UnixMilli(int64(ms)))
-		if cl.RefusalDecided(history[i].Workspace) {
-			delete(undecided, history[i].Workspace)
-		}
+	if j != nil {
+		out["4 check"] = h24verdict{j.Verdict.Level, j.Verdict.LimitReached, j.Verdict.Project}
 	}
-	refusing := map[string]RefusalState{}
-	if _, ok := RefusalUndecided(final)[ws]; ok {
-		rs, _ := cl.RefusalState(ws)
-		refusing[ws] = rs
-	}
-	JudgeSnapshot(final, nil, refusing, func(j *Judged) {
-		if j.Name == ws {
-			out["4 check"] = h24verdict{j.Verdict.Level, j.Verdict.LimitReached, j.Verdict.Project}
-		}
-	})
 	return out
 }
 
@@ -179,6 +148,11 @@ func h24limit402Raw(project string) h24step {
 
 func h24expect(t *testing.T, paths map[string]h24verdict, want h24verdict) {
 	t.Helper()
+	for _, k := range []string{"1 watching", "3 start", "4 check"} {
+		if _, ok := paths[k]; !ok {
+			t.Errorf("no verdict of the path %q: every path must judge", k)
+		}
+	}
 	bad := false
 	for k, v := range paths {
 		if strings.HasPrefix(k, "0 ") {

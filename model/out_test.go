@@ -539,48 +539,61 @@ func TestOutIsOneVerdictOnEveryPath(t *testing.T) {
 				l.Seed(&reread, now)
 				judge(fmt.Sprintf("a ledger that applied %d steps, the rest unapplied at a re-read", k+1), l)
 			}
-			// a start: the counters, then the hour read back newest first
-			var history []Event // the hour a start and check read back, newest first
-			for _, e := range slices.Backward(r.entries) {
-				if ms, _, _ := ParseStreamID(e.ID); int64(ms) >= now.Add(-History).UnixMilli() {
-					history = append(history, e)
-				}
-			}
-			fresh := NewLedger(MonthlyUTC, now)
-			started := *final
-			started.HistoryLater = true // as a subscriber's start: the hour follows
-			fresh.Seed(&started, now)
-			fresh.Backfill(history, now.Add(-History))
-			fresh.EndHistory()
+			fresh, j := startAndCheck(r, final, ws, now)
 			judge("a start", fresh)
-			// check: the history read until what the counters leave undecided is decided
-			cl := NewLedger(MonthlyUTC, now)
-			cl.Seed(final, now)
-			undecided := RefusalUndecided(final)
-			for i := range history {
-				if len(undecided) == 0 {
-					break
-				}
-				// a page of one entry, complete back to its id (as check's
-				// pager says of a page: how far back it has read)
-				ms, _, _ := ParseStreamID(history[i].ID)
-				cl.Backfill(history[i:i+1], time.UnixMilli(int64(ms)))
-				if cl.RefusalDecided(history[i].Workspace) {
-					delete(undecided, history[i].Workspace)
-				}
+			if j != nil && (j.Verdict.Level != tc.want || j.Blocked != tc.blocked) {
+				t.Errorf("check: %v (blocked %v), want %v (blocked %v)", j.Verdict.Level, j.Blocked, tc.want, tc.blocked)
 			}
-			refusing := map[string]RefusalState{} // for those the counters left undecided, as check's
-			if _, ok := RefusalUndecided(final)[ws]; ok {
-				rs, _ := cl.RefusalState(ws)
-				refusing[ws] = rs
-			}
-			JudgeSnapshot(final, nil, refusing, func(j *Judged) {
-				if j.Name == ws && (j.Verdict.Level != tc.want || j.Blocked != tc.blocked) {
-					t.Errorf("check: %v (blocked %v), want %v (blocked %v)", j.Verdict.Level, j.Blocked, tc.want, tc.blocked)
-				}
-			})
 		})
 	}
+}
+
+// startAndCheck judges workspace ws of r, whose counters are final, as a
+// start and as check do at now: start is a ledger seeded with the counters
+// and given the hour read back newest first; check is ws as JudgeSnapshot
+// judges it with the refusal state check's history read leaves (one page
+// per entry, read until what the counters leave undecided is decided), nil
+// when the snapshot does not hold ws.
+func startAndCheck(r *outRedis, final *Snapshot, ws string, now time.Time) (start *Ledger, check *Judged) {
+	var history []Event // the hour a start and check read back, newest first
+	for _, e := range slices.Backward(r.entries) {
+		if ms, _, _ := ParseStreamID(e.ID); int64(ms) >= now.Add(-History).UnixMilli() {
+			history = append(history, e)
+		}
+	}
+	start = NewLedger(MonthlyUTC, now)
+	started := *final
+	started.HistoryLater = true // as a subscriber's start: the hour follows
+	start.Seed(&started, now)
+	start.Backfill(history, now.Add(-History))
+	start.EndHistory()
+	cl := NewLedger(MonthlyUTC, now)
+	cl.Seed(final, now)
+	undecided := RefusalUndecided(final)
+	for i := range history {
+		if len(undecided) == 0 {
+			break
+		}
+		// a page of one entry, complete back to its id (as check's
+		// pager says of a page: how far back it has read)
+		ms, _, _ := ParseStreamID(history[i].ID)
+		cl.Backfill(history[i:i+1], time.UnixMilli(int64(ms)))
+		if cl.RefusalDecided(history[i].Workspace) {
+			delete(undecided, history[i].Workspace)
+		}
+	}
+	refusing := map[string]RefusalState{} // for those the counters left undecided, as check's
+	if _, ok := RefusalUndecided(final)[ws]; ok {
+		rs, _ := cl.RefusalState(ws)
+		refusing[ws] = rs
+	}
+	JudgeSnapshot(final, nil, refusing, func(j *Judged) {
+		if j.Name == ws {
+			c := *j
+			check = &c
+		}
+	})
+	return start, check
 }
 
 // TestARaisedRefusalIsDecidedByAPageOfOthers (hostile18 D): a workspace

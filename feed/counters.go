@@ -537,7 +537,7 @@ func (s *CounterSource) snapshot(ctx context.Context, reason Reason) (time.Durat
 // returns the reason for a new snapshot instead when one is needed.
 func (s *CounterSource) poll(ctx context.Context) (time.Duration, Reason, error) {
 	now := s.opt.Now()
-	if !now.Before(s.period.End) {
+	if leftPeriod(now, s.period) {
 		return 0, ReasonRollover, nil
 	}
 	from := serverTime(ctx, s.c, 0)

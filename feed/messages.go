@@ -127,6 +127,9 @@ type SnapshotMsg struct {
 	// the generation it replaces (a rollover, another period rule): the new
 	// period is judged from its own entries (Fresh).
 	NewPeriod bool
+	// ClockBack is true when that other period is an earlier one: the clock
+	// stepped back across the boundary (NTP, a restored VM).
+	ClockBack bool
 	// Behind is true when the re-read's counters hold entries after the
 	// last one delivered that it could not read (more than maxCatchUp, or
 	// the read failed; model.Snapshot.UnappliedKnown false): a ledger cannot
@@ -186,6 +189,9 @@ func (m *SnapshotMsg) Note() string {
 		s = "entries mavtop had read were removed from the stream: ages, burn and OUT re-derived from what it holds"
 	case ReasonRollover:
 		s = "new billing period " + m.Snap.Period.Key + ": counters start afresh"
+		if m.ClockBack {
+			s = "the clock went back into billing period " + m.Snap.Period.Key + ": its counters re-read"
+		}
 	case ReasonPeriod:
 		s = "the billing period config changed: counters re-read"
 	default:

@@ -702,6 +702,15 @@ func sameServer(ctx context.Context, c redis.UniversalClient, want string) error
 
 // samePeriod compares periods by their bounds (time zones loaded twice are
 // different pointers).
+// leftPeriod reports whether now is outside p: past its end (the rollover) or
+// before its start (the clock stepped back across the boundary, as NTP does
+// to a clock that ran ahead, or a restored VM: a start and check at that
+// clock read the earlier period, so a running mavtop re-reads it too;
+// hostile23 #2). Either way the counters are re-read for the period now is in.
+func leftPeriod(now time.Time, p model.Period) bool {
+	return !now.Before(p.End) || now.Before(p.Start)
+}
+
 func samePeriod(a, b model.Period) bool {
 	return a.Key == b.Key && a.Start.Equal(b.Start) && a.End.Equal(b.End)
 }

@@ -370,7 +370,7 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Msg)) error {
 		case s.resync.Swap(false):
 			s.needSnap, s.snapReason = true, ReasonResync
 			continue
-		case !now.Before(s.period.End):
+		case leftPeriod(now, s.period):
 			s.needSnap, s.snapReason = true, ReasonRollover
 			continue
 		}
@@ -828,6 +828,7 @@ func (s *Subscriber) begin(ctx context.Context, res *SnapshotResult, reason Reas
 		// shows no age, no burn and no OUT ordered by a recharge
 		s.tally != nil && !sameRule(res.Rule, s.rule)
 	msg.NewPeriod = s.gen > 0 && res.Snap.Period.Key != s.period.Key
+	msg.ClockBack = msg.NewPeriod && res.Snap.Period.Start.Before(s.period.Start)
 	msg.Behind = s.gen > 0 && !res.Snap.UnappliedKnown && s.lastID != "" && res.Snap.StreamID != "" && compareIDs(res.Snap.StreamID, s.lastID) > 0
 	if msg.Rewound || restarted || reason == ReasonFailover {
 		// another server's removals are its re-read's, as its counters are
@@ -1241,7 +1242,7 @@ func (s *Subscriber) follow(ctx context.Context) error {
 		case s.resync.Swap(false):
 			s.needSnap, s.snapReason = true, ReasonResync
 			return nil
-		case !now.Before(s.period.End):
+		case leftPeriod(now, s.period):
 			s.needSnap, s.snapReason = true, ReasonRollover
 			return nil
 		}
